@@ -1,0 +1,210 @@
+// The qnn dialect: quantized neural-network graph ops on tensors (stage 1 of nibble).
+//
+// IRDL checks operand/result counts, base types and attribute kinds at parse time; the
+// semantic checks (shapes, element types, strides, per-channel lengths) live in
+// `nibble-qnn`'s verifier (`nibble-opt --pass-pipeline='builtin.module(qnn-verify)'`).
+// Op documentation (summary, semantics, IR example): dialects/qnn/README.md.
+irdl.dialect @qnn {
+  // Named weight constant: () -> tensor, read from the weights file by name.
+  irdl.operation @weight {
+    %t = irdl.base "!builtin.tensor"
+    %s = irdl.base "#builtin.string"
+    irdl.results(output: %t)
+    irdl.attributes { "name" = %s }
+  }
+
+  // f32 -> int: clamp(round_half_even(x * f32(1 / scale))).
+  irdl.operation @quantize {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %f = irdl.base "#builtin.float"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "scale" = %f, "layout" = %layout }
+  }
+
+  // int x int -> i32 2-D convolution (groups = 1), optional i32 bias per output channel.
+  irdl.operation @conv2d {
+    %in = irdl.base "!builtin.tensor"
+    %w = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %strides = irdl.base "#builtin.dense_array"
+    %padding = irdl.base "#builtin.dense_array"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %layout = irdl.any_of(%l0, %l1, %l2)
+    %k0 = irdl.is "OIHW"
+    %k1 = irdl.is "OHWI"
+    %k2 = irdl.is "HWOI"
+    %k3 = irdl.is "HWIO"
+    %klayout = irdl.any_of(%k0, %k1, %k2, %k3)
+    irdl.operands(input: %in, weight: %w, bias: optional %b)
+    irdl.results(output: %out)
+    irdl.attributes { "strides" = %strides, "padding" = %padding, "layout" = %layout, "kernel_layout" = %klayout }
+  }
+
+  // int x int -> i32 fully connected layer: (N x K) x (O x K)^T, optional i32 bias.
+  irdl.operation @dense {
+    %in = irdl.base "!builtin.tensor"
+    %w = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    irdl.operands(input: %in, weight: %w, bias: optional %b)
+    irdl.results(output: %out)
+  }
+
+  // int -> int dyadic requantize: clamp(round(x * b[c] / 2^s[c]) + zero_point, lo, hi).
+  irdl.operation @requantize {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %mult = irdl.base "#builtin.dense_array"
+    %shift = irdl.base "#builtin.dense_array"
+    %clamp = irdl.base "#builtin.dense_array"
+    %zp = irdl.base "#builtin.integer"
+    %r0 = irdl.is "half_to_even"
+    %r1 = irdl.is "half_up"
+    %r2 = irdl.is "truncate"
+    %rounding = irdl.any_of(%r0, %r1, %r2)
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "multiplier" = %mult, "shift" = %shift, "clamp" = %clamp, "zero_point" = %zp, "rounding" = %rounding, "layout" = %layout }
+  }
+
+  // Residual add: each branch requantized with its own dyadic scale and rounded, then summed in i32, clamped.
+  irdl.operation @add {
+    %lhs = irdl.base "!builtin.tensor"
+    %rhs = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %lm = irdl.base "#builtin.dense_array"
+    %ls = irdl.base "#builtin.dense_array"
+    %rm = irdl.base "#builtin.dense_array"
+    %rs = irdl.base "#builtin.dense_array"
+    %clamp = irdl.base "#builtin.dense_array"
+    %r0 = irdl.is "half_to_even"
+    %r1 = irdl.is "half_up"
+    %r2 = irdl.is "truncate"
+    %rounding = irdl.any_of(%r0, %r1, %r2)
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
+    irdl.operands(lhs: %lhs, rhs: %rhs)
+    irdl.results(output: %out)
+    irdl.attributes { "lhs_multiplier" = %lm, "lhs_shift" = %ls, "rhs_multiplier" = %rm, "rhs_shift" = %rs, "clamp" = %clamp, "rounding" = %rounding, "layout" = %layout }
+  }
+
+  // max(x, 0), element type kept.
+  irdl.operation @relu {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "layout" = %layout }
+  }
+
+  // clamp(x, min, max), element type kept.
+  irdl.operation @clamp {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %min = irdl.base "#builtin.integer"
+    %max = irdl.base "#builtin.integer"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "min" = %min, "max" = %max, "layout" = %layout }
+  }
+
+  // Max pooling; padded positions never win.
+  irdl.operation @max_pool2d {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %kernel = irdl.base "#builtin.dense_array"
+    %strides = irdl.base "#builtin.dense_array"
+    %padding = irdl.base "#builtin.dense_array"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %layout = irdl.any_of(%l0, %l1, %l2)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "kernel" = %kernel, "strides" = %strides, "padding" = %padding, "layout" = %layout }
+  }
+
+  // Average pooling: floor(sum / (kh * kw)) in i32; padded positions count as zeros.
+  irdl.operation @avg_pool2d {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %kernel = irdl.base "#builtin.dense_array"
+    %strides = irdl.base "#builtin.dense_array"
+    %padding = irdl.base "#builtin.dense_array"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %layout = irdl.any_of(%l0, %l1, %l2)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "kernel" = %kernel, "strides" = %strides, "padding" = %padding, "layout" = %layout }
+  }
+
+  // N x C x 1 x 1 (in `layout`) -> N x C.
+  irdl.operation @flatten {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %layout = irdl.any_of(%l0, %l1, %l2)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "layout" = %layout }
+  }
+
+  // int -> f32: f32(x) * scale.
+  irdl.operation @dequantize {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %f = irdl.base "#builtin.float"
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "scale" = %f }
+  }
+
+  // Physical transpose between two 4-D layouts.
+  irdl.operation @layout_transform {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %s0 = irdl.is "NCHW"
+    %s1 = irdl.is "NHWC"
+    %s2 = irdl.is "HWNC"
+    %src = irdl.any_of(%s0, %s1, %s2)
+    %d0 = irdl.is "NCHW"
+    %d1 = irdl.is "NHWC"
+    %d2 = irdl.is "HWNC"
+    %dst = irdl.any_of(%d0, %d1, %d2)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "src_layout" = %src, "dst_layout" = %dst }
+  }
+}

@@ -1,0 +1,314 @@
+//! An MLIR-free model of one qnn function: the form the reference interpreter, the example
+//! generator and the GPU-side runtime share. `ir` (feature `mlir`) converts MLIR to it; `print`
+//! turns it back into qnn IR text in MLIR's generic syntax (what IRDL ops print as).
+
+use crate::semantics::{Dyadic, ElemType, KernelLayout, Layout, Rounding};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TensorType {
+    pub shape: Vec<i64>,
+    pub elem: ElemType,
+}
+
+impl TensorType {
+    pub fn new(shape: Vec<i64>, elem: ElemType) -> Self {
+        Self { shape, elem }
+    }
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product::<i64>() as usize
+    }
+    /// `tensor<1x3x224x224xf32>`
+    pub fn mlir(&self) -> String {
+        let mut s = String::from("tensor<");
+        for d in &self.shape {
+            write!(s, "{d}x").unwrap();
+        }
+        write!(s, "{}>", self.elem).unwrap();
+        s
+    }
+}
+
+/// Per-channel (or per-tensor, when one entry) dyadic requantize parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChannelScales {
+    pub multiplier: Vec<i32>,
+    pub shift: Vec<i32>,
+}
+
+impl ChannelScales {
+    pub fn per_tensor(s: Dyadic) -> Self {
+        Self {
+            multiplier: vec![s.multiplier],
+            shift: vec![s.shift],
+        }
+    }
+    pub fn get(&self, c: usize) -> Dyadic {
+        let i = if self.multiplier.len() == 1 { 0 } else { c };
+        Dyadic {
+            multiplier: self.multiplier[i],
+            shift: self.shift[i],
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.multiplier.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.multiplier.is_empty()
+    }
+}
+
+/// The qnn ops with typed attributes. Operand conventions are documented per variant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    /// `qnn.weight`: () -> tensor; the tensor stored under `name` in the weights file.
+    Weight { name: String },
+    /// `qnn.quantize`: (f32) -> int; `clamp(round_half_even(x * f32(1/scale)))`.
+    Quantize { scale: f32, layout: Layout },
+    /// `qnn.conv2d`: (input, weight, bias?) -> i32.
+    Conv2d {
+        strides: [i64; 2],
+        padding: [i64; 4],
+        layout: Layout,
+        kernel_layout: KernelLayout,
+    },
+    /// `qnn.dense`: (input NC, weight OI, bias?) -> i32.
+    Dense,
+    /// `qnn.requantize`: (int) -> int.
+    Requantize {
+        scales: ChannelScales,
+        rounding: Rounding,
+        zero_point: i64,
+        clamp: [i64; 2],
+        layout: Layout,
+    },
+    /// `qnn.add`: (lhs, rhs) -> int; each branch requantized with its own scale, summed, clamped.
+    Add {
+        lhs: ChannelScales,
+        rhs: ChannelScales,
+        rounding: Rounding,
+        clamp: [i64; 2],
+        layout: Layout,
+    },
+    /// `qnn.relu`: max(x, 0).
+    Relu { layout: Layout },
+    /// `qnn.clamp`: clamp(x, min, max).
+    Clamp { min: i64, max: i64, layout: Layout },
+    /// `qnn.max_pool2d`.
+    MaxPool2d {
+        kernel: [i64; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+        layout: Layout,
+    },
+    /// `qnn.avg_pool2d`: floor(sum / (kh*kw)), padding counts as zeros.
+    AvgPool2d {
+        kernel: [i64; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+        layout: Layout,
+    },
+    /// `qnn.flatten`: N x C x 1 x 1 (any 4-D layout) -> N x C.
+    Flatten { layout: Layout },
+    /// `qnn.dequantize`: (int) -> f32; `f32(x) * scale`.
+    Dequantize { scale: f32 },
+    /// `qnn.layout_transform`.
+    LayoutTransform { src: Layout, dst: Layout },
+}
+
+impl Op {
+    pub fn mnemonic(&self) -> &'static str {
+        match self {
+            Op::Weight { .. } => "weight",
+            Op::Quantize { .. } => "quantize",
+            Op::Conv2d { .. } => "conv2d",
+            Op::Dense => "dense",
+            Op::Requantize { .. } => "requantize",
+            Op::Add { .. } => "add",
+            Op::Relu { .. } => "relu",
+            Op::Clamp { .. } => "clamp",
+            Op::MaxPool2d { .. } => "max_pool2d",
+            Op::AvgPool2d { .. } => "avg_pool2d",
+            Op::Flatten { .. } => "flatten",
+            Op::Dequantize { .. } => "dequantize",
+            Op::LayoutTransform { .. } => "layout_transform",
+        }
+    }
+}
+
+/// An SSA value: function arguments come first (0..args.len()), then one per node.
+pub type ValueId = usize;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub op: Op,
+    pub operands: Vec<ValueId>,
+    pub result: TensorType,
+    /// Source location as `file:line:col` (empty when unknown).
+    #[serde(default)]
+    pub loc: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Graph {
+    pub name: String,
+    pub args: Vec<TensorType>,
+    pub nodes: Vec<Node>,
+    pub results: Vec<ValueId>,
+}
+
+impl Graph {
+    pub fn new(name: impl Into<String>, args: Vec<TensorType>) -> Self {
+        Self {
+            name: name.into(),
+            args,
+            nodes: vec![],
+            results: vec![],
+        }
+    }
+    /// Append a node and return its value.
+    pub fn push(&mut self, op: Op, operands: Vec<ValueId>, result: TensorType) -> ValueId {
+        self.nodes.push(Node {
+            op,
+            operands,
+            result,
+            loc: String::new(),
+        });
+        self.args.len() + self.nodes.len() - 1
+    }
+    pub fn value_type(&self, v: ValueId) -> &TensorType {
+        if v < self.args.len() {
+            &self.args[v]
+        } else {
+            &self.nodes[v - self.args.len()].result
+        }
+    }
+    pub fn node_of(&self, v: ValueId) -> Option<&Node> {
+        v.checked_sub(self.args.len()).map(|i| &self.nodes[i])
+    }
+    /// Names of all weights the function reads, in order of first use.
+    pub fn weight_names(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match &n.op {
+                Op::Weight { name } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// qnn IR in MLIR generic syntax, one op per line, parseable by nibble-opt and by
+    /// `mlir-opt-22 --irdl-file=dialects/qnn/qnn.irdl.mlir`.
+    pub fn to_mlir(&self) -> String {
+        let mut s = String::from("module {\n");
+        let args: Vec<String> = self
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("%arg{i}: {}", t.mlir()))
+            .collect();
+        let res: Vec<String> = self
+            .results
+            .iter()
+            .map(|&v| self.value_type(v).mlir())
+            .collect();
+        let res_sig = if res.len() == 1 {
+            res[0].clone()
+        } else {
+            format!("({})", res.join(", "))
+        };
+        writeln!(
+            s,
+            "  func.func @{}({}) -> {} {{",
+            self.name,
+            args.join(", "),
+            res_sig
+        )
+        .unwrap();
+        let name = |v: ValueId| {
+            if v < self.args.len() {
+                format!("%arg{v}")
+            } else {
+                format!("%{}", v - self.args.len())
+            }
+        };
+        for (i, n) in self.nodes.iter().enumerate() {
+            let ops: Vec<String> = n.operands.iter().map(|&v| name(v)).collect();
+            let tys: Vec<String> = n
+                .operands
+                .iter()
+                .map(|&v| self.value_type(v).mlir())
+                .collect();
+            writeln!(
+                s,
+                "    %{i} = \"qnn.{}\"({}) {{{}}} : ({}) -> {}",
+                n.op.mnemonic(),
+                ops.join(", "),
+                attr_dict(&n.op),
+                tys.join(", "),
+                n.result.mlir()
+            )
+            .unwrap();
+        }
+        let rv: Vec<String> = self.results.iter().map(|&v| name(v)).collect();
+        writeln!(s, "    return {} : {}", rv.join(", "), res.join(", ")).unwrap();
+        s.push_str("  }\n}\n");
+        s
+    }
+}
+
+fn arr64(v: &[i64]) -> String {
+    let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("array<i64: {}>", items.join(", "))
+}
+
+fn arr32(v: &[i32]) -> String {
+    let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("array<i32: {}>", items.join(", "))
+}
+
+/// An f32 attribute printed exactly (MLIR reads hex float literals bit for bit).
+pub fn f32_attr(x: f32) -> String {
+    format!("0x{:08X} : f32", x.to_bits())
+}
+
+fn attr_dict(op: &Op) -> String {
+    match op {
+        Op::Weight { name } => format!("name = \"{name}\""),
+        Op::Quantize { scale, layout } => format!("layout = \"{layout}\", scale = {}", f32_attr(*scale)),
+        Op::Conv2d { strides, padding, layout, kernel_layout } => format!(
+            "kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}, strides = {}",
+            arr64(padding),
+            arr64(strides)
+        ),
+        Op::Dense => String::new(),
+        Op::Requantize { scales, rounding, zero_point, clamp, layout } => format!(
+            "clamp = {}, layout = \"{layout}\", multiplier = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zero_point} : i64",
+            arr64(clamp),
+            arr32(&scales.multiplier),
+            arr32(&scales.shift)
+        ),
+        Op::Add { lhs, rhs, rounding, clamp, layout } => format!(
+            "clamp = {}, layout = \"{layout}\", lhs_multiplier = {}, lhs_shift = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\"",
+            arr64(clamp),
+            arr32(&lhs.multiplier),
+            arr32(&lhs.shift),
+            arr32(&rhs.multiplier),
+            arr32(&rhs.shift)
+        ),
+        Op::Relu { layout } => format!("layout = \"{layout}\""),
+        Op::Clamp { min, max, layout } => format!("layout = \"{layout}\", max = {max} : i64, min = {min} : i64"),
+        Op::MaxPool2d { kernel, strides, padding, layout } | Op::AvgPool2d { kernel, strides, padding, layout } => {
+            format!(
+                "kernel = {}, layout = \"{layout}\", padding = {}, strides = {}",
+                arr64(kernel),
+                arr64(padding),
+                arr64(strides)
+            )
+        }
+        Op::Flatten { layout } => format!("layout = \"{layout}\""),
+        Op::Dequantize { scale } => format!("scale = {}", f32_attr(*scale)),
+        Op::LayoutTransform { src, dst } => format!("dst_layout = \"{dst}\", src_layout = \"{src}\""),
+    }
+}

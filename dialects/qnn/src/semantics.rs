@@ -1,0 +1,492 @@
+//! The one definition of nibble's integer semantics: element types, layouts, rounding,
+//! dyadic requantize and INT4 nibble order. Every stage (reference interpreter, tcconv
+//! interpreter, weight packer, GPU kernels) calls into or mirrors exactly this file.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Element types of qnn tensors (MLIR's own `i4`, `ui4`, `i8`, `ui8`, `i16`, `i32`, `f32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ElemType {
+    I4,
+    U4,
+    I8,
+    U8,
+    I16,
+    I32,
+    F32,
+}
+
+impl ElemType {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "i4" => Self::I4,
+            "ui4" => Self::U4,
+            "i8" => Self::I8,
+            "ui8" => Self::U8,
+            "i16" => Self::I16,
+            "i32" => Self::I32,
+            "f32" => Self::F32,
+            _ => return None,
+        })
+    }
+    pub fn mlir_name(self) -> &'static str {
+        match self {
+            Self::I4 => "i4",
+            Self::U4 => "ui4",
+            Self::I8 => "i8",
+            Self::U8 => "ui8",
+            Self::I16 => "i16",
+            Self::I32 => "i32",
+            Self::F32 => "f32",
+        }
+    }
+    /// Inclusive value range of an integer type.
+    pub fn range(self) -> (i64, i64) {
+        match self {
+            Self::I4 => (-8, 7),
+            Self::U4 => (0, 15),
+            Self::I8 => (-128, 127),
+            Self::U8 => (0, 255),
+            Self::I16 => (i16::MIN as i64, i16::MAX as i64),
+            Self::I32 | Self::F32 => (i32::MIN as i64, i32::MAX as i64),
+        }
+    }
+    pub fn is_int(self) -> bool {
+        self != Self::F32
+    }
+    pub fn is_signed(self) -> bool {
+        !matches!(self, Self::U4 | Self::U8)
+    }
+    pub fn bits(self) -> u32 {
+        match self {
+            Self::I4 | Self::U4 => 4,
+            Self::I8 | Self::U8 => 8,
+            Self::I16 => 16,
+            Self::I32 | Self::F32 => 32,
+        }
+    }
+}
+
+impl fmt::Display for ElemType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.mlir_name())
+    }
+}
+
+/// Activation layouts. 4-D activations name their axis order; `NC` is the 2-D layout of dense.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Layout {
+    NCHW,
+    NHWC,
+    HWNC,
+    NC,
+}
+
+impl Layout {
+    pub const ALL_4D: [Layout; 3] = [Layout::NCHW, Layout::NHWC, Layout::HWNC];
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "NCHW" => Self::NCHW,
+            "NHWC" => Self::NHWC,
+            "HWNC" => Self::HWNC,
+            "NC" => Self::NC,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NCHW => "NCHW",
+            Self::NHWC => "NHWC",
+            Self::HWNC => "HWNC",
+            Self::NC => "NC",
+        }
+    }
+    pub fn rank(self) -> usize {
+        if self == Self::NC {
+            2
+        } else {
+            4
+        }
+    }
+    /// Position of N, C, H, W in a shape of this layout (H and W are unused for `NC`).
+    pub fn axes(self) -> [usize; 4] {
+        match self {
+            Self::NCHW => [0, 1, 2, 3],
+            Self::NHWC => [0, 3, 1, 2],
+            Self::HWNC => [2, 3, 0, 1],
+            Self::NC => [0, 1, 0, 0],
+        }
+    }
+    pub fn channel_axis(self) -> usize {
+        self.axes()[1]
+    }
+    /// Logical (n, c, h, w) of a shape in this layout.
+    pub fn nchw(self, shape: &[i64]) -> [i64; 4] {
+        if self == Self::NC {
+            return [shape[0], shape[1], 1, 1];
+        }
+        let a = self.axes();
+        [shape[a[0]], shape[a[1]], shape[a[2]], shape[a[3]]]
+    }
+    /// Physical shape of logical (n, c, h, w) in this layout.
+    pub fn shape(self, nchw: [i64; 4]) -> Vec<i64> {
+        if self == Self::NC {
+            return vec![nchw[0], nchw[1]];
+        }
+        let mut s = vec![0; 4];
+        for (logical, &axis) in self.axes().iter().enumerate() {
+            s[axis] = nchw[logical];
+        }
+        s
+    }
+    /// Row-major strides of logical axes (n, c, h, w) for a tensor of logical dims `nchw`.
+    pub fn strides(self, nchw: [i64; 4]) -> [usize; 4] {
+        let phys = self.shape(nchw);
+        let mut pstride = vec![1usize; phys.len()];
+        for i in (0..phys.len().saturating_sub(1)).rev() {
+            pstride[i] = pstride[i + 1] * phys[i + 1] as usize;
+        }
+        if self == Self::NC {
+            return [pstride[0], pstride[1], 0, 0];
+        }
+        let a = self.axes();
+        [pstride[a[0]], pstride[a[1]], pstride[a[2]], pstride[a[3]]]
+    }
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Weight layouts of conv2d kernels (O = out channels, I = in channels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KernelLayout {
+    OIHW,
+    OHWI,
+    HWOI,
+    HWIO,
+}
+
+impl KernelLayout {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "OIHW" => Self::OIHW,
+            "OHWI" => Self::OHWI,
+            "HWOI" => Self::HWOI,
+            "HWIO" => Self::HWIO,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OIHW => "OIHW",
+            Self::OHWI => "OHWI",
+            Self::HWOI => "HWOI",
+            Self::HWIO => "HWIO",
+        }
+    }
+    /// Position of O, I, H, W in a shape of this layout.
+    pub fn axes(self) -> [usize; 4] {
+        match self {
+            Self::OIHW => [0, 1, 2, 3],
+            Self::OHWI => [0, 3, 1, 2],
+            Self::HWOI => [2, 3, 0, 1],
+            Self::HWIO => [3, 2, 0, 1],
+        }
+    }
+    /// Logical (o, i, kh, kw) of a shape in this layout.
+    pub fn oihw(self, shape: &[i64]) -> [i64; 4] {
+        let a = self.axes();
+        [shape[a[0]], shape[a[1]], shape[a[2]], shape[a[3]]]
+    }
+    pub fn shape(self, oihw: [i64; 4]) -> Vec<i64> {
+        let mut s = vec![0; 4];
+        for (logical, &axis) in self.axes().iter().enumerate() {
+            s[axis] = oihw[logical];
+        }
+        s
+    }
+    /// Row-major strides of logical axes (o, i, kh, kw).
+    pub fn strides(self, oihw: [i64; 4]) -> [usize; 4] {
+        let phys = self.shape(oihw);
+        let mut pstride = [1usize; 4];
+        for i in (0..3).rev() {
+            pstride[i] = pstride[i + 1] * phys[i + 1] as usize;
+        }
+        let a = self.axes();
+        [pstride[a[0]], pstride[a[1]], pstride[a[2]], pstride[a[3]]]
+    }
+}
+
+impl fmt::Display for KernelLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How `acc * b / 2^c` is rounded to an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Rounding {
+    /// Nearest, ties to even (`torch.round`, HAWQ).
+    HalfToEven,
+    /// Nearest, ties toward +infinity (TVM `UPWARD`).
+    HalfUp,
+    /// Toward zero (drop the fraction).
+    Truncate,
+}
+
+impl Rounding {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "half_to_even" => Self::HalfToEven,
+            "half_up" => Self::HalfUp,
+            "truncate" => Self::Truncate,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HalfToEven => "half_to_even",
+            Self::HalfUp => "half_up",
+            Self::Truncate => "truncate",
+        }
+    }
+}
+
+impl fmt::Display for Rounding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Largest shift a dyadic scale may carry (the product `acc * b` lives in i64).
+pub const MAX_SHIFT: i32 = 62;
+
+/// `round(p / 2^c)` under `mode`, exact for every i64 `p` and `0 <= c <= 62`.
+pub fn round_shift(p: i64, c: i32, mode: Rounding) -> i64 {
+    debug_assert!((0..=MAX_SHIFT).contains(&c));
+    if c == 0 {
+        return p;
+    }
+    let q = p >> c; // floor
+    let r = p - (q << c); // 0 <= r < 2^c
+    let half = 1i64 << (c - 1);
+    match mode {
+        Rounding::HalfToEven => {
+            if r > half || (r == half && (q & 1) == 1) {
+                q + 1
+            } else {
+                q
+            }
+        }
+        Rounding::HalfUp => {
+            if r >= half {
+                q + 1
+            } else {
+                q
+            }
+        }
+        Rounding::Truncate => {
+            if p < 0 && r != 0 {
+                q + 1
+            } else {
+                q
+            }
+        }
+    }
+}
+
+/// A dyadic scale `b / 2^c` (`b` is the i32 multiplier, `c` the shift).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Dyadic {
+    pub multiplier: i32,
+    pub shift: i32,
+}
+
+impl Dyadic {
+    /// `round(x * b / 2^c)` with the product in i64.
+    pub fn apply(self, x: i64, mode: Rounding) -> i64 {
+        round_shift(x * self.multiplier as i64, self.shift, mode)
+    }
+}
+
+/// `clamp(round(acc * b / 2^c) + zp, lo, hi)`: the requantize of DESIGN.md.
+pub fn requantize(acc: i64, s: Dyadic, mode: Rounding, zero_point: i64, lo: i64, hi: i64) -> i64 {
+    (s.apply(acc, mode) + zero_point).clamp(lo, hi)
+}
+
+/// `qnn.quantize`: `clamp(round_half_even(x * float32(1/scale)), lo, hi)`, all in f32 like HAWQ.
+pub fn quantize_f32(x: f32, scale: f32, lo: i64, hi: i64) -> i64 {
+    let inv = 1.0f32 / scale;
+    let v = (x * inv).round_ties_even();
+    if v.is_nan() {
+        return 0;
+    }
+    (v as i64).clamp(lo, hi)
+}
+
+/// `qnn.dequantize`: `float32(acc) * scale`.
+pub fn dequantize_f32(acc: i64, scale: f32) -> f32 {
+    (acc as f32) * scale
+}
+
+/// Average pooling divides with floor (toward -infinity), as HAWQ's integer average pool does.
+pub fn floor_div(sum: i64, count: i64) -> i64 {
+    sum.div_euclid(count)
+}
+
+// ---------------------------------------------------------------------------------------------
+// INT4 packing: the one nibble order.
+// Eight 4-bit values per 32-bit word; element j of a group of eight occupies bits [4j+3 : 4j]
+// (first element in the LOW nibble), two's complement for s4. This is the order the operands of
+// PTX `mma.sync` s4/u4 fragments use (measured on an H200, see DESIGN.md).
+// ---------------------------------------------------------------------------------------------
+
+/// Pack eight 4-bit values (each in [-8, 15]; only the low 4 bits are kept) into one word.
+pub fn pack_nibbles(vals: [i32; 8]) -> u32 {
+    let mut w = 0u32;
+    for (j, v) in vals.iter().enumerate() {
+        w |= ((*v as u32) & 0xf) << (4 * j);
+    }
+    w
+}
+
+/// Unpack one word into eight values, sign-extending when `signed`.
+pub fn unpack_nibbles(w: u32, signed: bool) -> [i32; 8] {
+    std::array::from_fn(|j| {
+        let n = ((w >> (4 * j)) & 0xf) as i32;
+        if signed && n >= 8 {
+            n - 16
+        } else {
+            n
+        }
+    })
+}
+
+/// Pack a slice (length padded up to a multiple of 8 with zeros) into words.
+pub fn pack_int4(vals: &[i32]) -> Vec<u32> {
+    vals.chunks(8)
+        .map(|c| {
+            let mut a = [0i32; 8];
+            a[..c.len()].copy_from_slice(c);
+            pack_nibbles(a)
+        })
+        .collect()
+}
+
+/// Unpack `n` values from packed words.
+pub fn unpack_int4(words: &[u32], n: usize, signed: bool) -> Vec<i32> {
+    let mut out = Vec::with_capacity(words.len() * 8);
+    for &w in words {
+        out.extend_from_slice(&unpack_nibbles(w, signed));
+    }
+    out.truncate(n);
+    out
+}
+
+/// HAWQ's TVM export packs the first element in the HIGH nibble; convert one such word to ours.
+pub fn from_high_nibble_first(w: u32) -> u32 {
+    let mut out = 0u32;
+    for j in 0..8 {
+        let n = (w >> (4 * (7 - j))) & 0xf;
+        out |= n << (4 * j);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_follow_each_rounding_mode() {
+        // 5/2 = 2.5, 7/2 = 3.5, -5/2 = -2.5, -7/2 = -3.5
+        let cases = [
+            (5, 2, 3, 2),
+            (7, 4, 4, 3),
+            (-5, -2, -2, -2),
+            (-7, -4, -3, -3),
+        ];
+        for (p, even, up, trunc) in cases {
+            assert_eq!(
+                round_shift(p, 1, Rounding::HalfToEven),
+                even,
+                "{p}/2 half_to_even"
+            );
+            assert_eq!(round_shift(p, 1, Rounding::HalfUp), up, "{p}/2 half_up");
+            assert_eq!(
+                round_shift(p, 1, Rounding::Truncate),
+                trunc,
+                "{p}/2 truncate"
+            );
+        }
+    }
+
+    #[test]
+    fn non_ties_round_to_nearest_and_truncate_goes_toward_zero() {
+        // 11/4 = 2.75, -11/4 = -2.75, 9/4 = 2.25, -9/4 = -2.25
+        assert_eq!(round_shift(11, 2, Rounding::HalfToEven), 3);
+        assert_eq!(round_shift(-11, 2, Rounding::HalfUp), -3);
+        assert_eq!(round_shift(9, 2, Rounding::HalfUp), 2);
+        assert_eq!(round_shift(-9, 2, Rounding::HalfToEven), -2);
+        assert_eq!(round_shift(-11, 2, Rounding::Truncate), -2);
+        assert_eq!(round_shift(11, 2, Rounding::Truncate), 2);
+    }
+
+    #[test]
+    fn requantize_saturates_at_both_ends() {
+        let s = Dyadic {
+            multiplier: 1 << 30,
+            shift: 30,
+        }; // scale 1.0
+        assert_eq!(requantize(300, s, Rounding::HalfToEven, 0, 0, 15), 15);
+        assert_eq!(requantize(-300, s, Rounding::HalfToEven, 0, -8, 7), -8);
+        assert_eq!(requantize(-3, s, Rounding::HalfToEven, 0, 0, 255), 0);
+        assert_eq!(requantize(3, s, Rounding::HalfToEven, 2, 0, 255), 5);
+    }
+
+    #[test]
+    fn large_products_stay_exact() {
+        // acc * b close to 2^62 must not overflow.
+        let s = Dyadic {
+            multiplier: i32::MAX,
+            shift: 31,
+        };
+        assert_eq!(s.apply(i32::MAX as i64, Rounding::HalfUp), 2147483646);
+        assert_eq!(s.apply(i32::MIN as i64, Rounding::HalfUp), -2147483647);
+    }
+
+    #[test]
+    fn nibble_order_is_low_first_and_round_trips() {
+        let vals = [1, -2, 3, -4, 5, -6, 7, -8];
+        let w = pack_nibbles(vals);
+        assert_eq!(w & 0xf, 1, "first element in the low nibble");
+        assert_eq!(w >> 28, 0x8, "last element in the high nibble");
+        assert_eq!(unpack_nibbles(w, true), vals);
+        let u = [0, 15, 1, 14, 2, 13, 3, 12];
+        assert_eq!(unpack_nibbles(pack_nibbles(u), false), u);
+        assert_eq!(from_high_nibble_first(0x1234_5678), 0x8765_4321);
+    }
+
+    #[test]
+    fn quantize_rounds_half_to_even_in_f32() {
+        assert_eq!(quantize_f32(0.5, 1.0, -128, 127), 0);
+        assert_eq!(quantize_f32(1.5, 1.0, -128, 127), 2);
+        assert_eq!(quantize_f32(-2.5, 1.0, -128, 127), -2);
+        assert_eq!(quantize_f32(1000.0, 1.0, -128, 127), 127);
+    }
+
+    #[test]
+    fn layouts_permute_axes_consistently() {
+        for l in Layout::ALL_4D {
+            let s = l.shape([2, 3, 5, 7]);
+            assert_eq!(l.nchw(&s), [2, 3, 5, 7], "{l}");
+        }
+        assert_eq!(Layout::HWNC.shape([2, 3, 5, 7]), vec![5, 7, 2, 3]);
+        assert_eq!(Layout::NHWC.strides([2, 3, 5, 7]), [105, 1, 21, 3]);
+        assert_eq!(KernelLayout::HWIO.shape([8, 4, 3, 3]), vec![3, 3, 4, 8]);
+    }
+}

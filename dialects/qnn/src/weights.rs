@@ -1,0 +1,216 @@
+//! Named weights in safetensors files. Integer weights are stored one value per element:
+//! `i4`/`i8` as I8, `ui4`/`ui8` as U8, `i16` as I16, `i32` as I32 (the IR type says which
+//! range applies); `f32` as F32. Packing into kernel layouts happens later, in tcconv.
+
+use crate::graph::{Graph, Op, TensorType};
+use crate::semantics::ElemType;
+use crate::tensor::{Data, Tensor};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Weights {
+    pub tensors: BTreeMap<String, Tensor>,
+}
+
+impl Weights {
+    pub fn insert(&mut self, name: impl Into<String>, t: Tensor) {
+        self.tensors.insert(name.into(), t);
+    }
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.get(name)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("{}: cannot read weights: {e}", path.display()))?;
+        Self::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let st =
+            SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
+        let mut w = Weights::default();
+        for (name, view) in st.tensors() {
+            let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+            let d = view.data();
+            let ints = |width: usize, f: &dyn Fn(&[u8]) -> i32| {
+                d.chunks_exact(width).map(f).collect::<Vec<i32>>()
+            };
+            let (elem, data) = match view.dtype() {
+                Dtype::I8 => (ElemType::I8, Data::Int(ints(1, &|c| c[0] as i8 as i32))),
+                Dtype::U8 => (ElemType::U8, Data::Int(ints(1, &|c| c[0] as i32))),
+                Dtype::I16 => (
+                    ElemType::I16,
+                    Data::Int(ints(2, &|c| i16::from_le_bytes([c[0], c[1]]) as i32)),
+                ),
+                Dtype::I32 => (
+                    ElemType::I32,
+                    Data::Int(ints(4, &|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+                ),
+                Dtype::F32 => (
+                    ElemType::F32,
+                    Data::Float(
+                        d.chunks_exact(4)
+                            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                            .collect(),
+                    ),
+                ),
+                other => return Err(format!("weight '{name}' has unsupported dtype {other:?}")),
+            };
+            w.insert(
+                name,
+                Tensor {
+                    ty: TensorType::new(shape, elem),
+                    data,
+                },
+            );
+        }
+        Ok(w)
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        let mut bufs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = vec![];
+        for (name, t) in &self.tensors {
+            let shape: Vec<usize> = t.ty.shape.iter().map(|&d| d as usize).collect();
+            let (dtype, bytes): (Dtype, Vec<u8>) = match (&t.data, t.ty.elem) {
+                (Data::Float(v), _) => {
+                    (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect())
+                }
+                (Data::Int(v), ElemType::I4 | ElemType::I8) => {
+                    (Dtype::I8, v.iter().map(|&x| x as i8 as u8).collect())
+                }
+                (Data::Int(v), ElemType::U4 | ElemType::U8) => {
+                    (Dtype::U8, v.iter().map(|&x| x as u8).collect())
+                }
+                (Data::Int(v), ElemType::I16) => (
+                    Dtype::I16,
+                    v.iter().flat_map(|&x| (x as i16).to_le_bytes()).collect(),
+                ),
+                (Data::Int(v), _) => (Dtype::I32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            };
+            bufs.push((name.clone(), dtype, shape, bytes));
+        }
+        let views: Vec<(String, TensorView)> = bufs
+            .iter()
+            .map(|(n, dt, s, b)| {
+                (
+                    n.clone(),
+                    TensorView::new(*dt, s.clone(), b).expect("consistent view"),
+                )
+            })
+            .collect();
+        safetensors::serialize(views, &None).map_err(|e| e.to_string())
+    }
+
+    /// Write atomically: a temp file next to `path`, then rename.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let bytes = self.to_bytes()?;
+        crate::write_atomically(path, &bytes)
+    }
+
+    /// Check that every `qnn.weight` of `g` exists with the declared shape and a value range that
+    /// fits the declared element type; re-tag the stored tensors with the IR's element type.
+    pub fn bind(&self, g: &Graph) -> Result<Weights, String> {
+        let mut out = Weights::default();
+        for n in &g.nodes {
+            let Op::Weight { name } = &n.op else { continue };
+            let loc = if n.loc.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", n.loc)
+            };
+            let t = self.get(name).ok_or_else(|| {
+                format!("{loc}error: weight '{name}' is missing from the weights file")
+            })?;
+            out.insert(
+                name.clone(),
+                retag(t, &n.result).map_err(|e| format!("{loc}error: weight '{name}': {e}"))?,
+            );
+        }
+        Ok(out)
+    }
+}
+
+fn retag(t: &Tensor, want: &TensorType) -> Result<Tensor, String> {
+    if t.ty.shape != want.shape {
+        return Err(format!(
+            "shape {:?} in the file, {:?} in the IR",
+            t.ty.shape, want.shape
+        ));
+    }
+    match (&t.data, want.elem) {
+        (Data::Float(v), ElemType::F32) => Ok(Tensor::float(want.clone(), v.clone())),
+        (Data::Int(v), e) if e.is_int() => {
+            let (lo, hi) = e.range();
+            if let Some(i) = v.iter().position(|&x| (x as i64) < lo || (x as i64) > hi) {
+                return Err(format!(
+                    "element {i} = {} is outside {e} range [{lo}, {hi}]",
+                    v[i]
+                ));
+            }
+            Ok(Tensor::int(want.clone(), v.clone()))
+        }
+        _ => Err(format!(
+            "stored as {}, the IR wants {}",
+            t.ty.elem, want.elem
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safetensors_round_trip_keeps_values() {
+        let mut w = Weights::default();
+        w.insert(
+            "a",
+            Tensor::int(
+                TensorType::new(vec![2, 2], ElemType::I4),
+                vec![-8, 7, 0, -1],
+            ),
+        );
+        w.insert(
+            "b",
+            Tensor::int(
+                TensorType::new(vec![3], ElemType::I32),
+                vec![1 << 30, -5, 0],
+            ),
+        );
+        w.insert(
+            "c",
+            Tensor::float(TensorType::new(vec![1], ElemType::F32), vec![0.25]),
+        );
+        let back = Weights::from_bytes(&w.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.get("a").unwrap().ints(), &[-8, 7, 0, -1]);
+        assert_eq!(back.get("b").unwrap().ints(), &[1 << 30, -5, 0]);
+        assert_eq!(back.get("c").unwrap().floats(), &[0.25]);
+    }
+
+    #[test]
+    fn bind_reports_missing_and_out_of_range_weights() {
+        let mut g = Graph::new("f", vec![]);
+        g.push(
+            Op::Weight { name: "w".into() },
+            vec![],
+            TensorType::new(vec![2], ElemType::I4),
+        );
+        let empty = Weights::default();
+        assert!(empty.bind(&g).unwrap_err().contains("'w' is missing"));
+        let mut w = Weights::default();
+        w.insert(
+            "w",
+            Tensor::int(TensorType::new(vec![2], ElemType::I8), vec![3, 9]),
+        );
+        assert!(w.bind(&g).unwrap_err().contains("outside i4 range"));
+        let mut w = Weights::default();
+        w.insert(
+            "w",
+            Tensor::int(TensorType::new(vec![3], ElemType::I8), vec![3, 1, 1]),
+        );
+        assert!(w.bind(&g).unwrap_err().contains("shape"));
+    }
+}
