@@ -1,1 +1,10 @@
+//! nibble's compiler: MLIR contexts with nibble's dialects, diagnostics, passes, conversions and
+//! pipelines. Tools (nibble-opt, nibble-run) sit on top; dialects sit below and never depend on it.
 
+pub mod context;
+pub mod diagnostics;
+pub mod opt_driver;
+pub mod pass;
+pub mod pipeline;
+pub mod pipelines;
+pub mod transforms;

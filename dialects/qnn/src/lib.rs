@@ -40,3 +40,5 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), Stri
         format!("{}: cannot write: {e}", path.display())
     })
 }
+#[cfg(feature = "mlir")]
+pub mod ir;

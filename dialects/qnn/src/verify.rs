@@ -1,3 +1,416 @@
-pub fn verify_graph(_g: &crate::graph::Graph) -> Result<(), Vec<String>> {
+//! Semantic verification of qnn ops beyond what IRDL checks: element types, shapes, strides,
+//! padding, per-channel lengths, layouts. One function per op, on MLIR-free types, so the
+//! `qnn-verify` pass, the interpreter's callers and the importer share it.
+
+use crate::graph::{ChannelScales, Graph, Op, TensorType};
+use crate::semantics::{ElemType, Layout, MAX_SHIFT};
+
+type R = Result<(), String>;
+
+fn fail<T>(msg: impl Into<String>) -> Result<T, String> {
+    Err(msg.into())
+}
+
+fn rank(t: &TensorType, r: usize, what: &str) -> R {
+    if t.shape.len() != r {
+        return fail(format!("{what} must have rank {r}, found {}", t.mlir()));
+    }
+    if t.shape.iter().any(|&d| d <= 0) {
+        return fail(format!("{what} has a non-positive dimension: {}", t.mlir()));
+    }
     Ok(())
+}
+
+fn int_elem(t: &TensorType, what: &str) -> R {
+    if !t.elem.is_int() {
+        return fail(format!(
+            "{what} must have an integer element type, found {}",
+            t.elem
+        ));
+    }
+    Ok(())
+}
+
+fn conv_operand(t: &TensorType, what: &str) -> R {
+    if !matches!(
+        t.elem,
+        ElemType::I4 | ElemType::U4 | ElemType::I8 | ElemType::U8
+    ) {
+        return fail(format!(
+            "{what} must be i4, ui4, i8 or ui8, found {}",
+            t.elem
+        ));
+    }
+    Ok(())
+}
+
+fn layout_rank(l: Layout, t: &TensorType, what: &str) -> R {
+    rank(t, l.rank(), what).map_err(|e| format!("{e} (layout {l})"))
+}
+
+fn positive(v: &[i64], what: &str) -> R {
+    if v.iter().any(|&x| x <= 0) {
+        return fail(format!("{what} must be positive, found {v:?}"));
+    }
+    Ok(())
+}
+
+fn non_negative(v: &[i64], what: &str) -> R {
+    if v.iter().any(|&x| x < 0) {
+        return fail(format!("{what} must be non-negative, found {v:?}"));
+    }
+    Ok(())
+}
+
+fn window_out(in_hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> Result<[i64; 2], String> {
+    let oh = (in_hw[0] + p[0] + p[2] - k[0]).div_euclid(s[0]) + 1;
+    let ow = (in_hw[1] + p[1] + p[3] - k[1]).div_euclid(s[1]) + 1;
+    if oh <= 0 || ow <= 0 {
+        return fail(format!(
+            "window {k:?} does not fit the padded input {in_hw:?}"
+        ));
+    }
+    Ok([oh, ow])
+}
+
+fn scales(s: &ChannelScales, channels: i64, what: &str) -> R {
+    if s.multiplier.len() != s.shift.len() {
+        return fail(format!(
+            "{what} multiplier has {} entries but shift has {}",
+            s.multiplier.len(),
+            s.shift.len()
+        ));
+    }
+    if s.len() != 1 && s.len() as i64 != channels {
+        return fail(format!(
+            "{what} has {} per-channel entries, expected 1 or {channels} (channels)",
+            s.len()
+        ));
+    }
+    if let Some(m) = s.multiplier.iter().find(|&&m| m < 0) {
+        return fail(format!("{what} multiplier {m} is negative"));
+    }
+    if let Some(c) = s.shift.iter().find(|&&c| !(0..=MAX_SHIFT).contains(&c)) {
+        return fail(format!("{what} shift {c} is outside [0, {MAX_SHIFT}]"));
+    }
+    Ok(())
+}
+
+fn clamp_in(clamp: [i64; 2], t: ElemType) -> R {
+    let (lo, hi) = t.range();
+    if clamp[0] > clamp[1] {
+        return fail(format!("clamp [{}, {}] is empty", clamp[0], clamp[1]));
+    }
+    if clamp[0] < lo || clamp[1] > hi {
+        return fail(format!(
+            "clamp [{}, {}] exceeds the {t} range [{lo}, {hi}]",
+            clamp[0], clamp[1]
+        ));
+    }
+    Ok(())
+}
+
+fn same_shape(a: &TensorType, b: &TensorType, what: &str) -> R {
+    if a.shape != b.shape {
+        return fail(format!(
+            "{what}: shape {:?} does not match {:?}",
+            b.shape, a.shape
+        ));
+    }
+    Ok(())
+}
+
+/// Check one op against its operand and result types.
+pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
+    let arity = |n: std::ops::RangeInclusive<usize>| -> R {
+        if !n.contains(&operands.len()) {
+            return fail(format!("expects {n:?} operands, found {}", operands.len()));
+        }
+        Ok(())
+    };
+    match op {
+        Op::Weight { name } => {
+            arity(0..=0)?;
+            if name.is_empty() {
+                return fail("weight name must not be empty");
+            }
+            int_elem(result, "weight").or_else(|_| {
+                if result.elem == ElemType::F32 {
+                    Ok(())
+                } else {
+                    fail("bad weight type")
+                }
+            })?;
+            if result.shape.iter().any(|&d| d <= 0) {
+                return fail(format!(
+                    "weight has a non-positive dimension: {}",
+                    result.mlir()
+                ));
+            }
+        }
+        Op::Quantize { scale, layout } => {
+            arity(1..=1)?;
+            if operands[0].elem != ElemType::F32 {
+                return fail(format!("input must be f32, found {}", operands[0].elem));
+            }
+            int_elem(result, "result")?;
+            if !(scale.is_finite() && *scale > 0.0) {
+                return fail(format!("scale must be positive and finite, found {scale}"));
+            }
+            layout_rank(*layout, operands[0], "input")?;
+            same_shape(operands[0], result, "result")?;
+        }
+        Op::Conv2d {
+            strides,
+            padding,
+            layout,
+            kernel_layout,
+        } => {
+            arity(2..=3)?;
+            let (x, w) = (operands[0], operands[1]);
+            if *layout == Layout::NC {
+                return fail("conv2d needs a 4-D layout");
+            }
+            rank(x, 4, "input")?;
+            rank(w, 4, "weight")?;
+            conv_operand(x, "input")?;
+            conv_operand(w, "weight")?;
+            if result.elem != ElemType::I32 {
+                return fail(format!("result must be i32, found {}", result.elem));
+            }
+            positive(strides, "strides")?;
+            non_negative(padding, "padding")?;
+            let [n, c, h, wd] = layout.nchw(&x.shape);
+            let [o, i, kh, kw] = kernel_layout.oihw(&w.shape);
+            if i != c {
+                return fail(format!("weight has {i} input channels ({kernel_layout}) but the input has {c} ({layout})"));
+            }
+            let [oh, ow] = window_out([h, wd], [kh, kw], *strides, *padding)?;
+            let want = layout.shape([n, o, oh, ow]);
+            if result.shape != want {
+                return fail(format!(
+                    "result shape {:?} does not match the computed {:?} (n={n}, out channels={o}, {oh}x{ow}, layout {layout})",
+                    result.shape, want
+                ));
+            }
+            if let Some(b) = operands.get(2) {
+                if b.shape != vec![o] || b.elem != ElemType::I32 {
+                    return fail(format!("bias must be tensor<{o}xi32>, found {}", b.mlir()));
+                }
+            }
+        }
+        Op::Dense => {
+            arity(2..=3)?;
+            let (x, w) = (operands[0], operands[1]);
+            rank(x, 2, "input")?;
+            rank(w, 2, "weight")?;
+            conv_operand(x, "input")?;
+            conv_operand(w, "weight")?;
+            if x.shape[1] != w.shape[1] {
+                return fail(format!(
+                    "input has {} features but the weight expects {}",
+                    x.shape[1], w.shape[1]
+                ));
+            }
+            if result.shape != vec![x.shape[0], w.shape[0]] || result.elem != ElemType::I32 {
+                return fail(format!(
+                    "result must be tensor<{}x{}xi32>, found {}",
+                    x.shape[0],
+                    w.shape[0],
+                    result.mlir()
+                ));
+            }
+            if let Some(b) = operands.get(2) {
+                if b.shape != vec![w.shape[0]] || b.elem != ElemType::I32 {
+                    return fail(format!(
+                        "bias must be tensor<{}xi32>, found {}",
+                        w.shape[0],
+                        b.mlir()
+                    ));
+                }
+            }
+        }
+        Op::Requantize {
+            scales: s,
+            clamp,
+            layout,
+            zero_point,
+            ..
+        } => {
+            arity(1..=1)?;
+            int_elem(operands[0], "input")?;
+            int_elem(result, "result")?;
+            layout_rank(*layout, operands[0], "input")?;
+            same_shape(operands[0], result, "result")?;
+            let c = operands[0].shape[layout.channel_axis()];
+            scales(s, c, "requantize")?;
+            clamp_in(*clamp, result.elem)?;
+            if zero_point.abs() > 1 << 31 {
+                return fail(format!("zero_point {zero_point} is out of range"));
+            }
+        }
+        Op::Add {
+            lhs,
+            rhs,
+            clamp,
+            layout,
+            ..
+        } => {
+            arity(2..=2)?;
+            int_elem(operands[0], "lhs")?;
+            int_elem(operands[1], "rhs")?;
+            int_elem(result, "result")?;
+            layout_rank(*layout, operands[0], "lhs")?;
+            same_shape(operands[0], operands[1], "rhs")?;
+            same_shape(operands[0], result, "result")?;
+            let c = operands[0].shape[layout.channel_axis()];
+            scales(lhs, c, "lhs")?;
+            scales(rhs, c, "rhs")?;
+            clamp_in(*clamp, result.elem)?;
+        }
+        Op::Relu { layout } | Op::Clamp { layout, .. } => {
+            arity(1..=1)?;
+            int_elem(operands[0], "input")?;
+            layout_rank(*layout, operands[0], "input")?;
+            if result != operands[0] {
+                return fail(format!(
+                    "result type {} must equal the input type {}",
+                    result.mlir(),
+                    operands[0].mlir()
+                ));
+            }
+            if let Op::Clamp { min, max, .. } = op {
+                if min > max {
+                    return fail(format!("clamp min {min} is greater than max {max}"));
+                }
+            }
+        }
+        Op::MaxPool2d {
+            kernel,
+            strides,
+            padding,
+            layout,
+        }
+        | Op::AvgPool2d {
+            kernel,
+            strides,
+            padding,
+            layout,
+        } => {
+            arity(1..=1)?;
+            if *layout == Layout::NC {
+                return fail("pooling needs a 4-D layout");
+            }
+            rank(operands[0], 4, "input")?;
+            int_elem(operands[0], "input")?;
+            int_elem(result, "result")?;
+            positive(kernel, "kernel")?;
+            positive(strides, "strides")?;
+            non_negative(padding, "padding")?;
+            if padding[0] >= kernel[0]
+                || padding[2] >= kernel[0]
+                || padding[1] >= kernel[1]
+                || padding[3] >= kernel[1]
+            {
+                return fail(format!(
+                    "padding {padding:?} must be smaller than the kernel {kernel:?}"
+                ));
+            }
+            let [n, c, h, w] = layout.nchw(&operands[0].shape);
+            let [oh, ow] = window_out([h, w], *kernel, *strides, *padding)?;
+            let want = layout.shape([n, c, oh, ow]);
+            if result.shape != want {
+                return fail(format!(
+                    "result shape {:?} does not match the computed {:?}",
+                    result.shape, want
+                ));
+            }
+            if matches!(op, Op::MaxPool2d { .. }) && result.elem != operands[0].elem {
+                return fail(format!(
+                    "max_pool2d keeps the element type: {} in, {} out",
+                    operands[0].elem, result.elem
+                ));
+            }
+            if matches!(op, Op::AvgPool2d { .. }) {
+                let (ilo, ihi) = operands[0].elem.range();
+                let (olo, ohi) = result.elem.range();
+                if ilo < olo || ihi > ohi {
+                    return fail(format!(
+                        "avg_pool2d result {} cannot hold every average of {}",
+                        result.elem, operands[0].elem
+                    ));
+                }
+            }
+        }
+        Op::Flatten { layout } => {
+            arity(1..=1)?;
+            layout_rank(*layout, operands[0], "input")?;
+            let [n, c, h, w] = layout.nchw(&operands[0].shape);
+            if h != 1 || w != 1 {
+                return fail(format!("flatten needs a 1x1 spatial input, found {h}x{w}"));
+            }
+            if result.shape != vec![n, c] || result.elem != operands[0].elem {
+                return fail(format!(
+                    "result must be tensor<{n}x{c}x{}>, found {}",
+                    operands[0].elem,
+                    result.mlir()
+                ));
+            }
+        }
+        Op::Dequantize { scale } => {
+            arity(1..=1)?;
+            int_elem(operands[0], "input")?;
+            if result.elem != ElemType::F32 {
+                return fail(format!("result must be f32, found {}", result.elem));
+            }
+            same_shape(operands[0], result, "result")?;
+            if !scale.is_finite() {
+                return fail(format!("scale must be finite, found {scale}"));
+            }
+        }
+        Op::LayoutTransform { src, dst } => {
+            arity(1..=1)?;
+            rank(operands[0], 4, "input")?;
+            if *src == Layout::NC || *dst == Layout::NC {
+                return fail("layout_transform works on 4-D layouts");
+            }
+            let want = dst.shape(src.nchw(&operands[0].shape));
+            if result.shape != want || result.elem != operands[0].elem {
+                return fail(format!(
+                    "result must be {} ({src} -> {dst}), found {}",
+                    TensorType::new(want, operands[0].elem).mlir(),
+                    result.mlir()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Verify every node of a graph; errors carry the node's location.
+pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
+    let mut errs = vec![];
+    for (i, n) in g.nodes.iter().enumerate() {
+        if let Some(&bad) = n.operands.iter().find(|&&v| v >= g.args.len() + i) {
+            errs.push(format!(
+                "{}: error: operand %{bad} is used before it is defined",
+                n.loc
+            ));
+            continue;
+        }
+        let tys: Vec<&TensorType> = n.operands.iter().map(|&v| g.value_type(v)).collect();
+        if let Err(e) = verify_op(&n.op, &tys, &n.result) {
+            let loc = if n.loc.is_empty() {
+                format!("qnn.{} #{i}", n.op.mnemonic())
+            } else {
+                n.loc.clone()
+            };
+            errs.push(format!("{loc}: error: 'qnn.{}' {e}", n.op.mnemonic()));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs)
+    }
 }

@@ -1,1 +1,106 @@
-fn main() {}
+//! nibble-opt: mlir-opt for nibble's dialects.
+
+use clap::Parser;
+use nibble_compiler::opt_driver::{run_opt, OptOptions};
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "nibble-opt",
+    version,
+    about = "Run MLIR and nibble passes on qnn / tcconv IR files (an mlir-opt for nibble)"
+)]
+struct Cli {
+    /// Input file ("-" for stdin).
+    #[arg(default_value = "-")]
+    input: String,
+    /// Output file ("-" for stdout); written through a temp file and a rename.
+    #[arg(short = 'o', default_value = "-")]
+    output: String,
+    /// A pipeline such as 'builtin.module(qnn-verify,canonicalize)'.
+    #[arg(long = "pass-pipeline")]
+    pass_pipeline: Option<String>,
+    /// List nibble's passes and named pipelines.
+    #[arg(long = "list-passes")]
+    list_passes: bool,
+    /// Split the input at '// -----' lines and process each chunk on its own.
+    #[arg(long = "split-input-file")]
+    split_input_file: bool,
+    /// Check diagnostics against '// expected-error @+1 {{...}}' annotations.
+    #[arg(long = "verify-diagnostics")]
+    verify_diagnostics: bool,
+    /// Accept ops of dialects nibble does not know.
+    #[arg(long = "allow-unregistered-dialect")]
+    allow_unregistered_dialect: bool,
+    /// Print the IR after each pipeline element (to stderr).
+    #[arg(long = "mlir-print-ir-after-all")]
+    print_ir_after_all: bool,
+    /// Print the IR after the named pass (repeatable).
+    #[arg(long = "mlir-print-ir-after", value_name = "PASS")]
+    print_ir_after: Vec<String>,
+    /// Print locations in the output.
+    #[arg(long = "mlir-print-debuginfo")]
+    print_debuginfo: bool,
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("nibble-opt: internal error: {info}");
+        std::process::exit(1);
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if cli.list_passes {
+        print!("{}", nibble_compiler::pipeline::list_passes());
+        return ExitCode::SUCCESS;
+    }
+    let (source, filename) = if cli.input == "-" {
+        let mut s = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut s) {
+            eprintln!("nibble-opt: error: cannot read stdin: {e}");
+            return ExitCode::FAILURE;
+        }
+        (s, "<stdin>".to_owned())
+    } else {
+        match std::fs::read_to_string(&cli.input) {
+            Ok(s) => (s, cli.input.clone()),
+            Err(e) => {
+                eprintln!("nibble-opt: error: cannot read '{}': {e}", cli.input);
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let opts = OptOptions {
+        pass_pipeline: cli.pass_pipeline,
+        split_input_file: cli.split_input_file,
+        verify_diagnostics: cli.verify_diagnostics,
+        allow_unregistered_dialect: cli.allow_unregistered_dialect,
+        print_ir_after_all: cli.print_ir_after_all,
+        print_ir_after: cli.print_ir_after,
+        print_debuginfo: cli.print_debuginfo,
+    };
+    let out = run_opt(&source, &filename, &opts);
+    eprint!("{}", out.stderr);
+    if !out.success {
+        return ExitCode::FAILURE;
+    }
+    if cli.output == "-" {
+        let mut so = std::io::stdout().lock();
+        if so.write_all(out.output.as_bytes()).is_err() {
+            return ExitCode::FAILURE;
+        }
+    } else if let Err(e) =
+        nibble_qnn::write_atomically(std::path::Path::new(&cli.output), out.output.as_bytes())
+    {
+        eprintln!("nibble-opt: error: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

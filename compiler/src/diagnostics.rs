@@ -1,0 +1,128 @@
+//! Diagnostics: everything MLIR and nibble's passes report goes through the context's handler
+//! into a [`DiagnosticLog`], printed as `file:line:col: error: message` (what mlir-opt prints)
+//! or matched against `expected-*` annotations by `--verify-diagnostics`.
+
+use melior::diagnostic::DiagnosticSeverity;
+use melior::ir::Location;
+use melior::Context;
+use nibble_qnn::ir::location_string;
+use std::cell::RefCell;
+use std::ffi::CString;
+use std::rc::Rc;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diag {
+    pub severity: Severity,
+    /// `file:line:col`, or "" when unknown.
+    pub loc: String,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+    Remark,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+            Severity::Remark => "remark",
+        }
+    }
+}
+
+impl Diag {
+    /// (line, col) of the location, if it has one.
+    pub fn line_col(&self) -> Option<(String, usize, usize)> {
+        let mut parts = self.loc.rsplitn(3, ':');
+        let col = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        let file = parts.next()?.to_owned();
+        Some((file, line, col))
+    }
+}
+
+impl std::fmt::Display for Diag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.loc.is_empty() {
+            write!(f, "{}: {}", self.severity.name(), self.message)
+        } else {
+            write!(
+                f,
+                "{}: {}: {}",
+                self.loc,
+                self.severity.name(),
+                self.message
+            )
+        }
+    }
+}
+
+/// Collected diagnostics of one context (shared with the handler closure).
+#[derive(Clone, Default)]
+pub struct DiagnosticLog(Rc<RefCell<Vec<Diag>>>);
+
+impl DiagnosticLog {
+    /// Attach a collecting handler to `context` (notes become separate `Note` entries).
+    pub fn attach(context: &Context) -> Self {
+        let log = DiagnosticLog::default();
+        let sink = log.0.clone();
+        context.attach_diagnostic_handler(move |d| {
+            let push = |d: &melior::diagnostic::Diagnostic, sev: Severity| {
+                sink.borrow_mut().push(Diag {
+                    severity: sev,
+                    loc: location_string(d.location()),
+                    message: d.to_string(),
+                });
+            };
+            let sev = match d.severity() {
+                DiagnosticSeverity::Error => Severity::Error,
+                DiagnosticSeverity::Warning => Severity::Warning,
+                DiagnosticSeverity::Note => Severity::Note,
+                DiagnosticSeverity::Remark => Severity::Remark,
+            };
+            push(&d, sev);
+            for i in 0..d.note_count() {
+                if let Ok(n) = d.note(i) {
+                    push(&n, Severity::Note);
+                }
+            }
+            true
+        });
+        log
+    }
+    pub fn take(&self) -> Vec<Diag> {
+        std::mem::take(&mut self.0.borrow_mut())
+    }
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn truncate(&self, n: usize) {
+        self.0.borrow_mut().truncate(n)
+    }
+    pub fn has_errors(&self) -> bool {
+        self.0
+            .borrow()
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+    /// Record a diagnostic that has no MLIR location (e.g. a bad command-line option).
+    pub fn push(&self, d: Diag) {
+        self.0.borrow_mut().push(d)
+    }
+}
+
+/// Report an error at `loc` through MLIR's diagnostic engine (so every handler sees it).
+pub fn emit_error(loc: Location, message: &str) {
+    let msg = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    unsafe { mlir_sys::mlirEmitError(loc.to_raw(), msg.as_ptr()) }
+}

@@ -1,0 +1,284 @@
+//! The nibble-opt driver as a library function: parse, run a pipeline, print, verify
+//! diagnostics. The binary only handles the command line and files.
+
+use crate::context::{new_context, parse_source};
+use crate::diagnostics::{Diag, DiagnosticLog, Severity};
+use crate::pipeline::{self, Element};
+use melior::ir::operation::{OperationLike, OperationPrintingFlags};
+use melior::ir::Module;
+use std::fmt::Write;
+
+#[derive(Clone, Debug, Default)]
+pub struct OptOptions {
+    pub pass_pipeline: Option<String>,
+    pub split_input_file: bool,
+    pub verify_diagnostics: bool,
+    pub allow_unregistered_dialect: bool,
+    pub print_ir_after_all: bool,
+    /// Pass names after which to print the IR.
+    pub print_ir_after: Vec<String>,
+    pub print_debuginfo: bool,
+}
+
+/// What a run produced: the output IR text, the diagnostics/IR dumps for stderr, and success.
+#[derive(Clone, Debug, Default)]
+pub struct OptOutput {
+    pub output: String,
+    pub stderr: String,
+    pub success: bool,
+}
+
+/// Split at lines `// -----`, returning (first line number - 1, text) per chunk.
+pub fn split_chunks(source: &str, split: bool) -> Vec<(usize, String)> {
+    if !split {
+        return vec![(0, source.to_owned())];
+    }
+    let mut out = vec![];
+    let mut start = 0;
+    let mut cur = String::new();
+    for (i, line) in source.lines().enumerate() {
+        if line.trim_start().starts_with("// -----") {
+            out.push((start, std::mem::take(&mut cur)));
+            start = i + 1;
+            continue;
+        }
+        cur.push_str(line);
+        cur.push('\n');
+    }
+    out.push((start, cur));
+    out
+}
+
+/// An `expected-*` annotation of `--verify-diagnostics`.
+#[derive(Clone, Debug)]
+struct Expected {
+    severity: Severity,
+    line: usize,
+    message: String,
+    annotation_line: usize,
+    matched: bool,
+}
+
+fn parse_expected(chunk: &str, first_line: usize) -> Result<Vec<Expected>, String> {
+    let mut out = vec![];
+    for (i, line) in chunk.lines().enumerate() {
+        let lineno = first_line + i + 1;
+        let Some(at) = line.find("expected-") else {
+            continue;
+        };
+        let rest = &line[at + "expected-".len()..];
+        let (severity, rest) = [
+            ("error", Severity::Error),
+            ("warning", Severity::Warning),
+            ("note", Severity::Note),
+            ("remark", Severity::Remark),
+        ]
+        .iter()
+        .find_map(|(n, s)| rest.strip_prefix(n).map(|r| (*s, r)))
+        .ok_or_else(|| format!("{lineno}: unknown expected-* annotation"))?;
+        let rest = rest.trim_start();
+        let (target, rest) = if let Some(r) = rest.strip_prefix('@') {
+            let end = r
+                .find(|c: char| c.is_whitespace() || c == '{')
+                .unwrap_or(r.len());
+            let spec = &r[..end];
+            let t = match spec {
+                "above" => lineno - 1,
+                "below" => lineno + 1,
+                s if s.starts_with('+') => {
+                    lineno
+                        + s[1..]
+                            .parse::<usize>()
+                            .map_err(|_| format!("line {lineno}: bad offset @{s}"))?
+                }
+                s if s.starts_with('-') => {
+                    lineno
+                        - s[1..]
+                            .parse::<usize>()
+                            .map_err(|_| format!("line {lineno}: bad offset @{s}"))?
+                }
+                s => return Err(format!("line {lineno}: unsupported location @{s}")),
+            };
+            (t, r[end..].trim_start())
+        } else {
+            (lineno, rest)
+        };
+        let body = rest
+            .strip_prefix("{{")
+            .and_then(|r| r.rfind("}}").map(|e| &r[..e]));
+        let message = body
+            .ok_or_else(|| format!("line {lineno}: expected-* needs a {{{{message}}}}"))?
+            .to_owned();
+        out.push(Expected {
+            severity,
+            line: target,
+            message,
+            annotation_line: lineno,
+            matched: false,
+        });
+    }
+    Ok(out)
+}
+
+/// Match diagnostics against annotations; returns the failures as stderr text.
+fn verify(diags: &[Diag], expected: &mut [Expected], filename: &str) -> String {
+    let mut errs = String::new();
+    for d in diags {
+        let line = d.line_col().map(|(_, l, _)| l);
+        let hit = expected.iter_mut().find(|e| {
+            e.severity == d.severity && Some(e.line) == line && d.message.contains(&e.message)
+        });
+        match hit {
+            Some(e) => e.matched = true,
+            None if d.severity == Severity::Note => {}
+            None => {
+                let _ = writeln!(
+                    errs,
+                    "{}: error: unexpected {}: {}",
+                    if d.loc.is_empty() { filename } else { &d.loc },
+                    d.severity.name(),
+                    d.message
+                );
+            }
+        }
+    }
+    for e in expected.iter().filter(|e| !e.matched) {
+        let _ = writeln!(
+            errs,
+            "{filename}:{}: error: expected {} \"{}\" on line {} was not produced",
+            e.annotation_line,
+            e.severity.name(),
+            e.message,
+            e.line
+        );
+    }
+    errs
+}
+
+fn print_module(m: &Module, debuginfo: bool) -> String {
+    let flags = OperationPrintingFlags::new().enable_debug_info(debuginfo, false);
+    m.as_operation()
+        .to_string_with_flags(flags)
+        .unwrap_or_else(|_| m.as_operation().to_string())
+}
+
+/// Run nibble-opt over `source` (named `filename` in locations).
+pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
+    let context = new_context();
+    context.set_allow_unregistered_dialects(opts.allow_unregistered_dialect);
+    let log = DiagnosticLog::attach(context);
+    let mut out = OptOutput {
+        success: true,
+        ..Default::default()
+    };
+
+    let elements: Vec<Element> = match opts
+        .pass_pipeline
+        .as_deref()
+        .map(pipeline::parse)
+        .transpose()
+    {
+        Ok(e) => e.unwrap_or_default(),
+        Err(e) => {
+            out.stderr = format!("nibble-opt: error: {e}\n");
+            out.success = false;
+            return out;
+        }
+    };
+    if let Err(e) = pipeline::validate(context, &elements) {
+        out.stderr = format!("nibble-opt: error: {e}\n");
+        out.success = false;
+        return out;
+    }
+
+    let mut outputs = vec![];
+    for (first_line, chunk) in split_chunks(source, opts.split_input_file) {
+        let padded = format!("{}{}", "\n".repeat(first_line), chunk);
+        let mut expected = if opts.verify_diagnostics {
+            match parse_expected(&chunk, first_line) {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = writeln!(out.stderr, "{filename}:{e}");
+                    out.success = false;
+                    continue;
+                }
+            }
+        } else {
+            vec![]
+        };
+        let mut dumps = String::new();
+        let result = (|| {
+            let mut module = parse_source_wrapping(context, &log, &padded, filename)?;
+            if !module.as_operation().verify() {
+                return Err(());
+            }
+            pipeline::run(context, &mut module, &elements, &log, &mut |el, m| {
+                if opts.print_ir_after_all || opts.print_ir_after.iter().any(|p| *p == el.name) {
+                    let _ = write!(
+                        dumps,
+                        "// -----// IR Dump After {} //----- //\n{}\n",
+                        el.text,
+                        print_module(m, opts.print_debuginfo)
+                    );
+                }
+            })?;
+            Ok(print_module(&module, opts.print_debuginfo))
+        })();
+        out.stderr.push_str(&dumps);
+        let diags = log.take();
+        if opts.verify_diagnostics {
+            let errs = verify(&diags, &mut expected, filename);
+            if !errs.is_empty() {
+                out.stderr.push_str(&errs);
+                out.success = false;
+            }
+            if let Ok(text) = result {
+                outputs.push(text);
+            }
+        } else {
+            for d in &diags {
+                let _ = writeln!(out.stderr, "{d}");
+            }
+            match result {
+                Ok(text) => outputs.push(text),
+                Err(()) => {
+                    if !diags.iter().any(|d| d.severity == Severity::Error) {
+                        let _ = writeln!(
+                            out.stderr,
+                            "{filename}: error: failed (no diagnostic was reported)"
+                        );
+                    }
+                    out.success = false;
+                }
+            }
+        }
+    }
+    out.output = outputs.join("// -----\n");
+    out
+}
+
+/// Parse; a file of several top-level ops is re-parsed inside an implicit `module {`
+/// opened on the first line (which keeps every line number, and every column after line 1).
+fn parse_source_wrapping<'c>(
+    context: &'c melior::Context,
+    log: &DiagnosticLog,
+    source: &str,
+    filename: &str,
+) -> Result<Module<'c>, ()> {
+    let before = log.len();
+    if let Some(m) = parse_source(context, source, filename) {
+        return Ok(m);
+    }
+    let diags = log.take();
+    let several = diags[before..]
+        .iter()
+        .any(|d| d.message.contains("single top-level operation"));
+    for d in diags {
+        log.push(d);
+    }
+    if !several {
+        return Err(());
+    }
+    log.truncate(before);
+    parse_source(context, &format!("module {{{source}\n}}"), filename).ok_or(())
+}

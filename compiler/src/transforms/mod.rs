@@ -1,0 +1,2 @@
+//! Passes over the qnn dialect (one pass per file, named like its flag).
+pub mod qnn_verify;

@@ -1,0 +1,493 @@
+//! Typed wrappers over qnn operations in MLIR (melior), and the IR -> [`Graph`] conversion.
+//!
+//! `Conv2d::try_from(op)` succeeds only for a `qnn.conv2d`; its accessors read and check the
+//! attributes IRDL declared (`strides()`, `padding()`, `layout()`, ...). Every failure is a
+//! message; the caller attaches the op's location.
+
+use crate::graph::{ChannelScales, Graph, Node, Op, TensorType, ValueId};
+use crate::semantics::{ElemType, KernelLayout, Layout, Rounding};
+use melior::ir::attribute::{
+    DenseI32ArrayAttribute, DenseI64ArrayAttribute, FloatAttribute, IntegerAttribute,
+    StringAttribute,
+};
+use melior::ir::block::BlockLike;
+use melior::ir::operation::{OperationLike, OperationRef};
+use melior::ir::r#type::{RankedTensorType, ShapedTypeLike};
+use melior::ir::{Location, RegionLike, Type, Value, ValueLike};
+use std::collections::HashMap;
+
+/// `file:line:col` of a location (looking through names, call sites and fusions), or "" if unknown.
+pub fn location_string(loc: Location) -> String {
+    use mlir_sys::*;
+    unsafe {
+        let raw = loc.to_raw();
+        if mlirLocationIsAFileLineColRange(raw) {
+            let file = mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(raw));
+            let file = std::str::from_utf8(std::slice::from_raw_parts(
+                file.data as *const u8,
+                file.length,
+            ))
+            .unwrap_or("?");
+            let line = mlirLocationFileLineColRangeGetStartLine(raw);
+            let col = mlirLocationFileLineColRangeGetStartColumn(raw);
+            return format!("{file}:{line}:{col}");
+        }
+        if mlirLocationIsAName(raw) {
+            return location_string(Location::from_raw(mlirLocationNameGetChildLoc(raw)));
+        }
+        if mlirLocationIsACallSite(raw) {
+            return location_string(Location::from_raw(mlirLocationCallSiteGetCaller(raw)));
+        }
+        if mlirLocationIsAFused(raw) {
+            let n = mlirLocationFusedGetNumLocations(raw) as usize;
+            let mut locs = vec![raw; n];
+            mlirLocationFusedGetLocations(raw, locs.as_mut_ptr());
+            for l in locs {
+                let s = location_string(Location::from_raw(l));
+                if !s.is_empty() {
+                    return s;
+                }
+            }
+        }
+    }
+    String::new()
+}
+
+/// The nibble tensor type of an MLIR type (`tensor<...x{i4,ui4,i8,ui8,i16,i32,f32}>`, static shape).
+pub fn tensor_type(t: Type) -> Result<TensorType, String> {
+    let rt = RankedTensorType::try_from(t)
+        .map_err(|_| format!("expected a ranked tensor, found {t}"))?;
+    let mut shape = vec![];
+    for i in 0..rt.rank() {
+        match rt.dim_size(i).map_err(|e| e.to_string())? {
+            melior::ir::r#type::DimSize::Static(d) => shape.push(d as i64),
+            melior::ir::r#type::DimSize::Dynamic => {
+                return Err(format!("dynamic dimensions are not supported: {t}"))
+            }
+        }
+    }
+    let e = rt.element().to_string();
+    let elem = ElemType::parse(&e).ok_or_else(|| format!("unsupported element type {e} in {t}"))?;
+    Ok(TensorType { shape, elem })
+}
+
+fn attr<'c>(op: &OperationRef<'c, '_>, name: &str) -> Result<melior::ir::Attribute<'c>, String> {
+    op.attribute(name)
+        .map_err(|_| format!("missing attribute '{name}'"))
+}
+
+fn i64_array<const N: usize>(op: &OperationRef, name: &str) -> Result<[i64; N], String> {
+    let a = DenseI64ArrayAttribute::try_from(attr(op, name)?)
+        .map_err(|_| format!("attribute '{name}' must be array<i64: ...>"))?;
+    if a.len() != N {
+        return Err(format!(
+            "attribute '{name}' must have {N} elements, found {}",
+            a.len()
+        ));
+    }
+    Ok(std::array::from_fn(|i| a.element(i).unwrap()))
+}
+
+fn i32_vec(op: &OperationRef, name: &str) -> Result<Vec<i32>, String> {
+    let a = DenseI32ArrayAttribute::try_from(attr(op, name)?)
+        .map_err(|_| format!("attribute '{name}' must be array<i32: ...>"))?;
+    Ok((0..a.len()).map(|i| a.element(i).unwrap()).collect())
+}
+
+fn string<'c>(op: &OperationRef<'c, '_>, name: &str) -> Result<&'c str, String> {
+    StringAttribute::try_from(attr(op, name)?)
+        .map(|s| s.value())
+        .map_err(|_| format!("attribute '{name}' must be a string"))
+}
+
+fn int(op: &OperationRef, name: &str) -> Result<i64, String> {
+    IntegerAttribute::try_from(attr(op, name)?)
+        .map(|a| a.value())
+        .map_err(|_| format!("attribute '{name}' must be an integer"))
+}
+
+fn f32_attr(op: &OperationRef, name: &str) -> Result<f32, String> {
+    FloatAttribute::try_from(attr(op, name)?)
+        .map(|a| a.value() as f32)
+        .map_err(|_| format!("attribute '{name}' must be a float"))
+}
+
+fn layout_attr(op: &OperationRef, name: &str) -> Result<Layout, String> {
+    let s = string(op, name)?;
+    Layout::parse(s)
+        .ok_or_else(|| format!("attribute '{name}' = \"{s}\" is not one of NCHW, NHWC, HWNC, NC"))
+}
+
+fn rounding_attr(op: &OperationRef) -> Result<Rounding, String> {
+    let s = string(op, "rounding")?;
+    Rounding::parse(s)
+        .ok_or_else(|| format!("rounding \"{s}\" is not one of half_to_even, half_up, truncate"))
+}
+
+fn scales(op: &OperationRef, mult: &str, shift: &str) -> Result<ChannelScales, String> {
+    Ok(ChannelScales {
+        multiplier: i32_vec(op, mult)?,
+        shift: i32_vec(op, shift)?,
+    })
+}
+
+/// Declares a typed wrapper `$name` for `qnn.$mnemonic`.
+macro_rules! qnn_op {
+    ($(#[$doc:meta])* $name:ident, $mnemonic:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name<'c, 'a>(pub OperationRef<'c, 'a>);
+
+        impl<'c, 'a> TryFrom<OperationRef<'c, 'a>> for $name<'c, 'a> {
+            type Error = String;
+            fn try_from(op: OperationRef<'c, 'a>) -> Result<Self, String> {
+                let n = op.name();
+                let n = n.as_string_ref();
+                if n.as_str() == Ok(concat!("qnn.", $mnemonic)) {
+                    Ok(Self(op))
+                } else {
+                    Err(format!("expected qnn.{}, found {}", $mnemonic, n.as_str().unwrap_or("?")))
+                }
+            }
+        }
+
+        impl<'c, 'a> $name<'c, 'a> {
+            pub const NAME: &'static str = concat!("qnn.", $mnemonic);
+            pub fn operation(&self) -> OperationRef<'c, 'a> {
+                self.0
+            }
+        }
+    };
+}
+
+qnn_op!(/// `qnn.weight`
+    WeightOp, "weight");
+qnn_op!(/// `qnn.quantize`
+    Quantize, "quantize");
+qnn_op!(/// `qnn.conv2d`
+    Conv2d, "conv2d");
+qnn_op!(/// `qnn.dense`
+    Dense, "dense");
+qnn_op!(/// `qnn.requantize`
+    Requantize, "requantize");
+qnn_op!(/// `qnn.add`
+    Add, "add");
+qnn_op!(/// `qnn.relu`
+    Relu, "relu");
+qnn_op!(/// `qnn.clamp`
+    Clamp, "clamp");
+qnn_op!(/// `qnn.max_pool2d`
+    MaxPool2d, "max_pool2d");
+qnn_op!(/// `qnn.avg_pool2d`
+    AvgPool2d, "avg_pool2d");
+qnn_op!(/// `qnn.flatten`
+    Flatten, "flatten");
+qnn_op!(/// `qnn.dequantize`
+    Dequantize, "dequantize");
+qnn_op!(/// `qnn.layout_transform`
+    LayoutTransform, "layout_transform");
+
+impl WeightOp<'_, '_> {
+    pub fn weight_name(&self) -> Result<String, String> {
+        string(&self.0, "name").map(str::to_owned)
+    }
+}
+impl Quantize<'_, '_> {
+    pub fn scale(&self) -> Result<f32, String> {
+        f32_attr(&self.0, "scale")
+    }
+    pub fn layout(&self) -> Result<Layout, String> {
+        layout_attr(&self.0, "layout")
+    }
+}
+impl Conv2d<'_, '_> {
+    pub fn strides(&self) -> Result<[i64; 2], String> {
+        i64_array(&self.0, "strides")
+    }
+    /// [top, left, bottom, right]
+    pub fn padding(&self) -> Result<[i64; 4], String> {
+        i64_array(&self.0, "padding")
+    }
+    pub fn layout(&self) -> Result<Layout, String> {
+        layout_attr(&self.0, "layout")
+    }
+    pub fn kernel_layout(&self) -> Result<KernelLayout, String> {
+        let s = string(&self.0, "kernel_layout")?;
+        KernelLayout::parse(s)
+            .ok_or_else(|| format!("kernel_layout \"{s}\" is not one of OIHW, OHWI, HWOI, HWIO"))
+    }
+    pub fn has_bias(&self) -> bool {
+        self.0.operand_count() == 3
+    }
+}
+impl Dense<'_, '_> {
+    pub fn has_bias(&self) -> bool {
+        self.0.operand_count() == 3
+    }
+}
+impl Requantize<'_, '_> {
+    pub fn scales(&self) -> Result<ChannelScales, String> {
+        scales(&self.0, "multiplier", "shift")
+    }
+    pub fn rounding(&self) -> Result<Rounding, String> {
+        rounding_attr(&self.0)
+    }
+    pub fn zero_point(&self) -> Result<i64, String> {
+        int(&self.0, "zero_point")
+    }
+    pub fn clamp(&self) -> Result<[i64; 2], String> {
+        i64_array(&self.0, "clamp")
+    }
+    pub fn layout(&self) -> Result<Layout, String> {
+        layout_attr(&self.0, "layout")
+    }
+}
+impl Add<'_, '_> {
+    pub fn lhs_scales(&self) -> Result<ChannelScales, String> {
+        scales(&self.0, "lhs_multiplier", "lhs_shift")
+    }
+    pub fn rhs_scales(&self) -> Result<ChannelScales, String> {
+        scales(&self.0, "rhs_multiplier", "rhs_shift")
+    }
+    pub fn rounding(&self) -> Result<Rounding, String> {
+        rounding_attr(&self.0)
+    }
+    pub fn clamp(&self) -> Result<[i64; 2], String> {
+        i64_array(&self.0, "clamp")
+    }
+    pub fn layout(&self) -> Result<Layout, String> {
+        layout_attr(&self.0, "layout")
+    }
+}
+macro_rules! layout_accessor {
+    ($($t:ident),*) => {$(
+        impl $t<'_, '_> {
+            pub fn layout(&self) -> Result<Layout, String> {
+                layout_attr(&self.0, "layout")
+            }
+        }
+    )*};
+}
+layout_accessor!(Relu, Clamp, MaxPool2d, AvgPool2d, Flatten);
+impl Clamp<'_, '_> {
+    pub fn min(&self) -> Result<i64, String> {
+        int(&self.0, "min")
+    }
+    pub fn max(&self) -> Result<i64, String> {
+        int(&self.0, "max")
+    }
+}
+macro_rules! pool_accessors {
+    ($($t:ident),*) => {$(
+        impl $t<'_, '_> {
+            pub fn kernel(&self) -> Result<[i64; 2], String> {
+                i64_array(&self.0, "kernel")
+            }
+            pub fn strides(&self) -> Result<[i64; 2], String> {
+                i64_array(&self.0, "strides")
+            }
+            pub fn padding(&self) -> Result<[i64; 4], String> {
+                i64_array(&self.0, "padding")
+            }
+        }
+    )*};
+}
+pool_accessors!(MaxPool2d, AvgPool2d);
+impl Dequantize<'_, '_> {
+    pub fn scale(&self) -> Result<f32, String> {
+        f32_attr(&self.0, "scale")
+    }
+}
+impl LayoutTransform<'_, '_> {
+    pub fn src_layout(&self) -> Result<Layout, String> {
+        layout_attr(&self.0, "src_layout")
+    }
+    pub fn dst_layout(&self) -> Result<Layout, String> {
+        layout_attr(&self.0, "dst_layout")
+    }
+}
+
+/// Is `op` in the qnn dialect?
+pub fn is_qnn(op: &OperationRef) -> bool {
+    op.name()
+        .as_string_ref()
+        .as_str()
+        .map(|n| n.starts_with("qnn."))
+        .unwrap_or(false)
+}
+
+/// The typed [`Op`] of a qnn operation (None for an op of another dialect).
+pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
+    let name = op.name();
+    let name = name.as_string_ref().as_str().unwrap_or("").to_owned();
+    Ok(Some(match name.as_str() {
+        "qnn.weight" => Op::Weight {
+            name: WeightOp(op).weight_name()?,
+        },
+        "qnn.quantize" => {
+            let o = Quantize(op);
+            Op::Quantize {
+                scale: o.scale()?,
+                layout: o.layout()?,
+            }
+        }
+        "qnn.conv2d" => {
+            let o = Conv2d(op);
+            Op::Conv2d {
+                strides: o.strides()?,
+                padding: o.padding()?,
+                layout: o.layout()?,
+                kernel_layout: o.kernel_layout()?,
+            }
+        }
+        "qnn.dense" => Op::Dense,
+        "qnn.requantize" => {
+            let o = Requantize(op);
+            Op::Requantize {
+                scales: o.scales()?,
+                rounding: o.rounding()?,
+                zero_point: o.zero_point()?,
+                clamp: o.clamp()?,
+                layout: o.layout()?,
+            }
+        }
+        "qnn.add" => {
+            let o = Add(op);
+            Op::Add {
+                lhs: o.lhs_scales()?,
+                rhs: o.rhs_scales()?,
+                rounding: o.rounding()?,
+                clamp: o.clamp()?,
+                layout: o.layout()?,
+            }
+        }
+        "qnn.relu" => Op::Relu {
+            layout: Relu(op).layout()?,
+        },
+        "qnn.clamp" => {
+            let o = Clamp(op);
+            Op::Clamp {
+                min: o.min()?,
+                max: o.max()?,
+                layout: o.layout()?,
+            }
+        }
+        "qnn.max_pool2d" => {
+            let o = MaxPool2d(op);
+            Op::MaxPool2d {
+                kernel: o.kernel()?,
+                strides: o.strides()?,
+                padding: o.padding()?,
+                layout: o.layout()?,
+            }
+        }
+        "qnn.avg_pool2d" => {
+            let o = AvgPool2d(op);
+            Op::AvgPool2d {
+                kernel: o.kernel()?,
+                strides: o.strides()?,
+                padding: o.padding()?,
+                layout: o.layout()?,
+            }
+        }
+        "qnn.flatten" => Op::Flatten {
+            layout: Flatten(op).layout()?,
+        },
+        "qnn.dequantize" => Op::Dequantize {
+            scale: Dequantize(op).scale()?,
+        },
+        "qnn.layout_transform" => {
+            let o = LayoutTransform(op);
+            Op::LayoutTransform {
+                src: o.src_layout()?,
+                dst: o.dst_layout()?,
+            }
+        }
+        n if n.starts_with("qnn.") => return Err(format!("unknown qnn operation '{n}'")),
+        _ => return Ok(None),
+    }))
+}
+
+/// A conversion failure located at an op (`loc` is `file:line:col` or "").
+#[derive(Debug, Clone)]
+pub struct LocatedError {
+    pub loc: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for LocatedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.loc.is_empty() {
+            write!(f, "error: {}", self.message)
+        } else {
+            write!(f, "{}: error: {}", self.loc, self.message)
+        }
+    }
+}
+
+/// Convert a `func.func` whose body is qnn ops and a `func.return` into a [`Graph`].
+pub fn graph_of_func(func: OperationRef) -> Result<Graph, LocatedError> {
+    let here = |op: &OperationRef, message: String| LocatedError {
+        loc: location_string(op.location()),
+        message,
+    };
+    let name = StringAttribute::try_from(
+        func.attribute("sym_name")
+            .map_err(|_| here(&func, "func without a name".into()))?,
+    )
+    .map(|s| s.value().to_owned())
+    .map_err(|_| here(&func, "func name is not a string".into()))?;
+    let region = func
+        .region(0)
+        .map_err(|_| here(&func, "func without a body".into()))?;
+    let block = region
+        .first_block()
+        .ok_or_else(|| here(&func, "func without a body".into()))?;
+    let mut ids: HashMap<usize, ValueId> = HashMap::new();
+    let key = |v: Value| v.to_raw().ptr as usize;
+    let mut args = vec![];
+    for i in 0..block.argument_count() {
+        let a = block.argument(i).unwrap();
+        args.push(tensor_type(a.r#type()).map_err(|m| here(&func, format!("argument {i}: {m}")))?);
+        ids.insert(key(a.into()), i);
+    }
+    let mut g = Graph::new(name, args);
+    let mut op = block.first_operation();
+    while let Some(o) = op {
+        let opname = o.name().as_string_ref().as_str().unwrap_or("").to_owned();
+        if opname == "func.return" {
+            for v in o.operands() {
+                let id = *ids.get(&key(v)).ok_or_else(|| {
+                    here(&o, "returns a value defined outside the function".into())
+                })?;
+                g.results.push(id);
+            }
+            break;
+        }
+        let typed = op_of(o).map_err(|m| here(&o, m))?;
+        let typed = typed.ok_or_else(|| here(&o, format!("'{opname}' is not a qnn operation")))?;
+        if o.result_count() != 1 {
+            return Err(here(&o, "qnn ops have exactly one result".into()));
+        }
+        let mut operands = vec![];
+        for v in o.operands() {
+            operands.push(
+                *ids.get(&key(v))
+                    .ok_or_else(|| here(&o, "operand defined outside the function".into()))?,
+            );
+        }
+        let result = tensor_type(o.result(0).unwrap().r#type()).map_err(|m| here(&o, m))?;
+        g.nodes.push(Node {
+            op: typed,
+            operands,
+            result,
+            loc: location_string(o.location()),
+        });
+        ids.insert(
+            key(o.result(0).unwrap().into()),
+            g.args.len() + g.nodes.len() - 1,
+        );
+        op = o.next_in_block();
+    }
+    Ok(g)
+}
