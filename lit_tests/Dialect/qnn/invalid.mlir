@@ -1,0 +1,175 @@
+// RUN: nibble-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(qnn-verify)'
+
+func.func @conv_channel_mismatch(%x: tensor<1x3x8x8xi8>, %w: tensor<4x5x3x3xi8>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{weight has 5 input channels (OIHW) but the input has 3 (NCHW)}}
+  %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x5x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @conv_wrong_result_shape(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>) -> tensor<1x4x8x8xi32> {
+  // expected-error @+1 {{result shape [1, 4, 8, 8] does not match the computed [1, 4, 6, 6]}}
+  %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x8x8xi32>
+  return %0 : tensor<1x4x8x8xi32>
+}
+
+// -----
+
+func.func @conv_zero_stride(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{strides must be positive, found [0, 1]}}
+  %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 0, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @conv_three_strides(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{attribute 'strides' must have 2 elements, found 3}}
+  %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @conv_f32_input(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{input must be i4, ui4, i8 or ui8, found f32}}
+  %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @conv_bad_bias(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>, %b: tensor<5xi32>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{bias must be tensor<4xi32>, found tensor<5xi32>}}
+  %0 = "qnn.conv2d"(%x, %w, %b) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>, tensor<5xi32>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @conv_unknown_layout(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{'"CHWN"' does not satisfy the constraint}}
+  %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "CHWN", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @requantize_channel_count(%x: tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xui4> {
+  // expected-error @+1 {{requantize has 3 per-channel entries, expected 1 or 4 (channels)}}
+  %0 = "qnn.requantize"(%x) {multiplier = array<i32: 1, 2, 3>, shift = array<i32: 1, 2, 3>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_up", layout = "NCHW"} : (tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xui4>
+  return %0 : tensor<1x4x2x2xui4>
+}
+
+// -----
+
+func.func @requantize_clamp_outside_type(%x: tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xui4> {
+  // expected-error @+1 {{clamp [0, 16] exceeds the ui4 range [0, 15]}}
+  %0 = "qnn.requantize"(%x) {multiplier = array<i32: 1>, shift = array<i32: 1>, clamp = array<i64: 0, 16>, zero_point = 0 : i64, rounding = "half_up", layout = "NCHW"} : (tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xui4>
+  return %0 : tensor<1x4x2x2xui4>
+}
+
+// -----
+
+func.func @requantize_shift_too_large(%x: tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xui4> {
+  // expected-error @+1 {{requantize shift 63 is outside [0, 62]}}
+  %0 = "qnn.requantize"(%x) {multiplier = array<i32: 1>, shift = array<i32: 63>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_up", layout = "NCHW"} : (tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xui4>
+  return %0 : tensor<1x4x2x2xui4>
+}
+
+// -----
+
+func.func @requantize_unknown_rounding(%x: tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xui4> {
+  // expected-error @+1 {{'"nearest"' does not satisfy the constraint}}
+  %0 = "qnn.requantize"(%x) {multiplier = array<i32: 1>, shift = array<i32: 1>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "nearest", layout = "NCHW"} : (tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xui4>
+  return %0 : tensor<1x4x2x2xui4>
+}
+
+// -----
+
+func.func @add_shape_mismatch(%a: tensor<1x4x2x2xi32>, %b: tensor<1x4x2x3xi32>) -> tensor<1x4x2x2xi32> {
+  // expected-error @+1 {{rhs: shape [1, 4, 2, 3] does not match [1, 4, 2, 2]}}
+  %0 = "qnn.add"(%a, %b) {lhs_multiplier = array<i32: 1>, lhs_shift = array<i32: 0>, rhs_multiplier = array<i32: 1>, rhs_shift = array<i32: 0>, clamp = array<i64: -100, 100>, rounding = "half_to_even", layout = "NCHW"} : (tensor<1x4x2x2xi32>, tensor<1x4x2x3xi32>) -> tensor<1x4x2x2xi32>
+  return %0 : tensor<1x4x2x2xi32>
+}
+
+// -----
+
+func.func @relu_changes_type(%a: tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xi8> {
+  // expected-error @+1 {{result type tensor<1x4x2x2xi8> must equal the input type tensor<1x4x2x2xi32>}}
+  %0 = "qnn.relu"(%a) {layout = "NCHW"} : (tensor<1x4x2x2xi32>) -> tensor<1x4x2x2xi8>
+  return %0 : tensor<1x4x2x2xi8>
+}
+
+// -----
+
+func.func @pool_padding_too_large(%a: tensor<1x4x8x8xi8>) -> tensor<1x4x5x5xi8> {
+  // expected-error @+1 {{padding [2, 2, 2, 2] must be smaller than the kernel [2, 2]}}
+  %0 = "qnn.max_pool2d"(%a) {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, padding = array<i64: 2, 2, 2, 2>, layout = "NCHW"} : (tensor<1x4x8x8xi8>) -> tensor<1x4x5x5xi8>
+  return %0 : tensor<1x4x5x5xi8>
+}
+
+// -----
+
+func.func @avg_pool_narrow_result(%a: tensor<1x4x7x7xi32>) -> tensor<1x4x1x1xi8> {
+  // expected-error @+1 {{avg_pool2d result i8 cannot hold every average of i32}}
+  %0 = "qnn.avg_pool2d"(%a) {kernel = array<i64: 7, 7>, strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW"} : (tensor<1x4x7x7xi32>) -> tensor<1x4x1x1xi8>
+  return %0 : tensor<1x4x1x1xi8>
+}
+
+// -----
+
+func.func @flatten_spatial(%a: tensor<1x4x2x2xi8>) -> tensor<1x16xi8> {
+  // expected-error @+1 {{flatten needs a 1x1 spatial input, found 2x2}}
+  %0 = "qnn.flatten"(%a) {layout = "NCHW"} : (tensor<1x4x2x2xi8>) -> tensor<1x16xi8>
+  return %0 : tensor<1x16xi8>
+}
+
+// -----
+
+func.func @dense_feature_mismatch(%a: tensor<2x16xi8>, %w: tensor<10x15xi8>) -> tensor<2x10xi32> {
+  // expected-error @+1 {{input has 16 features but the weight expects 15}}
+  %0 = "qnn.dense"(%a, %w) : (tensor<2x16xi8>, tensor<10x15xi8>) -> tensor<2x10xi32>
+  return %0 : tensor<2x10xi32>
+}
+
+// -----
+
+func.func @layout_transform_wrong_shape(%a: tensor<1x4x2x3xi8>) -> tensor<1x2x3x4xi8> {
+  // expected-error @+1 {{result must be tensor<2x3x1x4xi8> (NCHW -> HWNC), found tensor<1x2x3x4xi8>}}
+  %0 = "qnn.layout_transform"(%a) {src_layout = "NCHW", dst_layout = "HWNC"} : (tensor<1x4x2x3xi8>) -> tensor<1x2x3x4xi8>
+  return %0 : tensor<1x2x3x4xi8>
+}
+
+// -----
+
+func.func @quantize_int_input(%a: tensor<1x4xi8>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{input must be f32, found i8}}
+  %0 = "qnn.quantize"(%a) {scale = 1.0 : f32, layout = "NC"} : (tensor<1x4xi8>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @conv_missing_weight_operand(%x: tensor<1x3x8x8xi8>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{expects at least 2 operands, but got 1}}
+  %0 = "qnn.conv2d"(%x) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @unknown_op(%x: tensor<1x3x8x8xi8>) -> tensor<1x3x8x8xi8> {
+  // expected-error @+1 {{custom op 'qnn.softmax' is unknown}}
+  %0 = qnn.softmax %x : tensor<1x3x8x8xi8>
+  return %0 : tensor<1x3x8x8xi8>
+}
+
+// -----
+
+func.func @unknown_generic_op(%x: tensor<1x3x8x8xi8>) -> tensor<1x3x8x8xi8> {
+  // expected-error @+1 {{unregistered operation 'qnn.softmax'}}
+  %0 = "qnn.softmax"(%x) : (tensor<1x3x8x8xi8>) -> tensor<1x3x8x8xi8>
+  return %0 : tensor<1x3x8x8xi8>
+}

@@ -1,0 +1,54 @@
+// Every qnn op parses, verifies, prints, and parses again; upstream mlir-opt-22 accepts the output.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-verify)' | nibble-opt | FileCheck %s
+// RUN: nibble-opt %s | mlir-opt-22 --irdl-file=%qnn_irdl | FileCheck %s
+
+// CHECK-LABEL: func.func @stem
+func.func @stem(%x: tensor<1x3x16x16xf32>) -> tensor<1x8x4x4xui4> {
+  // CHECK: "qnn.weight"() {name = "stem.weight"} : () -> tensor<8x3x7x7xi8>
+  %w = "qnn.weight"() {name = "stem.weight"} : () -> tensor<8x3x7x7xi8>
+  // CHECK: "qnn.weight"() {name = "stem.bias"} : () -> tensor<8xi32>
+  %b = "qnn.weight"() {name = "stem.bias"} : () -> tensor<8xi32>
+  // CHECK: "qnn.quantize"(%{{.*}}) {layout = "NCHW", scale = 7.812500e-03 : f32}
+  %q = "qnn.quantize"(%x) {scale = 0x3C000000 : f32, layout = "NCHW"} : (tensor<1x3x16x16xf32>) -> tensor<1x3x16x16xi8>
+  // CHECK: "qnn.conv2d"(%{{.*}}, %{{.*}}, %{{.*}}) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 3, 3, 3, 3>, strides = array<i64: 2, 2>}
+  %c = "qnn.conv2d"(%q, %w, %b) {strides = array<i64: 2, 2>, padding = array<i64: 3, 3, 3, 3>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x16x16xi8>, tensor<8x3x7x7xi8>, tensor<8xi32>) -> tensor<1x8x8x8xi32>
+  // CHECK: "qnn.requantize"(%{{.*}}) {clamp = array<i64: -32768, 32767>, layout = "NCHW", multiplier = array<i32: 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824>, rounding = "half_to_even", shift = array<i32: 31, 31, 31, 31, 31, 31, 31, 31>, zero_point = 0 : i64}
+  %r = "qnn.requantize"(%c) {multiplier = array<i32: 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824>, shift = array<i32: 31, 31, 31, 31, 31, 31, 31, 31>, clamp = array<i64: -32768, 32767>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<1x8x8x8xi32>) -> tensor<1x8x8x8xi16>
+  // CHECK: "qnn.relu"(%{{.*}}) {layout = "NCHW"} : (tensor<1x8x8x8xi16>) -> tensor<1x8x8x8xi16>
+  %a = "qnn.relu"(%r) {layout = "NCHW"} : (tensor<1x8x8x8xi16>) -> tensor<1x8x8x8xi16>
+  // CHECK: "qnn.max_pool2d"(%{{.*}}) {kernel = array<i64: 3, 3>, layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+  %p = "qnn.max_pool2d"(%a) {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW"} : (tensor<1x8x8x8xi16>) -> tensor<1x8x4x4xi16>
+  // CHECK: "qnn.requantize"(%{{.*}}) {clamp = array<i64: 0, 15>, layout = "NCHW", multiplier = array<i32: 1518500250>, rounding = "half_up", shift = array<i32: 36>, zero_point = 0 : i64}
+  %u = "qnn.requantize"(%p) {multiplier = array<i32: 1518500250>, shift = array<i32: 36>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_up", layout = "NCHW"} : (tensor<1x8x4x4xi16>) -> tensor<1x8x4x4xui4>
+  return %u : tensor<1x8x4x4xui4>
+}
+
+// CHECK-LABEL: func.func @residual_hwnc
+func.func @residual_hwnc(%x: tensor<4x4x8x64xui4>, %id: tensor<4x4x8x64xi32>) -> tensor<4x4x8x64xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<3x3x64x64xi4>
+  // CHECK: "qnn.conv2d"(%{{.*}}, %{{.*}}) {kernel_layout = "HWOI", layout = "HWNC", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "HWNC", kernel_layout = "HWOI"} : (tensor<4x4x8x64xui4>, tensor<3x3x64x64xi4>) -> tensor<4x4x8x64xi32>
+  // CHECK: "qnn.add"(%{{.*}}, %{{.*}}) {clamp = array<i64: -2147483648, 2147483647>, layout = "HWNC", lhs_multiplier = array<i32: 1073741824>, lhs_shift = array<i32: 20>, rhs_multiplier = array<i32: 1073741824>, rhs_shift = array<i32: 30>, rounding = "half_to_even"}
+  %s = "qnn.add"(%c, %id) {lhs_multiplier = array<i32: 1073741824>, lhs_shift = array<i32: 20>, rhs_multiplier = array<i32: 1073741824>, rhs_shift = array<i32: 30>, clamp = array<i64: -2147483648, 2147483647>, rounding = "half_to_even", layout = "HWNC"} : (tensor<4x4x8x64xi32>, tensor<4x4x8x64xi32>) -> tensor<4x4x8x64xi32>
+  // CHECK: "qnn.clamp"(%{{.*}}) {layout = "HWNC", max = 1000 : i64, min = 0 : i64}
+  %k = "qnn.clamp"(%s) {min = 0 : i64, max = 1000 : i64, layout = "HWNC"} : (tensor<4x4x8x64xi32>) -> tensor<4x4x8x64xi32>
+  return %k : tensor<4x4x8x64xi32>
+}
+
+// CHECK-LABEL: func.func @head
+func.func @head(%x: tensor<2x7x7x16xi32>) -> tensor<2x10xf32> {
+  // CHECK: "qnn.layout_transform"(%{{.*}}) {dst_layout = "NCHW", src_layout = "NHWC"} : (tensor<2x7x7x16xi32>) -> tensor<2x16x7x7xi32>
+  %t = "qnn.layout_transform"(%x) {src_layout = "NHWC", dst_layout = "NCHW"} : (tensor<2x7x7x16xi32>) -> tensor<2x16x7x7xi32>
+  // CHECK: "qnn.avg_pool2d"(%{{.*}}) {kernel = array<i64: 7, 7>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>}
+  %p = "qnn.avg_pool2d"(%t) {kernel = array<i64: 7, 7>, strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW"} : (tensor<2x16x7x7xi32>) -> tensor<2x16x1x1xi32>
+  %q = "qnn.requantize"(%p) {multiplier = array<i32: 1073741824>, shift = array<i32: 32>, clamp = array<i64: -128, 127>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<2x16x1x1xi32>) -> tensor<2x16x1x1xi8>
+  // CHECK: "qnn.flatten"(%{{.*}}) {layout = "NCHW"} : (tensor<2x16x1x1xi8>) -> tensor<2x16xi8>
+  %f = "qnn.flatten"(%q) {layout = "NCHW"} : (tensor<2x16x1x1xi8>) -> tensor<2x16xi8>
+  %w = "qnn.weight"() {name = "fc.weight"} : () -> tensor<10x16xi8>
+  %b = "qnn.weight"() {name = "fc.bias"} : () -> tensor<10xi32>
+  // CHECK: "qnn.dense"(%{{.*}}, %{{.*}}, %{{.*}}) : (tensor<2x16xi8>, tensor<10x16xi8>, tensor<10xi32>) -> tensor<2x10xi32>
+  %d = "qnn.dense"(%f, %w, %b) : (tensor<2x16xi8>, tensor<10x16xi8>, tensor<10xi32>) -> tensor<2x10xi32>
+  // CHECK: "qnn.dequantize"(%{{.*}}) {scale = 1.250000e-01 : f32} : (tensor<2x10xi32>) -> tensor<2x10xf32>
+  %y = "qnn.dequantize"(%d) {scale = 1.250000e-01 : f32} : (tensor<2x10xi32>) -> tensor<2x10xf32>
+  return %y : tensor<2x10xf32>
+}
