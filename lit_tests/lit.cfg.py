@@ -11,7 +11,7 @@ root = os.path.dirname(config.test_source_root)
 config.test_exec_root = os.path.join(root, "target", "lit")
 
 llvm = os.environ.get("NIBBLE_LLVM_DIR", "/usr/lib/llvm-22/bin")
-bins = os.environ.get("NIBBLE_BIN_DIR", os.path.join(root, "target", "debug"))
+bins = os.environ.get("NIBBLE_BIN_DIR", os.path.join(root, "target", "release"))
 config.environment["PATH"] = os.pathsep.join([bins, llvm, os.environ.get("PATH", "")])
 
 config.substitutions.append(("%qnn_irdl", os.path.join(root, "dialects", "qnn", "qnn.irdl.mlir")))
