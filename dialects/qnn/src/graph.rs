@@ -273,7 +273,8 @@ pub fn f32_attr(x: f32) -> String {
     format!("0x{:08X} : f32", x.to_bits())
 }
 
-fn attr_dict(op: &Op) -> String {
+/// The op's attributes as MLIR attribute-dictionary entries (`k = v, ...`), sorted by name.
+pub fn attr_dict(op: &Op) -> String {
     match op {
         Op::Weight { name } => format!("name = \"{name}\""),
         Op::Quantize { scale, layout } => format!("layout = \"{layout}\", scale = {}", f32_attr(*scale)),
@@ -310,5 +311,54 @@ fn attr_dict(op: &Op) -> String {
         Op::Flatten { layout } => format!("layout = \"{layout}\""),
         Op::Dequantize { scale } => format!("scale = {}", f32_attr(*scale)),
         Op::LayoutTransform { src, dst } => format!("dst_layout = \"{dst}\", src_layout = \"{src}\""),
+    }
+}
+
+/// What a fused conv does to its i32 accumulator `acc = conv(x, w) + bias` (per output channel c):
+/// 1. `Requantize`: `y = round(acc * s[c]) + zero_point`;
+///    `Residual`:   `y = round(acc * s[c]) + round(r * rs[c])` with `r` the residual input,
+///    each branch rounded on its own (the `qnn.add` rule);
+///    `None`: `y = acc`.
+/// 2. `y = clamp(y, clamp[0], clamp[1])`, then `y = max(y, 0)` if `relu`.
+/// 3. Result: `y` in the op's result element type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Epilogue {
+    pub kind: EpilogueKind,
+    pub rounding: Rounding,
+    pub clamp: [i64; 2],
+    pub relu: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EpilogueKind {
+    None,
+    Requantize {
+        scales: ChannelScales,
+        zero_point: i64,
+    },
+    Residual {
+        scales: ChannelScales,
+        residual: ChannelScales,
+    },
+}
+
+impl Epilogue {
+    /// Apply steps 1-2 to one accumulator of channel `c` (`r`: the residual value, if any).
+    pub fn apply(&self, acc: i64, r: i64, c: usize) -> i64 {
+        let y = match &self.kind {
+            EpilogueKind::None => acc,
+            EpilogueKind::Requantize { scales, zero_point } => {
+                scales.get(c).apply(acc, self.rounding) + zero_point
+            }
+            EpilogueKind::Residual { scales, residual } => {
+                scales.get(c).apply(acc, self.rounding) + residual.get(c).apply(r, self.rounding)
+            }
+        };
+        let y = y.clamp(self.clamp[0], self.clamp[1]);
+        if self.relu {
+            y.max(0)
+        } else {
+            y
+        }
     }
 }

@@ -491,3 +491,75 @@ pub fn graph_of_func(func: OperationRef) -> Result<Graph, LocatedError> {
     }
     Ok(g)
 }
+
+/// A location from `file:line:col` (unknown when it does not parse).
+pub fn location_from_string<'c>(context: &'c melior::Context, loc: &str) -> Location<'c> {
+    let mut parts = loc.rsplitn(3, ':');
+    match (
+        parts.next().and_then(|c| c.parse().ok()),
+        parts.next().and_then(|l| l.parse().ok()),
+        parts.next(),
+    ) {
+        (Some(col), Some(line), Some(file)) => Location::new(context, file, line, col),
+        _ => Location::unknown(context),
+    }
+}
+
+/// Build a `func.func` computing `g` with melior op builders; each op gets its node's location.
+pub fn build_func<'c>(
+    context: &'c melior::Context,
+    g: &Graph,
+) -> Result<melior::ir::Operation<'c>, String> {
+    use melior::ir::attribute::TypeAttribute;
+    use melior::ir::operation::OperationBuilder;
+    use melior::ir::r#type::FunctionType;
+    use melior::ir::{Attribute, Block, Identifier, Region};
+
+    let ty = |t: &TensorType| {
+        Type::parse(context, &t.mlir()).ok_or_else(|| format!("cannot build type {}", t.mlir()))
+    };
+    let unknown = Location::unknown(context);
+    let arg_types: Vec<Type> = g.args.iter().map(ty).collect::<Result<_, _>>()?;
+    let res_types: Vec<Type> = g
+        .results
+        .iter()
+        .map(|&v| ty(g.value_type(v)))
+        .collect::<Result<_, _>>()?;
+    let block = Block::new(&arg_types.iter().map(|&t| (t, unknown)).collect::<Vec<_>>());
+    let mut values: Vec<Value> = (0..g.args.len())
+        .map(|i| block.argument(i).unwrap().into())
+        .collect();
+    for n in &g.nodes {
+        let dict_src = format!("{{{}}}", crate::graph::attr_dict(&n.op));
+        let dict = Attribute::parse(context, &dict_src)
+            .and_then(|a| melior::ir::attribute::DictionaryAttribute::try_from(a).ok())
+            .ok_or_else(|| format!("cannot build attributes {dict_src}"))?;
+        let attrs: Vec<(Identifier, Attribute)> =
+            (0..dict.len()).map(|i| dict.element(i).unwrap()).collect();
+        let operands: Vec<Value> = n.operands.iter().map(|&v| values[v]).collect();
+        let op = OperationBuilder::new(
+            &format!("qnn.{}", n.op.mnemonic()),
+            location_from_string(context, &n.loc),
+        )
+        .add_operands(&operands)
+        .add_results(&[ty(&n.result)?])
+        .add_attributes(&attrs)
+        .build()
+        .map_err(|e| format!("cannot build qnn.{}: {e}", n.op.mnemonic()))?;
+        let op = block.append_operation(op);
+        values.push(op.result(0).unwrap().into());
+    }
+    let results: Vec<Value> = g.results.iter().map(|&v| values[v]).collect();
+    block.append_operation(melior::dialect::func::r#return(&results, unknown));
+    let region = Region::new();
+    region.append_block(block);
+    let fty = FunctionType::new(context, &arg_types, &res_types);
+    Ok(melior::dialect::func::func(
+        context,
+        StringAttribute::new(context, &g.name),
+        TypeAttribute::new(fty.into()),
+        region,
+        &[],
+        unknown,
+    ))
+}

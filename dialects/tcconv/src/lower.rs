@@ -1,0 +1,616 @@
+//! qnn graph -> tcconv program: strategy rules, the analytic tile model, buffer layouts and the
+//! weight packing plan.
+//!
+//! Strategy rule (per conv, per target): `direct` (HWNC) when the tensor-core shape constraints
+//! hold exactly — batch % mma.m == 0, in channels % mma.k == 0, out channels % mma.n == 0 —
+//! otherwise `im2col` (NHWC). Channels are padded for `direct` only when the padding adds at most
+//! 1/8 more MACs (e.g. 60 -> 64) and the batch already fits; the first 3-channel layer, odd
+//! batches and channel counts far from a multiple always take `im2col`.
+
+use crate::buffer::{padded_channels, ActBuffer};
+use crate::program::*;
+use crate::target::{MmaShape, Target};
+use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, ValueId};
+use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
+use std::collections::HashMap;
+
+/// Options of `convert-qnn-to-tcconv`.
+#[derive(Clone, Debug, Default)]
+pub struct LowerOptions {
+    /// `--tcconv-tile=BMxBNxBK` (for experiments): overrides the tile model for every conv.
+    pub tile: Option<[i64; 3]>,
+    /// Force a strategy for every conv where it is legal (for experiments and tests).
+    pub strategy: Option<Strategy>,
+}
+
+pub fn parse_tile(s: &str) -> Result<[i64; 3], String> {
+    let v: Vec<i64> = s
+        .split('x')
+        .map(|p| p.parse::<i64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("tile '{s}' is not BMxBNxBK"))?;
+    match v.as_slice() {
+        [m, n, k] if *m > 0 && *n > 0 && *k > 0 && m % 16 == 0 && n % 8 == 0 && k % 32 == 0 => {
+            Ok([*m, *n, *k])
+        }
+        _ => Err(format!(
+            "tile '{s}' must be BMxBNxBK with BM % 16 == 0, BN % 8 == 0, BK % 32 == 0"
+        )),
+    }
+}
+
+/// The MMA and operand types for a conv with activation type `a` and weight type `b`.
+pub fn mma_for(target: Target, a: ElemType, b: ElemType) -> (MmaShape, ElemType, ElemType, bool) {
+    let four = a.bits() == 4 && b.bits() == 4;
+    if four && target.native_int4() {
+        (target.mma_int4(), a, b, false)
+    } else if four {
+        // sm_90: INT4 stays the storage format, widened to 8 bit in registers (u4 -> u8, s4 -> s8).
+        let w = |e: ElemType| {
+            if e.is_signed() {
+                ElemType::I8
+            } else {
+                ElemType::U8
+            }
+        };
+        (target.mma_int8(), w(a), w(b), true)
+    } else {
+        // Mixed 4/8-bit operands are widened to 8 bit on every target.
+        let w = |e: ElemType| {
+            if e.is_signed() {
+                ElemType::I8
+            } else {
+                ElemType::U8
+            }
+        };
+        (
+            target.mma_int8(),
+            w(a),
+            w(b),
+            a.bits() == 4 || b.bits() == 4,
+        )
+    }
+}
+
+/// Strategy decision for one conv (see the module comment).
+pub fn choose_strategy(
+    target: Target,
+    batch: i64,
+    cin: i64,
+    cout: i64,
+    a: ElemType,
+    b: ElemType,
+) -> Strategy {
+    let (mma, ..) = mma_for(target, a, b);
+    let cpad = (cin + mma.k - 1) / mma.k * mma.k;
+    let fits_batch = batch % mma.m == 0;
+    let fits_out = cout % mma.n == 0;
+    let cheap_pad = cpad * 8 <= cin * 9;
+    if fits_batch && fits_out && cheap_pad {
+        Strategy::Direct
+    } else {
+        Strategy::Im2col
+    }
+}
+
+/// The analytic tile model: pick the block tile minimizing estimated time = waves x per-block
+/// cost, where a block's cost is its MACs plus its global->shared bytes weighted by the target's
+/// MAC:byte ratio, under the shared-memory limit. `gemm` = (M, N, K) of one launch.
+pub fn choose_tiling(
+    target: Target,
+    gemm: [i64; 3],
+    a: ElemType,
+    b: ElemType,
+    over: Option<[i64; 3]>,
+) -> Tiling {
+    let (mma, at, bt, widen) = mma_for(target, a, b);
+    let store_bits = a.bits().max(b.bits()) as i64;
+    let [m, n, k] = gemm;
+    let bk_default = if store_bits == 4 { 128 } else { 64 };
+    let mut best: Option<(f64, [i64; 3], i64)> = None;
+    let cands: Vec<[i64; 3]> = match over {
+        Some(t) => vec![t],
+        None => {
+            let mut v = vec![];
+            for bm in [32, 64, 128] {
+                for bn in [32, 64, 128] {
+                    v.push([bm, bn, bk_default]);
+                }
+            }
+            v
+        }
+    };
+    for [bm, bn, bk] in cands {
+        let k_steps = (k + bk - 1) / bk;
+        let stages = target.max_stages().min(k_steps.max(1));
+        let smem = stages * (bm + bn) * bk * store_bits / 8;
+        if smem > target.smem_per_block() && over.is_none() {
+            continue;
+        }
+        let threads = (bm / 32).max(1) * (bn / 32).max(1) * 32;
+        let per_sm = (target.smem_per_block() / smem.max(1))
+            .min(2048 / threads)
+            .clamp(1, 8);
+        let blocks = ((m + bm - 1) / bm) * ((n + bn - 1) / bn);
+        let waves = (blocks + target.sm_count() * per_sm - 1) / (target.sm_count() * per_sm);
+        let macs = (bm * bn * k_steps * bk) as f64;
+        let bytes = ((bm + bn) * k_steps * bk * store_bits / 8) as f64;
+        let cost = waves as f64 * (macs + 64.0 * bytes) / per_sm as f64;
+        if best.as_ref().map(|b| cost < b.0).unwrap_or(true) {
+            best = Some((cost, [bm, bn, bk], stages));
+        }
+    }
+    let ([bm, bn, bk], stages) = best
+        .map(|b| (b.1, b.2))
+        .unwrap_or(([32, 32, bk_default], 1));
+    Tiling {
+        mma,
+        a_type: at,
+        b_type: bt,
+        widen,
+        block_tile: [bm, bn, bk],
+        warp_tile: [bm.min(32), bn.min(32), bk],
+        stages,
+    }
+}
+
+struct Lowering<'g> {
+    g: &'g Graph,
+    target: Target,
+    opts: LowerOptions,
+    p: Program,
+    /// Buffer holding each qnn value, per physical layout.
+    bufs: HashMap<(ValueId, Layout), BufId>,
+    weights: HashMap<(String, Packing), WeightId>,
+    /// Which layout each value is produced in.
+    layout: HashMap<ValueId, Layout>,
+}
+
+fn logical(g: &Graph, v: ValueId, l: Layout) -> [i64; 4] {
+    let t = g.value_type(v);
+    if t.shape.len() == 2 {
+        [t.shape[0], t.shape[1], 1, 1]
+    } else {
+        l.nchw(&t.shape)
+    }
+}
+
+/// The layout a qnn value is written in by its qnn op (for logical indexing).
+fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
+    let t = g.value_type(v);
+    if t.shape.len() == 2 {
+        return Layout::NC;
+    }
+    let Some(n) = g.node_of(v) else {
+        return Layout::NCHW;
+    };
+    match &n.op {
+        Op::Quantize { layout, .. }
+        | Op::Conv2d { layout, .. }
+        | Op::Requantize { layout, .. }
+        | Op::Add { layout, .. }
+        | Op::Relu { layout }
+        | Op::Clamp { layout, .. }
+        | Op::MaxPool2d { layout, .. }
+        | Op::AvgPool2d { layout, .. } => *layout,
+        Op::LayoutTransform { dst, .. } => *dst,
+        _ => Layout::NCHW,
+    }
+}
+
+impl<'g> Lowering<'g> {
+    /// The physical layout a consumer op wants for its activation operand.
+    fn wanted(&self, node: usize) -> Option<Layout> {
+        let n = &self.g.nodes[node];
+        match &n.op {
+            Op::Conv2d { .. } => {
+                let x = self.g.value_type(n.operands[0]);
+                let w = self.g.value_type(n.operands[1]);
+                let Op::Conv2d {
+                    layout,
+                    kernel_layout,
+                    ..
+                } = &n.op
+                else {
+                    unreachable!()
+                };
+                let [b, c, ..] = layout.nchw(&x.shape);
+                let [o, ..] = kernel_layout.oihw(&w.shape);
+                Some(match self.strategy(b, c, o, x.elem, w.elem) {
+                    Strategy::Direct => Layout::HWNC,
+                    Strategy::Im2col => Layout::NHWC,
+                })
+            }
+            Op::Dense | Op::Flatten { .. } | Op::Dequantize { .. }
+                if self.g.value_type(n.operands[0]).shape.len() == 2 =>
+            {
+                Some(Layout::NC)
+            }
+            _ => None,
+        }
+    }
+
+    fn strategy(&self, b: i64, c: i64, o: i64, a: ElemType, w: ElemType) -> Strategy {
+        let s = choose_strategy(self.target, b, c, o, a, w);
+        match self.opts.strategy {
+            Some(Strategy::Im2col) => Strategy::Im2col,
+            _ => s,
+        }
+    }
+
+    /// Decide, back to front, the layout each value is produced in: the layout its first
+    /// layout-sensitive consumer wants, else that of its first consumer's output.
+    fn plan_layouts(&mut self) {
+        let nargs = self.g.args.len();
+        let total = nargs + self.g.nodes.len();
+        let mut users: Vec<Vec<usize>> = vec![vec![]; total];
+        for (i, n) in self.g.nodes.iter().enumerate() {
+            for &v in &n.operands {
+                users[v].push(i);
+            }
+        }
+        for v in (0..total).rev() {
+            let t = self.g.value_type(v);
+            if t.shape.len() == 2 {
+                self.layout.insert(v, Layout::NC);
+                continue;
+            }
+            let mut l = None;
+            for &u in &users[v] {
+                if let Some(w) = self.wanted(u) {
+                    l = Some(w);
+                    break;
+                }
+            }
+            if l.is_none() {
+                l = users[v]
+                    .first()
+                    .and_then(|&u| self.layout.get(&(nargs + u)).copied());
+            }
+            let default = if t.elem == ElemType::F32 {
+                Layout::NCHW
+            } else {
+                Layout::NHWC
+            };
+            self.layout.insert(v, l.unwrap_or(default));
+        }
+    }
+
+    /// The buffer of value `v` in layout `l`, relayouting from its produced buffer if needed.
+    fn buffer(&mut self, v: ValueId, l: Layout) -> BufId {
+        if let Some(&b) = self.bufs.get(&(v, l)) {
+            return b;
+        }
+        let produced = self.layout[&v];
+        let src = self.bufs[&(v, produced)];
+        let dst = self.new_buffer(v, l);
+        self.p.ops.push(TcOp::Relayout {
+            input: src,
+            output: dst,
+        });
+        dst
+    }
+
+    fn new_buffer(&mut self, v: ValueId, l: Layout) -> BufId {
+        let t = self.g.value_type(v);
+        let dims = logical(self.g, v, qnn_layout(self.g, v));
+        self.p.buffers.push(ActBuffer::new(l, t.elem, dims));
+        let id = self.p.buffers.len() - 1;
+        self.bufs.insert((v, l), id);
+        id
+    }
+
+    fn output(&mut self, v: ValueId) -> BufId {
+        let l = self.layout[&v];
+        self.new_buffer(v, l)
+    }
+
+    fn weight(
+        &mut self,
+        v: ValueId,
+        packing: Packing,
+        dims: [i64; 4],
+        source_layout: KernelLayout,
+    ) -> Result<WeightId, String> {
+        let Some(Op::Weight { name }) = self.g.node_of(v).map(|n| &n.op) else {
+            return Err("conv/dense weights and biases must be qnn.weight constants".into());
+        };
+        let key = (name.clone(), packing.clone());
+        if let Some(&w) = self.weights.get(&key) {
+            return Ok(w);
+        }
+        let suffix = match packing {
+            Packing::ConvOhwi => "ohwi",
+            Packing::ConvHwoi => "hwoi",
+            Packing::DenseOk => "ok",
+            Packing::Bias => "bias",
+        };
+        self.p.weights.push(PackedWeight {
+            name: format!("{name}.{suffix}"),
+            source: name.clone(),
+            packing,
+            elem: self.g.value_type(v).elem,
+            dims,
+            source_layout,
+        });
+        let id = self.p.weights.len() - 1;
+        self.weights.insert(key, id);
+        Ok(id)
+    }
+
+    fn run(mut self) -> Result<Program, String> {
+        self.plan_layouts();
+        let g = self.g;
+        let nargs = g.args.len();
+        for (i, _) in g.args.iter().enumerate() {
+            // Function inputs keep the caller's layout (f32 NCHW for an image).
+            let l = qnn_layout(g, i);
+            let l = if g.args[i].shape.len() == 2 {
+                Layout::NC
+            } else {
+                l
+            };
+            self.layout.insert(i, l);
+            let b = self.new_buffer(i, l);
+            self.p.inputs.push(b);
+        }
+        for (i, n) in g.nodes.iter().enumerate() {
+            let v = nargs + i;
+            let here = |e: String| {
+                if n.loc.is_empty() {
+                    e
+                } else {
+                    format!("{}: {e}", n.loc)
+                }
+            };
+            match &n.op {
+                Op::Weight { .. } => {}
+                Op::LayoutTransform { .. } => {
+                    // Logical identity: the value aliases its operand's buffers.
+                    let src = n.operands[0];
+                    let l = self.layout[&src];
+                    self.layout.insert(v, l);
+                    let b = self.bufs[&(src, l)];
+                    self.bufs.insert((v, l), b);
+                }
+                Op::Quantize { scale, .. } => {
+                    let input = self.buffer(n.operands[0], self.layout[&n.operands[0]]);
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Quantize {
+                        input,
+                        output,
+                        scale: *scale,
+                    });
+                }
+                Op::Conv2d {
+                    strides,
+                    padding,
+                    layout,
+                    kernel_layout,
+                } => {
+                    let x = g.value_type(n.operands[0]);
+                    let wt = g.value_type(n.operands[1]);
+                    let [b, c, ..] = layout.nchw(&x.shape);
+                    let [o, _, kh, kw] = kernel_layout.oihw(&wt.shape);
+                    let strategy = self.strategy(b, c, o, x.elem, wt.elem);
+                    let in_layout = if strategy == Strategy::Direct {
+                        Layout::HWNC
+                    } else {
+                        Layout::NHWC
+                    };
+                    let input = self.buffer(n.operands[0], in_layout);
+                    let packing = if strategy == Strategy::Direct {
+                        Packing::ConvHwoi
+                    } else {
+                        Packing::ConvOhwi
+                    };
+                    let weight = self
+                        .weight(n.operands[1], packing, [o, c, kh, kw], *kernel_layout)
+                        .map_err(here)?;
+                    let bias = match n.operands.get(2) {
+                        Some(&bv) => Some(
+                            self.weight(bv, Packing::Bias, [o, 1, 1, 1], KernelLayout::OIHW)
+                                .map_err(here)?,
+                        ),
+                        None => None,
+                    };
+                    let out = logical(g, v, *layout);
+                    let kdim = kh * kw * padded_channels(x.elem, c);
+                    let gemm = match strategy {
+                        Strategy::Direct => [b * out[2] * out[3], o, kdim],
+                        Strategy::Im2col => [b * out[2] * out[3], o, kdim],
+                    };
+                    let tiling = choose_tiling(self.target, gemm, x.elem, wt.elem, self.opts.tile);
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Conv2d(Conv {
+                        input,
+                        weight,
+                        bias,
+                        residual: None,
+                        output,
+                        strides: *strides,
+                        padding: *padding,
+                        kernel: [kh, kw],
+                        strategy,
+                        tiling,
+                        epilogue: Epilogue {
+                            kind: EpilogueKind::None,
+                            rounding: Rounding::HalfToEven,
+                            clamp: [i32::MIN as i64, i32::MAX as i64],
+                            relu: false,
+                        },
+                    }));
+                }
+                Op::Dense => {
+                    let x = g.value_type(n.operands[0]);
+                    let wt = g.value_type(n.operands[1]);
+                    let input = self.buffer(n.operands[0], Layout::NC);
+                    let weight = self
+                        .weight(
+                            n.operands[1],
+                            Packing::DenseOk,
+                            [wt.shape[0], wt.shape[1], 1, 1],
+                            KernelLayout::OIHW,
+                        )
+                        .map_err(here)?;
+                    let bias = match n.operands.get(2) {
+                        Some(&bv) => Some(
+                            self.weight(
+                                bv,
+                                Packing::Bias,
+                                [wt.shape[0], 1, 1, 1],
+                                KernelLayout::OIHW,
+                            )
+                            .map_err(here)?,
+                        ),
+                        None => None,
+                    };
+                    let tiling = choose_tiling(
+                        self.target,
+                        [x.shape[0], wt.shape[0], padded_channels(x.elem, x.shape[1])],
+                        x.elem,
+                        wt.elem,
+                        self.opts.tile,
+                    );
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Dense(Dense {
+                        input,
+                        weight,
+                        bias,
+                        output,
+                        tiling,
+                        epilogue: Epilogue {
+                            kind: EpilogueKind::None,
+                            rounding: Rounding::HalfToEven,
+                            clamp: [i32::MIN as i64, i32::MAX as i64],
+                            relu: false,
+                        },
+                    }));
+                }
+                Op::Requantize {
+                    scales,
+                    rounding,
+                    zero_point,
+                    clamp,
+                    ..
+                } => {
+                    let l = self.layout[&v];
+                    let inputs = vec![self.buffer(n.operands[0], l)];
+                    let output = self.output(v);
+                    let op = Elementwise::Requantize {
+                        scales: scales.clone(),
+                        rounding: *rounding,
+                        zero_point: *zero_point,
+                        clamp: *clamp,
+                    };
+                    self.p.ops.push(TcOp::Elementwise { op, inputs, output });
+                }
+                Op::Add {
+                    lhs,
+                    rhs,
+                    rounding,
+                    clamp,
+                    ..
+                } => {
+                    let l = self.layout[&v];
+                    let inputs = vec![self.buffer(n.operands[0], l), self.buffer(n.operands[1], l)];
+                    let output = self.output(v);
+                    let op = Elementwise::Add {
+                        lhs: lhs.clone(),
+                        rhs: rhs.clone(),
+                        rounding: *rounding,
+                        clamp: *clamp,
+                    };
+                    self.p.ops.push(TcOp::Elementwise { op, inputs, output });
+                }
+                Op::Relu { .. } | Op::Clamp { .. } => {
+                    let l = self.layout[&v];
+                    let inputs = vec![self.buffer(n.operands[0], l)];
+                    let output = self.output(v);
+                    let op = match &n.op {
+                        Op::Clamp { min, max, .. } => Elementwise::Clamp {
+                            min: *min,
+                            max: *max,
+                        },
+                        _ => Elementwise::Relu,
+                    };
+                    self.p.ops.push(TcOp::Elementwise { op, inputs, output });
+                }
+                Op::MaxPool2d {
+                    kernel,
+                    strides,
+                    padding,
+                    ..
+                }
+                | Op::AvgPool2d {
+                    kernel,
+                    strides,
+                    padding,
+                    ..
+                } => {
+                    let l = self.layout[&v];
+                    let input = self.buffer(n.operands[0], l);
+                    let output = self.output(v);
+                    let kind = if matches!(n.op, Op::MaxPool2d { .. }) {
+                        PoolKind::Max
+                    } else {
+                        PoolKind::Avg
+                    };
+                    self.p.ops.push(TcOp::Pool {
+                        kind,
+                        input,
+                        output,
+                        kernel: *kernel,
+                        strides: *strides,
+                        padding: *padding,
+                    });
+                }
+                Op::Flatten { .. } => {
+                    let src = n.operands[0];
+                    let input = self.buffer(src, self.layout[&src]);
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Relayout { input, output });
+                }
+                Op::Dequantize { scale } => {
+                    let l = self.layout[&v];
+                    let input = self.buffer(n.operands[0], l);
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Dequantize {
+                        input,
+                        output,
+                        scale: *scale,
+                    });
+                }
+            }
+        }
+        for &r in &g.results {
+            let l = self.layout[&r];
+            let b = self.buffer(r, l);
+            self.p.outputs.push(b);
+        }
+        Ok(self.p)
+    }
+}
+
+/// Lower a (verified) qnn graph to a tcconv program for `target`.
+pub fn lower(g: &Graph, target: Target, opts: &LowerOptions) -> Result<Program, String> {
+    let p = Program {
+        name: g.name.clone(),
+        target,
+        buffers: vec![],
+        weights: vec![],
+        inputs: vec![],
+        outputs: vec![],
+        ops: vec![],
+    };
+    Lowering {
+        g,
+        target,
+        opts: opts.clone(),
+        p,
+        bufs: HashMap::new(),
+        weights: HashMap::new(),
+        layout: HashMap::new(),
+    }
+    .run()
+}

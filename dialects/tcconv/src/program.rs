@@ -1,0 +1,206 @@
+//! An MLIR-free model of a tcconv function: buffers in kernel layouts, pre-packed weights and
+//! one op per kernel. `lower` builds it from a qnn graph; `interp` runs it on the CPU; the MLIR
+//! form (`tcconv.*` ops on memrefs) is printed from it and parsed back into it.
+
+use crate::buffer::ActBuffer;
+use crate::target::{MmaShape, Target};
+use nibble_qnn::graph::{ChannelScales, Epilogue};
+use nibble_qnn::semantics::{ElemType, KernelLayout, Rounding};
+use serde::{Deserialize, Serialize};
+
+pub type BufId = usize;
+pub type WeightId = usize;
+
+/// How a qnn weight is pre-packed for the kernel that reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Packing {
+    /// im2col conv operand B: `[O][KH][KW][Cs]`, channels padded and stored per buffer rules.
+    ConvOhwi,
+    /// direct HWNC conv operand B: `[KH][KW][O][Cs]`.
+    ConvHwoi,
+    /// dense operand B: `[O][Ks]`.
+    DenseOk,
+    /// i32 per output channel.
+    Bias,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedWeight {
+    /// Name in the artifact's weights file (`<source>.<packing>`).
+    pub name: String,
+    /// The qnn weight it is packed from.
+    pub source: String,
+    pub packing: Packing,
+    pub elem: ElemType,
+    /// Logical (o, i, kh, kw) (dense: (o, k, 1, 1); bias: (o, 1, 1, 1)).
+    pub dims: [i64; 4],
+    /// The qnn weight's layout (conv), to read the source.
+    pub source_layout: KernelLayout,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Strategy {
+    /// Per output pixel a GEMM over (batch x out channels x in channels): HWNC, tensor-core
+    /// constraints on batch and channel counts.
+    Direct,
+    /// Implicit GEMM over (output pixels x out channels x taps*in channels): NHWC, any shape.
+    Im2col,
+}
+
+impl Strategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Direct => "direct",
+            Strategy::Im2col => "im2col",
+        }
+    }
+}
+
+/// Kernel configuration chosen by the target model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tiling {
+    pub mma: MmaShape,
+    /// Operand types fed to the MMA (after widening on sm_90).
+    pub a_type: ElemType,
+    pub b_type: ElemType,
+    /// 4-bit storage widened to 8-bit in registers before the MMA (sm_90).
+    pub widen: bool,
+    pub block_tile: [i64; 3],
+    pub warp_tile: [i64; 3],
+    pub stages: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conv {
+    pub input: BufId,
+    pub weight: WeightId,
+    pub bias: Option<WeightId>,
+    pub residual: Option<BufId>,
+    pub output: BufId,
+    pub strides: [i64; 2],
+    pub padding: [i64; 4],
+    pub kernel: [i64; 2],
+    pub strategy: Strategy,
+    pub tiling: Tiling,
+    pub epilogue: Epilogue,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dense {
+    pub input: BufId,
+    pub weight: WeightId,
+    pub bias: Option<WeightId>,
+    pub output: BufId,
+    pub tiling: Tiling,
+    pub epilogue: Epilogue,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PoolKind {
+    Max,
+    Avg,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Elementwise {
+    Requantize {
+        scales: ChannelScales,
+        rounding: Rounding,
+        zero_point: i64,
+        clamp: [i64; 2],
+    },
+    Add {
+        lhs: ChannelScales,
+        rhs: ChannelScales,
+        rounding: Rounding,
+        clamp: [i64; 2],
+    },
+    Relu,
+    Clamp {
+        min: i64,
+        max: i64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TcOp {
+    /// f32 input (any layout) -> integer buffer: `qnn.quantize` fused with the edge layout change.
+    Quantize {
+        input: BufId,
+        output: BufId,
+        scale: f32,
+    },
+    Conv2d(Conv),
+    Dense(Dense),
+    Pool {
+        kind: PoolKind,
+        input: BufId,
+        output: BufId,
+        kernel: [i64; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+    },
+    Elementwise {
+        op: Elementwise,
+        inputs: Vec<BufId>,
+        output: BufId,
+    },
+    /// Copy between layouts/storages of the same logical tensor (edges, flatten).
+    Relayout {
+        input: BufId,
+        output: BufId,
+    },
+    Dequantize {
+        input: BufId,
+        output: BufId,
+        scale: f32,
+    },
+}
+
+impl TcOp {
+    pub fn mnemonic(&self) -> &'static str {
+        match self {
+            TcOp::Quantize { .. } => "quantize",
+            TcOp::Conv2d(_) => "conv2d",
+            TcOp::Dense(_) => "dense",
+            TcOp::Pool { .. } => "pool2d",
+            TcOp::Elementwise { .. } => "elementwise",
+            TcOp::Relayout { .. } => "relayout",
+            TcOp::Dequantize { .. } => "dequantize",
+        }
+    }
+    /// Buffers read (activations only).
+    pub fn reads(&self) -> Vec<BufId> {
+        match self {
+            TcOp::Quantize { input, .. }
+            | TcOp::Pool { input, .. }
+            | TcOp::Relayout { input, .. }
+            | TcOp::Dequantize { input, .. } => vec![*input],
+            TcOp::Conv2d(c) => std::iter::once(c.input).chain(c.residual).collect(),
+            TcOp::Dense(d) => vec![d.input],
+            TcOp::Elementwise { inputs, .. } => inputs.clone(),
+        }
+    }
+    pub fn writes(&self) -> BufId {
+        match self {
+            TcOp::Quantize { output, .. }
+            | TcOp::Pool { output, .. }
+            | TcOp::Relayout { output, .. }
+            | TcOp::Dequantize { output, .. }
+            | TcOp::Elementwise { output, .. } => *output,
+            TcOp::Conv2d(c) => c.output,
+            TcOp::Dense(d) => d.output,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    pub name: String,
+    pub target: Target,
+    pub buffers: Vec<ActBuffer>,
+    pub weights: Vec<PackedWeight>,
+    pub inputs: Vec<BufId>,
+    pub outputs: Vec<BufId>,
+    pub ops: Vec<TcOp>,
+}

@@ -1,0 +1,106 @@
+//! GPU targets and the facts the tile model and the strategy rules use.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Target {
+    Sm75,
+    Sm80,
+    Sm86,
+    Sm89,
+    Sm90,
+}
+
+/// `mma.sync` shape M x N x K.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MmaShape {
+    pub m: i64,
+    pub n: i64,
+    pub k: i64,
+}
+
+impl Target {
+    pub const ALL: [Target; 5] = [
+        Target::Sm75,
+        Target::Sm80,
+        Target::Sm86,
+        Target::Sm89,
+        Target::Sm90,
+    ];
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "sm_75" => Self::Sm75,
+            "sm_80" => Self::Sm80,
+            "sm_86" => Self::Sm86,
+            "sm_89" => Self::Sm89,
+            "sm_90" => Self::Sm90,
+            _ => {
+                return Err(format!(
+                    "unknown target '{s}' (known: sm_75, sm_80, sm_86, sm_89, sm_90)"
+                ))
+            }
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sm75 => "sm_75",
+            Self::Sm80 => "sm_80",
+            Self::Sm86 => "sm_86",
+            Self::Sm89 => "sm_89",
+            Self::Sm90 => "sm_90",
+        }
+    }
+    /// Does the target have INT4 tensor cores? (Hopper does not: INT4 is widened to 8 bit.)
+    pub fn native_int4(self) -> bool {
+        self != Self::Sm90
+    }
+    /// The MMA the target uses for 4-bit operands (after widening on sm_90).
+    pub fn mma_int4(self) -> MmaShape {
+        match self {
+            Self::Sm75 => MmaShape { m: 8, n: 8, k: 32 },
+            Self::Sm80 | Self::Sm86 | Self::Sm89 => MmaShape { m: 16, n: 8, k: 64 },
+            Self::Sm90 => MmaShape { m: 16, n: 8, k: 32 },
+        }
+    }
+    /// The MMA the target uses for 8-bit operands.
+    pub fn mma_int8(self) -> MmaShape {
+        match self {
+            Self::Sm75 => MmaShape { m: 8, n: 8, k: 16 },
+            _ => MmaShape { m: 16, n: 8, k: 32 },
+        }
+    }
+    pub fn sm_count(self) -> i64 {
+        match self {
+            Self::Sm75 => 40,  // T4
+            Self::Sm80 => 108, // A100
+            Self::Sm86 => 84,  // A10 / RTX 3090 class
+            Self::Sm89 => 128, // L40 / RTX 4090 class
+            Self::Sm90 => 132, // H100 / H200 SXM
+        }
+    }
+    /// Shared memory one block may use (bytes).
+    pub fn smem_per_block(self) -> i64 {
+        match self {
+            Self::Sm75 => 64 * 1024,
+            Self::Sm80 => 163 * 1024,
+            Self::Sm86 | Self::Sm89 => 99 * 1024,
+            Self::Sm90 => 227 * 1024,
+        }
+    }
+    /// Deepest cp.async pipeline worth using (sm_75 has no cp.async: 1 stage, register staging).
+    pub fn max_stages(self) -> i64 {
+        match self {
+            Self::Sm75 => 1,
+            Self::Sm86 | Self::Sm89 => 3,
+            Self::Sm80 | Self::Sm90 => 4,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
