@@ -2,6 +2,7 @@
 //! pipelines. Tools (nibble-opt, nibble-run) sit on top; dialects sit below and never depend on it.
 
 pub mod context;
+pub mod conversion;
 pub mod diagnostics;
 pub mod opt_driver;
 pub mod pass;

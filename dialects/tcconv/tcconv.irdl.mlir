@@ -1,6 +1,156 @@
+// The tcconv dialect: tensor-core kernels on buffers (stage 3 of nibble). Every op is one kernel
+// launch; operands are memrefs in exactly the layout the kernel reads (packed INT4 words, HWNC or
+// NHWC, weights pre-packed in the kernel's order). Op documentation: dialects/tcconv/README.md.
 irdl.dialect @tcconv {
+  // A buffer the function allocates: its logical (n, c, h, w), layout and element type.
+  irdl.operation @alloc {
+    %m = irdl.base "!builtin.memref"
+    %l = irdl.base "#builtin.string"
+    %e = irdl.base "#builtin.string"
+    %d = irdl.base "#builtin.dense_array"
+    irdl.results(buffer: %m)
+    irdl.attributes { "layout" = %l, "elem" = %e, "dims" = %d }
+  }
+
+  // A pre-packed weight (`name` in the artifact's weights file), packed from qnn weight `source`.
+  irdl.operation @weight {
+    %m = irdl.base "!builtin.memref"
+    %n = irdl.base "#builtin.string"
+    %s = irdl.base "#builtin.string"
+    %p0 = irdl.is "ohwi"
+    %p1 = irdl.is "hwoi"
+    %p2 = irdl.is "ok"
+    %p3 = irdl.is "bias"
+    %p = irdl.any_of(%p0, %p1, %p2, %p3)
+    %e = irdl.base "#builtin.string"
+    %d = irdl.base "#builtin.dense_array"
+    %sl = irdl.base "#builtin.string"
+    irdl.results(buffer: %m)
+    irdl.attributes { "name" = %n, "source" = %s, "packing" = %p, "elem" = %e, "dims" = %d, "source_layout" = %sl }
+  }
+
+  // f32 -> integer buffer (qnn.quantize with the edge layout change fused).
+  irdl.operation @quantize {
+    %i = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %f = irdl.base "#builtin.float"
+    irdl.operands(input: %i, output: %o)
+    irdl.attributes { "scale" = %f }
+  }
+
+  // Tensor-core conv2d with its fused epilogue.
   irdl.operation @conv2d {
-    %in = irdl.base "!builtin.memref"
-    irdl.operands(input: %in)
+    %i = irdl.base "!builtin.memref"
+    %w = irdl.base "!builtin.memref"
+    %b = irdl.base "!builtin.memref"
+    %r = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %s0 = irdl.is "direct"
+    %s1 = irdl.is "im2col"
+    %strategy = irdl.any_of(%s0, %s1)
+    %strides = irdl.base "#builtin.dense_array"
+    %padding = irdl.base "#builtin.dense_array"
+    %kernel = irdl.base "#builtin.dense_array"
+    %mma = irdl.base "#builtin.dense_array"
+    %at = irdl.base "#builtin.string"
+    %bt = irdl.base "#builtin.string"
+    %widen = irdl.base "#builtin.integer"
+    %bt_ = irdl.base "#builtin.dense_array"
+    %wt = irdl.base "#builtin.dense_array"
+    %st = irdl.base "#builtin.integer"
+    %ep = irdl.base "#builtin.string"
+    %mu = irdl.base "#builtin.dense_array"
+    %sh = irdl.base "#builtin.dense_array"
+    %rmu = irdl.base "#builtin.dense_array"
+    %rsh = irdl.base "#builtin.dense_array"
+    %zp = irdl.base "#builtin.integer"
+    %rd = irdl.base "#builtin.string"
+    %cl = irdl.base "#builtin.dense_array"
+    %relu = irdl.base "#builtin.integer"
+    irdl.operands(input: %i, weight: %w, bias: optional %b, residual: optional %r, output: %o)
+    irdl.attributes { "strategy" = %strategy, "strides" = %strides, "padding" = %padding, "kernel" = %kernel,
+      "mma" = %mma, "a_type" = %at, "b_type" = %bt, "widen" = %widen, "block_tile" = %bt_, "warp_tile" = %wt,
+      "stages" = %st, "epilogue" = %ep, "multiplier" = %mu, "shift" = %sh, "residual_multiplier" = %rmu,
+      "residual_shift" = %rsh, "zero_point" = %zp, "rounding" = %rd, "clamp" = %cl, "relu" = %relu }
+  }
+
+  // Tensor-core dense layer with its epilogue.
+  irdl.operation @dense {
+    %i = irdl.base "!builtin.memref"
+    %w = irdl.base "!builtin.memref"
+    %b = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %mma = irdl.base "#builtin.dense_array"
+    %at = irdl.base "#builtin.string"
+    %bt = irdl.base "#builtin.string"
+    %widen = irdl.base "#builtin.integer"
+    %bt_ = irdl.base "#builtin.dense_array"
+    %wt = irdl.base "#builtin.dense_array"
+    %st = irdl.base "#builtin.integer"
+    %ep = irdl.base "#builtin.string"
+    %mu = irdl.base "#builtin.dense_array"
+    %sh = irdl.base "#builtin.dense_array"
+    %rmu = irdl.base "#builtin.dense_array"
+    %rsh = irdl.base "#builtin.dense_array"
+    %zp = irdl.base "#builtin.integer"
+    %rd = irdl.base "#builtin.string"
+    %cl = irdl.base "#builtin.dense_array"
+    %relu = irdl.base "#builtin.integer"
+    irdl.operands(input: %i, weight: %w, bias: optional %b, output: %o)
+    irdl.attributes { "mma" = %mma, "a_type" = %at, "b_type" = %bt, "widen" = %widen, "block_tile" = %bt_,
+      "warp_tile" = %wt, "stages" = %st, "epilogue" = %ep, "multiplier" = %mu, "shift" = %sh,
+      "residual_multiplier" = %rmu, "residual_shift" = %rsh, "zero_point" = %zp, "rounding" = %rd,
+      "clamp" = %cl, "relu" = %relu }
+  }
+
+  // Max or average pooling over a channels-innermost buffer.
+  irdl.operation @pool2d {
+    %i = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %k0 = irdl.is "max"
+    %k1 = irdl.is "avg"
+    %kind = irdl.any_of(%k0, %k1)
+    %kernel = irdl.base "#builtin.dense_array"
+    %strides = irdl.base "#builtin.dense_array"
+    %padding = irdl.base "#builtin.dense_array"
+    irdl.operands(input: %i, output: %o)
+    irdl.attributes { "kind" = %kind, "kernel" = %kernel, "strides" = %strides, "padding" = %padding }
+  }
+
+  // Elementwise requantize / residual add / relu / clamp (when not fused into a conv).
+  irdl.operation @elementwise {
+    %i = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %k0 = irdl.is "requantize"
+    %k1 = irdl.is "add"
+    %k2 = irdl.is "relu"
+    %k3 = irdl.is "clamp"
+    %kind = irdl.any_of(%k0, %k1, %k2, %k3)
+    %mu = irdl.base "#builtin.dense_array"
+    %sh = irdl.base "#builtin.dense_array"
+    %rmu = irdl.base "#builtin.dense_array"
+    %rsh = irdl.base "#builtin.dense_array"
+    %zp = irdl.base "#builtin.integer"
+    %rd = irdl.base "#builtin.string"
+    %cl = irdl.base "#builtin.dense_array"
+    irdl.operands(inputs: variadic %i, output: %o)
+    irdl.attributes { "kind" = %kind, "multiplier" = %mu, "shift" = %sh, "rhs_multiplier" = %rmu, "rhs_shift" = %rsh,
+      "zero_point" = %zp, "rounding" = %rd, "clamp" = %cl }
+  }
+
+  // Copy a tensor between layouts / storages (network edges, flatten).
+  irdl.operation @relayout {
+    %i = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    irdl.operands(input: %i, output: %o)
+  }
+
+  // Integer buffer -> f32: f32(x) * scale.
+  irdl.operation @dequantize {
+    %i = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %f = irdl.base "#builtin.float"
+    irdl.operands(input: %i, output: %o)
+    irdl.attributes { "scale" = %f }
   }
 }

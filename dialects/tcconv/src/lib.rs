@@ -16,3 +16,5 @@ pub mod target;
 
 /// The IRDL definition of the dialect, loaded into every MLIR context nibble creates.
 pub const IRDL: &str = include_str!("../tcconv.irdl.mlir");
+#[cfg(feature = "mlir")]
+pub mod ir;

@@ -1,0 +1,2 @@
+//! Dialect conversions, one module per `<src>_to_<dst>` pass.
+pub mod qnn_to_tcconv;

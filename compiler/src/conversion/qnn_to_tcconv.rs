@@ -1,0 +1,102 @@
+//! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col}`: every qnn function
+//! becomes a tcconv function on buffers. Strategy rules and the tile model live in
+//! `nibble_tcconv::lower` (documented there); this pass reads IR, runs them and writes IR.
+
+use crate::diagnostics::emit_error;
+use crate::pass::{NibblePass, PassOptions};
+use melior::ir::block::BlockLike;
+use melior::ir::operation::{OperationLike, OperationRef};
+use melior::ir::{Location, Module};
+use melior::Context;
+use nibble_qnn::ir::{graph_of_func, location_from_string};
+use nibble_tcconv::lower::{lower, parse_tile, LowerOptions};
+use nibble_tcconv::program::Strategy;
+use nibble_tcconv::target::Target;
+
+pub struct ConvertQnnToTcconv;
+
+/// Does this func hold qnn ops?
+pub fn is_qnn_func(op: &OperationRef) -> bool {
+    let mut found = false;
+    op.walk(melior::ir::operation::WalkOrder::PreOrder, |o| {
+        if nibble_qnn::ir::is_qnn(&o) {
+            found = true;
+        }
+        melior::ir::operation::WalkResult::Advance
+    });
+    found
+}
+
+/// The functions of a module that `f` selects (collected first: the caller edits the module).
+pub fn funcs(module: &Module, f: impl Fn(&OperationRef) -> bool) -> Vec<mlir_sys::MlirOperation> {
+    let mut out = vec![];
+    let mut cur = module.body().first_operation();
+    while let Some(op) = cur {
+        if op.name().as_string_ref().as_str() == Ok("func.func") && f(&op) {
+            out.push(op.to_raw());
+        }
+        cur = op.next_in_block();
+    }
+    out
+}
+
+/// Replace `old` (a func in the module body) by `new`.
+pub fn replace_func(context: &Context, module: &Module, old: OperationRef, new: melior::ir::Operation) {
+    let body = module.body();
+    body.insert_operation_before(old, new);
+    let rewriter = melior::IrRewriter::new(context);
+    rewriter.as_rewriter_base().erase_op(old);
+}
+
+pub fn parse_options(context: &Context, options: &PassOptions) -> Result<(Target, LowerOptions), ()> {
+    let err = |m: String| {
+        emit_error(Location::unknown(context), &format!("convert-qnn-to-tcconv: {m}"));
+    };
+    let target = match options.get("target") {
+        Some(t) => Target::parse(t).map_err(err)?,
+        None => return Err(err("missing option target=sm_XX".into())),
+    };
+    let mut lo = LowerOptions::default();
+    if let Some(t) = options.get("tile") {
+        lo.tile = Some(parse_tile(t).map_err(err)?);
+    }
+    match options.get("strategy").map(String::as_str) {
+        None | Some("auto") => {}
+        Some("im2col") => lo.strategy = Some(Strategy::Im2col),
+        Some(s) => return Err(err(format!("strategy '{s}' is not auto or im2col"))),
+    }
+    Ok((target, lo))
+}
+
+impl NibblePass for ConvertQnnToTcconv {
+    fn name(&self) -> &'static str {
+        "convert-qnn-to-tcconv"
+    }
+    fn summary(&self) -> &'static str {
+        "Lower qnn functions to tcconv kernels on buffers (strategy, tiles, pre-packed weights)"
+    }
+    fn options(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required)"),
+            ("tile", "BMxBNxBK block tile for every conv, overriding the tile model"),
+            ("strategy", "auto (rules) | im2col (every conv)"),
+        ]
+    }
+    fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {
+        let (target, lo) = parse_options(context, options)?;
+        for raw in funcs(module, is_qnn_func) {
+            let func = unsafe { OperationRef::from_raw(raw) };
+            let g = graph_of_func(func).map_err(|e| emit_error(location_from_string(context, &e.loc), &e.message))?;
+            if let Err(errs) = nibble_qnn::verify::verify_graph(&g) {
+                for e in errs {
+                    emit_error(func.location(), &e);
+                }
+                return Err(());
+            }
+            let p = lower(&g, target, &lo).map_err(|e| emit_error(func.location(), &e))?;
+            let new = nibble_tcconv::ir::build_func(context, &p, func.location()).map_err(|e| emit_error(func.location(), &e))?;
+            replace_func(context, module, func, new);
+        }
+        Ok(())
+    }
+}

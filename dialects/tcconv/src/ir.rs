@@ -1,0 +1,470 @@
+//! tcconv in MLIR: [`Program`] -> `func.func` of tcconv ops on memrefs (built with melior op
+//! builders), and the way back (`program_of_func`), so every later stage reads IR files.
+
+use crate::buffer::ActBuffer;
+use crate::program::*;
+use crate::target::{MmaShape, Target};
+use melior::ir::attribute::{
+    ArrayAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, DictionaryAttribute, FloatAttribute,
+    IntegerAttribute, StringAttribute, TypeAttribute,
+};
+use melior::ir::block::BlockLike;
+use melior::ir::operation::{OperationBuilder, OperationLike, OperationRef};
+use melior::ir::r#type::FunctionType;
+use melior::ir::{Attribute, Block, Identifier, Location, Operation, Region, RegionLike, Type, Value, ValueLike};
+use melior::Context;
+use nibble_qnn::graph::{f32_attr, ChannelScales, Epilogue, EpilogueKind};
+use nibble_qnn::ir::{location_string, LocatedError};
+use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
+use std::collections::HashMap;
+
+fn arr64(v: &[i64]) -> String {
+    if v.is_empty() {
+        return "array<i64>".into();
+    }
+    format!("array<i64: {}>", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+}
+fn arr32(v: &[i32]) -> String {
+    if v.is_empty() {
+        return "array<i32>".into();
+    }
+    format!("array<i32: {}>", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+}
+
+/// The MLIR spelling of an MMA operand type (`s4`, `u4`, `s8`, `u8`, as PTX names them).
+pub fn mma_type_name(e: ElemType) -> &'static str {
+    match e {
+        ElemType::I4 => "s4",
+        ElemType::U4 => "u4",
+        ElemType::I8 => "s8",
+        ElemType::U8 => "u8",
+        _ => "s32",
+    }
+}
+fn mma_type_parse(s: &str) -> Result<ElemType, String> {
+    Ok(match s {
+        "s4" => ElemType::I4,
+        "u4" => ElemType::U4,
+        "s8" => ElemType::I8,
+        "u8" => ElemType::U8,
+        _ => return Err(format!("unknown MMA operand type '{s}'")),
+    })
+}
+
+fn packing_name(p: &Packing) -> &'static str {
+    match p {
+        Packing::ConvOhwi => "ohwi",
+        Packing::ConvHwoi => "hwoi",
+        Packing::DenseOk => "ok",
+        Packing::Bias => "bias",
+    }
+}
+
+fn buffer_attrs(b: &ActBuffer) -> String {
+    format!("dims = {}, elem = \"{}\", layout = \"{}\"", arr64(&b.dims), b.elem, b.layout)
+}
+
+fn weight_memref(w: &PackedWeight) -> String {
+    let [o, i, kh, kw] = w.dims;
+    let buf = |c: i64| ActBuffer::new(Layout::NC, w.elem, [1, c, 1, 1]);
+    let (shape, elem) = match w.packing {
+        Packing::ConvOhwi => (vec![o, kh, kw, buf(i).inner_dim()], buf(i).memref_elem()),
+        Packing::ConvHwoi => (vec![kh, kw, o, buf(i).inner_dim()], buf(i).memref_elem()),
+        Packing::DenseOk => (vec![o, buf(i).inner_dim()], buf(i).memref_elem()),
+        Packing::Bias => (vec![o], "i32"),
+    };
+    format!("memref<{}x{elem}>", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"))
+}
+
+fn tiling_attrs(t: &Tiling) -> String {
+    format!(
+        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, mma = {}, stages = {} : i64, warp_tile = {}, widen = {}",
+        mma_type_name(t.a_type),
+        mma_type_name(t.b_type),
+        arr64(&t.block_tile),
+        arr64(&[t.mma.m, t.mma.n, t.mma.k]),
+        t.stages,
+        arr64(&t.warp_tile),
+        t.widen
+    )
+}
+
+fn epilogue_attrs(e: &Epilogue) -> String {
+    let empty = ChannelScales { multiplier: vec![], shift: vec![] };
+    let (kind, s, r, zp) = match &e.kind {
+        EpilogueKind::None => ("none", &empty, &empty, 0),
+        EpilogueKind::Requantize { scales, zero_point } => ("requantize", scales, &empty, *zero_point),
+        EpilogueKind::Residual { scales, residual } => ("residual", scales, residual, 0),
+    };
+    format!(
+        "clamp = {}, epilogue = \"{kind}\", multiplier = {}, relu = {}, residual_multiplier = {}, residual_shift = {}, rounding = \"{}\", shift = {}, zero_point = {zp} : i64",
+        arr64(&e.clamp),
+        arr32(&s.multiplier),
+        e.relu,
+        arr32(&r.multiplier),
+        arr32(&r.shift),
+        e.rounding,
+        arr32(&s.shift)
+    )
+}
+
+fn dict<'c>(ctx: &'c Context, body: &str) -> Result<Vec<(Identifier<'c>, Attribute<'c>)>, String> {
+    let src = format!("{{{body}}}");
+    let d = Attribute::parse(ctx, &src)
+        .and_then(|a| DictionaryAttribute::try_from(a).ok())
+        .ok_or_else(|| format!("cannot build attributes {src}"))?;
+    Ok((0..d.len()).map(|i| d.element(i).unwrap()).collect())
+}
+
+/// Build the `func.func` of a program: inputs, then outputs, as memref arguments.
+pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Result<Operation<'c>, String> {
+    let memref = |s: &str| Type::parse(ctx, s).ok_or_else(|| format!("cannot build type {s}"));
+    let args: Vec<usize> = p.inputs.iter().chain(&p.outputs).copied().collect();
+    let arg_types: Vec<Type> = args.iter().map(|&b| memref(&p.buffers[b].memref_type())).collect::<Result<_, _>>()?;
+    let block = Block::new(&arg_types.iter().map(|&t| (t, loc)).collect::<Vec<_>>());
+    let mut bufs: HashMap<BufId, Value> = HashMap::new();
+    for (i, &b) in args.iter().enumerate() {
+        bufs.entry(b).or_insert_with(|| block.argument(i).unwrap().into());
+    }
+    for (id, b) in p.buffers.iter().enumerate() {
+        if bufs.contains_key(&id) {
+            continue;
+        }
+        let op = OperationBuilder::new("tcconv.alloc", loc)
+            .add_results(&[memref(&b.memref_type())?])
+            .add_attributes(&dict(ctx, &buffer_attrs(b))?)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let op = block.append_operation(op);
+        bufs.insert(id, op.result(0).unwrap().into());
+    }
+    let mut weights = vec![];
+    for w in &p.weights {
+        let attrs = format!(
+            "dims = {}, elem = \"{}\", name = \"{}\", packing = \"{}\", source = \"{}\", source_layout = \"{}\"",
+            arr64(&w.dims),
+            w.elem,
+            w.name,
+            packing_name(&w.packing),
+            w.source,
+            w.source_layout.name()
+        );
+        let op = OperationBuilder::new("tcconv.weight", loc)
+            .add_results(&[memref(&weight_memref(w))?])
+            .add_attributes(&dict(ctx, &attrs)?)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let op = block.append_operation(op);
+        weights.push(Value::from(op.result(0).unwrap()));
+    }
+    for op in &p.ops {
+        let (operands, segments, attrs): (Vec<Value>, Option<Vec<i32>>, String) = match op {
+            TcOp::Quantize { input, output, scale } => (vec![bufs[input], bufs[output]], None, format!("scale = {}", f32_attr(*scale))),
+            TcOp::Dequantize { input, output, scale } => (vec![bufs[input], bufs[output]], None, format!("scale = {}", f32_attr(*scale))),
+            TcOp::Relayout { input, output } => (vec![bufs[input], bufs[output]], None, String::new()),
+            TcOp::Conv2d(c) => {
+                let mut v = vec![bufs[&c.input], weights[c.weight]];
+                v.extend(c.bias.map(|b| weights[b]));
+                v.extend(c.residual.map(|r| bufs[&r]));
+                v.push(bufs[&c.output]);
+                let seg = vec![1, 1, c.bias.is_some() as i32, c.residual.is_some() as i32, 1];
+                let a = format!(
+                    "{}, kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
+                    epilogue_attrs(&c.epilogue),
+                    arr64(&c.kernel),
+                    arr64(&c.padding),
+                    c.strategy.name(),
+                    arr64(&c.strides),
+                    tiling_attrs(&c.tiling)
+                );
+                (v, Some(seg), a)
+            }
+            TcOp::Dense(d) => {
+                let mut v = vec![bufs[&d.input], weights[d.weight]];
+                v.extend(d.bias.map(|b| weights[b]));
+                v.push(bufs[&d.output]);
+                (v, None, format!("{}, {}", epilogue_attrs(&d.epilogue), tiling_attrs(&d.tiling)))
+            }
+            TcOp::Pool { kind, input, output, kernel, strides, padding } => (
+                vec![bufs[input], bufs[output]],
+                None,
+                format!(
+                    "kernel = {}, kind = \"{}\", padding = {}, strides = {}",
+                    arr64(kernel),
+                    if *kind == PoolKind::Max { "max" } else { "avg" },
+                    arr64(padding),
+                    arr64(strides)
+                ),
+            ),
+            TcOp::Elementwise { op: e, inputs, output } => {
+                let mut v: Vec<Value> = inputs.iter().map(|i| bufs[i]).collect();
+                v.push(bufs[output]);
+                let (kind, s, r, rounding, zp, clamp) = match e {
+                    Elementwise::Requantize { scales, rounding, zero_point, clamp } => ("requantize", scales.clone(), None, *rounding, *zero_point, *clamp),
+                    Elementwise::Add { lhs, rhs, rounding, clamp } => ("add", lhs.clone(), Some(rhs.clone()), *rounding, 0, *clamp),
+                    Elementwise::Relu => ("relu", ChannelScales { multiplier: vec![], shift: vec![] }, None, Rounding::HalfToEven, 0, [0, i32::MAX as i64]),
+                    Elementwise::Clamp { min, max } => ("clamp", ChannelScales { multiplier: vec![], shift: vec![] }, None, Rounding::HalfToEven, 0, [*min, *max]),
+                };
+                let r = r.unwrap_or(ChannelScales { multiplier: vec![], shift: vec![] });
+                let a = format!(
+                    "clamp = {}, kind = \"{kind}\", multiplier = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zp} : i64",
+                    arr64(&clamp),
+                    arr32(&s.multiplier),
+                    arr32(&r.multiplier),
+                    arr32(&r.shift),
+                    arr32(&s.shift)
+                );
+                (v, None, a)
+            }
+        };
+        let mut attrs = if attrs.is_empty() { vec![] } else { dict(ctx, &attrs)? };
+        if let Some(seg) = segments {
+            attrs.push((Identifier::new(ctx, "operandSegmentSizes"), DenseI32ArrayAttribute::new(ctx, &seg).into()));
+        }
+        let built = OperationBuilder::new(&format!("tcconv.{}", op.mnemonic()), loc)
+            .add_operands(&operands)
+            .add_attributes(&attrs)
+            .build()
+            .map_err(|e| e.to_string())?;
+        block.append_operation(built);
+    }
+    block.append_operation(melior::dialect::func::r#return(&[], loc));
+    let region = Region::new();
+    region.append_block(block);
+    let arg_attrs: Vec<String> = args.iter().map(|&b| format!("{{{}}}", buffer_attrs(&p.buffers[b]).replace("dims", "tcconv.dims").replace("elem", "tcconv.elem").replace("layout", "tcconv.layout"))).collect();
+    let arg_attrs = Attribute::parse(ctx, &format!("[{}]", arg_attrs.join(", "))).ok_or("cannot build arg_attrs")?;
+    let fty = FunctionType::new(ctx, &arg_types, &[]);
+    Ok(melior::dialect::func::func(
+        ctx,
+        StringAttribute::new(ctx, &p.name),
+        TypeAttribute::new(fty.into()),
+        region,
+        &[
+            (Identifier::new(ctx, "arg_attrs"), arg_attrs),
+            (Identifier::new(ctx, "tcconv.target"), StringAttribute::new(ctx, p.target.name()).into()),
+            (Identifier::new(ctx, "tcconv.num_inputs"), IntegerAttribute::new(Type::parse(ctx, "i64").unwrap(), p.inputs.len() as i64).into()),
+        ],
+        loc,
+    ))
+}
+
+// ------------------------------------------------------------------ IR -> Program
+
+fn a<'c>(op: &OperationRef<'c, '_>, n: &str) -> Result<Attribute<'c>, String> {
+    op.attribute(n).map_err(|_| format!("missing attribute '{n}'"))
+}
+fn s<'c>(op: &OperationRef<'c, '_>, n: &str) -> Result<String, String> {
+    StringAttribute::try_from(a(op, n)?).map(|x| x.value().to_owned()).map_err(|_| format!("'{n}' must be a string"))
+}
+fn i64s(op: &OperationRef, n: &str) -> Result<Vec<i64>, String> {
+    let d = DenseI64ArrayAttribute::try_from(a(op, n)?).map_err(|_| format!("'{n}' must be array<i64>"))?;
+    Ok((0..d.len()).map(|i| d.element(i).unwrap()).collect())
+}
+fn fixed<const N: usize>(op: &OperationRef, n: &str) -> Result<[i64; N], String> {
+    i64s(op, n)?.try_into().map_err(|v: Vec<i64>| format!("'{n}' must have {N} elements, found {}", v.len()))
+}
+fn i32s(op: &OperationRef, n: &str) -> Result<Vec<i32>, String> {
+    let d = DenseI32ArrayAttribute::try_from(a(op, n)?).map_err(|_| format!("'{n}' must be array<i32>"))?;
+    Ok((0..d.len()).map(|i| d.element(i).unwrap()).collect())
+}
+fn int(op: &OperationRef, n: &str) -> Result<i64, String> {
+    IntegerAttribute::try_from(a(op, n)?).map(|x| x.value()).map_err(|_| format!("'{n}' must be an integer"))
+}
+fn boolean(op: &OperationRef, n: &str) -> Result<bool, String> {
+    int(op, n).map(|v| v != 0)
+}
+fn float(op: &OperationRef, n: &str) -> Result<f32, String> {
+    FloatAttribute::try_from(a(op, n)?).map(|x| x.value() as f32).map_err(|_| format!("'{n}' must be a float"))
+}
+fn elem(s: &str) -> Result<ElemType, String> {
+    ElemType::parse(s).ok_or_else(|| format!("unknown element type '{s}'"))
+}
+fn layout(s: &str) -> Result<Layout, String> {
+    Layout::parse(s).ok_or_else(|| format!("unknown layout '{s}'"))
+}
+fn rounding(op: &OperationRef) -> Result<Rounding, String> {
+    let r = s(op, "rounding")?;
+    Rounding::parse(&r).ok_or_else(|| format!("unknown rounding '{r}'"))
+}
+fn scales(op: &OperationRef, m: &str, sh: &str) -> Result<ChannelScales, String> {
+    Ok(ChannelScales { multiplier: i32s(op, m)?, shift: i32s(op, sh)? })
+}
+
+fn tiling(op: &OperationRef) -> Result<Tiling, String> {
+    let [m, n, k] = fixed::<3>(op, "mma")?;
+    Ok(Tiling {
+        mma: MmaShape { m, n, k },
+        a_type: mma_type_parse(&s(op, "a_type")?)?,
+        b_type: mma_type_parse(&s(op, "b_type")?)?,
+        widen: boolean(op, "widen")?,
+        block_tile: fixed(op, "block_tile")?,
+        warp_tile: fixed(op, "warp_tile")?,
+        stages: int(op, "stages")?,
+    })
+}
+
+fn epilogue(op: &OperationRef) -> Result<Epilogue, String> {
+    let kind = match s(op, "epilogue")?.as_str() {
+        "none" => EpilogueKind::None,
+        "requantize" => EpilogueKind::Requantize { scales: scales(op, "multiplier", "shift")?, zero_point: int(op, "zero_point")? },
+        "residual" => EpilogueKind::Residual {
+            scales: scales(op, "multiplier", "shift")?,
+            residual: scales(op, "residual_multiplier", "residual_shift")?,
+        },
+        k => return Err(format!("unknown epilogue '{k}'")),
+    };
+    Ok(Epilogue { kind, rounding: rounding(op)?, clamp: fixed(op, "clamp")?, relu: boolean(op, "relu")? })
+}
+
+fn buffer_of(attrs: impl Fn(&str) -> Result<String, String>, dims: Vec<i64>) -> Result<ActBuffer, String> {
+    let dims: [i64; 4] = dims.try_into().map_err(|_| "dims must have 4 elements".to_string())?;
+    Ok(ActBuffer::new(layout(&attrs("layout")?)?, elem(&attrs("elem")?)?, dims))
+}
+
+/// Read a tcconv `func.func` back into a [`Program`].
+pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
+    let here = |op: &OperationRef, m: String| LocatedError { loc: location_string(op.location()), message: m };
+    let name = s(&func, "sym_name").map_err(|m| here(&func, m))?;
+    let target = Target::parse(&s(&func, "tcconv.target").map_err(|m| here(&func, m))?).map_err(|m| here(&func, m))?;
+    let num_inputs = int(&func, "tcconv.num_inputs").map_err(|m| here(&func, m))? as usize;
+    let region = func.region(0).map_err(|_| here(&func, "func without a body".into()))?;
+    let block = region.first_block().ok_or_else(|| here(&func, "func without a body".into()))?;
+    let arg_attrs = ArrayAttribute::try_from(a(&func, "arg_attrs").map_err(|m| here(&func, m))?)
+        .map_err(|_| here(&func, "arg_attrs must be an array".into()))?;
+    let mut p = Program { name, target, buffers: vec![], weights: vec![], inputs: vec![], outputs: vec![], ops: vec![] };
+    let mut ids: HashMap<usize, usize> = HashMap::new(); // value -> buffer or weight index
+    let key = |v: Value| v.to_raw().ptr as usize;
+    for i in 0..block.argument_count() {
+        let d = arg_attrs
+            .element(i)
+            .ok()
+            .and_then(|x| DictionaryAttribute::try_from(x).ok())
+            .ok_or_else(|| here(&func, format!("argument {i} lacks tcconv.* attributes")))?;
+        let get = |n: &str| -> Result<String, String> {
+            d.element_by_name(n)
+                .and_then(|x| StringAttribute::try_from(x).ok())
+                .map(|x| x.value().to_owned())
+                .ok_or_else(|| format!("argument {i} lacks '{n}'"))
+        };
+        let dims = d
+            .element_by_name("tcconv.dims")
+            .and_then(|x| DenseI64ArrayAttribute::try_from(x).ok())
+            .map(|x| (0..x.len()).map(|j| x.element(j).unwrap()).collect())
+            .ok_or_else(|| here(&func, format!("argument {i} lacks 'tcconv.dims'")))?;
+        let b = buffer_of(|n| get(&format!("tcconv.{n}")), dims).map_err(|m| here(&func, m))?;
+        p.buffers.push(b);
+        ids.insert(key(block.argument(i).unwrap().into()), p.buffers.len() - 1);
+        if i < num_inputs {
+            p.inputs.push(p.buffers.len() - 1);
+        } else {
+            p.outputs.push(p.buffers.len() - 1);
+        }
+    }
+    let mut cur = block.first_operation();
+    while let Some(op) = cur {
+        cur = op.next_in_block();
+        let opname = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
+        let err = |m: String| here(&op, m);
+        let operand = |i: usize| -> Result<usize, LocatedError> {
+            op.operand(i).ok().and_then(|v| ids.get(&key(v)).copied()).ok_or_else(|| here(&op, format!("operand {i} is not a tcconv buffer")))
+        };
+        match opname.as_str() {
+            "func.return" => break,
+            "tcconv.alloc" => {
+                let b = buffer_of(|n| s(&op, n), i64s(&op, "dims").map_err(err)?).map_err(err)?;
+                p.buffers.push(b);
+                ids.insert(key(op.result(0).unwrap().into()), p.buffers.len() - 1);
+            }
+            "tcconv.weight" => {
+                let packing = match s(&op, "packing").map_err(err)?.as_str() {
+                    "ohwi" => Packing::ConvOhwi,
+                    "hwoi" => Packing::ConvHwoi,
+                    "ok" => Packing::DenseOk,
+                    _ => Packing::Bias,
+                };
+                let sl = s(&op, "source_layout").map_err(err)?;
+                p.weights.push(PackedWeight {
+                    name: s(&op, "name").map_err(err)?,
+                    source: s(&op, "source").map_err(err)?,
+                    packing,
+                    elem: elem(&s(&op, "elem").map_err(err)?).map_err(err)?,
+                    dims: fixed(&op, "dims").map_err(err)?,
+                    source_layout: KernelLayout::parse(&sl).ok_or_else(|| err(format!("unknown source_layout '{sl}'")))?,
+                });
+                ids.insert(key(op.result(0).unwrap().into()), p.weights.len() - 1);
+            }
+            "tcconv.quantize" => p.ops.push(TcOp::Quantize { input: operand(0)?, output: operand(1)?, scale: float(&op, "scale").map_err(err)? }),
+            "tcconv.dequantize" => p.ops.push(TcOp::Dequantize { input: operand(0)?, output: operand(1)?, scale: float(&op, "scale").map_err(err)? }),
+            "tcconv.relayout" => p.ops.push(TcOp::Relayout { input: operand(0)?, output: operand(1)? }),
+            "tcconv.conv2d" => {
+                let seg = i32s(&op, "operandSegmentSizes").map_err(err)?;
+                if seg.len() != 5 {
+                    return Err(err("operandSegmentSizes must have 5 entries".into()));
+                }
+                let mut i = 2;
+                let bias = if seg[2] == 1 { i += 1; Some(operand(i - 1)?) } else { None };
+                let residual = if seg[3] == 1 { i += 1; Some(operand(i - 1)?) } else { None };
+                let strategy = match s(&op, "strategy").map_err(err)?.as_str() {
+                    "direct" => Strategy::Direct,
+                    _ => Strategy::Im2col,
+                };
+                p.ops.push(TcOp::Conv2d(Conv {
+                    input: operand(0)?,
+                    weight: operand(1)?,
+                    bias,
+                    residual,
+                    output: operand(i)?,
+                    strides: fixed(&op, "strides").map_err(err)?,
+                    padding: fixed(&op, "padding").map_err(err)?,
+                    kernel: fixed(&op, "kernel").map_err(err)?,
+                    strategy,
+                    tiling: tiling(&op).map_err(err)?,
+                    epilogue: epilogue(&op).map_err(err)?,
+                }));
+            }
+            "tcconv.dense" => {
+                let n = op.operand_count();
+                p.ops.push(TcOp::Dense(Dense {
+                    input: operand(0)?,
+                    weight: operand(1)?,
+                    bias: if n == 4 { Some(operand(2)?) } else { None },
+                    output: operand(n - 1)?,
+                    tiling: tiling(&op).map_err(err)?,
+                    epilogue: epilogue(&op).map_err(err)?,
+                }));
+            }
+            "tcconv.pool2d" => p.ops.push(TcOp::Pool {
+                kind: if s(&op, "kind").map_err(err)? == "max" { PoolKind::Max } else { PoolKind::Avg },
+                input: operand(0)?,
+                output: operand(1)?,
+                kernel: fixed(&op, "kernel").map_err(err)?,
+                strides: fixed(&op, "strides").map_err(err)?,
+                padding: fixed(&op, "padding").map_err(err)?,
+            }),
+            "tcconv.elementwise" => {
+                let n = op.operand_count();
+                let inputs = (0..n - 1).map(operand).collect::<Result<Vec<_>, _>>()?;
+                let clamp = fixed::<2>(&op, "clamp").map_err(err)?;
+                let e = match s(&op, "kind").map_err(err)?.as_str() {
+                    "requantize" => Elementwise::Requantize {
+                        scales: scales(&op, "multiplier", "shift").map_err(err)?,
+                        rounding: rounding(&op).map_err(err)?,
+                        zero_point: int(&op, "zero_point").map_err(err)?,
+                        clamp,
+                    },
+                    "add" => Elementwise::Add {
+                        lhs: scales(&op, "multiplier", "shift").map_err(err)?,
+                        rhs: scales(&op, "rhs_multiplier", "rhs_shift").map_err(err)?,
+                        rounding: rounding(&op).map_err(err)?,
+                        clamp,
+                    },
+                    "relu" => Elementwise::Relu,
+                    _ => Elementwise::Clamp { min: clamp[0], max: clamp[1] },
+                };
+                p.ops.push(TcOp::Elementwise { op: e, inputs, output: operand(n - 1)? });
+            }
+            other => return Err(err(format!("'{other}' is not a tcconv operation"))),
+        }
+    }
+    Ok(p)
+}
