@@ -343,12 +343,15 @@ impl<'g> Lowering<'g> {
         let g = self.g;
         let nargs = g.args.len();
         for (i, _) in g.args.iter().enumerate() {
-            // Function inputs keep the caller's layout (f32 NCHW for an image).
-            let l = qnn_layout(g, i);
+            // f32 inputs keep the caller's layout (an NCHW image: the quantize kernel does the
+            // edge layout change); integer inputs are packed by the host straight into the
+            // layout their consumers want (channels innermost).
             let l = if g.args[i].shape.len() == 2 {
                 Layout::NC
+            } else if g.args[i].elem == ElemType::F32 {
+                qnn_layout(g, i)
             } else {
-                l
+                self.layout[&i]
             };
             self.layout.insert(i, l);
             let b = self.new_buffer(i, l);

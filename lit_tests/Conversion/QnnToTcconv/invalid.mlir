@@ -1,0 +1,15 @@
+// An unknown or missing target is an error before any lowering.
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_91})' 2>&1 | FileCheck %s --check-prefix=TARGET
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv)' 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 tile=7x8x32})' 2>&1 | FileCheck %s --check-prefix=TILE
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80})' 2>&1 | FileCheck %s --check-prefix=VERIFY
+
+// TARGET: error: convert-qnn-to-tcconv: unknown target 'sm_91' (known: sm_75, sm_80, sm_86, sm_89, sm_90)
+// MISSING: error: convert-qnn-to-tcconv: missing option target=sm_XX
+// TILE: error: convert-qnn-to-tcconv: tile '7x8x32' must be BMxBNxBK
+// VERIFY: invalid.mlir:[[@LINE+3]]:{{[0-9]+}}: error: 'qnn.conv2d' weight has 5 input channels
+func.func @bad(%x: tensor<1x3x8x8xi8>) -> tensor<1x4x6x6xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<4x5x3x3xi8>
+  %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x5x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
