@@ -1,0 +1,90 @@
+//! nibble-gen: HAWQ-faithful quantized ResNet-18/50 as qnn IR + safetensors.
+//!
+//! - [`hawq`]: HAWQ's parameters (keyed by HAWQ layer names), bit configurations, the dyadic
+//!   multiplier derivation and the graph builder (shared with the checkpoint importer).
+//! - [`generate`]: deterministic random parameters for the examples.
+//! - [`calibrate`]: layer-by-layer activation-scale calibration on the reference interpreter.
+
+pub mod calibrate;
+pub mod generate;
+pub mod hawq;
+
+use std::path::Path;
+
+/// What `nibble-gen example` makes.
+#[derive(Clone, Debug)]
+pub struct ExampleConfig {
+    pub arch: hawq::Arch,
+    pub bits: hawq::BitConfig,
+    pub batch: i64,
+    pub seed: u64,
+    pub image_size: i64,
+    /// Calibrate on the reference interpreter (otherwise keep the heuristic scales).
+    pub calibrate: bool,
+    pub percentile: f64,
+}
+
+/// A generated example: parameters, graph, weights and (when calibrated) the calibration report.
+pub struct Example {
+    pub params: hawq::HawqParams,
+    pub bits: hawq::BitConfig,
+    pub graph: hawq::HawqGraph,
+    pub weights: nibble_qnn::weights::Weights,
+    pub report: Option<calibrate::Report>,
+}
+
+/// Generate (and calibrate) an example model.
+pub fn make_example(cfg: &ExampleConfig) -> Result<Example, String> {
+    let mut params = generate::random_params(cfg.arch, &cfg.bits, cfg.seed)?;
+    let report = if cfg.calibrate {
+        Some(calibrate::calibrate(
+            &mut params,
+            &cfg.bits,
+            &calibrate::CalibrationOptions {
+                image_size: cfg.image_size,
+                seed: cfg.seed,
+                percentile: cfg.percentile,
+                normalize_weight_scales: true,
+            },
+        )?)
+    } else {
+        None
+    };
+    let (graph, weights) = hawq::build(
+        &params,
+        &cfg.bits,
+        &hawq::BuildOptions {
+            batch: cfg.batch,
+            image_size: cfg.image_size,
+        },
+    )?;
+    Ok(Example {
+        params,
+        bits: cfg.bits.clone(),
+        graph,
+        weights,
+        report,
+    })
+}
+
+/// Write `DIR/model.mlir` and `DIR/weights.safetensors` (both atomically).
+pub fn write_example(ex: &Example, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    nibble_qnn::write_atomically(&dir.join("model.mlir"), ex.graph.graph.to_mlir().as_bytes())?;
+    ex.weights.save(&dir.join("weights.safetensors"))
+}
+
+/// Write `DIR/hawq_params.json`, `DIR/hawq_bit_config.json` and, when calibrated, `DIR/calibration_input.npy` and
+/// `DIR/calibration_logits.npy` (the batch-1 calibration input and the reference logits).
+pub fn write_calibration(ex: &Example, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    let json = serde_json::to_vec(&ex.params).map_err(|e| e.to_string())?;
+    nibble_qnn::write_atomically(&dir.join("hawq_params.json"), &json)?;
+    let json = serde_json::to_vec_pretty(&ex.bits).map_err(|e| e.to_string())?;
+    nibble_qnn::write_atomically(&dir.join("hawq_bit_config.json"), &json)?;
+    if let Some(r) = &ex.report {
+        nibble_qnn::write_atomically(&dir.join("calibration_input.npy"), &r.input.to_npy())?;
+        nibble_qnn::write_atomically(&dir.join("calibration_logits.npy"), &r.logits.to_npy())?;
+    }
+    Ok(())
+}
