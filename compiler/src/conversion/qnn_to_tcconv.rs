@@ -41,16 +41,27 @@ pub fn funcs(module: &Module, f: impl Fn(&OperationRef) -> bool) -> Vec<mlir_sys
 }
 
 /// Replace `old` (a func in the module body) by `new`.
-pub fn replace_func(context: &Context, module: &Module, old: OperationRef, new: melior::ir::Operation) {
+pub fn replace_func(
+    context: &Context,
+    module: &Module,
+    old: OperationRef,
+    new: melior::ir::Operation,
+) {
     let body = module.body();
     body.insert_operation_before(old, new);
     let rewriter = melior::IrRewriter::new(context);
     rewriter.as_rewriter_base().erase_op(old);
 }
 
-pub fn parse_options(context: &Context, options: &PassOptions) -> Result<(Target, LowerOptions), ()> {
+pub fn parse_options(
+    context: &Context,
+    options: &PassOptions,
+) -> Result<(Target, LowerOptions), ()> {
     let err = |m: String| {
-        emit_error(Location::unknown(context), &format!("convert-qnn-to-tcconv: {m}"));
+        emit_error(
+            Location::unknown(context),
+            &format!("convert-qnn-to-tcconv: {m}"),
+        );
     };
     let target = match options.get("target") {
         Some(t) => Target::parse(t).map_err(err)?,
@@ -78,7 +89,10 @@ impl NibblePass for ConvertQnnToTcconv {
     fn options(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required)"),
-            ("tile", "BMxBNxBK block tile for every conv, overriding the tile model"),
+            (
+                "tile",
+                "BMxBNxBK block tile for every conv, overriding the tile model",
+            ),
             ("strategy", "auto (rules) | im2col (every conv)"),
         ]
     }
@@ -86,7 +100,8 @@ impl NibblePass for ConvertQnnToTcconv {
         let (target, lo) = parse_options(context, options)?;
         for raw in funcs(module, is_qnn_func) {
             let func = unsafe { OperationRef::from_raw(raw) };
-            let g = graph_of_func(func).map_err(|e| emit_error(location_from_string(context, &e.loc), &e.message))?;
+            let g = graph_of_func(func)
+                .map_err(|e| emit_error(location_from_string(context, &e.loc), &e.message))?;
             if let Err(errs) = nibble_qnn::verify::verify_graph(&g) {
                 for e in errs {
                     emit_error(func.location(), &e);
@@ -94,7 +109,8 @@ impl NibblePass for ConvertQnnToTcconv {
                 return Err(());
             }
             let p = lower(&g, target, &lo).map_err(|e| emit_error(func.location(), &e))?;
-            let new = nibble_tcconv::ir::build_func(context, &p, func.location()).map_err(|e| emit_error(func.location(), &e))?;
+            let new = nibble_tcconv::ir::build_func(context, &p, func.location())
+                .map_err(|e| emit_error(func.location(), &e))?;
             replace_func(context, module, func, new);
         }
         Ok(())

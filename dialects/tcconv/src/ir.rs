@@ -5,13 +5,15 @@ use crate::buffer::ActBuffer;
 use crate::program::*;
 use crate::target::{MmaShape, Target};
 use melior::ir::attribute::{
-    ArrayAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, DictionaryAttribute, FloatAttribute,
-    IntegerAttribute, StringAttribute, TypeAttribute,
+    ArrayAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, DictionaryAttribute,
+    FloatAttribute, IntegerAttribute, StringAttribute, TypeAttribute,
 };
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationBuilder, OperationLike, OperationRef};
 use melior::ir::r#type::FunctionType;
-use melior::ir::{Attribute, Block, Identifier, Location, Operation, Region, RegionLike, Type, Value, ValueLike};
+use melior::ir::{
+    Attribute, Block, Identifier, Location, Operation, Region, RegionLike, Type, Value, ValueLike,
+};
 use melior::Context;
 use nibble_qnn::graph::{f32_attr, ChannelScales, Epilogue, EpilogueKind};
 use nibble_qnn::ir::{location_string, LocatedError};
@@ -22,13 +24,25 @@ fn arr64(v: &[i64]) -> String {
     if v.is_empty() {
         return "array<i64>".into();
     }
-    format!("array<i64: {}>", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "array<i64: {}>",
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 fn arr32(v: &[i32]) -> String {
     if v.is_empty() {
         return "array<i32>".into();
     }
-    format!("array<i32: {}>", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "array<i32: {}>",
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// The MLIR spelling of an MMA operand type (`s4`, `u4`, `s8`, `u8`, as PTX names them).
@@ -61,7 +75,12 @@ fn packing_name(p: &Packing) -> &'static str {
 }
 
 fn buffer_attrs(b: &ActBuffer) -> String {
-    format!("dims = {}, elem = \"{}\", layout = \"{}\"", arr64(&b.dims), b.elem, b.layout)
+    format!(
+        "dims = {}, elem = \"{}\", layout = \"{}\"",
+        arr64(&b.dims),
+        b.elem,
+        b.layout
+    )
 }
 
 fn weight_memref(w: &PackedWeight) -> String {
@@ -73,7 +92,14 @@ fn weight_memref(w: &PackedWeight) -> String {
         Packing::DenseOk => (vec![o, buf(i).inner_dim()], buf(i).memref_elem()),
         Packing::Bias => (vec![o], "i32"),
     };
-    format!("memref<{}x{elem}>", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"))
+    format!(
+        "memref<{}x{elem}>",
+        shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x")
+    )
 }
 
 fn tiling_attrs(t: &Tiling) -> String {
@@ -90,10 +116,15 @@ fn tiling_attrs(t: &Tiling) -> String {
 }
 
 fn epilogue_attrs(e: &Epilogue) -> String {
-    let empty = ChannelScales { multiplier: vec![], shift: vec![] };
+    let empty = ChannelScales {
+        multiplier: vec![],
+        shift: vec![],
+    };
     let (kind, s, r, zp) = match &e.kind {
         EpilogueKind::None => ("none", &empty, &empty, 0),
-        EpilogueKind::Requantize { scales, zero_point } => ("requantize", scales, &empty, *zero_point),
+        EpilogueKind::Requantize { scales, zero_point } => {
+            ("requantize", scales, &empty, *zero_point)
+        }
         EpilogueKind::Residual { scales, residual } => ("residual", scales, residual, 0),
     };
     format!(
@@ -117,14 +148,22 @@ fn dict<'c>(ctx: &'c Context, body: &str) -> Result<Vec<(Identifier<'c>, Attribu
 }
 
 /// Build the `func.func` of a program: inputs, then outputs, as memref arguments.
-pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Result<Operation<'c>, String> {
+pub fn build_func<'c>(
+    ctx: &'c Context,
+    p: &Program,
+    loc: Location<'c>,
+) -> Result<Operation<'c>, String> {
     let memref = |s: &str| Type::parse(ctx, s).ok_or_else(|| format!("cannot build type {s}"));
     let args: Vec<usize> = p.inputs.iter().chain(&p.outputs).copied().collect();
-    let arg_types: Vec<Type> = args.iter().map(|&b| memref(&p.buffers[b].memref_type())).collect::<Result<_, _>>()?;
+    let arg_types: Vec<Type> = args
+        .iter()
+        .map(|&b| memref(&p.buffers[b].memref_type()))
+        .collect::<Result<_, _>>()?;
     let block = Block::new(&arg_types.iter().map(|&t| (t, loc)).collect::<Vec<_>>());
     let mut bufs: HashMap<BufId, Value> = HashMap::new();
     for (i, &b) in args.iter().enumerate() {
-        bufs.entry(b).or_insert_with(|| block.argument(i).unwrap().into());
+        bufs.entry(b)
+            .or_insert_with(|| block.argument(i).unwrap().into());
     }
     for (id, b) in p.buffers.iter().enumerate() {
         if bufs.contains_key(&id) {
@@ -159,15 +198,39 @@ pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Resul
     }
     for op in &p.ops {
         let (operands, segments, attrs): (Vec<Value>, Option<Vec<i32>>, String) = match op {
-            TcOp::Quantize { input, output, scale } => (vec![bufs[input], bufs[output]], None, format!("scale = {}", f32_attr(*scale))),
-            TcOp::Dequantize { input, output, scale } => (vec![bufs[input], bufs[output]], None, format!("scale = {}", f32_attr(*scale))),
-            TcOp::Relayout { input, output } => (vec![bufs[input], bufs[output]], None, String::new()),
+            TcOp::Quantize {
+                input,
+                output,
+                scale,
+            } => (
+                vec![bufs[input], bufs[output]],
+                None,
+                format!("scale = {}", f32_attr(*scale)),
+            ),
+            TcOp::Dequantize {
+                input,
+                output,
+                scale,
+            } => (
+                vec![bufs[input], bufs[output]],
+                None,
+                format!("scale = {}", f32_attr(*scale)),
+            ),
+            TcOp::Relayout { input, output } => {
+                (vec![bufs[input], bufs[output]], None, String::new())
+            }
             TcOp::Conv2d(c) => {
                 let mut v = vec![bufs[&c.input], weights[c.weight]];
                 v.extend(c.bias.map(|b| weights[b]));
                 v.extend(c.residual.map(|r| bufs[&r]));
                 v.push(bufs[&c.output]);
-                let seg = vec![1, 1, c.bias.is_some() as i32, c.residual.is_some() as i32, 1];
+                let seg = vec![
+                    1,
+                    1,
+                    c.bias.is_some() as i32,
+                    c.residual.is_some() as i32,
+                    1,
+                ];
                 let a = format!(
                     "{}, kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
                     epilogue_attrs(&c.epilogue),
@@ -183,9 +246,24 @@ pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Resul
                 let mut v = vec![bufs[&d.input], weights[d.weight]];
                 v.extend(d.bias.map(|b| weights[b]));
                 v.push(bufs[&d.output]);
-                (v, None, format!("{}, {}", epilogue_attrs(&d.epilogue), tiling_attrs(&d.tiling)))
+                (
+                    v,
+                    None,
+                    format!(
+                        "{}, {}",
+                        epilogue_attrs(&d.epilogue),
+                        tiling_attrs(&d.tiling)
+                    ),
+                )
             }
-            TcOp::Pool { kind, input, output, kernel, strides, padding } => (
+            TcOp::Pool {
+                kind,
+                input,
+                output,
+                kernel,
+                strides,
+                padding,
+            } => (
                 vec![bufs[input], bufs[output]],
                 None,
                 format!(
@@ -196,16 +274,60 @@ pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Resul
                     arr64(strides)
                 ),
             ),
-            TcOp::Elementwise { op: e, inputs, output } => {
+            TcOp::Elementwise {
+                op: e,
+                inputs,
+                output,
+            } => {
                 let mut v: Vec<Value> = inputs.iter().map(|i| bufs[i]).collect();
                 v.push(bufs[output]);
                 let (kind, s, r, rounding, zp, clamp) = match e {
-                    Elementwise::Requantize { scales, rounding, zero_point, clamp } => ("requantize", scales.clone(), None, *rounding, *zero_point, *clamp),
-                    Elementwise::Add { lhs, rhs, rounding, clamp } => ("add", lhs.clone(), Some(rhs.clone()), *rounding, 0, *clamp),
-                    Elementwise::Relu => ("relu", ChannelScales { multiplier: vec![], shift: vec![] }, None, Rounding::HalfToEven, 0, [0, i32::MAX as i64]),
-                    Elementwise::Clamp { min, max } => ("clamp", ChannelScales { multiplier: vec![], shift: vec![] }, None, Rounding::HalfToEven, 0, [*min, *max]),
+                    Elementwise::Requantize {
+                        scales,
+                        rounding,
+                        zero_point,
+                        clamp,
+                    } => (
+                        "requantize",
+                        scales.clone(),
+                        None,
+                        *rounding,
+                        *zero_point,
+                        *clamp,
+                    ),
+                    Elementwise::Add {
+                        lhs,
+                        rhs,
+                        rounding,
+                        clamp,
+                    } => ("add", lhs.clone(), Some(rhs.clone()), *rounding, 0, *clamp),
+                    Elementwise::Relu => (
+                        "relu",
+                        ChannelScales {
+                            multiplier: vec![],
+                            shift: vec![],
+                        },
+                        None,
+                        Rounding::HalfToEven,
+                        0,
+                        [0, i32::MAX as i64],
+                    ),
+                    Elementwise::Clamp { min, max } => (
+                        "clamp",
+                        ChannelScales {
+                            multiplier: vec![],
+                            shift: vec![],
+                        },
+                        None,
+                        Rounding::HalfToEven,
+                        0,
+                        [*min, *max],
+                    ),
                 };
-                let r = r.unwrap_or(ChannelScales { multiplier: vec![], shift: vec![] });
+                let r = r.unwrap_or(ChannelScales {
+                    multiplier: vec![],
+                    shift: vec![],
+                });
                 let a = format!(
                     "clamp = {}, kind = \"{kind}\", multiplier = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zp} : i64",
                     arr64(&clamp),
@@ -217,9 +339,16 @@ pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Resul
                 (v, None, a)
             }
         };
-        let mut attrs = if attrs.is_empty() { vec![] } else { dict(ctx, &attrs)? };
+        let mut attrs = if attrs.is_empty() {
+            vec![]
+        } else {
+            dict(ctx, &attrs)?
+        };
         if let Some(seg) = segments {
-            attrs.push((Identifier::new(ctx, "operandSegmentSizes"), DenseI32ArrayAttribute::new(ctx, &seg).into()));
+            attrs.push((
+                Identifier::new(ctx, "operandSegmentSizes"),
+                DenseI32ArrayAttribute::new(ctx, &seg).into(),
+            ));
         }
         let built = OperationBuilder::new(&format!("tcconv.{}", op.mnemonic()), loc)
             .add_operands(&operands)
@@ -231,8 +360,20 @@ pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Resul
     block.append_operation(melior::dialect::func::r#return(&[], loc));
     let region = Region::new();
     region.append_block(block);
-    let arg_attrs: Vec<String> = args.iter().map(|&b| format!("{{{}}}", buffer_attrs(&p.buffers[b]).replace("dims", "tcconv.dims").replace("elem", "tcconv.elem").replace("layout", "tcconv.layout"))).collect();
-    let arg_attrs = Attribute::parse(ctx, &format!("[{}]", arg_attrs.join(", "))).ok_or("cannot build arg_attrs")?;
+    let arg_attrs: Vec<String> = args
+        .iter()
+        .map(|&b| {
+            format!(
+                "{{{}}}",
+                buffer_attrs(&p.buffers[b])
+                    .replace("dims", "tcconv.dims")
+                    .replace("elem", "tcconv.elem")
+                    .replace("layout", "tcconv.layout")
+            )
+        })
+        .collect();
+    let arg_attrs = Attribute::parse(ctx, &format!("[{}]", arg_attrs.join(", ")))
+        .ok_or("cannot build arg_attrs")?;
     let fty = FunctionType::new(ctx, &arg_types, &[]);
     Ok(melior::dialect::func::func(
         ctx,
@@ -241,8 +382,15 @@ pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Resul
         region,
         &[
             (Identifier::new(ctx, "arg_attrs"), arg_attrs),
-            (Identifier::new(ctx, "tcconv.target"), StringAttribute::new(ctx, p.target.name()).into()),
-            (Identifier::new(ctx, "tcconv.num_inputs"), IntegerAttribute::new(Type::parse(ctx, "i64").unwrap(), p.inputs.len() as i64).into()),
+            (
+                Identifier::new(ctx, "tcconv.target"),
+                StringAttribute::new(ctx, p.target.name()).into(),
+            ),
+            (
+                Identifier::new(ctx, "tcconv.num_inputs"),
+                IntegerAttribute::new(Type::parse(ctx, "i64").unwrap(), p.inputs.len() as i64)
+                    .into(),
+            ),
         ],
         loc,
     ))
@@ -251,30 +399,41 @@ pub fn build_func<'c>(ctx: &'c Context, p: &Program, loc: Location<'c>) -> Resul
 // ------------------------------------------------------------------ IR -> Program
 
 fn a<'c>(op: &OperationRef<'c, '_>, n: &str) -> Result<Attribute<'c>, String> {
-    op.attribute(n).map_err(|_| format!("missing attribute '{n}'"))
+    op.attribute(n)
+        .map_err(|_| format!("missing attribute '{n}'"))
 }
 fn s<'c>(op: &OperationRef<'c, '_>, n: &str) -> Result<String, String> {
-    StringAttribute::try_from(a(op, n)?).map(|x| x.value().to_owned()).map_err(|_| format!("'{n}' must be a string"))
+    StringAttribute::try_from(a(op, n)?)
+        .map(|x| x.value().to_owned())
+        .map_err(|_| format!("'{n}' must be a string"))
 }
 fn i64s(op: &OperationRef, n: &str) -> Result<Vec<i64>, String> {
-    let d = DenseI64ArrayAttribute::try_from(a(op, n)?).map_err(|_| format!("'{n}' must be array<i64>"))?;
+    let d = DenseI64ArrayAttribute::try_from(a(op, n)?)
+        .map_err(|_| format!("'{n}' must be array<i64>"))?;
     Ok((0..d.len()).map(|i| d.element(i).unwrap()).collect())
 }
 fn fixed<const N: usize>(op: &OperationRef, n: &str) -> Result<[i64; N], String> {
-    i64s(op, n)?.try_into().map_err(|v: Vec<i64>| format!("'{n}' must have {N} elements, found {}", v.len()))
+    i64s(op, n)?
+        .try_into()
+        .map_err(|v: Vec<i64>| format!("'{n}' must have {N} elements, found {}", v.len()))
 }
 fn i32s(op: &OperationRef, n: &str) -> Result<Vec<i32>, String> {
-    let d = DenseI32ArrayAttribute::try_from(a(op, n)?).map_err(|_| format!("'{n}' must be array<i32>"))?;
+    let d = DenseI32ArrayAttribute::try_from(a(op, n)?)
+        .map_err(|_| format!("'{n}' must be array<i32>"))?;
     Ok((0..d.len()).map(|i| d.element(i).unwrap()).collect())
 }
 fn int(op: &OperationRef, n: &str) -> Result<i64, String> {
-    IntegerAttribute::try_from(a(op, n)?).map(|x| x.value()).map_err(|_| format!("'{n}' must be an integer"))
+    IntegerAttribute::try_from(a(op, n)?)
+        .map(|x| x.value())
+        .map_err(|_| format!("'{n}' must be an integer"))
 }
 fn boolean(op: &OperationRef, n: &str) -> Result<bool, String> {
     int(op, n).map(|v| v != 0)
 }
 fn float(op: &OperationRef, n: &str) -> Result<f32, String> {
-    FloatAttribute::try_from(a(op, n)?).map(|x| x.value() as f32).map_err(|_| format!("'{n}' must be a float"))
+    FloatAttribute::try_from(a(op, n)?)
+        .map(|x| x.value() as f32)
+        .map_err(|_| format!("'{n}' must be a float"))
 }
 fn elem(s: &str) -> Result<ElemType, String> {
     ElemType::parse(s).ok_or_else(|| format!("unknown element type '{s}'"))
@@ -287,7 +446,10 @@ fn rounding(op: &OperationRef) -> Result<Rounding, String> {
     Rounding::parse(&r).ok_or_else(|| format!("unknown rounding '{r}'"))
 }
 fn scales(op: &OperationRef, m: &str, sh: &str) -> Result<ChannelScales, String> {
-    Ok(ChannelScales { multiplier: i32s(op, m)?, shift: i32s(op, sh)? })
+    Ok(ChannelScales {
+        multiplier: i32s(op, m)?,
+        shift: i32s(op, sh)?,
+    })
 }
 
 fn tiling(op: &OperationRef) -> Result<Tiling, String> {
@@ -306,32 +468,65 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
 fn epilogue(op: &OperationRef) -> Result<Epilogue, String> {
     let kind = match s(op, "epilogue")?.as_str() {
         "none" => EpilogueKind::None,
-        "requantize" => EpilogueKind::Requantize { scales: scales(op, "multiplier", "shift")?, zero_point: int(op, "zero_point")? },
+        "requantize" => EpilogueKind::Requantize {
+            scales: scales(op, "multiplier", "shift")?,
+            zero_point: int(op, "zero_point")?,
+        },
         "residual" => EpilogueKind::Residual {
             scales: scales(op, "multiplier", "shift")?,
             residual: scales(op, "residual_multiplier", "residual_shift")?,
         },
         k => return Err(format!("unknown epilogue '{k}'")),
     };
-    Ok(Epilogue { kind, rounding: rounding(op)?, clamp: fixed(op, "clamp")?, relu: boolean(op, "relu")? })
+    Ok(Epilogue {
+        kind,
+        rounding: rounding(op)?,
+        clamp: fixed(op, "clamp")?,
+        relu: boolean(op, "relu")?,
+    })
 }
 
-fn buffer_of(attrs: impl Fn(&str) -> Result<String, String>, dims: Vec<i64>) -> Result<ActBuffer, String> {
-    let dims: [i64; 4] = dims.try_into().map_err(|_| "dims must have 4 elements".to_string())?;
-    Ok(ActBuffer::new(layout(&attrs("layout")?)?, elem(&attrs("elem")?)?, dims))
+fn buffer_of(
+    attrs: impl Fn(&str) -> Result<String, String>,
+    dims: Vec<i64>,
+) -> Result<ActBuffer, String> {
+    let dims: [i64; 4] = dims
+        .try_into()
+        .map_err(|_| "dims must have 4 elements".to_string())?;
+    Ok(ActBuffer::new(
+        layout(&attrs("layout")?)?,
+        elem(&attrs("elem")?)?,
+        dims,
+    ))
 }
 
 /// Read a tcconv `func.func` back into a [`Program`].
 pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
-    let here = |op: &OperationRef, m: String| LocatedError { loc: location_string(op.location()), message: m };
+    let here = |op: &OperationRef, m: String| LocatedError {
+        loc: location_string(op.location()),
+        message: m,
+    };
     let name = s(&func, "sym_name").map_err(|m| here(&func, m))?;
-    let target = Target::parse(&s(&func, "tcconv.target").map_err(|m| here(&func, m))?).map_err(|m| here(&func, m))?;
+    let target = Target::parse(&s(&func, "tcconv.target").map_err(|m| here(&func, m))?)
+        .map_err(|m| here(&func, m))?;
     let num_inputs = int(&func, "tcconv.num_inputs").map_err(|m| here(&func, m))? as usize;
-    let region = func.region(0).map_err(|_| here(&func, "func without a body".into()))?;
-    let block = region.first_block().ok_or_else(|| here(&func, "func without a body".into()))?;
+    let region = func
+        .region(0)
+        .map_err(|_| here(&func, "func without a body".into()))?;
+    let block = region
+        .first_block()
+        .ok_or_else(|| here(&func, "func without a body".into()))?;
     let arg_attrs = ArrayAttribute::try_from(a(&func, "arg_attrs").map_err(|m| here(&func, m))?)
         .map_err(|_| here(&func, "arg_attrs must be an array".into()))?;
-    let mut p = Program { name, target, buffers: vec![], weights: vec![], inputs: vec![], outputs: vec![], ops: vec![] };
+    let mut p = Program {
+        name,
+        target,
+        buffers: vec![],
+        weights: vec![],
+        inputs: vec![],
+        outputs: vec![],
+        ops: vec![],
+    };
     let mut ids: HashMap<usize, usize> = HashMap::new(); // value -> buffer or weight index
     let key = |v: Value| v.to_raw().ptr as usize;
     for i in 0..block.argument_count() {
@@ -366,7 +561,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
         let opname = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
         let err = |m: String| here(&op, m);
         let operand = |i: usize| -> Result<usize, LocatedError> {
-            op.operand(i).ok().and_then(|v| ids.get(&key(v)).copied()).ok_or_else(|| here(&op, format!("operand {i} is not a tcconv buffer")))
+            op.operand(i)
+                .ok()
+                .and_then(|v| ids.get(&key(v)).copied())
+                .ok_or_else(|| here(&op, format!("operand {i} is not a tcconv buffer")))
         };
         match opname.as_str() {
             "func.return" => break,
@@ -389,21 +587,43 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     packing,
                     elem: elem(&s(&op, "elem").map_err(err)?).map_err(err)?,
                     dims: fixed(&op, "dims").map_err(err)?,
-                    source_layout: KernelLayout::parse(&sl).ok_or_else(|| err(format!("unknown source_layout '{sl}'")))?,
+                    source_layout: KernelLayout::parse(&sl)
+                        .ok_or_else(|| err(format!("unknown source_layout '{sl}'")))?,
                 });
                 ids.insert(key(op.result(0).unwrap().into()), p.weights.len() - 1);
             }
-            "tcconv.quantize" => p.ops.push(TcOp::Quantize { input: operand(0)?, output: operand(1)?, scale: float(&op, "scale").map_err(err)? }),
-            "tcconv.dequantize" => p.ops.push(TcOp::Dequantize { input: operand(0)?, output: operand(1)?, scale: float(&op, "scale").map_err(err)? }),
-            "tcconv.relayout" => p.ops.push(TcOp::Relayout { input: operand(0)?, output: operand(1)? }),
+            "tcconv.quantize" => p.ops.push(TcOp::Quantize {
+                input: operand(0)?,
+                output: operand(1)?,
+                scale: float(&op, "scale").map_err(err)?,
+            }),
+            "tcconv.dequantize" => p.ops.push(TcOp::Dequantize {
+                input: operand(0)?,
+                output: operand(1)?,
+                scale: float(&op, "scale").map_err(err)?,
+            }),
+            "tcconv.relayout" => p.ops.push(TcOp::Relayout {
+                input: operand(0)?,
+                output: operand(1)?,
+            }),
             "tcconv.conv2d" => {
                 let seg = i32s(&op, "operandSegmentSizes").map_err(err)?;
                 if seg.len() != 5 {
                     return Err(err("operandSegmentSizes must have 5 entries".into()));
                 }
                 let mut i = 2;
-                let bias = if seg[2] == 1 { i += 1; Some(operand(i - 1)?) } else { None };
-                let residual = if seg[3] == 1 { i += 1; Some(operand(i - 1)?) } else { None };
+                let bias = if seg[2] == 1 {
+                    i += 1;
+                    Some(operand(i - 1)?)
+                } else {
+                    None
+                };
+                let residual = if seg[3] == 1 {
+                    i += 1;
+                    Some(operand(i - 1)?)
+                } else {
+                    None
+                };
                 let strategy = match s(&op, "strategy").map_err(err)?.as_str() {
                     "direct" => Strategy::Direct,
                     _ => Strategy::Im2col,
@@ -434,7 +654,11 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 }));
             }
             "tcconv.pool2d" => p.ops.push(TcOp::Pool {
-                kind: if s(&op, "kind").map_err(err)? == "max" { PoolKind::Max } else { PoolKind::Avg },
+                kind: if s(&op, "kind").map_err(err)? == "max" {
+                    PoolKind::Max
+                } else {
+                    PoolKind::Avg
+                },
                 input: operand(0)?,
                 output: operand(1)?,
                 kernel: fixed(&op, "kernel").map_err(err)?,
@@ -459,9 +683,16 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                         clamp,
                     },
                     "relu" => Elementwise::Relu,
-                    _ => Elementwise::Clamp { min: clamp[0], max: clamp[1] },
+                    _ => Elementwise::Clamp {
+                        min: clamp[0],
+                        max: clamp[1],
+                    },
                 };
-                p.ops.push(TcOp::Elementwise { op: e, inputs, output: operand(n - 1)? });
+                p.ops.push(TcOp::Elementwise {
+                    op: e,
+                    inputs,
+                    output: operand(n - 1)?,
+                });
             }
             other => return Err(err(format!("'{other}' is not a tcconv operation"))),
         }
