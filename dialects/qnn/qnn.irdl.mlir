@@ -181,14 +181,59 @@ irdl.dialect @qnn {
     irdl.attributes { "layout" = %layout }
   }
 
-  // int -> f32: f32(x) * scale.
+  // int -> f32: f32(x) * scale[c] (one entry: per tensor).
   irdl.operation @dequantize {
     %in = irdl.base "!builtin.tensor"
     %out = irdl.base "!builtin.tensor"
-    %f = irdl.base "#builtin.float"
+    %f = irdl.base "#builtin.dense_array"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
     irdl.operands(input: %in)
     irdl.results(output: %out)
-    irdl.attributes { "scale" = %f }
+    irdl.attributes { "scale" = %f, "layout" = %layout }
+  }
+
+  // conv2d with its epilogue fused: requantize (or per-branch residual add), clamp, relu.
+  irdl.operation @conv2d_fused {
+    %in = irdl.base "!builtin.tensor"
+    %w = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %r = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %strides = irdl.base "#builtin.dense_array"
+    %padding = irdl.base "#builtin.dense_array"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %layout = irdl.any_of(%l0, %l1, %l2)
+    %k0 = irdl.is "OIHW"
+    %k1 = irdl.is "OHWI"
+    %k2 = irdl.is "HWOI"
+    %k3 = irdl.is "HWIO"
+    %klayout = irdl.any_of(%k0, %k1, %k2, %k3)
+    %e0 = irdl.is "none"
+    %e1 = irdl.is "requantize"
+    %e2 = irdl.is "residual"
+    %epilogue = irdl.any_of(%e0, %e1, %e2)
+    %mu = irdl.base "#builtin.dense_array"
+    %sh = irdl.base "#builtin.dense_array"
+    %rmu = irdl.base "#builtin.dense_array"
+    %rsh = irdl.base "#builtin.dense_array"
+    %zp = irdl.base "#builtin.integer"
+    %r0 = irdl.is "half_to_even"
+    %r1 = irdl.is "half_up"
+    %r2 = irdl.is "truncate"
+    %rounding = irdl.any_of(%r0, %r1, %r2)
+    %clamp = irdl.base "#builtin.dense_array"
+    %relu = irdl.base "#builtin.integer"
+    irdl.operands(input: %in, weight: %w, bias: optional %b, residual: optional %r)
+    irdl.results(output: %out)
+    irdl.attributes { "strides" = %strides, "padding" = %padding, "layout" = %layout, "kernel_layout" = %klayout,
+      "epilogue" = %epilogue, "multiplier" = %mu, "shift" = %sh, "residual_multiplier" = %rmu, "residual_shift" = %rsh,
+      "zero_point" = %zp, "rounding" = %rounding, "clamp" = %clamp, "relu" = %relu }
   }
 
   // Physical transpose between two 4-D layouts.

@@ -111,13 +111,34 @@ pub enum Op {
     },
     /// `qnn.flatten`: N x C x 1 x 1 (any 4-D layout) -> N x C.
     Flatten { layout: Layout },
-    /// `qnn.dequantize`: (int) -> f32; `f32(x) * scale`.
-    Dequantize { scale: f32 },
+    /// `qnn.conv2d_fused`: (input, weight, bias?, residual?) -> int; `qnn.conv2d` followed by
+    /// its epilogue (requantize or per-branch residual add, clamp, relu; see [`Epilogue`]).
+    /// A residual operand is present iff the epilogue is `Residual`; bias iff one more operand.
+    Conv2dFused {
+        strides: [i64; 2],
+        padding: [i64; 4],
+        layout: Layout,
+        kernel_layout: KernelLayout,
+        epilogue: Epilogue,
+    },
+    /// `qnn.dequantize`: (int) -> f32; `f32(x) * scales[c]` (one entry: per tensor).
+    Dequantize { scales: Vec<f32>, layout: Layout },
     /// `qnn.layout_transform`.
     LayoutTransform { src: Layout, dst: Layout },
 }
 
 impl Op {
+    /// `operandSegmentSizes` of ops with several optional operands (conv2d_fused).
+    pub fn segment_sizes(&self, num_operands: usize) -> Option<Vec<i32>> {
+        match self {
+            Op::Conv2dFused { epilogue, .. } => {
+                let r = matches!(epilogue.kind, EpilogueKind::Residual { .. }) as i32;
+                let b = num_operands as i32 - 2 - r;
+                Some(vec![1, 1, b, r])
+            }
+            _ => None,
+        }
+    }
     pub fn mnemonic(&self) -> &'static str {
         match self {
             Op::Weight { .. } => "weight",
@@ -132,6 +153,7 @@ impl Op {
             Op::AvgPool2d { .. } => "avg_pool2d",
             Op::Flatten { .. } => "flatten",
             Op::Dequantize { .. } => "dequantize",
+            Op::Conv2dFused { .. } => "conv2d_fused",
             Op::LayoutTransform { .. } => "layout_transform",
         }
     }
@@ -235,6 +257,10 @@ impl Graph {
         };
         for (i, n) in self.nodes.iter().enumerate() {
             let ops: Vec<String> = n.operands.iter().map(|&v| name(v)).collect();
+            let mut attrs = attr_dict(&n.op);
+            if let Some(seg) = n.op.segment_sizes(n.operands.len()) {
+                attrs.push_str(&format!(", operandSegmentSizes = {}", arr32(&seg)));
+            }
             let tys: Vec<String> = n
                 .operands
                 .iter()
@@ -245,7 +271,7 @@ impl Graph {
                 "    %{i} = \"qnn.{}\"({}) {{{}}} : ({}) -> {}",
                 n.op.mnemonic(),
                 ops.join(", "),
-                attr_dict(&n.op),
+                attrs,
                 tys.join(", "),
                 n.result.mlir()
             )
@@ -259,11 +285,17 @@ impl Graph {
 }
 
 fn arr64(v: &[i64]) -> String {
+    if v.is_empty() {
+        return "array<i64>".into();
+    }
     let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
     format!("array<i64: {}>", items.join(", "))
 }
 
 fn arr32(v: &[i32]) -> String {
+    if v.is_empty() {
+        return "array<i32>".into();
+    }
     let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
     format!("array<i32: {}>", items.join(", "))
 }
@@ -309,9 +341,44 @@ pub fn attr_dict(op: &Op) -> String {
             )
         }
         Op::Flatten { layout } => format!("layout = \"{layout}\""),
-        Op::Dequantize { scale } => format!("scale = {}", f32_attr(*scale)),
+        Op::Dequantize { scales, layout } => {
+            let items: Vec<String> = scales.iter().map(|s| format!("{s:?}")).collect();
+            format!("layout = \"{layout}\", scale = array<f32: {}>", items.join(", "))
+        }
+        Op::Conv2dFused { strides, padding, layout, kernel_layout, epilogue } => format!(
+            "{}, kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}, strides = {}",
+            epilogue_attrs(epilogue),
+            arr64(padding),
+            arr64(strides)
+        ),
         Op::LayoutTransform { src, dst } => format!("dst_layout = \"{dst}\", src_layout = \"{src}\""),
     }
+}
+
+/// `clamp, epilogue, multiplier, relu, residual_multiplier, residual_shift, rounding, shift,
+/// zero_point` attribute entries of an epilogue (shared by qnn.conv2d_fused and tcconv).
+pub fn epilogue_attrs(e: &Epilogue) -> String {
+    let empty = ChannelScales {
+        multiplier: vec![],
+        shift: vec![],
+    };
+    let (kind, s, r, zp) = match &e.kind {
+        EpilogueKind::None => ("none", &empty, &empty, 0),
+        EpilogueKind::Requantize { scales, zero_point } => {
+            ("requantize", scales, &empty, *zero_point)
+        }
+        EpilogueKind::Residual { scales, residual } => ("residual", scales, residual, 0),
+    };
+    format!(
+        "clamp = {}, epilogue = \"{kind}\", multiplier = {}, relu = {}, residual_multiplier = {}, residual_shift = {}, rounding = \"{}\", shift = {}, zero_point = {zp} : i64",
+        arr64(&e.clamp),
+        arr32(&s.multiplier),
+        e.relu,
+        arr32(&r.multiplier),
+        arr32(&r.shift),
+        e.rounding,
+        arr32(&s.shift)
+    )
 }
 
 /// What a fused conv does to its i32 accumulator `acc = conv(x, w) + bias` (per output channel c):

@@ -7,8 +7,8 @@
 use crate::graph::{ChannelScales, Graph, Node, Op, TensorType, ValueId};
 use crate::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use melior::ir::attribute::{
-    DenseI32ArrayAttribute, DenseI64ArrayAttribute, FloatAttribute, IntegerAttribute,
-    StringAttribute,
+    AttributeLike, DenseI32ArrayAttribute, DenseI64ArrayAttribute, FloatAttribute,
+    IntegerAttribute, StringAttribute,
 };
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationLike, OperationRef};
@@ -112,6 +112,45 @@ fn f32_attr(op: &OperationRef, name: &str) -> Result<f32, String> {
         .map_err(|_| format!("attribute '{name}' must be a float"))
 }
 
+fn f32_vec(op: &OperationRef, name: &str) -> Result<Vec<f32>, String> {
+    let a = attr(op, name)?;
+    unsafe {
+        if !mlir_sys::mlirAttributeIsADenseF32Array(a.to_raw()) {
+            return Err(format!("attribute '{name}' must be array<f32: ...>"));
+        }
+        let n = mlir_sys::mlirDenseArrayGetNumElements(a.to_raw());
+        Ok((0..n)
+            .map(|i| mlir_sys::mlirDenseF32ArrayGetElement(a.to_raw(), i))
+            .collect())
+    }
+}
+
+fn epilogue_attr(op: &OperationRef) -> Result<crate::graph::Epilogue, String> {
+    use crate::graph::{Epilogue, EpilogueKind};
+    let kind = match string(op, "epilogue")? {
+        "none" => EpilogueKind::None,
+        "requantize" => EpilogueKind::Requantize {
+            scales: scales(op, "multiplier", "shift")?,
+            zero_point: int(op, "zero_point")?,
+        },
+        "residual" => EpilogueKind::Residual {
+            scales: scales(op, "multiplier", "shift")?,
+            residual: scales(op, "residual_multiplier", "residual_shift")?,
+        },
+        k => {
+            return Err(format!(
+                "epilogue \"{k}\" is not one of none, requantize, residual"
+            ))
+        }
+    };
+    Ok(Epilogue {
+        kind,
+        rounding: rounding_attr(op)?,
+        clamp: i64_array(op, "clamp")?,
+        relu: int(op, "relu")? != 0,
+    })
+}
+
 fn layout_attr(op: &OperationRef, name: &str) -> Result<Layout, String> {
     let s = string(op, name)?;
     Layout::parse(s)
@@ -166,6 +205,8 @@ qnn_op!(/// `qnn.quantize`
     Quantize, "quantize");
 qnn_op!(/// `qnn.conv2d`
     Conv2d, "conv2d");
+qnn_op!(/// `qnn.conv2d_fused`
+    Conv2dFused, "conv2d_fused");
 qnn_op!(/// `qnn.dense`
     Dense, "dense");
 qnn_op!(/// `qnn.requantize`
@@ -294,8 +335,29 @@ macro_rules! pool_accessors {
 }
 pool_accessors!(MaxPool2d, AvgPool2d);
 impl Dequantize<'_, '_> {
-    pub fn scale(&self) -> Result<f32, String> {
-        f32_attr(&self.0, "scale")
+    /// One scale per channel (or one for the tensor).
+    pub fn scales(&self) -> Result<Vec<f32>, String> {
+        f32_vec(&self.0, "scale")
+    }
+    pub fn layout(&self) -> Result<Layout, String> {
+        layout_attr(&self.0, "layout")
+    }
+}
+impl Conv2dFused<'_, '_> {
+    pub fn strides(&self) -> Result<[i64; 2], String> {
+        i64_array(&self.0, "strides")
+    }
+    pub fn padding(&self) -> Result<[i64; 4], String> {
+        i64_array(&self.0, "padding")
+    }
+    pub fn layout(&self) -> Result<Layout, String> {
+        layout_attr(&self.0, "layout")
+    }
+    pub fn kernel_layout(&self) -> Result<KernelLayout, String> {
+        Conv2d(self.0).kernel_layout()
+    }
+    pub fn epilogue(&self) -> Result<crate::graph::Epilogue, String> {
+        epilogue_attr(&self.0)
     }
 }
 impl LayoutTransform<'_, '_> {
@@ -393,8 +455,19 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
         "qnn.flatten" => Op::Flatten {
             layout: Flatten(op).layout()?,
         },
+        "qnn.conv2d_fused" => {
+            let o = Conv2dFused(op);
+            Op::Conv2dFused {
+                strides: o.strides()?,
+                padding: o.padding()?,
+                layout: o.layout()?,
+                kernel_layout: o.kernel_layout()?,
+                epilogue: o.epilogue()?,
+            }
+        }
         "qnn.dequantize" => Op::Dequantize {
-            scale: Dequantize(op).scale()?,
+            scales: Dequantize(op).scales()?,
+            layout: Dequantize(op).layout()?,
         },
         "qnn.layout_transform" => {
             let o = LayoutTransform(op);
@@ -534,8 +607,14 @@ pub fn build_func<'c>(
         let dict = Attribute::parse(context, &dict_src)
             .and_then(|a| melior::ir::attribute::DictionaryAttribute::try_from(a).ok())
             .ok_or_else(|| format!("cannot build attributes {dict_src}"))?;
-        let attrs: Vec<(Identifier, Attribute)> =
+        let mut attrs: Vec<(Identifier, Attribute)> =
             (0..dict.len()).map(|i| dict.element(i).unwrap()).collect();
+        if let Some(seg) = n.op.segment_sizes(n.operands.len()) {
+            attrs.push((
+                Identifier::new(context, "operandSegmentSizes"),
+                DenseI32ArrayAttribute::new(context, &seg).into(),
+            ));
+        }
         let operands: Vec<Value> = n.operands.iter().map(|&v| values[v]).collect();
         let op = OperationBuilder::new(
             &format!("qnn.{}", n.op.mnemonic()),

@@ -32,7 +32,7 @@
 //! bound `K * max|x| * max|w| <= i32::MAX` proves it exact; otherwise they fall back to i128.
 //! Rows of the output are spread over rayon's thread pool.
 
-use crate::graph::{ChannelScales, Graph, Node, Op, TensorType};
+use crate::graph::{ChannelScales, EpilogueKind, Graph, Node, Op, TensorType};
 use crate::semantics::{
     dequantize_f32, floor_div, quantize_f32, requantize, Dyadic, ElemType, KernelLayout, Layout,
     Rounding, MAX_SHIFT,
@@ -338,19 +338,82 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             arity(&ops, 1, 1)?;
             Data::Int(flatten(ops[0], *layout, res)?)
         }
-        Op::Dequantize { scale } => {
+        Op::Dequantize { scales, layout } => {
             arity(&ops, 1, 1)?;
             let x = ints(ops[0], "input")?;
             same_shape(ops[0], res)?;
             if res.elem != ElemType::F32 {
                 return Err(format!("the result must be f32, not {}", res.mlir()));
             }
-            let scale = *scale;
+            let (cstride, cn) = channel_stride(&res.shape, *layout)?;
+            if scales.len() != 1 && scales.len() != cn {
+                return Err(format!(
+                    "dequantize has {} scales for {cn} channels",
+                    scales.len()
+                ));
+            }
             Data::Float(
                 x.par_iter()
-                    .map(|&v| dequantize_f32(v as i64, scale))
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let s = if scales.len() == 1 {
+                            scales[0]
+                        } else {
+                            scales[(i / cstride) % cn]
+                        };
+                        dequantize_f32(v as i64, s)
+                    })
                     .collect(),
             )
+        }
+        Op::Conv2dFused {
+            strides,
+            padding,
+            layout,
+            kernel_layout,
+            epilogue,
+        } => {
+            arity(&ops, 2, 4)?;
+            let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
+            let nbias = ops.len() - 2 - residual as usize;
+            if residual && ops.len() < 3 {
+                return Err("a residual epilogue needs a residual operand".into());
+            }
+            let bias = if nbias == 1 { Some(ops[2]) } else { None };
+            let acc_ty = TensorType::new(res.shape.clone(), ElemType::I32);
+            let acc = conv2d(
+                ops[0],
+                ops[1],
+                bias,
+                *strides,
+                *padding,
+                *layout,
+                *kernel_layout,
+                &acc_ty,
+            )?;
+            let r = if residual {
+                Some(ints(ops[ops.len() - 1], "residual")?)
+            } else {
+                None
+            };
+            if let Some(r) = r {
+                if r.len() != acc.len() {
+                    return Err("the residual does not match the result shape".into());
+                }
+            }
+            let (cstride, cn) = channel_stride(&res.shape, *layout)?;
+            let (lo, hi) = int_result(res)?;
+            let out: Vec<i32> = acc
+                .par_iter()
+                .enumerate()
+                .map(|(i, &a)| {
+                    let rv = r.map(|r| r[i] as i64).unwrap_or(0);
+                    epilogue
+                        .apply(a as i64, rv, (i / cstride) % cn)
+                        .clamp(lo, hi) as i32
+                })
+                .collect();
+            Data::Int(out)
         }
         Op::LayoutTransform { src, dst } => {
             arity(&ops, 1, 1)?;
@@ -361,6 +424,18 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
         ty: res.clone(),
         data,
     })
+}
+
+/// Row-major stride and extent of the channel axis of a tensor in `layout`.
+fn channel_stride(shape: &[i64], layout: Layout) -> Res<(usize, usize)> {
+    if shape.len() != layout.rank() {
+        return Err(format!(
+            "shape {shape:?} does not have layout {layout}'s rank"
+        ));
+    }
+    let ax = layout.channel_axis();
+    let stride: i64 = shape[ax + 1..].iter().product();
+    Ok((stride as usize, shape[ax] as usize))
 }
 
 fn arity(ops: &[&Tensor], lo: usize, hi: usize) -> Res<()> {
@@ -1503,7 +1578,16 @@ mod tests {
         };
         let q = one_op(&[f], &[], op, tt(&[1, 5], I8)).unwrap();
         assert_eq!(q.ints(), [2, 2, 0, -3, 127]);
-        let d = one_op(&[q], &[], Op::Dequantize { scale: 0.25 }, tt(&[1, 5], F32)).unwrap();
+        let d = one_op(
+            &[q],
+            &[],
+            Op::Dequantize {
+                scales: vec![0.25],
+                layout: Layout::NC,
+            },
+            tt(&[1, 5], F32),
+        )
+        .unwrap();
         assert_eq!(d.floats(), [0.5, 0.5, 0.0, -0.75, 31.75]);
         // Flatten of HWNC 1x1x2x3 (N = 2, C = 3) and of NCHW 2x3x1x1: both N x C in NC order.
         let op = Op::Flatten { layout: HWNC };
@@ -2045,7 +2129,14 @@ mod tests {
             let f = g.push(Op::Flatten { layout: l }, vec![p2], tt(&[2, 8], I16));
             let fw = g.push(Op::Weight { name: "fc".into() }, vec![], tt(&[5, 8], I8));
             let fc = g.push(Op::Dense, vec![f, fw], tt(&[2, 5], I32));
-            let out = g.push(Op::Dequantize { scale: 0.125 }, vec![fc], tt(&[2, 5], F32));
+            let out = g.push(
+                Op::Dequantize {
+                    scales: vec![0.125],
+                    layout: Layout::NC,
+                },
+                vec![fc],
+                tt(&[2, 5], F32),
+            );
             g.results = vec![out, a1];
             let mut x = vec![0f32; input.len()];
             let mut k = 0;
@@ -2350,5 +2441,121 @@ mod tests {
             e.contains("c=1") && e.contains("18446744056529682436"),
             "{e}"
         );
+    }
+
+    /// conv2d_fused computes exactly what its unfused chain computes, for both epilogue kinds,
+    /// with and without bias, on fresh random data in two layouts.
+    #[test]
+    fn conv2d_fused_equals_the_unfused_chain() {
+        use crate::graph::{Epilogue, EpilogueKind};
+        for (seed, layout) in [(11u64, NCHW), (12, NHWC), (13, HWNC)] {
+            let mut rng = Rng(seed);
+            let (n, c, h, o) = (3i64, 24i64, 7i64, 16i64);
+            let xt = tt(&layout.shape([n, c, h, h]), U4);
+            let yt_shape = layout.shape([n, o, 4, 4]);
+            let mut g = Graph::new("f", vec![xt.clone(), tt(&yt_shape, I32)]);
+            let w = g.push(
+                Op::Weight { name: "w".into() },
+                vec![],
+                tt(&[o, c, 3, 3], I4),
+            );
+            let b = g.push(Op::Weight { name: "b".into() }, vec![], tt(&[o], I32));
+            let conv = Op::Conv2d {
+                strides: [2, 2],
+                padding: [1, 1, 1, 1],
+                layout,
+                kernel_layout: KernelLayout::OIHW,
+            };
+            let acc = g.push(conv, vec![0, w, b], tt(&yt_shape, I32));
+            let scales = ChannelScales {
+                multiplier: (0..o)
+                    .map(|_| rng.int(1 << 29, (1 << 31) - 1) as i32)
+                    .collect(),
+                shift: (0..o).map(|_| rng.int(33, 36) as i32).collect(),
+            };
+            let residual = ChannelScales {
+                multiplier: vec![1 << 30],
+                shift: vec![31],
+            };
+            let rq = Op::Requantize {
+                scales: scales.clone(),
+                rounding: Rounding::HalfToEven,
+                zero_point: 0,
+                clamp: [0, 15],
+                layout,
+            };
+            let q = g.push(rq, vec![acc], tt(&yt_shape, U4));
+            let add = Op::Add {
+                lhs: scales.clone(),
+                rhs: residual.clone(),
+                rounding: Rounding::HalfUp,
+                clamp: [-1000, 1000],
+                layout,
+            };
+            let s = g.push(add, vec![acc, 1], tt(&yt_shape, I32));
+            let r = g.push(Op::Relu { layout }, vec![s], tt(&yt_shape, I32));
+            let fused = |kind, rounding, clamp, relu| Op::Conv2dFused {
+                strides: [2, 2],
+                padding: [1, 1, 1, 1],
+                layout,
+                kernel_layout: KernelLayout::OIHW,
+                epilogue: Epilogue {
+                    kind,
+                    rounding,
+                    clamp,
+                    relu,
+                },
+            };
+            let fq = g.push(
+                fused(
+                    EpilogueKind::Requantize {
+                        scales: scales.clone(),
+                        zero_point: 0,
+                    },
+                    Rounding::HalfToEven,
+                    [0, 15],
+                    false,
+                ),
+                vec![0, w, b],
+                tt(&yt_shape, U4),
+            );
+            let fr = g.push(
+                fused(
+                    EpilogueKind::Residual {
+                        scales: scales.clone(),
+                        residual,
+                    },
+                    Rounding::HalfUp,
+                    [-1000, 1000],
+                    true,
+                ),
+                vec![0, w, b, 1],
+                tt(&yt_shape, I32),
+            );
+            g.results = vec![q, fq, r, fr];
+            let mut wts = Weights::default();
+            wts.insert("w", rng.tensor(&tt(&[o, c, 3, 3], I4)));
+            wts.insert(
+                "b",
+                Tensor::int(
+                    tt(&[o], I32),
+                    (0..o).map(|_| rng.int(-500, 500) as i32).collect(),
+                ),
+            );
+            let x = rng.tensor(&xt);
+            let id = Tensor::int(
+                tt(&yt_shape, I32),
+                (0..yt_shape.iter().product::<i64>() as usize)
+                    .map(|_| rng.int(-3000, 3000) as i32)
+                    .collect(),
+            );
+            let out = run(&g, &wts, &[x, id]).unwrap();
+            assert_eq!(out[0], out[1], "requantize epilogue ({layout})");
+            assert_eq!(out[2], out[3], "residual epilogue ({layout})");
+            assert!(
+                out[1].ints().iter().any(|&v| v > 0 && v < 15),
+                "not degenerate"
+            );
+        }
     }
 }

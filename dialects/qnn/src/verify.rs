@@ -2,7 +2,7 @@
 //! padding, per-channel lengths, layouts. One function per op, on MLIR-free types, so the
 //! `qnn-verify` pass, the interpreter's callers and the importer share it.
 
-use crate::graph::{ChannelScales, Graph, Op, TensorType};
+use crate::graph::{ChannelScales, EpilogueKind, Graph, Op, TensorType};
 use crate::semantics::{ElemType, Layout, MAX_SHIFT};
 
 type R = Result<(), String>;
@@ -120,6 +120,51 @@ fn same_shape(a: &TensorType, b: &TensorType, what: &str) -> R {
     Ok(())
 }
 
+fn bias(b: &TensorType, o: i64) -> R {
+    if b.shape != vec![o] || b.elem != ElemType::I32 {
+        return fail(format!("bias must be tensor<{o}xi32>, found {}", b.mlir()));
+    }
+    Ok(())
+}
+
+/// Shapes of a conv: returns the number of output channels.
+#[allow(clippy::too_many_arguments)]
+fn conv_shapes(
+    x: &TensorType,
+    w: &TensorType,
+    result: &TensorType,
+    strides: [i64; 2],
+    padding: [i64; 4],
+    layout: Layout,
+    kernel_layout: crate::semantics::KernelLayout,
+) -> Result<i64, String> {
+    if layout == Layout::NC {
+        return fail("conv2d needs a 4-D layout");
+    }
+    rank(x, 4, "input")?;
+    rank(w, 4, "weight")?;
+    conv_operand(x, "input")?;
+    conv_operand(w, "weight")?;
+    positive(&strides, "strides")?;
+    non_negative(&padding, "padding")?;
+    let [n, c, h, wd] = layout.nchw(&x.shape);
+    let [o, i, kh, kw] = kernel_layout.oihw(&w.shape);
+    if i != c {
+        return fail(format!(
+            "weight has {i} input channels ({kernel_layout}) but the input has {c} ({layout})"
+        ));
+    }
+    let [oh, ow] = window_out([h, wd], [kh, kw], strides, padding)?;
+    let want = layout.shape([n, o, oh, ow]);
+    if result.shape != want {
+        return fail(format!(
+            "result shape {:?} does not match the computed {:?} (n={n}, out channels={o}, {oh}x{ow}, layout {layout})",
+            result.shape, want
+        ));
+    }
+    Ok(o)
+}
+
 /// Check one op against its operand and result types.
 pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
     let arity = |n: std::ops::RangeInclusive<usize>| -> R {
@@ -167,37 +212,76 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             kernel_layout,
         } => {
             arity(2..=3)?;
-            let (x, w) = (operands[0], operands[1]);
-            if *layout == Layout::NC {
-                return fail("conv2d needs a 4-D layout");
-            }
-            rank(x, 4, "input")?;
-            rank(w, 4, "weight")?;
-            conv_operand(x, "input")?;
-            conv_operand(w, "weight")?;
             if result.elem != ElemType::I32 {
                 return fail(format!("result must be i32, found {}", result.elem));
             }
-            positive(strides, "strides")?;
-            non_negative(padding, "padding")?;
-            let [n, c, h, wd] = layout.nchw(&x.shape);
-            let [o, i, kh, kw] = kernel_layout.oihw(&w.shape);
-            if i != c {
-                return fail(format!("weight has {i} input channels ({kernel_layout}) but the input has {c} ({layout})"));
-            }
-            let [oh, ow] = window_out([h, wd], [kh, kw], *strides, *padding)?;
-            let want = layout.shape([n, o, oh, ow]);
-            if result.shape != want {
-                return fail(format!(
-                    "result shape {:?} does not match the computed {:?} (n={n}, out channels={o}, {oh}x{ow}, layout {layout})",
-                    result.shape, want
-                ));
-            }
+            let o = conv_shapes(
+                operands[0],
+                operands[1],
+                result,
+                *strides,
+                *padding,
+                *layout,
+                *kernel_layout,
+            )?;
             if let Some(b) = operands.get(2) {
-                if b.shape != vec![o] || b.elem != ElemType::I32 {
-                    return fail(format!("bias must be tensor<{o}xi32>, found {}", b.mlir()));
+                bias(b, o)?;
+            }
+        }
+        Op::Conv2dFused {
+            strides,
+            padding,
+            layout,
+            kernel_layout,
+            epilogue,
+        } => {
+            arity(2..=4)?;
+            int_elem(result, "result")?;
+            let o = conv_shapes(
+                operands[0],
+                operands[1],
+                result,
+                *strides,
+                *padding,
+                *layout,
+                *kernel_layout,
+            )?;
+            let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
+            if residual && operands.len() < 3 {
+                return fail("a residual epilogue needs a residual operand");
+            }
+            let nbias = operands.len() - 2 - residual as usize;
+            if nbias > 1 {
+                return fail(format!("expects at most one bias operand, found {nbias}"));
+            }
+            if nbias == 1 {
+                bias(operands[2], o)?;
+            }
+            if residual {
+                let r = operands[operands.len() - 1];
+                int_elem(r, "residual")?;
+                same_shape(result, r, "residual")?;
+            }
+            match &epilogue.kind {
+                EpilogueKind::None => {}
+                EpilogueKind::Requantize {
+                    scales: s,
+                    zero_point,
+                } => {
+                    scales(s, o, "epilogue")?;
+                    if zero_point.abs() > 1 << 31 {
+                        return fail(format!("zero_point {zero_point} is out of range"));
+                    }
+                }
+                EpilogueKind::Residual {
+                    scales: s,
+                    residual,
+                } => {
+                    scales(s, o, "epilogue")?;
+                    scales(residual, o, "residual")?;
                 }
             }
+            clamp_in(epilogue.clamp, result.elem)?;
         }
         Op::Dense => {
             arity(2..=3)?;
@@ -357,15 +441,23 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                 ));
             }
         }
-        Op::Dequantize { scale } => {
+        Op::Dequantize { scales: sc, layout } => {
             arity(1..=1)?;
             int_elem(operands[0], "input")?;
             if result.elem != ElemType::F32 {
                 return fail(format!("result must be f32, found {}", result.elem));
             }
+            layout_rank(*layout, operands[0], "input")?;
             same_shape(operands[0], result, "result")?;
-            if !scale.is_finite() {
-                return fail(format!("scale must be finite, found {scale}"));
+            let c = operands[0].shape[layout.channel_axis()];
+            if sc.len() != 1 && sc.len() as i64 != c {
+                return fail(format!(
+                    "dequantize has {} scales, expected 1 or {c} (channels)",
+                    sc.len()
+                ));
+            }
+            if let Some(x) = sc.iter().find(|x| !x.is_finite()) {
+                return fail(format!("scale must be finite, found {x}"));
             }
         }
         Op::LayoutTransform { src, dst } => {

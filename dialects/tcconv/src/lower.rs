@@ -154,6 +154,34 @@ pub fn choose_tiling(
     }
 }
 
+type ConvParts<'a> = (
+    &'a [i64; 2],
+    &'a [i64; 4],
+    &'a Layout,
+    &'a KernelLayout,
+    Option<&'a Epilogue>,
+);
+
+/// The conv attributes of a `qnn.conv2d` or `qnn.conv2d_fused` (with its epilogue).
+fn conv_parts(op: &Op) -> Option<ConvParts<'_>> {
+    match op {
+        Op::Conv2d {
+            strides,
+            padding,
+            layout,
+            kernel_layout,
+        } => Some((strides, padding, layout, kernel_layout, None)),
+        Op::Conv2dFused {
+            strides,
+            padding,
+            layout,
+            kernel_layout,
+            epilogue,
+        } => Some((strides, padding, layout, kernel_layout, Some(epilogue))),
+        _ => None,
+    }
+}
+
 struct Lowering<'g> {
     g: &'g Graph,
     target: Target,
@@ -187,6 +215,7 @@ fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
     match &n.op {
         Op::Quantize { layout, .. }
         | Op::Conv2d { layout, .. }
+        | Op::Conv2dFused { layout, .. }
         | Op::Requantize { layout, .. }
         | Op::Add { layout, .. }
         | Op::Relu { layout }
@@ -203,17 +232,10 @@ impl<'g> Lowering<'g> {
     fn wanted(&self, node: usize) -> Option<Layout> {
         let n = &self.g.nodes[node];
         match &n.op {
-            Op::Conv2d { .. } => {
+            Op::Conv2d { .. } | Op::Conv2dFused { .. } => {
                 let x = self.g.value_type(n.operands[0]);
                 let w = self.g.value_type(n.operands[1]);
-                let Op::Conv2d {
-                    layout,
-                    kernel_layout,
-                    ..
-                } = &n.op
-                else {
-                    unreachable!()
-                };
+                let (_, _, layout, kernel_layout, _) = conv_parts(&n.op)?;
                 let [b, c, ..] = layout.nchw(&x.shape);
                 let [o, ..] = kernel_layout.oihw(&w.shape);
                 Some(match self.strategy(b, c, o, x.elem, w.elem) {
@@ -385,12 +407,11 @@ impl<'g> Lowering<'g> {
                         scale: *scale,
                     });
                 }
-                Op::Conv2d {
-                    strides,
-                    padding,
-                    layout,
-                    kernel_layout,
-                } => {
+                Op::Conv2d { .. } | Op::Conv2dFused { .. } => {
+                    let (strides, padding, layout, kernel_layout, fused) =
+                        conv_parts(&n.op).expect("a conv");
+                    let has_residual =
+                        matches!(fused.map(|e| &e.kind), Some(EpilogueKind::Residual { .. }));
                     let x = g.value_type(n.operands[0]);
                     let wt = g.value_type(n.operands[1]);
                     let [b, c, ..] = layout.nchw(&x.shape);
@@ -410,12 +431,23 @@ impl<'g> Lowering<'g> {
                     let weight = self
                         .weight(n.operands[1], packing, [o, c, kh, kw], *kernel_layout)
                         .map_err(here)?;
-                    let bias = match n.operands.get(2) {
-                        Some(&bv) => Some(
-                            self.weight(bv, Packing::Bias, [o, 1, 1, 1], KernelLayout::OIHW)
-                                .map_err(here)?,
+                    let bias = match n.operands.len() - has_residual as usize {
+                        3 => Some(
+                            self.weight(
+                                n.operands[2],
+                                Packing::Bias,
+                                [o, 1, 1, 1],
+                                KernelLayout::OIHW,
+                            )
+                            .map_err(here)?,
                         ),
-                        None => None,
+                        _ => None,
+                    };
+                    let residual = if has_residual {
+                        let l = self.layout[&v];
+                        Some(self.buffer(n.operands[n.operands.len() - 1], l))
+                    } else {
+                        None
                     };
                     let out = logical(g, v, *layout);
                     let kdim = kh * kw * padded_channels(x.elem, c);
@@ -429,19 +461,19 @@ impl<'g> Lowering<'g> {
                         input,
                         weight,
                         bias,
-                        residual: None,
+                        residual,
                         output,
                         strides: *strides,
                         padding: *padding,
                         kernel: [kh, kw],
                         strategy,
                         tiling,
-                        epilogue: Epilogue {
+                        epilogue: fused.cloned().unwrap_or(Epilogue {
                             kind: EpilogueKind::None,
                             rounding: Rounding::HalfToEven,
                             clamp: [i32::MIN as i64, i32::MAX as i64],
                             relu: false,
-                        },
+                        }),
                     }));
                 }
                 Op::Dense => {
@@ -574,7 +606,12 @@ impl<'g> Lowering<'g> {
                     let output = self.output(v);
                     self.p.ops.push(TcOp::Relayout { input, output });
                 }
-                Op::Dequantize { scale } => {
+                Op::Dequantize { scales, .. } => {
+                    let [scale] = scales.as_slice() else {
+                        return Err(here(
+                            "per-channel qnn.dequantize is not supported by tcconv yet".into(),
+                        ));
+                    };
                     let l = self.layout[&v];
                     let input = self.buffer(n.operands[0], l);
                     let output = self.output(v);

@@ -173,3 +173,29 @@ func.func @unknown_generic_op(%x: tensor<1x3x8x8xi8>) -> tensor<1x3x8x8xi8> {
   %0 = "qnn.softmax"(%x) : (tensor<1x3x8x8xi8>) -> tensor<1x3x8x8xi8>
   return %0 : tensor<1x3x8x8xi8>
 }
+
+// -----
+
+func.func @fused_clamp_outside_result(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  // expected-error @+1 {{clamp [0, 255] exceeds the ui4 range [0, 15]}}
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: 0, 255>, relu = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> tensor<1x8x4x4xui4>
+  return %c : tensor<1x8x4x4xui4>
+}
+
+// -----
+
+func.func @fused_residual_without_operand(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  // expected-error @+1 {{a residual epilogue needs a residual operand}}
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1>, shift = array<i32: 1>, residual_multiplier = array<i32: 1>, residual_shift = array<i32: 1>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> tensor<1x8x4x4xi32>
+  return %c : tensor<1x8x4x4xi32>
+}
+
+// -----
+
+func.func @dequantize_scale_count(%a: tensor<2x10xi32>) -> tensor<2x10xf32> {
+  // expected-error @+1 {{dequantize has 3 scales, expected 1 or 10 (channels)}}
+  %0 = "qnn.dequantize"(%a) {scale = array<f32: 1.0, 2.0, 3.0>, layout = "NC"} : (tensor<2x10xi32>) -> tensor<2x10xf32>
+  return %0 : tensor<2x10xf32>
+}

@@ -48,7 +48,24 @@ func.func @head(%x: tensor<2x7x7x16xi32>) -> tensor<2x10xf32> {
   %b = "qnn.weight"() {name = "fc.bias"} : () -> tensor<10xi32>
   // CHECK: "qnn.dense"(%{{.*}}, %{{.*}}, %{{.*}}) : (tensor<2x16xi8>, tensor<10x16xi8>, tensor<10xi32>) -> tensor<2x10xi32>
   %d = "qnn.dense"(%f, %w, %b) : (tensor<2x16xi8>, tensor<10x16xi8>, tensor<10xi32>) -> tensor<2x10xi32>
-  // CHECK: "qnn.dequantize"(%{{.*}}) {scale = 1.250000e-01 : f32} : (tensor<2x10xi32>) -> tensor<2x10xf32>
-  %y = "qnn.dequantize"(%d) {scale = 1.250000e-01 : f32} : (tensor<2x10xi32>) -> tensor<2x10xf32>
+  // CHECK: "qnn.dequantize"(%{{.*}}) {layout = "NC", scale = array<f32: 1.250000e-01>} : (tensor<2x10xi32>) -> tensor<2x10xf32>
+  %y = "qnn.dequantize"(%d) {scale = array<f32: 0.125>, layout = "NC"} : (tensor<2x10xi32>) -> tensor<2x10xf32>
   return %y : tensor<2x10xf32>
+}
+
+// CHECK-LABEL: func.func @fused_residual
+func.func @fused_residual(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<8xi32>
+  // CHECK: "qnn.conv2d_fused"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 20>, strides = array<i64: 1, 1>, zero_point = 0 : i64}
+  %c = "qnn.conv2d_fused"(%x, %w, %b, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 1, 1>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>, tensor<8xi32>, tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32>
+  return %c : tensor<1x8x4x4xi32>
+}
+
+// CHECK-LABEL: func.func @fused_requantize_no_bias
+func.func @fused_requantize_no_bias(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  // CHECK: "qnn.conv2d_fused"(%{{.*}}, %{{.*}}) {clamp = array<i64: 0, 15>, epilogue = "requantize"
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> tensor<1x8x4x4xui4>
+  return %c : tensor<1x8x4x4xui4>
 }

@@ -39,8 +39,8 @@
 //!   symmetrically; its TVM export also uses int8), not `ui8`; after ReLU only [0, 127] occurs.
 //! - The stem's `quant_act_int32` is a clamping (HAWQ case 0) 16-bit requantize, so it is `i16`;
 //!   the residual `quant_act_int32`s (case 1) never clamp, so the residual stream is `i32`.
-//! - HAWQ's `fc_scaling_factor` is per output channel, `qnn.dequantize` has one scale: the
-//!   builder refuses per-channel fc scales with a message (the generator uses one value).
+//! - HAWQ's `fc_scaling_factor` is per output channel: the logits' `qnn.dequantize` carries one
+//!   scale per class (or one, when all are equal; the generator uses one value).
 
 use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType, ValueId};
 use nibble_qnn::semantics::{Dyadic, ElemType, KernelLayout, Layout, Rounding, MAX_SHIFT};
@@ -320,6 +320,54 @@ impl HawqParams {
             .ok_or_else(|| format!("layer '{name}' (QuantLinear) is missing from the parameters"))
     }
 
+    // Channel widths from the parameters (added for the checkpoint importer): the layer names,
+    // kernels and strides are the architecture's, the channel counts are those of the
+    // `weight_integer` shapes present, so narrower (or wider) trained models build too. With the
+    // standard widths (the generator's) these equal `Arch::units()` / `Arch::convs()`. A layer
+    // that is absent keeps the standard width; `check` then reports it missing.
+
+    /// [`Arch::units`] with the channel counts of the parameters.
+    pub fn units(&self) -> Vec<UnitSpec> {
+        let out_of =
+            |name: &str, default: i64| self.convs.get(name).map_or(default, |c| c.shape[0]);
+        let mut in_ch = out_of(self.arch.stem_conv(), 64);
+        let mut v = self.arch.units();
+        for u in &mut v {
+            let last = format!("{}.quant_convbn{}", u.prefix, self.arch.convs_per_unit());
+            u.in_channels = in_ch;
+            u.out_channels = out_of(&last, u.out_channels);
+            u.mid_channels = if self.arch.bottleneck() {
+                out_of(&format!("{}.quant_convbn1", u.prefix), u.mid_channels)
+            } else {
+                u.out_channels
+            };
+            u.resize_identity = u.in_channels != u.out_channels || u.stride != 1;
+            in_ch = u.out_channels;
+        }
+        v
+    }
+
+    /// [`Arch::convs`] with the channel counts of the parameters.
+    pub fn conv_specs(&self) -> Vec<ConvSpec> {
+        let mut stem = self.arch.convs().remove(0);
+        stem.out_channels = self.convs.get(&stem.name).map_or(64, |c| c.shape[0]);
+        let mut v = vec![stem];
+        for u in self.units() {
+            if u.resize_identity {
+                v.push(ConvSpec {
+                    name: format!("{}.quant_identity_convbn", u.prefix),
+                    out_channels: u.out_channels,
+                    in_channels: u.in_channels,
+                    kernel: 1,
+                    stride: u.stride,
+                    padding: 0,
+                });
+            }
+            v.extend(self.arch.unit_convs(&u));
+        }
+        v
+    }
+
     /// Check every layer the architecture needs: present, shapes right, values in range for
     /// their bit widths, scales positive and finite.
     pub fn validate(&self, bits: &BitConfig) -> Result<(), String> {
@@ -350,7 +398,7 @@ impl HawqParams {
                 None => Ok(()),
             }
         };
-        for spec in self.arch.convs() {
+        for spec in self.conv_specs() {
             let c = self.conv(&spec.name)?;
             let want = spec.shape();
             if c.shape != want {
@@ -394,7 +442,14 @@ impl HawqParams {
             in_range(&spec.name, &c.weight_integer, bits.weight_bits(&spec.name)?)?;
         }
         let fc = self.linear(FC)?;
-        let want = [NUM_CLASSES, self.arch.feature_channels()];
+        // classes: any positive count; features: the last unit's width (checkpoint widths)
+        let classes = if fc.shape[0] > 0 {
+            fc.shape[0]
+        } else {
+            NUM_CLASSES
+        };
+        let features = self.units().last().map_or(0, |u| u.out_channels);
+        let want = [classes, features];
         if fc.shape != want || fc.weight_integer.len() != (want[0] * want[1]) as usize {
             return Err(format!(
                 "layer '{FC}': weight_integer has shape {:?} ({} values), needs {:?}",
@@ -963,7 +1018,7 @@ pub fn build_graph(
     });
 
     // stem: conv -> max pool (on the accumulator) -> 16-bit requantize -> relu
-    let stem = arch.convs().remove(0);
+    let stem = p.conv_specs().remove(0);
     let z_stem = b.conv(x, &stem)?;
     let ty = b.ty(z_stem);
     let [n, c, h, w] = Layout::NCHW.nchw(&ty.shape);
@@ -988,7 +1043,7 @@ pub fn build_graph(
         scale: r.scale,
     };
 
-    for u in arch.units() {
+    for u in p.units() {
         r = b.unit(&u, r)?;
     }
 
@@ -1032,18 +1087,19 @@ pub fn build_graph(
     );
     // logits = float32(acc) * float32(s_fc[o] * s_act)
     let out_scales: Vec<f32> = fc.fc_scaling_factor.iter().map(|&s| s * a.scale).collect();
-    if out_scales
+    // One scale when every output channel shares it, else one per channel (HAWQ's default).
+    let same = out_scales
         .iter()
-        .any(|s| s.to_bits() != out_scales[0].to_bits())
-    {
-        return Err(format!(
-            "layer '{FC}': fc_scaling_factor differs between output channels; qnn.dequantize \
-             takes one scale, so per-channel logits scaling cannot be expressed yet"
-        ));
-    }
+        .all(|s| s.to_bits() == out_scales[0].to_bits());
+    let scales = if same {
+        vec![out_scales[0]]
+    } else {
+        out_scales
+    };
     let logits = b.g.push(
         Op::Dequantize {
-            scale: out_scales[0],
+            scales,
+            layout: Layout::NC,
         },
         vec![acc],
         TensorType::new(vec![n, fc.shape[0]], ElemType::F32),
@@ -1060,7 +1116,7 @@ pub fn build_graph(
 pub fn build_weights(p: &HawqParams, bits: &BitConfig) -> Result<Weights, String> {
     p.validate(bits)?;
     let mut w = Weights::default();
-    for spec in p.arch.convs() {
+    for spec in p.conv_specs() {
         let c = p.conv(&spec.name)?;
         let wb = bits.weight_bits(&spec.name)?;
         w.insert(
@@ -1462,11 +1518,11 @@ mod tests {
             assert_eq!(scales.get(c), hawq_dyadic(s_in, w, s_out).unwrap());
         }
         let logits = hg.graph.node_of(hg.graph.results[0]).unwrap();
-        let Op::Dequantize { scale } = logits.op else {
+        let Op::Dequantize { scales, .. } = &logits.op else {
             panic!()
         };
         assert_eq!(
-            scale,
+            scales[0],
             p.linears[FC].fc_scaling_factor[0] * p.acts["quant_act_output"].act_scaling_factor
         );
     }
@@ -1527,8 +1583,21 @@ mod tests {
         assert!(e.contains("'stage4.unit2.quant_act'"), "{e}");
         let mut p = random_params(arch, &bits, 1).unwrap();
         p.linears.get_mut(FC).unwrap().fc_scaling_factor[3] *= 2.0;
-        let e = build_graph(&p, &bits, &BuildOptions::default()).unwrap_err();
-        assert!(e.contains("per-channel"), "{e}");
+        let g = build_graph(&p, &bits, &BuildOptions::default())
+            .unwrap()
+            .graph;
+        let Op::Dequantize { scales, .. } = &g.node_of(g.results[0]).unwrap().op else {
+            panic!()
+        };
+        assert_eq!(
+            scales.len(),
+            1000,
+            "per-channel fc scales give per-channel logits scales"
+        );
+        assert_eq!(
+            scales[3],
+            p.linears[FC].fc_scaling_factor[3] * p.acts["quant_act_output"].act_scaling_factor
+        );
         let mut b2 = bits.clone();
         b2.0.remove("stage2.unit2.quant_act1");
         let e = build_graph(&p, &b2, &BuildOptions::default()).unwrap_err();
