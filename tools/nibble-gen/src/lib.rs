@@ -8,6 +8,8 @@
 pub mod calibrate;
 pub mod generate;
 pub mod hawq;
+pub mod import;
+pub mod pth;
 
 use std::path::Path;
 

@@ -52,10 +52,83 @@ enum Cmd {
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
+    /// Import a HAWQ checkpoint (torch.save .pth of q_resnet18 / q_resnet50, read without Python);
+    /// writes DIR/model.mlir and DIR/weights.safetensors.
+    Import {
+        /// The checkpoint (a dict with 'state_dict', or a state dict; keys may carry 'module.')
+        checkpoint: PathBuf,
+        /// resnet18 or resnet50 (HAWQ's q_resnet18 / q_resnet50)
+        #[arg(long)]
+        arch: String,
+        /// uniform4 / w4a4, uniform8 / w8a8, or a JSON file with a complete HAWQ bit
+        /// configuration {"layer name": bits}
+        #[arg(long)]
+        bits: String,
+        /// JSON object {"layer name": bits} laid over --bits
+        #[arg(long, value_name = "FILE")]
+        bit_config: Option<PathBuf>,
+        /// Batch size of the generated function
+        #[arg(long, default_value_t = 1)]
+        batch: i64,
+        /// Input height and width (a multiple of 32)
+        #[arg(long, default_value_t = 224)]
+        image_size: i64,
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
+        Cmd::Import {
+            checkpoint,
+            arch,
+            bits,
+            bit_config,
+            batch,
+            image_size,
+            out,
+        } => {
+            let arch = Arch::parse(&arch)
+                .ok_or_else(|| format!("unknown --arch '{arch}' (resnet18 or resnet50)"))?;
+            let mut bc = nibble_gen::import::parse_bits(arch, &bits)?;
+            if let Some(f) = bit_config {
+                let text = std::fs::read_to_string(&f)
+                    .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+                bc = bc
+                    .overlay_json(&text)
+                    .map_err(|e| format!("{}: {e}", f.display()))?;
+            }
+            let opts = nibble_gen::import::ImportOptions {
+                arch,
+                bits: bc,
+                build: nibble_gen::hawq::BuildOptions { batch, image_size },
+            };
+            let m = nibble_gen::import::import_file(&checkpoint, &opts)?;
+            nibble_gen::import::write_model(&m, &out)?;
+            let p = &m.params;
+            let widths: Vec<String> = p
+                .units()
+                .iter()
+                .map(|u| u.out_channels.to_string())
+                .collect();
+            println!(
+                "imported {} ({} convs, {} activations, stem {} channels, units {}, {} classes) \
+                 from {}; wrote {}/model.mlir ({} ops) and {}/weights.safetensors ({} tensors)",
+                arch.name(),
+                p.convs.len(),
+                p.acts.len(),
+                p.convs[arch.stem_conv()].shape[0],
+                widths.join("/"),
+                p.linears[nibble_gen::hawq::FC].shape[0],
+                checkpoint.display(),
+                out.display(),
+                m.graph.graph.nodes.len(),
+                out.display(),
+                m.weights.tensors.len()
+            );
+            Ok(())
+        }
         Cmd::Example {
             arch,
             bits,
