@@ -1,1 +1,2090 @@
+//! The CPU interpreter over a tcconv [`Program`]: every op reads its input buffers in their
+//! stored form (4-bit packed words, bytes, i32 words, f32) through [`ActBuffer::slot`] and
+//! [`buffer::load`], reads weights through their packing ([`pack::unpack_weight`] and
+//! [`pack::slot`], never the qnn tensor), computes with the qnn semantics and writes its output
+//! buffer in stored form ([`buffer::store`], padded channels 0). Its results must equal
+//! `nibble_qnn::reference::run` bit for bit; a wrong layout, packing or strategy decision of the
+//! lowering shows up as a mismatch or as an error naming the op.
+//!
+//! Kernel contracts checked per op (what the GPU kernel of that op assumes):
+//! - `conv2d` `direct`: input HWNC, weight `ConvHwoi`, batch % mma.m == 0, out channels % mma.n == 0;
+//!   per output pixel a GEMM (batch x out channels x taps * channels).
+//! - `conv2d` `im2col`: input NHWC, weight `ConvOhwi`; per output pixel row a dot product over
+//!   taps * channels (a whole in-bounds kernel row at once, as the implicit GEMM's K walks it).
+//! - `dense`: input NC, weight `DenseOk`.
+//! - conv / dense: bias packing `Bias`; a residual buffer iff the epilogue is `Residual`, with the
+//!   output's dims; the accumulator + bias fits i32 (as `qnn.conv2d` demands); the epilogue result
+//!   fits the output element type (the epilogue clamp must guarantee it).
+//! - every op: logical dims of its buffers agree with its attributes, integer ops on integer
+//!   buffers, every buffer's `slot()` is a dense permutation of (n, padded c, h, w) (a 4-D `NC`
+//!   buffer is refused), inputs are written before they are read.
+//!
+//! Edges: program inputs are the qnn function's arguments as logical tensors (NCHW for 4-D, NC
+//! for 2-D: the convention `lower` uses for arguments), packed into whatever layout the input
+//! buffer has; results come back NCHW / NC, or in a layout the caller names
+//! ([`run_with_layouts`]). [`run_buffers`] returns every buffer in stored form, to compare with
+//! a GPU run buffer by buffer.
+//!
+//! The dot products run over the stored (padded) channels, as a kernel does, with i16 operands
+//! and an i32 accumulator when `K * max|x| * max|w| <= i32::MAX` proves that exact, else in i64.
+//! Work is spread over rayon's thread pool (output rows / pixels / chunks of slots).
 
+use crate::buffer::{self, ActBuffer, Stored};
+use crate::pack;
+use crate::program::*;
+use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, TensorType};
+use nibble_qnn::semantics::{
+    dequantize_f32, floor_div, quantize_f32, requantize, ElemType, Layout, MAX_SHIFT,
+};
+use nibble_qnn::tensor::{Data, Tensor};
+use rayon::prelude::*;
+
+type Res<T> = Result<T, String>;
+
+/// Run `p` on the qnn function's inputs (one tensor per `p.inputs`: NCHW `[N, C, H, W]` for 4-D
+/// arguments, `[N, C]` for 2-D ones, whatever layout the buffer stores them in), with
+/// `packed_weights` from [`pack::pack_all`]. Results are logical tensors: NCHW `[N, C, H, W]`
+/// for 4-D buffers, `[N, C]` for `NC` buffers (equal to `nibble_qnn::reference::run`'s results
+/// when the qnn function returns NCHW / NC values).
+pub fn run(p: &Program, packed_weights: &[Stored], inputs: &[Tensor]) -> Res<Vec<Tensor>> {
+    let layouts: Vec<Layout> = p
+        .outputs
+        .iter()
+        .map(|&b| p.buffers.get(b).map(edge_layout).unwrap_or(Layout::NCHW))
+        .collect();
+    run_with_layouts(p, packed_weights, inputs, &layouts)
+}
+
+/// [`run`], returning result `i` in layout `layouts[i]` (the qnn result's layout).
+pub fn run_with_layouts(
+    p: &Program,
+    packed_weights: &[Stored],
+    inputs: &[Tensor],
+    layouts: &[Layout],
+) -> Res<Vec<Tensor>> {
+    let bufs = run_buffers(p, packed_weights, inputs)?;
+    if layouts.len() != p.outputs.len() {
+        return Err(format!(
+            "@{}: {} result layouts for {} results",
+            p.name,
+            layouts.len(),
+            p.outputs.len()
+        ));
+    }
+    p.outputs
+        .iter()
+        .zip(layouts)
+        .enumerate()
+        .map(|(k, (&b, &l))| {
+            let s = bufs[b]
+                .as_ref()
+                .ok_or_else(|| format!("@{}: result #{k} (buffer {b}) is never written", p.name))?;
+            output_tensor(&p.buffers[b], s, l)
+                .map_err(|e| format!("@{}: result #{k} (buffer {b}): {e}", p.name))
+        })
+        .collect()
+}
+
+/// Run `p` and return every buffer in stored form (`None` for buffers never written).
+pub fn run_buffers(
+    p: &Program,
+    packed_weights: &[Stored],
+    inputs: &[Tensor],
+) -> Res<Vec<Option<Stored>>> {
+    if packed_weights.len() != p.weights.len() {
+        return Err(format!(
+            "@{}: {} packed weights for the program's {} weights",
+            p.name,
+            packed_weights.len(),
+            p.weights.len()
+        ));
+    }
+    if inputs.len() != p.inputs.len() {
+        return Err(format!(
+            "@{}: expected {} input(s), got {}",
+            p.name,
+            p.inputs.len(),
+            inputs.len()
+        ));
+    }
+    let mut bufs: Vec<Option<Stored>> = vec![None; p.buffers.len()];
+    for (i, (&b, t)) in p.inputs.iter().zip(inputs).enumerate() {
+        let ab = p.buffers.get(b).ok_or_else(|| {
+            format!(
+                "@{}: input {i} names buffer {b}, which does not exist",
+                p.name
+            )
+        })?;
+        bufs[b] = Some(input_stored(ab, t).map_err(|e| format!("@{}: input {i}: {e}", p.name))?);
+    }
+    let cx = Ctx {
+        p,
+        weights: packed_weights,
+    };
+    for (k, op) in p.ops.iter().enumerate() {
+        let out = op.writes();
+        let res = (|| {
+            if out >= p.buffers.len() {
+                return Err(format!("writes buffer {out}, which does not exist"));
+            }
+            cx.exec(op, &bufs)
+        })()
+        .map_err(|e| format!("@{}: op {k} (tcconv.{}): {e}", p.name, op.mnemonic()))?;
+        bufs[out] = Some(res);
+    }
+    Ok(bufs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buffer geometry: strides of logical (n, c, h, w) in slot units, derived from `ActBuffer::slot`
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+struct Geo {
+    /// Logical extents (n, c, h, w).
+    dims: [usize; 4],
+    /// Extents as stored (channels padded).
+    ext: [usize; 4],
+    /// Slot stride of each logical axis.
+    st: [usize; 4],
+    /// Number of slots.
+    len: usize,
+    /// Axes with extent > 1, slowest first.
+    order: Vec<usize>,
+}
+
+impl Geo {
+    fn new(b: &ActBuffer) -> Res<Geo> {
+        if b.dims.iter().any(|&d| d < 0) {
+            return Err(format!("buffer dims {:?} are negative", b.dims));
+        }
+        let dims = b.dims.map(|d| d as usize);
+        let ext = [dims[0], b.stored_channels() as usize, dims[2], dims[3]];
+        let base = b.slot(0, 0, 0, 0);
+        let unit = |a: usize| {
+            let mut i = [0i64; 4];
+            i[a] = 1;
+            b.slot(i[0], i[1], i[2], i[3]) - base
+        };
+        let st = [unit(0), unit(1), unit(2), unit(3)];
+        let len: usize = ext.iter().product();
+        let mut order: Vec<usize> = (0..4).filter(|&a| ext[a] > 1).collect();
+        order.sort_by(|&a, &b| st[b].cmp(&st[a]));
+        // The slot order must be a dense row-major permutation of (n, cs, h, w).
+        let mut want = 1;
+        for &a in order.iter().rev() {
+            if st[a] != want {
+                return Err(format!(
+                    "{} buffer {:?}: slot() is not a dense permutation (axis {a} stride {}, expected {want})",
+                    b.layout, b.dims, st[a]
+                ));
+            }
+            want *= ext[a];
+        }
+        if base != 0 {
+            return Err(format!("{} buffer: slot(0, 0, 0, 0) = {base}", b.layout));
+        }
+        Ok(Geo {
+            dims,
+            ext,
+            st,
+            len,
+            order,
+        })
+    }
+
+    #[inline(always)]
+    fn at(&self, n: usize, c: usize, h: usize, w: usize) -> usize {
+        n * self.st[0] + c * self.st[1] + h * self.st[2] + w * self.st[3]
+    }
+
+    /// The slots of the buffer from a function of logical (n, c, h, w); padded channels get
+    /// `T::default()`. Parallel over rows of the innermost stored axis.
+    fn fill<T, F>(&self, f: F) -> Res<Vec<T>>
+    where
+        T: Copy + Default + Send,
+        F: Fn(usize, usize, usize, usize) -> Res<T> + Sync,
+    {
+        let mut out = vec![T::default(); self.len];
+        if self.len == 0 {
+            return Ok(out);
+        }
+        let inner = self.order.last().copied();
+        let row = inner.map(|a| self.ext[a]).unwrap_or(1);
+        let rows_per_task = (4096 / row).max(1);
+        out.par_chunks_mut(row * rows_per_task)
+            .enumerate()
+            .try_for_each(|(t, chunk)| {
+                for (r, vals) in chunk.chunks_mut(row).enumerate() {
+                    let base = (t * rows_per_task + r) * row;
+                    let mut idx = [0usize; 4];
+                    for &a in &self.order {
+                        idx[a] = (base / self.st[a]) % self.ext[a];
+                    }
+                    for (j, v) in vals.iter_mut().enumerate() {
+                        if let Some(a) = inner {
+                            idx[a] = j;
+                        }
+                        if idx[1] < self.dims[1] {
+                            *v = f(idx[0], idx[1], idx[2], idx[3])?;
+                        }
+                    }
+                }
+                Ok::<(), String>(())
+            })?;
+        Ok(out)
+    }
+}
+
+/// Load the slots of an integer buffer, checking the stored kind and length.
+fn load_ints(b: &ActBuffer, s: &Stored) -> Res<Vec<i32>> {
+    let g = Geo::new(b)?;
+    if !b.elem.is_int() {
+        return Err(format!("{} buffer read as integers", b.elem));
+    }
+    check_stored(b, &g, s)?;
+    Ok(buffer::load(b.elem, s, g.len))
+}
+
+fn load_floats(b: &ActBuffer, s: &Stored) -> Res<Vec<f32>> {
+    let g = Geo::new(b)?;
+    if b.elem != ElemType::F32 {
+        return Err(format!("{} buffer read as f32", b.elem));
+    }
+    check_stored(b, &g, s)?;
+    match s {
+        Stored::Floats(f) => Ok(f.clone()),
+        _ => unreachable!("checked"),
+    }
+}
+
+fn check_stored(b: &ActBuffer, g: &Geo, s: &Stored) -> Res<()> {
+    let (ok, have) = match (s, b.storage(), b.elem) {
+        (Stored::Floats(f), buffer::Storage::Word32, ElemType::F32) => (true, f.len()),
+        (Stored::Words(w), buffer::Storage::Word32, e) if e != ElemType::F32 => (true, w.len()),
+        (Stored::Words(w), buffer::Storage::Packed4, _) => (true, w.len()),
+        (Stored::Bytes(v), buffer::Storage::Byte, _) => (true, v.len()),
+        _ => (false, 0),
+    };
+    if !ok {
+        return Err(format!(
+            "a {} buffer holds {}",
+            b.elem,
+            match s {
+                Stored::Words(_) => "32-bit words",
+                Stored::Bytes(_) => "bytes",
+                Stored::Floats(_) => "f32 values",
+            }
+        ));
+    }
+    let slots_per = if b.storage() == buffer::Storage::Packed4 {
+        8
+    } else {
+        1
+    };
+    if b.stored_len() * slots_per != g.len || have != b.stored_len() {
+        return Err(format!(
+            "{} holds {have} stored elements for {} slots (stored_len {})",
+            b.memref_type(),
+            g.len,
+            b.stored_len()
+        ));
+    }
+    Ok(())
+}
+
+fn store_ints(b: &ActBuffer, slots: &[i32]) -> Stored {
+    buffer::store(b.elem, slots)
+}
+
+fn in_range(v: i64, e: ElemType, what: impl FnOnce() -> String) -> Res<i32> {
+    let (lo, hi) = e.range();
+    if v < lo || v > hi {
+        return Err(format!("{} = {v} does not fit {e} [{lo}, {hi}]", what()));
+    }
+    Ok(v as i32)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edges: qnn tensors <-> stored buffers
+// ---------------------------------------------------------------------------------------------
+
+/// The shape of a buffer's logical tensor in `l` (`NC`: [N, C], needs H = W = 1).
+fn tensor_shape(b: &ActBuffer, l: Layout) -> Res<Vec<i64>> {
+    if l == Layout::NC {
+        if b.dims[2] != 1 || b.dims[3] != 1 {
+            return Err(format!("dims {:?} are not N x C x 1 x 1", b.dims));
+        }
+        return Ok(vec![b.dims[0], b.dims[1]]);
+    }
+    Ok(l.shape(b.dims))
+}
+
+/// The layout of the qnn tensor of a program input or result: `NC` for `NC` buffers, else NCHW
+/// (`lower` takes 4-D function arguments as NCHW when it computes their logical dims).
+fn edge_layout(b: &ActBuffer) -> Layout {
+    if b.layout == Layout::NC {
+        Layout::NC
+    } else {
+        Layout::NCHW
+    }
+}
+
+fn input_stored(b: &ActBuffer, t: &Tensor) -> Res<Stored> {
+    let g = Geo::new(b)?;
+    let l = edge_layout(b);
+    let shape = tensor_shape(b, l)?;
+    if t.ty.shape != shape || t.ty.elem != b.elem {
+        return Err(format!(
+            "the program expects {} ({l}, logical dims {:?}, stored {}), got {}",
+            TensorType::new(shape, b.elem).mlir(),
+            b.dims,
+            b.layout,
+            t.ty.mlir()
+        ));
+    }
+    let ts = l.strides(b.dims);
+    let src =
+        |n: usize, c: usize, h: usize, w: usize| n * ts[0] + c * ts[1] + h * ts[2] + w * ts[3];
+    match &t.data {
+        Data::Float(v) if b.elem == ElemType::F32 && v.len() == t.ty.numel() => {
+            Ok(Stored::Floats(g.fill(|n, c, h, w| Ok(v[src(n, c, h, w)]))?))
+        }
+        Data::Int(v) if b.elem.is_int() && v.len() == t.ty.numel() => {
+            let slots = g.fill(|n, c, h, w| {
+                in_range(v[src(n, c, h, w)] as i64, b.elem, || {
+                    format!("element (n={n}, c={c}, h={h}, w={w})")
+                })
+            })?;
+            Ok(store_ints(b, &slots))
+        }
+        _ => Err(format!(
+            "the data of {} does not match its type",
+            t.ty.mlir()
+        )),
+    }
+}
+
+fn output_tensor(b: &ActBuffer, s: &Stored, l: Layout) -> Res<Tensor> {
+    let g = Geo::new(b)?;
+    let shape = tensor_shape(b, l)?;
+    let ty = TensorType::new(shape, b.elem);
+    let dims = g.dims;
+    let ls = l.strides(b.dims);
+    let coord = move |p: usize| -> [usize; 4] {
+        std::array::from_fn(|a| p.checked_div(ls[a]).map_or(0, |q| q % dims[a]))
+    };
+    let n = ty.numel();
+    if b.elem == ElemType::F32 {
+        let v = load_floats(b, s)?;
+        let out = (0..n)
+            .into_par_iter()
+            .map(|p| {
+                let [a, c, h, w] = coord(p);
+                v[g.at(a, c, h, w)]
+            })
+            .collect();
+        Ok(Tensor::float(ty, out))
+    } else {
+        let v = load_ints(b, s)?;
+        let out = (0..n)
+            .into_par_iter()
+            .map(|p| {
+                let [a, c, h, w] = coord(p);
+                v[g.at(a, c, h, w)]
+            })
+            .collect();
+        Ok(Tensor::int(ty, out))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ops
+// ---------------------------------------------------------------------------------------------
+
+struct Ctx<'a> {
+    p: &'a Program,
+    weights: &'a [Stored],
+}
+
+fn scales(s: &ChannelScales, channels: usize, what: &str) -> Res<()> {
+    if s.multiplier.len() != s.shift.len() || s.is_empty() || (s.len() != 1 && s.len() != channels)
+    {
+        return Err(format!(
+            "{what}: {} multipliers and {} shifts for {channels} channel(s) (need 1 or {channels})",
+            s.multiplier.len(),
+            s.shift.len()
+        ));
+    }
+    if let Some(c) = s.shift.iter().find(|c| !(0..=MAX_SHIFT).contains(*c)) {
+        return Err(format!("{what}: shift {c} is outside [0, {MAX_SHIFT}]"));
+    }
+    Ok(())
+}
+
+fn check_clamp(c: [i64; 2]) -> Res<()> {
+    if c[0] > c[1] {
+        return Err(format!("clamp [{}, {}] is empty", c[0], c[1]));
+    }
+    Ok(())
+}
+
+fn check_zero_point(zp: i64) -> Res<()> {
+    if zp < i32::MIN as i64 || zp > i32::MAX as i64 {
+        return Err(format!("zero point {zp} does not fit i32"));
+    }
+    Ok(())
+}
+
+fn check_epilogue(e: &Epilogue, channels: usize, residual: bool) -> Res<()> {
+    check_clamp(e.clamp)?;
+    match &e.kind {
+        EpilogueKind::None => {}
+        EpilogueKind::Requantize {
+            scales: s,
+            zero_point,
+        } => {
+            scales(s, channels, "epilogue scales")?;
+            check_zero_point(*zero_point)?;
+        }
+        EpilogueKind::Residual {
+            scales: s,
+            residual: r,
+        } => {
+            scales(s, channels, "epilogue scales")?;
+            scales(r, channels, "epilogue residual scales")?;
+        }
+    }
+    let is_res = matches!(e.kind, EpilogueKind::Residual { .. });
+    if is_res != residual {
+        return Err(if residual {
+            "a residual buffer is given but the epilogue does not add it".into()
+        } else {
+            "the epilogue adds a residual but no residual buffer is given".into()
+        });
+    }
+    Ok(())
+}
+
+/// Output extent of one spatial axis.
+fn out_extent(input: usize, k: usize, s: i64, p0: i64, p1: i64) -> Res<usize> {
+    if s < 1 || p0 < 0 || p1 < 0 || k == 0 {
+        return Err(format!(
+            "bad window: kernel {k}, stride {s}, padding ({p0}, {p1})"
+        ));
+    }
+    let padded = input as i64 + p0 + p1;
+    if padded < k as i64 {
+        return Err(format!(
+            "kernel {k} is larger than the padded input {padded}"
+        ));
+    }
+    Ok(((padded - k as i64) / s + 1) as usize)
+}
+
+/// Window of output position `o` along one axis: first input index (may be negative) and the
+/// in-bounds taps `[lo, hi)`.
+#[inline(always)]
+fn taps(o: usize, s: usize, pad: usize, k: usize, input: usize) -> (isize, usize, usize) {
+    let start = (o * s) as isize - pad as isize;
+    let lo = (-start).max(0) as usize;
+    let hi = (input as isize - start).clamp(0, k as isize) as usize;
+    (start, lo.min(hi), hi)
+}
+
+impl Ctx<'_> {
+    fn buf(&self, b: BufId) -> Res<&ActBuffer> {
+        self.p
+            .buffers
+            .get(b)
+            .ok_or_else(|| format!("buffer {b} does not exist"))
+    }
+
+    fn stored<'b>(&self, bufs: &'b [Option<Stored>], b: BufId) -> Res<&'b Stored> {
+        self.buf(b)?;
+        bufs[b]
+            .as_ref()
+            .ok_or_else(|| format!("reads buffer {b} before anything writes it"))
+    }
+
+    fn ints(&self, bufs: &[Option<Stored>], b: BufId) -> Res<(Geo, Vec<i32>)> {
+        let ab = self.buf(b)?;
+        let v = load_ints(ab, self.stored(bufs, b)?).map_err(|e| format!("buffer {b}: {e}"))?;
+        Ok((Geo::new(ab)?, v))
+    }
+
+    fn weight(&self, id: WeightId) -> Res<(&PackedWeight, Vec<i32>)> {
+        let pw = self
+            .p
+            .weights
+            .get(id)
+            .ok_or_else(|| format!("weight {id} does not exist"))?;
+        let v = pack::unpack_weight(pw, &self.weights[id])?;
+        Ok((pw, v))
+    }
+
+    fn bias(&self, id: Option<WeightId>, o: usize) -> Res<Vec<i64>> {
+        let Some(id) = id else {
+            return Ok(vec![0; o]);
+        };
+        let (pw, v) = self.weight(id)?;
+        if pw.packing != Packing::Bias || pw.dims != [o as i64, 1, 1, 1] {
+            return Err(format!(
+                "bias '{}' is {:?} {:?}, expected Bias [{o}, 1, 1, 1]",
+                pw.name, pw.packing, pw.dims
+            ));
+        }
+        Ok((0..o)
+            .map(|c| v[pack::slot(pw, c, 0, 0, 0)] as i64)
+            .collect())
+    }
+
+    fn exec(&self, op: &TcOp, bufs: &[Option<Stored>]) -> Res<Stored> {
+        let ob = self.buf(op.writes())?;
+        let og = Geo::new(ob)?;
+        let same_dims = |b: BufId| -> Res<()> {
+            let ib = self.buf(b)?;
+            if ib.dims != ob.dims {
+                return Err(format!(
+                    "buffer {b} has logical dims {:?}, the output {:?}",
+                    ib.dims, ob.dims
+                ));
+            }
+            Ok(())
+        };
+        let int_out = || -> Res<()> {
+            if !ob.elem.is_int() {
+                return Err(format!("the output buffer is {}, not an integer", ob.elem));
+            }
+            Ok(())
+        };
+        match op {
+            TcOp::Quantize {
+                input,
+                output: _,
+                scale,
+            } => {
+                same_dims(*input)?;
+                int_out()?;
+                let ib = self.buf(*input)?;
+                let ig = Geo::new(ib)?;
+                let x = load_floats(ib, self.stored(bufs, *input)?)?;
+                let (lo, hi) = ob.elem.range();
+                let slots = og.fill(|n, c, h, w| {
+                    Ok(quantize_f32(x[ig.at(n, c, h, w)], *scale, lo, hi) as i32)
+                })?;
+                Ok(store_ints(ob, &slots))
+            }
+            TcOp::Dequantize {
+                input,
+                output: _,
+                scale,
+            } => {
+                same_dims(*input)?;
+                if ob.elem != ElemType::F32 {
+                    return Err(format!("the output buffer is {}, not f32", ob.elem));
+                }
+                let (ig, x) = self.ints(bufs, *input)?;
+                let v =
+                    og.fill(|n, c, h, w| Ok(dequantize_f32(x[ig.at(n, c, h, w)] as i64, *scale)))?;
+                Ok(Stored::Floats(v))
+            }
+            TcOp::Relayout { input, output: _ } => {
+                same_dims(*input)?;
+                let ib = self.buf(*input)?;
+                if ib.elem != ob.elem {
+                    return Err(format!("relayout from {} to {}", ib.elem, ob.elem));
+                }
+                if ob.elem == ElemType::F32 {
+                    let ig = Geo::new(ib)?;
+                    let x = load_floats(ib, self.stored(bufs, *input)?)?;
+                    Ok(Stored::Floats(
+                        og.fill(|n, c, h, w| Ok(x[ig.at(n, c, h, w)]))?,
+                    ))
+                } else {
+                    let (ig, x) = self.ints(bufs, *input)?;
+                    let slots = og.fill(|n, c, h, w| Ok(x[ig.at(n, c, h, w)]))?;
+                    Ok(store_ints(ob, &slots))
+                }
+            }
+            TcOp::Elementwise { op, inputs, .. } => {
+                int_out()?;
+                let arity = if matches!(op, Elementwise::Add { .. }) {
+                    2
+                } else {
+                    1
+                };
+                if inputs.len() != arity {
+                    return Err(format!("expects {arity} input(s), got {}", inputs.len()));
+                }
+                for &b in inputs {
+                    same_dims(b)?;
+                }
+                self.elementwise(op, inputs, bufs, ob, &og)
+            }
+            TcOp::Pool {
+                kind,
+                input,
+                kernel,
+                strides,
+                padding,
+                ..
+            } => {
+                int_out()?;
+                self.pool(*kind, *input, *kernel, *strides, *padding, bufs, ob, &og)
+            }
+            TcOp::Conv2d(c) => {
+                int_out()?;
+                self.conv(c, bufs, ob, &og)
+            }
+            TcOp::Dense(d) => {
+                int_out()?;
+                self.dense(d, bufs, ob, &og)
+            }
+        }
+    }
+
+    fn elementwise(
+        &self,
+        op: &Elementwise,
+        inputs: &[BufId],
+        bufs: &[Option<Stored>],
+        ob: &ActBuffer,
+        og: &Geo,
+    ) -> Res<Stored> {
+        let (ag, a) = self.ints(bufs, inputs[0])?;
+        let (tlo, thi) = ob.elem.range();
+        let nc = og.dims[1];
+        let at = |n, c, h, w| move || format!("output (n={n}, c={c}, h={h}, w={w})");
+        let slots = match op {
+            Elementwise::Requantize {
+                scales: s,
+                rounding,
+                zero_point,
+                clamp,
+            } => {
+                scales(s, nc, "scales")?;
+                check_clamp(*clamp)?;
+                check_zero_point(*zero_point)?;
+                og.fill(|n, c, h, w| {
+                    let y = requantize(
+                        a[ag.at(n, c, h, w)] as i64,
+                        s.get(c),
+                        *rounding,
+                        *zero_point,
+                        clamp[0],
+                        clamp[1],
+                    );
+                    Ok(y.clamp(tlo, thi) as i32)
+                })?
+            }
+            Elementwise::Add {
+                lhs,
+                rhs,
+                rounding,
+                clamp,
+            } => {
+                scales(lhs, nc, "lhs scales")?;
+                scales(rhs, nc, "rhs scales")?;
+                check_clamp(*clamp)?;
+                let (bg, b) = self.ints(bufs, inputs[1])?;
+                og.fill(|n, c, h, w| {
+                    let l = lhs.get(c).apply(a[ag.at(n, c, h, w)] as i64, *rounding) as i128;
+                    let r = rhs.get(c).apply(b[bg.at(n, c, h, w)] as i64, *rounding) as i128;
+                    let y = (l + r)
+                        .clamp(clamp[0] as i128, clamp[1] as i128)
+                        .clamp(tlo as i128, thi as i128);
+                    Ok(y as i32)
+                })?
+            }
+            Elementwise::Relu => og.fill(|n, c, h, w| {
+                in_range(
+                    (a[ag.at(n, c, h, w)] as i64).max(0),
+                    ob.elem,
+                    at(n, c, h, w),
+                )
+            })?,
+            Elementwise::Clamp { min, max } => {
+                check_clamp([*min, *max])?;
+                og.fill(|n, c, h, w| {
+                    in_range(
+                        (a[ag.at(n, c, h, w)] as i64).clamp(*min, *max),
+                        ob.elem,
+                        at(n, c, h, w),
+                    )
+                })?
+            }
+        };
+        Ok(store_ints(ob, &slots))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pool(
+        &self,
+        kind: PoolKind,
+        input: BufId,
+        kernel: [i64; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+        bufs: &[Option<Stored>],
+        ob: &ActBuffer,
+        og: &Geo,
+    ) -> Res<Stored> {
+        let (ig, x) = self.ints(bufs, input)?;
+        let [n, c, h, w] = ig.dims;
+        if kernel[0] < 1 || kernel[1] < 1 {
+            return Err(format!("kernel {kernel:?} must be positive"));
+        }
+        let (kh, kw) = (kernel[0] as usize, kernel[1] as usize);
+        let oh = out_extent(h, kh, strides[0], padding[0], padding[2])?;
+        let ow = out_extent(w, kw, strides[1], padding[1], padding[3])?;
+        if og.dims != [n, c, oh, ow] {
+            return Err(format!(
+                "output dims {:?}, the pooling window gives {:?}",
+                og.dims,
+                [n, c, oh, ow]
+            ));
+        }
+        let (sh, sw, pt, pl) = (
+            strides[0] as usize,
+            strides[1] as usize,
+            padding[0] as usize,
+            padding[1] as usize,
+        );
+        let count = (kh * kw) as i64;
+        let slots = og.fill(|nn, cc, y, xx| {
+            let (iy0, ky_lo, ky_hi) = taps(y, sh, pt, kh, h);
+            let (ix0, kx_lo, kx_hi) = taps(xx, sw, pl, kw, w);
+            let mut best: Option<i64> = None;
+            let mut sum = 0i64;
+            for ky in ky_lo..ky_hi {
+                let iy = (iy0 + ky as isize) as usize;
+                for kx in kx_lo..kx_hi {
+                    let ix = (ix0 + kx as isize) as usize;
+                    let v = x[ig.at(nn, cc, iy, ix)] as i64;
+                    sum += v;
+                    best = Some(best.map_or(v, |b| b.max(v)));
+                }
+            }
+            let at = || format!("output (n={nn}, c={cc}, h={y}, w={xx})");
+            let v = match kind {
+                PoolKind::Max => best.ok_or_else(|| {
+                    format!("the window of {} lies entirely in the padding", at())
+                })?,
+                PoolKind::Avg => floor_div(sum, count),
+            };
+            in_range(v, ob.elem, at)
+        })?;
+        Ok(store_ints(ob, &slots))
+    }
+
+    fn conv(&self, cv: &Conv, bufs: &[Option<Stored>], ob: &ActBuffer, og: &Geo) -> Res<Stored> {
+        let xb = self.buf(cv.input)?;
+        let (pw, wslots) = self.weight(cv.weight)?;
+        // The kernel contract of the strategy.
+        let (want_layout, want_packing) = match cv.strategy {
+            Strategy::Direct => (Layout::HWNC, Packing::ConvHwoi),
+            Strategy::Im2col => (Layout::NHWC, Packing::ConvOhwi),
+        };
+        if xb.layout != want_layout || pw.packing != want_packing {
+            return Err(format!(
+                "strategy {} reads a {want_layout} input and {want_packing:?} weights, got a {} input and '{}' packed {:?}",
+                cv.strategy.name(),
+                xb.layout,
+                pw.name,
+                pw.packing
+            ));
+        }
+        if !xb.elem.is_int() || !pw.elem.is_int() {
+            return Err(format!(
+                "operands must be integers, got {} x {}",
+                xb.elem, pw.elem
+            ));
+        }
+        let (xg, xv) = self.ints(bufs, cv.input)?;
+        let [n, c, h, w] = xg.dims;
+        let [no, o, oh, ow] = og.dims;
+        let [kh, kw] = cv.kernel.map(|k| k.max(0) as usize);
+        if pw.dims != [o as i64, c as i64, kh as i64, kw as i64] {
+            return Err(format!(
+                "weight '{}' has (o, i, kh, kw) = {:?}, the conv needs {:?}",
+                pw.name,
+                pw.dims,
+                [o, c, kh, kw]
+            ));
+        }
+        let eoh = out_extent(h, kh, cv.strides[0], cv.padding[0], cv.padding[2])?;
+        let eow = out_extent(w, kw, cv.strides[1], cv.padding[1], cv.padding[3])?;
+        if [no, oh, ow] != [n, eoh, eow] {
+            return Err(format!(
+                "output dims {:?}, the convolution gives {:?}",
+                og.dims,
+                [n, o, eoh, eow]
+            ));
+        }
+        if cv.strategy == Strategy::Direct {
+            let m = cv.tiling.mma;
+            if n as i64 % m.m != 0 || o as i64 % m.n != 0 {
+                return Err(format!(
+                    "strategy direct needs batch % {} == 0 and out channels % {} == 0 (mma m{}n{}k{}), got batch {n}, out channels {o}",
+                    m.m, m.n, m.m, m.n, m.k
+                ));
+            }
+        }
+        let bias = self.bias(cv.bias, o)?;
+        check_epilogue(&cv.epilogue, o, cv.residual.is_some())?;
+        let resid = match cv.residual {
+            Some(r) => {
+                let rb = self.buf(r)?;
+                if rb.dims != ob.dims {
+                    return Err(format!(
+                        "residual buffer {r} has dims {:?}, the output {:?}",
+                        rb.dims, ob.dims
+                    ));
+                }
+                Some(self.ints(bufs, r)?)
+            }
+            None => None,
+        };
+        // Weight strides of logical (o, i, kh, kw) in slots, from the packing's definition.
+        let w0 = pack::slot(pw, 0, 0, 0, 0);
+        let ws = [
+            pack::slot(pw, 1, 0, 0, 0) - w0,
+            pack::slot(pw, 0, 1, 0, 0) - w0,
+            pack::slot(pw, 0, 0, 1, 0) - w0,
+            pack::slot(pw, 0, 0, 0, 1) - w0,
+        ];
+        let (csx, csw) = (xg.ext[1], pack::stored_channels(pw));
+        if xg.st[1] != 1 || ws[1] != 1 {
+            return Err("conv operands must have channels innermost".into());
+        }
+        let cl = csx.min(csw);
+        let g = ConvGeo {
+            h,
+            w,
+            o,
+            n,
+            kh,
+            kw,
+            sh: cv.strides[0] as usize,
+            sw: cv.strides[1] as usize,
+            pt: cv.padding[0] as usize,
+            pl: cv.padding[1] as usize,
+            oh,
+            ow,
+            xs: xg.st,
+            ws,
+            cl,
+            merge: csx == csw && xg.st[3] == csx && ws[3] == csw,
+        };
+        // Accumulators in pixel-major order: im2col (n, oy, ox, o), direct (oy, ox, n, o).
+        let k = kh * kw * cl;
+        let fast = fast_path_ok(&xv, &wslots, k);
+        let acc = match (cv.strategy, fast) {
+            (Strategy::Im2col, true) => im2col::<i16>(&cast(&xv), &cast(&wslots), &g),
+            (Strategy::Im2col, false) => im2col::<i32>(&xv, &wslots, &g),
+            (Strategy::Direct, true) => direct::<i16>(&cast(&xv), &cast(&wslots), &g),
+            (Strategy::Direct, false) => direct::<i32>(&xv, &wslots, &g),
+        };
+        let pix = |nn: usize, y: usize, xx: usize| match cv.strategy {
+            Strategy::Im2col => (nn * oh + y) * ow + xx,
+            Strategy::Direct => (y * ow + xx) * n + nn,
+        };
+        let epi = &cv.epilogue;
+        let slots = og.fill(|nn, cc, y, xx| {
+            let at = || format!("output (n={nn}, c={cc}, h={y}, w={xx})");
+            let a = acc[pix(nn, y, xx) * o + cc] + bias[cc];
+            if a < i32::MIN as i64 || a > i32::MAX as i64 {
+                return Err(format!("the accumulator {a} at {} does not fit i32", at()));
+            }
+            let r = match &resid {
+                Some((rg, rv)) => rv[rg.at(nn, cc, y, xx)] as i64,
+                None => 0,
+            };
+            in_range(epi.apply(a, r, cc), ob.elem, || {
+                format!("the epilogue result at {}", at())
+            })
+        })?;
+        Ok(store_ints(ob, &slots))
+    }
+
+    fn dense(&self, d: &Dense, bufs: &[Option<Stored>], ob: &ActBuffer, og: &Geo) -> Res<Stored> {
+        let xb = self.buf(d.input)?;
+        let (pw, wslots) = self.weight(d.weight)?;
+        if xb.layout != Layout::NC || pw.packing != Packing::DenseOk {
+            return Err(format!(
+                "dense reads an NC input and DenseOk weights, got a {} input and '{}' packed {:?}",
+                xb.layout, pw.name, pw.packing
+            ));
+        }
+        if !xb.elem.is_int() || !pw.elem.is_int() {
+            return Err(format!(
+                "operands must be integers, got {} x {}",
+                xb.elem, pw.elem
+            ));
+        }
+        let (xg, xv) = self.ints(bufs, d.input)?;
+        let [n, k, ..] = xg.dims;
+        let [no, o, ..] = og.dims;
+        if pw.dims != [o as i64, k as i64, 1, 1] || no != n || xg.dims[2..] != [1, 1] {
+            return Err(format!(
+                "input {:?}, weight '{}' {:?} and output {:?} do not make a dense layer",
+                xg.dims, pw.name, pw.dims, og.dims
+            ));
+        }
+        let bias = self.bias(d.bias, o)?;
+        check_epilogue(&d.epilogue, o, false)?;
+        let cl = xg.ext[1].min(pack::stored_channels(pw));
+        let wrow = |oo: usize| pack::slot(pw, oo, 0, 0, 0);
+        let xrow = |nn: usize| xg.at(nn, 0, 0, 0);
+        let acc: Vec<i64> = (0..n * o)
+            .into_par_iter()
+            .map(|p| {
+                let (nn, oo) = (p / o, p % o);
+                let (x0, w0) = (xrow(nn), wrow(oo));
+                xv[x0..x0 + cl]
+                    .iter()
+                    .zip(&wslots[w0..w0 + cl])
+                    .map(|(&a, &b)| a as i64 * b as i64)
+                    .sum::<i64>()
+            })
+            .collect();
+        let slots = og.fill(|nn, cc, _, _| {
+            let at = || format!("output (n={nn}, c={cc})");
+            let a = acc[nn * o + cc] + bias[cc];
+            if a < i32::MIN as i64 || a > i32::MAX as i64 {
+                return Err(format!("the accumulator {a} at {} does not fit i32", at()));
+            }
+            in_range(d.epilogue.apply(a, 0, cc), ob.elem, || {
+                format!("the epilogue result at {}", at())
+            })
+        })?;
+        Ok(store_ints(ob, &slots))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution kernels
+// ---------------------------------------------------------------------------------------------
+
+struct ConvGeo {
+    n: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    pt: usize,
+    pl: usize,
+    oh: usize,
+    ow: usize,
+    /// Input slot strides of (n, c, h, w).
+    xs: [usize; 4],
+    /// Weight slot strides of (o, i, kh, kw).
+    ws: [usize; 4],
+    /// Channels per tap in the dot products (stored channels; padding is zero in both operands).
+    cl: usize,
+    /// The taps of one kernel row are contiguous in both operands (NHWC x OHWI, same padding).
+    merge: bool,
+}
+
+/// Operand type of the dot products: i16 with an i32 accumulator (proved exact), or i32 with i64.
+trait Mac: Copy + Default + Send + Sync {
+    type Acc: Copy + Default + Send + Sync + std::ops::AddAssign + Into<i64>;
+    fn mul(a: Self, b: Self) -> Self::Acc;
+}
+
+impl Mac for i16 {
+    type Acc = i32;
+    #[inline(always)]
+    fn mul(a: i16, b: i16) -> i32 {
+        a as i32 * b as i32
+    }
+}
+
+impl Mac for i32 {
+    type Acc = i64;
+    #[inline(always)]
+    fn mul(a: i32, b: i32) -> i64 {
+        a as i64 * b as i64
+    }
+}
+
+fn cast(v: &[i32]) -> Vec<i16> {
+    v.iter().map(|&x| x as i16).collect()
+}
+
+fn max_abs(v: &[i32]) -> (u64, bool) {
+    let (lo, hi) = v
+        .iter()
+        .fold((0i32, 0i32), |(a, b), &x| (a.min(x), b.max(x)));
+    (
+        (lo as i64).unsigned_abs().max(hi as i64 as u64),
+        lo >= i16::MIN as i32 && hi <= i16::MAX as i32,
+    )
+}
+
+/// Every partial sum of a `k`-term dot product fits i32 and both operands fit i16.
+fn fast_path_ok(x: &[i32], w: &[i32], k: usize) -> bool {
+    let (mx, x16) = max_abs(x);
+    let (mw, w16) = max_abs(w);
+    x16 && w16 && (k as u128) * (mx as u128) * (mw as u128) <= i32::MAX as u128
+}
+
+#[inline(always)]
+fn dot1<T: Mac>(x: &[T], w: &[T]) -> T::Acc {
+    let w = &w[..x.len()];
+    let mut a = T::Acc::default();
+    for i in 0..x.len() {
+        a += T::mul(x[i], w[i]);
+    }
+    a
+}
+
+#[inline(always)]
+fn dot4<T: Mac>(x: &[T], w0: &[T], w1: &[T], w2: &[T], w3: &[T]) -> [T::Acc; 4] {
+    let n = x.len();
+    let (w0, w1, w2, w3) = (&w0[..n], &w1[..n], &w2[..n], &w3[..n]);
+    let (mut a0, mut a1, mut a2, mut a3) = Default::default();
+    for i in 0..n {
+        let v = x[i];
+        a0 += T::mul(v, w0[i]);
+        a1 += T::mul(v, w1[i]);
+        a2 += T::mul(v, w2[i]);
+        a3 += T::mul(v, w3[i]);
+    }
+    [a0, a1, a2, a3]
+}
+
+/// Output channels computed together (the input segment is loaded once for all of them).
+const OB: usize = 4;
+
+/// Add `x . w[o]` for out channels `ob .. ob + nb` to `acc`, `w` offset `woff` within a channel.
+#[inline(always)]
+fn mac_block<T: Mac>(
+    x: &[T],
+    w: &[T],
+    wso: usize,
+    ob: usize,
+    nb: usize,
+    woff: usize,
+    acc: &mut [T::Acc],
+) {
+    let len = x.len();
+    let row = |j: usize| {
+        let s = (ob + j) * wso + woff;
+        &w[s..s + len]
+    };
+    if nb == OB {
+        let d = dot4(x, row(0), row(1), row(2), row(3));
+        for j in 0..OB {
+            acc[j] += d[j];
+        }
+    } else {
+        for (j, a) in acc.iter_mut().enumerate().take(nb) {
+            *a += dot1(x, row(j));
+        }
+    }
+}
+
+/// im2col: per output row (n, oy), for each output pixel a dot product over the in-bounds taps
+/// and channels, as the implicit GEMM's K dimension walks them. Result (n, oy, ox, o).
+fn im2col<T: Mac>(x: &[T], w: &[T], g: &ConvGeo) -> Vec<i64> {
+    let mut out = vec![0i64; g.n * g.oh * g.ow * g.o];
+    if out.is_empty() {
+        return out;
+    }
+    let row_len = g.ow * g.o;
+    out.par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(r, out)| {
+            let (nn, y) = (r / g.oh, r % g.oh);
+            let (iy0, ky_lo, ky_hi) = taps(y, g.sh, g.pt, g.kh, g.h);
+            let mut ob = 0;
+            while ob < g.o {
+                let nb = OB.min(g.o - ob);
+                for xx in 0..g.ow {
+                    let (ix0, kx_lo, kx_hi) = taps(xx, g.sw, g.pl, g.kw, g.w);
+                    let mut acc = [T::Acc::default(); OB];
+                    if kx_hi > kx_lo {
+                        for ky in ky_lo..ky_hi {
+                            let iy = (iy0 + ky as isize) as usize;
+                            let seg = |kx: usize, len: usize| {
+                                let ix = (ix0 + kx as isize) as usize;
+                                let xo = nn * g.xs[0] + iy * g.xs[2] + ix * g.xs[3];
+                                (&x[xo..xo + len], ky * g.ws[2] + kx * g.ws[3])
+                            };
+                            if g.merge {
+                                let (xs, woff) = seg(kx_lo, (kx_hi - kx_lo) * g.cl);
+                                mac_block(xs, w, g.ws[0], ob, nb, woff, &mut acc);
+                            } else {
+                                for kx in kx_lo..kx_hi {
+                                    let (xs, woff) = seg(kx, g.cl);
+                                    mac_block(xs, w, g.ws[0], ob, nb, woff, &mut acc);
+                                }
+                            }
+                        }
+                    }
+                    for j in 0..nb {
+                        out[xx * g.o + ob + j] = acc[j].into();
+                    }
+                }
+                ob += nb;
+            }
+        });
+    out
+}
+
+/// direct: per output pixel (oy, ox), a GEMM (batch x out channels x channels) per in-bounds
+/// tap over the HWNC input block `[N][Cs]` and the HWOI weight block `[O][Cs]`.
+/// Result (oy, ox, n, o).
+fn direct<T: Mac>(x: &[T], w: &[T], g: &ConvGeo) -> Vec<i64> {
+    let mut out = vec![0i64; g.oh * g.ow * g.n * g.o];
+    if out.is_empty() {
+        return out;
+    }
+    let pix_len = g.n * g.o;
+    out.par_chunks_mut(pix_len)
+        .enumerate()
+        .for_each(|(p, out)| {
+            let (y, xx) = (p / g.ow, p % g.ow);
+            let (iy0, ky_lo, ky_hi) = taps(y, g.sh, g.pt, g.kh, g.h);
+            let (ix0, kx_lo, kx_hi) = taps(xx, g.sw, g.pl, g.kw, g.w);
+            let mut acc = vec![T::Acc::default(); pix_len];
+            for ky in ky_lo..ky_hi {
+                let iy = (iy0 + ky as isize) as usize;
+                for kx in kx_lo..kx_hi {
+                    let ix = (ix0 + kx as isize) as usize;
+                    let woff = ky * g.ws[2] + kx * g.ws[3];
+                    for nn in 0..g.n {
+                        let xo = nn * g.xs[0] + iy * g.xs[2] + ix * g.xs[3];
+                        let xs = &x[xo..xo + g.cl];
+                        let arow = &mut acc[nn * g.o..(nn + 1) * g.o];
+                        let mut ob = 0;
+                        while ob < g.o {
+                            let nb = OB.min(g.o - ob);
+                            mac_block(xs, w, g.ws[0], ob, nb, woff, &mut arow[ob..ob + nb]);
+                            ob += nb;
+                        }
+                    }
+                }
+            }
+            for (o, a) in out.iter_mut().zip(acc) {
+                *o = a.into();
+            }
+        });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::{lower, LowerOptions};
+    use crate::target::Target;
+    use nibble_qnn::graph::{Graph, Op};
+    use nibble_qnn::reference;
+    use nibble_qnn::semantics::{KernelLayout, Rounding};
+    use nibble_qnn::tensor::Rng;
+    use nibble_qnn::weights::Weights;
+
+    /// Every way the tests lower a graph: each target's own strategy choice, and im2col forced.
+    fn lowerings() -> Vec<(Target, LowerOptions)> {
+        let mut v: Vec<(Target, LowerOptions)> = Target::ALL
+            .iter()
+            .map(|&t| (t, LowerOptions::default()))
+            .collect();
+        for t in Target::ALL {
+            v.push((
+                t,
+                LowerOptions {
+                    strategy: Some(Strategy::Im2col),
+                    ..Default::default()
+                },
+            ));
+        }
+        v
+    }
+
+    fn strategies(p: &Program) -> Vec<&'static str> {
+        p.ops
+            .iter()
+            .filter_map(|op| match op {
+                TcOp::Conv2d(c) => Some(c.strategy.name()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Lower `g` every way, run the interpreter on the packed weights and compare each result
+    /// with the reference bit for bit. Returns failure messages and the number of direct convs run.
+    fn check_all_lowerings(
+        what: &str,
+        g: &Graph,
+        w: &Weights,
+        inputs: &[Tensor],
+    ) -> (Vec<String>, usize) {
+        let want = match reference::run(g, w, inputs) {
+            Ok(r) => r,
+            Err(e) => return (vec![format!("{what}: reference failed: {e}")], 0),
+        };
+        let mut fails = vec![];
+        let mut direct = 0;
+        for (t, opts) in lowerings() {
+            let forced = if opts.strategy.is_some() {
+                " (im2col forced)"
+            } else {
+                ""
+            };
+            let p = match lower(g, t, &opts) {
+                Ok(p) => p,
+                Err(e) => {
+                    fails.push(format!("{what} target {t}{forced}: lower failed: {e}"));
+                    continue;
+                }
+            };
+            let strat = strategies(&p);
+            direct += strat.iter().filter(|s| **s == "direct").count();
+            let got = pack::pack_all(&p, w).and_then(|pw| run(&p, &pw, inputs));
+            let ctx = format!("{what} target {t}{forced} strategies {strat:?}");
+            match got {
+                Err(e) => fails.push(format!("{ctx}: interpreter failed: {e}")),
+                Ok(got) => {
+                    for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                        if a.ty != b.ty {
+                            fails.push(format!(
+                                "{ctx}: result {k} is {}, the reference {}",
+                                a.ty.mlir(),
+                                b.ty.mlir()
+                            ));
+                        } else if let Some(i) = a.first_mismatch(b) {
+                            fails.push(format!(
+                                "{ctx}: result {k} first differs at index {i} {:?}: interpreter {}, reference {}",
+                                b.unflatten(i),
+                                a.show(i),
+                                b.show(i)
+                            ));
+                        }
+                    }
+                    if got.len() != want.len() {
+                        fails.push(format!(
+                            "{ctx}: {} results, reference {}",
+                            got.len(),
+                            want.len()
+                        ));
+                    }
+                }
+            }
+        }
+        (fails, direct)
+    }
+
+    /// `qnn.dequantize` with one scale, in whichever form the qnn `Op` has (`{scale}` or, since
+    /// per-channel dequantize, `{scales, layout}`).
+    fn dequantize_op(scale: f32) -> Op {
+        let new = serde_json::json!({"Dequantize": {"scales": [scale], "layout": "NC"}});
+        let old = serde_json::json!({"Dequantize": {"scale": scale}});
+        serde_json::from_value(new)
+            .or_else(|_| serde_json::from_value(old))
+            .expect("a qnn.dequantize op")
+    }
+
+    fn weight(g: &mut Graph, name: &str, ty: TensorType) -> usize {
+        g.push(Op::Weight { name: name.into() }, vec![], ty)
+    }
+
+    /// Per-channel scales mapping accumulators of `k` terms of |x| <= xr, |w| <= wr onto about
+    /// [-hi, hi].
+    fn scales_for(
+        rng: &mut Rng,
+        channels: i64,
+        k: i64,
+        xr: i64,
+        wr: i64,
+        hi: i64,
+    ) -> ChannelScales {
+        let spread = (k as f64).sqrt() * (xr * wr) as f64 * 0.6;
+        let base = hi as f64 / spread;
+        let shift = 24;
+        let n = if rng.int(0, 3) == 0 { 1 } else { channels };
+        let multiplier = (0..n)
+            .map(|_| {
+                let f = 0.5 + rng.unit() as f64;
+                ((base * f * (1u64 << shift) as f64) as i32).max(1)
+            })
+            .collect();
+        ChannelScales {
+            multiplier,
+            shift: vec![shift; n as usize],
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    struct ConvCfg {
+        #[allow(dead_code)] // printed in failure messages
+        seed: u64,
+        batch: i64,
+        cin: i64,
+        cout: i64,
+        h: i64,
+        w: i64,
+        kernel: [i64; 2],
+        stride: [i64; 2],
+        padding: [i64; 4],
+        act: ElemType,
+        wt: ElemType,
+        out: ElemType,
+        bias: bool,
+        kernel_layout: KernelLayout,
+        rounding: Rounding,
+    }
+
+    fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
+        v[rng.int(0, v.len() as i64 - 1) as usize]
+    }
+
+    /// Config `i` of seed `seed`: batch and operand types cycle so that every combination occurs;
+    /// the rest is random. The spatial size keeps each conv at a few million MACs.
+    fn conv_cfg(rng: &mut Rng, seed: u64, i: usize) -> ConvCfg {
+        let batch = [1, 3, 5, 8, 16][i % 5];
+        let (act, wt) = [
+            (ElemType::U4, ElemType::I4),
+            (ElemType::I8, ElemType::I8),
+            (ElemType::U8, ElemType::I8),
+        ][i % 3];
+        let chans = [3, 24, 40, 64, 72];
+        // Big batches get tensor-core-friendly channels half of the time (direct strategy).
+        let cin = if batch >= 8 && rng.int(0, 1) == 0 {
+            64
+        } else {
+            pick(rng, &chans)
+        };
+        let cout = pick(rng, &chans);
+        let k = pick(rng, &[1, 3, 3, 7]);
+        let kernel = if rng.int(0, 7) == 0 {
+            [k, pick(rng, &[1, 3])]
+        } else {
+            [k, k]
+        };
+        let stride = [pick(rng, &[1, 2]), pick(rng, &[1, 2])];
+        let stride = if rng.int(0, 2) == 0 {
+            stride
+        } else {
+            [stride[0]; 2]
+        };
+        let p = pick(rng, &[0, 1, 3]);
+        let padding = if rng.int(0, 3) == 0 {
+            [p, pick(rng, &[0, 1]), pick(rng, &[0, 1, 3]), p]
+        } else {
+            [p; 4]
+        };
+        // Output extent from a MAC budget, then the input extent that gives it.
+        let macs_per_pixel = batch * cin * cout * kernel[0] * kernel[1];
+        let pixels = (3_000_000 / macs_per_pixel).clamp(1, 64);
+        let side = ((pixels as f64).sqrt() as i64).max(1);
+        let extent = |rng: &mut Rng, a: usize| {
+            let mut o = rng.int(1, side.max(1));
+            loop {
+                let x = (o - 1) * stride[a] + kernel[a] - padding[a] - padding[a + 2]
+                    + rng.int(0, stride[a] - 1);
+                if x >= 1 {
+                    return x;
+                }
+                o += 1;
+            }
+        };
+        let h = extent(rng, 0);
+        let w = extent(rng, 1);
+        let out = pick(
+            rng,
+            &[ElemType::U4, ElemType::I8, ElemType::U8, ElemType::I4],
+        );
+        ConvCfg {
+            seed,
+            batch,
+            cin,
+            cout,
+            h,
+            w,
+            kernel,
+            stride,
+            padding,
+            act,
+            wt,
+            out,
+            bias: (i / 5).is_multiple_of(2),
+            kernel_layout: pick(
+                rng,
+                &[
+                    KernelLayout::OIHW,
+                    KernelLayout::OHWI,
+                    KernelLayout::HWIO,
+                    KernelLayout::HWOI,
+                ],
+            ),
+            rounding: pick(
+                rng,
+                &[Rounding::HalfToEven, Rounding::HalfUp, Rounding::Truncate],
+            ),
+        }
+    }
+
+    /// integer input -> conv2d (+ bias) -> requantize -> relu, all NCHW in qnn.
+    fn conv_graph(c: &ConvCfg, rng: &mut Rng) -> (Graph, Weights, Vec<Tensor>) {
+        let x_ty = TensorType::new(vec![c.batch, c.cin, c.h, c.w], c.act);
+        let mut g = Graph::new("conv", vec![x_ty.clone()]);
+        let [kh, kw] = c.kernel;
+        let w_ty = TensorType::new(c.kernel_layout.shape([c.cout, c.cin, kh, kw]), c.wt);
+        let b_ty = TensorType::new(vec![c.cout], ElemType::I32);
+        let mut wts = Weights::default();
+        let wv = weight(&mut g, "conv.w", w_ty.clone());
+        wts.insert("conv.w", rng.tensor(&w_ty));
+        let mut operands = vec![0, wv];
+        let k = c.cin * kh * kw;
+        let (xr, wr) = (c.act.range().1, -c.wt.range().0);
+        if c.bias {
+            let bv = weight(&mut g, "conv.b", b_ty.clone());
+            let span = ((k as f64).sqrt() * (xr * wr) as f64) as i64;
+            let b = (0..c.cout).map(|_| rng.int(-span, span) as i32).collect();
+            wts.insert("conv.b", Tensor::int(b_ty, b));
+            operands.push(bv);
+        }
+        let oh = (c.h + c.padding[0] + c.padding[2] - kh) / c.stride[0] + 1;
+        let ow = (c.w + c.padding[1] + c.padding[3] - kw) / c.stride[1] + 1;
+        let o_shape = vec![c.batch, c.cout, oh, ow];
+        let conv = g.push(
+            Op::Conv2d {
+                strides: c.stride,
+                padding: c.padding,
+                layout: Layout::NCHW,
+                kernel_layout: c.kernel_layout,
+            },
+            operands,
+            TensorType::new(o_shape.clone(), ElemType::I32),
+        );
+        let (lo, hi) = c.out.range();
+        let rq = g.push(
+            Op::Requantize {
+                scales: scales_for(rng, c.cout, k, xr, wr, hi),
+                rounding: c.rounding,
+                zero_point: if rng.int(0, 3) == 0 { 1 } else { 0 },
+                clamp: [lo, hi],
+                layout: Layout::NCHW,
+            },
+            vec![conv],
+            TensorType::new(o_shape.clone(), c.out),
+        );
+        let relu = g.push(
+            Op::Relu {
+                layout: Layout::NCHW,
+            },
+            vec![rq],
+            TensorType::new(o_shape, c.out),
+        );
+        g.results = vec![relu];
+        let x = rng.tensor(&x_ty);
+        (g, wts, vec![x])
+    }
+
+    #[test]
+    fn random_convs_match_the_reference_for_every_target_and_strategy() {
+        let mut fails = vec![];
+        let (mut configs, mut direct) = (0, 0);
+        for seed in [1u64, 2, 3, 4] {
+            let mut rng = Rng(seed);
+            for i in 0..15 {
+                let cfg = conv_cfg(&mut rng, seed, i);
+                let (g, w, inputs) = conv_graph(&cfg, &mut rng);
+                let (f, d) = check_all_lowerings(&format!("{cfg:?}"), &g, &w, &inputs);
+                fails.extend(f);
+                direct += d;
+                configs += 1;
+            }
+        }
+        assert!(
+            fails.is_empty(),
+            "{} mismatch(es):\n{}",
+            fails.len(),
+            fails[..fails.len().min(10)].join("\n")
+        );
+        assert!(configs >= 50);
+        assert!(direct >= 10, "only {direct} direct convs were exercised");
+    }
+
+    /// f32 image -> quantize -> conv (i8) -> requantize u4 -> max pool -> two convs (u4 x i4) ->
+    /// add (i16) -> relu -> requantize u8 -> global avg pool -> (1x1 conv) flatten -> dense ->
+    /// dequantize: every op kind; results: f32 logits [N, 10], the pooled u4 map, the 1x1 conv.
+    fn mini_net(batch: i64, rng: &mut Rng) -> (Graph, Weights, Vec<Tensor>) {
+        let (h, c1, c2) = (9, 64, 32);
+        let x_ty = TensorType::new(vec![batch, 3, h, h], ElemType::F32);
+        let mut g = Graph::new("mini", vec![x_ty.clone()]);
+        let mut w = Weights::default();
+        let nchw = Layout::NCHW;
+        let t = |s: Vec<i64>, e| TensorType::new(s, e);
+        let q = g.push(
+            Op::Quantize {
+                scale: 0.03,
+                layout: nchw,
+            },
+            vec![0],
+            t(vec![batch, 3, h, h], ElemType::I8),
+        );
+        let add_w = |g: &mut Graph, w: &mut Weights, name: &str, ty: TensorType, rng: &mut Rng| {
+            w.insert(name, rng.tensor(&ty));
+            weight(g, name, ty)
+        };
+        let w1 = add_w(
+            &mut g,
+            &mut w,
+            "w1",
+            t(vec![c1, 3, 3, 3], ElemType::I8),
+            rng,
+        );
+        let b1 = add_w(&mut g, &mut w, "b1", t(vec![c1], ElemType::I32), rng);
+        let conv = |g: &mut Graph, ops: Vec<usize>, s: i64, p: i64, kl, shape: Vec<i64>| {
+            g.push(
+                Op::Conv2d {
+                    strides: [s, s],
+                    padding: [p; 4],
+                    layout: nchw,
+                    kernel_layout: kl,
+                },
+                ops,
+                TensorType::new(shape, ElemType::I32),
+            )
+        };
+        let y1 = conv(
+            &mut g,
+            vec![q, w1, b1],
+            1,
+            1,
+            KernelLayout::OIHW,
+            vec![batch, c1, h, h],
+        );
+        let rq = |g: &mut Graph,
+                  rng: &mut Rng,
+                  x: usize,
+                  c: i64,
+                  k: i64,
+                  xr: i64,
+                  e: ElemType,
+                  shape: Vec<i64>| {
+            let (lo, hi) = e.range();
+            g.push(
+                Op::Requantize {
+                    scales: scales_for(rng, c, k, xr, 128, hi),
+                    rounding: Rounding::HalfToEven,
+                    zero_point: 0,
+                    clamp: [lo, hi],
+                    layout: nchw,
+                },
+                vec![x],
+                TensorType::new(shape, e),
+            )
+        };
+        let a1 = rq(
+            &mut g,
+            rng,
+            y1,
+            c1,
+            27,
+            128,
+            ElemType::U4,
+            vec![batch, c1, h, h],
+        );
+        let h2 = 5;
+        let m1 = g.push(
+            Op::MaxPool2d {
+                kernel: [3, 3],
+                strides: [2, 2],
+                padding: [1, 1, 1, 1],
+                layout: nchw,
+            },
+            vec![a1],
+            t(vec![batch, c1, h2, h2], ElemType::U4),
+        );
+        let w2 = add_w(
+            &mut g,
+            &mut w,
+            "w2",
+            t(vec![c2, 1, 1, c1], ElemType::I4),
+            rng,
+        );
+        let y2 = conv(
+            &mut g,
+            vec![m1, w2],
+            1,
+            0,
+            KernelLayout::OHWI,
+            vec![batch, c2, h2, h2],
+        );
+        let w3 = add_w(
+            &mut g,
+            &mut w,
+            "w3",
+            t(vec![3, 3, c1, c2], ElemType::I4),
+            rng,
+        );
+        let b3 = add_w(&mut g, &mut w, "b3", t(vec![c2], ElemType::I32), rng);
+        let y3 = conv(
+            &mut g,
+            vec![m1, w3, b3],
+            1,
+            1,
+            KernelLayout::HWIO,
+            vec![batch, c2, h2, h2],
+        );
+        let sum = g.push(
+            Op::Add {
+                lhs: scales_for(rng, c2, 64, 15, 8, 2000),
+                rhs: scales_for(rng, c2, 576, 15, 8, 2000),
+                rounding: Rounding::HalfUp,
+                clamp: [i16::MIN as i64, i16::MAX as i64],
+                layout: nchw,
+            },
+            vec![y2, y3],
+            t(vec![batch, c2, h2, h2], ElemType::I16),
+        );
+        let r = g.push(
+            Op::Relu { layout: nchw },
+            vec![sum],
+            t(vec![batch, c2, h2, h2], ElemType::I16),
+        );
+        let a3 = rq(
+            &mut g,
+            rng,
+            r,
+            c2,
+            1,
+            4000 / 128,
+            ElemType::U8,
+            vec![batch, c2, h2, h2],
+        );
+        let p = g.push(
+            Op::AvgPool2d {
+                kernel: [h2, h2],
+                strides: [1, 1],
+                padding: [0; 4],
+                layout: nchw,
+            },
+            vec![a3],
+            t(vec![batch, c2, 1, 1], ElemType::U8),
+        );
+        // A 1x1 conv on the pooled map before the flatten (its first consumer, which also keeps
+        // the lowering's layout plan away from the flatten: see `avg_pool_then_flatten`).
+        let w4 = add_w(
+            &mut g,
+            &mut w,
+            "w4",
+            t(vec![8, c2, 1, 1], ElemType::I8),
+            rng,
+        );
+        let y4 = conv(
+            &mut g,
+            vec![p, w4],
+            1,
+            0,
+            KernelLayout::OIHW,
+            vec![batch, 8, 1, 1],
+        );
+        let f = g.push(
+            Op::Flatten { layout: nchw },
+            vec![p],
+            t(vec![batch, c2], ElemType::U8),
+        );
+        let wd = add_w(&mut g, &mut w, "wd", t(vec![10, c2], ElemType::I8), rng);
+        let bd = add_w(&mut g, &mut w, "bd", t(vec![10], ElemType::I32), rng);
+        let d = g.push(
+            Op::Dense,
+            vec![f, wd, bd],
+            t(vec![batch, 10], ElemType::I32),
+        );
+        let lg = g.push(
+            dequantize_op(0.001),
+            vec![d],
+            t(vec![batch, 10], ElemType::F32),
+        );
+        g.results = vec![lg, m1, y4];
+        let x = rng.tensor(&x_ty);
+        (g, w, vec![x])
+    }
+
+    #[test]
+    fn every_op_kind_matches_the_reference() {
+        let mut fails = vec![];
+        let mut direct = 0;
+        for (seed, batch) in [(11u64, 1i64), (12, 3), (13, 8), (14, 16)] {
+            let mut rng = Rng(seed);
+            let (g, w, inputs) = mini_net(batch, &mut rng);
+            let (f, d) = check_all_lowerings(
+                &format!("mini net batch {batch} seed {seed}"),
+                &g,
+                &w,
+                &inputs,
+            );
+            fails.extend(f);
+            direct += d;
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+        assert!(direct > 0, "no direct conv in the mini nets");
+    }
+
+    /// The head of every ResNet: a 4-D map, global average pool, flatten, dense.
+    fn avg_pool_then_flatten() -> (Graph, Weights, Vec<Tensor>) {
+        let mut rng = Rng(21);
+        let x_ty = TensorType::new(vec![1, 8, 3, 3], ElemType::U8);
+        let mut g = Graph::new("head", vec![x_ty.clone()]);
+        let p = g.push(
+            Op::AvgPool2d {
+                kernel: [3, 3],
+                strides: [1, 1],
+                padding: [0; 4],
+                layout: Layout::NCHW,
+            },
+            vec![0],
+            TensorType::new(vec![1, 8, 1, 1], ElemType::U8),
+        );
+        let f = g.push(
+            Op::Flatten {
+                layout: Layout::NCHW,
+            },
+            vec![p],
+            TensorType::new(vec![1, 8], ElemType::U8),
+        );
+        let w_ty = TensorType::new(vec![4, 8], ElemType::I8);
+        let wd = weight(&mut g, "wd", w_ty.clone());
+        let mut w = Weights::default();
+        w.insert("wd", rng.tensor(&w_ty));
+        let d = g.push(
+            Op::Dense,
+            vec![f, wd],
+            TensorType::new(vec![1, 4], ElemType::I32),
+        );
+        g.results = vec![d];
+        let x = rng.tensor(&x_ty);
+        (g, w, vec![x])
+    }
+
+    /// `lower`'s layout plan gives a 4-D value the layout of its first consumer's output when no
+    /// consumer asks for one, so `NC` flows back from `flatten` through the pool to the 3x3 input
+    /// buffer: an `NC` buffer of dims [1, 8, 3, 3], whose `slot()` ignores h and w. The
+    /// interpreter refuses it (every ResNet head hits this). Un-ignore once lower.rs is fixed.
+    #[test]
+    #[ignore = "lower.rs bug: NC layout propagates from flatten back to 4-D values"]
+    fn avg_pool_then_flatten_matches_the_reference() {
+        let (g, w, inputs) = avg_pool_then_flatten();
+        let (fails, _) = check_all_lowerings("avg pool -> flatten -> dense", &g, &w, &inputs);
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
+    #[test]
+    fn a_4d_nc_buffer_is_an_error_not_a_wrong_answer() {
+        let (g, w, inputs) = avg_pool_then_flatten();
+        let p = lower(&g, Target::Sm80, &LowerOptions::default()).unwrap();
+        let bad = p
+            .buffers
+            .iter()
+            .any(|b| b.layout == Layout::NC && b.dims[2] * b.dims[3] > 1);
+        let r = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
+        if bad {
+            let e = r.unwrap_err();
+            assert!(e.contains("not a dense permutation"), "{e}");
+        } else {
+            assert_eq!(r.unwrap(), reference::run(&g, &w, &inputs).unwrap());
+        }
+    }
+
+    #[test]
+    fn geometry_reproduces_slot_for_every_layout() {
+        for l in [Layout::NHWC, Layout::HWNC, Layout::NCHW] {
+            for e in [ElemType::U4, ElemType::I8, ElemType::I16, ElemType::F32] {
+                let b = ActBuffer::new(l, e, [3, 5, 2, 3]);
+                let g = Geo::new(&b).unwrap();
+                let v = g
+                    .fill(|n, c, h, w| Ok(1 + (((n * 5 + c) * 2 + h) * 3 + w) as i32))
+                    .unwrap();
+                assert_eq!(v.len() as i64, 3 * b.stored_channels() * 2 * 3);
+                let mut seen = 0;
+                for n in 0..3 {
+                    for c in 0..b.stored_channels() as usize {
+                        for h in 0..2 {
+                            for w in 0..3 {
+                                let s = b.slot(n as i64, c as i64, h as i64, w as i64);
+                                assert_eq!(g.at(n, c, h, w), s, "{l} {e}");
+                                let want = if c < 5 {
+                                    1 + (((n * 5 + c) * 2 + h) * 3 + w) as i32
+                                } else {
+                                    0
+                                };
+                                assert_eq!(v[s], want, "{l} {e} ({n}, {c}, {h}, {w})");
+                                seen += 1;
+                            }
+                        }
+                    }
+                }
+                assert_eq!(seen, v.len());
+            }
+        }
+        let nc = ActBuffer::new(Layout::NC, ElemType::U4, [2, 9, 1, 1]);
+        assert_eq!(Geo::new(&nc).unwrap().st, [16, 1, 0, 0]);
+    }
+
+    /// A conv the sm_80 lowering runs `direct` (batch 16, 64 -> 64 channels, u4 x i4).
+    fn direct_case() -> (Graph, Weights, Vec<Tensor>, Program) {
+        let mut rng = Rng(31);
+        let cfg = ConvCfg {
+            seed: 31,
+            batch: 16,
+            cin: 64,
+            cout: 64,
+            h: 4,
+            w: 3,
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1; 4],
+            act: ElemType::U4,
+            wt: ElemType::I4,
+            out: ElemType::U4,
+            bias: true,
+            kernel_layout: KernelLayout::OIHW,
+            rounding: Rounding::HalfToEven,
+        };
+        let (g, w, x) = conv_graph(&cfg, &mut rng);
+        let p = lower(&g, Target::Sm80, &LowerOptions::default()).unwrap();
+        assert_eq!(strategies(&p), ["direct"]);
+        (g, w, x, p)
+    }
+
+    fn conv_mut(p: &mut Program) -> &mut Conv {
+        p.ops
+            .iter_mut()
+            .find_map(|op| match op {
+                TcOp::Conv2d(c) => Some(c),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn kernel_contract_violations_are_errors() {
+        let (g, w, x, p) = direct_case();
+        let packed = pack::pack_all(&p, &w).unwrap();
+        assert_eq!(
+            run(&p, &packed, &x).unwrap(),
+            reference::run(&g, &w, &x).unwrap()
+        );
+        // Strategy flipped: an im2col kernel would read the HWNC buffer as NHWC.
+        let mut q = p.clone();
+        conv_mut(&mut q).strategy = Strategy::Im2col;
+        let e = run(&q, &packed, &x).unwrap_err();
+        assert!(
+            e.contains("op 0 (tcconv.conv2d): strategy im2col reads a NHWC input"),
+            "{e}"
+        );
+        // Direct with a batch that does not fill the MMA's M.
+        let mut q = p.clone();
+        conv_mut(&mut q).tiling.mma.m = 32;
+        let e = run(&q, &packed, &x).unwrap_err();
+        assert!(e.contains("batch % 32 == 0"), "{e}");
+        // Weights packed for the other strategy.
+        let mut q = p.clone();
+        let wid = conv_mut(&mut q).weight;
+        q.weights[wid].packing = Packing::ConvOhwi;
+        let packed_q = pack::pack_all(&q, &w).unwrap();
+        let e = run(&q, &packed_q, &x).unwrap_err();
+        assert!(e.contains("ConvHwoi weights"), "{e}");
+        // Bytes in the wrong order (OHWI data where the program says HWOI): same size, wrong
+        // answer, caught by the comparison.
+        let mut packed_bad = packed.clone();
+        packed_bad[wid] = packed_q[wid].clone();
+        let got = run(&p, &packed_bad, &x).unwrap();
+        assert!(got[0]
+            .first_mismatch(&reference::run(&g, &w, &x).unwrap()[0])
+            .is_some());
+        // Truncated weights and a wrong input.
+        let mut short = packed.clone();
+        if let Stored::Words(v) = &mut short[wid] {
+            v.pop();
+        }
+        assert!(run(&p, &short, &x).unwrap_err().contains("stored elements"));
+        let e = run(&p, &packed, &[]).unwrap_err();
+        assert!(e.contains("expected 1 input(s)"), "{e}");
+    }
+
+    fn find_op(p: &Program, f: impl Fn(&TcOp) -> bool) -> usize {
+        p.ops.iter().position(f).unwrap()
+    }
+
+    /// conv -> add(conv, residual) (i16) and conv -> requantize (i4) -> relu, lowered unfused and
+    /// then fused by hand into the conv epilogue (what the fusion pass will do): the interpreter
+    /// runs the fused programs against the reference of the unfused graph.
+    #[test]
+    fn fused_epilogues_match_the_unfused_reference() {
+        let mut fails = vec![];
+        for (seed, batch, cin) in [(41u64, 1i64, 24i64), (42, 16, 64), (43, 8, 40)] {
+            let mut rng = Rng(seed);
+            let (o, h) = (64, 5);
+            let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::U4);
+            let r_ty = TensorType::new(vec![batch, o, h, h], ElemType::I32);
+            let w_ty = TensorType::new(vec![o, cin, 3, 3], ElemType::I4);
+            let b_ty = TensorType::new(vec![o], ElemType::I32);
+            let mut w = Weights::default();
+            w.insert("w", rng.tensor(&w_ty));
+            w.insert("b", rng.tensor(&b_ty));
+            for residual in [true, false] {
+                let args = if residual {
+                    vec![x_ty.clone(), r_ty.clone()]
+                } else {
+                    vec![x_ty.clone()]
+                };
+                let mut g = Graph::new("fused", args);
+                let wv = weight(&mut g, "w", w_ty.clone());
+                let bv = weight(&mut g, "b", b_ty.clone());
+                let y = g.push(
+                    Op::Conv2d {
+                        strides: [1, 1],
+                        padding: [1; 4],
+                        layout: Layout::NCHW,
+                        kernel_layout: KernelLayout::OIHW,
+                    },
+                    vec![0, wv, bv],
+                    r_ty.clone(),
+                );
+                let shape = r_ty.shape.clone();
+                let scales = scales_for(&mut rng, o, cin * 9, 15, 8, 3000);
+                let (epi, out) = if residual {
+                    let rs = scales_for(&mut rng, o, 1, 1 << 20, 1, 3000);
+                    let clamp = [-5000, 5000];
+                    let a = g.push(
+                        Op::Add {
+                            lhs: scales.clone(),
+                            rhs: rs.clone(),
+                            rounding: Rounding::HalfUp,
+                            clamp,
+                            layout: Layout::NCHW,
+                        },
+                        vec![y, 1],
+                        TensorType::new(shape, ElemType::I16),
+                    );
+                    let kind = EpilogueKind::Residual {
+                        scales,
+                        residual: rs,
+                    };
+                    (
+                        Epilogue {
+                            kind,
+                            rounding: Rounding::HalfUp,
+                            clamp,
+                            relu: false,
+                        },
+                        a,
+                    )
+                } else {
+                    let q = g.push(
+                        Op::Requantize {
+                            scales: scales.clone(),
+                            rounding: Rounding::Truncate,
+                            zero_point: -1,
+                            clamp: [-8, 7],
+                            layout: Layout::NCHW,
+                        },
+                        vec![y],
+                        TensorType::new(shape.clone(), ElemType::I4),
+                    );
+                    let r = g.push(
+                        Op::Relu {
+                            layout: Layout::NCHW,
+                        },
+                        vec![q],
+                        TensorType::new(shape, ElemType::I4),
+                    );
+                    let kind = EpilogueKind::Requantize {
+                        scales,
+                        zero_point: -1,
+                    };
+                    (
+                        Epilogue {
+                            kind,
+                            rounding: Rounding::Truncate,
+                            clamp: [-8, 7],
+                            relu: true,
+                        },
+                        r,
+                    )
+                };
+                g.results = vec![out];
+                let mut inputs = vec![rng.tensor(&x_ty)];
+                if residual {
+                    let rv = (0..r_ty.numel())
+                        .map(|_| rng.int(-(1 << 20), 1 << 20) as i32)
+                        .collect();
+                    inputs.push(Tensor::int(r_ty.clone(), rv));
+                }
+                let want = reference::run(&g, &w, &inputs).unwrap();
+                for (t, opts) in lowerings() {
+                    let mut p = lower(&g, t, &opts).unwrap();
+                    let ci = find_op(&p, |op| matches!(op, TcOp::Conv2d(_)));
+                    let mut conv = match p.ops.remove(ci) {
+                        TcOp::Conv2d(c) => c,
+                        _ => unreachable!(),
+                    };
+                    // Drop the elementwise ops the epilogue absorbs; the conv writes the last one's output.
+                    let mut last = conv.output;
+                    let mut res_buf = None;
+                    while let Some(k) = p.ops.iter().position(|op| {
+                        matches!(op, TcOp::Elementwise { .. }) && op.reads().contains(&last)
+                    }) {
+                        let op = p.ops.remove(k);
+                        if residual {
+                            res_buf = op.reads().into_iter().find(|&b| b != last);
+                        }
+                        last = op.writes();
+                    }
+                    conv.output = last;
+                    conv.residual = res_buf;
+                    conv.epilogue = epi.clone();
+                    let strat = conv.strategy.name();
+                    p.ops.push(TcOp::Conv2d(conv));
+                    let ctx =
+                        format!("residual {residual} batch {batch} target {t} {opts:?} {strat}");
+                    match pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs)) {
+                        Ok(got) => {
+                            if let Some(i) = got[0].first_mismatch(&want[0]) {
+                                fails.push(format!(
+                                    "{ctx}: first differs at {:?}",
+                                    want[0].unflatten(i)
+                                ));
+                            }
+                        }
+                        Err(e) => fails.push(format!("{ctx}: {e}")),
+                    }
+                }
+            }
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
+    /// 8-bit activations with 4-bit weights and the reverse: the operands pad their channels
+    /// differently (to 4 and to 8), so the dot products run per tap over the common prefix.
+    #[test]
+    fn mixed_width_operands_match_the_reference() {
+        let mut fails = vec![];
+        for (i, (act, wt)) in [(ElemType::U8, ElemType::I4), (ElemType::U4, ElemType::I8)]
+            .into_iter()
+            .enumerate()
+        {
+            for (k, (batch, cin)) in [(1, 3), (16, 64), (5, 40)].into_iter().enumerate() {
+                let seed = 50 + (i * 3 + k) as u64;
+                let mut rng = Rng(seed);
+                let mut cfg = conv_cfg(&mut rng, seed, k);
+                (cfg.act, cfg.wt, cfg.batch, cfg.cin) = (act, wt, batch, cin);
+                cfg.h = cfg.h.min(6) + cfg.kernel[0];
+                cfg.w = cfg.w.min(6) + cfg.kernel[1];
+                let (g, w, inputs) = conv_graph(&cfg, &mut rng);
+                fails.extend(check_all_lowerings(&format!("{cfg:?}"), &g, &w, &inputs).0);
+            }
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+}
