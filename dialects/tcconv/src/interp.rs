@@ -1771,7 +1771,6 @@ mod tests {
     /// buffer: an `NC` buffer of dims [1, 8, 3, 3], whose `slot()` ignores h and w. The
     /// interpreter refuses it (every ResNet head hits this). Un-ignore once lower.rs is fixed.
     #[test]
-    #[ignore = "lower.rs bug: NC layout propagates from flatten back to 4-D values"]
     fn avg_pool_then_flatten_matches_the_reference() {
         let (g, w, inputs) = avg_pool_then_flatten();
         let (fails, _) = check_all_lowerings("avg pool -> flatten -> dense", &g, &w, &inputs);

@@ -3,9 +3,9 @@
 //!
 //! Strategy rule (per conv, per target): `direct` (HWNC) when the tensor-core shape constraints
 //! hold exactly — batch % mma.m == 0, in channels % mma.k == 0, out channels % mma.n == 0 —
-//! otherwise `im2col` (NHWC). Channels are padded for `direct` only when the padding adds at most
-//! 1/8 more MACs (e.g. 60 -> 64) and the batch already fits; the first 3-channel layer, odd
-//! batches and channel counts far from a multiple always take `im2col`.
+//! otherwise `im2col` (NHWC): the 3-channel first layer, odd batches and channel counts that are
+//! not multiples (e.g. 40 or 60 on sm_80) take `im2col`. Channels are not padded up to mma.k for
+//! `direct` (buffers pad to 8 / 4 channels only), so im2col, which handles any K tail, decides.
 
 use crate::buffer::{padded_channels, ActBuffer};
 use crate::program::*;
@@ -85,8 +85,10 @@ pub fn choose_strategy(
     let cpad = (cin + mma.k - 1) / mma.k * mma.k;
     let fits_batch = batch % mma.m == 0;
     let fits_out = cout % mma.n == 0;
-    let cheap_pad = cpad * 8 <= cin * 9;
-    if fits_batch && fits_out && cheap_pad {
+    // Buffers pad channels to 8 (4-bit) / 4 (8-bit) only, so a direct kernel stepping K by
+    // mma.k needs the channels to be an exact multiple: no channel padding for direct yet.
+    let exact_k = cpad == cin;
+    if fits_batch && fits_out && exact_k {
         Strategy::Direct
     } else {
         Strategy::Im2col
@@ -204,13 +206,38 @@ fn logical(g: &Graph, v: ValueId, l: Layout) -> [i64; 4] {
 }
 
 /// The layout a qnn value is written in by its qnn op (for logical indexing).
+/// The activation layout an op names (None for ops without one).
+fn op_layout(op: &Op) -> Option<Layout> {
+    match op {
+        Op::Quantize { layout, .. }
+        | Op::Conv2d { layout, .. }
+        | Op::Conv2dFused { layout, .. }
+        | Op::Requantize { layout, .. }
+        | Op::Add { layout, .. }
+        | Op::Relu { layout }
+        | Op::Clamp { layout, .. }
+        | Op::MaxPool2d { layout, .. }
+        | Op::AvgPool2d { layout, .. }
+        | Op::Flatten { layout }
+        | Op::Dequantize { layout, .. } => Some(*layout),
+        Op::LayoutTransform { src, .. } => Some(*src),
+        Op::Weight { .. } | Op::Dense => None,
+    }
+}
+
 fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
     let t = g.value_type(v);
     if t.shape.len() == 2 {
         return Layout::NC;
     }
     let Some(n) = g.node_of(v) else {
-        return Layout::NCHW;
+        // A function argument: the layout named by its first consumer that names one.
+        return g
+            .nodes
+            .iter()
+            .filter(|n| n.operands.first() == Some(&v))
+            .find_map(|n| op_layout(&n.op))
+            .unwrap_or(Layout::NCHW);
     };
     match &n.op {
         Op::Quantize { layout, .. }
@@ -287,7 +314,9 @@ impl<'g> Lowering<'g> {
             if l.is_none() {
                 l = users[v]
                     .first()
-                    .and_then(|&u| self.layout.get(&(nargs + u)).copied());
+                    .and_then(|&u| self.layout.get(&(nargs + u)).copied())
+                    // A 4-D value never takes the 2-D layout of a flatten/dense downstream.
+                    .filter(|&l| l != Layout::NC);
             }
             let default = if t.elem == ElemType::F32 {
                 Layout::NCHW

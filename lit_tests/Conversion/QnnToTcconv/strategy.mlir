@@ -51,9 +51,11 @@ func.func @conv_channels_not_multiple_fall_back(%x: tensor<16x40x8x8xui4>) -> te
   return %c : tensor<16x64x8x8xi32>
 }
 
-// SM80-LABEL: func.func @conv_channels_padded_when_cheap
-// SM80: "tcconv.conv2d"{{.*}}strategy = "direct"
-func.func @conv_channels_padded_when_cheap(%x: tensor<16x60x8x8xui4>) -> tensor<16x64x8x8xi32> {
+// SM80-LABEL: func.func @conv_channels_60_fall_back
+// SM80: "tcconv.conv2d"{{.*}}strategy = "im2col"
+// SM90-LABEL: func.func @conv_channels_60_fall_back
+// SM90: "tcconv.conv2d"{{.*}}strategy = "im2col"
+func.func @conv_channels_60_fall_back(%x: tensor<16x60x8x8xui4>) -> tensor<16x64x8x8xi32> {
   %w = "qnn.weight"() {name = "w60"} : () -> tensor<64x60x3x3xi4>
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<16x60x8x8xui4>, tensor<64x60x3x3xi4>) -> tensor<16x64x8x8xi32>
   return %c : tensor<16x64x8x8xi32>
