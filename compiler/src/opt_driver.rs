@@ -18,6 +18,8 @@ pub struct OptOptions {
     /// Pass names after which to print the IR.
     pub print_ir_after: Vec<String>,
     pub print_debuginfo: bool,
+    /// `--emit=artifact`: write an artifact directory instead of printing IR (crate::artifact).
+    pub artifact: Option<crate::artifact::ArtifactRequest>,
 }
 
 /// What a run produced: the output IR text, the diagnostics/IR dumps for stderr, and success.
@@ -191,6 +193,11 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
         return out;
     }
 
+    if opts.artifact.is_some() && (opts.split_input_file || opts.verify_diagnostics) {
+        out.stderr = "nibble-opt: error: --emit=artifact takes one network: no --split-input-file or --verify-diagnostics\n".into();
+        out.success = false;
+        return out;
+    }
     let mut outputs = vec![];
     for (first_line, chunk) in split_chunks(source, opts.split_input_file) {
         let padded = format!("{}{}", "\n".repeat(first_line), chunk);
@@ -212,6 +219,11 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             if !module.as_operation().verify() {
                 return Err(());
             }
+            // --emit=artifact: the original qnn graph is the artifact's CPU reference.
+            let reference = match &opts.artifact {
+                Some(_) => Some(crate::artifact::capture(&module, &log)?),
+                None => None,
+            };
             pipeline::run(context, &mut module, &elements, &log, &mut |el, m| {
                 if opts.print_ir_after_all || opts.print_ir_after.iter().any(|p| *p == el.name) {
                     let _ = write!(
@@ -222,6 +234,9 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
                     );
                 }
             })?;
+            if let (Some(req), Some(g)) = (&opts.artifact, &reference) {
+                return crate::artifact::write(context, &module, g, req, &log);
+            }
             Ok(print_module(&module, opts.print_debuginfo))
         })();
         out.stderr.push_str(&dumps);

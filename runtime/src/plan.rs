@@ -2,16 +2,61 @@
 //! a compiled network, with no MLIR. Written by `nibble-opt --emit=artifact`, read by nibble-run.
 //!
 //! Memory: one device arena holds every activation buffer at its `offset` (a liveness-based
-//! plan lets buffers whose lifetimes do not overlap share bytes); weights are uploaded once from
-//! `weights.safetensors` (pre-packed, one tensor per `WeightSlot.name`).
+//! plan lets buffers whose lifetimes do not overlap share bytes; offsets are multiples of
+//! [`ALIGN`]; network inputs and outputs never share bytes with any other buffer); weights are
+//! uploaded once from `weights.safetensors` (pre-packed, one tensor per `WeightSlot.name`, raw
+//! bytes as `U8` or `I32` tensors) into one device allocation, each at a 256-byte-aligned
+//! offset in `weights` order.
+//!
+//! Launches run in order on one stream (captured once into a CUDA graph). Kernel parameters are
+//! `args` in order: a memref is ONE bare device pointer (`convert-gpu-to-nvvm
+//! {use-bare-ptr-memref-call-conv=1}`), scalars are passed by value.
+//!
+//! Inputs and outputs name their buffer and the host tensor it holds: `shape`/`elem` of the qnn
+//! tensor and the `layout` its indices follow (inputs: `NCHW`, or `NC` for 2-D; outputs: the
+//! layout the qnn op producing it declares). The runtime converts between that host tensor and
+//! the buffer's stored form with `nibble_tcconv::buffer` (padding channels hold zeros).
+//!
+//! Example (`Plan::to_json`: keys sorted, one buffer / io / launch per line):
+//! ```json
+//! {
+//!   "arena_bytes": 1024,
+//!   "buffers": [
+//!     {"bytes": 64, "dims": [1, 8, 4, 4], "elem": "ui4", "layout": "NHWC", "offset": 0},
+//!     {"bytes": 64, "dims": [1, 8, 4, 4], "elem": "ui4", "layout": "NHWC", "offset": 256}
+//!   ],
+//!   "inputs": [
+//!     {"buffer": 0, "elem": "ui4", "layout": "NCHW", "shape": [1, 8, 4, 4]}
+//!   ],
+//!   "launches": [
+//!     {"args": [{"Buffer": 0}, {"Weight": 0}, {"Buffer": 1}], "block": [256, 1, 1], "grid": [1, 1, 1], "kernel": "block_0_conv2d", "shared_bytes": 0}
+//!   ],
+//!   "network": "block",
+//!   "outputs": [
+//!     {"buffer": 1, "elem": "ui4", "layout": "NCHW", "shape": [1, 8, 4, 4]}
+//!   ],
+//!   "ptx": "kernels.ptx",
+//!   "target": "sm_90",
+//!   "version": 1,
+//!   "weights": [
+//!     {"bytes": 288, "name": "w.hwoi"}
+//!   ]
+//! }
+//! ```
 
+use nibble_qnn::semantics::{ElemType, Layout};
+use nibble_tcconv::buffer::ActBuffer;
 use serde::{Deserialize, Serialize};
 
 pub const PLAN_VERSION: u32 = 1;
+/// Alignment of arena offsets (and of weights in their device allocation).
+pub const ALIGN: u64 = 256;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub version: u32,
+    /// The network (the qnn function's name).
+    pub network: String,
     /// `sm_90`, ...
     pub target: String,
     /// PTX file name in the artifact directory (`kernels.ptx`).
@@ -44,10 +89,16 @@ pub struct WeightSlot {
     pub bytes: u64,
 }
 
-/// A network input or output: which buffer holds it.
+/// A network input or output: which buffer holds it, and the host tensor it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Io {
     pub buffer: usize,
+    /// Shape of the host tensor (the qnn tensor type's shape).
+    pub shape: Vec<i64>,
+    /// Element type of the host tensor (= the buffer's).
+    pub elem: String,
+    /// Layout the host tensor's indices follow (`NCHW`, `NHWC`, `HWNC`, or `NC` for 2-D).
+    pub layout: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,6 +107,7 @@ pub struct Launch {
     pub kernel: String,
     pub grid: [u32; 3],
     pub block: [u32; 3],
+    /// Dynamic shared memory bytes.
     pub shared_bytes: u32,
     /// One entry per kernel parameter, in order (memrefs are bare device pointers).
     pub args: Vec<Arg>,
@@ -68,42 +120,373 @@ pub enum Arg {
     /// Device pointer of a weight (index into `weights`).
     Weight(usize),
     I32(i32),
+    /// Also `index` scalars (64-bit on the GPU).
     I64(i64),
+    F32(f32),
+}
+
+impl Arg {
+    /// Bytes of the kernel parameter.
+    pub fn param_bytes(&self) -> usize {
+        match self {
+            Arg::Buffer(_) | Arg::Weight(_) | Arg::I64(_) => 8,
+            Arg::I32(_) | Arg::F32(_) => 4,
+        }
+    }
+}
+
+impl Io {
+    pub fn elem_type(&self) -> Result<ElemType, String> {
+        ElemType::parse(&self.elem).ok_or_else(|| format!("unknown element type '{}'", self.elem))
+    }
+    pub fn layout_of(&self) -> Result<Layout, String> {
+        Layout::parse(&self.layout).ok_or_else(|| format!("unknown layout '{}'", self.layout))
+    }
+}
+
+impl BufferSlot {
+    /// The buffer's storage description (what `nibble_tcconv::buffer` computes with).
+    pub fn act_buffer(&self) -> Result<ActBuffer, String> {
+        let layout = Layout::parse(&self.layout)
+            .ok_or_else(|| format!("unknown layout '{}'", self.layout))?;
+        let elem = ElemType::parse(&self.elem)
+            .ok_or_else(|| format!("unknown element type '{}'", self.elem))?;
+        if self.dims.iter().any(|&d| d < 0) {
+            return Err(format!("negative dims {:?}", self.dims));
+        }
+        Ok(ActBuffer::new(layout, elem, self.dims))
+    }
 }
 
 impl Plan {
     pub fn from_json(s: &str) -> Result<Plan, String> {
-        let p: Plan = serde_json::from_str(s).map_err(|e| format!("plan.json: {e}"))?;
-        if p.version != PLAN_VERSION {
-            return Err(format!("plan.json: version {} (this runtime reads {PLAN_VERSION})", p.version));
+        let v: serde_json::Value =
+            serde_json::from_str(s).map_err(|e| format!("plan.json: {e}"))?;
+        if let Some(ver) = v.get("version").and_then(|x| x.as_u64()) {
+            if ver != PLAN_VERSION as u64 {
+                return Err(format!(
+                    "plan.json: version {ver} (this runtime reads {PLAN_VERSION})"
+                ));
+            }
         }
+        let p: Plan = serde_json::from_value(v).map_err(|e| format!("plan.json: {e}"))?;
         p.validate()?;
         Ok(p)
     }
-    /// Every index in range and every buffer inside the arena.
+
+    /// The JSON text: pretty, with arrays of numbers and each `args` entry on one line.
+    pub fn to_json(&self) -> String {
+        let v = serde_json::to_value(self).expect("a plan serializes");
+        let mut s = String::new();
+        write_json(&v, 0, &mut s);
+        s.push('\n');
+        s
+    }
+
+    /// Every index in range, every buffer inside the arena, aligned, and large enough for its
+    /// layout/elem/dims; inputs/outputs consistent with their buffers and never overlapping
+    /// another buffer; names unique; launches non-empty.
     pub fn validate(&self) -> Result<(), String> {
+        let e = |m: String| Err(format!("plan.json: {m}"));
+        if self.ptx.is_empty() || self.ptx.contains('/') || self.ptx.contains("..") {
+            return e(format!(
+                "ptx '{}' must be a file name in the artifact directory",
+                self.ptx
+            ));
+        }
         for (i, b) in self.buffers.iter().enumerate() {
-            if b.offset.checked_add(b.bytes).map(|e| e > self.arena_bytes).unwrap_or(true) {
-                return Err(format!("plan.json: buffer {i} [{}, +{}) exceeds the arena ({} bytes)", b.offset, b.bytes, self.arena_bytes));
+            if b.offset
+                .checked_add(b.bytes)
+                .map(|end| end > self.arena_bytes)
+                .unwrap_or(true)
+            {
+                return e(format!(
+                    "buffer {i} [{}, +{}) exceeds the arena ({} bytes)",
+                    b.offset, b.bytes, self.arena_bytes
+                ));
+            }
+            if b.offset % ALIGN != 0 {
+                return e(format!(
+                    "buffer {i} offset {} is not a multiple of {ALIGN}",
+                    b.offset
+                ));
+            }
+            let ab = b
+                .act_buffer()
+                .map_err(|m| format!("plan.json: buffer {i}: {m}"))?;
+            if b.layout == "NC" && (b.dims[2] != 1 || b.dims[3] != 1) {
+                return e(format!(
+                    "buffer {i} is NC but has spatial dims {:?} (NC buffers are n x c x 1 x 1)",
+                    b.dims
+                ));
+            }
+            if (ab.bytes() as u64) > b.bytes {
+                return e(format!(
+                    "buffer {i} has {} bytes, {} {} {:?} needs {}",
+                    b.bytes,
+                    b.layout,
+                    b.elem,
+                    b.dims,
+                    ab.bytes()
+                ));
             }
         }
-        for io in self.inputs.iter().chain(&self.outputs) {
-            if io.buffer >= self.buffers.len() {
-                return Err(format!("plan.json: io buffer {} out of range", io.buffer));
+        let mut names = std::collections::HashSet::new();
+        for w in &self.weights {
+            if !names.insert(w.name.as_str()) {
+                return e(format!("weight '{}' appears twice", w.name));
             }
         }
-        for l in &self.launches {
+        for (what, ios) in [("input", &self.inputs), ("output", &self.outputs)] {
+            for (k, io) in ios.iter().enumerate() {
+                let Some(b) = self.buffers.get(io.buffer) else {
+                    return e(format!("{what} {k}: buffer {} out of range", io.buffer));
+                };
+                let elem = io
+                    .elem_type()
+                    .map_err(|m| format!("plan.json: {what} {k}: {m}"))?;
+                let layout = io
+                    .layout_of()
+                    .map_err(|m| format!("plan.json: {what} {k}: {m}"))?;
+                if io.elem != b.elem {
+                    return e(format!(
+                        "{what} {k} is {elem}, its buffer {} holds {}",
+                        io.buffer, b.elem
+                    ));
+                }
+                if io.shape.len() != layout.rank() || layout.nchw(&io.shape) != b.dims {
+                    return e(format!(
+                        "{what} {k}: shape {:?} in {} is not the dims {:?} of buffer {}",
+                        io.shape, io.layout, b.dims, io.buffer
+                    ));
+                }
+                for (j, o) in self.buffers.iter().enumerate() {
+                    let (x, y) = (b.offset, o.offset);
+                    if j != io.buffer && x < y + o.bytes && y < x + b.bytes {
+                        return e(format!(
+                            "{what} {k} (buffer {}) overlaps buffer {j} in the arena",
+                            io.buffer
+                        ));
+                    }
+                }
+            }
+        }
+        for (li, l) in self.launches.iter().enumerate() {
+            if l.kernel.is_empty() {
+                return e(format!("launch {li} has no kernel name"));
+            }
             for a in &l.args {
                 match a {
-                    Arg::Buffer(i) if *i >= self.buffers.len() => return Err(format!("plan.json: {} uses buffer {i} out of range", l.kernel)),
-                    Arg::Weight(i) if *i >= self.weights.len() => return Err(format!("plan.json: {} uses weight {i} out of range", l.kernel)),
+                    Arg::Buffer(i) if *i >= self.buffers.len() => {
+                        return e(format!("{} uses buffer {i} out of range", l.kernel))
+                    }
+                    Arg::Weight(i) if *i >= self.weights.len() => {
+                        return e(format!("{} uses weight {i} out of range", l.kernel))
+                    }
                     _ => {}
                 }
             }
             if l.grid.contains(&0) || l.block.contains(&0) {
-                return Err(format!("plan.json: {} has an empty grid or block", l.kernel));
+                return e(format!("{} has an empty grid or block", l.kernel));
+            }
+            if l.block.iter().map(|&x| x as u64).product::<u64>() > 1024 {
+                return e(format!(
+                    "{} has {:?} threads per block (at most 1024)",
+                    l.kernel, l.block
+                ));
             }
         }
         Ok(())
+    }
+}
+
+/// Scalars, arrays of scalars and one-key objects of a scalar fit on one line.
+fn one_line(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let small = |x: &Value| match x {
+        Value::Array(_) => false,
+        Value::Object(o) => o.len() <= 1 && o.values().all(|y| !y.is_array() && !y.is_object()),
+        _ => true,
+    };
+    match v {
+        Value::Array(a) => a.iter().all(small),
+        Value::Object(_) => small(v),
+        _ => true,
+    }
+}
+
+/// Pretty JSON where one-line values (see [`one_line`]) and objects whose fields are all one-line
+/// (buffers, weights, inputs, outputs) stay on one line: plan.json reads (and FileChecks) line
+/// by line. Keys are sorted (serde_json's map).
+fn write_json(v: &serde_json::Value, indent: usize, out: &mut String) {
+    use serde_json::Value;
+    let pad = "  ".repeat(indent + 1);
+    match v {
+        Value::Array(_) if one_line(v) => out.push_str(&inline_str(v)),
+        Value::Object(o) if indent > 0 && o.values().all(one_line) => out.push_str(&inline_str(v)),
+        Value::Array(a) => {
+            out.push_str("[\n");
+            for (i, x) in a.iter().enumerate() {
+                out.push_str(&pad);
+                write_json(x, indent + 1, out);
+                out.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&"  ".repeat(indent));
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push_str("{\n");
+            for (i, (k, x)) in o.iter().enumerate() {
+                out.push_str(&pad);
+                out.push_str(&serde_json::to_string(k).unwrap());
+                out.push_str(": ");
+                write_json(x, indent + 1, out);
+                out.push_str(if i + 1 < o.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&"  ".repeat(indent));
+            out.push('}');
+        }
+        _ => out.push_str(&serde_json::to_string(v).unwrap()),
+    }
+}
+
+/// A value on one line with a space after `,` and `:` (outside strings).
+fn inline_str(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(inline_str).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, x)| format!("{}: {}", serde_json::to_string(k).unwrap(), inline_str(x)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => serde_json::to_string(v).unwrap(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn sample() -> Plan {
+        Plan {
+            version: PLAN_VERSION,
+            network: "block".into(),
+            target: "sm_90".into(),
+            ptx: "kernels.ptx".into(),
+            arena_bytes: 1024,
+            buffers: vec![
+                BufferSlot {
+                    offset: 0,
+                    bytes: 256,
+                    layout: "NCHW".into(),
+                    elem: "f32".into(),
+                    dims: [1, 2, 4, 4],
+                },
+                BufferSlot {
+                    offset: 256,
+                    bytes: 64,
+                    layout: "NHWC".into(),
+                    elem: "ui4".into(),
+                    dims: [1, 2, 4, 4],
+                },
+                BufferSlot {
+                    offset: 512,
+                    bytes: 128,
+                    layout: "NC".into(),
+                    elem: "i32".into(),
+                    dims: [2, 16, 1, 1],
+                },
+            ],
+            weights: vec![WeightSlot {
+                name: "w.hwoi".into(),
+                bytes: 288,
+            }],
+            inputs: vec![Io {
+                buffer: 0,
+                shape: vec![1, 2, 4, 4],
+                elem: "f32".into(),
+                layout: "NCHW".into(),
+            }],
+            outputs: vec![Io {
+                buffer: 2,
+                shape: vec![2, 16],
+                elem: "i32".into(),
+                layout: "NC".into(),
+            }],
+            launches: vec![Launch {
+                kernel: "k0".into(),
+                grid: [2, 1, 1],
+                block: [128, 1, 1],
+                shared_bytes: 4096,
+                args: vec![
+                    Arg::Buffer(0),
+                    Arg::Weight(0),
+                    Arg::Buffer(1),
+                    Arg::I32(-3),
+                    Arg::I64(1 << 40),
+                    Arg::F32(0.25),
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn json_round_trip_keeps_everything() {
+        let p = sample();
+        let text = p.to_json();
+        assert!(text.contains("\"grid\": [2, 1, 1]"), "{text}");
+        assert!(
+            text.contains(
+                "\"args\": [{\"Buffer\": 0}, {\"Weight\": 0}, {\"Buffer\": 1}, {\"I32\": -3}"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("{\"bytes\": 64, \"dims\": [1, 2, 4, 4], \"elem\": \"ui4\", \"layout\": \"NHWC\", \"offset\": 256}"), "{text}");
+        assert_eq!(Plan::from_json(&text).unwrap(), p);
+        // serde's own pretty printer reads back the same.
+        assert_eq!(
+            Plan::from_json(&serde_json::to_string_pretty(&p).unwrap()).unwrap(),
+            p
+        );
+    }
+
+    fn err_of(edit: impl FnOnce(&mut Plan)) -> String {
+        let mut p = sample();
+        edit(&mut p);
+        Plan::from_json(&serde_json::to_string(&p).unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn validation_errors_name_the_problem() {
+        assert!(err_of(|p| p.version = 7).contains("version 7"));
+        assert!(err_of(|p| p.buffers[1].offset = 1024).contains("exceeds the arena"));
+        assert!(err_of(|p| p.buffers[1].offset = 300).contains("not a multiple of 256"));
+        assert!(err_of(|p| p.buffers[1].bytes = 8).contains("needs 64"));
+        assert!(err_of(|p| p.buffers[1].elem = "u3".into()).contains("unknown element type 'u3'"));
+        assert!(err_of(|p| p.buffers[2].dims = [2, 16, 2, 1]).contains("NC but has spatial dims"));
+        assert!(err_of(|p| p.inputs[0].buffer = 9).contains("buffer 9 out of range"));
+        assert!(err_of(|p| p.inputs[0].shape = vec![1, 2, 4, 5]).contains("is not the dims"));
+        assert!(err_of(|p| p.outputs[0].elem = "i8".into()).contains("holds i32"));
+        assert!(err_of(|p| p.buffers[2].offset = 256).contains("overlaps buffer 1"));
+        assert!(
+            err_of(|p| p.launches[0].args[1] = Arg::Weight(3)).contains("weight 3 out of range")
+        );
+        assert!(
+            err_of(|p| p.launches[0].args[0] = Arg::Buffer(3)).contains("buffer 3 out of range")
+        );
+        assert!(err_of(|p| p.launches[0].grid = [0, 1, 1]).contains("empty grid"));
+        assert!(err_of(|p| p.launches[0].block = [1024, 2, 1]).contains("at most 1024"));
+        assert!(err_of(|p| p.weights.push(p.weights[0].clone())).contains("appears twice"));
+        assert!(err_of(|p| p.ptx = "../x.ptx".into()).contains("file name"));
+        assert!(Plan::from_json("{").unwrap_err().starts_with("plan.json:"));
+        assert!(Plan::from_json("{\"version\": 1}")
+            .unwrap_err()
+            .contains("missing field"));
     }
 }

@@ -42,6 +42,19 @@ struct Cli {
     /// Print locations in the output.
     #[arg(long = "mlir-print-debuginfo")]
     print_debuginfo: bool,
+    /// What to write: the IR (mlir), or an artifact directory for nibble-run (artifact: -o DIR,
+    /// the pipeline must end at the gpu stage, e.g. qnn-to-ptx{target=sm_90}).
+    #[arg(long = "emit", value_enum, default_value = "mlir")]
+    emit: Emit,
+    /// qnn weights to pack into the artifact (default: weights.safetensors next to the input).
+    #[arg(long = "weights", value_name = "W.safetensors")]
+    weights: Option<std::path::PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Emit {
+    Mlir,
+    Artifact,
 }
 
 fn main() -> ExitCode {
@@ -77,7 +90,37 @@ fn main() -> ExitCode {
             }
         }
     };
+    let artifact = match cli.emit {
+        Emit::Mlir => {
+            if cli.weights.is_some() {
+                eprintln!("nibble-opt: error: --weights goes with --emit=artifact");
+                return ExitCode::FAILURE;
+            }
+            None
+        }
+        Emit::Artifact => {
+            if cli.output == "-" {
+                eprintln!(
+                    "nibble-opt: error: --emit=artifact writes a directory: give it with -o DIR"
+                );
+                return ExitCode::FAILURE;
+            }
+            let input_dir = std::path::Path::new(&cli.input)
+                .parent()
+                .filter(|_| cli.input != "-");
+            let weights = cli.weights.clone().unwrap_or_else(|| {
+                input_dir
+                    .unwrap_or(std::path::Path::new(""))
+                    .join("weights.safetensors")
+            });
+            Some(nibble_compiler::artifact::ArtifactRequest {
+                dir: cli.output.clone().into(),
+                weights,
+            })
+        }
+    };
     let opts = OptOptions {
+        artifact: artifact.clone(),
         pass_pipeline: cli.pass_pipeline,
         split_input_file: cli.split_input_file,
         verify_diagnostics: cli.verify_diagnostics,
@@ -90,6 +133,10 @@ fn main() -> ExitCode {
     eprint!("{}", out.stderr);
     if !out.success {
         return ExitCode::FAILURE;
+    }
+    if artifact.is_some() {
+        print!("{}", out.output);
+        return ExitCode::SUCCESS;
     }
     if cli.output == "-" {
         let mut so = std::io::stdout().lock();

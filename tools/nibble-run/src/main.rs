@@ -1,7 +1,15 @@
-//! nibble-run: run a nibble network on the CPU reference (and, from an artifact directory, on the GPU).
+//! nibble-run: run a nibble network on the GPU from an artifact directory (nibble-opt
+//! --emit=artifact), or on the CPU reference (from an artifact, or from a qnn IR file).
+//!
+//! ```text
+//! nibble-run DIR [--input x.npy | --seed N] [--check [FILE]] [--bench N] [-o out.npy]   GPU
+//! nibble-run --cpu DIR [--input x.npy | --seed N] [--check FILE] [-o out.npy]           CPU reference of an artifact
+//! nibble-run --cpu MODEL.mlir [--weights W] [...]                                        CPU reference of qnn IR (needs the mlir feature)
+//! ```
+//! The GPU-side build has no MLIR: `cargo build --release -p nibble-run --no-default-features`.
 
 use clap::Parser;
-use nibble_qnn::graph::Graph;
+use nibble_qnn::graph::{Graph, TensorType};
 use nibble_qnn::tensor::{Rng, Tensor};
 use nibble_qnn::weights::Weights;
 use std::path::{Path, PathBuf};
@@ -9,28 +17,38 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser, Debug)]
-#[command(name = "nibble-run", version, about = "Run a quantized network on the CPU reference interpreter")]
+#[command(
+    name = "nibble-run",
+    version,
+    about = "Run a quantized network: on the GPU from an artifact directory, or on the CPU reference (--cpu)"
+)]
 struct Cli {
-    /// The model: a qnn IR file (with --cpu).
+    /// An artifact directory (nibble-opt --emit=artifact -o DIR), or with --cpu a qnn IR file.
     model: PathBuf,
-    /// Run the bit-exact CPU reference interpreter.
+    /// Run the bit-exact CPU reference interpreter (of the artifact's reference/, or of an IR file).
     #[arg(long)]
     cpu: bool,
-    /// Weights file (safetensors); default: weights.safetensors next to the model.
+    /// Weights file (safetensors) for --cpu; default: weights.safetensors next to the IR file,
+    /// or the artifact's reference/weights.safetensors.
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Input tensor (.npy); its shape must match the function's argument.
+    /// Input tensor (.npy); its shape must match the network's input.
     #[arg(long, conflicts_with = "seed")]
     input: Option<PathBuf>,
-    /// Generate a deterministic random input from this seed (default 0).
+    /// Generate a deterministic random input from this seed (default 0); the same input on the
+    /// CPU and the GPU.
     #[arg(long)]
     seed: Option<u64>,
-    /// Write the output tensor (.npy), atomically.
+    /// Write the (first) output tensor (.npy), atomically.
     #[arg(short = 'o')]
     output: Option<PathBuf>,
-    /// Compare the output with this .npy bit for bit; exit 1 on the first difference.
-    #[arg(long)]
-    check: Option<PathBuf>,
+    /// Compare the output bit for bit and exit 1 at the first difference: with FILE against that
+    /// .npy; alone (GPU runs) against the CPU reference on the same input. Put it after DIR.
+    #[arg(long, num_args = 0..=1, value_name = "FILE")]
+    check: Option<Option<PathBuf>>,
+    /// GPU: time N replays of the network with CUDA events (after warm-up); print median and p90.
+    #[arg(long, value_name = "N")]
+    bench: Option<usize>,
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -42,12 +60,19 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 fn load_graph(path: &Path) -> Result<Graph, String> {
     use melior::ir::block::BlockLike;
     use melior::ir::operation::OperationLike;
-    let src = std::fs::read_to_string(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
     let ctx = nibble_compiler::context::new_context();
     let log = nibble_compiler::diagnostics::DiagnosticLog::attach(ctx);
     let name = path.display().to_string();
     let module = nibble_compiler::context::parse_source(ctx, &src, &name);
-    let diag_text = || log.take().iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+    let diag_text = || {
+        log.take()
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let module = module.ok_or_else(diag_text)?;
     if !module.as_operation().verify() {
         return Err(diag_text());
@@ -69,7 +94,10 @@ fn load_graph(path: &Path) -> Result<Graph, String> {
 
 #[cfg(not(feature = "mlir"))]
 fn load_graph(path: &Path) -> Result<Graph, String> {
-    Err(format!("{}: this nibble-run was built without MLIR and cannot read IR files", path.display()))
+    Err(format!(
+        "{}: this nibble-run was built without MLIR and cannot read IR files (give it an artifact directory)",
+        path.display()
+    ))
 }
 
 fn top5(t: &Tensor) -> String {
@@ -86,11 +114,83 @@ fn top5(t: &Tensor) -> String {
             })
             .collect();
         let mut idx: Vec<usize> = (0..c).collect();
-        idx.sort_by(|&a, &b2| row[b2].partial_cmp(&row[a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b2)));
-        let items: Vec<String> = idx.iter().take(5).map(|&i| format!("{i} ({:.4})", row[i])).collect();
-        s.push_str(&format!("  image {b}: top-5 classes {}\n", items.join(", ")));
+        idx.sort_by(|&a, &b2| {
+            row[b2]
+                .partial_cmp(&row[a])
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.cmp(&b2))
+        });
+        let items: Vec<String> = idx
+            .iter()
+            .take(5)
+            .map(|&i| format!("{i} ({:.4})", row[i]))
+            .collect();
+        s.push_str(&format!(
+            "  image {b}: top-5 classes {}\n",
+            items.join(", ")
+        ));
     }
     s
+}
+
+fn read_npy(p: &Path) -> Result<Tensor, String> {
+    std::fs::read(p)
+        .map_err(|e| e.to_string())
+        .and_then(|b| Tensor::from_npy(&b).map_err(|e| e.0))
+        .map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// The network input: from --input (shape checked) or generated from --seed.
+fn make_input(cli: &Cli, ty: &TensorType) -> Result<Tensor, String> {
+    match &cli.input {
+        Some(p) => {
+            let t = read_npy(p)?;
+            if t.ty.shape != ty.shape {
+                return Err(format!(
+                    "{}: input shape {:?} does not match the model's {:?}",
+                    p.display(),
+                    t.ty.shape,
+                    ty.shape
+                ));
+            }
+            Ok(Tensor {
+                ty: ty.clone(),
+                data: t.data,
+            })
+        }
+        None => Ok(Rng(cli.seed.unwrap_or(0)).tensor(ty)),
+    }
+}
+
+/// Compare `y` with `want` bit for bit; Err names the first differing element.
+fn compare(y: &Tensor, want: &Tensor, what: &str) -> Result<(), String> {
+    if want.ty.shape != y.ty.shape {
+        return Err(format!(
+            "check: shape {:?} in {what}, {:?} computed",
+            want.ty.shape, y.ty.shape
+        ));
+    }
+    let want = Tensor {
+        ty: y.ty.clone(),
+        data: want.data.clone(),
+    };
+    if let Some(i) = y.first_mismatch(&want) {
+        return Err(format!(
+            "check: first mismatch at index {i} {:?}: computed {}, {what} has {}",
+            y.unflatten(i),
+            y.show(i),
+            want.show(i)
+        ));
+    }
+    println!("check: {} elements identical to {what}", y.len());
+    Ok(())
+}
+
+fn write_output(cli: &Cli, y: &Tensor) -> Result<(), String> {
+    match &cli.output {
+        Some(o) => nibble_qnn::write_atomically(o, &y.to_npy()),
+        None => Ok(()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -106,61 +206,170 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    if !cli.cpu {
-        return fail("GPU runs take an artifact directory (nibble-opt --emit=artifact); use --cpu MODEL.mlir for the reference");
+    if !cli.model.exists() {
+        return fail(format!(
+            "{}: no such file or directory",
+            cli.model.display()
+        ));
     }
-    let g = match load_graph(&cli.model) {
-        Ok(g) => g,
-        Err(e) => return fail(e),
+    let is_artifact = cli.model.is_dir();
+    let r = match (cli.cpu, is_artifact) {
+        (true, _) => run_cpu(&cli, is_artifact),
+        (false, true) => run_gpu(&cli),
+        (false, false) => Err(format!(
+            "{}: GPU runs take an artifact directory (nibble-opt MODEL.mlir --pass-pipeline='builtin.module(qnn-to-ptx{{target=sm_90}})' --emit=artifact -o DIR); use --cpu MODEL.mlir for the reference",
+            cli.model.display()
+        )),
     };
-    let wpath = cli.weights.clone().unwrap_or_else(|| cli.model.with_file_name("weights.safetensors"));
-    let weights = match Weights::load(&wpath).and_then(|w| w.bind(&g)) {
-        Ok(w) => w,
-        Err(e) => return fail(e),
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The CPU reference: of an artifact's reference/ (no MLIR needed), or of a qnn IR file.
+fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
+    if cli.bench.is_some() {
+        return Err("--bench times GPU runs; drop --cpu".into());
+    }
+    let (g, weights) = if is_artifact {
+        let (g, w) =
+            nibble_runtime::artifact::load_reference(&cli.model).map_err(|e| e.to_string())?;
+        match &cli.weights {
+            Some(p) => {
+                let w = Weights::load(p).and_then(|w| w.bind(&g))?;
+                (g, w)
+            }
+            None => (g, w),
+        }
+    } else {
+        let g = load_graph(&cli.model)?;
+        let wpath = cli
+            .weights
+            .clone()
+            .unwrap_or_else(|| cli.model.with_file_name("weights.safetensors"));
+        let w = Weights::load(&wpath).and_then(|w| w.bind(&g))?;
+        (g, w)
     };
     if g.args.len() != 1 {
-        return fail(format!("the model takes {} inputs; nibble-run feeds exactly one", g.args.len()));
+        return Err(format!(
+            "the model takes {} inputs; nibble-run feeds exactly one",
+            g.args.len()
+        ));
     }
-    let input = match &cli.input {
-        Some(p) => {
-            let t = match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| Tensor::from_npy(&b).map_err(|e| e.0)) {
-                Ok(t) => t,
-                Err(e) => return fail(format!("{}: {e}", p.display())),
-            };
-            if t.ty.shape != g.args[0].shape {
-                return fail(format!("{}: input shape {:?} does not match the model's {:?}", p.display(), t.ty.shape, g.args[0].shape));
-            }
-            Tensor { ty: g.args[0].clone(), data: t.data }
-        }
-        None => Rng(cli.seed.unwrap_or(0)).tensor(&g.args[0]),
-    };
+    let input = make_input(cli, &g.args[0])?;
     let t0 = Instant::now();
-    let out = match nibble_qnn::reference::run(&g, &weights, &[input]) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
+    let out = nibble_qnn::reference::run(&g, &weights, &[input])?;
     let dt = t0.elapsed();
     let y = &out[0];
-    println!("{} on the CPU reference: {:.1} ms, output {}", g.name, dt.as_secs_f64() * 1e3, y.ty.mlir());
+    println!(
+        "{} on the CPU reference: {:.1} ms, output {}",
+        g.name,
+        dt.as_secs_f64() * 1e3,
+        y.ty.mlir()
+    );
     print!("{}", top5(y));
-    if let Some(o) = &cli.output {
-        if let Err(e) = nibble_qnn::write_atomically(o, &y.to_npy()) {
-            return fail(e);
-        }
+    write_output(cli, y)?;
+    match &cli.check {
+        Some(Some(c)) => compare(y, &read_npy(c)?, &c.display().to_string()),
+        Some(None) => Err("--check without a FILE compares a GPU run with the CPU reference; with --cpu give the .npy to compare with".into()),
+        None => Ok(()),
     }
-    if let Some(c) = &cli.check {
-        let want = match std::fs::read(c).map_err(|e| e.to_string()).and_then(|b| Tensor::from_npy(&b).map_err(|e| e.0)) {
-            Ok(t) => t,
-            Err(e) => return fail(format!("{}: {e}", c.display())),
-        };
-        if want.ty.shape != y.ty.shape {
-            return fail(format!("check: shape {:?} in {}, {:?} computed", want.ty.shape, c.display(), y.ty.shape));
-        }
-        let want = Tensor { ty: y.ty.clone(), data: want.data };
-        if let Some(i) = y.first_mismatch(&want) {
-            return fail(format!("check: first mismatch at index {i} {:?}: computed {}, expected {}", y.unflatten(i), y.show(i), want.show(i)));
-        }
-        println!("check: {} elements identical to {}", y.len(), c.display());
+}
+
+/// A GPU run of an artifact.
+fn run_gpu(cli: &Cli) -> Result<(), String> {
+    use nibble_runtime::{Artifact, Error, Runtime};
+    if cli.weights.is_some() {
+        return Err("--weights goes with --cpu (an artifact carries its packed weights)".into());
     }
-    ExitCode::SUCCESS
+    let t0 = Instant::now();
+    let a = Artifact::load(&cli.model).map_err(|e| e.to_string())?;
+    let p = &a.plan;
+    let wbytes: u64 = p.weights.iter().map(|w| w.bytes).sum();
+    eprintln!(
+        "nibble-run: artifact {}: network {} for {}, {} launches, {} buffers in a {}-byte arena, {} weights ({} bytes)",
+        cli.model.display(),
+        p.network,
+        p.target,
+        p.launches.len(),
+        p.buffers.len(),
+        p.arena_bytes,
+        p.weights.len(),
+        wbytes
+    );
+    if p.inputs.len() != 1 {
+        return Err(format!(
+            "the network takes {} inputs; nibble-run feeds exactly one",
+            p.inputs.len()
+        ));
+    }
+    let ty = nibble_runtime::host::tensor_type(&p.inputs[0])?;
+    let input = make_input(cli, &ty)?;
+    let mut rt = match Runtime::new(&a) {
+        Ok(rt) => rt,
+        Err(Error::NoDriver(m)) => {
+            return Err(format!(
+                "{m}\n  (nibble-run --cpu {} runs the artifact's CPU reference instead)",
+                cli.model.display()
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    eprintln!(
+        "nibble-run: {} ready in {:.1} ms ({})",
+        rt.device,
+        t0.elapsed().as_secs_f64() * 1e3,
+        if rt.uses_graph {
+            "CUDA graph"
+        } else {
+            "direct launches"
+        }
+    );
+    let t1 = Instant::now();
+    let out = rt
+        .run(std::slice::from_ref(&input))
+        .map_err(|e| e.to_string())?;
+    let dt = t1.elapsed();
+    let y = &out[0];
+    println!(
+        "{} on {}: {:.3} ms (first run, copies included), output {}",
+        p.network,
+        rt.device,
+        dt.as_secs_f64() * 1e3,
+        y.ty.mlir()
+    );
+    print!("{}", top5(y));
+    write_output(cli, y)?;
+    match &cli.check {
+        Some(Some(c)) => compare(y, &read_npy(c)?, &c.display().to_string())?,
+        Some(None) => {
+            let (g, w) = a.reference().map_err(|e| e.to_string())?;
+            let want = nibble_qnn::reference::run(&g, &w, &[input])?;
+            if want.len() != out.len() {
+                return Err(format!(
+                    "check: the reference has {} outputs, the GPU {}",
+                    want.len(),
+                    out.len()
+                ));
+            }
+            for (k, (y, w)) in out.iter().zip(&want).enumerate() {
+                compare(y, w, &format!("the CPU reference (output {k})"))?;
+            }
+        }
+        None => {}
+    }
+    if let Some(n) = cli.bench {
+        let (median, p90) = rt.bench(n).map_err(|e| e.to_string())?;
+        println!(
+            "bench: {n} runs on {} ({}): median {median:.4} ms, p90 {p90:.4} ms",
+            rt.device,
+            if rt.uses_graph {
+                "CUDA graph replay"
+            } else {
+                "direct launches"
+            }
+        );
+    }
+    rt.check().map_err(|e| e.to_string())
 }

@@ -1,0 +1,791 @@
+//! `nibble-opt --emit=artifact -o DIR [--weights W]`: turn a module at the gpu stage into an
+//! artifact directory that `nibble-run` (no MLIR) executes.
+//!
+//! ```text
+//! DIR/kernels.ptx                    every gpu.func of the module, one PTX module
+//! DIR/plan.json                      nibble_runtime::plan::Plan: launches in order, buffers at
+//!                                    arena offsets (memory_plan), weights, inputs/outputs
+//! DIR/weights.safetensors            pre-packed weights by tcconv.weight name (U8 or I32 tensors
+//!                                    of the raw packed bytes / little-endian words)
+//! DIR/reference/model.json           the ORIGINAL qnn graph (captured before the pipeline ran)
+//! DIR/reference/weights.safetensors  its qnn weights (bound to the graph)
+//! ```
+//! Each file is written through a temporary file and a rename; `plan.json` goes last, so a
+//! directory with a plan is complete. Before anything is written, the artifact is checked the
+//! way the runtime checks it (`nibble_runtime::Artifact::from_parts`: every launch names a PTX
+//! entry whose parameters match its args).
+//!
+//! What the host function must look like (the output of `convert-tcconv-to-gpu`): arguments are
+//! the network's inputs then outputs (`arg_attrs` `tcconv.layout/elem/dims`, func attr
+//! `tcconv.num_inputs`, optional `tcconv.target`); its body holds only `tcconv.alloc`,
+//! `tcconv.weight`, `arith.constant`, `memref.cast`, `gpu.launch_func` (constant grid, block
+//! and dynamic shared memory; no clusters, no async) and `func.return`.
+
+use crate::conversion::qnn_to_tcconv::is_qnn_func;
+use crate::diagnostics::{Diag, DiagnosticLog, Severity};
+use crate::memory_plan::{self, BufferReq};
+use melior::ir::attribute::{
+    ArrayAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, DictionaryAttribute,
+    FloatAttribute, IntegerAttribute, StringAttribute,
+};
+use melior::ir::block::BlockLike;
+use melior::ir::operation::{OperationLike, OperationRef};
+use melior::ir::r#type::MemRefType;
+use melior::ir::{Module, RegionLike, Type, Value, ValueLike};
+use melior::Context;
+use nibble_qnn::graph::{Graph, Op, TensorType, ValueId};
+use nibble_qnn::semantics::{ElemType, KernelLayout, Layout};
+use nibble_qnn::tensor::Tensor;
+use nibble_qnn::weights::Weights;
+use nibble_runtime::plan::{Arg, BufferSlot, Io, Launch, Plan, WeightSlot, PLAN_VERSION};
+use nibble_tcconv::buffer::{ActBuffer, Stored};
+use nibble_tcconv::program::{PackedWeight, Packing};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Where to write the artifact and which qnn weights to pack.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArtifactRequest {
+    pub dir: PathBuf,
+    pub weights: PathBuf,
+}
+
+/// The packed weights and the plan read off a gpu-stage module.
+#[derive(Clone, Debug)]
+pub struct Extracted {
+    pub plan: Plan,
+    /// Per `plan.weights` entry: how to pack it, and the memref shape the kernels see.
+    pub packed: Vec<(PackedWeight, Vec<i64>)>,
+    /// Arena bytes without any sharing (for the summary).
+    pub unshared_bytes: u64,
+}
+
+fn err<T>(m: impl Into<String>) -> Result<T, String> {
+    Err(m.into())
+}
+
+fn top_funcs<'c, 'a>(module: &'a Module<'c>) -> Vec<OperationRef<'c, 'a>> {
+    let mut out = vec![];
+    let mut cur = module.body().first_operation();
+    while let Some(op) = cur {
+        if op.name().as_string_ref().as_str() == Ok("func.func") {
+            out.push(op);
+        }
+        cur = op.next_in_block();
+    }
+    out
+}
+
+fn op_name(op: &OperationRef) -> String {
+    op.name().as_string_ref().as_str().unwrap_or("").to_owned()
+}
+
+fn func_name(op: &OperationRef) -> String {
+    op.attribute("sym_name")
+        .ok()
+        .and_then(|a| StringAttribute::try_from(a).ok())
+        .map(|s| s.value().to_owned())
+        .unwrap_or_default()
+}
+
+/// The original qnn network of the input module (before any pass ran): the CPU reference.
+pub fn reference_graph(module: &Module) -> Result<Graph, String> {
+    let funcs: Vec<OperationRef> = top_funcs(module).into_iter().filter(is_qnn_func).collect();
+    let func = match funcs.as_slice() {
+        [f] => *f,
+        [] => return err("--emit=artifact needs a qnn network as input (the artifact carries the original qnn graph as its CPU reference); the module has no function with qnn ops"),
+        fs => return err(format!("--emit=artifact takes one network; the module has {} qnn functions", fs.len())),
+    };
+    let g = nibble_qnn::ir::graph_of_func(func).map_err(|e| e.to_string())?;
+    nibble_qnn::verify::verify_graph(&g).map_err(|e| e.join("\n"))?;
+    Ok(g)
+}
+
+/// The layout the indices of qnn value `v` follow, exactly as `nibble_tcconv::lower` (private
+/// `qnn_layout`) reads them when it sizes the value's buffer (keep the two in step):
+/// `NC` for 2-D values, the producing op's layout, else `NCHW` (function arguments too).
+pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
+    if g.value_type(v).shape.len() == 2 {
+        return Layout::NC;
+    }
+    match g.node_of(v).map(|n| &n.op) {
+        Some(
+            Op::Quantize { layout, .. }
+            | Op::Conv2d { layout, .. }
+            | Op::Conv2dFused { layout, .. }
+            | Op::Requantize { layout, .. }
+            | Op::Add { layout, .. }
+            | Op::Relu { layout }
+            | Op::Clamp { layout, .. }
+            | Op::MaxPool2d { layout, .. }
+            | Op::AvgPool2d { layout, .. },
+        ) => *layout,
+        Some(Op::LayoutTransform { dst, .. }) => *dst,
+        _ => Layout::NCHW,
+    }
+}
+
+fn io_of(g: &Graph, v: ValueId, buffer: usize) -> Io {
+    let t = g.value_type(v);
+    Io {
+        buffer,
+        shape: t.shape.clone(),
+        elem: t.elem.mlir_name().to_owned(),
+        layout: qnn_layout(g, v).name().to_owned(),
+    }
+}
+
+// ------------------------------------------------------------------ attribute readers
+
+fn attr_str(op: &OperationRef, n: &str) -> Result<String, String> {
+    let a = op
+        .attribute(n)
+        .map_err(|_| format!("'{}' lacks attribute '{n}'", op_name(op)))?;
+    StringAttribute::try_from(a)
+        .map(|s| s.value().to_owned())
+        .map_err(|_| format!("'{}': '{n}' must be a string", op_name(op)))
+}
+
+fn attr_dims(op: &OperationRef, n: &str) -> Result<[i64; 4], String> {
+    let a = op
+        .attribute(n)
+        .map_err(|_| format!("'{}' lacks attribute '{n}'", op_name(op)))?;
+    let d = DenseI64ArrayAttribute::try_from(a)
+        .map_err(|_| format!("'{}': '{n}' must be array<i64>", op_name(op)))?;
+    let v: Vec<i64> = (0..d.len()).map(|i| d.element(i).unwrap()).collect();
+    v.try_into().map_err(|v: Vec<i64>| {
+        format!(
+            "'{}': '{n}' has {} entries, 4 expected",
+            op_name(op),
+            v.len()
+        )
+    })
+}
+
+fn parse_buffer(layout: &str, elem: &str, dims: [i64; 4]) -> Result<ActBuffer, String> {
+    let l = Layout::parse(layout).ok_or_else(|| format!("unknown layout '{layout}'"))?;
+    let e = ElemType::parse(elem).ok_or_else(|| format!("unknown element type '{elem}'"))?;
+    Ok(ActBuffer::new(l, e, dims))
+}
+
+/// Bytes of a static memref type (None if not a static memref of a known element type).
+fn memref_bytes(t: Type) -> Option<(u64, Vec<i64>)> {
+    use melior::ir::r#type::ShapedTypeLike;
+    let m = MemRefType::try_from(t).ok()?;
+    let mut shape = vec![];
+    for i in 0..m.rank() {
+        match m.dim_size(i).ok()? {
+            melior::ir::r#type::DimSize::Static(d) => shape.push(d as i64),
+            melior::ir::r#type::DimSize::Dynamic => return None,
+        }
+    }
+    if shape.iter().any(|&d| d < 0) {
+        return None;
+    }
+    let width = match m.element().to_string().as_str() {
+        "i8" => 1,
+        "i16" => 2,
+        "i32" | "f32" => 4,
+        "i64" | "f64" => 8,
+        _ => return None,
+    };
+    Some((shape.iter().product::<i64>() as u64 * width, shape))
+}
+
+fn packed_weight(op: &OperationRef) -> Result<PackedWeight, String> {
+    let packing = match attr_str(op, "packing")?.as_str() {
+        "ohwi" => Packing::ConvOhwi,
+        "hwoi" => Packing::ConvHwoi,
+        "ok" => Packing::DenseOk,
+        "bias" => Packing::Bias,
+        p => return err(format!("tcconv.weight: unknown packing '{p}'")),
+    };
+    let e = attr_str(op, "elem")?;
+    let sl = attr_str(op, "source_layout")?;
+    Ok(PackedWeight {
+        name: attr_str(op, "name")?,
+        source: attr_str(op, "source")?,
+        packing,
+        elem: ElemType::parse(&e)
+            .ok_or_else(|| format!("tcconv.weight: unknown element type '{e}'"))?,
+        dims: attr_dims(op, "dims")?,
+        source_layout: KernelLayout::parse(&sl)
+            .ok_or_else(|| format!("tcconv.weight: unknown source_layout '{sl}'"))?,
+    })
+}
+
+// ------------------------------------------------------------------ module -> plan
+
+#[derive(Clone, Copy, Debug)]
+enum Src {
+    Buffer(usize),
+    Weight(usize),
+    Int(i64, u32),
+    F32(f32),
+}
+
+/// Ops that mean the pipeline stopped before the gpu stage.
+fn pre_gpu_op(name: &str) -> bool {
+    (name.starts_with("tcconv.") && !matches!(name, "tcconv.alloc" | "tcconv.weight"))
+        || name.starts_with("qnn.")
+}
+
+/// The host function: the one func.func that launches kernels.
+fn host_func<'c, 'a>(module: &'a Module<'c>) -> Result<OperationRef<'c, 'a>, String> {
+    let stage_hint = "--emit=artifact needs a pipeline that ends at the gpu stage, e.g. --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})'";
+    let mut leftover = None;
+    let mut has_gpu_module = false;
+    let mut cur = module.body().first_operation();
+    while let Some(op) = cur {
+        has_gpu_module |= op_name(&op) == "gpu.module";
+        cur = op.next_in_block();
+    }
+    let mut hosts = vec![];
+    for f in top_funcs(module) {
+        let mut launches = 0;
+        f.walk(melior::ir::operation::WalkOrder::PreOrder, |o| {
+            let n = op_name(&o);
+            if n == "gpu.launch_func" {
+                launches += 1;
+            } else if pre_gpu_op(&n) && leftover.is_none() {
+                leftover = Some((n, func_name(&f)));
+            }
+            melior::ir::operation::WalkResult::Advance
+        });
+        if launches > 0 || f.attribute("tcconv.num_inputs").is_ok() {
+            hosts.push(f);
+        }
+    }
+    if let Some((n, f)) = leftover {
+        return err(format!("{stage_hint}; '{n}' is still in @{f}"));
+    }
+    if !has_gpu_module {
+        return err(format!("{stage_hint}; the module has no gpu.module"));
+    }
+    match hosts.as_slice() {
+        [h] => Ok(*h),
+        [] => err(format!("{stage_hint}; no host function launches kernels")),
+        hs => err(format!(
+            "--emit=artifact takes one network; {} host functions launch kernels",
+            hs.len()
+        )),
+    }
+}
+
+fn target_of(module: &Module, host: &OperationRef) -> Result<String, String> {
+    if let Ok(t) = attr_str(host, "tcconv.target") {
+        return Ok(t);
+    }
+    // `#nvvm.target<chip = "sm_90">` on the gpu.module.
+    let mut cur = module.body().first_operation();
+    while let Some(op) = cur {
+        if op_name(&op) == "gpu.module" {
+            if let Ok(t) = op.attribute("targets") {
+                let s = t.to_string();
+                if let Some(at) = s.find("chip = \"") {
+                    let rest = &s[at + 8..];
+                    if let Some(end) = rest.find('"') {
+                        return Ok(rest[..end].to_owned());
+                    }
+                }
+            }
+        }
+        cur = op.next_in_block();
+    }
+    err("cannot tell the target: the host function has no tcconv.target and the gpu.module no nvvm target")
+}
+
+/// Read the plan (launches, buffers with a memory plan, weights, I/O) off the gpu-stage module.
+pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
+    let host = host_func(module)?;
+    let fname = func_name(&host);
+    let here = |m: String| format!("@{fname}: {m}");
+    let target = target_of(module, &host)?;
+    nibble_tcconv::target::Target::parse(&target).map_err(here)?;
+    let num_inputs = host
+        .attribute("tcconv.num_inputs")
+        .ok()
+        .and_then(|a| IntegerAttribute::try_from(a).ok())
+        .map(|a| a.value() as usize)
+        .ok_or_else(|| {
+            here("the host function lacks the integer attribute tcconv.num_inputs".into())
+        })?;
+    let block = host
+        .region(0)
+        .ok()
+        .and_then(|r| r.first_block())
+        .ok_or_else(|| here("no body".into()))?;
+    let nargs = block.argument_count();
+    if num_inputs > nargs {
+        return Err(here(format!(
+            "tcconv.num_inputs = {num_inputs} but {nargs} arguments"
+        )));
+    }
+    if num_inputs != g.args.len() || nargs - num_inputs != g.results.len() {
+        return Err(here(format!(
+            "{} inputs and {} outputs, the qnn network @{} has {} and {}",
+            num_inputs,
+            nargs - num_inputs,
+            g.name,
+            g.args.len(),
+            g.results.len()
+        )));
+    }
+    let arg_attrs = host
+        .attribute("arg_attrs")
+        .ok()
+        .and_then(|a| ArrayAttribute::try_from(a).ok())
+        .ok_or_else(|| here("arguments lack tcconv.layout/elem/dims attributes".into()))?;
+
+    let key = |v: Value| v.to_raw().ptr as usize;
+    let mut vals: HashMap<usize, Src> = HashMap::new();
+    let mut buffers: Vec<(ActBuffer, u64)> = vec![];
+    let mut packed: Vec<(PackedWeight, Vec<i64>)> = vec![];
+    let mut weight_bytes: Vec<u64> = vec![];
+
+    for i in 0..nargs {
+        let d = arg_attrs
+            .element(i)
+            .ok()
+            .and_then(|x| DictionaryAttribute::try_from(x).ok())
+            .ok_or_else(|| here(format!("argument {i} lacks tcconv.* attributes")))?;
+        let s = |n: &str| {
+            d.element_by_name(n)
+                .and_then(|x| StringAttribute::try_from(x).ok())
+                .map(|x| x.value().to_owned())
+                .ok_or_else(|| here(format!("argument {i} lacks '{n}'")))
+        };
+        let dims: [i64; 4] = d
+            .element_by_name("tcconv.dims")
+            .and_then(|x| DenseI64ArrayAttribute::try_from(x).ok())
+            .map(|x| {
+                (0..x.len())
+                    .map(|j| x.element(j).unwrap())
+                    .collect::<Vec<i64>>()
+            })
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| {
+                here(format!(
+                    "argument {i} lacks 'tcconv.dims' (array<i64> of 4)"
+                ))
+            })?;
+        let ab = parse_buffer(&s("tcconv.layout")?, &s("tcconv.elem")?, dims)
+            .map_err(|m| here(format!("argument {i}: {m}")))?;
+        let arg: Value = block.argument(i).unwrap().into();
+        let mb = memref_bytes(arg.r#type()).map(|x| x.0).unwrap_or(0);
+        buffers.push((ab.clone(), mb.max(ab.bytes() as u64)));
+        vals.insert(key(arg), Src::Buffer(buffers.len() - 1));
+    }
+
+    let mut launches: Vec<Launch> = vec![];
+    let mut cur = block.first_operation();
+    while let Some(op) = cur {
+        cur = op.next_in_block();
+        let name = op_name(&op);
+        let at = |m: String| format!("{}: {m}", nibble_qnn::ir::location_string(op.location()));
+        match name.as_str() {
+            "func.return" => break,
+            "gpu.wait" => {}
+            "tcconv.alloc" => {
+                let ab = parse_buffer(&attr_str(&op, "layout").map_err(at)?, &attr_str(&op, "elem").map_err(at)?, attr_dims(&op, "dims").map_err(at)?)
+                    .map_err(at)?;
+                let r: Value = op.result(0).map_err(|_| at("tcconv.alloc without a result".into()))?.into();
+                let mb = memref_bytes(r.r#type()).map(|x| x.0).unwrap_or(0);
+                buffers.push((ab.clone(), mb.max(ab.bytes() as u64)));
+                vals.insert(key(r), Src::Buffer(buffers.len() - 1));
+            }
+            "tcconv.weight" => {
+                let pw = packed_weight(&op).map_err(at)?;
+                let r: Value = op.result(0).map_err(|_| at("tcconv.weight without a result".into()))?.into();
+                let (bytes, shape) = memref_bytes(r.r#type()).ok_or_else(|| at(format!("weight '{}' is not a static memref", pw.name)))?;
+                if packed.iter().any(|(p, _)| p.name == pw.name) {
+                    return Err(at(format!("weight '{}' is defined twice", pw.name)));
+                }
+                weight_bytes.push(bytes);
+                packed.push((pw, shape));
+                vals.insert(key(r), Src::Weight(packed.len() - 1));
+            }
+            "arith.constant" => {
+                let r: Value = op.result(0).map_err(|_| at("arith.constant without a result".into()))?.into();
+                let ty = r.r#type().to_string();
+                let a = op.attribute("value").map_err(|_| at("arith.constant without a value".into()))?;
+                let src = match ty.as_str() {
+                    "index" | "i64" => IntegerAttribute::try_from(a).ok().map(|x| Src::Int(x.value(), 64)),
+                    "i32" | "i16" | "i8" | "i1" => IntegerAttribute::try_from(a).ok().map(|x| Src::Int(x.value(), 32)),
+                    "f32" => FloatAttribute::try_from(a).ok().map(|x| Src::F32(x.value() as f32)),
+                    _ => None,
+                };
+                // Constants of other types may feed ops we do not replay; only launches read them.
+                if let Some(s) = src {
+                    vals.insert(key(r), s);
+                }
+            }
+            "memref.cast" => {
+                let s = op.operand(0).ok().and_then(|v| vals.get(&key(v)).copied()).ok_or_else(|| at("memref.cast of an unknown buffer".into()))?;
+                vals.insert(key(op.result(0).unwrap().into()), s);
+            }
+            "gpu.launch_func" => launches.push(launch_of(&op, &vals, launches.len()).map_err(at)?),
+            other => {
+                return Err(at(format!(
+                    "'{other}' in the host function @{fname}: the artifact's plan replays kernel launches only (allowed: tcconv.alloc, tcconv.weight, arith.constant, memref.cast, gpu.launch_func)"
+                )))
+            }
+        }
+    }
+
+    // Memory plan over the launches' buffers; inputs and outputs are pinned.
+    let reqs: Vec<BufferReq> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, (_, b))| BufferReq {
+            bytes: *b,
+            pinned: i < nargs,
+        })
+        .collect();
+    let uses: Vec<Vec<usize>> = launches
+        .iter()
+        .map(|l| {
+            l.args
+                .iter()
+                .filter_map(|a| {
+                    if let Arg::Buffer(b) = a {
+                        Some(*b)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mp = memory_plan::plan(&reqs, &uses)?;
+    let unshared_bytes = reqs
+        .iter()
+        .map(|r| r.bytes.div_ceil(memory_plan::ALIGN) * memory_plan::ALIGN)
+        .sum();
+    let plan = Plan {
+        version: PLAN_VERSION,
+        network: g.name.clone(),
+        target,
+        ptx: "kernels.ptx".into(),
+        arena_bytes: mp.arena_bytes,
+        buffers: buffers
+            .iter()
+            .enumerate()
+            .map(|(i, (ab, bytes))| BufferSlot {
+                offset: mp.offsets[i],
+                bytes: *bytes,
+                layout: ab.layout.name().into(),
+                elem: ab.elem.mlir_name().into(),
+                dims: ab.dims,
+            })
+            .collect(),
+        weights: packed
+            .iter()
+            .zip(&weight_bytes)
+            .map(|((p, _), b)| WeightSlot {
+                name: p.name.clone(),
+                bytes: *b,
+            })
+            .collect(),
+        inputs: (0..num_inputs).map(|k| io_of(g, k, k)).collect(),
+        outputs: g
+            .results
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| io_of(g, v, num_inputs + k))
+            .collect(),
+        launches,
+    };
+    plan.validate()
+        .map_err(|e| format!("internal error: the plan read off @{fname} is invalid: {e}"))?;
+    Ok(Extracted {
+        plan,
+        packed,
+        unshared_bytes,
+    })
+}
+
+fn launch_of(
+    op: &OperationRef,
+    vals: &HashMap<usize, Src>,
+    index: usize,
+) -> Result<Launch, String> {
+    let key = |v: Value| v.to_raw().ptr as usize;
+    let kernel_ref = op
+        .attribute("kernel")
+        .map_err(|_| "gpu.launch_func without a kernel".to_string())?
+        .to_string();
+    let kernel = kernel_ref
+        .rsplit("::")
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('@')
+        .trim_matches('"')
+        .to_owned();
+    let seg = op
+        .attribute("operandSegmentSizes")
+        .ok()
+        .and_then(|a| DenseI32ArrayAttribute::try_from(a).ok())
+        .map(|d| {
+            (0..d.len())
+                .map(|i| d.element(i).unwrap() as usize)
+                .collect::<Vec<usize>>()
+        })
+        .ok_or_else(|| format!("launch {index} ({kernel}): no operandSegmentSizes"))?;
+    // asyncDependencies, grid x/y/z, block x/y/z, cluster x/y/z, dynamicSharedMemorySize,
+    // kernelOperands, asyncObject (MLIR 22).
+    if seg.len() != 13 {
+        return err(format!("launch {index} ({kernel}): {} operand segments, this reader knows gpu.launch_func with 13", seg.len()));
+    }
+    if seg[7..10].iter().any(|&n| n > 0) || seg[12] > 0 {
+        return err(format!(
+            "launch {index} ({kernel}): cluster launches and async objects are not supported"
+        ));
+    }
+    let start = |k: usize| seg[..k].iter().sum::<usize>();
+    let int = |pos: usize, what: &str| -> Result<i64, String> {
+        match op
+            .operand(pos)
+            .ok()
+            .and_then(|v| vals.get(&key(v)).copied())
+        {
+            Some(Src::Int(x, _)) => Ok(x),
+            _ => err(format!(
+                "launch {index} ({kernel}): the {what} is not an arith.constant"
+            )),
+        }
+    };
+    let dim = |k: usize, what: &str| -> Result<u32, String> {
+        let x = int(start(k), what)?;
+        u32::try_from(x)
+            .ok()
+            .filter(|&x| x > 0)
+            .ok_or_else(|| format!("launch {index} ({kernel}): {what} = {x}"))
+    };
+    let grid = [
+        dim(1, "grid size x")?,
+        dim(2, "grid size y")?,
+        dim(3, "grid size z")?,
+    ];
+    let block = [
+        dim(4, "block size x")?,
+        dim(5, "block size y")?,
+        dim(6, "block size z")?,
+    ];
+    let shared_bytes = if seg[10] == 1 {
+        let x = int(start(10), "dynamic shared memory size")?;
+        u32::try_from(x)
+            .map_err(|_| format!("launch {index} ({kernel}): dynamic shared memory size {x}"))?
+    } else {
+        0
+    };
+    let mut args = vec![];
+    for j in 0..seg[11] {
+        let v = op
+            .operand(start(11) + j)
+            .map_err(|_| format!("launch {index} ({kernel}): missing operand"))?;
+        args.push(match vals.get(&key(v)) {
+            Some(Src::Buffer(b)) => Arg::Buffer(*b),
+            Some(Src::Weight(w)) => Arg::Weight(*w),
+            Some(Src::Int(x, 64)) => Arg::I64(*x),
+            Some(Src::Int(x, _)) => Arg::I32(*x as i32),
+            Some(Src::F32(x)) => Arg::F32(*x),
+            None => {
+                return err(format!(
+                    "launch {index} ({kernel}): argument {j} ({}) is neither a buffer, a weight nor an index/i32/i64/f32 constant",
+                    v.r#type()
+                ))
+            }
+        });
+    }
+    Ok(Launch {
+        kernel,
+        grid,
+        block,
+        shared_bytes,
+        args,
+    })
+}
+
+// ------------------------------------------------------------------ writing
+
+fn packed_tensor(s: &Stored, shape: &[i64]) -> Tensor {
+    let (elem, vals): (ElemType, Vec<i32>) = match s {
+        Stored::Bytes(b) => (ElemType::U8, b.iter().map(|&x| x as i32).collect()),
+        Stored::Words(w) => (ElemType::I32, w.iter().map(|&x| x as i32).collect()),
+        Stored::Floats(f) => (
+            ElemType::I32,
+            f.iter().map(|x| x.to_bits() as i32).collect(),
+        ),
+    };
+    let shape = if shape.iter().product::<i64>() as usize == vals.len() {
+        shape.to_vec()
+    } else {
+        vec![vals.len() as i64]
+    };
+    Tensor::int(TensorType::new(shape, elem), vals)
+}
+
+fn stored_bytes(s: &Stored) -> usize {
+    match s {
+        Stored::Bytes(b) => b.len(),
+        Stored::Words(w) => w.len() * 4,
+        Stored::Floats(f) => f.len() * 4,
+    }
+}
+
+/// What [`emit`] wrote.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub dir: PathBuf,
+    pub launches: usize,
+    pub kernels: usize,
+    pub buffers: usize,
+    pub arena_bytes: u64,
+    pub unshared_bytes: u64,
+    pub weights: usize,
+    pub weight_bytes: u64,
+    pub target: String,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "nibble-opt: wrote artifact {} for {}: {} launches of {} kernels, {} buffers in a {}-byte arena ({} bytes unshared), {} packed weights ({} bytes)",
+            self.dir.display(),
+            self.target,
+            self.launches,
+            self.kernels,
+            self.buffers,
+            self.arena_bytes,
+            self.unshared_bytes,
+            self.weights,
+            self.weight_bytes
+        )
+    }
+}
+
+/// Write the artifact of a gpu-stage `module` whose original qnn network is `g`.
+pub fn emit(
+    context: &Context,
+    module: &Module,
+    g: &Graph,
+    req: &ArtifactRequest,
+) -> Result<Summary, String> {
+    let ex = extract(module, g)?;
+    // A network without weights needs no weights file.
+    let qnn = if g.weight_names().is_empty() && !req.weights.exists() {
+        Weights::default()
+    } else {
+        Weights::load(&req.weights)?
+            .bind(g)
+            .map_err(|e| format!("{}: {e}", req.weights.display()))?
+    };
+    let mut packed = Weights::default();
+    let mut weights_bytes = vec![];
+    for ((pw, shape), slot) in ex.packed.iter().zip(&ex.plan.weights) {
+        let src = qnn.get(&pw.source).ok_or_else(|| {
+            format!(
+                "weight '{}' (packed as '{}') is not in {}",
+                pw.source,
+                pw.name,
+                req.weights.display()
+            )
+        })?;
+        let s = nibble_tcconv::pack::pack_weight(pw, src)
+            .map_err(|e| format!("weight '{}' (packed as '{}'): {e}", pw.source, pw.name))?;
+        if stored_bytes(&s) as u64 != slot.bytes {
+            return err(format!(
+                "weight '{}': packed to {} bytes, its memref holds {}",
+                pw.name,
+                stored_bytes(&s),
+                slot.bytes
+            ));
+        }
+        let t = packed_tensor(&s, shape);
+        let mut le = vec![];
+        match &s {
+            Stored::Bytes(b) => le.extend_from_slice(b),
+            Stored::Words(w) => w
+                .iter()
+                .for_each(|x| le.extend_from_slice(&x.to_le_bytes())),
+            Stored::Floats(f) => f
+                .iter()
+                .for_each(|x| le.extend_from_slice(&x.to_le_bytes())),
+        }
+        weights_bytes.push(le);
+        packed.insert(pw.name.clone(), t);
+    }
+    let ptx = crate::conversion::tcconv_to_gpu::gpu_to_ptx(context, module, &ex.plan.target)?;
+    // Check it all the way the runtime will, before writing anything.
+    let art =
+        nibble_runtime::Artifact::from_parts(req.dir.clone(), ex.plan.clone(), ptx, weights_bytes)
+            .map_err(|e| format!("internal error: {e}"))?;
+
+    let dir = &req.dir;
+    let rdir = dir.join(nibble_runtime::artifact::REFERENCE_DIR);
+    std::fs::create_dir_all(&rdir)
+        .map_err(|e| format!("{}: cannot create: {e}", rdir.display()))?;
+    let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
+    write(&dir.join(&art.plan.ptx), art.ptx.as_bytes())?;
+    packed.save(&dir.join(nibble_runtime::artifact::WEIGHTS_FILE))?;
+    let model = serde_json::to_string_pretty(g).map_err(|e| e.to_string())?;
+    write(
+        &rdir.join(nibble_runtime::artifact::REFERENCE_MODEL),
+        model.as_bytes(),
+    )?;
+    qnn.save(&rdir.join(nibble_runtime::artifact::WEIGHTS_FILE))?;
+    write(
+        &dir.join(nibble_runtime::artifact::PLAN_FILE),
+        art.plan.to_json().as_bytes(),
+    )?;
+
+    let mut kernels: Vec<&str> = art
+        .plan
+        .launches
+        .iter()
+        .map(|l| l.kernel.as_str())
+        .collect();
+    kernels.sort_unstable();
+    kernels.dedup();
+    Ok(Summary {
+        dir: dir.clone(),
+        launches: art.plan.launches.len(),
+        kernels: kernels.len(),
+        buffers: art.plan.buffers.len(),
+        arena_bytes: art.plan.arena_bytes,
+        unshared_bytes: ex.unshared_bytes,
+        weights: art.plan.weights.len(),
+        weight_bytes: art.plan.weights.iter().map(|w| w.bytes).sum(),
+        target: art.plan.target.clone(),
+    })
+}
+
+// ------------------------------------------------------------------ nibble-opt hooks
+
+fn report(log: &DiagnosticLog, message: String) {
+    log.push(Diag {
+        severity: Severity::Error,
+        loc: String::new(),
+        message,
+    });
+}
+
+/// nibble-opt, before the pipeline: capture the reference graph (errors go to `log`).
+pub fn capture(module: &Module, log: &DiagnosticLog) -> Result<Graph, ()> {
+    reference_graph(module).map_err(|m| report(log, m))
+}
+
+/// nibble-opt, after the pipeline: write the artifact; the summary is the tool's output.
+pub fn write(
+    context: &Context,
+    module: &Module,
+    g: &Graph,
+    req: &ArtifactRequest,
+    log: &DiagnosticLog,
+) -> Result<String, ()> {
+    emit(context, module, g, req)
+        .map(|s| s.to_string())
+        .map_err(|m| report(log, m))
+}

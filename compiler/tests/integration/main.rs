@@ -1,0 +1,4 @@
+//! nibble-compiler's integration tests: ONE test binary (each is a ~250 MB link), one module per
+//! area.
+
+mod artifact;

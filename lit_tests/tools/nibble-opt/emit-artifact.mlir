@@ -1,0 +1,87 @@
+// --emit=artifact: PTX, launch plan, pre-packed weights and the CPU reference of a small network.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: python3 %S/Inputs/make_weights.py %t/weights.safetensors w1:I8:8x8x3x3:-8:7 b1:I32:8:-50:50
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/art --weights %t/weights.safetensors | FileCheck %s --check-prefix=SUMMARY
+// RUN: FileCheck %s --input-file=%t/art/plan.json
+// RUN: FileCheck %s --check-prefix=PTX --input-file=%t/art/kernels.ptx
+// RUN: test -f %t/art/weights.safetensors && test -f %t/art/reference/weights.safetensors
+// RUN: FileCheck %s --check-prefix=MODEL --input-file=%t/art/reference/model.json
+// The artifact's CPU reference runs without MLIR or a GPU.
+// RUN: nibble-run --cpu %t/art --seed 1 | FileCheck %s --check-prefix=CPU
+// Default weights: weights.safetensors next to the input.
+// RUN: cp %s %t/net.mlir && nibble-opt %t/net.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_80})' --emit=artifact -o %t/art80 > /dev/null
+// RUN: FileCheck %s --check-prefix=SM80 --input-file=%t/art80/plan.json
+// Errors: a pipeline that stops before the gpu stage, an unknown target, no -o, no weights.
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' --emit=artifact -o %t/bad --weights %t/weights.safetensors 2>&1 | FileCheck %s --check-prefix=STAGE
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_61})' --emit=artifact -o %t/bad 2>&1 | FileCheck %s --check-prefix=TARGET
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact 2>&1 | FileCheck %s --check-prefix=NODIR
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/bad --weights %t/none.safetensors 2>&1 | FileCheck %s --check-prefix=NOWEIGHTS
+// RUN: test ! -e %t/bad/plan.json
+
+// SUMMARY: nibble-opt: wrote artifact {{.*}}art for sm_90: 5 launches of 5 kernels, 6 buffers in a {{[0-9]+}}-byte arena
+
+// Keys are sorted; one buffer / io / launch per line. Inputs and outputs come first and never
+// share bytes; the temporaries of the quantize and requantize steps (and of the conv and pool
+// outputs) have disjoint lifetimes and share offsets.
+// CHECK:      "arena_bytes": 4864,
+// CHECK-NEXT: "buffers": [
+// CHECK-NEXT:   {"bytes": 2048, "dims": [1, 8, 8, 8], "elem": "f32", "layout": "NCHW", "offset": 0},
+// CHECK-NEXT:   {"bytes": 512, "dims": [1, 8, 4, 4], "elem": "f32", "layout": "NCHW", "offset": 2048},
+// CHECK-NEXT:   {"bytes": 256, "dims": [1, 8, 8, 8], "elem": "ui4", "layout": "NHWC", "offset": [[Q:[0-9]+]]},
+// CHECK-NEXT:   {"bytes": 2048, "dims": [1, 8, 8, 8], "elem": "i32", "layout": "{{[A-Z]+}}", "offset": [[C:[0-9]+]]},
+// CHECK-NEXT:   {"bytes": 256, "dims": [1, 8, 8, 8], "elem": "ui4", "layout": "{{[A-Z]+}}", "offset": [[Q]]},
+// CHECK-NEXT:   {"bytes": 64, "dims": [1, 8, 4, 4], "elem": "ui4", "layout": "{{[A-Z]+}}", "offset": [[C]]}
+// CHECK-NEXT: ],
+// CHECK-NEXT: "inputs": [
+// CHECK-NEXT:   {"buffer": 0, "elem": "f32", "layout": "NCHW", "shape": [1, 8, 8, 8]}
+// CHECK-NEXT: ],
+// CHECK-NEXT: "launches": [
+// CHECK-NEXT:   {"args": [{"Buffer": 0}, {"Buffer": 2}], "block": [{{[0-9]+}}, 1, 1], "grid": [{{[0-9]+}}, 1, 1], "kernel": "net_0_quantize", "shared_bytes": 0},
+// CHECK-NEXT:   {"args": [{"Buffer": 2}, {"Weight": 0}, {"Weight": 1}, {"Buffer": 3}], {{.*}}"kernel": "net_1_conv2d"
+// CHECK-NEXT:   {"args": [{"Buffer": 3}, {"Buffer": 4}], {{.*}}"kernel": "net_2_elementwise"
+// CHECK-NEXT:   {"args": [{"Buffer": 4}, {"Buffer": 5}], {{.*}}"kernel": "net_3_pool2d"
+// CHECK-NEXT:   {"args": [{"Buffer": 5}, {"Buffer": 1}], {{.*}}"kernel": "net_4_dequantize"
+// CHECK-NEXT: ],
+// CHECK-NEXT: "network": "net",
+// CHECK-NEXT: "outputs": [
+// CHECK-NEXT:   {"buffer": 1, "elem": "f32", "layout": "NCHW", "shape": [1, 8, 4, 4]}
+// CHECK-NEXT: ],
+// CHECK-NEXT: "ptx": "kernels.ptx",
+// CHECK-NEXT: "target": "sm_90",
+// CHECK-NEXT: "version": 1,
+// CHECK-NEXT: "weights": [
+// CHECK-NEXT:   {"bytes": 288, "name": "w1.ohwi"},
+// CHECK-NEXT:   {"bytes": 32, "name": "b1.bias"}
+// CHECK-NEXT: ]
+
+// PTX: .target sm_90
+// PTX: .visible .entry net_0_quantize(
+// PTX: .visible .entry net_1_conv2d(
+// PTX-NEXT: .param .u64 .ptr
+// PTX-NEXT: .param .u64 .ptr
+// PTX-NEXT: .param .u64 .ptr
+// PTX-NEXT: .param .u64 .ptr
+// PTX-NEXT: )
+
+// MODEL: "name": "net"
+// MODEL: "Conv2d"
+
+// CPU: net on the CPU reference: {{.*}} output tensor<1x8x4x4xf32>
+
+// SM80: "target": "sm_80",
+
+// STAGE: error: --emit=artifact needs a pipeline that ends at the gpu stage, e.g. --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})'; 'tcconv.quantize' is still in @net
+// TARGET: nibble-opt: error: pipeline 'qnn-to-ptx': unknown target 'sm_61'
+// NODIR: nibble-opt: error: --emit=artifact writes a directory: give it with -o DIR
+// NOWEIGHTS: error: {{.*}}none.safetensors: cannot read weights
+
+func.func @net(%x: tensor<1x8x8x8xf32>) -> tensor<1x8x4x4xf32> {
+  %q = "qnn.quantize"(%x) {scale = 0x3E000000 : f32, layout = "NCHW"} : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xui4>
+  %w1 = "qnn.weight"() {name = "w1"} : () -> tensor<8x8x3x3xi4>
+  %b1 = "qnn.weight"() {name = "b1"} : () -> tensor<8xi32>
+  %c1 = "qnn.conv2d"(%q, %w1, %b1) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x8x8x8xui4>, tensor<8x8x3x3xi4>, tensor<8xi32>) -> tensor<1x8x8x8xi32>
+  %r1 = "qnn.requantize"(%c1) {multiplier = array<i32: 1073741824>, shift = array<i32: 36>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<1x8x8x8xi32>) -> tensor<1x8x8x8xui4>
+  %m = "qnn.max_pool2d"(%r1) {kernel = array<i64: 2, 2>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x8x8x8xui4>) -> tensor<1x8x4x4xui4>
+  %o = "qnn.dequantize"(%m) {layout = "NCHW", scale = array<f32: 1.250000e-01>} : (tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xf32>
+  return %o : tensor<1x8x4x4xf32>
+}

@@ -1,0 +1,285 @@
+//! An artifact directory on the host: the plan, the PTX text and the packed weights, checked
+//! against each other before anything touches a GPU (every launch names a PTX entry whose
+//! parameter list matches its args; every weight is in the weights file with the planned size).
+
+use crate::plan::{Plan, ALIGN};
+use crate::Error;
+use nibble_qnn::graph::Graph;
+use nibble_qnn::weights::Weights;
+use safetensors::tensor::{Dtype, SafeTensors};
+use std::path::{Path, PathBuf};
+
+pub const PLAN_FILE: &str = "plan.json";
+pub const WEIGHTS_FILE: &str = "weights.safetensors";
+pub const REFERENCE_DIR: &str = "reference";
+pub const REFERENCE_MODEL: &str = "model.json";
+
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    pub dir: PathBuf,
+    pub plan: Plan,
+    pub ptx: String,
+    /// Packed bytes per `plan.weights` entry (same order).
+    pub weights: Vec<Vec<u8>>,
+}
+
+/// One `.entry` of a PTX module: its name and the byte size of each parameter (None: unknown).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PtxEntry {
+    pub name: String,
+    pub params: Vec<Option<usize>>,
+}
+
+fn param_size(decl: &str) -> Option<usize> {
+    let toks: Vec<&str> = decl.split_whitespace().collect();
+    let ty = toks.iter().find(|t| {
+        matches!(
+            **t,
+            ".u8"
+                | ".s8"
+                | ".b8"
+                | ".u16"
+                | ".s16"
+                | ".b16"
+                | ".f16"
+                | ".u32"
+                | ".s32"
+                | ".b32"
+                | ".f32"
+                | ".u64"
+                | ".s64"
+                | ".b64"
+                | ".f64"
+        )
+    })?;
+    let width: usize = ty[2..].parse().ok()?;
+    let mut n = width / 8;
+    // `.param .align 8 .b8 name[16]`: an array parameter.
+    if let Some(last) = toks.last() {
+        if let (Some(open), true) = (last.find('['), last.ends_with(']')) {
+            n *= last[open + 1..last.len() - 1].parse::<usize>().ok()?;
+        }
+    }
+    Some(n)
+}
+
+/// The kernels of a PTX module and their parameter sizes.
+pub fn ptx_entries(ptx: &str) -> Vec<PtxEntry> {
+    let mut out = vec![];
+    let mut rest = ptx;
+    while let Some(at) = rest.find(".entry") {
+        rest = &rest[at + ".entry".len()..];
+        let Some(open) = rest.find('(') else { break };
+        let name = rest[..open].trim().to_owned();
+        let Some(close) = rest[open..].find(')') else {
+            break;
+        };
+        let body = &rest[open + 1..open + close];
+        let params = body
+            .split(',')
+            .map(str::trim)
+            .filter(|p| p.starts_with(".param"))
+            .map(param_size)
+            .collect();
+        out.push(PtxEntry { name, params });
+        rest = &rest[open + close..];
+    }
+    out
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| {
+        Error::Artifact(if e.kind() == std::io::ErrorKind::NotFound {
+            format!("{}: missing (not an artifact directory? write one with nibble-opt --emit=artifact -o DIR)", path.display())
+        } else {
+            format!("{}: cannot read: {e}", path.display())
+        })
+    })
+}
+
+/// Byte offset of each weight in the one device allocation that holds them all, and its size.
+pub fn weight_offsets(plan: &Plan) -> (Vec<u64>, u64) {
+    let mut off = 0u64;
+    let mut v = vec![];
+    for w in &plan.weights {
+        v.push(off);
+        off = (off + w.bytes).div_ceil(ALIGN) * ALIGN;
+    }
+    (v, off.max(ALIGN))
+}
+
+impl Artifact {
+    /// Load and cross-check `dir/plan.json`, the PTX it names and `dir/weights.safetensors`.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Artifact, Error> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(Error::Artifact(format!("{}: not a directory (an artifact is a directory written by nibble-opt --emit=artifact)", dir.display())));
+        }
+        let plan_path = dir.join(PLAN_FILE);
+        let text = String::from_utf8(read(&plan_path)?)
+            .map_err(|_| Error::Artifact(format!("{}: not UTF-8", plan_path.display())))?;
+        let plan = Plan::from_json(&text)
+            .map_err(|e| Error::Artifact(format!("{}: {e}", dir.display())))?;
+
+        let ptx_path = dir.join(&plan.ptx);
+        let ptx = String::from_utf8(read(&ptx_path)?)
+            .map_err(|_| Error::Artifact(format!("{}: not UTF-8 PTX text", ptx_path.display())))?;
+        let wpath = dir.join(WEIGHTS_FILE);
+        let bytes = read(&wpath)?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+            Error::Artifact(format!("{}: not a safetensors file: {e}", wpath.display()))
+        })?;
+        let mut weights = vec![];
+        for w in &plan.weights {
+            let t = st.tensor(&w.name).map_err(|_| {
+                Error::Artifact(format!(
+                    "{}: weight '{}' is missing",
+                    wpath.display(),
+                    w.name
+                ))
+            })?;
+            if !matches!(t.dtype(), Dtype::U8 | Dtype::I32) {
+                return Err(Error::Artifact(format!(
+                    "{}: weight '{}' is {:?}, packed weights are U8 or I32",
+                    wpath.display(),
+                    w.name,
+                    t.dtype()
+                )));
+            }
+            if t.data().len() as u64 != w.bytes {
+                return Err(Error::Artifact(format!(
+                    "{}: weight '{}' has {} bytes, the plan says {}",
+                    wpath.display(),
+                    w.name,
+                    t.data().len(),
+                    w.bytes
+                )));
+            }
+            weights.push(t.data().to_vec());
+        }
+        Artifact::from_parts(dir, plan, ptx, weights)
+    }
+
+    /// An artifact from its parts, cross-checked (what `load` and the compiler both run): the
+    /// plan is valid, every launch names a PTX entry whose parameters match its args, every
+    /// weight has the planned size.
+    pub fn from_parts(
+        dir: PathBuf,
+        plan: Plan,
+        ptx: String,
+        weights: Vec<Vec<u8>>,
+    ) -> Result<Artifact, Error> {
+        plan.validate()
+            .map_err(|e| Error::Artifact(format!("{}: {e}", dir.display())))?;
+        let ptx_path = dir.join(&plan.ptx);
+        if ptx.contains('\0') {
+            return Err(Error::Artifact(format!(
+                "{}: contains a NUL byte",
+                ptx_path.display()
+            )));
+        }
+        let entries = ptx_entries(&ptx);
+        for (i, l) in plan.launches.iter().enumerate() {
+            let e = entries.iter().find(|e| e.name == l.kernel).ok_or_else(|| {
+                let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+                Error::Artifact(format!(
+                    "{}: launch {i} runs '{}', which is not an entry of the PTX (entries: {})",
+                    ptx_path.display(),
+                    l.kernel,
+                    names.join(", ")
+                ))
+            })?;
+            if e.params.len() != l.args.len() {
+                return Err(Error::Artifact(format!(
+                    "{}: kernel '{}' takes {} parameters, launch {i} passes {} (memrefs must be bare pointers: use-bare-ptr-memref-call-conv)",
+                    ptx_path.display(),
+                    l.kernel,
+                    e.params.len(),
+                    l.args.len()
+                )));
+            }
+            for (j, (p, a)) in e.params.iter().zip(&l.args).enumerate() {
+                if let Some(n) = p {
+                    if *n != a.param_bytes() {
+                        return Err(Error::Artifact(format!(
+                            "{}: parameter {j} of '{}' has {n} bytes, launch {i} passes {a:?} ({} bytes)",
+                            ptx_path.display(),
+                            l.kernel,
+                            a.param_bytes()
+                        )));
+                    }
+                }
+            }
+        }
+
+        if weights.len() != plan.weights.len() {
+            return Err(Error::Artifact(format!(
+                "{} weights for the {} of the plan",
+                weights.len(),
+                plan.weights.len()
+            )));
+        }
+        for (w, b) in plan.weights.iter().zip(&weights) {
+            if b.len() as u64 != w.bytes {
+                return Err(Error::Artifact(format!(
+                    "weight '{}' has {} bytes, the plan says {}",
+                    w.name,
+                    b.len(),
+                    w.bytes
+                )));
+            }
+        }
+        Ok(Artifact {
+            dir,
+            plan,
+            ptx,
+            weights,
+        })
+    }
+
+    /// The CPU reference of the network: the original qnn graph and its weights (bound to it).
+    pub fn reference(&self) -> Result<(Graph, Weights), Error> {
+        load_reference(&self.dir)
+    }
+}
+
+/// `dir/reference/model.json` and `dir/reference/weights.safetensors` (needs no plan or PTX).
+pub fn load_reference(dir: &Path) -> Result<(Graph, Weights), Error> {
+    let rdir = dir.join(REFERENCE_DIR);
+    let mpath = rdir.join(REFERENCE_MODEL);
+    let text = read(&mpath)?;
+    let g: Graph = serde_json::from_slice(&text)
+        .map_err(|e| Error::Artifact(format!("{}: {e}", mpath.display())))?;
+    let w = Weights::load(&rdir.join(WEIGHTS_FILE)).map_err(Error::Artifact)?;
+    let w = w
+        .bind(&g)
+        .map_err(|e| Error::Artifact(format!("{}: {e}", rdir.join(WEIGHTS_FILE).display())))?;
+    Ok((g, w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ptx_entries_and_parameter_sizes() {
+        let ptx = ".version 7.8\n.target sm_90\n.visible .entry quant(\n\t.param .u64 .ptr .align 1 quant_param_0,\n\t.param .u64 .ptr .align 1 quant_param_1,\n\t.param .f32 quant_param_2\n)\n{\n ret;\n}\n.visible .entry empty()\n{\n ret;\n}\n.entry s(.param .align 8 .b8 s_param_0[16], .param .u32 s_param_1) { ret; }";
+        let e = ptx_entries(ptx);
+        assert_eq!(e.len(), 3);
+        assert_eq!(
+            e[0],
+            PtxEntry {
+                name: "quant".into(),
+                params: vec![Some(8), Some(8), Some(4)]
+            }
+        );
+        assert_eq!(
+            e[1],
+            PtxEntry {
+                name: "empty".into(),
+                params: vec![]
+            }
+        );
+        assert_eq!(e[2].params, vec![Some(16), Some(4)]);
+    }
+}

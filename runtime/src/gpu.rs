@@ -1,0 +1,351 @@
+//! The CUDA side: one context and stream, the PTX module, the weights uploaded once, one arena,
+//! and the plan's launches captured once into a CUDA graph that every run replays.
+//!
+//! Every CUDA call is checked and its error names the call (and the kernel, for launches).
+//! Without a CUDA driver, [`Runtime::new`] returns [`Error::NoDriver`] (cudarc would panic on
+//! first use: the driver library is probed first).
+//!
+//! `NIBBLE_NO_CUDA_GRAPH=1` skips the capture (direct launches), to tell a graph problem from a
+//! kernel problem.
+
+use crate::artifact::{weight_offsets, Artifact};
+use crate::host;
+use crate::plan::{Arg, Plan};
+use crate::Error;
+use cudarc::driver::sys::{
+    CUevent_flags, CUfunction_attribute, CUgraphInstantiate_flags, CUstreamCaptureMode,
+};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaGraph, CudaModule, CudaSlice, CudaStream, DevicePtr,
+    LaunchConfig, PushKernelArg,
+};
+use cudarc::nvrtc::Ptx;
+use nibble_qnn::tensor::Tensor;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Is a CUDA driver library loadable on this machine? (Never panics.)
+pub fn driver_present() -> bool {
+    unsafe { cudarc::driver::sys::is_culib_present() }
+}
+
+/// A kernel parameter value ready to pass by reference.
+#[derive(Clone, Copy, Debug)]
+enum Param {
+    Ptr(u64),
+    I32(i32),
+    I64(i64),
+    F32(f32),
+}
+
+struct Prepared {
+    kernel: String,
+    func: usize,
+    cfg: LaunchConfig,
+    params: Vec<Param>,
+}
+
+pub struct Runtime {
+    pub plan: Plan,
+    /// `NAME (sm_XY)`.
+    pub device: String,
+    /// Whether runs replay a CUDA graph (false: direct launches, after a printed warning).
+    pub uses_graph: bool,
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    _module: Arc<CudaModule>,
+    funcs: Vec<CudaFunction>,
+    _weights: CudaSlice<u8>,
+    arena: CudaSlice<u8>,
+    arena_ptr: u64,
+    launches: Vec<Prepared>,
+    graph: Option<CudaGraph>,
+}
+
+fn cuda<T>(
+    what: impl std::fmt::Display,
+    r: Result<T, cudarc::driver::DriverError>,
+) -> Result<T, Error> {
+    r.map_err(|e| Error::Cuda(format!("CUDA error in {what}: {e}")))
+}
+
+impl Runtime {
+    /// Create the context, load the PTX, upload the weights, allocate the arena, and capture
+    /// the launches into a CUDA graph.
+    pub fn new(a: &Artifact) -> Result<Runtime, Error> {
+        if !driver_present() {
+            return Err(Error::NoDriver(
+                "no CUDA driver found (libcuda.so could not be loaded): this machine cannot run kernels".into(),
+            ));
+        }
+        let ctx = CudaContext::new(0).map_err(|e| {
+            Error::NoDriver(format!(
+                "no usable CUDA device (cuInit / device 0 / primary context): {e}"
+            ))
+        })?;
+        // One stream does everything; cudarc's cross-stream events would only get in the way
+        // of stream capture.
+        unsafe { ctx.disable_event_tracking() };
+        let name = cuda("cuDeviceGetName", ctx.name())?;
+        let (major, minor) = cuda(
+            "cuDeviceGetAttribute(compute capability)",
+            ctx.compute_capability(),
+        )?;
+        let device = format!("{name} (sm_{major}{minor})");
+        let plan = a.plan.clone();
+        // A stream of our own: the legacy default stream cannot be captured.
+        let stream = cuda("cuStreamCreate", ctx.new_stream())?;
+
+        let module = cuda(
+            format!(
+                "cuModuleLoadData({}, JIT of the PTX for {})",
+                plan.ptx, device
+            ),
+            ctx.load_module(Ptx::from_src(a.ptx.clone())),
+        )?;
+        let mut funcs = vec![];
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut max_smem: HashMap<String, u32> = HashMap::new();
+        for l in &plan.launches {
+            let e = max_smem.entry(l.kernel.clone()).or_default();
+            *e = (*e).max(l.shared_bytes);
+            if !by_name.contains_key(&l.kernel) {
+                let f = cuda(
+                    format!("cuModuleGetFunction({})", l.kernel),
+                    module.load_function(&l.kernel),
+                )?;
+                by_name.insert(l.kernel.clone(), funcs.len());
+                funcs.push(f);
+            }
+        }
+        for (k, &smem) in &max_smem {
+            if smem > 48 * 1024 {
+                cuda(
+                    format!("cuFuncSetAttribute({k}, MAX_DYNAMIC_SHARED_SIZE_BYTES = {smem})"),
+                    funcs[by_name[k]].set_attribute(
+                        CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                        smem as i32,
+                    ),
+                )?;
+            }
+        }
+
+        // Weights: one allocation, each at its aligned offset.
+        let (woffs, wbytes) = weight_offsets(&plan);
+        let mut blob = vec![0u8; wbytes as usize];
+        for (i, w) in a.weights.iter().enumerate() {
+            blob[woffs[i] as usize..woffs[i] as usize + w.len()].copy_from_slice(w);
+        }
+        let weights = cuda(
+            format!("upload of {} weight bytes", blob.len()),
+            stream.clone_htod(&blob),
+        )?;
+        let arena = cuda(
+            format!("allocation of the {}-byte arena", plan.arena_bytes),
+            stream.alloc_zeros::<u8>(plan.arena_bytes.max(1) as usize),
+        )?;
+        let (wptr, arena_ptr) = {
+            let (w, _g1) = weights.device_ptr(&stream);
+            let (p, _g2) = arena.device_ptr(&stream);
+            (w, p)
+        };
+        cuda("cuStreamSynchronize (after uploads)", stream.synchronize())?;
+
+        let launches = plan
+            .launches
+            .iter()
+            .map(|l| Prepared {
+                kernel: l.kernel.clone(),
+                func: by_name[&l.kernel],
+                cfg: LaunchConfig {
+                    grid_dim: (l.grid[0], l.grid[1], l.grid[2]),
+                    block_dim: (l.block[0], l.block[1], l.block[2]),
+                    shared_mem_bytes: l.shared_bytes,
+                },
+                params: l
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        Arg::Buffer(b) => Param::Ptr(arena_ptr + plan.buffers[*b].offset),
+                        Arg::Weight(w) => Param::Ptr(wptr + woffs[*w]),
+                        Arg::I32(x) => Param::I32(*x),
+                        Arg::I64(x) => Param::I64(*x),
+                        Arg::F32(x) => Param::F32(*x),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut rt = Runtime {
+            plan,
+            device,
+            uses_graph: false,
+            ctx,
+            stream,
+            _module: module,
+            funcs,
+            _weights: weights,
+            arena,
+            arena_ptr,
+            launches,
+            graph: None,
+        };
+        // One direct pass first: a faulting kernel is reported by name, not as a failed graph.
+        rt.launch_direct(true)?;
+        if std::env::var_os("NIBBLE_NO_CUDA_GRAPH").is_some() {
+            eprintln!(
+                "nibble-runtime: NIBBLE_NO_CUDA_GRAPH is set: direct launches, no CUDA graph"
+            );
+            return Ok(rt);
+        }
+        match rt.capture() {
+            Ok(g) => {
+                rt.graph = Some(g);
+                rt.uses_graph = true;
+            }
+            Err(e) => eprintln!("nibble-runtime: warning: CUDA graph capture failed ({e}); falling back to direct launches"),
+        }
+        Ok(rt)
+    }
+
+    /// Launch every kernel on the stream; `check` synchronizes after each one.
+    fn launch_direct(&self, check: bool) -> Result<(), Error> {
+        for (i, l) in self.launches.iter().enumerate() {
+            let mut b = self.stream.launch_builder(&self.funcs[l.func]);
+            for p in &l.params {
+                match p {
+                    Param::Ptr(x) => b.arg(x),
+                    Param::I32(x) => b.arg(x),
+                    Param::I64(x) => b.arg(x),
+                    Param::F32(x) => b.arg(x),
+                };
+            }
+            let what = || {
+                format!(
+                    "launch {i} ({}, grid {:?}, block {:?}, {} B shared)",
+                    l.kernel, l.cfg.grid_dim, l.cfg.block_dim, l.cfg.shared_mem_bytes
+                )
+            };
+            cuda(what(), unsafe { b.launch(l.cfg) })?;
+            if check {
+                cuda(what(), self.stream.synchronize())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn capture(&self) -> Result<CudaGraph, Error> {
+        cuda(
+            "cuStreamBeginCapture",
+            self.stream
+                .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+        )?;
+        let launched = self.launch_direct(false);
+        let ended = self.stream.end_capture(CUgraphInstantiate_flags(0));
+        launched?;
+        let g = cuda("cuStreamEndCapture / cuGraphInstantiate", ended)?
+            .ok_or_else(|| Error::Cuda("stream capture produced no graph".into()))?;
+        cuda("cuGraphUpload", g.upload())?;
+        Ok(g)
+    }
+
+    /// Replay the launches once (graph, or direct launches after a failed capture).
+    fn replay(&self) -> Result<(), Error> {
+        match &self.graph {
+            Some(g) => cuda("cuGraphLaunch", g.launch()),
+            None => self.launch_direct(false),
+        }
+    }
+
+    /// Copy `inputs` (host tensors as the plan's inputs describe them) into the arena.
+    pub fn set_inputs(&mut self, inputs: &[Tensor]) -> Result<(), Error> {
+        if inputs.len() != self.plan.inputs.len() {
+            return Err(Error::Input(format!(
+                "{} inputs given, the network takes {}",
+                inputs.len(),
+                self.plan.inputs.len()
+            )));
+        }
+        for (k, (io, t)) in self.plan.inputs.iter().zip(inputs).enumerate() {
+            let b = &self.plan.buffers[io.buffer];
+            let bytes =
+                host::to_stored(io, b, t).map_err(|e| Error::Input(format!("input {k}: {e}")))?;
+            let off = b.offset as usize;
+            let mut view = self.arena.slice_mut(off..off + bytes.len());
+            cuda(
+                format!("copy of input {k} ({} bytes) to the device", bytes.len()),
+                self.stream.memcpy_htod(&bytes, &mut view),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Read every output back as a host tensor.
+    pub fn outputs(&self) -> Result<Vec<Tensor>, Error> {
+        let mut out = vec![];
+        for (k, io) in self.plan.outputs.iter().enumerate() {
+            let b = &self.plan.buffers[io.buffer];
+            let off = b.offset as usize;
+            let mut bytes = vec![0u8; b.bytes as usize];
+            let view = self.arena.slice(off..off + bytes.len());
+            cuda(
+                format!("copy of output {k} to the host"),
+                self.stream.memcpy_dtoh(&view, &mut bytes),
+            )?;
+            cuda("cuStreamSynchronize (outputs)", self.stream.synchronize())?;
+            out.push(
+                host::from_stored(io, b, &bytes)
+                    .map_err(|e| Error::Cuda(format!("output {k}: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// One inference: inputs in, launches replayed, outputs back.
+    pub fn run(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, Error> {
+        self.set_inputs(inputs)?;
+        self.replay()?;
+        cuda(
+            "cuStreamSynchronize (after the launches: a kernel failed)",
+            self.stream.synchronize(),
+        )?;
+        self.outputs()
+    }
+
+    /// Time `n` replays of the launches (inputs as last set) with CUDA events, after
+    /// `max(3, n / 10)` untimed warm-up replays. Returns (median, p90) in milliseconds.
+    pub fn bench(&mut self, n: usize) -> Result<(f64, f64), Error> {
+        let n = n.max(1);
+        for _ in 0..(n / 10).max(3) {
+            self.replay()?;
+        }
+        cuda("cuStreamSynchronize (warm-up)", self.stream.synchronize())?;
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let start = cuda(
+                "cuEventRecord",
+                self.stream
+                    .record_event(Some(CUevent_flags::CU_EVENT_DEFAULT)),
+            )?;
+            self.replay()?;
+            let end = cuda(
+                "cuEventRecord",
+                self.stream
+                    .record_event(Some(CUevent_flags::CU_EVENT_DEFAULT)),
+            )?;
+            times.push(cuda("cuEventElapsedTime", start.elapsed_ms(&end))? as f64);
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        let pick = |q: f64| times[(((n - 1) as f64) * q).round() as usize];
+        Ok((pick(0.5), pick(0.9)))
+    }
+
+    /// Device address of the arena (for logs).
+    pub fn arena_ptr(&self) -> u64 {
+        self.arena_ptr
+    }
+
+    /// Any error the context recorded asynchronously (e.g. while dropping resources).
+    pub fn check(&self) -> Result<(), Error> {
+        cuda("a previous asynchronous CUDA call", self.ctx.check_err())
+    }
+}
