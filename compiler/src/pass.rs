@@ -26,7 +26,11 @@ pub trait NibblePass {
 
 /// Every nibble pass, by name.
 pub fn registry() -> Vec<Box<dyn NibblePass>> {
-    vec![Box::new(crate::transforms::qnn_verify::QnnVerify), Box::new(crate::conversion::qnn_to_tcconv::ConvertQnnToTcconv)]
+    vec![
+        Box::new(crate::transforms::qnn_verify::QnnVerify),
+        Box::new(crate::conversion::qnn_to_tcconv::ConvertQnnToTcconv),
+        Box::new(crate::conversion::tcconv_to_gpu::ConvertTcconvToGpu),
+    ]
 }
 
 pub fn lookup(name: &str) -> Option<Box<dyn NibblePass>> {

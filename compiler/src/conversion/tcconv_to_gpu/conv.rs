@@ -1,0 +1,288 @@
+//! The simple (CUDA-core) conv2d and dense kernels with the fused epilogue: the correctness
+//! reference on the GPU and the fallback for every shape the tensor-core kernel does not take.
+//!
+//! One thread per output group of [`super::layout::out_plan`]: for channel-innermost outputs
+//! that is one output pixel (n, oh, ow) and `g = 8` consecutive output channels (one packed
+//! 32-bit word for 4-bit outputs; `g = gcd(Cs_out, 8)` otherwise), for NCHW outputs one output
+//! element (8 consecutive elements for 4-bit). Per thread:
+//!
+//! ```text
+//! acc[j] = 0                                         (i32, j < g)
+//! for ky < KH, kx < KW:                              (scf.for)
+//!   t_h = oh*sh + ky; tap valid iff pt <= t_h < H + pt; ih = valid ? t_h - pt : 0 (same for w)
+//!   xb = act_slot(in, n, 0, ih, iw)                  (NHWC ((n*H+ih)*W+iw)*Cs, HWNC ((ih*W+iw)*N+n)*Cs)
+//!   wb[j] = weight_slot(w, o_j, 0, ky, kx)          (OHWI ((o*KH+ky)*KW+kx)*Cs, HWOI ((ky*KW+kx)*O+o)*Cs)
+//!   for ci in 0..Cpad step U:                        (U = 8 if both operands are 4-bit, 4 if both
+//!                                                      <= 8-bit, else 1; Cpad = roundup(C, U))
+//!     x[0..U] = chunk of in at xb + ci               (one word for 8 nibbles / 4 bytes)
+//!     acc[j] += sum_u x[u] * w[j][u]  (w chunk at wb[j] + ci)
+//!   acc[j] = valid ? acc[j] (after the tap) : acc[j] (before the tap)
+//! y[j] = epilogue(acc[j] + bias[o_j])                (Epilogue::apply, then the output type's range)
+//! store y[0..g] at out slots [base, base + g)        (one word store for 4-bit)
+//! ```
+//! The chunks never cross a row: `Cs` of both operands is a multiple of 8 (4-bit) or 4 (8-bit)
+//! and weight padding slots hold 0, so the padded tail contributes nothing.
+//! Output channels o_j >= O (padding of the output row) read weights at O-1 and store 0.
+//!
+//! Work per thread: KH*KW*Cpad*g MACs (i32 mul+add each, plus the nibble/byte extraction:
+//! U shifts for x, g*U for w); bytes: KH*KW*(Cs_x + g*Cs_w) stored elements read, g written.
+//! Whole conv: 2*N*OH*OW*O*KH*KW*C ops; minimum traffic = input + weights + output once.
+//! This kernel re-reads the weights per output pixel (from L1/L2): it is compute bound on
+//! CUDA cores, about 1/30 of the tensor-core rate; see `mma.rs` for the fast path.
+//!
+//! Dense is the same kernel with KH = KW = H = W = 1 (NC input, DenseOk weight `o*Ks + k`).
+
+use super::builder::{Kb, T, V};
+use super::elementwise::{apply_scales, each_group, subgroups, to_elem};
+use super::layout::{act_slot, read_group, weight_cs, weight_slot, Buf, Group};
+use super::pool::tap;
+use nibble_qnn::graph::{Epilogue, EpilogueKind};
+use nibble_qnn::semantics::ElemType;
+use nibble_tcconv::buffer::{ActBuffer, Storage};
+use nibble_tcconv::program::{Conv, Dense, PackedWeight, Packing};
+
+/// Everything the simple conv kernel needs (dense is a 1x1 conv on a 1x1 image).
+pub struct ConvSpec<'a> {
+    pub input: &'a ActBuffer,
+    pub weight: &'a PackedWeight,
+    pub bias: Option<&'a PackedWeight>,
+    pub residual: Option<&'a ActBuffer>,
+    pub output: &'a ActBuffer,
+    pub kernel: [i64; 2],
+    pub strides: [i64; 2],
+    pub padding: [i64; 4],
+    pub epilogue: &'a Epilogue,
+}
+
+impl<'a> ConvSpec<'a> {
+    pub fn conv(c: &'a Conv, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
+        ConvSpec {
+            input: &bufs[c.input],
+            weight: &weights[c.weight],
+            bias: c.bias.map(|b| &weights[b]),
+            residual: c.residual.map(|r| &bufs[r]),
+            output: &bufs[c.output],
+            kernel: c.kernel,
+            strides: c.strides,
+            padding: c.padding,
+            epilogue: &c.epilogue,
+        }
+    }
+    pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
+        ConvSpec {
+            input: &bufs[d.input],
+            weight: &weights[d.weight],
+            bias: d.bias.map(|b| &weights[b]),
+            residual: None,
+            output: &bufs[d.output],
+            kernel: [1, 1],
+            strides: [1, 1],
+            padding: [0; 4],
+            epilogue: &d.epilogue,
+        }
+    }
+
+    /// Shape checks (what the kernel relies on).
+    pub fn check(&self) -> Result<(), String> {
+        let [n, c, h, w] = self.input.dims;
+        let [o, i, kh, kw] = self.weight.dims;
+        let [on, oc, oh, ow] = self.output.dims;
+        let dense = self.weight.packing == Packing::DenseOk;
+        if !matches!(
+            self.weight.packing,
+            Packing::ConvOhwi | Packing::ConvHwoi | Packing::DenseOk
+        ) {
+            return Err("the weight operand must be packed ohwi, hwoi or ok".into());
+        }
+        if i != c || on != n || oc != o || [kh, kw] != self.kernel {
+            return Err(format!(
+                "input {:?}, weight {:?} (kernel {:?}) and output {:?} do not agree",
+                self.input.dims, self.weight.dims, self.kernel, self.output.dims
+            ));
+        }
+        if dense && (h != 1 || w != 1 || oh != 1 || ow != 1) {
+            return Err("dense takes N x K inputs".into());
+        }
+        let ext = |x: i64, k: i64, s: i64, p0: i64, p1: i64| {
+            if s < 1 || p0 < 0 || p1 < 0 || x + p0 + p1 < k {
+                None
+            } else {
+                Some((x + p0 + p1 - k) / s + 1)
+            }
+        };
+        let [sh, sw] = self.strides;
+        let p = self.padding;
+        if ext(h, kh, sh, p[0], p[2]) != Some(oh) || ext(w, kw, sw, p[1], p[3]) != Some(ow) {
+            return Err(format!(
+                "output {oh}x{ow} does not match input {h}x{w}, kernel {kh}x{kw}, strides {:?}, padding {:?}",
+                self.strides, self.padding
+            ));
+        }
+        if !self.input.elem.is_int() || !self.weight.elem.is_int() || !self.output.elem.is_int() {
+            return Err("conv / dense operands must be integers".into());
+        }
+        if self.input.elem == ElemType::F32 || self.output.elem == ElemType::F32 {
+            return Err("conv / dense operands must be integers, not f32".into());
+        }
+        if let Some(r) = self.residual {
+            if r.dims != self.output.dims || r.elem == ElemType::F32 {
+                return Err(format!(
+                    "residual {:?} does not match the output {:?}",
+                    r.dims, self.output.dims
+                ));
+            }
+        }
+        if matches!(self.epilogue.kind, EpilogueKind::Residual { .. }) != self.residual.is_some() {
+            return Err("a residual epilogue needs exactly one residual operand".into());
+        }
+        Ok(())
+    }
+
+    /// Chunk width U of the reduction loop (see the module comment).
+    pub fn unit(&self) -> i64 {
+        let sx = self.input.storage();
+        let sw = nibble_tcconv::buffer::storage_of(self.weight.elem);
+        match (sx, sw) {
+            (Storage::Packed4, Storage::Packed4) => 8,
+            (Storage::Word32, _) | (_, Storage::Word32) => 1,
+            _ => 4,
+        }
+    }
+}
+
+/// The epilogue of one accumulator (`acc` i32 already holding the bias) of channel `cc`:
+/// `Epilogue::apply` (requantize `round(acc*b/2^s) + zp` or residual
+/// `round(acc*b/2^s) + round(r*rb/2^rs)` (sum saturated in i64, the `qnn.add` rule), or the
+/// accumulator itself; then `clamp`, then `max(y, 0)` if relu), then the output type's range.
+pub fn epilogue(
+    kb: &mut Kb,
+    e: &Epilogue,
+    acc: V,
+    r: Option<V>,
+    cc: V,
+    channels: i64,
+    out: ElemType,
+) -> Result<V, String> {
+    let y = match &e.kind {
+        EpilogueKind::None => kb.sext(acc, T::I64),
+        EpilogueKind::Requantize { scales, zero_point } => {
+            let y = apply_scales(kb, acc, scales, "", cc, channels, e.rounding)?;
+            let zp = kb.i64c(*zero_point);
+            kb.add(y, zp)
+        }
+        EpilogueKind::Residual { scales, residual } => {
+            let y = apply_scales(kb, acc, scales, "", cc, channels, e.rounding)?;
+            let r = r.ok_or("residual epilogue without a residual value")?;
+            let ry = apply_scales(kb, r, residual, "res_", cc, channels, e.rounding)?;
+            kb.add_sat64(y, ry)
+        }
+    };
+    let y = kb.clamp(y, e.clamp[0], e.clamp[1]);
+    let y = if e.relu {
+        let z = kb.i64c(0);
+        kb.maxs(y, z)
+    } else {
+        y
+    };
+    Ok(to_elem(kb, y, out))
+}
+
+/// Build the simple conv / dense kernel body. `args` = (input, weight, bias?, residual?, output)
+/// in the tcconv op's operand order. Returns the number of threads.
+pub fn simple(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
+    s.check()?;
+    let mut a = args.iter().copied();
+    let xa = a.next().unwrap();
+    let wa = a.next().unwrap();
+    let ba = s.bias.map(|_| a.next().unwrap());
+    let ra = s.residual.map(|_| a.next().unwrap());
+    let oa = a.next().unwrap();
+    let out = s.output;
+    let ocs = out.stored_channels();
+    let channels = out.dims[1];
+    each_group(kb, oa, out, 8, &mut |kb, grp| {
+        let xb = Buf::act(kb, xa, s.input);
+        let wb = Buf::weight(kb, wa, s.weight);
+        let bb = match (ba, s.bias) {
+            (Some(v), Some(pw)) => Some(Buf::weight(kb, v, pw)),
+            _ => None,
+        };
+        let rb = match (ra, s.residual) {
+            (Some(v), Some(r)) => Some((Buf::act(kb, v, r), r)),
+            _ => None,
+        };
+        let mut vals = vec![];
+        for sub in subgroups(grp) {
+            let accs = accumulate(kb, s, &xb, &wb, &sub);
+            let res = match &rb {
+                Some((buf, ab)) => Some(read_group(kb, buf, ab, &sub, ocs, &mut |_, it| {
+                    (it.h, it.w)
+                })),
+                None => None,
+            };
+            for (j, (it, acc)) in sub.items.iter().zip(accs).enumerate() {
+                let acc = match &bb {
+                    Some(b) => {
+                        let bv = b.load_slot(kb, it.cc);
+                        kb.add(acc, bv)
+                    }
+                    None => acc,
+                };
+                let r = res.as_ref().map(|v| v[j]);
+                vals.push(epilogue(kb, s.epilogue, acc, r, it.cc, channels, out.elem)?);
+            }
+        }
+        Ok(vals)
+    })
+}
+
+/// The i32 accumulators of a sub-group (items share n, oh, ow).
+fn accumulate(kb: &mut Kb, s: &ConvSpec, xb: &Buf, wb: &Buf, sub: &Group) -> Vec<V> {
+    let [_, c, h, w] = s.input.dims;
+    let [kh, kw] = s.kernel;
+    let [sh, sw] = s.strides;
+    let (pt, pl) = (s.padding[0], s.padding[1]);
+    let u = s.unit();
+    let cpad = (c + u - 1) / u * u;
+    debug_assert!(u == 1 || (cpad <= s.input.stored_channels() && cpad <= weight_cs(s.weight)));
+    let it0 = sub.items[0];
+    let zero = kb.i32c(0);
+    let accs = vec![zero; sub.items.len()];
+    let izero = kb.idx(0);
+    kb.for_n(kh, 1, &accs, |kb, ky, accs| {
+        let (vh, ih) = tap(kb, it0.h, ky, sh, pt, h);
+        kb.for_n(kw, 1, accs, |kb, kx, accs| {
+            let (vw, iw) = tap(kb, it0.w, kx, sw, pl, w);
+            let ok = kb.andb(vh, vw);
+            let xbase = act_slot(kb, s.input, it0.n, izero, ih, iw);
+            let wbase: Vec<V> = sub
+                .items
+                .iter()
+                .map(|it| weight_slot(kb, s.weight, it.cc, izero, ky, kx))
+                .collect();
+            let new = kb.for_n(cpad / u, 1, accs, |kb, step, accs| {
+                let uk = kb.idx(u);
+                let ci = kb.mul(step, uk);
+                let xi = kb.add(xbase, ci);
+                let xs = xb.load_chunk(kb, xi, u);
+                accs.iter()
+                    .zip(&wbase)
+                    .map(|(acc, wbj)| {
+                        let wi = kb.add(*wbj, ci);
+                        let ws = wb.load_chunk(kb, wi, u);
+                        let mut acc = *acc;
+                        for (x, w) in xs.iter().zip(ws) {
+                            let p = kb.mul(*x, w);
+                            acc = kb.add(acc, p);
+                        }
+                        acc
+                    })
+                    .collect()
+            });
+            new.iter()
+                .zip(accs)
+                .map(|(n, o)| kb.select(ok, *n, *o))
+                .collect()
+        })
+    })
+}

@@ -1,0 +1,362 @@
+//! One-thread-per-output-group kernels: quantize (f32 -> packed int), dequantize, relayout and
+//! the elementwise family (requantize / residual add / relu / clamp).
+//!
+//! Every kernel here: thread `t = block_id.x * 256 + thread_id.x` writes the output slots
+//! `[base(t), base(t) + g)` of [`layout::out_plan`] (one whole 32-bit word of 8 channels for
+//! 4-bit outputs, up to 8 channels otherwise, one element for NCHW) and reads each input at the
+//! same logical (n, c, h, w) through the input's own slot formula. Padding channels
+//! (`C <= c < Cs`) are written as 0.
+//!
+//! Per-kernel work (E = logical output elements, S = stored output bytes, bytes of the inputs
+//! as stored): memory bound everywhere, the floor is bytes / bandwidth.
+//! - quantize: E * (1 fmul + ~10 f32/int ops), reads 4*E bytes of f32, writes S.
+//! - dequantize: E * (1 cvt + 1 fmul), reads the stored input, writes 4*E bytes.
+//! - relayout: E * (extract + insert), reads the stored input, writes S.
+//! - requantize: E * (1 i64 mul + ~12 i64 ops for the rounding + 2 clamps), add: twice that,
+//!   relu / clamp: E * 2 ops; reads the stored inputs (+ per-channel tables, cached), writes S.
+
+use super::builder::{Cmp, CmpF, Kb, Param, T, V};
+use super::layout::{out_plan, range, read_group, Buf, Group, Item};
+use nibble_qnn::graph::ChannelScales;
+use nibble_qnn::semantics::{ElemType, Rounding};
+use nibble_tcconv::buffer::ActBuffer;
+use nibble_tcconv::program::Elementwise;
+
+/// Threads per block of the simple kernels.
+pub const BLOCK: i64 = 256;
+
+/// The common skeleton: `if t < threads { group; values = f(group); mask padding; store }`.
+/// `f` returns one value per item (i32 for integer outputs, f32 for f32 outputs).
+pub fn each_group(
+    kb: &mut Kb,
+    out_arg: V,
+    out: &ActBuffer,
+    gmax: i64,
+    f: &mut dyn FnMut(&mut Kb, &Group) -> Result<Vec<V>, String>,
+) -> Result<i64, String> {
+    let plan = out_plan(out, gmax);
+    let t = kb.global_id();
+    let lim = kb.idx(plan.threads);
+    let inb = kb.cmp(Cmp::Ult, t, lim);
+    let mut res = Ok(());
+    kb.if_then(inb, |kb| {
+        let obuf = Buf::act(kb, out_arg, out);
+        let grp = super::layout::group(kb, out, plan, t);
+        match f(kb, &grp) {
+            Ok(vals) => {
+                let vals = mask(kb, &grp.items, vals, out.elem == ElemType::F32);
+                obuf.store_slots(kb, grp.base, &vals);
+            }
+            Err(e) => res = Err(e),
+        }
+    });
+    res.map(|_| plan.threads)
+}
+
+/// Zero the values of padding channels.
+fn mask(kb: &mut Kb, items: &[Item], vals: Vec<V>, float: bool) -> Vec<V> {
+    items
+        .iter()
+        .zip(vals)
+        .map(|(it, v)| match it.valid {
+            None => v,
+            Some(ok) => {
+                let z = if float { kb.f32c(0.0) } else { kb.i32c(0) };
+                kb.select(ok, v, z)
+            }
+        })
+        .collect()
+}
+
+/// Split a group into sub-groups whose items share (n, h, w): the whole group when it is
+/// channel-consecutive, else one sub-group per item.
+pub fn subgroups(grp: &Group) -> Vec<Group> {
+    if grp.shared {
+        return vec![Group {
+            base: grp.base,
+            items: grp.items.clone(),
+            shared: true,
+        }];
+    }
+    grp.items
+        .iter()
+        .map(|it| Group {
+            base: grp.base,
+            items: vec![*it],
+            shared: false,
+        })
+        .collect()
+}
+
+/// Identity window: read inputs at the item's own (h, w).
+fn same(_: &mut Kb, it: &Item) -> (V, V) {
+    (it.h, it.w)
+}
+
+/// A per-channel parameter at (clamped) channel `cc`: a constant when every channel has the
+/// same value, else a load from a constant table in the gpu.module.
+pub fn chan(kb: &mut Kb, what: &str, vals: &[i32], cc: V, channels: i64) -> Result<Param, String> {
+    if vals.is_empty() {
+        return Err(format!("empty per-channel '{what}' parameters"));
+    }
+    if vals.iter().all(|&v| v == vals[0]) {
+        return Ok(Param::Const(vals[0] as i64));
+    }
+    if vals.len() as i64 != channels {
+        return Err(format!(
+            "{} '{what}' values for {channels} channels (need 1 or {channels})",
+            vals.len()
+        ));
+    }
+    let t = kb.table(what, vals);
+    Ok(Param::Value(kb.load(t, cc)))
+}
+
+/// `Dyadic::apply` of per-channel scales `s` at channel `cc`.
+pub fn apply_scales(
+    kb: &mut Kb,
+    x: V,
+    s: &ChannelScales,
+    prefix: &str,
+    cc: V,
+    channels: i64,
+    mode: Rounding,
+) -> Result<V, String> {
+    if s.multiplier.len() != s.shift.len() {
+        return Err(format!(
+            "{prefix}: {} multipliers but {} shifts",
+            s.multiplier.len(),
+            s.shift.len()
+        ));
+    }
+    if let Some(c) = s.shift.iter().find(|c| !(0..=62).contains(*c)) {
+        return Err(format!("{prefix}: shift {c} is outside [0, 62]"));
+    }
+    let b = chan(kb, &format!("{prefix}mul"), &s.multiplier, cc, channels)?;
+    let c = chan(kb, &format!("{prefix}shift"), &s.shift, cc, channels)?;
+    Ok(kb.dyadic(x, b, c, mode))
+}
+
+/// Clamp an i64 value to the range of `e` and truncate to i32 (the store masks 4/8-bit values).
+pub fn to_elem(kb: &mut Kb, y: V, e: ElemType) -> V {
+    let (lo, hi) = range(e);
+    let y = kb.clamp(y, lo, hi);
+    kb.trunc(y, T::I32)
+}
+
+/// `qnn.quantize`: `clamp(round_half_even(x * f32(1/scale)), lo, hi)` all in f32, as
+/// `semantics::quantize_f32`:
+/// - `v = x * inv` (`mul.rn.f32`: LLVM emits explicit round-to-nearest, never an FMA);
+/// - round half to even: `a = |v|`, `r = a < 2^23 ? (a + 2^23) - 2^23 : a` (for 0 <= a < 2^23
+///   the sum lies in [2^23, 2^24) where the ulp is 1, so the IEEE round-to-nearest-even add is
+///   exactly round_half_even(a); above 2^23 every f32 is an integer), sign restored;
+/// - NaN -> 0; `r <= lo` -> lo, `r >= hi` -> hi (f32 compares, as the saturating `as i64` +
+///   clamp), else `fptosi` (exact: r is integral and inside the range).
+pub fn quantize_f32(kb: &mut Kb, x: V, scale: f32, e: ElemType) -> V {
+    let inv = 1.0f32 / scale;
+    let invc = kb.f32c(inv);
+    let v = kb.mulf(x, invc);
+    let z = kb.f32c(0.0);
+    let neg = kb.cmpf(CmpF::Olt, v, z);
+    let nv = kb.negf(v);
+    let a = kb.select(neg, nv, v);
+    let m = kb.f32c(8388608.0);
+    let t1 = kb.addf(a, m);
+    let t2 = kb.subf(t1, m);
+    let small = kb.cmpf(CmpF::Olt, a, m);
+    let r = kb.select(small, t2, a);
+    let nr = kb.negf(r);
+    let r = kb.select(neg, nr, r);
+    let (lo, hi) = range(e);
+    let (lof, hif) = (kb.f32c(lo as f32), kb.f32c(hi as f32));
+    let above_lo = kb.cmpf(CmpF::Olt, lof, r); // lo < r
+    let below_hi = kb.cmpf(CmpF::Olt, r, hif); // r < hi
+    let inside = kb.andb(above_lo, below_hi);
+    let safe = kb.select(inside, r, z);
+    let q = kb.fptosi(safe, T::I32);
+    let (loi, hii, zi) = (kb.i32c(lo), kb.i32c(hi), kb.i32c(0));
+    let nan = kb.cmpf(CmpF::Uno, r, r);
+    // r < hi is false for r >= hi (NaN handled first): saturate up; likewise down.
+    let q = kb.select(below_hi, q, hii);
+    let q = kb.select(above_lo, q, loi);
+    // at r <= lo, `above_lo` is false -> lo; r >= hi (and > lo) -> hi
+    kb.select(nan, zi, q)
+}
+
+pub fn quantize(
+    kb: &mut Kb,
+    args: &[V],
+    inp: &ActBuffer,
+    out: &ActBuffer,
+    scale: f32,
+) -> Result<i64, String> {
+    if inp.elem != ElemType::F32 || !out.elem.is_int() {
+        return Err(format!(
+            "quantize reads f32 and writes an integer buffer, not {} -> {}",
+            inp.elem, out.elem
+        ));
+    }
+    let (ia, oa) = (args[0], args[1]);
+    let ocs = out.stored_channels();
+    each_group(kb, oa, out, 8, &mut |kb, grp| {
+        let ib = Buf::act(kb, ia, inp);
+        let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
+        Ok(xs
+            .into_iter()
+            .map(|x| quantize_f32(kb, x, scale, out.elem))
+            .collect())
+    })
+}
+
+/// `qnn.dequantize`: `f32(x) * scale` (`cvt.rn.f32.s32`, `mul.rn.f32`).
+pub fn dequantize(
+    kb: &mut Kb,
+    args: &[V],
+    inp: &ActBuffer,
+    out: &ActBuffer,
+    scale: f32,
+) -> Result<i64, String> {
+    if !inp.elem.is_int() || out.elem != ElemType::F32 {
+        return Err(format!(
+            "dequantize reads an integer buffer and writes f32, not {} -> {}",
+            inp.elem, out.elem
+        ));
+    }
+    let (ia, oa) = (args[0], args[1]);
+    let ocs = out.stored_channels();
+    each_group(kb, oa, out, 8, &mut |kb, grp| {
+        let ib = Buf::act(kb, ia, inp);
+        let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
+        let s = kb.f32c(scale);
+        Ok(xs
+            .into_iter()
+            .map(|x| {
+                let f = kb.sitofp(x);
+                kb.mulf(f, s)
+            })
+            .collect())
+    })
+}
+
+/// Copy between layouts / storages of the same logical tensor (value preserving; a narrower
+/// integer destination keeps the low bits, as the reference's checked copy never needs more).
+pub fn relayout(kb: &mut Kb, args: &[V], inp: &ActBuffer, out: &ActBuffer) -> Result<i64, String> {
+    if (inp.elem == ElemType::F32) != (out.elem == ElemType::F32) {
+        return Err(format!(
+            "relayout cannot convert {} to {}",
+            inp.elem, out.elem
+        ));
+    }
+    if inp.dims != out.dims {
+        return Err(format!(
+            "relayout between different logical shapes {:?} and {:?}",
+            inp.dims, out.dims
+        ));
+    }
+    let (ia, oa) = (args[0], args[1]);
+    let ocs = out.stored_channels();
+    each_group(kb, oa, out, 8, &mut |kb, grp| {
+        let ib = Buf::act(kb, ia, inp);
+        Ok(read_group(kb, &ib, inp, grp, ocs, &mut same))
+    })
+}
+
+/// requantize / add / relu / clamp, per element, exactly as `reference::requantize_op`,
+/// `add_op` and the relu / clamp arms:
+/// - requantize: `clamp(round(x*b[c] / 2^s[c]) + zp, clamp)` then the result type's range;
+/// - add: `clamp(round(a*lb[c]/2^ls[c]) + round(b*rb[c]/2^rs[c]), clamp)` with the sum
+///   saturated in i64 (the reference sums in i128), then the result type's range;
+/// - relu: `max(x, 0)`; clamp: `clamp(x, min, max)`; then the result type's range.
+pub fn elementwise(
+    kb: &mut Kb,
+    args: &[V],
+    op: &Elementwise,
+    ins: &[&ActBuffer],
+    out: &ActBuffer,
+) -> Result<i64, String> {
+    let want = if matches!(op, Elementwise::Add { .. }) {
+        2
+    } else {
+        1
+    };
+    if ins.len() != want {
+        return Err(format!(
+            "elementwise {op:?} takes {want} input(s), got {}",
+            ins.len()
+        ));
+    }
+    for i in ins {
+        if i.dims != out.dims || !i.elem.is_int() || i.elem == ElemType::F32 {
+            return Err(format!(
+                "elementwise input {:?} {} does not match the output {:?}",
+                i.dims, i.elem, out.dims
+            ));
+        }
+    }
+    if !out.elem.is_int() {
+        return Err("elementwise ops write integer buffers".into());
+    }
+    let ocs = out.stored_channels();
+    let channels = out.dims[1];
+    let oa = args[ins.len()];
+    let in_args: Vec<V> = args[..ins.len()].to_vec();
+    each_group(kb, oa, out, 8, &mut |kb, grp| {
+        let bufs: Vec<Buf> = ins
+            .iter()
+            .zip(&in_args)
+            .map(|(b, a)| Buf::act(kb, *a, b))
+            .collect();
+        let vals: Vec<Vec<V>> = ins
+            .iter()
+            .zip(&bufs)
+            .map(|(ab, buf)| read_group(kb, buf, ab, grp, ocs, &mut same))
+            .collect();
+        let mut out_vals = vec![];
+        for (j, it) in grp.items.iter().enumerate() {
+            let x = vals[0][j];
+            let y = match op {
+                Elementwise::Requantize {
+                    scales,
+                    rounding,
+                    zero_point,
+                    clamp,
+                } => {
+                    let r = apply_scales(kb, x, scales, "", it.cc, channels, *rounding)?;
+                    let zp = kb.i64c(*zero_point);
+                    let r = kb.add(r, zp);
+                    kb.clamp(r, clamp[0], clamp[1])
+                }
+                Elementwise::Add {
+                    lhs,
+                    rhs,
+                    rounding,
+                    clamp,
+                } => {
+                    let l = apply_scales(kb, x, lhs, "", it.cc, channels, *rounding)?;
+                    let r = apply_scales(kb, vals[1][j], rhs, "rhs_", it.cc, channels, *rounding)?;
+                    let s = kb.add_sat64(l, r);
+                    kb.clamp(s, clamp[0], clamp[1])
+                }
+                Elementwise::Relu => {
+                    let x = kb.sext(x, T::I64);
+                    let z = kb.i64c(0);
+                    kb.maxs(x, z)
+                }
+                Elementwise::Clamp { min, max } => {
+                    let x = kb.sext(x, T::I64);
+                    kb.clamp(x, *min, *max)
+                }
+            };
+            out_vals.push(to_elem(kb, y, out.elem));
+        }
+        Ok(out_vals)
+    })
+}
+
+/// The result of `kb` reading: an i64 sum helper for callers needing `Param` in i64.
+pub fn param_i64(kb: &mut Kb, p: Param) -> V {
+    match p {
+        Param::Const(k) => kb.i64c(k),
+        Param::Value(v) => kb.sext(v, T::I64),
+    }
+}

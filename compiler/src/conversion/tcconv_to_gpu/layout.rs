@@ -1,0 +1,715 @@
+//! Buffer layouts inside a kernel: slot formulas (the ones `nibble_tcconv::buffer::ActBuffer::slot`
+//! and `nibble_tcconv::pack::slot` define), the thread -> output-element map, and loads / stores
+//! of slots in each storage (packed 4-bit words, bytes, 32-bit words).
+//!
+//! Index formulas are written once, generically over [`IndexMath`], and instantiated twice: on
+//! the kernel builder (emitting `arith` ops on `index`) and on plain `i64` (unit tests check them
+//! against `ActBuffer::slot` and `pack::slot` for every element of small buffers).
+//!
+//! Kernel arguments keep the buffer's own memref type (`memref<NxHxWxCsxi32>` ...; with
+//! `use-bare-ptr-memref-call-conv=1` each is one pointer parameter); inside the kernel each is
+//! viewed as a 1-D memref of its stored elements with `memref.reinterpret_cast`, so the linear
+//! slot index addresses it directly: word `slot / 8`, nibble `slot % 8` for 4-bit storage (a
+//! channel-innermost row holds a multiple of 8 channels, so 8 consecutive channels share a word),
+//! byte `slot` for 8-bit storage (also read as i32 words through `memref.view` when 4 consecutive
+//! channels are needed), element `slot` otherwise.
+
+use super::builder::{Kb, T, V};
+use nibble_qnn::semantics::{ElemType, Layout};
+use nibble_tcconv::buffer::{padded_channels, storage_of, ActBuffer, Storage};
+use nibble_tcconv::program::{PackedWeight, Packing};
+
+/// Index arithmetic the slot formulas are written in.
+pub trait IndexMath {
+    type X: Copy;
+    fn k(&mut self, v: i64) -> Self::X;
+    fn add(&mut self, a: Self::X, b: Self::X) -> Self::X;
+    fn mul(&mut self, a: Self::X, b: Self::X) -> Self::X;
+    fn div(&mut self, a: Self::X, b: Self::X) -> Self::X;
+    fn rem(&mut self, a: Self::X, b: Self::X) -> Self::X;
+    fn madd(&mut self, a: Self::X, b: i64, c: Self::X) -> Self::X {
+        let b = self.k(b);
+        let ab = self.mul(a, b);
+        self.add(ab, c)
+    }
+}
+
+impl IndexMath for Kb<'_> {
+    type X = V;
+    fn k(&mut self, v: i64) -> V {
+        self.idx(v)
+    }
+    fn add(&mut self, a: V, b: V) -> V {
+        Kb::add(self, a, b)
+    }
+    fn mul(&mut self, a: V, b: V) -> V {
+        Kb::mul(self, a, b)
+    }
+    fn div(&mut self, a: V, b: V) -> V {
+        self.divu(a, b)
+    }
+    fn rem(&mut self, a: V, b: V) -> V {
+        self.remu(a, b)
+    }
+}
+
+/// Plain evaluation (tests, and host-side arithmetic).
+pub struct Eval;
+impl IndexMath for Eval {
+    type X = i64;
+    fn k(&mut self, v: i64) -> i64 {
+        v
+    }
+    fn add(&mut self, a: i64, b: i64) -> i64 {
+        a + b
+    }
+    fn mul(&mut self, a: i64, b: i64) -> i64 {
+        a * b
+    }
+    fn div(&mut self, a: i64, b: i64) -> i64 {
+        a / b
+    }
+    fn rem(&mut self, a: i64, b: i64) -> i64 {
+        a % b
+    }
+}
+
+/// `ActBuffer::slot(n, c, h, w)`, term for term:
+/// NHWC `((n*H + h)*W + w)*Cs + c`, HWNC `((h*W + w)*N + n)*Cs + c`, NC `n*Cs + c`,
+/// NCHW `((n*Cs + c)*H + h)*W + w` (Cs = stored, padded channels).
+pub fn act_slot<M: IndexMath>(
+    m: &mut M,
+    b: &ActBuffer,
+    n: M::X,
+    c: M::X,
+    h: M::X,
+    w: M::X,
+) -> M::X {
+    let [nn, _, hh, ww] = b.dims;
+    let cs = b.stored_channels();
+    match b.layout {
+        Layout::NHWC => {
+            let t = m.madd(n, hh, h);
+            let t = m.madd(t, ww, w);
+            m.madd(t, cs, c)
+        }
+        Layout::HWNC => {
+            let t = m.madd(h, ww, w);
+            let t = m.madd(t, nn, n);
+            m.madd(t, cs, c)
+        }
+        Layout::NC => m.madd(n, cs, c),
+        Layout::NCHW => {
+            let t = m.madd(n, cs, c);
+            let t = m.madd(t, hh, h);
+            m.madd(t, ww, w)
+        }
+    }
+}
+
+/// Stored channels (`Cs` / `Ks`) of a packed weight: `pack::stored_channels`.
+pub fn weight_cs(pw: &PackedWeight) -> i64 {
+    match pw.packing {
+        Packing::Bias => 1,
+        _ => padded_channels(pw.elem, pw.dims[1]),
+    }
+}
+
+/// Storage of a packed weight (biases are i32 words).
+pub fn weight_storage(pw: &PackedWeight) -> (Storage, ElemType) {
+    match pw.packing {
+        Packing::Bias => (Storage::Word32, ElemType::I32),
+        _ => (storage_of(pw.elem), pw.elem),
+    }
+}
+
+/// `pack::slot(o, i, kh, kw)`: ConvOhwi `((o*KH + kh)*KW + kw)*Cs + i`,
+/// ConvHwoi `((kh*KW + kw)*O + o)*Cs + i`, DenseOk `o*Ks + i`, Bias `o`.
+pub fn weight_slot<M: IndexMath>(
+    m: &mut M,
+    pw: &PackedWeight,
+    o: M::X,
+    i: M::X,
+    kh: M::X,
+    kw: M::X,
+) -> M::X {
+    let [oo, _, kkh, kkw] = pw.dims;
+    let cs = weight_cs(pw);
+    match pw.packing {
+        Packing::ConvOhwi => {
+            let t = m.madd(o, kkh, kh);
+            let t = m.madd(t, kkw, kw);
+            m.madd(t, cs, i)
+        }
+        Packing::ConvHwoi => {
+            let t = m.madd(kh, kkw, kw);
+            let t = m.madd(t, oo, o);
+            m.madd(t, cs, i)
+        }
+        Packing::DenseOk => m.madd(o, cs, i),
+        Packing::Bias => o,
+    }
+}
+
+/// Is the channel the innermost axis of the layout (every layout but NCHW)?
+pub fn channel_inner(l: Layout) -> bool {
+    l != Layout::NCHW
+}
+
+/// How a kernel's threads cover its output buffer: thread `t` writes the `g` consecutive slots
+/// `[base(t), base(t) + g)`.
+/// - channel-innermost layouts: `g = gcd(Cs, gmax)` consecutive channels of one (n, h, w)
+///   (`g = 8` for 4-bit storage: one whole 32-bit word per thread, never a partial word);
+///   `threads = N*H*W * Cs/g`, consecutive threads write consecutive groups (coalesced).
+/// - NCHW: `g = 8` slots (one word) for 4-bit storage, else 1; `threads = slots / g`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutPlan {
+    pub g: i64,
+    pub threads: i64,
+    pub inner: bool,
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+pub fn out_plan(b: &ActBuffer, gmax: i64) -> OutPlan {
+    let [n, _, h, w] = b.dims;
+    let cs = b.stored_channels();
+    let packed = b.storage() == Storage::Packed4;
+    if channel_inner(b.layout) {
+        let g = if packed { 8 } else { gcd(cs, gmax).max(1) };
+        OutPlan {
+            g,
+            threads: n * h * w * (cs / g),
+            inner: true,
+        }
+    } else {
+        let g = if packed { 8 } else { 1 };
+        OutPlan {
+            g,
+            threads: n * cs * h * w / g,
+            inner: false,
+        }
+    }
+}
+
+/// Logical coordinates of one output element.
+#[derive(Clone, Copy, Debug)]
+pub struct Coords<X> {
+    pub n: X,
+    pub c: X,
+    pub h: X,
+    pub w: X,
+}
+
+/// The slots thread `t` writes: `(base, coords of base + j for j in 0..g)`. For channel-inner
+/// plans all coords share (n, h, w) and `c = c0 + j`; the inverse of [`act_slot`]:
+/// NHWC `pos = t / (Cs/g)`, `c0 = (t % (Cs/g)) * g`, `w = pos % W`, `h = pos / W % H`,
+/// `n = pos / (W*H)`; HWNC `n = pos % N`, `w = pos / N % W`, `h = pos / (N*W)`; NC `n = pos`;
+/// base = `pos * Cs + c0`. NCHW: slot `s = t*g + j`, `w = s % W`, `h = s / W % H`,
+/// `c = s / (W*H) % Cs`, `n = s / (W*H*Cs)`.
+pub fn group_coords<M: IndexMath>(
+    m: &mut M,
+    b: &ActBuffer,
+    plan: OutPlan,
+    t: M::X,
+) -> (M::X, Vec<Coords<M::X>>) {
+    let [nn, _, hh, ww] = b.dims;
+    let cs = b.stored_channels();
+    let g = plan.g;
+    if plan.inner {
+        let groups = m.k(cs / g);
+        let pos = m.div(t, groups);
+        let grp = m.rem(t, groups);
+        let gk = m.k(g);
+        let c0 = m.mul(grp, gk);
+        let zero = m.k(0);
+        let (n, h, w) = match b.layout {
+            Layout::NHWC => {
+                let kw = m.k(ww);
+                let w = m.rem(pos, kw);
+                let t1 = m.div(pos, kw);
+                let kh = m.k(hh);
+                let h = m.rem(t1, kh);
+                let n = m.div(t1, kh);
+                (n, h, w)
+            }
+            Layout::HWNC => {
+                let kn = m.k(nn);
+                let n = m.rem(pos, kn);
+                let t1 = m.div(pos, kn);
+                let kw = m.k(ww);
+                let w = m.rem(t1, kw);
+                let h = m.div(t1, kw);
+                (n, h, w)
+            }
+            _ => (pos, zero, zero),
+        };
+        let base = m.madd(pos, cs, c0);
+        let items = (0..g)
+            .map(|j| {
+                let jj = m.k(j);
+                let c = m.add(c0, jj);
+                Coords { n, c, h, w }
+            })
+            .collect();
+        (base, items)
+    } else {
+        let gk = m.k(g);
+        let base = m.mul(t, gk);
+        let items = (0..g)
+            .map(|j| {
+                let jj = m.k(j);
+                let s = m.add(base, jj);
+                let kw = m.k(ww);
+                let w = m.rem(s, kw);
+                let t1 = m.div(s, kw);
+                let kh = m.k(hh);
+                let h = m.rem(t1, kh);
+                let t2 = m.div(t1, kh);
+                let kc = m.k(cs);
+                let c = m.rem(t2, kc);
+                let n = m.div(t2, kc);
+                Coords { n, c, h, w }
+            })
+            .collect();
+        (base, items)
+    }
+}
+
+/// One output element of a thread's group, in the kernel.
+#[derive(Clone, Copy, Debug)]
+pub struct Item {
+    pub n: V,
+    pub c: V,
+    pub h: V,
+    pub w: V,
+    /// `min(c, C - 1)`: the channel to read parameters / inputs at (never out of bounds).
+    pub cc: V,
+    /// `c < C` (None: always true): padding channels are written as 0.
+    pub valid: Option<V>,
+}
+
+/// A thread's output group in the kernel.
+pub struct Group {
+    pub base: V,
+    pub items: Vec<Item>,
+    /// All items share (n, h, w) and have consecutive channels starting at `items[0].c`.
+    pub shared: bool,
+}
+
+/// Build the group of thread `t` (index) for output buffer `b`.
+pub fn group(kb: &mut Kb, b: &ActBuffer, plan: OutPlan, t: V) -> Group {
+    let (base, coords) = group_coords(kb, b, plan, t);
+    let c_logical = b.dims[1];
+    let cs = b.stored_channels();
+    let items = coords
+        .into_iter()
+        .map(|x| {
+            if cs == c_logical {
+                Item {
+                    n: x.n,
+                    c: x.c,
+                    h: x.h,
+                    w: x.w,
+                    cc: x.c,
+                    valid: None,
+                }
+            } else {
+                let lim = kb.idx(c_logical);
+                let last = kb.idx(c_logical - 1);
+                let valid = kb.cmp(super::builder::Cmp::Ult, x.c, lim);
+                let cc = kb.mins(x.c, last);
+                Item {
+                    n: x.n,
+                    c: x.c,
+                    h: x.h,
+                    w: x.w,
+                    cc,
+                    valid: Some(valid),
+                }
+            }
+        })
+        .collect();
+    Group {
+        base,
+        items,
+        shared: plan.inner,
+    }
+}
+
+/// A kernel argument viewed as its stored elements.
+#[derive(Clone, Copy, Debug)]
+pub struct Buf {
+    /// 1-D memref of the stored elements (i32 words, i8 bytes, i32 or f32 values).
+    pub mem: V,
+    /// For 8-bit storage: the same bytes as i32 words (`memref.view`).
+    pub words: Option<V>,
+    pub storage: Storage,
+    pub elem: ElemType,
+}
+
+impl Buf {
+    /// View kernel argument `arg` (`len` stored elements) in `storage`.
+    pub fn new(kb: &mut Kb, arg: V, storage: Storage, elem: ElemType, len: i64) -> Buf {
+        let el = match storage {
+            Storage::Packed4 => "i32",
+            Storage::Byte => "i8",
+            Storage::Word32 if elem == ElemType::F32 => "f32",
+            Storage::Word32 => "i32",
+        };
+        let mem = kb.flat(arg, len, el);
+        let words = (storage == Storage::Byte && len % 4 == 0).then(|| kb.view_words(mem, len));
+        Buf {
+            mem,
+            words,
+            storage,
+            elem,
+        }
+    }
+    pub fn act(kb: &mut Kb, arg: V, b: &ActBuffer) -> Buf {
+        Buf::new(kb, arg, b.storage(), b.elem, b.stored_len() as i64)
+    }
+    pub fn weight(kb: &mut Kb, arg: V, pw: &PackedWeight) -> Buf {
+        let (st, el) = weight_storage(pw);
+        let slots = match pw.packing {
+            Packing::ConvOhwi | Packing::ConvHwoi => {
+                pw.dims[0] * pw.dims[2] * pw.dims[3] * weight_cs(pw)
+            }
+            Packing::DenseOk => pw.dims[0] * weight_cs(pw),
+            Packing::Bias => pw.dims[0],
+        };
+        let len = if st == Storage::Packed4 {
+            slots / 8
+        } else {
+            slots
+        };
+        Buf::new(kb, arg, st, el, len)
+    }
+    fn signed(&self) -> bool {
+        self.elem.is_signed()
+    }
+
+    /// The value in slot `s` (index): i32 for integers, f32 for f32 buffers.
+    pub fn load_slot(&self, kb: &mut Kb, s: V) -> V {
+        match self.storage {
+            Storage::Packed4 => {
+                let k8 = kb.idx(8);
+                let wi = kb.divu(s, k8);
+                let word = kb.load(self.mem, wi);
+                let j = kb.remu(s, k8);
+                if let Some(j) = kb.known(j) {
+                    return kb.nibble(word, j, self.signed());
+                }
+                let j32 = kb.index_cast(j, T::I32);
+                let four = kb.i32c(4);
+                let sh = kb.mul(j32, four);
+                kb.nibble_at(word, sh, self.signed())
+            }
+            Storage::Byte => {
+                let b = kb.load(self.mem, s);
+                if self.signed() {
+                    kb.sext(b, T::I32)
+                } else {
+                    kb.zext(b, T::I32)
+                }
+            }
+            Storage::Word32 => kb.load(self.mem, s),
+        }
+    }
+
+    /// The values of slots `[base, base + g)`, `base` a multiple of `min(g, 8)` (4-bit) or
+    /// `min(g, 4)` (8-bit): whole words are loaded once and split.
+    pub fn load_chunk(&self, kb: &mut Kb, base: V, g: i64) -> Vec<V> {
+        let signed = self.signed();
+        match self.storage {
+            Storage::Packed4 if g % 8 == 0 => {
+                let k8 = kb.idx(8);
+                let w0 = kb.divu(base, k8);
+                let mut out = vec![];
+                for k in 0..g / 8 {
+                    let kk = kb.idx(k);
+                    let wi = kb.add(w0, kk);
+                    let word = kb.load(self.mem, wi);
+                    for j in 0..8 {
+                        out.push(kb.nibble(word, j, signed));
+                    }
+                }
+                out
+            }
+            Storage::Packed4 if g == 4 => {
+                // half a word: nibbles 0..3 or 4..7 of word base / 8
+                let k8 = kb.idx(8);
+                let wi = kb.divu(base, k8);
+                let word = kb.load(self.mem, wi);
+                let r = kb.remu(base, k8);
+                let r32 = kb.index_cast(r, T::I32);
+                let four = kb.i32c(4);
+                let sh = kb.mul(r32, four);
+                let shifted = kb.shru(word, sh);
+                (0..4).map(|j| kb.nibble(shifted, j, signed)).collect()
+            }
+            Storage::Byte if g % 4 == 0 && self.words.is_some() => {
+                let k4 = kb.idx(4);
+                let w0 = kb.divu(base, k4);
+                let mut out = vec![];
+                for k in 0..g / 4 {
+                    let kk = kb.idx(k);
+                    let wi = kb.add(w0, kk);
+                    let word = kb.load(self.words.unwrap(), wi);
+                    for j in 0..4 {
+                        out.push(kb.byte(word, j, signed));
+                    }
+                }
+                out
+            }
+            _ => (0..g)
+                .map(|j| {
+                    let jj = kb.idx(j);
+                    let s = kb.add(base, jj);
+                    self.load_slot(kb, s)
+                })
+                .collect(),
+        }
+    }
+
+    /// Store `vals` (i32, or f32 for f32 buffers, already in the element's range) into the
+    /// consecutive slots `[base, base + vals.len())`. 4-bit: exactly 8 values, `base % 8 == 0`,
+    /// one word store (`pack_nibbles`). 8-bit: one i32 word store per 4 values when aligned.
+    pub fn store_slots(&self, kb: &mut Kb, base: V, vals: &[V]) {
+        match self.storage {
+            Storage::Packed4 => {
+                assert_eq!(vals.len(), 8, "4-bit stores are whole words");
+                let w = kb.pack_nibbles(vals);
+                let k8 = kb.idx(8);
+                let wi = kb.divu(base, k8);
+                kb.store(w, self.mem, wi);
+            }
+            Storage::Byte if vals.len() % 4 == 0 && self.words.is_some() => {
+                let k4 = kb.idx(4);
+                let w0 = kb.divu(base, k4);
+                let m = kb.i32c(255);
+                for (k, q) in vals.chunks(4).enumerate() {
+                    let mut w = kb.i32c(0);
+                    for (j, v) in q.iter().enumerate() {
+                        let x = if j == 3 { *v } else { kb.and(*v, m) };
+                        let s = kb.i32c(8 * j as i64);
+                        let x = kb.shl(x, s);
+                        w = kb.or(w, x);
+                    }
+                    let kk = kb.idx(k as i64);
+                    let wi = kb.add(w0, kk);
+                    kb.store(w, self.words.unwrap(), wi);
+                }
+            }
+            Storage::Byte => {
+                for (j, v) in vals.iter().enumerate() {
+                    let jj = kb.idx(j as i64);
+                    let s = kb.add(base, jj);
+                    let b = kb.trunc(*v, T::I8);
+                    kb.store(b, self.mem, s);
+                }
+            }
+            Storage::Word32 => {
+                for (j, v) in vals.iter().enumerate() {
+                    let jj = kb.idx(j as i64);
+                    let s = kb.add(base, jj);
+                    kb.store(*v, self.mem, s);
+                }
+            }
+        }
+    }
+}
+
+/// Read input buffer `ab` (viewed as `buf`) at every item of `grp`, with the spatial position
+/// `(h, w)` replaced by `at(item)` (pooling / conv windows; identity for elementwise ops).
+/// Shared groups whose channels lie inside the input's stored row (`ab` channel-innermost with
+/// `Cs_in >= Cs_out`) are read as one chunk; otherwise each item reads slot
+/// `act_slot(n, cc, h', w')` on its own (cc: the clamped channel, never out of bounds).
+pub fn read_group(
+    kb: &mut Kb,
+    buf: &Buf,
+    ab: &ActBuffer,
+    grp: &Group,
+    out_cs: i64,
+    at: &mut dyn FnMut(&mut Kb, &Item) -> (V, V),
+) -> Vec<V> {
+    let g = grp.items.len() as i64;
+    if grp.shared && channel_inner(ab.layout) && ab.stored_channels() >= out_cs {
+        let it = grp.items[0];
+        let (h, w) = at(kb, &it);
+        let base = act_slot(kb, ab, it.n, it.c, h, w);
+        return buf.load_chunk(kb, base, g);
+    }
+    let mut out = vec![];
+    for it in &grp.items {
+        let (h, w) = at(kb, it);
+        let s = act_slot(kb, ab, it.n, it.cc, h, w);
+        out.push(buf.load_slot(kb, s));
+    }
+    out
+}
+
+/// The inclusive value range of an integer element type, as stored (i16 values live in i32
+/// words but keep the i16 range).
+pub fn range(e: ElemType) -> (i64, i64) {
+    e.range()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nibble_qnn::semantics::KernelLayout;
+
+    fn buffers() -> Vec<ActBuffer> {
+        let mut v = vec![];
+        for l in [Layout::NHWC, Layout::HWNC, Layout::NCHW] {
+            for e in [
+                ElemType::U4,
+                ElemType::I4,
+                ElemType::I8,
+                ElemType::I32,
+                ElemType::F32,
+            ] {
+                for dims in [[2, 3, 3, 5], [3, 12, 2, 2], [1, 16, 4, 3], [2, 1, 1, 1]] {
+                    v.push(ActBuffer::new(l, e, dims));
+                }
+            }
+        }
+        for e in [ElemType::U4, ElemType::I8, ElemType::I16] {
+            for dims in [[2, 10, 1, 1], [3, 8, 1, 1], [1, 1000, 1, 1]] {
+                v.push(ActBuffer::new(Layout::NC, e, dims));
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn act_slot_matches_buffer_slot() {
+        for b in buffers() {
+            let [n, _, h, w] = b.dims;
+            let cs = b.stored_channels();
+            for nn in 0..n {
+                for c in 0..cs {
+                    for y in 0..h {
+                        for x in 0..w {
+                            assert_eq!(
+                                act_slot(&mut Eval, &b, nn, c, y, x) as usize,
+                                b.slot(nn, c, y, x),
+                                "{b:?} ({nn},{c},{y},{x})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn groups_cover_every_slot_once_and_agree_with_slot() {
+        for b in buffers() {
+            for gmax in [1, 8] {
+                let plan = out_plan(&b, gmax);
+                let slots = b.stored_len() as i64
+                    * if b.storage() == Storage::Packed4 {
+                        8
+                    } else {
+                        1
+                    };
+                assert_eq!(plan.threads * plan.g, slots, "{b:?}");
+                if b.storage() == Storage::Packed4 {
+                    assert_eq!(plan.g, 8);
+                }
+                let mut seen = vec![false; slots as usize];
+                for t in 0..plan.threads {
+                    let (base, items) = group_coords(&mut Eval, &b, plan, t);
+                    assert_eq!(items.len() as i64, plan.g);
+                    if b.storage() == Storage::Packed4 {
+                        assert_eq!(base % 8, 0, "whole words");
+                    }
+                    for (j, it) in items.iter().enumerate() {
+                        let s = base + j as i64;
+                        assert_eq!(
+                            b.slot(it.n, it.c, it.h, it.w) as i64,
+                            s,
+                            "{b:?} t={t} j={j}"
+                        );
+                        assert!(!seen[s as usize]);
+                        seen[s as usize] = true;
+                        if plan.inner {
+                            assert_eq!(it.c, items[0].c + j as i64);
+                            assert_eq!((it.n, it.h, it.w), (items[0].n, items[0].h, items[0].w));
+                        }
+                    }
+                }
+                assert!(seen.iter().all(|&x| x));
+            }
+        }
+    }
+
+    /// The packings of `pack.rs` are row-major `[O][KH][KW][Cs]`, `[KH][KW][O][Cs]`, `[O][Ks]`,
+    /// `[O]`: enumerate them in that order and compare with the formula.
+    #[test]
+    fn weight_slot_is_the_row_major_packing_order() {
+        for packing in [
+            Packing::ConvOhwi,
+            Packing::ConvHwoi,
+            Packing::DenseOk,
+            Packing::Bias,
+        ] {
+            for elem in [ElemType::I4, ElemType::I8, ElemType::U4] {
+                let dims = match packing {
+                    Packing::ConvOhwi | Packing::ConvHwoi => [5, 12, 3, 2],
+                    Packing::DenseOk => [5, 13, 1, 1],
+                    Packing::Bias => [5, 1, 1, 1],
+                };
+                let pw = PackedWeight {
+                    name: "w".into(),
+                    source: "w".into(),
+                    packing: packing.clone(),
+                    elem,
+                    dims,
+                    source_layout: KernelLayout::OIHW,
+                };
+                let cs = weight_cs(&pw);
+                let want_cs = match (packing.clone(), elem.bits()) {
+                    (Packing::Bias, _) => 1,
+                    (_, 4) => (dims[1] + 7) / 8 * 8,
+                    _ => (dims[1] + 3) / 4 * 4,
+                };
+                assert_eq!(cs, want_cs);
+                let [o, _, kh, kw] = dims;
+                let mut next = 0;
+                let mut check = |oo: i64, y: i64, x: i64, i: i64| {
+                    assert_eq!(
+                        weight_slot(&mut Eval, &pw, oo, i, y, x),
+                        next,
+                        "{packing:?} ({oo},{i},{y},{x})"
+                    );
+                    next += 1;
+                };
+                match packing {
+                    Packing::ConvOhwi => (0..o).for_each(|oo| {
+                        (0..kh).for_each(|y| {
+                            (0..kw).for_each(|x| (0..cs).for_each(|i| check(oo, y, x, i)))
+                        })
+                    }),
+                    Packing::ConvHwoi => (0..kh).for_each(|y| {
+                        (0..kw).for_each(|x| {
+                            (0..o).for_each(|oo| (0..cs).for_each(|i| check(oo, y, x, i)))
+                        })
+                    }),
+                    Packing::DenseOk => {
+                        (0..o).for_each(|oo| (0..cs).for_each(|i| check(oo, 0, 0, i)))
+                    }
+                    Packing::Bias => (0..o).for_each(|oo| check(oo, 0, 0, 0)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! `convert-tcconv-to-gpu{target=sm_XX}`: tcconv functions -> one `gpu.module @kernels` with a
+//! `gpu.func ... kernel` per tcconv op, and the host function with each tcconv op replaced by a
+//! `gpu.launch_func` on the same buffers. Then [`gpu_to_ptx`] turns the gpu.module into PTX.
+//!
+//! Conventions (what the launch plan and the runtime rely on):
+//! - The builtin.module gets `gpu.container_module`; kernels go into the (created or existing)
+//!   `gpu.module @kernels` after the host functions. Kernel names:
+//!   `<func>_<i>_<mnemonic>` (i = the op's position among the function's kernels), constant
+//!   tables `<kernel>_<what>` (`memref.global "private" constant`, per-channel requantize
+//!   multipliers and shifts when channels differ).
+//! - Kernel arguments are exactly the tcconv op's operands, in operand order (quantize /
+//!   dequantize / relayout / pool2d: input, output; elementwise: inputs..., output;
+//!   conv2d: input, weight, bias?, residual?, output; dense: input, weight, bias?, output), and
+//!   each kernel argument has exactly the buffer's memref type (`memref<1x56x56x8xi32>`), so the
+//!   host passes the `tcconv.alloc` / `tcconv.weight` / function-argument values unchanged (no
+//!   host-side casts). Shapes are static: with `use-bare-ptr-memref-call-conv=1` every argument
+//!   is one `.param .u64` pointer. Inside, each argument is viewed as a 1-D memref of its stored
+//!   elements (`memref.reinterpret_cast`) and addressed by slot (see `layout.rs`).
+//! - Every kernel is 1-D: `threads in (256, 1, 1)`, `blocks in (ceil(T / 256), 1, 1)` with T
+//!   the kernel's thread count (one per output group, see `layout::out_plan`), guarded by
+//!   `if t < T`. No shared memory, no dynamic arguments: shapes are baked into the kernel.
+//! - `tcconv.alloc` / `tcconv.weight` stay in the host function (the launch plan reads them).
+//!
+//! Kernel families: `elementwise.rs` (quantize, dequantize, relayout, requantize / add / relu /
+//! clamp), `pool.rs` (max / avg), `conv.rs` (simple CUDA-core conv2d and dense with the fused
+//! epilogue); helpers in `builder.rs` (op builders, loops, nibbles, rounding) and `layout.rs`
+//! (slot formulas and storage access).
+
+pub mod builder;
+pub mod conv;
+pub mod elementwise;
+pub mod layout;
+pub mod pool;
+
+use crate::conversion::qnn_to_tcconv::funcs;
+use crate::diagnostics::emit_error;
+use crate::pass::{NibblePass, PassOptions};
+use builder::{build_kernel, table_global};
+use melior::ir::attribute::AttributeLike;
+use melior::ir::attribute::{DenseI32ArrayAttribute, IntegerAttribute, StringAttribute};
+use melior::ir::block::BlockLike;
+use melior::ir::operation::{OperationBuilder, OperationLike, OperationMutLike, OperationRef};
+use melior::ir::{
+    Attribute, Block, Identifier, Location, Module, Operation, Region, RegionLike, Type, Value,
+    ValueLike,
+};
+use melior::pass::PassManager;
+use melior::utility::parse_pass_pipeline;
+use melior::Context;
+use nibble_tcconv::ir::program_of_func;
+use nibble_tcconv::program::{Program, TcOp};
+use nibble_tcconv::target::Target;
+
+pub struct ConvertTcconvToGpu;
+
+/// Name of the gpu.module holding every kernel.
+pub const GPU_MODULE: &str = "kernels";
+
+/// Launch configuration of one kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Launch {
+    pub grid: [i64; 3],
+    pub block: [i64; 3],
+}
+
+impl Launch {
+    fn linear(threads: i64, block: i64) -> Self {
+        Launch {
+            grid: [((threads + block - 1) / block).max(1), 1, 1],
+            block: [block, 1, 1],
+        }
+    }
+}
+
+/// The PTX ISA version given to `nvvm-attach-target` per target: the lowest LLVM 22 accepts
+/// for the chip (the driver JIT of CUDA 13 reads all of them).
+pub fn ptx_version(t: Target) -> u32 {
+    match t {
+        Target::Sm75 => 63,
+        Target::Sm80 => 70,
+        Target::Sm86 => 71,
+        Target::Sm89 | Target::Sm90 => 78,
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Is `op` a tcconv function (a `func.func` carrying `tcconv.target`)?
+pub fn is_tcconv_func(op: &OperationRef) -> bool {
+    op.has_attribute("tcconv.target")
+}
+
+/// The `gpu.module @kernels` of the module (created at the end of the body if missing).
+fn gpu_module<'c, 'a>(context: &'c Context, module: &'a Module<'c>) -> OperationRef<'c, 'a> {
+    let mut cur = module.body().first_operation();
+    while let Some(op) = cur {
+        if op.name().as_string_ref().as_str() == Ok("gpu.module")
+            && op
+                .attribute("sym_name")
+                .ok()
+                .and_then(|a| StringAttribute::try_from(a).ok())
+                .map(|s| s.value() == GPU_MODULE)
+                == Some(true)
+        {
+            return op;
+        }
+        cur = op.next_in_block();
+    }
+    let region = Region::new();
+    region.append_block(Block::new(&[]));
+    let op = OperationBuilder::new("gpu.module", Location::unknown(context))
+        .add_attributes(&[(
+            Identifier::new(context, "sym_name"),
+            StringAttribute::new(context, GPU_MODULE).into(),
+        )])
+        .add_regions([region])
+        .build()
+        .expect("gpu.module");
+    module.body().append_operation(op)
+}
+
+/// Build the kernel of `op` (the `i`-th kernel of program `p`); `arg_types` = the host
+/// operands' memref types. Returns the gpu.func, its tables and its launch configuration.
+pub fn build_op_kernel<'c>(
+    context: &'c Context,
+    loc: Location<'c>,
+    name: &str,
+    p: &Program,
+    op: &TcOp,
+    arg_types: &[Type<'c>],
+) -> Result<(Operation<'c>, Vec<(String, Vec<i32>)>, Launch), String> {
+    let b = &p.buffers;
+    let block = elementwise::BLOCK;
+    let mut threads = 0i64;
+    let mut err = None;
+    let (f, tables) = build_kernel(context, loc, name, arg_types, block, |kb, args| {
+        let r = match op {
+            TcOp::Quantize {
+                input,
+                output,
+                scale,
+            } => elementwise::quantize(kb, args, &b[*input], &b[*output], *scale),
+            TcOp::Dequantize {
+                input,
+                output,
+                scale,
+            } => elementwise::dequantize(kb, args, &b[*input], &b[*output], *scale),
+            TcOp::Relayout { input, output } => {
+                elementwise::relayout(kb, args, &b[*input], &b[*output])
+            }
+            TcOp::Elementwise {
+                op: e,
+                inputs,
+                output,
+            } => {
+                let ins: Vec<_> = inputs.iter().map(|i| &b[*i]).collect();
+                elementwise::elementwise(kb, args, e, &ins, &b[*output])
+            }
+            TcOp::Pool {
+                kind,
+                input,
+                output,
+                kernel,
+                strides,
+                padding,
+            } => pool::pool(
+                kb,
+                args,
+                *kind,
+                &b[*input],
+                &b[*output],
+                *kernel,
+                *strides,
+                *padding,
+            ),
+            TcOp::Conv2d(c) => conv::simple(kb, args, &conv::ConvSpec::conv(c, b, &p.weights)),
+            TcOp::Dense(d) => conv::simple(kb, args, &conv::ConvSpec::dense(d, b, &p.weights)),
+        };
+        match r {
+            Ok(t) => threads = t,
+            Err(e) => err = Some(e),
+        }
+    });
+    if let Some(e) = err {
+        return Err(format!("tcconv.{}: {e}", op.mnemonic()));
+    }
+    Ok((f, tables, Launch::linear(threads, block)))
+}
+
+/// Index constants of a host function, created once at the top of its body.
+struct HostConsts<'c> {
+    block: mlir_sys::MlirBlock,
+    made: Vec<(i64, mlir_sys::MlirValue)>,
+    _c: std::marker::PhantomData<&'c ()>,
+}
+
+impl<'c> HostConsts<'c> {
+    fn get(&mut self, context: &'c Context, loc: Location<'c>, v: i64) -> Value<'c, 'static> {
+        if let Some((_, x)) = self.made.iter().find(|(k, _)| *k == v) {
+            return unsafe { Value::from_raw(*x) };
+        }
+        let index = Type::index(context);
+        let c = OperationBuilder::new("arith.constant", loc)
+            .add_attributes(&[(
+                Identifier::new(context, "value"),
+                IntegerAttribute::new(index, v).into(),
+            )])
+            .add_results(&[index])
+            .build()
+            .expect("arith.constant");
+        let block = unsafe { melior::ir::BlockRef::from_raw(self.block) };
+        let c = block.insert_operation(self.made.len(), c);
+        let x = c.result(0).unwrap().to_raw();
+        self.made.push((v, x));
+        unsafe { Value::from_raw(x) }
+    }
+}
+
+/// Insert `gpu.launch_func @kernels::@name blocks in grid threads in block args(operands)`
+/// before `before`.
+fn insert_launch<'c>(
+    context: &'c Context,
+    consts: &mut HostConsts<'c>,
+    before: OperationRef<'c, '_>,
+    name: &str,
+    l: Launch,
+    operands: &[Value<'c, '_>],
+) {
+    let block = before.block().expect("op in a block");
+    let loc = before.location();
+    let mut all: Vec<Value> = l
+        .grid
+        .iter()
+        .chain(&l.block)
+        .map(|v| consts.get(context, loc, *v))
+        .collect();
+    let sym = Attribute::parse(context, &format!("@{GPU_MODULE}::@{name}")).expect("kernel symbol");
+    let seg = DenseI32ArrayAttribute::new(
+        context,
+        &[0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, operands.len() as i32, 0],
+    );
+    all.extend_from_slice(operands);
+    let launch = OperationBuilder::new("gpu.launch_func", loc)
+        .add_operands(&all)
+        .add_attributes(&[
+            (Identifier::new(context, "kernel"), sym),
+            (Identifier::new(context, "operandSegmentSizes"), seg.into()),
+        ])
+        .build()
+        .expect("gpu.launch_func");
+    block.insert_operation_before(before, launch);
+}
+
+/// Convert one tcconv function: kernels into `gm`, launches into the function.
+fn convert_func<'c>(
+    context: &'c Context,
+    func: OperationRef<'c, '_>,
+    gm: OperationRef<'c, '_>,
+    target: Target,
+) -> Result<(), ()> {
+    let p = program_of_func(func).map_err(|e| {
+        emit_error(
+            crate::conversion::tcconv_to_gpu::loc_of(context, &e.loc, func),
+            &e.message,
+        )
+    })?;
+    if p.target != target {
+        emit_error(
+            func.location(),
+            &format!(
+                "convert-tcconv-to-gpu: function '{}' was lowered for {} but the target is {target}",
+                p.name, p.target
+            ),
+        );
+        return Err(());
+    }
+    let gm_body = gm.region(0).unwrap().first_block().unwrap();
+    let fname = sanitize(&p.name);
+    let body = func.region(0).unwrap().first_block().unwrap();
+    let mut cur = body.first_operation();
+    let mut i = 0usize;
+    let rewriter = melior::IrRewriter::new(context);
+    let mut consts = HostConsts {
+        block: body.to_raw(),
+        made: vec![],
+        _c: std::marker::PhantomData,
+    };
+    while let Some(op) = cur {
+        cur = op.next_in_block();
+        let name = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
+        if !name.starts_with("tcconv.") || name == "tcconv.alloc" || name == "tcconv.weight" {
+            continue;
+        }
+        let Some(top) = p.ops.get(i) else {
+            emit_error(
+                op.location(),
+                "convert-tcconv-to-gpu: more tcconv ops than the program read back",
+            );
+            return Err(());
+        };
+        let kname = format!("{fname}_{i}_{}", top.mnemonic());
+        let operands: Vec<Value> = op.operands().collect();
+        let types: Vec<Type> = operands.iter().map(|v| v.r#type()).collect();
+        let (kernel, tables, launch) =
+            build_op_kernel(context, op.location(), &kname, &p, top, &types)
+                .map_err(|e| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}")))?;
+        for (tname, vals) in tables {
+            gm_body.append_operation(table_global(context, op.location(), &tname, &vals));
+        }
+        gm_body.append_operation(kernel);
+        insert_launch(context, &mut consts, op, &kname, launch, &operands);
+        rewriter.as_rewriter_base().erase_op(op);
+        i += 1;
+    }
+    Ok(())
+}
+
+fn loc_of<'c>(context: &'c Context, loc: &str, func: OperationRef<'c, '_>) -> Location<'c> {
+    if loc.is_empty() {
+        func.location()
+    } else {
+        nibble_qnn::ir::location_from_string(context, loc)
+    }
+}
+
+pub fn parse_target(context: &Context, options: &PassOptions) -> Result<Target, ()> {
+    let err = |m: String| {
+        emit_error(
+            Location::unknown(context),
+            &format!("convert-tcconv-to-gpu: {m}"),
+        )
+    };
+    match options.get("target") {
+        Some(t) => Target::parse(t).map_err(err),
+        None => Err(err("missing option target=sm_XX".into())),
+    }
+}
+
+impl NibblePass for ConvertTcconvToGpu {
+    fn name(&self) -> &'static str {
+        "convert-tcconv-to-gpu"
+    }
+    fn summary(&self) -> &'static str {
+        "Lower tcconv functions to a gpu.module of kernels (one gpu.func per op) and gpu.launch_func host code"
+    }
+    fn options(&self) -> &'static [(&'static str, &'static str)] {
+        &[("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required; must match the functions' tcconv.target)")]
+    }
+    fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {
+        let target = parse_target(context, options)?;
+        let fs = funcs(module, is_tcconv_func);
+        if fs.is_empty() {
+            return Ok(());
+        }
+        module
+            .as_operation_mut()
+            .set_attribute("gpu.container_module", Attribute::unit(context));
+        let gm = gpu_module(context, module).to_raw();
+        for raw in fs {
+            let func = unsafe { OperationRef::from_raw(raw) };
+            let gm = unsafe { OperationRef::from_raw(gm) };
+            convert_func(context, func, gm, target)?;
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------------- PTX
+
+/// The PTX of the module's `gpu.module @kernels` for `target` (`sm_75` ... `sm_90`).
+///
+/// The target is checked against [`Target::ALL`] first (LLVM aborts the process on an unknown
+/// chip). The gpu.module is cloned into a fresh module (the host functions, which still hold
+/// tcconv ops, are never touched) and lowered with
+/// `nvvm-attach-target{chip=sm_XX features=+ptxNN}`,
+/// `gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1})`,
+/// `reconcile-unrealized-casts`, `gpu-module-to-binary{format=isa}`; the PTX is the object
+/// string of the resulting `gpu.binary` (its `assembly`). Errors carry MLIR's diagnostics when
+/// the context's handler collected them.
+pub fn gpu_to_ptx(context: &Context, module: &Module, target: &str) -> Result<String, String> {
+    let t = Target::parse(target)?;
+    let mut src = None;
+    let mut cur = module.body().first_operation();
+    while let Some(op) = cur {
+        if op.name().as_string_ref().as_str() == Ok("gpu.module") {
+            let is_kernels = op
+                .attribute("sym_name")
+                .ok()
+                .and_then(|a| StringAttribute::try_from(a).ok())
+                .map(|s| s.value() == GPU_MODULE)
+                == Some(true);
+            if is_kernels || src.is_none() {
+                src = Some(op);
+            }
+        }
+        cur = op.next_in_block();
+    }
+    let src = src.ok_or("the module has no gpu.module (run convert-tcconv-to-gpu first)")?;
+    let clone = unsafe { Operation::from_raw(mlir_sys::mlirOperationClone(src.to_raw())) };
+    let mut m = Module::new(Location::unknown(context));
+    m.as_operation_mut()
+        .set_attribute("gpu.container_module", Attribute::unit(context));
+    m.body().append_operation(clone);
+    let pipeline = format!(
+        "builtin.module(nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}),reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}})",
+        t.name(),
+        ptx_version(t)
+    );
+    let pm = PassManager::new(context);
+    parse_pass_pipeline(pm.as_operation_pass_manager(), &pipeline).map_err(|e| e.to_string())?;
+    pm.run(&mut m)
+        .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
+    let mut cur = m.body().first_operation();
+    while let Some(op) = cur {
+        if op.name().as_string_ref().as_str() == Ok("gpu.binary") {
+            let objects = op.attribute("objects").map_err(|e| e.to_string())?;
+            let arr = melior::ir::attribute::ArrayAttribute::try_from(objects)
+                .map_err(|e| e.to_string())?;
+            let obj = arr.element(0).map_err(|e| e.to_string())?;
+            unsafe {
+                if !mlir_sys::mlirAttributeIsAGPUObjectAttr(obj.to_raw()) {
+                    return Err("gpu.binary holds no #gpu.object".into());
+                }
+                let s = mlir_sys::mlirGPUObjectAttrGetObject(obj.to_raw());
+                let bytes = std::slice::from_raw_parts(s.data as *const u8, s.length);
+                return String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string());
+            }
+        }
+        cur = op.next_in_block();
+    }
+    Err("gpu-module-to-binary produced no gpu.binary".into())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,159 @@
+//! The pass on small qnn networks, down to PTX for every target; `ptxas` (when installed,
+//! `scripts/find-ptxas.sh`) must accept the PTX with warnings as errors.
+
+use super::*;
+use crate::context::{new_context, parse_source};
+use crate::diagnostics::DiagnosticLog;
+use melior::ir::operation::WalkOrder;
+
+/// A small network touching every kernel family: quantize, 8-bit stem conv with bias
+/// (im2col), per-channel requantize to u4, max pool, 4-bit conv, residual add, relu,
+/// requantize (u4 -> i32 identity), global average pool, flatten, dense with bias, dequantize.
+pub fn mini_net(batch: i64, c: i64) -> String {
+    let m = (0..c)
+        .map(|i| (1 << 30) + i * 1000)
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let s = (0..c)
+        .map(|i| 34 + i % 3)
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"func.func @mini(%x: tensor<{batch}x3x16x16xf32>) -> tensor<{batch}x10xf32> {{
+  %q = "qnn.quantize"(%x) {{scale = 0x3C000000 : f32, layout = "NCHW"}} : (tensor<{batch}x3x16x16xf32>) -> tensor<{batch}x3x16x16xi8>
+  %w0 = "qnn.weight"() {{name = "stem.w"}} : () -> tensor<{c}x3x3x3xi8>
+  %b0 = "qnn.weight"() {{name = "stem.b"}} : () -> tensor<{c}xi32>
+  %c0 = "qnn.conv2d"(%q, %w0, %b0) {{strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"}} : (tensor<{batch}x3x16x16xi8>, tensor<{c}x3x3x3xi8>, tensor<{c}xi32>) -> tensor<{batch}x{c}x16x16xi32>
+  %r0 = "qnn.requantize"(%c0) {{multiplier = array<i32: {m}>, shift = array<i32: {s}>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"}} : (tensor<{batch}x{c}x16x16xi32>) -> tensor<{batch}x{c}x16x16xui4>
+  %p0 = "qnn.max_pool2d"(%r0) {{kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW"}} : (tensor<{batch}x{c}x16x16xui4>) -> tensor<{batch}x{c}x8x8xui4>
+  %w1 = "qnn.weight"() {{name = "c1.w"}} : () -> tensor<{c}x{c}x3x3xi4>
+  %c1 = "qnn.conv2d"(%p0, %w1) {{strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"}} : (tensor<{batch}x{c}x8x8xui4>, tensor<{c}x{c}x3x3xi4>) -> tensor<{batch}x{c}x8x8xi32>
+  %id = "qnn.requantize"(%p0) {{multiplier = array<i32: 1073741824>, shift = array<i32: 26>, clamp = array<i64: -2147483648, 2147483647>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"}} : (tensor<{batch}x{c}x8x8xui4>) -> tensor<{batch}x{c}x8x8xi32>
+  %s = "qnn.add"(%c1, %id) {{lhs_multiplier = array<i32: 1073741824>, lhs_shift = array<i32: 33>, rhs_multiplier = array<i32: 1073741824>, rhs_shift = array<i32: 30>, clamp = array<i64: -2147483648, 2147483647>, rounding = "half_to_even", layout = "NCHW"}} : (tensor<{batch}x{c}x8x8xi32>, tensor<{batch}x{c}x8x8xi32>) -> tensor<{batch}x{c}x8x8xi32>
+  %a = "qnn.relu"(%s) {{layout = "NCHW"}} : (tensor<{batch}x{c}x8x8xi32>) -> tensor<{batch}x{c}x8x8xi32>
+  %u = "qnn.requantize"(%a) {{multiplier = array<i32: 1518500250>, shift = array<i32: 31>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_up", layout = "NCHW"}} : (tensor<{batch}x{c}x8x8xi32>) -> tensor<{batch}x{c}x8x8xui4>
+  %g = "qnn.avg_pool2d"(%u) {{kernel = array<i64: 8, 8>, strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW"}} : (tensor<{batch}x{c}x8x8xui4>) -> tensor<{batch}x{c}x1x1xui4>
+  %f = "qnn.flatten"(%g) {{layout = "NCHW"}} : (tensor<{batch}x{c}x1x1xui4>) -> tensor<{batch}x{c}xui4>
+  %wf = "qnn.weight"() {{name = "fc.w"}} : () -> tensor<10x{c}xi4>
+  %bf = "qnn.weight"() {{name = "fc.b"}} : () -> tensor<10xi32>
+  %d = "qnn.dense"(%f, %wf, %bf) : (tensor<{batch}x{c}xui4>, tensor<10x{c}xi4>, tensor<10xi32>) -> tensor<{batch}x10xi32>
+  %y = "qnn.dequantize"(%d) {{scale = 1.250000e-01 : f32}} : (tensor<{batch}x10xi32>) -> tensor<{batch}x10xf32>
+  return %y : tensor<{batch}x10xf32>
+}}
+"#
+    )
+}
+
+/// Run `qnn-verify, convert-qnn-to-tcconv, convert-tcconv-to-gpu` for `target`; the module.
+fn to_gpu<'c>(context: &'c Context, src: &str, target: &str) -> Module<'c> {
+    let log = DiagnosticLog::attach(context);
+    let mut m = parse_source(context, src, "mini.mlir").expect("parse");
+    let p = format!(
+        "builtin.module(qnn-verify,convert-qnn-to-tcconv{{target={target}}},convert-tcconv-to-gpu{{target={target}}})"
+    );
+    let els = crate::pipeline::parse(&p).unwrap();
+    let ok = crate::pipeline::run(context, &mut m, &els, &log, &mut |_, _| {});
+    assert!(ok.is_ok(), "pipeline failed: {:?}", log.take());
+    assert!(m.as_operation().verify());
+    m
+}
+
+fn count(m: &Module, name: &str) -> usize {
+    let mut n = 0;
+    m.as_operation().walk(WalkOrder::PreOrder, |op| {
+        if op.name().as_string_ref().as_str() == Ok(name) {
+            n += 1;
+        }
+        melior::ir::operation::WalkResult::Advance
+    });
+    n
+}
+
+fn ptxas_check(ptx: &str, target: &str, tag: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let Ok(out) = std::process::Command::new(root.join("scripts/find-ptxas.sh")).output() else {
+        return;
+    };
+    let ptxas = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || ptxas.is_empty() {
+        eprintln!("ptxas not found: PTX for {target} not assembled");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(format!("{tag}.ptx"));
+    std::fs::write(&f, ptx).unwrap();
+    let o = std::process::Command::new(&ptxas)
+        .args([&format!("-arch={target}"), "--warning-as-error", "-v"])
+        .arg(&f)
+        .arg("-o")
+        .arg(dir.path().join(format!("{tag}.cubin")))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "ptxas -arch={target} rejected {tag}:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let info = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !info.contains("spill stores") || info.contains("0 bytes spill stores"),
+        "{info}"
+    );
+}
+
+#[test]
+fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
+    for t in Target::ALL {
+        for batch in [1, 16] {
+            let context = new_context();
+            let c = if batch == 16 { 64 } else { 8 };
+            let m = to_gpu(context, &mini_net(batch, c), t.name());
+            let launches = count(&m, "gpu.launch_func");
+            assert_eq!(launches, count(&m, "gpu.func"), "one kernel per launch");
+            assert!(launches >= 12, "{launches} launches");
+            assert_eq!(
+                count(&m, "tcconv.conv2d") + count(&m, "tcconv.elementwise"),
+                0
+            );
+            assert!(
+                count(&m, "tcconv.alloc") > 0 && count(&m, "tcconv.weight") > 0,
+                "buffers stay on the host"
+            );
+            let ptx = gpu_to_ptx(context, &m, t.name()).unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert!(ptx.contains(&format!(".target {}", t.name())), "{t}");
+            assert_eq!(ptx.matches(".entry").count(), launches);
+            ptxas_check(&ptx, t.name(), &format!("mini_b{batch}"));
+        }
+    }
+}
+
+#[test]
+fn unknown_targets_are_rejected_before_llvm() {
+    let context = new_context();
+    let m = to_gpu(context, &mini_net(1, 8), "sm_80");
+    for bad in ["sm_61", "sm_100", "gfx90a", ""] {
+        let e = gpu_to_ptx(context, &m, bad).unwrap_err();
+        assert!(e.contains("unknown target"), "{e}");
+    }
+}
+
+#[test]
+fn target_must_match_the_lowered_functions() {
+    let context = new_context();
+    let log = DiagnosticLog::attach(context);
+    let mut m = parse_source(context, &mini_net(1, 8), "mini.mlir").unwrap();
+    let els = crate::pipeline::parse(
+        "builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_90})",
+    )
+    .unwrap();
+    assert!(crate::pipeline::run(context, &mut m, &els, &log, &mut |_, _| {}).is_err());
+    let d = log.take();
+    assert!(
+        d.iter().any(|d| d
+            .message
+            .contains("lowered for sm_80 but the target is sm_90")),
+        "{d:?}"
+    );
+}
