@@ -33,7 +33,7 @@ use melior::ir::operation::{OperationLike, OperationRef};
 use melior::ir::r#type::MemRefType;
 use melior::ir::{Module, RegionLike, Type, Value, ValueLike};
 use melior::Context;
-use nibble_qnn::graph::{Graph, Op, TensorType, ValueId};
+use nibble_qnn::graph::{Graph, TensorType, ValueId};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout};
 use nibble_qnn::tensor::Tensor;
 use nibble_qnn::weights::Weights;
@@ -101,37 +101,13 @@ pub fn reference_graph(module: &Module) -> Result<Graph, String> {
     Ok(g)
 }
 
-/// The layout the indices of qnn value `v` follow, exactly as `nibble_tcconv::lower` (private
-/// `qnn_layout`) reads them when it sizes the value's buffer (keep the two in step):
-/// `NC` for 2-D values, the producing op's layout, else `NCHW` (function arguments too).
-pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
-    if g.value_type(v).shape.len() == 2 {
-        return Layout::NC;
-    }
-    match g.node_of(v).map(|n| &n.op) {
-        Some(
-            Op::Quantize { layout, .. }
-            | Op::Conv2d { layout, .. }
-            | Op::Conv2dFused { layout, .. }
-            | Op::Requantize { layout, .. }
-            | Op::Add { layout, .. }
-            | Op::Relu { layout }
-            | Op::Clamp { layout, .. }
-            | Op::MaxPool2d { layout, .. }
-            | Op::AvgPool2d { layout, .. },
-        ) => *layout,
-        Some(Op::LayoutTransform { dst, .. }) => *dst,
-        _ => Layout::NCHW,
-    }
-}
-
 fn io_of(g: &Graph, v: ValueId, buffer: usize) -> Io {
     let t = g.value_type(v);
     Io {
         buffer,
         shape: t.shape.clone(),
         elem: t.elem.mlir_name().to_owned(),
-        layout: qnn_layout(g, v).name().to_owned(),
+        layout: nibble_tcconv::lower::qnn_layout(g, v).name().to_owned(),
     }
 }
 

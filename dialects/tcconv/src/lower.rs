@@ -225,7 +225,9 @@ fn op_layout(op: &Op) -> Option<Layout> {
     }
 }
 
-fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
+/// The layout the indices of qnn value `v` follow (how its buffer's logical dims are read):
+/// `NC` for 2-D values, the producing op's layout, for arguments their first consumer's.
+pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
     let t = g.value_type(v);
     if t.shape.len() == 2 {
         return Layout::NC;
