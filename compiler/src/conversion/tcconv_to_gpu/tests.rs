@@ -39,7 +39,7 @@ pub fn mini_net(batch: i64, c: i64) -> String {
   %wf = "qnn.weight"() {{name = "fc.w"}} : () -> tensor<10x{c}xi4>
   %bf = "qnn.weight"() {{name = "fc.b"}} : () -> tensor<10xi32>
   %d = "qnn.dense"(%f, %wf, %bf) : (tensor<{batch}x{c}xui4>, tensor<10x{c}xi4>, tensor<10xi32>) -> tensor<{batch}x10xi32>
-  %y = "qnn.dequantize"(%d) {{scale = 1.250000e-01 : f32}} : (tensor<{batch}x10xi32>) -> tensor<{batch}x10xf32>
+  %y = "qnn.dequantize"(%d) {{scale = array<f32: 1.250000e-01>, layout = "NC"}} : (tensor<{batch}x10xi32>) -> tensor<{batch}x10xf32>
   return %y : tensor<{batch}x10xf32>
 }}
 "#

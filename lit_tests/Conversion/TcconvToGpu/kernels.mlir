@@ -1,0 +1,172 @@
+// convert-tcconv-to-gpu: one gpu.func per tcconv op in gpu.module @kernels, gpu.launch_func on the
+// host with the kernel's grid (ceil(threads / 256)) and the op's buffers as arguments.
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s
+// The gpu.module lowers to PTX with the upstream pipeline (the host function is left alone).
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+
+// Per-channel requantize i32 NHWC -> packed u4: 2x4x4 pixels x 2 words = 64 threads, one word each.
+// CHECK-LABEL: func.func @requant_u4
+// CHECK-SAME: %[[X:.*]]: memref<2x4x4x16xi32>{{.*}}, %[[Y:.*]]: memref<2x4x4x2xi32>
+// CHECK: gpu.launch_func @kernels::@requant_u4_0_elementwise blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%[[X]] : memref<2x4x4x16xi32>, %[[Y]] : memref<2x4x4x2xi32>)
+// CHECK: gpu.module @kernels
+// CHECK-DAG: memref.global "private" constant @requant_u4_0_elementwise_mul : memref<16xi32>
+// CHECK-DAG: memref.global "private" constant @requant_u4_0_elementwise_shift : memref<16xi32> = dense<[33, 33, 33, 33, 33, 33, 33, 33, 34, 34, 34, 34, 34, 34, 34, 34]>
+// CHECK: gpu.func @requant_u4_0_elementwise(%{{.*}}: memref<2x4x4x16xi32> {llvm.noalias}, %{{.*}}: memref<2x4x4x2xi32> {llvm.noalias}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// CHECK: arith.cmpi ult, %{{.*}}, %c64 : index
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [64], strides: [1] : memref<2x4x4x2xi32> to memref<64xi32>
+// CHECK-COUNT-8: memref.load %{{.*}} : memref<512xi32>
+// CHECK: memref.get_global @requant_u4_0_elementwise_mul
+// The rounding sequence in i64: product, floor shift, remainder, half, tie to even.
+// CHECK: arith.muli %{{.*}}, %{{.*}} : i64
+// CHECK: arith.shrsi %{{.*}}, %{{.*}} : i64
+// CHECK: arith.cmpi sgt
+// CHECK: arith.cmpi eq
+// CHECK: arith.andi %{{.*}}, %c1_i64 : i64
+// CHECK: arith.minsi %{{.*}}, %c15_i64 : i64
+// 8 nibbles packed low first, one 32-bit store
+// CHECK: arith.shli %{{.*}}, %c28_i32 : i32
+// CHECK: %[[W:.*]] = arith.ori
+// CHECK-NEXT: %[[I:.*]] = arith.divui %{{.*}}, %c8 : index
+// CHECK-NEXT: memref.store %[[W]], %{{.*}}[%[[I]]] : memref<64xi32>
+// CHECK-NOT: memref.store
+// CHECK: gpu.return
+func.func @requant_u4(%x: tensor<2x16x4x4xi32>) -> tensor<2x16x4x4xui4> {
+  %u = "qnn.requantize"(%x) {multiplier = array<i32: 1073741824, 1073741825, 1073741826, 1073741827, 1073741828, 1073741829, 1073741830, 1073741831, 1073741832, 1073741833, 1073741834, 1073741835, 1073741836, 1073741837, 1073741838, 1073741839>, shift = array<i32: 33, 33, 33, 33, 33, 33, 33, 33, 34, 34, 34, 34, 34, 34, 34, 34>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<2x16x4x4xi32>) -> tensor<2x16x4x4xui4>
+  return %u : tensor<2x16x4x4xui4>
+}
+
+// -----
+
+// u4 x s4 3x3 conv, direct strategy (HWNC input, HWOI weights): one thread per output pixel
+// and 8 output channels: 16*8*8 * 64/8 = 8192 threads = 32 blocks of 256.
+// CHECK-LABEL: func.func @conv_u4_direct
+// CHECK: %[[W:.*]] = "tcconv.weight"() {{.*}}packing = "hwoi"{{.*}} -> memref<3x3x64x8xi32>
+// CHECK: gpu.launch_func @kernels::@conv_u4_direct_0_conv2d blocks in (%c32, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<8x8x16x8xi32>, %[[W]] : memref<3x3x64x8xi32>, %{{.*}} : memref<16x8x8x64xi32>)
+// CHECK-NOT: tcconv.conv2d
+// CHECK: gpu.func @conv_u4_direct_0_conv2d(%{{.*}}: memref<8x8x16x8xi32> {llvm.noalias}, %{{.*}}: memref<3x3x64x8xi32> {llvm.noalias}, %{{.*}}: memref<16x8x8x64xi32> {llvm.noalias}) kernel
+// CHECK: arith.cmpi ult, %{{.*}}, %c8192 : index
+// KH and KW loops carry the 8 i32 accumulators
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32)
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32)
+// reduction over 64 input channels = 8 packed words per tap
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32)
+// one activation word: unsigned nibbles
+// CHECK: memref.load %{{.*}} : memref<8192xi32>
+// CHECK: arith.andi %{{.*}}, %c15_i32 : i32
+// CHECK: arith.shrui %{{.*}}, %c28_i32 : i32
+// weight words: sign-extended nibbles
+// CHECK: memref.load %{{.*}} : memref<4608xi32>
+// CHECK: arith.shli %{{.*}}, %c28_i32 : i32
+// CHECK-NEXT: arith.shrsi %{{.*}}, %c28_i32 : i32
+// CHECK: arith.muli %{{.*}}, %{{.*}} : i32
+// CHECK-NEXT: arith.addi %{{.*}}, %{{.*}} : i32
+// taps in the padding leave the accumulators unchanged
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : i32
+// i32 output: 8 word stores
+// CHECK-COUNT-8: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<65536xi32>
+func.func @conv_u4_direct(%x: tensor<16x64x8x8xui4>) -> tensor<16x64x8x8xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x64x3x3xi4>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<16x64x8x8xui4>, tensor<64x64x3x3xi4>) -> tensor<16x64x8x8xi32>
+  return %c : tensor<16x64x8x8xi32>
+}
+
+// -----
+
+// 3x3/2 max pool on packed u4 NHWC: one input word per tap for all 8 channels, one output word.
+// CHECK-LABEL: func.func @max_pool_u4
+// CHECK: gpu.launch_func @kernels::@max_pool_u4_0_pool2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<1x8x8x2xi32>, %{{.*}} : memref<1x4x4x2xi32>)
+// CHECK: gpu.func @max_pool_u4_0_pool2d
+// CHECK: arith.cmpi ult, %{{.*}}, %c32 : index
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %c-2147483648_i32
+// CHECK: scf.for
+// CHECK-COUNT-1: memref.load %{{.*}} : memref<128xi32>
+// CHECK-COUNT-8: arith.maxsi %{{.*}}, %{{.*}} : i32
+// CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<32xi32>
+// CHECK-NOT: memref.store
+// CHECK: gpu.return
+func.func @max_pool_u4(%x: tensor<1x16x8x8xui4>) -> tensor<1x16x4x4xui4> {
+  %p = "qnn.max_pool2d"(%x) {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW"} : (tensor<1x16x8x8xui4>) -> tensor<1x16x4x4xui4>
+  return %p : tensor<1x16x4x4xui4>
+}
+
+// -----
+
+// 7x7 global average pool, i32 NHWC with 12 channels: groups of gcd(12, 8) = 4 channels,
+// floor division by 49 in i64.
+// CHECK-LABEL: func.func @avg_pool_i32
+// CHECK: gpu.launch_func @kernels::@avg_pool_i32_0_pool2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
+// CHECK: gpu.func @avg_pool_i32_0_pool2d
+// CHECK: arith.cmpi ult, %{{.*}}, %c6 : index
+// CHECK: scf.for %{{.*}} = %c0 to %c7 step %c1 iter_args({{.*}}) -> (i64, i64, i64, i64)
+// CHECK: arith.divsi %{{.*}}, %c49_i64 : i64
+// CHECK: arith.remsi %{{.*}}, %c49_i64 : i64
+// CHECK: arith.cmpi slt
+// CHECK: arith.subi
+// CHECK-COUNT-4: memref.store %{{.*}} : memref<24xi32>
+func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
+  %p = "qnn.avg_pool2d"(%x) {kernel = array<i64: 7, 7>, strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW"} : (tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32>
+  return %p : tensor<2x12x1x1xi32>
+}
+
+// -----
+
+// Quantize (f32 -> i8, round half to even in f32), dense (i8 x i8 + bias), dequantize.
+// CHECK-LABEL: func.func @quantize_dense_dequantize
+// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_0_quantize
+// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_1_dense
+// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_2_dequantize
+// CHECK: gpu.func @quantize_dense_dequantize_0_quantize
+// CHECK: arith.mulf %{{.*}}, %cst : f32
+// CHECK: arith.addf %{{.*}}, %[[M:cst_[0-9]+]] : f32
+// CHECK-NEXT: arith.subf %{{.*}}, %[[M]] : f32
+// CHECK: arith.cmpf uno
+// CHECK: gpu.func @quantize_dense_dequantize_1_dense(%{{.*}}: memref<4x20xi8> {llvm.noalias}, %{{.*}}: memref<10x20xi8> {llvm.noalias}, %{{.*}}: memref<10xi32> {llvm.noalias}, %{{.*}}: memref<4x10xi32> {llvm.noalias})
+// 8-bit operands are read 4 bytes at a time through an i32 view
+// CHECK: memref.view %{{.*}}[%c0][] : memref<80xi8> to memref<20xi32>
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1
+// CHECK: gpu.func @quantize_dense_dequantize_2_dequantize
+// CHECK: arith.sitofp %{{.*}} : i32 to f32
+// CHECK-NEXT: arith.mulf %{{.*}}, %cst : f32
+func.func @quantize_dense_dequantize(%x: tensor<4x20xf32>) -> tensor<4x10xf32> {
+  %q = "qnn.quantize"(%x) {scale = 0x3C000000 : f32, layout = "NC"} : (tensor<4x20xf32>) -> tensor<4x20xi8>
+  %w = "qnn.weight"() {name = "fc.w"} : () -> tensor<10x20xi8>
+  %b = "qnn.weight"() {name = "fc.b"} : () -> tensor<10xi32>
+  %d = "qnn.dense"(%q, %w, %b) : (tensor<4x20xi8>, tensor<10x20xi8>, tensor<10xi32>) -> tensor<4x10xi32>
+  %y = "qnn.dequantize"(%d) {scale = array<f32: 1.250000e-01>, layout = "NC"} : (tensor<4x10xi32>) -> tensor<4x10xf32>
+  return %y : tensor<4x10xf32>
+}
+
+// -----
+
+// conv + fused requantize (per-channel tables) -> packed u4 output, one word store per thread.
+// CHECK-LABEL: func.func @fused_requantize_u4
+// CHECK: gpu.launch_func @kernels::@fused_requantize_u4_0_conv2d
+// CHECK: memref.global "private" constant @fused_requantize_u4_0_conv2d_mul
+// CHECK: gpu.func @fused_requantize_u4_0_conv2d
+// CHECK: arith.cmpi ult, %{{.*}}, %c18 : index
+// CHECK: memref.get_global @fused_requantize_u4_0_conv2d_shift
+// CHECK: arith.cmpi sge, %{{.*}}, %{{.*}} : i64
+// CHECK: memref.store %{{.*}} : memref<18xi32>
+// CHECK-NOT: memref.store
+func.func @fused_requantize_u4(%x: tensor<1x16x6x6xui4>) -> tensor<1x16x3x3xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<16x16x3x3xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<16xi32>
+  %c = "qnn.conv2d_fused"(%x, %w, %b) {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1200000000>, shift = array<i32: 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 35>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<1x16x6x6xui4>, tensor<16x16x3x3xi4>, tensor<16xi32>) -> tensor<1x16x3x3xui4>
+  return %c : tensor<1x16x3x3xui4>
+}
+
+// -----
+
+// conv + residual epilogue (each branch rounded, sum saturated in i64) + relu, i32 output.
+// CHECK-LABEL: func.func @fused_residual_i32
+// CHECK: gpu.launch_func @kernels::@fused_residual_i32_0_conv2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<1x4x4x1xi32>, %{{.*}} : memref<8x3x3x1xi32>, %{{.*}} : memref<1x4x4x8xi32>, %{{.*}} : memref<1x4x4x8xi32>)
+// CHECK: gpu.func @fused_residual_i32_0_conv2d
+// CHECK: arith.maxsi %{{.*}}, %c0_i64 : i64
+// CHECK-COUNT-8: memref.store %{{.*}} : memref<128xi32>
+func.func @fused_residual_i32(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  %c = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>, tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32>
+  return %c : tensor<1x8x4x4xi32>
+}
+
+// PTX: gpu.binary @kernels {{.*}}.target sm_80{{.*}}.visible .entry fused_residual_i32_0_conv2d(
