@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
 cargo test --release --workspace
-NIBBLE_BIN_DIR="$PWD/target/release" python3 -m lit -sv lit_tests
+LIT=$(command -v lit || echo /usr/lib/llvm-22/bin/lit)
+NIBBLE_BIN_DIR="$PWD/target/release" "$LIT" -sv lit_tests
