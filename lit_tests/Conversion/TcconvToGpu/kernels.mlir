@@ -1,6 +1,7 @@
-// convert-tcconv-to-gpu: one gpu.func per tcconv op in gpu.module @kernels, gpu.launch_func on the
+// convert-tcconv-to-gpu (simple kernels, mma=false; the tensor-core conv is in mma.mlir): one
+// gpu.func per tcconv op in gpu.module @kernels, gpu.launch_func on the
 // host with the kernel's grid (ceil(threads / 256)) and the op's buffers as arguments.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80 mma=false})' | FileCheck %s
 // The gpu.module lowers to PTX with the upstream pipeline (the host function is left alone).
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 

@@ -493,6 +493,70 @@ impl<'c> Kb<'c> {
         let ty = self.ty(T::Idx);
         self.op(name, &[], &[ty], &[("dimension", dim)])[0]
     }
+    pub fn thread_id(&mut self) -> V {
+        self.gpu_dim("gpu.thread_id")
+    }
+    pub fn block_id(&mut self) -> V {
+        self.gpu_dim("gpu.block_id")
+    }
+    /// `gpu.shuffle xor %v, %mask, 32` over the whole warp (every lane must execute it).
+    pub fn shuffle_xor(&mut self, v: V, mask: i64) -> V {
+        let m = self.i32c(mask);
+        let w = self.i32c(32);
+        let mode = Attribute::parse(self.ctx, "#gpu<shuffle_mode xor>").expect("shuffle mode");
+        let (i32t, i1t) = (self.ty(T::I32), self.ty(T::I1));
+        self.op("gpu.shuffle", &[v, m, w], &[i32t, i1t], &[("mode", mode)])[0]
+    }
+    /// `nvvm.mma.sync` (row-major A, column-major B, i32 accumulators, wrapping overflow like
+    /// the i32 adds of the simple kernel): returns the D registers.
+    pub fn mma_sync(
+        &mut self,
+        shape: [i64; 3],
+        a_type: &str,
+        b_type: &str,
+        a: &[V],
+        b: &[V],
+        c: &[V],
+    ) -> Vec<V> {
+        let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
+        let [m, n, k] = shape;
+        let st = Type::parse(
+            self.ctx,
+            &format!("!llvm.struct<({})>", vec!["i32"; c.len()].join(", ")),
+        )
+        .expect("mma result struct");
+        let seg = DenseI32ArrayAttribute::new(
+            self.ctx,
+            &[a.len() as i32, b.len() as i32, c.len() as i32],
+        )
+        .into();
+        let mut operands = a.to_vec();
+        operands.extend_from_slice(b);
+        operands.extend_from_slice(c);
+        let attrs = [
+            (
+                "shape",
+                p(&format!("#nvvm.shape<m = {m}, n = {n}, k = {k}>")),
+            ),
+            ("layoutA", p("#nvvm.mma_layout<row>")),
+            ("layoutB", p("#nvvm.mma_layout<col>")),
+            (
+                "multiplicandAPtxType",
+                p(&format!("#nvvm.mma_type<{a_type}>")),
+            ),
+            (
+                "multiplicandBPtxType",
+                p(&format!("#nvvm.mma_type<{b_type}>")),
+            ),
+            ("intOverflowBehavior", p("#nvvm.mma_int_overflow<wrapped>")),
+            ("operandSegmentSizes", seg),
+        ];
+        let d = self.op("nvvm.mma.sync", &operands, &[st], &attrs)[0];
+        (0..c.len())
+            .map(|i| self.extract_value(d, i as i64, T::I32))
+            .collect()
+    }
+
     /// `block_id.x * block_dim.x + thread_id.x` (index).
     pub fn global_id(&mut self) -> V {
         let b = self.gpu_dim("gpu.block_id");
@@ -704,6 +768,30 @@ impl<'c> Kb<'c> {
             self.and(x, m)
         }
     }
+    /// Widen the four nibbles in bits [15:0] of `x` to four bytes (nibble j -> byte j), sign
+    /// extending each when `signed`: the s4 -> s8 / u4 -> u8 widening of sm_90.
+    /// `u = (x & 0xf) | (x & 0xf0) << 4 | (x & 0xf00) << 8 | (x & 0xf000) << 12`;
+    /// signed: `u | (u & 0x08080808) * 30` (0x08 * 30 = 0xf0 sets the high nibble of the bytes
+    /// whose value is >= 8, never carrying into the next byte).
+    pub fn widen4(&mut self, x: V, signed: bool) -> V {
+        let mut u = self.i32c(0);
+        for j in 0..4 {
+            let m = self.i32c(0xf << (4 * j));
+            let part = self.and(x, m);
+            let s = self.i32c(4 * j);
+            let part = self.shl(part, s);
+            u = self.or(u, part);
+        }
+        if !signed {
+            return u;
+        }
+        let m = self.i32c(0x0808_0808);
+        let k = self.i32c(30);
+        let sign = self.and(u, m);
+        let ext = self.mul(sign, k);
+        self.or(u, ext)
+    }
+
     /// Pack up to eight i32 values into one word, value `j` in bits [4j+3 : 4j]
     /// (`pack_nibbles`: only the low 4 bits of each value are kept).
     pub fn pack_nibbles(&mut self, vals: &[V]) -> V {

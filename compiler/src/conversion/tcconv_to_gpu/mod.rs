@@ -30,6 +30,7 @@ pub mod builder;
 pub mod conv;
 pub mod elementwise;
 pub mod layout;
+pub mod mma;
 pub mod pool;
 
 use crate::conversion::qnn_to_tcconv::funcs;
@@ -73,10 +74,12 @@ impl Launch {
 }
 
 /// The PTX ISA version given to `nvvm-attach-target` per target: the lowest LLVM 22 accepts
-/// for the chip (the driver JIT of CUDA 13 reads all of them).
+/// for the chip and for the `mma.sync` forms the kernels use (sm_75's integer m8n8k32 /
+/// m8n8k16 need PTX 6.5: with 6.3 LLVM's instruction selection aborts the process). The
+/// driver JIT of CUDA 13 reads all of them.
 pub fn ptx_version(t: Target) -> u32 {
     match t {
-        Target::Sm75 => 63,
+        Target::Sm75 => 65,
         Target::Sm80 => 70,
         Target::Sm86 => 71,
         Target::Sm89 | Target::Sm90 => 78,
@@ -138,9 +141,20 @@ pub fn build_op_kernel<'c>(
     p: &Program,
     op: &TcOp,
     arg_types: &[Type<'c>],
+    opts: &GpuOptions,
 ) -> Result<(Operation<'c>, Vec<(String, Vec<i32>)>, Launch), String> {
     let b = &p.buffers;
-    let block = elementwise::BLOCK;
+    let mma_plan = match op {
+        TcOp::Conv2d(c) if opts.mma => {
+            mma::plan(&conv::ConvSpec::conv(c, b, &p.weights), &c.tiling)
+        }
+        _ => None,
+    };
+    let block = if mma_plan.is_some() {
+        mma::BLOCK
+    } else {
+        elementwise::BLOCK
+    };
     let mut threads = 0i64;
     let mut err = None;
     let (f, tables) = build_kernel(context, loc, name, arg_types, block, |kb, args| {
@@ -183,7 +197,10 @@ pub fn build_op_kernel<'c>(
                 *strides,
                 *padding,
             ),
-            TcOp::Conv2d(c) => conv::simple(kb, args, &conv::ConvSpec::conv(c, b, &p.weights)),
+            TcOp::Conv2d(c) => match &mma_plan {
+                Some(mp) => mma::conv(kb, args, &conv::ConvSpec::conv(c, b, &p.weights), mp),
+                None => conv::simple(kb, args, &conv::ConvSpec::conv(c, b, &p.weights)),
+            },
             TcOp::Dense(d) => conv::simple(kb, args, &conv::ConvSpec::dense(d, b, &p.weights)),
         };
         match r {
@@ -266,7 +283,7 @@ fn convert_func<'c>(
     context: &'c Context,
     func: OperationRef<'c, '_>,
     gm: OperationRef<'c, '_>,
-    target: Target,
+    opts: &GpuOptions,
 ) -> Result<(), ()> {
     let p = program_of_func(func).map_err(|e| {
         emit_error(
@@ -274,6 +291,7 @@ fn convert_func<'c>(
             &e.message,
         )
     })?;
+    let target = opts.target;
     if p.target != target {
         emit_error(
             func.location(),
@@ -312,7 +330,7 @@ fn convert_func<'c>(
         let operands: Vec<Value> = op.operands().collect();
         let types: Vec<Type> = operands.iter().map(|v| v.r#type()).collect();
         let (kernel, tables, launch) =
-            build_op_kernel(context, op.location(), &kname, &p, top, &types)
+            build_op_kernel(context, op.location(), &kname, &p, top, &types, opts)
                 .map_err(|e| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}")))?;
         for (tname, vals) in tables {
             gm_body.append_operation(table_global(context, op.location(), &tname, &vals));
@@ -333,17 +351,31 @@ fn loc_of<'c>(context: &'c Context, loc: &str, func: OperationRef<'c, '_>) -> Lo
     }
 }
 
-pub fn parse_target(context: &Context, options: &PassOptions) -> Result<Target, ()> {
+/// Options of `convert-tcconv-to-gpu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GpuOptions {
+    pub target: Target,
+    /// Use the tensor-core conv kernel where it applies (`mma=false`: simple kernels only).
+    pub mma: bool,
+}
+
+pub fn parse_options(context: &Context, options: &PassOptions) -> Result<GpuOptions, ()> {
     let err = |m: String| {
         emit_error(
             Location::unknown(context),
             &format!("convert-tcconv-to-gpu: {m}"),
         )
     };
-    match options.get("target") {
-        Some(t) => Target::parse(t).map_err(err),
-        None => Err(err("missing option target=sm_XX".into())),
-    }
+    let target = match options.get("target") {
+        Some(t) => Target::parse(t).map_err(err)?,
+        None => return Err(err("missing option target=sm_XX".into())),
+    };
+    let mma = match options.get("mma").map(String::as_str) {
+        None | Some("true") | Some("1") => true,
+        Some("false") | Some("0") => false,
+        Some(v) => return Err(err(format!("mma={v} is not true or false"))),
+    };
+    Ok(GpuOptions { target, mma })
 }
 
 impl NibblePass for ConvertTcconvToGpu {
@@ -354,10 +386,13 @@ impl NibblePass for ConvertTcconvToGpu {
         "Lower tcconv functions to a gpu.module of kernels (one gpu.func per op) and gpu.launch_func host code"
     }
     fn options(&self) -> &'static [(&'static str, &'static str)] {
-        &[("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required; must match the functions' tcconv.target)")]
+        &[
+            ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required; must match the functions' tcconv.target)"),
+            ("mma", "true (default): tensor-core conv kernels where they apply | false: simple kernels only"),
+        ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {
-        let target = parse_target(context, options)?;
+        let opts = parse_options(context, options)?;
         let fs = funcs(module, is_tcconv_func);
         if fs.is_empty() {
             return Ok(());
@@ -369,8 +404,21 @@ impl NibblePass for ConvertTcconvToGpu {
         for raw in fs {
             let func = unsafe { OperationRef::from_raw(raw) };
             let gm = unsafe { OperationRef::from_raw(gm) };
-            convert_func(context, func, gm, target)?;
+            convert_func(context, func, gm, &opts)?;
         }
+        // The builders emit index math per use; CSE on the kernels only (the host is untouched).
+        let pm = PassManager::new(context);
+        parse_pass_pipeline(
+            pm.as_operation_pass_manager(),
+            "builtin.module(gpu.module(cse))",
+        )
+        .map_err(|e| emit_error(Location::unknown(context), &e.to_string()))?;
+        pm.run(module).map_err(|e| {
+            emit_error(
+                Location::unknown(context),
+                &format!("convert-tcconv-to-gpu: cse: {e}"),
+            )
+        })?;
         Ok(())
     }
 }

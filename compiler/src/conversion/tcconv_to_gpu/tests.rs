@@ -124,6 +124,16 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
             let ptx = gpu_to_ptx(context, &m, t.name()).unwrap_or_else(|e| panic!("{t}: {e}"));
             assert!(ptx.contains(&format!(".target {}", t.name())), "{t}");
             assert_eq!(ptx.matches(".entry").count(), launches);
+            // the 64-channel 4-bit conv takes the tensor-core kernel: INT4 natively before
+            // sm_90, widened to 8 bit on sm_90
+            if batch == 16 {
+                let want = match t {
+                    Target::Sm75 => "mma.sync.aligned.m8n8k32.row.col.s32.u4.s4.s32",
+                    Target::Sm90 => "mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32",
+                    _ => "mma.sync.aligned.m16n8k64.row.col.s32.u4.s4.s32",
+                };
+                assert!(ptx.contains(want), "{t}: no {want}");
+            }
             ptxas_check(&ptx, t.name(), &format!("mini_b{batch}"));
         }
     }

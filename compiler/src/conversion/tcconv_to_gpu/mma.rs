@@ -1,0 +1,417 @@
+//! The tensor-core conv2d kernel: an implicit GEMM on `nvvm.mma.sync`, operand fragments loaded
+//! straight from global memory (no shared memory yet), the fused epilogue on the accumulator
+//! fragments.
+//!
+//! GEMM view: M = output pixels, N = output channels O, K = KH*KW*C (taps x input channels).
+//! A (M x K, row-major) is the input: row m = pixel (n, oh, ow), at tap (ky, kx) the K slice is
+//! the C stored channels of input pixel (n, oh*sh+ky-pt, ow*sw+kx-pl) (zero when in padding).
+//! B (K x N, "col": stored as N rows of K) is the weight: row o at tap (ky, kx) is
+//! `weight_slot(o, 0, ky, kx) ..+ C` in both OHWI and HWOI packings.
+//! Pixel order m: (oh, ow, n) for an HWNC input (direct strategy: 16 consecutive rows are 16
+//! batch images at one pixel, contiguous in the HWNC input), (n, oh, ow) otherwise.
+//!
+//! Shapes and fragments (PTX ISA `mma.sync.aligned.mMnNkK.row.col.s32.{a}.{b}.s32`, lane =
+//! 4*groupID + tig; every fragment register holds E = 32/bits consecutive K elements, element
+//! j in bits [bits*j + bits-1 : bits*j], low first, as the storage packs them):
+//! | target / operands               | shape    | A regs (row, k)                          | B regs (n, k)      |
+//! |---------------------------------|----------|------------------------------------------|--------------------|
+//! | sm_80/86/89 4-bit (s4/u4)       | m16n8k64 | (g,8t) (g+8,8t) (g,32+8t) (g+8,32+8t)    | (g,8t) (g,32+8t)   |
+//! | sm_80+ 8-bit, sm_90 4-bit widen | m16n8k32 | (g,4t) (g+8,4t) (g,16+4t) (g+8,16+4t)    | (g,4t) (g,16+4t)   |
+//! | sm_75 4-bit                     | m8n8k32  | (g,8t)                                   | (g,8t)             |
+//! | sm_75 8-bit                     | m8n8k16  | (g,4t)                                   | (g,4t)             |
+//! C/D: register i holds (row g + 8*(i/2), col 2t + i%2).
+//! A native 4-bit register is one packed word of the input row (8 channels), an 8-bit register
+//! one i32 word of 4 bytes; on sm_90 a 4-bit operand is widened in registers: the register for
+//! k = 4t.. is half a packed word (`widen4`: nibble -> byte, sign-extended for s4).
+//!
+//! Work split: a warp computes a 32 x 32 tile (2 x 4 m16n8 tiles, or 4 x 4 m8n8 tiles on
+//! sm_75), 4 warps per block (128 threads); warp `w = block*4 + warp` takes M tile `w / TN` and
+//! N tile `w % TN` (the warps of a block share A rows through L1). Loop: taps (ky, kx), then
+//! K steps of mma.k channels; per step 8 (or 16 on sm_75) mma.sync with 32 i32 accumulators.
+//!
+//! Epilogue: per accumulator (m, o): `acc + bias[o]`, `conv::epilogue` (requantize / residual /
+//! clamp / relu, the output type's range), store at `act_slot(out, n, o, oh, ow)`. 4-bit outputs:
+//! the 4 lanes of a group hold the 8 channels of one output word (2 each): each packs its pair
+//! into a byte at 8*t, two `shuffle xor` (1, 2) OR the bytes into the word, lane t = 0 stores it.
+//!
+//! Taken when: conv (not dense), O % 8 == 0, C % mma.k == 0 (so both operands' stored rows are
+//! exactly C), both operands 4- or 8-bit as stored and as the tiling's MMA types allow, output
+//! channel-innermost if 4-bit. Everything else uses `conv::simple`.
+//!
+//! Work and traffic per warp tile: 32*32*KH*KW*C MACs = (KH*KW*C/k) * 8 mma.sync; loads per K
+//! step: A 32 rows x k elements, B 32 rows x k elements, straight from L1/L2 (each A row is
+//! re-read by every N tile: O/32 times; each weight row by every M tile). Arithmetic intensity
+//! per K step: 32*32*k MACs for 64*k*bits/8 bytes = 16 MACs/byte (4-bit: 32) from cache.
+
+use super::builder::{Cmp, Kb, T, V};
+use super::conv::{epilogue, ConvSpec};
+use super::layout::{act_slot, channel_inner, weight_slot, Buf};
+use super::pool::tap;
+use nibble_qnn::semantics::{ElemType, Layout};
+use nibble_tcconv::buffer::Storage;
+use nibble_tcconv::ir::mma_type_name;
+use nibble_tcconv::program::{Packing, Tiling};
+
+/// Threads per block of the MMA kernel (4 warps).
+pub const BLOCK: i64 = 128;
+
+/// How one conv maps onto mma.sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MmaPlan {
+    pub shape: [i64; 3],
+    /// MMA operand types (`u4`, `s4`, `u8`, `s8`).
+    pub a_type: ElemType,
+    pub b_type: ElemType,
+    /// m-tiles and n-tiles per warp.
+    pub mt: i64,
+    pub nt: i64,
+    /// GEMM M (output pixels) and the warp-tile grid.
+    pub m: i64,
+    pub tiles_m: i64,
+    pub tiles_n: i64,
+}
+
+impl MmaPlan {
+    pub fn warps(&self) -> i64 {
+        self.tiles_m * self.tiles_n
+    }
+    pub fn threads(&self) -> i64 {
+        self.warps() * 32
+    }
+}
+
+/// Whether the MMA kernel takes this conv, and how (None: use the simple kernel).
+pub fn plan(s: &ConvSpec, tiling: &Tiling) -> Option<MmaPlan> {
+    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
+        return None;
+    }
+    let [n, c, _, _] = s.input.dims;
+    let [_, o, oh, ow] = s.output.dims;
+    let shape = [tiling.mma.m, tiling.mma.n, tiling.mma.k];
+    let bits = tiling.a_type.bits();
+    if tiling.b_type.bits() != bits || !matches!(bits, 4 | 8) {
+        return None;
+    }
+    let ok_shape = matches!(
+        (shape, bits),
+        ([16, 8, 64], 4) | ([16, 8, 32], 8) | ([8, 8, 32], 4) | ([8, 8, 16], 8)
+    );
+    // stored operands: 4-bit (as is, or widened to the 8-bit MMA) or 8-bit with an 8-bit MMA
+    let stored_ok = |e: ElemType, mma: ElemType| match (e.bits(), mma.bits()) {
+        (4, _) => e.is_signed() == mma.is_signed(),
+        (8, 8) => e.is_signed() == mma.is_signed(),
+        _ => false,
+    };
+    if !ok_shape
+        || !stored_ok(s.input.elem, tiling.a_type)
+        || !stored_ok(s.weight.elem, tiling.b_type)
+        || o % 8 != 0
+        || c % shape[2] != 0
+        || !channel_inner(s.input.layout)
+        || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
+    {
+        return None;
+    }
+    let (mt, nt) = if shape[0] == 16 { (2, 4) } else { (4, 4) };
+    let m = n * oh * ow;
+    let tiles_m = (m + mt * shape[0] - 1) / (mt * shape[0]);
+    let tiles_n = (o + nt * 8 - 1) / (nt * 8);
+    Some(MmaPlan {
+        shape,
+        a_type: tiling.a_type,
+        b_type: tiling.b_type,
+        mt,
+        nt,
+        m,
+        tiles_m,
+        tiles_n,
+    })
+}
+
+/// Pixel (n, oh, ow) of GEMM row `m` (see the module comment for the order).
+fn pixel(kb: &mut Kb, s: &ConvSpec, m: V) -> (V, V, V) {
+    let [n, _, oh, ow] = s.output.dims;
+    let (kn, koh, kow) = (kb.idx(n), kb.idx(oh), kb.idx(ow));
+    if s.input.layout == Layout::HWNC {
+        let nn = kb.remu(m, kn);
+        let p = kb.divu(m, kn);
+        let x = kb.remu(p, kow);
+        let y = kb.divu(p, kow);
+        (nn, y, x)
+    } else {
+        let x = kb.remu(m, kow);
+        let p = kb.divu(m, kow);
+        let y = kb.remu(p, koh);
+        let nn = kb.divu(p, koh);
+        (nn, y, x)
+    }
+}
+
+/// One fragment register of operand `buf` (stored `stored`, MMA operand `mma`): the E = 32/bits
+/// elements at slots `[s, s + E)` of the row (`s` a multiple of E).
+fn frag_reg(kb: &mut Kb, buf: &Buf, stored: ElemType, mma: ElemType, s: V) -> V {
+    match (stored.bits(), mma.bits()) {
+        (4, 4) => {
+            let k8 = kb.idx(8);
+            let wi = kb.divu(s, k8);
+            kb.load(buf.mem, wi)
+        }
+        (8, 8) => {
+            let k4 = kb.idx(4);
+            let wi = kb.divu(s, k4);
+            kb.load(buf.words.expect("byte operands have an i32 view"), wi)
+        }
+        _ => {
+            // 4-bit stored, 8-bit MMA: nibbles s..s+3 = half (s/4 % 2) of word s/8
+            let k8 = kb.idx(8);
+            let wi = kb.divu(s, k8);
+            let w = kb.load(buf.mem, wi);
+            let k4 = kb.idx(4);
+            let q = kb.divu(s, k4);
+            let two = kb.idx(2);
+            let half = kb.remu(q, two);
+            let h32 = kb.index_cast(half, T::I32);
+            let sixteen = kb.i32c(16);
+            let sh = kb.mul(h32, sixteen);
+            let x = kb.shru(w, sh);
+            kb.widen4(x, stored.is_signed())
+        }
+    }
+}
+
+/// Build the MMA conv kernel body (`args` in the tcconv op's operand order). Returns the number
+/// of threads (a multiple of 32; the launch uses [`BLOCK`] threads per block).
+pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, String> {
+    let mut a = args.iter().copied();
+    let xa = a.next().unwrap();
+    let wa = a.next().unwrap();
+    let ba = s.bias.map(|_| a.next().unwrap());
+    let ra = s.residual.map(|_| a.next().unwrap());
+    let oa = a.next().unwrap();
+    let [_, c, h, w] = s.input.dims;
+    let [kh, kw] = s.kernel;
+    let [sh, sw] = s.strides;
+    let (pt, pl) = (s.padding[0], s.padding[1]);
+    let o_total = s.output.dims[1];
+    let [mm, _, kk] = p.shape;
+    let bits = p.a_type.bits() as i64;
+    let e = 32 / bits; // elements per fragment register
+    let khalves = kk / (4 * e); // K halves per mma (2 for m16 shapes, 1 for m8)
+    let rhalves = mm / 8; // row halves per m-tile
+    let (at, bt) = (mma_type_name(p.a_type), mma_type_name(p.b_type));
+
+    let xb = Buf::act(kb, xa, s.input);
+    let wb = Buf::weight(kb, wa, s.weight);
+    let bb = match (ba, s.bias) {
+        (Some(v), Some(pw)) => Some(Buf::weight(kb, v, pw)),
+        _ => None,
+    };
+    let rb = match (ra, s.residual) {
+        (Some(v), Some(r)) => Some((Buf::act(kb, v, r), r)),
+        _ => None,
+    };
+    let ob = Buf::act(kb, oa, s.output);
+
+    // warp / lane geometry
+    let tid = kb.thread_id();
+    let bid = kb.block_id();
+    let k32 = kb.idx(32);
+    let lane = kb.remu(tid, k32);
+    let wib = kb.divu(tid, k32);
+    let kwarps = kb.idx(BLOCK / 32);
+    let bw = kb.mul(bid, kwarps);
+    let gw = kb.add(bw, wib);
+    let warps = kb.idx(p.warps());
+    let warp_ok = kb.cmp(Cmp::Ult, gw, warps);
+    let last = kb.idx(p.warps() - 1);
+    let gwc = kb.mins(gw, last);
+    let ktn = kb.idx(p.tiles_n);
+    let tm = kb.divu(gwc, ktn);
+    let tn = kb.remu(gwc, ktn);
+    let k4 = kb.idx(4);
+    let g = kb.divu(lane, k4);
+    let t = kb.remu(lane, k4);
+    let rows_per_warp = kb.idx(p.mt * mm);
+    let mbase = kb.mul(tm, rows_per_warp);
+    let cols_per_warp = kb.idx(p.nt * 8);
+    let nbase = kb.mul(tn, cols_per_warp);
+
+    // the rows this lane touches: (m-tile, row half) -> (m, valid, n, oh, ow)
+    let mlim = kb.idx(p.m);
+    let mlast = kb.idx(p.m - 1);
+    let mut rows = vec![];
+    for mt in 0..p.mt {
+        for rh in 0..rhalves {
+            let off = kb.idx(mt * mm + rh * 8);
+            let r = kb.add(mbase, off);
+            let m = kb.add(r, g);
+            let ok = kb.cmp(Cmp::Ult, m, mlim);
+            let mc = kb.mins(m, mlast);
+            let (n, y, x) = pixel(kb, s, mc);
+            rows.push((m, ok, n, y, x));
+        }
+    }
+    // the weight rows (output channels) this lane loads for B: o = nbase + 8*nt + g
+    let olast = kb.idx(o_total - 1);
+    let mut ocols = vec![];
+    for nt in 0..p.nt {
+        let off = kb.idx(nt * 8);
+        let o0 = kb.add(nbase, off);
+        let o = kb.add(o0, g);
+        ocols.push(kb.mins(o, olast));
+    }
+
+    let zero = kb.i32c(0);
+    let nacc = (p.mt * p.nt * (mm / 4)) as usize; // accumulator registers per lane
+    let accs = vec![zero; nacc];
+    let izero = kb.idx(0);
+    let ke = kb.idx(e);
+    let te = kb.mul(t, ke); // this lane's k offset inside a K half
+    let accs = kb.for_n(kh, 1, &accs, |kb, ky, accs| {
+        kb.for_n(kw, 1, accs, |kb, kx, accs| {
+            // per row: input slot of channel 0 at this tap, and whether the tap is in bounds
+            let mut arow = vec![];
+            for (_, _, n, y, x) in &rows {
+                let (vh, ih) = tap(kb, *y, ky, sh, pt, h);
+                let (vw, iw) = tap(kb, *x, kx, sw, pl, w);
+                let ok = kb.andb(vh, vw);
+                let base = act_slot(kb, s.input, *n, izero, ih, iw);
+                arow.push((base, ok));
+            }
+            let wrow: Vec<V> = ocols
+                .iter()
+                .map(|o| weight_slot(kb, s.weight, *o, izero, ky, kx))
+                .collect();
+            kb.for_n(c / kk, 1, accs, |kb, step, accs| {
+                let kkc = kb.idx(kk);
+                let k0 = kb.mul(step, kkc);
+                let kt = kb.add(k0, te);
+                // A registers per m-tile: for kh in halves, for rh in row halves
+                let mut afr: Vec<Vec<V>> = vec![];
+                for mt in 0..p.mt as usize {
+                    let mut regs = vec![];
+                    for khf in 0..khalves {
+                        for rh in 0..rhalves as usize {
+                            let (base, ok) = arow[mt * rhalves as usize + rh];
+                            let ko = kb.idx(khf * 4 * e);
+                            let kq = kb.add(kt, ko);
+                            let sl = kb.add(base, kq);
+                            let r = frag_reg(kb, &xb, s.input.elem, p.a_type, sl);
+                            regs.push(kb.select(ok, r, zero));
+                        }
+                    }
+                    afr.push(regs);
+                }
+                let mut bfr: Vec<Vec<V>> = vec![];
+                for wr in &wrow {
+                    let mut regs = vec![];
+                    for khf in 0..khalves {
+                        let ko = kb.idx(khf * 4 * e);
+                        let kq = kb.add(kt, ko);
+                        let sl = kb.add(*wr, kq);
+                        regs.push(frag_reg(kb, &wb, s.weight.elem, p.b_type, sl));
+                    }
+                    bfr.push(regs);
+                }
+                let per = (mm / 4) as usize;
+                let mut out = vec![];
+                for (mt, af) in afr.iter().enumerate() {
+                    for (nt, bf) in bfr.iter().enumerate() {
+                        let i0 = (mt * p.nt as usize + nt) * per;
+                        out.extend(kb.mma_sync(p.shape, at, bt, af, bf, &accs[i0..i0 + per]));
+                    }
+                }
+                out
+            })
+        })
+    });
+
+    // epilogue
+    let per = (mm / 4) as usize;
+    let olim = kb.idx(o_total);
+    let two = kb.idx(2);
+    let t2 = kb.mul(t, two);
+    let packed = s.output.storage() == Storage::Packed4;
+    let channels = o_total;
+    for mt in 0..p.mt as usize {
+        for nt in 0..p.nt as usize {
+            let off = kb.idx(nt as i64 * 8);
+            let o0 = kb.add(nbase, off);
+            let mut vals = vec![]; // (row index in `rows`, o, value)
+            for i in 0..per {
+                let rh = i / 2;
+                let row = mt * rhalves as usize + rh;
+                let (_, _, n, y, x) = rows[row];
+                let ci = kb.idx((i % 2) as i64);
+                let oc = kb.add(o0, t2);
+                let o = kb.add(oc, ci);
+                let occ = kb.mins(o, olast);
+                let mut acc = accs[(mt * p.nt as usize + nt) * per + i];
+                if let Some(b) = &bb {
+                    let bv = b.load_slot(kb, occ);
+                    acc = kb.add(acc, bv);
+                }
+                let r = match &rb {
+                    Some((buf, ab)) => {
+                        let sl = act_slot(kb, ab, n, occ, y, x);
+                        Some(buf.load_slot(kb, sl))
+                    }
+                    None => None,
+                };
+                let v = epilogue(kb, s.epilogue, acc, r, occ, channels, s.output.elem)?;
+                vals.push((row, o, v));
+            }
+            if packed {
+                // per row half: 2 nibbles per lane -> byte at 8t -> OR over the 4 lanes
+                for rh in 0..rhalves as usize {
+                    let (row, _, v0) = vals[2 * rh];
+                    let (_, _, v1) = vals[2 * rh + 1];
+                    let m15 = kb.i32c(15);
+                    let lo = kb.and(v0, m15);
+                    let hi = kb.and(v1, m15);
+                    let four = kb.i32c(4);
+                    let hi = kb.shl(hi, four);
+                    let byte = kb.or(lo, hi);
+                    let t32 = kb.index_cast(t, T::I32);
+                    let eight = kb.i32c(8);
+                    let bs = kb.mul(t32, eight);
+                    let mut word = kb.shl(byte, bs);
+                    for mask in [1, 2] {
+                        let other = kb.shuffle_xor(word, mask);
+                        word = kb.or(word, other);
+                    }
+                    let (_, rok, n, y, x) = rows[row];
+                    let t0 = kb.cmp(Cmp::Eq, t, izero);
+                    let oin = kb.cmp(Cmp::Ult, o0, olim);
+                    let ok = kb.andb(rok, warp_ok);
+                    let ok = kb.andb(ok, t0);
+                    let ok = kb.andb(ok, oin);
+                    let o0c = kb.mins(o0, olast);
+                    let sl = act_slot(kb, s.output, n, o0c, y, x);
+                    kb.if_then(ok, |kb| {
+                        let k8 = kb.idx(8);
+                        let wi = kb.divu(sl, k8);
+                        kb.store(word, ob.mem, wi);
+                    });
+                }
+            } else {
+                for (row, o, v) in vals {
+                    let (_, rok, n, y, x) = rows[row];
+                    let oin = kb.cmp(Cmp::Ult, o, olim);
+                    let ok = kb.andb(rok, warp_ok);
+                    let ok = kb.andb(ok, oin);
+                    let occ = kb.mins(o, olast);
+                    let sl = act_slot(kb, s.output, n, occ, y, x);
+                    kb.if_then(ok, |kb| match ob.storage {
+                        Storage::Byte => {
+                            let b = kb.trunc(v, T::I8);
+                            kb.store(b, ob.mem, sl);
+                        }
+                        _ => kb.store(v, ob.mem, sl),
+                    });
+                }
+            }
+        }
+    }
+    Ok(p.threads())
+}

@@ -1,0 +1,52 @@
+// The tensor-core conv kernel (mma.rs) per target: u4 x s4, 16 images (direct strategy, HWNC
+// input, HWOI weights), fused requantize to packed u4. GEMM M = 16*8*8 = 1024 pixels, N = 64
+// channels: 32 x 2 warp tiles of 32x32 = 64 warps = 16 blocks of 128 threads.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefixes=CHECK,SM75
+// mma=false keeps the simple kernel (one thread per pixel and 8 channels: 1024*8/8 threads).
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80 mma=false})' | FileCheck %s --check-prefix=SIMPLE
+// PTX per target.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX80
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX90
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75},nvvm-attach-target{chip=sm_75 features=+ptx65},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX75
+
+// CHECK-LABEL: func.func @conv_u4_mma
+// CHECK: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c16, %c1, %c1) threads in (%c128, %c1, %c1) args(%{{.*}} : memref<8x8x16x8xi32>, %{{.*}} : memref<3x3x64x8xi32>, %{{.*}} : memref<64xi32>, %{{.*}} : memref<16x8x8x8xi32>)
+// CHECK: gpu.func @conv_u4_mma_0_conv2d({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// warp = block * 4 + thread / 32; lane group g = lane / 4, t = lane % 4
+// CHECK: arith.remui %thread_id_x, %c32 : index
+// CHECK: arith.cmpi ult, %{{.*}}, %c64 : index
+// taps, then K steps of mma.k channels, 32 i32 accumulators
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)
+// (sm_80: one K step of 64 channels per tap, no inner loop)
+// SM80-COUNT-8: nvvm.mma.sync A[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}]  B[%{{.*}}, %{{.*}}]  C[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}]  {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<u4>, multiplicandBPtxType = #nvvm.mma_type<s4>, shape = #nvvm.shape<m = 16, n = 8, k = 64>}
+// sm_90: 4-bit storage widened to bytes in registers (nibble j -> byte j; s4 sign-extended)
+// SM90: scf.for %{{.*}} = %c0 to %c2 step %c1
+// SM90: arith.andi %{{.*}}, %c3840_i32 : i32
+// SM90: arith.andi %{{.*}}, %c134744072_i32 : i32
+// SM90-NEXT: arith.muli %{{.*}}, %c30_i32 : i32
+// SM90-COUNT-8: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<u8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
+// SM75: scf.for %{{.*}} = %c0 to %c2 step %c1
+// SM75-COUNT-16: nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%{{.*}}, %{{.*}}] {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 32>}
+// epilogue: requantize, the 4 lanes of a group OR their nibble pairs into one word, lane 0 stores
+// CHECK: arith.muli %{{.*}}, %c1073741824_i64 : i64
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : i32
+// CHECK: scf.if
+// CHECK-NEXT: arith.divui %{{.*}}, %c8 : index
+// CHECK-NEXT: memref.store %{{.*}} : memref<8192xi32>
+
+// SIMPLE: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c32, %c1, %c1) threads in (%c256, %c1, %c1)
+// SIMPLE-NOT: nvvm.mma.sync
+
+// PTX80: mma.sync.aligned.m16n8k64.row.col.s32.u4.s4.s32
+// PTX90: mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32
+// PTX90-NOT: .s4
+// PTX75: mma.sync.aligned.m8n8k32.row.col.s32.u4.s4.s32
+func.func @conv_u4_mma(%x: tensor<16x64x8x8xui4>) -> tensor<16x64x8x8xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x64x3x3xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<64xi32>
+  %c = "qnn.conv2d_fused"(%x, %w, %b) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<16x64x8x8xui4>, tensor<64x64x3x3xi4>, tensor<64xi32>) -> tensor<16x64x8x8xui4>
+  return %c : tensor<16x64x8x8xui4>
+}
