@@ -461,6 +461,7 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
             .map(|((p, _), b)| WeightSlot {
                 name: p.name.clone(),
                 bytes: *b,
+                packing: Some(p.clone()),
             })
             .collect(),
         inputs: (0..num_inputs).map(|k| io_of(g, k, k)).collect(),

@@ -111,7 +111,61 @@ pub fn weight_offsets(plan: &Plan) -> (Vec<u64>, u64) {
 impl Artifact {
     /// Load and cross-check `dir/plan.json`, the PTX it names and `dir/weights.safetensors`.
     pub fn load(dir: impl AsRef<Path>) -> Result<Artifact, Error> {
+        Self::load_with(dir, None)
+    }
+
+    /// Like `load`; with `qnn_weights` (or when the artifact has no `weights.safetensors`), the
+    /// packed weights are made at load time from the qnn weights file (default
+    /// `reference/weights.safetensors`) by each slot's packing recipe: an artifact can then be
+    /// shipped without weights and fed by `nibble-gen` output on the GPU machine.
+    pub fn load_with(dir: impl AsRef<Path>, qnn_weights: Option<&Path>) -> Result<Artifact, Error> {
         let dir = dir.as_ref().to_path_buf();
+        if qnn_weights.is_some() || (dir.is_dir() && !dir.join(WEIGHTS_FILE).exists()) {
+            let plan_path = dir.join(PLAN_FILE);
+            let text = String::from_utf8(read(&plan_path)?)
+                .map_err(|_| Error::Artifact(format!("{}: not UTF-8", plan_path.display())))?;
+            let plan = Plan::from_json(&text)
+                .map_err(|e| Error::Artifact(format!("{}: {e}", dir.display())))?;
+            let ptx_path = dir.join(&plan.ptx);
+            let ptx = String::from_utf8(read(&ptx_path)?).map_err(|_| {
+                Error::Artifact(format!("{}: not UTF-8 PTX text", ptx_path.display()))
+            })?;
+            let qpath = qnn_weights
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.join(REFERENCE_DIR).join(WEIGHTS_FILE));
+            let qnn = Weights::load(&qpath).map_err(Error::Artifact)?;
+            let mut weights = vec![];
+            for w in &plan.weights {
+                let recipe = w.packing.as_ref().ok_or_else(|| {
+                    Error::Artifact(format!(
+                        "{}: weight '{}' has no packing recipe in plan.json",
+                        dir.display(),
+                        w.name
+                    ))
+                })?;
+                let src = qnn.get(&recipe.source).ok_or_else(|| {
+                    Error::Artifact(format!(
+                        "{}: qnn weight '{}' (for '{}') is missing",
+                        qpath.display(),
+                        recipe.source,
+                        w.name
+                    ))
+                })?;
+                let src = nibble_qnn::tensor::Tensor {
+                    ty: nibble_qnn::graph::TensorType::new(src.ty.shape.clone(), recipe.elem),
+                    data: src.data.clone(),
+                };
+                let stored = nibble_tcconv::pack::pack_weight(recipe, &src).map_err(|e| {
+                    Error::Artifact(format!("{}: '{}': {e}", qpath.display(), recipe.source))
+                })?;
+                weights.push(nibble_tcconv::pack::to_le_bytes(&stored));
+            }
+            return Artifact::from_parts(dir, plan, ptx, weights);
+        }
+        Self::load_packed(dir)
+    }
+
+    fn load_packed(dir: PathBuf) -> Result<Artifact, Error> {
         if !dir.is_dir() {
             return Err(Error::Artifact(format!("{}: not a directory (an artifact is a directory written by nibble-opt --emit=artifact)", dir.display())));
         }
@@ -245,15 +299,26 @@ impl Artifact {
 
 /// `dir/reference/model.json` and `dir/reference/weights.safetensors` (needs no plan or PTX).
 pub fn load_reference(dir: &Path) -> Result<(Graph, Weights), Error> {
+    load_reference_with(dir, None)
+}
+
+/// `load_reference` with the qnn weights read from `qnn_weights` instead, if given.
+pub fn load_reference_with(
+    dir: &Path,
+    qnn_weights: Option<&Path>,
+) -> Result<(Graph, Weights), Error> {
     let rdir = dir.join(REFERENCE_DIR);
     let mpath = rdir.join(REFERENCE_MODEL);
+    let wpath = qnn_weights
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| rdir.join(WEIGHTS_FILE));
     let text = read(&mpath)?;
     let g: Graph = serde_json::from_slice(&text)
         .map_err(|e| Error::Artifact(format!("{}: {e}", mpath.display())))?;
-    let w = Weights::load(&rdir.join(WEIGHTS_FILE)).map_err(Error::Artifact)?;
+    let w = Weights::load(&wpath).map_err(Error::Artifact)?;
     let w = w
         .bind(&g)
-        .map_err(|e| Error::Artifact(format!("{}: {e}", rdir.join(WEIGHTS_FILE).display())))?;
+        .map_err(|e| Error::Artifact(format!("{}: {e}", wpath.display())))?;
     Ok((g, w))
 }
 

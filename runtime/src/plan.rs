@@ -87,6 +87,10 @@ pub struct BufferSlot {
 pub struct WeightSlot {
     pub name: String,
     pub bytes: u64,
+    /// How the slot is packed from a qnn weight, so the runtime can pack it at load time from
+    /// the qnn weights file when the artifact ships without `weights.safetensors`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packing: Option<nibble_tcconv::program::PackedWeight>,
 }
 
 /// A network input or output: which buffer holds it, and the host tensor it is.

@@ -28,8 +28,9 @@ struct Cli {
     /// Run the bit-exact CPU reference interpreter (of the artifact's reference/, or of an IR file).
     #[arg(long)]
     cpu: bool,
-    /// Weights file (safetensors) for --cpu; default: weights.safetensors next to the IR file,
-    /// or the artifact's reference/weights.safetensors.
+    /// qnn weights file (safetensors); default: weights.safetensors next to the IR file, or the
+    /// artifact's reference/weights.safetensors. For a GPU run, the artifact's packed weights are
+    /// made from it at load time (an artifact may ship without weights).
     #[arg(long)]
     weights: Option<PathBuf>,
     /// Input tensor (.npy); its shape must match the network's input.
@@ -233,15 +234,8 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
         return Err("--bench times GPU runs; drop --cpu".into());
     }
     let (g, weights) = if is_artifact {
-        let (g, w) =
-            nibble_runtime::artifact::load_reference(&cli.model).map_err(|e| e.to_string())?;
-        match &cli.weights {
-            Some(p) => {
-                let w = Weights::load(p).and_then(|w| w.bind(&g))?;
-                (g, w)
-            }
-            None => (g, w),
-        }
+        nibble_runtime::artifact::load_reference_with(&cli.model, cli.weights.as_deref())
+            .map_err(|e| e.to_string())?
     } else {
         let g = load_graph(&cli.model)?;
         let wpath = cli
@@ -280,11 +274,9 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
 /// A GPU run of an artifact.
 fn run_gpu(cli: &Cli) -> Result<(), String> {
     use nibble_runtime::{Artifact, Error, Runtime};
-    if cli.weights.is_some() {
-        return Err("--weights goes with --cpu (an artifact carries its packed weights)".into());
-    }
+    // --weights: the qnn weights to pack at load time (artifacts shipped without weights).
     let t0 = Instant::now();
-    let a = Artifact::load(&cli.model).map_err(|e| e.to_string())?;
+    let a = Artifact::load_with(&cli.model, cli.weights.as_deref()).map_err(|e| e.to_string())?;
     let p = &a.plan;
     let wbytes: u64 = p.weights.iter().map(|w| w.bytes).sum();
     eprintln!(
@@ -344,7 +336,9 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
     match &cli.check {
         Some(Some(c)) => compare(y, &read_npy(c)?, &c.display().to_string())?,
         Some(None) => {
-            let (g, w) = a.reference().map_err(|e| e.to_string())?;
+            let (g, w) =
+                nibble_runtime::artifact::load_reference_with(&cli.model, cli.weights.as_deref())
+                    .map_err(|e| e.to_string())?;
             let want = nibble_qnn::reference::run(&g, &w, &[input])?;
             if want.len() != out.len() {
                 return Err(format!(
