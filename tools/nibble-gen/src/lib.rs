@@ -6,6 +6,7 @@
 //! - [`calibrate`]: layer-by-layer activation-scale calibration on the reference interpreter.
 
 pub mod calibrate;
+pub mod conv;
 pub mod generate;
 pub mod hawq;
 pub mod import;

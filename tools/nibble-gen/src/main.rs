@@ -52,6 +52,20 @@ enum Cmd {
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
+    /// A single-conv network (integer NCHW input -> conv2d + bias -> requantize to the
+    /// activation type) with deterministic random weights: DIR/model.mlir + weights.safetensors.
+    Conv {
+        /// batch,in_channels,size,out_channels,kernel,stride,padding (the RFC's workload fields)
+        #[arg(long)]
+        shape: String,
+        /// 4 (ui4 x i4) or 8 (ui8 x i8)
+        #[arg(long, default_value_t = 4)]
+        bits: u32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Import a HAWQ checkpoint (torch.save .pth of q_resnet18 / q_resnet50, read without Python);
     /// writes DIR/model.mlir and DIR/weights.safetensors.
     Import {
@@ -80,6 +94,38 @@ enum Cmd {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
+        Cmd::Conv {
+            shape,
+            bits,
+            seed,
+            out,
+        } => {
+            let v: Vec<i64> = shape
+                .split(',')
+                .map(|p| p.trim().parse::<i64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| format!("--shape '{shape}' is not 7 comma-separated integers"))?;
+            let [batch, in_channels, size, out_channels, kernel, stride, padding] = v[..] else {
+                return Err(format!("--shape '{shape}' needs 7 values: batch,in_channels,size,out_channels,kernel,stride,padding"));
+            };
+            let cfg = nibble_gen::conv::ConvConfig {
+                batch,
+                in_channels,
+                size,
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                bits,
+                seed,
+            };
+            let (g, w) = nibble_gen::conv::conv_network(&cfg)?;
+            std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            nibble_qnn::write_atomically(&out.join("model.mlir"), g.to_mlir().as_bytes())?;
+            w.save(&out.join("weights.safetensors"))?;
+            println!("wrote {} (conv {shape}, {bits}-bit)", out.display());
+            Ok(())
+        }
         Cmd::Import {
             checkpoint,
             arch,
