@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine from the carried target/gpu-suite.tgz (no cargo there): regenerates the
+# deterministic weights with nibble-gen, runs every artifact bit-exact against the CPU reference
+# (nibble-run --check), compute-sanitizer memcheck on ResNet-50 batch 8, nibble's medians and
+# the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout.
+#   bench/gpu_suite.sh [check] [sanitize] [bench] [torch]      (default: all four)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-out}
+mkdir -p "$out"
+steps=${*:-check sanitize bench torch}
+[ -d target/gpu-suite ] || tar xzf target/gpu-suite.tgz -C target
+s=target/gpu-suite
+run=$s/bin/nibble-run
+gen=$s/bin/nibble-gen
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
+
+weights() { # arch bits -> path of the regenerated qnn weights
+  local d=$s/weights/$1-$2
+  [ -f "$d/weights.safetensors" ] || $gen example --arch "$1" --bits "$2" --batch 1 --seed 0 --no-calibrate -o "$d" > /dev/null
+  echo "$d/weights.safetensors"
+}
+wflag() { # manifest fields -> --weights flag for models
+  [ "$2" = model ] && echo "--weights $(weights "$3" "$4")"
+}
+
+if [[ " $steps " == *" check "* ]]; then
+  pass=0; fail=0
+  while read -r name kind rest; do
+    f=$(wflag "$name" "$kind" $rest)
+    if $run "$s/art/$name" $f --seed 7 --check > "$out/check-$name.log" 2>&1; then
+      pass=$((pass + 1)); echo "PASS $name"
+    else
+      fail=$((fail + 1)); echo "FAIL $name: $(grep -m1 -E 'error|mismatch' "$out/check-$name.log")"
+    fi
+  done < "$s/manifest.txt" | tee "$out/conformance.txt"
+  echo "conformance: $(grep -c ^PASS "$out/conformance.txt") passed, $(grep -c ^FAIL "$out/conformance.txt") failed"
+fi
+
+if [[ " $steps " == *" sanitize "* ]]; then
+  a=resnet50-w4a4-b8-sm_90
+  if [ -d "$s/art/$a" ]; then
+    NIBBLE_NO_CUDA_GRAPH=1 compute-sanitizer --tool memcheck --error-exitcode 9 \
+      $run "$s/art/$a" --weights "$(weights resnet50 w4a4)" --seed 3 > "$out/memcheck.log" 2>&1
+    echo "memcheck $a: rc=$? $(grep -m1 'ERROR SUMMARY' "$out/memcheck.log")"
+  fi
+fi
+
+if [[ " $steps " == *" bench "* ]]; then
+  while read -r name kind rest; do
+    [[ "$name" == *sm_90 ]] || continue
+    f=$(wflag "$name" "$kind" $rest)
+    r=$($run "$s/art/$name" $f --seed 1 --bench 200 2>&1 | grep -m1 -i 'median')
+    echo "bench $name: $r"
+  done < "$s/manifest.txt" | tee "$out/bench.txt"
+fi
+
+if [[ " $steps " == *" torch "* ]]; then
+  python3 bench/torch_baseline.py --batches "${TORCH_BATCHES:-1,8,16,64,256}" 2>&1 | tee "$out/torch.txt" | grep -v '^{'
+fi

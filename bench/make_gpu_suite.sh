@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds, on this (GPU-less) machine, everything the GPU suite needs, into target/gpu-suite:
+# the MLIR-free nibble-run and nibble-gen, and artifacts (PTX + launch plan + reference model)
+# without weights: bench/gpu_suite.sh regenerates the deterministic weights on the GPU machine
+# with nibble-gen, so the carried directory stays small.
+#   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 bench/make_gpu_suite.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+models=${MODELS:-resnet50:w4a4 resnet50:w8a8 resnet18:w4a4 resnet18:w8a8}
+batches=${BATCHES:-1 8 16 64}
+targets=${TARGETS:-sm_90 sm_80}
+nrandom=${RANDOM_CONVS:-50}
+suite=target/gpu-suite
+rm -rf "$suite" && mkdir -p "$suite/bin" "$suite/art" build/suite
+cargo build --release -p nibble-opt -p nibble-gen
+CARGO_TARGET_DIR=target/gpu cargo build --release -p nibble-run -p nibble-gen --no-default-features
+cp target/gpu/release/nibble-run target/gpu/release/nibble-gen "$suite/bin/"
+opt=target/release/nibble-opt
+gen=target/release/nibble-gen
+manifest=$suite/manifest.txt
+: > "$manifest"
+
+emit() { # name model_dir target
+  $opt "$2/model.mlir" --pass-pipeline="builtin.module(qnn-to-ptx{target=$3})" --emit=artifact \
+    --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
+}
+
+for m in $models; do
+  arch=${m%%:*}; bits=${m##*:}
+  for b in $batches; do
+    d=build/suite/$arch-$bits-b$b
+    $gen example --arch "$arch" --bits "$bits" --batch "$b" --seed 0 -o "$d" > /dev/null
+    for t in $targets; do
+      name=$arch-$bits-b$b-$t
+      emit "$name" "$d" "$t"
+      rm -f "$suite/art/$name/weights.safetensors" "$suite/art/$name/reference/weights.safetensors"
+      echo "$name model $arch $bits $b $t" >> "$manifest"
+    done
+  done
+done
+
+# The RFC's ten conv workloads (batch 8) and random configurations (odd batches, channel counts
+# that are not multiples of 8/32, stride 2, 1x1/3x3/7x7, padding), W4A4 and W8A8.
+convs=$(python3 -c "import json; print(' '.join(','.join(map(str, w)) for w in json.load(open('bench/conv_workloads.json'))['workloads']))")
+i=0
+for s in $convs; do
+  for t in $targets; do
+    d=build/suite/rfc$i; $gen conv --shape "$s" --bits 4 --seed "$i" -o "$d" > /dev/null
+    emit "rfc$i-w4a4-$t" "$d" "$t"; echo "rfc$i-w4a4-$t conv $s 4 $t" >> "$manifest"
+  done
+  i=$((i + 1))
+done
+awk -v n="$nrandom" 'BEGIN { srand(20261127);
+  split("1 3 5 8 16", B); split("3 8 24 40 64 72", C); split("8 16 24 40 64", O); split("1 3 7", K);
+  for (i = 0; i < n; i++) {
+    b = B[int(rand()*5)+1]; c = C[int(rand()*6)+1]; o = O[int(rand()*5)+1]; k = K[int(rand()*3)+1];
+    s = int(rand()*2)+1; p = int(rand()*(k/2+1)); h = k + int(rand()*12) + 1; bits = (rand() < 0.5) ? 4 : 8;
+    printf "%d %d,%d,%d,%d,%d,%d,%d %d\n", i, b, c, h, o, k, s, p, bits } }' |
+while read -r i s bits; do
+  for t in $targets; do
+    d=build/suite/rand$i; $gen conv --shape "$s" --bits "$bits" --seed "$((100 + i))" -o "$d" > /dev/null
+    emit "rand$i-$t" "$d" "$t"; echo "rand$i-$t conv $s $bits $t" >> "$manifest"
+  done
+done
+tar czf target/gpu-suite.tgz -C target gpu-suite
+echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)"
