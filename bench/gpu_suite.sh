@@ -20,8 +20,16 @@ weights() { # arch bits -> path of the regenerated qnn weights
   [ -f "$d/weights.safetensors" ] || $gen example --arch "$1" --bits "$2" --batch 1 --seed 0 --no-calibrate -o "$d" > /dev/null
   echo "$d/weights.safetensors"
 }
-wflag() { # manifest fields -> --weights flag for models
-  [ "$2" = model ] && echo "--weights $(weights "$3" "$4")"
+convweights() { # name shape bits seed -> path of the regenerated conv weights
+  local d=$s/weights/$1
+  [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" -o "$d" > /dev/null
+  echo "$d/weights.safetensors"
+}
+wflag() { # manifest fields -> the --weights flag (every artifact ships without weights)
+  case "$2" in
+    model) echo "--weights $(weights "$3" "$4")" ;;
+    conv) echo "--weights $(convweights "$1" "$3" "$4" "$5")" ;;
+  esac
 }
 
 if [[ " $steps " == *" check "* ]]; then

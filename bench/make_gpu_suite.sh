@@ -20,9 +20,10 @@ gen=target/release/nibble-gen
 manifest=$suite/manifest.txt
 : > "$manifest"
 
-emit() { # name model_dir target
+emit() { # name model_dir target: an artifact without weights (regenerated on the GPU machine)
   $opt "$2/model.mlir" --pass-pipeline="builtin.module(qnn-to-ptx{target=$3})" --emit=artifact \
     --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
+  rm -f "$suite/art/$1/weights.safetensors" "$suite/art/$1/reference/weights.safetensors"
 }
 
 for m in $models; do
@@ -33,7 +34,6 @@ for m in $models; do
     for t in $targets; do
       name=$arch-$bits-b$b-$t
       emit "$name" "$d" "$t"
-      rm -f "$suite/art/$name/weights.safetensors" "$suite/art/$name/reference/weights.safetensors"
       echo "$name model $arch $bits $b $t" >> "$manifest"
     done
   done
@@ -46,7 +46,7 @@ i=0
 for s in $convs; do
   for t in $targets; do
     d=build/suite/rfc$i; $gen conv --shape "$s" --bits 4 --seed "$i" -o "$d" > /dev/null
-    emit "rfc$i-w4a4-$t" "$d" "$t"; echo "rfc$i-w4a4-$t conv $s 4 $t" >> "$manifest"
+    emit "rfc$i-w4a4-$t" "$d" "$t"; echo "rfc$i-w4a4-$t conv $s 4 $i $t" >> "$manifest"
   done
   i=$((i + 1))
 done
@@ -59,7 +59,7 @@ awk -v n="$nrandom" 'BEGIN { srand(20261127);
 while read -r i s bits; do
   for t in $targets; do
     d=build/suite/rand$i; $gen conv --shape "$s" --bits "$bits" --seed "$((100 + i))" -o "$d" > /dev/null
-    emit "rand$i-$t" "$d" "$t"; echo "rand$i-$t conv $s $bits $t" >> "$manifest"
+    emit "rand$i-$t" "$d" "$t"; echo "rand$i-$t conv $s $bits $((100 + i)) $t" >> "$manifest"
   done
 done
 tar czf target/gpu-suite.tgz -C target gpu-suite
