@@ -5,6 +5,7 @@ pub mod artifact;
 pub mod context;
 pub mod conversion;
 pub mod diagnostics;
+pub mod egraph;
 pub mod memory_plan;
 pub mod opt_driver;
 pub mod pass;

@@ -20,6 +20,8 @@ pub struct OptOptions {
     pub print_debuginfo: bool,
     /// `--emit=artifact`: write an artifact directory instead of printing IR (crate::artifact).
     pub artifact: Option<crate::artifact::ArtifactRequest>,
+    /// `--nibble-egraph-stats`: every qnn-egraph-optimize prints its statistics (`stats=true`).
+    pub egraph_stats: bool,
 }
 
 /// What a run produced: the output IR text, the diagnostics/IR dumps for stderr, and success.
@@ -187,6 +189,8 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             return out;
         }
     };
+    let elements =
+        crate::transforms::qnn_egraph_optimize::force_stats(elements, opts.egraph_stats);
     if let Err(e) = pipeline::validate(context, &elements) {
         out.stderr = format!("nibble-opt: error: {e}\n");
         out.success = false;

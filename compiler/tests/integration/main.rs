@@ -2,3 +2,4 @@
 //! area.
 
 mod artifact;
+mod egraph;

@@ -49,6 +49,9 @@ struct Cli {
     /// qnn weights to pack into the artifact (default: weights.safetensors next to the input).
     #[arg(long = "weights", value_name = "W.safetensors")]
     weights: Option<std::path::PathBuf>,
+    /// Print each qnn-egraph-optimize's e-graph statistics to stderr (its stats=true).
+    #[arg(long = "nibble-egraph-stats")]
+    egraph_stats: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
         print_ir_after_all: cli.print_ir_after_all,
         print_ir_after: cli.print_ir_after,
         print_debuginfo: cli.print_debuginfo,
+        egraph_stats: cli.egraph_stats,
     };
     let out = run_opt(&source, &filename, &opts);
     eprint!("{}", out.stderr);

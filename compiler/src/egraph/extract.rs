@@ -1,0 +1,338 @@
+//! DAG extraction: pick one e-node per needed e-class so that the program they form (a DAG: a
+//! value with several users is computed once) has the least cost under [`CostModel`].
+//!
+//! A tree-cost extractor (egg's `Extractor`) counts a shared value once per use, which in a
+//! ResNet's residual stream doubles per block; it would also not see that fusing a conv into one
+//! user while another user still needs the plain conv computes the conv twice. So:
+//!
+//! 1. Greedy DAG costs (as in extraction-gym's "faster greedy DAG"): the cost of a class is the
+//!    summed local cost of the *set* of classes its best node needs (a bitset union over the
+//!    children's sets, so shared sub-DAGs count once), iterated to a fixed point with a work
+//!    list; a node whose children's sets contain its own class is a cycle and skipped.
+//! 2. Greedy choices are made class by class, so two users of one value can pick it in two
+//!    layouts from two different producers (e.g. one operand of a residual conv from an NCHW
+//!    stem, the other from an HWNC stem): the value is then computed twice. Extraction is
+//!    therefore multi-start: one greedy run with every node allowed and one per 4-D layout with
+//!    the layout-polymorphic ops restricted to that layout (transforms, quantize and dequantize
+//!    stay free), which yields the uniform programs a network wants.
+//! 3. Each start is improved by local search on the true DAG cost of the whole program: for
+//!    each chosen class, try its other nodes and keep a change that lowers the total. The
+//!    cheapest start wins.
+//!
+//! The caller compares the result with the input's cost and keeps the input when it is not
+//! cheaper.
+
+use super::analysis::{Data, EGraph};
+use super::cost::{Cost, CostModel};
+use super::language::Qnn;
+use egg::{Id, Language};
+use nibble_qnn::semantics::Layout;
+use std::collections::{HashMap, VecDeque};
+
+/// The chosen node of every class the roots need, and their total cost.
+#[derive(Clone, Debug)]
+pub struct Extraction {
+    pub choice: HashMap<Id, Qnn>,
+    pub cost: Cost,
+}
+
+struct Node {
+    node: Qnn,
+    /// Value classes (indices) the node reads.
+    kids: Vec<usize>,
+    cost: Cost,
+    time: f64,
+}
+
+struct Index {
+    classes: Vec<Id>,
+    of: HashMap<Id, usize>,
+    nodes: Vec<Vec<Node>>,
+    /// (class, node) pairs reading each class.
+    parents: Vec<Vec<usize>>,
+}
+
+fn index(eg: &EGraph, model: &CostModel) -> Index {
+    let classes: Vec<Id> = eg
+        .classes()
+        .filter(|c| !matches!(c.data, Data::Meta))
+        .map(|c| c.id)
+        .collect();
+    let of: HashMap<Id, usize> = classes.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+    let mut nodes: Vec<Vec<Node>> = Vec::with_capacity(classes.len());
+    let mut parents = vec![vec![]; classes.len()];
+    for (i, &c) in classes.iter().enumerate() {
+        let mut v = vec![];
+        for n in &eg[c].nodes {
+            let Some(cost) = model.node_cost(eg, n) else {
+                continue;
+            };
+            let mut kids: Vec<usize> = n
+                .children()
+                .iter()
+                .filter_map(|k| of.get(&eg.find(*k)).copied())
+                .collect();
+            kids.sort_unstable();
+            kids.dedup();
+            for &k in &kids {
+                parents[k].push(i);
+            }
+            v.push(Node {
+                node: n.clone(),
+                kids,
+                time: model.time_us(&cost),
+                cost,
+            });
+        }
+        nodes.push(v);
+    }
+    for p in &mut parents {
+        p.sort_unstable();
+        p.dedup();
+    }
+    Index {
+        classes,
+        of,
+        nodes,
+        parents,
+    }
+}
+
+#[derive(Clone)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(n: usize) -> Self {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn has(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+    fn or(&mut self, o: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&o.0) {
+            *a |= b;
+        }
+    }
+    fn for_each(&self, mut f: impl FnMut(usize)) {
+        for (w, &word) in self.0.iter().enumerate() {
+            let mut x = word;
+            while x != 0 {
+                let b = x.trailing_zeros() as usize;
+                f(w * 64 + b);
+                x &= x - 1;
+            }
+        }
+    }
+}
+
+/// One node per class, cheapest by greedy DAG cost, among the nodes `allowed` admits.
+fn greedy(ix: &Index, allowed: impl Fn(usize, usize) -> bool) -> Vec<Option<usize>> {
+    let n = ix.classes.len();
+    // (node, set of classes, total)
+    let mut best: Vec<Option<(usize, Bits, f64)>> = (0..n).map(|_| None).collect();
+    let mut queue: VecDeque<usize> = (0..n).collect();
+    let mut queued = vec![true; n];
+    let mut updates = vec![0u32; n];
+    while let Some(c) = queue.pop_front() {
+        queued[c] = false;
+        let mut cand: Option<(usize, Bits, f64)> = None;
+        for (ni, node) in ix.nodes[c].iter().enumerate() {
+            if !allowed(c, ni) || node.kids.iter().any(|&k| best[k].is_none()) {
+                continue;
+            }
+            let mut set = Bits::new(n);
+            for &k in &node.kids {
+                set.or(&best[k].as_ref().unwrap().1);
+            }
+            if set.has(c) {
+                continue;
+            }
+            let mut total = node.time;
+            set.for_each(|k| total += ix.nodes[k][best[k].as_ref().unwrap().0].time);
+            set.set(c);
+            if cand.as_ref().is_none_or(|b| total < b.2 - 1e-9) {
+                cand = Some((ni, set, total));
+            }
+        }
+        let changed = match (&best[c], &cand) {
+            (None, None) => false,
+            (Some(a), Some(b)) => a.0 != b.0 || (a.2 - b.2).abs() > 1e-9,
+            _ => true,
+        };
+        if changed && updates[c] < 32 {
+            updates[c] += 1;
+            best[c] = cand;
+            for &p in &ix.parents[c] {
+                if !queued[p] {
+                    queued[p] = true;
+                    queue.push_back(p);
+                }
+            }
+        }
+    }
+    best.iter().map(|b| b.as_ref().map(|b| b.0)).collect()
+}
+
+/// Improve `choice` by single-class node switches that lower the true DAG cost.
+fn local_search(ix: &Index, choice: &mut [Option<usize>], roots: &[usize], mut total: f64) -> f64 {
+    for _round in 0..4 {
+        let mut improved = false;
+        for c in reachable(ix, choice, roots).unwrap_or_default() {
+            for ni in 0..ix.nodes[c].len() {
+                if Some(ni) == choice[c]
+                    || ix.nodes[c][ni].kids.iter().any(|&k| choice[k].is_none())
+                {
+                    continue;
+                }
+                let old = choice[c];
+                choice[c] = Some(ni);
+                match dag_time(ix, choice, roots) {
+                    Some(t) if t < total - 1e-6 => {
+                        total = t;
+                        improved = true;
+                    }
+                    _ => choice[c] = old,
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    total
+}
+
+/// Extract the cheapest program computing `roots`: multi-start greedy DAG extraction (one start
+/// with every node allowed, one per 4-D layout with the layout-polymorphic ops restricted to
+/// that layout: a greedy choice made class by class can mix layouts in ways that compute a value
+/// twice, a uniform body cannot), each improved by local search; the cheapest wins.
+pub fn extract(eg: &EGraph, roots: &[Id], model: &CostModel) -> Result<Extraction, String> {
+    let ix = index(eg, model);
+    let root_ix: Vec<usize> = roots
+        .iter()
+        .map(|r| {
+            ix.of
+                .get(&eg.find(*r))
+                .copied()
+                .ok_or("a result is not a value".to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    let layout_of: Vec<Option<Layout>> = ix
+        .classes
+        .iter()
+        .map(|&c| match &eg[c].data {
+            Data::Value(v) if v.is_int() && v.layout.is_some_and(|l| l != Layout::NC) => v.layout,
+            _ => None,
+        })
+        .collect();
+    let mut best: Option<(f64, Vec<Option<usize>>)> = None;
+    let starts: [Option<Layout>; 4] = [
+        None,
+        Some(Layout::NCHW),
+        Some(Layout::NHWC),
+        Some(Layout::HWNC),
+    ];
+    for start in starts {
+        let mut choice = greedy(&ix, |c, ni| {
+            let node = &ix.nodes[c][ni].node;
+            match (start, layout_of[c]) {
+                (Some(l), Some(lc)) => {
+                    lc == l
+                        || !node.is_op()
+                        || matches!(
+                            node,
+                            Qnn::LayoutTransform(_) | Qnn::Quantize(_) | Qnn::Dequantize(_)
+                        )
+                }
+                _ => true,
+            }
+        });
+        let Some(total) = dag_time(&ix, &choice, &root_ix) else {
+            continue;
+        };
+        let total = local_search(&ix, &mut choice, &root_ix, total);
+        if best.as_ref().is_none_or(|b| total < b.0 - 1e-9) {
+            best = Some((total, choice));
+        }
+    }
+    let (_, choice) = best.ok_or("the e-graph has no acyclic program for the results")?;
+    let used = reachable(&ix, &choice, &root_ix).ok_or("extraction has a cycle")?;
+    let mut cost = Cost::default();
+    let mut out = HashMap::new();
+    for c in used {
+        let node = &ix.nodes[c][choice[c].unwrap()];
+        cost += node.cost;
+        out.insert(ix.classes[c], node.node.clone());
+    }
+    Ok(Extraction { choice: out, cost })
+}
+
+/// Classes the roots need under `choice`, children before parents; None on a cycle or a class
+/// without a choice.
+fn reachable(ix: &Index, choice: &[Option<usize>], roots: &[usize]) -> Option<Vec<usize>> {
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    let mut state = vec![0u8; ix.classes.len()];
+    let mut order = vec![];
+    let mut stack: Vec<(usize, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
+    while let Some((c, expanded)) = stack.pop() {
+        if expanded {
+            state[c] = 2;
+            order.push(c);
+            continue;
+        }
+        match state[c] {
+            2 => continue,
+            1 => return None,
+            _ => {}
+        }
+        state[c] = 1;
+        stack.push((c, true));
+        let node = &ix.nodes[c][choice[c]?];
+        for &k in node.kids.iter().rev() {
+            match state[k] {
+                2 => {}
+                1 => return None,
+                _ => stack.push((k, false)),
+            }
+        }
+    }
+    Some(order)
+}
+
+fn dag_time(ix: &Index, choice: &[Option<usize>], roots: &[usize]) -> Option<f64> {
+    let used = reachable(ix, choice, roots)?;
+    Some(
+        used.iter()
+            .map(|&c| ix.nodes[c][choice[c].unwrap()].time)
+            .sum(),
+    )
+}
+
+/// The cost of the program `choice` forms (every node of a class the roots need must be chosen).
+pub fn program_cost(
+    eg: &EGraph,
+    choice: &HashMap<Id, Qnn>,
+    roots: &[Id],
+    model: &CostModel,
+) -> Option<Cost> {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<Id> = roots.iter().map(|&r| eg.find(r)).collect();
+    let mut cost = Cost::default();
+    while let Some(c) = stack.pop() {
+        if !seen.insert(c) {
+            continue;
+        }
+        let node = choice.get(&c)?;
+        cost += model.node_cost(eg, node)?;
+        for &k in node.children() {
+            let k = eg.find(k);
+            if !matches!(eg[k].data, Data::Meta) {
+                stack.push(k);
+            }
+        }
+    }
+    Some(cost)
+}

@@ -1,0 +1,466 @@
+//! The qnn dataflow as an egg language.
+//!
+//! Every qnn op is one e-node whose first children are *leaves* holding its typed attributes;
+//! value operands follow. Spelled as patterns:
+//!
+//! ```text
+//! (layout-transform SRC DST x)
+//! (quantize ATTR LAYOUT x)
+//! (conv2d ATTR LAYOUT KERNEL-LAYOUT x w bias)                  bias: a weight or `none`
+//! (conv2d-fused ATTR EPILOGUE LAYOUT KERNEL-LAYOUT x w bias residual)   residual or `none`
+//! (dense ATTR x w bias)
+//! (requantize ATTR LAYOUT x)      (add ATTR LAYOUT lhs rhs)     (relu ATTR LAYOUT x)
+//! (clamp ATTR LAYOUT x)           (max-pool2d ATTR LAYOUT x)    (avg-pool2d ATTR LAYOUT x)
+//! (flatten ATTR LAYOUT x)         (dequantize ATTR LAYOUT x)
+//! ```
+//!
+//! `LAYOUT` leaves are spelled `NCHW`, `NHWC`, `HWNC`, `NC`; `KERNEL-LAYOUT` leaves `OIHW`, `OHWI`,
+//! `HWOI`, `HWIO`. `ATTR` leaves carry the op's parameters as typed data ([`Attr`]) and the
+//! *site*: the index of the input-graph node the op came from. Rules that rebuild an op (in
+//! another layout, fused, moved through a pool) reuse its `ATTR` leaf, so every rebuilt node
+//! knows where it came from: its location, and how many users the original value had (the
+//! fusion rules' single-user condition). Function arguments and weights are leaves too
+//! ([`ArgLeaf`], [`WeightLeaf`]). Attribute leaves never appear spelled out in patterns: they
+//! are matched by variables (`?attr`), so their `FromStr` always fails.
+
+use egg::{define_language, Id};
+use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, TensorType};
+use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
+
+define_language! {
+    /// qnn ops as e-nodes (see the module docs for the operand order).
+    pub enum Qnn {
+        "layout-transform" = LayoutTransform([Id; 3]),
+        "quantize" = Quantize([Id; 3]),
+        "conv2d" = Conv2d([Id; 6]),
+        "conv2d-fused" = Conv2dFused([Id; 8]),
+        "dense" = Dense([Id; 4]),
+        "requantize" = Requantize([Id; 3]),
+        "add" = Add([Id; 4]),
+        "relu" = Relu([Id; 3]),
+        "clamp" = Clamp([Id; 3]),
+        "max-pool2d" = MaxPool2d([Id; 3]),
+        "avg-pool2d" = AvgPool2d([Id; 3]),
+        "flatten" = Flatten([Id; 3]),
+        "dequantize" = Dequantize([Id; 3]),
+        // `none`: an absent optional operand (no bias, no residual).
+        "none" = Absent,
+        Layout(ActLayout),
+        KernelLayout(WeightLayout),
+        Arg(ArgLeaf),
+        Weight(WeightLeaf),
+        Attr(Attr),
+    }
+}
+
+/// Why a leaf cannot be parsed from a pattern string.
+#[derive(Debug)]
+pub struct NotSpelled;
+
+/// An activation layout leaf (`NCHW`, `NHWC`, `HWNC`, `NC`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActLayout(pub Layout);
+
+impl ActLayout {
+    fn rank(self) -> u8 {
+        self.0 as u8
+    }
+}
+impl Ord for ActLayout {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.rank().cmp(&o.rank())
+    }
+}
+impl PartialOrd for ActLayout {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl FromStr for ActLayout {
+    type Err = NotSpelled;
+    fn from_str(s: &str) -> Result<Self, NotSpelled> {
+        Layout::parse(s).map(ActLayout).ok_or(NotSpelled)
+    }
+}
+impl fmt::Display for ActLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A conv weight layout leaf (`OIHW`, `OHWI`, `HWOI`, `HWIO`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WeightLayout(pub KernelLayout);
+
+impl Ord for WeightLayout {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.0 as u8).cmp(&(o.0 as u8))
+    }
+}
+impl PartialOrd for WeightLayout {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl FromStr for WeightLayout {
+    type Err = NotSpelled;
+    fn from_str(s: &str) -> Result<Self, NotSpelled> {
+        KernelLayout::parse(s).map(WeightLayout).ok_or(NotSpelled)
+    }
+}
+impl fmt::Display for WeightLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Index of the input-graph node an op or weight came from.
+pub type Site = u32;
+
+/// Leaves are ordered and hashed by a key; equal keys mean equal leaves.
+macro_rules! keyed {
+    ($t:ty, |$s:ident| $key:expr) => {
+        impl PartialEq for $t {
+            fn eq(&self, o: &Self) -> bool {
+                self.cmp(o) == Ordering::Equal
+            }
+        }
+        impl Eq for $t {}
+        impl Ord for $t {
+            fn cmp(&self, o: &Self) -> Ordering {
+                fn k($s: &$t) -> impl Ord + '_ {
+                    $key
+                }
+                k(self).cmp(&k(o))
+            }
+        }
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+                Some(self.cmp(o))
+            }
+        }
+        impl Hash for $t {
+            fn hash<H: Hasher>(&self, h: &mut H) {
+                fn k($s: &$t) -> impl Hash + '_ {
+                    $key
+                }
+                k(self).hash(h)
+            }
+        }
+        impl FromStr for $t {
+            type Err = NotSpelled;
+            fn from_str(_: &str) -> Result<Self, NotSpelled> {
+                Err(NotSpelled)
+            }
+        }
+    };
+}
+
+/// Function argument `index` (a tensor value; `layout` is the layout its consumers read it in).
+#[derive(Clone, Debug)]
+pub struct ArgLeaf {
+    pub index: u32,
+    pub ty: TensorType,
+    pub layout: Layout,
+}
+keyed!(ArgLeaf, |s| s.index);
+impl fmt::Display for ArgLeaf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "arg{}", self.index)
+    }
+}
+
+/// A named weight (`qnn.weight`): a compile-time constant.
+#[derive(Clone, Debug)]
+pub struct WeightLeaf {
+    pub site: Site,
+    pub name: String,
+    pub ty: TensorType,
+}
+keyed!(WeightLeaf, |s| s.site);
+impl fmt::Display for WeightLeaf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "weight@{}", self.site)
+    }
+}
+
+/// Per-channel dyadic scales (an ordered copy of [`ChannelScales`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scales {
+    pub multiplier: Vec<i32>,
+    pub shift: Vec<i32>,
+}
+
+impl Scales {
+    pub fn of(s: &ChannelScales) -> Self {
+        Scales {
+            multiplier: s.multiplier.clone(),
+            shift: s.shift.clone(),
+        }
+    }
+    pub fn to_graph(&self) -> ChannelScales {
+        ChannelScales {
+            multiplier: self.multiplier.clone(),
+            shift: self.shift.clone(),
+        }
+    }
+    /// Is `x -> round(x * b / 2^c)` non-decreasing for every channel (every `b >= 0`)?
+    pub fn monotone(&self) -> bool {
+        self.multiplier.iter().all(|&m| m >= 0)
+    }
+}
+
+/// The epilogue of a fused conv (typed mirror of [`Epilogue`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EpiKind {
+    None,
+    Requantize { scales: Scales, zero_point: i64 },
+    Residual { scales: Scales, residual: Scales },
+}
+
+/// Typed op attributes. `site` is the input-graph node the op came from (for a fused epilogue:
+/// the node whose value the fused conv computes: the requantize, add or relu it absorbed last).
+#[derive(Clone, Debug)]
+pub enum Attr {
+    Quantize {
+        site: Site,
+        scale: f32,
+        out: ElemType,
+    },
+    Conv {
+        site: Site,
+        strides: [i64; 2],
+        padding: [i64; 4],
+    },
+    Dense {
+        site: Site,
+    },
+    Requantize {
+        site: Site,
+        scales: Scales,
+        rounding: Rounding,
+        zero_point: i64,
+        clamp: [i64; 2],
+        out: ElemType,
+    },
+    Add {
+        site: Site,
+        lhs: Scales,
+        rhs: Scales,
+        rounding: Rounding,
+        clamp: [i64; 2],
+        out: ElemType,
+    },
+    /// relu, flatten: no parameters.
+    Plain {
+        site: Site,
+    },
+    Clamp {
+        site: Site,
+        min: i64,
+        max: i64,
+    },
+    Pool {
+        site: Site,
+        kernel: [i64; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+        /// The result element type of an average pool (a max pool keeps its input's: `None`,
+        /// so the max pool can move behind a requantize unchanged).
+        out: Option<ElemType>,
+    },
+    Dequantize {
+        site: Site,
+        scales: Vec<f32>,
+    },
+    Epilogue {
+        site: Site,
+        kind: EpiKind,
+        rounding: Rounding,
+        clamp: [i64; 2],
+        relu: bool,
+        out: ElemType,
+    },
+}
+
+/// A totally ordered key of an [`Attr`] (floats by their bits, enums by their discriminant).
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum AttrKey<'a> {
+    Quantize(Site, u32, u8),
+    Conv(Site, [i64; 2], [i64; 4]),
+    Dense(Site),
+    Requantize(Site, &'a Scales, u8, i64, [i64; 2], u8),
+    Add(Site, &'a Scales, &'a Scales, u8, [i64; 2], u8),
+    Plain(Site),
+    Clamp(Site, i64, i64),
+    Pool(Site, [i64; 2], [i64; 2], [i64; 4], Option<u8>),
+    Dequantize(Site, Vec<u32>),
+    Epilogue(Site, &'a EpiKind, u8, [i64; 2], bool, u8),
+}
+
+impl Attr {
+    fn key(&self) -> AttrKey<'_> {
+        match self {
+            Attr::Quantize { site, scale, out } => {
+                AttrKey::Quantize(*site, scale.to_bits(), *out as u8)
+            }
+            Attr::Conv {
+                site,
+                strides,
+                padding,
+            } => AttrKey::Conv(*site, *strides, *padding),
+            Attr::Dense { site } => AttrKey::Dense(*site),
+            Attr::Requantize {
+                site,
+                scales,
+                rounding,
+                zero_point,
+                clamp,
+                out,
+            } => AttrKey::Requantize(
+                *site,
+                scales,
+                *rounding as u8,
+                *zero_point,
+                *clamp,
+                *out as u8,
+            ),
+            Attr::Add {
+                site,
+                lhs,
+                rhs,
+                rounding,
+                clamp,
+                out,
+            } => AttrKey::Add(*site, lhs, rhs, *rounding as u8, *clamp, *out as u8),
+            Attr::Plain { site } => AttrKey::Plain(*site),
+            Attr::Clamp { site, min, max } => AttrKey::Clamp(*site, *min, *max),
+            Attr::Pool {
+                site,
+                kernel,
+                strides,
+                padding,
+                out,
+            } => AttrKey::Pool(*site, *kernel, *strides, *padding, out.map(|e| e as u8)),
+            Attr::Dequantize { site, scales } => {
+                AttrKey::Dequantize(*site, scales.iter().map(|s| s.to_bits()).collect())
+            }
+            Attr::Epilogue {
+                site,
+                kind,
+                rounding,
+                clamp,
+                relu,
+                out,
+            } => AttrKey::Epilogue(*site, kind, *rounding as u8, *clamp, *relu, *out as u8),
+        }
+    }
+
+    /// The input-graph node this attribute came from.
+    pub fn site(&self) -> Site {
+        match self {
+            Attr::Quantize { site, .. }
+            | Attr::Conv { site, .. }
+            | Attr::Dense { site }
+            | Attr::Requantize { site, .. }
+            | Attr::Add { site, .. }
+            | Attr::Plain { site }
+            | Attr::Clamp { site, .. }
+            | Attr::Pool { site, .. }
+            | Attr::Dequantize { site, .. }
+            | Attr::Epilogue { site, .. } => *site,
+        }
+    }
+
+    /// The epilogue a fused conv applies (for `Attr::Epilogue`).
+    pub fn epilogue(&self) -> Option<Epilogue> {
+        let Attr::Epilogue {
+            kind,
+            rounding,
+            clamp,
+            relu,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(Epilogue {
+            kind: match kind {
+                EpiKind::None => EpilogueKind::None,
+                EpiKind::Requantize { scales, zero_point } => EpilogueKind::Requantize {
+                    scales: scales.to_graph(),
+                    zero_point: *zero_point,
+                },
+                EpiKind::Residual { scales, residual } => EpilogueKind::Residual {
+                    scales: scales.to_graph(),
+                    residual: residual.to_graph(),
+                },
+            },
+            rounding: *rounding,
+            clamp: *clamp,
+            relu: *relu,
+        })
+    }
+
+    /// The `Attr::Epilogue` of a graph epilogue computing the value of node `site`.
+    pub fn of_epilogue(site: Site, e: &Epilogue, out: ElemType) -> Attr {
+        Attr::Epilogue {
+            site,
+            kind: match &e.kind {
+                EpilogueKind::None => EpiKind::None,
+                EpilogueKind::Requantize { scales, zero_point } => EpiKind::Requantize {
+                    scales: Scales::of(scales),
+                    zero_point: *zero_point,
+                },
+                EpilogueKind::Residual { scales, residual } => EpiKind::Residual {
+                    scales: Scales::of(scales),
+                    residual: Scales::of(residual),
+                },
+            },
+            rounding: e.rounding,
+            clamp: e.clamp,
+            relu: e.relu,
+            out,
+        }
+    }
+}
+
+keyed!(Attr, |s| s.key());
+
+impl fmt::Display for Attr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Attr::Quantize { .. } => "quantize",
+            Attr::Conv { .. } => "conv",
+            Attr::Dense { .. } => "dense",
+            Attr::Requantize { .. } => "requantize",
+            Attr::Add { .. } => "add",
+            Attr::Plain { .. } => "op",
+            Attr::Clamp { .. } => "clamp",
+            Attr::Pool { .. } => "pool",
+            Attr::Dequantize { .. } => "dequantize",
+            Attr::Epilogue { .. } => "epilogue",
+        };
+        write!(f, "{kind}@{}", self.site())
+    }
+}
+
+impl Qnn {
+    /// Is this e-node a qnn op (as opposed to a leaf: attribute, layout name, `none`, argument
+    /// or weight)?
+    pub fn is_op(&self) -> bool {
+        !matches!(
+            self,
+            Qnn::Absent
+                | Qnn::Layout(_)
+                | Qnn::KernelLayout(_)
+                | Qnn::Arg(_)
+                | Qnn::Weight(_)
+                | Qnn::Attr(_)
+        )
+    }
+}

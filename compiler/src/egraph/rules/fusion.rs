@@ -1,0 +1,241 @@
+//! Fusion of requantize / relu / residual add into the producing conv's epilogue
+//! (`qnn.conv2d_fused`, whose meaning is `Epilogue::apply` in `nibble_qnn::graph`: per output
+//! channel c, `y = round(acc * s[c]) + zp` (requantize) or `round(acc * s[c]) + round(r * rs[c])`
+//! (residual: each branch rounded on its own, as `qnn.add` does), then `clamp`, then `relu`,
+//! then the result type's range).
+//!
+//! A fused conv replaces the conv's i32 value, so each rule requires that value (and every
+//! intermediate the rule swallows) to have had a single user in the input graph
+//! ([`single_use`]); duplicating a conv to fuse it is never a candidate. The qnn graph has
+//! single-result nodes, so a value with two users (HAWQ's wide residual stream, which is both the
+//! next block's identity and, requantized to 4 bits, the next conv's input) stays a
+//! `conv2d_fused` (residual) followed by a separate `requantize`.
+//!
+//! Why `requantize(relu(x)) == relu(requantize(x))` when `zero_point == 0`, every multiplier
+//! `b >= 0` and the clamp's upper bound `hi >= 0` (the condition of `conv2d-relu-requantize`):
+//! let `g(x) = round(x * b / 2^c)` (any rounding mode) and `f(x) = clamp(g(x), lo, hi)` (with
+//! `[lo, hi]` the clamp met with the result type's range, so `hi >= 0` still). `b >= 0` makes `g`
+//! non-decreasing and `g(0) = 0`, so `f` is non-decreasing and `f(0) = clamp(0, lo, hi)`.
+//! - `lo <= 0 <= hi`: `f(0) = 0`. For `x >= 0`, `f(relu(x)) = f(x) >= f(0) = 0`, so
+//!   `relu(f(x)) = f(x)`. For `x < 0`, `f(relu(x)) = f(0) = 0` and `f(x) <= f(0) = 0`, so
+//!   `relu(f(x)) = 0`. Equal.
+//! - `lo > 0`: `f(x) >= lo > 0` for every x, so `relu(f(x)) = f(x)`; for `x < 0`,
+//!   `g(x) <= 0 < lo` gives `f(x) = lo = f(0) = f(relu(x))`; for `x >= 0` `relu(x) = x`. Equal.
+//!
+//! It fails with a zero point: `zp = 3`, `[lo, hi] = [0, 15]`, `x = -1000` gives
+//! `f(relu(x)) = f(0) = 3` but `relu(f(x)) = 0`; and with `hi < 0`: `f(relu(x)) >= f(0) = hi`
+//! is negative while `relu(f(x)) = 0`. Those chains are not fused (the relu stays a separate op
+//! between the conv and its requantize); `fusion` tests check both.
+
+use super::super::analysis::{attr, EGraph, QnnAnalysis};
+use super::super::language::{Attr, EpiKind, Qnn};
+use super::{both, single_use, var, Cond, Rewrite};
+use egg::{Applier, Id, PatternAst, Subst, Symbol, Var};
+use nibble_qnn::semantics::{ElemType, Rounding};
+
+/// `requantize(relu(x)) == relu(requantize(x))` holds (see the module docs).
+pub fn requantize_commutes_with_relu(q: &str) -> impl Cond {
+    let q = var(q);
+    move |eg, _, s| match attr(eg, s[q]) {
+        Some(Attr::Requantize {
+            scales,
+            zero_point,
+            clamp,
+            ..
+        }) => *zero_point == 0 && scales.monotone() && clamp[1] >= 0,
+        _ => false,
+    }
+}
+
+/// What a fusion rule folds into the conv.
+#[derive(Clone, Copy, Debug)]
+enum Fold {
+    /// `requantize ?q` (after `relu` when `relu`).
+    Requantize { relu: bool },
+    /// `add ?p (conv, ?r)`: the conv accumulator is the add's lhs.
+    Residual,
+    /// `relu ?s` after a conv2d-fused `?e` (relu applies after the clamp: the same order).
+    ReluAfterEpilogue,
+    /// `relu ?s` straight after a conv: epilogue none (i32, full clamp) + relu.
+    Relu,
+}
+
+/// Builds `(conv2d-fused ?c EPILOGUE ?l ?kl ?x ?w ?b RESIDUAL)` from a match.
+struct Fuse {
+    fold: Fold,
+}
+
+impl Fuse {
+    fn epilogue(&self, eg: &EGraph, s: &Subst) -> Option<(Attr, Id)> {
+        let none = || eg.lookup(Qnn::Absent);
+        match self.fold {
+            Fold::Requantize { relu } => {
+                let Attr::Requantize {
+                    site,
+                    scales,
+                    rounding,
+                    zero_point,
+                    clamp,
+                    out,
+                } = attr(eg, s[var("?q")])?
+                else {
+                    return None;
+                };
+                let e = Attr::Epilogue {
+                    site: *site,
+                    kind: EpiKind::Requantize {
+                        scales: scales.clone(),
+                        zero_point: *zero_point,
+                    },
+                    rounding: *rounding,
+                    clamp: *clamp,
+                    relu,
+                    out: *out,
+                };
+                Some((e, none()?))
+            }
+            Fold::Residual => {
+                let Attr::Add {
+                    site,
+                    lhs,
+                    rhs,
+                    rounding,
+                    clamp,
+                    out,
+                } = attr(eg, s[var("?p")])?
+                else {
+                    return None;
+                };
+                let e = Attr::Epilogue {
+                    site: *site,
+                    kind: EpiKind::Residual {
+                        scales: lhs.clone(),
+                        residual: rhs.clone(),
+                    },
+                    rounding: *rounding,
+                    clamp: *clamp,
+                    relu: false,
+                    out: *out,
+                };
+                Some((e, s[var("?r")]))
+            }
+            Fold::ReluAfterEpilogue => {
+                let site = attr(eg, s[var("?s")])?.site();
+                let Attr::Epilogue {
+                    kind,
+                    rounding,
+                    clamp,
+                    relu: false,
+                    out,
+                    ..
+                } = attr(eg, s[var("?e")])?
+                else {
+                    return None;
+                };
+                let e = Attr::Epilogue {
+                    site,
+                    kind: kind.clone(),
+                    rounding: *rounding,
+                    clamp: *clamp,
+                    relu: true,
+                    out: *out,
+                };
+                Some((e, s[var("?r")]))
+            }
+            Fold::Relu => {
+                let site = attr(eg, s[var("?s")])?.site();
+                let e = Attr::Epilogue {
+                    site,
+                    kind: EpiKind::None,
+                    rounding: Rounding::HalfToEven,
+                    clamp: [i32::MIN as i64, i32::MAX as i64],
+                    relu: true,
+                    out: ElemType::I32,
+                };
+                Some((e, none()?))
+            }
+        }
+    }
+}
+
+impl Applier<Qnn, QnnAnalysis> for Fuse {
+    fn apply_one(
+        &self,
+        eg: &mut EGraph,
+        eclass: Id,
+        s: &Subst,
+        _ast: Option<&PatternAst<Qnn>>,
+        _rule: Symbol,
+    ) -> Vec<Id> {
+        // `none` exists once an input has an absent operand; add it for the lookups above.
+        eg.add(Qnn::Absent);
+        let Some((e, residual)) = self.epilogue(eg, s) else {
+            return vec![];
+        };
+        let e = eg.add(Qnn::Attr(e));
+        let v = |n: &str| s[var(n)];
+        let fused = eg.add(Qnn::Conv2dFused([
+            v("?c"),
+            e,
+            v("?l"),
+            v("?kl"),
+            v("?x"),
+            v("?w"),
+            v("?b"),
+            residual,
+        ]));
+        if eg.union(eclass, fused) {
+            vec![eclass]
+        } else {
+            vec![]
+        }
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        let mut v: Vec<Var> = ["?c", "?l", "?kl", "?x", "?w", "?b"]
+            .iter()
+            .map(|n| var(n))
+            .collect();
+        match self.fold {
+            Fold::Requantize { .. } => v.push(var("?q")),
+            Fold::Residual => v.extend([var("?p"), var("?r")]),
+            Fold::ReluAfterEpilogue => v.extend([var("?s"), var("?e"), var("?r")]),
+            Fold::Relu => v.push(var("?s")),
+        }
+        v
+    }
+}
+
+#[rustfmt::skip]
+pub fn rules() -> Vec<Rewrite> {
+    vec![
+        // conv -> requantize: Epilogue{Requantize} is requantize applied to the accumulator.
+        egg::rewrite!("conv2d-requantize";
+            "(requantize ?q ?l (conv2d ?c ?l ?kl ?x ?w ?b))"
+            => { Fuse { fold: Fold::Requantize { relu: false } } }
+            if single_use("?c")),
+        // conv -> relu -> requantize == conv -> requantize -> relu (module docs) == the epilogue
+        // with relu.
+        egg::rewrite!("conv2d-relu-requantize";
+            "(requantize ?q ?l (relu ?s ?l (conv2d ?c ?l ?kl ?x ?w ?b)))"
+            => { Fuse { fold: Fold::Requantize { relu: true } } }
+            if both(both(single_use("?c"), single_use("?s")), requantize_commutes_with_relu("?q"))),
+        // conv -> add(lhs = the conv's accumulator, rhs = residual): Epilogue{Residual} with the
+        // add's per-branch scales, rounding and clamp. Only the lhs: Residual rounds
+        // `acc * scales` and `r * residual` separately, exactly the add's two branches.
+        egg::rewrite!("conv2d-residual-add";
+            "(add ?p ?l (conv2d ?c ?l ?kl ?x ?w ?b) ?r)"
+            => { Fuse { fold: Fold::Residual } }
+            if single_use("?c")),
+        // conv2d_fused -> relu: the epilogue's relu runs after its clamp, as relu after the op.
+        egg::rewrite!("conv2d-fused-relu";
+            "(relu ?s ?l (conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r))"
+            => { Fuse { fold: Fold::ReluAfterEpilogue } }
+            if single_use("?e")),
+        // conv -> relu (i32 result): epilogue none, full i32 clamp, relu.
+        egg::rewrite!("conv2d-relu";
+            "(relu ?s ?l (conv2d ?c ?l ?kl ?x ?w ?b))"
+            => { Fuse { fold: Fold::Relu } }
+            if single_use("?c")),
+    ]
+}

@@ -1,0 +1,560 @@
+//! `Graph` -> e-graph (one e-class per input value) and extraction -> `Graph`.
+//!
+//! Every op's attribute leaf records its *site* (the input node's index), so a rebuilt node
+//! takes the location of the op it came from (a fused conv: the conv's; a layout transform the
+//! rules introduced: its operand's producer, or its first user for a function argument).
+
+use super::analysis::{attr, is_absent, kernel_layout_leaf, layout_leaf, value, Data, EGraph};
+use super::language::{ActLayout, ArgLeaf, Attr, Qnn, Scales, WeightLayout, WeightLeaf};
+use egg::Id;
+use nibble_qnn::graph::{EpilogueKind, Graph, Node, Op, ValueId};
+use nibble_qnn::semantics::Layout;
+use std::collections::{HashMap, HashSet};
+
+/// The e-graph of a function and the class of each of its values.
+pub struct Translation {
+    pub egraph: EGraph,
+    /// Class of each value (arguments first, then nodes).
+    pub values: Vec<Id>,
+    /// Classes of the function's results.
+    pub roots: Vec<Id>,
+}
+
+/// The layout an op reads its activation operand in (None: not a 4-D activation op).
+fn op_layout(op: &Op) -> Option<Layout> {
+    match op {
+        Op::Quantize { layout, .. }
+        | Op::Conv2d { layout, .. }
+        | Op::Conv2dFused { layout, .. }
+        | Op::Requantize { layout, .. }
+        | Op::Add { layout, .. }
+        | Op::Relu { layout }
+        | Op::Clamp { layout, .. }
+        | Op::MaxPool2d { layout, .. }
+        | Op::AvgPool2d { layout, .. }
+        | Op::Flatten { layout }
+        | Op::Dequantize { layout, .. } => Some(*layout),
+        Op::LayoutTransform { src, .. } => Some(*src),
+        Op::Weight { .. } | Op::Dense => None,
+    }
+}
+
+/// Uses of every node's value (as operands and as results).
+pub fn use_counts(g: &Graph) -> Vec<u32> {
+    let nargs = g.args.len();
+    let mut uses = vec![0u32; g.nodes.len()];
+    for v in g.nodes.iter().flat_map(|n| &n.operands).chain(&g.results) {
+        if let Some(i) = v.checked_sub(nargs) {
+            uses[i] += 1;
+        }
+    }
+    uses
+}
+
+fn lay(eg: &mut EGraph, l: Layout) -> Id {
+    eg.add(Qnn::Layout(ActLayout(l)))
+}
+
+/// Build the e-graph of `g`. Fails (with the node's location) when the e-graph's type
+/// inference disagrees with the IR, which the optimizer then leaves alone.
+pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
+    let mut eg = EGraph::default();
+    eg.analysis.uses = use_counts(g);
+    let nargs = g.args.len();
+    let mut values: Vec<Id> = Vec::with_capacity(nargs + g.nodes.len());
+    for (i, t) in g.args.iter().enumerate() {
+        // An argument is stored in the layout its consumers read it in.
+        let layout = if t.shape.len() == 2 {
+            Layout::NC
+        } else {
+            g.nodes
+                .iter()
+                .filter(|n| n.operands.contains(&i))
+                .find_map(|n| op_layout(&n.op))
+                .unwrap_or(Layout::NCHW)
+        };
+        values.push(eg.add(Qnn::Arg(ArgLeaf {
+            index: i as u32,
+            ty: t.clone(),
+            layout,
+        })));
+    }
+    let none = eg.add(Qnn::Absent);
+    for (i, n) in g.nodes.iter().enumerate() {
+        let site = i as u32;
+        let x = |k: usize| values[n.operands[k]];
+        let opt = |k: usize| n.operands.get(k).map(|&v| values[v]).unwrap_or(none);
+        let id = match &n.op {
+            Op::Weight { name } => eg.add(Qnn::Weight(WeightLeaf {
+                site,
+                name: name.clone(),
+                ty: n.result.clone(),
+            })),
+            Op::Quantize { scale, layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Quantize {
+                    site,
+                    scale: *scale,
+                    out: n.result.elem,
+                }));
+                eg.add(Qnn::Quantize([a, l, x(0)]))
+            }
+            Op::Conv2d {
+                strides,
+                padding,
+                layout,
+                kernel_layout,
+            } => {
+                let l = lay(&mut eg, *layout);
+                let kl = eg.add(Qnn::KernelLayout(WeightLayout(*kernel_layout)));
+                let a = eg.add(Qnn::Attr(Attr::Conv {
+                    site,
+                    strides: *strides,
+                    padding: *padding,
+                }));
+                eg.add(Qnn::Conv2d([a, l, kl, x(0), x(1), opt(2)]))
+            }
+            Op::Conv2dFused {
+                strides,
+                padding,
+                layout,
+                kernel_layout,
+                epilogue,
+            } => {
+                let l = lay(&mut eg, *layout);
+                let kl = eg.add(Qnn::KernelLayout(WeightLayout(*kernel_layout)));
+                let a = eg.add(Qnn::Attr(Attr::Conv {
+                    site,
+                    strides: *strides,
+                    padding: *padding,
+                }));
+                let e = eg.add(Qnn::Attr(Attr::of_epilogue(site, epilogue, n.result.elem)));
+                let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
+                let nbias = n.operands.len().saturating_sub(2 + residual as usize);
+                let b = if nbias == 1 { x(2) } else { none };
+                let r = if residual {
+                    x(n.operands.len() - 1)
+                } else {
+                    none
+                };
+                eg.add(Qnn::Conv2dFused([a, e, l, kl, x(0), x(1), b, r]))
+            }
+            Op::Dense => {
+                let a = eg.add(Qnn::Attr(Attr::Dense { site }));
+                eg.add(Qnn::Dense([a, x(0), x(1), opt(2)]))
+            }
+            Op::Requantize {
+                scales,
+                rounding,
+                zero_point,
+                clamp,
+                layout,
+            } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Requantize {
+                    site,
+                    scales: Scales::of(scales),
+                    rounding: *rounding,
+                    zero_point: *zero_point,
+                    clamp: *clamp,
+                    out: n.result.elem,
+                }));
+                eg.add(Qnn::Requantize([a, l, x(0)]))
+            }
+            Op::Add {
+                lhs,
+                rhs,
+                rounding,
+                clamp,
+                layout,
+            } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Add {
+                    site,
+                    lhs: Scales::of(lhs),
+                    rhs: Scales::of(rhs),
+                    rounding: *rounding,
+                    clamp: *clamp,
+                    out: n.result.elem,
+                }));
+                eg.add(Qnn::Add([a, l, x(0), x(1)]))
+            }
+            Op::Relu { layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Plain { site }));
+                eg.add(Qnn::Relu([a, l, x(0)]))
+            }
+            Op::Clamp { min, max, layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Clamp {
+                    site,
+                    min: *min,
+                    max: *max,
+                }));
+                eg.add(Qnn::Clamp([a, l, x(0)]))
+            }
+            Op::MaxPool2d {
+                kernel,
+                strides,
+                padding,
+                layout,
+            }
+            | Op::AvgPool2d {
+                kernel,
+                strides,
+                padding,
+                layout,
+            } => {
+                let l = lay(&mut eg, *layout);
+                let is_max = matches!(n.op, Op::MaxPool2d { .. });
+                let a = eg.add(Qnn::Attr(Attr::Pool {
+                    site,
+                    kernel: *kernel,
+                    strides: *strides,
+                    padding: *padding,
+                    out: (!is_max).then_some(n.result.elem),
+                }));
+                if is_max {
+                    eg.add(Qnn::MaxPool2d([a, l, x(0)]))
+                } else {
+                    eg.add(Qnn::AvgPool2d([a, l, x(0)]))
+                }
+            }
+            Op::Flatten { layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Plain { site }));
+                eg.add(Qnn::Flatten([a, l, x(0)]))
+            }
+            Op::Dequantize { scales, layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Dequantize {
+                    site,
+                    scales: scales.clone(),
+                }));
+                eg.add(Qnn::Dequantize([a, l, x(0)]))
+            }
+            Op::LayoutTransform { src, dst } => {
+                let s = lay(&mut eg, *src);
+                let d = lay(&mut eg, *dst);
+                eg.add(Qnn::LayoutTransform([s, d, x(0)]))
+            }
+        };
+        let here = || {
+            if n.loc.is_empty() {
+                format!("qnn.{} #{i}", n.op.mnemonic())
+            } else {
+                n.loc.clone()
+            }
+        };
+        match &eg[id].data {
+            Data::Value(v) if v.ty == n.result => {}
+            Data::Value(v) => {
+                return Err(format!(
+                    "{}: the e-graph infers {} for this 'qnn.{}', the IR says {}",
+                    here(),
+                    v.ty.mlir(),
+                    n.op.mnemonic(),
+                    n.result.mlir()
+                ))
+            }
+            Data::Invalid(e) => {
+                return Err(format!(
+                    "{}: 'qnn.{}' is not supported by the e-graph optimizer: {e}",
+                    here(),
+                    n.op.mnemonic()
+                ))
+            }
+            Data::Meta => unreachable!("ops are values"),
+        }
+        values.push(id);
+    }
+    eg.rebuild();
+    let roots = g.results.iter().map(|&v| values[v]).collect();
+    Ok(Translation {
+        egraph: eg,
+        values,
+        roots,
+    })
+}
+
+/// The op of a chosen e-node, with its value operands (classes) and site.
+fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> {
+    let lay = |id: Id| layout_leaf(eg, id).ok_or("missing layout leaf".to_string());
+    let at = |id: Id| attr(eg, id).ok_or("missing attribute leaf".to_string());
+    let opt = |id: Id| (!is_absent(eg, id)).then_some(id);
+    let bad = || format!("malformed e-node {node}");
+    Ok(match node {
+        Qnn::LayoutTransform([s, d, x]) => (
+            Op::LayoutTransform {
+                src: lay(*s)?,
+                dst: lay(*d)?,
+            },
+            vec![*x],
+            None,
+        ),
+        Qnn::Quantize([a, l, x]) => {
+            let Attr::Quantize { site, scale, .. } = at(*a)? else {
+                return Err(bad());
+            };
+            (
+                Op::Quantize {
+                    scale: *scale,
+                    layout: lay(*l)?,
+                },
+                vec![*x],
+                Some(*site),
+            )
+        }
+        Qnn::Conv2d([a, l, kl, x, w, b]) | Qnn::Conv2dFused([a, _, l, kl, x, w, b, _]) => {
+            let Attr::Conv {
+                site,
+                strides,
+                padding,
+            } = at(*a)?
+            else {
+                return Err(bad());
+            };
+            let layout = lay(*l)?;
+            let kernel_layout = kernel_layout_leaf(eg, *kl).ok_or_else(bad)?;
+            let mut operands = vec![*x, *w];
+            operands.extend(opt(*b));
+            let op = if let Qnn::Conv2dFused([_, e, .., r]) = node {
+                operands.extend(opt(*r));
+                Op::Conv2dFused {
+                    strides: *strides,
+                    padding: *padding,
+                    layout,
+                    kernel_layout,
+                    epilogue: at(*e)?.epilogue().ok_or_else(bad)?,
+                }
+            } else {
+                Op::Conv2d {
+                    strides: *strides,
+                    padding: *padding,
+                    layout,
+                    kernel_layout,
+                }
+            };
+            (op, operands, Some(*site))
+        }
+        Qnn::Dense([a, x, w, b]) => {
+            let mut operands = vec![*x, *w];
+            operands.extend(opt(*b));
+            (Op::Dense, operands, Some(at(*a)?.site()))
+        }
+        Qnn::Requantize([a, l, x]) => {
+            let Attr::Requantize {
+                site,
+                scales,
+                rounding,
+                zero_point,
+                clamp,
+                ..
+            } = at(*a)?
+            else {
+                return Err(bad());
+            };
+            (
+                Op::Requantize {
+                    scales: scales.to_graph(),
+                    rounding: *rounding,
+                    zero_point: *zero_point,
+                    clamp: *clamp,
+                    layout: lay(*l)?,
+                },
+                vec![*x],
+                Some(*site),
+            )
+        }
+        Qnn::Add([a, l, x, y]) => {
+            let Attr::Add {
+                site,
+                lhs,
+                rhs,
+                rounding,
+                clamp,
+                ..
+            } = at(*a)?
+            else {
+                return Err(bad());
+            };
+            (
+                Op::Add {
+                    lhs: lhs.to_graph(),
+                    rhs: rhs.to_graph(),
+                    rounding: *rounding,
+                    clamp: *clamp,
+                    layout: lay(*l)?,
+                },
+                vec![*x, *y],
+                Some(*site),
+            )
+        }
+        Qnn::Relu([a, l, x]) => (
+            Op::Relu { layout: lay(*l)? },
+            vec![*x],
+            Some(at(*a)?.site()),
+        ),
+        Qnn::Clamp([a, l, x]) => {
+            let Attr::Clamp { site, min, max } = at(*a)? else {
+                return Err(bad());
+            };
+            (
+                Op::Clamp {
+                    min: *min,
+                    max: *max,
+                    layout: lay(*l)?,
+                },
+                vec![*x],
+                Some(*site),
+            )
+        }
+        Qnn::MaxPool2d([a, l, x]) | Qnn::AvgPool2d([a, l, x]) => {
+            let Attr::Pool {
+                site,
+                kernel,
+                strides,
+                padding,
+                ..
+            } = at(*a)?
+            else {
+                return Err(bad());
+            };
+            let (kernel, strides, padding, layout) = (*kernel, *strides, *padding, lay(*l)?);
+            let op = if matches!(node, Qnn::MaxPool2d(_)) {
+                Op::MaxPool2d {
+                    kernel,
+                    strides,
+                    padding,
+                    layout,
+                }
+            } else {
+                Op::AvgPool2d {
+                    kernel,
+                    strides,
+                    padding,
+                    layout,
+                }
+            };
+            (op, vec![*x], Some(*site))
+        }
+        Qnn::Flatten([a, l, x]) => (
+            Op::Flatten { layout: lay(*l)? },
+            vec![*x],
+            Some(at(*a)?.site()),
+        ),
+        Qnn::Dequantize([a, l, x]) => {
+            let Attr::Dequantize { site, scales } = at(*a)? else {
+                return Err(bad());
+            };
+            (
+                Op::Dequantize {
+                    scales: scales.clone(),
+                    layout: lay(*l)?,
+                },
+                vec![*x],
+                Some(*site),
+            )
+        }
+        Qnn::Weight(w) => (
+            Op::Weight {
+                name: w.name.clone(),
+            },
+            vec![],
+            Some(w.site),
+        ),
+        Qnn::Absent | Qnn::Layout(_) | Qnn::KernelLayout(_) | Qnn::Attr(_) | Qnn::Arg(_) => {
+            return Err(bad())
+        }
+    })
+}
+
+/// Rebuild a function from the chosen node of every needed class. Nodes come out in a
+/// depth-first post-order from the results (operands first, in operand order), like the input.
+pub fn to_graph(
+    input: &Graph,
+    eg: &EGraph,
+    choice: &HashMap<Id, Qnn>,
+    roots: &[Id],
+) -> Result<Graph, String> {
+    let mut g = Graph::new(input.name.clone(), input.args.clone());
+    let mut emitted: HashMap<Id, ValueId> = HashMap::new();
+    let mut visiting: HashSet<Id> = HashSet::new();
+    let mut stack: Vec<(Id, bool)> = roots.iter().rev().map(|&r| (eg.find(r), false)).collect();
+    while let Some((c, expanded)) = stack.pop() {
+        if emitted.contains_key(&c) {
+            continue;
+        }
+        let node = choice
+            .get(&c)
+            .ok_or_else(|| format!("no choice for e-class {c}"))?;
+        if let Qnn::Arg(a) = node {
+            emitted.insert(c, a.index as usize);
+            continue;
+        }
+        let (op, operands, site) = op_of(eg, node)?;
+        let operands: Vec<Id> = operands.iter().map(|&o| eg.find(o)).collect();
+        if !expanded {
+            if !visiting.insert(c) {
+                return Err("the extracted program has a cycle".into());
+            }
+            stack.push((c, true));
+            for &o in operands.iter().rev() {
+                if !emitted.contains_key(&o) {
+                    stack.push((o, false));
+                }
+            }
+            continue;
+        }
+        visiting.remove(&c);
+        let result = value(eg, c)
+            .ok_or_else(|| format!("e-class {c} is not a value"))?
+            .ty
+            .clone();
+        let operands = operands
+            .iter()
+            .map(|o| {
+                emitted
+                    .get(o)
+                    .copied()
+                    .ok_or("operand not emitted".to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let loc = site
+            .and_then(|s| input.nodes.get(s as usize))
+            .map(|n| n.loc.clone())
+            .unwrap_or_default();
+        g.nodes.push(Node {
+            op,
+            operands,
+            result,
+            loc,
+        });
+        emitted.insert(c, g.args.len() + g.nodes.len() - 1);
+    }
+    g.results = roots.iter().map(|r| emitted[&eg.find(*r)]).collect();
+    // Transforms the rules introduced: the location of the operand's producer, else of the
+    // first user.
+    let nargs = g.args.len();
+    for i in 0..g.nodes.len() {
+        if !g.nodes[i].loc.is_empty() {
+            continue;
+        }
+        let from_operand = g.nodes[i]
+            .operands
+            .first()
+            .and_then(|&v| g.node_of(v))
+            .map(|n| n.loc.clone())
+            .filter(|l| !l.is_empty());
+        let from_user = || {
+            g.nodes
+                .iter()
+                .find(|n| n.operands.contains(&(nargs + i)))
+                .map(|n| n.loc.clone())
+        };
+        if let Some(l) = from_operand.or_else(from_user) {
+            g.nodes[i].loc = l;
+        }
+    }
+    Ok(g)
+}
