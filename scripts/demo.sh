@@ -18,8 +18,8 @@ mkdir -p "$stages"
 echo "== 1. generate $arch W4A4, batch $batch (deterministic weights, calibrated scales) -> $out"
 $bin/nibble-gen example --arch "$arch" --bits w4a4 --batch "$batch" --seed 0 -o "$out" | tail -n 3
 
-echo "== 2. lower qnn -> tcconv -> gpu -> PTX for $target (every stage in $stages/)"
-pipeline="qnn-verify,convert-qnn-to-tcconv{target=$target},convert-tcconv-to-gpu{target=$target}"
+echo "== 2. optimize (e-graph) and lower qnn -> tcconv -> gpu -> PTX for $target (every stage in $stages/)"
+pipeline="qnn-verify,qnn-egraph-optimize{target=$target},convert-qnn-to-tcconv{target=$target},convert-tcconv-to-gpu{target=$target}"
 $bin/nibble-opt "$out/model.mlir" --pass-pipeline="builtin.module($pipeline)" \
   --mlir-print-ir-after-all -o "$stages/3-gpu.mlir" 2> "$stages/all-stages.log"
 # One file per stage (the IR printed after each pass).

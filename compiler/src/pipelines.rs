@@ -6,7 +6,7 @@ use crate::pass::PassOptions;
 pub fn list() -> Vec<(&'static str, &'static str)> {
     vec![(
         "qnn-to-ptx",
-        "qnn-verify, convert-qnn-to-tcconv, convert-tcconv-to-gpu (option target=sm_XX, required; the gpu stage --emit=artifact packages)",
+        "qnn-verify, qnn-egraph-optimize, convert-qnn-to-tcconv, convert-tcconv-to-gpu (option target=sm_XX, required; the gpu stage --emit=artifact packages)",
     )]
 }
 
@@ -26,7 +26,7 @@ pub fn expansion(name: &str, options: &PassOptions) -> Result<Option<String>, St
             nibble_tcconv::target::Target::parse(target)
                 .map_err(|e| format!("pipeline 'qnn-to-ptx': {e}"))?;
             Ok(Some(format!(
-                "qnn-verify,convert-qnn-to-tcconv{{target={target}}},convert-tcconv-to-gpu{{target={target}}}"
+                "qnn-verify,qnn-egraph-optimize{{target={target}}},convert-qnn-to-tcconv{{target={target}}},convert-tcconv-to-gpu{{target={target}}}"
             )))
         }
         _ => Ok(None),
@@ -49,7 +49,7 @@ mod tests {
             expansion("qnn-to-ptx", &opts(&[("target", "sm_80")]))
                 .unwrap()
                 .unwrap(),
-            "qnn-verify,convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80}"
+            "qnn-verify,qnn-egraph-optimize{target=sm_80},convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80}"
         );
         let els = crate::pipeline::parse("builtin.module(qnn-to-ptx{target=sm_90})").unwrap();
         let names: Vec<&str> = els.iter().map(|e| e.name.as_str()).collect();
@@ -57,6 +57,7 @@ mod tests {
             names,
             [
                 "qnn-verify",
+                "qnn-egraph-optimize",
                 "convert-qnn-to-tcconv",
                 "convert-tcconv-to-gpu"
             ]

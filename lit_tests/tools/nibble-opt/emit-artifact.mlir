@@ -1,7 +1,11 @@
 // --emit=artifact: PTX, launch plan, pre-packed weights and the CPU reference of a small network.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: python3 %S/Inputs/make_weights.py %t/weights.safetensors w1:I8:8x8x3x3:-8:7 b1:I32:8:-50:50
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/art --weights %t/weights.safetensors | FileCheck %s --check-prefix=SUMMARY
+// (the unfused pipeline, so the plan below shows one launch per qnn op)
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-verify,convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90})' --emit=artifact -o %t/art --weights %t/weights.safetensors | FileCheck %s --check-prefix=SUMMARY
+// The named pipeline fuses the conv's epilogue first (e-graph): one launch fewer.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/fused --weights %t/weights.safetensors | FileCheck %s --check-prefix=FUSED
+// FUSED: nibble-opt: wrote artifact {{.*}}fused for sm_90: 4 launches of 4 kernels
 // RUN: FileCheck %s --input-file=%t/art/plan.json
 // RUN: FileCheck %s --check-prefix=PTX --input-file=%t/art/kernels.ptx
 // RUN: test -f %t/art/weights.safetensors && test -f %t/art/reference/weights.safetensors
@@ -50,8 +54,8 @@
 // CHECK-NEXT: "target": "sm_90",
 // CHECK-NEXT: "version": 1,
 // CHECK-NEXT: "weights": [
-// CHECK-NEXT:   {"bytes": 288, "name": "w1.ohwi"},
-// CHECK-NEXT:   {"bytes": 32, "name": "b1.bias"}
+// CHECK-NEXT:   {"bytes": 288, "name": "w1.ohwi", "packing": {{.*}}"source": "w1", "source_layout": "OIHW"}},
+// CHECK-NEXT:   {"bytes": 32, "name": "b1.bias", "packing": {{.*}}}
 // CHECK-NEXT: ]
 
 // PTX: .target sm_90
