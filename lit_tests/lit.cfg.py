@@ -16,4 +16,16 @@ config.environment["PATH"] = os.pathsep.join([bins, llvm, os.environ.get("PATH",
 
 config.substitutions.append(("%qnn_irdl", os.path.join(root, "dialects", "qnn", "qnn.irdl.mlir")))
 config.substitutions.append(("%tcconv_irdl", os.path.join(root, "dialects", "tcconv", "tcconv.irdl.mlir")))
+config.substitutions.append(("%python", "python3"))
 config.substitutions.append(("%examples", os.path.join(root, "examples")))
+
+# NVIDIA's ptxas (PyPI nvidia-cuda-nvcc, installed by scripts/setup.sh): tests that assemble PTX
+# need it (REQUIRES: ptxas).
+import subprocess
+try:
+    ptxas = subprocess.run([os.path.join(root, "scripts", "find-ptxas.sh")], capture_output=True, text=True).stdout.strip()
+except OSError:
+    ptxas = ""
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

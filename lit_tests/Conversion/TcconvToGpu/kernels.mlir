@@ -92,18 +92,19 @@ func.func @max_pool_u4(%x: tensor<1x16x8x8xui4>) -> tensor<1x16x4x4xui4> {
 
 // -----
 
-// 7x7 global average pool, i32 NHWC with 12 channels: groups of gcd(12, 8) = 4 channels,
+// 7x7 global average pool, i32 NHWC with 12 channels: one element per thread (24 threads),
 // floor division by 49 in i64.
 // CHECK-LABEL: func.func @avg_pool_i32
 // CHECK: gpu.launch_func @kernels::@avg_pool_i32_0_pool2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
 // CHECK: gpu.func @avg_pool_i32_0_pool2d
-// CHECK: arith.cmpi ult, %{{.*}}, %c6 : index
-// CHECK: scf.for %{{.*}} = %c0 to %c7 step %c1 iter_args({{.*}}) -> (i64, i64, i64, i64)
+// CHECK: arith.cmpi ult, %{{.*}}, %c24 : index
+// CHECK: scf.for %{{.*}} = %c0 to %c7 step %c1 iter_args(%{{.*}} = %c0_i64) -> (i64)
 // CHECK: arith.divsi %{{.*}}, %c49_i64 : i64
 // CHECK: arith.remsi %{{.*}}, %c49_i64 : i64
 // CHECK: arith.cmpi slt
 // CHECK: arith.subi
-// CHECK-COUNT-4: memref.store %{{.*}} : memref<24xi32>
+// CHECK: memref.store %{{.*}} : memref<24xi32>
+// CHECK-NOT: memref.store
 func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
   %p = "qnn.avg_pool2d"(%x) {kernel = array<i64: 7, 7>, strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW"} : (tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32>
   return %p : tensor<2x12x1x1xi32>
@@ -111,10 +112,12 @@ func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
 
 // -----
 
-// Quantize (f32 -> i8, round half to even in f32), dense (i8 x i8 + bias), dequantize.
+// Quantize (f32 -> i8, round half to even in f32), dense (i8 x i8 + bias; one warp per output
+// group: gcd(10, 8) = 2 channels, 5 groups per row, 4 rows = 20 warps = 640 threads, lanes
+// split K and reduce with shuffles), dequantize.
 // CHECK-LABEL: func.func @quantize_dense_dequantize
 // CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_0_quantize
-// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_1_dense
+// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_1_dense blocks in (%c3, %c1, %c1) threads in (%c256, %c1, %c1)
 // CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_2_dequantize
 // CHECK: gpu.func @quantize_dense_dequantize_0_quantize
 // CHECK: arith.mulf %{{.*}}, %cst : f32
@@ -122,9 +125,11 @@ func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
 // CHECK-NEXT: arith.subf %{{.*}}, %[[M]] : f32
 // CHECK: arith.cmpf uno
 // CHECK: gpu.func @quantize_dense_dequantize_1_dense(%{{.*}}: memref<4x20xi8> {llvm.noalias}, %{{.*}}: memref<10x20xi8> {llvm.noalias}, %{{.*}}: memref<10xi32> {llvm.noalias}, %{{.*}}: memref<4x10xi32> {llvm.noalias})
-// 8-bit operands are read 4 bytes at a time through an i32 view
+// CHECK: arith.cmpi ult, %{{.*}}, %c20 : index
+// 8-bit operands are read 4 bytes at a time through an i32 view; lane l takes chunks l, l+32, ..
 // CHECK: memref.view %{{.*}}[%c0][] : memref<80xi8> to memref<20xi32>
-// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c5 step %c32 iter_args({{.*}}) -> (i32, i32)
+// CHECK-COUNT-10: gpu.shuffle  xor
 // CHECK: gpu.func @quantize_dense_dequantize_2_dequantize
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
 // CHECK-NEXT: arith.mulf %{{.*}}, %cst : f32

@@ -1,22 +1,24 @@
-// The tensor-core conv kernel (mma.rs) per target: u4 x s4, 16 images (direct strategy, HWNC
-// input, HWOI weights), fused requantize to packed u4. GEMM M = 16*8*8 = 1024 pixels, N = 64
-// channels: 32 x 2 warp tiles of 32x32 = 64 warps = 16 blocks of 128 threads.
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefixes=CHECK,SM75
-// mma=false keeps the simple kernel (one thread per pixel and 8 channels: 1024*8/8 threads).
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80 mma=false})' | FileCheck %s --check-prefix=SIMPLE
+// The tensor-core conv kernel (mma.rs) per target.
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefixes=CHECK,SM75
+// mma=false keeps the simple kernel.
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80 mma=false})' | FileCheck %s --check-prefix=SIMPLE
 // PTX per target.
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX80
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX90
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75},nvvm-attach-target{chip=sm_75 features=+ptx65},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX75
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX80
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX90
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75},nvvm-attach-target{chip=sm_75 features=+ptx65},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX75
 
+// u4 x s4, 16 images (direct strategy: HWNC input, HWOI weights), fused requantize to packed
+// u4. GEMM M = 16*16*16 = 4096 pixels, N = 256 channels: 32x32 warp tiles (2x4 m16n8 tiles,
+// 4x4 m8n8 on sm_75), 128 x 8 = 1024 warps = 256 blocks of 128 threads, no K split.
 // CHECK-LABEL: func.func @conv_u4_mma
-// CHECK: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c16, %c1, %c1) threads in (%c128, %c1, %c1) args(%{{.*}} : memref<8x8x16x8xi32>, %{{.*}} : memref<3x3x64x8xi32>, %{{.*}} : memref<64xi32>, %{{.*}} : memref<16x8x8x8xi32>)
+// CHECK: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1) args(%{{.*}} : memref<16x16x16x8xi32>, %{{.*}} : memref<3x3x256x8xi32>, %{{.*}} : memref<256xi32>, %{{.*}} : memref<16x16x16x32xi32>)
 // CHECK: gpu.func @conv_u4_mma_0_conv2d({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK-NOT: workgroup
 // warp = block * 4 + thread / 32; lane group g = lane / 4, t = lane % 4
 // CHECK: arith.remui %thread_id_x, %c32 : index
-// CHECK: arith.cmpi ult, %{{.*}}, %c64 : index
+// CHECK: arith.cmpi ult, %{{.*}}, %c1024 : index
 // taps, then K steps of mma.k channels, 32 i32 accumulators
 // CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)
 // (sm_80: one K step of 64 channels per tap, no inner loop)
@@ -35,18 +37,38 @@
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : i32
 // CHECK: scf.if
 // CHECK-NEXT: arith.divui %{{.*}}, %c8 : index
-// CHECK-NEXT: memref.store %{{.*}} : memref<8192xi32>
+// CHECK-NEXT: memref.store %{{.*}} : memref<131072xi32>
 
-// SIMPLE: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c32, %c1, %c1) threads in (%c256, %c1, %c1)
+// SIMPLE-LABEL: func.func @conv_u4_mma
+// SIMPLE: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c512, %c1, %c1) threads in (%c256, %c1, %c1)
 // SIMPLE-NOT: nvvm.mma.sync
 
 // PTX80: mma.sync.aligned.m16n8k64.row.col.s32.u4.s4.s32
 // PTX90: mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32
 // PTX90-NOT: .s4
 // PTX75: mma.sync.aligned.m8n8k32.row.col.s32.u4.s4.s32
-func.func @conv_u4_mma(%x: tensor<16x64x8x8xui4>) -> tensor<16x64x8x8xui4> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x64x3x3xi4>
-  %b = "qnn.weight"() {name = "b"} : () -> tensor<64xi32>
-  %c = "qnn.conv2d_fused"(%x, %w, %b) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<16x64x8x8xui4>, tensor<64x64x3x3xi4>, tensor<64xi32>) -> tensor<16x64x8x8xui4>
-  return %c : tensor<16x64x8x8xui4>
+func.func @conv_u4_mma(%x: tensor<16x64x16x16xui4>) -> tensor<16x256x16x16xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x3x3xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
+  %c = "qnn.conv2d_fused"(%x, %w, %b) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<16x64x16x16xui4>, tensor<256x64x3x3xi4>, tensor<256xi32>) -> tensor<16x256x16x16xui4>
+  return %c : tensor<16x256x16x16xui4>
+}
+
+// -----
+
+// A late ResNet layer at batch 1 (M = 49 pixels, C = O = 512, im2col): too few tiles, so the
+// tile shrinks to 16x8 and K is split 4 ways inside each block (sm_90: 16 K steps of 32 per
+// tap, 4 per warp); the partial accumulators meet in shared memory after a barrier.
+// SM90-LABEL: func.func @late_layer_split_k
+// SM90: gpu.launch_func @kernels::@late_layer_split_k_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1)
+// SM90: gpu.func @late_layer_split_k_0_conv2d({{.*}}) workgroup(%[[SMEM:.*]] : memref<512xi32, #gpu.address_space<workgroup>>) kernel
+// SM90: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32)
+// SM90: nvvm.mma.sync
+// SM90: memref.store %{{.*}}, %[[SMEM]][%{{.*}}] : memref<512xi32, #gpu.address_space<workgroup>>
+// SM90: gpu.barrier
+// SM90-COUNT-12: memref.load %[[SMEM]]
+func.func @late_layer_split_k(%x: tensor<1x512x7x7xui4>) -> tensor<1x512x7x7xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x512x3x3xi4>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x512x7x7xui4>, tensor<512x512x3x3xi4>) -> tensor<1x512x7x7xi32>
+  return %c : tensor<1x512x7x7xi32>
 }
