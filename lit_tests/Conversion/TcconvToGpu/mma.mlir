@@ -72,3 +72,24 @@ func.func @late_layer_split_k(%x: tensor<1x512x7x7xui4>) -> tensor<1x512x7x7xi32
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x512x7x7xui4>, tensor<512x512x3x3xi4>) -> tensor<1x512x7x7xi32>
   return %c : tensor<1x512x7x7xi32>
 }
+
+// -----
+
+// The 3-channel 8-bit stem (7x7/2): one stored input pixel (4 bytes, Cs = 4) is one fragment
+// register, so K runs over the 49 taps (8 taps per m16n8k32 step, 7 steps, the last padded
+// with zero taps). 16x16 output pixels x 64 channels.
+// SM90-LABEL: func.func @stem_taps_along_k
+// SM90: gpu.func @stem_taps_along_k_0_conv2d
+// SM90: scf.for %{{.*}} = %c0 to %c7 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32
+// SM90: arith.cmpi ult, %{{.*}}, %c49 : index
+// SM90: arith.divui %{{.*}}, %c7 : index
+// SM90: memref.load %{{.*}} : memref<1024xi32>
+// SM90: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
+// SM75-LABEL: func.func @stem_taps_along_k
+// SM75: scf.for %{{.*}} = %c0 to %c13 step %c1
+// SM75: nvvm.mma.sync {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 16>}
+func.func @stem_taps_along_k(%x: tensor<1x3x32x32xi8>) -> tensor<1x64x16x16xi32> {
+  %w = "qnn.weight"() {name = "stem"} : () -> tensor<64x3x7x7xi8>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 2, 2>, padding = array<i64: 3, 3, 3, 3>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x32x32xi8>, tensor<64x3x7x7xi8>) -> tensor<1x64x16x16xi32>
+  return %c : tensor<1x64x16x16xi32>
+}

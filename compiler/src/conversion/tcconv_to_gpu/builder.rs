@@ -499,6 +499,9 @@ impl<'c> Kb<'c> {
     pub fn block_id(&mut self) -> V {
         self.gpu_dim("gpu.block_id")
     }
+    pub fn barrier(&mut self) {
+        self.op("gpu.barrier", &[], &[], &[]);
+    }
     /// `gpu.shuffle xor %v, %mask, 32` over the whole warp (every lane must execute it).
     pub fn shuffle_xor(&mut self, v: V, mask: i64) -> V {
         let m = self.i32c(mask);
@@ -930,7 +933,8 @@ fn wrap(t: T, v: i64) -> i64 {
     }
 }
 
-/// A `gpu.func ... kernel` built by `body` (which gets the kernel arguments), with
+/// A `gpu.func ... kernel` built by `body` (which gets the kernel arguments, then one memref per
+/// `workgroup` type: shared-memory attributions, `#gpu.address_space<workgroup>`), with
 /// `known_block_size = [block, 1, 1]` and `llvm.noalias` on every argument (outputs never alias
 /// inputs; inputs are only read). Returns the op and the constant tables it reads.
 pub fn build_kernel<'c>(
@@ -938,11 +942,18 @@ pub fn build_kernel<'c>(
     loc: Location<'c>,
     name: &str,
     arg_types: &[Type<'c>],
+    workgroup: &[Type<'c>],
     block: i64,
     body: impl FnOnce(&mut Kb<'c>, &[V]),
 ) -> (Operation<'c>, Vec<(String, Vec<i32>)>) {
-    let entry = Block::new(&arg_types.iter().map(|t| (*t, loc)).collect::<Vec<_>>());
-    let args: Vec<V> = (0..arg_types.len())
+    let entry = Block::new(
+        &arg_types
+            .iter()
+            .chain(workgroup)
+            .map(|t| (*t, loc))
+            .collect::<Vec<_>>(),
+    );
+    let args: Vec<V> = (0..arg_types.len() + workgroup.len())
         .map(|i| V(entry.argument(i).unwrap().to_raw()))
         .collect();
     let mut kb = Kb::new(ctx, loc, name, entry.to_raw());
@@ -955,8 +966,13 @@ pub fn build_kernel<'c>(
     let noalias = Attribute::parse(ctx, "{llvm.noalias}").expect("noalias dict");
     let arg_attrs =
         melior::ir::attribute::ArrayAttribute::new(ctx, &vec![noalias; arg_types.len()]);
+    let i64t = Type::parse(ctx, "i64").unwrap();
     let op = OperationBuilder::new("gpu.func", loc)
         .add_attributes(&[
+            (
+                Identifier::new(ctx, "workgroup_attributions"),
+                IntegerAttribute::new(i64t, workgroup.len() as i64).into(),
+            ),
             (
                 Identifier::new(ctx, "sym_name"),
                 StringAttribute::new(ctx, name).into(),

@@ -3,7 +3,7 @@
 //!
 //! Every kernel here: thread `t = block_id.x * 256 + thread_id.x` writes the output slots
 //! `[base(t), base(t) + g)` of [`layout::out_plan`] (one whole 32-bit word of 8 channels for
-//! 4-bit outputs, up to 8 channels otherwise, one element for NCHW) and reads each input at the
+//! 4-bit outputs, one element otherwise, see [`GMAX`]) and reads each input at the
 //! same logical (n, c, h, w) through the input's own slot formula. Padding channels
 //! (`C <= c < Cs`) are written as 0.
 //!
@@ -24,6 +24,11 @@ use nibble_tcconv::program::Elementwise;
 
 /// Threads per block of the simple kernels.
 pub const BLOCK: i64 = 256;
+
+/// Channels per thread of the memory-bound kernels here and in `pool.rs`: one element per
+/// thread (the most threads, consecutive threads writing consecutive elements); 4-bit outputs
+/// still take one whole word (8 channels) per thread (`layout::out_plan`).
+pub const GMAX: i64 = 1;
 
 /// The common skeleton: `if t < threads { group; values = f(group); mask padding; store }`.
 /// `f` returns one value per item (i32 for integer outputs, f32 for f32 outputs).
@@ -54,7 +59,7 @@ pub fn each_group(
 }
 
 /// Zero the values of padding channels.
-fn mask(kb: &mut Kb, items: &[Item], vals: Vec<V>, float: bool) -> Vec<V> {
+pub fn mask(kb: &mut Kb, items: &[Item], vals: Vec<V>, float: bool) -> Vec<V> {
     items
         .iter()
         .zip(vals)
@@ -198,7 +203,7 @@ pub fn quantize(
     }
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
-    each_group(kb, oa, out, 8, &mut |kb, grp| {
+    each_group(kb, oa, out, GMAX, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
         Ok(xs
@@ -224,7 +229,7 @@ pub fn dequantize(
     }
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
-    each_group(kb, oa, out, 8, &mut |kb, grp| {
+    each_group(kb, oa, out, GMAX, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
         let s = kb.f32c(scale);
@@ -255,7 +260,7 @@ pub fn relayout(kb: &mut Kb, args: &[V], inp: &ActBuffer, out: &ActBuffer) -> Re
     }
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
-    each_group(kb, oa, out, 8, &mut |kb, grp| {
+    each_group(kb, oa, out, GMAX, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         Ok(read_group(kb, &ib, inp, grp, ocs, &mut same))
     })
@@ -300,7 +305,7 @@ pub fn elementwise(
     let channels = out.dims[1];
     let oa = args[ins.len()];
     let in_args: Vec<V> = args[..ins.len()].to_vec();
-    each_group(kb, oa, out, 8, &mut |kb, grp| {
+    each_group(kb, oa, out, GMAX, &mut |kb, grp| {
         let bufs: Vec<Buf> = ins
             .iter()
             .zip(&in_args)

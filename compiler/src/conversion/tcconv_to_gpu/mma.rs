@@ -24,10 +24,16 @@
 //! one i32 word of 4 bytes; on sm_90 a 4-bit operand is widened in registers: the register for
 //! k = 4t.. is half a packed word (`widen4`: nibble -> byte, sign-extended for s4).
 //!
-//! Work split: a warp computes a 32 x 32 tile (2 x 4 m16n8 tiles, or 4 x 4 m8n8 tiles on
-//! sm_75), 4 warps per block (128 threads); warp `w = block*4 + warp` takes M tile `w / TN` and
-//! N tile `w % TN` (the warps of a block share A rows through L1). Loop: taps (ky, kx), then
-//! K steps of mma.k channels; per step 8 (or 16 on sm_75) mma.sync with 32 i32 accumulators.
+//! Work split (`plan`): a warp computes an (MT*m) x (NT*8) tile: 2 x 4 m16n8 tiles (32 x 32;
+//! 4 x 4 m8n8 on sm_75) when that gives at least 4 warps per SM, else K is split 2 or 4 ways
+//! inside a block (each warp takes 1/split of every tap's K steps; the partial accumulators meet
+//! in shared memory, `[warp][acc][lane]`, after a `gpu.barrier`, and the tile's first warp adds
+//! them), and only then the tile shrinks (2x2, 1x2, 1x1 m-by-n tiles): late layers at batch 1
+//! (M = 49) get enough warps. 4 warps per block (128 threads); tile `block*(4/split) +
+//! warp/split` = (M tile `tile / TN`, N tile `tile % TN`). Loop: taps (ky, kx), then K steps of
+//! mma.k channels; per step MT*NT mma.sync on MT*NT*m/4 i32 accumulators.
+//! Taps along K (`MmaPlan::tapk`, the 3-channel stem: one 32-bit word per stored pixel): K is
+//! taps x Cs, a fragment register is the word of tap `q*TPS + 4h + t` (see `tapk_accumulate`).
 //!
 //! Epilogue: per accumulator (m, o): `acc + bias[o]`, `conv::epilogue` (requantize / residual /
 //! clamp / relu, the output type's range), store at `act_slot(out, n, o, oh, ow)`. 4-bit outputs:
@@ -35,8 +41,9 @@
 //! into a byte at 8*t, two `shuffle xor` (1, 2) OR the bytes into the word, lane t = 0 stores it.
 //!
 //! Taken when: conv (not dense), O % 8 == 0, C % mma.k == 0 (so both operands' stored rows are
-//! exactly C), both operands 4- or 8-bit as stored and as the tiling's MMA types allow, output
-//! channel-innermost if 4-bit. Everything else uses `conv::simple`.
+//! exactly C) or taps along K (one word per stored pixel and weight tap, no widening), both
+//! operands 4- or 8-bit as stored and as the tiling's MMA types allow, output channel-innermost
+//! if 4-bit. Everything else uses `conv::simple`.
 //!
 //! Work and traffic per warp tile: 32*32*KH*KW*C MACs = (KH*KW*C/k) * 8 mma.sync; loads per K
 //! step: A 32 rows x k elements, B 32 rows x k elements, straight from L1/L2 (each A row is
@@ -69,19 +76,49 @@ pub struct MmaPlan {
     pub m: i64,
     pub tiles_m: i64,
     pub tiles_n: i64,
+    /// K split: `split` warps of one block compute the same tile over 1/split of the channels
+    /// of every tap, and reduce through shared memory (1, 2 or 4).
+    pub split: i64,
+    /// K steps (mma.k channels) per tap; with `tapk`, K steps of the whole reduction.
+    pub ksteps: i64,
+    /// Taps packed along K: each stored input pixel is exactly one 32-bit word (8-bit with
+    /// Cs = 4, 4-bit with Cs = 8: the 3-channel stem), so a fragment register is one tap's
+    /// word and K = taps x Cs runs over (ky, kx) (`tap = k / Cs`), padded with zero taps to
+    /// a multiple of mma.k.
+    pub tapk: bool,
 }
 
 impl MmaPlan {
-    pub fn warps(&self) -> i64 {
+    pub fn tiles(&self) -> i64 {
         self.tiles_m * self.tiles_n
     }
+    pub fn warps(&self) -> i64 {
+        self.tiles() * self.split
+    }
+    /// Threads launched: whole blocks of 4 warps.
     pub fn threads(&self) -> i64 {
-        self.warps() * 32
+        let warps_per_block = BLOCK / 32;
+        (self.warps() + warps_per_block - 1) / warps_per_block * BLOCK
+    }
+    /// i32 accumulators per lane.
+    pub fn accs(&self) -> i64 {
+        self.mt * self.nt * (self.shape[0] / 4)
     }
 }
 
+/// The shared memory of a split-K kernel: every warp's accumulators, `[warp][acc][lane]` (lanes
+/// innermost: conflict-free).
+pub fn smem_type<'c>(ctx: &'c melior::Context, p: &MmaPlan) -> melior::ir::Type<'c> {
+    let n = (BLOCK / 32) * p.accs() * 32;
+    melior::ir::Type::parse(
+        ctx,
+        &format!("memref<{n}xi32, #gpu.address_space<workgroup>>"),
+    )
+    .expect("smem type")
+}
+
 /// Whether the MMA kernel takes this conv, and how (None: use the simple kernel).
-pub fn plan(s: &ConvSpec, tiling: &Tiling) -> Option<MmaPlan> {
+pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan> {
     if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
         return None;
     }
@@ -102,30 +139,68 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling) -> Option<MmaPlan> {
         (8, 8) => e.is_signed() == mma.is_signed(),
         _ => false,
     };
+    // taps along K: one stored word per input pixel and per weight tap, no widening
+    let word = |cs: i64, e: ElemType| cs * e.bits() as i64 == 32;
+    let tapk = c % shape[2] != 0
+        && word(s.input.stored_channels(), s.input.elem)
+        && word(super::layout::weight_cs(s.weight), s.weight.elem)
+        && s.input.elem.bits() == bits
+        && s.weight.elem.bits() == bits;
     if !ok_shape
         || !stored_ok(s.input.elem, tiling.a_type)
         || !stored_ok(s.weight.elem, tiling.b_type)
         || o % 8 != 0
-        || c % shape[2] != 0
+        || (c % shape[2] != 0 && !tapk)
         || !channel_inner(s.input.layout)
         || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
     {
         return None;
     }
-    let (mt, nt) = if shape[0] == 16 { (2, 4) } else { (4, 4) };
     let m = n * oh * ow;
-    let tiles_m = (m + mt * shape[0] - 1) / (mt * shape[0]);
-    let tiles_n = (o + nt * 8 - 1) / (nt * 8);
-    Some(MmaPlan {
-        shape,
-        a_type: tiling.a_type,
-        b_type: tiling.b_type,
-        mt,
-        nt,
-        m,
-        tiles_m,
-        tiles_n,
-    })
+    let [kh, kw] = s.kernel;
+    let ksteps = if tapk {
+        let taps_per_step = shape[2] / (32 / bits as i64);
+        (kh * kw + taps_per_step - 1) / taps_per_step
+    } else {
+        c / shape[2]
+    };
+    // Warp tile and K split: the largest tile (most reuse) that gives 4 warps per SM,
+    // splitting K (2 or 4 ways, dividing the K steps of a tap) before shrinking the tile;
+    // when nothing reaches that, the most warps.
+    let cands: &[(i64, i64)] = if shape[0] == 16 {
+        &[(2, 4), (2, 2), (1, 2), (1, 1)]
+    } else {
+        &[(4, 4), (2, 4), (2, 2), (1, 2), (1, 1)]
+    };
+    let want = 4 * sm_count;
+    let mut best: Option<MmaPlan> = None;
+    for &(mt, nt) in cands {
+        for split in [1, 2, 4] {
+            if ksteps % split != 0 {
+                continue;
+            }
+            let p = MmaPlan {
+                shape,
+                a_type: tiling.a_type,
+                b_type: tiling.b_type,
+                mt,
+                nt,
+                m,
+                tiles_m: (m + mt * shape[0] - 1) / (mt * shape[0]),
+                tiles_n: (o + nt * 8 - 1) / (nt * 8),
+                split,
+                ksteps,
+                tapk,
+            };
+            if p.warps() >= want {
+                return Some(p);
+            }
+            if best.as_ref().map(|b| p.warps() > b.warps()).unwrap_or(true) {
+                best = Some(p);
+            }
+        }
+    }
+    best
 }
 
 /// Pixel (n, oh, ow) of GEMM row `m` (see the module comment for the order).
@@ -218,12 +293,16 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     let k32 = kb.idx(32);
     let lane = kb.remu(tid, k32);
     let wib = kb.divu(tid, k32);
-    let kwarps = kb.idx(BLOCK / 32);
-    let bw = kb.mul(bid, kwarps);
-    let gw = kb.add(bw, wib);
-    let warps = kb.idx(p.warps());
-    let warp_ok = kb.cmp(Cmp::Ult, gw, warps);
-    let last = kb.idx(p.warps() - 1);
+    // tile = block * (4 / split) + warp / split, K slice ks = warp % split
+    let ksplit = kb.idx(p.split);
+    let tpb = kb.idx(BLOCK / 32 / p.split);
+    let bw = kb.mul(bid, tpb);
+    let wt = kb.divu(wib, ksplit);
+    let gw = kb.add(bw, wt);
+    let ks = kb.remu(wib, ksplit);
+    let tiles = kb.idx(p.tiles());
+    let warp_ok = kb.cmp(Cmp::Ult, gw, tiles);
+    let last = kb.idx(p.tiles() - 1);
     let gwc = kb.mins(gw, last);
     let ktn = kb.idx(p.tiles_n);
     let tm = kb.divu(gwc, ktn);
@@ -267,64 +346,115 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     let izero = kb.idx(0);
     let ke = kb.idx(e);
     let te = kb.mul(t, ke); // this lane's k offset inside a K half
-    let accs = kb.for_n(kh, 1, &accs, |kb, ky, accs| {
-        kb.for_n(kw, 1, accs, |kb, kx, accs| {
-            // per row: input slot of channel 0 at this tap, and whether the tap is in bounds
-            let mut arow = vec![];
-            for (_, _, n, y, x) in &rows {
-                let (vh, ih) = tap(kb, *y, ky, sh, pt, h);
-                let (vw, iw) = tap(kb, *x, kx, sw, pl, w);
-                let ok = kb.andb(vh, vw);
-                let base = act_slot(kb, s.input, *n, izero, ih, iw);
-                arow.push((base, ok));
-            }
-            let wrow: Vec<V> = ocols
-                .iter()
-                .map(|o| weight_slot(kb, s.weight, *o, izero, ky, kx))
-                .collect();
-            kb.for_n(c / kk, 1, accs, |kb, step, accs| {
-                let kkc = kb.idx(kk);
-                let k0 = kb.mul(step, kkc);
-                let kt = kb.add(k0, te);
-                // A registers per m-tile: for kh in halves, for rh in row halves
-                let mut afr: Vec<Vec<V>> = vec![];
-                for mt in 0..p.mt as usize {
-                    let mut regs = vec![];
-                    for khf in 0..khalves {
-                        for rh in 0..rhalves as usize {
-                            let (base, ok) = arow[mt * rhalves as usize + rh];
+    let accs = if p.tapk {
+        tapk_accumulate(kb, s, p, &xb, &wb, &rows, &ocols, t, ks, &accs)
+    } else {
+        kb.for_n(kh, 1, &accs, |kb, ky, accs| {
+            kb.for_n(kw, 1, accs, |kb, kx, accs| {
+                // per row: input slot of channel 0 at this tap, and whether the tap is in bounds
+                let mut arow = vec![];
+                for (_, _, n, y, x) in &rows {
+                    let (vh, ih) = tap(kb, *y, ky, sh, pt, h);
+                    let (vw, iw) = tap(kb, *x, kx, sw, pl, w);
+                    let ok = kb.andb(vh, vw);
+                    let base = act_slot(kb, s.input, *n, izero, ih, iw);
+                    arow.push((base, ok));
+                }
+                let wrow: Vec<V> = ocols
+                    .iter()
+                    .map(|o| weight_slot(kb, s.weight, *o, izero, ky, kx))
+                    .collect();
+                // this warp's K steps of the tap: [ks * ksteps / split, (ks + 1) * ksteps / split)
+                let per_split = kb.idx(p.ksteps / p.split);
+                let lo = kb.mul(ks, per_split);
+                let hi = kb.add(lo, per_split);
+                let one = kb.idx(1);
+                let body = |kb: &mut Kb, step: V, accs: &[V]| -> Vec<V> {
+                    let kkc = kb.idx(kk);
+                    let k0 = kb.mul(step, kkc);
+                    let kt = kb.add(k0, te);
+                    // A registers per m-tile: for kh in halves, for rh in row halves
+                    let mut afr: Vec<Vec<V>> = vec![];
+                    for mt in 0..p.mt as usize {
+                        let mut regs = vec![];
+                        for khf in 0..khalves {
+                            for rh in 0..rhalves as usize {
+                                let (base, ok) = arow[mt * rhalves as usize + rh];
+                                let ko = kb.idx(khf * 4 * e);
+                                let kq = kb.add(kt, ko);
+                                let sl = kb.add(base, kq);
+                                let r = frag_reg(kb, &xb, s.input.elem, p.a_type, sl);
+                                regs.push(kb.select(ok, r, zero));
+                            }
+                        }
+                        afr.push(regs);
+                    }
+                    let mut bfr: Vec<Vec<V>> = vec![];
+                    for wr in &wrow {
+                        let mut regs = vec![];
+                        for khf in 0..khalves {
                             let ko = kb.idx(khf * 4 * e);
                             let kq = kb.add(kt, ko);
-                            let sl = kb.add(base, kq);
-                            let r = frag_reg(kb, &xb, s.input.elem, p.a_type, sl);
-                            regs.push(kb.select(ok, r, zero));
+                            let sl = kb.add(*wr, kq);
+                            regs.push(frag_reg(kb, &wb, s.weight.elem, p.b_type, sl));
+                        }
+                        bfr.push(regs);
+                    }
+                    let per = (mm / 4) as usize;
+                    let mut out = vec![];
+                    for (mt, af) in afr.iter().enumerate() {
+                        for (nt, bf) in bfr.iter().enumerate() {
+                            let i0 = (mt * p.nt as usize + nt) * per;
+                            out.extend(kb.mma_sync(p.shape, at, bt, af, bf, &accs[i0..i0 + per]));
                         }
                     }
-                    afr.push(regs);
+                    out
+                };
+                if p.split == 1 {
+                    kb.for_n(c / kk, 1, accs, body)
+                } else {
+                    kb.for_range(lo, hi, one, accs, body)
                 }
-                let mut bfr: Vec<Vec<V>> = vec![];
-                for wr in &wrow {
-                    let mut regs = vec![];
-                    for khf in 0..khalves {
-                        let ko = kb.idx(khf * 4 * e);
-                        let kq = kb.add(kt, ko);
-                        let sl = kb.add(*wr, kq);
-                        regs.push(frag_reg(kb, &wb, s.weight.elem, p.b_type, sl));
-                    }
-                    bfr.push(regs);
-                }
-                let per = (mm / 4) as usize;
-                let mut out = vec![];
-                for (mt, af) in afr.iter().enumerate() {
-                    for (nt, bf) in bfr.iter().enumerate() {
-                        let i0 = (mt * p.nt as usize + nt) * per;
-                        out.extend(kb.mma_sync(p.shape, at, bt, af, bf, &accs[i0..i0 + per]));
-                    }
-                }
-                out
             })
         })
-    });
+    };
+    let accs = if p.split == 1 {
+        accs
+    } else {
+        // split K: every warp stores its accumulators [warp][acc][lane]; the first warp of
+        // each tile (ks == 0) adds those of the next split-1 warps (the tile's other K slices).
+        let smem = args[args.len() - 1];
+        let nacc = kb.idx(p.accs());
+        let at_smem = |kb: &mut Kb, w: V, i: usize| {
+            let wa = kb.mul(w, nacc);
+            let ii = kb.idx(i as i64);
+            let r = kb.add(wa, ii);
+            let r = kb.mul(r, k32);
+            kb.add(r, lane)
+        };
+        for (i, acc) in accs.iter().enumerate() {
+            let sl = at_smem(kb, wib, i);
+            kb.store(*acc, smem, sl);
+        }
+        kb.barrier();
+        let mut out = accs.clone();
+        let wlast = kb.idx(BLOCK / 32 - 1);
+        for j in 1..p.split {
+            let jj = kb.idx(j);
+            let w2 = kb.add(wib, jj);
+            // for ks != 0 warps w2 may leave the block: clamped (their sums are never stored)
+            let w2 = kb.mins(w2, wlast);
+            for (i, acc) in out.iter_mut().enumerate() {
+                let sl = at_smem(kb, w2, i);
+                let v = kb.load(smem, sl);
+                *acc = kb.add(*acc, v);
+            }
+        }
+        out
+    };
+    // only the first warp of a tile stores (uniform per warp)
+    let ks0 = kb.cmp(Cmp::Eq, ks, izero);
+    let warp_ok = kb.andb(warp_ok, ks0);
 
     // epilogue
     let per = (mm / 4) as usize;
@@ -414,4 +544,97 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
         }
     }
     Ok(p.threads())
+}
+
+/// The K loop of the taps-along-K mode (`MmaPlan::tapk`): K step `q` covers taps
+/// `[q*TPS, (q+1)*TPS)` (TPS = mma.k / Cs); the fragment register of K half `h` of lane `t`
+/// is the word of tap `q*TPS + 4h + t` (tap = ky*KW + kx): for A the input pixel
+/// (n, oh*sh + ky - pt, ow*sw + kx - pl) (0 in the padding), for B the weight word
+/// `weight_slot(o, 0, ky, kx) / Cs`; taps >= KH*KW give 0.
+#[allow(clippy::too_many_arguments)]
+fn tapk_accumulate(
+    kb: &mut Kb,
+    s: &ConvSpec,
+    p: &MmaPlan,
+    xb: &Buf,
+    wb: &Buf,
+    rows: &[(V, V, V, V, V)],
+    ocols: &[V],
+    t: V,
+    ks: V,
+    accs: &[V],
+) -> Vec<V> {
+    let [_, _, h, w] = s.input.dims;
+    let [kh, kw] = s.kernel;
+    let [sh, sw] = s.strides;
+    let (pt, pl) = (s.padding[0], s.padding[1]);
+    let [mm, _, kk] = p.shape;
+    let bits = p.a_type.bits() as i64;
+    let e = 32 / bits;
+    let tps = kk / e;
+    let khalves = kk / (4 * e);
+    let rhalves = (mm / 8) as usize;
+    let taps = kh * kw;
+    let (at, bt) = (mma_type_name(p.a_type), mma_type_name(p.b_type));
+    let per_split = kb.idx(p.ksteps / p.split);
+    let lo = kb.mul(ks, per_split);
+    let hi = kb.add(lo, per_split);
+    let one = kb.idx(1);
+    let zero = kb.i32c(0);
+    let izero = kb.idx(0);
+    kb.for_range(lo, hi, one, accs, |kb, step, accs| {
+        let ktps = kb.idx(tps);
+        let base = kb.mul(step, ktps);
+        // per K half: this lane's tap, its validity and (ky, kx)
+        let mut half = vec![];
+        for khf in 0..khalves {
+            let off = kb.idx(khf * 4);
+            let b0 = kb.add(base, off);
+            let tap = kb.add(b0, t);
+            let lim = kb.idx(taps);
+            let ok = kb.cmp(Cmp::Ult, tap, lim);
+            let last = kb.idx(taps - 1);
+            let tc = kb.mins(tap, last);
+            let kwk = kb.idx(kw);
+            let ky = kb.divu(tc, kwk);
+            let kx = kb.remu(tc, kwk);
+            half.push((ok, ky, kx));
+        }
+        let mut afr = vec![];
+        for mt in 0..p.mt as usize {
+            let mut regs = vec![];
+            for &(tok, ky, kx) in &half {
+                for rh in 0..rhalves {
+                    let (_, _, n, y, x) = rows[mt * rhalves + rh];
+                    let (vh, ih) = tap(kb, y, ky, sh, pt, h);
+                    let (vw, iw) = tap(kb, x, kx, sw, pl, w);
+                    let ok = kb.andb(vh, vw);
+                    let ok = kb.andb(ok, tok);
+                    let sl = act_slot(kb, s.input, n, izero, ih, iw);
+                    let r = frag_reg(kb, xb, s.input.elem, p.a_type, sl);
+                    regs.push(kb.select(ok, r, zero));
+                }
+            }
+            afr.push(regs);
+        }
+        let mut bfr = vec![];
+        for o in ocols {
+            let mut regs = vec![];
+            for &(tok, ky, kx) in &half {
+                let sl = weight_slot(kb, s.weight, *o, izero, ky, kx);
+                let r = frag_reg(kb, wb, s.weight.elem, p.b_type, sl);
+                regs.push(kb.select(tok, r, zero));
+            }
+            bfr.push(regs);
+        }
+        let per = (mm / 4) as usize;
+        let mut out = vec![];
+        for (mt, af) in afr.iter().enumerate() {
+            for (nt, bf) in bfr.iter().enumerate() {
+                let i0 = (mt * p.nt as usize + nt) * per;
+                out.extend(kb.mma_sync(p.shape, at, bt, af, bf, &accs[i0..i0 + per]));
+            }
+        }
+        out
+    })
 }

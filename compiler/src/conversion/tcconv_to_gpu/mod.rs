@@ -145,10 +145,16 @@ pub fn build_op_kernel<'c>(
 ) -> Result<(Operation<'c>, Vec<(String, Vec<i32>)>, Launch), String> {
     let b = &p.buffers;
     let mma_plan = match op {
-        TcOp::Conv2d(c) if opts.mma => {
-            mma::plan(&conv::ConvSpec::conv(c, b, &p.weights), &c.tiling)
-        }
+        TcOp::Conv2d(c) if opts.mma => mma::plan(
+            &conv::ConvSpec::conv(c, b, &p.weights),
+            &c.tiling,
+            p.target.sm_count(),
+        ),
         _ => None,
+    };
+    let workgroup: Vec<Type> = match &mma_plan {
+        Some(mp) if mp.split > 1 => vec![mma::smem_type(context, mp)],
+        _ => vec![],
     };
     let block = if mma_plan.is_some() {
         mma::BLOCK
@@ -157,57 +163,67 @@ pub fn build_op_kernel<'c>(
     };
     let mut threads = 0i64;
     let mut err = None;
-    let (f, tables) = build_kernel(context, loc, name, arg_types, block, |kb, args| {
-        let r = match op {
-            TcOp::Quantize {
-                input,
-                output,
-                scale,
-            } => elementwise::quantize(kb, args, &b[*input], &b[*output], *scale),
-            TcOp::Dequantize {
-                input,
-                output,
-                scale,
-            } => elementwise::dequantize(kb, args, &b[*input], &b[*output], *scale),
-            TcOp::Relayout { input, output } => {
-                elementwise::relayout(kb, args, &b[*input], &b[*output])
+    let (f, tables) = build_kernel(
+        context,
+        loc,
+        name,
+        arg_types,
+        &workgroup,
+        block,
+        |kb, args| {
+            let r = match op {
+                TcOp::Quantize {
+                    input,
+                    output,
+                    scale,
+                } => elementwise::quantize(kb, args, &b[*input], &b[*output], *scale),
+                TcOp::Dequantize {
+                    input,
+                    output,
+                    scale,
+                } => elementwise::dequantize(kb, args, &b[*input], &b[*output], *scale),
+                TcOp::Relayout { input, output } => {
+                    elementwise::relayout(kb, args, &b[*input], &b[*output])
+                }
+                TcOp::Elementwise {
+                    op: e,
+                    inputs,
+                    output,
+                } => {
+                    let ins: Vec<_> = inputs.iter().map(|i| &b[*i]).collect();
+                    elementwise::elementwise(kb, args, e, &ins, &b[*output])
+                }
+                TcOp::Pool {
+                    kind,
+                    input,
+                    output,
+                    kernel,
+                    strides,
+                    padding,
+                } => pool::pool(
+                    kb,
+                    args,
+                    *kind,
+                    &b[*input],
+                    &b[*output],
+                    *kernel,
+                    *strides,
+                    *padding,
+                ),
+                TcOp::Conv2d(c) => match &mma_plan {
+                    Some(mp) => mma::conv(kb, args, &conv::ConvSpec::conv(c, b, &p.weights), mp),
+                    None => conv::simple(kb, args, &conv::ConvSpec::conv(c, b, &p.weights)),
+                },
+                TcOp::Dense(d) => {
+                    conv::dense_warp(kb, args, &conv::ConvSpec::dense(d, b, &p.weights))
+                }
+            };
+            match r {
+                Ok(t) => threads = t,
+                Err(e) => err = Some(e),
             }
-            TcOp::Elementwise {
-                op: e,
-                inputs,
-                output,
-            } => {
-                let ins: Vec<_> = inputs.iter().map(|i| &b[*i]).collect();
-                elementwise::elementwise(kb, args, e, &ins, &b[*output])
-            }
-            TcOp::Pool {
-                kind,
-                input,
-                output,
-                kernel,
-                strides,
-                padding,
-            } => pool::pool(
-                kb,
-                args,
-                *kind,
-                &b[*input],
-                &b[*output],
-                *kernel,
-                *strides,
-                *padding,
-            ),
-            TcOp::Conv2d(c) => match &mma_plan {
-                Some(mp) => mma::conv(kb, args, &conv::ConvSpec::conv(c, b, &p.weights), mp),
-                None => conv::simple(kb, args, &conv::ConvSpec::conv(c, b, &p.weights)),
-            },
-            TcOp::Dense(d) => conv::simple(kb, args, &conv::ConvSpec::dense(d, b, &p.weights)),
-        };
-        match r {
-            Ok(t) => threads = t,
-            Err(e) => err = Some(e),
-        }
-    });
+        },
+    );
     if let Some(e) = err {
         return Err(format!("tcconv.{}: {e}", op.mnemonic()));
     }

@@ -1,8 +1,8 @@
 //! Max / average pooling over any layout (channels-innermost layouts read one packed word or
 //! chunk per window tap for all of a thread's channels).
 //!
-//! Thread `t` owns the output group of [`super::layout::out_plan`] (8 channels of one output
-//! pixel for channel-innermost outputs). Per group: for every tap (ky, kx) of the KHxKW window,
+//! Thread `t` owns the output group of [`super::layout::out_plan`] (one output element; the 8
+//! channels of one output word for 4-bit outputs, reading one packed word per tap). Per group: for every tap (ky, kx) of the KHxKW window,
 //! `t_h = oh*sh + ky`, tap valid iff `pt <= t_h < H + pt` (input row `ih = t_h - pt`), same for
 //! w; the input is read at the clamped position (always in bounds) and the value is ignored for
 //! invalid taps, exactly as `reference::pool` iterates only the in-bounds taps:
@@ -71,7 +71,7 @@ pub fn pool(
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
     let count = kh * kw;
-    each_group(kb, oa, out, 8, &mut |kb, grp| {
+    each_group(kb, oa, out, super::elementwise::GMAX, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         let mut vals = vec![];
         for sub in subgroups(grp) {
