@@ -120,6 +120,7 @@ irdl.dialect @tcconv {
   // Elementwise requantize / residual add / relu / clamp (when not fused into a conv).
   irdl.operation @elementwise {
     %i = irdl.base "!builtin.memref"
+    %r = irdl.base "!builtin.memref"
     %o = irdl.base "!builtin.memref"
     %k0 = irdl.is "requantize"
     %k1 = irdl.is "add"
@@ -133,7 +134,7 @@ irdl.dialect @tcconv {
     %zp = irdl.base "#builtin.integer"
     %rd = irdl.base "#builtin.string"
     %cl = irdl.base "#builtin.dense_array"
-    irdl.operands(inputs: variadic %i, output: %o)
+    irdl.operands(input: %i, rhs: optional %r, output: %o)
     irdl.attributes { "kind" = %kind, "multiplier" = %mu, "shift" = %sh, "rhs_multiplier" = %rmu, "rhs_shift" = %rsh,
       "zero_point" = %zp, "rounding" = %rd, "clamp" = %cl }
   }
