@@ -36,7 +36,7 @@ if [[ " $steps " == *" check "* ]]; then
   pass=0; fail=0
   while read -r name kind rest; do
     f=$(wflag "$name" "$kind" $rest)
-    if $run "$s/art/$name" $f --seed 7 --check > "$out/check-$name.log" 2>&1; then
+    if timeout "${CHECK_TIMEOUT:-90}" $run "$s/art/$name" $f --seed 7 --check > "$out/check-$name.log" 2>&1; then
       pass=$((pass + 1)); echo "PASS $name"
     else
       fail=$((fail + 1)); echo "FAIL $name: $(grep -m1 -E 'error|mismatch' "$out/check-$name.log")"
