@@ -36,10 +36,12 @@ if [[ " $steps " == *" check "* ]]; then
   pass=0; fail=0
   while read -r name kind rest; do
     f=$(wflag "$name" "$kind" $rest)
-    if timeout "${CHECK_TIMEOUT:-90}" $run "$s/art/$name" $f --seed 7 --check > "$out/check-$name.log" 2>&1; then
+    log=$(timeout "${CHECK_TIMEOUT:-90}" $run "$s/art/$name" $f --seed 7 --check 2>&1); rc=$?
+    printf '== %s (rc %d)\n%s\n' "$name" "$rc" "$log" >> "$out/checks.log"
+    if [ "$rc" -eq 0 ]; then
       pass=$((pass + 1)); echo "PASS $name"
     else
-      fail=$((fail + 1)); echo "FAIL $name: $(grep -m1 -E 'error|mismatch' "$out/check-$name.log")"
+      fail=$((fail + 1)); echo "FAIL $name: $(echo "$log" | grep -m1 -E 'error|mismatch')"
     fi
   done < "$s/manifest.txt" | tee "$out/conformance.txt"
   echo "conformance: $(grep -c ^PASS "$out/conformance.txt") passed, $(grep -c ^FAIL "$out/conformance.txt") failed"
