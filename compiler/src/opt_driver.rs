@@ -189,8 +189,7 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             return out;
         }
     };
-    let elements =
-        crate::transforms::qnn_egraph_optimize::force_stats(elements, opts.egraph_stats);
+    let elements = crate::transforms::qnn_egraph_optimize::force_stats(elements, opts.egraph_stats);
     if let Err(e) = pipeline::validate(context, &elements) {
         out.stderr = format!("nibble-opt: error: {e}\n");
         out.success = false;

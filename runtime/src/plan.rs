@@ -327,7 +327,9 @@ fn write_json(v: &serde_json::Value, indent: usize, out: &mut String) {
     let pad = "  ".repeat(indent + 1);
     match v {
         Value::Array(_) if one_line(v) => out.push_str(&inline_str(v)),
-        Value::Object(o) if indent > 1 || (indent > 0 && o.values().all(one_line)) => out.push_str(&inline_str(v)),
+        Value::Object(o) if indent > 1 || (indent > 0 && o.values().all(one_line)) => {
+            out.push_str(&inline_str(v))
+        }
         Value::Array(a) => {
             out.push_str("[\n");
             for (i, x) in a.iter().enumerate() {

@@ -20,25 +20,6 @@ pub struct Translation {
     pub roots: Vec<Id>,
 }
 
-/// The layout an op reads its activation operand in (None: not a 4-D activation op).
-fn op_layout(op: &Op) -> Option<Layout> {
-    match op {
-        Op::Quantize { layout, .. }
-        | Op::Conv2d { layout, .. }
-        | Op::Conv2dFused { layout, .. }
-        | Op::Requantize { layout, .. }
-        | Op::Add { layout, .. }
-        | Op::Relu { layout }
-        | Op::Clamp { layout, .. }
-        | Op::MaxPool2d { layout, .. }
-        | Op::AvgPool2d { layout, .. }
-        | Op::Flatten { layout }
-        | Op::Dequantize { layout, .. } => Some(*layout),
-        Op::LayoutTransform { src, .. } => Some(*src),
-        Op::Weight { .. } | Op::Dense => None,
-    }
-}
-
 /// Uses of every node's value (as operands and as results).
 pub fn use_counts(g: &Graph) -> Vec<u32> {
     let nargs = g.args.len();
@@ -70,7 +51,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
             g.nodes
                 .iter()
                 .filter(|n| n.operands.contains(&i))
-                .find_map(|n| op_layout(&n.op))
+                .find_map(|n| n.op.layout())
                 .unwrap_or(Layout::NCHW)
         };
         values.push(eg.add(Qnn::Arg(ArgLeaf {

@@ -128,6 +128,26 @@ pub enum Op {
 }
 
 impl Op {
+    /// The activation layout the op names (its input's for layout_transform; None for ops
+    /// without one: weight, dense).
+    pub fn layout(&self) -> Option<Layout> {
+        match self {
+            Op::Quantize { layout, .. }
+            | Op::Conv2d { layout, .. }
+            | Op::Conv2dFused { layout, .. }
+            | Op::Requantize { layout, .. }
+            | Op::Add { layout, .. }
+            | Op::Relu { layout }
+            | Op::Clamp { layout, .. }
+            | Op::MaxPool2d { layout, .. }
+            | Op::AvgPool2d { layout, .. }
+            | Op::Flatten { layout }
+            | Op::Dequantize { layout, .. } => Some(*layout),
+            Op::LayoutTransform { src, .. } => Some(*src),
+            Op::Weight { .. } | Op::Dense => None,
+        }
+    }
+
     /// `operandSegmentSizes` of ops with several optional operands (conv2d_fused).
     pub fn segment_sizes(&self, num_operands: usize) -> Option<Vec<i32>> {
         match self {
@@ -284,7 +304,8 @@ impl Graph {
     }
 }
 
-fn arr64(v: &[i64]) -> String {
+/// `array<i64: ...>` (`array<i64>` when empty).
+pub fn arr64(v: &[i64]) -> String {
     if v.is_empty() {
         return "array<i64>".into();
     }
@@ -292,7 +313,8 @@ fn arr64(v: &[i64]) -> String {
     format!("array<i64: {}>", items.join(", "))
 }
 
-fn arr32(v: &[i32]) -> String {
+/// `array<i32: ...>` (`array<i32>` when empty).
+pub fn arr32(v: &[i32]) -> String {
     if v.is_empty() {
         return "array<i32>".into();
     }

@@ -15,35 +15,12 @@ use melior::ir::{
     Attribute, Block, Identifier, Location, Operation, Region, RegionLike, Type, Value, ValueLike,
 };
 use melior::Context;
-use nibble_qnn::graph::{f32_attr, ChannelScales, Epilogue, EpilogueKind};
+use nibble_qnn::graph::{
+    arr32, arr64, epilogue_attrs, f32_attr, ChannelScales, Epilogue, EpilogueKind,
+};
 use nibble_qnn::ir::{location_string, LocatedError};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::collections::HashMap;
-
-fn arr64(v: &[i64]) -> String {
-    if v.is_empty() {
-        return "array<i64>".into();
-    }
-    format!(
-        "array<i64: {}>",
-        v.iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-fn arr32(v: &[i32]) -> String {
-    if v.is_empty() {
-        return "array<i32>".into();
-    }
-    format!(
-        "array<i32: {}>",
-        v.iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
 
 /// The MLIR spelling of an MMA operand type (`s4`, `u4`, `s8`, `u8`, as PTX names them).
 pub fn mma_type_name(e: ElemType) -> &'static str {
@@ -112,30 +89,6 @@ fn tiling_attrs(t: &Tiling) -> String {
         t.stages,
         arr64(&t.warp_tile),
         t.widen
-    )
-}
-
-fn epilogue_attrs(e: &Epilogue) -> String {
-    let empty = ChannelScales {
-        multiplier: vec![],
-        shift: vec![],
-    };
-    let (kind, s, r, zp) = match &e.kind {
-        EpilogueKind::None => ("none", &empty, &empty, 0),
-        EpilogueKind::Requantize { scales, zero_point } => {
-            ("requantize", scales, &empty, *zero_point)
-        }
-        EpilogueKind::Residual { scales, residual } => ("residual", scales, residual, 0),
-    };
-    format!(
-        "clamp = {}, epilogue = \"{kind}\", multiplier = {}, relu = {}, residual_multiplier = {}, residual_shift = {}, rounding = \"{}\", shift = {}, zero_point = {zp} : i64",
-        arr64(&e.clamp),
-        arr32(&s.multiplier),
-        e.relu,
-        arr32(&r.multiplier),
-        arr32(&r.shift),
-        e.rounding,
-        arr32(&s.shift)
     )
 }
 

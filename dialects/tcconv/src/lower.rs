@@ -205,26 +205,6 @@ fn logical(g: &Graph, v: ValueId, l: Layout) -> [i64; 4] {
     }
 }
 
-/// The layout a qnn value is written in by its qnn op (for logical indexing).
-/// The activation layout an op names (None for ops without one).
-fn op_layout(op: &Op) -> Option<Layout> {
-    match op {
-        Op::Quantize { layout, .. }
-        | Op::Conv2d { layout, .. }
-        | Op::Conv2dFused { layout, .. }
-        | Op::Requantize { layout, .. }
-        | Op::Add { layout, .. }
-        | Op::Relu { layout }
-        | Op::Clamp { layout, .. }
-        | Op::MaxPool2d { layout, .. }
-        | Op::AvgPool2d { layout, .. }
-        | Op::Flatten { layout }
-        | Op::Dequantize { layout, .. } => Some(*layout),
-        Op::LayoutTransform { src, .. } => Some(*src),
-        Op::Weight { .. } | Op::Dense => None,
-    }
-}
-
 /// The layout the indices of qnn value `v` follow (how its buffer's logical dims are read):
 /// `NC` for 2-D values, the producing op's layout, for arguments their first consumer's.
 pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
@@ -238,7 +218,7 @@ pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
             .nodes
             .iter()
             .filter(|n| n.operands.first() == Some(&v))
-            .find_map(|n| op_layout(&n.op))
+            .find_map(|n| n.op.layout())
             .unwrap_or(Layout::NCHW);
     };
     match &n.op {
