@@ -28,6 +28,7 @@ pub trait NibblePass {
 pub fn registry() -> Vec<Box<dyn NibblePass>> {
     vec![
         Box::new(crate::transforms::qnn_verify::QnnVerify),
+        Box::new(crate::transforms::tcconv_verify::TcconvVerify),
         Box::new(crate::transforms::qnn_egraph_optimize::QnnEgraphOptimize),
         Box::new(crate::conversion::qnn_to_tcconv::ConvertQnnToTcconv),
         Box::new(crate::conversion::tcconv_to_gpu::ConvertTcconvToGpu),

@@ -13,6 +13,7 @@ pub mod lower;
 pub mod pack;
 pub mod program;
 pub mod target;
+pub mod verify;
 
 /// The IRDL definition of the dialect, loaded into every MLIR context nibble creates.
 pub const IRDL: &str = include_str!("../tcconv.irdl.mlir");

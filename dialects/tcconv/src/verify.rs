@@ -1,0 +1,230 @@
+//! Semantic checks of a tcconv program beyond IRDL: every op's buffers agree with the kernel it
+//! stands for (strategy <-> layout <-> weight packing, the target's MMA shape and operand
+//! types, logical shapes, epilogue parameters). Errors are `(op index, message)`.
+
+use crate::buffer::ActBuffer;
+use crate::lower::mma_for;
+use crate::program::*;
+use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind};
+use nibble_qnn::semantics::{ElemType, Layout, MAX_SHIFT};
+
+type R = Result<(), String>;
+
+fn scales(s: &ChannelScales, c: i64, what: &str) -> R {
+    if s.multiplier.len() != s.shift.len() || (s.len() != 1 && s.len() as i64 != c) {
+        return Err(format!(
+            "{what} has {} multipliers and {} shifts, expected 1 or {c}",
+            s.multiplier.len(),
+            s.shift.len()
+        ));
+    }
+    if let Some(x) = s.shift.iter().find(|&&x| !(0..=MAX_SHIFT).contains(&x)) {
+        return Err(format!("{what} shift {x} is outside [0, {MAX_SHIFT}]"));
+    }
+    Ok(())
+}
+
+fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
+    let c = out.dims[1];
+    match &e.kind {
+        EpilogueKind::None => {
+            if out.elem != ElemType::I32 && !e.relu && e.clamp == [i32::MIN as i64, i32::MAX as i64]
+            {
+                return Err(format!(
+                    "epilogue none writes i32, the output is {}",
+                    out.elem
+                ));
+            }
+        }
+        EpilogueKind::Requantize { scales: s, .. } => scales(s, c, "epilogue")?,
+        EpilogueKind::Residual {
+            scales: s,
+            residual: r,
+        } => {
+            scales(s, c, "epilogue")?;
+            scales(r, c, "residual")?;
+        }
+    }
+    let is_res = matches!(e.kind, EpilogueKind::Residual { .. });
+    match (is_res, residual) {
+        (true, None) => return Err("a residual epilogue needs a residual buffer".into()),
+        (false, Some(_)) => return Err("a residual buffer needs a residual epilogue".into()),
+        (true, Some(r)) if r.dims != out.dims => {
+            return Err(format!(
+                "residual dims {:?} differ from the output's {:?}",
+                r.dims, out.dims
+            ))
+        }
+        _ => {}
+    }
+    let (lo, hi) = out.elem.range();
+    if e.clamp[0] > e.clamp[1] || e.clamp[0] < lo || e.clamp[1] > hi {
+        return Err(format!(
+            "clamp {:?} is empty or exceeds the output's {} range [{lo}, {hi}]",
+            e.clamp, out.elem
+        ));
+    }
+    Ok(())
+}
+
+fn conv(p: &Program, c: &Conv) -> R {
+    let (x, y) = (&p.buffers[c.input], &p.buffers[c.output]);
+    let w = p.weights.get(c.weight).ok_or("weight out of range")?;
+    let (want_layout, want_packing) = match c.strategy {
+        Strategy::Direct => (Layout::HWNC, Packing::ConvHwoi),
+        Strategy::Im2col => (Layout::NHWC, Packing::ConvOhwi),
+    };
+    if x.layout != want_layout {
+        return Err(format!(
+            "strategy {} reads {want_layout} input, the input buffer is {}",
+            c.strategy.name(),
+            x.layout
+        ));
+    }
+    if w.packing != want_packing {
+        return Err(format!(
+            "strategy {} reads {want_packing:?} weights, found {:?}",
+            c.strategy.name(),
+            w.packing
+        ));
+    }
+    let [n, ci, h, wd] = x.dims;
+    let [o, wi, kh, kw] = w.dims;
+    if wi != ci || [kh, kw] != c.kernel {
+        return Err(format!(
+            "weight dims {:?} do not fit input channels {ci} and kernel {:?}",
+            w.dims, c.kernel
+        ));
+    }
+    let oh = (h + c.padding[0] + c.padding[2] - kh).div_euclid(c.strides[0].max(1)) + 1;
+    let ow = (wd + c.padding[1] + c.padding[3] - kw).div_euclid(c.strides[1].max(1)) + 1;
+    if y.dims != [n, o, oh, ow] {
+        return Err(format!(
+            "output dims {:?}, the conv computes {:?}",
+            y.dims,
+            [n, o, oh, ow]
+        ));
+    }
+    let (mma, a, b, widen) = mma_for(p.target, x.elem, w.elem);
+    let t = &c.tiling;
+    if [t.mma.m, t.mma.n, t.mma.k] != [mma.m, mma.n, mma.k]
+        || t.a_type != a
+        || t.b_type != b
+        || t.widen != widen
+    {
+        return Err(format!(
+            "{} runs {}x{}x{} {}/{} MMA (widen {widen}) for {} x {}, found {}x{}x{} {}/{} (widen {})",
+            p.target, mma.m, mma.n, mma.k, a, b, x.elem, w.elem, t.mma.m, t.mma.n, t.mma.k, t.a_type, t.b_type, t.widen
+        ));
+    }
+    if c.strategy == Strategy::Direct && (n % mma.m != 0 || o % mma.n != 0 || ci % mma.k != 0) {
+        return Err(format!("direct needs batch % {} == 0, out channels % {} == 0 and in channels % {} == 0 (n={n}, o={o}, c={ci})", mma.m, mma.n, mma.k));
+    }
+    if let Some(bias) = c.bias {
+        let b = p.weights.get(bias).ok_or("bias out of range")?;
+        if b.packing != Packing::Bias || b.dims[0] != o {
+            return Err(format!(
+                "bias must be an i32 bias of {o} channels, found {:?} {:?}",
+                b.packing, b.dims
+            ));
+        }
+    }
+    epilogue(&c.epilogue, y, c.residual.map(|r| &p.buffers[r]))
+}
+
+/// Check every op of `p`.
+pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
+    let mut errs = vec![];
+    for (i, op) in p.ops.iter().enumerate() {
+        let bufs_ok = op
+            .reads()
+            .iter()
+            .chain(std::iter::once(&op.writes()))
+            .all(|&b| b < p.buffers.len());
+        let r = if !bufs_ok {
+            Err("buffer index out of range".to_string())
+        } else {
+            match op {
+                TcOp::Conv2d(c) => conv(p, c),
+                TcOp::Dense(d) => {
+                    let (x, y) = (&p.buffers[d.input], &p.buffers[d.output]);
+                    match p.weights.get(d.weight) {
+                        Some(w) if w.packing == Packing::DenseOk && w.dims[1] == x.dims[1] && y.dims[1] == w.dims[0] && x.layout == Layout::NC => {
+                            epilogue(&d.epilogue, y, None)
+                        }
+                        _ => Err("dense needs an NC input, DenseOk weights of matching features and an output of the weight's rows".into()),
+                    }
+                }
+                TcOp::Pool {
+                    input,
+                    output,
+                    kernel,
+                    strides,
+                    ..
+                } => {
+                    let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
+                    if x.layout != y.layout
+                        || x.dims[0] != y.dims[0]
+                        || x.dims[1] != y.dims[1]
+                        || kernel.iter().chain(strides).any(|&v| v <= 0)
+                    {
+                        Err("pooling keeps layout, batch and channels and needs positive kernel and strides".into())
+                    } else {
+                        Ok(())
+                    }
+                }
+                TcOp::Elementwise {
+                    op: e,
+                    inputs,
+                    output,
+                } => {
+                    let y = &p.buffers[*output];
+                    let want = if matches!(e, Elementwise::Add { .. }) {
+                        2
+                    } else {
+                        1
+                    };
+                    if inputs.len() != want {
+                        Err(format!("expects {want} inputs, found {}", inputs.len()))
+                    } else if inputs
+                        .iter()
+                        .any(|&i| p.buffers[i].dims != y.dims || p.buffers[i].layout != y.layout)
+                    {
+                        Err("elementwise inputs and output must share dims and layout".into())
+                    } else {
+                        match e {
+                            Elementwise::Requantize { scales: s, .. } => {
+                                scales(s, y.dims[1], "requantize")
+                            }
+                            Elementwise::Add { lhs, rhs, .. } => {
+                                scales(lhs, y.dims[1], "lhs").and(scales(rhs, y.dims[1], "rhs"))
+                            }
+                            _ => Ok(()),
+                        }
+                    }
+                }
+                TcOp::Quantize { input, output, .. }
+                | TcOp::Relayout { input, output }
+                | TcOp::Dequantize { input, output, .. } => {
+                    let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
+                    if x.dims != y.dims {
+                        Err(format!(
+                            "input dims {:?} differ from output dims {:?}",
+                            x.dims, y.dims
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }
+            }
+        };
+        if let Err(e) = r {
+            errs.push((i, format!("'tcconv.{}' {e}", op.mnemonic())));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs)
+    }
+}

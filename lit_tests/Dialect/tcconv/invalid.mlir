@@ -1,0 +1,47 @@
+// RUN: nibble-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(tcconv-verify)'
+
+func.func @direct_reads_nhwc(%arg0: memref<16x4x4x8xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<4x4x16x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "HWNC"}, %arg2: memref<16x4x4x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.alloc"() {dims = array<i64: 16, 64, 4, 4>, elem = "i32", layout = "NHWC"} : () -> memref<16x4x4x64xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 64, 64, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<3x3x64x8xi32>
+  %2 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
+  "tcconv.relayout"(%arg1, %0) : (memref<4x4x16x64xi32>, memref<16x4x4x64xi32>) -> ()
+  // expected-error @+1 {{strategy direct reads HWNC input, the input buffer is NHWC}}
+  "tcconv.conv2d"(%arg0, %1, %2, %0, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<16x4x4x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x64xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @wrong_mma_for_target(%arg0: memref<4x4x16x8xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<4x4x16x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "HWNC"}, %arg2: memref<16x4x4x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.alloc"() {dims = array<i64: 16, 64, 4, 4>, elem = "i32", layout = "NHWC"} : () -> memref<16x4x4x64xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 64, 64, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<3x3x64x8xi32>
+  %2 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
+  "tcconv.relayout"(%arg1, %0) : (memref<4x4x16x64xi32>, memref<16x4x4x64xi32>) -> ()
+  // expected-error @+1 {{sm_80 runs 16x8x64 ui4/i4 MMA (widen false) for ui4 x i4, found 16x8x32}}
+  "tcconv.conv2d"(%arg0, %1, %2, %0, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x64xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @clamp_exceeds_output(%arg0: memref<4x4x16x8xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<4x4x16x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "HWNC"}, %arg2: memref<16x4x4x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.alloc"() {dims = array<i64: 16, 64, 4, 4>, elem = "i32", layout = "NHWC"} : () -> memref<16x4x4x64xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 64, 64, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<3x3x64x8xi32>
+  %2 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
+  "tcconv.relayout"(%arg1, %0) : (memref<4x4x16x64xi32>, memref<16x4x4x64xi32>) -> ()
+  // expected-error @+1 {{clamp [-2147483648, 4294967296] is empty or exceeds the output's i32 range}}
+  "tcconv.conv2d"(%arg0, %1, %2, %0, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 4294967296>, epilogue = "residual", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x64xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @unknown_strategy(%arg0: memref<4x4x16x8xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<4x4x16x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "HWNC"}, %arg2: memref<16x4x4x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.alloc"() {dims = array<i64: 16, 64, 4, 4>, elem = "i32", layout = "NHWC"} : () -> memref<16x4x4x64xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 64, 64, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<3x3x64x8xi32>
+  %2 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
+  "tcconv.relayout"(%arg1, %0) : (memref<4x4x16x64xi32>, memref<16x4x4x64xi32>) -> ()
+  // expected-error @+1 {{'"winograd"' does not satisfy the constraint}}
+  "tcconv.conv2d"(%arg0, %1, %2, %0, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 20>, stages = 4 : i64, strategy = "winograd", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x64xi32>) -> ()
+  return
+}
