@@ -412,6 +412,7 @@ mod tests {
             weights: vec![WeightSlot {
                 name: "w.hwoi".into(),
                 bytes: 288,
+                packing: None,
             }],
             inputs: vec![Io {
                 buffer: 0,

@@ -33,6 +33,7 @@ fn plan() -> Plan {
         weights: vec![WeightSlot {
             name: "w.ok".into(),
             bytes: 12,
+            packing: None,
         }],
         inputs: vec![Io {
             buffer: 0,
