@@ -3,3 +3,4 @@
 
 mod artifact;
 mod egraph;
+mod tcconv_resnet;

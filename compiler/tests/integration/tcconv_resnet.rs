@@ -1,0 +1,99 @@
+//! The tcconv interpreter (packed buffers, packed weights) reproduces the qnn reference bit for
+//! bit on generated HAWQ ResNet-18 and ResNet-50, W4A4 and W8A8, for every target's lowering,
+//! both for the graph as generated and after `qnn-egraph-optimize` (fused epilogues), at a batch
+//! where `direct` applies (16) and one where it does not (3). Small images keep it quick.
+
+use melior::ir::block::BlockLike;
+use nibble_compiler::context::{new_context, parse_source};
+use nibble_compiler::opt_driver::{run_opt, OptOptions};
+use nibble_gen::hawq::{Arch, BitConfig};
+use nibble_gen::{make_example, ExampleConfig};
+use nibble_qnn::graph::Graph;
+use nibble_qnn::tensor::Rng;
+use nibble_tcconv::lower::{lower, LowerOptions};
+use nibble_tcconv::program::{Strategy, TcOp};
+use nibble_tcconv::target::Target;
+
+fn optimized(g: &Graph, target: Target) -> Graph {
+    let out = run_opt(
+        &g.to_mlir(),
+        "net.mlir",
+        &OptOptions {
+            pass_pipeline: Some(format!(
+                "builtin.module(qnn-egraph-optimize{{target={target}}})"
+            )),
+            ..Default::default()
+        },
+    );
+    assert!(out.success, "{}", out.stderr);
+    let ctx = new_context();
+    let module = parse_source(ctx, &out.output, "opt.mlir").expect("valid IR");
+    nibble_qnn::ir::graph_of_func(module.body().first_operation().unwrap()).unwrap()
+}
+
+fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) {
+    let ex = make_example(&ExampleConfig {
+        arch,
+        bits,
+        batch,
+        seed: 3,
+        image_size: 32,
+        calibrate: false,
+        percentile: 99.9,
+    })
+    .expect("example");
+    let (g, w) = (ex.graph.graph, ex.weights);
+    let x = Rng(seed).tensor(&g.args[0]);
+    let want =
+        nibble_qnn::reference::run(&g, &w.bind(&g).unwrap(), std::slice::from_ref(&x)).unwrap();
+    let mut direct = 0;
+    for target in Target::ALL {
+        for (what, graph) in [
+            ("as generated", g.clone()),
+            ("optimized", optimized(&g, target)),
+        ] {
+            let p = lower(&graph, target, &LowerOptions::default()).unwrap();
+            nibble_tcconv::verify::verify_program(&p)
+                .unwrap_or_else(|e| panic!("{target} {what}: {e:?}"));
+            direct += p
+                .ops
+                .iter()
+                .filter(|o| matches!(o, TcOp::Conv2d(c) if c.strategy == Strategy::Direct))
+                .count();
+            let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
+            let got = nibble_tcconv::interp::run(&p, &packed, std::slice::from_ref(&x)).unwrap();
+            assert_eq!(got.len(), want.len());
+            if let Some(i) = got[0].first_mismatch(&want[0]) {
+                panic!(
+                    "{arch:?} batch {batch} {target} ({what}): first mismatch at {i}: {} vs {}",
+                    got[0].show(i),
+                    want[0].show(i)
+                );
+            }
+        }
+    }
+    if batch == 16 {
+        assert!(direct > 0, "batch 16 takes the direct strategy somewhere");
+    }
+}
+
+#[test]
+fn resnet18_w4a4_all_targets() {
+    check(Arch::ResNet18, BitConfig::uniform4(Arch::ResNet18), 16, 1);
+    check(Arch::ResNet18, BitConfig::uniform4(Arch::ResNet18), 3, 2);
+}
+
+#[test]
+fn resnet18_w8a8_all_targets() {
+    check(Arch::ResNet18, BitConfig::uniform8(Arch::ResNet18), 16, 3);
+}
+
+#[test]
+fn resnet50_w4a4_all_targets() {
+    check(Arch::ResNet50, BitConfig::uniform4(Arch::ResNet50), 16, 4);
+}
+
+#[test]
+fn resnet50_w8a8_all_targets() {
+    check(Arch::ResNet50, BitConfig::uniform8(Arch::ResNet50), 3, 5);
+}
