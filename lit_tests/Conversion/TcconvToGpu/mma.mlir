@@ -11,13 +11,9 @@
 
 // u4 x s4, 16 images (direct strategy: HWNC input, HWOI weights), fused requantize to packed
 // u4. GEMM M = 16*16*16 = 4096 pixels, N = 256 channels: 32x32 warp tiles (2x4 m16n8 tiles,
-// 4x4 m8n8 on sm_75), 128 x 8 = 1024 warp tiles: 256 blocks of 128 threads, no K split; on
-// sm_90 (132 SMs) 2 x 1024 warps still fit one resident wave (16 warps per SM), so K is split 2
-// ways: 512 blocks.
+// 4x4 m8n8 on sm_75), 128 x 8 = 1024 warps = 256 blocks of 128 threads, no K split.
 // CHECK-LABEL: func.func @conv_u4_mma
-// SM80: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c256, %c1, %c1)
-// SM90: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c512, %c1, %c1)
-// SM75: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1) args(%{{.*}} : memref<16x16x16x8xi32>, %{{.*}} : memref<3x3x256x8xi32>, %{{.*}} : memref<256xi32>, %{{.*}} : memref<16x16x16x32xi32>)
+// CHECK: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1) args(%{{.*}} : memref<16x16x16x8xi32>, %{{.*}} : memref<3x3x256x8xi32>, %{{.*}} : memref<256xi32>, %{{.*}} : memref<16x16x16x32xi32>)
 // CHECK: gpu.func @conv_u4_mma_0_conv2d({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
 // CHECK-NOT: workgroup
 // warp = block * 4 + thread / 32; lane group g = lane / 4, t = lane % 4
@@ -27,9 +23,8 @@
 // CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)
 // (sm_80: one K step of 64 channels per tap, no inner loop)
 // SM80-COUNT-8: nvvm.mma.sync A[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}]  B[%{{.*}}, %{{.*}}]  C[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}]  {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<u4>, multiplicandBPtxType = #nvvm.mma_type<s4>, shape = #nvvm.shape<m = 16, n = 8, k = 64>}
-// sm_90: 4-bit storage widened to bytes in registers (nibble j -> byte j; s4 sign-extended);
-// this warp's half of the 2 K steps of a tap: [ks, ks + 1)
-// SM90: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
+// sm_90: 4-bit storage widened to bytes in registers (nibble j -> byte j; s4 sign-extended)
+// SM90: scf.for %{{.*}} = %c0 to %c2 step %c1
 // SM90: arith.andi %{{.*}}, %c3840_i32 : i32
 // SM90: arith.andi %{{.*}}, %c134744072_i32 : i32
 // SM90-NEXT: arith.muli %{{.*}}, %c30_i32 : i32

@@ -31,9 +31,10 @@
 //! them), and only then the tile shrinks (2x2, 1x2, 1x1 m-by-n tiles): late layers at batch 1
 //! (M = 49) get enough warps. Once the tile is chosen, the split is doubled (up to 4) while the
 //! doubled warp count still fits one resident wave (16 warps per SM at the kernel's 128
-//! registers; `more_split`): the kernel is latency-bound, so more, shorter warps hide more of
-//! it (H200, batch 8: RFC layer 3 28.2 -> 23.8 us, ResNet-50 W4A4 1.27 -> 1.17 ms; layers with
-//! 2 K steps a tap, e.g. C = 64 3x3 stride 2, got ~6% slower). 4 warps per block (128 threads); tile `block*(4/split) +
+//! registers; `more_split`) and each warp keeps >= 4 K steps, and >= 2 a tap unless the block
+//! already reduces: the kernel is latency-bound, so more, shorter warps hide more of it (H200,
+//! batch 8: RFC layer 3 28.2 -> 23.6 us, ResNet-50 W4A4 1.27 -> 1.17 ms; without the K-step
+//! floors, 1x1 and C = 64 3x3 layers got 6-15% slower). 4 warps per block (128 threads); tile `block*(4/split) +
 //! warp/split` = (M tile `tile / TN`, N tile `tile % TN`). Loop: taps (ky, kx), then K steps of
 //! mma.k channels; per step MT*NT mma.sync on MT*NT*m/4 i32 accumulators.
 //! Taps along K (`MmaPlan::tapk`, the 3-channel stem: one 32-bit word per stored pixel): K is
@@ -197,7 +198,7 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan> {
                 tapk,
             };
             if p.warps() >= want {
-                return Some(more_split(p, sm_count));
+                return Some(more_split(p, sm_count, kh * kw));
             }
             if best.as_ref().map(|b| p.warps() > b.warps()).unwrap_or(true) {
                 best = Some(p);
@@ -214,10 +215,19 @@ const RESIDENT_WARPS_PER_SM: i64 = 16;
 /// Deepen the K split of a chosen tile while the doubled warp count still fits in one resident
 /// wave (16 warps per SM): the kernel loads its fragments from global memory without
 /// pipelining, so it is latency-bound, and more warps in flight (each with fewer K steps)
-/// hide more latency; past one wave the extra warps only queue and add reduction work.
-fn more_split(mut p: MmaPlan, sm_count: i64) -> MmaPlan {
+/// hide more latency; past one wave the extra warps only queue and add reduction work. Each
+/// warp keeps >= 4 K steps in all and >= 2 per tap unless the block already reduces (split
+/// > 1): below that the per-tap address work and the reduction cost more than the latency
+/// hidden (H200 b8: C = 64 3x3 s2 18.0 -> 19.5 us, 1x1 layers 7.1 -> 8.0 us without these floors).
+fn more_split(mut p: MmaPlan, sm_count: i64, taps: i64) -> MmaPlan {
     let wave = RESIDENT_WARPS_PER_SM * sm_count;
+    let taps = if p.tapk { 1 } else { taps };
     while p.split < 4 && p.ksteps % (2 * p.split) == 0 && 2 * p.warps() <= wave {
+        let per_tap = p.ksteps / (2 * p.split);
+        // each warp keeps >= 4 K steps, and >= 2 a tap unless the reduction is already paid
+        if taps * per_tap < 4 || (per_tap < 2 && p.split == 1) {
+            break;
+        }
         p.split *= 2;
     }
     p
