@@ -25,8 +25,7 @@ use crate::conversion::qnn_to_tcconv::is_qnn_func;
 use crate::diagnostics::{Diag, DiagnosticLog, Severity};
 use crate::memory_plan::{self, BufferReq};
 use melior::ir::attribute::{
-    ArrayAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, DictionaryAttribute,
-    FloatAttribute, IntegerAttribute, StringAttribute,
+    DenseI32ArrayAttribute, FloatAttribute, IntegerAttribute, StringAttribute,
 };
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationLike, OperationRef};
@@ -34,12 +33,12 @@ use melior::ir::r#type::MemRefType;
 use melior::ir::{Module, RegionLike, Type, Value, ValueLike};
 use melior::Context;
 use nibble_qnn::graph::{Graph, TensorType, ValueId};
-use nibble_qnn::semantics::{ElemType, KernelLayout, Layout};
+use nibble_qnn::semantics::ElemType;
 use nibble_qnn::tensor::Tensor;
 use nibble_qnn::weights::Weights;
 use nibble_runtime::plan::{Arg, BufferSlot, Io, Launch, Plan, WeightSlot, PLAN_VERSION};
 use nibble_tcconv::buffer::{ActBuffer, Stored};
-use nibble_tcconv::program::{PackedWeight, Packing};
+use nibble_tcconv::program::PackedWeight;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -122,28 +121,6 @@ fn attr_str(op: &OperationRef, n: &str) -> Result<String, String> {
         .map_err(|_| format!("'{}': '{n}' must be a string", op_name(op)))
 }
 
-fn attr_dims(op: &OperationRef, n: &str) -> Result<[i64; 4], String> {
-    let a = op
-        .attribute(n)
-        .map_err(|_| format!("'{}' lacks attribute '{n}'", op_name(op)))?;
-    let d = DenseI64ArrayAttribute::try_from(a)
-        .map_err(|_| format!("'{}': '{n}' must be array<i64>", op_name(op)))?;
-    let v: Vec<i64> = (0..d.len()).map(|i| d.element(i).unwrap()).collect();
-    v.try_into().map_err(|v: Vec<i64>| {
-        format!(
-            "'{}': '{n}' has {} entries, 4 expected",
-            op_name(op),
-            v.len()
-        )
-    })
-}
-
-fn parse_buffer(layout: &str, elem: &str, dims: [i64; 4]) -> Result<ActBuffer, String> {
-    let l = Layout::parse(layout).ok_or_else(|| format!("unknown layout '{layout}'"))?;
-    let e = ElemType::parse(elem).ok_or_else(|| format!("unknown element type '{elem}'"))?;
-    Ok(ActBuffer::new(l, e, dims))
-}
-
 /// Bytes of a static memref type (None if not a static memref of a known element type).
 fn memref_bytes(t: Type) -> Option<(u64, Vec<i64>)> {
     use melior::ir::r#type::ShapedTypeLike;
@@ -166,28 +143,6 @@ fn memref_bytes(t: Type) -> Option<(u64, Vec<i64>)> {
         _ => return None,
     };
     Some((shape.iter().product::<i64>() as u64 * width, shape))
-}
-
-fn packed_weight(op: &OperationRef) -> Result<PackedWeight, String> {
-    let packing = match attr_str(op, "packing")?.as_str() {
-        "ohwi" => Packing::ConvOhwi,
-        "hwoi" => Packing::ConvHwoi,
-        "ok" => Packing::DenseOk,
-        "bias" => Packing::Bias,
-        p => return err(format!("tcconv.weight: unknown packing '{p}'")),
-    };
-    let e = attr_str(op, "elem")?;
-    let sl = attr_str(op, "source_layout")?;
-    Ok(PackedWeight {
-        name: attr_str(op, "name")?,
-        source: attr_str(op, "source")?,
-        packing,
-        elem: ElemType::parse(&e)
-            .ok_or_else(|| format!("tcconv.weight: unknown element type '{e}'"))?,
-        dims: attr_dims(op, "dims")?,
-        source_layout: KernelLayout::parse(&sl)
-            .ok_or_else(|| format!("tcconv.weight: unknown source_layout '{sl}'"))?,
-    })
 }
 
 // ------------------------------------------------------------------ module -> plan
@@ -307,11 +262,6 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
             g.results.len()
         )));
     }
-    let arg_attrs = host
-        .attribute("arg_attrs")
-        .ok()
-        .and_then(|a| ArrayAttribute::try_from(a).ok())
-        .ok_or_else(|| here("arguments lack tcconv.layout/elem/dims attributes".into()))?;
 
     let key = |v: Value| v.to_raw().ptr as usize;
     let mut vals: HashMap<usize, Src> = HashMap::new();
@@ -320,33 +270,7 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
     let mut weight_bytes: Vec<u64> = vec![];
 
     for i in 0..nargs {
-        let d = arg_attrs
-            .element(i)
-            .ok()
-            .and_then(|x| DictionaryAttribute::try_from(x).ok())
-            .ok_or_else(|| here(format!("argument {i} lacks tcconv.* attributes")))?;
-        let s = |n: &str| {
-            d.element_by_name(n)
-                .and_then(|x| StringAttribute::try_from(x).ok())
-                .map(|x| x.value().to_owned())
-                .ok_or_else(|| here(format!("argument {i} lacks '{n}'")))
-        };
-        let dims: [i64; 4] = d
-            .element_by_name("tcconv.dims")
-            .and_then(|x| DenseI64ArrayAttribute::try_from(x).ok())
-            .map(|x| {
-                (0..x.len())
-                    .map(|j| x.element(j).unwrap())
-                    .collect::<Vec<i64>>()
-            })
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| {
-                here(format!(
-                    "argument {i} lacks 'tcconv.dims' (array<i64> of 4)"
-                ))
-            })?;
-        let ab = parse_buffer(&s("tcconv.layout")?, &s("tcconv.elem")?, dims)
-            .map_err(|m| here(format!("argument {i}: {m}")))?;
+        let ab = nibble_tcconv::ir::arg_buffer_of(&host, i).map_err(here)?;
         let arg: Value = block.argument(i).unwrap().into();
         let mb = memref_bytes(arg.r#type()).map(|x| x.0).unwrap_or(0);
         buffers.push((ab.clone(), mb.max(ab.bytes() as u64)));
@@ -363,15 +287,14 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
             "func.return" => break,
             "gpu.wait" => {}
             "tcconv.alloc" => {
-                let ab = parse_buffer(&attr_str(&op, "layout").map_err(at)?, &attr_str(&op, "elem").map_err(at)?, attr_dims(&op, "dims").map_err(at)?)
-                    .map_err(at)?;
+                let ab = nibble_tcconv::ir::alloc_buffer_of(&op).map_err(at)?;
                 let r: Value = op.result(0).map_err(|_| at("tcconv.alloc without a result".into()))?.into();
                 let mb = memref_bytes(r.r#type()).map(|x| x.0).unwrap_or(0);
                 buffers.push((ab.clone(), mb.max(ab.bytes() as u64)));
                 vals.insert(key(r), Src::Buffer(buffers.len() - 1));
             }
             "tcconv.weight" => {
-                let pw = packed_weight(&op).map_err(at)?;
+                let pw = nibble_tcconv::ir::packed_weight_of(&op).map_err(at)?;
                 let r: Value = op.result(0).map_err(|_| at("tcconv.weight without a result".into()))?.into();
                 let (bytes, shape) = memref_bytes(r.r#type()).ok_or_else(|| at(format!("weight '{}' is not a static memref", pw.name)))?;
                 if packed.iter().any(|(p, _)| p.name == pw.name) {

@@ -71,12 +71,20 @@ pub fn tensor_type(t: Type) -> Result<TensorType, String> {
     Ok(TensorType { shape, elem })
 }
 
-fn attr<'c>(op: &OperationRef<'c, '_>, name: &str) -> Result<melior::ir::Attribute<'c>, String> {
+// Attribute readers shared by every dialect reader (qnn here, tcconv in nibble-tcconv): each
+// failure is a message naming the attribute.
+
+/// Attribute `name` of `op`.
+pub fn attr<'c>(
+    op: &OperationRef<'c, '_>,
+    name: &str,
+) -> Result<melior::ir::Attribute<'c>, String> {
     op.attribute(name)
         .map_err(|_| format!("missing attribute '{name}'"))
 }
 
-fn i64_array<const N: usize>(op: &OperationRef, name: &str) -> Result<[i64; N], String> {
+/// `array<i64: ...>` with exactly N elements.
+pub fn i64_array<const N: usize>(op: &OperationRef, name: &str) -> Result<[i64; N], String> {
     let a = DenseI64ArrayAttribute::try_from(attr(op, name)?)
         .map_err(|_| format!("attribute '{name}' must be array<i64: ...>"))?;
     if a.len() != N {
@@ -88,25 +96,36 @@ fn i64_array<const N: usize>(op: &OperationRef, name: &str) -> Result<[i64; N], 
     Ok(std::array::from_fn(|i| a.element(i).unwrap()))
 }
 
-fn i32_vec(op: &OperationRef, name: &str) -> Result<Vec<i32>, String> {
+/// `array<i64: ...>` of any length.
+pub fn i64_vec(op: &OperationRef, name: &str) -> Result<Vec<i64>, String> {
+    let a = DenseI64ArrayAttribute::try_from(attr(op, name)?)
+        .map_err(|_| format!("attribute '{name}' must be array<i64: ...>"))?;
+    Ok((0..a.len()).map(|i| a.element(i).unwrap()).collect())
+}
+
+/// `array<i32: ...>`.
+pub fn i32_vec(op: &OperationRef, name: &str) -> Result<Vec<i32>, String> {
     let a = DenseI32ArrayAttribute::try_from(attr(op, name)?)
         .map_err(|_| format!("attribute '{name}' must be array<i32: ...>"))?;
     Ok((0..a.len()).map(|i| a.element(i).unwrap()).collect())
 }
 
-fn string<'c>(op: &OperationRef<'c, '_>, name: &str) -> Result<&'c str, String> {
+/// A string attribute.
+pub fn string<'c>(op: &OperationRef<'c, '_>, name: &str) -> Result<&'c str, String> {
     StringAttribute::try_from(attr(op, name)?)
         .map(|s| s.value())
         .map_err(|_| format!("attribute '{name}' must be a string"))
 }
 
-fn int(op: &OperationRef, name: &str) -> Result<i64, String> {
+/// An integer attribute (bools are i1 integers).
+pub fn int(op: &OperationRef, name: &str) -> Result<i64, String> {
     IntegerAttribute::try_from(attr(op, name)?)
         .map(|a| a.value())
         .map_err(|_| format!("attribute '{name}' must be an integer"))
 }
 
-fn f32_attr(op: &OperationRef, name: &str) -> Result<f32, String> {
+/// A float attribute, as f32.
+pub fn f32_attr(op: &OperationRef, name: &str) -> Result<f32, String> {
     FloatAttribute::try_from(attr(op, name)?)
         .map(|a| a.value() as f32)
         .map_err(|_| format!("attribute '{name}' must be a float"))
@@ -125,7 +144,9 @@ fn f32_vec(op: &OperationRef, name: &str) -> Result<Vec<f32>, String> {
     }
 }
 
-fn epilogue_attr(op: &OperationRef) -> Result<crate::graph::Epilogue, String> {
+/// The fused-conv epilogue attributes (`epilogue`, `multiplier`, `shift`, `residual_*`,
+/// `zero_point`, `rounding`, `clamp`, `relu`) shared by qnn.conv2d_fused and tcconv kernels.
+pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> {
     use crate::graph::{Epilogue, EpilogueKind};
     let kind = match string(op, "epilogue")? {
         "none" => EpilogueKind::None,
@@ -157,13 +178,15 @@ fn layout_attr(op: &OperationRef, name: &str) -> Result<Layout, String> {
         .ok_or_else(|| format!("attribute '{name}' = \"{s}\" is not one of NCHW, NHWC, HWNC, NC"))
 }
 
-fn rounding_attr(op: &OperationRef) -> Result<Rounding, String> {
+/// The `rounding` attribute.
+pub fn rounding_attr(op: &OperationRef) -> Result<Rounding, String> {
     let s = string(op, "rounding")?;
     Rounding::parse(s)
         .ok_or_else(|| format!("rounding \"{s}\" is not one of half_to_even, half_up, truncate"))
 }
 
-fn scales(op: &OperationRef, mult: &str, shift: &str) -> Result<ChannelScales, String> {
+/// Per-channel dyadic scales from a multiplier and a shift attribute.
+pub fn scales(op: &OperationRef, mult: &str, shift: &str) -> Result<ChannelScales, String> {
     Ok(ChannelScales {
         multiplier: i32_vec(op, mult)?,
         shift: i32_vec(op, shift)?,
@@ -357,7 +380,7 @@ impl Conv2dFused<'_, '_> {
         Conv2d(self.0).kernel_layout()
     }
     pub fn epilogue(&self) -> Result<crate::graph::Epilogue, String> {
-        epilogue_attr(&self.0)
+        epilogue_of(&self.0)
     }
 }
 impl LayoutTransform<'_, '_> {

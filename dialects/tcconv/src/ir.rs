@@ -6,7 +6,7 @@ use crate::program::*;
 use crate::target::{MmaShape, Target};
 use melior::ir::attribute::{
     ArrayAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, DictionaryAttribute,
-    FloatAttribute, IntegerAttribute, StringAttribute, TypeAttribute,
+    IntegerAttribute, StringAttribute, TypeAttribute,
 };
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationBuilder, OperationLike, OperationRef};
@@ -15,10 +15,11 @@ use melior::ir::{
     Attribute, Block, Identifier, Location, Operation, Region, RegionLike, Type, Value, ValueLike,
 };
 use melior::Context;
-use nibble_qnn::graph::{
-    arr32, arr64, epilogue_attrs, f32_attr, ChannelScales, Epilogue, EpilogueKind,
+use nibble_qnn::graph::{arr32, arr64, epilogue_attrs, f32_attr, ChannelScales};
+use nibble_qnn::ir::{
+    attr, epilogue_of, f32_attr as read_f32, i32_vec, i64_array, int, location_string,
+    rounding_attr, scales, string, LocatedError,
 };
-use nibble_qnn::ir::{location_string, LocatedError};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::collections::HashMap;
 
@@ -351,42 +352,11 @@ pub fn build_func<'c>(
 
 // ------------------------------------------------------------------ IR -> Program
 
-fn a<'c>(op: &OperationRef<'c, '_>, n: &str) -> Result<Attribute<'c>, String> {
-    op.attribute(n)
-        .map_err(|_| format!("missing attribute '{n}'"))
-}
-fn s<'c>(op: &OperationRef<'c, '_>, n: &str) -> Result<String, String> {
-    StringAttribute::try_from(a(op, n)?)
-        .map(|x| x.value().to_owned())
-        .map_err(|_| format!("'{n}' must be a string"))
-}
-fn i64s(op: &OperationRef, n: &str) -> Result<Vec<i64>, String> {
-    let d = DenseI64ArrayAttribute::try_from(a(op, n)?)
-        .map_err(|_| format!("'{n}' must be array<i64>"))?;
-    Ok((0..d.len()).map(|i| d.element(i).unwrap()).collect())
-}
-fn fixed<const N: usize>(op: &OperationRef, n: &str) -> Result<[i64; N], String> {
-    i64s(op, n)?
-        .try_into()
-        .map_err(|v: Vec<i64>| format!("'{n}' must have {N} elements, found {}", v.len()))
-}
-fn i32s(op: &OperationRef, n: &str) -> Result<Vec<i32>, String> {
-    let d = DenseI32ArrayAttribute::try_from(a(op, n)?)
-        .map_err(|_| format!("'{n}' must be array<i32>"))?;
-    Ok((0..d.len()).map(|i| d.element(i).unwrap()).collect())
-}
-fn int(op: &OperationRef, n: &str) -> Result<i64, String> {
-    IntegerAttribute::try_from(a(op, n)?)
-        .map(|x| x.value())
-        .map_err(|_| format!("'{n}' must be an integer"))
+fn s(op: &OperationRef, n: &str) -> Result<String, String> {
+    string(op, n).map(str::to_owned)
 }
 fn boolean(op: &OperationRef, n: &str) -> Result<bool, String> {
     int(op, n).map(|v| v != 0)
-}
-fn float(op: &OperationRef, n: &str) -> Result<f32, String> {
-    FloatAttribute::try_from(a(op, n)?)
-        .map(|x| x.value() as f32)
-        .map_err(|_| format!("'{n}' must be a float"))
 }
 fn elem(s: &str) -> Result<ElemType, String> {
     ElemType::parse(s).ok_or_else(|| format!("unknown element type '{s}'"))
@@ -394,63 +364,78 @@ fn elem(s: &str) -> Result<ElemType, String> {
 fn layout(s: &str) -> Result<Layout, String> {
     Layout::parse(s).ok_or_else(|| format!("unknown layout '{s}'"))
 }
-fn rounding(op: &OperationRef) -> Result<Rounding, String> {
-    let r = s(op, "rounding")?;
-    Rounding::parse(&r).ok_or_else(|| format!("unknown rounding '{r}'"))
-}
-fn scales(op: &OperationRef, m: &str, sh: &str) -> Result<ChannelScales, String> {
-    Ok(ChannelScales {
-        multiplier: i32s(op, m)?,
-        shift: i32s(op, sh)?,
-    })
-}
 
 fn tiling(op: &OperationRef) -> Result<Tiling, String> {
-    let [m, n, k] = fixed::<3>(op, "mma")?;
+    let [m, n, k] = i64_array::<3>(op, "mma")?;
     Ok(Tiling {
         mma: MmaShape { m, n, k },
         a_type: mma_type_parse(&s(op, "a_type")?)?,
         b_type: mma_type_parse(&s(op, "b_type")?)?,
         widen: boolean(op, "widen")?,
-        block_tile: fixed(op, "block_tile")?,
-        warp_tile: fixed(op, "warp_tile")?,
+        block_tile: i64_array(op, "block_tile")?,
+        warp_tile: i64_array(op, "warp_tile")?,
         stages: int(op, "stages")?,
     })
 }
 
-fn epilogue(op: &OperationRef) -> Result<Epilogue, String> {
-    let kind = match s(op, "epilogue")?.as_str() {
-        "none" => EpilogueKind::None,
-        "requantize" => EpilogueKind::Requantize {
-            scales: scales(op, "multiplier", "shift")?,
-            zero_point: int(op, "zero_point")?,
-        },
-        "residual" => EpilogueKind::Residual {
-            scales: scales(op, "multiplier", "shift")?,
-            residual: scales(op, "residual_multiplier", "residual_shift")?,
-        },
-        k => return Err(format!("unknown epilogue '{k}'")),
-    };
-    Ok(Epilogue {
-        kind,
-        rounding: rounding(op)?,
-        clamp: fixed(op, "clamp")?,
-        relu: boolean(op, "relu")?,
-    })
+/// The buffer a `tcconv.alloc` op declares (`layout`, `elem`, `dims`).
+pub fn alloc_buffer_of(op: &OperationRef) -> Result<ActBuffer, String> {
+    Ok(ActBuffer::new(
+        layout(&s(op, "layout")?)?,
+        elem(&s(op, "elem")?)?,
+        i64_array(op, "dims")?,
+    ))
 }
 
-fn buffer_of(
-    attrs: impl Fn(&str) -> Result<String, String>,
-    dims: Vec<i64>,
-) -> Result<ActBuffer, String> {
-    let dims: [i64; 4] = dims
-        .try_into()
-        .map_err(|_| "dims must have 4 elements".to_string())?;
+/// The buffer argument `i` of a tcconv function declares (`tcconv.layout/elem/dims`).
+pub fn arg_buffer_of(func: &OperationRef, i: usize) -> Result<ActBuffer, String> {
+    let d = ArrayAttribute::try_from(attr(func, "arg_attrs")?)
+        .ok()
+        .and_then(|a| a.element(i).ok())
+        .and_then(|x| DictionaryAttribute::try_from(x).ok())
+        .ok_or_else(|| format!("argument {i} lacks tcconv.* attributes"))?;
+    let get = |n: &str| -> Result<String, String> {
+        d.element_by_name(n)
+            .and_then(|x| StringAttribute::try_from(x).ok())
+            .map(|x| x.value().to_owned())
+            .ok_or_else(|| format!("argument {i} lacks '{n}'"))
+    };
+    let dims: [i64; 4] = d
+        .element_by_name("tcconv.dims")
+        .and_then(|x| DenseI64ArrayAttribute::try_from(x).ok())
+        .map(|x| {
+            (0..x.len())
+                .map(|j| x.element(j).unwrap())
+                .collect::<Vec<i64>>()
+        })
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| format!("argument {i} lacks 'tcconv.dims' (array<i64> of 4)"))?;
     Ok(ActBuffer::new(
-        layout(&attrs("layout")?)?,
-        elem(&attrs("elem")?)?,
+        layout(&get("tcconv.layout")?)?,
+        elem(&get("tcconv.elem")?)?,
         dims,
     ))
+}
+
+/// The pre-packed weight a `tcconv.weight` op declares.
+pub fn packed_weight_of(op: &OperationRef) -> Result<PackedWeight, String> {
+    let packing = match s(op, "packing")?.as_str() {
+        "ohwi" => Packing::ConvOhwi,
+        "hwoi" => Packing::ConvHwoi,
+        "ok" => Packing::DenseOk,
+        "bias" => Packing::Bias,
+        p => return Err(format!("unknown packing '{p}'")),
+    };
+    let sl = s(op, "source_layout")?;
+    Ok(PackedWeight {
+        name: s(op, "name")?,
+        source: s(op, "source")?,
+        packing,
+        elem: elem(&s(op, "elem")?)?,
+        dims: i64_array(op, "dims")?,
+        source_layout: KernelLayout::parse(&sl)
+            .ok_or_else(|| format!("unknown source_layout '{sl}'"))?,
+    })
 }
 
 /// Read a tcconv `func.func` back into a [`Program`].
@@ -469,8 +454,6 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
     let block = region
         .first_block()
         .ok_or_else(|| here(&func, "func without a body".into()))?;
-    let arg_attrs = ArrayAttribute::try_from(a(&func, "arg_attrs").map_err(|m| here(&func, m))?)
-        .map_err(|_| here(&func, "arg_attrs must be an array".into()))?;
     let mut p = Program {
         name,
         target,
@@ -483,23 +466,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
     let mut ids: HashMap<usize, usize> = HashMap::new(); // value -> buffer or weight index
     let key = |v: Value| v.to_raw().ptr as usize;
     for i in 0..block.argument_count() {
-        let d = arg_attrs
-            .element(i)
-            .ok()
-            .and_then(|x| DictionaryAttribute::try_from(x).ok())
-            .ok_or_else(|| here(&func, format!("argument {i} lacks tcconv.* attributes")))?;
-        let get = |n: &str| -> Result<String, String> {
-            d.element_by_name(n)
-                .and_then(|x| StringAttribute::try_from(x).ok())
-                .map(|x| x.value().to_owned())
-                .ok_or_else(|| format!("argument {i} lacks '{n}'"))
-        };
-        let dims = d
-            .element_by_name("tcconv.dims")
-            .and_then(|x| DenseI64ArrayAttribute::try_from(x).ok())
-            .map(|x| (0..x.len()).map(|j| x.element(j).unwrap()).collect())
-            .ok_or_else(|| here(&func, format!("argument {i} lacks 'tcconv.dims'")))?;
-        let b = buffer_of(|n| get(&format!("tcconv.{n}")), dims).map_err(|m| here(&func, m))?;
+        let b = arg_buffer_of(&func, i).map_err(|m| here(&func, m))?;
         p.buffers.push(b);
         ids.insert(key(block.argument(i).unwrap().into()), p.buffers.len() - 1);
         if i < num_inputs {
@@ -522,45 +489,30 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
         match opname.as_str() {
             "func.return" => break,
             "tcconv.alloc" => {
-                let b = buffer_of(|n| s(&op, n), i64s(&op, "dims").map_err(err)?).map_err(err)?;
+                let b = alloc_buffer_of(&op).map_err(err)?;
                 p.buffers.push(b);
                 ids.insert(key(op.result(0).unwrap().into()), p.buffers.len() - 1);
             }
             "tcconv.weight" => {
-                let packing = match s(&op, "packing").map_err(err)?.as_str() {
-                    "ohwi" => Packing::ConvOhwi,
-                    "hwoi" => Packing::ConvHwoi,
-                    "ok" => Packing::DenseOk,
-                    _ => Packing::Bias,
-                };
-                let sl = s(&op, "source_layout").map_err(err)?;
-                p.weights.push(PackedWeight {
-                    name: s(&op, "name").map_err(err)?,
-                    source: s(&op, "source").map_err(err)?,
-                    packing,
-                    elem: elem(&s(&op, "elem").map_err(err)?).map_err(err)?,
-                    dims: fixed(&op, "dims").map_err(err)?,
-                    source_layout: KernelLayout::parse(&sl)
-                        .ok_or_else(|| err(format!("unknown source_layout '{sl}'")))?,
-                });
+                p.weights.push(packed_weight_of(&op).map_err(err)?);
                 ids.insert(key(op.result(0).unwrap().into()), p.weights.len() - 1);
             }
             "tcconv.quantize" => p.ops.push(TcOp::Quantize {
                 input: operand(0)?,
                 output: operand(1)?,
-                scale: float(&op, "scale").map_err(err)?,
+                scale: read_f32(&op, "scale").map_err(err)?,
             }),
             "tcconv.dequantize" => p.ops.push(TcOp::Dequantize {
                 input: operand(0)?,
                 output: operand(1)?,
-                scale: float(&op, "scale").map_err(err)?,
+                scale: read_f32(&op, "scale").map_err(err)?,
             }),
             "tcconv.relayout" => p.ops.push(TcOp::Relayout {
                 input: operand(0)?,
                 output: operand(1)?,
             }),
             "tcconv.conv2d" => {
-                let seg = i32s(&op, "operandSegmentSizes").map_err(err)?;
+                let seg = i32_vec(&op, "operandSegmentSizes").map_err(err)?;
                 if seg.len() != 5 {
                     return Err(err("operandSegmentSizes must have 5 entries".into()));
                 }
@@ -587,12 +539,12 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     bias,
                     residual,
                     output: operand(i)?,
-                    strides: fixed(&op, "strides").map_err(err)?,
-                    padding: fixed(&op, "padding").map_err(err)?,
-                    kernel: fixed(&op, "kernel").map_err(err)?,
+                    strides: i64_array(&op, "strides").map_err(err)?,
+                    padding: i64_array(&op, "padding").map_err(err)?,
+                    kernel: i64_array(&op, "kernel").map_err(err)?,
                     strategy,
                     tiling: tiling(&op).map_err(err)?,
-                    epilogue: epilogue(&op).map_err(err)?,
+                    epilogue: epilogue_of(&op).map_err(err)?,
                 }));
             }
             "tcconv.dense" => {
@@ -603,7 +555,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     bias: if n == 4 { Some(operand(2)?) } else { None },
                     output: operand(n - 1)?,
                     tiling: tiling(&op).map_err(err)?,
-                    epilogue: epilogue(&op).map_err(err)?,
+                    epilogue: epilogue_of(&op).map_err(err)?,
                 }));
             }
             "tcconv.pool2d" => p.ops.push(TcOp::Pool {
@@ -614,25 +566,25 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 },
                 input: operand(0)?,
                 output: operand(1)?,
-                kernel: fixed(&op, "kernel").map_err(err)?,
-                strides: fixed(&op, "strides").map_err(err)?,
-                padding: fixed(&op, "padding").map_err(err)?,
+                kernel: i64_array(&op, "kernel").map_err(err)?,
+                strides: i64_array(&op, "strides").map_err(err)?,
+                padding: i64_array(&op, "padding").map_err(err)?,
             }),
             "tcconv.elementwise" => {
                 let n = op.operand_count();
                 let inputs = (0..n - 1).map(operand).collect::<Result<Vec<_>, _>>()?;
-                let clamp = fixed::<2>(&op, "clamp").map_err(err)?;
+                let clamp = i64_array::<2>(&op, "clamp").map_err(err)?;
                 let e = match s(&op, "kind").map_err(err)?.as_str() {
                     "requantize" => Elementwise::Requantize {
                         scales: scales(&op, "multiplier", "shift").map_err(err)?,
-                        rounding: rounding(&op).map_err(err)?,
+                        rounding: rounding_attr(&op).map_err(err)?,
                         zero_point: int(&op, "zero_point").map_err(err)?,
                         clamp,
                     },
                     "add" => Elementwise::Add {
                         lhs: scales(&op, "multiplier", "shift").map_err(err)?,
                         rhs: scales(&op, "rhs_multiplier", "rhs_shift").map_err(err)?,
-                        rounding: rounding(&op).map_err(err)?,
+                        rounding: rounding_attr(&op).map_err(err)?,
                         clamp,
                     },
                     "relu" => Elementwise::Relu,
