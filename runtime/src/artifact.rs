@@ -120,52 +120,6 @@ impl Artifact {
     /// shipped without weights and fed by `nibble-gen` output on the GPU machine.
     pub fn load_with(dir: impl AsRef<Path>, qnn_weights: Option<&Path>) -> Result<Artifact, Error> {
         let dir = dir.as_ref().to_path_buf();
-        if qnn_weights.is_some() || (dir.is_dir() && !dir.join(WEIGHTS_FILE).exists()) {
-            let plan_path = dir.join(PLAN_FILE);
-            let text = String::from_utf8(read(&plan_path)?)
-                .map_err(|_| Error::Artifact(format!("{}: not UTF-8", plan_path.display())))?;
-            let plan = Plan::from_json(&text)
-                .map_err(|e| Error::Artifact(format!("{}: {e}", dir.display())))?;
-            let ptx_path = dir.join(&plan.ptx);
-            let ptx = String::from_utf8(read(&ptx_path)?).map_err(|_| {
-                Error::Artifact(format!("{}: not UTF-8 PTX text", ptx_path.display()))
-            })?;
-            let qpath = qnn_weights
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| dir.join(REFERENCE_DIR).join(WEIGHTS_FILE));
-            let qnn = Weights::load(&qpath).map_err(Error::Artifact)?;
-            let mut weights = vec![];
-            for w in &plan.weights {
-                let recipe = w.packing.as_ref().ok_or_else(|| {
-                    Error::Artifact(format!(
-                        "{}: weight '{}' has no packing recipe in plan.json",
-                        dir.display(),
-                        w.name
-                    ))
-                })?;
-                let src = qnn.get(&recipe.source).ok_or_else(|| {
-                    Error::Artifact(format!(
-                        "{}: qnn weight '{}' (for '{}') is missing",
-                        qpath.display(),
-                        recipe.source,
-                        w.name
-                    ))
-                })?;
-                let src = nibble_qnn::tensor::Tensor {
-                    ty: nibble_qnn::graph::TensorType::new(src.ty.shape.clone(), recipe.elem),
-                    data: src.data.clone(),
-                };
-                let stored = nibble_tcconv::pack::pack_weight(recipe, &src).map_err(|e| {
-                    Error::Artifact(format!("{}: '{}': {e}", qpath.display(), recipe.source))
-                })?;
-                weights.push(nibble_tcconv::pack::to_le_bytes(&stored));
-            }
-            return Artifact::from_parts(dir, plan, ptx, weights);
-        }
-        Self::load_packed(dir)
-    }
-
-    fn load_packed(dir: PathBuf) -> Result<Artifact, Error> {
         if !dir.is_dir() {
             return Err(Error::Artifact(format!("{}: not a directory (an artifact is a directory written by nibble-opt --emit=artifact)", dir.display())));
         }
@@ -174,43 +128,17 @@ impl Artifact {
             .map_err(|_| Error::Artifact(format!("{}: not UTF-8", plan_path.display())))?;
         let plan = Plan::from_json(&text)
             .map_err(|e| Error::Artifact(format!("{}: {e}", dir.display())))?;
-
         let ptx_path = dir.join(&plan.ptx);
         let ptx = String::from_utf8(read(&ptx_path)?)
             .map_err(|_| Error::Artifact(format!("{}: not UTF-8 PTX text", ptx_path.display())))?;
-        let wpath = dir.join(WEIGHTS_FILE);
-        let bytes = read(&wpath)?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| {
-            Error::Artifact(format!("{}: not a safetensors file: {e}", wpath.display()))
-        })?;
-        let mut weights = vec![];
-        for w in &plan.weights {
-            let t = st.tensor(&w.name).map_err(|_| {
-                Error::Artifact(format!(
-                    "{}: weight '{}' is missing",
-                    wpath.display(),
-                    w.name
-                ))
-            })?;
-            if !matches!(t.dtype(), Dtype::U8 | Dtype::I32) {
-                return Err(Error::Artifact(format!(
-                    "{}: weight '{}' is {:?}, packed weights are U8 or I32",
-                    wpath.display(),
-                    w.name,
-                    t.dtype()
-                )));
-            }
-            if t.data().len() as u64 != w.bytes {
-                return Err(Error::Artifact(format!(
-                    "{}: weight '{}' has {} bytes, the plan says {}",
-                    wpath.display(),
-                    w.name,
-                    t.data().len(),
-                    w.bytes
-                )));
-            }
-            weights.push(t.data().to_vec());
-        }
+        let weights = if qnn_weights.is_some() || !dir.join(WEIGHTS_FILE).exists() {
+            let qpath = qnn_weights
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.join(REFERENCE_DIR).join(WEIGHTS_FILE));
+            pack_from_qnn(&dir, &plan, &qpath)?
+        } else {
+            read_packed(&dir, &plan)?
+        };
         Artifact::from_parts(dir, plan, ptx, weights)
     }
 
@@ -295,6 +223,76 @@ impl Artifact {
     pub fn reference(&self) -> Result<(Graph, Weights), Error> {
         load_reference(&self.dir)
     }
+}
+
+/// Pack every plan weight from the qnn weights file by its packing recipe.
+fn pack_from_qnn(dir: &Path, plan: &Plan, qpath: &Path) -> Result<Vec<Vec<u8>>, Error> {
+    let qnn = Weights::load(qpath).map_err(Error::Artifact)?;
+    let mut weights = vec![];
+    for w in &plan.weights {
+        let recipe = w.packing.as_ref().ok_or_else(|| {
+            Error::Artifact(format!(
+                "{}: weight '{}' has no packing recipe in plan.json",
+                dir.display(),
+                w.name
+            ))
+        })?;
+        let src = qnn.get(&recipe.source).ok_or_else(|| {
+            Error::Artifact(format!(
+                "{}: qnn weight '{}' (for '{}') is missing",
+                qpath.display(),
+                recipe.source,
+                w.name
+            ))
+        })?;
+        let src = nibble_qnn::tensor::Tensor {
+            ty: nibble_qnn::graph::TensorType::new(src.ty.shape.clone(), recipe.elem),
+            data: src.data.clone(),
+        };
+        let stored = nibble_tcconv::pack::pack_weight(recipe, &src).map_err(|e| {
+            Error::Artifact(format!("{}: '{}': {e}", qpath.display(), recipe.source))
+        })?;
+        weights.push(nibble_tcconv::pack::to_le_bytes(&stored));
+    }
+    Ok(weights)
+}
+
+/// Read every plan weight from the artifact's packed weights file.
+fn read_packed(dir: &Path, plan: &Plan) -> Result<Vec<Vec<u8>>, Error> {
+    let wpath = dir.join(WEIGHTS_FILE);
+    let bytes = read(&wpath)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+        Error::Artifact(format!("{}: not a safetensors file: {e}", wpath.display()))
+    })?;
+    let mut weights = vec![];
+    for w in &plan.weights {
+        let t = st.tensor(&w.name).map_err(|_| {
+            Error::Artifact(format!(
+                "{}: weight '{}' is missing",
+                wpath.display(),
+                w.name
+            ))
+        })?;
+        if !matches!(t.dtype(), Dtype::U8 | Dtype::I32) {
+            return Err(Error::Artifact(format!(
+                "{}: weight '{}' is {:?}, packed weights are U8 or I32",
+                wpath.display(),
+                w.name,
+                t.dtype()
+            )));
+        }
+        if t.data().len() as u64 != w.bytes {
+            return Err(Error::Artifact(format!(
+                "{}: weight '{}' has {} bytes, the plan says {}",
+                wpath.display(),
+                w.name,
+                t.data().len(),
+                w.bytes
+            )));
+        }
+        weights.push(t.data().to_vec());
+    }
+    Ok(weights)
 }
 
 /// `dir/reference/model.json` and `dir/reference/weights.safetensors` (needs no plan or PTX).
