@@ -3,7 +3,9 @@
 # the MLIR-free nibble-run and nibble-gen, and artifacts (PTX + launch plan + reference model)
 # without weights: bench/gpu_suite.sh regenerates the deterministic weights on the GPU machine
 # with nibble-gen, so the carried directory stays small.
-#   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 bench/make_gpu_suite.sh
+#   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] bench/make_gpu_suite.sh
+# AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
+# (`-regs`, convert-tcconv-to-gpu{staged=never}) for an A/B comparison in the same call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=${MODELS:-resnet50:w4a4 resnet50:w8a8 resnet18:w4a4 resnet18:w8a8}
@@ -20,8 +22,11 @@ gen=target/release/nibble-gen
 manifest=$suite/manifest.txt
 : > "$manifest"
 
-emit() { # name model_dir target: an artifact without weights (regenerated on the GPU machine)
-  $opt "$2/model.mlir" --pass-pipeline="builtin.module(qnn-to-ptx{target=$3})" --emit=artifact \
+emit() { # name model_dir target [staged]: an artifact without weights (regenerated on the GPU
+  # machine); staged = auto (qnn-to-ptx) | always | never (the conv kernel choice, for A/B runs)
+  local pipe="qnn-to-ptx{target=$3}"
+  [ "${4:-auto}" = auto ] || pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3},convert-tcconv-to-gpu{target=$3 staged=$4}"
+  $opt "$2/model.mlir" --pass-pipeline="builtin.module($pipe)" --emit=artifact \
     --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
   rm -f "$suite/art/$1/weights.safetensors" "$suite/art/$1/reference/weights.safetensors"
 }
@@ -35,6 +40,10 @@ for m in $models; do
       name=$arch-$bits-b$b-$t
       emit "$name" "$d" "$t"
       echo "$name model $arch $bits $b $t" >> "$manifest"
+      if [ "$t" = sm_90 ] && [ -n "${AB:-}" ]; then # the register-only conv kernels, for A/B
+        emit "$name-regs" "$d" "$t" never
+        echo "$name-regs model $arch $bits $b $t" >> "$manifest"
+      fi
     done
   done
 done
@@ -47,19 +56,25 @@ for s in $convs; do
   for t in $targets; do
     d=build/suite/rfc$i; $gen conv --shape "$s" --bits 4 --seed "$i" -o "$d" > /dev/null
     emit "rfc$i-w4a4-$t" "$d" "$t"; echo "rfc$i-w4a4-$t conv $s 4 $i $t" >> "$manifest"
+    if [ "$t" = sm_90 ] && [ -n "${AB:-}" ]; then
+      emit "rfc$i-w4a4-$t-regs" "$d" "$t" never; echo "rfc$i-w4a4-$t-regs conv $s 4 $i $t" >> "$manifest"
+    fi
   done
   i=$((i + 1))
 done
 awk -v n="$nrandom" 'BEGIN { srand(20261127);
-  split("1 3 5 8 16", B); split("3 8 24 40 64 72", C); split("8 16 24 40 64", O); split("1 3 7", K);
+  split("1 3 5 8 16", B); split("3 8 24 40 64 72 96 128", C); split("8 16 24 40 64 96", O); split("1 3 7", K);
   for (i = 0; i < n; i++) {
-    b = B[int(rand()*5)+1]; c = C[int(rand()*6)+1]; o = O[int(rand()*5)+1]; k = K[int(rand()*3)+1];
+    b = B[int(rand()*5)+1]; c = C[int(rand()*8)+1]; o = O[int(rand()*6)+1]; k = K[int(rand()*3)+1];
     s = int(rand()*2)+1; p = int(rand()*(k/2+1)); h = k + int(rand()*12) + 1; bits = (rand() < 0.5) ? 4 : 8;
     printf "%d %d,%d,%d,%d,%d,%d,%d %d\n", i, b, c, h, o, k, s, p, bits } }' |
 while read -r i s bits; do
   for t in $targets; do
     d=build/suite/rand$i; $gen conv --shape "$s" --bits "$bits" --seed "$((100 + i))" -o "$d" > /dev/null
     emit "rand$i-$t" "$d" "$t"; echo "rand$i-$t conv $s $bits $((100 + i)) $t" >> "$manifest"
+    # the staged kernel on every shape it takes, whatever the occupancy rule says
+    emit "rand$i-$t-staged" "$d" "$t" always
+    echo "rand$i-$t-staged conv $s $bits $((100 + i)) $t" >> "$manifest"
   done
 done
 tar czf target/gpu-suite.tgz -C target gpu-suite

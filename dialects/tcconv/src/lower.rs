@@ -97,7 +97,7 @@ pub fn choose_strategy(
 
 /// The analytic tile model: pick the block tile minimizing estimated time = waves x per-block
 /// cost, where a block's cost is its MACs plus its global->shared bytes weighted by the target's
-/// MAC:byte ratio, under the shared-memory limit. `gemm` = (M, N, K) of one launch.
+/// MAC:byte ratio, with as many pipeline stages (up to the target's) as static shared memory holds. `gemm` = (M, N, K) of one launch.
 pub fn choose_tiling(
     target: Target,
     gemm: [i64; 3],
@@ -124,9 +124,14 @@ pub fn choose_tiling(
     };
     for [bm, bn, bk] in cands {
         let k_steps = (k + bk - 1) / bk;
-        let stages = target.max_stages().min(k_steps.max(1));
-        let smem = stages * (bm + bn) * bk * store_bits / 8;
-        if smem > target.smem_per_block() && over.is_none() {
+        let stage_bytes = (bm + bn) * bk * store_bits / 8;
+        let stages = target
+            .max_stages()
+            .min(k_steps.max(1))
+            .min(target.static_smem() / stage_bytes)
+            .max(1);
+        let smem = stages * stage_bytes;
+        if (smem > target.static_smem() || (stages < 2 && k_steps > 1)) && over.is_none() {
             continue;
         }
         let threads = (bm / 32).max(1) * (bn / 32).max(1) * 32;

@@ -89,6 +89,11 @@ impl Target {
             Self::Sm90 => 227 * 1024,
         }
     }
+    /// Shared memory a kernel declares statically (bytes; more needs dynamic shared memory,
+    /// which the launch plan does not use): what the tile model's stages must fit in.
+    pub fn static_smem(self) -> i64 {
+        48 * 1024
+    }
     /// Deepest cp.async pipeline worth using (sm_75 has no cp.async: 1 stage, register staging).
     pub fn max_stages(self) -> i64 {
         match self {

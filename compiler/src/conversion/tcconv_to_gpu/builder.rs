@@ -560,6 +560,69 @@ impl<'c> Kb<'c> {
             .collect()
     }
 
+    /// `nvgpu.device_async_copy` of 16 bytes (4 i32 words, `cp.async.cg`, L1 bypassed) from
+    /// `src[si]` (global) to `dst[di]` (workgroup); when `valid` is false no byte is read and the
+    /// 16 destination bytes are zero-filled (`srcElements = 0`).
+    pub fn async_copy16(&mut self, src: V, si: V, dst: V, di: V, valid: V) {
+        let four = self.idx(4);
+        let zero = self.idx(0);
+        let n = self.select(valid, four, zero);
+        let tok = Type::parse(self.ctx, "!nvgpu.device.async.token").expect("async token type");
+        let seg = DenseI32ArrayAttribute::new(self.ctx, &[1, 1, 1, 1, 1]).into();
+        let idx = Type::index(self.ctx);
+        self.op(
+            "nvgpu.device_async_copy",
+            &[dst, di, src, si, n],
+            &[tok],
+            &[
+                ("dstElements", IntegerAttribute::new(idx, 4).into()),
+                ("bypassL1", Attribute::unit(self.ctx)),
+                ("operandSegmentSizes", seg),
+            ],
+        );
+    }
+    /// `cp.async.commit_group`: close the group of the async copies issued since the last one.
+    pub fn async_commit(&mut self) {
+        self.op("nvvm.cp.async.commit.group", &[], &[], &[]);
+    }
+    /// `cp.async.wait_group n`: wait until at most `n` committed groups are still in flight.
+    pub fn async_wait(&mut self, n: i64) {
+        let i32t = self.ty(T::I32);
+        self.op(
+            "nvvm.cp.async.wait.group",
+            &[],
+            &[],
+            &[("n", IntegerAttribute::new(i32t, n).into())],
+        );
+    }
+    /// `nvgpu.ldmatrix` (`ldmatrix.sync.aligned.m8n8.xN.shared.b16`) of `tiles` 8x8 b16
+    /// matrices from workgroup memref `m` (i32 words) at word `i` (this lane's row address):
+    /// register `j` of lane (g, t) is word t of row g of matrix j.
+    pub fn ldmatrix(&mut self, m: V, i: V, tiles: i64) -> Vec<V> {
+        let vt = Type::parse(self.ctx, &format!("vector<{tiles}x1xi32>")).expect("ldmatrix type");
+        let i32t = self.ty(T::I32);
+        let v = self.op(
+            "nvgpu.ldmatrix",
+            &[m, i],
+            &[vt],
+            &[
+                ("numTiles", IntegerAttribute::new(i32t, tiles).into()),
+                ("transpose", Attribute::parse(self.ctx, "false").unwrap()),
+            ],
+        )[0];
+        (0..tiles)
+            .map(|j| {
+                let pos = DenseI64ArrayAttribute::new(self.ctx, &[j, 0]).into();
+                self.op(
+                    "vector.extract",
+                    &[v],
+                    &[i32t],
+                    &[("static_position", pos)],
+                )[0]
+            })
+            .collect()
+    }
+
     /// `block_id.x * block_dim.x + thread_id.x` (index).
     pub fn global_id(&mut self) -> V {
         let b = self.gpu_dim("gpu.block_id");
@@ -964,6 +1027,14 @@ pub fn build_kernel<'c>(
     region.append_block(entry);
     let fty = FunctionType::new(ctx, arg_types, &[]);
     let noalias = Attribute::parse(ctx, "{llvm.noalias}").expect("noalias dict");
+    let align16 = Attribute::parse(ctx, "{llvm.align = 16 : i64}").expect("align dict");
+    // 16-byte aligned shared memory: 16-byte cp.async and ldmatrix row addresses need it
+    let wg_attrs = if workgroup.is_empty() {
+        vec![]
+    } else {
+        let a = melior::ir::attribute::ArrayAttribute::new(ctx, &vec![align16; workgroup.len()]);
+        vec![(Identifier::new(ctx, "workgroup_attrib_attrs"), a.into())]
+    };
     let arg_attrs =
         melior::ir::attribute::ArrayAttribute::new(ctx, &vec![noalias; arg_types.len()]);
     let i64t = Type::parse(ctx, "i64").unwrap();
@@ -982,12 +1053,14 @@ pub fn build_kernel<'c>(
                 TypeAttribute::new(fty.into()).into(),
             ),
             (Identifier::new(ctx, "arg_attrs"), arg_attrs.into()),
+
             (Identifier::new(ctx, "gpu.kernel"), Attribute::unit(ctx)),
             (
                 Identifier::new(ctx, "known_block_size"),
                 DenseI32ArrayAttribute::new(ctx, &[block as i32, 1, 1]).into(),
             ),
         ])
+        .add_attributes(&wg_attrs)
         .add_regions([region])
         .build()
         .unwrap_or_else(|e| panic!("building gpu.func {name}: {e}"));

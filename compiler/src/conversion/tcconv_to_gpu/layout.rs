@@ -27,6 +27,7 @@ pub trait IndexMath {
     fn mul(&mut self, a: Self::X, b: Self::X) -> Self::X;
     fn div(&mut self, a: Self::X, b: Self::X) -> Self::X;
     fn rem(&mut self, a: Self::X, b: Self::X) -> Self::X;
+    fn xor(&mut self, a: Self::X, b: Self::X) -> Self::X;
     fn madd(&mut self, a: Self::X, b: i64, c: Self::X) -> Self::X {
         let b = self.k(b);
         let ab = self.mul(a, b);
@@ -51,6 +52,9 @@ impl IndexMath for Kb<'_> {
     fn rem(&mut self, a: V, b: V) -> V {
         self.remu(a, b)
     }
+    fn xor(&mut self, a: V, b: V) -> V {
+        Kb::xor(self, a, b)
+    }
 }
 
 /// Plain evaluation (tests, and host-side arithmetic).
@@ -71,6 +75,9 @@ impl IndexMath for Eval {
     }
     fn rem(&mut self, a: i64, b: i64) -> i64 {
         a % b
+    }
+    fn xor(&mut self, a: i64, b: i64) -> i64 {
+        a ^ b
     }
 }
 

@@ -60,7 +60,7 @@ use super::conv::{epilogue, ConvSpec};
 use super::layout::{act_slot, channel_inner, weight_slot, Buf};
 use super::pool::tap;
 use nibble_qnn::semantics::{ElemType, Layout};
-use nibble_tcconv::buffer::Storage;
+use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::ir::mma_type_name;
 use nibble_tcconv::program::{Packing, Tiling};
 
@@ -234,7 +234,7 @@ fn more_split(mut p: MmaPlan, sm_count: i64, taps: i64) -> MmaPlan {
 }
 
 /// Pixel (n, oh, ow) of GEMM row `m` (see the module comment for the order).
-fn pixel(kb: &mut Kb, s: &ConvSpec, m: V) -> (V, V, V) {
+pub(super) fn pixel(kb: &mut Kb, s: &ConvSpec, m: V) -> (V, V, V) {
     let [n, _, oh, ow] = s.output.dims;
     let (kn, koh, kow) = (kb.idx(n), kb.idx(oh), kb.idx(ow));
     if s.input.layout == Layout::HWNC {
@@ -485,16 +485,69 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     // only the first warp of a tile stores (uniform per warp)
     let ks0 = kb.cmp(Cmp::Eq, ks, izero);
     let warp_ok = kb.andb(warp_ok, ks0);
+    let bufs = TileBufs {
+        out: &ob,
+        bias: bb.as_ref(),
+        residual: rb.as_ref().map(|(b, a)| (b, *a)),
+    };
+    let tile = WarpTile {
+        mt: p.mt,
+        nt: p.nt,
+        mm,
+        rows: &rows,
+        nbase,
+        t,
+        ok: warp_ok,
+    };
+    store_tile(kb, s, &bufs, &tile, &accs)?;
+    Ok(p.threads())
+}
 
-    // epilogue
+/// The operand buffers of the fused epilogue: output, bias, residual (with its buffer type).
+pub struct TileBufs<'a> {
+    pub out: &'a Buf,
+    pub bias: Option<&'a Buf>,
+    pub residual: Option<(&'a Buf, &'a ActBuffer)>,
+}
+
+/// One warp's accumulator tile: `mt` x `nt` tiles of `mm` x 8, rows `rows[mt * mm/8 + half]`
+/// = (m, in range, n, oh, ow) of this lane's group row, output channels from `nbase`; `t` the
+/// lane's thread-in-group, `ok` whether this warp stores at all.
+pub struct WarpTile<'a> {
+    pub mt: i64,
+    pub nt: i64,
+    pub mm: i64,
+    pub rows: &'a [(V, V, V, V, V)],
+    pub nbase: V,
+    pub t: V,
+    pub ok: V,
+}
+
+/// The fused epilogue on a warp's accumulator fragments (C/D layout: register i of an m-tile x
+/// n-tile holds row g + 8*(i/2), column 2t + i%2): bias, requantize / residual / clamp / relu,
+/// then the store; 4-bit outputs pack the 8 channels of a word across the 4 lanes of a group
+/// (two `shuffle xor`) and lane t = 0 stores the word.
+pub fn store_tile(
+    kb: &mut Kb,
+    s: &ConvSpec,
+    bufs: &TileBufs,
+    tile: &WarpTile,
+    accs: &[V],
+) -> Result<(), String> {
+    let (ob, bb, rb) = (bufs.out, bufs.bias, bufs.residual);
+    let (rows, nbase, t, warp_ok, mm) = (tile.rows, tile.nbase, tile.t, tile.ok, tile.mm);
+    let rhalves = mm / 8;
+    let o_total = s.output.dims[1];
+    let olast = kb.idx(o_total - 1);
+    let izero = kb.idx(0);
     let per = (mm / 4) as usize;
     let olim = kb.idx(o_total);
     let two = kb.idx(2);
     let t2 = kb.mul(t, two);
     let packed = s.output.storage() == Storage::Packed4;
     let channels = o_total;
-    for mt in 0..p.mt as usize {
-        for nt in 0..p.nt as usize {
+    for mt in 0..tile.mt as usize {
+        for nt in 0..tile.nt as usize {
             let off = kb.idx(nt as i64 * 8);
             let o0 = kb.add(nbase, off);
             let mut vals = vec![]; // (row index in `rows`, o, value)
@@ -506,12 +559,12 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
                 let oc = kb.add(o0, t2);
                 let o = kb.add(oc, ci);
                 let occ = kb.mins(o, olast);
-                let mut acc = accs[(mt * p.nt as usize + nt) * per + i];
-                if let Some(b) = &bb {
+                let mut acc = accs[(mt * tile.nt as usize + nt) * per + i];
+                if let Some(b) = bb {
                     let bv = b.load_slot(kb, occ);
                     acc = kb.add(acc, bv);
                 }
-                let r = match &rb {
+                let r = match rb {
                     Some((buf, ab)) => {
                         let sl = act_slot(kb, ab, n, occ, y, x);
                         Some(buf.load_slot(kb, sl))
@@ -573,7 +626,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
             }
         }
     }
-    Ok(p.threads())
+    Ok(())
 }
 
 /// The K loop of the taps-along-K mode (`MmaPlan::tapk`): K step `q` covers taps

@@ -32,6 +32,7 @@ pub mod elementwise;
 pub mod layout;
 pub mod mma;
 pub mod pool;
+pub mod staged;
 
 use crate::conversion::qnn_to_tcconv::funcs;
 use crate::diagnostics::emit_error;
@@ -144,22 +145,37 @@ pub fn build_op_kernel<'c>(
     opts: &GpuOptions,
 ) -> Result<(Operation<'c>, Vec<(String, Vec<i32>)>, Launch), String> {
     let b = &p.buffers;
+    // tensor-core conv: the staged kernel where it applies and fills the GPU (at least 2
+    // warps per SM), else the register-only MMA kernel (split K), else the simple kernel
+    let staged_plan = match op {
+        TcOp::Conv2d(c) if opts.mma && opts.staged != Staged::Never => staged::plan(
+            &conv::ConvSpec::conv(c, b, &p.weights),
+            &c.tiling,
+            if opts.staged == Staged::Auto {
+                2 * p.target.sm_count()
+            } else {
+                0
+            },
+        ),
+        _ => None,
+    };
     let mma_plan = match op {
-        TcOp::Conv2d(c) if opts.mma => mma::plan(
+        TcOp::Conv2d(c) if opts.mma && staged_plan.is_none() => mma::plan(
             &conv::ConvSpec::conv(c, b, &p.weights),
             &c.tiling,
             p.target.sm_count(),
         ),
         _ => None,
     };
-    let workgroup: Vec<Type> = match &mma_plan {
-        Some(mp) if mp.split > 1 => vec![mma::smem_type(context, mp)],
+    let workgroup: Vec<Type> = match (&staged_plan, &mma_plan) {
+        (Some(sp), _) => vec![staged::smem_type(context, sp)],
+        (_, Some(mp)) if mp.split > 1 => vec![mma::smem_type(context, mp)],
         _ => vec![],
     };
-    let block = if mma_plan.is_some() {
-        mma::BLOCK
-    } else {
-        elementwise::BLOCK
+    let block = match (&staged_plan, &mma_plan) {
+        (Some(sp), _) => sp.block(),
+        (_, Some(_)) => mma::BLOCK,
+        _ => elementwise::BLOCK,
     };
     let mut threads = 0i64;
     let mut err = None;
@@ -210,10 +226,14 @@ pub fn build_op_kernel<'c>(
                     *strides,
                     *padding,
                 ),
-                TcOp::Conv2d(c) => match &mma_plan {
-                    Some(mp) => mma::conv(kb, args, &conv::ConvSpec::conv(c, b, &p.weights), mp),
-                    None => conv::simple(kb, args, &conv::ConvSpec::conv(c, b, &p.weights)),
-                },
+                TcOp::Conv2d(c) => {
+                    let spec = conv::ConvSpec::conv(c, b, &p.weights);
+                    match (&staged_plan, &mma_plan) {
+                        (Some(sp), _) => staged::conv(kb, args, &spec, sp),
+                        (_, Some(mp)) => mma::conv(kb, args, &spec, mp),
+                        _ => conv::simple(kb, args, &spec),
+                    }
+                }
                 TcOp::Dense(d) => {
                     conv::dense_warp(kb, args, &conv::ConvSpec::dense(d, b, &p.weights))
                 }
@@ -373,6 +393,17 @@ pub struct GpuOptions {
     pub target: Target,
     /// Use the tensor-core conv kernel where it applies (`mma=false`: simple kernels only).
     pub mma: bool,
+    /// When to use the shared-memory staged (cp.async + ldmatrix) conv kernel.
+    pub staged: Staged,
+}
+
+/// `staged=auto|always|never`: the staged conv kernel where it applies and launches at least
+/// 2 warps per SM (auto), wherever it applies (always), or never (register-only MMA kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Staged {
+    Auto,
+    Always,
+    Never,
 }
 
 pub fn parse_options(context: &Context, options: &PassOptions) -> Result<GpuOptions, ()> {
@@ -391,7 +422,17 @@ pub fn parse_options(context: &Context, options: &PassOptions) -> Result<GpuOpti
         Some("false") | Some("0") => false,
         Some(v) => return Err(err(format!("mma={v} is not true or false"))),
     };
-    Ok(GpuOptions { target, mma })
+    let staged = match options.get("staged").map(String::as_str) {
+        None | Some("auto") => Staged::Auto,
+        Some("always") => Staged::Always,
+        Some("never") => Staged::Never,
+        Some(v) => return Err(err(format!("staged={v} is not auto, always or never"))),
+    };
+    Ok(GpuOptions {
+        target,
+        mma,
+        staged,
+    })
 }
 
 impl NibblePass for ConvertTcconvToGpu {
@@ -405,6 +446,7 @@ impl NibblePass for ConvertTcconvToGpu {
         &[
             ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required; must match the functions' tcconv.target)"),
             ("mma", "true (default): tensor-core conv kernels where they apply | false: simple kernels only"),
+            ("staged", "auto (default): shared-memory staged conv kernels (cp.async + ldmatrix, sm_80+) where they apply and launch >= 2 warps per SM | always: wherever they apply | never: register-only tensor-core kernels"),
         ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {
@@ -447,7 +489,8 @@ impl NibblePass for ConvertTcconvToGpu {
 /// chip). The gpu.module is cloned into a fresh module (the host functions, which still hold
 /// tcconv ops, are never touched) and lowered with
 /// `nvvm-attach-target{chip=sm_XX features=+ptxNN}`,
-/// `gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1})`,
+/// `gpu.module(convert-scf-to-cf, convert-nvgpu-to-nvvm,
+/// convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1})`,
 /// `reconcile-unrealized-casts`, `gpu-module-to-binary{format=isa}`; the PTX is the object
 /// string of the resulting `gpu.binary` (its `assembly`). Errors carry MLIR's diagnostics when
 /// the context's handler collected them.
@@ -476,7 +519,7 @@ pub fn gpu_to_ptx(context: &Context, module: &Module, target: &str) -> Result<St
         .set_attribute("gpu.container_module", Attribute::unit(context));
     m.body().append_operation(clone);
     let pipeline = format!(
-        "builtin.module(nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}),reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}})",
+        "builtin.module(nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}),reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}})",
         t.name(),
         ptx_version(t)
     );

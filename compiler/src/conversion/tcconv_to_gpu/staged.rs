@@ -1,0 +1,593 @@
+//! The staged tensor-core conv2d kernel (sm_80+): the implicit GEMM of `mma.rs` with both
+//! operands staged through shared memory by a multi-stage `cp.async` pipeline and read into
+//! fragments with `ldmatrix`. It realizes the tcconv op's tiling: a block computes a
+//! `block_tile[0] x block_tile[1]` output tile with one warp per 32 x 32 sub-tile (2 x 4
+//! m16n8 MMA tiles), a pipeline stage holds `block_tile[2]` K elements of every A row (output
+//! pixel) and B row (output channel), and `stages` stages are in flight.
+//!
+//! K as bytes: the reduction runs over `taps x RB` bytes (RB = C * bits / 8, the bytes of one
+//! stored input pixel = one weight row at one tap, a multiple of 16), cut into 16-byte chunks;
+//! stage `it` holds bytes `[it * BKB, (it + 1) * BKB)` of every row, so a stage may span several
+//! taps (RB = 32 with BKB = 64) and chunks past the last tap are zero-filled (`srcElements = 0`,
+//! as are padding pixels and rows past M / O).
+//!
+//! Shared memory, per stage: A `[BM][BKB]` then B `[BN][BKB]` bytes, chunk `c` of row `r` at
+//! chunk `c ^ ((r / (8 / CPR)) % CPR)` (CPR = BKB / 16 chunks a row): the 8 row addresses of one
+//! ldmatrix phase and the 8 chunks of a cp.async phase hit 8 different 16-byte bank groups.
+//!
+//! Fragments: one 32-byte K step of a 16-row A tile is one `ldmatrix.x4` (matrices: rows 0-7 /
+//! 8-15 x bytes 0-15 / 16-31), two 8-row B tiles one `ldmatrix.x4`; lane (g, t) gets word t of
+//! row g of each matrix, which is exactly the m16n8k32 s8 / m16n8k64 s4 fragment (bytes 4t..4t+3
+//! of each 16-byte half). On sm_90 4-bit storage feeds m16n8k32 s8: every word of 8 nibbles
+//! becomes two registers of 4 bytes, `lo` = nibbles 0, 2, 4, 6 and `hi` = nibbles 1, 3, 5, 7, and
+//! the 32-byte step is two MMAs (`[lo r0, lo r1, hi r0, hi r1] x [lo b0, hi b0]`, then r2, r3,
+//! b1). That permutes K, identically for A and B, so the dot products are unchanged. Unsigned
+//! nibbles widen with one mask (`x & 0x0f0f0f0f`, `(x >> 4) & 0x0f0f0f0f`); signed ones are
+//! placed in the high half of the byte (`(x << 4) & 0xf0f0f0f0`, `x & 0xf0f0f0f0`: 16 x the
+//! value as s8), and the accumulators are shifted right by 4 per such operand before the
+//! epilogue: exact because every product is a multiple of 16 (256) and the bound
+//! `taps * C * max|a| * max|b| * 16^k < 2^31` is checked when planning (else the exact
+//! sign-extension `v | (v & 0x08080808) * 30` is used).
+//!
+//! Pipeline: stages 0..S-2 are issued before the loop (one commit group each); iteration `it`
+//! waits until its group landed (`cp.async.wait_group S-2`), `gpu.barrier` (the stage of `it-1`
+//! is free again), issues the loads of `it+S-1` into that stage, commits, and runs the MMAs of
+//! stage `it % S`.
+//!
+//! Work per block and K step of BKB bytes: (BM/32)(BN/32) warps x 8 MMAs x BKB/32 (x2 widened);
+//! global -> shared traffic (BM + BN) x BKB bytes, i.e. BM*BN/(BM+BN) MACs per byte x (elements
+//! per byte): 16-32 MACs/byte at 32 x 32 tiles, 43-85 at 64 x 128.
+
+use super::builder::{Cmp, Kb, V};
+use super::conv::ConvSpec;
+use super::layout::{act_slot, channel_inner, weight_cs, weight_slot, Buf, IndexMath};
+use super::mma::{pixel, store_tile, TileBufs, WarpTile};
+use super::pool::tap;
+use nibble_qnn::semantics::ElemType;
+use nibble_tcconv::buffer::Storage;
+use nibble_tcconv::ir::mma_type_name;
+use nibble_tcconv::program::{Packing, Tiling};
+
+/// Static shared memory a kernel may declare (bytes; `Target::static_smem`).
+const STATIC_SMEM: i64 = 48 * 1024;
+
+/// How one conv maps onto the staged kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedPlan {
+    pub shape: [i64; 3],
+    pub a_type: ElemType,
+    pub b_type: ElemType,
+    /// 4-bit storage, 8-bit MMA (sm_90).
+    pub widen: bool,
+    /// Signed 4-bit operands widened into the high nibble (x16 each): accumulators >> shift.
+    pub scaled_a: bool,
+    pub scaled_b: bool,
+    pub bm: i64,
+    pub bn: i64,
+    /// K bytes per stage, bytes of one tap's row, K bytes in all, stages in flight.
+    pub bkb: i64,
+    pub rb: i64,
+    pub kbytes: i64,
+    pub stages: i64,
+    /// GEMM M and the block grid.
+    pub m: i64,
+    pub tiles_m: i64,
+    pub tiles_n: i64,
+}
+
+impl StagedPlan {
+    pub fn warps_per_block(&self) -> i64 {
+        (self.bm / 32) * (self.bn / 32)
+    }
+    pub fn block(&self) -> i64 {
+        32 * self.warps_per_block()
+    }
+    pub fn blocks(&self) -> i64 {
+        self.tiles_m * self.tiles_n
+    }
+    pub fn iters(&self) -> i64 {
+        (self.kbytes + self.bkb - 1) / self.bkb
+    }
+    fn stage_words(&self) -> i64 {
+        (self.bm + self.bn) * self.bkb / 4
+    }
+    pub fn smem_words(&self) -> i64 {
+        self.stages * self.stage_words()
+    }
+    pub fn shift(&self) -> i64 {
+        4 * (self.scaled_a as i64 + self.scaled_b as i64)
+    }
+}
+
+/// The shared memory of the staged kernel: `stages` x (A tile, B tile), i32 words.
+pub fn smem_type<'c>(ctx: &'c melior::Context, p: &StagedPlan) -> melior::ir::Type<'c> {
+    melior::ir::Type::parse(
+        ctx,
+        &format!(
+            "memref<{}xi32, #gpu.address_space<workgroup>>",
+            p.smem_words()
+        ),
+    )
+    .expect("smem type")
+}
+
+/// Whether the staged kernel takes this conv (None: `mma.rs` or the simple kernel). Needs
+/// cp.async (m16 MMA shapes: sm_80+), channel-innermost 4- or 8-bit operands of the MMA's
+/// width or widened, whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0, channels not
+/// padded), OHWI / HWOI weights, O % 8 == 0, a tiling of 32-multiples whose stages fit in
+/// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
+/// BM and BN), and at least `min_warps` warps (below that the split-K kernel of
+/// `mma.rs` keeps more warps in flight).
+pub fn plan(s: &ConvSpec, tiling: &Tiling, min_warps: i64) -> Option<StagedPlan> {
+    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
+        return None;
+    }
+    let [n, c, _, _] = s.input.dims;
+    let [_, o, oh, ow] = s.output.dims;
+    let shape = [tiling.mma.m, tiling.mma.n, tiling.mma.k];
+    let bits = s.input.elem.bits() as i64;
+    let widen = tiling.widen;
+    let ok_shape = matches!(
+        (shape, bits, widen),
+        ([16, 8, 64], 4, false) | ([16, 8, 32], 8, false) | ([16, 8, 32], 4, true)
+    );
+    let same_sign = |e: ElemType, mma: ElemType| e.is_signed() == mma.is_signed();
+    let rb = c * bits / 8;
+    let [bm, bn, bk] = tiling.block_tile;
+    let bkb = bk * bits / 8;
+    if !ok_shape
+        || s.weight.elem.bits() as i64 != bits
+        || !same_sign(s.input.elem, tiling.a_type)
+        || !same_sign(s.weight.elem, tiling.b_type)
+        || s.input.stored_channels() != c
+        || weight_cs(s.weight) != c
+        || rb % 16 != 0
+        || o % 8 != 0
+        || !channel_inner(s.input.layout)
+        || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
+        || bm % 32 != 0
+        || bn % 32 != 0
+        || !matches!(bkb, 32 | 64 | 128)
+        || (32 * bkb / 16) % bm != 0
+        || (32 * bkb / 16) % bn != 0
+    {
+        return None;
+    }
+    let [kh, kw] = s.kernel;
+    let kbytes = kh * kw * rb;
+    let iters = (kbytes + bkb - 1) / bkb;
+    let stage_bytes = (bm + bn) * bkb;
+    let stages = tiling
+        .stages
+        .min(STATIC_SMEM / stage_bytes)
+        .min(iters + 1)
+        .max(2);
+    if stages * stage_bytes > STATIC_SMEM {
+        return None;
+    }
+    let (scaled_a, scaled_b) = scaling(widen, s.input.elem, s.weight.elem, kh * kw * c);
+    let m = n * oh * ow;
+    let p = StagedPlan {
+        shape,
+        a_type: tiling.a_type,
+        b_type: tiling.b_type,
+        widen,
+        scaled_a,
+        scaled_b,
+        bm,
+        bn,
+        bkb,
+        rb,
+        kbytes,
+        stages,
+        m,
+        tiles_m: (m + bm - 1) / bm,
+        tiles_n: (o + bn - 1) / bn,
+    };
+    (p.blocks() * p.warps_per_block() >= min_warps).then_some(p)
+}
+
+/// Which widened operands go into the high nibble (x16): the signed 4-bit ones, when the scaled
+/// accumulator of a `kel`-element dot product cannot leave i32 (`kel * max|a| * max|b| * 16^k <
+/// 2^31`); otherwise none (exact sign extension).
+fn scaling(widen: bool, a: ElemType, b: ElemType, kel: i64) -> (bool, bool) {
+    let (sa, sb) = (widen && a.is_signed(), widen && b.is_signed());
+    let maxv = |e: ElemType| if e.is_signed() { 8 } else { 15 };
+    let scale = 1i64 << (4 * (sa as i64 + sb as i64));
+    let bound = kel.saturating_mul(maxv(a) * maxv(b)).saturating_mul(scale);
+    if bound < 1i64 << 31 {
+        (sa, sb)
+    } else {
+        (false, false)
+    }
+}
+
+/// Chunk `c` of row `r` of a `[rows][CPR chunks]` tile, in i32 words (the XOR swizzle).
+pub fn chunk_word<M: IndexMath>(m: &mut M, r: M::X, c: M::X, cpr: i64) -> M::X {
+    let per = m.k(8 / cpr);
+    let q = m.div(r, per);
+    let kc = m.k(cpr);
+    let sw = m.rem(q, kc);
+    let pc = m.xor(c, sw);
+    let rc = m.madd(r, cpr, pc);
+    let four = m.k(4);
+    m.mul(rc, four)
+}
+
+/// The two widened registers (`lo`, `hi`) of a word of 8 nibbles (see the module comment).
+fn widen_pair(kb: &mut Kb, x: V, signed: bool, scaled: bool) -> (V, V) {
+    if scaled {
+        let m = kb.i32c(0xf0f0_f0f0u32 as i32 as i64);
+        let four = kb.i32c(4);
+        let xs = kb.shl(x, four);
+        (kb.and(xs, m), kb.and(x, m))
+    } else {
+        let m = kb.i32c(0x0f0f_0f0f);
+        let four = kb.i32c(4);
+        let lo = kb.and(x, m);
+        let xs = kb.shru(x, four);
+        let hi = kb.and(xs, m);
+        if !signed {
+            return (lo, hi);
+        }
+        let sm = kb.i32c(0x0808_0808);
+        let k = kb.i32c(30);
+        let ext = |kb: &mut Kb, v: V| {
+            let sg = kb.and(v, sm);
+            let e = kb.mul(sg, k);
+            kb.or(v, e)
+        };
+        (ext(kb, lo), ext(kb, hi))
+    }
+}
+
+/// Build the staged kernel body (`args` in the tcconv op's operand order, then the shared
+/// memory). Returns the number of threads (blocks x [`StagedPlan::block`]).
+pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64, String> {
+    let mut a = args.iter().copied();
+    let xa = a.next().unwrap();
+    let wa = a.next().unwrap();
+    let ba = s.bias.map(|_| a.next().unwrap());
+    let ra = s.residual.map(|_| a.next().unwrap());
+    let oa = a.next().unwrap();
+    let smem = args[args.len() - 1];
+    let [_, _, h, w] = s.input.dims;
+    let [_, kw] = s.kernel;
+    let taps = s.kernel[0] * kw;
+    let [sh, sw] = s.strides;
+    let (pt, pl) = (s.padding[0], s.padding[1]);
+    let o_total = s.output.dims[1];
+    let bits = s.input.elem.bits() as i64;
+    let (at, bt) = (mma_type_name(p.a_type), mma_type_name(p.b_type));
+    let cpr = p.bkb / 16;
+    let threads = p.block();
+
+    let xb = Buf::act(kb, xa, s.input);
+    let wb = Buf::weight(kb, wa, s.weight);
+    let words = |b: &Buf| b.words.unwrap_or(b.mem);
+    let (xw, ww) = (words(&xb), words(&wb));
+    let bb = match (ba, s.bias) {
+        (Some(v), Some(pw)) => Some(Buf::weight(kb, v, pw)),
+        _ => None,
+    };
+    let rb = match (ra, s.residual) {
+        (Some(v), Some(r)) => Some((Buf::act(kb, v, r), r)),
+        _ => None,
+    };
+    let ob = Buf::act(kb, oa, s.output);
+
+    let tid = kb.thread_id();
+    let bid = kb.block_id();
+    let k32 = kb.idx(32);
+    let lane = kb.remu(tid, k32);
+    let warp = kb.divu(tid, k32);
+    let ktn = kb.idx(p.tiles_n);
+    let bmi = kb.divu(bid, ktn);
+    let bni = kb.remu(bid, ktn);
+    let kbm = kb.idx(p.bm);
+    let kbn = kb.idx(p.bn);
+    let m0 = kb.mul(bmi, kbm);
+    let n0 = kb.mul(bni, kbn);
+    let nwn = kb.idx(p.bn / 32);
+    let wm = kb.divu(warp, nwn);
+    let wn = kb.remu(warp, nwn);
+    let k4 = kb.idx(4);
+    let g = kb.divu(lane, k4);
+    let t = kb.remu(lane, k4);
+
+    // ------------------------------------------------------------ loaders (per thread)
+    // A: chunk q = tid + j*threads of the tile: row q / CPR (pixel m0 + row), chunk q % CPR
+    let kcpr = kb.idx(cpr);
+    let mlim = kb.idx(p.m);
+    let mlast = kb.idx(p.m - 1);
+    let mut aload = vec![];
+    for j in 0..(p.bm * cpr / threads) {
+        let off = kb.idx(j * threads);
+        let q = kb.add(tid, off);
+        let row = kb.divu(q, kcpr);
+        let ch = kb.remu(q, kcpr);
+        let m = kb.add(m0, row);
+        let ok = kb.cmp(Cmp::Ult, m, mlim);
+        let mc = kb.mins(m, mlast);
+        let (n, y, x) = pixel(kb, s, mc);
+        let dst = chunk_word(kb, row, ch, cpr);
+        aload.push((ch, ok, n, y, x, dst));
+    }
+    let olim = kb.idx(o_total);
+    let olast = kb.idx(o_total - 1);
+    let b_off = kb.idx(p.bm * p.bkb / 4);
+    let mut bload = vec![];
+    for j in 0..(p.bn * cpr / threads) {
+        let off = kb.idx(j * threads);
+        let q = kb.add(tid, off);
+        let row = kb.divu(q, kcpr);
+        let ch = kb.remu(q, kcpr);
+        let o = kb.add(n0, row);
+        let ok = kb.cmp(Cmp::Ult, o, olim);
+        let oc = kb.mins(o, olast);
+        let dst = chunk_word(kb, row, ch, cpr);
+        let dst = kb.add(dst, b_off);
+        bload.push((ch, ok, oc, dst));
+    }
+    let stage_words = p.stage_words();
+    let kbkb = kb.idx(p.bkb);
+    let krb = kb.idx(p.rb);
+    let k16 = kb.idx(16);
+    let ktaps = kb.idx(taps);
+    let tlast = kb.idx(taps - 1);
+    let kkw = kb.idx(kw);
+    let kbpw = kb.idx(4);
+    let per_byte = 8 / bits; // elements per byte
+    let kpb = kb.idx(per_byte);
+    // issue the copies of K block `it` into stage `st`
+    let load_stage = |kb: &mut Kb, it: V, st: V| {
+        let swords = kb.idx(stage_words);
+        let sbase = kb.mul(st, swords);
+        let kbase = kb.mul(it, kbkb);
+        // (tap ok, ky, kx, byte offset in the row) of chunk ch
+        let tap_of = |kb: &mut Kb, ch: V| {
+            let co = kb.mul(ch, k16);
+            let kbyte = kb.add(kbase, co);
+            let tp = kb.divu(kbyte, krb);
+            let off = kb.remu(kbyte, krb);
+            let tok = kb.cmp(Cmp::Ult, tp, ktaps);
+            let tc = kb.mins(tp, tlast);
+            let ky = kb.divu(tc, kkw);
+            let kx = kb.remu(tc, kkw);
+            (tok, ky, kx, off)
+        };
+        let zero = kb.idx(0);
+        for &(ch, ok, n, y, x, dst) in &aload {
+            let (tok, ky, kx, off) = tap_of(kb, ch);
+            let (vh, ih) = tap(kb, y, ky, sh, pt, h);
+            let (vw, iw) = tap(kb, x, kx, sw, pl, w);
+            let v = kb.andb(vh, vw);
+            let v = kb.andb(v, tok);
+            let v = kb.andb(v, ok);
+            let slot = act_slot(kb, s.input, n, zero, ih, iw);
+            let byte = kb.divu(slot, kpb);
+            let byte = kb.add(byte, off);
+            let wi = kb.divu(byte, kbpw);
+            let wi = kb.select(v, wi, zero);
+            let di = kb.add(sbase, dst);
+            kb.async_copy16(xw, wi, smem, di, v);
+        }
+        for &(ch, ok, oc, dst) in &bload {
+            let (tok, ky, kx, off) = tap_of(kb, ch);
+            let v = kb.andb(tok, ok);
+            let slot = weight_slot(kb, s.weight, oc, zero, ky, kx);
+            let byte = kb.divu(slot, kpb);
+            let byte = kb.add(byte, off);
+            let wi = kb.divu(byte, kbpw);
+            let wi = kb.select(v, wi, zero);
+            let di = kb.add(sbase, dst);
+            kb.async_copy16(ww, wi, smem, di, v);
+        }
+    };
+
+    // ------------------------------------------------------------ fragment addresses
+    // per (m-tile, 32-byte K step): this lane's ldmatrix row address inside a stage
+    let ksteps = p.bkb / 32;
+    let k16i = kb.idx(16);
+    let k8 = kb.idx(8);
+    let two = kb.idx(2);
+    let lrow16 = kb.remu(lane, k16i);
+    let lhalf = kb.divu(lane, k16i);
+    let lrow8 = kb.remu(lane, k8);
+    let l8 = kb.divu(lane, k8);
+    let lq = kb.remu(l8, two);
+    let k32r = kb.idx(32);
+    let wrow = kb.mul(wm, k32r);
+    let wcol = kb.mul(wn, k32r);
+    let mut a_addr = vec![]; // [mt][ks]
+    for mt in 0..2 {
+        let off = kb.idx(mt * 16);
+        let r0 = kb.add(wrow, off);
+        let r = kb.add(r0, lrow16);
+        let mut v = vec![];
+        for ks in 0..ksteps {
+            let c0 = kb.idx(2 * ks);
+            let c = kb.add(c0, lhalf);
+            v.push(chunk_word(kb, r, c, cpr));
+        }
+        a_addr.push(v);
+    }
+    let mut b_addr = vec![]; // [pair][ks]
+    for pair in 0..2 {
+        let off = kb.idx(pair * 16);
+        let r0 = kb.add(wcol, off);
+        let r1 = kb.mul(lhalf, k8);
+        let r2 = kb.add(r0, r1);
+        let r = kb.add(r2, lrow8);
+        let mut v = vec![];
+        for ks in 0..ksteps {
+            let c0 = kb.idx(2 * ks);
+            let c = kb.add(c0, lq);
+            let cw = chunk_word(kb, r, c, cpr);
+            v.push(kb.add(cw, b_off));
+        }
+        b_addr.push(v);
+    }
+
+    // ------------------------------------------------------------ main loop
+    let iters = p.iters();
+    let kst = kb.idx(p.stages);
+    for st in 0..p.stages - 1 {
+        if st < iters {
+            let c = kb.idx(st);
+            load_stage(kb, c, c);
+        }
+        kb.async_commit();
+    }
+    let zero = kb.i32c(0);
+    let accs = vec![zero; 32];
+    let (ia, ib) = (s.input.elem.is_signed(), s.weight.elem.is_signed());
+    let accs = kb.for_n(iters, 1, &accs, |kb, it, accs| {
+        kb.async_wait(p.stages - 2);
+        kb.barrier();
+        let ahead = kb.idx(p.stages - 1);
+        let nx = kb.add(it, ahead);
+        let kit = kb.idx(iters);
+        let more = kb.cmp(Cmp::Ult, nx, kit);
+        kb.if_then(more, |kb| {
+            let st = kb.remu(nx, kst);
+            load_stage(kb, nx, st);
+        });
+        kb.async_commit();
+        let st = kb.remu(it, kst);
+        let sw = kb.idx(stage_words);
+        let sbase = kb.mul(st, sw);
+        let mut accs = accs.to_vec();
+        for ks in 0..ksteps as usize {
+            let mut afr = vec![];
+            for row in &a_addr {
+                let i = kb.add(sbase, row[ks]);
+                afr.push(kb.ldmatrix(smem, i, 4));
+            }
+            let mut bfr = vec![]; // per n-tile: (chunk 0 word, chunk 1 word)
+            for pair in &b_addr {
+                let i = kb.add(sbase, pair[ks]);
+                let r = kb.ldmatrix(smem, i, 4);
+                bfr.push([r[0], r[1]]);
+                bfr.push([r[2], r[3]]);
+            }
+            if p.widen {
+                let aw: Vec<Vec<(V, V)>> = afr
+                    .iter()
+                    .map(|r| r.iter().map(|x| widen_pair(kb, *x, ia, p.scaled_a)).collect())
+                    .collect();
+                let bw: Vec<[(V, V); 2]> = bfr
+                    .iter()
+                    .map(|r| {
+                        [
+                            widen_pair(kb, r[0], ib, p.scaled_b),
+                            widen_pair(kb, r[1], ib, p.scaled_b),
+                        ]
+                    })
+                    .collect();
+                for half in 0..2 {
+                    for (mt, ar) in aw.iter().enumerate() {
+                        let (x0, x1) = (ar[2 * half], ar[2 * half + 1]);
+                        let af = [x0.0, x1.0, x0.1, x1.1];
+                        for (nt, br) in bw.iter().enumerate() {
+                            let bf = [br[half].0, br[half].1];
+                            let i0 = (mt * 4 + nt) * 4;
+                            let d = kb.mma_sync(p.shape, at, bt, &af, &bf, &accs[i0..i0 + 4]);
+                            accs[i0..i0 + 4].copy_from_slice(&d);
+                        }
+                    }
+                }
+            } else {
+                for (mt, af) in afr.iter().enumerate() {
+                    for (nt, bf) in bfr.iter().enumerate() {
+                        let i0 = (mt * 4 + nt) * 4;
+                        let d = kb.mma_sync(p.shape, at, bt, af, bf, &accs[i0..i0 + 4]);
+                        accs[i0..i0 + 4].copy_from_slice(&d);
+                    }
+                }
+            }
+        }
+        accs
+    });
+    kb.async_wait(0);
+    let accs: Vec<V> = if p.shift() > 0 {
+        let sh = kb.i32c(p.shift());
+        accs.iter().map(|a| kb.shrs(*a, sh)).collect()
+    } else {
+        accs
+    };
+
+    // ------------------------------------------------------------ epilogue
+    let mut rows = vec![];
+    for mt in 0..2 {
+        for rh in 0..2 {
+            let off = kb.idx(mt * 16 + rh * 8);
+            let r0 = kb.add(m0, wrow);
+            let r = kb.add(r0, off);
+            let m = kb.add(r, g);
+            let ok = kb.cmp(Cmp::Ult, m, mlim);
+            let mc = kb.mins(m, mlast);
+            let (n, y, x) = pixel(kb, s, mc);
+            rows.push((m, ok, n, y, x));
+        }
+    }
+    let nbase = kb.add(n0, wcol);
+    let ok = kb.c(super::builder::T::I1, 1);
+    let bufs = TileBufs {
+        out: &ob,
+        bias: bb.as_ref(),
+        residual: rb.as_ref().map(|(b, a)| (b, *a)),
+    };
+    let tile = WarpTile {
+        mt: 2,
+        nt: 4,
+        mm: 16,
+        rows: &rows,
+        nbase,
+        t,
+        ok,
+    };
+    store_tile(kb, s, &bufs, &tile, &accs)?;
+    Ok(p.blocks() * threads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::layout::Eval;
+    use super::*;
+
+    #[test]
+    fn signed_nibbles_are_scaled_only_while_the_accumulator_fits() {
+        // u4 x s4: the weights are scaled; 15 * 8 * 16 * kel < 2^31 up to kel = 1118481
+        assert_eq!(scaling(true, ElemType::U4, ElemType::I4, 4608), (false, true));
+        assert_eq!(scaling(true, ElemType::U4, ElemType::I4, 1_118_481), (false, true));
+        assert_eq!(scaling(true, ElemType::U4, ElemType::I4, 1_118_482), (false, false));
+        // s4 x s4: both, x256
+        assert_eq!(scaling(true, ElemType::I4, ElemType::I4, 4608), (true, true));
+        assert_eq!(scaling(true, ElemType::I4, ElemType::I4, 1 << 17), (false, false));
+        // no widening (8-bit or native 4-bit MMA): nothing to scale
+        assert_eq!(scaling(false, ElemType::I4, ElemType::I4, 9), (false, false));
+        assert_eq!(scaling(true, ElemType::U4, ElemType::U4, 9), (false, false));
+    }
+
+    /// The swizzle puts the 8 rows of an ldmatrix phase (same logical chunk) and the 8 chunks
+    /// of 2 (CPR = 4) / 4 (CPR = 2) / 1 (CPR = 8) consecutive rows on distinct 16-byte bank
+    /// groups of a 128-byte line, and is a permutation of each row's chunks.
+    #[test]
+    fn swizzle_is_conflict_free_for_ldmatrix_phases() {
+        for cpr in [2i64, 4, 8] {
+            let word = |r: i64, c: i64| chunk_word(&mut Eval, r, c, cpr);
+            for base in (0..64).step_by(8) {
+                for c in 0..cpr {
+                    let groups: std::collections::BTreeSet<i64> =
+                        (base..base + 8).map(|r| (word(r, c) / 4) % 8).collect();
+                    assert_eq!(groups.len(), 8, "cpr {cpr} rows {base}.. chunk {c}");
+                }
+            }
+            for r in 0..16 {
+                let cs: std::collections::BTreeSet<i64> = (0..cpr).map(|c| word(r, c)).collect();
+                assert_eq!(cs.len() as i64, cpr);
+            }
+        }
+    }
+}

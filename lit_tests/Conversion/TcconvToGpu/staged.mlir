@@ -1,0 +1,68 @@
+// The shared-memory staged tensor-core conv kernel (staged.rs): cp.async multi-stage pipeline,
+// ldmatrix fragments, the tcconv op's block tile and stages.
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
+// sm_75 has no cp.async; staged=never keeps the register-only kernel.
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefix=NONE
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90 staged=never})' | FileCheck %s --check-prefix=NONE
+// RUN: not nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90 staged=maybe})' 2>&1 | FileCheck %s --check-prefix=BADOPT
+// The PTX, through the upstream pipeline with convert-nvgpu-to-nvvm:
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+
+// BADOPT: error: convert-tcconv-to-gpu: staged=maybe is not auto, always or never
+// NONE-NOT: nvgpu.ldmatrix
+// NONE-NOT: nvgpu.device_async_copy
+
+// u4 x s4, 16 images, 3x3, C = 64 (32 bytes a pixel), O = 256: tile 32x32x128 (one warp a
+// block), 4 stages of (32 + 32) x 64 bytes = 16 KiB, K = 9 taps x 32 bytes = 5 stages of 64.
+// CHECK-LABEL: func.func @conv_u4_staged
+// CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c1024, %c1, %c1) threads in (%c32, %c1, %c1)
+// CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 32, 1, 1>}
+// prologue: stages 0..2, each 4 A and 4 B chunks of 16 bytes per thread, zero-filled when out of range
+// CHECK-COUNT-8: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
+// CHECK-NEXT: nvvm.cp.async.commit.group
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args
+// CHECK-NEXT: nvvm.cp.async.wait.group 2
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.if
+// CHECK-COUNT-8: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.commit.group
+// two 32-byte K steps a stage, each 2 A + 2 B ldmatrix.x4
+// CHECK-COUNT-4: nvgpu.ldmatrix %[[SM]][%{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<4096xi32, #gpu.address_space<workgroup>> -> vector<4x1xi32>
+// sm_90: nibbles widened by masks (u4: 0x0f0f0f0f; s4 weights into the high nibble: 0xf0f0f0f0)
+// SM90: arith.andi %{{.*}}, %c252645135_i32 : i32
+// SM90: arith.andi %{{.*}}, %c-252645136_i32 : i32
+// SM90-COUNT-16: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<u8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
+// SM80-COUNT-8: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<u4>, multiplicandBPtxType = #nvvm.mma_type<s4>, shape = #nvvm.shape<m = 16, n = 8, k = 64>}
+// CHECK: nvvm.cp.async.wait.group 0
+// sm_90: the x16 weights are shifted back out of the accumulators (exact: |acc| * 16 < 2^31)
+// SM90-COUNT-32: arith.shrsi %{{.*}}, %c4_i32 : i32
+// SM80-NOT: arith.shrsi %{{.*}}, %c4_i32 : i32
+// CHECK: gpu.shuffle xor
+// (LLVM places the loop header after the body: the order inside the PTX is not the IR's)
+// PTX-LABEL: .entry conv_u4_staged_0_conv2d
+// PTX: .shared .align 16 .b8 __wg_conv_u4_staged_0_conv2d_0[16384];
+// PTX-DAG: cp.async.cg.shared.global [%rd{{[0-9]+}}], [%rd{{[0-9]+}}], 16, %r{{[0-9]+}};
+// PTX-DAG: cp.async.commit_group;
+// PTX-DAG: cp.async.wait_group {{\\09}}2;
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX-DAG: mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32
+func.func @conv_u4_staged(%x: tensor<16x64x16x16xui4>) -> tensor<16x256x16x16xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x3x3xi4>
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, clamp = array<i64: 0, 15>, relu = false, zero_point = 0 : i64, rounding = "half_to_even", operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<16x64x16x16xui4>, tensor<256x64x3x3xi4>) -> tensor<16x256x16x16xui4>
+  return %c : tensor<16x256x16x16xui4>
+}
+
+// -----
+
+// The 3-channel stem (4 bytes a pixel, not whole 16-byte chunks) is not staged.
+// CHECK-LABEL: func.func @stem_not_staged
+// CHECK-NOT: nvgpu.ldmatrix
+// CHECK: return
+func.func @stem_not_staged(%x: tensor<16x3x32x32xi8>) -> tensor<16x64x16x16xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x3x7x7xi8>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 2, 2>, padding = array<i64: 3, 3, 3, 3>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<16x3x32x32xi8>, tensor<64x3x7x7xi8>) -> tensor<16x64x16x16xi32>
+  return %c : tensor<16x64x16x16xi32>
+}
