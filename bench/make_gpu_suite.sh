@@ -3,9 +3,10 @@
 # the MLIR-free nibble-run and nibble-gen, and artifacts (PTX + launch plan + reference model)
 # without weights: bench/gpu_suite.sh regenerates the deterministic weights on the GPU machine
 # with nibble-gen, so the carried directory stays small.
-#   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] bench/make_gpu_suite.sh
+#   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...] bench/make_gpu_suite.sh
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
-# (`-regs`, convert-tcconv-to-gpu{staged=never}) for an A/B comparison in the same call.
+# (`-regs`, convert-tcconv-to-gpu{staged=never}) for an A/B comparison in the same call;
+# SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=${MODELS:-resnet50:w4a4 resnet50:w8a8 resnet18:w4a4 resnet18:w8a8}
@@ -48,6 +49,14 @@ for m in $models; do
   done
 done
 
+# EXTRA="resnet50:w4a4:256 ...": more (arch, bits, batch) for sm_90 only (large batches)
+for e in ${EXTRA:-}; do
+  IFS=: read -r arch bits b <<< "$e"
+  d=build/suite/$arch-$bits-b$b
+  $gen example --arch "$arch" --bits "$bits" --batch "$b" --seed 0 -o "$d" > /dev/null
+  emit "$arch-$bits-b$b-sm_90" "$d" sm_90; echo "$arch-$bits-b$b-sm_90 model $arch $bits $b sm_90" >> "$manifest"
+done
+
 # The RFC's ten conv workloads (batch 8) and random configurations (odd batches, channel counts
 # that are not multiples of 8/32, stride 2, 1x1/3x3/7x7, padding), W4A4 and W8A8.
 convs=$(python3 -c "import json; print(' '.join(','.join(map(str, w)) for w in json.load(open('bench/conv_workloads.json'))['workloads']))")
@@ -58,6 +67,14 @@ for s in $convs; do
     emit "rfc$i-w4a4-$t" "$d" "$t"; echo "rfc$i-w4a4-$t conv $s 4 $i $t" >> "$manifest"
     if [ "$t" = sm_90 ] && [ -n "${AB:-}" ]; then
       emit "rfc$i-w4a4-$t-regs" "$d" "$t" never; echo "rfc$i-w4a4-$t-regs conv $s 4 $i $t" >> "$manifest"
+    fi
+    if [ "$t" = sm_90 ]; then # staged kernel with forced block tiles, to calibrate the tile model
+      for tile in ${SWEEP_TILES:-}; do
+        $opt "$d/model.mlir" --emit=artifact --weights "$d/weights.safetensors" -o "$suite/art/rfc$i-w4a4-$t-t$tile" \
+          --pass-pipeline="builtin.module(qnn-verify,qnn-egraph-optimize{target=$t},convert-qnn-to-tcconv{target=$t tile=$tile},convert-tcconv-to-gpu{target=$t staged=always})" > /dev/null
+        rm -f "$suite/art/rfc$i-w4a4-$t-t$tile/weights.safetensors" "$suite/art/rfc$i-w4a4-$t-t$tile/reference/weights.safetensors"
+        echo "rfc$i-w4a4-$t-t$tile conv $s 4 $i $t" >> "$manifest"
+      done
     fi
   done
   i=$((i + 1))

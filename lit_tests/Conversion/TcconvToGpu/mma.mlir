@@ -15,7 +15,7 @@
 // 4x4 m8n8 on sm_75), 128 x 8 = 1024 warps = 256 blocks of 128 threads, no K split.
 // CHECK-LABEL: func.func @conv_u4_mma
 // CHECK: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1) args(%{{.*}} : memref<16x16x16x8xi32>, %{{.*}} : memref<3x3x256x8xi32>, %{{.*}} : memref<256xi32>, %{{.*}} : memref<16x16x16x32xi32>)
-// CHECK: gpu.func @conv_u4_mma_0_conv2d({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK: gpu.func @conv_u4_mma_0_conv2d({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
 // CHECK-NOT: workgroup
 // warp = block * 4 + thread / 32; lane group g = lane / 4, t = lane % 4
 // CHECK: arith.remui %thread_id_x, %c32 : index

@@ -1,5 +1,5 @@
 // The shared-memory staged tensor-core conv kernel (staged.rs): cp.async multi-stage pipeline,
-// ldmatrix fragments, the tcconv op's block tile and stages.
+// ldmatrix fragments, the tcconv op's block tile and stages, sliced K for small grids.
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
 // sm_75 has no cp.async; staged=never keeps the register-only kernel.
@@ -13,13 +13,19 @@
 // NONE-NOT: nvgpu.ldmatrix
 // NONE-NOT: nvgpu.device_async_copy
 
-// u4 x s4, 16 images, 3x3, C = 64 (32 bytes a pixel), O = 256: tile 32x32x128 (one warp a
-// block), 4 stages of (32 + 32) x 64 bytes = 16 KiB, K = 9 taps x 32 bytes = 5 stages of 64.
+// u4 x s4, 16 images, 3x3, C = 64 (32 bytes a pixel), O = 256, K = 9 taps x 32 bytes = 5
+// stages of 64. The tile model takes the largest tile whose grid still covers the SMs: on
+// sm_90 (132 SMs) 64x64x128 (256 blocks of 4 warps; 4 stages of (64 + 64) x 64 bytes =
+// 32 KiB; per stage and thread 2 A and 2 B chunks of 16 bytes), on sm_80 (108 SMs) 128x64
+// (128 blocks of 8 warps; 4 stages of 192 x 64 bytes = 48 KiB; 2 A + 1 B chunks).
 // CHECK-LABEL: func.func @conv_u4_staged
-// CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c1024, %c1, %c1) threads in (%c32, %c1, %c1)
-// CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 32, 1, 1>}
-// prologue: stages 0..2, each 4 A and 4 B chunks of 16 bytes per thread, zero-filled when out of range
-// CHECK-COUNT-8: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
+// SM90: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1)
+// SM80: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c128, %c1, %c1) threads in (%c256, %c1, %c1)
+// SM90: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<8192xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
+// SM80: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<12288xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.minctasm = 1 : i32}
+// prologue: stages 0..2, zero-filled 16-byte copies when out of range
+// SM90-COUNT-4: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
+// SM80-COUNT-3: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.commit.group
@@ -27,10 +33,11 @@
 // CHECK-NEXT: nvvm.cp.async.wait.group 2
 // CHECK-NEXT: gpu.barrier
 // CHECK: scf.if
-// CHECK-COUNT-8: nvgpu.device_async_copy
+// SM90-COUNT-4: nvgpu.device_async_copy
+// SM80-COUNT-3: nvgpu.device_async_copy
 // CHECK: nvvm.cp.async.commit.group
-// two 32-byte K steps a stage, each 2 A + 2 B ldmatrix.x4
-// CHECK-COUNT-4: nvgpu.ldmatrix %[[SM]][%{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<4096xi32, #gpu.address_space<workgroup>> -> vector<4x1xi32>
+// two 32-byte K steps a stage, each 2 A + 2 B ldmatrix.x4 a warp
+// CHECK-COUNT-4: nvgpu.ldmatrix %[[SM]][%{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<{{[0-9]+}}xi32, #gpu.address_space<workgroup>> -> vector<4x1xi32>
 // sm_90: nibbles widened by masks (u4: 0x0f0f0f0f; s4 weights into the high nibble: 0xf0f0f0f0)
 // SM90: arith.andi %{{.*}}, %c252645135_i32 : i32
 // SM90: arith.andi %{{.*}}, %c-252645136_i32 : i32
@@ -41,9 +48,8 @@
 // SM90-COUNT-32: arith.shrsi %{{.*}}, %c4_i32 : i32
 // SM80-NOT: arith.shrsi %{{.*}}, %c4_i32 : i32
 // CHECK: gpu.shuffle xor
-// (LLVM places the loop header after the body: the order inside the PTX is not the IR's)
 // PTX-LABEL: .entry conv_u4_staged_0_conv2d
-// PTX: .shared .align 16 .b8 __wg_conv_u4_staged_0_conv2d_0[16384];
+// PTX: .shared .align 16 .b8 __wg_conv_u4_staged_0_conv2d_0[32768];
 // PTX-DAG: cp.async.cg.shared.global [%rd{{[0-9]+}}], [%rd{{[0-9]+}}], 16, %r{{[0-9]+}};
 // PTX-DAG: cp.async.commit_group;
 // PTX-DAG: cp.async.wait_group {{\\09}}2;
@@ -53,6 +59,30 @@ func.func @conv_u4_staged(%x: tensor<16x64x16x16xui4>) -> tensor<16x256x16x16xui
   %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x3x3xi4>
   %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, clamp = array<i64: 0, 15>, relu = false, zero_point = 0 : i64, rounding = "half_to_even", operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<16x64x16x16xui4>, tensor<256x64x3x3xi4>) -> tensor<16x256x16x16xui4>
   return %c : tensor<16x256x16x16xui4>
+}
+
+// -----
+
+// A late layer at batch 1 (M = 196, C = O = 256, 3x3): 32x32 tiles give 7 x 8 = 56 warps, so K
+// is sliced 4 ways inside the block (4 warps a tile, each 64 of every 256-byte stage row);
+// 3 stages of 64 x 256 bytes = 48 KiB. After the loop warps 1-3 park their accumulators in
+// the drained pipeline memory and warp 0 adds them and runs the epilogue.
+// CHECK-LABEL: func.func @sliced_k
+// CHECK: gpu.launch_func @kernels::@sliced_k_0_conv2d blocks in (%c56, %c1, %c1) threads in (%c128, %c1, %c1)
+// CHECK: gpu.func @sliced_k_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<12288xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: %[[FIRST:.*]] = arith.cmpi eq
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.if %[[NOTFIRST:.*]] {
+// CHECK-COUNT-32: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK-COUNT-96: memref.load %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
+func.func @sliced_k(%x: tensor<1x256x14x14xui4>) -> tensor<1x256x14x14xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x3x3xi4>
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, clamp = array<i64: 0, 15>, relu = false, zero_point = 0 : i64, rounding = "half_to_even", operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x256x14x14xui4>, tensor<256x256x3x3xi4>) -> tensor<1x256x14x14xui4>
+  return %c : tensor<1x256x14x14xui4>
 }
 
 // -----

@@ -64,11 +64,15 @@ pub struct StagedPlan {
     pub scaled_b: bool,
     pub bm: i64,
     pub bn: i64,
-    /// K bytes per stage, bytes of one tap's row, K bytes in all, stages in flight.
+    /// K bytes per warp and stage, bytes of one tap's row, K bytes in all, stages in flight.
     pub bkb: i64,
     pub rb: i64,
     pub kbytes: i64,
     pub stages: i64,
+    /// Sliced K: `ksplit` warps share each 32x32 sub-tile, warp `w` taking bytes
+    /// `[w % ksplit * BKB, ..+ BKB)` of every stage (a stage row is `ksplit * BKB` bytes); their
+    /// accumulators are added through shared memory after the loop (1, 2 or 4).
+    pub ksplit: i64,
     /// GEMM M and the block grid.
     pub m: i64,
     pub tiles_m: i64,
@@ -77,7 +81,11 @@ pub struct StagedPlan {
 
 impl StagedPlan {
     pub fn warps_per_block(&self) -> i64 {
-        (self.bm / 32) * (self.bn / 32)
+        (self.bm / 32) * (self.bn / 32) * self.ksplit
+    }
+    /// Bytes of one row in one stage.
+    pub fn sbk(&self) -> i64 {
+        self.ksplit * self.bkb
     }
     pub fn block(&self) -> i64 {
         32 * self.warps_per_block()
@@ -86,13 +94,17 @@ impl StagedPlan {
         self.tiles_m * self.tiles_n
     }
     pub fn iters(&self) -> i64 {
-        (self.kbytes + self.bkb - 1) / self.bkb
+        (self.kbytes + self.sbk() - 1) / self.sbk()
     }
     fn stage_words(&self) -> i64 {
-        (self.bm + self.bn) * self.bkb / 4
+        (self.bm + self.bn) * self.sbk() / 4
+    }
+    /// Words of the sliced-K reduction: 32 accumulators x 32 lanes per non-first K warp.
+    fn reduce_words(&self) -> i64 {
+        (self.bm / 32) * (self.bn / 32) * (self.ksplit - 1) * 32 * 32
     }
     pub fn smem_words(&self) -> i64 {
-        self.stages * self.stage_words()
+        (self.stages * self.stage_words()).max(self.reduce_words())
     }
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
@@ -118,7 +130,7 @@ pub fn smem_type<'c>(ctx: &'c melior::Context, p: &StagedPlan) -> melior::ir::Ty
 /// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
 /// BM and BN), and at least `min_warps` warps (below that the split-K kernel of
 /// `mma.rs` keeps more warps in flight).
-pub fn plan(s: &ConvSpec, tiling: &Tiling, min_warps: i64) -> Option<StagedPlan> {
+pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64, min_warps: i64) -> Option<StagedPlan> {
     if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
         return None;
     }
@@ -155,8 +167,24 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, min_warps: i64) -> Option<StagedPlan>
     }
     let [kh, kw] = s.kernel;
     let kbytes = kh * kw * rb;
-    let iters = (kbytes + bkb - 1) / bkb;
-    let stage_bytes = (bm + bn) * bkb;
+    let m = n * oh * ow;
+    let tiles_m = (m + bm - 1) / bm;
+    let tiles_n = (o + bn - 1) / bn;
+    // sliced K while the grid has under 4 warps an SM: doubling keeps one resident wave
+    // (16 warps an SM), stage rows <= 256 bytes and >= 4 stages of K
+    let warps = tiles_m * tiles_n * (bm / 32) * (bn / 32);
+    let mut ksplit = 1;
+    while warps * ksplit < 4 * sm_count
+        && ksplit < 4
+        && warps * ksplit * 2 <= 16 * sm_count
+        && bkb * ksplit * 2 <= 256
+        && kbytes / (bkb * ksplit * 2) >= 4
+    {
+        ksplit *= 2;
+    }
+    let sbk = bkb * ksplit;
+    let iters = (kbytes + sbk - 1) / sbk;
+    let stage_bytes = (bm + bn) * sbk;
     let stages = tiling
         .stages
         .min(STATIC_SMEM / stage_bytes)
@@ -166,7 +194,6 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, min_warps: i64) -> Option<StagedPlan>
         return None;
     }
     let (scaled_a, scaled_b) = scaling(widen, s.input.elem, s.weight.elem, kh * kw * c);
-    let m = n * oh * ow;
     let p = StagedPlan {
         shape,
         a_type: tiling.a_type,
@@ -180,9 +207,10 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, min_warps: i64) -> Option<StagedPlan>
         rb,
         kbytes,
         stages,
+        ksplit,
         m,
-        tiles_m: (m + bm - 1) / bm,
-        tiles_n: (o + bn - 1) / bn,
+        tiles_m,
+        tiles_n,
     };
     (p.blocks() * p.warps_per_block() >= min_warps).then_some(p)
 }
@@ -204,9 +232,9 @@ fn scaling(widen: bool, a: ElemType, b: ElemType, kel: i64) -> (bool, bool) {
 
 /// Chunk `c` of row `r` of a `[rows][CPR chunks]` tile, in i32 words (the XOR swizzle).
 pub fn chunk_word<M: IndexMath>(m: &mut M, r: M::X, c: M::X, cpr: i64) -> M::X {
-    let per = m.k(8 / cpr);
+    let per = m.k((8 / cpr).max(1));
     let q = m.div(r, per);
-    let kc = m.k(cpr);
+    let kc = m.k(cpr.min(8));
     let sw = m.rem(q, kc);
     let pc = m.xor(c, sw);
     let rc = m.madd(r, cpr, pc);
@@ -259,7 +287,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     let o_total = s.output.dims[1];
     let bits = s.input.elem.bits() as i64;
     let (at, bt) = (mma_type_name(p.a_type), mma_type_name(p.b_type));
-    let cpr = p.bkb / 16;
+    let cpr = p.sbk() / 16;
     let threads = p.block();
 
     let xb = Buf::act(kb, xa, s.input);
@@ -289,8 +317,11 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     let m0 = kb.mul(bmi, kbm);
     let n0 = kb.mul(bni, kbn);
     let nwn = kb.idx(p.bn / 32);
-    let wm = kb.divu(warp, nwn);
-    let wn = kb.remu(warp, nwn);
+    let kks = kb.idx(p.ksplit);
+    let wk = kb.remu(warp, kks);
+    let wt = kb.divu(warp, kks);
+    let wm = kb.divu(wt, nwn);
+    let wn = kb.remu(wt, nwn);
     let k4 = kb.idx(4);
     let g = kb.divu(lane, k4);
     let t = kb.remu(lane, k4);
@@ -315,7 +346,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     }
     let olim = kb.idx(o_total);
     let olast = kb.idx(o_total - 1);
-    let b_off = kb.idx(p.bm * p.bkb / 4);
+    let b_off = kb.idx(p.bm * p.sbk() / 4);
     let mut bload = vec![];
     for j in 0..(p.bn * cpr / threads) {
         let off = kb.idx(j * threads);
@@ -330,7 +361,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         bload.push((ch, ok, oc, dst));
     }
     let stage_words = p.stage_words();
-    let kbkb = kb.idx(p.bkb);
+    let kbkb = kb.idx(p.sbk());
     let krb = kb.idx(p.rb);
     let k16 = kb.idx(16);
     let ktaps = kb.idx(taps);
@@ -397,6 +428,8 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     let l8 = kb.divu(lane, k8);
     let lq = kb.remu(l8, two);
     let k32r = kb.idx(32);
+    let wchunks = kb.idx(p.bkb / 16);
+    let wkc = kb.mul(wk, wchunks); // this warp's first chunk of a stage row
     let wrow = kb.mul(wm, k32r);
     let wcol = kb.mul(wn, k32r);
     let mut a_addr = vec![]; // [mt][ks]
@@ -407,6 +440,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         let mut v = vec![];
         for ks in 0..ksteps {
             let c0 = kb.idx(2 * ks);
+            let c0 = kb.add(c0, wkc);
             let c = kb.add(c0, lhalf);
             v.push(chunk_word(kb, r, c, cpr));
         }
@@ -422,6 +456,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         let mut v = vec![];
         for ks in 0..ksteps {
             let c0 = kb.idx(2 * ks);
+            let c0 = kb.add(c0, wkc);
             let c = kb.add(c0, lq);
             let cw = chunk_word(kb, r, c, cpr);
             v.push(kb.add(cw, b_off));
@@ -510,6 +545,48 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         accs
     });
     kb.async_wait(0);
+    let izero = kb.idx(0);
+    let first = kb.cmp(Cmp::Eq, wk, izero);
+    let accs = if p.ksplit == 1 {
+        accs
+    } else {
+        // sliced K: warps wk > 0 park their accumulators ([slot][acc][lane], slot =
+        // wt*(ksplit-1) + wk-1) in the (drained) pipeline memory; warp wk = 0 adds them
+        kb.barrier();
+        let k1 = kb.idx(p.ksplit - 1);
+        let one = kb.idx(1);
+        let k1024 = kb.idx(1024);
+        let slot_base = |kb: &mut Kb, j: V| {
+            let b = kb.mul(wt, k1);
+            let sl = kb.add(b, j);
+            kb.mul(sl, k1024)
+        };
+        let wk1 = kb.sub(wk, one);
+        let not_first = kb.cmp(Cmp::Ne, wk, izero);
+        kb.if_then(not_first, |kb| {
+            let base = slot_base(kb, wk1);
+            for (i, a) in accs.iter().enumerate() {
+                let off = kb.idx(i as i64 * 32);
+                let sl = kb.add(base, off);
+                let sl = kb.add(sl, lane);
+                kb.store(*a, smem, sl);
+            }
+        });
+        kb.barrier();
+        let mut out = accs.clone();
+        for j in 0..p.ksplit - 1 {
+            let jj = kb.idx(j);
+            let base = slot_base(kb, jj);
+            for (i, acc) in out.iter_mut().enumerate() {
+                let off = kb.idx(i as i64 * 32);
+                let sl = kb.add(base, off);
+                let sl = kb.add(sl, lane);
+                let v = kb.load(smem, sl);
+                *acc = kb.add(*acc, v);
+            }
+        }
+        out
+    };
     let accs: Vec<V> = if p.shift() > 0 {
         let sh = kb.i32c(p.shift());
         accs.iter().map(|a| kb.shrs(*a, sh)).collect()
@@ -532,7 +609,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         }
     }
     let nbase = kb.add(n0, wcol);
-    let ok = kb.c(super::builder::T::I1, 1);
+    let ok = first;
     let bufs = TileBufs {
         out: &ob,
         bias: bb.as_ref(),
