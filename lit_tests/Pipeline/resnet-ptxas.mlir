@@ -1,6 +1,7 @@
 // The generated W4A4 ResNet-18 and ResNet-50 compile to PTX that NVIDIA's ptxas accepts, with
 // warnings as errors, for every target. Per-kernel registers / smem / spills land in
-// %t/<model>-<target>.ptxas.tsv (bench/PTXAS.md is the recorded table).
+// %t/<model>-<target>.ptxas.tsv (bench/PTXAS.md is the recorded table). sm_90 (H100/H200)
+// conv kernels spill nothing; the other targets' spill counts are printed.
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: nibble-gen example --arch resnet18 --bits w4a4 --batch 16 --no-calibrate -o %t/r18 > /dev/null
@@ -11,9 +12,9 @@
 // CHECK: r18 sm_80: ptxas ok
 // CHECK: r18 sm_86: ptxas ok
 // CHECK: r18 sm_89: ptxas ok
-// CHECK: r18 sm_90: ptxas ok, {{[0-9]+}} kernels, {{[0-9]+}} conv kernels spill
+// CHECK: r18 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
 // CHECK: r50 sm_75: ptxas ok
 // CHECK: r50 sm_80: ptxas ok
 // CHECK: r50 sm_86: ptxas ok
 // CHECK: r50 sm_89: ptxas ok
-// CHECK: r50 sm_90: ptxas ok, {{[0-9]+}} kernels, {{[0-9]+}} conv kernels spill
+// CHECK: r50 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill

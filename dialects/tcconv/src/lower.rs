@@ -101,9 +101,12 @@ pub fn choose_strategy(
 /// weights, re-read by every M tile). Tiles wider than the GEMM (rounded up to 32) are skipped:
 /// their MMAs would be padding. Stages: the target's cp.async depth, fewer when K is short or
 /// when static shared memory (48 KiB) holds fewer. 128 x 128 is not offered: one block of 16
-/// warps a SM hides latency worse than two of 8 (H200, RFC layers at batch 8: 1.4-2.1x slower
-/// than the chosen tile). Measured (H200, batch 8, all ten RFC layers, 7 forced tiles each):
-/// the chosen tile is within 8% of the fastest. `gemm` = (M, N, K) of one launch.
+/// warps a SM hides latency worse than several small ones (H200, RFC layers at batch 8:
+/// 1.4-2.1x slower than the chosen tile). Measured (H200, batch 8, all ten RFC layers, 7 forced tiles each):
+/// the chosen tile is within 8% of the fastest. 128 x 64 and 64 x 128 are not offered either:
+/// at 160-250 registers a thread their 8-warp blocks leave one block (8 warps) an SM, and
+/// ResNet-50 at batch 64 ran 3% (W4A4) and 10% (W8A8) slower with them than with 64 x 64
+/// (H200). `gemm` = (M, N, K) of one launch.
 pub fn choose_tiling(
     target: Target,
     gemm: [i64; 3],
@@ -129,7 +132,7 @@ pub fn choose_tiling(
         Some(t) => t,
         None => {
             // by reuse, then wider N
-            let cands = [[128, 64], [64, 128], [64, 64], [32, 64], [64, 32], [32, 32]];
+            let cands = [[64, 64], [32, 64], [64, 32], [32, 32]];
             cands
                 .iter()
                 .filter(|[bm, bn]| *bm <= up32(m).max(32) && *bn <= up32(n).max(32))

@@ -14,18 +14,14 @@
 // NONE-NOT: nvgpu.device_async_copy
 
 // u4 x s4, 16 images, 3x3, C = 64 (32 bytes a pixel), O = 256, K = 9 taps x 32 bytes = 5
-// stages of 64. The tile model takes the largest tile whose grid still covers the SMs: on
-// sm_90 (132 SMs) 64x64x128 (256 blocks of 4 warps; 4 stages of (64 + 64) x 64 bytes =
-// 32 KiB; per stage and thread 2 A and 2 B chunks of 16 bytes), on sm_80 (108 SMs) 128x64
-// (128 blocks of 8 warps; 4 stages of 192 x 64 bytes = 48 KiB; 2 A + 1 B chunks).
+// stages of 64. The tile model takes the largest tile whose grid still covers the SMs:
+// 64x64x128 (256 blocks of 4 warps; 4 stages of (64 + 64) x 64 bytes = 32 KiB; per stage and
+// thread 2 A and 2 B chunks of 16 bytes).
 // CHECK-LABEL: func.func @conv_u4_staged
-// SM90: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1)
-// SM80: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c128, %c1, %c1) threads in (%c256, %c1, %c1)
-// SM90: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<8192xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
-// SM80: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<12288xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.minctasm = 1 : i32}
+// CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1)
+// CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<8192xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
 // prologue: stages 0..2, zero-filled 16-byte copies when out of range
-// SM90-COUNT-4: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
-// SM80-COUNT-3: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
+// CHECK-COUNT-4: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.commit.group
@@ -33,8 +29,7 @@
 // CHECK-NEXT: nvvm.cp.async.wait.group 2
 // CHECK-NEXT: gpu.barrier
 // CHECK: scf.if
-// SM90-COUNT-4: nvgpu.device_async_copy
-// SM80-COUNT-3: nvgpu.device_async_copy
+// CHECK-COUNT-4: nvgpu.device_async_copy
 // CHECK: nvvm.cp.async.commit.group
 // two 32-byte K steps a stage, each 2 A + 2 B ldmatrix.x4 a warp
 // CHECK-COUNT-4: nvgpu.ldmatrix %[[SM]][%{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<{{[0-9]+}}xi32, #gpu.address_space<workgroup>> -> vector<4x1xi32>

@@ -2,7 +2,7 @@
 
 usage: ptxas_all.py PTXAS DIR MODEL... TARGET...   (MODELs are DIR/<model>/model.mlir)
 Prints one line per (model, target); writes DIR/<model>-<target>.ptxas.tsv with per-kernel
-registers, spill bytes and shared memory (bench/ptxas_table.py turns these into a table).
+registers, spill bytes and shared memory (bench/PTXAS.md records them).
 """
 import os
 import re
