@@ -42,13 +42,21 @@
 // sm_90: the x16 weights are shifted back out of the accumulators (exact: |acc| * 16 < 2^31)
 // SM90-COUNT-32: arith.shrsi %{{.*}}, %c4_i32 : i32
 // SM80-NOT: arith.shrsi %{{.*}}, %c4_i32 : i32
+// the u4 output is staged: lane t = 0 of each group puts the word of 8 channels into the
+// block's [64][8]-word tile in shared memory, then every thread writes 16 bytes of a row
+// CHECK: gpu.barrier
 // CHECK: gpu.shuffle xor
+// CHECK: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<8192xi32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK: vector.load %[[SM]][%{{.*}}] {alignment = 16 : i64} : memref<8192xi32, #gpu.address_space<workgroup>>, vector<4xi32>
+// CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<{{[0-9]+}}xi32>, vector<4xi32>
 // PTX-LABEL: .entry conv_u4_staged_0_conv2d
 // PTX: .shared .align 16 .b8 __wg_conv_u4_staged_0_conv2d_0[32768];
 // PTX-DAG: cp.async.cg.shared.global [%rd{{[0-9]+}}], [%rd{{[0-9]+}}], 16, %r{{[0-9]+}};
 // PTX-DAG: cp.async.commit_group;
 // PTX-DAG: cp.async.wait_group {{\\09}}2;
 // PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX-DAG: st.global.v4.b32
 // PTX-DAG: mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32
 func.func @conv_u4_staged(%x: tensor<16x64x16x16xui4>) -> tensor<16x256x16x16xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x3x3xi4>

@@ -623,6 +623,28 @@ impl<'c> Kb<'c> {
             .collect()
     }
 
+    /// `vector.load` of 4 i32 words at word `i` of `m` (16-byte aligned: `ld.v4.b32`).
+    pub fn load4(&mut self, m: V, i: V) -> V {
+        let vt = Type::parse(self.ctx, "vector<4xi32>").expect("vector type");
+        let i64t = self.ty(T::I64);
+        self.op(
+            "vector.load",
+            &[m, i],
+            &[vt],
+            &[("alignment", IntegerAttribute::new(i64t, 16).into())],
+        )[0]
+    }
+    /// `vector.store` of 4 i32 words `v` at word `i` of `m` (16-byte aligned: `st.v4.b32`).
+    pub fn store4(&mut self, v: V, m: V, i: V) {
+        let i64t = self.ty(T::I64);
+        self.op(
+            "vector.store",
+            &[v, m, i],
+            &[],
+            &[("alignment", IntegerAttribute::new(i64t, 16).into())],
+        );
+    }
+
     /// `block_id.x * block_dim.x + thread_id.x` (index).
     pub fn global_id(&mut self) -> V {
         let b = self.gpu_dim("gpu.block_id");

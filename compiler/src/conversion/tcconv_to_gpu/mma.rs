@@ -498,6 +498,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
         nbase,
         t,
         ok: warp_ok,
+        stage: None,
     };
     store_tile(kb, s, &bufs, &tile, &accs)?;
     Ok(p.threads())
@@ -521,12 +522,25 @@ pub struct WarpTile<'a> {
     pub nbase: V,
     pub t: V,
     pub ok: V,
+    /// Packed 4-bit outputs staged through shared memory instead of stored: the word of rows
+    /// `m` and channels `o0..o0+8` goes to `smem[(m - m0) * wpr + (o0 - n0) / 8]`.
+    pub stage: Option<StageOut>,
+}
+
+/// Where [`store_tile`] stages packed output words (see [`WarpTile::stage`]).
+pub struct StageOut {
+    pub smem: V,
+    pub m0: V,
+    pub n0: V,
+    /// Words a block-tile row (BN / 8).
+    pub wpr: i64,
 }
 
 /// The fused epilogue on a warp's accumulator fragments (C/D layout: register i of an m-tile x
 /// n-tile holds row g + 8*(i/2), column 2t + i%2): bias, requantize / residual / clamp / relu,
 /// then the store; 4-bit outputs pack the 8 channels of a word across the 4 lanes of a group
-/// (two `shuffle xor`) and lane t = 0 stores the word.
+/// (two `shuffle xor`) and lane t = 0 stores the word (to global memory, or to the block's
+/// shared-memory output tile with [`WarpTile::stage`]).
 pub fn store_tile(
     kb: &mut Kb,
     s: &ConvSpec,
@@ -599,6 +613,19 @@ pub fn store_tile(
                     let ok = kb.andb(rok, warp_ok);
                     let ok = kb.andb(ok, t0);
                     let ok = kb.andb(ok, oin);
+                    if let Some(st) = &tile.stage {
+                        let (m, ..) = rows[row];
+                        let ok = kb.andb(warp_ok, t0);
+                        let r = kb.sub(m, st.m0);
+                        let kw = kb.idx(st.wpr);
+                        let ro = kb.mul(r, kw);
+                        let c = kb.sub(o0, st.n0);
+                        let k8 = kb.idx(8);
+                        let cw = kb.divu(c, k8);
+                        let i = kb.add(ro, cw);
+                        kb.if_then(ok, |kb| kb.store(word, st.smem, i));
+                        continue;
+                    }
                     let o0c = kb.mins(o0, olast);
                     let sl = act_slot(kb, s.output, n, o0c, y, x);
                     kb.if_then(ok, |kb| {

@@ -41,7 +41,7 @@
 use super::builder::{Cmp, Kb, V};
 use super::conv::ConvSpec;
 use super::layout::{act_slot, channel_inner, weight_cs, weight_slot, Buf, IndexMath};
-use super::mma::{pixel, store_tile, TileBufs, WarpTile};
+use super::mma::{pixel, store_tile, StageOut, TileBufs, WarpTile};
 use super::pool::tap;
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::Storage;
@@ -105,6 +105,15 @@ impl StagedPlan {
     }
     pub fn smem_words(&self) -> i64 {
         (self.stages * self.stage_words()).max(self.reduce_words())
+    }
+    /// Whether the packed 4-bit output is staged through shared memory and written 16 bytes a
+    /// thread: channel-innermost layout and O a multiple of 32 (a block-tile row is whole
+    /// 16-byte vectors, 16-byte aligned in global memory).
+    pub fn staged_out(&self, s: &ConvSpec) -> bool {
+        s.output.storage() == Storage::Packed4
+            && channel_inner(s.output.layout)
+            && s.output.dims[1] % 32 == 0
+            && s.output.stored_channels() == s.output.dims[1]
     }
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
@@ -617,6 +626,18 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         bias: bb.as_ref(),
         residual: rb.as_ref().map(|(b, a)| (b, *a)),
     };
+    // packed 4-bit outputs whose block-tile rows are whole 16-byte vectors: staged through
+    // shared memory ([BM][BN/8] words), then written 16 bytes a thread, row after row
+    let staged_out = p.staged_out(s);
+    let stage = staged_out.then(|| StageOut {
+        smem,
+        m0,
+        n0,
+        wpr: p.bn / 8,
+    });
+    if staged_out {
+        kb.barrier(); // every warp is done with the pipeline (or reduction) memory
+    }
     let tile = WarpTile {
         mt: 2,
         nt: 4,
@@ -625,8 +646,45 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         nbase,
         t,
         ok,
+        stage,
     };
     store_tile(kb, s, &bufs, &tile, &accs)?;
+    if staged_out {
+        kb.barrier();
+        let vpr = p.bn / 32; // 16-byte vectors a row
+        let kvpr = kb.idx(vpr);
+        let k8 = kb.idx(8);
+        let k4 = kb.idx(4);
+        let k32c = kb.idx(32);
+        let total = p.bm * vpr;
+        for j in 0..(total + threads - 1) / threads {
+            let off = kb.idx(j * threads);
+            let v = kb.add(tid, off);
+            let row = kb.divu(v, kvpr);
+            let q = kb.remu(v, kvpr);
+            let m = kb.add(m0, row);
+            let qo = kb.mul(q, k32c);
+            let o = kb.add(n0, qo);
+            let mok = kb.cmp(Cmp::Ult, m, mlim);
+            let oin = kb.cmp(Cmp::Ult, o, olim);
+            let ok = kb.andb(mok, oin);
+            let ok = if (j + 1) * threads > total {
+                let kt = kb.idx(total);
+                let vin = kb.cmp(Cmp::Ult, v, kt);
+                kb.andb(ok, vin)
+            } else {
+                ok
+            };
+            kb.if_then(ok, |kb| {
+                let (n, y, x) = pixel(kb, s, m);
+                let sl = act_slot(kb, s.output, n, o, y, x);
+                let gw = kb.divu(sl, k8);
+                let si = kb.mul(v, k4);
+                let w4 = kb.load4(smem, si);
+                kb.store4(w4, ob.mem, gw);
+            });
+        }
+    }
     Ok(p.blocks() * threads)
 }
 
