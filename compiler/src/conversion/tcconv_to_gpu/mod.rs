@@ -16,14 +16,18 @@
 //!   host-side casts). Shapes are static: with `use-bare-ptr-memref-call-conv=1` every argument
 //!   is one `.param .u64` pointer. Inside, each argument is viewed as a 1-D memref of its stored
 //!   elements (`memref.reinterpret_cast`) and addressed by slot (see `layout.rs`).
-//! - Every kernel is 1-D: `threads in (256, 1, 1)`, `blocks in (ceil(T / 256), 1, 1)` with T
-//!   the kernel's thread count (one per output group, see `layout::out_plan`), guarded by
-//!   `if t < T`. No shared memory, no dynamic arguments: shapes are baked into the kernel.
+//! - Every kernel is 1-D: `threads in (B, 1, 1)`, `blocks in (ceil(T / B), 1, 1)` with T the
+//!   kernel's thread count, guarded by `if t < T`: B = 256 and one thread per output group
+//!   (see `layout::out_plan`) for the elementwise / pool / simple kernels, B = 128 for
+//!   `mma.rs`, B = 32 x warps of the block tile for `staged.rs`. Shared memory is static
+//!   (workgroup attributions, 16-byte aligned, <= 48 KiB); no dynamic arguments: shapes are
+//!   baked into the kernel.
 //! - `tcconv.alloc` / `tcconv.weight` stay in the host function (the launch plan reads them).
 //!
 //! Kernel families: `elementwise.rs` (quantize, dequantize, relayout, requantize / add / relu /
 //! clamp), `pool.rs` (max / avg), `conv.rs` (simple CUDA-core conv2d and dense with the fused
-//! epilogue); helpers in `builder.rs` (op builders, loops, nibbles, rounding) and `layout.rs`
+//! epilogue), `staged.rs` (tensor-core conv: cp.async pipeline + ldmatrix, the tcconv tiling),
+//! `mma.rs` (tensor-core conv from registers, split K; small grids and sm_75); helpers in `builder.rs` (op builders, loops, nibbles, rounding) and `layout.rs`
 //! (slot formulas and storage access).
 
 pub mod builder;
