@@ -3,7 +3,9 @@
 # deterministic weights with nibble-gen, runs every artifact bit-exact against the CPU reference
 # (nibble-run --check), compute-sanitizer memcheck on ResNet-50 batch 8, nibble's medians and
 # the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout.
-#   bench/gpu_suite.sh [check] [sanitize] [bench] [torch]      (default: all four)
+#   bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [ncu]   (default: the first four)
+# ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
+# "rfc0 rfc3 rfc9", sm_90): speed of light, tensor pipe, occupancy, warp stall reasons.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-out}
@@ -64,6 +66,21 @@ if [[ " $steps " == *" bench "* ]]; then
     r=$($run "$s/art/$name" $f --seed 1 --bench 200 2>&1 | grep -m1 -i 'median')
     echo "bench $name: $r"
   done < "$s/manifest.txt" | tee "$out/bench.txt"
+fi
+
+if [[ " $steps " == *" ncu "* ]]; then
+  for l in ${NCU_LAYERS:-rfc0 rfc3 rfc9}; do
+    name=$l-w4a4-sm_90
+    line=$(grep "^$name " "$s/manifest.txt") || continue
+    f=$(wflag $line)
+    NIBBLE_NO_CUDA_GRAPH=1 ncu --kernel-name regex:conv2d --launch-skip 2 --launch-count 1 \
+      --section SpeedOfLight --section Occupancy --section WarpStateStats --section ComputeWorkloadAnalysis \
+      --metrics sm__inst_executed_pipe_tensor_op_imma.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_imma_cycles_active.avg.pct_of_peak_sustained_active \
+      $run "$s/art/$name" $f --seed 1 --bench 3 > "$out/ncu-$l.txt" 2>&1
+    echo "ncu $name (rc $?):"
+    grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|DRAM Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|imma|Warp Cycles Per Issued|Issued Ipc|Block Limit" "$out/ncu-$l.txt" | sed 's/^ */  /'
+    grep -iE "stall|est\. speedup" "$out/ncu-$l.txt" | head -8 | sed 's/^ */  /'
+  done
 fi
 
 if [[ " $steps " == *" torch "* ]]; then
