@@ -665,3 +665,55 @@ pub fn lower(g: &Graph, target: Target, opts: &LowerOptions) -> Result<Program, 
     }
     .run()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tile(target: Target, m: i64, n: i64, k: i64) -> [i64; 3] {
+        choose_tiling(target, [m, n, k], ElemType::U4, ElemType::I4, None).block_tile
+    }
+
+    /// The largest-reuse tile whose grid still covers the SMs (132 on sm_90), else 32x32;
+    /// shapes of ResNet-50 convs at batch 8 (M = 8 * H * W).
+    #[test]
+    fn tile_model_takes_the_largest_tile_that_covers_the_sms() {
+        // 56x56: 392 x 1 blocks of 64x64
+        assert_eq!(tile(Target::Sm90, 25088, 64, 576), [64, 64, 128]);
+        // 28x28 -> 128 channels: 64x64 gives 98 x 2 = 196 blocks
+        assert_eq!(tile(Target::Sm90, 6272, 128, 1152), [64, 64, 128]);
+        // 14x14 -> 256: 64x64 gives 25 x 4 = 100 < 132, 32x64 gives 49 x 4 = 196
+        assert_eq!(tile(Target::Sm90, 1568, 256, 2304), [32, 64, 128]);
+        // 7x7 -> 512: 32x64 gives 13 x 8 = 104 < 132, 64x32 7 x 16 = 112, so 32x32 (208)
+        assert_eq!(tile(Target::Sm90, 392, 512, 4608), [32, 32, 128]);
+        // nothing covers the SMs (batch 1, 7x7): the most blocks
+        assert_eq!(tile(Target::Sm90, 49, 512, 4608), [32, 32, 128]);
+        // fewer SMs, larger tiles: sm_86 (84 SMs) takes 64x64 for 14x14 -> 256 (100 blocks)
+        assert_eq!(tile(Target::Sm86, 1568, 256, 2304), [64, 64, 128]);
+        // 8-bit operands: 64-element (64-byte) K slices
+        let t = choose_tiling(Target::Sm90, [25088, 64, 576], ElemType::U8, ElemType::I8, None);
+        assert_eq!(t.block_tile, [64, 64, 64]);
+    }
+
+    #[test]
+    fn stages_fit_static_shared_memory_and_k() {
+        let t = choose_tiling(Target::Sm90, [25088, 64, 576], ElemType::U4, ElemType::I4, None);
+        // (64 + 64) x 64 bytes a stage: 4 stages = 32 KiB
+        assert_eq!(t.stages, 4);
+        // K = 64 elements: one K step, one stage
+        let t = choose_tiling(Target::Sm90, [25088, 64, 64], ElemType::U4, ElemType::I4, None);
+        assert_eq!(t.stages, 1);
+        // a forced 128x128x256 tile (32 KiB a stage) gets one stage within 48 KiB
+        let t = choose_tiling(
+            Target::Sm90,
+            [4096, 256, 4608],
+            ElemType::U4,
+            ElemType::I4,
+            Some([128, 128, 256]),
+        );
+        assert_eq!(t.stages, 1);
+        // sm_86 pipelines at most 3 deep
+        let t = choose_tiling(Target::Sm86, [25088, 64, 576], ElemType::U4, ElemType::I4, None);
+        assert_eq!(t.stages, 3);
+    }
+}
