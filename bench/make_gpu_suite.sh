@@ -6,6 +6,7 @@
 #   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...] bench/make_gpu_suite.sh
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-tcconv-to-gpu{staged=never}) for an A/B comparison in the same call;
+# PREV_OPT=path/to/other/nibble-opt adds sm_90 model artifacts built by that binary (`-prev`);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,10 @@ for m in $models; do
         emit "$name-regs" "$d" "$t" never
         echo "$name-regs model $arch $bits $b $t" >> "$manifest"
       fi
+      if [ "$t" = sm_90 ] && [ -n "${PREV_OPT:-}" ]; then # another nibble-opt build, for A/B
+        opt=$PREV_OPT emit "$name-prev" "$d" "$t"
+        echo "$name-prev model $arch $bits $b $t" >> "$manifest"
+      fi
     done
   done
 done
@@ -55,6 +60,10 @@ for e in ${EXTRA:-}; do
   d=build/suite/$arch-$bits-b$b
   $gen example --arch "$arch" --bits "$bits" --batch "$b" --seed 0 -o "$d" > /dev/null
   emit "$arch-$bits-b$b-sm_90" "$d" sm_90; echo "$arch-$bits-b$b-sm_90 model $arch $bits $b sm_90" >> "$manifest"
+  if [ -n "${PREV_OPT:-}" ]; then
+    opt=$PREV_OPT emit "$arch-$bits-b$b-sm_90-prev" "$d" sm_90
+    echo "$arch-$bits-b$b-sm_90-prev model $arch $bits $b sm_90" >> "$manifest"
+  fi
 done
 
 # The RFC's ten conv workloads (batch 8) and random configurations (odd batches, channel counts
