@@ -145,22 +145,13 @@ pub fn choose_tiling(
         }
     };
     let [bm, bn, bk] = tile;
-    // 64-row warp tiles (4 x 4 m16n8 tiles, 64 accumulators) halve the ldmatrix and widening
-    // work per MMA, at half the warps: taken for 64-row blocks when the grid still has >= 8
-    // warps an SM with them (large batches)
-    let blocks = ((m + bm - 1) / bm) * ((n + bn - 1) / bn);
-    let wm = if over.is_none() && bm == 64 && blocks * (bn / 32) >= 8 * target.sm_count() {
-        64
-    } else {
-        bm.min(32)
-    };
     Tiling {
         mma,
         a_type: at,
         b_type: bt,
         widen,
         block_tile: [bm, bn, bk],
-        warp_tile: [wm, bn.min(32), bk],
+        warp_tile: [bm.min(32), bn.min(32), bk],
         stages: stages_for(tile),
     }
 }
@@ -689,10 +680,6 @@ mod tests {
     fn tile_model_takes_the_largest_tile_that_covers_the_sms() {
         // 56x56: 392 x 1 blocks of 64x64
         assert_eq!(tile(Target::Sm90, 25088, 64, 576), [64, 64, 128]);
-        let warp = |m, n| choose_tiling(Target::Sm90, [m, n, 576], ElemType::U4, ElemType::I4, None).warp_tile;
-        // 392 blocks x 2 warps of 64x32 = 784 < 8 x 132: 32x32 warps; batch 64 (3136 blocks): 64x32
-        assert_eq!(warp(25088, 64), [32, 32, 128]);
-        assert_eq!(warp(200704, 64), [64, 32, 128]);
         // 28x28 -> 128 channels: 64x64 gives 98 x 2 = 196 blocks
         assert_eq!(tile(Target::Sm90, 6272, 128, 1152), [64, 64, 128]);
         // 14x14 -> 256: 64x64 gives 25 x 4 = 100 < 132, 32x64 gives 49 x 4 = 196

@@ -64,9 +64,6 @@ pub struct StagedPlan {
     pub scaled_b: bool,
     pub bm: i64,
     pub bn: i64,
-    /// Warp tile rows (`warp_tile[0]` of the tiling: 32 or 64, i.e. 2 or 4 m16 tiles); a warp
-    /// tile is always 32 channels wide (4 n8 tiles).
-    pub wm: i64,
     /// K bytes per warp and stage, bytes of one tap's row, K bytes in all, stages in flight.
     pub bkb: i64,
     pub rb: i64,
@@ -84,15 +81,7 @@ pub struct StagedPlan {
 
 impl StagedPlan {
     pub fn warps_per_block(&self) -> i64 {
-        (self.bm / self.wm) * (self.bn / 32) * self.ksplit
-    }
-    /// m16 tiles a warp.
-    pub fn wmt(&self) -> i64 {
-        self.wm / 16
-    }
-    /// i32 accumulators a lane: wmt x 4 n8 tiles x 4.
-    pub fn accs(&self) -> i64 {
-        self.wmt() * 16
+        (self.bm / 32) * (self.bn / 32) * self.ksplit
     }
     /// Bytes of one row in one stage.
     pub fn sbk(&self) -> i64 {
@@ -112,7 +101,7 @@ impl StagedPlan {
     }
     /// Words of the sliced-K reduction: 32 accumulators x 32 lanes per non-first K warp.
     fn reduce_words(&self) -> i64 {
-        (self.bm / self.wm) * (self.bn / 32) * (self.ksplit - 1) * self.accs() * 32
+        (self.bm / 32) * (self.bn / 32) * (self.ksplit - 1) * 32 * 32
     }
     pub fn smem_words(&self) -> i64 {
         (self.stages * self.stage_words()).max(self.reduce_words())
@@ -166,7 +155,6 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64, min_warps: i64) -> Opt
     let same_sign = |e: ElemType, mma: ElemType| e.is_signed() == mma.is_signed();
     let rb = c * bits / 8;
     let [bm, bn, bk] = tiling.block_tile;
-    let wm = tiling.warp_tile[0];
     let bkb = bk * bits / 8;
     if !ok_shape
         || s.weight.elem.bits() as i64 != bits
@@ -181,10 +169,8 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64, min_warps: i64) -> Opt
         || bm % 32 != 0
         || bn % 32 != 0
         || !matches!(bkb, 32 | 64 | 128)
-        || !matches!(wm, 32 | 64)
-        || bm % wm != 0
-        || (bm * bkb / 16) % ((bm / wm) * (bn / 32) * 32) != 0
-        || (bn * bkb / 16) % ((bm / wm) * (bn / 32) * 32) != 0
+        || (32 * bkb / 16) % bm != 0
+        || (32 * bkb / 16) % bn != 0
     {
         return None;
     }
@@ -197,7 +183,7 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64, min_warps: i64) -> Opt
     // an SM), stage rows <= 256 bytes and >= 4 stages of K allow (H200, batch 8: RFC layer 9
     // 20.3 -> 13.4 us, layer 7 12.9 -> 10.1 us with 4 slices; layer 4, 3 warps an SM, went
     // 9.0 -> 10.3 us with 2: no slicing there)
-    let warps = tiles_m * tiles_n * (bm / wm) * (bn / 32);
+    let warps = tiles_m * tiles_n * (bm / 32) * (bn / 32);
     let mut ksplit = 1;
     while warps < 2 * sm_count
         && ksplit < 4
@@ -228,7 +214,6 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64, min_warps: i64) -> Opt
         scaled_b,
         bm,
         bn,
-        wm,
         bkb,
         rb,
         kbytes,
@@ -456,11 +441,10 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     let k32r = kb.idx(32);
     let wchunks = kb.idx(p.bkb / 16);
     let wkc = kb.mul(wk, wchunks); // this warp's first chunk of a stage row
-    let kwm = kb.idx(p.wm);
-    let wrow = kb.mul(wm, kwm);
+    let wrow = kb.mul(wm, k32r);
     let wcol = kb.mul(wn, k32r);
     let mut a_addr = vec![]; // [mt][ks]
-    for mt in 0..p.wmt() {
+    for mt in 0..2 {
         let off = kb.idx(mt * 16);
         let r0 = kb.add(wrow, off);
         let r = kb.add(r0, lrow16);
@@ -502,7 +486,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         kb.async_commit();
     }
     let zero = kb.i32c(0);
-    let accs = vec![zero; p.accs() as usize];
+    let accs = vec![zero; 32];
     let (ia, ib) = (s.input.elem.is_signed(), s.weight.elem.is_signed());
     let accs = kb.for_n(iters, 1, &accs, |kb, it, accs| {
         kb.async_wait(p.stages - 2);
@@ -582,7 +566,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         kb.barrier();
         let k1 = kb.idx(p.ksplit - 1);
         let one = kb.idx(1);
-        let k1024 = kb.idx(p.accs() * 32);
+        let k1024 = kb.idx(1024);
         let slot_base = |kb: &mut Kb, j: V| {
             let b = kb.mul(wt, k1);
             let sl = kb.add(b, j);
@@ -623,7 +607,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
 
     // ------------------------------------------------------------ epilogue
     let mut rows = vec![];
-    for mt in 0..p.wmt() {
+    for mt in 0..2 {
         for rh in 0..2 {
             let off = kb.idx(mt * 16 + rh * 8);
             let r0 = kb.add(m0, wrow);
@@ -655,7 +639,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         kb.barrier(); // every warp is done with the pipeline (or reduction) memory
     }
     let tile = WarpTile {
-        mt: p.wmt(),
+        mt: 2,
         nt: 4,
         mm: 16,
         rows: &rows,
