@@ -61,7 +61,7 @@ fi
 if [[ " $steps " == *" bench "* ]]; then
   while read -r name kind rest; do
     [[ "$name" == *sm_90 || "$name" == *sm_90-regs || "$name" == *sm_90-prev || "$name" == *sm_90-t* ]] || continue
-    [[ "$name" == rand* ]] && continue
+    [[ "$name" == rand* ]] && continue # correctness only
     f=$(wflag "$name" "$kind" $rest)
     r=$($run "$s/art/$name" $f --seed 1 --bench 200 2>&1 | grep -m1 -i 'median')
     echo "bench $name: $r"

@@ -25,7 +25,7 @@ manifest=$suite/manifest.txt
 : > "$manifest"
 
 emit() { # name model_dir target [staged]: an artifact without weights (regenerated on the GPU
-  # machine); staged = auto (qnn-to-ptx) | always | never (the conv kernel choice, for A/B runs)
+  # machine); staged = auto (qnn-to-ptx) | never (the conv kernel choice, for A/B runs)
   local pipe="qnn-to-ptx{target=$3}"
   [ "${4:-auto}" = auto ] || pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3},convert-tcconv-to-gpu{target=$3 staged=$4}"
   $opt "$2/model.mlir" --pass-pipeline="builtin.module($pipe)" --emit=artifact \
@@ -80,7 +80,7 @@ for s in $convs; do
     if [ "$t" = sm_90 ]; then # staged kernel with forced block tiles, to calibrate the tile model
       for tile in ${SWEEP_TILES:-}; do
         $opt "$d/model.mlir" --emit=artifact --weights "$d/weights.safetensors" -o "$suite/art/rfc$i-w4a4-$t-t$tile" \
-          --pass-pipeline="builtin.module(qnn-verify,qnn-egraph-optimize{target=$t},convert-qnn-to-tcconv{target=$t tile=$tile},convert-tcconv-to-gpu{target=$t staged=always})" > /dev/null
+          --pass-pipeline="builtin.module(qnn-verify,qnn-egraph-optimize{target=$t},convert-qnn-to-tcconv{target=$t tile=$tile},convert-tcconv-to-gpu{target=$t})" > /dev/null
         rm -f "$suite/art/rfc$i-w4a4-$t-t$tile/weights.safetensors" "$suite/art/rfc$i-w4a4-$t-t$tile/reference/weights.safetensors"
         echo "rfc$i-w4a4-$t-t$tile conv $s 4 $i $t" >> "$manifest"
       done
@@ -98,9 +98,9 @@ while read -r i s bits; do
   for t in $targets; do
     d=build/suite/rand$i; $gen conv --shape "$s" --bits "$bits" --seed "$((100 + i))" -o "$d" > /dev/null
     emit "rand$i-$t" "$d" "$t"; echo "rand$i-$t conv $s $bits $((100 + i)) $t" >> "$manifest"
-    # the staged kernel on every shape it takes, whatever the occupancy rule says
-    emit "rand$i-$t-staged" "$d" "$t" always
-    echo "rand$i-$t-staged conv $s $bits $((100 + i)) $t" >> "$manifest"
+    # the register-only tensor-core kernel on the same shapes (the default takes the staged one)
+    emit "rand$i-$t-regs" "$d" "$t" never
+    echo "rand$i-$t-regs conv $s $bits $((100 + i)) $t" >> "$manifest"
   done
 done
 tar czf target/gpu-suite.tgz -C target gpu-suite

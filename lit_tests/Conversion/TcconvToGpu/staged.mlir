@@ -9,7 +9,7 @@
 // The PTX, through the upstream pipeline with convert-nvgpu-to-nvvm:
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 
-// BADOPT: error: convert-tcconv-to-gpu: staged=maybe is not auto, always or never
+// BADOPT: error: convert-tcconv-to-gpu: staged=maybe is not auto or never
 // NONE-NOT: nvgpu.ldmatrix
 // NONE-NOT: nvgpu.device_async_copy
 

@@ -1,8 +1,8 @@
 //! The register-only tensor-core conv2d kernel: an implicit GEMM on `nvvm.mma.sync`, operand
 //! fragments loaded straight from global memory, the fused epilogue on the accumulator
-//! fragments. `staged.rs` (shared-memory tiles, cp.async, ldmatrix) takes every conv it can
-//! that launches a warp per SM on sm_80+; this kernel covers the rest: small grids (split K
-//! and 16x8 tiles give more warps), sm_75 (no cp.async), the 3-channel stem (taps along K).
+//! fragments. `staged.rs` (shared-memory tiles, cp.async, ldmatrix) takes every conv it can on
+//! sm_80+; this kernel covers the rest: sm_75 (no cp.async), the 3-channel stem (taps along K),
+//! channel counts that are not whole 16-byte chunks, and `staged=never`.
 //!
 //! GEMM view: M = output pixels, N = output channels O, K = KH*KW*C (taps x input channels).
 //! A (M x K, row-major) is the input: row m = pixel (n, oh, ow), at tap (ky, kx) the K slice is

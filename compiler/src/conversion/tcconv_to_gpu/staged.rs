@@ -137,9 +137,9 @@ pub fn smem_type<'c>(ctx: &'c melior::Context, p: &StagedPlan) -> melior::ir::Ty
 /// width or widened, whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0, channels not
 /// padded), OHWI / HWOI weights, O % 8 == 0, a tiling of 32-multiples whose stages fit in
 /// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
-/// BM and BN), and at least `min_warps` warps (below that the split-K kernel of
+/// BM and BN).
 /// `mma.rs` keeps more warps in flight).
-pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64, min_warps: i64) -> Option<StagedPlan> {
+pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<StagedPlan> {
     if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
         return None;
     }
@@ -223,7 +223,7 @@ pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64, min_warps: i64) -> Opt
         tiles_m,
         tiles_n,
     };
-    (p.blocks() * p.warps_per_block() >= min_warps).then_some(p)
+    Some(p)
 }
 
 /// Which widened operands go into the high nibble (x16): the signed 4-bit ones, when the scaled
