@@ -188,30 +188,73 @@ pub fn epilogue(
     Ok(to_elem(kb, y, out))
 }
 
+/// A conv / dense kernel's arguments in the tcconv op's operand order: input, weight, bias?,
+/// residual?, output (the spec says which optional ones are present).
+#[derive(Clone, Copy)]
+pub struct ConvArgs {
+    pub x: V,
+    pub w: V,
+    pub bias: Option<V>,
+    pub residual: Option<V>,
+    pub out: V,
+}
+
+impl ConvArgs {
+    pub fn of(args: &[V], s: &ConvSpec) -> ConvArgs {
+        let mut a = args.iter().copied();
+        let x = a.next().expect("conv input argument");
+        let w = a.next().expect("conv weight argument");
+        let bias = s.bias.map(|_| a.next().expect("conv bias argument"));
+        let residual = s.residual.map(|_| a.next().expect("conv residual argument"));
+        let out = a.next().expect("conv output argument");
+        ConvArgs {
+            x,
+            w,
+            bias,
+            residual,
+            out,
+        }
+    }
+    /// The arguments viewed as stored buffers (built where they dominate their uses).
+    pub fn bufs<'a>(&self, kb: &mut Kb, s: &ConvSpec<'a>) -> ConvBufs<'a> {
+        ConvBufs {
+            x: Buf::act(kb, self.x, s.input),
+            w: Buf::weight(kb, self.w, s.weight),
+            bias: self.bias.zip(s.bias).map(|(v, pw)| Buf::weight(kb, v, pw)),
+            residual: self
+                .residual
+                .zip(s.residual)
+                .map(|(v, r)| (Buf::act(kb, v, r), r)),
+            out: Buf::act(kb, self.out, s.output),
+        }
+    }
+}
+
+/// [`ConvArgs::bufs`].
+pub struct ConvBufs<'a> {
+    pub x: Buf,
+    pub w: Buf,
+    pub bias: Option<Buf>,
+    pub residual: Option<(Buf, &'a ActBuffer)>,
+    pub out: Buf,
+}
+
 /// Build the simple conv / dense kernel body. `args` = (input, weight, bias?, residual?, output)
 /// in the tcconv op's operand order. Returns the number of threads.
 pub fn simple(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
     s.check()?;
-    let mut a = args.iter().copied();
-    let xa = a.next().unwrap();
-    let wa = a.next().unwrap();
-    let ba = s.bias.map(|_| a.next().unwrap());
-    let ra = s.residual.map(|_| a.next().unwrap());
-    let oa = a.next().unwrap();
+    let ca = ConvArgs::of(args, s);
     let out = s.output;
     let ocs = out.stored_channels();
     let channels = out.dims[1];
-    each_group(kb, oa, out, 8, &mut |kb, grp| {
-        let xb = Buf::act(kb, xa, s.input);
-        let wb = Buf::weight(kb, wa, s.weight);
-        let bb = match (ba, s.bias) {
-            (Some(v), Some(pw)) => Some(Buf::weight(kb, v, pw)),
-            _ => None,
-        };
-        let rb = match (ra, s.residual) {
-            (Some(v), Some(r)) => Some((Buf::act(kb, v, r), r)),
-            _ => None,
-        };
+    each_group(kb, ca.out, out, 8, &mut |kb, grp| {
+        let ConvBufs {
+            x: xb,
+            w: wb,
+            bias: bb,
+            residual: rb,
+            ..
+        } = ca.bufs(kb, s);
         let mut vals = vec![];
         for sub in subgroups(grp) {
             let accs = accumulate(kb, s, &xb, &wb, &sub);
@@ -318,11 +361,7 @@ pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> 
     if s.weight.packing != Packing::DenseOk {
         return Err("dense_warp takes ok-packed weights".into());
     }
-    let mut a = args.iter().copied();
-    let xa = a.next().unwrap();
-    let wa = a.next().unwrap();
-    let ba = s.bias.map(|_| a.next().unwrap());
-    let oa = a.next().unwrap();
+    let ca = ConvArgs::of(args, s);
     let out = s.output;
     let plan = super::layout::out_plan(out, 8);
     let channels = out.dims[1];
@@ -338,13 +377,13 @@ pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> 
     let inb = kb.cmp(super::builder::Cmp::Ult, gi, lim);
     let mut res = Ok(());
     kb.if_then(inb, |kb| {
-        let xb = Buf::act(kb, xa, s.input);
-        let wb = Buf::weight(kb, wa, s.weight);
-        let bb = match (ba, s.bias) {
-            (Some(v), Some(pw)) => Some(Buf::weight(kb, v, pw)),
-            _ => None,
-        };
-        let ob = Buf::act(kb, oa, out);
+        let ConvBufs {
+            x: xb,
+            w: wb,
+            bias: bb,
+            out: ob,
+            ..
+        } = ca.bufs(kb, s);
         let grp = super::layout::group(kb, out, plan, gi);
         let izero = kb.idx(0);
         let it0 = grp.items[0];

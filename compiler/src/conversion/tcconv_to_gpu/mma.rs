@@ -58,7 +58,7 @@
 //! per K step: 32*32*k MACs for 64*k*bits/8 bytes = 16 MACs/byte (4-bit: 32) from cache.
 
 use super::builder::{Cmp, Kb, T, V};
-use super::conv::{epilogue, ConvSpec};
+use super::conv::{epilogue, ConvArgs, ConvBufs, ConvSpec};
 use super::layout::{act_slot, channel_inner, weight_slot, Buf};
 use super::pool::tap;
 use nibble_qnn::semantics::{ElemType, Layout};
@@ -289,12 +289,7 @@ fn frag_reg(kb: &mut Kb, buf: &Buf, stored: ElemType, mma: ElemType, s: V) -> V 
 /// Build the MMA conv kernel body (`args` in the tcconv op's operand order). Returns the number
 /// of threads (a multiple of 32; the launch uses [`BLOCK`] threads per block).
 pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, String> {
-    let mut a = args.iter().copied();
-    let xa = a.next().unwrap();
-    let wa = a.next().unwrap();
-    let ba = s.bias.map(|_| a.next().unwrap());
-    let ra = s.residual.map(|_| a.next().unwrap());
-    let oa = a.next().unwrap();
+    let ca = ConvArgs::of(args, s);
     let [_, c, h, w] = s.input.dims;
     let [kh, kw] = s.kernel;
     let [sh, sw] = s.strides;
@@ -307,17 +302,13 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     let rhalves = mm / 8; // row halves per m-tile
     let (at, bt) = (mma_type_name(p.a_type), mma_type_name(p.b_type));
 
-    let xb = Buf::act(kb, xa, s.input);
-    let wb = Buf::weight(kb, wa, s.weight);
-    let bb = match (ba, s.bias) {
-        (Some(v), Some(pw)) => Some(Buf::weight(kb, v, pw)),
-        _ => None,
-    };
-    let rb = match (ra, s.residual) {
-        (Some(v), Some(r)) => Some((Buf::act(kb, v, r), r)),
-        _ => None,
-    };
-    let ob = Buf::act(kb, oa, s.output);
+    let ConvBufs {
+        x: xb,
+        w: wb,
+        bias: bb,
+        residual: rb,
+        out: ob,
+    } = ca.bufs(kb, s);
 
     // warp / lane geometry
     let tid = kb.thread_id();

@@ -39,7 +39,7 @@
 //! per byte): 16-32 MACs/byte at 32 x 32 tiles, 43-85 at 64 x 128.
 
 use super::builder::{Cmp, Kb, V};
-use super::conv::ConvSpec;
+use super::conv::{ConvArgs, ConvBufs, ConvSpec};
 use super::layout::{act_slot, channel_inner, weight_cs, weight_slot, Buf, IndexMath};
 use super::mma::{pixel, store_tile, StageOut, TileBufs, WarpTile};
 use super::pool::tap;
@@ -138,7 +138,6 @@ pub fn smem_type<'c>(ctx: &'c melior::Context, p: &StagedPlan) -> melior::ir::Ty
 /// padded), OHWI / HWOI weights, O % 8 == 0, a tiling of 32-multiples whose stages fit in
 /// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
 /// BM and BN).
-/// `mma.rs` keeps more warps in flight).
 pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<StagedPlan> {
     if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
         return None;
@@ -283,12 +282,7 @@ fn widen_pair(kb: &mut Kb, x: V, signed: bool, scaled: bool) -> (V, V) {
 /// Build the staged kernel body (`args` in the tcconv op's operand order, then the shared
 /// memory). Returns the number of threads (blocks x [`StagedPlan::block`]).
 pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64, String> {
-    let mut a = args.iter().copied();
-    let xa = a.next().unwrap();
-    let wa = a.next().unwrap();
-    let ba = s.bias.map(|_| a.next().unwrap());
-    let ra = s.residual.map(|_| a.next().unwrap());
-    let oa = a.next().unwrap();
+    let ca = ConvArgs::of(args, s);
     let smem = args[args.len() - 1];
     let [_, _, h, w] = s.input.dims;
     let [_, kw] = s.kernel;
@@ -301,19 +295,15 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     let cpr = p.sbk() / 16;
     let threads = p.block();
 
-    let xb = Buf::act(kb, xa, s.input);
-    let wb = Buf::weight(kb, wa, s.weight);
+    let ConvBufs {
+        x: xb,
+        w: wb,
+        bias: bb,
+        residual: rb,
+        out: ob,
+    } = ca.bufs(kb, s);
     let words = |b: &Buf| b.words.unwrap_or(b.mem);
     let (xw, ww) = (words(&xb), words(&wb));
-    let bb = match (ba, s.bias) {
-        (Some(v), Some(pw)) => Some(Buf::weight(kb, v, pw)),
-        _ => None,
-    };
-    let rb = match (ra, s.residual) {
-        (Some(v), Some(r)) => Some((Buf::act(kb, v, r), r)),
-        _ => None,
-    };
-    let ob = Buf::act(kb, oa, s.output);
 
     let tid = kb.thread_id();
     let bid = kb.block_id();
