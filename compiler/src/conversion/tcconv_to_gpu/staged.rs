@@ -34,9 +34,18 @@
 //! is free again), issues the loads of `it+S-1` into that stage, commits, and runs the MMAs of
 //! stage `it % S`.
 //!
+//! Sliced K (grids under 2 warps an SM): `ksplit` warps share each 32x32 sub-tile, a stage row
+//! is `ksplit * BKB` bytes and warp `w` reads its `w % ksplit`-th BKB of it; after the loop the
+//! other slices' accumulators meet the first one's in the drained pipeline memory.
+//!
+//! Epilogue: `mma::store_tile` (bias, requantize / residual / clamp / relu). Packed 4-bit
+//! channel-innermost outputs with O % 32 == 0 are staged: each group's 32-bit word of 8 channels
+//! goes into a `[BM][BN/8]`-word tile in shared memory, then every thread writes 16 bytes
+//! (`st.global.v4`) of a row; other outputs are stored from the fragments.
+//!
 //! Work per block and K step of BKB bytes: (BM/32)(BN/32) warps x 8 MMAs x BKB/32 (x2 widened);
 //! global -> shared traffic (BM + BN) x BKB bytes, i.e. BM*BN/(BM+BN) MACs per byte x (elements
-//! per byte): 16-32 MACs/byte at 32 x 32 tiles, 43-85 at 64 x 128.
+//! per byte): 16-32 MACs/byte at 32 x 32 tiles, 32-64 at 64 x 64.
 
 use super::builder::{Cmp, Kb, V};
 use super::conv::{ConvArgs, ConvBufs, ConvSpec};
