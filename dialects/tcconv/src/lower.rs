@@ -691,17 +691,35 @@ mod tests {
         // fewer SMs, larger tiles: sm_86 (84 SMs) takes 64x64 for 14x14 -> 256 (100 blocks)
         assert_eq!(tile(Target::Sm86, 1568, 256, 2304), [64, 64, 128]);
         // 8-bit operands: 64-element (64-byte) K slices
-        let t = choose_tiling(Target::Sm90, [25088, 64, 576], ElemType::U8, ElemType::I8, None);
+        let t = choose_tiling(
+            Target::Sm90,
+            [25088, 64, 576],
+            ElemType::U8,
+            ElemType::I8,
+            None,
+        );
         assert_eq!(t.block_tile, [64, 64, 64]);
     }
 
     #[test]
     fn stages_fit_static_shared_memory_and_k() {
-        let t = choose_tiling(Target::Sm90, [25088, 64, 576], ElemType::U4, ElemType::I4, None);
+        let t = choose_tiling(
+            Target::Sm90,
+            [25088, 64, 576],
+            ElemType::U4,
+            ElemType::I4,
+            None,
+        );
         // (64 + 64) x 64 bytes a stage: 4 stages = 32 KiB
         assert_eq!(t.stages, 4);
         // K = 64 elements: one K step, one stage
-        let t = choose_tiling(Target::Sm90, [25088, 64, 64], ElemType::U4, ElemType::I4, None);
+        let t = choose_tiling(
+            Target::Sm90,
+            [25088, 64, 64],
+            ElemType::U4,
+            ElemType::I4,
+            None,
+        );
         assert_eq!(t.stages, 1);
         // a forced 128x128x256 tile (32 KiB a stage) gets one stage within 48 KiB
         let t = choose_tiling(
@@ -713,7 +731,13 @@ mod tests {
         );
         assert_eq!(t.stages, 1);
         // sm_86 pipelines at most 3 deep
-        let t = choose_tiling(Target::Sm86, [25088, 64, 576], ElemType::U4, ElemType::I4, None);
+        let t = choose_tiling(
+            Target::Sm86,
+            [25088, 64, 576],
+            ElemType::U4,
+            ElemType::I4,
+            None,
+        );
         assert_eq!(t.stages, 3);
     }
 }

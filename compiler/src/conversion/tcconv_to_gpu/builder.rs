@@ -613,12 +613,7 @@ impl<'c> Kb<'c> {
         (0..tiles)
             .map(|j| {
                 let pos = DenseI64ArrayAttribute::new(self.ctx, &[j, 0]).into();
-                self.op(
-                    "vector.extract",
-                    &[v],
-                    &[i32t],
-                    &[("static_position", pos)],
-                )[0]
+                self.op("vector.extract", &[v], &[i32t], &[("static_position", pos)])[0]
             })
             .collect()
     }
@@ -1075,7 +1070,6 @@ pub fn build_kernel<'c>(
                 TypeAttribute::new(fty.into()).into(),
             ),
             (Identifier::new(ctx, "arg_attrs"), arg_attrs.into()),
-
             (Identifier::new(ctx, "gpu.kernel"), Attribute::unit(ctx)),
             (
                 Identifier::new(ctx, "known_block_size"),

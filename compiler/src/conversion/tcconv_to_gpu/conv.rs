@@ -205,7 +205,9 @@ impl ConvArgs {
         let x = a.next().expect("conv input argument");
         let w = a.next().expect("conv weight argument");
         let bias = s.bias.map(|_| a.next().expect("conv bias argument"));
-        let residual = s.residual.map(|_| a.next().expect("conv residual argument"));
+        let residual = s
+            .residual
+            .map(|_| a.next().expect("conv residual argument"));
         let out = a.next().expect("conv output argument");
         ConvArgs {
             x,

@@ -519,7 +519,11 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
             if p.widen {
                 let aw: Vec<Vec<(V, V)>> = afr
                     .iter()
-                    .map(|r| r.iter().map(|x| widen_pair(kb, *x, ia, p.scaled_a)).collect())
+                    .map(|r| {
+                        r.iter()
+                            .map(|x| widen_pair(kb, *x, ia, p.scaled_a))
+                            .collect()
+                    })
                     .collect();
                 let bw: Vec<[(V, V); 2]> = bfr
                     .iter()
@@ -695,14 +699,32 @@ mod tests {
     #[test]
     fn signed_nibbles_are_scaled_only_while_the_accumulator_fits() {
         // u4 x s4: the weights are scaled; 15 * 8 * 16 * kel < 2^31 up to kel = 1118481
-        assert_eq!(scaling(true, ElemType::U4, ElemType::I4, 4608), (false, true));
-        assert_eq!(scaling(true, ElemType::U4, ElemType::I4, 1_118_481), (false, true));
-        assert_eq!(scaling(true, ElemType::U4, ElemType::I4, 1_118_482), (false, false));
+        assert_eq!(
+            scaling(true, ElemType::U4, ElemType::I4, 4608),
+            (false, true)
+        );
+        assert_eq!(
+            scaling(true, ElemType::U4, ElemType::I4, 1_118_481),
+            (false, true)
+        );
+        assert_eq!(
+            scaling(true, ElemType::U4, ElemType::I4, 1_118_482),
+            (false, false)
+        );
         // s4 x s4: both, x256
-        assert_eq!(scaling(true, ElemType::I4, ElemType::I4, 4608), (true, true));
-        assert_eq!(scaling(true, ElemType::I4, ElemType::I4, 1 << 17), (false, false));
+        assert_eq!(
+            scaling(true, ElemType::I4, ElemType::I4, 4608),
+            (true, true)
+        );
+        assert_eq!(
+            scaling(true, ElemType::I4, ElemType::I4, 1 << 17),
+            (false, false)
+        );
         // no widening (8-bit or native 4-bit MMA): nothing to scale
-        assert_eq!(scaling(false, ElemType::I4, ElemType::I4, 9), (false, false));
+        assert_eq!(
+            scaling(false, ElemType::I4, ElemType::I4, 9),
+            (false, false)
+        );
         assert_eq!(scaling(true, ElemType::U4, ElemType::U4, 9), (false, false));
     }
 
