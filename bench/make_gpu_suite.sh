@@ -24,10 +24,13 @@ gen=target/release/nibble-gen
 manifest=$suite/manifest.txt
 : > "$manifest"
 
-emit() { # name model_dir target [staged]: an artifact without weights (regenerated on the GPU
-  # machine); staged = auto (qnn-to-ptx) | never (the conv kernel choice, for A/B runs)
+emit() { # name model_dir target [staged] [tile]: an artifact without weights (regenerated on the
+  # GPU machine); staged = auto (qnn-to-ptx) | never (the conv kernel choice, for A/B runs);
+  # tile = BMxBNxBK forces convert-qnn-to-tcconv's block tile (tile-model sweeps)
   local pipe="qnn-to-ptx{target=$3}"
-  [ "${4:-auto}" = auto ] || pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3},convert-tcconv-to-gpu{target=$3 staged=$4}"
+  if [ "${4:-auto}" != auto ] || [ -n "${5:-}" ]; then
+    pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3${5:+ tile=$5}},convert-tcconv-to-gpu{target=$3 staged=${4:-auto}}"
+  fi
   $opt "$2/model.mlir" --pass-pipeline="builtin.module($pipe)" --emit=artifact \
     --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
   rm -f "$suite/art/$1/weights.safetensors" "$suite/art/$1/reference/weights.safetensors"
@@ -79,9 +82,7 @@ for s in $convs; do
     fi
     if [ "$t" = sm_90 ]; then # staged kernel with forced block tiles, to calibrate the tile model
       for tile in ${SWEEP_TILES:-}; do
-        $opt "$d/model.mlir" --emit=artifact --weights "$d/weights.safetensors" -o "$suite/art/rfc$i-w4a4-$t-t$tile" \
-          --pass-pipeline="builtin.module(qnn-verify,qnn-egraph-optimize{target=$t},convert-qnn-to-tcconv{target=$t tile=$tile},convert-tcconv-to-gpu{target=$t})" > /dev/null
-        rm -f "$suite/art/rfc$i-w4a4-$t-t$tile/weights.safetensors" "$suite/art/rfc$i-w4a4-$t-t$tile/reference/weights.safetensors"
+        emit "rfc$i-w4a4-$t-t$tile" "$d" "$t" auto "$tile"
         echo "rfc$i-w4a4-$t-t$tile conv $s 4 $i $t" >> "$manifest"
       done
     fi

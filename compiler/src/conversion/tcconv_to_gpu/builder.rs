@@ -1083,6 +1083,16 @@ pub fn build_kernel<'c>(
     (op, tables)
 }
 
+/// The type of a shared-memory attribution of `words` i32 words
+/// (`memref<N x i32, #gpu.address_space<workgroup>>`).
+pub fn workgroup_i32<'c>(ctx: &'c Context, words: i64) -> Type<'c> {
+    Type::parse(
+        ctx,
+        &format!("memref<{words}xi32, #gpu.address_space<workgroup>>"),
+    )
+    .expect("workgroup memref type")
+}
+
 /// `memref.global "private" constant @name : memref<Nxi32> = dense<...>`.
 pub fn table_global<'c>(
     ctx: &'c Context,

@@ -115,13 +115,8 @@ impl MmaPlan {
 
 /// The shared memory of a split-K kernel: every warp's accumulators, `[warp][acc][lane]` (lanes
 /// innermost: conflict-free).
-pub fn smem_type<'c>(ctx: &'c melior::Context, p: &MmaPlan) -> melior::ir::Type<'c> {
-    let n = (BLOCK / 32) * p.accs() * 32;
-    melior::ir::Type::parse(
-        ctx,
-        &format!("memref<{n}xi32, #gpu.address_space<workgroup>>"),
-    )
-    .expect("smem type")
+pub fn smem_words(p: &MmaPlan) -> i64 {
+    (BLOCK / 32) * p.accs() * 32
 }
 
 /// Whether the MMA kernel takes this conv, and how (None: use the simple kernel).
@@ -233,6 +228,28 @@ fn more_split(mut p: MmaPlan, sm_count: i64, taps: i64) -> MmaPlan {
         p.split *= 2;
     }
     p
+}
+
+/// The MMAs of one K step over a warp tile: `afr[mt]` x `bfr[nt]` into the accumulators of
+/// tile (mt, nt) at `(mt * NT + nt) * m/4` (NT = `bfr.len()`); returns the new accumulators.
+pub(super) fn warp_mma(
+    kb: &mut Kb,
+    shape: [i64; 3],
+    (at, bt): (&str, &str),
+    afr: &[Vec<V>],
+    bfr: &[Vec<V>],
+    accs: &[V],
+) -> Vec<V> {
+    let per = (shape[0] / 4) as usize;
+    let mut out = accs.to_vec();
+    for (mt, af) in afr.iter().enumerate() {
+        for (nt, bf) in bfr.iter().enumerate() {
+            let i0 = (mt * bfr.len() + nt) * per;
+            let d = kb.mma_sync(shape, at, bt, af, bf, &out[i0..i0 + per]);
+            out[i0..i0 + per].copy_from_slice(&d);
+        }
+    }
+    out
 }
 
 /// Pixel (n, oh, ow) of GEMM row `m` (see the module comment for the order).
@@ -423,15 +440,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
                         }
                         bfr.push(regs);
                     }
-                    let per = (mm / 4) as usize;
-                    let mut out = vec![];
-                    for (mt, af) in afr.iter().enumerate() {
-                        for (nt, bf) in bfr.iter().enumerate() {
-                            let i0 = (mt * p.nt as usize + nt) * per;
-                            out.extend(kb.mma_sync(p.shape, at, bt, af, bf, &accs[i0..i0 + per]));
-                        }
-                    }
-                    out
+                    warp_mma(kb, p.shape, (at, bt), &afr, &bfr, accs)
                 };
                 if p.split == 1 {
                     kb.for_n(c / kk, 1, accs, body)
@@ -730,14 +739,6 @@ fn tapk_accumulate(
             }
             bfr.push(regs);
         }
-        let per = (mm / 4) as usize;
-        let mut out = vec![];
-        for (mt, af) in afr.iter().enumerate() {
-            for (nt, bf) in bfr.iter().enumerate() {
-                let i0 = (mt * p.nt as usize + nt) * per;
-                out.extend(kb.mma_sync(p.shape, at, bt, af, bf, &accs[i0..i0 + per]));
-            }
-        }
-        out
+        warp_mma(kb, p.shape, (at, bt), &afr, &bfr, accs)
     })
 }

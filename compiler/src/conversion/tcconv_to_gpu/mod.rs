@@ -168,8 +168,8 @@ pub fn build_op_kernel<'c>(
         _ => None,
     };
     let workgroup: Vec<Type> = match (&staged_plan, &mma_plan) {
-        (Some(sp), _) => vec![staged::smem_type(context, sp)],
-        (_, Some(mp)) if mp.split > 1 => vec![mma::smem_type(context, mp)],
+        (Some(sp), _) => vec![builder::workgroup_i32(context, sp.smem_words())],
+        (_, Some(mp)) if mp.split > 1 => vec![builder::workgroup_i32(context, mma::smem_words(mp))],
         _ => vec![],
     };
     let block = match (&staged_plan, &mma_plan) {

@@ -50,7 +50,7 @@
 use super::builder::{Cmp, Kb, V};
 use super::conv::{ConvArgs, ConvBufs, ConvSpec};
 use super::layout::{act_slot, channel_inner, weight_cs, weight_slot, Buf, IndexMath};
-use super::mma::{pixel, store_tile, StageOut, TileBufs, WarpTile};
+use super::mma::{pixel, store_tile, warp_mma, StageOut, TileBufs, WarpTile};
 use super::pool::tap;
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::Storage;
@@ -127,18 +127,6 @@ impl StagedPlan {
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
     }
-}
-
-/// The shared memory of the staged kernel: `stages` x (A tile, B tile), i32 words.
-pub fn smem_type<'c>(ctx: &'c melior::Context, p: &StagedPlan) -> melior::ir::Type<'c> {
-    melior::ir::Type::parse(
-        ctx,
-        &format!(
-            "memref<{}xi32, #gpu.address_space<workgroup>>",
-            p.smem_words()
-        ),
-    )
-    .expect("smem type")
 }
 
 /// Whether the staged kernel takes this conv (None: `mma.rs` or the simple kernel). Needs
@@ -339,34 +327,36 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     // ------------------------------------------------------------ loaders (per thread)
     // A: chunk q = tid + j*threads of the tile: row q / CPR (pixel m0 + row), chunk q % CPR
     let kcpr = kb.idx(cpr);
+    // this thread's chunks of a `rows`-row tile: (row, chunk, word offset in the tile)
+    let chunks = |kb: &mut Kb, rows: i64| -> Vec<(V, V, V)> {
+        (0..rows * cpr / threads)
+            .map(|j| {
+                let off = kb.idx(j * threads);
+                let q = kb.add(tid, off);
+                let row = kb.divu(q, kcpr);
+                let ch = kb.remu(q, kcpr);
+                (row, ch, chunk_word(kb, row, ch, cpr))
+            })
+            .collect()
+    };
     let mlim = kb.idx(p.m);
     let mlast = kb.idx(p.m - 1);
     let mut aload = vec![];
-    for j in 0..(p.bm * cpr / threads) {
-        let off = kb.idx(j * threads);
-        let q = kb.add(tid, off);
-        let row = kb.divu(q, kcpr);
-        let ch = kb.remu(q, kcpr);
+    for (row, ch, dst) in chunks(kb, p.bm) {
         let m = kb.add(m0, row);
         let ok = kb.cmp(Cmp::Ult, m, mlim);
         let mc = kb.mins(m, mlast);
         let (n, y, x) = pixel(kb, s, mc);
-        let dst = chunk_word(kb, row, ch, cpr);
         aload.push((ch, ok, n, y, x, dst));
     }
     let olim = kb.idx(o_total);
     let olast = kb.idx(o_total - 1);
     let b_off = kb.idx(p.bm * p.sbk() / 4);
     let mut bload = vec![];
-    for j in 0..(p.bn * cpr / threads) {
-        let off = kb.idx(j * threads);
-        let q = kb.add(tid, off);
-        let row = kb.divu(q, kcpr);
-        let ch = kb.remu(q, kcpr);
+    for (row, ch, dst) in chunks(kb, p.bn) {
         let o = kb.add(n0, row);
         let ok = kb.cmp(Cmp::Ult, o, olim);
         let oc = kb.mins(o, olast);
-        let dst = chunk_word(kb, row, ch, cpr);
         let dst = kb.add(dst, b_off);
         bload.push((ch, ok, oc, dst));
     }
@@ -377,7 +367,6 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     let ktaps = kb.idx(taps);
     let tlast = kb.idx(taps - 1);
     let kkw = kb.idx(kw);
-    let kbpw = kb.idx(4);
     let per_byte = 8 / bits; // elements per byte
     let kpb = kb.idx(per_byte);
     // issue the copies of K block `it` into stage `st`
@@ -398,6 +387,16 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
             (tok, ky, kx, off)
         };
         let zero = kb.idx(0);
+        // 16 bytes at byte `off` of the row that starts at element `slot` of `mem`, into the
+        // stage's chunk `dst` (zero-filled unless `v`)
+        let copy = |kb: &mut Kb, mem: V, slot: V, off: V, v: V, dst: V| {
+            let byte = kb.divu(slot, kpb);
+            let byte = kb.add(byte, off);
+            let wi = kb.divu(byte, k4);
+            let wi = kb.select(v, wi, zero);
+            let di = kb.add(sbase, dst);
+            kb.async_copy16(mem, wi, smem, di, v);
+        };
         for &(ch, ok, n, y, x, dst) in &aload {
             let (tok, ky, kx, off) = tap_of(kb, ch);
             let (vh, ih) = tap(kb, y, ky, sh, pt, h);
@@ -406,42 +405,30 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
             let v = kb.andb(v, tok);
             let v = kb.andb(v, ok);
             let slot = act_slot(kb, s.input, n, zero, ih, iw);
-            let byte = kb.divu(slot, kpb);
-            let byte = kb.add(byte, off);
-            let wi = kb.divu(byte, kbpw);
-            let wi = kb.select(v, wi, zero);
-            let di = kb.add(sbase, dst);
-            kb.async_copy16(xw, wi, smem, di, v);
+            copy(kb, xw, slot, off, v, dst);
         }
         for &(ch, ok, oc, dst) in &bload {
             let (tok, ky, kx, off) = tap_of(kb, ch);
             let v = kb.andb(tok, ok);
             let slot = weight_slot(kb, s.weight, oc, zero, ky, kx);
-            let byte = kb.divu(slot, kpb);
-            let byte = kb.add(byte, off);
-            let wi = kb.divu(byte, kbpw);
-            let wi = kb.select(v, wi, zero);
-            let di = kb.add(sbase, dst);
-            kb.async_copy16(ww, wi, smem, di, v);
+            copy(kb, ww, slot, off, v, dst);
         }
     };
 
     // ------------------------------------------------------------ fragment addresses
     // per (m-tile, 32-byte K step): this lane's ldmatrix row address inside a stage
     let ksteps = p.bkb / 32;
-    let k16i = kb.idx(16);
     let k8 = kb.idx(8);
     let two = kb.idx(2);
-    let lrow16 = kb.remu(lane, k16i);
-    let lhalf = kb.divu(lane, k16i);
+    let lrow16 = kb.remu(lane, k16);
+    let lhalf = kb.divu(lane, k16);
     let lrow8 = kb.remu(lane, k8);
     let l8 = kb.divu(lane, k8);
     let lq = kb.remu(l8, two);
-    let k32r = kb.idx(32);
     let wchunks = kb.idx(p.bkb / 16);
     let wkc = kb.mul(wk, wchunks); // this warp's first chunk of a stage row
-    let wrow = kb.mul(wm, k32r);
-    let wcol = kb.mul(wn, k32r);
+    let wrow = kb.mul(wm, k32);
+    let wcol = kb.mul(wn, k32);
     let mut a_addr = vec![]; // [mt][ks]
     for mt in 0..2 {
         let off = kb.idx(mt * 16);
@@ -513,8 +500,8 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
             for pair in &b_addr {
                 let i = kb.add(sbase, pair[ks]);
                 let r = kb.ldmatrix(smem, i, 4);
-                bfr.push([r[0], r[1]]);
-                bfr.push([r[2], r[3]]);
+                bfr.push(vec![r[0], r[1]]);
+                bfr.push(vec![r[2], r[3]]);
             }
             if p.widen {
                 let aw: Vec<Vec<(V, V)>> = afr
@@ -547,13 +534,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
                     }
                 }
             } else {
-                for (mt, af) in afr.iter().enumerate() {
-                    for (nt, bf) in bfr.iter().enumerate() {
-                        let i0 = (mt * 4 + nt) * 4;
-                        let d = kb.mma_sync(p.shape, at, bt, af, bf, &accs[i0..i0 + 4]);
-                        accs[i0..i0 + 4].copy_from_slice(&d);
-                    }
-                }
+                accs = warp_mma(kb, p.shape, (at, bt), &afr, &bfr, &accs);
             }
         }
         accs
@@ -656,9 +637,6 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         kb.barrier();
         let vpr = p.bn / 32; // 16-byte vectors a row
         let kvpr = kb.idx(vpr);
-        let k8 = kb.idx(8);
-        let k4 = kb.idx(4);
-        let k32c = kb.idx(32);
         let total = p.bm * vpr;
         for j in 0..(total + threads - 1) / threads {
             let off = kb.idx(j * threads);
@@ -666,7 +644,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
             let row = kb.divu(v, kvpr);
             let q = kb.remu(v, kvpr);
             let m = kb.add(m0, row);
-            let qo = kb.mul(q, k32c);
+            let qo = kb.mul(q, k32);
             let o = kb.add(n0, qo);
             let mok = kb.cmp(Cmp::Ult, m, mlim);
             let oin = kb.cmp(Cmp::Ult, o, olim);
