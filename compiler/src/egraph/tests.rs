@@ -417,10 +417,12 @@ fn conv_chain(
     (g, w, c, q)
 }
 
-#[test]
-fn conv_requantize_fused() {
+/// `conv_chain(relu, zp, [0, 15], rounding)` for every rounding mode: the requantize's class
+/// holds a fused conv, and the extracted graph is one fused conv with that requantize (zero
+/// point `zp`, the rounding kept) and no stand-alone requantize / relu / plain conv left.
+fn assert_chain_fully_fused(relu: bool, zp: i64) {
     for rounding in [Rounding::HalfToEven, Rounding::HalfUp, Rounding::Truncate] {
-        let (g, w, _, q) = conv_chain(false, 3, [0, 15], rounding);
+        let (g, w, _, q) = conv_chain(relu, zp, [0, 15], rounding);
         let (eg, v) = saturate(&g, &family("fusion"));
         assert!(has(
             &eg,
@@ -429,20 +431,25 @@ fn conv_requantize_fused() {
         ));
         let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
         let e = fused_epilogues(&out);
-        assert_eq!(e.len(), 1);
+        assert_eq!(e.len(), 1, "{}", out.to_mlir());
         assert!(matches!(
             e[0].kind,
-            EpilogueKind::Requantize { zero_point: 3, .. }
+            EpilogueKind::Requantize { zero_point, .. } if zero_point == zp
         ));
         assert_eq!(e[0].rounding, rounding);
         assert_eq!(
             count(&out, |o| matches!(
                 o,
-                Op::Requantize { .. } | Op::Conv2d { .. }
+                Op::Requantize { .. } | Op::Conv2d { .. } | Op::Relu { .. }
             )),
             0
         );
     }
+}
+
+#[test]
+fn conv_requantize_fused() {
+    assert_chain_fully_fused(false, 3);
 }
 
 #[test]
@@ -468,23 +475,7 @@ fn conv_requantize_not_fused_when_the_conv_has_other_users() {
 
 #[test]
 fn relu_requantize_fused_without_zero_point() {
-    for rounding in [Rounding::HalfToEven, Rounding::HalfUp, Rounding::Truncate] {
-        let (g, w, _, q) = conv_chain(true, 0, [0, 15], rounding);
-        let (eg, v) = saturate(&g, &family("fusion"));
-        assert!(has(
-            &eg,
-            v[q],
-            "(conv2d-fused ?c ?e NCHW OIHW ?x ?w ?b none)"
-        ));
-        let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
-        let e = fused_epilogues(&out);
-        assert_eq!(e.len(), 1, "{}", out.to_mlir());
-        assert!(matches!(
-            e[0].kind,
-            EpilogueKind::Requantize { zero_point: 0, .. }
-        ));
-        assert_eq!(count(&out, |o| matches!(o, Op::Relu { .. })), 0);
-    }
+    assert_chain_fully_fused(true, 0);
     // A signed result: relu must stay in the epilogue.
     let (g, w, _, _) = conv_chain(true, 0, [-128, 127], Rounding::HalfToEven);
     let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
