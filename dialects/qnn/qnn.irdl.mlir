@@ -196,7 +196,9 @@ irdl.dialect @qnn {
     irdl.attributes { "scale" = %f, "layout" = %layout }
   }
 
-  // conv2d with its epilogue fused: requantize (or per-branch residual add), clamp, relu.
+  // conv2d with its epilogue fused: requantize (or per-branch residual add), clamp, relu; with the
+  // second_* attributes (multiplier, shift, rounding, zero_point, clamp: checked by qnn-verify), a
+  // second result, the requantize of the first.
   irdl.operation @conv2d_fused {
     %in = irdl.base "!builtin.tensor"
     %w = irdl.base "!builtin.tensor"
@@ -229,8 +231,9 @@ irdl.dialect @qnn {
     %rounding = irdl.any_of(%r0, %r1, %r2)
     %clamp = irdl.base "#builtin.dense_array"
     %relu = irdl.base "#builtin.integer"
+    %second = irdl.base "!builtin.tensor"
     irdl.operands(input: %in, weight: %w, bias: optional %b, residual: optional %r)
-    irdl.results(output: %out)
+    irdl.results(output: %out, second: optional %second)
     irdl.attributes { "strides" = %strides, "padding" = %padding, "layout" = %layout, "kernel_layout" = %klayout,
       "epilogue" = %epilogue, "multiplier" = %mu, "shift" = %sh, "residual_multiplier" = %rmu, "residual_shift" = %rsh,
       "zero_point" = %zp, "rounding" = %rounding, "clamp" = %clamp, "relu" = %relu }

@@ -38,7 +38,8 @@ irdl.dialect @tcconv {
     irdl.attributes { "scale" = %f }
   }
 
-  // Tensor-core conv2d with its fused epilogue.
+  // Tensor-core conv2d with its fused epilogue; `second` (with the second_* attributes, checked by
+  // tcconv-verify) receives the requantize of the output.
   irdl.operation @conv2d {
     %i = irdl.base "!builtin.memref"
     %w = irdl.base "!builtin.memref"
@@ -67,7 +68,8 @@ irdl.dialect @tcconv {
     %rd = irdl.base "#builtin.string"
     %cl = irdl.base "#builtin.dense_array"
     %relu = irdl.base "#builtin.integer"
-    irdl.operands(input: %i, weight: %w, bias: optional %b, residual: optional %r, output: %o)
+    %o2 = irdl.base "!builtin.memref"
+    irdl.operands(input: %i, weight: %w, bias: optional %b, residual: optional %r, output: %o, second: optional %o2)
     irdl.attributes { "strategy" = %strategy, "strides" = %strides, "padding" = %padding, "kernel" = %kernel,
       "mma" = %mma, "a_type" = %at, "b_type" = %bt, "widen" = %widen, "block_tile" = %bt_, "warp_tile" = %wt,
       "stages" = %st, "epilogue" = %ep, "multiplier" = %mu, "shift" = %sh, "residual_multiplier" = %rmu,

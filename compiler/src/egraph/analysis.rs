@@ -246,6 +246,24 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
             }
         }
         Qnn::Conv2d(ids) => conv_result(eg, *ids, ElemType::I32)?,
+        Qnn::Conv2dFused2([a, e, q, l, kl, x, w, b, r]) => {
+            if !matches!(attr(*q)?, Attr::Requantize { .. }) {
+                return Err("conv2d-fused2 without a second requantize".into());
+            }
+            return infer_value(eg, &Qnn::Conv2dFused([*a, *e, *l, *kl, *x, *w, *b, *r]));
+        }
+        Qnn::First(p) => value(eg, *p).ok_or("first of a non-value")?.clone(),
+        Qnn::Second([q, p]) => {
+            let Attr::Requantize { clamp, out, .. } = attr(*q)? else {
+                return Err("second without requantize attributes".into());
+            };
+            let pv = value(eg, *p).ok_or("second of a non-value")?;
+            Value {
+                ty: TensorType::new(pv.ty.shape.clone(), *out),
+                layout: pv.layout,
+                range: meet(full(*out), (clamp[0], clamp[1])),
+            }
+        }
         Qnn::Conv2dFused([a, e, l, kl, x, w, b, r]) => {
             let Attr::Epilogue {
                 kind,

@@ -154,6 +154,21 @@ impl CostModel {
         if !node.is_op() {
             return Some(Cost::default());
         }
+        match node {
+            // projections of a two-result conv: its kernel writes them
+            Qnn::First(_) | Qnn::Second(_) => return Some(Cost::default()),
+            // a conv2d-fused that also writes the requantize of its result
+            Qnn::Conv2dFused2([a, e, q, l, kl, x, w, b, r]) => {
+                let mut c =
+                    self.node_cost(eg, &Qnn::Conv2dFused([*a, *e, *l, *kl, *x, *w, *b, *r]))?;
+                let Some(super::language::Attr::Requantize { out: e2, .. }) = attr(eg, *q) else {
+                    return None;
+                };
+                c.bytes += out.ty.numel() as f64 * e2.bits() as f64 / 8.0;
+                return Some(c);
+            }
+            _ => {}
+        }
         let bytes_of = |id: egg::Id| value(eg, id).map(|v| v.bytes()).unwrap_or(0.0);
         let mut c = Cost {
             launches: 1.0,

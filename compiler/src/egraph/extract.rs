@@ -176,7 +176,38 @@ fn greedy(ix: &Index, allowed: impl Fn(usize, usize) -> bool) -> Vec<Option<usiz
     best.iter().map(|b| b.as_ref().map(|b| b.0)).collect()
 }
 
-/// Improve `choice` by single-class node switches that lower the true DAG cost.
+/// When node `ni` of class `c` projects a two-result conv (`first` / `second`): the other
+/// chosen classes that hold a projection of the same pair, switched to it. One result of a pair
+/// alone costs a whole extra conv; both together can be cheaper, so the search moves them as one.
+fn partner_projections(
+    ix: &Index,
+    choice: &[Option<usize>],
+    c: usize,
+    ni: usize,
+) -> Vec<(usize, usize)> {
+    let node = &ix.nodes[c][ni];
+    if !matches!(node.node, Qnn::First(_) | Qnn::Second(_)) {
+        return vec![];
+    }
+    let Some(&pair) = node.kids.first() else {
+        return vec![];
+    };
+    let mut v = vec![];
+    for &other in &ix.parents[pair] {
+        if other == c || choice[other].is_none() {
+            continue;
+        }
+        if let Some(k) = ix.nodes[other].iter().position(|n| {
+            matches!(n.node, Qnn::First(_) | Qnn::Second(_)) && n.kids.first() == Some(&pair)
+        }) {
+            v.push((other, k));
+        }
+    }
+    v
+}
+
+/// Improve `choice` by node switches (single classes, or both projections of a two-result conv
+/// together) that lower the true DAG cost.
 fn local_search(ix: &Index, choice: &mut [Option<usize>], roots: &[usize], mut total: f64) -> f64 {
     for _round in 0..4 {
         let mut improved = false;
@@ -187,14 +218,23 @@ fn local_search(ix: &Index, choice: &mut [Option<usize>], roots: &[usize], mut t
                 {
                     continue;
                 }
-                let old = choice[c];
-                choice[c] = Some(ni);
+                let mut moves = vec![(c, ni)];
+                moves.extend(partner_projections(ix, choice, c, ni));
+                let old: Vec<(usize, Option<usize>)> =
+                    moves.iter().map(|&(k, _)| (k, choice[k])).collect();
+                for &(k, n) in &moves {
+                    choice[k] = Some(n);
+                }
                 match dag_time(ix, choice, roots) {
                     Some(t) if t < total - 1e-6 => {
                         total = t;
                         improved = true;
                     }
-                    _ => choice[c] = old,
+                    _ => {
+                        for (k, o) in old {
+                            choice[k] = o;
+                        }
+                    }
                 }
             }
         }

@@ -8,11 +8,18 @@
 //! (quantize ATTR LAYOUT x)
 //! (conv2d ATTR LAYOUT KERNEL-LAYOUT x w bias)                  bias: a weight or `none`
 //! (conv2d-fused ATTR EPILOGUE LAYOUT KERNEL-LAYOUT x w bias residual)   residual or `none`
+//! (conv2d-fused2 ATTR EPILOGUE SECOND LAYOUT KERNEL-LAYOUT x w bias residual)
+//! (first p)                       (second SECOND p)
 //! (dense ATTR x w bias)
 //! (requantize ATTR LAYOUT x)      (add ATTR LAYOUT lhs rhs)     (relu ATTR LAYOUT x)
 //! (clamp ATTR LAYOUT x)           (max-pool2d ATTR LAYOUT x)    (avg-pool2d ATTR LAYOUT x)
 //! (flatten ATTR LAYOUT x)         (dequantize ATTR LAYOUT x)
 //! ```
+//!
+//! `conv2d-fused2` is a conv2d-fused with a second output: the requantize `SECOND` (an
+//! `Attr::Requantize` leaf) of its result, written by the same kernel. Its class is the *pair*;
+//! `first` and `second` project its two results (the class of `conv2d-fused2` holds only such
+//! nodes, so a projection always names a two-result op).
 //!
 //! `LAYOUT` leaves are spelled `NCHW`, `NHWC`, `HWNC`, `NC`; `KERNEL-LAYOUT` leaves `OIHW`, `OHWI`,
 //! `HWOI`, `HWIO`. `ATTR` leaves carry the op's parameters as typed data ([`Attr`]) and the
@@ -24,7 +31,7 @@
 //! are matched by variables (`?attr`), so their `FromStr` always fails.
 
 use egg::{define_language, Id};
-use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, TensorType};
+use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, SecondOutput, TensorType};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::cmp::Ordering;
 use std::fmt;
@@ -38,6 +45,9 @@ define_language! {
         "quantize" = Quantize([Id; 3]),
         "conv2d" = Conv2d([Id; 6]),
         "conv2d-fused" = Conv2dFused([Id; 8]),
+        "conv2d-fused2" = Conv2dFused2([Id; 9]),
+        "first" = First(Id),
+        "second" = Second([Id; 2]),
         "dense" = Dense([Id; 4]),
         "requantize" = Requantize([Id; 3]),
         "add" = Add([Id; 4]),
@@ -389,6 +399,7 @@ impl Attr {
             return None;
         };
         Some(Epilogue {
+            second: None,
             kind: match kind {
                 EpiKind::None => EpilogueKind::None,
                 EpiKind::Requantize { scales, zero_point } => EpilogueKind::Requantize {
@@ -404,6 +415,39 @@ impl Attr {
             clamp: *clamp,
             relu: *relu,
         })
+    }
+
+    /// The second output of a `conv2d-fused2` whose `SECOND` leaf is this (`Attr::Requantize`).
+    pub fn second_output(&self) -> Option<SecondOutput> {
+        let Attr::Requantize {
+            scales,
+            rounding,
+            zero_point,
+            clamp,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(SecondOutput {
+            scales: scales.to_graph(),
+            rounding: *rounding,
+            zero_point: *zero_point,
+            clamp: *clamp,
+        })
+    }
+
+    /// The `Attr::Requantize` leaf of a graph epilogue's second output (node `site`'s value,
+    /// of element type `out`).
+    pub fn of_second(site: Site, o: &SecondOutput, out: ElemType) -> Attr {
+        Attr::Requantize {
+            site,
+            scales: Scales::of(&o.scales),
+            rounding: o.rounding,
+            zero_point: o.zero_point,
+            clamp: o.clamp,
+            out,
+        }
     }
 
     /// The `Attr::Epilogue` of a graph epilogue computing the value of node `site`.

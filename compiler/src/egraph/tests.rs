@@ -493,12 +493,22 @@ fn relu_requantize_not_fused_with_zero_point() {
     let (eg, v) = saturate(&g, &family("fusion"));
     assert!(!has(&eg, v[q], "(conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r)"));
     let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
-    // The conv may absorb the relu (epilogue none + relu), never the requantize.
-    assert_eq!(count(&out, |o| matches!(o, Op::Requantize { .. })), 1);
+    // The conv may absorb the relu (epilogue none + relu), never the requantize into its first
+    // result: the requantize stays an op or becomes the second output (after the relu).
+    assert_eq!(requantizes_after_the_epilogue(&out), 1);
     for e in fused_epilogues(&out) {
         assert!(matches!(e.kind, EpilogueKind::None) && e.relu);
     }
     let _ = c;
+}
+
+/// `qnn.requantize` ops plus second outputs (a requantize of a fused conv's result).
+fn requantizes_after_the_epilogue(g: &Graph) -> usize {
+    count(g, |o| matches!(o, Op::Requantize { .. }))
+        + fused_epilogues(g)
+            .iter()
+            .filter(|e| e.second.is_some())
+            .count()
 }
 
 #[test]
@@ -508,7 +518,10 @@ fn relu_requantize_not_fused_with_a_negative_clamp() {
     let (eg, v) = saturate(&g, &family("fusion"));
     assert!(!has(&eg, v[q], "(conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r)"));
     let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
-    assert_eq!(count(&out, |o| matches!(o, Op::Requantize { .. })), 1);
+    assert_eq!(requantizes_after_the_epilogue(&out), 1);
+    for e in fused_epilogues(&out) {
+        assert!(!matches!(e.kind, EpilogueKind::Requantize { .. }));
+    }
 }
 
 /// conv -> add(lhs, rhs) -> relu with a residual `r` (an argument).
@@ -577,6 +590,50 @@ fn residual_add_not_fused_when_the_conv_is_not_the_lhs() {
     assert!(!has(&eg, v[s], "(conv2d-fused ?c ?e ?l ?kl ?i ?w ?b ?x)"));
     let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
     assert_eq!(count(&out, |o| matches!(o, Op::Add { .. })), 1);
+}
+
+/// HAWQ's residual stream: `s = conv + rescale(r)` (i32: the next block's identity) and its
+/// requantize to 4 bits (the next conv's input), both used.
+fn residual_stream() -> (B, ValueId) {
+    let mut b = B::new(vec![tt(&[2, 32, 6, 6], U4), tt(&[2, 32, 6, 6], I32)]);
+    let c = b.conv(0, 32, 3, 1, NCHW);
+    let s = b.add(c, 1, Rounding::HalfToEven, NCHW);
+    (b, s)
+}
+
+#[test]
+fn requantize_of_a_shared_fused_conv_becomes_its_second_output() {
+    let (mut b, s) = residual_stream();
+    let q = b.requantize(s, U4, [0, 15], 0, Rounding::HalfUp, 40, NCHW);
+    let (g, w) = b.finish(vec![s, q]);
+    let (eg, v) = saturate(&g, &family("fusion"));
+    let pair = "(conv2d-fused2 ?c ?e ?q NCHW OIHW ?x ?w ?b ?r)";
+    assert!(has(&eg, v[s], &format!("(first {pair})")));
+    assert!(has(&eg, v[q], &format!("(second ?q {pair})")));
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    // one kernel writes both: no add, no requantize, and the printed IR has a two-result op
+    let ops = |o: &Op| !matches!(o, Op::Weight { .. } | Op::SecondResult);
+    assert_eq!(count(&out, ops), 1);
+    let e = fused_epilogues(&out);
+    assert_eq!(e.len(), 1);
+    let second = e[0].second.as_ref().expect("a second output");
+    assert_eq!(second.rounding, Rounding::HalfUp);
+    assert_eq!(second.clamp, [0, 15]);
+    assert!(out.to_mlir().contains(":2 = \"qnn.conv2d_fused\""));
+}
+
+#[test]
+fn requantize_of_a_relu_of_a_shared_conv_is_not_a_second_output() {
+    // the relu cannot join the epilogue (the sum has another user), so the requantize does not
+    // read the conv's value and must not become its second output
+    let (mut b, s) = residual_stream();
+    let r = b.relu(s, NCHW);
+    let q = b.requantize(r, U4, [0, 15], 0, Rounding::HalfToEven, 40, NCHW);
+    let (g, w) = b.finish(vec![s, q]);
+    let (eg, v) = saturate(&g, &family("fusion"));
+    assert!(!has(&eg, v[q], "(second ?q ?p)"));
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    assert!(fused_epilogues(&out).iter().all(|e| e.second.is_none()));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 use super::analysis::{attr, is_absent, kernel_layout_leaf, layout_leaf, value, Data, EGraph};
 use super::language::{ActLayout, ArgLeaf, Attr, Qnn, Scales, WeightLayout, WeightLeaf};
 use egg::Id;
-use nibble_qnn::graph::{EpilogueKind, Graph, Node, Op, ValueId};
+use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Node, Op, TensorType, ValueId};
 use nibble_qnn::semantics::Layout;
 use std::collections::{HashMap, HashSet};
 
@@ -61,6 +61,9 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
         })));
     }
     let none = eg.add(Qnn::Absent);
+    let seconds = g.second_results();
+    // the pair class of each two-result conv (by its value) and its `SECOND` leaf
+    let mut pairs: HashMap<ValueId, (Id, Id)> = HashMap::new();
     for (i, n) in g.nodes.iter().enumerate() {
         let site = i as u32;
         let x = |k: usize| values[n.operands[k]];
@@ -118,7 +121,28 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 } else {
                     none
                 };
-                eg.add(Qnn::Conv2dFused([a, e, l, kl, x(0), x(1), b, r]))
+                match (&epilogue.second, seconds.get(&(nargs + i))) {
+                    (Some(o), Some(&p)) => {
+                        let ty = g.value_type(p).elem;
+                        let q = eg.add(Qnn::Attr(Attr::of_second((p - nargs) as u32, o, ty)));
+                        let pair = eg.add(Qnn::Conv2dFused2([a, e, q, l, kl, x(0), x(1), b, r]));
+                        pairs.insert(nargs + i, (pair, q));
+                        eg.add(Qnn::First(pair))
+                    }
+                    (None, _) => eg.add(Qnn::Conv2dFused([a, e, l, kl, x(0), x(1), b, r])),
+                    (Some(_), None) => {
+                        return Err(format!(
+                            "{}: 'qnn.conv2d_fused' has second_* attributes but no second result",
+                            n.loc
+                        ))
+                    }
+                }
+            }
+            Op::SecondResult => {
+                let (pair, q) = *pairs
+                    .get(&n.operands[0])
+                    .ok_or("a second result of an op without a second output")?;
+                eg.add(Qnn::Second([q, pair]))
             }
             Op::Dense => {
                 let a = eg.add(Qnn::Attr(Attr::Dense { site }));
@@ -286,7 +310,9 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                 Some(*site),
             )
         }
-        Qnn::Conv2d([a, l, kl, x, w, b]) | Qnn::Conv2dFused([a, _, l, kl, x, w, b, _]) => {
+        Qnn::Conv2d([a, l, kl, x, w, b])
+        | Qnn::Conv2dFused([a, _, l, kl, x, w, b, _])
+        | Qnn::Conv2dFused2([a, _, _, l, kl, x, w, b, _]) => {
             let Attr::Conv {
                 site,
                 strides,
@@ -299,14 +325,23 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
             let kernel_layout = kernel_layout_leaf(eg, *kl).ok_or_else(bad)?;
             let mut operands = vec![*x, *w];
             operands.extend(opt(*b));
-            let op = if let Qnn::Conv2dFused([_, e, .., r]) = node {
-                operands.extend(opt(*r));
+            let fused = match node {
+                Qnn::Conv2dFused([_, e, .., r]) => Some((*e, None, *r)),
+                Qnn::Conv2dFused2([_, e, q, .., r]) => Some((*e, Some(*q), *r)),
+                _ => None,
+            };
+            let op = if let Some((e, q, r)) = fused {
+                operands.extend(opt(r));
+                let mut epilogue = at(e)?.epilogue().ok_or_else(bad)?;
+                if let Some(q) = q {
+                    epilogue.second = Some(at(q)?.second_output().ok_or_else(bad)?);
+                }
                 Op::Conv2dFused {
                     strides: *strides,
                     padding: *padding,
                     layout,
                     kernel_layout,
-                    epilogue: at(*e)?.epilogue().ok_or_else(bad)?,
+                    epilogue,
                 }
             } else {
                 Op::Conv2d {
@@ -444,9 +479,13 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
             vec![],
             Some(w.site),
         ),
-        Qnn::Absent | Qnn::Layout(_) | Qnn::KernelLayout(_) | Qnn::Attr(_) | Qnn::Arg(_) => {
-            return Err(bad())
-        }
+        Qnn::Absent
+        | Qnn::Layout(_)
+        | Qnn::KernelLayout(_)
+        | Qnn::Attr(_)
+        | Qnn::Arg(_)
+        | Qnn::First(_)
+        | Qnn::Second(_) => return Err(bad()),
     })
 }
 
@@ -460,6 +499,8 @@ pub fn to_graph(
 ) -> Result<Graph, String> {
     let mut g = Graph::new(input.name.clone(), input.args.clone());
     let mut emitted: HashMap<Id, ValueId> = HashMap::new();
+    // the second-result projection of each emitted two-result conv
+    let mut seconds: HashMap<ValueId, ValueId> = HashMap::new();
     let mut visiting: HashSet<Id> = HashSet::new();
     let mut stack: Vec<(Id, bool)> = roots.iter().rev().map(|&r| (eg.find(r), false)).collect();
     while let Some((c, expanded)) = stack.pop() {
@@ -473,7 +514,14 @@ pub fn to_graph(
             emitted.insert(c, a.index as usize);
             continue;
         }
-        let (op, operands, site) = op_of(eg, node)?;
+        // projections emit nothing: they name a result of their pair's node
+        let (op, operands, site) = match node {
+            Qnn::First(p) | Qnn::Second([_, p]) => (None, vec![*p], None),
+            _ => {
+                let (op, operands, site) = op_of(eg, node)?;
+                (Some(op), operands, site)
+            }
+        };
         let operands: Vec<Id> = operands.iter().map(|&o| eg.find(o)).collect();
         if !expanded {
             if !visiting.insert(c) {
@@ -501,17 +549,53 @@ pub fn to_graph(
                     .ok_or("operand not emitted".to_string())
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let Some(op) = op else {
+            let p = operands[0];
+            let v = match node {
+                Qnn::First(_) => Some(p),
+                _ => seconds.get(&p).copied(),
+            };
+            emitted.insert(c, v.ok_or("a projection of a one-result op")?);
+            continue;
+        };
         let loc = site
             .and_then(|s| input.nodes.get(s as usize))
             .map(|n| n.loc.clone())
             .unwrap_or_default();
+        let second = match &op {
+            Op::Conv2dFused {
+                epilogue: Epilogue {
+                    second: Some(_), ..
+                },
+                ..
+            } => {
+                let Qnn::Conv2dFused2([_, _, q, ..]) = node else {
+                    return Err(format!("malformed e-node {node}"));
+                };
+                let Some(Attr::Requantize { out, .. }) = attr(eg, *q) else {
+                    return Err(format!("malformed e-node {node}"));
+                };
+                Some(TensorType::new(result.shape.clone(), *out))
+            }
+            _ => None,
+        };
         g.nodes.push(Node {
             op,
             operands,
             result,
-            loc,
+            loc: loc.clone(),
         });
-        emitted.insert(c, g.args.len() + g.nodes.len() - 1);
+        let v = g.args.len() + g.nodes.len() - 1;
+        emitted.insert(c, v);
+        if let Some(ty) = second {
+            g.nodes.push(Node {
+                op: Op::SecondResult,
+                operands: vec![v],
+                result: ty,
+                loc,
+            });
+            seconds.insert(v, v + 1);
+        }
     }
     g.results = roots.iter().map(|r| emitted[&eg.find(*r)]).collect();
     // Transforms the rules introduced: the location of the operand's producer, else of the

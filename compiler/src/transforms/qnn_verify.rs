@@ -6,9 +6,9 @@ use crate::pass::{NibblePass, PassOptions};
 use melior::ir::operation::{OperationLike, OperationRef, WalkOrder, WalkResult};
 use melior::ir::{Module, ValueLike};
 use melior::Context;
-use nibble_qnn::graph::TensorType;
+use nibble_qnn::graph::{Op, TensorType};
 use nibble_qnn::ir::{is_qnn, op_of, tensor_type};
-use nibble_qnn::verify::verify_op;
+use nibble_qnn::verify::{verify_op, verify_second};
 
 pub struct QnnVerify;
 
@@ -23,13 +23,28 @@ pub fn check_op(op: OperationRef) -> Result<(), String> {
     for (i, v) in op.operands().enumerate() {
         operands.push(tensor_type(v.r#type()).map_err(|e| prefix(format!("operand {i}: {e}")))?);
     }
-    if op.result_count() != 1 {
-        return Err(prefix("must have exactly one result".into()));
+    let second = match &typed {
+        Op::Conv2dFused { epilogue, .. } => Some(epilogue),
+        _ => None,
+    };
+    let result_ty = |i: usize| {
+        tensor_type(op.result(i).unwrap().r#type()).map_err(|e| prefix(format!("result #{i}: {e}")))
+    };
+    match (op.result_count(), second) {
+        (1, _) => {}
+        (2, Some(_)) => {}
+        _ => return Err(prefix("must have exactly one result".into())),
     }
-    let result =
-        tensor_type(op.result(0).unwrap().r#type()).map_err(|e| prefix(format!("result: {e}")))?;
+    let result = result_ty(0)?;
     let refs: Vec<&TensorType> = operands.iter().collect();
-    verify_op(&typed, &refs, &result).map_err(prefix)
+    verify_op(&typed, &refs, &result).map_err(prefix)?;
+    match (op.result_count(), second) {
+        (2, Some(e)) => verify_second(e, &result, &result_ty(1)?).map_err(prefix),
+        (1, Some(e)) if e.second.is_some() => Err(prefix(
+            "has second_* attributes but no second result".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Verify every qnn op under `root`; returns the number of failures (each one emitted).

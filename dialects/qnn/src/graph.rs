@@ -123,6 +123,10 @@ pub enum Op {
     },
     /// `qnn.dequantize`: (int) -> f32; `f32(x) * scales[c]` (one entry: per tensor).
     Dequantize { scales: Vec<f32>, layout: Layout },
+    /// The second result of the `qnn.conv2d_fused` its one operand is (whose epilogue has a
+    /// [`SecondOutput`]): the graph keeps one value per node, so a two-result op is the op (its
+    /// first result) and this projection. Not an op of its own in MLIR: printed as `%N#1`.
+    SecondResult,
     /// `qnn.layout_transform`.
     LayoutTransform { src: Layout, dst: Layout },
 }
@@ -144,7 +148,7 @@ impl Op {
             | Op::Flatten { layout }
             | Op::Dequantize { layout, .. } => Some(*layout),
             Op::LayoutTransform { src, .. } => Some(*src),
-            Op::Weight { .. } | Op::Dense => None,
+            Op::Weight { .. } | Op::Dense | Op::SecondResult => None,
         }
     }
 
@@ -175,6 +179,7 @@ impl Op {
             Op::Dequantize { .. } => "dequantize",
             Op::Conv2dFused { .. } => "conv2d_fused",
             Op::LayoutTransform { .. } => "layout_transform",
+            Op::SecondResult => "second_result",
         }
     }
 }
@@ -240,6 +245,16 @@ impl Graph {
             .collect()
     }
 
+    /// The `SecondResult` projection of each two-result node: node value -> projection value.
+    pub fn second_results(&self) -> std::collections::HashMap<ValueId, ValueId> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.op, Op::SecondResult))
+            .map(|(i, n)| (n.operands[0], self.args.len() + i))
+            .collect()
+    }
+
     /// qnn IR in MLIR generic syntax, one op per line, parseable by nibble-opt and by
     /// `mlir-opt-22 --irdl-file=dialects/qnn/qnn.irdl.mlir`.
     pub fn to_mlir(&self) -> String {
@@ -268,14 +283,23 @@ impl Graph {
             res_sig
         )
         .unwrap();
+        // a two-result conv2d_fused prints as `%N:2 = ...`, its results as `%N#0` / `%N#1`
+        let second = self.second_results();
         let name = |v: ValueId| {
             if v < self.args.len() {
-                format!("%arg{v}")
-            } else {
-                format!("%{}", v - self.args.len())
+                return format!("%arg{v}");
+            }
+            let i = v - self.args.len();
+            match &self.nodes[i].op {
+                Op::SecondResult => format!("%{}#1", self.nodes[i].operands[0] - self.args.len()),
+                _ if second.contains_key(&v) => format!("%{i}#0"),
+                _ => format!("%{i}"),
             }
         };
         for (i, n) in self.nodes.iter().enumerate() {
+            if matches!(n.op, Op::SecondResult) {
+                continue;
+            }
             let ops: Vec<String> = n.operands.iter().map(|&v| name(v)).collect();
             let mut attrs = attr_dict(&n.op);
             if let Some(seg) = n.op.segment_sizes(n.operands.len()) {
@@ -286,14 +310,20 @@ impl Graph {
                 .iter()
                 .map(|&v| self.value_type(v).mlir())
                 .collect();
+            let (lhs, res) = match second.get(&(self.args.len() + i)) {
+                Some(&p) => (
+                    format!("%{i}:2"),
+                    format!("({}, {})", n.result.mlir(), self.value_type(p).mlir()),
+                ),
+                None => (format!("%{i}"), n.result.mlir()),
+            };
             writeln!(
                 s,
-                "    %{i} = \"qnn.{}\"({}) {{{}}} : ({}) -> {}",
+                "    {lhs} = \"qnn.{}\"({}) {{{}}} : ({}) -> {res}",
                 n.op.mnemonic(),
                 ops.join(", "),
                 attrs,
                 tys.join(", "),
-                n.result.mlir()
             )
             .unwrap();
         }
@@ -374,11 +404,14 @@ pub fn attr_dict(op: &Op) -> String {
             arr64(strides)
         ),
         Op::LayoutTransform { src, dst } => format!("dst_layout = \"{dst}\", src_layout = \"{src}\""),
+        Op::SecondResult => String::new(),
     }
 }
 
 /// `clamp, epilogue, multiplier, relu, residual_multiplier, residual_shift, rounding, shift,
-/// zero_point` attribute entries of an epilogue (shared by qnn.conv2d_fused and tcconv).
+/// zero_point` attribute entries of an epilogue (shared by qnn.conv2d_fused and tcconv), then
+/// `second_clamp, second_multiplier, second_rounding, second_shift, second_zero_point` when the
+/// epilogue has a second output.
 pub fn epilogue_attrs(e: &Epilogue) -> String {
     let empty = ChannelScales {
         multiplier: vec![],
@@ -400,7 +433,17 @@ pub fn epilogue_attrs(e: &Epilogue) -> String {
         arr32(&r.shift),
         e.rounding,
         arr32(&s.shift)
-    )
+    ) + &match &e.second {
+        None => String::new(),
+        Some(o) => format!(
+            ", second_clamp = {}, second_multiplier = {}, second_rounding = \"{}\", second_shift = {}, second_zero_point = {} : i64",
+            arr64(&o.clamp),
+            arr32(&o.scales.multiplier),
+            o.rounding,
+            arr32(&o.scales.shift),
+            o.zero_point
+        ),
+    }
 }
 
 /// What a fused conv does to its i32 accumulator `acc = conv(x, w) + bias` (per output channel c):
@@ -410,12 +453,42 @@ pub fn epilogue_attrs(e: &Epilogue) -> String {
 ///    `None`: `y = acc`.
 /// 2. `y = clamp(y, clamp[0], clamp[1])`, then `y = max(y, 0)` if `relu`.
 /// 3. Result: `y` in the op's result element type.
+/// 4. With a `second` output, a second result `z = clamp(round(y * s2[c]) + zp2, clamp2)` in
+///    the second result's element type: the `qnn.requantize` of the first result, written by the
+///    same kernel (HAWQ's residual stream: `y` is the wide sum the next block adds, `z` the
+///    4-bit input of the next conv).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Epilogue {
     pub kind: EpilogueKind,
     pub rounding: Rounding,
     pub clamp: [i64; 2],
     pub relu: bool,
+    #[serde(default)]
+    pub second: Option<SecondOutput>,
+}
+
+/// The requantize a fused epilogue applies to its result for a second output (step 4 of
+/// [`Epilogue`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecondOutput {
+    pub scales: ChannelScales,
+    pub rounding: Rounding,
+    pub zero_point: i64,
+    pub clamp: [i64; 2],
+}
+
+impl SecondOutput {
+    /// Step 4 for one value `y` of channel `c`.
+    pub fn apply(&self, y: i64, c: usize) -> i64 {
+        crate::semantics::requantize(
+            y,
+            self.scales.get(c),
+            self.rounding,
+            self.zero_point,
+            self.clamp[0],
+            self.clamp[1],
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

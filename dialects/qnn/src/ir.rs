@@ -164,11 +164,25 @@ pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> 
             ))
         }
     };
+    let second = if op.has_attribute("second_multiplier") {
+        let r = string(op, "second_rounding")?;
+        Some(crate::graph::SecondOutput {
+            scales: scales(op, "second_multiplier", "second_shift")?,
+            rounding: Rounding::parse(r).ok_or_else(|| {
+                format!("second_rounding \"{r}\" is not one of half_to_even, half_up, truncate")
+            })?,
+            zero_point: int(op, "second_zero_point")?,
+            clamp: i64_array(op, "second_clamp")?,
+        })
+    } else {
+        None
+    };
     Ok(Epilogue {
         kind,
         rounding: rounding_attr(op)?,
         clamp: i64_array(op, "clamp")?,
         relu: int(op, "relu")? != 0,
+        second,
     })
 }
 
@@ -562,8 +576,19 @@ pub fn graph_of_func(func: OperationRef) -> Result<Graph, LocatedError> {
         }
         let typed = op_of(o).map_err(|m| here(&o, m))?;
         let typed = typed.ok_or_else(|| here(&o, format!("'{opname}' is not a qnn operation")))?;
-        if o.result_count() != 1 {
-            return Err(here(&o, "qnn ops have exactly one result".into()));
+        let two = match &typed {
+            Op::Conv2dFused { epilogue, .. } => epilogue.second.is_some(),
+            _ => false,
+        };
+        if o.result_count() != 1 + two as usize {
+            return Err(here(
+                &o,
+                match (o.result_count(), two) {
+                    (2, false) => "a second result needs the second_* epilogue attributes".into(),
+                    (_, true) => "an epilogue with a second output has two results".into(),
+                    _ => "qnn ops have exactly one result".into(),
+                },
+            ));
         }
         let mut operands = vec![];
         for v in o.operands() {
@@ -579,10 +604,18 @@ pub fn graph_of_func(func: OperationRef) -> Result<Graph, LocatedError> {
             result,
             loc: location_string(o.location()),
         });
-        ids.insert(
-            key(o.result(0).unwrap().into()),
-            g.args.len() + g.nodes.len() - 1,
-        );
+        let first = g.args.len() + g.nodes.len() - 1;
+        ids.insert(key(o.result(0).unwrap().into()), first);
+        if two {
+            let second = tensor_type(o.result(1).unwrap().r#type()).map_err(|m| here(&o, m))?;
+            g.nodes.push(Node {
+                op: Op::SecondResult,
+                operands: vec![first],
+                result: second,
+                loc: location_string(o.location()),
+            });
+            ids.insert(key(o.result(1).unwrap().into()), first + 1);
+        }
         op = o.next_in_block();
     }
     Ok(g)
@@ -625,7 +658,18 @@ pub fn build_func<'c>(
     let mut values: Vec<Value> = (0..g.args.len())
         .map(|i| block.argument(i).unwrap().into())
         .collect();
-    for n in &g.nodes {
+    let second = g.second_results();
+    // second results of two-result ops, by the op's value
+    let mut seconds: HashMap<ValueId, Value> = HashMap::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        if matches!(n.op, Op::SecondResult) {
+            let v = seconds
+                .get(&n.operands[0])
+                .copied()
+                .ok_or("a second_result of an op without a second output")?;
+            values.push(v);
+            continue;
+        }
         let dict_src = format!("{{{}}}", crate::graph::attr_dict(&n.op));
         let dict = Attribute::parse(context, &dict_src)
             .and_then(|a| melior::ir::attribute::DictionaryAttribute::try_from(a).ok())
@@ -644,12 +688,18 @@ pub fn build_func<'c>(
             location_from_string(context, &n.loc),
         )
         .add_operands(&operands)
-        .add_results(&[ty(&n.result)?])
+        .add_results(&match second.get(&(g.args.len() + i)) {
+            Some(&p) => vec![ty(&n.result)?, ty(g.value_type(p))?],
+            None => vec![ty(&n.result)?],
+        })
         .add_attributes(&attrs)
         .build()
         .map_err(|e| format!("cannot build qnn.{}: {e}", n.op.mnemonic()))?;
         let op = block.append_operation(op);
         values.push(op.result(0).unwrap().into());
+        if let Ok(r) = op.result(1) {
+            seconds.insert(g.args.len() + i, r.into());
+        }
     }
     let results: Vec<Value> = g.results.iter().map(|&v| values[v]).collect();
     block.append_operation(melior::dialect::func::r#return(&results, unknown));

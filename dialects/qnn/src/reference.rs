@@ -32,7 +32,7 @@
 //! bound `K * max|x| * max|w| <= i32::MAX` proves it exact; otherwise they fall back to i128.
 //! Rows of the output are spread over rayon's thread pool.
 
-use crate::graph::{ChannelScales, EpilogueKind, Graph, Node, Op, TensorType};
+use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Node, Op, TensorType};
 use crate::semantics::{
     dequantize_f32, floor_div, quantize_f32, requantize, Dyadic, ElemType, KernelLayout, Layout,
     Rounding, MAX_SHIFT,
@@ -412,6 +412,31 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                         .apply(a as i64, rv, (i / cstride) % cn)
                         .clamp(lo, hi) as i32
                 })
+                .collect();
+            Data::Int(out)
+        }
+        Op::SecondResult => {
+            arity(&ops, 1, 1)?;
+            let Some(Op::Conv2dFused {
+                layout,
+                epilogue:
+                    Epilogue {
+                        second: Some(second),
+                        ..
+                    },
+                ..
+            }) = g.node_of(node.operands[0]).map(|p| &p.op)
+            else {
+                return Err("projects a value without a second output".into());
+            };
+            let y = ints(ops[0], "first result")?;
+            same_shape(ops[0], res)?;
+            let (cstride, cn) = channel_stride(&res.shape, *layout)?;
+            let (lo, hi) = int_result(res)?;
+            let out: Vec<i32> = y
+                .par_iter()
+                .enumerate()
+                .map(|(i, &v)| second.apply(v as i64, (i / cstride) % cn).clamp(lo, hi) as i32)
                 .collect();
             Data::Int(out)
         }
@@ -2504,6 +2529,7 @@ mod tests {
                     rounding,
                     clamp,
                     relu,
+                    second: None,
                 },
             };
             let fq = g.push(

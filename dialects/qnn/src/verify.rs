@@ -2,7 +2,7 @@
 //! padding, per-channel lengths, layouts. One function per op, on MLIR-free types, so the
 //! `qnn-verify` pass, the interpreter's callers and the importer share it.
 
-use crate::graph::{ChannelScales, EpilogueKind, Graph, Op, TensorType};
+use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Op, TensorType, ValueId};
 use crate::semantics::{ElemType, Layout, MAX_SHIFT};
 
 type R = Result<(), String>;
@@ -282,6 +282,20 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                 }
             }
             clamp_in(epilogue.clamp, result.elem)?;
+            if let Some(sec) = &epilogue.second {
+                scales(&sec.scales, o, "second")?;
+                if sec.zero_point.abs() > 1 << 31 {
+                    return fail(format!(
+                        "second_zero_point {} is out of range",
+                        sec.zero_point
+                    ));
+                }
+            }
+        }
+        Op::SecondResult => {
+            arity(1..=1)?;
+            int_elem(result, "second result")?;
+            same_shape(result, operands[0], "second result")?;
         }
         Op::Dense => {
             arity(2..=3)?;
@@ -479,10 +493,29 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
     Ok(())
 }
 
+/// The second result of a conv2d_fused (`second`) against its epilogue and first result.
+pub fn verify_second(e: &Epilogue, first: &TensorType, second: &TensorType) -> R {
+    let Some(sec) = &e.second else {
+        return fail("has a second result but no second_* epilogue attributes");
+    };
+    int_elem(second, "second result")?;
+    same_shape(second, first, "second result")?;
+    clamp_in(sec.clamp, second.elem).map_err(|m| format!("second_{m}"))
+}
+
 /// Verify every node of a graph; errors carry the node's location.
 pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
     let mut errs = vec![];
+    let seconds = g.second_results();
     for (i, n) in g.nodes.iter().enumerate() {
+        if let Op::Conv2dFused { epilogue, .. } = &n.op {
+            if epilogue.second.is_some() && !seconds.contains_key(&(g.args.len() + i)) {
+                errs.push(format!(
+                    "{}: error: 'qnn.conv2d_fused' has second_* attributes but no second result",
+                    n.loc
+                ));
+            }
+        }
         if let Some(&bad) = n.operands.iter().find(|&&v| v >= g.args.len() + i) {
             errs.push(format!(
                 "{}: error: operand %{bad} is used before it is defined",
@@ -491,7 +524,17 @@ pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
             continue;
         }
         let tys: Vec<&TensorType> = n.operands.iter().map(|&v| g.value_type(v)).collect();
-        if let Err(e) = verify_op(&n.op, &tys, &n.result) {
+        let second = |v: ValueId| match g.node_of(v).map(|p| &p.op) {
+            Some(Op::Conv2dFused { epilogue, .. }) => {
+                verify_second(epilogue, g.value_type(v), &n.result)
+            }
+            _ => fail("projects a value that is not a qnn.conv2d_fused"),
+        };
+        let r = verify_op(&n.op, &tys, &n.result).and_then(|()| match n.op {
+            Op::SecondResult => second(n.operands[0]),
+            _ => Ok(()),
+        });
+        if let Err(e) = r {
             let loc = if n.loc.is_empty() {
                 format!("qnn.{} #{i}", n.op.mnemonic())
             } else {

@@ -131,6 +131,24 @@ pub fn run_buffers(
         })()
         .map_err(|e| format!("@{}: op {k} (tcconv.{}): {e}", p.name, op.mnemonic()))?;
         bufs[out] = Some(res);
+        // a conv's second output is the requantize of its first (`Conv::second_requantize`)
+        if let TcOp::Conv2d(c) = op {
+            match (c.second, c.second_requantize()) {
+                (None, _) => {}
+                (Some(b), Some(rq)) if b < p.buffers.len() => {
+                    let res = cx.exec(&rq, &bufs).map_err(|e| {
+                        format!("@{}: op {k} (tcconv.conv2d) second output: {e}", p.name)
+                    })?;
+                    bufs[b] = Some(res);
+                }
+                (Some(b), _) => {
+                    return Err(format!(
+                        "@{}: op {k} (tcconv.conv2d): second output buffer {b} needs second_* epilogue attributes and an existing buffer",
+                        p.name
+                    ))
+                }
+            }
+        }
     }
     Ok(bufs)
 }
@@ -1976,6 +1994,7 @@ mod tests {
                             rounding: Rounding::HalfUp,
                             clamp,
                             relu: false,
+                            second: None,
                         },
                         a,
                     )
@@ -2008,6 +2027,7 @@ mod tests {
                             rounding: Rounding::Truncate,
                             clamp: [-8, 7],
                             relu: true,
+                            second: None,
                         },
                         r,
                     )

@@ -178,12 +178,14 @@ pub fn build_func<'c>(
                 v.extend(c.bias.map(|b| weights[b]));
                 v.extend(c.residual.map(|r| bufs[&r]));
                 v.push(bufs[&c.output]);
+                v.extend(c.second.map(|b| bufs[&b]));
                 let seg = vec![
                     1,
                     1,
                     c.bias.is_some() as i32,
                     c.residual.is_some() as i32,
                     1,
+                    c.second.is_some() as i32,
                 ];
                 let a = format!(
                     "{}, kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
@@ -513,8 +515,8 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
             }),
             "tcconv.conv2d" => {
                 let seg = i32_vec(&op, "operandSegmentSizes").map_err(err)?;
-                if seg.len() != 5 {
-                    return Err(err("operandSegmentSizes must have 5 entries".into()));
+                if seg.len() != 6 {
+                    return Err(err("operandSegmentSizes must have 6 entries".into()));
                 }
                 let mut i = 2;
                 let bias = if seg[2] == 1 {
@@ -539,6 +541,11 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     bias,
                     residual,
                     output: operand(i)?,
+                    second: if seg[5] == 1 {
+                        Some(operand(i + 1)?)
+                    } else {
+                        None
+                    },
                     strides: i64_array(&op, "strides").map_err(err)?,
                     padding: i64_array(&op, "padding").map_err(err)?,
                     kernel: i64_array(&op, "kernel").map_err(err)?,

@@ -194,6 +194,8 @@ struct Lowering<'g> {
     weights: HashMap<(String, Packing), WeightId>,
     /// Which layout each value is produced in.
     layout: HashMap<ValueId, Layout>,
+    /// The second-result projection of each two-result conv (`Graph::second_results`).
+    seconds: HashMap<ValueId, ValueId>,
 }
 
 fn logical(g: &Graph, v: ValueId, l: Layout) -> [i64; 4] {
@@ -232,6 +234,7 @@ pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
         | Op::MaxPool2d { layout, .. }
         | Op::AvgPool2d { layout, .. } => *layout,
         Op::LayoutTransform { dst, .. } => *dst,
+        Op::SecondResult => qnn_layout(g, n.operands[0]),
         _ => Layout::NCHW,
     }
 }
@@ -284,6 +287,13 @@ impl<'g> Lowering<'g> {
             let t = self.g.value_type(v);
             if t.shape.len() == 2 {
                 self.layout.insert(v, Layout::NC);
+                continue;
+            }
+            // a two-result conv writes both results in one layout: the one its 4-bit second
+            // result's consumers want (conv inputs), planned already (it comes later)
+            if let Some(&p) = self.seconds.get(&v) {
+                let l = self.layout[&p];
+                self.layout.insert(v, l);
                 continue;
             }
             let mut l = None;
@@ -400,7 +410,8 @@ impl<'g> Lowering<'g> {
                 }
             };
             match &n.op {
-                Op::Weight { .. } => {}
+                // written by the conv it projects
+                Op::Weight { .. } | Op::SecondResult => {}
                 Op::LayoutTransform { .. } => {
                     // Logical identity: the value aliases its operand's buffers.
                     let src = n.operands[0];
@@ -468,12 +479,14 @@ impl<'g> Lowering<'g> {
                     };
                     let tiling = choose_tiling(self.target, gemm, x.elem, wt.elem, self.opts.tile);
                     let output = self.output(v);
+                    let second = self.seconds.get(&v).copied().map(|p| self.output(p));
                     self.p.ops.push(TcOp::Conv2d(Conv {
                         input,
                         weight,
                         bias,
                         residual,
                         output,
+                        second,
                         strides: *strides,
                         padding: *padding,
                         kernel: [kh, kw],
@@ -484,6 +497,7 @@ impl<'g> Lowering<'g> {
                             rounding: Rounding::HalfToEven,
                             clamp: [i32::MIN as i64, i32::MAX as i64],
                             relu: false,
+                            second: None,
                         }),
                     }));
                 }
@@ -530,6 +544,7 @@ impl<'g> Lowering<'g> {
                             rounding: Rounding::HalfToEven,
                             clamp: [i32::MIN as i64, i32::MAX as i64],
                             relu: false,
+                            second: None,
                         },
                     }));
                 }
@@ -662,6 +677,7 @@ pub fn lower(g: &Graph, target: Target, opts: &LowerOptions) -> Result<Program, 
         bufs: HashMap::new(),
         weights: HashMap::new(),
         layout: HashMap::new(),
+        seconds: g.second_results(),
     }
     .run()
 }

@@ -77,6 +77,10 @@ pub struct Conv {
     pub bias: Option<WeightId>,
     pub residual: Option<BufId>,
     pub output: BufId,
+    /// The second output of an epilogue with a [`SecondOutput`](nibble_qnn::graph::SecondOutput):
+    /// the requantize of `output`, same dims and layout, written by the same kernel.
+    #[serde(default)]
+    pub second: Option<BufId>,
     pub strides: [i64; 2],
     pub padding: [i64; 4],
     pub kernel: [i64; 2],
@@ -157,6 +161,23 @@ pub enum TcOp {
     },
 }
 
+impl Conv {
+    /// What the conv writes to `second`, as the elementwise op it stands for (its meaning).
+    pub fn second_requantize(&self) -> Option<TcOp> {
+        let (b, o) = (self.second?, self.epilogue.second.as_ref()?);
+        Some(TcOp::Elementwise {
+            op: Elementwise::Requantize {
+                scales: o.scales.clone(),
+                rounding: o.rounding,
+                zero_point: o.zero_point,
+                clamp: o.clamp,
+            },
+            inputs: vec![self.output],
+            output: b,
+        })
+    }
+}
+
 impl TcOp {
     pub fn mnemonic(&self) -> &'static str {
         match self {
@@ -191,6 +212,14 @@ impl TcOp {
             TcOp::Conv2d(c) => c.output,
             TcOp::Dense(d) => d.output,
         }
+    }
+    /// Every buffer written: [`writes`](Self::writes), then a conv's second output.
+    pub fn writes_all(&self) -> Vec<BufId> {
+        let mut v = vec![self.writes()];
+        if let TcOp::Conv2d(c) = self {
+            v.extend(c.second);
+        }
+        v
     }
 }
 

@@ -129,7 +129,29 @@ fn conv(p: &Program, c: &Conv) -> R {
             ));
         }
     }
-    epilogue(&c.epilogue, y, c.residual.map(|r| &p.buffers[r]))
+    epilogue(&c.epilogue, y, c.residual.map(|r| &p.buffers[r]))?;
+    match (c.second.map(|b| &p.buffers[b]), &c.epilogue.second) {
+        (None, None) => Ok(()),
+        (Some(_), None) => Err("a second output buffer needs second_* epilogue attributes".into()),
+        (None, Some(_)) => Err("second_* epilogue attributes need a second output buffer".into()),
+        (Some(z), Some(sec)) => {
+            if z.dims != y.dims || z.layout != y.layout || !z.elem.is_int() {
+                return Err(format!(
+                    "the second output must be an integer buffer of the output's dims {:?} and layout {}, found {} {:?} {}",
+                    y.dims, y.layout, z.elem, z.dims, z.layout
+                ));
+            }
+            scales(&sec.scales, o, "second")?;
+            let (lo, hi) = z.elem.range();
+            if sec.clamp[0] > sec.clamp[1] || sec.clamp[0] < lo || sec.clamp[1] > hi {
+                return Err(format!(
+                    "second_clamp {:?} is empty or exceeds the second output's {} range [{lo}, {hi}]",
+                    sec.clamp, z.elem
+                ));
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Check every op of `p`.
@@ -139,7 +161,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
         let bufs_ok = op
             .reads()
             .iter()
-            .chain(std::iter::once(&op.writes()))
+            .chain(&op.writes_all())
             .all(|&b| b < p.buffers.len());
         let r = if !bufs_ok {
             Err("buffer index out of range".to_string())

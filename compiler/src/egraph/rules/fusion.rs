@@ -6,10 +6,15 @@
 //!
 //! A fused conv replaces the conv's i32 value, so each rule requires that value (and every
 //! intermediate the rule swallows) to have had a single user in the input graph
-//! ([`single_use`]); duplicating a conv to fuse it is never a candidate. The qnn graph has
-//! single-result nodes, so a value with two users (HAWQ's wide residual stream, which is both the
-//! next block's identity and, requantized to 4 bits, the next conv's input) stays a
-//! `conv2d_fused` (residual) followed by a separate `requantize`.
+//! ([`single_use`]); duplicating a conv to fuse it is never a candidate.
+//!
+//! A requantize of a fused conv's result with other users too (HAWQ's wide residual stream: the
+//! next block's identity and, requantized to 4 bits, the next conv's input) becomes the conv's
+//! *second output* (`conv2d-fused-second-requantize`): `(conv2d-fused2 .. SECOND ..)` computes
+//! the pair, `(first P)` is the conv's value and `(second SECOND P)` the requantize's, which is
+//! `Epilogue` step 4 by definition (the same requantize of the same value), so both unions are
+//! exact. Whether the pair is cheaper (one kernel, the wide value is not read back) is the
+//! extractor's choice.
 //!
 //! Why `requantize(relu(x)) == relu(requantize(x))` when `zero_point == 0`, every multiplier
 //! `b >= 0` and the clamp's upper bound `hi >= 0` (the condition of `conv2d-relu-requantize`):
@@ -206,6 +211,45 @@ impl Applier<Qnn, QnnAnalysis> for Fuse {
     }
 }
 
+/// Builds the pair `(conv2d-fused2 ?c ?e ?q ?l ?kl ?x ?w ?b ?r)` of a matched
+/// `(requantize ?q ?l (conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r))`: the conv's class gets
+/// `(first P)`, the requantize's `(second ?q P)`.
+struct FuseSecond;
+
+impl Applier<Qnn, QnnAnalysis> for FuseSecond {
+    fn apply_one(
+        &self,
+        eg: &mut EGraph,
+        eclass: Id,
+        s: &Subst,
+        _ast: Option<&PatternAst<Qnn>>,
+        _rule: Symbol,
+    ) -> Vec<Id> {
+        let v = |n: &str| s[var(n)];
+        let [c, e, q, l, kl, x, w, b, r] =
+            ["?c", "?e", "?q", "?l", "?kl", "?x", "?w", "?b", "?r"].map(v);
+        let Some(conv) = eg.lookup(Qnn::Conv2dFused([c, e, l, kl, x, w, b, r])) else {
+            return vec![];
+        };
+        let pair = eg.add(Qnn::Conv2dFused2([c, e, q, l, kl, x, w, b, r]));
+        let first = eg.add(Qnn::First(pair));
+        let second = eg.add(Qnn::Second([q, pair]));
+        let a = eg.union(conv, first);
+        let b = eg.union(eclass, second);
+        match (a, b) {
+            (false, false) => vec![],
+            _ => vec![conv, eclass],
+        }
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        ["?c", "?e", "?q", "?l", "?kl", "?x", "?w", "?b", "?r"]
+            .iter()
+            .map(|n| var(n))
+            .collect()
+    }
+}
+
 #[rustfmt::skip]
 pub fn rules() -> Vec<Rewrite> {
     vec![
@@ -232,6 +276,11 @@ pub fn rules() -> Vec<Rewrite> {
             "(relu ?s ?l (conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r))"
             => { Fuse { fold: Fold::ReluAfterEpilogue } }
             if single_use("?e")),
+        // conv2d_fused -> requantize, the conv's value used elsewhere too: a second output
+        // (module docs).
+        egg::rewrite!("conv2d-fused-second-requantize";
+            "(requantize ?q ?l (conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r))"
+            => { FuseSecond }),
         // conv -> relu (i32 result): epilogue none, full i32 clamp, relu.
         egg::rewrite!("conv2d-relu";
             "(relu ?s ?l (conv2d ?c ?l ?kl ?x ?w ?b))"
