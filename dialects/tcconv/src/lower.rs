@@ -215,11 +215,12 @@ pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
         return Layout::NC;
     }
     let Some(n) = g.node_of(v) else {
-        // A function argument: the layout named by its first consumer that names one.
+        // A function argument: the layout named by its first consumer that names one (as any
+        // operand: a residual argument is read in the conv's layout).
         return g
             .nodes
             .iter()
-            .filter(|n| n.operands.first() == Some(&v))
+            .filter(|n| n.operands.contains(&v))
             .find_map(|n| n.op.layout())
             .unwrap_or(Layout::NCHW);
     };

@@ -176,3 +176,30 @@ func.func @fused_residual_i32(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8x4x4xi32>)
 }
 
 // PTX: gpu.binary @kernels {{.*}}.target sm_80{{.*}}.visible .entry fused_residual_i32_0_conv2d(
+
+// -----
+
+// A second output (the requantize of the residual sum) whose word groups are the i32 output's
+// (O = 16: 8-channel groups in both): the simple kernel writes both.
+// CHECK-LABEL: func.func @second_output_o16
+// CHECK: gpu.launch_func @kernels::@second_output_o16_0_conv2d {{.*}} args({{.*}}, %arg2 : memref<2x4x4x16xi32>, %arg3 : memref<2x4x4x2xi32>)
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.func @second_output_o16_0_conv2d
+func.func @second_output_o16(%x: tensor<2x8x4x4xui4>, %id: tensor<2x16x4x4xi32>) -> (tensor<2x16x4x4xi32>, tensor<2x16x4x4xui4>) {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<16x8x3x3xi4>
+  %c:2 = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = false, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<2x8x4x4xui4>, tensor<16x8x3x3xi4>, tensor<2x16x4x4xi32>) -> (tensor<2x16x4x4xi32>, tensor<2x16x4x4xui4>)
+  return %c#0, %c#1 : tensor<2x16x4x4xi32>, tensor<2x16x4x4xui4>
+}
+
+// -----
+
+// O = 12: the i32 output's groups are 4 channels, the packed second output's 8 (a whole word):
+// the conv runs without its second output and a requantize kernel writes it from the first.
+// CHECK-LABEL: func.func @second_output_o12
+// CHECK: gpu.launch_func @kernels::@second_output_o12_0_conv2d {{.*}} args(%arg0 : memref<2x4x4x1xi32>, %{{.*}} : memref<12x3x3x1xi32>, %arg1 : memref<2x4x4x12xi32>, %arg2 : memref<2x4x4x12xi32>)
+// CHECK-NEXT: gpu.launch_func @kernels::@second_output_o12_0_conv2d_second {{.*}} args(%arg2 : memref<2x4x4x12xi32>, %arg3 : memref<2x4x4x2xi32>)
+func.func @second_output_o12(%x: tensor<2x8x4x4xui4>, %id: tensor<2x12x4x4xi32>) -> (tensor<2x12x4x4xi32>, tensor<2x12x4x4xui4>) {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<12x8x3x3xi4>
+  %c:2 = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = false, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<2x8x4x4xui4>, tensor<12x8x3x3xi4>, tensor<2x12x4x4xi32>) -> (tensor<2x12x4x4xi32>, tensor<2x12x4x4xui4>)
+  return %c#0, %c#1 : tensor<2x12x4x4xi32>, tensor<2x12x4x4xui4>
+}

@@ -99,3 +99,25 @@ func.func @stem_not_staged(%x: tensor<16x3x32x32xi8>) -> tensor<16x64x16x16xi32>
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 2, 2>, padding = array<i64: 3, 3, 3, 3>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<16x3x32x32xi8>, tensor<64x3x7x7xi8>) -> tensor<16x64x16x16xi32>
   return %c : tensor<16x64x16x16xi32>
 }
+
+// -----
+
+// A residual conv with a second output (HAWQ's residual stream): each accumulator's epilogue
+// result is stored as i32 to the first output, and its requantize to u4 is packed and staged
+// through shared memory, then written 16 bytes a thread to the second output.
+// CHECK-LABEL: func.func @residual_second_output
+// CHECK: gpu.launch_func @kernels::@residual_second_output_1_conv2d {{.*}} args({{.*}}, %arg2 : memref<16x16x16x256xi32>, %arg3 : memref<16x16x16x32xi32>)
+// CHECK: gpu.func @residual_second_output_1_conv2d({{.*}}, %[[OUT:.*]]: memref<16x16x16x256xi32> {llvm.noalias}, %[[SEC:.*]]: memref<16x16x16x32xi32> {llvm.noalias}) workgroup(%[[SM:.*]] : memref<4096xi32
+// CHECK-DAG: %[[OUTF:.*]] = memref.reinterpret_cast %[[OUT]]
+// CHECK-DAG: %[[SECF:.*]] = memref.reinterpret_cast %[[SEC]]
+// CHECK: memref.store %{{.*}}, %[[OUTF]][%{{.*}}] : memref<1048576xi32>
+// CHECK: gpu.shuffle xor
+// CHECK: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<4096xi32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK: vector.store %{{.*}}, %[[SECF]][%{{.*}}] {alignment = 16 : i64} : memref<131072xi32>, vector<4xi32>
+func.func @residual_second_output(%x: tensor<16x16x16x64xui4>, %id: tensor<16x16x16x256xi32>) -> (tensor<16x16x16x256xi32>, tensor<16x16x16x256xui4>) {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x1x1xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
+  %c:2 = "qnn.conv2d_fused"(%x, %w, %b, %id) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NHWC", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 1, 1>} : (tensor<16x16x16x64xui4>, tensor<256x64x1x1xi4>, tensor<256xi32>, tensor<16x16x16x256xi32>) -> (tensor<16x16x16x256xi32>, tensor<16x16x16x256xui4>)
+  return %c#0, %c#1 : tensor<16x16x16x256xi32>, tensor<16x16x16x256xui4>
+}

@@ -199,3 +199,30 @@ func.func @dequantize_scale_count(%a: tensor<2x10xi32>) -> tensor<2x10xf32> {
   %0 = "qnn.dequantize"(%a) {scale = array<f32: 1.0, 2.0, 3.0>, layout = "NC"} : (tensor<2x10xi32>) -> tensor<2x10xf32>
   return %0 : tensor<2x10xf32>
 }
+
+// -----
+
+func.func @second_result_without_attributes(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  // expected-error @+1 {{has a second result but no second_* epilogue attributes}}
+  %c:2 = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "none", multiplier = array<i32>, shift = array<i32>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: -2147483648, 2147483647>, relu = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> (tensor<1x8x4x4xi32>, tensor<1x8x4x4xui4>)
+  return %c#1 : tensor<1x8x4x4xui4>
+}
+
+// -----
+
+func.func @second_attributes_without_result(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  // expected-error @+1 {{has second_* attributes but no second result}}
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "none", multiplier = array<i32>, shift = array<i32>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: -2147483648, 2147483647>, relu = false, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> tensor<1x8x4x4xi32>
+  return %c : tensor<1x8x4x4xi32>
+}
+
+// -----
+
+func.func @second_clamp_outside_result(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  // expected-error @+1 {{second_clamp [0, 255] exceeds the ui4 range [0, 15]}}
+  %c:2 = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "none", multiplier = array<i32>, shift = array<i32>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: -2147483648, 2147483647>, relu = false, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 255>, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> (tensor<1x8x4x4xi32>, tensor<1x8x4x4xui4>)
+  return %c#1 : tensor<1x8x4x4xui4>
+}

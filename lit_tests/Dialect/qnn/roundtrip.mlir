@@ -62,6 +62,17 @@ func.func @fused_residual(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8x4x4xi32>) -> 
   return %c : tensor<1x8x4x4xi32>
 }
 
+// The residual stream's two results: the wide sum and its requantize (second_*) to ui4.
+// CHECK-LABEL: func.func @fused_residual_second_result
+// CHECK: %[[C:.*]]:2 = "qnn.conv2d_fused"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {{.*}}second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1342218220>, second_rounding = "half_up", second_shift = array<i32: 39>, second_zero_point = 2 : i64, {{.*}} -> (tensor<1x8x4x4xi32>, tensor<1x8x4x4xui4>)
+// CHECK: return %[[C]]#0, %[[C]]#1
+func.func @fused_residual_second_result(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8x4x4xi32>) -> (tensor<1x8x4x4xi32>, tensor<1x8x4x4xui4>) {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<8xi32>
+  %c:2 = "qnn.conv2d_fused"(%x, %w, %b, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 2 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 1, 1>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>, tensor<8xi32>, tensor<1x8x4x4xi32>) -> (tensor<1x8x4x4xi32>, tensor<1x8x4x4xui4>)
+  return %c#0, %c#1 : tensor<1x8x4x4xi32>, tensor<1x8x4x4xui4>
+}
+
 // CHECK-LABEL: func.func @fused_requantize_no_bias
 func.func @fused_requantize_no_bias(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>

@@ -3,8 +3,9 @@
 // satisfy tcconv's direct-kernel constraints (batch % 16, channels % 32 / % 8), so the block
 // runs in HWNC with one transform in (on the 4-bit requantized input, the smallest tensor) and one
 // out (the function's result is NCHW). conv -> relu -> requantize fuses twice; the last conv
-// absorbs add(conv3 accumulator, identity conv) and the relu; the identity conv's i32 result is
-// the residual operand and keeps no epilogue.
+// absorbs add(conv3 accumulator, identity conv) and the relu, and writes the next block's 4-bit
+// input as its second result (the requantize of the wide sum, which is returned too); the
+// identity conv's i32 result is the residual operand and keeps no epilogue.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-egraph-optimize,qnn-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-egraph-optimize{target=sm_80},qnn-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-egraph-optimize)' | mlir-opt-22 --irdl-file=%qnn_irdl > /dev/null
@@ -15,12 +16,14 @@
 // CHECK: %[[A1:.*]] = "qnn.conv2d_fused"(%[[T]], {{.*}}epilogue = "requantize", {{.*}}layout = "HWNC", {{.*}}relu = true
 // CHECK: %[[A2:.*]] = "qnn.conv2d_fused"(%[[A1]], {{.*}}epilogue = "requantize", {{.*}}layout = "HWNC", {{.*}}relu = true
 // CHECK: %[[ID:.*]] = "qnn.conv2d"(%[[T]], {{.*}}layout = "HWNC", {{.*}} -> tensor<4x4x16x512xi32>
-// CHECK: %[[Y:.*]] = "qnn.conv2d_fused"(%[[A2]], %{{.*}}, %{{.*}}, %[[ID]]) {{.*}}epilogue = "residual", {{.*}}layout = "HWNC", {{.*}}relu = true
-// CHECK: %[[YT:.*]] = "qnn.layout_transform"(%[[Y]]) {dst_layout = "NCHW", src_layout = "HWNC"}
-// CHECK: %[[N:.*]] = "qnn.requantize"(%[[YT]])
+// CHECK: %[[Y:.*]]:2 = "qnn.conv2d_fused"(%[[A2]], %{{.*}}, %{{.*}}, %[[ID]]) {{.*}}epilogue = "residual", {{.*}}layout = "HWNC", {{.*}}relu = true, {{.*}}second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1342218220>, second_rounding = "half_to_even", second_shift = array<i32: 39>, second_zero_point = 0 : i64
+// CHECK-SAME: -> (tensor<4x4x16x512xi32>, tensor<4x4x16x512xui4>)
+// CHECK: %[[YT:.*]] = "qnn.layout_transform"(%[[Y]]#0) {dst_layout = "NCHW", src_layout = "HWNC"}
+// CHECK: %[[N:.*]] = "qnn.layout_transform"(%[[Y]]#1) {dst_layout = "NCHW", src_layout = "HWNC"}
 // CHECK: return %[[YT]], %[[N]]
 // CHECK-NOT: "qnn.relu"
 // CHECK-NOT: "qnn.add"
+// CHECK-NOT: "qnn.requantize"
 func.func @bottleneck_block(%r: tensor<16x256x8x8xi32>) -> (tensor<16x512x4x4xi32>, tensor<16x512x4x4xui4>) {
   %a = "qnn.requantize"(%r) {multiplier = array<i32: 1342218220>, shift = array<i32: 39>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<16x256x8x8xi32>) -> tensor<16x256x8x8xui4>
   %identity_w = "qnn.weight"() {name = "identity.weight_integer"} : () -> tensor<512x256x1x1xi4>

@@ -33,10 +33,12 @@ func.func @conv_relu_requantize(%x: tensor<1x32x8x8xui4>) -> tensor<1x32x8x8xi8>
 // -----
 
 // With a zero point, relu-then-requantize is not requantize-then-relu (x < 0 gives 3, not 0):
-// the relu joins the conv (epilogue none), the requantize stays.
+// the relu joins the conv (epilogue none), the requantize stays after it, as the conv's second
+// result (the requantize of the relu'd value, written by the same kernel).
 // CHECK-LABEL: func.func @conv_relu_requantize_zero_point
-// CHECK: %[[C:.*]] = "qnn.conv2d_fused"({{.*}}) {{{.*}}epilogue = "none", {{.*}}relu = true
-// CHECK: "qnn.requantize"(%[[C]]) {{{.*}}zero_point = 3 : i64}
+// CHECK: %[[C:.*]]:2 = "qnn.conv2d_fused"({{.*}}) {{{.*}}epilogue = "none", {{.*}}relu = true, {{.*}}second_zero_point = 3 : i64
+// CHECK-NOT: "qnn.requantize"
+// CHECK: return %[[C]]#1
 func.func @conv_relu_requantize_zero_point(%x: tensor<1x32x8x8xui4>) -> tensor<1x32x8x8xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<32x32x3x3xi4>
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x32x8x8xui4>, tensor<32x32x3x3xi4>) -> tensor<1x32x8x8xi32>

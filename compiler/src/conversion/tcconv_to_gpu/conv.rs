@@ -37,7 +37,7 @@ use super::builder::{Kb, T, V};
 use super::elementwise::{apply_scales, each_group, subgroups, to_elem};
 use super::layout::{act_slot, read_group, weight_cs, weight_slot, Buf, Group};
 use super::pool::tap;
-use nibble_qnn::graph::{Epilogue, EpilogueKind};
+use nibble_qnn::graph::{Epilogue, EpilogueKind, SecondOutput};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::program::{Conv, Dense, PackedWeight, Packing};
@@ -49,6 +49,8 @@ pub struct ConvSpec<'a> {
     pub bias: Option<&'a PackedWeight>,
     pub residual: Option<&'a ActBuffer>,
     pub output: &'a ActBuffer,
+    /// The second output (`Epilogue::second`: the requantize of the output), conv only.
+    pub second: Option<&'a ActBuffer>,
     pub kernel: [i64; 2],
     pub strides: [i64; 2],
     pub padding: [i64; 4],
@@ -63,6 +65,7 @@ impl<'a> ConvSpec<'a> {
             bias: c.bias.map(|b| &weights[b]),
             residual: c.residual.map(|r| &bufs[r]),
             output: &bufs[c.output],
+            second: c.second.map(|b| &bufs[b]),
             kernel: c.kernel,
             strides: c.strides,
             padding: c.padding,
@@ -76,6 +79,7 @@ impl<'a> ConvSpec<'a> {
             bias: d.bias.map(|b| &weights[b]),
             residual: None,
             output: &bufs[d.output],
+            second: None,
             kernel: [1, 1],
             strides: [1, 1],
             padding: [0; 4],
@@ -136,6 +140,20 @@ impl<'a> ConvSpec<'a> {
         if matches!(self.epilogue.kind, EpilogueKind::Residual { .. }) != self.residual.is_some() {
             return Err("a residual epilogue needs exactly one residual operand".into());
         }
+        match (self.second, &self.epilogue.second) {
+            (None, None) => {}
+            (Some(z), Some(_))
+                if z.dims == self.output.dims
+                    && z.layout == self.output.layout
+                    && z.elem.is_int()
+                    && z.elem != ElemType::F32 => {}
+            _ => {
+                return Err(
+                    "a second output needs second_* attributes and an integer buffer of the output's dims and layout"
+                        .into(),
+                )
+            }
+        }
         Ok(())
     }
 
@@ -188,6 +206,23 @@ pub fn epilogue(
     Ok(to_elem(kb, y, out))
 }
 
+/// Step 4 of `Epilogue` on one result `y` (i32, from [`epilogue`]) of channel `cc`: the second
+/// output's requantize, in the second output's type `out` (its per-channel tables `sec_*`).
+pub fn second_output(
+    kb: &mut Kb,
+    o: &SecondOutput,
+    y: V,
+    cc: V,
+    channels: i64,
+    out: ElemType,
+) -> Result<V, String> {
+    let z = apply_scales(kb, y, &o.scales, "sec_", cc, channels, o.rounding)?;
+    let zp = kb.i64c(o.zero_point);
+    let z = kb.add(z, zp);
+    let z = kb.clamp(z, o.clamp[0], o.clamp[1]);
+    Ok(to_elem(kb, z, out))
+}
+
 /// A conv / dense kernel's arguments in the tcconv op's operand order: input, weight, bias?,
 /// residual?, output (the spec says which optional ones are present).
 #[derive(Clone, Copy)]
@@ -197,6 +232,7 @@ pub struct ConvArgs {
     pub bias: Option<V>,
     pub residual: Option<V>,
     pub out: V,
+    pub second: Option<V>,
 }
 
 impl ConvArgs {
@@ -209,12 +245,16 @@ impl ConvArgs {
             .residual
             .map(|_| a.next().expect("conv residual argument"));
         let out = a.next().expect("conv output argument");
+        let second = s
+            .second
+            .map(|_| a.next().expect("conv second output argument"));
         ConvArgs {
             x,
             w,
             bias,
             residual,
             out,
+            second,
         }
     }
     /// The arguments viewed as stored buffers (built where they dominate their uses).
@@ -228,6 +268,10 @@ impl ConvArgs {
                 .zip(s.residual)
                 .map(|(v, r)| (Buf::act(kb, v, r), r)),
             out: Buf::act(kb, self.out, s.output),
+            second: self
+                .second
+                .zip(s.second)
+                .map(|(v, z)| (Buf::act(kb, v, z), z)),
         }
     }
 }
@@ -239,12 +283,18 @@ pub struct ConvBufs<'a> {
     pub bias: Option<Buf>,
     pub residual: Option<(Buf, &'a ActBuffer)>,
     pub out: Buf,
+    pub second: Option<(Buf, &'a ActBuffer)>,
 }
 
 /// Build the simple conv / dense kernel body. `args` = (input, weight, bias?, residual?, output)
 /// in the tcconv op's operand order. Returns the number of threads.
 pub fn simple(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
     s.check()?;
+    if !simple_writes_second(s) {
+        return Err(
+            "the simple conv kernel writes a second output only in the output's groups".into(),
+        );
+    }
     let ca = ConvArgs::of(args, s);
     let out = s.output;
     let ocs = out.stored_channels();
@@ -255,8 +305,10 @@ pub fn simple(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
             w: wb,
             bias: bb,
             residual: rb,
+            second: zb,
             ..
         } = ca.bufs(kb, s);
+        let mut zvals = vec![];
         let mut vals = vec![];
         for sub in subgroups(grp) {
             let accs = accumulate(kb, s, &xb, &wb, &sub);
@@ -275,11 +327,30 @@ pub fn simple(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
                     None => acc,
                 };
                 let r = res.as_ref().map(|v| v[j]);
-                vals.push(epilogue(kb, s.epilogue, acc, r, it.cc, channels, out.elem)?);
+                let v = epilogue(kb, s.epilogue, acc, r, it.cc, channels, out.elem)?;
+                if let (Some((_, z)), Some(o)) = (&zb, &s.epilogue.second) {
+                    zvals.push(second_output(kb, o, v, it.cc, channels, z.elem)?);
+                }
+                vals.push(v);
             }
+        }
+        if let Some((zbuf, z)) = &zb {
+            // the same thread's group of the second output (same plan: `simple_writes_second`)
+            let t = kb.global_id();
+            let zgrp = super::layout::group(kb, z, super::layout::out_plan(z, 8), t);
+            let zvals = super::elementwise::mask(kb, &zgrp.items, zvals, false);
+            zbuf.store_slots(kb, zgrp.base, &zvals);
         }
         Ok(vals)
     })
+}
+
+/// Whether [`simple`] can write the conv's second output (if any): its output groups are the
+/// first output's (same group width and count), so each thread writes whole words of both.
+pub fn simple_writes_second(s: &ConvSpec) -> bool {
+    use super::layout::out_plan;
+    s.second
+        .is_none_or(|z| out_plan(z, 8) == out_plan(s.output, 8))
 }
 
 /// The i32 accumulators of a sub-group (items share n, oh, ow).

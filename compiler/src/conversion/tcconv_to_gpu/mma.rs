@@ -58,7 +58,7 @@
 //! per K step: 32*32*k MACs for 64*k*bits/8 bytes = 16 MACs/byte (4-bit: 32) from cache.
 
 use super::builder::{Cmp, Kb, T, V};
-use super::conv::{epilogue, ConvArgs, ConvBufs, ConvSpec};
+use super::conv::{epilogue, second_output, ConvArgs, ConvBufs, ConvSpec};
 use super::layout::{act_slot, channel_inner, weight_slot, Buf};
 use super::pool::tap;
 use nibble_qnn::semantics::{ElemType, Layout};
@@ -325,6 +325,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
         bias: bb,
         residual: rb,
         out: ob,
+        second: zb,
     } = ca.bufs(kb, s);
 
     // warp / lane geometry
@@ -491,6 +492,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
         out: &ob,
         bias: bb.as_ref(),
         residual: rb.as_ref().map(|(b, a)| (b, *a)),
+        second: zb.as_ref().map(|(b, a)| (b, *a)),
     };
     let tile = WarpTile {
         mt: p.mt,
@@ -506,11 +508,13 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     Ok(p.threads())
 }
 
-/// The operand buffers of the fused epilogue: output, bias, residual (with its buffer type).
+/// The operand buffers of the fused epilogue: output, bias, residual and second output (with
+/// their buffer types).
 pub struct TileBufs<'a> {
     pub out: &'a Buf,
     pub bias: Option<&'a Buf>,
     pub residual: Option<(&'a Buf, &'a ActBuffer)>,
+    pub second: Option<(&'a Buf, &'a ActBuffer)>,
 }
 
 /// One warp's accumulator tile: `mt` x `nt` tiles of `mm` x 8, rows `rows[mt * mm/8 + half]`
@@ -524,7 +528,7 @@ pub struct WarpTile<'a> {
     pub nbase: V,
     pub t: V,
     pub ok: V,
-    /// Packed 4-bit outputs staged through shared memory instead of stored: the word of rows
+    /// One packed 4-bit output staged through shared memory instead of stored: the word of rows
     /// `m` and channels `o0..o0+8` goes to `smem[(m - m0) * wpr + (o0 - n0) / 8]`.
     pub stage: Option<StageOut>,
 }
@@ -536,13 +540,16 @@ pub struct StageOut {
     pub n0: V,
     /// Words a block-tile row (BN / 8).
     pub wpr: i64,
+    /// The output staged: the second output (else the first).
+    pub second: bool,
 }
 
 /// The fused epilogue on a warp's accumulator fragments (C/D layout: register i of an m-tile x
 /// n-tile holds row g + 8*(i/2), column 2t + i%2): bias, requantize / residual / clamp / relu,
-/// then the store; 4-bit outputs pack the 8 channels of a word across the 4 lanes of a group
-/// (two `shuffle xor`) and lane t = 0 stores the word (to global memory, or to the block's
-/// shared-memory output tile with [`WarpTile::stage`]).
+/// then the store, and with a second output its requantize of each result and its store; 4-bit
+/// outputs pack the 8 channels of a word across the 4 lanes of a group (two `shuffle xor`) and
+/// lane t = 0 stores the word (to global memory, or to the block's shared-memory output tile
+/// with [`WarpTile::stage`]).
 pub fn store_tile(
     kb: &mut Kb,
     s: &ConvSpec,
@@ -550,23 +557,26 @@ pub fn store_tile(
     tile: &WarpTile,
     accs: &[V],
 ) -> Result<(), String> {
-    let (ob, bb, rb) = (bufs.out, bufs.bias, bufs.residual);
-    let (rows, nbase, t, warp_ok, mm) = (tile.rows, tile.nbase, tile.t, tile.ok, tile.mm);
+    let (bb, rb) = (bufs.bias, bufs.residual);
+    let (rows, nbase, t, mm) = (tile.rows, tile.nbase, tile.t, tile.mm);
     let rhalves = mm / 8;
     let o_total = s.output.dims[1];
     let olast = kb.idx(o_total - 1);
-    let izero = kb.idx(0);
     let per = (mm / 4) as usize;
-    let olim = kb.idx(o_total);
     let two = kb.idx(2);
     let t2 = kb.mul(t, two);
-    let packed = s.output.storage() == Storage::Packed4;
     let channels = o_total;
+    let second = match (bufs.second, &s.epilogue.second) {
+        (Some(b), Some(o)) => Some((b, o)),
+        (None, _) => None,
+        (Some(_), None) => return Err("a second output without second_* attributes".into()),
+    };
     for mt in 0..tile.mt as usize {
         for nt in 0..tile.nt as usize {
             let off = kb.idx(nt as i64 * 8);
             let o0 = kb.add(nbase, off);
             let mut vals = vec![]; // (row index in `rows`, o, value)
+            let mut zvals = vec![]; // the same for the second output
             for i in 0..per {
                 let rh = i / 2;
                 let row = mt * rhalves as usize + rh;
@@ -588,74 +598,101 @@ pub fn store_tile(
                     None => None,
                 };
                 let v = epilogue(kb, s.epilogue, acc, r, occ, channels, s.output.elem)?;
+                if let Some(((_, zb), so)) = second {
+                    let z = second_output(kb, so, v, occ, channels, zb.elem)?;
+                    zvals.push((row, o, z));
+                }
                 vals.push((row, o, v));
             }
-            if packed {
-                // per row half: 2 nibbles per lane -> byte at 8t -> OR over the 4 lanes
-                for rh in 0..rhalves as usize {
-                    let (row, _, v0) = vals[2 * rh];
-                    let (_, _, v1) = vals[2 * rh + 1];
-                    let m15 = kb.i32c(15);
-                    let lo = kb.and(v0, m15);
-                    let hi = kb.and(v1, m15);
-                    let four = kb.i32c(4);
-                    let hi = kb.shl(hi, four);
-                    let byte = kb.or(lo, hi);
-                    let t32 = kb.index_cast(t, T::I32);
-                    let eight = kb.i32c(8);
-                    let bs = kb.mul(t32, eight);
-                    let mut word = kb.shl(byte, bs);
-                    for mask in [1, 2] {
-                        let other = kb.shuffle_xor(word, mask);
-                        word = kb.or(word, other);
-                    }
-                    let (_, rok, n, y, x) = rows[row];
-                    let t0 = kb.cmp(Cmp::Eq, t, izero);
-                    let oin = kb.cmp(Cmp::Ult, o0, olim);
-                    let ok = kb.andb(rok, warp_ok);
-                    let ok = kb.andb(ok, t0);
-                    let ok = kb.andb(ok, oin);
-                    if let Some(st) = &tile.stage {
-                        let (m, ..) = rows[row];
-                        let ok = kb.andb(warp_ok, t0);
-                        let r = kb.sub(m, st.m0);
-                        let kw = kb.idx(st.wpr);
-                        let ro = kb.mul(r, kw);
-                        let c = kb.sub(o0, st.n0);
-                        let k8 = kb.idx(8);
-                        let cw = kb.divu(c, k8);
-                        let i = kb.add(ro, cw);
-                        kb.if_then(ok, |kb| kb.store(word, st.smem, i));
-                        continue;
-                    }
-                    let o0c = kb.mins(o0, olast);
-                    let sl = act_slot(kb, s.output, n, o0c, y, x);
-                    kb.if_then(ok, |kb| {
-                        let k8 = kb.idx(8);
-                        let wi = kb.divu(sl, k8);
-                        kb.store(word, ob.mem, wi);
-                    });
-                }
-            } else {
-                for (row, o, v) in vals {
-                    let (_, rok, n, y, x) = rows[row];
-                    let oin = kb.cmp(Cmp::Ult, o, olim);
-                    let ok = kb.andb(rok, warp_ok);
-                    let ok = kb.andb(ok, oin);
-                    let occ = kb.mins(o, olast);
-                    let sl = act_slot(kb, s.output, n, occ, y, x);
-                    kb.if_then(ok, |kb| match ob.storage {
-                        Storage::Byte => {
-                            let b = kb.trunc(v, T::I8);
-                            kb.store(b, ob.mem, sl);
-                        }
-                        _ => kb.store(v, ob.mem, sl),
-                    });
-                }
+            let staged = |second: bool| tile.stage.as_ref().filter(|st| st.second == second);
+            store_vals(kb, tile, o0, bufs.out, s.output, &vals, staged(false));
+            if let Some(((zbuf, zb), _)) = second {
+                store_vals(kb, tile, o0, zbuf, zb, &zvals, staged(true));
             }
         }
     }
     Ok(())
+}
+
+/// Store one n-tile's values `(row, o, v)` of [`store_tile`] to `buf` (of type `ab`), or to
+/// the shared-memory tile `stage` (packed outputs only).
+fn store_vals(
+    kb: &mut Kb,
+    tile: &WarpTile,
+    o0: V,
+    buf: &Buf,
+    ab: &ActBuffer,
+    vals: &[(usize, V, V)],
+    stage: Option<&StageOut>,
+) {
+    let (rows, t, warp_ok) = (tile.rows, tile.t, tile.ok);
+    let o_total = ab.dims[1];
+    let olast = kb.idx(o_total - 1);
+    let olim = kb.idx(o_total);
+    let izero = kb.idx(0);
+    if ab.storage() == Storage::Packed4 {
+        // per row half: 2 nibbles per lane -> byte at 8t -> OR over the 4 lanes
+        for rh in 0..vals.len() / 2 {
+            let (row, _, v0) = vals[2 * rh];
+            let (_, _, v1) = vals[2 * rh + 1];
+            let m15 = kb.i32c(15);
+            let lo = kb.and(v0, m15);
+            let hi = kb.and(v1, m15);
+            let four = kb.i32c(4);
+            let hi = kb.shl(hi, four);
+            let byte = kb.or(lo, hi);
+            let t32 = kb.index_cast(t, T::I32);
+            let eight = kb.i32c(8);
+            let bs = kb.mul(t32, eight);
+            let mut word = kb.shl(byte, bs);
+            for mask in [1, 2] {
+                let other = kb.shuffle_xor(word, mask);
+                word = kb.or(word, other);
+            }
+            let (_, rok, n, y, x) = rows[row];
+            let t0 = kb.cmp(Cmp::Eq, t, izero);
+            let oin = kb.cmp(Cmp::Ult, o0, olim);
+            let ok = kb.andb(rok, warp_ok);
+            let ok = kb.andb(ok, t0);
+            let ok = kb.andb(ok, oin);
+            if let Some(st) = stage {
+                let (m, ..) = rows[row];
+                let ok = kb.andb(warp_ok, t0);
+                let r = kb.sub(m, st.m0);
+                let kw = kb.idx(st.wpr);
+                let ro = kb.mul(r, kw);
+                let c = kb.sub(o0, st.n0);
+                let k8 = kb.idx(8);
+                let cw = kb.divu(c, k8);
+                let i = kb.add(ro, cw);
+                kb.if_then(ok, |kb| kb.store(word, st.smem, i));
+                continue;
+            }
+            let o0c = kb.mins(o0, olast);
+            let sl = act_slot(kb, ab, n, o0c, y, x);
+            kb.if_then(ok, |kb| {
+                let k8 = kb.idx(8);
+                let wi = kb.divu(sl, k8);
+                kb.store(word, buf.mem, wi);
+            });
+        }
+    } else {
+        for &(row, o, v) in vals {
+            let (_, rok, n, y, x) = rows[row];
+            let oin = kb.cmp(Cmp::Ult, o, olim);
+            let ok = kb.andb(rok, warp_ok);
+            let ok = kb.andb(ok, oin);
+            let occ = kb.mins(o, olast);
+            let sl = act_slot(kb, ab, n, occ, y, x);
+            kb.if_then(ok, |kb| match buf.storage {
+                Storage::Byte => {
+                    let b = kb.trunc(v, T::I8);
+                    kb.store(b, buf.mem, sl);
+                }
+                _ => kb.store(v, buf.mem, sl),
+            });
+        }
+    }
 }
 
 /// The K loop of the taps-along-K mode (`MmaPlan::tapk`): K step `q` covers taps

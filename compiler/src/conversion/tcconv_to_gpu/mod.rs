@@ -137,6 +137,52 @@ fn gpu_module<'c, 'a>(context: &'c Context, module: &'a Module<'c>) -> Operation
     module.body().append_operation(op)
 }
 
+/// The tensor-core kernel a conv runs: the staged kernel where it applies, else the
+/// register-only MMA kernel (sm_75, the 3-channel stem), else (both None) the simple kernel.
+fn conv_plans(
+    p: &Program,
+    op: &TcOp,
+    opts: &GpuOptions,
+) -> (Option<staged::StagedPlan>, Option<mma::MmaPlan>) {
+    let TcOp::Conv2d(c) = op else {
+        return (None, None);
+    };
+    if !opts.mma {
+        return (None, None);
+    }
+    let spec = conv::ConvSpec::conv(c, &p.buffers, &p.weights);
+    let sm = p.target.sm_count();
+    let staged_plan = (opts.staged != Staged::Never)
+        .then(|| staged::plan(&spec, &c.tiling, sm))
+        .flatten();
+    let mma_plan = match staged_plan {
+        None => mma::plan(&spec, &c.tiling, sm),
+        Some(_) => None,
+    };
+    (staged_plan, mma_plan)
+}
+
+/// A conv with a second output that its kernel cannot write (the simple kernel, output groups
+/// unlike the second output's): the conv without it, and the second output's requantize as its
+/// own elementwise op (`Conv::second_requantize`, what the second output means).
+fn split_second(p: &Program, op: &TcOp, opts: &GpuOptions) -> Option<(TcOp, TcOp)> {
+    let TcOp::Conv2d(c) = op else {
+        return None;
+    };
+    let rq = c.second_requantize()?;
+    match conv_plans(p, op, opts) {
+        (None, None)
+            if !conv::simple_writes_second(&conv::ConvSpec::conv(c, &p.buffers, &p.weights)) =>
+        {
+            let mut first = c.clone();
+            first.second = None;
+            first.epilogue.second = None;
+            Some((TcOp::Conv2d(first), rq))
+        }
+        _ => None,
+    }
+}
+
 /// Build the kernel of `op` (the `i`-th kernel of program `p`); `arg_types` = the host
 /// operands' memref types. Returns the gpu.func, its tables and its launch configuration.
 pub fn build_op_kernel<'c>(
@@ -149,24 +195,7 @@ pub fn build_op_kernel<'c>(
     opts: &GpuOptions,
 ) -> Result<(Operation<'c>, Vec<(String, Vec<i32>)>, Launch), String> {
     let b = &p.buffers;
-    // tensor-core conv: the staged kernel where it applies, else the register-only MMA kernel
-    // (sm_75, the 3-channel stem), else the simple kernel
-    let staged_plan = match op {
-        TcOp::Conv2d(c) if opts.mma && opts.staged != Staged::Never => staged::plan(
-            &conv::ConvSpec::conv(c, b, &p.weights),
-            &c.tiling,
-            p.target.sm_count(),
-        ),
-        _ => None,
-    };
-    let mma_plan = match op {
-        TcOp::Conv2d(c) if opts.mma && staged_plan.is_none() => mma::plan(
-            &conv::ConvSpec::conv(c, b, &p.weights),
-            &c.tiling,
-            p.target.sm_count(),
-        ),
-        _ => None,
-    };
+    let (staged_plan, mma_plan) = conv_plans(p, op, opts);
     let workgroup: Vec<Type> = match (&staged_plan, &mma_plan) {
         (Some(sp), _) => vec![builder::workgroup_i32(context, sp.smem_words())],
         (_, Some(mp)) if mp.split > 1 => vec![builder::workgroup_i32(context, mma::smem_words(mp))],
@@ -371,14 +400,34 @@ fn convert_func<'c>(
         let kname = format!("{fname}_{i}_{}", top.mnemonic());
         let operands: Vec<Value> = op.operands().collect();
         let types: Vec<Type> = operands.iter().map(|v| v.r#type()).collect();
-        let (kernel, tables, launch) =
-            build_op_kernel(context, op.location(), &kname, &p, top, &types, opts)
-                .map_err(|e| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}")))?;
-        for (tname, vals) in tables {
-            gm_body.append_operation(table_global(context, op.location(), &tname, &vals));
+        // one kernel per op; a conv whose kernel cannot write its second output: two
+        // (the conv, then the requantize of its output into the second output)
+        let n = operands.len();
+        let kernels: Vec<(String, TcOp, std::ops::Range<usize>)> = match split_second(&p, top, opts)
+        {
+            Some((first, rq)) => vec![
+                (kname.clone(), first, 0..n - 1),
+                (format!("{kname}_second"), rq, n - 2..n),
+            ],
+            None => vec![(kname.clone(), top.clone(), 0..n)],
+        };
+        for (kname, kop, args) in kernels {
+            let (kernel, tables, launch) = build_op_kernel(
+                context,
+                op.location(),
+                &kname,
+                &p,
+                &kop,
+                &types[args.clone()],
+                opts,
+            )
+            .map_err(|e| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}")))?;
+            for (tname, vals) in tables {
+                gm_body.append_operation(table_global(context, op.location(), &tname, &vals));
+            }
+            gm_body.append_operation(kernel);
+            insert_launch(context, &mut consts, op, &kname, launch, &operands[args]);
         }
-        gm_body.append_operation(kernel);
-        insert_launch(context, &mut consts, op, &kname, launch, &operands);
         rewriter.as_rewriter_base().erase_op(op);
         i += 1;
     }

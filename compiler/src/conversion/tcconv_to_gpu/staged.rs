@@ -115,14 +115,22 @@ impl StagedPlan {
     pub fn smem_words(&self) -> i64 {
         (self.stages * self.stage_words()).max(self.reduce_words())
     }
-    /// Whether the packed 4-bit output is staged through shared memory and written 16 bytes a
-    /// thread: channel-innermost layout and O a multiple of 32 (a block-tile row is whole
-    /// 16-byte vectors, 16-byte aligned in global memory).
-    pub fn staged_out(&self, s: &ConvSpec) -> bool {
-        s.output.storage() == Storage::Packed4
-            && channel_inner(s.output.layout)
-            && s.output.dims[1] % 32 == 0
-            && s.output.stored_channels() == s.output.dims[1]
+    /// Which packed 4-bit output is staged through shared memory and written 16 bytes a
+    /// thread (`Some(true)`: the second output, `Some(false)`: the first): one with a
+    /// channel-innermost layout and O a multiple of 32 (a block-tile row is whole 16-byte
+    /// vectors, 16-byte aligned in global memory), the second output first.
+    pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
+        let fits = |b: &nibble_tcconv::buffer::ActBuffer| {
+            b.storage() == Storage::Packed4
+                && channel_inner(b.layout)
+                && b.dims[1] % 32 == 0
+                && b.stored_channels() == b.dims[1]
+        };
+        if s.second.is_some_and(fits) {
+            Some(true)
+        } else {
+            fits(s.output).then_some(false)
+        }
     }
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
@@ -298,6 +306,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         bias: bb,
         residual: rb,
         out: ob,
+        second: zb,
     } = ca.bufs(kb, s);
     let words = |b: &Buf| b.words.unwrap_or(b.mem);
     let (xw, ww) = (words(&xb), words(&wb));
@@ -609,17 +618,24 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         out: &ob,
         bias: bb.as_ref(),
         residual: rb.as_ref().map(|(b, a)| (b, *a)),
+        second: zb.as_ref().map(|(b, a)| (b, *a)),
     };
     // packed 4-bit outputs whose block-tile rows are whole 16-byte vectors: staged through
     // shared memory ([BM][BN/8] words), then written 16 bytes a thread, row after row
     let staged_out = p.staged_out(s);
-    let stage = staged_out.then(|| StageOut {
+    let stage = staged_out.map(|second| StageOut {
         smem,
         m0,
         n0,
         wpr: p.bn / 8,
+        second,
     });
-    if staged_out {
+    // the staged output's buffer and type
+    let (sbuf, sact) = match (staged_out, &zb) {
+        (Some(true), Some((b, a))) => (b, *a),
+        _ => (&ob, s.output),
+    };
+    if staged_out.is_some() {
         kb.barrier(); // every warp is done with the pipeline (or reduction) memory
     }
     let tile = WarpTile {
@@ -633,7 +649,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         stage,
     };
     store_tile(kb, s, &bufs, &tile, &accs)?;
-    if staged_out {
+    if staged_out.is_some() {
         kb.barrier();
         let vpr = p.bn / 32; // 16-byte vectors a row
         let kvpr = kb.idx(vpr);
@@ -658,11 +674,11 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
             };
             kb.if_then(ok, |kb| {
                 let (n, y, x) = pixel(kb, s, m);
-                let sl = act_slot(kb, s.output, n, o, y, x);
+                let sl = act_slot(kb, sact, n, o, y, x);
                 let gw = kb.divu(sl, k8);
                 let si = kb.mul(v, k4);
                 let w4 = kb.load4(smem, si);
-                kb.store4(w4, ob.mem, gw);
+                kb.store4(w4, sbuf.mem, gw);
             });
         }
     }
