@@ -1,7 +1,8 @@
 //! `qnn-egraph-optimize` on generated HAWQ ResNet-18 / ResNet-50 (W4A4, 32x32 images): the CPU reference gives
 //! bit-identical outputs before and after the pass on fresh random inputs, and the optimized
 //! network has the shape the pass promises (every conv but the downsampling identity convs fused,
-//! at most one layout transform at the input and one at the output).
+//! residual streams requantized by their conv's second result, at most one layout transform at
+//! the input and one at the output).
 
 use melior::ir::block::BlockLike;
 use nibble_compiler::context::{new_context, parse_source};
@@ -94,6 +95,22 @@ fn check(arch: Arch, batch: i64, target: &str, downsampling_units: usize) -> Lay
         count(&opt, |o| matches!(o, Op::Add { .. } | Op::Relu { .. })),
         0
     );
+    // Every unit's wide residual stream but the last (the head's input) is requantized to the
+    // next unit's 4-bit input by the conv that computes it (a second result): a requantize
+    // left reads a pool (the head's average pool, or the stem's max pool where the cost model
+    // keeps it there), never a conv.
+    let seconds = count(&opt, |o| matches!(o, Op::SecondResult));
+    assert!(seconds >= units - 1, "{}: {seconds} second results", g.name);
+    for n in &opt.nodes {
+        if matches!(n.op, Op::Requantize { .. }) {
+            let src = opt.node_of(n.operands[0]).map(|p| &p.op);
+            assert!(
+                matches!(src, Some(Op::AvgPool2d { .. } | Op::MaxPool2d { .. })),
+                "{}: a requantize of {src:?}",
+                g.name
+            );
+        }
+    }
 
     // Layout: one body layout; at most one transform near the input (before the first body
     // conv: the stem's im2col reads its own layout either way) and one at the output (after the

@@ -60,6 +60,13 @@ fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) {
                 .iter()
                 .filter(|o| matches!(o, TcOp::Conv2d(c) if c.strategy == Strategy::Direct))
                 .count();
+            // the optimized residual streams are written as conv second outputs
+            let seconds = p
+                .ops
+                .iter()
+                .filter(|o| matches!(o, TcOp::Conv2d(c) if c.second.is_some()))
+                .count();
+            assert_eq!(seconds > 0, what == "optimized", "{target} {what}");
             let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
             let got = nibble_tcconv::interp::run(&p, &packed, std::slice::from_ref(&x)).unwrap();
             assert_eq!(got.len(), want.len());
