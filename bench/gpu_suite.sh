@@ -3,9 +3,10 @@
 # deterministic weights with nibble-gen, runs every artifact bit-exact against the CPU reference
 # (nibble-run --check), compute-sanitizer memcheck on ResNet-50 batch 8, nibble's medians and
 # the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout.
-#   bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [ncu]   (default: the first four)
+#   bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [ncu] [kernels]   (default: the first four)
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
 # "rfc0 rfc3 rfc9", sm_90): speed of light, tensor pipe, occupancy, warp stall reasons.
+# kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-out}
@@ -60,7 +61,7 @@ fi
 
 if [[ " $steps " == *" bench "* ]]; then
   while read -r name kind rest; do
-    [[ "$name" == *sm_90 || "$name" == *sm_90-regs || "$name" == *sm_90-prev || "$name" == *sm_90-t* ]] || continue
+    [[ "$name" == *sm_90 || "$name" == *sm_90-regs || "$name" == *sm_90-prev || "$name" == *sm_90-t* || "$name" == *sm_90-var* ]] || continue
     [[ "$name" == rand* ]] && continue # correctness only
     f=$(wflag "$name" "$kind" $rest)
     r=$($run "$s/art/$name" $f --seed 1 --bench 200 2>&1 | grep -m1 -i 'median')
@@ -80,6 +81,19 @@ if [[ " $steps " == *" ncu "* ]]; then
     echo "ncu $name (rc $?):"
     grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|DRAM Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|imma|Warp Cycles Per Issued|Issued Ipc|Block Limit" "$out/ncu-$l.txt" | sed 's/^ */  /'
     grep -iE "stall|est\. speedup" "$out/ncu-$l.txt" | head -8 | sed 's/^ */  /'
+  done
+fi
+
+if [[ " $steps " == *" kernels "* ]]; then
+  # per-kernel GPU time (ncu gpu__time_duration, one run, no CUDA graph) of the artifacts in
+  # KERNEL_ARTS: which kernels an A/B pair differs in
+  for name in ${KERNEL_ARTS:-resnet18-w4a4-b64-sm_90 resnet18-w4a4-b64-sm_90-prev}; do
+    line=$(grep "^$name " "$s/manifest.txt") || continue
+    f=$(wflag $line)
+    NIBBLE_NO_CUDA_GRAPH=1 ncu --metrics gpu__time_duration.sum --csv --print-units base \
+      $run "$s/art/$name" $f --seed 1 > "$out/kernels-$name.csv" 2> "$out/kernels-$name.err"
+    echo "kernels $name (rc $?): $(grep -c gpu__time_duration "$out/kernels-$name.csv") launches, total $(
+      awk -F'","' '/gpu__time_duration/ { gsub(/[",]/, "", $NF); t += $NF } END { printf "%.1f us", t / 1000 }' "$out/kernels-$name.csv")"
   done
 fi
 
