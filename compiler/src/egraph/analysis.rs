@@ -22,6 +22,8 @@ pub struct QnnAnalysis {
     pub uses: Vec<u32>,
     /// Unions of classes whose types disagree (a rule bug; the pass refuses the result).
     pub conflicts: Vec<String>,
+    /// Per input-graph node (site): the class of its value (canonicalize with `find`).
+    pub node_classes: Vec<Id>,
 }
 
 impl QnnAnalysis {

@@ -636,6 +636,34 @@ fn requantize_of_a_relu_of_a_shared_conv_is_not_a_second_output() {
     assert!(fused_epilogues(&out).iter().all(|e| e.second.is_none()));
 }
 
+#[test]
+fn requantize_moved_before_a_max_pool_is_not_a_second_output() {
+    // HAWQ's stem, then the requantize to the first conv's 4-bit input: the pooling rules move
+    // both requantizes before the pool, but the fused conv there computes a pre-pool copy, not
+    // a value of the input graph; a second output would write and pool both results
+    let (mut b, q4) = {
+        let (g, w, _, r) = stem(true);
+        let mut b = B::new(g.args.clone());
+        b.g = g;
+        b.w = w;
+        let q4 = b.requantize(r, U4, [0, 15], 0, Rounding::HalfToEven, 4, NCHW);
+        (b, q4)
+    };
+    b.g.results.clear();
+    let (g, w) = b.finish(vec![q4]);
+    let mut rules = family("fusion");
+    rules.extend(family("pooling"));
+    let (eg, v) = saturate(&g, &rules);
+    assert!(has(
+        &eg,
+        v[q4],
+        "(max-pool2d ?p NCHW (requantize ?q NCHW ?x))"
+    ));
+    assert!(!anywhere(&eg, "(second ?q ?p)"));
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    assert!(fused_epilogues(&out).iter().all(|e| e.second.is_none()));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pooling and elementwise
 // ---------------------------------------------------------------------------------------------

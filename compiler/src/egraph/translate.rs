@@ -273,6 +273,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
         }
         values.push(id);
     }
+    eg.analysis.node_classes = values[nargs..].to_vec();
     eg.rebuild();
     let roots = g.results.iter().map(|&v| values[v]).collect();
     Ok(Translation {

@@ -102,15 +102,17 @@ func.func @stem_not_staged(%x: tensor<16x3x32x32xi8>) -> tensor<16x64x16x16xi32>
 
 // -----
 
-// A residual conv with a second output (HAWQ's residual stream): each accumulator's epilogue
-// result is stored as i32 to the first output, and its requantize to u4 is packed and staged
-// through shared memory, then written 16 bytes a thread to the second output.
+// A residual conv with a second output (HAWQ's residual stream): each lane's two epilogue
+// results of a row (channels o, o + 1) are stored as one 8-byte i32 pair to the first output,
+// and their requantize to u4 is packed and staged through shared memory, then written 16 bytes
+// a thread to the second output.
 // CHECK-LABEL: func.func @residual_second_output
 // CHECK: gpu.launch_func @kernels::@residual_second_output_1_conv2d {{.*}} args({{.*}}, %arg2 : memref<16x16x16x256xi32>, %arg3 : memref<16x16x16x32xi32>)
 // CHECK: gpu.func @residual_second_output_1_conv2d({{.*}}, %[[OUT:.*]]: memref<16x16x16x256xi32> {llvm.noalias}, %[[SEC:.*]]: memref<16x16x16x32xi32> {llvm.noalias}) workgroup(%[[SM:.*]] : memref<4096xi32
 // CHECK-DAG: %[[OUTF:.*]] = memref.reinterpret_cast %[[OUT]]
 // CHECK-DAG: %[[SECF:.*]] = memref.reinterpret_cast %[[SEC]]
-// CHECK: memref.store %{{.*}}, %[[OUTF]][%{{.*}}] : memref<1048576xi32>
+// CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xi32>
+// CHECK-NEXT: vector.store %[[PAIR]], %[[OUTF]][%{{.*}}] {alignment = 8 : i64} : memref<1048576xi32>, vector<2xi32>
 // CHECK: gpu.shuffle xor
 // CHECK: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<4096xi32, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier

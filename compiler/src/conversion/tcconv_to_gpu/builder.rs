@@ -640,6 +640,24 @@ impl<'c> Kb<'c> {
         );
     }
 
+    /// `vector.store` of the two scalars `a`, `b` (i32 or i8) at element `i` of `m`, aligned to
+    /// the pair's size (`st.v2.b32` / `st.v2.b8`).
+    pub fn store2(&mut self, a: V, b: V, m: V, i: V) {
+        let (elem, align) = match self.t(a) {
+            T::I8 => ("i8", 2),
+            _ => ("i32", 8),
+        };
+        let vt = Type::parse(self.ctx, &format!("vector<2x{elem}>")).expect("vector type");
+        let v = self.op("vector.from_elements", &[a, b], &[vt], &[])[0];
+        let i64t = self.ty(T::I64);
+        self.op(
+            "vector.store",
+            &[v, m, i],
+            &[],
+            &[("alignment", IntegerAttribute::new(i64t, align).into())],
+        );
+    }
+
     /// `block_id.x * block_dim.x + thread_id.x` (index).
     pub fn global_id(&mut self) -> V {
         let b = self.gpu_dim("gpu.block_id");

@@ -676,6 +676,26 @@ fn store_vals(
                 kb.store(word, buf.mem, wi);
             });
         }
+    } else if channel_inner(ab.layout) && ab.stored_channels() % 2 == 0 && o_total % 2 == 0 {
+        // a lane's two values of a row are channels o, o + 1 (o even): one 2-element store
+        let olast2 = kb.idx(o_total - 2);
+        for pair in vals.chunks(2) {
+            let [(row, o, v0), (_, _, v1)] = [pair[0], pair[1]];
+            let (_, rok, n, y, x) = rows[row];
+            let oin = kb.cmp(Cmp::Ult, o, olim);
+            let ok = kb.andb(rok, warp_ok);
+            let ok = kb.andb(ok, oin);
+            let occ = kb.mins(o, olast2);
+            let sl = act_slot(kb, ab, n, occ, y, x);
+            kb.if_then(ok, |kb| match buf.storage {
+                Storage::Byte => {
+                    let b0 = kb.trunc(v0, T::I8);
+                    let b1 = kb.trunc(v1, T::I8);
+                    kb.store2(b0, b1, buf.mem, sl);
+                }
+                _ => kb.store2(v0, v1, buf.mem, sl),
+            });
+        }
     } else {
         for &(row, o, v) in vals {
             let (_, rok, n, y, x) = rows[row];

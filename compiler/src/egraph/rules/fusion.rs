@@ -13,8 +13,9 @@
 //! *second output* (`conv2d-fused-second-requantize`): `(conv2d-fused2 .. SECOND ..)` computes
 //! the pair, `(first P)` is the conv's value and `(second SECOND P)` the requantize's, which is
 //! `Epilogue` step 4 by definition (the same requantize of the same value), so both unions are
-//! exact. Whether the pair is cheaper (one kernel, the wide value is not read back) is the
-//! extractor's choice.
+//! exact. The conv must compute a value of the input graph (not a copy moved before a max pool,
+//! see `FuseSecond`); whether the pair is cheaper (one kernel, the wide value is not read back)
+//! is the extractor's choice.
 //!
 //! Why `requantize(relu(x)) == relu(requantize(x))` when `zero_point == 0`, every multiplier
 //! `b >= 0` and the clamp's upper bound `hi >= 0` (the condition of `conv2d-relu-requantize`):
@@ -231,6 +232,25 @@ impl Applier<Qnn, QnnAnalysis> for FuseSecond {
         let Some(conv) = eg.lookup(Qnn::Conv2dFused([c, e, l, kl, x, w, b, r])) else {
             return vec![];
         };
+        // Only for a value of the input graph: the conv must compute the value of the node its
+        // epilogue came from (in any layout), not a copy the pooling rules moved before a max
+        // pool. There the pair would write both results and pool both (ResNet-18 b64's stem
+        // on the H200: +100 us against conv -> pool -> requantize, which bytes and launches do
+        // not show).
+        let site = attr(eg, e).map(|a| a.site());
+        let Some(input) = site.and_then(|s| eg.analysis.node_classes.get(s as usize).copied())
+        else {
+            return vec![];
+        };
+        let (input, conv_c) = (eg.find(input), eg.find(conv));
+        let same_value = input == conv_c
+            || eg[input]
+                .nodes
+                .iter()
+                .any(|n| matches!(n, Qnn::LayoutTransform([_, _, v]) if eg.find(*v) == conv_c));
+        if !same_value {
+            return vec![];
+        }
         let pair = eg.add(Qnn::Conv2dFused2([c, e, q, l, kl, x, w, b, r]));
         let first = eg.add(Qnn::First(pair));
         let second = eg.add(Qnn::Second([q, pair]));
