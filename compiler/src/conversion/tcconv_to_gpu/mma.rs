@@ -549,7 +549,9 @@ pub struct StageOut {
 /// then the store, and with a second output its requantize of each result and its store; 4-bit
 /// outputs pack the 8 channels of a word across the 4 lanes of a group (two `shuffle xor`) and
 /// lane t = 0 stores the word (to global memory, or to the block's shared-memory output tile
-/// with [`WarpTile::stage`]).
+/// with [`WarpTile::stage`]); 8- and 32-bit outputs in a channel-innermost layout store a
+/// lane's two values of a row (channels o, o + 1) as one 2-element vector (half the store
+/// instructions: H200, ResNet-50 W8A8 b8 0.936 -> 0.772 ms).
 pub fn store_tile(
     kb: &mut Kb,
     s: &ConvSpec,
