@@ -5,7 +5,9 @@
 // out (the function's result is NCHW). conv -> relu -> requantize fuses twice; the last conv
 // absorbs add(conv3 accumulator, identity conv) and the relu, and writes the next block's 4-bit
 // input as its second result (the requantize of the wide sum, which is returned too); the
-// identity conv's i32 result is the residual operand and keeps no epilogue.
+// identity conv's i32 result is the residual operand and keeps no epilogue of its own: its
+// rescale (rhs scale) runs in the residual conv's 64-bit epilogue, since an i32 rescaled
+// identity may not fit (rules/fusion.rs).
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-egraph-optimize,qnn-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-egraph-optimize{target=sm_80},qnn-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-egraph-optimize)' | mlir-opt-22 --irdl-file=%qnn_irdl > /dev/null

@@ -17,6 +17,12 @@
 //! see `FuseSecond`); whether the pair is cheaper (one kernel, the wide value is not read back)
 //! is the extractor's choice.
 //!
+//! A downsampling unit's identity conv stays a plain `conv2d`: its result is the residual add's
+//! rhs, whose per-branch rescale runs in the fused residual conv's epilogue (in 64 bits).
+//! Moving that rescale into the identity conv (an i32 `round(acc * rs)`) is not exact in
+//! general: HAWQ's identity scales are 2.8-86x in ResNet-50, and without the weight values the
+//! accumulator has no bound, so the rescaled value may not fit i32.
+//!
 //! Why `requantize(relu(x)) == relu(requantize(x))` when `zero_point == 0`, every multiplier
 //! `b >= 0` and the clamp's upper bound `hi >= 0` (the condition of `conv2d-relu-requantize`):
 //! let `g(x) = round(x * b / 2^c)` (any rounding mode) and `f(x) = clamp(g(x), lo, hi)` (with
