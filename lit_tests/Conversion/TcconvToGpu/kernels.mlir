@@ -113,11 +113,11 @@ func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
 // -----
 
 // Quantize (f32 -> i8, round half to even in f32), dense (i8 x i8 + bias; one warp per output
-// group: gcd(10, 8) = 2 channels, 5 groups per row, 4 rows = 20 warps = 640 threads, lanes
-// split K and reduce with shuffles), dequantize.
+// element: 10 per row, 4 rows = 40 warps = 1280 threads, lanes split K and reduce with
+// shuffles), dequantize.
 // CHECK-LABEL: func.func @quantize_dense_dequantize
 // CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_0_quantize
-// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_1_dense blocks in (%c3, %c1, %c1) threads in (%c256, %c1, %c1)
+// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_1_dense blocks in (%c5, %c1, %c1) threads in (%c256, %c1, %c1)
 // CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_2_dequantize
 // CHECK: gpu.func @quantize_dense_dequantize_0_quantize
 // CHECK: arith.mulf %{{.*}}, %cst : f32
@@ -125,11 +125,12 @@ func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
 // CHECK-NEXT: arith.subf %{{.*}}, %[[M]] : f32
 // CHECK: arith.cmpf uno
 // CHECK: gpu.func @quantize_dense_dequantize_1_dense(%{{.*}}: memref<4x20xi8> {llvm.noalias}, %{{.*}}: memref<10x20xi8> {llvm.noalias}, %{{.*}}: memref<10xi32> {llvm.noalias}, %{{.*}}: memref<4x10xi32> {llvm.noalias})
-// CHECK: arith.cmpi ult, %{{.*}}, %c20 : index
+// CHECK: arith.cmpi ult, %{{.*}}, %c40 : index
 // 8-bit operands are read 4 bytes at a time through an i32 view; lane l takes chunks l, l+32, ..
 // CHECK: memref.view %{{.*}}[%c0][] : memref<80xi8> to memref<20xi32>
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c5 step %c32 iter_args({{.*}}) -> (i32, i32)
-// CHECK-COUNT-10: gpu.shuffle  xor
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c5 step %c32 iter_args({{.*}}) -> (i32)
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK-NOT: gpu.shuffle
 // CHECK: gpu.func @quantize_dense_dequantize_2_dequantize
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
 // CHECK-NEXT: arith.mulf %{{.*}}, %cst : f32

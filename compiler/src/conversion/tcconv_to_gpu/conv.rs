@@ -420,15 +420,16 @@ fn mac_chunk(
         .collect()
 }
 
-/// Dense (`qnn.dense`, N x K inputs): one warp per output group of `layout::out_plan(out, 8)`
-/// (g = gcd(Cs_out, 8) channels of one row n). Lane l accumulates the K chunks l, l + 32, ...
-/// (chunk = U elements, see [`ConvSpec::unit`]) for the g channels, the g partial sums are
-/// reduced across the warp with 5 `shuffle xor` steps (16, 8, 4, 2, 1; i32 adds, associative
-/// in two's complement, so the order does not change the result), lane 0 adds the bias, runs the
-/// epilogue and stores the group (one word for 4-bit outputs).
+/// Dense (`qnn.dense`, N x K inputs): one warp per output group of `layout::out_plan(out, 1)`
+/// (one channel of one row n; 8 channels, a word, for 4-bit outputs). Lane l accumulates the K
+/// chunks l, l + 32, ... (chunk = U elements, see [`ConvSpec::unit`]) for the group's channels,
+/// the partial sums are reduced across the warp with 5 `shuffle xor` steps (16, 8, 4, 2, 1; i32
+/// adds, associative in two's complement, so the order does not change the result), lane 0
+/// adds the bias, runs the epilogue and stores the group.
 /// Work: N*O*K MACs; bytes: the weights once (O*Ks stored elements) + N*Ks inputs per group
-/// (cached) + outputs. Threads: 32 per group, so a batch-1 ResNet-50 fc (1000 x 2048) runs
-/// 4000 threads with 64 K elements each instead of 125 threads with 2048.
+/// (cached) + outputs. Threads: 32 per group, so a batch-1 ResNet-50 fc (1000 x 2048) runs 1000
+/// warps of 64 K elements a lane (with 8-channel groups it ran 125 warps, under one an SM:
+/// 12.8 us on the H200 under ncu).
 pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
     s.check()?;
     if s.weight.packing != Packing::DenseOk {
@@ -436,7 +437,7 @@ pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> 
     }
     let ca = ConvArgs::of(args, s);
     let out = s.output;
-    let plan = super::layout::out_plan(out, 8);
+    let plan = super::layout::out_plan(out, 1);
     let channels = out.dims[1];
     let u = s.unit();
     let c = s.input.dims[1];
