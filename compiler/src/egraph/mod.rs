@@ -180,7 +180,8 @@ pub fn optimize(g: &Graph, opts: &Options) -> Result<(Graph, Stats), String> {
         ));
     }
     let is_transform = |o: &Op| matches!(o, Op::LayoutTransform { .. });
-    let is_op = |o: &Op| !matches!(o, Op::Weight { .. });
+    // MLIR ops: weights are constants, a second result is part of its conv
+    let is_op = |o: &Op| !matches!(o, Op::Weight { .. } | Op::SecondResult);
     let stats = Stats {
         function: g.name.clone(),
         target: opts.target,

@@ -55,8 +55,8 @@
 // STATS: qnn-egraph-optimize @resnet18_hawq (sm_90): e-graph {{[0-9]+}} nodes, {{[0-9]+}} classes; {{[0-9]+}} iterations, stop: saturated
 // STATS-NEXT: cost before: {{[0-9.]+}} us ({{.*}} MB moved, 89 launches, {{.*}} GMAC)
 // STATS-NEXT: cost after: {{[0-9.]+}} us ({{.*}} MB moved, 30 launches, {{.*}} GMAC)
-// STATS-NEXT: ops 69 -> 36, layout transforms 0 -> 1
+// STATS-NEXT: ops 69 -> 29, layout transforms 0 -> 1
 
 // AGAIN: e-graph {{[0-9]+}} nodes
 // AGAIN: [not cheaper: input kept]
-// AGAIN: ops 36 -> 36, layout transforms 1 -> 1
+// AGAIN: ops 29 -> 29, layout transforms 1 -> 1
