@@ -7,7 +7,7 @@
 use super::analysis::{attr, is_absent, kernel_layout_leaf, layout_leaf, value, Data, EGraph};
 use super::language::{ActLayout, ArgLeaf, Attr, Qnn, Scales, WeightLayout, WeightLeaf};
 use egg::Id;
-use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Node, Op, TensorType, ValueId};
+use nibble_qnn::graph::{EpilogueKind, Graph, Node, Op, ValueId};
 use nibble_qnn::semantics::Layout;
 use std::collections::{HashMap, HashSet};
 
@@ -563,21 +563,15 @@ pub fn to_graph(
             .and_then(|s| input.nodes.get(s as usize))
             .map(|n| n.loc.clone())
             .unwrap_or_default();
-        let second = match &op {
-            Op::Conv2dFused {
-                epilogue: Epilogue {
-                    second: Some(_), ..
-                },
-                ..
-            } => {
-                let Qnn::Conv2dFused2([_, _, q, ..]) = node else {
-                    return Err(format!("malformed e-node {node}"));
-                };
-                let Some(Attr::Requantize { out, .. }) = attr(eg, *q) else {
-                    return Err(format!("malformed e-node {node}"));
-                };
-                Some(TensorType::new(result.shape.clone(), *out))
-            }
+        // a pair also emits its second result, typed by the analysis of `(second SECOND P)`
+        let second = match node {
+            Qnn::Conv2dFused2([_, _, q, ..]) => Some(
+                super::analysis::infer(eg, &Qnn::Second([*q, c]))
+                    .value()
+                    .ok_or_else(|| format!("malformed e-node {node}"))?
+                    .ty
+                    .clone(),
+            ),
             _ => None,
         };
         g.nodes.push(Node {

@@ -477,20 +477,6 @@ pub struct SecondOutput {
     pub clamp: [i64; 2],
 }
 
-impl SecondOutput {
-    /// Step 4 for one value `y` of channel `c`.
-    pub fn apply(&self, y: i64, c: usize) -> i64 {
-        crate::semantics::requantize(
-            y,
-            self.scales.get(c),
-            self.rounding,
-            self.zero_point,
-            self.clamp[0],
-            self.clamp[1],
-        )
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EpilogueKind {
     None,

@@ -165,12 +165,9 @@ pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> 
         }
     };
     let second = if op.has_attribute("second_multiplier") {
-        let r = string(op, "second_rounding")?;
         Some(crate::graph::SecondOutput {
             scales: scales(op, "second_multiplier", "second_shift")?,
-            rounding: Rounding::parse(r).ok_or_else(|| {
-                format!("second_rounding \"{r}\" is not one of half_to_even, half_up, truncate")
-            })?,
+            rounding: rounding_named(op, "second_rounding")?,
             zero_point: int(op, "second_zero_point")?,
             clamp: i64_array(op, "second_clamp")?,
         })
@@ -194,9 +191,14 @@ fn layout_attr(op: &OperationRef, name: &str) -> Result<Layout, String> {
 
 /// The `rounding` attribute.
 pub fn rounding_attr(op: &OperationRef) -> Result<Rounding, String> {
-    let s = string(op, "rounding")?;
+    rounding_named(op, "rounding")
+}
+
+/// A rounding-mode attribute `name`.
+fn rounding_named(op: &OperationRef, name: &str) -> Result<Rounding, String> {
+    let s = string(op, name)?;
     Rounding::parse(s)
-        .ok_or_else(|| format!("rounding \"{s}\" is not one of half_to_even, half_up, truncate"))
+        .ok_or_else(|| format!("{name} \"{s}\" is not one of half_to_even, half_up, truncate"))
 }
 
 /// Per-channel dyadic scales from a multiplier and a shift attribute.

@@ -429,16 +429,16 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             else {
                 return Err("projects a value without a second output".into());
             };
-            let y = ints(ops[0], "first result")?;
-            same_shape(ops[0], res)?;
-            let (cstride, cn) = channel_stride(&res.shape, *layout)?;
-            let (lo, hi) = int_result(res)?;
-            let out: Vec<i32> = y
-                .par_iter()
-                .enumerate()
-                .map(|(i, &v)| second.apply(v as i64, (i / cstride) % cn).clamp(lo, hi) as i32)
-                .collect();
-            Data::Int(out)
+            // the requantize of the first result
+            Data::Int(requantize_op(
+                ops[0],
+                &second.scales,
+                second.rounding,
+                second.zero_point,
+                second.clamp,
+                *layout,
+                res,
+            )?)
         }
         Op::LayoutTransform { src, dst } => {
             arity(&ops, 1, 1)?;

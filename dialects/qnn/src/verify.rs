@@ -96,6 +96,13 @@ fn scales(s: &ChannelScales, channels: i64, what: &str) -> R {
     Ok(())
 }
 
+fn zero_point_in(zp: i64, name: &str) -> R {
+    if zp.abs() > 1 << 31 {
+        return fail(format!("{name} {zp} is out of range"));
+    }
+    Ok(())
+}
+
 fn clamp_in(clamp: [i64; 2], t: ElemType) -> R {
     let (lo, hi) = t.range();
     if clamp[0] > clamp[1] {
@@ -269,9 +276,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     zero_point,
                 } => {
                     scales(s, o, "epilogue")?;
-                    if zero_point.abs() > 1 << 31 {
-                        return fail(format!("zero_point {zero_point} is out of range"));
-                    }
+                    zero_point_in(*zero_point, "zero_point")?;
                 }
                 EpilogueKind::Residual {
                     scales: s,
@@ -284,12 +289,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             clamp_in(epilogue.clamp, result.elem)?;
             if let Some(sec) = &epilogue.second {
                 scales(&sec.scales, o, "second")?;
-                if sec.zero_point.abs() > 1 << 31 {
-                    return fail(format!(
-                        "second_zero_point {} is out of range",
-                        sec.zero_point
-                    ));
-                }
+                zero_point_in(sec.zero_point, "second_zero_point")?;
             }
         }
         Op::SecondResult => {
@@ -343,9 +343,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             let c = operands[0].shape[layout.channel_axis()];
             scales(s, c, "requantize")?;
             clamp_in(*clamp, result.elem)?;
-            if zero_point.abs() > 1 << 31 {
-                return fail(format!("zero_point {zero_point} is out of range"));
-            }
+            zero_point_in(*zero_point, "zero_point")?;
         }
         Op::Add {
             lhs,

@@ -720,41 +720,19 @@ mod tests {
 
     #[test]
     fn stages_fit_static_shared_memory_and_k() {
-        let t = choose_tiling(
-            Target::Sm90,
-            [25088, 64, 576],
-            ElemType::U4,
-            ElemType::I4,
-            None,
-        );
+        let stages = |t: Target, gemm: [i64; 3], over: Option<[i64; 3]>| {
+            choose_tiling(t, gemm, ElemType::U4, ElemType::I4, over).stages
+        };
         // (64 + 64) x 64 bytes a stage: 4 stages = 32 KiB
-        assert_eq!(t.stages, 4);
+        assert_eq!(stages(Target::Sm90, [25088, 64, 576], None), 4);
         // K = 64 elements: one K step, one stage
-        let t = choose_tiling(
-            Target::Sm90,
-            [25088, 64, 64],
-            ElemType::U4,
-            ElemType::I4,
-            None,
-        );
-        assert_eq!(t.stages, 1);
+        assert_eq!(stages(Target::Sm90, [25088, 64, 64], None), 1);
         // a forced 128x128x256 tile (32 KiB a stage) gets one stage within 48 KiB
-        let t = choose_tiling(
-            Target::Sm90,
-            [4096, 256, 4608],
-            ElemType::U4,
-            ElemType::I4,
-            Some([128, 128, 256]),
+        assert_eq!(
+            stages(Target::Sm90, [4096, 256, 4608], Some([128, 128, 256])),
+            1
         );
-        assert_eq!(t.stages, 1);
         // sm_86 pipelines at most 3 deep
-        let t = choose_tiling(
-            Target::Sm86,
-            [25088, 64, 576],
-            ElemType::U4,
-            ElemType::I4,
-            None,
-        );
-        assert_eq!(t.stages, 3);
+        assert_eq!(stages(Target::Sm86, [25088, 64, 576], None), 3);
     }
 }

@@ -57,11 +57,15 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
         }
         _ => {}
     }
-    let (lo, hi) = out.elem.range();
-    if e.clamp[0] > e.clamp[1] || e.clamp[0] < lo || e.clamp[1] > hi {
+    clamp_fits(e.clamp, out.elem, "clamp", "output")
+}
+
+/// `clamp` (attribute `name`) is non-empty and inside the range of `elem` (of buffer `what`).
+fn clamp_fits(clamp: [i64; 2], elem: ElemType, name: &str, what: &str) -> R {
+    let (lo, hi) = elem.range();
+    if clamp[0] > clamp[1] || clamp[0] < lo || clamp[1] > hi {
         return Err(format!(
-            "clamp {:?} is empty or exceeds the output's {} range [{lo}, {hi}]",
-            e.clamp, out.elem
+            "{name} {clamp:?} is empty or exceeds the {what}'s {elem} range [{lo}, {hi}]"
         ));
     }
     Ok(())
@@ -142,14 +146,7 @@ fn conv(p: &Program, c: &Conv) -> R {
                 ));
             }
             scales(&sec.scales, o, "second")?;
-            let (lo, hi) = z.elem.range();
-            if sec.clamp[0] > sec.clamp[1] || sec.clamp[0] < lo || sec.clamp[1] > hi {
-                return Err(format!(
-                    "second_clamp {:?} is empty or exceeds the second output's {} range [{lo}, {hi}]",
-                    sec.clamp, z.elem
-                ));
-            }
-            Ok(())
+            clamp_fits(sec.clamp, z.elem, "second_clamp", "second output")
         }
     }
 }

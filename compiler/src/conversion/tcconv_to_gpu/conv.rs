@@ -34,7 +34,7 @@
 //! but runs [`dense_warp`]: one warp per output group, K split across the lanes.
 
 use super::builder::{Kb, T, V};
-use super::elementwise::{apply_scales, each_group, subgroups, to_elem};
+use super::elementwise::{apply_scales, each_group, requantize, subgroups, to_elem};
 use super::layout::{act_slot, read_group, weight_cs, weight_slot, Buf, Group};
 use super::pool::tap;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, SecondOutput};
@@ -216,10 +216,17 @@ pub fn second_output(
     channels: i64,
     out: ElemType,
 ) -> Result<V, String> {
-    let z = apply_scales(kb, y, &o.scales, "sec_", cc, channels, o.rounding)?;
-    let zp = kb.i64c(o.zero_point);
-    let z = kb.add(z, zp);
-    let z = kb.clamp(z, o.clamp[0], o.clamp[1]);
+    let z = requantize(
+        kb,
+        y,
+        &o.scales,
+        "sec_",
+        cc,
+        channels,
+        o.rounding,
+        o.zero_point,
+        o.clamp,
+    )?;
     Ok(to_elem(kb, z, out))
 }
 

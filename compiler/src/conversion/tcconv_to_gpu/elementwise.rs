@@ -142,6 +142,26 @@ pub fn apply_scales(
     Ok(kb.dyadic(x, b, c, mode))
 }
 
+/// `semantics::requantize` of `x` at channel `cc` (i64: `clamp(round(x * s[cc]) + zp)`; per
+/// channel tables named with `prefix`).
+#[allow(clippy::too_many_arguments)]
+pub fn requantize(
+    kb: &mut Kb,
+    x: V,
+    s: &ChannelScales,
+    prefix: &str,
+    cc: V,
+    channels: i64,
+    mode: Rounding,
+    zero_point: i64,
+    clamp: [i64; 2],
+) -> Result<V, String> {
+    let r = apply_scales(kb, x, s, prefix, cc, channels, mode)?;
+    let zp = kb.i64c(zero_point);
+    let r = kb.add(r, zp);
+    Ok(kb.clamp(r, clamp[0], clamp[1]))
+}
+
 /// Clamp an i64 value to the range of `e` and truncate to i32 (the store masks 4/8-bit values).
 pub fn to_elem(kb: &mut Kb, y: V, e: ElemType) -> V {
     let (lo, hi) = range(e);
@@ -325,12 +345,17 @@ pub fn elementwise(
                     rounding,
                     zero_point,
                     clamp,
-                } => {
-                    let r = apply_scales(kb, x, scales, "", it.cc, channels, *rounding)?;
-                    let zp = kb.i64c(*zero_point);
-                    let r = kb.add(r, zp);
-                    kb.clamp(r, clamp[0], clamp[1])
-                }
+                } => requantize(
+                    kb,
+                    x,
+                    scales,
+                    "",
+                    it.cc,
+                    channels,
+                    *rounding,
+                    *zero_point,
+                    *clamp,
+                )?,
                 Elementwise::Add {
                     lhs,
                     rhs,

@@ -319,14 +319,8 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     let rhalves = mm / 8; // row halves per m-tile
     let (at, bt) = (mma_type_name(p.a_type), mma_type_name(p.b_type));
 
-    let ConvBufs {
-        x: xb,
-        w: wb,
-        bias: bb,
-        residual: rb,
-        out: ob,
-        second: zb,
-    } = ca.bufs(kb, s);
+    let cb = ca.bufs(kb, s);
+    let (xb, wb) = (&cb.x, &cb.w);
 
     // warp / lane geometry
     let tid = kb.thread_id();
@@ -388,7 +382,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     let ke = kb.idx(e);
     let te = kb.mul(t, ke); // this lane's k offset inside a K half
     let accs = if p.tapk {
-        tapk_accumulate(kb, s, p, &xb, &wb, &rows, &ocols, t, ks, &accs)
+        tapk_accumulate(kb, s, p, xb, wb, &rows, &ocols, t, ks, &accs)
     } else {
         kb.for_n(kh, 1, &accs, |kb, ky, accs| {
             kb.for_n(kw, 1, accs, |kb, kx, accs| {
@@ -424,7 +418,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
                                 let ko = kb.idx(khf * 4 * e);
                                 let kq = kb.add(kt, ko);
                                 let sl = kb.add(base, kq);
-                                let r = frag_reg(kb, &xb, s.input.elem, p.a_type, sl);
+                                let r = frag_reg(kb, xb, s.input.elem, p.a_type, sl);
                                 regs.push(kb.select(ok, r, zero));
                             }
                         }
@@ -437,7 +431,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
                             let ko = kb.idx(khf * 4 * e);
                             let kq = kb.add(kt, ko);
                             let sl = kb.add(*wr, kq);
-                            regs.push(frag_reg(kb, &wb, s.weight.elem, p.b_type, sl));
+                            regs.push(frag_reg(kb, wb, s.weight.elem, p.b_type, sl));
                         }
                         bfr.push(regs);
                     }
@@ -488,12 +482,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     // only the first warp of a tile stores (uniform per warp)
     let ks0 = kb.cmp(Cmp::Eq, ks, izero);
     let warp_ok = kb.andb(warp_ok, ks0);
-    let bufs = TileBufs {
-        out: &ob,
-        bias: bb.as_ref(),
-        residual: rb.as_ref().map(|(b, a)| (b, *a)),
-        second: zb.as_ref().map(|(b, a)| (b, *a)),
-    };
+    let bufs = TileBufs::of(&cb);
     let tile = WarpTile {
         mt: p.mt,
         nt: p.nt,
@@ -515,6 +504,18 @@ pub struct TileBufs<'a> {
     pub bias: Option<&'a Buf>,
     pub residual: Option<(&'a Buf, &'a ActBuffer)>,
     pub second: Option<(&'a Buf, &'a ActBuffer)>,
+}
+
+impl<'a> TileBufs<'a> {
+    /// The epilogue's buffers among a conv kernel's arguments.
+    pub fn of(b: &'a ConvBufs) -> Self {
+        TileBufs {
+            out: &b.out,
+            bias: b.bias.as_ref(),
+            residual: b.residual.as_ref().map(|(buf, a)| (buf, *a)),
+            second: b.second.as_ref().map(|(buf, a)| (buf, *a)),
+        }
+    }
 }
 
 /// One warp's accumulator tile: `mt` x `nt` tiles of `mm` x 8, rows `rows[mt * mm/8 + half]`
@@ -678,40 +679,32 @@ fn store_vals(
                 kb.store(word, buf.mem, wi);
             });
         }
-    } else if channel_inner(ab.layout) && ab.stored_channels() % 2 == 0 && o_total % 2 == 0 {
-        // a lane's two values of a row are channels o, o + 1 (o even): one 2-element store
-        let olast2 = kb.idx(o_total - 2);
-        for pair in vals.chunks(2) {
-            let [(row, o, v0), (_, _, v1)] = [pair[0], pair[1]];
-            let (_, rok, n, y, x) = rows[row];
-            let oin = kb.cmp(Cmp::Ult, o, olim);
-            let ok = kb.andb(rok, warp_ok);
-            let ok = kb.andb(ok, oin);
-            let occ = kb.mins(o, olast2);
-            let sl = act_slot(kb, ab, n, occ, y, x);
-            kb.if_then(ok, |kb| match buf.storage {
-                Storage::Byte => {
-                    let b0 = kb.trunc(v0, T::I8);
-                    let b1 = kb.trunc(v1, T::I8);
-                    kb.store2(b0, b1, buf.mem, sl);
-                }
-                _ => kb.store2(v0, v1, buf.mem, sl),
-            });
-        }
     } else {
-        for &(row, o, v) in vals {
+        // channel-innermost with an even channel count: a lane's two values of a row are
+        // channels o, o + 1 (o even), one 2-element store; otherwise one store a value
+        let pair = channel_inner(ab.layout) && ab.stored_channels() % 2 == 0 && o_total % 2 == 0;
+        let w = if pair { 2 } else { 1 };
+        let olast_w = kb.idx(o_total - w as i64);
+        for group in vals.chunks(w) {
+            let (row, o, _) = group[0];
             let (_, rok, n, y, x) = rows[row];
             let oin = kb.cmp(Cmp::Ult, o, olim);
             let ok = kb.andb(rok, warp_ok);
             let ok = kb.andb(ok, oin);
-            let occ = kb.mins(o, olast);
+            let occ = kb.mins(o, olast_w);
             let sl = act_slot(kb, ab, n, occ, y, x);
-            kb.if_then(ok, |kb| match buf.storage {
-                Storage::Byte => {
-                    let b = kb.trunc(v, T::I8);
-                    kb.store(b, buf.mem, sl);
+            kb.if_then(ok, |kb| {
+                let vs: Vec<V> = group
+                    .iter()
+                    .map(|&(_, _, v)| match buf.storage {
+                        Storage::Byte => kb.trunc(v, T::I8),
+                        _ => v,
+                    })
+                    .collect();
+                match vs[..] {
+                    [a, b] => kb.store2(a, b, buf.mem, sl),
+                    _ => kb.store(vs[0], buf.mem, sl),
                 }
-                _ => kb.store(v, buf.mem, sl),
             });
         }
     }

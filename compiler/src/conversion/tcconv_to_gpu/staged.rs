@@ -48,7 +48,7 @@
 //! per byte): 16-32 MACs/byte at 32 x 32 tiles, 32-64 at 64 x 64.
 
 use super::builder::{Cmp, Kb, V};
-use super::conv::{ConvArgs, ConvBufs, ConvSpec};
+use super::conv::{ConvArgs, ConvSpec};
 use super::layout::{act_slot, channel_inner, weight_cs, weight_slot, Buf, IndexMath};
 use super::mma::{pixel, store_tile, warp_mma, StageOut, TileBufs, WarpTile};
 use super::pool::tap;
@@ -300,16 +300,9 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     let cpr = p.sbk() / 16;
     let threads = p.block();
 
-    let ConvBufs {
-        x: xb,
-        w: wb,
-        bias: bb,
-        residual: rb,
-        out: ob,
-        second: zb,
-    } = ca.bufs(kb, s);
+    let cb = ca.bufs(kb, s);
     let words = |b: &Buf| b.words.unwrap_or(b.mem);
-    let (xw, ww) = (words(&xb), words(&wb));
+    let (xw, ww) = (words(&cb.x), words(&cb.w));
 
     let tid = kb.thread_id();
     let bid = kb.block_id();
@@ -614,12 +607,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     }
     let nbase = kb.add(n0, wcol);
     let ok = first;
-    let bufs = TileBufs {
-        out: &ob,
-        bias: bb.as_ref(),
-        residual: rb.as_ref().map(|(b, a)| (b, *a)),
-        second: zb.as_ref().map(|(b, a)| (b, *a)),
-    };
+    let bufs = TileBufs::of(&cb);
     // packed 4-bit outputs whose block-tile rows are whole 16-byte vectors: staged through
     // shared memory ([BM][BN/8] words), then written 16 bytes a thread, row after row
     let staged_out = p.staged_out(s);
@@ -631,9 +619,9 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         second,
     });
     // the staged output's buffer and type
-    let (sbuf, sact) = match (staged_out, &zb) {
+    let (sbuf, sact) = match (staged_out, &cb.second) {
         (Some(true), Some((b, a))) => (b, *a),
-        _ => (&ob, s.output),
+        _ => (&cb.out, s.output),
     };
     if staged_out.is_some() {
         kb.barrier(); // every warp is done with the pipeline (or reduction) memory

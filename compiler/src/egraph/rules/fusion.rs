@@ -223,6 +223,9 @@ impl Applier<Qnn, QnnAnalysis> for Fuse {
 /// `(first P)`, the requantize's `(second ?q P)`.
 struct FuseSecond;
 
+/// The variables `FuseSecond` reads, in `conv2d-fused2` operand order.
+const PAIR_VARS: [&str; 9] = ["?c", "?e", "?q", "?l", "?kl", "?x", "?w", "?b", "?r"];
+
 impl Applier<Qnn, QnnAnalysis> for FuseSecond {
     fn apply_one(
         &self,
@@ -233,8 +236,7 @@ impl Applier<Qnn, QnnAnalysis> for FuseSecond {
         _rule: Symbol,
     ) -> Vec<Id> {
         let v = |n: &str| s[var(n)];
-        let [c, e, q, l, kl, x, w, b, r] =
-            ["?c", "?e", "?q", "?l", "?kl", "?x", "?w", "?b", "?r"].map(v);
+        let [c, e, q, l, kl, x, w, b, r] = PAIR_VARS.map(v);
         let Some(conv) = eg.lookup(Qnn::Conv2dFused([c, e, l, kl, x, w, b, r])) else {
             return vec![];
         };
@@ -269,10 +271,7 @@ impl Applier<Qnn, QnnAnalysis> for FuseSecond {
     }
 
     fn vars(&self) -> Vec<Var> {
-        ["?c", "?e", "?q", "?l", "?kl", "?x", "?w", "?b", "?r"]
-            .iter()
-            .map(|n| var(n))
-            .collect()
+        PAIR_VARS.iter().map(|n| var(n)).collect()
     }
 }
 
