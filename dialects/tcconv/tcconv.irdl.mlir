@@ -76,7 +76,9 @@ irdl.dialect @tcconv {
       "residual_shift" = %rsh, "zero_point" = %zp, "rounding" = %rd, "clamp" = %cl, "relu" = %relu }
   }
 
-  // Tensor-core dense layer with its epilogue.
+  // Tensor-core dense layer with its epilogue; with a `dequantize` attribute (array<f32>, one
+  // entry or one per output channel, checked by tcconv-verify) it writes f32(y) * dequantize[c]
+  // of the epilogue's i32 value y to an f32 output (qnn.dequantize fused).
   irdl.operation @dense {
     %i = irdl.base "!builtin.memref"
     %w = irdl.base "!builtin.memref"
@@ -148,11 +150,12 @@ irdl.dialect @tcconv {
     irdl.operands(input: %i, output: %o)
   }
 
-  // Integer buffer -> f32: f32(x) * scale.
+  // Integer buffer -> f32: f32(x) * scale[c], `scale` an array<f32> of one entry (per tensor) or
+  // one per channel.
   irdl.operation @dequantize {
     %i = irdl.base "!builtin.memref"
     %o = irdl.base "!builtin.memref"
-    %f = irdl.base "#builtin.float"
+    %f = irdl.base "#builtin.dense_array"
     irdl.operands(input: %i, output: %o)
     irdl.attributes { "scale" = %f }
   }

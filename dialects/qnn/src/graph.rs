@@ -357,6 +357,33 @@ pub fn f32_attr(x: f32) -> String {
     format!("0x{:08X} : f32", x.to_bits())
 }
 
+/// One element of an `array<f32: ...>`: decimal where MLIR's parser (decimal -> f64 -> f32)
+/// gives back exactly `x`, else the bit pattern in hex (which MLIR also reads bit for bit).
+pub fn f32_element(x: f32) -> String {
+    if x.is_finite() {
+        let mut s = format!("{x:?}");
+        // MLIR reads `1e-5` as an integer literal: a float literal needs its dot
+        if !s.contains('.') {
+            match s.find('e') {
+                Some(i) => s.insert_str(i, ".0"),
+                None => s.push_str(".0"),
+            }
+        }
+        if s.parse::<f64>()
+            .is_ok_and(|d| (d as f32).to_bits() == x.to_bits())
+        {
+            return s;
+        }
+    }
+    format!("0x{:08X}", x.to_bits())
+}
+
+/// `array<f32: a, b, ...>`, exact (see [`f32_element`]).
+pub fn f32_array(xs: &[f32]) -> String {
+    let items: Vec<String> = xs.iter().map(|&x| f32_element(x)).collect();
+    format!("array<f32: {}>", items.join(", "))
+}
+
 /// The op's attributes as MLIR attribute-dictionary entries (`k = v, ...`), sorted by name.
 pub fn attr_dict(op: &Op) -> String {
     match op {
@@ -394,8 +421,7 @@ pub fn attr_dict(op: &Op) -> String {
         }
         Op::Flatten { layout } => format!("layout = \"{layout}\""),
         Op::Dequantize { scales, layout } => {
-            let items: Vec<String> = scales.iter().map(|s| format!("{s:?}")).collect();
-            format!("layout = \"{layout}\", scale = array<f32: {}>", items.join(", "))
+            format!("layout = \"{layout}\", scale = {}", f32_array(scales))
         }
         Op::Conv2dFused { strides, padding, layout, kernel_layout, epilogue } => format!(
             "{}, kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}, strides = {}",

@@ -131,7 +131,8 @@ pub fn f32_attr(op: &OperationRef, name: &str) -> Result<f32, String> {
         .map_err(|_| format!("attribute '{name}' must be a float"))
 }
 
-fn f32_vec(op: &OperationRef, name: &str) -> Result<Vec<f32>, String> {
+/// An `array<f32: ...>` attribute.
+pub fn f32_vec(op: &OperationRef, name: &str) -> Result<Vec<f32>, String> {
     let a = attr(op, name)?;
     unsafe {
         if !mlir_sys::mlirAttributeIsADenseF32Array(a.to_raw()) {

@@ -454,6 +454,20 @@ fn check_zero_point(zp: i64) -> Res<()> {
     Ok(())
 }
 
+/// Dequantize scales: one, or one per channel; finite.
+fn float_scales(s: &[f32], channels: usize) -> Res<()> {
+    if s.len() != 1 && s.len() != channels {
+        return Err(format!(
+            "dequantize has {} scales for {channels} channels",
+            s.len()
+        ));
+    }
+    if let Some(x) = s.iter().find(|x| !x.is_finite()) {
+        return Err(format!("dequantize scale {x} is not finite"));
+    }
+    Ok(())
+}
+
 fn check_epilogue(e: &Epilogue, channels: usize, residual: bool) -> Res<()> {
     check_clamp(e.clamp)?;
     match &e.kind {
@@ -596,15 +610,20 @@ impl Ctx<'_> {
             TcOp::Dequantize {
                 input,
                 output: _,
-                scale,
+                scales,
             } => {
                 same_dims(*input)?;
                 if ob.elem != ElemType::F32 {
                     return Err(format!("the output buffer is {}, not f32", ob.elem));
                 }
+                float_scales(scales, og.dims[1])?;
                 let (ig, x) = self.ints(bufs, *input)?;
-                let v =
-                    og.fill(|n, c, h, w| Ok(dequantize_f32(x[ig.at(n, c, h, w)] as i64, *scale)))?;
+                let v = og.fill(|n, c, h, w| {
+                    Ok(dequantize_f32(
+                        x[ig.at(n, c, h, w)] as i64,
+                        channel_scale(scales, c),
+                    ))
+                })?;
                 Ok(Stored::Floats(v))
             }
             TcOp::Relayout { input, output: _ } => {
@@ -656,7 +675,14 @@ impl Ctx<'_> {
                 self.conv(c, bufs, ob, &og)
             }
             TcOp::Dense(d) => {
-                int_out()?;
+                if d.dequantize.is_none() {
+                    int_out()?;
+                } else if ob.elem != ElemType::F32 {
+                    return Err(format!(
+                        "a dense with a fused dequantize writes f32, the output buffer is {}",
+                        ob.elem
+                    ));
+                }
                 self.dense(d, bufs, ob, &og)
             }
         }
@@ -967,17 +993,30 @@ impl Ctx<'_> {
                     .sum::<i64>()
             })
             .collect();
-        let slots = og.fill(|nn, cc, _, _| {
+        // the epilogue's value is i32 when a dequantize follows it in the kernel
+        let elem = match &d.dequantize {
+            Some(s) => {
+                float_scales(s, o)?;
+                ElemType::I32
+            }
+            None => ob.elem,
+        };
+        let value = |nn: usize, cc: usize| -> Res<i32> {
             let at = || format!("output (n={nn}, c={cc})");
             let a = acc[nn * o + cc] + bias[cc];
             if a < i32::MIN as i64 || a > i32::MAX as i64 {
                 return Err(format!("the accumulator {a} at {} does not fit i32", at()));
             }
-            in_range(d.epilogue.apply(a, 0, cc), ob.elem, || {
+            in_range(d.epilogue.apply(a, 0, cc), elem, || {
                 format!("the epilogue result at {}", at())
             })
-        })?;
-        Ok(store_ints(ob, &slots))
+        };
+        match &d.dequantize {
+            Some(s) => Ok(Stored::Floats(og.fill(|nn, cc, _, _| {
+                Ok(dequantize_f32(value(nn, cc)? as i64, channel_scale(s, cc)))
+            })?)),
+            None => Ok(store_ints(ob, &og.fill(|nn, cc, _, _| value(nn, cc))?)),
+        }
     }
 }
 
@@ -1298,14 +1337,12 @@ mod tests {
         (fails, direct)
     }
 
-    /// `qnn.dequantize` with one scale, in whichever form the qnn `Op` has (`{scale}` or, since
-    /// per-channel dequantize, `{scales, layout}`).
-    fn dequantize_op(scale: f32) -> Op {
-        let new = serde_json::json!({"Dequantize": {"scales": [scale], "layout": "NC"}});
-        let old = serde_json::json!({"Dequantize": {"scale": scale}});
-        serde_json::from_value(new)
-            .or_else(|_| serde_json::from_value(old))
-            .expect("a qnn.dequantize op")
+    /// `qnn.dequantize` with `n` distinct scales around `base` (one: per tensor).
+    fn dequantize_op(rng: &mut Rng, base: f32, n: usize, layout: Layout) -> Op {
+        let scales = (0..n)
+            .map(|_| base * (0.5 + (rng.next_u64() % 1000) as f32 / 1000.0))
+            .collect();
+        Op::Dequantize { scales, layout }
     }
 
     fn weight(g: &mut Graph, name: &str, ty: TensorType) -> usize {
@@ -1718,14 +1755,61 @@ mod tests {
             vec![f, wd, bd],
             t(vec![batch, 10], ElemType::I32),
         );
+        // per-channel logits scales (fused into the dense), a per-channel dequantize of a 4-D
+        // map, and a dense whose result is also returned (its dequantize runs on its own)
         let lg = g.push(
-            dequantize_op(0.001),
+            dequantize_op(rng, 0.001, 10, Layout::NC),
             vec![d],
             t(vec![batch, 10], ElemType::F32),
         );
-        g.results = vec![lg, m1, y4];
+        let dq4 = g.push(
+            dequantize_op(rng, 0.01, 8, nchw),
+            vec![y4],
+            t(vec![batch, 8, 1, 1], ElemType::F32),
+        );
+        let d2 = g.push(Op::Dense, vec![f, wd], t(vec![batch, 10], ElemType::I32));
+        let lg2 = g.push(
+            dequantize_op(rng, 0.002, 1, Layout::NC),
+            vec![d2],
+            t(vec![batch, 10], ElemType::F32),
+        );
+        g.results = vec![lg, m1, y4, dq4, d2, lg2];
         let x = rng.tensor(&x_ty);
         (g, w, vec![x])
+    }
+
+    /// The logits' dequantize runs in the dense kernel; a dense whose i32 result is also read
+    /// elsewhere keeps its own dequantize kernel.
+    #[test]
+    fn dense_dequantize_is_fused_unless_the_dense_result_is_read_elsewhere() {
+        let (g, _, _) = mini_net(2, &mut Rng(5));
+        for t in Target::ALL {
+            let p = lower(&g, t, &LowerOptions::default()).unwrap();
+            let fused: Vec<usize> = p
+                .ops
+                .iter()
+                .filter_map(|op| match op {
+                    TcOp::Dense(d) => d.dequantize.as_ref().map(|s| s.len()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(fused, vec![10], "{t}: one fused per-channel dequantize");
+            let own: Vec<usize> = p
+                .ops
+                .iter()
+                .filter_map(|op| match op {
+                    TcOp::Dequantize { scales, .. } => Some(scales.len()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                own,
+                vec![8, 1],
+                "{t}: the 4-D map's and the returned dense's"
+            );
+            let out = |i: usize| p.buffers[p.outputs[i]].elem;
+            assert_eq!((out(0), out(4)), (ElemType::F32, ElemType::I32));
+        }
     }
 
     #[test]

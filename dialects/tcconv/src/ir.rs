@@ -15,9 +15,9 @@ use melior::ir::{
     Attribute, Block, Identifier, Location, Operation, Region, RegionLike, Type, Value, ValueLike,
 };
 use melior::Context;
-use nibble_qnn::graph::{arr32, arr64, epilogue_attrs, f32_attr, ChannelScales};
+use nibble_qnn::graph::{arr32, arr64, epilogue_attrs, f32_array, f32_attr, ChannelScales};
 use nibble_qnn::ir::{
-    attr, epilogue_of, f32_attr as read_f32, i32_vec, i64_array, int, location_string,
+    attr, epilogue_of, f32_attr as read_f32, f32_vec, i32_vec, i64_array, int, location_string,
     rounding_attr, scales, string, LocatedError,
 };
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
@@ -164,11 +164,11 @@ pub fn build_func<'c>(
             TcOp::Dequantize {
                 input,
                 output,
-                scale,
+                scales,
             } => (
                 vec![bufs[input], bufs[output]],
                 None,
-                format!("scale = {}", f32_attr(*scale)),
+                format!("scale = {}", f32_array(scales)),
             ),
             TcOp::Relayout { input, output } => {
                 (vec![bufs[input], bufs[output]], None, String::new())
@@ -206,7 +206,11 @@ pub fn build_func<'c>(
                     v,
                     None,
                     format!(
-                        "{}, {}",
+                        "{}{}, {}",
+                        match &d.dequantize {
+                            Some(s) => format!("dequantize = {}, ", f32_array(s)),
+                            None => String::new(),
+                        },
                         epilogue_attrs(&d.epilogue),
                         tiling_attrs(&d.tiling)
                     ),
@@ -507,7 +511,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
             "tcconv.dequantize" => p.ops.push(TcOp::Dequantize {
                 input: operand(0)?,
                 output: operand(1)?,
-                scale: read_f32(&op, "scale").map_err(err)?,
+                scales: f32_vec(&op, "scale").map_err(err)?,
             }),
             "tcconv.relayout" => p.ops.push(TcOp::Relayout {
                 input: operand(0)?,
@@ -563,6 +567,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     output: operand(n - 1)?,
                     tiling: tiling(&op).map_err(err)?,
                     epilogue: epilogue_of(&op).map_err(err)?,
+                    dequantize: match op.attribute("dequantize") {
+                        Ok(_) => Some(f32_vec(&op, "dequantize").map_err(err)?),
+                        Err(_) => None,
+                    },
                 }));
             }
             "tcconv.pool2d" => p.ops.push(TcOp::Pool {

@@ -12,7 +12,7 @@ use crate::program::*;
 use crate::target::{MmaShape, Target};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, ValueId};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Options of `convert-qnn-to-tcconv`.
 #[derive(Clone, Debug, Default)]
@@ -382,6 +382,28 @@ impl<'g> Lowering<'g> {
         Ok(id)
     }
 
+    /// The `qnn.dequantize` node (index, scales) that is the only reader of dense result `v`,
+    /// when `v` is not also a function result: the dense kernel then writes the f32 values.
+    fn fused_dequantize(&self, v: ValueId) -> Option<(usize, Vec<f32>)> {
+        if self.g.results.contains(&v) {
+            return None;
+        }
+        let mut readers = self
+            .g
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.operands.contains(&v));
+        let (u, n) = readers.next()?;
+        if readers.next().is_some() || n.operands.len() != 1 {
+            return None;
+        }
+        match &n.op {
+            Op::Dequantize { scales, .. } => Some((u, scales.clone())),
+            _ => None,
+        }
+    }
+
     fn run(mut self) -> Result<Program, String> {
         self.plan_layouts();
         let g = self.g;
@@ -401,6 +423,8 @@ impl<'g> Lowering<'g> {
             let b = self.new_buffer(i, l);
             self.p.inputs.push(b);
         }
+        // dequantize nodes computed in the epilogue of the dense they follow
+        let mut fused_into = HashSet::new();
         for (i, n) in g.nodes.iter().enumerate() {
             let v = nargs + i;
             let here = |e: String| {
@@ -533,12 +557,21 @@ impl<'g> Lowering<'g> {
                         wt.elem,
                         self.opts.tile,
                     );
-                    let output = self.output(v);
+                    // a dequantize that is the dense result's only reader runs in its epilogue
+                    let fused = self.fused_dequantize(v);
+                    let (output, dequantize) = match fused {
+                        Some((u, scales)) => {
+                            fused_into.insert(u);
+                            (self.output(nargs + u), Some(scales))
+                        }
+                        None => (self.output(v), None),
+                    };
                     self.p.ops.push(TcOp::Dense(Dense {
                         input,
                         weight,
                         bias,
                         output,
+                        dequantize,
                         tiling,
                         epilogue: Epilogue {
                             kind: EpilogueKind::None,
@@ -633,19 +666,16 @@ impl<'g> Lowering<'g> {
                     let output = self.output(v);
                     self.p.ops.push(TcOp::Relayout { input, output });
                 }
+                // computed by the dense kernel it follows
+                Op::Dequantize { .. } if fused_into.contains(&i) => {}
                 Op::Dequantize { scales, .. } => {
-                    let [scale] = scales.as_slice() else {
-                        return Err(here(
-                            "per-channel qnn.dequantize is not supported by tcconv yet".into(),
-                        ));
-                    };
                     let l = self.layout[&v];
                     let input = self.buffer(n.operands[0], l);
                     let output = self.output(v);
                     self.p.ops.push(TcOp::Dequantize {
                         input,
                         output,
-                        scale: *scale,
+                        scales: scales.clone(),
                     });
                 }
             }

@@ -97,6 +97,19 @@ pub struct Dense {
     pub output: BufId,
     pub tiling: Tiling,
     pub epilogue: Epilogue,
+    /// A `qnn.dequantize` of the result fused into the kernel: the epilogue's i32 value `y` of
+    /// channel `c` is written as `f32(y) * scales[c]` (one entry: per tensor) to an f32 output.
+    #[serde(default)]
+    pub dequantize: Option<Vec<f32>>,
+}
+
+/// The dequantize scale of channel `c` (one entry: the same for every channel).
+pub fn channel_scale(scales: &[f32], c: usize) -> f32 {
+    if scales.len() == 1 {
+        scales[0]
+    } else {
+        scales[c]
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,10 +167,11 @@ pub enum TcOp {
         input: BufId,
         output: BufId,
     },
+    /// integer -> f32: `f32(x) * scales[c]` (one entry: per tensor).
     Dequantize {
         input: BufId,
         output: BufId,
-        scale: f32,
+        scales: Vec<f32>,
     },
 }
 

@@ -24,6 +24,20 @@ fn scales(s: &ChannelScales, c: i64, what: &str) -> R {
     Ok(())
 }
 
+/// Dequantize scales: one (per tensor) or one per channel, finite.
+fn float_scales(s: &[f32], c: i64) -> R {
+    if s.len() != 1 && s.len() as i64 != c {
+        return Err(format!(
+            "dequantize has {} scales, expected 1 or {c} (channels)",
+            s.len()
+        ));
+    }
+    if let Some(x) = s.iter().find(|x| !x.is_finite()) {
+        return Err(format!("dequantize scale {x} is not finite"));
+    }
+    Ok(())
+}
+
 fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
     let c = out.dims[1];
     match &e.kind {
@@ -169,7 +183,18 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     let (x, y) = (&p.buffers[d.input], &p.buffers[d.output]);
                     match p.weights.get(d.weight) {
                         Some(w) if w.packing == Packing::DenseOk && w.dims[1] == x.dims[1] && y.dims[1] == w.dims[0] && x.layout == Layout::NC => {
-                            epilogue(&d.epilogue, y, None)
+                            match &d.dequantize {
+                                None => epilogue(&d.epilogue, y, None),
+                                Some(_) if y.elem != ElemType::F32 => Err(format!(
+                                    "a dense with a fused dequantize writes f32, the output is {}",
+                                    y.elem
+                                )),
+                                // the epilogue's own value is the i32 the scales multiply
+                                Some(s) => float_scales(s, y.dims[1]).and_then(|_| {
+                                    let i32_out = ActBuffer { elem: ElemType::I32, ..y.clone() };
+                                    epilogue(&d.epilogue, &i32_out, None)
+                                }),
+                            }
                         }
                         _ => Err("dense needs an NC input, DenseOk weights of matching features and an output of the weight's rows".into()),
                     }
@@ -231,6 +256,8 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                             "input dims {:?} differ from output dims {:?}",
                             x.dims, y.dims
                         ))
+                    } else if let TcOp::Dequantize { scales, .. } = op {
+                        float_scales(scales, y.dims[1])
                     } else {
                         Ok(())
                     }

@@ -114,26 +114,27 @@ func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
 
 // Quantize (f32 -> i8, round half to even in f32), dense (i8 x i8 + bias; one warp per output
 // element: 10 per row, 4 rows = 40 warps = 1280 threads, lanes split K and reduce with
-// shuffles), dequantize.
+// shuffles) with the dequantize fused: lane 0 writes f32(y) * scale.
 // CHECK-LABEL: func.func @quantize_dense_dequantize
 // CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_0_quantize
 // CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_1_dense blocks in (%c5, %c1, %c1) threads in (%c256, %c1, %c1)
-// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_2_dequantize
+// CHECK-NOT: gpu.launch_func
 // CHECK: gpu.func @quantize_dense_dequantize_0_quantize
 // CHECK: arith.mulf %{{.*}}, %cst : f32
 // CHECK: arith.addf %{{.*}}, %[[M:cst_[0-9]+]] : f32
 // CHECK-NEXT: arith.subf %{{.*}}, %[[M]] : f32
 // CHECK: arith.cmpf uno
-// CHECK: gpu.func @quantize_dense_dequantize_1_dense(%{{.*}}: memref<4x20xi8> {llvm.noalias}, %{{.*}}: memref<10x20xi8> {llvm.noalias}, %{{.*}}: memref<10xi32> {llvm.noalias}, %{{.*}}: memref<4x10xi32> {llvm.noalias})
+// CHECK: gpu.func @quantize_dense_dequantize_1_dense(%{{.*}}: memref<4x20xi8> {llvm.noalias}, %{{.*}}: memref<10x20xi8> {llvm.noalias}, %{{.*}}: memref<10xi32> {llvm.noalias}, %{{.*}}: memref<4x10xf32> {llvm.noalias})
 // CHECK: arith.cmpi ult, %{{.*}}, %c40 : index
 // 8-bit operands are read 4 bytes at a time through an i32 view; lane l takes chunks l, l+32, ..
 // CHECK: memref.view %{{.*}}[%c0][] : memref<80xi8> to memref<20xi32>
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c5 step %c32 iter_args({{.*}}) -> (i32)
 // CHECK-COUNT-5: gpu.shuffle  xor
 // CHECK-NOT: gpu.shuffle
-// CHECK: gpu.func @quantize_dense_dequantize_2_dequantize
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
-// CHECK-NEXT: arith.mulf %{{.*}}, %cst : f32
+// CHECK-NEXT: arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK: memref.store %{{.*}} : memref<40xf32>
+// PTX: .visible .entry quantize_dense_dequantize_1_dense({{.*}}shfl.sync.bfly.b32{{.*}}cvt.rn.f32.s32 \09%r[[F:[0-9]+]], {{.*}}mul.rn.f32 \09%r{{[0-9]+}}, %r[[F]], 0f3E000000;
 func.func @quantize_dense_dequantize(%x: tensor<4x20xf32>) -> tensor<4x10xf32> {
   %q = "qnn.quantize"(%x) {scale = 0x3C000000 : f32, layout = "NC"} : (tensor<4x20xf32>) -> tensor<4x20xi8>
   %w = "qnn.weight"() {name = "fc.w"} : () -> tensor<10x20xi8>
@@ -141,6 +142,49 @@ func.func @quantize_dense_dequantize(%x: tensor<4x20xf32>) -> tensor<4x10xf32> {
   %d = "qnn.dense"(%q, %w, %b) : (tensor<4x20xi8>, tensor<10x20xi8>, tensor<10xi32>) -> tensor<4x10xi32>
   %y = "qnn.dequantize"(%d) {scale = array<f32: 1.250000e-01>, layout = "NC"} : (tensor<4x10xi32>) -> tensor<4x10xf32>
   return %y : tensor<4x10xf32>
+}
+
+// -----
+
+// HAWQ's logits: per-class scales, read as f32 bits from a constant table at the output channel.
+// CHECK-LABEL: func.func @dense_dequantize_per_channel
+// CHECK: gpu.launch_func @kernels::@dense_dequantize_per_channel_0_dense
+// CHECK-NOT: gpu.launch_func
+// CHECK: memref.global "private" constant @dense_dequantize_per_channel_0_dense_deq_scale : memref<3xi32> = dense<[925353388, 1048576000, 1040187392]>
+// CHECK: gpu.func @dense_dequantize_per_channel_0_dense
+// CHECK: %[[T:.*]] = memref.get_global @dense_dequantize_per_channel_0_dense_deq_scale : memref<3xi32>
+// CHECK: %[[BITS:.*]] = memref.load %[[T]]
+// CHECK: %[[S:.*]] = arith.bitcast %[[BITS]] : i32 to f32
+// CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : i32 to f32
+// CHECK: arith.mulf %[[F]], %[[S]] : f32
+// PTX: .visible .entry dense_dequantize_per_channel_0_dense({{.*}}cvt.rn.f32.s32 {{.*}}mul.rn.f32
+func.func @dense_dequantize_per_channel(%x: tensor<4x20xi8>) -> tensor<4x3xf32> {
+  %w = "qnn.weight"() {name = "fc.w"} : () -> tensor<3x20xi8>
+  %d = "qnn.dense"(%x, %w) : (tensor<4x20xi8>, tensor<3x20xi8>) -> tensor<4x3xi32>
+  %y = "qnn.dequantize"(%d) {scale = array<f32: 1.0e-5, 0.25, 0.125>, layout = "NC"} : (tensor<4x3xi32>) -> tensor<4x3xf32>
+  return %y : tensor<4x3xf32>
+}
+
+// -----
+
+// A per-channel dequantize on its own (the dense result is also returned), on a 2-D and a 4-D value.
+// CHECK-LABEL: func.func @dequantize_kernels
+// CHECK: gpu.launch_func @kernels::@dequantize_kernels_0_dense
+// CHECK: gpu.launch_func @kernels::@dequantize_kernels_1_dequantize
+// CHECK: gpu.launch_func @kernels::@dequantize_kernels_2_dequantize
+// CHECK: gpu.func @dequantize_kernels_1_dequantize(%{{.*}}: memref<4x3xi32> {llvm.noalias}, %{{.*}}: memref<4x3xf32> {llvm.noalias})
+// CHECK: memref.get_global @dequantize_kernels_1_dequantize_deq_scale : memref<3xi32>
+// CHECK: arith.bitcast
+// CHECK: arith.sitofp %{{.*}} : i32 to f32
+// CHECK: gpu.func @dequantize_kernels_2_dequantize
+// CHECK: memref.get_global @dequantize_kernels_2_dequantize_deq_scale : memref<3xi32>
+// CHECK: arith.bitcast
+func.func @dequantize_kernels(%x: tensor<4x20xi8>, %m: tensor<2x3x4x4xi8>) -> (tensor<4x3xi32>, tensor<4x3xf32>, tensor<2x3x4x4xf32>) {
+  %w = "qnn.weight"() {name = "fc.w"} : () -> tensor<3x20xi8>
+  %d = "qnn.dense"(%x, %w) : (tensor<4x20xi8>, tensor<3x20xi8>) -> tensor<4x3xi32>
+  %y = "qnn.dequantize"(%d) {scale = array<f32: 0.5, 0.25, 0.125>, layout = "NC"} : (tensor<4x3xi32>) -> tensor<4x3xf32>
+  %z = "qnn.dequantize"(%m) {scale = array<f32: 0.5, 0.25, 0.125>, layout = "NCHW"} : (tensor<2x3x4x4xi8>) -> tensor<2x3x4x4xf32>
+  return %d, %y, %z : tensor<4x3xi32>, tensor<4x3xf32>, tensor<2x3x4x4xf32>
 }
 
 // -----

@@ -65,3 +65,29 @@ func.func @second_output_of_other_dims(%arg0: memref<4x4x16x8xi32> {tcconv.dims 
   "tcconv.conv2d"(%arg0, %1, %2, %arg1, %arg2, %arg3) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1342218220>, second_rounding = "half_up", second_shift = array<i32: 39>, second_zero_point = 0 : i64, shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x4xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @dequantize_scale_count(%arg0: memref<4x3xi32> {tcconv.dims = array<i64: 4, 3, 1, 1>, tcconv.elem = "i32", tcconv.layout = "NC"}, %arg1: memref<4x3xf32> {tcconv.dims = array<i64: 4, 3, 1, 1>, tcconv.elem = "f32", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{'tcconv.dequantize' dequantize has 2 scales, expected 1 or 3 (channels)}}
+  "tcconv.dequantize"(%arg0, %arg1) {scale = array<f32: 0.5, 0.25>} : (memref<4x3xi32>, memref<4x3xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @dense_dequantize_writes_f32(%arg0: memref<4x20xi8> {tcconv.dims = array<i64: 4, 20, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NC"}, %arg1: memref<4x3xi32> {tcconv.dims = array<i64: 4, 3, 1, 1>, tcconv.elem = "i32", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 3, 20, 1, 1>, elem = "i8", name = "fc.w.ok", packing = "ok", source = "fc.w", source_layout = "OIHW"} : () -> memref<3x20xi8>
+  // expected-error @+1 {{a dense with a fused dequantize writes f32, the output is i32}}
+  "tcconv.dense"(%arg0, %0, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, dequantize = array<f32: 0.5>, epilogue = "none", mma = array<i64: 16, 8, 32>, multiplier = array<i32>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 1 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<4x20xi8>, memref<3x20xi8>, memref<4x3xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @dense_dequantize_not_an_array(%arg0: memref<4x20xi8> {tcconv.dims = array<i64: 4, 20, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NC"}, %arg1: memref<4x3xf32> {tcconv.dims = array<i64: 4, 3, 1, 1>, tcconv.elem = "f32", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 3, 20, 1, 1>, elem = "i8", name = "fc.w.ok", packing = "ok", source = "fc.w", source_layout = "OIHW"} : () -> memref<3x20xi8>
+  // expected-error @+1 {{attribute 'dequantize' must be array<f32: ...>}}
+  "tcconv.dense"(%arg0, %0, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, dequantize = 5.0e-1 : f32, epilogue = "none", mma = array<i64: 16, 8, 32>, multiplier = array<i32>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 1 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<4x20xi8>, memref<3x20xi8>, memref<4x3xf32>) -> ()
+  return
+}

@@ -27,3 +27,15 @@ func.func @residual_second_output(%arg0: memref<4x4x16x8xi32> {tcconv.dims = arr
   "tcconv.conv2d"(%arg0, %1, %2, %arg1, %arg2, %arg3) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1342218220>, second_rounding = "half_up", second_shift = array<i32: 39>, second_zero_point = 0 : i64, shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x8xi32>) -> ()
   return
 }
+
+// The logits: a dense with its dequantize fused (per-class scales, f32 output), and a dequantize
+// of its own with one scale per channel.
+// CHECK-LABEL: func.func @dense_dequantize
+// CHECK: "tcconv.dense"(%arg0, %{{.*}}, %arg1) {{{.*}}dequantize = array<f32: 5.000000e-01, 2.500000e-01, 1.250000e-01>, epilogue = "none"{{.*}} : (memref<4x20xi8>, memref<3x20xi8>, memref<4x3xf32>) -> ()
+// CHECK: "tcconv.dequantize"(%arg2, %arg3) {scale = array<f32: 5.000000e-01, 2.500000e-01, 1.250000e-01>} : (memref<4x3xi32>, memref<4x3xf32>) -> ()
+func.func @dense_dequantize(%arg0: memref<4x20xi8> {tcconv.dims = array<i64: 4, 20, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NC"}, %arg1: memref<4x3xf32> {tcconv.dims = array<i64: 4, 3, 1, 1>, tcconv.elem = "f32", tcconv.layout = "NC"}, %arg2: memref<4x3xi32> {tcconv.dims = array<i64: 4, 3, 1, 1>, tcconv.elem = "i32", tcconv.layout = "NC"}, %arg3: memref<4x3xf32> {tcconv.dims = array<i64: 4, 3, 1, 1>, tcconv.elem = "f32", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 3, 20, 1, 1>, elem = "i8", name = "fc.w.ok", packing = "ok", source = "fc.w", source_layout = "OIHW"} : () -> memref<3x20xi8>
+  "tcconv.dense"(%arg0, %0, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, dequantize = array<f32: 0.5, 0.25, 0.125>, epilogue = "none", mma = array<i64: 16, 8, 32>, multiplier = array<i32>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 1 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<4x20xi8>, memref<3x20xi8>, memref<4x3xf32>) -> ()
+  "tcconv.dequantize"(%arg2, %arg3) {scale = array<f32: 0.5, 0.25, 0.125>} : (memref<4x3xi32>, memref<4x3xf32>) -> ()
+  return
+}

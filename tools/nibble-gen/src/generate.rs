@@ -117,8 +117,8 @@ pub fn random_params(arch: Arch, bits: &BitConfig, seed: u64) -> Result<HawqPara
         let k = arch.feature_channels();
         let weight_integer = random_weights(&mut rng, (NUM_CLASSES * k) as usize, wb);
         let bias_integer = random_bias(&mut rng, NUM_CLASSES as usize, k, wb, in_bits);
-        // one scale for all classes: qnn.dequantize takes a single scale
-        let fc_scaling_factor = random_scales(&mut rng, NUM_CLASSES as usize, k, wb, false);
+        // one scale per class, as HAWQ's QuantLinear has (a per-channel logits dequantize)
+        let fc_scaling_factor = random_scales(&mut rng, NUM_CLASSES as usize, k, wb, true);
         linears.insert(
             FC.to_string(),
             LinearParams {

@@ -40,7 +40,7 @@
 //! - The stem's `quant_act_int32` is a clamping (HAWQ case 0) 16-bit requantize, so it is `i16`;
 //!   the residual `quant_act_int32`s (case 1) never clamp, so the residual stream is `i32`.
 //! - HAWQ's `fc_scaling_factor` is per output channel: the logits' `qnn.dequantize` carries one
-//!   scale per class (or one, when all are equal; the generator uses one value).
+//!   scale per class (or one, when all are equal), fused into the dense kernel's epilogue.
 
 use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType, ValueId};
 use nibble_qnn::semantics::{Dyadic, ElemType, KernelLayout, Layout, Rounding, MAX_SHIFT};

@@ -453,6 +453,10 @@ impl<'c> Kb<'c> {
     pub fn sitofp(&mut self, v: V) -> V {
         self.cast("arith.sitofp", v, T::F32)
     }
+    /// The i32 `v`'s bits as an f32.
+    pub fn bitcast_f32(&mut self, v: V) -> V {
+        self.cast("arith.bitcast", v, T::F32)
+    }
     pub fn fptosi(&mut self, v: V, to: T) -> V {
         self.cast("arith.fptosi", v, to)
     }

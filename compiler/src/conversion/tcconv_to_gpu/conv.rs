@@ -34,7 +34,9 @@
 //! but runs [`dense_warp`]: one warp per output group, K split across the lanes.
 
 use super::builder::{Kb, T, V};
-use super::elementwise::{apply_scales, each_group, requantize, subgroups, to_elem};
+use super::elementwise::{
+    apply_scales, dequantize_value, each_group, requantize, subgroups, to_elem,
+};
 use super::layout::{act_slot, read_group, weight_cs, weight_slot, Buf, Group};
 use super::pool::tap;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, SecondOutput};
@@ -55,6 +57,8 @@ pub struct ConvSpec<'a> {
     pub strides: [i64; 2],
     pub padding: [i64; 4],
     pub epilogue: &'a Epilogue,
+    /// Dense only: the fused dequantize's scales (f32 output).
+    pub dequantize: Option<&'a [f32]>,
 }
 
 impl<'a> ConvSpec<'a> {
@@ -70,6 +74,7 @@ impl<'a> ConvSpec<'a> {
             strides: c.strides,
             padding: c.padding,
             epilogue: &c.epilogue,
+            dequantize: None,
         }
     }
     pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
@@ -84,6 +89,7 @@ impl<'a> ConvSpec<'a> {
             strides: [1, 1],
             padding: [0; 4],
             epilogue: &d.epilogue,
+            dequantize: d.dequantize.as_deref(),
         }
     }
 
@@ -123,11 +129,17 @@ impl<'a> ConvSpec<'a> {
                 self.strides, self.padding
             ));
         }
-        if !self.input.elem.is_int() || !self.weight.elem.is_int() || !self.output.elem.is_int() {
+        if !self.input.elem.is_int() || !self.weight.elem.is_int() {
             return Err("conv / dense operands must be integers".into());
         }
-        if self.input.elem == ElemType::F32 || self.output.elem == ElemType::F32 {
-            return Err("conv / dense operands must be integers, not f32".into());
+        match self.dequantize {
+            None if !self.output.elem.is_int() => {
+                return Err("conv / dense outputs must be integers (f32 needs a dequantize)".into())
+            }
+            Some(_) if self.output.elem != ElemType::F32 => {
+                return Err("a dense with a fused dequantize writes f32".into())
+            }
+            _ => {}
         }
         if let Some(r) = self.residual {
             if r.dims != self.output.dims || r.elem == ElemType::F32 {
@@ -501,7 +513,19 @@ pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> 
                     }
                     None => *acc,
                 };
-                match epilogue(kb, s.epilogue, acc, None, it.cc, channels, out.elem) {
+                // with a fused dequantize the epilogue's value is the i32 it scales
+                let elem = match s.dequantize {
+                    Some(_) => ElemType::I32,
+                    None => out.elem,
+                };
+                let v =
+                    epilogue(kb, s.epilogue, acc, None, it.cc, channels, elem).and_then(
+                        |v| match s.dequantize {
+                            Some(sc) => dequantize_value(kb, v, sc, it.cc, channels),
+                            None => Ok(v),
+                        },
+                    );
+                match v {
                     Ok(v) => vals.push(v),
                     Err(e) => {
                         res = Err(e);
@@ -509,7 +533,7 @@ pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> 
                     }
                 }
             }
-            let vals = super::elementwise::mask(kb, &grp.items, vals, false);
+            let vals = super::elementwise::mask(kb, &grp.items, vals, out.elem == ElemType::F32);
             ob.store_slots(kb, grp.base, &vals);
         });
     });

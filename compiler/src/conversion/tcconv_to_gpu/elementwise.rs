@@ -233,13 +233,14 @@ pub fn quantize(
     })
 }
 
-/// `qnn.dequantize`: `f32(x) * scale` (`cvt.rn.f32.s32`, `mul.rn.f32`).
+/// `qnn.dequantize`: `f32(x) * scales[c]` (`cvt.rn.f32.s32`, `mul.rn.f32`), as
+/// `semantics::dequantize_f32`.
 pub fn dequantize(
     kb: &mut Kb,
     args: &[V],
     inp: &ActBuffer,
     out: &ActBuffer,
-    scale: f32,
+    scales: &[f32],
 ) -> Result<i64, String> {
     if !inp.elem.is_int() || out.elem != ElemType::F32 {
         return Err(format!(
@@ -249,18 +250,33 @@ pub fn dequantize(
     }
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
+    let channels = out.dims[1];
     each_group(kb, oa, out, GMAX, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
-        let s = kb.f32c(scale);
-        Ok(xs
-            .into_iter()
-            .map(|x| {
-                let f = kb.sitofp(x);
-                kb.mulf(f, s)
-            })
-            .collect())
+        xs.into_iter()
+            .zip(&grp.items)
+            .map(|(x, it)| dequantize_value(kb, x, scales, it.cc, channels))
+            .collect()
     })
+}
+
+/// `f32(x) * scales[cc]` for one i32 value `x` of channel `cc`: a constant scale when every
+/// channel has the same, else the f32 bits from a constant table (`deq_scale`).
+pub fn dequantize_value(
+    kb: &mut Kb,
+    x: V,
+    scales: &[f32],
+    cc: V,
+    channels: i64,
+) -> Result<V, String> {
+    let bits: Vec<i32> = scales.iter().map(|s| s.to_bits() as i32).collect();
+    let s = match chan(kb, "deq_scale", &bits, cc, channels)? {
+        Param::Const(k) => kb.f32c(f32::from_bits(k as i32 as u32)),
+        Param::Value(v) => kb.bitcast_f32(v),
+    };
+    let f = kb.sitofp(x);
+    Ok(kb.mulf(f, s))
 }
 
 /// Copy between layouts / storages of the same logical tensor (value preserving; a narrower

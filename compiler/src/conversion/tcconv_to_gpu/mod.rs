@@ -225,8 +225,8 @@ pub fn build_op_kernel<'c>(
                 TcOp::Dequantize {
                     input,
                     output,
-                    scale,
-                } => elementwise::dequantize(kb, args, &b[*input], &b[*output], *scale),
+                    scales,
+                } => elementwise::dequantize(kb, args, &b[*input], &b[*output], scales),
                 TcOp::Relayout { input, output } => {
                     elementwise::relayout(kb, args, &b[*input], &b[*output])
                 }
