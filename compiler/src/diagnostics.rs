@@ -5,7 +5,7 @@
 use melior::diagnostic::DiagnosticSeverity;
 use melior::ir::Location;
 use melior::Context;
-use nibble_qnn::ir::location_string;
+use nibble_qnn::ir::{location_from_string, location_string};
 use std::cell::RefCell;
 use std::ffi::CString;
 use std::rc::Rc;
@@ -122,7 +122,65 @@ impl DiagnosticLog {
 }
 
 /// Report an error at `loc` through MLIR's diagnostic engine (so every handler sees it).
+/// Emit `message` at the location it starts with (`file:line:col: [error: ]...`, as the
+/// MLIR-free models write them), else at `fallback`: one location per diagnostic, never two.
+pub fn emit_located<'c>(context: &'c Context, fallback: Location<'c>, message: &str) {
+    match split_location(message) {
+        Some((loc, rest)) => emit_error(location_from_string(context, loc), rest),
+        None => emit_error(fallback, message),
+    }
+}
+
+/// `("file:line:col", rest)` of a message that starts with a location.
+fn split_location(message: &str) -> Option<(&str, &str)> {
+    let mut end = 0;
+    // file:line:col: the first ": " after two numeric fields
+    for (i, _) in message.match_indices(": ") {
+        let head = &message[..i];
+        let mut parts = head.rsplitn(3, ':');
+        let col = parts.next()?;
+        let line = parts.next()?;
+        let file = parts.next()?;
+        if !file.is_empty()
+            && !file.contains(' ')
+            && col.parse::<u32>().is_ok()
+            && line.parse::<u32>().is_ok()
+        {
+            end = i;
+        }
+        break;
+    }
+    if end == 0 {
+        return None;
+    }
+    let rest = &message[end + 2..];
+    Some((
+        &message[..end],
+        rest.strip_prefix("error: ").unwrap_or(rest),
+    ))
+}
+
 pub fn emit_error(loc: Location, message: &str) {
     let msg = CString::new(message.replace('\0', " ")).unwrap_or_default();
     unsafe { mlir_sys::mlirEmitError(loc.to_raw(), msg.as_ptr()) }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_location;
+
+    #[test]
+    fn a_leading_location_is_split_off_with_its_severity() {
+        assert_eq!(
+            split_location("m.mlir:4:8: error: 'qnn.conv2d' bad"),
+            Some(("m.mlir:4:8", "'qnn.conv2d' bad"))
+        );
+        assert_eq!(
+            split_location("/a/b c.mlir:12:3: lower failed"),
+            None,
+            "a path with a space is not taken for a location"
+        );
+        assert_eq!(split_location("qnn.conv2d #3: error: x"), None);
+        assert_eq!(split_location("no location here"), None);
+    }
 }

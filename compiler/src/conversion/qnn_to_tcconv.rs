@@ -2,7 +2,7 @@
 //! becomes a tcconv function on buffers. Strategy rules and the tile model live in
 //! `nibble_tcconv::lower` (documented there); this pass reads IR, runs them and writes IR.
 
-use crate::diagnostics::emit_error;
+use crate::diagnostics::{emit_error, emit_located};
 use crate::pass::{NibblePass, PassOptions};
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationLike, OperationRef};
@@ -104,11 +104,12 @@ impl NibblePass for ConvertQnnToTcconv {
                 .map_err(|e| emit_error(location_from_string(context, &e.loc), &e.message))?;
             if let Err(errs) = nibble_qnn::verify::verify_graph(&g) {
                 for e in errs {
-                    emit_error(func.location(), &e);
+                    emit_located(context, func.location(), &e);
                 }
                 return Err(());
             }
-            let p = lower(&g, target, &lo).map_err(|e| emit_error(func.location(), &e))?;
+            let p =
+                lower(&g, target, &lo).map_err(|e| emit_located(context, func.location(), &e))?;
             let new = nibble_tcconv::ir::build_func(context, &p, func.location())
                 .map_err(|e| emit_error(func.location(), &e))?;
             replace_func(context, module, func, new);

@@ -20,7 +20,7 @@
 //! `iter-limit`, `node-limit` and `time-limit-ms` bound the rewriting.
 
 use crate::conversion::qnn_to_tcconv::{funcs, is_qnn_func, replace_func};
-use crate::diagnostics::emit_error;
+use crate::diagnostics::{emit_error, emit_located};
 use crate::egraph::{optimize, Options};
 use crate::pass::{NibblePass, PassOptions};
 use crate::pipeline::Element;
@@ -110,7 +110,7 @@ impl NibblePass for QnnEgraphOptimize {
                 .map_err(|e| emit_error(location_from_string(context, &e.loc), &e.message))?;
             if let Err(errs) = nibble_qnn::verify::verify_graph(&g) {
                 for e in errs {
-                    emit_error(func.location(), &e);
+                    emit_located(context, func.location(), &e);
                 }
                 return Err(());
             }

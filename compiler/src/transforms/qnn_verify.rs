@@ -3,12 +3,13 @@
 
 use crate::diagnostics::emit_error;
 use crate::pass::{NibblePass, PassOptions};
+use melior::ir::operation::OperationResult;
 use melior::ir::operation::{OperationLike, OperationRef, WalkOrder, WalkResult};
 use melior::ir::{Module, ValueLike};
 use melior::Context;
 use nibble_qnn::graph::{Op, TensorType};
 use nibble_qnn::ir::{is_qnn, op_of, tensor_type};
-use nibble_qnn::verify::{verify_op, verify_second};
+use nibble_qnn::verify::{verify_op, verify_second, weight_operand};
 
 pub struct QnnVerify;
 
@@ -19,6 +20,16 @@ pub fn check_op(op: OperationRef) -> Result<(), String> {
     let Some(typed) = op_of(op).map_err(prefix)? else {
         return Ok(());
     };
+    let n = op.operand_count();
+    for (i, v) in op.operands().enumerate() {
+        let from_weight = OperationResult::try_from(v)
+            .is_ok_and(|r| r.owner().name().as_string_ref().as_str() == Ok("qnn.weight"));
+        if from_weight && !weight_operand(&typed, n, i) {
+            return Err(prefix(format!(
+                "operand {i} is a qnn.weight, which only conv and dense weights and biases may be"
+            )));
+        }
+    }
     let mut operands: Vec<TensorType> = vec![];
     for (i, v) in op.operands().enumerate() {
         operands.push(tensor_type(v.r#type()).map_err(|e| prefix(format!("operand {i}: {e}")))?);

@@ -113,8 +113,20 @@ pub fn i32_vec(op: &OperationRef, name: &str) -> Result<Vec<i32>, String> {
 /// A string attribute.
 pub fn string<'c>(op: &OperationRef<'c, '_>, name: &str) -> Result<&'c str, String> {
     StringAttribute::try_from(attr(op, name)?)
-        .map(|s| s.value())
         .map_err(|_| format!("attribute '{name}' must be a string"))
+        .and_then(|s| string_text(s).map_err(|e| format!("attribute '{name}': {e}")))
+}
+
+/// The text of a string attribute. melior's `StringAttribute::value` panics on an empty string
+/// and on bytes that are not UTF-8 (`"\FF"` is a valid MLIR string); this returns "" and an
+/// error instead.
+pub fn string_text<'c>(a: StringAttribute<'c>) -> Result<&'c str, String> {
+    let r = unsafe { mlir_sys::mlirStringAttrGetValue(a.to_raw()) };
+    if r.length == 0 || r.data.is_null() {
+        return Ok("");
+    }
+    let bytes = unsafe { std::slice::from_raw_parts(r.data as *const u8, r.length) };
+    std::str::from_utf8(bytes).map_err(|_| "the string is not valid UTF-8".to_string())
 }
 
 /// An integer attribute (bools are i1 integers).
@@ -548,8 +560,9 @@ pub fn graph_of_func(func: OperationRef) -> Result<Graph, LocatedError> {
         func.attribute("sym_name")
             .map_err(|_| here(&func, "func without a name".into()))?,
     )
-    .map(|s| s.value().to_owned())
-    .map_err(|_| here(&func, "func name is not a string".into()))?;
+    .map_err(|_| "func name is not a string".to_string())
+    .and_then(|s| string_text(s).map(str::to_owned))
+    .map_err(|e| here(&func, e))?;
     let region = func
         .region(0)
         .map_err(|_| here(&func, "func without a body".into()))?;

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod reference;
 pub mod semantics;
 pub mod tensor;
+pub mod tool;
 pub mod verify;
 pub mod weights;
 
@@ -17,9 +18,22 @@ pub mod weights;
 pub const IRDL: &str = include_str!("../qnn.irdl.mlir");
 
 /// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a
-/// reader never sees a half-written file.
+/// reader never sees a half-written file. A symbolic link is followed (its target is replaced,
+/// the link stays); a device, FIFO or socket is written through, never replaced (a FIFO with no
+/// reader is an error, not a wait).
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
+    let fail = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
+    // a symbolic link is followed: its target is what gets written, the link stays
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(fail)?,
+        _ => path.to_path_buf(),
+    };
+    // a device, FIFO or socket (`-o /dev/null`, `-o /dev/stdout`) is written through, never
+    // replaced by a regular file
+    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return write_through(&path, bytes).map_err(fail);
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -33,12 +47,107 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), Stri
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &path)
     })();
     res.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        format!("{}: cannot write: {e}", path.display())
+        fail(e)
     })
 }
+
+/// Write to an existing non-regular file. Opened non-blocking so that a FIFO without a reader
+/// fails at once (ENXIO); a full pipe is waited on write by write.
+fn write_through(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut f = opts.open(path)?;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match f.write(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    f.flush()
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::write_atomically;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("nibble-write-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_regular_file_is_replaced_whole() {
+        let d = scratch("regular");
+        let p = d.join("out.mlir");
+        std::fs::write(&p, "old contents that are longer").unwrap();
+        write_atomically(&p, b"new").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_stays_a_link_and_its_target_is_written() {
+        let d = scratch("symlink");
+        let target = d.join("real.mlir");
+        std::fs::write(&target, "old").unwrap();
+        let link = d.join("link.mlir");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_without_a_reader_is_an_error_not_a_wait_and_stays_a_fifo() {
+        let d = scratch("fifo");
+        let p = d.join("pipe");
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = write_atomically(&p, b"x").unwrap_err();
+        assert!(e.contains("cannot write"), "{e}");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&p).unwrap().file_type().is_fifo());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_through_not_replaced() {
+        let null = std::path::Path::new("/dev/null");
+        if !null.exists() {
+            panic!("/dev/null is missing");
+        }
+        write_atomically(null, b"discarded").unwrap();
+        let m = std::fs::metadata(null).unwrap();
+        assert!(!m.is_file(), "/dev/null became a regular file");
+    }
+}
+
 #[cfg(feature = "mlir")]
 pub mod ir;

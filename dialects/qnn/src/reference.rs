@@ -35,7 +35,7 @@
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Node, Op, TensorType};
 use crate::semantics::{
     dequantize_f32, floor_div, quantize_f32, requantize, Dyadic, ElemType, KernelLayout, Layout,
-    Rounding, MAX_SHIFT,
+    Rounding, MAX_GEOM, MAX_SHIFT,
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
@@ -680,9 +680,6 @@ fn add_op(
 // ---------------------------------------------------------------------------------------------
 // Window geometry (conv and pooling)
 // ---------------------------------------------------------------------------------------------
-
-/// Largest stride or padding accepted (keeps every index computation far from overflow).
-const MAX_GEOM: i64 = 1 << 30;
 
 /// Output extent of one spatial axis: `(in + p0 + p1 - k) / s + 1`.
 fn out_extent(axis: &str, input: usize, k: usize, s: i64, p0: i64, p1: i64) -> Res<usize> {

@@ -265,6 +265,27 @@ impl fmt::Display for Rounding {
 /// Largest shift a dyadic scale may carry (the product `acc * b` lives in i64).
 pub const MAX_SHIFT: i32 = 62;
 
+/// Largest stride, padding or window size accepted anywhere (verifier, reference, tcconv):
+/// keeps every index computation far from overflow.
+pub const MAX_GEOM: i64 = 1 << 30;
+
+/// Most elements a tensor may have (2^32): sizes in elements, bytes and packed words of every
+/// buffer then fit an i64 with room to spare, and nothing is allocated for an absurd shape.
+pub const MAX_ELEMENTS: i64 = 1 << 32;
+
+/// The element count of `shape`, checked: every dim non-negative and the product at most
+/// [`MAX_ELEMENTS`].
+pub fn checked_elements(shape: &[i64]) -> Result<i64, String> {
+    shape.iter().try_fold(1i64, |n, &d| {
+        if d < 0 {
+            return Err(format!("dimension {d} is negative"));
+        }
+        n.checked_mul(d)
+            .filter(|&n| n <= MAX_ELEMENTS)
+            .ok_or_else(|| format!("shape {shape:?} has more than {MAX_ELEMENTS} elements"))
+    })
+}
+
 /// `round(p / 2^c)` under `mode`, exact for every i64 `p` and `0 <= c <= 62`.
 pub fn round_shift(p: i64, c: i32, mode: Rounding) -> i64 {
     debug_assert!((0..=MAX_SHIFT).contains(&c));

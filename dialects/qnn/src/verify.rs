@@ -3,7 +3,7 @@
 //! `qnn-verify` pass, the interpreter's callers and the importer share it.
 
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Op, TensorType, ValueId};
-use crate::semantics::{ElemType, Layout, MAX_SHIFT};
+use crate::semantics::{ElemType, Layout, MAX_GEOM, MAX_SHIFT};
 
 type R = Result<(), String>;
 
@@ -49,15 +49,15 @@ fn layout_rank(l: Layout, t: &TensorType, what: &str) -> R {
 }
 
 fn positive(v: &[i64], what: &str) -> R {
-    if v.iter().any(|&x| x <= 0) {
-        return fail(format!("{what} must be positive, found {v:?}"));
+    if v.iter().any(|&x| !(1..=MAX_GEOM).contains(&x)) {
+        return fail(format!("{what} must be in [1, {MAX_GEOM}], found {v:?}"));
     }
     Ok(())
 }
 
 fn non_negative(v: &[i64], what: &str) -> R {
-    if v.iter().any(|&x| x < 0) {
-        return fail(format!("{what} must be non-negative, found {v:?}"));
+    if v.iter().any(|&x| !(0..=MAX_GEOM).contains(&x)) {
+        return fail(format!("{what} must be in [0, {MAX_GEOM}], found {v:?}"));
     }
     Ok(())
 }
@@ -97,8 +97,8 @@ fn scales(s: &ChannelScales, channels: i64, what: &str) -> R {
 }
 
 fn zero_point_in(zp: i64, name: &str) -> R {
-    if zp.abs() > 1 << 31 {
-        return fail(format!("{name} {zp} is out of range"));
+    if zp < i32::MIN as i64 || zp > i32::MAX as i64 {
+        return fail(format!("{name} {zp} does not fit i32"));
     }
     Ok(())
 }
@@ -174,6 +174,9 @@ fn conv_shapes(
 
 /// Check one op against its operand and result types.
 pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
+    for t in operands.iter().copied().chain([result]) {
+        crate::semantics::checked_elements(&t.shape)?;
+    }
     let arity = |n: std::ops::RangeInclusive<usize>| -> R {
         if !n.contains(&operands.len()) {
             return fail(format!("expects {n:?} operands, found {}", operands.len()));
@@ -521,6 +524,18 @@ pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
             ));
             continue;
         }
+        // a qnn.weight is a constant operand of a conv or dense, never an activation
+        if let Some(k) = n.operands.iter().enumerate().position(|(k, &v)| {
+            matches!(g.node_of(v).map(|p| &p.op), Some(Op::Weight { .. }))
+                && !weight_operand(&n.op, n.operands.len(), k)
+        }) {
+            errs.push(format!(
+                "{}: error: 'qnn.{}' operand {k} is a qnn.weight, which only conv and dense weights and biases may be",
+                n.loc,
+                n.op.mnemonic()
+            ));
+            continue;
+        }
         let tys: Vec<&TensorType> = n.operands.iter().map(|&v| g.value_type(v)).collect();
         let second = |v: ValueId| match g.node_of(v).map(|p| &p.op) {
             Some(Op::Conv2dFused { epilogue, .. }) => {
@@ -541,9 +556,29 @@ pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
             errs.push(format!("{loc}: error: 'qnn.{}' {e}", n.op.mnemonic()));
         }
     }
+    for &r in &g.results {
+        if let Some(n) = g.node_of(r).filter(|n| matches!(n.op, Op::Weight { .. })) {
+            errs.push(format!(
+                "{}: error: a qnn.weight is returned; results must be computed values",
+                n.loc
+            ));
+        }
+    }
     if errs.is_empty() {
         Ok(())
     } else {
         Err(errs)
+    }
+}
+
+/// Whether operand `k` of `op` (with `n` operands) is a weight or bias slot.
+pub fn weight_operand(op: &Op, n: usize, k: usize) -> bool {
+    match op {
+        Op::Conv2d { .. } | Op::Dense => k == 1 || k == 2,
+        Op::Conv2dFused { epilogue, .. } => {
+            let residual = matches!(epilogue.kind, crate::graph::EpilogueKind::Residual { .. });
+            k == 1 || (k == 2 && n - residual as usize == 3)
+        }
+        _ => false,
     }
 }

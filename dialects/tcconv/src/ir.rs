@@ -18,7 +18,7 @@ use melior::Context;
 use nibble_qnn::graph::{arr32, arr64, epilogue_attrs, f32_array, f32_attr, ChannelScales};
 use nibble_qnn::ir::{
     attr, epilogue_of, f32_attr as read_f32, f32_vec, i32_vec, i64_array, int, location_string,
-    rounding_attr, scales, string, LocatedError,
+    rounding_attr, scales, string, string_text, LocatedError,
 };
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::collections::HashMap;
@@ -403,8 +403,8 @@ pub fn arg_buffer_of(func: &OperationRef, i: usize) -> Result<ActBuffer, String>
     let get = |n: &str| -> Result<String, String> {
         d.element_by_name(n)
             .and_then(|x| StringAttribute::try_from(x).ok())
-            .map(|x| x.value().to_owned())
             .ok_or_else(|| format!("argument {i} lacks '{n}'"))
+            .and_then(|x| string_text(x).map(str::to_owned))
     };
     let dims: [i64; 4] = d
         .element_by_name("tcconv.dims")

@@ -253,10 +253,23 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn main() {
-    let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("nibble-gen: error: {e}");
-        std::process::exit(1);
-    }
+fn main() -> std::process::ExitCode {
+    nibble_qnn::tool::main("nibble-gen", || {
+        // usage errors exit 1 (as in mlir-opt), --help and --version 0
+        let cli = match Cli::try_parse() {
+            Ok(c) => c,
+            Err(e) => {
+                let code = if e.use_stderr() { 1 } else { 0 };
+                let _ = e.print();
+                return std::process::ExitCode::from(code);
+            }
+        };
+        match run(cli) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("nibble-gen: error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        }
+    })
 }

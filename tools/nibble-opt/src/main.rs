@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use nibble_compiler::opt_driver::{run_opt, OptOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -61,10 +61,10 @@ enum Emit {
 }
 
 fn main() -> ExitCode {
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("nibble-opt: internal error: {info}");
-        std::process::exit(1);
-    }));
+    nibble_qnn::tool::main("nibble-opt", real_main)
+}
+
+fn real_main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -143,8 +143,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cli.output == "-" {
-        let mut so = std::io::stdout().lock();
-        if so.write_all(out.output.as_bytes()).is_err() {
+        if nibble_qnn::tool::write_stdout("nibble-opt", &out.output).is_err() {
             return ExitCode::FAILURE;
         }
     } else if let Err(e) =

@@ -195,10 +195,10 @@ fn write_output(cli: &Cli, y: &Tensor) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("nibble-run: internal error: {info}");
-        std::process::exit(1);
-    }));
+    nibble_qnn::tool::main("nibble-run", real_main)
+}
+
+fn real_main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -242,9 +242,22 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
             .weights
             .clone()
             .unwrap_or_else(|| cli.model.with_file_name("weights.safetensors"));
-        let w = Weights::load(&wpath).and_then(|w| w.bind(&g))?;
+        let named = g
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, nibble_qnn::graph::Op::Weight { .. }));
+        // a model without qnn.weight ops needs no weights file
+        let w = if !named && cli.weights.is_none() && !wpath.exists() {
+            Weights::default()
+        } else {
+            Weights::load(&wpath)?
+        };
+        let w = w.bind(&g)?;
         (g, w)
     };
+    if g.results.is_empty() {
+        return Err(format!("{}: the model returns no result", g.name));
+    }
     if g.args.len() != 1 {
         return Err(format!(
             "the model takes {} inputs; nibble-run feeds exactly one",

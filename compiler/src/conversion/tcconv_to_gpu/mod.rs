@@ -117,7 +117,7 @@ fn gpu_module<'c, 'a>(context: &'c Context, module: &'a Module<'c>) -> Operation
                 .attribute("sym_name")
                 .ok()
                 .and_then(|a| StringAttribute::try_from(a).ok())
-                .map(|s| s.value() == GPU_MODULE)
+                .map(|s| nibble_qnn::ir::string_text(s) == Ok(GPU_MODULE))
                 == Some(true)
         {
             return op;
@@ -558,7 +558,7 @@ pub fn gpu_to_ptx(context: &Context, module: &Module, target: &str) -> Result<St
                 .attribute("sym_name")
                 .ok()
                 .and_then(|a| StringAttribute::try_from(a).ok())
-                .map(|s| s.value() == GPU_MODULE)
+                .map(|s| nibble_qnn::ir::string_text(s) == Ok(GPU_MODULE))
                 == Some(true);
             if is_kernels || src.is_none() {
                 src = Some(op);

@@ -1,0 +1,47 @@
+//! Process conventions shared by nibble's command-line tools (`nibble-opt`, `nibble-run`,
+//! `nibble-gen`): every failure is one `tool: error: ...` line on stderr and exit code 1, as
+//! mlir-opt does; nothing panics its way out or aborts on a deep stack.
+
+use std::process::ExitCode;
+
+/// Stack of the thread the tools run on: MLIR's parser and verifier recurse per nesting level.
+pub const STACK_BYTES: usize = 256 << 20;
+
+/// Run `body` on a thread with a [`STACK_BYTES`] stack, with a panic hook that turns a failed
+/// write to stdout (closed pipe, full disk) into one error line and any other panic into one
+/// `internal error` line, both exit 1.
+pub fn main(tool: &'static str, body: impl FnOnce() -> ExitCode + Send + 'static) -> ExitCode {
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        match msg.strip_prefix("failed printing to stdout: ") {
+            Some(why) => eprintln!("{tool}: error: cannot write to standard output: {why}"),
+            None => eprintln!("{tool}: internal error: {info}"),
+        }
+        std::process::exit(1);
+    }));
+    match std::thread::Builder::new()
+        .name(tool.into())
+        .stack_size(STACK_BYTES)
+        .spawn(body)
+    {
+        Ok(h) => h.join().unwrap_or(ExitCode::FAILURE),
+        Err(e) => {
+            eprintln!("{tool}: error: cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Write `text` to stdout and flush; a failure is one error line (the caller exits 1).
+pub fn write_stdout(tool: &str, text: &str) -> Result<(), ()> {
+    use std::io::Write;
+    let mut so = std::io::stdout().lock();
+    so.write_all(text.as_bytes())
+        .and_then(|_| so.flush())
+        .map_err(|e| eprintln!("{tool}: error: cannot write to standard output: {e}"))
+}
