@@ -1,0 +1,6 @@
+func.func @f() -> tensor<1x8x4x4xi32> {
+  %x = "qnn.weight"() {name = "x"} : () -> tensor<1x8x4x4xi4>
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x8x4x4xi4>, tensor<8x8x3x3xi4>) -> tensor<1x8x4x4xi32>
+  return %c : tensor<1x8x4x4xi32>
+}

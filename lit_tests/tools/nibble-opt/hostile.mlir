@@ -1,0 +1,38 @@
+// Hostile inputs: each is one located error and exit code 1; no panic, abort or segfault.
+// RUN: not nibble-opt %S/Inputs/hostile/index-array.mlir 2>&1 | FileCheck %s --check-prefix=INDEX
+// INDEX: index-array.mlir:1:54: error: array<index ...> is not a dense array type
+// RUN: %python -c "print('func.func @f() attributes {a = ' + '['*10000 + ']'*10000 + '} { return }')" > %t.deep.mlir
+// RUN: not nibble-opt %t.deep.mlir 2>&1 | FileCheck %s --check-prefix=DEEP
+// DEEP: deep.mlir:1:{{[0-9]+}}: error: brackets nested deeper than 256 levels
+// RUN: not nibble-opt %S/Inputs/hostile/empty-weight-name.mlir --pass-pipeline='builtin.module(qnn-verify)' 2>&1 | FileCheck %s --check-prefix=EMPTY
+// EMPTY: empty-weight-name.mlir:2:8: error: 'qnn.weight' weight name must not be empty
+// RUN: not nibble-opt %S/Inputs/hostile/nonutf8-name.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=UTF8
+// UTF8: nonutf8-name.mlir:2:8: error: 'qnn.weight' attribute 'name': the string is not valid UTF-8
+// RUN: not nibble-opt %S/Inputs/hostile/weight-as-activation.mlir --pass-pipeline='builtin.module(qnn-verify)' 2>&1 | FileCheck %s --check-prefix=WACT
+// RUN: not nibble-opt %S/Inputs/hostile/weight-as-activation.mlir --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80})' 2>&1 | FileCheck %s --check-prefix=WACT
+// WACT: weight-as-activation.mlir:4:8: error: 'qnn.conv2d' operand 0 is a qnn.weight, which only conv and dense weights and biases may be
+// WACT-NOT: error
+// RUN: not nibble-opt %S/Inputs/hostile/padding-2e62.mlir --pass-pipeline='builtin.module(qnn-verify)' 2>&1 | FileCheck %s --check-prefix=PAD
+// PAD: padding-2e62.mlir:3:8: error: 'qnn.conv2d' padding must be in [0, 1073741824], found [4611686018427387904, 1, 1, 1]
+// RUN: not nibble-opt %S/Inputs/hostile/stride-2e31.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t.art 2>&1 | FileCheck %s --check-prefix=STRIDE
+// STRIDE: stride-2e31.mlir:3:8: error: 'qnn.conv2d' strides must be in [1, 1073741824]
+// RUN: not nibble-opt %S/Inputs/hostile/zero-point-min.mlir --pass-pipeline='builtin.module(qnn-verify)' 2>&1 | FileCheck %s --check-prefix=ZP
+// ZP: zero-point-min.mlir:2:8: error: 'qnn.requantize' zero_point -9223372036854775808 does not fit i32
+// RUN: not nibble-opt %S/Inputs/hostile/huge-shape.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=HUGE
+// RUN: not nibble-run --cpu %S/Inputs/hostile/huge-shape.mlir 2>&1 | FileCheck %s --check-prefix=HUGE
+// HUGE: huge-shape.mlir:2:8: error: 'qnn.relu' shape [4611686018427387904, 8, 4, 4] has more than 4294967296 elements
+// RUN: not nibble-run --cpu %S/Inputs/hostile/no-results.mlir 2>&1 | FileCheck %s --check-prefix=NORES
+// NORES: nibble-run: error: f: the model returns no result
+
+// Outputs: a full device and a closed pipe are one error line; -o on a device writes through it.
+// RUN: not nibble-opt %S/Inputs/block.mlir > /dev/full 2> %t.full; FileCheck %s --check-prefix=FULL < %t.full
+// FULL: nibble-opt: error: cannot write to standard output: No space left on device
+// RUN: not nibble-opt --list-passes > /dev/full 2> %t.full2; FileCheck %s --check-prefix=FULL < %t.full2
+// RUN: nibble-opt %S/Inputs/block.mlir -o /dev/null
+// RUN: test -c /dev/null
+// RUN: rm -f %t.link %t.real && echo old > %t.real && ln -s %t.real %t.link
+// RUN: nibble-opt %S/Inputs/block.mlir -o %t.link
+// RUN: test -L %t.link && FileCheck %s --check-prefix=LINK < %t.real
+// LINK: func.func @block
+// RUN: not nibble-gen --no-such-flag 2>&1 | FileCheck %s --check-prefix=GEN
+// GEN: error: unexpected argument '--no-such-flag'
