@@ -28,10 +28,12 @@ convweights() { # name shape bits seed -> path of the regenerated conv weights
   [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" -o "$d" > /dev/null
   echo "$d/weights.safetensors"
 }
-wflag() { # manifest fields -> the --weights flag (every artifact ships without weights)
+wflag() { # manifest fields -> the --weights flag (generated artifacts ship without weights;
+  # imported HAWQ checkpoints ship theirs and run on their float input .npy)
   case "$2" in
     model) echo "--weights $(weights "$3" "$4")" ;;
     conv) echo "--weights $(convweights "$1" "$3" "$4" "$5")" ;;
+    hawq) echo "--input $s/inputs/$1.npy" ;;
   esac
 }
 

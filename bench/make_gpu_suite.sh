@@ -3,7 +3,8 @@
 # the MLIR-free nibble-run and nibble-gen, and artifacts (PTX + launch plan + reference model)
 # without weights: bench/gpu_suite.sh regenerates the deterministic weights on the GPU machine
 # with nibble-gen, so the carried directory stays small.
-#   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...] bench/make_gpu_suite.sh
+#   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...]
+#   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] bench/make_gpu_suite.sh
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-tcconv-to-gpu{staged=never}) for an A/B comparison in the same call;
 # PREV_OPT=path/to/other/nibble-opt adds sm_90 model artifacts built by that binary (`-prev`);
@@ -67,6 +68,32 @@ for e in ${EXTRA:-}; do
     opt=$PREV_OPT emit "$arch-$bits-b$b-sm_90-prev" "$d" sm_90
     echo "$arch-$bits-b$b-sm_90-prev model $arch $bits $b sm_90" >> "$manifest"
   fi
+done
+
+# HAWQ checkpoints as HAWQ writes them (tools/nibble-gen/fixtures/write_hawq_checkpoint.py, no
+# torch): imported with nibble-gen import, shipped with their weights and a float input .npy;
+# checked as float input -> float logits against the CPU reference. HAWQ="" skips them.
+mkdir -p "$suite/inputs"
+for h in ${HAWQ-resnet18:uniform4 resnet18:mixed resnet50:uniform4 resnet50b:mixed resnet18:pow2 resnet18:wide}; do
+  arch=${h%%:*}; kind=${h##*:}
+  case $kind in
+    mixed) flags="--bits mixed" ;; pow2) flags="--pow2-scales" ;; wide) flags="--wide-residuals" ;; *) flags="" ;;
+  esac
+  for b in ${HAWQ_BATCHES:-1 8}; do
+    d=build/suite/hawq-$arch-$kind-b$b
+    mkdir -p "$d"
+    python3 tools/nibble-gen/fixtures/write_hawq_checkpoint.py --arch "$arch" $flags --seed 5 \
+      -o "$d/ckpt.pth" --bit-config-out "$d/bits.json" --input-out "$d/input.npy" \
+      --batch "$b" --image-size 64 > /dev/null
+    $gen import "$d/ckpt.pth" --arch "$arch" --bits "$d/bits.json" --batch "$b" --image-size 64 -o "$d/model" > /dev/null
+    for t in $targets; do
+      name=hawq-$arch-$kind-b$b-$t
+      $opt "$d/model/model.mlir" --pass-pipeline="builtin.module(qnn-to-ptx{target=$t})" --emit=artifact \
+        --weights "$d/model/weights.safetensors" -o "$suite/art/$name" > /dev/null
+      cp "$d/input.npy" "$suite/inputs/$name.npy"
+      echo "$name hawq $arch $kind $b $t" >> "$manifest"
+    done
+  done
 done
 
 # The RFC's ten conv workloads (batch 8) and random configurations (odd batches, channel counts

@@ -624,22 +624,25 @@ pub fn emit(
             .map_err(|e| format!("internal error: {e}"))?;
 
     let dir = &req.dir;
-    let rdir = dir.join(nibble_runtime::artifact::REFERENCE_DIR);
-    std::fs::create_dir_all(&rdir)
-        .map_err(|e| format!("{}: cannot create: {e}", rdir.display()))?;
-    let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
-    write(&dir.join(&art.plan.ptx), art.ptx.as_bytes())?;
-    packed.save(&dir.join(nibble_runtime::artifact::WEIGHTS_FILE))?;
     let model = serde_json::to_string_pretty(g).map_err(|e| e.to_string())?;
-    write(
-        &rdir.join(nibble_runtime::artifact::REFERENCE_MODEL),
-        model.as_bytes(),
-    )?;
-    qnn.save(&rdir.join(nibble_runtime::artifact::WEIGHTS_FILE))?;
-    write(
-        &dir.join(nibble_runtime::artifact::PLAN_FILE),
-        art.plan.to_json().as_bytes(),
-    )?;
+    // built beside `dir` and renamed into place: a failure leaves an old artifact whole
+    nibble_qnn::write_dir_atomically(dir, nibble_runtime::artifact::PLAN_FILE, |stage| {
+        let rdir = stage.join(nibble_runtime::artifact::REFERENCE_DIR);
+        std::fs::create_dir_all(&rdir)
+            .map_err(|e| format!("{}: cannot create: {e}", rdir.display()))?;
+        let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
+        write(&stage.join(&art.plan.ptx), art.ptx.as_bytes())?;
+        packed.save(&stage.join(nibble_runtime::artifact::WEIGHTS_FILE))?;
+        write(
+            &rdir.join(nibble_runtime::artifact::REFERENCE_MODEL),
+            model.as_bytes(),
+        )?;
+        qnn.save(&rdir.join(nibble_runtime::artifact::WEIGHTS_FILE))?;
+        write(
+            &stage.join(nibble_runtime::artifact::PLAN_FILE),
+            art.plan.to_json().as_bytes(),
+        )
+    })?;
 
     let mut kernels: Vec<&str> = art
         .plan

@@ -55,6 +55,108 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), Stri
     })
 }
 
+/// Build the directory `dir` through `fill`, which writes into a staging directory beside it;
+/// only when `fill` succeeds does the staging directory take `dir`'s place (an existing `dir`
+/// is moved aside and removed after the swap). A failure leaves an existing `dir` untouched.
+/// `dir` must be a directory or not exist.
+/// An existing non-empty `dir` without `marker` (the file every such output has: `plan.json`
+/// for artifacts) is refused, never replaced: `-o .` must not wipe a working directory.
+pub fn write_dir_atomically(
+    dir: &std::path::Path,
+    marker: &str,
+    fill: impl FnOnce(&std::path::Path) -> Result<(), String>,
+) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: cannot write: {e}", dir.display());
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(format!("{}: exists and is not a directory", dir.display()));
+    }
+    let foreign =
+        std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) && !dir.join(marker).is_file();
+    if foreign {
+        return Err(format!(
+            "{}: exists and holds no {marker}; refusing to replace it (remove it or choose another directory)",
+            dir.display()
+        ));
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(parent).map_err(fail)?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let pid = std::process::id();
+    let staging = parent.join(format!(".{name}.new{pid}"));
+    let old = parent.join(format!(".{name}.old{pid}"));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir(&staging).map_err(fail)?;
+    if let Err(e) = fill(&staging) {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    let existed = dir.exists();
+    if existed {
+        if let Err(e) = std::fs::rename(dir, &old) {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(fail(e));
+        }
+    }
+    if let Err(e) = std::fs::rename(&staging, dir) {
+        if existed {
+            let _ = std::fs::rename(&old, dir);
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(fail(e));
+    }
+    if existed {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
+}
+
+/// Write several files so that either all of them are replaced or none: every one goes to a
+/// temp file first (any failure removes the temps and changes nothing), then each is renamed.
+pub fn write_files_atomically(files: &[(&std::path::Path, &[u8])]) -> Result<(), String> {
+    use std::io::Write;
+    let mut temps: Vec<std::path::PathBuf> = vec![];
+    let mut res = Ok(());
+    for (i, (path, bytes)) in files.iter().enumerate() {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let tmp = dir.join(format!(
+            ".{}.tmp{}-{i}",
+            name.unwrap_or_default(),
+            std::process::id()
+        ));
+        let r = std::fs::File::create(&tmp).and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        });
+        temps.push(tmp);
+        if let Err(e) = r {
+            res = Err(format!("{}: cannot write: {e}", path.display()));
+            break;
+        }
+    }
+    if res.is_ok() {
+        for ((path, _), tmp) in files.iter().zip(&temps) {
+            if let Err(e) = std::fs::rename(tmp, path) {
+                res = Err(format!("{}: cannot write: {e}", path.display()));
+                break;
+            }
+        }
+    }
+    for t in &temps {
+        let _ = std::fs::remove_file(t);
+    }
+    res
+}
+
 /// Write to an existing non-regular file. Opened non-blocking so that a FIFO without a reader
 /// fails at once (ENXIO); a full pipe is waited on write by write.
 fn write_through(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -121,6 +223,62 @@ mod write_tests {
             .file_type()
             .is_symlink());
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_failed_directory_write_leaves_the_old_directory_whole() {
+        let d = scratch("dir");
+        let out = d.join("art");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("plan.json"), "old plan").unwrap();
+        std::fs::write(out.join("kernels.ptx"), "old ptx").unwrap();
+        let e = super::write_dir_atomically(&out, "plan.json", |s| {
+            std::fs::write(s.join("kernels.ptx"), "new ptx").unwrap();
+            Err("the plan failed".into())
+        });
+        assert_eq!(e.unwrap_err(), "the plan failed");
+        assert_eq!(std::fs::read(out.join("kernels.ptx")).unwrap(), b"old ptx");
+        assert_eq!(std::fs::read(out.join("plan.json")).unwrap(), b"old plan");
+        super::write_dir_atomically(&out, "plan.json", |s| {
+            std::fs::write(s.join("kernels.ptx"), "new ptx").map_err(|e| e.to_string())
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(out.join("kernels.ptx")).unwrap(), b"new ptx");
+        assert!(
+            !out.join("plan.json").exists(),
+            "the old directory is replaced whole"
+        );
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "no staging left");
+        let file = d.join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(super::write_dir_atomically(&file, "plan.json", |_| Ok(())).is_err());
+        assert_eq!(std::fs::read(&file).unwrap(), b"x");
+        // a directory that is not an artifact is never replaced
+        let home = d.join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::write(home.join("notes.txt"), "mine").unwrap();
+        let e = super::write_dir_atomically(&home, "plan.json", |_| Ok(())).unwrap_err();
+        assert!(e.contains("refusing"), "{e}");
+        assert_eq!(std::fs::read(home.join("notes.txt")).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn files_written_together_are_all_or_nothing() {
+        let d = scratch("files");
+        let (m, w) = (d.join("model.mlir"), d.join("weights.safetensors"));
+        std::fs::write(&m, "old model").unwrap();
+        std::fs::write(&w, "old weights").unwrap();
+        // the second file cannot be created (its directory does not exist): nothing changes
+        let bad = d.join("missing").join("weights.safetensors");
+        assert!(super::write_files_atomically(&[(&m, b"new model"), (&bad, b"w")]).is_err());
+        assert_eq!(std::fs::read(&m).unwrap(), b"old model");
+        super::write_files_atomically(&[(&m, b"new model"), (&w, b"new weights")]).unwrap();
+        assert_eq!(std::fs::read(&w).unwrap(), b"new weights");
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            2,
+            "no temp files left"
+        );
     }
 
     #[cfg(unix)]

@@ -135,6 +135,7 @@ pub fn random_params(arch: Arch, bits: &BitConfig, seed: u64) -> Result<HawqPara
         acts.insert(name, ActParams::new(heuristic_act_scale(b)));
     }
     Ok(HawqParams {
+        conv1_stride: false,
         arch,
         convs,
         acts,

@@ -72,6 +72,9 @@ pub struct UnitSpec {
     pub stride: i64,
     /// pytorchcv `resize_identity`: the identity branch is a 1x1 conv (`quant_identity_convbn`).
     pub resize_identity: bool,
+    /// Bottlenecks: the stride on the first 1x1 conv (pytorchcv `resnet50`, `conv1_stride`)
+    /// instead of the 3x3 (`resnet50b`).
+    pub conv1_stride: bool,
 }
 
 /// Geometry of one `QuantBnConv2d` (OIHW, square kernel, symmetric padding).
@@ -168,6 +171,7 @@ impl Arch {
                     out_channels: out,
                     stride,
                     resize_identity: in_ch != out || stride != 1,
+                    conv1_stride: false,
                 });
                 in_ch = out;
             }
@@ -210,9 +214,14 @@ impl Arch {
             padding: k / 2,
         };
         if self.bottleneck() {
+            let (s1, s2) = if u.conv1_stride {
+                (u.stride, 1)
+            } else {
+                (1, u.stride)
+            };
             vec![
-                c(1, u.mid_channels, u.in_channels, 1, 1),
-                c(2, u.mid_channels, u.mid_channels, 3, u.stride),
+                c(1, u.mid_channels, u.in_channels, 1, s1),
+                c(2, u.mid_channels, u.mid_channels, 3, s2),
                 c(3, u.out_channels, u.mid_channels, 1, 1),
             ]
         } else {
@@ -298,6 +307,10 @@ impl ActParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HawqParams {
     pub arch: Arch,
+    /// ResNet-50 only: the bottleneck stride on the first 1x1 conv (HAWQ trained on pytorchcv
+    /// `resnet50`) instead of the 3x3 (`resnet50b`, the generator's).
+    #[serde(default)]
+    pub conv1_stride: bool,
     pub convs: BTreeMap<String, ConvBnParams>,
     pub acts: BTreeMap<String, ActParams>,
     pub linears: BTreeMap<String, LinearParams>,
@@ -342,6 +355,7 @@ impl HawqParams {
                 u.out_channels
             };
             u.resize_identity = u.in_channels != u.out_channels || u.stride != 1;
+            u.conv1_stride = self.conv1_stride && self.arch.bottleneck();
             in_ch = u.out_channels;
         }
         v
@@ -1473,6 +1487,30 @@ mod tests {
             .find(|s| s.name == "stage3.unit2.quant_act")
             .unwrap();
         assert_eq!(hg.graph.value_type(s.value).elem, ElemType::U4);
+    }
+
+    /// pytorchcv `resnet50` strides a bottleneck's first 1x1 conv, `resnet50b` its 3x3; the
+    /// identity conv and every map size stay the same.
+    #[test]
+    fn bottleneck_stride_sits_where_the_checkpoint_says() {
+        let bits = BitConfig::uniform4(Arch::ResNet50);
+        let mut p = random_params(Arch::ResNet50, &bits, 2).unwrap();
+        let stride = |p: &HawqParams, name: &str| {
+            p.conv_specs()
+                .into_iter()
+                .find(|c| c.name == name)
+                .unwrap()
+                .stride
+        };
+        let n = |i| format!("stage3.unit1.quant_convbn{i}");
+        assert_eq!((stride(&p, &n(1)), stride(&p, &n(2))), (1, 2), "resnet50b");
+        p.conv1_stride = true;
+        assert_eq!((stride(&p, &n(1)), stride(&p, &n(2))), (2, 1), "resnet50");
+        assert_eq!(stride(&p, "stage3.unit1.quant_identity_convbn"), 2);
+        assert_eq!(stride(&p, "stage3.unit2.quant_convbn1"), 1);
+        let hg = build_graph(&p, &bits, &BuildOptions::default()).unwrap();
+        let out = hg.graph.value_type(hg.graph.results[0]);
+        assert_eq!(out.shape, vec![1, NUM_CLASSES]);
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct StateDict {
     pub non_tensors: BTreeMap<String, (String, &'static str)>,
     /// The prefix most keys carry (`module.` or empty), for naming missing keys.
     pub prefix: String,
+    /// The checkpoint's `arch` entry (HAWQ saves its `--arch`), when it is a string.
+    pub arch: Option<String>,
 }
 
 impl StateDict {
@@ -100,9 +102,15 @@ impl StateDict {
                 root.kind()
             ));
         };
+        let arch = match root.get("arch") {
+            Some(Value::Str(a)) => Some(a.clone()),
+            _ => None,
+        };
         for key in ["state_dict", "model_state_dict"] {
             match root.get(key) {
-                Some(Value::Dict(sd)) => return Self::from_items(sd),
+                Some(Value::Dict(sd)) => {
+                    return Self::from_items(sd).map(|s| Self { arch, ..s });
+                }
                 Some(v) => {
                     return Err(format!("checkpoint['{key}'] is a {}, not a dict", v.kind()))
                 }
@@ -229,10 +237,12 @@ fn scales(
         .collect()
 }
 
+/// HAWQ's `SymmetricQuantFunction` clamps to [-2^(b-1), 2^(b-1) - 1]: the max-based scale
+/// never reaches -2^(b-1), a percentile scale does.
 fn weight_range(layer: &str, bits: &BitConfig) -> Result<(i64, i64, String), String> {
     let b = bits.weight_bits(layer)?;
     let q = hawq::weight_qmax(b) as i64;
-    Ok((-q, q, format!("{b}-bit weights")))
+    Ok((-q - 1, q, format!("{b}-bit weights")))
 }
 
 /// Every layer name a quantized `arch` model can have (identity convs on every unit).
@@ -298,6 +308,7 @@ pub fn params_from_state_dict(
 
     // 1. shapes: read every conv's weight_integer, derive the widths, check them
     let mut p = HawqParams {
+        conv1_stride: false,
         arch,
         convs: BTreeMap::new(),
         acts: BTreeMap::new(),
@@ -484,10 +495,25 @@ fn bias(layer: &str, key: &str, t: &TensorData, n: i64) -> Result<Vec<i32>, Stri
     )
 }
 
+/// `--arch` of `nibble-gen import`, in pytorchcv's names (what HAWQ's `--arch` takes and its
+/// checkpoints store as `arch`): (architecture, bottleneck stride on the first 1x1 conv).
+/// `resnet50` strides its bottlenecks in the 1x1 conv, `resnet50b` in the 3x3.
+pub fn parse_arch(s: &str) -> Option<(Arch, bool)> {
+    match s {
+        "resnet18" => Some((Arch::ResNet18, false)),
+        "resnet50" => Some((Arch::ResNet50, true)),
+        "resnet50b" => Some((Arch::ResNet50, false)),
+        _ => None,
+    }
+}
+
 /// What `nibble-gen import` makes.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
     pub arch: Arch,
+    /// ResNet-50: pytorchcv `resnet50` (stride on the bottleneck's 1x1 conv) rather than
+    /// `resnet50b` (see [`parse_arch`]).
+    pub conv1_stride: bool,
     pub bits: BitConfig,
     pub build: BuildOptions,
 }
@@ -508,13 +534,36 @@ pub fn import_bytes(bytes: &[u8], opts: &ImportOptions) -> Result<Imported, Stri
 
 /// Import a parsed state dict.
 pub fn import_state_dict(sd: &StateDict, opts: &ImportOptions) -> Result<Imported, String> {
-    let params = params_from_state_dict(sd, opts.arch, &opts.bits)?;
+    // the checkpoint's own `arch` (HAWQ saves its --arch) must agree: resnet50 and resnet50b
+    // hold the same keys and shapes but stride different convs
+    if let Some(a) = &sd.arch {
+        if let Some(ck) = parse_arch(a) {
+            if ck != (opts.arch, opts.conv1_stride && opts.arch.bottleneck()) {
+                return Err(format!(
+                    "the checkpoint was trained as '{a}' (its 'arch' entry) but --arch says {}; \
+                     resnet50 strides the bottleneck's 1x1 conv, resnet50b its 3x3",
+                    arch_name(opts)
+                ));
+            }
+        }
+    }
+    let mut params = params_from_state_dict(sd, opts.arch, &opts.bits)?;
+    params.conv1_stride = opts.conv1_stride && opts.arch.bottleneck();
     let (graph, weights) = hawq::build(&params, &opts.bits, &opts.build)?;
     Ok(Imported {
         params,
         graph,
         weights,
     })
+}
+
+/// The pytorchcv name of what `opts` imports.
+pub fn arch_name(opts: &ImportOptions) -> &'static str {
+    match (opts.arch, opts.conv1_stride) {
+        (Arch::ResNet18, _) => "resnet18",
+        (Arch::ResNet50, true) => "resnet50",
+        (Arch::ResNet50, false) => "resnet50b",
+    }
 }
 
 /// Import a checkpoint file; errors are prefixed with the path.
@@ -556,7 +605,5 @@ pub fn bits_from_json(text: &str) -> Result<BitConfig, String> {
 
 /// Write `DIR/model.mlir` and `DIR/weights.safetensors`.
 pub fn write_model(m: &Imported, dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-    nibble_qnn::write_atomically(&dir.join("model.mlir"), m.graph.graph.to_mlir().as_bytes())?;
-    m.weights.save(&dir.join("weights.safetensors"))
+    crate::write_model_files(dir, &m.graph.graph.to_mlir(), &m.weights)
 }

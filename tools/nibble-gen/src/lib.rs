@@ -72,9 +72,22 @@ pub fn make_example(cfg: &ExampleConfig) -> Result<Example, String> {
 
 /// Write `DIR/model.mlir` and `DIR/weights.safetensors` (both atomically).
 pub fn write_example(ex: &Example, dir: &Path) -> Result<(), String> {
+    write_model_files(dir, &ex.graph.graph.to_mlir(), &ex.weights)
+}
+
+/// `DIR/model.mlir` and `DIR/weights.safetensors`, both or neither (a failed write leaves the
+/// old pair).
+pub fn write_model_files(
+    dir: &Path,
+    mlir: &str,
+    weights: &nibble_qnn::weights::Weights,
+) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-    nibble_qnn::write_atomically(&dir.join("model.mlir"), ex.graph.graph.to_mlir().as_bytes())?;
-    ex.weights.save(&dir.join("weights.safetensors"))
+    let w = weights.to_bytes()?;
+    nibble_qnn::write_files_atomically(&[
+        (&dir.join("model.mlir"), mlir.as_bytes()),
+        (&dir.join("weights.safetensors"), &w),
+    ])
 }
 
 /// Write `DIR/hawq_params.json`, `DIR/hawq_bit_config.json` and, when calibrated, `DIR/calibration_input.npy` and

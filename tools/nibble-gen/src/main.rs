@@ -71,7 +71,9 @@ enum Cmd {
     Import {
         /// The checkpoint (a dict with 'state_dict', or a state dict; keys may carry 'module.')
         checkpoint: PathBuf,
-        /// resnet18 or resnet50 (HAWQ's q_resnet18 / q_resnet50)
+        /// The pytorchcv architecture HAWQ quantized (its --arch): resnet18, resnet50 (bottleneck
+        /// stride on the 1x1 conv) or resnet50b (stride on the 3x3); a checkpoint's own 'arch'
+        /// entry must agree
         #[arg(long)]
         arch: String,
         /// uniform4 / w4a4, uniform8 / w8a8, or a JSON file with a complete HAWQ bit
@@ -120,9 +122,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 seed,
             };
             let (g, w) = nibble_gen::conv::conv_network(&cfg)?;
-            std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-            nibble_qnn::write_atomically(&out.join("model.mlir"), g.to_mlir().as_bytes())?;
-            w.save(&out.join("weights.safetensors"))?;
+            nibble_gen::write_model_files(&out, &g.to_mlir(), &w)?;
             println!("wrote {} (conv {shape}, {bits}-bit)", out.display());
             Ok(())
         }
@@ -135,8 +135,9 @@ fn run(cli: Cli) -> Result<(), String> {
             image_size,
             out,
         } => {
-            let arch = Arch::parse(&arch)
-                .ok_or_else(|| format!("unknown --arch '{arch}' (resnet18 or resnet50)"))?;
+            let (arch, conv1_stride) = nibble_gen::import::parse_arch(&arch).ok_or_else(|| {
+                format!("unknown --arch '{arch}' (resnet18, resnet50 or resnet50b)")
+            })?;
             let mut bc = nibble_gen::import::parse_bits(arch, &bits)?;
             if let Some(f) = bit_config {
                 let text = std::fs::read_to_string(&f)
@@ -147,6 +148,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             let opts = nibble_gen::import::ImportOptions {
                 arch,
+                conv1_stride,
                 bits: bc,
                 build: nibble_gen::hawq::BuildOptions { batch, image_size },
             };
@@ -161,7 +163,7 @@ fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "imported {} ({} convs, {} activations, stem {} channels, units {}, {} classes) \
                  from {}; wrote {}/model.mlir ({} ops) and {}/weights.safetensors ({} tensors)",
-                arch.name(),
+                nibble_gen::import::arch_name(&opts),
                 p.convs.len(),
                 p.acts.len(),
                 p.convs[arch.stem_conv()].shape[0],

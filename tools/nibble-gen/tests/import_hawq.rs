@@ -20,6 +20,7 @@ const CKPT: &str = "hawq_resnet18_narrow.pth";
 fn opts() -> ImportOptions {
     ImportOptions {
         arch: Arch::ResNet18,
+        conv1_stride: false,
         bits: BitConfig::uniform4(Arch::ResNet18),
         build: BuildOptions {
             batch: 2,
@@ -254,9 +255,10 @@ fn out_of_range_integers_name_layer_and_key() {
     assert_eq!(
         e,
         "layer 'stage2.unit1.quant_convbn2': key 'module.stage2.unit1.quant_convbn2.weight_integer' \
-         holds 8 at [0, 0, 1, 2], outside [-7, 7] (4-bit weights)"
+         holds 8 at [0, 0, 1, 2], outside [-8, 7] (4-bit weights)"
     );
-    // the stem is 8-bit: 100 fits, -128 does not (HAWQ's symmetric range is [-127, 127])
+    // the stem is 8-bit: 100 and -128 fit (HAWQ's SymmetricQuantFunction clamps to
+    // [-128, 127]; a percentile scale reaches -128), -129 does not
     let mut sd = state_dict();
     let t = &mut sd
         .entries
@@ -271,10 +273,17 @@ fn out_of_range_integers_name_layer_and_key() {
         .unwrap()
         .1;
     t.values[0] = -128.0;
+    import::import_state_dict(&sd, &opts()).unwrap();
+    let t = &mut sd
+        .entries
+        .get_mut("quant_init_block_convbn.weight_integer")
+        .unwrap()
+        .1;
+    t.values[0] = -129.0;
     let e = import_err(&sd);
     assert!(
         e.contains("layer 'quant_init_block_convbn'")
-            && e.contains("outside [-127, 127] (8-bit weights)"),
+            && e.contains("outside [-128, 127] (8-bit weights)"),
         "{e}"
     );
     // integers stored as floats must be integral
@@ -332,14 +341,24 @@ fn unknown_layers_and_wrong_architectures_are_named() {
         e.contains("not a layer of HAWQ's q_resnet18") && e.contains("resnet50"),
         "{e}"
     );
-    // the resnet18 checkpoint imported as resnet50
+    // the resnet18 checkpoint imported as resnet50: its 'arch' entry says otherwise, and
+    // without the entry its layers do
     let mut o = opts();
     o.arch = Arch::ResNet50;
     o.bits = BitConfig::uniform4(Arch::ResNet50);
-    let e = match import::import_state_dict(&state_dict(), &o) {
+    let err = |sd: &StateDict| match import::import_state_dict(sd, &o) {
         Ok(_) => panic!("imported"),
         Err(e) => e,
     };
+    let mut sd = state_dict();
+    assert_eq!(sd.arch.as_deref(), Some("resnet18"));
+    let e = err(&sd);
+    assert!(
+        e.contains("trained as 'resnet18'") && e.contains("--arch says resnet50b"),
+        "{e}"
+    );
+    sd.arch = None;
+    let e = err(&sd);
     assert!(
         e.contains("'quant_init_block_convbn'") && e.contains("check --arch"),
         "{e}"

@@ -1,0 +1,34 @@
+// HAWQ checkpoints in torch.save's format (written without torch by write_hawq_checkpoint.py:
+// per-channel convbn and per-class fc scales, 'module.' keys, [1]-shaped act scales) import and
+// compile for every target to PTX that ptxas accepts: ResNet-18 uniform 4-bit, and a narrow
+// pytorchcv resnet50 (bottleneck stride on the 1x1 conv) with a mixed 4/8-bit configuration.
+// The logits' per-class dequantize runs in the dense kernel: the network ends with it.
+// REQUIRES: ptxas
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: %python %hawq_fixtures/write_hawq_checkpoint.py --arch resnet18 --seed 3 -o %t/r18.pth > /dev/null
+// RUN: nibble-gen import %t/r18.pth --arch resnet18 --bits uniform4 --batch 2 --image-size 32 -o %t/r18 | FileCheck %s --check-prefix=IMPORT18
+// RUN: %python %hawq_fixtures/write_hawq_checkpoint.py --arch resnet50 --bits mixed --seed 4 -o %t/r50.pth --bit-config-out %t/r50.bits.json > /dev/null
+// RUN: nibble-gen import %t/r50.pth --arch resnet50 --bits %t/r50.bits.json --batch 8 --image-size 32 -o %t/r50 | FileCheck %s --check-prefix=IMPORT50
+// RUN: FileCheck %s --check-prefix=QNN < %t/r50/model.mlir
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r18 r50 sm_75 sm_80 sm_86 sm_89 sm_90 | FileCheck %s
+// RUN: FileCheck %s --check-prefix=PLAN < %t/r50-sm_90/plan.json
+
+// IMPORT18: imported resnet18 (20 convs, {{.*}} 10 classes)
+// IMPORT50: imported resnet50 (53 convs, {{.*}} 10 classes)
+// QNN: "qnn.dense"
+// QNN-NEXT: "qnn.dequantize"({{.*}}) {layout = "NC", scale = array<f32: [[S0:[^,]+]], [[S1:[^,]+]],
+// QNN-NOT: "qnn.dequantize"
+
+// CHECK: r18 sm_75: ptxas ok
+// CHECK: r18 sm_80: ptxas ok
+// CHECK: r18 sm_86: ptxas ok
+// CHECK: r18 sm_89: ptxas ok
+// CHECK: r18 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+// CHECK: r50 sm_75: ptxas ok
+// CHECK: r50 sm_80: ptxas ok
+// CHECK: r50 sm_86: ptxas ok
+// CHECK: r50 sm_89: ptxas ok
+// CHECK: r50 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+
+// PLAN: "kernel": "resnet50_hawq_{{[0-9]+}}_dense"
+// PLAN-NOT: dequantize
