@@ -340,7 +340,19 @@ pub struct Unpickler<'a> {
     objs: Vec<Obj>,
     stack: Vec<Slot>,
     memo: BTreeMap<u64, usize>,
+    /// Values and tensor elements built so far by [`Unpickler::value`]: memo references share
+    /// one arena object, and expanding them into a tree can grow exponentially.
+    built: std::cell::Cell<u64>,
+    elements: std::cell::Cell<u64>,
 }
+
+/// Most values (containers and scalars) a checkpoint may expand to: a state dict with its
+/// optimizer state has thousands; a 300-byte pickle of nested memo references would expand to
+/// 2^40.
+const MAX_BUILT: u64 = 10_000_000;
+/// Most tensor elements in all (read as f64: 2 GiB); a ResNet-50 checkpoint with optimizer
+/// state holds about 10^8.
+const MAX_ELEMENTS: u64 = 1 << 28;
 
 /// The message for a global that is not on the allowlist.
 pub fn refusal(module: &str, name: &str) -> String {
@@ -371,6 +383,8 @@ impl<'a> Unpickler<'a> {
             objs: vec![],
             stack: vec![],
             memo: BTreeMap::new(),
+            built: std::cell::Cell::new(0),
+            elements: std::cell::Cell::new(0),
         }
     }
 
@@ -801,6 +815,14 @@ impl<'a> Unpickler<'a> {
         if depth > 200 {
             return Err("pickle: objects nest too deeply".into());
         }
+        let n = self.built.get() + 1;
+        if n > MAX_BUILT {
+            return Err(format!(
+                "pickle: the objects expand to more than {MAX_BUILT} values (shared references \
+                 nested too often)"
+            ));
+        }
+        self.built.set(n);
         let mut rec = |i: usize, cache: &mut BTreeMap<String, Vec<u8>>| {
             self.value(i, storage, cache, depth + 1)
         };
@@ -837,6 +859,19 @@ impl<'a> Unpickler<'a> {
                     let bytes = storage(&t.storage)?;
                     cache.insert(t.storage.key.clone(), bytes);
                 }
+                let numel = t
+                    .size
+                    .iter()
+                    .try_fold(1u64, |a, &d| a.checked_mul(d.max(0) as u64));
+                let n = numel.and_then(|k| k.checked_add(self.elements.get()));
+                match n {
+                    Some(n) if n <= MAX_ELEMENTS => self.elements.set(n),
+                    _ => {
+                        return Err(format!(
+                            "pickle: the tensors hold more than {MAX_ELEMENTS} elements in all"
+                        ))
+                    }
+                }
                 Value::Tensor(gather(t, &cache[&t.storage.key])?)
             }
         })
@@ -858,7 +893,7 @@ fn gather(t: &TensorRef, bytes: &[u8]) -> Result<TensorData, String> {
         .try_fold(1i64, |a, &d| a.checked_mul(d))
         .filter(|&n| n <= 1 << 32)
         .ok_or_else(|| format!("{}: too many elements", what()))?;
-    let mut values = Vec::with_capacity(numel as usize);
+    let mut values = vec![];
     if numel > 0 {
         // the extreme element offsets must lie in the storage
         let (mut lo, mut hi) = (t.offset, t.offset);
@@ -878,6 +913,15 @@ fn gather(t: &TensorRef, bytes: &[u8]) -> Result<TensorData, String> {
                 dt.name()
             ));
         }
+        // a view may repeat elements (stride 0) but not blow a small storage up into a huge
+        // tensor: checked before anything is allocated
+        if numel > avail.max(1 << 16) {
+            return Err(format!(
+                "{}: {numel} elements viewing a storage of {avail}",
+                what()
+            ));
+        }
+        values.reserve(numel as usize);
         let rank = t.size.len();
         let mut idx = vec![0i64; rank];
         for _ in 0..numel {
@@ -976,7 +1020,9 @@ fn load_zip(bytes: &[u8]) -> Result<Value, String> {
         let data = entries
             .get(&name)
             .ok_or_else(|| format!("checkpoint archive lacks storage '{name}'"))?;
-        let need = s.numel as usize * s.dtype.size();
+        let need = (s.numel as usize)
+            .checked_mul(s.dtype.size())
+            .ok_or_else(|| format!("storage '{}' of {} elements is too large", s.key, s.numel))?;
         if data.len() < need {
             return Err(format!(
                 "storage '{name}' holds {} bytes, {} {} values need {need}",
@@ -1073,7 +1119,9 @@ fn load_legacy(bytes: &[u8]) -> Result<Value, String> {
         let b = data
             .get(&s.key)
             .ok_or_else(|| format!("legacy checkpoint lacks storage '{}'", s.key))?;
-        let need = s.numel as usize * s.dtype.size();
+        let need = (s.numel as usize)
+            .checked_mul(s.dtype.size())
+            .ok_or_else(|| format!("storage '{}' of {} elements is too large", s.key, s.numel))?;
         if b.len() < need {
             return Err(format!("legacy checkpoint: storage '{}' is short", s.key));
         }
@@ -1187,6 +1235,34 @@ mod tests {
             size: size.to_vec(),
             stride: stride.to_vec(),
         }
+    }
+
+    /// A 322-byte pickle whose memo references double at each of 40 levels (2^40 values when
+    /// expanded) is refused quickly, not expanded until memory runs out.
+    #[test]
+    fn memo_reference_bombs_are_refused() {
+        let mut p = b"\x80\x02]q\x00".to_vec();
+        for i in 0..40u8 {
+            p.extend_from_slice(&[b'(', b'h', i, b'h', i, b'l', b'q', i + 1]);
+        }
+        p.push(b'.');
+        let t = std::time::Instant::now();
+        let e = unpickle(&p).unwrap_err();
+        assert!(e.contains("expand to more than"), "{e}");
+        assert!(t.elapsed().as_secs() < 30, "took {:?}", t.elapsed());
+    }
+
+    /// A stride-0 view may repeat a storage's elements, but not turn one element into 2^32.
+    #[test]
+    fn views_larger_than_their_storage_are_refused_before_allocating() {
+        let one = 1.5f32.to_le_bytes();
+        let e = gather(&tref(DType::F32, 0, &[1 << 32], &[0], 1), &one).unwrap_err();
+        assert!(e.contains("elements viewing a storage of 1"), "{e}");
+        let e = gather(&tref(DType::F32, 0, &[1 << 16, 1 << 16], &[0, 0], 1), &one).unwrap_err();
+        assert!(e.contains("viewing a storage"), "{e}");
+        // a small broadcast is fine
+        let t = gather(&tref(DType::F32, 0, &[4], &[0], 1), &one).unwrap();
+        assert_eq!(t.values, vec![1.5; 4]);
     }
 
     #[test]
