@@ -313,6 +313,9 @@ pub fn load_reference_with(
     let text = read(&mpath)?;
     let g: Graph = serde_json::from_slice(&text)
         .map_err(|e| Error::Artifact(format!("{}: {e}", mpath.display())))?;
+    // a reference model is checked like IR before the interpreter allocates anything for it
+    nibble_qnn::verify::verify_graph(&g)
+        .map_err(|e| Error::Artifact(format!("{}: {}", mpath.display(), e.join("; "))))?;
     let w = Weights::load(&wpath).map_err(Error::Artifact)?;
     let w = w
         .bind(&g)

@@ -11,6 +11,7 @@ use nibble_tcconv::buffer::{self, ActBuffer, Storage, Stored};
 
 /// The host tensor type of an input or output.
 pub fn tensor_type(io: &Io) -> Result<TensorType, String> {
+    nibble_qnn::semantics::checked_elements(&io.shape)?;
     Ok(TensorType::new(io.shape.clone(), io.elem_type()?))
 }
 

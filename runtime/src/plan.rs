@@ -155,9 +155,8 @@ impl BufferSlot {
             .ok_or_else(|| format!("unknown layout '{}'", self.layout))?;
         let elem = ElemType::parse(&self.elem)
             .ok_or_else(|| format!("unknown element type '{}'", self.elem))?;
-        if self.dims.iter().any(|&d| d < 0) {
-            return Err(format!("negative dims {:?}", self.dims));
-        }
+        // sizes never wrap: the element count (hence bytes and packed words) is bounded first
+        nibble_qnn::semantics::checked_elements(&self.dims)?;
         Ok(ActBuffer::new(layout, elem, self.dims))
     }
 }

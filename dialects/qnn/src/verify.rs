@@ -507,6 +507,18 @@ pub fn verify_second(e: &Epilogue, first: &TensorType, second: &TensorType) -> R
 /// Verify every node of a graph; errors carry the node's location.
 pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
     let mut errs = vec![];
+    for (i, a) in g.args.iter().enumerate() {
+        if let Err(e) = crate::semantics::checked_elements(&a.shape) {
+            errs.push(format!("error: argument {i}: {e}"));
+        }
+    }
+    if let Some(&r) = g
+        .results
+        .iter()
+        .find(|&&r| r >= g.args.len() + g.nodes.len())
+    {
+        errs.push(format!("error: result %{r} is not a value of the function"));
+    }
     let seconds = g.second_results();
     for (i, n) in g.nodes.iter().enumerate() {
         if let Op::Conv2dFused { epilogue, .. } = &n.op {
