@@ -3,7 +3,7 @@
 # deterministic weights with nibble-gen, runs every artifact bit-exact against the CPU reference
 # (nibble-run --check), compute-sanitizer memcheck on ResNet-50 batch 8, nibble's medians and
 # the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout.
-#   bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [ncu] [kernels]   (default: the first four)
+#   [ONLY=REGEX] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [ncu] [kernels]   (default: the first four)
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
 # "rfc0 rfc3 rfc9", sm_90): speed of light, tensor pipe, occupancy, warp stall reasons.
 # kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT).
@@ -17,6 +17,9 @@ s=target/gpu-suite
 run=$s/bin/nibble-run
 gen=$s/bin/nibble-gen
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
+# ONLY=REGEX: the check and bench steps take the manifest entries whose line matches
+man=$out/manifest.txt
+grep -E "${ONLY:-.}" "$s/manifest.txt" > "$man"
 
 weights() { # arch bits -> path of the regenerated qnn weights
   local d=$s/weights/$1-$2
@@ -41,14 +44,15 @@ if [[ " $steps " == *" check "* ]]; then
   pass=0; fail=0
   while read -r name kind rest; do
     f=$(wflag "$name" "$kind" $rest)
-    log=$(timeout "${CHECK_TIMEOUT:-90}" $run "$s/art/$name" $f --seed 7 --check 2>&1); rc=$?
+    [ "$kind" = hawq ] || f="$f --seed 7" # imported checkpoints run on their own input
+    log=$(timeout "${CHECK_TIMEOUT:-90}" $run "$s/art/$name" $f --check 2>&1); rc=$?
     printf '== %s (rc %d)\n%s\n' "$name" "$rc" "$log" >> "$out/checks.log"
     if [ "$rc" -eq 0 ]; then
       pass=$((pass + 1)); echo "PASS $name"
     else
       fail=$((fail + 1)); echo "FAIL $name: $(echo "$log" | grep -m1 -E 'error|mismatch')"
     fi
-  done < "$s/manifest.txt" | tee "$out/conformance.txt"
+  done < "$man" | tee "$out/conformance.txt"
   echo "conformance: $(grep -c ^PASS "$out/conformance.txt") passed, $(grep -c ^FAIL "$out/conformance.txt") failed"
 fi
 
@@ -66,9 +70,10 @@ if [[ " $steps " == *" bench "* ]]; then
     [[ "$name" == *sm_90 || "$name" == *sm_90-regs || "$name" == *sm_90-prev || "$name" == *sm_90-t* || "$name" == *sm_90-var* ]] || continue
     [[ "$name" == rand* ]] && continue # correctness only
     f=$(wflag "$name" "$kind" $rest)
-    r=$($run "$s/art/$name" $f --seed 1 --bench 200 2>&1 | grep -m1 -i 'median')
+    [ "$kind" = hawq ] || f="$f --seed 1"
+    r=$($run "$s/art/$name" $f --bench 200 2>&1 | grep -m1 -i 'median')
     echo "bench $name: $r"
-  done < "$s/manifest.txt" | tee "$out/bench.txt"
+  done < "$man" | tee "$out/bench.txt"
 fi
 
 if [[ " $steps " == *" ncu "* ]]; then
