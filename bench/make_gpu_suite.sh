@@ -6,7 +6,7 @@
 #   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...]
 #   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] bench/make_gpu_suite.sh
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
-# (`-regs`, convert-tcconv-to-gpu{staged=never}) for an A/B comparison in the same call;
+# (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
 # PREV_OPT=path/to/other/nibble-opt adds sm_90 model artifacts built by that binary (`-prev`);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`).
 set -euo pipefail
@@ -25,12 +25,12 @@ gen=target/release/nibble-gen
 manifest=$suite/manifest.txt
 : > "$manifest"
 
-emit() { # name model_dir target [staged] [tile]: an artifact without weights (regenerated on the
-  # GPU machine); staged = auto (qnn-to-ptx) | never (the conv kernel choice, for A/B runs);
-  # tile = BMxBNxBK forces convert-qnn-to-tcconv's block tile (tile-model sweeps)
+emit() { # name model_dir target [kernel] [tile]: an artifact without weights (regenerated on the
+  # GPU machine); kernel = auto (qnn-to-ptx) | mma (register-only conv kernels, for A/B runs) |
+  # simple; tile = BMxBNxBK forces convert-qnn-to-tcconv's block tile (tile-model sweeps)
   local pipe="qnn-to-ptx{target=$3}"
   if [ "${4:-auto}" != auto ] || [ -n "${5:-}" ]; then
-    pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3${5:+ tile=$5}},convert-tcconv-to-gpu{target=$3 staged=${4:-auto}}"
+    pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3 kernel=${4:-auto}${5:+ tile=$5}},convert-tcconv-to-gpu{target=$3}"
   fi
   $opt "$2/model.mlir" --pass-pipeline="builtin.module($pipe)" --emit=artifact \
     --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
@@ -47,7 +47,7 @@ for m in $models; do
       emit "$name" "$d" "$t"
       echo "$name model $arch $bits $b $t" >> "$manifest"
       if [ "$t" = sm_90 ] && [ -n "${AB:-}" ]; then # the register-only conv kernels, for A/B
-        emit "$name-regs" "$d" "$t" never
+        emit "$name-regs" "$d" "$t" mma
         echo "$name-regs model $arch $bits $b $t" >> "$manifest"
       fi
       if [ "$t" = sm_90 ] && [ -n "${PREV_OPT:-}" ]; then # another nibble-opt build, for A/B
@@ -105,7 +105,7 @@ for s in $convs; do
     d=build/suite/rfc$i; $gen conv --shape "$s" --bits 4 --seed "$i" -o "$d" > /dev/null
     emit "rfc$i-w4a4-$t" "$d" "$t"; echo "rfc$i-w4a4-$t conv $s 4 $i $t" >> "$manifest"
     if [ "$t" = sm_90 ] && [ -n "${AB:-}" ]; then
-      emit "rfc$i-w4a4-$t-regs" "$d" "$t" never; echo "rfc$i-w4a4-$t-regs conv $s 4 $i $t" >> "$manifest"
+      emit "rfc$i-w4a4-$t-regs" "$d" "$t" mma; echo "rfc$i-w4a4-$t-regs conv $s 4 $i $t" >> "$manifest"
     fi
     if [ "$t" = sm_90 ]; then # staged kernel with forced block tiles, to calibrate the tile model
       for tile in ${SWEEP_TILES:-}; do
@@ -127,7 +127,7 @@ while read -r i s bits; do
     d=build/suite/rand$i; $gen conv --shape "$s" --bits "$bits" --seed "$((100 + i))" -o "$d" > /dev/null
     emit "rand$i-$t" "$d" "$t"; echo "rand$i-$t conv $s $bits $((100 + i)) $t" >> "$manifest"
     # the register-only tensor-core kernel on the same shapes (the default takes the staged one)
-    emit "rand$i-$t-regs" "$d" "$t" never
+    emit "rand$i-$t-regs" "$d" "$t" mma
     echo "rand$i-$t-regs conv $s $bits $((100 + i)) $t" >> "$manifest"
   done
 done

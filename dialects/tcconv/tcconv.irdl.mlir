@@ -39,7 +39,9 @@ irdl.dialect @tcconv {
   }
 
   // Tensor-core conv2d with its fused epilogue; `second` (with the second_* attributes, checked by
-  // tcconv-verify) receives the requantize of the output.
+  // tcconv-verify) receives the requantize of the output. `family` is the kernel that runs it
+  // (simple, mma: register-only tensor cores, staged: cp.async pipeline), chosen by
+  // convert-qnn-to-tcconv; tcconv-verify checks that it takes the op.
   irdl.operation @conv2d {
     %i = irdl.base "!builtin.memref"
     %w = irdl.base "!builtin.memref"
@@ -69,8 +71,12 @@ irdl.dialect @tcconv {
     %cl = irdl.base "#builtin.dense_array"
     %relu = irdl.base "#builtin.integer"
     %o2 = irdl.base "!builtin.memref"
+    %f0 = irdl.is "simple"
+    %f1 = irdl.is "mma"
+    %f2 = irdl.is "staged"
+    %family = irdl.any_of(%f0, %f1, %f2)
     irdl.operands(input: %i, weight: %w, bias: optional %b, residual: optional %r, output: %o, second: optional %o2)
-    irdl.attributes { "strategy" = %strategy, "strides" = %strides, "padding" = %padding, "kernel" = %kernel,
+    irdl.attributes { "family" = %family, "strategy" = %strategy, "strides" = %strides, "padding" = %padding, "kernel" = %kernel,
       "mma" = %mma, "a_type" = %at, "b_type" = %bt, "widen" = %widen, "block_tile" = %bt_, "warp_tile" = %wt,
       "stages" = %st, "epilogue" = %ep, "multiplier" = %mu, "shift" = %sh, "residual_multiplier" = %rmu,
       "residual_shift" = %rsh, "zero_point" = %zp, "rounding" = %rd, "clamp" = %cl, "relu" = %relu }

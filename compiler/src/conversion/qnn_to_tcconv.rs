@@ -1,6 +1,7 @@
-//! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col}`: every qnn function
-//! becomes a tcconv function on buffers. Strategy rules and the tile model live in
-//! `nibble_tcconv::lower` (documented there); this pass reads IR, runs them and writes IR.
+//! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|mma|simple}`:
+//! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
+//! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
+//! `nibble_tcconv::select` (documented there); this pass reads IR, runs them and writes IR.
 
 use crate::diagnostics::{emit_error, emit_located};
 use crate::pass::{NibblePass, PassOptions};
@@ -11,6 +12,7 @@ use melior::Context;
 use nibble_qnn::ir::{graph_of_func, location_from_string};
 use nibble_tcconv::lower::{lower, parse_tile, LowerOptions};
 use nibble_tcconv::program::Strategy;
+use nibble_tcconv::select::Choice;
 use nibble_tcconv::target::Target;
 
 pub struct ConvertQnnToTcconv;
@@ -71,6 +73,10 @@ pub fn parse_options(
     if let Some(t) = options.get("tile") {
         lo.tile = Some(parse_tile(t).map_err(err)?);
     }
+    if let Some(k) = options.get("kernel") {
+        lo.kernel = Choice::parse(k)
+            .ok_or_else(|| err(format!("kernel={k} is not auto, mma or simple")))?;
+    }
     match options.get("strategy").map(String::as_str) {
         None | Some("auto") => {}
         Some("im2col") => lo.strategy = Some(Strategy::Im2col),
@@ -94,6 +100,7 @@ impl NibblePass for ConvertQnnToTcconv {
                 "BMxBNxBK block tile for every conv, overriding the tile model",
             ),
             ("strategy", "auto (rules) | im2col (every conv)"),
+            ("kernel", "auto (default): the best conv kernel family that takes each conv (staged, else mma, else simple) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {

@@ -3,6 +3,7 @@
 
 use crate::buffer::ActBuffer;
 use crate::program::*;
+use crate::select::Family;
 use crate::target::{MmaShape, Target};
 use melior::ir::attribute::{
     ArrayAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, DictionaryAttribute,
@@ -188,8 +189,9 @@ pub fn build_func<'c>(
                     c.second.is_some() as i32,
                 ];
                 let a = format!(
-                    "{}, kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
+                    "{}, family = \"{}\", kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
                     epilogue_attrs(&c.epilogue),
+                    c.family.name(),
                     arr64(&c.kernel),
                     arr64(&c.padding),
                     c.strategy.name(),
@@ -556,6 +558,12 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     strategy,
                     tiling: tiling(&op).map_err(err)?,
                     epilogue: epilogue_of(&op).map_err(err)?,
+                    family: {
+                        let f = s(&op, "family").map_err(err)?;
+                        Family::parse(&f).ok_or_else(|| {
+                            err(format!("family '{f}' is not simple, mma or staged"))
+                        })?
+                    },
                 }));
             }
             "tcconv.dense" => {

@@ -12,6 +12,7 @@ pub mod interp;
 pub mod lower;
 pub mod pack;
 pub mod program;
+pub mod select;
 pub mod target;
 pub mod verify;
 

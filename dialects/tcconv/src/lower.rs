@@ -9,6 +9,7 @@
 
 use crate::buffer::{padded_channels, ActBuffer};
 use crate::program::*;
+use crate::select::{choose, simple_writes_second, Choice, ConvSpec, Family};
 use crate::target::{MmaShape, Target};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, ValueId};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
@@ -21,6 +22,8 @@ pub struct LowerOptions {
     pub tile: Option<[i64; 3]>,
     /// Force a strategy for every conv where it is legal (for experiments and tests).
     pub strategy: Option<Strategy>,
+    /// Which kernel families the selection may choose (`kernel=auto|mma|simple`).
+    pub kernel: Choice,
 }
 
 pub fn parse_tile(s: &str) -> Result<[i64; 3], String> {
@@ -505,7 +508,7 @@ impl<'g> Lowering<'g> {
                     let tiling = choose_tiling(self.target, gemm, x.elem, wt.elem, self.opts.tile);
                     let output = self.output(v);
                     let second = self.seconds.get(&v).copied().map(|p| self.output(p));
-                    self.p.ops.push(TcOp::Conv2d(Conv {
+                    let mut conv = Conv {
                         input,
                         weight,
                         bias,
@@ -524,7 +527,28 @@ impl<'g> Lowering<'g> {
                             relu: false,
                             second: None,
                         }),
-                    }));
+                        family: Family::Simple,
+                    };
+                    let (family, writes_second) = {
+                        let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
+                        let k = choose(&spec, &conv.tiling, self.target, self.opts.kernel);
+                        (k.family(), simple_writes_second(&spec))
+                    };
+                    conv.family = family;
+                    // one op is one launch: a second output the simple kernel cannot write in
+                    // its own output groups becomes a requantize op of its own
+                    let split = family == Family::Simple && !writes_second;
+                    let rq = if split {
+                        conv.second_requantize()
+                    } else {
+                        None
+                    };
+                    if rq.is_some() {
+                        conv.second = None;
+                        conv.epilogue.second = None;
+                    }
+                    self.p.ops.push(TcOp::Conv2d(conv));
+                    self.p.ops.extend(rq);
                 }
                 Op::Dense => {
                     let x = g.value_type(n.operands[0]);

@@ -3,6 +3,7 @@
 //! form (`tcconv.*` ops on memrefs) is printed from it and parsed back into it.
 
 use crate::buffer::ActBuffer;
+use crate::select::Family;
 use crate::target::{MmaShape, Target};
 use nibble_qnn::graph::{ChannelScales, Epilogue};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Rounding};
@@ -87,6 +88,9 @@ pub struct Conv {
     pub strategy: Strategy,
     pub tiling: Tiling,
     pub epilogue: Epilogue,
+    /// The kernel family that runs it (chosen by `select::choose`; one op, one launch).
+    #[serde(default)]
+    pub family: Family,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

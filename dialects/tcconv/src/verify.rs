@@ -162,7 +162,10 @@ fn conv(p: &Program, c: &Conv) -> R {
             scales(&sec.scales, o, "second")?;
             clamp_fits(sec.clamp, z.elem, "second_clamp", "second output")
         }
-    }
+    }?;
+    // the recorded kernel family takes the op (what convert-tcconv-to-gpu will build)
+    let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
+    crate::select::realize(c.family, &spec, &c.tiling, p.target).map(|_| ())
 }
 
 /// Check every op of `p`.

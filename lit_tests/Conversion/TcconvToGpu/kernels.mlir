@@ -1,7 +1,7 @@
-// convert-tcconv-to-gpu (simple kernels, mma=false; the tensor-core conv is in mma.mlir): one
+// convert-tcconv-to-gpu (simple kernels, convert-qnn-to-tcconv{kernel=simple}; the tensor-core conv is in mma.mlir): one
 // gpu.func per tcconv op in gpu.module @kernels, gpu.launch_func on the
 // host with the kernel's grid (ceil(threads / 256)) and the op's buffers as arguments.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80 mma=false})' | FileCheck %s
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 kernel=simple},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s
 // The gpu.module lowers to PTX with the upstream pipeline (the host function is left alone).
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 
@@ -239,10 +239,11 @@ func.func @second_output_o16(%x: tensor<2x8x4x4xui4>, %id: tensor<2x16x4x4xi32>)
 // -----
 
 // O = 12: the i32 output's groups are 4 channels, the packed second output's 8 (a whole word):
-// the conv runs without its second output and a requantize kernel writes it from the first.
+// the simple kernel cannot write both, so convert-qnn-to-tcconv emits the conv without its
+// second output and a tcconv.elementwise requantize of the first (one op, one launch).
 // CHECK-LABEL: func.func @second_output_o12
 // CHECK: gpu.launch_func @kernels::@second_output_o12_0_conv2d {{.*}} args(%arg0 : memref<2x4x4x1xi32>, %{{.*}} : memref<12x3x3x1xi32>, %arg1 : memref<2x4x4x12xi32>, %arg2 : memref<2x4x4x12xi32>)
-// CHECK-NEXT: gpu.launch_func @kernels::@second_output_o12_0_conv2d_second {{.*}} args(%arg2 : memref<2x4x4x12xi32>, %arg3 : memref<2x4x4x2xi32>)
+// CHECK-NEXT: gpu.launch_func @kernels::@second_output_o12_1_elementwise {{.*}} args(%arg2 : memref<2x4x4x12xi32>, %arg3 : memref<2x4x4x2xi32>)
 func.func @second_output_o12(%x: tensor<2x8x4x4xui4>, %id: tensor<2x12x4x4xi32>) -> (tensor<2x12x4x4xi32>, tensor<2x12x4x4xui4>) {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<12x8x3x3xi4>
   %c:2 = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = false, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<2x8x4x4xui4>, tensor<12x8x3x3xi4>, tensor<2x12x4x4xi32>) -> (tensor<2x12x4x4xi32>, tensor<2x12x4x4xui4>)

@@ -2,14 +2,14 @@
 // ldmatrix fragments, the tcconv op's block tile and stages, sliced K for small grids.
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
-// sm_75 has no cp.async; staged=never keeps the register-only kernel.
+// sm_75 has no cp.async; kernel=mma keeps the register-only kernel.
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefix=NONE
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90 staged=never})' | FileCheck %s --check-prefix=NONE
-// RUN: not nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90 staged=maybe})' 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 kernel=mma},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=NONE
+// RUN: not nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 kernel=maybe})' 2>&1 | FileCheck %s --check-prefix=BADOPT
 // The PTX, through the upstream pipeline with convert-nvgpu-to-nvvm:
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 
-// BADOPT: error: convert-tcconv-to-gpu: staged=maybe is not auto or never
+// BADOPT: error: convert-qnn-to-tcconv: kernel=maybe is not auto, mma or simple
 // NONE-NOT: nvgpu.ldmatrix
 // NONE-NOT: nvgpu.device_async_copy
 

@@ -17,7 +17,7 @@ func.func @conv_wrong_result_shape(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8
 // -----
 
 func.func @conv_zero_stride(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32> {
-  // expected-error @+1 {{strides must be positive, found [0, 1]}}
+  // expected-error @+1 {{strides must be in [1, 1073741824], found [0, 1]}}
   %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 0, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
   return %0 : tensor<1x4x6x6xi32>
 }

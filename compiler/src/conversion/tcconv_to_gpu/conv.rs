@@ -41,145 +41,9 @@ use super::layout::{act_slot, read_group, weight_cs, weight_slot, Buf, Group};
 use super::pool::tap;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, SecondOutput};
 use nibble_qnn::semantics::ElemType;
-use nibble_tcconv::buffer::{ActBuffer, Storage};
-use nibble_tcconv::program::{Conv, Dense, PackedWeight, Packing};
-
-/// Everything the simple conv kernel needs (dense is a 1x1 conv on a 1x1 image).
-pub struct ConvSpec<'a> {
-    pub input: &'a ActBuffer,
-    pub weight: &'a PackedWeight,
-    pub bias: Option<&'a PackedWeight>,
-    pub residual: Option<&'a ActBuffer>,
-    pub output: &'a ActBuffer,
-    /// The second output (`Epilogue::second`: the requantize of the output), conv only.
-    pub second: Option<&'a ActBuffer>,
-    pub kernel: [i64; 2],
-    pub strides: [i64; 2],
-    pub padding: [i64; 4],
-    pub epilogue: &'a Epilogue,
-    /// Dense only: the fused dequantize's scales (f32 output).
-    pub dequantize: Option<&'a [f32]>,
-}
-
-impl<'a> ConvSpec<'a> {
-    pub fn conv(c: &'a Conv, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
-        ConvSpec {
-            input: &bufs[c.input],
-            weight: &weights[c.weight],
-            bias: c.bias.map(|b| &weights[b]),
-            residual: c.residual.map(|r| &bufs[r]),
-            output: &bufs[c.output],
-            second: c.second.map(|b| &bufs[b]),
-            kernel: c.kernel,
-            strides: c.strides,
-            padding: c.padding,
-            epilogue: &c.epilogue,
-            dequantize: None,
-        }
-    }
-    pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
-        ConvSpec {
-            input: &bufs[d.input],
-            weight: &weights[d.weight],
-            bias: d.bias.map(|b| &weights[b]),
-            residual: None,
-            output: &bufs[d.output],
-            second: None,
-            kernel: [1, 1],
-            strides: [1, 1],
-            padding: [0; 4],
-            epilogue: &d.epilogue,
-            dequantize: d.dequantize.as_deref(),
-        }
-    }
-
-    /// Shape checks (what the kernel relies on).
-    pub fn check(&self) -> Result<(), String> {
-        let [n, c, h, w] = self.input.dims;
-        let [o, i, kh, kw] = self.weight.dims;
-        let [on, oc, oh, ow] = self.output.dims;
-        let dense = self.weight.packing == Packing::DenseOk;
-        if !matches!(
-            self.weight.packing,
-            Packing::ConvOhwi | Packing::ConvHwoi | Packing::DenseOk
-        ) {
-            return Err("the weight operand must be packed ohwi, hwoi or ok".into());
-        }
-        if i != c || on != n || oc != o || [kh, kw] != self.kernel {
-            return Err(format!(
-                "input {:?}, weight {:?} (kernel {:?}) and output {:?} do not agree",
-                self.input.dims, self.weight.dims, self.kernel, self.output.dims
-            ));
-        }
-        if dense && (h != 1 || w != 1 || oh != 1 || ow != 1) {
-            return Err("dense takes N x K inputs".into());
-        }
-        let ext = |x: i64, k: i64, s: i64, p0: i64, p1: i64| {
-            if s < 1 || p0 < 0 || p1 < 0 || x + p0 + p1 < k {
-                None
-            } else {
-                Some((x + p0 + p1 - k) / s + 1)
-            }
-        };
-        let [sh, sw] = self.strides;
-        let p = self.padding;
-        if ext(h, kh, sh, p[0], p[2]) != Some(oh) || ext(w, kw, sw, p[1], p[3]) != Some(ow) {
-            return Err(format!(
-                "output {oh}x{ow} does not match input {h}x{w}, kernel {kh}x{kw}, strides {:?}, padding {:?}",
-                self.strides, self.padding
-            ));
-        }
-        if !self.input.elem.is_int() || !self.weight.elem.is_int() {
-            return Err("conv / dense operands must be integers".into());
-        }
-        match self.dequantize {
-            None if !self.output.elem.is_int() => {
-                return Err("conv / dense outputs must be integers (f32 needs a dequantize)".into())
-            }
-            Some(_) if self.output.elem != ElemType::F32 => {
-                return Err("a dense with a fused dequantize writes f32".into())
-            }
-            _ => {}
-        }
-        if let Some(r) = self.residual {
-            if r.dims != self.output.dims || r.elem == ElemType::F32 {
-                return Err(format!(
-                    "residual {:?} does not match the output {:?}",
-                    r.dims, self.output.dims
-                ));
-            }
-        }
-        if matches!(self.epilogue.kind, EpilogueKind::Residual { .. }) != self.residual.is_some() {
-            return Err("a residual epilogue needs exactly one residual operand".into());
-        }
-        match (self.second, &self.epilogue.second) {
-            (None, None) => {}
-            (Some(z), Some(_))
-                if z.dims == self.output.dims
-                    && z.layout == self.output.layout
-                    && z.elem.is_int()
-                    && z.elem != ElemType::F32 => {}
-            _ => {
-                return Err(
-                    "a second output needs second_* attributes and an integer buffer of the output's dims and layout"
-                        .into(),
-                )
-            }
-        }
-        Ok(())
-    }
-
-    /// Chunk width U of the reduction loop (see the module comment).
-    pub fn unit(&self) -> i64 {
-        let sx = self.input.storage();
-        let sw = nibble_tcconv::buffer::storage_of(self.weight.elem);
-        match (sx, sw) {
-            (Storage::Packed4, Storage::Packed4) => 8,
-            (Storage::Word32, _) | (_, Storage::Word32) => 1,
-            _ => 4,
-        }
-    }
-}
+use nibble_tcconv::buffer::ActBuffer;
+use nibble_tcconv::program::Packing;
+pub use nibble_tcconv::select::{simple_writes_second, ConvSpec};
 
 /// The epilogue of one accumulator (`acc` i32 already holding the bias) of channel `cc`:
 /// `Epilogue::apply` (requantize `round(acc*b/2^s) + zp` or residual
@@ -362,14 +226,6 @@ pub fn simple(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
         }
         Ok(vals)
     })
-}
-
-/// Whether [`simple`] can write the conv's second output (if any): its output groups are the
-/// first output's (same group width and count), so each thread writes whole words of both.
-pub fn simple_writes_second(s: &ConvSpec) -> bool {
-    use super::layout::out_plan;
-    s.second
-        .is_none_or(|z| out_plan(z, 8) == out_plan(s.output, 8))
 }
 
 /// The i32 accumulators of a sub-group (items share n, oh, ow).

@@ -16,7 +16,7 @@
 
 use super::builder::{Kb, T, V};
 use nibble_qnn::semantics::{ElemType, Layout};
-use nibble_tcconv::buffer::{padded_channels, storage_of, ActBuffer, Storage};
+use nibble_tcconv::buffer::{storage_of, ActBuffer, Storage};
 use nibble_tcconv::program::{PackedWeight, Packing};
 
 /// Index arithmetic the slot formulas are written in.
@@ -115,12 +115,6 @@ pub fn act_slot<M: IndexMath>(
 }
 
 /// Stored channels (`Cs` / `Ks`) of a packed weight: `pack::stored_channels`.
-pub fn weight_cs(pw: &PackedWeight) -> i64 {
-    match pw.packing {
-        Packing::Bias => 1,
-        _ => padded_channels(pw.elem, pw.dims[1]),
-    }
-}
 
 /// Storage of a packed weight (biases are i32 words).
 pub fn weight_storage(pw: &PackedWeight) -> (Storage, ElemType) {
@@ -158,52 +152,8 @@ pub fn weight_slot<M: IndexMath>(
     }
 }
 
-/// Is the channel the innermost axis of the layout (every layout but NCHW)?
-pub fn channel_inner(l: Layout) -> bool {
-    l != Layout::NCHW
-}
-
-/// How a kernel's threads cover its output buffer: thread `t` writes the `g` consecutive slots
-/// `[base(t), base(t) + g)`.
-/// - channel-innermost layouts: `g = gcd(Cs, gmax)` consecutive channels of one (n, h, w)
-///   (`g = 8` for 4-bit storage: one whole 32-bit word per thread, never a partial word);
-///   `threads = N*H*W * Cs/g`, consecutive threads write consecutive groups (coalesced).
-/// - NCHW: `g = 8` slots (one word) for 4-bit storage, else 1; `threads = slots / g`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutPlan {
-    pub g: i64,
-    pub threads: i64,
-    pub inner: bool,
-}
-
-fn gcd(a: i64, b: i64) -> i64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-pub fn out_plan(b: &ActBuffer, gmax: i64) -> OutPlan {
-    let [n, _, h, w] = b.dims;
-    let cs = b.stored_channels();
-    let packed = b.storage() == Storage::Packed4;
-    if channel_inner(b.layout) {
-        let g = if packed { 8 } else { gcd(cs, gmax).max(1) };
-        OutPlan {
-            g,
-            threads: n * h * w * (cs / g),
-            inner: true,
-        }
-    } else {
-        let g = if packed { 8 } else { 1 };
-        OutPlan {
-            g,
-            threads: n * cs * h * w / g,
-            inner: false,
-        }
-    }
-}
+/// Buffer geometry shared with tcconv's kernel selection.
+pub use nibble_tcconv::select::{channel_inner, out_plan, weight_cs, OutPlan};
 
 /// Logical coordinates of one output element.
 #[derive(Clone, Copy, Debug)]

@@ -2,7 +2,7 @@
 //! fragments loaded straight from global memory, the fused epilogue on the accumulator
 //! fragments. `staged.rs` (shared-memory tiles, cp.async, ldmatrix) takes every conv it can on
 //! sm_80+; this kernel covers the rest: sm_75 (no cp.async), the 3-channel stem (taps along K),
-//! channel counts that are not whole 16-byte chunks, and `staged=never`.
+//! channel counts that are not whole 16-byte chunks, and `convert-qnn-to-tcconv{kernel=mma}`.
 //!
 //! GEMM view: M = output pixels, N = output channels O, K = KH*KW*C (taps x input channels).
 //! A (M x K, row-major) is the input: row m = pixel (n, oh, ow), at tap (ky, kx) the K slice is
@@ -64,170 +64,13 @@ use super::pool::tap;
 use nibble_qnn::semantics::{ElemType, Layout};
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::ir::mma_type_name;
-use nibble_tcconv::program::{Packing, Tiling};
 
-/// Threads per block of the MMA kernel (4 warps).
-pub const BLOCK: i64 = 128;
-
-/// How one conv maps onto mma.sync.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MmaPlan {
-    pub shape: [i64; 3],
-    /// MMA operand types (`u4`, `s4`, `u8`, `s8`).
-    pub a_type: ElemType,
-    pub b_type: ElemType,
-    /// m-tiles and n-tiles per warp.
-    pub mt: i64,
-    pub nt: i64,
-    /// GEMM M (output pixels) and the warp-tile grid.
-    pub m: i64,
-    pub tiles_m: i64,
-    pub tiles_n: i64,
-    /// K split: `split` warps of one block compute the same tile over 1/split of the channels
-    /// of every tap, and reduce through shared memory (1, 2 or 4).
-    pub split: i64,
-    /// K steps (mma.k channels) per tap; with `tapk`, K steps of the whole reduction.
-    pub ksteps: i64,
-    /// Taps packed along K: each stored input pixel is exactly one 32-bit word (8-bit with
-    /// Cs = 4, 4-bit with Cs = 8: the 3-channel stem), so a fragment register is one tap's
-    /// word and K = taps x Cs runs over (ky, kx) (`tap = k / Cs`), padded with zero taps to
-    /// a multiple of mma.k.
-    pub tapk: bool,
-}
-
-impl MmaPlan {
-    pub fn tiles(&self) -> i64 {
-        self.tiles_m * self.tiles_n
-    }
-    pub fn warps(&self) -> i64 {
-        self.tiles() * self.split
-    }
-    /// Threads launched: whole blocks of 4 warps.
-    pub fn threads(&self) -> i64 {
-        let warps_per_block = BLOCK / 32;
-        (self.warps() + warps_per_block - 1) / warps_per_block * BLOCK
-    }
-    /// i32 accumulators per lane.
-    pub fn accs(&self) -> i64 {
-        self.mt * self.nt * (self.shape[0] / 4)
-    }
-}
+pub use nibble_tcconv::select::{mma_plan as plan, MmaPlan, MMA_BLOCK as BLOCK};
 
 /// The shared memory of a split-K kernel: every warp's accumulators, `[warp][acc][lane]` (lanes
 /// innermost: conflict-free).
 pub fn smem_words(p: &MmaPlan) -> i64 {
     (BLOCK / 32) * p.accs() * 32
-}
-
-/// Whether the MMA kernel takes this conv, and how (None: use the simple kernel).
-pub fn plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan> {
-    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
-        return None;
-    }
-    let [n, c, _, _] = s.input.dims;
-    let [_, o, oh, ow] = s.output.dims;
-    let shape = [tiling.mma.m, tiling.mma.n, tiling.mma.k];
-    let bits = tiling.a_type.bits();
-    if tiling.b_type.bits() != bits || !matches!(bits, 4 | 8) {
-        return None;
-    }
-    let ok_shape = matches!(
-        (shape, bits),
-        ([16, 8, 64], 4) | ([16, 8, 32], 8) | ([8, 8, 32], 4) | ([8, 8, 16], 8)
-    );
-    // stored operands: 4-bit (as is, or widened to the 8-bit MMA) or 8-bit with an 8-bit MMA
-    let stored_ok = |e: ElemType, mma: ElemType| match (e.bits(), mma.bits()) {
-        (4, _) => e.is_signed() == mma.is_signed(),
-        (8, 8) => e.is_signed() == mma.is_signed(),
-        _ => false,
-    };
-    // taps along K: one stored word per input pixel and per weight tap, no widening
-    let word = |cs: i64, e: ElemType| cs * e.bits() as i64 == 32;
-    let tapk = c % shape[2] != 0
-        && word(s.input.stored_channels(), s.input.elem)
-        && word(super::layout::weight_cs(s.weight), s.weight.elem)
-        && s.input.elem.bits() == bits
-        && s.weight.elem.bits() == bits;
-    if !ok_shape
-        || !stored_ok(s.input.elem, tiling.a_type)
-        || !stored_ok(s.weight.elem, tiling.b_type)
-        || o % 8 != 0
-        || (c % shape[2] != 0 && !tapk)
-        || !channel_inner(s.input.layout)
-        || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
-    {
-        return None;
-    }
-    let m = n * oh * ow;
-    let [kh, kw] = s.kernel;
-    let ksteps = if tapk {
-        let taps_per_step = shape[2] / (32 / bits as i64);
-        (kh * kw + taps_per_step - 1) / taps_per_step
-    } else {
-        c / shape[2]
-    };
-    // Warp tile and K split: the largest tile (most reuse) that gives 4 warps per SM,
-    // splitting K (2 or 4 ways, dividing the K steps of a tap) before shrinking the tile;
-    // when nothing reaches that, the most warps.
-    let cands: &[(i64, i64)] = if shape[0] == 16 {
-        &[(2, 4), (2, 2), (1, 2), (1, 1)]
-    } else {
-        &[(4, 4), (2, 4), (2, 2), (1, 2), (1, 1)]
-    };
-    let want = 4 * sm_count;
-    let mut best: Option<MmaPlan> = None;
-    for &(mt, nt) in cands {
-        for split in [1, 2, 4] {
-            if ksteps % split != 0 {
-                continue;
-            }
-            let p = MmaPlan {
-                shape,
-                a_type: tiling.a_type,
-                b_type: tiling.b_type,
-                mt,
-                nt,
-                m,
-                tiles_m: (m + mt * shape[0] - 1) / (mt * shape[0]),
-                tiles_n: (o + nt * 8 - 1) / (nt * 8),
-                split,
-                ksteps,
-                tapk,
-            };
-            if p.warps() >= want {
-                return Some(more_split(p, sm_count, kh * kw));
-            }
-            if best.as_ref().map(|b| p.warps() > b.warps()).unwrap_or(true) {
-                best = Some(p);
-            }
-        }
-    }
-    best
-}
-
-/// Warps one SM keeps resident: the kernel takes up to 128 registers a thread (ptxas, sm_90:
-/// 127-128 for the 2 x 4 tile), so 65536 / (128 * 32) = 16.
-const RESIDENT_WARPS_PER_SM: i64 = 16;
-
-/// Deepen the K split of a chosen tile while the doubled warp count still fits in one resident
-/// wave (16 warps per SM): the kernel loads its fragments from global memory without
-/// pipelining, so it is latency-bound, and more warps in flight (each with fewer K steps)
-/// hide more latency; past one wave the extra warps only queue and add reduction work. Each
-/// warp keeps >= 4 K steps in all and >= 2 per tap unless the block already reduces (split
-/// > 1): below that the per-tap address work and the reduction cost more than the latency
-/// hidden (H200 b8: C = 64 3x3 s2 18.0 -> 19.5 us, 1x1 layers 7.1 -> 8.0 us without these floors).
-fn more_split(mut p: MmaPlan, sm_count: i64, taps: i64) -> MmaPlan {
-    let wave = RESIDENT_WARPS_PER_SM * sm_count;
-    let taps = if p.tapk { 1 } else { taps };
-    while p.split < 4 && p.ksteps % (2 * p.split) == 0 && 2 * p.warps() <= wave {
-        let per_tap = p.ksteps / (2 * p.split);
-        // each warp keeps >= 4 K steps, and >= 2 a tap unless the reduction is already paid
-        if taps * per_tap < 4 || (per_tap < 2 && p.split == 1) {
-            break;
-        }
-        p.split *= 2;
-    }
-    p
 }
 
 /// The MMAs of one K step over a warp tile: `afr[mt]` x `bfr[nt]` into the accumulators of

@@ -24,11 +24,16 @@
 //!   baked into the kernel.
 //! - `tcconv.alloc` / `tcconv.weight` stay in the host function (the launch plan reads them).
 //!
+//! This pass decides nothing: each `tcconv.conv2d` names its kernel family (`family`, chosen by
+//! `nibble_tcconv::select` in convert-qnn-to-tcconv) and the plan comes from
+//! `select::realize`; a family that does not take its op is a located error.
+//!
 //! Kernel families: `elementwise.rs` (quantize, dequantize, relayout, requantize / add / relu /
 //! clamp), `pool.rs` (max / avg), `conv.rs` (simple CUDA-core conv2d and dense with the fused
 //! epilogue), `staged.rs` (tensor-core conv: cp.async pipeline + ldmatrix, the tcconv tiling),
-//! `mma.rs` (tensor-core conv from registers, split K; small grids and sm_75); helpers in `builder.rs` (op builders, loops, nibbles, rounding) and `layout.rs`
-//! (slot formulas and storage access).
+//! `mma.rs` (tensor-core conv from registers, split K; small grids and sm_75); helpers in
+//! `builder.rs` (op builders, loops, nibbles, rounding) and `layout.rs` (slot formulas and
+//! storage access).
 
 pub mod builder;
 pub mod conv;
@@ -54,7 +59,8 @@ use melior::pass::PassManager;
 use melior::utility::parse_pass_pipeline;
 use melior::Context;
 use nibble_tcconv::ir::program_of_func;
-use nibble_tcconv::program::{Program, TcOp};
+use nibble_tcconv::program::TcOp;
+use nibble_tcconv::select::{self, Kernel};
 use nibble_tcconv::target::Target;
 
 pub struct ConvertTcconvToGpu;
@@ -137,74 +143,37 @@ fn gpu_module<'c, 'a>(context: &'c Context, module: &'a Module<'c>) -> Operation
     module.body().append_operation(op)
 }
 
-/// The tensor-core kernel a conv runs: the staged kernel where it applies, else the
-/// register-only MMA kernel (sm_75, the 3-channel stem), else (both None) the simple kernel.
-fn conv_plans(
-    p: &Program,
-    op: &TcOp,
-    opts: &GpuOptions,
-) -> (Option<staged::StagedPlan>, Option<mma::MmaPlan>) {
-    let TcOp::Conv2d(c) = op else {
-        return (None, None);
-    };
-    if !opts.mma {
-        return (None, None);
-    }
-    let spec = conv::ConvSpec::conv(c, &p.buffers, &p.weights);
-    let sm = p.target.sm_count();
-    let staged_plan = (opts.staged != Staged::Never)
-        .then(|| staged::plan(&spec, &c.tiling, sm))
-        .flatten();
-    let mma_plan = match staged_plan {
-        None => mma::plan(&spec, &c.tiling, sm),
-        Some(_) => None,
-    };
-    (staged_plan, mma_plan)
-}
-
-/// A conv with a second output that its kernel cannot write (the simple kernel, output groups
-/// unlike the second output's): the conv without it, and the second output's requantize as its
-/// own elementwise op (`Conv::second_requantize`, what the second output means).
-fn split_second(p: &Program, op: &TcOp, opts: &GpuOptions) -> Option<(TcOp, TcOp)> {
-    let TcOp::Conv2d(c) = op else {
-        return None;
-    };
-    let rq = c.second_requantize()?;
-    match conv_plans(p, op, opts) {
-        (None, None)
-            if !conv::simple_writes_second(&conv::ConvSpec::conv(c, &p.buffers, &p.weights)) =>
-        {
-            let mut first = c.clone();
-            first.second = None;
-            first.epilogue.second = None;
-            Some((TcOp::Conv2d(first), rq))
-        }
-        _ => None,
-    }
-}
-
 /// Build the kernel of `op` (the `i`-th kernel of program `p`); `arg_types` = the host
 /// operands' memref types. Returns the gpu.func, its tables and its launch configuration.
 pub fn build_op_kernel<'c>(
     context: &'c Context,
     loc: Location<'c>,
     name: &str,
-    p: &Program,
+    p: &nibble_tcconv::program::Program,
     op: &TcOp,
     arg_types: &[Type<'c>],
-    opts: &GpuOptions,
 ) -> Result<(Operation<'c>, Vec<(String, Vec<i32>)>, Launch), String> {
     let b = &p.buffers;
-    let (staged_plan, mma_plan) = conv_plans(p, op, opts);
-    let workgroup: Vec<Type> = match (&staged_plan, &mma_plan) {
-        (Some(sp), _) => vec![builder::workgroup_i32(context, sp.smem_words())],
-        (_, Some(mp)) if mp.split > 1 => vec![builder::workgroup_i32(context, mma::smem_words(mp))],
+    // the kernel family the op records (tcconv's selection), realized
+    let kernel = match op {
+        TcOp::Conv2d(c) => {
+            let spec = conv::ConvSpec::conv(c, b, &p.weights);
+            select::realize(c.family, &spec, &c.tiling, p.target)
+                .map_err(|e| format!("tcconv.conv2d: {e}"))?
+        }
+        _ => Kernel::Simple,
+    };
+    let workgroup: Vec<Type> = match &kernel {
+        Kernel::Staged(sp) => vec![builder::workgroup_i32(context, sp.smem_words())],
+        Kernel::Mma(mp) if mp.split > 1 => {
+            vec![builder::workgroup_i32(context, mma::smem_words(mp))]
+        }
         _ => vec![],
     };
-    let block = match (&staged_plan, &mma_plan) {
-        (Some(sp), _) => sp.block(),
-        (_, Some(_)) => mma::BLOCK,
-        _ => elementwise::BLOCK,
+    let block = match &kernel {
+        Kernel::Staged(sp) => sp.block(),
+        Kernel::Mma(_) => mma::BLOCK,
+        Kernel::Simple => elementwise::BLOCK,
     };
     let mut threads = 0i64;
     let mut err = None;
@@ -257,10 +226,10 @@ pub fn build_op_kernel<'c>(
                 ),
                 TcOp::Conv2d(c) => {
                     let spec = conv::ConvSpec::conv(c, b, &p.weights);
-                    match (&staged_plan, &mma_plan) {
-                        (Some(sp), _) => staged::conv(kb, args, &spec, sp),
-                        (_, Some(mp)) => mma::conv(kb, args, &spec, mp),
-                        _ => conv::simple(kb, args, &spec),
+                    match &kernel {
+                        Kernel::Staged(sp) => staged::conv(kb, args, &spec, sp),
+                        Kernel::Mma(mp) => mma::conv(kb, args, &spec, mp),
+                        Kernel::Simple => conv::simple(kb, args, &spec),
                     }
                 }
                 TcOp::Dense(d) => {
@@ -276,7 +245,7 @@ pub fn build_op_kernel<'c>(
     if let Some(e) = err {
         return Err(format!("tcconv.{}: {e}", op.mnemonic()));
     }
-    if staged_plan.is_some() || mma_plan.is_some() {
+    if kernel != Kernel::Simple {
         // `.minnctapersm 1`: without it ptxas caps some tensor-core kernels at 96 registers
         // and spills (sm_90, 8-24 bytes); with it they take 130-170 and spill nothing
         let i32t = Type::parse(context, "i32").expect("i32");
@@ -400,34 +369,15 @@ fn convert_func<'c>(
         let kname = format!("{fname}_{i}_{}", top.mnemonic());
         let operands: Vec<Value> = op.operands().collect();
         let types: Vec<Type> = operands.iter().map(|v| v.r#type()).collect();
-        // one kernel per op; a conv whose kernel cannot write its second output: two
-        // (the conv, then the requantize of its output into the second output)
-        let n = operands.len();
-        let kernels: Vec<(String, TcOp, std::ops::Range<usize>)> = match split_second(&p, top, opts)
-        {
-            Some((first, rq)) => vec![
-                (kname.clone(), first, 0..n - 1),
-                (format!("{kname}_second"), rq, n - 2..n),
-            ],
-            None => vec![(kname.clone(), top.clone(), 0..n)],
-        };
-        for (kname, kop, args) in kernels {
-            let (kernel, tables, launch) = build_op_kernel(
-                context,
-                op.location(),
-                &kname,
-                &p,
-                &kop,
-                &types[args.clone()],
-                opts,
-            )
-            .map_err(|e| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}")))?;
-            for (tname, vals) in tables {
-                gm_body.append_operation(table_global(context, op.location(), &tname, &vals));
-            }
-            gm_body.append_operation(kernel);
-            insert_launch(context, &mut consts, op, &kname, launch, &operands[args]);
+        // one tcconv op, one kernel, one launch
+        let (kernel, tables, launch) =
+            build_op_kernel(context, op.location(), &kname, &p, top, &types)
+                .map_err(|e| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}")))?;
+        for (tname, vals) in tables {
+            gm_body.append_operation(table_global(context, op.location(), &tname, &vals));
         }
+        gm_body.append_operation(kernel);
+        insert_launch(context, &mut consts, op, &kname, launch, &operands);
         rewriter.as_rewriter_base().erase_op(op);
         i += 1;
     }
@@ -442,23 +392,11 @@ fn loc_of<'c>(context: &'c Context, loc: &str, func: OperationRef<'c, '_>) -> Lo
     }
 }
 
-/// Options of `convert-tcconv-to-gpu`.
+/// Options of `convert-tcconv-to-gpu`: only the target. Which kernel runs each op is tcconv's
+/// decision (`family` on `tcconv.conv2d`, chosen by `convert-qnn-to-tcconv{kernel=...}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GpuOptions {
     pub target: Target,
-    /// Use the tensor-core conv kernel where it applies (`mma=false`: simple kernels only).
-    pub mma: bool,
-    /// When to use the shared-memory staged (cp.async + ldmatrix) conv kernel.
-    pub staged: Staged,
-}
-
-/// `staged=auto|never`: the staged conv kernel wherever it applies (auto: sm_80+, whole 16-byte
-/// channel chunks; even grids under a warp per SM run faster on it than on the split-K
-/// register-only kernel: H200 ResNet-50 W4A4 b1 0.343 -> 0.328 ms), or never (register-only).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Staged {
-    Auto,
-    Never,
 }
 
 pub fn parse_options(context: &Context, options: &PassOptions) -> Result<GpuOptions, ()> {
@@ -472,21 +410,7 @@ pub fn parse_options(context: &Context, options: &PassOptions) -> Result<GpuOpti
         Some(t) => Target::parse(t).map_err(err)?,
         None => return Err(err("missing option target=sm_XX".into())),
     };
-    let mma = match options.get("mma").map(String::as_str) {
-        None | Some("true") | Some("1") => true,
-        Some("false") | Some("0") => false,
-        Some(v) => return Err(err(format!("mma={v} is not true or false"))),
-    };
-    let staged = match options.get("staged").map(String::as_str) {
-        None | Some("auto") => Staged::Auto,
-        Some("never") => Staged::Never,
-        Some(v) => return Err(err(format!("staged={v} is not auto or never"))),
-    };
-    Ok(GpuOptions {
-        target,
-        mma,
-        staged,
-    })
+    Ok(GpuOptions { target })
 }
 
 impl NibblePass for ConvertTcconvToGpu {
@@ -499,8 +423,6 @@ impl NibblePass for ConvertTcconvToGpu {
     fn options(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required; must match the functions' tcconv.target)"),
-            ("mma", "true (default): tensor-core conv kernels where they apply | false: simple kernels only"),
-            ("staged", "auto (default): shared-memory staged conv kernels (cp.async + ldmatrix, sm_80+) wherever they apply | never: register-only tensor-core kernels"),
         ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {

@@ -1,0 +1,734 @@
+//! Kernel selection: which kernel family runs each `tcconv.conv2d` and how it is tiled, decided
+//! once, here, from the op's buffers, its tiling and the target. `convert-qnn-to-tcconv` records
+//! the choice on the op (`family = "simple" | "mma" | "staged"`, [`Family`]); tcconv-verify checks
+//! that the recorded family takes the op; `convert-tcconv-to-gpu` builds exactly that kernel from
+//! the plan [`realize`] gives back. Every number here is pure arithmetic over tcconv data (no
+//! MLIR), so the e-graph cost model, both conversions and the tests share one model.
+//!
+//! Families:
+//! - `staged` ([`StagedPlan`]): the tensor-core conv with a cp.async multi-stage pipeline and
+//!   ldmatrix (sm_80+, 16-byte pixel rows, the block tile of [`Tiling`], sliced K on small grids);
+//! - `mma` ([`MmaPlan`]): the register-only tensor-core conv (sm_75, the 3-channel stem, shapes
+//!   the staged kernel does not take), with a K split across the warps of a block;
+//! - `simple`: the CUDA-core fallback for every other shape (and the reference on the GPU).
+
+use crate::buffer::{padded_channels, ActBuffer, Storage};
+use crate::program::{Conv, Dense, PackedWeight, Packing, Tiling};
+use crate::target::Target;
+use nibble_qnn::graph::{Epilogue, EpilogueKind};
+use nibble_qnn::semantics::{ElemType, Layout};
+use serde::{Deserialize, Serialize};
+
+/// The kernel family of a conv (`family` on `tcconv.conv2d`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Family {
+    #[default]
+    Simple,
+    Mma,
+    Staged,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Simple => "simple",
+            Family::Mma => "mma",
+            Family::Staged => "staged",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "simple" => Some(Family::Simple),
+            "mma" => Some(Family::Mma),
+            "staged" => Some(Family::Staged),
+            _ => None,
+        }
+    }
+}
+
+/// What `convert-qnn-to-tcconv{kernel=...}` lets the selection choose from: the best family that
+/// takes the conv (`auto`), the register-only or simple kernel at most (`mma`, for A/B runs),
+/// or the simple kernel (`simple`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Choice {
+    #[default]
+    Auto,
+    Mma,
+    Simple,
+}
+
+impl Choice {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Choice::Auto),
+            "mma" => Some(Choice::Mma),
+            "simple" => Some(Choice::Simple),
+            _ => None,
+        }
+    }
+}
+
+/// A chosen kernel and its plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    Simple,
+    Mma(MmaPlan),
+    Staged(StagedPlan),
+}
+
+impl Kernel {
+    pub fn family(&self) -> Family {
+        match self {
+            Kernel::Simple => Family::Simple,
+            Kernel::Mma(_) => Family::Mma,
+            Kernel::Staged(_) => Family::Staged,
+        }
+    }
+}
+
+/// The kernel for a conv: the staged kernel where it applies, else the register-only MMA kernel,
+/// else the simple one (each as far as `choice` allows).
+pub fn choose(s: &ConvSpec, tiling: &Tiling, target: Target, choice: Choice) -> Kernel {
+    let sm = target.sm_count();
+    if choice == Choice::Auto {
+        if let Some(p) = staged_plan(s, tiling, sm) {
+            return Kernel::Staged(p);
+        }
+    }
+    if choice != Choice::Simple {
+        if let Some(p) = mma_plan(s, tiling, sm) {
+            return Kernel::Mma(p);
+        }
+    }
+    Kernel::Simple
+}
+
+/// The plan of the family a conv records; an error when that family does not take the conv.
+pub fn realize(
+    family: Family,
+    s: &ConvSpec,
+    tiling: &Tiling,
+    target: Target,
+) -> Result<Kernel, String> {
+    let sm = target.sm_count();
+    let k = match family {
+        Family::Simple => Some(Kernel::Simple),
+        Family::Mma => mma_plan(s, tiling, sm).map(Kernel::Mma),
+        Family::Staged => staged_plan(s, tiling, sm).map(Kernel::Staged),
+    };
+    let k = k.ok_or_else(|| {
+        format!(
+            "kernel '{}' does not take this conv on {target} (its shapes, layouts or tiling)",
+            family.name()
+        )
+    })?;
+    if family == Family::Simple && !simple_writes_second(s) {
+        return Err("the simple kernel cannot write this second output (its output groups differ from the first output's)".into());
+    }
+    Ok(k)
+}
+
+/// [`choose`] for a conv of a program.
+pub fn choose_for(
+    c: &Conv,
+    bufs: &[ActBuffer],
+    weights: &[PackedWeight],
+    target: Target,
+    choice: Choice,
+) -> Kernel {
+    choose(&ConvSpec::conv(c, bufs, weights), &c.tiling, target, choice)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operands of a conv kernel
+// ---------------------------------------------------------------------------------------------
+
+/// Everything the simple conv kernel needs (dense is a 1x1 conv on a 1x1 image).
+pub struct ConvSpec<'a> {
+    pub input: &'a ActBuffer,
+    pub weight: &'a PackedWeight,
+    pub bias: Option<&'a PackedWeight>,
+    pub residual: Option<&'a ActBuffer>,
+    pub output: &'a ActBuffer,
+    /// The second output (`Epilogue::second`: the requantize of the output), conv only.
+    pub second: Option<&'a ActBuffer>,
+    pub kernel: [i64; 2],
+    pub strides: [i64; 2],
+    pub padding: [i64; 4],
+    pub epilogue: &'a Epilogue,
+    /// Dense only: the fused dequantize's scales (f32 output).
+    pub dequantize: Option<&'a [f32]>,
+}
+
+impl<'a> ConvSpec<'a> {
+    pub fn conv(c: &'a Conv, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
+        ConvSpec {
+            input: &bufs[c.input],
+            weight: &weights[c.weight],
+            bias: c.bias.map(|b| &weights[b]),
+            residual: c.residual.map(|r| &bufs[r]),
+            output: &bufs[c.output],
+            second: c.second.map(|b| &bufs[b]),
+            kernel: c.kernel,
+            strides: c.strides,
+            padding: c.padding,
+            epilogue: &c.epilogue,
+            dequantize: None,
+        }
+    }
+    pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
+        ConvSpec {
+            input: &bufs[d.input],
+            weight: &weights[d.weight],
+            bias: d.bias.map(|b| &weights[b]),
+            residual: None,
+            output: &bufs[d.output],
+            second: None,
+            kernel: [1, 1],
+            strides: [1, 1],
+            padding: [0; 4],
+            epilogue: &d.epilogue,
+            dequantize: d.dequantize.as_deref(),
+        }
+    }
+
+    /// Shape checks (what the kernel relies on).
+    pub fn check(&self) -> Result<(), String> {
+        let [n, c, h, w] = self.input.dims;
+        let [o, i, kh, kw] = self.weight.dims;
+        let [on, oc, oh, ow] = self.output.dims;
+        let dense = self.weight.packing == Packing::DenseOk;
+        if !matches!(
+            self.weight.packing,
+            Packing::ConvOhwi | Packing::ConvHwoi | Packing::DenseOk
+        ) {
+            return Err("the weight operand must be packed ohwi, hwoi or ok".into());
+        }
+        if i != c || on != n || oc != o || [kh, kw] != self.kernel {
+            return Err(format!(
+                "input {:?}, weight {:?} (kernel {:?}) and output {:?} do not agree",
+                self.input.dims, self.weight.dims, self.kernel, self.output.dims
+            ));
+        }
+        if dense && (h != 1 || w != 1 || oh != 1 || ow != 1) {
+            return Err("dense takes N x K inputs".into());
+        }
+        let ext = |x: i64, k: i64, s: i64, p0: i64, p1: i64| {
+            if s < 1 || p0 < 0 || p1 < 0 || x + p0 + p1 < k {
+                None
+            } else {
+                Some((x + p0 + p1 - k) / s + 1)
+            }
+        };
+        let [sh, sw] = self.strides;
+        let p = self.padding;
+        if ext(h, kh, sh, p[0], p[2]) != Some(oh) || ext(w, kw, sw, p[1], p[3]) != Some(ow) {
+            return Err(format!(
+                "output {oh}x{ow} does not match input {h}x{w}, kernel {kh}x{kw}, strides {:?}, padding {:?}",
+                self.strides, self.padding
+            ));
+        }
+        if !self.input.elem.is_int() || !self.weight.elem.is_int() {
+            return Err("conv / dense operands must be integers".into());
+        }
+        match self.dequantize {
+            None if !self.output.elem.is_int() => {
+                return Err("conv / dense outputs must be integers (f32 needs a dequantize)".into())
+            }
+            Some(_) if self.output.elem != ElemType::F32 => {
+                return Err("a dense with a fused dequantize writes f32".into())
+            }
+            _ => {}
+        }
+        if let Some(r) = self.residual {
+            if r.dims != self.output.dims || r.elem == ElemType::F32 {
+                return Err(format!(
+                    "residual {:?} does not match the output {:?}",
+                    r.dims, self.output.dims
+                ));
+            }
+        }
+        if matches!(self.epilogue.kind, EpilogueKind::Residual { .. }) != self.residual.is_some() {
+            return Err("a residual epilogue needs exactly one residual operand".into());
+        }
+        match (self.second, &self.epilogue.second) {
+            (None, None) => {}
+            (Some(z), Some(_))
+                if z.dims == self.output.dims
+                    && z.layout == self.output.layout
+                    && z.elem.is_int()
+                    && z.elem != ElemType::F32 => {}
+            _ => {
+                return Err(
+                    "a second output needs second_* attributes and an integer buffer of the output's dims and layout"
+                        .into(),
+                )
+            }
+        }
+        Ok(())
+    }
+
+    /// Chunk width U of the reduction loop (see the module comment).
+    pub fn unit(&self) -> i64 {
+        let sx = self.input.storage();
+        let sw = crate::buffer::storage_of(self.weight.elem);
+        match (sx, sw) {
+            (Storage::Packed4, Storage::Packed4) => 8,
+            (Storage::Word32, _) | (_, Storage::Word32) => 1,
+            _ => 4,
+        }
+    }
+}
+
+/// Whether the simple kernel can write the conv's second output (if any): its output groups are the
+/// first output's (same group width and count), so each thread writes whole words of both.
+pub fn simple_writes_second(s: &ConvSpec) -> bool {
+    s.second
+        .is_none_or(|z| out_plan(z, 8) == out_plan(s.output, 8))
+}
+
+/// Channels per stored row of a packed weight (biases: 1).
+pub fn weight_cs(pw: &PackedWeight) -> i64 {
+    match pw.packing {
+        Packing::Bias => 1,
+        _ => padded_channels(pw.elem, pw.dims[1]),
+    }
+}
+
+/// Layouts with channels innermost (every layout but NCHW).
+pub fn channel_inner(l: Layout) -> bool {
+    l != Layout::NCHW
+}
+
+/// How a kernel's threads cover its output buffer: thread `t` writes the `g` consecutive slots
+/// `[base(t), base(t) + g)`.
+/// - channel-innermost layouts: `g = gcd(Cs, gmax)` consecutive channels of one (n, h, w)
+///   (`g = 8` for 4-bit storage: one whole 32-bit word per thread, never a partial word);
+///   `threads = N*H*W * Cs/g`, consecutive threads write consecutive groups (coalesced).
+/// - NCHW: `g = 8` slots (one word) for 4-bit storage, else 1; `threads = slots / g`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutPlan {
+    pub g: i64,
+    pub threads: i64,
+    pub inner: bool,
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+pub fn out_plan(b: &ActBuffer, gmax: i64) -> OutPlan {
+    let [n, _, h, w] = b.dims;
+    let cs = b.stored_channels();
+    let packed = b.storage() == Storage::Packed4;
+    if channel_inner(b.layout) {
+        let g = if packed { 8 } else { gcd(cs, gmax).max(1) };
+        OutPlan {
+            g,
+            threads: n * h * w * (cs / g),
+            inner: true,
+        }
+    } else {
+        let g = if packed { 8 } else { 1 };
+        OutPlan {
+            g,
+            threads: n * cs * h * w / g,
+            inner: false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The staged kernel
+// ---------------------------------------------------------------------------------------------
+
+/// Static shared memory a kernel may declare (bytes; `Target::static_smem`).
+const STATIC_SMEM: i64 = 48 * 1024;
+
+/// How one conv maps onto the staged kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedPlan {
+    pub shape: [i64; 3],
+    pub a_type: ElemType,
+    pub b_type: ElemType,
+    /// 4-bit storage, 8-bit MMA (sm_90).
+    pub widen: bool,
+    /// Signed 4-bit operands widened into the high nibble (x16 each): accumulators >> shift.
+    pub scaled_a: bool,
+    pub scaled_b: bool,
+    pub bm: i64,
+    pub bn: i64,
+    /// K bytes per warp and stage, bytes of one tap's row, K bytes in all, stages in flight.
+    pub bkb: i64,
+    pub rb: i64,
+    pub kbytes: i64,
+    pub stages: i64,
+    /// Sliced K: `ksplit` warps share each 32x32 sub-tile, warp `w` taking bytes
+    /// `[w % ksplit * BKB, ..+ BKB)` of every stage (a stage row is `ksplit * BKB` bytes); their
+    /// accumulators are added through shared memory after the loop (1, 2 or 4).
+    pub ksplit: i64,
+    /// GEMM M and the block grid.
+    pub m: i64,
+    pub tiles_m: i64,
+    pub tiles_n: i64,
+}
+
+impl StagedPlan {
+    pub fn warps_per_block(&self) -> i64 {
+        (self.bm / 32) * (self.bn / 32) * self.ksplit
+    }
+    /// Bytes of one row in one stage.
+    pub fn sbk(&self) -> i64 {
+        self.ksplit * self.bkb
+    }
+    pub fn block(&self) -> i64 {
+        32 * self.warps_per_block()
+    }
+    pub fn blocks(&self) -> i64 {
+        self.tiles_m * self.tiles_n
+    }
+    pub fn iters(&self) -> i64 {
+        (self.kbytes + self.sbk() - 1) / self.sbk()
+    }
+    pub fn stage_words(&self) -> i64 {
+        (self.bm + self.bn) * self.sbk() / 4
+    }
+    /// Words of the sliced-K reduction: 32 accumulators x 32 lanes per non-first K warp.
+    pub fn reduce_words(&self) -> i64 {
+        (self.bm / 32) * (self.bn / 32) * (self.ksplit - 1) * 32 * 32
+    }
+    pub fn smem_words(&self) -> i64 {
+        (self.stages * self.stage_words()).max(self.reduce_words())
+    }
+    /// Which packed 4-bit output is staged through shared memory and written 16 bytes a
+    /// thread (`Some(true)`: the second output, `Some(false)`: the first): one with a
+    /// channel-innermost layout and O a multiple of 32 (a block-tile row is whole 16-byte
+    /// vectors, 16-byte aligned in global memory), the second output first.
+    pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
+        let fits = |b: &ActBuffer| {
+            b.storage() == Storage::Packed4
+                && channel_inner(b.layout)
+                && b.dims[1] % 32 == 0
+                && b.stored_channels() == b.dims[1]
+        };
+        if s.second.is_some_and(fits) {
+            Some(true)
+        } else {
+            fits(s.output).then_some(false)
+        }
+    }
+    pub fn shift(&self) -> i64 {
+        4 * (self.scaled_a as i64 + self.scaled_b as i64)
+    }
+}
+
+/// Whether the staged kernel takes this conv (None: `mma.rs` or the simple kernel). Needs
+/// cp.async (m16 MMA shapes: sm_80+), channel-innermost 4- or 8-bit operands of the MMA's
+/// width or widened, whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0, channels not
+/// padded), OHWI / HWOI weights, O % 8 == 0, a tiling of 32-multiples whose stages fit in
+/// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
+/// BM and BN).
+pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<StagedPlan> {
+    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
+        return None;
+    }
+    let [n, c, _, _] = s.input.dims;
+    let [_, o, oh, ow] = s.output.dims;
+    let shape = [tiling.mma.m, tiling.mma.n, tiling.mma.k];
+    let bits = s.input.elem.bits() as i64;
+    let widen = tiling.widen;
+    let ok_shape = matches!(
+        (shape, bits, widen),
+        ([16, 8, 64], 4, false) | ([16, 8, 32], 8, false) | ([16, 8, 32], 4, true)
+    );
+    let same_sign = |e: ElemType, mma: ElemType| e.is_signed() == mma.is_signed();
+    let rb = c * bits / 8;
+    let [bm, bn, bk] = tiling.block_tile;
+    let bkb = bk * bits / 8;
+    if !ok_shape
+        || s.weight.elem.bits() as i64 != bits
+        || !same_sign(s.input.elem, tiling.a_type)
+        || !same_sign(s.weight.elem, tiling.b_type)
+        || s.input.stored_channels() != c
+        || weight_cs(s.weight) != c
+        || rb % 16 != 0
+        || o % 8 != 0
+        || !channel_inner(s.input.layout)
+        || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
+        || bm % 32 != 0
+        || bn % 32 != 0
+        || !matches!(bkb, 32 | 64 | 128)
+        || (32 * bkb / 16) % bm != 0
+        || (32 * bkb / 16) % bn != 0
+    {
+        return None;
+    }
+    let [kh, kw] = s.kernel;
+    let kbytes = kh * kw * rb;
+    let m = n * oh * ow;
+    let tiles_m = (m + bm - 1) / bm;
+    let tiles_n = (o + bn - 1) / bn;
+    // sliced K when the grid has under 2 warps an SM, as deep as one resident wave (16 warps
+    // an SM), stage rows <= 256 bytes and >= 4 stages of K allow (H200, batch 8: RFC layer 9
+    // 20.3 -> 13.4 us, layer 7 12.9 -> 10.1 us with 4 slices; layer 4, 3 warps an SM, went
+    // 9.0 -> 10.3 us with 2: no slicing there)
+    let warps = tiles_m * tiles_n * (bm / 32) * (bn / 32);
+    let mut ksplit = 1;
+    while warps < 2 * sm_count
+        && ksplit < 4
+        && warps * ksplit * 2 <= 16 * sm_count
+        && bkb * ksplit * 2 <= 256
+        && kbytes / (bkb * ksplit * 2) >= 4
+    {
+        ksplit *= 2;
+    }
+    let sbk = bkb * ksplit;
+    let iters = (kbytes + sbk - 1) / sbk;
+    let stage_bytes = (bm + bn) * sbk;
+    let stages = tiling
+        .stages
+        .min(STATIC_SMEM / stage_bytes)
+        .min(iters + 1)
+        .max(2);
+    if stages * stage_bytes > STATIC_SMEM {
+        return None;
+    }
+    let (scaled_a, scaled_b) = scaling(widen, s.input.elem, s.weight.elem, kh * kw * c);
+    let p = StagedPlan {
+        shape,
+        a_type: tiling.a_type,
+        b_type: tiling.b_type,
+        widen,
+        scaled_a,
+        scaled_b,
+        bm,
+        bn,
+        bkb,
+        rb,
+        kbytes,
+        stages,
+        ksplit,
+        m,
+        tiles_m,
+        tiles_n,
+    };
+    Some(p)
+}
+
+/// Which widened operands go into the high nibble (x16): the signed 4-bit ones, when the scaled
+/// accumulator of a `kel`-element dot product cannot leave i32 (`kel * max|a| * max|b| * 16^k <
+/// 2^31`); otherwise none (exact sign extension).
+fn scaling(widen: bool, a: ElemType, b: ElemType, kel: i64) -> (bool, bool) {
+    let (sa, sb) = (widen && a.is_signed(), widen && b.is_signed());
+    let maxv = |e: ElemType| if e.is_signed() { 8 } else { 15 };
+    let scale = 1i64 << (4 * (sa as i64 + sb as i64));
+    let bound = kel.saturating_mul(maxv(a) * maxv(b)).saturating_mul(scale);
+    if bound < 1i64 << 31 {
+        (sa, sb)
+    } else {
+        (false, false)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The register-only MMA kernel
+// ---------------------------------------------------------------------------------------------
+
+/// Threads per block of the MMA kernel (4 warps).
+pub const MMA_BLOCK: i64 = 128;
+
+/// How one conv maps onto mma.sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MmaPlan {
+    pub shape: [i64; 3],
+    /// MMA operand types (`u4`, `s4`, `u8`, `s8`).
+    pub a_type: ElemType,
+    pub b_type: ElemType,
+    /// m-tiles and n-tiles per warp.
+    pub mt: i64,
+    pub nt: i64,
+    /// GEMM M (output pixels) and the warp-tile grid.
+    pub m: i64,
+    pub tiles_m: i64,
+    pub tiles_n: i64,
+    /// K split: `split` warps of one block compute the same tile over 1/split of the channels
+    /// of every tap, and reduce through shared memory (1, 2 or 4).
+    pub split: i64,
+    /// K steps (mma.k channels) per tap; with `tapk`, K steps of the whole reduction.
+    pub ksteps: i64,
+    /// Taps packed along K: each stored input pixel is exactly one 32-bit word (8-bit with
+    /// Cs = 4, 4-bit with Cs = 8: the 3-channel stem), so a fragment register is one tap's
+    /// word and K = taps x Cs runs over (ky, kx) (`tap = k / Cs`), padded with zero taps to
+    /// a multiple of mma.k.
+    pub tapk: bool,
+}
+
+impl MmaPlan {
+    pub fn tiles(&self) -> i64 {
+        self.tiles_m * self.tiles_n
+    }
+    pub fn warps(&self) -> i64 {
+        self.tiles() * self.split
+    }
+    /// Threads launched: whole blocks of 4 warps.
+    pub fn threads(&self) -> i64 {
+        let warps_per_block = MMA_BLOCK / 32;
+        (self.warps() + warps_per_block - 1) / warps_per_block * MMA_BLOCK
+    }
+    /// i32 accumulators per lane.
+    pub fn accs(&self) -> i64 {
+        self.mt * self.nt * (self.shape[0] / 4)
+    }
+}
+
+/// Whether the MMA kernel takes this conv, and how (None: use the simple kernel).
+pub fn mma_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan> {
+    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
+        return None;
+    }
+    let [n, c, _, _] = s.input.dims;
+    let [_, o, oh, ow] = s.output.dims;
+    let shape = [tiling.mma.m, tiling.mma.n, tiling.mma.k];
+    let bits = tiling.a_type.bits();
+    if tiling.b_type.bits() != bits || !matches!(bits, 4 | 8) {
+        return None;
+    }
+    let ok_shape = matches!(
+        (shape, bits),
+        ([16, 8, 64], 4) | ([16, 8, 32], 8) | ([8, 8, 32], 4) | ([8, 8, 16], 8)
+    );
+    // stored operands: 4-bit (as is, or widened to the 8-bit MMA) or 8-bit with an 8-bit MMA
+    let stored_ok = |e: ElemType, mma: ElemType| match (e.bits(), mma.bits()) {
+        (4, _) => e.is_signed() == mma.is_signed(),
+        (8, 8) => e.is_signed() == mma.is_signed(),
+        _ => false,
+    };
+    // taps along K: one stored word per input pixel and per weight tap, no widening
+    let word = |cs: i64, e: ElemType| cs * e.bits() as i64 == 32;
+    let tapk = c % shape[2] != 0
+        && word(s.input.stored_channels(), s.input.elem)
+        && word(weight_cs(s.weight), s.weight.elem)
+        && s.input.elem.bits() == bits
+        && s.weight.elem.bits() == bits;
+    if !ok_shape
+        || !stored_ok(s.input.elem, tiling.a_type)
+        || !stored_ok(s.weight.elem, tiling.b_type)
+        || o % 8 != 0
+        || (c % shape[2] != 0 && !tapk)
+        || !channel_inner(s.input.layout)
+        || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
+    {
+        return None;
+    }
+    let m = n * oh * ow;
+    let [kh, kw] = s.kernel;
+    let ksteps = if tapk {
+        let taps_per_step = shape[2] / (32 / bits as i64);
+        (kh * kw + taps_per_step - 1) / taps_per_step
+    } else {
+        c / shape[2]
+    };
+    // Warp tile and K split: the largest tile (most reuse) that gives 4 warps per SM,
+    // splitting K (2 or 4 ways, dividing the K steps of a tap) before shrinking the tile;
+    // when nothing reaches that, the most warps.
+    let cands: &[(i64, i64)] = if shape[0] == 16 {
+        &[(2, 4), (2, 2), (1, 2), (1, 1)]
+    } else {
+        &[(4, 4), (2, 4), (2, 2), (1, 2), (1, 1)]
+    };
+    let want = 4 * sm_count;
+    let mut best: Option<MmaPlan> = None;
+    for &(mt, nt) in cands {
+        for split in [1, 2, 4] {
+            if ksteps % split != 0 {
+                continue;
+            }
+            let p = MmaPlan {
+                shape,
+                a_type: tiling.a_type,
+                b_type: tiling.b_type,
+                mt,
+                nt,
+                m,
+                tiles_m: (m + mt * shape[0] - 1) / (mt * shape[0]),
+                tiles_n: (o + nt * 8 - 1) / (nt * 8),
+                split,
+                ksteps,
+                tapk,
+            };
+            if p.warps() >= want {
+                return Some(more_split(p, sm_count, kh * kw));
+            }
+            if best.as_ref().map(|b| p.warps() > b.warps()).unwrap_or(true) {
+                best = Some(p);
+            }
+        }
+    }
+    best
+}
+
+/// Warps one SM keeps resident: the kernel takes up to 128 registers a thread (ptxas, sm_90:
+/// 127-128 for the 2 x 4 tile), so 65536 / (128 * 32) = 16.
+const RESIDENT_WARPS_PER_SM: i64 = 16;
+
+/// Deepen the K split of a chosen tile while the doubled warp count still fits in one resident
+/// wave (16 warps per SM): the kernel loads its fragments from global memory without
+/// pipelining, so it is latency-bound, and more warps in flight (each with fewer K steps)
+/// hide more latency; past one wave the extra warps only queue and add reduction work. Each
+/// warp keeps >= 4 K steps in all and >= 2 per tap unless the block already reduces (split
+/// > 1): below that the per-tap address work and the reduction cost more than the latency
+/// hidden (H200 b8: C = 64 3x3 s2 18.0 -> 19.5 us, 1x1 layers 7.1 -> 8.0 us without these floors).
+fn more_split(mut p: MmaPlan, sm_count: i64, taps: i64) -> MmaPlan {
+    let wave = RESIDENT_WARPS_PER_SM * sm_count;
+    let taps = if p.tapk { 1 } else { taps };
+    while p.split < 4 && p.ksteps % (2 * p.split) == 0 && 2 * p.warps() <= wave {
+        let per_tap = p.ksteps / (2 * p.split);
+        // each warp keeps >= 4 K steps, and >= 2 a tap unless the reduction is already paid
+        if taps * per_tap < 4 || (per_tap < 2 && p.split == 1) {
+            break;
+        }
+        p.split *= 2;
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_nibbles_are_scaled_only_while_the_accumulator_fits() {
+        // u4 x s4: the weights are scaled; 15 * 8 * 16 * kel < 2^31 up to kel = 1118481
+        assert_eq!(
+            scaling(true, ElemType::U4, ElemType::I4, 4608),
+            (false, true)
+        );
+        assert_eq!(
+            scaling(true, ElemType::U4, ElemType::I4, 1_118_481),
+            (false, true)
+        );
+        assert_eq!(
+            scaling(true, ElemType::U4, ElemType::I4, 1_118_482),
+            (false, false)
+        );
+        // s4 x s4: both, x256
+        assert_eq!(
+            scaling(true, ElemType::I4, ElemType::I4, 4608),
+            (true, true)
+        );
+        assert_eq!(
+            scaling(true, ElemType::I4, ElemType::I4, 1 << 17),
+            (false, false)
+        );
+        // no widening (8-bit or native 4-bit MMA): nothing to scale
+        assert_eq!(
+            scaling(false, ElemType::I4, ElemType::I4, 9),
+            (false, false)
+        );
+        assert_eq!(scaling(true, ElemType::U4, ElemType::U4, 9), (false, false));
+    }
+}
