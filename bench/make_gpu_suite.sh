@@ -70,7 +70,7 @@ for e in ${EXTRA:-}; do
   fi
 done
 
-# HAWQ checkpoints as HAWQ writes them (tools/nibble-gen/fixtures/write_hawq_checkpoint.py, no
+# HAWQ checkpoints as HAWQ writes them (models/fixtures/write_hawq_checkpoint.py, no
 # torch): imported with nibble-gen import, shipped with their weights and a float input .npy;
 # checked as float input -> float logits against the CPU reference. HAWQ="" skips them.
 mkdir -p "$suite/inputs"
@@ -82,7 +82,7 @@ for h in ${HAWQ-resnet18:uniform4 resnet18:mixed resnet50:uniform4 resnet50b:mix
   for b in ${HAWQ_BATCHES:-1 8}; do
     d=build/suite/hawq-$arch-$kind-b$b
     mkdir -p "$d"
-    python3 tools/nibble-gen/fixtures/write_hawq_checkpoint.py --arch "$arch" $flags --seed 5 \
+    python3 models/fixtures/write_hawq_checkpoint.py --arch "$arch" $flags --seed 5 \
       -o "$d/ckpt.pth" --bit-config-out "$d/bits.json" --input-out "$d/input.npy" \
       --batch "$b" --image-size 64 > /dev/null
     $gen import "$d/ckpt.pth" --arch "$arch" --bits "$d/bits.json" --batch "$b" --image-size 64 -o "$d/model" > /dev/null

@@ -17,7 +17,7 @@ config.environment["PATH"] = os.pathsep.join([bins, llvm, os.environ.get("PATH",
 config.substitutions.append(("%qnn_irdl", os.path.join(root, "dialects", "qnn", "qnn.irdl.mlir")))
 config.substitutions.append(("%tcconv_irdl", os.path.join(root, "dialects", "tcconv", "tcconv.irdl.mlir")))
 config.substitutions.append(("%python", "python3"))
-config.substitutions.append(("%hawq_fixtures", os.path.join(root, "tools", "nibble-gen", "fixtures")))
+config.substitutions.append(("%hawq_fixtures", os.path.join(root, "models", "fixtures")))
 
 # NVIDIA's ptxas (PyPI nvidia-cuda-nvcc, installed by scripts/setup.sh): tests that assemble PTX
 # need it (REQUIRES: ptxas).

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! DIR/kernels.ptx                    every gpu.func of the module, one PTX module
-//! DIR/plan.json                      nibble_runtime::plan::Plan: launches in order, buffers at
+//! DIR/plan.json                      nibble_artifact::plan::Plan: launches in order, buffers at
 //!                                    arena offsets (memory_plan), weights, inputs/outputs
 //! DIR/weights.safetensors            pre-packed weights by tcconv.weight name (U8 or I32 tensors
 //!                                    of the raw packed bytes / little-endian words)
@@ -12,7 +12,7 @@
 //! ```
 //! Each file is written through a temporary file and a rename; `plan.json` goes last, so a
 //! directory with a plan is complete. Before anything is written, the artifact is checked the
-//! way the runtime checks it (`nibble_runtime::Artifact::from_parts`: every launch names a PTX
+//! way the runtime checks it (`nibble_artifact::Artifact::from_parts`: every launch names a PTX
 //! entry whose parameters match its args).
 //!
 //! What the host function must look like (the output of `convert-tcconv-to-gpu`): arguments are
@@ -32,11 +32,11 @@ use melior::ir::operation::{OperationLike, OperationRef};
 use melior::ir::r#type::MemRefType;
 use melior::ir::{Module, RegionLike, Type, Value, ValueLike};
 use melior::Context;
+use nibble_artifact::plan::{Arg, BufferSlot, Io, Launch, Plan, WeightSlot, PLAN_VERSION};
 use nibble_qnn::graph::{Graph, TensorType, ValueId};
 use nibble_qnn::semantics::ElemType;
 use nibble_qnn::tensor::Tensor;
 use nibble_qnn::weights::Weights;
-use nibble_runtime::plan::{Arg, BufferSlot, Io, Launch, Plan, WeightSlot, PLAN_VERSION};
 use nibble_tcconv::buffer::{ActBuffer, Stored};
 use nibble_tcconv::program::PackedWeight;
 use std::collections::HashMap;
@@ -620,26 +620,26 @@ pub fn emit(
     let ptx = crate::conversion::tcconv_to_gpu::gpu_to_ptx(context, module, &ex.plan.target)?;
     // Check it all the way the runtime will, before writing anything.
     let art =
-        nibble_runtime::Artifact::from_parts(req.dir.clone(), ex.plan.clone(), ptx, weights_bytes)
+        nibble_artifact::Artifact::from_parts(req.dir.clone(), ex.plan.clone(), ptx, weights_bytes)
             .map_err(|e| format!("internal error: {e}"))?;
 
     let dir = &req.dir;
     let model = serde_json::to_string_pretty(g).map_err(|e| e.to_string())?;
     // built beside `dir` and renamed into place: a failure leaves an old artifact whole
-    nibble_qnn::write_dir_atomically(dir, nibble_runtime::artifact::PLAN_FILE, |stage| {
-        let rdir = stage.join(nibble_runtime::artifact::REFERENCE_DIR);
+    nibble_qnn::write_dir_atomically(dir, nibble_artifact::artifact::PLAN_FILE, |stage| {
+        let rdir = stage.join(nibble_artifact::artifact::REFERENCE_DIR);
         std::fs::create_dir_all(&rdir)
             .map_err(|e| format!("{}: cannot create: {e}", rdir.display()))?;
         let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
         write(&stage.join(&art.plan.ptx), art.ptx.as_bytes())?;
-        packed.save(&stage.join(nibble_runtime::artifact::WEIGHTS_FILE))?;
+        packed.save(&stage.join(nibble_artifact::artifact::WEIGHTS_FILE))?;
         write(
-            &rdir.join(nibble_runtime::artifact::REFERENCE_MODEL),
+            &rdir.join(nibble_artifact::artifact::REFERENCE_MODEL),
             model.as_bytes(),
         )?;
-        qnn.save(&rdir.join(nibble_runtime::artifact::WEIGHTS_FILE))?;
+        qnn.save(&rdir.join(nibble_artifact::artifact::WEIGHTS_FILE))?;
         write(
-            &stage.join(nibble_runtime::artifact::PLAN_FILE),
+            &stage.join(nibble_artifact::artifact::PLAN_FILE),
             art.plan.to_json().as_bytes(),
         )
     })?;

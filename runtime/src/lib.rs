@@ -1,49 +1,8 @@
 //! nibble's runtime: loads the PTX of an artifact with cudarc, uploads weights once, owns one
 //! activation arena, and replays the launch plan through a CUDA graph. It never links MLIR.
-//!
-//! - [`plan`]: the `plan.json` schema (the contract with `nibble-opt --emit=artifact`).
-//! - [`artifact`]: loading and checking an artifact directory (plan, PTX, packed weights, the
-//!   CPU reference).
-//! - [`host`]: host tensors <-> the stored form of a buffer (INT4 packing, layouts, padding).
-//! - [`gpu`]: the CUDA side ([`Runtime`]).
-//!
-//! Artifact directory layout:
-//! ```text
-//! DIR/plan.json                      launch plan (plan::Plan)
-//! DIR/kernels.ptx                    every kernel, one PTX module
-//! DIR/weights.safetensors            pre-packed weights by name (raw bytes, U8 or I32 tensors)
-//! DIR/reference/model.json           the original qnn graph (nibble_qnn::graph::Graph, serde JSON)
-//! DIR/reference/weights.safetensors  its qnn weights (nibble_qnn::weights::Weights)
-//! ```
-pub mod artifact;
+//! The artifact contract (plan schema, loading, host tensors) is `nibble_artifact`, re-exported
+//! here; [`gpu`] is the CUDA side ([`Runtime`]).
 pub mod gpu;
-pub mod host;
-pub mod plan;
 
-pub use artifact::Artifact;
 pub use gpu::Runtime;
-
-/// What can go wrong; `NoDriver` is the one a machine without a GPU sees.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Error {
-    /// No CUDA driver library (libcuda.so) could be loaded, or no device.
-    NoDriver(String),
-    /// A CUDA call failed (the message names the call).
-    Cuda(String),
-    /// A missing or corrupt artifact file.
-    Artifact(String),
-    /// Inputs that do not fit the plan.
-    Input(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::NoDriver(m) | Error::Cuda(m) | Error::Artifact(m) | Error::Input(m) => {
-                f.write_str(m)
-            }
-        }
-    }
-}
-
-impl std::error::Error for Error {}
+pub use nibble_artifact::{artifact, host, plan, Artifact, Error};

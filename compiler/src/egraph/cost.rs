@@ -17,7 +17,7 @@
 //! - Leaves (arguments, weights, attributes) are free.
 //!
 //! The numbers are vendor peak figures (dense tensor-core TOPS, DRAM bandwidth; sm_90: the
-//! measured 1245 TOPS s8 `mma.sync` and ~4 TB/s of DESIGN.md) and a typical launch gap inside a
+//! measured 1245 TOPS s8 `mma.sync` and ~4 TB/s of HBM) and a typical launch gap inside a
 //! CUDA graph. They only have to rank alternatives: what a choice changes is bytes, launches and
 //! relayouts; MACs are the same for every candidate except a duplicated conv.
 

@@ -1,4 +1,4 @@
-//! E-graph optimization of qnn functions with egg (DESIGN.md stage 2): global layout choice,
+//! E-graph optimization of qnn functions with egg (ARCHITECTURE.md, stage 2): global layout choice,
 //! cancelling layout transforms, pooling and elementwise ops in the kernels' layout, and fusion
 //! of requantize / relu / residual add into the producing conv's epilogue.
 //!
@@ -18,16 +18,19 @@
 //! The result computes bit for bit what the input computed: every rule is an exact equality of
 //! the integer semantics (`nibble_qnn::semantics`, `Epilogue::apply`), proved next to it.
 //!
-//! What it does to HAWQ's ResNets (tools/nibble-gen/src/hawq.rs): the body runs in the layout
+//! What it does to HAWQ's ResNets (models/src/hawq.rs): the body runs in the layout
 //! the conv kernels read at the function's batch size (HWNC where tcconv's direct strategy
 //! applies, NHWC for im2col) with one transform after the input quantize (and none at the
 //! output: flatten reads any layout); the stem `conv -> max_pool(i32) -> requantize(i16) -> relu`
 //! becomes `conv2d_fused(requantize, relu) -> max_pool(i16)`; `conv -> relu -> requantize(ui4)`
 //! becomes `conv2d_fused(requantize, relu)`; `conv -> add(conv acc, identity) -> relu` becomes
-//! `conv2d_fused(residual, relu)`. The qnn graph has single-result nodes, so the residual stream
-//! (used by the next block's add and, requantized to 4 bits, by its first conv) stays a
-//! `conv2d_fused(residual)` followed by a separate `requantize`; a downsampling block's 1x1
-//! identity conv feeds the add's rhs and keeps no epilogue.
+//! `conv2d_fused(residual, relu)`. The residual stream (used by the next block's add and,
+//! requantized to 4 bits, by its first conv) is one `conv2d_fused` with two results: the wide
+//! sum and, as the second result, its 4-bit requantize (`conv2d-fused-second-requantize`: the
+//! pair class `conv2d-fused2` with `first` / `second` projections, which the extractor moves
+//! together). A second result is only built for values of the input graph, never for a copy the
+//! pooling rules moved before a max pool. A downsampling block's 1x1 identity conv feeds the
+//! add's rhs and keeps no epilogue (its rescale stays in the residual conv's epilogue).
 
 pub mod analysis;
 pub mod cost;

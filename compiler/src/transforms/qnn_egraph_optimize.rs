@@ -1,5 +1,5 @@
 //! `qnn-egraph-optimize{target=sm_XX stats=true}`: e-graph optimization of every qnn function
-//! (`crate::egraph`, DESIGN.md stage 2): each function is read into a `nibble_qnn::graph::Graph`,
+//! (`crate::egraph`, ARCHITECTURE.md stage 2): each function is read into a `nibble_qnn::graph::Graph`,
 //! saturated with exact rewrite rules (layout choice, transform cancelling and motion, fusion of
 //! requantize / relu / residual add into `qnn.conv2d_fused`), extracted with a cost model of the
 //! target (bytes moved + kernel launches + MACs; tcconv's strategy rules decide which layout each

@@ -1,5 +1,7 @@
 //! `--emit=artifact`: a small qnn network into an artifact directory the runtime loads (no GPU).
 
+use nibble_artifact::plan::Arg;
+use nibble_artifact::Artifact;
 use nibble_compiler::artifact::{emit, reference_graph, ArtifactRequest};
 use nibble_compiler::context::{new_context, parse_source};
 use nibble_compiler::opt_driver::{run_opt, OptOptions};
@@ -7,8 +9,6 @@ use nibble_qnn::graph::TensorType;
 use nibble_qnn::semantics::{ElemType, KernelLayout};
 use nibble_qnn::tensor::{Rng, Tensor};
 use nibble_qnn::weights::Weights;
-use nibble_runtime::plan::Arg;
-use nibble_runtime::Artifact;
 use nibble_tcconv::program::{PackedWeight, Packing};
 use std::path::Path;
 
@@ -178,9 +178,9 @@ fn emits_a_loadable_artifact_from_a_gpu_stage_module() {
     // Input/output conversion of the runtime on this plan round-trips.
     let out: Tensor = y[0].clone();
     let b = &p.buffers[p.outputs[0].buffer];
-    let bytes = nibble_runtime::host::to_stored(&p.outputs[0], b, &out).unwrap();
+    let bytes = nibble_artifact::host::to_stored(&p.outputs[0], b, &out).unwrap();
     assert_eq!(
-        nibble_runtime::host::from_stored(&p.outputs[0], b, &bytes).unwrap(),
+        nibble_artifact::host::from_stored(&p.outputs[0], b, &bytes).unwrap(),
         out
     );
 }

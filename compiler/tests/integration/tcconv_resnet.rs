@@ -6,8 +6,8 @@
 use melior::ir::block::BlockLike;
 use nibble_compiler::context::{new_context, parse_source};
 use nibble_compiler::opt_driver::{run_opt, OptOptions};
-use nibble_gen::hawq::{Arch, BitConfig};
-use nibble_gen::{make_example, ExampleConfig};
+use nibble_models::hawq::{Arch, BitConfig};
+use nibble_models::{make_example, ExampleConfig};
 use nibble_qnn::graph::Graph;
 use nibble_qnn::tensor::Rng;
 use nibble_tcconv::lower::{lower, LowerOptions};

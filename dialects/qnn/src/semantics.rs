@@ -334,7 +334,7 @@ impl Dyadic {
     }
 }
 
-/// `clamp(round(acc * b / 2^c) + zp, lo, hi)`: the requantize of DESIGN.md.
+/// `clamp(round(acc * b / 2^c) + zp, lo, hi)`: qnn.requantize (dialects/qnn/README.md).
 pub fn requantize(acc: i64, s: Dyadic, mode: Rounding, zero_point: i64, lo: i64, hi: i64) -> i64 {
     (s.apply(acc, mode) + zero_point).clamp(lo, hi)
 }
@@ -363,7 +363,7 @@ pub fn floor_div(sum: i64, count: i64) -> i64 {
 // INT4 packing: the one nibble order.
 // Eight 4-bit values per 32-bit word; element j of a group of eight occupies bits [4j+3 : 4j]
 // (first element in the LOW nibble), two's complement for s4. This is the order the operands of
-// PTX `mma.sync` s4/u4 fragments use (measured on an H200, see DESIGN.md).
+// PTX `mma.sync` s4/u4 fragments use (measured on an H200).
 // ---------------------------------------------------------------------------------------------
 
 /// Pack eight 4-bit values (each in [-8, 15]; only the low 4 bits are kept) into one word.

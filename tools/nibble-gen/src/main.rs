@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand};
-use nibble_gen::hawq::{Arch, BitConfig};
-use nibble_gen::{calibrate, make_example, write_calibration, write_example, ExampleConfig};
+use nibble_models::hawq::{Arch, BitConfig};
+use nibble_models::{calibrate, make_example, write_calibration, write_example, ExampleConfig};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -110,7 +110,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let [batch, in_channels, size, out_channels, kernel, stride, padding] = v[..] else {
                 return Err(format!("--shape '{shape}' needs 7 values: batch,in_channels,size,out_channels,kernel,stride,padding"));
             };
-            let cfg = nibble_gen::conv::ConvConfig {
+            let cfg = nibble_models::conv::ConvConfig {
                 batch,
                 in_channels,
                 size,
@@ -121,8 +121,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 bits,
                 seed,
             };
-            let (g, w) = nibble_gen::conv::conv_network(&cfg)?;
-            nibble_gen::write_model_files(&out, &g.to_mlir(), &w)?;
+            let (g, w) = nibble_models::conv::conv_network(&cfg)?;
+            nibble_models::write_model_files(&out, &g.to_mlir(), &w)?;
             println!("wrote {} (conv {shape}, {bits}-bit)", out.display());
             Ok(())
         }
@@ -135,10 +135,11 @@ fn run(cli: Cli) -> Result<(), String> {
             image_size,
             out,
         } => {
-            let (arch, conv1_stride) = nibble_gen::import::parse_arch(&arch).ok_or_else(|| {
-                format!("unknown --arch '{arch}' (resnet18, resnet50 or resnet50b)")
-            })?;
-            let mut bc = nibble_gen::import::parse_bits(arch, &bits)?;
+            let (arch, conv1_stride) =
+                nibble_models::import::parse_arch(&arch).ok_or_else(|| {
+                    format!("unknown --arch '{arch}' (resnet18, resnet50 or resnet50b)")
+                })?;
+            let mut bc = nibble_models::import::parse_bits(arch, &bits)?;
             if let Some(f) = bit_config {
                 let text = std::fs::read_to_string(&f)
                     .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
@@ -146,14 +147,14 @@ fn run(cli: Cli) -> Result<(), String> {
                     .overlay_json(&text)
                     .map_err(|e| format!("{}: {e}", f.display()))?;
             }
-            let opts = nibble_gen::import::ImportOptions {
+            let opts = nibble_models::import::ImportOptions {
                 arch,
                 conv1_stride,
                 bits: bc,
-                build: nibble_gen::hawq::BuildOptions { batch, image_size },
+                build: nibble_models::hawq::BuildOptions { batch, image_size },
             };
-            let m = nibble_gen::import::import_file(&checkpoint, &opts)?;
-            nibble_gen::import::write_model(&m, &out)?;
+            let m = nibble_models::import::import_file(&checkpoint, &opts)?;
+            nibble_models::import::write_model(&m, &out)?;
             let p = &m.params;
             let widths: Vec<String> = p
                 .units()
@@ -163,12 +164,12 @@ fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "imported {} ({} convs, {} activations, stem {} channels, units {}, {} classes) \
                  from {}; wrote {}/model.mlir ({} ops) and {}/weights.safetensors ({} tensors)",
-                nibble_gen::import::arch_name(&opts),
+                nibble_models::import::arch_name(&opts),
                 p.convs.len(),
                 p.acts.len(),
                 p.convs[arch.stem_conv()].shape[0],
                 widths.join("/"),
-                p.linears[nibble_gen::hawq::FC].shape[0],
+                p.linears[nibble_models::hawq::FC].shape[0],
                 checkpoint.display(),
                 out.display(),
                 m.graph.graph.nodes.len(),

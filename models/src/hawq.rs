@@ -34,7 +34,7 @@
 //! `pre_weight_scaling_factor` / `identity_weight_scaling_factor` HAWQ substitutes for a missing
 //! weight scale (1.0 in practice).
 //!
-//! Deliberate choices where HAWQ and DESIGN.md differ, or where qnn cannot say it yet:
+//! Deliberate choices where HAWQ and the qnn semantics differ, or where qnn cannot say it yet:
 //! - 8-bit activations are `i8` in [-128, 127] (HAWQ quantizes every non-4-bit activation
 //!   symmetrically; its TVM export also uses int8), not `ui8`; after ReLU only [0, 127] occurs.
 //! - The stem's `quant_act_int32` is a clamping (HAWQ case 0) 16-bit requantize, so it is `i16`;

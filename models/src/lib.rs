@@ -1,16 +1,18 @@
-//! nibble-gen: HAWQ-faithful quantized ResNet-18/50 as qnn IR + safetensors.
+//! HAWQ-faithful quantized ResNet-18/50 as qnn graphs + weights (the library behind
+//! `nibble-gen` and the tests).
 //!
 //! - [`hawq`]: HAWQ's parameters (keyed by HAWQ layer names), bit configurations, the dyadic
 //!   multiplier derivation and the graph builder (shared with the checkpoint importer).
 //! - [`generate`]: deterministic random parameters for the examples.
 //! - [`calibrate`]: layer-by-layer activation-scale calibration on the reference interpreter.
+//! - [`conv`]: single-conv networks (the RFC workloads, random shapes).
+//! - [`import`]: HAWQ checkpoints (`torch.save` files read by `nibble_pth`) -> parameters.
 
 pub mod calibrate;
 pub mod conv;
 pub mod generate;
 pub mod hawq;
 pub mod import;
-pub mod pth;
 
 use std::path::Path;
 

@@ -24,7 +24,7 @@ use crate::hawq::{
     self, ActParams, Arch, BitConfig, BuildOptions, ConvBnParams, HawqGraph, HawqParams,
     LinearParams, FC,
 };
-use crate::pth::{self, TensorData, Value};
+use nibble_pth::{self as pth, TensorData, Value};
 use nibble_qnn::weights::Weights;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
