@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The GPU suite's output as data, tables and a plot.
+
+    results.py collect OUT... --commit C --command CMD -o results.json
+        Read the files bench/gpu_suite.sh writes into $OUT (card.txt, conformance.txt,
+        bench.txt, torch.txt, memcheck.log) of one GPU run (several OUT folders of the same run
+        are merged) into one JSON record.
+    results.py render results.json [--plot throughput.png]
+        Print the Markdown tables of RESULTS.md for that record and draw images/s against batch
+        (nibble per precision, PyTorch fp16 from the same run) with matplotlib.
+
+Only numbers measured in that run appear; nothing is carried over from other runs.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+BENCH = re.compile(r"^bench (\S+): .*median ([0-9.]+) ms, p90 ([0-9.]+) ms")
+TORCH_MODEL = re.compile(r"^torch fp16 (resnet\d+)\s+batch\s+(\d+):\s+([0-9.]+) ms")
+TORCH_CONV = re.compile(r"^torch fp16 conv (\d+) \(([^)]*)\):\s+([0-9.]+) us")
+MODEL = re.compile(r"^(resnet\d+)-(w\da\d)-b(\d+)-(sm_\d+)$")
+HAWQ = re.compile(r"^hawq-(resnet\w+)-(\w+)-b(\d+)-(sm_\d+)$")
+RFC = re.compile(r"^rfc(\d+)-w4a4-(sm_\d+)$")
+
+
+def read(folder, name):
+    p = os.path.join(folder, name)
+    return open(p).read() if os.path.exists(p) else ""
+
+
+def collect(args):
+    rec = {"commit": args.commit, "command": args.command, "card": None, "driver": None,
+           "conformance": {"passed": 0, "failed": 0, "failures": []}, "memcheck": [],
+           "models": [], "hawq": [], "rfc": [], "torch_models": [], "torch_convs": []}
+    for folder in args.out:
+        card = read(folder, "card.txt").strip().splitlines()
+        if card:
+            rec["card"], rec["driver"] = [x.strip() for x in card[0].split(",")][:2]
+        for line in read(folder, "conformance.txt").splitlines():
+            if line.startswith("PASS "):
+                rec["conformance"]["passed"] += 1
+            elif line.startswith("FAIL "):
+                rec["conformance"]["failed"] += 1
+                rec["conformance"]["failures"].append(line[5:])
+        m = re.search(r"ERROR SUMMARY: (\d+) errors", read(folder, "memcheck.log"))
+        if m:
+            rec["memcheck"].append(int(m.group(1)))
+        for line in read(folder, "bench.txt").splitlines():
+            b = BENCH.match(line)
+            if not b:
+                continue
+            name, med, p90 = b.group(1), float(b.group(2)), float(b.group(3))
+            if mm := MODEL.match(name):
+                rec["models"].append({"arch": mm.group(1), "bits": mm.group(2),
+                                      "batch": int(mm.group(3)), "target": mm.group(4),
+                                      "median_ms": med, "p90_ms": p90})
+            elif mh := HAWQ.match(name):
+                rec["hawq"].append({"arch": mh.group(1), "kind": mh.group(2),
+                                    "batch": int(mh.group(3)), "target": mh.group(4),
+                                    "median_ms": med, "p90_ms": p90})
+            elif mr := RFC.match(name):
+                rec["rfc"].append({"layer": int(mr.group(1)), "target": mr.group(2),
+                                   "median_us": med * 1000})
+        for line in read(folder, "torch.txt").splitlines():
+            if t := TORCH_MODEL.match(line):
+                rec["torch_models"].append({"arch": t.group(1), "batch": int(t.group(2)),
+                                            "median_ms": float(t.group(3))})
+            elif c := TORCH_CONV.match(line):
+                rec["torch_convs"].append({"layer": int(c.group(1)), "shape": c.group(2),
+                                           "median_us": float(c.group(3))})
+    with open(args.output, "w") as f:
+        json.dump(rec, f, indent=1)
+        f.write("\n")
+
+
+def torch_ms(rec, arch, batch):
+    for t in rec["torch_models"]:
+        if t["arch"] == arch and t["batch"] == batch:
+            return t["median_ms"]
+    return None
+
+
+def render(args):
+    rec = json.load(open(args.record))
+    out = []
+    out.append("| network | batch | nibble ms | images/s | PyTorch fp16 ms | nibble vs PyTorch |")
+    out.append("|---|---|---|---|---|---|")
+    for m in sorted(rec["models"], key=lambda m: (m["arch"], m["bits"], m["batch"])):
+        t = torch_ms(rec, m["arch"], m["batch"])
+        ips = m["batch"] / m["median_ms"] * 1000
+        vs = f"{t / m['median_ms']:.2f}x" if t else "-"
+        out.append(f"| {m['arch']} {m['bits'].upper()} ({m['target']}) | {m['batch']} | "
+                   f"{m['median_ms']:.4f} | {ips:,.0f} | {t if t else '-'} | {vs} |")
+    if rec["hawq"]:
+        out.append("")
+        out.append("| imported HAWQ checkpoint (narrow, 64x64 input) | batch | nibble ms |")
+        out.append("|---|---|---|")
+        for h in rec["hawq"]:
+            out.append(f"| {h['arch']} {h['kind']} ({h['target']}) | {h['batch']} | {h['median_ms']:.4f} |")
+    if rec["rfc"]:
+        out.append("")
+        out.append("| RFC layer (batch 8) | shape (n, c, size, o, k, s, p) | nibble us | cuDNN fp16 us | speedup |")
+        out.append("|---|---|---|---|---|")
+        convs = {c["layer"]: c for c in rec["torch_convs"]}
+        for r in sorted(rec["rfc"], key=lambda r: r["layer"]):
+            c = convs.get(r["layer"])
+            sp = f"{c['median_us'] / r['median_us']:.2f}x" if c else "-"
+            out.append(f"| {r['layer']} | {c['shape'] if c else '-'} | {r['median_us']:.1f} | "
+                       f"{c['median_us'] if c else '-'} | {sp} |")
+    print("\n".join(out))
+    if args.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        series = {}
+        for m in rec["models"]:
+            series.setdefault(f"nibble {m['arch']} {m['bits'].upper()}", []).append(
+                (m["batch"], m["batch"] / m["median_ms"] * 1000))
+        for t in rec["torch_models"]:
+            series.setdefault(f"PyTorch fp16 {t['arch']}", []).append(
+                (t["batch"], t["batch"] / t["median_ms"] * 1000))
+        for name, pts in sorted(series.items()):
+            pts.sort()
+            style = "--" if name.startswith("PyTorch") else "-"
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch")
+        ax.set_ylabel("images / s")
+        ax.set_title(f"{rec['card']} (driver {rec['driver']}), commit {rec['commit']}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("out", nargs="+")
+    c.add_argument("--commit", required=True)
+    c.add_argument("--command", required=True)
+    c.add_argument("-o", "--output", required=True)
+    r = sub.add_parser("render")
+    r.add_argument("record")
+    r.add_argument("--plot")
+    args = ap.parse_args()
+    {"collect": collect, "render": render}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
