@@ -1,10 +1,10 @@
 // Options are checked before anything is built; the functions must have been lowered for the
 // same target.
-// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_61})' 2>&1 | FileCheck %s --check-prefix=TARGET
-// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu)' 2>&1 | FileCheck %s --check-prefix=MISSING
-// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=MISMATCH
+// RUN: not nibble-opt %S/Inputs/invalid.sm_80.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_61})' 2>&1 | FileCheck %s --check-prefix=TARGET
+// RUN: not nibble-opt %S/Inputs/invalid.sm_80.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu)' 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not nibble-opt %S/Inputs/invalid.sm_80.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=MISMATCH
 // A module without tcconv functions is left unchanged (no gpu.module, no container attribute).
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=NOOP
+// RUN: nibble-opt %S/Inputs/invalid.qnn.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=NOOP
 
 // TARGET: error: convert-tcconv-to-gpu: unknown target 'sm_61' (known: sm_75, sm_80, sm_86, sm_89, sm_90)
 // MISSING: error: convert-tcconv-to-gpu: missing option target=sm_XX
@@ -12,7 +12,3 @@
 // NOOP-NOT: gpu.container_module
 // NOOP: "qnn.relu"
 // NOOP-NOT: gpu.module
-func.func @relu(%x: tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32> {
-  %0 = "qnn.relu"(%x) {layout = "NCHW"} : (tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32>
-  return %0 : tensor<1x8x4x4xi32>
-}

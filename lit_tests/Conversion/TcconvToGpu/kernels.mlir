@@ -1,9 +1,9 @@
 // convert-tcconv-to-gpu (simple kernels, convert-qnn-to-tcconv{kernel=simple}; the tensor-core conv is in mma.mlir): one
 // gpu.func per tcconv op in gpu.module @kernels, gpu.launch_func on the
 // host with the kernel's grid (ceil(threads / 256)) and the op's buffers as arguments.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 kernel=simple},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s
+// RUN: nibble-opt %S/Inputs/kernels.sm_80-simple.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s
 // The gpu.module lowers to PTX with the upstream pipeline (the host function is left alone).
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+// RUN: nibble-opt %S/Inputs/kernels.sm_80.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 
 // Per-channel requantize i32 NHWC -> packed u4: 2x4x4 pixels x 2 words = 64 threads, one word each.
 // CHECK-LABEL: func.func @requant_u4
@@ -31,12 +31,6 @@
 // CHECK-NEXT: memref.store %[[W]], %{{.*}}[%[[I]]] : memref<64xi32>
 // CHECK-NOT: memref.store
 // CHECK: gpu.return
-func.func @requant_u4(%x: tensor<2x16x4x4xi32>) -> tensor<2x16x4x4xui4> {
-  %u = "qnn.requantize"(%x) {multiplier = array<i32: 1073741824, 1073741825, 1073741826, 1073741827, 1073741828, 1073741829, 1073741830, 1073741831, 1073741832, 1073741833, 1073741834, 1073741835, 1073741836, 1073741837, 1073741838, 1073741839>, shift = array<i32: 33, 33, 33, 33, 33, 33, 33, 33, 34, 34, 34, 34, 34, 34, 34, 34>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<2x16x4x4xi32>) -> tensor<2x16x4x4xui4>
-  return %u : tensor<2x16x4x4xui4>
-}
-
-// -----
 
 // u4 x s4 3x3 conv, direct strategy (HWNC input, HWOI weights): one thread per output pixel
 // and 8 output channels: 16*8*8 * 64/8 = 8192 threads = 32 blocks of 256.
@@ -65,13 +59,6 @@ func.func @requant_u4(%x: tensor<2x16x4x4xi32>) -> tensor<2x16x4x4xui4> {
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : i32
 // i32 output: 8 word stores
 // CHECK-COUNT-8: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<65536xi32>
-func.func @conv_u4_direct(%x: tensor<16x64x8x8xui4>) -> tensor<16x64x8x8xi32> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x64x3x3xi4>
-  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<16x64x8x8xui4>, tensor<64x64x3x3xi4>) -> tensor<16x64x8x8xi32>
-  return %c : tensor<16x64x8x8xi32>
-}
-
-// -----
 
 // 3x3/2 max pool on packed u4 NHWC: one input word per tap for all 8 channels, one output word.
 // CHECK-LABEL: func.func @max_pool_u4
@@ -85,12 +72,6 @@ func.func @conv_u4_direct(%x: tensor<16x64x8x8xui4>) -> tensor<16x64x8x8xi32> {
 // CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<32xi32>
 // CHECK-NOT: memref.store
 // CHECK: gpu.return
-func.func @max_pool_u4(%x: tensor<1x16x8x8xui4>) -> tensor<1x16x4x4xui4> {
-  %p = "qnn.max_pool2d"(%x) {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW"} : (tensor<1x16x8x8xui4>) -> tensor<1x16x4x4xui4>
-  return %p : tensor<1x16x4x4xui4>
-}
-
-// -----
 
 // 7x7 global average pool, i32 NHWC with 12 channels: one element per thread (24 threads),
 // floor division by 49 in i64.
@@ -105,12 +86,6 @@ func.func @max_pool_u4(%x: tensor<1x16x8x8xui4>) -> tensor<1x16x4x4xui4> {
 // CHECK: arith.subi
 // CHECK: memref.store %{{.*}} : memref<24xi32>
 // CHECK-NOT: memref.store
-func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
-  %p = "qnn.avg_pool2d"(%x) {kernel = array<i64: 7, 7>, strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW"} : (tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32>
-  return %p : tensor<2x12x1x1xi32>
-}
-
-// -----
 
 // Quantize (f32 -> i8, round half to even in f32), dense (i8 x i8 + bias; one warp per output
 // element: 10 per row, 4 rows = 40 warps = 1280 threads, lanes split K and reduce with
@@ -135,16 +110,6 @@ func.func @avg_pool_i32(%x: tensor<2x12x7x7xi32>) -> tensor<2x12x1x1xi32> {
 // CHECK-NEXT: arith.mulf %{{.*}}, %{{.*}} : f32
 // CHECK: memref.store %{{.*}} : memref<40xf32>
 // PTX: .visible .entry quantize_dense_dequantize_1_dense({{.*}}shfl.sync.bfly.b32{{.*}}cvt.rn.f32.s32 \09%r[[F:[0-9]+]], {{.*}}mul.rn.f32 \09%r{{[0-9]+}}, %r[[F]], 0f3E000000;
-func.func @quantize_dense_dequantize(%x: tensor<4x20xf32>) -> tensor<4x10xf32> {
-  %q = "qnn.quantize"(%x) {scale = 0x3C000000 : f32, layout = "NC"} : (tensor<4x20xf32>) -> tensor<4x20xi8>
-  %w = "qnn.weight"() {name = "fc.w"} : () -> tensor<10x20xi8>
-  %b = "qnn.weight"() {name = "fc.b"} : () -> tensor<10xi32>
-  %d = "qnn.dense"(%q, %w, %b) : (tensor<4x20xi8>, tensor<10x20xi8>, tensor<10xi32>) -> tensor<4x10xi32>
-  %y = "qnn.dequantize"(%d) {scale = array<f32: 1.250000e-01>, layout = "NC"} : (tensor<4x10xi32>) -> tensor<4x10xf32>
-  return %y : tensor<4x10xf32>
-}
-
-// -----
 
 // HAWQ's logits: per-class scales, read as f32 bits from a constant table at the output channel.
 // CHECK-LABEL: func.func @dense_dequantize_per_channel
@@ -158,14 +123,6 @@ func.func @quantize_dense_dequantize(%x: tensor<4x20xf32>) -> tensor<4x10xf32> {
 // CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : i32 to f32
 // CHECK: arith.mulf %[[F]], %[[S]] : f32
 // PTX: .visible .entry dense_dequantize_per_channel_0_dense({{.*}}cvt.rn.f32.s32 {{.*}}mul.rn.f32
-func.func @dense_dequantize_per_channel(%x: tensor<4x20xi8>) -> tensor<4x3xf32> {
-  %w = "qnn.weight"() {name = "fc.w"} : () -> tensor<3x20xi8>
-  %d = "qnn.dense"(%x, %w) : (tensor<4x20xi8>, tensor<3x20xi8>) -> tensor<4x3xi32>
-  %y = "qnn.dequantize"(%d) {scale = array<f32: 1.0e-5, 0.25, 0.125>, layout = "NC"} : (tensor<4x3xi32>) -> tensor<4x3xf32>
-  return %y : tensor<4x3xf32>
-}
-
-// -----
 
 // A per-channel dequantize on its own (the dense result is also returned), on a 2-D and a 4-D value.
 // CHECK-LABEL: func.func @dequantize_kernels
@@ -179,15 +136,6 @@ func.func @dense_dequantize_per_channel(%x: tensor<4x20xi8>) -> tensor<4x3xf32> 
 // CHECK: gpu.func @dequantize_kernels_2_dequantize
 // CHECK: memref.get_global @dequantize_kernels_2_dequantize_deq_scale : memref<3xi32>
 // CHECK: arith.bitcast
-func.func @dequantize_kernels(%x: tensor<4x20xi8>, %m: tensor<2x3x4x4xi8>) -> (tensor<4x3xi32>, tensor<4x3xf32>, tensor<2x3x4x4xf32>) {
-  %w = "qnn.weight"() {name = "fc.w"} : () -> tensor<3x20xi8>
-  %d = "qnn.dense"(%x, %w) : (tensor<4x20xi8>, tensor<3x20xi8>) -> tensor<4x3xi32>
-  %y = "qnn.dequantize"(%d) {scale = array<f32: 0.5, 0.25, 0.125>, layout = "NC"} : (tensor<4x3xi32>) -> tensor<4x3xf32>
-  %z = "qnn.dequantize"(%m) {scale = array<f32: 0.5, 0.25, 0.125>, layout = "NCHW"} : (tensor<2x3x4x4xi8>) -> tensor<2x3x4x4xf32>
-  return %d, %y, %z : tensor<4x3xi32>, tensor<4x3xf32>, tensor<2x3x4x4xf32>
-}
-
-// -----
 
 // conv + fused requantize (per-channel tables) -> packed u4 output, one word store per thread.
 // CHECK-LABEL: func.func @fused_requantize_u4
@@ -199,14 +147,6 @@ func.func @dequantize_kernels(%x: tensor<4x20xi8>, %m: tensor<2x3x4x4xi8>) -> (t
 // CHECK: arith.cmpi sge, %{{.*}}, %{{.*}} : i64
 // CHECK: memref.store %{{.*}} : memref<18xi32>
 // CHECK-NOT: memref.store
-func.func @fused_requantize_u4(%x: tensor<1x16x6x6xui4>) -> tensor<1x16x3x3xui4> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<16x16x3x3xi4>
-  %b = "qnn.weight"() {name = "b"} : () -> tensor<16xi32>
-  %c = "qnn.conv2d_fused"(%x, %w, %b) {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1200000000>, shift = array<i32: 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 35>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<1x16x6x6xui4>, tensor<16x16x3x3xi4>, tensor<16xi32>) -> tensor<1x16x3x3xui4>
-  return %c : tensor<1x16x3x3xui4>
-}
-
-// -----
 
 // conv + residual epilogue (each branch rounded, sum saturated in i64) + relu, i32 output.
 // CHECK-LABEL: func.func @fused_residual_i32
@@ -214,15 +154,8 @@ func.func @fused_requantize_u4(%x: tensor<1x16x6x6xui4>) -> tensor<1x16x3x3xui4>
 // CHECK: gpu.func @fused_residual_i32_0_conv2d
 // CHECK: arith.maxsi %{{.*}}, %c0_i64 : i64
 // CHECK-COUNT-8: memref.store %{{.*}} : memref<128xi32>
-func.func @fused_residual_i32(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
-  %c = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>, tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32>
-  return %c : tensor<1x8x4x4xi32>
-}
 
 // PTX: gpu.binary @kernels {{.*}}.target sm_80{{.*}}.visible .entry fused_residual_i32_0_conv2d(
-
-// -----
 
 // A second output (the requantize of the residual sum) whose word groups are the i32 output's
 // (O = 16: 8-channel groups in both): the simple kernel writes both.
@@ -230,13 +163,6 @@ func.func @fused_residual_i32(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8x4x4xi32>)
 // CHECK: gpu.launch_func @kernels::@second_output_o16_0_conv2d {{.*}} args({{.*}}, %arg2 : memref<2x4x4x16xi32>, %arg3 : memref<2x4x4x2xi32>)
 // CHECK-NOT: gpu.launch_func
 // CHECK: gpu.func @second_output_o16_0_conv2d
-func.func @second_output_o16(%x: tensor<2x8x4x4xui4>, %id: tensor<2x16x4x4xi32>) -> (tensor<2x16x4x4xi32>, tensor<2x16x4x4xui4>) {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<16x8x3x3xi4>
-  %c:2 = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = false, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<2x8x4x4xui4>, tensor<16x8x3x3xi4>, tensor<2x16x4x4xi32>) -> (tensor<2x16x4x4xi32>, tensor<2x16x4x4xui4>)
-  return %c#0, %c#1 : tensor<2x16x4x4xi32>, tensor<2x16x4x4xui4>
-}
-
-// -----
 
 // O = 12: the i32 output's groups are 4 channels, the packed second output's 8 (a whole word):
 // the simple kernel cannot write both, so convert-qnn-to-tcconv emits the conv without its
@@ -244,8 +170,3 @@ func.func @second_output_o16(%x: tensor<2x8x4x4xui4>, %id: tensor<2x16x4x4xi32>)
 // CHECK-LABEL: func.func @second_output_o12
 // CHECK: gpu.launch_func @kernels::@second_output_o12_0_conv2d {{.*}} args(%arg0 : memref<2x4x4x1xi32>, %{{.*}} : memref<12x3x3x1xi32>, %arg1 : memref<2x4x4x12xi32>, %arg2 : memref<2x4x4x12xi32>)
 // CHECK-NEXT: gpu.launch_func @kernels::@second_output_o12_1_elementwise {{.*}} args(%arg2 : memref<2x4x4x12xi32>, %arg3 : memref<2x4x4x2xi32>)
-func.func @second_output_o12(%x: tensor<2x8x4x4xui4>, %id: tensor<2x12x4x4xi32>) -> (tensor<2x12x4x4xi32>, tensor<2x12x4x4xui4>) {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<12x8x3x3xi4>
-  %c:2 = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = false, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<2x8x4x4xui4>, tensor<12x8x3x3xi4>, tensor<2x12x4x4xi32>) -> (tensor<2x12x4x4xi32>, tensor<2x12x4x4xui4>)
-  return %c#0, %c#1 : tensor<2x12x4x4xi32>, tensor<2x12x4x4xui4>
-}

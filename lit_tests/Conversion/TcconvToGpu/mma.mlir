@@ -1,14 +1,14 @@
 // The register-only tensor-core conv kernel (mma.rs, convert-qnn-to-tcconv{kernel=mma}) per target; the
 // shared-memory staged kernel is in staged.mlir.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 kernel=mma},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 kernel=mma},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75 kernel=mma},convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefixes=CHECK,SM75
+// RUN: nibble-opt %S/Inputs/mma.sm_80-mma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
+// RUN: nibble-opt %S/Inputs/mma.sm_90-mma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
+// RUN: nibble-opt %S/Inputs/mma.sm_75-mma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefixes=CHECK,SM75
 // kernel=simple keeps the simple kernel.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 kernel=simple},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefix=SIMPLE
+// RUN: nibble-opt %S/Inputs/mma.sm_80-simple.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefix=SIMPLE
 // PTX per target.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 kernel=mma},convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX80
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 kernel=mma},convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX90
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75 kernel=mma},convert-tcconv-to-gpu{target=sm_75},nvvm-attach-target{chip=sm_75 features=+ptx65},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX75
+// RUN: nibble-opt %S/Inputs/mma.sm_80-mma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80},nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX80
+// RUN: nibble-opt %S/Inputs/mma.sm_90-mma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX90
+// RUN: nibble-opt %S/Inputs/mma.sm_75-mma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_75},nvvm-attach-target{chip=sm_75 features=+ptx65},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX75
 
 // u4 x s4, 16 images (direct strategy: HWNC input, HWOI weights), fused requantize to packed
 // u4. GEMM M = 16*16*16 = 4096 pixels, N = 256 channels: 32x32 warp tiles (2x4 m16n8 tiles,
@@ -48,14 +48,6 @@
 // PTX90: mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32
 // PTX90-NOT: .s4
 // PTX75: mma.sync.aligned.m8n8k32.row.col.s32.u4.s4.s32
-func.func @conv_u4_mma(%x: tensor<16x64x16x16xui4>) -> tensor<16x256x16x16xui4> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x3x3xi4>
-  %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
-  %c = "qnn.conv2d_fused"(%x, %w, %b) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<16x64x16x16xui4>, tensor<256x64x3x3xi4>, tensor<256xi32>) -> tensor<16x256x16x16xui4>
-  return %c : tensor<16x256x16x16xui4>
-}
-
-// -----
 
 // A late ResNet layer at batch 1 (M = 49 pixels, C = O = 512, im2col): too few tiles, so the
 // tile shrinks to 16x8 and K is split 4 ways inside each block (sm_90: 16 K steps of 32 per
@@ -68,13 +60,6 @@ func.func @conv_u4_mma(%x: tensor<16x64x16x16xui4>) -> tensor<16x256x16x16xui4> 
 // SM90: memref.store %{{.*}}, %[[SMEM]][%{{.*}}] : memref<512xi32, #gpu.address_space<workgroup>>
 // SM90: gpu.barrier
 // SM90-COUNT-12: memref.load %[[SMEM]]
-func.func @late_layer_split_k(%x: tensor<1x512x7x7xui4>) -> tensor<1x512x7x7xi32> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x512x3x3xi4>
-  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x512x7x7xui4>, tensor<512x512x3x3xi4>) -> tensor<1x512x7x7xi32>
-  return %c : tensor<1x512x7x7xi32>
-}
-
-// -----
 
 // The 3-channel 8-bit stem (7x7/2): one stored input pixel (4 bytes, Cs = 4) is one fragment
 // register, so K runs over the 49 taps (8 taps per m16n8k32 step, 7 steps, the last padded
@@ -89,8 +74,3 @@ func.func @late_layer_split_k(%x: tensor<1x512x7x7xui4>) -> tensor<1x512x7x7xi32
 // SM75-LABEL: func.func @stem_taps_along_k
 // SM75: scf.for %{{.*}} = %c0 to %c13 step %c1
 // SM75: nvvm.mma.sync {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 16>}
-func.func @stem_taps_along_k(%x: tensor<1x3x32x32xi8>) -> tensor<1x64x16x16xi32> {
-  %w = "qnn.weight"() {name = "stem"} : () -> tensor<64x3x7x7xi8>
-  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 2, 2>, padding = array<i64: 3, 3, 3, 3>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x32x32xi8>, tensor<64x3x7x7xi8>) -> tensor<1x64x16x16xi32>
-  return %c : tensor<1x64x16x16xi32>
-}

@@ -1,15 +1,14 @@
 // The shared-memory staged tensor-core conv kernel (staged.rs): cp.async multi-stage pipeline,
 // ldmatrix fragments, the tcconv op's block tile and stages, sliced K for small grids.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
-// sm_75 has no cp.async; kernel=mma keeps the register-only kernel.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefix=NONE
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 kernel=mma},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=NONE
-// RUN: not nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 kernel=maybe})' 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: nibble-opt %S/Inputs/staged.sm_90.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,SM90
+// RUN: nibble-opt %S/Inputs/staged.sm_80.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SM80
+// sm_75 has no cp.async, and convert-qnn-to-tcconv{kernel=mma} chooses the register-only kernel:
+// inputs lowered that way keep it.
+// RUN: nibble-opt %S/Inputs/staged.sm_75.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_75})' | FileCheck %s --check-prefix=NONE
+// RUN: nibble-opt %S/Inputs/staged.sm_90-mma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=NONE
 // The PTX, through the upstream pipeline with convert-nvgpu-to-nvvm:
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+// RUN: nibble-opt %S/Inputs/staged.sm_90.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 
-// BADOPT: error: convert-qnn-to-tcconv: kernel=maybe is not auto, mma or simple
 // NONE-NOT: nvgpu.ldmatrix
 // NONE-NOT: nvgpu.device_async_copy
 
@@ -58,13 +57,6 @@
 // PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX-DAG: st.global.v4.b32
 // PTX-DAG: mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32
-func.func @conv_u4_staged(%x: tensor<16x64x16x16xui4>) -> tensor<16x256x16x16xui4> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x3x3xi4>
-  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, clamp = array<i64: 0, 15>, relu = false, zero_point = 0 : i64, rounding = "half_to_even", operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<16x64x16x16xui4>, tensor<256x64x3x3xi4>) -> tensor<16x256x16x16xui4>
-  return %c : tensor<16x256x16x16xui4>
-}
-
-// -----
 
 // A late layer at batch 1 (M = 196, C = O = 256, 3x3): 32x32 tiles give 7 x 8 = 56 warps, so K
 // is sliced 4 ways inside the block (4 warps a tile, each 64 of every 256-byte stage row);
@@ -82,25 +74,11 @@ func.func @conv_u4_staged(%x: tensor<16x64x16x16xui4>) -> tensor<16x256x16x16xui
 // CHECK-COUNT-32: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
 // CHECK-COUNT-96: memref.load %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
-func.func @sliced_k(%x: tensor<1x256x14x14xui4>) -> tensor<1x256x14x14xui4> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x3x3xi4>
-  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, clamp = array<i64: 0, 15>, relu = false, zero_point = 0 : i64, rounding = "half_to_even", operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x256x14x14xui4>, tensor<256x256x3x3xi4>) -> tensor<1x256x14x14xui4>
-  return %c : tensor<1x256x14x14xui4>
-}
-
-// -----
 
 // The 3-channel stem (4 bytes a pixel, not whole 16-byte chunks) is not staged.
 // CHECK-LABEL: func.func @stem_not_staged
 // CHECK-NOT: nvgpu.ldmatrix
 // CHECK: return
-func.func @stem_not_staged(%x: tensor<16x3x32x32xi8>) -> tensor<16x64x16x16xi32> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x3x7x7xi8>
-  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 2, 2>, padding = array<i64: 3, 3, 3, 3>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<16x3x32x32xi8>, tensor<64x3x7x7xi8>) -> tensor<16x64x16x16xi32>
-  return %c : tensor<16x64x16x16xi32>
-}
-
-// -----
 
 // A residual conv with a second output (HAWQ's residual stream): each lane's two epilogue
 // results of a row (channels o, o + 1) are stored as one 8-byte i32 pair to the first output,
@@ -117,14 +95,6 @@ func.func @stem_not_staged(%x: tensor<16x3x32x32xi8>) -> tensor<16x64x16x16xi32>
 // CHECK: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<4096xi32, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
 // CHECK: vector.store %{{.*}}, %[[SECF]][%{{.*}}] {alignment = 16 : i64} : memref<131072xi32>, vector<4xi32>
-func.func @residual_second_output(%x: tensor<16x16x16x64xui4>, %id: tensor<16x16x16x256xi32>) -> (tensor<16x16x16x256xi32>, tensor<16x16x16x256xui4>) {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x1x1xi4>
-  %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
-  %c:2 = "qnn.conv2d_fused"(%x, %w, %b, %id) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NHWC", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 1, 1>} : (tensor<16x16x16x64xui4>, tensor<256x64x1x1xi4>, tensor<256xi32>, tensor<16x16x16x256xi32>) -> (tensor<16x16x16x256xi32>, tensor<16x16x16x256xui4>)
-  return %c#0, %c#1 : tensor<16x16x16x256xi32>, tensor<16x16x16x256xui4>
-}
-
-// -----
 
 // u8 outputs: a lane's two bytes of a row (channels o, o + 1) go out as one 2-byte store.
 // CHECK-LABEL: func.func @conv_u8_pairs
@@ -132,8 +102,3 @@ func.func @residual_second_output(%x: tensor<16x16x16x64xui4>, %id: tensor<16x16
 // CHECK-NEXT: vector.store %[[PAIR]], %{{.*}}[%{{.*}}] {alignment = 2 : i64} : memref<200704xi8>, vector<2xi8>
 // PTX-LABEL: .entry conv_u8_pairs_0_conv2d
 // PTX: st.global.v2.b8
-func.func @conv_u8_pairs(%x: tensor<8x64x14x14xui8>) -> tensor<8x128x14x14xui8> {
-  %w = "qnn.weight"() {name = "w"} : () -> tensor<128x64x3x3xi8>
-  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 38>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: 0, 255>, relu = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<8x64x14x14xui8>, tensor<128x64x3x3xi8>) -> tensor<8x128x14x14xui8>
-  return %c : tensor<8x128x14x14xui8>
-}
