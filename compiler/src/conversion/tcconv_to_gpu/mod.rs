@@ -462,15 +462,29 @@ impl NibblePass for ConvertTcconvToGpu {
 /// The PTX of the module's `gpu.module @kernels` for `target` (`sm_75` ... `sm_90`).
 ///
 /// The target is checked against [`Target::ALL`] first (LLVM aborts the process on an unknown
-/// chip). The gpu.module is cloned into a fresh module (the host functions, which still hold
-/// tcconv ops, are never touched) and lowered with
+/// chip). Each kernel is lowered on its own: a `builtin.module` holding a `gpu.module` with the
+/// kernel and the constant tables it reads (the host functions, which still hold tcconv ops,
+/// are never touched), all of them nested in one module so that MLIR's pass manager runs
 /// `nvvm-attach-target{chip=sm_XX features=+ptxNN}`,
 /// `gpu.module(convert-scf-to-cf, convert-nvgpu-to-nvvm,
-/// convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1})`,
-/// `reconcile-unrealized-casts`, `gpu-module-to-binary{format=isa}`; the PTX is the object
-/// string of the resulting `gpu.binary` (its `assembly`). Errors carry MLIR's diagnostics when
-/// the context's handler collected them.
+/// convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1})`, `reconcile-unrealized-casts` and
+/// `gpu-module-to-binary{format=isa}` on the kernels in parallel (LLVM is almost all of the
+/// compile time). The kernels' PTX texts are joined under one header, in kernel order.
+///
+/// With a cache directory ([`ptx_cache_dir`]), a kernel whose lowering input (its module's
+/// text, the pipeline and the compiler version) was compiled before is read from the cache
+/// instead. Errors carry MLIR's diagnostics when the context's handler collected them.
 pub fn gpu_to_ptx(context: &Context, module: &Module, target: &str) -> Result<String, String> {
+    gpu_to_ptx_cached(context, module, target, ptx_cache_dir().as_deref())
+}
+
+/// [`gpu_to_ptx`] with an explicit kernel cache directory (None: compile every kernel).
+pub fn gpu_to_ptx_cached(
+    context: &Context,
+    module: &Module,
+    target: &str,
+    cache: Option<&std::path::Path>,
+) -> Result<String, String> {
     let t = Target::parse(target)?;
     let mut src = None;
     let mut cur = module.body().first_operation();
@@ -489,21 +503,155 @@ pub fn gpu_to_ptx(context: &Context, module: &Module, target: &str) -> Result<St
         cur = op.next_in_block();
     }
     let src = src.ok_or("the module has no gpu.module (run convert-tcconv-to-gpu first)")?;
-    let clone = unsafe { Operation::from_raw(mlir_sys::mlirOperationClone(src.to_raw())) };
-    let mut m = Module::new(Location::unknown(context));
-    m.as_operation_mut()
-        .set_attribute("gpu.container_module", Attribute::unit(context));
-    m.body().append_operation(clone);
+    let units = kernel_units(context, src)?;
     let pipeline = format!(
-        "builtin.module(nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}),reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}})",
+        "nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}),reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}}",
         t.name(),
         ptx_version(t)
     );
-    let pm = PassManager::new(context);
-    parse_pass_pipeline(pm.as_operation_pass_manager(), &pipeline).map_err(|e| e.to_string())?;
-    pm.run(&mut m)
-        .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
-    let mut cur = m.body().first_operation();
+    let keys: Vec<String> = units
+        .iter()
+        .map(|u| cache_key(&u.as_operation().to_string(), &pipeline))
+        .collect();
+    let mut ptx: Vec<Option<String>> = keys
+        .iter()
+        .map(|k| {
+            cache
+                .as_ref()
+                .and_then(|d| std::fs::read_to_string(d.join(format!("{k}.ptx"))).ok())
+        })
+        .collect();
+    // the kernels to compile, nested in one module: the pass manager runs them in parallel
+    let mut top = Module::new(Location::unknown(context));
+    let mut todo = vec![];
+    for (i, u) in units.into_iter().enumerate() {
+        if ptx[i].is_none() {
+            // the module hands its operation over to `top`
+            let raw = u.to_raw();
+            std::mem::forget(u);
+            let op = unsafe { Operation::from_raw(mlir_sys::mlirModuleGetOperation(raw)) };
+            top.body().append_operation(op);
+            todo.push(i);
+        }
+    }
+    if !todo.is_empty() {
+        let pm = PassManager::new(context);
+        parse_pass_pipeline(
+            pm.as_operation_pass_manager(),
+            &format!("builtin.module(builtin.module({pipeline}))"),
+        )
+        .map_err(|e| e.to_string())?;
+        pm.run(&mut top)
+            .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
+        let mut cur = top.body().first_operation();
+        for &i in &todo {
+            let op = cur.ok_or("a kernel module went missing")?;
+            let text = binary_ptx(op)?;
+            if let Some(d) = cache {
+                // best effort: a cache that cannot be written only costs time
+                let _ = std::fs::create_dir_all(d).and_then(|_| {
+                    nibble_qnn::write_atomically(
+                        &d.join(format!("{}.ptx", keys[i])),
+                        text.as_bytes(),
+                    )
+                    .map_err(std::io::Error::other)
+                });
+            }
+            ptx[i] = Some(text);
+            cur = op.next_in_block();
+        }
+    }
+    join_ptx(
+        &ptx.into_iter()
+            .map(|p| p.unwrap_or_default())
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// One `builtin.module { gpu.module @kernels { tables..., gpu.func } }` per kernel of `src`.
+fn kernel_units<'c>(
+    context: &'c Context,
+    src: OperationRef<'c, '_>,
+) -> Result<Vec<Module<'c>>, String> {
+    let body = src
+        .region(0)
+        .ok()
+        .and_then(|r| r.first_block())
+        .ok_or("the gpu.module has no body")?;
+    let mut globals: Vec<(String, OperationRef)> = vec![];
+    let mut funcs = vec![];
+    let mut cur = body.first_operation();
+    while let Some(op) = cur {
+        match op.name().as_string_ref().as_str() {
+            Ok("memref.global") => {
+                let name = op
+                    .attribute("sym_name")
+                    .ok()
+                    .and_then(|a| StringAttribute::try_from(a).ok())
+                    .and_then(|s| nibble_qnn::ir::string_text(s).ok())
+                    .ok_or("a memref.global without a name")?;
+                globals.push((name.to_owned(), op));
+            }
+            Ok("gpu.func") => funcs.push(op),
+            Ok(other) => return Err(format!("unexpected '{other}' in the gpu.module")),
+            Err(_) => return Err("an op with a non-UTF-8 name in the gpu.module".into()),
+        }
+        cur = op.next_in_block();
+    }
+    let loc = Location::unknown(context);
+    let mut units = vec![];
+    for f in funcs {
+        // the tables this kernel reads
+        let mut used: Vec<String> = vec![];
+        f.walk(melior::ir::operation::WalkOrder::PreOrder, |op| {
+            if op.name().as_string_ref().as_str() == Ok("memref.get_global") {
+                if let Ok(a) = op.attribute("name") {
+                    let r = unsafe { mlir_sys::mlirFlatSymbolRefAttrGetValue(a.to_raw()) };
+                    let bytes =
+                        unsafe { std::slice::from_raw_parts(r.data as *const u8, r.length) };
+                    used.push(String::from_utf8_lossy(bytes).into_owned());
+                }
+            }
+            melior::ir::operation::WalkResult::Advance
+        });
+        let block = Block::new(&[]);
+        for (name, g) in &globals {
+            if used.contains(name) {
+                block.append_operation(unsafe {
+                    Operation::from_raw(mlir_sys::mlirOperationClone(g.to_raw()))
+                });
+            }
+        }
+        block.append_operation(unsafe {
+            Operation::from_raw(mlir_sys::mlirOperationClone(f.to_raw()))
+        });
+        let region = Region::new();
+        region.append_block(block);
+        let gm = OperationBuilder::new("gpu.module", loc)
+            .add_attributes(&[(
+                Identifier::new(context, "sym_name"),
+                StringAttribute::new(context, GPU_MODULE).into(),
+            )])
+            .add_regions([region])
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut m = Module::new(loc);
+        m.as_operation_mut()
+            .set_attribute("gpu.container_module", Attribute::unit(context));
+        m.body().append_operation(gm);
+        units.push(m);
+    }
+    Ok(units)
+}
+
+/// The PTX text of the `gpu.binary` that `gpu-module-to-binary` left in `m`.
+fn binary_ptx(m: OperationRef) -> Result<String, String> {
+    let body = m
+        .region(0)
+        .ok()
+        .and_then(|r| r.first_block())
+        .ok_or("a kernel module without a body")?;
+    let mut cur = body.first_operation();
     while let Some(op) = cur {
         if op.name().as_string_ref().as_str() == Ok("gpu.binary") {
             let objects = op.attribute("objects").map_err(|e| e.to_string())?;
@@ -522,6 +670,78 @@ pub fn gpu_to_ptx(context: &Context, module: &Module, target: &str) -> Result<St
         cur = op.next_in_block();
     }
     Err("gpu-module-to-binary produced no gpu.binary".into())
+}
+
+/// One PTX module from per-kernel ones: the first one's header (`.version`, `.target`,
+/// `.address_size`), then every module's body in order. Module-scope symbols (kernels, tables,
+/// shared buffers) are named after their kernel, so they never clash; a clash is an error.
+fn join_ptx(parts: &[String]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, p) in parts.iter().enumerate() {
+        let at = p
+            .find(".address_size")
+            .and_then(|k| p[k..].find('\n').map(|e| k + e + 1))
+            .ok_or("a kernel's PTX has no .address_size header")?;
+        if i == 0 {
+            out.push_str(&p[..at]);
+        }
+        for line in p[at..].lines() {
+            let l = line.trim_start();
+            if let Some(name) = ptx_symbol(l) {
+                if !seen.insert(name.to_owned()) {
+                    return Err(format!("PTX symbol '{name}' is defined by two kernels"));
+                }
+            }
+        }
+        out.push_str(&p[at..]);
+    }
+    Ok(out)
+}
+
+/// The name a module-scope PTX definition line declares (`.visible .entry k(`, `.global ... t[4]`).
+fn ptx_symbol(l: &str) -> Option<&str> {
+    let decl = [
+        ".visible .entry ",
+        ".entry ",
+        ".global ",
+        ".shared ",
+        ".const ",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p));
+    if !decl || l.starts_with(".extern") {
+        return None;
+    }
+    let head = l.split(['(', '[', ';', '=']).next()?;
+    head.split_whitespace().last()
+}
+
+/// Where compiled kernels are kept: `$NIBBLE_CACHE_DIR`, else `$XDG_CACHE_HOME/nibble/ptx`, else
+/// `~/.cache/nibble/ptx`; `NIBBLE_CACHE_DIR=` (empty) turns the cache off.
+pub fn ptx_cache_dir() -> Option<std::path::PathBuf> {
+    match std::env::var_os("NIBBLE_CACHE_DIR") {
+        Some(d) if d.is_empty() => None,
+        Some(d) => Some(d.into()),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))
+            .map(|c| c.join("nibble").join("ptx")),
+    }
+}
+
+/// The cache key of a kernel module: a 128-bit FNV-1a of its text, the pipeline and the
+/// compiler's version (an upgraded nibble never reads an older nibble's kernels).
+fn cache_key(text: &str, pipeline: &str) -> String {
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in [env!("CARGO_PKG_VERSION"), "\0", pipeline, "\0", text]
+        .iter()
+        .flat_map(|s| s.bytes())
+    {
+        h ^= b as u128;
+        h = h.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    format!("{h:032x}")
 }
 
 #[cfg(test)]

@@ -174,3 +174,43 @@ fn target_must_match_the_lowered_functions() {
         "{d:?}"
     );
 }
+
+/// Kernels compiled one module each and joined give one PTX module; a warm cache gives the same
+/// text without compiling, and a changed kernel misses.
+#[test]
+fn kernel_cache_gives_the_same_ptx_and_misses_on_change() {
+    let context = new_context();
+    let m = to_gpu(context, &mini_net(16, 64), "sm_90");
+    let dir = tempfile::tempdir().unwrap();
+    let cold = gpu_to_ptx_cached(context, &m, "sm_90", Some(dir.path())).unwrap();
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(files, count(&m, "gpu.func"), "one cache entry per kernel");
+    assert_eq!(cold.matches(".version").count(), 1, "one header");
+    assert_eq!(cold, gpu_to_ptx_cached(context, &m, "sm_90", None).unwrap());
+    // a cached entry is what is read: poison one and see it come back
+    let first = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&first).unwrap();
+    std::fs::write(&first, text.replace("ret;", "ret; // from the cache")).unwrap();
+    let warm = gpu_to_ptx_cached(context, &m, "sm_90", Some(dir.path())).unwrap();
+    assert!(warm.contains("// from the cache"));
+    // another target is another key
+    let m80 = to_gpu(context, &mini_net(16, 64), "sm_80");
+    gpu_to_ptx_cached(context, &m80, "sm_80", Some(dir.path())).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2 * files);
+}
+
+#[test]
+fn joined_ptx_keeps_one_header_and_refuses_clashing_symbols() {
+    let a = ".version 8.0\n.target sm_90\n.address_size 64\n\n.global .align 4 .b8 k0_t[8];\n.visible .entry k0(\n)\n{ ret; }\n";
+    let b = ".version 8.0\n.target sm_90\n.address_size 64\n\n.visible .entry k1(\n)\n{ ret; }\n";
+    let j = join_ptx(&[a.into(), b.into()]).unwrap();
+    assert_eq!(j.matches(".version").count(), 1);
+    assert!(j.contains(".entry k0(") && j.contains(".entry k1("));
+    let e = join_ptx(&[a.into(), a.into()]).unwrap_err();
+    assert!(e.contains("'k0_t'"), "{e}");
+}
