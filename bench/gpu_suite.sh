@@ -3,7 +3,9 @@
 # deterministic weights with nibble-gen, runs every artifact bit-exact against the CPU reference
 # (nibble-run --check), compute-sanitizer memcheck on ResNet-50 batch 8, nibble's medians and
 # the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout.
-#   [ONLY=REGEX] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [ncu] [kernels]   (default: the first four)
+#   [ONLY=REGEX] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
+#   (default: check sanitize bench torch)
+# peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run.
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
 # "rfc0 rfc3 rfc9", sm_90): speed of light, tensor pipe, occupancy, warp stall reasons.
 # kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT).
@@ -102,6 +104,10 @@ if [[ " $steps " == *" kernels "* ]]; then
     echo "kernels $name (rc $?): $(grep -c gpu__time_duration "$out/kernels-$name.csv") launches, total $(
       awk -F'","' '/gpu__time_duration/ { gsub(/[",]/, "", $NF); t += $NF } END { printf "%.1f us", t / 1000 }' "$out/kernels-$name.csv")"
   done
+fi
+
+if [[ " $steps " == *" peers "* ]]; then
+  python3 bench/peers.py bench/conv_workloads.json --batches "${TORCH_BATCHES:-1,8,16,64,256}" 2>&1 | tee "$out/peers.txt" | grep -v '^{'
 fi
 
 if [[ " $steps " == *" torch "* ]]; then

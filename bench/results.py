@@ -20,6 +20,8 @@ import sys
 BENCH = re.compile(r"^bench (\S+): .*median ([0-9.]+) ms, p90 ([0-9.]+) ms")
 TORCH_MODEL = re.compile(r"^torch fp16 (resnet\d+)\s+batch\s+(\d+):\s+([0-9.]+) ms")
 TORCH_CONV = re.compile(r"^torch fp16 conv (\d+) \(([^)]*)\):\s+([0-9.]+) us")
+PEER_NET = re.compile(r"^peer resnet50 batch (\d+): conv GEMMs on cuBLASLt int8 ([0-9.]+) ms .* fp8 ([0-9.]+) ms")
+PEER_RFC = re.compile(r"^peer rfc (\d+) .*: cuBLASLt int8 ([0-9.]+) us .* fp8 ([0-9.]+) us")
 MODEL = re.compile(r"^(resnet\d+)-(w\da\d)-b(\d+)-(sm_\d+)$")
 HAWQ = re.compile(r"^hawq-(resnet\w+)-(\w+)-b(\d+)-(sm_\d+)$")
 RFC = re.compile(r"^rfc(\d+)-w4a4-(sm_\d+)$")
@@ -33,7 +35,8 @@ def read(folder, name):
 def collect(args):
     rec = {"commit": args.commit, "command": args.command, "card": None, "driver": None,
            "conformance": {"passed": 0, "failed": 0, "failures": []}, "memcheck": [],
-           "models": [], "hawq": [], "rfc": [], "torch_models": [], "torch_convs": []}
+           "models": [], "hawq": [], "rfc": [], "torch_models": [], "torch_convs": [],
+           "peer_resnet50": [], "peer_rfc": []}
     for folder in args.out:
         card = read(folder, "card.txt").strip().splitlines()
         if card:
@@ -63,6 +66,13 @@ def collect(args):
             elif mr := RFC.match(name):
                 rec["rfc"].append({"layer": int(mr.group(1)), "target": mr.group(2),
                                    "median_us": med * 1000})
+        for line in read(folder, "peers.txt").splitlines():
+            if pn := PEER_NET.match(line):
+                rec["peer_resnet50"].append({"batch": int(pn.group(1)), "int8_ms": float(pn.group(2)),
+                                             "fp8_ms": float(pn.group(3))})
+            elif pr := PEER_RFC.match(line):
+                rec["peer_rfc"].append({"layer": int(pr.group(1)), "int8_us": float(pr.group(2)),
+                                        "fp8_us": float(pr.group(3))})
         for line in read(folder, "torch.txt").splitlines():
             if t := TORCH_MODEL.match(line):
                 rec["torch_models"].append({"arch": t.group(1), "batch": int(t.group(2)),
@@ -85,14 +95,18 @@ def torch_ms(rec, arch, batch):
 def render(args):
     rec = json.load(open(args.record))
     out = []
-    out.append("| network | batch | nibble ms | images/s | PyTorch fp16 ms | nibble vs PyTorch |")
-    out.append("|---|---|---|---|---|---|")
+    peers = {p["batch"]: p for p in rec.get("peer_resnet50", [])}
+    out.append("| network | batch | nibble ms | images/s | PyTorch fp16 ms | nibble vs PyTorch |"
+               " cuBLASLt int8 / fp8 conv-GEMM sum ms |")
+    out.append("|---|---|---|---|---|---|---|")
     for m in sorted(rec["models"], key=lambda m: (m["arch"], m["bits"], m["batch"])):
         t = torch_ms(rec, m["arch"], m["batch"])
         ips = m["batch"] / m["median_ms"] * 1000
         vs = f"{t / m['median_ms']:.2f}x" if t else "-"
+        p = peers.get(m["batch"]) if m["arch"] == "resnet50" else None
+        pv = f"{p['int8_ms']:.3f} / {p['fp8_ms']:.3f}" if p else "-"
         out.append(f"| {m['arch']} {m['bits'].upper()} ({m['target']}) | {m['batch']} | "
-                   f"{m['median_ms']:.4f} | {ips:,.0f} | {t if t else '-'} | {vs} |")
+                   f"{m['median_ms']:.4f} | {ips:,.0f} | {t if t else '-'} | {vs} | {pv} |")
     if rec["hawq"]:
         out.append("")
         out.append("| imported HAWQ checkpoint (narrow, 64x64 input) | batch | nibble ms |")
@@ -101,14 +115,18 @@ def render(args):
             out.append(f"| {h['arch']} {h['kind']} ({h['target']}) | {h['batch']} | {h['median_ms']:.4f} |")
     if rec["rfc"]:
         out.append("")
-        out.append("| RFC layer (batch 8) | shape (n, c, size, o, k, s, p) | nibble us | cuDNN fp16 us | speedup |")
-        out.append("|---|---|---|---|---|")
+        out.append("| RFC layer (batch 8) | shape (n, c, size, o, k, s, p) | nibble us | cuDNN fp16 us | speedup |"
+                   " cuBLASLt int8 / fp8 GEMM us |")
+        out.append("|---|---|---|---|---|---|")
         convs = {c["layer"]: c for c in rec["torch_convs"]}
+        prfc = {p["layer"]: p for p in rec.get("peer_rfc", [])}
         for r in sorted(rec["rfc"], key=lambda r: r["layer"]):
             c = convs.get(r["layer"])
             sp = f"{c['median_us'] / r['median_us']:.2f}x" if c else "-"
+            p = prfc.get(r["layer"])
+            pv = f"{p['int8_us']:.1f} / {p['fp8_us']:.1f}" if p else "-"
             out.append(f"| {r['layer']} | {c['shape'] if c else '-'} | {r['median_us']:.1f} | "
-                       f"{c['median_us'] if c else '-'} | {sp} |")
+                       f"{c['median_us'] if c else '-'} | {sp} | {pv} |")
     print("\n".join(out))
     if args.plot:
         import matplotlib
@@ -122,9 +140,14 @@ def render(args):
         for t in rec["torch_models"]:
             series.setdefault(f"PyTorch fp16 {t['arch']}", []).append(
                 (t["batch"], t["batch"] / t["median_ms"] * 1000))
+        for p in rec.get("peer_resnet50", []):
+            series.setdefault("cuBLASLt int8 conv GEMMs resnet50", []).append(
+                (p["batch"], p["batch"] / p["int8_ms"] * 1000))
+            series.setdefault("cuBLASLt fp8 conv GEMMs resnet50", []).append(
+                (p["batch"], p["batch"] / p["fp8_ms"] * 1000))
         for name, pts in sorted(series.items()):
             pts.sort()
-            style = "--" if name.startswith("PyTorch") else "-"
+            style = "-" if name.startswith("nibble") else (":" if name.startswith("cuBLASLt") else "--")
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=name)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
