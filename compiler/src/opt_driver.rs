@@ -86,23 +86,18 @@ fn parse_expected(chunk: &str, first_line: usize) -> Result<Vec<Expected>, Strin
                 .find(|c: char| c.is_whitespace() || c == '{')
                 .unwrap_or(r.len());
             let spec = &r[..end];
+            let bad = |s: &str| format!("line {lineno}: bad offset @{s}");
+            let offset = |s: &str| s[1..].parse::<usize>().map_err(|_| bad(s));
+            // an offset that leaves the file is an error, never a wrapped line number
             let t = match spec {
-                "above" => lineno - 1,
-                "below" => lineno + 1,
-                s if s.starts_with('+') => {
-                    lineno
-                        + s[1..]
-                            .parse::<usize>()
-                            .map_err(|_| format!("line {lineno}: bad offset @{s}"))?
-                }
-                s if s.starts_with('-') => {
-                    lineno
-                        - s[1..]
-                            .parse::<usize>()
-                            .map_err(|_| format!("line {lineno}: bad offset @{s}"))?
-                }
+                "above" => lineno.checked_sub(1),
+                "below" => lineno.checked_add(1),
+                s if s.starts_with('+') => lineno.checked_add(offset(s)?),
+                s if s.starts_with('-') => lineno.checked_sub(offset(s)?),
                 s => return Err(format!("line {lineno}: unsupported location @{s}")),
-            };
+            }
+            .filter(|&t| t >= 1)
+            .ok_or_else(|| bad(spec))?;
             (t, r[end..].trim_start())
         } else {
             (lineno, rest)

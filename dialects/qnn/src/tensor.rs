@@ -169,18 +169,20 @@ impl Tensor {
                     .map_err(|_| TensorError(format!("bad .npy dimension '{s}'")))
             })
             .collect::<Result<_, _>>()?;
-        let n: usize = shape.iter().product::<i64>() as usize;
+        // checked before anything is allocated: negative dims and products past the element
+        // limit are errors, not wrapped sizes
+        let n = crate::semantics::checked_elements(&shape)
+            .map_err(|e| TensorError(format!("bad .npy shape: {e}")))? as usize;
         let body = &bytes[hstart + hlen..];
         let need = |w: usize| -> Result<(), TensorError> {
-            if body.len() < n * w {
-                err(format!(
+            match n.checked_mul(w) {
+                Some(b) if body.len() >= b => Ok(()),
+                b => err(format!(
                     ".npy body holds {} bytes, shape {:?} needs {}",
                     body.len(),
                     shape,
-                    n * w
-                ))
-            } else {
-                Ok(())
+                    b.map_or("more than usize".to_string(), |b| b.to_string())
+                )),
             }
         };
         let le = descr.trim_start_matches(['<', '|', '=']);
@@ -292,6 +294,47 @@ mod tests {
         let mut t = Tensor::int(TensorType::new(vec![4], ElemType::I32), vec![1, 2, 3, 4]).to_npy();
         t.truncate(t.len() - 3);
         assert!(Tensor::from_npy(&t).unwrap_err().0.contains("needs 16"));
+    }
+
+    /// A hand-written header with `shape` and `descr` over `body`.
+    fn npy(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut v = b"\x93NUMPY\x01\x00".to_vec();
+        v.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        v.extend_from_slice(h.as_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// Shapes found by fuzzing: negative dims and products that overflow are errors (they
+    /// panicked, or wrapped to a size of 0 and were accepted without data).
+    #[test]
+    fn npy_shapes_are_checked_before_sizes_are_computed() {
+        for (shape, want) in [
+            ("(-2, 1)", "negative"),
+            ("(4611686018427387904,)", "more than"),
+            ("(4294967296, 4294967296)", "more than"),
+            ("(9223372036854775807, 2)", "more than"),
+        ] {
+            let e = Tensor::from_npy(&npy("<f4", shape, &[0; 16]))
+                .unwrap_err()
+                .0;
+            assert!(
+                e.contains("bad .npy shape") && e.contains(want),
+                "{shape}: {e}"
+            );
+        }
+        // within the element limit but past the body: the byte count is reported, not wrapped
+        let e = Tensor::from_npy(&npy("<i2", "(1000000,)", &[0; 16]))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("needs 2000000"), "{e}");
+        let t = Tensor::from_npy(&npy("<i2", "(2, 1)", &[1, 0, 255, 255])).unwrap();
+        assert_eq!(t.ty.shape, vec![2, 1]);
     }
 
     #[test]

@@ -36,3 +36,9 @@
 // LINK: func.func @block
 // RUN: not nibble-gen --no-such-flag 2>&1 | FileCheck %s --check-prefix=GEN
 // GEN: error: unexpected argument '--no-such-flag'
+
+// expected-* offsets that leave the file (found by fuzzing: they wrapped around).
+// RUN: not nibble-opt %S/Inputs/hostile/expected_at_minus_underflow.mlir --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=UNDER
+// UNDER: expected_at_minus_underflow.mlir:line 2: bad offset @-3
+// RUN: not nibble-opt %S/Inputs/hostile/expected_at_plus_overflow.mlir --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=OVER
+// OVER: expected_at_plus_overflow.mlir:line 2: bad offset @+18446744073709551615

@@ -1,0 +1,4 @@
+func.func @f() {
+  // expected-error @-3 {{x}}
+  return
+}
