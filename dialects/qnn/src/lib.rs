@@ -42,7 +42,7 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), Stri
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let tmp = dir.join(format!(".{name}.tmp{}", unique_suffix()));
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -53,6 +53,14 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), Stri
         let _ = std::fs::remove_file(&tmp);
         fail(e)
     })
+}
+
+/// `<pid>-<n>`: distinct for every temp file of the process, so threads writing the same path
+/// (the kernel cache under parallel tests) never share a temp file.
+fn unique_suffix() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
 }
 
 /// Build the directory `dir` through `fill`, which writes into a staging directory beside it;
@@ -87,7 +95,7 @@ pub fn write_dir_atomically(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let pid = std::process::id();
+    let pid = unique_suffix();
     let staging = parent.join(format!(".{name}.new{pid}"));
     let old = parent.join(format!(".{name}.old{pid}"));
     let _ = std::fs::remove_dir_all(&staging);
@@ -122,16 +130,16 @@ pub fn write_files_atomically(files: &[(&std::path::Path, &[u8])]) -> Result<(),
     use std::io::Write;
     let mut temps: Vec<std::path::PathBuf> = vec![];
     let mut res = Ok(());
-    for (i, (path, bytes)) in files.iter().enumerate() {
+    for (path, bytes) in files {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(std::path::Path::new("."));
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let tmp = dir.join(format!(
-            ".{}.tmp{}-{i}",
+            ".{}.tmp{}",
             name.unwrap_or_default(),
-            std::process::id()
+            unique_suffix()
         ));
         let r = std::fs::File::create(&tmp).and_then(|mut f| {
             f.write_all(bytes)?;
