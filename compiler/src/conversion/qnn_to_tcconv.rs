@@ -10,8 +10,9 @@ use melior::ir::operation::{OperationLike, OperationRef};
 use melior::ir::{Location, Module};
 use melior::Context;
 use nibble_qnn::ir::{graph_of_func, location_from_string};
-use nibble_tcconv::lower::{lower, parse_tile, LowerOptions};
+use nibble_tcconv::lower::{lower, LowerOptions};
 use nibble_tcconv::program::Strategy;
+use nibble_tcconv::select::parse_tile;
 use nibble_tcconv::select::Choice;
 use nibble_tcconv::target::Target;
 

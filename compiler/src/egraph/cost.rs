@@ -8,7 +8,7 @@
 //!   reads them) but cost nothing to re-layout: tcconv pre-packs them at compile time.
 //! - Launches: one per op, plus one for the relayout tcconv inserts when a conv's input is not in
 //!   the layout its kernel reads.
-//! - Convs and dense: the strategy is `nibble_tcconv::lower::choose_strategy` (direct reads HWNC
+//! - Convs and dense: the strategy is `nibble_tcconv::select::choose_strategy` (direct reads HWNC
 //!   and needs the tensor-core shape constraints at this batch size, im2col reads NHWC), the MMA
 //!   and operand types are `mma_for` (on sm_90 INT4 is a storage format and the math is INT8:
 //!   4-bit convs run at the INT8 rate there; sm_75..sm_89 have native INT4 MMAs at twice the INT8
@@ -25,8 +25,8 @@ use super::analysis::{attr, is_absent, layout_leaf, value, Data, EGraph, Value};
 use super::language::Qnn;
 use egg::Language;
 use nibble_qnn::semantics::Layout;
-use nibble_tcconv::lower::{choose_strategy, mma_for};
 use nibble_tcconv::program::Strategy;
+use nibble_tcconv::select::{choose_strategy, mma_for};
 use nibble_tcconv::target::Target;
 use std::fmt;
 

@@ -1,5 +1,5 @@
-//! qnn graph -> tcconv program: strategy rules, the analytic tile model, buffer layouts and the
-//! weight packing plan.
+//! qnn graph -> tcconv program: buffer layouts, the weight packing plan, and for every conv the
+//! strategy, tile and kernel family of `crate::select`.
 //!
 //! Strategy rule (per conv, per target): `direct` (HWNC) when the tensor-core shape constraints
 //! hold exactly — batch % mma.m == 0, in channels % mma.k == 0, out channels % mma.n == 0 —
@@ -10,7 +10,7 @@
 use crate::buffer::{padded_channels, ActBuffer};
 use crate::program::*;
 use crate::select::{choose, simple_writes_second, Choice, ConvSpec, Family};
-use crate::target::{MmaShape, Target};
+use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, ValueId};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::collections::{HashMap, HashSet};
@@ -26,138 +26,7 @@ pub struct LowerOptions {
     pub kernel: Choice,
 }
 
-pub fn parse_tile(s: &str) -> Result<[i64; 3], String> {
-    let v: Vec<i64> = s
-        .split('x')
-        .map(|p| p.parse::<i64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("tile '{s}' is not BMxBNxBK"))?;
-    match v.as_slice() {
-        [m, n, k] if *m > 0 && *n > 0 && *k > 0 && m % 16 == 0 && n % 8 == 0 && k % 32 == 0 => {
-            Ok([*m, *n, *k])
-        }
-        _ => Err(format!(
-            "tile '{s}' must be BMxBNxBK with BM % 16 == 0, BN % 8 == 0, BK % 32 == 0"
-        )),
-    }
-}
-
-/// The MMA and operand types for a conv with activation type `a` and weight type `b`.
-pub fn mma_for(target: Target, a: ElemType, b: ElemType) -> (MmaShape, ElemType, ElemType, bool) {
-    let four = a.bits() == 4 && b.bits() == 4;
-    if four && target.native_int4() {
-        (target.mma_int4(), a, b, false)
-    } else if four {
-        // sm_90: INT4 stays the storage format, widened to 8 bit in registers (u4 -> u8, s4 -> s8).
-        let w = |e: ElemType| {
-            if e.is_signed() {
-                ElemType::I8
-            } else {
-                ElemType::U8
-            }
-        };
-        (target.mma_int8(), w(a), w(b), true)
-    } else {
-        // Mixed 4/8-bit operands are widened to 8 bit on every target.
-        let w = |e: ElemType| {
-            if e.is_signed() {
-                ElemType::I8
-            } else {
-                ElemType::U8
-            }
-        };
-        (
-            target.mma_int8(),
-            w(a),
-            w(b),
-            a.bits() == 4 || b.bits() == 4,
-        )
-    }
-}
-
-/// Strategy decision for one conv (see the module comment).
-pub fn choose_strategy(
-    target: Target,
-    batch: i64,
-    cin: i64,
-    cout: i64,
-    a: ElemType,
-    b: ElemType,
-) -> Strategy {
-    let (mma, ..) = mma_for(target, a, b);
-    let cpad = (cin + mma.k - 1) / mma.k * mma.k;
-    let fits_batch = batch % mma.m == 0;
-    let fits_out = cout % mma.n == 0;
-    // Buffers pad channels to 8 (4-bit) / 4 (8-bit) only, so a direct kernel stepping K by
-    // mma.k needs the channels to be an exact multiple: no channel padding for direct yet.
-    let exact_k = cpad == cin;
-    if fits_batch && fits_out && exact_k {
-        Strategy::Direct
-    } else {
-        Strategy::Im2col
-    }
-}
-
-/// The analytic tile model: the block tile with the most operand reuse (MACs per byte staged
-/// into shared memory, `bm*bn / (bm+bn)`) whose grid still gives every SM a block; when none
-/// does, the smallest (32 x 32: the most blocks). Ties go to the wider N tile (B rows are
-/// weights, re-read by every M tile). Tiles wider than the GEMM (rounded up to 32) are skipped:
-/// their MMAs would be padding. Stages: the target's cp.async depth, fewer when K is short or
-/// when static shared memory (48 KiB) holds fewer. 128 x 128 is not offered: one block of 16
-/// warps a SM hides latency worse than several small ones (H200, RFC layers at batch 8:
-/// 1.4-2.1x slower than the chosen tile). Measured (H200, batch 8, all ten RFC layers, 7 forced tiles each):
-/// the chosen tile is within 8% of the fastest. 128 x 64 and 64 x 128 are not offered either:
-/// at 160-250 registers a thread their 8-warp blocks leave one block (8 warps) an SM, and
-/// ResNet-50 at batch 64 ran 3% (W4A4) and 10% (W8A8) slower with them than with 64 x 64
-/// (H200). `gemm` = (M, N, K) of one launch.
-pub fn choose_tiling(
-    target: Target,
-    gemm: [i64; 3],
-    a: ElemType,
-    b: ElemType,
-    over: Option<[i64; 3]>,
-) -> Tiling {
-    let (mma, at, bt, widen) = mma_for(target, a, b);
-    let store_bits = a.bits().max(b.bits()) as i64;
-    let [m, n, k] = gemm;
-    let bk = if store_bits == 4 { 128 } else { 64 };
-    let up32 = |x: i64| (x + 31) / 32 * 32;
-    let stages_for = |[bm, bn, bk]: [i64; 3]| {
-        let k_steps = (k + bk - 1) / bk;
-        let stage_bytes = (bm + bn) * bk * store_bits / 8;
-        target
-            .max_stages()
-            .min(k_steps.max(1))
-            .min(target.static_smem() / stage_bytes)
-            .max(1)
-    };
-    let tile = match over {
-        Some(t) => t,
-        None => {
-            // by reuse, then wider N
-            let cands = [[64, 64], [32, 64], [64, 32], [32, 32]];
-            cands
-                .iter()
-                .filter(|[bm, bn]| *bm <= up32(m).max(32) && *bn <= up32(n).max(32))
-                .find(|[bm, bn]| {
-                    let blocks = ((m + bm - 1) / bm) * ((n + bn - 1) / bn);
-                    blocks >= target.sm_count()
-                })
-                .map(|[bm, bn]| [*bm, *bn, bk])
-                .unwrap_or([32, 32, bk])
-        }
-    };
-    let [bm, bn, bk] = tile;
-    Tiling {
-        mma,
-        a_type: at,
-        b_type: bt,
-        widen,
-        block_tile: [bm, bn, bk],
-        warp_tile: [bm.min(32), bn.min(32), bk],
-        stages: stages_for(tile),
-    }
-}
+pub use crate::select::{choose_strategy, choose_tiling, mma_for, parse_tile};
 
 type ConvParts<'a> = (
     &'a [i64; 2],

@@ -3,8 +3,8 @@
 //! types, logical shapes, epilogue parameters). Errors are `(op index, message)`.
 
 use crate::buffer::ActBuffer;
-use crate::lower::mma_for;
 use crate::program::*;
+use crate::select::mma_for;
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind};
 use nibble_qnn::semantics::{ElemType, Layout, MAX_SHIFT};
 
