@@ -605,5 +605,5 @@ pub fn bits_from_json(text: &str) -> Result<BitConfig, String> {
 
 /// Write `DIR/model.mlir` and `DIR/weights.safetensors`.
 pub fn write_model(m: &Imported, dir: &Path) -> Result<(), String> {
-    crate::write_model_files(dir, &m.graph.graph.to_mlir(), &m.weights)
+    crate::write_graph(dir, &m.graph.graph, &m.weights)
 }

@@ -74,7 +74,26 @@ pub fn make_example(cfg: &ExampleConfig) -> Result<Example, String> {
 
 /// Write `DIR/model.mlir` and `DIR/weights.safetensors` (both atomically).
 pub fn write_example(ex: &Example, dir: &Path) -> Result<(), String> {
-    write_model_files(dir, &ex.graph.graph.to_mlir(), &ex.weights)
+    write_graph(dir, &ex.graph.graph, &ex.weights)
+}
+
+/// [`write_model_files`] of a graph that passes the qnn verifier (shapes within the element
+/// limits, every op well-formed): what nibble-gen writes, nibble-opt and nibble-run accept.
+pub fn write_graph(
+    dir: &Path,
+    g: &nibble_qnn::graph::Graph,
+    weights: &nibble_qnn::weights::Weights,
+) -> Result<(), String> {
+    nibble_qnn::verify::verify_graph(g).map_err(|e| {
+        let more = match e.len() {
+            0 | 1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        let first = e.first().map(String::as_str).unwrap_or("");
+        let first = first.strip_prefix("error: ").unwrap_or(first);
+        format!("the model would not be valid qnn, nothing written: {first}{more}")
+    })?;
+    write_model_files(dir, &g.to_mlir(), weights)
 }
 
 /// `DIR/model.mlir` and `DIR/weights.safetensors`, both or neither (a failed write leaves the

@@ -42,3 +42,8 @@
 // UNDER: expected_at_minus_underflow.mlir:line 2: bad offset @-3
 // RUN: not nibble-opt %S/Inputs/hostile/expected_at_plus_overflow.mlir --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=OVER
 // OVER: expected_at_plus_overflow.mlir:line 2: bad offset @+18446744073709551615
+
+// nibble-gen refuses shapes past the element limit before writing anything.
+// RUN: rm -rf %t.huge && not nibble-gen conv --shape 1000000,512,100000,512,3,1,1 -o %t.huge 2>&1 | FileCheck %s --check-prefix=GENHUGE
+// GENHUGE: nibble-gen: error: the model would not be valid qnn, nothing written: argument 0: shape [1000000, 512, 100000, 100000] has more than 4294967296 elements (and 2 more)
+// RUN: test ! -e %t.huge

@@ -122,7 +122,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 seed,
             };
             let (g, w) = nibble_models::conv::conv_network(&cfg)?;
-            nibble_models::write_model_files(&out, &g.to_mlir(), &w)?;
+            nibble_models::write_graph(&out, &g, &w)?;
             println!("wrote {} (conv {shape}, {bits}-bit)", out.display());
             Ok(())
         }
