@@ -1,4 +1,4 @@
-"""PyTorch / cuDNN baseline measured in the same device call as nibble (fp16, channels_last,
+"""PyTorch / cuDNN baseline measured in the same GPU run as nibble (fp16, channels_last,
 CUDA-graph replay, median of triton.testing.do_bench). Prints one JSON object on the last line.
 
 Usage: python3 bench/torch_baseline.py [--batches 1,8,16,64,256] [--models resnet50,resnet18]

@@ -51,10 +51,7 @@ class LegacyPickler(w.TorchPickler):
 
 
 def legacy_pth(obj):
-    standins = w.torch_standins()
-    saved = {k: sys.modules.get(k) for k in standins}
-    sys.modules.update(standins)
-    try:
+    with w.torch_standins_installed():
         buf = io.BytesIO()
         pickle.dump(0x1950a86a20f9469cfc6c, buf, protocol=2)
         pickle.dump(1001, buf, protocol=2)
@@ -64,16 +61,9 @@ def legacy_pth(obj):
         p.dump(obj)
         pickle.dump([k for k, _ in p.records], buf, protocol=2)
         for k, data in p.records:
-            size = {"FloatStorage": 4, "LongStorage": 8}
             # element count: the storage's numel (records hold raw bytes)
             numel = next(s.numel for s in storages(obj) if s.data is data)
             buf.write(struct.pack("<q", numel) + data)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                del sys.modules[k]
-            else:
-                sys.modules[k] = v
     return buf.getvalue()
 
 
