@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from the carried target/gpu-suite.tgz (no cargo there): regenerates the
 # deterministic weights with nibble-gen, runs every artifact bit-exact against the CPU reference
-# (nibble-run --check), compute-sanitizer memcheck on ResNet-50 batch 8, nibble's medians and
+# (nibble-run --check), compute-sanitizer (memcheck on ResNet-50 batch 8, or SANITIZE), nibble's medians and
 # the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout.
 #   [ONLY=REGEX] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
 #   (default: check sanitize bench torch)
@@ -59,17 +59,20 @@ if [[ " $steps " == *" check "* ]]; then
 fi
 
 if [[ " $steps " == *" sanitize "* ]]; then
-  a=resnet50-w4a4-b8-sm_90
-  if [ -d "$s/art/$a" ]; then
-    NIBBLE_NO_CUDA_GRAPH=1 compute-sanitizer --tool memcheck --error-exitcode 9 \
-      $run "$s/art/$a" --weights "$(weights resnet50 w4a4)" --seed 3 > "$out/memcheck.log" 2>&1
-    echo "memcheck $a: rc=$? $(grep -m1 'ERROR SUMMARY' "$out/memcheck.log")"
-  fi
+  # SANITIZE="artifact:tool ...": compute-sanitizer runs (memcheck, racecheck, synccheck)
+  for st in ${SANITIZE:-resnet50-w4a4-b8-sm_90:memcheck}; do
+    a=${st%%:*}; tool=${st##*:}
+    line=$(grep "^$a " "$s/manifest.txt") || { echo "sanitize $a: not in the suite"; continue; }
+    f=$(wflag $line)
+    NIBBLE_NO_CUDA_GRAPH=1 compute-sanitizer --tool "$tool" --error-exitcode 9 \
+      $run "$s/art/$a" $f --seed 3 > "$out/$tool-$a.log" 2>&1
+    echo "$tool $a: rc=$? $(grep -m1 'ERROR SUMMARY\|RACECHECK SUMMARY' "$out/$tool-$a.log")"
+  done
 fi
 
 if [[ " $steps " == *" bench "* ]]; then
   while read -r name kind rest; do
-    [[ "$name" == *sm_90 || "$name" == *sm_90-regs || "$name" == *sm_90-prev || "$name" == *sm_90-t* || "$name" == *sm_90-var* ]] || continue
+    [[ "$name" == *sm_90* ]] || continue # sm_90 and sm_90a (and their A/B variants)
     [[ "$name" == rand* ]] && continue # correctness only
     f=$(wflag "$name" "$kind" $rest)
     [ "$kind" = hawq ] || f="$f --seed 1"

@@ -58,12 +58,15 @@ for m in $models; do
   done
 done
 
-# EXTRA="resnet50:w4a4:256 ...": more (arch, bits, batch) for sm_90 only (large batches)
+# EXTRA="resnet50:w4a4:256 ...": more (arch, bits, batch) for EXTRA_TARGETS only (default sm_90;
+# large batches)
 for e in ${EXTRA:-}; do
   IFS=: read -r arch bits b <<< "$e"
   d=build/suite/$arch-$bits-b$b
   $gen example --arch "$arch" --bits "$bits" --batch "$b" --seed 0 -o "$d" > /dev/null
-  emit "$arch-$bits-b$b-sm_90" "$d" sm_90; echo "$arch-$bits-b$b-sm_90 model $arch $bits $b sm_90" >> "$manifest"
+  for t in ${EXTRA_TARGETS:-sm_90}; do
+    emit "$arch-$bits-b$b-$t" "$d" "$t"; echo "$arch-$bits-b$b-$t model $arch $bits $b $t" >> "$manifest"
+  done
   if [ -n "${PREV_OPT:-}" ]; then
     opt=$PREV_OPT emit "$arch-$bits-b$b-sm_90-prev" "$d" sm_90
     echo "$arch-$bits-b$b-sm_90-prev model $arch $bits $b sm_90" >> "$manifest"

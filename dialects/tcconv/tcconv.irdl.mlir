@@ -74,7 +74,8 @@ irdl.dialect @tcconv {
     %f0 = irdl.is "simple"
     %f1 = irdl.is "mma"
     %f2 = irdl.is "staged"
-    %family = irdl.any_of(%f0, %f1, %f2)
+    %f3 = irdl.is "wgmma"
+    %family = irdl.any_of(%f0, %f1, %f2, %f3)
     irdl.operands(input: %i, weight: %w, bias: optional %b, residual: optional %r, output: %o, second: optional %o2)
     irdl.attributes { "family" = %family, "strategy" = %strategy, "strides" = %strides, "padding" = %padding, "kernel" = %kernel,
       "mma" = %mma, "a_type" = %at, "b_type" = %bt, "widen" = %widen, "block_tile" = %bt_, "warp_tile" = %wt,

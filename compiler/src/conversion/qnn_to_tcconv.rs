@@ -95,7 +95,7 @@ impl NibblePass for ConvertQnnToTcconv {
     }
     fn options(&self) -> &'static [(&'static str, &'static str)] {
         &[
-            ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required)"),
+            ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 | sm_90a (required)"),
             (
                 "tile",
                 "BMxBNxBK block tile for every conv, overriding the tile model",

@@ -82,7 +82,9 @@ impl Facts {
             Target::Sm80 => (2039.0, 624.0),  // A100 SXM
             Target::Sm86 => (768.0, 250.0),   // A10 / RTX 3090 class
             Target::Sm89 => (864.0, 362.0),   // L40
-            Target::Sm90 => (4000.0, 1245.0), // H100/H200: measured mma.sync s8, ~4 TB/s
+            // H100/H200: measured mma.sync s8, ~4 TB/s (sm_90a: the same, so that both targets
+            // choose the same layouts)
+            Target::Sm90 | Target::Sm90a => (4000.0, 1245.0),
         };
         let int8 = int8_tops * 1e12 / 2.0 / 1e6;
         Facts {

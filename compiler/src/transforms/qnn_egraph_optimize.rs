@@ -90,7 +90,7 @@ impl NibblePass for QnnEgraphOptimize {
         &[
             (
                 "target",
-                "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (default): the cost model's target",
+                "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 | sm_90a (default): the cost model's target",
             ),
             (
                 "stats",

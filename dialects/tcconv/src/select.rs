@@ -1,12 +1,14 @@
 //! Kernel selection: the strategy (direct / im2col), MMA shape, tile and kernel family of each
 //! `tcconv.conv2d`, decided once, here, from the op's buffers, its tiling and the target. `convert-qnn-to-tcconv` records
-//! the choice on the op (`family = "simple" | "mma" | "staged"`, [`Family`]); tcconv-verify checks
+//! the choice on the op (`family = "simple" | "mma" | "staged" | "wgmma"`, [`Family`]); tcconv-verify checks
 //! that the recorded family takes the op; `convert-tcconv-to-gpu` builds exactly that kernel from
 //! the plan [`realize`] gives back. Every number here is pure arithmetic over tcconv data (no
 //! MLIR), so the e-graph cost model (`choose_strategy`, `mma_for`), both conversions and the
 //! tests share one model.
 //!
 //! Families:
+//! - `wgmma` ([`WgmmaPlan`]): the Hopper warpgroup MMA conv (sm_90a only): both operands in
+//!   shared memory behind matrix descriptors, 4-bit operands widened once per tile;
 //! - `staged` ([`StagedPlan`]): the tensor-core conv with a cp.async multi-stage pipeline and
 //!   ldmatrix (sm_80+, 16-byte pixel rows, the block tile of [`Tiling`], sliced K on small grids);
 //! - `mma` ([`MmaPlan`]): the register-only tensor-core conv (sm_75, the 3-channel stem, shapes
@@ -28,6 +30,7 @@ pub enum Family {
     Simple,
     Mma,
     Staged,
+    Wgmma,
 }
 
 impl Family {
@@ -36,6 +39,7 @@ impl Family {
             Family::Simple => "simple",
             Family::Mma => "mma",
             Family::Staged => "staged",
+            Family::Wgmma => "wgmma",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -43,6 +47,7 @@ impl Family {
             "simple" => Some(Family::Simple),
             "mma" => Some(Family::Mma),
             "staged" => Some(Family::Staged),
+            "wgmma" => Some(Family::Wgmma),
             _ => None,
         }
     }
@@ -76,6 +81,7 @@ pub enum Kernel {
     Simple,
     Mma(MmaPlan),
     Staged(StagedPlan),
+    Wgmma(WgmmaPlan),
 }
 
 impl Kernel {
@@ -84,14 +90,21 @@ impl Kernel {
             Kernel::Simple => Family::Simple,
             Kernel::Mma(_) => Family::Mma,
             Kernel::Staged(_) => Family::Staged,
+            Kernel::Wgmma(_) => Family::Wgmma,
         }
     }
 }
 
-/// The kernel for a conv: the staged kernel where it applies, else the register-only MMA kernel,
-/// else the simple one (each as far as `choice` allows).
+/// The kernel for a conv: on sm_90a the warpgroup MMA kernel where it applies, then the staged
+/// kernel, else the register-only MMA kernel, else the simple one (each as far as `choice`
+/// allows).
 pub fn choose(s: &ConvSpec, tiling: &Tiling, target: Target, choice: Choice) -> Kernel {
     let sm = target.sm_count();
+    if choice == Choice::Auto && target.wgmma() {
+        if let Some(p) = wgmma_plan(s, sm) {
+            return Kernel::Wgmma(p);
+        }
+    }
     if choice == Choice::Auto {
         if let Some(p) = staged_plan(s, tiling, sm) {
             return Kernel::Staged(p);
@@ -117,6 +130,11 @@ pub fn realize(
         Family::Simple => Some(Kernel::Simple),
         Family::Mma => mma_plan(s, tiling, sm).map(Kernel::Mma),
         Family::Staged => staged_plan(s, tiling, sm).map(Kernel::Staged),
+        Family::Wgmma => target
+            .wgmma()
+            .then(|| wgmma_plan(s, sm))
+            .flatten()
+            .map(Kernel::Wgmma),
     };
     let k = k.ok_or_else(|| {
         format!(
@@ -548,6 +566,17 @@ impl StagedPlan {
     /// channel-innermost layout and O a multiple of 32 (a block-tile row is whole 16-byte
     /// vectors, 16-byte aligned in global memory), the second output first.
     pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
+        staged_out(s)
+    }
+    pub fn shift(&self) -> i64 {
+        4 * (self.scaled_a as i64 + self.scaled_b as i64)
+    }
+}
+
+/// Which packed 4-bit output a shared-memory tiled kernel stages through shared memory and
+/// writes 16 bytes a thread (see [`StagedPlan::staged_out`]).
+fn staged_out(s: &ConvSpec) -> Option<bool> {
+    {
         let fits = |b: &ActBuffer| {
             b.storage() == Storage::Packed4
                 && channel_inner(b.layout)
@@ -559,9 +588,6 @@ impl StagedPlan {
         } else {
             fits(s.output).then_some(false)
         }
-    }
-    pub fn shift(&self) -> i64 {
-        4 * (self.scaled_a as i64 + self.scaled_b as i64)
     }
 }
 
@@ -671,6 +697,159 @@ fn scaling(widen: bool, a: ElemType, b: ElemType, kel: i64) -> (bool, bool) {
     } else {
         (false, false)
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The warpgroup MMA kernel (sm_90a)
+// ---------------------------------------------------------------------------------------------
+
+/// Threads of one warpgroup (4 warps): the unit that issues `wgmma.mma_async`.
+pub const WARPGROUP: i64 = 128;
+
+/// Widest N tile of the wgmma kernel: 64 accumulator registers a thread (m64n128k32 s32).
+const WGMMA_MAX_BN: i64 = 128;
+
+/// How one conv maps onto the warpgroup MMA kernel: a block of `wgs` warpgroups computes a
+/// `64 * wgs` x `bn` output tile, warpgroup `i` rows `[64 i, 64 i + 64)` with one
+/// `wgmma.mma_async m64n{bn}k32` per 32 bytes of K; a pipeline stage holds `sbk` stored bytes
+/// of K of every A row (output pixel) and B row (output channel).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WgmmaPlan {
+    /// wgmma operand types (`u8` / `i8`: 4-bit storage is widened).
+    pub a_type: ElemType,
+    pub b_type: ElemType,
+    /// 4-bit storage, widened to 8 bits once per stage into the tile wgmma reads.
+    pub widen: bool,
+    /// Signed 4-bit operands widened into the high nibble (x16 each): accumulators >> shift.
+    pub scaled_a: bool,
+    pub scaled_b: bool,
+    /// Warpgroups a block (1 or 2): BM = 64 * wgs.
+    pub wgs: i64,
+    pub bn: i64,
+    /// Stored K bytes a row and stage, stored bytes of one tap's row, K bytes in all, stages.
+    pub sbk: i64,
+    pub rb: i64,
+    pub kbytes: i64,
+    pub stages: i64,
+    /// GEMM M and the block grid.
+    pub m: i64,
+    pub tiles_m: i64,
+    pub tiles_n: i64,
+}
+
+impl WgmmaPlan {
+    pub fn bm(&self) -> i64 {
+        64 * self.wgs
+    }
+    pub fn block(&self) -> i64 {
+        WARPGROUP * self.wgs
+    }
+    pub fn blocks(&self) -> i64 {
+        self.tiles_m * self.tiles_n
+    }
+    pub fn iters(&self) -> i64 {
+        (self.kbytes + self.sbk - 1) / self.sbk
+    }
+    /// K bytes a stage feeds the MMAs (8-bit elements).
+    pub fn wbk(&self) -> i64 {
+        if self.widen {
+            2 * self.sbk
+        } else {
+            self.sbk
+        }
+    }
+    /// wgmma instructions a warpgroup issues per stage (32 bytes of K each).
+    pub fn ksteps(&self) -> i64 {
+        self.wbk() / 32
+    }
+    /// Bytes of one pipeline stage: A `[BM][sbk]` then B `[BN][sbk]`, both as 8 x 16-byte
+    /// core matrices.
+    pub fn stage_bytes(&self) -> i64 {
+        (self.bm() + self.bn) * self.sbk
+    }
+    /// Bytes of the widened tile wgmma reads (4-bit storage only).
+    pub fn wide_bytes(&self) -> i64 {
+        if self.widen {
+            (self.bm() + self.bn) * self.wbk()
+        } else {
+            0
+        }
+    }
+    pub fn smem_words(&self) -> i64 {
+        let pipeline = self.stages * self.stage_bytes() + self.wide_bytes();
+        let out_tile = self.bm() * self.bn / 2; // staged packed outputs, [BM][BN/8] words
+        pipeline.max(out_tile) / 4
+    }
+    pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
+        staged_out(s)
+    }
+    pub fn shift(&self) -> i64 {
+        4 * (self.scaled_a as i64 + self.scaled_b as i64)
+    }
+}
+
+/// Whether the warpgroup MMA kernel takes this conv: both operands 4-bit (widened) or both
+/// 8-bit, channel-innermost input with whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0,
+/// channels not padded), OHWI / HWOI weights, O % 8 == 0, packed outputs channel-innermost.
+/// The tile: BN = O up to 128 channels (rounded up to a wgmma N); two warpgroups (BM = 128) unless that leaves the grid
+/// under one block an SM; stages as static shared memory allows (2-4).
+pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
+    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
+        return None;
+    }
+    let [n, c, _, _] = s.input.dims;
+    let [_, o, oh, ow] = s.output.dims;
+    let bits = s.input.elem.bits() as i64;
+    let rb = c * bits / 8;
+    if !matches!(bits, 4 | 8)
+        || s.weight.elem.bits() as i64 != bits
+        || s.input.stored_channels() != c
+        || weight_cs(s.weight) != c
+        || rb % 16 != 0
+        || o % 8 != 0
+        || !channel_inner(s.input.layout)
+        || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
+    {
+        return None;
+    }
+    let widen = bits == 4;
+    let eight = |e: ElemType| if e.is_signed() { ElemType::I8 } else { ElemType::U8 };
+    let [kh, kw] = s.kernel;
+    let kbytes = kh * kw * rb;
+    let m = n * oh * ow;
+    // wgmma's integer N: 8, 16, 24, 32, then multiples of 16
+    let bn = if o <= 32 { o } else { ((o + 15) / 16 * 16).min(WGMMA_MAX_BN) };
+    let tiles_n = (o + bn - 1) / bn;
+    let tiles = |bm: i64| (m + bm - 1) / bm * tiles_n;
+    let wgs = if tiles(128) >= sm_count { 2 } else { 1 };
+    let bm = 64 * wgs;
+    // 64 bytes of K (two wgmma k-steps) a stage; 4-bit storage: 32 stored bytes, 64 widened
+    let sbk = if widen { 32 } else { 64 };
+    let stage = (bm + bn) * sbk;
+    let wide = if widen { (bm + bn) * 2 * sbk } else { 0 };
+    let iters = (kbytes + sbk - 1) / sbk;
+    let stages = ((STATIC_SMEM - wide) / stage).min(4).min(iters + 1);
+    if stages < 2 {
+        return None;
+    }
+    let kel = kh * kw * c;
+    let (scaled_a, scaled_b) = scaling(widen, s.input.elem, s.weight.elem, kel);
+    Some(WgmmaPlan {
+        a_type: eight(s.input.elem),
+        b_type: eight(s.weight.elem),
+        widen,
+        scaled_a,
+        scaled_b,
+        wgs,
+        bn,
+        sbk,
+        rb,
+        kbytes,
+        stages,
+        m,
+        tiles_m: (m + bm - 1) / bm,
+        tiles_n,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

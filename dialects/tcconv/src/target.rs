@@ -10,6 +10,9 @@ pub enum Target {
     Sm86,
     Sm89,
     Sm90,
+    /// Hopper with its architecture-specific instructions (`wgmma`): PTX for sm_90a runs on
+    /// sm_90 parts only.
+    Sm90a,
 }
 
 /// `mma.sync` shape M x N x K.
@@ -21,12 +24,13 @@ pub struct MmaShape {
 }
 
 impl Target {
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 6] = [
         Target::Sm75,
         Target::Sm80,
         Target::Sm86,
         Target::Sm89,
         Target::Sm90,
+        Target::Sm90a,
     ];
 
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -36,9 +40,10 @@ impl Target {
             "sm_86" => Self::Sm86,
             "sm_89" => Self::Sm89,
             "sm_90" => Self::Sm90,
+            "sm_90a" => Self::Sm90a,
             _ => {
                 return Err(format!(
-                    "unknown target '{s}' (known: sm_75, sm_80, sm_86, sm_89, sm_90)"
+                    "unknown target '{s}' (known: sm_75, sm_80, sm_86, sm_89, sm_90, sm_90a)"
                 ))
             }
         })
@@ -50,18 +55,27 @@ impl Target {
             Self::Sm86 => "sm_86",
             Self::Sm89 => "sm_89",
             Self::Sm90 => "sm_90",
+            Self::Sm90a => "sm_90a",
         }
     }
     /// Does the target have INT4 tensor cores? (Hopper does not: INT4 is widened to 8 bit.)
     pub fn native_int4(self) -> bool {
-        self != Self::Sm90
+        !self.hopper()
+    }
+    /// sm_90 or sm_90a.
+    pub fn hopper(self) -> bool {
+        matches!(self, Self::Sm90 | Self::Sm90a)
+    }
+    /// Does the target have the warpgroup MMA (`wgmma.mma_async`)? sm_90a only.
+    pub fn wgmma(self) -> bool {
+        self == Self::Sm90a
     }
     /// The MMA the target uses for 4-bit operands (after widening on sm_90).
     pub fn mma_int4(self) -> MmaShape {
         match self {
             Self::Sm75 => MmaShape { m: 8, n: 8, k: 32 },
             Self::Sm80 | Self::Sm86 | Self::Sm89 => MmaShape { m: 16, n: 8, k: 64 },
-            Self::Sm90 => MmaShape { m: 16, n: 8, k: 32 },
+            Self::Sm90 | Self::Sm90a => MmaShape { m: 16, n: 8, k: 32 },
         }
     }
     /// The MMA the target uses for 8-bit operands.
@@ -77,7 +91,7 @@ impl Target {
             Self::Sm80 => 108, // A100
             Self::Sm86 => 84,  // A10 / RTX 3090 class
             Self::Sm89 => 128, // L40 / RTX 4090 class
-            Self::Sm90 => 132, // H100 / H200 SXM
+            Self::Sm90 | Self::Sm90a => 132, // H100 / H200 SXM
         }
     }
     /// Shared memory one block may use (bytes).
@@ -86,7 +100,7 @@ impl Target {
             Self::Sm75 => 64 * 1024,
             Self::Sm80 => 163 * 1024,
             Self::Sm86 | Self::Sm89 => 99 * 1024,
-            Self::Sm90 => 227 * 1024,
+            Self::Sm90 | Self::Sm90a => 227 * 1024,
         }
     }
     /// Shared memory a kernel declares statically (bytes; more needs dynamic shared memory,
@@ -99,7 +113,7 @@ impl Target {
         match self {
             Self::Sm75 => 1,
             Self::Sm86 | Self::Sm89 => 3,
-            Self::Sm80 | Self::Sm90 => 4,
+            Self::Sm80 | Self::Sm90 | Self::Sm90a => 4,
         }
     }
 }

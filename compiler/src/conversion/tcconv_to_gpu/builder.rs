@@ -823,6 +823,90 @@ impl<'c> Kb<'c> {
         self.op("llvm.extractvalue", &[agg], &[ty], &[("position", p)])[0]
     }
 
+    /// The 4 i32 words of a `vector<4xi32>` (from [`Kb::load4`]).
+    pub fn words4(&mut self, v: V) -> [V; 4] {
+        let i32t = self.ty(T::I32);
+        [0, 1, 2, 3].map(|j| {
+            let pos = DenseI64ArrayAttribute::new(self.ctx, &[j]).into();
+            self.op("vector.extract", &[v], &[i32t], &[("static_position", pos)])[0]
+        })
+    }
+    /// `vector<4xi32>` of 4 i32 words (for [`Kb::store4`]).
+    pub fn vec4(&mut self, w: [V; 4]) -> V {
+        let vt = Type::parse(self.ctx, "vector<4xi32>").expect("vector type");
+        self.op("vector.from_elements", &w, &[vt], &[])[0]
+    }
+
+    // ------------------------------------------------------------------ Hopper (sm_90a)
+
+    /// The shared-memory address of a workgroup memref (i64; what a wgmma matrix descriptor
+    /// encodes).
+    pub fn smem_address(&mut self, m: V) -> V {
+        let idx = Type::index(self.ctx);
+        let p = self.op("memref.extract_aligned_pointer_as_index", &[m], &[idx], &[])[0];
+        self.index_cast(p, T::I64)
+    }
+    /// `fence.proxy.async.shared::cta`: this thread's generic-proxy writes to shared memory
+    /// (stores, cp.async) become visible to the async proxy that `wgmma` reads through.
+    pub fn fence_proxy_async(&mut self) {
+        let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
+        let attrs = [
+            ("kind", p("#nvvm.proxy_kind<async.shared>")),
+            ("space", p("#nvvm.shared_space<cta>")),
+        ];
+        self.op("nvvm.fence.proxy", &[], &[], &attrs);
+    }
+    /// `wgmma.fence.sync.aligned`: orders the accumulator registers before the next wgmma.
+    pub fn wgmma_fence(&mut self) {
+        self.op("nvvm.wgmma.fence.aligned", &[], &[], &[]);
+    }
+    /// `wgmma.commit_group.sync.aligned`.
+    pub fn wgmma_commit(&mut self) {
+        self.op("nvvm.wgmma.commit.group.sync.aligned", &[], &[], &[]);
+    }
+    /// `wgmma.wait_group.sync.aligned n`: at most `n` committed wgmma groups still pending.
+    pub fn wgmma_wait(&mut self, n: i64) {
+        let i64t = self.ty(T::I64);
+        self.op(
+            "nvvm.wgmma.wait.group.sync.aligned",
+            &[],
+            &[],
+            &[("group", IntegerAttribute::new(i64t, n).into())],
+        );
+    }
+    /// `wgmma.mma_async.sync.aligned.m64n{n}k32.s32.{a}.{b}`: D = A x B + D with A (64 x 32,
+    /// K-major) and B (n x 32, K-major) in shared memory behind the matrix descriptors `da`,
+    /// `db`; `d` are this thread's n / 2 accumulator registers (register 4j + i: row
+    /// 16 * warp + g + 8 * (i / 2), column 8j + 2t + i % 2, as n / 8 m16n8 C fragments).
+    pub fn wgmma(&mut self, n: i64, a_type: &str, b_type: &str, da: V, db: V, d: &[V]) -> Vec<V> {
+        let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
+        let st = Type::parse(
+            self.ctx,
+            &format!("!llvm.struct<({})>", vec!["i32"; d.len()].join(", ")),
+        )
+        .expect("wgmma accumulator struct");
+        let mut acc = self.op("llvm.mlir.undef", &[], &[st], &[])[0];
+        for (i, v) in d.iter().enumerate() {
+            let pos = DenseI64ArrayAttribute::new(self.ctx, &[i as i64]).into();
+            acc = self.op("llvm.insertvalue", &[acc, *v], &[st], &[("position", pos)])[0];
+        }
+        let attrs = [
+            ("shape", p(&format!("#nvvm.shape<m = 64, n = {n}, k = 32>"))),
+            ("typeA", p(&format!("#nvvm.wgmma_type<{a_type}>"))),
+            ("typeB", p(&format!("#nvvm.wgmma_type<{b_type}>"))),
+            ("typeD", p("#nvvm.wgmma_type<s32>")),
+            ("scaleA", p("#nvvm.wgmma_scale_in<one>")),
+            ("scaleB", p("#nvvm.wgmma_scale_in<one>")),
+            ("scaleD", p("#nvvm.wgmma_scale_out<one>")),
+            ("layoutA", p("#nvvm.mma_layout<row>")),
+            ("layoutB", p("#nvvm.mma_layout<col>")),
+        ];
+        let r = self.op("nvvm.wgmma.mma_async", &[acc, da, db], &[st], &attrs)[0];
+        (0..d.len())
+            .map(|i| self.extract_value(r, i as i64, T::I32))
+            .collect()
+    }
+
     // ------------------------------------------------------------------ packed 4-bit and bytes
 
     /// Nibble `j` (bits [4j+3 : 4j]) of an i32 word, sign-extended when `signed`

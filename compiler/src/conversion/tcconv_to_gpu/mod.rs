@@ -42,6 +42,7 @@ pub mod layout;
 pub mod mma;
 pub mod pool;
 pub mod staged;
+pub mod wgmma;
 
 use crate::conversion::qnn_to_tcconv::funcs;
 use crate::diagnostics::emit_error;
@@ -94,6 +95,8 @@ pub fn ptx_version(t: Target) -> u32 {
         Target::Sm80 => 70,
         Target::Sm86 => 71,
         Target::Sm89 | Target::Sm90 => 78,
+        // wgmma needs PTX 8.0, with u8 x s8 operands 8.4
+        Target::Sm90a => 84,
     }
 }
 
@@ -165,6 +168,7 @@ pub fn build_op_kernel<'c>(
     };
     let workgroup: Vec<Type> = match &kernel {
         Kernel::Staged(sp) => vec![builder::workgroup_i32(context, sp.smem_words())],
+        Kernel::Wgmma(wp) => vec![builder::workgroup_i32(context, wp.smem_words())],
         Kernel::Mma(mp) if mp.split > 1 => {
             vec![builder::workgroup_i32(context, mma::smem_words(mp))]
         }
@@ -172,6 +176,7 @@ pub fn build_op_kernel<'c>(
     };
     let block = match &kernel {
         Kernel::Staged(sp) => sp.block(),
+        Kernel::Wgmma(wp) => wp.block(),
         Kernel::Mma(_) => mma::BLOCK,
         Kernel::Simple => elementwise::BLOCK,
     };
@@ -228,6 +233,7 @@ pub fn build_op_kernel<'c>(
                     let spec = conv::ConvSpec::conv(c, b, &p.weights);
                     match &kernel {
                         Kernel::Staged(sp) => staged::conv(kb, args, &spec, sp),
+                        Kernel::Wgmma(wp) => wgmma::conv(kb, args, &spec, wp),
                         Kernel::Mma(mp) => mma::conv(kb, args, &spec, mp),
                         Kernel::Simple => conv::simple(kb, args, &spec),
                     }
@@ -422,7 +428,7 @@ impl NibblePass for ConvertTcconvToGpu {
     }
     fn options(&self) -> &'static [(&'static str, &'static str)] {
         &[
-            ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 (required; must match the functions' tcconv.target)"),
+            ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 | sm_90a (required; must match the functions' tcconv.target)"),
         ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {
@@ -459,7 +465,7 @@ impl NibblePass for ConvertTcconvToGpu {
 
 // ------------------------------------------------------------------------------------- PTX
 
-/// The PTX of the module's `gpu.module @kernels` for `target` (`sm_75` ... `sm_90`).
+/// The PTX of the module's `gpu.module @kernels` for `target` (`sm_75` ... `sm_90a`).
 ///
 /// The target is checked against [`Target::ALL`] first (LLVM aborts the process on an unknown
 /// chip). Each kernel is lowered on its own: a `builtin.module` holding a `gpu.module` with the
@@ -467,7 +473,8 @@ impl NibblePass for ConvertTcconvToGpu {
 /// are never touched), all of them nested in one module so that MLIR's pass manager runs
 /// `nvvm-attach-target{chip=sm_XX features=+ptxNN}`,
 /// `gpu.module(convert-scf-to-cf, convert-nvgpu-to-nvvm,
-/// convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1})`, `reconcile-unrealized-casts` and
+/// convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1})` (then `convert-nvvm-to-llvm` on
+/// sm_90a), `reconcile-unrealized-casts` and
 /// `gpu-module-to-binary{format=isa}` on the kernels in parallel (LLVM is almost all of the
 /// compile time). The kernels' PTX texts are joined under one header, in kernel order.
 ///
@@ -504,8 +511,11 @@ pub fn gpu_to_ptx_cached(
     }
     let src = src.ok_or("the module has no gpu.module (run convert-tcconv-to-gpu first)")?;
     let units = kernel_units(context, src)?;
+    // sm_90a: the wgmma ops are PTX-builder ops that convert-nvvm-to-llvm expands into inline
+    // PTX (LLVM's translation does not know them)
+    let nvvm_to_llvm = if t.wgmma() { ",convert-nvvm-to-llvm" } else { "" };
     let pipeline = format!(
-        "nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}),reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}}",
+        "nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}{nvvm_to_llvm}),reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}}",
         t.name(),
         ptx_version(t)
     );

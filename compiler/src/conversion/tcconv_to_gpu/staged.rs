@@ -52,6 +52,7 @@ use super::conv::{ConvArgs, ConvSpec};
 use super::layout::{act_slot, weight_slot, Buf, IndexMath};
 use super::mma::{pixel, store_tile, warp_mma, StageOut, TileBufs, WarpTile};
 use super::pool::tap;
+use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::ir::mma_type_name;
 pub use nibble_tcconv::select::{staged_plan as plan, StagedPlan};
 
@@ -68,7 +69,7 @@ pub fn chunk_word<M: IndexMath>(m: &mut M, r: M::X, c: M::X, cpr: i64) -> M::X {
 }
 
 /// The two widened registers (`lo`, `hi`) of a word of 8 nibbles (see the module comment).
-fn widen_pair(kb: &mut Kb, x: V, signed: bool, scaled: bool) -> (V, V) {
+pub(super) fn widen_pair(kb: &mut Kb, x: V, signed: bool, scaled: bool) -> (V, V) {
     if scaled {
         let m = kb.i32c(0xf0f0_f0f0u32 as i32 as i64);
         let four = kb.i32c(4);
@@ -449,38 +450,75 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     store_tile(kb, s, &bufs, &tile, &accs)?;
     if staged_out.is_some() {
         kb.barrier();
-        let vpr = p.bn / 32; // 16-byte vectors a row
-        let kvpr = kb.idx(vpr);
-        let total = p.bm * vpr;
-        for j in 0..(total + threads - 1) / threads {
-            let off = kb.idx(j * threads);
-            let v = kb.add(tid, off);
-            let row = kb.divu(v, kvpr);
-            let q = kb.remu(v, kvpr);
-            let m = kb.add(m0, row);
-            let qo = kb.mul(q, k32);
-            let o = kb.add(n0, qo);
-            let mok = kb.cmp(Cmp::Ult, m, mlim);
-            let oin = kb.cmp(Cmp::Ult, o, olim);
-            let ok = kb.andb(mok, oin);
-            let ok = if (j + 1) * threads > total {
-                let kt = kb.idx(total);
-                let vin = kb.cmp(Cmp::Ult, v, kt);
-                kb.andb(ok, vin)
-            } else {
-                ok
-            };
-            kb.if_then(ok, |kb| {
-                let (n, y, x) = pixel(kb, s, m);
-                let sl = act_slot(kb, sact, n, o, y, x);
-                let gw = kb.divu(sl, k8);
-                let si = kb.mul(v, k4);
-                let w4 = kb.load4(smem, si);
-                kb.store4(w4, sbuf.mem, gw);
-            });
-        }
+        let tile = OutTile {
+            smem,
+            m0,
+            n0,
+            bm: p.bm,
+            bn: p.bn,
+            m: p.m,
+        };
+        write_out_tile(kb, s, &tile, sbuf, sact, threads);
     }
     Ok(p.blocks() * threads)
+}
+
+/// A block's packed 4-bit output tile staged in shared memory by [`store_tile`]
+/// ([`StageOut`]): `[bm][bn / 8]` words from word 0 of `smem`, rows `m0..`, channels `n0..`.
+pub(super) struct OutTile {
+    pub smem: V,
+    pub m0: V,
+    pub n0: V,
+    pub bm: i64,
+    pub bn: i64,
+    /// GEMM M (rows past it are not written).
+    pub m: i64,
+}
+
+/// Write a staged output tile to `buf` (of type `act`, channel-innermost, O % 32 == 0): every
+/// thread of the block copies 16-byte vectors (`st.global.v4`), row after row.
+pub(super) fn write_out_tile(
+    kb: &mut Kb,
+    s: &ConvSpec,
+    tile: &OutTile,
+    buf: &Buf,
+    act: &ActBuffer,
+    threads: i64,
+) {
+    let tid = kb.thread_id();
+    let (k4, k8, k32) = (kb.idx(4), kb.idx(8), kb.idx(32));
+    let mlim = kb.idx(tile.m);
+    let olim = kb.idx(s.output.dims[1]);
+    let vpr = tile.bn / 32; // 16-byte vectors a row
+    let kvpr = kb.idx(vpr);
+    let total = tile.bm * vpr;
+    for j in 0..(total + threads - 1) / threads {
+        let off = kb.idx(j * threads);
+        let v = kb.add(tid, off);
+        let row = kb.divu(v, kvpr);
+        let q = kb.remu(v, kvpr);
+        let m = kb.add(tile.m0, row);
+        let qo = kb.mul(q, k32);
+        let o = kb.add(tile.n0, qo);
+        let mok = kb.cmp(Cmp::Ult, m, mlim);
+        let oin = kb.cmp(Cmp::Ult, o, olim);
+        let ok = kb.andb(mok, oin);
+        let ok = if (j + 1) * threads > total {
+            let kt = kb.idx(total);
+            let vin = kb.cmp(Cmp::Ult, v, kt);
+            kb.andb(ok, vin)
+        } else {
+            ok
+        };
+        kb.if_then(ok, |kb| {
+            let (n, y, x) = pixel(kb, s, m);
+            let sl = act_slot(kb, act, n, o, y, x);
+            let gw = kb.divu(sl, k8);
+            let si = kb.mul(v, k4);
+            let w4 = kb.load4(tile.smem, si);
+            kb.store4(w4, buf.mem, gw);
+        });
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,91 @@
+// The warpgroup MMA conv kernel (wgmma.rs, sm_90a): a cp.async ring in wgmma's core-matrix
+// layout, 4-bit operands widened once per stage, wgmma.mma_async on matrix descriptors.
+// RUN: nibble-opt %S/Inputs/wgmma.sm_90a.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s
+// The PTX, through the upstream pipeline with convert-nvvm-to-llvm (wgmma is a PTX-builder op):
+// RUN: nibble-opt %S/Inputs/wgmma.sm_90a.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a},nvvm-attach-target{chip=sm_90a features=+ptx84},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-nvvm-to-llvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+// The family is only realized where the target has wgmma:
+// RUN: not nibble-opt %S/Inputs/wgmma.sm_90a.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=SM90
+
+// SM90: error: {{.*}}target
+
+// u4 x s4, 16 images, 3x3, C = 64 (32 stored bytes a pixel), O = 256: 4096 pixels make 64
+// tiles of 128 rows, under one an SM, so one warpgroup a block (64 x 128 tiles, 64 x 2 blocks);
+// K = 9 taps x 32 bytes, one tap a stage; 4 stages of (64 + 128) x 32 bytes and the widened
+// tile (192 x 64 bytes): 36 KiB.
+// CHECK-LABEL: func.func @conv_u4_staged
+// CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c128, %c1, %c1) threads in (%c128, %c1, %c1)
+// CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<9216xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
+// CHECK: memref.extract_aligned_pointer_as_index %[[SM]]
+// prologue: 3 stages, one A and two B chunks a thread each
+// CHECK-COUNT-3: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
+// CHECK-NEXT: nvvm.cp.async.commit.group
+// CHECK: scf.for %{{.*}} = %c0 to %c9 step %c1 iter_args
+// CHECK-NEXT: nvvm.cp.async.wait.group 2
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.if
+// CHECK: nvvm.cp.async.commit.group
+// widening: a 16-byte chunk in, two out; u4 activations by mask, s4 weights into the high nibble
+// CHECK: vector.load %[[SM]]
+// CHECK: arith.andi %{{.*}}, %c252645135_i32 : i32
+// CHECK: vector.store %{{.*}}, %[[SM]]
+// CHECK: arith.andi %{{.*}}, %c-252645136_i32 : i32
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK-NEXT: gpu.barrier
+// descriptors: 128-byte leading offset, 512-byte stride (4 widened chunks of 16 bytes a row)
+// CHECK: arith.ori %{{.*}}, %c137439477760_i64 : i64
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-2: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// both signed-nibble scalings undone: >> 4
+// CHECK: arith.shrsi %{{.*}}, %c4_i32
+// PTX-LABEL: .entry conv_u4_staged_0_conv2d
+// PTX: fence.proxy.async.shared::cta;
+// PTX: wgmma.fence.sync.aligned;
+// PTX: wgmma.mma_async.sync.aligned.m64n128k32.s32.u8.s8
+// PTX: wgmma.commit_group.sync.aligned;
+// PTX: wgmma.wait_group.sync.aligned {{.*}}0;
+
+// -----
+
+// Batch 1, 196 pixels: one warpgroup a block (64-row tiles) keeps 8 blocks instead of 4.
+// CHECK-LABEL: func.func @sliced_k
+// CHECK: gpu.launch_func @kernels::@sliced_k_0_conv2d blocks in (%c8, %c1, %c1) threads in (%c128, %c1, %c1)
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>
+
+// -----
+
+// The 3-channel stem has no 16-byte pixel rows: the register-only MMA kernel.
+// CHECK-LABEL: func.func @stem_not_staged
+// CHECK-NOT: nvvm.wgmma
+// CHECK: nvvm.mma.sync
+
+// -----
+
+// 1x1 residual conv with the packed second output: staged through shared memory, written 16
+// bytes a thread.
+// CHECK-LABEL: func.func @residual_second_output
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>
+// CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<131072xi32>, vector<4xi32>
+
+// -----
+
+// u8 x s8: copied straight into the wgmma layout; the copies are fenced for the async proxy
+// before the barrier, nothing is widened.
+// CHECK-LABEL: func.func @conv_u8_pairs
+// CHECK: scf.for
+// CHECK-NEXT: nvvm.cp.async.wait.group
+// CHECK-NEXT: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK-NOT: arith.andi %{{.*}}, %c252645135_i32
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
+
+// -----
+
+// O = 40: wgmma's N is 8, 16, 24, 32 or a multiple of 16, so the tile is 48 channels wide and
+// the loads past channel 40 are zero-filled.
+// CHECK-LABEL: func.func @odd_channels_u8
+// CHECK: gpu.launch_func @kernels::@odd_channels_u8_0_conv2d blocks in (%c2, %c1, %c1) threads in (%c128, %c1, %c1)
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 48, k = 32>
+// PTX-LABEL: .entry odd_channels_u8_0_conv2d
+// PTX: wgmma.mma_async.sync.aligned.m64n48k32.s32.u8.s8
