@@ -7,7 +7,7 @@
 #   (default: check sanitize bench torch)
 # peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run.
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
-# "rfc0 rfc3 rfc9", sm_90): speed of light, tensor pipe, occupancy, warp stall reasons.
+# "rfc0 rfc3 rfc9"; NCU_TARGET, default sm_90, may name a suffixed variant: sm_90a-wg): speed of light, tensor pipe, occupancy, warp stall reasons.
 # kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ gen=$s/bin/nibble-gen
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
 # ONLY=REGEX: the check and bench steps take the manifest entries whose line matches
 man=$out/manifest.txt
-grep -E "${ONLY:-.}" "$s/manifest.txt" > "$man"
+grep -E -e "${ONLY:-.}" "$s/manifest.txt" > "$man"
 
 weights() { # arch bits -> path of the regenerated qnn weights
   local d=$s/weights/$1-$2
@@ -83,7 +83,7 @@ fi
 
 if [[ " $steps " == *" ncu "* ]]; then
   for l in ${NCU_LAYERS:-rfc0 rfc3 rfc9}; do
-    name=$l-w4a4-sm_90
+    name=$l-w4a4-${NCU_TARGET:-sm_90}
     line=$(grep "^$name " "$s/manifest.txt") || continue
     f=$(wflag $line)
     NIBBLE_NO_CUDA_GRAPH=1 ncu --kernel-name regex:conv2d --launch-skip 2 --launch-count 1 \

@@ -4,7 +4,7 @@
 # without weights: bench/gpu_suite.sh regenerates the deterministic weights on the GPU machine
 # with nibble-gen, so the carried directory stays small.
 #   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...]
-#   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] bench/make_gpu_suite.sh
+#   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] [RANDOM_WGMMA=50] bench/make_gpu_suite.sh
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
 # PREV_OPT=path/to/other/nibble-opt adds sm_90 model artifacts built by that binary (`-prev`);
@@ -134,5 +134,27 @@ while read -r i s bits; do
     echo "rand$i-$t-regs conv $s $bits $((100 + i)) $t" >> "$manifest"
   done
 done
+# RANDOM_WGMMA=N random convs of the shapes the sm_90a wgmma kernel takes (4- or 8-bit, 16-byte
+# pixel rows, O % 8 == 0; odd batches and sizes, O not a wgmma N, stride 2, 1x1/3x3/5x5),
+# built with convert-qnn-to-tcconv{kernel=wgmma} so that every one of them runs through it.
+if [[ " $targets " == *" sm_90a "* ]]; then
+  awk -v n="${RANDOM_WGMMA:-0}" 'BEGIN { srand(20261203);
+    split("1 3 5 8 16 33", B); split("32 64 96 128 160 256", C); split("8 16 24 40 56 64 96 136 200 256", O); split("1 3 5", K);
+    for (i = 0; i < n; i++) {
+      b = B[int(rand()*6)+1]; c = C[int(rand()*6)+1]; o = O[int(rand()*10)+1]; k = K[int(rand()*3)+1];
+      s = int(rand()*2)+1; p = int(rand()*(k/2+1)); h = k + int(rand()*14) + 1; bits = (rand() < 0.5 || c == 32) ? 4 : 8;
+      printf "%d %d,%d,%d,%d,%d,%d,%d %d\n", i, b, c, h, o, k, s, p, bits } }' |
+  while read -r i s bits; do
+    d=build/suite/rwg$i; $gen conv --shape "$s" --bits "$bits" --seed "$((300 + i))" -o "$d" > /dev/null
+    emit "rwg$i-sm_90a" "$d" sm_90a wgmma; echo "rwg$i-sm_90a conv $s $bits $((300 + i)) sm_90a" >> "$manifest"
+  done
+  # the RFC layers through wgmma (auto keeps the staged kernel on their batch-8 grids), for A/B
+  i=0
+  for s in $convs; do
+    d=build/suite/rfc$i
+    emit "rfc$i-w4a4-sm_90a-wg" "$d" sm_90a wgmma; echo "rfc$i-w4a4-sm_90a-wg conv $s 4 $i sm_90a" >> "$manifest"
+    i=$((i + 1))
+  done
+fi
 tar czf target/gpu-suite.tgz -C target gpu-suite
 echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)"

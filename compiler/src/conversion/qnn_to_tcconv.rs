@@ -1,4 +1,4 @@
-//! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|mma|simple}`:
+//! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|mma|simple}`:
 //! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
 //! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
 //! `nibble_tcconv::select` (documented there); this pass reads IR, runs them and writes IR.
@@ -76,7 +76,7 @@ pub fn parse_options(
     }
     if let Some(k) = options.get("kernel") {
         lo.kernel = Choice::parse(k)
-            .ok_or_else(|| err(format!("kernel={k} is not auto, mma or simple")))?;
+            .ok_or_else(|| err(format!("kernel={k} is not auto, wgmma, mma or simple")))?;
     }
     match options.get("strategy").map(String::as_str) {
         None | Some("auto") => {}
@@ -101,7 +101,7 @@ impl NibblePass for ConvertQnnToTcconv {
                 "BMxBNxBK block tile for every conv, overriding the tile model",
             ),
             ("strategy", "auto (rules) | im2col (every conv)"),
-            ("kernel", "auto (default): the best conv kernel family that takes each conv (staged, else mma, else simple) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
+            ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a where its grid fills the GPU, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {

@@ -54,12 +54,15 @@ impl Family {
 }
 
 /// What `convert-qnn-to-tcconv{kernel=...}` lets the selection choose from: the best family that
-/// takes the conv (`auto`), the register-only or simple kernel at most (`mma`, for A/B runs),
-/// or the simple kernel (`simple`).
+/// takes the conv (`auto`), the wgmma kernel wherever it takes the conv on sm_90a, also on
+/// grids too small for it to pay off (`wgmma`, for conformance runs and A/B), the
+/// register-only or simple kernel at most (`mma`, for A/B runs), or the simple kernel
+/// (`simple`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Choice {
     #[default]
     Auto,
+    Wgmma,
     Mma,
     Simple,
 }
@@ -68,6 +71,7 @@ impl Choice {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "auto" => Some(Choice::Auto),
+            "wgmma" => Some(Choice::Wgmma),
             "mma" => Some(Choice::Mma),
             "simple" => Some(Choice::Simple),
             _ => None,
@@ -95,17 +99,19 @@ impl Kernel {
     }
 }
 
-/// The kernel for a conv: on sm_90a the warpgroup MMA kernel where it applies, then the staged
-/// kernel, else the register-only MMA kernel, else the simple one (each as far as `choice`
-/// allows).
+/// The kernel for a conv: on sm_90a the warpgroup MMA kernel where it applies and its grid
+/// fills the GPU ([`wgmma_pays`]), then the staged kernel, else the register-only MMA kernel,
+/// else the simple one (each as far as `choice` allows).
 pub fn choose(s: &ConvSpec, tiling: &Tiling, target: Target, choice: Choice) -> Kernel {
     let sm = target.sm_count();
-    if choice == Choice::Auto && target.wgmma() {
+    if matches!(choice, Choice::Auto | Choice::Wgmma) && target.wgmma() {
         if let Some(p) = wgmma_plan(s, sm) {
-            return Kernel::Wgmma(p);
+            if choice == Choice::Wgmma || wgmma_pays(&p, sm) {
+                return Kernel::Wgmma(p);
+            }
         }
     }
-    if choice == Choice::Auto {
+    if matches!(choice, Choice::Auto | Choice::Wgmma) {
         if let Some(p) = staged_plan(s, tiling, sm) {
             return Kernel::Staged(p);
         }
@@ -709,6 +715,10 @@ pub const WARPGROUP: i64 = 128;
 /// Widest N tile of the wgmma kernel: 64 accumulator registers a thread (m64n128k32 s32).
 const WGMMA_MAX_BN: i64 = 128;
 
+/// Dynamic shared memory one wgmma block may take: two blocks fit an SM (228 KiB, 1 KiB of it
+/// reserved per block).
+pub const WGMMA_SMEM: i64 = 113 * 1024;
+
 /// How one conv maps onto the warpgroup MMA kernel: a block of `wgs` warpgroups computes a
 /// `64 * wgs` x `bn` output tile, warpgroup `i` rows `[64 i, 64 i + 64)` with one
 /// `wgmma.mma_async m64n{bn}k32` per 32 bytes of K; a pipeline stage holds `sbk` stored bytes
@@ -767,7 +777,8 @@ impl WgmmaPlan {
     pub fn stage_bytes(&self) -> i64 {
         (self.bm() + self.bn) * self.sbk
     }
-    /// Bytes of the widened tile wgmma reads (4-bit storage only).
+    /// Bytes of one widened tile wgmma reads (4-bit storage only; there are two, so that one
+    /// is written while wgmma reads the other).
     pub fn wide_bytes(&self) -> i64 {
         if self.widen {
             (self.bm() + self.bn) * self.wbk()
@@ -776,7 +787,7 @@ impl WgmmaPlan {
         }
     }
     pub fn smem_words(&self) -> i64 {
-        let pipeline = self.stages * self.stage_bytes() + self.wide_bytes();
+        let pipeline = self.stages * self.stage_bytes() + 2 * self.wide_bytes();
         let out_tile = self.bm() * self.bn / 2; // staged packed outputs, [BM][BN/8] words
         pipeline.max(out_tile) / 4
     }
@@ -788,11 +799,21 @@ impl WgmmaPlan {
     }
 }
 
+/// Whether `auto` takes the wgmma kernel: a grid of at least one 128-row tile per SM. Smaller
+/// grids (batch 1-8, late layers) leave SMs idle with 64 x 128 tiles and no K split, where the
+/// staged kernel's small tiles and sliced K fill the GPU (H200, batch 8: RFC layer 9 40.4 us
+/// with wgmma, 13.1 us staged).
+pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
+    p.wgs == 2 && p.blocks() >= sm_count
+}
+
 /// Whether the warpgroup MMA kernel takes this conv: both operands 4-bit (widened) or both
 /// 8-bit, channel-innermost input with whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0,
 /// channels not padded), OHWI / HWOI weights, O % 8 == 0, packed outputs channel-innermost.
-/// The tile: BN = O up to 128 channels (rounded up to a wgmma N); two warpgroups (BM = 128) unless that leaves the grid
-/// under one block an SM; stages as static shared memory allows (2-4).
+/// The tile: BN = O up to 128 channels (rounded up to a wgmma N); two warpgroups (BM = 128)
+/// unless that leaves the grid under one block an SM; 128 bytes of K a stage (4 wgmma
+/// k-steps; 64 stored bytes for 4-bit), less when K is shorter; 3 or 4 stages in dynamic
+/// shared memory, two blocks an SM ([`WGMMA_SMEM`]).
 pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
     if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
         return None;
@@ -823,13 +844,15 @@ pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
     let tiles = |bm: i64| (m + bm - 1) / bm * tiles_n;
     let wgs = if tiles(128) >= sm_count { 2 } else { 1 };
     let bm = 64 * wgs;
-    // 64 bytes of K (two wgmma k-steps) a stage; 4-bit storage: 32 stored bytes, 64 widened
-    let sbk = if widen { 32 } else { 64 };
+    // 128 bytes of K (4 wgmma k-steps) a stage, or K rounded up to a k-step when shorter;
+    // 4-bit storage: half as many stored bytes
+    let kstep = if widen { 16 } else { 32 };
+    let sbk = ((kbytes + kstep - 1) / kstep * kstep).min(if widen { 64 } else { 128 });
     let stage = (bm + bn) * sbk;
-    let wide = if widen { (bm + bn) * 2 * sbk } else { 0 };
-    let iters = (kbytes + sbk - 1) / sbk;
-    let stages = ((STATIC_SMEM - wide) / stage).min(4).min(iters + 1);
-    if stages < 2 {
+    let wide = if widen { 2 * (bm + bn) * 2 * sbk } else { 0 };
+    // prefetch distance stages - 2 (the slot wgmma may still read is never refilled)
+    let stages = ((WGMMA_SMEM - wide) / stage).min(4);
+    if stages < 3 {
         return None;
     }
     let kel = kh * kw * c;

@@ -1,26 +1,42 @@
 // The warpgroup MMA conv kernel (wgmma.rs, sm_90a): a cp.async ring in wgmma's core-matrix
 // layout, 4-bit operands widened once per stage, wgmma.mma_async on matrix descriptors.
-// RUN: nibble-opt %S/Inputs/wgmma.sm_90a.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s
+// RUN: nibble-opt %S/Inputs/wgmma.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s
 // The PTX, through the upstream pipeline with convert-nvvm-to-llvm (wgmma is a PTX-builder op):
-// RUN: nibble-opt %S/Inputs/wgmma.sm_90a.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a},nvvm-attach-target{chip=sm_90a features=+ptx84},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-nvvm-to-llvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+// RUN: nibble-opt %S/Inputs/wgmma.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a},nvvm-attach-target{chip=sm_90a features=+ptx84},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-nvvm-to-llvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+// `auto` takes wgmma only where 128-row tiles give every SM a block; `kernel=wgmma` (the inputs
+// above) wherever it applies:
+// RUN: nibble-opt %S/Inputs/wgmma.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a})' | FileCheck %s --check-prefix=AUTO
 // The family is only realized where the target has wgmma:
-// RUN: not nibble-opt %S/Inputs/wgmma.sm_90a.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=SM90
+// RUN: not nibble-opt %S/Inputs/wgmma.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=SM90
 
 // SM90: error: {{.*}}target
 
+// AUTO-LABEL: func.func @conv_u4_staged
+// AUTO: family = "staged"
+// AUTO-LABEL: func.func @odd_channels_u8
+// AUTO: family = "staged"
+// AUTO-LABEL: func.func @big_grid_u4
+// AUTO: family = "wgmma"
+
 // u4 x s4, 16 images, 3x3, C = 64 (32 stored bytes a pixel), O = 256: 4096 pixels make 64
 // tiles of 128 rows, under one an SM, so one warpgroup a block (64 x 128 tiles, 64 x 2 blocks);
-// K = 9 taps x 32 bytes, one tap a stage; 4 stages of (64 + 128) x 32 bytes and the widened
-// tile (192 x 64 bytes): 36 KiB.
+// K = 9 taps x 32 bytes in 5 stages of 64 stored bytes (128 widened: 4 wgmma k-steps); 4 stages
+// of (64 + 128) x 64 bytes and two widened tiles of 192 x 128 bytes: 96 KiB of dynamic shared
+// memory.
 // CHECK-LABEL: func.func @conv_u4_staged
-// CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c128, %c1, %c1) threads in (%c128, %c1, %c1)
-// CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<9216xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
+// CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c128, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %c98304_i32
+// CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 2 : i32}
+// CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK-NEXT: %[[SM:.*]] = memref.view %[[DYN]][%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<24576xi32, #gpu.address_space<workgroup>>
 // CHECK: memref.extract_aligned_pointer_as_index %[[SM]]
-// prologue: 3 stages, one A and two B chunks a thread each
-// CHECK-COUNT-3: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
+// prologue: stages 0 and 1 (prefetch distance stages - 2), two A and four B chunks a thread each
+// CHECK-COUNT-6: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
 // CHECK-NEXT: nvvm.cp.async.commit.group
-// CHECK: scf.for %{{.*}} = %c0 to %c9 step %c1 iter_args
-// CHECK-NEXT: nvvm.cp.async.wait.group 2
+// CHECK-COUNT-6: nvgpu.device_async_copy
+// CHECK-NEXT: nvvm.cp.async.commit.group
+// the accumulators stay one struct across the loop
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (!llvm.struct<(i32,
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
 // CHECK: scf.if
 // CHECK: nvvm.cp.async.commit.group
@@ -31,12 +47,15 @@
 // CHECK: arith.andi %{{.*}}, %c-252645136_i32 : i32
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
-// descriptors: 128-byte leading offset, 512-byte stride (4 widened chunks of 16 bytes a row)
-// CHECK: arith.ori %{{.*}}, %c137439477760_i64 : i64
+// descriptors: 128-byte leading offset, 1024-byte stride (8 widened chunks of 16 bytes a row)
+// CHECK: arith.ori %{{.*}}, %c274878431232_i64 : i64
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-2: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK-NEXT: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %[[ACC]], <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>
+// the group of this stage stays in flight while the next stage is loaded and widened
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // both signed-nibble scalings undone: >> 4
 // CHECK: arith.shrsi %{{.*}}, %c4_i32
 // PTX-LABEL: .entry conv_u4_staged_0_conv2d
@@ -89,3 +108,10 @@
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 48, k = 32>
 // PTX-LABEL: .entry odd_channels_u8_0_conv2d
 // PTX: wgmma.mma_async.sync.aligned.m64n48k32.s32.u8.s8
+
+// -----
+
+// Batch 64, 28 x 28, C = O = 64: 392 tiles of 128 x 64, two warpgroups a block.
+// CHECK-LABEL: func.func @big_grid_u4
+// CHECK: gpu.launch_func @kernels::@big_grid_u4_0_conv2d blocks in (%c392, %c1, %c1) threads in (%c256, %c1, %c1)
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 32>

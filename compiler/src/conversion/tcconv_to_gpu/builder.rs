@@ -874,22 +874,40 @@ impl<'c> Kb<'c> {
             &[("group", IntegerAttribute::new(i64t, n).into())],
         );
     }
+    /// The `!llvm.struct` of `len` i32 accumulators that wgmma reads and writes.
+    fn acc_struct(&self, len: usize) -> Type<'c> {
+        Type::parse(
+            self.ctx,
+            &format!("!llvm.struct<({})>", vec!["i32"; len].join(", ")),
+        )
+        .expect("wgmma accumulator struct")
+    }
+    /// An accumulator struct of `len` zeros.
+    pub fn acc_zeros(&mut self, len: usize) -> V {
+        let st = self.acc_struct(len);
+        let zero = self.i32c(0);
+        let mut acc = self.op("llvm.mlir.undef", &[], &[st], &[])[0];
+        for i in 0..len {
+            let pos = DenseI64ArrayAttribute::new(self.ctx, &[i as i64]).into();
+            acc = self.op("llvm.insertvalue", &[acc, zero], &[st], &[("position", pos)])[0];
+        }
+        acc
+    }
+    /// The `len` i32 values of an accumulator struct.
+    pub fn acc_values(&mut self, acc: V, len: usize) -> Vec<V> {
+        (0..len)
+            .map(|i| self.extract_value(acc, i as i64, T::I32))
+            .collect()
+    }
     /// `wgmma.mma_async.sync.aligned.m64n{n}k32.s32.{a}.{b}`: D = A x B + D with A (64 x 32,
     /// K-major) and B (n x 32, K-major) in shared memory behind the matrix descriptors `da`,
-    /// `db`; `d` are this thread's n / 2 accumulator registers (register 4j + i: row
-    /// 16 * warp + g + 8 * (i / 2), column 8j + 2t + i % 2, as n / 8 m16n8 C fragments).
-    pub fn wgmma(&mut self, n: i64, a_type: &str, b_type: &str, da: V, db: V, d: &[V]) -> Vec<V> {
+    /// `db`; `acc` is the struct of this thread's n / 2 accumulators (register 4j + i: row
+    /// 16 * warp + g + 8 * (i / 2), column 8j + 2t + i % 2, as n / 8 m16n8 C fragments). The
+    /// struct stays whole between wgmmas, so no instruction touches the accumulators while
+    /// one is in flight.
+    pub fn wgmma(&mut self, n: i64, a_type: &str, b_type: &str, da: V, db: V, acc: V) -> V {
         let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
-        let st = Type::parse(
-            self.ctx,
-            &format!("!llvm.struct<({})>", vec!["i32"; d.len()].join(", ")),
-        )
-        .expect("wgmma accumulator struct");
-        let mut acc = self.op("llvm.mlir.undef", &[], &[st], &[])[0];
-        for (i, v) in d.iter().enumerate() {
-            let pos = DenseI64ArrayAttribute::new(self.ctx, &[i as i64]).into();
-            acc = self.op("llvm.insertvalue", &[acc, *v], &[st], &[("position", pos)])[0];
-        }
+        let st = acc.value().r#type();
         let attrs = [
             ("shape", p(&format!("#nvvm.shape<m = 64, n = {n}, k = 32>"))),
             ("typeA", p(&format!("#nvvm.wgmma_type<{a_type}>"))),
@@ -901,10 +919,21 @@ impl<'c> Kb<'c> {
             ("layoutA", p("#nvvm.mma_layout<row>")),
             ("layoutB", p("#nvvm.mma_layout<col>")),
         ];
-        let r = self.op("nvvm.wgmma.mma_async", &[acc, da, db], &[st], &attrs)[0];
-        (0..d.len())
-            .map(|i| self.extract_value(r, i as i64, T::I32))
-            .collect()
+        self.op("nvvm.wgmma.mma_async", &[acc, da, db], &[st], &attrs)[0]
+    }
+    /// The kernel's dynamic shared memory (`gpu.dynamic_shared_memory`, sized by the launch)
+    /// as `words` i32 words.
+    pub fn dynamic_smem(&mut self, words: i64) -> V {
+        let bytes =
+            Type::parse(self.ctx, "memref<?xi8, #gpu.address_space<workgroup>>").expect("type");
+        let d = self.op("gpu.dynamic_shared_memory", &[], &[bytes], &[])[0];
+        let to = Type::parse(
+            self.ctx,
+            &format!("memref<{words}xi32, #gpu.address_space<workgroup>>"),
+        )
+        .expect("view type");
+        let zero = self.idx(0);
+        self.op("memref.view", &[d, zero], &[to], &[])[0]
     }
 
     // ------------------------------------------------------------------ packed 4-bit and bytes

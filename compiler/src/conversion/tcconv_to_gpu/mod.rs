@@ -74,13 +74,16 @@ pub const GPU_MODULE: &str = "kernels";
 pub struct Launch {
     pub grid: [i64; 3],
     pub block: [i64; 3],
+    /// Dynamic shared memory bytes (`gpu.dynamic_shared_memory`; 0: none).
+    pub shared_bytes: i64,
 }
 
 impl Launch {
-    fn linear(threads: i64, block: i64) -> Self {
+    fn linear(threads: i64, block: i64, shared_bytes: i64) -> Self {
         Launch {
             grid: [((threads + block - 1) / block).max(1), 1, 1],
             block: [block, 1, 1],
+            shared_bytes,
         }
     }
 }
@@ -168,7 +171,6 @@ pub fn build_op_kernel<'c>(
     };
     let workgroup: Vec<Type> = match &kernel {
         Kernel::Staged(sp) => vec![builder::workgroup_i32(context, sp.smem_words())],
-        Kernel::Wgmma(wp) => vec![builder::workgroup_i32(context, wp.smem_words())],
         Kernel::Mma(mp) if mp.split > 1 => {
             vec![builder::workgroup_i32(context, mma::smem_words(mp))]
         }
@@ -253,11 +255,19 @@ pub fn build_op_kernel<'c>(
     }
     if kernel != Kernel::Simple {
         // `.minnctapersm 1`: without it ptxas caps some tensor-core kernels at 96 registers
-        // and spills (sm_90, 8-24 bytes); with it they take 130-170 and spill nothing
+        // and spills (sm_90, 8-24 bytes); with it they take 130-170 and spill nothing. The
+        // wgmma kernel's shared memory is sized for two blocks an SM: `.minnctapersm 2` keeps
+        // its 256 threads at <= 128 registers (without spills on ResNet-50) so both fit.
+        let blocks = if matches!(kernel, Kernel::Wgmma(_)) { 2 } else { 1 };
         let i32t = Type::parse(context, "i32").expect("i32");
-        f.set_attribute("nvvm.minctasm", IntegerAttribute::new(i32t, 1).into());
+        f.set_attribute("nvvm.minctasm", IntegerAttribute::new(i32t, blocks).into());
     }
-    Ok((f, tables, Launch::linear(threads, block)))
+    // the wgmma kernel's shared memory is dynamic: more than the 48 KiB a kernel may declare
+    let shared_bytes = match &kernel {
+        Kernel::Wgmma(wp) => 4 * wp.smem_words(),
+        _ => 0,
+    };
+    Ok((f, tables, Launch::linear(threads, block, shared_bytes)))
 }
 
 /// Index constants of a host function, created once at the top of its body.
@@ -308,9 +318,23 @@ fn insert_launch<'c>(
         .map(|v| consts.get(context, loc, *v))
         .collect();
     let sym = Attribute::parse(context, &format!("@{GPU_MODULE}::@{name}")).expect("kernel symbol");
+    let dynamic = (l.shared_bytes > 0) as i32;
+    if l.shared_bytes > 0 {
+        let i32t = Type::parse(context, "i32").expect("i32");
+        let c = OperationBuilder::new("arith.constant", loc)
+            .add_attributes(&[(
+                Identifier::new(context, "value"),
+                IntegerAttribute::new(i32t, l.shared_bytes).into(),
+            )])
+            .add_results(&[i32t])
+            .build()
+            .expect("arith.constant");
+        let c = block.insert_operation_before(before, c);
+        all.push(c.result(0).expect("constant").into());
+    }
     let seg = DenseI32ArrayAttribute::new(
         context,
-        &[0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, operands.len() as i32, 0],
+        &[0, 1, 1, 1, 1, 1, 1, 0, 0, 0, dynamic, operands.len() as i32, 0],
     );
     all.extend_from_slice(operands);
     let launch = OperationBuilder::new("gpu.launch_func", loc)
@@ -514,11 +538,14 @@ pub fn gpu_to_ptx_cached(
     // sm_90a: the wgmma ops are PTX-builder ops that convert-nvvm-to-llvm expands into inline
     // PTX (LLVM's translation does not know them)
     let nvvm_to_llvm = if t.wgmma() { ",convert-nvvm-to-llvm" } else { "" };
-    let pipeline = format!(
-        "nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}{nvvm_to_llvm}),reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}}",
+    let lower = format!(
+        "nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}{nvvm_to_llvm}),reconcile-unrealized-casts",
         t.name(),
         ptx_version(t)
     );
+    let binary = "gpu-module-to-binary{format=isa}";
+    // between the two: dynamic shared memory made `.extern` (see `extern_dynamic_smem`)
+    let pipeline = format!("{lower},extern-dynamic-smem,{binary}");
     let keys: Vec<String> = units
         .iter()
         .map(|u| cache_key(&u.as_operation().to_string(), &pipeline))
@@ -545,14 +572,19 @@ pub fn gpu_to_ptx_cached(
         }
     }
     if !todo.is_empty() {
-        let pm = PassManager::new(context);
-        parse_pass_pipeline(
-            pm.as_operation_pass_manager(),
-            &format!("builtin.module(builtin.module({pipeline}))"),
-        )
-        .map_err(|e| e.to_string())?;
-        pm.run(&mut top)
-            .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
+        for (i, stage) in [lower.as_str(), binary].into_iter().enumerate() {
+            if i == 1 {
+                extern_dynamic_smem(context, &top);
+            }
+            let pm = PassManager::new(context);
+            parse_pass_pipeline(
+                pm.as_operation_pass_manager(),
+                &format!("builtin.module(builtin.module({stage}))"),
+            )
+            .map_err(|e| e.to_string())?;
+            pm.run(&mut top)
+                .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
+        }
         let mut cur = top.body().first_operation();
         for &i in &todo {
             let op = cur.ok_or("a kernel module went missing")?;
@@ -576,6 +608,48 @@ pub fn gpu_to_ptx_cached(
             .map(|p| p.unwrap_or_default())
             .collect::<Vec<_>>(),
     )
+}
+
+/// convert-gpu-to-nvvm lowers `gpu.dynamic_shared_memory` to an internal zero-length
+/// `llvm.mlir.global` in address space 3, which LLVM's NVPTX backend demotes to a one-byte
+/// `.shared` variable of the kernel; with external linkage it is what CUDA C++'s
+/// `extern __shared__` is, `.extern .shared .align 16 .b8 __dynamic_shmem__N[]`: the launch's
+/// dynamic shared memory.
+fn extern_dynamic_smem(context: &Context, top: &Module) {
+    fn ops<'c, 'a>(op: OperationRef<'c, 'a>) -> Vec<OperationRef<'c, 'a>> {
+        let mut v = vec![];
+        if let Some(b) = op.region(0).ok().and_then(|r| r.first_block()) {
+            let mut cur = b.first_operation();
+            while let Some(o) = cur {
+                v.push(o);
+                cur = o.next_in_block();
+            }
+        }
+        v
+    }
+    let external = Attribute::parse(context, "#llvm.linkage<external>").expect("linkage");
+    for unit in ops(top.as_operation()) {
+        for gm in ops(unit) {
+            for g in ops(gm) {
+                let dynamic = g.name().as_string_ref().as_str() == Ok("llvm.mlir.global")
+                    && g.attribute("sym_name")
+                        .ok()
+                        .and_then(|a| StringAttribute::try_from(a).ok())
+                        .and_then(|s| nibble_qnn::ir::string_text(s).ok())
+                        .is_some_and(|n| n.starts_with("__dynamic_shmem__"));
+                if dynamic {
+                    let name = melior::StringRef::new("linkage");
+                    unsafe {
+                        mlir_sys::mlirOperationSetAttributeByName(
+                            g.to_raw(),
+                            name.to_raw(),
+                            external.to_raw(),
+                        )
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// One `builtin.module { gpu.module @kernels { tables..., gpu.func } }` per kernel of `src`.

@@ -132,14 +132,24 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
             assert!(ptx.contains(&format!(".target {}", t.name())), "{t}");
             assert_eq!(ptx.matches(".entry").count(), launches);
             // the 64-channel 4-bit conv takes the tensor-core kernel: INT4 natively before
-            // sm_90, widened to 8 bit on sm_90
+            // sm_90, widened to 8 bit on sm_90, and on sm_90a the warpgroup MMA
             if batch == 16 {
                 let want = match t {
                     Target::Sm75 => "mma.sync.aligned.m8n8k32.row.col.s32.u4.s4.s32",
                     Target::Sm90 => "mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32",
+                    Target::Sm90a => "wgmma.mma_async.sync.aligned.m64n64k32.s32.u8.s8",
                     _ => "mma.sync.aligned.m16n8k64.row.col.s32.u4.s4.s32",
                 };
                 assert!(ptx.contains(want), "{t}: no {want}");
+                // the wgmma kernel's dynamic shared memory is the launch's, not a demoted
+                // one-byte variable
+                if t == Target::Sm90a {
+                    assert!(
+                        ptx.contains(".extern .shared .align 16 .b8 __dynamic_shmem__0[];")
+                            && !ptx.contains(".b8 __dynamic_shmem__0;"),
+                        "{t}: dynamic shared memory is not extern"
+                    );
+                }
             }
             ptxas_check(&ptx, t.name(), &format!("mini_b{batch}"));
         }

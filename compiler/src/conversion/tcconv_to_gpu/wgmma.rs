@@ -9,18 +9,18 @@
 //! clamp / relu, second output, packed stores; packed 4-bit outputs staged through shared
 //! memory as in `staged.rs`).
 //!
-//! Shared memory: a ring of `stages` stages, each A `[BM][SBK]` then B `[BN][SBK]` bytes
-//! (SBK = stored K bytes a stage), in wgmma's no-swizzle K-major layout of 8 x 16-byte core
-//! matrices: chunk `c` (16 bytes) of row `r` at byte `((r / 8) * CPR + c) * 128 + (r % 8) * 16`
-//! (CPR = SBK / 16). A matrix descriptor with leading-dimension offset 128 (next core matrix
-//! along K) and stride offset `CPR * 128` (next 8 rows) reads it; the k-th 32-byte step starts
-//! `256 k` bytes further. The loaders enumerate a tile's chunks in that byte order (chunk `q`
-//! at byte `16 q`), so the 8 threads of a cp.async phase fill one core matrix: no bank
-//! conflicts.
+//! Shared memory (dynamic: up to [`WGMMA_SMEM`], two blocks an SM): a ring of `stages` stages,
+//! each A `[BM][SBK]` then B `[BN][SBK]` bytes (SBK = stored K bytes a stage, 128 or 64 for
+//! 4-bit), in wgmma's no-swizzle K-major layout of 8 x 16-byte core matrices: chunk `c`
+//! (16 bytes) of row `r` at byte `((r / 8) * CPR + c) * 128 + (r % 8) * 16` (CPR = SBK / 16).
+//! A matrix descriptor with leading-dimension offset 128 (next core matrix along K) and stride
+//! offset `CPR * 128` (next 8 rows) reads it; the k-th 32-byte step starts `256 k` bytes
+//! further. The loaders enumerate a tile's chunks in that byte order (chunk `q` at byte `16 q`),
+//! so the 8 threads of a cp.async phase fill one core matrix: no bank conflicts.
 //!
 //! 8-bit operands are copied (cp.async, 16 bytes, zero-filled outside the image, past the last
 //! tap and past M / O) straight into the ring and read from it. 4-bit operands land packed in the
-//! ring and are widened once per stage by the whole block into a second tile of twice the
+//! ring and are widened once per stage by the whole block into one of two tiles of twice the
 //! width (never once per MMA per warp): 16 stored bytes (32 nibbles) become two 16-byte chunks,
 //! `lo` = nibbles 0, 2, 4, 6 and `hi` = nibbles 1, 3, 5, 7 of each word (`staged::widen_pair`:
 //! the same K permutation for A and B, so dot products are unchanged; signed nibbles go to the
@@ -28,8 +28,11 @@
 //!
 //! Per K stage `it`: wait for its cp.async group, `fence.proxy.async` (the copies become
 //! visible to the async proxy wgmma reads through), barrier; issue the loads of stage
-//! `it + stages - 1` into the slot freed by `it - 1`; (4-bit: widen, fence, barrier;) then
-//! `wgmma.fence`, the K steps, commit and wait for them before the next stage's barrier.
+//! `it + stages - 2` into the slot of `it - 2`; (4-bit: widen into tile `it % 2`, fence,
+//! barrier;) then `wgmma.fence`, the K steps, commit, and wait for all groups but this one: the
+//! tensor cores work on stage `it` while the block loads and widens stage `it + 1`. The
+//! accumulators stay one `!llvm.struct` from wgmma to wgmma, so nothing reads them while a
+//! group is in flight.
 //!
 //! Work per block and stage: `wgs x (SBK'/32)` wgmma of 64 x BN x 32 (SBK' = widened bytes);
 //! global -> shared traffic (BM + BN) x SBK bytes: BM*BN/(BM+BN) MACs per stored byte (x2 for
@@ -42,7 +45,7 @@ use super::mma::{pixel, store_tile, StageOut, TileBufs, WarpTile};
 use super::pool::tap;
 use super::staged::{widen_pair, write_out_tile, OutTile};
 use nibble_qnn::semantics::ElemType;
-pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan};
+pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan, WGMMA_SMEM};
 
 /// wgmma's operand type name.
 fn wgmma_type(e: ElemType) -> &'static str {
@@ -75,7 +78,7 @@ fn muli(kb: &mut Kb, x: V, k: i64) -> V {
 /// memory). Returns the number of threads (blocks x [`WgmmaPlan::block`]).
 pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64, String> {
     let ca = ConvArgs::of(args, s);
-    let smem = args[args.len() - 1];
+    let smem = kb.dynamic_smem(p.smem_words());
     let [_, _, h, w] = s.input.dims;
     let [_, kw] = s.kernel;
     let taps = s.kernel[0] * kw;
@@ -211,10 +214,15 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     // ------------------------------------------------------------ widening (4-bit storage)
     // the whole stage (A rows then B rows) as one tile of 8-row groups: stored chunk q (group
     // q / (8 CPR), chunk c, row r8) becomes chunks 2c (lo) and 2c + 1 (hi) of the same row in
-    // the widened tile (2 CPR chunks a row)
+    // widened tile `wt` (2 CPR chunks a row)
     let wide_base = p.stages * stage_words; // words
+    let wide_words = p.wide_bytes() / 4;
     let (ia, ib) = (s.input.elem.is_signed(), s.weight.elem.is_signed());
-    let widen_stage = |kb: &mut Kb, st: V| {
+    let widen_stage = |kb: &mut Kb, st: V, wt: V| {
+        let kww = kb.idx(wide_words);
+        let wbase = kb.mul(wt, kww);
+        let kwb = kb.idx(wide_base);
+        let wbase = kb.add(wbase, kwb);
         let swords = kb.idx(stage_words);
         let sbase = kb.mul(st, swords);
         let total = (bm + bn) * cpr;
@@ -257,8 +265,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
                 let cm = kb.add(g2, c2);
                 let row16 = kb.madd(cm, 8, r8);
                 let wlo = muli(kb, row16, 4);
-                let kwb = kb.idx(wide_base);
-                let wlo = kb.add(wlo, kwb);
+                let wlo = kb.add(wlo, wbase);
                 let k32w = kb.idx(32);
                 let whi = kb.add(wlo, k32w);
                 let vlo = kb.vec4(lo);
@@ -297,26 +304,32 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     };
 
     // ------------------------------------------------------------ main loop
+    // Stage `it` lands in slot it % S; the loads of stage it + S - 2 go into the slot of
+    // it - 2, whose wgmma is complete (each stage waits for all but its own wgmma group, and
+    // the barrier puts every warpgroup past that wait); 4-bit stages are widened into tile
+    // it % 2 by the same argument.
     let iters = p.iters();
     let kst = kb.idx(p.stages);
-    for st in 0..p.stages - 1 {
+    let ahead = p.stages - 2;
+    for st in 0..ahead {
         if st < iters {
             let c = kb.idx(st);
             load_stage(kb, c, c);
         }
         kb.async_commit();
     }
-    let zero = kb.i32c(0);
-    let accs = vec![zero; (bn / 2) as usize];
+    let nacc = (bn / 2) as usize;
+    let acc = kb.acc_zeros(nacc);
     let ksteps = p.ksteps();
-    let accs = kb.for_n(iters, 1, &accs, |kb, it, accs| {
-        kb.async_wait(p.stages - 2);
+    let acc = kb.for_n(iters, 1, &[acc], |kb, it, acc| {
+        // groups committed so far: `ahead` + it; stage it's is the (it + 1)-th
+        kb.async_wait(ahead - 1);
         if !p.widen {
             kb.fence_proxy_async();
         }
         kb.barrier();
-        let ahead = kb.idx(p.stages - 1);
-        let nx = kb.add(it, ahead);
+        let kahead = kb.idx(ahead);
+        let nx = kb.add(it, kahead);
         let kit = kb.idx(iters);
         let more = kb.cmp(Cmp::Ult, nx, kit);
         kb.if_then(more, |kb| {
@@ -326,30 +339,38 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
         kb.async_commit();
         let st = kb.remu(it, kst);
         let tile_byte = if p.widen {
-            widen_stage(kb, st);
+            let two = kb.idx(2);
+            let wt = kb.remu(it, two);
+            widen_stage(kb, st, wt);
             kb.fence_proxy_async();
             kb.barrier();
-            kb.i64c(wide_base * 4)
+            let wt64 = kb.index_cast(wt, T::I64);
+            let wb = kb.i64c(p.wide_bytes());
+            let off = kb.mul(wt64, wb);
+            let base = kb.i64c(wide_base * 4);
+            kb.add(off, base)
         } else {
             let st64 = kb.index_cast(st, T::I64);
             let sb = kb.i64c(p.stage_bytes());
             kb.mul(st64, sb)
         };
         let (da, db) = descs(kb, tile_byte);
-        let mut accs = accs.to_vec();
+        let mut acc = acc[0];
         kb.wgmma_fence();
         for ks in 0..ksteps {
             // 32 bytes of K further: two core matrices, 256 bytes (16 in descriptor units)
             let step = kb.i64c(16 * ks);
             let a = kb.add(da, step);
             let b = kb.add(db, step);
-            accs = kb.wgmma(bn, at, bt, a, b, &accs);
+            acc = kb.wgmma(bn, at, bt, a, b, acc);
         }
         kb.wgmma_commit();
-        kb.wgmma_wait(0);
-        accs
+        kb.wgmma_wait(1);
+        vec![acc]
     });
+    kb.wgmma_wait(0);
     kb.async_wait(0);
+    let accs = kb.acc_values(acc[0], nacc);
     let accs: Vec<V> = if p.shift() > 0 {
         let sh = kb.i32c(p.shift());
         accs.iter().map(|a| kb.shrs(*a, sh)).collect()

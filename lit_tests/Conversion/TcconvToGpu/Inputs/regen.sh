@@ -25,5 +25,5 @@ gen staged sm_90
 gen staged sm_80
 gen staged sm_75
 gen staged sm_90 mma
-gen wgmma sm_90a
+gen wgmma sm_90a wgmma
 gen invalid sm_80
