@@ -5,6 +5,7 @@
 # with nibble-gen, so the carried directory stays small.
 #   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...]
 #   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] [RANDOM_WGMMA=50] bench/make_gpu_suite.sh
+# WG_MODELS=1 adds sm_90a model artifacts with convert-qnn-to-tcconv{kernel=wgmma} (`-wg`);
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
 # PREV_OPT=path/to/other/nibble-opt adds sm_90 model artifacts built by that binary (`-prev`);
@@ -50,6 +51,10 @@ for m in $models; do
         emit "$name-regs" "$d" "$t" mma
         echo "$name-regs model $arch $bits $b $t" >> "$manifest"
       fi
+      if [ "$t" = sm_90a ] && [ -n "${WG_MODELS:-}" ]; then # wgmma wherever it applies, for A/B
+        emit "$name-wg" "$d" "$t" wgmma
+        echo "$name-wg model $arch $bits $b $t" >> "$manifest"
+      fi
       if [ "$t" = sm_90 ] && [ -n "${PREV_OPT:-}" ]; then # another nibble-opt build, for A/B
         opt=$PREV_OPT emit "$name-prev" "$d" "$t"
         echo "$name-prev model $arch $bits $b $t" >> "$manifest"
@@ -66,6 +71,9 @@ for e in ${EXTRA:-}; do
   $gen example --arch "$arch" --bits "$bits" --batch "$b" --seed 0 -o "$d" > /dev/null
   for t in ${EXTRA_TARGETS:-sm_90}; do
     emit "$arch-$bits-b$b-$t" "$d" "$t"; echo "$arch-$bits-b$b-$t model $arch $bits $b $t" >> "$manifest"
+    if [ "$t" = sm_90a ] && [ -n "${WG_MODELS:-}" ]; then
+      emit "$arch-$bits-b$b-$t-wg" "$d" "$t" wgmma; echo "$arch-$bits-b$b-$t-wg model $arch $bits $b $t" >> "$manifest"
+    fi
   done
   if [ -n "${PREV_OPT:-}" ]; then
     opt=$PREV_OPT emit "$arch-$bits-b$b-sm_90-prev" "$d" sm_90

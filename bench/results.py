@@ -3,8 +3,8 @@
 
     results.py collect OUT... --commit C --command CMD -o results.json
         Read the files bench/gpu_suite.sh writes into $OUT (card.txt, conformance.txt,
-        bench.txt, torch.txt, memcheck.log) of one GPU run (several OUT folders of the same run
-        are merged) into one JSON record.
+        bench.txt, torch.txt, peers.txt, compute-sanitizer logs, per-kernel ncu CSVs) of one
+        GPU run (several OUT folders of the same run are merged) into one JSON record.
     results.py render results.json [--plot throughput.png]
         Print the Markdown tables of RESULTS.md for that record and draw images/s against batch
         (nibble per precision, PyTorch fp16 from the same run) with matplotlib.
@@ -12,6 +12,7 @@
 Only numbers measured in that run appear; nothing is carried over from other runs.
 """
 import argparse
+import csv
 import json
 import os
 import re
@@ -22,9 +23,12 @@ TORCH_MODEL = re.compile(r"^torch fp16 (resnet\d+)\s+batch\s+(\d+):\s+([0-9.]+) 
 TORCH_CONV = re.compile(r"^torch fp16 conv (\d+) \(([^)]*)\):\s+([0-9.]+) us")
 PEER_NET = re.compile(r"^peer resnet50 batch (\d+): conv GEMMs on cuBLASLt int8 ([0-9.]+) ms .* fp8 ([0-9.]+) ms")
 PEER_RFC = re.compile(r"^peer rfc (\d+) .*: cuBLASLt int8 ([0-9.]+) us .* fp8 ([0-9.]+) us")
-MODEL = re.compile(r"^(resnet\d+)-(w\da\d)-b(\d+)-(sm_\d+)$")
-HAWQ = re.compile(r"^hawq-(resnet\w+)-(\w+)-b(\d+)-(sm_\d+)$")
-RFC = re.compile(r"^rfc(\d+)-w4a4-(sm_\d+)$")
+MODEL = re.compile(r"^(resnet\d+)-(w\da\d)-b(\d+)-(sm_\d+a?(?:-wg)?)$")
+HAWQ = re.compile(r"^hawq-(resnet\w+)-(\w+)-b(\d+)-(sm_\d+a?)$")
+# `-wg`: built with convert-qnn-to-tcconv{kernel=wgmma}
+RFC = re.compile(r"^rfc(\d+)-w4a4-(sm_\d+a?)(-wg)?$")
+SANITIZER = re.compile(r"^(memcheck|racecheck|synccheck)-(.+)\.log$")
+KERNELS = re.compile(r"^kernels-(.+)\.csv$")
 
 
 def read(folder, name):
@@ -36,7 +40,7 @@ def collect(args):
     rec = {"commit": args.commit, "command": args.command, "card": None, "driver": None,
            "conformance": {"passed": 0, "failed": 0, "failures": []}, "memcheck": [],
            "models": [], "hawq": [], "rfc": [], "torch_models": [], "torch_convs": [],
-           "peer_resnet50": [], "peer_rfc": []}
+           "peer_resnet50": [], "peer_rfc": [], "sanitizers": [], "kernels": {}}
     for folder in args.out:
         card = read(folder, "card.txt").strip().splitlines()
         if card:
@@ -50,6 +54,26 @@ def collect(args):
         m = re.search(r"ERROR SUMMARY: (\d+) errors", read(folder, "memcheck.log"))
         if m:
             rec["memcheck"].append(int(m.group(1)))
+        for f in sorted(os.listdir(folder)):
+            if sm := SANITIZER.match(f):
+                text = read(folder, f)
+                e = re.search(r"(?:ERROR SUMMARY: (\d+) errors|RACECHECK SUMMARY: \d+ hazards displayed \((\d+) errors)", text)
+                rec["sanitizers"].append({"tool": sm.group(1), "artifact": sm.group(2),
+                                          "errors": int(e.group(1) or e.group(2)) if e else None})
+            elif km := KERNELS.match(f):
+                # mean us per kernel over the run's launches of it
+                times, counts = {}, {}
+                rows = [r for r in csv.reader(read(folder, f).splitlines()) if len(r) > 4]
+                head = next((r for r in rows if "Kernel Name" in r and "Metric Value" in r), None)
+                if head:
+                    kn, mv = head.index("Kernel Name"), head.index("Metric Value")
+                    for r in rows:
+                        if "gpu__time_duration.sum" in r and len(r) > max(kn, mv):
+                            name = r[kn].split("(")[0]
+                            ns = float(r[mv].replace(",", ""))
+                            times[name] = times.get(name, 0.0) + ns / 1000
+                            counts[name] = counts.get(name, 0) + 1
+                rec["kernels"][km.group(1)] = {k: v / counts[k] for k, v in times.items()}
         for line in read(folder, "bench.txt").splitlines():
             b = BENCH.match(line)
             if not b:
@@ -65,6 +89,7 @@ def collect(args):
                                     "median_ms": med, "p90_ms": p90})
             elif mr := RFC.match(name):
                 rec["rfc"].append({"layer": int(mr.group(1)), "target": mr.group(2),
+                                   "kernel": "wgmma" if mr.group(3) else "auto",
                                    "median_us": med * 1000})
         for line in read(folder, "peers.txt").splitlines():
             if pn := PEER_NET.match(line):
@@ -115,18 +140,42 @@ def render(args):
             out.append(f"| {h['arch']} {h['kind']} ({h['target']}) | {h['batch']} | {h['median_ms']:.4f} |")
     if rec["rfc"]:
         out.append("")
-        out.append("| RFC layer (batch 8) | shape (n, c, size, o, k, s, p) | nibble us | cuDNN fp16 us | speedup |"
-                   " cuBLASLt int8 / fp8 GEMM us |")
-        out.append("|---|---|---|---|---|---|")
+        cols = sorted({(r["target"], r.get("kernel", "auto")) for r in rec["rfc"]})
+        head = " | ".join(f"nibble {t}{' wgmma' if k == 'wgmma' else ''} us" for t, k in cols)
+        out.append(f"| RFC layer (batch 8) | shape (n, c, size, o, k, s, p) | {head} | cuDNN fp16 us |"
+                   " best nibble vs cuDNN | cuBLASLt int8 / fp8 GEMM us |")
+        out.append("|---|---|" + "---|" * len(cols) + "---|---|---|")
         convs = {c["layer"]: c for c in rec["torch_convs"]}
         prfc = {p["layer"]: p for p in rec.get("peer_rfc", [])}
-        for r in sorted(rec["rfc"], key=lambda r: r["layer"]):
-            c = convs.get(r["layer"])
-            sp = f"{c['median_us'] / r['median_us']:.2f}x" if c else "-"
-            p = prfc.get(r["layer"])
+        by = {(r["layer"], r["target"], r.get("kernel", "auto")): r["median_us"] for r in rec["rfc"]}
+        for layer in sorted({r["layer"] for r in rec["rfc"]}):
+            c = convs.get(layer)
+            vals = [by.get((layer, t, k)) for t, k in cols]
+            best = min(v for v in vals if v is not None)
+            sp = f"{c['median_us'] / best:.2f}x" if c else "-"
+            p = prfc.get(layer)
             pv = f"{p['int8_us']:.1f} / {p['fp8_us']:.1f}" if p else "-"
-            out.append(f"| {r['layer']} | {c['shape'] if c else '-'} | {r['median_us']:.1f} | "
+            cells = " | ".join(f"{v:.1f}" if v is not None else "-" for v in vals)
+            out.append(f"| {layer} | {c['shape'] if c else '-'} | {cells} | "
                        f"{c['median_us'] if c else '-'} | {sp} | {pv} |")
+    if len(rec.get("kernels", {})) >= 2:
+        # per-kernel ncu times of artifacts of the same model (same kernel names), side by side
+        names = sorted(rec["kernels"])
+        out.append("")
+        out.append("| kernel | " + " | ".join(f"{n} us" for n in names) + " |")
+        out.append("|---|" + "---|" * len(names))
+        ks = rec["kernels"]
+        order = sorted(set().union(*[set(ks[n]) for n in names]),
+                       key=lambda k: int(re.search(r"_(\d+)_", k).group(1)))
+        for k in order:
+            out.append(f"| {k} | " + " | ".join(f"{ks[n][k]:.1f}" if k in ks[n] else "-" for n in names) + " |")
+        out.append("| total | " + " | ".join(f"{sum(ks[n].values()):.1f}" for n in names) + " |")
+    if rec.get("sanitizers"):
+        out.append("")
+        out.append("| compute-sanitizer | artifact | errors |")
+        out.append("|---|---|---|")
+        for z in rec["sanitizers"]:
+            out.append(f"| {z['tool']} | {z['artifact']} | {z['errors']} |")
     print("\n".join(out))
     if args.plot:
         import matplotlib
@@ -135,7 +184,7 @@ def render(args):
         fig, ax = plt.subplots(figsize=(7, 4.5))
         series = {}
         for m in rec["models"]:
-            series.setdefault(f"nibble {m['arch']} {m['bits'].upper()}", []).append(
+            series.setdefault(f"nibble {m['arch']} {m['bits'].upper()} {m['target']}", []).append(
                 (m["batch"], m["batch"] / m["median_ms"] * 1000))
         for t in rec["torch_models"]:
             series.setdefault(f"PyTorch fp16 {t['arch']}", []).append(

@@ -736,7 +736,8 @@ pub struct WgmmaPlan {
     /// Warpgroups a block (1 or 2): BM = 64 * wgs.
     pub wgs: i64,
     pub bn: i64,
-    /// Stored K bytes a row and stage, stored bytes of one tap's row, K bytes in all, stages.
+    /// Stored K bytes a row and stage, stored bytes of one tap's row, K bytes in all, and the
+    /// slots of the tiles wgmma reads (8-bit: cp.async ring stages; 4-bit: 3 widened tiles).
     pub sbk: i64,
     pub rb: i64,
     pub kbytes: i64,
@@ -772,24 +773,16 @@ impl WgmmaPlan {
     pub fn ksteps(&self) -> i64 {
         self.wbk() / 32
     }
-    /// Bytes of one pipeline stage: A `[BM][sbk]` then B `[BN][sbk]`, both as 8 x 16-byte
-    /// core matrices.
-    pub fn stage_bytes(&self) -> i64 {
-        (self.bm() + self.bn) * self.sbk
-    }
-    /// Bytes of one widened tile wgmma reads (4-bit storage only; there are two, so that one
-    /// is written while wgmma reads the other).
-    pub fn wide_bytes(&self) -> i64 {
-        if self.widen {
-            (self.bm() + self.bn) * self.wbk()
-        } else {
-            0
-        }
+    /// Bytes of one slot of the tiles wgmma reads: A `[BM][K bytes]` then B `[BN][K bytes]` of
+    /// a stage, both as 8 x 16-byte core matrices (8-bit: the cp.async ring's slots; 4-bit: the
+    /// widened tiles, twice the stored bytes).
+    pub fn slot_bytes(&self) -> i64 {
+        (self.bm() + self.bn) * self.wbk()
     }
     pub fn smem_words(&self) -> i64 {
-        let pipeline = self.stages * self.stage_bytes() + 2 * self.wide_bytes();
+        let slots = self.stages * self.slot_bytes();
         let out_tile = self.bm() * self.bn / 2; // staged packed outputs, [BM][BN/8] words
-        pipeline.max(out_tile) / 4
+        slots.max(out_tile) / 4
     }
     pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
         staged_out(s)
@@ -811,9 +804,8 @@ pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
 /// 8-bit, channel-innermost input with whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0,
 /// channels not padded), OHWI / HWOI weights, O % 8 == 0, packed outputs channel-innermost.
 /// The tile: BN = O up to 128 channels (rounded up to a wgmma N); two warpgroups (BM = 128)
-/// unless that leaves the grid under one block an SM; 128 bytes of K a stage (4 wgmma
-/// k-steps; 64 stored bytes for 4-bit), less when K is shorter; 3 or 4 stages in dynamic
-/// shared memory, two blocks an SM ([`WGMMA_SMEM`]).
+/// unless that leaves the grid under one block an SM; 64 stored bytes of K a stage, less when
+/// K is shorter; the slots in dynamic shared memory, two blocks an SM ([`WGMMA_SMEM`]).
 pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
     if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
         return None;
@@ -844,15 +836,14 @@ pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
     let tiles = |bm: i64| (m + bm - 1) / bm * tiles_n;
     let wgs = if tiles(128) >= sm_count { 2 } else { 1 };
     let bm = 64 * wgs;
-    // 128 bytes of K (4 wgmma k-steps) a stage, or K rounded up to a k-step when shorter;
-    // 4-bit storage: half as many stored bytes
+    // 4-bit: 64 stored bytes of K a stage (128 widened: 4 wgmma k-steps) in 3 widened slots,
+    // the next stages in registers; 8-bit: 64 bytes (2 k-steps) a stage in a cp.async ring of
+    // up to 6 (prefetch distance stages - 2). K rounded up to a k-step when shorter.
     let kstep = if widen { 16 } else { 32 };
-    let sbk = ((kbytes + kstep - 1) / kstep * kstep).min(if widen { 64 } else { 128 });
-    let stage = (bm + bn) * sbk;
-    let wide = if widen { 2 * (bm + bn) * 2 * sbk } else { 0 };
-    // prefetch distance stages - 2 (the slot wgmma may still read is never refilled)
-    let stages = ((WGMMA_SMEM - wide) / stage).min(4);
-    if stages < 3 {
+    let sbk = ((kbytes + kstep - 1) / kstep * kstep).min(64);
+    let slot = (bm + bn) * if widen { 2 * sbk } else { sbk };
+    let stages = if widen { 3 } else { (WGMMA_SMEM / slot).min(6) };
+    if stages < 3 || stages * slot > WGMMA_SMEM {
         return None;
     }
     let kel = kh * kw * c;

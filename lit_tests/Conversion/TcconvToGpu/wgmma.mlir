@@ -20,41 +20,36 @@
 
 // u4 x s4, 16 images, 3x3, C = 64 (32 stored bytes a pixel), O = 256: 4096 pixels make 64
 // tiles of 128 rows, under one an SM, so one warpgroup a block (64 x 128 tiles, 64 x 2 blocks);
-// K = 9 taps x 32 bytes in 5 stages of 64 stored bytes (128 widened: 4 wgmma k-steps); 4 stages
-// of (64 + 128) x 64 bytes and two widened tiles of 192 x 128 bytes: 96 KiB of dynamic shared
-// memory.
+// K = 9 taps x 32 bytes in 5 stages of 64 stored bytes (128 widened: 4 wgmma k-steps); three
+// widened slots of (64 + 128) x 128 bytes: 72 KiB of dynamic shared memory.
 // CHECK-LABEL: func.func @conv_u4_staged
-// CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c128, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %c98304_i32
+// CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c128, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %c73728_i32
 // CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 2 : i32}
 // CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-// CHECK-NEXT: %[[SM:.*]] = memref.view %[[DYN]][%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<24576xi32, #gpu.address_space<workgroup>>
+// CHECK-NEXT: %[[SM:.*]] = memref.view %[[DYN]][%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<18432xi32, #gpu.address_space<workgroup>>
 // CHECK: memref.extract_aligned_pointer_as_index %[[SM]]
-// prologue: stages 0 and 1 (prefetch distance stages - 2), two A and four B chunks a thread each
-// CHECK-COUNT-6: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1}
-// CHECK-NEXT: nvvm.cp.async.commit.group
-// CHECK-COUNT-6: nvgpu.device_async_copy
-// CHECK-NEXT: nvvm.cp.async.commit.group
-// the accumulators stay one struct across the loop
-// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (!llvm.struct<(i32,
-// CHECK-NEXT: nvvm.cp.async.wait.group 1
-// CHECK-NEXT: gpu.barrier
-// CHECK: scf.if
-// CHECK: nvvm.cp.async.commit.group
-// widening: a 16-byte chunk in, two out; u4 activations by mask, s4 weights into the high nibble
-// CHECK: vector.load %[[SM]]
+// prologue: stage 0 loaded (16 bytes a chunk: two A and four B chunks a thread), widened
+// (u4 activations by mask, s4 weights into the high nibble) and stored; stage 1 loaded
+// CHECK-COUNT-6: vector.load %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<{{[0-9]+}}xi32>, vector<4xi32>
 // CHECK: arith.andi %{{.*}}, %c252645135_i32 : i32
 // CHECK: vector.store %{{.*}}, %[[SM]]
 // CHECK: arith.andi %{{.*}}, %c-252645136_i32 : i32
-// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK-COUNT-6: vector.load %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<{{[0-9]+}}xi32>, vector<4xi32>
+// the accumulators stay one struct across the loop, the loaded words ride along
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args(%[[ACC:[^ ]*]] = %{{.*}}) -> (!llvm.struct<(i32,
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
 // descriptors: 128-byte leading offset, 1024-byte stride (8 widened chunks of 16 bytes a row)
 // CHECK: arith.ori %{{.*}}, %c274878431232_i64 : i64
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-NEXT: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %[[ACC]], <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
 // CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>
-// the group of this stage stays in flight while the next stage is loaded and widened
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
+// while the tensor cores run: stage it + 1 widened into its slot, stage it + 2 loaded
+// CHECK: vector.store %{{.*}}, %[[SM]]
+// CHECK: vector.load
+// the group of this stage stays in flight
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // both signed-nibble scalings undone: >> 4
 // CHECK: arith.shrsi %{{.*}}, %c4_i32
@@ -89,15 +84,17 @@
 
 // -----
 
-// u8 x s8: copied straight into the wgmma layout; the copies are fenced for the async proxy
-// before the barrier, nothing is widened.
+// u8 x s8: copied (cp.async) straight into a ring of 6 slots in the wgmma layout, prefetch
+// distance 4; the copies are fenced for the async proxy before the barrier, nothing is widened.
 // CHECK-LABEL: func.func @conv_u8_pairs
+// CHECK-COUNT-4: nvvm.cp.async.commit.group
 // CHECK: scf.for
-// CHECK-NEXT: nvvm.cp.async.wait.group
+// CHECK-NEXT: nvvm.cp.async.wait.group 3
 // CHECK-NEXT: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
 // CHECK-NOT: arith.andi %{{.*}}, %c252645135_i32
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 1
 
 // -----
 

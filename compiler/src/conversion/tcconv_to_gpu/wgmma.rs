@@ -9,34 +9,42 @@
 //! clamp / relu, second output, packed stores; packed 4-bit outputs staged through shared
 //! memory as in `staged.rs`).
 //!
-//! Shared memory (dynamic: up to [`WGMMA_SMEM`], two blocks an SM): a ring of `stages` stages,
-//! each A `[BM][SBK]` then B `[BN][SBK]` bytes (SBK = stored K bytes a stage, 128 or 64 for
-//! 4-bit), in wgmma's no-swizzle K-major layout of 8 x 16-byte core matrices: chunk `c`
-//! (16 bytes) of row `r` at byte `((r / 8) * CPR + c) * 128 + (r % 8) * 16` (CPR = SBK / 16).
-//! A matrix descriptor with leading-dimension offset 128 (next core matrix along K) and stride
-//! offset `CPR * 128` (next 8 rows) reads it; the k-th 32-byte step starts `256 k` bytes
-//! further. The loaders enumerate a tile's chunks in that byte order (chunk `q` at byte `16 q`),
-//! so the 8 threads of a cp.async phase fill one core matrix: no bank conflicts.
+//! Shared memory (dynamic: up to [`WGMMA_SMEM`], two blocks an SM) holds `stages` slots of the
+//! tiles wgmma reads, each A `[BM][K bytes]` then B `[BN][K bytes]` of one stage, in wgmma's
+//! no-swizzle K-major layout of 8 x 16-byte core matrices: chunk `c` (16 bytes) of row `r` at
+//! byte `((r / 8) * CPR + c) * 128 + (r % 8) * 16` (CPR = K bytes / 16). A matrix descriptor
+//! with leading-dimension offset 128 (next core matrix along K) and stride offset `CPR * 128`
+//! (next 8 rows) reads it; the k-th 32-byte step starts `256 k` bytes further. The loaders
+//! enumerate a stage's chunks in that byte order (chunk `q` at byte `16 q`), so the 8 threads of
+//! a store phase fill one core matrix: no bank conflicts.
 //!
-//! 8-bit operands are copied (cp.async, 16 bytes, zero-filled outside the image, past the last
-//! tap and past M / O) straight into the ring and read from it. 4-bit operands land packed in the
-//! ring and are widened once per stage by the whole block into one of two tiles of twice the
-//! width (never once per MMA per warp): 16 stored bytes (32 nibbles) become two 16-byte chunks,
-//! `lo` = nibbles 0, 2, 4, 6 and `hi` = nibbles 1, 3, 5, 7 of each word (`staged::widen_pair`:
-//! the same K permutation for A and B, so dot products are unchanged; signed nibbles go to the
-//! high half of a byte when the accumulator bound allows, and the result is shifted back).
+//! 8-bit operands: a cp.async ring (16-byte copies, zero-filled outside the image, past the last
+//! tap and past M / O) of up to 6 slots, prefetch distance `stages - 2`; per stage `it`: wait
+//! for its group, `fence.proxy.async` (the copies become visible to the async proxy wgmma reads
+//! through), barrier, issue the copies of stage `it + stages - 2` into the slot of `it - 2`,
+//! then the stage's wgmma group.
 //!
-//! Per K stage `it`: wait for its cp.async group, `fence.proxy.async` (the copies become
-//! visible to the async proxy wgmma reads through), barrier; issue the loads of stage
-//! `it + stages - 2` into the slot of `it - 2`; (4-bit: widen into tile `it % 2`, fence,
-//! barrier;) then `wgmma.fence`, the K steps, commit, and wait for all groups but this one: the
-//! tensor cores work on stage `it` while the block loads and widens stage `it + 1`. The
-//! accumulators stay one `!llvm.struct` from wgmma to wgmma, so nothing reads them while a
-//! group is in flight.
+//! 4-bit operands are widened once per stage, in registers, by the whole block (never once per
+//! MMA per warp): each thread loads its 16-byte chunks of stage `it + 2` (`ld.global.v4`) while
+//! the tensor cores run stage `it`, and stores stage `it + 1` widened into one of 3 slots:
+//! 16 stored bytes (32 nibbles) become two 16-byte chunks, `lo` = nibbles 0, 2, 4, 6 and
+//! `hi` = nibbles 1, 3, 5, 7 of each word (`staged::widen_pair`: the same K permutation for A
+//! and B, so dot products are unchanged; signed nibbles go to the high half of a byte when the
+//! accumulator bound allows, and the result is shifted back). Shared memory sees each widened
+//! byte written once and read by wgmma, nothing else.
 //!
-//! Work per block and stage: `wgs x (SBK'/32)` wgmma of 64 x BN x 32 (SBK' = widened bytes);
-//! global -> shared traffic (BM + BN) x SBK bytes: BM*BN/(BM+BN) MACs per stored byte (x2 for
-//! 4-bit), 43-64 at 128 x 64 .. 128 x 128.
+//! Both loops: `wgmma.fence`, the stage's K steps, commit, and a wait for all groups but this
+//! one, so the tensor cores work on stage `it` while the block moves the next stages; a slot is
+//! refilled only two stages after its group was issued, when that wait and the next barrier
+//! have put every warpgroup past it. The accumulators stay one `!llvm.struct` from wgmma to
+//! wgmma, so nothing reads them while a group is in flight.
+//!
+//! Work per block and stage: `wgs x (K bytes / 32)` wgmma of 64 x BN x 32; global -> shared
+//! traffic (BM + BN) x stored K bytes: BM*BN/(BM+BN) MACs per stored byte (x2 for 4-bit), 43-64
+//! at 128 x 64 .. 128 x 128. Shared memory per stage: the slot written once ((BM + BN) x K
+//! bytes) and read by each warpgroup (64 + BN) x K bytes: at 128 x 128 and 4096 int8 MACs a
+//! clock an SM (H100/H200 dense peak), 80 KiB per 2 M MACs, 625 clocks at 128 bytes a clock
+//! against 512 of tensor work: the kernel is bound by shared-memory bandwidth near peak.
 
 use super::builder::{Cmp, Kb, T, V};
 use super::conv::{ConvArgs, ConvSpec};
@@ -72,6 +80,109 @@ fn descriptor(kb: &mut Kb, addr: V, sbo: i64) -> V {
 fn muli(kb: &mut Kb, x: V, k: i64) -> V {
     let kk = kb.idx(k);
     kb.mul(x, kk)
+}
+
+/// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + 2` into registers
+/// (`ld.global.v4`, zero where invalid) while the tensor cores run stage `it`, and stores stage
+/// `it + 1`, widened, into slot (it + 1) % 3 of the widened tiles: the slot of stage it - 2,
+/// whose wgmma group is complete (each stage waits for all groups but its own, and the barrier
+/// puts every warpgroup past that wait). Stored chunk q (group q / (8 CPR), chunk c, row r8 of
+/// the stage's A-then-B rows) becomes chunks 2c (lo) and 2c + 1 (hi) of the same row (2 CPR
+/// chunks a row). Returns the accumulator struct.
+#[allow(clippy::type_complexity)]
+fn widened_mainloop(
+    kb: &mut Kb,
+    p: &WgmmaPlan,
+    smem: V,
+    sources: &dyn Fn(&mut Kb, V) -> Vec<(V, V, V, V, Option<V>, bool)>,
+    chunks: &[(V, Option<V>, bool)],
+    mma_stage: &dyn Fn(&mut Kb, V, V) -> V,
+    acc: V,
+    kslots: V,
+) -> V {
+    let (s_a, s_b) = (p.a_type.is_signed(), p.b_type.is_signed());
+    let cpr = p.sbk / 16;
+    let slot_words = p.slot_bytes() / 4;
+    let iters = p.iters();
+    // 16 bytes of every chunk of stage `it` (it clamped to the last stage: the loads past the
+    // end are repeats that nobody reads)
+    let load = |kb: &mut Kb, it: V| -> Vec<V> {
+        let last = kb.idx(iters - 1);
+        let it = kb.mins(it, last);
+        let zero = kb.i32c(0);
+        sources(kb, it)
+            .into_iter()
+            .flat_map(|(mem, wi, v, ..)| {
+                let x = kb.load4(mem, wi);
+                kb.words4(x).map(|w| kb.select(v, w, zero))
+            })
+            .collect()
+    };
+    // widen the loaded words of a stage into slot `sl`
+    let store = |kb: &mut Kb, words: &[V], sl: V| {
+        let sw = kb.idx(slot_words);
+        let sbase = kb.mul(sl, sw);
+        let k8cpr = kb.idx(8 * cpr);
+        let k8 = kb.idx(8);
+        for (i, &(dst, guard, is_a)) in chunks.iter().enumerate() {
+            let w = &words[4 * i..4 * i + 4];
+            let (signed, scaled) = if is_a { (s_a, p.scaled_a) } else { (s_b, p.scaled_b) };
+            let body = |kb: &mut Kb| {
+                let k4 = kb.idx(4);
+                let q = kb.divu(dst, k4); // the chunk's index in the stage
+                let grp = kb.divu(q, k8cpr);
+                let within = kb.remu(q, k8cpr);
+                let c = kb.divu(within, k8);
+                let r8 = kb.remu(within, k8);
+                let mut lo = [w[0]; 4];
+                let mut hi = [w[0]; 4];
+                for j in 0..4 {
+                    (lo[j], hi[j]) = widen_pair(kb, w[j], signed, scaled);
+                }
+                // widened byte: ((grp * 2 CPR + 2c) * 8 + r8) * 16, hi 128 bytes further
+                let g2 = muli(kb, grp, 2 * cpr);
+                let c2 = muli(kb, c, 2);
+                let cm = kb.add(g2, c2);
+                let row16 = kb.madd(cm, 8, r8);
+                let wlo = muli(kb, row16, 4);
+                let wlo = kb.add(wlo, sbase);
+                let k32w = kb.idx(32);
+                let whi = kb.add(wlo, k32w);
+                let vlo = kb.vec4(lo);
+                let vhi = kb.vec4(hi);
+                kb.store4(vlo, smem, wlo);
+                kb.store4(vhi, smem, whi);
+            };
+            match guard {
+                None => body(kb),
+                Some(gd) => kb.if_then(gd, body),
+            }
+        }
+    };
+    let zero = kb.idx(0);
+    let one = kb.idx(1);
+    let first = load(kb, zero);
+    store(kb, &first, zero);
+    let next = load(kb, one);
+    let mut inits = vec![acc];
+    inits.extend(next);
+    let out = kb.for_n(iters, 1, &inits, |kb, it, carried| {
+        kb.fence_proxy_async();
+        kb.barrier();
+        let sl = kb.remu(it, kslots);
+        let acc = mma_stage(kb, sl, carried[0]);
+        let it1 = kb.add(it, one);
+        let sl1 = kb.remu(it1, kslots);
+        store(kb, &carried[1..], sl1);
+        let two = kb.idx(2);
+        let it2 = kb.add(it, two);
+        let next = load(kb, it2);
+        kb.wgmma_wait(1);
+        let mut out = vec![acc];
+        out.extend(next);
+        out
+    });
+    out[0]
 }
 
 /// Build the wgmma kernel body (`args` in the tcconv op's operand order, then the shared
@@ -146,26 +257,23 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     }
     let olim = kb.idx(o_total);
     let olast = kb.idx(o_total - 1);
-    let b_off = kb.idx(bm * p.sbk / 4);
     let mut bload = vec![];
     for (row, ch, dst, guard) in chunks(kb, bn) {
         let o = kb.add(n0, row);
         let ok = kb.cmp(Cmp::Ult, o, olim);
         let oc = kb.mins(o, olast);
-        let dst = kb.add(dst, b_off);
         bload.push((ch, ok, oc, dst, guard));
     }
-    let stage_words = p.stage_bytes() / 4;
+    let a_words = bm * p.sbk / 4; // the stage's B rows follow its A rows
     let ksbk = kb.idx(p.sbk);
     let krb = kb.idx(p.rb);
     let ktaps = kb.idx(taps);
     let tlast = kb.idx(taps - 1);
     let kkw = kb.idx(kw);
     let kpb = kb.idx(8 / bits); // elements per byte
-    // issue the copies of K block `it` into stage `st`
-    let load_stage = |kb: &mut Kb, it: V, st: V| {
-        let swords = kb.idx(stage_words);
-        let sbase = kb.mul(st, swords);
+    // the 16-byte chunks of K block `it` this thread moves: (source memref, word index (0 when
+    // invalid), valid, word offset in the stage, guard (None: always in the tile), A or B)
+    let sources = |kb: &mut Kb, it: V| -> Vec<(V, V, V, V, Option<V>, bool)> {
         let kbase = kb.mul(it, ksbk);
         // (tap ok, ky, kx, byte offset in the row) of chunk ch
         let tap_of = |kb: &mut Kb, ch: V| {
@@ -180,19 +288,14 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
             (tok, ky, kx, off)
         };
         let zero = kb.idx(0);
-        // 16 bytes at byte `off` of the row that starts at element `slot` of `mem`, into the
-        // stage's chunk `dst` (zero-filled unless `v`; nothing at all past the tile)
-        let copy = |kb: &mut Kb, mem: V, slot: V, off: V, v: V, dst: V, guard: Option<V>| {
+        // the word of byte `off` of the row that starts at element `slot` (0 unless `v`)
+        let word = |kb: &mut Kb, slot: V, off: V, v: V| {
             let byte = kb.divu(slot, kpb);
             let byte = kb.add(byte, off);
             let wi = kb.divu(byte, k4);
-            let wi = kb.select(v, wi, zero);
-            let di = kb.add(sbase, dst);
-            match guard {
-                None => kb.async_copy16(mem, wi, smem, di, v),
-                Some(gd) => kb.if_then(gd, |kb| kb.async_copy16(mem, wi, smem, di, v)),
-            }
+            kb.select(v, wi, zero)
         };
+        let mut out = vec![];
         for &(ch, ok, n, y, x, dst, guard) in &aload {
             let (tok, ky, kx, off) = tap_of(kb, ch);
             let (vh, ih) = tap(kb, y, ky, sh, pt, h);
@@ -201,91 +304,25 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
             let v = kb.andb(v, tok);
             let v = kb.andb(v, ok);
             let slot = act_slot(kb, s.input, n, zero, ih, iw);
-            copy(kb, xw, slot, off, v, dst, guard);
+            let wi = word(kb, slot, off, v);
+            out.push((xw, wi, v, dst, guard, true));
         }
+        let ka = kb.idx(a_words);
         for &(ch, ok, oc, dst, guard) in &bload {
             let (tok, ky, kx, off) = tap_of(kb, ch);
             let v = kb.andb(tok, ok);
             let slot = weight_slot(kb, s.weight, oc, zero, ky, kx);
-            copy(kb, ww, slot, off, v, dst, guard);
+            let wi = word(kb, slot, off, v);
+            let dst = kb.add(dst, ka);
+            out.push((ww, wi, v, dst, guard, false));
         }
-    };
-
-    // ------------------------------------------------------------ widening (4-bit storage)
-    // the whole stage (A rows then B rows) as one tile of 8-row groups: stored chunk q (group
-    // q / (8 CPR), chunk c, row r8) becomes chunks 2c (lo) and 2c + 1 (hi) of the same row in
-    // widened tile `wt` (2 CPR chunks a row)
-    let wide_base = p.stages * stage_words; // words
-    let wide_words = p.wide_bytes() / 4;
-    let (ia, ib) = (s.input.elem.is_signed(), s.weight.elem.is_signed());
-    let widen_stage = |kb: &mut Kb, st: V, wt: V| {
-        let kww = kb.idx(wide_words);
-        let wbase = kb.mul(wt, kww);
-        let kwb = kb.idx(wide_base);
-        let wbase = kb.add(wbase, kwb);
-        let swords = kb.idx(stage_words);
-        let sbase = kb.mul(st, swords);
-        let total = (bm + bn) * cpr;
-        let a_chunks = bm * cpr;
-        for j in 0..(total + threads - 1) / threads {
-            let off = kb.idx(j * threads);
-            let q = kb.add(tid, off);
-            let body = |kb: &mut Kb| {
-                let grp = kb.divu(q, k8cpr);
-                let within = kb.remu(q, k8cpr);
-                let c = kb.divu(within, k8);
-                let r8 = kb.remu(within, k8);
-                let src = kb.madd(q, 4, sbase);
-                let raw = kb.load4(smem, src);
-                let raw = kb.words4(raw);
-                // A and B chunks take their own signedness and scaling (known statically when
-                // the A chunks are whole rounds of the block's threads)
-                let side = if a_chunks % threads == 0 {
-                    Err(j * threads < a_chunks)
-                } else {
-                    let ka = kb.idx(a_chunks);
-                    Ok(kb.cmp(Cmp::Ult, q, ka))
-                };
-                let mut lo = [raw[0]; 4];
-                let mut hi = [raw[0]; 4];
-                for (i, x) in raw.iter().enumerate() {
-                    (lo[i], hi[i]) = match side {
-                        Err(true) => widen_pair(kb, *x, ia, p.scaled_a),
-                        Err(false) => widen_pair(kb, *x, ib, p.scaled_b),
-                        Ok(is_a) => {
-                            let (la, ha) = widen_pair(kb, *x, ia, p.scaled_a);
-                            let (lb, hb) = widen_pair(kb, *x, ib, p.scaled_b);
-                            (kb.select(is_a, la, lb), kb.select(is_a, ha, hb))
-                        }
-                    };
-                }
-                // widened byte: ((grp * 2 CPR + 2c) * 8 + r8) * 16, hi 128 bytes further
-                let g2 = muli(kb, grp, 2 * cpr);
-                let c2 = muli(kb, c, 2);
-                let cm = kb.add(g2, c2);
-                let row16 = kb.madd(cm, 8, r8);
-                let wlo = muli(kb, row16, 4);
-                let wlo = kb.add(wlo, wbase);
-                let k32w = kb.idx(32);
-                let whi = kb.add(wlo, k32w);
-                let vlo = kb.vec4(lo);
-                let vhi = kb.vec4(hi);
-                kb.store4(vlo, smem, wlo);
-                kb.store4(vhi, smem, whi);
-            };
-            if (j + 1) * threads > total {
-                let kt = kb.idx(total);
-                let qin = kb.cmp(Cmp::Ult, q, kt);
-                kb.if_then(qin, body);
-            } else {
-                body(kb);
-            }
-        }
+        out
     };
 
     // ------------------------------------------------------------ descriptors
-    // the tile wgmma reads: the widened tile (4-bit) or the ring stage (8-bit), rows of
-    // `row_bytes` bytes; this warpgroup's A rows start 64 rows in per warpgroup
+    // the tile wgmma reads (a ring slot: 8-bit; a widened slot: 4-bit) has rows of `row_bytes`
+    // bytes; this warpgroup's A rows start 64 rows in per warpgroup
+    let slot_bytes = p.slot_bytes();
     let row_bytes = p.wbk();
     let sbo = (row_bytes / 16) * 128;
     let base = kb.smem_address(smem);
@@ -295,67 +332,24 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     let wg64 = kb.index_cast(wg, T::I64);
     let a_rows = kb.i64c(64 * row_bytes);
     let a_wg = kb.mul(wg64, a_rows);
-    let descs = |kb: &mut Kb, tile_byte: V| -> (V, V) {
-        let t0 = kb.add(base, tile_byte);
+    let kslots = kb.idx(p.stages);
+    // descriptors of slot `sl`
+    let descs = |kb: &mut Kb, sl: V| -> (V, V) {
+        let sl64 = kb.index_cast(sl, T::I64);
+        let sb = kb.i64c(slot_bytes);
+        let off = kb.mul(sl64, sb);
+        let t0 = kb.add(base, off);
         let a = kb.add(t0, a_wg);
         let boff = kb.i64c(bm * row_bytes);
         let b = kb.add(t0, boff);
         (descriptor(kb, a, sbo), descriptor(kb, b, sbo))
     };
-
-    // ------------------------------------------------------------ main loop
-    // Stage `it` lands in slot it % S; the loads of stage it + S - 2 go into the slot of
-    // it - 2, whose wgmma is complete (each stage waits for all but its own wgmma group, and
-    // the barrier puts every warpgroup past that wait); 4-bit stages are widened into tile
-    // it % 2 by the same argument.
-    let iters = p.iters();
-    let kst = kb.idx(p.stages);
-    let ahead = p.stages - 2;
-    for st in 0..ahead {
-        if st < iters {
-            let c = kb.idx(st);
-            load_stage(kb, c, c);
-        }
-        kb.async_commit();
-    }
-    let nacc = (bn / 2) as usize;
-    let acc = kb.acc_zeros(nacc);
     let ksteps = p.ksteps();
-    let acc = kb.for_n(iters, 1, &[acc], |kb, it, acc| {
-        // groups committed so far: `ahead` + it; stage it's is the (it + 1)-th
-        kb.async_wait(ahead - 1);
-        if !p.widen {
-            kb.fence_proxy_async();
-        }
-        kb.barrier();
-        let kahead = kb.idx(ahead);
-        let nx = kb.add(it, kahead);
-        let kit = kb.idx(iters);
-        let more = kb.cmp(Cmp::Ult, nx, kit);
-        kb.if_then(more, |kb| {
-            let st = kb.remu(nx, kst);
-            load_stage(kb, nx, st);
-        });
-        kb.async_commit();
-        let st = kb.remu(it, kst);
-        let tile_byte = if p.widen {
-            let two = kb.idx(2);
-            let wt = kb.remu(it, two);
-            widen_stage(kb, st, wt);
-            kb.fence_proxy_async();
-            kb.barrier();
-            let wt64 = kb.index_cast(wt, T::I64);
-            let wb = kb.i64c(p.wide_bytes());
-            let off = kb.mul(wt64, wb);
-            let base = kb.i64c(wide_base * 4);
-            kb.add(off, base)
-        } else {
-            let st64 = kb.index_cast(st, T::I64);
-            let sb = kb.i64c(p.stage_bytes());
-            kb.mul(st64, sb)
-        };
-        let (da, db) = descs(kb, tile_byte);
-        let mut acc = acc[0];
+    let nacc = (bn / 2) as usize;
+    // the wgmma group of one stage on slot `sl`
+    let mma_stage = |kb: &mut Kb, sl: V, acc: V| -> V {
+        let (da, db) = descs(kb, sl);
+        let mut acc = acc;
         kb.wgmma_fence();
         for ks in 0..ksteps {
             // 32 bytes of K further: two core matrices, 256 bytes (16 in descriptor units)
@@ -365,12 +359,73 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
             acc = kb.wgmma(bn, at, bt, a, b, acc);
         }
         kb.wgmma_commit();
-        kb.wgmma_wait(1);
-        vec![acc]
-    });
+        acc
+    };
+    let iters = p.iters();
+    let acc = kb.acc_zeros(nacc);
+    let acc = if p.widen {
+        // (word offset in the stage, guard, A or B) of this thread's chunks, as `sources` lists
+        let mut chunks = vec![];
+        let ka = kb.idx(a_words);
+        for &(.., dst, guard) in &aload {
+            chunks.push((dst, guard, true));
+        }
+        for &(.., dst, guard) in &bload {
+            chunks.push((kb.add(dst, ka), guard, false));
+        }
+        widened_mainloop(kb, p, smem, &sources, &chunks, &mma_stage, acc, kslots)
+    } else {
+        // ------------------------------------------------------------ 8-bit: cp.async ring
+        // Stage `it` lands in slot it % S; the copies of stage it + S - 2 go into the slot of
+        // it - 2, whose wgmma is complete (each stage waits for all but its own wgmma group,
+        // and the barrier puts every warpgroup past that wait).
+        let slot_words = slot_bytes / 4;
+        let load_stage = |kb: &mut Kb, it: V, sl: V| {
+            let sw = kb.idx(slot_words);
+            let sbase = kb.mul(sl, sw);
+            for (mem, wi, v, dst, guard) in sources(kb, it)
+                .into_iter()
+                .map(|(m, w, v, d, g, _)| (m, w, v, d, g))
+            {
+                let di = kb.add(sbase, dst);
+                match guard {
+                    None => kb.async_copy16(mem, wi, smem, di, v),
+                    Some(gd) => kb.if_then(gd, |kb| kb.async_copy16(mem, wi, smem, di, v)),
+                }
+            }
+        };
+        let ahead = p.stages - 2;
+        for st in 0..ahead {
+            if st < iters {
+                let c = kb.idx(st);
+                load_stage(kb, c, c);
+            }
+            kb.async_commit();
+        }
+        let acc = kb.for_n(iters, 1, &[acc], |kb, it, acc| {
+            // groups committed so far: `ahead` + it; stage it's is the (it + 1)-th
+            kb.async_wait(ahead - 1);
+            kb.fence_proxy_async();
+            kb.barrier();
+            let kahead = kb.idx(ahead);
+            let nx = kb.add(it, kahead);
+            let kit = kb.idx(iters);
+            let more = kb.cmp(Cmp::Ult, nx, kit);
+            kb.if_then(more, |kb| {
+                let sl = kb.remu(nx, kslots);
+                load_stage(kb, nx, sl);
+            });
+            kb.async_commit();
+            let sl = kb.remu(it, kslots);
+            let acc = mma_stage(kb, sl, acc[0]);
+            kb.wgmma_wait(1);
+            vec![acc]
+        });
+        kb.async_wait(0);
+        acc[0]
+    };
     kb.wgmma_wait(0);
-    kb.async_wait(0);
-    let accs = kb.acc_values(acc[0], nacc);
+    let accs = kb.acc_values(acc, nacc);
     let accs: Vec<V> = if p.shift() > 0 {
         let sh = kb.i32c(p.shift());
         accs.iter().map(|a| kb.shrs(*a, sh)).collect()
@@ -436,29 +491,4 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
         write_out_tile(kb, s, &out, sbuf, sact, threads);
     }
     Ok(p.blocks() * threads)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The loaders' chunk order is the core-matrix layout: chunk q of a tile lands at byte
-    /// 16 q, which is where the layout formula puts (row, chunk), for every row and chunk once.
-    #[test]
-    fn loader_order_is_the_core_matrix_layout() {
-        for cpr in [2i64, 4, 8] {
-            for rows in [8i64, 24, 64, 128] {
-                let mut seen = std::collections::BTreeSet::new();
-                for q in 0..rows * cpr {
-                    let (grp, within) = (q / (8 * cpr), q % (8 * cpr));
-                    let (c, r8) = (within / 8, within % 8);
-                    let row = grp * 8 + r8;
-                    let layout = ((row / 8) * cpr + c) * 128 + (row % 8) * 16;
-                    assert_eq!(layout, 16 * q, "cpr {cpr} rows {rows} q {q}");
-                    assert!(seen.insert((row, c)));
-                }
-                assert_eq!(seen.len() as i64, rows * cpr);
-            }
-        }
-    }
 }
