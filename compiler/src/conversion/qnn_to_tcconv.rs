@@ -101,7 +101,7 @@ impl NibblePass for ConvertQnnToTcconv {
                 "BMxBNxBK block tile for every conv, overriding the tile model",
             ),
             ("strategy", "auto (rules) | im2col (every conv)"),
-            ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a where its grid fills the GPU, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
+            ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {

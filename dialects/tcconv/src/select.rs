@@ -99,8 +99,8 @@ impl Kernel {
     }
 }
 
-/// The kernel for a conv: on sm_90a the warpgroup MMA kernel where it applies and its grid
-/// fills the GPU ([`wgmma_pays`]), then the staged kernel, else the register-only MMA kernel,
+/// The kernel for a conv: on sm_90a the warpgroup MMA kernel where it applies and measurably
+/// pays ([`wgmma_pays`]), then the staged kernel, else the register-only MMA kernel,
 /// else the simple one (each as far as `choice` allows).
 pub fn choose(s: &ConvSpec, tiling: &Tiling, target: Target, choice: Choice) -> Kernel {
     let sm = target.sm_count();
@@ -792,12 +792,14 @@ impl WgmmaPlan {
     }
 }
 
-/// Whether `auto` takes the wgmma kernel: a grid of at least one 128-row tile per SM. Smaller
-/// grids (batch 1-8, late layers) leave SMs idle with 64 x 128 tiles and no K split, where the
-/// staged kernel's small tiles and sliced K fill the GPU (H200, batch 8: RFC layer 9 40.4 us
-/// with wgmma, 13.1 us staged).
+/// Whether `auto` takes the wgmma kernel: 4-bit operands (widened once per stage in registers)
+/// on a grid of at least four 128-row tiles per SM. Measured on an H200 (ResNet-50, CUDA-graph
+/// replay, against the staged mma.sync kernel of sm_90): W4A4 batch 256 14.85 vs 15.06 ms with
+/// wgmma on every grid of one tile per SM; but W4A4 batch 8 0.702 vs 0.689 and batch 64 3.94
+/// vs 3.90 ms (one to two waves of tiles: no K split, SMs idle in the tail), and W8A8 batch 256
+/// 17.66 vs 16.29 ms (the 8-bit cp.async ring). Everything else stays on the staged kernel.
 pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
-    p.wgs == 2 && p.blocks() >= sm_count
+    p.widen && p.wgs == 2 && p.blocks() >= 4 * sm_count
 }
 
 /// Whether the warpgroup MMA kernel takes this conv: both operands 4-bit (widened) or both

@@ -3,7 +3,7 @@
 // RUN: nibble-opt %S/Inputs/wgmma.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s
 // The PTX, through the upstream pipeline with convert-nvvm-to-llvm (wgmma is a PTX-builder op):
 // RUN: nibble-opt %S/Inputs/wgmma.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a},nvvm-attach-target{chip=sm_90a features=+ptx84},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-nvvm-to-llvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
-// `auto` takes wgmma only where 128-row tiles give every SM a block; `kernel=wgmma` (the inputs
+// `auto` takes wgmma only for 4-bit convs with four 128-row tiles an SM; `kernel=wgmma` (the inputs
 // above) wherever it applies:
 // RUN: nibble-opt %S/Inputs/wgmma.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a})' | FileCheck %s --check-prefix=AUTO
 // The family is only realized where the target has wgmma:
@@ -108,7 +108,7 @@
 
 // -----
 
-// Batch 64, 28 x 28, C = O = 64: 392 tiles of 128 x 64, two warpgroups a block.
+// Batch 256, 28 x 28, C = O = 64: 1568 tiles of 128 x 64, two warpgroups a block.
 // CHECK-LABEL: func.func @big_grid_u4
-// CHECK: gpu.launch_func @kernels::@big_grid_u4_0_conv2d blocks in (%c392, %c1, %c1) threads in (%c256, %c1, %c1)
+// CHECK: gpu.launch_func @kernels::@big_grid_u4_0_conv2d blocks in (%c1568, %c1, %c1) threads in (%c256, %c1, %c1)
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 32>

@@ -48,8 +48,8 @@ func.func @odd_channels_u8(%x: tensor<3x9x9x64xui8>) -> tensor<3x5x5x40xui8> {
 
 // -----
 
-func.func @big_grid_u4(%x: tensor<64x28x28x64xui4>) -> tensor<64x28x28x64xui4> {
+func.func @big_grid_u4(%x: tensor<256x28x28x64xui4>) -> tensor<256x28x28x64xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<64x64x3x3xi4>
-  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NHWC", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, clamp = array<i64: 0, 15>, relu = true, zero_point = 0 : i64, rounding = "half_to_even", operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<64x28x28x64xui4>, tensor<64x64x3x3xi4>) -> tensor<64x28x28x64xui4>
-  return %c : tensor<64x28x28x64xui4>
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NHWC", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, clamp = array<i64: 0, 15>, relu = true, zero_point = 0 : i64, rounding = "half_to_even", operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<256x28x28x64xui4>, tensor<64x64x3x3xi4>) -> tensor<256x28x28x64xui4>
+  return %c : tensor<256x28x28x64xui4>
 }

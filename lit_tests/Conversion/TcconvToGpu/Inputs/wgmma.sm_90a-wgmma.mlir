@@ -51,9 +51,9 @@ module {
 }
 // -----
 module {
-  func.func @big_grid_u4(%arg0: memref<28x28x64x8xi32> {tcconv.dims = array<i64: 64, 64, 28, 28>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<64x28x28x8xi32> {tcconv.dims = array<i64: 64, 64, 28, 28>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90a"} {
+  func.func @big_grid_u4(%arg0: memref<28x28x256x8xi32> {tcconv.dims = array<i64: 256, 64, 28, 28>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<256x28x28x8xi32> {tcconv.dims = array<i64: 256, 64, 28, 28>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90a"} {
     %0 = "tcconv.weight"() {dims = array<i64: 64, 64, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<3x3x64x8xi32>
-    "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 64, 64, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "wgmma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<28x28x64x8xi32>, memref<3x3x64x8xi32>, memref<64x28x28x8xi32>) -> ()
+    "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 64, 64, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "wgmma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<28x28x256x8xi32>, memref<3x3x64x8xi32>, memref<256x28x28x8xi32>) -> ()
     return
   }
 }
