@@ -6,7 +6,7 @@
 // A module without tcconv functions is left unchanged (no gpu.module, no container attribute).
 // RUN: nibble-opt %S/Inputs/invalid.qnn.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=NOOP
 
-// TARGET: error: convert-tcconv-to-gpu: unknown target 'sm_61' (known: sm_75, sm_80, sm_86, sm_89, sm_90)
+// TARGET: error: convert-tcconv-to-gpu: unknown target 'sm_61' (known: sm_75, sm_80, sm_86, sm_89, sm_90, sm_90a)
 // MISSING: error: convert-tcconv-to-gpu: missing option target=sm_XX
 // MISMATCH: error: convert-tcconv-to-gpu: function 'relu' was lowered for sm_80 but the target is sm_90
 // NOOP-NOT: gpu.container_module

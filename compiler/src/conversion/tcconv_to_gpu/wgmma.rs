@@ -43,7 +43,7 @@
 //! traffic (BM + BN) x stored K bytes: BM*BN/(BM+BN) MACs per stored byte (x2 for 4-bit), 43-64
 //! at 128 x 64 .. 128 x 128. Shared memory per stage: the slot written once ((BM + BN) x K
 //! bytes) and read by each warpgroup (64 + BN) x K bytes: at 128 x 128 and 4096 int8 MACs a
-//! clock an SM (H100/H200 dense peak), 80 KiB per 2 M MACs, 625 clocks at 128 bytes a clock
+//! clock an SM (H100/H200 dense peak), 80 KiB per 2 M MACs, 640 clocks at 128 bytes a clock
 //! against 512 of tensor work: the kernel is bound by shared-memory bandwidth near peak.
 
 use super::builder::{Cmp, Kb, T, V};
