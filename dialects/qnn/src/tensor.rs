@@ -189,10 +189,16 @@ impl Tensor {
         macro_rules! ints {
             ($t:ty, $w:expr) => {{
                 need($w)?;
+                // int64 values outside i32 are an error, not wrapped
                 let v: Vec<i32> = body[..n * $w]
                     .chunks_exact($w)
-                    .map(|c| <$t>::from_le_bytes(c.try_into().unwrap()) as i32)
-                    .collect();
+                    .map(|c| {
+                        let x = <$t>::from_le_bytes(c.try_into().unwrap());
+                        i32::try_from(x).map_err(|_| {
+                            TensorError(format!(".npy value {x} does not fit in i32"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
                 Ok(Tensor {
                     ty: TensorType::new(shape, ElemType::I32),
                     data: Data::Int(v),
@@ -286,6 +292,15 @@ mod tests {
             vec![0.5, -1.0, 3.25, 1e-7, f32::MAX],
         );
         assert_eq!(Tensor::from_npy(&f.to_npy()).unwrap(), f);
+    }
+
+    #[test]
+    fn npy_int64_values_outside_i32_are_errors() {
+        let body: Vec<u8> = [5i64, -(1 << 40)].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let e = Tensor::from_npy(&npy("<i8", "(2,)", &body)).unwrap_err().0;
+        assert!(e.contains("-1099511627776 does not fit in i32"), "{e}");
+        let body: Vec<u8> = [5i64, -7].iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(Tensor::from_npy(&npy("<i8", "(2,)", &body)).unwrap().ints(), &[5, -7]);
     }
 
     #[test]
