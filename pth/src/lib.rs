@@ -161,8 +161,7 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 /// before anything is allocated.
 pub fn read_zip(b: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let bad = |what: String| format!("corrupt zip archive: {what}");
-    let mut z =
-        zip::ZipArchive::new(std::io::Cursor::new(b)).map_err(|e| bad(e.to_string()))?;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(b)).map_err(|e| bad(e.to_string()))?;
     let mut out = BTreeMap::new();
     for i in 0..z.len() {
         let mut f = z.by_index(i).map_err(|e| bad(e.to_string()))?;

@@ -78,10 +78,10 @@ impl Facts {
     pub fn of(t: Target) -> Facts {
         // (GB/s, INT8 dense TOPS); INT4 is twice INT8 where native.
         let (gbs, int8_tops) = match t {
-            Target::Sm75 => (320.0, 130.0),   // T4
-            Target::Sm80 => (2039.0, 624.0),  // A100 SXM
-            Target::Sm86 => (768.0, 250.0),   // A10 / RTX 3090 class
-            Target::Sm89 => (864.0, 362.0),   // L40
+            Target::Sm75 => (320.0, 130.0),  // T4
+            Target::Sm80 => (2039.0, 624.0), // A100 SXM
+            Target::Sm86 => (768.0, 250.0),  // A10 / RTX 3090 class
+            Target::Sm89 => (864.0, 362.0),  // L40
             // H100/H200: measured mma.sync s8, ~4 TB/s (sm_90a: the same, so that both targets
             // choose the same layouts)
             Target::Sm90 | Target::Sm90a => (4000.0, 1245.0),

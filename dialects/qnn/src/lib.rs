@@ -13,6 +13,7 @@ pub mod tensor;
 pub mod tool;
 pub mod verify;
 pub mod weights;
+pub mod window;
 
 /// The IRDL definition of the dialect, loaded into every MLIR context nibble creates.
 pub const IRDL: &str = include_str!("../qnn.irdl.mlir");

@@ -39,6 +39,7 @@ use crate::semantics::{
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
+use crate::window::{dot1, dot4, fast_path_ok, min_max, out_extent, taps};
 use rayon::prelude::*;
 
 type Res<T> = Result<T, String>;
@@ -678,42 +679,6 @@ fn add_op(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Window geometry (conv and pooling)
-// ---------------------------------------------------------------------------------------------
-
-/// Output extent of one spatial axis: `(in + p0 + p1 - k) / s + 1`.
-fn out_extent(axis: &str, input: usize, k: usize, s: i64, p0: i64, p1: i64) -> Res<usize> {
-    if !(1..=MAX_GEOM).contains(&s) {
-        return Err(format!("{axis} stride {s} must be in [1, {MAX_GEOM}]"));
-    }
-    if !(0..=MAX_GEOM).contains(&p0) || !(0..=MAX_GEOM).contains(&p1) {
-        return Err(format!(
-            "{axis} padding ({p0}, {p1}) must be in [0, {MAX_GEOM}]"
-        ));
-    }
-    if k == 0 {
-        return Err(format!("{axis} kernel size is 0"));
-    }
-    let padded = input as i64 + p0 + p1;
-    if padded < k as i64 {
-        return Err(format!(
-            "{axis} kernel {k} is larger than the padded input {padded}"
-        ));
-    }
-    Ok(((padded - k as i64) / s + 1) as usize)
-}
-
-/// Window of one output position along one axis: first input index (may be negative) and
-/// the in-bounds kernel taps `[k_lo, k_hi)`.
-#[inline]
-fn taps(o: usize, s: usize, pad: usize, k: usize, input: usize) -> (isize, usize, usize) {
-    let start = (o * s) as isize - pad as isize;
-    let k_lo = (-start).max(0) as usize;
-    let k_hi = (input as isize - start).clamp(0, k as isize) as usize;
-    (start, k_lo.min(k_hi), k_hi)
-}
-
-// ---------------------------------------------------------------------------------------------
 // conv2d and dense
 // ---------------------------------------------------------------------------------------------
 
@@ -729,34 +694,6 @@ struct ConvGeom {
     pt: usize,
     pl: usize,
     ow: usize,
-}
-
-/// The range of the values: (min, max); (0, 0) when empty.
-fn min_max(v: &[i32]) -> (i32, i32) {
-    if v.is_empty() {
-        return (0, 0);
-    }
-    v.par_chunks(CHUNK)
-        .map(|c| {
-            let lo = c.iter().copied().min().unwrap_or(i32::MAX);
-            let hi = c.iter().copied().max().unwrap_or(i32::MIN);
-            (lo, hi)
-        })
-        .reduce(
-            || (i32::MAX, i32::MIN),
-            |(a, b), (c, d)| (a.min(c), b.max(d)),
-        )
-}
-
-/// True when both operands fit i16 and every partial sum of a `k`-term dot product of `x` and
-/// `w` values fits i32 (`k * max|x| * max|w| <= i32::MAX`): the fast path is then exact.
-fn fast_path_ok(x: &[i32], w: &[i32], k: usize) -> bool {
-    let ((xlo, xhi), (wlo, whi)) = (min_max(x), min_max(w));
-    let fits_i16 = |lo: i32, hi: i32| lo >= i16::MIN as i32 && hi <= i16::MAX as i32;
-    let abs = |lo: i32, hi: i32| (lo as i64).unsigned_abs().max((hi as i64).unsigned_abs()) as u128;
-    fits_i16(xlo, xhi)
-        && fits_i16(wlo, whi)
-        && (k as u128) * abs(xlo, xhi) * abs(wlo, whi) <= i32::MAX as u128
 }
 
 /// Bias values, one per output channel, or zeros (widened for the exact sum).
@@ -1012,31 +949,6 @@ fn conv_row_i16_body(xh: &[i16], wk: &[i16], g: &ConvGeom, n: usize, y: usize, o
         }
         ob += nb;
     }
-}
-
-#[inline(always)]
-fn dot1(x: &[i16], w: &[i16]) -> i32 {
-    let w = &w[..x.len()];
-    let mut a = 0i32;
-    for i in 0..x.len() {
-        a += x[i] as i32 * w[i] as i32;
-    }
-    a
-}
-
-#[inline(always)]
-fn dot4(x: &[i16], w0: &[i16], w1: &[i16], w2: &[i16], w3: &[i16]) -> [i32; 4] {
-    let n = x.len();
-    let (w0, w1, w2, w3) = (&w0[..n], &w1[..n], &w2[..n], &w3[..n]);
-    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-    for i in 0..n {
-        let v = x[i] as i32;
-        a0 += v * w0[i] as i32;
-        a1 += v * w1[i] as i32;
-        a2 += v * w2[i] as i32;
-        a3 += v * w3[i] as i32;
-    }
-    [a0, a1, a2, a3]
 }
 
 /// One output row of a conv with i128 accumulation (operands too wide for the fast path;

@@ -194,9 +194,8 @@ impl Tensor {
                     .chunks_exact($w)
                     .map(|c| {
                         let x = <$t>::from_le_bytes(c.try_into().unwrap());
-                        i32::try_from(x).map_err(|_| {
-                            TensorError(format!(".npy value {x} does not fit in i32"))
-                        })
+                        i32::try_from(x)
+                            .map_err(|_| TensorError(format!(".npy value {x} does not fit in i32")))
                     })
                     .collect::<Result<_, _>>()?;
                 Ok(Tensor {
@@ -296,11 +295,17 @@ mod tests {
 
     #[test]
     fn npy_int64_values_outside_i32_are_errors() {
-        let body: Vec<u8> = [5i64, -(1 << 40)].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let body: Vec<u8> = [5i64, -(1 << 40)]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         let e = Tensor::from_npy(&npy("<i8", "(2,)", &body)).unwrap_err().0;
         assert!(e.contains("-1099511627776 does not fit in i32"), "{e}");
         let body: Vec<u8> = [5i64, -7].iter().flat_map(|x| x.to_le_bytes()).collect();
-        assert_eq!(Tensor::from_npy(&npy("<i8", "(2,)", &body)).unwrap().ints(), &[5, -7]);
+        assert_eq!(
+            Tensor::from_npy(&npy("<i8", "(2,)", &body)).unwrap().ints(),
+            &[5, -7]
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ use nibble_qnn::semantics::{
     dequantize_f32, floor_div, quantize_f32, requantize, ElemType, Layout, MAX_SHIFT,
 };
 use nibble_qnn::tensor::{Data, Tensor};
+use nibble_qnn::window::{dot1, dot4, fast_path_ok, out_extent, taps, Mac};
 use rayon::prelude::*;
 
 type Res<T> = Result<T, String>;
@@ -498,32 +499,6 @@ fn check_epilogue(e: &Epilogue, channels: usize, residual: bool) -> Res<()> {
     Ok(())
 }
 
-/// Output extent of one spatial axis.
-fn out_extent(input: usize, k: usize, s: i64, p0: i64, p1: i64) -> Res<usize> {
-    if s < 1 || p0 < 0 || p1 < 0 || k == 0 {
-        return Err(format!(
-            "bad window: kernel {k}, stride {s}, padding ({p0}, {p1})"
-        ));
-    }
-    let padded = input as i64 + p0 + p1;
-    if padded < k as i64 {
-        return Err(format!(
-            "kernel {k} is larger than the padded input {padded}"
-        ));
-    }
-    Ok(((padded - k as i64) / s + 1) as usize)
-}
-
-/// Window of output position `o` along one axis: first input index (may be negative) and the
-/// in-bounds taps `[lo, hi)`.
-#[inline(always)]
-fn taps(o: usize, s: usize, pad: usize, k: usize, input: usize) -> (isize, usize, usize) {
-    let start = (o * s) as isize - pad as isize;
-    let lo = (-start).max(0) as usize;
-    let hi = (input as isize - start).clamp(0, k as isize) as usize;
-    (start, lo.min(hi), hi)
-}
-
 impl Ctx<'_> {
     fn buf(&self, b: BufId) -> Res<&ActBuffer> {
         self.p
@@ -780,8 +755,8 @@ impl Ctx<'_> {
             return Err(format!("kernel {kernel:?} must be positive"));
         }
         let (kh, kw) = (kernel[0] as usize, kernel[1] as usize);
-        let oh = out_extent(h, kh, strides[0], padding[0], padding[2])?;
-        let ow = out_extent(w, kw, strides[1], padding[1], padding[3])?;
+        let oh = out_extent("H", h, kh, strides[0], padding[0], padding[2])?;
+        let ow = out_extent("W", w, kw, strides[1], padding[1], padding[3])?;
         if og.dims != [n, c, oh, ow] {
             return Err(format!(
                 "output dims {:?}, the pooling window gives {:?}",
@@ -857,8 +832,8 @@ impl Ctx<'_> {
                 [o, c, kh, kw]
             ));
         }
-        let eoh = out_extent(h, kh, cv.strides[0], cv.padding[0], cv.padding[2])?;
-        let eow = out_extent(w, kw, cv.strides[1], cv.padding[1], cv.padding[3])?;
+        let eoh = out_extent("H", h, kh, cv.strides[0], cv.padding[0], cv.padding[2])?;
+        let eow = out_extent("W", w, kw, cv.strides[1], cv.padding[1], cv.padding[3])?;
         if [no, oh, ow] != [n, eoh, eow] {
             return Err(format!(
                 "output dims {:?}, the convolution gives {:?}",
@@ -1047,72 +1022,8 @@ struct ConvGeo {
     merge: bool,
 }
 
-/// Operand type of the dot products: i16 with an i32 accumulator (proved exact), or i32 with i64.
-trait Mac: Copy + Default + Send + Sync {
-    type Acc: Copy + Default + Send + Sync + std::ops::AddAssign + Into<i64>;
-    fn mul(a: Self, b: Self) -> Self::Acc;
-}
-
-impl Mac for i16 {
-    type Acc = i32;
-    #[inline(always)]
-    fn mul(a: i16, b: i16) -> i32 {
-        a as i32 * b as i32
-    }
-}
-
-impl Mac for i32 {
-    type Acc = i64;
-    #[inline(always)]
-    fn mul(a: i32, b: i32) -> i64 {
-        a as i64 * b as i64
-    }
-}
-
 fn cast(v: &[i32]) -> Vec<i16> {
     v.iter().map(|&x| x as i16).collect()
-}
-
-fn max_abs(v: &[i32]) -> (u64, bool) {
-    let (lo, hi) = v
-        .iter()
-        .fold((0i32, 0i32), |(a, b), &x| (a.min(x), b.max(x)));
-    (
-        (lo as i64).unsigned_abs().max(hi as i64 as u64),
-        lo >= i16::MIN as i32 && hi <= i16::MAX as i32,
-    )
-}
-
-/// Every partial sum of a `k`-term dot product fits i32 and both operands fit i16.
-fn fast_path_ok(x: &[i32], w: &[i32], k: usize) -> bool {
-    let (mx, x16) = max_abs(x);
-    let (mw, w16) = max_abs(w);
-    x16 && w16 && (k as u128) * (mx as u128) * (mw as u128) <= i32::MAX as u128
-}
-
-#[inline(always)]
-fn dot1<T: Mac>(x: &[T], w: &[T]) -> T::Acc {
-    let w = &w[..x.len()];
-    let mut a = T::Acc::default();
-    for i in 0..x.len() {
-        a += T::mul(x[i], w[i]);
-    }
-    a
-}
-
-#[inline(always)]
-fn dot4<T: Mac>(x: &[T], w0: &[T], w1: &[T], w2: &[T], w3: &[T]) -> [T::Acc; 4] {
-    let n = x.len();
-    let (w0, w1, w2, w3) = (&w0[..n], &w1[..n], &w2[..n], &w3[..n]);
-    let (mut a0, mut a1, mut a2, mut a3) = Default::default();
-    for i in 0..n {
-        let v = x[i];
-        a0 += T::mul(v, w0[i]);
-        a1 += T::mul(v, w1[i]);
-        a2 += T::mul(v, w2[i]);
-        a3 += T::mul(v, w3[i]);
-    }
-    [a0, a1, a2, a3]
 }
 
 /// Output channels computed together (the input segment is loaded once for all of them).

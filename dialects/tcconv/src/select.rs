@@ -828,12 +828,22 @@ pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
         return None;
     }
     let widen = bits == 4;
-    let eight = |e: ElemType| if e.is_signed() { ElemType::I8 } else { ElemType::U8 };
+    let eight = |e: ElemType| {
+        if e.is_signed() {
+            ElemType::I8
+        } else {
+            ElemType::U8
+        }
+    };
     let [kh, kw] = s.kernel;
     let kbytes = kh * kw * rb;
     let m = n * oh * ow;
     // wgmma's integer N: 8, 16, 24, 32, then multiples of 16
-    let bn = if o <= 32 { o } else { ((o + 15) / 16 * 16).min(WGMMA_MAX_BN) };
+    let bn = if o <= 32 {
+        o
+    } else {
+        ((o + 15) / 16 * 16).min(WGMMA_MAX_BN)
+    };
     let tiles_n = (o + bn - 1) / bn;
     let tiles = |bm: i64| (m + bm - 1) / bm * tiles_n;
     let wgs = if tiles(128) >= sm_count { 2 } else { 1 };

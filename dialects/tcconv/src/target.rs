@@ -87,10 +87,10 @@ impl Target {
     }
     pub fn sm_count(self) -> i64 {
         match self {
-            Self::Sm75 => 40,  // T4
-            Self::Sm80 => 108, // A100
-            Self::Sm86 => 84,  // A10 / RTX 3090 class
-            Self::Sm89 => 128, // L40 / RTX 4090 class
+            Self::Sm75 => 40,                // T4
+            Self::Sm80 => 108,               // A100
+            Self::Sm86 => 84,                // A10 / RTX 3090 class
+            Self::Sm89 => 128,               // L40 / RTX 4090 class
             Self::Sm90 | Self::Sm90a => 132, // H100 / H200 SXM
         }
     }

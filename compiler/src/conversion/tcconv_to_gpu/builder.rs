@@ -889,7 +889,12 @@ impl<'c> Kb<'c> {
         let mut acc = self.op("llvm.mlir.undef", &[], &[st], &[])[0];
         for i in 0..len {
             let pos = DenseI64ArrayAttribute::new(self.ctx, &[i as i64]).into();
-            acc = self.op("llvm.insertvalue", &[acc, zero], &[st], &[("position", pos)])[0];
+            acc = self.op(
+                "llvm.insertvalue",
+                &[acc, zero],
+                &[st],
+                &[("position", pos)],
+            )[0];
         }
         acc
     }

@@ -258,7 +258,11 @@ pub fn build_op_kernel<'c>(
         // and spills (sm_90, 8-24 bytes); with it they take 130-170 and spill nothing. The
         // wgmma kernel's shared memory is sized for two blocks an SM: `.minnctapersm 2` keeps
         // its 256 threads at <= 128 registers (without spills on ResNet-50) so both fit.
-        let blocks = if matches!(kernel, Kernel::Wgmma(_)) { 2 } else { 1 };
+        let blocks = if matches!(kernel, Kernel::Wgmma(_)) {
+            2
+        } else {
+            1
+        };
         let i32t = Type::parse(context, "i32").expect("i32");
         f.set_attribute("nvvm.minctasm", IntegerAttribute::new(i32t, blocks).into());
     }
@@ -334,7 +338,21 @@ fn insert_launch<'c>(
     }
     let seg = DenseI32ArrayAttribute::new(
         context,
-        &[0, 1, 1, 1, 1, 1, 1, 0, 0, 0, dynamic, operands.len() as i32, 0],
+        &[
+            0,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            0,
+            0,
+            0,
+            dynamic,
+            operands.len() as i32,
+            0,
+        ],
     );
     all.extend_from_slice(operands);
     let launch = OperationBuilder::new("gpu.launch_func", loc)
@@ -537,7 +555,11 @@ pub fn gpu_to_ptx_cached(
     let units = kernel_units(context, src)?;
     // sm_90a: the wgmma ops are PTX-builder ops that convert-nvvm-to-llvm expands into inline
     // PTX (LLVM's translation does not know them)
-    let nvvm_to_llvm = if t.wgmma() { ",convert-nvvm-to-llvm" } else { "" };
+    let nvvm_to_llvm = if t.wgmma() {
+        ",convert-nvvm-to-llvm"
+    } else {
+        ""
+    };
     let lower = format!(
         "nvvm-attach-target{{chip={} features=+ptx{}}},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}}{nvvm_to_llvm}),reconcile-unrealized-casts",
         t.name(),

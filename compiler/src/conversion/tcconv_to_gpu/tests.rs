@@ -53,7 +53,11 @@ fn to_gpu<'c>(context: &'c Context, src: &str, target: &str) -> Module<'c> {
     let mut m = parse_source(context, src, "mini.mlir").expect("parse");
     // sm_90a: the wgmma family wherever it applies (auto keeps the mini net's small grids on
     // the staged kernel, which sm_90 already covers)
-    let kernel = if target == "sm_90a" { " kernel=wgmma" } else { "" };
+    let kernel = if target == "sm_90a" {
+        " kernel=wgmma"
+    } else {
+        ""
+    };
     let p = format!(
         "builtin.module(qnn-verify,convert-qnn-to-tcconv{{target={target}{kernel}}},convert-tcconv-to-gpu{{target={target}}})"
     );

@@ -126,7 +126,11 @@ fn widened_mainloop(
         let k8 = kb.idx(8);
         for (i, &(dst, guard, is_a)) in chunks.iter().enumerate() {
             let w = &words[4 * i..4 * i + 4];
-            let (signed, scaled) = if is_a { (s_a, p.scaled_a) } else { (s_b, p.scaled_b) };
+            let (signed, scaled) = if is_a {
+                (s_a, p.scaled_a)
+            } else {
+                (s_b, p.scaled_b)
+            };
             let body = |kb: &mut Kb| {
                 let k4 = kb.idx(4);
                 let q = kb.divu(dst, k4); // the chunk's index in the stage
@@ -271,8 +275,8 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     let tlast = kb.idx(taps - 1);
     let kkw = kb.idx(kw);
     let kpb = kb.idx(8 / bits); // elements per byte
-    // the 16-byte chunks of K block `it` this thread moves: (source memref, word index (0 when
-    // invalid), valid, word offset in the stage, guard (None: always in the tile), A or B)
+                                // the 16-byte chunks of K block `it` this thread moves: (source memref, word index (0 when
+                                // invalid), valid, word offset in the stage, guard (None: always in the tile), A or B)
     let sources = |kb: &mut Kb, it: V| -> Vec<(V, V, V, V, Option<V>, bool)> {
         let kbase = kb.mul(it, ksbk);
         // (tap ok, ky, kx, byte offset in the row) of chunk ch

@@ -1,0 +1,176 @@
+//! Window geometry and integer dot kernels shared by the CPU reference (`reference.rs`) and
+//! tcconv's interpreter over packed buffers: one definition of how a conv or pooling window
+//! meets its input, and of the exact dot products both evaluate.
+
+use crate::semantics::MAX_GEOM;
+use rayon::prelude::*;
+
+/// Output extent of one spatial axis, `(in + p0 + p1 - k) / s + 1`, with the window checked
+/// (stride and padding in `[1, MAX_GEOM]` / `[0, MAX_GEOM]`, kernel within the padded input).
+pub fn out_extent(
+    axis: &str,
+    input: usize,
+    k: usize,
+    s: i64,
+    p0: i64,
+    p1: i64,
+) -> Result<usize, String> {
+    if !(1..=MAX_GEOM).contains(&s) {
+        return Err(format!("{axis} stride {s} must be in [1, {MAX_GEOM}]"));
+    }
+    if !(0..=MAX_GEOM).contains(&p0) || !(0..=MAX_GEOM).contains(&p1) {
+        return Err(format!(
+            "{axis} padding ({p0}, {p1}) must be in [0, {MAX_GEOM}]"
+        ));
+    }
+    if k == 0 {
+        return Err(format!("{axis} kernel size is 0"));
+    }
+    let padded = input as i64 + p0 + p1;
+    if padded < k as i64 {
+        return Err(format!(
+            "{axis} kernel {k} is larger than the padded input {padded}"
+        ));
+    }
+    Ok(((padded - k as i64) / s + 1) as usize)
+}
+
+/// Window of output position `o` along one axis: first input index (may be negative) and the
+/// in-bounds kernel taps `[lo, hi)`.
+#[inline(always)]
+pub fn taps(o: usize, s: usize, pad: usize, k: usize, input: usize) -> (isize, usize, usize) {
+    let start = (o * s) as isize - pad as isize;
+    let lo = (-start).max(0) as usize;
+    let hi = (input as isize - start).clamp(0, k as isize) as usize;
+    (start, lo.min(hi), hi)
+}
+
+/// The range of the values: (min, max); (0, 0) when empty.
+pub fn min_max(v: &[i32]) -> (i32, i32) {
+    if v.is_empty() {
+        return (0, 0);
+    }
+    v.par_chunks(1 << 16)
+        .map(|c| {
+            let lo = c.iter().copied().min().unwrap_or(i32::MAX);
+            let hi = c.iter().copied().max().unwrap_or(i32::MIN);
+            (lo, hi)
+        })
+        .reduce(
+            || (i32::MAX, i32::MIN),
+            |(a, b), (c, d)| (a.min(c), b.max(d)),
+        )
+}
+
+/// True when both operands fit i16 and every partial sum of a `k`-term dot product of `x` and
+/// `w` values fits i32 (`k * max|x| * max|w| <= i32::MAX`): the i16 x i16 -> i32 kernels are
+/// then exact.
+pub fn fast_path_ok(x: &[i32], w: &[i32], k: usize) -> bool {
+    let ((xlo, xhi), (wlo, whi)) = (min_max(x), min_max(w));
+    let fits_i16 = |lo: i32, hi: i32| lo >= i16::MIN as i32 && hi <= i16::MAX as i32;
+    let abs = |lo: i32, hi: i32| (lo as i64).unsigned_abs().max((hi as i64).unsigned_abs()) as u128;
+    fits_i16(xlo, xhi)
+        && fits_i16(wlo, whi)
+        && (k as u128) * abs(xlo, xhi) * abs(wlo, whi) <= i32::MAX as u128
+}
+
+/// Operand type of the dot products: i16 with an i32 accumulator (exact where
+/// [`fast_path_ok`] holds), or i32 with i64.
+pub trait Mac: Copy + Default + Send + Sync {
+    type Acc: Copy + Default + Send + Sync + std::ops::AddAssign + Into<i64>;
+    fn mul(a: Self, b: Self) -> Self::Acc;
+}
+
+impl Mac for i16 {
+    type Acc = i32;
+    #[inline(always)]
+    fn mul(a: i16, b: i16) -> i32 {
+        a as i32 * b as i32
+    }
+}
+
+impl Mac for i32 {
+    type Acc = i64;
+    #[inline(always)]
+    fn mul(a: i32, b: i32) -> i64 {
+        a as i64 * b as i64
+    }
+}
+
+/// `x . w` over `x.len()` terms.
+#[inline(always)]
+pub fn dot1<T: Mac>(x: &[T], w: &[T]) -> T::Acc {
+    let w = &w[..x.len()];
+    let mut a = T::Acc::default();
+    for i in 0..x.len() {
+        a += T::mul(x[i], w[i]);
+    }
+    a
+}
+
+/// `x . w0` ... `x . w3`: the segment of `x` is read once for four output channels.
+#[inline(always)]
+pub fn dot4<T: Mac>(x: &[T], w0: &[T], w1: &[T], w2: &[T], w3: &[T]) -> [T::Acc; 4] {
+    let n = x.len();
+    let (w0, w1, w2, w3) = (&w0[..n], &w1[..n], &w2[..n], &w3[..n]);
+    let (mut a0, mut a1, mut a2, mut a3) = Default::default();
+    for i in 0..n {
+        let v = x[i];
+        a0 += T::mul(v, w0[i]);
+        a1 += T::mul(v, w1[i]);
+        a2 += T::mul(v, w2[i]);
+        a3 += T::mul(v, w3[i]);
+    }
+    [a0, a1, a2, a3]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taps_clip_the_window_to_the_input() {
+        // 3-wide kernel, stride 2, padding 1 over 5 inputs: outputs 0, 1, 2
+        assert_eq!(taps(0, 2, 1, 3, 5), (-1, 1, 3));
+        assert_eq!(taps(1, 2, 1, 3, 5), (1, 0, 3));
+        assert_eq!(taps(2, 2, 1, 3, 5), (3, 0, 2));
+        // a window entirely in the padding has no taps
+        assert_eq!(taps(3, 1, 0, 2, 2), (3, 0, 0));
+        assert_eq!(out_extent("H", 5, 3, 2, 1, 1), Ok(3));
+        assert!(out_extent("H", 1, 4, 1, 1, 1)
+            .unwrap_err()
+            .contains("larger"));
+        assert!(out_extent("W", 8, 3, 0, 0, 0)
+            .unwrap_err()
+            .contains("stride"));
+    }
+
+    #[test]
+    fn the_fast_path_needs_i16_operands_and_i32_sums() {
+        assert!(fast_path_ok(&[15, 0], &[-8, 7], 4608));
+        assert!(!fast_path_ok(&[1 << 15], &[1], 1));
+        assert!(!fast_path_ok(&[255], &[127], 70_000));
+        assert!(fast_path_ok(&[], &[], 1 << 40));
+    }
+
+    #[test]
+    fn i16_and_i32_dots_agree_where_the_fast_path_holds() {
+        let x: Vec<i32> = (0..37).map(|i| (i * 7919 % 31) - 15).collect();
+        let w: Vec<Vec<i32>> = (0..4)
+            .map(|j| (0..37).map(|i| ((i + j) * 104_729 % 17) - 8).collect())
+            .collect();
+        let h = |v: &[i32]| v.iter().map(|&a| a as i16).collect::<Vec<i16>>();
+        let wide = dot4(&x, &w[0], &w[1], &w[2], &w[3]);
+        let narrow = dot4(&h(&x), &h(&w[0]), &h(&w[1]), &h(&w[2]), &h(&w[3]));
+        for j in 0..4 {
+            let naive: i64 = x
+                .iter()
+                .zip(&w[j])
+                .map(|(a, b)| *a as i64 * *b as i64)
+                .sum();
+            assert_eq!(wide[j], naive);
+            assert_eq!(narrow[j] as i64, naive);
+            assert_eq!(dot1(&x, &w[j]), naive);
+        }
+    }
+}
