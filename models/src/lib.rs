@@ -12,6 +12,7 @@ pub mod calibrate;
 pub mod conv;
 pub mod generate;
 pub mod hawq;
+pub mod streams;
 pub mod import;
 
 use std::path::Path;

@@ -244,6 +244,16 @@ fn optimize_exactly(g: &Graph, w: &Weights, target: Target) -> (Graph, Stats) {
         let inputs: Vec<Tensor> = g.args.iter().map(|t| rng.tensor(t)).collect();
         let before = nibble_qnn::reference::run(g, &wb, &inputs).unwrap();
         let after = nibble_qnn::reference::run(&out, &wo, &inputs).unwrap();
+        // the static bounds of the fused graph hold every value it computes
+        let bounds = nibble_qnn::bounds::value_bounds(&out, &wo).unwrap();
+        let all = nibble_qnn::reference::run_all(&out, &wo, &inputs).unwrap();
+        for (v, b) in bounds.iter().enumerate() {
+            if let (Some(b), true) = (b, all[v].ty.elem.is_int()) {
+                if let Some(x) = all[v].ints().iter().find(|&&x| !(b.lo..=b.hi).contains(&(x as i64))) {
+                    panic!("seed {seed}: %{v} = {x} outside its bound [{}, {}]\n{}", b.lo, b.hi, out.to_mlir());
+                }
+            }
+        }
         for (a, b) in after.iter().zip(&before) {
             assert_eq!(a.ty, b.ty);
             if let Some(i) = a.first_mismatch(b) {

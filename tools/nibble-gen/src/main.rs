@@ -49,6 +49,11 @@ enum Cmd {
         /// reference input/output pair)
         #[arg(long)]
         save_calibration: bool,
+        /// Also print the residual streams (i32 activations): each one's static bound from the
+        /// weights, whether it proves i16 enough, and the range the reference produces on N
+        /// random inputs
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        residual_streams: u64,
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
@@ -89,9 +94,34 @@ enum Cmd {
         /// Input height and width (a multiple of 32)
         #[arg(long, default_value_t = 224)]
         image_size: i64,
+        /// Also print the residual streams (i32 activations): each one's static bound from the
+        /// weights, whether it proves i16 enough, and the range the reference produces on N
+        /// random inputs
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        residual_streams: u64,
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+/// `--residual-streams N`: the streams of the written model, observed on N random inputs.
+fn print_streams(
+    g: &nibble_qnn::graph::Graph,
+    w: &nibble_qnn::weights::Weights,
+    runs: u64,
+) -> Result<(), String> {
+    if runs == 0 {
+        return Ok(());
+    }
+    let inputs: Vec<Vec<nibble_qnn::tensor::Tensor>> = (0..runs)
+        .map(|i| {
+            let mut rng = nibble_qnn::tensor::Rng(0x5712_ea35 + i);
+            g.args.iter().map(|t| rng.tensor(t)).collect()
+        })
+        .collect();
+    let streams = nibble_models::streams::residual_streams(g, &w.bind(g)?, &inputs)?;
+    print!("{}", nibble_models::streams::format_streams(&streams));
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -133,6 +163,7 @@ fn run(cli: Cli) -> Result<(), String> {
             bit_config,
             batch,
             image_size,
+            residual_streams,
             out,
         } => {
             let (arch, conv1_stride) =
@@ -176,7 +207,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 out.display(),
                 m.weights.tensors.len()
             );
-            Ok(())
+            print_streams(&m.graph.graph, &m.weights, residual_streams)
         }
         Cmd::Example {
             arch,
@@ -188,6 +219,7 @@ fn run(cli: Cli) -> Result<(), String> {
             percentile,
             no_calibrate,
             save_calibration,
+            residual_streams,
             out,
         } => {
             let t0 = Instant::now();
@@ -251,7 +283,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 t_gen.as_secs_f64(),
                 t0.elapsed().as_secs_f64()
             );
-            Ok(())
+            print_streams(g, &ex.weights, residual_streams)
         }
     }
 }
