@@ -12,8 +12,8 @@ pub mod calibrate;
 pub mod conv;
 pub mod generate;
 pub mod hawq;
-pub mod streams;
 pub mod import;
+pub mod streams;
 
 use std::path::Path;
 

@@ -24,7 +24,11 @@ pub struct Stream {
 /// The streams of `g` (its i32 values except weights and raw conv / dense accumulators: the
 /// results of residual adds, requantizes to i32 and fused convs), observed on `inputs` (one
 /// input list per run).
-pub fn residual_streams(g: &Graph, w: &Weights, inputs: &[Vec<Tensor>]) -> Result<Vec<Stream>, String> {
+pub fn residual_streams(
+    g: &Graph,
+    w: &Weights,
+    inputs: &[Vec<Tensor>],
+) -> Result<Vec<Stream>, String> {
     let bounds = value_bounds(g, w)?;
     let mut streams: Vec<Stream> = g
         .nodes
@@ -50,9 +54,9 @@ pub fn residual_streams(g: &Graph, w: &Weights, inputs: &[Vec<Tensor>]) -> Resul
         let all = nibble_qnn::reference::run_all(g, w, run)?;
         for s in &mut streams {
             let v = all[s.value].ints();
-            let (lo, hi) = v
-                .iter()
-                .fold((i64::MAX, i64::MIN), |(a, b), &x| (a.min(x as i64), b.max(x as i64)));
+            let (lo, hi) = v.iter().fold((i64::MAX, i64::MIN), |(a, b), &x| {
+                (a.min(x as i64), b.max(x as i64))
+            });
             if !v.is_empty() {
                 let o = Interval { lo, hi };
                 s.observed = Some(s.observed.map_or(o, |p| Interval {
@@ -69,7 +73,8 @@ pub fn residual_streams(g: &Graph, w: &Weights, inputs: &[Vec<Tensor>]) -> Resul
 
 /// A table of the streams: bound, whether it proves i16, observed range, share beyond i16.
 pub fn format_streams(streams: &[Stream]) -> String {
-    let mut out = String::from("stream (value, loc) | static bound | i16 by bound | observed | beyond i16\n");
+    let mut out =
+        String::from("stream (value, loc) | static bound | i16 by bound | observed | beyond i16\n");
     for s in streams {
         let obs = s
             .observed
@@ -99,8 +104,8 @@ pub fn format_streams(streams: &[Stream]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{make_example, ExampleConfig};
     use crate::hawq::{Arch, BitConfig};
+    use crate::{make_example, ExampleConfig};
 
     /// Every value the reference computes lies inside its static bound, for every integer value
     /// of a generated network (not just the streams), on fresh random inputs.

@@ -249,8 +249,17 @@ fn optimize_exactly(g: &Graph, w: &Weights, target: Target) -> (Graph, Stats) {
         let all = nibble_qnn::reference::run_all(&out, &wo, &inputs).unwrap();
         for (v, b) in bounds.iter().enumerate() {
             if let (Some(b), true) = (b, all[v].ty.elem.is_int()) {
-                if let Some(x) = all[v].ints().iter().find(|&&x| !(b.lo..=b.hi).contains(&(x as i64))) {
-                    panic!("seed {seed}: %{v} = {x} outside its bound [{}, {}]\n{}", b.lo, b.hi, out.to_mlir());
+                if let Some(x) = all[v]
+                    .ints()
+                    .iter()
+                    .find(|&&x| !(b.lo..=b.hi).contains(&(x as i64)))
+                {
+                    panic!(
+                        "seed {seed}: %{v} = {x} outside its bound [{}, {}]\n{}",
+                        b.lo,
+                        b.hi,
+                        out.to_mlir()
+                    );
                 }
             }
         }

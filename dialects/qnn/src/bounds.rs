@@ -53,7 +53,13 @@ fn scale(x: Interval, s: &ChannelScales, c: usize, mode: Rounding) -> Interval {
 
 /// Per output channel: the accumulator interval of `sum_k w[o, k] * x_k + bias[o]` for
 /// `x_k` in `x`; `o_axis` is the output-channel axis of the row-major weight of shape `dims`.
-fn dot_bounds(w: &[i32], dims: &[i64], o_axis: usize, x: Interval, bias: Option<&[i32]>) -> Vec<Interval> {
+fn dot_bounds(
+    w: &[i32],
+    dims: &[i64],
+    o_axis: usize,
+    x: Interval,
+    bias: Option<&[i32]>,
+) -> Vec<Interval> {
     let o = dims[o_axis] as usize;
     let inner: usize = dims[o_axis + 1..].iter().product::<i64>() as usize;
     let mut acc = vec![Interval::new(0, 0); o];
@@ -87,9 +93,15 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
     let mut second: Vec<Option<Interval>> = vec![None; g.args.len() + g.nodes.len()];
     for (ni, n) in g.nodes.iter().enumerate() {
         let id = g.args.len() + ni;
-        let arg = |k: usize| n.operands.get(k).and_then(|&v| out.get(v).copied().flatten());
+        let arg = |k: usize| {
+            n.operands
+                .get(k)
+                .and_then(|&v| out.get(v).copied().flatten())
+        };
         let weight = |k: usize| -> Result<Option<&crate::tensor::Tensor>, String> {
-            let Some(&v) = n.operands.get(k) else { return Ok(None) };
+            let Some(&v) = n.operands.get(k) else {
+                return Ok(None);
+            };
             if v < g.args.len() {
                 return Ok(None);
             }
@@ -102,7 +114,9 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
             }
         };
         let conv_acc = |kl: KernelLayout, padded: bool| -> Result<Option<Vec<Interval>>, String> {
-            let (Some(x), Some(wt)) = (arg(0), weight(1)?) else { return Ok(None) };
+            let (Some(x), Some(wt)) = (arg(0), weight(1)?) else {
+                return Ok(None);
+            };
             let x = if padded { x.with_zero() } else { x };
             let bias = weight(2)?.map(|b| b.ints().to_vec());
             let o_axis = match kl {
@@ -110,7 +124,13 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
                 KernelLayout::HWOI => 2,
                 KernelLayout::HWIO => 3,
             };
-            Ok(Some(dot_bounds(wt.ints(), &wt.ty.shape, o_axis, x, bias.as_deref())))
+            Ok(Some(dot_bounds(
+                wt.ints(),
+                &wt.ty.shape,
+                o_axis,
+                x,
+                bias.as_deref(),
+            )))
         };
         let tensor = |v: Vec<Interval>| v.into_iter().reduce(Interval::hull);
         let typed = |b: Option<Interval>| -> Option<Interval> {

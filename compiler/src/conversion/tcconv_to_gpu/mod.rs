@@ -30,10 +30,11 @@
 //!
 //! Kernel families: `elementwise.rs` (quantize, dequantize, relayout, requantize / add / relu /
 //! clamp), `pool.rs` (max / avg), `conv.rs` (simple CUDA-core conv2d and dense with the fused
-//! epilogue), `staged.rs` (tensor-core conv: cp.async pipeline + ldmatrix, the tcconv tiling),
-//! `mma.rs` (tensor-core conv from registers, split K; small grids and sm_75); helpers in
-//! `builder.rs` (op builders, loops, nibbles, rounding) and `layout.rs` (slot formulas and
-//! storage access).
+//! epilogue), `wgmma.rs` (sm_90a warpgroup-MMA conv on shared-memory matrix descriptors),
+//! `staged.rs` (tensor-core conv: cp.async pipeline + ldmatrix, the tcconv tiling), `mma.rs`
+//! (tensor-core conv from registers, split K; small grids and sm_75); helpers in `builder/`
+//! (the op builder and its arithmetic; intrinsics, memory, control flow and quantization
+//! helpers by topic) and `layout.rs` (slot formulas and storage access).
 
 pub mod builder;
 pub mod conv;

@@ -1,0 +1,88 @@
+//! Control flow in the kernel builder: `scf.for` loops (unrolled when short) and `scf.if`.
+
+use super::*;
+
+impl<'c> Kb<'c> {
+    // ------------------------------------------------------------------ scf
+
+    /// `scf.for %iv = lo to hi step st iter_args(inits)`; `body` gets the induction variable and
+    /// the iteration values and returns the values to yield. Returns the loop results.
+    pub fn for_range(
+        &mut self,
+        lo: V,
+        hi: V,
+        step: V,
+        inits: &[V],
+        body: impl FnOnce(&mut Self, V, &[V]) -> Vec<V>,
+    ) -> Vec<V> {
+        let mut args = vec![(self.ty(T::Idx), self.loc)];
+        let types: Vec<Type<'c>> = inits.iter().map(|v| v.value().r#type()).collect();
+        args.extend(types.iter().map(|t| (*t, self.loc)));
+        let block = Block::new(&args);
+        let iv = V(block.argument(0).unwrap().to_raw());
+        let iters: Vec<V> = (0..inits.len())
+            .map(|i| V(block.argument(i + 1).unwrap().to_raw()))
+            .collect();
+        self.stack.push(block.to_raw());
+        let out = body(self, iv, &iters);
+        assert_eq!(
+            out.len(),
+            inits.len(),
+            "scf.for yields one value per iter_arg"
+        );
+        self.op("scf.yield", &out, &[], &[]);
+        self.stack.pop();
+        let region = Region::new();
+        region.append_block(block);
+        let mut operands: Vec<Value> = vec![lo.value(), hi.value(), step.value()];
+        operands.extend(inits.iter().map(|v| v.value()));
+        let op = OperationBuilder::new("scf.for", self.loc)
+            .add_operands(&operands)
+            .add_results(&types)
+            .add_regions([region])
+            .build()
+            .expect("scf.for");
+        let r = self.block().append_operation(op);
+        (0..r.result_count())
+            .map(|i| V(r.result(i).unwrap().to_raw()))
+            .collect()
+    }
+
+    /// `for iv in 0..n` with constant bounds: a plain Rust loop (unrolled) when `n <= unroll`,
+    /// else an `scf.for`.
+    pub fn for_n(
+        &mut self,
+        n: i64,
+        unroll: i64,
+        inits: &[V],
+        mut body: impl FnMut(&mut Self, V, &[V]) -> Vec<V>,
+    ) -> Vec<V> {
+        if n <= unroll {
+            let mut cur = inits.to_vec();
+            for i in 0..n {
+                let iv = self.idx(i);
+                cur = body(self, iv, &cur);
+            }
+            return cur;
+        }
+        let (lo, hi, one) = (self.idx(0), self.idx(n), self.idx(1));
+        self.for_range(lo, hi, one, inits, body)
+    }
+
+    /// `scf.if cond { then }` with no results.
+    pub fn if_then(&mut self, cond: V, then: impl FnOnce(&mut Self)) {
+        let block = Block::new(&[]);
+        self.stack.push(block.to_raw());
+        then(self);
+        self.op("scf.yield", &[], &[], &[]);
+        self.stack.pop();
+        let region = Region::new();
+        region.append_block(block);
+        let op = OperationBuilder::new("scf.if", self.loc)
+            .add_operands(&[cond.value()])
+            .add_regions([region, Region::new()])
+            .build()
+            .expect("scf.if");
+        self.block().append_operation(op);
+    }
+}

@@ -1,0 +1,315 @@
+//! GPU intrinsics of the kernel builder: thread and block ids, barriers, shuffles, the
+//! tensor-core MMAs (`mma.sync`, Hopper's `wgmma` with its fences and matrix-descriptor
+//! operands), asynchronous copies, `ldmatrix`, 16-byte shared-memory vectors and dynamic
+//! shared memory.
+
+use super::*;
+
+impl<'c> Kb<'c> {
+    // ------------------------------------------------------------------ gpu
+
+    fn gpu_dim(&mut self, name: &str) -> V {
+        let dim = Attribute::parse(self.ctx, "#gpu<dim x>").expect("#gpu<dim x>");
+        let ty = self.ty(T::Idx);
+        self.op(name, &[], &[ty], &[("dimension", dim)])[0]
+    }
+    pub fn thread_id(&mut self) -> V {
+        self.gpu_dim("gpu.thread_id")
+    }
+    pub fn block_id(&mut self) -> V {
+        self.gpu_dim("gpu.block_id")
+    }
+    pub fn barrier(&mut self) {
+        self.op("gpu.barrier", &[], &[], &[]);
+    }
+    /// `gpu.shuffle xor %v, %mask, 32` over the whole warp (every lane must execute it).
+    pub fn shuffle_xor(&mut self, v: V, mask: i64) -> V {
+        let m = self.i32c(mask);
+        let w = self.i32c(32);
+        let mode = Attribute::parse(self.ctx, "#gpu<shuffle_mode xor>").expect("shuffle mode");
+        let (i32t, i1t) = (self.ty(T::I32), self.ty(T::I1));
+        self.op("gpu.shuffle", &[v, m, w], &[i32t, i1t], &[("mode", mode)])[0]
+    }
+    /// `nvvm.mma.sync` (row-major A, column-major B, i32 accumulators, wrapping overflow like
+    /// the i32 adds of the simple kernel): returns the D registers.
+    pub fn mma_sync(
+        &mut self,
+        shape: [i64; 3],
+        a_type: &str,
+        b_type: &str,
+        a: &[V],
+        b: &[V],
+        c: &[V],
+    ) -> Vec<V> {
+        let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
+        let [m, n, k] = shape;
+        let st = Type::parse(
+            self.ctx,
+            &format!("!llvm.struct<({})>", vec!["i32"; c.len()].join(", ")),
+        )
+        .expect("mma result struct");
+        let seg = DenseI32ArrayAttribute::new(
+            self.ctx,
+            &[a.len() as i32, b.len() as i32, c.len() as i32],
+        )
+        .into();
+        let mut operands = a.to_vec();
+        operands.extend_from_slice(b);
+        operands.extend_from_slice(c);
+        let attrs = [
+            (
+                "shape",
+                p(&format!("#nvvm.shape<m = {m}, n = {n}, k = {k}>")),
+            ),
+            ("layoutA", p("#nvvm.mma_layout<row>")),
+            ("layoutB", p("#nvvm.mma_layout<col>")),
+            (
+                "multiplicandAPtxType",
+                p(&format!("#nvvm.mma_type<{a_type}>")),
+            ),
+            (
+                "multiplicandBPtxType",
+                p(&format!("#nvvm.mma_type<{b_type}>")),
+            ),
+            ("intOverflowBehavior", p("#nvvm.mma_int_overflow<wrapped>")),
+            ("operandSegmentSizes", seg),
+        ];
+        let d = self.op("nvvm.mma.sync", &operands, &[st], &attrs)[0];
+        (0..c.len())
+            .map(|i| self.extract_value(d, i as i64, T::I32))
+            .collect()
+    }
+
+    /// `nvgpu.device_async_copy` of 16 bytes (4 i32 words, `cp.async.cg`, L1 bypassed) from
+    /// `src[si]` (global) to `dst[di]` (workgroup); when `valid` is false no byte is read and the
+    /// 16 destination bytes are zero-filled (`srcElements = 0`).
+    pub fn async_copy16(&mut self, src: V, si: V, dst: V, di: V, valid: V) {
+        let four = self.idx(4);
+        let zero = self.idx(0);
+        let n = self.select(valid, four, zero);
+        let tok = Type::parse(self.ctx, "!nvgpu.device.async.token").expect("async token type");
+        let seg = DenseI32ArrayAttribute::new(self.ctx, &[1, 1, 1, 1, 1]).into();
+        let idx = Type::index(self.ctx);
+        self.op(
+            "nvgpu.device_async_copy",
+            &[dst, di, src, si, n],
+            &[tok],
+            &[
+                ("dstElements", IntegerAttribute::new(idx, 4).into()),
+                ("bypassL1", Attribute::unit(self.ctx)),
+                ("operandSegmentSizes", seg),
+            ],
+        );
+    }
+    /// `cp.async.commit_group`: close the group of the async copies issued since the last one.
+    pub fn async_commit(&mut self) {
+        self.op("nvvm.cp.async.commit.group", &[], &[], &[]);
+    }
+    /// `cp.async.wait_group n`: wait until at most `n` committed groups are still in flight.
+    pub fn async_wait(&mut self, n: i64) {
+        let i32t = self.ty(T::I32);
+        self.op(
+            "nvvm.cp.async.wait.group",
+            &[],
+            &[],
+            &[("n", IntegerAttribute::new(i32t, n).into())],
+        );
+    }
+    /// `nvgpu.ldmatrix` (`ldmatrix.sync.aligned.m8n8.xN.shared.b16`) of `tiles` 8x8 b16
+    /// matrices from workgroup memref `m` (i32 words) at word `i` (this lane's row address):
+    /// register `j` of lane (g, t) is word t of row g of matrix j.
+    pub fn ldmatrix(&mut self, m: V, i: V, tiles: i64) -> Vec<V> {
+        let vt = Type::parse(self.ctx, &format!("vector<{tiles}x1xi32>")).expect("ldmatrix type");
+        let i32t = self.ty(T::I32);
+        let v = self.op(
+            "nvgpu.ldmatrix",
+            &[m, i],
+            &[vt],
+            &[
+                ("numTiles", IntegerAttribute::new(i32t, tiles).into()),
+                ("transpose", Attribute::parse(self.ctx, "false").unwrap()),
+            ],
+        )[0];
+        (0..tiles)
+            .map(|j| {
+                let pos = DenseI64ArrayAttribute::new(self.ctx, &[j, 0]).into();
+                self.op("vector.extract", &[v], &[i32t], &[("static_position", pos)])[0]
+            })
+            .collect()
+    }
+
+    /// `vector.load` of 4 i32 words at word `i` of `m` (16-byte aligned: `ld.v4.b32`).
+    pub fn load4(&mut self, m: V, i: V) -> V {
+        let vt = Type::parse(self.ctx, "vector<4xi32>").expect("vector type");
+        let i64t = self.ty(T::I64);
+        self.op(
+            "vector.load",
+            &[m, i],
+            &[vt],
+            &[("alignment", IntegerAttribute::new(i64t, 16).into())],
+        )[0]
+    }
+    /// `vector.store` of 4 i32 words `v` at word `i` of `m` (16-byte aligned: `st.v4.b32`).
+    pub fn store4(&mut self, v: V, m: V, i: V) {
+        let i64t = self.ty(T::I64);
+        self.op(
+            "vector.store",
+            &[v, m, i],
+            &[],
+            &[("alignment", IntegerAttribute::new(i64t, 16).into())],
+        );
+    }
+
+    /// `vector.store` of the two scalars `a`, `b` (i32 or i8) at element `i` of `m`, aligned to
+    /// the pair's size (`st.v2.b32` / `st.v2.b8`).
+    pub fn store2(&mut self, a: V, b: V, m: V, i: V) {
+        let (elem, align) = match self.t(a) {
+            T::I8 => ("i8", 2),
+            _ => ("i32", 8),
+        };
+        let vt = Type::parse(self.ctx, &format!("vector<2x{elem}>")).expect("vector type");
+        let v = self.op("vector.from_elements", &[a, b], &[vt], &[])[0];
+        let i64t = self.ty(T::I64);
+        self.op(
+            "vector.store",
+            &[v, m, i],
+            &[],
+            &[("alignment", IntegerAttribute::new(i64t, align).into())],
+        );
+    }
+
+    /// `block_id.x * block_dim.x + thread_id.x` (index).
+    pub fn global_id(&mut self) -> V {
+        let b = self.gpu_dim("gpu.block_id");
+        let d = self.gpu_dim("gpu.block_dim");
+        let t = self.gpu_dim("gpu.thread_id");
+        let bd = self.mul(b, d);
+        self.add(bd, t)
+    }
+
+    // ------------------------------------------------------------------ nvvm / llvm
+
+    pub fn extract_value(&mut self, agg: V, pos: i64, t: T) -> V {
+        let ty = self.ty(t);
+        let p = DenseI64ArrayAttribute::new(self.ctx, &[pos]).into();
+        self.op("llvm.extractvalue", &[agg], &[ty], &[("position", p)])[0]
+    }
+
+    /// The 4 i32 words of a `vector<4xi32>` (from [`Kb::load4`]).
+    pub fn words4(&mut self, v: V) -> [V; 4] {
+        let i32t = self.ty(T::I32);
+        [0, 1, 2, 3].map(|j| {
+            let pos = DenseI64ArrayAttribute::new(self.ctx, &[j]).into();
+            self.op("vector.extract", &[v], &[i32t], &[("static_position", pos)])[0]
+        })
+    }
+    /// `vector<4xi32>` of 4 i32 words (for [`Kb::store4`]).
+    pub fn vec4(&mut self, w: [V; 4]) -> V {
+        let vt = Type::parse(self.ctx, "vector<4xi32>").expect("vector type");
+        self.op("vector.from_elements", &w, &[vt], &[])[0]
+    }
+
+    // ------------------------------------------------------------------ Hopper (sm_90a)
+
+    /// The shared-memory address of a workgroup memref (i64; what a wgmma matrix descriptor
+    /// encodes).
+    pub fn smem_address(&mut self, m: V) -> V {
+        let idx = Type::index(self.ctx);
+        let p = self.op("memref.extract_aligned_pointer_as_index", &[m], &[idx], &[])[0];
+        self.index_cast(p, T::I64)
+    }
+    /// `fence.proxy.async.shared::cta`: this thread's generic-proxy writes to shared memory
+    /// (stores, cp.async) become visible to the async proxy that `wgmma` reads through.
+    pub fn fence_proxy_async(&mut self) {
+        let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
+        let attrs = [
+            ("kind", p("#nvvm.proxy_kind<async.shared>")),
+            ("space", p("#nvvm.shared_space<cta>")),
+        ];
+        self.op("nvvm.fence.proxy", &[], &[], &attrs);
+    }
+    /// `wgmma.fence.sync.aligned`: orders the accumulator registers before the next wgmma.
+    pub fn wgmma_fence(&mut self) {
+        self.op("nvvm.wgmma.fence.aligned", &[], &[], &[]);
+    }
+    /// `wgmma.commit_group.sync.aligned`.
+    pub fn wgmma_commit(&mut self) {
+        self.op("nvvm.wgmma.commit.group.sync.aligned", &[], &[], &[]);
+    }
+    /// `wgmma.wait_group.sync.aligned n`: at most `n` committed wgmma groups still pending.
+    pub fn wgmma_wait(&mut self, n: i64) {
+        let i64t = self.ty(T::I64);
+        self.op(
+            "nvvm.wgmma.wait.group.sync.aligned",
+            &[],
+            &[],
+            &[("group", IntegerAttribute::new(i64t, n).into())],
+        );
+    }
+    /// The `!llvm.struct` of `len` i32 accumulators that wgmma reads and writes.
+    fn acc_struct(&self, len: usize) -> Type<'c> {
+        Type::parse(
+            self.ctx,
+            &format!("!llvm.struct<({})>", vec!["i32"; len].join(", ")),
+        )
+        .expect("wgmma accumulator struct")
+    }
+    /// An accumulator struct of `len` zeros.
+    pub fn acc_zeros(&mut self, len: usize) -> V {
+        let st = self.acc_struct(len);
+        let zero = self.i32c(0);
+        let mut acc = self.op("llvm.mlir.undef", &[], &[st], &[])[0];
+        for i in 0..len {
+            let pos = DenseI64ArrayAttribute::new(self.ctx, &[i as i64]).into();
+            acc = self.op(
+                "llvm.insertvalue",
+                &[acc, zero],
+                &[st],
+                &[("position", pos)],
+            )[0];
+        }
+        acc
+    }
+    /// The `len` i32 values of an accumulator struct.
+    pub fn acc_values(&mut self, acc: V, len: usize) -> Vec<V> {
+        (0..len)
+            .map(|i| self.extract_value(acc, i as i64, T::I32))
+            .collect()
+    }
+    /// `wgmma.mma_async.sync.aligned.m64n{n}k32.s32.{a}.{b}`: D = A x B + D with A (64 x 32,
+    /// K-major) and B (n x 32, K-major) in shared memory behind the matrix descriptors `da`,
+    /// `db`; `acc` is the struct of this thread's n / 2 accumulators (register 4j + i: row
+    /// 16 * warp + g + 8 * (i / 2), column 8j + 2t + i % 2, as n / 8 m16n8 C fragments). The
+    /// struct stays whole between wgmmas, so no instruction touches the accumulators while
+    /// one is in flight.
+    pub fn wgmma(&mut self, n: i64, a_type: &str, b_type: &str, da: V, db: V, acc: V) -> V {
+        let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
+        let st = acc.value().r#type();
+        let attrs = [
+            ("shape", p(&format!("#nvvm.shape<m = 64, n = {n}, k = 32>"))),
+            ("typeA", p(&format!("#nvvm.wgmma_type<{a_type}>"))),
+            ("typeB", p(&format!("#nvvm.wgmma_type<{b_type}>"))),
+            ("typeD", p("#nvvm.wgmma_type<s32>")),
+            ("scaleA", p("#nvvm.wgmma_scale_in<one>")),
+            ("scaleB", p("#nvvm.wgmma_scale_in<one>")),
+            ("scaleD", p("#nvvm.wgmma_scale_out<one>")),
+            ("layoutA", p("#nvvm.mma_layout<row>")),
+            ("layoutB", p("#nvvm.mma_layout<col>")),
+        ];
+        self.op("nvvm.wgmma.mma_async", &[acc, da, db], &[st], &attrs)[0]
+    }
+    /// The kernel's dynamic shared memory (`gpu.dynamic_shared_memory`, sized by the launch)
+    /// as `words` i32 words.
+    pub fn dynamic_smem(&mut self, words: i64) -> V {
+        let bytes =
+            Type::parse(self.ctx, "memref<?xi8, #gpu.address_space<workgroup>>").expect("type");
+        let d = self.op("gpu.dynamic_shared_memory", &[], &[bytes], &[])[0];
+        let to = Type::parse(
+            self.ctx,
+            &format!("memref<{words}xi32, #gpu.address_space<workgroup>>"),
+        )
+        .expect("view type");
+        let zero = self.idx(0);
+        self.op("memref.view", &[d, zero], &[to], &[])[0]
+    }
+}

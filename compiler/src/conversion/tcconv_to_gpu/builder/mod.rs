@@ -1,0 +1,612 @@
+//! The kernel-builder layer: a small imperative builder over melior's `OperationBuilder` that
+//! appends `arith` / `memref` / `scf` / `gpu` / `nvvm` ops to the block being built, plus the
+//! helpers every kernel family shares. This module holds the builder, constants, integer
+//! arithmetic with constant folding, casts and f32 ops, and `build_kernel`; by topic:
+//! `intrinsics` (thread ids, barriers, shuffles, mma.sync / wgmma, async copies, ldmatrix,
+//! shared-memory vectors), `memory` (views, loads, stores, constant tables), `control` (loops,
+//! conditionals) and `quant` (packed nibbles and bytes, clamps, the dyadic requantize).
+//!
+//! Values are carried as raw `MlirValue` handles ([`V`], `Copy`) so that values defined in an
+//! outer block can be used freely in nested regions without fighting melior's block lifetimes;
+//! every handle refers to an op that is owned by the kernel under construction.
+//!
+//! Constants are created once per kernel, at the top of the kernel's entry block (they dominate
+//! every nested region), and integer constants are remembered so that `add(x, 0)`, `mul(x, 1)`
+//! and constant-only arithmetic fold while the IR is built (the printed IR stays readable).
+
+mod control;
+mod intrinsics;
+mod memory;
+mod quant;
+
+use melior::ir::attribute::{
+    DenseElementsAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, FlatSymbolRefAttribute,
+    FloatAttribute, IntegerAttribute, StringAttribute, TypeAttribute,
+};
+use melior::ir::block::BlockLike;
+use melior::ir::operation::{OperationBuilder, OperationLike};
+use melior::ir::r#type::TypeLike;
+use melior::ir::r#type::{FunctionType, RankedTensorType};
+use melior::ir::ValueLike;
+use melior::ir::{
+    Attribute, Block, BlockRef, Identifier, Location, Operation, Region, RegionLike, Type, Value,
+};
+use melior::Context;
+use mlir_sys::{MlirBlock, MlirValue};
+use nibble_qnn::semantics::Rounding;
+use std::collections::HashMap;
+
+/// Scalar types the kernels use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum T {
+    I1,
+    I8,
+    I32,
+    I64,
+    Idx,
+    F32,
+}
+
+impl T {
+    pub fn bits(self) -> u32 {
+        match self {
+            T::I1 => 1,
+            T::I8 => 8,
+            T::I32 | T::F32 => 32,
+            T::I64 | T::Idx => 64,
+        }
+    }
+}
+
+/// A value of the kernel under construction (a raw handle, see the module comment).
+#[derive(Clone, Copy, Debug)]
+pub struct V(MlirValue);
+
+impl V {
+    pub fn value<'c, 'a>(self) -> Value<'c, 'a> {
+        unsafe { Value::from_raw(self.0) }
+    }
+    fn key(self) -> usize {
+        self.0.ptr as usize
+    }
+    pub fn from_value(v: Value) -> V {
+        V(v.to_raw())
+    }
+}
+
+/// `arith.cmpi` predicates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Eq = 0,
+    Ne = 1,
+    Slt = 2,
+    Sle = 3,
+    Sgt = 4,
+    Sge = 5,
+    Ult = 6,
+    Ule = 7,
+    Ugt = 8,
+    Uge = 9,
+}
+
+/// `arith.cmpf` predicates used here (ordered comparisons and `uno` = "is NaN").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpF {
+    Olt = 4,
+    Uno = 14,
+}
+
+/// A per-channel or per-tensor integer parameter: a constant, or a table read at a channel.
+#[derive(Clone, Copy, Debug)]
+pub enum Param {
+    Const(i64),
+    Value(V),
+}
+
+/// The kernel builder. One per `gpu.func`.
+pub struct Kb<'c> {
+    pub ctx: &'c Context,
+    pub loc: Location<'c>,
+    /// Name of the kernel (prefix of its constant tables).
+    pub name: String,
+    stack: Vec<MlirBlock>,
+    entry: MlirBlock,
+    nconst: usize,
+    consts: HashMap<(T, u64), V>,
+    known: HashMap<usize, i64>,
+    types: HashMap<T, Type<'c>>,
+    /// Constant tables (`memref.global`s) this kernel reads: (symbol, values).
+    pub tables: Vec<(String, Vec<i32>)>,
+}
+
+impl<'c> Kb<'c> {
+    fn new(ctx: &'c Context, loc: Location<'c>, name: &str, entry: MlirBlock) -> Self {
+        let mut types = HashMap::new();
+        for (t, s) in [
+            (T::I1, "i1"),
+            (T::I8, "i8"),
+            (T::I32, "i32"),
+            (T::I64, "i64"),
+            (T::Idx, "index"),
+            (T::F32, "f32"),
+        ] {
+            types.insert(t, Type::parse(ctx, s).expect("builtin scalar type"));
+        }
+        Kb {
+            ctx,
+            loc,
+            name: name.to_owned(),
+            stack: vec![entry],
+            entry,
+            nconst: 0,
+            consts: HashMap::new(),
+            known: HashMap::new(),
+            types,
+            tables: vec![],
+        }
+    }
+
+    pub fn ty(&self, t: T) -> Type<'c> {
+        self.types[&t]
+    }
+
+    /// The scalar type of `v` (panics on non-scalar values: a builder bug).
+    pub fn t(&self, v: V) -> T {
+        let ty = v.value().r#type();
+        for (t, x) in &self.types {
+            if *x == ty {
+                return *t;
+            }
+        }
+        panic!("value of type {ty} is not a kernel scalar")
+    }
+
+    fn block(&self) -> BlockRef<'c, '_> {
+        unsafe { BlockRef::from_raw(*self.stack.last().expect("insertion block")) }
+    }
+
+    fn attr(&self, name: &str, a: Attribute<'c>) -> (Identifier<'c>, Attribute<'c>) {
+        (Identifier::new(self.ctx, name), a)
+    }
+
+    /// Build `name(operands) {attrs} : results` and append it to the current block.
+    pub fn op(
+        &mut self,
+        name: &str,
+        operands: &[V],
+        results: &[Type<'c>],
+        attrs: &[(&str, Attribute<'c>)],
+    ) -> Vec<V> {
+        let operands: Vec<Value> = operands.iter().map(|v| v.value()).collect();
+        let attrs: Vec<(Identifier, Attribute)> =
+            attrs.iter().map(|(n, a)| self.attr(n, *a)).collect();
+        let op = OperationBuilder::new(name, self.loc)
+            .add_operands(&operands)
+            .add_results(results)
+            .add_attributes(&attrs)
+            .build()
+            .unwrap_or_else(|e| panic!("building {name}: {e}"));
+        let r = self.block().append_operation(op);
+        (0..r.result_count())
+            .map(|i| V(r.result(i).unwrap().to_raw()))
+            .collect()
+    }
+
+    fn op1(&mut self, name: &str, operands: &[V], result: Type<'c>) -> V {
+        self.op(name, operands, &[result], &[])[0]
+    }
+
+    // ------------------------------------------------------------------ constants
+
+    /// Integer (or index) constant of type `t`.
+    pub fn c(&mut self, t: T, v: i64) -> V {
+        let v = wrap(t, v);
+        if let Some(x) = self.consts.get(&(t, v as u64)) {
+            return *x;
+        }
+        let ty = self.ty(t);
+        let op = OperationBuilder::new("arith.constant", self.loc)
+            .add_attributes(&[self.attr("value", IntegerAttribute::new(ty, v).into())])
+            .add_results(&[ty])
+            .build()
+            .expect("arith.constant");
+        let entry = unsafe { BlockRef::from_raw(self.entry) };
+        let r = entry.insert_operation(self.nconst, op);
+        self.nconst += 1;
+        let x = V(r.result(0).unwrap().to_raw());
+        self.consts.insert((t, v as u64), x);
+        self.known.insert(x.key(), v);
+        x
+    }
+    pub fn idx(&mut self, v: i64) -> V {
+        self.c(T::Idx, v)
+    }
+    pub fn i32c(&mut self, v: i64) -> V {
+        self.c(T::I32, v)
+    }
+    pub fn i64c(&mut self, v: i64) -> V {
+        self.c(T::I64, v)
+    }
+    pub fn f32c(&mut self, v: f32) -> V {
+        let key = (T::F32, v.to_bits() as u64);
+        if let Some(x) = self.consts.get(&key) {
+            return *x;
+        }
+        let ty = self.ty(T::F32);
+        let op = OperationBuilder::new("arith.constant", self.loc)
+            .add_attributes(&[
+                self.attr("value", FloatAttribute::new(self.ctx, ty, v as f64).into())
+            ])
+            .add_results(&[ty])
+            .build()
+            .expect("arith.constant f32");
+        let entry = unsafe { BlockRef::from_raw(self.entry) };
+        let r = entry.insert_operation(self.nconst, op);
+        self.nconst += 1;
+        let x = V(r.result(0).unwrap().to_raw());
+        self.consts.insert(key, x);
+        x
+    }
+    /// The constant value of `v`, if it is an integer constant made by this builder.
+    pub fn known(&self, v: V) -> Option<i64> {
+        self.known.get(&v.key()).copied()
+    }
+
+    // ------------------------------------------------------------------ integer arithmetic
+
+    fn bin(&mut self, name: &str, a: V, b: V, fold: impl Fn(i64, i64) -> Option<i64>) -> V {
+        let t = self.t(a);
+        if let (Some(x), Some(y)) = (self.known(a), self.known(b)) {
+            if let Some(r) = fold(x, y) {
+                return self.c(t, r);
+            }
+        }
+        let ty = self.ty(t);
+        self.op1(name, &[a, b], ty)
+    }
+    pub fn add(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(0) {
+            return a;
+        }
+        if self.known(a) == Some(0) {
+            return b;
+        }
+        self.bin("arith.addi", a, b, |x, y| Some(x.wrapping_add(y)))
+    }
+    pub fn sub(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(0) {
+            return a;
+        }
+        self.bin("arith.subi", a, b, |x, y| Some(x.wrapping_sub(y)))
+    }
+    pub fn mul(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(1) {
+            return a;
+        }
+        if self.known(a) == Some(1) {
+            return b;
+        }
+        if self.known(a) == Some(0) || self.known(b) == Some(0) {
+            let t = self.t(a);
+            return self.c(t, 0);
+        }
+        self.bin("arith.muli", a, b, |x, y| Some(x.wrapping_mul(y)))
+    }
+    /// Unsigned division (index math on non-negative values).
+    pub fn divu(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(1) {
+            return a;
+        }
+        self.bin("arith.divui", a, b, |x, y| (x >= 0 && y > 0).then(|| x / y))
+    }
+    /// Unsigned remainder (index math on non-negative values).
+    pub fn remu(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(1) {
+            let t = self.t(a);
+            return self.c(t, 0);
+        }
+        self.bin("arith.remui", a, b, |x, y| (x >= 0 && y > 0).then(|| x % y))
+    }
+    /// Signed (truncating) division and remainder.
+    pub fn divs(&mut self, a: V, b: V) -> V {
+        self.bin("arith.divsi", a, b, |x, y| {
+            (y != 0).then(|| x.wrapping_div(y))
+        })
+    }
+    pub fn rems(&mut self, a: V, b: V) -> V {
+        self.bin("arith.remsi", a, b, |x, y| {
+            (y != 0).then(|| x.wrapping_rem(y))
+        })
+    }
+    pub fn and(&mut self, a: V, b: V) -> V {
+        self.bin("arith.andi", a, b, |x, y| Some(x & y))
+    }
+    pub fn or(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(0) {
+            return a;
+        }
+        if self.known(a) == Some(0) {
+            return b;
+        }
+        self.bin("arith.ori", a, b, |x, y| Some(x | y))
+    }
+    pub fn xor(&mut self, a: V, b: V) -> V {
+        self.bin("arith.xori", a, b, |x, y| Some(x ^ y))
+    }
+    pub fn shl(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(0) {
+            return a;
+        }
+        self.bin("arith.shli", a, b, |x, y| {
+            (0..64).contains(&y).then(|| x << y)
+        })
+    }
+    /// Arithmetic shift right.
+    pub fn shrs(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(0) {
+            return a;
+        }
+        self.bin("arith.shrsi", a, b, |x, y| {
+            (0..64).contains(&y).then(|| x >> y)
+        })
+    }
+    /// Logical shift right (no folding: the width matters).
+    pub fn shru(&mut self, a: V, b: V) -> V {
+        if self.known(b) == Some(0) {
+            return a;
+        }
+        let t = self.t(a);
+        let ty = self.ty(t);
+        self.op1("arith.shrui", &[a, b], ty)
+    }
+    pub fn maxs(&mut self, a: V, b: V) -> V {
+        self.bin("arith.maxsi", a, b, |x, y| Some(x.max(y)))
+    }
+    pub fn mins(&mut self, a: V, b: V) -> V {
+        self.bin("arith.minsi", a, b, |x, y| Some(x.min(y)))
+    }
+    pub fn cmp(&mut self, p: Cmp, a: V, b: V) -> V {
+        if let (Some(x), Some(y)) = (self.known(a), self.known(b)) {
+            let (ux, uy) = (x as u64, y as u64);
+            let r = match p {
+                Cmp::Eq => x == y,
+                Cmp::Ne => x != y,
+                Cmp::Slt => x < y,
+                Cmp::Sle => x <= y,
+                Cmp::Sgt => x > y,
+                Cmp::Sge => x >= y,
+                Cmp::Ult => ux < uy,
+                Cmp::Ule => ux <= uy,
+                Cmp::Ugt => ux > uy,
+                Cmp::Uge => ux >= uy,
+            };
+            return self.c(T::I1, r as i64);
+        }
+        if p == Cmp::Uge && self.known(b) == Some(0) {
+            return self.c(T::I1, 1);
+        }
+        let i64t = self.ty(T::I64);
+        let ty = self.ty(T::I1);
+        self.op(
+            "arith.cmpi",
+            &[a, b],
+            &[ty],
+            &[("predicate", IntegerAttribute::new(i64t, p as i64).into())],
+        )[0]
+    }
+    pub fn select(&mut self, c: V, a: V, b: V) -> V {
+        if let Some(k) = self.known(c) {
+            return if k != 0 { a } else { b };
+        }
+        let t = self.t(a);
+        let ty = self.ty(t);
+        self.op1("arith.select", &[c, a, b], ty)
+    }
+    pub fn andb(&mut self, a: V, b: V) -> V {
+        match (self.known(a), self.known(b)) {
+            (Some(0), _) | (_, Some(0)) => return self.c(T::I1, 0),
+            (Some(_), _) => return b,
+            (_, Some(_)) => return a,
+            _ => {}
+        }
+        let ty = self.ty(T::I1);
+        self.op1("arith.andi", &[a, b], ty)
+    }
+    pub fn orb(&mut self, a: V, b: V) -> V {
+        let ty = self.ty(T::I1);
+        self.op1("arith.ori", &[a, b], ty)
+    }
+
+    // ------------------------------------------------------------------ casts
+
+    fn cast(&mut self, name: &str, v: V, to: T) -> V {
+        let ty = self.ty(to);
+        self.op1(name, &[v], ty)
+    }
+    pub fn sext(&mut self, v: V, to: T) -> V {
+        if self.t(v) == to {
+            return v;
+        }
+        if let Some(k) = self.known(v) {
+            return self.c(to, k);
+        }
+        self.cast("arith.extsi", v, to)
+    }
+    pub fn zext(&mut self, v: V, to: T) -> V {
+        if self.t(v) == to {
+            return v;
+        }
+        self.cast("arith.extui", v, to)
+    }
+    pub fn trunc(&mut self, v: V, to: T) -> V {
+        if self.t(v) == to {
+            return v;
+        }
+        if let Some(k) = self.known(v) {
+            return self.c(to, k);
+        }
+        self.cast("arith.trunci", v, to)
+    }
+    /// index <-> integer.
+    pub fn index_cast(&mut self, v: V, to: T) -> V {
+        if self.t(v) == to {
+            return v;
+        }
+        if let Some(k) = self.known(v) {
+            return self.c(to, k);
+        }
+        self.cast("arith.index_cast", v, to)
+    }
+    pub fn sitofp(&mut self, v: V) -> V {
+        self.cast("arith.sitofp", v, T::F32)
+    }
+    /// The i32 `v`'s bits as an f32.
+    pub fn bitcast_f32(&mut self, v: V) -> V {
+        self.cast("arith.bitcast", v, T::F32)
+    }
+    pub fn fptosi(&mut self, v: V, to: T) -> V {
+        self.cast("arith.fptosi", v, to)
+    }
+
+    // ------------------------------------------------------------------ f32
+
+    pub fn mulf(&mut self, a: V, b: V) -> V {
+        let ty = self.ty(T::F32);
+        self.op1("arith.mulf", &[a, b], ty)
+    }
+    pub fn addf(&mut self, a: V, b: V) -> V {
+        let ty = self.ty(T::F32);
+        self.op1("arith.addf", &[a, b], ty)
+    }
+    pub fn subf(&mut self, a: V, b: V) -> V {
+        let ty = self.ty(T::F32);
+        self.op1("arith.subf", &[a, b], ty)
+    }
+    pub fn negf(&mut self, a: V) -> V {
+        let ty = self.ty(T::F32);
+        self.op1("arith.negf", &[a], ty)
+    }
+    pub fn cmpf(&mut self, p: CmpF, a: V, b: V) -> V {
+        let i64t = self.ty(T::I64);
+        let ty = self.ty(T::I1);
+        self.op(
+            "arith.cmpf",
+            &[a, b],
+            &[ty],
+            &[("predicate", IntegerAttribute::new(i64t, p as i64).into())],
+        )[0]
+    }
+}
+
+/// Wrap `v` to the width of `t` (sign-extended back to i64).
+fn wrap(t: T, v: i64) -> i64 {
+    match t {
+        T::I1 => v & 1,
+        T::I8 => v as i8 as i64,
+        T::I32 => v as i32 as i64,
+        _ => v,
+    }
+}
+
+/// A `gpu.func ... kernel` built by `body` (which gets the kernel arguments, then one memref per
+/// `workgroup` type: shared-memory attributions, `#gpu.address_space<workgroup>`), with
+/// `known_block_size = [block, 1, 1]` and `llvm.noalias` on every argument (outputs never alias
+/// inputs; inputs are only read). Returns the op and the constant tables it reads.
+pub fn build_kernel<'c>(
+    ctx: &'c Context,
+    loc: Location<'c>,
+    name: &str,
+    arg_types: &[Type<'c>],
+    workgroup: &[Type<'c>],
+    block: i64,
+    body: impl FnOnce(&mut Kb<'c>, &[V]),
+) -> (Operation<'c>, Vec<(String, Vec<i32>)>) {
+    let entry = Block::new(
+        &arg_types
+            .iter()
+            .chain(workgroup)
+            .map(|t| (*t, loc))
+            .collect::<Vec<_>>(),
+    );
+    let args: Vec<V> = (0..arg_types.len() + workgroup.len())
+        .map(|i| V(entry.argument(i).unwrap().to_raw()))
+        .collect();
+    let mut kb = Kb::new(ctx, loc, name, entry.to_raw());
+    body(&mut kb, &args);
+    kb.op("gpu.return", &[], &[], &[]);
+    let tables = std::mem::take(&mut kb.tables);
+    let region = Region::new();
+    region.append_block(entry);
+    let fty = FunctionType::new(ctx, arg_types, &[]);
+    let noalias = Attribute::parse(ctx, "{llvm.noalias}").expect("noalias dict");
+    let align16 = Attribute::parse(ctx, "{llvm.align = 16 : i64}").expect("align dict");
+    // 16-byte aligned shared memory: 16-byte cp.async and ldmatrix row addresses need it
+    let wg_attrs = if workgroup.is_empty() {
+        vec![]
+    } else {
+        let a = melior::ir::attribute::ArrayAttribute::new(ctx, &vec![align16; workgroup.len()]);
+        vec![(Identifier::new(ctx, "workgroup_attrib_attrs"), a.into())]
+    };
+    let arg_attrs =
+        melior::ir::attribute::ArrayAttribute::new(ctx, &vec![noalias; arg_types.len()]);
+    let i64t = Type::parse(ctx, "i64").unwrap();
+    let op = OperationBuilder::new("gpu.func", loc)
+        .add_attributes(&[
+            (
+                Identifier::new(ctx, "workgroup_attributions"),
+                IntegerAttribute::new(i64t, workgroup.len() as i64).into(),
+            ),
+            (
+                Identifier::new(ctx, "sym_name"),
+                StringAttribute::new(ctx, name).into(),
+            ),
+            (
+                Identifier::new(ctx, "function_type"),
+                TypeAttribute::new(fty.into()).into(),
+            ),
+            (Identifier::new(ctx, "arg_attrs"), arg_attrs.into()),
+            (Identifier::new(ctx, "gpu.kernel"), Attribute::unit(ctx)),
+            (
+                Identifier::new(ctx, "known_block_size"),
+                DenseI32ArrayAttribute::new(ctx, &[block as i32, 1, 1]).into(),
+            ),
+        ])
+        .add_attributes(&wg_attrs)
+        .add_regions([region])
+        .build()
+        .unwrap_or_else(|e| panic!("building gpu.func {name}: {e}"));
+    (op, tables)
+}
+
+/// The type of a shared-memory attribution of `words` i32 words
+/// (`memref<N x i32, #gpu.address_space<workgroup>>`).
+pub fn workgroup_i32<'c>(ctx: &'c Context, words: i64) -> Type<'c> {
+    Type::parse(
+        ctx,
+        &format!("memref<{words}xi32, #gpu.address_space<workgroup>>"),
+    )
+    .expect("workgroup memref type")
+}
+
+/// `memref.global "private" constant @name : memref<Nxi32> = dense<...>`.
+pub fn table_global<'c>(
+    ctx: &'c Context,
+    loc: Location<'c>,
+    name: &str,
+    values: &[i32],
+) -> Operation<'c> {
+    let i32t = Type::parse(ctx, "i32").unwrap();
+    let tensor = RankedTensorType::new(&[values.len() as u64], i32t, None);
+    let dense = DenseElementsAttribute::i32_values(tensor.into(), values);
+    let mty = Type::parse(ctx, &format!("memref<{}xi32>", values.len())).unwrap();
+    melior::dialect::memref::global(
+        ctx,
+        name,
+        Some("private"),
+        melior::ir::r#type::MemRefType::try_from(mty).unwrap(),
+        Some(dense.into()),
+        true,
+        Some(IntegerAttribute::new(Type::parse(ctx, "i64").unwrap(), 4)),
+        loc,
+    )
+}

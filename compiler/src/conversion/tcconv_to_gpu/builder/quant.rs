@@ -1,0 +1,208 @@
+//! Quantization helpers of the kernel builder: packed-nibble and byte extraction and packing,
+//! INT4 widening, clamps, and the dyadic requantize rounding sequence in i64 (`round_shift`,
+//! mirroring `nibble_qnn::semantics::round_shift`).
+
+use super::*;
+
+impl<'c> Kb<'c> {
+    // ------------------------------------------------------------------ packed 4-bit and bytes
+
+    /// Nibble `j` (bits [4j+3 : 4j]) of an i32 word, sign-extended when `signed`
+    /// (`unpack_nibbles`: low nibble first).
+    pub fn nibble(&mut self, word: V, j: i64, signed: bool) -> V {
+        if signed {
+            let l = self.i32c(28 - 4 * j);
+            let r = self.i32c(28);
+            let x = self.shl(word, l);
+            self.shrs(x, r)
+        } else {
+            let s = self.i32c(4 * j);
+            let m = self.i32c(15);
+            let x = self.shru(word, s);
+            if j == 7 {
+                return x;
+            }
+            self.and(x, m)
+        }
+    }
+    /// Nibble at a dynamic bit offset `sh` (i32, a multiple of 4).
+    pub fn nibble_at(&mut self, word: V, sh: V, signed: bool) -> V {
+        if signed {
+            let c28 = self.i32c(28);
+            let l = self.sub(c28, sh);
+            let x = self.shl(word, l);
+            self.shrs(x, c28)
+        } else {
+            let m = self.i32c(15);
+            let x = self.shru(word, sh);
+            self.and(x, m)
+        }
+    }
+    /// Byte `j` of an i32 word (little endian), sign-extended when `signed`.
+    pub fn byte(&mut self, word: V, j: i64, signed: bool) -> V {
+        if signed {
+            let l = self.i32c(24 - 8 * j);
+            let r = self.i32c(24);
+            let x = self.shl(word, l);
+            self.shrs(x, r)
+        } else {
+            let s = self.i32c(8 * j);
+            let m = self.i32c(255);
+            let x = self.shru(word, s);
+            if j == 3 {
+                return x;
+            }
+            self.and(x, m)
+        }
+    }
+    /// Widen the four nibbles in bits [15:0] of `x` to four bytes (nibble j -> byte j), sign
+    /// extending each when `signed`: the s4 -> s8 / u4 -> u8 widening of sm_90.
+    /// `u = (x & 0xf) | (x & 0xf0) << 4 | (x & 0xf00) << 8 | (x & 0xf000) << 12`;
+    /// signed: `u | (u & 0x08080808) * 30` (0x08 * 30 = 0xf0 sets the high nibble of the bytes
+    /// whose value is >= 8, never carrying into the next byte).
+    pub fn widen4(&mut self, x: V, signed: bool) -> V {
+        let mut u = self.i32c(0);
+        for j in 0..4 {
+            let m = self.i32c(0xf << (4 * j));
+            let part = self.and(x, m);
+            let s = self.i32c(4 * j);
+            let part = self.shl(part, s);
+            u = self.or(u, part);
+        }
+        if !signed {
+            return u;
+        }
+        let m = self.i32c(0x0808_0808);
+        let k = self.i32c(30);
+        let sign = self.and(u, m);
+        let ext = self.mul(sign, k);
+        self.or(u, ext)
+    }
+
+    /// Pack up to eight i32 values into one word, value `j` in bits [4j+3 : 4j]
+    /// (`pack_nibbles`: only the low 4 bits of each value are kept).
+    pub fn pack_nibbles(&mut self, vals: &[V]) -> V {
+        let m = self.i32c(15);
+        let mut w = self.i32c(0);
+        for (j, v) in vals.iter().enumerate() {
+            let x = if j == 7 { *v } else { self.and(*v, m) };
+            let s = self.i32c(4 * j as i64);
+            let x = self.shl(x, s);
+            w = self.or(w, x);
+        }
+        w
+    }
+
+    // ------------------------------------------------------------------ clamps and requantize
+
+    /// `clamp(v, lo, hi)` on a signed integer value (bounds outside the type are dropped).
+    pub fn clamp(&mut self, v: V, lo: i64, hi: i64) -> V {
+        let t = self.t(v);
+        let (tmin, tmax) = match t.bits() {
+            32 => (i32::MIN as i64, i32::MAX as i64),
+            _ => (i64::MIN, i64::MAX),
+        };
+        let mut v = v;
+        if lo > tmin {
+            let c = self.c(t, lo);
+            v = self.maxs(v, c);
+        }
+        if hi < tmax {
+            let c = self.c(t, hi);
+            v = self.mins(v, c);
+        }
+        v
+    }
+
+    /// `round(p / 2^c)` under `mode`, p and c i64 (0 <= c <= 62); mirrors
+    /// `nibble_qnn::semantics::round_shift` step by step:
+    /// ```text
+    /// if c == 0 { p } else {
+    ///   q = p >> c (arithmetic = floor); r = p - (q << c)  (0 <= r < 2^c); half = 2^(c-1)
+    ///   half_to_even: q + (r > half || (r == half && q odd))
+    ///   half_up:      q + (r >= half)
+    ///   truncate:     q + (p < 0 && r != 0)
+    /// }
+    /// ```
+    /// For a dynamic `c`, `half = (1 << c) >> 1` (0 when c == 0, no poison shift) and the
+    /// `c == 0` case is selected at the end.
+    pub fn round_shift(&mut self, p: V, c: Param, mode: Rounding) -> V {
+        let cv = match c {
+            Param::Const(0) => return p,
+            Param::Const(k) => self.i64c(k),
+            Param::Value(v) => v,
+        };
+        let one = self.i64c(1);
+        let q = self.shrs(p, cv);
+        let qs = self.shl(q, cv);
+        let r = self.sub(p, qs);
+        let half = match c {
+            Param::Const(k) => self.i64c(1i64 << (k - 1)),
+            Param::Value(_) => {
+                let pow = self.shl(one, cv);
+                self.shrs(pow, one)
+            }
+        };
+        let up = match mode {
+            Rounding::HalfToEven => {
+                let gt = self.cmp(Cmp::Sgt, r, half);
+                let eq = self.cmp(Cmp::Eq, r, half);
+                let odd64 = self.and(q, one);
+                let z = self.i64c(0);
+                let odd = self.cmp(Cmp::Ne, odd64, z);
+                let tie = self.andb(eq, odd);
+                self.orb(gt, tie)
+            }
+            Rounding::HalfUp => self.cmp(Cmp::Sge, r, half),
+            Rounding::Truncate => {
+                let z = self.i64c(0);
+                let neg = self.cmp(Cmp::Slt, p, z);
+                let frac = self.cmp(Cmp::Ne, r, z);
+                self.andb(neg, frac)
+            }
+        };
+        let inc = self.zext(up, T::I64);
+        let y = self.add(q, inc);
+        match c {
+            Param::Const(_) => y,
+            Param::Value(v) => {
+                let z = self.i64c(0);
+                let is0 = self.cmp(Cmp::Eq, v, z);
+                self.select(is0, p, y)
+            }
+        }
+    }
+
+    /// `Dyadic::apply`: `round(x * b / 2^c)` with the product in i64 (x: i32 or i64 value).
+    pub fn dyadic(&mut self, x: V, b: Param, c: Param, mode: Rounding) -> V {
+        let x = self.sext(x, T::I64);
+        let b = match b {
+            Param::Const(k) => self.i64c(k),
+            Param::Value(v) => self.sext(v, T::I64),
+        };
+        let p = self.mul(x, b);
+        let c = match c {
+            Param::Value(v) => Param::Value(self.sext(v, T::I64)),
+            k => k,
+        };
+        self.round_shift(p, c, mode)
+    }
+
+    /// `a + b` in i64 saturated to [i64::MIN, i64::MAX]: the exact i128 sum of `qnn.add`
+    /// followed by any clamp inside i64 gives the same result.
+    pub fn add_sat64(&mut self, a: V, b: V) -> V {
+        let s = self.add(a, b);
+        let z = self.i64c(0);
+        // overflow iff a and b have the same sign and s has the other one
+        let sa = self.cmp(Cmp::Slt, a, z);
+        let sb = self.cmp(Cmp::Slt, b, z);
+        let ss = self.cmp(Cmp::Slt, s, z);
+        let same = self.cmp(Cmp::Eq, sa, sb);
+        let flip = self.cmp(Cmp::Ne, sa, ss);
+        let ovf = self.andb(same, flip);
+        let min = self.i64c(i64::MIN);
+        let max = self.i64c(i64::MAX);
+        let sat = self.select(sa, min, max);
+        self.select(ovf, sat, s)
+    }
+}
