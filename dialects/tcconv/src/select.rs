@@ -883,7 +883,7 @@ pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
 // ---------------------------------------------------------------------------------------------
 
 /// Threads per block of the MMA kernel (4 warps).
-pub const MMA_BLOCK: i64 = 128;
+pub const MMA_BLOCK_THREADS: i64 = 128;
 
 /// How one conv maps onto mma.sync.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -920,8 +920,8 @@ impl MmaPlan {
     }
     /// Threads launched: whole blocks of 4 warps.
     pub fn threads(&self) -> i64 {
-        let warps_per_block = MMA_BLOCK / 32;
-        (self.warps() + warps_per_block - 1) / warps_per_block * MMA_BLOCK
+        let warps_per_block = MMA_BLOCK_THREADS / 32;
+        (self.warps() + warps_per_block - 1) / warps_per_block * MMA_BLOCK_THREADS
     }
     /// i32 accumulators per lane.
     pub fn accs(&self) -> i64 {

@@ -33,7 +33,7 @@
 //! Dense (NC input, DenseOk weight `o*Ks + k`) is a 1x1 conv on a 1x1 image for `ConvSpec`,
 //! but runs [`dense_warp`]: one warp per output group, K split across the lanes.
 
-use super::builder::{Kb, T, V};
+use super::builder::{KernelBuilder, Scalar, Val};
 use super::elementwise::{
     apply_scales, dequantize_value, each_group, requantize, subgroups, to_elem,
 };
@@ -50,16 +50,16 @@ pub use nibble_tcconv::select::{simple_writes_second, ConvSpec};
 /// `round(acc*b/2^s) + round(r*rb/2^rs)` (sum saturated in i64, the `qnn.add` rule), or the
 /// accumulator itself; then `clamp`, then `max(y, 0)` if relu), then the output type's range.
 pub fn epilogue(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     e: &Epilogue,
-    acc: V,
-    r: Option<V>,
-    cc: V,
+    acc: Val,
+    r: Option<Val>,
+    cc: Val,
     channels: i64,
     out: ElemType,
-) -> Result<V, String> {
+) -> Result<Val, String> {
     let y = match &e.kind {
-        EpilogueKind::None => kb.sext(acc, T::I64),
+        EpilogueKind::None => kb.sext(acc, Scalar::I64),
         EpilogueKind::Requantize { scales, zero_point } => {
             let y = apply_scales(kb, acc, scales, "", cc, channels, e.rounding)?;
             let zp = kb.i64c(*zero_point);
@@ -85,13 +85,13 @@ pub fn epilogue(
 /// Step 4 of `Epilogue` on one result `y` (i32, from [`epilogue`]) of channel `cc`: the second
 /// output's requantize, in the second output's type `out` (its per-channel tables `sec_*`).
 pub fn second_output(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     o: &SecondOutput,
-    y: V,
-    cc: V,
+    y: Val,
+    cc: Val,
     channels: i64,
     out: ElemType,
-) -> Result<V, String> {
+) -> Result<Val, String> {
     let z = requantize(
         kb,
         y,
@@ -110,16 +110,16 @@ pub fn second_output(
 /// residual?, output (the spec says which optional ones are present).
 #[derive(Clone, Copy)]
 pub struct ConvArgs {
-    pub x: V,
-    pub w: V,
-    pub bias: Option<V>,
-    pub residual: Option<V>,
-    pub out: V,
-    pub second: Option<V>,
+    pub x: Val,
+    pub w: Val,
+    pub bias: Option<Val>,
+    pub residual: Option<Val>,
+    pub out: Val,
+    pub second: Option<Val>,
 }
 
 impl ConvArgs {
-    pub fn of(args: &[V], s: &ConvSpec) -> ConvArgs {
+    pub fn of(args: &[Val], s: &ConvSpec) -> ConvArgs {
         let mut a = args.iter().copied();
         let x = a.next().expect("conv input argument");
         let w = a.next().expect("conv weight argument");
@@ -141,7 +141,7 @@ impl ConvArgs {
         }
     }
     /// The arguments viewed as stored buffers (built where they dominate their uses).
-    pub fn bufs<'a>(&self, kb: &mut Kb, s: &ConvSpec<'a>) -> ConvBufs<'a> {
+    pub fn bufs<'a>(&self, kb: &mut KernelBuilder, s: &ConvSpec<'a>) -> ConvBufs<'a> {
         ConvBufs {
             x: Buf::act(kb, self.x, s.input),
             w: Buf::weight(kb, self.w, s.weight),
@@ -171,7 +171,7 @@ pub struct ConvBufs<'a> {
 
 /// Build the simple conv / dense kernel body. `args` = (input, weight, bias?, residual?, output)
 /// in the tcconv op's operand order. Returns the number of threads.
-pub fn simple(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
+pub fn simple(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<i64, String> {
     s.check()?;
     if !simple_writes_second(s) {
         return Err(
@@ -229,7 +229,7 @@ pub fn simple(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
 }
 
 /// The i32 accumulators of a sub-group (items share n, oh, ow).
-fn accumulate(kb: &mut Kb, s: &ConvSpec, xb: &Buf, wb: &Buf, sub: &Group) -> Vec<V> {
+fn accumulate(kb: &mut KernelBuilder, s: &ConvSpec, xb: &Buf, wb: &Buf, sub: &Group) -> Vec<Val> {
     let [_, c, h, w] = s.input.dims;
     let [kh, kw] = s.kernel;
     let [sh, sw] = s.strides;
@@ -247,7 +247,7 @@ fn accumulate(kb: &mut Kb, s: &ConvSpec, xb: &Buf, wb: &Buf, sub: &Group) -> Vec
             let (vw, iw) = tap(kb, it0.w, kx, sw, pl, w);
             let ok = kb.andb(vh, vw);
             let xbase = act_slot(kb, s.input, it0.n, izero, ih, iw);
-            let wbase: Vec<V> = sub
+            let wbase: Vec<Val> = sub
                 .items
                 .iter()
                 .map(|it| weight_slot(kb, s.weight, it.cc, izero, ky, kx))
@@ -267,15 +267,15 @@ fn accumulate(kb: &mut Kb, s: &ConvSpec, xb: &Buf, wb: &Buf, sub: &Group) -> Vec
 /// chunk at `xbase + ci`, the w chunks at `wbase[j] + ci`.
 #[allow(clippy::too_many_arguments)]
 fn mac_chunk(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     xb: &Buf,
     wb: &Buf,
     u: i64,
-    xbase: V,
-    wbase: &[V],
-    step: V,
-    accs: &[V],
-) -> Vec<V> {
+    xbase: Val,
+    wbase: &[Val],
+    step: Val,
+    accs: &[Val],
+) -> Vec<Val> {
     let uk = kb.idx(u);
     let ci = kb.mul(step, uk);
     let xi = kb.add(xbase, ci);
@@ -305,7 +305,7 @@ fn mac_chunk(
 /// (cached) + outputs. Threads: 32 per group, so a batch-1 ResNet-50 fc (1000 x 2048) runs 1000
 /// warps of 64 K elements a lane (with 8-channel groups it ran 125 warps, under one an SM:
 /// 12.8 us on the H200 under ncu).
-pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> {
+pub fn dense_warp(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<i64, String> {
     s.check()?;
     if s.weight.packing != Packing::DenseOk {
         return Err("dense_warp takes ok-packed weights".into());
@@ -337,7 +337,7 @@ pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> 
         let izero = kb.idx(0);
         let it0 = grp.items[0];
         let xbase = act_slot(kb, s.input, it0.n, izero, izero, izero);
-        let wbase: Vec<V> = grp
+        let wbase: Vec<Val> = grp
             .items
             .iter()
             .map(|it| weight_slot(kb, s.weight, it.cc, izero, izero, izero))
@@ -348,7 +348,7 @@ pub fn dense_warp(kb: &mut Kb, args: &[V], s: &ConvSpec) -> Result<i64, String> 
         let accs = kb.for_range(lane, hi, k32, &accs, |kb, step, accs| {
             mac_chunk(kb, &xb, &wb, u, xbase, &wbase, step, accs)
         });
-        let accs: Vec<V> = accs
+        let accs: Vec<Val> = accs
             .into_iter()
             .map(|mut acc| {
                 for mask in [16, 8, 4, 2, 1] {

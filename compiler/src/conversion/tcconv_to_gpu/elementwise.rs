@@ -3,7 +3,7 @@
 //!
 //! Every kernel here: thread `t = block_id.x * 256 + thread_id.x` writes the output slots
 //! `[base(t), base(t) + g)` of [`layout::out_plan`] (one whole 32-bit word of 8 channels for
-//! 4-bit outputs, one element otherwise, see [`GMAX`]) and reads each input at the
+//! 4-bit outputs, one element otherwise, see [`CHANNELS_PER_THREAD`]) and reads each input at the
 //! same logical (n, c, h, w) through the input's own slot formula. Padding channels
 //! (`C <= c < Cs`) are written as 0.
 //!
@@ -15,7 +15,7 @@
 //! - requantize: E * (1 i64 mul + ~12 i64 ops for the rounding + 2 clamps), add: twice that,
 //!   relu / clamp: E * 2 ops; reads the stored inputs (+ per-channel tables, cached), writes S.
 
-use super::builder::{Cmp, CmpF, Kb, Param, T, V};
+use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, Val};
 use super::layout::{out_plan, range, read_group, Buf, Group, Item};
 use nibble_qnn::graph::ChannelScales;
 use nibble_qnn::semantics::{ElemType, Rounding};
@@ -23,21 +23,21 @@ use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::program::Elementwise;
 
 /// Threads per block of the simple kernels.
-pub const BLOCK: i64 = 256;
+pub const SIMPLE_BLOCK_THREADS: i64 = 256;
 
 /// Channels per thread of the memory-bound kernels here and in `pool.rs`: one element per
 /// thread (the most threads, consecutive threads writing consecutive elements); 4-bit outputs
 /// still take one whole word (8 channels) per thread (`layout::out_plan`).
-pub const GMAX: i64 = 1;
+pub const CHANNELS_PER_THREAD: i64 = 1;
 
 /// The common skeleton: `if t < threads { group; values = f(group); mask padding; store }`.
 /// `f` returns one value per item (i32 for integer outputs, f32 for f32 outputs).
 pub fn each_group(
-    kb: &mut Kb,
-    out_arg: V,
+    kb: &mut KernelBuilder,
+    out_arg: Val,
     out: &ActBuffer,
     gmax: i64,
-    f: &mut dyn FnMut(&mut Kb, &Group) -> Result<Vec<V>, String>,
+    f: &mut dyn FnMut(&mut KernelBuilder, &Group) -> Result<Vec<Val>, String>,
 ) -> Result<i64, String> {
     let plan = out_plan(out, gmax);
     let t = kb.global_id();
@@ -59,7 +59,7 @@ pub fn each_group(
 }
 
 /// Zero the values of padding channels.
-pub fn mask(kb: &mut Kb, items: &[Item], vals: Vec<V>, float: bool) -> Vec<V> {
+pub fn mask(kb: &mut KernelBuilder, items: &[Item], vals: Vec<Val>, float: bool) -> Vec<Val> {
     items
         .iter()
         .zip(vals)
@@ -94,13 +94,19 @@ pub fn subgroups(grp: &Group) -> Vec<Group> {
 }
 
 /// Identity window: read inputs at the item's own (h, w).
-fn same(_: &mut Kb, it: &Item) -> (V, V) {
+fn same(_: &mut KernelBuilder, it: &Item) -> (Val, Val) {
     (it.h, it.w)
 }
 
 /// A per-channel parameter at (clamped) channel `cc`: a constant when every channel has the
 /// same value, else a load from a constant table in the gpu.module.
-pub fn chan(kb: &mut Kb, what: &str, vals: &[i32], cc: V, channels: i64) -> Result<Param, String> {
+pub fn chan(
+    kb: &mut KernelBuilder,
+    what: &str,
+    vals: &[i32],
+    cc: Val,
+    channels: i64,
+) -> Result<Param, String> {
     if vals.is_empty() {
         return Err(format!("empty per-channel '{what}' parameters"));
     }
@@ -119,14 +125,14 @@ pub fn chan(kb: &mut Kb, what: &str, vals: &[i32], cc: V, channels: i64) -> Resu
 
 /// `Dyadic::apply` of per-channel scales `s` at channel `cc`.
 pub fn apply_scales(
-    kb: &mut Kb,
-    x: V,
+    kb: &mut KernelBuilder,
+    x: Val,
     s: &ChannelScales,
     prefix: &str,
-    cc: V,
+    cc: Val,
     channels: i64,
     mode: Rounding,
-) -> Result<V, String> {
+) -> Result<Val, String> {
     if s.multiplier.len() != s.shift.len() {
         return Err(format!(
             "{prefix}: {} multipliers but {} shifts",
@@ -146,16 +152,16 @@ pub fn apply_scales(
 /// channel tables named with `prefix`).
 #[allow(clippy::too_many_arguments)]
 pub fn requantize(
-    kb: &mut Kb,
-    x: V,
+    kb: &mut KernelBuilder,
+    x: Val,
     s: &ChannelScales,
     prefix: &str,
-    cc: V,
+    cc: Val,
     channels: i64,
     mode: Rounding,
     zero_point: i64,
     clamp: [i64; 2],
-) -> Result<V, String> {
+) -> Result<Val, String> {
     let r = apply_scales(kb, x, s, prefix, cc, channels, mode)?;
     let zp = kb.i64c(zero_point);
     let r = kb.add(r, zp);
@@ -163,10 +169,10 @@ pub fn requantize(
 }
 
 /// Clamp an i64 value to the range of `e` and truncate to i32 (the store masks 4/8-bit values).
-pub fn to_elem(kb: &mut Kb, y: V, e: ElemType) -> V {
+pub fn to_elem(kb: &mut KernelBuilder, y: Val, e: ElemType) -> Val {
     let (lo, hi) = range(e);
     let y = kb.clamp(y, lo, hi);
-    kb.trunc(y, T::I32)
+    kb.trunc(y, Scalar::I32)
 }
 
 /// `qnn.quantize`: `clamp(round_half_even(x * f32(1/scale)), lo, hi)` all in f32, as
@@ -177,7 +183,7 @@ pub fn to_elem(kb: &mut Kb, y: V, e: ElemType) -> V {
 ///   exactly round_half_even(a); above 2^23 every f32 is an integer), sign restored;
 /// - NaN -> 0; `r <= lo` -> lo, `r >= hi` -> hi (f32 compares, as the saturating `as i64` +
 ///   clamp), else `fptosi` (exact: r is integral and inside the range).
-pub fn quantize_f32(kb: &mut Kb, x: V, scale: f32, e: ElemType) -> V {
+pub fn quantize_f32(kb: &mut KernelBuilder, x: Val, scale: f32, e: ElemType) -> Val {
     let inv = 1.0f32 / scale;
     let invc = kb.f32c(inv);
     let v = kb.mulf(x, invc);
@@ -198,7 +204,7 @@ pub fn quantize_f32(kb: &mut Kb, x: V, scale: f32, e: ElemType) -> V {
     let below_hi = kb.cmpf(CmpF::Olt, r, hif); // r < hi
     let inside = kb.andb(above_lo, below_hi);
     let safe = kb.select(inside, r, z);
-    let q = kb.fptosi(safe, T::I32);
+    let q = kb.fptosi(safe, Scalar::I32);
     let (loi, hii, zi) = (kb.i32c(lo), kb.i32c(hi), kb.i32c(0));
     let nan = kb.cmpf(CmpF::Uno, r, r);
     // r < hi is false for r >= hi (NaN handled first): saturate up; likewise down.
@@ -209,8 +215,8 @@ pub fn quantize_f32(kb: &mut Kb, x: V, scale: f32, e: ElemType) -> V {
 }
 
 pub fn quantize(
-    kb: &mut Kb,
-    args: &[V],
+    kb: &mut KernelBuilder,
+    args: &[Val],
     inp: &ActBuffer,
     out: &ActBuffer,
     scale: f32,
@@ -223,7 +229,7 @@ pub fn quantize(
     }
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
-    each_group(kb, oa, out, GMAX, &mut |kb, grp| {
+    each_group(kb, oa, out, CHANNELS_PER_THREAD, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
         Ok(xs
@@ -236,8 +242,8 @@ pub fn quantize(
 /// `qnn.dequantize`: `f32(x) * scales[c]` (`cvt.rn.f32.s32`, `mul.rn.f32`), as
 /// `semantics::dequantize_f32`.
 pub fn dequantize(
-    kb: &mut Kb,
-    args: &[V],
+    kb: &mut KernelBuilder,
+    args: &[Val],
     inp: &ActBuffer,
     out: &ActBuffer,
     scales: &[f32],
@@ -251,7 +257,7 @@ pub fn dequantize(
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
     let channels = out.dims[1];
-    each_group(kb, oa, out, GMAX, &mut |kb, grp| {
+    each_group(kb, oa, out, CHANNELS_PER_THREAD, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
         xs.into_iter()
@@ -264,12 +270,12 @@ pub fn dequantize(
 /// `f32(x) * scales[cc]` for one i32 value `x` of channel `cc`: a constant scale when every
 /// channel has the same, else the f32 bits from a constant table (`deq_scale`).
 pub fn dequantize_value(
-    kb: &mut Kb,
-    x: V,
+    kb: &mut KernelBuilder,
+    x: Val,
     scales: &[f32],
-    cc: V,
+    cc: Val,
     channels: i64,
-) -> Result<V, String> {
+) -> Result<Val, String> {
     let bits: Vec<i32> = scales.iter().map(|s| s.to_bits() as i32).collect();
     let s = match chan(kb, "deq_scale", &bits, cc, channels)? {
         Param::Const(k) => kb.f32c(f32::from_bits(k as i32 as u32)),
@@ -281,7 +287,12 @@ pub fn dequantize_value(
 
 /// Copy between layouts / storages of the same logical tensor (value preserving; a narrower
 /// integer destination keeps the low bits, as the reference's checked copy never needs more).
-pub fn relayout(kb: &mut Kb, args: &[V], inp: &ActBuffer, out: &ActBuffer) -> Result<i64, String> {
+pub fn relayout(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    inp: &ActBuffer,
+    out: &ActBuffer,
+) -> Result<i64, String> {
     if (inp.elem == ElemType::F32) != (out.elem == ElemType::F32) {
         return Err(format!(
             "relayout cannot convert {} to {}",
@@ -296,7 +307,7 @@ pub fn relayout(kb: &mut Kb, args: &[V], inp: &ActBuffer, out: &ActBuffer) -> Re
     }
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
-    each_group(kb, oa, out, GMAX, &mut |kb, grp| {
+    each_group(kb, oa, out, CHANNELS_PER_THREAD, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         Ok(read_group(kb, &ib, inp, grp, ocs, &mut same))
     })
@@ -309,8 +320,8 @@ pub fn relayout(kb: &mut Kb, args: &[V], inp: &ActBuffer, out: &ActBuffer) -> Re
 ///   saturated in i64 (the reference sums in i128), then the result type's range;
 /// - relu: `max(x, 0)`; clamp: `clamp(x, min, max)`; then the result type's range.
 pub fn elementwise(
-    kb: &mut Kb,
-    args: &[V],
+    kb: &mut KernelBuilder,
+    args: &[Val],
     op: &Elementwise,
     ins: &[&ActBuffer],
     out: &ActBuffer,
@@ -340,14 +351,14 @@ pub fn elementwise(
     let ocs = out.stored_channels();
     let channels = out.dims[1];
     let oa = args[ins.len()];
-    let in_args: Vec<V> = args[..ins.len()].to_vec();
-    each_group(kb, oa, out, GMAX, &mut |kb, grp| {
+    let in_args: Vec<Val> = args[..ins.len()].to_vec();
+    each_group(kb, oa, out, CHANNELS_PER_THREAD, &mut |kb, grp| {
         let bufs: Vec<Buf> = ins
             .iter()
             .zip(&in_args)
             .map(|(b, a)| Buf::act(kb, *a, b))
             .collect();
-        let vals: Vec<Vec<V>> = ins
+        let vals: Vec<Vec<Val>> = ins
             .iter()
             .zip(&bufs)
             .map(|(ab, buf)| read_group(kb, buf, ab, grp, ocs, &mut same))
@@ -384,12 +395,12 @@ pub fn elementwise(
                     kb.clamp(s, clamp[0], clamp[1])
                 }
                 Elementwise::Relu => {
-                    let x = kb.sext(x, T::I64);
+                    let x = kb.sext(x, Scalar::I64);
                     let z = kb.i64c(0);
                     kb.maxs(x, z)
                 }
                 Elementwise::Clamp { min, max } => {
-                    let x = kb.sext(x, T::I64);
+                    let x = kb.sext(x, Scalar::I64);
                     kb.clamp(x, *min, *max)
                 }
             };
@@ -400,9 +411,9 @@ pub fn elementwise(
 }
 
 /// The result of `kb` reading: an i64 sum helper for callers needing `Param` in i64.
-pub fn param_i64(kb: &mut Kb, p: Param) -> V {
+pub fn param_i64(kb: &mut KernelBuilder, p: Param) -> Val {
     match p {
         Param::Const(k) => kb.i64c(k),
-        Param::Value(v) => kb.sext(v, T::I64),
+        Param::Value(v) => kb.sext(v, Scalar::I64),
     }
 }

@@ -14,7 +14,7 @@
 //! byte `slot` for 8-bit storage (also read as i32 words through `memref.view` when 4 consecutive
 //! channels are needed), element `slot` otherwise.
 
-use super::builder::{Kb, T, V};
+use super::builder::{KernelBuilder, Scalar, Val};
 use nibble_qnn::semantics::{ElemType, Layout};
 use nibble_tcconv::buffer::{storage_of, ActBuffer, Storage};
 use nibble_tcconv::program::{PackedWeight, Packing};
@@ -35,25 +35,25 @@ pub trait IndexMath {
     }
 }
 
-impl IndexMath for Kb<'_> {
-    type X = V;
-    fn k(&mut self, v: i64) -> V {
+impl IndexMath for KernelBuilder<'_> {
+    type X = Val;
+    fn k(&mut self, v: i64) -> Val {
         self.idx(v)
     }
-    fn add(&mut self, a: V, b: V) -> V {
-        Kb::add(self, a, b)
+    fn add(&mut self, a: Val, b: Val) -> Val {
+        KernelBuilder::add(self, a, b)
     }
-    fn mul(&mut self, a: V, b: V) -> V {
-        Kb::mul(self, a, b)
+    fn mul(&mut self, a: Val, b: Val) -> Val {
+        KernelBuilder::mul(self, a, b)
     }
-    fn div(&mut self, a: V, b: V) -> V {
+    fn div(&mut self, a: Val, b: Val) -> Val {
         self.divu(a, b)
     }
-    fn rem(&mut self, a: V, b: V) -> V {
+    fn rem(&mut self, a: Val, b: Val) -> Val {
         self.remu(a, b)
     }
-    fn xor(&mut self, a: V, b: V) -> V {
-        Kb::xor(self, a, b)
+    fn xor(&mut self, a: Val, b: Val) -> Val {
+        KernelBuilder::xor(self, a, b)
     }
 }
 
@@ -242,26 +242,26 @@ pub fn group_coords<M: IndexMath>(
 /// One output element of a thread's group, in the kernel.
 #[derive(Clone, Copy, Debug)]
 pub struct Item {
-    pub n: V,
-    pub c: V,
-    pub h: V,
-    pub w: V,
+    pub n: Val,
+    pub c: Val,
+    pub h: Val,
+    pub w: Val,
     /// `min(c, C - 1)`: the channel to read parameters / inputs at (never out of bounds).
-    pub cc: V,
+    pub cc: Val,
     /// `c < C` (None: always true): padding channels are written as 0.
-    pub valid: Option<V>,
+    pub valid: Option<Val>,
 }
 
 /// A thread's output group in the kernel.
 pub struct Group {
-    pub base: V,
+    pub base: Val,
     pub items: Vec<Item>,
     /// All items share (n, h, w) and have consecutive channels starting at `items[0].c`.
     pub shared: bool,
 }
 
 /// Build the group of thread `t` (index) for output buffer `b`.
-pub fn group(kb: &mut Kb, b: &ActBuffer, plan: OutPlan, t: V) -> Group {
+pub fn group(kb: &mut KernelBuilder, b: &ActBuffer, plan: OutPlan, t: Val) -> Group {
     let (base, coords) = group_coords(kb, b, plan, t);
     let c_logical = b.dims[1];
     let cs = b.stored_channels();
@@ -304,16 +304,22 @@ pub fn group(kb: &mut Kb, b: &ActBuffer, plan: OutPlan, t: V) -> Group {
 #[derive(Clone, Copy, Debug)]
 pub struct Buf {
     /// 1-D memref of the stored elements (i32 words, i8 bytes, i32 or f32 values).
-    pub mem: V,
+    pub mem: Val,
     /// For 8-bit storage: the same bytes as i32 words (`memref.view`).
-    pub words: Option<V>,
+    pub words: Option<Val>,
     pub storage: Storage,
     pub elem: ElemType,
 }
 
 impl Buf {
     /// View kernel argument `arg` (`len` stored elements) in `storage`.
-    pub fn new(kb: &mut Kb, arg: V, storage: Storage, elem: ElemType, len: i64) -> Buf {
+    pub fn new(
+        kb: &mut KernelBuilder,
+        arg: Val,
+        storage: Storage,
+        elem: ElemType,
+        len: i64,
+    ) -> Buf {
         let el = match storage {
             Storage::Packed4 => "i32",
             Storage::Byte => "i8",
@@ -329,10 +335,10 @@ impl Buf {
             elem,
         }
     }
-    pub fn act(kb: &mut Kb, arg: V, b: &ActBuffer) -> Buf {
+    pub fn act(kb: &mut KernelBuilder, arg: Val, b: &ActBuffer) -> Buf {
         Buf::new(kb, arg, b.storage(), b.elem, b.stored_len() as i64)
     }
-    pub fn weight(kb: &mut Kb, arg: V, pw: &PackedWeight) -> Buf {
+    pub fn weight(kb: &mut KernelBuilder, arg: Val, pw: &PackedWeight) -> Buf {
         let (st, el) = weight_storage(pw);
         let slots = match pw.packing {
             Packing::ConvOhwi | Packing::ConvHwoi => {
@@ -353,7 +359,7 @@ impl Buf {
     }
 
     /// The value in slot `s` (index): i32 for integers, f32 for f32 buffers.
-    pub fn load_slot(&self, kb: &mut Kb, s: V) -> V {
+    pub fn load_slot(&self, kb: &mut KernelBuilder, s: Val) -> Val {
         match self.storage {
             Storage::Packed4 => {
                 let k8 = kb.idx(8);
@@ -363,7 +369,7 @@ impl Buf {
                 if let Some(j) = kb.known(j) {
                     return kb.nibble(word, j, self.signed());
                 }
-                let j32 = kb.index_cast(j, T::I32);
+                let j32 = kb.index_cast(j, Scalar::I32);
                 let four = kb.i32c(4);
                 let sh = kb.mul(j32, four);
                 kb.nibble_at(word, sh, self.signed())
@@ -371,9 +377,9 @@ impl Buf {
             Storage::Byte => {
                 let b = kb.load(self.mem, s);
                 if self.signed() {
-                    kb.sext(b, T::I32)
+                    kb.sext(b, Scalar::I32)
                 } else {
-                    kb.zext(b, T::I32)
+                    kb.zext(b, Scalar::I32)
                 }
             }
             Storage::Word32 => kb.load(self.mem, s),
@@ -382,7 +388,7 @@ impl Buf {
 
     /// The values of slots `[base, base + g)`, `base` a multiple of `min(g, 8)` (4-bit) or
     /// `min(g, 4)` (8-bit): whole words are loaded once and split.
-    pub fn load_chunk(&self, kb: &mut Kb, base: V, g: i64) -> Vec<V> {
+    pub fn load_chunk(&self, kb: &mut KernelBuilder, base: Val, g: i64) -> Vec<Val> {
         let signed = self.signed();
         match self.storage {
             Storage::Packed4 if g % 8 == 0 => {
@@ -405,7 +411,7 @@ impl Buf {
                 let wi = kb.divu(base, k8);
                 let word = kb.load(self.mem, wi);
                 let r = kb.remu(base, k8);
-                let r32 = kb.index_cast(r, T::I32);
+                let r32 = kb.index_cast(r, Scalar::I32);
                 let four = kb.i32c(4);
                 let sh = kb.mul(r32, four);
                 let shifted = kb.shru(word, sh);
@@ -438,7 +444,7 @@ impl Buf {
     /// Store `vals` (i32, or f32 for f32 buffers, already in the element's range) into the
     /// consecutive slots `[base, base + vals.len())`. 4-bit: exactly 8 values, `base % 8 == 0`,
     /// one word store (`pack_nibbles`). 8-bit: one i32 word store per 4 values when aligned.
-    pub fn store_slots(&self, kb: &mut Kb, base: V, vals: &[V]) {
+    pub fn store_slots(&self, kb: &mut KernelBuilder, base: Val, vals: &[Val]) {
         match self.storage {
             Storage::Packed4 => {
                 assert_eq!(vals.len(), 8, "4-bit stores are whole words");
@@ -468,7 +474,7 @@ impl Buf {
                 for (j, v) in vals.iter().enumerate() {
                     let jj = kb.idx(j as i64);
                     let s = kb.add(base, jj);
-                    let b = kb.trunc(*v, T::I8);
+                    let b = kb.trunc(*v, Scalar::I8);
                     kb.store(b, self.mem, s);
                 }
             }
@@ -489,13 +495,13 @@ impl Buf {
 /// `Cs_in >= Cs_out`) are read as one chunk; otherwise each item reads slot
 /// `act_slot(n, cc, h', w')` on its own (cc: the clamped channel, never out of bounds).
 pub fn read_group(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     buf: &Buf,
     ab: &ActBuffer,
     grp: &Group,
     out_cs: i64,
-    at: &mut dyn FnMut(&mut Kb, &Item) -> (V, V),
-) -> Vec<V> {
+    at: &mut dyn FnMut(&mut KernelBuilder, &Item) -> (Val, Val),
+) -> Vec<Val> {
     let g = grp.items.len() as i64;
     if grp.shared && channel_inner(ab.layout) && ab.stored_channels() >= out_cs {
         let it = grp.items[0];

@@ -57,7 +57,7 @@
 //! re-read by every N tile: O/32 times; each weight row by every M tile). Arithmetic intensity
 //! per K step: 32*32*k MACs for 64*k*bits/8 bytes = 16 MACs/byte (4-bit: 32) from cache.
 
-use super::builder::{Cmp, Kb, T, V};
+use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::conv::{epilogue, second_output, ConvArgs, ConvBufs, ConvSpec};
 use super::layout::{act_slot, channel_inner, weight_slot, Buf};
 use super::pool::tap;
@@ -65,24 +65,24 @@ use nibble_qnn::semantics::{ElemType, Layout};
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::ir::mma_type_name;
 
-pub use nibble_tcconv::select::{mma_plan as plan, MmaPlan, MMA_BLOCK as BLOCK};
+pub use nibble_tcconv::select::{mma_plan as plan, MmaPlan, MMA_BLOCK_THREADS};
 
 /// The shared memory of a split-K kernel: every warp's accumulators, `[warp][acc][lane]` (lanes
 /// innermost: conflict-free).
 pub fn smem_words(p: &MmaPlan) -> i64 {
-    (BLOCK / 32) * p.accs() * 32
+    (MMA_BLOCK_THREADS / 32) * p.accs() * 32
 }
 
 /// The MMAs of one K step over a warp tile: `afr[mt]` x `bfr[nt]` into the accumulators of
 /// tile (mt, nt) at `(mt * NT + nt) * m/4` (NT = `bfr.len()`); returns the new accumulators.
 pub(super) fn warp_mma(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     shape: [i64; 3],
     (at, bt): (&str, &str),
-    afr: &[Vec<V>],
-    bfr: &[Vec<V>],
-    accs: &[V],
-) -> Vec<V> {
+    afr: &[Vec<Val>],
+    bfr: &[Vec<Val>],
+    accs: &[Val],
+) -> Vec<Val> {
     let per = (shape[0] / 4) as usize;
     let mut out = accs.to_vec();
     for (mt, af) in afr.iter().enumerate() {
@@ -96,7 +96,7 @@ pub(super) fn warp_mma(
 }
 
 /// Pixel (n, oh, ow) of GEMM row `m` (see the module comment for the order).
-pub(super) fn pixel(kb: &mut Kb, s: &ConvSpec, m: V) -> (V, V, V) {
+pub(super) fn pixel(kb: &mut KernelBuilder, s: &ConvSpec, m: Val) -> (Val, Val, Val) {
     let [n, _, oh, ow] = s.output.dims;
     let (kn, koh, kow) = (kb.idx(n), kb.idx(oh), kb.idx(ow));
     if s.input.layout == Layout::HWNC {
@@ -116,7 +116,7 @@ pub(super) fn pixel(kb: &mut Kb, s: &ConvSpec, m: V) -> (V, V, V) {
 
 /// One fragment register of operand `buf` (stored `stored`, MMA operand `mma`): the E = 32/bits
 /// elements at slots `[s, s + E)` of the row (`s` a multiple of E).
-fn frag_reg(kb: &mut Kb, buf: &Buf, stored: ElemType, mma: ElemType, s: V) -> V {
+fn frag_reg(kb: &mut KernelBuilder, buf: &Buf, stored: ElemType, mma: ElemType, s: Val) -> Val {
     match (stored.bits(), mma.bits()) {
         (4, 4) => {
             let k8 = kb.idx(8);
@@ -137,7 +137,7 @@ fn frag_reg(kb: &mut Kb, buf: &Buf, stored: ElemType, mma: ElemType, s: V) -> V 
             let q = kb.divu(s, k4);
             let two = kb.idx(2);
             let half = kb.remu(q, two);
-            let h32 = kb.index_cast(half, T::I32);
+            let h32 = kb.index_cast(half, Scalar::I32);
             let sixteen = kb.i32c(16);
             let sh = kb.mul(h32, sixteen);
             let x = kb.shru(w, sh);
@@ -147,8 +147,13 @@ fn frag_reg(kb: &mut Kb, buf: &Buf, stored: ElemType, mma: ElemType, s: V) -> V 
 }
 
 /// Build the MMA conv kernel body (`args` in the tcconv op's operand order). Returns the number
-/// of threads (a multiple of 32; the launch uses [`BLOCK`] threads per block).
-pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, String> {
+/// of threads (a multiple of 32; the launch uses [`MMA_BLOCK_THREADS`] threads per block).
+pub fn conv(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    s: &ConvSpec,
+    p: &MmaPlan,
+) -> Result<i64, String> {
     let ca = ConvArgs::of(args, s);
     let [_, c, h, w] = s.input.dims;
     let [kh, kw] = s.kernel;
@@ -173,7 +178,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
     let wib = kb.divu(tid, k32);
     // tile = block * (4 / split) + warp / split, K slice ks = warp % split
     let ksplit = kb.idx(p.split);
-    let tpb = kb.idx(BLOCK / 32 / p.split);
+    let tpb = kb.idx(MMA_BLOCK_THREADS / 32 / p.split);
     let bw = kb.mul(bid, tpb);
     let wt = kb.divu(wib, ksplit);
     let gw = kb.add(bw, wt);
@@ -238,7 +243,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
                     let base = act_slot(kb, s.input, *n, izero, ih, iw);
                     arow.push((base, ok));
                 }
-                let wrow: Vec<V> = ocols
+                let wrow: Vec<Val> = ocols
                     .iter()
                     .map(|o| weight_slot(kb, s.weight, *o, izero, ky, kx))
                     .collect();
@@ -247,12 +252,12 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
                 let lo = kb.mul(ks, per_split);
                 let hi = kb.add(lo, per_split);
                 let one = kb.idx(1);
-                let body = |kb: &mut Kb, step: V, accs: &[V]| -> Vec<V> {
+                let body = |kb: &mut KernelBuilder, step: Val, accs: &[Val]| -> Vec<Val> {
                     let kkc = kb.idx(kk);
                     let k0 = kb.mul(step, kkc);
                     let kt = kb.add(k0, te);
                     // A registers per m-tile: for kh in halves, for rh in row halves
-                    let mut afr: Vec<Vec<V>> = vec![];
+                    let mut afr: Vec<Vec<Val>> = vec![];
                     for mt in 0..p.mt as usize {
                         let mut regs = vec![];
                         for khf in 0..khalves {
@@ -267,7 +272,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
                         }
                         afr.push(regs);
                     }
-                    let mut bfr: Vec<Vec<V>> = vec![];
+                    let mut bfr: Vec<Vec<Val>> = vec![];
                     for wr in &wrow {
                         let mut regs = vec![];
                         for khf in 0..khalves {
@@ -295,7 +300,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
         // each tile (ks == 0) adds those of the next split-1 warps (the tile's other K slices).
         let smem = args[args.len() - 1];
         let nacc = kb.idx(p.accs());
-        let at_smem = |kb: &mut Kb, w: V, i: usize| {
+        let at_smem = |kb: &mut KernelBuilder, w: Val, i: usize| {
             let wa = kb.mul(w, nacc);
             let ii = kb.idx(i as i64);
             let r = kb.add(wa, ii);
@@ -308,7 +313,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &MmaPlan) -> Result<i64, S
         }
         kb.barrier();
         let mut out = accs.clone();
-        let wlast = kb.idx(BLOCK / 32 - 1);
+        let wlast = kb.idx(MMA_BLOCK_THREADS / 32 - 1);
         for j in 1..p.split {
             let jj = kb.idx(j);
             let w2 = kb.add(wib, jj);
@@ -368,10 +373,10 @@ pub struct WarpTile<'a> {
     pub mt: i64,
     pub nt: i64,
     pub mm: i64,
-    pub rows: &'a [(V, V, V, V, V)],
-    pub nbase: V,
-    pub t: V,
-    pub ok: V,
+    pub rows: &'a [(Val, Val, Val, Val, Val)],
+    pub nbase: Val,
+    pub t: Val,
+    pub ok: Val,
     /// One packed 4-bit output staged through shared memory instead of stored: the word of rows
     /// `m` and channels `o0..o0+8` goes to `smem[(m - m0) * wpr + (o0 - n0) / 8]`.
     pub stage: Option<StageOut>,
@@ -379,9 +384,9 @@ pub struct WarpTile<'a> {
 
 /// Where [`store_tile`] stages packed output words (see [`WarpTile::stage`]).
 pub struct StageOut {
-    pub smem: V,
-    pub m0: V,
-    pub n0: V,
+    pub smem: Val,
+    pub m0: Val,
+    pub n0: Val,
     /// Words a block-tile row (BN / 8).
     pub wpr: i64,
     /// The output staged: the second output (else the first).
@@ -397,11 +402,11 @@ pub struct StageOut {
 /// lane's two values of a row (channels o, o + 1) as one 2-element vector (half the store
 /// instructions: H200, ResNet-50 W8A8 b8 0.936 -> 0.772 ms).
 pub fn store_tile(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     s: &ConvSpec,
     bufs: &TileBufs,
     tile: &WarpTile,
-    accs: &[V],
+    accs: &[Val],
 ) -> Result<(), String> {
     let (bb, rb) = (bufs.bias, bufs.residual);
     let (rows, nbase, t, mm) = (tile.rows, tile.nbase, tile.t, tile.mm);
@@ -463,12 +468,12 @@ pub fn store_tile(
 /// Store one n-tile's values `(row, o, v)` of [`store_tile`] to `buf` (of type `ab`), or to
 /// the shared-memory tile `stage` (packed outputs only).
 fn store_vals(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     tile: &WarpTile,
-    o0: V,
+    o0: Val,
     buf: &Buf,
     ab: &ActBuffer,
-    vals: &[(usize, V, V)],
+    vals: &[(usize, Val, Val)],
     stage: Option<&StageOut>,
 ) {
     let (rows, t, warp_ok) = (tile.rows, tile.t, tile.ok);
@@ -487,7 +492,7 @@ fn store_vals(
             let four = kb.i32c(4);
             let hi = kb.shl(hi, four);
             let byte = kb.or(lo, hi);
-            let t32 = kb.index_cast(t, T::I32);
+            let t32 = kb.index_cast(t, Scalar::I32);
             let eight = kb.i32c(8);
             let bs = kb.mul(t32, eight);
             let mut word = kb.shl(byte, bs);
@@ -537,10 +542,10 @@ fn store_vals(
             let occ = kb.mins(o, olast_w);
             let sl = act_slot(kb, ab, n, occ, y, x);
             kb.if_then(ok, |kb| {
-                let vs: Vec<V> = group
+                let vs: Vec<Val> = group
                     .iter()
                     .map(|&(_, _, v)| match buf.storage {
-                        Storage::Byte => kb.trunc(v, T::I8),
+                        Storage::Byte => kb.trunc(v, Scalar::I8),
                         _ => v,
                     })
                     .collect();
@@ -560,17 +565,17 @@ fn store_vals(
 /// `weight_slot(o, 0, ky, kx) / Cs`; taps >= KH*KW give 0.
 #[allow(clippy::too_many_arguments)]
 fn tapk_accumulate(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     s: &ConvSpec,
     p: &MmaPlan,
     xb: &Buf,
     wb: &Buf,
-    rows: &[(V, V, V, V, V)],
-    ocols: &[V],
-    t: V,
-    ks: V,
-    accs: &[V],
-) -> Vec<V> {
+    rows: &[(Val, Val, Val, Val, Val)],
+    ocols: &[Val],
+    t: Val,
+    ks: Val,
+    accs: &[Val],
+) -> Vec<Val> {
     let [_, _, h, w] = s.input.dims;
     let [kh, kw] = s.kernel;
     let [sh, sw] = s.strides;

@@ -180,8 +180,8 @@ pub fn build_op_kernel<'c>(
     let block = match &kernel {
         Kernel::Staged(sp) => sp.block(),
         Kernel::Wgmma(wp) => wp.block(),
-        Kernel::Mma(_) => mma::BLOCK,
-        Kernel::Simple => elementwise::BLOCK,
+        Kernel::Mma(_) => mma::MMA_BLOCK_THREADS,
+        Kernel::Simple => elementwise::SIMPLE_BLOCK_THREADS,
     };
     let mut threads = 0i64;
     let mut err = None;

@@ -14,14 +14,21 @@
 //! Work: E output elements * KH*KW taps (one extract + one max / add each); bytes: each input
 //! element is read ceil(K/S)^2 times (cached in L1/L2), output written once. Memory bound.
 
-use super::builder::{Cmp, Kb, T, V};
+use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::elementwise::{each_group, subgroups, to_elem};
 use super::layout::{read_group, Buf};
 use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::program::PoolKind;
 
 /// Window taps along one axis for output coordinate `o`: `(valid, clamped input index)`.
-pub fn tap(kb: &mut Kb, o: V, k: V, stride: i64, pad: i64, extent: i64) -> (V, V) {
+pub fn tap(
+    kb: &mut KernelBuilder,
+    o: Val,
+    k: Val,
+    stride: i64,
+    pad: i64,
+    extent: i64,
+) -> (Val, Val) {
     let s = kb.idx(stride);
     let os = kb.mul(o, s);
     let t = kb.add(os, k);
@@ -41,8 +48,8 @@ pub fn tap(kb: &mut Kb, o: V, k: V, stride: i64, pad: i64, extent: i64) -> (V, V
 }
 
 pub fn pool(
-    kb: &mut Kb,
-    args: &[V],
+    kb: &mut KernelBuilder,
+    args: &[Val],
     kind: PoolKind,
     inp: &ActBuffer,
     out: &ActBuffer,
@@ -71,55 +78,61 @@ pub fn pool(
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
     let count = kh * kw;
-    each_group(kb, oa, out, super::elementwise::GMAX, &mut |kb, grp| {
-        let ib = Buf::act(kb, ia, inp);
-        let mut vals = vec![];
-        for sub in subgroups(grp) {
-            let it0 = sub.items[0];
-            let g = sub.items.len();
-            let init = match kind {
-                PoolKind::Max => kb.i32c(i32::MIN as i64),
-                PoolKind::Avg => kb.i64c(0),
-            };
-            let accs = vec![init; g];
-            let accs = kb.for_n(kh, 1, &accs, |kb, ky, accs| {
-                let (vh, ih) = tap(kb, it0.h, ky, sh, pt, h);
-                kb.for_n(kw, 1, accs, |kb, kx, accs| {
-                    let (vw, iw) = tap(kb, it0.w, kx, sw, pl, w);
-                    let ok = kb.andb(vh, vw);
-                    let xs = read_group(kb, &ib, inp, &sub, ocs, &mut |_, _| (ih, iw));
-                    accs.iter()
-                        .zip(xs)
-                        .map(|(a, x)| match kind {
-                            PoolKind::Max => {
-                                let m = kb.maxs(*a, x);
-                                kb.select(ok, m, *a)
-                            }
-                            PoolKind::Avg => {
-                                let x = kb.sext(x, T::I64);
-                                let s = kb.add(*a, x);
-                                kb.select(ok, s, *a)
-                            }
-                        })
-                        .collect()
-                })
-            });
-            for a in accs {
-                let y = match kind {
-                    PoolKind::Max => kb.sext(a, T::I64),
-                    PoolKind::Avg => floor_div(kb, a, count),
+    each_group(
+        kb,
+        oa,
+        out,
+        super::elementwise::CHANNELS_PER_THREAD,
+        &mut |kb, grp| {
+            let ib = Buf::act(kb, ia, inp);
+            let mut vals = vec![];
+            for sub in subgroups(grp) {
+                let it0 = sub.items[0];
+                let g = sub.items.len();
+                let init = match kind {
+                    PoolKind::Max => kb.i32c(i32::MIN as i64),
+                    PoolKind::Avg => kb.i64c(0),
                 };
-                let y = kb.clamp(y, i32::MIN as i64, i32::MAX as i64);
-                vals.push(to_elem(kb, y, out.elem));
+                let accs = vec![init; g];
+                let accs = kb.for_n(kh, 1, &accs, |kb, ky, accs| {
+                    let (vh, ih) = tap(kb, it0.h, ky, sh, pt, h);
+                    kb.for_n(kw, 1, accs, |kb, kx, accs| {
+                        let (vw, iw) = tap(kb, it0.w, kx, sw, pl, w);
+                        let ok = kb.andb(vh, vw);
+                        let xs = read_group(kb, &ib, inp, &sub, ocs, &mut |_, _| (ih, iw));
+                        accs.iter()
+                            .zip(xs)
+                            .map(|(a, x)| match kind {
+                                PoolKind::Max => {
+                                    let m = kb.maxs(*a, x);
+                                    kb.select(ok, m, *a)
+                                }
+                                PoolKind::Avg => {
+                                    let x = kb.sext(x, Scalar::I64);
+                                    let s = kb.add(*a, x);
+                                    kb.select(ok, s, *a)
+                                }
+                            })
+                            .collect()
+                    })
+                });
+                for a in accs {
+                    let y = match kind {
+                        PoolKind::Max => kb.sext(a, Scalar::I64),
+                        PoolKind::Avg => floor_div(kb, a, count),
+                    };
+                    let y = kb.clamp(y, i32::MIN as i64, i32::MAX as i64);
+                    vals.push(to_elem(kb, y, out.elem));
+                }
             }
-        }
-        Ok(vals)
-    })
+            Ok(vals)
+        },
+    )
 }
 
 /// `semantics::floor_div(sum, k)` for a constant k > 0: truncating division, minus one when the
 /// remainder is negative.
-pub fn floor_div(kb: &mut Kb, sum: V, k: i64) -> V {
+pub fn floor_div(kb: &mut KernelBuilder, sum: Val, k: i64) -> Val {
     if k == 1 {
         return sum;
     }
@@ -128,6 +141,6 @@ pub fn floor_div(kb: &mut Kb, sum: V, k: i64) -> V {
     let r = kb.rems(sum, kk);
     let z = kb.i64c(0);
     let neg = kb.cmp(Cmp::Slt, r, z);
-    let d = kb.zext(neg, T::I64);
+    let d = kb.zext(neg, Scalar::I64);
     kb.sub(q, d)
 }

@@ -47,7 +47,7 @@
 //! global -> shared traffic (BM + BN) x BKB bytes, i.e. BM*BN/(BM+BN) MACs per byte x (elements
 //! per byte): 16-32 MACs/byte at 32 x 32 tiles, 32-64 at 64 x 64.
 
-use super::builder::{Cmp, Kb, V};
+use super::builder::{Cmp, KernelBuilder, Val};
 use super::conv::{ConvArgs, ConvSpec};
 use super::layout::{act_slot, weight_slot, Buf, IndexMath};
 use super::mma::{pixel, store_tile, warp_mma, StageOut, TileBufs, WarpTile};
@@ -69,7 +69,7 @@ pub fn chunk_word<M: IndexMath>(m: &mut M, r: M::X, c: M::X, cpr: i64) -> M::X {
 }
 
 /// The two widened registers (`lo`, `hi`) of a word of 8 nibbles (see the module comment).
-pub(super) fn widen_pair(kb: &mut Kb, x: V, signed: bool, scaled: bool) -> (V, V) {
+pub(super) fn widen_pair(kb: &mut KernelBuilder, x: Val, signed: bool, scaled: bool) -> (Val, Val) {
     if scaled {
         let m = kb.i32c(0xf0f0_f0f0u32 as i32 as i64);
         let four = kb.i32c(4);
@@ -86,7 +86,7 @@ pub(super) fn widen_pair(kb: &mut Kb, x: V, signed: bool, scaled: bool) -> (V, V
         }
         let sm = kb.i32c(0x0808_0808);
         let k = kb.i32c(30);
-        let ext = |kb: &mut Kb, v: V| {
+        let ext = |kb: &mut KernelBuilder, v: Val| {
             let sg = kb.and(v, sm);
             let e = kb.mul(sg, k);
             kb.or(v, e)
@@ -97,7 +97,12 @@ pub(super) fn widen_pair(kb: &mut Kb, x: V, signed: bool, scaled: bool) -> (V, V
 
 /// Build the staged kernel body (`args` in the tcconv op's operand order, then the shared
 /// memory). Returns the number of threads (blocks x [`StagedPlan::block`]).
-pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64, String> {
+pub fn conv(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    s: &ConvSpec,
+    p: &StagedPlan,
+) -> Result<i64, String> {
     let ca = ConvArgs::of(args, s);
     let smem = args[args.len() - 1];
     let [_, _, h, w] = s.input.dims;
@@ -141,7 +146,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     // A: chunk q = tid + j*threads of the tile: row q / CPR (pixel m0 + row), chunk q % CPR
     let kcpr = kb.idx(cpr);
     // this thread's chunks of a `rows`-row tile: (row, chunk, word offset in the tile)
-    let chunks = |kb: &mut Kb, rows: i64| -> Vec<(V, V, V)> {
+    let chunks = |kb: &mut KernelBuilder, rows: i64| -> Vec<(Val, Val, Val)> {
         (0..rows * cpr / threads)
             .map(|j| {
                 let off = kb.idx(j * threads);
@@ -183,12 +188,12 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
     let per_byte = 8 / bits; // elements per byte
     let kpb = kb.idx(per_byte);
     // issue the copies of K block `it` into stage `st`
-    let load_stage = |kb: &mut Kb, it: V, st: V| {
+    let load_stage = |kb: &mut KernelBuilder, it: Val, st: Val| {
         let swords = kb.idx(stage_words);
         let sbase = kb.mul(st, swords);
         let kbase = kb.mul(it, kbkb);
         // (tap ok, ky, kx, byte offset in the row) of chunk ch
-        let tap_of = |kb: &mut Kb, ch: V| {
+        let tap_of = |kb: &mut KernelBuilder, ch: Val| {
             let co = kb.mul(ch, k16);
             let kbyte = kb.add(kbase, co);
             let tp = kb.divu(kbyte, krb);
@@ -202,7 +207,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         let zero = kb.idx(0);
         // 16 bytes at byte `off` of the row that starts at element `slot` of `mem`, into the
         // stage's chunk `dst` (zero-filled unless `v`)
-        let copy = |kb: &mut Kb, mem: V, slot: V, off: V, v: V, dst: V| {
+        let copy = |kb: &mut KernelBuilder, mem: Val, slot: Val, off: Val, v: Val, dst: Val| {
             let byte = kb.divu(slot, kpb);
             let byte = kb.add(byte, off);
             let wi = kb.divu(byte, k4);
@@ -317,7 +322,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
                 bfr.push(vec![r[2], r[3]]);
             }
             if p.widen {
-                let aw: Vec<Vec<(V, V)>> = afr
+                let aw: Vec<Vec<(Val, Val)>> = afr
                     .iter()
                     .map(|r| {
                         r.iter()
@@ -325,7 +330,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
                             .collect()
                     })
                     .collect();
-                let bw: Vec<[(V, V); 2]> = bfr
+                let bw: Vec<[(Val, Val); 2]> = bfr
                     .iter()
                     .map(|r| {
                         [
@@ -364,7 +369,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         let k1 = kb.idx(p.ksplit - 1);
         let one = kb.idx(1);
         let k1024 = kb.idx(1024);
-        let slot_base = |kb: &mut Kb, j: V| {
+        let slot_base = |kb: &mut KernelBuilder, j: Val| {
             let b = kb.mul(wt, k1);
             let sl = kb.add(b, j);
             kb.mul(sl, k1024)
@@ -395,7 +400,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
         }
         out
     };
-    let accs: Vec<V> = if p.shift() > 0 {
+    let accs: Vec<Val> = if p.shift() > 0 {
         let sh = kb.i32c(p.shift());
         accs.iter().map(|a| kb.shrs(*a, sh)).collect()
     } else {
@@ -466,9 +471,9 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &StagedPlan) -> Result<i64
 /// A block's packed 4-bit output tile staged in shared memory by [`store_tile`]
 /// ([`StageOut`]): `[bm][bn / 8]` words from word 0 of `smem`, rows `m0..`, channels `n0..`.
 pub(super) struct OutTile {
-    pub smem: V,
-    pub m0: V,
-    pub n0: V,
+    pub smem: Val,
+    pub m0: Val,
+    pub n0: Val,
     pub bm: i64,
     pub bn: i64,
     /// GEMM M (rows past it are not written).
@@ -478,7 +483,7 @@ pub(super) struct OutTile {
 /// Write a staged output tile to `buf` (of type `act`, channel-innermost, O % 32 == 0): every
 /// thread of the block copies 16-byte vectors (`st.global.v4`), row after row.
 pub(super) fn write_out_tile(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     s: &ConvSpec,
     tile: &OutTile,
     buf: &Buf,

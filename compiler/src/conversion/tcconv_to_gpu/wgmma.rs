@@ -46,7 +46,7 @@
 //! clock an SM (H100/H200 dense peak), 80 KiB per 2 M MACs, 640 clocks at 128 bytes a clock
 //! against 512 of tensor work: the kernel is bound by shared-memory bandwidth near peak.
 
-use super::builder::{Cmp, Kb, T, V};
+use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::conv::{ConvArgs, ConvSpec};
 use super::layout::{act_slot, weight_slot, Buf, IndexMath};
 use super::mma::{pixel, store_tile, StageOut, TileBufs, WarpTile};
@@ -67,7 +67,7 @@ fn wgmma_type(e: ElemType) -> &'static str {
 /// The matrix descriptor of a K-major, no-swizzle operand at shared-memory byte address `addr`
 /// (i64) whose 8-row groups are `sbo` bytes apart: start address, leading-dimension offset
 /// (128: the next core matrix along K) and stride offset, each in 16-byte units.
-fn descriptor(kb: &mut Kb, addr: V, sbo: i64) -> V {
+fn descriptor(kb: &mut KernelBuilder, addr: Val, sbo: i64) -> Val {
     let mask = kb.i64c(0x3ffff);
     let a = kb.and(addr, mask);
     let four = kb.i64c(4);
@@ -77,7 +77,7 @@ fn descriptor(kb: &mut Kb, addr: V, sbo: i64) -> V {
 }
 
 /// `x * k` for an index value and a constant.
-fn muli(kb: &mut Kb, x: V, k: i64) -> V {
+fn muli(kb: &mut KernelBuilder, x: Val, k: i64) -> Val {
     let kk = kb.idx(k);
     kb.mul(x, kk)
 }
@@ -91,22 +91,22 @@ fn muli(kb: &mut Kb, x: V, k: i64) -> V {
 /// chunks a row). Returns the accumulator struct.
 #[allow(clippy::type_complexity)]
 fn widened_mainloop(
-    kb: &mut Kb,
+    kb: &mut KernelBuilder,
     p: &WgmmaPlan,
-    smem: V,
-    sources: &dyn Fn(&mut Kb, V) -> Vec<(V, V, V, V, Option<V>, bool)>,
-    chunks: &[(V, Option<V>, bool)],
-    mma_stage: &dyn Fn(&mut Kb, V, V) -> V,
-    acc: V,
-    kslots: V,
-) -> V {
+    smem: Val,
+    sources: &dyn Fn(&mut KernelBuilder, Val) -> Vec<(Val, Val, Val, Val, Option<Val>, bool)>,
+    chunks: &[(Val, Option<Val>, bool)],
+    mma_stage: &dyn Fn(&mut KernelBuilder, Val, Val) -> Val,
+    acc: Val,
+    kslots: Val,
+) -> Val {
     let (s_a, s_b) = (p.a_type.is_signed(), p.b_type.is_signed());
     let cpr = p.sbk / 16;
     let slot_words = p.slot_bytes() / 4;
     let iters = p.iters();
     // 16 bytes of every chunk of stage `it` (it clamped to the last stage: the loads past the
     // end are repeats that nobody reads)
-    let load = |kb: &mut Kb, it: V| -> Vec<V> {
+    let load = |kb: &mut KernelBuilder, it: Val| -> Vec<Val> {
         let last = kb.idx(iters - 1);
         let it = kb.mins(it, last);
         let zero = kb.i32c(0);
@@ -119,7 +119,7 @@ fn widened_mainloop(
             .collect()
     };
     // widen the loaded words of a stage into slot `sl`
-    let store = |kb: &mut Kb, words: &[V], sl: V| {
+    let store = |kb: &mut KernelBuilder, words: &[Val], sl: Val| {
         let sw = kb.idx(slot_words);
         let sbase = kb.mul(sl, sw);
         let k8cpr = kb.idx(8 * cpr);
@@ -131,7 +131,7 @@ fn widened_mainloop(
             } else {
                 (s_b, p.scaled_b)
             };
-            let body = |kb: &mut Kb| {
+            let body = |kb: &mut KernelBuilder| {
                 let k4 = kb.idx(4);
                 let q = kb.divu(dst, k4); // the chunk's index in the stage
                 let grp = kb.divu(q, k8cpr);
@@ -191,7 +191,12 @@ fn widened_mainloop(
 
 /// Build the wgmma kernel body (`args` in the tcconv op's operand order, then the shared
 /// memory). Returns the number of threads (blocks x [`WgmmaPlan::block`]).
-pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64, String> {
+pub fn conv(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    s: &ConvSpec,
+    p: &WgmmaPlan,
+) -> Result<i64, String> {
     let ca = ConvArgs::of(args, s);
     let smem = kb.dynamic_smem(p.smem_words());
     let [_, _, h, w] = s.input.dims;
@@ -229,7 +234,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     // chunk q of a tile of 8-row groups: group q / (8 CPR), chunk (q / 8) % CPR, row q % 8 of
     // the group; it lands at byte 16 q of the tile
     let k8cpr = kb.idx(8 * cpr);
-    let chunks = |kb: &mut Kb, rows: i64| -> Vec<(V, V, V, Option<V>)> {
+    let chunks = |kb: &mut KernelBuilder, rows: i64| -> Vec<(Val, Val, Val, Option<Val>)> {
         let total = rows * cpr;
         (0..(total + threads - 1) / threads)
             .map(|j| {
@@ -277,51 +282,52 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     let kpb = kb.idx(8 / bits); // elements per byte
                                 // the 16-byte chunks of K block `it` this thread moves: (source memref, word index (0 when
                                 // invalid), valid, word offset in the stage, guard (None: always in the tile), A or B)
-    let sources = |kb: &mut Kb, it: V| -> Vec<(V, V, V, V, Option<V>, bool)> {
-        let kbase = kb.mul(it, ksbk);
-        // (tap ok, ky, kx, byte offset in the row) of chunk ch
-        let tap_of = |kb: &mut Kb, ch: V| {
-            let co = kb.mul(ch, k16);
-            let kbyte = kb.add(kbase, co);
-            let tp = kb.divu(kbyte, krb);
-            let off = kb.remu(kbyte, krb);
-            let tok = kb.cmp(Cmp::Ult, tp, ktaps);
-            let tc = kb.mins(tp, tlast);
-            let ky = kb.divu(tc, kkw);
-            let kx = kb.remu(tc, kkw);
-            (tok, ky, kx, off)
+    let sources =
+        |kb: &mut KernelBuilder, it: Val| -> Vec<(Val, Val, Val, Val, Option<Val>, bool)> {
+            let kbase = kb.mul(it, ksbk);
+            // (tap ok, ky, kx, byte offset in the row) of chunk ch
+            let tap_of = |kb: &mut KernelBuilder, ch: Val| {
+                let co = kb.mul(ch, k16);
+                let kbyte = kb.add(kbase, co);
+                let tp = kb.divu(kbyte, krb);
+                let off = kb.remu(kbyte, krb);
+                let tok = kb.cmp(Cmp::Ult, tp, ktaps);
+                let tc = kb.mins(tp, tlast);
+                let ky = kb.divu(tc, kkw);
+                let kx = kb.remu(tc, kkw);
+                (tok, ky, kx, off)
+            };
+            let zero = kb.idx(0);
+            // the word of byte `off` of the row that starts at element `slot` (0 unless `v`)
+            let word = |kb: &mut KernelBuilder, slot: Val, off: Val, v: Val| {
+                let byte = kb.divu(slot, kpb);
+                let byte = kb.add(byte, off);
+                let wi = kb.divu(byte, k4);
+                kb.select(v, wi, zero)
+            };
+            let mut out = vec![];
+            for &(ch, ok, n, y, x, dst, guard) in &aload {
+                let (tok, ky, kx, off) = tap_of(kb, ch);
+                let (vh, ih) = tap(kb, y, ky, sh, pt, h);
+                let (vw, iw) = tap(kb, x, kx, sw, pl, w);
+                let v = kb.andb(vh, vw);
+                let v = kb.andb(v, tok);
+                let v = kb.andb(v, ok);
+                let slot = act_slot(kb, s.input, n, zero, ih, iw);
+                let wi = word(kb, slot, off, v);
+                out.push((xw, wi, v, dst, guard, true));
+            }
+            let ka = kb.idx(a_words);
+            for &(ch, ok, oc, dst, guard) in &bload {
+                let (tok, ky, kx, off) = tap_of(kb, ch);
+                let v = kb.andb(tok, ok);
+                let slot = weight_slot(kb, s.weight, oc, zero, ky, kx);
+                let wi = word(kb, slot, off, v);
+                let dst = kb.add(dst, ka);
+                out.push((ww, wi, v, dst, guard, false));
+            }
+            out
         };
-        let zero = kb.idx(0);
-        // the word of byte `off` of the row that starts at element `slot` (0 unless `v`)
-        let word = |kb: &mut Kb, slot: V, off: V, v: V| {
-            let byte = kb.divu(slot, kpb);
-            let byte = kb.add(byte, off);
-            let wi = kb.divu(byte, k4);
-            kb.select(v, wi, zero)
-        };
-        let mut out = vec![];
-        for &(ch, ok, n, y, x, dst, guard) in &aload {
-            let (tok, ky, kx, off) = tap_of(kb, ch);
-            let (vh, ih) = tap(kb, y, ky, sh, pt, h);
-            let (vw, iw) = tap(kb, x, kx, sw, pl, w);
-            let v = kb.andb(vh, vw);
-            let v = kb.andb(v, tok);
-            let v = kb.andb(v, ok);
-            let slot = act_slot(kb, s.input, n, zero, ih, iw);
-            let wi = word(kb, slot, off, v);
-            out.push((xw, wi, v, dst, guard, true));
-        }
-        let ka = kb.idx(a_words);
-        for &(ch, ok, oc, dst, guard) in &bload {
-            let (tok, ky, kx, off) = tap_of(kb, ch);
-            let v = kb.andb(tok, ok);
-            let slot = weight_slot(kb, s.weight, oc, zero, ky, kx);
-            let wi = word(kb, slot, off, v);
-            let dst = kb.add(dst, ka);
-            out.push((ww, wi, v, dst, guard, false));
-        }
-        out
-    };
 
     // ------------------------------------------------------------ descriptors
     // the tile wgmma reads (a ring slot: 8-bit; a widened slot: 4-bit) has rows of `row_bytes`
@@ -333,13 +339,13 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     let kwg = kb.idx(4);
     let wg = kb.divu(warp, kwg);
     let wq = kb.remu(warp, kwg);
-    let wg64 = kb.index_cast(wg, T::I64);
+    let wg64 = kb.index_cast(wg, Scalar::I64);
     let a_rows = kb.i64c(64 * row_bytes);
     let a_wg = kb.mul(wg64, a_rows);
     let kslots = kb.idx(p.stages);
     // descriptors of slot `sl`
-    let descs = |kb: &mut Kb, sl: V| -> (V, V) {
-        let sl64 = kb.index_cast(sl, T::I64);
+    let descs = |kb: &mut KernelBuilder, sl: Val| -> (Val, Val) {
+        let sl64 = kb.index_cast(sl, Scalar::I64);
         let sb = kb.i64c(slot_bytes);
         let off = kb.mul(sl64, sb);
         let t0 = kb.add(base, off);
@@ -351,7 +357,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     let ksteps = p.ksteps();
     let nacc = (bn / 2) as usize;
     // the wgmma group of one stage on slot `sl`
-    let mma_stage = |kb: &mut Kb, sl: V, acc: V| -> V {
+    let mma_stage = |kb: &mut KernelBuilder, sl: Val, acc: Val| -> Val {
         let (da, db) = descs(kb, sl);
         let mut acc = acc;
         kb.wgmma_fence();
@@ -384,7 +390,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
         // it - 2, whose wgmma is complete (each stage waits for all but its own wgmma group,
         // and the barrier puts every warpgroup past that wait).
         let slot_words = slot_bytes / 4;
-        let load_stage = |kb: &mut Kb, it: V, sl: V| {
+        let load_stage = |kb: &mut KernelBuilder, it: Val, sl: Val| {
             let sw = kb.idx(slot_words);
             let sbase = kb.mul(sl, sw);
             for (mem, wi, v, dst, guard) in sources(kb, it)
@@ -430,7 +436,7 @@ pub fn conv(kb: &mut Kb, args: &[V], s: &ConvSpec, p: &WgmmaPlan) -> Result<i64,
     };
     kb.wgmma_wait(0);
     let accs = kb.acc_values(acc, nacc);
-    let accs: Vec<V> = if p.shift() > 0 {
+    let accs: Vec<Val> = if p.shift() > 0 {
         let sh = kb.i32c(p.shift());
         accs.iter().map(|a| kb.shrs(*a, sh)).collect()
     } else {

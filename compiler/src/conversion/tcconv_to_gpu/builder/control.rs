@@ -2,26 +2,26 @@
 
 use super::*;
 
-impl<'c> Kb<'c> {
+impl<'c> KernelBuilder<'c> {
     // ------------------------------------------------------------------ scf
 
     /// `scf.for %iv = lo to hi step st iter_args(inits)`; `body` gets the induction variable and
     /// the iteration values and returns the values to yield. Returns the loop results.
     pub fn for_range(
         &mut self,
-        lo: V,
-        hi: V,
-        step: V,
-        inits: &[V],
-        body: impl FnOnce(&mut Self, V, &[V]) -> Vec<V>,
-    ) -> Vec<V> {
-        let mut args = vec![(self.ty(T::Idx), self.loc)];
+        lo: Val,
+        hi: Val,
+        step: Val,
+        inits: &[Val],
+        body: impl FnOnce(&mut Self, Val, &[Val]) -> Vec<Val>,
+    ) -> Vec<Val> {
+        let mut args = vec![(self.ty(Scalar::Idx), self.loc)];
         let types: Vec<Type<'c>> = inits.iter().map(|v| v.value().r#type()).collect();
         args.extend(types.iter().map(|t| (*t, self.loc)));
         let block = Block::new(&args);
-        let iv = V(block.argument(0).unwrap().to_raw());
-        let iters: Vec<V> = (0..inits.len())
-            .map(|i| V(block.argument(i + 1).unwrap().to_raw()))
+        let iv = Val(block.argument(0).unwrap().to_raw());
+        let iters: Vec<Val> = (0..inits.len())
+            .map(|i| Val(block.argument(i + 1).unwrap().to_raw()))
             .collect();
         self.stack.push(block.to_raw());
         let out = body(self, iv, &iters);
@@ -44,7 +44,7 @@ impl<'c> Kb<'c> {
             .expect("scf.for");
         let r = self.block().append_operation(op);
         (0..r.result_count())
-            .map(|i| V(r.result(i).unwrap().to_raw()))
+            .map(|i| Val(r.result(i).unwrap().to_raw()))
             .collect()
     }
 
@@ -54,9 +54,9 @@ impl<'c> Kb<'c> {
         &mut self,
         n: i64,
         unroll: i64,
-        inits: &[V],
-        mut body: impl FnMut(&mut Self, V, &[V]) -> Vec<V>,
-    ) -> Vec<V> {
+        inits: &[Val],
+        mut body: impl FnMut(&mut Self, Val, &[Val]) -> Vec<Val>,
+    ) -> Vec<Val> {
         if n <= unroll {
             let mut cur = inits.to_vec();
             for i in 0..n {
@@ -70,7 +70,7 @@ impl<'c> Kb<'c> {
     }
 
     /// `scf.if cond { then }` with no results.
-    pub fn if_then(&mut self, cond: V, then: impl FnOnce(&mut Self)) {
+    pub fn if_then(&mut self, cond: Val, then: impl FnOnce(&mut Self)) {
         let block = Block::new(&[]);
         self.stack.push(block.to_raw());
         then(self);

@@ -5,29 +5,29 @@
 
 use super::*;
 
-impl<'c> Kb<'c> {
+impl<'c> KernelBuilder<'c> {
     // ------------------------------------------------------------------ gpu
 
-    fn gpu_dim(&mut self, name: &str) -> V {
+    fn gpu_dim(&mut self, name: &str) -> Val {
         let dim = Attribute::parse(self.ctx, "#gpu<dim x>").expect("#gpu<dim x>");
-        let ty = self.ty(T::Idx);
+        let ty = self.ty(Scalar::Idx);
         self.op(name, &[], &[ty], &[("dimension", dim)])[0]
     }
-    pub fn thread_id(&mut self) -> V {
+    pub fn thread_id(&mut self) -> Val {
         self.gpu_dim("gpu.thread_id")
     }
-    pub fn block_id(&mut self) -> V {
+    pub fn block_id(&mut self) -> Val {
         self.gpu_dim("gpu.block_id")
     }
     pub fn barrier(&mut self) {
         self.op("gpu.barrier", &[], &[], &[]);
     }
     /// `gpu.shuffle xor %v, %mask, 32` over the whole warp (every lane must execute it).
-    pub fn shuffle_xor(&mut self, v: V, mask: i64) -> V {
+    pub fn shuffle_xor(&mut self, v: Val, mask: i64) -> Val {
         let m = self.i32c(mask);
         let w = self.i32c(32);
         let mode = Attribute::parse(self.ctx, "#gpu<shuffle_mode xor>").expect("shuffle mode");
-        let (i32t, i1t) = (self.ty(T::I32), self.ty(T::I1));
+        let (i32t, i1t) = (self.ty(Scalar::I32), self.ty(Scalar::I1));
         self.op("gpu.shuffle", &[v, m, w], &[i32t, i1t], &[("mode", mode)])[0]
     }
     /// `nvvm.mma.sync` (row-major A, column-major B, i32 accumulators, wrapping overflow like
@@ -37,10 +37,10 @@ impl<'c> Kb<'c> {
         shape: [i64; 3],
         a_type: &str,
         b_type: &str,
-        a: &[V],
-        b: &[V],
-        c: &[V],
-    ) -> Vec<V> {
+        a: &[Val],
+        b: &[Val],
+        c: &[Val],
+    ) -> Vec<Val> {
         let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
         let [m, n, k] = shape;
         let st = Type::parse(
@@ -76,14 +76,14 @@ impl<'c> Kb<'c> {
         ];
         let d = self.op("nvvm.mma.sync", &operands, &[st], &attrs)[0];
         (0..c.len())
-            .map(|i| self.extract_value(d, i as i64, T::I32))
+            .map(|i| self.extract_value(d, i as i64, Scalar::I32))
             .collect()
     }
 
     /// `nvgpu.device_async_copy` of 16 bytes (4 i32 words, `cp.async.cg`, L1 bypassed) from
     /// `src[si]` (global) to `dst[di]` (workgroup); when `valid` is false no byte is read and the
     /// 16 destination bytes are zero-filled (`srcElements = 0`).
-    pub fn async_copy16(&mut self, src: V, si: V, dst: V, di: V, valid: V) {
+    pub fn async_copy16(&mut self, src: Val, si: Val, dst: Val, di: Val, valid: Val) {
         let four = self.idx(4);
         let zero = self.idx(0);
         let n = self.select(valid, four, zero);
@@ -107,7 +107,7 @@ impl<'c> Kb<'c> {
     }
     /// `cp.async.wait_group n`: wait until at most `n` committed groups are still in flight.
     pub fn async_wait(&mut self, n: i64) {
-        let i32t = self.ty(T::I32);
+        let i32t = self.ty(Scalar::I32);
         self.op(
             "nvvm.cp.async.wait.group",
             &[],
@@ -118,9 +118,9 @@ impl<'c> Kb<'c> {
     /// `nvgpu.ldmatrix` (`ldmatrix.sync.aligned.m8n8.xN.shared.b16`) of `tiles` 8x8 b16
     /// matrices from workgroup memref `m` (i32 words) at word `i` (this lane's row address):
     /// register `j` of lane (g, t) is word t of row g of matrix j.
-    pub fn ldmatrix(&mut self, m: V, i: V, tiles: i64) -> Vec<V> {
+    pub fn ldmatrix(&mut self, m: Val, i: Val, tiles: i64) -> Vec<Val> {
         let vt = Type::parse(self.ctx, &format!("vector<{tiles}x1xi32>")).expect("ldmatrix type");
-        let i32t = self.ty(T::I32);
+        let i32t = self.ty(Scalar::I32);
         let v = self.op(
             "nvgpu.ldmatrix",
             &[m, i],
@@ -139,9 +139,9 @@ impl<'c> Kb<'c> {
     }
 
     /// `vector.load` of 4 i32 words at word `i` of `m` (16-byte aligned: `ld.v4.b32`).
-    pub fn load4(&mut self, m: V, i: V) -> V {
+    pub fn load4(&mut self, m: Val, i: Val) -> Val {
         let vt = Type::parse(self.ctx, "vector<4xi32>").expect("vector type");
-        let i64t = self.ty(T::I64);
+        let i64t = self.ty(Scalar::I64);
         self.op(
             "vector.load",
             &[m, i],
@@ -150,8 +150,8 @@ impl<'c> Kb<'c> {
         )[0]
     }
     /// `vector.store` of 4 i32 words `v` at word `i` of `m` (16-byte aligned: `st.v4.b32`).
-    pub fn store4(&mut self, v: V, m: V, i: V) {
-        let i64t = self.ty(T::I64);
+    pub fn store4(&mut self, v: Val, m: Val, i: Val) {
+        let i64t = self.ty(Scalar::I64);
         self.op(
             "vector.store",
             &[v, m, i],
@@ -162,14 +162,14 @@ impl<'c> Kb<'c> {
 
     /// `vector.store` of the two scalars `a`, `b` (i32 or i8) at element `i` of `m`, aligned to
     /// the pair's size (`st.v2.b32` / `st.v2.b8`).
-    pub fn store2(&mut self, a: V, b: V, m: V, i: V) {
+    pub fn store2(&mut self, a: Val, b: Val, m: Val, i: Val) {
         let (elem, align) = match self.t(a) {
-            T::I8 => ("i8", 2),
+            Scalar::I8 => ("i8", 2),
             _ => ("i32", 8),
         };
         let vt = Type::parse(self.ctx, &format!("vector<2x{elem}>")).expect("vector type");
         let v = self.op("vector.from_elements", &[a, b], &[vt], &[])[0];
-        let i64t = self.ty(T::I64);
+        let i64t = self.ty(Scalar::I64);
         self.op(
             "vector.store",
             &[v, m, i],
@@ -179,7 +179,7 @@ impl<'c> Kb<'c> {
     }
 
     /// `block_id.x * block_dim.x + thread_id.x` (index).
-    pub fn global_id(&mut self) -> V {
+    pub fn global_id(&mut self) -> Val {
         let b = self.gpu_dim("gpu.block_id");
         let d = self.gpu_dim("gpu.block_dim");
         let t = self.gpu_dim("gpu.thread_id");
@@ -189,22 +189,22 @@ impl<'c> Kb<'c> {
 
     // ------------------------------------------------------------------ nvvm / llvm
 
-    pub fn extract_value(&mut self, agg: V, pos: i64, t: T) -> V {
+    pub fn extract_value(&mut self, agg: Val, pos: i64, t: Scalar) -> Val {
         let ty = self.ty(t);
         let p = DenseI64ArrayAttribute::new(self.ctx, &[pos]).into();
         self.op("llvm.extractvalue", &[agg], &[ty], &[("position", p)])[0]
     }
 
-    /// The 4 i32 words of a `vector<4xi32>` (from [`Kb::load4`]).
-    pub fn words4(&mut self, v: V) -> [V; 4] {
-        let i32t = self.ty(T::I32);
+    /// The 4 i32 words of a `vector<4xi32>` (from [`KernelBuilder::load4`]).
+    pub fn words4(&mut self, v: Val) -> [Val; 4] {
+        let i32t = self.ty(Scalar::I32);
         [0, 1, 2, 3].map(|j| {
             let pos = DenseI64ArrayAttribute::new(self.ctx, &[j]).into();
             self.op("vector.extract", &[v], &[i32t], &[("static_position", pos)])[0]
         })
     }
-    /// `vector<4xi32>` of 4 i32 words (for [`Kb::store4`]).
-    pub fn vec4(&mut self, w: [V; 4]) -> V {
+    /// `vector<4xi32>` of 4 i32 words (for [`KernelBuilder::store4`]).
+    pub fn vec4(&mut self, w: [Val; 4]) -> Val {
         let vt = Type::parse(self.ctx, "vector<4xi32>").expect("vector type");
         self.op("vector.from_elements", &w, &[vt], &[])[0]
     }
@@ -213,10 +213,10 @@ impl<'c> Kb<'c> {
 
     /// The shared-memory address of a workgroup memref (i64; what a wgmma matrix descriptor
     /// encodes).
-    pub fn smem_address(&mut self, m: V) -> V {
+    pub fn smem_address(&mut self, m: Val) -> Val {
         let idx = Type::index(self.ctx);
         let p = self.op("memref.extract_aligned_pointer_as_index", &[m], &[idx], &[])[0];
-        self.index_cast(p, T::I64)
+        self.index_cast(p, Scalar::I64)
     }
     /// `fence.proxy.async.shared::cta`: this thread's generic-proxy writes to shared memory
     /// (stores, cp.async) become visible to the async proxy that `wgmma` reads through.
@@ -238,7 +238,7 @@ impl<'c> Kb<'c> {
     }
     /// `wgmma.wait_group.sync.aligned n`: at most `n` committed wgmma groups still pending.
     pub fn wgmma_wait(&mut self, n: i64) {
-        let i64t = self.ty(T::I64);
+        let i64t = self.ty(Scalar::I64);
         self.op(
             "nvvm.wgmma.wait.group.sync.aligned",
             &[],
@@ -255,7 +255,7 @@ impl<'c> Kb<'c> {
         .expect("wgmma accumulator struct")
     }
     /// An accumulator struct of `len` zeros.
-    pub fn acc_zeros(&mut self, len: usize) -> V {
+    pub fn acc_zeros(&mut self, len: usize) -> Val {
         let st = self.acc_struct(len);
         let zero = self.i32c(0);
         let mut acc = self.op("llvm.mlir.undef", &[], &[st], &[])[0];
@@ -271,9 +271,9 @@ impl<'c> Kb<'c> {
         acc
     }
     /// The `len` i32 values of an accumulator struct.
-    pub fn acc_values(&mut self, acc: V, len: usize) -> Vec<V> {
+    pub fn acc_values(&mut self, acc: Val, len: usize) -> Vec<Val> {
         (0..len)
-            .map(|i| self.extract_value(acc, i as i64, T::I32))
+            .map(|i| self.extract_value(acc, i as i64, Scalar::I32))
             .collect()
     }
     /// `wgmma.mma_async.sync.aligned.m64n{n}k32.s32.{a}.{b}`: D = A x B + D with A (64 x 32,
@@ -282,7 +282,7 @@ impl<'c> Kb<'c> {
     /// 16 * warp + g + 8 * (i / 2), column 8j + 2t + i % 2, as n / 8 m16n8 C fragments). The
     /// struct stays whole between wgmmas, so no instruction touches the accumulators while
     /// one is in flight.
-    pub fn wgmma(&mut self, n: i64, a_type: &str, b_type: &str, da: V, db: V, acc: V) -> V {
+    pub fn wgmma(&mut self, n: i64, a_type: &str, b_type: &str, da: Val, db: Val, acc: Val) -> Val {
         let p = |s: &str| Attribute::parse(self.ctx, s).unwrap_or_else(|| panic!("attribute {s}"));
         let st = acc.value().r#type();
         let attrs = [
@@ -300,7 +300,7 @@ impl<'c> Kb<'c> {
     }
     /// The kernel's dynamic shared memory (`gpu.dynamic_shared_memory`, sized by the launch)
     /// as `words` i32 words.
-    pub fn dynamic_smem(&mut self, words: i64) -> V {
+    pub fn dynamic_smem(&mut self, words: i64) -> Val {
         let bytes =
             Type::parse(self.ctx, "memref<?xi8, #gpu.address_space<workgroup>>").expect("type");
         let d = self.op("gpu.dynamic_shared_memory", &[], &[bytes], &[])[0];

@@ -6,7 +6,7 @@
 //! shared-memory vectors), `memory` (views, loads, stores, constant tables), `control` (loops,
 //! conditionals) and `quant` (packed nibbles and bytes, clamps, the dyadic requantize).
 //!
-//! Values are carried as raw `MlirValue` handles ([`V`], `Copy`) so that values defined in an
+//! Values are carried as raw `MlirValue` handles ([`Val`], `Copy`) so that values defined in an
 //! outer block can be used freely in nested regions without fighting melior's block lifetimes;
 //! every handle refers to an op that is owned by the kernel under construction.
 //!
@@ -38,7 +38,7 @@ use std::collections::HashMap;
 
 /// Scalar types the kernels use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum T {
+pub enum Scalar {
     I1,
     I8,
     I32,
@@ -47,30 +47,30 @@ pub enum T {
     F32,
 }
 
-impl T {
+impl Scalar {
     pub fn bits(self) -> u32 {
         match self {
-            T::I1 => 1,
-            T::I8 => 8,
-            T::I32 | T::F32 => 32,
-            T::I64 | T::Idx => 64,
+            Scalar::I1 => 1,
+            Scalar::I8 => 8,
+            Scalar::I32 | Scalar::F32 => 32,
+            Scalar::I64 | Scalar::Idx => 64,
         }
     }
 }
 
 /// A value of the kernel under construction (a raw handle, see the module comment).
 #[derive(Clone, Copy, Debug)]
-pub struct V(MlirValue);
+pub struct Val(MlirValue);
 
-impl V {
+impl Val {
     pub fn value<'c, 'a>(self) -> Value<'c, 'a> {
         unsafe { Value::from_raw(self.0) }
     }
     fn key(self) -> usize {
         self.0.ptr as usize
     }
-    pub fn from_value(v: Value) -> V {
-        V(v.to_raw())
+    pub fn from_value(v: Value) -> Val {
+        Val(v.to_raw())
     }
 }
 
@@ -100,11 +100,11 @@ pub enum CmpF {
 #[derive(Clone, Copy, Debug)]
 pub enum Param {
     Const(i64),
-    Value(V),
+    Value(Val),
 }
 
 /// The kernel builder. One per `gpu.func`.
-pub struct Kb<'c> {
+pub struct KernelBuilder<'c> {
     pub ctx: &'c Context,
     pub loc: Location<'c>,
     /// Name of the kernel (prefix of its constant tables).
@@ -112,27 +112,27 @@ pub struct Kb<'c> {
     stack: Vec<MlirBlock>,
     entry: MlirBlock,
     nconst: usize,
-    consts: HashMap<(T, u64), V>,
+    consts: HashMap<(Scalar, u64), Val>,
     known: HashMap<usize, i64>,
-    types: HashMap<T, Type<'c>>,
+    types: HashMap<Scalar, Type<'c>>,
     /// Constant tables (`memref.global`s) this kernel reads: (symbol, values).
     pub tables: Vec<(String, Vec<i32>)>,
 }
 
-impl<'c> Kb<'c> {
+impl<'c> KernelBuilder<'c> {
     fn new(ctx: &'c Context, loc: Location<'c>, name: &str, entry: MlirBlock) -> Self {
         let mut types = HashMap::new();
         for (t, s) in [
-            (T::I1, "i1"),
-            (T::I8, "i8"),
-            (T::I32, "i32"),
-            (T::I64, "i64"),
-            (T::Idx, "index"),
-            (T::F32, "f32"),
+            (Scalar::I1, "i1"),
+            (Scalar::I8, "i8"),
+            (Scalar::I32, "i32"),
+            (Scalar::I64, "i64"),
+            (Scalar::Idx, "index"),
+            (Scalar::F32, "f32"),
         ] {
             types.insert(t, Type::parse(ctx, s).expect("builtin scalar type"));
         }
-        Kb {
+        KernelBuilder {
             ctx,
             loc,
             name: name.to_owned(),
@@ -146,12 +146,12 @@ impl<'c> Kb<'c> {
         }
     }
 
-    pub fn ty(&self, t: T) -> Type<'c> {
+    pub fn ty(&self, t: Scalar) -> Type<'c> {
         self.types[&t]
     }
 
     /// The scalar type of `v` (panics on non-scalar values: a builder bug).
-    pub fn t(&self, v: V) -> T {
+    pub fn t(&self, v: Val) -> Scalar {
         let ty = v.value().r#type();
         for (t, x) in &self.types {
             if *x == ty {
@@ -173,10 +173,10 @@ impl<'c> Kb<'c> {
     pub fn op(
         &mut self,
         name: &str,
-        operands: &[V],
+        operands: &[Val],
         results: &[Type<'c>],
         attrs: &[(&str, Attribute<'c>)],
-    ) -> Vec<V> {
+    ) -> Vec<Val> {
         let operands: Vec<Value> = operands.iter().map(|v| v.value()).collect();
         let attrs: Vec<(Identifier, Attribute)> =
             attrs.iter().map(|(n, a)| self.attr(n, *a)).collect();
@@ -188,18 +188,18 @@ impl<'c> Kb<'c> {
             .unwrap_or_else(|e| panic!("building {name}: {e}"));
         let r = self.block().append_operation(op);
         (0..r.result_count())
-            .map(|i| V(r.result(i).unwrap().to_raw()))
+            .map(|i| Val(r.result(i).unwrap().to_raw()))
             .collect()
     }
 
-    fn op1(&mut self, name: &str, operands: &[V], result: Type<'c>) -> V {
+    fn op1(&mut self, name: &str, operands: &[Val], result: Type<'c>) -> Val {
         self.op(name, operands, &[result], &[])[0]
     }
 
     // ------------------------------------------------------------------ constants
 
     /// Integer (or index) constant of type `t`.
-    pub fn c(&mut self, t: T, v: i64) -> V {
+    pub fn c(&mut self, t: Scalar, v: i64) -> Val {
         let v = wrap(t, v);
         if let Some(x) = self.consts.get(&(t, v as u64)) {
             return *x;
@@ -213,26 +213,26 @@ impl<'c> Kb<'c> {
         let entry = unsafe { BlockRef::from_raw(self.entry) };
         let r = entry.insert_operation(self.nconst, op);
         self.nconst += 1;
-        let x = V(r.result(0).unwrap().to_raw());
+        let x = Val(r.result(0).unwrap().to_raw());
         self.consts.insert((t, v as u64), x);
         self.known.insert(x.key(), v);
         x
     }
-    pub fn idx(&mut self, v: i64) -> V {
-        self.c(T::Idx, v)
+    pub fn idx(&mut self, v: i64) -> Val {
+        self.c(Scalar::Idx, v)
     }
-    pub fn i32c(&mut self, v: i64) -> V {
-        self.c(T::I32, v)
+    pub fn i32c(&mut self, v: i64) -> Val {
+        self.c(Scalar::I32, v)
     }
-    pub fn i64c(&mut self, v: i64) -> V {
-        self.c(T::I64, v)
+    pub fn i64c(&mut self, v: i64) -> Val {
+        self.c(Scalar::I64, v)
     }
-    pub fn f32c(&mut self, v: f32) -> V {
-        let key = (T::F32, v.to_bits() as u64);
+    pub fn f32c(&mut self, v: f32) -> Val {
+        let key = (Scalar::F32, v.to_bits() as u64);
         if let Some(x) = self.consts.get(&key) {
             return *x;
         }
-        let ty = self.ty(T::F32);
+        let ty = self.ty(Scalar::F32);
         let op = OperationBuilder::new("arith.constant", self.loc)
             .add_attributes(&[
                 self.attr("value", FloatAttribute::new(self.ctx, ty, v as f64).into())
@@ -243,18 +243,18 @@ impl<'c> Kb<'c> {
         let entry = unsafe { BlockRef::from_raw(self.entry) };
         let r = entry.insert_operation(self.nconst, op);
         self.nconst += 1;
-        let x = V(r.result(0).unwrap().to_raw());
+        let x = Val(r.result(0).unwrap().to_raw());
         self.consts.insert(key, x);
         x
     }
     /// The constant value of `v`, if it is an integer constant made by this builder.
-    pub fn known(&self, v: V) -> Option<i64> {
+    pub fn known(&self, v: Val) -> Option<i64> {
         self.known.get(&v.key()).copied()
     }
 
     // ------------------------------------------------------------------ integer arithmetic
 
-    fn bin(&mut self, name: &str, a: V, b: V, fold: impl Fn(i64, i64) -> Option<i64>) -> V {
+    fn bin(&mut self, name: &str, a: Val, b: Val, fold: impl Fn(i64, i64) -> Option<i64>) -> Val {
         let t = self.t(a);
         if let (Some(x), Some(y)) = (self.known(a), self.known(b)) {
             if let Some(r) = fold(x, y) {
@@ -264,7 +264,7 @@ impl<'c> Kb<'c> {
         let ty = self.ty(t);
         self.op1(name, &[a, b], ty)
     }
-    pub fn add(&mut self, a: V, b: V) -> V {
+    pub fn add(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(0) {
             return a;
         }
@@ -273,13 +273,13 @@ impl<'c> Kb<'c> {
         }
         self.bin("arith.addi", a, b, |x, y| Some(x.wrapping_add(y)))
     }
-    pub fn sub(&mut self, a: V, b: V) -> V {
+    pub fn sub(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(0) {
             return a;
         }
         self.bin("arith.subi", a, b, |x, y| Some(x.wrapping_sub(y)))
     }
-    pub fn mul(&mut self, a: V, b: V) -> V {
+    pub fn mul(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(1) {
             return a;
         }
@@ -293,14 +293,14 @@ impl<'c> Kb<'c> {
         self.bin("arith.muli", a, b, |x, y| Some(x.wrapping_mul(y)))
     }
     /// Unsigned division (index math on non-negative values).
-    pub fn divu(&mut self, a: V, b: V) -> V {
+    pub fn divu(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(1) {
             return a;
         }
         self.bin("arith.divui", a, b, |x, y| (x >= 0 && y > 0).then(|| x / y))
     }
     /// Unsigned remainder (index math on non-negative values).
-    pub fn remu(&mut self, a: V, b: V) -> V {
+    pub fn remu(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(1) {
             let t = self.t(a);
             return self.c(t, 0);
@@ -308,20 +308,20 @@ impl<'c> Kb<'c> {
         self.bin("arith.remui", a, b, |x, y| (x >= 0 && y > 0).then(|| x % y))
     }
     /// Signed (truncating) division and remainder.
-    pub fn divs(&mut self, a: V, b: V) -> V {
+    pub fn divs(&mut self, a: Val, b: Val) -> Val {
         self.bin("arith.divsi", a, b, |x, y| {
             (y != 0).then(|| x.wrapping_div(y))
         })
     }
-    pub fn rems(&mut self, a: V, b: V) -> V {
+    pub fn rems(&mut self, a: Val, b: Val) -> Val {
         self.bin("arith.remsi", a, b, |x, y| {
             (y != 0).then(|| x.wrapping_rem(y))
         })
     }
-    pub fn and(&mut self, a: V, b: V) -> V {
+    pub fn and(&mut self, a: Val, b: Val) -> Val {
         self.bin("arith.andi", a, b, |x, y| Some(x & y))
     }
-    pub fn or(&mut self, a: V, b: V) -> V {
+    pub fn or(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(0) {
             return a;
         }
@@ -330,10 +330,10 @@ impl<'c> Kb<'c> {
         }
         self.bin("arith.ori", a, b, |x, y| Some(x | y))
     }
-    pub fn xor(&mut self, a: V, b: V) -> V {
+    pub fn xor(&mut self, a: Val, b: Val) -> Val {
         self.bin("arith.xori", a, b, |x, y| Some(x ^ y))
     }
-    pub fn shl(&mut self, a: V, b: V) -> V {
+    pub fn shl(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(0) {
             return a;
         }
@@ -342,7 +342,7 @@ impl<'c> Kb<'c> {
         })
     }
     /// Arithmetic shift right.
-    pub fn shrs(&mut self, a: V, b: V) -> V {
+    pub fn shrs(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(0) {
             return a;
         }
@@ -351,7 +351,7 @@ impl<'c> Kb<'c> {
         })
     }
     /// Logical shift right (no folding: the width matters).
-    pub fn shru(&mut self, a: V, b: V) -> V {
+    pub fn shru(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(0) {
             return a;
         }
@@ -359,13 +359,13 @@ impl<'c> Kb<'c> {
         let ty = self.ty(t);
         self.op1("arith.shrui", &[a, b], ty)
     }
-    pub fn maxs(&mut self, a: V, b: V) -> V {
+    pub fn maxs(&mut self, a: Val, b: Val) -> Val {
         self.bin("arith.maxsi", a, b, |x, y| Some(x.max(y)))
     }
-    pub fn mins(&mut self, a: V, b: V) -> V {
+    pub fn mins(&mut self, a: Val, b: Val) -> Val {
         self.bin("arith.minsi", a, b, |x, y| Some(x.min(y)))
     }
-    pub fn cmp(&mut self, p: Cmp, a: V, b: V) -> V {
+    pub fn cmp(&mut self, p: Cmp, a: Val, b: Val) -> Val {
         if let (Some(x), Some(y)) = (self.known(a), self.known(b)) {
             let (ux, uy) = (x as u64, y as u64);
             let r = match p {
@@ -380,13 +380,13 @@ impl<'c> Kb<'c> {
                 Cmp::Ugt => ux > uy,
                 Cmp::Uge => ux >= uy,
             };
-            return self.c(T::I1, r as i64);
+            return self.c(Scalar::I1, r as i64);
         }
         if p == Cmp::Uge && self.known(b) == Some(0) {
-            return self.c(T::I1, 1);
+            return self.c(Scalar::I1, 1);
         }
-        let i64t = self.ty(T::I64);
-        let ty = self.ty(T::I1);
+        let i64t = self.ty(Scalar::I64);
+        let ty = self.ty(Scalar::I1);
         self.op(
             "arith.cmpi",
             &[a, b],
@@ -394,7 +394,7 @@ impl<'c> Kb<'c> {
             &[("predicate", IntegerAttribute::new(i64t, p as i64).into())],
         )[0]
     }
-    pub fn select(&mut self, c: V, a: V, b: V) -> V {
+    pub fn select(&mut self, c: Val, a: Val, b: Val) -> Val {
         if let Some(k) = self.known(c) {
             return if k != 0 { a } else { b };
         }
@@ -402,28 +402,28 @@ impl<'c> Kb<'c> {
         let ty = self.ty(t);
         self.op1("arith.select", &[c, a, b], ty)
     }
-    pub fn andb(&mut self, a: V, b: V) -> V {
+    pub fn andb(&mut self, a: Val, b: Val) -> Val {
         match (self.known(a), self.known(b)) {
-            (Some(0), _) | (_, Some(0)) => return self.c(T::I1, 0),
+            (Some(0), _) | (_, Some(0)) => return self.c(Scalar::I1, 0),
             (Some(_), _) => return b,
             (_, Some(_)) => return a,
             _ => {}
         }
-        let ty = self.ty(T::I1);
+        let ty = self.ty(Scalar::I1);
         self.op1("arith.andi", &[a, b], ty)
     }
-    pub fn orb(&mut self, a: V, b: V) -> V {
-        let ty = self.ty(T::I1);
+    pub fn orb(&mut self, a: Val, b: Val) -> Val {
+        let ty = self.ty(Scalar::I1);
         self.op1("arith.ori", &[a, b], ty)
     }
 
     // ------------------------------------------------------------------ casts
 
-    fn cast(&mut self, name: &str, v: V, to: T) -> V {
+    fn cast(&mut self, name: &str, v: Val, to: Scalar) -> Val {
         let ty = self.ty(to);
         self.op1(name, &[v], ty)
     }
-    pub fn sext(&mut self, v: V, to: T) -> V {
+    pub fn sext(&mut self, v: Val, to: Scalar) -> Val {
         if self.t(v) == to {
             return v;
         }
@@ -432,13 +432,13 @@ impl<'c> Kb<'c> {
         }
         self.cast("arith.extsi", v, to)
     }
-    pub fn zext(&mut self, v: V, to: T) -> V {
+    pub fn zext(&mut self, v: Val, to: Scalar) -> Val {
         if self.t(v) == to {
             return v;
         }
         self.cast("arith.extui", v, to)
     }
-    pub fn trunc(&mut self, v: V, to: T) -> V {
+    pub fn trunc(&mut self, v: Val, to: Scalar) -> Val {
         if self.t(v) == to {
             return v;
         }
@@ -448,7 +448,7 @@ impl<'c> Kb<'c> {
         self.cast("arith.trunci", v, to)
     }
     /// index <-> integer.
-    pub fn index_cast(&mut self, v: V, to: T) -> V {
+    pub fn index_cast(&mut self, v: Val, to: Scalar) -> Val {
         if self.t(v) == to {
             return v;
         }
@@ -457,38 +457,38 @@ impl<'c> Kb<'c> {
         }
         self.cast("arith.index_cast", v, to)
     }
-    pub fn sitofp(&mut self, v: V) -> V {
-        self.cast("arith.sitofp", v, T::F32)
+    pub fn sitofp(&mut self, v: Val) -> Val {
+        self.cast("arith.sitofp", v, Scalar::F32)
     }
     /// The i32 `v`'s bits as an f32.
-    pub fn bitcast_f32(&mut self, v: V) -> V {
-        self.cast("arith.bitcast", v, T::F32)
+    pub fn bitcast_f32(&mut self, v: Val) -> Val {
+        self.cast("arith.bitcast", v, Scalar::F32)
     }
-    pub fn fptosi(&mut self, v: V, to: T) -> V {
+    pub fn fptosi(&mut self, v: Val, to: Scalar) -> Val {
         self.cast("arith.fptosi", v, to)
     }
 
     // ------------------------------------------------------------------ f32
 
-    pub fn mulf(&mut self, a: V, b: V) -> V {
-        let ty = self.ty(T::F32);
+    pub fn mulf(&mut self, a: Val, b: Val) -> Val {
+        let ty = self.ty(Scalar::F32);
         self.op1("arith.mulf", &[a, b], ty)
     }
-    pub fn addf(&mut self, a: V, b: V) -> V {
-        let ty = self.ty(T::F32);
+    pub fn addf(&mut self, a: Val, b: Val) -> Val {
+        let ty = self.ty(Scalar::F32);
         self.op1("arith.addf", &[a, b], ty)
     }
-    pub fn subf(&mut self, a: V, b: V) -> V {
-        let ty = self.ty(T::F32);
+    pub fn subf(&mut self, a: Val, b: Val) -> Val {
+        let ty = self.ty(Scalar::F32);
         self.op1("arith.subf", &[a, b], ty)
     }
-    pub fn negf(&mut self, a: V) -> V {
-        let ty = self.ty(T::F32);
+    pub fn negf(&mut self, a: Val) -> Val {
+        let ty = self.ty(Scalar::F32);
         self.op1("arith.negf", &[a], ty)
     }
-    pub fn cmpf(&mut self, p: CmpF, a: V, b: V) -> V {
-        let i64t = self.ty(T::I64);
-        let ty = self.ty(T::I1);
+    pub fn cmpf(&mut self, p: CmpF, a: Val, b: Val) -> Val {
+        let i64t = self.ty(Scalar::I64);
+        let ty = self.ty(Scalar::I1);
         self.op(
             "arith.cmpf",
             &[a, b],
@@ -499,11 +499,11 @@ impl<'c> Kb<'c> {
 }
 
 /// Wrap `v` to the width of `t` (sign-extended back to i64).
-fn wrap(t: T, v: i64) -> i64 {
+fn wrap(t: Scalar, v: i64) -> i64 {
     match t {
-        T::I1 => v & 1,
-        T::I8 => v as i8 as i64,
-        T::I32 => v as i32 as i64,
+        Scalar::I1 => v & 1,
+        Scalar::I8 => v as i8 as i64,
+        Scalar::I32 => v as i32 as i64,
         _ => v,
     }
 }
@@ -519,7 +519,7 @@ pub fn build_kernel<'c>(
     arg_types: &[Type<'c>],
     workgroup: &[Type<'c>],
     block: i64,
-    body: impl FnOnce(&mut Kb<'c>, &[V]),
+    body: impl FnOnce(&mut KernelBuilder<'c>, &[Val]),
 ) -> (Operation<'c>, Vec<(String, Vec<i32>)>) {
     let entry = Block::new(
         &arg_types
@@ -528,10 +528,10 @@ pub fn build_kernel<'c>(
             .map(|t| (*t, loc))
             .collect::<Vec<_>>(),
     );
-    let args: Vec<V> = (0..arg_types.len() + workgroup.len())
-        .map(|i| V(entry.argument(i).unwrap().to_raw()))
+    let args: Vec<Val> = (0..arg_types.len() + workgroup.len())
+        .map(|i| Val(entry.argument(i).unwrap().to_raw()))
         .collect();
-    let mut kb = Kb::new(ctx, loc, name, entry.to_raw());
+    let mut kb = KernelBuilder::new(ctx, loc, name, entry.to_raw());
     body(&mut kb, &args);
     kb.op("gpu.return", &[], &[], &[]);
     let tables = std::mem::take(&mut kb.tables);

@@ -4,12 +4,12 @@
 
 use super::*;
 
-impl<'c> Kb<'c> {
+impl<'c> KernelBuilder<'c> {
     // ------------------------------------------------------------------ packed 4-bit and bytes
 
     /// Nibble `j` (bits [4j+3 : 4j]) of an i32 word, sign-extended when `signed`
     /// (`unpack_nibbles`: low nibble first).
-    pub fn nibble(&mut self, word: V, j: i64, signed: bool) -> V {
+    pub fn nibble(&mut self, word: Val, j: i64, signed: bool) -> Val {
         if signed {
             let l = self.i32c(28 - 4 * j);
             let r = self.i32c(28);
@@ -26,7 +26,7 @@ impl<'c> Kb<'c> {
         }
     }
     /// Nibble at a dynamic bit offset `sh` (i32, a multiple of 4).
-    pub fn nibble_at(&mut self, word: V, sh: V, signed: bool) -> V {
+    pub fn nibble_at(&mut self, word: Val, sh: Val, signed: bool) -> Val {
         if signed {
             let c28 = self.i32c(28);
             let l = self.sub(c28, sh);
@@ -39,7 +39,7 @@ impl<'c> Kb<'c> {
         }
     }
     /// Byte `j` of an i32 word (little endian), sign-extended when `signed`.
-    pub fn byte(&mut self, word: V, j: i64, signed: bool) -> V {
+    pub fn byte(&mut self, word: Val, j: i64, signed: bool) -> Val {
         if signed {
             let l = self.i32c(24 - 8 * j);
             let r = self.i32c(24);
@@ -60,7 +60,7 @@ impl<'c> Kb<'c> {
     /// `u = (x & 0xf) | (x & 0xf0) << 4 | (x & 0xf00) << 8 | (x & 0xf000) << 12`;
     /// signed: `u | (u & 0x08080808) * 30` (0x08 * 30 = 0xf0 sets the high nibble of the bytes
     /// whose value is >= 8, never carrying into the next byte).
-    pub fn widen4(&mut self, x: V, signed: bool) -> V {
+    pub fn widen4(&mut self, x: Val, signed: bool) -> Val {
         let mut u = self.i32c(0);
         for j in 0..4 {
             let m = self.i32c(0xf << (4 * j));
@@ -81,7 +81,7 @@ impl<'c> Kb<'c> {
 
     /// Pack up to eight i32 values into one word, value `j` in bits [4j+3 : 4j]
     /// (`pack_nibbles`: only the low 4 bits of each value are kept).
-    pub fn pack_nibbles(&mut self, vals: &[V]) -> V {
+    pub fn pack_nibbles(&mut self, vals: &[Val]) -> Val {
         let m = self.i32c(15);
         let mut w = self.i32c(0);
         for (j, v) in vals.iter().enumerate() {
@@ -96,7 +96,7 @@ impl<'c> Kb<'c> {
     // ------------------------------------------------------------------ clamps and requantize
 
     /// `clamp(v, lo, hi)` on a signed integer value (bounds outside the type are dropped).
-    pub fn clamp(&mut self, v: V, lo: i64, hi: i64) -> V {
+    pub fn clamp(&mut self, v: Val, lo: i64, hi: i64) -> Val {
         let t = self.t(v);
         let (tmin, tmax) = match t.bits() {
             32 => (i32::MIN as i64, i32::MAX as i64),
@@ -126,7 +126,7 @@ impl<'c> Kb<'c> {
     /// ```
     /// For a dynamic `c`, `half = (1 << c) >> 1` (0 when c == 0, no poison shift) and the
     /// `c == 0` case is selected at the end.
-    pub fn round_shift(&mut self, p: V, c: Param, mode: Rounding) -> V {
+    pub fn round_shift(&mut self, p: Val, c: Param, mode: Rounding) -> Val {
         let cv = match c {
             Param::Const(0) => return p,
             Param::Const(k) => self.i64c(k),
@@ -161,7 +161,7 @@ impl<'c> Kb<'c> {
                 self.andb(neg, frac)
             }
         };
-        let inc = self.zext(up, T::I64);
+        let inc = self.zext(up, Scalar::I64);
         let y = self.add(q, inc);
         match c {
             Param::Const(_) => y,
@@ -174,15 +174,15 @@ impl<'c> Kb<'c> {
     }
 
     /// `Dyadic::apply`: `round(x * b / 2^c)` with the product in i64 (x: i32 or i64 value).
-    pub fn dyadic(&mut self, x: V, b: Param, c: Param, mode: Rounding) -> V {
-        let x = self.sext(x, T::I64);
+    pub fn dyadic(&mut self, x: Val, b: Param, c: Param, mode: Rounding) -> Val {
+        let x = self.sext(x, Scalar::I64);
         let b = match b {
             Param::Const(k) => self.i64c(k),
-            Param::Value(v) => self.sext(v, T::I64),
+            Param::Value(v) => self.sext(v, Scalar::I64),
         };
         let p = self.mul(x, b);
         let c = match c {
-            Param::Value(v) => Param::Value(self.sext(v, T::I64)),
+            Param::Value(v) => Param::Value(self.sext(v, Scalar::I64)),
             k => k,
         };
         self.round_shift(p, c, mode)
@@ -190,7 +190,7 @@ impl<'c> Kb<'c> {
 
     /// `a + b` in i64 saturated to [i64::MIN, i64::MAX]: the exact i128 sum of `qnn.add`
     /// followed by any clamp inside i64 gives the same result.
-    pub fn add_sat64(&mut self, a: V, b: V) -> V {
+    pub fn add_sat64(&mut self, a: Val, b: Val) -> Val {
         let s = self.add(a, b);
         let z = self.i64c(0);
         // overflow iff a and b have the same sign and s has the other one
