@@ -49,6 +49,10 @@ use nibble_tcconv::buffer::ActBuffer;
 use serde::{Deserialize, Serialize};
 
 pub const PLAN_VERSION: u32 = 1;
+/// The largest activation arena a plan may ask for (256 GiB: above any GPU's memory), checked
+/// before the runtime allocates anything.
+pub const MAX_ARENA_BYTES: u64 = 1 << 38;
+
 /// Alignment of arena offsets (and of weights in their device allocation).
 pub const ALIGN: u64 = 256;
 
@@ -195,6 +199,12 @@ impl Plan {
             return e(format!(
                 "ptx '{}' must be a file name in the artifact directory",
                 self.ptx
+            ));
+        }
+        if self.arena_bytes > MAX_ARENA_BYTES {
+            return e(format!(
+                "arena of {} bytes exceeds the limit of {MAX_ARENA_BYTES}",
+                self.arena_bytes
             ));
         }
         for (i, b) in self.buffers.iter().enumerate() {
@@ -472,6 +482,7 @@ mod tests {
     fn validation_errors_name_the_problem() {
         assert!(err_of(|p| p.version = 7).contains("version 7"));
         assert!(err_of(|p| p.buffers[1].offset = 1024).contains("exceeds the arena"));
+        assert!(err_of(|p| p.arena_bytes = u64::MAX).contains("exceeds the limit of 274877906944"));
         assert!(err_of(|p| p.buffers[1].offset = 300).contains("not a multiple of 256"));
         assert!(err_of(|p| p.buffers[1].bytes = 8).contains("needs 64"));
         assert!(err_of(|p| p.buffers[1].elem = "u3".into()).contains("unknown element type 'u3'"));
