@@ -37,6 +37,7 @@
 //! helpers by topic) and `layout.rs` (slot formulas and storage access).
 
 pub mod builder;
+pub mod chunks;
 pub mod conv;
 pub mod elementwise;
 pub mod layout;

@@ -48,10 +48,10 @@
 //! per byte): 16-32 MACs/byte at 32 x 32 tiles, 32-64 at 64 x 64.
 
 use super::builder::{Cmp, KernelBuilder, Val};
+use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK};
 use super::conv::{ConvArgs, ConvSpec};
-use super::layout::{act_slot, weight_slot, Buf, IndexMath};
+use super::layout::{act_slot, Buf, IndexMath};
 use super::mma::{pixel, store_tile, warp_mma, StageOut, TileBufs, WarpTile};
-use super::pool::tap;
 use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::ir::mma_type_name;
 pub use nibble_tcconv::select::{staged_plan as plan, StagedPlan};
@@ -105,13 +105,6 @@ pub fn conv(
 ) -> Result<i64, String> {
     let ca = ConvArgs::of(args, s);
     let smem = args[args.len() - 1];
-    let [_, _, h, w] = s.input.dims;
-    let [_, kw] = s.kernel;
-    let taps = s.kernel[0] * kw;
-    let [sh, sw] = s.strides;
-    let (pt, pl) = (s.padding[0], s.padding[1]);
-    let o_total = s.output.dims[1];
-    let bits = s.input.elem.bits() as i64;
     let (at, bt) = (mma_type_name(p.a_type), mma_type_name(p.b_type));
     let cpr = p.sbk() / 16;
     let threads = p.block();
@@ -159,78 +152,37 @@ pub fn conv(
     };
     let mlim = kb.idx(p.m);
     let mlast = kb.idx(p.m - 1);
-    let mut aload = vec![];
-    for (row, ch, dst) in chunks(kb, p.bm) {
-        let m = kb.add(m0, row);
-        let ok = kb.cmp(Cmp::Ult, m, mlim);
-        let mc = kb.mins(m, mlast);
-        let (n, y, x) = pixel(kb, s, mc);
-        aload.push((ch, ok, n, y, x, dst));
-    }
+    let aload: Vec<AChunk> = chunks(kb, p.bm)
+        .into_iter()
+        .map(|(row, ch, dst)| AChunk::new(kb, s, m0, (mlim, mlast), (row, ch, dst, None)))
+        .collect();
+    let o_total = s.output.dims[1];
     let olim = kb.idx(o_total);
     let olast = kb.idx(o_total - 1);
     let b_off = kb.idx(p.bm * p.sbk() / 4);
-    let mut bload = vec![];
-    for (row, ch, dst) in chunks(kb, p.bn) {
-        let o = kb.add(n0, row);
-        let ok = kb.cmp(Cmp::Ult, o, olim);
-        let oc = kb.mins(o, olast);
-        let dst = kb.add(dst, b_off);
-        bload.push((ch, ok, oc, dst));
-    }
+    let bload: Vec<BChunk> = chunks(kb, p.bn)
+        .into_iter()
+        .map(|(row, ch, dst)| BChunk::new(kb, n0, (olim, olast), b_off, (row, ch, dst, None)))
+        .collect();
     let stage_words = p.stage_words();
-    let kbkb = kb.idx(p.sbk());
-    let krb = kb.idx(p.rb);
-    let k16 = kb.idx(16);
-    let ktaps = kb.idx(taps);
-    let tlast = kb.idx(taps - 1);
-    let kkw = kb.idx(kw);
-    let per_byte = 8 / bits; // elements per byte
-    let kpb = kb.idx(per_byte);
-    // issue the copies of K block `it` into stage `st`
+    let stage_k = StageK::new(kb, s, p.sbk(), p.rb);
+    // issue the copies of K block `it` into stage `st` (zero-filled where invalid)
     let load_stage = |kb: &mut KernelBuilder, it: Val, st: Val| {
         let swords = kb.idx(stage_words);
         let sbase = kb.mul(st, swords);
-        let kbase = kb.mul(it, kbkb);
-        // (tap ok, ky, kx, byte offset in the row) of chunk ch
-        let tap_of = |kb: &mut KernelBuilder, ch: Val| {
-            let co = kb.mul(ch, k16);
-            let kbyte = kb.add(kbase, co);
-            let tp = kb.divu(kbyte, krb);
-            let off = kb.remu(kbyte, krb);
-            let tok = kb.cmp(Cmp::Ult, tp, ktaps);
-            let tc = kb.mins(tp, tlast);
-            let ky = kb.divu(tc, kkw);
-            let kx = kb.remu(tc, kkw);
-            (tok, ky, kx, off)
-        };
-        let zero = kb.idx(0);
-        // 16 bytes at byte `off` of the row that starts at element `slot` of `mem`, into the
-        // stage's chunk `dst` (zero-filled unless `v`)
-        let copy = |kb: &mut KernelBuilder, mem: Val, slot: Val, off: Val, v: Val, dst: Val| {
-            let byte = kb.divu(slot, kpb);
-            let byte = kb.add(byte, off);
-            let wi = kb.divu(byte, k4);
-            let wi = kb.select(v, wi, zero);
-            let di = kb.add(sbase, dst);
-            kb.async_copy16(mem, wi, smem, di, v);
-        };
-        for &(ch, ok, n, y, x, dst) in &aload {
-            let (tok, ky, kx, off) = tap_of(kb, ch);
-            let (vh, ih) = tap(kb, y, ky, sh, pt, h);
-            let (vw, iw) = tap(kb, x, kx, sw, pl, w);
-            let v = kb.andb(vh, vw);
-            let v = kb.andb(v, tok);
-            let v = kb.andb(v, ok);
-            let slot = act_slot(kb, s.input, n, zero, ih, iw);
-            copy(kb, xw, slot, off, v, dst);
-        }
-        for &(ch, ok, oc, dst) in &bload {
-            let (tok, ky, kx, off) = tap_of(kb, ch);
-            let v = kb.andb(tok, ok);
-            let slot = weight_slot(kb, s.weight, oc, zero, ky, kx);
-            copy(kb, ww, slot, off, v, dst);
-        }
+        each_source(
+            kb,
+            s,
+            &stage_k,
+            (xw, ww),
+            &aload,
+            &bload,
+            it,
+            &mut |kb, src| {
+                let di = kb.add(sbase, src.dst);
+                kb.async_copy16(src.mem, src.word, smem, di, src.valid);
+            },
+        );
     };
 
     // ------------------------------------------------------------ fragment addresses
@@ -238,6 +190,7 @@ pub fn conv(
     let ksteps = p.bkb / 32;
     let k8 = kb.idx(8);
     let two = kb.idx(2);
+    let k16 = kb.idx(16);
     let lrow16 = kb.remu(lane, k16);
     let lhalf = kb.divu(lane, k16);
     let lrow8 = kb.remu(lane, k8);
@@ -295,15 +248,7 @@ pub fn conv(
     let accs = kb.for_n(iters, 1, &accs, |kb, it, accs| {
         kb.async_wait(p.stages - 2);
         kb.barrier();
-        let ahead = kb.idx(p.stages - 1);
-        let nx = kb.add(it, ahead);
-        let kit = kb.idx(iters);
-        let more = kb.cmp(Cmp::Ult, nx, kit);
-        kb.if_then(more, |kb| {
-            let st = kb.remu(nx, kst);
-            load_stage(kb, nx, st);
-        });
-        kb.async_commit();
+        prefetch(kb, it, p.stages - 1, iters, kst, &load_stage);
         let st = kb.remu(it, kst);
         let sw = kb.idx(stage_words);
         let sbase = kb.mul(st, sw);

@@ -47,10 +47,10 @@
 //! against 512 of tensor work: the kernel is bound by shared-memory bandwidth near peak.
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
+use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK};
 use super::conv::{ConvArgs, ConvSpec};
-use super::layout::{act_slot, weight_slot, Buf, IndexMath};
+use super::layout::{Buf, IndexMath};
 use super::mma::{pixel, store_tile, StageOut, TileBufs, WarpTile};
-use super::pool::tap;
 use super::staged::{widen_pair, write_out_tile, OutTile};
 use nibble_qnn::semantics::ElemType;
 pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan, WGMMA_SMEM};
@@ -76,6 +76,28 @@ fn descriptor(kb: &mut KernelBuilder, addr: Val, sbo: i64) -> Val {
     kb.or(a, fixed)
 }
 
+/// This thread's operand chunks and what they are read from.
+struct Operands<'a> {
+    s: &'a ConvSpec<'a>,
+    k: StageK,
+    /// The input and the weight as i32 words.
+    words: (Val, Val),
+    a: Vec<AChunk>,
+    b: Vec<BChunk>,
+}
+
+impl Operands<'_> {
+    /// `f` on the source of each chunk of K block `it`, A chunks first.
+    fn each_source(
+        &self,
+        kb: &mut KernelBuilder,
+        it: Val,
+        f: &mut dyn FnMut(&mut KernelBuilder, Source),
+    ) {
+        each_source(kb, self.s, &self.k, self.words, &self.a, &self.b, it, f)
+    }
+}
+
 /// `x * k` for an index value and a constant.
 fn muli(kb: &mut KernelBuilder, x: Val, k: i64) -> Val {
     let kk = kb.idx(k);
@@ -94,8 +116,7 @@ fn widened_mainloop(
     kb: &mut KernelBuilder,
     p: &WgmmaPlan,
     smem: Val,
-    sources: &dyn Fn(&mut KernelBuilder, Val) -> Vec<(Val, Val, Val, Val, Option<Val>, bool)>,
-    chunks: &[(Val, Option<Val>, bool)],
+    ops: &Operands,
     mma_stage: &dyn Fn(&mut KernelBuilder, Val, Val) -> Val,
     acc: Val,
     kslots: Val,
@@ -110,13 +131,12 @@ fn widened_mainloop(
         let last = kb.idx(iters - 1);
         let it = kb.mins(it, last);
         let zero = kb.i32c(0);
-        sources(kb, it)
-            .into_iter()
-            .flat_map(|(mem, wi, v, ..)| {
-                let x = kb.load4(mem, wi);
-                kb.words4(x).map(|w| kb.select(v, w, zero))
-            })
-            .collect()
+        let mut words = vec![];
+        ops.each_source(kb, it, &mut |kb, src| {
+            let x = kb.load4(src.mem, src.word);
+            words.extend(kb.words4(x).map(|w| kb.select(src.valid, w, zero)));
+        });
+        words
     };
     // widen the loaded words of a stage into slot `sl`
     let store = |kb: &mut KernelBuilder, words: &[Val], sl: Val| {
@@ -124,7 +144,9 @@ fn widened_mainloop(
         let sbase = kb.mul(sl, sw);
         let k8cpr = kb.idx(8 * cpr);
         let k8 = kb.idx(8);
-        for (i, &(dst, guard, is_a)) in chunks.iter().enumerate() {
+        let sides = ops.a.iter().map(|c| (c.dst, c.guard, true));
+        let sides = sides.chain(ops.b.iter().map(|c| (c.dst, c.guard, false)));
+        for (i, (dst, guard, is_a)) in sides.enumerate() {
             let w = &words[4 * i..4 * i + 4];
             let (signed, scaled) = if is_a {
                 (s_a, p.scaled_a)
@@ -199,13 +221,7 @@ pub fn conv(
 ) -> Result<i64, String> {
     let ca = ConvArgs::of(args, s);
     let smem = kb.dynamic_smem(p.smem_words());
-    let [_, _, h, w] = s.input.dims;
-    let [_, kw] = s.kernel;
-    let taps = s.kernel[0] * kw;
-    let [sh, sw] = s.strides;
-    let (pt, pl) = (s.padding[0], s.padding[1]);
     let o_total = s.output.dims[1];
-    let bits = s.input.elem.bits() as i64;
     let (at, bt) = (wgmma_type(p.a_type), wgmma_type(p.b_type));
     let (bm, bn) = (p.bm(), p.bn);
     let cpr = p.sbk / 16;
@@ -217,7 +233,7 @@ pub fn conv(
 
     let tid = kb.thread_id();
     let bid = kb.block_id();
-    let (k4, k8, k16, k32) = (kb.idx(4), kb.idx(8), kb.idx(16), kb.idx(32));
+    let (k4, k8, k32) = (kb.idx(4), kb.idx(8), kb.idx(32));
     let lane = kb.remu(tid, k32);
     let warp = kb.divu(tid, k32);
     let ktn = kb.idx(p.tiles_n);
@@ -256,78 +272,24 @@ pub fn conv(
     };
     let mlim = kb.idx(p.m);
     let mlast = kb.idx(p.m - 1);
-    let mut aload = vec![];
-    for (row, ch, dst, guard) in chunks(kb, bm) {
-        let m = kb.add(m0, row);
-        let ok = kb.cmp(Cmp::Ult, m, mlim);
-        let mc = kb.mins(m, mlast);
-        let (n, y, x) = pixel(kb, s, mc);
-        aload.push((ch, ok, n, y, x, dst, guard));
-    }
+    let aload: Vec<AChunk> = chunks(kb, bm)
+        .into_iter()
+        .map(|c| AChunk::new(kb, s, m0, (mlim, mlast), c))
+        .collect();
     let olim = kb.idx(o_total);
     let olast = kb.idx(o_total - 1);
-    let mut bload = vec![];
-    for (row, ch, dst, guard) in chunks(kb, bn) {
-        let o = kb.add(n0, row);
-        let ok = kb.cmp(Cmp::Ult, o, olim);
-        let oc = kb.mins(o, olast);
-        bload.push((ch, ok, oc, dst, guard));
-    }
-    let a_words = bm * p.sbk / 4; // the stage's B rows follow its A rows
-    let ksbk = kb.idx(p.sbk);
-    let krb = kb.idx(p.rb);
-    let ktaps = kb.idx(taps);
-    let tlast = kb.idx(taps - 1);
-    let kkw = kb.idx(kw);
-    let kpb = kb.idx(8 / bits); // elements per byte
-                                // the 16-byte chunks of K block `it` this thread moves: (source memref, word index (0 when
-                                // invalid), valid, word offset in the stage, guard (None: always in the tile), A or B)
-    let sources =
-        |kb: &mut KernelBuilder, it: Val| -> Vec<(Val, Val, Val, Val, Option<Val>, bool)> {
-            let kbase = kb.mul(it, ksbk);
-            // (tap ok, ky, kx, byte offset in the row) of chunk ch
-            let tap_of = |kb: &mut KernelBuilder, ch: Val| {
-                let co = kb.mul(ch, k16);
-                let kbyte = kb.add(kbase, co);
-                let tp = kb.divu(kbyte, krb);
-                let off = kb.remu(kbyte, krb);
-                let tok = kb.cmp(Cmp::Ult, tp, ktaps);
-                let tc = kb.mins(tp, tlast);
-                let ky = kb.divu(tc, kkw);
-                let kx = kb.remu(tc, kkw);
-                (tok, ky, kx, off)
-            };
-            let zero = kb.idx(0);
-            // the word of byte `off` of the row that starts at element `slot` (0 unless `v`)
-            let word = |kb: &mut KernelBuilder, slot: Val, off: Val, v: Val| {
-                let byte = kb.divu(slot, kpb);
-                let byte = kb.add(byte, off);
-                let wi = kb.divu(byte, k4);
-                kb.select(v, wi, zero)
-            };
-            let mut out = vec![];
-            for &(ch, ok, n, y, x, dst, guard) in &aload {
-                let (tok, ky, kx, off) = tap_of(kb, ch);
-                let (vh, ih) = tap(kb, y, ky, sh, pt, h);
-                let (vw, iw) = tap(kb, x, kx, sw, pl, w);
-                let v = kb.andb(vh, vw);
-                let v = kb.andb(v, tok);
-                let v = kb.andb(v, ok);
-                let slot = act_slot(kb, s.input, n, zero, ih, iw);
-                let wi = word(kb, slot, off, v);
-                out.push((xw, wi, v, dst, guard, true));
-            }
-            let ka = kb.idx(a_words);
-            for &(ch, ok, oc, dst, guard) in &bload {
-                let (tok, ky, kx, off) = tap_of(kb, ch);
-                let v = kb.andb(tok, ok);
-                let slot = weight_slot(kb, s.weight, oc, zero, ky, kx);
-                let wi = word(kb, slot, off, v);
-                let dst = kb.add(dst, ka);
-                out.push((ww, wi, v, dst, guard, false));
-            }
-            out
-        };
+    let a_words = kb.idx(bm * p.sbk / 4); // the stage's B rows follow its A rows
+    let bload: Vec<BChunk> = chunks(kb, bn)
+        .into_iter()
+        .map(|c| BChunk::new(kb, n0, (olim, olast), a_words, c))
+        .collect();
+    let ops = Operands {
+        s,
+        k: StageK::new(kb, s, p.sbk, p.rb),
+        words: (xw, ww),
+        a: aload,
+        b: bload,
+    };
 
     // ------------------------------------------------------------ descriptors
     // the tile wgmma reads (a ring slot: 8-bit; a widened slot: 4-bit) has rows of `row_bytes`
@@ -374,16 +336,7 @@ pub fn conv(
     let iters = p.iters();
     let acc = kb.acc_zeros(nacc);
     let acc = if p.widen {
-        // (word offset in the stage, guard, A or B) of this thread's chunks, as `sources` lists
-        let mut chunks = vec![];
-        let ka = kb.idx(a_words);
-        for &(.., dst, guard) in &aload {
-            chunks.push((dst, guard, true));
-        }
-        for &(.., dst, guard) in &bload {
-            chunks.push((kb.add(dst, ka), guard, false));
-        }
-        widened_mainloop(kb, p, smem, &sources, &chunks, &mma_stage, acc, kslots)
+        widened_mainloop(kb, p, smem, &ops, &mma_stage, acc, kslots)
     } else {
         // ------------------------------------------------------------ 8-bit: cp.async ring
         // Stage `it` lands in slot it % S; the copies of stage it + S - 2 go into the slot of
@@ -393,16 +346,16 @@ pub fn conv(
         let load_stage = |kb: &mut KernelBuilder, it: Val, sl: Val| {
             let sw = kb.idx(slot_words);
             let sbase = kb.mul(sl, sw);
-            for (mem, wi, v, dst, guard) in sources(kb, it)
-                .into_iter()
-                .map(|(m, w, v, d, g, _)| (m, w, v, d, g))
-            {
-                let di = kb.add(sbase, dst);
-                match guard {
-                    None => kb.async_copy16(mem, wi, smem, di, v),
-                    Some(gd) => kb.if_then(gd, |kb| kb.async_copy16(mem, wi, smem, di, v)),
+            ops.each_source(kb, it, &mut |kb, src| {
+                let di = kb.add(sbase, src.dst);
+                let copy = |kb: &mut KernelBuilder| {
+                    kb.async_copy16(src.mem, src.word, smem, di, src.valid)
+                };
+                match src.guard {
+                    None => copy(kb),
+                    Some(gd) => kb.if_then(gd, copy),
                 }
-            }
+            });
         };
         let ahead = p.stages - 2;
         for st in 0..ahead {
@@ -417,15 +370,7 @@ pub fn conv(
             kb.async_wait(ahead - 1);
             kb.fence_proxy_async();
             kb.barrier();
-            let kahead = kb.idx(ahead);
-            let nx = kb.add(it, kahead);
-            let kit = kb.idx(iters);
-            let more = kb.cmp(Cmp::Ult, nx, kit);
-            kb.if_then(more, |kb| {
-                let sl = kb.remu(nx, kslots);
-                load_stage(kb, nx, sl);
-            });
-            kb.async_commit();
+            prefetch(kb, it, ahead, iters, kslots, &load_stage);
             let sl = kb.remu(it, kslots);
             let acc = mma_stage(kb, sl, acc[0]);
             kb.wgmma_wait(1);
