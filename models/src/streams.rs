@@ -14,6 +14,8 @@ use nibble_qnn::weights::Weights;
 #[derive(Clone, Debug)]
 pub struct Stream {
     pub value: usize,
+    /// The op that makes it (`qnn.add`, `qnn.conv2d_fused`, ...) and its source location.
+    pub op: &'static str,
     pub loc: String,
     pub bound: Interval,
     pub observed: Option<Interval>,
@@ -42,6 +44,7 @@ pub fn residual_streams(
             let v = g.args.len() + i;
             bounds[v].map(|b| Stream {
                 value: v,
+                op: n.op.mnemonic(),
                 loc: n.loc.clone(),
                 bound: b,
                 observed: None,
@@ -73,15 +76,17 @@ pub fn residual_streams(
 
 /// A table of the streams: bound, whether it proves i16, observed range, share beyond i16.
 pub fn format_streams(streams: &[Stream]) -> String {
-    let mut out =
-        String::from("stream (value, loc) | static bound | i16 by bound | observed | beyond i16\n");
+    let mut out = String::from(
+        "stream (value, op, loc) | static bound | i16 by bound | observed | beyond i16\n",
+    );
     for s in streams {
         let obs = s
             .observed
             .map_or("-".to_string(), |o| format!("[{}, {}]", o.lo, o.hi));
         out += &format!(
-            "%{} {} | [{}, {}] | {} | {} | {} of {}\n",
+            "%{} {} {} | [{}, {}] | {} | {} | {} of {}\n",
             s.value,
+            s.op,
             s.loc,
             s.bound.lo,
             s.bound.hi,

@@ -6,6 +6,6 @@
 // RUN: nibble-gen import %t/r18.pth --arch resnet18 --bits uniform4 --image-size 32 --residual-streams 2 -o %t/r18 | FileCheck %s
 // RUN: nibble-gen example --arch resnet18 --no-calibrate --image-size 32 --residual-streams 1 -o %t/gen | FileCheck %s
 
-// CHECK: stream (value, loc) | static bound | i16 by bound | observed | beyond i16
-// CHECK: %{{[0-9]+}}{{.*}} | [{{-?[0-9]+}}, {{-?[0-9]+}}] | {{yes|no}} | [{{-?[0-9]+}}, {{-?[0-9]+}}] | {{[0-9]+}} of {{[0-9]+}}
+// CHECK: stream (value, op, loc) | static bound | i16 by bound | observed | beyond i16
+// CHECK: %{{[0-9]+}} {{[a-z_0-9]+}}{{.*}} | [{{-?[0-9]+}}, {{-?[0-9]+}}] | {{yes|no}} | [{{-?[0-9]+}}, {{-?[0-9]+}}] | {{[0-9]+}} of {{[0-9]+}}
 // CHECK: {{[0-9]+}} streams: {{[0-9]+}} proved to fit i16 by their static bound; observed: {{[0-9]+}} of {{[0-9]+}} values beyond i16
