@@ -192,29 +192,24 @@ pub fn mma_for(target: Target, a: ElemType, b: ElemType) -> (MmaShape, ElemType,
         (target.mma_int4(), a, b, false)
     } else if four {
         // sm_90: INT4 stays the storage format, widened to 8 bit in registers (u4 -> u8, s4 -> s8).
-        let w = |e: ElemType| {
-            if e.is_signed() {
-                ElemType::I8
-            } else {
-                ElemType::U8
-            }
-        };
-        (target.mma_int8(), w(a), w(b), true)
+        (target.mma_int8(), widened(a), widened(b), true)
     } else {
         // Mixed 4/8-bit operands are widened to 8 bit on every target.
-        let w = |e: ElemType| {
-            if e.is_signed() {
-                ElemType::I8
-            } else {
-                ElemType::U8
-            }
-        };
         (
             target.mma_int8(),
-            w(a),
-            w(b),
+            widened(a),
+            widened(b),
             a.bits() == 4 || b.bits() == 4,
         )
+    }
+}
+
+/// The 8-bit MMA operand type a 4- or 8-bit storage type is widened to (u4 -> u8, s4 -> s8).
+pub fn widened(e: ElemType) -> ElemType {
+    if e.is_signed() {
+        ElemType::I8
+    } else {
+        ElemType::U8
     }
 }
 
@@ -597,6 +592,28 @@ fn staged_out(s: &ConvSpec) -> Option<bool> {
     }
 }
 
+/// The conditions of the shared-memory families (staged, wgmma), which move both operands as
+/// 16-byte chunks of stored rows: a valid conv with OHWI / HWOI weights, input and weight of the
+/// same width, channel-innermost input whose stored pixel is whole 16-byte chunks (channels not
+/// padded), O % 8 == 0, packed outputs channel-innermost. Returns the bytes of one stored pixel
+/// (RB), or None.
+fn chunked_row_bytes(s: &ConvSpec) -> Option<i64> {
+    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
+        return None;
+    }
+    let c = s.input.dims[1];
+    let bits = s.input.elem.bits() as i64;
+    let rb = c * bits / 8;
+    let ok = s.weight.elem.bits() as i64 == bits
+        && s.input.stored_channels() == c
+        && weight_cs(s.weight) == c
+        && rb % 16 == 0
+        && s.output.dims[1] % 8 == 0
+        && channel_inner(s.input.layout)
+        && (s.output.storage() != Storage::Packed4 || channel_inner(s.output.layout));
+    ok.then_some(rb)
+}
+
 /// Whether the staged kernel takes this conv (None: `mma.rs` or the simple kernel). Needs
 /// cp.async (m16 MMA shapes: sm_80+), channel-innermost 4- or 8-bit operands of the MMA's
 /// width or widened, whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0, channels not
@@ -604,9 +621,7 @@ fn staged_out(s: &ConvSpec) -> Option<bool> {
 /// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
 /// BM and BN).
 pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<StagedPlan> {
-    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
-        return None;
-    }
+    let rb = chunked_row_bytes(s)?;
     let [n, c, _, _] = s.input.dims;
     let [_, o, oh, ow] = s.output.dims;
     let shape = [tiling.mma.m, tiling.mma.n, tiling.mma.k];
@@ -617,19 +632,11 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<Stage
         ([16, 8, 64], 4, false) | ([16, 8, 32], 8, false) | ([16, 8, 32], 4, true)
     );
     let same_sign = |e: ElemType, mma: ElemType| e.is_signed() == mma.is_signed();
-    let rb = c * bits / 8;
     let [bm, bn, bk] = tiling.block_tile;
     let bkb = bk * bits / 8;
     if !ok_shape
-        || s.weight.elem.bits() as i64 != bits
         || !same_sign(s.input.elem, tiling.a_type)
         || !same_sign(s.weight.elem, tiling.b_type)
-        || s.input.stored_channels() != c
-        || weight_cs(s.weight) != c
-        || rb % 16 != 0
-        || o % 8 != 0
-        || !channel_inner(s.input.layout)
-        || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
         || bm % 32 != 0
         || bn % 32 != 0
         || !matches!(bkb, 32 | 64 | 128)
@@ -803,38 +810,19 @@ pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
 }
 
 /// Whether the warpgroup MMA kernel takes this conv: both operands 4-bit (widened) or both
-/// 8-bit, channel-innermost input with whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0,
-/// channels not padded), OHWI / HWOI weights, O % 8 == 0, packed outputs channel-innermost.
+/// 8-bit, moved as 16-byte chunks ([`chunked_row_bytes`]).
 /// The tile: BN = O up to 128 channels (rounded up to a wgmma N); two warpgroups (BM = 128)
 /// unless that leaves the grid under one block an SM; 64 stored bytes of K a stage, less when
 /// K is shorter; the slots in dynamic shared memory, two blocks an SM ([`WGMMA_SMEM`]).
 pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
-    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
-        return None;
-    }
+    let rb = chunked_row_bytes(s)?;
     let [n, c, _, _] = s.input.dims;
     let [_, o, oh, ow] = s.output.dims;
     let bits = s.input.elem.bits() as i64;
-    let rb = c * bits / 8;
-    if !matches!(bits, 4 | 8)
-        || s.weight.elem.bits() as i64 != bits
-        || s.input.stored_channels() != c
-        || weight_cs(s.weight) != c
-        || rb % 16 != 0
-        || o % 8 != 0
-        || !channel_inner(s.input.layout)
-        || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
-    {
+    if !matches!(bits, 4 | 8) {
         return None;
     }
     let widen = bits == 4;
-    let eight = |e: ElemType| {
-        if e.is_signed() {
-            ElemType::I8
-        } else {
-            ElemType::U8
-        }
-    };
     let [kh, kw] = s.kernel;
     let kbytes = kh * kw * rb;
     let m = n * oh * ow;
@@ -861,8 +849,8 @@ pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
     let kel = kh * kw * c;
     let (scaled_a, scaled_b) = scaling(widen, s.input.elem, s.weight.elem, kel);
     Some(WgmmaPlan {
-        a_type: eight(s.input.elem),
-        b_type: eight(s.weight.elem),
+        a_type: widened(s.input.elem),
+        b_type: widened(s.weight.elem),
         widen,
         scaled_a,
         scaled_b,

@@ -49,7 +49,7 @@
 
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK};
-use super::conv::{ConvArgs, ConvSpec};
+use super::conv::{ConvArgs, ConvBufs, ConvSpec};
 use super::layout::{act_slot, Buf, IndexMath};
 use super::mma::{pixel, store_tile, warp_mma, StageOut, TileBufs, WarpTile};
 use nibble_tcconv::buffer::ActBuffer;
@@ -368,15 +368,49 @@ pub fn conv(
     }
     let nbase = kb.add(n0, wcol);
     let ok = first;
-    let bufs = TileBufs::of(&cb);
-    // packed 4-bit outputs whose block-tile rows are whole 16-byte vectors: staged through
-    // shared memory ([BM][BN/8] words), then written 16 bytes a thread, row after row
-    let staged_out = p.staged_out(s);
-    let stage = staged_out.map(|second| StageOut {
+    let tile = WarpTile {
+        mt: 2,
+        nt: 4,
+        mm: 16,
+        rows: &rows,
+        nbase,
+        t,
+        ok,
+        stage: None,
+    };
+    let block = OutTile {
         smem,
         m0,
         n0,
-        wpr: p.bn / 8,
+        bm: p.bm,
+        bn: p.bn,
+        m: p.m,
+    };
+    store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads)?;
+    Ok(p.blocks() * threads)
+}
+
+/// The fused epilogue of a block tile whose pipeline memory is free: each warp's accumulators
+/// through [`store_tile`]; the packed 4-bit output `staged_out` names (see
+/// [`StagedPlan::staged_out`]) is staged through shared memory (`[BM][BN/8]` words) and then
+/// written 16 bytes a thread, row after row ([`write_out_tile`]).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn store_block_tile(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    cb: &ConvBufs,
+    block: &OutTile,
+    staged_out: Option<bool>,
+    mut tile: WarpTile,
+    accs: &[Val],
+    threads: i64,
+) -> Result<(), String> {
+    let bufs = TileBufs::of(cb);
+    tile.stage = staged_out.map(|second| StageOut {
+        smem: block.smem,
+        m0: block.m0,
+        n0: block.n0,
+        wpr: block.bn / 8,
         second,
     });
     // the staged output's buffer and type
@@ -387,30 +421,12 @@ pub fn conv(
     if staged_out.is_some() {
         kb.barrier(); // every warp is done with the pipeline (or reduction) memory
     }
-    let tile = WarpTile {
-        mt: 2,
-        nt: 4,
-        mm: 16,
-        rows: &rows,
-        nbase,
-        t,
-        ok,
-        stage,
-    };
-    store_tile(kb, s, &bufs, &tile, &accs)?;
+    store_tile(kb, s, &bufs, &tile, accs)?;
     if staged_out.is_some() {
         kb.barrier();
-        let tile = OutTile {
-            smem,
-            m0,
-            n0,
-            bm: p.bm,
-            bn: p.bn,
-            m: p.m,
-        };
-        write_out_tile(kb, s, &tile, sbuf, sact, threads);
+        write_out_tile(kb, s, block, sbuf, sact, threads);
     }
-    Ok(p.blocks() * threads)
+    Ok(())
 }
 
 /// A block's packed 4-bit output tile staged in shared memory by [`store_tile`]

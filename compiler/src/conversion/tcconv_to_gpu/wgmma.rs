@@ -50,8 +50,8 @@ use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK};
 use super::conv::{ConvArgs, ConvSpec};
 use super::layout::{Buf, IndexMath};
-use super::mma::{pixel, store_tile, StageOut, TileBufs, WarpTile};
-use super::staged::{widen_pair, write_out_tile, OutTile};
+use super::mma::{pixel, WarpTile};
+use super::staged::{store_block_tile, widen_pair, OutTile};
 use nibble_qnn::semantics::ElemType;
 pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan, WGMMA_SMEM};
 
@@ -119,8 +119,8 @@ fn widened_mainloop(
     ops: &Operands,
     mma_stage: &dyn Fn(&mut KernelBuilder, Val, Val) -> Val,
     acc: Val,
-    kslots: Val,
 ) -> Val {
+    let kslots = kb.idx(p.stages);
     let (s_a, s_b) = (p.a_type.is_signed(), p.b_type.is_signed());
     let cpr = p.sbk / 16;
     let slot_words = p.slot_bytes() / 4;
@@ -336,7 +336,7 @@ pub fn conv(
     let iters = p.iters();
     let acc = kb.acc_zeros(nacc);
     let acc = if p.widen {
-        widened_mainloop(kb, p, smem, &ops, &mma_stage, acc, kslots)
+        widened_mainloop(kb, p, smem, &ops, &mma_stage, acc)
     } else {
         // ------------------------------------------------------------ 8-bit: cp.async ring
         // Stage `it` lands in slot it % S; the copies of stage it + S - 2 go into the slot of
@@ -406,22 +406,6 @@ pub fn conv(
     }
     let izero = kb.idx(0);
     let all = kb.cmp(Cmp::Eq, izero, izero);
-    let bufs = TileBufs::of(&cb);
-    let staged_out = p.staged_out(s);
-    let stage = staged_out.map(|second| StageOut {
-        smem,
-        m0,
-        n0,
-        wpr: bn / 8,
-        second,
-    });
-    let (sbuf, sact) = match (staged_out, &cb.second) {
-        (Some(true), Some((b, a))) => (b, *a),
-        _ => (&cb.out, s.output),
-    };
-    if staged_out.is_some() {
-        kb.barrier(); // every warpgroup is done with the pipeline memory
-    }
     let tile = WarpTile {
         mt: 1,
         nt: bn / 8,
@@ -430,20 +414,16 @@ pub fn conv(
         nbase: n0,
         t,
         ok: all,
-        stage,
+        stage: None,
     };
-    store_tile(kb, s, &bufs, &tile, &accs)?;
-    if staged_out.is_some() {
-        kb.barrier();
-        let out = OutTile {
-            smem,
-            m0,
-            n0,
-            bm,
-            bn,
-            m: p.m,
-        };
-        write_out_tile(kb, s, &out, sbuf, sact, threads);
-    }
+    let block = OutTile {
+        smem,
+        m0,
+        n0,
+        bm,
+        bn,
+        m: p.m,
+    };
+    store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads)?;
     Ok(p.blocks() * threads)
 }
