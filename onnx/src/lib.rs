@@ -1,0 +1,417 @@
+//! Reading ONNX models without Python: `onnx.proto` messages decoded by prost ([`proto`]), with
+//! limits checked before the decoder allocates anything.
+//!
+//! - [`read`]: file bytes -> [`proto::ModelProto`]. The file is at most [`MAX_FILE_BYTES`]
+//!   (protobuf's own 2 GiB); before decoding, one pass over the wire format ([`decoded_bytes`])
+//!   bounds what decoding will allocate (every message, string and repeated element it will
+//!   build) by [`MAX_DECODED_BYTES`], so a small file of many empty messages is refused instead
+//!   of expanding a hundredfold. Nesting is bounded by prost's recursion limit.
+//! - [`tensor`]: an initializer or constant -> [`Tensor`] (dims and typed values), checked:
+//!   dims non-negative, element count within [`MAX_TENSOR_ELEMENTS`], stored length equal to the
+//!   dims' product. Data in external files is refused with a message saying how to embed it.
+//! - [`Attrs`]: a node's attributes by name with their declared types checked.
+
+pub mod proto;
+
+use prost::encoding::{decode_key, decode_varint, WireType};
+use prost::Message;
+use proto::{data_type as dt, AttributeProto, ModelProto, NodeProto, TensorProto};
+
+/// Largest model file read (protobuf messages are limited to 2 GiB).
+pub const MAX_FILE_BYTES: u64 = 2 << 30;
+/// Largest amount of memory decoding a model may allocate (structures, strings, arrays).
+pub const MAX_DECODED_BYTES: u64 = 4 << 30;
+/// Largest tensor (elements) read from a model.
+pub const MAX_TENSOR_ELEMENTS: u64 = 1 << 31;
+
+/// Decode a model from its file bytes.
+pub fn read(bytes: &[u8]) -> Result<ModelProto, String> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "the file is {} bytes, more than the {} an ONNX model can have",
+            bytes.len(),
+            MAX_FILE_BYTES
+        ));
+    }
+    let need = decoded_bytes(bytes)?;
+    if need > MAX_DECODED_BYTES {
+        return Err(format!(
+            "decoding this model would allocate about {need} bytes (limit {MAX_DECODED_BYTES}): not a plausible ONNX model"
+        ));
+    }
+    let model = ModelProto::decode(bytes).map_err(|e| format!("not a valid ONNX model: {e}"))?;
+    if model.graph.is_none() {
+        return Err("not an ONNX model: it has no graph".into());
+    }
+    Ok(model)
+}
+
+/// Read and decode a model file (its size checked before it is read).
+pub fn read_file(path: &std::path::Path) -> Result<ModelProto, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?
+        .len();
+    if len > MAX_FILE_BYTES {
+        return Err(format!(
+            "{}: {len} bytes, more than the {MAX_FILE_BYTES} an ONNX model can have",
+            path.display()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    read(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Whether the bytes look like an ONNX model: a protobuf message whose first field is
+/// `ir_version` (what every ONNX writer puts first) or `graph`.
+pub fn looks_like_onnx(bytes: &[u8]) -> bool {
+    matches!(bytes.first(), Some(0x08) | Some(0x3a))
+}
+
+/// The message kinds [`decoded_bytes`] descends into (those [`proto`] declares).
+#[derive(Clone, Copy)]
+enum Kind {
+    Model,
+    Opset,
+    Graph,
+    Node,
+    Attribute,
+    Tensor,
+    StringEntry,
+    ValueInfo,
+    Type,
+    TypeTensor,
+    Shape,
+    Dim,
+}
+
+impl Kind {
+    /// The message kind of field `tag`, if it is a declared message field.
+    fn field(self, tag: u32) -> Option<Kind> {
+        use Kind::*;
+        Some(match (self, tag) {
+            (Model, 7) => Graph,
+            (Model, 8) => Opset,
+            (Graph, 1) => Node,
+            (Graph, 5) => Tensor,
+            (Graph, 11 | 12 | 13) => ValueInfo,
+            (Node, 5) => Attribute,
+            (Attribute, 5) => Tensor,
+            (Tensor, 13) => StringEntry,
+            (ValueInfo, 2) => Type,
+            (Type, 1) => TypeTensor,
+            (TypeTensor, 2) => Shape,
+            (Shape, 1) => Dim,
+            _ => return None,
+        })
+    }
+    /// Bytes of the decoded struct.
+    fn size(self) -> u64 {
+        use std::mem::size_of;
+        use Kind::*;
+        (match self {
+            Model => size_of::<ModelProto>(),
+            Opset => size_of::<proto::OperatorSetIdProto>(),
+            Graph => size_of::<proto::GraphProto>(),
+            Node => size_of::<NodeProto>(),
+            Attribute => size_of::<AttributeProto>(),
+            Tensor => size_of::<TensorProto>(),
+            StringEntry => size_of::<proto::StringStringEntryProto>(),
+            ValueInfo => size_of::<proto::ValueInfoProto>(),
+            Type => size_of::<proto::TypeProto>(),
+            TypeTensor => size_of::<proto::TypeProtoTensor>(),
+            Shape => size_of::<proto::TensorShapeProto>(),
+            Dim => size_of::<proto::Dimension>(),
+        }) as u64
+    }
+}
+
+/// An upper bound of what decoding `bytes` as a model allocates, found by walking the wire
+/// format (no allocation): each message costs its struct, each length-delimited field its
+/// bytes plus a `Vec` header (strings, bytes, packed arrays: at most 8 bytes per encoded byte),
+/// each scalar a repeated element.
+pub fn decoded_bytes(bytes: &[u8]) -> Result<u64, String> {
+    fn walk(mut buf: &[u8], kind: Kind, depth: u32) -> Result<u64, String> {
+        if depth > 64 {
+            return Err("messages nested too deeply".into());
+        }
+        let bad = |e: prost::DecodeError| format!("not a valid ONNX model: {e}");
+        let mut total = kind.size();
+        while !buf.is_empty() {
+            let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+            match wire {
+                WireType::Varint => {
+                    decode_varint(&mut buf).map_err(bad)?;
+                    total += 8;
+                }
+                WireType::SixtyFourBit | WireType::ThirtyTwoBit => {
+                    let n = if wire == WireType::SixtyFourBit { 8 } else { 4 };
+                    if buf.len() < n {
+                        return Err("not a valid ONNX model: truncated field".into());
+                    }
+                    buf = &buf[n..];
+                    total += 8;
+                }
+                WireType::LengthDelimited => {
+                    let len = decode_varint(&mut buf).map_err(bad)?;
+                    if len > buf.len() as u64 {
+                        return Err("not a valid ONNX model: a field runs past the end".into());
+                    }
+                    let (body, rest) = buf.split_at(len as usize);
+                    buf = rest;
+                    total += match kind.field(tag) {
+                        Some(k) => walk(body, k, depth + 1)?,
+                        None => 24 + 8 * len,
+                    };
+                }
+                WireType::StartGroup | WireType::EndGroup => {
+                    return Err("not a valid ONNX model: protobuf groups are not used by ONNX".into())
+                }
+            }
+        }
+        Ok(total)
+    }
+    walk(bytes, Kind::Model, 0)
+}
+
+/// Typed tensor values (4-bit values unpacked one per element).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+    I32(Vec<i32>),
+    I8(Vec<i8>),
+    U8(Vec<u8>),
+    I4(Vec<i8>),
+    U4(Vec<u8>),
+}
+
+impl Data {
+    pub fn len(&self) -> usize {
+        match self {
+            Data::F32(v) => v.len(),
+            Data::F64(v) => v.len(),
+            Data::I64(v) => v.len(),
+            Data::I32(v) => v.len(),
+            Data::I8(v) | Data::I4(v) => v.len(),
+            Data::U8(v) | Data::U4(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Integer values (None for float data).
+    pub fn ints(&self) -> Option<Vec<i64>> {
+        Some(match self {
+            Data::I64(v) => v.clone(),
+            Data::I32(v) => v.iter().map(|&x| x as i64).collect(),
+            Data::I8(v) | Data::I4(v) => v.iter().map(|&x| x as i64).collect(),
+            Data::U8(v) | Data::U4(v) => v.iter().map(|&x| x as i64).collect(),
+            Data::F32(_) | Data::F64(_) => return None,
+        })
+    }
+    /// Float values (None for integer data; f64 narrowed to f32).
+    pub fn floats(&self) -> Option<Vec<f32>> {
+        match self {
+            Data::F32(v) => Some(v.clone()),
+            Data::F64(v) => Some(v.iter().map(|&x| x as f32).collect()),
+            _ => None,
+        }
+    }
+}
+
+/// A tensor read from a model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub dims: Vec<usize>,
+    /// The ONNX data type (`proto::data_type`).
+    pub data_type: i32,
+    pub data: Data,
+}
+
+impl Tensor {
+    pub fn numel(&self) -> usize {
+        self.dims.iter().product()
+    }
+}
+
+/// The values of a `TensorProto`, checked against its dims.
+pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
+    let name = &t.name;
+    if t.data_location == 1 || !t.external_data.is_empty() {
+        let loc = t
+            .external_data
+            .iter()
+            .find(|e| e.key == "location")
+            .map(|e| e.value.as_str())
+            .unwrap_or("?");
+        return Err(format!(
+            "tensor '{name}' keeps its data in the external file '{loc}': external data is not read; \
+             save the model with its data inside (onnx.save_model(model, path, save_as_external_data=False))"
+        ));
+    }
+    let mut numel: u64 = 1;
+    let mut dims = Vec::with_capacity(t.dims.len().min(16));
+    for &d in &t.dims {
+        if d < 0 {
+            return Err(format!("tensor '{name}' has a negative dimension {d}"));
+        }
+        numel = numel
+            .checked_mul(d as u64)
+            .filter(|&n| n <= MAX_TENSOR_ELEMENTS)
+            .ok_or_else(|| {
+                format!(
+                    "tensor '{name}' has dims {:?}: more than {MAX_TENSOR_ELEMENTS} elements",
+                    t.dims
+                )
+            })?;
+        dims.push(d as usize);
+    }
+    let n = numel as usize;
+    let raw = &t.raw_data;
+    let mismatch = |have: usize, what: &str| {
+        format!(
+            "tensor '{name}' ({} {:?}) holds {have} {what}, its dims need {n}",
+            dt::name(t.data_type),
+            t.dims
+        )
+    };
+    // raw_data is little-endian, element after element (4-bit: two per byte, low nibble first)
+    let fixed = |size: usize| -> Result<Option<&[u8]>, String> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        if raw.len() != n * size {
+            return Err(mismatch(raw.len() / size, "values in raw_data"));
+        }
+        Ok(Some(raw))
+    };
+    let data = match t.data_type {
+        dt::FLOAT => Data::F32(match fixed(4)? {
+            Some(r) => r.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+            None => checked_len(t.float_data.clone(), n, &mismatch)?,
+        }),
+        dt::DOUBLE => Data::F64(match fixed(8)? {
+            Some(r) => r.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect(),
+            None => checked_len(t.double_data.clone(), n, &mismatch)?,
+        }),
+        dt::INT64 => Data::I64(match fixed(8)? {
+            Some(r) => r.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect(),
+            None => checked_len(t.int64_data.clone(), n, &mismatch)?,
+        }),
+        dt::INT32 => Data::I32(match fixed(4)? {
+            Some(r) => r.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect(),
+            None => checked_len(t.int32_data.clone(), n, &mismatch)?,
+        }),
+        dt::INT8 | dt::UINT8 => {
+            // int32_data holds one value per entry for the 8-bit types
+            let bytes: Vec<u8> = match fixed(1)? {
+                Some(r) => r.to_vec(),
+                None => checked_len(t.int32_data.clone(), n, &mismatch)?
+                    .into_iter()
+                    .map(|v| v as u8)
+                    .collect(),
+            };
+            if t.data_type == dt::INT8 {
+                Data::I8(bytes.into_iter().map(|b| b as i8).collect())
+            } else {
+                Data::U8(bytes)
+            }
+        }
+        dt::INT4 | dt::UINT4 => {
+            // two values a byte, the first in the low nibble; int32_data holds one packed byte
+            // per entry
+            let packed = n.div_ceil(2);
+            let bytes: Vec<u8> = if !raw.is_empty() {
+                if raw.len() != packed {
+                    return Err(mismatch(raw.len() * 2, "4-bit values in raw_data"));
+                }
+                raw.clone()
+            } else {
+                if t.int32_data.len() != packed {
+                    return Err(mismatch(t.int32_data.len() * 2, "4-bit values in int32_data"));
+                }
+                t.int32_data.iter().map(|&v| v as u8).collect()
+            };
+            let nib = |i: usize| (bytes[i / 2] >> (4 * (i % 2))) & 0xf;
+            if t.data_type == dt::INT4 {
+                Data::I4((0..n).map(|i| ((nib(i) << 4) as i8) >> 4).collect())
+            } else {
+                Data::U4((0..n).map(nib).collect())
+            }
+        }
+        other => {
+            return Err(format!(
+                "tensor '{name}' has element type {}, which nibble does not read",
+                dt::name(other)
+            ))
+        }
+    };
+    Ok(Tensor {
+        dims,
+        data_type: t.data_type,
+        data,
+    })
+}
+
+fn checked_len<T>(v: Vec<T>, n: usize, mismatch: &dyn Fn(usize, &str) -> String) -> Result<Vec<T>, String> {
+    if v.len() != n {
+        return Err(mismatch(v.len(), "values"));
+    }
+    Ok(v)
+}
+
+/// A node's attributes by name, with their types checked on access.
+pub struct Attrs<'a> {
+    node: &'a NodeProto,
+}
+
+impl<'a> Attrs<'a> {
+    pub fn new(node: &'a NodeProto) -> Self {
+        Self { node }
+    }
+    fn get(&self, name: &str, ty: i32, what: &str) -> Result<Option<&'a AttributeProto>, String> {
+        match self.node.attribute.iter().find(|a| a.name == name) {
+            None => Ok(None),
+            Some(a) if !a.ref_attr_name.is_empty() => Err(format!(
+                "attribute '{name}' refers to a function attribute, which is not supported"
+            )),
+            // writers that leave `type` unset (0) are accepted when the payload matches
+            Some(a) if a.r#type == ty || a.r#type == 0 => Ok(Some(a)),
+            Some(_) => Err(format!("attribute '{name}' is not {what}")),
+        }
+    }
+    pub fn int(&self, name: &str) -> Result<Option<i64>, String> {
+        Ok(self.get(name, proto::attribute_type::INT, "an integer")?.map(|a| a.i))
+    }
+    pub fn float(&self, name: &str) -> Result<Option<f32>, String> {
+        Ok(self.get(name, proto::attribute_type::FLOAT, "a float")?.map(|a| a.f))
+    }
+    pub fn ints(&self, name: &str) -> Result<Option<Vec<i64>>, String> {
+        Ok(self
+            .get(name, proto::attribute_type::INTS, "a list of integers")?
+            .map(|a| a.ints.clone()))
+    }
+    pub fn string(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(self
+            .get(name, proto::attribute_type::STRING, "a string")?
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned()))
+    }
+    pub fn tensor(&self, name: &str) -> Result<Option<&'a TensorProto>, String> {
+        Ok(self
+            .get(name, proto::attribute_type::TENSOR, "a tensor")?
+            .and_then(|a| a.t.as_ref()))
+    }
+    /// Names of attributes not in `known` (an importer refuses what it would silently ignore).
+    pub fn unknown(&self, known: &[&str]) -> Vec<String> {
+        self.node
+            .attribute
+            .iter()
+            .filter(|a| !known.contains(&a.name.as_str()))
+            .map(|a| a.name.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
