@@ -71,7 +71,8 @@ irdl.dialect @qnn {
     %r0 = irdl.is "half_to_even"
     %r1 = irdl.is "half_up"
     %r2 = irdl.is "truncate"
-    %rounding = irdl.any_of(%r0, %r1, %r2)
+    %r3 = irdl.is "f32_half_to_even"
+    %rounding = irdl.any_of(%r0, %r1, %r2, %r3)
     %l0 = irdl.is "NCHW"
     %l1 = irdl.is "NHWC"
     %l2 = irdl.is "HWNC"
@@ -95,7 +96,8 @@ irdl.dialect @qnn {
     %r0 = irdl.is "half_to_even"
     %r1 = irdl.is "half_up"
     %r2 = irdl.is "truncate"
-    %rounding = irdl.any_of(%r0, %r1, %r2)
+    %r3 = irdl.is "f32_half_to_even"
+    %rounding = irdl.any_of(%r0, %r1, %r2, %r3)
     %l0 = irdl.is "NCHW"
     %l1 = irdl.is "NHWC"
     %l2 = irdl.is "HWNC"
@@ -228,7 +230,8 @@ irdl.dialect @qnn {
     %r0 = irdl.is "half_to_even"
     %r1 = irdl.is "half_up"
     %r2 = irdl.is "truncate"
-    %rounding = irdl.any_of(%r0, %r1, %r2)
+    %r3 = irdl.is "f32_half_to_even"
+    %rounding = irdl.any_of(%r0, %r1, %r2, %r3)
     %clamp = irdl.base "#builtin.dense_array"
     %relu = irdl.base "#builtin.integer"
     %second = irdl.base "!builtin.tensor"

@@ -157,6 +157,17 @@ irdl.dialect @tcconv {
     irdl.operands(input: %i, output: %o)
   }
 
+  // Copy with `padding` [top, left, bottom, right] added around H x W, the border holding
+  // `value` (a conv's padding_value made explicit).
+  irdl.operation @pad {
+    %i = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %p = irdl.base "#builtin.dense_array"
+    %v = irdl.base "#builtin.integer"
+    irdl.operands(input: %i, output: %o)
+    irdl.attributes { "padding" = %p, "value" = %v }
+  }
+
   // Integer buffer -> f32: f32(x) * scale[c], `scale` an array<f32> of one entry (per tensor) or
   // one per channel.
   irdl.operation @dequantize {

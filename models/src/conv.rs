@@ -73,6 +73,7 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         padding: [c.padding; 4],
         layout: Layout::NCHW,
         kernel_layout: KernelLayout::OIHW,
+        padding_value: 0,
     };
     let acc = g.push(conv, vec![0, wv, bv], acc_t);
     // Inputs and weights are uniform: the accumulator's spread is about

@@ -126,3 +126,4 @@ pub fn write_calibration(ex: &Example, dir: &Path) -> Result<(), String> {
     }
     Ok(())
 }
+pub mod onnx;

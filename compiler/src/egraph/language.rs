@@ -32,7 +32,7 @@
 
 use egg::{define_language, Id};
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, SecondOutput, TensorType};
-use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
+use nibble_qnn::semantics::{QuantizeMode, ElemType, KernelLayout, Layout, Rounding};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -240,11 +240,14 @@ pub enum Attr {
         site: Site,
         scale: f32,
         out: ElemType,
+        zero_point: i64,
+        mode: QuantizeMode,
     },
     Conv {
         site: Site,
         strides: [i64; 2],
         padding: [i64; 4],
+        padding_value: i64,
     },
     Dense {
         site: Site,
@@ -282,6 +285,8 @@ pub enum Attr {
         /// The result element type of an average pool (a max pool keeps its input's: `None`,
         /// so the max pool can move behind a requantize unchanged).
         out: Option<ElemType>,
+        /// An average pool's divisor when not kh * kw.
+        divisor: Option<i64>,
     },
     Dequantize {
         site: Site,
@@ -300,14 +305,14 @@ pub enum Attr {
 /// A totally ordered key of an [`Attr`] (floats by their bits, enums by their discriminant).
 #[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum AttrKey<'a> {
-    Quantize(Site, u32, u8),
-    Conv(Site, [i64; 2], [i64; 4]),
+    Quantize(Site, u32, u8, i64, u8),
+    Conv(Site, [i64; 2], [i64; 4], i64),
     Dense(Site),
     Requantize(Site, &'a Scales, u8, i64, [i64; 2], u8),
     Add(Site, &'a Scales, &'a Scales, u8, [i64; 2], u8),
     Plain(Site),
     Clamp(Site, i64, i64),
-    Pool(Site, [i64; 2], [i64; 2], [i64; 4], Option<u8>),
+    Pool(Site, [i64; 2], [i64; 2], [i64; 4], Option<u8>, Option<i64>),
     Dequantize(Site, Vec<u32>),
     Epilogue(Site, &'a EpiKind, u8, [i64; 2], bool, u8),
 }
@@ -315,14 +320,19 @@ enum AttrKey<'a> {
 impl Attr {
     fn key(&self) -> AttrKey<'_> {
         match self {
-            Attr::Quantize { site, scale, out } => {
-                AttrKey::Quantize(*site, scale.to_bits(), *out as u8)
-            }
+            Attr::Quantize {
+                site,
+                scale,
+                out,
+                zero_point,
+                mode,
+            } => AttrKey::Quantize(*site, scale.to_bits(), *out as u8, *zero_point, *mode as u8),
             Attr::Conv {
                 site,
                 strides,
                 padding,
-            } => AttrKey::Conv(*site, *strides, *padding),
+                padding_value,
+            } => AttrKey::Conv(*site, *strides, *padding, *padding_value),
             Attr::Dense { site } => AttrKey::Dense(*site),
             Attr::Requantize {
                 site,
@@ -355,7 +365,15 @@ impl Attr {
                 strides,
                 padding,
                 out,
-            } => AttrKey::Pool(*site, *kernel, *strides, *padding, out.map(|e| e as u8)),
+                divisor,
+            } => AttrKey::Pool(
+                *site,
+                *kernel,
+                *strides,
+                *padding,
+                out.map(|e| e as u8),
+                *divisor,
+            ),
             Attr::Dequantize { site, scales } => {
                 AttrKey::Dequantize(*site, scales.iter().map(|s| s.to_bits()).collect())
             }

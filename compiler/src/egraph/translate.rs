@@ -74,12 +74,19 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 name: name.clone(),
                 ty: n.result.clone(),
             })),
-            Op::Quantize { scale, layout } => {
+            Op::Quantize {
+                scale,
+                layout,
+                zero_point,
+                mode,
+            } => {
                 let l = lay(&mut eg, *layout);
                 let a = eg.add(Qnn::Attr(Attr::Quantize {
                     site,
                     scale: *scale,
                     out: n.result.elem,
+                    zero_point: *zero_point,
+                    mode: *mode,
                 }));
                 eg.add(Qnn::Quantize([a, l, x(0)]))
             }
@@ -88,6 +95,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 padding,
                 layout,
                 kernel_layout,
+                padding_value,
             } => {
                 let l = lay(&mut eg, *layout);
                 let kl = eg.add(Qnn::KernelLayout(WeightLayout(*kernel_layout)));
@@ -95,6 +103,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     site,
                     strides: *strides,
                     padding: *padding,
+                    padding_value: *padding_value,
                 }));
                 eg.add(Qnn::Conv2d([a, l, kl, x(0), x(1), opt(2)]))
             }
@@ -104,6 +113,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 layout,
                 kernel_layout,
                 epilogue,
+                padding_value,
             } => {
                 let l = lay(&mut eg, *layout);
                 let kl = eg.add(Qnn::KernelLayout(WeightLayout(*kernel_layout)));
@@ -111,6 +121,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     site,
                     strides: *strides,
                     padding: *padding,
+                    padding_value: *padding_value,
                 }));
                 let e = eg.add(Qnn::Attr(Attr::of_epilogue(site, epilogue, n.result.elem)));
                 let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
@@ -209,15 +220,21 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 strides,
                 padding,
                 layout,
+                ..
             } => {
                 let l = lay(&mut eg, *layout);
                 let is_max = matches!(n.op, Op::MaxPool2d { .. });
+                let divisor = match n.op {
+                    Op::AvgPool2d { divisor, .. } => divisor,
+                    _ => None,
+                };
                 let a = eg.add(Qnn::Attr(Attr::Pool {
                     site,
                     kernel: *kernel,
                     strides: *strides,
                     padding: *padding,
                     out: (!is_max).then_some(n.result.elem),
+                    divisor,
                 }));
                 if is_max {
                     eg.add(Qnn::MaxPool2d([a, l, x(0)]))
@@ -299,13 +316,22 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
             None,
         ),
         Qnn::Quantize([a, l, x]) => {
-            let Attr::Quantize { site, scale, .. } = at(*a)? else {
+            let Attr::Quantize {
+                site,
+                scale,
+                zero_point,
+                mode,
+                ..
+            } = at(*a)?
+            else {
                 return Err(bad());
             };
             (
                 Op::Quantize {
                     scale: *scale,
                     layout: lay(*l)?,
+                    zero_point: *zero_point,
+                    mode: *mode,
                 },
                 vec![*x],
                 Some(*site),
@@ -318,6 +344,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                 site,
                 strides,
                 padding,
+                padding_value,
             } = at(*a)?
             else {
                 return Err(bad());
@@ -343,6 +370,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                     layout,
                     kernel_layout,
                     epilogue,
+                    padding_value: *padding_value,
                 }
             } else {
                 Op::Conv2d {
@@ -350,6 +378,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                     padding: *padding,
                     layout,
                     kernel_layout,
+                    padding_value: *padding_value,
                 }
             };
             (op, operands, Some(*site))
@@ -432,6 +461,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                 kernel,
                 strides,
                 padding,
+                divisor,
                 ..
             } = at(*a)?
             else {
@@ -451,6 +481,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                     strides,
                     padding,
                     layout,
+                    divisor: *divisor,
                 }
             };
             (op, vec![*x], Some(*site))

@@ -46,7 +46,10 @@ impl Interval {
 /// `round(x * m / 2^s)` over an interval (monotone; a negative multiplier swaps the ends).
 fn scale(x: Interval, s: &ChannelScales, c: usize, mode: Rounding) -> Interval {
     let d = s.get(c);
-    let f = |v: i64| round_shift(v.saturating_mul(d.multiplier as i64), d.shift, mode);
+    let f = |v: i64| match mode {
+        Rounding::F32HalfToEven => d.apply(v, mode),
+        _ => round_shift(v.saturating_mul(d.multiplier as i64), d.shift, mode),
+    };
     let (a, b) = (f(x.lo), f(x.hi));
     Interval::new(a.min(b), a.max(b))
 }

@@ -2,7 +2,7 @@
 //! generator and the GPU-side runtime share. `ir` (feature `mlir`) converts MLIR to it; `print`
 //! turns it back into qnn IR text in MLIR's generic syntax (what IRDL ops print as).
 
-use crate::semantics::{Dyadic, ElemType, KernelLayout, Layout, Rounding};
+use crate::semantics::{Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
@@ -64,14 +64,24 @@ impl ChannelScales {
 pub enum Op {
     /// `qnn.weight`: () -> tensor; the tensor stored under `name` in the weights file.
     Weight { name: String },
-    /// `qnn.quantize`: (f32) -> int; `clamp(round_half_even(x * f32(1/scale)))`.
-    Quantize { scale: f32, layout: Layout },
-    /// `qnn.conv2d`: (input, weight, bias?) -> i32.
+    /// `qnn.quantize`: (f32) -> int; `clamp(round_half_even(x * f32(1/scale)) + zero_point)`
+    /// (`x / scale` under `QuantizeMode::Divide`).
+    Quantize {
+        scale: f32,
+        layout: Layout,
+        #[serde(default)]
+        zero_point: i64,
+        #[serde(default)]
+        mode: QuantizeMode,
+    },
+    /// `qnn.conv2d`: (input, weight, bias?) -> i32; padded taps read `padding_value`.
     Conv2d {
         strides: [i64; 2],
         padding: [i64; 4],
         layout: Layout,
         kernel_layout: KernelLayout,
+        #[serde(default)]
+        padding_value: i64,
     },
     /// `qnn.dense`: (input NC, weight OI, bias?) -> i32.
     Dense,
@@ -102,12 +112,15 @@ pub enum Op {
         padding: [i64; 4],
         layout: Layout,
     },
-    /// `qnn.avg_pool2d`: floor(sum / (kh*kw)), padding counts as zeros.
+    /// `qnn.avg_pool2d`: floor(sum / divisor), divisor kh*kw unless given; padding counts as
+    /// zeros.
     AvgPool2d {
         kernel: [i64; 2],
         strides: [i64; 2],
         padding: [i64; 4],
         layout: Layout,
+        #[serde(default)]
+        divisor: Option<i64>,
     },
     /// `qnn.flatten`: N x C x 1 x 1 (any 4-D layout) -> N x C.
     Flatten { layout: Layout },
@@ -120,6 +133,8 @@ pub enum Op {
         layout: Layout,
         kernel_layout: KernelLayout,
         epilogue: Epilogue,
+        #[serde(default)]
+        padding_value: i64,
     },
     /// `qnn.dequantize`: (int) -> f32; `f32(x) * scales[c]` (one entry: per tensor).
     Dequantize { scales: Vec<f32>, layout: Layout },
@@ -384,14 +399,34 @@ pub fn f32_array(xs: &[f32]) -> String {
     format!("array<f32: {}>", items.join(", "))
 }
 
+/// `, padding_value = v : i64` when not 0 (the attribute is optional).
+fn padding_value_attr(v: i64) -> String {
+    if v == 0 {
+        String::new()
+    } else {
+        format!(", padding_value = {v} : i64")
+    }
+}
+
 /// The op's attributes as MLIR attribute-dictionary entries (`k = v, ...`), sorted by name.
 pub fn attr_dict(op: &Op) -> String {
     match op {
         Op::Weight { name } => format!("name = \"{name}\""),
-        Op::Quantize { scale, layout } => format!("layout = \"{layout}\", scale = {}", f32_attr(*scale)),
-        Op::Conv2d { strides, padding, layout, kernel_layout } => format!(
-            "kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}, strides = {}",
+        Op::Quantize { scale, layout, zero_point, mode } => {
+            let mut s = format!("layout = \"{layout}\"");
+            if *mode != QuantizeMode::default() {
+                write!(s, ", mode = \"{}\"", mode.name()).unwrap();
+            }
+            write!(s, ", scale = {}", f32_attr(*scale)).unwrap();
+            if *zero_point != 0 {
+                write!(s, ", zero_point = {zero_point} : i64").unwrap();
+            }
+            s
+        }
+        Op::Conv2d { strides, padding, layout, kernel_layout, padding_value } => format!(
+            "kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}{}, strides = {}",
             arr64(padding),
+            padding_value_attr(*padding_value),
             arr64(strides)
         ),
         Op::Dense => String::new(),
@@ -411,22 +446,28 @@ pub fn attr_dict(op: &Op) -> String {
         ),
         Op::Relu { layout } => format!("layout = \"{layout}\""),
         Op::Clamp { min, max, layout } => format!("layout = \"{layout}\", max = {max} : i64, min = {min} : i64"),
-        Op::MaxPool2d { kernel, strides, padding, layout } | Op::AvgPool2d { kernel, strides, padding, layout } => {
-            format!(
-                "kernel = {}, layout = \"{layout}\", padding = {}, strides = {}",
-                arr64(kernel),
-                arr64(padding),
-                arr64(strides)
-            )
-        }
+        Op::MaxPool2d { kernel, strides, padding, layout } => format!(
+            "kernel = {}, layout = \"{layout}\", padding = {}, strides = {}",
+            arr64(kernel),
+            arr64(padding),
+            arr64(strides)
+        ),
+        Op::AvgPool2d { kernel, strides, padding, layout, divisor } => format!(
+            "{}kernel = {}, layout = \"{layout}\", padding = {}, strides = {}",
+            divisor.map(|d| format!("divisor = {d} : i64, ")).unwrap_or_default(),
+            arr64(kernel),
+            arr64(padding),
+            arr64(strides)
+        ),
         Op::Flatten { layout } => format!("layout = \"{layout}\""),
         Op::Dequantize { scales, layout } => {
             format!("layout = \"{layout}\", scale = {}", f32_array(scales))
         }
-        Op::Conv2dFused { strides, padding, layout, kernel_layout, epilogue } => format!(
-            "{}, kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}, strides = {}",
+        Op::Conv2dFused { strides, padding, layout, kernel_layout, epilogue, padding_value } => format!(
+            "{}, kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}{}, strides = {}",
             epilogue_attrs(epilogue),
             arr64(padding),
+            padding_value_attr(*padding_value),
             arr64(strides)
         ),
         Op::LayoutTransform { src, dst } => format!("dst_layout = \"{dst}\", src_layout = \"{src}\""),

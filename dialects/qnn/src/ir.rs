@@ -5,7 +5,7 @@
 //! message; the caller attaches the op's location.
 
 use crate::graph::{ChannelScales, Graph, Node, Op, TensorType, ValueId};
-use crate::semantics::{ElemType, KernelLayout, Layout, Rounding};
+use crate::semantics::{ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use melior::ir::attribute::{
     AttributeLike, DenseI32ArrayAttribute, DenseI64ArrayAttribute, FloatAttribute,
     IntegerAttribute, StringAttribute,
@@ -81,6 +81,14 @@ pub fn attr<'c>(
 ) -> Result<melior::ir::Attribute<'c>, String> {
     op.attribute(name)
         .map_err(|_| format!("missing attribute '{name}'"))
+}
+
+/// An optional integer attribute (None when absent).
+pub fn opt_int(op: &OperationRef, name: &str) -> Result<Option<i64>, String> {
+    if op.attribute(name).is_err() {
+        return Ok(None);
+    }
+    int(op, name).map(Some)
 }
 
 /// `array<i64: ...>` with exactly N elements.
@@ -289,6 +297,19 @@ impl Quantize<'_, '_> {
     pub fn scale(&self) -> Result<f32, String> {
         f32_attr(&self.0, "scale")
     }
+    /// Optional (0).
+    pub fn zero_point(&self) -> Result<i64, String> {
+        Ok(opt_int(&self.0, "zero_point")?.unwrap_or(0))
+    }
+    /// Optional (`multiply_reciprocal`).
+    pub fn mode(&self) -> Result<QuantizeMode, String> {
+        if self.0.attribute("mode").is_err() {
+            return Ok(QuantizeMode::default());
+        }
+        let s = string(&self.0, "mode")?;
+        QuantizeMode::parse(s)
+            .ok_or_else(|| format!("mode \"{s}\" is not one of multiply_reciprocal, divide"))
+    }
     pub fn layout(&self) -> Result<Layout, String> {
         layout_attr(&self.0, "layout")
     }
@@ -311,6 +332,10 @@ impl Conv2d<'_, '_> {
     }
     pub fn has_bias(&self) -> bool {
         self.0.operand_count() == 3
+    }
+    /// Optional (0).
+    pub fn padding_value(&self) -> Result<i64, String> {
+        Ok(opt_int(&self.0, "padding_value")?.unwrap_or(0))
     }
 }
 impl Dense<'_, '_> {
@@ -443,6 +468,8 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
             Op::Quantize {
                 scale: o.scale()?,
                 layout: o.layout()?,
+                zero_point: o.zero_point()?,
+                mode: o.mode()?,
             }
         }
         "qnn.conv2d" => {
@@ -452,6 +479,7 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
                 padding: o.padding()?,
                 layout: o.layout()?,
                 kernel_layout: o.kernel_layout()?,
+                padding_value: o.padding_value()?,
             }
         }
         "qnn.dense" => Op::Dense,
@@ -502,6 +530,7 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
                 strides: o.strides()?,
                 padding: o.padding()?,
                 layout: o.layout()?,
+                divisor: opt_int(&op, "divisor")?,
             }
         }
         "qnn.flatten" => Op::Flatten {
@@ -515,6 +544,7 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
                 layout: o.layout()?,
                 kernel_layout: o.kernel_layout()?,
                 epilogue: o.epilogue()?,
+                padding_value: Conv2d(op).padding_value()?,
             }
         }
         "qnn.dequantize" => Op::Dequantize {

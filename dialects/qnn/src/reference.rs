@@ -224,15 +224,20 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             arity(&ops, 0, 0)?;
             weight(name, w, res)?
         }
-        Op::Quantize { scale, .. } => {
+        Op::Quantize {
+            scale,
+            zero_point,
+            mode,
+            ..
+        } => {
             arity(&ops, 1, 1)?;
             let x = floats(ops[0], "input")?;
             same_shape(ops[0], res)?;
             let (lo, hi) = int_result(res)?;
-            let scale = *scale;
+            let (scale, zp, mode) = (*scale, *zero_point, *mode);
             Data::Int(
                 x.par_iter()
-                    .map(|&v| quantize_f32(v, scale, lo, hi) as i32)
+                    .map(|&v| quantize_f32(v, scale, zp, mode, lo, hi) as i32)
                     .collect(),
             )
         }
@@ -241,6 +246,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             padding,
             layout,
             kernel_layout,
+            padding_value,
         } => {
             arity(&ops, 2, 3)?;
             Data::Int(conv2d(
@@ -249,6 +255,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 ops.get(2).copied(),
                 *strides,
                 *padding,
+                *padding_value,
                 *layout,
                 *kernel_layout,
                 res,
@@ -321,7 +328,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
         } => {
             arity(&ops, 1, 1)?;
             Data::Int(pool(
-                ops[0], *kernel, *strides, *padding, *layout, res, true,
+                ops[0], *kernel, *strides, *padding, *layout, res, None,
             )?)
         }
         Op::AvgPool2d {
@@ -329,10 +336,15 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             strides,
             padding,
             layout,
+            divisor,
         } => {
             arity(&ops, 1, 1)?;
+            let d = divisor.unwrap_or(kernel[0].saturating_mul(kernel[1]));
+            if d < 1 {
+                return Err(format!("divisor {d} must be at least 1"));
+            }
             Data::Int(pool(
-                ops[0], *kernel, *strides, *padding, *layout, res, false,
+                ops[0], *kernel, *strides, *padding, *layout, res, Some(d),
             )?)
         }
         Op::Flatten { layout } => {
@@ -373,6 +385,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             layout,
             kernel_layout,
             epilogue,
+            padding_value,
         } => {
             arity(&ops, 2, 4)?;
             let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
@@ -388,6 +401,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 bias,
                 *strides,
                 *padding,
+                *padding_value,
                 *layout,
                 *kernel_layout,
                 &acc_ty,
@@ -722,6 +736,7 @@ fn conv2d(
     bias: Option<&Tensor>,
     strides: [i64; 2],
     padding: [i64; 4],
+    pad_value: i64,
     layout: Layout,
     kl: KernelLayout,
     res: &TensorType,
@@ -805,6 +820,9 @@ fn conv2d(
                 })
             })?;
     }
+    if pad_value != 0 {
+        pad_value_taps(&mut tmp, wv, ws, &g, [n, oh], pad_value)?;
+    }
     if layout == Layout::NHWC {
         return Ok(tmp);
     }
@@ -816,6 +834,54 @@ fn conv2d(
         layout,
         |v| v,
     ))
+}
+
+/// Add what padded taps contribute when they read `v` instead of 0: `v` times the weights at
+/// the taps of each output's window that fall in the padding (`acc` is N x OH x OW x O).
+fn pad_value_taps(
+    acc: &mut [i32],
+    wv: &[i32],
+    ws: [usize; 4],
+    g: &ConvGeom,
+    [_, oh]: [usize; 2],
+    v: i64,
+) -> Res<()> {
+    let (o, kh, kw) = (g.o, g.kh, g.kw);
+    // per output channel and tap: the sum over input channels
+    let mut tap = vec![0i64; o * kh * kw];
+    for oo in 0..o {
+        for y in 0..kh {
+            for x in 0..kw {
+                tap[(oo * kh + y) * kw + x] =
+                    (0..g.c).map(|cc| wv[oo * ws[0] + cc * ws[1] + y * ws[2] + x * ws[3]] as i64).sum();
+            }
+        }
+    }
+    let row = g.ow * o;
+    acc.par_chunks_mut(row).enumerate().try_for_each(|(r, out)| {
+        let (nn, y) = (r / oh, r % oh);
+        let (_, ky0, ky1) = taps(y, g.sh, g.pt, kh, g.h);
+        for xx in 0..g.ow {
+            let (_, kx0, kx1) = taps(xx, g.sw, g.pl, kw, g.w);
+            if ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw {
+                continue;
+            }
+            for oo in 0..o {
+                let mut padded = 0i64;
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        if !(ky0..ky1).contains(&ky) || !(kx0..kx1).contains(&kx) {
+                            padded += tap[(oo * kh + ky) * kw + kx];
+                        }
+                    }
+                }
+                let p = &mut out[xx * o + oo];
+                let at = || format!("output (n={nn}, c={oo}, h={y}, w={xx})");
+                *p = to_i32(*p as i128 + (v as i128) * padded as i128, at)?;
+            }
+        }
+        Ok::<(), String>(())
+    })
 }
 
 /// Re-lay out a 4-D tensor: logical dims `dims` (n, c, h, w), read from `src` through the
@@ -1051,7 +1117,8 @@ fn pool(
     padding: [i64; 4],
     layout: Layout,
     res: &TensorType,
-    is_max: bool,
+    // None: max pool; Some(d): floor(sum / d)
+    divisor: Option<i64>,
 ) -> Res<Vec<i32>> {
     let xv = ints(x, "input")?;
     if layout == Layout::NC {
@@ -1100,12 +1167,12 @@ fn pool(
                     best = Some(best.map_or(v, |b| b.max(v)));
                 }
             }
-            if is_max {
+            if divisor.is_none() {
                 best.ok_or_else(|| {
                     format!("the window of output (n={nn}, c={cc}, h={y}, w={xx}) lies entirely in the padding")
                 })
             } else {
-                Ok(floor_div(sum, count))
+                Ok(floor_div(sum, divisor.unwrap_or(count)))
             }
         })
         .map(|r| r.map(|v| v.clamp(i32::MIN as i64, i32::MAX as i64) as i32))

@@ -236,6 +236,12 @@ pub enum Rounding {
     HalfUp,
     /// Toward zero (drop the fraction).
     Truncate,
+    /// In float32, as ONNX Runtime's integer kernels requantize: `x` converted to f32, times
+    /// the scale (which must be an f32: `|b| < 2^24`), the product rounded to f32, then to the
+    /// nearest integer, ties to even; every step rounds to nearest even. Not the exact product's
+    /// rounding: `f32(x)` drops bits of `|x| >= 2^24`, and the product is rounded before the
+    /// integer is. [`Dyadic::apply`] defines it.
+    F32HalfToEven,
 }
 
 impl Rounding {
@@ -244,6 +250,7 @@ impl Rounding {
             "half_to_even" => Self::HalfToEven,
             "half_up" => Self::HalfUp,
             "truncate" => Self::Truncate,
+            "f32_half_to_even" => Self::F32HalfToEven,
             _ => return None,
         })
     }
@@ -252,6 +259,7 @@ impl Rounding {
             Self::HalfToEven => "half_to_even",
             Self::HalfUp => "half_up",
             Self::Truncate => "truncate",
+            Self::F32HalfToEven => "f32_half_to_even",
         }
     }
 }
@@ -286,7 +294,16 @@ pub fn checked_elements(shape: &[i64]) -> Result<i64, String> {
     })
 }
 
-/// `round(p / 2^c)` under `mode`, exact for every i64 `p` and `0 <= c <= 62`.
+/// Largest multiplier magnitude of a `f32_half_to_even` scale (the scale is then exactly an
+/// f32: a 24-bit significand times `2^-shift`).
+pub const F32_MAX_MULTIPLIER: i64 = (1 << 24) - 1;
+
+/// Bound of a `f32_half_to_even` result before it becomes an integer (`|f32(x) * scale|` can
+/// pass i64; every later clamp lies inside it, so limiting here changes no result).
+pub const F32_RESULT_LIMIT: f32 = (1u64 << 62) as f32;
+
+/// `round(p / 2^c)` under an exact `mode` (not `F32HalfToEven`, which rounds `x * b` in f32 and
+/// goes through [`Dyadic::apply`]), exact for every i64 `p` and `0 <= c <= 62`.
 pub fn round_shift(p: i64, c: i32, mode: Rounding) -> i64 {
     debug_assert!((0..=MAX_SHIFT).contains(&c));
     if c == 0 {
@@ -317,6 +334,8 @@ pub fn round_shift(p: i64, c: i32, mode: Rounding) -> i64 {
                 q
             }
         }
+        // the verifier never lets it here; the exact rounding is the nearest answer
+        Rounding::F32HalfToEven => round_shift(p, c, Rounding::HalfToEven),
     }
 }
 
@@ -328,9 +347,49 @@ pub struct Dyadic {
 }
 
 impl Dyadic {
-    /// `round(x * b / 2^c)` with the product in i64.
+    /// `round(x * b / 2^c)`: with the product in i64 for the exact modes; for
+    /// `F32HalfToEven`, `round_half_even(f32(f32(x) * f32(b / 2^c)))` limited to
+    /// +-[`F32_RESULT_LIMIT`].
     pub fn apply(self, x: i64, mode: Rounding) -> i64 {
-        round_shift(x * self.multiplier as i64, self.shift, mode)
+        match mode {
+            Rounding::F32HalfToEven => {
+                let y = ((x as f32) * self.as_f32()).round_ties_even();
+                y.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64
+            }
+            _ => round_shift(x * self.multiplier as i64, self.shift, mode),
+        }
+    }
+    /// `b / 2^c` as an f32 (exact when `|b| <= F32_MAX_MULTIPLIER`).
+    pub fn as_f32(self) -> f32 {
+        (self.multiplier as f64 / (self.shift as f64).exp2()) as f32
+    }
+    /// The dyadic form of a positive f32 scale, exact: its 24-bit significand and the shift that
+    /// places it (None when the scale is not finite and positive or needs a shift outside
+    /// 0..=62, i.e. scales >= 2^24 or < 2^-39).
+    pub fn from_f32(s: f32) -> Option<Self> {
+        if !(s.is_finite() && s > 0.0) {
+            return None;
+        }
+        let bits = s.to_bits();
+        let exp = ((bits >> 23) & 0xff) as i32;
+        let (mut mant, mut e) = if exp == 0 {
+            (bits & 0x7f_ffff, -149)
+        } else {
+            ((bits & 0x7f_ffff) | 0x80_0000, exp - 150)
+        };
+        // s = mant * 2^e; drop trailing zero bits to keep the shift small
+        while mant & 1 == 0 && e < 0 {
+            mant >>= 1;
+            e += 1;
+        }
+        let shift = -e;
+        if !(0..=MAX_SHIFT).contains(&shift) {
+            return None;
+        }
+        Some(Self {
+            multiplier: mant as i32,
+            shift,
+        })
     }
 }
 
@@ -339,14 +398,45 @@ pub fn requantize(acc: i64, s: Dyadic, mode: Rounding, zero_point: i64, lo: i64,
     (s.apply(acc, mode) + zero_point).clamp(lo, hi)
 }
 
-/// `qnn.quantize`: `clamp(round_half_even(x * float32(1/scale)), lo, hi)`, all in f32 like HAWQ.
-pub fn quantize_f32(x: f32, scale: f32, lo: i64, hi: i64) -> i64 {
-    let inv = 1.0f32 / scale;
-    let v = (x * inv).round_ties_even();
-    if v.is_nan() {
-        return 0;
+/// How `qnn.quantize` scales its float input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QuantizeMode {
+    /// `x * f32(1 / scale)` (HAWQ, PyTorch fake quantization).
+    #[default]
+    MultiplyReciprocal,
+    /// `x / scale`, one correctly rounded f32 division (ONNX QuantizeLinear, ONNX Runtime).
+    Divide,
+}
+
+impl QuantizeMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "multiply_reciprocal" => Self::MultiplyReciprocal,
+            "divide" => Self::Divide,
+            _ => return None,
+        })
     }
-    (v as i64).clamp(lo, hi)
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MultiplyReciprocal => "multiply_reciprocal",
+            Self::Divide => "divide",
+        }
+    }
+}
+
+/// `qnn.quantize`: `clamp(round_half_even(x * float32(1/scale)) + zp, lo, hi)` (or `x / scale`
+/// under `QuantizeMode::Divide`), all in f32; NaN quantizes to `clamp(zp)`.
+pub fn quantize_f32(x: f32, scale: f32, zero_point: i64, mode: QuantizeMode, lo: i64, hi: i64) -> i64 {
+    let v = match mode {
+        QuantizeMode::MultiplyReciprocal => x * (1.0f32 / scale),
+        QuantizeMode::Divide => x / scale,
+    }
+    .round_ties_even();
+    if v.is_nan() {
+        return zero_point.clamp(lo, hi);
+    }
+    // saturate before adding the zero point (a float beyond i64 casts to i64's bounds)
+    (v.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64 + zero_point).clamp(lo, hi)
 }
 
 /// `qnn.dequantize`: `float32(acc) * scale`.
@@ -421,6 +511,42 @@ pub fn from_high_nibble_first(w: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f32_scales_are_exact_dyadics() {
+        for s in [1.0f32, 0.5, 3.0, 0.0123, 1.0e-7, 6.0 / 255.0, 16777215.0, f32::MIN_POSITIVE * 4.0e26] {
+            let d = Dyadic::from_f32(s).unwrap();
+            assert_eq!(d.as_f32(), s, "{s}");
+            assert!((d.multiplier as i64) <= F32_MAX_MULTIPLIER && d.multiplier > 0);
+        }
+        assert_eq!(Dyadic::from_f32(0.75), Some(Dyadic { multiplier: 3, shift: 2 }));
+        for bad in [0.0f32, -1.0, f32::NAN, f32::INFINITY, 16777216.0, 1.0e-30] {
+            assert_eq!(Dyadic::from_f32(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn f32_rounding_rounds_in_float32() {
+        let half = Dyadic { multiplier: 1, shift: 1 };
+        // ties to even in float
+        assert_eq!(half.apply(5, Rounding::F32HalfToEven), 2);
+        assert_eq!(half.apply(7, Rounding::F32HalfToEven), 4);
+        assert_eq!(half.apply(-5, Rounding::F32HalfToEven), -2);
+        // f32(2^24 + 1) = 2^24: the exact modes keep the 1
+        let one = Dyadic { multiplier: 1, shift: 0 };
+        assert_eq!(one.apply((1 << 24) + 1, Rounding::F32HalfToEven), 1 << 24);
+        assert_eq!(one.apply((1 << 24) + 1, Rounding::HalfToEven), (1 << 24) + 1);
+        // the product is rounded to f32 before the integer: x * s just above a tie in exact
+        // arithmetic lands on the tie in f32 and goes to even
+        let s = Dyadic::from_f32(1.0 + f32::EPSILON).unwrap();
+        let x = 4_194_306; // x * s = 4194306.50000024: a tie in f32 (to even: 4194306), 4194307 exactly
+        assert_eq!(s.apply(x, Rounding::F32HalfToEven), ((x as f32) * s.as_f32()).round_ties_even() as i64);
+        assert_ne!(s.apply(x, Rounding::F32HalfToEven), s.apply(x, Rounding::HalfToEven));
+        // huge values saturate instead of wrapping
+        let big = Dyadic { multiplier: (1 << 24) - 1, shift: 0 };
+        assert_eq!(big.apply(i64::MAX, Rounding::F32HalfToEven), 1 << 62);
+        assert_eq!(big.apply(i64::MIN, Rounding::F32HalfToEven), -(1 << 62));
+    }
 
     #[test]
     fn ties_follow_each_rounding_mode() {

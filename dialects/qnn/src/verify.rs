@@ -3,7 +3,7 @@
 //! `qnn-verify` pass, the interpreter's callers and the importer share it.
 
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Op, TensorType, ValueId};
-use crate::semantics::{ElemType, Layout, MAX_GEOM, MAX_SHIFT};
+use crate::semantics::{ElemType, Layout, Rounding, F32_MAX_MULTIPLIER, MAX_GEOM, MAX_SHIFT};
 
 type R = Result<(), String>;
 
@@ -73,7 +73,7 @@ fn window_out(in_hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> Result<
     Ok([oh, ow])
 }
 
-fn scales(s: &ChannelScales, channels: i64, what: &str) -> R {
+fn scales(s: &ChannelScales, channels: i64, mode: Rounding, what: &str) -> R {
     if s.multiplier.len() != s.shift.len() {
         return fail(format!(
             "{what} multiplier has {} entries but shift has {}",
@@ -92,6 +92,25 @@ fn scales(s: &ChannelScales, channels: i64, what: &str) -> R {
     }
     if let Some(c) = s.shift.iter().find(|&&c| !(0..=MAX_SHIFT).contains(&c)) {
         return fail(format!("{what} shift {c} is outside [0, {MAX_SHIFT}]"));
+    }
+    if mode == Rounding::F32HalfToEven {
+        if let Some(m) = s.multiplier.iter().find(|&&m| m as i64 > F32_MAX_MULTIPLIER) {
+            return fail(format!(
+                "{what} multiplier {m} is not an f32 significand (at most {F32_MAX_MULTIPLIER}), which rounding \"f32_half_to_even\" needs"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What padded taps read must be a value of the input type.
+fn padding_value_in(v: i64, input: &TensorType) -> R {
+    let (lo, hi) = input.elem.range();
+    if !(lo..=hi).contains(&v) {
+        return fail(format!(
+            "padding_value {v} is outside the input type {} [{lo}, {hi}]",
+            input.elem
+        ));
     }
     Ok(())
 }
@@ -203,12 +222,24 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                 ));
             }
         }
-        Op::Quantize { scale, layout } => {
+        Op::Quantize {
+            scale,
+            layout,
+            zero_point,
+            ..
+        } => {
             arity(1..=1)?;
             if operands[0].elem != ElemType::F32 {
                 return fail(format!("input must be f32, found {}", operands[0].elem));
             }
             int_elem(result, "result")?;
+            let (lo, hi) = result.elem.range();
+            if !(lo..=hi).contains(zero_point) {
+                return fail(format!(
+                    "zero_point {zero_point} is outside the result type {} [{lo}, {hi}]",
+                    result.elem
+                ));
+            }
             if !(scale.is_finite() && *scale > 0.0) {
                 return fail(format!("scale must be positive and finite, found {scale}"));
             }
@@ -220,8 +251,10 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             padding,
             layout,
             kernel_layout,
+            padding_value,
         } => {
             arity(2..=3)?;
+            padding_value_in(*padding_value, operands[0])?;
             if result.elem != ElemType::I32 {
                 return fail(format!("result must be i32, found {}", result.elem));
             }
@@ -244,8 +277,10 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             layout,
             kernel_layout,
             epilogue,
+            padding_value,
         } => {
             arity(2..=4)?;
+            padding_value_in(*padding_value, operands[0])?;
             int_elem(result, "result")?;
             let o = conv_shapes(
                 operands[0],
@@ -278,20 +313,20 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     scales: s,
                     zero_point,
                 } => {
-                    scales(s, o, "epilogue")?;
+                    scales(s, o, epilogue.rounding, "epilogue")?;
                     zero_point_in(*zero_point, "zero_point")?;
                 }
                 EpilogueKind::Residual {
                     scales: s,
                     residual,
                 } => {
-                    scales(s, o, "epilogue")?;
-                    scales(residual, o, "residual")?;
+                    scales(s, o, epilogue.rounding, "epilogue")?;
+                    scales(residual, o, epilogue.rounding, "residual")?;
                 }
             }
             clamp_in(epilogue.clamp, result.elem)?;
             if let Some(sec) = &epilogue.second {
-                scales(&sec.scales, o, "second")?;
+                scales(&sec.scales, o, sec.rounding, "second")?;
                 zero_point_in(sec.zero_point, "second_zero_point")?;
             }
         }
@@ -336,7 +371,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             clamp,
             layout,
             zero_point,
-            ..
+            rounding,
         } => {
             arity(1..=1)?;
             int_elem(operands[0], "input")?;
@@ -344,7 +379,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             layout_rank(*layout, operands[0], "input")?;
             same_shape(operands[0], result, "result")?;
             let c = operands[0].shape[layout.channel_axis()];
-            scales(s, c, "requantize")?;
+            scales(s, c, *rounding, "requantize")?;
             clamp_in(*clamp, result.elem)?;
             zero_point_in(*zero_point, "zero_point")?;
         }
@@ -353,7 +388,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             rhs,
             clamp,
             layout,
-            ..
+            rounding,
         } => {
             arity(2..=2)?;
             int_elem(operands[0], "lhs")?;
@@ -363,8 +398,8 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             same_shape(operands[0], operands[1], "rhs")?;
             same_shape(operands[0], result, "result")?;
             let c = operands[0].shape[layout.channel_axis()];
-            scales(lhs, c, "lhs")?;
-            scales(rhs, c, "rhs")?;
+            scales(lhs, c, *rounding, "lhs")?;
+            scales(rhs, c, *rounding, "rhs")?;
             clamp_in(*clamp, result.elem)?;
         }
         Op::Relu { layout } | Op::Clamp { layout, .. } => {
@@ -395,6 +430,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             strides,
             padding,
             layout,
+            ..
         } => {
             arity(1..=1)?;
             if *layout == Layout::NC {
@@ -430,12 +466,22 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     operands[0].elem, result.elem
                 ));
             }
-            if matches!(op, Op::AvgPool2d { .. }) {
+            if let Op::AvgPool2d { divisor, .. } = op {
+                let taps = kernel[0] as i128 * kernel[1] as i128;
+                let d = divisor.map(|d| d as i128).unwrap_or(taps);
+                if !(1..=MAX_GEOM as i128).contains(&d) {
+                    return fail(format!("divisor {d} must be in [1, {MAX_GEOM}]"));
+                }
+                // every floor(sum / d) of up to kh*kw input values
                 let (ilo, ihi) = operands[0].elem.range();
                 let (olo, ohi) = result.elem.range();
-                if ilo < olo || ihi > ohi {
+                let (lo, hi) = (
+                    (ilo as i128 * taps).div_euclid(d).min(0),
+                    (ihi as i128 * taps).div_euclid(d).max(0),
+                );
+                if lo < olo as i128 || hi > ohi as i128 {
                     return fail(format!(
-                        "avg_pool2d result {} cannot hold every average of {}",
+                        "avg_pool2d result {} cannot hold every average of {} (range [{lo}, {hi}])",
                         result.elem, operands[0].elem
                     ));
                 }

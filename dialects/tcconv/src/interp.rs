@@ -570,6 +570,8 @@ impl Ctx<'_> {
                 input,
                 output: _,
                 scale,
+                zero_point,
+                mode,
             } => {
                 same_dims(*input)?;
                 int_out()?;
@@ -578,7 +580,7 @@ impl Ctx<'_> {
                 let x = load_floats(ib, self.stored(bufs, *input)?)?;
                 let (lo, hi) = ob.elem.range();
                 let slots = og.fill(|n, c, h, w| {
-                    Ok(quantize_f32(x[ig.at(n, c, h, w)], *scale, lo, hi) as i32)
+                    Ok(quantize_f32(x[ig.at(n, c, h, w)], *scale, *zero_point, *mode, lo, hi) as i32)
                 })?;
                 Ok(store_ints(ob, &slots))
             }
@@ -640,10 +642,39 @@ impl Ctx<'_> {
                 kernel,
                 strides,
                 padding,
+                divisor,
                 ..
             } => {
                 int_out()?;
-                self.pool(*kind, *input, *kernel, *strides, *padding, bufs, ob, &og)
+                let kind = match (kind, divisor) {
+                    (PoolKind::Avg, Some(d)) => Pooling::Avg(*d),
+                    (PoolKind::Avg, None) => Pooling::Avg(kernel[0].saturating_mul(kernel[1])),
+                    (PoolKind::Max, _) => Pooling::Max,
+                };
+                self.pool(kind, *input, *kernel, *strides, *padding, bufs, ob, &og)
+            }
+            TcOp::Pad {
+                input,
+                padding,
+                value,
+                ..
+            } => {
+                let (ig, x) = self.ints(bufs, *input)?;
+                let [n, c, h, w] = ig.dims;
+                let p = *padding;
+                if p.iter().any(|&v| v < 0) || og.dims != [n, c, h + p[0] as usize + p[2] as usize, w + p[1] as usize + p[3] as usize] {
+                    return Err(format!("pad {p:?} of {:?} does not give the output {:?}", ig.dims, og.dims));
+                }
+                in_range(*value, ob.elem, || "the padding value".to_string())?;
+                let (pt, pl) = (p[0] as usize, p[1] as usize);
+                let slots = og.fill(|nn, cc, y, xx| {
+                    if y < pt || xx < pl || y - pt >= h || xx - pl >= w {
+                        Ok(*value as i32)
+                    } else {
+                        Ok(x[ig.at(nn, cc, y - pt, xx - pl)])
+                    }
+                })?;
+                Ok(store_ints(ob, &slots))
             }
             TcOp::Conv2d(c) => {
                 int_out()?;
@@ -738,9 +769,10 @@ impl Ctx<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)]
     fn pool(
         &self,
-        kind: PoolKind,
+        kind: Pooling,
         input: BufId,
         kernel: [i64; 2],
         strides: [i64; 2],
@@ -770,7 +802,11 @@ impl Ctx<'_> {
             padding[0] as usize,
             padding[1] as usize,
         );
-        let count = (kh * kw) as i64;
+        if let Pooling::Avg(d) = kind {
+            if d < 1 {
+                return Err(format!("divisor {d} must be at least 1"));
+            }
+        }
         let slots = og.fill(|nn, cc, y, xx| {
             let (iy0, ky_lo, ky_hi) = taps(y, sh, pt, kh, h);
             let (ix0, kx_lo, kx_hi) = taps(xx, sw, pl, kw, w);
@@ -787,10 +823,10 @@ impl Ctx<'_> {
             }
             let at = || format!("output (n={nn}, c={cc}, h={y}, w={xx})");
             let v = match kind {
-                PoolKind::Max => best.ok_or_else(|| {
+                Pooling::Max => best.ok_or_else(|| {
                     format!("the window of {} lies entirely in the padding", at())
                 })?,
-                PoolKind::Avg => floor_div(sum, count),
+                Pooling::Avg(d) => floor_div(sum, d),
             };
             in_range(v, ob.elem, at)
         })?;
@@ -1144,6 +1180,13 @@ fn direct<T: Mac>(x: &[T], w: &[T], g: &ConvGeo) -> Vec<i64> {
             }
         });
     out
+}
+
+/// A pool's reduction: max, or floor(sum / divisor).
+#[derive(Clone, Copy)]
+enum Pooling {
+    Max,
+    Avg(i64),
 }
 
 #[cfg(test)]

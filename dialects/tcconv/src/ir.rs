@@ -19,9 +19,9 @@ use melior::Context;
 use nibble_qnn::graph::{arr32, arr64, epilogue_attrs, f32_array, f32_attr, ChannelScales};
 use nibble_qnn::ir::{
     attr, epilogue_of, f32_attr as read_f32, f32_vec, i32_vec, i64_array, int, location_string,
-    rounding_attr, scales, string, string_text, LocatedError,
+    opt_int, rounding_attr, scales, string, string_text, LocatedError,
 };
-use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
+use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use std::collections::HashMap;
 
 /// The MLIR spelling of an MMA operand type (`s4`, `u4`, `s8`, `u8`, as PTX names them).
@@ -157,10 +157,32 @@ pub fn build_func<'c>(
                 input,
                 output,
                 scale,
+                zero_point,
+                mode,
             } => (
                 vec![bufs[input], bufs[output]],
                 None,
-                format!("scale = {}", f32_attr(*scale)),
+                {
+                    let mut s = String::new();
+                    if *mode != QuantizeMode::default() {
+                        s += &format!("mode = \"{}\", ", mode.name());
+                    }
+                    s += &format!("scale = {}", f32_attr(*scale));
+                    if *zero_point != 0 {
+                        s += &format!(", zero_point = {zero_point} : i64");
+                    }
+                    s
+                },
+            ),
+            TcOp::Pad {
+                input,
+                output,
+                padding,
+                value,
+            } => (
+                vec![bufs[input], bufs[output]],
+                None,
+                format!("padding = {}, value = {value} : i64", arr64(padding)),
             ),
             TcOp::Dequantize {
                 input,
@@ -225,11 +247,13 @@ pub fn build_func<'c>(
                 kernel,
                 strides,
                 padding,
+                divisor,
             } => (
                 vec![bufs[input], bufs[output]],
                 None,
                 format!(
-                    "kernel = {}, kind = \"{}\", padding = {}, strides = {}",
+                    "{}kernel = {}, kind = \"{}\", padding = {}, strides = {}",
+                    divisor.map(|d| format!("divisor = {d} : i64, ")).unwrap_or_default(),
                     arr64(kernel),
                     if *kind == PoolKind::Max { "max" } else { "avg" },
                     arr64(padding),
@@ -509,6 +533,22 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 input: operand(0)?,
                 output: operand(1)?,
                 scale: read_f32(&op, "scale").map_err(err)?,
+                zero_point: opt_int(&op, "zero_point").map_err(err)?.unwrap_or(0),
+                mode: match op.attribute("mode") {
+                    Err(_) => QuantizeMode::default(),
+                    Ok(_) => {
+                        let m = s(&op, "mode").map_err(err)?;
+                        QuantizeMode::parse(&m).ok_or_else(|| {
+                            err(format!("mode \"{m}\" is not one of multiply_reciprocal, divide"))
+                        })?
+                    }
+                },
+            }),
+            "tcconv.pad" => p.ops.push(TcOp::Pad {
+                input: operand(0)?,
+                output: operand(1)?,
+                padding: i64_array(&op, "padding").map_err(err)?,
+                value: int(&op, "value").map_err(err)?,
             }),
             "tcconv.dequantize" => p.ops.push(TcOp::Dequantize {
                 input: operand(0)?,
@@ -592,6 +632,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 kernel: i64_array(&op, "kernel").map_err(err)?,
                 strides: i64_array(&op, "strides").map_err(err)?,
                 padding: i64_array(&op, "padding").map_err(err)?,
+                divisor: opt_int(&op, "divisor").map_err(err)?,
             }),
             "tcconv.elementwise" => {
                 let n = op.operand_count();

@@ -34,6 +34,7 @@ type ConvParts<'a> = (
     &'a Layout,
     &'a KernelLayout,
     Option<&'a Epilogue>,
+    i64,
 );
 
 /// The conv attributes of a `qnn.conv2d` or `qnn.conv2d_fused` (with its epilogue).
@@ -44,14 +45,16 @@ fn conv_parts(op: &Op) -> Option<ConvParts<'_>> {
             padding,
             layout,
             kernel_layout,
-        } => Some((strides, padding, layout, kernel_layout, None)),
+            padding_value,
+        } => Some((strides, padding, layout, kernel_layout, None, *padding_value)),
         Op::Conv2dFused {
             strides,
             padding,
             layout,
             kernel_layout,
             epilogue,
-        } => Some((strides, padding, layout, kernel_layout, Some(epilogue))),
+            padding_value,
+        } => Some((strides, padding, layout, kernel_layout, Some(epilogue), *padding_value)),
         _ => None,
     }
 }
@@ -120,7 +123,7 @@ impl<'g> Lowering<'g> {
             Op::Conv2d { .. } | Op::Conv2dFused { .. } => {
                 let x = self.g.value_type(n.operands[0]);
                 let w = self.g.value_type(n.operands[1]);
-                let (_, _, layout, kernel_layout, _) = conv_parts(&n.op)?;
+                let (_, _, layout, kernel_layout, _, _) = conv_parts(&n.op)?;
                 let [b, c, ..] = layout.nchw(&x.shape);
                 let [o, ..] = kernel_layout.oihw(&w.shape);
                 Some(match self.strategy(b, c, o, x.elem, w.elem) {
@@ -317,17 +320,24 @@ impl<'g> Lowering<'g> {
                     let b = self.bufs[&(src, l)];
                     self.bufs.insert((v, l), b);
                 }
-                Op::Quantize { scale, .. } => {
+                Op::Quantize {
+                    scale,
+                    zero_point,
+                    mode,
+                    ..
+                } => {
                     let input = self.buffer(n.operands[0], self.layout[&n.operands[0]]);
                     let output = self.output(v);
                     self.p.ops.push(TcOp::Quantize {
                         input,
                         output,
                         scale: *scale,
+                        zero_point: *zero_point,
+                        mode: *mode,
                     });
                 }
                 Op::Conv2d { .. } | Op::Conv2dFused { .. } => {
-                    let (strides, padding, layout, kernel_layout, fused) =
+                    let (strides, padding, layout, kernel_layout, fused, padding_value) =
                         conv_parts(&n.op).expect("a conv");
                     let has_residual =
                         matches!(fused.map(|e| &e.kind), Some(EpilogueKind::Residual { .. }));
@@ -341,7 +351,26 @@ impl<'g> Lowering<'g> {
                     } else {
                         Layout::NHWC
                     };
-                    let input = self.buffer(n.operands[0], in_layout);
+                    let mut input = self.buffer(n.operands[0], in_layout);
+                    // padded taps reading a value other than 0: an explicit pad, then the
+                    // conv without padding (every kernel family zero-fills its padding)
+                    let mut padding = *padding;
+                    if padding_value != 0 && padding.iter().any(|&p| p > 0) {
+                        let src = self.p.buffers[input].clone();
+                        let [bn, bc, bh, bw] = src.dims;
+                        let dims = [bn, bc, bh + padding[0] + padding[2], bw + padding[1] + padding[3]];
+                        self.p.buffers.push(ActBuffer::new(src.layout, src.elem, dims));
+                        let padded = self.p.buffers.len() - 1;
+                        self.p.ops.push(TcOp::Pad {
+                            input,
+                            output: padded,
+                            padding,
+                            value: padding_value,
+                        });
+                        input = padded;
+                        padding = [0; 4];
+                    }
+                    let padding = &padding;
                     let packing = if strategy == Strategy::Direct {
                         Packing::ConvHwoi
                     } else {
@@ -544,6 +573,10 @@ impl<'g> Lowering<'g> {
                     } else {
                         PoolKind::Avg
                     };
+                    let divisor = match n.op {
+                        Op::AvgPool2d { divisor, .. } => divisor,
+                        _ => None,
+                    };
                     self.p.ops.push(TcOp::Pool {
                         kind,
                         input,
@@ -551,6 +584,7 @@ impl<'g> Lowering<'g> {
                         kernel: *kernel,
                         strides: *strides,
                         padding: *padding,
+                        divisor,
                     });
                 }
                 Op::Flatten { .. } => {

@@ -6,7 +6,7 @@ use crate::buffer::ActBuffer;
 use crate::select::Family;
 use crate::target::{MmaShape, Target};
 use nibble_qnn::graph::{ChannelScales, Epilogue};
-use nibble_qnn::semantics::{ElemType, KernelLayout, Rounding};
+use nibble_qnn::semantics::{ElemType, KernelLayout, QuantizeMode, Rounding};
 use serde::{Deserialize, Serialize};
 
 pub type BufId = usize;
@@ -150,6 +150,10 @@ pub enum TcOp {
         input: BufId,
         output: BufId,
         scale: f32,
+        #[serde(default)]
+        zero_point: i64,
+        #[serde(default)]
+        mode: QuantizeMode,
     },
     Conv2d(Conv),
     Dense(Dense),
@@ -160,6 +164,17 @@ pub enum TcOp {
         kernel: [i64; 2],
         strides: [i64; 2],
         padding: [i64; 4],
+        /// Average pool: `floor(sum / divisor)` (None: kh * kw).
+        #[serde(default)]
+        divisor: Option<i64>,
+    },
+    /// A copy of `input` with `padding` ([top, left, bottom, right]) added around H x W, the
+    /// border holding `value`: the explicit form of a conv's `padding_value`.
+    Pad {
+        input: BufId,
+        output: BufId,
+        padding: [i64; 4],
+        value: i64,
     },
     Elementwise {
         op: Elementwise,
@@ -205,6 +220,7 @@ impl TcOp {
             TcOp::Pool { .. } => "pool2d",
             TcOp::Elementwise { .. } => "elementwise",
             TcOp::Relayout { .. } => "relayout",
+            TcOp::Pad { .. } => "pad",
             TcOp::Dequantize { .. } => "dequantize",
         }
     }
@@ -214,6 +230,7 @@ impl TcOp {
             TcOp::Quantize { input, .. }
             | TcOp::Pool { input, .. }
             | TcOp::Relayout { input, .. }
+            | TcOp::Pad { input, .. }
             | TcOp::Dequantize { input, .. } => vec![*input],
             TcOp::Conv2d(c) => std::iter::once(c.input).chain(c.residual).collect(),
             TcOp::Dense(d) => vec![d.input],
@@ -225,6 +242,7 @@ impl TcOp {
             TcOp::Quantize { output, .. }
             | TcOp::Pool { output, .. }
             | TcOp::Relayout { output, .. }
+            | TcOp::Pad { output, .. }
             | TcOp::Dequantize { output, .. }
             | TcOp::Elementwise { output, .. } => *output,
             TcOp::Conv2d(c) => c.output,

@@ -250,6 +250,25 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         }
                     }
                 }
+                TcOp::Pad {
+                    input,
+                    output,
+                    padding,
+                    value,
+                } => {
+                    let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
+                    let (lo, hi) = x.elem.range();
+                    let want = [x.dims[0], x.dims[1], x.dims[2] + padding[0] + padding[2], x.dims[3] + padding[1] + padding[3]];
+                    if padding.iter().any(|&v| !(0..=nibble_qnn::semantics::MAX_GEOM).contains(&v)) {
+                        Err(format!("padding {padding:?} must be in [0, {}]", nibble_qnn::semantics::MAX_GEOM))
+                    } else if x.elem != y.elem || x.layout != y.layout || y.dims != want {
+                        Err(format!("pad keeps element type and layout and gives dims {want:?}, the output has {:?}", y.dims))
+                    } else if !x.elem.is_int() || !(lo..=hi).contains(value) {
+                        Err(format!("pad value {value} is not a value of {}", x.elem))
+                    } else {
+                        Ok(())
+                    }
+                }
                 TcOp::Quantize { input, output, .. }
                 | TcOp::Relayout { input, output }
                 | TcOp::Dequantize { input, output, .. } => {

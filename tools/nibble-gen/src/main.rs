@@ -71,29 +71,33 @@ enum Cmd {
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
-    /// Import a HAWQ checkpoint (torch.save .pth of q_resnet18 / q_resnet50, read without Python);
-    /// writes DIR/model.mlir and DIR/weights.safetensors.
+    /// Import a model, its format detected from the file: an ONNX QDQ model (QuantizeLinear /
+    /// DequantizeLinear around float ops, as ONNX Runtime's quantize_static writes), or a HAWQ
+    /// checkpoint (torch.save .pth of q_resnet18 / q_resnet50, read without Python, which needs
+    /// --arch and --bits); writes DIR/model.mlir and DIR/weights.safetensors.
     Import {
-        /// The checkpoint (a dict with 'state_dict', or a state dict; keys may carry 'module.')
+        /// The model: model.onnx, or a checkpoint (a dict with 'state_dict', or a state dict;
+        /// keys may carry 'module.')
         checkpoint: PathBuf,
-        /// The pytorchcv architecture HAWQ quantized (its --arch): resnet18, resnet50 (bottleneck
-        /// stride on the 1x1 conv) or resnet50b (stride on the 3x3); a checkpoint's own 'arch'
-        /// entry must agree
+        /// Checkpoints: the pytorchcv architecture HAWQ quantized (its --arch): resnet18,
+        /// resnet50 (bottleneck stride on the 1x1 conv) or resnet50b (stride on the 3x3); a
+        /// checkpoint's own 'arch' entry must agree
         #[arg(long)]
-        arch: String,
-        /// uniform4 / w4a4, uniform8 / w8a8, or a JSON file with a complete HAWQ bit
-        /// configuration {"layer name": bits}
+        arch: Option<String>,
+        /// Checkpoints: uniform4 / w4a4, uniform8 / w8a8, or a JSON file with a complete HAWQ
+        /// bit configuration {"layer name": bits}
         #[arg(long)]
-        bits: String,
+        bits: Option<String>,
         /// JSON object {"layer name": bits} laid over --bits
         #[arg(long, value_name = "FILE")]
         bit_config: Option<PathBuf>,
-        /// Batch size of the generated function
-        #[arg(long, default_value_t = 1)]
-        batch: i64,
-        /// Input height and width (a multiple of 32)
-        #[arg(long, default_value_t = 224)]
-        image_size: i64,
+        /// Batch size of the generated function (default: the ONNX model's, else 1)
+        #[arg(long)]
+        batch: Option<i64>,
+        /// Input height and width (default: the ONNX model's, else 224; checkpoints: a multiple
+        /// of 32)
+        #[arg(long)]
+        image_size: Option<i64>,
         /// Also print the residual streams (i32 activations): each one's static bound from the
         /// weights, whether it proves i16 enough, and the range the reference produces on N
         /// random inputs
@@ -102,6 +106,16 @@ enum Cmd {
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+/// The first bytes of a file (format detection).
+fn read_head(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let mut head = vec![0u8; 16];
+    let n = f.read(&mut head).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    head.truncate(n);
+    Ok(head)
 }
 
 /// `--residual-streams N`: the streams of the written model, observed on N random inputs.
@@ -166,6 +180,39 @@ fn run(cli: Cli) -> Result<(), String> {
             residual_streams,
             out,
         } => {
+            let head = read_head(&checkpoint)?;
+            if nibble_onnx::looks_like_onnx(&head) {
+                if arch.is_some() || bits.is_some() || bit_config.is_some() {
+                    return Err(format!(
+                        "{}: an ONNX model carries its own quantization; --arch, --bits and --bit-config are for HAWQ checkpoints",
+                        checkpoint.display()
+                    ));
+                }
+                let bytes = nibble_onnx::read_file_bytes(&checkpoint)?;
+                let opts = nibble_models::onnx::OnnxOptions { batch, image_size };
+                let m = nibble_models::onnx::import_onnx(&bytes, &opts)
+                    .map_err(|e| format!("{}: {e}", checkpoint.display()))?;
+                nibble_models::write_graph(&out, &m.graph, &m.weights)?;
+                println!(
+                    "imported {} ({} qnn ops, {} weights); wrote {}/model.mlir and {}/weights.safetensors",
+                    checkpoint.display(),
+                    m.graph.nodes.len(),
+                    m.weights.tensors.len(),
+                    out.display(),
+                    out.display()
+                );
+                for n in &m.notes {
+                    println!("note: {n}");
+                }
+                return print_streams(&m.graph, &m.weights, residual_streams);
+            }
+            let (Some(arch), Some(bits)) = (arch, bits) else {
+                return Err(format!(
+                    "{}: a HAWQ checkpoint needs --arch and --bits",
+                    checkpoint.display()
+                ));
+            };
+            let (batch, image_size) = (batch.unwrap_or(1), image_size.unwrap_or(224));
             let (arch, conv1_stride) =
                 nibble_models::import::parse_arch(&arch).ok_or_else(|| {
                     format!("unknown --arch '{arch}' (resnet18, resnet50 or resnet50b)")

@@ -18,7 +18,7 @@
 use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, Val};
 use super::layout::{out_plan, range, read_group, Buf, Group, Item};
 use nibble_qnn::graph::ChannelScales;
-use nibble_qnn::semantics::{ElemType, Rounding};
+use nibble_qnn::semantics::{ElemType, QuantizeMode, Rounding};
 use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::program::Elementwise;
 
@@ -183,22 +183,29 @@ pub fn to_elem(kb: &mut KernelBuilder, y: Val, e: ElemType) -> Val {
 ///   exactly round_half_even(a); above 2^23 every f32 is an integer), sign restored;
 /// - NaN -> 0; `r <= lo` -> lo, `r >= hi` -> hi (f32 compares, as the saturating `as i64` +
 ///   clamp), else `fptosi` (exact: r is integral and inside the range).
-pub fn quantize_f32(kb: &mut KernelBuilder, x: Val, scale: f32, e: ElemType) -> Val {
-    let inv = 1.0f32 / scale;
-    let invc = kb.f32c(inv);
-    let v = kb.mulf(x, invc);
+pub fn quantize_f32(
+    kb: &mut KernelBuilder,
+    x: Val,
+    scale: f32,
+    zero_point: i64,
+    mode: QuantizeMode,
+    e: ElemType,
+) -> Val {
+    let v = match mode {
+        QuantizeMode::MultiplyReciprocal => {
+            let inv = kb.f32c(1.0f32 / scale);
+            kb.mulf(x, inv)
+        }
+        QuantizeMode::Divide => {
+            let s = kb.f32c(scale);
+            kb.divf(x, s)
+        }
+    };
+    let r = kb.round_half_even_f32(v);
     let z = kb.f32c(0.0);
-    let neg = kb.cmpf(CmpF::Olt, v, z);
-    let nv = kb.negf(v);
-    let a = kb.select(neg, nv, v);
-    let m = kb.f32c(8388608.0);
-    let t1 = kb.addf(a, m);
-    let t2 = kb.subf(t1, m);
-    let small = kb.cmpf(CmpF::Olt, a, m);
-    let r = kb.select(small, t2, a);
-    let nr = kb.negf(r);
-    let r = kb.select(neg, nr, r);
+    // saturate r to [lo - zp, hi - zp], then add zp (as the reference: clamp(r + zp, lo, hi))
     let (lo, hi) = range(e);
+    let (lo, hi) = (lo - zero_point, hi - zero_point);
     let (lof, hif) = (kb.f32c(lo as f32), kb.f32c(hi as f32));
     let above_lo = kb.cmpf(CmpF::Olt, lof, r); // lo < r
     let below_hi = kb.cmpf(CmpF::Olt, r, hif); // r < hi
@@ -210,8 +217,10 @@ pub fn quantize_f32(kb: &mut KernelBuilder, x: Val, scale: f32, e: ElemType) -> 
     // r < hi is false for r >= hi (NaN handled first): saturate up; likewise down.
     let q = kb.select(below_hi, q, hii);
     let q = kb.select(above_lo, q, loi);
-    // at r <= lo, `above_lo` is false -> lo; r >= hi (and > lo) -> hi
-    kb.select(nan, zi, q)
+    // at r <= lo, `above_lo` is false -> lo; r >= hi (and > lo) -> hi; NaN -> 0 (+ zp)
+    let q = kb.select(nan, zi, q);
+    let zp = kb.i32c(zero_point);
+    kb.add(q, zp)
 }
 
 pub fn quantize(
@@ -220,6 +229,8 @@ pub fn quantize(
     inp: &ActBuffer,
     out: &ActBuffer,
     scale: f32,
+    zero_point: i64,
+    mode: QuantizeMode,
 ) -> Result<i64, String> {
     if inp.elem != ElemType::F32 || !out.elem.is_int() {
         return Err(format!(
@@ -234,7 +245,7 @@ pub fn quantize(
         let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
         Ok(xs
             .into_iter()
-            .map(|x| quantize_f32(kb, x, scale, out.elem))
+            .map(|x| quantize_f32(kb, x, scale, zero_point, mode, out.elem))
             .collect())
     })
 }
@@ -311,6 +322,55 @@ pub fn relayout(
         let ib = Buf::act(kb, ia, inp);
         Ok(read_group(kb, &ib, inp, grp, ocs, &mut same))
     })
+}
+
+/// `tcconv.pad`: the output at (n, c, h, w) is the input at (n, c, h - top, w - left) inside
+/// the input, `value` in the border (padding channels 0, as every kernel writes them).
+pub fn pad(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    inp: &ActBuffer,
+    out: &ActBuffer,
+    padding: [i64; 4],
+    value: i64,
+) -> Result<i64, String> {
+    let [n, c, h, w] = inp.dims;
+    let want = [n, c, h + padding[0] + padding[2], w + padding[1] + padding[3]];
+    if !inp.elem.is_int() || inp.elem != out.elem || out.dims != want || inp.layout != out.layout {
+        return Err(format!(
+            "pad of {:?} {} by {padding:?} gives {want:?} {}, not {:?} {}",
+            inp.dims, inp.elem, inp.elem, out.dims, out.elem
+        ));
+    }
+    let (ia, oa) = (args[0], args[1]);
+    let ocs = out.stored_channels();
+    each_group(kb, oa, out, CHANNELS_PER_THREAD, &mut |kb, grp| {
+        let ib = Buf::act(kb, ia, inp);
+        // clamped input coordinates (always in bounds) and whether each item is inside
+        let mut inside = vec![];
+        let xs = read_group(kb, &ib, inp, grp, ocs, &mut |kb, it| {
+            let (okh, ih) = shifted(kb, it.h, padding[0], h);
+            let (okw, iw) = shifted(kb, it.w, padding[1], w);
+            inside.push(kb.andb(okh, okw));
+            (ih, iw)
+        });
+        let v = kb.i32c(value);
+        let ok = |i: usize| inside[i.min(inside.len() - 1)];
+        Ok(xs.into_iter().enumerate().map(|(i, x)| kb.select(ok(i), x, v)).collect())
+    })
+}
+
+/// `i - p` when inside `[0, extent)`, with the predicate; else 0 (a safe index).
+fn shifted(kb: &mut KernelBuilder, i: Val, p: i64, extent: i64) -> (Val, Val) {
+    let pv = kb.idx(p);
+    let ev = kb.idx(extent);
+    let j = kb.sub(i, pv);
+    // unsigned compare: i - p wraps for i < p
+    let ok_lo = kb.cmp(Cmp::Uge, i, pv);
+    let ok_hi = kb.cmp(Cmp::Ult, j, ev);
+    let ok = kb.andb(ok_lo, ok_hi);
+    let zero = kb.idx(0);
+    (ok, kb.select(ok, j, zero))
 }
 
 /// requantize / add / relu / clamp, per element, exactly as `reference::requantize_op`,

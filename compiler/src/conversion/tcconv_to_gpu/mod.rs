@@ -199,7 +199,23 @@ pub fn build_op_kernel<'c>(
                     input,
                     output,
                     scale,
-                } => elementwise::quantize(kb, args, &b[*input], &b[*output], *scale),
+                    zero_point,
+                    mode,
+                } => elementwise::quantize(
+                    kb,
+                    args,
+                    &b[*input],
+                    &b[*output],
+                    *scale,
+                    *zero_point,
+                    *mode,
+                ),
+                TcOp::Pad {
+                    input,
+                    output,
+                    padding,
+                    value,
+                } => elementwise::pad(kb, args, &b[*input], &b[*output], *padding, *value),
                 TcOp::Dequantize {
                     input,
                     output,
@@ -223,6 +239,7 @@ pub fn build_op_kernel<'c>(
                     kernel,
                     strides,
                     padding,
+                    divisor,
                 } => pool::pool(
                     kb,
                     args,
@@ -232,6 +249,7 @@ pub fn build_op_kernel<'c>(
                     *kernel,
                     *strides,
                     *padding,
+                    *divisor,
                 ),
                 TcOp::Conv2d(c) => {
                     let spec = conv::ConvSpec::conv(c, b, &p.weights);

@@ -47,6 +47,7 @@ pub fn tap(
     (ok, ic)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn pool(
     kb: &mut KernelBuilder,
     args: &[Val],
@@ -56,6 +57,7 @@ pub fn pool(
     kernel: [i64; 2],
     strides: [i64; 2],
     padding: [i64; 4],
+    divisor: Option<i64>,
 ) -> Result<i64, String> {
     if inp.layout != out.layout || inp.dims[0] != out.dims[0] || inp.dims[1] != out.dims[1] {
         return Err(format!(
@@ -77,7 +79,10 @@ pub fn pool(
     }
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
-    let count = kh * kw;
+    let count = divisor.unwrap_or(kh * kw);
+    if count < 1 {
+        return Err(format!("pool2d divisor {count} must be at least 1"));
+    }
     each_group(
         kb,
         oa,

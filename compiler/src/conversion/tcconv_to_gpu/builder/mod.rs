@@ -474,6 +474,11 @@ impl<'c> KernelBuilder<'c> {
         let ty = self.ty(Scalar::F32);
         self.op1("arith.mulf", &[a, b], ty)
     }
+    /// `a / b`, IEEE division rounded to nearest (`div.rn.f32`: no fast-math flags).
+    pub fn divf(&mut self, a: Val, b: Val) -> Val {
+        let ty = self.ty(Scalar::F32);
+        self.op1("arith.divf", &[a, b], ty)
+    }
     pub fn addf(&mut self, a: Val, b: Val) -> Val {
         let ty = self.ty(Scalar::F32);
         self.op1("arith.addf", &[a, b], ty)

@@ -154,6 +154,8 @@ impl<'c> KernelBuilder<'c> {
                 self.orb(gt, tie)
             }
             Rounding::HalfUp => self.cmp(Cmp::Sge, r, half),
+            // `dyadic` computes it in f32 and never gets here
+            Rounding::F32HalfToEven => unreachable!("f32 rounding goes through dyadic_f32"),
             Rounding::Truncate => {
                 let z = self.i64c(0);
                 let neg = self.cmp(Cmp::Slt, p, z);
@@ -175,6 +177,9 @@ impl<'c> KernelBuilder<'c> {
 
     /// `Dyadic::apply`: `round(x * b / 2^c)` with the product in i64 (x: i32 or i64 value).
     pub fn dyadic(&mut self, x: Val, b: Param, c: Param, mode: Rounding) -> Val {
+        if mode == Rounding::F32HalfToEven {
+            return self.dyadic_f32(x, b, c);
+        }
         let x = self.sext(x, Scalar::I64);
         let b = match b {
             Param::Const(k) => self.i64c(k),
@@ -204,5 +209,60 @@ impl<'c> KernelBuilder<'c> {
         let max = self.i64c(i64::MAX);
         let sat = self.select(sa, min, max);
         self.select(ovf, sat, s)
+    }
+
+    /// `Dyadic::apply` under `f32_half_to_even`: `round_half_even(f32(f32(x) * s))` with
+    /// `s = b / 2^c` (exact in f32: `b < 2^24`), limited to +-2^62, as i64. `cvt.rn.f32.s64`,
+    /// `mul.rn.f32`, then [`round_half_even_f32`](Self::round_half_even_f32).
+    pub fn dyadic_f32(&mut self, x: Val, b: Param, c: Param) -> Val {
+        let x = self.sext(x, Scalar::I64);
+        let f = self.sitofp(x);
+        let s = match (b, c) {
+            (Param::Const(b), Param::Const(c)) => self.f32c((b as f64 / (c as f64).exp2()) as f32),
+            _ => {
+                let bv = match b {
+                    Param::Const(k) => self.f32c(k as f32),
+                    Param::Value(v) => self.sitofp(v),
+                };
+                // 2^-c as the f32 with exponent field 127 - c (c in [0, 62])
+                let cv = match c {
+                    Param::Const(k) => self.i32c(k),
+                    Param::Value(v) => v,
+                };
+                let e = self.i32c(127);
+                let e = self.sub(e, cv);
+                let k23 = self.i32c(23);
+                let bits = self.shl(e, k23);
+                let pow = self.bitcast_f32(bits);
+                self.mulf(bv, pow)
+            }
+        };
+        let p = self.mulf(f, s);
+        let r = self.round_half_even_f32(p);
+        let lim = nibble_qnn::semantics::F32_RESULT_LIMIT;
+        let (lo, hi) = (self.f32c(-lim), self.f32c(lim));
+        let below = self.cmpf(CmpF::Olt, r, lo);
+        let r = self.select(below, lo, r);
+        let above = self.cmpf(CmpF::Olt, hi, r);
+        let r = self.select(above, hi, r);
+        self.fptosi(r, Scalar::I64)
+    }
+
+    /// Round an f32 to the nearest integer, ties to even, staying f32: `a = |v|`,
+    /// `r = a < 2^23 ? (a + 2^23) - 2^23 : a` (for `0 <= a < 2^23` the sum lies in `[2^23, 2^24)`
+    /// where the ulp is 1, so the IEEE round-to-nearest-even add is exactly
+    /// `round_half_even(a)`; above 2^23 every f32 is an integer), sign restored. NaN stays NaN.
+    pub fn round_half_even_f32(&mut self, v: Val) -> Val {
+        let z = self.f32c(0.0);
+        let neg = self.cmpf(CmpF::Olt, v, z);
+        let nv = self.negf(v);
+        let a = self.select(neg, nv, v);
+        let m = self.f32c(8388608.0);
+        let t1 = self.addf(a, m);
+        let t2 = self.subf(t1, m);
+        let small = self.cmpf(CmpF::Olt, a, m);
+        let r = self.select(small, t2, a);
+        let nr = self.negf(r);
+        self.select(neg, nr, r)
     }
 }

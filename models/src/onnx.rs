@@ -1,0 +1,1117 @@
+//! The ONNX importer: a QDQ-quantized model (QuantizeLinear / DequantizeLinear around float ops,
+//! what ONNX Runtime's `quantize_static`, NVIDIA's Model Optimizer and other tools write) ->
+//! qnn graph + weights, computing what ONNX Runtime's integer CPU kernels compute.
+//!
+//! Each ONNX tensor becomes one of:
+//! - a quantized value ([`QVal`]): a qnn value holding `q - offset` for the ONNX integers `q`
+//!   with `(scale, zero_point)`. `offset` is the zero point when `q - zp` fits a type as narrow
+//!   as `q`'s (int8 with zp -128 is a `ui8`, uint8 with zp 128 an `i8`, zp 0 itself): then padding
+//!   with 0 and summing without a correction are exact, as they are for real zeros. Otherwise the
+//!   value is stored as `q` (offset 0) and whoever reads it corrects: a conv pads with the zero
+//!   point (`padding_value`) and folds `-zp * sum(w)` into its bias, others first re-center
+//!   into i16 with an exact `qnn.requantize`.
+//! - a float expression ([`Float`]): the DequantizeLinear of a quantized value, or a float op
+//!   over such (Conv, Gemm, Add, GlobalAveragePool, Relu / Clip) waiting for the QuantizeLinear
+//!   that gives it its integer form, where one qnn op (plus its requantize) is emitted.
+//! - a constant: an initializer or Constant, read when an op needs it (weights, biases, scales).
+//!
+//! The integer semantics are ONNX Runtime's (CPU, x86): QuantizeLinear is
+//! `sat(round_half_even(x / scale) + zp)` (`qnn.quantize {mode = "divide"}`); QLinearConv and
+//! QGemm requantize `f32(acc) * f32(f32(sx * sw[c]) / sy)` in float32 (rounding
+//! `f32_half_to_even`); QLinearGlobalAveragePool sums in i32 and requantizes with
+//! `f32(sx / f32(sy * HW))`; MaxPool, Flatten and Reshape move integers. Add is computed with
+//! each branch rounded on its own (`qnn.add`), where ONNX Runtime rounds one float sum (with
+//! fused multiply-adds): the two agree except where a sum lands within rounding of a half.
+//!
+//! Everything else is a diagnostic naming the node and its op type.
+
+use nibble_onnx::proto::{data_type as dt, GraphProto, NodeProto, TensorProto};
+use nibble_onnx::{self as onnx, Attrs};
+use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType, ValueId};
+use nibble_qnn::semantics::{Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
+use nibble_qnn::tensor::Tensor;
+use nibble_qnn::weights::Weights;
+use std::collections::HashMap;
+
+/// What `nibble-gen import model.onnx` may override.
+#[derive(Clone, Debug, Default)]
+pub struct OnnxOptions {
+    /// Batch size (required when the model's batch dimension is symbolic).
+    pub batch: Option<i64>,
+    /// Input height and width (overrides the model's, for fully convolutional models).
+    pub image_size: Option<i64>,
+}
+
+/// An imported model.
+pub struct Imported {
+    pub graph: Graph,
+    pub weights: Weights,
+    /// One line per fact a user should know (ops approximated, ...).
+    pub notes: Vec<String>,
+}
+
+/// A quantized tensor: qnn value `id` holds `q - offset`.
+#[derive(Clone, Debug)]
+struct QVal {
+    id: ValueId,
+    scale: f32,
+    zp: i64,
+    /// The ONNX element type of `q`.
+    qtype: ElemType,
+    offset: i64,
+}
+
+impl QVal {
+    fn centered(&self) -> bool {
+        self.offset == self.zp
+    }
+}
+
+/// A float tensor of the ONNX graph, as what it is computed from.
+#[derive(Clone, Debug)]
+enum Float {
+    /// The model's float input.
+    Input(ValueId),
+    /// DequantizeLinear of a quantized value.
+    Dq(QVal),
+    /// An integer accumulator `acc` (i32 qnn value) whose real value is `acc * scale[c]`:
+    /// scale per output channel as ONNX Runtime computes it for the requantize
+    /// (`f32(sx * sw[c])`, or `sx` alone for a pool sum), `requant_div` the divisor applied
+    /// before the output scale (`HW` for a global average pool).
+    Acc {
+        id: ValueId,
+        scale: Vec<f32>,
+        layout: Layout,
+        pool_count: Option<i64>,
+        /// Real-valued bounds from Relu / Clip applied after it.
+        lo: Option<f32>,
+        hi: Option<f32>,
+    },
+    /// `a + b` of two quantized values, not yet requantized.
+    Sum { a: QVal, b: QVal, lo: Option<f32>, hi: Option<f32> },
+}
+
+enum Entry {
+    Q(QVal),
+    F(Float),
+    Const,
+}
+
+struct Importer<'a> {
+    g: Graph,
+    weights: Weights,
+    notes: Vec<String>,
+    consts: HashMap<&'a str, &'a TensorProto>,
+    values: HashMap<String, Entry>,
+    /// DequantizeLinear of a constant: (quantized tensor name, scale tensor, zero point tensor, axis).
+    const_dq: HashMap<String, (String, String, Option<String>, i64)>,
+    /// Logical NCHW dims of each qnn value with a 4-D layout.
+    layout: HashMap<ValueId, Layout>,
+    used_names: HashMap<String, usize>,
+}
+
+/// Import a QDQ ONNX model from its file bytes.
+pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String> {
+    let model = onnx::read(bytes)?;
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map(|o| o.version)
+        .unwrap_or(0);
+    if opset < 13 {
+        return Err(format!(
+            "the model uses ONNX opset {opset}; nibble reads opset 13 and later (per-axis QuantizeLinear)"
+        ));
+    }
+    let graph = model.graph.as_ref().expect("read() checks the graph");
+    Importer::new(graph)?.run(graph, opts)
+}
+
+fn node_name(n: &NodeProto) -> String {
+    if n.name.is_empty() {
+        format!("{} node with output '{}'", n.op_type, n.output.first().map(String::as_str).unwrap_or("?"))
+    } else {
+        format!("{} node '{}'", n.op_type, n.name)
+    }
+}
+
+/// The stored type of `q - offset` for ONNX integers of type `qtype` (None: needs i16).
+fn stored_type(qtype: ElemType, offset: i64) -> ElemType {
+    let (lo, hi) = qtype.range();
+    let candidates: &[ElemType] = if qtype.bits() == 4 {
+        &[ElemType::I4, ElemType::U4, ElemType::I8, ElemType::U8, ElemType::I16]
+    } else {
+        &[ElemType::I8, ElemType::U8, ElemType::I16]
+    };
+    for &t in candidates {
+        let (tl, th) = t.range();
+        if lo - offset >= tl && hi - offset <= th {
+            return t;
+        }
+    }
+    ElemType::I32
+}
+
+/// The offset a freshly computed value is stored with: its zero point when `q - zp` is as
+/// narrow as `q`, else 0.
+fn best_offset(qtype: ElemType, zp: i64) -> i64 {
+    if stored_type(qtype, zp).bits() <= qtype.bits() {
+        zp
+    } else {
+        0
+    }
+}
+
+fn onnx_elem(t: i32) -> Option<ElemType> {
+    Some(match t {
+        dt::INT8 => ElemType::I8,
+        dt::UINT8 => ElemType::U8,
+        dt::INT4 => ElemType::I4,
+        dt::UINT4 => ElemType::U4,
+        dt::INT32 => ElemType::I32,
+        _ => return None,
+    })
+}
+
+/// A scale as ONNX Runtime computes a requantize scale, checked to be usable.
+fn dyadic(s: f32, what: &str) -> Result<Dyadic, String> {
+    Dyadic::from_f32(s).ok_or_else(|| {
+        format!("{what} scale {s:e} is outside what nibble represents (positive, in [2^-39, 2^24))")
+    })
+}
+
+fn scales_of(v: &[f32], what: &str) -> Result<ChannelScales, String> {
+    let mut m = vec![];
+    let mut s = vec![];
+    for &x in v {
+        let d = dyadic(x, what)?;
+        m.push(d.multiplier);
+        s.push(d.shift);
+    }
+    // one entry when every channel has the same scale
+    if m.iter().all(|&x| x == m[0]) && s.iter().all(|&x| x == s[0]) {
+        m.truncate(1);
+        s.truncate(1);
+    }
+    Ok(ChannelScales { multiplier: m, shift: s })
+}
+
+impl<'a> Importer<'a> {
+    fn new(graph: &'a GraphProto) -> Result<Self, String> {
+        let mut consts = HashMap::new();
+        for t in &graph.initializer {
+            consts.insert(t.name.as_str(), t);
+        }
+        for n in &graph.node {
+            if n.op_type == "Constant" {
+                let t = Attrs::new(n)
+                    .tensor("value")
+                    .map_err(|e| format!("{}: {e}", node_name(n)))?
+                    .ok_or_else(|| format!("{}: only `value` tensors are supported", node_name(n)))?;
+                if let Some(o) = n.output.first() {
+                    consts.insert(o.as_str(), t);
+                }
+            }
+        }
+        Ok(Self {
+            g: Graph::new("main", vec![]),
+            weights: Weights::default(),
+            notes: vec![],
+            consts,
+            values: HashMap::new(),
+            const_dq: HashMap::new(),
+            layout: HashMap::new(),
+            used_names: HashMap::new(),
+        })
+    }
+
+    fn run(mut self, graph: &'a GraphProto, opts: &OnnxOptions) -> Result<Imported, String> {
+        // the one float input that is not an initializer
+        let inputs: Vec<_> = graph
+            .input
+            .iter()
+            .filter(|i| !self.consts.contains_key(i.name.as_str()))
+            .collect();
+        if inputs.len() != 1 {
+            return Err(format!(
+                "the model has {} inputs ({}); nibble imports models with one image input",
+                inputs.len(),
+                inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let input = inputs[0];
+        let tt = input
+            .r#type
+            .as_ref()
+            .and_then(|t| t.tensor_type.as_ref())
+            .ok_or_else(|| format!("input '{}' is not a tensor", input.name))?;
+        if tt.elem_type != dt::FLOAT {
+            return Err(format!(
+                "input '{}' is {}; nibble imports float32 image inputs (quantized by the model's QuantizeLinear)",
+                input.name,
+                dt::name(tt.elem_type)
+            ));
+        }
+        let dims: Vec<Option<i64>> = tt
+            .shape
+            .as_ref()
+            .map(|s| s.dim.iter().map(|d| d.dim_value.filter(|&v| v > 0)).collect())
+            .unwrap_or_default();
+        if dims.len() != 4 {
+            return Err(format!(
+                "input '{}' has rank {}; nibble imports NCHW images (rank 4)",
+                input.name,
+                dims.len()
+            ));
+        }
+        let batch = match (opts.batch, dims[0]) {
+            (Some(b), _) => b,
+            (None, Some(b)) => b,
+            (None, None) => {
+                return Err(format!(
+                    "input '{}' has a symbolic batch dimension: give --batch",
+                    input.name
+                ))
+            }
+        };
+        let c = dims[1].ok_or_else(|| format!("input '{}' has no channel count", input.name))?;
+        let (h, w) = match (opts.image_size, dims[2], dims[3]) {
+            (Some(s), _, _) => (s, s),
+            (None, Some(h), Some(w)) => (h, w),
+            _ => {
+                return Err(format!(
+                    "input '{}' has symbolic height or width: give --image-size",
+                    input.name
+                ))
+            }
+        };
+        for (v, what) in [(batch, "--batch"), (h, "--image-size"), (w, "--image-size")] {
+            if !(1..=1 << 20).contains(&v) {
+                return Err(format!("{what} {v} is outside [1, 2^20]"));
+            }
+        }
+        self.g.args.push(TensorType::new(vec![batch, c, h, w], ElemType::F32));
+        self.layout.insert(0, Layout::NCHW);
+        self.values.insert(input.name.clone(), Entry::F(Float::Input(0)));
+        for n in &graph.node {
+            self.node(n).map_err(|e| format!("{}: {e}", node_name(n)))?;
+        }
+        if graph.output.len() != 1 {
+            return Err(format!(
+                "the model has {} outputs; nibble imports models with one output",
+                graph.output.len()
+            ));
+        }
+        let out = &graph.output[0].name;
+        let result = match self.values.get(out) {
+            Some(Entry::F(Float::Dq(q))) => {
+                let q = q.clone();
+                self.dequantize(&q)?
+            }
+            Some(Entry::F(Float::Acc { id, scale, layout, pool_count: None, lo: None, hi: None })) => {
+                // QGemm with a float output: f32(acc * f32(sx * sw[c]))
+                let (id, scale, layout) = (*id, scale.clone(), *layout);
+                let ty = self.g.value_type(id).clone();
+                self.g.push(
+                    Op::Dequantize { scales: scale, layout },
+                    vec![id],
+                    TensorType::new(ty.shape, ElemType::F32),
+                )
+            }
+            _ => {
+                return Err(format!(
+                    "output '{out}' is not the DequantizeLinear of a quantized tensor or a quantized Gemm's float result"
+                ))
+            }
+        };
+        self.g.results.push(result);
+        Ok(Imported {
+            graph: self.g,
+            weights: self.weights,
+            notes: self.notes,
+        })
+    }
+
+    fn constant(&self, name: &str) -> Result<onnx::Tensor, String> {
+        let t = self
+            .consts
+            .get(name)
+            .ok_or_else(|| format!("'{name}' must be a constant (an initializer)"))?;
+        onnx::tensor(t)
+    }
+
+    fn float_scalar(&self, name: &str) -> Result<f32, String> {
+        let t = self.constant(name)?;
+        match t.data.floats() {
+            Some(v) if v.len() == 1 => Ok(v[0]),
+            _ => Err(format!("scale '{name}' must be one float")),
+        }
+    }
+
+    /// (scale, zero point, type) of a QuantizeLinear / DequantizeLinear of an activation.
+    fn qparams(&self, n: &NodeProto) -> Result<(f32, i64, ElemType), String> {
+        let scale = self.float_scalar(input(n, 1)?)?;
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(format!("scale {scale} is not positive"));
+        }
+        let (zp, qtype) = match n.input.get(2).filter(|s| !s.is_empty()) {
+            Some(z) => {
+                let t = self.constant(z)?;
+                let ty = onnx_elem(t.data_type)
+                    .filter(|t| t.bits() <= 8)
+                    .ok_or_else(|| {
+                        format!("zero point '{z}' is {}; nibble reads 4- and 8-bit quantization", dt::name(t.data_type))
+                    })?;
+                match t.data.ints() {
+                    Some(v) if v.len() == 1 => (v[0], ty),
+                    _ => return Err(format!("zero point '{z}' must be one value (per-tensor activations)")),
+                }
+            }
+            None => (0, ElemType::U8),
+        };
+        if let Some(a) = Attrs::new(n).int("saturate")? {
+            if a != 1 {
+                return Err("saturate = 0 is only defined for float8 types".into());
+            }
+        }
+        Ok((scale, zp, qtype))
+    }
+
+    fn node(&mut self, n: &'a NodeProto) -> Result<(), String> {
+        if !(n.domain.is_empty() || n.domain == "ai.onnx") {
+            return Err(format!("operators of domain '{}' are not supported", n.domain));
+        }
+        let out = n.output.first().cloned().unwrap_or_default();
+        match n.op_type.as_str() {
+            "Constant" => {
+                self.values.insert(out, Entry::Const);
+            }
+            "QuantizeLinear" => {
+                let (scale, zp, qtype) = self.qparams(n)?;
+                let q = self.quantize(n, scale, zp, qtype)?;
+                self.values.insert(out, Entry::Q(q));
+            }
+            "DequantizeLinear" => {
+                let x = input(n, 0)?;
+                if self.consts.contains_key(x) {
+                    let axis = Attrs::new(n).int("axis")?.unwrap_or(1);
+                    let zp = n.input.get(2).filter(|s| !s.is_empty()).cloned();
+                    self.const_dq
+                        .insert(out.clone(), (x.to_string(), input(n, 1)?.to_string(), zp, axis));
+                    self.values.insert(out, Entry::Const);
+                    return Ok(());
+                }
+                let (scale, zp, _) = self.qparams(n)?;
+                let q = self.q(x)?.clone();
+                if q.scale != scale || q.zp != zp {
+                    return Err(format!(
+                        "dequantizes '{x}' with (scale {scale}, zero point {zp}), but it was quantized with ({}, {})",
+                        q.scale, q.zp
+                    ));
+                }
+                self.values.insert(out, Entry::F(Float::Dq(q)));
+            }
+            "Conv" => {
+                let f = self.conv(n)?;
+                self.values.insert(out, Entry::F(f));
+            }
+            "Gemm" | "MatMul" => {
+                let f = self.gemm(n)?;
+                self.values.insert(out, Entry::F(f));
+            }
+            "Add" => {
+                let a = self.dq(input(n, 0)?)?;
+                let b = self.dq(input(n, 1)?)?;
+                let ta = self.g.value_type(a.id).shape.clone();
+                let tb = self.g.value_type(b.id).shape.clone();
+                if ta != tb {
+                    return Err(format!("adds shapes {ta:?} and {tb:?}; only equal shapes (no broadcasting) are supported"));
+                }
+                self.values
+                    .insert(out, Entry::F(Float::Sum { a, b, lo: None, hi: None }));
+            }
+            "Relu" | "Clip" => {
+                let (lo, hi) = if n.op_type == "Relu" {
+                    (Some(0.0), None)
+                } else {
+                    let bound = |i: usize| -> Result<Option<f32>, String> {
+                        match n.input.get(i).filter(|s| !s.is_empty()) {
+                            Some(s) => Ok(Some(self.float_scalar(s)?)),
+                            None => Ok(None),
+                        }
+                    };
+                    if Attrs::new(n).float("min")?.is_some() || Attrs::new(n).float("max")?.is_some() {
+                        return Err("Clip with min / max attributes (opset < 11) is not supported".into());
+                    }
+                    (bound(1)?, bound(2)?)
+                };
+                let x = input(n, 0)?;
+                let f = match self.values.get(x) {
+                    Some(Entry::F(f)) => f.clone(),
+                    _ => return Err(format!("'{x}' is not a float tensor of the quantized graph")),
+                };
+                let f = match f {
+                    Float::Acc { id, scale, layout, pool_count, lo: l0, hi: h0 } => Float::Acc {
+                        id,
+                        scale,
+                        layout,
+                        pool_count,
+                        lo: max_opt(l0, lo),
+                        hi: min_opt(h0, hi),
+                    },
+                    Float::Sum { a, b, lo: l0, hi: h0 } => Float::Sum {
+                        a,
+                        b,
+                        lo: max_opt(l0, lo),
+                        hi: min_opt(h0, hi),
+                    },
+                    Float::Dq(q) => {
+                        // on integers: q >= zp + round(lo / s), q <= zp + round(hi / s)
+                        let bound = |v: Option<f32>| v.map(|v| (v / q.scale).round_ties_even() as i64 + q.zp - q.offset);
+                        let (qlo, qhi) = (bound(lo), bound(hi));
+                        let ty = self.g.value_type(q.id).clone();
+                        let (tl, th) = ty.elem.range();
+                        let id = self.g.push(
+                            Op::Clamp {
+                                min: qlo.unwrap_or(tl).clamp(tl, th),
+                                max: qhi.unwrap_or(th).clamp(tl, th),
+                                layout: self.layout_of(q.id),
+                            },
+                            vec![q.id],
+                            ty,
+                        );
+                        self.note_layout(id, q.id);
+                        Float::Dq(QVal { id, ..q })
+                    }
+                    Float::Input(_) => return Err("a Relu / Clip on the float input is not supported".into()),
+                };
+                self.values.insert(out, Entry::F(f));
+            }
+            "MaxPool" => {
+                let a = Attrs::new(n);
+                check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "dilations", "storage_order", "auto_pad"])?;
+                let (kernel, strides, padding) = window(&a, true)?;
+                let (x, float) = self.moved(input(n, 0)?)?;
+                let y = self.pool(&x, Op::MaxPool2d { kernel, strides, padding, layout: Layout::NCHW })?;
+                self.values.insert(out, wrap(QVal { id: y, ..x }, float));
+            }
+            "GlobalAveragePool" | "AveragePool" => {
+                let x = self.dq(input(n, 0)?)?;
+                let x = self.center(&x)?;
+                let [_, _, h, w] = self.nchw(x.id);
+                let (kernel, strides, padding) = if n.op_type == "GlobalAveragePool" {
+                    ([h, w], [1, 1], [0; 4])
+                } else {
+                    let a = Attrs::new(n);
+                    check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad"])?;
+                    window(&a, false)?
+                };
+                if kernel != [h, w] || padding != [0; 4] {
+                    return Err(
+                        "an AveragePool smaller than its input is not supported (ONNX Runtime computes it in float); a global average pool is"
+                            .into(),
+                    );
+                }
+                let sum = self.pool_sum(&x, kernel, strides)?;
+                self.values.insert(
+                    out,
+                    Entry::F(Float::Acc {
+                        id: sum,
+                        scale: vec![x.scale],
+                        layout: Layout::NCHW,
+                        pool_count: Some(h * w),
+                        lo: None,
+                        hi: None,
+                    }),
+                );
+            }
+            "Flatten" | "Reshape" => {
+                let (x, float) = self.moved(input(n, 0)?)?;
+                let [b, c, h, w] = self.nchw(x.id);
+                let ok = if n.op_type == "Flatten" {
+                    Attrs::new(n).int("axis")?.unwrap_or(1) == 1
+                } else {
+                    let s = self.constant(input(n, 1)?)?;
+                    let s = s.data.ints().unwrap_or_default();
+                    s.len() == 2 && (s[0] == b || s[0] == -1 || s[0] == 0) && (s[1] == c || s[1] == -1)
+                };
+                if !ok || h != 1 || w != 1 || self.g.value_type(x.id).shape.len() != 4 {
+                    return Err("only a flatten of N x C x 1 x 1 to N x C is supported".into());
+                }
+                let ty = TensorType::new(vec![b, c], self.g.value_type(x.id).elem);
+                let id = self.g.push(Op::Flatten { layout: Layout::NCHW }, vec![x.id], ty);
+                self.layout.insert(id, Layout::NC);
+                self.values.insert(out, wrap(QVal { id, ..x }, float));
+            }
+            "Identity" => {
+                let x = input(n, 0)?;
+                let e = match self.values.get(x) {
+                    Some(Entry::Q(q)) => Entry::Q(q.clone()),
+                    Some(Entry::F(f)) => Entry::F(f.clone()),
+                    _ => return Err(format!("'{x}' is unknown")),
+                };
+                self.values.insert(out, e);
+            }
+            other => {
+                return Err(format!(
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape)"
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn q(&self, name: &str) -> Result<&QVal, String> {
+        match self.values.get(name) {
+            Some(Entry::Q(q)) => Ok(q),
+            Some(_) => Err(format!("'{name}' is not quantized (expected the output of a QuantizeLinear)")),
+            None => Err(format!("'{name}' is not produced by a supported node")),
+        }
+    }
+
+    /// The input of an op that moves integers (MaxPool, Flatten): a quantized tensor or the
+    /// DequantizeLinear of one (whether it was float, so the output is too).
+    fn moved(&self, name: &str) -> Result<(QVal, bool), String> {
+        match self.values.get(name) {
+            Some(Entry::Q(q)) => Ok((q.clone(), false)),
+            Some(Entry::F(Float::Dq(q))) => Ok((q.clone(), true)),
+            Some(_) => Err(format!("'{name}' is not a quantized tensor or its DequantizeLinear")),
+            None => Err(format!("'{name}' is not produced by a supported node")),
+        }
+    }
+
+    fn dq(&self, name: &str) -> Result<QVal, String> {
+        match self.values.get(name) {
+            Some(Entry::F(Float::Dq(q))) => Ok(q.clone()),
+            Some(_) => Err(format!("'{name}' is not the DequantizeLinear of a quantized tensor")),
+            None => Err(format!("'{name}' is not produced by a supported node")),
+        }
+    }
+
+    fn layout_of(&self, id: ValueId) -> Layout {
+        self.layout.get(&id).copied().unwrap_or(Layout::NCHW)
+    }
+    fn note_layout(&mut self, id: ValueId, like: ValueId) {
+        let l = self.layout_of(like);
+        self.layout.insert(id, l);
+    }
+    fn nchw(&self, id: ValueId) -> [i64; 4] {
+        self.layout_of(id).nchw(&self.g.value_type(id).shape)
+    }
+
+    /// A qnn weight from integers (name derived from the ONNX name, unique).
+    fn weight(&mut self, onnx_name: &str, ty: TensorType, v: Vec<i32>) -> ValueId {
+        let mut base: String = onnx_name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '_' })
+            .collect();
+        if base.is_empty() {
+            base = "w".into();
+        }
+        let k = self.used_names.entry(base.clone()).or_insert(0);
+        *k += 1;
+        let name = if *k == 1 { base } else { format!("{base}.{k}") };
+        self.weights.insert(name.clone(), Tensor::int(ty.clone(), v));
+        self.g.push(Op::Weight { name }, vec![], ty)
+    }
+
+    /// `q - from` re-centred to `q - to` with an exact requantize (unit scale).
+    fn shift_offset(&mut self, x: &QVal, to: i64) -> Result<QVal, String> {
+        if x.offset == to {
+            return Ok(x.clone());
+        }
+        let elem = stored_type(x.qtype, to);
+        let (lo, hi) = x.qtype.range();
+        let ty = TensorType::new(self.g.value_type(x.id).shape.clone(), elem);
+        let layout = self.layout_of(x.id);
+        let id = self.g.push(
+            Op::Requantize {
+                scales: ChannelScales::per_tensor(Dyadic { multiplier: 1, shift: 0 }),
+                rounding: Rounding::HalfToEven,
+                zero_point: x.offset - to,
+                clamp: [lo - to, hi - to],
+                layout,
+            },
+            vec![x.id],
+            ty,
+        );
+        self.layout.insert(id, layout);
+        Ok(QVal { id, offset: to, ..x.clone() })
+    }
+
+    /// The value as `q - zp` (exact real-zero arithmetic), re-centred if needed.
+    fn center(&mut self, x: &QVal) -> Result<QVal, String> {
+        self.shift_offset(x, x.zp)
+    }
+
+    fn dequantize(&mut self, q: &QVal) -> Result<ValueId, String> {
+        let q = self.center(q)?;
+        let ty = self.g.value_type(q.id).clone();
+        let layout = self.layout_of(q.id);
+        Ok(self.g.push(
+            Op::Dequantize { scales: vec![q.scale], layout },
+            vec![q.id],
+            TensorType::new(ty.shape, ElemType::F32),
+        ))
+    }
+
+    fn pool(&mut self, x: &QVal, op: Op) -> Result<ValueId, String> {
+        let [n, c, h, w] = self.nchw(x.id);
+        let (k, s, p) = match &op {
+            Op::MaxPool2d { kernel, strides, padding, .. } => (*kernel, *strides, *padding),
+            _ => unreachable!(),
+        };
+        let oh = (h + p[0] + p[2] - k[0]) / s[0] + 1;
+        let ow = (w + p[1] + p[3] - k[1]) / s[1] + 1;
+        let ty = TensorType::new(vec![n, c, oh, ow], self.g.value_type(x.id).elem);
+        let id = self.g.push(op, vec![x.id], ty);
+        self.layout.insert(id, Layout::NCHW);
+        Ok(id)
+    }
+
+    fn pool_sum(&mut self, x: &QVal, kernel: [i64; 2], strides: [i64; 2]) -> Result<ValueId, String> {
+        let [n, c, _, _] = self.nchw(x.id);
+        let ty = TensorType::new(vec![n, c, 1, 1], ElemType::I32);
+        let id = self.g.push(
+            Op::AvgPool2d {
+                kernel,
+                strides,
+                padding: [0; 4],
+                layout: Layout::NCHW,
+                divisor: Some(1),
+            },
+            vec![x.id],
+            ty,
+        );
+        self.layout.insert(id, Layout::NCHW);
+        Ok(id)
+    }
+
+    /// QuantizeLinear of a float tensor: where integer ops are emitted.
+    fn quantize(&mut self, n: &NodeProto, scale: f32, zp: i64, qtype: ElemType) -> Result<QVal, String> {
+        let x = input(n, 0)?;
+        let f = match self.values.get(x) {
+            Some(Entry::F(f)) => f.clone(),
+            Some(_) => return Err(format!("'{x}' is not a float tensor")),
+            None => return Err(format!("'{x}' is not produced by a supported node")),
+        };
+        let (qlo, qhi) = qtype.range();
+        if !(qlo..=qhi).contains(&zp) {
+            return Err(format!("zero point {zp} is outside the range of {qtype}"));
+        }
+        match f {
+            Float::Input(id) => {
+                let shape = self.g.value_type(id).shape.clone();
+                let q = self.g.push(
+                    Op::Quantize {
+                        scale,
+                        layout: Layout::NCHW,
+                        zero_point: zp,
+                        mode: QuantizeMode::Divide,
+                    },
+                    vec![id],
+                    TensorType::new(shape, qtype),
+                );
+                self.layout.insert(q, Layout::NCHW);
+                Ok(QVal { id: q, scale, zp, qtype, offset: 0 })
+            }
+            Float::Dq(q) => {
+                if q.scale == scale && q.zp == zp && q.qtype == qtype {
+                    return Ok(q);
+                }
+                // requantize one quantized tensor to another scale: ONNX Runtime runs it as
+                // float DQ -> Q: round(f32(f32(q - zp) * s1) / s2), which no integer scale
+                // reproduces exactly
+                Err(format!(
+                    "requantizes '{x}' from scale {} to {scale} directly; only quantized ops between a DequantizeLinear and a QuantizeLinear are supported",
+                    q.scale
+                ))
+            }
+            Float::Acc { id, scale: sacc, layout, pool_count, lo, hi } => {
+                let ch = sacc.len();
+                let s: Vec<f32> = sacc
+                    .iter()
+                    .map(|&sa| match pool_count {
+                        // QLinearGlobalAveragePool: f32(sx / f32(sy * HW))
+                        Some(hw) => sa / (scale * hw as f32),
+                        // QLinearConv / QGemm: f32(f32(sx * sw) / sy)
+                        None => sa / scale,
+                    })
+                    .collect();
+                debug_assert!(ch >= 1);
+                let scales = scales_of(&s, "requantize")?;
+                let offset = best_offset(qtype, zp);
+                let (mut lo_q, mut hi_q) = (qlo, qhi);
+                if let Some(l) = lo {
+                    lo_q = lo_q.max((l / scale).round_ties_even() as i64 + zp);
+                }
+                if let Some(h) = hi {
+                    hi_q = hi_q.min((h / scale).round_ties_even() as i64 + zp);
+                }
+                let ty = self.g.value_type(id).clone();
+                let elem = stored_type(qtype, offset);
+                let y = self.g.push(
+                    Op::Requantize {
+                        scales,
+                        rounding: Rounding::F32HalfToEven,
+                        zero_point: zp - offset,
+                        clamp: [lo_q - offset, hi_q.max(lo_q) - offset],
+                        layout,
+                    },
+                    vec![id],
+                    TensorType::new(ty.shape, elem),
+                );
+                self.layout.insert(y, layout);
+                Ok(QVal { id: y, scale, zp, qtype, offset })
+            }
+            Float::Sum { a, b, lo, hi } => {
+                let a = self.center(&a)?;
+                let b = self.center(&b)?;
+                let offset = best_offset(qtype, zp);
+                let out = QVal { id: 0, scale, zp, qtype, offset };
+                let out_ty = stored_type(qtype, zp);
+                let sa = scales_of(&[a.scale / scale], "add")?;
+                let sb = scales_of(&[b.scale / scale], "add")?;
+                let (mut lo_q, mut hi_q) = (qlo, qhi);
+                if let Some(l) = lo {
+                    lo_q = lo_q.max((l / scale).round_ties_even() as i64 + zp);
+                }
+                if let Some(h) = hi {
+                    hi_q = hi_q.min((h / scale).round_ties_even() as i64 + zp);
+                }
+                let ty = self.g.value_type(a.id).clone();
+                let layout = self.layout_of(a.id);
+                // the sum is centred on the output zero point; stored narrow when it can be
+                let id = self.g.push(
+                    Op::Add {
+                        lhs: sa,
+                        rhs: sb,
+                        rounding: Rounding::F32HalfToEven,
+                        clamp: [lo_q - zp, hi_q.max(lo_q) - zp],
+                        layout,
+                    },
+                    vec![a.id, b.id],
+                    TensorType::new(ty.shape, out_ty),
+                );
+                self.layout.insert(id, layout);
+                if !self.notes.iter().any(|n| n.starts_with("Add")) {
+                    self.notes.push(
+                        "Add: each branch is rounded on its own (qnn.add); ONNX Runtime's QLinearAdd rounds one float sum, so a few elements may differ by one step"
+                            .into(),
+                    );
+                }
+                let centred = QVal { id, offset: zp, ..out };
+                if offset == zp {
+                    Ok(centred)
+                } else {
+                    self.shift_offset(&centred, offset)
+                }
+            }
+        }
+    }
+
+    /// Weight (quantized constant) of a Conv / Gemm: values `w - zp_w` (which must fit the
+    /// stored type), per-output-channel scales along `axis`.
+    fn const_weight(&self, name: &str, out_axis: usize) -> Result<(onnx::Tensor, Vec<i32>, Vec<f32>, ElemType), String> {
+        let (qname, sname, zname, axis) = self
+            .const_dq
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("weight '{name}' must be the DequantizeLinear of a constant"))?;
+        let t = self.constant(&qname)?;
+        let qtype = onnx_elem(t.data_type)
+            .filter(|e| e.bits() <= 8)
+            .ok_or_else(|| format!("weight '{qname}' is {}; nibble reads 4- and 8-bit weights", dt::name(t.data_type)))?;
+        let scales = self.constant(&sname)?.data.floats().ok_or_else(|| format!("scale '{sname}' is not float"))?;
+        let zps = match &zname {
+            Some(z) => self.constant(z)?.data.ints().ok_or_else(|| format!("zero point '{z}' is not integer"))?,
+            None => vec![0; scales.len()],
+        };
+        let rank = t.dims.len() as i64;
+        let axis = if axis < 0 { axis + rank } else { axis };
+        let o = t.dims.get(out_axis).copied().unwrap_or(0);
+        if scales.len() != 1 && (scales.len() != o || axis != out_axis as i64) {
+            return Err(format!(
+                "weight '{qname}' is quantized along axis {axis} with {} scales; nibble needs per-tensor or per-output-channel scales",
+                scales.len()
+            ));
+        }
+        if zps.len() != scales.len() {
+            return Err(format!("weight '{qname}' has {} scales but {} zero points", scales.len(), zps.len()));
+        }
+        let vals = t.data.ints().expect("integer type");
+        let inner: usize = t.dims[out_axis + 1..].iter().product();
+        let stored = if zps.iter().all(|&z| z == 0) { qtype } else { ElemType::I8 };
+        let (lo, hi) = stored.range();
+        let mut out = Vec::with_capacity(vals.len());
+        for (i, &v) in vals.iter().enumerate() {
+            let ch = if zps.len() == 1 { 0 } else { (i / inner) % o };
+            let c = v - zps[ch];
+            if c < lo || c > hi {
+                return Err(format!(
+                    "weight '{qname}' minus its zero point {} is {c}, outside {stored}: asymmetric weights must stay 8-bit after centring",
+                    zps[ch]
+                ));
+            }
+            out.push(c as i32);
+        }
+        for &s in &scales {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(format!("weight '{qname}' has scale {s}, not positive"));
+            }
+        }
+        Ok((t, out, scales, stored))
+    }
+
+    /// Bias: the int32 constant of a DequantizeLinear (ONNX Runtime adds it to the accumulator
+    /// as is).
+    fn const_bias(&self, name: &str, o: usize) -> Result<Vec<i64>, String> {
+        let (qname, _, zname, _) = self
+            .const_dq
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("bias '{name}' must be the DequantizeLinear of an int32 constant"))?;
+        let t = self.constant(&qname)?;
+        if t.data_type != dt::INT32 {
+            return Err(format!("bias '{qname}' is {}, not INT32", dt::name(t.data_type)));
+        }
+        if let Some(z) = zname {
+            if self.constant(&z)?.data.ints().unwrap_or_default().iter().any(|&v| v != 0) {
+                return Err(format!("bias '{qname}' has a non-zero zero point"));
+            }
+        }
+        let v = t.data.ints().expect("int32");
+        if v.len() != o {
+            return Err(format!("bias '{qname}' has {} values for {o} output channels", v.len()));
+        }
+        Ok(v)
+    }
+
+    fn conv(&mut self, n: &NodeProto) -> Result<Float, String> {
+        let a = Attrs::new(n);
+        check_known(&a, &["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])?;
+        if a.int("group")?.unwrap_or(1) != 1 {
+            return Err("grouped and depthwise convolution (group > 1) is not supported yet".into());
+        }
+        let x = self.dq(input(n, 0)?)?;
+        let (wt, wv, ws, welem) = self.const_weight(input(n, 1)?, 0)?;
+        if wt.dims.len() != 4 {
+            return Err(format!("weight has rank {}; nibble imports 2-D convolutions", wt.dims.len()));
+        }
+        let [o, ci, kh, kw] = [wt.dims[0], wt.dims[1], wt.dims[2], wt.dims[3]].map(|d| d as i64);
+        let [b, c, h, w] = self.nchw(x.id);
+        if ci != c {
+            return Err(format!("weight has {ci} input channels, the input {c}"));
+        }
+        if let Some(k) = a.ints("kernel_shape")? {
+            if k != [kh, kw] {
+                return Err(format!("kernel_shape {k:?} differs from the weight's {kh}x{kw}"));
+            }
+        }
+        if a.ints("dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
+            return Err("dilated convolution is not supported".into());
+        }
+        let strides = pair(a.ints("strides")?, "strides")?;
+        let padding = pads(&a, [kh, kw], [h, w], strides)?;
+        let mut bias = match n.input.get(2).filter(|s| !s.is_empty()) {
+            Some(bn) => self.const_bias(bn, o as usize)?,
+            None => vec![0; o as usize],
+        };
+        // an input stored as q (not q - zp) pads with its zero point and folds -zp * sum(w)
+        let d = x.zp - x.offset;
+        let per_o = (ci * kh * kw) as usize;
+        if d != 0 {
+            for (oc, bo) in bias.iter_mut().enumerate() {
+                let sw: i64 = wv[oc * per_o..(oc + 1) * per_o].iter().map(|&v| v as i64).sum();
+                *bo -= d * sw;
+            }
+        }
+        let padding_value = if padding.iter().any(|&p| p > 0) { d } else { 0 };
+        if let Some(bad) = bias.iter().find(|&&v| v < i32::MIN as i64 || v > i32::MAX as i64) {
+            return Err(format!("the bias with the zero-point correction is {bad}, outside i32"));
+        }
+        let wname = input(n, 1)?.trim_end_matches("_DequantizeLinear_Output").to_string();
+        let wid = self.weight(&wname, TensorType::new(vec![o, ci, kh, kw], welem), wv);
+        let bid = self.weight(
+            &format!("{wname}.bias"),
+            TensorType::new(vec![o], ElemType::I32),
+            bias.iter().map(|&v| v as i32).collect(),
+        );
+        let oh = (h + padding[0] + padding[2] - kh) / strides[0] + 1;
+        let ow = (w + padding[1] + padding[3] - kw) / strides[1] + 1;
+        let id = self.g.push(
+            Op::Conv2d {
+                strides,
+                padding,
+                layout: Layout::NCHW,
+                kernel_layout: KernelLayout::OIHW,
+                padding_value,
+            },
+            vec![x.id, wid, bid],
+            TensorType::new(vec![b, o, oh, ow], ElemType::I32),
+        );
+        self.layout.insert(id, Layout::NCHW);
+        // ONNX Runtime: f32(x_scale * w_scale[c]), divided by y_scale at the QuantizeLinear
+        let scale = if ws.len() == 1 { vec![x.scale * ws[0]] } else { ws.iter().map(|&s| x.scale * s).collect() };
+        Ok(Float::Acc { id, scale, layout: Layout::NCHW, pool_count: None, lo: None, hi: None })
+    }
+
+    fn gemm(&mut self, n: &NodeProto) -> Result<Float, String> {
+        let a = Attrs::new(n);
+        let gemm = n.op_type == "Gemm";
+        if gemm {
+            check_known(&a, &["alpha", "beta", "transA", "transB"])?;
+            if a.float("alpha")?.unwrap_or(1.0) != 1.0 || a.float("beta")?.unwrap_or(1.0) != 1.0 {
+                return Err("Gemm with alpha or beta other than 1 is not supported".into());
+            }
+            if a.int("transA")?.unwrap_or(0) != 0 {
+                return Err("Gemm with transA = 1 is not supported".into());
+            }
+        }
+        let trans_b = gemm && a.int("transB")?.unwrap_or(0) == 1;
+        let x = self.dq(input(n, 0)?)?;
+        let xt = self.g.value_type(x.id).clone();
+        if xt.shape.len() != 2 {
+            return Err(format!("input has shape {:?}; nibble imports Gemm / MatMul on N x K", xt.shape));
+        }
+        let x = if x.centered() { x } else { self.center(&x)? };
+        if self.g.value_type(x.id).elem.bits() > 8 {
+            return Err("the input's zero point leaves no 8-bit form (q - zp needs 16 bits)".into());
+        }
+        let (wt, wv, ws, welem) = self.const_weight(input(n, 1)?, if trans_b { 0 } else { 1 })?;
+        if wt.dims.len() != 2 {
+            return Err(format!("weight has rank {}", wt.dims.len()));
+        }
+        let (o, k) = if trans_b { (wt.dims[0], wt.dims[1]) } else { (wt.dims[1], wt.dims[0]) };
+        if k as i64 != xt.shape[1] {
+            return Err(format!("weight has {k} inputs, the input {}", xt.shape[1]));
+        }
+        // qnn.dense reads O x K
+        let wv: Vec<i32> = if trans_b {
+            wv
+        } else {
+            (0..o).flat_map(|oc| (0..k).map(move |kk| (oc, kk))).map(|(oc, kk)| wv[kk * o + oc]).collect()
+        };
+        let bias = match n.input.get(2).filter(|s| gemm && !s.is_empty()) {
+            Some(bn) => self.const_bias(bn, o)?,
+            None => vec![0; o],
+        };
+        let wname = input(n, 1)?.trim_end_matches("_DequantizeLinear_Output").to_string();
+        let wid = self.weight(&wname, TensorType::new(vec![o as i64, k as i64], welem), wv);
+        let bid = self.weight(
+            &format!("{wname}.bias"),
+            TensorType::new(vec![o as i64], ElemType::I32),
+            bias.iter().map(|&v| v as i32).collect(),
+        );
+        let id = self.g.push(
+            Op::Dense,
+            vec![x.id, wid, bid],
+            TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32),
+        );
+        self.layout.insert(id, Layout::NC);
+        let scale = if ws.len() == 1 { vec![x.scale * ws[0]] } else { ws.iter().map(|&s| x.scale * s).collect() };
+        Ok(Float::Acc { id, scale, layout: Layout::NC, pool_count: None, lo: None, hi: None })
+    }
+}
+
+fn wrap(q: QVal, float: bool) -> Entry {
+    if float {
+        Entry::F(Float::Dq(q))
+    } else {
+        Entry::Q(q)
+    }
+}
+
+fn input(n: &NodeProto, i: usize) -> Result<&str, String> {
+    n.input
+        .get(i)
+        .filter(|s| !s.is_empty())
+        .map(String::as_str)
+        .ok_or_else(|| format!("input {i} is missing"))
+}
+
+fn check_known(a: &Attrs, known: &[&str]) -> Result<(), String> {
+    match a.unknown(known).first() {
+        Some(u) => Err(format!("attribute '{u}' is not supported")),
+        None => Ok(()),
+    }
+}
+
+fn max_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+fn min_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn pair(v: Option<Vec<i64>>, what: &str) -> Result<[i64; 2], String> {
+    match v {
+        None => Ok([1, 1]),
+        Some(v) if v.len() == 2 && v.iter().all(|&x| (1..=1 << 16).contains(&x)) => Ok([v[0], v[1]]),
+        Some(v) => Err(format!("{what} {v:?} must be two values in [1, 65536]")),
+    }
+}
+
+/// qnn padding `[top, left, bottom, right]` from ONNX `pads` `[top, left, bottom, right]` or
+/// `auto_pad`.
+fn pads(a: &Attrs, k: [i64; 2], hw: [i64; 2], s: [i64; 2]) -> Result<[i64; 4], String> {
+    match a.string("auto_pad")?.as_deref().unwrap_or("NOTSET") {
+        "NOTSET" => {}
+        "VALID" => return Ok([0; 4]),
+        m @ ("SAME_UPPER" | "SAME_LOWER") => {
+            let mut p = [0; 4];
+            for i in 0..2 {
+                let out = (hw[i] + s[i] - 1) / s[i];
+                let total = ((out - 1) * s[i] + k[i] - hw[i]).max(0);
+                let (small, big) = (total / 2, total - total / 2);
+                (p[i], p[i + 2]) = if m == "SAME_UPPER" { (small, big) } else { (big, small) };
+            }
+            return Ok(p);
+        }
+        other => return Err(format!("auto_pad '{other}' is not an ONNX value")),
+    }
+    match a.ints("pads")? {
+        None => Ok([0; 4]),
+        Some(p) if p.len() == 4 && p.iter().all(|&v| (0..=1 << 16).contains(&v)) => Ok([p[0], p[1], p[2], p[3]]),
+        Some(p) => Err(format!("pads {p:?} must be four values in [0, 65536]")),
+    }
+}
+
+/// kernel, strides, padding of a pool node.
+fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4]), String> {
+    let k = a.ints("kernel_shape")?.ok_or("kernel_shape is missing")?;
+    if k.len() != 2 || k.iter().any(|&v| !(1..=1 << 16).contains(&v)) {
+        return Err(format!("kernel_shape {k:?} must be two values in [1, 65536]"));
+    }
+    let k = [k[0], k[1]];
+    if a.int("ceil_mode")?.unwrap_or(0) != 0 {
+        return Err("ceil_mode = 1 is not supported".into());
+    }
+    if max {
+        if a.ints("dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
+            return Err("dilated pooling is not supported".into());
+        }
+        if a.int("storage_order")?.unwrap_or(0) != 0 {
+            return Err("storage_order = 1 is not supported".into());
+        }
+    }
+    let s = pair(a.ints("strides")?, "strides")?;
+    let p = pads(a, k, [i64::MAX / 4, i64::MAX / 4], s)?;
+    if a.string("auto_pad")?.is_some_and(|m| m.starts_with("SAME")) {
+        return Err("auto_pad SAME on a pool is not supported".into());
+    }
+    if p[0] >= k[0] || p[2] >= k[0] || p[1] >= k[1] || p[3] >= k[1] {
+        return Err(format!("pads {p:?} must be smaller than the kernel {k:?}"));
+    }
+    Ok((k, s, p))
+}
+
+#[cfg(test)]
+mod tests;
