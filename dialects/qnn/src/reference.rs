@@ -1408,6 +1408,7 @@ mod tests {
             padding,
             layout,
             kernel_layout,
+            padding_value: 0,
         }
     }
 
@@ -1491,6 +1492,7 @@ mod tests {
             strides: [2, 2],
             padding: [1, 1, 1, 1],
             layout: NCHW,
+            divisor: None,
         };
         let y = one_op(&[pool_input()], &[], op, tt(&[1, 1, 2, 2], I8)).unwrap();
         assert_eq!(y.ints(), [-2, -3, -4, -5]);
@@ -1507,6 +1509,7 @@ mod tests {
             strides: [1, 1],
             padding: [0; 4],
             layout: NHWC,
+            divisor: None,
         };
         let y = one_op(&[ti(&[1, 3, 3, 2], I8, v)], &[], op, tt(&[1, 1, 1, 2], I8)).unwrap();
         assert_eq!(y.ints(), [-5, 5]);
@@ -1576,6 +1579,8 @@ mod tests {
         let op = Op::Quantize {
             scale: 0.5,
             layout: NC,
+            zero_point: 0,
+            mode: Default::default(),
         };
         let q = one_op(&[f], &[], op, tt(&[1, 5], I8)).unwrap();
         assert_eq!(q.ints(), [2, 2, 0, -3, 127]);
@@ -2086,6 +2091,8 @@ mod tests {
                 Op::Quantize {
                     scale: 0.05,
                     layout: l,
+                    zero_point: 0,
+                    mode: Default::default(),
                 },
                 vec![0],
                 sh(d, I8),
@@ -2140,6 +2147,7 @@ mod tests {
                 strides: [1, 1],
                 padding: [0; 4],
                 layout: l,
+                divisor: None,
             };
             let p2 = g.push(ap, vec![s], sh([2, 8, 1, 1], I16));
             let f = g.push(Op::Flatten { layout: l }, vec![p2], tt(&[2, 8], I16));
@@ -2388,6 +2396,7 @@ mod tests {
             strides: [1, 1],
             padding: [0; 4],
             layout: NCHW,
+            divisor: None,
         };
         let e = one_op(
             &[ti(&[1, 1, 1, 2], I8, vec![-3, 20])],
@@ -2481,6 +2490,7 @@ mod tests {
                 padding: [1, 1, 1, 1],
                 layout,
                 kernel_layout: KernelLayout::OIHW,
+                padding_value: 0,
             };
             let acc = g.push(conv, vec![0, w, b], tt(&yt_shape, I32));
             let scales = ChannelScales {
@@ -2522,6 +2532,7 @@ mod tests {
                     relu,
                     second: None,
                 },
+                padding_value: 0,
             };
             let fq = g.push(
                 fused(

@@ -620,10 +620,32 @@ mod tests {
 
     #[test]
     fn quantize_rounds_half_to_even_in_f32() {
-        assert_eq!(quantize_f32(0.5, 1.0, -128, 127), 0);
-        assert_eq!(quantize_f32(1.5, 1.0, -128, 127), 2);
-        assert_eq!(quantize_f32(-2.5, 1.0, -128, 127), -2);
-        assert_eq!(quantize_f32(1000.0, 1.0, -128, 127), 127);
+        let q = |x, s| quantize_f32(x, s, 0, QuantizeMode::MultiplyReciprocal, -128, 127);
+        assert_eq!(q(0.5, 1.0), 0);
+        assert_eq!(q(1.5, 1.0), 2);
+        assert_eq!(q(-2.5, 1.0), -2);
+        assert_eq!(q(1000.0, 1.0), 127);
+    }
+
+    #[test]
+    fn quantize_divide_mode_divides_and_adds_the_zero_point_before_saturating() {
+        let q = |x, s, zp, mode| quantize_f32(x, s, zp, mode, -128, 127);
+        use QuantizeMode::*;
+        // 0.3 / 0.1 = 3.0000002 in f32 (3), 0.3 * f32(1/0.1) = 3.0000002 too; 0.7 / 0.1:
+        // the two differ where the reciprocal is inexact
+        let diff = (1..2000)
+            .map(|i| i as f32 * 0.013)
+            .filter(|&x| q(x, 0.07, 0, Divide) != q(x, 0.07, 0, MultiplyReciprocal))
+            .count();
+        assert!(diff > 0, "division and reciprocal never differ on this grid");
+        for i in 1..2000 {
+            let x = i as f32 * 0.013;
+            assert_eq!(q(x, 0.07, 0, Divide), ((x / 0.07f32).round_ties_even() as i64).clamp(-128, 127));
+        }
+        // the zero point shifts before the saturation: 100 + 50 saturates at 127
+        assert_eq!(q(100.0, 1.0, 50, Divide), 127);
+        assert_eq!(q(-100.0, 1.0, 50, Divide), -50);
+        assert_eq!(q(f32::NAN, 1.0, 7, Divide), 7);
     }
 
     #[test]

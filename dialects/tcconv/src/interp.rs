@@ -1468,6 +1468,7 @@ mod tests {
                 padding: c.padding,
                 layout: Layout::NCHW,
                 kernel_layout: c.kernel_layout,
+                padding_value: 0,
             },
             operands,
             TensorType::new(o_shape.clone(), ElemType::I32),
@@ -1535,6 +1536,8 @@ mod tests {
             Op::Quantize {
                 scale: 0.03,
                 layout: nchw,
+                zero_point: 0,
+                mode: Default::default(),
             },
             vec![0],
             t(vec![batch, 3, h, h], ElemType::I8),
@@ -1558,6 +1561,7 @@ mod tests {
                     padding: [p; 4],
                     layout: nchw,
                     kernel_layout: kl,
+                    padding_value: 0,
                 },
                 ops,
                 TensorType::new(shape, ElemType::I32),
@@ -1676,6 +1680,7 @@ mod tests {
                 strides: [1, 1],
                 padding: [0; 4],
                 layout: nchw,
+                divisor: None,
             },
             vec![a3],
             t(vec![batch, c2, 1, 1], ElemType::U8),
@@ -1766,6 +1771,67 @@ mod tests {
         }
     }
 
+    /// A conv whose padded taps read a non-zero value (an ONNX input zero point) lowers to
+    /// `tcconv.pad` + an unpadded conv; both agree with the reference, which in turn equals the
+    /// conv of the explicitly padded input (checked on odd shapes, both signs of the value).
+    #[test]
+    fn padding_value_matches_the_reference_and_an_explicit_pad() {
+        let mut fails = vec![];
+        for (seed, (b, c, h, o, k, s, p, v)) in [
+            (31u64, (1i64, 3i64, 7i64, 5i64, 3i64, 1i64, 1i64, -2i64)),
+            (32, (2, 5, 9, 16, 7, 2, 3, 37)),
+            (33, (3, 16, 6, 8, 3, 2, 2, -128)),
+        ] {
+            let mut rng = Rng(seed);
+            let x_ty = TensorType::new(vec![b, c, h, h], ElemType::I8);
+            let w_ty = TensorType::new(vec![o, c, k, k], ElemType::I8);
+            let conv = |g: &mut Graph, x: usize, wid: usize, padding: [i64; 4], padding_value: i64| {
+                let oh = (g.value_type(x).shape[2] + padding[0] + padding[2] - k) / s + 1;
+                g.push(
+                    Op::Conv2d {
+                        strides: [s, s],
+                        padding,
+                        layout: Layout::NCHW,
+                        kernel_layout: KernelLayout::OIHW,
+                        padding_value,
+                    },
+                    vec![x, wid],
+                    TensorType::new(vec![b, o, oh, oh], ElemType::I32),
+                )
+            };
+            let mut g = Graph::new("pad", vec![x_ty.clone()]);
+            let wid = weight(&mut g, "w", w_ty.clone());
+            let y = conv(&mut g, 0, wid, [p; 4], v);
+            g.results = vec![y];
+            let mut w = Weights::default();
+            w.insert("w", rng.tensor(&w_ty));
+            let x = rng.tensor(&x_ty);
+            let (f, _) = check_all_lowerings(&format!("padding value {v} seed {seed}"), &g, &w, &[x.clone()]);
+            fails.extend(f);
+            // the same conv on the input padded by hand
+            let hp = h + 2 * p;
+            let xs = x.ints();
+            let mut padded = vec![v as i32; (b * c * hp * hp) as usize];
+            for i in 0..(b * c) as usize {
+                for yy in 0..h as usize {
+                    for xx in 0..h as usize {
+                        padded[(i * hp as usize + yy + p as usize) * hp as usize + xx + p as usize] =
+                            xs[(i * h as usize + yy) * h as usize + xx];
+                    }
+                }
+            }
+            let xp = Tensor::int(TensorType::new(vec![b, c, hp, hp], ElemType::I8), padded);
+            let mut g2 = Graph::new("explicit", vec![xp.ty.clone()]);
+            let wid = weight(&mut g2, "w", w_ty.clone());
+            let y2 = conv(&mut g2, 0, wid, [0; 4], 0);
+            g2.results = vec![y2];
+            let a = nibble_qnn::reference::run(&g, &w, &[x]).unwrap();
+            let e = nibble_qnn::reference::run(&g2, &w, &[xp]).unwrap();
+            assert_eq!(a[0].ints(), e[0].ints(), "seed {seed}");
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
     #[test]
     fn every_op_kind_matches_the_reference() {
         let mut fails = vec![];
@@ -1797,6 +1863,7 @@ mod tests {
                 strides: [1, 1],
                 padding: [0; 4],
                 layout: Layout::NCHW,
+                divisor: None,
             },
             vec![0],
             TensorType::new(vec![1, 8, 1, 1], ElemType::U8),
@@ -2002,6 +2069,7 @@ mod tests {
                         padding: [1; 4],
                         layout: Layout::NCHW,
                         kernel_layout: KernelLayout::OIHW,
+                        padding_value: 0,
                     },
                     vec![0, wv, bv],
                     r_ty.clone(),

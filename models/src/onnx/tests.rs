@@ -1,0 +1,167 @@
+use super::*;
+use nibble_onnx::proto::*;
+use prost::Message;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/onnx");
+
+fn fixture(name: &str) -> (Imported, Tensor, Tensor) {
+    let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
+    let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
+    let npy = |s: &str| Tensor::from_npy(&std::fs::read(format!("{FIXTURES}/{name}.{s}.npy")).unwrap()).unwrap();
+    (m, npy("input"), npy("ort"))
+}
+
+/// The CPU reference of each imported fixture against ONNX Runtime's output on the same input:
+/// the same class everywhere and no logit further than one output quantization step (the
+/// residual adds round each branch on their own, see the module doc).
+#[test]
+fn imported_fixtures_agree_with_onnx_runtime() {
+    for name in ["resnet_u8", "resnet_s8", "bottleneck_s8", "resnet_w4"] {
+        let (m, input, ort) = fixture(name);
+        nibble_qnn::verify::verify_graph(&m.graph).unwrap();
+        let out = nibble_qnn::reference::run(&m.graph, &m.weights, &[input]).unwrap();
+        let (a, b) = (out[0].floats(), ort.floats());
+        assert_eq!(out[0].ty.shape, ort.ty.shape, "{name}");
+        let Some(Op::Dequantize { scales, .. }) = m.graph.nodes.last().map(|n| &n.op) else {
+            panic!("{name}: the model ends in a dequantize")
+        };
+        let step = scales.iter().cloned().fold(0.0f32, f32::max);
+        let classes = ort.ty.shape[1] as usize;
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= step * 1.0001, "{name}: logit {i}: nibble {x}, ONNX Runtime {y} (step {step})");
+        }
+        let argmax = |v: &[f32], r: usize| {
+            (0..classes).max_by(|&i, &j| v[r * classes + i].total_cmp(&v[r * classes + j])).unwrap()
+        };
+        for r in 0..a.len() / classes {
+            assert_eq!(argmax(a, r), argmax(b, r), "{name}: image {r}");
+        }
+    }
+}
+
+/// The pieces the importer emits for ONNX Runtime's integer kernels: QuantizeLinear divides
+/// and keeps the input's zero point, the stem conv (the raw input, padded) pads with it, the
+/// other convs read centred values, requantizes round in f32.
+#[test]
+fn the_stem_pads_with_the_input_zero_point() {
+    let (m, _, _) = fixture("resnet_u8");
+    let g = &m.graph;
+    let quantize = g.nodes.iter().find(|n| matches!(n.op, Op::Quantize { .. })).unwrap();
+    let Op::Quantize { zero_point, mode, .. } = quantize.op else { unreachable!() };
+    assert_eq!(mode, QuantizeMode::Divide);
+    assert!(zero_point != 0, "the fixture's input has a zero point");
+    let stem = g.nodes.iter().find(|n| matches!(n.op, Op::Conv2d { .. })).unwrap();
+    let Op::Conv2d { padding_value, padding, .. } = stem.op else { unreachable!() };
+    assert_eq!(padding_value, zero_point, "the raw input pads with its zero point");
+    assert!(padding.iter().any(|&p| p > 0));
+    // every other conv reads a centred (post-relu, zero point 0) value: no padding value
+    let others = g.nodes.iter().filter(|n| matches!(n.op, Op::Conv2d { padding_value: 0, .. })).count();
+    assert_eq!(others, g.nodes.iter().filter(|n| matches!(n.op, Op::Conv2d { .. })).count() - 1);
+    assert!(g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::Requantize { rounding: Rounding::F32HalfToEven, .. })));
+}
+
+#[test]
+fn offsets_keep_values_narrow() {
+    // int8 with zp -128 (after a relu) is a ui8 once centred; uint8 with zp 128 an i8
+    assert_eq!(stored_type(ElemType::I8, -128), ElemType::U8);
+    assert_eq!(best_offset(ElemType::I8, -128), -128);
+    assert_eq!(stored_type(ElemType::U8, 128), ElemType::I8);
+    assert_eq!(best_offset(ElemType::U8, 0), 0);
+    // an arbitrary zero point stays raw (a centred value would need 16 bits)
+    assert_eq!(stored_type(ElemType::I8, -2), ElemType::I16);
+    assert_eq!(best_offset(ElemType::I8, -2), 0);
+    assert_eq!(stored_type(ElemType::I4, -8), ElemType::U4);
+}
+
+fn tensor_i8(name: &str, dims: Vec<i64>, v: Vec<i8>) -> TensorProto {
+    TensorProto {
+        dims,
+        data_type: data_type::INT8,
+        name: name.into(),
+        raw_data: v.into_iter().map(|x| x as u8).collect(),
+        ..Default::default()
+    }
+}
+fn scalar_f32(name: &str, v: f32) -> TensorProto {
+    TensorProto {
+        data_type: data_type::FLOAT,
+        name: name.into(),
+        float_data: vec![v],
+        ..Default::default()
+    }
+}
+fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
+    NodeProto {
+        op_type: op.into(),
+        name: name.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// input [1, 2, 4, 4] -> Q -> DQ -> `extra` node -> ...
+fn model(extra: NodeProto, initializer: Vec<TensorProto>) -> Vec<u8> {
+    let vi = |name: &str, dims: &[i64]| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TypeProtoTensor {
+                elem_type: data_type::FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: dims.iter().map(|&d| Dimension { dim_value: Some(d), dim_param: None }).collect(),
+                }),
+            }),
+        }),
+    };
+    let mut init = vec![scalar_f32("s", 0.5), tensor_i8("zp", vec![], vec![0])];
+    init.extend(initializer);
+    ModelProto {
+        ir_version: 10,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 21 }],
+        producer_name: "test".into(),
+        producer_version: String::new(),
+        graph: Some(GraphProto {
+            node: vec![
+                node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+                node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+                extra,
+            ],
+            name: "g".into(),
+            initializer: init,
+            input: vec![vi("x", &[1, 2, 4, 4])],
+            output: vec![vi("y", &[1, 2, 4, 4])],
+            value_info: vec![],
+        }),
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn unsupported_nodes_are_named_with_their_op_type() {
+    let bytes = model(node("Softmax", "head", &["xf"], &["y"]), vec![]);
+    let e = import_onnx(&bytes, &OnnxOptions::default()).err().unwrap();
+    assert!(e.contains("Softmax node 'head'") && e.contains("not supported"), "{e}");
+    let mut conv = node("Conv", "dw", &["xf", "w"], &["y"]);
+    conv.attribute.push(AttributeProto { name: "group".into(), r#type: attribute_type::INT, i: 2, ..Default::default() });
+    let e = import_onnx(&model(conv, vec![]), &OnnxOptions::default()).err().unwrap();
+    assert!(e.contains("Conv node 'dw'") && e.contains("group"), "{e}");
+}
+
+#[test]
+fn malformed_models_are_errors() {
+    let bytes = model(node("Relu", "r", &["xf"], &["y"]), vec![]);
+    for cut in [3, bytes.len() / 3, bytes.len() - 2] {
+        assert!(import_onnx(&bytes[..cut], &OnnxOptions::default()).is_err(), "cut at {cut}");
+    }
+    // a conv whose weight is not a constant
+    let e = import_onnx(&model(node("Conv", "c", &["xf", "xf"], &["y"]), vec![]), &OnnxOptions::default())
+        .err()
+        .unwrap();
+    assert!(e.contains("Conv node 'c'") && e.contains("weight"), "{e}");
+    // batch and image size limits
+    let e = import_onnx(&bytes, &OnnxOptions { batch: Some(0), image_size: None }).err().unwrap();
+    assert!(e.contains("--batch"), "{e}");
+}
