@@ -631,17 +631,17 @@ mod tests {
     fn quantize_divide_mode_divides_and_adds_the_zero_point_before_saturating() {
         let q = |x, s, zp, mode| quantize_f32(x, s, zp, mode, -128, 127);
         use QuantizeMode::*;
-        // 0.3 / 0.1 = 3.0000002 in f32 (3), 0.3 * f32(1/0.1) = 3.0000002 too; 0.7 / 0.1:
-        // the two differ where the reciprocal is inexact
-        let diff = (1..2000)
-            .map(|i| i as f32 * 0.013)
-            .filter(|&x| q(x, 0.07, 0, Divide) != q(x, 0.07, 0, MultiplyReciprocal))
-            .count();
-        assert!(diff > 0, "division and reciprocal never differ on this grid");
-        for i in 1..2000 {
-            let x = i as f32 * 0.013;
-            assert_eq!(q(x, 0.07, 0, Divide), ((x / 0.07f32).round_ties_even() as i64).clamp(-128, 127));
+        // near ties (x = (k + 0.5) * s) the division and the inexact reciprocal round apart
+        let mut diff = 0;
+        for s in [0.07f32, 0.0123, 0.3, 0.0079, 0.011, 0.0173] {
+            for k in -128..127 {
+                let x = (k as f32 + 0.5) * s;
+                let d = q(x, s, 0, Divide);
+                assert_eq!(d, ((x / s).round_ties_even() as i64).clamp(-128, 127));
+                diff += (d != q(x, s, 0, MultiplyReciprocal)) as usize;
+            }
         }
+        assert!(diff > 0, "division and reciprocal never differ near ties");
         // the zero point shifts before the saturation: 100 + 50 saturates at 127
         assert_eq!(q(100.0, 1.0, 50, Divide), 127);
         assert_eq!(q(-100.0, 1.0, 50, Divide), -50);
