@@ -226,3 +226,43 @@ func.func @second_clamp_outside_result(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x
   %c:2 = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "none", multiplier = array<i32>, shift = array<i32>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: -2147483648, 2147483647>, relu = false, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_up", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 255>, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> (tensor<1x8x4x4xi32>, tensor<1x8x4x4xui4>)
   return %c#1 : tensor<1x8x4x4xui4>
 }
+
+// -----
+
+func.func @quantize_zero_point_outside_type(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8> {
+  // expected-error @+1 {{zero_point -1 is outside the result type ui8 [0, 255]}}
+  %0 = "qnn.quantize"(%x) {layout = "NCHW", mode = "divide", scale = 0.5 : f32, zero_point = -1 : i64} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8>
+  return %0 : tensor<1x3x8x8xui8>
+}
+
+// -----
+
+func.func @quantize_unknown_mode(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8> {
+  // expected-error @+1 {{mode "truncate" is not one of multiply_reciprocal, divide}}
+  %0 = "qnn.quantize"(%x) {layout = "NCHW", mode = "truncate", scale = 0.5 : f32} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8>
+  return %0 : tensor<1x3x8x8xui8>
+}
+
+// -----
+
+func.func @padding_value_outside_input(%x: tensor<1x3x8x8xui8>, %w: tensor<4x3x3x3xi8>) -> tensor<1x4x8x8xi32> {
+  // expected-error @+1 {{padding_value 300 is outside the input type ui8 [0, 255]}}
+  %0 = "qnn.conv2d"(%x, %w) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, padding_value = 300 : i64, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xui8>, tensor<4x3x3x3xi8>) -> tensor<1x4x8x8xi32>
+  return %0 : tensor<1x4x8x8xi32>
+}
+
+// -----
+
+func.func @f32_rounding_needs_an_f32_scale(%x: tensor<1x4xi32>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{requantize multiplier 1073741824 is not an f32 significand (at most 16777215), which rounding "f32_half_to_even" needs}}
+  %0 = "qnn.requantize"(%x) {clamp = array<i64: -128, 127>, layout = "NC", multiplier = array<i32: 1073741824>, rounding = "f32_half_to_even", shift = array<i32: 40>, zero_point = 0 : i64} : (tensor<1x4xi32>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @sum_pool_result_too_narrow(%x: tensor<1x4x8x8xui8>) -> tensor<1x4x1x1xi8> {
+  // expected-error @+1 {{avg_pool2d result i8 cannot hold every average of ui8 (range [0, 16320])}}
+  %0 = "qnn.avg_pool2d"(%x) {divisor = 1 : i64, kernel = array<i64: 8, 8>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xui8>) -> tensor<1x4x1x1xi8>
+  return %0 : tensor<1x4x1x1xi8>
+}

@@ -80,3 +80,19 @@ func.func @fused_requantize_no_bias(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xu
   %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> tensor<1x8x4x4xui4>
   return %c : tensor<1x8x4x4xui4>
 }
+
+// The ONNX Runtime forms: quantize dividing with a zero point, a conv padding with the input's
+// zero point, f32 requantize rounding, an average pool's window sum.
+// CHECK-LABEL: func.func @onnx_forms
+func.func @onnx_forms(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x1x1xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<4x3x3x3xi8>
+  // CHECK: "qnn.quantize"(%{{.*}}) {layout = "NCHW", mode = "divide", scale = 5.000000e-01 : f32, zero_point = -2 : i64}
+  %q = "qnn.quantize"(%x) {layout = "NCHW", mode = "divide", scale = 0.5 : f32, zero_point = -2 : i64} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xi8>
+  // CHECK: "qnn.conv2d"(%{{.*}}, %{{.*}}) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, padding_value = -2 : i64, strides = array<i64: 1, 1>}
+  %c = "qnn.conv2d"(%q, %w) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, padding_value = -2 : i64, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x8x8xi32>
+  // CHECK: "qnn.requantize"(%{{.*}}) {clamp = array<i64: 0, 255>, layout = "NCHW", multiplier = array<i32: 13421773>, rounding = "f32_half_to_even", shift = array<i32: 30>, zero_point = 3 : i64}
+  %r = "qnn.requantize"(%c) {clamp = array<i64: 0, 255>, layout = "NCHW", multiplier = array<i32: 13421773>, rounding = "f32_half_to_even", shift = array<i32: 30>, zero_point = 3 : i64} : (tensor<1x4x8x8xi32>) -> tensor<1x4x8x8xui8>
+  // CHECK: "qnn.avg_pool2d"(%{{.*}}) {divisor = 1 : i64, kernel = array<i64: 8, 8>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>}
+  %s = "qnn.avg_pool2d"(%r) {divisor = 1 : i64, kernel = array<i64: 8, 8>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xui8>) -> tensor<1x4x1x1xi32>
+  return %s : tensor<1x4x1x1xi32>
+}

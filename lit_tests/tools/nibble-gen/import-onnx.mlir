@@ -1,0 +1,25 @@
+// ONNX QDQ models (made by onnxruntime's quantize_static, models/fixtures/onnx/) import, verify,
+// run on the CPU reference, and lower to PTX for every target; an unsupported node is a
+// one-line error naming it, exit 1.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx -o %t/r | FileCheck %s --check-prefix=IMPORT
+// IMPORT: imported {{.*}}resnet_u8.onnx ({{[0-9]+}} qnn ops, 18 weights)
+// RUN: FileCheck %s --check-prefix=IR < %t/r/model.mlir
+// IR: "qnn.quantize"(%arg0) {layout = "NCHW", mode = "divide", scale = {{.*}}, zero_point = 126 : i64} : (tensor<2x3x32x32xf32>) -> tensor<2x3x32x32xui8>
+// IR: "qnn.conv2d"({{.*}}) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, padding_value = 126 : i64, strides = array<i64: 1, 1>}
+// IR: rounding = "f32_half_to_even"
+// IR: "qnn.avg_pool2d"({{.*}}) {divisor = 1 : i64, kernel = array<i64: 8, 8>
+// IR: "qnn.dense"
+// IR: "qnn.dequantize"
+// RUN: nibble-run --cpu %t/r/model.mlir --input %hawq_fixtures/onnx/resnet_u8.input.npy -o %t/out.npy | FileCheck %s --check-prefix=CPU
+// CPU-COUNT-2: top-5 classes
+// RUN: nibble-gen import %hawq_fixtures/onnx/resnet_s8.onnx --batch 3 --image-size 40 -o %t/s8 > /dev/null
+// RUN: nibble-opt %t/s8/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_75})' --emit=artifact -o %t/a75 | FileCheck %s --check-prefix=ART
+// RUN: nibble-opt %t/s8/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a})' --emit=artifact -o %t/a90a | FileCheck %s --check-prefix=ART
+// ART: wrote artifact
+// RUN: not nibble-gen import %hawq_fixtures/onnx/mobilenet_s8.onnx -o %t/m 2>&1 | FileCheck %s --check-prefix=GROUPED
+// GROUPED: nibble-gen: error: {{.*}}mobilenet_s8.onnx: Conv node '{{.*}}': grouped and depthwise convolution (group > 1) is not supported yet
+// RUN: not nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx --arch resnet18 -o %t/x 2>&1 | FileCheck %s --check-prefix=FLAGS
+// FLAGS: --arch, --bits and --bit-config are for HAWQ checkpoints
+// RUN: head -c 300 %hawq_fixtures/onnx/resnet_u8.onnx > %t/cut.onnx && not nibble-gen import %t/cut.onnx -o %t/c 2>&1 | FileCheck %s --check-prefix=CUT
+// CUT: nibble-gen: error: {{.*}}cut.onnx: not a valid ONNX model
