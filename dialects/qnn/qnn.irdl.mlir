@@ -97,7 +97,8 @@ irdl.dialect @qnn {
     %r1 = irdl.is "half_up"
     %r2 = irdl.is "truncate"
     %r3 = irdl.is "f32_half_to_even"
-    %rounding = irdl.any_of(%r0, %r1, %r2, %r3)
+    %r4 = irdl.is "f32_fma"
+    %rounding = irdl.any_of(%r0, %r1, %r2, %r3, %r4)
     %l0 = irdl.is "NCHW"
     %l1 = irdl.is "NHWC"
     %l2 = irdl.is "HWNC"

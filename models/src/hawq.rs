@@ -900,6 +900,7 @@ impl Builder<'_> {
                 rounding: Rounding::HalfToEven,
                 clamp: [i32::MIN as i64, i32::MAX as i64],
                 layout: Layout::NCHW,
+                bias: 0.0,
             },
             vec![main.value, identity.value],
             TensorType::new(ml, ElemType::I32),

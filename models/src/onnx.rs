@@ -19,9 +19,8 @@
 //! `sat(round_half_even(x / scale) + zp)` (`qnn.quantize {mode = "divide"}`); QLinearConv and
 //! QGemm requantize `f32(acc) * f32(f32(sx * sw[c]) / sy)` in float32 (rounding
 //! `f32_half_to_even`); QLinearGlobalAveragePool sums in i32 and requantizes with
-//! `f32(sx / f32(sy * HW))`; MaxPool, Flatten and Reshape move integers. Add is computed with
-//! each branch rounded on its own (`qnn.add`), where ONNX Runtime rounds one float sum (with
-//! fused multiply-adds): the two agree except where a sum lands within rounding of a half.
+//! `f32(sx / f32(sy * HW))`; QLinearAdd sums in float32 with fused multiply-adds on the raw
+//! values (`qnn.add {rounding = "f32_fma", bias}`); MaxPool, Flatten and Reshape move integers.
 //!
 //! Everything else is a diagnostic naming the node and its op type.
 
@@ -766,13 +765,15 @@ impl<'a> Importer<'a> {
                 Ok(QVal { id: y, scale, zp, qtype, offset })
             }
             Float::Sum { a, b, lo, hi } => {
-                let a = self.center(&a)?;
-                let b = self.center(&b)?;
-                let offset = best_offset(qtype, zp);
-                let out = QVal { id: 0, scale, zp, qtype, offset };
-                let out_ty = stored_type(qtype, zp);
-                let sa = scales_of(&[a.scale / scale], "add")?;
-                let sb = scales_of(&[b.scale / scale], "add")?;
+                // ONNX Runtime's QLinearAdd on the raw values (q, not q - zp):
+                // y = sat(rne(fma(a, rA, fma(b, rB, F)))), rA = f32(sA / sC), rB = f32(sB / sC),
+                // F = f32(zC - fma(rA, zA, f32(rB * zB)))
+                let a = self.shift_offset(&a, 0)?;
+                let b = self.shift_offset(&b, 0)?;
+                let (ra, rb) = (a.scale / scale, b.scale / scale);
+                let bias = zp as f32 - ra.mul_add(a.zp as f32, rb * b.zp as f32);
+                let sa = scales_of(&[ra], "add")?;
+                let sb = scales_of(&[rb], "add")?;
                 let (mut lo_q, mut hi_q) = (qlo, qhi);
                 if let Some(l) = lo {
                     lo_q = lo_q.max((l / scale).round_ties_even() as i64 + zp);
@@ -782,31 +783,22 @@ impl<'a> Importer<'a> {
                 }
                 let ty = self.g.value_type(a.id).clone();
                 let layout = self.layout_of(a.id);
-                // the sum is centred on the output zero point; stored narrow when it can be
                 let id = self.g.push(
                     Op::Add {
                         lhs: sa,
                         rhs: sb,
-                        rounding: Rounding::F32HalfToEven,
-                        clamp: [lo_q - zp, hi_q.max(lo_q) - zp],
+                        rounding: Rounding::F32Fma,
+                        clamp: [lo_q, hi_q.max(lo_q)],
                         layout,
+                        bias,
                     },
                     vec![a.id, b.id],
-                    TensorType::new(ty.shape, out_ty),
+                    TensorType::new(ty.shape, qtype),
                 );
                 self.layout.insert(id, layout);
-                if !self.notes.iter().any(|n| n.starts_with("Add")) {
-                    self.notes.push(
-                        "Add: each branch is rounded on its own (qnn.add); ONNX Runtime's QLinearAdd rounds one float sum, so a few elements may differ by one step"
-                            .into(),
-                    );
-                }
-                let centred = QVal { id, offset: zp, ..out };
-                if offset == zp {
-                    Ok(centred)
-                } else {
-                    self.shift_offset(&centred, offset)
-                }
+                let raw = QVal { id, scale, zp, qtype, offset: 0 };
+                let offset = best_offset(qtype, zp);
+                self.shift_offset(&raw, offset)
             }
         }
     }

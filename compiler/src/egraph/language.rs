@@ -267,6 +267,7 @@ pub enum Attr {
         rounding: Rounding,
         clamp: [i64; 2],
         out: ElemType,
+        bias: f32,
     },
     /// relu, flatten: no parameters.
     Plain {
@@ -309,7 +310,7 @@ enum AttrKey<'a> {
     Conv(Site, [i64; 2], [i64; 4], i64),
     Dense(Site),
     Requantize(Site, &'a Scales, u8, i64, [i64; 2], u8),
-    Add(Site, &'a Scales, &'a Scales, u8, [i64; 2], u8),
+    Add(Site, &'a Scales, &'a Scales, u8, [i64; 2], u8, u32),
     Plain(Site),
     Clamp(Site, i64, i64),
     Pool(Site, [i64; 2], [i64; 2], [i64; 4], Option<u8>, Option<i64>),
@@ -356,7 +357,16 @@ impl Attr {
                 rounding,
                 clamp,
                 out,
-            } => AttrKey::Add(*site, lhs, rhs, *rounding as u8, *clamp, *out as u8),
+                bias,
+            } => AttrKey::Add(
+                *site,
+                lhs,
+                rhs,
+                *rounding as u8,
+                *clamp,
+                *out as u8,
+                bias.to_bits(),
+            ),
             Attr::Plain { site } => AttrKey::Plain(*site),
             Attr::Clamp { site, min, max } => AttrKey::Clamp(*site, *min, *max),
             Attr::Pool {

@@ -144,6 +144,7 @@ impl B {
                 rounding,
                 clamp: [i32::MIN as i64, i32::MAX as i64],
                 layout,
+                bias: 0.0,
             },
             vec![a, b],
             TensorType::new(t.shape, I32),

@@ -183,6 +183,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 rounding,
                 clamp,
                 layout,
+                bias,
             } => {
                 let l = lay(&mut eg, *layout);
                 let a = eg.add(Qnn::Attr(Attr::Add {
@@ -192,6 +193,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     rounding: *rounding,
                     clamp: *clamp,
                     out: n.result.elem,
+                    bias: *bias,
                 }));
                 eg.add(Qnn::Add([a, l, x(0), x(1)]))
             }
@@ -419,6 +421,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                 rhs,
                 rounding,
                 clamp,
+                bias,
                 ..
             } = at(*a)?
             else {
@@ -431,6 +434,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                     rounding: *rounding,
                     clamp: *clamp,
                     layout: lay(*l)?,
+                    bias: *bias,
                 },
                 vec![*x, *y],
                 Some(*site),

@@ -10,7 +10,7 @@
 //! multipliers; a negative one swaps the endpoints).
 
 use crate::graph::{ChannelScales, EpilogueKind, Graph, Op};
-use crate::semantics::{round_shift, KernelLayout, Rounding};
+use crate::semantics::{add_f32_fma, round_shift, KernelLayout, Rounding};
 use crate::weights::Weights;
 
 /// An inclusive integer interval.
@@ -216,12 +216,18 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
                 rhs,
                 rounding,
                 clamp,
+                bias,
                 ..
             } => match (arg(0), arg(1)) {
                 (Some(a), Some(b)) => {
                     let n_ch = lhs.multiplier.len().max(rhs.multiplier.len());
                     (0..n_ch)
                         .map(|c| {
+                            if *rounding == Rounding::F32Fma {
+                                // non-negative scales: monotone in both operands
+                                let f = |x, y| add_f32_fma(x, y, lhs.get(c), rhs.get(c), *bias);
+                                return Interval::new(f(a.lo, b.lo), f(a.hi, b.hi)).clamp(*clamp);
+                            }
                             let (x, y) = (scale(a, lhs, c, *rounding), scale(b, rhs, c, *rounding));
                             Interval::new(x.lo + y.lo, x.hi + y.hi).clamp(*clamp)
                         })

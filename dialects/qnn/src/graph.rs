@@ -100,6 +100,9 @@ pub enum Op {
         rounding: Rounding,
         clamp: [i64; 2],
         layout: Layout,
+        /// The f32 added inside the sum under rounding `f32_fma` (0 otherwise).
+        #[serde(default)]
+        bias: f32,
     },
     /// `qnn.relu`: max(x, 0).
     Relu { layout: Layout },
@@ -436,8 +439,13 @@ pub fn attr_dict(op: &Op) -> String {
             arr32(&scales.multiplier),
             arr32(&scales.shift)
         ),
-        Op::Add { lhs, rhs, rounding, clamp, layout } => format!(
-            "clamp = {}, layout = \"{layout}\", lhs_multiplier = {}, lhs_shift = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\"",
+        Op::Add { lhs, rhs, rounding, clamp, layout, bias } => format!(
+            "{}clamp = {}, layout = \"{layout}\", lhs_multiplier = {}, lhs_shift = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\"",
+            if *bias != 0.0 || *rounding == Rounding::F32Fma {
+                format!("bias = {}, ", f32_attr(*bias))
+            } else {
+                String::new()
+            },
             arr64(clamp),
             arr32(&lhs.multiplier),
             arr32(&lhs.shift),

@@ -501,6 +501,10 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
                 rounding: o.rounding()?,
                 clamp: o.clamp()?,
                 layout: o.layout()?,
+                bias: match op.attribute("bias") {
+                    Err(_) => 0.0,
+                    Ok(_) => f32_attr(&op, "bias")?,
+                },
             }
         }
         "qnn.relu" => Op::Relu {

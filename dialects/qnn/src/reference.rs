@@ -34,7 +34,7 @@
 
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Node, Op, TensorType};
 use crate::semantics::{
-    dequantize_f32, floor_div, quantize_f32, requantize, Dyadic, ElemType, KernelLayout, Layout,
+    add_f32_fma, dequantize_f32, floor_div, quantize_f32, requantize, Dyadic, ElemType, KernelLayout, Layout,
     Rounding, MAX_GEOM, MAX_SHIFT,
 };
 use crate::tensor::{Data, Tensor};
@@ -289,10 +289,11 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             rounding,
             clamp,
             layout,
+            bias,
         } => {
             arity(&ops, 2, 2)?;
             Data::Int(add_op(
-                ops[0], ops[1], lhs, rhs, *rounding, *clamp, *layout, res,
+                ops[0], ops[1], lhs, rhs, *rounding, *bias, *clamp, *layout, res,
             )?)
         }
         Op::Relu { .. } => {
@@ -654,6 +655,7 @@ fn add_op(
     ls: &ChannelScales,
     rs: &ChannelScales,
     rounding: Rounding,
+    bias: f32,
     clamp: [i64; 2],
     layout: Layout,
     res: &TensorType,
@@ -684,9 +686,12 @@ fn add_op(
             let mut ch = ChannelWalk::at(k * CHUNK, cs, nc);
             for (o, (&a, &b)) in o.iter_mut().zip(a.iter().zip(b)) {
                 let c = ch.next();
-                let l = ls[c].apply(a as i64, rounding) as i128;
-                let r = rs[c].apply(b as i64, rounding) as i128;
-                *o = (l + r).clamp(lo, hi).clamp(tlo as i128, thi as i128) as i32;
+                let y = if rounding == Rounding::F32Fma {
+                    add_f32_fma(a as i64, b as i64, ls[c], rs[c], bias) as i128
+                } else {
+                    ls[c].apply(a as i64, rounding) as i128 + rs[c].apply(b as i64, rounding) as i128
+                };
+                *o = y.clamp(lo, hi).clamp(tlo as i128, thi as i128) as i32;
             }
         });
     Ok(out)
@@ -1532,6 +1537,7 @@ mod tests {
             rounding: Rounding::HalfToEven,
             clamp: [-100, 7],
             layout: NC,
+            bias: 0.0,
         };
         let y = one_op(&[a, b], &[], op, tt(&[1, 5], I16)).unwrap();
         assert_eq!(y.ints(), [0, 2, 0, 6, 7]);
@@ -1551,6 +1557,7 @@ mod tests {
             rounding: Rounding::HalfUp,
             clamp: [i32::MIN as i64, i32::MAX as i64],
             layout: NCHW,
+            bias: 0.0,
         };
         let y = one_op(&[a, b], &[], op, tt(&[1, 2, 1, 1], I32)).unwrap();
         assert_eq!(y.ints(), [6, 5]);
@@ -2140,6 +2147,7 @@ mod tests {
                 rounding: Rounding::HalfUp,
                 clamp: [-32768, 32767],
                 layout: l,
+                bias: 0.0,
             };
             let s = g.push(add, vec![c2, p1], sh([2, 8, 3, 3], I16));
             let ap = Op::AvgPool2d {
@@ -2381,6 +2389,7 @@ mod tests {
             rounding: Rounding::HalfUp,
             clamp: [-9, 9],
             layout: NC,
+            bias: 0.0,
         };
         let e = one_op(
             &[x, ti(&[1, 2], I32, vec![1, 2])],
@@ -2517,6 +2526,7 @@ mod tests {
                 rounding: Rounding::HalfUp,
                 clamp: [-1000, 1000],
                 layout,
+                bias: 0.0,
             };
             let s = g.push(add, vec![acc, 1], tt(&yt_shape, I32));
             let r = g.push(Op::Relu { layout }, vec![s], tt(&yt_shape, I32));

@@ -242,6 +242,10 @@ pub enum Rounding {
     /// rounding: `f32(x)` drops bits of `|x| >= 2^24`, and the product is rounded before the
     /// integer is. [`Dyadic::apply`] defines it.
     F32HalfToEven,
+    /// `qnn.add` only, as ONNX Runtime's QLinearAdd: one float sum with fused multiply-adds,
+    /// `round_half_even(fma(f32(a), sa, fma(f32(b), sb, bias)))` ([`add_f32_fma`]); a single
+    /// branch rounds as `F32HalfToEven`.
+    F32Fma,
 }
 
 impl Rounding {
@@ -251,6 +255,7 @@ impl Rounding {
             "half_up" => Self::HalfUp,
             "truncate" => Self::Truncate,
             "f32_half_to_even" => Self::F32HalfToEven,
+            "f32_fma" => Self::F32Fma,
             _ => return None,
         })
     }
@@ -260,6 +265,7 @@ impl Rounding {
             Self::HalfUp => "half_up",
             Self::Truncate => "truncate",
             Self::F32HalfToEven => "f32_half_to_even",
+            Self::F32Fma => "f32_fma",
         }
     }
 }
@@ -335,7 +341,7 @@ pub fn round_shift(p: i64, c: i32, mode: Rounding) -> i64 {
             }
         }
         // the verifier never lets it here; the exact rounding is the nearest answer
-        Rounding::F32HalfToEven => round_shift(p, c, Rounding::HalfToEven),
+        Rounding::F32HalfToEven | Rounding::F32Fma => round_shift(p, c, Rounding::HalfToEven),
     }
 }
 
@@ -352,7 +358,7 @@ impl Dyadic {
     /// +-[`F32_RESULT_LIMIT`].
     pub fn apply(self, x: i64, mode: Rounding) -> i64 {
         match mode {
-            Rounding::F32HalfToEven => {
+            Rounding::F32HalfToEven | Rounding::F32Fma => {
                 let y = ((x as f32) * self.as_f32()).round_ties_even();
                 y.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64
             }
@@ -391,6 +397,19 @@ impl Dyadic {
             shift,
         })
     }
+}
+
+/// `qnn.add` under `F32Fma` (ONNX Runtime's QLinearAdd on x86, its AVX2 kernel):
+/// `round_half_even(fma(f32(a), sa, fma(f32(b), sb, bias)))`, every operation an IEEE f32 one
+/// (`f32::mul_add` is the correctly rounded fused multiply-add), limited to
+/// +-[`F32_RESULT_LIMIT`].
+pub fn add_f32_fma(a: i64, b: i64, sa: Dyadic, sb: Dyadic, bias: f32) -> i64 {
+    let inner = (b as f32).mul_add(sb.as_f32(), bias);
+    let y = (a as f32).mul_add(sa.as_f32(), inner).round_ties_even();
+    if y.is_nan() {
+        return 0;
+    }
+    y.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64
 }
 
 /// `clamp(round(acc * b / 2^c) + zp, lo, hi)`: qnn.requantize (dialects/qnn/README.md).
@@ -522,6 +541,22 @@ mod tests {
         assert_eq!(Dyadic::from_f32(0.75), Some(Dyadic { multiplier: 3, shift: 2 }));
         for bad in [0.0f32, -1.0, f32::NAN, f32::INFINITY, 16777216.0, 1.0e-30] {
             assert_eq!(Dyadic::from_f32(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn fma_add_rounds_one_float_sum() {
+        // 0.5 * 3 + 0.5 * 2 = 2.5 -> 2 (one sum, ties to even); per branch: 2 + 1 = 3
+        let h = Dyadic { multiplier: 1, shift: 1 };
+        assert_eq!(add_f32_fma(3, 2, h, h, 0.0), 2);
+        assert_eq!(h.apply(3, Rounding::F32Fma) + h.apply(2, Rounding::F32Fma), 3);
+        // the bias enters before the rounding
+        assert_eq!(add_f32_fma(3, 2, h, h, 0.25), 3);
+        // fused: a * sa + (b * sb + bias) each rounded once, as f32::mul_add
+        let (sa, sb) = (Dyadic::from_f32(0.0123).unwrap(), Dyadic::from_f32(0.731).unwrap());
+        for (a, b) in [(255i64, 17i64), (-128, 127), (1 << 20, -3), (7, 0)] {
+            let want = ((a as f32).mul_add(0.0123, (b as f32).mul_add(0.731, -3.5))).round_ties_even() as i64;
+            assert_eq!(add_f32_fma(a, b, sa, sb, -3.5), want, "{a} {b}");
         }
     }
 

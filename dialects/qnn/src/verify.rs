@@ -93,12 +93,20 @@ fn scales(s: &ChannelScales, channels: i64, mode: Rounding, what: &str) -> R {
     if let Some(c) = s.shift.iter().find(|&&c| !(0..=MAX_SHIFT).contains(&c)) {
         return fail(format!("{what} shift {c} is outside [0, {MAX_SHIFT}]"));
     }
-    if mode == Rounding::F32HalfToEven {
+    if matches!(mode, Rounding::F32HalfToEven | Rounding::F32Fma) {
         if let Some(m) = s.multiplier.iter().find(|&&m| m as i64 > F32_MAX_MULTIPLIER) {
             return fail(format!(
                 "{what} multiplier {m} is not an f32 significand (at most {F32_MAX_MULTIPLIER}), which rounding \"f32_half_to_even\" needs"
             ));
         }
+    }
+    Ok(())
+}
+
+/// `f32_fma` rounds a two-branch float sum: only `qnn.add` has one.
+fn not_fma(r: Rounding) -> R {
+    if r == Rounding::F32Fma {
+        return fail("rounding \"f32_fma\" is only defined for qnn.add");
     }
     Ok(())
 }
@@ -313,6 +321,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     scales: s,
                     zero_point,
                 } => {
+                    not_fma(epilogue.rounding)?;
                     scales(s, o, epilogue.rounding, "epilogue")?;
                     zero_point_in(*zero_point, "zero_point")?;
                 }
@@ -320,12 +329,14 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     scales: s,
                     residual,
                 } => {
+                    not_fma(epilogue.rounding)?;
                     scales(s, o, epilogue.rounding, "epilogue")?;
                     scales(residual, o, epilogue.rounding, "residual")?;
                 }
             }
             clamp_in(epilogue.clamp, result.elem)?;
             if let Some(sec) = &epilogue.second {
+                not_fma(sec.rounding)?;
                 scales(&sec.scales, o, sec.rounding, "second")?;
                 zero_point_in(sec.zero_point, "second_zero_point")?;
             }
@@ -379,6 +390,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             layout_rank(*layout, operands[0], "input")?;
             same_shape(operands[0], result, "result")?;
             let c = operands[0].shape[layout.channel_axis()];
+            not_fma(*rounding)?;
             scales(s, c, *rounding, "requantize")?;
             clamp_in(*clamp, result.elem)?;
             zero_point_in(*zero_point, "zero_point")?;
@@ -389,8 +401,15 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             clamp,
             layout,
             rounding,
+            bias,
         } => {
             arity(2..=2)?;
+            if !bias.is_finite() {
+                return fail(format!("bias {bias} is not finite"));
+            }
+            if *bias != 0.0 && *rounding != Rounding::F32Fma {
+                return fail("bias is only defined under rounding \"f32_fma\"");
+            }
             int_elem(operands[0], "lhs")?;
             int_elem(operands[1], "rhs")?;
             int_elem(result, "result")?;

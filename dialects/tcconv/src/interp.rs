@@ -733,15 +733,20 @@ impl Ctx<'_> {
                 rhs,
                 rounding,
                 clamp,
+                bias,
             } => {
                 scales(lhs, nc, "lhs scales")?;
                 scales(rhs, nc, "rhs scales")?;
                 check_clamp(*clamp)?;
                 let (bg, b) = self.ints(bufs, inputs[1])?;
                 og.fill(|n, c, h, w| {
-                    let l = lhs.get(c).apply(a[ag.at(n, c, h, w)] as i64, *rounding) as i128;
-                    let r = rhs.get(c).apply(b[bg.at(n, c, h, w)] as i64, *rounding) as i128;
-                    let y = (l + r)
+                    let (x, z) = (a[ag.at(n, c, h, w)] as i64, b[bg.at(n, c, h, w)] as i64);
+                    let y = if *rounding == nibble_qnn::semantics::Rounding::F32Fma {
+                        nibble_qnn::semantics::add_f32_fma(x, z, lhs.get(c), rhs.get(c), *bias) as i128
+                    } else {
+                        lhs.get(c).apply(x, *rounding) as i128 + rhs.get(c).apply(z, *rounding) as i128
+                    };
+                    let y = y
                         .clamp(clamp[0] as i128, clamp[1] as i128)
                         .clamp(tlo as i128, thi as i128);
                     Ok(y as i32)
@@ -1655,6 +1660,7 @@ mod tests {
                 rounding: Rounding::HalfUp,
                 clamp: [i16::MIN as i64, i16::MAX as i64],
                 layout: nchw,
+                bias: 0.0,
             },
             vec![y2, y3],
             t(vec![batch, c2, h2, h2], ElemType::I16),
@@ -2086,6 +2092,7 @@ mod tests {
                             rounding: Rounding::HalfUp,
                             clamp,
                             layout: Layout::NCHW,
+                            bias: 0.0,
                         },
                         vec![y, 1],
                         TensorType::new(shape, ElemType::I16),

@@ -286,6 +286,7 @@ pub fn build_func<'c>(
                         rhs,
                         rounding,
                         clamp,
+                        ..
                     } => ("add", lhs.clone(), Some(rhs.clone()), *rounding, 0, *clamp),
                     Elementwise::Relu => (
                         "relu",
@@ -314,8 +315,14 @@ pub fn build_func<'c>(
                     multiplier: vec![],
                     shift: vec![],
                 });
+                let bias = match e {
+                    Elementwise::Add { bias, rounding, .. } if *bias != 0.0 || *rounding == Rounding::F32Fma => {
+                        format!("bias = {}, ", f32_attr(*bias))
+                    }
+                    _ => String::new(),
+                };
                 let a = format!(
-                    "clamp = {}, kind = \"{kind}\", multiplier = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zp} : i64",
+                    "{bias}clamp = {}, kind = \"{kind}\", multiplier = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zp} : i64",
                     arr64(&clamp),
                     arr32(&s.multiplier),
                     arr32(&r.multiplier),
@@ -650,6 +657,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                         rhs: scales(&op, "rhs_multiplier", "rhs_shift").map_err(err)?,
                         rounding: rounding_attr(&op).map_err(err)?,
                         clamp,
+                        bias: match op.attribute("bias") {
+                            Err(_) => 0.0,
+                            Ok(_) => read_f32(&op, "bias").map_err(err)?,
+                        },
                     },
                     "relu" => Elementwise::Relu,
                     _ => Elementwise::Clamp {

@@ -527,12 +527,14 @@ impl<'g> Lowering<'g> {
                     rhs,
                     rounding,
                     clamp,
+                    bias,
                     ..
                 } => {
                     let l = self.layout[&v];
                     let inputs = vec![self.buffer(n.operands[0], l), self.buffer(n.operands[1], l)];
                     let output = self.output(v);
                     let op = Elementwise::Add {
+                        bias: *bias,
                         lhs: lhs.clone(),
                         rhs: rhs.clone(),
                         rounding: *rounding,

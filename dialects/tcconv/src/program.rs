@@ -135,6 +135,9 @@ pub enum Elementwise {
         rhs: ChannelScales,
         rounding: Rounding,
         clamp: [i64; 2],
+        /// Under rounding `f32_fma`: the f32 added inside the sum (qnn.add's `bias`).
+        #[serde(default)]
+        bias: f32,
     },
     Relu,
     Clamp {

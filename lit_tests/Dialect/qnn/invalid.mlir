@@ -266,3 +266,19 @@ func.func @sum_pool_result_too_narrow(%x: tensor<1x4x8x8xui8>) -> tensor<1x4x1x1
   %0 = "qnn.avg_pool2d"(%x) {divisor = 1 : i64, kernel = array<i64: 8, 8>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xui8>) -> tensor<1x4x1x1xi8>
   return %0 : tensor<1x4x1x1xi8>
 }
+
+// -----
+
+func.func @fma_rounding_is_for_add_only(%x: tensor<1x4xi32>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{'"f32_fma"' does not satisfy the constraint}}
+  %0 = "qnn.requantize"(%x) {clamp = array<i64: -128, 127>, layout = "NC", multiplier = array<i32: 3>, rounding = "f32_fma", shift = array<i32: 4>, zero_point = 0 : i64} : (tensor<1x4xi32>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @add_bias_needs_fma(%a: tensor<1x4xi8>, %b: tensor<1x4xi8>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{bias is only defined under rounding "f32_fma"}}
+  %0 = "qnn.add"(%a, %b) {bias = 1.5 : f32, clamp = array<i64: -128, 127>, layout = "NC", lhs_multiplier = array<i32: 1>, lhs_shift = array<i32: 1>, rhs_multiplier = array<i32: 1>, rhs_shift = array<i32: 1>, rounding = "half_to_even"} : (tensor<1x4xi8>, tensor<1x4xi8>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}

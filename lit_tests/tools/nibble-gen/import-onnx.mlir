@@ -5,14 +5,16 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx -o %t/r | FileCheck %s --check-prefix=IMPORT
 // IMPORT: imported {{.*}}resnet_u8.onnx ({{[0-9]+}} qnn ops, 18 weights)
 // RUN: FileCheck %s --check-prefix=IR < %t/r/model.mlir
-// IR: "qnn.quantize"(%arg0) {layout = "NCHW", mode = "divide", scale = {{.*}}, zero_point = 126 : i64} : (tensor<2x3x32x32xf32>) -> tensor<2x3x32x32xui8>
-// IR: "qnn.conv2d"({{.*}}) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, padding_value = 126 : i64, strides = array<i64: 1, 1>}
+// IR: "qnn.quantize"(%arg0) {layout = "NCHW", mode = "divide", scale = {{.*}}, zero_point = [[ZP:[0-9]+]] : i64} : (tensor<8x3x32x32xf32>) -> tensor<8x3x32x32xui8>
+// IR: "qnn.conv2d"({{.*}}) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, padding_value = [[ZP]] : i64, strides = array<i64: 1, 1>}
 // IR: rounding = "f32_half_to_even"
+// IR: "qnn.add"({{.*}}) {bias = {{.*}}, clamp = array<i64: 0, 255>, {{.*}} rounding = "f32_fma"}
 // IR: "qnn.avg_pool2d"({{.*}}) {divisor = 1 : i64, kernel = array<i64: 8, 8>
 // IR: "qnn.dense"
 // IR: "qnn.dequantize"
-// RUN: nibble-run --cpu %t/r/model.mlir --input %hawq_fixtures/onnx/resnet_u8.input.npy -o %t/out.npy | FileCheck %s --check-prefix=CPU
-// CPU-COUNT-2: top-5 classes
+// RUN: nibble-run --cpu %t/r/model.mlir --input %hawq_fixtures/onnx/resnet_u8.input.npy --check %hawq_fixtures/onnx/resnet_u8.ort.npy | FileCheck %s --check-prefix=CPU
+// CPU-COUNT-4: top-5 classes
+// CPU: check: 80 elements identical to
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_s8.onnx --batch 3 --image-size 40 -o %t/s8 > /dev/null
 // RUN: nibble-opt %t/s8/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_75})' --emit=artifact -o %t/a75 | FileCheck %s --check-prefix=ART
 // RUN: nibble-opt %t/s8/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a})' --emit=artifact -o %t/a90a | FileCheck %s --check-prefix=ART

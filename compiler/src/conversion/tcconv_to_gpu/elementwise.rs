@@ -143,9 +143,32 @@ pub fn apply_scales(
     if let Some(c) = s.shift.iter().find(|c| !(0..=62).contains(*c)) {
         return Err(format!("{prefix}: shift {c} is outside [0, 62]"));
     }
+    let (b, c) = scale_params(kb, s, prefix, cc, channels)?;
+    Ok(kb.dyadic(x, b, c, mode))
+}
+
+/// The (multiplier, shift) of per-channel scales `s` at channel `cc`: constants, or loads from
+/// the `{prefix}mul` / `{prefix}shift` tables.
+pub fn scale_params(
+    kb: &mut KernelBuilder,
+    s: &ChannelScales,
+    prefix: &str,
+    cc: Val,
+    channels: i64,
+) -> Result<(Param, Param), String> {
+    if s.multiplier.len() != s.shift.len() {
+        return Err(format!(
+            "{prefix}: {} multipliers but {} shifts",
+            s.multiplier.len(),
+            s.shift.len()
+        ));
+    }
+    if let Some(c) = s.shift.iter().find(|c| !(0..=62).contains(*c)) {
+        return Err(format!("{prefix}: shift {c} is outside [0, 62]"));
+    }
     let b = chan(kb, &format!("{prefix}mul"), &s.multiplier, cc, channels)?;
     let c = chan(kb, &format!("{prefix}shift"), &s.shift, cc, channels)?;
-    Ok(kb.dyadic(x, b, c, mode))
+    Ok((b, c))
 }
 
 /// `semantics::requantize` of `x` at channel `cc` (i64: `clamp(round(x * s[cc]) + zp)`; per
@@ -446,8 +469,21 @@ pub fn elementwise(
                 Elementwise::Add {
                     lhs,
                     rhs,
+                    rounding: Rounding::F32Fma,
+                    clamp,
+                    bias,
+                } => {
+                    let sa = scale_params(kb, lhs, "", it.cc, channels)?;
+                    let sb = scale_params(kb, rhs, "rhs_", it.cc, channels)?;
+                    let s = kb.add_f32_fma(x, vals[1][j], sa, sb, *bias);
+                    kb.clamp(s, clamp[0], clamp[1])
+                }
+                Elementwise::Add {
+                    lhs,
+                    rhs,
                     rounding,
                     clamp,
+                    ..
                 } => {
                     let l = apply_scales(kb, x, lhs, "", it.cc, channels, *rounding)?;
                     let r = apply_scales(kb, vals[1][j], rhs, "rhs_", it.cc, channels, *rounding)?;

@@ -114,10 +114,16 @@ impl Fuse {
                     rounding,
                     clamp,
                     out,
+                    ..
                 } = attr(eg, s[var("?p")])?
                 else {
                     return None;
                 };
+                // one float sum (ONNX Runtime's QLinearAdd) is not two rounded branches: the
+                // residual epilogue rounds each on its own
+                if *rounding == Rounding::F32Fma {
+                    return None;
+                }
                 let e = Attr::Epilogue {
                     site: *site,
                     kind: EpiKind::Residual {

@@ -474,6 +474,11 @@ impl<'c> KernelBuilder<'c> {
         let ty = self.ty(Scalar::F32);
         self.op1("arith.mulf", &[a, b], ty)
     }
+    /// `a * b + c` rounded once (`fma.rn.f32`), as `f32::mul_add`.
+    pub fn fma(&mut self, a: Val, b: Val, c: Val) -> Val {
+        let ty = self.ty(Scalar::F32);
+        self.op1("llvm.intr.fma", &[a, b, c], ty)
+    }
     /// `a / b`, IEEE division rounded to nearest (`div.rn.f32`: no fast-math flags).
     pub fn divf(&mut self, a: Val, b: Val) -> Val {
         let ty = self.ty(Scalar::F32);

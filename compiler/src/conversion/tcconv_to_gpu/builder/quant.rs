@@ -155,7 +155,9 @@ impl<'c> KernelBuilder<'c> {
             }
             Rounding::HalfUp => self.cmp(Cmp::Sge, r, half),
             // `dyadic` computes it in f32 and never gets here
-            Rounding::F32HalfToEven => unreachable!("f32 rounding goes through dyadic_f32"),
+            Rounding::F32HalfToEven | Rounding::F32Fma => {
+                unreachable!("f32 rounding goes through dyadic_f32")
+            }
             Rounding::Truncate => {
                 let z = self.i64c(0);
                 let neg = self.cmp(Cmp::Slt, p, z);
@@ -177,7 +179,7 @@ impl<'c> KernelBuilder<'c> {
 
     /// `Dyadic::apply`: `round(x * b / 2^c)` with the product in i64 (x: i32 or i64 value).
     pub fn dyadic(&mut self, x: Val, b: Param, c: Param, mode: Rounding) -> Val {
-        if mode == Rounding::F32HalfToEven {
+        if matches!(mode, Rounding::F32HalfToEven | Rounding::F32Fma) {
             return self.dyadic_f32(x, b, c);
         }
         let x = self.sext(x, Scalar::I64);
@@ -217,7 +219,40 @@ impl<'c> KernelBuilder<'c> {
     pub fn dyadic_f32(&mut self, x: Val, b: Param, c: Param) -> Val {
         let x = self.sext(x, Scalar::I64);
         let f = self.sitofp(x);
-        let s = match (b, c) {
+        let s = self.f32_scale(b, c);
+        let p = self.mulf(f, s);
+        self.round_f32_to_i64(p)
+    }
+
+    /// `semantics::add_f32_fma`: `round_half_even(fma(f32(a), sa, fma(f32(b), sb, bias)))`
+    /// limited to +-2^62, as i64 (`fma.rn.f32`).
+    pub fn add_f32_fma(&mut self, a: Val, b: Val, sa: (Param, Param), sb: (Param, Param), bias: f32) -> Val {
+        let a = self.sext(a, Scalar::I64);
+        let b = self.sext(b, Scalar::I64);
+        let (fa, fb) = (self.sitofp(a), self.sitofp(b));
+        let (ra, rb) = (self.f32_scale(sa.0, sa.1), self.f32_scale(sb.0, sb.1));
+        let bias = self.f32c(bias);
+        let inner = self.fma(fb, rb, bias);
+        let y = self.fma(fa, ra, inner);
+        self.round_f32_to_i64(y)
+    }
+
+    /// `round_half_even(v)` limited to +-2^62, as i64.
+    fn round_f32_to_i64(&mut self, v: Val) -> Val {
+        let r = self.round_half_even_f32(v);
+        let lim = nibble_qnn::semantics::F32_RESULT_LIMIT;
+        let (lo, hi) = (self.f32c(-lim), self.f32c(lim));
+        let below = self.cmpf(CmpF::Olt, r, lo);
+        let r = self.select(below, lo, r);
+        let above = self.cmpf(CmpF::Olt, hi, r);
+        let r = self.select(above, hi, r);
+        self.fptosi(r, Scalar::I64)
+    }
+
+    /// The f32 `b / 2^c` (exact: `b < 2^24`, `0 <= c <= 62`): a constant, or built from i32
+    /// table values as `f32(b) * 2^-c` with `2^-c` the f32 of exponent field `127 - c`.
+    fn f32_scale(&mut self, b: Param, c: Param) -> Val {
+        match (b, c) {
             (Param::Const(b), Param::Const(c)) => self.f32c((b as f64 / (c as f64).exp2()) as f32),
             _ => {
                 let bv = match b {
@@ -236,16 +271,7 @@ impl<'c> KernelBuilder<'c> {
                 let pow = self.bitcast_f32(bits);
                 self.mulf(bv, pow)
             }
-        };
-        let p = self.mulf(f, s);
-        let r = self.round_half_even_f32(p);
-        let lim = nibble_qnn::semantics::F32_RESULT_LIMIT;
-        let (lo, hi) = (self.f32c(-lim), self.f32c(lim));
-        let below = self.cmpf(CmpF::Olt, r, lo);
-        let r = self.select(below, lo, r);
-        let above = self.cmpf(CmpF::Olt, hi, r);
-        let r = self.select(above, hi, r);
-        self.fptosi(r, Scalar::I64)
+        }
     }
 
     /// Round an f32 to the nearest integer, ties to even, staying f32: `a = |v|`,
