@@ -19,6 +19,8 @@ pub struct ConvConfig {
     /// `w4a4` (ui4 x i4 -> ui4) or `w8a8` (ui8 x i8 -> ui8).
     pub bits: u32,
     pub seed: u64,
+    /// Channel groups (1; in_channels for a depthwise conv).
+    pub groups: i64,
 }
 
 /// Build the graph and weights of one conv workload.
@@ -30,10 +32,13 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         c.out_channels,
         c.kernel,
         c.stride,
+        c.groups,
     ]
     .iter()
     .any(|&v| v <= 0)
         || c.padding < 0
+        || c.in_channels % c.groups != 0
+        || c.out_channels % c.groups != 0
     {
         return Err(format!("bad conv configuration {c:?}"));
     }
@@ -51,7 +56,10 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
     }
     let x = TensorType::new(vec![c.batch, c.in_channels, c.size, c.size], a);
     let mut g = Graph::new("conv", vec![x]);
-    let wt = TensorType::new(vec![c.out_channels, c.in_channels, c.kernel, c.kernel], w);
+    let wt = TensorType::new(
+        vec![c.out_channels, c.in_channels / c.groups, c.kernel, c.kernel],
+        w,
+    );
     let wv = g.push(
         Op::Weight {
             name: "conv.weight".into(),
@@ -74,11 +82,12 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         layout: Layout::NCHW,
         kernel_layout: KernelLayout::OIHW,
         padding_value: 0,
+        groups: c.groups,
     };
     let acc = g.push(conv, vec![0, wv, bv], acc_t);
     // Inputs and weights are uniform: the accumulator's spread is about
     // sqrt(K) * std(x) * std(w); map two standard deviations to the top of the output range.
-    let k = (c.in_channels * c.kernel * c.kernel) as f64;
+    let k = (c.in_channels / c.groups * c.kernel * c.kernel) as f64;
     let (amax, wmax) = if c.bits == 4 {
         (15.0, 8.0)
     } else {
@@ -157,6 +166,7 @@ mod tests {
             padding: 1,
             bits: 4,
             seed: 7,
+            groups: 1,
         };
         let (g, w) = conv_network(&c).unwrap();
         nibble_qnn::verify::verify_graph(&g).unwrap();

@@ -782,6 +782,7 @@ impl Builder<'_> {
                 layout: Layout::NCHW,
                 kernel_layout: KernelLayout::OIHW,
                 padding_value: 0,
+                groups: 1,
             },
             vec![x, w, b],
             TensorType::new(vec![n, spec.out_channels, oh, ow], ElemType::I32),

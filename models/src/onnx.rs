@@ -60,12 +60,6 @@ struct QVal {
     offset: i64,
 }
 
-impl QVal {
-    fn centered(&self) -> bool {
-        self.offset == self.zp
-    }
-}
-
 /// A float tensor of the ONNX graph, as what it is computed from.
 #[derive(Clone, Debug)]
 enum Float {
@@ -883,9 +877,7 @@ impl<'a> Importer<'a> {
     fn conv(&mut self, n: &NodeProto) -> Result<Float, String> {
         let a = Attrs::new(n);
         check_known(&a, &["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])?;
-        if a.int("group")?.unwrap_or(1) != 1 {
-            return Err("grouped and depthwise convolution (group > 1) is not supported yet".into());
-        }
+        let groups = a.int("group")?.unwrap_or(1);
         let x = self.dq(input(n, 0)?)?;
         let (wt, wv, ws, welem) = self.const_weight(input(n, 1)?, 0)?;
         if wt.dims.len() != 4 {
@@ -893,8 +885,10 @@ impl<'a> Importer<'a> {
         }
         let [o, ci, kh, kw] = [wt.dims[0], wt.dims[1], wt.dims[2], wt.dims[3]].map(|d| d as i64);
         let [b, c, h, w] = self.nchw(x.id);
-        if ci != c {
-            return Err(format!("weight has {ci} input channels, the input {c}"));
+        if groups < 1 || c % groups != 0 || o % groups != 0 || ci * groups != c {
+            return Err(format!(
+                "group {groups} with {c} input channels, {o} outputs and a weight of {ci} input channels"
+            ));
         }
         if let Some(k) = a.ints("kernel_shape")? {
             if k != [kh, kw] {
@@ -939,6 +933,7 @@ impl<'a> Importer<'a> {
                 layout: Layout::NCHW,
                 kernel_layout: KernelLayout::OIHW,
                 padding_value,
+                groups,
             },
             vec![x.id, wid, bid],
             TensorType::new(vec![b, o, oh, ow], ElemType::I32),
@@ -967,10 +962,15 @@ impl<'a> Importer<'a> {
         if xt.shape.len() != 2 {
             return Err(format!("input has shape {:?}; nibble imports Gemm / MatMul on N x K", xt.shape));
         }
-        let x = if x.centered() { x } else { self.center(&x)? };
+        // a value stored as q - offset with offset != zp: fold -(zp - offset) * sum(w) into
+        // the bias (a dense has no padding)
         if self.g.value_type(x.id).elem.bits() > 8 {
-            return Err("the input's zero point leaves no 8-bit form (q - zp needs 16 bits)".into());
+            return Err(format!(
+                "the input is stored as {} (a 16-bit form of q - zero point)",
+                self.g.value_type(x.id).elem
+            ));
         }
+        let d = x.zp - x.offset;
         let (wt, wv, ws, welem) = self.const_weight(input(n, 1)?, if trans_b { 0 } else { 1 })?;
         if wt.dims.len() != 2 {
             return Err(format!("weight has rank {}", wt.dims.len()));
@@ -985,10 +985,19 @@ impl<'a> Importer<'a> {
         } else {
             (0..o).flat_map(|oc| (0..k).map(move |kk| (oc, kk))).map(|(oc, kk)| wv[kk * o + oc]).collect()
         };
-        let bias = match n.input.get(2).filter(|s| gemm && !s.is_empty()) {
+        let mut bias = match n.input.get(2).filter(|s| gemm && !s.is_empty()) {
             Some(bn) => self.const_bias(bn, o)?,
             None => vec![0; o],
         };
+        if d != 0 {
+            for (oc, bo) in bias.iter_mut().enumerate() {
+                let sw: i64 = wv[oc * k..(oc + 1) * k].iter().map(|&v| v as i64).sum();
+                *bo -= d * sw;
+            }
+        }
+        if let Some(bad) = bias.iter().find(|&&v| v < i32::MIN as i64 || v > i32::MAX as i64) {
+            return Err(format!("the bias with the zero-point correction is {bad}, outside i32"));
+        }
         let wname = input(n, 1)?.trim_end_matches("_DequantizeLinear_Output").to_string();
         let wid = self.weight(&wname, TensorType::new(vec![o as i64, k as i64], welem), wv);
         let bid = self.weight(

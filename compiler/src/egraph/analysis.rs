@@ -162,7 +162,10 @@ fn int_act<'a>(eg: &'a EGraph, id: Id, layout: Layout, what: &str) -> Result<&'a
 /// Shape of a conv's result (checks the weight against the input).
 fn conv_result(eg: &EGraph, [a, l, kl, x, w, b]: [Id; 6], out: ElemType) -> Result<Value, String> {
     let Some(Attr::Conv {
-        strides, padding, ..
+        strides,
+        padding,
+        groups,
+        ..
     }) = attr(eg, a)
     else {
         return Err("conv without conv attributes".into());
@@ -179,8 +182,8 @@ fn conv_result(eg: &EGraph, [a, l, kl, x, w, b]: [Id; 6], out: ElemType) -> Resu
     }
     let [n, c, h, wd] = layout.nchw(&xv.ty.shape);
     let [o, i, kh, kw] = kl.oihw(&wv.ty.shape);
-    if i != c {
-        return Err(format!("weight has {i} input channels, input {c}"));
+    if *groups < 1 || c % groups != 0 || o % groups != 0 || i * groups != c {
+        return Err(format!("weight has {i} input channels, input {c} in {groups} groups"));
     }
     if !is_absent(eg, b) {
         let bv = value(eg, b).ok_or("bias is not a value")?;

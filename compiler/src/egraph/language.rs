@@ -248,6 +248,7 @@ pub enum Attr {
         strides: [i64; 2],
         padding: [i64; 4],
         padding_value: i64,
+        groups: i64,
     },
     Dense {
         site: Site,
@@ -307,7 +308,7 @@ pub enum Attr {
 #[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum AttrKey<'a> {
     Quantize(Site, u32, u8, i64, u8),
-    Conv(Site, [i64; 2], [i64; 4], i64),
+    Conv(Site, [i64; 2], [i64; 4], i64, i64),
     Dense(Site),
     Requantize(Site, &'a Scales, u8, i64, [i64; 2], u8),
     Add(Site, &'a Scales, &'a Scales, u8, [i64; 2], u8, u32),
@@ -333,7 +334,8 @@ impl Attr {
                 strides,
                 padding,
                 padding_value,
-            } => AttrKey::Conv(*site, *strides, *padding, *padding_value),
+                groups,
+            } => AttrKey::Conv(*site, *strides, *padding, *padding_value, *groups),
             Attr::Dense { site } => AttrKey::Dense(*site),
             Attr::Requantize {
                 site,

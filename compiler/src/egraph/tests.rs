@@ -85,6 +85,7 @@ impl B {
                 layout,
                 kernel_layout: KernelLayout::OIHW,
                 padding_value: 0,
+                groups: 1,
             },
             vec![x, wt, b],
             tt(&layout.shape([n, cout, oh, ow]), I32),

@@ -96,6 +96,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 layout,
                 kernel_layout,
                 padding_value,
+                groups,
             } => {
                 let l = lay(&mut eg, *layout);
                 let kl = eg.add(Qnn::KernelLayout(WeightLayout(*kernel_layout)));
@@ -104,6 +105,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     strides: *strides,
                     padding: *padding,
                     padding_value: *padding_value,
+                    groups: *groups,
                 }));
                 eg.add(Qnn::Conv2d([a, l, kl, x(0), x(1), opt(2)]))
             }
@@ -114,6 +116,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 kernel_layout,
                 epilogue,
                 padding_value,
+                groups,
             } => {
                 let l = lay(&mut eg, *layout);
                 let kl = eg.add(Qnn::KernelLayout(WeightLayout(*kernel_layout)));
@@ -122,6 +125,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     strides: *strides,
                     padding: *padding,
                     padding_value: *padding_value,
+                    groups: *groups,
                 }));
                 let e = eg.add(Qnn::Attr(Attr::of_epilogue(site, epilogue, n.result.elem)));
                 let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
@@ -347,6 +351,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                 strides,
                 padding,
                 padding_value,
+                groups,
             } = at(*a)?
             else {
                 return Err(bad());
@@ -373,6 +378,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                     kernel_layout,
                     epilogue,
                     padding_value: *padding_value,
+                    groups: *groups,
                 }
             } else {
                 Op::Conv2d {
@@ -381,6 +387,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                     layout,
                     kernel_layout,
                     padding_value: *padding_value,
+                    groups: *groups,
                 }
             };
             (op, operands, Some(*site))

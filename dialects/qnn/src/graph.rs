@@ -82,6 +82,11 @@ pub enum Op {
         kernel_layout: KernelLayout,
         #[serde(default)]
         padding_value: i64,
+        /// Channel groups: output channel `o` reads input channels
+        /// `[g * C/groups, (g+1) * C/groups)` with `g = o / (O/groups)` (1: a plain conv;
+        /// C: depthwise).
+        #[serde(default = "one")]
+        groups: i64,
     },
     /// `qnn.dense`: (input NC, weight OI, bias?) -> i32.
     Dense,
@@ -138,6 +143,8 @@ pub enum Op {
         epilogue: Epilogue,
         #[serde(default)]
         padding_value: i64,
+        #[serde(default = "one")]
+        groups: i64,
     },
     /// `qnn.dequantize`: (int) -> f32; `f32(x) * scales[c]` (one entry: per tensor).
     Dequantize { scales: Vec<f32>, layout: Layout },
@@ -402,6 +409,19 @@ pub fn f32_array(xs: &[f32]) -> String {
     format!("array<f32: {}>", items.join(", "))
 }
 
+fn one() -> i64 {
+    1
+}
+
+/// `groups = g : i64, ` when not 1 (the attribute is optional).
+fn groups_attr(g: i64) -> String {
+    if g == 1 {
+        String::new()
+    } else {
+        format!("groups = {g} : i64, ")
+    }
+}
+
 /// `, padding_value = v : i64` when not 0 (the attribute is optional).
 fn padding_value_attr(v: i64) -> String {
     if v == 0 {
@@ -426,8 +446,9 @@ pub fn attr_dict(op: &Op) -> String {
             }
             s
         }
-        Op::Conv2d { strides, padding, layout, kernel_layout, padding_value } => format!(
-            "kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}{}, strides = {}",
+        Op::Conv2d { strides, padding, layout, kernel_layout, padding_value, groups } => format!(
+            "{}kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}{}, strides = {}",
+            groups_attr(*groups),
             arr64(padding),
             padding_value_attr(*padding_value),
             arr64(strides)
@@ -471,9 +492,10 @@ pub fn attr_dict(op: &Op) -> String {
         Op::Dequantize { scales, layout } => {
             format!("layout = \"{layout}\", scale = {}", f32_array(scales))
         }
-        Op::Conv2dFused { strides, padding, layout, kernel_layout, epilogue, padding_value } => format!(
-            "{}, kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}{}, strides = {}",
+        Op::Conv2dFused { strides, padding, layout, kernel_layout, epilogue, padding_value, groups } => format!(
+            "{}, {}kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}{}, strides = {}",
             epilogue_attrs(epilogue),
+            groups_attr(*groups),
             arr64(padding),
             padding_value_attr(*padding_value),
             arr64(strides)

@@ -337,6 +337,10 @@ impl Conv2d<'_, '_> {
     pub fn padding_value(&self) -> Result<i64, String> {
         Ok(opt_int(&self.0, "padding_value")?.unwrap_or(0))
     }
+    /// Optional (1).
+    pub fn groups(&self) -> Result<i64, String> {
+        Ok(opt_int(&self.0, "groups")?.unwrap_or(1))
+    }
 }
 impl Dense<'_, '_> {
     pub fn has_bias(&self) -> bool {
@@ -480,6 +484,7 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
                 layout: o.layout()?,
                 kernel_layout: o.kernel_layout()?,
                 padding_value: o.padding_value()?,
+                groups: o.groups()?,
             }
         }
         "qnn.dense" => Op::Dense,
@@ -549,6 +554,7 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
                 kernel_layout: o.kernel_layout()?,
                 epilogue: o.epilogue()?,
                 padding_value: Conv2d(op).padding_value()?,
+                groups: Conv2d(op).groups()?,
             }
         }
         "qnn.dequantize" => Op::Dequantize {

@@ -247,6 +247,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             layout,
             kernel_layout,
             padding_value,
+            groups,
         } => {
             arity(&ops, 2, 3)?;
             Data::Int(conv2d(
@@ -256,6 +257,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 *strides,
                 *padding,
                 *padding_value,
+                *groups,
                 *layout,
                 *kernel_layout,
                 res,
@@ -387,6 +389,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             kernel_layout,
             epilogue,
             padding_value,
+            groups,
         } => {
             arity(&ops, 2, 4)?;
             let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
@@ -403,6 +406,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 *strides,
                 *padding,
                 *padding_value,
+                *groups,
                 *layout,
                 *kernel_layout,
                 &acc_ty,
@@ -742,6 +746,7 @@ fn conv2d(
     strides: [i64; 2],
     padding: [i64; 4],
     pad_value: i64,
+    groups: i64,
     layout: Layout,
     kl: KernelLayout,
     res: &TensorType,
@@ -756,9 +761,9 @@ fn conv2d(
         return Err(format!("the weight {} must be 4-D ({kl})", wt.ty.mlir()));
     }
     let [o, i, kh, kw] = kl.oihw(&wt.ty.shape).map(|d| d as usize);
-    if i != c {
+    if groups < 1 || c % groups as usize != 0 || o % groups as usize != 0 || i * groups as usize != c {
         return Err(format!(
-            "the input {} has {c} channels, the weight {} ({kl}) expects {i}",
+            "the input {} has {c} channels, the weight {} ({kl}) expects {i} in each of {groups} groups",
             x.ty.mlir(),
             wt.ty.mlir()
         ));
@@ -793,6 +798,14 @@ fn conv2d(
     }
     let xs = layout.strides([n, c, h, w].map(|d| d as i64));
     let ws = kl.strides([o, i, kh, kw].map(|d| d as i64));
+    if groups > 1 {
+        let out = grouped_conv(xv, wv, &bias, &g, xs, ws, [n, oh], i, o / groups as usize, pad_value)?;
+        return Ok(if layout == Layout::NHWC {
+            out
+        } else {
+            gather(&out, [oh * ow * o, 1, ow * o, o], [n, o, oh, ow], layout, |v| v)
+        });
+    }
     // Output first as N x OH x OW x O (rows of one (n, oh) are contiguous).
     let mut tmp = vec![0i32; total];
     let row = ow * o;
@@ -839,6 +852,54 @@ fn conv2d(
         layout,
         |v| v,
     ))
+}
+
+/// A grouped conv, directly: output channel `oo` of group `oo / og` sums its `cg` input
+/// channels at every tap, padded taps reading `pad_value`; N x OH x OW x O.
+#[allow(clippy::too_many_arguments)]
+fn grouped_conv(
+    xv: &[i32],
+    wv: &[i32],
+    bias: &[i128],
+    g: &ConvGeom,
+    xs: [usize; 4],
+    ws: [usize; 4],
+    [n, oh]: [usize; 2],
+    cg: usize,
+    og: usize,
+    pad_value: i64,
+) -> Res<Vec<i32>> {
+    let (o, ow) = (g.o, g.ow);
+    let mut out = vec![0i32; n * oh * ow * o];
+    out.par_chunks_mut(ow * o).enumerate().try_for_each(|(r, row)| {
+        let (nn, y) = (r / oh, r % oh);
+        for xx in 0..ow {
+            for oo in 0..o {
+                let c0 = (oo / og) * cg;
+                let mut acc = bias[oo];
+                for ky in 0..g.kh {
+                    let iy = (y * g.sh + ky) as isize - g.pt as isize;
+                    for kx in 0..g.kw {
+                        let ix = (xx * g.sw + kx) as isize - g.pl as isize;
+                        let inside = iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w;
+                        for ci in 0..cg {
+                            let wgt = wv[oo * ws[0] + ci * ws[1] + ky * ws[2] + kx * ws[3]] as i128;
+                            let xval = if inside {
+                                xv[nn * xs[0] + (c0 + ci) * xs[1] + iy as usize * xs[2] + ix as usize * xs[3]] as i128
+                            } else {
+                                pad_value as i128
+                            };
+                            acc += xval * wgt;
+                        }
+                    }
+                }
+                let at = || format!("output (n={nn}, c={oo}, h={y}, w={xx})");
+                row[xx * o + oo] = to_i32(acc, at)?;
+            }
+        }
+        Ok::<(), String>(())
+    })?;
+    Ok(out)
 }
 
 /// Add what padded taps contribute when they read `v` instead of 0: `v` times the weights at
@@ -1414,6 +1475,7 @@ mod tests {
             layout,
             kernel_layout,
             padding_value: 0,
+            groups: 1,
         }
     }
 
@@ -2500,6 +2562,7 @@ mod tests {
                 layout,
                 kernel_layout: KernelLayout::OIHW,
                 padding_value: 0,
+                groups: 1,
             };
             let acc = g.push(conv, vec![0, w, b], tt(&yt_shape, I32));
             let scales = ChannelScales {
@@ -2543,6 +2606,7 @@ mod tests {
                     second: None,
                 },
                 padding_value: 0,
+                groups: 1,
             };
             let fq = g.push(
                 fused(

@@ -171,6 +171,7 @@ fn conv_shapes(
     padding: [i64; 4],
     layout: Layout,
     kernel_layout: crate::semantics::KernelLayout,
+    groups: i64,
 ) -> Result<i64, String> {
     if layout == Layout::NC {
         return fail("conv2d needs a 4-D layout");
@@ -183,9 +184,16 @@ fn conv_shapes(
     non_negative(&padding, "padding")?;
     let [n, c, h, wd] = layout.nchw(&x.shape);
     let [o, i, kh, kw] = kernel_layout.oihw(&w.shape);
-    if i != c {
+    if groups < 1 || c % groups != 0 || o % groups != 0 {
         return fail(format!(
-            "weight has {i} input channels ({kernel_layout}) but the input has {c} ({layout})"
+            "groups {groups} must be positive and divide the input channels {c} and the output channels {o}"
+        ));
+    }
+    if i * groups != c {
+        let per = if groups == 1 { String::new() } else { format!(" per group ({groups} groups)") };
+        return fail(format!(
+            "weight has {i} input channels ({kernel_layout}) but the input has {}{per} ({layout})",
+            c / groups
         ));
     }
     let [oh, ow] = window_out([h, wd], [kh, kw], strides, padding)?;
@@ -260,6 +268,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             layout,
             kernel_layout,
             padding_value,
+            groups,
         } => {
             arity(2..=3)?;
             padding_value_in(*padding_value, operands[0])?;
@@ -274,6 +283,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                 *padding,
                 *layout,
                 *kernel_layout,
+                *groups,
             )?;
             if let Some(b) = operands.get(2) {
                 bias(b, o)?;
@@ -286,6 +296,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             kernel_layout,
             epilogue,
             padding_value,
+            groups,
         } => {
             arity(2..=4)?;
             padding_value_in(*padding_value, operands[0])?;
@@ -298,6 +309,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                 *padding,
                 *layout,
                 *kernel_layout,
+                *groups,
             )?;
             let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
             if residual && operands.len() < 3 {

@@ -865,6 +865,11 @@ impl Ctx<'_> {
         let [n, c, h, w] = xg.dims;
         let [no, o, oh, ow] = og.dims;
         let [kh, kw] = cv.kernel.map(|k| k.max(0) as usize);
+        let groups = cv.groups;
+        if groups < 1 || c as i64 % groups != 0 || o as i64 % groups != 0 {
+            return Err(format!("groups {groups} must divide the channels {c} and {o}"));
+        }
+        let c = c / groups as usize;
         if pw.dims != [o as i64, c as i64, kh as i64, kw as i64] {
             return Err(format!(
                 "weight '{}' has (o, i, kh, kw) = {:?}, the conv needs {:?}",
@@ -940,11 +945,15 @@ impl Ctx<'_> {
         // Accumulators in pixel-major order: im2col (n, oy, ox, o), direct (oy, ox, n, o).
         let k = kh * kw * cl;
         let fast = fast_path_ok(&xv, &wslots, k);
-        let acc = match (cv.strategy, fast) {
+        let acc = if groups > 1 {
+            grouped(&xv, &wslots, &g, c, o / groups as usize, cv.strategy)
+        } else {
+            match (cv.strategy, fast) {
             (Strategy::Im2col, true) => im2col::<i16>(&cast(&xv), &cast(&wslots), &g),
             (Strategy::Im2col, false) => im2col::<i32>(&xv, &wslots, &g),
             (Strategy::Direct, true) => direct::<i16>(&cast(&xv), &cast(&wslots), &g),
             (Strategy::Direct, false) => direct::<i32>(&xv, &wslots, &g),
+            }
         };
         let pix = |nn: usize, y: usize, xx: usize| match cv.strategy {
             Strategy::Im2col => (nn * oh + y) * ow + xx,
@@ -1185,6 +1194,43 @@ fn direct<T: Mac>(x: &[T], w: &[T], g: &ConvGeo) -> Vec<i64> {
             }
         });
     out
+}
+
+/// A grouped conv's accumulators (without bias) in the strategy's pixel-major order: output
+/// channel `oo` sums the `cg` input channels of its group `oo / og` (zero padding).
+fn grouped(xv: &[i32], wv: &[i32], g: &ConvGeo, cg: usize, og: usize, strategy: Strategy) -> Vec<i64> {
+    let (n, o, oh, ow) = (g.n, g.o, g.oh, g.ow);
+    let mut acc = vec![0i64; n * oh * ow * o];
+    for nn in 0..n {
+        for y in 0..oh {
+            for xx in 0..ow {
+                let pix = match strategy {
+                    Strategy::Im2col => (nn * oh + y) * ow + xx,
+                    Strategy::Direct => (y * ow + xx) * n + nn,
+                };
+                for oo in 0..o {
+                    let c0 = (oo / og) * cg;
+                    let mut a = 0i64;
+                    for ky in 0..g.kh {
+                        let iy = (y * g.sh + ky) as isize - g.pt as isize;
+                        for kx in 0..g.kw {
+                            let ix = (xx * g.sw + kx) as isize - g.pl as isize;
+                            if iy < 0 || ix < 0 || iy as usize >= g.h || ix as usize >= g.w {
+                                continue;
+                            }
+                            for ci in 0..cg {
+                                let x = xv[nn * g.xs[0] + (c0 + ci) * g.xs[1] + iy as usize * g.xs[2] + ix as usize * g.xs[3]];
+                                let w = wv[oo * g.ws[0] + ci * g.ws[1] + ky * g.ws[2] + kx * g.ws[3]];
+                                a += x as i64 * w as i64;
+                            }
+                        }
+                    }
+                    acc[pix * o + oo] = a;
+                }
+            }
+        }
+    }
+    acc
 }
 
 /// A pool's reduction: max, or floor(sum / divisor).
@@ -1474,6 +1520,7 @@ mod tests {
                 layout: Layout::NCHW,
                 kernel_layout: c.kernel_layout,
                 padding_value: 0,
+                groups: 1,
             },
             operands,
             TensorType::new(o_shape.clone(), ElemType::I32),
@@ -1567,6 +1614,7 @@ mod tests {
                     layout: nchw,
                     kernel_layout: kl,
                     padding_value: 0,
+                    groups: 1,
                 },
                 ops,
                 TensorType::new(shape, ElemType::I32),
@@ -1777,6 +1825,85 @@ mod tests {
         }
     }
 
+    /// Grouped and depthwise convs (odd shapes, 4- and 8-bit, padding and stride) lower to the
+    /// simple family on every target and agree with the reference; the reference's grouped
+    /// conv equals the concatenation of one plain conv per group.
+    #[test]
+    fn grouped_convs_match_the_reference_and_per_group_convs() {
+        let mut fails = vec![];
+        for (seed, (b, c, h, o, k, s, p, groups, bits)) in [
+            (41u64, (1i64, 6i64, 7i64, 6i64, 3i64, 1i64, 1i64, 6i64, 8u32)),
+            (42, (3, 8, 9, 16, 3, 2, 1, 4, 4)),
+            (43, (2, 12, 5, 9, 1, 1, 0, 3, 8)),
+            (44, (5, 16, 6, 16, 5, 2, 2, 16, 4)),
+        ] {
+            let mut rng = Rng(seed);
+            let (a, we) = if bits == 4 { (ElemType::U4, ElemType::I4) } else { (ElemType::U8, ElemType::I8) };
+            let x_ty = TensorType::new(vec![b, c, h, h], a);
+            let conv = |g: &mut Graph, x: usize, w: usize, bias: usize, groups: i64, o: i64| {
+                let oh = (h + 2 * p - k) / s + 1;
+                g.push(
+                    Op::Conv2d {
+                        strides: [s, s],
+                        padding: [p; 4],
+                        layout: Layout::NCHW,
+                        kernel_layout: KernelLayout::OIHW,
+                        padding_value: 0,
+                        groups,
+                    },
+                    vec![x, w, bias],
+                    TensorType::new(vec![b, o, oh, oh], ElemType::I32),
+                )
+            };
+            let w_ty = TensorType::new(vec![o, c / groups, k, k], we);
+            let b_ty = TensorType::new(vec![o], ElemType::I32);
+            let mut g = Graph::new("grouped", vec![x_ty.clone()]);
+            let wid = weight(&mut g, "w", w_ty.clone());
+            let bid = weight(&mut g, "b", b_ty.clone());
+            let y = conv(&mut g, 0, wid, bid, groups, o);
+            g.results = vec![y];
+            let mut w = Weights::default();
+            w.insert("w", rng.tensor(&w_ty));
+            let bias = Tensor::int(b_ty.clone(), (0..o).map(|_| rng.int(-500, 500) as i32).collect());
+            w.insert("b", bias.clone());
+            let x = rng.tensor(&x_ty);
+            let what = format!("grouped conv seed {seed} groups {groups}");
+            let (f, _) = check_all_lowerings(&what, &g, &w, &[x.clone()]);
+            fails.extend(f);
+            // one plain conv per group on the channel slices
+            let want = nibble_qnn::reference::run(&g, &w, &[x.clone()]).unwrap();
+            let (cg, og) = ((c / groups) as usize, (o / groups) as usize);
+            let (hw, ohw) = ((h * h) as usize, want[0].ty.shape[2] as usize * want[0].ty.shape[3] as usize);
+            for gi in 0..groups as usize {
+                let xs: Vec<i32> = (0..b as usize)
+                    .flat_map(|nn| {
+                        let base = (nn * c as usize + gi * cg) * hw;
+                        x.ints()[base..base + cg * hw].to_vec()
+                    })
+                    .collect();
+                let per_o = cg * (k * k) as usize;
+                let ws = w.get("w").unwrap().ints()[gi * og * per_o..(gi + 1) * og * per_o].to_vec();
+                let bs = bias.ints()[gi * og..(gi + 1) * og].to_vec();
+                let mut g1 = Graph::new("one", vec![TensorType::new(vec![b, cg as i64, h, h], a)]);
+                let w1 = weight(&mut g1, "w", TensorType::new(vec![og as i64, cg as i64, k, k], we));
+                let b1 = weight(&mut g1, "b", TensorType::new(vec![og as i64], ElemType::I32));
+                let y1 = conv(&mut g1, 0, w1, b1, 1, og as i64);
+                g1.results = vec![y1];
+                let mut ww = Weights::default();
+                ww.insert("w", Tensor::int(TensorType::new(vec![og as i64, cg as i64, k, k], we), ws));
+                ww.insert("b", Tensor::int(TensorType::new(vec![og as i64], ElemType::I32), bs));
+                let xin = Tensor::int(TensorType::new(vec![b, cg as i64, h, h], a), xs);
+                let got = nibble_qnn::reference::run(&g1, &ww, &[xin]).unwrap();
+                for nn in 0..b as usize {
+                    let full = &want[0].ints()[(nn * o as usize + gi * og) * ohw..(nn * o as usize + (gi + 1) * og) * ohw];
+                    let part = &got[0].ints()[nn * og * ohw..(nn + 1) * og * ohw];
+                    assert_eq!(full, part, "{what}: group {gi}, image {nn}");
+                }
+            }
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
     /// A conv whose padded taps read a non-zero value (an ONNX input zero point) lowers to
     /// `tcconv.pad` + an unpadded conv; both agree with the reference, which in turn equals the
     /// conv of the explicitly padded input (checked on odd shapes, both signs of the value).
@@ -1800,6 +1927,7 @@ mod tests {
                         layout: Layout::NCHW,
                         kernel_layout: KernelLayout::OIHW,
                         padding_value,
+                        groups: 1,
                     },
                     vec![x, wid],
                     TensorType::new(vec![b, o, oh, oh], ElemType::I32),
@@ -2076,6 +2204,7 @@ mod tests {
                         layout: Layout::NCHW,
                         kernel_layout: KernelLayout::OIHW,
                         padding_value: 0,
+                        groups: 1,
                     },
                     vec![0, wv, bv],
                     r_ty.clone(),

@@ -211,9 +211,10 @@ pub fn build_func<'c>(
                     c.second.is_some() as i32,
                 ];
                 let a = format!(
-                    "{}, family = \"{}\", kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
+                    "{}, family = \"{}\", {}kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
                     epilogue_attrs(&c.epilogue),
                     c.family.name(),
+                    if c.groups == 1 { String::new() } else { format!("groups = {} : i64, ", c.groups) },
                     arr64(&c.kernel),
                     arr64(&c.padding),
                     c.strategy.name(),
@@ -608,9 +609,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     family: {
                         let f = s(&op, "family").map_err(err)?;
                         Family::parse(&f).ok_or_else(|| {
-                            err(format!("family '{f}' is not simple, mma or staged"))
+                            err(format!("family '{f}' is not simple, mma, staged or wgmma"))
                         })?
                     },
+                    groups: opt_int(&op, "groups").map_err(err)?.unwrap_or(1),
                 }));
             }
             "tcconv.dense" => {

@@ -35,6 +35,7 @@ type ConvParts<'a> = (
     &'a KernelLayout,
     Option<&'a Epilogue>,
     i64,
+    i64,
 );
 
 /// The conv attributes of a `qnn.conv2d` or `qnn.conv2d_fused` (with its epilogue).
@@ -46,7 +47,8 @@ fn conv_parts(op: &Op) -> Option<ConvParts<'_>> {
             layout,
             kernel_layout,
             padding_value,
-        } => Some((strides, padding, layout, kernel_layout, None, *padding_value)),
+            groups,
+        } => Some((strides, padding, layout, kernel_layout, None, *padding_value, *groups)),
         Op::Conv2dFused {
             strides,
             padding,
@@ -54,7 +56,8 @@ fn conv_parts(op: &Op) -> Option<ConvParts<'_>> {
             kernel_layout,
             epilogue,
             padding_value,
-        } => Some((strides, padding, layout, kernel_layout, Some(epilogue), *padding_value)),
+            groups,
+        } => Some((strides, padding, layout, kernel_layout, Some(epilogue), *padding_value, *groups)),
         _ => None,
     }
 }
@@ -123,7 +126,7 @@ impl<'g> Lowering<'g> {
             Op::Conv2d { .. } | Op::Conv2dFused { .. } => {
                 let x = self.g.value_type(n.operands[0]);
                 let w = self.g.value_type(n.operands[1]);
-                let (_, _, layout, kernel_layout, _, _) = conv_parts(&n.op)?;
+                let (_, _, layout, kernel_layout, _, _, _) = conv_parts(&n.op)?;
                 let [b, c, ..] = layout.nchw(&x.shape);
                 let [o, ..] = kernel_layout.oihw(&w.shape);
                 Some(match self.strategy(b, c, o, x.elem, w.elem) {
@@ -337,15 +340,20 @@ impl<'g> Lowering<'g> {
                     });
                 }
                 Op::Conv2d { .. } | Op::Conv2dFused { .. } => {
-                    let (strides, padding, layout, kernel_layout, fused, padding_value) =
+                    let (strides, padding, layout, kernel_layout, fused, padding_value, groups) =
                         conv_parts(&n.op).expect("a conv");
                     let has_residual =
                         matches!(fused.map(|e| &e.kind), Some(EpilogueKind::Residual { .. }));
                     let x = g.value_type(n.operands[0]);
                     let wt = g.value_type(n.operands[1]);
                     let [b, c, ..] = layout.nchw(&x.shape);
-                    let [o, _, kh, kw] = kernel_layout.oihw(&wt.shape);
-                    let strategy = self.strategy(b, c, o, x.elem, wt.elem);
+                    let [o, cg, kh, kw] = kernel_layout.oihw(&wt.shape);
+                    // a grouped conv runs on the simple family over an NHWC input
+                    let strategy = if groups == 1 {
+                        self.strategy(b, c, o, x.elem, wt.elem)
+                    } else {
+                        Strategy::Im2col
+                    };
                     let in_layout = if strategy == Strategy::Direct {
                         Layout::HWNC
                     } else {
@@ -377,7 +385,7 @@ impl<'g> Lowering<'g> {
                         Packing::ConvOhwi
                     };
                     let weight = self
-                        .weight(n.operands[1], packing, [o, c, kh, kw], *kernel_layout)
+                        .weight(n.operands[1], packing, [o, cg, kh, kw], *kernel_layout)
                         .map_err(here)?;
                     let bias = match n.operands.len() - has_residual as usize {
                         3 => Some(
@@ -426,6 +434,7 @@ impl<'g> Lowering<'g> {
                             second: None,
                         }),
                         family: Family::Simple,
+                        groups,
                     };
                     let (family, writes_second) = {
                         let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);

@@ -91,6 +91,13 @@ pub struct Conv {
     /// The kernel family that runs it (chosen by `select::choose`; one op, one launch).
     #[serde(default)]
     pub family: Family,
+    /// Channel groups (`qnn.conv2d`'s `groups`); the weight holds C / groups input channels.
+    #[serde(default = "one")]
+    pub groups: i64,
+}
+
+fn one() -> i64 {
+    1
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -104,6 +104,11 @@ impl Kernel {
 /// else the simple one (each as far as `choice` allows).
 pub fn choose(s: &ConvSpec, tiling: &Tiling, target: Target, choice: Choice) -> Kernel {
     let sm = target.sm_count();
+    // grouped / depthwise: a few channels per output, CUDA cores (the tensor-core families
+    // reduce over every input channel)
+    if s.groups != 1 {
+        return Kernel::Simple;
+    }
     if matches!(choice, Choice::Auto | Choice::Wgmma) && target.wgmma() {
         if let Some(p) = wgmma_plan(s, sm) {
             if choice == Choice::Wgmma || wgmma_pays(&p, sm) {
@@ -132,6 +137,13 @@ pub fn realize(
     target: Target,
 ) -> Result<Kernel, String> {
     let sm = target.sm_count();
+    if s.groups != 1 && family != Family::Simple {
+        return Err(format!(
+            "kernel '{}' does not take grouped convs ({} groups); only 'simple' does",
+            family.name(),
+            s.groups
+        ));
+    }
     let k = match family {
         Family::Simple => Some(Kernel::Simple),
         Family::Mma => mma_plan(s, tiling, sm).map(Kernel::Mma),
@@ -316,6 +328,8 @@ pub struct ConvSpec<'a> {
     pub epilogue: &'a Epilogue,
     /// Dense only: the fused dequantize's scales (f32 output).
     pub dequantize: Option<&'a [f32]>,
+    /// Channel groups (1: a plain conv); only the simple family runs grouped convs.
+    pub groups: i64,
 }
 
 impl<'a> ConvSpec<'a> {
@@ -332,6 +346,7 @@ impl<'a> ConvSpec<'a> {
             padding: c.padding,
             epilogue: &c.epilogue,
             dequantize: None,
+            groups: c.groups,
         }
     }
     pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
@@ -347,6 +362,7 @@ impl<'a> ConvSpec<'a> {
             padding: [0; 4],
             epilogue: &d.epilogue,
             dequantize: d.dequantize.as_deref(),
+            groups: 1,
         }
     }
 
@@ -362,9 +378,13 @@ impl<'a> ConvSpec<'a> {
         ) {
             return Err("the weight operand must be packed ohwi, hwoi or ok".into());
         }
-        if i != c || on != n || oc != o || [kh, kw] != self.kernel {
+        let g = self.groups;
+        if g < 1 || c % g != 0 || o % g != 0 {
+            return Err(format!("groups {g} must divide the channels {c} and {o}"));
+        }
+        if i * g != c || on != n || oc != o || [kh, kw] != self.kernel {
             return Err(format!(
-                "input {:?}, weight {:?} (kernel {:?}) and output {:?} do not agree",
+                "input {:?}, weight {:?} (kernel {:?}, {g} groups) and output {:?} do not agree",
                 self.input.dims, self.weight.dims, self.kernel, self.output.dims
             ));
         }

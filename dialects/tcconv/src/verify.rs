@@ -108,9 +108,18 @@ fn conv(p: &Program, c: &Conv) -> R {
     }
     let [n, ci, h, wd] = x.dims;
     let [o, wi, kh, kw] = w.dims;
-    if wi != ci || [kh, kw] != c.kernel {
+    let g = c.groups;
+    if g < 1 || ci % g != 0 || o % g != 0 {
         return Err(format!(
-            "weight dims {:?} do not fit input channels {ci} and kernel {:?}",
+            "groups {g} must be positive and divide the input channels {ci} and the output channels {o}"
+        ));
+    }
+    if g != 1 && c.family != crate::select::Family::Simple {
+        return Err(format!("family '{}' does not run grouped convs; 'simple' does", c.family.name()));
+    }
+    if wi * g != ci || [kh, kw] != c.kernel {
+        return Err(format!(
+            "weight dims {:?} do not fit input channels {ci} in {g} groups and kernel {:?}",
             w.dims, c.kernel
         ));
     }

@@ -30,3 +30,15 @@ func.func @unpadded_conv_needs_no_pad(%x: tensor<1x16x8x8xi8>) -> tensor<1x8x8x8
   %c = "qnn.conv2d"(%x, %w) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, padding_value = 5 : i64, strides = array<i64: 1, 1>} : (tensor<1x16x8x8xi8>, tensor<8x16x1x1xi8>) -> tensor<1x8x8x8xi32>
   return %c : tensor<1x8x8x8xi32>
 }
+
+// A depthwise conv runs on the simple family (the tensor-core families reduce over every
+// input channel) with a weight of one input channel per output.
+// CHECK-LABEL: func.func @depthwise_runs_simple
+// CHECK: "tcconv.weight"() {{.*}} -> memref<8x3x3x{{[0-9]+}}xi8>
+// CHECK: "tcconv.conv2d"
+// CHECK-SAME: family = "simple", groups = 8 : i64
+func.func @depthwise_runs_simple(%x: tensor<2x8x6x6xui8>) -> tensor<2x8x6x6xi32> {
+  %w = "qnn.weight"() {name = "dw"} : () -> tensor<8x1x3x3xi8>
+  %d = "qnn.conv2d"(%x, %w) {groups = 8 : i64, kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<2x8x6x6xui8>, tensor<8x1x3x3xi8>) -> tensor<2x8x6x6xi32>
+  return %d : tensor<2x8x6x6xi32>
+}

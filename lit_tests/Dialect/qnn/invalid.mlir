@@ -282,3 +282,19 @@ func.func @add_bias_needs_fma(%a: tensor<1x4xi8>, %b: tensor<1x4xi8>) -> tensor<
   %0 = "qnn.add"(%a, %b) {bias = 1.5 : f32, clamp = array<i64: -128, 127>, layout = "NC", lhs_multiplier = array<i32: 1>, lhs_shift = array<i32: 1>, rhs_multiplier = array<i32: 1>, rhs_shift = array<i32: 1>, rounding = "half_to_even"} : (tensor<1x4xi8>, tensor<1x4xi8>) -> tensor<1x4xi8>
   return %0 : tensor<1x4xi8>
 }
+
+// -----
+
+func.func @groups_must_divide_channels(%x: tensor<1x6x8x8xi8>, %w: tensor<4x2x3x3xi8>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{groups 3 must be positive and divide the input channels 6 and the output channels 4}}
+  %0 = "qnn.conv2d"(%x, %w) {groups = 3 : i64, kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x6x8x8xi8>, tensor<4x2x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @grouped_weight_channels(%x: tensor<1x6x8x8xi8>, %w: tensor<6x6x3x3xi8>) -> tensor<1x6x6x6xi32> {
+  // expected-error @+1 {{weight has 6 input channels (OIHW) but the input has 1 per group (6 groups) (NCHW)}}
+  %0 = "qnn.conv2d"(%x, %w) {groups = 6 : i64, kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x6x8x8xi8>, tensor<6x6x3x3xi8>) -> tensor<1x6x6x6xi32>
+  return %0 : tensor<1x6x6x6xi32>
+}

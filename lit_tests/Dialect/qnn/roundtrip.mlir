@@ -98,3 +98,14 @@ func.func @onnx_forms(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x1x1xi32> {
   %s = "qnn.avg_pool2d"(%r2) {divisor = 1 : i64, kernel = array<i64: 8, 8>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xui8>) -> tensor<1x4x1x1xi32>
   return %s : tensor<1x4x1x1xi32>
 }
+
+// Depthwise (groups = channels) and grouped convs.
+// CHECK-LABEL: func.func @grouped
+func.func @grouped(%x: tensor<2x8x6x6xui8>, %dw: tensor<8x1x3x3xi8>, %gw: tensor<4x2x1x1xi8>) -> tensor<2x4x6x6xi32> {
+  // CHECK: "qnn.conv2d"(%{{.*}}, %{{.*}}) {groups = 8 : i64, kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+  %d = "qnn.conv2d"(%x, %dw) {groups = 8 : i64, kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<2x8x6x6xui8>, tensor<8x1x3x3xi8>) -> tensor<2x8x6x6xi32>
+  %r = "qnn.requantize"(%d) {clamp = array<i64: 0, 255>, layout = "NCHW", multiplier = array<i32: 1073741824>, rounding = "half_to_even", shift = array<i32: 36>, zero_point = 0 : i64} : (tensor<2x8x6x6xi32>) -> tensor<2x8x6x6xui8>
+  // CHECK: "qnn.conv2d"(%{{.*}}, %{{.*}}) {groups = 4 : i64, kernel_layout = "OIHW"
+  %g = "qnn.conv2d"(%r, %gw) {groups = 4 : i64, kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<2x8x6x6xui8>, tensor<4x2x1x1xi8>) -> tensor<2x4x6x6xi32>
+  return %g : tensor<2x4x6x6xi32>
+}

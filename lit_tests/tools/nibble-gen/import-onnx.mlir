@@ -19,8 +19,15 @@
 // RUN: nibble-opt %t/s8/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_75})' --emit=artifact -o %t/a75 | FileCheck %s --check-prefix=ART
 // RUN: nibble-opt %t/s8/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a})' --emit=artifact -o %t/a90a | FileCheck %s --check-prefix=ART
 // ART: wrote artifact
-// RUN: not nibble-gen import %hawq_fixtures/onnx/mobilenet_s8.onnx -o %t/m 2>&1 | FileCheck %s --check-prefix=GROUPED
-// GROUPED: nibble-gen: error: {{.*}}mobilenet_s8.onnx: Conv node '{{.*}}': grouped and depthwise convolution (group > 1) is not supported yet
+// MobileNetV2-like: depthwise convs (groups = channels) run on the simple family, bit for bit.
+// RUN: nibble-gen import %hawq_fixtures/onnx/mobilenet_s8.onnx -o %t/m > /dev/null
+// RUN: FileCheck %s --check-prefix=DW < %t/m/model.mlir
+// DW: "qnn.conv2d"({{.*}}) {groups = 64 : i64, kernel_layout = "OIHW"
+// RUN: nibble-run --cpu %t/m/model.mlir --input %hawq_fixtures/onnx/mobilenet_s8.input.npy --check %hawq_fixtures/onnx/mobilenet_s8.ort.npy | FileCheck %s --check-prefix=MOBILE
+// MOBILE: check: 80 elements identical to
+// RUN: nibble-opt %t/m/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_80})' --emit=artifact -o %t/m80 | FileCheck %s --check-prefix=ART
+// RUN: not nibble-gen import %hawq_fixtures/onnx/mobilenet_s8.onnx --image-size 0 -o %t/m3 2>&1 | FileCheck %s --check-prefix=SMALL
+// SMALL: nibble-gen: error: {{.*}}mobilenet_s8.onnx: --image-size 0 is outside [1, 2^20]
 // RUN: not nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx --arch resnet18 -o %t/x 2>&1 | FileCheck %s --check-prefix=FLAGS
 // FLAGS: --arch, --bits and --bit-config are for HAWQ checkpoints
 // RUN: head -c 300 %hawq_fixtures/onnx/resnet_u8.onnx > %t/cut.onnx && not nibble-gen import %t/cut.onnx -o %t/c 2>&1 | FileCheck %s --check-prefix=CUT

@@ -68,6 +68,9 @@ enum Cmd {
         bits: u32,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Channel groups (divides both channel counts; in_channels: depthwise)
+        #[arg(long, default_value_t = 1)]
+        groups: i64,
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
@@ -144,6 +147,7 @@ fn run(cli: Cli) -> Result<(), String> {
             shape,
             bits,
             seed,
+            groups,
             out,
         } => {
             let v: Vec<i64> = shape
@@ -164,6 +168,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 padding,
                 bits,
                 seed,
+                groups,
             };
             let (g, w) = nibble_models::conv::conv_network(&cfg)?;
             nibble_models::write_graph(&out, &g, &w)?;

@@ -230,6 +230,9 @@ pub fn simple(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<i64,
 
 /// The i32 accumulators of a sub-group (items share n, oh, ow).
 fn accumulate(kb: &mut KernelBuilder, s: &ConvSpec, xb: &Buf, wb: &Buf, sub: &Group) -> Vec<Val> {
+    if s.groups != 1 {
+        return accumulate_grouped(kb, s, xb, wb, sub);
+    }
     let [_, c, h, w] = s.input.dims;
     let [kh, kw] = s.kernel;
     let [sh, sw] = s.strides;
@@ -254,6 +257,72 @@ fn accumulate(kb: &mut KernelBuilder, s: &ConvSpec, xb: &Buf, wb: &Buf, sub: &Gr
                 .collect();
             let new = kb.for_n(cpad / u, 1, accs, |kb, step, accs| {
                 mac_chunk(kb, xb, wb, u, xbase, &wbase, step, accs)
+            });
+            new.iter()
+                .zip(accs)
+                .map(|(n, o)| kb.select(ok, *n, *o))
+                .collect()
+        })
+    })
+}
+
+/// [`accumulate`] of a grouped conv: item j (output channel `o_j`) sums the `Cg = C / groups`
+/// input channels `[(o_j / Og) * Cg, ... + Cg)` of its group (`Og = O / groups`), one element
+/// at a time (items of one thread may belong to different groups).
+fn accumulate_grouped(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    xb: &Buf,
+    wb: &Buf,
+    sub: &Group,
+) -> Vec<Val> {
+    let [_, c, h, w] = s.input.dims;
+    let o = s.output.dims[1];
+    let (cg, og) = (c / s.groups, o / s.groups);
+    let [kh, kw] = s.kernel;
+    let [sh, sw] = s.strides;
+    let (pt, pl) = (s.padding[0], s.padding[1]);
+    let it0 = sub.items[0];
+    let zero = kb.i32c(0);
+    let accs = vec![zero; sub.items.len()];
+    let izero = kb.idx(0);
+    let ogv = kb.idx(og);
+    let cgv = kb.idx(cg);
+    // first input channel of each item's group
+    let c0: Vec<Val> = sub
+        .items
+        .iter()
+        .map(|it| {
+            let g = kb.divu(it.cc, ogv);
+            kb.mul(g, cgv)
+        })
+        .collect();
+    kb.for_n(kh, 1, &accs, |kb, ky, accs| {
+        let (vh, ih) = tap(kb, it0.h, ky, sh, pt, h);
+        kb.for_n(kw, 1, accs, |kb, kx, accs| {
+            let (vw, iw) = tap(kb, it0.w, kx, sw, pl, w);
+            let ok = kb.andb(vh, vw);
+            let xbase: Vec<Val> = c0
+                .iter()
+                .map(|&c| act_slot(kb, s.input, it0.n, c, ih, iw))
+                .collect();
+            let wbase: Vec<Val> = sub
+                .items
+                .iter()
+                .map(|it| weight_slot(kb, s.weight, it.cc, izero, ky, kx))
+                .collect();
+            let new = kb.for_n(cg, 1, accs, |kb, ci, accs| {
+                accs.iter()
+                    .enumerate()
+                    .map(|(j, acc)| {
+                        let xi = kb.add(xbase[j], ci);
+                        let x = xb.load_slot(kb, xi);
+                        let wi = kb.add(wbase[j], ci);
+                        let wv = wb.load_slot(kb, wi);
+                        let p = kb.mul(x, wv);
+                        kb.add(*acc, p)
+                    })
+                    .collect()
             });
             new.iter()
                 .zip(accs)
