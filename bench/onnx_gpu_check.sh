@@ -1,38 +1,71 @@
 #!/usr/bin/env bash
-# The ONNX fixtures on the GPU, bit for bit against the CPU reference.
-#   bench/onnx_gpu_check.sh build     (here: imports, artifacts, MLIR-free nibble-run -> target/onnx-suite)
-#   target/onnx-suite/onnx_gpu_check.sh run   (on the GPU machine, carrying target/onnx-suite)
+# ONNX models on the GPU: the fixtures of models/fixtures/onnx and random grouped / depthwise
+# convs bit for bit against the CPU reference, and a full MobileNetV2 (int8 QDQ, made by
+# bench/make_mobilenetv2_onnx.py) checked and timed next to PyTorch fp16's mobilenet_v2.
+#   bench/onnx_gpu_check.sh build            (here: imports, artifacts, MLIR-free nibble-run -> target/onnx-suite)
+#   target/onnx-suite/onnx_gpu_check.sh run  (on the GPU machine, carrying target/onnx-suite)
 set -euo pipefail
 case "${1:-}" in
 build)
   cd "$(dirname "$0")/.."
   cargo build --release -p nibble-opt -p nibble-gen
   CARGO_TARGET_DIR=target/gpu cargo build --release -p nibble-run --no-default-features
-  rm -rf target/onnx-suite && mkdir -p target/onnx-suite/art
-  cp target/gpu/release/nibble-run bench/onnx_gpu_check.sh target/onnx-suite/
-  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4; do
+  s=target/onnx-suite
+  rm -rf $s && mkdir -p $s/art
+  cp target/gpu/release/nibble-run bench/onnx_gpu_check.sh bench/torch_baseline.py $s/
+  opt() { # model_dir target name
+    target/release/nibble-opt "$1/model.mlir" --pass-pipeline="builtin.module(qnn-to-ptx{target=$2})" \
+      --emit=artifact -o "$s/art/$3" > /dev/null
+  }
+  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8; do
     for b in 2 8 64; do
       target/release/nibble-gen import models/fixtures/onnx/$f.onnx --batch $b -o build/onnx/$f-b$b > /dev/null
-      for t in ${TARGETS:-sm_80 sm_90 sm_90a}; do
-        target/release/nibble-opt build/onnx/$f-b$b/model.mlir --pass-pipeline="builtin.module(qnn-to-ptx{target=$t})" \
-          --emit=artifact -o target/onnx-suite/art/$f-b$b-$t > /dev/null
-      done
+      for t in ${TARGETS:-sm_80 sm_90 sm_90a}; do opt build/onnx/$f-b$b $t $f-b$b-$t; done
     done
-  done ;;
+  done
+  # grouped and depthwise convs of odd shapes (batch,in,size,out,kernel,stride,padding groups bits)
+  i=0
+  for spec in "3,32,13,32,3,1,1 32 8" "2,24,9,48,3,2,1 24 4" "5,64,7,64,5,1,2 64 8" "1,12,11,18,3,1,0 6 8" \
+              "4,96,14,96,3,2,1 96 8" "2,40,6,40,1,1,0 8 4" "7,16,17,16,3,1,1 16 4" "3,8,5,16,3,1,1 2 8"; do
+    set -- $spec
+    target/release/nibble-gen conv --shape "$1" --groups "$2" --bits "$3" --seed $i -o build/onnx/grouped$i > /dev/null
+    for t in sm_80 sm_90a; do opt build/onnx/grouped$i $t grouped$i-$t; done
+    i=$((i + 1))
+  done
+  # MobileNetV2 224x224: one weights file for every batch (artifacts carry none)
+  python3 bench/make_mobilenetv2_onnx.py build/onnx/mobilenet_v2.onnx --batch 8 > /dev/null 2>&1
+  for b in 1 8 64; do
+    target/release/nibble-gen import build/onnx/mobilenet_v2.onnx --batch $b -o build/onnx/mbv2-b$b > /dev/null
+    for t in sm_90 sm_90a; do
+      opt build/onnx/mbv2-b$b $t mbv2-b$b-$t
+      rm -f $s/art/mbv2-b$b-$t/weights.safetensors $s/art/mbv2-b$b-$t/reference/weights.safetensors
+    done
+  done
+  cp build/onnx/mbv2-b1/weights.safetensors $s/mbv2.weights.safetensors
+  du -sh $s ;;
 run)
   cd "$(dirname "$0")"
   pass=0; fail=0
   for d in art/*; do
-    for s in 1 2 3; do
-      if ./nibble-run "$d" --seed $s --check > /tmp/log 2>&1; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL $d seed $s"; tail -3 /tmp/log; fi
+    w=(); seeds="1 2 3"
+    case $d in art/mbv2-*) w=(--weights mbv2.weights.safetensors); seeds=1 ;; esac
+    for s in $seeds; do
+      if ./nibble-run "$d" "${w[@]}" --seed $s --check > /tmp/log 2>&1; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $d seed $s"; tail -3 /tmp/log; fi
     done
   done
   echo "checked: $pass pass, $fail fail"
-  for a in resnet_u8-b8-sm_90 resnet_s8-b64-sm_90a; do
+  for a in resnet_u8-b8-sm_90 mobilenet_s8-b64-sm_90a grouped2-sm_90a; do
     for tool in memcheck racecheck; do
       compute-sanitizer --tool $tool --error-exitcode 9 ./nibble-run art/$a --check > /tmp/san 2>&1 || true
       echo "sanitize $a $tool: $(tail -1 /tmp/san)"
     done
-  done ;;
+  done
+  for b in 1 8 64; do
+    for t in sm_90 sm_90a; do
+      echo "nibble mbv2 b$b $t: $(./nibble-run art/mbv2-b$b-$t --weights mbv2.weights.safetensors --bench 200 2>&1 | grep '^bench')"
+    done
+  done
+  python3 torch_baseline.py --models mobilenet_v2 --batches 1,8,64 --workloads /dev/null 2>&1 | grep "torch fp16" || true
+  ;;
 *) echo "usage: $0 build|run" >&2; exit 1 ;;
 esac
