@@ -37,7 +37,7 @@ use super::builder::{KernelBuilder, Scalar, Val};
 use super::elementwise::{
     apply_scales, dequantize_value, each_group, requantize, subgroups, to_elem,
 };
-use super::layout::{act_slot, read_group, weight_cs, weight_slot, Buf, Group};
+use super::layout::{act_slot, channel_inner, read_group, weight_cs, weight_slot, Buf, Group};
 use super::pool::tap;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, SecondOutput};
 use nibble_qnn::semantics::ElemType;
@@ -286,6 +286,11 @@ fn accumulate_grouped(
     let zero = kb.i32c(0);
     let accs = vec![zero; sub.items.len()];
     let izero = kb.idx(0);
+    let depthwise_chunk = cg == 1
+        && og == 1
+        && sub.shared
+        && channel_inner(s.input.layout)
+        && s.input.stored_channels() >= s.output.stored_channels();
     let ogv = kb.idx(og);
     let cgv = kb.idx(cg);
     // first input channel of each item's group
@@ -302,6 +307,11 @@ fn accumulate_grouped(
         kb.for_n(kw, 1, accs, |kb, kx, accs| {
             let (vw, iw) = tap(kb, it0.w, kx, sw, pl, w);
             let ok = kb.andb(vh, vw);
+            // depthwise over consecutive channels: the items' inputs are one chunk
+            let chunk = depthwise_chunk.then(|| {
+                let base = act_slot(kb, s.input, it0.n, it0.c, ih, iw);
+                xb.load_chunk(kb, base, sub.items.len() as i64)
+            });
             let xbase: Vec<Val> = c0
                 .iter()
                 .map(|&c| act_slot(kb, s.input, it0.n, c, ih, iw))
@@ -315,8 +325,13 @@ fn accumulate_grouped(
                 accs.iter()
                     .enumerate()
                     .map(|(j, acc)| {
-                        let xi = kb.add(xbase[j], ci);
-                        let x = xb.load_slot(kb, xi);
+                        let x = match &chunk {
+                            Some(xs) => xs[j],
+                            None => {
+                                let xi = kb.add(xbase[j], ci);
+                                xb.load_slot(kb, xi)
+                            }
+                        };
                         let wi = kb.add(wbase[j], ci);
                         let wv = wb.load_slot(kb, wi);
                         let p = kb.mul(x, wv);
