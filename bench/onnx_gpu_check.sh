@@ -66,6 +66,23 @@ run)
     done
   done
   python3 torch_baseline.py --models mobilenet_v2 --batches 1,8,64 --workloads /dev/null 2>&1 | grep "torch fp16" || true
+  # per-kernel times of MobileNetV2 b64 (Nsight Compute, serialized): where the time goes
+  ncu --metrics gpu__time_duration.sum --csv ./nibble-run art/mbv2-b64-sm_90 \
+    --weights mbv2.weights.safetensors > /tmp/ncu.csv 2> /dev/null || true
+  python3 - <<'PY' || true
+import csv, collections
+rows = [r for r in csv.reader(open('/tmp/ncu.csv')) if len(r) > 10]
+h = rows[0]; k, v, u = h.index('Kernel Name'), h.index('Metric Value'), h.index('Metric Unit')
+scale = {'nsecond': 1e-3, 'usecond': 1.0, 'msecond': 1e3}
+ks = [(float(r[v].replace(',', '')) * scale.get(r[u], 1.0), r[k]) for r in rows[1:]]
+print(f"ncu mbv2 b64: {len(ks)} kernels, {sum(t for t, _ in ks):.1f} us in all")
+fam = collections.Counter()
+for t, n in ks:
+    fam[n.split('_', 2)[-1]] += t
+print("ncu by kind:", ", ".join(f"{n} {t:.0f} us" for n, t in fam.most_common()))
+for t, n in sorted(ks, reverse=True)[:12]:
+    print(f"ncu {t:9.1f} us  {n[:80]}")
+PY
   ;;
 *) echo "usage: $0 build|run" >&2; exit 1 ;;
 esac
