@@ -173,6 +173,9 @@ pub struct ConvBufs<'a> {
 /// in the tcconv op's operand order. Returns the number of threads.
 pub fn simple(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<i64, String> {
     s.check()?;
+    if super::depthwise::applies(s) {
+        return super::depthwise::conv(kb, args, s);
+    }
     if !simple_writes_second(s) {
         return Err(
             "the simple conv kernel writes a second output only in the output's groups".into(),

@@ -39,6 +39,7 @@
 pub mod builder;
 pub mod chunks;
 pub mod conv;
+pub mod depthwise;
 pub mod elementwise;
 pub mod layout;
 pub mod mma;
