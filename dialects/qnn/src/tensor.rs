@@ -99,140 +99,124 @@ impl Tensor {
         idx
     }
 
-    // ---- .npy (format version 1.0, little endian, C order) ----
+    // ---- .npy through the npyz crate (C order; f32 / i32 written, common dtypes read) ----
 
     pub fn to_npy(&self) -> Vec<u8> {
-        let (descr, body): (&str, Vec<u8>) = match &self.data {
-            Data::Float(v) => ("<f4", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            Data::Int(v) => ("<i4", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        use npyz::WriterBuilder;
+        let shape: Vec<u64> = self.ty.shape.iter().map(|&d| d as u64).collect();
+        let mut out = vec![];
+        let written = match &self.data {
+            Data::Float(v) => npyz::WriteOptions::new()
+                .default_dtype()
+                .shape(&shape)
+                .writer(&mut out)
+                .begin_nd()
+                .and_then(|mut w| w.extend(v.iter().copied()).and_then(|_| w.finish())),
+            Data::Int(v) => npyz::WriteOptions::new()
+                .default_dtype()
+                .shape(&shape)
+                .writer(&mut out)
+                .begin_nd()
+                .and_then(|mut w| w.extend(v.iter().copied()).and_then(|_| w.finish())),
         };
-        let shape: Vec<String> = self.ty.shape.iter().map(|d| d.to_string()).collect();
-        let shape = if shape.len() == 1 {
-            format!("({},)", shape[0])
-        } else {
-            format!("({})", shape.join(", "))
-        };
-        let mut header =
-            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(&body);
+        written.expect("writing .npy to memory cannot fail");
         out
     }
 
-    /// Read a `.npy` file holding f32, f64 (converted), i8/u8/i16/i32/i64 (converted to i32).
+    /// Read a `.npy` file holding f32, f64 (converted), i8/u8/i16/i32/i64 (converted to i32;
+    /// values outside i32 are an error), in C order. The shape is checked against the element
+    /// limit and the file's length before anything is allocated.
     pub fn from_npy(bytes: &[u8]) -> Result<Tensor, TensorError> {
         if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
             return err("not a .npy file (bad magic)");
         }
-        let (hlen, hstart) = match bytes[6] {
-            1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-            2 | 3 if bytes.len() >= 12 => (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            ),
-            v => return err(format!("unsupported .npy version {v}")),
+        let bad = |e: std::io::Error| {
+            let e = e.to_string();
+            if e.contains("negative") || e.contains("shape") {
+                TensorError(format!("bad .npy shape: {e}"))
+            } else {
+                TensorError(format!("not a valid .npy file: {e}"))
+            }
         };
-        let header = bytes
-            .get(hstart..hstart + hlen)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .ok_or_else(|| TensorError("truncated .npy header".into()))?;
-        let field = |key: &str| -> Result<&str, TensorError> {
-            let at = header
-                .find(key)
-                .ok_or_else(|| TensorError(format!(".npy header lacks {key}")))?;
-            Ok(header[at + key.len()..].trim_start_matches([' ', ':', '\'']))
+        // npyz multiplies the dims without checking (a hostile header overflows it): the
+        // shape's element count is checked here first
+        if let Some(h) = bytes.get(10..bytes.len().min(10 + 65536)) {
+            let h = String::from_utf8_lossy(h);
+            if let Some(at) = h.find("'shape'") {
+                let rest = &h[at..];
+                if let (Some(a), Some(b)) = (rest.find('('), rest.find(')')) {
+                    if a < b {
+                        let dims: Vec<i64> = rest[a + 1..b]
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|d| !d.is_empty())
+                            .map(|d| d.parse::<i64>().unwrap_or(i64::MAX))
+                            .collect();
+                        crate::semantics::checked_elements(&dims)
+                            .map_err(|e| TensorError(format!("bad .npy shape: {e}")))?;
+                    }
+                }
+            }
+        }
+        let f = npyz::NpyFile::new(bytes).map_err(bad)?;
+        // where the data starts: after the magic, the version, the header length and the header
+        let data_at = match bytes[6] {
+            1 => 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize,
+            _ if bytes.len() >= 12 => 12 + u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            _ => return err("truncated .npy header"),
         };
-        if field("'fortran_order'")?.starts_with("True") {
+        let body = bytes.len().saturating_sub(data_at);
+        if f.order() != npyz::Order::C {
             return err(".npy in Fortran order is not supported");
         }
-        let descr: String = field("'descr'")?
-            .chars()
-            .take_while(|c| *c != '\'')
-            .collect();
-        let shape_s = field("'shape'")?;
-        let shape_s = &shape_s[shape_s.find('(').map(|i| i + 1).unwrap_or(0)..];
-        let shape_s = &shape_s[..shape_s
-            .find(')')
-            .ok_or_else(|| TensorError("bad .npy shape".into()))?];
-        let shape: Vec<i64> = shape_s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse::<i64>()
-                    .map_err(|_| TensorError(format!("bad .npy dimension '{s}'")))
-            })
+        let shape: Vec<i64> = f
+            .shape()
+            .iter()
+            .map(|&d| i64::try_from(d).map_err(|_| TensorError(format!("bad .npy dimension {d}"))))
             .collect::<Result<_, _>>()?;
-        // checked before anything is allocated: negative dims and products past the element
-        // limit are errors, not wrapped sizes
         let n = crate::semantics::checked_elements(&shape)
             .map_err(|e| TensorError(format!("bad .npy shape: {e}")))? as usize;
-        let body = &bytes[hstart + hlen..];
-        let need = |w: usize| -> Result<(), TensorError> {
-            match n.checked_mul(w) {
-                Some(b) if body.len() >= b => Ok(()),
-                b => err(format!(
+        let npyz::DType::Plain(ts) = f.dtype() else {
+            return err(format!("unsupported .npy dtype {}", f.dtype().descr()));
+        };
+        let width = ts.size_field() as usize;
+        // the data must be there before a vector of its length is made
+        match n.checked_mul(width) {
+            Some(b) if b <= body => {}
+            b => {
+                return err(format!(
                     ".npy body holds {} bytes, shape {:?} needs {}",
-                    body.len(),
+                    body,
                     shape,
                     b.map_or("more than usize".to_string(), |b| b.to_string())
-                )),
+                ))
             }
-        };
-        let le = descr.trim_start_matches(['<', '|', '=']);
-        macro_rules! ints {
-            ($t:ty, $w:expr) => {{
-                need($w)?;
-                // int64 values outside i32 are an error, not wrapped
-                let v: Vec<i32> = body[..n * $w]
-                    .chunks_exact($w)
-                    .map(|c| {
-                        let x = <$t>::from_le_bytes(c.try_into().unwrap());
-                        i32::try_from(x)
-                            .map_err(|_| TensorError(format!(".npy value {x} does not fit in i32")))
-                    })
-                    .collect::<Result<_, _>>()?;
-                Ok(Tensor {
-                    ty: TensorType::new(shape, ElemType::I32),
-                    data: Data::Int(v),
-                })
-            }};
         }
-        match le {
-            "f4" => {
-                need(4)?;
-                let v = body[..n * 4]
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                    .collect();
-                Ok(Tensor {
-                    ty: TensorType::new(shape, ElemType::F32),
-                    data: Data::Float(v),
-                })
-            }
-            "f8" => {
-                need(8)?;
-                let v = body[..n * 8]
-                    .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
-                    .collect();
-                Ok(Tensor {
-                    ty: TensorType::new(shape, ElemType::F32),
-                    data: Data::Float(v),
-                })
-            }
-            "i1" => ints!(i8, 1),
-            "u1" => ints!(u8, 1),
-            "i2" => ints!(i16, 2),
-            "i4" => ints!(i32, 4),
-            "i8" => ints!(i64, 8),
-            other => err(format!("unsupported .npy dtype '{other}'")),
+        use npyz::TypeChar::{Float, Int, Uint};
+        let ints = |v: Vec<i64>| -> Result<Tensor, TensorError> {
+            let v = v
+                .into_iter()
+                .map(|x| i32::try_from(x).map_err(|_| TensorError(format!(".npy value {x} does not fit in i32"))))
+                .collect::<Result<_, _>>()?;
+            Ok(Tensor {
+                ty: TensorType::new(shape.clone(), ElemType::I32),
+                data: Data::Int(v),
+            })
+        };
+        let floats = |v: Vec<f32>| Tensor {
+            ty: TensorType::new(shape.clone(), ElemType::F32),
+            data: Data::Float(v),
+        };
+        let r = |e: std::io::Error| TensorError(format!(".npy data: {e}"));
+        match (ts.type_char(), width) {
+            (Float, 4) => Ok(floats(f.into_vec::<f32>().map_err(r)?)),
+            (Float, 8) => Ok(floats(f.into_vec::<f64>().map_err(r)?.into_iter().map(|x| x as f32).collect())),
+            (Int, 1) => ints(f.into_vec::<i8>().map_err(r)?.into_iter().map(i64::from).collect()),
+            (Uint, 1) => ints(f.into_vec::<u8>().map_err(r)?.into_iter().map(i64::from).collect()),
+            (Int, 2) => ints(f.into_vec::<i16>().map_err(r)?.into_iter().map(i64::from).collect()),
+            (Int, 4) => ints(f.into_vec::<i32>().map_err(r)?.into_iter().map(i64::from).collect()),
+            (Int, 8) => ints(f.into_vec::<i64>().map_err(r)?),
+            _ => err(format!("unsupported .npy dtype {}", f.dtype().descr())),
         }
     }
 }
