@@ -47,7 +47,7 @@ export PYTHONDONTWRITEBYTECODE=1
 
 SECS=${1:-600}
 shift || true
-ALL_TARGETS=(parse_verify_lower parse_egraph opt_driver pth npy_safetensors plan_artifact)
+ALL_TARGETS=(parse_verify_lower parse_egraph opt_driver pth npy_safetensors plan_artifact onnx_import)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 SANITIZER=${SANITIZER:-address}
