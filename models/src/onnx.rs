@@ -27,7 +27,7 @@
 use nibble_onnx::proto::{data_type as dt, GraphProto, NodeProto, TensorProto};
 use nibble_onnx::{self as onnx, Attrs};
 use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType, ValueId};
-use nibble_qnn::semantics::{Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{quantize_f32, Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use nibble_qnn::tensor::Tensor;
 use nibble_qnn::weights::Weights;
 use std::collections::HashMap;
@@ -101,6 +101,8 @@ struct Importer<'a> {
     /// Logical NCHW dims of each qnn value with a 4-D layout.
     layout: HashMap<ValueId, Layout>,
     used_names: HashMap<String, usize>,
+    /// Constants the importer computed (QuantizeLinear of a float constant).
+    folded: HashMap<String, onnx::Tensor>,
 }
 
 /// Import a QDQ ONNX model from its file bytes.
@@ -216,6 +218,7 @@ impl<'a> Importer<'a> {
             const_dq: HashMap::new(),
             layout: HashMap::new(),
             used_names: HashMap::new(),
+            folded: HashMap::new(),
         })
     }
 
@@ -327,11 +330,68 @@ impl<'a> Importer<'a> {
     }
 
     fn constant(&self, name: &str) -> Result<onnx::Tensor, String> {
+        if let Some(t) = self.folded.get(name) {
+            return Ok(t.clone());
+        }
         let t = self
             .consts
             .get(name)
             .ok_or_else(|| format!("'{name}' must be a constant (an initializer)"))?;
         onnx::tensor(t)
+    }
+
+    fn is_constant(&self, name: &str) -> bool {
+        self.consts.contains_key(name) || self.folded.contains_key(name)
+    }
+
+    /// QuantizeLinear of a float constant (a weight exported by fake quantization, as
+    /// PyTorch's QAT export writes): the integers, computed as QuantizeLinear defines them
+    /// (`sat(round_half_even(x / scale) + zp)`, per tensor or along `axis`).
+    fn fold_quantize(&mut self, n: &NodeProto, out: &str) -> Result<(), String> {
+        let x = self.constant(input(n, 0)?)?;
+        let Some(v) = x.data.floats() else {
+            return Err("quantizes a constant that is not float".into());
+        };
+        let scales = self
+            .constant(input(n, 1)?)?
+            .data
+            .floats()
+            .ok_or("the scale is not float")?;
+        let (zps, qt) = match n.input.get(2).filter(|s| !s.is_empty()) {
+            Some(z) => {
+                let t = self.constant(z)?;
+                (t.data.ints().ok_or("the zero point is not integer")?, t.data_type)
+            }
+            None => (vec![0; scales.len()], dt::UINT8),
+        };
+        let qtype = onnx_elem(qt)
+            .filter(|e| e.bits() <= 8)
+            .ok_or_else(|| format!("quantizes to {}; nibble reads 4- and 8-bit", dt::name(qt)))?;
+        let rank = x.dims.len() as i64;
+        let axis = Attrs::new(n).int("axis")?.unwrap_or(1);
+        let axis = if axis < 0 { axis + rank } else { axis };
+        let per = scales.len();
+        if zps.len() != per || (per != 1 && (axis < 0 || axis >= rank || x.dims[axis as usize] != per)) {
+            return Err(format!("{per} scales and {} zero points do not fit axis {axis} of {:?}", zps.len(), x.dims));
+        }
+        let inner: usize = if per == 1 { 1 } else { x.dims[axis as usize + 1..].iter().product() };
+        let (lo, hi) = qtype.range();
+        let q: Vec<i64> = v
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| {
+                let c = if per == 1 { 0 } else { (i / inner) % per };
+                quantize_f32(f, scales[c], zps[c], QuantizeMode::Divide, lo, hi)
+            })
+            .collect();
+        let data = match qtype {
+            ElemType::I8 => onnx::Data::I8(q.iter().map(|&v| v as i8).collect()),
+            ElemType::U8 => onnx::Data::U8(q.iter().map(|&v| v as u8).collect()),
+            ElemType::I4 => onnx::Data::I4(q.iter().map(|&v| v as i8).collect()),
+            _ => onnx::Data::U4(q.iter().map(|&v| v as u8).collect()),
+        };
+        self.folded.insert(out.to_string(), onnx::Tensor { dims: x.dims.clone(), data_type: qt, data });
+        Ok(())
     }
 
     fn float_scalar(&self, name: &str) -> Result<f32, String> {
@@ -380,6 +440,10 @@ impl<'a> Importer<'a> {
             "Constant" => {
                 self.values.insert(out, Entry::Const);
             }
+            "QuantizeLinear" if self.is_constant(input(n, 0)?) => {
+                self.fold_quantize(n, &out)?;
+                self.values.insert(out, Entry::Const);
+            }
             "QuantizeLinear" => {
                 let (scale, zp, qtype) = self.qparams(n)?;
                 let q = self.quantize(n, scale, zp, qtype)?;
@@ -387,7 +451,7 @@ impl<'a> Importer<'a> {
             }
             "DequantizeLinear" => {
                 let x = input(n, 0)?;
-                if self.consts.contains_key(x) {
+                if self.is_constant(x) {
                     let axis = Attrs::new(n).int("axis")?.unwrap_or(1);
                     let zp = n.input.get(2).filter(|s| !s.is_empty()).cloned();
                     self.const_dq
@@ -852,12 +916,41 @@ impl<'a> Importer<'a> {
 
     /// Bias: the int32 constant of a DequantizeLinear (ONNX Runtime adds it to the accumulator
     /// as is).
-    fn const_bias(&self, name: &str, o: usize) -> Result<Vec<i64>, String> {
+    /// `acc_scale[c]` is the accumulator's scale (`x_scale * w_scale[c]`), for a float bias.
+    fn const_bias(&mut self, name: &str, o: usize, acc_scale: &[f32]) -> Result<Vec<i64>, String> {
+        if !self.const_dq.contains_key(name) && self.is_constant(name) {
+            // a float bias (fake-quantization exports): quantized as quantize_static does,
+            // round_half_even(b / f32(x_scale * w_scale)) in double precision
+            let b = self.constant(name)?;
+            let v = b.data.floats().ok_or_else(|| format!("bias '{name}' is neither float nor a DequantizeLinear"))?;
+            if v.len() != o {
+                return Err(format!("bias '{name}' has {} values for {o} output channels", v.len()));
+            }
+            if !self.notes.iter().any(|n| n.starts_with("float biases")) {
+                self.notes.push(
+                    "float biases are quantized to int32 at import (round(b / (x_scale * w_scale))); ONNX Runtime runs such convs in float"
+                        .into(),
+                );
+            }
+            return v
+                .iter()
+                .enumerate()
+                .map(|(c, &x)| {
+                    let s = acc_scale[if acc_scale.len() == 1 { 0 } else { c }] as f64;
+                    let q = (x as f64 / s).round_ties_even();
+                    if q.is_finite() && q.abs() <= i32::MAX as f64 {
+                        Ok(q as i64)
+                    } else {
+                        Err(format!("bias '{name}' value {x} does not fit i32 at scale {s:e}"))
+                    }
+                })
+                .collect();
+        }
         let (qname, _, zname, _) = self
             .const_dq
             .get(name)
             .cloned()
-            .ok_or_else(|| format!("bias '{name}' must be the DequantizeLinear of an int32 constant"))?;
+            .ok_or_else(|| format!("bias '{name}' must be a float constant or the DequantizeLinear of an int32 constant"))?;
         let t = self.constant(&qname)?;
         if t.data_type != dt::INT32 {
             return Err(format!("bias '{qname}' is {}, not INT32", dt::name(t.data_type)));
@@ -900,8 +993,9 @@ impl<'a> Importer<'a> {
         }
         let strides = pair(a.ints("strides")?, "strides")?;
         let padding = pads(&a, [kh, kw], [h, w], strides)?;
+        let acc_scale: Vec<f32> = ws.iter().map(|&s| x.scale * s).collect();
         let mut bias = match n.input.get(2).filter(|s| !s.is_empty()) {
-            Some(bn) => self.const_bias(bn, o as usize)?,
+            Some(bn) => self.const_bias(bn, o as usize, &acc_scale)?,
             None => vec![0; o as usize],
         };
         // an input stored as q (not q - zp) pads with its zero point and folds -zp * sum(w)
@@ -985,8 +1079,9 @@ impl<'a> Importer<'a> {
         } else {
             (0..o).flat_map(|oc| (0..k).map(move |kk| (oc, kk))).map(|(oc, kk)| wv[kk * o + oc]).collect()
         };
+        let acc_scale: Vec<f32> = ws.iter().map(|&s| x.scale * s).collect();
         let mut bias = match n.input.get(2).filter(|s| gemm && !s.is_empty()) {
-            Some(bn) => self.const_bias(bn, o)?,
+            Some(bn) => self.const_bias(bn, o, &acc_scale)?,
             None => vec![0; o],
         };
         if d != 0 {

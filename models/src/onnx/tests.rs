@@ -156,3 +156,116 @@ fn malformed_models_are_errors() {
     let e = import_onnx(&bytes, &OnnxOptions { batch: Some(0), image_size: None }).err().unwrap();
     assert!(e.contains("--batch"), "{e}");
 }
+
+fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: attribute_type::INTS, ints: v.to_vec(), ..Default::default() }
+}
+
+/// input [1, 2, 5, 5] -> Q -> DQ -> Conv(3x3, pad 1, weight `w_nodes`, bias `b`) -> Q -> DQ.
+fn conv_model(weight_nodes: Vec<NodeProto>, init: Vec<TensorProto>, bias: &str) -> Vec<u8> {
+    let vi = |name: &str, dims: &[i64]| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TypeProtoTensor {
+                elem_type: data_type::FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: dims.iter().map(|&d| Dimension { dim_value: Some(d), dim_param: None }).collect(),
+                }),
+            }),
+        }),
+    };
+    let mut conv = node("Conv", "c", &["xf", "wf", bias], &["yf"]);
+    conv.attribute.push(attr_ints("pads", &[1, 1, 1, 1]));
+    let mut nodes = vec![
+        node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+        node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+    ];
+    nodes.extend(weight_nodes);
+    nodes.extend([
+        conv,
+        node("QuantizeLinear", "qy", &["yf", "sy", "zp"], &["yq"]),
+        node("DequantizeLinear", "dqy", &["yq", "sy", "zp"], &["y"]),
+    ]);
+    let mut inits = vec![
+        scalar_f32("s", 0.05),
+        scalar_f32("sy", 0.11),
+        tensor_i8("zp", vec![], vec![3]),
+    ];
+    inits.extend(init);
+    ModelProto {
+        ir_version: 10,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 21 }],
+        producer_name: "test".into(),
+        producer_version: String::new(),
+        graph: Some(GraphProto {
+            node: nodes,
+            name: "g".into(),
+            initializer: inits,
+            input: vec![vi("x", &[1, 2, 5, 5])],
+            output: vec![vi("y", &[1, 3, 5, 5])],
+            value_info: vec![],
+        }),
+    }
+    .encode_to_vec()
+}
+
+/// A fake-quantization export (QuantizeLinear of a float weight, a float bias) imports to the
+/// same integers as the model with the quantized initializers written out: QuantizeLinear's
+/// rounding for the weight, round(b / (x_scale * w_scale)) for the bias.
+#[test]
+fn quantize_of_float_constants_folds_at_import() {
+    let mut rng = nibble_qnn::tensor::Rng(7);
+    let wf: Vec<f32> = (0..3 * 2 * 9).map(|_| rng.normal() * 0.3).collect();
+    let ws = [0.004f32, 0.006, 0.005];
+    let bf = [0.31f32, -0.07, 0.5];
+    let float_w = TensorProto {
+        dims: vec![3, 2, 3, 3],
+        data_type: data_type::FLOAT,
+        name: "w".into(),
+        float_data: wf.clone(),
+        ..Default::default()
+    };
+    let wscale = TensorProto { dims: vec![3], data_type: data_type::FLOAT, name: "ws".into(), float_data: ws.to_vec(), ..Default::default() };
+    let wzp = tensor_i8("wzp", vec![3], vec![0, 0, 0]);
+    let mut qw = node("QuantizeLinear", "qw", &["w", "ws", "wzp"], &["wq"]);
+    qw.attribute.push(AttributeProto { name: "axis".into(), r#type: attribute_type::INT, i: 0, ..Default::default() });
+    let mut dqw = node("DequantizeLinear", "dqw", &["wq", "ws", "wzp"], &["wf"]);
+    dqw.attribute.push(AttributeProto { name: "axis".into(), r#type: attribute_type::INT, i: 0, ..Default::default() });
+    let bias = TensorProto { dims: vec![3], data_type: data_type::FLOAT, name: "b".into(), float_data: bf.to_vec(), ..Default::default() };
+    let fake = conv_model(vec![qw, dqw.clone()], vec![float_w, wscale.clone(), wzp.clone(), bias], "b");
+
+    // the same model with int8 weights and int32 bias written out
+    let wi: Vec<i8> = wf
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (x / ws[i / 18]).round_ties_even().clamp(-128.0, 127.0) as i8)
+        .collect();
+    let bi: Vec<i32> = bf.iter().zip(ws).map(|(&b, s)| (b as f64 / (0.05f32 * s) as f64).round_ties_even() as i32).collect();
+    let wq = tensor_i8("wq", vec![3, 2, 3, 3], wi);
+    let bq = TensorProto { dims: vec![3], data_type: data_type::INT32, name: "bq".into(), int32_data: bi, ..Default::default() };
+    let bs = TensorProto {
+        dims: vec![3],
+        data_type: data_type::FLOAT,
+        name: "bs".into(),
+        float_data: ws.iter().map(|&s| 0.05 * s).collect(),
+        ..Default::default()
+    };
+    let dqb = node("DequantizeLinear", "dqb", &["bq", "bs"], &["bf"]);
+    let mut dqb = dqb;
+    dqb.attribute.push(AttributeProto { name: "axis".into(), r#type: attribute_type::INT, i: 0, ..Default::default() });
+    let written = conv_model(vec![dqw, dqb], vec![wq, wscale, wzp, bq, bs], "bf");
+
+    let a = import_onnx(&fake, &OnnxOptions::default()).unwrap();
+    let b = import_onnx(&written, &OnnxOptions::default()).unwrap();
+    assert!(a.notes.iter().any(|n| n.starts_with("float biases")));
+    let x = nibble_qnn::tensor::Rng(8).tensor(&a.graph.args[0]);
+    let ya = nibble_qnn::reference::run(&a.graph, &a.weights, &[x.clone()]).unwrap();
+    let yb = nibble_qnn::reference::run(&b.graph, &b.weights, &[x]).unwrap();
+    assert_eq!(ya[0].floats(), yb[0].floats());
+    let wa: Vec<_> = a.weights.tensors.values().map(|t| t.ints().to_vec()).collect();
+    let wb: Vec<_> = b.weights.tensors.values().map(|t| t.ints().to_vec()).collect();
+    assert_eq!(wa.len(), wb.len());
+    for w in &wa {
+        assert!(wb.contains(w), "weight {w:?} of the fake-quantized model is not among the written ones");
+    }
+}
