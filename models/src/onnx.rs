@@ -1000,17 +1000,8 @@ impl<'a> Importer<'a> {
         };
         // an input stored as q (not q - zp) pads with its zero point and folds -zp * sum(w)
         let d = x.zp - x.offset;
-        let per_o = (ci * kh * kw) as usize;
-        if d != 0 {
-            for (oc, bo) in bias.iter_mut().enumerate() {
-                let sw: i64 = wv[oc * per_o..(oc + 1) * per_o].iter().map(|&v| v as i64).sum();
-                *bo -= d * sw;
-            }
-        }
+        fold_zero_point(&mut bias, &wv, (ci * kh * kw) as usize, d)?;
         let padding_value = if padding.iter().any(|&p| p > 0) { d } else { 0 };
-        if let Some(bad) = bias.iter().find(|&&v| v < i32::MIN as i64 || v > i32::MAX as i64) {
-            return Err(format!("the bias with the zero-point correction is {bad}, outside i32"));
-        }
         let wname = input(n, 1)?.trim_end_matches("_DequantizeLinear_Output").to_string();
         let wid = self.weight(&wname, TensorType::new(vec![o, ci, kh, kw], welem), wv);
         let bid = self.weight(
@@ -1084,15 +1075,7 @@ impl<'a> Importer<'a> {
             Some(bn) => self.const_bias(bn, o, &acc_scale)?,
             None => vec![0; o],
         };
-        if d != 0 {
-            for (oc, bo) in bias.iter_mut().enumerate() {
-                let sw: i64 = wv[oc * k..(oc + 1) * k].iter().map(|&v| v as i64).sum();
-                *bo -= d * sw;
-            }
-        }
-        if let Some(bad) = bias.iter().find(|&&v| v < i32::MIN as i64 || v > i32::MAX as i64) {
-            return Err(format!("the bias with the zero-point correction is {bad}, outside i32"));
-        }
+        fold_zero_point(&mut bias, &wv, k, d)?;
         let wname = input(n, 1)?.trim_end_matches("_DequantizeLinear_Output").to_string();
         let wid = self.weight(&wname, TensorType::new(vec![o as i64, k as i64], welem), wv);
         let bid = self.weight(
@@ -1108,6 +1091,21 @@ impl<'a> Importer<'a> {
         self.layout.insert(id, Layout::NC);
         let scale = if ws.len() == 1 { vec![x.scale * ws[0]] } else { ws.iter().map(|&s| x.scale * s).collect() };
         Ok(Float::Acc { id, scale, layout: Layout::NC, pool_count: None, lo: None, hi: None })
+    }
+}
+
+/// `bias[o] -= d * sum(w[o])` (`per_o` weights an output): what reading `q` where the kernel
+/// wants `q - d` costs, when no tap is padding. The result must stay in i32.
+fn fold_zero_point(bias: &mut [i64], wv: &[i32], per_o: usize, d: i64) -> Result<(), String> {
+    if d != 0 {
+        for (oc, bo) in bias.iter_mut().enumerate() {
+            let sw: i64 = wv[oc * per_o..(oc + 1) * per_o].iter().map(|&v| v as i64).sum();
+            *bo -= d * sw;
+        }
+    }
+    match bias.iter().find(|&&v| v < i32::MIN as i64 || v > i32::MAX as i64) {
+        Some(bad) => Err(format!("the bias with the zero-point correction is {bad}, outside i32")),
+        None => Ok(()),
     }
 }
 

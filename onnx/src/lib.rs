@@ -62,16 +62,7 @@ pub fn read_file_bytes(path: &std::path::Path) -> Result<Vec<u8>, String> {
 
 /// Read and decode a model file (its size checked before it is read).
 pub fn read_file(path: &std::path::Path) -> Result<ModelProto, String> {
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?
-        .len();
-    if len > MAX_FILE_BYTES {
-        return Err(format!(
-            "{}: {len} bytes, more than the {MAX_FILE_BYTES} an ONNX model can have",
-            path.display()
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let bytes = read_file_bytes(path)?;
     read(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 

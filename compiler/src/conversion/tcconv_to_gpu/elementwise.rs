@@ -133,16 +133,6 @@ pub fn apply_scales(
     channels: i64,
     mode: Rounding,
 ) -> Result<Val, String> {
-    if s.multiplier.len() != s.shift.len() {
-        return Err(format!(
-            "{prefix}: {} multipliers but {} shifts",
-            s.multiplier.len(),
-            s.shift.len()
-        ));
-    }
-    if let Some(c) = s.shift.iter().find(|c| !(0..=62).contains(*c)) {
-        return Err(format!("{prefix}: shift {c} is outside [0, 62]"));
-    }
     let (b, c) = scale_params(kb, s, prefix, cc, channels)?;
     Ok(kb.dyadic(x, b, c, mode))
 }
