@@ -325,6 +325,20 @@ pub fn load_reference_with(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn programmatic_launch_needs_every_kernel_to_wait_before_memory() {
+        let waits = ".entry a(\n.param .u64 p\n)\n{\n.reg .b64 %rd<3>;\nld.param.b64 %rd1, [p];\ncvta.to.global.u64 %rd2, %rd1;\ngriddepcontrol.wait;\nld.global.u32 %r1, [%rd2];\nret;\n}\n";
+        let late = ".entry b(\n.param .u64 p\n)\n{\nld.param.b64 %rd1, [p];\nld.global.u32 %r1, [%rd1];\ngriddepcontrol.wait;\nret;\n}\n";
+        let branch = ".entry c(\n)\n{\n@%p1 bra $L__BB0_2;\ngriddepcontrol.wait;\nret;\n}\n";
+        let none = ".entry d(\n)\n{\nret;\n}\n";
+        assert!(ptx_waits_for_predecessors(waits));
+        assert!(!ptx_waits_for_predecessors(late));
+        assert!(!ptx_waits_for_predecessors(branch));
+        assert!(!ptx_waits_for_predecessors(none));
+        assert!(!ptx_waits_for_predecessors(&format!("{waits}{none}")));
+        assert!(!ptx_waits_for_predecessors(""));
+    }
     use super::*;
 
     #[test]
@@ -348,4 +362,33 @@ mod tests {
         );
         assert_eq!(e[2].params, vec![Some(16), Some(4)]);
     }
+}
+
+/// Whether every `.entry` of the PTX executes `griddepcontrol.wait` before it touches memory or
+/// branches (only parameter loads and register arithmetic come first): the condition for
+/// launching it with programmatic stream serialization.
+pub fn ptx_waits_for_predecessors(ptx: &str) -> bool {
+    let mut entries = ptx.split(".entry ").skip(1).peekable();
+    if entries.peek().is_none() {
+        return false;
+    }
+    entries.all(|body| {
+        let Some(open) = body.find('{') else { return false };
+        for l in body[open + 1..].lines().map(str::trim) {
+            // a guarded instruction (`@%p1 bra ...`): look past the guard
+            let l = match l.strip_prefix('@') {
+                Some(g) => g.split_once(char::is_whitespace).map_or("", |(_, rest)| rest.trim_start()),
+                None => l,
+            };
+            if l.starts_with("griddepcontrol.wait") {
+                return true;
+            }
+            let touches = ["ld.", "st.", "cp.", "atom.", "red.", "ldmatrix", "stmatrix", "wgmma", "mbarrier",
+                "bra", "ret", "call", "tex.", "prefetch", "bar.", "barrier", "}"];
+            if touches.iter().any(|t| l.starts_with(t)) && !l.starts_with("ld.param") {
+                return false;
+            }
+        }
+        false
+    })
 }

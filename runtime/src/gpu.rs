@@ -7,6 +7,12 @@
 //!
 //! `NIBBLE_NO_CUDA_GRAPH=1` skips the capture (direct launches), to tell a graph problem from a
 //! kernel problem.
+//!
+//! Programmatic dependent launch: when every kernel of the PTX begins with
+//! `griddepcontrol.wait` (what nibble emits for sm_90 / sm_90a), launches carry the
+//! programmatic stream serialization attribute (`cuLaunchKernelEx`), so a kernel's launch and
+//! prologue overlap its predecessor's tail, in the CUDA graph too. `NIBBLE_PDL=0` launches
+//! without it (for measuring); a PTX without the waits is always launched without it.
 
 use crate::artifact::{weight_offsets, Artifact};
 use crate::host;
@@ -60,6 +66,8 @@ pub struct Runtime {
     arena_ptr: u64,
     launches: Vec<Prepared>,
     graph: Option<CudaGraph>,
+    /// Launch with programmatic stream serialization (see the module doc).
+    pub programmatic: bool,
 }
 
 fn cuda<T>(
@@ -175,7 +183,10 @@ impl Runtime {
                     .collect(),
             })
             .collect();
+        let programmatic = crate::artifact::ptx_waits_for_predecessors(&a.ptx)
+            && std::env::var("NIBBLE_PDL").map_or(true, |v| v != "0");
         let mut rt = Runtime {
+            programmatic,
             plan,
             device,
             uses_graph: false,
@@ -210,27 +221,80 @@ impl Runtime {
     /// Launch every kernel on the stream; `check` synchronizes after each one.
     fn launch_direct(&self, check: bool) -> Result<(), Error> {
         for (i, l) in self.launches.iter().enumerate() {
-            let mut b = self.stream.launch_builder(&self.funcs[l.func]);
-            for p in &l.params {
-                match p {
-                    Param::Ptr(x) => b.arg(x),
-                    Param::I32(x) => b.arg(x),
-                    Param::I64(x) => b.arg(x),
-                    Param::F32(x) => b.arg(x),
-                };
-            }
             let what = || {
                 format!(
                     "launch {i} ({}, grid {:?}, block {:?}, {} B shared)",
                     l.kernel, l.cfg.grid_dim, l.cfg.block_dim, l.cfg.shared_mem_bytes
                 )
             };
-            cuda(what(), unsafe { b.launch(l.cfg) })?;
+            if self.programmatic {
+                cuda(what(), self.launch_programmatic(l))?;
+            } else {
+                let mut b = self.stream.launch_builder(&self.funcs[l.func]);
+                for p in &l.params {
+                    match p {
+                        Param::Ptr(x) => b.arg(x),
+                        Param::I32(x) => b.arg(x),
+                        Param::I64(x) => b.arg(x),
+                        Param::F32(x) => b.arg(x),
+                    };
+                }
+                cuda(what(), unsafe { b.launch(l.cfg) })?;
+            }
             if check {
                 cuda(what(), self.stream.synchronize())?;
             }
         }
         Ok(())
+    }
+
+    /// `cuLaunchKernelEx` with `CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION`.
+    fn launch_programmatic(&self, l: &Prepared) -> Result<(), cudarc::driver::DriverError> {
+        use cudarc::driver::sys;
+        self.ctx.bind_to_thread()?;
+        let mut params: Vec<*mut std::ffi::c_void> = l
+            .params
+            .iter()
+            .map(|p| match p {
+                Param::Ptr(x) => x as *const u64 as *mut _,
+                Param::I32(x) => x as *const i32 as *mut _,
+                Param::I64(x) => x as *const i64 as *mut _,
+                Param::F32(x) => x as *const f32 as *mut _,
+            })
+            .collect();
+        // SAFETY: zeroed is a valid bit pattern for the C union; the one field set is the one
+        // the attribute id names
+        let mut value: sys::CUlaunchAttributeValue = unsafe { std::mem::zeroed() };
+        value.programmaticStreamSerializationAllowed = 1;
+        let mut attr = sys::CUlaunchAttribute {
+            id: sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
+            pad: [0; 4],
+            value,
+        };
+        let c = l.cfg;
+        let config = sys::CUlaunchConfig {
+            gridDimX: c.grid_dim.0,
+            gridDimY: c.grid_dim.1,
+            gridDimZ: c.grid_dim.2,
+            blockDimX: c.block_dim.0,
+            blockDimY: c.block_dim.1,
+            blockDimZ: c.block_dim.2,
+            sharedMemBytes: c.shared_mem_bytes,
+            hStream: self.stream.cu_stream(),
+            attrs: &mut attr,
+            numAttrs: 1,
+        };
+        // SAFETY: the parameters match the kernel's signature (the plan was validated against
+        // the PTX), and `params` and `attr` outlive the call
+        unsafe {
+            sys::cuLaunchKernelEx(
+                &config,
+                self.funcs[l.func].cu_function(),
+                params.as_mut_ptr(),
+                std::ptr::null_mut(),
+            )
+            .result()
+        }
     }
 
     fn capture(&self) -> Result<CudaGraph, Error> {

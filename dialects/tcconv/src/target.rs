@@ -66,6 +66,12 @@ impl Target {
     pub fn hopper(self) -> bool {
         matches!(self, Self::Sm90 | Self::Sm90a)
     }
+    /// Programmatic dependent launch (`griddepcontrol`, sm_90+): every kernel starts by waiting
+    /// for its predecessor and lets its successor be scheduled, the runtime launches with
+    /// programmatic stream serialization.
+    pub fn programmatic_launch(self) -> bool {
+        self.hopper()
+    }
     /// Does the target have the warpgroup MMA (`wgmma.mma_async`)? sm_90a only.
     pub fn wgmma(self) -> bool {
         self == Self::Sm90a

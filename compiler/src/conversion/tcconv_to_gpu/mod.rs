@@ -195,6 +195,13 @@ pub fn build_op_kernel<'c>(
         &workgroup,
         block,
         |kb, args| {
+            // programmatic dependent launch: nothing of the predecessor is read before it has
+            // finished (the wait comes first); the successor may start its launch now and
+            // waits in turn
+            if p.target.programmatic_launch() {
+                kb.griddepcontrol("wait");
+                kb.griddepcontrol("launch_dependents");
+            }
             let r = match op {
                 TcOp::Quantize {
                     input,

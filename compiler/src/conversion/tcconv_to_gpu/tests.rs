@@ -158,6 +158,14 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
                     );
                 }
             }
+            // programmatic dependent launch: on Hopper every kernel waits for its predecessor
+            // before it touches memory; elsewhere none carries the instruction
+            assert_eq!(
+                nibble_artifact::artifact::ptx_waits_for_predecessors(&ptx),
+                t.programmatic_launch(),
+                "{t}"
+            );
+            assert_eq!(ptx.contains("griddepcontrol"), t.programmatic_launch(), "{t}");
             ptxas_check(&ptx, t.name(), &format!("mini_b{batch}"));
         }
     }

@@ -22,6 +22,14 @@ impl<'c> KernelBuilder<'c> {
     pub fn barrier(&mut self) {
         self.op("gpu.barrier", &[], &[], &[]);
     }
+    /// `griddepcontrol.wait` / `griddepcontrol.launch_dependents` (sm_90+): wait for the grids
+    /// this one programmatically depends on to finish (their writes visible), or allow the
+    /// dependent grid to be scheduled.
+    pub fn griddepcontrol(&mut self, action: &str) {
+        let kind = Attribute::parse(self.ctx, &format!("#nvvm<grid_dep_action {action}>"))
+            .unwrap_or_else(|| panic!("grid_dep_action {action}"));
+        self.op("nvvm.griddepcontrol", &[], &[], &[("kind", kind)]);
+    }
     /// `gpu.shuffle xor %v, %mask, 32` over the whole warp (every lane must execute it).
     pub fn shuffle_xor(&mut self, v: Val, mask: i64) -> Val {
         let m = self.i32c(mask);
