@@ -6,11 +6,11 @@ use crate::buffer::ActBuffer;
 use crate::program::*;
 use crate::select::mma_for;
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind};
-use nibble_qnn::semantics::{ElemType, Layout, MAX_SHIFT};
+use nibble_qnn::semantics::{ElemType, Layout, Rounding, F32_MAX_MULTIPLIER, MAX_SHIFT};
 
 type R = Result<(), String>;
 
-fn scales(s: &ChannelScales, c: i64, what: &str) -> R {
+fn scales(s: &ChannelScales, c: i64, mode: Rounding, what: &str) -> R {
     if s.multiplier.len() != s.shift.len() || (s.len() != 1 && s.len() as i64 != c) {
         return Err(format!(
             "{what} has {} multipliers and {} shifts, expected 1 or {c}",
@@ -20,6 +20,12 @@ fn scales(s: &ChannelScales, c: i64, what: &str) -> R {
     }
     if let Some(x) = s.shift.iter().find(|&&x| !(0..=MAX_SHIFT).contains(&x)) {
         return Err(format!("{what} shift {x} is outside [0, {MAX_SHIFT}]"));
+    }
+    // the f32 modes need the scale to be an f32 (its significand in 24 bits)
+    if matches!(mode, Rounding::F32HalfToEven | Rounding::F32Fma) {
+        if let Some(m) = s.multiplier.iter().find(|&&m| m < 0 || m as i64 > F32_MAX_MULTIPLIER) {
+            return Err(format!("{what} multiplier {m} is not an f32 significand (rounding {mode})"));
+        }
     }
     Ok(())
 }
@@ -40,6 +46,9 @@ fn float_scales(s: &[f32], c: i64) -> R {
 
 fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
     let c = out.dims[1];
+    if e.rounding == Rounding::F32Fma || e.second.as_ref().is_some_and(|s| s.rounding == Rounding::F32Fma) {
+        return Err("rounding f32_fma is an elementwise add's, not an epilogue's".into());
+    }
     match &e.kind {
         EpilogueKind::None => {
             if out.elem != ElemType::I32 && !e.relu && e.clamp == [i32::MIN as i64, i32::MAX as i64]
@@ -50,13 +59,13 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
                 ));
             }
         }
-        EpilogueKind::Requantize { scales: s, .. } => scales(s, c, "epilogue")?,
+        EpilogueKind::Requantize { scales: s, .. } => scales(s, c, e.rounding, "epilogue")?,
         EpilogueKind::Residual {
             scales: s,
             residual: r,
         } => {
-            scales(s, c, "epilogue")?;
-            scales(r, c, "residual")?;
+            scales(s, c, e.rounding, "epilogue")?;
+            scales(r, c, e.rounding, "residual")?;
         }
     }
     let is_res = matches!(e.kind, EpilogueKind::Residual { .. });
@@ -168,7 +177,7 @@ fn conv(p: &Program, c: &Conv) -> R {
                     y.dims, y.layout, z.elem, z.dims, z.layout
                 ));
             }
-            scales(&sec.scales, o, "second")?;
+            scales(&sec.scales, o, sec.rounding, "second")?;
             clamp_fits(sec.clamp, z.elem, "second_clamp", "second output")
         }
     }?;
@@ -249,11 +258,12 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         Err("elementwise inputs and output must share dims and layout".into())
                     } else {
                         match e {
-                            Elementwise::Requantize { scales: s, .. } => {
-                                scales(s, y.dims[1], "requantize")
+                            Elementwise::Requantize { scales: s, rounding, .. } => {
+                                scales(s, y.dims[1], *rounding, "requantize")
                             }
-                            Elementwise::Add { lhs, rhs, .. } => {
-                                scales(lhs, y.dims[1], "lhs").and(scales(rhs, y.dims[1], "rhs"))
+                            Elementwise::Add { lhs, rhs, rounding, .. } => {
+                                scales(lhs, y.dims[1], *rounding, "lhs")
+                                    .and(scales(rhs, y.dims[1], *rounding, "rhs"))
                             }
                             _ => Ok(()),
                         }
