@@ -348,6 +348,7 @@ impl<'a> Importer<'a> {
     /// PyTorch's QAT export writes): the integers, computed as QuantizeLinear defines them
     /// (`sat(round_half_even(x / scale) + zp)`, per tensor or along `axis`).
     fn fold_quantize(&mut self, n: &NodeProto, out: &str) -> Result<(), String> {
+        plain_quantization(n)?;
         let x = self.constant(input(n, 0)?)?;
         let Some(v) = x.data.floats() else {
             return Err("quantizes a constant that is not float".into());
@@ -423,6 +424,7 @@ impl<'a> Importer<'a> {
             }
             None => (0, ElemType::U8),
         };
+        plain_quantization(n)?;
         if let Some(a) = Attrs::new(n).int("saturate")? {
             if a != 1 {
                 return Err("saturate = 0 is only defined for float8 types".into());
@@ -452,6 +454,7 @@ impl<'a> Importer<'a> {
             "DequantizeLinear" => {
                 let x = input(n, 0)?;
                 if self.is_constant(x) {
+                    plain_quantization(n)?;
                     let axis = Attrs::new(n).int("axis")?.unwrap_or(1);
                     let zp = n.input.get(2).filter(|s| !s.is_empty()).cloned();
                     self.const_dq
@@ -777,13 +780,32 @@ impl<'a> Importer<'a> {
                 if q.scale == scale && q.zp == zp && q.qtype == qtype {
                     return Ok(q);
                 }
-                // requantize one quantized tensor to another scale: ONNX Runtime runs it as
-                // float DQ -> Q: round(f32(f32(q - zp) * s1) / s2), which no integer scale
-                // reproduces exactly
-                Err(format!(
-                    "requantizes '{x}' from scale {} to {scale} directly; only quantized ops between a DequantizeLinear and a QuantizeLinear are supported",
-                    q.scale
-                ))
+                // one quantized tensor to another scale: ONNX Runtime runs it in float,
+                // round(f32(f32(q - zp1) * s1) / s2) + zp2; here (q - zp1) * f32(s1 / s2) rounded
+                // in f32, which can differ by one step where the two roundings part
+                let c = self.center(&q)?;
+                let scales = scales_of(&[q.scale / scale], "requantize")?;
+                let offset = best_offset(qtype, zp);
+                let ty = self.g.value_type(c.id).clone();
+                let layout = self.layout_of(c.id);
+                let id = self.g.push(
+                    Op::Requantize {
+                        scales,
+                        rounding: Rounding::F32HalfToEven,
+                        zero_point: zp - offset,
+                        clamp: [qlo - offset, qhi - offset],
+                        layout,
+                    },
+                    vec![c.id],
+                    TensorType::new(ty.shape, stored_type(qtype, offset)),
+                );
+                self.layout.insert(id, layout);
+                if !self.notes.iter().any(|n| n.starts_with("requantize")) {
+                    self.notes.push(format!(
+                        "requantize of '{x}' between two scales (a DequantizeLinear straight into a QuantizeLinear): ONNX Runtime divides in float, nibble multiplies by the ratio, so a few values may differ by one step"
+                    ));
+                }
+                Ok(QVal { id, scale, zp, qtype, offset })
             }
             Float::Acc { id, scale: sacc, layout, pool_count, lo, hi } => {
                 let ch = sacc.len();
@@ -1107,6 +1129,19 @@ fn fold_zero_point(bias: &mut [i64], wv: &[i32], per_o: usize, d: i64) -> Result
         Some(bad) => Err(format!("the bias with the zero-point correction is {bad}, outside i32")),
         None => Ok(()),
     }
+}
+
+/// QuantizeLinear / DequantizeLinear without blocked quantization (opset 21 `block_size`) or
+/// `output_dtype`, which nibble does not read.
+fn plain_quantization(n: &NodeProto) -> Result<(), String> {
+    let attrs = Attrs::new(n);
+    if attrs.int("block_size")?.is_some_and(|b| b != 0) {
+        return Err("blocked quantization (block_size) is not supported".into());
+    }
+    if attrs.int("output_dtype")?.is_some_and(|t| t != 0) {
+        return Err("output_dtype is not supported (the zero point gives the type)".into());
+    }
+    Ok(())
 }
 
 fn wrap(q: QVal, float: bool) -> Entry {
