@@ -8,11 +8,12 @@
 //! `NIBBLE_NO_CUDA_GRAPH=1` skips the capture (direct launches), to tell a graph problem from a
 //! kernel problem.
 //!
-//! Programmatic dependent launch: when every kernel of the PTX begins with
-//! `griddepcontrol.wait` (what nibble emits for sm_90 / sm_90a), launches carry the
-//! programmatic stream serialization attribute (`cuLaunchKernelEx`), so a kernel's launch and
-//! prologue overlap its predecessor's tail, in the CUDA graph too. `NIBBLE_PDL=0` launches
-//! without it (for measuring); a PTX without the waits is always launched without it.
+//! Programmatic dependent launch (opt-in, `NIBBLE_PDL=1`): when every kernel of the PTX waits
+//! for its predecessor (`griddepcontrol.wait`, what nibble emits for sm_90 / sm_90a) before it
+//! touches memory, launches carry the programmatic stream serialization attribute
+//! (`cuLaunchKernelEx`), in the CUDA graph too, so a kernel's launch overlaps its predecessor.
+//! Off by default: with the trigger at the kernels' start it was measured slower at batch 8
+//! (bench/RESULTS.md). A PTX without the waits is never launched that way.
 
 use crate::artifact::{weight_offsets, Artifact};
 use crate::host;
@@ -184,7 +185,7 @@ impl Runtime {
             })
             .collect();
         let programmatic = crate::artifact::ptx_waits_for_predecessors(&a.ptx)
-            && std::env::var("NIBBLE_PDL").map_or(true, |v| v != "0");
+            && std::env::var("NIBBLE_PDL").is_ok_and(|v| v == "1");
         let mut rt = Runtime {
             programmatic,
             plan,
