@@ -293,6 +293,19 @@ mod tests {
     }
 
     #[test]
+    fn npy_fuzz_regressions_are_errors_not_crashes() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/regressions/npy_safetensors");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap();
+            // each one once crashed the reader or was accepted with a wrapped size
+            let _ = Tensor::from_npy(&bytes);
+            n += 1;
+        }
+        assert!(n >= 3);
+    }
+
+    #[test]
     fn npy_rejects_garbage_with_a_message() {
         assert!(Tensor::from_npy(b"hello").unwrap_err().0.contains("magic"));
         let mut t = Tensor::int(TensorType::new(vec![4], ElemType::I32), vec![1, 2, 3, 4]).to_npy();
