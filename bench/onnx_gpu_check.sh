@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ONNX models on the GPU: the fixtures of models/fixtures/onnx and random grouped / depthwise
 # convs bit for bit against the CPU reference, and a full MobileNetV2 (int8 QDQ, made by
-# bench/make_mobilenetv2_onnx.py) checked and timed next to PyTorch fp16's mobilenet_v2.
+# bench/make_onnx_model.py) checked and timed next to PyTorch fp16's mobilenet_v2.
 #   bench/onnx_gpu_check.sh build            (here: imports, artifacts, MLIR-free nibble-run -> target/onnx-suite)
 #   target/onnx-suite/onnx_gpu_check.sh run  (on the GPU machine, carrying target/onnx-suite)
 set -euo pipefail
@@ -33,7 +33,7 @@ build)
     i=$((i + 1))
   done
   # MobileNetV2 224x224: one weights file for every batch (artifacts carry none)
-  python3 bench/make_mobilenetv2_onnx.py build/onnx/mobilenet_v2.onnx --batch 8 > /dev/null 2>&1
+  python3 bench/make_onnx_model.py build/onnx/mobilenet_v2.onnx --arch mobilenet_v2 --batch 8 > /dev/null 2>&1
   for b in 1 8 64; do
     target/release/nibble-gen import build/onnx/mobilenet_v2.onnx --batch $b -o build/onnx/mbv2-b$b > /dev/null
     for t in sm_90 sm_90a; do
