@@ -94,14 +94,9 @@ fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
     }
 }
 
-/// input [1, 2, 4, 4] -> Q -> DQ -> `extra` node -> ...
-fn model(extra: NodeProto, initializer: Vec<TensorProto>) -> Vec<u8> {
-    model_nodes(vec![extra], initializer)
-}
-
-/// input [1, 2, 4, 4] -> Q -> DQ -> `extra` nodes (the last writes `y`).
-fn model_nodes(extra: Vec<NodeProto>, initializer: Vec<TensorProto>) -> Vec<u8> {
-    let vi = |name: &str, dims: &[i64]| ValueInfoProto {
+/// A float tensor's value info.
+fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
+    ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {
             tensor_type: Some(TypeProtoTensor {
@@ -111,30 +106,42 @@ fn model_nodes(extra: Vec<NodeProto>, initializer: Vec<TensorProto>) -> Vec<u8> 
                 }),
             }),
         }),
-    };
-    let mut init = vec![scalar_f32("s", 0.5), tensor_i8("zp", vec![], vec![0])];
-    init.extend(initializer);
+    }
+}
+
+/// An opset-21 model of `nodes` from float input `x` to float output `y`.
+fn model_bytes(nodes: Vec<NodeProto>, initializer: Vec<TensorProto>, x: &[i64], y: &[i64]) -> Vec<u8> {
     ModelProto {
         ir_version: 10,
         opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 21 }],
         producer_name: "test".into(),
         producer_version: String::new(),
         graph: Some(GraphProto {
-            node: vec![
-                node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
-                node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
-            ]
-            .into_iter()
-            .chain(extra)
-            .collect(),
+            node: nodes,
             name: "g".into(),
-            initializer: init,
-            input: vec![vi("x", &[1, 2, 4, 4])],
-            output: vec![vi("y", &[1, 2, 4, 4])],
+            initializer,
+            input: vec![value_info("x", x)],
+            output: vec![value_info("y", y)],
             value_info: vec![],
         }),
     }
     .encode_to_vec()
+}
+
+/// input [1, 2, 4, 4] -> Q -> DQ -> `extra` node -> ...
+fn model(extra: NodeProto, initializer: Vec<TensorProto>) -> Vec<u8> {
+    model_nodes(vec![extra], initializer)
+}
+
+/// input [1, 2, 4, 4] -> Q -> DQ -> `extra` nodes (the last writes `y`).
+fn model_nodes(extra: Vec<NodeProto>, initializer: Vec<TensorProto>) -> Vec<u8> {
+    let mut init = vec![scalar_f32("s", 0.5), tensor_i8("zp", vec![], vec![0])];
+    init.extend(initializer);
+    let nodes = vec![
+        node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+        node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+    ];
+    model_bytes(nodes.into_iter().chain(extra).collect(), init, &[1, 2, 4, 4], &[1, 2, 4, 4])
 }
 
 #[test]
@@ -170,17 +177,6 @@ fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
 
 /// input [1, 2, 5, 5] -> Q -> DQ -> Conv(3x3, pad 1, weight `w_nodes`, bias `b`) -> Q -> DQ.
 fn conv_model(weight_nodes: Vec<NodeProto>, init: Vec<TensorProto>, bias: &str) -> Vec<u8> {
-    let vi = |name: &str, dims: &[i64]| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            tensor_type: Some(TypeProtoTensor {
-                elem_type: data_type::FLOAT,
-                shape: Some(TensorShapeProto {
-                    dim: dims.iter().map(|&d| Dimension { dim_value: Some(d), dim_param: None }).collect(),
-                }),
-            }),
-        }),
-    };
     let mut conv = node("Conv", "c", &["xf", "wf", bias], &["yf"]);
     conv.attribute.push(attr_ints("pads", &[1, 1, 1, 1]));
     let mut nodes = vec![
@@ -199,21 +195,7 @@ fn conv_model(weight_nodes: Vec<NodeProto>, init: Vec<TensorProto>, bias: &str) 
         tensor_i8("zp", vec![], vec![3]),
     ];
     inits.extend(init);
-    ModelProto {
-        ir_version: 10,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 21 }],
-        producer_name: "test".into(),
-        producer_version: String::new(),
-        graph: Some(GraphProto {
-            node: nodes,
-            name: "g".into(),
-            initializer: inits,
-            input: vec![vi("x", &[1, 2, 5, 5])],
-            output: vec![vi("y", &[1, 3, 5, 5])],
-            value_info: vec![],
-        }),
-    }
-    .encode_to_vec()
+    model_bytes(nodes, inits, &[1, 2, 5, 5], &[1, 3, 5, 5])
 }
 
 /// A fake-quantization export (QuantizeLinear of a float weight, a float bias) imports to the
