@@ -8,12 +8,14 @@
 //!   as `q`'s (int8 with zp -128 is a `ui8`, uint8 with zp 128 an `i8`, zp 0 itself): then padding
 //!   with 0 and summing without a correction are exact, as they are for real zeros. Otherwise the
 //!   value is stored as `q` (offset 0) and whoever reads it corrects: a conv pads with the zero
-//!   point (`padding_value`) and folds `-zp * sum(w)` into its bias, others first re-center
-//!   into i16 with an exact `qnn.requantize`.
+//!   point (`padding_value`) and folds `-zp * sum(w)` into its bias (a dense folds it too), a
+//!   residual add reads raw values anyway, others first re-center into i16 with an exact
+//!   `qnn.requantize`.
 //! - a float expression ([`Float`]): the DequantizeLinear of a quantized value, or a float op
 //!   over such (Conv, Gemm, Add, GlobalAveragePool, Relu / Clip) waiting for the QuantizeLinear
 //!   that gives it its integer form, where one qnn op (plus its requantize) is emitted.
-//! - a constant: an initializer or Constant, read when an op needs it (weights, biases, scales).
+//! - a constant: an initializer or Constant, read when an op needs it (weights, biases, scales);
+//!   a QuantizeLinear of a float constant (fake-quantization exports) is computed here.
 //!
 //! The integer semantics are ONNX Runtime's (CPU, x86): QuantizeLinear is
 //! `sat(round_half_even(x / scale) + zp)` (`qnn.quantize {mode = "divide"}`); QLinearConv and
@@ -21,6 +23,9 @@
 //! `f32_half_to_even`); QLinearGlobalAveragePool sums in i32 and requantizes with
 //! `f32(sx / f32(sy * HW))`; QLinearAdd sums in float32 with fused multiply-adds on the raw
 //! values (`qnn.add {rounding = "f32_fma", bias}`); MaxPool, Flatten and Reshape move integers.
+//! Where ONNX Runtime itself computes in float (on x86: ops reading int8 tensors with several
+//! consumers, INT4-weight convs, a DequantizeLinear straight into a QuantizeLinear) these
+//! integer forms agree with it except near rounding ties, and the differences can spread.
 //!
 //! Everything else is a diagnostic naming the node and its op type.
 
@@ -69,8 +74,8 @@ enum Float {
     Dq(QVal),
     /// An integer accumulator `acc` (i32 qnn value) whose real value is `acc * scale[c]`:
     /// scale per output channel as ONNX Runtime computes it for the requantize
-    /// (`f32(sx * sw[c])`, or `sx` alone for a pool sum), `requant_div` the divisor applied
-    /// before the output scale (`HW` for a global average pool).
+    /// (`f32(sx * sw[c])`, or `sx` alone for a pool sum); `pool_count` the window size a
+    /// global average pool divides by (`HW`), folded into the output scale.
     Acc {
         id: ValueId,
         scale: Vec<f32>,
