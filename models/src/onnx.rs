@@ -25,7 +25,8 @@
 //! values (`qnn.add {rounding = "f32_fma", bias}`); MaxPool, Flatten and Reshape move integers.
 //! Where ONNX Runtime itself computes in float (on x86: ops reading int8 tensors with several
 //! consumers, INT4-weight convs, a DequantizeLinear straight into a QuantizeLinear) these
-//! integer forms agree with it except near rounding ties, and the differences can spread.
+//! integer forms differ from it by at most a step where its float rounding parts from theirs,
+//! and such differences spread through the later layers.
 //!
 //! Everything else is a diagnostic naming the node and its op type.
 
