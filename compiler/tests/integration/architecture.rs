@@ -157,3 +157,17 @@ fn the_runtime_never_links_mlir() {
         "nibble-run without features reaches {reach:?}"
     );
 }
+
+#[test]
+fn file_readers_stand_alone() {
+    // the readers of foreign formats (torch.save, ONNX) know nothing of nibble: the importers
+    // in nibble-models turn what they read into qnn
+    let deps = workspace_deps();
+    for krate in ["nibble-pth", "nibble-onnx"] {
+        let reach = closure(&deps, krate, true);
+        assert!(
+            !reach.iter().any(|r| r.starts_with("nibble-") || r == "melior" || r == "cudarc"),
+            "{krate} reaches {reach:?}"
+        );
+    }
+}
