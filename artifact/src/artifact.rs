@@ -373,18 +373,24 @@ pub fn ptx_waits_for_predecessors(ptx: &str) -> bool {
         return false;
     }
     entries.all(|body| {
-        let Some(open) = body.find('{') else { return false };
+        let Some(open) = body.find('{') else {
+            return false;
+        };
         for l in body[open + 1..].lines().map(str::trim) {
             // a guarded instruction (`@%p1 bra ...`): look past the guard
             let l = match l.strip_prefix('@') {
-                Some(g) => g.split_once(char::is_whitespace).map_or("", |(_, rest)| rest.trim_start()),
+                Some(g) => g
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, rest)| rest.trim_start()),
                 None => l,
             };
             if l.starts_with("griddepcontrol.wait") {
                 return true;
             }
-            let touches = ["ld.", "st.", "cp.", "atom.", "red.", "ldmatrix", "stmatrix", "wgmma", "mbarrier",
-                "bra", "ret", "call", "tex.", "prefetch", "bar.", "barrier", "}"];
+            let touches = [
+                "ld.", "st.", "cp.", "atom.", "red.", "ldmatrix", "stmatrix", "wgmma", "mbarrier",
+                "bra", "ret", "call", "tex.", "prefetch", "bar.", "barrier", "}",
+            ];
             if touches.iter().any(|t| l.starts_with(t)) && !l.starts_with("ld.param") {
                 return false;
             }

@@ -33,7 +33,9 @@
 use nibble_onnx::proto::{data_type as dt, GraphProto, NodeProto, TensorProto};
 use nibble_onnx::{self as onnx, Attrs};
 use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType, ValueId};
-use nibble_qnn::semantics::{quantize_f32, Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{
+    quantize_f32, Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding,
+};
 use nibble_qnn::tensor::Tensor;
 use nibble_qnn::weights::Weights;
 use std::collections::HashMap;
@@ -87,7 +89,12 @@ enum Float {
         hi: Option<f32>,
     },
     /// `a + b` of two quantized values, not yet requantized.
-    Sum { a: QVal, b: QVal, lo: Option<f32>, hi: Option<f32> },
+    Sum {
+        a: QVal,
+        b: QVal,
+        lo: Option<f32>,
+        hi: Option<f32>,
+    },
 }
 
 enum Entry {
@@ -131,7 +138,11 @@ pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String>
 
 fn node_name(n: &NodeProto) -> String {
     if n.name.is_empty() {
-        format!("{} node with output '{}'", n.op_type, n.output.first().map(String::as_str).unwrap_or("?"))
+        format!(
+            "{} node with output '{}'",
+            n.op_type,
+            n.output.first().map(String::as_str).unwrap_or("?")
+        )
     } else {
         format!("{} node '{}'", n.op_type, n.name)
     }
@@ -141,7 +152,13 @@ fn node_name(n: &NodeProto) -> String {
 fn stored_type(qtype: ElemType, offset: i64) -> ElemType {
     let (lo, hi) = qtype.range();
     let candidates: &[ElemType] = if qtype.bits() == 4 {
-        &[ElemType::I4, ElemType::U4, ElemType::I8, ElemType::U8, ElemType::I16]
+        &[
+            ElemType::I4,
+            ElemType::U4,
+            ElemType::I8,
+            ElemType::U8,
+            ElemType::I16,
+        ]
     } else {
         &[ElemType::I8, ElemType::U8, ElemType::I16]
     };
@@ -195,7 +212,10 @@ fn scales_of(v: &[f32], what: &str) -> Result<ChannelScales, String> {
         m.truncate(1);
         s.truncate(1);
     }
-    Ok(ChannelScales { multiplier: m, shift: s })
+    Ok(ChannelScales {
+        multiplier: m,
+        shift: s,
+    })
 }
 
 impl<'a> Importer<'a> {
@@ -209,7 +229,9 @@ impl<'a> Importer<'a> {
                 let t = Attrs::new(n)
                     .tensor("value")
                     .map_err(|e| format!("{}: {e}", node_name(n)))?
-                    .ok_or_else(|| format!("{}: only `value` tensors are supported", node_name(n)))?;
+                    .ok_or_else(|| {
+                        format!("{}: only `value` tensors are supported", node_name(n))
+                    })?;
                 if let Some(o) = n.output.first() {
                     consts.insert(o.as_str(), t);
                 }
@@ -239,7 +261,11 @@ impl<'a> Importer<'a> {
             return Err(format!(
                 "the model has {} inputs ({}); nibble imports models with one image input",
                 inputs.len(),
-                inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+                inputs
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let input = inputs[0];
@@ -258,7 +284,12 @@ impl<'a> Importer<'a> {
         let dims: Vec<Option<i64>> = tt
             .shape
             .as_ref()
-            .map(|s| s.dim.iter().map(|d| d.dim_value.filter(|&v| v > 0)).collect())
+            .map(|s| {
+                s.dim
+                    .iter()
+                    .map(|d| d.dim_value.filter(|&v| v > 0))
+                    .collect()
+            })
             .unwrap_or_default();
         if dims.len() != 4 {
             return Err(format!(
@@ -293,9 +324,12 @@ impl<'a> Importer<'a> {
                 return Err(format!("{what} {v} is outside [1, 2^20]"));
             }
         }
-        self.g.args.push(TensorType::new(vec![batch, c, h, w], ElemType::F32));
+        self.g
+            .args
+            .push(TensorType::new(vec![batch, c, h, w], ElemType::F32));
         self.layout.insert(0, Layout::NCHW);
-        self.values.insert(input.name.clone(), Entry::F(Float::Input(0)));
+        self.values
+            .insert(input.name.clone(), Entry::F(Float::Input(0)));
         for n in &graph.node {
             self.node(n).map_err(|e| format!("{}: {e}", node_name(n)))?;
         }
@@ -367,7 +401,10 @@ impl<'a> Importer<'a> {
         let (zps, qt) = match n.input.get(2).filter(|s| !s.is_empty()) {
             Some(z) => {
                 let t = self.constant(z)?;
-                (t.data.ints().ok_or("the zero point is not integer")?, t.data_type)
+                (
+                    t.data.ints().ok_or("the zero point is not integer")?,
+                    t.data_type,
+                )
             }
             None => (vec![0; scales.len()], dt::UINT8),
         };
@@ -378,10 +415,20 @@ impl<'a> Importer<'a> {
         let axis = Attrs::new(n).int("axis")?.unwrap_or(1);
         let axis = if axis < 0 { axis + rank } else { axis };
         let per = scales.len();
-        if zps.len() != per || (per != 1 && (axis < 0 || axis >= rank || x.dims[axis as usize] != per)) {
-            return Err(format!("{per} scales and {} zero points do not fit axis {axis} of {:?}", zps.len(), x.dims));
+        if zps.len() != per
+            || (per != 1 && (axis < 0 || axis >= rank || x.dims[axis as usize] != per))
+        {
+            return Err(format!(
+                "{per} scales and {} zero points do not fit axis {axis} of {:?}",
+                zps.len(),
+                x.dims
+            ));
         }
-        let inner: usize = if per == 1 { 1 } else { x.dims[axis as usize + 1..].iter().product() };
+        let inner: usize = if per == 1 {
+            1
+        } else {
+            x.dims[axis as usize + 1..].iter().product()
+        };
         let (lo, hi) = qtype.range();
         let q: Vec<i64> = v
             .iter()
@@ -397,7 +444,14 @@ impl<'a> Importer<'a> {
             ElemType::I4 => onnx::Data::I4(q.iter().map(|&v| v as i8).collect()),
             _ => onnx::Data::U4(q.iter().map(|&v| v as u8).collect()),
         };
-        self.folded.insert(out.to_string(), onnx::Tensor { dims: x.dims.clone(), data_type: qt, data });
+        self.folded.insert(
+            out.to_string(),
+            onnx::Tensor {
+                dims: x.dims.clone(),
+                data_type: qt,
+                data,
+            },
+        );
         Ok(())
     }
 
@@ -421,11 +475,18 @@ impl<'a> Importer<'a> {
                 let ty = onnx_elem(t.data_type)
                     .filter(|t| t.bits() <= 8)
                     .ok_or_else(|| {
-                        format!("zero point '{z}' is {}; nibble reads 4- and 8-bit quantization", dt::name(t.data_type))
+                        format!(
+                            "zero point '{z}' is {}; nibble reads 4- and 8-bit quantization",
+                            dt::name(t.data_type)
+                        )
                     })?;
                 match t.data.ints() {
                     Some(v) if v.len() == 1 => (v[0], ty),
-                    _ => return Err(format!("zero point '{z}' must be one value (per-tensor activations)")),
+                    _ => {
+                        return Err(format!(
+                            "zero point '{z}' must be one value (per-tensor activations)"
+                        ))
+                    }
                 }
             }
             None => (0, ElemType::U8),
@@ -441,7 +502,10 @@ impl<'a> Importer<'a> {
 
     fn node(&mut self, n: &'a NodeProto) -> Result<(), String> {
         if !(n.domain.is_empty() || n.domain == "ai.onnx") {
-            return Err(format!("operators of domain '{}' are not supported", n.domain));
+            return Err(format!(
+                "operators of domain '{}' are not supported",
+                n.domain
+            ));
         }
         let out = n.output.first().cloned().unwrap_or_default();
         match n.op_type.as_str() {
@@ -631,7 +695,9 @@ impl<'a> Importer<'a> {
     fn q(&self, name: &str) -> Result<&QVal, String> {
         match self.values.get(name) {
             Some(Entry::Q(q)) => Ok(q),
-            Some(_) => Err(format!("'{name}' is not quantized (expected the output of a QuantizeLinear)")),
+            Some(_) => Err(format!(
+                "'{name}' is not quantized (expected the output of a QuantizeLinear)"
+            )),
             None => Err(format!("'{name}' is not produced by a supported node")),
         }
     }
@@ -642,7 +708,9 @@ impl<'a> Importer<'a> {
         match self.values.get(name) {
             Some(Entry::Q(q)) => Ok((q.clone(), false)),
             Some(Entry::F(Float::Dq(q))) => Ok((q.clone(), true)),
-            Some(_) => Err(format!("'{name}' is not a quantized tensor or its DequantizeLinear")),
+            Some(_) => Err(format!(
+                "'{name}' is not a quantized tensor or its DequantizeLinear"
+            )),
             None => Err(format!("'{name}' is not produced by a supported node")),
         }
     }
@@ -650,7 +718,9 @@ impl<'a> Importer<'a> {
     fn dq(&self, name: &str) -> Result<QVal, String> {
         match self.values.get(name) {
             Some(Entry::F(Float::Dq(q))) => Ok(q.clone()),
-            Some(_) => Err(format!("'{name}' is not the DequantizeLinear of a quantized tensor")),
+            Some(_) => Err(format!(
+                "'{name}' is not the DequantizeLinear of a quantized tensor"
+            )),
             None => Err(format!("'{name}' is not produced by a supported node")),
         }
     }
@@ -670,7 +740,13 @@ impl<'a> Importer<'a> {
     fn weight(&mut self, onnx_name: &str, ty: TensorType, v: Vec<i32>) -> ValueId {
         let mut base: String = onnx_name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         if base.is_empty() {
             base = "w".into();
@@ -678,7 +754,8 @@ impl<'a> Importer<'a> {
         let k = self.used_names.entry(base.clone()).or_insert(0);
         *k += 1;
         let name = if *k == 1 { base } else { format!("{base}.{k}") };
-        self.weights.insert(name.clone(), Tensor::int(ty.clone(), v));
+        self.weights
+            .insert(name.clone(), Tensor::int(ty.clone(), v));
         self.g.push(Op::Weight { name }, vec![], ty)
     }
 
@@ -693,7 +770,10 @@ impl<'a> Importer<'a> {
         let layout = self.layout_of(x.id);
         let id = self.g.push(
             Op::Requantize {
-                scales: ChannelScales::per_tensor(Dyadic { multiplier: 1, shift: 0 }),
+                scales: ChannelScales::per_tensor(Dyadic {
+                    multiplier: 1,
+                    shift: 0,
+                }),
                 rounding: Rounding::HalfToEven,
                 zero_point: x.offset - to,
                 clamp: [lo - to, hi - to],
@@ -703,7 +783,11 @@ impl<'a> Importer<'a> {
             ty,
         );
         self.layout.insert(id, layout);
-        Ok(QVal { id, offset: to, ..x.clone() })
+        Ok(QVal {
+            id,
+            offset: to,
+            ..x.clone()
+        })
     }
 
     /// The value as `q - zp` (exact real-zero arithmetic), re-centred if needed.
@@ -716,7 +800,10 @@ impl<'a> Importer<'a> {
         let ty = self.g.value_type(q.id).clone();
         let layout = self.layout_of(q.id);
         Ok(self.g.push(
-            Op::Dequantize { scales: vec![q.scale], layout },
+            Op::Dequantize {
+                scales: vec![q.scale],
+                layout,
+            },
             vec![q.id],
             TensorType::new(ty.shape, ElemType::F32),
         ))
@@ -725,7 +812,12 @@ impl<'a> Importer<'a> {
     fn pool(&mut self, x: &QVal, op: Op) -> Result<ValueId, String> {
         let [n, c, h, w] = self.nchw(x.id);
         let (k, s, p) = match &op {
-            Op::MaxPool2d { kernel, strides, padding, .. } => (*kernel, *strides, *padding),
+            Op::MaxPool2d {
+                kernel,
+                strides,
+                padding,
+                ..
+            } => (*kernel, *strides, *padding),
             _ => unreachable!(),
         };
         let oh = (h + p[0] + p[2] - k[0]) / s[0] + 1;
@@ -736,7 +828,12 @@ impl<'a> Importer<'a> {
         Ok(id)
     }
 
-    fn pool_sum(&mut self, x: &QVal, kernel: [i64; 2], strides: [i64; 2]) -> Result<ValueId, String> {
+    fn pool_sum(
+        &mut self,
+        x: &QVal,
+        kernel: [i64; 2],
+        strides: [i64; 2],
+    ) -> Result<ValueId, String> {
         let [n, c, _, _] = self.nchw(x.id);
         let ty = TensorType::new(vec![n, c, 1, 1], ElemType::I32);
         let id = self.g.push(
@@ -755,7 +852,13 @@ impl<'a> Importer<'a> {
     }
 
     /// QuantizeLinear of a float tensor: where integer ops are emitted.
-    fn quantize(&mut self, n: &NodeProto, scale: f32, zp: i64, qtype: ElemType) -> Result<QVal, String> {
+    fn quantize(
+        &mut self,
+        n: &NodeProto,
+        scale: f32,
+        zp: i64,
+        qtype: ElemType,
+    ) -> Result<QVal, String> {
         let x = input(n, 0)?;
         let f = match self.values.get(x) {
             Some(Entry::F(f)) => f.clone(),
@@ -780,7 +883,13 @@ impl<'a> Importer<'a> {
                     TensorType::new(shape, qtype),
                 );
                 self.layout.insert(q, Layout::NCHW);
-                Ok(QVal { id: q, scale, zp, qtype, offset: 0 })
+                Ok(QVal {
+                    id: q,
+                    scale,
+                    zp,
+                    qtype,
+                    offset: 0,
+                })
             }
             Float::Dq(q) => {
                 if q.scale == scale && q.zp == zp && q.qtype == qtype {
@@ -811,9 +920,22 @@ impl<'a> Importer<'a> {
                         "requantize of '{x}' between two scales (a DequantizeLinear straight into a QuantizeLinear): ONNX Runtime divides in float, nibble multiplies by the ratio, so a few values may differ by one step"
                     ));
                 }
-                Ok(QVal { id, scale, zp, qtype, offset })
+                Ok(QVal {
+                    id,
+                    scale,
+                    zp,
+                    qtype,
+                    offset,
+                })
             }
-            Float::Acc { id, scale: sacc, layout, pool_count, lo, hi } => {
+            Float::Acc {
+                id,
+                scale: sacc,
+                layout,
+                pool_count,
+                lo,
+                hi,
+            } => {
                 let ch = sacc.len();
                 let s: Vec<f32> = sacc
                     .iter()
@@ -848,7 +970,13 @@ impl<'a> Importer<'a> {
                     TensorType::new(ty.shape, elem),
                 );
                 self.layout.insert(y, layout);
-                Ok(QVal { id: y, scale, zp, qtype, offset })
+                Ok(QVal {
+                    id: y,
+                    scale,
+                    zp,
+                    qtype,
+                    offset,
+                })
             }
             Float::Sum { a, b, lo, hi } => {
                 // ONNX Runtime's QLinearAdd on the raw values (q, not q - zp):
@@ -882,7 +1010,13 @@ impl<'a> Importer<'a> {
                     TensorType::new(ty.shape, qtype),
                 );
                 self.layout.insert(id, layout);
-                let raw = QVal { id, scale, zp, qtype, offset: 0 };
+                let raw = QVal {
+                    id,
+                    scale,
+                    zp,
+                    qtype,
+                    offset: 0,
+                };
                 let offset = best_offset(qtype, zp);
                 self.shift_offset(&raw, offset)
             }
@@ -891,19 +1025,35 @@ impl<'a> Importer<'a> {
 
     /// Weight (quantized constant) of a Conv / Gemm: values `w - zp_w` (which must fit the
     /// stored type), per-output-channel scales along `axis`.
-    fn const_weight(&self, name: &str, out_axis: usize) -> Result<(onnx::Tensor, Vec<i32>, Vec<f32>, ElemType), String> {
-        let (qname, sname, zname, axis) = self
-            .const_dq
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("weight '{name}' must be the DequantizeLinear of a constant"))?;
+    fn const_weight(
+        &self,
+        name: &str,
+        out_axis: usize,
+    ) -> Result<(onnx::Tensor, Vec<i32>, Vec<f32>, ElemType), String> {
+        let (qname, sname, zname, axis) =
+            self.const_dq.get(name).cloned().ok_or_else(|| {
+                format!("weight '{name}' must be the DequantizeLinear of a constant")
+            })?;
         let t = self.constant(&qname)?;
         let qtype = onnx_elem(t.data_type)
             .filter(|e| e.bits() <= 8)
-            .ok_or_else(|| format!("weight '{qname}' is {}; nibble reads 4- and 8-bit weights", dt::name(t.data_type)))?;
-        let scales = self.constant(&sname)?.data.floats().ok_or_else(|| format!("scale '{sname}' is not float"))?;
+            .ok_or_else(|| {
+                format!(
+                    "weight '{qname}' is {}; nibble reads 4- and 8-bit weights",
+                    dt::name(t.data_type)
+                )
+            })?;
+        let scales = self
+            .constant(&sname)?
+            .data
+            .floats()
+            .ok_or_else(|| format!("scale '{sname}' is not float"))?;
         let zps = match &zname {
-            Some(z) => self.constant(z)?.data.ints().ok_or_else(|| format!("zero point '{z}' is not integer"))?,
+            Some(z) => self
+                .constant(z)?
+                .data
+                .ints()
+                .ok_or_else(|| format!("zero point '{z}' is not integer"))?,
             None => vec![0; scales.len()],
         };
         let rank = t.dims.len() as i64;
@@ -916,11 +1066,19 @@ impl<'a> Importer<'a> {
             ));
         }
         if zps.len() != scales.len() {
-            return Err(format!("weight '{qname}' has {} scales but {} zero points", scales.len(), zps.len()));
+            return Err(format!(
+                "weight '{qname}' has {} scales but {} zero points",
+                scales.len(),
+                zps.len()
+            ));
         }
         let vals = t.data.ints().expect("integer type");
         let inner: usize = t.dims[out_axis + 1..].iter().product();
-        let stored = if zps.iter().all(|&z| z == 0) { qtype } else { ElemType::I8 };
+        let stored = if zps.iter().all(|&z| z == 0) {
+            qtype
+        } else {
+            ElemType::I8
+        };
         let (lo, hi) = stored.range();
         let mut out = Vec::with_capacity(vals.len());
         for (i, &v) in vals.iter().enumerate() {
@@ -950,9 +1108,15 @@ impl<'a> Importer<'a> {
             // a float bias (fake-quantization exports): quantized as quantize_static does,
             // round_half_even(b / f32(x_scale * w_scale)) in double precision
             let b = self.constant(name)?;
-            let v = b.data.floats().ok_or_else(|| format!("bias '{name}' is neither float nor a DequantizeLinear"))?;
+            let v = b
+                .data
+                .floats()
+                .ok_or_else(|| format!("bias '{name}' is neither float nor a DequantizeLinear"))?;
             if v.len() != o {
-                return Err(format!("bias '{name}' has {} values for {o} output channels", v.len()));
+                return Err(format!(
+                    "bias '{name}' has {} values for {o} output channels",
+                    v.len()
+                ));
             }
             if !self.notes.iter().any(|n| n.starts_with("float biases")) {
                 self.notes.push(
@@ -969,7 +1133,9 @@ impl<'a> Importer<'a> {
                     if q.is_finite() && q.abs() <= i32::MAX as f64 {
                         Ok(q as i64)
                     } else {
-                        Err(format!("bias '{name}' value {x} does not fit i32 at scale {s:e}"))
+                        Err(format!(
+                            "bias '{name}' value {x} does not fit i32 at scale {s:e}"
+                        ))
                     }
                 })
                 .collect();
@@ -981,28 +1147,54 @@ impl<'a> Importer<'a> {
             .ok_or_else(|| format!("bias '{name}' must be a float constant or the DequantizeLinear of an int32 constant"))?;
         let t = self.constant(&qname)?;
         if t.data_type != dt::INT32 {
-            return Err(format!("bias '{qname}' is {}, not INT32", dt::name(t.data_type)));
+            return Err(format!(
+                "bias '{qname}' is {}, not INT32",
+                dt::name(t.data_type)
+            ));
         }
         if let Some(z) = zname {
-            if self.constant(&z)?.data.ints().unwrap_or_default().iter().any(|&v| v != 0) {
+            if self
+                .constant(&z)?
+                .data
+                .ints()
+                .unwrap_or_default()
+                .iter()
+                .any(|&v| v != 0)
+            {
                 return Err(format!("bias '{qname}' has a non-zero zero point"));
             }
         }
         let v = t.data.ints().expect("int32");
         if v.len() != o {
-            return Err(format!("bias '{qname}' has {} values for {o} output channels", v.len()));
+            return Err(format!(
+                "bias '{qname}' has {} values for {o} output channels",
+                v.len()
+            ));
         }
         Ok(v)
     }
 
     fn conv(&mut self, n: &NodeProto) -> Result<Float, String> {
         let a = Attrs::new(n);
-        check_known(&a, &["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])?;
+        check_known(
+            &a,
+            &[
+                "kernel_shape",
+                "strides",
+                "pads",
+                "dilations",
+                "group",
+                "auto_pad",
+            ],
+        )?;
         let groups = a.int("group")?.unwrap_or(1);
         let x = self.dq(input(n, 0)?)?;
         let (wt, wv, ws, welem) = self.const_weight(input(n, 1)?, 0)?;
         if wt.dims.len() != 4 {
-            return Err(format!("weight has rank {}; nibble imports 2-D convolutions", wt.dims.len()));
+            return Err(format!(
+                "weight has rank {}; nibble imports 2-D convolutions",
+                wt.dims.len()
+            ));
         }
         let [o, ci, kh, kw] = [wt.dims[0], wt.dims[1], wt.dims[2], wt.dims[3]].map(|d| d as i64);
         let [b, c, h, w] = self.nchw(x.id);
@@ -1013,10 +1205,14 @@ impl<'a> Importer<'a> {
         }
         if let Some(k) = a.ints("kernel_shape")? {
             if k != [kh, kw] {
-                return Err(format!("kernel_shape {k:?} differs from the weight's {kh}x{kw}"));
+                return Err(format!(
+                    "kernel_shape {k:?} differs from the weight's {kh}x{kw}"
+                ));
             }
         }
-        if a.ints("dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
+        if a.ints("dilations")?
+            .is_some_and(|d| d.iter().any(|&v| v != 1))
+        {
             return Err("dilated convolution is not supported".into());
         }
         let strides = pair(a.ints("strides")?, "strides")?;
@@ -1030,7 +1226,9 @@ impl<'a> Importer<'a> {
         let d = x.zp - x.offset;
         fold_zero_point(&mut bias, &wv, (ci * kh * kw) as usize, d)?;
         let padding_value = if padding.iter().any(|&p| p > 0) { d } else { 0 };
-        let wname = input(n, 1)?.trim_end_matches("_DequantizeLinear_Output").to_string();
+        let wname = input(n, 1)?
+            .trim_end_matches("_DequantizeLinear_Output")
+            .to_string();
         let wid = self.weight(&wname, TensorType::new(vec![o, ci, kh, kw], welem), wv);
         let bid = self.weight(
             &format!("{wname}.bias"),
@@ -1053,8 +1251,19 @@ impl<'a> Importer<'a> {
         );
         self.layout.insert(id, Layout::NCHW);
         // ONNX Runtime: f32(x_scale * w_scale[c]), divided by y_scale at the QuantizeLinear
-        let scale = if ws.len() == 1 { vec![x.scale * ws[0]] } else { ws.iter().map(|&s| x.scale * s).collect() };
-        Ok(Float::Acc { id, scale, layout: Layout::NCHW, pool_count: None, lo: None, hi: None })
+        let scale = if ws.len() == 1 {
+            vec![x.scale * ws[0]]
+        } else {
+            ws.iter().map(|&s| x.scale * s).collect()
+        };
+        Ok(Float::Acc {
+            id,
+            scale,
+            layout: Layout::NCHW,
+            pool_count: None,
+            lo: None,
+            hi: None,
+        })
     }
 
     fn gemm(&mut self, n: &NodeProto) -> Result<Float, String> {
@@ -1073,7 +1282,10 @@ impl<'a> Importer<'a> {
         let x = self.dq(input(n, 0)?)?;
         let xt = self.g.value_type(x.id).clone();
         if xt.shape.len() != 2 {
-            return Err(format!("input has shape {:?}; nibble imports Gemm / MatMul on N x K", xt.shape));
+            return Err(format!(
+                "input has shape {:?}; nibble imports Gemm / MatMul on N x K",
+                xt.shape
+            ));
         }
         // a value stored as q - offset with offset != zp: fold -(zp - offset) * sum(w) into
         // the bias (a dense has no padding)
@@ -1088,7 +1300,11 @@ impl<'a> Importer<'a> {
         if wt.dims.len() != 2 {
             return Err(format!("weight has rank {}", wt.dims.len()));
         }
-        let (o, k) = if trans_b { (wt.dims[0], wt.dims[1]) } else { (wt.dims[1], wt.dims[0]) };
+        let (o, k) = if trans_b {
+            (wt.dims[0], wt.dims[1])
+        } else {
+            (wt.dims[1], wt.dims[0])
+        };
         if k as i64 != xt.shape[1] {
             return Err(format!("weight has {k} inputs, the input {}", xt.shape[1]));
         }
@@ -1096,7 +1312,10 @@ impl<'a> Importer<'a> {
         let wv: Vec<i32> = if trans_b {
             wv
         } else {
-            (0..o).flat_map(|oc| (0..k).map(move |kk| (oc, kk))).map(|(oc, kk)| wv[kk * o + oc]).collect()
+            (0..o)
+                .flat_map(|oc| (0..k).map(move |kk| (oc, kk)))
+                .map(|(oc, kk)| wv[kk * o + oc])
+                .collect()
         };
         let acc_scale: Vec<f32> = ws.iter().map(|&s| x.scale * s).collect();
         let mut bias = match n.input.get(2).filter(|s| gemm && !s.is_empty()) {
@@ -1104,7 +1323,9 @@ impl<'a> Importer<'a> {
             None => vec![0; o],
         };
         fold_zero_point(&mut bias, &wv, k, d)?;
-        let wname = input(n, 1)?.trim_end_matches("_DequantizeLinear_Output").to_string();
+        let wname = input(n, 1)?
+            .trim_end_matches("_DequantizeLinear_Output")
+            .to_string();
         let wid = self.weight(&wname, TensorType::new(vec![o as i64, k as i64], welem), wv);
         let bid = self.weight(
             &format!("{wname}.bias"),
@@ -1117,8 +1338,19 @@ impl<'a> Importer<'a> {
             TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32),
         );
         self.layout.insert(id, Layout::NC);
-        let scale = if ws.len() == 1 { vec![x.scale * ws[0]] } else { ws.iter().map(|&s| x.scale * s).collect() };
-        Ok(Float::Acc { id, scale, layout: Layout::NC, pool_count: None, lo: None, hi: None })
+        let scale = if ws.len() == 1 {
+            vec![x.scale * ws[0]]
+        } else {
+            ws.iter().map(|&s| x.scale * s).collect()
+        };
+        Ok(Float::Acc {
+            id,
+            scale,
+            layout: Layout::NC,
+            pool_count: None,
+            lo: None,
+            hi: None,
+        })
     }
 }
 
@@ -1127,12 +1359,20 @@ impl<'a> Importer<'a> {
 fn fold_zero_point(bias: &mut [i64], wv: &[i32], per_o: usize, d: i64) -> Result<(), String> {
     if d != 0 {
         for (oc, bo) in bias.iter_mut().enumerate() {
-            let sw: i64 = wv[oc * per_o..(oc + 1) * per_o].iter().map(|&v| v as i64).sum();
+            let sw: i64 = wv[oc * per_o..(oc + 1) * per_o]
+                .iter()
+                .map(|&v| v as i64)
+                .sum();
             *bo -= d * sw;
         }
     }
-    match bias.iter().find(|&&v| v < i32::MIN as i64 || v > i32::MAX as i64) {
-        Some(bad) => Err(format!("the bias with the zero-point correction is {bad}, outside i32")),
+    match bias
+        .iter()
+        .find(|&&v| v < i32::MIN as i64 || v > i32::MAX as i64)
+    {
+        Some(bad) => Err(format!(
+            "the bias with the zero-point correction is {bad}, outside i32"
+        )),
         None => Ok(()),
     }
 }
@@ -1189,7 +1429,9 @@ fn min_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
 fn pair(v: Option<Vec<i64>>, what: &str) -> Result<[i64; 2], String> {
     match v {
         None => Ok([1, 1]),
-        Some(v) if v.len() == 2 && v.iter().all(|&x| (1..=1 << 16).contains(&x)) => Ok([v[0], v[1]]),
+        Some(v) if v.len() == 2 && v.iter().all(|&x| (1..=1 << 16).contains(&x)) => {
+            Ok([v[0], v[1]])
+        }
         Some(v) => Err(format!("{what} {v:?} must be two values in [1, 65536]")),
     }
 }
@@ -1206,7 +1448,11 @@ fn pads(a: &Attrs, k: [i64; 2], hw: [i64; 2], s: [i64; 2]) -> Result<[i64; 4], S
                 let out = (hw[i] + s[i] - 1) / s[i];
                 let total = ((out - 1) * s[i] + k[i] - hw[i]).max(0);
                 let (small, big) = (total / 2, total - total / 2);
-                (p[i], p[i + 2]) = if m == "SAME_UPPER" { (small, big) } else { (big, small) };
+                (p[i], p[i + 2]) = if m == "SAME_UPPER" {
+                    (small, big)
+                } else {
+                    (big, small)
+                };
             }
             return Ok(p);
         }
@@ -1214,7 +1460,9 @@ fn pads(a: &Attrs, k: [i64; 2], hw: [i64; 2], s: [i64; 2]) -> Result<[i64; 4], S
     }
     match a.ints("pads")? {
         None => Ok([0; 4]),
-        Some(p) if p.len() == 4 && p.iter().all(|&v| (0..=1 << 16).contains(&v)) => Ok([p[0], p[1], p[2], p[3]]),
+        Some(p) if p.len() == 4 && p.iter().all(|&v| (0..=1 << 16).contains(&v)) => {
+            Ok([p[0], p[1], p[2], p[3]])
+        }
         Some(p) => Err(format!("pads {p:?} must be four values in [0, 65536]")),
     }
 }
@@ -1223,14 +1471,18 @@ fn pads(a: &Attrs, k: [i64; 2], hw: [i64; 2], s: [i64; 2]) -> Result<[i64; 4], S
 fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4]), String> {
     let k = a.ints("kernel_shape")?.ok_or("kernel_shape is missing")?;
     if k.len() != 2 || k.iter().any(|&v| !(1..=1 << 16).contains(&v)) {
-        return Err(format!("kernel_shape {k:?} must be two values in [1, 65536]"));
+        return Err(format!(
+            "kernel_shape {k:?} must be two values in [1, 65536]"
+        ));
     }
     let k = [k[0], k[1]];
     if a.int("ceil_mode")?.unwrap_or(0) != 0 {
         return Err("ceil_mode = 1 is not supported".into());
     }
     if max {
-        if a.ints("dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
+        if a.ints("dilations")?
+            .is_some_and(|d| d.iter().any(|&v| v != 1))
+        {
             return Err("dilated pooling is not supported".into());
         }
         if a.int("storage_order")?.unwrap_or(0) != 0 {

@@ -169,7 +169,9 @@ pub fn decoded_bytes(bytes: &[u8]) -> Result<u64, String> {
                     };
                 }
                 WireType::StartGroup | WireType::EndGroup => {
-                    return Err("not a valid ONNX model: protobuf groups are not used by ONNX".into())
+                    return Err(
+                        "not a valid ONNX model: protobuf groups are not used by ONNX".into(),
+                    )
                 }
             }
         }
@@ -293,19 +295,31 @@ pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
     };
     let data = match t.data_type {
         dt::FLOAT => Data::F32(match fixed(4)? {
-            Some(r) => r.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+            Some(r) => r
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
             None => checked_len(t.float_data.clone(), n, &mismatch)?,
         }),
         dt::DOUBLE => Data::F64(match fixed(8)? {
-            Some(r) => r.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect(),
+            Some(r) => r
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
             None => checked_len(t.double_data.clone(), n, &mismatch)?,
         }),
         dt::INT64 => Data::I64(match fixed(8)? {
-            Some(r) => r.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect(),
+            Some(r) => r
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
             None => checked_len(t.int64_data.clone(), n, &mismatch)?,
         }),
         dt::INT32 => Data::I32(match fixed(4)? {
-            Some(r) => r.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect(),
+            Some(r) => r
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
             None => checked_len(t.int32_data.clone(), n, &mismatch)?,
         }),
         dt::INT8 | dt::UINT8 => {
@@ -334,7 +348,10 @@ pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
                 raw.clone()
             } else {
                 if t.int32_data.len() != packed {
-                    return Err(mismatch(t.int32_data.len() * 2, "4-bit values in int32_data"));
+                    return Err(mismatch(
+                        t.int32_data.len() * 2,
+                        "4-bit values in int32_data",
+                    ));
                 }
                 t.int32_data.iter().map(|&v| v as u8).collect()
             };
@@ -359,7 +376,11 @@ pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
     })
 }
 
-fn checked_len<T>(v: Vec<T>, n: usize, mismatch: &dyn Fn(usize, &str) -> String) -> Result<Vec<T>, String> {
+fn checked_len<T>(
+    v: Vec<T>,
+    n: usize,
+    mismatch: &dyn Fn(usize, &str) -> String,
+) -> Result<Vec<T>, String> {
     if v.len() != n {
         return Err(mismatch(v.len(), "values"));
     }
@@ -387,10 +408,14 @@ impl<'a> Attrs<'a> {
         }
     }
     pub fn int(&self, name: &str) -> Result<Option<i64>, String> {
-        Ok(self.get(name, proto::attribute_type::INT, "an integer")?.map(|a| a.i))
+        Ok(self
+            .get(name, proto::attribute_type::INT, "an integer")?
+            .map(|a| a.i))
     }
     pub fn float(&self, name: &str) -> Result<Option<f32>, String> {
-        Ok(self.get(name, proto::attribute_type::FLOAT, "a float")?.map(|a| a.f))
+        Ok(self
+            .get(name, proto::attribute_type::FLOAT, "a float")?
+            .map(|a| a.f))
     }
     pub fn ints(&self, name: &str) -> Result<Option<Vec<i64>>, String> {
         Ok(self

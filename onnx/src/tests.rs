@@ -34,7 +34,10 @@ fn raw(name: &str, data_type: i32, dims: Vec<i64>, raw_data: Vec<u8>) -> TensorP
 
 #[test]
 fn model_round_trips_through_prost() {
-    let bytes = model_with(vec![raw("w", data_type::INT8, vec![2], vec![0xff, 3])], vec![]);
+    let bytes = model_with(
+        vec![raw("w", data_type::INT8, vec![2], vec![0xff, 3])],
+        vec![],
+    );
     assert!(looks_like_onnx(&bytes));
     let m = read(&bytes).unwrap();
     let t = tensor(&m.graph.unwrap().initializer[0]).unwrap();
@@ -76,7 +79,10 @@ fn typed_fields_and_raw_data_agree() {
 #[test]
 fn tensor_length_must_match_dims() {
     let e = tensor(&raw("w", data_type::INT8, vec![3], vec![1, 2])).unwrap_err();
-    assert!(e.contains("tensor 'w'") && e.contains("its dims need 3"), "{e}");
+    assert!(
+        e.contains("tensor 'w'") && e.contains("its dims need 3"),
+        "{e}"
+    );
     let e = tensor(&raw("w", data_type::FLOAT, vec![2], vec![0; 7])).unwrap_err();
     assert!(e.contains("its dims need 2"), "{e}");
     let e = tensor(&raw("w", data_type::INT4, vec![5], vec![0; 2])).unwrap_err();
@@ -102,7 +108,10 @@ fn external_data_is_refused_with_the_way_out() {
         ..raw("w", data_type::FLOAT, vec![4], vec![])
     };
     let e = tensor(&t).unwrap_err();
-    assert!(e.contains("weights.bin") && e.contains("save_as_external_data=False"), "{e}");
+    assert!(
+        e.contains("weights.bin") && e.contains("save_as_external_data=False"),
+        "{e}"
+    );
 }
 
 #[test]

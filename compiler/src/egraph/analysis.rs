@@ -183,7 +183,9 @@ fn conv_result(eg: &EGraph, [a, l, kl, x, w, b]: [Id; 6], out: ElemType) -> Resu
     let [n, c, h, wd] = layout.nchw(&xv.ty.shape);
     let [o, i, kh, kw] = kl.oihw(&wv.ty.shape);
     if *groups < 1 || c % groups != 0 || o % groups != 0 || i * groups != c {
-        return Err(format!("weight has {i} input channels, input {c} in {groups} groups"));
+        return Err(format!(
+            "weight has {i} input channels, input {c} in {groups} groups"
+        ));
     }
     if !is_absent(eg, b) {
         let bv = value(eg, b).ok_or("bias is not a value")?;

@@ -32,7 +32,7 @@
 
 use egg::{define_language, Id};
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, SecondOutput, TensorType};
-use nibble_qnn::semantics::{QuantizeMode, ElemType, KernelLayout, Layout, Rounding};
+use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};

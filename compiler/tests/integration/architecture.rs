@@ -166,7 +166,9 @@ fn file_readers_stand_alone() {
     for krate in ["nibble-pth", "nibble-onnx"] {
         let reach = closure(&deps, krate, true);
         assert!(
-            !reach.iter().any(|r| r.starts_with("nibble-") || r == "melior" || r == "cudarc"),
+            !reach
+                .iter()
+                .any(|r| r.starts_with("nibble-") || r == "melior" || r == "cudarc"),
             "{krate} reaches {reach:?}"
         );
     }

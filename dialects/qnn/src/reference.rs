@@ -34,8 +34,8 @@
 
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Node, Op, TensorType};
 use crate::semantics::{
-    add_f32_fma, dequantize_f32, floor_div, quantize_f32, requantize, Dyadic, ElemType, KernelLayout, Layout,
-    Rounding, MAX_GEOM, MAX_SHIFT,
+    add_f32_fma, dequantize_f32, floor_div, quantize_f32, requantize, Dyadic, ElemType,
+    KernelLayout, Layout, Rounding, MAX_GEOM, MAX_SHIFT,
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
@@ -347,7 +347,13 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 return Err(format!("divisor {d} must be at least 1"));
             }
             Data::Int(pool(
-                ops[0], *kernel, *strides, *padding, *layout, res, Some(d),
+                ops[0],
+                *kernel,
+                *strides,
+                *padding,
+                *layout,
+                res,
+                Some(d),
             )?)
         }
         Op::Flatten { layout } => {
@@ -693,7 +699,8 @@ fn add_op(
                 let y = if rounding == Rounding::F32Fma {
                     add_f32_fma(a as i64, b as i64, ls[c], rs[c], bias) as i128
                 } else {
-                    ls[c].apply(a as i64, rounding) as i128 + rs[c].apply(b as i64, rounding) as i128
+                    ls[c].apply(a as i64, rounding) as i128
+                        + rs[c].apply(b as i64, rounding) as i128
                 };
                 *o = y.clamp(lo, hi).clamp(tlo as i128, thi as i128) as i32;
             }
@@ -761,7 +768,11 @@ fn conv2d(
         return Err(format!("the weight {} must be 4-D ({kl})", wt.ty.mlir()));
     }
     let [o, i, kh, kw] = kl.oihw(&wt.ty.shape).map(|d| d as usize);
-    if groups < 1 || c % groups as usize != 0 || o % groups as usize != 0 || i * groups as usize != c {
+    if groups < 1
+        || c % groups as usize != 0
+        || o % groups as usize != 0
+        || i * groups as usize != c
+    {
         return Err(format!(
             "the input {} has {c} channels, the weight {} ({kl}) expects {i} in each of {groups} groups",
             x.ty.mlir(),
@@ -799,11 +810,28 @@ fn conv2d(
     let xs = layout.strides([n, c, h, w].map(|d| d as i64));
     let ws = kl.strides([o, i, kh, kw].map(|d| d as i64));
     if groups > 1 {
-        let out = grouped_conv(xv, wv, &bias, &g, xs, ws, [n, oh], i, o / groups as usize, pad_value)?;
+        let out = grouped_conv(
+            xv,
+            wv,
+            &bias,
+            &g,
+            xs,
+            ws,
+            [n, oh],
+            i,
+            o / groups as usize,
+            pad_value,
+        )?;
         return Ok(if layout == Layout::NHWC {
             out
         } else {
-            gather(&out, [oh * ow * o, 1, ow * o, o], [n, o, oh, ow], layout, |v| v)
+            gather(
+                &out,
+                [oh * ow * o, 1, ow * o, o],
+                [n, o, oh, ow],
+                layout,
+                |v| v,
+            )
         });
     }
     // Output first as N x OH x OW x O (rows of one (n, oh) are contiguous).
@@ -871,34 +899,42 @@ fn grouped_conv(
 ) -> Res<Vec<i32>> {
     let (o, ow) = (g.o, g.ow);
     let mut out = vec![0i32; n * oh * ow * o];
-    out.par_chunks_mut(ow * o).enumerate().try_for_each(|(r, row)| {
-        let (nn, y) = (r / oh, r % oh);
-        for xx in 0..ow {
-            for oo in 0..o {
-                let c0 = (oo / og) * cg;
-                let mut acc = bias[oo];
-                for ky in 0..g.kh {
-                    let iy = (y * g.sh + ky) as isize - g.pt as isize;
-                    for kx in 0..g.kw {
-                        let ix = (xx * g.sw + kx) as isize - g.pl as isize;
-                        let inside = iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w;
-                        for ci in 0..cg {
-                            let wgt = wv[oo * ws[0] + ci * ws[1] + ky * ws[2] + kx * ws[3]] as i128;
-                            let xval = if inside {
-                                xv[nn * xs[0] + (c0 + ci) * xs[1] + iy as usize * xs[2] + ix as usize * xs[3]] as i128
-                            } else {
-                                pad_value as i128
-                            };
-                            acc += xval * wgt;
+    out.par_chunks_mut(ow * o)
+        .enumerate()
+        .try_for_each(|(r, row)| {
+            let (nn, y) = (r / oh, r % oh);
+            for xx in 0..ow {
+                for oo in 0..o {
+                    let c0 = (oo / og) * cg;
+                    let mut acc = bias[oo];
+                    for ky in 0..g.kh {
+                        let iy = (y * g.sh + ky) as isize - g.pt as isize;
+                        for kx in 0..g.kw {
+                            let ix = (xx * g.sw + kx) as isize - g.pl as isize;
+                            let inside =
+                                iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w;
+                            for ci in 0..cg {
+                                let wgt =
+                                    wv[oo * ws[0] + ci * ws[1] + ky * ws[2] + kx * ws[3]] as i128;
+                                let xval = if inside {
+                                    xv[nn * xs[0]
+                                        + (c0 + ci) * xs[1]
+                                        + iy as usize * xs[2]
+                                        + ix as usize * xs[3]]
+                                        as i128
+                                } else {
+                                    pad_value as i128
+                                };
+                                acc += xval * wgt;
+                            }
                         }
                     }
+                    let at = || format!("output (n={nn}, c={oo}, h={y}, w={xx})");
+                    row[xx * o + oo] = to_i32(acc, at)?;
                 }
-                let at = || format!("output (n={nn}, c={oo}, h={y}, w={xx})");
-                row[xx * o + oo] = to_i32(acc, at)?;
             }
-        }
-        Ok::<(), String>(())
-    })?;
+            Ok::<(), String>(())
+        })?;
     Ok(out)
 }
 
@@ -918,36 +954,39 @@ fn pad_value_taps(
     for oo in 0..o {
         for y in 0..kh {
             for x in 0..kw {
-                tap[(oo * kh + y) * kw + x] =
-                    (0..g.c).map(|cc| wv[oo * ws[0] + cc * ws[1] + y * ws[2] + x * ws[3]] as i64).sum();
+                tap[(oo * kh + y) * kw + x] = (0..g.c)
+                    .map(|cc| wv[oo * ws[0] + cc * ws[1] + y * ws[2] + x * ws[3]] as i64)
+                    .sum();
             }
         }
     }
     let row = g.ow * o;
-    acc.par_chunks_mut(row).enumerate().try_for_each(|(r, out)| {
-        let (nn, y) = (r / oh, r % oh);
-        let (_, ky0, ky1) = taps(y, g.sh, g.pt, kh, g.h);
-        for xx in 0..g.ow {
-            let (_, kx0, kx1) = taps(xx, g.sw, g.pl, kw, g.w);
-            if ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw {
-                continue;
-            }
-            for oo in 0..o {
-                let mut padded = 0i64;
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        if !(ky0..ky1).contains(&ky) || !(kx0..kx1).contains(&kx) {
-                            padded += tap[(oo * kh + ky) * kw + kx];
+    acc.par_chunks_mut(row)
+        .enumerate()
+        .try_for_each(|(r, out)| {
+            let (nn, y) = (r / oh, r % oh);
+            let (_, ky0, ky1) = taps(y, g.sh, g.pt, kh, g.h);
+            for xx in 0..g.ow {
+                let (_, kx0, kx1) = taps(xx, g.sw, g.pl, kw, g.w);
+                if ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw {
+                    continue;
+                }
+                for oo in 0..o {
+                    let mut padded = 0i64;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            if !(ky0..ky1).contains(&ky) || !(kx0..kx1).contains(&kx) {
+                                padded += tap[(oo * kh + ky) * kw + kx];
+                            }
                         }
                     }
+                    let p = &mut out[xx * o + oo];
+                    let at = || format!("output (n={nn}, c={oo}, h={y}, w={xx})");
+                    *p = to_i32(*p as i128 + (v as i128) * padded as i128, at)?;
                 }
-                let p = &mut out[xx * o + oo];
-                let at = || format!("output (n={nn}, c={oo}, h={y}, w={xx})");
-                *p = to_i32(*p as i128 + (v as i128) * padded as i128, at)?;
             }
-        }
-        Ok::<(), String>(())
-    })
+            Ok::<(), String>(())
+        })
 }
 
 /// Re-lay out a 4-D tensor: logical dims `dims` (n, c, h, w), read from `src` through the

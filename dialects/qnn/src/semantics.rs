@@ -445,7 +445,14 @@ impl QuantizeMode {
 
 /// `qnn.quantize`: `clamp(round_half_even(x * float32(1/scale)) + zp, lo, hi)` (or `x / scale`
 /// under `QuantizeMode::Divide`), all in f32; NaN quantizes to `clamp(zp)`.
-pub fn quantize_f32(x: f32, scale: f32, zero_point: i64, mode: QuantizeMode, lo: i64, hi: i64) -> i64 {
+pub fn quantize_f32(
+    x: f32,
+    scale: f32,
+    zero_point: i64,
+    mode: QuantizeMode,
+    lo: i64,
+    hi: i64,
+) -> i64 {
     let v = match mode {
         QuantizeMode::MultiplyReciprocal => x * (1.0f32 / scale),
         QuantizeMode::Divide => x / scale,
@@ -533,12 +540,27 @@ mod tests {
 
     #[test]
     fn f32_scales_are_exact_dyadics() {
-        for s in [1.0f32, 0.5, 3.0, 0.0123, 1.0e-7, 6.0 / 255.0, 16777215.0, f32::MIN_POSITIVE * 4.0e26] {
+        for s in [
+            1.0f32,
+            0.5,
+            3.0,
+            0.0123,
+            1.0e-7,
+            6.0 / 255.0,
+            16777215.0,
+            f32::MIN_POSITIVE * 4.0e26,
+        ] {
             let d = Dyadic::from_f32(s).unwrap();
             assert_eq!(d.as_f32(), s, "{s}");
             assert!((d.multiplier as i64) <= F32_MAX_MULTIPLIER && d.multiplier > 0);
         }
-        assert_eq!(Dyadic::from_f32(0.75), Some(Dyadic { multiplier: 3, shift: 2 }));
+        assert_eq!(
+            Dyadic::from_f32(0.75),
+            Some(Dyadic {
+                multiplier: 3,
+                shift: 2
+            })
+        );
         for bad in [0.0f32, -1.0, f32::NAN, f32::INFINITY, 16777216.0, 1.0e-30] {
             assert_eq!(Dyadic::from_f32(bad), None, "{bad}");
         }
@@ -547,38 +569,66 @@ mod tests {
     #[test]
     fn fma_add_rounds_one_float_sum() {
         // 0.5 * 3 + 0.5 * 2 = 2.5 -> 2 (one sum, ties to even); per branch: 2 + 1 = 3
-        let h = Dyadic { multiplier: 1, shift: 1 };
+        let h = Dyadic {
+            multiplier: 1,
+            shift: 1,
+        };
         assert_eq!(add_f32_fma(3, 2, h, h, 0.0), 2);
-        assert_eq!(h.apply(3, Rounding::F32Fma) + h.apply(2, Rounding::F32Fma), 3);
+        assert_eq!(
+            h.apply(3, Rounding::F32Fma) + h.apply(2, Rounding::F32Fma),
+            3
+        );
         // the bias enters before the rounding
         assert_eq!(add_f32_fma(3, 2, h, h, 0.25), 3);
         // fused: a * sa + (b * sb + bias) each rounded once, as f32::mul_add
-        let (sa, sb) = (Dyadic::from_f32(0.0123).unwrap(), Dyadic::from_f32(0.731).unwrap());
+        let (sa, sb) = (
+            Dyadic::from_f32(0.0123).unwrap(),
+            Dyadic::from_f32(0.731).unwrap(),
+        );
         for (a, b) in [(255i64, 17i64), (-128, 127), (1 << 20, -3), (7, 0)] {
-            let want = ((a as f32).mul_add(0.0123, (b as f32).mul_add(0.731, -3.5))).round_ties_even() as i64;
+            let want = ((a as f32).mul_add(0.0123, (b as f32).mul_add(0.731, -3.5)))
+                .round_ties_even() as i64;
             assert_eq!(add_f32_fma(a, b, sa, sb, -3.5), want, "{a} {b}");
         }
     }
 
     #[test]
     fn f32_rounding_rounds_in_float32() {
-        let half = Dyadic { multiplier: 1, shift: 1 };
+        let half = Dyadic {
+            multiplier: 1,
+            shift: 1,
+        };
         // ties to even in float
         assert_eq!(half.apply(5, Rounding::F32HalfToEven), 2);
         assert_eq!(half.apply(7, Rounding::F32HalfToEven), 4);
         assert_eq!(half.apply(-5, Rounding::F32HalfToEven), -2);
         // f32(2^24 + 1) = 2^24: the exact modes keep the 1
-        let one = Dyadic { multiplier: 1, shift: 0 };
+        let one = Dyadic {
+            multiplier: 1,
+            shift: 0,
+        };
         assert_eq!(one.apply((1 << 24) + 1, Rounding::F32HalfToEven), 1 << 24);
-        assert_eq!(one.apply((1 << 24) + 1, Rounding::HalfToEven), (1 << 24) + 1);
+        assert_eq!(
+            one.apply((1 << 24) + 1, Rounding::HalfToEven),
+            (1 << 24) + 1
+        );
         // the product is rounded to f32 before the integer: x * s just above a tie in exact
         // arithmetic lands on the tie in f32 and goes to even
         let s = Dyadic::from_f32(1.0 + f32::EPSILON).unwrap();
         let x = 4_194_306; // x * s = 4194306.50000024: a tie in f32 (to even: 4194306), 4194307 exactly
-        assert_eq!(s.apply(x, Rounding::F32HalfToEven), ((x as f32) * s.as_f32()).round_ties_even() as i64);
-        assert_ne!(s.apply(x, Rounding::F32HalfToEven), s.apply(x, Rounding::HalfToEven));
+        assert_eq!(
+            s.apply(x, Rounding::F32HalfToEven),
+            ((x as f32) * s.as_f32()).round_ties_even() as i64
+        );
+        assert_ne!(
+            s.apply(x, Rounding::F32HalfToEven),
+            s.apply(x, Rounding::HalfToEven)
+        );
         // huge values saturate instead of wrapping
-        let big = Dyadic { multiplier: (1 << 24) - 1, shift: 0 };
+        let big = Dyadic {
+            multiplier: (1 << 24) - 1,
+            shift: 0,
+        };
         assert_eq!(big.apply(i64::MAX, Rounding::F32HalfToEven), 1 << 62);
         assert_eq!(big.apply(i64::MIN, Rounding::F32HalfToEven), -(1 << 62));
     }

@@ -141,7 +141,9 @@ impl Tensor {
         // where the data starts: after the magic, the version, the header length and the header
         let data_at = match bytes[6] {
             1 => 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize,
-            _ if bytes.len() >= 12 => 12 + u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            _ if bytes.len() >= 12 => {
+                12 + u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize
+            }
             _ => return err("truncated .npy header"),
         };
         // npyz's header parser takes exponential time on nested brackets (found by fuzzing):
@@ -149,7 +151,9 @@ impl Tensor {
         let head = bytes.get(10..data_at.min(bytes.len())).unwrap_or(&[]);
         let count = |c: u8| head.iter().filter(|&&b| b == c).count();
         if data_at > 10 + 65536 || count(b'[') > 0 || count(b'{') > 1 || count(b'(') > 1 {
-            return err(".npy header is not a plain one (structured dtypes and nested values are not read)");
+            return err(
+                ".npy header is not a plain one (structured dtypes and nested values are not read)",
+            );
         }
         // npyz multiplies the dims without checking (a hostile header overflows it): the
         // shape's element count is checked here first
@@ -203,7 +207,10 @@ impl Tensor {
         let ints = |v: Vec<i64>| -> Result<Tensor, TensorError> {
             let v = v
                 .into_iter()
-                .map(|x| i32::try_from(x).map_err(|_| TensorError(format!(".npy value {x} does not fit in i32"))))
+                .map(|x| {
+                    i32::try_from(x)
+                        .map_err(|_| TensorError(format!(".npy value {x} does not fit in i32")))
+                })
                 .collect::<Result<_, _>>()?;
             Ok(Tensor {
                 ty: TensorType::new(shape.clone(), ElemType::I32),
@@ -217,11 +224,41 @@ impl Tensor {
         let r = |e: std::io::Error| TensorError(format!(".npy data: {e}"));
         match (ts.type_char(), width) {
             (Float, 4) => Ok(floats(f.into_vec::<f32>().map_err(r)?)),
-            (Float, 8) => Ok(floats(f.into_vec::<f64>().map_err(r)?.into_iter().map(|x| x as f32).collect())),
-            (Int, 1) => ints(f.into_vec::<i8>().map_err(r)?.into_iter().map(i64::from).collect()),
-            (Uint, 1) => ints(f.into_vec::<u8>().map_err(r)?.into_iter().map(i64::from).collect()),
-            (Int, 2) => ints(f.into_vec::<i16>().map_err(r)?.into_iter().map(i64::from).collect()),
-            (Int, 4) => ints(f.into_vec::<i32>().map_err(r)?.into_iter().map(i64::from).collect()),
+            (Float, 8) => Ok(floats(
+                f.into_vec::<f64>()
+                    .map_err(r)?
+                    .into_iter()
+                    .map(|x| x as f32)
+                    .collect(),
+            )),
+            (Int, 1) => ints(
+                f.into_vec::<i8>()
+                    .map_err(r)?
+                    .into_iter()
+                    .map(i64::from)
+                    .collect(),
+            ),
+            (Uint, 1) => ints(
+                f.into_vec::<u8>()
+                    .map_err(r)?
+                    .into_iter()
+                    .map(i64::from)
+                    .collect(),
+            ),
+            (Int, 2) => ints(
+                f.into_vec::<i16>()
+                    .map_err(r)?
+                    .into_iter()
+                    .map(i64::from)
+                    .collect(),
+            ),
+            (Int, 4) => ints(
+                f.into_vec::<i32>()
+                    .map_err(r)?
+                    .into_iter()
+                    .map(i64::from)
+                    .collect(),
+            ),
             (Int, 8) => ints(f.into_vec::<i64>().map_err(r)?),
             _ => err(format!("unsupported .npy dtype {}", f.dtype().descr())),
         }
@@ -301,7 +338,10 @@ mod tests {
 
     #[test]
     fn npy_fuzz_regressions_are_errors_not_crashes() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/regressions/npy_safetensors");
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fuzz/regressions/npy_safetensors"
+        );
         let mut n = 0;
         for e in std::fs::read_dir(dir).unwrap() {
             let bytes = std::fs::read(e.unwrap().path()).unwrap();

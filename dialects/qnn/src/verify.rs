@@ -94,7 +94,11 @@ fn scales(s: &ChannelScales, channels: i64, mode: Rounding, what: &str) -> R {
         return fail(format!("{what} shift {c} is outside [0, {MAX_SHIFT}]"));
     }
     if matches!(mode, Rounding::F32HalfToEven | Rounding::F32Fma) {
-        if let Some(m) = s.multiplier.iter().find(|&&m| m as i64 > F32_MAX_MULTIPLIER) {
+        if let Some(m) = s
+            .multiplier
+            .iter()
+            .find(|&&m| m as i64 > F32_MAX_MULTIPLIER)
+        {
             return fail(format!(
                 "{what} multiplier {m} is not an f32 significand (at most {F32_MAX_MULTIPLIER}), which rounding \"f32_half_to_even\" needs"
             ));
@@ -190,7 +194,11 @@ fn conv_shapes(
         ));
     }
     if i * groups != c {
-        let per = if groups == 1 { String::new() } else { format!(" per group ({groups} groups)") };
+        let per = if groups == 1 {
+            String::new()
+        } else {
+            format!(" per group ({groups} groups)")
+        };
         return fail(format!(
             "weight has {i} input channels ({kernel_layout}) but the input has {}{per} ({layout})",
             c / groups

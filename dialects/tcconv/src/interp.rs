@@ -580,7 +580,10 @@ impl Ctx<'_> {
                 let x = load_floats(ib, self.stored(bufs, *input)?)?;
                 let (lo, hi) = ob.elem.range();
                 let slots = og.fill(|n, c, h, w| {
-                    Ok(quantize_f32(x[ig.at(n, c, h, w)], *scale, *zero_point, *mode, lo, hi) as i32)
+                    Ok(
+                        quantize_f32(x[ig.at(n, c, h, w)], *scale, *zero_point, *mode, lo, hi)
+                            as i32,
+                    )
                 })?;
                 Ok(store_ints(ob, &slots))
             }
@@ -662,8 +665,19 @@ impl Ctx<'_> {
                 let (ig, x) = self.ints(bufs, *input)?;
                 let [n, c, h, w] = ig.dims;
                 let p = *padding;
-                if p.iter().any(|&v| v < 0) || og.dims != [n, c, h + p[0] as usize + p[2] as usize, w + p[1] as usize + p[3] as usize] {
-                    return Err(format!("pad {p:?} of {:?} does not give the output {:?}", ig.dims, og.dims));
+                if p.iter().any(|&v| v < 0)
+                    || og.dims
+                        != [
+                            n,
+                            c,
+                            h + p[0] as usize + p[2] as usize,
+                            w + p[1] as usize + p[3] as usize,
+                        ]
+                {
+                    return Err(format!(
+                        "pad {p:?} of {:?} does not give the output {:?}",
+                        ig.dims, og.dims
+                    ));
                 }
                 in_range(*value, ob.elem, || "the padding value".to_string())?;
                 let (pt, pl) = (p[0] as usize, p[1] as usize);
@@ -742,9 +756,11 @@ impl Ctx<'_> {
                 og.fill(|n, c, h, w| {
                     let (x, z) = (a[ag.at(n, c, h, w)] as i64, b[bg.at(n, c, h, w)] as i64);
                     let y = if *rounding == nibble_qnn::semantics::Rounding::F32Fma {
-                        nibble_qnn::semantics::add_f32_fma(x, z, lhs.get(c), rhs.get(c), *bias) as i128
+                        nibble_qnn::semantics::add_f32_fma(x, z, lhs.get(c), rhs.get(c), *bias)
+                            as i128
                     } else {
-                        lhs.get(c).apply(x, *rounding) as i128 + rhs.get(c).apply(z, *rounding) as i128
+                        lhs.get(c).apply(x, *rounding) as i128
+                            + rhs.get(c).apply(z, *rounding) as i128
                     };
                     let y = y
                         .clamp(clamp[0] as i128, clamp[1] as i128)
@@ -867,7 +883,9 @@ impl Ctx<'_> {
         let [kh, kw] = cv.kernel.map(|k| k.max(0) as usize);
         let groups = cv.groups;
         if groups < 1 || c as i64 % groups != 0 || o as i64 % groups != 0 {
-            return Err(format!("groups {groups} must divide the channels {c} and {o}"));
+            return Err(format!(
+                "groups {groups} must divide the channels {c} and {o}"
+            ));
         }
         let c = c / groups as usize;
         if pw.dims != [o as i64, c as i64, kh as i64, kw as i64] {
@@ -949,10 +967,10 @@ impl Ctx<'_> {
             grouped(&xv, &wslots, &g, c, o / groups as usize, cv.strategy)
         } else {
             match (cv.strategy, fast) {
-            (Strategy::Im2col, true) => im2col::<i16>(&cast(&xv), &cast(&wslots), &g),
-            (Strategy::Im2col, false) => im2col::<i32>(&xv, &wslots, &g),
-            (Strategy::Direct, true) => direct::<i16>(&cast(&xv), &cast(&wslots), &g),
-            (Strategy::Direct, false) => direct::<i32>(&xv, &wslots, &g),
+                (Strategy::Im2col, true) => im2col::<i16>(&cast(&xv), &cast(&wslots), &g),
+                (Strategy::Im2col, false) => im2col::<i32>(&xv, &wslots, &g),
+                (Strategy::Direct, true) => direct::<i16>(&cast(&xv), &cast(&wslots), &g),
+                (Strategy::Direct, false) => direct::<i32>(&xv, &wslots, &g),
             }
         };
         let pix = |nn: usize, y: usize, xx: usize| match cv.strategy {
@@ -1198,7 +1216,14 @@ fn direct<T: Mac>(x: &[T], w: &[T], g: &ConvGeo) -> Vec<i64> {
 
 /// A grouped conv's accumulators (without bias) in the strategy's pixel-major order: output
 /// channel `oo` sums the `cg` input channels of its group `oo / og` (zero padding).
-fn grouped(xv: &[i32], wv: &[i32], g: &ConvGeo, cg: usize, og: usize, strategy: Strategy) -> Vec<i64> {
+fn grouped(
+    xv: &[i32],
+    wv: &[i32],
+    g: &ConvGeo,
+    cg: usize,
+    og: usize,
+    strategy: Strategy,
+) -> Vec<i64> {
     let (n, o, oh, ow) = (g.n, g.o, g.oh, g.ow);
     let mut acc = vec![0i64; n * oh * ow * o];
     for nn in 0..n {
@@ -1219,8 +1244,12 @@ fn grouped(xv: &[i32], wv: &[i32], g: &ConvGeo, cg: usize, og: usize, strategy: 
                                 continue;
                             }
                             for ci in 0..cg {
-                                let x = xv[nn * g.xs[0] + (c0 + ci) * g.xs[1] + iy as usize * g.xs[2] + ix as usize * g.xs[3]];
-                                let w = wv[oo * g.ws[0] + ci * g.ws[1] + ky * g.ws[2] + kx * g.ws[3]];
+                                let x = xv[nn * g.xs[0]
+                                    + (c0 + ci) * g.xs[1]
+                                    + iy as usize * g.xs[2]
+                                    + ix as usize * g.xs[3]];
+                                let w =
+                                    wv[oo * g.ws[0] + ci * g.ws[1] + ky * g.ws[2] + kx * g.ws[3]];
                                 a += x as i64 * w as i64;
                             }
                         }
@@ -1832,13 +1861,20 @@ mod tests {
     fn grouped_convs_match_the_reference_and_per_group_convs() {
         let mut fails = vec![];
         for (seed, (b, c, h, o, k, s, p, groups, bits)) in [
-            (41u64, (1i64, 6i64, 7i64, 6i64, 3i64, 1i64, 1i64, 6i64, 8u32)),
+            (
+                41u64,
+                (1i64, 6i64, 7i64, 6i64, 3i64, 1i64, 1i64, 6i64, 8u32),
+            ),
             (42, (3, 8, 9, 16, 3, 2, 1, 4, 4)),
             (43, (2, 12, 5, 9, 1, 1, 0, 3, 8)),
             (44, (5, 16, 6, 16, 5, 2, 2, 16, 4)),
         ] {
             let mut rng = Rng(seed);
-            let (a, we) = if bits == 4 { (ElemType::U4, ElemType::I4) } else { (ElemType::U8, ElemType::I8) };
+            let (a, we) = if bits == 4 {
+                (ElemType::U4, ElemType::I4)
+            } else {
+                (ElemType::U8, ElemType::I8)
+            };
             let x_ty = TensorType::new(vec![b, c, h, h], a);
             let conv = |g: &mut Graph, x: usize, w: usize, bias: usize, groups: i64, o: i64| {
                 let oh = (h + 2 * p - k) / s + 1;
@@ -1864,7 +1900,10 @@ mod tests {
             g.results = vec![y];
             let mut w = Weights::default();
             w.insert("w", rng.tensor(&w_ty));
-            let bias = Tensor::int(b_ty.clone(), (0..o).map(|_| rng.int(-500, 500) as i32).collect());
+            let bias = Tensor::int(
+                b_ty.clone(),
+                (0..o).map(|_| rng.int(-500, 500) as i32).collect(),
+            );
             w.insert("b", bias.clone());
             let x = rng.tensor(&x_ty);
             let what = format!("grouped conv seed {seed} groups {groups}");
@@ -1873,7 +1912,10 @@ mod tests {
             // one plain conv per group on the channel slices
             let want = nibble_qnn::reference::run(&g, &w, &[x.clone()]).unwrap();
             let (cg, og) = ((c / groups) as usize, (o / groups) as usize);
-            let (hw, ohw) = ((h * h) as usize, want[0].ty.shape[2] as usize * want[0].ty.shape[3] as usize);
+            let (hw, ohw) = (
+                (h * h) as usize,
+                want[0].ty.shape[2] as usize * want[0].ty.shape[3] as usize,
+            );
             for gi in 0..groups as usize {
                 let xs: Vec<i32> = (0..b as usize)
                     .flat_map(|nn| {
@@ -1882,20 +1924,36 @@ mod tests {
                     })
                     .collect();
                 let per_o = cg * (k * k) as usize;
-                let ws = w.get("w").unwrap().ints()[gi * og * per_o..(gi + 1) * og * per_o].to_vec();
+                let ws =
+                    w.get("w").unwrap().ints()[gi * og * per_o..(gi + 1) * og * per_o].to_vec();
                 let bs = bias.ints()[gi * og..(gi + 1) * og].to_vec();
                 let mut g1 = Graph::new("one", vec![TensorType::new(vec![b, cg as i64, h, h], a)]);
-                let w1 = weight(&mut g1, "w", TensorType::new(vec![og as i64, cg as i64, k, k], we));
-                let b1 = weight(&mut g1, "b", TensorType::new(vec![og as i64], ElemType::I32));
+                let w1 = weight(
+                    &mut g1,
+                    "w",
+                    TensorType::new(vec![og as i64, cg as i64, k, k], we),
+                );
+                let b1 = weight(
+                    &mut g1,
+                    "b",
+                    TensorType::new(vec![og as i64], ElemType::I32),
+                );
                 let y1 = conv(&mut g1, 0, w1, b1, 1, og as i64);
                 g1.results = vec![y1];
                 let mut ww = Weights::default();
-                ww.insert("w", Tensor::int(TensorType::new(vec![og as i64, cg as i64, k, k], we), ws));
-                ww.insert("b", Tensor::int(TensorType::new(vec![og as i64], ElemType::I32), bs));
+                ww.insert(
+                    "w",
+                    Tensor::int(TensorType::new(vec![og as i64, cg as i64, k, k], we), ws),
+                );
+                ww.insert(
+                    "b",
+                    Tensor::int(TensorType::new(vec![og as i64], ElemType::I32), bs),
+                );
                 let xin = Tensor::int(TensorType::new(vec![b, cg as i64, h, h], a), xs);
                 let got = nibble_qnn::reference::run(&g1, &ww, &[xin]).unwrap();
                 for nn in 0..b as usize {
-                    let full = &want[0].ints()[(nn * o as usize + gi * og) * ohw..(nn * o as usize + (gi + 1) * og) * ohw];
+                    let full = &want[0].ints()[(nn * o as usize + gi * og) * ohw
+                        ..(nn * o as usize + (gi + 1) * og) * ohw];
                     let part = &got[0].ints()[nn * og * ohw..(nn + 1) * og * ohw];
                     assert_eq!(full, part, "{what}: group {gi}, image {nn}");
                 }
@@ -1918,21 +1976,22 @@ mod tests {
             let mut rng = Rng(seed);
             let x_ty = TensorType::new(vec![b, c, h, h], ElemType::I8);
             let w_ty = TensorType::new(vec![o, c, k, k], ElemType::I8);
-            let conv = |g: &mut Graph, x: usize, wid: usize, padding: [i64; 4], padding_value: i64| {
-                let oh = (g.value_type(x).shape[2] + padding[0] + padding[2] - k) / s + 1;
-                g.push(
-                    Op::Conv2d {
-                        strides: [s, s],
-                        padding,
-                        layout: Layout::NCHW,
-                        kernel_layout: KernelLayout::OIHW,
-                        padding_value,
-                        groups: 1,
-                    },
-                    vec![x, wid],
-                    TensorType::new(vec![b, o, oh, oh], ElemType::I32),
-                )
-            };
+            let conv =
+                |g: &mut Graph, x: usize, wid: usize, padding: [i64; 4], padding_value: i64| {
+                    let oh = (g.value_type(x).shape[2] + padding[0] + padding[2] - k) / s + 1;
+                    g.push(
+                        Op::Conv2d {
+                            strides: [s, s],
+                            padding,
+                            layout: Layout::NCHW,
+                            kernel_layout: KernelLayout::OIHW,
+                            padding_value,
+                            groups: 1,
+                        },
+                        vec![x, wid],
+                        TensorType::new(vec![b, o, oh, oh], ElemType::I32),
+                    )
+                };
             let mut g = Graph::new("pad", vec![x_ty.clone()]);
             let wid = weight(&mut g, "w", w_ty.clone());
             let y = conv(&mut g, 0, wid, [p; 4], v);
@@ -1940,7 +1999,12 @@ mod tests {
             let mut w = Weights::default();
             w.insert("w", rng.tensor(&w_ty));
             let x = rng.tensor(&x_ty);
-            let (f, _) = check_all_lowerings(&format!("padding value {v} seed {seed}"), &g, &w, &[x.clone()]);
+            let (f, _) = check_all_lowerings(
+                &format!("padding value {v} seed {seed}"),
+                &g,
+                &w,
+                &[x.clone()],
+            );
             fails.extend(f);
             // the same conv on the input padded by hand
             let hp = h + 2 * p;
@@ -1949,7 +2013,8 @@ mod tests {
             for i in 0..(b * c) as usize {
                 for yy in 0..h as usize {
                     for xx in 0..h as usize {
-                        padded[(i * hp as usize + yy + p as usize) * hp as usize + xx + p as usize] =
+                        padded
+                            [(i * hp as usize + yy + p as usize) * hp as usize + xx + p as usize] =
                             xs[(i * h as usize + yy) * h as usize + xx];
                     }
                 }

@@ -159,21 +159,17 @@ pub fn build_func<'c>(
                 scale,
                 zero_point,
                 mode,
-            } => (
-                vec![bufs[input], bufs[output]],
-                None,
-                {
-                    let mut s = String::new();
-                    if *mode != QuantizeMode::default() {
-                        s += &format!("mode = \"{}\", ", mode.name());
-                    }
-                    s += &format!("scale = {}", f32_attr(*scale));
-                    if *zero_point != 0 {
-                        s += &format!(", zero_point = {zero_point} : i64");
-                    }
-                    s
-                },
-            ),
+            } => (vec![bufs[input], bufs[output]], None, {
+                let mut s = String::new();
+                if *mode != QuantizeMode::default() {
+                    s += &format!("mode = \"{}\", ", mode.name());
+                }
+                s += &format!("scale = {}", f32_attr(*scale));
+                if *zero_point != 0 {
+                    s += &format!(", zero_point = {zero_point} : i64");
+                }
+                s
+            }),
             TcOp::Pad {
                 input,
                 output,
@@ -254,7 +250,9 @@ pub fn build_func<'c>(
                 None,
                 format!(
                     "{}kernel = {}, kind = \"{}\", padding = {}, strides = {}",
-                    divisor.map(|d| format!("divisor = {d} : i64, ")).unwrap_or_default(),
+                    divisor
+                        .map(|d| format!("divisor = {d} : i64, "))
+                        .unwrap_or_default(),
                     arr64(kernel),
                     if *kind == PoolKind::Max { "max" } else { "avg" },
                     arr64(padding),
@@ -317,7 +315,9 @@ pub fn build_func<'c>(
                     shift: vec![],
                 });
                 let bias = match e {
-                    Elementwise::Add { bias, rounding, .. } if *bias != 0.0 || *rounding == Rounding::F32Fma => {
+                    Elementwise::Add { bias, rounding, .. }
+                        if *bias != 0.0 || *rounding == Rounding::F32Fma =>
+                    {
                         format!("bias = {}, ", f32_attr(*bias))
                     }
                     _ => String::new(),
@@ -547,7 +547,9 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     Ok(_) => {
                         let m = s(&op, "mode").map_err(err)?;
                         QuantizeMode::parse(&m).ok_or_else(|| {
-                            err(format!("mode \"{m}\" is not one of multiply_reciprocal, divide"))
+                            err(format!(
+                                "mode \"{m}\" is not one of multiply_reciprocal, divide"
+                            ))
                         })?
                     }
                 },

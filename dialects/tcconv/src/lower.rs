@@ -48,7 +48,15 @@ fn conv_parts(op: &Op) -> Option<ConvParts<'_>> {
             kernel_layout,
             padding_value,
             groups,
-        } => Some((strides, padding, layout, kernel_layout, None, *padding_value, *groups)),
+        } => Some((
+            strides,
+            padding,
+            layout,
+            kernel_layout,
+            None,
+            *padding_value,
+            *groups,
+        )),
         Op::Conv2dFused {
             strides,
             padding,
@@ -57,7 +65,15 @@ fn conv_parts(op: &Op) -> Option<ConvParts<'_>> {
             epilogue,
             padding_value,
             groups,
-        } => Some((strides, padding, layout, kernel_layout, Some(epilogue), *padding_value, *groups)),
+        } => Some((
+            strides,
+            padding,
+            layout,
+            kernel_layout,
+            Some(epilogue),
+            *padding_value,
+            *groups,
+        )),
         _ => None,
     }
 }
@@ -364,8 +380,15 @@ impl<'g> Lowering<'g> {
                     if padding_value != 0 && padding.iter().any(|&p| p > 0) {
                         let src = self.p.buffers[input].clone();
                         let [bn, bc, bh, bw] = src.dims;
-                        let dims = [bn, bc, bh + padding[0] + padding[2], bw + padding[1] + padding[3]];
-                        self.p.buffers.push(ActBuffer::new(src.layout, src.elem, dims));
+                        let dims = [
+                            bn,
+                            bc,
+                            bh + padding[0] + padding[2],
+                            bw + padding[1] + padding[3],
+                        ];
+                        self.p
+                            .buffers
+                            .push(ActBuffer::new(src.layout, src.elem, dims));
                         let padded = self.p.buffers.len() - 1;
                         self.p.ops.push(TcOp::Pad {
                             input,

@@ -23,8 +23,14 @@ fn scales(s: &ChannelScales, c: i64, mode: Rounding, what: &str) -> R {
     }
     // the f32 modes need the scale to be an f32 (its significand in 24 bits)
     if matches!(mode, Rounding::F32HalfToEven | Rounding::F32Fma) {
-        if let Some(m) = s.multiplier.iter().find(|&&m| m < 0 || m as i64 > F32_MAX_MULTIPLIER) {
-            return Err(format!("{what} multiplier {m} is not an f32 significand (rounding {mode})"));
+        if let Some(m) = s
+            .multiplier
+            .iter()
+            .find(|&&m| m < 0 || m as i64 > F32_MAX_MULTIPLIER)
+        {
+            return Err(format!(
+                "{what} multiplier {m} is not an f32 significand (rounding {mode})"
+            ));
         }
     }
     Ok(())
@@ -46,7 +52,11 @@ fn float_scales(s: &[f32], c: i64) -> R {
 
 fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
     let c = out.dims[1];
-    if e.rounding == Rounding::F32Fma || e.second.as_ref().is_some_and(|s| s.rounding == Rounding::F32Fma) {
+    if e.rounding == Rounding::F32Fma
+        || e.second
+            .as_ref()
+            .is_some_and(|s| s.rounding == Rounding::F32Fma)
+    {
         return Err("rounding f32_fma is an elementwise add's, not an epilogue's".into());
     }
     match &e.kind {
@@ -124,7 +134,10 @@ fn conv(p: &Program, c: &Conv) -> R {
         ));
     }
     if g != 1 && c.family != crate::select::Family::Simple {
-        return Err(format!("family '{}' does not run grouped convs; 'simple' does", c.family.name()));
+        return Err(format!(
+            "family '{}' does not run grouped convs; 'simple' does",
+            c.family.name()
+        ));
     }
     if wi * g != ci || [kh, kw] != c.kernel {
         return Err(format!(
@@ -258,13 +271,15 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         Err("elementwise inputs and output must share dims and layout".into())
                     } else {
                         match e {
-                            Elementwise::Requantize { scales: s, rounding, .. } => {
-                                scales(s, y.dims[1], *rounding, "requantize")
-                            }
-                            Elementwise::Add { lhs, rhs, rounding, .. } => {
-                                scales(lhs, y.dims[1], *rounding, "lhs")
-                                    .and(scales(rhs, y.dims[1], *rounding, "rhs"))
-                            }
+                            Elementwise::Requantize {
+                                scales: s,
+                                rounding,
+                                ..
+                            } => scales(s, y.dims[1], *rounding, "requantize"),
+                            Elementwise::Add {
+                                lhs, rhs, rounding, ..
+                            } => scales(lhs, y.dims[1], *rounding, "lhs")
+                                .and(scales(rhs, y.dims[1], *rounding, "rhs")),
                             _ => Ok(()),
                         }
                     }
@@ -277,9 +292,20 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                 } => {
                     let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
                     let (lo, hi) = x.elem.range();
-                    let want = [x.dims[0], x.dims[1], x.dims[2] + padding[0] + padding[2], x.dims[3] + padding[1] + padding[3]];
-                    if padding.iter().any(|&v| !(0..=nibble_qnn::semantics::MAX_GEOM).contains(&v)) {
-                        Err(format!("padding {padding:?} must be in [0, {}]", nibble_qnn::semantics::MAX_GEOM))
+                    let want = [
+                        x.dims[0],
+                        x.dims[1],
+                        x.dims[2] + padding[0] + padding[2],
+                        x.dims[3] + padding[1] + padding[3],
+                    ];
+                    if padding
+                        .iter()
+                        .any(|&v| !(0..=nibble_qnn::semantics::MAX_GEOM).contains(&v))
+                    {
+                        Err(format!(
+                            "padding {padding:?} must be in [0, {}]",
+                            nibble_qnn::semantics::MAX_GEOM
+                        ))
                     } else if x.elem != y.elem || x.layout != y.layout || y.dims != want {
                         Err(format!("pad keeps element type and layout and gives dims {want:?}, the output has {:?}", y.dims))
                     } else if !x.elem.is_int() || !(lo..=hi).contains(value) {

@@ -7,7 +7,9 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/onnx");
 fn fixture(name: &str) -> (Imported, Tensor, Tensor) {
     let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
     let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
-    let npy = |s: &str| Tensor::from_npy(&std::fs::read(format!("{FIXTURES}/{name}.{s}.npy")).unwrap()).unwrap();
+    let npy = |s: &str| {
+        Tensor::from_npy(&std::fs::read(format!("{FIXTURES}/{name}.{s}.npy")).unwrap()).unwrap()
+    };
     (m, npy("input"), npy("ort"))
 }
 
@@ -17,13 +19,23 @@ fn fixture(name: &str) -> (Imported, Tensor, Tensor) {
 /// integer forms match here but need not in general (see the module doc).
 #[test]
 fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
-    for name in ["resnet_u8", "resnet_s8", "bottleneck_s8", "resnet_w4", "mobilenet_s8"] {
+    for name in [
+        "resnet_u8",
+        "resnet_s8",
+        "bottleneck_s8",
+        "resnet_w4",
+        "mobilenet_s8",
+    ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
         let out = nibble_qnn::reference::run(&m.graph, &m.weights, &[input]).unwrap();
         assert_eq!(out[0].ty.shape, ort.ty.shape, "{name}");
         if let Some(i) = out[0].first_mismatch(&ort) {
-            panic!("{name}: element {i}: nibble {}, ONNX Runtime {}", out[0].show(i), ort.show(i));
+            panic!(
+                "{name}: element {i}: nibble {}, ONNX Runtime {}",
+                out[0].show(i),
+                ort.show(i)
+            );
         }
     }
 }
@@ -35,23 +47,74 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
 fn the_stem_pads_with_the_input_zero_point() {
     let (m, _, _) = fixture("resnet_u8");
     let g = &m.graph;
-    let quantize = g.nodes.iter().find(|n| matches!(n.op, Op::Quantize { .. })).unwrap();
-    let Op::Quantize { zero_point, mode, .. } = quantize.op else { unreachable!() };
-    assert_eq!(mode, QuantizeMode::Divide);
-    assert!(zero_point != 0, "the fixture's input has a zero point");
-    let stem = g.nodes.iter().find(|n| matches!(n.op, Op::Conv2d { .. })).unwrap();
-    let Op::Conv2d { padding_value, padding, .. } = stem.op else { unreachable!() };
-    assert_eq!(padding_value, zero_point, "the raw input pads with its zero point");
-    assert!(padding.iter().any(|&p| p > 0));
-    // every other conv reads a centred (post-relu, zero point 0) value: no padding value
-    let others = g.nodes.iter().filter(|n| matches!(n.op, Op::Conv2d { padding_value: 0, .. })).count();
-    assert_eq!(others, g.nodes.iter().filter(|n| matches!(n.op, Op::Conv2d { .. })).count() - 1);
-    assert!(g
+    let quantize = g
         .nodes
         .iter()
-        .any(|n| matches!(n.op, Op::Requantize { rounding: Rounding::F32HalfToEven, .. })));
+        .find(|n| matches!(n.op, Op::Quantize { .. }))
+        .unwrap();
+    let Op::Quantize {
+        zero_point, mode, ..
+    } = quantize.op
+    else {
+        unreachable!()
+    };
+    assert_eq!(mode, QuantizeMode::Divide);
+    assert!(zero_point != 0, "the fixture's input has a zero point");
+    let stem = g
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, Op::Conv2d { .. }))
+        .unwrap();
+    let Op::Conv2d {
+        padding_value,
+        padding,
+        ..
+    } = stem.op
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        padding_value, zero_point,
+        "the raw input pads with its zero point"
+    );
+    assert!(padding.iter().any(|&p| p > 0));
+    // every other conv reads a centred (post-relu, zero point 0) value: no padding value
+    let others = g
+        .nodes
+        .iter()
+        .filter(|n| {
+            matches!(
+                n.op,
+                Op::Conv2d {
+                    padding_value: 0,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(
+        others,
+        g.nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Conv2d { .. }))
+            .count()
+            - 1
+    );
+    assert!(g.nodes.iter().any(|n| matches!(
+        n.op,
+        Op::Requantize {
+            rounding: Rounding::F32HalfToEven,
+            ..
+        }
+    )));
     // residual adds are QLinearAdd's fused-multiply-add sum
-    assert!(g.nodes.iter().any(|n| matches!(n.op, Op::Add { rounding: Rounding::F32Fma, .. })));
+    assert!(g.nodes.iter().any(|n| matches!(
+        n.op,
+        Op::Add {
+            rounding: Rounding::F32Fma,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -102,7 +165,13 @@ fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
             tensor_type: Some(TypeProtoTensor {
                 elem_type: data_type::FLOAT,
                 shape: Some(TensorShapeProto {
-                    dim: dims.iter().map(|&d| Dimension { dim_value: Some(d), dim_param: None }).collect(),
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension {
+                            dim_value: Some(d),
+                            dim_param: None,
+                        })
+                        .collect(),
                 }),
             }),
         }),
@@ -110,10 +179,18 @@ fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
 }
 
 /// An opset-21 model of `nodes` from float input `x` to float output `y`.
-fn model_bytes(nodes: Vec<NodeProto>, initializer: Vec<TensorProto>, x: &[i64], y: &[i64]) -> Vec<u8> {
+fn model_bytes(
+    nodes: Vec<NodeProto>,
+    initializer: Vec<TensorProto>,
+    x: &[i64],
+    y: &[i64],
+) -> Vec<u8> {
     ModelProto {
         ir_version: 10,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 21 }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 21,
+        }],
         producer_name: "test".into(),
         producer_version: String::new(),
         graph: Some(GraphProto {
@@ -141,17 +218,32 @@ fn model_nodes(extra: Vec<NodeProto>, initializer: Vec<TensorProto>) -> Vec<u8> 
         node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
         node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
     ];
-    model_bytes(nodes.into_iter().chain(extra).collect(), init, &[1, 2, 4, 4], &[1, 2, 4, 4])
+    model_bytes(
+        nodes.into_iter().chain(extra).collect(),
+        init,
+        &[1, 2, 4, 4],
+        &[1, 2, 4, 4],
+    )
 }
 
 #[test]
 fn unsupported_nodes_are_named_with_their_op_type() {
     let bytes = model(node("Softmax", "head", &["xf"], &["y"]), vec![]);
     let e = import_onnx(&bytes, &OnnxOptions::default()).err().unwrap();
-    assert!(e.contains("Softmax node 'head'") && e.contains("not supported"), "{e}");
+    assert!(
+        e.contains("Softmax node 'head'") && e.contains("not supported"),
+        "{e}"
+    );
     let mut conv = node("Conv", "dw", &["xf", "w"], &["y"]);
-    conv.attribute.push(AttributeProto { name: "dilations".into(), r#type: attribute_type::INTS, ints: vec![2, 2], ..Default::default() });
-    let e = import_onnx(&model(conv, vec![]), &OnnxOptions::default()).err().unwrap();
+    conv.attribute.push(AttributeProto {
+        name: "dilations".into(),
+        r#type: attribute_type::INTS,
+        ints: vec![2, 2],
+        ..Default::default()
+    });
+    let e = import_onnx(&model(conv, vec![]), &OnnxOptions::default())
+        .err()
+        .unwrap();
     assert!(e.contains("Conv node 'dw'"), "{e}");
 }
 
@@ -159,20 +251,39 @@ fn unsupported_nodes_are_named_with_their_op_type() {
 fn malformed_models_are_errors() {
     let bytes = model(node("Relu", "r", &["xf"], &["y"]), vec![]);
     for cut in [3, bytes.len() / 3, bytes.len() - 2] {
-        assert!(import_onnx(&bytes[..cut], &OnnxOptions::default()).is_err(), "cut at {cut}");
+        assert!(
+            import_onnx(&bytes[..cut], &OnnxOptions::default()).is_err(),
+            "cut at {cut}"
+        );
     }
     // a conv whose weight is not a constant
-    let e = import_onnx(&model(node("Conv", "c", &["xf", "xf"], &["y"]), vec![]), &OnnxOptions::default())
-        .err()
-        .unwrap();
+    let e = import_onnx(
+        &model(node("Conv", "c", &["xf", "xf"], &["y"]), vec![]),
+        &OnnxOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(e.contains("Conv node 'c'") && e.contains("weight"), "{e}");
     // batch and image size limits
-    let e = import_onnx(&bytes, &OnnxOptions { batch: Some(0), image_size: None }).err().unwrap();
+    let e = import_onnx(
+        &bytes,
+        &OnnxOptions {
+            batch: Some(0),
+            image_size: None,
+        },
+    )
+    .err()
+    .unwrap();
     assert!(e.contains("--batch"), "{e}");
 }
 
 fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::INTS, ints: v.to_vec(), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::INTS,
+        ints: v.to_vec(),
+        ..Default::default()
+    }
 }
 
 /// input [1, 2, 5, 5] -> Q -> DQ -> Conv(3x3, pad 1, weight `w_nodes`, bias `b`) -> Q -> DQ.
@@ -214,14 +325,40 @@ fn quantize_of_float_constants_folds_at_import() {
         float_data: wf.clone(),
         ..Default::default()
     };
-    let wscale = TensorProto { dims: vec![3], data_type: data_type::FLOAT, name: "ws".into(), float_data: ws.to_vec(), ..Default::default() };
+    let wscale = TensorProto {
+        dims: vec![3],
+        data_type: data_type::FLOAT,
+        name: "ws".into(),
+        float_data: ws.to_vec(),
+        ..Default::default()
+    };
     let wzp = tensor_i8("wzp", vec![3], vec![0, 0, 0]);
     let mut qw = node("QuantizeLinear", "qw", &["w", "ws", "wzp"], &["wq"]);
-    qw.attribute.push(AttributeProto { name: "axis".into(), r#type: attribute_type::INT, i: 0, ..Default::default() });
+    qw.attribute.push(AttributeProto {
+        name: "axis".into(),
+        r#type: attribute_type::INT,
+        i: 0,
+        ..Default::default()
+    });
     let mut dqw = node("DequantizeLinear", "dqw", &["wq", "ws", "wzp"], &["wf"]);
-    dqw.attribute.push(AttributeProto { name: "axis".into(), r#type: attribute_type::INT, i: 0, ..Default::default() });
-    let bias = TensorProto { dims: vec![3], data_type: data_type::FLOAT, name: "b".into(), float_data: bf.to_vec(), ..Default::default() };
-    let fake = conv_model(vec![qw, dqw.clone()], vec![float_w, wscale.clone(), wzp.clone(), bias], "b");
+    dqw.attribute.push(AttributeProto {
+        name: "axis".into(),
+        r#type: attribute_type::INT,
+        i: 0,
+        ..Default::default()
+    });
+    let bias = TensorProto {
+        dims: vec![3],
+        data_type: data_type::FLOAT,
+        name: "b".into(),
+        float_data: bf.to_vec(),
+        ..Default::default()
+    };
+    let fake = conv_model(
+        vec![qw, dqw.clone()],
+        vec![float_w, wscale.clone(), wzp.clone(), bias],
+        "b",
+    );
 
     // the same model with int8 weights and int32 bias written out
     let wi: Vec<i8> = wf
@@ -229,9 +366,19 @@ fn quantize_of_float_constants_folds_at_import() {
         .enumerate()
         .map(|(i, &x)| (x / ws[i / 18]).round_ties_even().clamp(-128.0, 127.0) as i8)
         .collect();
-    let bi: Vec<i32> = bf.iter().zip(ws).map(|(&b, s)| (b as f64 / (0.05f32 * s) as f64).round_ties_even() as i32).collect();
+    let bi: Vec<i32> = bf
+        .iter()
+        .zip(ws)
+        .map(|(&b, s)| (b as f64 / (0.05f32 * s) as f64).round_ties_even() as i32)
+        .collect();
     let wq = tensor_i8("wq", vec![3, 2, 3, 3], wi);
-    let bq = TensorProto { dims: vec![3], data_type: data_type::INT32, name: "bq".into(), int32_data: bi, ..Default::default() };
+    let bq = TensorProto {
+        dims: vec![3],
+        data_type: data_type::INT32,
+        name: "bq".into(),
+        int32_data: bi,
+        ..Default::default()
+    };
     let bs = TensorProto {
         dims: vec![3],
         data_type: data_type::FLOAT,
@@ -241,7 +388,12 @@ fn quantize_of_float_constants_folds_at_import() {
     };
     let dqb = node("DequantizeLinear", "dqb", &["bq", "bs"], &["bf"]);
     let mut dqb = dqb;
-    dqb.attribute.push(AttributeProto { name: "axis".into(), r#type: attribute_type::INT, i: 0, ..Default::default() });
+    dqb.attribute.push(AttributeProto {
+        name: "axis".into(),
+        r#type: attribute_type::INT,
+        i: 0,
+        ..Default::default()
+    });
     let written = conv_model(vec![dqw, dqb], vec![wq, wscale, wzp, bq, bs], "bf");
 
     let a = import_onnx(&fake, &OnnxOptions::default()).unwrap();
@@ -251,11 +403,24 @@ fn quantize_of_float_constants_folds_at_import() {
     let ya = nibble_qnn::reference::run(&a.graph, &a.weights, &[x.clone()]).unwrap();
     let yb = nibble_qnn::reference::run(&b.graph, &b.weights, &[x]).unwrap();
     assert_eq!(ya[0].floats(), yb[0].floats());
-    let wa: Vec<_> = a.weights.tensors.values().map(|t| t.ints().to_vec()).collect();
-    let wb: Vec<_> = b.weights.tensors.values().map(|t| t.ints().to_vec()).collect();
+    let wa: Vec<_> = a
+        .weights
+        .tensors
+        .values()
+        .map(|t| t.ints().to_vec())
+        .collect();
+    let wb: Vec<_> = b
+        .weights
+        .tensors
+        .values()
+        .map(|t| t.ints().to_vec())
+        .collect();
     assert_eq!(wa.len(), wb.len());
     for w in &wa {
-        assert!(wb.contains(w), "weight {w:?} of the fake-quantized model is not among the written ones");
+        assert!(
+            wb.contains(w),
+            "weight {w:?} of the fake-quantized model is not among the written ones"
+        );
     }
 }
 
@@ -270,18 +435,41 @@ fn requantize_between_scales_and_blocked_quantization() {
     ];
     let bytes = model_nodes(nodes, vec![scalar_f32("s2", 0.3)]);
     let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
-    assert!(m.notes.iter().any(|n| n.starts_with("requantize")), "{:?}", m.notes);
-    let x = Tensor::float(m.graph.args[0].clone(), (0..32).map(|i| i as f32 * 0.37 - 6.0).collect());
+    assert!(
+        m.notes.iter().any(|n| n.starts_with("requantize")),
+        "{:?}",
+        m.notes
+    );
+    let x = Tensor::float(
+        m.graph.args[0].clone(),
+        (0..32).map(|i| i as f32 * 0.37 - 6.0).collect(),
+    );
     let y = nibble_qnn::reference::run(&m.graph, &m.weights, &[x.clone()]).unwrap();
     // against the float definition: q1 = rne(x / 0.5), q2 = rne(q1 * 0.5 / 0.3); at most one
     // step apart, and equal where no rounding is near a half
     for (i, (&got, &xv)) in y[0].floats().iter().zip(x.floats()).enumerate() {
         let q1 = (xv / 0.5f32).round_ties_even().clamp(-128.0, 127.0);
-        let q2 = ((q1 * 0.5f32) / 0.3f32).round_ties_even().clamp(-128.0, 127.0);
-        assert!((got - q2 * 0.3).abs() <= 0.3 * 1.001, "element {i}: {got} vs {}", q2 * 0.3);
+        let q2 = ((q1 * 0.5f32) / 0.3f32)
+            .round_ties_even()
+            .clamp(-128.0, 127.0);
+        assert!(
+            (got - q2 * 0.3).abs() <= 0.3 * 1.001,
+            "element {i}: {got} vs {}",
+            q2 * 0.3
+        );
     }
     let mut blocked = node("QuantizeLinear", "qb", &["xf", "s", "zp"], &["y"]);
-    blocked.attribute.push(AttributeProto { name: "block_size".into(), r#type: attribute_type::INT, i: 32, ..Default::default() });
-    let e = import_onnx(&model(blocked, vec![]), &OnnxOptions::default()).err().unwrap();
-    assert!(e.contains("QuantizeLinear node 'qb'") && e.contains("block_size"), "{e}");
+    blocked.attribute.push(AttributeProto {
+        name: "block_size".into(),
+        r#type: attribute_type::INT,
+        i: 32,
+        ..Default::default()
+    });
+    let e = import_onnx(&model(blocked, vec![]), &OnnxOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("QuantizeLinear node 'qb'") && e.contains("block_size"),
+        "{e}"
+    );
 }

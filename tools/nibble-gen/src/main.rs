@@ -114,9 +114,12 @@ enum Cmd {
 /// The first bytes of a file (format detection).
 fn read_head(path: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let mut f =
+        std::fs::File::open(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let mut head = vec![0u8; 16];
-    let n = f.read(&mut head).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let n = f
+        .read(&mut head)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     head.truncate(n);
     Ok(head)
 }

@@ -348,7 +348,12 @@ pub fn pad(
     value: i64,
 ) -> Result<i64, String> {
     let [n, c, h, w] = inp.dims;
-    let want = [n, c, h + padding[0] + padding[2], w + padding[1] + padding[3]];
+    let want = [
+        n,
+        c,
+        h + padding[0] + padding[2],
+        w + padding[1] + padding[3],
+    ];
     if !inp.elem.is_int() || inp.elem != out.elem || out.dims != want || inp.layout != out.layout {
         return Err(format!(
             "pad of {:?} {} by {padding:?} gives {want:?} {}, not {:?} {}",
@@ -369,7 +374,11 @@ pub fn pad(
         });
         let v = kb.i32c(value);
         let ok = |i: usize| inside[i.min(inside.len() - 1)];
-        Ok(xs.into_iter().enumerate().map(|(i, x)| kb.select(ok(i), x, v)).collect())
+        Ok(xs
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| kb.select(ok(i), x, v))
+            .collect())
     })
 }
 

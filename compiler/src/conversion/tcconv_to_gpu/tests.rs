@@ -165,7 +165,11 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
                 t.programmatic_launch(),
                 "{t}"
             );
-            assert_eq!(ptx.contains("griddepcontrol"), t.programmatic_launch(), "{t}");
+            assert_eq!(
+                ptx.contains("griddepcontrol"),
+                t.programmatic_launch(),
+                "{t}"
+            );
             ptxas_check(&ptx, t.name(), &format!("mini_b{batch}"));
         }
     }

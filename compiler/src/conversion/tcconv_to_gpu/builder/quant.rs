@@ -226,7 +226,14 @@ impl<'c> KernelBuilder<'c> {
 
     /// `semantics::add_f32_fma`: `round_half_even(fma(f32(a), sa, fma(f32(b), sb, bias)))`
     /// limited to +-2^62, as i64 (`fma.rn.f32`).
-    pub fn add_f32_fma(&mut self, a: Val, b: Val, sa: (Param, Param), sb: (Param, Param), bias: f32) -> Val {
+    pub fn add_f32_fma(
+        &mut self,
+        a: Val,
+        b: Val,
+        sa: (Param, Param),
+        sb: (Param, Param),
+        bias: f32,
+    ) -> Val {
         let a = self.sext(a, Scalar::I64);
         let b = self.sext(b, Scalar::I64);
         let (fa, fb) = (self.sitofp(a), self.sitofp(b));
