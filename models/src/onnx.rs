@@ -82,7 +82,6 @@ enum Float {
     Acc {
         id: ValueId,
         scale: Vec<f32>,
-        layout: Layout,
         pool_count: Option<i64>,
         /// Real-valued bounds from Relu / Clip applied after it.
         lo: Option<f32>,
@@ -111,8 +110,6 @@ struct Importer<'a> {
     values: HashMap<String, Entry>,
     /// DequantizeLinear of a constant: (quantized tensor name, scale tensor, zero point tensor, axis).
     const_dq: HashMap<String, (String, String, Option<String>, i64)>,
-    /// Logical NCHW dims of each qnn value with a 4-D layout.
-    layout: HashMap<ValueId, Layout>,
     used_names: HashMap<String, usize>,
     /// Constants the importer computed (QuantizeLinear of a float constant).
     folded: HashMap<String, onnx::Tensor>,
@@ -148,7 +145,8 @@ fn node_name(n: &NodeProto) -> String {
     }
 }
 
-/// The stored type of `q - offset` for ONNX integers of type `qtype` (None: needs i16).
+/// The narrowest type that holds `q - offset` for ONNX integers of type `qtype` (4-bit first
+/// for 4-bit `q`, then 8-bit, then i16).
 fn stored_type(qtype: ElemType, offset: i64) -> ElemType {
     let (lo, hi) = qtype.range();
     let candidates: &[ElemType] = if qtype.bits() == 4 {
@@ -244,7 +242,6 @@ impl<'a> Importer<'a> {
             consts,
             values: HashMap::new(),
             const_dq: HashMap::new(),
-            layout: HashMap::new(),
             used_names: HashMap::new(),
             folded: HashMap::new(),
         })
@@ -327,7 +324,6 @@ impl<'a> Importer<'a> {
         self.g
             .args
             .push(TensorType::new(vec![batch, c, h, w], ElemType::F32));
-        self.layout.insert(0, Layout::NCHW);
         self.values
             .insert(input.name.clone(), Entry::F(Float::Input(0)));
         for n in &graph.node {
@@ -343,11 +339,12 @@ impl<'a> Importer<'a> {
         let result = match self.values.get(out) {
             Some(Entry::F(Float::Dq(q))) => {
                 let q = q.clone();
-                self.dequantize(&q)?
+                self.dequantize(&q)
             }
-            Some(Entry::F(Float::Acc { id, scale, layout, pool_count: None, lo: None, hi: None })) => {
+            Some(Entry::F(Float::Acc { id, scale, pool_count: None, lo: None, hi: None })) => {
                 // QGemm with a float output: f32(acc * f32(sx * sw[c]))
-                let (id, scale, layout) = (*id, scale.clone(), *layout);
+                let (id, scale) = (*id, scale.clone());
+                let layout = self.layout_of(id);
                 let ty = self.g.value_type(id).clone();
                 self.g.push(
                     Op::Dequantize { scales: scale, layout },
@@ -411,30 +408,14 @@ impl<'a> Importer<'a> {
         let qtype = onnx_elem(qt)
             .filter(|e| e.bits() <= 8)
             .ok_or_else(|| format!("quantizes to {}; nibble reads 4- and 8-bit", dt::name(qt)))?;
-        let rank = x.dims.len() as i64;
         let axis = Attrs::new(n).int("axis")?.unwrap_or(1);
-        let axis = if axis < 0 { axis + rank } else { axis };
-        let per = scales.len();
-        if zps.len() != per
-            || (per != 1 && (axis < 0 || axis >= rank || x.dims[axis as usize] != per))
-        {
-            return Err(format!(
-                "{per} scales and {} zero points do not fit axis {axis} of {:?}",
-                zps.len(),
-                x.dims
-            ));
-        }
-        let inner: usize = if per == 1 {
-            1
-        } else {
-            x.dims[axis as usize + 1..].iter().product()
-        };
+        let at = per_axis(&x.dims, scales.len(), zps.len(), axis)?;
         let (lo, hi) = qtype.range();
         let q: Vec<i64> = v
             .iter()
             .enumerate()
             .map(|(i, &f)| {
-                let c = if per == 1 { 0 } else { (i / inner) % per };
+                let c = at.param(i);
                 quantize_f32(f, scales[c], zps[c], QuantizeMode::Divide, lo, hi)
             })
             .collect();
@@ -582,10 +563,9 @@ impl<'a> Importer<'a> {
                     _ => return Err(format!("'{x}' is not a float tensor of the quantized graph")),
                 };
                 let f = match f {
-                    Float::Acc { id, scale, layout, pool_count, lo: l0, hi: h0 } => Float::Acc {
+                    Float::Acc { id, scale, pool_count, lo: l0, hi: h0 } => Float::Acc {
                         id,
                         scale,
-                        layout,
                         pool_count,
                         lo: max_opt(l0, lo),
                         hi: min_opt(h0, hi),
@@ -611,7 +591,6 @@ impl<'a> Importer<'a> {
                             vec![q.id],
                             ty,
                         );
-                        self.note_layout(id, q.id);
                         Float::Dq(QVal { id, ..q })
                     }
                     Float::Input(_) => return Err("a Relu / Clip on the float input is not supported".into()),
@@ -623,12 +602,12 @@ impl<'a> Importer<'a> {
                 check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "dilations", "storage_order", "auto_pad"])?;
                 let (kernel, strides, padding) = window(&a, true)?;
                 let (x, float) = self.moved(input(n, 0)?)?;
-                let y = self.pool(&x, Op::MaxPool2d { kernel, strides, padding, layout: Layout::NCHW })?;
+                let y = self.max_pool(&x, kernel, strides, padding);
                 self.values.insert(out, wrap(QVal { id: y, ..x }, float));
             }
             "GlobalAveragePool" | "AveragePool" => {
                 let x = self.dq(input(n, 0)?)?;
-                let x = self.center(&x)?;
+                let x = self.center(&x);
                 let [_, _, h, w] = self.nchw(x.id);
                 let (kernel, strides, padding) = if n.op_type == "GlobalAveragePool" {
                     ([h, w], [1, 1], [0; 4])
@@ -643,13 +622,12 @@ impl<'a> Importer<'a> {
                             .into(),
                     );
                 }
-                let sum = self.pool_sum(&x, kernel, strides)?;
+                let sum = self.pool_sum(&x, kernel, strides);
                 self.values.insert(
                     out,
                     Entry::F(Float::Acc {
                         id: sum,
                         scale: vec![x.scale],
-                        layout: Layout::NCHW,
                         pool_count: Some(h * w),
                         lo: None,
                         hi: None,
@@ -671,7 +649,6 @@ impl<'a> Importer<'a> {
                 }
                 let ty = TensorType::new(vec![b, c], self.g.value_type(x.id).elem);
                 let id = self.g.push(Op::Flatten { layout: Layout::NCHW }, vec![x.id], ty);
-                self.layout.insert(id, Layout::NC);
                 self.values.insert(out, wrap(QVal { id, ..x }, float));
             }
             "Identity" => {
@@ -725,12 +702,13 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// The importer builds NCHW activations and NC matrices only: the rank says which.
     fn layout_of(&self, id: ValueId) -> Layout {
-        self.layout.get(&id).copied().unwrap_or(Layout::NCHW)
-    }
-    fn note_layout(&mut self, id: ValueId, like: ValueId) {
-        let l = self.layout_of(like);
-        self.layout.insert(id, l);
+        if self.g.value_type(id).shape.len() == 2 {
+            Layout::NC
+        } else {
+            Layout::NCHW
+        }
     }
     fn nchw(&self, id: ValueId) -> [i64; 4] {
         self.layout_of(id).nchw(&self.g.value_type(id).shape)
@@ -760,9 +738,9 @@ impl<'a> Importer<'a> {
     }
 
     /// `q - from` re-centred to `q - to` with an exact requantize (unit scale).
-    fn shift_offset(&mut self, x: &QVal, to: i64) -> Result<QVal, String> {
+    fn shift_offset(&mut self, x: &QVal, to: i64) -> QVal {
         if x.offset == to {
-            return Ok(x.clone());
+            return x.clone();
         }
         let elem = stored_type(x.qtype, to);
         let (lo, hi) = x.qtype.range();
@@ -782,50 +760,44 @@ impl<'a> Importer<'a> {
             vec![x.id],
             ty,
         );
-        self.layout.insert(id, layout);
-        Ok(QVal {
+        QVal {
             id,
             offset: to,
             ..x.clone()
-        })
+        }
     }
 
     /// The value as `q - zp` (exact real-zero arithmetic), re-centred if needed.
-    fn center(&mut self, x: &QVal) -> Result<QVal, String> {
+    fn center(&mut self, x: &QVal) -> QVal {
         self.shift_offset(x, x.zp)
     }
 
-    fn dequantize(&mut self, q: &QVal) -> Result<ValueId, String> {
-        let q = self.center(q)?;
+    fn dequantize(&mut self, q: &QVal) -> ValueId {
+        let q = self.center(q);
         let ty = self.g.value_type(q.id).clone();
         let layout = self.layout_of(q.id);
-        Ok(self.g.push(
+        self.g.push(
             Op::Dequantize {
                 scales: vec![q.scale],
                 layout,
             },
             vec![q.id],
             TensorType::new(ty.shape, ElemType::F32),
-        ))
+        )
     }
 
-    fn pool(&mut self, x: &QVal, op: Op) -> Result<ValueId, String> {
+    fn max_pool(&mut self, x: &QVal, k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> ValueId {
         let [n, c, h, w] = self.nchw(x.id);
-        let (k, s, p) = match &op {
-            Op::MaxPool2d {
-                kernel,
-                strides,
-                padding,
-                ..
-            } => (*kernel, *strides, *padding),
-            _ => unreachable!(),
-        };
         let oh = (h + p[0] + p[2] - k[0]) / s[0] + 1;
         let ow = (w + p[1] + p[3] - k[1]) / s[1] + 1;
         let ty = TensorType::new(vec![n, c, oh, ow], self.g.value_type(x.id).elem);
-        let id = self.g.push(op, vec![x.id], ty);
-        self.layout.insert(id, Layout::NCHW);
-        Ok(id)
+        let op = Op::MaxPool2d {
+            kernel: k,
+            strides: s,
+            padding: p,
+            layout: Layout::NCHW,
+        };
+        self.g.push(op, vec![x.id], ty)
     }
 
     fn pool_sum(
@@ -833,10 +805,10 @@ impl<'a> Importer<'a> {
         x: &QVal,
         kernel: [i64; 2],
         strides: [i64; 2],
-    ) -> Result<ValueId, String> {
+    ) -> ValueId {
         let [n, c, _, _] = self.nchw(x.id);
         let ty = TensorType::new(vec![n, c, 1, 1], ElemType::I32);
-        let id = self.g.push(
+        self.g.push(
             Op::AvgPool2d {
                 kernel,
                 strides,
@@ -846,9 +818,7 @@ impl<'a> Importer<'a> {
             },
             vec![x.id],
             ty,
-        );
-        self.layout.insert(id, Layout::NCHW);
-        Ok(id)
+        )
     }
 
     /// QuantizeLinear of a float tensor: where integer ops are emitted.
@@ -882,7 +852,6 @@ impl<'a> Importer<'a> {
                     vec![id],
                     TensorType::new(shape, qtype),
                 );
-                self.layout.insert(q, Layout::NCHW);
                 Ok(QVal {
                     id: q,
                     scale,
@@ -898,7 +867,7 @@ impl<'a> Importer<'a> {
                 // one quantized tensor to another scale: ONNX Runtime runs it in float,
                 // round(f32(f32(q - zp1) * s1) / s2) + zp2; here (q - zp1) * f32(s1 / s2) rounded
                 // in f32, which can differ by one step where the two roundings part
-                let c = self.center(&q)?;
+                let c = self.center(&q);
                 let scales = scales_of(&[q.scale / scale], "requantize")?;
                 let offset = best_offset(qtype, zp);
                 let ty = self.g.value_type(c.id).clone();
@@ -914,7 +883,6 @@ impl<'a> Importer<'a> {
                     vec![c.id],
                     TensorType::new(ty.shape, stored_type(qtype, offset)),
                 );
-                self.layout.insert(id, layout);
                 if !self.notes.iter().any(|n| n.starts_with("requantize")) {
                     self.notes.push(format!(
                         "requantize of '{x}' between two scales (a DequantizeLinear straight into a QuantizeLinear): ONNX Runtime divides in float, nibble multiplies by the ratio, so a few values may differ by one step"
@@ -931,12 +899,11 @@ impl<'a> Importer<'a> {
             Float::Acc {
                 id,
                 scale: sacc,
-                layout,
                 pool_count,
                 lo,
                 hi,
             } => {
-                let ch = sacc.len();
+                let layout = self.layout_of(id);
                 let s: Vec<f32> = sacc
                     .iter()
                     .map(|&sa| match pool_count {
@@ -946,16 +913,9 @@ impl<'a> Importer<'a> {
                         None => sa / scale,
                     })
                     .collect();
-                debug_assert!(ch >= 1);
                 let scales = scales_of(&s, "requantize")?;
                 let offset = best_offset(qtype, zp);
-                let (mut lo_q, mut hi_q) = (qlo, qhi);
-                if let Some(l) = lo {
-                    lo_q = lo_q.max((l / scale).round_ties_even() as i64 + zp);
-                }
-                if let Some(h) = hi {
-                    hi_q = hi_q.min((h / scale).round_ties_even() as i64 + zp);
-                }
+                let [lo_q, hi_q] = clipped_range(qtype, scale, zp, lo, hi);
                 let ty = self.g.value_type(id).clone();
                 let elem = stored_type(qtype, offset);
                 let y = self.g.push(
@@ -963,13 +923,12 @@ impl<'a> Importer<'a> {
                         scales,
                         rounding: Rounding::F32HalfToEven,
                         zero_point: zp - offset,
-                        clamp: [lo_q - offset, hi_q.max(lo_q) - offset],
+                        clamp: [lo_q - offset, hi_q - offset],
                         layout,
                     },
                     vec![id],
                     TensorType::new(ty.shape, elem),
                 );
-                self.layout.insert(y, layout);
                 Ok(QVal {
                     id: y,
                     scale,
@@ -982,19 +941,13 @@ impl<'a> Importer<'a> {
                 // ONNX Runtime's QLinearAdd on the raw values (q, not q - zp):
                 // y = sat(rne(fma(a, rA, fma(b, rB, F)))), rA = f32(sA / sC), rB = f32(sB / sC),
                 // F = f32(zC - fma(rA, zA, f32(rB * zB)))
-                let a = self.shift_offset(&a, 0)?;
-                let b = self.shift_offset(&b, 0)?;
+                let a = self.shift_offset(&a, 0);
+                let b = self.shift_offset(&b, 0);
                 let (ra, rb) = (a.scale / scale, b.scale / scale);
                 let bias = zp as f32 - ra.mul_add(a.zp as f32, rb * b.zp as f32);
                 let sa = scales_of(&[ra], "add")?;
                 let sb = scales_of(&[rb], "add")?;
-                let (mut lo_q, mut hi_q) = (qlo, qhi);
-                if let Some(l) = lo {
-                    lo_q = lo_q.max((l / scale).round_ties_even() as i64 + zp);
-                }
-                if let Some(h) = hi {
-                    hi_q = hi_q.min((h / scale).round_ties_even() as i64 + zp);
-                }
+                let [lo_q, hi_q] = clipped_range(qtype, scale, zp, lo, hi);
                 let ty = self.g.value_type(a.id).clone();
                 let layout = self.layout_of(a.id);
                 let id = self.g.push(
@@ -1002,14 +955,13 @@ impl<'a> Importer<'a> {
                         lhs: sa,
                         rhs: sb,
                         rounding: Rounding::F32Fma,
-                        clamp: [lo_q, hi_q.max(lo_q)],
+                        clamp: [lo_q, hi_q],
                         layout,
                         bias,
                     },
                     vec![a.id, b.id],
                     TensorType::new(ty.shape, qtype),
                 );
-                self.layout.insert(id, layout);
                 let raw = QVal {
                     id,
                     scale,
@@ -1018,7 +970,7 @@ impl<'a> Importer<'a> {
                     offset: 0,
                 };
                 let offset = best_offset(qtype, zp);
-                self.shift_offset(&raw, offset)
+                Ok(self.shift_offset(&raw, offset))
             }
         }
     }
@@ -1056,24 +1008,16 @@ impl<'a> Importer<'a> {
                 .ok_or_else(|| format!("zero point '{z}' is not integer"))?,
             None => vec![0; scales.len()],
         };
-        let rank = t.dims.len() as i64;
-        let axis = if axis < 0 { axis + rank } else { axis };
-        let o = t.dims.get(out_axis).copied().unwrap_or(0);
-        if scales.len() != 1 && (scales.len() != o || axis != out_axis as i64) {
+        let at = per_axis(&t.dims, scales.len(), zps.len(), axis)
+            .map_err(|e| format!("weight '{qname}': {e}"))?;
+        if at.axis.is_some_and(|a| a != out_axis) {
             return Err(format!(
-                "weight '{qname}' is quantized along axis {axis} with {} scales; nibble needs per-tensor or per-output-channel scales",
+                "weight '{qname}' is quantized along axis {} with {} scales; nibble needs per-tensor or per-output-channel scales",
+                at.axis.unwrap_or(0),
                 scales.len()
             ));
         }
-        if zps.len() != scales.len() {
-            return Err(format!(
-                "weight '{qname}' has {} scales but {} zero points",
-                scales.len(),
-                zps.len()
-            ));
-        }
         let vals = t.data.ints().expect("integer type");
-        let inner: usize = t.dims[out_axis + 1..].iter().product();
         let stored = if zps.iter().all(|&z| z == 0) {
             qtype
         } else {
@@ -1082,7 +1026,7 @@ impl<'a> Importer<'a> {
         let (lo, hi) = stored.range();
         let mut out = Vec::with_capacity(vals.len());
         for (i, &v) in vals.iter().enumerate() {
-            let ch = if zps.len() == 1 { 0 } else { (i / inner) % o };
+            let ch = at.param(i);
             let c = v - zps[ch];
             if c < lo || c > hi {
                 return Err(format!(
@@ -1217,6 +1161,7 @@ impl<'a> Importer<'a> {
         }
         let strides = pair(a.ints("strides")?, "strides")?;
         let padding = pads(&a, [kh, kw], [h, w], strides)?;
+        // ONNX Runtime: f32(x_scale * w_scale[c]), divided by y_scale at the QuantizeLinear
         let acc_scale: Vec<f32> = ws.iter().map(|&s| x.scale * s).collect();
         let mut bias = match n.input.get(2).filter(|s| !s.is_empty()) {
             Some(bn) => self.const_bias(bn, o as usize, &acc_scale)?,
@@ -1249,17 +1194,9 @@ impl<'a> Importer<'a> {
             vec![x.id, wid, bid],
             TensorType::new(vec![b, o, oh, ow], ElemType::I32),
         );
-        self.layout.insert(id, Layout::NCHW);
-        // ONNX Runtime: f32(x_scale * w_scale[c]), divided by y_scale at the QuantizeLinear
-        let scale = if ws.len() == 1 {
-            vec![x.scale * ws[0]]
-        } else {
-            ws.iter().map(|&s| x.scale * s).collect()
-        };
         Ok(Float::Acc {
             id,
-            scale,
-            layout: Layout::NCHW,
+            scale: acc_scale,
             pool_count: None,
             lo: None,
             hi: None,
@@ -1337,16 +1274,9 @@ impl<'a> Importer<'a> {
             vec![x.id, wid, bid],
             TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32),
         );
-        self.layout.insert(id, Layout::NC);
-        let scale = if ws.len() == 1 {
-            vec![x.scale * ws[0]]
-        } else {
-            ws.iter().map(|&s| x.scale * s).collect()
-        };
         Ok(Float::Acc {
             id,
-            scale,
-            layout: Layout::NC,
+            scale: acc_scale,
             pool_count: None,
             lo: None,
             hi: None,
@@ -1388,6 +1318,62 @@ fn plain_quantization(n: &NodeProto) -> Result<(), String> {
         return Err("output_dtype is not supported (the zero point gives the type)".into());
     }
     Ok(())
+}
+
+/// Where the quantization parameters of a tensor's elements are: one for the tensor, or one per
+/// index along `axis`.
+struct PerAxis {
+    /// None: per tensor.
+    axis: Option<usize>,
+    /// Elements after one step along the axis.
+    inner: usize,
+    params: usize,
+}
+
+impl PerAxis {
+    /// The parameter of element `i` (row-major).
+    fn param(&self, i: usize) -> usize {
+        if self.axis.is_none() {
+            0
+        } else {
+            (i / self.inner) % self.params
+        }
+    }
+}
+
+/// `scales` scale and `zps` zero-point values for a tensor of `dims` quantized along `axis`
+/// (negative: from the end), checked to fit.
+fn per_axis(dims: &[usize], scales: usize, zps: usize, axis: i64) -> Result<PerAxis, String> {
+    if zps != scales {
+        return Err(format!("{scales} scales but {zps} zero points"));
+    }
+    if scales == 1 {
+        return Ok(PerAxis { axis: None, inner: 1, params: 1 });
+    }
+    let rank = dims.len() as i64;
+    let a = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&a) || dims[a as usize] != scales {
+        return Err(format!("{scales} scales do not fit axis {axis} of {dims:?}"));
+    }
+    let a = a as usize;
+    Ok(PerAxis {
+        axis: Some(a),
+        inner: dims[a + 1..].iter().product(),
+        params: scales,
+    })
+}
+
+/// The integer range `[lo, hi]` of a QuantizeLinear (`qtype`, `scale`, `zp`) after a Relu /
+/// Clip's real bounds: `q >= zp + round(lo / scale)`, `q <= zp + round(hi / scale)`, never empty.
+fn clipped_range(qtype: ElemType, scale: f32, zp: i64, lo: Option<f32>, hi: Option<f32>) -> [i64; 2] {
+    let (mut l, mut h) = qtype.range();
+    if let Some(v) = lo {
+        l = l.max((v / scale).round_ties_even() as i64 + zp);
+    }
+    if let Some(v) = hi {
+        h = h.min((v / scale).round_ties_even() as i64 + zp);
+    }
+    [l, h.max(l)]
 }
 
 fn wrap(q: QVal, float: bool) -> Entry {

@@ -60,12 +60,6 @@ pub fn read_file_bytes(path: &std::path::Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
 }
 
-/// Read and decode a model file (its size checked before it is read).
-pub fn read_file(path: &std::path::Path) -> Result<ModelProto, String> {
-    let bytes = read_file_bytes(path)?;
-    read(&bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Whether the bytes look like an ONNX model: a protobuf message whose first field is
 /// `ir_version` (what every ONNX writer puts first) or `graph`.
 pub fn looks_like_onnx(bytes: &[u8]) -> bool {
@@ -194,19 +188,6 @@ pub enum Data {
 }
 
 impl Data {
-    pub fn len(&self) -> usize {
-        match self {
-            Data::F32(v) => v.len(),
-            Data::F64(v) => v.len(),
-            Data::I64(v) => v.len(),
-            Data::I32(v) => v.len(),
-            Data::I8(v) | Data::I4(v) => v.len(),
-            Data::U8(v) | Data::U4(v) => v.len(),
-        }
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
     /// Integer values (None for float data).
     pub fn ints(&self) -> Option<Vec<i64>> {
         Some(match self {
@@ -234,12 +215,6 @@ pub struct Tensor {
     /// The ONNX data type (`proto::data_type`).
     pub data_type: i32,
     pub data: Data,
-}
-
-impl Tensor {
-    pub fn numel(&self) -> usize {
-        self.dims.iter().product()
-    }
 }
 
 /// The values of a `TensorProto`, checked against its dims.
@@ -283,54 +258,38 @@ pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
             t.dims
         )
     };
-    // raw_data is little-endian, element after element (4-bit: two per byte, low nibble first)
-    let fixed = |size: usize| -> Result<Option<&[u8]>, String> {
+    // raw_data is little-endian, element after element (4-bit: two per byte, low nibble
+    // first); without it the typed field holds the values
+    fn le<T, const W: usize>(
+        raw: &[u8],
+        field: &[T],
+        n: usize,
+        from: fn([u8; W]) -> T,
+        mismatch: &dyn Fn(usize, &str) -> String,
+    ) -> Result<Vec<T>, String>
+    where
+        T: Clone,
+    {
         if raw.is_empty() {
-            return Ok(None);
+            return checked_len(field.to_vec(), n, mismatch);
         }
-        if raw.len() != n * size {
-            return Err(mismatch(raw.len() / size, "values in raw_data"));
+        if raw.len() != n * W {
+            return Err(mismatch(raw.len() / W, "values in raw_data"));
         }
-        Ok(Some(raw))
-    };
+        Ok(raw
+            .chunks_exact(W)
+            .map(|c| from(c.try_into().unwrap()))
+            .collect())
+    }
     let data = match t.data_type {
-        dt::FLOAT => Data::F32(match fixed(4)? {
-            Some(r) => r
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            None => checked_len(t.float_data.clone(), n, &mismatch)?,
-        }),
-        dt::DOUBLE => Data::F64(match fixed(8)? {
-            Some(r) => r
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            None => checked_len(t.double_data.clone(), n, &mismatch)?,
-        }),
-        dt::INT64 => Data::I64(match fixed(8)? {
-            Some(r) => r
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            None => checked_len(t.int64_data.clone(), n, &mismatch)?,
-        }),
-        dt::INT32 => Data::I32(match fixed(4)? {
-            Some(r) => r
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            None => checked_len(t.int32_data.clone(), n, &mismatch)?,
-        }),
+        dt::FLOAT => Data::F32(le(raw, &t.float_data, n, f32::from_le_bytes, &mismatch)?),
+        dt::DOUBLE => Data::F64(le(raw, &t.double_data, n, f64::from_le_bytes, &mismatch)?),
+        dt::INT64 => Data::I64(le(raw, &t.int64_data, n, i64::from_le_bytes, &mismatch)?),
+        dt::INT32 => Data::I32(le(raw, &t.int32_data, n, i32::from_le_bytes, &mismatch)?),
         dt::INT8 | dt::UINT8 => {
             // int32_data holds one value per entry for the 8-bit types
-            let bytes: Vec<u8> = match fixed(1)? {
-                Some(r) => r.to_vec(),
-                None => checked_len(t.int32_data.clone(), n, &mismatch)?
-                    .into_iter()
-                    .map(|v| v as u8)
-                    .collect(),
-            };
+            let field: Vec<u8> = t.int32_data.iter().map(|&v| v as u8).collect();
+            let bytes = le(raw, &field, n, u8::from_le_bytes, &mismatch)?;
             if t.data_type == dt::INT8 {
                 Data::I8(bytes.into_iter().map(|b| b as i8).collect())
             } else {
