@@ -800,12 +800,7 @@ impl<'a> Importer<'a> {
         self.g.push(op, vec![x.id], ty)
     }
 
-    fn pool_sum(
-        &mut self,
-        x: &QVal,
-        kernel: [i64; 2],
-        strides: [i64; 2],
-    ) -> ValueId {
+    fn pool_sum(&mut self, x: &QVal, kernel: [i64; 2], strides: [i64; 2]) -> ValueId {
         let [n, c, _, _] = self.nchw(x.id);
         let ty = TensorType::new(vec![n, c, 1, 1], ElemType::I32);
         self.g.push(
@@ -1348,12 +1343,18 @@ fn per_axis(dims: &[usize], scales: usize, zps: usize, axis: i64) -> Result<PerA
         return Err(format!("{scales} scales but {zps} zero points"));
     }
     if scales == 1 {
-        return Ok(PerAxis { axis: None, inner: 1, params: 1 });
+        return Ok(PerAxis {
+            axis: None,
+            inner: 1,
+            params: 1,
+        });
     }
     let rank = dims.len() as i64;
     let a = if axis < 0 { axis + rank } else { axis };
     if !(0..rank).contains(&a) || dims[a as usize] != scales {
-        return Err(format!("{scales} scales do not fit axis {axis} of {dims:?}"));
+        return Err(format!(
+            "{scales} scales do not fit axis {axis} of {dims:?}"
+        ));
     }
     let a = a as usize;
     Ok(PerAxis {
@@ -1365,7 +1366,13 @@ fn per_axis(dims: &[usize], scales: usize, zps: usize, axis: i64) -> Result<PerA
 
 /// The integer range `[lo, hi]` of a QuantizeLinear (`qtype`, `scale`, `zp`) after a Relu /
 /// Clip's real bounds: `q >= zp + round(lo / scale)`, `q <= zp + round(hi / scale)`, never empty.
-fn clipped_range(qtype: ElemType, scale: f32, zp: i64, lo: Option<f32>, hi: Option<f32>) -> [i64; 2] {
+fn clipped_range(
+    qtype: ElemType,
+    scale: f32,
+    zp: i64,
+    lo: Option<f32>,
+    hi: Option<f32>,
+) -> [i64; 2] {
     let (mut l, mut h) = qtype.range();
     if let Some(v) = lo {
         l = l.max((v / scale).round_ties_even() as i64 + zp);

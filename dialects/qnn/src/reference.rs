@@ -39,7 +39,7 @@ use crate::semantics::{
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
-use crate::window::{dot1, dot4, fast_path_ok, min_max, out_extent, taps};
+use crate::window::{dot1, dot4, fast_path_ok, min_max, out_extent, taps, GroupedWindow};
 use rayon::prelude::*;
 
 type Res<T> = Result<T, String>;
@@ -882,8 +882,8 @@ fn conv2d(
     ))
 }
 
-/// A grouped conv, directly: output channel `oo` of group `oo / og` sums its `cg` input
-/// channels at every tap, padded taps reading `pad_value`; N x OH x OW x O.
+/// A grouped conv ([`GroupedWindow::sum`] per output, padded taps reading `pad_value`), plus
+/// the bias; N x OH x OW x O.
 #[allow(clippy::too_many_arguments)]
 fn grouped_conv(
     xv: &[i32],
@@ -898,6 +898,20 @@ fn grouped_conv(
     pad_value: i64,
 ) -> Res<Vec<i32>> {
     let (o, ow) = (g.o, g.ow);
+    let win = GroupedWindow {
+        h: g.h,
+        w: g.w,
+        kh: g.kh,
+        kw: g.kw,
+        sh: g.sh,
+        sw: g.sw,
+        pt: g.pt,
+        pl: g.pl,
+        xs,
+        ws,
+        cg,
+        og,
+    };
     let mut out = vec![0i32; n * oh * ow * o];
     out.par_chunks_mut(ow * o)
         .enumerate()
@@ -905,30 +919,7 @@ fn grouped_conv(
             let (nn, y) = (r / oh, r % oh);
             for xx in 0..ow {
                 for oo in 0..o {
-                    let c0 = (oo / og) * cg;
-                    let mut acc = bias[oo];
-                    for ky in 0..g.kh {
-                        let iy = (y * g.sh + ky) as isize - g.pt as isize;
-                        for kx in 0..g.kw {
-                            let ix = (xx * g.sw + kx) as isize - g.pl as isize;
-                            let inside =
-                                iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w;
-                            for ci in 0..cg {
-                                let wgt =
-                                    wv[oo * ws[0] + ci * ws[1] + ky * ws[2] + kx * ws[3]] as i128;
-                                let xval = if inside {
-                                    xv[nn * xs[0]
-                                        + (c0 + ci) * xs[1]
-                                        + iy as usize * xs[2]
-                                        + ix as usize * xs[3]]
-                                        as i128
-                                } else {
-                                    pad_value as i128
-                                };
-                                acc += xval * wgt;
-                            }
-                        }
-                    }
+                    let acc = bias[oo] + win.sum(xv, wv, [nn, y, xx, oo], pad_value);
                     let at = || format!("output (n={nn}, c={oo}, h={y}, w={xx})");
                     row[xx * o + oo] = to_i32(acc, at)?;
                 }

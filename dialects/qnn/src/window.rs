@@ -45,6 +45,56 @@ pub fn taps(o: usize, s: usize, pad: usize, k: usize, input: usize) -> (isize, u
     (start, lo.min(hi), hi)
 }
 
+/// Where a grouped conv reads: input (h, w), kernel (kh, kw), strides, top / left padding, and
+/// the slot strides of logical (n, c, h, w) of the input and (o, i, kh, kw) of the weight.
+#[derive(Clone, Copy)]
+pub struct GroupedWindow {
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub pt: usize,
+    pub pl: usize,
+    pub xs: [usize; 4],
+    pub ws: [usize; 4],
+    /// Input channels a group reads, output channels a group writes.
+    pub cg: usize,
+    pub og: usize,
+}
+
+impl GroupedWindow {
+    /// One output of a grouped conv, exactly: output channel `oo` sums the `cg` input channels
+    /// of its group `oo / og` at every tap of output position (`nn`, `y`, `xx`); taps in the
+    /// padding read `pad_value`.
+    pub fn sum(&self, x: &[i32], w: &[i32], [nn, y, xx, oo]: [usize; 4], pad_value: i64) -> i128 {
+        let c0 = (oo / self.og) * self.cg;
+        let mut acc = 0i128;
+        for ky in 0..self.kh {
+            let iy = (y * self.sh + ky) as isize - self.pt as isize;
+            for kx in 0..self.kw {
+                let ix = (xx * self.sw + kx) as isize - self.pl as isize;
+                let inside = iy >= 0 && ix >= 0 && (iy as usize) < self.h && (ix as usize) < self.w;
+                for ci in 0..self.cg {
+                    let wgt =
+                        w[oo * self.ws[0] + ci * self.ws[1] + ky * self.ws[2] + kx * self.ws[3]];
+                    let xv = if inside {
+                        x[nn * self.xs[0]
+                            + (c0 + ci) * self.xs[1]
+                            + iy as usize * self.xs[2]
+                            + ix as usize * self.xs[3]] as i64
+                    } else {
+                        pad_value
+                    };
+                    acc += xv as i128 * wgt as i128;
+                }
+            }
+        }
+        acc
+    }
+}
+
 /// The range of the values: (min, max); (0, 0) when empty.
 pub fn min_max(v: &[i32]) -> (i32, i32) {
     if v.is_empty() {

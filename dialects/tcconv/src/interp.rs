@@ -37,7 +37,7 @@ use nibble_qnn::semantics::{
     dequantize_f32, floor_div, quantize_f32, requantize, ElemType, Layout, MAX_SHIFT,
 };
 use nibble_qnn::tensor::{Data, Tensor};
-use nibble_qnn::window::{dot1, dot4, fast_path_ok, out_extent, taps, Mac};
+use nibble_qnn::window::{dot1, dot4, fast_path_ok, out_extent, taps, GroupedWindow, Mac};
 use rayon::prelude::*;
 
 type Res<T> = Result<T, String>;
@@ -1214,8 +1214,8 @@ fn direct<T: Mac>(x: &[T], w: &[T], g: &ConvGeo) -> Vec<i64> {
     out
 }
 
-/// A grouped conv's accumulators (without bias) in the strategy's pixel-major order: output
-/// channel `oo` sums the `cg` input channels of its group `oo / og` (zero padding).
+/// A grouped conv's accumulators (without bias) in the strategy's pixel-major order
+/// ([`GroupedWindow::sum`] per output, zero padding).
 fn grouped(
     xv: &[i32],
     wv: &[i32],
@@ -1225,6 +1225,20 @@ fn grouped(
     strategy: Strategy,
 ) -> Vec<i64> {
     let (n, o, oh, ow) = (g.n, g.o, g.oh, g.ow);
+    let win = GroupedWindow {
+        h: g.h,
+        w: g.w,
+        kh: g.kh,
+        kw: g.kw,
+        sh: g.sh,
+        sw: g.sw,
+        pt: g.pt,
+        pl: g.pl,
+        xs: g.xs,
+        ws: g.ws,
+        cg,
+        og,
+    };
     let mut acc = vec![0i64; n * oh * ow * o];
     for nn in 0..n {
         for y in 0..oh {
@@ -1234,27 +1248,7 @@ fn grouped(
                     Strategy::Direct => (y * ow + xx) * n + nn,
                 };
                 for oo in 0..o {
-                    let c0 = (oo / og) * cg;
-                    let mut a = 0i64;
-                    for ky in 0..g.kh {
-                        let iy = (y * g.sh + ky) as isize - g.pt as isize;
-                        for kx in 0..g.kw {
-                            let ix = (xx * g.sw + kx) as isize - g.pl as isize;
-                            if iy < 0 || ix < 0 || iy as usize >= g.h || ix as usize >= g.w {
-                                continue;
-                            }
-                            for ci in 0..cg {
-                                let x = xv[nn * g.xs[0]
-                                    + (c0 + ci) * g.xs[1]
-                                    + iy as usize * g.xs[2]
-                                    + ix as usize * g.xs[3]];
-                                let w =
-                                    wv[oo * g.ws[0] + ci * g.ws[1] + ky * g.ws[2] + kx * g.ws[3]];
-                                a += x as i64 * w as i64;
-                            }
-                        }
-                    }
-                    acc[pix * o + oo] = a;
+                    acc[pix * o + oo] = win.sum(xv, wv, [nn, y, xx, oo], 0) as i64;
                 }
             }
         }

@@ -315,10 +315,13 @@ fn accumulate_grouped(
                 let base = act_slot(kb, s.input, it0.n, it0.c, ih, iw);
                 xb.load_chunk(kb, base, sub.items.len() as i64)
             });
-            let xbase: Vec<Val> = c0
-                .iter()
-                .map(|&c| act_slot(kb, s.input, it0.n, c, ih, iw))
-                .collect();
+            let xbase: Vec<Val> = match chunk {
+                Some(_) => vec![],
+                None => c0
+                    .iter()
+                    .map(|&c| act_slot(kb, s.input, it0.n, c, ih, iw))
+                    .collect(),
+            };
             let wbase: Vec<Val> = sub
                 .items
                 .iter()

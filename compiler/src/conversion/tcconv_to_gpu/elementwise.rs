@@ -17,6 +17,7 @@
 
 use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, Val};
 use super::layout::{out_plan, range, read_group, Buf, Group, Item};
+use super::pool::tap;
 use nibble_qnn::graph::ChannelScales;
 use nibble_qnn::semantics::{ElemType, QuantizeMode, Rounding};
 use nibble_tcconv::buffer::ActBuffer;
@@ -188,14 +189,12 @@ pub fn to_elem(kb: &mut KernelBuilder, y: Val, e: ElemType) -> Val {
     kb.trunc(y, Scalar::I32)
 }
 
-/// `qnn.quantize`: `clamp(round_half_even(x * f32(1/scale)), lo, hi)` all in f32, as
-/// `semantics::quantize_f32`:
+/// `qnn.quantize`: `clamp(round_half_even(x * f32(1/scale)) + zp, lo, hi)` (`x / scale` under
+/// `QuantizeMode::Divide`, `div.rn.f32`) all in f32, as `semantics::quantize_f32`:
 /// - `v = x * inv` (`mul.rn.f32`: LLVM emits explicit round-to-nearest, never an FMA);
-/// - round half to even: `a = |v|`, `r = a < 2^23 ? (a + 2^23) - 2^23 : a` (for 0 <= a < 2^23
-///   the sum lies in [2^23, 2^24) where the ulp is 1, so the IEEE round-to-nearest-even add is
-///   exactly round_half_even(a); above 2^23 every f32 is an integer), sign restored;
-/// - NaN -> 0; `r <= lo` -> lo, `r >= hi` -> hi (f32 compares, as the saturating `as i64` +
-///   clamp), else `fptosi` (exact: r is integral and inside the range).
+/// - `r = round_half_even(v)` ([`KernelBuilder::round_half_even_f32`]);
+/// - NaN -> zp; `r <= lo - zp` -> lo, `r >= hi - zp` -> hi (f32 compares, as the saturating
+///   `as i64` + clamp), else `fptosi(r) + zp` (exact: r is integral and inside the range).
 pub fn quantize_f32(
     kb: &mut KernelBuilder,
     x: Val,
@@ -366,13 +365,16 @@ pub fn pad(
         let ib = Buf::act(kb, ia, inp);
         // clamped input coordinates (always in bounds) and whether each item is inside
         let mut inside = vec![];
+        let zero = kb.idx(0);
         let xs = read_group(kb, &ib, inp, grp, ocs, &mut |kb, it| {
-            let (okh, ih) = shifted(kb, it.h, padding[0], h);
-            let (okw, iw) = shifted(kb, it.w, padding[1], w);
+            // output row h reads input row h - top: a window of one tap
+            let (okh, ih) = tap(kb, it.h, zero, 1, padding[0], h);
+            let (okw, iw) = tap(kb, it.w, zero, 1, padding[1], w);
             inside.push(kb.andb(okh, okw));
             (ih, iw)
         });
         let v = kb.i32c(value);
+        // a shared group is read as one chunk: one position, one predicate for every item
         let ok = |i: usize| inside[i.min(inside.len() - 1)];
         Ok(xs
             .into_iter()
@@ -380,19 +382,6 @@ pub fn pad(
             .map(|(i, x)| kb.select(ok(i), x, v))
             .collect())
     })
-}
-
-/// `i - p` when inside `[0, extent)`, with the predicate; else 0 (a safe index).
-fn shifted(kb: &mut KernelBuilder, i: Val, p: i64, extent: i64) -> (Val, Val) {
-    let pv = kb.idx(p);
-    let ev = kb.idx(extent);
-    let j = kb.sub(i, pv);
-    // unsigned compare: i - p wraps for i < p
-    let ok_lo = kb.cmp(Cmp::Uge, i, pv);
-    let ok_hi = kb.cmp(Cmp::Ult, j, ev);
-    let ok = kb.andb(ok_lo, ok_hi);
-    let zero = kb.idx(0);
-    (ok, kb.select(ok, j, zero))
 }
 
 /// requantize / add / relu / clamp, per element, exactly as `reference::requantize_op`,
