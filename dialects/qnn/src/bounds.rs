@@ -47,7 +47,7 @@ impl Interval {
 fn scale(x: Interval, s: &ChannelScales, c: usize, mode: Rounding) -> Interval {
     let d = s.get(c);
     let f = |v: i64| match mode {
-        Rounding::F32HalfToEven => d.apply(v, mode),
+        _ if mode.is_f32() => d.apply(v, mode),
         _ => round_shift(v.saturating_mul(d.multiplier as i64), d.shift, mode),
     };
     let (a, b) = (f(x.lo), f(x.hi));

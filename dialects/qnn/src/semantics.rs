@@ -304,6 +304,27 @@ pub fn checked_elements(shape: &[i64]) -> Result<i64, String> {
 /// f32: a 24-bit significand times `2^-shift`).
 pub const F32_MAX_MULTIPLIER: i64 = (1 << 24) - 1;
 
+impl Rounding {
+    /// Whether the mode rounds in float32 (its scales must then be f32: [`f32_significand`]).
+    pub fn is_f32(self) -> bool {
+        matches!(self, Rounding::F32HalfToEven | Rounding::F32Fma)
+    }
+}
+
+/// Under an f32 mode, the first multiplier that is not an f32 significand (an error message);
+/// the scale `b / 2^c` is then not exactly an f32.
+pub fn f32_significand(multipliers: &[i32], mode: Rounding, what: &str) -> Result<(), String> {
+    if !mode.is_f32() {
+        return Ok(());
+    }
+    match multipliers.iter().find(|&&m| m < 0 || m as i64 > F32_MAX_MULTIPLIER) {
+        Some(m) => Err(format!(
+            "{what} multiplier {m} is not an f32 significand (at most {F32_MAX_MULTIPLIER}), which rounding \"{mode}\" needs"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Bound of a `f32_half_to_even` result before it becomes an integer (`|f32(x) * scale|` can
 /// pass i64; every later clamp lies inside it, so limiting here changes no result).
 pub const F32_RESULT_LIMIT: f32 = (1u64 << 62) as f32;

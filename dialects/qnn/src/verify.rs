@@ -3,7 +3,7 @@
 //! `qnn-verify` pass, the interpreter's callers and the importer share it.
 
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Op, TensorType, ValueId};
-use crate::semantics::{ElemType, Layout, Rounding, F32_MAX_MULTIPLIER, MAX_GEOM, MAX_SHIFT};
+use crate::semantics::{f32_significand, ElemType, Layout, Rounding, MAX_GEOM, MAX_SHIFT};
 
 type R = Result<(), String>;
 
@@ -93,18 +93,7 @@ fn scales(s: &ChannelScales, channels: i64, mode: Rounding, what: &str) -> R {
     if let Some(c) = s.shift.iter().find(|&&c| !(0..=MAX_SHIFT).contains(&c)) {
         return fail(format!("{what} shift {c} is outside [0, {MAX_SHIFT}]"));
     }
-    if matches!(mode, Rounding::F32HalfToEven | Rounding::F32Fma) {
-        if let Some(m) = s
-            .multiplier
-            .iter()
-            .find(|&&m| m as i64 > F32_MAX_MULTIPLIER)
-        {
-            return fail(format!(
-                "{what} multiplier {m} is not an f32 significand (at most {F32_MAX_MULTIPLIER}), which rounding \"f32_half_to_even\" needs"
-            ));
-        }
-    }
-    Ok(())
+    f32_significand(&s.multiplier, mode, what)
 }
 
 /// `f32_fma` rounds a two-branch float sum: only `qnn.add` has one.

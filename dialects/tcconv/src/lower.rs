@@ -364,10 +364,9 @@ impl<'g> Lowering<'g> {
                     let wt = g.value_type(n.operands[1]);
                     let [b, c, ..] = layout.nchw(&x.shape);
                     let [o, cg, kh, kw] = kernel_layout.oihw(&wt.shape);
-                    // a grouped conv runs on the simple family, which reads either layout: the
-                    // strategy only keeps its neighbours' layout (no relayout around it)
+                    // a grouped conv takes the strategy (and so the layout) a plain one would:
+                    // the simple family that runs it reads either, no relayout around it
                     let strategy = self.strategy(b, c, o, x.elem, wt.elem);
-                    let _ = groups;
                     let in_layout = if strategy == Strategy::Direct {
                         Layout::HWNC
                     } else {

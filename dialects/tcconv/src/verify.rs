@@ -6,7 +6,7 @@ use crate::buffer::ActBuffer;
 use crate::program::*;
 use crate::select::mma_for;
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind};
-use nibble_qnn::semantics::{ElemType, Layout, Rounding, F32_MAX_MULTIPLIER, MAX_SHIFT};
+use nibble_qnn::semantics::{f32_significand, ElemType, Layout, Rounding, MAX_SHIFT};
 
 type R = Result<(), String>;
 
@@ -21,19 +21,7 @@ fn scales(s: &ChannelScales, c: i64, mode: Rounding, what: &str) -> R {
     if let Some(x) = s.shift.iter().find(|&&x| !(0..=MAX_SHIFT).contains(&x)) {
         return Err(format!("{what} shift {x} is outside [0, {MAX_SHIFT}]"));
     }
-    // the f32 modes need the scale to be an f32 (its significand in 24 bits)
-    if matches!(mode, Rounding::F32HalfToEven | Rounding::F32Fma) {
-        if let Some(m) = s
-            .multiplier
-            .iter()
-            .find(|&&m| m < 0 || m as i64 > F32_MAX_MULTIPLIER)
-        {
-            return Err(format!(
-                "{what} multiplier {m} is not an f32 significand (rounding {mode})"
-            ));
-        }
-    }
-    Ok(())
+    f32_significand(&s.multiplier, mode, what)
 }
 
 /// Dequantize scales: one (per tensor) or one per channel, finite.

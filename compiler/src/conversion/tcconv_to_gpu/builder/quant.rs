@@ -179,7 +179,7 @@ impl<'c> KernelBuilder<'c> {
 
     /// `Dyadic::apply`: `round(x * b / 2^c)` with the product in i64 (x: i32 or i64 value).
     pub fn dyadic(&mut self, x: Val, b: Param, c: Param, mode: Rounding) -> Val {
-        if matches!(mode, Rounding::F32HalfToEven | Rounding::F32Fma) {
+        if mode.is_f32() {
             return self.dyadic_f32(x, b, c);
         }
         let x = self.sext(x, Scalar::I64);
