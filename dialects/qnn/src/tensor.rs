@@ -130,14 +130,6 @@ impl Tensor {
         if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
             return err("not a .npy file (bad magic)");
         }
-        let bad = |e: std::io::Error| {
-            let e = e.to_string();
-            if e.contains("negative") || e.contains("shape") {
-                TensorError(format!("bad .npy shape: {e}"))
-            } else {
-                TensorError(format!("not a valid .npy file: {e}"))
-            }
-        };
         // where the data starts: after the magic, the version, the header length and the header
         let data_at = match bytes[6] {
             1 => 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize,
@@ -157,25 +149,21 @@ impl Tensor {
         }
         // npyz multiplies the dims without checking (a hostile header overflows it): the
         // shape's element count is checked here first
-        if let Some(h) = bytes.get(10..bytes.len().min(10 + 65536)) {
-            let h = String::from_utf8_lossy(h);
-            if let Some(at) = h.find("'shape'") {
-                let rest = &h[at..];
-                if let (Some(a), Some(b)) = (rest.find('('), rest.find(')')) {
-                    if a < b {
-                        let dims: Vec<i64> = rest[a + 1..b]
-                            .split(',')
-                            .map(str::trim)
-                            .filter(|d| !d.is_empty())
-                            .map(|d| d.parse::<i64>().unwrap_or(i64::MAX))
-                            .collect();
-                        crate::semantics::checked_elements(&dims)
-                            .map_err(|e| TensorError(format!("bad .npy shape: {e}")))?;
-                    }
-                }
+        let h = String::from_utf8_lossy(head);
+        if let (Some(a), Some(b)) = (h.find('('), h.find(')')) {
+            if a < b {
+                let dims: Vec<i64> = h[a + 1..b]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(|d| d.parse::<i64>().unwrap_or(i64::MAX))
+                    .collect();
+                crate::semantics::checked_elements(&dims)
+                    .map_err(|e| TensorError(format!("bad .npy shape: {e}")))?;
             }
         }
-        let f = npyz::NpyFile::new(bytes).map_err(bad)?;
+        let f = npyz::NpyFile::new(bytes)
+            .map_err(|e| TensorError(format!("not a valid .npy file: {e}")))?;
         let body = bytes.len().saturating_sub(data_at);
         if f.order() != npyz::Order::C {
             return err(".npy in Fortran order is not supported");
@@ -221,45 +209,25 @@ impl Tensor {
             ty: TensorType::new(shape.clone(), ElemType::F32),
             data: Data::Float(v),
         };
-        let r = |e: std::io::Error| TensorError(format!(".npy data: {e}"));
+        fn read<T: npyz::Deserialize>(f: npyz::NpyFile<&[u8]>) -> Result<Vec<T>, TensorError> {
+            f.into_vec::<T>()
+                .map_err(|e| TensorError(format!(".npy data: {e}")))
+        }
+        fn wide<T: npyz::Deserialize + Into<i64>>(
+            f: npyz::NpyFile<&[u8]>,
+        ) -> Result<Vec<i64>, TensorError> {
+            Ok(read::<T>(f)?.into_iter().map(Into::into).collect())
+        }
         match (ts.type_char(), width) {
-            (Float, 4) => Ok(floats(f.into_vec::<f32>().map_err(r)?)),
+            (Float, 4) => Ok(floats(read::<f32>(f)?)),
             (Float, 8) => Ok(floats(
-                f.into_vec::<f64>()
-                    .map_err(r)?
-                    .into_iter()
-                    .map(|x| x as f32)
-                    .collect(),
+                read::<f64>(f)?.into_iter().map(|x| x as f32).collect(),
             )),
-            (Int, 1) => ints(
-                f.into_vec::<i8>()
-                    .map_err(r)?
-                    .into_iter()
-                    .map(i64::from)
-                    .collect(),
-            ),
-            (Uint, 1) => ints(
-                f.into_vec::<u8>()
-                    .map_err(r)?
-                    .into_iter()
-                    .map(i64::from)
-                    .collect(),
-            ),
-            (Int, 2) => ints(
-                f.into_vec::<i16>()
-                    .map_err(r)?
-                    .into_iter()
-                    .map(i64::from)
-                    .collect(),
-            ),
-            (Int, 4) => ints(
-                f.into_vec::<i32>()
-                    .map_err(r)?
-                    .into_iter()
-                    .map(i64::from)
-                    .collect(),
-            ),
-            (Int, 8) => ints(f.into_vec::<i64>().map_err(r)?),
+            (Int, 1) => ints(wide::<i8>(f)?),
+            (Uint, 1) => ints(wide::<u8>(f)?),
+            (Int, 2) => ints(wide::<i16>(f)?),
+            (Int, 4) => ints(wide::<i32>(f)?),
+            (Int, 8) => ints(read::<i64>(f)?),
             _ => err(format!("unsupported .npy dtype {}", f.dtype().descr())),
         }
     }
