@@ -23,7 +23,6 @@ use super::builder::{Cmp, KernelBuilder, Val};
 use super::conv::{epilogue, ConvArgs};
 use super::layout::{act_slot, channel_inner, weight_slot, Buf};
 use super::pool::tap;
-use nibble_qnn::graph::EpilogueKind;
 use nibble_tcconv::buffer::Storage;
 use nibble_tcconv::select::ConvSpec;
 
@@ -34,10 +33,10 @@ const R: i64 = 4;
 pub fn applies(s: &ConvSpec) -> bool {
     let [_, c, ..] = s.input.dims;
     let o = s.output.dims[1];
+    // groups = C = O gives one weight channel an output (`ConvSpec::check`); byte rows stored
+    // without padding channels make C a multiple of 4; a residual epilogue has its operand
     s.groups == c
         && o == c
-        && c % 4 == 0
-        && s.weight.dims[1] == 1
         && s.input.storage() == Storage::Byte
         && s.output.storage() == Storage::Byte
         && nibble_tcconv::buffer::storage_of(s.weight.elem) == Storage::Byte
@@ -47,7 +46,6 @@ pub fn applies(s: &ConvSpec) -> bool {
         && s.output.stored_channels() == c
         && s.residual.is_none()
         && s.second.is_none()
-        && !matches!(s.epilogue.kind, EpilogueKind::Residual { .. })
 }
 
 /// The kernel body; returns the number of threads.
