@@ -379,10 +379,7 @@ impl Dyadic {
     /// +-[`F32_RESULT_LIMIT`].
     pub fn apply(self, x: i64, mode: Rounding) -> i64 {
         match mode {
-            Rounding::F32HalfToEven | Rounding::F32Fma => {
-                let y = ((x as f32) * self.as_f32()).round_ties_even();
-                y.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64
-            }
+            Rounding::F32HalfToEven | Rounding::F32Fma => f32_to_int((x as f32) * self.as_f32()),
             _ => round_shift(x * self.multiplier as i64, self.shift, mode),
         }
     }
@@ -426,11 +423,17 @@ impl Dyadic {
 /// +-[`F32_RESULT_LIMIT`].
 pub fn add_f32_fma(a: i64, b: i64, sa: Dyadic, sb: Dyadic, bias: f32) -> i64 {
     let inner = (b as f32).mul_add(sb.as_f32(), bias);
-    let y = (a as f32).mul_add(sa.as_f32(), inner).round_ties_even();
-    if y.is_nan() {
+    f32_to_int((a as f32).mul_add(sa.as_f32(), inner))
+}
+
+/// The f32 modes' last step: `round_half_even(y)` limited to +-[`F32_RESULT_LIMIT`] (every
+/// later clamp lies inside it), NaN as 0.
+pub fn f32_to_int(y: f32) -> i64 {
+    let r = y.round_ties_even();
+    if r.is_nan() {
         return 0;
     }
-    y.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64
+    r.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64
 }
 
 /// `clamp(round(acc * b / 2^c) + zp, lo, hi)`: qnn.requantize (dialects/qnn/README.md).
@@ -477,13 +480,10 @@ pub fn quantize_f32(
     let v = match mode {
         QuantizeMode::MultiplyReciprocal => x * (1.0f32 / scale),
         QuantizeMode::Divide => x / scale,
-    }
-    .round_ties_even();
-    if v.is_nan() {
-        return zero_point.clamp(lo, hi);
-    }
-    // saturate before adding the zero point (a float beyond i64 casts to i64's bounds)
-    (v.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64 + zero_point).clamp(lo, hi)
+    };
+    // NaN quantizes to the zero point; the rounded value is limited before the zero point
+    // is added
+    (f32_to_int(v) + zero_point).clamp(lo, hi)
 }
 
 /// `qnn.dequantize`: `float32(acc) * scale`.
