@@ -73,7 +73,7 @@ run)
 import csv, collections
 rows = [r for r in csv.reader(open('/tmp/ncu.csv')) if len(r) > 10]
 h = rows[0]; k, v, u = h.index('Kernel Name'), h.index('Metric Value'), h.index('Metric Unit')
-scale = {'nsecond': 1e-3, 'usecond': 1.0, 'msecond': 1e3}
+scale = {'nsecond': 1e-3, 'ns': 1e-3, 'usecond': 1.0, 'us': 1.0, 'msecond': 1e3, 'ms': 1e3}
 ks = [(float(r[v].replace(',', '')) * scale.get(r[u], 1.0), r[k]) for r in rows[1:]]
 print(f"ncu mbv2 b64: {len(ks)} kernels, {sum(t for t, _ in ks):.1f} us in all")
 fam = collections.Counter()

@@ -225,11 +225,16 @@ impl Artifact {
     }
 }
 
-/// Pack every plan weight from the qnn weights file by its packing recipe.
+/// Pack every plan weight from the qnn weights file by its packing recipe (constant tables come
+/// from the plan).
 fn pack_from_qnn(dir: &Path, plan: &Plan, qpath: &Path) -> Result<Vec<Vec<u8>>, Error> {
     let qnn = Weights::load(qpath).map_err(Error::Artifact)?;
     let mut weights = vec![];
     for w in &plan.weights {
+        if let Some(b) = w.constant_bytes() {
+            weights.push(b);
+            continue;
+        }
         let recipe = w.packing.as_ref().ok_or_else(|| {
             Error::Artifact(format!(
                 "{}: weight '{}' has no packing recipe in plan.json",
@@ -257,7 +262,8 @@ fn pack_from_qnn(dir: &Path, plan: &Plan, qpath: &Path) -> Result<Vec<Vec<u8>>, 
     Ok(weights)
 }
 
-/// Read every plan weight from the artifact's packed weights file.
+/// Read every plan weight from the artifact's packed weights file (constant tables come from
+/// the plan).
 fn read_packed(dir: &Path, plan: &Plan) -> Result<Vec<Vec<u8>>, Error> {
     let wpath = dir.join(WEIGHTS_FILE);
     let bytes = read(&wpath)?;
@@ -266,6 +272,10 @@ fn read_packed(dir: &Path, plan: &Plan) -> Result<Vec<Vec<u8>>, Error> {
     })?;
     let mut weights = vec![];
     for w in &plan.weights {
+        if let Some(b) = w.constant_bytes() {
+            weights.push(b);
+            continue;
+        }
         let t = st.tensor(&w.name).map_err(|_| {
             Error::Artifact(format!(
                 "{}: weight '{}' is missing",

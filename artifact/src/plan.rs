@@ -6,7 +6,9 @@
 //! [`ALIGN`]; network inputs and outputs never share bytes with any other buffer); weights are
 //! uploaded once from `weights.safetensors` (pre-packed, one tensor per `WeightSlot.name`, raw
 //! bytes as `U8` or `I32` tensors) into one device allocation, each at a 256-byte-aligned
-//! offset in `weights` order.
+//! offset in `weights` order. Constant tables (per-channel requantize multipliers and shifts,
+//! which kernels take as parameters so that layers of one shape share a kernel) are weight
+//! slots whose i32 values the plan holds (`constant`).
 //!
 //! Launches run in order on one stream (captured once into a CUDA graph). Kernel parameters are
 //! `args` in order: a memref is ONE bare device pointer (`convert-gpu-to-nvvm
@@ -29,7 +31,7 @@
 //!     {"buffer": 0, "elem": "ui4", "layout": "NCHW", "shape": [1, 8, 4, 4]}
 //!   ],
 //!   "launches": [
-//!     {"args": [{"Buffer": 0}, {"Weight": 0}, {"Buffer": 1}], "block": [256, 1, 1], "grid": [1, 1, 1], "kernel": "block_0_conv2d", "shared_bytes": 0}
+//!     {"args": [{"Buffer": 0}, {"Weight": 0}, {"Buffer": 1}, {"Weight": 1}], "block": [256, 1, 1], "grid": [1, 1, 1], "kernel": "block_0_conv2d", "shared_bytes": 0}
 //!   ],
 //!   "network": "block",
 //!   "outputs": [
@@ -37,9 +39,10 @@
 //!   ],
 //!   "ptx": "kernels.ptx",
 //!   "target": "sm_90",
-//!   "version": 1,
+//!   "version": 2,
 //!   "weights": [
-//!     {"bytes": 288, "name": "w.hwoi"}
+//!     {"bytes": 288, "name": "w.hwoi"},
+//!     {"bytes": 32, "constant": [1, 2, 3, 4, 5, 6, 7, 8], "name": "block_0_conv2d_mul"}
 //!   ]
 //! }
 //! ```
@@ -48,7 +51,7 @@ use nibble_qnn::semantics::{ElemType, Layout};
 use nibble_tcconv::buffer::ActBuffer;
 use serde::{Deserialize, Serialize};
 
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 /// The largest activation arena a plan may ask for (256 GiB: above any GPU's memory), checked
 /// before the runtime allocates anything.
 pub const MAX_ARENA_BYTES: u64 = 1 << 38;
@@ -95,6 +98,19 @@ pub struct WeightSlot {
     /// the qnn weights file when the artifact ships without `weights.safetensors`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packing: Option<nibble_tcconv::program::PackedWeight>,
+    /// A constant table's values (little-endian i32 words on the device); such a slot is in no
+    /// weights file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constant: Option<Vec<i32>>,
+}
+
+impl WeightSlot {
+    /// The device bytes of a constant table.
+    pub fn constant_bytes(&self) -> Option<Vec<u8>> {
+        self.constant
+            .as_ref()
+            .map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+    }
 }
 
 /// A network input or output: which buffer holds it, and the host tensor it is.
@@ -248,6 +264,21 @@ impl Plan {
         for w in &self.weights {
             if !names.insert(w.name.as_str()) {
                 return e(format!("weight '{}' appears twice", w.name));
+            }
+            if let Some(c) = &w.constant {
+                if w.packing.is_some() || c.len() as u64 * 4 != w.bytes {
+                    return e(format!(
+                        "constant '{}' has {} values for {} bytes{}",
+                        w.name,
+                        c.len(),
+                        w.bytes,
+                        if w.packing.is_some() {
+                            " and a packing recipe"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
             }
         }
         for (what, ios) in [("input", &self.inputs), ("output", &self.outputs)] {
@@ -418,11 +449,20 @@ mod tests {
                     dims: [2, 16, 1, 1],
                 },
             ],
-            weights: vec![WeightSlot {
-                name: "w.hwoi".into(),
-                bytes: 288,
-                packing: None,
-            }],
+            weights: vec![
+                WeightSlot {
+                    name: "w.hwoi".into(),
+                    bytes: 288,
+                    packing: None,
+                    constant: None,
+                },
+                WeightSlot {
+                    name: "k0_mul".into(),
+                    bytes: 8,
+                    packing: None,
+                    constant: Some(vec![7, -1]),
+                },
+            ],
             inputs: vec![Io {
                 buffer: 0,
                 shape: vec![1, 2, 4, 4],
@@ -447,6 +487,7 @@ mod tests {
                     Arg::I32(-3),
                     Arg::I64(1 << 40),
                     Arg::F32(0.25),
+                    Arg::Weight(1),
                 ],
             }],
         }
@@ -481,6 +522,17 @@ mod tests {
     #[test]
     fn validation_errors_name_the_problem() {
         assert!(err_of(|p| p.version = 7).contains("version 7"));
+        assert!(err_of(|p| p.weights[1].bytes = 12)
+            .contains("constant 'k0_mul' has 2 values for 12 bytes"));
+        let bias = nibble_tcconv::program::PackedWeight {
+            name: "b.bias".into(),
+            source: "b".into(),
+            packing: nibble_tcconv::program::Packing::Bias,
+            elem: ElemType::I32,
+            dims: [2, 1, 1, 1],
+            source_layout: nibble_qnn::semantics::KernelLayout::OIHW,
+        };
+        assert!(err_of(|p| p.weights[1].packing = Some(bias)).contains("and a packing recipe"));
         assert!(err_of(|p| p.buffers[1].offset = 1024).contains("exceeds the arena"));
         assert!(err_of(|p| p.arena_bytes = u64::MAX).contains("exceeds the limit of 274877906944"));
         assert!(err_of(|p| p.buffers[1].offset = 300).contains("not a multiple of 256"));
@@ -502,8 +554,12 @@ mod tests {
         assert!(err_of(|p| p.weights.push(p.weights[0].clone())).contains("appears twice"));
         assert!(err_of(|p| p.ptx = "../x.ptx".into()).contains("file name"));
         assert!(Plan::from_json("{").unwrap_err().starts_with("plan.json:"));
-        assert!(Plan::from_json("{\"version\": 1}")
+        assert!(Plan::from_json("{\"version\": 2}")
             .unwrap_err()
             .contains("missing field"));
+        // plans from before kernels took constant tables as parameters
+        assert!(Plan::from_json("{\"version\": 1}")
+            .unwrap_err()
+            .contains("version 1 (this runtime reads 2)"));
     }
 }

@@ -18,14 +18,16 @@
 //! What the host function must look like (the output of `convert-tcconv-to-gpu`): arguments are
 //! the network's inputs then outputs (`arg_attrs` `tcconv.layout/elem/dims`, func attr
 //! `tcconv.num_inputs`, optional `tcconv.target`); its body holds only `tcconv.alloc`,
-//! `tcconv.weight`, `arith.constant`, `memref.cast`, `gpu.launch_func` (constant grid, block
-//! and dynamic shared memory; no clusters, no async) and `func.return`.
+//! `tcconv.weight`, `memref.get_global` of a module-level `memref.global constant` i32 table
+//! (a constant-table weight slot whose values go into the plan), `arith.constant`,
+//! `memref.cast`, `gpu.launch_func` (constant grid, block and dynamic shared memory; no
+//! clusters, no async) and `func.return`.
 
 use crate::conversion::qnn_to_tcconv::is_qnn_func;
 use crate::diagnostics::{Diag, DiagnosticLog, Severity};
 use crate::memory_plan::{self, BufferReq};
 use melior::ir::attribute::{
-    DenseI32ArrayAttribute, FloatAttribute, IntegerAttribute, StringAttribute,
+    AttributeLike, DenseI32ArrayAttribute, FloatAttribute, IntegerAttribute, StringAttribute,
 };
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationLike, OperationRef};
@@ -53,8 +55,9 @@ pub struct ArtifactRequest {
 #[derive(Clone, Debug)]
 pub struct Extracted {
     pub plan: Plan,
-    /// Per `plan.weights` entry: how to pack it, and the memref shape the kernels see.
-    pub packed: Vec<(PackedWeight, Vec<i64>)>,
+    /// Per `plan.weights` entry: how to pack it and the memref shape the kernels see (None for
+    /// a constant table, whose values the plan holds).
+    pub packed: Vec<Option<(PackedWeight, Vec<i64>)>>,
     /// Arena bytes without any sharing (for the summary).
     pub unshared_bytes: u64,
 }
@@ -142,8 +145,14 @@ fn memref_bytes(t: Type) -> Option<(u64, Vec<i64>)> {
         "i64" | "f64" => 8,
         _ => return None,
     };
-    Some((shape.iter().product::<i64>() as u64 * width, shape))
+    let elems = shape
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d as u64))?;
+    Some((elems.checked_mul(width)?, shape))
 }
+
+/// The most values a constant table may hold (a per-channel table has one per channel).
+const MAX_TABLE_VALUES: i64 = 1 << 20;
 
 // ------------------------------------------------------------------ module -> plan
 
@@ -266,8 +275,9 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
     let key = |v: Value| v.to_raw().ptr as usize;
     let mut vals: HashMap<usize, Src> = HashMap::new();
     let mut buffers: Vec<(ActBuffer, u64)> = vec![];
-    let mut packed: Vec<(PackedWeight, Vec<i64>)> = vec![];
-    let mut weight_bytes: Vec<u64> = vec![];
+    let mut packed: Vec<Option<(PackedWeight, Vec<i64>)>> = vec![];
+    let mut weights: Vec<WeightSlot> = vec![];
+    let globals = module_globals(module);
 
     for i in 0..nargs {
         let ab = nibble_tcconv::ir::arg_buffer_of(&host, i).map_err(here)?;
@@ -297,12 +307,37 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
                 let pw = nibble_tcconv::ir::packed_weight_of(&op).map_err(at)?;
                 let r: Value = op.result(0).map_err(|_| at("tcconv.weight without a result".into()))?.into();
                 let (bytes, shape) = memref_bytes(r.r#type()).ok_or_else(|| at(format!("weight '{}' is not a static memref", pw.name)))?;
-                if packed.iter().any(|(p, _)| p.name == pw.name) {
+                if weights.iter().any(|w| w.name == pw.name) {
                     return Err(at(format!("weight '{}' is defined twice", pw.name)));
                 }
-                weight_bytes.push(bytes);
-                packed.push((pw, shape));
+                weights.push(WeightSlot {
+                    name: pw.name.clone(),
+                    bytes,
+                    packing: Some(pw.clone()),
+                    constant: None,
+                });
+                packed.push(Some((pw, shape)));
                 vals.insert(key(r), Src::Weight(packed.len() - 1));
+            }
+            "memref.get_global" => {
+                let r: Value = op.result(0).map_err(|_| at("memref.get_global without a result".into()))?.into();
+                let name = symbol_ref(&op, "name").ok_or_else(|| at("memref.get_global without a symbol".into()))?;
+                let k = match weights.iter().position(|w| w.name == name) {
+                    Some(k) if weights[k].constant.is_some() => k,
+                    Some(_) => return Err(at(format!("'{name}' names both a weight and a constant"))),
+                    None => {
+                        let values = constant_table(&globals, &name, r.r#type()).map_err(at)?;
+                        weights.push(WeightSlot {
+                            name: name.clone(),
+                            bytes: 4 * values.len() as u64,
+                            packing: None,
+                            constant: Some(values),
+                        });
+                        packed.push(None);
+                        packed.len() - 1
+                    }
+                };
+                vals.insert(key(r), Src::Weight(k));
             }
             "arith.constant" => {
                 let r: Value = op.result(0).map_err(|_| at("arith.constant without a result".into()))?.into();
@@ -326,7 +361,7 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
             "gpu.launch_func" => launches.push(launch_of(&op, &vals, launches.len()).map_err(at)?),
             other => {
                 return Err(at(format!(
-                    "'{other}' in the host function @{fname}: the artifact's plan replays kernel launches only (allowed: tcconv.alloc, tcconv.weight, arith.constant, memref.cast, gpu.launch_func)"
+                    "'{other}' in the host function @{fname}: the artifact's plan replays kernel launches only (allowed: tcconv.alloc, tcconv.weight, memref.get_global of a constant i32 table, arith.constant, memref.cast, gpu.launch_func)"
                 )))
             }
         }
@@ -378,15 +413,7 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
                 dims: ab.dims,
             })
             .collect(),
-        weights: packed
-            .iter()
-            .zip(&weight_bytes)
-            .map(|((p, _), b)| WeightSlot {
-                name: p.name.clone(),
-                bytes: *b,
-                packing: Some(p.clone()),
-            })
-            .collect(),
+        weights,
         inputs: (0..num_inputs).map(|k| io_of(g, k, k)).collect(),
         outputs: g
             .results
@@ -403,6 +430,78 @@ pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
         packed,
         unshared_bytes,
     })
+}
+
+/// The module-level `memref.global`s by name.
+fn module_globals<'c, 'a>(module: &'a Module<'c>) -> HashMap<String, OperationRef<'c, 'a>> {
+    let mut m = HashMap::new();
+    let mut cur = module.body().first_operation();
+    while let Some(op) = cur {
+        if op_name(&op) == "memref.global" {
+            if let Some(n) = op
+                .attribute("sym_name")
+                .ok()
+                .and_then(|a| StringAttribute::try_from(a).ok())
+                .and_then(|s| nibble_qnn::ir::string_text(s).ok())
+            {
+                m.insert(n.to_owned(), op);
+            }
+        }
+        cur = op.next_in_block();
+    }
+    m
+}
+
+/// The symbol a flat symbol reference attribute `attr` of `op` names.
+fn symbol_ref(op: &OperationRef, attr: &str) -> Option<String> {
+    let a = op.attribute(attr).ok()?;
+    if !unsafe { mlir_sys::mlirAttributeIsAFlatSymbolRef(a.to_raw()) } {
+        return None;
+    }
+    let r = unsafe { mlir_sys::mlirFlatSymbolRefAttrGetValue(a.to_raw()) };
+    let bytes = unsafe { std::slice::from_raw_parts(r.data as *const u8, r.length) };
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
+/// The values of the constant i32 table `@name` (`memref.global ... constant` with a dense
+/// initial value of the type `ty` that `memref.get_global` returns).
+fn constant_table(
+    globals: &HashMap<String, OperationRef>,
+    name: &str,
+    ty: Type,
+) -> Result<Vec<i32>, String> {
+    let g = globals.get(name).ok_or_else(|| {
+        format!("memref.get_global of '{name}', which is no module-level memref.global")
+    })?;
+    let (_, shape) = memref_bytes(ty)
+        .filter(|(_, s)| s.len() == 1 && s[0] <= MAX_TABLE_VALUES)
+        .ok_or_else(|| {
+            format!(
+                "constant '{name}' is not a static 1-D memref of at most {MAX_TABLE_VALUES} values"
+            )
+        })?;
+    if ty.to_string() != format!("memref<{}xi32>", shape[0]) || g.attribute("constant").is_err() {
+        return Err(format!(
+            "'{name}' is not a constant i32 table (memref.global \"private\" constant @{name} : memref<Nxi32> = dense<...>)"
+        ));
+    }
+    let init = g
+        .attribute("initial_value")
+        .map_err(|_| format!("constant '{name}' has no initial value"))?;
+    let raw = init.to_raw();
+    unsafe {
+        if !mlir_sys::mlirAttributeIsADenseElements(raw)
+            || mlir_sys::mlirElementsAttrGetNumElements(raw) != shape[0]
+        {
+            return Err(format!(
+                "constant '{name}': its initial value is not {} dense i32 values",
+                shape[0]
+            ));
+        }
+        Ok((0..shape[0] as isize)
+            .map(|i| mlir_sys::mlirDenseElementsAttrGetInt32Value(raw, i))
+            .collect())
+    }
 }
 
 fn launch_of(
@@ -584,7 +683,11 @@ pub fn emit(
     };
     let mut packed = Weights::default();
     let mut weights_bytes = vec![];
-    for ((pw, shape), slot) in ex.packed.iter().zip(&ex.plan.weights) {
+    for (pk, slot) in ex.packed.iter().zip(&ex.plan.weights) {
+        let Some((pw, shape)) = pk else {
+            weights_bytes.push(slot.constant_bytes().unwrap_or_default());
+            continue;
+        };
         let src = qnn.get(&pw.source).ok_or_else(|| {
             format!(
                 "weight '{}' (packed as '{}') is not in {}",

@@ -34,6 +34,7 @@ fn plan() -> Plan {
             name: "w.ok".into(),
             bytes: 12,
             packing: None,
+            constant: None,
         }],
         inputs: vec![Io {
             buffer: 0,

@@ -8,15 +8,18 @@
 // Per-channel requantize i32 NHWC -> packed u4: 2x4x4 pixels x 2 words = 64 threads, one word each.
 // CHECK-LABEL: func.func @requant_u4
 // CHECK-SAME: %[[X:.*]]: memref<2x4x4x16xi32>{{.*}}, %[[Y:.*]]: memref<2x4x4x2xi32>
-// CHECK: gpu.launch_func @kernels::@requant_u4_0_elementwise blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%[[X]] : memref<2x4x4x16xi32>, %[[Y]] : memref<2x4x4x2xi32>)
+// The per-channel tables are module-level constants passed after the op's operands.
+// CHECK: %[[MUL:.*]] = memref.get_global @requant_u4_0_elementwise_mul : memref<16xi32>
+// CHECK: %[[SHIFT:.*]] = memref.get_global @requant_u4_0_elementwise_shift : memref<16xi32>
+// CHECK: gpu.launch_func @kernels::@requant_u4_0_elementwise blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%[[X]] : memref<2x4x4x16xi32>, %[[Y]] : memref<2x4x4x2xi32>, %[[MUL]] : memref<16xi32>, %[[SHIFT]] : memref<16xi32>)
+// CHECK: memref.global "private" constant @requant_u4_0_elementwise_mul : memref<16xi32> = dense<[1073741824, 1073741825,
+// CHECK: memref.global "private" constant @requant_u4_0_elementwise_shift : memref<16xi32> = dense<[33, 33, 33, 33, 33, 33, 33, 33, 34, 34, 34, 34, 34, 34, 34, 34]>
 // CHECK: gpu.module @kernels
-// CHECK-DAG: memref.global "private" constant @requant_u4_0_elementwise_mul : memref<16xi32>
-// CHECK-DAG: memref.global "private" constant @requant_u4_0_elementwise_shift : memref<16xi32> = dense<[33, 33, 33, 33, 33, 33, 33, 33, 34, 34, 34, 34, 34, 34, 34, 34]>
-// CHECK: gpu.func @requant_u4_0_elementwise(%{{.*}}: memref<2x4x4x16xi32> {llvm.noalias}, %{{.*}}: memref<2x4x4x2xi32> {llvm.noalias}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// CHECK: gpu.func @requant_u4_0_elementwise(%{{.*}}: memref<2x4x4x16xi32> {llvm.noalias}, %{{.*}}: memref<2x4x4x2xi32> {llvm.noalias}, %[[KMUL:.*]]: memref<16xi32> {llvm.noalias}, %{{.*}}: memref<16xi32> {llvm.noalias}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // CHECK: arith.cmpi ult, %{{.*}}, %c64 : index
 // CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [64], strides: [1] : memref<2x4x4x2xi32> to memref<64xi32>
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<512xi32>
-// CHECK: memref.get_global @requant_u4_0_elementwise_mul
+// CHECK: memref.load %[[KMUL]][%{{.*}}] : memref<16xi32>
 // The rounding sequence in i64: product, floor shift, remainder, half, tie to even.
 // CHECK: arith.muli %{{.*}}, %{{.*}} : i64
 // CHECK: arith.shrsi %{{.*}}, %{{.*}} : i64
@@ -113,12 +116,12 @@
 
 // HAWQ's logits: per-class scales, read as f32 bits from a constant table at the output channel.
 // CHECK-LABEL: func.func @dense_dequantize_per_channel
-// CHECK: gpu.launch_func @kernels::@dense_dequantize_per_channel_0_dense
+// CHECK: %[[T:.*]] = memref.get_global @dense_dequantize_per_channel_0_dense_deq_scale : memref<3xi32>
+// CHECK: gpu.launch_func @kernels::@dense_dequantize_per_channel_0_dense {{.*}}, %[[T]] : memref<3xi32>)
 // CHECK-NOT: gpu.launch_func
 // CHECK: memref.global "private" constant @dense_dequantize_per_channel_0_dense_deq_scale : memref<3xi32> = dense<[925353388, 1048576000, 1040187392]>
-// CHECK: gpu.func @dense_dequantize_per_channel_0_dense
-// CHECK: %[[T:.*]] = memref.get_global @dense_dequantize_per_channel_0_dense_deq_scale : memref<3xi32>
-// CHECK: %[[BITS:.*]] = memref.load %[[T]]
+// CHECK: gpu.func @dense_dequantize_per_channel_0_dense({{.*}}, %[[KT:.*]]: memref<3xi32> {llvm.noalias})
+// CHECK: %[[BITS:.*]] = memref.load %[[KT]]
 // CHECK: %[[S:.*]] = arith.bitcast %[[BITS]] : i32 to f32
 // CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : i32 to f32
 // CHECK: arith.mulf %[[F]], %[[S]] : f32
@@ -127,23 +130,28 @@
 // A per-channel dequantize on its own (the dense result is also returned), on a 2-D and a 4-D value.
 // CHECK-LABEL: func.func @dequantize_kernels
 // CHECK: gpu.launch_func @kernels::@dequantize_kernels_0_dense
-// CHECK: gpu.launch_func @kernels::@dequantize_kernels_1_dequantize
-// CHECK: gpu.launch_func @kernels::@dequantize_kernels_2_dequantize
-// CHECK: gpu.func @dequantize_kernels_1_dequantize(%{{.*}}: memref<4x3xi32> {llvm.noalias}, %{{.*}}: memref<4x3xf32> {llvm.noalias})
-// CHECK: memref.get_global @dequantize_kernels_1_dequantize_deq_scale : memref<3xi32>
+// Both take the same scales: one constant.
+// CHECK: %[[T1:.*]] = memref.get_global @dequantize_kernels_1_dequantize_deq_scale : memref<3xi32>
+// CHECK: gpu.launch_func @kernels::@dequantize_kernels_1_dequantize {{.*}}, %[[T1]] : memref<3xi32>)
+// CHECK: %[[T2:.*]] = memref.get_global @dequantize_kernels_1_dequantize_deq_scale : memref<3xi32>
+// CHECK: gpu.launch_func @kernels::@dequantize_kernels_2_dequantize {{.*}}, %[[T2]] : memref<3xi32>)
+// CHECK: memref.global "private" constant @dequantize_kernels_1_dequantize_deq_scale
+// CHECK-NOT: memref.global
+// CHECK: gpu.func @dequantize_kernels_1_dequantize(%{{.*}}: memref<4x3xi32> {llvm.noalias}, %{{.*}}: memref<4x3xf32> {llvm.noalias}, %[[K1:.*]]: memref<3xi32> {llvm.noalias})
+// CHECK: memref.load %[[K1]]
 // CHECK: arith.bitcast
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
-// CHECK: gpu.func @dequantize_kernels_2_dequantize
-// CHECK: memref.get_global @dequantize_kernels_2_dequantize_deq_scale : memref<3xi32>
+// CHECK: gpu.func @dequantize_kernels_2_dequantize({{.*}}, %[[K2:.*]]: memref<3xi32> {llvm.noalias})
+// CHECK: memref.load %[[K2]]
 // CHECK: arith.bitcast
 
 // conv + fused requantize (per-channel tables) -> packed u4 output, one word store per thread.
 // CHECK-LABEL: func.func @fused_requantize_u4
-// CHECK: gpu.launch_func @kernels::@fused_requantize_u4_0_conv2d
+// CHECK: gpu.launch_func @kernels::@fused_requantize_u4_0_conv2d {{.*}} : memref<16xi32>, %{{.*}} : memref<16xi32>)
 // CHECK: memref.global "private" constant @fused_requantize_u4_0_conv2d_mul
-// CHECK: gpu.func @fused_requantize_u4_0_conv2d
+// CHECK: gpu.func @fused_requantize_u4_0_conv2d({{.*}}, %{{.*}}: memref<16xi32> {llvm.noalias}, %[[SHIFT:.*]]: memref<16xi32> {llvm.noalias})
 // CHECK: arith.cmpi ult, %{{.*}}, %c18 : index
-// CHECK: memref.get_global @fused_requantize_u4_0_conv2d_shift
+// CHECK: memref.load %[[SHIFT]]
 // CHECK: arith.cmpi sge, %{{.*}}, %{{.*}} : i64
 // CHECK: memref.store %{{.*}} : memref<18xi32>
 // CHECK-NOT: memref.store
@@ -170,3 +178,22 @@
 // CHECK-LABEL: func.func @second_output_o12
 // CHECK: gpu.launch_func @kernels::@second_output_o12_0_conv2d {{.*}} args(%arg0 : memref<2x4x4x1xi32>, %{{.*}} : memref<12x3x3x1xi32>, %arg1 : memref<2x4x4x12xi32>, %arg2 : memref<2x4x4x12xi32>)
 // CHECK-NEXT: gpu.launch_func @kernels::@second_output_o12_1_elementwise {{.*}} args(%arg2 : memref<2x4x4x12xi32>, %arg3 : memref<2x4x4x2xi32>)
+
+// Two convs of one shape that differ only in their per-channel multipliers: one kernel, launched
+// twice with its own tables (the equal shift tables are one constant).
+// CHECK-LABEL: func.func @same_shape_convs
+// CHECK: %[[M0:.*]] = memref.get_global @same_shape_convs_0_conv2d_mul
+// CHECK: %[[S0:.*]] = memref.get_global @same_shape_convs_0_conv2d_shift
+// CHECK: gpu.launch_func @kernels::@same_shape_convs_0_conv2d {{.*}}, %[[M0]] : memref<16xi32>, %[[S0]] : memref<16xi32>)
+// CHECK: %[[M1:.*]] = memref.get_global @same_shape_convs_1_conv2d_mul
+// CHECK: %[[S1:.*]] = memref.get_global @same_shape_convs_0_conv2d_shift
+// CHECK: gpu.launch_func @kernels::@same_shape_convs_0_conv2d {{.*}}, %[[M1]] : memref<16xi32>, %[[S1]] : memref<16xi32>)
+// CHECK-NOT: gpu.launch_func
+// CHECK: memref.global "private" constant @same_shape_convs_0_conv2d_mul : memref<16xi32> = dense<[1073741824,
+// CHECK: memref.global "private" constant @same_shape_convs_0_conv2d_shift
+// CHECK: memref.global "private" constant @same_shape_convs_1_conv2d_mul : memref<16xi32> = dense<[1100000000,
+// CHECK-NOT: memref.global
+// CHECK: gpu.func @same_shape_convs_0_conv2d
+// CHECK-NOT: gpu.func
+// PTX: .visible .entry same_shape_convs_0_conv2d(
+// PTX-NOT: .entry same_shape_convs_1_conv2d

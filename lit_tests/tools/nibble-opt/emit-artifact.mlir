@@ -42,7 +42,7 @@
 // CHECK-NEXT: "launches": [
 // CHECK-NEXT:   {"args": [{"Buffer": 0}, {"Buffer": 2}], "block": [{{[0-9]+}}, 1, 1], "grid": [{{[0-9]+}}, 1, 1], "kernel": "net_0_quantize", "shared_bytes": 0},
 // CHECK-NEXT:   {"args": [{"Buffer": 2}, {"Weight": 0}, {"Weight": 1}, {"Buffer": 3}], {{.*}}"kernel": "net_1_conv2d"
-// CHECK-NEXT:   {"args": [{"Buffer": 3}, {"Buffer": 4}], {{.*}}"kernel": "net_2_elementwise"
+// CHECK-NEXT:   {"args": [{"Buffer": 3}, {"Buffer": 4}, {"Weight": 2}], {{.*}}"kernel": "net_2_elementwise"
 // CHECK-NEXT:   {"args": [{"Buffer": 4}, {"Buffer": 5}], {{.*}}"kernel": "net_3_pool2d"
 // CHECK-NEXT:   {"args": [{"Buffer": 5}, {"Buffer": 1}], {{.*}}"kernel": "net_4_dequantize"
 // CHECK-NEXT: ],
@@ -52,10 +52,12 @@
 // CHECK-NEXT: ],
 // CHECK-NEXT: "ptx": "kernels.ptx",
 // CHECK-NEXT: "target": "sm_90",
-// CHECK-NEXT: "version": 1,
+// CHECK-NEXT: "version": 2,
 // CHECK-NEXT: "weights": [
 // CHECK-NEXT:   {"bytes": 288, "name": "w1.ohwi", "packing": {{.*}}"source": "w1", "source_layout": "OIHW"}},
-// CHECK-NEXT:   {"bytes": 32, "name": "b1.bias", "packing": {{.*}}}
+// CHECK-NEXT:   {"bytes": 32, "name": "b1.bias", "packing": {{.*}}},
+// The requantize's per-channel multipliers: a constant table the kernel takes as a parameter.
+// CHECK-NEXT:   {"bytes": 32, "constant": [1073741824, 1073741824, 1200000000, 1073741824, 1073741824, 1073741824, 1073741824, 1000000000], "name": "net_2_elementwise_mul"}
 // CHECK-NEXT: ]
 
 // PTX: .target sm_90
@@ -84,7 +86,7 @@ func.func @net(%x: tensor<1x8x8x8xf32>) -> tensor<1x8x4x4xf32> {
   %w1 = "qnn.weight"() {name = "w1"} : () -> tensor<8x8x3x3xi4>
   %b1 = "qnn.weight"() {name = "b1"} : () -> tensor<8xi32>
   %c1 = "qnn.conv2d"(%q, %w1, %b1) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x8x8x8xui4>, tensor<8x8x3x3xi4>, tensor<8xi32>) -> tensor<1x8x8x8xi32>
-  %r1 = "qnn.requantize"(%c1) {multiplier = array<i32: 1073741824>, shift = array<i32: 36>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<1x8x8x8xi32>) -> tensor<1x8x8x8xui4>
+  %r1 = "qnn.requantize"(%c1) {multiplier = array<i32: 1073741824, 1073741824, 1200000000, 1073741824, 1073741824, 1073741824, 1073741824, 1000000000>, shift = array<i32: 36, 36, 36, 36, 36, 36, 36, 36>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<1x8x8x8xi32>) -> tensor<1x8x8x8xui4>
   %m = "qnn.max_pool2d"(%r1) {kernel = array<i64: 2, 2>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x8x8x8xui4>) -> tensor<1x8x4x4xui4>
   %o = "qnn.dequantize"(%m) {layout = "NCHW", scale = array<f32: 1.250000e-01>} : (tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xf32>
   return %o : tensor<1x8x4x4xf32>

@@ -5,15 +5,19 @@
 //! Conventions (what the launch plan and the runtime rely on):
 //! - The builtin.module gets `gpu.container_module`; kernels go into the (created or existing)
 //!   `gpu.module @kernels` after the host functions. Kernel names:
-//!   `<func>_<i>_<mnemonic>` (i = the op's position among the function's kernels), constant
-//!   tables `<kernel>_<what>` (`memref.global "private" constant`, per-channel requantize
-//!   multipliers and shifts when channels differ).
-//! - Kernel arguments are exactly the tcconv op's operands, in operand order (quantize /
+//!   `<func>_<i>_<mnemonic>` (i = the op's position among the function's kernels).
+//! - Kernel arguments are the tcconv op's operands, in operand order (quantize /
 //!   dequantize / relayout / pool2d: input, output; elementwise: inputs..., output;
 //!   conv2d: input, weight, bias?, residual?, output; dense: input, weight, bias?, output), and
 //!   each kernel argument has exactly the buffer's memref type (`memref<1x56x56x8xi32>`), so the
 //!   host passes the `tcconv.alloc` / `tcconv.weight` / function-argument values unchanged (no
-//!   host-side casts). Shapes are static: with `use-bare-ptr-memref-call-conv=1` every argument
+//!   host-side casts). Then the kernel's constant tables (per-channel requantize multipliers
+//!   and shifts where channels differ, dequantize scales), each a `memref<N x i32>`: the host
+//!   passes a `memref.get_global` of a module-level `memref.global "private" constant
+//!   @<kernel>_<what>` (placed before the gpu.module; equal tables are one global), which the
+//!   artifact turns into a constant weight slot. Values never baked into a kernel let layers
+//!   of one shape share it: a kernel whose text equals an earlier one's but for its name is not
+//!   added again, its op launches the earlier one (ResNet-50: 60 launches of 36 kernels). Shapes are static: with `use-bare-ptr-memref-call-conv=1` every argument
 //!   is one `.param .u64` pointer. Inside, each argument is viewed as a 1-D memref of its stored
 //!   elements (`memref.reinterpret_cast`) and addressed by slot (see `layout.rs`).
 //! - Every kernel is 1-D: `threads in (B, 1, 1)`, `blocks in (ceil(T / B), 1, 1)` with T the
@@ -50,11 +54,15 @@ pub mod wgmma;
 use crate::conversion::qnn_to_tcconv::funcs;
 use crate::diagnostics::emit_error;
 use crate::pass::{NibblePass, PassOptions};
-use builder::{build_kernel, table_global};
+use builder::{build_kernel, Table};
 use melior::ir::attribute::AttributeLike;
-use melior::ir::attribute::{DenseI32ArrayAttribute, IntegerAttribute, StringAttribute};
+use melior::ir::attribute::{
+    DenseElementsAttribute, DenseI32ArrayAttribute, FlatSymbolRefAttribute, IntegerAttribute,
+    StringAttribute,
+};
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationBuilder, OperationLike, OperationMutLike, OperationRef};
+use melior::ir::r#type::RankedTensorType;
 use melior::ir::{
     Attribute, Block, Identifier, Location, Module, Operation, Region, RegionLike, Type, Value,
     ValueLike,
@@ -66,6 +74,7 @@ use nibble_tcconv::ir::program_of_func;
 use nibble_tcconv::program::TcOp;
 use nibble_tcconv::select::{self, Kernel};
 use nibble_tcconv::target::Target;
+use std::collections::HashMap;
 
 pub struct ConvertTcconvToGpu;
 
@@ -153,7 +162,8 @@ fn gpu_module<'c, 'a>(context: &'c Context, module: &'a Module<'c>) -> Operation
 }
 
 /// Build the kernel of `op` (the `i`-th kernel of program `p`); `arg_types` = the host
-/// operands' memref types. Returns the gpu.func, its tables and its launch configuration.
+/// operands' memref types. Returns the gpu.func, the constant tables it takes after the
+/// operands, and its launch configuration.
 pub fn build_op_kernel<'c>(
     context: &'c Context,
     loc: Location<'c>,
@@ -161,7 +171,7 @@ pub fn build_op_kernel<'c>(
     p: &nibble_tcconv::program::Program,
     op: &TcOp,
     arg_types: &[Type<'c>],
-) -> Result<(Operation<'c>, Vec<(String, Vec<i32>)>, Launch), String> {
+) -> Result<(Operation<'c>, Vec<Table>, Launch), String> {
     let b = &p.buffers;
     // the kernel family the op records (tcconv's selection), realized
     let kernel = match op {
@@ -400,6 +410,7 @@ fn convert_func<'c>(
     func: OperationRef<'c, '_>,
     gm: OperationRef<'c, '_>,
     opts: &GpuOptions,
+    kernels: &mut Built,
 ) -> Result<(), ()> {
     let p = program_of_func(func).map_err(|e| {
         emit_error(
@@ -443,21 +454,99 @@ fn convert_func<'c>(
             return Err(());
         };
         let kname = format!("{fname}_{i}_{}", top.mnemonic());
-        let operands: Vec<Value> = op.operands().collect();
+        let mut operands: Vec<Value> = op.operands().collect();
         let types: Vec<Type> = operands.iter().map(|v| v.r#type()).collect();
         // one tcconv op, one kernel, one launch
-        let (kernel, tables, launch) =
+        let (mut kernel, tables, launch) =
             build_op_kernel(context, op.location(), &kname, &p, top, &types)
                 .map_err(|e| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}")))?;
-        for (tname, vals) in tables {
-            gm_body.append_operation(table_global(context, op.location(), &tname, &vals));
+        // each table a module-level constant (before the gpu.module) that the host passes after
+        // the operands
+        for t in &tables {
+            let tname = match kernels.tables.get(&t.values) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = format!("{kname}_{}", t.what);
+                    gm.block()
+                        .expect("gpu.module in a module")
+                        .insert_operation_before(
+                            gm,
+                            table_global(context, op.location(), &n, &t.values),
+                        );
+                    kernels.tables.insert(t.values.clone(), n.clone());
+                    n
+                }
+            };
+            let ty = Type::parse(context, &format!("memref<{}xi32>", t.values.len()))
+                .expect("table type");
+            let get = OperationBuilder::new("memref.get_global", op.location())
+                .add_attributes(&[(
+                    Identifier::new(context, "name"),
+                    FlatSymbolRefAttribute::new(context, &tname).into(),
+                )])
+                .add_results(&[ty])
+                .build()
+                .expect("memref.get_global");
+            let get = body.insert_operation_before(op, get);
+            operands.push(get.result(0).expect("get_global result").into());
         }
-        gm_body.append_operation(kernel);
-        insert_launch(context, &mut consts, op, &kname, launch, &operands);
+        // a kernel built before with the same body (only tables and names differ) runs again
+        let key = Built::key(context, &mut kernel, &kname);
+        let run = match kernels.built.get(&key) {
+            Some(k) => k.clone(),
+            None => {
+                gm_body.append_operation(kernel);
+                kernels.built.insert(key, kname.clone());
+                kname
+            }
+        };
+        insert_launch(context, &mut consts, op, &run, launch, &operands);
         rewriter.as_rewriter_base().erase_op(op);
         i += 1;
     }
     Ok(())
+}
+
+/// The kernels of one gpu.module so far, by body: a kernel is built once and launched by every
+/// op whose kernel has the same text but for its name; likewise one constant per table.
+#[derive(Default)]
+struct Built {
+    built: HashMap<String, String>,
+    tables: HashMap<Vec<i32>, String>,
+}
+
+impl Built {
+    /// The text of `kernel` (named `name`) without its name.
+    fn key<'c>(context: &'c Context, kernel: &mut Operation<'c>, name: &str) -> String {
+        let sym = |n: &str| StringAttribute::new(context, n).into();
+        kernel.set_attribute("sym_name", sym("_"));
+        let text = kernel.to_string();
+        kernel.set_attribute("sym_name", sym(name));
+        text
+    }
+}
+
+/// `memref.global "private" constant @name : memref<Nxi32> = dense<...>`.
+fn table_global<'c>(
+    ctx: &'c Context,
+    loc: Location<'c>,
+    name: &str,
+    values: &[i32],
+) -> Operation<'c> {
+    let i32t = Type::parse(ctx, "i32").unwrap();
+    let tensor = RankedTensorType::new(&[values.len() as u64], i32t, None);
+    let dense = DenseElementsAttribute::i32_values(tensor.into(), values);
+    let mty = Type::parse(ctx, &format!("memref<{}xi32>", values.len())).unwrap();
+    melior::dialect::memref::global(
+        ctx,
+        name,
+        Some("private"),
+        melior::ir::r#type::MemRefType::try_from(mty).unwrap(),
+        Some(dense.into()),
+        true,
+        Some(IntegerAttribute::new(Type::parse(ctx, "i64").unwrap(), 4)),
+        loc,
+    )
 }
 
 fn loc_of<'c>(context: &'c Context, loc: &str, func: OperationRef<'c, '_>) -> Location<'c> {
@@ -511,10 +600,11 @@ impl NibblePass for ConvertTcconvToGpu {
             .as_operation_mut()
             .set_attribute("gpu.container_module", Attribute::unit(context));
         let gm = gpu_module(context, module).to_raw();
+        let mut kernels = Built::default();
         for raw in fs {
             let func = unsafe { OperationRef::from_raw(raw) };
             let gm = unsafe { OperationRef::from_raw(gm) };
-            convert_func(context, func, gm, &opts)?;
+            convert_func(context, func, gm, &opts, &mut kernels)?;
         }
         // The builders emit index math per use; CSE on the kernels only (the host is untouched).
         let pm = PassManager::new(context);

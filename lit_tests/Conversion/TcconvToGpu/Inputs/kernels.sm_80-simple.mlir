@@ -90,3 +90,16 @@ module {
     return
   }
 }
+// -----
+module {
+  func.func @same_shape_convs(%arg0: memref<1x6x6x2xi32> {tcconv.dims = array<i64: 1, 16, 6, 6>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x6x6x2xi32> {tcconv.dims = array<i64: 1, 16, 6, 6>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+    %0 = "tcconv.alloc"() {dims = array<i64: 1, 16, 6, 6>, elem = "ui4", layout = "NHWC"} : () -> memref<1x6x6x2xi32>
+    %1 = "tcconv.weight"() {dims = array<i64: 16, 16, 3, 3>, elem = "i4", name = "w1.ohwi", packing = "ohwi", source = "w1", source_layout = "OIHW"} : () -> memref<16x3x3x2xi32>
+    %2 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 1>, elem = "i32", name = "b1.bias", packing = "bias", source = "b1", source_layout = "OIHW"} : () -> memref<16xi32>
+    %3 = "tcconv.weight"() {dims = array<i64: 16, 16, 3, 3>, elem = "i4", name = "w2.ohwi", packing = "ohwi", source = "w2", source_layout = "OIHW"} : () -> memref<16x3x3x2xi32>
+    %4 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 1>, elem = "i32", name = "b2.bias", packing = "bias", source = "b2", source_layout = "OIHW"} : () -> memref<16xi32>
+    "tcconv.conv2d"(%arg0, %1, %2, %0) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "simple", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1200000000>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_up", shift = array<i32: 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 35>, stages = 2 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<1x6x6x2xi32>, memref<16x3x3x2xi32>, memref<16xi32>, memref<1x6x6x2xi32>) -> ()
+    "tcconv.conv2d"(%0, %3, %4, %arg1) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "simple", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1300000000>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_up", shift = array<i32: 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 35>, stages = 2 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<1x6x6x2xi32>, memref<16x3x3x2xi32>, memref<16xi32>, memref<1x6x6x2xi32>) -> ()
+    return
+  }
+}

@@ -1,5 +1,5 @@
 //! Memory in the kernel builder: 1-D views of kernel arguments, scalar loads and stores, and
-//! constant tables (`memref.global`).
+//! constant tables (kernel parameters after the op's operands).
 
 use super::*;
 
@@ -52,16 +52,22 @@ impl<'c> KernelBuilder<'c> {
     pub fn store(&mut self, v: Val, m: Val, i: Val) {
         self.op("memref.store", &[v, m, i], &[], &[]);
     }
-    /// A constant i32 table in the gpu.module (`memref.global ... constant`, emitted by the
-    /// caller from [`KernelBuilder::tables`]) and a `memref.get_global` of it.
+    /// A constant i32 table: a kernel parameter `memref<N x i32>` placed after the op's operands
+    /// (the host passes a module-level constant, see [`KernelBuilder::tables`]). Tables are not
+    /// baked into the kernel, so kernels that differ only in their per-channel values are one
+    /// kernel. The same `what` twice is one parameter.
     pub fn table(&mut self, what: &str, values: &[i32]) -> Val {
-        let name = format!("{}_{what}", self.name);
-        if !self.tables.iter().any(|(n, _)| *n == name) {
-            self.tables.push((name.clone(), values.to_vec()));
+        if let Some((_, _, v)) = self.tables.iter().find(|(n, _, _)| n == what) {
+            return *v;
         }
         let ty =
             Type::parse(self.ctx, &format!("memref<{}xi32>", values.len())).expect("table type");
-        let sym = FlatSymbolRefAttribute::new(self.ctx, &name).into();
-        self.op("memref.get_global", &[], &[ty], &[("name", sym)])[0]
+        // after the operands and the tables before it, ahead of any workgroup attribution
+        let pos = (self.operands + self.tables.len()) as isize;
+        let v = unsafe {
+            mlir_sys::mlirBlockInsertArgument(self.entry, pos, ty.to_raw(), self.loc.to_raw())
+        };
+        self.tables.push((what.to_owned(), values.to_vec(), Val(v)));
+        Val(v)
     }
 }

@@ -20,13 +20,13 @@ mod memory;
 mod quant;
 
 use melior::ir::attribute::{
-    DenseElementsAttribute, DenseI32ArrayAttribute, DenseI64ArrayAttribute, FlatSymbolRefAttribute,
-    FloatAttribute, IntegerAttribute, StringAttribute, TypeAttribute,
+    DenseI32ArrayAttribute, DenseI64ArrayAttribute, FloatAttribute, IntegerAttribute,
+    StringAttribute, TypeAttribute,
 };
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationBuilder, OperationLike};
+use melior::ir::r#type::FunctionType;
 use melior::ir::r#type::TypeLike;
-use melior::ir::r#type::{FunctionType, RankedTensorType};
 use melior::ir::ValueLike;
 use melior::ir::{
     Attribute, Block, BlockRef, Identifier, Location, Operation, Region, RegionLike, Type, Value,
@@ -107,20 +107,28 @@ pub enum Param {
 pub struct KernelBuilder<'c> {
     pub ctx: &'c Context,
     pub loc: Location<'c>,
-    /// Name of the kernel (prefix of its constant tables).
+    /// Name of the kernel.
     pub name: String,
+    /// How many parameters the op's operands take (tables follow them).
+    operands: usize,
     stack: Vec<MlirBlock>,
     entry: MlirBlock,
     nconst: usize,
     consts: HashMap<(Scalar, u64), Val>,
     known: HashMap<usize, i64>,
     types: HashMap<Scalar, Type<'c>>,
-    /// Constant tables (`memref.global`s) this kernel reads: (symbol, values).
-    pub tables: Vec<(String, Vec<i32>)>,
+    /// Constant tables this kernel reads, in parameter order: (what, values, parameter).
+    tables: Vec<(String, Vec<i32>, Val)>,
 }
 
 impl<'c> KernelBuilder<'c> {
-    fn new(ctx: &'c Context, loc: Location<'c>, name: &str, entry: MlirBlock) -> Self {
+    fn new(
+        ctx: &'c Context,
+        loc: Location<'c>,
+        name: &str,
+        entry: MlirBlock,
+        operands: usize,
+    ) -> Self {
         let mut types = HashMap::new();
         for (t, s) in [
             (Scalar::I1, "i1"),
@@ -136,6 +144,7 @@ impl<'c> KernelBuilder<'c> {
             ctx,
             loc,
             name: name.to_owned(),
+            operands,
             stack: vec![entry],
             entry,
             nconst: 0,
@@ -518,10 +527,19 @@ fn wrap(t: Scalar, v: i64) -> i64 {
     }
 }
 
+/// A constant table a kernel takes as a parameter after the op's operands: what it holds
+/// (`mul`, `shift`, ...) and its values.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Table {
+    pub what: String,
+    pub values: Vec<i32>,
+}
+
 /// A `gpu.func ... kernel` built by `body` (which gets the kernel arguments, then one memref per
 /// `workgroup` type: shared-memory attributions, `#gpu.address_space<workgroup>`), with
 /// `known_block_size = [block, 1, 1]` and `llvm.noalias` on every argument (outputs never alias
-/// inputs; inputs are only read). Returns the op and the constant tables it reads.
+/// inputs; inputs are only read). The kernel's parameters are `arg_types`, then the constant
+/// tables the body asked for ([`KernelBuilder::table`]); returns the op and those tables.
 pub fn build_kernel<'c>(
     ctx: &'c Context,
     loc: Location<'c>,
@@ -530,7 +548,7 @@ pub fn build_kernel<'c>(
     workgroup: &[Type<'c>],
     block: i64,
     body: impl FnOnce(&mut KernelBuilder<'c>, &[Val]),
-) -> (Operation<'c>, Vec<(String, Vec<i32>)>) {
+) -> (Operation<'c>, Vec<Table>) {
     let entry = Block::new(
         &arg_types
             .iter()
@@ -541,13 +559,23 @@ pub fn build_kernel<'c>(
     let args: Vec<Val> = (0..arg_types.len() + workgroup.len())
         .map(|i| Val(entry.argument(i).unwrap().to_raw()))
         .collect();
-    let mut kb = KernelBuilder::new(ctx, loc, name, entry.to_raw());
+    let mut kb = KernelBuilder::new(ctx, loc, name, entry.to_raw(), arg_types.len());
     body(&mut kb, &args);
     kb.op("gpu.return", &[], &[], &[]);
-    let tables = std::mem::take(&mut kb.tables);
+    let tables: Vec<Table> = std::mem::take(&mut kb.tables)
+        .into_iter()
+        .map(|(what, values, _)| Table { what, values })
+        .collect();
+    let params: Vec<Type> = arg_types
+        .iter()
+        .copied()
+        .chain(tables.iter().map(|t| {
+            Type::parse(ctx, &format!("memref<{}xi32>", t.values.len())).expect("table type")
+        }))
+        .collect();
     let region = Region::new();
     region.append_block(entry);
-    let fty = FunctionType::new(ctx, arg_types, &[]);
+    let fty = FunctionType::new(ctx, &params, &[]);
     let noalias = Attribute::parse(ctx, "{llvm.noalias}").expect("noalias dict");
     let align16 = Attribute::parse(ctx, "{llvm.align = 16 : i64}").expect("align dict");
     // 16-byte aligned shared memory: 16-byte cp.async and ldmatrix row addresses need it
@@ -557,8 +585,7 @@ pub fn build_kernel<'c>(
         let a = melior::ir::attribute::ArrayAttribute::new(ctx, &vec![align16; workgroup.len()]);
         vec![(Identifier::new(ctx, "workgroup_attrib_attrs"), a.into())]
     };
-    let arg_attrs =
-        melior::ir::attribute::ArrayAttribute::new(ctx, &vec![noalias; arg_types.len()]);
+    let arg_attrs = melior::ir::attribute::ArrayAttribute::new(ctx, &vec![noalias; params.len()]);
     let i64t = Type::parse(ctx, "i64").unwrap();
     let op = OperationBuilder::new("gpu.func", loc)
         .add_attributes(&[
@@ -596,27 +623,4 @@ pub fn workgroup_i32<'c>(ctx: &'c Context, words: i64) -> Type<'c> {
         &format!("memref<{words}xi32, #gpu.address_space<workgroup>>"),
     )
     .expect("workgroup memref type")
-}
-
-/// `memref.global "private" constant @name : memref<Nxi32> = dense<...>`.
-pub fn table_global<'c>(
-    ctx: &'c Context,
-    loc: Location<'c>,
-    name: &str,
-    values: &[i32],
-) -> Operation<'c> {
-    let i32t = Type::parse(ctx, "i32").unwrap();
-    let tensor = RankedTensorType::new(&[values.len() as u64], i32t, None);
-    let dense = DenseElementsAttribute::i32_values(tensor.into(), values);
-    let mty = Type::parse(ctx, &format!("memref<{}xi32>", values.len())).unwrap();
-    melior::dialect::memref::global(
-        ctx,
-        name,
-        Some("private"),
-        melior::ir::r#type::MemRefType::try_from(mty).unwrap(),
-        Some(dense.into()),
-        true,
-        Some(IntegerAttribute::new(Type::parse(ctx, "i64").unwrap(), 4)),
-        loc,
-    )
 }
