@@ -408,6 +408,8 @@ pub fn store_tile(
     tile: &WarpTile,
     accs: &[Val],
 ) -> Result<(), String> {
+    // the main loop is done: the next kernel's blocks may take the SMs this one frees
+    kb.trigger_dependents();
     let (bb, rb) = (bufs.bias, bufs.residual);
     let (rows, nbase, t, mm) = (tile.rows, tile.nbase, tile.t, tile.mm);
     let rhalves = mm / 8;

@@ -206,11 +206,18 @@ pub fn build_op_kernel<'c>(
         block,
         |kb, args| {
             // programmatic dependent launch: nothing of the predecessor is read before it has
-            // finished (the wait comes first); the successor may start its launch now and
-            // waits in turn
+            // finished (the wait comes first). The tensor-core conv families let the successor
+            // be scheduled after their main loop (`mma::store_tile`); the other kernels, short
+            // loops over their outputs, at once.
             if p.target.programmatic_launch() {
+                kb.programmatic_launch = true;
                 kb.griddepcontrol("wait");
-                kb.griddepcontrol("launch_dependents");
+                if !matches!(
+                    kernel,
+                    Kernel::Staged(_) | Kernel::Wgmma(_) | Kernel::Mma(_)
+                ) {
+                    kb.trigger_dependents();
+                }
             }
             let r = match op {
                 TcOp::Quantize {

@@ -170,6 +170,23 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
                 t.programmatic_launch(),
                 "{t}"
             );
+            // every kernel lets its successor be scheduled, the tensor-core convs only after
+            // their last MMA (before the epilogue)
+            if t.programmatic_launch() {
+                for k in ptx.split(".entry ").skip(1) {
+                    let trigger = k.rfind("griddepcontrol.launch_dependents");
+                    assert!(
+                        trigger.is_some(),
+                        "{t}: a kernel never triggers its successor"
+                    );
+                    if let Some(last_mma) = k.rfind("mma.sync").max(k.rfind("wgmma.mma_async")) {
+                        assert!(
+                            trigger > Some(last_mma),
+                            "{t}: trigger before the main loop's end"
+                        );
+                    }
+                }
+            }
             ptxas_check(&ptx, t.name(), &format!("mini_b{batch}"));
         }
     }

@@ -30,6 +30,14 @@ impl<'c> KernelBuilder<'c> {
             .unwrap_or_else(|| panic!("grid_dep_action {action}"));
         self.op("nvvm.griddepcontrol", &[], &[], &[("kind", kind)]);
     }
+    /// With programmatic dependent launch, let the dependent grid be scheduled (its blocks wait
+    /// in `griddepcontrol.wait` until this grid has finished); a no-op otherwise. A block that
+    /// never reaches it counts when it exits.
+    pub fn trigger_dependents(&mut self) {
+        if self.programmatic_launch {
+            self.griddepcontrol("launch_dependents");
+        }
+    }
     /// `gpu.shuffle xor %v, %mask, 32` over the whole warp (every lane must execute it).
     pub fn shuffle_xor(&mut self, v: Val, mask: i64) -> Val {
         let m = self.i32c(mask);

@@ -111,6 +111,8 @@ pub struct KernelBuilder<'c> {
     pub name: String,
     /// How many parameters the op's operands take (tables follow them).
     operands: usize,
+    /// Programmatic dependent launch: [`KernelBuilder::trigger_dependents`] emits the trigger.
+    pub programmatic_launch: bool,
     stack: Vec<MlirBlock>,
     entry: MlirBlock,
     nconst: usize,
@@ -145,6 +147,7 @@ impl<'c> KernelBuilder<'c> {
             loc,
             name: name.to_owned(),
             operands,
+            programmatic_launch: false,
             stack: vec![entry],
             entry,
             nconst: 0,
