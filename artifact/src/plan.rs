@@ -51,7 +51,10 @@ use nibble_qnn::semantics::{ElemType, Layout};
 use nibble_tcconv::buffer::ActBuffer;
 use serde::{Deserialize, Serialize};
 
+/// Version 2 added constant weight slots (`WeightSlot::constant`); a version-1 plan has none
+/// and is read as it is.
 pub const PLAN_VERSION: u32 = 2;
+pub const OLDEST_PLAN_VERSION: u32 = 1;
 /// The largest activation arena a plan may ask for (256 GiB: above any GPU's memory), checked
 /// before the runtime allocates anything.
 pub const MAX_ARENA_BYTES: u64 = 1 << 38;
@@ -186,9 +189,9 @@ impl Plan {
         let v: serde_json::Value =
             serde_json::from_str(s).map_err(|e| format!("plan.json: {e}"))?;
         if let Some(ver) = v.get("version").and_then(|x| x.as_u64()) {
-            if ver != PLAN_VERSION as u64 {
+            if !(OLDEST_PLAN_VERSION as u64..=PLAN_VERSION as u64).contains(&ver) {
                 return Err(format!(
-                    "plan.json: version {ver} (this runtime reads {PLAN_VERSION})"
+                    "plan.json: version {ver} (this runtime reads {OLDEST_PLAN_VERSION} to {PLAN_VERSION})"
                 ));
             }
         }
@@ -522,6 +525,7 @@ mod tests {
     #[test]
     fn validation_errors_name_the_problem() {
         assert!(err_of(|p| p.version = 7).contains("version 7"));
+        assert!(err_of(|p| p.version = 0).contains("version 0"));
         assert!(err_of(|p| p.weights[1].bytes = 12)
             .contains("constant 'k0_mul' has 2 values for 12 bytes"));
         let bias = nibble_tcconv::program::PackedWeight {
@@ -557,9 +561,14 @@ mod tests {
         assert!(Plan::from_json("{\"version\": 2}")
             .unwrap_err()
             .contains("missing field"));
-        // plans from before kernels took constant tables as parameters
-        assert!(Plan::from_json("{\"version\": 1}")
+        assert!(Plan::from_json("{\"version\": 3}")
             .unwrap_err()
-            .contains("version 1 (this runtime reads 2)"));
+            .contains("version 3 (this runtime reads 1 to 2)"));
+        // a plan from before kernels took constant tables as parameters reads as it is
+        let mut old = sample();
+        old.version = 1;
+        old.weights.pop();
+        old.launches[0].args.pop();
+        assert_eq!(Plan::from_json(&old.to_json()).unwrap(), old);
     }
 }
