@@ -2,6 +2,7 @@
 //! generator and the GPU-side runtime share. `ir` (feature `mlir`) converts MLIR to it; `print`
 //! turns it back into qnn IR text in MLIR's generic syntax (what IRDL ops print as).
 
+use crate::attrs::AttrValue;
 use crate::semantics::{Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
@@ -59,101 +60,205 @@ impl ChannelScales {
     }
 }
 
-/// The qnn ops with typed attributes. Operand conventions are documented per variant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Op {
+/// Declares the qnn ops once: each op's variant, mnemonic and attributes (field, type, MLIR
+/// attribute name, and for an optional attribute `or` its default, which is never printed).
+/// From it follow the [`Op`] enum, [`Op::mnemonic`], [`attr_dict`] (the printer, entries sorted
+/// by name as MLIR prints them) and `read_op` (the reader behind `ir::op_of`); how a field type
+/// is spelled is its [`AttrValue`] impl. The IRDL definition (`qnn.irdl.mlir`) declares the same
+/// required attributes, checked by a test.
+macro_rules! qnn_ops {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $mnemonic:literal $({ $(
+            $(#[$fattr:meta])*
+            $field:ident : $fty:ty => $attr:literal $(or $default:expr)?
+        ),* $(,)? })?
+    ),* $(,)?) => {
+        /// The qnn ops with typed attributes. Operand conventions are documented per variant.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub enum Op {
+            $(
+                $(#[$doc])*
+                $variant $({ $( $(#[$fattr])* $field: $fty ),* })?,
+            )*
+            /// The second result of the `qnn.conv2d_fused` its one operand is (whose epilogue has a
+            /// [`SecondOutput`]): the graph keeps one value per node, so a two-result op is the op
+            /// (its first result) and this projection. Not an op of its own in MLIR: printed as
+            /// `%N#1`.
+            SecondResult,
+        }
+
+        impl Op {
+            /// The op's name in the qnn dialect (`qnn.<mnemonic>`).
+            pub fn mnemonic(&self) -> &'static str {
+                match self {
+                    $( Op::$variant { .. } => $mnemonic, )*
+                    Op::SecondResult => "second_result",
+                }
+            }
+        }
+
+        /// Every qnn op's mnemonic and attributes (name, optional), as the table declares them.
+        pub fn op_attributes() -> Vec<(&'static str, Vec<(String, bool)>)> {
+            vec![$(
+                ($mnemonic, {
+                    #[allow(unused_mut)]
+                    let mut v: Vec<(String, bool)> = vec![];
+                    $($(
+                        let optional = false $(|| { stringify!($default); true })?;
+                        v.extend(<$fty as AttrValue>::names($attr)
+                            .into_iter()
+                            .map(|(n, o)| (n, o || optional)));
+                    )*)?
+                    v
+                }),
+            )*]
+        }
+
+        /// The op's attributes as MLIR attribute-dictionary entries (`k = v, ...`), sorted by
+        /// name; optional attributes at their default are left out.
+        pub fn attr_dict(op: &Op) -> String {
+            let mut out: Vec<(String, String)> = vec![];
+            match op {
+                $( Op::$variant $({ $($field),* })? => {
+                    $($(
+                        let default_only: Option<$fty> = None $(.or(Some($default)))?;
+                        if default_only.as_ref() != Some($field) {
+                            AttrValue::entries($field, $attr, &mut out);
+                        }
+                    )*)?
+                } )*
+                Op::SecondResult => {}
+            }
+            dict_text(out)
+        }
+
+        /// The typed op `qnn.<mnemonic>` read from `op` (None: not a qnn mnemonic).
+        #[cfg(feature = "mlir")]
+        pub(crate) fn read_op(
+            mnemonic: &str,
+            op: &melior::ir::operation::OperationRef,
+        ) -> Option<Result<Op, String>> {
+            #[allow(unused_imports)]
+            use melior::ir::operation::OperationLike;
+            Some(match mnemonic {
+                $( $mnemonic => (|| -> Result<Op, String> {
+                    Ok(Op::$variant $({ $(
+                        $field: {
+                            let default_only: Option<$fty> = None $(.or(Some($default)))?;
+                            match default_only {
+                                Some(d) if op.attribute($attr).is_err() => d,
+                                _ => <$fty as AttrValue>::read(op, $attr)?,
+                            }
+                        }
+                    ),* })?)
+                })(), )*
+                _ => return None,
+            })
+        }
+    };
+}
+
+qnn_ops! {
     /// `qnn.weight`: () -> tensor; the tensor stored under `name` in the weights file.
-    Weight { name: String },
+    Weight = "weight" { name: String => "name" },
     /// `qnn.quantize`: (f32) -> int; `clamp(round_half_even(x * f32(1/scale)) + zero_point)`
     /// (`x / scale` under `QuantizeMode::Divide`).
-    Quantize {
-        scale: f32,
-        layout: Layout,
+    Quantize = "quantize" {
+        scale: f32 => "scale",
+        layout: Layout => "layout",
         #[serde(default)]
-        zero_point: i64,
+        zero_point: i64 => "zero_point" or 0,
         #[serde(default)]
-        mode: QuantizeMode,
+        mode: QuantizeMode => "mode" or QuantizeMode::MultiplyReciprocal,
     },
     /// `qnn.conv2d`: (input, weight, bias?) -> i32; padded taps read `padding_value`.
-    Conv2d {
-        strides: [i64; 2],
-        padding: [i64; 4],
-        layout: Layout,
-        kernel_layout: KernelLayout,
+    Conv2d = "conv2d" {
+        strides: [i64; 2] => "strides",
+        /// [top, left, bottom, right]
+        padding: [i64; 4] => "padding",
+        layout: Layout => "layout",
+        kernel_layout: KernelLayout => "kernel_layout",
         #[serde(default)]
-        padding_value: i64,
+        padding_value: i64 => "padding_value" or 0,
         /// Channel groups: output channel `o` reads input channels
         /// `[g * C/groups, (g+1) * C/groups)` with `g = o / (O/groups)` (1: a plain conv;
         /// C: depthwise).
         #[serde(default = "one")]
-        groups: i64,
+        groups: i64 => "groups" or 1,
     },
     /// `qnn.dense`: (input NC, weight OI, bias?) -> i32.
-    Dense,
+    Dense = "dense",
     /// `qnn.requantize`: (int) -> int.
-    Requantize {
-        scales: ChannelScales,
-        rounding: Rounding,
-        zero_point: i64,
-        clamp: [i64; 2],
-        layout: Layout,
+    Requantize = "requantize" {
+        scales: ChannelScales => "",
+        rounding: Rounding => "rounding",
+        zero_point: i64 => "zero_point",
+        clamp: [i64; 2] => "clamp",
+        layout: Layout => "layout",
     },
     /// `qnn.add`: (lhs, rhs) -> int; each branch requantized with its own scale, summed, clamped.
-    Add {
-        lhs: ChannelScales,
-        rhs: ChannelScales,
-        rounding: Rounding,
-        clamp: [i64; 2],
-        layout: Layout,
+    Add = "add" {
+        lhs: ChannelScales => "lhs_",
+        rhs: ChannelScales => "rhs_",
+        rounding: Rounding => "rounding",
+        clamp: [i64; 2] => "clamp",
+        layout: Layout => "layout",
         /// The f32 added inside the sum under rounding `f32_fma` (0 otherwise).
         #[serde(default)]
-        bias: f32,
+        bias: f32 => "bias" or 0.0,
     },
     /// `qnn.relu`: max(x, 0).
-    Relu { layout: Layout },
+    Relu = "relu" { layout: Layout => "layout" },
     /// `qnn.clamp`: clamp(x, min, max).
-    Clamp { min: i64, max: i64, layout: Layout },
+    Clamp = "clamp" {
+        min: i64 => "min",
+        max: i64 => "max",
+        layout: Layout => "layout",
+    },
     /// `qnn.max_pool2d`.
-    MaxPool2d {
-        kernel: [i64; 2],
-        strides: [i64; 2],
-        padding: [i64; 4],
-        layout: Layout,
+    MaxPool2d = "max_pool2d" {
+        kernel: [i64; 2] => "kernel",
+        strides: [i64; 2] => "strides",
+        padding: [i64; 4] => "padding",
+        layout: Layout => "layout",
     },
     /// `qnn.avg_pool2d`: floor(sum / divisor), divisor kh*kw unless given; padding counts as
     /// zeros.
-    AvgPool2d {
-        kernel: [i64; 2],
-        strides: [i64; 2],
-        padding: [i64; 4],
-        layout: Layout,
+    AvgPool2d = "avg_pool2d" {
+        kernel: [i64; 2] => "kernel",
+        strides: [i64; 2] => "strides",
+        padding: [i64; 4] => "padding",
+        layout: Layout => "layout",
         #[serde(default)]
-        divisor: Option<i64>,
+        divisor: Option<i64> => "divisor" or None,
     },
     /// `qnn.flatten`: N x C x 1 x 1 (any 4-D layout) -> N x C.
-    Flatten { layout: Layout },
+    Flatten = "flatten" { layout: Layout => "layout" },
     /// `qnn.conv2d_fused`: (input, weight, bias?, residual?) -> int; `qnn.conv2d` followed by
     /// its epilogue (requantize or per-branch residual add, clamp, relu; see [`Epilogue`]).
     /// A residual operand is present iff the epilogue is `Residual`; bias iff one more operand.
-    Conv2dFused {
-        strides: [i64; 2],
-        padding: [i64; 4],
-        layout: Layout,
-        kernel_layout: KernelLayout,
-        epilogue: Epilogue,
+    Conv2dFused = "conv2d_fused" {
+        strides: [i64; 2] => "strides",
+        padding: [i64; 4] => "padding",
+        layout: Layout => "layout",
+        kernel_layout: KernelLayout => "kernel_layout",
+        epilogue: Epilogue => "epilogue",
         #[serde(default)]
-        padding_value: i64,
+        padding_value: i64 => "padding_value" or 0,
         #[serde(default = "one")]
-        groups: i64,
+        groups: i64 => "groups" or 1,
     },
     /// `qnn.dequantize`: (int) -> f32; `f32(x) * scales[c]` (one entry: per tensor).
-    Dequantize { scales: Vec<f32>, layout: Layout },
-    /// The second result of the `qnn.conv2d_fused` its one operand is (whose epilogue has a
-    /// [`SecondOutput`]): the graph keeps one value per node, so a two-result op is the op (its
-    /// first result) and this projection. Not an op of its own in MLIR: printed as `%N#1`.
-    SecondResult,
+    Dequantize = "dequantize" {
+        scales: Vec<f32> => "scale",
+        layout: Layout => "layout",
+    },
     /// `qnn.layout_transform`.
-    LayoutTransform { src: Layout, dst: Layout },
+    LayoutTransform = "layout_transform" {
+        src: Layout => "src_layout",
+        dst: Layout => "dst_layout",
+    },
 }
 
 impl Op {
@@ -186,25 +291,6 @@ impl Op {
                 Some(vec![1, 1, b, r])
             }
             _ => None,
-        }
-    }
-    pub fn mnemonic(&self) -> &'static str {
-        match self {
-            Op::Weight { .. } => "weight",
-            Op::Quantize { .. } => "quantize",
-            Op::Conv2d { .. } => "conv2d",
-            Op::Dense => "dense",
-            Op::Requantize { .. } => "requantize",
-            Op::Add { .. } => "add",
-            Op::Relu { .. } => "relu",
-            Op::Clamp { .. } => "clamp",
-            Op::MaxPool2d { .. } => "max_pool2d",
-            Op::AvgPool2d { .. } => "avg_pool2d",
-            Op::Flatten { .. } => "flatten",
-            Op::Dequantize { .. } => "dequantize",
-            Op::Conv2dFused { .. } => "conv2d_fused",
-            Op::LayoutTransform { .. } => "layout_transform",
-            Op::SecondResult => "second_result",
         }
     }
 }
@@ -413,103 +499,27 @@ fn one() -> i64 {
     1
 }
 
-/// `groups = g : i64, ` when not 1 (the attribute is optional).
-fn groups_attr(g: i64) -> String {
-    if g == 1 {
-        String::new()
-    } else {
-        format!("groups = {g} : i64, ")
-    }
-}
-
-/// `, padding_value = v : i64` when not 0 (the attribute is optional).
-fn padding_value_attr(v: i64) -> String {
-    if v == 0 {
-        String::new()
-    } else {
-        format!(", padding_value = {v} : i64")
-    }
-}
-
-/// The op's attributes as MLIR attribute-dictionary entries (`k = v, ...`), sorted by name.
-pub fn attr_dict(op: &Op) -> String {
-    match op {
-        Op::Weight { name } => format!("name = \"{name}\""),
-        Op::Quantize { scale, layout, zero_point, mode } => {
-            let mut s = format!("layout = \"{layout}\"");
-            if *mode != QuantizeMode::default() {
-                write!(s, ", mode = \"{}\"", mode.name()).unwrap();
-            }
-            write!(s, ", scale = {}", f32_attr(*scale)).unwrap();
-            if *zero_point != 0 {
-                write!(s, ", zero_point = {zero_point} : i64").unwrap();
-            }
-            s
-        }
-        Op::Conv2d { strides, padding, layout, kernel_layout, padding_value, groups } => format!(
-            "{}kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}{}, strides = {}",
-            groups_attr(*groups),
-            arr64(padding),
-            padding_value_attr(*padding_value),
-            arr64(strides)
-        ),
-        Op::Dense => String::new(),
-        Op::Requantize { scales, rounding, zero_point, clamp, layout } => format!(
-            "clamp = {}, layout = \"{layout}\", multiplier = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zero_point} : i64",
-            arr64(clamp),
-            arr32(&scales.multiplier),
-            arr32(&scales.shift)
-        ),
-        Op::Add { lhs, rhs, rounding, clamp, layout, bias } => format!(
-            "{}clamp = {}, layout = \"{layout}\", lhs_multiplier = {}, lhs_shift = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\"",
-            if *bias != 0.0 || *rounding == Rounding::F32Fma {
-                format!("bias = {}, ", f32_attr(*bias))
-            } else {
-                String::new()
-            },
-            arr64(clamp),
-            arr32(&lhs.multiplier),
-            arr32(&lhs.shift),
-            arr32(&rhs.multiplier),
-            arr32(&rhs.shift)
-        ),
-        Op::Relu { layout } => format!("layout = \"{layout}\""),
-        Op::Clamp { min, max, layout } => format!("layout = \"{layout}\", max = {max} : i64, min = {min} : i64"),
-        Op::MaxPool2d { kernel, strides, padding, layout } => format!(
-            "kernel = {}, layout = \"{layout}\", padding = {}, strides = {}",
-            arr64(kernel),
-            arr64(padding),
-            arr64(strides)
-        ),
-        Op::AvgPool2d { kernel, strides, padding, layout, divisor } => format!(
-            "{}kernel = {}, layout = \"{layout}\", padding = {}, strides = {}",
-            divisor.map(|d| format!("divisor = {d} : i64, ")).unwrap_or_default(),
-            arr64(kernel),
-            arr64(padding),
-            arr64(strides)
-        ),
-        Op::Flatten { layout } => format!("layout = \"{layout}\""),
-        Op::Dequantize { scales, layout } => {
-            format!("layout = \"{layout}\", scale = {}", f32_array(scales))
-        }
-        Op::Conv2dFused { strides, padding, layout, kernel_layout, epilogue, padding_value, groups } => format!(
-            "{}, {}kernel_layout = \"{kernel_layout}\", layout = \"{layout}\", padding = {}{}, strides = {}",
-            epilogue_attrs(epilogue),
-            groups_attr(*groups),
-            arr64(padding),
-            padding_value_attr(*padding_value),
-            arr64(strides)
-        ),
-        Op::LayoutTransform { src, dst } => format!("dst_layout = \"{dst}\", src_layout = \"{src}\""),
-        Op::SecondResult => String::new(),
-    }
-}
-
 /// `clamp, epilogue, multiplier, relu, residual_multiplier, residual_shift, rounding, shift,
 /// zero_point` attribute entries of an epilogue (shared by qnn.conv2d_fused and tcconv), then
 /// `second_clamp, second_multiplier, second_rounding, second_shift, second_zero_point` when the
 /// epilogue has a second output.
-pub fn epilogue_attrs(e: &Epilogue) -> String {
+pub fn epilogue_attrs(e: &Epilogue) -> Vec<(String, String)> {
+    let mut out = vec![];
+    epilogue_entries(e, &mut out);
+    out
+}
+
+/// Attribute-dictionary entries as `k = v, ...`, sorted by name (as MLIR prints them).
+pub fn dict_text(mut entries: Vec<(String, String)>) -> String {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let items: Vec<String> = entries
+        .into_iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    items.join(", ")
+}
+
+fn epilogue_entries(e: &Epilogue, out: &mut Vec<(String, String)>) {
     let empty = ChannelScales {
         multiplier: vec![],
         shift: vec![],
@@ -521,25 +531,18 @@ pub fn epilogue_attrs(e: &Epilogue) -> String {
         }
         EpilogueKind::Residual { scales, residual } => ("residual", scales, residual, 0),
     };
-    format!(
-        "clamp = {}, epilogue = \"{kind}\", multiplier = {}, relu = {}, residual_multiplier = {}, residual_shift = {}, rounding = \"{}\", shift = {}, zero_point = {zp} : i64",
-        arr64(&e.clamp),
-        arr32(&s.multiplier),
-        e.relu,
-        arr32(&r.multiplier),
-        arr32(&r.shift),
-        e.rounding,
-        arr32(&s.shift)
-    ) + &match &e.second {
-        None => String::new(),
-        Some(o) => format!(
-            ", second_clamp = {}, second_multiplier = {}, second_rounding = \"{}\", second_shift = {}, second_zero_point = {} : i64",
-            arr64(&o.clamp),
-            arr32(&o.scales.multiplier),
-            o.rounding,
-            arr32(&o.scales.shift),
-            o.zero_point
-        ),
+    e.clamp.entries("clamp", out);
+    kind.to_owned().entries("epilogue", out);
+    s.entries("", out);
+    e.relu.entries("relu", out);
+    r.entries("residual_", out);
+    e.rounding.entries("rounding", out);
+    zp.entries("zero_point", out);
+    if let Some(o) = &e.second {
+        o.clamp.entries("second_clamp", out);
+        o.scales.entries("second_", out);
+        o.rounding.entries("second_rounding", out);
+        o.zero_point.entries("second_zero_point", out);
     }
 }
 
@@ -605,5 +608,85 @@ impl Epilogue {
         } else {
             y
         }
+    }
+}
+
+#[cfg(test)]
+mod op_table_tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// `irdl.operation @name { ... irdl.attributes { "a" = %x, ... } }` of the dialect file.
+    fn irdl_attributes() -> Vec<(String, BTreeSet<String>)> {
+        let text = include_str!("../qnn.irdl.mlir");
+        text.split("irdl.operation @")
+            .skip(1)
+            .map(|op| {
+                let name = op.split_whitespace().next().unwrap().to_owned();
+                let attrs = match op.find("irdl.attributes {") {
+                    Some(i) => {
+                        let body = &op[i..];
+                        let body = &body[..body.find('}').unwrap()];
+                        body.split('"')
+                            .skip(1)
+                            .step_by(2)
+                            .map(str::to_owned)
+                            .collect()
+                    }
+                    None => BTreeSet::new(),
+                };
+                (name, attrs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn op_table_and_irdl_declare_the_same_ops_and_required_attributes() {
+        let irdl = irdl_attributes();
+        let table = op_attributes();
+        assert_eq!(
+            irdl.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<BTreeSet<_>>(),
+            table.iter().map(|(n, _)| *n).collect::<BTreeSet<_>>()
+        );
+        for (op, attrs) in &table {
+            let required: BTreeSet<String> = attrs
+                .iter()
+                .filter(|(_, optional)| !optional)
+                .map(|(n, _)| n.clone())
+                .collect();
+            let declared = &irdl.iter().find(|(n, _)| n == op).unwrap().1;
+            assert_eq!(&required, declared, "qnn.{op}");
+        }
+    }
+
+    #[test]
+    fn optional_attributes_at_their_default_are_not_printed() {
+        let conv = Op::Conv2d {
+            strides: [1, 1],
+            padding: [0, 0, 0, 0],
+            layout: Layout::NCHW,
+            kernel_layout: KernelLayout::OIHW,
+            padding_value: 0,
+            groups: 1,
+        };
+        let text = attr_dict(&conv);
+        assert!(
+            !text.contains("groups") && !text.contains("padding_value"),
+            "{text}"
+        );
+        let grouped = Op::Conv2d {
+            strides: [1, 1],
+            padding: [0, 0, 0, 0],
+            layout: Layout::NCHW,
+            kernel_layout: KernelLayout::OIHW,
+            padding_value: -128,
+            groups: 4,
+        };
+        assert_eq!(
+            attr_dict(&grouped),
+            "groups = 4 : i64, kernel_layout = \"OIHW\", layout = \"NCHW\", padding = array<i64: 0, 0, 0, 0>, padding_value = -128 : i64, strides = array<i64: 1, 1>"
+        );
     }
 }

@@ -1,11 +1,10 @@
-//! Typed wrappers over qnn operations in MLIR (melior), and the IR -> [`Graph`] conversion.
-//!
-//! `Conv2d::try_from(op)` succeeds only for a `qnn.conv2d`; its accessors read and check the
-//! attributes IRDL declared (`strides()`, `padding()`, `layout()`, ...). Every failure is a
-//! message; the caller attaches the op's location.
+//! qnn operations in MLIR (melior) <-> [`Graph`]: [`op_of`] reads an op's typed [`Op`] through
+//! the op table (`graph::qnn_ops!`), [`graph_of_func`] a function, [`build_func`] builds one.
+//! The attribute readers here are shared with tcconv's reader. Every failure is a message; the
+//! caller attaches the op's location.
 
 use crate::graph::{ChannelScales, Graph, Node, Op, TensorType, ValueId};
-use crate::semantics::{ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
+use crate::semantics::{ElemType, Rounding};
 use melior::ir::attribute::{
     AttributeLike, DenseI32ArrayAttribute, DenseI64ArrayAttribute, FloatAttribute,
     IntegerAttribute, StringAttribute,
@@ -204,12 +203,6 @@ pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> 
     })
 }
 
-fn layout_attr(op: &OperationRef, name: &str) -> Result<Layout, String> {
-    let s = string(op, name)?;
-    Layout::parse(s)
-        .ok_or_else(|| format!("attribute '{name}' = \"{s}\" is not one of NCHW, NHWC, HWNC, NC"))
-}
-
 /// The `rounding` attribute.
 pub fn rounding_attr(op: &OperationRef) -> Result<Rounding, String> {
     rounding_named(op, "rounding")
@@ -217,9 +210,7 @@ pub fn rounding_attr(op: &OperationRef) -> Result<Rounding, String> {
 
 /// A rounding-mode attribute `name`.
 fn rounding_named(op: &OperationRef, name: &str) -> Result<Rounding, String> {
-    let s = string(op, name)?;
-    Rounding::parse(s)
-        .ok_or_else(|| format!("{name} \"{s}\" is not one of half_to_even, half_up, truncate"))
+    <Rounding as crate::attrs::AttrValue>::read(op, name)
 }
 
 /// Per-channel dyadic scales from a multiplier and a shift attribute.
@@ -228,226 +219,6 @@ pub fn scales(op: &OperationRef, mult: &str, shift: &str) -> Result<ChannelScale
         multiplier: i32_vec(op, mult)?,
         shift: i32_vec(op, shift)?,
     })
-}
-
-/// Declares a typed wrapper `$name` for `qnn.$mnemonic`.
-macro_rules! qnn_op {
-    ($(#[$doc:meta])* $name:ident, $mnemonic:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug)]
-        pub struct $name<'c, 'a>(pub OperationRef<'c, 'a>);
-
-        impl<'c, 'a> TryFrom<OperationRef<'c, 'a>> for $name<'c, 'a> {
-            type Error = String;
-            fn try_from(op: OperationRef<'c, 'a>) -> Result<Self, String> {
-                let n = op.name();
-                let n = n.as_string_ref();
-                if n.as_str() == Ok(concat!("qnn.", $mnemonic)) {
-                    Ok(Self(op))
-                } else {
-                    Err(format!("expected qnn.{}, found {}", $mnemonic, n.as_str().unwrap_or("?")))
-                }
-            }
-        }
-
-        impl<'c, 'a> $name<'c, 'a> {
-            pub const NAME: &'static str = concat!("qnn.", $mnemonic);
-            pub fn operation(&self) -> OperationRef<'c, 'a> {
-                self.0
-            }
-        }
-    };
-}
-
-qnn_op!(/// `qnn.weight`
-    WeightOp, "weight");
-qnn_op!(/// `qnn.quantize`
-    Quantize, "quantize");
-qnn_op!(/// `qnn.conv2d`
-    Conv2d, "conv2d");
-qnn_op!(/// `qnn.conv2d_fused`
-    Conv2dFused, "conv2d_fused");
-qnn_op!(/// `qnn.dense`
-    Dense, "dense");
-qnn_op!(/// `qnn.requantize`
-    Requantize, "requantize");
-qnn_op!(/// `qnn.add`
-    Add, "add");
-qnn_op!(/// `qnn.relu`
-    Relu, "relu");
-qnn_op!(/// `qnn.clamp`
-    Clamp, "clamp");
-qnn_op!(/// `qnn.max_pool2d`
-    MaxPool2d, "max_pool2d");
-qnn_op!(/// `qnn.avg_pool2d`
-    AvgPool2d, "avg_pool2d");
-qnn_op!(/// `qnn.flatten`
-    Flatten, "flatten");
-qnn_op!(/// `qnn.dequantize`
-    Dequantize, "dequantize");
-qnn_op!(/// `qnn.layout_transform`
-    LayoutTransform, "layout_transform");
-
-impl WeightOp<'_, '_> {
-    pub fn weight_name(&self) -> Result<String, String> {
-        string(&self.0, "name").map(str::to_owned)
-    }
-}
-impl Quantize<'_, '_> {
-    pub fn scale(&self) -> Result<f32, String> {
-        f32_attr(&self.0, "scale")
-    }
-    /// Optional (0).
-    pub fn zero_point(&self) -> Result<i64, String> {
-        Ok(opt_int(&self.0, "zero_point")?.unwrap_or(0))
-    }
-    /// Optional (`multiply_reciprocal`).
-    pub fn mode(&self) -> Result<QuantizeMode, String> {
-        if self.0.attribute("mode").is_err() {
-            return Ok(QuantizeMode::default());
-        }
-        let s = string(&self.0, "mode")?;
-        QuantizeMode::parse(s)
-            .ok_or_else(|| format!("mode \"{s}\" is not one of multiply_reciprocal, divide"))
-    }
-    pub fn layout(&self) -> Result<Layout, String> {
-        layout_attr(&self.0, "layout")
-    }
-}
-impl Conv2d<'_, '_> {
-    pub fn strides(&self) -> Result<[i64; 2], String> {
-        i64_array(&self.0, "strides")
-    }
-    /// [top, left, bottom, right]
-    pub fn padding(&self) -> Result<[i64; 4], String> {
-        i64_array(&self.0, "padding")
-    }
-    pub fn layout(&self) -> Result<Layout, String> {
-        layout_attr(&self.0, "layout")
-    }
-    pub fn kernel_layout(&self) -> Result<KernelLayout, String> {
-        let s = string(&self.0, "kernel_layout")?;
-        KernelLayout::parse(s)
-            .ok_or_else(|| format!("kernel_layout \"{s}\" is not one of OIHW, OHWI, HWOI, HWIO"))
-    }
-    pub fn has_bias(&self) -> bool {
-        self.0.operand_count() == 3
-    }
-    /// Optional (0).
-    pub fn padding_value(&self) -> Result<i64, String> {
-        Ok(opt_int(&self.0, "padding_value")?.unwrap_or(0))
-    }
-    /// Optional (1).
-    pub fn groups(&self) -> Result<i64, String> {
-        Ok(opt_int(&self.0, "groups")?.unwrap_or(1))
-    }
-}
-impl Dense<'_, '_> {
-    pub fn has_bias(&self) -> bool {
-        self.0.operand_count() == 3
-    }
-}
-impl Requantize<'_, '_> {
-    pub fn scales(&self) -> Result<ChannelScales, String> {
-        scales(&self.0, "multiplier", "shift")
-    }
-    pub fn rounding(&self) -> Result<Rounding, String> {
-        rounding_attr(&self.0)
-    }
-    pub fn zero_point(&self) -> Result<i64, String> {
-        int(&self.0, "zero_point")
-    }
-    pub fn clamp(&self) -> Result<[i64; 2], String> {
-        i64_array(&self.0, "clamp")
-    }
-    pub fn layout(&self) -> Result<Layout, String> {
-        layout_attr(&self.0, "layout")
-    }
-}
-impl Add<'_, '_> {
-    pub fn lhs_scales(&self) -> Result<ChannelScales, String> {
-        scales(&self.0, "lhs_multiplier", "lhs_shift")
-    }
-    pub fn rhs_scales(&self) -> Result<ChannelScales, String> {
-        scales(&self.0, "rhs_multiplier", "rhs_shift")
-    }
-    pub fn rounding(&self) -> Result<Rounding, String> {
-        rounding_attr(&self.0)
-    }
-    pub fn clamp(&self) -> Result<[i64; 2], String> {
-        i64_array(&self.0, "clamp")
-    }
-    pub fn layout(&self) -> Result<Layout, String> {
-        layout_attr(&self.0, "layout")
-    }
-}
-macro_rules! layout_accessor {
-    ($($t:ident),*) => {$(
-        impl $t<'_, '_> {
-            pub fn layout(&self) -> Result<Layout, String> {
-                layout_attr(&self.0, "layout")
-            }
-        }
-    )*};
-}
-layout_accessor!(Relu, Clamp, MaxPool2d, AvgPool2d, Flatten);
-impl Clamp<'_, '_> {
-    pub fn min(&self) -> Result<i64, String> {
-        int(&self.0, "min")
-    }
-    pub fn max(&self) -> Result<i64, String> {
-        int(&self.0, "max")
-    }
-}
-macro_rules! pool_accessors {
-    ($($t:ident),*) => {$(
-        impl $t<'_, '_> {
-            pub fn kernel(&self) -> Result<[i64; 2], String> {
-                i64_array(&self.0, "kernel")
-            }
-            pub fn strides(&self) -> Result<[i64; 2], String> {
-                i64_array(&self.0, "strides")
-            }
-            pub fn padding(&self) -> Result<[i64; 4], String> {
-                i64_array(&self.0, "padding")
-            }
-        }
-    )*};
-}
-pool_accessors!(MaxPool2d, AvgPool2d);
-impl Dequantize<'_, '_> {
-    /// One scale per channel (or one for the tensor).
-    pub fn scales(&self) -> Result<Vec<f32>, String> {
-        f32_vec(&self.0, "scale")
-    }
-    pub fn layout(&self) -> Result<Layout, String> {
-        layout_attr(&self.0, "layout")
-    }
-}
-impl Conv2dFused<'_, '_> {
-    pub fn strides(&self) -> Result<[i64; 2], String> {
-        i64_array(&self.0, "strides")
-    }
-    pub fn padding(&self) -> Result<[i64; 4], String> {
-        i64_array(&self.0, "padding")
-    }
-    pub fn layout(&self) -> Result<Layout, String> {
-        layout_attr(&self.0, "layout")
-    }
-    pub fn kernel_layout(&self) -> Result<KernelLayout, String> {
-        Conv2d(self.0).kernel_layout()
-    }
-    pub fn epilogue(&self) -> Result<crate::graph::Epilogue, String> {
-        epilogue_of(&self.0)
-    }
-}
-impl LayoutTransform<'_, '_> {
-    pub fn src_layout(&self) -> Result<Layout, String> {
-        layout_attr(&self.0, "src_layout")
-    }
-    pub fn dst_layout(&self) -> Result<Layout, String> {
-        layout_attr(&self.0, "dst_layout")
-    }
 }
 
 /// Is `op` in the qnn dialect?
@@ -459,118 +230,18 @@ pub fn is_qnn(op: &OperationRef) -> bool {
         .unwrap_or(false)
 }
 
-/// The typed [`Op`] of a qnn operation (None for an op of another dialect).
+/// The typed [`Op`] of a qnn operation (None for an op of another dialect), read by the op
+/// table (`graph::qnn_ops!`).
 pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
     let name = op.name();
     let name = name.as_string_ref().as_str().unwrap_or("").to_owned();
-    Ok(Some(match name.as_str() {
-        "qnn.weight" => Op::Weight {
-            name: WeightOp(op).weight_name()?,
-        },
-        "qnn.quantize" => {
-            let o = Quantize(op);
-            Op::Quantize {
-                scale: o.scale()?,
-                layout: o.layout()?,
-                zero_point: o.zero_point()?,
-                mode: o.mode()?,
-            }
-        }
-        "qnn.conv2d" => {
-            let o = Conv2d(op);
-            Op::Conv2d {
-                strides: o.strides()?,
-                padding: o.padding()?,
-                layout: o.layout()?,
-                kernel_layout: o.kernel_layout()?,
-                padding_value: o.padding_value()?,
-                groups: o.groups()?,
-            }
-        }
-        "qnn.dense" => Op::Dense,
-        "qnn.requantize" => {
-            let o = Requantize(op);
-            Op::Requantize {
-                scales: o.scales()?,
-                rounding: o.rounding()?,
-                zero_point: o.zero_point()?,
-                clamp: o.clamp()?,
-                layout: o.layout()?,
-            }
-        }
-        "qnn.add" => {
-            let o = Add(op);
-            Op::Add {
-                lhs: o.lhs_scales()?,
-                rhs: o.rhs_scales()?,
-                rounding: o.rounding()?,
-                clamp: o.clamp()?,
-                layout: o.layout()?,
-                bias: match op.attribute("bias") {
-                    Err(_) => 0.0,
-                    Ok(_) => f32_attr(&op, "bias")?,
-                },
-            }
-        }
-        "qnn.relu" => Op::Relu {
-            layout: Relu(op).layout()?,
-        },
-        "qnn.clamp" => {
-            let o = Clamp(op);
-            Op::Clamp {
-                min: o.min()?,
-                max: o.max()?,
-                layout: o.layout()?,
-            }
-        }
-        "qnn.max_pool2d" => {
-            let o = MaxPool2d(op);
-            Op::MaxPool2d {
-                kernel: o.kernel()?,
-                strides: o.strides()?,
-                padding: o.padding()?,
-                layout: o.layout()?,
-            }
-        }
-        "qnn.avg_pool2d" => {
-            let o = AvgPool2d(op);
-            Op::AvgPool2d {
-                kernel: o.kernel()?,
-                strides: o.strides()?,
-                padding: o.padding()?,
-                layout: o.layout()?,
-                divisor: opt_int(&op, "divisor")?,
-            }
-        }
-        "qnn.flatten" => Op::Flatten {
-            layout: Flatten(op).layout()?,
-        },
-        "qnn.conv2d_fused" => {
-            let o = Conv2dFused(op);
-            Op::Conv2dFused {
-                strides: o.strides()?,
-                padding: o.padding()?,
-                layout: o.layout()?,
-                kernel_layout: o.kernel_layout()?,
-                epilogue: o.epilogue()?,
-                padding_value: Conv2d(op).padding_value()?,
-                groups: Conv2d(op).groups()?,
-            }
-        }
-        "qnn.dequantize" => Op::Dequantize {
-            scales: Dequantize(op).scales()?,
-            layout: Dequantize(op).layout()?,
-        },
-        "qnn.layout_transform" => {
-            let o = LayoutTransform(op);
-            Op::LayoutTransform {
-                src: o.src_layout()?,
-                dst: o.dst_layout()?,
-            }
-        }
-        n if n.starts_with("qnn.") => return Err(format!("unknown qnn operation '{n}'")),
-        _ => return Ok(None),
-    }))
+    let Some(mnemonic) = name.strip_prefix("qnn.") else {
+        return Ok(None);
+    };
+    match crate::graph::read_op(mnemonic, &op) {
+        Some(r) => r.map(Some),
+        None => Err(format!("unknown qnn operation '{name}'")),
+    }
 }
 
 /// A conversion failure located at an op (`loc` is `file:line:col` or "").

@@ -6,6 +6,7 @@
 //! - [`verify`]: semantic checks (shapes, element types, attributes) with located diagnostics.
 //! - `ir` (feature `mlir`): typed wrappers over MLIR ops and the IR -> graph conversion.
 
+pub mod attrs;
 pub mod bounds;
 pub mod graph;
 pub mod reference;

@@ -16,7 +16,9 @@ use melior::ir::{
     Attribute, Block, Identifier, Location, Operation, Region, RegionLike, Type, Value, ValueLike,
 };
 use melior::Context;
-use nibble_qnn::graph::{arr32, arr64, epilogue_attrs, f32_array, f32_attr, ChannelScales};
+use nibble_qnn::graph::{
+    arr32, arr64, dict_text, epilogue_attrs, f32_array, f32_attr, ChannelScales,
+};
 use nibble_qnn::ir::{
     attr, epilogue_of, f32_attr as read_f32, f32_vec, i32_vec, i64_array, int, location_string,
     opt_int, rounding_attr, scales, string, string_text, LocatedError,
@@ -208,7 +210,7 @@ pub fn build_func<'c>(
                 ];
                 let a = format!(
                     "{}, family = \"{}\", {}kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
-                    epilogue_attrs(&c.epilogue),
+                    dict_text(epilogue_attrs(&c.epilogue)),
                     c.family.name(),
                     if c.groups == 1 { String::new() } else { format!("groups = {} : i64, ", c.groups) },
                     arr64(&c.kernel),
@@ -232,7 +234,7 @@ pub fn build_func<'c>(
                             Some(s) => format!("dequantize = {}, ", f32_array(s)),
                             None => String::new(),
                         },
-                        epilogue_attrs(&d.epilogue),
+                        dict_text(epilogue_attrs(&d.epilogue)),
                         tiling_attrs(&d.tiling)
                     ),
                 )

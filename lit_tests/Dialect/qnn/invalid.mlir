@@ -238,7 +238,7 @@ func.func @quantize_zero_point_outside_type(%x: tensor<1x3x8x8xf32>) -> tensor<1
 // -----
 
 func.func @quantize_unknown_mode(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8> {
-  // expected-error @+1 {{mode "truncate" is not one of multiply_reciprocal, divide}}
+  // expected-error @+1 {{attribute 'mode' = "truncate" is not one of multiply_reciprocal, divide}}
   %0 = "qnn.quantize"(%x) {layout = "NCHW", mode = "truncate", scale = 0.5 : f32} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8>
   return %0 : tensor<1x3x8x8xui8>
 }
