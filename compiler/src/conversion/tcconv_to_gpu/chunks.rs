@@ -8,8 +8,7 @@
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::conv::ConvSpec;
 use super::layout::{act_slot, weight_slot};
-use super::mma::pixel;
-use super::pool::tap;
+use super::layout::{pixel, tap};
 
 /// One of this thread's A chunks: chunk index `ch` within the stage row, the row's pixel
 /// (`ok`: inside M; `n, y, x`), its word offset `dst` in the stage, and `guard` (None: the

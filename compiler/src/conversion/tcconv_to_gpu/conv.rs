@@ -33,78 +33,15 @@
 //! Dense (NC input, DenseOk weight `o*Ks + k`) is a 1x1 conv on a 1x1 image for `ConvSpec`,
 //! but runs [`dense_warp`]: one warp per output group, K split across the lanes.
 
-use super::builder::{KernelBuilder, Scalar, Val};
-use super::elementwise::{
-    apply_scales, dequantize_value, each_group, requantize, subgroups, to_elem,
-};
+use super::builder::{KernelBuilder, Val};
+use super::elementwise::{dequantize_value, each_group, subgroups};
+use super::epilogue::{epilogue, second_output};
+use super::layout::tap;
 use super::layout::{act_slot, channel_inner, read_group, weight_cs, weight_slot, Buf, Group};
-use super::pool::tap;
-use nibble_qnn::graph::{Epilogue, EpilogueKind, SecondOutput};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::program::Packing;
 pub use nibble_tcconv::select::{simple_writes_second, ConvSpec};
-
-/// The epilogue of one accumulator (`acc` i32 already holding the bias) of channel `cc`:
-/// `Epilogue::apply` (requantize `round(acc*b/2^s) + zp` or residual
-/// `round(acc*b/2^s) + round(r*rb/2^rs)` (sum saturated in i64, the `qnn.add` rule), or the
-/// accumulator itself; then `clamp`, then `max(y, 0)` if relu), then the output type's range.
-pub fn epilogue(
-    kb: &mut KernelBuilder,
-    e: &Epilogue,
-    acc: Val,
-    r: Option<Val>,
-    cc: Val,
-    channels: i64,
-    out: ElemType,
-) -> Result<Val, String> {
-    let y = match &e.kind {
-        EpilogueKind::None => kb.sext(acc, Scalar::I64),
-        EpilogueKind::Requantize { scales, zero_point } => {
-            let y = apply_scales(kb, acc, scales, "", cc, channels, e.rounding)?;
-            let zp = kb.i64c(*zero_point);
-            kb.add(y, zp)
-        }
-        EpilogueKind::Residual { scales, residual } => {
-            let y = apply_scales(kb, acc, scales, "", cc, channels, e.rounding)?;
-            let r = r.ok_or("residual epilogue without a residual value")?;
-            let ry = apply_scales(kb, r, residual, "res_", cc, channels, e.rounding)?;
-            kb.add_sat64(y, ry)
-        }
-    };
-    let y = kb.clamp(y, e.clamp[0], e.clamp[1]);
-    let y = if e.relu {
-        let z = kb.i64c(0);
-        kb.maxs(y, z)
-    } else {
-        y
-    };
-    Ok(to_elem(kb, y, out))
-}
-
-/// Step 4 of `Epilogue` on one result `y` (i32, from [`epilogue`]) of channel `cc`: the second
-/// output's requantize, in the second output's type `out` (its per-channel tables `sec_*`).
-pub fn second_output(
-    kb: &mut KernelBuilder,
-    o: &SecondOutput,
-    y: Val,
-    cc: Val,
-    channels: i64,
-    out: ElemType,
-) -> Result<Val, String> {
-    let z = requantize(
-        kb,
-        y,
-        &o.scales,
-        "sec_",
-        cc,
-        channels,
-        o.rounding,
-        o.zero_point,
-        o.clamp,
-    )?;
-    Ok(to_elem(kb, z, out))
-}
 
 /// A conv / dense kernel's arguments in the tcconv op's operand order: input, weight, bias?,
 /// residual?, output (the spec says which optional ones are present).

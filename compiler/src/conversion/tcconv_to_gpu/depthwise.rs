@@ -20,9 +20,10 @@
 //! bandwidth).
 
 use super::builder::{Cmp, KernelBuilder, Val};
-use super::conv::{epilogue, ConvArgs};
+use super::conv::ConvArgs;
+use super::epilogue::epilogue;
+use super::layout::tap;
 use super::layout::{act_slot, channel_inner, weight_slot, Buf};
-use super::pool::tap;
 use nibble_tcconv::buffer::Storage;
 use nibble_tcconv::select::ConvSpec;
 

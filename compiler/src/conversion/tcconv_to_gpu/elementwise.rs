@@ -16,8 +16,8 @@
 //!   relu / clamp: E * 2 ops; reads the stored inputs (+ per-channel tables, cached), writes S.
 
 use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, Val};
+use super::layout::tap;
 use super::layout::{out_plan, range, read_group, Buf, Group, Item};
-use super::pool::tap;
 use nibble_qnn::graph::ChannelScales;
 use nibble_qnn::semantics::{ElemType, QuantizeMode, Rounding};
 use nibble_tcconv::buffer::ActBuffer;

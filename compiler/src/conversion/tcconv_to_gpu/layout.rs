@@ -14,10 +14,11 @@
 //! byte `slot` for 8-bit storage (also read as i32 words through `memref.view` when 4 consecutive
 //! channels are needed), element `slot` otherwise.
 
-use super::builder::{KernelBuilder, Scalar, Val};
+use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use nibble_qnn::semantics::{ElemType, Layout};
 use nibble_tcconv::buffer::{storage_of, ActBuffer, Storage};
 use nibble_tcconv::program::{PackedWeight, Packing};
+use nibble_tcconv::select::ConvSpec;
 
 /// Index arithmetic the slot formulas are written in.
 pub trait IndexMath {
@@ -675,4 +676,54 @@ mod tests {
             }
         }
     }
+}
+
+// ------------------------------------------------------------------ conv index math
+
+/// Pixel (n, oh, ow) of GEMM row `m` of the tensor-core conv families: rows ordered
+/// (oh, ow, n) for an HWNC input (the direct strategy), (n, oh, ow) otherwise.
+pub fn pixel(kb: &mut KernelBuilder, s: &ConvSpec, m: Val) -> (Val, Val, Val) {
+    let [n, _, oh, ow] = s.output.dims;
+    let (kn, koh, kow) = (kb.idx(n), kb.idx(oh), kb.idx(ow));
+    if s.input.layout == Layout::HWNC {
+        let nn = kb.remu(m, kn);
+        let p = kb.divu(m, kn);
+        let x = kb.remu(p, kow);
+        let y = kb.divu(p, kow);
+        (nn, y, x)
+    } else {
+        let x = kb.remu(m, kow);
+        let p = kb.divu(m, kow);
+        let y = kb.remu(p, koh);
+        let nn = kb.divu(p, koh);
+        (nn, y, x)
+    }
+}
+
+/// Window taps along one axis for output coordinate `o` (kernel offset `k`, the conv's or
+/// pool's stride and leading padding, the input extent): `(valid, clamped input index)`.
+pub fn tap(
+    kb: &mut KernelBuilder,
+    o: Val,
+    k: Val,
+    stride: i64,
+    pad: i64,
+    extent: i64,
+) -> (Val, Val) {
+    let s = kb.idx(stride);
+    let os = kb.mul(o, s);
+    let t = kb.add(os, k);
+    let p = kb.idx(pad);
+    let lim = kb.idx(extent + pad);
+    let ge = kb.cmp(Cmp::Uge, t, p);
+    let lt = kb.cmp(Cmp::Ult, t, lim);
+    let ok = match (kb.known(ge), kb.known(lt)) {
+        (Some(1), _) => lt,
+        (_, Some(1)) => ge,
+        _ => kb.andb(ge, lt),
+    };
+    let i = kb.sub(t, p);
+    let zero = kb.idx(0);
+    let ic = kb.select(ok, i, zero);
+    (ok, ic)
 }

@@ -38,13 +38,16 @@
 //! `staged.rs` (tensor-core conv: cp.async pipeline + ldmatrix, the tcconv tiling), `mma.rs`
 //! (tensor-core conv from registers, split K; small grids and sm_75); helpers in `builder/`
 //! (the op builder and its arithmetic; intrinsics, memory, control flow and quantization
-//! helpers by topic) and `layout.rs` (slot formulas and storage access).
+//! helpers by topic); every family reads its operands through `layout.rs` (slot formulas,
+//! storage access, window taps, GEMM-row pixels) and ends in `epilogue.rs` (the fused
+//! epilogue and, for the tensor-core families, its store of a warp's accumulator tile).
 
 pub mod builder;
 pub mod chunks;
 pub mod conv;
 pub mod depthwise;
 pub mod elementwise;
+pub mod epilogue;
 pub mod layout;
 pub mod mma;
 pub mod pool;
@@ -207,7 +210,7 @@ pub fn build_op_kernel<'c>(
         |kb, args| {
             // programmatic dependent launch: nothing of the predecessor is read before it has
             // finished (the wait comes first). The tensor-core conv families let the successor
-            // be scheduled after their main loop (`mma::store_tile`); the other kernels, short
+            // be scheduled after their main loop (`epilogue::store_tile`); the other kernels, short
             // loops over their outputs, at once.
             if p.target.programmatic_launch() {
                 kb.programmatic_launch = true;

@@ -16,36 +16,9 @@
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::elementwise::{each_group, subgroups, to_elem};
-use super::layout::{read_group, Buf};
+use super::layout::{read_group, tap, Buf};
 use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::program::PoolKind;
-
-/// Window taps along one axis for output coordinate `o`: `(valid, clamped input index)`.
-pub fn tap(
-    kb: &mut KernelBuilder,
-    o: Val,
-    k: Val,
-    stride: i64,
-    pad: i64,
-    extent: i64,
-) -> (Val, Val) {
-    let s = kb.idx(stride);
-    let os = kb.mul(o, s);
-    let t = kb.add(os, k);
-    let p = kb.idx(pad);
-    let lim = kb.idx(extent + pad);
-    let ge = kb.cmp(Cmp::Uge, t, p);
-    let lt = kb.cmp(Cmp::Ult, t, lim);
-    let ok = match (kb.known(ge), kb.known(lt)) {
-        (Some(1), _) => lt,
-        (_, Some(1)) => ge,
-        _ => kb.andb(ge, lt),
-    };
-    let i = kb.sub(t, p);
-    let zero = kb.idx(0);
-    let ic = kb.select(ok, i, zero);
-    (ok, ic)
-}
 
 #[allow(clippy::too_many_arguments)]
 pub fn pool(

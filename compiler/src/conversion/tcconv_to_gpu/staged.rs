@@ -38,7 +38,7 @@
 //! is `ksplit * BKB` bytes and warp `w` reads its `w % ksplit`-th BKB of it; after the loop the
 //! other slices' accumulators meet the first one's in the drained pipeline memory.
 //!
-//! Epilogue: `mma::store_tile` (bias, requantize / residual / clamp / relu). Packed 4-bit
+//! Epilogue: `epilogue::store_tile` (bias, requantize / residual / clamp / relu). Packed 4-bit
 //! channel-innermost outputs with O % 32 == 0 are staged: each group's 32-bit word of 8 channels
 //! goes into a `[BM][BN/8]`-word tile in shared memory, then every thread writes 16 bytes
 //! (`st.global.v4`) of a row; other outputs are stored from the fragments.
@@ -49,10 +49,11 @@
 
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK};
-use super::conv::{ConvArgs, ConvBufs, ConvSpec};
-use super::layout::{act_slot, Buf, IndexMath};
-use super::mma::{pixel, store_tile, warp_mma, StageOut, TileBufs, WarpTile};
-use nibble_tcconv::buffer::ActBuffer;
+use super::conv::{ConvArgs, ConvSpec};
+use super::epilogue::{store_block_tile, OutTile, WarpTile};
+use super::layout::pixel;
+use super::layout::{Buf, IndexMath};
+use super::mma::warp_mma;
 use nibble_tcconv::ir::mma_type_name;
 pub use nibble_tcconv::select::{staged_plan as plan, StagedPlan};
 
@@ -388,103 +389,6 @@ pub fn conv(
     };
     store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads)?;
     Ok(p.blocks() * threads)
-}
-
-/// The fused epilogue of a block tile whose pipeline memory is free: each warp's accumulators
-/// through [`store_tile`]; the packed 4-bit output `staged_out` names (see
-/// [`StagedPlan::staged_out`]) is staged through shared memory (`[BM][BN/8]` words) and then
-/// written 16 bytes a thread, row after row ([`write_out_tile`]).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn store_block_tile(
-    kb: &mut KernelBuilder,
-    s: &ConvSpec,
-    cb: &ConvBufs,
-    block: &OutTile,
-    staged_out: Option<bool>,
-    mut tile: WarpTile,
-    accs: &[Val],
-    threads: i64,
-) -> Result<(), String> {
-    let bufs = TileBufs::of(cb);
-    tile.stage = staged_out.map(|second| StageOut {
-        smem: block.smem,
-        m0: block.m0,
-        n0: block.n0,
-        wpr: block.bn / 8,
-        second,
-    });
-    // the staged output's buffer and type
-    let (sbuf, sact) = match (staged_out, &cb.second) {
-        (Some(true), Some((b, a))) => (b, *a),
-        _ => (&cb.out, s.output),
-    };
-    if staged_out.is_some() {
-        kb.barrier(); // every warp is done with the pipeline (or reduction) memory
-    }
-    store_tile(kb, s, &bufs, &tile, accs)?;
-    if staged_out.is_some() {
-        kb.barrier();
-        write_out_tile(kb, s, block, sbuf, sact, threads);
-    }
-    Ok(())
-}
-
-/// A block's packed 4-bit output tile staged in shared memory by [`store_tile`]
-/// ([`StageOut`]): `[bm][bn / 8]` words from word 0 of `smem`, rows `m0..`, channels `n0..`.
-pub(super) struct OutTile {
-    pub smem: Val,
-    pub m0: Val,
-    pub n0: Val,
-    pub bm: i64,
-    pub bn: i64,
-    /// GEMM M (rows past it are not written).
-    pub m: i64,
-}
-
-/// Write a staged output tile to `buf` (of type `act`, channel-innermost, O % 32 == 0): every
-/// thread of the block copies 16-byte vectors (`st.global.v4`), row after row.
-pub(super) fn write_out_tile(
-    kb: &mut KernelBuilder,
-    s: &ConvSpec,
-    tile: &OutTile,
-    buf: &Buf,
-    act: &ActBuffer,
-    threads: i64,
-) {
-    let tid = kb.thread_id();
-    let (k4, k8, k32) = (kb.idx(4), kb.idx(8), kb.idx(32));
-    let mlim = kb.idx(tile.m);
-    let olim = kb.idx(s.output.dims[1]);
-    let vpr = tile.bn / 32; // 16-byte vectors a row
-    let kvpr = kb.idx(vpr);
-    let total = tile.bm * vpr;
-    for j in 0..(total + threads - 1) / threads {
-        let off = kb.idx(j * threads);
-        let v = kb.add(tid, off);
-        let row = kb.divu(v, kvpr);
-        let q = kb.remu(v, kvpr);
-        let m = kb.add(tile.m0, row);
-        let qo = kb.mul(q, k32);
-        let o = kb.add(tile.n0, qo);
-        let mok = kb.cmp(Cmp::Ult, m, mlim);
-        let oin = kb.cmp(Cmp::Ult, o, olim);
-        let ok = kb.andb(mok, oin);
-        let ok = if (j + 1) * threads > total {
-            let kt = kb.idx(total);
-            let vin = kb.cmp(Cmp::Ult, v, kt);
-            kb.andb(ok, vin)
-        } else {
-            ok
-        };
-        kb.if_then(ok, |kb| {
-            let (n, y, x) = pixel(kb, s, m);
-            let sl = act_slot(kb, act, n, o, y, x);
-            let gw = kb.divu(sl, k8);
-            let si = kb.mul(v, k4);
-            let w4 = kb.load4(tile.smem, si);
-            kb.store4(w4, buf.mem, gw);
-        });
-    }
 }
 
 #[cfg(test)]

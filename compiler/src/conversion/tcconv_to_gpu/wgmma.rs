@@ -5,7 +5,7 @@
 //! A block of `wgs` warpgroups (128 threads each) computes a `64 wgs` x `BN` output tile;
 //! warpgroup `i` owns rows `[64 i, 64 i + 64)` and issues one `wgmma m64n{BN}k32` per 32 bytes
 //! of K. Its accumulators are `BN / 2` registers a thread laid out as `BN / 8` m16n8 C
-//! fragments per warp, so the epilogue is `mma::store_tile` (bias, requantize / residual /
+//! fragments per warp, so the epilogue is `epilogue::store_tile` (bias, requantize / residual /
 //! clamp / relu, second output, packed stores; packed 4-bit outputs staged through shared
 //! memory as in `staged.rs`).
 //!
@@ -49,9 +49,10 @@
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK};
 use super::conv::{ConvArgs, ConvSpec};
+use super::epilogue::{store_block_tile, OutTile, WarpTile};
+use super::layout::pixel;
 use super::layout::{Buf, IndexMath};
-use super::mma::{pixel, WarpTile};
-use super::staged::{store_block_tile, widen_pair, OutTile};
+use super::staged::widen_pair;
 use nibble_qnn::semantics::ElemType;
 pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan, WGMMA_SMEM};
 
