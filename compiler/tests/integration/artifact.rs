@@ -22,20 +22,21 @@ const TINY: &str = r#"func.func @tiny(%x: tensor<1x3x4x4xf32>) -> tensor<1x8x4x4
 "#;
 
 /// TINY at the gpu stage, written by hand the way convert-tcconv-to-gpu lays it out (kernels
-/// are empty: this checks the packaging, not the kernels). Two temporaries (%0, %u) have
+/// are empty: this checks the packaging, not the kernels; the conv takes a constant table). Two temporaries (%0, %u) have
 /// disjoint lifetimes, so the memory plan lets them share bytes.
 const TINY_GPU: &str = r#"module attributes {gpu.container_module} {
   gpu.module @kernels {
     gpu.func @quantize_0(%a: memref<1x3x4x4xf32>, %b: memref<1x4x4x4xi8>, %s: f32, %n: index) kernel {
       gpu.return
     }
-    gpu.func @conv2d_1(%a: memref<1x4x4x4xi8>, %w: memref<8x3x3x4xi8>, %o: memref<1x4x4x8xi32>) kernel {
+    gpu.func @conv2d_1(%a: memref<1x4x4x4xi8>, %w: memref<8x3x3x4xi8>, %o: memref<1x4x4x8xi32>, %t: memref<8xi32>) kernel {
       gpu.return
     }
     gpu.func @relayout_2(%a: memref<1x4x4x8xi32>, %o: memref<1x4x4x8xi32>, %n: i32) kernel {
       gpu.return
     }
   }
+  memref.global "private" constant @conv2d_1_mul : memref<8xi32> = dense<[1, -2, 3, -4, 5, -6, 7, 2147483647]>
   func.func @tiny(%arg0: memref<1x3x4x4xf32> {tcconv.dims = array<i64: 1, 3, 4, 4>, tcconv.elem = "f32", tcconv.layout = "NCHW"}, %arg1: memref<1x4x4x8xi32> {tcconv.dims = array<i64: 1, 8, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
     %c1 = arith.constant 1 : index
     %c2 = arith.constant 2 : index
@@ -49,7 +50,8 @@ const TINY_GPU: &str = r#"module attributes {gpu.container_module} {
     %u = "tcconv.alloc"() {dims = array<i64: 1, 8, 4, 4>, elem = "i32", layout = "NHWC"} : () -> memref<1x4x4x8xi32>
     %1 = "tcconv.weight"() {dims = array<i64: 8, 3, 3, 3>, elem = "i8", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<8x3x3x4xi8>
     gpu.launch_func @kernels::@quantize_0 blocks in (%c1, %c1, %c1) threads in (%c48, %c1, %c1) args(%arg0 : memref<1x3x4x4xf32>, %0 : memref<1x4x4x4xi8>, %scale : f32, %c48 : index)
-    gpu.launch_func @kernels::@conv2d_1 blocks in (%c2, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %smem args(%0 : memref<1x4x4x4xi8>, %1 : memref<8x3x3x4xi8>, %t : memref<1x4x4x8xi32>)
+    %mul = memref.get_global @conv2d_1_mul : memref<8xi32>
+    gpu.launch_func @kernels::@conv2d_1 blocks in (%c2, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %smem args(%0 : memref<1x4x4x4xi8>, %1 : memref<8x3x3x4xi8>, %t : memref<1x4x4x8xi32>, %mul : memref<8xi32>)
     gpu.launch_func @kernels::@relayout_2 blocks in (%c1, %c1, %c1) threads in (%c128, %c1, %c1) args(%t : memref<1x4x4x8xi32>, %u : memref<1x4x4x8xi32>, %c128_i32 : i32)
     gpu.launch_func @kernels::@relayout_2 blocks in (%c1, %c1, %c1) threads in (%c128, %c1, %c1) args(%u : memref<1x4x4x8xi32>, %arg1 : memref<1x4x4x8xi32>, %c128_i32 : i32)
     return
@@ -81,7 +83,7 @@ fn emits_a_loadable_artifact_from_a_gpu_stage_module() {
         weights: tiny_weights(tmp.path()),
     };
     let s = emit(ctx, &gpu, &g, &req).unwrap();
-    assert_eq!((s.launches, s.kernels, s.buffers, s.weights), (4, 3, 5, 1));
+    assert_eq!((s.launches, s.kernels, s.buffers, s.weights), (4, 3, 5, 2));
     assert!(s.arena_bytes < s.unshared_bytes, "{s}");
 
     let a = Artifact::load(&req.dir).unwrap();
@@ -113,8 +115,28 @@ fn emits_a_loadable_artifact_from_a_gpu_stage_module() {
     );
     assert_eq!(
         p.launches[1].args,
-        [Arg::Buffer(2), Arg::Weight(0), Arg::Buffer(3)]
+        [
+            Arg::Buffer(2),
+            Arg::Weight(0),
+            Arg::Buffer(3),
+            Arg::Weight(1)
+        ]
     );
+    // the constant table: a weight slot whose values the plan holds, uploaded as LE words
+    let table = vec![1, -2, 3, -4, 5, -6, 7, i32::MAX];
+    assert_eq!(
+        (
+            p.weights[1].name.as_str(),
+            &p.weights[1].constant,
+            p.weights[1].bytes
+        ),
+        ("conv2d_1_mul", &Some(table.clone()), 32)
+    );
+    let le: Vec<u8> = table.iter().flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!(a.weights[1], le);
+    // ... also when the packed weights are made at load time from the qnn weights
+    let repacked = Artifact::load_with(&req.dir, Some(&req.weights)).unwrap();
+    assert_eq!(repacked.weights, a.weights);
     assert_eq!(
         (
             p.launches[1].grid,
@@ -230,6 +252,51 @@ fn a_pipeline_that_stops_early_or_a_non_qnn_input_is_a_clear_error() {
     let (ok, _, err) = opt_artifact("builtin.module(qnn-to-ptx{target=sm_61})", TINY, &dir, &w);
     assert!(!ok);
     assert!(err.contains("unknown target 'sm_61'"), "{err}");
+}
+
+#[test]
+fn a_constant_table_that_is_no_constant_i32_table_is_a_clear_error() {
+    let ctx = new_context();
+    let qnn = parse_source(ctx, TINY, "tiny.mlir").unwrap();
+    let g = reference_graph(&qnn).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let req = ArtifactRequest {
+        dir: tmp.path().join("art"),
+        weights: tiny_weights(tmp.path()),
+    };
+    let global = r#"memref.global "private" constant @conv2d_1_mul : memref<8xi32> = dense<[1, -2, 3, -4, 5, -6, 7, 2147483647]>"#;
+    for (bad, want) in [
+        (
+            r#"memref.global "private" @conv2d_1_mul : memref<8xi32> = dense<1>"#,
+            "is not a constant i32 table",
+        ),
+        (
+            r#"memref.global "private" constant @conv2d_1_mul : memref<8xi32>"#,
+            "has no initial value",
+        ),
+        (
+            r#"memref.global "private" constant @conv2d_1_mul : memref<8xf32> = dense<1.0>"#,
+            "is not a constant i32 table",
+        ),
+    ] {
+        let mut text = TINY_GPU.replace(global, bad);
+        if bad.contains("xf32>") {
+            text = text.replace(
+                "@conv2d_1_mul : memref<8xi32>",
+                "@conv2d_1_mul : memref<8xf32>",
+            );
+            text = text.replace("%mul : memref<8xi32>", "%mul : memref<8xf32>");
+            text = text.replace("%t: memref<8xi32>", "%t: memref<8xf32>");
+        }
+        assert_ne!(text, TINY_GPU);
+        let gpu = parse_source(ctx, &text, "tiny_gpu.mlir").unwrap();
+        let e = emit(ctx, &gpu, &g, &req).unwrap_err();
+        assert!(e.contains(want) && e.contains("tiny_gpu.mlir:"), "{e}");
+        assert!(!req.dir.exists());
+    }
+    // a table that names no global is refused by MLIR's verifier when the module is read
+    let text = TINY_GPU.replace("get_global @conv2d_1_mul", "get_global @other");
+    assert!(parse_source(ctx, &text, "tiny_gpu.mlir").is_none());
 }
 
 #[test]
