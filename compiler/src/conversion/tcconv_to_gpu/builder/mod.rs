@@ -96,11 +96,14 @@ pub enum CmpF {
     Uno = 14,
 }
 
-/// A per-channel or per-tensor integer parameter: a constant, or a table read at a channel.
+/// A per-channel or per-tensor integer parameter: a constant, or a table read at a channel
+/// (`NonZero` when no value of the table is 0: what the kernel knew when tables were baked in,
+/// and what spares the dyadic rounding its shift-by-zero case).
 #[derive(Clone, Copy, Debug)]
 pub enum Param {
     Const(i64),
     Value(Val),
+    NonZero(Val),
 }
 
 /// The kernel builder. One per `gpu.func`.

@@ -125,12 +125,12 @@ impl<'c> KernelBuilder<'c> {
     /// }
     /// ```
     /// For a dynamic `c`, `half = (1 << c) >> 1` (0 when c == 0, no poison shift) and the
-    /// `c == 0` case is selected at the end.
+    /// `c == 0` case is selected at the end, unless the table holds no 0 (`Param::NonZero`).
     pub fn round_shift(&mut self, p: Val, c: Param, mode: Rounding) -> Val {
         let cv = match c {
             Param::Const(0) => return p,
             Param::Const(k) => self.i64c(k),
-            Param::Value(v) => v,
+            Param::Value(v) | Param::NonZero(v) => v,
         };
         let one = self.i64c(1);
         let q = self.shrs(p, cv);
@@ -138,7 +138,7 @@ impl<'c> KernelBuilder<'c> {
         let r = self.sub(p, qs);
         let half = match c {
             Param::Const(k) => self.i64c(1i64 << (k - 1)),
-            Param::Value(_) => {
+            Param::Value(_) | Param::NonZero(_) => {
                 let pow = self.shl(one, cv);
                 self.shrs(pow, one)
             }
@@ -168,7 +168,7 @@ impl<'c> KernelBuilder<'c> {
         let inc = self.zext(up, Scalar::I64);
         let y = self.add(q, inc);
         match c {
-            Param::Const(_) => y,
+            Param::Const(_) | Param::NonZero(_) => y,
             Param::Value(v) => {
                 let z = self.i64c(0);
                 let is0 = self.cmp(Cmp::Eq, v, z);
@@ -185,11 +185,12 @@ impl<'c> KernelBuilder<'c> {
         let x = self.sext(x, Scalar::I64);
         let b = match b {
             Param::Const(k) => self.i64c(k),
-            Param::Value(v) => self.sext(v, Scalar::I64),
+            Param::Value(v) | Param::NonZero(v) => self.sext(v, Scalar::I64),
         };
         let p = self.mul(x, b);
         let c = match c {
             Param::Value(v) => Param::Value(self.sext(v, Scalar::I64)),
+            Param::NonZero(v) => Param::NonZero(self.sext(v, Scalar::I64)),
             k => k,
         };
         self.round_shift(p, c, mode)
@@ -264,12 +265,12 @@ impl<'c> KernelBuilder<'c> {
             _ => {
                 let bv = match b {
                     Param::Const(k) => self.f32c(k as f32),
-                    Param::Value(v) => self.sitofp(v),
+                    Param::Value(v) | Param::NonZero(v) => self.sitofp(v),
                 };
                 // 2^-c as the f32 with exponent field 127 - c (c in [0, 62])
                 let cv = match c {
                     Param::Const(k) => self.i32c(k),
-                    Param::Value(v) => v,
+                    Param::Value(v) | Param::NonZero(v) => v,
                 };
                 let e = self.i32c(127);
                 let e = self.sub(e, cv);
