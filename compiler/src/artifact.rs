@@ -672,7 +672,8 @@ pub fn emit(
     g: &Graph,
     req: &ArtifactRequest,
 ) -> Result<Summary, String> {
-    let ex = extract(module, g)?;
+    let ex = crate::timing::time("artifact: launch plan", || extract(module, g))?;
+    let packing = std::time::Instant::now();
     // A network without weights needs no weights file.
     let qnn = if g.weight_names().is_empty() && !req.weights.exists() {
         Weights::default()
@@ -720,7 +721,9 @@ pub fn emit(
         weights_bytes.push(le);
         packed.insert(pw.name.clone(), t);
     }
+    crate::timing::record("artifact: read and pack weights", packing.elapsed());
     let ptx = crate::conversion::tcconv_to_gpu::gpu_to_ptx(context, module, &ex.plan.target)?;
+    let writing = std::time::Instant::now();
     // Check it all the way the runtime will, before writing anything.
     let art =
         nibble_artifact::Artifact::from_parts(req.dir.clone(), ex.plan.clone(), ptx, weights_bytes)
@@ -747,6 +750,7 @@ pub fn emit(
         )
     })?;
 
+    crate::timing::record("artifact: check and write", writing.elapsed());
     let mut kernels: Vec<&str> = art
         .plan
         .launches

@@ -11,4 +11,5 @@ pub mod opt_driver;
 pub mod pass;
 pub mod pipeline;
 pub mod pipelines;
+pub mod timing;
 pub mod transforms;

@@ -22,6 +22,9 @@ pub struct OptOptions {
     pub artifact: Option<crate::artifact::ArtifactRequest>,
     /// `--nibble-egraph-stats`: every qnn-egraph-optimize prints its statistics (`stats=true`).
     pub egraph_stats: bool,
+    /// `--mlir-timing`: an execution time report (parse, each pipeline element, the artifact
+    /// writer's steps, printing) on stderr.
+    pub timing: bool,
 }
 
 /// What a run produced: the output IR text, the diagnostics/IR dumps for stderr, and success.
@@ -212,8 +215,14 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             vec![]
         };
         let mut dumps = String::new();
+        let started = std::time::Instant::now();
+        if opts.timing {
+            crate::timing::start();
+        }
         let result = (|| {
-            let mut module = parse_source_wrapping(context, &log, &padded, filename)?;
+            let mut module = crate::timing::time("parse", || {
+                parse_source_wrapping(context, &log, &padded, filename)
+            })?;
             if !module.as_operation().verify() {
                 return Err(());
             }
@@ -222,7 +231,9 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
                 Some(_) => Some(crate::artifact::capture(&module, &log)?),
                 None => None,
             };
+            let mut step = std::time::Instant::now();
             pipeline::run(context, &mut module, &elements, &log, &mut |el, m| {
+                crate::timing::record(el.text.clone(), step.elapsed());
                 if opts.print_ir_after_all || opts.print_ir_after.iter().any(|p| *p == el.name) {
                     let _ = write!(
                         dumps,
@@ -231,13 +242,21 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
                         print_module(m, opts.print_debuginfo)
                     );
                 }
+                step = std::time::Instant::now();
             })?;
             if let (Some(req), Some(g)) = (&opts.artifact, &reference) {
                 return crate::artifact::write(context, &module, g, req, &log);
             }
-            Ok(print_module(&module, opts.print_debuginfo))
+            Ok(crate::timing::time("print", || {
+                print_module(&module, opts.print_debuginfo)
+            }))
         })();
         out.stderr.push_str(&dumps);
+        if opts.timing {
+            let steps = crate::timing::finish();
+            out.stderr
+                .push_str(&crate::timing::report(&steps, started.elapsed()));
+        }
         let diags = log.take();
         if opts.verify_diagnostics {
             let errs = verify(&diags, &mut expected, filename);

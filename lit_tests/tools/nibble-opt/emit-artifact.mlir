@@ -6,6 +6,21 @@
 // The named pipeline fuses the conv's epilogue first (e-graph): one launch fewer.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/fused --weights %t/weights.safetensors | FileCheck %s --check-prefix=FUSED
 // FUSED: nibble-opt: wrote artifact {{.*}}fused for sm_90: 4 launches of 4 kernels
+// --mlir-timing: wall time of each step on stderr, as mlir-opt reports it.
+// RUN: env NIBBLE_CACHE_DIR= nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/timed --weights %t/weights.safetensors --mlir-timing 2>&1 >/dev/null | FileCheck %s --check-prefix=TIMING
+// TIMING: ... Execution time report ...
+// TIMING: Total Execution Time: {{[0-9.]+}} seconds
+// TIMING: ----Wall Time----  ----Name----
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  parse
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  qnn-verify
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  qnn-egraph-optimize{target=sm_90}
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  convert-qnn-to-tcconv{target=sm_90}
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  convert-tcconv-to-gpu{target=sm_90}
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  artifact: launch plan
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  artifact: read and pack weights
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  gpu.module to PTX, LLVM on 4 of 4 kernels (0 from the cache)
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  artifact: check and write
+// TIMING-NEXT: {{[0-9.]+}} (100.0%)  Total
 // RUN: FileCheck %s --input-file=%t/art/plan.json
 // RUN: FileCheck %s --check-prefix=PTX --input-file=%t/art/kernels.ptx
 // RUN: test -f %t/art/weights.safetensors && test -f %t/art/reference/weights.safetensors

@@ -52,6 +52,10 @@ struct Cli {
     /// Print each qnn-egraph-optimize's e-graph statistics to stderr (its stats=true).
     #[arg(long = "nibble-egraph-stats")]
     egraph_stats: bool,
+    /// Print an execution time report to stderr: parse, each pipeline element, the artifact
+    /// writer's steps (LLVM over the kernels, weight packing, writing), printing.
+    #[arg(long = "mlir-timing")]
+    timing: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +136,7 @@ fn real_main() -> ExitCode {
         print_ir_after: cli.print_ir_after,
         print_debuginfo: cli.print_debuginfo,
         egraph_stats: cli.egraph_stats,
+        timing: cli.timing,
     };
     let out = run_opt(&source, &filename, &opts);
     eprint!("{}", out.stderr);

@@ -680,6 +680,7 @@ pub fn gpu_to_ptx_cached(
         cur = op.next_in_block();
     }
     let src = src.ok_or("the module has no gpu.module (run convert-tcconv-to-gpu first)")?;
+    let started = std::time::Instant::now();
     let units = kernel_units(context, src)?;
     // sm_90a: the wgmma ops are PTX-builder ops that convert-nvvm-to-llvm expands into inline
     // PTX (LLVM's translation does not know them)
@@ -753,6 +754,15 @@ pub fn gpu_to_ptx_cached(
             cur = op.next_in_block();
         }
     }
+    crate::timing::record(
+        format!(
+            "gpu.module to PTX, LLVM on {} of {} kernels ({} from the cache)",
+            todo.len(),
+            keys.len(),
+            keys.len() - todo.len()
+        ),
+        started.elapsed(),
+    );
     join_ptx(
         &ptx.into_iter()
             .map(|p| p.unwrap_or_default())
