@@ -79,6 +79,11 @@ impl ActBuffer {
                 4
             }
     }
+    /// Stored like an NC buffer: NC itself, or any layout of an N x C x 1 x 1 tensor (every
+    /// layout puts (n, c) at slot `n * Cs + c` when H = W = 1, see [`ActBuffer::slot`]).
+    pub fn stored_as_nc(&self) -> bool {
+        self.layout == Layout::NC || (self.dims[2] == 1 && self.dims[3] == 1)
+    }
     /// Logical element index of (n, c, h, w) in the unpacked, padded-channel order.
     pub fn slot(&self, n: i64, c: i64, h: i64, w: i64) -> usize {
         let [_, _, hh, ww] = self.dims;

@@ -998,9 +998,9 @@ impl Ctx<'_> {
     fn dense(&self, d: &Dense, bufs: &[Option<Stored>], ob: &ActBuffer, og: &Geo) -> Res<Stored> {
         let xb = self.buf(d.input)?;
         let (pw, wslots) = self.weight(d.weight)?;
-        if xb.layout != Layout::NC || pw.packing != Packing::DenseOk {
+        if !xb.stored_as_nc() || pw.packing != Packing::DenseOk {
             return Err(format!(
-                "dense reads an NC input and DenseOk weights, got a {} input and '{}' packed {:?}",
+                "dense reads an NC (or N x C x 1 x 1) input and DenseOk weights, got a {} input and '{}' packed {:?}",
                 xb.layout, pw.name, pw.packing
             ));
         }

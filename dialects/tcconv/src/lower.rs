@@ -621,8 +621,15 @@ impl<'g> Lowering<'g> {
                 Op::Flatten { .. } => {
                     let src = n.operands[0];
                     let input = self.buffer(src, self.layout[&src]);
-                    let output = self.output(v);
-                    self.p.ops.push(TcOp::Relayout { input, output });
+                    let internal = src >= self.g.args.len() && !self.g.results.contains(&v);
+                    if internal && self.p.buffers[input].stored_as_nc() {
+                        // N x C x 1 x 1 is stored as N x C already: the flattened value is the
+                        // same buffer (no copy, no launch); inputs and results keep their own
+                        self.bufs.insert((v, self.layout[&v]), input);
+                    } else {
+                        let output = self.output(v);
+                        self.p.ops.push(TcOp::Relayout { input, output });
+                    }
                 }
                 // computed by the dense kernel it follows
                 Op::Dequantize { .. } if fused_into.contains(&i) => {}
@@ -674,6 +681,87 @@ pub fn lower(g: &Graph, target: Target, opts: &LowerOptions) -> Result<Program, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nibble_qnn::graph::TensorType;
+
+    /// x (N x C x 2 x 2 i8) -> avg pool to 1 x 1 -> flatten -> dense, in `layout`; with
+    /// `flatten_arg`, the network flattens its argument (N x C x 1 x 1) instead.
+    fn pooled_dense(layout: Layout, flatten_arg: bool) -> Graph {
+        let (n, c, o) = (2, 12, 5);
+        let hw = if flatten_arg { 1 } else { 2 };
+        // shapes in the op's layout
+        let shape = |h: i64| match layout {
+            Layout::NHWC => vec![n, h, h, c],
+            _ => vec![n, c, h, h],
+        };
+        let mut g = Graph::new("head", vec![TensorType::new(shape(hw), ElemType::I8)]);
+        let pooled = if flatten_arg {
+            0
+        } else {
+            g.push(
+                Op::AvgPool2d {
+                    kernel: [2, 2],
+                    strides: [2, 2],
+                    padding: [0; 4],
+                    layout,
+                    divisor: None,
+                },
+                vec![0],
+                TensorType::new(shape(1), ElemType::I8),
+            )
+        };
+        let flat = g.push(
+            Op::Flatten { layout },
+            vec![pooled],
+            TensorType::new(vec![n, c], ElemType::I8),
+        );
+        let w = g.push(
+            Op::Weight { name: "w".into() },
+            vec![],
+            TensorType::new(vec![o, c], ElemType::I8),
+        );
+        let y = g.push(
+            Op::Dense,
+            vec![flat, w],
+            TensorType::new(vec![n, o], ElemType::I32),
+        );
+        g.results.push(y);
+        g
+    }
+
+    #[test]
+    fn flatten_of_a_one_by_one_map_is_the_same_buffer() {
+        for layout in [Layout::NCHW, Layout::NHWC] {
+            let p = lower(
+                &pooled_dense(layout, false),
+                Target::Sm90,
+                &LowerOptions::default(),
+            )
+            .unwrap();
+            assert!(
+                !p.ops.iter().any(|op| matches!(op, TcOp::Relayout { .. })),
+                "{layout}: {:?}",
+                p.ops
+            );
+            let pool_out = p.ops.iter().find_map(|op| match op {
+                TcOp::Pool { output, .. } => Some(*output),
+                _ => None,
+            });
+            let dense_in = p.ops.iter().find_map(|op| match op {
+                TcOp::Dense(d) => Some(d.input),
+                _ => None,
+            });
+            assert_eq!(pool_out, dense_in, "{layout}");
+            assert!(crate::verify::verify_program(&p).is_ok(), "{layout}");
+        }
+        // a function argument keeps its own buffer: the flatten copies it
+        let p = lower(
+            &pooled_dense(Layout::NCHW, true),
+            Target::Sm90,
+            &LowerOptions::default(),
+        )
+        .unwrap();
+        assert!(p.ops.iter().any(|op| matches!(op, TcOp::Relayout { .. })));
+    }
 
     fn tile(target: Target, m: i64, n: i64, k: i64) -> [i64; 3] {
         choose_tiling(target, [m, n, k], ElemType::U4, ElemType::I4, None).block_tile

@@ -204,7 +204,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                 TcOp::Dense(d) => {
                     let (x, y) = (&p.buffers[d.input], &p.buffers[d.output]);
                     match p.weights.get(d.weight) {
-                        Some(w) if w.packing == Packing::DenseOk && w.dims[1] == x.dims[1] && y.dims[1] == w.dims[0] && x.layout == Layout::NC => {
+                        Some(w) if w.packing == Packing::DenseOk && w.dims[1] == x.dims[1] && y.dims[1] == w.dims[0] && x.stored_as_nc() => {
                             match &d.dequantize {
                                 None => epilogue(&d.epilogue, y, None),
                                 Some(_) if y.elem != ElemType::F32 => Err(format!(
@@ -218,7 +218,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                                 }),
                             }
                         }
-                        _ => Err("dense needs an NC input, DenseOk weights of matching features and an output of the weight's rows".into()),
+                        _ => Err("dense needs an NC (or N x C x 1 x 1) input, DenseOk weights of matching features and an output of the weight's rows".into()),
                     }
                 }
                 TcOp::Pool {

@@ -126,7 +126,9 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
             let m = to_gpu(context, &mini_net(batch, c), t.name());
             let launches = count(&m, "gpu.launch_func");
             assert_eq!(launches, count(&m, "gpu.func"), "one kernel per launch");
-            assert!(launches >= 12, "{launches} launches");
+            // every op but the weights, the flatten of the pooled N x C x 1 x 1 value (the same
+            // bytes) and the dequantize (fused into the dense), plus layout changes
+            assert!(launches >= 11, "{launches} launches");
             assert_eq!(
                 count(&m, "tcconv.conv2d") + count(&m, "tcconv.elementwise"),
                 0
