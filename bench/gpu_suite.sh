@@ -98,11 +98,13 @@ fi
 
 if [[ " $steps " == *" kernels "* ]]; then
   # per-kernel GPU time (ncu gpu__time_duration, one run, no CUDA graph) of the artifacts in
-  # KERNEL_ARTS: which kernels an A/B pair differs in
+  # KERNEL_ARTS: which kernels an A/B pair differs in, and (clocks and caches left as they run,
+  # not ncu's base clocks and flushed caches) their sum next to the graph's wall time
   for name in ${KERNEL_ARTS:-resnet18-w4a4-b64-sm_90 resnet18-w4a4-b64-sm_90-prev}; do
     line=$(grep "^$name " "$s/manifest.txt") || continue
     f=$(wflag $line)
-    NIBBLE_NO_CUDA_GRAPH=1 ncu --metrics gpu__time_duration.sum --csv --print-units base \
+    NIBBLE_NO_CUDA_GRAPH=1 ncu --clock-control none --cache-control none \
+      --metrics gpu__time_duration.sum --csv --print-units base \
       $run "$s/art/$name" $f --seed 1 > "$out/kernels-$name.csv" 2> "$out/kernels-$name.err"
     echo "kernels $name (rc $?): $(grep -c gpu__time_duration "$out/kernels-$name.csv") launches, total $(
       awk -F'","' '/gpu__time_duration/ { gsub(/[",]/, "", $NF); t += $NF } END { printf "%.1f us", t / 1000 }' "$out/kernels-$name.csv")"
