@@ -135,6 +135,7 @@ macro_rules! qnn_ops {
 
         /// The typed op `qnn.<mnemonic>` read from `op` (None: not a qnn mnemonic).
         #[cfg(feature = "mlir")]
+        #[allow(clippy::redundant_closure_call)] // `?` inside each arm's closure
         pub(crate) fn read_op(
             mnemonic: &str,
             op: &melior::ir::operation::OperationRef,

@@ -115,8 +115,6 @@ pub fn act_slot<M: IndexMath>(
     }
 }
 
-/// Stored channels (`Cs` / `Ks`) of a packed weight: `pack::stored_channels`.
-
 /// Storage of a packed weight (biases are i32 words).
 pub fn weight_storage(pw: &PackedWeight) -> (Storage, ElemType) {
     match pw.packing {
@@ -525,6 +523,56 @@ pub fn range(e: ElemType) -> (i64, i64) {
     e.range()
 }
 
+// ------------------------------------------------------------------ conv index math
+
+/// Pixel (n, oh, ow) of GEMM row `m` of the tensor-core conv families: rows ordered
+/// (oh, ow, n) for an HWNC input (the direct strategy), (n, oh, ow) otherwise.
+pub fn pixel(kb: &mut KernelBuilder, s: &ConvSpec, m: Val) -> (Val, Val, Val) {
+    let [n, _, oh, ow] = s.output.dims;
+    let (kn, koh, kow) = (kb.idx(n), kb.idx(oh), kb.idx(ow));
+    if s.input.layout == Layout::HWNC {
+        let nn = kb.remu(m, kn);
+        let p = kb.divu(m, kn);
+        let x = kb.remu(p, kow);
+        let y = kb.divu(p, kow);
+        (nn, y, x)
+    } else {
+        let x = kb.remu(m, kow);
+        let p = kb.divu(m, kow);
+        let y = kb.remu(p, koh);
+        let nn = kb.divu(p, koh);
+        (nn, y, x)
+    }
+}
+
+/// Window taps along one axis for output coordinate `o` (kernel offset `k`, the conv's or
+/// pool's stride and leading padding, the input extent): `(valid, clamped input index)`.
+pub fn tap(
+    kb: &mut KernelBuilder,
+    o: Val,
+    k: Val,
+    stride: i64,
+    pad: i64,
+    extent: i64,
+) -> (Val, Val) {
+    let s = kb.idx(stride);
+    let os = kb.mul(o, s);
+    let t = kb.add(os, k);
+    let p = kb.idx(pad);
+    let lim = kb.idx(extent + pad);
+    let ge = kb.cmp(Cmp::Uge, t, p);
+    let lt = kb.cmp(Cmp::Ult, t, lim);
+    let ok = match (kb.known(ge), kb.known(lt)) {
+        (Some(1), _) => lt,
+        (_, Some(1)) => ge,
+        _ => kb.andb(ge, lt),
+    };
+    let i = kb.sub(t, p);
+    let zero = kb.idx(0);
+    let ic = kb.select(ok, i, zero);
+    (ok, ic)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,54 +724,4 @@ mod tests {
             }
         }
     }
-}
-
-// ------------------------------------------------------------------ conv index math
-
-/// Pixel (n, oh, ow) of GEMM row `m` of the tensor-core conv families: rows ordered
-/// (oh, ow, n) for an HWNC input (the direct strategy), (n, oh, ow) otherwise.
-pub fn pixel(kb: &mut KernelBuilder, s: &ConvSpec, m: Val) -> (Val, Val, Val) {
-    let [n, _, oh, ow] = s.output.dims;
-    let (kn, koh, kow) = (kb.idx(n), kb.idx(oh), kb.idx(ow));
-    if s.input.layout == Layout::HWNC {
-        let nn = kb.remu(m, kn);
-        let p = kb.divu(m, kn);
-        let x = kb.remu(p, kow);
-        let y = kb.divu(p, kow);
-        (nn, y, x)
-    } else {
-        let x = kb.remu(m, kow);
-        let p = kb.divu(m, kow);
-        let y = kb.remu(p, koh);
-        let nn = kb.divu(p, koh);
-        (nn, y, x)
-    }
-}
-
-/// Window taps along one axis for output coordinate `o` (kernel offset `k`, the conv's or
-/// pool's stride and leading padding, the input extent): `(valid, clamped input index)`.
-pub fn tap(
-    kb: &mut KernelBuilder,
-    o: Val,
-    k: Val,
-    stride: i64,
-    pad: i64,
-    extent: i64,
-) -> (Val, Val) {
-    let s = kb.idx(stride);
-    let os = kb.mul(o, s);
-    let t = kb.add(os, k);
-    let p = kb.idx(pad);
-    let lim = kb.idx(extent + pad);
-    let ge = kb.cmp(Cmp::Uge, t, p);
-    let lt = kb.cmp(Cmp::Ult, t, lim);
-    let ok = match (kb.known(ge), kb.known(lt)) {
-        (Some(1), _) => lt,
-        (_, Some(1)) => ge,
-        _ => kb.andb(ge, lt),
-    };
-    let i = kb.sub(t, p);
-    let zero = kb.idx(0);
-    let ic = kb.select(ok, i, zero);
-    (ok, ic)
 }
