@@ -768,6 +768,38 @@ impl<'a> Importer<'a> {
     }
 
     /// The value as `q - zp` (exact real-zero arithmetic), re-centred if needed.
+    /// `qnn.requantize` of `id` in ONNX Runtime's f32 rounding to the quantized type `(scale,
+    /// zp, qtype)` clamped to `[lo, hi]`, stored at the offset that keeps it narrowest.
+    fn requantize_f32(
+        &mut self,
+        id: ValueId,
+        scales: ChannelScales,
+        (scale, zp, qtype): (f32, i64, ElemType),
+        [lo, hi]: [i64; 2],
+    ) -> QVal {
+        let offset = best_offset(qtype, zp);
+        let ty = self.g.value_type(id).clone();
+        let layout = self.layout_of(id);
+        let y = self.g.push(
+            Op::Requantize {
+                scales,
+                rounding: Rounding::F32HalfToEven,
+                zero_point: zp - offset,
+                clamp: [lo - offset, hi - offset],
+                layout,
+            },
+            vec![id],
+            TensorType::new(ty.shape, stored_type(qtype, offset)),
+        );
+        QVal {
+            id: y,
+            scale,
+            zp,
+            qtype,
+            offset,
+        }
+    }
+
     fn center(&mut self, x: &QVal) -> QVal {
         self.shift_offset(x, x.zp)
     }
@@ -864,32 +896,13 @@ impl<'a> Importer<'a> {
                 // in f32, which can differ by one step where the two roundings part
                 let c = self.center(&q);
                 let scales = scales_of(&[q.scale / scale], "requantize")?;
-                let offset = best_offset(qtype, zp);
-                let ty = self.g.value_type(c.id).clone();
-                let layout = self.layout_of(c.id);
-                let id = self.g.push(
-                    Op::Requantize {
-                        scales,
-                        rounding: Rounding::F32HalfToEven,
-                        zero_point: zp - offset,
-                        clamp: [qlo - offset, qhi - offset],
-                        layout,
-                    },
-                    vec![c.id],
-                    TensorType::new(ty.shape, stored_type(qtype, offset)),
-                );
+                let y = self.requantize_f32(c.id, scales, (scale, zp, qtype), [qlo, qhi]);
                 if !self.notes.iter().any(|n| n.starts_with("requantize")) {
                     self.notes.push(format!(
                         "requantize of '{x}' between two scales (a DequantizeLinear straight into a QuantizeLinear): ONNX Runtime divides in float, nibble multiplies by the ratio, so a few values may differ by one step"
                     ));
                 }
-                Ok(QVal {
-                    id,
-                    scale,
-                    zp,
-                    qtype,
-                    offset,
-                })
+                Ok(y)
             }
             Float::Acc {
                 id,
@@ -898,7 +911,6 @@ impl<'a> Importer<'a> {
                 lo,
                 hi,
             } => {
-                let layout = self.layout_of(id);
                 let s: Vec<f32> = sacc
                     .iter()
                     .map(|&sa| match pool_count {
@@ -909,28 +921,8 @@ impl<'a> Importer<'a> {
                     })
                     .collect();
                 let scales = scales_of(&s, "requantize")?;
-                let offset = best_offset(qtype, zp);
-                let [lo_q, hi_q] = clipped_range(qtype, scale, zp, lo, hi);
-                let ty = self.g.value_type(id).clone();
-                let elem = stored_type(qtype, offset);
-                let y = self.g.push(
-                    Op::Requantize {
-                        scales,
-                        rounding: Rounding::F32HalfToEven,
-                        zero_point: zp - offset,
-                        clamp: [lo_q - offset, hi_q - offset],
-                        layout,
-                    },
-                    vec![id],
-                    TensorType::new(ty.shape, elem),
-                );
-                Ok(QVal {
-                    id: y,
-                    scale,
-                    zp,
-                    qtype,
-                    offset,
-                })
+                let range = clipped_range(qtype, scale, zp, lo, hi);
+                Ok(self.requantize_f32(id, scales, (scale, zp, qtype), range))
             }
             Float::Sum { a, b, lo, hi } => {
                 // ONNX Runtime's QLinearAdd on the raw values (q, not q - zp):

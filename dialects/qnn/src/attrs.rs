@@ -142,28 +142,31 @@ impl AttrValue for Epilogue {
     fn entries(&self, _: &str, out: &mut Vec<(String, String)>) {
         out.extend(epilogue_attrs(self));
     }
+    /// What [`epilogue_attrs`] prints for an epilogue with a second output; the `second_*`
+    /// attributes are the optional ones.
     fn names(_: &str) -> Vec<(String, bool)> {
-        let required = [
-            "clamp",
-            "epilogue",
-            "multiplier",
-            "relu",
-            "residual_multiplier",
-            "residual_shift",
-            "rounding",
-            "shift",
-            "zero_point",
-        ];
-        let second = [
-            "second_clamp",
-            "second_multiplier",
-            "second_rounding",
-            "second_shift",
-            "second_zero_point",
-        ];
-        let required = required.iter().map(|n| (n.to_string(), false));
-        required
-            .chain(second.iter().map(|n| (n.to_string(), true)))
+        let scales = ChannelScales {
+            multiplier: vec![],
+            shift: vec![],
+        };
+        let e = Epilogue {
+            kind: crate::graph::EpilogueKind::None,
+            rounding: Rounding::HalfToEven,
+            clamp: [0, 0],
+            relu: false,
+            second: Some(crate::graph::SecondOutput {
+                scales,
+                rounding: Rounding::HalfToEven,
+                zero_point: 0,
+                clamp: [0, 0],
+            }),
+        };
+        epilogue_attrs(&e)
+            .into_iter()
+            .map(|(n, _)| {
+                let optional = n.starts_with("second_");
+                (n, optional)
+            })
             .collect()
     }
     #[cfg(feature = "mlir")]
