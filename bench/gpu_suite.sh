@@ -7,7 +7,8 @@
 #   (default: check sanitize bench torch)
 # peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run.
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
-# "rfc0 rfc3 rfc9"; NCU_TARGET, default sm_90, may name a suffixed variant: sm_90a-wg): speed of light, tensor pipe, occupancy, warp stall reasons.
+# "rfc0 rfc3 rfc9"; NCU_TARGET, default sm_90, may name a suffixed variant: sm_90a-wg): speed of light, tensor pipe, occupancy, warp stall reasons;
+# or, with NCU_ART=artifact, on the first NCU_COUNT conv launches of that network.
 # kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -81,7 +82,22 @@ if [[ " $steps " == *" bench "* ]]; then
   done < "$man" | tee "$out/bench.txt"
 fi
 
-if [[ " $steps " == *" ncu "* ]]; then
+if [[ " $steps " == *" ncu "* ]] && [ -n "${NCU_ART:-}" ]; then
+  # NCU_ART=artifact: the same sections on its first NCU_COUNT (default 12) conv launches
+  line=$(grep "^$NCU_ART " "$s/manifest.txt") && {
+    f=$(wflag $line)
+    NIBBLE_NO_CUDA_GRAPH=1 ncu --kernel-name regex:conv2d --launch-count "${NCU_COUNT:-12}" \
+      --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+      --section LaunchStats --section SchedulerStats \
+      --metrics sm__pipe_tensor_op_imma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,dram__bytes.sum \
+      $run "$s/art/$NCU_ART" $f --seed 1 > "$out/ncu-$NCU_ART.txt" 2>&1
+    echo "ncu $NCU_ART (rc $?):"
+    grep -E "^  [a-z_0-9]+.*\(|Duration|Compute \(SM\) Throughput|DRAM Throughput|Achieved Occupancy|Registers Per|pct_of_peak|dram__bytes|Issued Ipc|Shared Memory Configuration Size|Dynamic Shared" \
+      "$out/ncu-$NCU_ART.txt" | sed 's/^ */  /'
+  }
+fi
+
+if [[ " $steps " == *" ncu "* ]] && [ -z "${NCU_ART:-}" ]; then
   for l in ${NCU_LAYERS:-rfc0 rfc3 rfc9}; do
     name=$l-w4a4-${NCU_TARGET:-sm_90}
     line=$(grep "^$name " "$s/manifest.txt") || continue

@@ -20,12 +20,15 @@
 // CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [64], strides: [1] : memref<2x4x4x2xi32> to memref<64xi32>
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<512xi32>
 // CHECK: memref.load %[[KMUL]][%{{.*}}] : memref<16xi32>
-// The rounding sequence in i64: product, floor shift, remainder, half, tie to even.
-// CHECK: arith.muli %{{.*}}, %{{.*}} : i64
-// CHECK: arith.shrsi %{{.*}}, %{{.*}} : i64
-// CHECK: arith.cmpi sgt
-// CHECK: arith.cmpi eq
-// CHECK: arith.andi %{{.*}}, %c1_i64 : i64
+// The rounding as one biased shift in i64: product, plus half, arithmetic shift; a tie (the
+// low bits of the biased product all 0) clears the quotient's lowest bit (to even).
+// CHECK: %[[P:.*]] = arith.muli %{{.*}}, %{{.*}} : i64
+// CHECK: %[[T:.*]] = arith.addi %[[P]], %{{.*}} : i64
+// CHECK-NEXT: %[[Q:.*]] = arith.shrsi %[[T]], %{{.*}} : i64
+// CHECK-NEXT: %[[LOW:.*]] = arith.andi %[[T]], %{{.*}} : i64
+// CHECK-NEXT: %[[TIE:.*]] = arith.cmpi eq, %[[LOW]], %c0_i64 : i64
+// CHECK-NEXT: %[[EVEN:.*]] = arith.andi %[[Q]], %c-2_i64 : i64
+// CHECK-NEXT: arith.select %[[TIE]], %[[EVEN]], %[[Q]] : i64
 // CHECK: arith.minsi %{{.*}}, %c15_i64 : i64
 // 8 nibbles packed low first, one 32-bit store
 // CHECK: arith.shli %{{.*}}, %c28_i32 : i32
@@ -152,7 +155,9 @@
 // CHECK: gpu.func @fused_requantize_u4_0_conv2d({{.*}}, %{{.*}}: memref<16xi32> {llvm.noalias}, %[[SHIFT:.*]]: memref<16xi32> {llvm.noalias})
 // CHECK: arith.cmpi ult, %{{.*}}, %c18 : index
 // CHECK: memref.load %[[SHIFT]]
-// CHECK: arith.cmpi sge, %{{.*}}, %{{.*}} : i64
+// half_up: (product + half) >> shift
+// CHECK: %[[T:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
+// CHECK-NEXT: arith.shrsi %[[T]], %{{.*}} : i64
 // CHECK: memref.store %{{.*}} : memref<18xi32>
 // CHECK-NOT: memref.store
 

@@ -4,13 +4,57 @@
 //! [`store_tile`] over a warp's accumulator fragments and, for packed 4-bit outputs staged in
 //! shared memory, [`store_block_tile`] / [`write_out_tile`].
 
-use super::builder::{Cmp, KernelBuilder, Scalar, Val};
+use super::builder::{Cmp, KernelBuilder, Param, Scalar, Val};
 use super::conv::{ConvBufs, ConvSpec};
-use super::elementwise::{apply_scales, requantize, to_elem};
+use super::elementwise::{scale_params, to_elem};
 use super::layout::{act_slot, channel_inner, pixel, Buf};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, SecondOutput};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
+
+/// The per-channel parameters of the fused epilogue at one output channel `cc`: the
+/// requantize or residual scales and the second output's, read once (table loads) and applied
+/// to every accumulator of the channel that a thread holds.
+pub struct ChannelParams {
+    scales: Option<(Param, Param)>,
+    residual: Option<(Param, Param)>,
+    second: Option<(Param, Param)>,
+}
+
+impl ChannelParams {
+    pub fn load(
+        kb: &mut KernelBuilder,
+        e: &Epilogue,
+        cc: Val,
+        channels: i64,
+    ) -> Result<Self, String> {
+        let (scales, residual) = match &e.kind {
+            EpilogueKind::None => (None, None),
+            EpilogueKind::Requantize { scales, .. } => {
+                (Some(scale_params(kb, scales, "", cc, channels)?), None)
+            }
+            EpilogueKind::Residual { scales, residual } => (
+                Some(scale_params(kb, scales, "", cc, channels)?),
+                Some(scale_params(kb, residual, "res_", cc, channels)?),
+            ),
+        };
+        let second = match &e.second {
+            Some(o) => Some(scale_params(kb, &o.scales, "sec_", cc, channels)?),
+            None => None,
+        };
+        Ok(ChannelParams {
+            scales,
+            residual,
+            second,
+        })
+    }
+}
+
+/// Whether a dyadic shift is known to be at least 1 (then `|round(x * b / 2^c)| <= 2^61 + 1`
+/// for i32 `x` and `b`).
+fn shifts(c: Param) -> bool {
+    matches!(c, Param::NonZero(_)) || matches!(c, Param::Const(k) if k >= 1)
+}
 
 /// The epilogue of one accumulator (`acc` i32 already holding the bias) of channel `cc`:
 /// `Epilogue::apply` (requantize `round(acc*b/2^s) + zp` or residual
@@ -25,18 +69,46 @@ pub fn epilogue(
     channels: i64,
     out: ElemType,
 ) -> Result<Val, String> {
+    let p = ChannelParams::load(kb, e, cc, channels)?;
+    epilogue_at(kb, e, &p, acc, r, out)
+}
+
+/// [`epilogue`] with the channel's parameters `p` read before.
+pub fn epilogue_at(
+    kb: &mut KernelBuilder,
+    e: &Epilogue,
+    p: &ChannelParams,
+    acc: Val,
+    r: Option<Val>,
+    out: ElemType,
+) -> Result<Val, String> {
+    let missing = || "epilogue parameters not loaded".to_string();
     let y = match &e.kind {
         EpilogueKind::None => kb.sext(acc, Scalar::I64),
-        EpilogueKind::Requantize { scales, zero_point } => {
-            let y = apply_scales(kb, acc, scales, "", cc, channels, e.rounding)?;
+        EpilogueKind::Requantize { zero_point, .. } => {
+            let (b, c) = p.scales.ok_or_else(missing)?;
+            let y = kb.dyadic(acc, b, c, e.rounding);
             let zp = kb.i64c(*zero_point);
             kb.add(y, zp)
         }
-        EpilogueKind::Residual { scales, residual } => {
-            let y = apply_scales(kb, acc, scales, "", cc, channels, e.rounding)?;
+        EpilogueKind::Residual { .. } => {
+            let (b, c) = p.scales.ok_or_else(missing)?;
+            let (rb, rc) = p.residual.ok_or_else(missing)?;
             let r = r.ok_or("residual epilogue without a residual value")?;
-            let ry = apply_scales(kb, r, residual, "res_", cc, channels, e.rounding)?;
-            kb.add_sat64(y, ry)
+            let y = kb.dyadic(acc, b, c, e.rounding);
+            let ry = kb.dyadic(r, rb, rc, e.rounding);
+            // two exact roundings of i32 products by a shift >= 1 are each within 2^61 + 1:
+            // their sum cannot leave i64
+            let narrow = !e.rounding.is_f32()
+                && kb.t(acc) == Scalar::I32
+                && kb.t(r) == Scalar::I32
+                && shifts(c)
+                && shifts(rc);
+            if narrow {
+                kb.add(y, ry)
+            } else {
+                kb.add_sat64(y, ry)
+            }
         }
     };
     let y = kb.clamp(y, e.clamp[0], e.clamp[1]);
@@ -59,17 +131,22 @@ pub fn second_output(
     channels: i64,
     out: ElemType,
 ) -> Result<Val, String> {
-    let z = requantize(
-        kb,
-        y,
-        &o.scales,
-        "sec_",
-        cc,
-        channels,
-        o.rounding,
-        o.zero_point,
-        o.clamp,
-    )?;
+    let (b, c) = scale_params(kb, &o.scales, "sec_", cc, channels)?;
+    second_output_at(kb, o, (b, c), y, out)
+}
+
+/// [`second_output`] with the channel's `sec_*` scales read before.
+fn second_output_at(
+    kb: &mut KernelBuilder,
+    o: &SecondOutput,
+    (b, c): (Param, Param),
+    y: Val,
+    out: ElemType,
+) -> Result<Val, String> {
+    let z = kb.dyadic(y, b, c, o.rounding);
+    let zp = kb.i64c(o.zero_point);
+    let z = kb.add(z, zp);
+    let z = kb.clamp(z, o.clamp[0], o.clamp[1]);
     Ok(to_elem(kb, z, out))
 }
 
@@ -152,38 +229,66 @@ pub fn store_tile(
         (None, _) => None,
         (Some(_), None) => return Err("a second output without second_* attributes".into()),
     };
+    // a residual in a channel-innermost i32 layout with an even channel count: a lane's two
+    // channels of a row (o, o + 1, o even) are one 8-byte load
+    let pair_residual = rb.filter(|(buf, ab)| {
+        buf.storage == Storage::Word32
+            && channel_inner(ab.layout)
+            && ab.stored_channels() % 2 == 0
+            && o_total % 2 == 0
+    });
     for mt in 0..tile.mt as usize {
         for nt in 0..tile.nt as usize {
             let off = kb.idx(nt as i64 * 8);
             let o0 = kb.add(nbase, off);
+            let oc = kb.add(o0, t2);
+            // this lane's two channels: bias and scales read once for both row halves
+            let mut chans = vec![];
+            for ci in 0..2 {
+                let k = kb.idx(ci);
+                let o = kb.add(oc, k);
+                let occ = kb.mins(o, olast);
+                let bias = bb.map(|b| b.load_slot(kb, occ));
+                let params = ChannelParams::load(kb, s.epilogue, occ, channels)?;
+                chans.push((o, occ, bias, params));
+            }
+            // the residual values of each row half, channels o and o + 1
+            let residual: Vec<Option<[Val; 2]>> = (0..rhalves as usize)
+                .map(|rh| {
+                    let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
+                    match (pair_residual, rb) {
+                        (Some((buf, ab)), _) => {
+                            let olast2 = kb.idx(o_total - 2);
+                            let oe = kb.mins(oc, olast2);
+                            let sl = act_slot(kb, ab, n, oe, y, x);
+                            Some(kb.load2(buf.mem, sl))
+                        }
+                        (None, Some((buf, ab))) => Some([0, 1].map(|ci| {
+                            let sl = act_slot(kb, ab, n, chans[ci].1, y, x);
+                            buf.load_slot(kb, sl)
+                        })),
+                        (None, None) => None,
+                    }
+                })
+                .collect();
             let mut vals = vec![]; // (row index in `rows`, o, value)
             let mut zvals = vec![]; // the same for the second output
             for i in 0..per {
-                let rh = i / 2;
+                let (rh, ci) = (i / 2, i % 2);
                 let row = mt * rhalves as usize + rh;
-                let (_, _, n, y, x) = rows[row];
-                let ci = kb.idx((i % 2) as i64);
-                let oc = kb.add(o0, t2);
-                let o = kb.add(oc, ci);
-                let occ = kb.mins(o, olast);
+                let (o, _, bias, params) = &chans[ci];
                 let mut acc = accs[(mt * tile.nt as usize + nt) * per + i];
-                if let Some(b) = bb {
-                    let bv = b.load_slot(kb, occ);
-                    acc = kb.add(acc, bv);
+                if let Some(bv) = bias {
+                    acc = kb.add(acc, *bv);
                 }
-                let r = match rb {
-                    Some((buf, ab)) => {
-                        let sl = act_slot(kb, ab, n, occ, y, x);
-                        Some(buf.load_slot(kb, sl))
-                    }
-                    None => None,
-                };
-                let v = epilogue(kb, s.epilogue, acc, r, occ, channels, s.output.elem)?;
+                let r = residual[rh].map(|r| r[ci]);
+                let v = epilogue_at(kb, s.epilogue, params, acc, r, s.output.elem)?;
                 if let Some(((_, zb), so)) = second {
-                    let z = second_output(kb, so, v, occ, channels, zb.elem)?;
-                    zvals.push((row, o, z));
+                    let sp = params.second.ok_or("second output parameters not loaded")?;
+                    let z = second_output_at(kb, so, sp, v, zb.elem)?;
+                    zvals.push((row, *o, z));
                 }
-                vals.push((row, o, v));
+                vals.push((row, *o, v));
             }
             let staged = |second: bool| tile.stage.as_ref().filter(|st| st.second == second);
             store_vals(kb, tile, o0, bufs.out, s.output, &vals, staged(false));

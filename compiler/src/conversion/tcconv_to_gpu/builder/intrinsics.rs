@@ -165,6 +165,22 @@ impl<'c> KernelBuilder<'c> {
             &[("alignment", IntegerAttribute::new(i64t, 16).into())],
         )[0]
     }
+    /// `vector.load` of the two i32 words at word `i` (even) of `m` (`ld.v2.b32`).
+    pub fn load2(&mut self, m: Val, i: Val) -> [Val; 2] {
+        let vt = Type::parse(self.ctx, "vector<2xi32>").expect("vector type");
+        let i64t = self.ty(Scalar::I64);
+        let v = self.op(
+            "vector.load",
+            &[m, i],
+            &[vt],
+            &[("alignment", IntegerAttribute::new(i64t, 8).into())],
+        )[0];
+        let i32t = self.ty(Scalar::I32);
+        [0, 1].map(|j| {
+            let pos = DenseI64ArrayAttribute::new(self.ctx, &[j]).into();
+            self.op("vector.extract", &[v], &[i32t], &[("static_position", pos)])[0]
+        })
+    }
     /// `vector.store` of 4 i32 words `v` at word `i` of `m` (16-byte aligned: `st.v4.b32`).
     pub fn store4(&mut self, v: Val, m: Val, i: Val) {
         let i64t = self.ty(Scalar::I64);
