@@ -8,7 +8,8 @@
 # WG_MODELS=1 adds sm_90a model artifacts with convert-qnn-to-tcconv{kernel=wgmma} (`-wg`);
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
-# PREV_OPT=path/to/other/nibble-opt adds sm_90 model artifacts built by that binary (`-prev`);
+# PREV_OPT=path/to/other/nibble-opt adds model artifacts built by that binary (`-prev`) for the
+# targets in PREV_TARGETS (default sm_90);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,7 @@ for m in $models; do
         emit "$name-wg" "$d" "$t" wgmma
         echo "$name-wg model $arch $bits $b $t" >> "$manifest"
       fi
-      if [ "$t" = sm_90 ] && [ -n "${PREV_OPT:-}" ]; then # another nibble-opt build, for A/B
+      if [[ " ${PREV_TARGETS:-sm_90} " == *" $t "* ]] && [ -n "${PREV_OPT:-}" ]; then # another nibble-opt build, for A/B
         opt=$PREV_OPT emit "$name-prev" "$d" "$t"
         echo "$name-prev model $arch $bits $b $t" >> "$manifest"
       fi
@@ -74,11 +75,11 @@ for e in ${EXTRA:-}; do
     if [ "$t" = sm_90a ] && [ -n "${WG_MODELS:-}" ]; then
       emit "$arch-$bits-b$b-$t-wg" "$d" "$t" wgmma; echo "$arch-$bits-b$b-$t-wg model $arch $bits $b $t" >> "$manifest"
     fi
+    if [[ " ${PREV_TARGETS:-sm_90} " == *" $t "* ]] && [ -n "${PREV_OPT:-}" ]; then
+      opt=$PREV_OPT emit "$arch-$bits-b$b-$t-prev" "$d" "$t"
+      echo "$arch-$bits-b$b-$t-prev model $arch $bits $b $t" >> "$manifest"
+    fi
   done
-  if [ -n "${PREV_OPT:-}" ]; then
-    opt=$PREV_OPT emit "$arch-$bits-b$b-sm_90-prev" "$d" sm_90
-    echo "$arch-$bits-b$b-sm_90-prev model $arch $bits $b sm_90" >> "$manifest"
-  fi
 done
 
 # HAWQ checkpoints as HAWQ writes them (models/fixtures/write_hawq_checkpoint.py, no
