@@ -328,7 +328,8 @@ pub fn conv(
 
 /// The K loop of the taps-along-K mode (`MmaPlan::tapk`): K step `q` covers taps
 /// `[q*TPS, (q+1)*TPS)` (TPS = mma.k / Cs); the fragment register of K half `h` of lane `t`
-/// is the word of tap `q*TPS + 4h + t` (tap = ky*KW + kx): for A the input pixel
+/// is the word of tap `q*TPS + 4h + t` (tap = ky*KW + kx), or, when a kernel row fits a step
+/// and the steps are the rows (KW <= 8 = TPS, KH steps), of tap (q, 4h + t): for A the input pixel
 /// (n, oh*sh + ky - pt, ow*sw + kx - pl) (0 in the padding), for B the weight word
 /// `weight_slot(o, 0, ky, kx) / Cs`; taps >= KH*KW give 0.
 #[allow(clippy::too_many_arguments)]
@@ -362,12 +363,26 @@ fn tapk_accumulate(
     let one = kb.idx(1);
     let zero = kb.i32c(0);
     let izero = kb.idx(0);
+    // a kernel row a K step (the 7x7 stem: 8 taps a step, 7 steps either way): K step q is
+    // ky = q and lane t's register of K half h is kx = 4h + t (kx >= KW gives 0), so kx and
+    // the input column are fixed per lane and no tap is divided by KW
+    let rows_along_k = tps == 8 && khalves == 2 && kw <= 8 && p.ksteps == kh;
     kb.for_range(lo, hi, one, accs, |kb, step, accs| {
         let ktps = kb.idx(tps);
         let base = kb.mul(step, ktps);
         // per K half: this lane's tap, its validity and (ky, kx)
         let mut half = vec![];
         for khf in 0..khalves {
+            if rows_along_k {
+                let off = kb.idx(khf * 4);
+                let kx = kb.add(off, t);
+                let kwk = kb.idx(kw);
+                let ok = kb.cmp(Cmp::Ult, kx, kwk);
+                let last = kb.idx(kw - 1);
+                let kx = kb.mins(kx, last);
+                half.push((ok, step, kx));
+                continue;
+            }
             let off = kb.idx(khf * 4);
             let b0 = kb.add(base, off);
             let tap = kb.add(b0, t);
