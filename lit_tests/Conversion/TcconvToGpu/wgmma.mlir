@@ -77,8 +77,9 @@
 // -----
 
 // 1x1 residual conv with the packed second output: staged through shared memory, written 16
-// bytes a thread.
+// bytes a thread. K = 32 stored bytes is one stage: two widened slots of (64 + 128) x 64 bytes.
 // CHECK-LABEL: func.func @residual_second_output
+// CHECK: gpu.launch_func @kernels::@residual_second_output_1_conv2d blocks in (%c128, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %c24576_i32
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>
 // CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<131072xi32>, vector<4xi32>
 
@@ -108,7 +109,10 @@
 
 // -----
 
-// Batch 256, 28 x 28, C = O = 64: 1568 tiles of 128 x 64, two warpgroups a block.
+// Batch 256, 28 x 28, 3x3, C = O = 64: 1568 tiles of 128 x 64, two warpgroups a block; three
+// widened slots of (128 + 64) x 128 bytes (72 KiB) and 64-channel tiles: three blocks an SM
+// (.minnctapersm 3, 80 registers a thread).
 // CHECK-LABEL: func.func @big_grid_u4
-// CHECK: gpu.launch_func @kernels::@big_grid_u4_0_conv2d blocks in (%c1568, %c1, %c1) threads in (%c256, %c1, %c1)
+// CHECK: gpu.launch_func @kernels::@big_grid_u4_0_conv2d blocks in (%c1568, %c1, %c1) threads in (%c256, %c1, %c1) dynamic_shared_memory_size %c73728_i32
+// CHECK: gpu.func @big_grid_u4_0_conv2d({{.*}} kernel attributes {{{.*}}nvvm.minctasm = 3 : i32}
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 32>

@@ -306,10 +306,9 @@ pub fn build_op_kernel<'c>(
         // and spills (sm_90, 8-24 bytes); with it they take 130-170 and spill nothing. The
         // wgmma kernel's shared memory is sized for two blocks an SM: `.minnctapersm 2` keeps
         // its 256 threads at <= 128 registers (without spills on ResNet-50) so both fit.
-        let blocks = if matches!(kernel, Kernel::Wgmma(_)) {
-            2
-        } else {
-            1
+        let blocks = match &kernel {
+            Kernel::Wgmma(wp) => wp.blocks_per_sm(),
+            _ => 1,
         };
         let i32t = Type::parse(context, "i32").expect("i32");
         f.set_attribute("nvvm.minctasm", IntegerAttribute::new(i32t, blocks).into());
