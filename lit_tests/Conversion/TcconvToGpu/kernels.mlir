@@ -20,15 +20,21 @@
 // CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [64], strides: [1] : memref<2x4x4x2xi32> to memref<64xi32>
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<512xi32>
 // CHECK: memref.load %[[KMUL]][%{{.*}}] : memref<16xi32>
-// The rounding as one biased shift in i64: product, plus half, arithmetic shift; a tie (the
-// low bits of the biased product all 0) clears the quotient's lowest bit (to even).
+// The shifts (33, 34) all lie in [33, 62]: the rounding is 32-bit work on the product's high
+// word. th = hi + 2^(c-33) (no carry from the low word), q = th >> (c - 32); a tie (low word 0
+// and th's low c - 32 bits 0) clears q's lowest bit (to even).
 // CHECK: %[[P:.*]] = arith.muli %{{.*}}, %{{.*}} : i64
-// CHECK: %[[T:.*]] = arith.addi %[[P]], %{{.*}} : i64
-// CHECK-NEXT: %[[Q:.*]] = arith.shrsi %[[T]], %{{.*}} : i64
-// CHECK-NEXT: %[[LOW:.*]] = arith.andi %[[T]], %{{.*}} : i64
-// CHECK-NEXT: %[[TIE:.*]] = arith.cmpi eq, %[[LOW]], %c0_i64 : i64
-// CHECK-NEXT: %[[EVEN:.*]] = arith.andi %[[Q]], %c-2_i64 : i64
-// CHECK-NEXT: arith.select %[[TIE]], %[[EVEN]], %[[Q]] : i64
+// CHECK-NEXT: %[[LO:.*]] = arith.trunci %[[P]] : i64 to i32
+// CHECK-NEXT: %[[HI64:.*]] = arith.shrsi %[[P]], %c32_i64 : i64
+// CHECK-NEXT: %[[HI:.*]] = arith.trunci %[[HI64]] : i64 to i32
+// CHECK: %[[TH:.*]] = arith.addi %[[HI]], %{{.*}} : i32
+// CHECK-NEXT: %[[Q:.*]] = arith.shrsi %[[TH]], %{{.*}} : i32
+// CHECK: %[[LO0:.*]] = arith.cmpi eq, %[[LO]], %c0_i32 : i32
+// CHECK-NEXT: %[[LOW:.*]] = arith.andi %[[TH]], %{{.*}} : i32
+// CHECK-NEXT: %[[HI0:.*]] = arith.cmpi eq, %[[LOW]], %c0_i32 : i32
+// CHECK-NEXT: %[[TIE:.*]] = arith.andi %[[LO0]], %[[HI0]] : i1
+// CHECK-NEXT: %[[EVEN:.*]] = arith.andi %[[Q]], %c-2_i32 : i32
+// CHECK-NEXT: arith.select %[[TIE]], %[[EVEN]], %[[Q]] : i32
 // CHECK: arith.minsi %{{.*}}, %c15_i64 : i64
 // 8 nibbles packed low first, one 32-bit store
 // CHECK: arith.shli %{{.*}}, %c28_i32 : i32
@@ -155,9 +161,11 @@
 // CHECK: gpu.func @fused_requantize_u4_0_conv2d({{.*}}, %{{.*}}: memref<16xi32> {llvm.noalias}, %[[SHIFT:.*]]: memref<16xi32> {llvm.noalias})
 // CHECK: arith.cmpi ult, %{{.*}}, %c18 : index
 // CHECK: memref.load %[[SHIFT]]
-// half_up: (product + half) >> shift
-// CHECK: %[[T:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
-// CHECK-NEXT: arith.shrsi %[[T]], %{{.*}} : i64
+// half_up with shifts in [33, 62]: (high word + 2^(shift - 33)) >> (shift - 32), in i32
+// CHECK: %[[HI64:.*]] = arith.shrsi %{{.*}}, %c32_i64 : i64
+// CHECK-NEXT: %[[HI:.*]] = arith.trunci %[[HI64]] : i64 to i32
+// CHECK: %[[TH:.*]] = arith.addi %[[HI]], %{{.*}} : i32
+// CHECK-NEXT: arith.shrsi %[[TH]], %{{.*}} : i32
 // CHECK: memref.store %{{.*}} : memref<18xi32>
 // CHECK-NOT: memref.store
 
@@ -165,6 +173,15 @@
 // CHECK-LABEL: func.func @fused_residual_i32
 // CHECK: gpu.launch_func @kernels::@fused_residual_i32_0_conv2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<1x4x4x1xi32>, %{{.*}} : memref<8x3x3x1xi32>, %{{.*}} : memref<1x4x4x8xi32>, %{{.*}} : memref<1x4x4x8xi32>)
 // CHECK: gpu.func @fused_residual_i32_0_conv2d
+// Constant shifts (20, 30) round as one biased i64 shift: (p + 2^19) >> 20, a tie (the low 20
+// bits of the biased product 0) to even.
+// CHECK: %[[P:.*]] = arith.muli %{{.*}}, %c1073741824_i64 : i64
+// CHECK-NEXT: %[[T:.*]] = arith.addi %[[P]], %c524288_i64 : i64
+// CHECK-NEXT: %[[Q:.*]] = arith.shrsi %[[T]], %c20_i64 : i64
+// CHECK-NEXT: %[[LOW:.*]] = arith.andi %[[T]], %c1048575_i64 : i64
+// CHECK-NEXT: %[[TIE:.*]] = arith.cmpi eq, %[[LOW]], %c0_i64 : i64
+// CHECK-NEXT: %[[EVEN:.*]] = arith.andi %[[Q]], %c-2_i64 : i64
+// CHECK-NEXT: arith.select %[[TIE]], %[[EVEN]], %[[Q]] : i64
 // CHECK: arith.maxsi %{{.*}}, %c0_i64 : i64
 // CHECK-COUNT-8: memref.store %{{.*}} : memref<128xi32>
 

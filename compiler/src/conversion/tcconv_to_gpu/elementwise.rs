@@ -122,7 +122,9 @@ pub fn chan(
     }
     let t = kb.table(what, vals);
     let v = kb.load(t, cc);
-    Ok(if vals.contains(&0) {
+    Ok(if vals.iter().all(|x| (33..=62).contains(x)) {
+        Param::High(v)
+    } else if vals.contains(&0) {
         Param::Value(v)
     } else {
         Param::NonZero(v)
@@ -307,7 +309,7 @@ pub fn dequantize_value(
     let bits: Vec<i32> = scales.iter().map(|s| s.to_bits() as i32).collect();
     let s = match chan(kb, "deq_scale", &bits, cc, channels)? {
         Param::Const(k) => kb.f32c(f32::from_bits(k as i32 as u32)),
-        Param::Value(v) | Param::NonZero(v) => kb.bitcast_f32(v),
+        Param::Value(v) | Param::NonZero(v) | Param::High(v) => kb.bitcast_f32(v),
     };
     let f = kb.sitofp(x);
     Ok(kb.mulf(f, s))
@@ -503,6 +505,6 @@ pub fn elementwise(
 pub fn param_i64(kb: &mut KernelBuilder, p: Param) -> Val {
     match p {
         Param::Const(k) => kb.i64c(k),
-        Param::Value(v) | Param::NonZero(v) => kb.sext(v, Scalar::I64),
+        Param::Value(v) | Param::NonZero(v) | Param::High(v) => kb.sext(v, Scalar::I64),
     }
 }

@@ -53,7 +53,7 @@ impl ChannelParams {
 /// Whether a dyadic shift is known to be at least 1 (then `|round(x * b / 2^c)| <= 2^61 + 1`
 /// for i32 `x` and `b`).
 fn shifts(c: Param) -> bool {
-    matches!(c, Param::NonZero(_)) || matches!(c, Param::Const(k) if k >= 1)
+    matches!(c, Param::NonZero(_) | Param::High(_)) || matches!(c, Param::Const(k) if k >= 1)
 }
 
 /// The epilogue of one accumulator (`acc` i32 already holding the bias) of channel `cc`:

@@ -98,12 +98,14 @@ pub enum CmpF {
 
 /// A per-channel or per-tensor integer parameter: a constant, or a table read at a channel
 /// (`NonZero` when no value of the table is 0: what the kernel knew when tables were baked in,
-/// and what spares the dyadic rounding its shift-by-zero case).
+/// and what spares the dyadic rounding its shift-by-zero case; `High` when every value lies in
+/// [33, 62], HAWQ's usual shifts, which lets the rounding work on the product's high word).
 #[derive(Clone, Copy, Debug)]
 pub enum Param {
     Const(i64),
     Value(Val),
     NonZero(Val),
+    High(Val),
 }
 
 /// The kernel builder. One per `gpu.func`.

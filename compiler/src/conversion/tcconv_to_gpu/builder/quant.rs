@@ -130,7 +130,7 @@ impl<'c> KernelBuilder<'c> {
         let cv = match c {
             Param::Const(0) => return p,
             Param::Const(k) => self.i64c(k),
-            Param::Value(v) | Param::NonZero(v) => v,
+            Param::Value(v) | Param::NonZero(v) | Param::High(v) => v,
         };
         let one = self.i64c(1);
         let q = self.shrs(p, cv);
@@ -138,7 +138,7 @@ impl<'c> KernelBuilder<'c> {
         let r = self.sub(p, qs);
         let half = match c {
             Param::Const(k) => self.i64c(1i64 << (k - 1)),
-            Param::Value(_) | Param::NonZero(_) => {
+            Param::Value(_) | Param::NonZero(_) | Param::High(_) => {
                 let pow = self.shl(one, cv);
                 self.shrs(pow, one)
             }
@@ -168,7 +168,7 @@ impl<'c> KernelBuilder<'c> {
         let inc = self.zext(up, Scalar::I64);
         let y = self.add(q, inc);
         match c {
-            Param::Const(_) | Param::NonZero(_) => y,
+            Param::Const(_) | Param::NonZero(_) | Param::High(_) => y,
             Param::Value(v) => {
                 let z = self.i64c(0);
                 let is0 = self.cmp(Cmp::Eq, v, z);
@@ -198,7 +198,7 @@ impl<'c> KernelBuilder<'c> {
                 self.i64c(1i64 << (k - 1)),
                 self.i64c((1i64 << k) - 1),
             ),
-            Param::Value(v) | Param::NonZero(v) => {
+            Param::Value(v) | Param::NonZero(v) | Param::High(v) => {
                 let one = self.i64c(1);
                 let pow = self.shl(one, v);
                 (v, self.shrs(pow, one), self.sub(pow, one))
@@ -227,8 +227,51 @@ impl<'c> KernelBuilder<'c> {
         }
     }
 
+    /// [`round_shift_product`](Self::round_shift_product) for a per-channel shift `c` known to
+    /// lie in [33, 62] (`Param::High`: i32 table values): no 64-bit shift by a variable amount
+    /// (several instructions each); with `p = hi * 2^32 + lo` (`|hi| <= 2^30`),
+    /// `t = p + 2^(c-1)` is `(hi + 2^(c-33)) * 2^32 + lo` without a carry, so the rounding is
+    /// 32-bit work on the high word (mirrored by `high_word_round_shift` in the tests):
+    /// ```text
+    /// th = hi + 2^(c-33); q = th >> (c - 32)
+    /// half_to_even: a tie (lo == 0 and th's low c - 32 bits all 0) -> q & !1, else q
+    /// ```
+    fn round_shift_high(&mut self, p: Val, c: Param, mode: Rounding) -> Val {
+        let lo = self.trunc(p, Scalar::I32);
+        let k32 = self.i64c(32);
+        let hi = self.shrs(p, k32);
+        let hi = self.trunc(hi, Scalar::I32);
+        let Param::High(v) = c else {
+            unreachable!("round_shift_high takes a table of shifts in [33, 62]")
+        };
+        let one = self.i32c(1);
+        let (c32, c33) = (self.i32c(32), self.i32c(33));
+        let d = self.sub(v, c32);
+        let e = self.sub(v, c33);
+        let bias = self.shl(one, e);
+        let th = self.add(hi, bias);
+        let q = self.shrs(th, d);
+        let y = match mode {
+            Rounding::HalfToEven => {
+                let pow = self.shl(one, d);
+                let mask = self.sub(pow, one);
+                let z = self.i32c(0);
+                let lo0 = self.cmp(Cmp::Eq, lo, z);
+                let low = self.and(th, mask);
+                let hi0 = self.cmp(Cmp::Eq, low, z);
+                let tie = self.andb(lo0, hi0);
+                let not1 = self.i32c(-2);
+                let even = self.and(q, not1);
+                self.select(tie, even, q)
+            }
+            _ => q,
+        };
+        self.sext(y, Scalar::I64)
+    }
+
     /// `Dyadic::apply`: `round(x * b / 2^c)` with the product in i64 (x: i32 or i64 value; an
-    /// i32 `x` times the i32 multiplier takes [`round_shift_product`](Self::round_shift_product)).
+    /// i32 `x` times the i32 multiplier takes [`round_shift_product`](Self::round_shift_product),
+    /// or [`round_shift_high`](Self::round_shift_high) for a table of shifts in [33, 62]).
     pub fn dyadic(&mut self, x: Val, b: Param, c: Param, mode: Rounding) -> Val {
         if mode.is_f32() {
             return self.dyadic_f32(x, b, c);
@@ -237,17 +280,23 @@ impl<'c> KernelBuilder<'c> {
         let bounded = self.t(x) == Scalar::I32
             && match b {
                 Param::Const(k) => i32::try_from(k).is_ok(),
-                Param::Value(_) | Param::NonZero(_) => true,
+                Param::Value(_) | Param::NonZero(_) | Param::High(_) => true,
             };
         let x = self.sext(x, Scalar::I64);
         let b = match b {
             Param::Const(k) => self.i64c(k),
-            Param::Value(v) | Param::NonZero(v) => self.sext(v, Scalar::I64),
+            Param::Value(v) | Param::NonZero(v) | Param::High(v) => self.sext(v, Scalar::I64),
         };
         let p = self.mul(x, b);
+        // a constant shift is already cheap on the biased path (a shift by >= 32 is one 32-bit
+        // shift of the high word)
+        let high = matches!(c, Param::High(_));
+        if bounded && high && matches!(mode, Rounding::HalfToEven | Rounding::HalfUp) {
+            return self.round_shift_high(p, c, mode);
+        }
         let c = match c {
             Param::Value(v) => Param::Value(self.sext(v, Scalar::I64)),
-            Param::NonZero(v) => Param::NonZero(self.sext(v, Scalar::I64)),
+            Param::NonZero(v) | Param::High(v) => Param::NonZero(self.sext(v, Scalar::I64)),
             k => k,
         };
         if bounded {
@@ -326,12 +375,12 @@ impl<'c> KernelBuilder<'c> {
             _ => {
                 let bv = match b {
                     Param::Const(k) => self.f32c(k as f32),
-                    Param::Value(v) | Param::NonZero(v) => self.sitofp(v),
+                    Param::Value(v) | Param::NonZero(v) | Param::High(v) => self.sitofp(v),
                 };
                 // 2^-c as the f32 with exponent field 127 - c (c in [0, 62])
                 let cv = match c {
                     Param::Const(k) => self.i32c(k),
-                    Param::Value(v) | Param::NonZero(v) => v,
+                    Param::Value(v) | Param::NonZero(v) | Param::High(v) => v,
                 };
                 let e = self.i32c(127);
                 let e = self.sub(e, cv);
@@ -383,8 +432,21 @@ mod tests {
         }
     }
 
+    /// `KernelBuilder::round_shift_high` step by step, on i32 words (33 <= c <= 62).
+    fn high_word_round_shift(p: i64, c: i32, mode: Rounding) -> i64 {
+        let lo = p as i32;
+        let hi = (p >> 32) as i32;
+        let th = hi + (1i32 << (c - 33));
+        let q = th >> (c - 32);
+        let tie = lo == 0 && th & ((1i32 << (c - 32)) - 1) == 0;
+        (match mode {
+            Rounding::HalfToEven if tie => q & -2,
+            _ => q,
+        }) as i64
+    }
+
     #[test]
-    fn the_biased_shift_rounds_every_i32_product_as_the_semantics_do() {
+    fn the_kernel_roundings_of_i32_products_match_the_semantics() {
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             rng ^= rng << 13;
@@ -396,11 +458,16 @@ mod tests {
         for mode in [Rounding::HalfToEven, Rounding::HalfUp] {
             for c in 0..=62 {
                 let mut check = |p: i64| {
+                    let want = round_shift(p, c, mode);
                     assert_eq!(
                         biased_round_shift(p, c, mode),
-                        round_shift(p, c, mode),
+                        want,
                         "p = {p}, c = {c}, {mode:?}"
                     );
+                    if c >= 33 {
+                        let got = high_word_round_shift(p, c, mode);
+                        assert_eq!(got, want, "high word: p = {p}, c = {c}, {mode:?}");
+                    }
                 };
                 for &x in &edges {
                     for &b in &edges {
