@@ -457,7 +457,7 @@ mod tests {
         let edges = [i32::MIN, i32::MIN + 1, -3, -2, -1, 0, 1, 2, 3, i32::MAX];
         for mode in [Rounding::HalfToEven, Rounding::HalfUp] {
             for c in 0..=62 {
-                let mut check = |p: i64| {
+                let check = |p: i64| {
                     let want = round_shift(p, c, mode);
                     assert_eq!(
                         biased_round_shift(p, c, mode),
