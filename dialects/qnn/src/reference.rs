@@ -39,7 +39,7 @@ use crate::semantics::{
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
-use crate::window::{dot1, dot4, fast_path_ok, min_max, out_extent, taps, GroupedWindow};
+use crate::window::{dot1, dot4, fast_path_ok, min_max, out_extent, taps, GroupedWindow, Window};
 use rayon::prelude::*;
 
 type Res<T> = Result<T, String>;
@@ -714,16 +714,9 @@ fn add_op(
 
 struct ConvGeom {
     c: usize,
-    h: usize,
-    w: usize,
     o: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    pt: usize,
-    pl: usize,
     ow: usize,
+    win: Window,
 }
 
 /// Bias values, one per output channel, or zeros (widened for the exact sum).
@@ -792,16 +785,18 @@ fn conv2d(
     let bias = bias_values(bias, o)?;
     let g = ConvGeom {
         c,
-        h,
-        w,
         o,
-        kh,
-        kw,
-        sh: strides[0] as usize,
-        sw: strides[1] as usize,
-        pt: padding[0] as usize,
-        pl: padding[1] as usize,
         ow,
+        win: Window {
+            h,
+            w,
+            kh,
+            kw,
+            sh: strides[0] as usize,
+            sw: strides[1] as usize,
+            pt: padding[0] as usize,
+            pl: padding[1] as usize,
+        },
     };
     let total = n * o * oh * ow;
     if total == 0 {
@@ -899,14 +894,7 @@ fn grouped_conv(
 ) -> Res<Vec<i32>> {
     let (o, ow) = (g.o, g.ow);
     let win = GroupedWindow {
-        h: g.h,
-        w: g.w,
-        kh: g.kh,
-        kw: g.kw,
-        sh: g.sh,
-        sw: g.sw,
-        pt: g.pt,
-        pl: g.pl,
+        win: g.win,
         xs,
         ws,
         cg,
@@ -939,7 +927,7 @@ fn pad_value_taps(
     [_, oh]: [usize; 2],
     v: i64,
 ) -> Res<()> {
-    let (o, kh, kw) = (g.o, g.kh, g.kw);
+    let (o, kh, kw) = (g.o, g.win.kh, g.win.kw);
     // per output channel and tap: the sum over input channels
     let mut tap = vec![0i64; o * kh * kw];
     for oo in 0..o {
@@ -956,9 +944,9 @@ fn pad_value_taps(
         .enumerate()
         .try_for_each(|(r, out)| {
             let (nn, y) = (r / oh, r % oh);
-            let (_, ky0, ky1) = taps(y, g.sh, g.pt, kh, g.h);
+            let (_, ky0, ky1) = g.win.rows(y);
             for xx in 0..g.ow {
-                let (_, kx0, kx1) = taps(xx, g.sw, g.pl, kw, g.w);
+                let (_, kx0, kx1) = g.win.cols(xx);
                 if ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw {
                     continue;
                 }
@@ -1073,22 +1061,22 @@ fn conv_row_i16_avx2(xh: &[i16], wk: &[i16], g: &ConvGeom, n: usize, y: usize, o
 #[inline(always)]
 fn conv_row_i16_body(xh: &[i16], wk: &[i16], g: &ConvGeom, n: usize, y: usize, out: &mut [i32]) {
     let (c, o) = (g.c, g.o);
-    let wo = g.kh * g.kw * c; // weights per output channel
-    let (ih0, kh_lo, kh_hi) = taps(y, g.sh, g.pt, g.kh, g.h);
+    let wo = g.win.kh * g.win.kw * c; // weights per output channel
+    let (ih0, kh_lo, kh_hi) = g.win.rows(y);
     let mut ob = 0;
     while ob < o {
         let nb = OB.min(o - ob);
         let wblk = &wk[ob * wo..(ob + nb) * wo];
         for xx in 0..g.ow {
-            let (iw0, kw_lo, kw_hi) = taps(xx, g.sw, g.pl, g.kw, g.w);
+            let (iw0, kw_lo, kw_hi) = g.win.cols(xx);
             let len = (kw_hi - kw_lo) * c;
             let mut acc = [0i32; OB];
             if len > 0 {
                 for ky in kh_lo..kh_hi {
                     let iy = (ih0 + ky as isize) as usize;
-                    let xoff = ((n * g.h + iy) * g.w + (iw0 + kw_lo as isize) as usize) * c;
+                    let xoff = ((n * g.win.h + iy) * g.win.w + (iw0 + kw_lo as isize) as usize) * c;
                     let xs = &xh[xoff..xoff + len];
-                    let woff = (ky * g.kw + kw_lo) * c;
+                    let woff = (ky * g.win.kw + kw_lo) * c;
                     if nb == OB {
                         let d = dot4(
                             xs,
@@ -1127,18 +1115,18 @@ fn conv_row_i64(
     at: impl Fn(usize, usize) -> String,
 ) -> Res<()> {
     let (c, o) = (g.c, g.o);
-    let wo = g.kh * g.kw * c;
-    let (ih0, kh_lo, kh_hi) = taps(y, g.sh, g.pt, g.kh, g.h);
+    let wo = g.win.kh * g.win.kw * c;
+    let (ih0, kh_lo, kh_hi) = g.win.rows(y);
     for xx in 0..g.ow {
-        let (iw0, kw_lo, kw_hi) = taps(xx, g.sw, g.pl, g.kw, g.w);
+        let (iw0, kw_lo, kw_hi) = g.win.cols(xx);
         let len = (kw_hi - kw_lo) * c;
         for oo in 0..o {
             let mut acc = bias[oo];
             if len > 0 {
                 for ky in kh_lo..kh_hi {
                     let iy = (ih0 + ky as isize) as usize;
-                    let xoff = ((n * g.h + iy) * g.w + (iw0 + kw_lo as isize) as usize) * c;
-                    let woff = oo * wo + (ky * g.kw + kw_lo) * c;
+                    let xoff = ((n * g.win.h + iy) * g.win.w + (iw0 + kw_lo as isize) as usize) * c;
+                    let woff = oo * wo + (ky * g.win.kw + kw_lo) * c;
                     acc += xh[xoff..xoff + len]
                         .iter()
                         .zip(&wk[woff..woff + len])
@@ -2133,16 +2121,18 @@ mod tests {
             let oh = (h + 2 * pt - kh) / sh + 1;
             let g = ConvGeom {
                 c,
-                h,
-                w,
                 o,
-                kh,
-                kw,
-                sh,
-                sw,
-                pt,
-                pl,
                 ow,
+                win: Window {
+                    h,
+                    w,
+                    kh,
+                    kw,
+                    sh,
+                    sw,
+                    pt,
+                    pl,
+                },
             };
             let xh: Vec<i16> = (0..2 * h * w * c).map(|_| rng.int(0, 255) as i16).collect();
             let wk: Vec<i16> = (0..o * kh * kw * c)

@@ -45,10 +45,10 @@ pub fn taps(o: usize, s: usize, pad: usize, k: usize, input: usize) -> (isize, u
     (start, lo.min(hi), hi)
 }
 
-/// Where a grouped conv reads: input (h, w), kernel (kh, kw), strides, top / left padding, and
-/// the slot strides of logical (n, c, h, w) of the input and (o, i, kh, kw) of the weight.
-#[derive(Clone, Copy)]
-pub struct GroupedWindow {
+/// A conv's or pool's window over an `h` x `w` input: kernel `kh` x `kw`, strides, top / left
+/// padding (the reference's and tcconv's interpreter's conv geometry both hold one).
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
     pub h: usize,
     pub w: usize,
     pub kh: usize,
@@ -57,6 +57,26 @@ pub struct GroupedWindow {
     pub sw: usize,
     pub pt: usize,
     pub pl: usize,
+}
+
+impl Window {
+    /// [`taps`] of output row `y`: first input row and the in-bounds kernel rows.
+    #[inline(always)]
+    pub fn rows(&self, y: usize) -> (isize, usize, usize) {
+        taps(y, self.sh, self.pt, self.kh, self.h)
+    }
+    /// [`taps`] of output column `x`: first input column and the in-bounds kernel columns.
+    #[inline(always)]
+    pub fn cols(&self, x: usize) -> (isize, usize, usize) {
+        taps(x, self.sw, self.pl, self.kw, self.w)
+    }
+}
+
+/// Where a grouped conv reads: its [`Window`] and the slot strides of logical (n, c, h, w) of
+/// the input and (o, i, kh, kw) of the weight.
+#[derive(Clone, Copy)]
+pub struct GroupedWindow {
+    pub win: Window,
     pub xs: [usize; 4],
     pub ws: [usize; 4],
     /// Input channels a group reads, output channels a group writes.
@@ -70,12 +90,13 @@ impl GroupedWindow {
     /// padding read `pad_value`.
     pub fn sum(&self, x: &[i32], w: &[i32], [nn, y, xx, oo]: [usize; 4], pad_value: i64) -> i128 {
         let c0 = (oo / self.og) * self.cg;
+        let g = &self.win;
         let mut acc = 0i128;
-        for ky in 0..self.kh {
-            let iy = (y * self.sh + ky) as isize - self.pt as isize;
-            for kx in 0..self.kw {
-                let ix = (xx * self.sw + kx) as isize - self.pl as isize;
-                let inside = iy >= 0 && ix >= 0 && (iy as usize) < self.h && (ix as usize) < self.w;
+        for ky in 0..g.kh {
+            let iy = (y * g.sh + ky) as isize - g.pt as isize;
+            for kx in 0..g.kw {
+                let ix = (xx * g.sw + kx) as isize - g.pl as isize;
+                let inside = iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w;
                 for ci in 0..self.cg {
                     let wgt =
                         w[oo * self.ws[0] + ci * self.ws[1] + ky * self.ws[2] + kx * self.ws[3]];

@@ -37,7 +37,7 @@ use nibble_qnn::semantics::{
     dequantize_f32, floor_div, quantize_f32, requantize, ElemType, Layout, MAX_SHIFT,
 };
 use nibble_qnn::tensor::{Data, Tensor};
-use nibble_qnn::window::{dot1, dot4, fast_path_ok, out_extent, taps, GroupedWindow, Mac};
+use nibble_qnn::window::{dot1, dot4, fast_path_ok, out_extent, taps, GroupedWindow, Mac, Window};
 use rayon::prelude::*;
 
 type Res<T> = Result<T, String>;
@@ -943,18 +943,20 @@ impl Ctx<'_> {
         }
         let cl = csx.min(csw);
         let g = ConvGeo {
-            h,
-            w,
             o,
             n,
-            kh,
-            kw,
-            sh: cv.strides[0] as usize,
-            sw: cv.strides[1] as usize,
-            pt: cv.padding[0] as usize,
-            pl: cv.padding[1] as usize,
             oh,
             ow,
+            win: Window {
+                h,
+                w,
+                kh,
+                kw,
+                sh: cv.strides[0] as usize,
+                sw: cv.strides[1] as usize,
+                pt: cv.padding[0] as usize,
+                pl: cv.padding[1] as usize,
+            },
             xs: xg.st,
             ws,
             cl,
@@ -1069,17 +1071,10 @@ impl Ctx<'_> {
 
 struct ConvGeo {
     n: usize,
-    h: usize,
-    w: usize,
     o: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    pt: usize,
-    pl: usize,
     oh: usize,
     ow: usize,
+    win: Window,
     /// Input slot strides of (n, c, h, w).
     xs: [usize; 4],
     /// Weight slot strides of (o, i, kh, kw).
@@ -1137,12 +1132,12 @@ fn im2col<T: Mac>(x: &[T], w: &[T], g: &ConvGeo) -> Vec<i64> {
         .enumerate()
         .for_each(|(r, out)| {
             let (nn, y) = (r / g.oh, r % g.oh);
-            let (iy0, ky_lo, ky_hi) = taps(y, g.sh, g.pt, g.kh, g.h);
+            let (iy0, ky_lo, ky_hi) = g.win.rows(y);
             let mut ob = 0;
             while ob < g.o {
                 let nb = OB.min(g.o - ob);
                 for xx in 0..g.ow {
-                    let (ix0, kx_lo, kx_hi) = taps(xx, g.sw, g.pl, g.kw, g.w);
+                    let (ix0, kx_lo, kx_hi) = g.win.cols(xx);
                     let mut acc = [T::Acc::default(); OB];
                     if kx_hi > kx_lo {
                         for ky in ky_lo..ky_hi {
@@ -1186,8 +1181,8 @@ fn direct<T: Mac>(x: &[T], w: &[T], g: &ConvGeo) -> Vec<i64> {
         .enumerate()
         .for_each(|(p, out)| {
             let (y, xx) = (p / g.ow, p % g.ow);
-            let (iy0, ky_lo, ky_hi) = taps(y, g.sh, g.pt, g.kh, g.h);
-            let (ix0, kx_lo, kx_hi) = taps(xx, g.sw, g.pl, g.kw, g.w);
+            let (iy0, ky_lo, ky_hi) = g.win.rows(y);
+            let (ix0, kx_lo, kx_hi) = g.win.cols(xx);
             let mut acc = vec![T::Acc::default(); pix_len];
             for ky in ky_lo..ky_hi {
                 let iy = (iy0 + ky as isize) as usize;
@@ -1226,14 +1221,7 @@ fn grouped(
 ) -> Vec<i64> {
     let (n, o, oh, ow) = (g.n, g.o, g.oh, g.ow);
     let win = GroupedWindow {
-        h: g.h,
-        w: g.w,
-        kh: g.kh,
-        kw: g.kw,
-        sh: g.sh,
-        sw: g.sw,
-        pt: g.pt,
-        pl: g.pl,
+        win: g.win,
         xs: g.xs,
         ws: g.ws,
         cg,
