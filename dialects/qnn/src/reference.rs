@@ -39,7 +39,7 @@ use crate::semantics::{
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
-use crate::window::{dot1, dot4, fast_path_ok, min_max, out_extent, taps, GroupedWindow, Window};
+use crate::window::{dot1, dot4, fast_path_ok, min_max, out_extent, GroupedWindow, Window};
 use rayon::prelude::*;
 
 type Res<T> = Result<T, String>;
@@ -1219,12 +1219,16 @@ fn pool(
     let odims = [n, c, oh, ow].map(|d| d as i64);
     expect_shape(res, &layout.shape(odims), "the pooling window")?;
     int_result(res)?;
-    let (sh, sw, pt, pl) = (
-        strides[0] as usize,
-        strides[1] as usize,
-        padding[0] as usize,
-        padding[1] as usize,
-    );
+    let win = Window {
+        h,
+        w,
+        kh,
+        kw,
+        sh: strides[0] as usize,
+        sw: strides[1] as usize,
+        pt: padding[0] as usize,
+        pl: padding[1] as usize,
+    };
     let xs = layout.strides([n, c, h, w].map(|d| d as i64));
     let os = layout.strides(odims);
     let count = (kh * kw) as i64;
@@ -1237,20 +1241,8 @@ fn pool(
                 (p / os[2]) % oh,
                 (p / os[3]) % ow,
             );
-            let (ih0, kh_lo, kh_hi) = taps(y, sh, pt, kh, h);
-            let (iw0, kw_lo, kw_hi) = taps(xx, sw, pl, kw, w);
             let base = nn * xs[0] + cc * xs[1];
-            let mut best: Option<i64> = None;
-            let mut sum = 0i64;
-            for ky in kh_lo..kh_hi {
-                let iy = (ih0 + ky as isize) as usize;
-                for kx in kw_lo..kw_hi {
-                    let ix = (iw0 + kx as isize) as usize;
-                    let v = xv[base + iy * xs[2] + ix * xs[3]] as i64;
-                    sum += v;
-                    best = Some(best.map_or(v, |b| b.max(v)));
-                }
-            }
+            let (best, sum) = win.pool(y, xx, |iy, ix| xv[base + iy * xs[2] + ix * xs[3]] as i64);
             if divisor.is_none() {
                 best.ok_or_else(|| {
                     format!("the window of output (n={nn}, c={cc}, h={y}, w={xx}) lies entirely in the padding")

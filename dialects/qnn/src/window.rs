@@ -70,6 +70,29 @@ impl Window {
     pub fn cols(&self, x: usize) -> (isize, usize, usize) {
         taps(x, self.sw, self.pl, self.kw, self.w)
     }
+    /// What max and average pooling reduce at output (`y`, `x`): the largest value (None when
+    /// every tap lies in the padding) and the sum of the in-bounds taps, `read(iy, ix)` giving
+    /// the input value (padded taps count as nothing).
+    pub fn pool(
+        &self,
+        y: usize,
+        x: usize,
+        read: impl Fn(usize, usize) -> i64,
+    ) -> (Option<i64>, i64) {
+        let (iy0, ky_lo, ky_hi) = self.rows(y);
+        let (ix0, kx_lo, kx_hi) = self.cols(x);
+        let mut best: Option<i64> = None;
+        let mut sum = 0i64;
+        for ky in ky_lo..ky_hi {
+            let iy = (iy0 + ky as isize) as usize;
+            for kx in kx_lo..kx_hi {
+                let v = read(iy, (ix0 + kx as isize) as usize);
+                sum += v;
+                best = Some(best.map_or(v, |b| b.max(v)));
+            }
+        }
+        (best, sum)
+    }
 }
 
 /// Where a grouped conv reads: its [`Window`] and the slot strides of logical (n, c, h, w) of

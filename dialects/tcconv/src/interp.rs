@@ -37,7 +37,7 @@ use nibble_qnn::semantics::{
     dequantize_f32, floor_div, quantize_f32, requantize, ElemType, Layout, MAX_SHIFT,
 };
 use nibble_qnn::tensor::{Data, Tensor};
-use nibble_qnn::window::{dot1, dot4, fast_path_ok, out_extent, taps, GroupedWindow, Mac, Window};
+use nibble_qnn::window::{dot1, dot4, fast_path_ok, out_extent, GroupedWindow, Mac, Window};
 use rayon::prelude::*;
 
 type Res<T> = Result<T, String>;
@@ -817,31 +817,23 @@ impl Ctx<'_> {
                 [n, c, oh, ow]
             ));
         }
-        let (sh, sw, pt, pl) = (
-            strides[0] as usize,
-            strides[1] as usize,
-            padding[0] as usize,
-            padding[1] as usize,
-        );
+        let win = Window {
+            h,
+            w,
+            kh,
+            kw,
+            sh: strides[0] as usize,
+            sw: strides[1] as usize,
+            pt: padding[0] as usize,
+            pl: padding[1] as usize,
+        };
         if let Pooling::Avg(d) = kind {
             if d < 1 {
                 return Err(format!("divisor {d} must be at least 1"));
             }
         }
         let slots = og.fill(|nn, cc, y, xx| {
-            let (iy0, ky_lo, ky_hi) = taps(y, sh, pt, kh, h);
-            let (ix0, kx_lo, kx_hi) = taps(xx, sw, pl, kw, w);
-            let mut best: Option<i64> = None;
-            let mut sum = 0i64;
-            for ky in ky_lo..ky_hi {
-                let iy = (iy0 + ky as isize) as usize;
-                for kx in kx_lo..kx_hi {
-                    let ix = (ix0 + kx as isize) as usize;
-                    let v = x[ig.at(nn, cc, iy, ix)] as i64;
-                    sum += v;
-                    best = Some(best.map_or(v, |b| b.max(v)));
-                }
-            }
+            let (best, sum) = win.pool(y, xx, |iy, ix| x[ig.at(nn, cc, iy, ix)] as i64);
             let at = || format!("output (n={nn}, c={cc}, h={y}, w={xx})");
             let v = match kind {
                 Pooling::Max => best.ok_or_else(|| {
