@@ -787,16 +787,7 @@ fn conv2d(
         c,
         o,
         ow,
-        win: Window {
-            h,
-            w,
-            kh,
-            kw,
-            sh: strides[0] as usize,
-            sw: strides[1] as usize,
-            pt: padding[0] as usize,
-            pl: padding[1] as usize,
-        },
+        win: Window::new(h, w, [kh, kw], strides, padding),
     };
     let total = n * o * oh * ow;
     if total == 0 {
@@ -1219,16 +1210,7 @@ fn pool(
     let odims = [n, c, oh, ow].map(|d| d as i64);
     expect_shape(res, &layout.shape(odims), "the pooling window")?;
     int_result(res)?;
-    let win = Window {
-        h,
-        w,
-        kh,
-        kw,
-        sh: strides[0] as usize,
-        sw: strides[1] as usize,
-        pt: padding[0] as usize,
-        pl: padding[1] as usize,
-    };
+    let win = Window::new(h, w, [kh, kw], strides, padding);
     let xs = layout.strides([n, c, h, w].map(|d| d as i64));
     let os = layout.strides(odims);
     let count = (kh * kw) as i64;

@@ -60,6 +60,26 @@ pub struct Window {
 }
 
 impl Window {
+    /// The window of a conv or pool with kernel `[kh, kw]`, `strides` and `padding` (top, left,
+    /// bottom, right) over an `h` x `w` input, all checked by [`out_extent`] before.
+    pub fn new(
+        h: usize,
+        w: usize,
+        [kh, kw]: [usize; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+    ) -> Self {
+        Window {
+            h,
+            w,
+            kh,
+            kw,
+            sh: strides[0] as usize,
+            sw: strides[1] as usize,
+            pt: padding[0] as usize,
+            pl: padding[1] as usize,
+        }
+    }
     /// [`taps`] of output row `y`: first input row and the in-bounds kernel rows.
     #[inline(always)]
     pub fn rows(&self, y: usize) -> (isize, usize, usize) {

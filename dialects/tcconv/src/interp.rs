@@ -817,16 +817,7 @@ impl Ctx<'_> {
                 [n, c, oh, ow]
             ));
         }
-        let win = Window {
-            h,
-            w,
-            kh,
-            kw,
-            sh: strides[0] as usize,
-            sw: strides[1] as usize,
-            pt: padding[0] as usize,
-            pl: padding[1] as usize,
-        };
+        let win = Window::new(h, w, [kh, kw], strides, padding);
         if let Pooling::Avg(d) = kind {
             if d < 1 {
                 return Err(format!("divisor {d} must be at least 1"));
@@ -939,16 +930,7 @@ impl Ctx<'_> {
             n,
             oh,
             ow,
-            win: Window {
-                h,
-                w,
-                kh,
-                kw,
-                sh: cv.strides[0] as usize,
-                sw: cv.strides[1] as usize,
-                pt: cv.padding[0] as usize,
-                pl: cv.padding[1] as usize,
-            },
+            win: Window::new(h, w, [kh, kw], cv.strides, cv.padding),
             xs: xg.st,
             ws,
             cl,
