@@ -9,7 +9,8 @@
 //! clamp / relu, second output, packed stores; packed 4-bit outputs staged through shared
 //! memory as in `staged.rs`).
 //!
-//! Shared memory (dynamic: up to [`WGMMA_SMEM`], two blocks an SM) holds `stages` slots of the
+//! Shared memory (dynamic: up to [`WGMMA_SMEM`], two blocks an SM, three for tiles of up to 64
+//! channels: `WgmmaPlan::blocks_per_sm`) holds `stages` slots of the
 //! tiles wgmma reads, each A `[BM][K bytes]` then B `[BN][K bytes]` of one stage, in wgmma's
 //! no-swizzle K-major layout of 8 x 16-byte core matrices: chunk `c` (16 bytes) of row `r` at
 //! byte `((r / 8) * CPR + c) * 128 + (r % 8) * 16` (CPR = K bytes / 16). A matrix descriptor
@@ -26,7 +27,8 @@
 //!
 //! 4-bit operands are widened once per stage, in registers, by the whole block (never once per
 //! MMA per warp): each thread loads its 16-byte chunks of stage `it + 2` (`ld.global.v4`) while
-//! the tensor cores run stage `it`, and stores stage `it + 1` widened into one of 3 slots:
+//! the tensor cores run stage `it`, and stores stage `it + 1` widened into one of 3 slots (2
+//! when K is one stage: the second takes only the unread store past the end):
 //! 16 stored bytes (32 nibbles) become two 16-byte chunks, `lo` = nibbles 0, 2, 4, 6 and
 //! `hi` = nibbles 1, 3, 5, 7 of each word (`staged::widen_pair`: the same K permutation for A
 //! and B, so dot products are unchanged; signed nibbles go to the high half of a byte when the
@@ -107,11 +109,11 @@ fn muli(kb: &mut KernelBuilder, x: Val, k: i64) -> Val {
 
 /// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + 2` into registers
 /// (`ld.global.v4`, zero where invalid) while the tensor cores run stage `it`, and stores stage
-/// `it + 1`, widened, into slot (it + 1) % 3 of the widened tiles: the slot of stage it - 2,
-/// whose wgmma group is complete (each stage waits for all groups but its own, and the barrier
-/// puts every warpgroup past that wait). Stored chunk q (group q / (8 CPR), chunk c, row r8 of
-/// the stage's A-then-B rows) becomes chunks 2c (lo) and 2c + 1 (hi) of the same row (2 CPR
-/// chunks a row). Returns the accumulator struct.
+/// `it + 1`, widened, into slot (it + 1) % S of the widened tiles (S = 3; 2 for one stage): the
+/// slot of stage it - 2, whose wgmma group is complete (each stage waits for all groups but its
+/// own, and the barrier puts every warpgroup past that wait). Stored chunk q (group
+/// q / (8 CPR), chunk c, row r8 of the stage's A-then-B rows) becomes chunks 2c (lo) and 2c + 1
+/// (hi) of the same row (2 CPR chunks a row). Returns the accumulator struct.
 #[allow(clippy::type_complexity)]
 fn widened_mainloop(
     kb: &mut KernelBuilder,

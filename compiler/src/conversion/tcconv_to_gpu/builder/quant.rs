@@ -479,7 +479,8 @@ mod tests {
                     check(x as i64 * b as i64);
                     // exact ties and their neighbours, odd and even quotients
                     if c > 0 {
-                        let q = next().checked_shr(c as u32 + 3).unwrap_or(0) as i64; // |tie| < 2^62
+                        // |tie| < 2^62
+                        let q = next().checked_shr(c as u32 + 3).unwrap_or(0) as i64;
                         let tie = (q << c) + (1i64 << (c - 1));
                         for p in [tie - 1, tie, tie + 1, -tie - 1, -tie, -tie + 1] {
                             check(p);
