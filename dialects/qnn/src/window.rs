@@ -260,6 +260,44 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_window_reduces_exactly_the_taps_inside_the_input() {
+        // every (kernel, stride, padding) up to 4 over odd extents, against the definition:
+        // input position (y * s + k - pad) for each tap, kept when it lies inside
+        let (h, w) = (5usize, 7usize);
+        let read = |iy: usize, ix: usize| ((iy * 31 + ix * 17) % 23) as i64 - 11;
+        for k in 1..=4usize {
+            for s in 1..=3i64 {
+                for p in 0..k as i64 {
+                    let win = Window::new(h, w, [k, k], [s, s], [p, p, p, p]);
+                    let oh = out_extent("H", h, k, s, p, p).unwrap();
+                    let ow = out_extent("W", w, k, s, p, p).unwrap();
+                    for y in 0..oh {
+                        for x in 0..ow {
+                            let mut want: (Option<i64>, i64) = (None, 0);
+                            for ky in 0..k as i64 {
+                                for kx in 0..k as i64 {
+                                    let iy = y as i64 * s + ky - p;
+                                    let ix = x as i64 * s + kx - p;
+                                    if (0..h as i64).contains(&iy) && (0..w as i64).contains(&ix) {
+                                        let v = read(iy as usize, ix as usize);
+                                        want.0 = Some(want.0.map_or(v, |b: i64| b.max(v)));
+                                        want.1 += v;
+                                    }
+                                }
+                            }
+                            assert_eq!(
+                                win.pool(y, x, read),
+                                want,
+                                "k {k} s {s} p {p} at ({y}, {x})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_fast_path_needs_i16_operands_and_i32_sums() {
         assert!(fast_path_ok(&[15, 0], &[-8, 7], 4608));
         assert!(!fast_path_ok(&[1 << 15], &[1], 1));
