@@ -592,18 +592,6 @@ impl StagedPlan {
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
     }
-    /// Blocks an SM is built for (`.minnctapersm`): three for tiles of up to 64 channels whose
-    /// shared memory allows it (registers capped at 80 a thread, 32 accumulators), else two
-    /// (128). Measured on an H200 (ResNet-50 W4A4 batch 256, per kernel): the 64-channel 1x1
-    /// and 3x3 convs 6-13% faster with three blocks; 128-channel residual convs cut to 64-channel
-    /// tiles to get there were 7-9% slower.
-    pub fn blocks_per_sm(&self) -> i64 {
-        if self.bn <= 64 && 3 * (4 * self.smem_words() + 1024) <= 228 * 1024 {
-            3
-        } else {
-            2
-        }
-    }
 }
 
 /// Which packed 4-bit output a shared-memory tiled kernel stages through shared memory and
@@ -754,9 +742,12 @@ pub const WARPGROUP: i64 = 128;
 /// Widest N tile of the wgmma kernel: 64 accumulator registers a thread (m64n128k32 s32).
 const WGMMA_MAX_BN: i64 = 128;
 
-/// Dynamic shared memory one wgmma block may take: two blocks fit an SM (228 KiB, 1 KiB of it
-/// reserved per block).
-pub const WGMMA_SMEM: i64 = 113 * 1024;
+/// Shared memory of a Hopper SM, and what the driver reserves of it per resident block.
+const SM_SMEM: i64 = 228 * 1024;
+const BLOCK_RESERVED_SMEM: i64 = 1024;
+
+/// Dynamic shared memory one wgmma block may take: two blocks fit an SM (113 KiB).
+pub const WGMMA_SMEM: i64 = SM_SMEM / 2 - BLOCK_RESERVED_SMEM;
 
 /// How one conv maps onto the warpgroup MMA kernel: a block of `wgs` warpgroups computes a
 /// `64 * wgs` x `bn` output tile, warpgroup `i` rows `[64 i, 64 i + 64)` with one
@@ -835,7 +826,7 @@ impl WgmmaPlan {
     /// and 3x3 convs 6-13% faster with three blocks; 128-channel residual convs cut to 64-channel
     /// tiles to get there were 7-9% slower.
     pub fn blocks_per_sm(&self) -> i64 {
-        if self.bn <= 64 && 3 * (4 * self.smem_words() + 1024) <= 228 * 1024 {
+        if self.bn <= 64 && 3 * (4 * self.smem_words() + BLOCK_RESERVED_SMEM) <= SM_SMEM {
             3
         } else {
             2
@@ -889,16 +880,13 @@ pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
     // up to 6 (prefetch distance stages - 2). K rounded up to a k-step when shorter.
     let sbk = ((kbytes + kstep - 1) / kstep * kstep).min(64);
     let slot = (bm + bn) * if widen { 2 * sbk } else { sbk };
-    let stages = if widen {
-        if one_stage {
-            2
-        } else {
-            3
-        }
-    } else {
-        (WGMMA_SMEM / slot).min(6)
+    let stages = match (widen, one_stage) {
+        (true, true) => 2,
+        (true, false) => 3,
+        (false, _) => (WGMMA_SMEM / slot).min(6),
     };
-    if stages < 3 && !(widen && one_stage) || stages * slot > WGMMA_SMEM {
+    // the cp.async ring prefetches stages - 2 ahead: at least one
+    if !widen && stages < 3 || stages * slot > WGMMA_SMEM {
         return None;
     }
     let kel = kh * kw * c;

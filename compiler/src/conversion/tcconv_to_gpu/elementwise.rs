@@ -15,7 +15,7 @@
 //! - requantize: E * (1 i64 mul + ~12 i64 ops for the rounding + 2 clamps), add: twice that,
 //!   relu / clamp: E * 2 ops; reads the stored inputs (+ per-channel tables, cached), writes S.
 
-use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, Val};
+use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::layout::tap;
 use super::layout::{out_plan, range, read_group, Buf, Group, Item};
 use nibble_qnn::graph::ChannelScales;
@@ -122,13 +122,14 @@ pub fn chan(
     }
     let t = kb.table(what, vals);
     let v = kb.load(t, cc);
-    Ok(if vals.iter().all(|x| (33..=62).contains(x)) {
-        Param::High(v)
+    let range = if vals.iter().all(|x| (33..=62).contains(x)) {
+        TableRange::High
     } else if vals.contains(&0) {
-        Param::Value(v)
+        TableRange::Any
     } else {
-        Param::NonZero(v)
-    })
+        TableRange::NonZero
+    };
+    Ok(Param::Table(v, range))
 }
 
 /// `Dyadic::apply` of per-channel scales `s` at channel `cc`.
@@ -309,7 +310,7 @@ pub fn dequantize_value(
     let bits: Vec<i32> = scales.iter().map(|s| s.to_bits() as i32).collect();
     let s = match chan(kb, "deq_scale", &bits, cc, channels)? {
         Param::Const(k) => kb.f32c(f32::from_bits(k as i32 as u32)),
-        Param::Value(v) | Param::NonZero(v) | Param::High(v) => kb.bitcast_f32(v),
+        Param::Table(v, _) => kb.bitcast_f32(v),
     };
     let f = kb.sitofp(x);
     Ok(kb.mulf(f, s))
@@ -505,6 +506,6 @@ pub fn elementwise(
 pub fn param_i64(kb: &mut KernelBuilder, p: Param) -> Val {
     match p {
         Param::Const(k) => kb.i64c(k),
-        Param::Value(v) | Param::NonZero(v) | Param::High(v) => kb.sext(v, Scalar::I64),
+        Param::Table(v, _) => kb.sext(v, Scalar::I64),
     }
 }

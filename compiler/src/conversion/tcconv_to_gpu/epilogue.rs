@@ -4,7 +4,7 @@
 //! [`store_tile`] over a warp's accumulator fragments and, for packed 4-bit outputs staged in
 //! shared memory, [`store_block_tile`] / [`write_out_tile`].
 
-use super::builder::{Cmp, KernelBuilder, Param, Scalar, Val};
+use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
 use super::elementwise::{scale_params, to_elem};
 use super::layout::{act_slot, channel_inner, pixel, Buf};
@@ -53,7 +53,10 @@ impl ChannelParams {
 /// Whether a dyadic shift is known to be at least 1 (then `|round(x * b / 2^c)| <= 2^61 + 1`
 /// for i32 `x` and `b`).
 fn shifts(c: Param) -> bool {
-    matches!(c, Param::NonZero(_) | Param::High(_)) || matches!(c, Param::Const(k) if k >= 1)
+    match c {
+        Param::Const(k) => k >= 1,
+        Param::Table(_, r) => r != TableRange::Any,
+    }
 }
 
 /// The epilogue of one accumulator (`acc` i32 already holding the bias) of channel `cc`:
@@ -150,6 +153,12 @@ fn second_output_at(
     Ok(to_elem(kb, z, out))
 }
 
+/// Whether channels o and o + 1 (o even) of a pixel are adjacent in `ab`: channel-innermost, an
+/// even channel count stored and logical.
+fn channel_pairs(ab: &ActBuffer) -> bool {
+    channel_inner(ab.layout) && ab.stored_channels() % 2 == 0 && ab.dims[1] % 2 == 0
+}
+
 /// The operand buffers of the fused epilogue: output, bias, residual and second output (with
 /// their buffer types).
 pub struct TileBufs<'a> {
@@ -229,14 +238,9 @@ pub fn store_tile(
         (None, _) => None,
         (Some(_), None) => return Err("a second output without second_* attributes".into()),
     };
-    // a residual in a channel-innermost i32 layout with an even channel count: a lane's two
-    // channels of a row (o, o + 1, o even) are one 8-byte load
-    let pair_residual = rb.filter(|(buf, ab)| {
-        buf.storage == Storage::Word32
-            && channel_inner(ab.layout)
-            && ab.stored_channels() % 2 == 0
-            && o_total % 2 == 0
-    });
+    // an i32 residual whose channel pairs are adjacent: a lane's two channels of a row
+    // (o, o + 1, o even) are one 8-byte load
+    let pair_residual = rb.filter(|(buf, ab)| buf.storage == Storage::Word32 && channel_pairs(ab));
     for mt in 0..tile.mt as usize {
         for nt in 0..tile.nt as usize {
             let off = kb.idx(nt as i64 * 8);
@@ -363,9 +367,9 @@ fn store_vals(
             });
         }
     } else {
-        // channel-innermost with an even channel count: a lane's two values of a row are
-        // channels o, o + 1 (o even), one 2-element store; otherwise one store a value
-        let pair = channel_inner(ab.layout) && ab.stored_channels() % 2 == 0 && o_total % 2 == 0;
+        // a lane's two values of a row are channels o, o + 1 (o even): one 2-element store
+        // where they are adjacent, otherwise one store a value
+        let pair = channel_pairs(ab);
         let w = if pair { 2 } else { 1 };
         let olast_w = kb.idx(o_total - w as i64);
         for group in vals.chunks(w) {

@@ -175,11 +175,7 @@ impl<'c> KernelBuilder<'c> {
             &[vt],
             &[("alignment", IntegerAttribute::new(i64t, 8).into())],
         )[0];
-        let i32t = self.ty(Scalar::I32);
-        [0, 1].map(|j| {
-            let pos = DenseI64ArrayAttribute::new(self.ctx, &[j]).into();
-            self.op("vector.extract", &[v], &[i32t], &[("static_position", pos)])[0]
-        })
+        self.words(v)
     }
     /// `vector.store` of 4 i32 words `v` at word `i` of `m` (16-byte aligned: `st.v4.b32`).
     pub fn store4(&mut self, v: Val, m: Val, i: Val) {
@@ -229,9 +225,13 @@ impl<'c> KernelBuilder<'c> {
 
     /// The 4 i32 words of a `vector<4xi32>` (from [`KernelBuilder::load4`]).
     pub fn words4(&mut self, v: Val) -> [Val; 4] {
+        self.words(v)
+    }
+    /// The `N` i32 words of a `vector<N x i32>` (`vector.extract`).
+    fn words<const N: usize>(&mut self, v: Val) -> [Val; N] {
         let i32t = self.ty(Scalar::I32);
-        [0, 1, 2, 3].map(|j| {
-            let pos = DenseI64ArrayAttribute::new(self.ctx, &[j]).into();
+        std::array::from_fn(|j| {
+            let pos = DenseI64ArrayAttribute::new(self.ctx, &[j as i64]).into();
             self.op("vector.extract", &[v], &[i32t], &[("static_position", pos)])[0]
         })
     }

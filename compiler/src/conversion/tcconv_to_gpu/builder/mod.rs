@@ -97,15 +97,23 @@ pub enum CmpF {
 }
 
 /// A per-channel or per-tensor integer parameter: a constant, or a table read at a channel
-/// (`NonZero` when no value of the table is 0: what the kernel knew when tables were baked in,
-/// and what spares the dyadic rounding its shift-by-zero case; `High` when every value lies in
-/// [33, 62], HAWQ's usual shifts, which lets the rounding work on the product's high word).
+/// with what the build knows of the table's values ([`TableRange`]).
 #[derive(Clone, Copy, Debug)]
 pub enum Param {
     Const(i64),
-    Value(Val),
-    NonZero(Val),
-    High(Val),
+    Table(Val, TableRange),
+}
+
+/// What a table's values are known to lie in: what the kernel knew when tables were baked in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableRange {
+    /// Anything (a shift table may hold 0: the dyadic rounding keeps its shift-by-zero case).
+    Any,
+    /// No value is 0.
+    NonZero,
+    /// Every value lies in [33, 62] (HAWQ's usual shifts): the rounding works on the product's
+    /// high word.
+    High,
 }
 
 /// The kernel builder. One per `gpu.func`.

@@ -125,12 +125,12 @@ impl<'c> KernelBuilder<'c> {
     /// }
     /// ```
     /// For a dynamic `c`, `half = (1 << c) >> 1` (0 when c == 0, no poison shift) and the
-    /// `c == 0` case is selected at the end, unless the table holds no 0 (`Param::NonZero`).
+    /// `c == 0` case is selected at the end, unless the table is known to hold no 0.
     pub fn round_shift(&mut self, p: Val, c: Param, mode: Rounding) -> Val {
         let cv = match c {
             Param::Const(0) => return p,
             Param::Const(k) => self.i64c(k),
-            Param::Value(v) | Param::NonZero(v) | Param::High(v) => v,
+            Param::Table(v, _) => v,
         };
         let one = self.i64c(1);
         let q = self.shrs(p, cv);
@@ -138,7 +138,7 @@ impl<'c> KernelBuilder<'c> {
         let r = self.sub(p, qs);
         let half = match c {
             Param::Const(k) => self.i64c(1i64 << (k - 1)),
-            Param::Value(_) | Param::NonZero(_) | Param::High(_) => {
+            Param::Table(..) => {
                 let pow = self.shl(one, cv);
                 self.shrs(pow, one)
             }
@@ -168,12 +168,12 @@ impl<'c> KernelBuilder<'c> {
         let inc = self.zext(up, Scalar::I64);
         let y = self.add(q, inc);
         match c {
-            Param::Const(_) | Param::NonZero(_) | Param::High(_) => y,
-            Param::Value(v) => {
+            Param::Table(v, TableRange::Any) => {
                 let z = self.i64c(0);
                 let is0 = self.cmp(Cmp::Eq, v, z);
                 self.select(is0, p, y)
             }
+            _ => y,
         }
     }
 
@@ -198,7 +198,7 @@ impl<'c> KernelBuilder<'c> {
                 self.i64c(1i64 << (k - 1)),
                 self.i64c((1i64 << k) - 1),
             ),
-            Param::Value(v) | Param::NonZero(v) | Param::High(v) => {
+            Param::Table(v, _) => {
                 let one = self.i64c(1);
                 let pow = self.shl(one, v);
                 (v, self.shrs(pow, one), self.sub(pow, one))
@@ -218,7 +218,7 @@ impl<'c> KernelBuilder<'c> {
             _ => q,
         };
         match c {
-            Param::Value(v) => {
+            Param::Table(v, TableRange::Any) => {
                 let z = self.i64c(0);
                 let is0 = self.cmp(Cmp::Eq, v, z);
                 self.select(is0, p, y)
@@ -228,7 +228,7 @@ impl<'c> KernelBuilder<'c> {
     }
 
     /// [`round_shift_product`](Self::round_shift_product) for a per-channel shift `c` known to
-    /// lie in [33, 62] (`Param::High`: i32 table values): no 64-bit shift by a variable amount
+    /// lie in [33, 62] (an i32 table of range [`TableRange::High`]): no 64-bit shift by a variable amount
     /// (several instructions each); with `p = hi * 2^32 + lo` (`|hi| <= 2^30`),
     /// `t = p + 2^(c-1)` is `(hi + 2^(c-33)) * 2^32 + lo` without a carry, so the rounding is
     /// 32-bit work on the high word (mirrored by `high_word_round_shift` in the tests):
@@ -236,14 +236,11 @@ impl<'c> KernelBuilder<'c> {
     /// th = hi + 2^(c-33); q = th >> (c - 32)
     /// half_to_even: a tie (lo == 0 and th's low c - 32 bits all 0) -> q & !1, else q
     /// ```
-    fn round_shift_high(&mut self, p: Val, c: Param, mode: Rounding) -> Val {
+    fn round_shift_high(&mut self, p: Val, v: Val, mode: Rounding) -> Val {
         let lo = self.trunc(p, Scalar::I32);
         let k32 = self.i64c(32);
         let hi = self.shrs(p, k32);
         let hi = self.trunc(hi, Scalar::I32);
-        let Param::High(v) = c else {
-            unreachable!("round_shift_high takes a table of shifts in [33, 62]")
-        };
         let one = self.i32c(1);
         let (c32, c33) = (self.i32c(32), self.i32c(33));
         let d = self.sub(v, c32);
@@ -280,23 +277,23 @@ impl<'c> KernelBuilder<'c> {
         let bounded = self.t(x) == Scalar::I32
             && match b {
                 Param::Const(k) => i32::try_from(k).is_ok(),
-                Param::Value(_) | Param::NonZero(_) | Param::High(_) => true,
+                Param::Table(..) => true,
             };
         let x = self.sext(x, Scalar::I64);
         let b = match b {
             Param::Const(k) => self.i64c(k),
-            Param::Value(v) | Param::NonZero(v) | Param::High(v) => self.sext(v, Scalar::I64),
+            Param::Table(v, _) => self.sext(v, Scalar::I64),
         };
         let p = self.mul(x, b);
         // a constant shift is already cheap on the biased path (a shift by >= 32 is one 32-bit
         // shift of the high word)
-        let high = matches!(c, Param::High(_));
-        if bounded && high && matches!(mode, Rounding::HalfToEven | Rounding::HalfUp) {
-            return self.round_shift_high(p, c, mode);
-        }
         let c = match c {
-            Param::Value(v) => Param::Value(self.sext(v, Scalar::I64)),
-            Param::NonZero(v) | Param::High(v) => Param::NonZero(self.sext(v, Scalar::I64)),
+            Param::Table(v, TableRange::High)
+                if bounded && matches!(mode, Rounding::HalfToEven | Rounding::HalfUp) =>
+            {
+                return self.round_shift_high(p, v, mode);
+            }
+            Param::Table(v, r) => Param::Table(self.sext(v, Scalar::I64), r),
             k => k,
         };
         if bounded {
@@ -375,12 +372,12 @@ impl<'c> KernelBuilder<'c> {
             _ => {
                 let bv = match b {
                     Param::Const(k) => self.f32c(k as f32),
-                    Param::Value(v) | Param::NonZero(v) | Param::High(v) => self.sitofp(v),
+                    Param::Table(v, _) => self.sitofp(v),
                 };
                 // 2^-c as the f32 with exponent field 127 - c (c in [0, 62])
                 let cv = match c {
                     Param::Const(k) => self.i32c(k),
-                    Param::Value(v) | Param::NonZero(v) | Param::High(v) => v,
+                    Param::Table(v, _) => v,
                 };
                 let e = self.i32c(127);
                 let e = self.sub(e, cv);
