@@ -259,6 +259,18 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
             }
             return infer_value(eg, &Qnn::Conv2dFused([*a, *e, *l, *kl, *x, *w, *b, *r]));
         }
+        Qnn::Conv2dFusedThen([a, e, q, l, kl, x, w, b, r]) => {
+            let Attr::Requantize { clamp, out, .. } = attr(*q)? else {
+                return Err("conv2d-fused-then without a requantize".into());
+            };
+            let v = infer_value(eg, &Qnn::Conv2dFused([*a, *e, *l, *kl, *x, *w, *b, *r]))?
+                .ok_or("conv2d-fused-then of a non-value")?;
+            Value {
+                ty: TensorType::new(v.ty.shape.clone(), *out),
+                layout: v.layout,
+                range: meet(full(*out), (clamp[0], clamp[1])),
+            }
+        }
         Qnn::First(p) => value(eg, *p).ok_or("first of a non-value")?.clone(),
         Qnn::Second([q, p]) => {
             let Attr::Requantize { clamp, out, .. } = attr(*q)? else {

@@ -169,6 +169,16 @@ impl CostModel {
                 c.bytes += out.ty.numel() as f64 * e2.bits() as f64 / 8.0;
                 return Some(c);
             }
+            // a conv2d-fused that writes the requantize of its value instead of the value
+            Qnn::Conv2dFusedThen([a, e, _, l, kl, x, w, b, r]) => {
+                let fused = Qnn::Conv2dFused([*a, *e, *l, *kl, *x, *w, *b, *r]);
+                let mut c = self.node_cost(eg, &fused)?;
+                let Data::Value(v) = super::analysis::infer(eg, &fused) else {
+                    return None;
+                };
+                c.bytes += out.bytes() - v.bytes();
+                return Some(c);
+            }
             _ => {}
         }
         let bytes_of = |id: egg::Id| value(eg, id).map(|v| v.bytes()).unwrap_or(0.0);

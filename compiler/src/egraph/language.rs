@@ -10,6 +10,7 @@
 //! (conv2d-fused ATTR EPILOGUE LAYOUT KERNEL-LAYOUT x w bias residual)   residual or `none`
 //! (conv2d-fused2 ATTR EPILOGUE SECOND LAYOUT KERNEL-LAYOUT x w bias residual)
 //! (first p)                       (second SECOND p)
+//! (conv2d-fused-then ATTR EPILOGUE THEN LAYOUT KERNEL-LAYOUT x w bias residual)
 //! (dense ATTR x w bias)
 //! (requantize ATTR LAYOUT x)      (add ATTR LAYOUT lhs rhs)     (relu ATTR LAYOUT x)
 //! (clamp ATTR LAYOUT x)           (max-pool2d ATTR LAYOUT x)    (avg-pool2d ATTR LAYOUT x)
@@ -21,6 +22,10 @@
 //! `first` and `second` project its two results (the class of `conv2d-fused2` holds only such
 //! nodes, so a projection always names a two-result op).
 //!
+//! `conv2d-fused-then` is the requantize `THEN` (an `Attr::Requantize` leaf) of a conv2d-fused's
+//! result inside the same epilogue: the conv2d-fused's value is never stored, its result is the
+//! requantize's (`qnn.conv2d_fused` with `then_*` attributes).
+//!
 //! `LAYOUT` leaves are spelled `NCHW`, `NHWC`, `HWNC`, `NC`; `KERNEL-LAYOUT` leaves `OIHW`, `OHWI`,
 //! `HWOI`, `HWIO`. `ATTR` leaves carry the op's parameters as typed data ([`Attr`]) and the
 //! *site*: the index of the input-graph node the op came from. Rules that rebuild an op (in
@@ -31,7 +36,7 @@
 //! are matched by variables (`?attr`), so their `FromStr` always fails.
 
 use egg::{define_language, Id};
-use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, SecondOutput, TensorType};
+use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, RequantizeStep, TensorType};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use std::cmp::Ordering;
 use std::fmt;
@@ -46,6 +51,7 @@ define_language! {
         "conv2d" = Conv2d([Id; 6]),
         "conv2d-fused" = Conv2dFused([Id; 8]),
         "conv2d-fused2" = Conv2dFused2([Id; 9]),
+        "conv2d-fused-then" = Conv2dFusedThen([Id; 9]),
         "first" = First(Id),
         "second" = Second([Id; 2]),
         "dense" = Dense([Id; 4]),
@@ -430,6 +436,7 @@ impl Attr {
         };
         Some(Epilogue {
             second: None,
+            then: None,
             kind: match kind {
                 EpiKind::None => EpilogueKind::None,
                 EpiKind::Requantize { scales, zero_point } => EpilogueKind::Requantize {
@@ -447,8 +454,9 @@ impl Attr {
         })
     }
 
-    /// The second output of a `conv2d-fused2` whose `SECOND` leaf is this (`Attr::Requantize`).
-    pub fn second_output(&self) -> Option<SecondOutput> {
+    /// The epilogue step of a `conv2d-fused2` (second output) or `conv2d-fused-then` whose
+    /// `SECOND` / `THEN` leaf is this (`Attr::Requantize`).
+    pub fn requantize_step(&self) -> Option<RequantizeStep> {
         let Attr::Requantize {
             scales,
             rounding,
@@ -459,7 +467,7 @@ impl Attr {
         else {
             return None;
         };
-        Some(SecondOutput {
+        Some(RequantizeStep {
             scales: scales.to_graph(),
             rounding: *rounding,
             zero_point: *zero_point,
@@ -467,9 +475,9 @@ impl Attr {
         })
     }
 
-    /// The `Attr::Requantize` leaf of a graph epilogue's second output (node `site`'s value,
-    /// of element type `out`).
-    pub fn of_second(site: Site, o: &SecondOutput, out: ElemType) -> Attr {
+    /// The `Attr::Requantize` leaf of a graph epilogue's second output or `then` step (node
+    /// `site`'s value, of element type `out`).
+    pub fn of_step(site: Site, o: &RequantizeStep, out: ElemType) -> Attr {
         Attr::Requantize {
             site,
             scales: Scales::of(&o.scales),

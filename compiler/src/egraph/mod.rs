@@ -22,7 +22,9 @@
 //! the conv kernels read at the function's batch size (HWNC where tcconv's direct strategy
 //! applies, NHWC for im2col) with one transform after the input quantize (and none at the
 //! output: flatten reads any layout); the stem `conv -> max_pool(i32) -> requantize(i16) -> relu`
-//! becomes `conv2d_fused(requantize, relu) -> max_pool(i16)`; `conv -> relu -> requantize(ui4)`
+//! becomes `conv2d_fused(requantize, relu) -> max_pool(i16)`, and where only its 4-bit
+//! requantize is used (ResNet-50) `conv2d_fused(requantize, relu, then requantize) ->
+//! max_pool(ui4)` (`conv2d-fused-then-requantize`); `conv -> relu -> requantize(ui4)`
 //! becomes `conv2d_fused(requantize, relu)`; `conv -> add(conv acc, identity) -> relu` becomes
 //! `conv2d_fused(residual, relu)`. The residual stream (used by the next block's add and,
 //! requantized to 4 bits, by its first conv) is one `conv2d_fused` with two results: the wide

@@ -517,8 +517,9 @@ fn relu_requantize_not_fused_with_zero_point() {
     let (eg, v) = saturate(&g, &family("fusion"));
     assert!(!has(&eg, v[q], "(conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r)"));
     let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
-    // The conv may absorb the relu (epilogue none + relu), never the requantize into its first
-    // result: the requantize stays an op or becomes the second output (after the relu).
+    // The conv may absorb the relu (epilogue none + relu), never the requantize before it: the
+    // requantize stays an op or becomes the epilogue's then step or second output (after the
+    // relu).
     assert_eq!(requantizes_after_the_epilogue(&out), 1);
     for e in fused_epilogues(&out) {
         assert!(matches!(e.kind, EpilogueKind::None) && e.relu);
@@ -526,12 +527,13 @@ fn relu_requantize_not_fused_with_zero_point() {
     let _ = c;
 }
 
-/// `qnn.requantize` ops plus second outputs (a requantize of a fused conv's result).
+/// `qnn.requantize` ops plus second outputs and `then` steps (a requantize of a fused conv's
+/// result).
 fn requantizes_after_the_epilogue(g: &Graph) -> usize {
     count(g, |o| matches!(o, Op::Requantize { .. }))
         + fused_epilogues(g)
             .iter()
-            .filter(|e| e.second.is_some())
+            .filter(|e| e.second.is_some() || e.then.is_some())
             .count()
 }
 
@@ -686,6 +688,63 @@ fn requantize_moved_before_a_max_pool_is_not_a_second_output() {
     assert!(!anywhere(&eg, "(second ?q ?p)"));
     let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
     assert!(fused_epilogues(&out).iter().all(|e| e.second.is_none()));
+}
+
+/// HAWQ's stem and the requantize to the first conv's 4-bit input.
+fn stem_to_4_bits() -> (Graph, Weights, ValueId) {
+    let (g, w, _, r) = stem(true);
+    let mut b = B::new(g.args.clone());
+    b.g = g;
+    b.w = w;
+    let q4 = b.requantize(r, U4, [0, 15], 0, Rounding::HalfUp, 4, NCHW);
+    b.g.results.clear();
+    let (g, w) = b.finish(vec![q4]);
+    (g, w, q4)
+}
+
+#[test]
+fn requantize_of_a_single_use_fused_conv_becomes_its_then_step() {
+    // the stem: both requantizes and the relu move before the pool, where the 4-bit
+    // requantize of the fused conv's value is the epilogue's then step
+    let (g, w, q4) = stem_to_4_bits();
+    let mut rules = family("fusion");
+    rules.extend(family("pooling"));
+    let (eg, v) = saturate(&g, &rules);
+    assert!(has(
+        &eg,
+        v[q4],
+        "(max-pool2d ?p NCHW (conv2d-fused-then ?c ?e ?q NCHW OIHW ?x ?w ?b ?r))"
+    ));
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    // one conv writing 4 bits and a max pool over them: no requantize, no relu
+    let ops = |o: &Op| !matches!(o, Op::Weight { .. });
+    assert_eq!(count(&out, ops), 2, "{}", out.to_mlir());
+    let e = fused_epilogues(&out);
+    let then = e[0].then.as_ref().expect("a then step");
+    assert!(e[0].relu && e[0].clamp == [-32768, 32767] && e[0].second.is_none());
+    assert_eq!((then.rounding, then.clamp), (Rounding::HalfUp, [0, 15]));
+    let pool = out
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, Op::MaxPool2d { .. }))
+        .unwrap();
+    assert_eq!(pool.result.elem, U4, "the pool reads 4 bits");
+}
+
+#[test]
+fn requantize_of_a_shared_fused_conv_is_not_a_then_step() {
+    // the residual sum is also a result: its requantize cannot replace it
+    let (mut b, s) = residual_stream();
+    let q = b.requantize(s, U4, [0, 15], 0, Rounding::HalfUp, 40, NCHW);
+    let (g, w) = b.finish(vec![s, q]);
+    let (eg, v) = saturate(&g, &family("fusion"));
+    assert!(!has(
+        &eg,
+        v[q],
+        "(conv2d-fused-then ?c ?e ?q ?l ?kl ?x ?w ?b ?r)"
+    ));
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    assert!(fused_epilogues(&out).iter().all(|e| e.then.is_none()));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use super::analysis::{attr, is_absent, kernel_layout_leaf, layout_leaf, value, D
 use super::language::{ActLayout, ArgLeaf, Attr, Qnn, Scales, WeightLayout, WeightLeaf};
 use egg::Id;
 use nibble_qnn::graph::{EpilogueKind, Graph, Node, Op, ValueId};
-use nibble_qnn::semantics::Layout;
+use nibble_qnn::semantics::{ElemType, Layout};
 use std::collections::{HashMap, HashSet};
 
 /// The e-graph of a function and the class of each of its values.
@@ -127,7 +127,12 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     padding_value: *padding_value,
                     groups: *groups,
                 }));
-                let e = eg.add(Qnn::Attr(Attr::of_epilogue(site, epilogue, n.result.elem)));
+                // with a `then` step the epilogue's value is an i32 that is never stored
+                let value_elem = match epilogue.then {
+                    Some(_) => ElemType::I32,
+                    None => n.result.elem,
+                };
+                let e = eg.add(Qnn::Attr(Attr::of_epilogue(site, epilogue, value_elem)));
                 let residual = matches!(epilogue.kind, EpilogueKind::Residual { .. });
                 let nbias = n.operands.len().saturating_sub(2 + residual as usize);
                 let b = if nbias == 1 { x(2) } else { none };
@@ -136,20 +141,26 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 } else {
                     none
                 };
-                match (&epilogue.second, seconds.get(&(nargs + i))) {
-                    (Some(o), Some(&p)) => {
-                        let ty = g.value_type(p).elem;
-                        let q = eg.add(Qnn::Attr(Attr::of_second((p - nargs) as u32, o, ty)));
-                        let pair = eg.add(Qnn::Conv2dFused2([a, e, q, l, kl, x(0), x(1), b, r]));
-                        pairs.insert(nargs + i, (pair, q));
-                        eg.add(Qnn::First(pair))
-                    }
-                    (None, _) => eg.add(Qnn::Conv2dFused([a, e, l, kl, x(0), x(1), b, r])),
-                    (Some(_), None) => {
-                        return Err(format!(
+                if let Some(t) = &epilogue.then {
+                    let q = eg.add(Qnn::Attr(Attr::of_step(site, t, n.result.elem)));
+                    eg.add(Qnn::Conv2dFusedThen([a, e, q, l, kl, x(0), x(1), b, r]))
+                } else {
+                    match (&epilogue.second, seconds.get(&(nargs + i))) {
+                        (Some(o), Some(&p)) => {
+                            let ty = g.value_type(p).elem;
+                            let q = eg.add(Qnn::Attr(Attr::of_step((p - nargs) as u32, o, ty)));
+                            let pair =
+                                eg.add(Qnn::Conv2dFused2([a, e, q, l, kl, x(0), x(1), b, r]));
+                            pairs.insert(nargs + i, (pair, q));
+                            eg.add(Qnn::First(pair))
+                        }
+                        (None, _) => eg.add(Qnn::Conv2dFused([a, e, l, kl, x(0), x(1), b, r])),
+                        (Some(_), None) => {
+                            return Err(format!(
                             "{}: 'qnn.conv2d_fused' has second_* attributes but no second result",
                             n.loc
                         ))
+                        }
                     }
                 }
             }
@@ -345,7 +356,8 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
         }
         Qnn::Conv2d([a, l, kl, x, w, b])
         | Qnn::Conv2dFused([a, _, l, kl, x, w, b, _])
-        | Qnn::Conv2dFused2([a, _, _, l, kl, x, w, b, _]) => {
+        | Qnn::Conv2dFused2([a, _, _, l, kl, x, w, b, _])
+        | Qnn::Conv2dFusedThen([a, _, _, l, kl, x, w, b, _]) => {
             let Attr::Conv {
                 site,
                 strides,
@@ -363,13 +375,18 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
             let fused = match node {
                 Qnn::Conv2dFused([_, e, .., r]) => Some((*e, None, *r)),
                 Qnn::Conv2dFused2([_, e, q, .., r]) => Some((*e, Some(*q), *r)),
+                Qnn::Conv2dFusedThen([_, e, q, .., r]) => Some((*e, Some(*q), *r)),
                 _ => None,
             };
             let op = if let Some((e, q, r)) = fused {
                 operands.extend(opt(r));
                 let mut epilogue = at(e)?.epilogue().ok_or_else(bad)?;
                 if let Some(q) = q {
-                    epilogue.second = Some(at(q)?.second_output().ok_or_else(bad)?);
+                    let step = Some(at(q)?.requantize_step().ok_or_else(bad)?);
+                    match node {
+                        Qnn::Conv2dFusedThen(_) => epilogue.then = step,
+                        _ => epilogue.second = step,
+                    }
                 }
                 Op::Conv2dFused {
                     strides: *strides,

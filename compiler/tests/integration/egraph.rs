@@ -96,11 +96,20 @@ fn check(arch: Arch, batch: i64, target: &str, downsampling_units: usize) -> Lay
         0
     );
     // Every unit's wide residual stream but the last (the head's input) is requantized to the
-    // next unit's 4-bit input by the conv that computes it (a second result): a requantize
-    // left reads a pool (the head's average pool, or the stem's max pool where the cost model
-    // keeps it there), never a conv.
+    // next unit's 4-bit input by the conv that computes it: a second result, or the then step
+    // where the 4-bit value is the stream's only user (before a downsampling unit, whose
+    // identity conv reads 4 bits); a requantize left reads a pool (the head's average pool, or
+    // the stem's max pool where the cost model keeps it there), never a conv.
     let seconds = count(&opt, |o| matches!(o, Op::SecondResult));
-    assert!(seconds >= units - 1, "{}: {seconds} second results", g.name);
+    let thens = count(&opt, |o| {
+        matches!(o, Op::Conv2dFused { epilogue, .. }
+            if matches!(epilogue.kind, EpilogueKind::Residual { .. }) && epilogue.then.is_some())
+    });
+    assert!(
+        seconds + thens >= units - 1,
+        "{}: {seconds} second results, {thens} then steps",
+        g.name
+    );
     for n in &opt.nodes {
         if matches!(n.op, Op::Requantize { .. }) {
             let src = opt.node_of(n.operands[0]).map(|p| &p.op);

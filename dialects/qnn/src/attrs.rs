@@ -142,29 +142,31 @@ impl AttrValue for Epilogue {
     fn entries(&self, _: &str, out: &mut Vec<(String, String)>) {
         out.extend(epilogue_attrs(self));
     }
-    /// What [`epilogue_attrs`] prints for an epilogue with a second output; the `second_*`
-    /// attributes are the optional ones.
+    /// What [`epilogue_attrs`] prints for an epilogue with a second output and a `then` step;
+    /// the `second_*` and `then_*` attributes are the optional ones.
     fn names(_: &str) -> Vec<(String, bool)> {
         let scales = ChannelScales {
             multiplier: vec![],
             shift: vec![],
+        };
+        let step = crate::graph::RequantizeStep {
+            scales,
+            rounding: Rounding::HalfToEven,
+            zero_point: 0,
+            clamp: [0, 0],
         };
         let e = Epilogue {
             kind: crate::graph::EpilogueKind::None,
             rounding: Rounding::HalfToEven,
             clamp: [0, 0],
             relu: false,
-            second: Some(crate::graph::SecondOutput {
-                scales,
-                rounding: Rounding::HalfToEven,
-                zero_point: 0,
-                clamp: [0, 0],
-            }),
+            second: Some(step.clone()),
+            then: Some(step),
         };
         epilogue_attrs(&e)
             .into_iter()
             .map(|(n, _)| {
-                let optional = n.starts_with("second_");
+                let optional = n.starts_with("second_") || n.starts_with("then_");
                 (n, optional)
             })
             .collect()

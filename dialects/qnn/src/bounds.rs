@@ -184,10 +184,15 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
                     if e.relu {
                         v = v.clamp([0, i64::MAX]);
                     }
-                    if let Some(so) = &e.second {
+                    let step = |v: Interval, so: &crate::graph::RequantizeStep| {
                         let z = scale(v, &so.scales, c, so.rounding);
-                        let z = Interval::new(z.lo + so.zero_point, z.hi + so.zero_point);
-                        snd.push(z.clamp(so.clamp));
+                        Interval::new(z.lo + so.zero_point, z.hi + so.zero_point).clamp(so.clamp)
+                    };
+                    if let Some(so) = &e.second {
+                        snd.push(step(v, so));
+                    }
+                    if let Some(t) = &e.then {
+                        v = step(v.clamp([i32::MIN as i64, i32::MAX as i64]), t);
                     }
                     first.push(v);
                 }

@@ -82,7 +82,7 @@ macro_rules! qnn_ops {
                 $variant $({ $( $(#[$fattr])* $field: $fty ),* })?,
             )*
             /// The second result of the `qnn.conv2d_fused` its one operand is (whose epilogue has a
-            /// [`SecondOutput`]): the graph keeps one value per node, so a two-result op is the op
+            /// [`RequantizeStep`]): the graph keeps one value per node, so a two-result op is the op
             /// (its first result) and this projection. Not an op of its own in MLIR: printed as
             /// `%N#1`.
             SecondResult,
@@ -503,7 +503,7 @@ fn one() -> i64 {
 /// `clamp, epilogue, multiplier, relu, residual_multiplier, residual_shift, rounding, shift,
 /// zero_point` attribute entries of an epilogue (shared by qnn.conv2d_fused and tcconv), then
 /// `second_clamp, second_multiplier, second_rounding, second_shift, second_zero_point` when the
-/// epilogue has a second output.
+/// epilogue has a second output, the same `then_*` entries for a `then` step.
 pub fn epilogue_attrs(e: &Epilogue) -> Vec<(String, String)> {
     let mut out = vec![];
     epilogue_entries(e, &mut out);
@@ -539,11 +539,13 @@ fn epilogue_entries(e: &Epilogue, out: &mut Vec<(String, String)>) {
     r.entries("residual_", out);
     e.rounding.entries("rounding", out);
     zp.entries("zero_point", out);
-    if let Some(o) = &e.second {
-        o.clamp.entries("second_clamp", out);
-        o.scales.entries("second_", out);
-        o.rounding.entries("second_rounding", out);
-        o.zero_point.entries("second_zero_point", out);
+    for (name, step) in [("second", &e.second), ("then", &e.then)] {
+        if let Some(o) = step {
+            o.clamp.entries(&format!("{name}_clamp"), out);
+            o.scales.entries(&format!("{name}_"), out);
+            o.rounding.entries(&format!("{name}_rounding"), out);
+            o.zero_point.entries(&format!("{name}_zero_point"), out);
+        }
     }
 }
 
@@ -553,11 +555,14 @@ fn epilogue_entries(e: &Epilogue, out: &mut Vec<(String, String)>) {
 ///    each branch rounded on its own (the `qnn.add` rule);
 ///    `None`: `y = acc`.
 /// 2. `y = clamp(y, clamp[0], clamp[1])`, then `y = max(y, 0)` if `relu`.
-/// 3. Result: `y` in the op's result element type.
+/// 3. Result: `y` in the op's result element type. With a `then` step, `y` is not stored: the
+///    result is `t = clamp(round(y * st[c]) + zpt, then_clamp)` (`clamp` within i32: the
+///    `qnn.requantize` of the i32 value steps 1-2 give, in the same kernel; HAWQ's stem: the
+///    16-bit requantize and relu, then the 4-bit requantize, with the max pool after both).
 /// 4. With a `second` output, a second result `z = clamp(round(y * s2[c]) + zp2, clamp2)` in
 ///    the second result's element type: the `qnn.requantize` of the first result, written by the
 ///    same kernel (HAWQ's residual stream: `y` is the wide sum the next block adds, `z` the
-///    4-bit input of the next conv).
+///    4-bit input of the next conv). `then` and `second` exclude each other.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Epilogue {
     pub kind: EpilogueKind,
@@ -565,13 +570,15 @@ pub struct Epilogue {
     pub clamp: [i64; 2],
     pub relu: bool,
     #[serde(default)]
-    pub second: Option<SecondOutput>,
+    pub second: Option<RequantizeStep>,
+    #[serde(default)]
+    pub then: Option<RequantizeStep>,
 }
 
-/// The requantize a fused epilogue applies to its result for a second output (step 4 of
-/// [`Epilogue`]).
+/// A requantize inside a fused epilogue: of its value for a `then` step (step 3 of
+/// [`Epilogue`]) or for a second output (step 4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SecondOutput {
+pub struct RequantizeStep {
     pub scales: ChannelScales,
     pub rounding: Rounding,
     pub zero_point: i64,
@@ -592,7 +599,7 @@ pub enum EpilogueKind {
 }
 
 impl Epilogue {
-    /// Apply steps 1-2 to one accumulator of channel `c` (`r`: the residual value, if any).
+    /// Apply steps 1-2 and the `then` step to one accumulator of channel `c` (`r`: the residual value, if any).
     pub fn apply(&self, acc: i64, r: i64, c: usize) -> i64 {
         let y = match &self.kind {
             EpilogueKind::None => acc,
@@ -604,11 +611,19 @@ impl Epilogue {
             }
         };
         let y = y.clamp(self.clamp[0], self.clamp[1]);
-        if self.relu {
-            y.max(0)
-        } else {
-            y
+        let y = if self.relu { y.max(0) } else { y };
+        match &self.then {
+            Some(t) => t.apply(y.clamp(i32::MIN as i64, i32::MAX as i64), c),
+            None => y,
         }
+    }
+}
+
+impl RequantizeStep {
+    /// `clamp(round(y * s[c]) + zero_point, clamp)`.
+    pub fn apply(&self, y: i64, c: usize) -> i64 {
+        (self.scales.get(c).apply(y, self.rounding) + self.zero_point)
+            .clamp(self.clamp[0], self.clamp[1])
     }
 }
 

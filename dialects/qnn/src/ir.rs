@@ -165,7 +165,7 @@ pub fn f32_vec(op: &OperationRef, name: &str) -> Result<Vec<f32>, String> {
 }
 
 /// The fused-conv epilogue attributes (`epilogue`, `multiplier`, `shift`, `residual_*`,
-/// `zero_point`, `rounding`, `clamp`, `relu`) shared by qnn.conv2d_fused and tcconv kernels.
+/// `zero_point`, `rounding`, `clamp`, `relu`, optional `second_*` and `then_*`) shared by qnn.conv2d_fused and tcconv kernels.
 pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> {
     use crate::graph::{Epilogue, EpilogueKind};
     let kind = match string(op, "epilogue")? {
@@ -184,22 +184,24 @@ pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> 
             ))
         }
     };
-    let second = if op.has_attribute("second_multiplier") {
-        Some(crate::graph::SecondOutput {
-            scales: scales(op, "second_multiplier", "second_shift")?,
-            rounding: rounding_named(op, "second_rounding")?,
-            zero_point: int(op, "second_zero_point")?,
-            clamp: i64_array(op, "second_clamp")?,
-        })
-    } else {
-        None
+    let step = |name: &str| -> Result<Option<crate::graph::RequantizeStep>, String> {
+        if !op.has_attribute(&format!("{name}_multiplier")) {
+            return Ok(None);
+        }
+        Ok(Some(crate::graph::RequantizeStep {
+            scales: scales(op, &format!("{name}_multiplier"), &format!("{name}_shift"))?,
+            rounding: rounding_named(op, &format!("{name}_rounding"))?,
+            zero_point: int(op, &format!("{name}_zero_point"))?,
+            clamp: i64_array(op, &format!("{name}_clamp"))?,
+        }))
     };
     Ok(Epilogue {
         kind,
         rounding: rounding_attr(op)?,
         clamp: i64_array(op, "clamp")?,
         relu: int(op, "relu")? != 0,
-        second,
+        second: step("second")?,
+        then: step("then")?,
     })
 }
 

@@ -2598,6 +2598,7 @@ mod tests {
                     clamp,
                     relu,
                     second: None,
+                    then: None,
                 },
                 padding_value: 0,
                 groups: 1,

@@ -343,7 +343,20 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     scales(residual, o, epilogue.rounding, "residual")?;
                 }
             }
-            clamp_in(epilogue.clamp, result.elem)?;
+            match &epilogue.then {
+                // the epilogue's value is an i32 that the `then` requantize takes
+                Some(t) => {
+                    if epilogue.second.is_some() {
+                        return fail("has both then_* and second_* epilogue attributes");
+                    }
+                    clamp_in(epilogue.clamp, ElemType::I32)?;
+                    not_fma(t.rounding)?;
+                    scales(&t.scales, o, t.rounding, "then")?;
+                    zero_point_in(t.zero_point, "then_zero_point")?;
+                    clamp_in(t.clamp, result.elem).map_err(|m| format!("then_{m}"))?;
+                }
+                None => clamp_in(epilogue.clamp, result.elem)?,
+            }
             if let Some(sec) = &epilogue.second {
                 not_fma(sec.rounding)?;
                 scales(&sec.scales, o, sec.rounding, "second")?;

@@ -488,6 +488,11 @@ fn check_epilogue(e: &Epilogue, channels: usize, residual: bool) -> Res<()> {
             scales(r, channels, "epilogue residual scales")?;
         }
     }
+    if let Some(t) = &e.then {
+        scales(&t.scales, channels, "epilogue then scales")?;
+        check_clamp(t.clamp)?;
+        check_zero_point(t.zero_point)?;
+    }
     let is_res = matches!(e.kind, EpilogueKind::Residual { .. });
     if is_res != residual {
         return Err(if residual {
@@ -2258,6 +2263,7 @@ mod tests {
                             clamp,
                             relu: false,
                             second: None,
+                            then: None,
                         },
                         a,
                     )
@@ -2291,6 +2297,7 @@ mod tests {
                             clamp: [-8, 7],
                             relu: true,
                             second: None,
+                            then: None,
                         },
                         r,
                     )

@@ -452,6 +452,7 @@ impl<'g> Lowering<'g> {
                             clamp: [i32::MIN as i64, i32::MAX as i64],
                             relu: false,
                             second: None,
+                            then: None,
                         }),
                         family: Family::Simple,
                         groups,
@@ -530,6 +531,7 @@ impl<'g> Lowering<'g> {
                             clamp: [i32::MIN as i64, i32::MAX as i64],
                             relu: false,
                             second: None,
+                            then: None,
                         },
                     }));
                 }

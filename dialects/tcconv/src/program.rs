@@ -78,7 +78,7 @@ pub struct Conv {
     pub bias: Option<WeightId>,
     pub residual: Option<BufId>,
     pub output: BufId,
-    /// The second output of an epilogue with a [`SecondOutput`](nibble_qnn::graph::SecondOutput):
+    /// The second output of an epilogue with a [`RequantizeStep`](nibble_qnn::graph::RequantizeStep):
     /// the requantize of `output`, same dims and layout, written by the same kernel.
     #[serde(default)]
     pub second: Option<BufId>,

@@ -41,15 +41,18 @@ fn float_scales(s: &[f32], c: i64) -> R {
 fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
     let c = out.dims[1];
     if e.rounding == Rounding::F32Fma
-        || e.second
-            .as_ref()
-            .is_some_and(|s| s.rounding == Rounding::F32Fma)
+        || [&e.second, &e.then]
+            .iter()
+            .any(|s| s.as_ref().is_some_and(|s| s.rounding == Rounding::F32Fma))
     {
         return Err("rounding f32_fma is an elementwise add's, not an epilogue's".into());
     }
     match &e.kind {
         EpilogueKind::None => {
-            if out.elem != ElemType::I32 && !e.relu && e.clamp == [i32::MIN as i64, i32::MAX as i64]
+            if out.elem != ElemType::I32
+                && !e.relu
+                && e.then.is_none()
+                && e.clamp == [i32::MIN as i64, i32::MAX as i64]
             {
                 return Err(format!(
                     "epilogue none writes i32, the output is {}",
@@ -78,7 +81,18 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
         }
         _ => {}
     }
-    clamp_fits(e.clamp, out.elem, "clamp", "output")
+    match &e.then {
+        // the epilogue's i32 value is requantized again: only the `then` result is stored
+        Some(t) => {
+            if e.second.is_some() {
+                return Err("then_* and second_* epilogue attributes exclude each other".into());
+            }
+            clamp_fits(e.clamp, ElemType::I32, "clamp", "epilogue value")?;
+            scales(&t.scales, c, t.rounding, "then")?;
+            clamp_fits(t.clamp, out.elem, "then_clamp", "output")
+        }
+        None => clamp_fits(e.clamp, out.elem, "clamp", "output"),
+    }
 }
 
 /// `clamp` (attribute `name`) is non-empty and inside the range of `elem` (of buffer `what`).

@@ -79,3 +79,18 @@
 // SM75-LABEL: func.func @stem_taps_along_k
 // SM75: scf.for %{{.*}} = %c0 to %c13 step %c1
 // SM75: nvvm.mma.sync {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 16>}
+
+// HAWQ's stem with a then step: the 16-bit requantize and relu, then the 4-bit requantize of
+// that i32 value (then_*); only the packed 4-bit result is stored.
+// SM90-LABEL: func.func @stem_then_requantize
+// SM90: gpu.func @stem_then_requantize_0_conv2d
+// SM90: arith.muli %{{.*}}, %c1707411548_i64 : i64
+// SM90: arith.shrsi %{{.*}}, %c33_i64 : i64
+// SM90: arith.minsi %{{.*}}, %c32767_i64 : i64
+// SM90: arith.maxsi %{{.*}}, %c0_i64 : i64
+// SM90: arith.muli %{{.*}}, %c1297154756_i64 : i64
+// SM90: arith.shrsi %{{.*}}, %c41_i64 : i64
+// SM90: arith.minsi %{{.*}}, %c15_i64 : i64
+// SM90-COUNT-2: memref.store %{{.*}} : memref<2048xi32>
+// SM90-NEXT: }
+// SM90-NEXT: gpu.return

@@ -73,6 +73,17 @@ func.func @fused_residual_second_result(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8
   return %c#0, %c#1 : tensor<1x8x4x4xi32>, tensor<1x8x4x4xui4>
 }
 
+// HAWQ's stem epilogue: the 16-bit requantize and relu, then (then_*) the 4-bit requantize of
+// that value; only the 4-bit result is stored.
+// CHECK-LABEL: func.func @fused_then_requantize
+// CHECK: "qnn.conv2d_fused"(%{{.*}}, %{{.*}}, %{{.*}}) {clamp = array<i64: -32768, 32767>, epilogue = "requantize", {{.*}}relu = true, {{.*}}then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1297154756>, then_rounding = "half_to_even", then_shift = array<i32: 41>, then_zero_point = 0 : i64, zero_point = 0 : i64} : {{.*}} -> tensor<1x8x4x4xui4>
+func.func @fused_then_requantize(%x: tensor<1x8x4x4xi8>) -> tensor<1x8x4x4xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi8>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<8xi32>
+  %c = "qnn.conv2d_fused"(%x, %w, %b) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1707411548>, shift = array<i32: 33>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -32768, 32767>, relu = true, then_multiplier = array<i32: 1297154756>, then_shift = array<i32: 41>, then_rounding = "half_to_even", then_zero_point = 0 : i64, then_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<1x8x4x4xi8>, tensor<8x8x3x3xi8>, tensor<8xi32>) -> tensor<1x8x4x4xui4>
+  return %c : tensor<1x8x4x4xui4>
+}
+
 // CHECK-LABEL: func.func @fused_requantize_no_bias
 func.func @fused_requantize_no_bias(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>

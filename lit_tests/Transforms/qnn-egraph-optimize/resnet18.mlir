@@ -22,7 +22,8 @@
 // CHECK-NEXT: %[[T:.*]] = "qnn.layout_transform"(%[[Q]]) {dst_layout = "HWNC", src_layout = "NCHW"} : (tensor<16x3x32x32xi8>) -> tensor<32x32x16x3xi8>
 // The stem: conv -> max pool (i32) -> requantize (i16) -> relu is conv2d_fused -> max pool on
 // i16; the requantize to ui4 stays after the pool (a second result of the conv would write and
-// pool both values: the e-graph builds second results only for values of the input graph).
+// pool both values: the e-graph builds second results only for values of the input graph; nor
+// is it a then step: the pooled i16 value is also stage1.unit1's identity).
 // CHECK: %[[STEM:.*]] = "qnn.conv2d_fused"(%[[T]], {{.*}}epilogue = "requantize", {{.*}}layout = "HWNC", {{.*}}relu = true{{.*}} -> tensor<16x16x16x64xi16>
 // CHECK-NEXT: %[[P:.*]] = "qnn.max_pool2d"(%[[STEM]]) {{.*}}layout = "HWNC"{{.*}} -> tensor<8x8x16x64xi16>
 // CHECK-NEXT: %[[A:.*]] = "qnn.requantize"(%[[P]]) {{.*}}layout = "HWNC"{{.*}} -> tensor<8x8x16x64xui4>

@@ -8,7 +8,7 @@ use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
 use super::elementwise::{scale_params, to_elem};
 use super::layout::{act_slot, channel_inner, pixel, Buf};
-use nibble_qnn::graph::{Epilogue, EpilogueKind, SecondOutput};
+use nibble_qnn::graph::{Epilogue, EpilogueKind, RequantizeStep};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 
@@ -19,6 +19,7 @@ pub struct ChannelParams {
     scales: Option<(Param, Param)>,
     residual: Option<(Param, Param)>,
     second: Option<(Param, Param)>,
+    then: Option<(Param, Param)>,
 }
 
 impl ChannelParams {
@@ -38,14 +39,15 @@ impl ChannelParams {
                 Some(scale_params(kb, residual, "res_", cc, channels)?),
             ),
         };
-        let second = match &e.second {
-            Some(o) => Some(scale_params(kb, &o.scales, "sec_", cc, channels)?),
-            None => None,
+        let mut step = |o: &Option<RequantizeStep>, prefix: &str| match o {
+            Some(o) => scale_params(kb, &o.scales, prefix, cc, channels).map(Some),
+            None => Ok(None),
         };
         Ok(ChannelParams {
             scales,
             residual,
-            second,
+            second: step(&e.second, "sec_")?,
+            then: step(&e.then, "then_")?,
         })
     }
 }
@@ -62,7 +64,8 @@ fn shifts(c: Param) -> bool {
 /// The epilogue of one accumulator (`acc` i32 already holding the bias) of channel `cc`:
 /// `Epilogue::apply` (requantize `round(acc*b/2^s) + zp` or residual
 /// `round(acc*b/2^s) + round(r*rb/2^rs)` (sum saturated in i64, the `qnn.add` rule), or the
-/// accumulator itself; then `clamp`, then `max(y, 0)` if relu), then the output type's range.
+/// accumulator itself; then `clamp`, then `max(y, 0)` if relu), then the output type's range;
+/// with a `then` step, its requantize of that value as i32.
 pub fn epilogue(
     kb: &mut KernelBuilder,
     e: &Epilogue,
@@ -121,14 +124,21 @@ pub fn epilogue_at(
     } else {
         y
     };
-    Ok(to_elem(kb, y, out))
+    match &e.then {
+        Some(t) => {
+            let y = to_elem(kb, y, ElemType::I32);
+            second_output_at(kb, t, p.then.ok_or_else(missing)?, y, out)
+        }
+        None => Ok(to_elem(kb, y, out)),
+    }
 }
 
 /// Step 4 of `Epilogue` on one result `y` (i32, from [`epilogue`]) of channel `cc`: the second
 /// output's requantize, in the second output's type `out` (its per-channel tables `sec_*`).
+/// The `then` step is the same sequence on the epilogue's i32 value (tables `then_*`).
 pub fn second_output(
     kb: &mut KernelBuilder,
-    o: &SecondOutput,
+    o: &RequantizeStep,
     y: Val,
     cc: Val,
     channels: i64,
@@ -141,7 +151,7 @@ pub fn second_output(
 /// [`second_output`] with the channel's `sec_*` scales read before.
 fn second_output_at(
     kb: &mut KernelBuilder,
-    o: &SecondOutput,
+    o: &RequantizeStep,
     (b, c): (Param, Param),
     y: Val,
     out: ElemType,

@@ -17,6 +17,14 @@
 //! see `FuseSecond`); whether the pair is cheaper (one kernel, the wide value is not read back)
 //! is the extractor's choice.
 //!
+//! A requantize of a fused conv's result that has no other user becomes the epilogue's `then`
+//! step (`conv2d-fused-then-requantize`): `(conv2d-fused-then .. THEN ..)` is by definition
+//! (`Epilogue` step 3) the requantize `THEN` of the conv2d-fused's value, which needs no
+//! conversion to its type first (`value_in_type`), so the union is exact. It only saves the
+//! wide value's store and re-read, and one launch: HAWQ's stem, after the pooling rules,
+//! `conv2d_fused(requantize i16, relu) -> requantize ui4 -> max pool` becomes one conv that
+//! writes 4 bits and a max pool over them.
+//!
 //! A downsampling unit's identity conv stays a plain `conv2d`: its result is the residual add's
 //! rhs, whose per-branch rescale runs in the fused residual conv's epilogue (in 64 bits).
 //! Moving that rescale into the identity conv (an i32 `round(acc * rs)`) is not exact in
@@ -55,6 +63,23 @@ pub fn requantize_commutes_with_relu(q: &str) -> impl Cond {
             clamp,
             ..
         }) => *zero_point == 0 && scales.monotone() && clamp[1] >= 0,
+        _ => false,
+    }
+}
+
+/// The epilogue `?e`'s value (its clamp, then relu) lies in its element type's range, so the
+/// stored value is the value itself (true of every verified `qnn.conv2d_fused`, whose clamp
+/// lies in its result type; `conv2d-fused-then-requantize` rests on it).
+pub fn value_in_type(e: &str) -> impl Cond {
+    let e = var(e);
+    move |eg, _, s| match attr(eg, s[e]) {
+        Some(Attr::Epilogue {
+            clamp, relu, out, ..
+        }) => {
+            let (lo, hi) = out.range();
+            let floor = if *relu { 0 } else { i64::MIN };
+            lo <= clamp[0].max(floor) && clamp[1].max(floor) <= hi
+        }
         _ => false,
     }
 }
@@ -312,6 +337,12 @@ pub fn rules() -> Vec<Rewrite> {
         egg::rewrite!("conv2d-fused-second-requantize";
             "(requantize ?q ?l (conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r))"
             => { FuseSecond }),
+        // conv2d_fused -> requantize, the conv's value used only there: the requantize becomes
+        // the epilogue's `then` step (module docs), the value itself is never stored.
+        egg::rewrite!("conv2d-fused-then-requantize";
+            "(requantize ?q ?l (conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r))"
+            => "(conv2d-fused-then ?c ?e ?q ?l ?kl ?x ?w ?b ?r)"
+            if both(single_use("?e"), value_in_type("?e"))),
         // conv -> relu (i32 result): epilogue none, full i32 clamp, relu.
         egg::rewrite!("conv2d-relu";
             "(relu ?s ?l (conv2d ?c ?l ?kl ?x ?w ?b))"

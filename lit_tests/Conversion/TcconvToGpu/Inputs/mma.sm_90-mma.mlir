@@ -23,3 +23,12 @@ module {
     return
   }
 }
+// -----
+module {
+  func.func @stem_then_requantize(%arg0: memref<1x32x32x4xi8> {tcconv.dims = array<i64: 1, 3, 32, 32>, tcconv.elem = "i8", tcconv.layout = "NHWC"}, %arg1: memref<1x16x16x8xi32> {tcconv.dims = array<i64: 1, 64, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+    %0 = "tcconv.weight"() {dims = array<i64: 64, 3, 7, 7>, elem = "i8", name = "stem.ohwi", packing = "ohwi", source = "stem", source_layout = "OIHW"} : () -> memref<64x7x7x4xi8>
+    %1 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
+    "tcconv.conv2d"(%arg0, %0, %1, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -32768, 32767>, epilogue = "requantize", family = "mma", kernel = array<i64: 7, 7>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1707411548>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>, padding = array<i64: 3, 3, 3, 3>, relu = true, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 33>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 2, 2>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1297154756>, then_rounding = "half_to_even", then_shift = array<i32: 41>, then_zero_point = 0 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<1x32x32x4xi8>, memref<64x7x7x4xi8>, memref<64xi32>, memref<1x16x16x8xi32>) -> ()
+    return
+  }
+}
