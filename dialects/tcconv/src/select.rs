@@ -117,7 +117,7 @@ pub fn choose(s: &ConvSpec, tiling: &Tiling, target: Target, choice: Choice) -> 
         }
     }
     if matches!(choice, Choice::Auto | Choice::Wgmma) {
-        if let Some(p) = staged_plan(s, tiling, sm) {
+        if let Some(p) = staged_plan(s, tiling, target) {
             return Kernel::Staged(p);
         }
     }
@@ -147,7 +147,7 @@ pub fn realize(
     let k = match family {
         Family::Simple => Some(Kernel::Simple),
         Family::Mma => mma_plan(s, tiling, sm).map(Kernel::Mma),
-        Family::Staged => staged_plan(s, tiling, sm).map(Kernel::Staged),
+        Family::Staged => staged_plan(s, tiling, target).map(Kernel::Staged),
         Family::Wgmma => target
             .wgmma()
             .then(|| wgmma_plan(s, sm))
@@ -549,6 +549,11 @@ pub struct StagedPlan {
     /// `[w % ksplit * BKB, ..+ BKB)` of every stage (a stage row is `ksplit * BKB` bytes); their
     /// accumulators are added through shared memory after the loop (1, 2 or 4).
     pub ksplit: i64,
+    /// K split across the blocks of a thread-block cluster (sm_90+; 1, 2, 4 or 8): block rank
+    /// `r` of a tile's cluster runs K iterations `[r * per, (r + 1) * per)` (`per =
+    /// rank_iters()`, iterations past K are zero-filled), and rank 0 adds the others'
+    /// accumulators from their shared memory (distributed shared memory) and runs the epilogue.
+    pub cluster: i64,
     /// GEMM M and the block grid.
     pub m: i64,
     pub tiles_m: i64,
@@ -566,18 +571,29 @@ impl StagedPlan {
     pub fn block(&self) -> i64 {
         32 * self.warps_per_block()
     }
+    /// Blocks of the grid: `cluster` per output tile.
     pub fn blocks(&self) -> i64 {
-        self.tiles_m * self.tiles_n
+        self.tiles_m * self.tiles_n * self.cluster
     }
     pub fn iters(&self) -> i64 {
         (self.kbytes + self.sbk() - 1) / self.sbk()
     }
+    /// K iterations of one block of a cluster.
+    pub fn rank_iters(&self) -> i64 {
+        (self.iters() + self.cluster - 1) / self.cluster
+    }
     pub fn stage_words(&self) -> i64 {
         (self.bm + self.bn) * self.sbk() / 4
     }
-    /// Words of the sliced-K reduction: 32 accumulators x 32 lanes per non-first K warp.
+    /// Words of the sliced-K reduction: 32 accumulators x 32 lanes per non-first K warp; with a
+    /// cluster, the block's whole accumulator tile (BM x BN) that rank 0 reads.
     pub fn reduce_words(&self) -> i64 {
-        (self.bm / 32) * (self.bn / 32) * (self.ksplit - 1) * 32 * 32
+        let slices = (self.bm / 32) * (self.bn / 32) * (self.ksplit - 1) * 32 * 32;
+        if self.cluster > 1 {
+            slices.max(self.bm * self.bn)
+        } else {
+            slices
+        }
     }
     pub fn smem_words(&self) -> i64 {
         (self.stages * self.stage_words()).max(self.reduce_words())
@@ -640,7 +656,8 @@ fn chunked_row_bytes(s: &ConvSpec) -> Option<i64> {
 /// padded), OHWI / HWOI weights, O % 8 == 0, a tiling of 32-multiples whose stages fit in
 /// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
 /// BM and BN).
-pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<StagedPlan> {
+pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<StagedPlan> {
+    let sm_count = target.sm_count();
     let rb = chunked_row_bytes(s)?;
     let [n, c, _, _] = s.input.dims;
     let [_, o, oh, ow] = s.output.dims;
@@ -686,11 +703,23 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<Stage
     }
     let sbk = bkb * ksplit;
     let iters = (kbytes + sbk - 1) / sbk;
+    // K across the blocks of a cluster (sm_90+) while the doubled grid still has at most one
+    // block an SM and every block keeps >= 2 K iterations (ResNet-50 batch 1: stage 3's 3x3
+    // and 1x1 convs, 56 tiles, and stage 4's, 32 tiles, where a few SMs ran long K loops)
+    let tiles = tiles_m * tiles_n;
+    let mut cluster = 1;
+    while target.hopper()
+        && cluster < 8
+        && tiles * cluster * 2 <= sm_count
+        && (iters + 2 * cluster - 1) / (2 * cluster) >= 2
+    {
+        cluster *= 2;
+    }
     let stage_bytes = (bm + bn) * sbk;
     let stages = tiling
         .stages
         .min(STATIC_SMEM / stage_bytes)
-        .min(iters + 1)
+        .min((iters + cluster - 1) / cluster + 1)
         .max(2);
     if stages * stage_bytes > STATIC_SMEM {
         return None;
@@ -710,10 +739,14 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<Stage
         kbytes,
         stages,
         ksplit,
+        cluster,
         m,
         tiles_m,
         tiles_n,
     };
+    if 4 * p.smem_words() > STATIC_SMEM {
+        return None;
+    }
     Some(p)
 }
 

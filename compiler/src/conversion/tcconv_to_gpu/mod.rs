@@ -313,6 +313,14 @@ pub fn build_op_kernel<'c>(
         let i32t = Type::parse(context, "i32").expect("i32");
         f.set_attribute("nvvm.minctasm", IntegerAttribute::new(i32t, blocks).into());
     }
+    // a K split across a thread-block cluster: the cluster's shape is the kernel's
+    // (`.reqnctapercluster`), so a plain launch forms the clusters
+    if let Kernel::Staged(sp) = &kernel {
+        if sp.cluster > 1 {
+            let dims = DenseI32ArrayAttribute::new(context, &[sp.cluster as i32, 1, 1]);
+            f.set_attribute("nvvm.cluster_dim", dims.into());
+        }
+    }
     // the wgmma kernel's shared memory is dynamic: more than the 48 KiB a kernel may declare
     let shared_bytes = match &kernel {
         Kernel::Wgmma(wp) => 4 * wp.smem_words(),

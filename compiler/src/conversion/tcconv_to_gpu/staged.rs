@@ -116,6 +116,15 @@ pub fn conv(
 
     let tid = kb.thread_id();
     let bid = kb.block_id();
+    // a cluster's blocks are consecutive in x: block `bid` is rank `bid % cluster` of tile
+    // `bid / cluster`
+    let izero = kb.idx(0);
+    let (rank, bid) = if p.cluster > 1 {
+        let kcl = kb.idx(p.cluster);
+        (kb.remu(bid, kcl), kb.divu(bid, kcl))
+    } else {
+        (izero, bid)
+    };
     let k32 = kb.idx(32);
     let lane = kb.remu(tid, k32);
     let warp = kb.divu(tid, k32);
@@ -234,12 +243,22 @@ pub fn conv(
     }
 
     // ------------------------------------------------------------ main loop
-    let iters = p.iters();
+    // this block's K iterations: [rank * iters, (rank + 1) * iters) of the conv's
+    let iters = p.rank_iters();
+    let kiters = kb.idx(iters);
+    let first_it = (p.cluster > 1).then(|| kb.mul(rank, kiters));
+    let load_rank_stage = |kb: &mut KernelBuilder, j: Val, st: Val| {
+        let it = match first_it {
+            Some(f) => kb.add(f, j),
+            None => j,
+        };
+        load_stage(kb, it, st)
+    };
     let kst = kb.idx(p.stages);
     for st in 0..p.stages - 1 {
         if st < iters {
             let c = kb.idx(st);
-            load_stage(kb, c, c);
+            load_rank_stage(kb, c, c);
         }
         kb.async_commit();
     }
@@ -249,7 +268,7 @@ pub fn conv(
     let accs = kb.for_n(iters, 1, &accs, |kb, it, accs| {
         kb.async_wait(p.stages - 2);
         kb.barrier();
-        prefetch(kb, it, p.stages - 1, iters, kst, &load_stage);
+        prefetch(kb, it, p.stages - 1, iters, kst, &load_rank_stage);
         let st = kb.remu(it, kst);
         let sw = kb.idx(stage_words);
         let sbase = kb.mul(st, sw);
@@ -304,7 +323,6 @@ pub fn conv(
         accs
     });
     kb.async_wait(0);
-    let izero = kb.idx(0);
     let first = kb.cmp(Cmp::Eq, wk, izero);
     let accs = if p.ksplit == 1 {
         accs
@@ -346,6 +364,46 @@ pub fn conv(
         }
         out
     };
+    // cluster: ranks > 0 park their tile ([warp tile][acc][lane]) in their own shared memory,
+    // rank 0 adds them through distributed shared memory; the second barrier keeps every
+    // block's shared memory alive until rank 0 has read it
+    let accs = if p.cluster == 1 {
+        accs
+    } else {
+        let k1024 = kb.idx(1024);
+        let tile_base = kb.mul(wt, k1024);
+        let slot = |kb: &mut KernelBuilder, i: usize| {
+            let off = kb.idx(i as i64 * 32);
+            let sl = kb.add(tile_base, off);
+            kb.add(sl, lane)
+        };
+        kb.barrier();
+        let not_root = kb.cmp(Cmp::Ne, rank, izero);
+        let parks = kb.andb(not_root, first);
+        kb.if_then(parks, |kb| {
+            for (i, a) in accs.iter().enumerate() {
+                let sl = slot(kb, i);
+                kb.store(*a, smem, sl);
+            }
+        });
+        kb.cluster_barrier();
+        let slots: Vec<Val> = (0..accs.len()).map(|i| slot(kb, i)).collect();
+        let root = kb.cmp(Cmp::Eq, rank, izero);
+        let adds = kb.andb(root, first);
+        let sums = kb.if_then_else(adds, &accs, |kb| {
+            let mut sums = accs.clone();
+            for r in 1..p.cluster {
+                let kr = kb.idx(r);
+                let peer = kb.load_peer(smem, &slots, kr);
+                for (a, v) in sums.iter_mut().zip(peer) {
+                    *a = kb.add(*a, v);
+                }
+            }
+            sums
+        });
+        kb.cluster_barrier();
+        sums
+    };
     let accs: Vec<Val> = if p.shift() > 0 {
         let sh = kb.i32c(p.shift());
         accs.iter().map(|a| kb.shrs(*a, sh)).collect()
@@ -369,6 +427,7 @@ pub fn conv(
     }
     let nbase = kb.add(n0, wcol);
     let ok = first;
+    // only rank 0 of a cluster holds the sums: the others are done
     let tile = WarpTile {
         mt: 2,
         nt: 4,
@@ -387,7 +446,16 @@ pub fn conv(
         bn: p.bn,
         m: p.m,
     };
-    store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads)?;
+    if p.cluster == 1 {
+        store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads)?;
+    } else {
+        let root = kb.cmp(Cmp::Eq, rank, izero);
+        let mut res = Ok(());
+        kb.if_then(root, |kb| {
+            res = store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads);
+        });
+        res?;
+    }
     Ok(p.blocks() * threads)
 }
 

@@ -85,4 +85,38 @@ impl<'c> KernelBuilder<'c> {
             .expect("scf.if");
         self.block().append_operation(op);
     }
+
+    /// `scf.if cond -> (types of vals) { then } else { yield vals }`: the values `then` returns
+    /// where `cond` holds, `vals` elsewhere.
+    pub fn if_then_else(
+        &mut self,
+        cond: Val,
+        vals: &[Val],
+        then: impl FnOnce(&mut Self) -> Vec<Val>,
+    ) -> Vec<Val> {
+        let types: Vec<Type<'c>> = vals.iter().map(|v| v.value().r#type()).collect();
+        let tb = Block::new(&[]);
+        self.stack.push(tb.to_raw());
+        let out = then(self);
+        assert_eq!(out.len(), vals.len(), "scf.if yields one value per result");
+        self.op("scf.yield", &out, &[], &[]);
+        self.stack.pop();
+        let eb = Block::new(&[]);
+        self.stack.push(eb.to_raw());
+        self.op("scf.yield", vals, &[], &[]);
+        self.stack.pop();
+        let (tr, er) = (Region::new(), Region::new());
+        tr.append_block(tb);
+        er.append_block(eb);
+        let op = OperationBuilder::new("scf.if", self.loc)
+            .add_operands(&[cond.value()])
+            .add_results(&types)
+            .add_regions([tr, er])
+            .build()
+            .expect("scf.if");
+        let r = self.block().append_operation(op);
+        (0..r.result_count())
+            .map(|i| Val(r.result(i).unwrap().to_raw()))
+            .collect()
+    }
 }

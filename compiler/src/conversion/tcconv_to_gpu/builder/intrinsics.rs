@@ -30,6 +30,39 @@ impl<'c> KernelBuilder<'c> {
             .unwrap_or_else(|| panic!("grid_dep_action {action}"));
         self.op("nvvm.griddepcontrol", &[], &[], &[("kind", kind)]);
     }
+    /// `barrier.cluster.arrive` (release semantics) then `barrier.cluster.wait` (acquire):
+    /// every thread of every block of the thread-block cluster (sm_90+) waits for all of them;
+    /// shared-memory writes before it are visible to the cluster's blocks after it.
+    pub fn cluster_barrier(&mut self) {
+        self.op("nvvm.cluster.arrive", &[], &[], &[]);
+        self.op("nvvm.cluster.wait", &[], &[], &[]);
+    }
+    /// The i32 words `is` of cluster block `rank`'s instance of the workgroup buffer `m`
+    /// (distributed shared memory, sm_90+: one `mapa` of the buffer's base, then
+    /// `ld.shared::cluster` of each word).
+    pub fn load_peer(&mut self, m: Val, is: &[Val], rank: Val) -> Vec<Val> {
+        let idx = self.ty(Scalar::Idx);
+        let i32t = self.ty(Scalar::I32);
+        let i64t = self.ty(Scalar::I64);
+        let p3 = Type::parse(self.ctx, "!llvm.ptr<3>").expect("!llvm.ptr<3>");
+        let p7 = Type::parse(self.ctx, "!llvm.ptr<7>").expect("!llvm.ptr<7>");
+        let base = self.op1("memref.extract_aligned_pointer_as_index", &[m], idx);
+        let base = self.index_cast(base, Scalar::I64);
+        let local = self.op1("llvm.inttoptr", &[base], p3);
+        let r = self.index_cast(rank, Scalar::I32);
+        let remote = self.op1("nvvm.mapa", &[local, r], p7);
+        let remote = self.op1("llvm.ptrtoint", &[remote], i64t);
+        let four = self.i64c(4);
+        is.iter()
+            .map(|&i| {
+                let i = self.index_cast(i, Scalar::I64);
+                let off = self.mul(i, four);
+                let a = self.add(remote, off);
+                let ptr = self.op1("llvm.inttoptr", &[a], p7);
+                self.op1("llvm.load", &[ptr], i32t)
+            })
+            .collect()
+    }
     /// With programmatic dependent launch, let the dependent grid be scheduled (its blocks wait
     /// in `griddepcontrol.wait` until this grid has finished); a no-op otherwise. A block that
     /// never reaches it counts when it exits.
