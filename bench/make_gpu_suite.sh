@@ -5,6 +5,7 @@
 # with nibble-gen, so the carried directory stays small.
 #   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...]
 #   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] [RANDOM_WGMMA=50] bench/make_gpu_suite.sh
+# RANDOM_CLUSTER=N adds random late-layer convs whose staged kernel splits K across a cluster;
 # WG_MODELS=1 adds sm_90a model artifacts with convert-qnn-to-tcconv{kernel=wgmma} (`-wg`);
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
@@ -164,6 +165,22 @@ if [[ " $targets " == *" sm_90a "* ]]; then
     emit "rfc$i-w4a4-sm_90a-wg" "$d" sm_90a wgmma; echo "rfc$i-w4a4-sm_90a-wg conv $s 4 $i sm_90a" >> "$manifest"
     i=$((i + 1))
   done
+fi
+# RANDOM_CLUSTER=N random late-layer convs at batch 1-3 (grids of a few tiles, long K), which
+# the staged kernel on sm_90 splits across the blocks of a thread-block cluster: odd sizes and
+# channel counts, stride 2, 1x1 / 3x3, 4- and 8-bit.
+awk -v n="${RANDOM_CLUSTER:-0}" 'BEGIN { srand(20261204);
+  split("1 2 3", B); split("96 160 256 320 512 1024", C); split("24 40 136 200 256 512", O); split("1 3", K);
+  for (i = 0; i < n; i++) {
+    b = B[int(rand()*3)+1]; c = C[int(rand()*6)+1]; o = O[int(rand()*6)+1]; k = K[int(rand()*2)+1];
+    s = int(rand()*2)+1; p = (k == 3) ? 1 : 0; h = 3 + int(rand()*9); bits = (rand() < 0.5) ? 4 : 8;
+    printf "%d %d,%d,%d,%d,%d,%d,%d %d\n", i, b, c, h, o, k, s, p, bits } }' |
+while read -r i s bits; do
+  d=build/suite/rcl$i; $gen conv --shape "$s" --bits "$bits" --seed "$((500 + i))" -o "$d" > /dev/null
+  emit "rcl$i-sm_90" "$d" sm_90; echo "rcl$i-sm_90 conv $s $bits $((500 + i)) sm_90" >> "$manifest"
+done
+if [ "${RANDOM_CLUSTER:-0}" -gt 0 ]; then
+  echo "cluster convs: $(grep -l reqnctapercluster "$suite"/art/rcl*-sm_90/kernels.ptx | wc -l) of ${RANDOM_CLUSTER} split K across a cluster"
 fi
 tar czf target/gpu-suite.tgz -C target gpu-suite
 echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)"

@@ -704,14 +704,18 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     let sbk = bkb * ksplit;
     let iters = (kbytes + sbk - 1) / sbk;
     // K across the blocks of a cluster (sm_90+) while the doubled grid still has at most one
-    // block an SM and every block keeps >= 2 K iterations (ResNet-50 batch 1: stage 3's 3x3
-    // and 1x1 convs, 56 tiles, and stage 4's, 32 tiles, where a few SMs ran long K loops)
+    // block an SM, for K loops of >= 8 iterations of which every block keeps >= 3: the
+    // reduction through distributed shared memory and its two cluster barriers cost about a
+    // microsecond (H200, ResNet-50 W4A4 batch 1: stage 4's 3x3 convs, 32 tiles of 9
+    // iterations, 7.5 -> 7.1 us as 4 blocks a tile; 1x1 convs of 4 iterations split in 2 were
+    // 0.3-0.4 us slower; W8A8, twice the K bytes, 0.278 -> 0.260 ms in all)
     let tiles = tiles_m * tiles_n;
     let mut cluster = 1;
     while target.hopper()
+        && iters >= 8
         && cluster < 8
         && tiles * cluster * 2 <= sm_count
-        && (iters + 2 * cluster - 1) / (2 * cluster) >= 2
+        && (iters + 2 * cluster - 1) / (2 * cluster) >= 3
     {
         cluster *= 2;
     }

@@ -61,19 +61,11 @@
 // A late layer at batch 1 (M = 196, C = O = 256, 3x3): 32x32 tiles give 7 x 8 = 56 warps, so K
 // is sliced 4 ways inside the block (4 warps a tile, each 64 of every 256-byte stage row);
 // 3 stages of 64 x 256 bytes = 48 KiB. After the loop warps 1-3 park their accumulators in
-// the drained pipeline memory and warp 0 adds them and runs the epilogue. On sm_90 the 56
-// tiles also split K across the 2 blocks of a thread-block cluster (112 blocks: 5 K
-// iterations become 3 a block, the last one zero-filled): rank 1 parks its sums in its shared
-// memory, rank 0 reads them through distributed shared memory (mapa + ld.shared::cluster)
-// between two cluster barriers and alone runs the epilogue.
+// the drained pipeline memory and warp 0 adds them and runs the epilogue.
 // CHECK-LABEL: func.func @sliced_k
-// SM80: gpu.launch_func @kernels::@sliced_k_0_conv2d blocks in (%c56, %c1, %c1) threads in (%c128, %c1, %c1)
-// SM90: gpu.launch_func @kernels::@sliced_k_0_conv2d blocks in (%c112, %c1, %c1) threads in (%c128, %c1, %c1)
+// CHECK: gpu.launch_func @kernels::@sliced_k_0_conv2d blocks in (%c56, %c1, %c1) threads in (%c128, %c1, %c1)
 // CHECK: gpu.func @sliced_k_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<12288xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-// SM80-NOT: nvvm.cluster_dim
-// SM90-SAME: nvvm.cluster_dim = array<i32: 2, 1, 1>
-// SM80: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args
-// SM90: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK-NEXT: %[[FIRST:.*]] = arith.cmpi eq
@@ -82,17 +74,6 @@
 // CHECK-COUNT-32: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
 // CHECK-COUNT-96: memref.load %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
-// SM90: gpu.barrier
-// SM90: scf.if
-// SM90-COUNT-32: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
-// SM90: nvvm.cluster.arrive
-// SM90-NEXT: nvvm.cluster.wait
-// SM90: scf.if %{{.*}} -> (i32,
-// SM90: nvvm.mapa %{{.*}}, %c1_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
-// SM90-COUNT-32: llvm.load %{{.*}} : !llvm.ptr<7> -> i32
-// SM90: nvvm.cluster.arrive
-// SM90-NEXT: nvvm.cluster.wait
-// SM90: scf.if
 
 // The 3-channel stem (4 bytes a pixel, not whole 16-byte chunks) is not staged.
 // CHECK-LABEL: func.func @stem_not_staged
@@ -121,3 +102,37 @@
 // CHECK-NEXT: vector.store %[[PAIR]], %{{.*}}[%{{.*}}] {alignment = 2 : i64} : memref<200704xi8>, vector<2xi8>
 // PTX-LABEL: .entry conv_u8_pairs_0_conv2d
 // PTX: st.global.v2.b8
+
+// A stage-4 layer at batch 1 (M = 49, C = O = 512, 3x3): 2 x 16 = 32 tiles with K sliced 4
+// ways inside the block leave 9 K iterations on 32 SMs. On sm_90 K is also split across the 4
+// blocks of a thread-block cluster (128 blocks, 3 iterations each): ranks 1-3 park their sums
+// in their shared memory, rank 0 reads them through distributed shared memory (one mapa per
+// peer, ld.shared::cluster) between two cluster barriers and alone runs the epilogue; sm_80
+// has no clusters.
+// CHECK-LABEL: func.func @cluster_k
+// SM80: gpu.launch_func @kernels::@cluster_k_0_conv2d blocks in (%c32, %c1, %c1) threads in (%c128, %c1, %c1)
+// SM80-NOT: nvvm.cluster_dim
+// SM80-NOT: nvvm.mapa
+// SM90: gpu.launch_func @kernels::@cluster_k_0_conv2d blocks in (%c128, %c1, %c1) threads in (%c128, %c1, %c1)
+// SM90: gpu.func @cluster_k_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<12288xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {{{.*}}nvvm.cluster_dim = array<i32: 4, 1, 1>
+// SM90: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args
+// SM90: scf.if
+// SM90-COUNT-32: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
+// SM90: nvvm.cluster.arrive
+// SM90-NEXT: nvvm.cluster.wait
+// SM90: scf.if %{{.*}} -> (i32,
+// SM90: nvvm.mapa %{{.*}}, %c1_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
+// SM90-COUNT-32: llvm.load %{{.*}} : !llvm.ptr<7> -> i32
+// SM90: nvvm.mapa %{{.*}}, %c2_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
+// SM90: nvvm.mapa %{{.*}}, %c3_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
+// SM90: nvvm.cluster.arrive
+// SM90-NEXT: nvvm.cluster.wait
+// SM90: scf.if
+// SM90: gpu.return
+// PTX-LABEL: .entry cluster_k_0_conv2d
+// PTX: .explicitcluster
+// PTX-SAME: .reqnctapercluster 4, 1, 1
+// PTX: barrier.cluster.arrive;
+// PTX-SAME: barrier.cluster.wait;
+// PTX: mapa.shared::cluster.u64
+// PTX: ld.shared::cluster.b32

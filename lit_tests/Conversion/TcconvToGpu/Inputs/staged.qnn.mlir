@@ -37,3 +37,11 @@ func.func @conv_u8_pairs(%x: tensor<8x64x14x14xui8>) -> tensor<8x128x14x14xui8> 
   %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 38>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: 0, 255>, relu = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<8x64x14x14xui8>, tensor<128x64x3x3xi8>) -> tensor<8x128x14x14xui8>
   return %c : tensor<8x128x14x14xui8>
 }
+
+// -----
+
+func.func @cluster_k(%x: tensor<1x512x7x7xui4>) -> tensor<1x512x7x7xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x512x3x3xi4>
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1073741824>, shift = array<i32: 34>, residual_multiplier = array<i32>, residual_shift = array<i32>, clamp = array<i64: 0, 15>, relu = false, zero_point = 0 : i64, rounding = "half_to_even", operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x512x7x7xui4>, tensor<512x512x3x3xi4>) -> tensor<1x512x7x7xui4>
+  return %c : tensor<1x512x7x7xui4>
+}
