@@ -170,9 +170,9 @@ fi
 # the staged kernel on sm_90 splits across the blocks of a thread-block cluster: odd sizes and
 # channel counts, stride 2, 1x1 / 3x3, 4- and 8-bit.
 awk -v n="${RANDOM_CLUSTER:-0}" 'BEGIN { srand(20261204);
-  split("1 2 3", B); split("96 160 256 320 512 1024", C); split("24 40 136 200 256 512", O); split("1 3", K);
+  split("1 2 3", B); split("160 256 320 512 1024", C); split("24 40 136 200 256 512", O); split("1 3 3", K);
   for (i = 0; i < n; i++) {
-    b = B[int(rand()*3)+1]; c = C[int(rand()*6)+1]; o = O[int(rand()*6)+1]; k = K[int(rand()*2)+1];
+    b = B[int(rand()*3)+1]; c = C[int(rand()*5)+1]; o = O[int(rand()*6)+1]; k = K[int(rand()*3)+1];
     s = int(rand()*2)+1; p = (k == 3) ? 1 : 0; h = 3 + int(rand()*9); bits = (rand() < 0.5) ? 4 : 8;
     printf "%d %d,%d,%d,%d,%d,%d,%d %d\n", i, b, c, h, o, k, s, p, bits } }' |
 while read -r i s bits; do
