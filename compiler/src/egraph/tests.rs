@@ -287,6 +287,16 @@ fn count(g: &Graph, f: impl Fn(&Op) -> bool) -> usize {
     g.nodes.iter().filter(|n| f(&n.op)).count()
 }
 
+/// The element type of the (first) max pool's result.
+fn max_pool_elem(g: &Graph) -> ElemType {
+    g.nodes
+        .iter()
+        .find(|n| matches!(n.op, Op::MaxPool2d { .. }))
+        .expect("a max pool")
+        .result
+        .elem
+}
+
 fn fused_epilogues(g: &Graph) -> Vec<Epilogue> {
     g.nodes
         .iter()
@@ -723,12 +733,7 @@ fn requantize_of_a_single_use_fused_conv_becomes_its_then_step() {
     let then = e[0].then.as_ref().expect("a then step");
     assert!(e[0].relu && e[0].clamp == [-32768, 32767] && e[0].second.is_none());
     assert_eq!((then.rounding, then.clamp), (Rounding::HalfUp, [0, 15]));
-    let pool = out
-        .nodes
-        .iter()
-        .find(|n| matches!(n.op, Op::MaxPool2d { .. }))
-        .unwrap();
-    assert_eq!(pool.result.elem, U4, "the pool reads 4 bits");
+    assert_eq!(max_pool_elem(&out), U4, "the pool reads 4 bits");
 }
 
 #[test]
@@ -795,12 +800,7 @@ fn requantize_and_relu_move_before_max_pool() {
     let e = fused_epilogues(&out);
     assert_eq!(e.len(), 1, "{}", out.to_mlir());
     assert!(e[0].relu && matches!(e[0].kind, EpilogueKind::Requantize { .. }));
-    let pool = out
-        .nodes
-        .iter()
-        .find(|n| matches!(n.op, Op::MaxPool2d { .. }))
-        .unwrap();
-    assert_eq!(pool.result.elem, I16, "the pool reads the narrow type");
+    assert_eq!(max_pool_elem(&out), I16, "the pool reads the narrow type");
 }
 
 #[test]

@@ -42,10 +42,7 @@ impl<'c> KernelBuilder<'c> {
             .add_regions([region])
             .build()
             .expect("scf.for");
-        let r = self.block().append_operation(op);
-        (0..r.result_count())
-            .map(|i| Val(r.result(i).unwrap().to_raw()))
-            .collect()
+        self.append(op)
     }
 
     /// `for iv in 0..n` with constant bounds: a plain Rust loop (unrolled) when `n <= unroll`,
@@ -114,9 +111,6 @@ impl<'c> KernelBuilder<'c> {
             .add_regions([tr, er])
             .build()
             .expect("scf.if");
-        let r = self.block().append_operation(op);
-        (0..r.result_count())
-            .map(|i| Val(r.result(i).unwrap().to_raw()))
-            .collect()
+        self.append(op)
     }
 }

@@ -211,6 +211,11 @@ impl<'c> KernelBuilder<'c> {
             .add_attributes(&attrs)
             .build()
             .unwrap_or_else(|e| panic!("building {name}: {e}"));
+        self.append(op)
+    }
+
+    /// Append a built operation to the current block; its results.
+    fn append(&mut self, op: Operation<'c>) -> Vec<Val> {
         let r = self.block().append_operation(op);
         (0..r.result_count())
             .map(|i| Val(r.result(i).unwrap().to_raw()))
