@@ -6,6 +6,7 @@
 #   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...]
 #   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] [RANDOM_WGMMA=50] bench/make_gpu_suite.sh
 # RANDOM_CLUSTER=N adds random late-layer convs whose staged kernel splits K across a cluster;
+# RANDOM_POOL=N random convs to 4-bit followed by a max pool (the pool over packed words);
 # WG_MODELS=1 adds sm_90a model artifacts with convert-qnn-to-tcconv{kernel=wgmma} (`-wg`);
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
@@ -178,6 +179,39 @@ awk -v n="${RANDOM_CLUSTER:-0}" 'BEGIN { srand(20261204);
 while read -r i s bits; do
   d=build/suite/rcl$i; $gen conv --shape "$s" --bits "$bits" --seed "$((500 + i))" -o "$d" > /dev/null
   emit "rcl$i-sm_90" "$d" sm_90; echo "rcl$i-sm_90 conv $s $bits $((500 + i)) sm_90" >> "$manifest"
+done
+# RANDOM_POOL=N random convs to packed 4-bit (u4 or i4: odd channel counts, so the last word
+# of a pixel has padding channels) followed by a max pool of odd size, stride and padding: the
+# pool over packed words.
+awk -v n="${RANDOM_POOL:-0}" 'BEGIN { srand(20261205);
+  split("1 2 5", B); split("32 64", C); split("8 12 20 36 64", O); split("2 3", K);
+  for (i = 0; i < n; i++) {
+    b = B[int(rand()*3)+1]; c = C[int(rand()*2)+1]; o = O[int(rand()*5)+1]; k = K[int(rand()*2)+1];
+    s = int(rand()*2)+1; p = int(rand()*k); h = 5 + int(rand()*10); signed = (rand() < 0.5) ? 1 : 0;
+    printf "%d %d,%d,%d,%d,1,1,0 %d %d %d %d\n", i, b, c, h, o, k, s, p, signed } }' |
+while read -r i s k st p signed; do
+  d=build/suite/rpool$i; $gen conv --shape "$s" --bits 4 --seed "$((700 + i))" -o "$d" > /dev/null
+  python3 - "$d/model.mlir" "$k" "$st" "$p" "$signed" <<'PY'
+import re, sys
+path, k, s, p, signed = sys.argv[1], *map(int, sys.argv[2:])
+t = open(path).read()
+ret = re.search(r'return (%\d+) : tensor<(\d+)x(\d+)x(\d+)x(\d+)xui4>', t)
+v, n, c, h, w = ret.group(1), *map(int, ret.groups()[1:])
+oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+out = "i4" if signed else "ui4"
+if signed:  # the requantize writes i4
+    t = t.replace("clamp = array<i64: 0, 15>", "clamp = array<i64: -8, 7>")
+    t = t.replace(f"-> tensor<{n}x{c}x{h}x{w}xui4>\n    return", f"-> tensor<{n}x{c}x{h}x{w}xi4>\n    return")
+pool = (f'    %pool = "qnn.max_pool2d"({v}) {{kernel = array<i64: {k}, {k}>, layout = "NCHW", '
+        f'padding = array<i64: {p}, {p}, {p}, {p}>, strides = array<i64: {s}, {s}>}} : '
+        f'(tensor<{n}x{c}x{h}x{w}x{out}>) -> tensor<{n}x{c}x{oh}x{ow}x{out}>\n')
+t = t.replace(f"    return {v} : tensor<{n}x{c}x{h}x{w}xui4>", pool + f"    return %pool : tensor<{n}x{c}x{oh}x{ow}x{out}>")
+t = re.sub(r'-> tensor<[^>]*> \{', f'-> tensor<{n}x{c}x{oh}x{ow}x{out}> {{', t, count=1)
+open(path, "w").write(t)
+PY
+  for t in $targets; do
+    emit "rpool$i-$t" "$d" "$t"; echo "rpool$i-$t conv $s 4 $((700 + i)) $t" >> "$manifest"
+  done
 done
 if [ "${RANDOM_CLUSTER:-0}" -gt 0 ]; then
   echo "cluster convs: $(grep -l reqnctapercluster "$suite"/art/rcl*-sm_90/kernels.ptx | wc -l) of ${RANDOM_CLUSTER} split K across a cluster"

@@ -72,15 +72,27 @@
 // i32 output: 8 word stores
 // CHECK-COUNT-8: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<65536xi32>
 
-// 3x3/2 max pool on packed u4 NHWC: one input word per tap for all 8 channels, one output word.
+// 3x3/2 max pool on packed u4 NHWC: one input word per tap for all 8 channels, one output word,
+// never unpacked: the even and odd nibbles as bytes (& 0x0f0f0f0f), each joined to its running
+// maxima byte by byte ((a | 0x80808080) - b keeps each byte's top bit where a >= b; spread
+// over the byte, it picks a or b), the maxima starting at 0.
 // CHECK-LABEL: func.func @max_pool_u4
 // CHECK: gpu.launch_func @kernels::@max_pool_u4_0_pool2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<1x8x8x2xi32>, %{{.*}} : memref<1x4x4x2xi32>)
 // CHECK: gpu.func @max_pool_u4_0_pool2d
 // CHECK: arith.cmpi ult, %{{.*}}, %c32 : index
-// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %c-2147483648_i32
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %c0_i32, %{{.*}} = %c0_i32) -> (i32, i32)
 // CHECK: scf.for
-// CHECK-COUNT-1: memref.load %{{.*}} : memref<128xi32>
-// CHECK-COUNT-8: arith.maxsi %{{.*}}, %{{.*}} : i32
+// CHECK: %[[W:.*]] = memref.load %{{.*}} : memref<128xi32>
+// CHECK-NOT: arith.maxsi
+// CHECK: %[[EVEN:.*]] = arith.andi %[[W]], %c252645135_i32 : i32
+// CHECK: %[[HI:.*]] = arith.shrui %[[W]], %c4_i32 : i32
+// CHECK: %[[ODD:.*]] = arith.andi %[[HI]], %c252645135_i32 : i32
+// CHECK: %[[TOP:.*]] = arith.ori %{{.*}}, %c-2139062144_i32 : i32
+// CHECK: %[[D:.*]] = arith.subi %[[TOP]], %[[EVEN]] : i32
+// CHECK: arith.shrui %[[D]], %c7_i32 : i32
+// CHECK: arith.andi %{{.*}}, %c16843009_i32 : i32
+// CHECK-COUNT-2: arith.select %{{.*}}, %{{.*}}, %{{.*}} : i32
+// CHECK: arith.shli %{{.*}}, %c4_i32 : i32
 // CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<32xi32>
 // CHECK-NOT: memref.store
 // CHECK: gpu.return

@@ -16,8 +16,8 @@
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::elementwise::{each_group, subgroups, to_elem};
-use super::layout::{read_group, tap, Buf};
-use nibble_tcconv::buffer::ActBuffer;
+use super::layout::{act_slot, channel_inner, group, out_plan, read_group, tap, Buf};
+use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::program::PoolKind;
 
 #[allow(clippy::too_many_arguments)]
@@ -51,6 +51,9 @@ pub fn pool(
         ));
     }
     let (ia, oa) = (args[0], args[1]);
+    if kind == PoolKind::Max && packed_words(inp, out) {
+        return max_pool_packed(kb, args, inp, out, kernel, strides, padding);
+    }
     let ocs = out.stored_channels();
     let count = divisor.unwrap_or(kh * kw);
     if count < 1 {
@@ -108,6 +111,112 @@ pub fn pool(
     )
 }
 
+/// Whether a max pool can work on whole packed words: 4-bit input and output of the same type,
+/// channel-innermost, the same stored channels (a word holds 8 channels of one pixel in both).
+fn packed_words(inp: &ActBuffer, out: &ActBuffer) -> bool {
+    inp.storage() == Storage::Packed4
+        && inp.elem == out.elem
+        && inp.layout == out.layout
+        && channel_inner(inp.layout)
+        && inp.stored_channels() == out.stored_channels()
+}
+
+/// Max pooling of packed 4-bit words without unpacking them: thread `t` owns one output word (8
+/// channels of a pixel). A word splits into its even and odd nibbles as bytes (`w & 0x0f0f0f0f`,
+/// `(w >> 4) & 0x0f0f0f0f`), signed nibbles made order-preserving unsigned first (`^ 8` each:
+/// -8..7 -> 0..15), and each tap's pair joins the running maxima byte by byte
+/// ([`byte_max`]); the maxima start at 0, the type's minimum, which an in-bounds tap always
+/// replaces (the verifier's `padding < kernel`). Per tap: one word load and 14 integer
+/// operations for 8 channels, where the unpacked path extracts, compares and selects each.
+#[allow(clippy::too_many_arguments)]
+fn max_pool_packed(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    inp: &ActBuffer,
+    out: &ActBuffer,
+    [kh, kw]: [i64; 2],
+    [sh, sw]: [i64; 2],
+    padding: [i64; 4],
+) -> Result<i64, String> {
+    let [_, _, h, w] = inp.dims;
+    let (pt, pl) = (padding[0], padding[1]);
+    let plan = out_plan(out, 8);
+    let t = kb.global_id();
+    let lim = kb.idx(plan.threads);
+    let inb = kb.cmp(Cmp::Ult, t, lim);
+    kb.if_then(inb, |kb| {
+        let ib = Buf::act(kb, args[0], inp);
+        let ob = Buf::act(kb, args[1], out);
+        let grp = group(kb, out, plan, t);
+        let it0 = grp.items[0];
+        let signed = inp.elem.is_signed();
+        let bias = kb.i32c(0x8888_8888u32 as i32 as i64);
+        let unbias = |kb: &mut KernelBuilder, w: Val| if signed { kb.xor(w, bias) } else { w };
+        let nibbles = kb.i32c(0x0f0f_0f0f);
+        let four = kb.i32c(4);
+        let k8 = kb.idx(8);
+        let zero = kb.i32c(0);
+        let maxima = kb.for_n(kh, 1, &[zero, zero], |kb, ky, m| {
+            let (vh, ih) = tap(kb, it0.h, ky, sh, pt, h);
+            kb.for_n(kw, 1, m, |kb, kx, m| {
+                let (vw, iw) = tap(kb, it0.w, kx, sw, pl, w);
+                let ok = kb.andb(vh, vw);
+                let slot = act_slot(kb, inp, it0.n, it0.c, ih, iw);
+                let wi = kb.divu(slot, k8);
+                let word = kb.load(ib.mem, wi);
+                let word = unbias(kb, word);
+                let even = kb.and(word, nibbles);
+                let odd = kb.shru(word, four);
+                let odd = kb.and(odd, nibbles);
+                [(m[0], even), (m[1], odd)]
+                    .into_iter()
+                    .map(|(a, b)| {
+                        let x = byte_max(kb, a, b);
+                        kb.select(ok, x, a)
+                    })
+                    .collect()
+            })
+        });
+        let odd = kb.shl(maxima[1], four);
+        let word = kb.or(maxima[0], odd);
+        let mut word = unbias(kb, word);
+        // padding channels of the last word of a pixel stay 0
+        if it0.valid.is_some() {
+            let mut keep = kb.i32c(0);
+            for (j, it) in grp.items.iter().enumerate() {
+                let ok = it
+                    .valid
+                    .expect("every item of a padded word has a validity flag");
+                let bits = kb.i32c(0xf << (4 * j));
+                let b = kb.select(ok, bits, zero);
+                keep = kb.or(keep, b);
+            }
+            word = kb.and(word, keep);
+        }
+        let wo = kb.divu(grp.base, k8);
+        kb.store(word, ob.mem, wo);
+    });
+    Ok(plan.threads)
+}
+
+/// The byte-wise unsigned maximum of `a` and `b` whose bytes all lie in [0, 15]: `(a | 0x80) - b`
+/// in each byte stays in [113, 143] (no borrow crosses a byte) and keeps its top bit exactly
+/// when `a >= b`; that bit, spread over its byte, selects `a` there and `b` elsewhere.
+fn byte_max(kb: &mut KernelBuilder, a: Val, b: Val) -> Val {
+    let tops = kb.i32c(0x8080_8080u32 as i32 as i64);
+    let lows = kb.i32c(0x0101_0101);
+    let (seven, eight) = (kb.i32c(7), kb.i32c(8));
+    let a_top = kb.or(a, tops);
+    let d = kb.sub(a_top, b);
+    let ge = kb.shru(d, seven);
+    let ge = kb.and(ge, lows);
+    let spread = kb.shl(ge, eight);
+    let mask = kb.sub(spread, ge);
+    let diff = kb.xor(a, b);
+    let pick = kb.and(diff, mask);
+    kb.xor(b, pick)
+}
+
 /// `semantics::floor_div(sum, k)` for a constant k > 0: truncating division, minus one when the
 /// remainder is negative.
 pub fn floor_div(kb: &mut KernelBuilder, sum: Val, k: i64) -> Val {
@@ -121,4 +230,71 @@ pub fn floor_div(kb: &mut KernelBuilder, sum: Val, k: i64) -> Val {
     let neg = kb.cmp(Cmp::Slt, r, z);
     let d = kb.zext(neg, Scalar::I64);
     kb.sub(q, d)
+}
+
+#[cfg(test)]
+mod tests {
+    /// [`super::byte_max`]'s bit sequence on plain integers.
+    fn byte_max(a: u32, b: u32) -> u32 {
+        let d = (a | 0x8080_8080).wrapping_sub(b);
+        let ge = (d >> 7) & 0x0101_0101;
+        let mask = (ge << 8).wrapping_sub(ge);
+        b ^ ((a ^ b) & mask)
+    }
+
+    /// [`super::max_pool_packed`]'s word arithmetic on plain integers: the max of packed words.
+    fn max_words(words: &[u32], signed: bool) -> u32 {
+        let bias = if signed { 0x8888_8888 } else { 0 };
+        let (mut even, mut odd) = (0, 0);
+        for w in words {
+            let w = w ^ bias;
+            even = byte_max(even, w & 0x0f0f_0f0f);
+            odd = byte_max(odd, (w >> 4) & 0x0f0f_0f0f);
+        }
+        (even | (odd << 4)) ^ bias
+    }
+
+    fn nibble(w: u32, j: u32, signed: bool) -> i32 {
+        let v = ((w >> (4 * j)) & 15) as i32;
+        if signed && v >= 8 {
+            v - 16
+        } else {
+            v
+        }
+    }
+
+    #[test]
+    fn packed_word_max_is_the_max_of_every_nibble() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u32
+        };
+        for signed in [false, true] {
+            for taps in [1, 2, 4, 9] {
+                for _ in 0..2000 {
+                    let words: Vec<u32> = (0..taps).map(|_| next()).collect();
+                    let got = max_words(&words, signed);
+                    for j in 0..8 {
+                        let want = words.iter().map(|&w| nibble(w, j, signed)).max().unwrap();
+                        assert_eq!(nibble(got, j, signed), want, "{words:08x?} nibble {j}");
+                    }
+                }
+            }
+            // extremes: every nibble at the type's minimum or maximum
+            for (a, b) in [
+                (0u32, 0xffff_ffffu32),
+                (0x8888_8888, 0x7777_7777),
+                (0xffff_ffff, 0),
+            ] {
+                let got = max_words(&[a, b], signed);
+                for j in 0..8 {
+                    let want = nibble(a, j, signed).max(nibble(b, j, signed));
+                    assert_eq!(nibble(got, j, signed), want);
+                }
+            }
+        }
+    }
 }
