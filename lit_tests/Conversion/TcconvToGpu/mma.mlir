@@ -32,13 +32,16 @@
 // SM90-COUNT-8: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<u8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
 // SM75: scf.for %{{.*}} = %c0 to %c2 step %c1
 // SM75-COUNT-16: nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%{{.*}}, %{{.*}}] {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 32>}
-// epilogue: requantize, the 4 lanes of a group OR their nibble pairs into one word, lane 0 stores
+// epilogue: requantize, the 4 lanes of a group OR their nibble pairs into one word (every lane
+// holds it); the 4 n-tiles' words of a row (the warp's 32 channels) are one 16-byte store, row
+// half h by lane t = h
 // CHECK: arith.muli %{{.*}}, %c1073741824_i64 : i64
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : i32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : i32
-// CHECK: scf.if
-// CHECK-NEXT: arith.divui %{{.*}}, %c8 : index
-// CHECK-NEXT: memref.store %{{.*}} : memref<131072xi32>
+// CHECK-NOT: memref.store
+// CHECK: %[[ROW:.*]] = vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xi32>
+// CHECK-NEXT: scf.if
+// CHECK-NEXT: vector.store %[[ROW]], %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<131072xi32>, vector<4xi32>
 
 // SIMPLE-LABEL: func.func @conv_u4_mma
 // SIMPLE: gpu.launch_func @kernels::@conv_u4_mma_0_conv2d blocks in (%c512, %c1, %c1) threads in (%c256, %c1, %c1)

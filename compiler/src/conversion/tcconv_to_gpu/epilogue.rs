@@ -251,7 +251,10 @@ pub fn store_tile(
     // an i32 residual whose channel pairs are adjacent: a lane's two channels of a row
     // (o, o + 1, o even) are one 8-byte load
     let pair_residual = rb.filter(|(buf, ab)| buf.storage == Storage::Word32 && channel_pairs(ab));
+    let whole_rows = tile.stage.is_none() && whole_row_stores(tile, s.output);
     for mt in 0..tile.mt as usize {
+        // with whole-row stores: the packed words of each row half, n-tile by n-tile
+        let mut row_words: Vec<Vec<Val>> = vec![vec![]; rhalves as usize];
         for nt in 0..tile.nt as usize {
             let off = kb.idx(nt as i64 * 8);
             let o0 = kb.add(nbase, off);
@@ -305,13 +308,74 @@ pub fn store_tile(
                 vals.push((row, *o, v));
             }
             let staged = |second: bool| tile.stage.as_ref().filter(|st| st.second == second);
-            store_vals(kb, tile, o0, bufs.out, s.output, &vals, staged(false));
+            if whole_rows {
+                for (rh, words) in row_words.iter_mut().enumerate() {
+                    words.push(pack_word(kb, vals[2 * rh].2, vals[2 * rh + 1].2, t));
+                }
+            } else {
+                store_vals(kb, tile, o0, bufs.out, s.output, &vals, staged(false));
+            }
             if let Some(((zbuf, zb), _)) = second {
                 store_vals(kb, tile, o0, zbuf, zb, &zvals, staged(true));
             }
         }
+        if whole_rows {
+            // lane t of each group stores row half t: the warp's 32 channels of a pixel, 16
+            // bytes at once
+            let olim = kb.idx(o_total);
+            let oin = kb.cmp(Cmp::Ult, nbase, olim);
+            for (rh, words) in row_words.into_iter().enumerate() {
+                let (_, rok, n, y, x) = rows[mt * rhalves as usize + rh];
+                let krh = kb.idx(rh as i64);
+                let mine = kb.cmp(Cmp::Eq, t, krh);
+                let ok = kb.andb(rok, tile.ok);
+                let ok = kb.andb(ok, mine);
+                let ok = kb.andb(ok, oin);
+                let olast = kb.idx(o_total - 32);
+                let oc = kb.mins(nbase, olast);
+                let sl = act_slot(kb, s.output, n, oc, y, x);
+                let k8 = kb.idx(8);
+                let wi = kb.divu(sl, k8);
+                let v = kb.vec4([words[0], words[1], words[2], words[3]]);
+                let mem = bufs.out.mem;
+                kb.if_then(ok, |kb| kb.store4(v, mem, wi));
+            }
+        }
     }
     Ok(())
+}
+
+/// Whether [`store_tile`] writes a packed 4-bit output a row at a time: a warp tile of 4
+/// n-tiles (32 channels, starting at a multiple of 32) of a channel-innermost output whose
+/// stored pixel is whole 32-channel groups, so each row's 4 words are 16 aligned bytes (one
+/// vector store instead of four 4-byte ones into the same 32-byte sector).
+fn whole_row_stores(tile: &WarpTile, out: &ActBuffer) -> bool {
+    out.storage() == Storage::Packed4
+        && tile.nt == 4
+        && tile.mm / 8 <= 4
+        && channel_inner(out.layout)
+        && out.dims[1] % 32 == 0
+        && out.stored_channels() == out.dims[1]
+}
+
+/// The packed word of 8 channels of one row: lane t's two 4-bit values `v0`, `v1` (channels 2t,
+/// 2t + 1) as byte t, OR-ed over the group's 4 lanes (every lane ends with the word).
+fn pack_word(kb: &mut KernelBuilder, v0: Val, v1: Val, t: Val) -> Val {
+    let m15 = kb.i32c(15);
+    let lo = kb.and(v0, m15);
+    let hi = kb.and(v1, m15);
+    let four = kb.i32c(4);
+    let hi = kb.shl(hi, four);
+    let byte = kb.or(lo, hi);
+    let t32 = kb.index_cast(t, Scalar::I32);
+    let eight = kb.i32c(8);
+    let bs = kb.mul(t32, eight);
+    let mut word = kb.shl(byte, bs);
+    for mask in [1, 2] {
+        let other = kb.shuffle_xor(word, mask);
+        word = kb.or(word, other);
+    }
+    word
 }
 
 /// Store one n-tile's values `(row, o, v)` of [`store_tile`] to `buf` (of type `ab`), or to
@@ -335,20 +399,7 @@ fn store_vals(
         for rh in 0..vals.len() / 2 {
             let (row, _, v0) = vals[2 * rh];
             let (_, _, v1) = vals[2 * rh + 1];
-            let m15 = kb.i32c(15);
-            let lo = kb.and(v0, m15);
-            let hi = kb.and(v1, m15);
-            let four = kb.i32c(4);
-            let hi = kb.shl(hi, four);
-            let byte = kb.or(lo, hi);
-            let t32 = kb.index_cast(t, Scalar::I32);
-            let eight = kb.i32c(8);
-            let bs = kb.mul(t32, eight);
-            let mut word = kb.shl(byte, bs);
-            for mask in [1, 2] {
-                let other = kb.shuffle_xor(word, mask);
-                word = kb.or(word, other);
-            }
+            let word = pack_word(kb, v0, v1, t);
             let (_, rok, n, y, x) = rows[row];
             let t0 = kb.cmp(Cmp::Eq, t, izero);
             let oin = kb.cmp(Cmp::Ult, o0, olim);
