@@ -677,16 +677,7 @@ fn requantize_moved_before_a_max_pool_is_not_a_second_output() {
     // HAWQ's stem, then the requantize to the first conv's 4-bit input: the pooling rules move
     // both requantizes before the pool, but the fused conv there computes a pre-pool copy, not
     // a value of the input graph; a second output would write and pool both results
-    let (mut b, q4) = {
-        let (g, w, _, r) = stem(true);
-        let mut b = B::new(g.args.clone());
-        b.g = g;
-        b.w = w;
-        let q4 = b.requantize(r, U4, [0, 15], 0, Rounding::HalfToEven, 4, NCHW);
-        (b, q4)
-    };
-    b.g.results.clear();
-    let (g, w) = b.finish(vec![q4]);
+    let (g, w, q4) = stem_to_4_bits();
     let mut rules = family("fusion");
     rules.extend(family("pooling"));
     let (eg, v) = saturate(&g, &rules);
