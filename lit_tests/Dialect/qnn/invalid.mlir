@@ -256,6 +256,24 @@ func.func @then_step_and_second_output(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x
 
 // -----
 
+func.func @then_shift_outside_range(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  // expected-error @+1 {{then shift 99 is outside [0, 62]}}
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "none", multiplier = array<i32>, shift = array<i32>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: -2147483648, 2147483647>, relu = false, then_multiplier = array<i32: 1>, then_shift = array<i32: 99>, then_rounding = "half_up", then_zero_point = 0 : i64, then_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> tensor<1x8x4x4xui4>
+  return %c : tensor<1x8x4x4xui4>
+}
+
+// -----
+
+func.func @then_step_without_rounding(%x: tensor<1x8x4x4xui4>) -> tensor<1x8x4x4xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<8x8x3x3xi4>
+  // expected-error @+1 {{missing attribute 'then_rounding'}}
+  %c = "qnn.conv2d_fused"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "none", multiplier = array<i32>, shift = array<i32>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: -2147483648, 2147483647>, relu = false, then_multiplier = array<i32: 1>, then_shift = array<i32: 9>, then_zero_point = 0 : i64, then_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 0, 0>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>) -> tensor<1x8x4x4xui4>
+  return %c : tensor<1x8x4x4xui4>
+}
+
+// -----
+
 func.func @quantize_zero_point_outside_type(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8> {
   // expected-error @+1 {{zero_point -1 is outside the result type ui8 [0, 255]}}
   %0 = "qnn.quantize"(%x) {layout = "NCHW", mode = "divide", scale = 0.5 : f32, zero_point = -1 : i64} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8>

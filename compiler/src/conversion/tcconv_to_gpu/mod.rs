@@ -51,6 +51,7 @@ pub mod epilogue;
 pub mod layout;
 pub mod mma;
 pub mod pool;
+pub mod signature;
 pub mod staged;
 pub mod wgmma;
 
@@ -473,10 +474,39 @@ fn convert_func<'c>(
         let kname = format!("{fname}_{i}_{}", top.mnemonic());
         let mut operands: Vec<Value> = op.operands().collect();
         let types: Vec<Type> = operands.iter().map(|v| v.r#type()).collect();
-        // one tcconv op, one kernel, one launch
-        let (mut kernel, tables, launch) =
-            build_op_kernel(context, op.location(), &kname, &p, top, &types)
-                .map_err(|e| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}")))?;
+        let fail = |e: String| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}"));
+        let type_names: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+        let sig = signature::signature(&p, top, &type_names).map_err(fail)?;
+        // one tcconv op, one kernel, one launch: an op of a signature seen before launches
+        // that kernel with its own tables
+        let (kernel, tables, launch) = match kernels.by_signature.get(&sig) {
+            Some((run, whats, launch)) => {
+                let tables = whats
+                    .iter()
+                    .map(|w| {
+                        let values = signature::op_table(top, w)
+                            .ok_or_else(|| format!("internal error: no table '{w}'"))?;
+                        Ok(Table {
+                            what: w.clone(),
+                            values,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+                    .map_err(fail)?;
+                (Err(run.clone()), tables, *launch)
+            }
+            None => {
+                let (kernel, tables, launch) =
+                    build_op_kernel(context, op.location(), &kname, &p, top, &types)
+                        .map_err(fail)?;
+                if !signature::tables_match(top, &tables) {
+                    return Err(fail(format!(
+                        "internal error: the tables of kernel {kname} are not the op's"
+                    )));
+                }
+                (Ok(kernel), tables, launch)
+            }
+        };
         // each table a module-level constant (before the gpu.module) that the host passes after
         // the operands
         for t in &tables {
@@ -507,14 +537,25 @@ fn convert_func<'c>(
             let get = body.insert_operation_before(op, get);
             operands.push(get.result(0).expect("get_global result").into());
         }
-        // a kernel built before with the same body (only tables and names differ) runs again
-        let key = Built::key(context, &mut kernel, &kname);
-        let run = match kernels.built.get(&key) {
-            Some(k) => k.clone(),
-            None => {
-                gm_body.append_operation(kernel);
-                kernels.built.insert(key, kname.clone());
-                kname
+        let run = match kernel {
+            Err(run) => run,
+            Ok(mut kernel) => {
+                // a kernel built before with the same body (only tables and names differ) runs
+                // again
+                let key = Built::key(context, &mut kernel, &kname);
+                let run = match kernels.built.get(&key) {
+                    Some(k) => k.clone(),
+                    None => {
+                        gm_body.append_operation(kernel);
+                        kernels.built.insert(key, kname.clone());
+                        kname
+                    }
+                };
+                let whats = tables.iter().map(|t| t.what.clone()).collect();
+                kernels
+                    .by_signature
+                    .insert(sig, (run.clone(), whats, launch));
+                run
             }
         };
         insert_launch(context, &mut consts, op, &run, launch, &operands);
@@ -530,6 +571,8 @@ fn convert_func<'c>(
 struct Built {
     built: HashMap<String, String>,
     tables: HashMap<Vec<i32>, String>,
+    /// By `signature::signature`: the kernel, its table parameters' names and its launch.
+    by_signature: HashMap<String, (String, Vec<String>, Launch)>,
 }
 
 impl Built {

@@ -1,0 +1,261 @@
+//! What a tcconv op's kernel depends on, known before the kernel is built: ops with equal
+//! signatures get the same kernel text but for its name, so `convert-tcconv-to-gpu` builds the
+//! first one and launches it for the others with their own per-channel tables.
+//!
+//! The kernel builder reads an op's per-channel tables through `elementwise::chan`: a table
+//! whose entries are all equal is baked in as a constant, any other becomes a kernel parameter
+//! of which the code only knows its length and range (`TableRange`). So the signature is the
+//! op with
+//! - every table reduced to that: the value and length of a uniform one, else its length,
+//!   range and whether every entry is a valid shift (the builder's check);
+//! - every buffer and weight id replaced by what the kernel reads of it (layout, element type,
+//!   dims; packing and dims of a weight, not its name);
+//!
+//! and the target and the kernel's argument types. [`op_table`] gives the values of the table a
+//! kernel names `what` for another op of the same signature; the first build of every
+//! signature checks it against the tables the builder recorded.
+
+use super::builder::Table;
+use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind};
+use nibble_tcconv::program::{Elementwise, Program, TcOp};
+use serde_json::{json, Value};
+
+/// The signature of `op`'s kernel (its argument types `arg_types`) in program `p`.
+pub fn signature(p: &Program, op: &TcOp, arg_types: &[String]) -> Result<String, String> {
+    let mut v = serde_json::to_value(op).map_err(|e| e.to_string())?;
+    reduce(p, &mut v)?;
+    Ok(format!(
+        "{} ({}) {v}",
+        p.target.name(),
+        arg_types.join(", ")
+    ))
+}
+
+fn reduce(p: &Program, v: &mut Value) -> Result<(), String> {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                // ids are integers (a float `bias` is qnn.add's, baked into the code)
+                let id = x.is_u64();
+                match (k.as_str(), &*x) {
+                    ("input" | "output" | "residual" | "second", _) if id => *x = buffer(p, x)?,
+                    ("inputs", Value::Array(_)) => {
+                        if let Value::Array(a) = x {
+                            for b in a.iter_mut() {
+                                *b = buffer(p, b)?;
+                            }
+                        }
+                    }
+                    ("weight" | "bias", _) if id => *x = weight(p, x)?,
+                    ("multiplier", Value::Array(_)) => *x = class(&ints(x)?, false),
+                    ("shift", Value::Array(_)) => *x = class(&ints(x)?, true),
+                    ("scales" | "dequantize", Value::Array(_)) => {
+                        *x = class(&float_bits(x)?, false)
+                    }
+                    _ => reduce(p, x)?,
+                }
+            }
+        }
+        Value::Array(a) => {
+            for x in a.iter_mut() {
+                reduce(p, x)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn index(v: &Value) -> Result<usize, String> {
+    v.as_u64()
+        .map(|i| i as usize)
+        .ok_or_else(|| format!("signature: {v} is not an index"))
+}
+
+fn buffer(p: &Program, v: &Value) -> Result<Value, String> {
+    let b = p
+        .buffers
+        .get(index(v)?)
+        .ok_or("signature: buffer out of range")?;
+    Ok(json!([b.layout, b.elem, b.dims]))
+}
+
+fn weight(p: &Program, v: &Value) -> Result<Value, String> {
+    let w = p
+        .weights
+        .get(index(v)?)
+        .ok_or("signature: weight out of range")?;
+    Ok(json!([w.packing, w.elem, w.dims, w.source_layout]))
+}
+
+fn ints(v: &Value) -> Result<Vec<i32>, String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            x.as_i64()
+                .and_then(|x| i32::try_from(x).ok())
+                .ok_or_else(|| format!("signature: {x} is not an i32"))
+        })
+        .collect()
+}
+
+fn float_bits(v: &Value) -> Result<Vec<i32>, String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            x.as_f64()
+                .map(|f| (f as f32).to_bits() as i32)
+                .ok_or_else(|| format!("signature: {x} is not a float"))
+        })
+        .collect()
+}
+
+/// What the kernel knows of a table (see `elementwise::chan`).
+fn class(vals: &[i32], shifts: bool) -> Value {
+    let n = vals.len();
+    match vals.first() {
+        Some(&v0) if vals.iter().all(|&x| x == v0) => json!({"const": v0, "len": n}),
+        _ => {
+            let range = if vals.iter().all(|x| (33..=62).contains(x)) {
+                "high"
+            } else if vals.contains(&0) {
+                "any"
+            } else {
+                "non-zero"
+            };
+            let valid = !shifts || vals.iter().all(|x| (0..=62).contains(x));
+            json!({"table": n, "range": range, "valid": valid})
+        }
+    }
+}
+
+/// The values of the table named `what` (the builder's parameter name) of `op`.
+pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
+    let (prefix, field) = what.rsplit_once('_').unwrap_or(("", what));
+    let prefix = if what.contains('_') && what != "deq_scale" {
+        prefix
+    } else {
+        ""
+    };
+    let scales = |s: &ChannelScales| match field {
+        "mul" => Some(s.multiplier.clone()),
+        "shift" => Some(s.shift.clone()),
+        _ => None,
+    };
+    let epilogue = |e: &Epilogue| -> Option<Vec<i32>> {
+        match prefix {
+            "" => match &e.kind {
+                EpilogueKind::Requantize { scales: s, .. }
+                | EpilogueKind::Residual { scales: s, .. } => scales(s),
+                EpilogueKind::None => None,
+            },
+            "res" => match &e.kind {
+                EpilogueKind::Residual { residual, .. } => scales(residual),
+                _ => None,
+            },
+            "sec" => scales(&e.second.as_ref()?.scales),
+            "then" => scales(&e.then.as_ref()?.scales),
+            _ => None,
+        }
+    };
+    let bits = |f: &[f32]| f.iter().map(|x| x.to_bits() as i32).collect::<Vec<i32>>();
+    match op {
+        TcOp::Conv2d(c) => epilogue(&c.epilogue),
+        TcOp::Dense(d) if what == "deq_scale" => d.dequantize.as_deref().map(bits),
+        TcOp::Dense(d) => epilogue(&d.epilogue),
+        TcOp::Dequantize { scales, .. } if what == "deq_scale" => Some(bits(scales)),
+        TcOp::Elementwise { op, .. } => match (op, prefix) {
+            (Elementwise::Requantize { scales: s, .. }, "") => scales(s),
+            (Elementwise::Add { lhs, .. }, "") => scales(lhs),
+            (Elementwise::Add { rhs, .. }, "rhs") => scales(rhs),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether [`op_table`] gives exactly the tables the builder recorded for `op`.
+pub fn tables_match(op: &TcOp, tables: &[Table]) -> bool {
+    tables
+        .iter()
+        .all(|t| op_table(op, &t.what).as_deref() == Some(t.values.as_slice()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nibble_qnn::semantics::{ElemType, Layout, Rounding};
+    use nibble_tcconv::buffer::ActBuffer;
+    use nibble_tcconv::target::Target;
+
+    fn program() -> Program {
+        let b = |e| ActBuffer::new(Layout::NHWC, e, [1, 4, 2, 2]);
+        Program {
+            name: "t".into(),
+            target: Target::Sm90,
+            buffers: vec![
+                b(ElemType::I32),
+                b(ElemType::U4),
+                b(ElemType::I32),
+                b(ElemType::U4),
+                b(ElemType::I8),
+            ],
+            weights: vec![],
+            inputs: vec![],
+            outputs: vec![],
+            ops: vec![],
+        }
+    }
+
+    fn requantize(input: usize, output: usize, multiplier: &[i32], shift: &[i32]) -> TcOp {
+        TcOp::Elementwise {
+            op: Elementwise::Requantize {
+                scales: ChannelScales {
+                    multiplier: multiplier.to_vec(),
+                    shift: shift.to_vec(),
+                },
+                rounding: Rounding::HalfToEven,
+                zero_point: 0,
+                clamp: [0, 15],
+            },
+            inputs: vec![input],
+            output,
+        }
+    }
+
+    #[test]
+    fn ops_that_differ_only_in_table_values_share_a_signature() {
+        let p = program();
+        let sig = |op: &TcOp| signature(&p, op, &["memref<4xi32>".into()]).unwrap();
+        let a = requantize(0, 1, &[5, 6, 7, 8], &[33, 34, 35, 36]);
+        // other buffers of the same types, other values of the same classes
+        let b = requantize(2, 3, &[9, 10, 11, 12], &[40, 41, 42, 62]);
+        assert_eq!(sig(&a), sig(&b));
+        assert_eq!(op_table(&b, "mul"), Some(vec![9, 10, 11, 12]));
+        assert_eq!(op_table(&b, "shift"), Some(vec![40, 41, 42, 62]));
+        assert_eq!(op_table(&b, "rhs_mul"), None);
+        // what the kernel's code depends on changes the signature: a uniform table's value (it
+        // is baked in), a shift table's range (high / non-zero / with a 0) and validity, a
+        // buffer's element type, the argument types
+        let differ = [
+            requantize(0, 1, &[5; 4], &[33, 34, 35, 36]),
+            requantize(0, 1, &[5, 6, 7, 8], &[32, 34, 35, 36]),
+            requantize(0, 1, &[5, 6, 7, 8], &[0, 34, 35, 36]),
+            requantize(0, 1, &[5, 6, 7, 8], &[63, 34, 35, 36]),
+            requantize(0, 4, &[5, 6, 7, 8], &[33, 34, 35, 36]),
+        ];
+        for d in &differ {
+            assert_ne!(sig(&a), sig(d), "{d:?}");
+        }
+        assert_ne!(
+            sig(&requantize(0, 1, &[5; 4], &[34; 4])),
+            sig(&requantize(0, 1, &[6; 4], &[34; 4]))
+        );
+        assert_ne!(
+            sig(&a),
+            signature(&p, &a, &["memref<8xi32>".into()]).unwrap()
+        );
+    }
+}
