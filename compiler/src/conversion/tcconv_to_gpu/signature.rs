@@ -133,11 +133,10 @@ fn class(vals: &[i32], shifts: bool) -> Value {
 
 /// The values of the table named `what` (the builder's parameter name) of `op`.
 pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
-    let (prefix, field) = what.rsplit_once('_').unwrap_or(("", what));
-    let prefix = if what.contains('_') && what != "deq_scale" {
-        prefix
-    } else {
-        ""
+    // `{prefix}_{field}` (`elementwise::scale_params`), or the dequantize scales
+    let (prefix, field) = match what {
+        "deq_scale" => ("", what),
+        _ => what.rsplit_once('_').unwrap_or(("", what)),
     };
     let scales = |s: &ChannelScales| match field {
         "mul" => Some(s.multiplier.clone()),
