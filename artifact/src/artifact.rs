@@ -328,7 +328,7 @@ pub fn load_reference_with(
         .map_err(|e| Error::Artifact(format!("{}: {}", mpath.display(), e.join("; "))))?;
     let w = Weights::load(&wpath).map_err(Error::Artifact)?;
     let w = w
-        .bind(&g)
+        .into_bound(&g)
         .map_err(|e| Error::Artifact(format!("{}: {e}", wpath.display())))?;
     Ok((g, w))
 }

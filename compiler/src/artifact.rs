@@ -679,7 +679,7 @@ pub fn emit(
         Weights::default()
     } else {
         Weights::load(&req.weights)?
-            .bind(g)
+            .into_bound(g)
             .map_err(|e| format!("{}: {e}", req.weights.display()))?
     };
     let mut packed = Weights::default();

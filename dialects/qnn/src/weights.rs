@@ -113,6 +113,11 @@ impl Weights {
     /// Check that every `qnn.weight` of `g` exists with the declared shape and a value range that
     /// fits the declared element type; re-tag the stored tensors with the IR's element type.
     pub fn bind(&self, g: &Graph) -> Result<Weights, String> {
+        self.clone().into_bound(g)
+    }
+
+    /// [`bind`](Self::bind) without copying the tensors: the bound weights take them over.
+    pub fn into_bound(mut self, g: &Graph) -> Result<Weights, String> {
         let mut out = Weights::default();
         for n in &g.nodes {
             let Op::Weight { name } = &n.op else { continue };
@@ -121,19 +126,31 @@ impl Weights {
             } else {
                 format!("{}: ", n.loc)
             };
-            let t = self.get(name).ok_or_else(|| {
+            let in_error = |e: String| format!("{loc}error: weight '{name}': {e}");
+            // a weight read by several nodes is bound once, each node checked against it
+            if let Some(t) = out.tensors.get(name) {
+                check(t, &n.result).map_err(in_error)?;
+                continue;
+            }
+            let t = self.tensors.remove(name).ok_or_else(|| {
                 format!("{loc}error: weight '{name}' is missing from the weights file")
             })?;
+            check(&t, &n.result).map_err(in_error)?;
             out.insert(
                 name.clone(),
-                retag(t, &n.result).map_err(|e| format!("{loc}error: weight '{name}': {e}"))?,
+                Tensor {
+                    ty: n.result.clone(),
+                    data: t.data,
+                },
             );
         }
         Ok(out)
     }
 }
 
-fn retag(t: &Tensor, want: &TensorType) -> Result<Tensor, String> {
+/// Whether the stored tensor `t` can be the IR's `want`: the same shape, and values of the
+/// IR's element type (floats for f32).
+fn check(t: &Tensor, want: &TensorType) -> Result<(), String> {
     if t.ty.shape != want.shape {
         return Err(format!(
             "shape {:?} in the file, {:?} in the IR",
@@ -141,16 +158,16 @@ fn retag(t: &Tensor, want: &TensorType) -> Result<Tensor, String> {
         ));
     }
     match (&t.data, want.elem) {
-        (Data::Float(v), ElemType::F32) => Ok(Tensor::float(want.clone(), v.clone())),
+        (Data::Float(_), ElemType::F32) => Ok(()),
         (Data::Int(v), e) if e.is_int() => {
             let (lo, hi) = e.range();
-            if let Some(i) = v.iter().position(|&x| (x as i64) < lo || (x as i64) > hi) {
-                return Err(format!(
+            match v.iter().position(|&x| (x as i64) < lo || (x as i64) > hi) {
+                Some(i) => Err(format!(
                     "element {i} = {} is outside {e} range [{lo}, {hi}]",
                     v[i]
-                ));
+                )),
+                None => Ok(()),
             }
-            Ok(Tensor::int(want.clone(), v.clone()))
         }
         _ => Err(format!(
             "stored as {}, the IR wants {}",

@@ -252,7 +252,7 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
         } else {
             Weights::load(&wpath)?
         };
-        let w = w.bind(&g)?;
+        let w = w.into_bound(&g)?;
         (g, w)
     };
     if g.results.is_empty() {
