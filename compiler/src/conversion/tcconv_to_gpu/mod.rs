@@ -493,7 +493,7 @@ fn convert_func<'c>(
                     })
                     .collect::<Result<Vec<_>, String>>()
                     .map_err(fail)?;
-                (Err(run.clone()), tables, *launch)
+                (OpKernel::Seen(run.clone()), tables, *launch)
             }
             None => {
                 let (kernel, tables, launch) =
@@ -504,7 +504,7 @@ fn convert_func<'c>(
                         "internal error: the tables of kernel {kname} are not the op's"
                     )));
                 }
-                (Ok(kernel), tables, launch)
+                (OpKernel::New(kernel), tables, launch)
             }
         };
         // each table a module-level constant (before the gpu.module) that the host passes after
@@ -538,8 +538,8 @@ fn convert_func<'c>(
             operands.push(get.result(0).expect("get_global result").into());
         }
         let run = match kernel {
-            Err(run) => run,
-            Ok(mut kernel) => {
+            OpKernel::Seen(run) => run,
+            OpKernel::New(mut kernel) => {
                 // a kernel built before with the same body (only tables and names differ) runs
                 // again
                 let key = Built::key(context, &mut kernel, &kname);
@@ -563,6 +563,12 @@ fn convert_func<'c>(
         i += 1;
     }
     Ok(())
+}
+
+/// An op's kernel: built for it, or the kernel of an earlier op of the same signature.
+enum OpKernel<'c> {
+    New(Operation<'c>),
+    Seen(String),
 }
 
 /// The kernels of one gpu.module so far, by body: a kernel is built once and launched by every
