@@ -252,6 +252,19 @@ fn kernel_cache_gives_the_same_ptx_and_misses_on_change() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2 * files);
 }
 
+/// The cache key's printer, which skips the verifier, prints a verified module as the default
+/// printer does.
+#[test]
+fn printing_a_verified_module_without_verifying_gives_the_same_text() {
+    let context = new_context();
+    let m = to_gpu(context, &mini_net(16, 64), "sm_90");
+    assert!(m.as_operation().verify());
+    assert_eq!(
+        super::print_verified(&m.as_operation()),
+        m.as_operation().to_string()
+    );
+}
+
 #[test]
 fn joined_ptx_keeps_one_header_and_refuses_clashing_symbols() {
     let a = ".version 8.0\n.target sm_90\n.address_size 64\n\n.global .align 4 .b8 k0_t[8];\n.visible .entry k0(\n)\n{ ret; }\n";
