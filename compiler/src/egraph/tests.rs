@@ -677,10 +677,7 @@ fn requantize_moved_before_a_max_pool_is_not_a_second_output() {
     // HAWQ's stem, then the requantize to the first conv's 4-bit input: the pooling rules move
     // both requantizes before the pool, but the fused conv there computes a pre-pool copy, not
     // a value of the input graph; a second output would write and pool both results
-    let (g, w, q4) = stem_to_4_bits();
-    let mut rules = family("fusion");
-    rules.extend(family("pooling"));
-    let (eg, v) = saturate(&g, &rules);
+    let (g, w, q4, eg, v) = stem_to_4_bits_saturated();
     assert!(has(
         &eg,
         v[q4],
@@ -691,8 +688,9 @@ fn requantize_moved_before_a_max_pool_is_not_a_second_output() {
     assert!(fused_epilogues(&out).iter().all(|e| e.second.is_none()));
 }
 
-/// HAWQ's stem and the requantize to the first conv's 4-bit input.
-fn stem_to_4_bits() -> (Graph, Weights, ValueId) {
+/// HAWQ's stem and the requantize to the first conv's 4-bit input, and its e-graph saturated
+/// with the fusion and pooling rules.
+fn stem_to_4_bits_saturated() -> (Graph, Weights, ValueId, EGraph, Vec<Id>) {
     let (g, w, _, r) = stem(true);
     let mut b = B::new(g.args.clone());
     b.g = g;
@@ -700,17 +698,17 @@ fn stem_to_4_bits() -> (Graph, Weights, ValueId) {
     let q4 = b.requantize(r, U4, [0, 15], 0, Rounding::HalfUp, 4, NCHW);
     b.g.results.clear();
     let (g, w) = b.finish(vec![q4]);
-    (g, w, q4)
+    let mut rules = family("fusion");
+    rules.extend(family("pooling"));
+    let (eg, v) = saturate(&g, &rules);
+    (g, w, q4, eg, v)
 }
 
 #[test]
 fn requantize_of_a_single_use_fused_conv_becomes_its_then_step() {
     // the stem: both requantizes and the relu move before the pool, where the 4-bit
     // requantize of the fused conv's value is the epilogue's then step
-    let (g, w, q4) = stem_to_4_bits();
-    let mut rules = family("fusion");
-    rules.extend(family("pooling"));
-    let (eg, v) = saturate(&g, &rules);
+    let (g, w, q4, eg, v) = stem_to_4_bits_saturated();
     assert!(has(
         &eg,
         v[q4],

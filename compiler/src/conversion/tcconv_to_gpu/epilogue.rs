@@ -251,7 +251,12 @@ pub fn store_tile(
     // an i32 residual whose channel pairs are adjacent: a lane's two channels of a row
     // (o, o + 1, o even) are one 8-byte load
     let pair_residual = rb.filter(|(buf, ab)| buf.storage == Storage::Word32 && channel_pairs(ab));
-    let whole_rows = tile.stage.is_none() && whole_row_stores(tile, s.output);
+    // with whole-row stores: whether the warp's 32 channels lie inside the output (O is a
+    // multiple of 32 there), and the last 32-channel group's first channel
+    let whole_rows = (tile.stage.is_none() && whole_row_stores(tile, s.output)).then(|| {
+        let olim = kb.idx(o_total);
+        (kb.cmp(Cmp::Ult, nbase, olim), kb.idx(o_total - 32))
+    });
     for mt in 0..tile.mt as usize {
         // with whole-row stores: the packed words of each row half, n-tile by n-tile
         let mut row_words: Vec<Vec<Val>> = vec![vec![]; rhalves as usize];
@@ -308,7 +313,7 @@ pub fn store_tile(
                 vals.push((row, *o, v));
             }
             let staged = |second: bool| tile.stage.as_ref().filter(|st| st.second == second);
-            if whole_rows {
+            if whole_rows.is_some() {
                 for (rh, words) in row_words.iter_mut().enumerate() {
                     words.push(pack_word(kb, vals[2 * rh].2, vals[2 * rh + 1].2, t));
                 }
@@ -319,20 +324,17 @@ pub fn store_tile(
                 store_vals(kb, tile, o0, zbuf, zb, &zvals, staged(true));
             }
         }
-        if whole_rows {
+        if let Some((row_in, row_last)) = whole_rows {
             // lane t of each group stores row half t: the warp's 32 channels of a pixel, 16
             // bytes at once
-            let olim = kb.idx(o_total);
-            let oin = kb.cmp(Cmp::Ult, nbase, olim);
             for (rh, words) in row_words.into_iter().enumerate() {
                 let (_, rok, n, y, x) = rows[mt * rhalves as usize + rh];
                 let krh = kb.idx(rh as i64);
                 let mine = kb.cmp(Cmp::Eq, t, krh);
                 let ok = kb.andb(rok, tile.ok);
                 let ok = kb.andb(ok, mine);
-                let ok = kb.andb(ok, oin);
-                let olast = kb.idx(o_total - 32);
-                let oc = kb.mins(nbase, olast);
+                let ok = kb.andb(ok, row_in);
+                let oc = kb.mins(nbase, row_last);
                 let sl = act_slot(kb, s.output, n, oc, y, x);
                 let k8 = kb.idx(8);
                 let wi = kb.divu(sl, k8);

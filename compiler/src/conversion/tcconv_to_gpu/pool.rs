@@ -149,9 +149,14 @@ fn max_pool_packed(
         let ob = Buf::act(kb, args[1], out);
         let grp = group(kb, out, plan, t);
         let it0 = grp.items[0];
-        let signed = inp.elem.is_signed();
-        let bias = kb.i32c(0x8888_8888u32 as i32 as i64);
-        let unbias = |kb: &mut KernelBuilder, w: Val| if signed { kb.xor(w, bias) } else { w };
+        let bias = inp
+            .elem
+            .is_signed()
+            .then(|| kb.i32c(0x8888_8888u32 as i32 as i64));
+        let unbias = |kb: &mut KernelBuilder, w: Val| match bias {
+            Some(b) => kb.xor(w, b),
+            None => w,
+        };
         let nibbles = kb.i32c(0x0f0f_0f0f);
         let four = kb.i32c(4);
         let k8 = kb.idx(8);

@@ -167,6 +167,12 @@ impl<'c> KernelBuilder<'c> {
         };
         let inc = self.zext(up, Scalar::I64);
         let y = self.add(q, inc);
+        self.unless_shift_zero(p, c, y)
+    }
+
+    /// `y`, or `p` itself where a shift table that may hold 0 has it (`round(p / 2^0) = p`; the
+    /// sequences computing `y` assume a shift >= 1).
+    fn unless_shift_zero(&mut self, p: Val, c: Param, y: Val) -> Val {
         match c {
             Param::Table(v, TableRange::Any) => {
                 let z = self.i64c(0);
@@ -175,6 +181,14 @@ impl<'c> KernelBuilder<'c> {
             }
             _ => y,
         }
+    }
+
+    /// Half-to-even's last step: on a tie the rounded-up quotient `q` loses its lowest bit.
+    fn even_on_tie(&mut self, tie: Val, q: Val) -> Val {
+        let t = self.t(q);
+        let not1 = self.c(t, -2);
+        let even = self.and(q, not1);
+        self.select(tie, even, q)
     }
 
     /// `round(p / 2^c)` for `|p| <= 2^62` (a product of two i32 values: `p + 2^(c-1)` cannot
@@ -211,20 +225,11 @@ impl<'c> KernelBuilder<'c> {
                 let low = self.and(t, mask);
                 let z = self.i64c(0);
                 let tie = self.cmp(Cmp::Eq, low, z);
-                let not1 = self.i64c(-2);
-                let even = self.and(q, not1);
-                self.select(tie, even, q)
+                self.even_on_tie(tie, q)
             }
             _ => q,
         };
-        match c {
-            Param::Table(v, TableRange::Any) => {
-                let z = self.i64c(0);
-                let is0 = self.cmp(Cmp::Eq, v, z);
-                self.select(is0, p, y)
-            }
-            _ => y,
-        }
+        self.unless_shift_zero(p, c, y)
     }
 
     /// [`round_shift_product`](Self::round_shift_product) for a per-channel shift `c` known to
@@ -257,9 +262,7 @@ impl<'c> KernelBuilder<'c> {
                 let low = self.and(th, mask);
                 let hi0 = self.cmp(Cmp::Eq, low, z);
                 let tie = self.andb(lo0, hi0);
-                let not1 = self.i32c(-2);
-                let even = self.and(q, not1);
-                self.select(tie, even, q)
+                self.even_on_tie(tie, q)
             }
             _ => q,
         };
