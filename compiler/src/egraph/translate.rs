@@ -141,26 +141,24 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 } else {
                     none
                 };
-                if let Some(t) = &epilogue.then {
-                    let q = eg.add(Qnn::Attr(Attr::of_step(site, t, n.result.elem)));
-                    eg.add(Qnn::Conv2dFusedThen([a, e, q, l, kl, x(0), x(1), b, r]))
-                } else {
-                    match (&epilogue.second, seconds.get(&(nargs + i))) {
-                        (Some(o), Some(&p)) => {
-                            let ty = g.value_type(p).elem;
-                            let q = eg.add(Qnn::Attr(Attr::of_step((p - nargs) as u32, o, ty)));
-                            let pair =
-                                eg.add(Qnn::Conv2dFused2([a, e, q, l, kl, x(0), x(1), b, r]));
-                            pairs.insert(nargs + i, (pair, q));
-                            eg.add(Qnn::First(pair))
-                        }
-                        (None, _) => eg.add(Qnn::Conv2dFused([a, e, l, kl, x(0), x(1), b, r])),
-                        (Some(_), None) => {
-                            return Err(format!(
+                match (&epilogue.then, &epilogue.second, seconds.get(&(nargs + i))) {
+                    (Some(t), ..) => {
+                        let q = eg.add(Qnn::Attr(Attr::of_step(site, t, n.result.elem)));
+                        eg.add(Qnn::Conv2dFusedThen([a, e, q, l, kl, x(0), x(1), b, r]))
+                    }
+                    (None, Some(o), Some(&p)) => {
+                        let ty = g.value_type(p).elem;
+                        let q = eg.add(Qnn::Attr(Attr::of_step((p - nargs) as u32, o, ty)));
+                        let pair = eg.add(Qnn::Conv2dFused2([a, e, q, l, kl, x(0), x(1), b, r]));
+                        pairs.insert(nargs + i, (pair, q));
+                        eg.add(Qnn::First(pair))
+                    }
+                    (None, None, _) => eg.add(Qnn::Conv2dFused([a, e, l, kl, x(0), x(1), b, r])),
+                    (None, Some(_), None) => {
+                        return Err(format!(
                             "{}: 'qnn.conv2d_fused' has second_* attributes but no second result",
                             n.loc
                         ))
-                        }
                     }
                 }
             }
