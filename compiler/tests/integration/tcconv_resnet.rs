@@ -1,7 +1,8 @@
 //! The tcconv interpreter (packed buffers, packed weights) reproduces the qnn reference bit for
 //! bit on generated HAWQ ResNet-18 and ResNet-50, W4A4 and W8A8, for every target's lowering,
 //! both for the graph as generated and after `qnn-egraph-optimize` (fused epilogues), at a batch
-//! where `direct` applies (16) and one where it does not (3). Small images keep it quick.
+//! where `direct` applies (16) and one where it does not (3). Small images keep it quick. The
+//! optimized programs keep their residual streams in narrow16 storage.
 
 use melior::ir::block::BlockLike;
 use nibble_compiler::context::{new_context, parse_source};
@@ -67,6 +68,9 @@ fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) {
                 .filter(|o| matches!(o, TcOp::Conv2d(c) if c.second.is_some()))
                 .count();
             assert_eq!(seconds > 0, what == "optimized", "{target} {what}");
+            // and, between convs, stored narrow16 (so the interpreter runs that storage too)
+            let narrow = p.buffers.iter().filter(|b| b.narrow).count();
+            assert_eq!(narrow > 0, what == "optimized", "{target} {what}");
             let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
             let got = nibble_tcconv::interp::run(&p, &packed, std::slice::from_ref(&x)).unwrap();
             assert_eq!(got.len(), want.len());

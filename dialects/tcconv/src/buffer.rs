@@ -5,6 +5,9 @@
 //! - 4-bit (`i4`/`ui4`): 8 channels per 32-bit word, channels padded to a multiple of 8 with zeros.
 //! - 8-bit (`i8`/`ui8`): one byte per value, channels padded to a multiple of 4 (32-bit loads).
 //! - `i16`/`i32`: one i32 per value; `f32`: one f32 per value; no padding.
+//! - `i32` in `narrow16` storage (a residual stream, see [`Storage::Narrow16`]): two planes in
+//!   one byte buffer, the values as i16 (2 bytes a slot), then the exact i32 of the values that
+//!   do not fit (4 bytes a slot, written and read only for those).
 //! Layouts put channels innermost (NHWC, HWNC, NC) except NCHW, used only for f32 edges.
 
 use nibble_qnn::semantics::{pack_int4, unpack_int4, ElemType, Layout};
@@ -16,6 +19,9 @@ pub struct ActBuffer {
     pub elem: ElemType,
     /// Logical (n, c, h, w); h = w = 1 for `NC`.
     pub dims: [i64; 4],
+    /// An i32 buffer stored in [`Storage::Narrow16`].
+    #[serde(default)]
+    pub narrow: bool,
 }
 
 /// How one element is stored.
@@ -24,14 +30,51 @@ pub enum Storage {
     Packed4,
     Byte,
     Word32,
+    /// An i32 value as an i16 (a plane of `2 * slots` bytes) where it lies in
+    /// [-32767, 32767]; otherwise the i16 holds [`ESCAPE`] and the value is the i32 at the same
+    /// slot of a second plane (`4 * slots` bytes after the first). Exact for every value, half
+    /// the bytes of `Word32` when values rarely leave i16 (HAWQ's residual sums, calibrated to
+    /// about the i16 range, leave it on a few elements an image); the second plane is touched
+    /// only for the escapes.
+    Narrow16,
+}
+
+/// The i16 that marks a [`Storage::Narrow16`] value held in the wide plane.
+pub const ESCAPE: i32 = i16::MIN as i32;
+
+/// Whether `v` is stored in the narrow plane of a [`Storage::Narrow16`] buffer.
+pub fn fits_narrow(v: i32) -> bool {
+    v > ESCAPE && v <= i16::MAX as i32
 }
 
 impl ActBuffer {
     pub fn new(layout: Layout, elem: ElemType, dims: [i64; 4]) -> Self {
-        Self { layout, elem, dims }
+        Self {
+            layout,
+            elem,
+            dims,
+            narrow: false,
+        }
     }
     pub fn storage(&self) -> Storage {
-        storage_of(self.elem)
+        if self.narrow {
+            Storage::Narrow16
+        } else {
+            storage_of(self.elem)
+        }
+    }
+    /// Whether the buffer may be stored in [`Storage::Narrow16`]: i32, channel-innermost
+    /// (NHWC / HWNC), an even channel count (a channel pair is one 4-byte word of the narrow
+    /// plane).
+    pub fn can_be_narrow(&self) -> bool {
+        self.elem == ElemType::I32
+            && matches!(self.layout, Layout::NHWC | Layout::HWNC)
+            && self.dims[1] % 2 == 0
+    }
+    /// Logical slots (padded channels included).
+    pub fn slots(&self) -> usize {
+        let [n, _, h, w] = self.dims;
+        (n * h * w * self.stored_channels()) as usize
     }
     /// Channels as stored (padded).
     pub fn stored_channels(&self) -> i64 {
@@ -46,6 +89,10 @@ impl ActBuffer {
     }
     /// The memref shape (physical order) and element type name.
     pub fn memref_shape(&self) -> Vec<i64> {
+        if self.narrow {
+            // the i16 plane (one row), then the i32 plane (two rows)
+            return vec![3, 2 * self.slots() as i64];
+        }
         let [n, _, h, w] = self.dims;
         let cs = self.inner_dim();
         match self.layout {
@@ -58,7 +105,7 @@ impl ActBuffer {
     pub fn memref_elem(&self) -> &'static str {
         match (self.storage(), self.elem) {
             (Storage::Packed4, _) => "i32",
-            (Storage::Byte, _) => "i8",
+            (Storage::Byte | Storage::Narrow16, _) => "i8",
             (Storage::Word32, ElemType::F32) => "f32",
             (Storage::Word32, _) => "i32",
         }
@@ -67,16 +114,16 @@ impl ActBuffer {
         let dims: Vec<String> = self.memref_shape().iter().map(|d| d.to_string()).collect();
         format!("memref<{}x{}>", dims.join("x"), self.memref_elem())
     }
-    /// Number of stored elements (words for 4-bit, bytes for 8-bit, 32-bit values otherwise).
+    /// Number of stored elements (words for 4-bit, bytes for 8-bit and narrow16, 32-bit values
+    /// otherwise).
     pub fn stored_len(&self) -> usize {
         self.memref_shape().iter().product::<i64>() as usize
     }
     pub fn bytes(&self) -> usize {
         self.stored_len()
-            * if self.storage() == Storage::Byte {
-                1
-            } else {
-                4
+            * match self.storage() {
+                Storage::Byte | Storage::Narrow16 => 1,
+                _ => 4,
             }
     }
     /// Stored like an NC buffer: NC itself, or any layout of an N x C x 1 x 1 tensor (every
@@ -110,7 +157,7 @@ pub fn padded_channels(e: ElemType, c: i64) -> i64 {
     match storage_of(e) {
         Storage::Packed4 => (c + 7) / 8 * 8,
         Storage::Byte => (c + 3) / 4 * 4,
-        Storage::Word32 => c,
+        Storage::Word32 | Storage::Narrow16 => c,
     }
 }
 
@@ -128,7 +175,48 @@ pub fn store(elem: ElemType, slots: &[i32]) -> Stored {
     match storage_of(elem) {
         Storage::Packed4 => Stored::Words(pack_int4(slots)),
         Storage::Byte => Stored::Bytes(slots.iter().map(|&v| v as u8).collect()),
-        Storage::Word32 => Stored::Words(slots.iter().map(|&v| v as u32).collect()),
+        Storage::Word32 | Storage::Narrow16 => {
+            Stored::Words(slots.iter().map(|&v| v as u32).collect())
+        }
+    }
+}
+
+/// Store unpacked values (padded slot order) the way buffer `b` stores them (its element type,
+/// or [`Storage::Narrow16`]).
+pub fn store_act(b: &ActBuffer, slots: &[i32]) -> Stored {
+    if b.storage() != Storage::Narrow16 {
+        return store(b.elem, slots);
+    }
+    let n = slots.len();
+    let mut bytes = vec![0u8; 6 * n];
+    let (narrow, wide) = bytes.split_at_mut(2 * n);
+    for (i, &v) in slots.iter().enumerate() {
+        let h = if fits_narrow(v) { v } else { ESCAPE } as i16;
+        narrow[2 * i..2 * i + 2].copy_from_slice(&h.to_le_bytes());
+        if !fits_narrow(v) {
+            wide[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    Stored::Bytes(bytes)
+}
+
+/// Read back the `n` values of buffer `b` (padded slot order) from stored form.
+pub fn load_act(b: &ActBuffer, s: &Stored, n: usize) -> Vec<i32> {
+    match s {
+        Stored::Bytes(bytes) if b.storage() == Storage::Narrow16 => {
+            let (narrow, wide) = bytes.split_at(2 * n);
+            (0..n)
+                .map(|i| {
+                    let h = i16::from_le_bytes([narrow[2 * i], narrow[2 * i + 1]]) as i32;
+                    if h == ESCAPE {
+                        i32::from_le_bytes(wide[4 * i..4 * i + 4].try_into().unwrap())
+                    } else {
+                        h
+                    }
+                })
+                .collect()
+        }
+        _ => load(b.elem, s, n),
     }
 }
 
@@ -180,5 +268,34 @@ mod tests {
         }
         let u: Vec<i32> = (0..16).collect();
         assert_eq!(load(ElemType::U4, &store(ElemType::U4, &u), 16), u);
+    }
+
+    #[test]
+    fn narrow16_escapes_exactly_the_values_outside_i16() {
+        let mut b = ActBuffer::new(Layout::NHWC, ElemType::I32, [1, 6, 1, 1]);
+        b.narrow = true;
+        assert!(b.can_be_narrow());
+        assert_eq!(b.storage(), Storage::Narrow16);
+        assert_eq!(b.memref_type(), "memref<3x12xi8>");
+        assert_eq!(b.bytes(), 36);
+        let v = vec![-32768, -32767, 32767, 32768, i32::MIN, i32::MAX];
+        let s = store_act(&b, &v);
+        let Stored::Bytes(bytes) = &s else {
+            panic!("narrow16 is stored as bytes")
+        };
+        // the narrow plane: the in-range values as they are, the rest as the escape
+        let narrow: Vec<i16> = bytes[..12]
+            .chunks(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(
+            narrow,
+            [i16::MIN, -32767, 32767, i16::MIN, i16::MIN, i16::MIN]
+        );
+        assert_eq!(load_act(&b, &s, 6), v);
+        // odd channel counts and 4-bit / f32 buffers are never narrow
+        assert!(!ActBuffer::new(Layout::NHWC, ElemType::I32, [1, 5, 1, 1]).can_be_narrow());
+        assert!(!ActBuffer::new(Layout::NCHW, ElemType::I32, [1, 6, 1, 1]).can_be_narrow());
+        assert!(!ActBuffer::new(Layout::NHWC, ElemType::U4, [1, 8, 1, 1]).can_be_narrow());
     }
 }

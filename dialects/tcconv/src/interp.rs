@@ -1,8 +1,8 @@
 //! The CPU interpreter over a tcconv [`Program`]: every op reads its input buffers in their
 //! stored form (4-bit packed words, bytes, i32 words, f32) through [`ActBuffer::slot`] and
-//! [`buffer::load`], reads weights through their packing ([`pack::unpack_weight`] and
+//! [`buffer::load_act`], reads weights through their packing ([`pack::unpack_weight`] and
 //! [`pack::slot`], never the qnn tensor), computes with the qnn semantics and writes its output
-//! buffer in stored form ([`buffer::store`], padded channels 0). Its results must equal
+//! buffer in stored form ([`buffer::store_act`], padded channels 0). Its results must equal
 //! `nibble_qnn::reference::run` bit for bit; a wrong layout, packing or strategy decision of the
 //! lowering shows up as a mismatch or as an error naming the op.
 //!
@@ -262,7 +262,7 @@ fn load_ints(b: &ActBuffer, s: &Stored) -> Res<Vec<i32>> {
         return Err(format!("{} buffer read as integers", b.elem));
     }
     check_stored(b, &g, s)?;
-    Ok(buffer::load(b.elem, s, g.len))
+    Ok(buffer::load_act(b, s, g.len))
 }
 
 fn load_floats(b: &ActBuffer, s: &Stored) -> Res<Vec<f32>> {
@@ -282,7 +282,7 @@ fn check_stored(b: &ActBuffer, g: &Geo, s: &Stored) -> Res<()> {
         (Stored::Floats(f), buffer::Storage::Word32, ElemType::F32) => (true, f.len()),
         (Stored::Words(w), buffer::Storage::Word32, e) if e != ElemType::F32 => (true, w.len()),
         (Stored::Words(w), buffer::Storage::Packed4, _) => (true, w.len()),
-        (Stored::Bytes(v), buffer::Storage::Byte, _) => (true, v.len()),
+        (Stored::Bytes(v), buffer::Storage::Byte | buffer::Storage::Narrow16, _) => (true, v.len()),
         _ => (false, 0),
     };
     if !ok {
@@ -296,12 +296,12 @@ fn check_stored(b: &ActBuffer, g: &Geo, s: &Stored) -> Res<()> {
             }
         ));
     }
-    let slots_per = if b.storage() == buffer::Storage::Packed4 {
-        8
-    } else {
-        1
+    let slots = match b.storage() {
+        buffer::Storage::Packed4 => b.stored_len() * 8,
+        buffer::Storage::Narrow16 => b.stored_len() / 6,
+        _ => b.stored_len(),
     };
-    if b.stored_len() * slots_per != g.len || have != b.stored_len() {
+    if slots != g.len || have != b.stored_len() {
         return Err(format!(
             "{} holds {have} stored elements for {} slots (stored_len {})",
             b.memref_type(),
@@ -313,7 +313,7 @@ fn check_stored(b: &ActBuffer, g: &Geo, s: &Stored) -> Res<()> {
 }
 
 fn store_ints(b: &ActBuffer, slots: &[i32]) -> Stored {
-    buffer::store(b.elem, slots)
+    buffer::store_act(b, slots)
 }
 
 fn in_range(v: i64, e: ElemType, what: impl FnOnce() -> String) -> Res<i32> {

@@ -57,10 +57,15 @@ fn packing_name(p: &Packing) -> &'static str {
 
 fn buffer_attrs(b: &ActBuffer) -> String {
     format!(
-        "dims = {}, elem = \"{}\", layout = \"{}\"",
+        "dims = {}, elem = \"{}\", layout = \"{}\"{}",
         arr64(&b.dims),
         b.elem,
-        b.layout
+        b.layout,
+        if b.narrow {
+            ", storage = \"narrow16\""
+        } else {
+            ""
+        }
     )
 }
 
@@ -420,13 +425,27 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
     })
 }
 
-/// The buffer a `tcconv.alloc` op declares (`layout`, `elem`, `dims`).
+/// The buffer a `tcconv.alloc` op declares (`layout`, `elem`, `dims`, and `storage =
+/// "narrow16"` for an i32 buffer in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16)).
 pub fn alloc_buffer_of(op: &OperationRef) -> Result<ActBuffer, String> {
-    Ok(ActBuffer::new(
+    let mut b = ActBuffer::new(
         layout(&s(op, "layout")?)?,
         elem(&s(op, "elem")?)?,
         i64_array(op, "dims")?,
-    ))
+    );
+    if op.attribute("storage").is_ok() {
+        match s(op, "storage")?.as_str() {
+            "narrow16" if b.can_be_narrow() => b.narrow = true,
+            "narrow16" => {
+                return Err(format!(
+                    "storage \"narrow16\" needs an i32 NHWC or HWNC buffer with an even channel count, not {} {} {:?}",
+                    b.elem, b.layout, b.dims
+                ))
+            }
+            other => return Err(format!("unknown storage '{other}' (known: narrow16)")),
+        }
+    }
+    Ok(b)
 }
 
 /// The buffer argument `i` of a tcconv function declares (`tcconv.layout/elem/dims`).
@@ -532,6 +551,17 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
             "func.return" => break,
             "tcconv.alloc" => {
                 let b = alloc_buffer_of(&op).map_err(err)?;
+                // the kernels index the memref by the buffer's storage rules
+                let ty = op.result(0).unwrap().r#type().to_string();
+                if ty != b.memref_type() {
+                    return Err(here(
+                        &op,
+                        format!(
+                            "result type {ty} is not the buffer's stored form {}",
+                            b.memref_type()
+                        ),
+                    ));
+                }
                 p.buffers.push(b);
                 ids.insert(key(op.result(0).unwrap().into()), p.buffers.len() - 1);
             }

@@ -24,6 +24,9 @@ pub struct LowerOptions {
     pub strategy: Option<Strategy>,
     /// Which kernel families the selection may choose (`kernel=auto|mma|simple`).
     pub kernel: Choice,
+    /// `streams=i32`: keep every residual stream in 32-bit words instead of
+    /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) (see [`narrow_streams`]).
+    pub wide_streams: bool,
 }
 
 pub use crate::select::{choose_strategy, choose_tiling, mma_for, parse_tile};
@@ -652,7 +655,36 @@ impl<'g> Lowering<'g> {
             let b = self.buffer(r, l);
             self.p.outputs.push(b);
         }
+        if !self.opts.wide_streams {
+            narrow_streams(&mut self.p);
+        }
         Ok(self.p)
+    }
+}
+
+/// Store the residual streams in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16): every
+/// internal i32 buffer that only convs touch, as their first output or their residual operand,
+/// in a layout that can be narrow (channel-innermost, even channels). The values are the same
+/// (exact for every value: the rare ones outside i16 are escapes into a second plane); the
+/// kernels that write and read the stream move 2 bytes an element instead of 4.
+pub fn narrow_streams(p: &mut Program) {
+    let mut ok: Vec<bool> = p.buffers.iter().map(ActBuffer::can_be_narrow).collect();
+    for &b in p.inputs.iter().chain(&p.outputs) {
+        ok[b] = false;
+    }
+    for op in &p.ops {
+        let allowed: Vec<BufId> = match op {
+            TcOp::Conv2d(c) => c.residual.into_iter().chain([c.output]).collect(),
+            _ => vec![],
+        };
+        for b in op.reads().into_iter().chain(op.writes_all()) {
+            if !allowed.contains(&b) {
+                ok[b] = false;
+            }
+        }
+    }
+    for (b, ok) in p.buffers.iter_mut().zip(ok) {
+        b.narrow = ok;
     }
 }
 

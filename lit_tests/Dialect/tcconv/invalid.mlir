@@ -116,3 +116,38 @@ func.func @unknown_family(%arg0: memref<4x4x16x8xi32> {tcconv.dims = array<i64: 
   "tcconv.conv2d"(%arg0, %1, %2, %0, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "winograd", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x64xi32>) -> ()
   return
 }
+
+// -----
+
+// A narrow16 buffer is an i32 one; the storage is named; the memref is its stored form; only
+// convs touch it.
+func.func @narrow_u4(%arg0: memref<2x8x8x8xi32> {tcconv.dims = array<i64: 2, 64, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{storage "narrow16" needs an i32 NHWC or HWNC buffer with an even channel count, not ui4 NHWC [2, 64, 8, 8]}}
+  %0 = "tcconv.alloc"() {dims = array<i64: 2, 64, 8, 8>, elem = "ui4", layout = "NHWC", storage = "narrow16"} : () -> memref<3x16384xi8>
+  return
+}
+
+// -----
+
+func.func @unknown_storage(%arg0: memref<2x8x8x8xi32> {tcconv.dims = array<i64: 2, 64, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{unknown storage 'i24' (known: narrow16)}}
+  %0 = "tcconv.alloc"() {dims = array<i64: 2, 64, 8, 8>, elem = "i32", layout = "NHWC", storage = "i24"} : () -> memref<3x16384xi8>
+  return
+}
+
+// -----
+
+func.func @alloc_smaller_than_buffer(%arg0: memref<2x8x8x8xi32> {tcconv.dims = array<i64: 2, 64, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{result type memref<2x8x8x64xi32> is not the buffer's stored form memref<3x16384xi8>}}
+  %0 = "tcconv.alloc"() {dims = array<i64: 2, 64, 8, 8>, elem = "i32", layout = "NHWC", storage = "narrow16"} : () -> memref<2x8x8x64xi32>
+  return
+}
+
+// -----
+
+func.func @relayout_of_narrow(%arg0: memref<2x8x8x8xi32> {tcconv.dims = array<i64: 2, 64, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<8x8x2x64xi32> {tcconv.dims = array<i64: 2, 64, 8, 8>, tcconv.elem = "i32", tcconv.layout = "HWNC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.alloc"() {dims = array<i64: 2, 64, 8, 8>, elem = "i32", layout = "NHWC", storage = "narrow16"} : () -> memref<3x16384xi8>
+  // expected-error @+1 {{'tcconv.relayout' has an operand in narrow16 storage: only a conv's residual and first output may be narrow16}}
+  "tcconv.relayout"(%0, %arg1) : (memref<3x16384xi8>, memref<8x8x2x64xi32>) -> ()
+  return
+}

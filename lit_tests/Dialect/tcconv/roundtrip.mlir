@@ -39,3 +39,16 @@ func.func @dense_dequantize(%arg0: memref<4x20xi8> {tcconv.dims = array<i64: 4, 
   "tcconv.dequantize"(%arg2, %arg3) {scale = array<f32: 0.5, 0.25, 0.125>} : (memref<4x3xi32>, memref<4x3xf32>) -> ()
   return
 }
+
+// A conv's i32 sum in narrow16 storage (the residual stream between convs): i16 values with
+// exact escapes, 2 + 4 bytes a slot.
+// CHECK-LABEL: func.func @narrow_stream
+// CHECK: %[[S:.*]] = "tcconv.alloc"() {dims = array<i64: 16, 64, 4, 4>, elem = "i32", layout = "NHWC", storage = "narrow16"} : () -> memref<3x32768xi8>
+// CHECK: "tcconv.conv2d"(%arg0, %{{.*}}, %{{.*}}, %arg1, %[[S]], %arg2)
+func.func @narrow_stream(%arg0: memref<4x4x16x8xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<16x4x4x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg2: memref<16x4x4x8xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  %stream = "tcconv.alloc"() {dims = array<i64: 16, 64, 4, 4>, elem = "i32", layout = "NHWC", storage = "narrow16"} : () -> memref<3x32768xi8>
+  %1 = "tcconv.weight"() {dims = array<i64: 64, 64, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<3x3x64x8xi32>
+  %2 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
+  "tcconv.conv2d"(%arg0, %1, %2, %arg1, %stream, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "simple", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1342218220>, second_rounding = "half_up", second_shift = array<i32: 39>, second_zero_point = 0 : i64, shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<3x32768xi8>, memref<16x4x4x8xi32>) -> ()
+  return
+}

@@ -248,9 +248,11 @@ pub fn store_tile(
         (None, _) => None,
         (Some(_), None) => return Err("a second output without second_* attributes".into()),
     };
-    // an i32 residual whose channel pairs are adjacent: a lane's two channels of a row
-    // (o, o + 1, o even) are one 8-byte load
-    let pair_residual = rb.filter(|(buf, ab)| buf.storage == Storage::Word32 && channel_pairs(ab));
+    // a residual whose channel pairs are adjacent: a lane's two channels of a row (o, o + 1,
+    // o even) are one 8-byte load (i32) or one 4-byte load (narrow16)
+    let pair_residual = rb.filter(|(buf, ab)| {
+        matches!(buf.storage, Storage::Word32 | Storage::Narrow16) && channel_pairs(ab)
+    });
     // with whole-row stores: whether the warp's 32 channels lie inside the output (O is a
     // multiple of 32 there), and the last 32-channel group's first channel
     let whole_rows = (tile.stage.is_none() && whole_row_stores(tile, s.output)).then(|| {
@@ -283,7 +285,10 @@ pub fn store_tile(
                             let olast2 = kb.idx(o_total - 2);
                             let oe = kb.mins(oc, olast2);
                             let sl = act_slot(kb, ab, n, oe, y, x);
-                            Some(kb.load2(buf.mem, sl))
+                            Some(match buf.storage {
+                                Storage::Narrow16 => buf.load_pair(kb, sl),
+                                _ => kb.load2(buf.mem, sl),
+                            })
                         }
                         (None, Some((buf, ab))) => Some([0, 1].map(|ci| {
                             let sl = act_slot(kb, ab, n, chans[ci].1, y, x);
@@ -444,16 +449,15 @@ fn store_vals(
             let occ = kb.mins(o, olast_w);
             let sl = act_slot(kb, ab, n, occ, y, x);
             kb.if_then(ok, |kb| {
-                let vs: Vec<Val> = group
-                    .iter()
-                    .map(|&(_, _, v)| match buf.storage {
-                        Storage::Byte => kb.trunc(v, Scalar::I8),
-                        _ => v,
-                    })
-                    .collect();
-                match vs[..] {
-                    [a, b] => kb.store2(a, b, buf.mem, sl),
-                    _ => kb.store(vs[0], buf.mem, sl),
+                let vs: Vec<Val> = group.iter().map(|&(_, _, v)| v).collect();
+                match (buf.storage, &vs[..]) {
+                    (Storage::Narrow16, &[a, b]) => buf.store_pair(kb, a, b, sl),
+                    (Storage::Byte, &[a, b]) => {
+                        let (a, b) = (kb.trunc(a, Scalar::I8), kb.trunc(b, Scalar::I8));
+                        kb.store2(a, b, buf.mem, sl)
+                    }
+                    (_, &[a, b]) => kb.store2(a, b, buf.mem, sl),
+                    _ => buf.store_slot(kb, vs[0], sl),
                 }
             });
         }

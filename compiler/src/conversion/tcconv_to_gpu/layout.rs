@@ -16,7 +16,7 @@
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use nibble_qnn::semantics::{ElemType, Layout};
-use nibble_tcconv::buffer::{storage_of, ActBuffer, Storage};
+use nibble_tcconv::buffer::{storage_of, ActBuffer, Storage, ESCAPE};
 use nibble_tcconv::program::{PackedWeight, Packing};
 use nibble_tcconv::select::ConvSpec;
 
@@ -304,8 +304,13 @@ pub fn group(kb: &mut KernelBuilder, b: &ActBuffer, plan: OutPlan, t: Val) -> Gr
 pub struct Buf {
     /// 1-D memref of the stored elements (i32 words, i8 bytes, i32 or f32 values).
     pub mem: Val,
-    /// For 8-bit storage: the same bytes as i32 words (`memref.view`).
+    /// For 8-bit storage: the same bytes as i32 words (`memref.view`). For narrow16: the
+    /// whole buffer as i32 words (the wide plane from word [`Buf::wide`]).
     pub words: Option<Val>,
+    /// For narrow16: the narrow plane as i16 values (`memref.view`).
+    pub halves: Option<Val>,
+    /// For narrow16: the first word of the wide plane (the slot count / 2).
+    pub wide: i64,
     pub storage: Storage,
     pub elem: ElemType,
 }
@@ -321,15 +326,31 @@ impl Buf {
     ) -> Buf {
         let el = match storage {
             Storage::Packed4 => "i32",
-            Storage::Byte => "i8",
+            Storage::Byte | Storage::Narrow16 => "i8",
             Storage::Word32 if elem == ElemType::F32 => "f32",
             Storage::Word32 => "i32",
         };
         let mem = kb.flat(arg, len, el);
+        if storage == Storage::Narrow16 {
+            // `len` bytes: 2 a slot narrow, then 4 a slot wide
+            let slots = len / 6;
+            let words = kb.view_words(mem, len);
+            let halves = kb.view_as(mem, slots, "i16");
+            return Buf {
+                mem,
+                words: Some(words),
+                halves: Some(halves),
+                wide: slots / 2,
+                storage,
+                elem,
+            };
+        }
         let words = (storage == Storage::Byte && len % 4 == 0).then(|| kb.view_words(mem, len));
         Buf {
             mem,
             words,
+            halves: None,
+            wide: 0,
             storage,
             elem,
         }
@@ -382,7 +403,112 @@ impl Buf {
                 }
             }
             Storage::Word32 => kb.load(self.mem, s),
+            Storage::Narrow16 => {
+                let h = kb.load(self.halves.unwrap(), s);
+                let h = kb.sext(h, Scalar::I32);
+                let esc = kb.i32c(ESCAPE as i64);
+                let escaped = kb.cmp(Cmp::Eq, h, esc);
+                let (words, wide) = (self.words.unwrap(), kb.idx(self.wide));
+                kb.if_then_else(escaped, &[h], |kb| {
+                    let i = kb.add(wide, s);
+                    vec![kb.load(words, i)]
+                })[0]
+            }
         }
+    }
+
+    /// Narrow16: the values of slots `s` and `s + 1` (`s` even): one 4-byte load of the narrow
+    /// plane, and the wide plane only where one of them is an escape.
+    pub fn load_pair(&self, kb: &mut KernelBuilder, s: Val) -> [Val; 2] {
+        assert_eq!(
+            self.storage,
+            Storage::Narrow16,
+            "load_pair reads narrow16 buffers"
+        );
+        let words = self.words.unwrap();
+        let two = kb.idx(2);
+        let wi = kb.divu(s, two);
+        let w = kb.load(words, wi);
+        let lo = kb.trunc(w, Scalar::I16);
+        let lo = kb.sext(lo, Scalar::I32);
+        let k16 = kb.i32c(16);
+        let hi = kb.shrs(w, k16);
+        let esc = kb.i32c(ESCAPE as i64);
+        let (e0, e1) = (kb.cmp(Cmp::Eq, lo, esc), kb.cmp(Cmp::Eq, hi, esc));
+        let any = kb.orb(e0, e1);
+        let wide = kb.idx(self.wide);
+        let v = kb.if_then_else(any, &[lo, hi], |kb| {
+            let i0 = kb.add(wide, s);
+            let one = kb.idx(1);
+            let i1 = kb.add(i0, one);
+            let (w0, w1) = (kb.load(words, i0), kb.load(words, i1));
+            vec![kb.select(e0, w0, lo), kb.select(e1, w1, hi)]
+        });
+        [v[0], v[1]]
+    }
+
+    /// Narrow16: the i16 a value is stored as in the narrow plane (the value itself, or
+    /// [`ESCAPE`]) and whether it is an escape (outside [-32767, 32767]).
+    fn narrow_of(kb: &mut KernelBuilder, v: Val) -> (Val, Val) {
+        // v in [-32767, 32767] <=> (v + 32767) as u32 <= 65534
+        let k = kb.i32c(-(ESCAPE as i64) - 1);
+        let biased = kb.add(v, k);
+        let span = kb.i32c(65534);
+        let escaped = kb.cmp(Cmp::Ugt, biased, span);
+        let esc = kb.i32c(ESCAPE as i64);
+        (kb.select(escaped, esc, v), escaped)
+    }
+
+    /// Store the i32 `v` into slot `s` (any storage but 4-bit).
+    pub fn store_slot(&self, kb: &mut KernelBuilder, v: Val, s: Val) {
+        match self.storage {
+            Storage::Packed4 => panic!("4-bit stores are whole words (store_slots)"),
+            Storage::Byte => {
+                let b = kb.trunc(v, Scalar::I8);
+                kb.store(b, self.mem, s);
+            }
+            Storage::Word32 => kb.store(v, self.mem, s),
+            Storage::Narrow16 => {
+                let (n, escaped) = Self::narrow_of(kb, v);
+                let h = kb.trunc(n, Scalar::I16);
+                kb.store(h, self.halves.unwrap(), s);
+                let (words, wide) = (self.words.unwrap(), kb.idx(self.wide));
+                kb.if_then(escaped, |kb| {
+                    let i = kb.add(wide, s);
+                    kb.store(v, words, i);
+                });
+            }
+        }
+    }
+
+    /// Narrow16: store `v0`, `v1` into slots `s`, `s + 1` (`s` even): one 4-byte store of the
+    /// narrow plane, and the wide plane only where one of them does not fit.
+    pub fn store_pair(&self, kb: &mut KernelBuilder, v0: Val, v1: Val, s: Val) {
+        assert_eq!(
+            self.storage,
+            Storage::Narrow16,
+            "store_pair writes narrow16 buffers"
+        );
+        let (n0, e0) = Self::narrow_of(kb, v0);
+        let (n1, e1) = Self::narrow_of(kb, v1);
+        let m = kb.i32c(0xffff);
+        let lo = kb.and(n0, m);
+        let k16 = kb.i32c(16);
+        let hi = kb.shl(n1, k16);
+        let w = kb.or(lo, hi);
+        let words = self.words.unwrap();
+        let two = kb.idx(2);
+        let wi = kb.divu(s, two);
+        kb.store(w, words, wi);
+        let escaped = kb.orb(e0, e1);
+        let wide = kb.idx(self.wide);
+        kb.if_then(escaped, |kb| {
+            let i0 = kb.add(wide, s);
+            let one = kb.idx(1);
+            let i1 = kb.add(i0, one);
+            kb.store(v0, words, i0);
+            kb.store(v1, words, i1);
+        });
     }
 
     /// The values of slots `[base, base + g)`, `base` a multiple of `min(g, 8)` (4-bit) or
@@ -477,11 +603,11 @@ impl Buf {
                     kb.store(b, self.mem, s);
                 }
             }
-            Storage::Word32 => {
+            Storage::Word32 | Storage::Narrow16 => {
                 for (j, v) in vals.iter().enumerate() {
                     let jj = kb.idx(j as i64);
                     let s = kb.add(base, jj);
-                    kb.store(*v, self.mem, s);
+                    self.store_slot(kb, *v, s);
                 }
             }
         }

@@ -77,7 +77,7 @@ fn buffer(p: &Program, v: &Value) -> Result<Value, String> {
         .buffers
         .get(index(v)?)
         .ok_or("signature: buffer out of range")?;
-    Ok(json!([b.layout, b.elem, b.dims]))
+    Ok(json!([b.layout, b.elem, b.dims, b.narrow]))
 }
 
 fn weight(p: &Program, v: &Value) -> Result<Value, String> {

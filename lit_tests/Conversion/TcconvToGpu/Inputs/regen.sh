@@ -27,3 +27,6 @@ gen staged sm_75
 gen staged sm_90 mma
 gen wgmma sm_90a wgmma
 gen invalid sm_80
+gen narrow16 sm_90
+gen narrow16 sm_90a wgmma
+gen narrow16 sm_80 simple

@@ -33,7 +33,11 @@ impl<'c> KernelBuilder<'c> {
     }
     /// `memref.view` of a 1-D i8 memref of `bytes` bytes as `bytes / 4` i32 words.
     pub fn view_words(&mut self, bytes_mem: Val, bytes: i64) -> Val {
-        let to = Type::parse(self.ctx, &format!("memref<{}xi32>", bytes / 4)).expect("view type");
+        self.view_as(bytes_mem, bytes / 4, "i32")
+    }
+    /// `memref.view` of a 1-D i8 memref as `len` elements of `elem`, from byte 0.
+    pub fn view_as(&mut self, bytes_mem: Val, len: i64, elem: &str) -> Val {
+        let to = Type::parse(self.ctx, &format!("memref<{len}x{elem}>")).expect("view type");
         let zero = self.idx(0);
         self.op("memref.view", &[bytes_mem, zero], &[to], &[])[0]
     }

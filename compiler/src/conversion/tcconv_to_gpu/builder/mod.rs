@@ -41,6 +41,7 @@ use std::collections::HashMap;
 pub enum Scalar {
     I1,
     I8,
+    I16,
     I32,
     I64,
     Idx,
@@ -52,6 +53,7 @@ impl Scalar {
         match self {
             Scalar::I1 => 1,
             Scalar::I8 => 8,
+            Scalar::I16 => 16,
             Scalar::I32 | Scalar::F32 => 32,
             Scalar::I64 | Scalar::Idx => 64,
         }
@@ -148,6 +150,7 @@ impl<'c> KernelBuilder<'c> {
         for (t, s) in [
             (Scalar::I1, "i1"),
             (Scalar::I8, "i8"),
+            (Scalar::I16, "i16"),
             (Scalar::I32, "i32"),
             (Scalar::I64, "i64"),
             (Scalar::Idx, "index"),
@@ -543,6 +546,7 @@ fn wrap(t: Scalar, v: i64) -> i64 {
     match t {
         Scalar::I1 => v & 1,
         Scalar::I8 => v as i8 as i64,
+        Scalar::I16 => v as i16 as i64,
         Scalar::I32 => v as i32 as i64,
         _ => v,
     }
