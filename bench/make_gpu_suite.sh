@@ -10,6 +10,8 @@
 # WG_MODELS=1 adds sm_90a model artifacts with convert-qnn-to-tcconv{kernel=wgmma} (`-wg`);
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
+# SIMPLE_MODELS="resnet18-w4a4-b1-sm_90 ..." adds those model artifacts with
+# convert-qnn-to-tcconv{kernel=simple} (`-simple`: every conv on the CUDA-core family);
 # PREV_OPT=path/to/other/nibble-opt adds model artifacts built by that binary (`-prev`) for the
 # targets in PREV_TARGETS (default sm_90);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`).
@@ -57,6 +59,10 @@ for m in $models; do
       if [ "$t" = sm_90a ] && [ -n "${WG_MODELS:-}" ]; then # wgmma wherever it applies, for A/B
         emit "$name-wg" "$d" "$t" wgmma
         echo "$name-wg model $arch $bits $b $t" >> "$manifest"
+      fi
+      if [[ " ${SIMPLE_MODELS:-} " == *" $arch-$bits-b$b-$t "* ]]; then # the CUDA-core kernels only
+        emit "$name-simple" "$d" "$t" simple
+        echo "$name-simple model $arch $bits $b $t" >> "$manifest"
       fi
       if [[ " ${PREV_TARGETS:-sm_90} " == *" $t "* ]] && [ -n "${PREV_OPT:-}" ]; then # another nibble-opt build, for A/B
         opt=$PREV_OPT emit "$name-prev" "$d" "$t"

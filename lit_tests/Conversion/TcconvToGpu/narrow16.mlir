@@ -28,46 +28,52 @@
 // PAIR-NEXT: %[[LO:.*]] = arith.andi %[[N0]], %c65535_i32 : i32
 // PAIR-NEXT: %[[HI:.*]] = arith.shli %[[N1]], %c16_i32 : i32
 // PAIR-NEXT: %[[W:.*]] = arith.ori %[[LO]], %[[HI]] : i32
+// PAIR-NEXT: %[[E:.*]] = arith.ori %[[E0]], %[[E1]] : i1
+// PAIR-NEXT: scf.if %[[OK:.*]] {
 // PAIR-NEXT: %[[WI:.*]] = arith.divui %[[SL:.*]], %c2 : index
 // PAIR-NEXT: memref.store %[[W]], %[[WORDS]][%[[WI]]] : memref<196608xi32>
-// PAIR-NEXT: %[[ANY:.*]] = arith.ori %[[E0]], %[[E1]] : i1
-// PAIR-NEXT: scf.if %[[ANY]] {
+// PAIR-NEXT: }
+// PAIR-NEXT: %[[MUST:.*]] = arith.andi %[[OK]], %[[E]] : i1
+// ... and after the m-tile's stores, one branch on any escape of them, each pair's wide store
+// behind its own flag.
+// PAIR: scf.if %[[MUST]] {
 // PAIR-NEXT: %[[X0:.*]] = arith.addi %c65536, %[[SL]] : index
 // PAIR-NEXT: %[[X1:.*]] = arith.addi %[[X0]], %c1 : index
 // PAIR-NEXT: memref.store %[[V0]], %[[WORDS]][%[[X0]]] : memref<196608xi32>
 // PAIR-NEXT: memref.store %[[V1]], %[[WORDS]][%[[X1]]] : memref<196608xi32>
-// The simple family stores a value at a time: an i16 store, the i32 under an escape.
-// SIMPLE: %[[HALVES:.*]] = memref.view %{{.*}}[%c0][] : memref<786432xi8> to memref<131072xi16>
-// SIMPLE: %[[E:.*]] = arith.cmpi ugt, %{{.*}}, %c65534_i32 : i32
-// SIMPLE-NEXT: %[[N:.*]] = arith.select %[[E]], %c-32768_i32, %[[V:.*]] : i32
-// SIMPLE-NEXT: %[[H:.*]] = arith.trunci %[[N]] : i32 to i16
-// SIMPLE-NEXT: memref.store %[[H]], %[[HALVES]][%[[SL:.*]]] : memref<131072xi16>
+// The simple family stores a thread's 8 channels as 4 words, then the escapes behind one branch.
+// SIMPLE: %[[E:.*]] = arith.ori %{{.*}}, %{{.*}} : i1
+// SIMPLE-NEXT: %[[WI:.*]] = arith.divui %[[SL:.*]], %c2 : index
+// SIMPLE-NEXT: memref.store %{{.*}}, %[[WORDS]][%[[WI]]] : memref<196608xi32>
+// SIMPLE: scf.if %{{.*}} {
 // SIMPLE-NEXT: scf.if %[[E]] {
 // SIMPLE-NEXT: %[[X:.*]] = arith.addi %c65536, %[[SL]] : index
-// SIMPLE-NEXT: memref.store %[[V]], %[[WORDS]][%[[X]]] : memref<196608xi32>
 // CHECK: gpu.return
 
-// ... and the second reads it as its residual: the word's two i16, sign-extended, and the wide
-// plane only where one of them is the escape.
+// ... and the second reads it as its residual: the m-tile's words first (the loads in flight
+// together), then each word's two i16, sign-extended, and one branch to the wide plane where any
+// of them is the escape.
 // CHECK: gpu.func @residual_stream_1_conv2d({{.*}}%[[RES:arg3]]: memref<3x262144xi8>
 // CHECK: memref.reinterpret_cast %[[RES]] {{.*}} to memref<786432xi8>
 // CHECK: %[[RWORDS:.*]] = memref.view %{{.*}}[%c0][] : memref<786432xi8> to memref<196608xi32>
 // PAIR: %[[RW:.*]] = memref.load %[[RWORDS]][%{{.*}}] : memref<196608xi32>
-// PAIR-NEXT: %[[RLO16:.*]] = arith.trunci %[[RW]] : i32 to i16
+// PAIR-NEXT: arith.divui
+// PAIR-NEXT: memref.load %[[RWORDS]]
+// PAIR: %[[RLO16:.*]] = arith.trunci %[[RW]] : i32 to i16
 // PAIR-NEXT: %[[RLO:.*]] = arith.extsi %[[RLO16]] : i16 to i32
 // PAIR-NEXT: %[[RHI:.*]] = arith.shrsi %[[RW]], %c16_i32 : i32
 // PAIR-NEXT: %[[RE0:.*]] = arith.cmpi eq, %[[RLO]], %c-32768_i32 : i32
 // PAIR-NEXT: %[[RE1:.*]] = arith.cmpi eq, %[[RHI]], %c-32768_i32 : i32
-// PAIR-NEXT: %[[RANY:.*]] = arith.ori %[[RE0]], %[[RE1]] : i1
-// PAIR-NEXT: %{{.*}}:2 = scf.if %[[RANY]] -> (i32, i32) {
-// PAIR: arith.select %[[RE0]], %{{.*}}, %[[RLO]] : i32
-// PAIR-NEXT: arith.select %[[RE1]], %{{.*}}, %[[RHI]] : i32
+// PAIR: %{{.*}}:{{[0-9]+}} = scf.if %{{.*}} -> (i32, i32, i32, i32, {{.*}}) {
+// PAIR-NEXT: %[[X:.*]] = arith.addi %c65536, %{{.*}} : index
+// PAIR-NEXT: scf.if %[[RE0]] -> (i32) {
+// PAIR-NEXT: memref.load %[[RWORDS]][%[[X]]] : memref<196608xi32>
 // PAIR: } else {
-// PAIR-NEXT: scf.yield %[[RLO]], %[[RHI]] : i32, i32
-// SIMPLE: %[[RH:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<131072xi16>
-// SIMPLE-NEXT: %[[RV:.*]] = arith.extsi %[[RH]] : i16 to i32
-// SIMPLE-NEXT: %[[RE:.*]] = arith.cmpi eq, %[[RV]], %c-32768_i32 : i32
-// SIMPLE-NEXT: scf.if %[[RE]] -> (i32) {
+// PAIR-NEXT: scf.yield %[[RLO]] : i32
+// SIMPLE: memref.load %[[RWORDS]]
+// SIMPLE-NEXT: arith.divui
+// SIMPLE-NEXT: memref.load %[[RWORDS]]
+// SIMPLE: %{{.*}}:8 = scf.if %{{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32) {
 // CHECK: gpu.return
 
 // PTX: .visible .entry residual_stream_0_conv2d(

@@ -262,6 +262,27 @@ pub fn store_tile(
     for mt in 0..tile.mt as usize {
         // with whole-row stores: the packed words of each row half, n-tile by n-tile
         let mut row_words: Vec<Vec<Val>> = vec![vec![]; rhalves as usize];
+        // a narrow16 residual: the m-tile's values read at once (one branch for the escapes)
+        let mut narrow_res = match pair_residual {
+            Some((buf, ab)) if buf.storage == Storage::Narrow16 => {
+                let olast2 = kb.idx(o_total - 2);
+                let mut slots = vec![];
+                for nt in 0..tile.nt {
+                    let off = kb.idx(nt * 8);
+                    let o0 = kb.add(nbase, off);
+                    let oc = kb.add(o0, t2);
+                    let oe = kb.mins(oc, olast2);
+                    for rh in 0..rhalves as usize {
+                        let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
+                        slots.push(act_slot(kb, ab, n, oe, y, x));
+                    }
+                }
+                buf.load_pairs(kb, &slots).into_iter()
+            }
+            _ => vec![].into_iter(),
+        };
+        // a narrow16 output: the m-tile's wide-plane stores behind one branch
+        let mut escapes = vec![];
         for nt in 0..tile.nt as usize {
             let off = kb.idx(nt as i64 * 8);
             let o0 = kb.add(nbase, off);
@@ -281,14 +302,12 @@ pub fn store_tile(
                 .map(|rh| {
                     let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
                     match (pair_residual, rb) {
+                        (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => narrow_res.next(),
                         (Some((buf, ab)), _) => {
                             let olast2 = kb.idx(o_total - 2);
                             let oe = kb.mins(oc, olast2);
                             let sl = act_slot(kb, ab, n, oe, y, x);
-                            Some(match buf.storage {
-                                Storage::Narrow16 => buf.load_pair(kb, sl),
-                                _ => kb.load2(buf.mem, sl),
-                            })
+                            Some(kb.load2(buf.mem, sl))
                         }
                         (None, Some((buf, ab))) => Some([0, 1].map(|ci| {
                             let sl = act_slot(kb, ab, n, chans[ci].1, y, x);
@@ -323,12 +342,15 @@ pub fn store_tile(
                     words.push(pack_word(kb, vals[2 * rh].2, vals[2 * rh + 1].2, t));
                 }
             } else {
-                store_vals(kb, tile, o0, bufs.out, s.output, &vals, staged(false));
+                let st = staged(false);
+                store_vals(kb, tile, o0, bufs.out, s.output, &vals, st, &mut escapes);
             }
             if let Some(((zbuf, zb), _)) = second {
-                store_vals(kb, tile, o0, zbuf, zb, &zvals, staged(true));
+                store_vals(kb, tile, o0, zbuf, zb, &zvals, staged(true), &mut escapes);
             }
         }
+        // the second output is never narrow16 (a requantize's type is at most 16 bits)
+        bufs.out.store_escapes(kb, &escapes);
         if let Some((row_in, row_last)) = whole_rows {
             // lane t of each group stores row half t: the warp's 32 channels of a pixel, 16
             // bytes at once
@@ -386,7 +408,9 @@ fn pack_word(kb: &mut KernelBuilder, v0: Val, v1: Val, t: Val) -> Val {
 }
 
 /// Store one n-tile's values `(row, o, v)` of [`store_tile`] to `buf` (of type `ab`), or to
-/// the shared-memory tile `stage` (packed outputs only).
+/// the shared-memory tile `stage` (packed outputs only). A narrow16 output stores the narrow
+/// plane and adds each pair's wide-plane store to `escapes` (`Buf::store_escapes`).
+#[allow(clippy::too_many_arguments)]
 fn store_vals(
     kb: &mut KernelBuilder,
     tile: &WarpTile,
@@ -395,6 +419,7 @@ fn store_vals(
     ab: &ActBuffer,
     vals: &[(usize, Val, Val)],
     stage: Option<&StageOut>,
+    escapes: &mut Vec<(Val, Val, Val, Val)>,
 ) {
     let (rows, t, warp_ok) = (tile.rows, tile.t, tile.ok);
     let o_total = ab.dims[1];
@@ -448,10 +473,16 @@ fn store_vals(
             let ok = kb.andb(ok, oin);
             let occ = kb.mins(o, olast_w);
             let sl = act_slot(kb, ab, n, occ, y, x);
+            let vs: Vec<Val> = group.iter().map(|&(_, _, v)| v).collect();
+            if let (Storage::Narrow16, &[a, b]) = (buf.storage, &vs[..]) {
+                let (w, escaped) = Buf::narrow_word(kb, a, b);
+                kb.if_then(ok, |kb| buf.store_narrow_word(kb, w, sl));
+                let e = kb.andb(ok, escaped);
+                escapes.push((e, sl, a, b));
+                continue;
+            }
             kb.if_then(ok, |kb| {
-                let vs: Vec<Val> = group.iter().map(|&(_, _, v)| v).collect();
                 match (buf.storage, &vs[..]) {
-                    (Storage::Narrow16, &[a, b]) => buf.store_pair(kb, a, b, sl),
                     (Storage::Byte, &[a, b]) => {
                         let (a, b) = (kb.trunc(a, Scalar::I8), kb.trunc(b, Scalar::I8));
                         kb.store2(a, b, buf.mem, sl)

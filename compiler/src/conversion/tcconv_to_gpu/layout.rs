@@ -417,34 +417,49 @@ impl Buf {
         }
     }
 
-    /// Narrow16: the values of slots `s` and `s + 1` (`s` even): one 4-byte load of the narrow
-    /// plane, and the wide plane only where one of them is an escape.
-    pub fn load_pair(&self, kb: &mut KernelBuilder, s: Val) -> [Val; 2] {
-        assert_eq!(
-            self.storage,
-            Storage::Narrow16,
-            "load_pair reads narrow16 buffers"
-        );
+    /// Narrow16: the values of the slot pairs `(s, s + 1)` for each `s` of `slots` (even): one
+    /// 4-byte load of the narrow plane a pair, all issued before the one branch that reads the
+    /// wide plane where any of them is an escape (a branch after each load would wait for it).
+    pub fn load_pairs(&self, kb: &mut KernelBuilder, slots: &[Val]) -> Vec<[Val; 2]> {
+        assert_eq!(self.storage, Storage::Narrow16, "load_pairs reads narrow16 buffers");
         let words = self.words.unwrap();
         let two = kb.idx(2);
-        let wi = kb.divu(s, two);
-        let w = kb.load(words, wi);
-        let lo = kb.trunc(w, Scalar::I16);
-        let lo = kb.sext(lo, Scalar::I32);
+        let loaded: Vec<Val> = slots
+            .iter()
+            .map(|&s| {
+                let wi = kb.divu(s, two);
+                kb.load(words, wi)
+            })
+            .collect();
         let k16 = kb.i32c(16);
-        let hi = kb.shrs(w, k16);
         let esc = kb.i32c(ESCAPE as i64);
-        let (e0, e1) = (kb.cmp(Cmp::Eq, lo, esc), kb.cmp(Cmp::Eq, hi, esc));
-        let any = kb.orb(e0, e1);
+        let mut vals = vec![];
+        let mut escaped = vec![];
+        let mut any = kb.c(Scalar::I1, 0);
+        for w in loaded {
+            let lo = kb.trunc(w, Scalar::I16);
+            let lo = kb.sext(lo, Scalar::I32);
+            let hi = kb.shrs(w, k16);
+            for v in [lo, hi] {
+                let e = kb.cmp(Cmp::Eq, v, esc);
+                any = kb.orb(any, e);
+                vals.push(v);
+                escaped.push(e);
+            }
+        }
         let wide = kb.idx(self.wide);
-        let v = kb.if_then_else(any, &[lo, hi], |kb| {
-            let i0 = kb.add(wide, s);
+        let out = kb.if_then_else(any, &vals, |kb| {
             let one = kb.idx(1);
-            let i1 = kb.add(i0, one);
-            let (w0, w1) = (kb.load(words, i0), kb.load(words, i1));
-            vec![kb.select(e0, w0, lo), kb.select(e1, w1, hi)]
+            let mut out = vec![];
+            for (j, (&v, &e)) in vals.iter().zip(&escaped).enumerate() {
+                let i = kb.add(wide, slots[j / 2]);
+                let i = if j % 2 == 1 { kb.add(i, one) } else { i };
+                // the wide plane holds only the escapes: read it only where this one is
+                out.push(kb.if_then_else(e, &[v], |kb| vec![kb.load(words, i)])[0]);
+            }
+            out
         });
-        [v[0], v[1]]
+        out.chunks(2).map(|c| [c[0], c[1]]).collect()
     }
 
     /// Narrow16: the i16 a value is stored as in the narrow plane (the value itself, or
@@ -481,38 +496,51 @@ impl Buf {
         }
     }
 
-    /// Narrow16: store `v0`, `v1` into slots `s`, `s + 1` (`s` even): one 4-byte store of the
-    /// narrow plane, and the wide plane only where one of them does not fit.
-    pub fn store_pair(&self, kb: &mut KernelBuilder, v0: Val, v1: Val, s: Val) {
-        assert_eq!(
-            self.storage,
-            Storage::Narrow16,
-            "store_pair writes narrow16 buffers"
-        );
+    /// Narrow16: the narrow-plane word of the values `v0`, `v1` of a slot pair, and whether
+    /// either is an escape (then [`Buf::store_escapes`] writes the pair to the wide plane).
+    pub fn narrow_word(kb: &mut KernelBuilder, v0: Val, v1: Val) -> (Val, Val) {
         let (n0, e0) = Self::narrow_of(kb, v0);
         let (n1, e1) = Self::narrow_of(kb, v1);
         let m = kb.i32c(0xffff);
         let lo = kb.and(n0, m);
         let k16 = kb.i32c(16);
         let hi = kb.shl(n1, k16);
-        let w = kb.or(lo, hi);
-        let words = self.words.unwrap();
+        (kb.or(lo, hi), kb.orb(e0, e1))
+    }
+
+    /// Narrow16: store the narrow-plane word `w` of the slot pair `(s, s + 1)` (`s` even).
+    pub fn store_narrow_word(&self, kb: &mut KernelBuilder, w: Val, s: Val) {
         let two = kb.idx(2);
         let wi = kb.divu(s, two);
-        kb.store(w, words, wi);
-        let escaped = kb.orb(e0, e1);
-        let wide = kb.idx(self.wide);
-        kb.if_then(escaped, |kb| {
-            let i0 = kb.add(wide, s);
-            let one = kb.idx(1);
-            let i1 = kb.add(i0, one);
-            kb.store(v0, words, i0);
-            kb.store(v1, words, i1);
+        kb.store(w, self.words.unwrap(), wi);
+    }
+
+    /// Narrow16: the wide-plane stores of a tile's slot pairs `(escaped, s, v0, v1)` behind one
+    /// branch on whether any pair escaped (taken for a few tiles an image).
+    pub fn store_escapes(&self, kb: &mut KernelBuilder, pairs: &[(Val, Val, Val, Val)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        let mut any = kb.c(Scalar::I1, 0);
+        for &(e, ..) in pairs {
+            any = kb.orb(any, e);
+        }
+        let (words, wide) = (self.words.unwrap(), self.wide);
+        kb.if_then(any, |kb| {
+            let (wide, one) = (kb.idx(wide), kb.idx(1));
+            for &(e, s, v0, v1) in pairs {
+                kb.if_then(e, |kb| {
+                    let i0 = kb.add(wide, s);
+                    let i1 = kb.add(i0, one);
+                    kb.store(v0, words, i0);
+                    kb.store(v1, words, i1);
+                });
+            }
         });
     }
 
     /// The values of slots `[base, base + g)`, `base` a multiple of `min(g, 8)` (4-bit) or
-    /// `min(g, 4)` (8-bit): whole words are loaded once and split.
+    /// `min(g, 4)` (8-bit), even for narrow16: whole words are loaded once and split.
     pub fn load_chunk(&self, kb: &mut KernelBuilder, base: Val, g: i64) -> Vec<Val> {
         let signed = self.signed();
         match self.storage {
@@ -556,6 +584,15 @@ impl Buf {
                 }
                 out
             }
+            Storage::Narrow16 if g % 2 == 0 => {
+                let slots: Vec<Val> = (0..g / 2)
+                    .map(|k| {
+                        let kk = kb.idx(2 * k);
+                        kb.add(base, kk)
+                    })
+                    .collect();
+                self.load_pairs(kb, &slots).concat()
+            }
             _ => (0..g)
                 .map(|j| {
                     let jj = kb.idx(j);
@@ -569,6 +606,8 @@ impl Buf {
     /// Store `vals` (i32, or f32 for f32 buffers, already in the element's range) into the
     /// consecutive slots `[base, base + vals.len())`. 4-bit: exactly 8 values, `base % 8 == 0`,
     /// one word store (`pack_nibbles`). 8-bit: one i32 word store per 4 values when aligned.
+    /// Narrow16: an even count of values from an even `base` as narrow-plane words, the
+    /// escapes behind one branch.
     pub fn store_slots(&self, kb: &mut KernelBuilder, base: Val, vals: &[Val]) {
         match self.storage {
             Storage::Packed4 => {
@@ -602,6 +641,17 @@ impl Buf {
                     let b = kb.trunc(*v, Scalar::I8);
                     kb.store(b, self.mem, s);
                 }
+            }
+            Storage::Narrow16 if vals.len() % 2 == 0 => {
+                let mut escapes = vec![];
+                for (k, p) in vals.chunks(2).enumerate() {
+                    let kk = kb.idx(2 * k as i64);
+                    let s = kb.add(base, kk);
+                    let (w, e) = Self::narrow_word(kb, p[0], p[1]);
+                    self.store_narrow_word(kb, w, s);
+                    escapes.push((e, s, p[0], p[1]));
+                }
+                self.store_escapes(kb, &escapes);
             }
             Storage::Word32 | Storage::Narrow16 => {
                 for (j, v) in vals.iter().enumerate() {

@@ -446,6 +446,11 @@ impl<'c> KernelBuilder<'c> {
         self.op1("arith.andi", &[a, b], ty)
     }
     pub fn orb(&mut self, a: Val, b: Val) -> Val {
+        match (self.known(a), self.known(b)) {
+            (Some(0), _) => return b,
+            (_, Some(0)) => return a,
+            _ => {}
+        }
         let ty = self.ty(Scalar::I1);
         self.op1("arith.ori", &[a, b], ty)
     }
