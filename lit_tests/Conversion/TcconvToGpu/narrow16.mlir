@@ -33,10 +33,10 @@
 // PAIR-NEXT: %[[WI:.*]] = arith.divui %[[SL:.*]], %c2 : index
 // PAIR-NEXT: memref.store %[[W]], %[[WORDS]][%[[WI]]] : memref<196608xi32>
 // PAIR-NEXT: }
-// PAIR-NEXT: %[[MUST:.*]] = arith.andi %[[OK]], %[[E]] : i1
 // ... and after the m-tile's stores, one branch on any escape of them, each pair's wide store
-// behind its own flag.
-// PAIR: scf.if %[[MUST]] {
+// behind its own flag (escaped and in bounds).
+// PAIR: %[[MUST:.*]] = arith.andi %[[E]], %[[OK]] : i1
+// PAIR-NEXT: scf.if %[[MUST]] {
 // PAIR-NEXT: %[[X0:.*]] = arith.addi %c65536, %[[SL]] : index
 // PAIR-NEXT: %[[X1:.*]] = arith.addi %[[X0]], %c1 : index
 // PAIR-NEXT: memref.store %[[V0]], %[[WORDS]][%[[X0]]] : memref<196608xi32>

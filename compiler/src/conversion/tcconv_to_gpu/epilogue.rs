@@ -262,28 +262,29 @@ pub fn store_tile(
     for mt in 0..tile.mt as usize {
         // with whole-row stores: the packed words of each row half, n-tile by n-tile
         let mut row_words: Vec<Vec<Val>> = vec![vec![]; rhalves as usize];
-        // a narrow16 residual: the m-tile's values read at once (one branch for the escapes)
-        let mut narrow_res = match pair_residual {
-            Some((buf, ab)) if buf.storage == Storage::Narrow16 => {
-                let olast2 = kb.idx(o_total - 2);
-                let mut slots = vec![];
-                for nt in 0..tile.nt {
-                    let off = kb.idx(nt * 8);
-                    let o0 = kb.add(nbase, off);
-                    let oc = kb.add(o0, t2);
-                    let oe = kb.mins(oc, olast2);
-                    for rh in 0..rhalves as usize {
-                        let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
-                        slots.push(act_slot(kb, ab, n, oe, y, x));
-                    }
-                }
-                buf.load_pairs(kb, &slots).into_iter()
-            }
-            _ => vec![].into_iter(),
-        };
-        // a narrow16 output: the m-tile's wide-plane stores behind one branch
+        // a narrow16 residual: a group of n-tiles' values read at once (one branch for the
+        // escapes), and a narrow16 output's wide-plane stores behind one branch a group
+        let mut narrow_res = vec![].into_iter();
         let mut escapes = vec![];
         for nt in 0..tile.nt as usize {
+            if nt % NARROW_GROUP == 0 {
+                if let Some((buf, ab)) = pair_residual.filter(|(b, _)| b.storage == Storage::Narrow16)
+                {
+                    let olast2 = kb.idx(o_total - 2);
+                    let mut slots = vec![];
+                    for g in nt..(nt + NARROW_GROUP).min(tile.nt as usize) {
+                        let off = kb.idx(g as i64 * 8);
+                        let o0 = kb.add(nbase, off);
+                        let oc = kb.add(o0, t2);
+                        let oe = kb.mins(oc, olast2);
+                        for rh in 0..rhalves as usize {
+                            let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
+                            slots.push(act_slot(kb, ab, n, oe, y, x));
+                        }
+                    }
+                    narrow_res = buf.load_pairs(kb, &slots).into_iter();
+                }
+            }
             let off = kb.idx(nt as i64 * 8);
             let o0 = kb.add(nbase, off);
             let oc = kb.add(o0, t2);
@@ -348,9 +349,11 @@ pub fn store_tile(
             if let Some(((zbuf, zb), _)) = second {
                 store_vals(kb, tile, o0, zbuf, zb, &zvals, staged(true), &mut escapes);
             }
+            // (the second output is never narrow16: a requantize's type is at most 16 bits)
+            if (nt + 1) % NARROW_GROUP == 0 || nt + 1 == tile.nt as usize {
+                bufs.out.store_escapes(kb, &std::mem::take(&mut escapes));
+            }
         }
-        // the second output is never narrow16 (a requantize's type is at most 16 bits)
-        bufs.out.store_escapes(kb, &escapes);
         if let Some((row_in, row_last)) = whole_rows {
             // lane t of each group stores row half t: the warp's 32 channels of a pixel, 16
             // bytes at once
@@ -373,6 +376,11 @@ pub fn store_tile(
     }
     Ok(())
 }
+
+/// N-tiles whose narrow16 residual words [`store_tile`] loads together (in flight at once) before
+/// one escape branch, and whose narrow16 output escapes it stores behind one branch: more keeps
+/// more values live across the branch (the whole m-tile spilled the 128-register residual convs).
+const NARROW_GROUP: usize = 2;
 
 /// Whether [`store_tile`] writes a packed 4-bit output a row at a time: a warp tile of 4
 /// n-tiles (32 channels, starting at a multiple of 32) of a channel-innermost output whose
@@ -419,7 +427,7 @@ fn store_vals(
     ab: &ActBuffer,
     vals: &[(usize, Val, Val)],
     stage: Option<&StageOut>,
-    escapes: &mut Vec<(Val, Val, Val, Val)>,
+    escapes: &mut Vec<(Val, Val, Val, Val, Val)>,
 ) {
     let (rows, t, warp_ok) = (tile.rows, tile.t, tile.ok);
     let o_total = ab.dims[1];
@@ -477,8 +485,7 @@ fn store_vals(
             if let (Storage::Narrow16, &[a, b]) = (buf.storage, &vs[..]) {
                 let (w, escaped) = Buf::narrow_word(kb, a, b);
                 kb.if_then(ok, |kb| buf.store_narrow_word(kb, w, sl));
-                let e = kb.andb(ok, escaped);
-                escapes.push((e, sl, a, b));
+                escapes.push((escaped, ok, sl, a, b));
                 continue;
             }
             kb.if_then(ok, |kb| {

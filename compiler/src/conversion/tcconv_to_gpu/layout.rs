@@ -515,9 +515,10 @@ impl Buf {
         kb.store(w, self.words.unwrap(), wi);
     }
 
-    /// Narrow16: the wide-plane stores of a tile's slot pairs `(escaped, s, v0, v1)` behind one
-    /// branch on whether any pair escaped (taken for a few tiles an image).
-    pub fn store_escapes(&self, kb: &mut KernelBuilder, pairs: &[(Val, Val, Val, Val)]) {
+    /// Narrow16: the wide-plane stores of a tile's slot pairs `(escaped, in bounds, s, v0, v1)`
+    /// behind one branch on whether any pair escaped (taken for a few tiles an image; the bounds
+    /// are only looked at there).
+    pub fn store_escapes(&self, kb: &mut KernelBuilder, pairs: &[(Val, Val, Val, Val, Val)]) {
         if pairs.is_empty() {
             return;
         }
@@ -528,7 +529,8 @@ impl Buf {
         let (words, wide) = (self.words.unwrap(), self.wide);
         kb.if_then(any, |kb| {
             let (wide, one) = (kb.idx(wide), kb.idx(1));
-            for &(e, s, v0, v1) in pairs {
+            for &(e, ok, s, v0, v1) in pairs {
+                let e = kb.andb(e, ok);
                 kb.if_then(e, |kb| {
                     let i0 = kb.add(wide, s);
                     let i1 = kb.add(i0, one);
@@ -649,7 +651,8 @@ impl Buf {
                     let s = kb.add(base, kk);
                     let (w, e) = Self::narrow_word(kb, p[0], p[1]);
                     self.store_narrow_word(kb, w, s);
-                    escapes.push((e, s, p[0], p[1]));
+                    let ok = kb.c(Scalar::I1, 1);
+                    escapes.push((e, ok, s, p[0], p[1]));
                 }
                 self.store_escapes(kb, &escapes);
             }
