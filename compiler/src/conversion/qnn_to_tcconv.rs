@@ -1,5 +1,5 @@
 //! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|mma|simple
-//! streams=narrow16|i32}`:
+//! streams=i32|narrow16}`:
 //! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
 //! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
 //! `nibble_tcconv::select` (documented there); this pass reads IR, runs them and writes IR.
@@ -85,9 +85,9 @@ pub fn parse_options(
         Some(s) => return Err(err(format!("strategy '{s}' is not auto or im2col"))),
     }
     match options.get("streams").map(String::as_str) {
-        None | Some("narrow16") => {}
-        Some("i32") => lo.wide_streams = true,
-        Some(s) => return Err(err(format!("streams '{s}' is not narrow16 or i32"))),
+        None | Some("i32") => {}
+        Some("narrow16") => lo.narrow_streams = true,
+        Some(s) => return Err(err(format!("streams '{s}' is not i32 or narrow16"))),
     }
     Ok((target, lo))
 }
@@ -107,7 +107,7 @@ impl NibblePass for ConvertQnnToTcconv {
                 "BMxBNxBK block tile for every conv, overriding the tile model",
             ),
             ("strategy", "auto (rules) | im2col (every conv)"),
-            ("streams", "narrow16 (default): residual streams between convs as i16 with exact escapes to a 32-bit plane | i32: 32-bit words"),
+            ("streams", "i32 (default): residual streams in 32-bit words | narrow16: the streams between convs as i16 with exact escapes to a 32-bit plane (half the bytes, more epilogue instructions)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]
     }

@@ -2,7 +2,7 @@
 //! bit on generated HAWQ ResNet-18 and ResNet-50, W4A4 and W8A8, for every target's lowering,
 //! both for the graph as generated and after `qnn-egraph-optimize` (fused epilogues), at a batch
 //! where `direct` applies (16) and one where it does not (3). Small images keep it quick. The
-//! optimized programs keep their residual streams in narrow16 storage.
+//! optimized programs are lowered with `streams=narrow16`.
 
 use melior::ir::block::BlockLike;
 use nibble_compiler::context::{new_context, parse_source};
@@ -53,7 +53,12 @@ fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) {
             ("as generated", g.clone()),
             ("optimized", optimized(&g, target)),
         ] {
-            let p = lower(&graph, target, &LowerOptions::default()).unwrap();
+            // the optimized graph with its residual streams in narrow16 storage
+            let opts = LowerOptions {
+                narrow_streams: what == "optimized",
+                ..Default::default()
+            };
+            let p = lower(&graph, target, &opts).unwrap();
             nibble_tcconv::verify::verify_program(&p)
                 .unwrap_or_else(|e| panic!("{target} {what}: {e:?}"));
             direct += p
@@ -68,7 +73,7 @@ fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) {
                 .filter(|o| matches!(o, TcOp::Conv2d(c) if c.second.is_some()))
                 .count();
             assert_eq!(seconds > 0, what == "optimized", "{target} {what}");
-            // and, between convs, stored narrow16 (so the interpreter runs that storage too)
+            // and, between convs, stored narrow16 (the interpreter runs that storage too)
             let narrow = p.buffers.iter().filter(|b| b.narrow).count();
             assert_eq!(narrow > 0, what == "optimized", "{target} {what}");
             let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();

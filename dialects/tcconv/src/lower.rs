@@ -24,9 +24,10 @@ pub struct LowerOptions {
     pub strategy: Option<Strategy>,
     /// Which kernel families the selection may choose (`kernel=auto|mma|simple`).
     pub kernel: Choice,
-    /// `streams=i32`: keep every residual stream in 32-bit words instead of
-    /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) (see [`narrow_streams`]).
-    pub wide_streams: bool,
+    /// `streams=narrow16`: store the residual streams in
+    /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) instead of 32-bit words (see
+    /// [`narrow_streams`]).
+    pub narrow_streams: bool,
 }
 
 pub use crate::select::{choose_strategy, choose_tiling, mma_for, parse_tile};
@@ -655,7 +656,7 @@ impl<'g> Lowering<'g> {
             let b = self.buffer(r, l);
             self.p.outputs.push(b);
         }
-        if !self.opts.wide_streams {
+        if self.opts.narrow_streams {
             narrow_streams(&mut self.p);
         }
         Ok(self.p)
@@ -666,7 +667,10 @@ impl<'g> Lowering<'g> {
 /// internal i32 buffer that only convs touch, as their first output or their residual operand,
 /// in a layout that can be narrow (channel-innermost, even channels). The values are the same
 /// (exact for every value: the rare ones outside i16 are escapes into a second plane); the
-/// kernels that write and read the stream move 2 bytes an element instead of 4.
+/// kernels that write and read the stream move 2 bytes an element instead of 4, for about 8
+/// more epilogue instructions an element (packing, the escape tests). Not the default: the
+/// residual convs it applies to are bound by their epilogue's instructions, and measured 1.1-1.3x
+/// slower with it (H200, ResNet-50 W4A4 batch 256: 10.50 -> 11.74 ms; `bench/RESULTS.md`).
 pub fn narrow_streams(p: &mut Program) {
     let mut ok: Vec<bool> = p.buffers.iter().map(ActBuffer::can_be_narrow).collect();
     for &b in p.inputs.iter().chain(&p.outputs) {

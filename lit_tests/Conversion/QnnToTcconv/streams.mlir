@@ -1,13 +1,14 @@
-// convert-qnn-to-tcconv stores the residual streams narrow16: an internal i32 buffer that only
-// convs touch, as their first output or their residual operand, channel-innermost with an even
-// channel count (tcconv's `storage = "narrow16"`: i16 values, exact escapes to a 32-bit plane).
-// Everything else keeps 32-bit words, and streams=i32 keeps them all.
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s
+// convert-qnn-to-tcconv{streams=narrow16} stores the residual streams narrow16: an internal i32
+// buffer that only convs touch, as their first output or their residual operand, channel-innermost
+// with an even channel count (tcconv's `storage = "narrow16"`: i16 values, exact escapes to a
+// 32-bit plane). Everything else keeps 32-bit words, and the default (streams=i32) keeps them all.
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=narrow16},tcconv-verify)' | FileCheck %s
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' | FileCheck %s --check-prefix=WIDE
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=i32})' | FileCheck %s --check-prefix=WIDE
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
-// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' | nibble-opt | FileCheck %s
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=narrow16})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=narrow16})' | nibble-opt | FileCheck %s
 // RUN: not nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=i16})' 2>&1 | FileCheck %s --check-prefix=OPTION
-// OPTION: error: convert-qnn-to-tcconv: streams 'i16' is not narrow16 or i32
+// OPTION: error: convert-qnn-to-tcconv: streams 'i16' is not i32 or narrow16
 
 // Both convs' sums are narrow16: the first one's is the second one's residual, the second one's
 // is written and never read.

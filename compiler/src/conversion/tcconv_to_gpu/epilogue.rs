@@ -268,7 +268,8 @@ pub fn store_tile(
         let mut escapes = vec![];
         for nt in 0..tile.nt as usize {
             if nt % NARROW_GROUP == 0 {
-                if let Some((buf, ab)) = pair_residual.filter(|(b, _)| b.storage == Storage::Narrow16)
+                if let Some((buf, ab)) =
+                    pair_residual.filter(|(b, _)| b.storage == Storage::Narrow16)
                 {
                     let olast2 = kb.idx(o_total - 2);
                     let mut slots = vec![];
@@ -303,7 +304,9 @@ pub fn store_tile(
                 .map(|rh| {
                     let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
                     match (pair_residual, rb) {
-                        (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => narrow_res.next(),
+                        (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
+                            narrow_res.next()
+                        }
                         (Some((buf, ab)), _) => {
                             let olast2 = kb.idx(o_total - 2);
                             let oe = kb.mins(oc, olast2);
@@ -488,15 +491,13 @@ fn store_vals(
                 escapes.push((escaped, ok, sl, a, b));
                 continue;
             }
-            kb.if_then(ok, |kb| {
-                match (buf.storage, &vs[..]) {
-                    (Storage::Byte, &[a, b]) => {
-                        let (a, b) = (kb.trunc(a, Scalar::I8), kb.trunc(b, Scalar::I8));
-                        kb.store2(a, b, buf.mem, sl)
-                    }
-                    (_, &[a, b]) => kb.store2(a, b, buf.mem, sl),
-                    _ => buf.store_slot(kb, vs[0], sl),
+            kb.if_then(ok, |kb| match (buf.storage, &vs[..]) {
+                (Storage::Byte, &[a, b]) => {
+                    let (a, b) = (kb.trunc(a, Scalar::I8), kb.trunc(b, Scalar::I8));
+                    kb.store2(a, b, buf.mem, sl)
                 }
+                (_, &[a, b]) => kb.store2(a, b, buf.mem, sl),
+                _ => buf.store_slot(kb, vs[0], sl),
             });
         }
     }

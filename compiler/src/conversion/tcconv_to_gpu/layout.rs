@@ -421,7 +421,11 @@ impl Buf {
     /// 4-byte load of the narrow plane a pair, all issued before the one branch that reads the
     /// wide plane where any of them is an escape (a branch after each load would wait for it).
     pub fn load_pairs(&self, kb: &mut KernelBuilder, slots: &[Val]) -> Vec<[Val; 2]> {
-        assert_eq!(self.storage, Storage::Narrow16, "load_pairs reads narrow16 buffers");
+        assert_eq!(
+            self.storage,
+            Storage::Narrow16,
+            "load_pairs reads narrow16 buffers"
+        );
         let words = self.words.unwrap();
         let two = kb.idx(2);
         let loaded: Vec<Val> = slots
