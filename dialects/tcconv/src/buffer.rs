@@ -8,6 +8,7 @@
 //! - `i32` in `narrow16` storage (a residual stream, see [`Storage::Narrow16`]): two planes in
 //!   one byte buffer, the values as i16 (2 bytes a slot), then the exact i32 of the values that
 //!   do not fit (4 bytes a slot, written and read only for those).
+//!
 //! Layouts put channels innermost (NHWC, HWNC, NC) except NCHW, used only for f32 edges.
 
 use nibble_qnn::semantics::{pack_int4, unpack_int4, ElemType, Layout};
