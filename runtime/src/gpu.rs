@@ -14,6 +14,11 @@
 //! (`cuLaunchKernelEx`), in the CUDA graph too, so a kernel's launch overlaps its predecessor.
 //! Off by default: with the trigger at the kernels' start it was measured slower at batch 8
 //! (bench/RESULTS.md). A PTX without the waits is never launched that way.
+//!
+//! Weights in L2 (opt-in, `NIBBLE_L2_WEIGHTS=1`): the weights are a persisting access-policy
+//! window of the stream (persisting L2 set aside for them, up to the device's limits), which the
+//! launches captured into the graph carry, so replays find them in L2 however much activation
+//! traffic passes between two uses.
 
 use crate::artifact::{weight_offsets, Artifact};
 use crate::host;
@@ -67,6 +72,9 @@ pub struct Runtime {
     arena_ptr: u64,
     launches: Vec<Prepared>,
     graph: Option<CudaGraph>,
+    /// Bytes of the weights in a persisting L2 access-policy window (0: none; see the module
+    /// doc).
+    pub l2_window: usize,
     /// Launch with programmatic stream serialization (see the module doc).
     pub programmatic: bool,
 }
@@ -159,6 +167,14 @@ impl Runtime {
             (w, p)
         };
         cuda("cuStreamSynchronize (after uploads)", stream.synchronize())?;
+        let l2_window = if std::env::var("NIBBLE_L2_WEIGHTS").is_ok_and(|v| v == "1") {
+            cuda(
+                "access policy window for the weights",
+                persist_in_l2(&ctx, &stream, wptr, wbytes as usize),
+            )?
+        } else {
+            0
+        };
 
         let launches = plan
             .launches
@@ -187,6 +203,7 @@ impl Runtime {
         let programmatic = crate::artifact::ptx_waits_for_predecessors(&a.ptx)
             && std::env::var("NIBBLE_PDL").is_ok_and(|v| v == "1");
         let mut rt = Runtime {
+            l2_window,
             programmatic,
             plan,
             device,
@@ -413,4 +430,49 @@ impl Runtime {
     pub fn check(&self) -> Result<(), Error> {
         cuda("a previous asynchronous CUDA call", self.ctx.check_err())
     }
+}
+
+/// Keep the weights in L2 across runs: set aside persisting L2 for them
+/// (`CU_LIMIT_PERSISTING_L2_CACHE_SIZE`) and put them in the stream's access-policy window, which
+/// the launches captured into the CUDA graph carry. Returns the window's bytes (the weights, up
+/// to the device's largest window and persisting size; 0 where the device has none).
+fn persist_in_l2(
+    ctx: &CudaContext,
+    stream: &CudaStream,
+    ptr: u64,
+    bytes: usize,
+) -> Result<usize, cudarc::driver::DriverError> {
+    use cudarc::driver::sys;
+    let attr = |a| ctx.attribute(a).map(|v| v.max(0) as usize);
+    let max_persist =
+        attr(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_PERSISTING_L2_CACHE_SIZE)?;
+    let max_window =
+        attr(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_ACCESS_POLICY_WINDOW_SIZE)?;
+    let window = bytes.min(max_window);
+    if window == 0 || max_persist == 0 {
+        return Ok(0);
+    }
+    let set_aside = window.min(max_persist);
+    ctx.bind_to_thread()?;
+    // SAFETY: plain driver calls on the bound context; `value` outlives the call and the one
+    // union field set is the one the attribute id names
+    unsafe {
+        sys::cuCtxSetLimit(sys::CUlimit::CU_LIMIT_PERSISTING_L2_CACHE_SIZE, set_aside).result()?;
+        let mut value: sys::CUstreamAttrValue = std::mem::zeroed();
+        value.accessPolicyWindow = sys::CUaccessPolicyWindow {
+            base_ptr: ptr as *mut std::ffi::c_void,
+            num_bytes: window,
+            // a window larger than the set-aside persists a proportional share of it
+            hitRatio: (set_aside as f32 / window as f32).min(1.0),
+            hitProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_PERSISTING,
+            missProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_STREAMING,
+        };
+        sys::cuStreamSetAttribute(
+            stream.cu_stream(),
+            sys::CUstreamAttrID::CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW,
+            &value,
+        )
+        .result()?;
+    }
+    Ok(window)
 }

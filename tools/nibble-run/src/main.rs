@@ -369,12 +369,17 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
     if let Some(n) = cli.bench {
         let (median, p90) = rt.bench(n).map_err(|e| e.to_string())?;
         println!(
-            "bench: {n} runs on {} ({}): median {median:.4} ms, p90 {p90:.4} ms",
+            "bench: {n} runs on {} ({}{}): median {median:.4} ms, p90 {p90:.4} ms",
             rt.device,
             if rt.uses_graph {
                 "CUDA graph replay"
             } else {
                 "direct launches"
+            },
+            if rt.l2_window > 0 {
+                format!(", weights in a {}-byte persisting L2 window", rt.l2_window)
+            } else {
+                String::new()
             }
         );
     }
