@@ -15,10 +15,12 @@
 //! Off by default: with the trigger at the kernels' start it was measured slower at batch 8
 //! (bench/RESULTS.md). A PTX without the waits is never launched that way.
 //!
-//! Weights in L2 (opt-in, `NIBBLE_L2_WEIGHTS=1`): the weights are a persisting access-policy
-//! window of the stream (persisting L2 set aside for them, up to the device's limits), which the
-//! launches captured into the graph carry, so replays find them in L2 however much activation
-//! traffic passes between two uses.
+//! Weights in L2: the weights are a persisting access-policy window of the stream (persisting
+//! L2 set aside for them, up to the device's limits), which the launches captured into the graph
+//! carry, so replays find them in L2 however much activation traffic passes between two uses.
+//! On where the arena is no larger than the weights (batch 1: ResNet-50 W8A8 0.2615 -> 0.2516
+//! ms on an H200, W4A4 0.2381 -> 0.2374), off above (batch 8 to 256: 0.3-0.8% slower with it);
+//! `NIBBLE_L2_WEIGHTS=1` / `=0` forces it.
 
 use crate::artifact::{weight_offsets, Artifact};
 use crate::host;
@@ -167,7 +169,13 @@ impl Runtime {
             (w, p)
         };
         cuda("cuStreamSynchronize (after uploads)", stream.synchronize())?;
-        let l2_window = if std::env::var("NIBBLE_L2_WEIGHTS").is_ok_and(|v| v == "1") {
+        // on where the weights outweigh the activations (batch 1), unless the variable says
+        let l2 = match std::env::var("NIBBLE_L2_WEIGHTS").as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => plan.arena_bytes <= wbytes,
+        };
+        let l2_window = if l2 {
             cuda(
                 "access policy window for the weights",
                 persist_in_l2(&ctx, &stream, wptr, wbytes as usize),
