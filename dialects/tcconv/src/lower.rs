@@ -676,16 +676,8 @@ pub fn narrow_streams(p: &mut Program) {
     for &b in p.inputs.iter().chain(&p.outputs) {
         ok[b] = false;
     }
-    for op in &p.ops {
-        let allowed: Vec<BufId> = match op {
-            TcOp::Conv2d(c) => c.residual.into_iter().chain([c.output]).collect(),
-            _ => vec![],
-        };
-        for b in op.reads().into_iter().chain(op.writes_all()) {
-            if !allowed.contains(&b) {
-                ok[b] = false;
-            }
-        }
+    for b in p.ops.iter().flat_map(TcOp::wide_only) {
+        ok[b] = false;
     }
     for (b, ok) in p.buffers.iter_mut().zip(ok) {
         b.narrow = ok;

@@ -259,6 +259,20 @@ impl TcOp {
             TcOp::Dense(d) => d.output,
         }
     }
+    /// The buffers the op reads or writes that may not be in
+    /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16): all of them but a conv's residual
+    /// and first output (the conv families read and write those through the epilogue, which
+    /// handles the escapes; the other kernels address 32-bit words).
+    pub fn wide_only(&self) -> Vec<BufId> {
+        let narrow_ok: Vec<BufId> = match self {
+            TcOp::Conv2d(c) => c.residual.into_iter().chain([c.output]).collect(),
+            _ => vec![],
+        };
+        let mut all = self.reads();
+        all.extend(self.writes_all());
+        all.retain(|b| !narrow_ok.contains(b));
+        all
+    }
     /// Every buffer written: [`writes`](Self::writes), then a conv's second output.
     pub fn writes_all(&self) -> Vec<BufId> {
         let mut v = vec![self.writes()];

@@ -201,28 +201,20 @@ fn conv(p: &Program, c: &Conv) -> R {
     crate::select::realize(c.family, &spec, &c.tiling, p.target).map(|_| ())
 }
 
-/// Check every op of `p`.
 /// Buffers in `narrow16` storage are the residual stream between convs: a conv's residual
 /// operand or its first output, nothing else (every conv family reads and writes them through
 /// the epilogue; the other kernels read 32-bit words).
 fn narrow_uses(p: &Program, op: &TcOp) -> R {
-    let allowed: Vec<BufId> = match op {
-        TcOp::Conv2d(c) => c.residual.into_iter().chain([c.output]).collect(),
-        _ => vec![],
-    };
-    let all = op.reads().into_iter().chain(op.writes_all());
-    match all
-        .filter(|b| p.buffers[*b].narrow)
-        .find(|b| !allowed.contains(b))
-    {
-        Some(_) => Err(
+    if op.wide_only().iter().any(|&b| p.buffers[b].narrow) {
+        return Err(
             "has an operand in narrow16 storage: only a conv's residual and first output may be narrow16"
                 .into(),
-        ),
-        None => Ok(()),
+        );
     }
+    Ok(())
 }
 
+/// Check every op of `p`.
 pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
     let mut errs = vec![];
     for (i, op) in p.ops.iter().enumerate() {
