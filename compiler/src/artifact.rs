@@ -35,9 +35,7 @@ use melior::ir::r#type::MemRefType;
 use melior::ir::{Module, RegionLike, Type, Value, ValueLike};
 use melior::Context;
 use nibble_artifact::plan::{Arg, BufferSlot, Io, Launch, Plan, WeightSlot, PLAN_VERSION};
-use nibble_qnn::graph::{Graph, TensorType, ValueId};
-use nibble_qnn::semantics::ElemType;
-use nibble_qnn::tensor::Tensor;
+use nibble_qnn::graph::{Graph, ValueId};
 use nibble_qnn::weights::Weights;
 use nibble_tcconv::buffer::{ActBuffer, Stored};
 use nibble_tcconv::program::PackedWeight;
@@ -608,21 +606,19 @@ fn launch_of(
 
 // ------------------------------------------------------------------ writing
 
-fn packed_tensor(s: &Stored, shape: &[i64]) -> Tensor {
-    let (elem, vals): (ElemType, Vec<i32>) = match s {
-        Stored::Bytes(b) => (ElemType::U8, b.iter().map(|&x| x as i32).collect()),
-        Stored::Words(w) => (ElemType::I32, w.iter().map(|&x| x as i32).collect()),
-        Stored::Floats(f) => (
-            ElemType::I32,
-            f.iter().map(|x| x.to_bits() as i32).collect(),
-        ),
+/// The shape a packed weight is saved with: its memref's where that counts its stored elements
+/// (bytes, or 32-bit words), else one dimension.
+fn packed_shape(s: &Stored, shape: &[i64]) -> Vec<i64> {
+    let n = match s {
+        Stored::Bytes(b) => b.len(),
+        Stored::Words(w) => w.len(),
+        Stored::Floats(f) => f.len(),
     };
-    let shape = if shape.iter().product::<i64>() as usize == vals.len() {
+    if shape.iter().product::<i64>() as usize == n {
         shape.to_vec()
     } else {
-        vec![vals.len() as i64]
-    };
-    Tensor::int(TensorType::new(shape, elem), vals)
+        vec![n as i64]
+    }
 }
 
 fn stored_bytes(s: &Stored) -> usize {
@@ -675,14 +671,21 @@ pub fn emit(
     let ex = crate::timing::time("artifact: launch plan", || extract(module, g))?;
     let packing = std::time::Instant::now();
     // A network without weights needs no weights file.
-    let qnn = if g.weight_names().is_empty() && !req.weights.exists() {
-        Weights::default()
+    let (qnn, file) = if g.weight_names().is_empty() && !req.weights.exists() {
+        (Weights::default(), None)
     } else {
-        Weights::load(&req.weights)?
-            .into_bound(g)
-            .map_err(|e| format!("{}: {e}", req.weights.display()))?
+        let file = std::fs::read(&req.weights)
+            .map_err(|e| format!("{}: cannot read weights: {e}", req.weights.display()))?;
+        let w = Weights::from_bytes(&file)
+            .and_then(|w| w.into_bound(g))
+            .map_err(|e| format!("{}: {e}", req.weights.display()))?;
+        (w, Some(file))
     };
-    let mut packed = Weights::default();
+    // the reference weights: the file itself where it holds exactly the bound tensors as the
+    // artifact stores them, else written again
+    let reference_file = file.filter(|f| qnn.stored_as(f));
+    // (name, shape, 32-bit words?) of each packed weight, its bytes in `weights_bytes`
+    let mut packed = vec![];
     let mut weights_bytes = vec![];
     for (pk, slot) in ex.packed.iter().zip(&ex.plan.weights) {
         let Some((pw, shape)) = pk else {
@@ -707,7 +710,11 @@ pub fn emit(
                 slot.bytes
             ));
         }
-        let t = packed_tensor(&s, shape);
+        packed.push((
+            pw.name.clone(),
+            packed_shape(&s, shape),
+            !matches!(s, Stored::Bytes(_)),
+        ));
         let mut le = vec![];
         match &s {
             Stored::Bytes(b) => le.extend_from_slice(b),
@@ -719,7 +726,6 @@ pub fn emit(
                 .for_each(|x| le.extend_from_slice(&x.to_le_bytes())),
         }
         weights_bytes.push(le);
-        packed.insert(pw.name.clone(), t);
     }
     crate::timing::record("artifact: read and pack weights", packing.elapsed());
     let ptx = crate::conversion::tcconv_to_gpu::gpu_to_ptx(context, module, &ex.plan.target)?;
@@ -738,12 +744,25 @@ pub fn emit(
             .map_err(|e| format!("{}: cannot create: {e}", rdir.display()))?;
         let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
         write(&stage.join(&art.plan.ptx), art.ptx.as_bytes())?;
-        packed.save(&stage.join(nibble_artifact::artifact::WEIGHTS_FILE))?;
+        // the packed weights' bytes are the plan's weight slots in order; constant slots are
+        // not in the file
+        let raw: Vec<(String, Vec<i64>, bool, &[u8])> = packed
+            .iter()
+            .zip(ex.packed.iter().enumerate().filter(|(_, p)| p.is_some()))
+            .map(|((n, shape, words), (i, _))| {
+                (n.clone(), shape.clone(), *words, art.weights[i].as_slice())
+            })
+            .collect();
+        nibble_qnn::weights::save_raw(&stage.join(nibble_artifact::artifact::WEIGHTS_FILE), &raw)?;
         write(
             &rdir.join(nibble_artifact::artifact::REFERENCE_MODEL),
             model.as_bytes(),
         )?;
-        qnn.save(&rdir.join(nibble_artifact::artifact::WEIGHTS_FILE))?;
+        let rweights = rdir.join(nibble_artifact::artifact::WEIGHTS_FILE);
+        match &reference_file {
+            Some(bytes) => write(&rweights, bytes)?,
+            None => qnn.save(&rweights)?,
+        }
         write(
             &stage.join(nibble_artifact::artifact::PLAN_FILE),
             art.plan.to_json().as_bytes(),

@@ -187,7 +187,20 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             return out;
         }
     };
-    let elements = crate::transforms::qnn_egraph_optimize::force_stats(elements, opts.egraph_stats);
+    let mut elements =
+        crate::transforms::qnn_egraph_optimize::force_stats(elements, opts.egraph_stats);
+    // --emit=artifact: a gpu stage that nothing prints may take compiled kernels from the kernel
+    // cache as stubs (convert-tcconv-to-gpu{kernel-cache=true})
+    if opts.artifact.is_some() && !opts.print_ir_after_all {
+        if let Some(last) = elements.last_mut() {
+            if last.name == "convert-tcconv-to-gpu"
+                && !opts.print_ir_after.contains(&last.name)
+                && !last.options.contains_key("kernel-cache")
+            {
+                last.options.insert("kernel-cache".into(), "true".into());
+            }
+        }
+    }
     if let Err(e) = pipeline::validate(context, &elements) {
         out.stderr = format!("nibble-opt: error: {e}\n");
         out.success = false;

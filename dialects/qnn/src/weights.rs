@@ -35,19 +35,31 @@ impl Weights {
         for (name, view) in st.tensors() {
             let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
             let d = view.data();
-            let ints = |width: usize, f: &dyn Fn(&[u8]) -> i32| {
-                d.chunks_exact(width).map(f).collect::<Vec<i32>>()
-            };
+            // one loop per dtype (no call per element: they vectorize)
             let (elem, data) = match view.dtype() {
-                Dtype::I8 => (ElemType::I8, Data::Int(ints(1, &|c| c[0] as i8 as i32))),
-                Dtype::U8 => (ElemType::U8, Data::Int(ints(1, &|c| c[0] as i32))),
+                Dtype::I8 => (
+                    ElemType::I8,
+                    Data::Int(d.iter().map(|&b| b as i8 as i32).collect()),
+                ),
+                Dtype::U8 => (
+                    ElemType::U8,
+                    Data::Int(d.iter().map(|&b| b as i32).collect()),
+                ),
                 Dtype::I16 => (
                     ElemType::I16,
-                    Data::Int(ints(2, &|c| i16::from_le_bytes([c[0], c[1]]) as i32)),
+                    Data::Int(
+                        d.chunks_exact(2)
+                            .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32)
+                            .collect(),
+                    ),
                 ),
                 Dtype::I32 => (
                     ElemType::I32,
-                    Data::Int(ints(4, &|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+                    Data::Int(
+                        d.chunks_exact(4)
+                            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                            .collect(),
+                    ),
                 ),
                 Dtype::F32 => (
                     ElemType::F32,
@@ -74,34 +86,41 @@ impl Weights {
         let mut bufs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = vec![];
         for (name, t) in &self.tensors {
             let shape: Vec<usize> = t.ty.shape.iter().map(|&d| d as usize).collect();
-            let (dtype, bytes): (Dtype, Vec<u8>) = match (&t.data, t.ty.elem) {
-                (Data::Float(v), _) => {
-                    (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            let dtype = stored_dtype(t);
+            let bytes: Vec<u8> = match (&t.data, dtype) {
+                (Data::Float(v), _) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                (Data::Int(v), Dtype::I8 | Dtype::U8) => v.iter().map(|&x| x as u8).collect(),
+                (Data::Int(v), Dtype::I16) => {
+                    v.iter().flat_map(|&x| (x as i16).to_le_bytes()).collect()
                 }
-                (Data::Int(v), ElemType::I4 | ElemType::I8) => {
-                    (Dtype::I8, v.iter().map(|&x| x as i8 as u8).collect())
-                }
-                (Data::Int(v), ElemType::U4 | ElemType::U8) => {
-                    (Dtype::U8, v.iter().map(|&x| x as u8).collect())
-                }
-                (Data::Int(v), ElemType::I16) => (
-                    Dtype::I16,
-                    v.iter().flat_map(|&x| (x as i16).to_le_bytes()).collect(),
-                ),
-                (Data::Int(v), _) => (Dtype::I32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+                (Data::Int(v), _) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             };
             bufs.push((name.clone(), dtype, shape, bytes));
         }
-        let views: Vec<(String, TensorView)> = bufs
+        let views: Vec<_> = bufs
             .iter()
-            .map(|(n, dt, s, b)| {
-                (
-                    n.clone(),
-                    TensorView::new(*dt, s.clone(), b).expect("consistent view"),
-                )
-            })
+            .map(|(n, dt, s, b)| (n.clone(), *dt, s.clone(), b.as_slice()))
             .collect();
-        safetensors::serialize(views, &None).map_err(|e| e.to_string())
+        serialize(&views)
+    }
+
+    /// Whether `file` (safetensors bytes that [`from_bytes`](Self::from_bytes) read and
+    /// [`into_bound`](Self::into_bound) bound into `self`) holds exactly these tensors in the
+    /// dtypes [`to_bytes`](Self::to_bytes) would write: then it can be copied instead.
+    pub fn stored_as(&self, file: &[u8]) -> bool {
+        let Ok(st) = SafeTensors::deserialize(file) else {
+            return false;
+        };
+        st.len() == self.tensors.len()
+            && st.tensors().iter().all(|(n, v)| {
+                self.tensors.get(n).is_some_and(|t| {
+                    stored_dtype(t) == v.dtype()
+                        && v.shape()
+                            .iter()
+                            .map(|&d| d as i64)
+                            .eq(t.ty.shape.iter().copied())
+                })
+            })
     }
 
     /// Write atomically: a temp file next to `path`, then rename.
@@ -146,6 +165,51 @@ impl Weights {
         }
         Ok(out)
     }
+}
+
+/// The safetensors dtype a tensor is written as: `i4`/`i8` as I8, `ui4`/`ui8` as U8, `i16` as
+/// I16, other integers as I32, floats as F32.
+fn stored_dtype(t: &Tensor) -> Dtype {
+    match (&t.data, t.ty.elem) {
+        (Data::Float(_), _) => Dtype::F32,
+        (Data::Int(_), ElemType::I4 | ElemType::I8) => Dtype::I8,
+        (Data::Int(_), ElemType::U4 | ElemType::U8) => Dtype::U8,
+        (Data::Int(_), ElemType::I16) => Dtype::I16,
+        (Data::Int(_), _) => Dtype::I32,
+    }
+}
+
+/// A safetensors file of `(name, dtype, shape, little-endian bytes)` in the given order.
+fn serialize(bufs: &[(String, Dtype, Vec<usize>, &[u8])]) -> Result<Vec<u8>, String> {
+    let views = bufs
+        .iter()
+        .map(|(n, dt, s, b)| {
+            TensorView::new(*dt, s.clone(), b)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| format!("tensor '{n}': {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    safetensors::serialize(views, &None).map_err(|e| e.to_string())
+}
+
+/// Raw tensors as a safetensors file, written atomically: `(name, shape, bytes)` where `bytes`
+/// are U8 values (`words == false`) or little-endian I32 words, in name order.
+pub fn save_raw(path: &Path, tensors: &[(String, Vec<i64>, bool, &[u8])]) -> Result<(), String> {
+    let mut sorted: Vec<&(String, Vec<i64>, bool, &[u8])> = tensors.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let bufs: Vec<(String, Dtype, Vec<usize>, &[u8])> = sorted
+        .into_iter()
+        .map(|(n, shape, words, b)| {
+            let dt = if *words { Dtype::I32 } else { Dtype::U8 };
+            (
+                n.clone(),
+                dt,
+                shape.iter().map(|&d| d as usize).collect(),
+                *b,
+            )
+        })
+        .collect();
+    crate::write_atomically(path, &serialize(&bufs)?)
 }
 
 /// Whether the stored tensor `t` can be the IR's `want`: the same shape, and values of the

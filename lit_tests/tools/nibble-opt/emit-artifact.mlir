@@ -21,6 +21,19 @@
 // TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  gpu.module to PTX, LLVM on 4 of 4 kernels (0 from the cache)
 // TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  artifact: check and write
 // TIMING-NEXT: {{[0-9.]+}} (100.0%)  Total
+// The kernel cache: compiled again, every kernel comes from it (looked up by its op's signature,
+// nothing built or lowered) and the artifact is the same; printing the gpu stage keeps whole
+// kernels (no stubs).
+// RUN: env NIBBLE_CACHE_DIR=%t/kc nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/cold --weights %t/weights.safetensors --mlir-timing 2>&1 >/dev/null | FileCheck %s --check-prefix=COLD
+// RUN: env NIBBLE_CACHE_DIR=%t/kc nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/warm --weights %t/weights.safetensors --mlir-timing 2>&1 >/dev/null | FileCheck %s --check-prefix=WARM
+// RUN: cmp %t/cold/kernels.ptx %t/warm/kernels.ptx && cmp %t/cold/plan.json %t/warm/plan.json && cmp %t/fused/kernels.ptx %t/warm/kernels.ptx
+// RUN: cmp %t/cold/weights.safetensors %t/warm/weights.safetensors && cmp %t/weights.safetensors %t/warm/reference/weights.safetensors
+// RUN: env NIBBLE_CACHE_DIR=%t/kc nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/printed --weights %t/weights.safetensors --mlir-print-ir-after=convert-tcconv-to-gpu 2>&1 >/dev/null | FileCheck %s --check-prefix=PRINTED
+// COLD: LLVM on 4 of 4 kernels (0 from the cache)
+// WARM: LLVM on 0 of 4 kernels (4 from the cache)
+// PRINTED-NOT: nibble.cached_kernel
+// PRINTED: gpu.func @net_1_conv2d
+// PRINTED-NOT: nibble.cached_kernel
 // RUN: FileCheck %s --input-file=%t/art/plan.json
 // RUN: FileCheck %s --check-prefix=PTX --input-file=%t/art/kernels.ptx
 // RUN: test -f %t/art/weights.safetensors && test -f %t/art/reference/weights.safetensors

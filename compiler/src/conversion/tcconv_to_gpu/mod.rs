@@ -48,6 +48,7 @@ pub mod conv;
 pub mod depthwise;
 pub mod elementwise;
 pub mod epilogue;
+pub mod kernel_cache;
 pub mod layout;
 pub mod mma;
 pub mod pool;
@@ -428,6 +429,7 @@ fn convert_func<'c>(
     func: OperationRef<'c, '_>,
     gm: OperationRef<'c, '_>,
     opts: &GpuOptions,
+    cache: Option<&std::path::Path>,
     kernels: &mut Built,
 ) -> Result<(), ()> {
     let p = program_of_func(func).map_err(|e| {
@@ -481,30 +483,31 @@ fn convert_func<'c>(
         // that kernel with its own tables
         let (kernel, tables, launch) = match kernels.by_signature.get(&sig) {
             Some((run, whats, launch)) => {
-                let tables = whats
-                    .iter()
-                    .map(|w| {
-                        let values = signature::op_table(top, w)
-                            .ok_or_else(|| format!("internal error: no table '{w}'"))?;
-                        Ok(Table {
-                            what: w.clone(),
-                            values,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, String>>()
-                    .map_err(fail)?;
+                let tables = op_tables(top, whats).map_err(fail)?;
                 (OpKernel::Seen(run.clone()), tables, *launch)
             }
             None => {
-                let (kernel, tables, launch) =
-                    build_op_kernel(context, op.location(), &kname, &p, top, &types)
-                        .map_err(fail)?;
-                if !signature::tables_match(top, &tables) {
-                    return Err(fail(format!(
-                        "internal error: the tables of kernel {kname} are not the op's"
-                    )));
+                let sig_key = cache.map(|_| kernel_cache::signature_key(&sig));
+                let hit = cache
+                    .zip(sig_key.as_deref())
+                    .and_then(|(d, k)| kernel_cache::lookup(d, k));
+                match hit {
+                    Some(e) => {
+                        let tables = op_tables(top, &e.tables).map_err(fail)?;
+                        (OpKernel::Cached(e.content), tables, e.launch)
+                    }
+                    None => {
+                        let (kernel, tables, launch) =
+                            build_op_kernel(context, op.location(), &kname, &p, top, &types)
+                                .map_err(fail)?;
+                        if !signature::tables_match(top, &tables) {
+                            return Err(fail(format!(
+                                "internal error: the tables of kernel {kname} are not the op's"
+                            )));
+                        }
+                        (OpKernel::New(kernel, sig_key), tables, launch)
+                    }
                 }
-                (OpKernel::New(kernel), tables, launch)
             }
         };
         // each table a module-level constant (before the gpu.module) that the host passes after
@@ -537,27 +540,58 @@ fn convert_func<'c>(
             let get = body.insert_operation_before(op, get);
             operands.push(get.result(0).expect("get_global result").into());
         }
+        let whats: Vec<String> = tables.iter().map(|t| t.what.clone()).collect();
         let run = match kernel {
             OpKernel::Seen(run) => run,
-            OpKernel::New(mut kernel) => {
+            OpKernel::New(mut kernel, sig_key) => {
                 // a kernel built before with the same body (only tables and names differ) runs
                 // again
-                let key = Built::key(context, &mut kernel, &kname);
-                let run = match kernels.built.get(&key) {
-                    Some(k) => k.clone(),
-                    None => {
-                        gm_body.append_operation(kernel);
-                        kernels.built.insert(key, kname.clone());
-                        kname
-                    }
-                };
-                let whats = tables.iter().map(|t| t.what.clone()).collect();
-                kernels
-                    .by_signature
-                    .insert(sig, (run.clone(), whats, launch));
-                run
+                let content = Built::key(context, &mut kernel, &kname, target);
+                if let (Some(d), Some(k)) = (cache, &sig_key) {
+                    kernel.set_attribute(
+                        kernel_cache::CONTENT_ATTR,
+                        StringAttribute::new(context, &content).into(),
+                    );
+                    let e = kernel_cache::SigEntry {
+                        content: content.clone(),
+                        launch,
+                        tables: whats.clone(),
+                    };
+                    kernel_cache::store_signature(d, k, &e);
+                }
+                kernels.add(gm_body, content, kname, || kernel)
+            }
+            OpKernel::Cached(content) => {
+                // the cached kernel's parameters: the operands', then its tables
+                let mut params = types.clone();
+                for t in &tables {
+                    params.push(
+                        Type::parse(context, &format!("memref<{}xi32>", t.values.len()))
+                            .expect("table type"),
+                    );
+                }
+                kernels.add(gm_body, content.clone(), kname.clone(), || {
+                    let (mut stub, _) = build_kernel(
+                        context,
+                        op.location(),
+                        &kname,
+                        &params,
+                        &[],
+                        launch.block[0],
+                        |_, _| {},
+                    );
+                    stub.set_attribute(
+                        kernel_cache::CACHED_ATTR,
+                        StringAttribute::new(context, &content).into(),
+                    );
+                    stub
+                })
             }
         };
+        kernels
+            .by_signature
+            .entry(sig)
+            .or_insert_with(|| (run.clone(), whats, launch));
         insert_launch(context, &mut consts, op, &run, launch, &operands);
         rewriter.as_rewriter_base().erase_op(op);
         i += 1;
@@ -567,14 +601,34 @@ fn convert_func<'c>(
 
 /// An op's kernel: built for it, or the kernel of an earlier op of the same signature.
 enum OpKernel<'c> {
-    New(Operation<'c>),
+    /// Built (with the key of its signature's kernel-cache entry when the cache is on).
+    New(Operation<'c>, Option<String>),
+    /// Launched by an earlier op of this module.
     Seen(String),
+    /// Compiled before: the content key of its PTX in the kernel cache.
+    Cached(String),
+}
+
+/// The tables `whats` of `op` (a kernel built for another op of its signature names them).
+fn op_tables(op: &TcOp, whats: &[String]) -> Result<Vec<Table>, String> {
+    whats
+        .iter()
+        .map(|w| {
+            let values = signature::op_table(op, w)
+                .ok_or_else(|| format!("internal error: no table '{w}'"))?;
+            Ok(Table {
+                what: w.clone(),
+                values,
+            })
+        })
+        .collect()
 }
 
 /// The kernels of one gpu.module so far, by body: a kernel is built once and launched by every
 /// op whose kernel has the same text but for its name; likewise one constant per table.
 #[derive(Default)]
 struct Built {
+    /// By the content key of the kernel's text ([`kernel_cache::content_key`]): its name.
     built: HashMap<String, String>,
     tables: HashMap<Vec<i32>, String>,
     /// By `signature::signature`: the kernel, its table parameters' names and its launch.
@@ -582,13 +636,35 @@ struct Built {
 }
 
 impl Built {
-    /// The text of `kernel` (named `name`) without its name.
-    fn key<'c>(context: &'c Context, kernel: &mut Operation<'c>, name: &str) -> String {
+    /// The content key of `kernel` (named `name`): its text without its name, for `target`.
+    fn key<'c>(
+        context: &'c Context,
+        kernel: &mut Operation<'c>,
+        name: &str,
+        target: Target,
+    ) -> String {
         let sym = |n: &str| StringAttribute::new(context, n).into();
         kernel.set_attribute("sym_name", sym("_"));
-        let text = kernel.to_string();
+        let text = print_generic(kernel);
         kernel.set_attribute("sym_name", sym(name));
-        text
+        kernel_cache::content_key(&text, target.name())
+    }
+
+    /// The name of the kernel of content key `content`: the one added before, else `make()`
+    /// added to `gm_body` under `name`.
+    fn add<'c>(
+        &mut self,
+        gm_body: melior::ir::BlockRef<'c, '_>,
+        content: String,
+        name: String,
+        make: impl FnOnce() -> Operation<'c>,
+    ) -> String {
+        if let Some(k) = self.built.get(&content) {
+            return k.clone();
+        }
+        gm_body.append_operation(make());
+        self.built.insert(content, name.clone());
+        name
     }
 }
 
@@ -628,6 +704,8 @@ fn loc_of<'c>(context: &'c Context, loc: &str, func: OperationRef<'c, '_>) -> Lo
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GpuOptions {
     pub target: Target,
+    /// Kernels compiled before come from the kernel cache as stubs (`kernel_cache.rs`).
+    pub kernel_cache: bool,
 }
 
 pub fn parse_options(context: &Context, options: &PassOptions) -> Result<GpuOptions, ()> {
@@ -641,7 +719,15 @@ pub fn parse_options(context: &Context, options: &PassOptions) -> Result<GpuOpti
         Some(t) => Target::parse(t).map_err(err)?,
         None => return Err(err("missing option target=sm_XX".into())),
     };
-    Ok(GpuOptions { target })
+    let kernel_cache = match options.get("kernel-cache").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(v) => return Err(err(format!("kernel-cache={v}: expected true or false"))),
+    };
+    Ok(GpuOptions {
+        target,
+        kernel_cache,
+    })
 }
 
 impl NibblePass for ConvertTcconvToGpu {
@@ -654,10 +740,29 @@ impl NibblePass for ConvertTcconvToGpu {
     fn options(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("target", "sm_75 | sm_80 | sm_86 | sm_89 | sm_90 | sm_90a (required; must match the functions' tcconv.target)"),
+            ("kernel-cache", "true | false (default false): kernels the kernel cache holds become stubs carrying nibble.cached_kernel, for a pipeline that ends in PTX (--emit=artifact sets it where nothing prints this stage)"),
         ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {
         let opts = parse_options(context, options)?;
+        let cache = if opts.kernel_cache {
+            ptx_cache_dir()
+        } else {
+            None
+        };
+        convert(context, module, &opts, cache.as_deref())
+    }
+}
+
+/// The pass on `module`, with the kernel cache in `cache` when `opts.kernel_cache` is on.
+pub fn convert(
+    context: &Context,
+    module: &mut Module,
+    opts: &GpuOptions,
+    cache: Option<&std::path::Path>,
+) -> Result<(), ()> {
+    let cache = cache.filter(|_| opts.kernel_cache);
+    {
         let fs = funcs(module, is_tcconv_func);
         if fs.is_empty() {
             return Ok(());
@@ -670,7 +775,7 @@ impl NibblePass for ConvertTcconvToGpu {
         for raw in fs {
             let func = unsafe { OperationRef::from_raw(raw) };
             let gm = unsafe { OperationRef::from_raw(gm) };
-            convert_func(context, func, gm, &opts, &mut kernels)?;
+            convert_func(context, func, gm, opts, cache, &mut kernels)?;
         }
         // The builders emit index math per use; CSE on the kernels only (the host is untouched).
         let pm = PassManager::new(context);
@@ -738,6 +843,24 @@ pub fn gpu_to_ptx_cached(
     let src = src.ok_or("the module has no gpu.module (run convert-tcconv-to-gpu first)")?;
     let started = std::time::Instant::now();
     let units = kernel_units(context, src)?;
+    // kernels the kernel cache holds by content (stubs, or built with the cache on)
+    let mut ptx: Vec<Option<String>> = vec![None; units.len()];
+    let mut by_content = vec![];
+    for (i, u) in units.iter().enumerate() {
+        match &u.cache {
+            Some(UnitCache::Stub(content)) => {
+                let d = cache.ok_or("a kernel from the kernel cache, but the cache is off")?;
+                ptx[i] = Some(kernel_cache::load_ptx(d, content, &u.name)?);
+            }
+            Some(UnitCache::Content(content)) => {
+                if let Some(d) = cache {
+                    ptx[i] = kernel_cache::load_ptx(d, content, &u.name).ok();
+                }
+                by_content.push(i);
+            }
+            None => {}
+        }
+    }
     // sm_90a: the wgmma ops are PTX-builder ops that convert-nvvm-to-llvm expands into inline
     // PTX (LLVM's translation does not know them)
     let nvvm_to_llvm = if t.wgmma() {
@@ -753,22 +876,26 @@ pub fn gpu_to_ptx_cached(
     let binary = "gpu-module-to-binary{format=isa}";
     // between the two: dynamic shared memory made `.extern` (see `extern_dynamic_smem`)
     let pipeline = format!("{lower},extern-dynamic-smem,{binary}");
+    // the others by their lowering input's text
     let keys: Vec<String> = units
         .iter()
-        .map(|u| cache_key(&print_verified(&u.as_operation()), &pipeline))
-        .collect();
-    let mut ptx: Vec<Option<String>> = keys
-        .iter()
-        .map(|k| {
-            cache
-                .as_ref()
-                .and_then(|d| std::fs::read_to_string(d.join(format!("{k}.ptx"))).ok())
+        .map(|u| match &u.cache {
+            None => cache_key(&print_verified(&u.module.as_operation()), &pipeline),
+            Some(_) => String::new(),
         })
         .collect();
+    for (i, k) in keys.iter().enumerate() {
+        if !k.is_empty() {
+            ptx[i] = cache.and_then(|d| std::fs::read_to_string(d.join(format!("{k}.ptx"))).ok());
+        }
+    }
+    let names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
+    let caches: Vec<Option<UnitCache>> = units.iter().map(|u| u.cache.clone()).collect();
     // the kernels to compile, nested in one module: the pass manager runs them in parallel
     let mut top = Module::new(Location::unknown(context));
     let mut todo = vec![];
     for (i, u) in units.into_iter().enumerate() {
+        let u = u.module;
         if ptx[i].is_none() {
             // the module hands its operation over to `top`
             let raw = u.to_raw();
@@ -796,7 +923,11 @@ pub fn gpu_to_ptx_cached(
         for &i in &todo {
             let op = cur.ok_or("a kernel module went missing")?;
             let text = binary_ptx(op)?;
-            if let Some(d) = cache {
+            if let (Some(d), true) = (cache, by_content.contains(&i)) {
+                if let Some(UnitCache::Content(c)) = &caches[i] {
+                    kernel_cache::store_ptx(d, c, &names[i], &text);
+                }
+            } else if let Some(d) = cache {
                 // best effort: a cache that cannot be written only costs time
                 let _ = std::fs::create_dir_all(d).and_then(|_| {
                     nibble_qnn::write_atomically(
@@ -814,8 +945,8 @@ pub fn gpu_to_ptx_cached(
         format!(
             "gpu.module to PTX, LLVM on {} of {} kernels ({} from the cache)",
             todo.len(),
-            keys.len(),
-            keys.len() - todo.len()
+            names.len(),
+            names.len() - todo.len()
         ),
         started.elapsed(),
     );
@@ -868,11 +999,37 @@ fn extern_dynamic_smem(context: &Context, top: &Module) {
     }
 }
 
-/// One `builtin.module { gpu.module @kernels { tables..., gpu.func } }` per kernel of `src`.
+/// A kernel's PTX in the kernel cache (`kernel_cache.rs`).
+#[derive(Clone, Debug)]
+enum UnitCache {
+    /// A stub: the PTX is there under this content key.
+    Stub(String),
+    /// Built with the cache on: the PTX goes there under this content key.
+    Content(String),
+}
+
+/// A kernel to lower on its own.
+struct Unit<'c> {
+    name: String,
+    cache: Option<UnitCache>,
+    /// `builtin.module { gpu.module @kernels { tables..., gpu.func } }` (empty for a stub).
+    module: Module<'c>,
+}
+
+/// The string attribute `name` of `op`, if any.
+fn string_attr(op: &OperationRef, name: &str) -> Option<String> {
+    op.attribute(name)
+        .ok()
+        .and_then(|a| StringAttribute::try_from(a).ok())
+        .and_then(|s| nibble_qnn::ir::string_text(s).ok())
+        .map(str::to_owned)
+}
+
+/// One unit per kernel of `src`.
 fn kernel_units<'c>(
     context: &'c Context,
     src: OperationRef<'c, '_>,
-) -> Result<Vec<Module<'c>>, String> {
+) -> Result<Vec<Unit<'c>>, String> {
     let body = src
         .region(0)
         .ok()
@@ -901,6 +1058,16 @@ fn kernel_units<'c>(
     let loc = Location::unknown(context);
     let mut units = vec![];
     for f in funcs {
+        let name = string_attr(&f, "sym_name").ok_or("a gpu.func without a name")?;
+        if let Some(c) = string_attr(&f, kernel_cache::CACHED_ATTR) {
+            units.push(Unit {
+                name,
+                cache: Some(UnitCache::Stub(c)),
+                module: Module::new(loc),
+            });
+            continue;
+        }
+        let cache = string_attr(&f, kernel_cache::CONTENT_ATTR).map(UnitCache::Content);
         // the tables this kernel reads
         let mut used: Vec<String> = vec![];
         f.walk(melior::ir::operation::WalkOrder::PreOrder, |op| {
@@ -939,9 +1106,34 @@ fn kernel_units<'c>(
         m.as_operation_mut()
             .set_attribute("gpu.container_module", Attribute::unit(context));
         m.body().append_operation(gm);
-        units.push(m);
+        units.push(Unit {
+            name,
+            cache,
+            module: m,
+        });
     }
     Ok(units)
+}
+
+/// The generic form of `op` without verifying it first: the generic printer never relies on an
+/// op's invariants (the verifier runs on the whole module after the pass).
+fn print_generic(op: &Operation) -> Vec<u8> {
+    unsafe extern "C" fn push(s: mlir_sys::MlirStringRef, data: *mut std::ffi::c_void) {
+        let v = unsafe { &mut *(data as *mut Vec<u8>) };
+        v.extend_from_slice(unsafe { std::slice::from_raw_parts(s.data as *const u8, s.length) });
+    }
+    let flags = melior::ir::operation::OperationPrintingFlags::new().print_generic_operation_form();
+    unsafe { mlir_sys::mlirOpPrintingFlagsAssumeVerified(flags.to_raw()) };
+    let mut v: Vec<u8> = Vec::with_capacity(1 << 16);
+    unsafe {
+        mlir_sys::mlirOperationPrintWithFlags(
+            op.to_raw(),
+            flags.to_raw(),
+            Some(push),
+            &mut v as *mut Vec<u8> as *mut std::ffi::c_void,
+        )
+    };
+    v
 }
 
 /// The text of `op`, which belongs to a verified module: the module was verified after parsing

@@ -275,3 +275,106 @@ fn joined_ptx_keeps_one_header_and_refuses_clashing_symbols() {
     let e = join_ptx(&[a.into(), a.into()]).unwrap_err();
     assert!(e.contains("'k0_t'"), "{e}");
 }
+
+/// Count the gpu.funcs of `m` carrying the string attribute `attr`.
+fn with_attr(m: &Module, attr: &str) -> usize {
+    let mut n = 0;
+    m.as_operation().walk(WalkOrder::PreOrder, |op| {
+        if op.name().as_string_ref().as_str() == Ok("gpu.func") && op.has_attribute(attr) {
+            n += 1;
+        }
+        melior::ir::operation::WalkResult::Advance
+    });
+    n
+}
+
+/// `src` through qnn-verify and convert-qnn-to-tcconv, then convert-tcconv-to-gpu with the
+/// kernel cache in `dir`.
+fn to_gpu_cached<'c>(
+    context: &'c Context,
+    src: &str,
+    target: &str,
+    dir: &std::path::Path,
+) -> Module<'c> {
+    let log = DiagnosticLog::attach(context);
+    let mut m = parse_source(context, src, "mini.mlir").expect("parse");
+    let els = crate::pipeline::parse(&format!(
+        "builtin.module(qnn-verify,convert-qnn-to-tcconv{{target={target}}})"
+    ))
+    .unwrap();
+    assert!(crate::pipeline::run(context, &mut m, &els, &log, &mut |_, _| {}).is_ok());
+    let opts = GpuOptions {
+        target: Target::parse(target).unwrap(),
+        kernel_cache: true,
+    };
+    assert!(
+        convert(context, &mut m, &opts, Some(dir)).is_ok(),
+        "{:?}",
+        log.take()
+    );
+    assert!(m.as_operation().verify());
+    m
+}
+
+/// With the kernel cache on, a network's kernels are built and stored once; compiled again (under
+/// another function name too) every kernel is a stub from the cache, and the PTX is the same
+/// text as without any cache.
+#[test]
+fn kernel_cache_by_signature_stubs_compiled_kernels_and_keeps_the_ptx() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in ["sm_80", "sm_90"] {
+        let context = new_context();
+        let src = mini_net(16, 64);
+        let plain = to_gpu(context, &src, target);
+        let want = gpu_to_ptx_cached(context, &plain, target, None).unwrap();
+        let kernels = count(&plain, "gpu.func");
+
+        let cold = to_gpu_cached(context, &src, target, dir.path());
+        assert_eq!(with_attr(&cold, kernel_cache::CACHED_ATTR), 0);
+        assert_eq!(with_attr(&cold, kernel_cache::CONTENT_ATTR), kernels);
+        assert_eq!(
+            gpu_to_ptx_cached(context, &cold, target, Some(dir.path())).unwrap(),
+            want
+        );
+
+        let warm = to_gpu_cached(context, &src, target, dir.path());
+        assert_eq!(with_attr(&warm, kernel_cache::CACHED_ATTR), kernels);
+        assert_eq!(
+            count(&warm, "gpu.launch_func"),
+            count(&plain, "gpu.launch_func")
+        );
+        assert_eq!(
+            gpu_to_ptx_cached(context, &warm, target, Some(dir.path())).unwrap(),
+            want
+        );
+
+        // the same kernels under other names
+        let renamed = src.replace("@mini(", "@other_net(");
+        let plain2 = to_gpu(context, &renamed, target);
+        let want2 = gpu_to_ptx_cached(context, &plain2, target, None).unwrap();
+        assert_ne!(want, want2);
+        let warm2 = to_gpu_cached(context, &renamed, target, dir.path());
+        assert_eq!(with_attr(&warm2, kernel_cache::CACHED_ATTR), kernels);
+        assert_eq!(
+            gpu_to_ptx_cached(context, &warm2, target, Some(dir.path())).unwrap(),
+            want2
+        );
+
+        // a stub whose PTX went missing is an error, not a crash or a stale kernel
+        for e in std::fs::read_dir(dir.path()).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "ptx") {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+        let err = gpu_to_ptx_cached(context, &warm2, target, Some(dir.path())).unwrap_err();
+        assert!(err.contains("went missing"), "{err}");
+        // and the signature entries alone are misses: everything is built again
+        let again = to_gpu_cached(context, &src, target, dir.path());
+        assert_eq!(with_attr(&again, kernel_cache::CACHED_ATTR), 0);
+        assert_eq!(
+            gpu_to_ptx_cached(context, &again, target, Some(dir.path())).unwrap(),
+            want
+        );
+    }
+}
