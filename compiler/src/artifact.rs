@@ -661,26 +661,60 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Write the artifact of a gpu-stage `module` whose original qnn network is `g`.
+/// The qnn weights of an artifact, bound to its network, and the bytes of the file they came
+/// from.
+pub struct BoundWeights {
+    qnn: Weights,
+    file: Option<Vec<u8>>,
+}
+
+/// Read `req.weights` and bind them to `g` (a network without weights needs no file).
+pub fn load_weights(g: &Graph, req: &ArtifactRequest) -> Result<BoundWeights, String> {
+    if g.weight_names().is_empty() && !req.weights.exists() {
+        return Ok(BoundWeights {
+            qnn: Weights::default(),
+            file: None,
+        });
+    }
+    let file = std::fs::read(&req.weights)
+        .map_err(|e| format!("{}: cannot read weights: {e}", req.weights.display()))?;
+    let qnn = Weights::from_bytes(&file)
+        .and_then(|w| w.into_bound(g))
+        .map_err(|e| format!("{}: {e}", req.weights.display()))?;
+    Ok(BoundWeights {
+        qnn,
+        file: Some(file),
+    })
+}
+
+/// [`load_weights`] on a thread of its own, started before the pipeline runs (which needs one
+/// core; reading and checking ResNet-50's 25 MB of weights takes about as long).
+pub struct WeightsLoader(std::thread::JoinHandle<Result<BoundWeights, String>>);
+
+impl WeightsLoader {
+    pub fn start(g: &Graph, req: &ArtifactRequest) -> Self {
+        let (g, req) = (g.clone(), req.clone());
+        WeightsLoader(std::thread::spawn(move || load_weights(&g, &req)))
+    }
+    pub fn finish(self) -> Result<BoundWeights, String> {
+        self.0
+            .join()
+            .unwrap_or_else(|_| Err("internal error: reading the weights panicked".into()))
+    }
+}
+
+/// Write the artifact of a gpu-stage `module` whose original qnn network is `g` and whose
+/// weights are `weights` (from [`load_weights`]).
 pub fn emit(
     context: &Context,
     module: &Module,
     g: &Graph,
     req: &ArtifactRequest,
+    weights: Result<BoundWeights, String>,
 ) -> Result<Summary, String> {
     let ex = crate::timing::time("artifact: launch plan", || extract(module, g))?;
     let packing = std::time::Instant::now();
-    // A network without weights needs no weights file.
-    let (qnn, file) = if g.weight_names().is_empty() && !req.weights.exists() {
-        (Weights::default(), None)
-    } else {
-        let file = std::fs::read(&req.weights)
-            .map_err(|e| format!("{}: cannot read weights: {e}", req.weights.display()))?;
-        let w = Weights::from_bytes(&file)
-            .and_then(|w| w.into_bound(g))
-            .map_err(|e| format!("{}: {e}", req.weights.display()))?;
-        (w, Some(file))
-    };
+    let BoundWeights { qnn, file } = weights?;
     // the reference weights: the file itself where it holds exactly the bound tensors as the
     // artifact stores them, else written again
     let reference_file = file.filter(|f| qnn.stored_as(f));
@@ -801,9 +835,16 @@ fn report(log: &DiagnosticLog, message: String) {
     });
 }
 
-/// nibble-opt, before the pipeline: capture the reference graph (errors go to `log`).
-pub fn capture(module: &Module, log: &DiagnosticLog) -> Result<Graph, ()> {
-    reference_graph(module).map_err(|m| report(log, m))
+/// nibble-opt, before the pipeline: capture the reference graph (errors go to `log`) and start
+/// reading its weights.
+pub fn capture(
+    module: &Module,
+    req: &ArtifactRequest,
+    log: &DiagnosticLog,
+) -> Result<(Graph, WeightsLoader), ()> {
+    let g = reference_graph(module).map_err(|m| report(log, m))?;
+    let loader = WeightsLoader::start(&g, req);
+    Ok((g, loader))
 }
 
 /// nibble-opt, after the pipeline: write the artifact; the summary is the tool's output.
@@ -812,9 +853,10 @@ pub fn write(
     module: &Module,
     g: &Graph,
     req: &ArtifactRequest,
+    weights: WeightsLoader,
     log: &DiagnosticLog,
 ) -> Result<String, ()> {
-    emit(context, module, g, req)
+    emit(context, module, g, req, weights.finish())
         .map(|s| s.to_string())
         .map_err(|m| report(log, m))
 }

@@ -241,7 +241,7 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             }
             // --emit=artifact: the original qnn graph is the artifact's CPU reference.
             let reference = match &opts.artifact {
-                Some(_) => Some(crate::artifact::capture(&module, &log)?),
+                Some(req) => Some(crate::artifact::capture(&module, req, &log)?),
                 None => None,
             };
             let mut step = std::time::Instant::now();
@@ -257,8 +257,8 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
                 }
                 step = std::time::Instant::now();
             })?;
-            if let (Some(req), Some(g)) = (&opts.artifact, &reference) {
-                return crate::artifact::write(context, &module, g, req, &log);
+            if let (Some(req), Some((g, weights))) = (&opts.artifact, reference) {
+                return crate::artifact::write(context, &module, &g, req, weights, &log);
             }
             Ok(crate::timing::time("print", || {
                 print_module(&module, opts.print_debuginfo)

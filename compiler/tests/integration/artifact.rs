@@ -2,7 +2,7 @@
 
 use nibble_artifact::plan::Arg;
 use nibble_artifact::Artifact;
-use nibble_compiler::artifact::{emit, reference_graph, ArtifactRequest};
+use nibble_compiler::artifact::{emit, load_weights, reference_graph, ArtifactRequest};
 use nibble_compiler::context::{new_context, parse_source};
 use nibble_compiler::opt_driver::{run_opt, OptOptions};
 use nibble_qnn::graph::TensorType;
@@ -82,7 +82,7 @@ fn emits_a_loadable_artifact_from_a_gpu_stage_module() {
         dir: tmp.path().join("art"),
         weights: tiny_weights(tmp.path()),
     };
-    let s = emit(ctx, &gpu, &g, &req).unwrap();
+    let s = emit(ctx, &gpu, &g, &req, load_weights(&g, &req)).unwrap();
     assert_eq!((s.launches, s.kernels, s.buffers, s.weights), (4, 3, 5, 2));
     assert!(s.arena_bytes < s.unshared_bytes, "{s}");
 
@@ -290,7 +290,7 @@ fn a_constant_table_that_is_no_constant_i32_table_is_a_clear_error() {
         }
         assert_ne!(text, TINY_GPU);
         let gpu = parse_source(ctx, &text, "tiny_gpu.mlir").unwrap();
-        let e = emit(ctx, &gpu, &g, &req).unwrap_err();
+        let e = emit(ctx, &gpu, &g, &req, load_weights(&g, &req)).unwrap_err();
         assert!(e.contains(want) && e.contains("tiny_gpu.mlir:"), "{e}");
         assert!(!req.dir.exists());
     }
@@ -309,7 +309,7 @@ fn missing_weights_are_a_clear_error() {
         dir: tmp.path().join("art"),
         weights: tmp.path().join("none.safetensors"),
     };
-    let e = emit(ctx, &gpu, &g, &req).unwrap_err();
+    let e = emit(ctx, &gpu, &g, &req, load_weights(&g, &req)).unwrap_err();
     assert!(e.contains("none.safetensors"), "{e}");
     let mut w = Weights::default();
     w.insert(
@@ -317,7 +317,7 @@ fn missing_weights_are_a_clear_error() {
         Rng(0).tensor(&TensorType::new(vec![2], ElemType::I8)),
     );
     w.save(&req.weights).unwrap();
-    let e = emit(ctx, &gpu, &g, &req).unwrap_err();
+    let e = emit(ctx, &gpu, &g, &req, load_weights(&g, &req)).unwrap_err();
     assert!(e.contains("weight 'w' is missing"), "{e}");
 }
 
@@ -369,7 +369,7 @@ fn relu_clamp_artifact_with_real_kernels() {
         dir: tmp.path().join("relu2"),
         weights: tmp.path().join("absent.safetensors"),
     };
-    emit(ctx, &gpu, &g, &req).unwrap();
+    emit(ctx, &gpu, &g, &req, load_weights(&g, &req)).unwrap();
     let a = Artifact::load(&req.dir).unwrap();
     assert_eq!(a.plan.launches.len(), 2);
     assert_eq!(
