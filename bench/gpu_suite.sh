@@ -10,6 +10,8 @@
 # "rfc0 rfc3 rfc9"; NCU_TARGET, default sm_90, may name a suffixed variant: sm_90a-wg): speed of light, tensor pipe, occupancy, warp stall reasons;
 # or, with NCU_ART=artifact, on the first NCU_COUNT conv launches of that network.
 # kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT).
+# profile: per-launch medians (nibble-run --profile, CUDA events) of the artifacts whose names
+# match PROFILE (a regex), one profile-NAME.txt each in $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-out}
@@ -135,4 +137,14 @@ fi
 
 if [[ " $steps " == *" torch "* ]]; then
   python3 bench/torch_baseline.py --batches "${TORCH_BATCHES:-1,8,16,64,256}" 2>&1 | tee "$out/torch.txt" | grep -v '^{'
+fi
+
+if [[ " $steps " == *" profile "* ]]; then
+  while read -r name kind rest; do
+    [[ "$name" =~ ${PROFILE:-^$} ]] || continue
+    f=$(wflag "$name" "$kind" $rest)
+    timeout "${PROFILE_TIMEOUT:-120}" $run "$s/art/$name" $f --seed 1 --profile "${PROFILE_ROUNDS:-20}" \
+      > "$out/profile-$name.txt" 2>&1
+    echo "profile $name (rc $?): $(tail -n 1 "$out/profile-$name.txt")"
+  done < "$man"
 fi

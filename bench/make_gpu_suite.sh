@@ -14,7 +14,9 @@
 # convert-qnn-to-tcconv{kernel=simple} (`-simple`: every conv on the CUDA-core family);
 # PREV_OPT=path/to/other/nibble-opt adds model artifacts built by that binary (`-prev`) for the
 # targets in PREV_TARGETS (default sm_90);
-# SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`).
+# SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
+# SWEEP_WGMMA="128x128x128 128x256x128 ..." adds the sm_90a EXTRA models with every conv the
+# wgmma kernel takes on that forced tile (BM x BN x K bytes a stage, `-wBMxBNxBK`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=${MODELS:-resnet50:w4a4 resnet50:w8a8 resnet18:w4a4 resnet18:w8a8}
@@ -86,6 +88,12 @@ for e in ${EXTRA:-}; do
     if [[ " ${PREV_TARGETS:-sm_90} " == *" $t "* ]] && [ -n "${PREV_OPT:-}" ]; then
       opt=$PREV_OPT emit "$arch-$bits-b$b-$t-prev" "$d" "$t"
       echo "$arch-$bits-b$b-$t-prev model $arch $bits $b $t" >> "$manifest"
+    fi
+    if [ "$t" = sm_90a ]; then # the wgmma kernel with forced tiles, to calibrate its tile model
+      for tile in ${SWEEP_WGMMA:-}; do
+        emit "$arch-$bits-b$b-$t-w$tile" "$d" "$t" wgmma "$tile"
+        echo "$arch-$bits-b$b-$t-w$tile model $arch $bits $b $t" >> "$manifest"
+      done
     fi
   done
 done

@@ -245,32 +245,79 @@ impl Runtime {
 
     /// Launch every kernel on the stream; `check` synchronizes after each one.
     fn launch_direct(&self, check: bool) -> Result<(), Error> {
-        for (i, l) in self.launches.iter().enumerate() {
-            let what = || {
-                format!(
-                    "launch {i} ({}, grid {:?}, block {:?}, {} B shared)",
-                    l.kernel, l.cfg.grid_dim, l.cfg.block_dim, l.cfg.shared_mem_bytes
-                )
-            };
-            if self.programmatic {
-                cuda(what(), self.launch_programmatic(l))?;
-            } else {
-                let mut b = self.stream.launch_builder(&self.funcs[l.func]);
-                for p in &l.params {
-                    match p {
-                        Param::Ptr(x) => b.arg(x),
-                        Param::I32(x) => b.arg(x),
-                        Param::I64(x) => b.arg(x),
-                        Param::F32(x) => b.arg(x),
-                    };
-                }
-                cuda(what(), unsafe { b.launch(l.cfg) })?;
-            }
+        for i in 0..self.launches.len() {
+            self.launch_one(i, self.programmatic)?;
             if check {
-                cuda(what(), self.stream.synchronize())?;
+                cuda(self.describe(i), self.stream.synchronize())?;
             }
         }
         Ok(())
+    }
+
+    fn describe(&self, i: usize) -> String {
+        let l = &self.launches[i];
+        format!(
+            "launch {i} ({}, grid {:?}, block {:?}, {} B shared)",
+            l.kernel, l.cfg.grid_dim, l.cfg.block_dim, l.cfg.shared_mem_bytes
+        )
+    }
+
+    /// Launch kernel `i` on the stream.
+    fn launch_one(&self, i: usize, programmatic: bool) -> Result<(), Error> {
+        let l = &self.launches[i];
+        if programmatic {
+            return cuda(self.describe(i), self.launch_programmatic(l));
+        }
+        let mut b = self.stream.launch_builder(&self.funcs[l.func]);
+        for p in &l.params {
+            match p {
+                Param::Ptr(x) => b.arg(x),
+                Param::I32(x) => b.arg(x),
+                Param::I64(x) => b.arg(x),
+                Param::F32(x) => b.arg(x),
+            };
+        }
+        cuda(self.describe(i), unsafe { b.launch(l.cfg) }).map(|_| ())
+    }
+
+    /// Time each launch on its own: `n` rounds (after three untimed ones) of every kernel
+    /// launched plainly between two CUDA events. Per launch, in order: the kernel's name and
+    /// the median of its times in milliseconds (the events' own cost included; a kernel runs
+    /// with the caches its predecessor left, as in the graph, but without overlapping it).
+    pub fn profile(&mut self, n: usize) -> Result<Vec<(String, f64)>, Error> {
+        let n = n.max(1);
+        let record = |s: &Arc<CudaStream>| {
+            cuda(
+                "cuEventRecord",
+                s.record_event(Some(CUevent_flags::CU_EVENT_DEFAULT)),
+            )
+        };
+        let mut times = vec![Vec::with_capacity(n); self.launches.len()];
+        for round in 0..n + 3 {
+            let mut events = Vec::with_capacity(self.launches.len());
+            for i in 0..self.launches.len() {
+                let start = record(&self.stream)?;
+                self.launch_one(i, false)?;
+                events.push((start, record(&self.stream)?));
+            }
+            if round >= 3 {
+                for (i, (start, end)) in events.iter().enumerate() {
+                    times[i].push(cuda("cuEventElapsedTime", start.elapsed_ms(end))? as f64);
+                }
+            }
+        }
+        cuda(
+            "cuStreamSynchronize (after profiling)",
+            self.stream.synchronize(),
+        )?;
+        Ok(times
+            .into_iter()
+            .zip(&self.launches)
+            .map(|(mut t, l)| {
+                t.sort_by(|a, b| a.total_cmp(b));
+                (l.kernel.clone(), t[t.len() / 2])
+            })
+            .collect())
     }
 
     /// `cuLaunchKernelEx` with `CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION`.

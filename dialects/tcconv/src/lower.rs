@@ -9,7 +9,7 @@
 
 use crate::buffer::{padded_channels, ActBuffer};
 use crate::program::*;
-use crate::select::{choose, simple_writes_second, Choice, ConvSpec, Family};
+use crate::select::{choose, simple_writes_second, Choice, ConvSpec, Family, Kernel};
 use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, ValueId};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
@@ -461,12 +461,26 @@ impl<'g> Lowering<'g> {
                         family: Family::Simple,
                         groups,
                     };
-                    let (family, writes_second) = {
+                    let (family, writes_second, wgmma_tile) = {
                         let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
-                        let k = choose(&spec, &conv.tiling, self.target, self.opts.kernel);
-                        (k.family(), simple_writes_second(&spec))
+                        let k = choose(
+                            &spec,
+                            &conv.tiling,
+                            self.target,
+                            self.opts.kernel,
+                            self.opts.tile,
+                        );
+                        let wgmma_tile = match &k {
+                            Kernel::Wgmma(p) => Some([p.bm(), p.bn, p.wbk()]),
+                            _ => None,
+                        };
+                        (k.family(), simple_writes_second(&spec), wgmma_tile)
                     };
                     conv.family = family;
+                    // the wgmma kernel's tile is the op's block tile
+                    if let Some(t) = wgmma_tile {
+                        conv.tiling.block_tile = t;
+                    }
                     // one op is one launch: a second output the simple kernel cannot write in
                     // its own output groups becomes a requantize op of its own
                     let split = family == Family::Simple && !writes_second;

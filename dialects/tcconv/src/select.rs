@@ -102,7 +102,15 @@ impl Kernel {
 /// The kernel for a conv: on sm_90a the warpgroup MMA kernel where it applies and measurably
 /// pays ([`wgmma_pays`]), then the staged kernel, else the register-only MMA kernel,
 /// else the simple one (each as far as `choice` allows).
-pub fn choose(s: &ConvSpec, tiling: &Tiling, target: Target, choice: Choice) -> Kernel {
+/// `wgmma_tile` forces the wgmma kernel's tile (`[BM, BN, K bytes a stage]`, as
+/// `convert-qnn-to-tcconv{tile=...}` gives it); None: its tile model ([`wgmma_tile`]).
+pub fn choose(
+    s: &ConvSpec,
+    tiling: &Tiling,
+    target: Target,
+    choice: Choice,
+    wgmma_tile: Option<[i64; 3]>,
+) -> Kernel {
     let sm = target.sm_count();
     // grouped / depthwise: a few channels per output, CUDA cores (the tensor-core families
     // reduce over every input channel)
@@ -110,7 +118,8 @@ pub fn choose(s: &ConvSpec, tiling: &Tiling, target: Target, choice: Choice) -> 
         return Kernel::Simple;
     }
     if matches!(choice, Choice::Auto | Choice::Wgmma) && target.wgmma() {
-        if let Some(p) = wgmma_plan(s, sm) {
+        let tile = wgmma_tile.or_else(|| wgmma_tile_model(s, sm));
+        if let Some(p) = tile.and_then(|t| wgmma_plan(s, t)) {
             if choice == Choice::Wgmma || wgmma_pays(&p, sm) {
                 return Kernel::Wgmma(p);
             }
@@ -148,9 +157,10 @@ pub fn realize(
         Family::Simple => Some(Kernel::Simple),
         Family::Mma => mma_plan(s, tiling, sm).map(Kernel::Mma),
         Family::Staged => staged_plan(s, tiling, target).map(Kernel::Staged),
+        // the op records its wgmma tile as its block tile
         Family::Wgmma => target
             .wgmma()
-            .then(|| wgmma_plan(s, sm))
+            .then(|| wgmma_plan(s, tiling.block_tile))
             .flatten()
             .map(Kernel::Wgmma),
     };
@@ -174,7 +184,13 @@ pub fn choose_for(
     target: Target,
     choice: Choice,
 ) -> Kernel {
-    choose(&ConvSpec::conv(c, bufs, weights), &c.tiling, target, choice)
+    choose(
+        &ConvSpec::conv(c, bufs, weights),
+        &c.tiling,
+        target,
+        choice,
+        None,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -776,8 +792,11 @@ fn scaling(widen: bool, a: ElemType, b: ElemType, kel: i64) -> (bool, bool) {
 /// Threads of one warpgroup (4 warps): the unit that issues `wgmma.mma_async`.
 pub const WARPGROUP: i64 = 128;
 
-/// Widest N tile of the wgmma kernel: 64 accumulator registers a thread (m64n128k32 s32).
+/// Widest N tile the wgmma tile model chooses: 64 accumulator registers a thread (m64n128k32
+/// s32), so two blocks fit an SM. A forced tile may take wgmma's widest, 256 (128 registers,
+/// one block an SM).
 const WGMMA_MAX_BN: i64 = 128;
+const WGMMA_MAX_N: i64 = 256;
 
 /// Shared memory of a Hopper SM, and what the driver reserves of it per resident block.
 const SM_SMEM: i64 = 228 * 1024;
@@ -858,15 +877,19 @@ impl WgmmaPlan {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
     }
     /// Blocks an SM is built for (`.minnctapersm`): three for tiles of up to 64 channels whose
-    /// shared memory allows it (registers capped at 80 a thread, 32 accumulators), else two
-    /// (128). Measured on an H200 (ResNet-50 W4A4 batch 256, per kernel): the 64-channel 1x1
+    /// shared memory allows it (registers capped at 80 a thread, 32 accumulators), two
+    /// (128) where the shared memory and the 64 accumulators of N = 128 allow it, else one.
+    /// Measured on an H200 (ResNet-50 W4A4 batch 256, per kernel): the 64-channel 1x1
     /// and 3x3 convs 6-13% faster with three blocks; 128-channel residual convs cut to 64-channel
     /// tiles to get there were 7-9% slower.
     pub fn blocks_per_sm(&self) -> i64 {
-        if self.bn <= 64 && 3 * (4 * self.smem_words() + BLOCK_RESERVED_SMEM) <= SM_SMEM {
+        let fits = |n: i64| n * (4 * self.smem_words() + BLOCK_RESERVED_SMEM) <= SM_SMEM;
+        if self.bn <= 64 && fits(3) {
             3
-        } else {
+        } else if self.bn <= WGMMA_MAX_BN && fits(2) {
             2
+        } else {
+            1
         }
     }
 }
@@ -881,12 +904,37 @@ pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
     p.widen && p.wgs == 2 && p.blocks() >= 4 * sm_count
 }
 
-/// Whether the warpgroup MMA kernel takes this conv: both operands 4-bit (widened) or both
-/// 8-bit, moved as 16-byte chunks ([`chunked_row_bytes`]).
-/// The tile: BN = O up to 128 channels (rounded up to a wgmma N); two warpgroups (BM = 128)
-/// unless that leaves the grid under one block an SM; 64 stored bytes of K a stage, less when
-/// K is shorter; the slots in dynamic shared memory, two blocks an SM ([`WGMMA_SMEM`]).
-pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
+/// The wgmma kernel's tile model, `[BM, BN, K bytes a stage]` (K bytes as wgmma reads them:
+/// widened for 4-bit storage): BN = O up to 128 channels (rounded up to a wgmma N); two
+/// warpgroups (BM = 128) unless that leaves the grid under one block an SM; 64 stored bytes
+/// of K a stage (128 widened). None where the kernel does not take the conv.
+pub fn wgmma_tile_model(s: &ConvSpec, sm_count: i64) -> Option<[i64; 3]> {
+    chunked_row_bytes(s)?;
+    let [n, _, _, _] = s.input.dims;
+    let [_, o, oh, ow] = s.output.dims;
+    let bits = s.input.elem.bits() as i64;
+    if !matches!(bits, 4 | 8) {
+        return None;
+    }
+    let m = n * oh * ow;
+    let bn = if o <= 32 {
+        o
+    } else {
+        ((o + 15) / 16 * 16).min(WGMMA_MAX_BN)
+    };
+    let tiles = (m + 127) / 128 * ((o + bn - 1) / bn);
+    let bm = if tiles >= sm_count { 128 } else { 64 };
+    Some([bm, bn, if bits == 4 { 128 } else { 64 }])
+}
+
+/// Whether the warpgroup MMA kernel takes this conv with tile `[BM, BN, K bytes a stage]`
+/// ([`wgmma_tile_model`], or forced): both operands 4-bit (widened) or both 8-bit, moved as
+/// 16-byte chunks ([`chunked_row_bytes`]); BM 64 or 128 (one or two warpgroups), BN a wgmma N
+/// (8, 16, 24, 32, then multiples of 16 up to 256), K bytes a multiple of 32 (a wgmma k-step;
+/// for 4-bit storage half as many stored bytes, at least 32), fewer where K is shorter; the
+/// slots in dynamic shared memory, as many blocks an SM as it and the registers allow
+/// ([`WgmmaPlan::blocks_per_sm`]).
+pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
     let rb = chunked_row_bytes(s)?;
     let [n, c, _, _] = s.input.dims;
     let [_, o, oh, ow] = s.output.dims;
@@ -898,32 +946,35 @@ pub fn wgmma_plan(s: &ConvSpec, sm_count: i64) -> Option<WgmmaPlan> {
     let [kh, kw] = s.kernel;
     let kbytes = kh * kw * rb;
     let m = n * oh * ow;
-    // wgmma's integer N: 8, 16, 24, 32, then multiples of 16
-    let kstep = if widen { 16 } else { 32 };
-    // one K stage (1x1 convs over <= 128 channels)
-    let one_stage = kbytes <= 64;
-    let bn = if o <= 32 {
-        o
-    } else {
-        ((o + 15) / 16 * 16).min(WGMMA_MAX_BN)
-    };
+    let [bm, bn, wbk] = tile;
+    let n_ok = matches!(bn, 8 | 16 | 24 | 32) || (bn > 32 && bn % 16 == 0 && bn <= WGMMA_MAX_N);
+    if !matches!(bm, 64 | 128) || !n_ok || wbk < 32 || wbk % 32 != 0 || (widen && wbk < 64) {
+        return None;
+    }
+    let wgs = bm / 64;
     let tiles_n = (o + bn - 1) / bn;
-    let tiles = |bm: i64| (m + bm - 1) / bm * tiles_n;
-    let wgs = if tiles(128) >= sm_count { 2 } else { 1 };
-    let bm = 64 * wgs;
-    // 4-bit: 64 stored bytes of K a stage (128 widened: 4 wgmma k-steps) in 3 widened slots
-    // (2 when K is one stage: the second takes only the unread store of the next), the next
-    // stages in registers; 8-bit: 64 bytes (2 k-steps) a stage in a cp.async ring of
-    // up to 6 (prefetch distance stages - 2). K rounded up to a k-step when shorter.
-    let sbk = ((kbytes + kstep - 1) / kstep * kstep).min(64);
+    // 4-bit: a stage of wbk / 2 stored bytes, widened into one of 3 slots (2 when K is one
+    // stage: the second takes only the unread store of the next), the next stages in
+    // registers; 8-bit: a cp.async ring of up to 6 slots (prefetch distance stages - 2).
+    // K rounded up to a step (16 stored bytes, one wgmma k-step widened) when shorter.
+    let kstep = if widen { 16 } else { 32 };
+    let full = if widen { wbk / 2 } else { wbk };
+    let sbk = ((kbytes + kstep - 1) / kstep * kstep).min(full);
+    let one_stage = kbytes <= sbk;
     let slot = (bm + bn) * if widen { 2 * sbk } else { sbk };
+    // two blocks an SM where the tile allows it, else one
+    let budget = if bn <= WGMMA_MAX_BN && 3 * slot <= WGMMA_SMEM {
+        WGMMA_SMEM
+    } else {
+        SM_SMEM - BLOCK_RESERVED_SMEM
+    };
     let stages = match (widen, one_stage) {
         (true, true) => 2,
         (true, false) => 3,
-        (false, _) => (WGMMA_SMEM / slot).min(6),
+        (false, _) => (budget / slot).min(6),
     };
     // the cp.async ring prefetches stages - 2 ahead: at least one
-    if !widen && stages < 3 || stages * slot > WGMMA_SMEM {
+    if !widen && stages < 3 || stages * slot > budget {
         return None;
     }
     let kel = kh * kw * c;

@@ -151,3 +151,13 @@ func.func @relayout_of_narrow(%arg0: memref<2x8x8x8xi32> {tcconv.dims = array<i6
   "tcconv.relayout"(%0, %arg1) : (memref<3x16384xi8>, memref<8x8x2x64xi32>) -> ()
   return
 }
+
+// -----
+
+// The wgmma family realizes the block tile the op records: BM must be 64 or 128.
+func.func @wgmma_tile_bm_32(%arg0: memref<1x14x14x32xi32> {tcconv.dims = array<i64: 1, 256, 14, 14>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x14x14x32xi32> {tcconv.dims = array<i64: 1, 256, 14, 14>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90a"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 256, 256, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<256x3x3x32xi32>
+  // expected-error @+1 {{kernel 'wgmma' does not take this conv on sm_90a (its shapes, layouts or tiling)}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "wgmma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x14x14x32xi32>, memref<256x3x3x32xi32>, memref<1x14x14x32xi32>) -> ()
+  return
+}

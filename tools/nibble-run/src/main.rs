@@ -2,7 +2,7 @@
 //! --emit=artifact), or on the CPU reference (from an artifact, or from a qnn IR file).
 //!
 //! ```text
-//! nibble-run DIR [--input x.npy | --seed N] [--check [FILE]] [--bench N] [-o out.npy]   GPU
+//! nibble-run DIR [--input x.npy | --seed N] [--check [FILE]] [--bench N] [--profile N] [-o out.npy]   GPU
 //! nibble-run --cpu DIR [--input x.npy | --seed N] [--check FILE] [-o out.npy]           CPU reference of an artifact
 //! nibble-run --cpu MODEL.mlir [--weights W] [...]                                        CPU reference of qnn IR (needs the mlir feature)
 //! ```
@@ -50,6 +50,10 @@ struct Cli {
     /// GPU: time N replays of the network with CUDA events (after warm-up); print median and p90.
     #[arg(long, value_name = "N")]
     bench: Option<usize>,
+    /// GPU: time every launch on its own (N rounds, CUDA events around each plain launch);
+    /// print each launch's kernel and median, then their sum.
+    #[arg(long, value_name = "N")]
+    profile: Option<usize>,
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -230,8 +234,8 @@ fn real_main() -> ExitCode {
 
 /// The CPU reference: of an artifact's reference/ (no MLIR needed), or of a qnn IR file.
 fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
-    if cli.bench.is_some() {
-        return Err("--bench times GPU runs; drop --cpu".into());
+    if cli.bench.is_some() || cli.profile.is_some() {
+        return Err("--bench and --profile time GPU runs; drop --cpu".into());
     }
     let (g, weights) = if is_artifact {
         nibble_runtime::artifact::load_reference_with(&cli.model, cli.weights.as_deref())
@@ -381,6 +385,17 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
             } else {
                 String::new()
             }
+        );
+    }
+    if let Some(n) = cli.profile {
+        let times = rt.profile(n).map_err(|e| e.to_string())?;
+        for (i, (kernel, ms)) in times.iter().enumerate() {
+            println!("profile: launch {i} {kernel} median {:.2} us", ms * 1e3);
+        }
+        let sum: f64 = times.iter().map(|(_, ms)| ms).sum();
+        println!(
+            "profile: {} launches, {n} rounds: sum of medians {sum:.4} ms",
+            times.len()
         );
     }
     rt.check().map_err(|e| e.to_string())

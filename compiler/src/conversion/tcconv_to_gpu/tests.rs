@@ -378,3 +378,49 @@ fn kernel_cache_by_signature_stubs_compiled_kernels_and_keeps_the_ptx() {
         );
     }
 }
+
+/// `src` lowered for sm_90a with every conv the wgmma kernel takes on the forced `tile`.
+fn to_gpu_wgmma_tile<'c>(context: &'c Context, src: &str, tile: &str) -> Module<'c> {
+    let log = DiagnosticLog::attach(context);
+    let mut m = parse_source(context, src, "mini.mlir").expect("parse");
+    let p = format!(
+        "builtin.module(qnn-verify,convert-qnn-to-tcconv{{target=sm_90a kernel=wgmma tile={tile}}},convert-tcconv-to-gpu{{target=sm_90a}})"
+    );
+    let els = crate::pipeline::parse(&p).unwrap();
+    let ok = crate::pipeline::run(context, &mut m, &els, &log, &mut |_, _| {});
+    assert!(ok.is_ok(), "pipeline failed: {:?}", log.take());
+    m
+}
+
+/// The wgmma kernel realizes the tile its op records: a forced N = 256 tile (128
+/// accumulators a thread, one block an SM) and a 256-byte K stage build, assemble without
+/// spills and launch with the shared memory they need; a tile wgmma cannot take leaves the
+/// conv on the staged kernel.
+#[test]
+fn wgmma_kernel_takes_forced_tiles() {
+    let context = new_context();
+    for (tile, n, blocks) in [
+        ("128x256x128", 256, 1),
+        ("64x128x256", 128, 1),
+        ("128x64x128", 64, 3),
+    ] {
+        let m = to_gpu_wgmma_tile(context, &mini_net(16, 64), tile);
+        let text = m.as_operation().to_string();
+        assert!(
+            text.contains(&format!("n = {n}, k = 32")),
+            "{tile}: no m64n{n}k32"
+        );
+        assert!(
+            text.contains(&format!("nvvm.minctasm = {blocks} : i32")),
+            "{tile}"
+        );
+        let ptx = gpu_to_ptx(context, &m, "sm_90a").unwrap();
+        ptxas_check(&ptx, "sm_90a", &format!("wgmma-{tile}"));
+    }
+    // BM = 32 is no warpgroup multiple: the staged kernel runs the 4-bit conv
+    let m = to_gpu_wgmma_tile(context, &mini_net(16, 64), "32x32x128");
+    assert!(!m
+        .as_operation()
+        .to_string()
+        .contains("nvvm.wgmma.mma_async"));
+}
