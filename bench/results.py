@@ -29,6 +29,8 @@ HAWQ = re.compile(r"^hawq-(resnet\w+)-(\w+)-b(\d+)-(sm_\d+a?)$")
 RFC = re.compile(r"^rfc(\d+)-w4a4-(sm_\d+a?)(-wg)?$")
 SANITIZER = re.compile(r"^(memcheck|racecheck|synccheck)-(.+)\.log$")
 KERNELS = re.compile(r"^kernels-(.+)\.csv$")
+PROFILE = re.compile(r"^profile-(.+)\.txt$")
+PROFILE_SUM = re.compile(r"^profile: (\d+) launches, \d+ rounds: sum of medians ([0-9.]+) ms")
 
 
 def read(folder, name):
@@ -40,7 +42,8 @@ def collect(args):
     rec = {"commit": args.commit, "command": args.command, "card": None, "driver": None,
            "conformance": {"passed": 0, "failed": 0, "failures": []}, "memcheck": [],
            "models": [], "hawq": [], "rfc": [], "torch_models": [], "torch_convs": [],
-           "peer_resnet50": [], "peer_rfc": [], "sanitizers": [], "kernels": {}}
+           "peer_resnet50": [], "peer_rfc": [], "sanitizers": [], "kernels": {},
+           "profiles": {}}
     for folder in args.out:
         card = read(folder, "card.txt").strip().splitlines()
         if card:
@@ -60,6 +63,12 @@ def collect(args):
                 e = re.search(r"(?:ERROR SUMMARY: (\d+) errors|RACECHECK SUMMARY: \d+ hazards displayed \((\d+) errors)", text)
                 rec["sanitizers"].append({"tool": sm.group(1), "artifact": sm.group(2),
                                           "errors": int(e.group(1) or e.group(2)) if e else None})
+            elif pm := PROFILE.match(f):
+                # nibble-run --profile: launches and the sum of per-launch medians
+                for line in read(folder, f).splitlines():
+                    if ps := PROFILE_SUM.match(line):
+                        rec["profiles"][pm.group(1)] = {"launches": int(ps.group(1)),
+                                                        "sum_ms": float(ps.group(2))}
             elif km := KERNELS.match(f):
                 # mean us per kernel over the run's launches of it
                 times, counts = {}, {}
@@ -121,17 +130,23 @@ def render(args):
     rec = json.load(open(args.record))
     out = []
     peers = {p["batch"]: p for p in rec.get("peer_resnet50", [])}
+    prof = rec.get("profiles", {})
     out.append("| network | batch | nibble ms | images/s | PyTorch fp16 ms | nibble vs PyTorch |"
-               " cuBLASLt int8 / fp8 conv-GEMM sum ms |")
-    out.append("|---|---|---|---|---|---|---|")
+               " cuBLASLt int8 / fp8 conv-GEMM sum ms |"
+               + (" launches: sum of kernel times ms |" if prof else ""))
+    out.append("|---|---|---|---|---|---|---|" + ("---|" if prof else ""))
     for m in sorted(rec["models"], key=lambda m: (m["arch"], m["bits"], m["batch"])):
         t = torch_ms(rec, m["arch"], m["batch"])
         ips = m["batch"] / m["median_ms"] * 1000
         vs = f"{t / m['median_ms']:.2f}x" if t else "-"
         p = peers.get(m["batch"]) if m["arch"] == "resnet50" else None
         pv = f"{p['int8_ms']:.3f} / {p['fp8_ms']:.3f}" if p else "-"
-        out.append(f"| {m['arch']} {m['bits'].upper()} ({m['target']}) | {m['batch']} | "
-                   f"{m['median_ms']:.4f} | {ips:,.0f} | {t if t else '-'} | {vs} | {pv} |")
+        row = (f"| {m['arch']} {m['bits'].upper()} ({m['target']}) | {m['batch']} | "
+               f"{m['median_ms']:.4f} | {ips:,.0f} | {t if t else '-'} | {vs} | {pv} |")
+        if prof:
+            k = prof.get(f"{m['arch']}-{m['bits']}-b{m['batch']}-{m['target']}")
+            row += f" {k['launches']}: {k['sum_ms']:.4f} |" if k else " - |"
+        out.append(row)
     if rec["hawq"]:
         out.append("")
         out.append("| imported HAWQ checkpoint (narrow, 64x64 input) | batch | nibble ms |")
