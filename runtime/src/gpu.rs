@@ -280,36 +280,61 @@ impl Runtime {
         cuda(self.describe(i), unsafe { b.launch(l.cfg) }).map(|_| ())
     }
 
-    /// Time each launch on its own: `n` rounds (after three untimed ones) of every kernel
-    /// launched plainly between two CUDA events. Per launch, in order: the kernel's name and
-    /// the median of its times in milliseconds (the events' own cost included; a kernel runs
-    /// with the caches its predecessor left, as in the graph, but without overlapping it).
+    /// Time each launch on its own: one round of the launches, each between two CUDA events,
+    /// captured into a CUDA graph (event record nodes), replayed `n` times after three untimed
+    /// replays. Per launch, in order: the kernel's name and the median of its times in
+    /// milliseconds. From the graph, the GPU never waits for the host to enqueue a kernel (with
+    /// plain launches it would at small batches, and the times would be the host's); a kernel
+    /// runs with the caches its predecessor left, as in the network's graph, but neither
+    /// overlaps its neighbours nor hides its own start-up, so the sum exceeds the graph's time by
+    /// what launching in a graph costs.
     pub fn profile(&mut self, n: usize) -> Result<Vec<(String, f64)>, Error> {
+        use cudarc::driver::sys::{cuEventRecordWithFlags, CUevent_record_flags_enum};
         let n = n.max(1);
-        let record = |s: &Arc<CudaStream>| {
+        let new_event = || {
             cuda(
-                "cuEventRecord",
-                s.record_event(Some(CUevent_flags::CU_EVENT_DEFAULT)),
+                "cuEventCreate",
+                self.ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)),
             )
         };
+        let events = (0..self.launches.len())
+            .map(|_| Ok((new_event()?, new_event()?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        // an event record node of the graph being captured
+        let record = |e: &cudarc::driver::CudaEvent| {
+            let flags = CUevent_record_flags_enum::CU_EVENT_RECORD_EXTERNAL as u32;
+            // SAFETY: both handles are live: the event is ours, the stream the runtime's
+            cuda("cuEventRecordWithFlags", unsafe {
+                cuEventRecordWithFlags(e.cu_event(), self.stream.cu_stream(), flags).result()
+            })
+        };
+        cuda(
+            "cuStreamBeginCapture",
+            self.stream
+                .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+        )?;
+        let recorded = (|| {
+            for (i, (start, end)) in events.iter().enumerate() {
+                record(start)?;
+                self.launch_one(i, false)?;
+                record(end)?;
+            }
+            Ok::<(), Error>(())
+        })();
+        let ended = self.stream.end_capture(CUgraphInstantiate_flags(0));
+        recorded?;
+        let graph = cuda("cuStreamEndCapture / cuGraphInstantiate", ended)?
+            .ok_or_else(|| Error::Cuda("stream capture produced no graph".into()))?;
         let mut times = vec![Vec::with_capacity(n); self.launches.len()];
         for round in 0..n + 3 {
-            let mut events = Vec::with_capacity(self.launches.len());
-            for i in 0..self.launches.len() {
-                let start = record(&self.stream)?;
-                self.launch_one(i, false)?;
-                events.push((start, record(&self.stream)?));
-            }
+            cuda("cuGraphLaunch", graph.launch())?;
+            cuda("cuStreamSynchronize (profiling)", self.stream.synchronize())?;
             if round >= 3 {
                 for (i, (start, end)) in events.iter().enumerate() {
                     times[i].push(cuda("cuEventElapsedTime", start.elapsed_ms(end))? as f64);
                 }
             }
         }
-        cuda(
-            "cuStreamSynchronize (after profiling)",
-            self.stream.synchronize(),
-        )?;
         Ok(times
             .into_iter()
             .zip(&self.launches)

@@ -50,8 +50,9 @@ struct Cli {
     /// GPU: time N replays of the network with CUDA events (after warm-up); print median and p90.
     #[arg(long, value_name = "N")]
     bench: Option<usize>,
-    /// GPU: time every launch on its own (N rounds, CUDA events around each plain launch);
-    /// print each launch's kernel and median, then their sum.
+    /// GPU: time every launch on its own (each between two CUDA events, one round captured
+    /// into a CUDA graph and replayed N times); print each launch's kernel and median, then
+    /// their sum.
     #[arg(long, value_name = "N")]
     profile: Option<usize>,
 }
