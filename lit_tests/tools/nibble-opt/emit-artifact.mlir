@@ -29,6 +29,12 @@
 // RUN: cmp %t/cold/kernels.ptx %t/warm/kernels.ptx && cmp %t/cold/plan.json %t/warm/plan.json && cmp %t/fused/kernels.ptx %t/warm/kernels.ptx
 // RUN: cmp %t/cold/weights.safetensors %t/warm/weights.safetensors && cmp %t/weights.safetensors %t/warm/reference/weights.safetensors
 // RUN: env NIBBLE_CACHE_DIR=%t/kc nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/printed --weights %t/weights.safetensors --mlir-print-ir-after=convert-tcconv-to-gpu 2>&1 >/dev/null | FileCheck %s --check-prefix=PRINTED
+// Asked for explicitly, kernel-cache=true shows what the cache holds as stubs (the PTX's key and a
+// body of gpu.return), which parse again.
+// RUN: env NIBBLE_CACHE_DIR=%t/kc nibble-opt %s --pass-pipeline='builtin.module(qnn-verify,qnn-egraph-optimize{target=sm_90},convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90 kernel-cache=true})' > %t/stubs.mlir
+// RUN: FileCheck %s --check-prefix=STUBS --input-file=%t/stubs.mlir && nibble-opt %t/stubs.mlir > /dev/null
+// STUBS: gpu.func @net_1_conv2d({{.*}}) kernel attributes {{.*}}nibble.cached_kernel = "{{[0-9a-f]+}}"
+// STUBS-NEXT: gpu.return
 // COLD: LLVM on 4 of 4 kernels (0 from the cache)
 // WARM: LLVM on 0 of 4 kernels (4 from the cache)
 // PRINTED-NOT: nibble.cached_kernel
