@@ -33,6 +33,7 @@
 // body of gpu.return), which parse again.
 // RUN: env NIBBLE_CACHE_DIR=%t/kc nibble-opt %s --pass-pipeline='builtin.module(qnn-verify,qnn-egraph-optimize{target=sm_90},convert-qnn-to-tcconv{target=sm_90},convert-tcconv-to-gpu{target=sm_90 kernel-cache=true})' > %t/stubs.mlir
 // RUN: FileCheck %s --check-prefix=STUBS --input-file=%t/stubs.mlir && nibble-opt %t/stubs.mlir > /dev/null
+// RUN: mlir-opt-22 --irdl-file=%tcconv_irdl %t/stubs.mlir > /dev/null
 // STUBS: gpu.func @net_1_conv2d({{.*}}) kernel attributes {{.*}}nibble.cached_kernel = "{{[0-9a-f]+}}"
 // STUBS-NEXT: gpu.return
 // COLD: LLVM on 4 of 4 kernels (0 from the cache)
