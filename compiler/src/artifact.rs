@@ -718,7 +718,8 @@ pub fn emit(
     // the reference weights: the file itself where it holds exactly the bound tensors as the
     // artifact stores them, else written again
     let reference_file = file.filter(|f| qnn.stored_as(f));
-    // (name, shape, 32-bit words?) of each packed weight, its bytes in `weights_bytes`
+    // (name, shape, 32-bit words?, weight slot) of each packed weight, its bytes in
+    // `weights_bytes[slot]`
     let mut packed = vec![];
     let mut weights_bytes = vec![];
     for (pk, slot) in ex.packed.iter().zip(&ex.plan.weights) {
@@ -748,6 +749,7 @@ pub fn emit(
             pw.name.clone(),
             packed_shape(&s, shape),
             !matches!(s, Stored::Bytes(_)),
+            weights_bytes.len(),
         ));
         let mut le = vec![];
         match &s {
@@ -778,13 +780,16 @@ pub fn emit(
             .map_err(|e| format!("{}: cannot create: {e}", rdir.display()))?;
         let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
         write(&stage.join(&art.plan.ptx), art.ptx.as_bytes())?;
-        // the packed weights' bytes are the plan's weight slots in order; constant slots are
-        // not in the file
+        // constant slots are not in the file
         let raw: Vec<(String, Vec<i64>, bool, &[u8])> = packed
             .iter()
-            .zip(ex.packed.iter().enumerate().filter(|(_, p)| p.is_some()))
-            .map(|((n, shape, words), (i, _))| {
-                (n.clone(), shape.clone(), *words, art.weights[i].as_slice())
+            .map(|(n, shape, words, slot)| {
+                (
+                    n.clone(),
+                    shape.clone(),
+                    *words,
+                    art.weights[*slot].as_slice(),
+                )
             })
             .collect();
         nibble_qnn::weights::save_raw(&stage.join(nibble_artifact::artifact::WEIGHTS_FILE), &raw)?;

@@ -308,23 +308,14 @@ impl Runtime {
                 cuEventRecordWithFlags(e.cu_event(), self.stream.cu_stream(), flags).result()
             })
         };
-        cuda(
-            "cuStreamBeginCapture",
-            self.stream
-                .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-        )?;
-        let recorded = (|| {
+        let graph = self.capture_with(|| {
             for (i, (start, end)) in events.iter().enumerate() {
                 record(start)?;
                 self.launch_one(i, false)?;
                 record(end)?;
             }
-            Ok::<(), Error>(())
-        })();
-        let ended = self.stream.end_capture(CUgraphInstantiate_flags(0));
-        recorded?;
-        let graph = cuda("cuStreamEndCapture / cuGraphInstantiate", ended)?
-            .ok_or_else(|| Error::Cuda("stream capture produced no graph".into()))?;
+            Ok(())
+        })?;
         let mut times = vec![Vec::with_capacity(n); self.launches.len()];
         for round in 0..n + 3 {
             cuda("cuGraphLaunch", graph.launch())?;
@@ -395,18 +386,26 @@ impl Runtime {
     }
 
     fn capture(&self) -> Result<CudaGraph, Error> {
+        let g = self.capture_with(|| self.launch_direct(false))?;
+        cuda("cuGraphUpload", g.upload())?;
+        Ok(g)
+    }
+
+    /// What `enqueue` puts on the stream, captured into an instantiated CUDA graph.
+    fn capture_with(
+        &self,
+        enqueue: impl FnOnce() -> Result<(), Error>,
+    ) -> Result<CudaGraph, Error> {
         cuda(
             "cuStreamBeginCapture",
             self.stream
                 .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
         )?;
-        let launched = self.launch_direct(false);
+        let enqueued = enqueue();
         let ended = self.stream.end_capture(CUgraphInstantiate_flags(0));
-        launched?;
-        let g = cuda("cuStreamEndCapture / cuGraphInstantiate", ended)?
-            .ok_or_else(|| Error::Cuda("stream capture produced no graph".into()))?;
-        cuda("cuGraphUpload", g.upload())?;
-        Ok(g)
+        enqueued?;
+        cuda("cuStreamEndCapture / cuGraphInstantiate", ended)?
+            .ok_or_else(|| Error::Cuda("stream capture produced no graph".into()))
     }
 
     /// Replay the launches once (graph, or direct launches after a failed capture).

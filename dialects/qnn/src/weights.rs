@@ -193,12 +193,10 @@ fn serialize(bufs: &[(String, Dtype, Vec<usize>, &[u8])]) -> Result<Vec<u8>, Str
 }
 
 /// Raw tensors as a safetensors file, written atomically: `(name, shape, bytes)` where `bytes`
-/// are U8 values (`words == false`) or little-endian I32 words, in name order.
+/// are U8 values (`words == false`) or little-endian I32 words (the file orders them itself).
 pub fn save_raw(path: &Path, tensors: &[(String, Vec<i64>, bool, &[u8])]) -> Result<(), String> {
-    let mut sorted: Vec<&(String, Vec<i64>, bool, &[u8])> = tensors.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let bufs: Vec<(String, Dtype, Vec<usize>, &[u8])> = sorted
-        .into_iter()
+    let bufs: Vec<(String, Dtype, Vec<usize>, &[u8])> = tensors
+        .iter()
         .map(|(n, shape, words, b)| {
             let dt = if *words { Dtype::I32 } else { Dtype::U8 };
             (

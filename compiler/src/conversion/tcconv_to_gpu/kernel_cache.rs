@@ -4,9 +4,11 @@
 //!
 //! Two kinds of entries, both written through a temp file and a rename, both best effort (a
 //! cache that cannot be read or written only costs time):
-//! - `kernel-<content>.ptx`: the PTX of a kernel whose text but for its name hashes to
-//!   `content` (with the compiler build and the target: [`content_key`]), its name replaced by
-//!   [`PLACEHOLDER`] so that any op of any network can launch it under its own name.
+//! - `kernel-<key>.ptx`: the PTX of a kernel, its name replaced by [`PLACEHOLDER`] so that any op
+//!   of any network can launch it under its own name. The key is the kernel's content key (its
+//!   text but for its name, the target and the compiler build: [`content_key`]) where
+//!   convert-tcconv-to-gpu computed one, else the hash of its lowering input's text, the PTX
+//!   pipeline and the build.
 //! - `sig-<key>.json`: for an op signature (`signature::signature`: everything the kernel
 //!   builder reads of the op) and the compiler build ([`signature_key`]), the content key of the
 //!   kernel it builds, its launch and the tables it takes, in order.

@@ -810,7 +810,8 @@ pub fn convert(
 /// compile time). The kernels' PTX texts are joined under one header, in kernel order.
 ///
 /// With a cache directory ([`ptx_cache_dir`]), a kernel whose lowering input (its module's
-/// text, the pipeline and the compiler version) was compiled before is read from the cache
+/// text, the pipeline and the compiler build; or the content key convert-tcconv-to-gpu gave it)
+/// was compiled before is read from the cache
 /// instead. Errors carry MLIR's diagnostics when the context's handler collected them.
 pub fn gpu_to_ptx(context: &Context, module: &Module, target: &str) -> Result<String, String> {
     gpu_to_ptx_cached(context, module, target, ptx_cache_dir().as_deref())
@@ -843,24 +844,6 @@ pub fn gpu_to_ptx_cached(
     let src = src.ok_or("the module has no gpu.module (run convert-tcconv-to-gpu first)")?;
     let started = std::time::Instant::now();
     let units = kernel_units(context, src)?;
-    // kernels the kernel cache holds by content (stubs, or built with the cache on)
-    let mut ptx: Vec<Option<String>> = vec![None; units.len()];
-    let mut by_content = vec![];
-    for (i, u) in units.iter().enumerate() {
-        match &u.cache {
-            Some(UnitCache::Stub(content)) => {
-                let d = cache.ok_or("a kernel from the kernel cache, but the cache is off")?;
-                ptx[i] = Some(kernel_cache::load_ptx(d, content, &u.name)?);
-            }
-            Some(UnitCache::Content(content)) => {
-                if let Some(d) = cache {
-                    ptx[i] = kernel_cache::load_ptx(d, content, &u.name).ok();
-                }
-                by_content.push(i);
-            }
-            None => {}
-        }
-    }
     // sm_90a: the wgmma ops are PTX-builder ops that convert-nvvm-to-llvm expands into inline
     // PTX (LLVM's translation does not know them)
     let nvvm_to_llvm = if t.wgmma() {
@@ -876,21 +859,32 @@ pub fn gpu_to_ptx_cached(
     let binary = "gpu-module-to-binary{format=isa}";
     // between the two: dynamic shared memory made `.extern` (see `extern_dynamic_smem`)
     let pipeline = format!("{lower},extern-dynamic-smem,{binary}");
-    // the others by their lowering input's text
+    // each kernel's cache key: its content key (stubs, and kernels built with the cache on),
+    // else its lowering input's text with the pipeline and the build
     let keys: Vec<String> = units
         .iter()
         .map(|u| match &u.cache {
-            None => cache_key(&print_verified(&u.module.as_operation()), &pipeline),
-            Some(_) => String::new(),
+            Some(UnitCache::Stub(c) | UnitCache::Content(c)) => c.clone(),
+            None => kernel_cache::hash(&[
+                kernel_cache::BUILD_HASH.as_bytes(),
+                pipeline.as_bytes(),
+                print_verified(&u.module.as_operation()).as_bytes(),
+            ]),
         })
         .collect();
-    for (i, k) in keys.iter().enumerate() {
-        if !k.is_empty() {
-            ptx[i] = cache.and_then(|d| std::fs::read_to_string(d.join(format!("{k}.ptx"))).ok());
-        }
+    let mut ptx: Vec<Option<String>> = vec![];
+    for (u, key) in units.iter().zip(&keys) {
+        ptx.push(match (&u.cache, cache) {
+            // a stub has no body to compile: its PTX must be there
+            (Some(UnitCache::Stub(_)), None) => {
+                return Err("a kernel from the kernel cache, but the cache is off".into())
+            }
+            (Some(UnitCache::Stub(_)), Some(d)) => Some(kernel_cache::load_ptx(d, key, &u.name)?),
+            (_, Some(d)) => kernel_cache::load_ptx(d, key, &u.name).ok(),
+            (_, None) => None,
+        });
     }
     let names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
-    let caches: Vec<Option<UnitCache>> = units.iter().map(|u| u.cache.clone()).collect();
     // the kernels to compile, nested in one module: the pass manager runs them in parallel
     let mut top = Module::new(Location::unknown(context));
     let mut todo = vec![];
@@ -923,19 +917,8 @@ pub fn gpu_to_ptx_cached(
         for &i in &todo {
             let op = cur.ok_or("a kernel module went missing")?;
             let text = binary_ptx(op)?;
-            if let (Some(d), true) = (cache, by_content.contains(&i)) {
-                if let Some(UnitCache::Content(c)) = &caches[i] {
-                    kernel_cache::store_ptx(d, c, &names[i], &text);
-                }
-            } else if let Some(d) = cache {
-                // best effort: a cache that cannot be written only costs time
-                let _ = std::fs::create_dir_all(d).and_then(|_| {
-                    nibble_qnn::write_atomically(
-                        &d.join(format!("{}.ptx", keys[i])),
-                        text.as_bytes(),
-                    )
-                    .map_err(std::io::Error::other)
-                });
+            if let Some(d) = cache {
+                kernel_cache::store_ptx(d, &keys[i], &names[i], &text);
             }
             ptx[i] = Some(text);
             cur = op.next_in_block();
@@ -1231,20 +1214,6 @@ pub fn ptx_cache_dir() -> Option<std::path::PathBuf> {
             .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))
             .map(|c| c.join("nibble").join("ptx")),
     }
-}
-
-/// The cache key of a kernel module: a 128-bit FNV-1a of its text, the pipeline and the
-/// compiler's version (an upgraded nibble never reads an older nibble's kernels).
-fn cache_key(text: &str, pipeline: &str) -> String {
-    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
-    for b in [env!("CARGO_PKG_VERSION"), "\0", pipeline, "\0", text]
-        .iter()
-        .flat_map(|s| s.bytes())
-    {
-        h ^= b as u128;
-        h = h.wrapping_mul(0x0000000001000000000000000000013B);
-    }
-    format!("{h:032x}")
 }
 
 #[cfg(test)]
