@@ -974,7 +974,14 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
     let m = n * oh * ow;
     let [bm, bn, wbk] = tile;
     let n_ok = matches!(bn, 8 | 16 | 24 | 32) || (bn > 32 && bn % 16 == 0 && bn <= WGMMA_MAX_N);
-    if !matches!(bm, 64 | 128) || !n_ok || wbk < 32 || wbk % 32 != 0 || (widen && wbk < 64) {
+    // 4-bit stages hold at least 32 stored bytes, unless the whole K is shorter (the tile an
+    // op records is then the one stage it has, which must plan again to the same kernel)
+    if !matches!(bm, 64 | 128)
+        || !n_ok
+        || wbk < 32
+        || wbk % 32 != 0
+        || (widen && wbk < 64 && 2 * kbytes > wbk)
+    {
         return None;
     }
     let wgs = bm / 64;

@@ -50,6 +50,7 @@ pub mod elementwise;
 pub mod epilogue;
 pub mod kernel_cache;
 pub mod layout;
+pub mod llvm_backend;
 pub mod mma;
 pub mod pool;
 pub mod signature;
@@ -824,6 +825,18 @@ pub fn gpu_to_ptx_cached(
     target: &str,
     cache: Option<&std::path::Path>,
 ) -> Result<String, String> {
+    let backend = llvm_backend::Backend::from_env()?;
+    gpu_to_ptx_with(context, module, target, cache, &backend)
+}
+
+/// [`gpu_to_ptx_cached`] with an explicit LLVM pipeline and codegen level.
+pub fn gpu_to_ptx_with(
+    context: &Context,
+    module: &Module,
+    target: &str,
+    cache: Option<&std::path::Path>,
+    backend: &llvm_backend::Backend,
+) -> Result<String, String> {
     let t = Target::parse(target)?;
     let mut src = None;
     let mut cur = module.body().first_operation();
@@ -856,9 +869,8 @@ pub fn gpu_to_ptx_cached(
         t.name(),
         ptx_version(t)
     );
-    let binary = "gpu-module-to-binary{format=isa}";
-    // between the two: dynamic shared memory made `.extern` (see `extern_dynamic_smem`)
-    let pipeline = format!("{lower},extern-dynamic-smem,{binary}");
+    // then: dynamic shared memory made `.extern` (see `extern_dynamic_smem`), and LLVM
+    let pipeline = format!("{lower},extern-dynamic-smem,{}", backend.describe());
     // each kernel's cache key: its content key (stubs, and kernels built with the cache on),
     // else its lowering input's text with the pipeline and the build
     let keys: Vec<String> = units
@@ -900,28 +912,41 @@ pub fn gpu_to_ptx_cached(
         }
     }
     if !todo.is_empty() {
-        for (i, stage) in [lower.as_str(), binary].into_iter().enumerate() {
-            if i == 1 {
-                extern_dynamic_smem(context, &top);
-            }
-            let pm = PassManager::new(context);
-            parse_pass_pipeline(
-                pm.as_operation_pass_manager(),
-                &format!("builtin.module(builtin.module({stage}))"),
-            )
-            .map_err(|e| e.to_string())?;
-            pm.run(&mut top)
-                .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
-        }
+        let pm = PassManager::new(context);
+        parse_pass_pipeline(
+            pm.as_operation_pass_manager(),
+            &format!("builtin.module(builtin.module({lower}))"),
+        )
+        .map_err(|e| e.to_string())?;
+        pm.run(&mut top)
+            .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
+        extern_dynamic_smem(context, &top);
+        let mut gpu_modules = vec![];
         let mut cur = top.body().first_operation();
-        for &i in &todo {
-            let op = cur.ok_or("a kernel module went missing")?;
-            let text = binary_ptx(op)?;
+        while let Some(unit) = cur {
+            let body = unit
+                .region(0)
+                .ok()
+                .and_then(|r| r.first_block())
+                .ok_or("a kernel module without a body")?;
+            let gm = std::iter::successors(body.first_operation(), |o| o.next_in_block())
+                .find(|o| o.name().as_string_ref().as_str() == Ok("gpu.module"))
+                .ok_or("a kernel module without its gpu.module")?;
+            gpu_modules.push(gm.to_raw());
+            cur = unit.next_in_block();
+        }
+        let compiled = llvm_backend::compile(
+            &gpu_modules,
+            t.name(),
+            &format!("+ptx{}", ptx_version(t)),
+            backend,
+        )
+        .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
+        for (&i, text) in todo.iter().zip(compiled) {
             if let Some(d) = cache {
                 kernel_cache::store_ptx(d, &keys[i], &names[i], &text);
             }
             ptx[i] = Some(text);
-            cur = op.next_in_block();
         }
     }
     crate::timing::record(
@@ -1128,34 +1153,6 @@ fn print_verified(op: &Operation) -> String {
     unsafe { mlir_sys::mlirOpPrintingFlagsAssumeVerified(flags.to_raw()) };
     op.to_string_with_flags(flags)
         .unwrap_or_else(|_| op.to_string())
-}
-
-/// The PTX text of the `gpu.binary` that `gpu-module-to-binary` left in `m`.
-fn binary_ptx(m: OperationRef) -> Result<String, String> {
-    let body = m
-        .region(0)
-        .ok()
-        .and_then(|r| r.first_block())
-        .ok_or("a kernel module without a body")?;
-    let mut cur = body.first_operation();
-    while let Some(op) = cur {
-        if op.name().as_string_ref().as_str() == Ok("gpu.binary") {
-            let objects = op.attribute("objects").map_err(|e| e.to_string())?;
-            let arr = melior::ir::attribute::ArrayAttribute::try_from(objects)
-                .map_err(|e| e.to_string())?;
-            let obj = arr.element(0).map_err(|e| e.to_string())?;
-            unsafe {
-                if !mlir_sys::mlirAttributeIsAGPUObjectAttr(obj.to_raw()) {
-                    return Err("gpu.binary holds no #gpu.object".into());
-                }
-                let s = mlir_sys::mlirGPUObjectAttrGetObject(obj.to_raw());
-                let bytes = std::slice::from_raw_parts(s.data as *const u8, s.length);
-                return String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string());
-            }
-        }
-        cur = op.next_in_block();
-    }
-    Err("gpu-module-to-binary produced no gpu.binary".into())
 }
 
 /// One PTX module from per-kernel ones: the first one's header (`.version`, `.target`,

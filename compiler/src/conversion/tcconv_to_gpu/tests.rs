@@ -424,3 +424,73 @@ fn wgmma_kernel_takes_forced_tiles() {
         .to_string()
         .contains("nvvm.wgmma.mma_async"));
 }
+
+/// nibble's LLVM backend: LLVM's own `default<O2>` and the short pipeline both give PTX that
+/// ptxas takes; a pipeline LLVM cannot parse and a bad codegen level are errors, not aborts.
+#[test]
+fn llvm_backend_runs_its_pipeline_and_reports_bad_ones() {
+    use super::llvm_backend::{Backend, CODEGEN_LEVEL, PASSES};
+    let context = new_context();
+    let m = to_gpu(context, &mini_net(8, 64), "sm_90");
+    let short = Backend::parse(None, Some(" ")).unwrap();
+    assert_eq!(
+        (short.passes.as_str(), short.codegen_level),
+        (PASSES, CODEGEN_LEVEL)
+    );
+    let full = Backend::parse(Some("default<O2>"), Some("O0")).unwrap();
+    assert_eq!(full.codegen_level, 0);
+    for (tag, b) in [("short", &short), ("full", &full)] {
+        let ptx = gpu_to_ptx_with(context, &m, "sm_90", None, b).unwrap();
+        assert_eq!(ptx.matches(".entry").count(), count(&m, "gpu.func"));
+        ptxas_check(&ptx, "sm_90", tag);
+    }
+    let bogus = Backend::parse(Some("function(no-such-pass)"), None).unwrap();
+    let e = gpu_to_ptx_with(context, &m, "sm_90", None, &bogus).unwrap_err();
+    assert!(e.contains("LLVM pipeline 'function(no-such-pass)'"), "{e}");
+    let e = Backend::parse(None, Some("O4")).unwrap_err();
+    assert!(e.contains("expected O0, O1, O2 or O3"), "{e}");
+}
+
+/// Whatever tile convert-qnn-to-tcconv records for a wgmma conv, convert-tcconv-to-gpu realizes
+/// it: odd batches, channel counts that are no wgmma N, K shorter than a stage (32 4-bit
+/// channels, 1x1), 3x3 and 5x5 windows, stride 2.
+#[test]
+fn recorded_wgmma_tiles_realize_for_odd_shapes() {
+    use nibble_models::conv::{conv_network, ConvConfig};
+    let context = new_context();
+    for (batch, c, size, o, k, stride, bits) in [
+        (33, 32, 8, 40, 1, 1, 4),
+        (3, 32, 9, 8, 3, 2, 4),
+        (5, 64, 7, 136, 5, 1, 8),
+        (1, 96, 11, 200, 3, 1, 4),
+        (16, 160, 6, 24, 1, 2, 8),
+    ] {
+        let cfg = ConvConfig {
+            batch,
+            in_channels: c,
+            size,
+            out_channels: o,
+            kernel: k,
+            stride,
+            padding: k / 2,
+            bits,
+            seed: 1,
+            groups: 1,
+        };
+        let (g, _) = conv_network(&cfg).unwrap();
+        let log = DiagnosticLog::attach(context);
+        let mut m = parse_source(context, &g.to_mlir(), "conv.mlir").expect("parse");
+        let els = crate::pipeline::parse(
+            "builtin.module(qnn-verify,convert-qnn-to-tcconv{target=sm_90a kernel=wgmma},tcconv-verify,convert-tcconv-to-gpu{target=sm_90a})",
+        )
+        .unwrap();
+        let ok = crate::pipeline::run(context, &mut m, &els, &log, &mut |_, _| {});
+        assert!(ok.is_ok(), "{cfg:?}: {:?}", log.take());
+        assert!(
+            m.as_operation()
+                .to_string()
+                .contains("nvvm.wgmma.mma_async"),
+            "{cfg:?}: not on the wgmma kernel"
+        );
+    }
+}
