@@ -3,19 +3,15 @@
 //! LLVM's whole `default<O2>` pipeline.
 //!
 //! Each `gpu.module` is translated to an LLVM module in a context of its own (on the calling
-//! thread: translation reads the MLIR context), then optimized with [`PASSES`] and compiled by
-//! the NVPTX backend on a pool of threads, one module at a time per thread.
+//! thread: translation reads the MLIR context), then optimized with a new-pass-manager pipeline
+//! and compiled by the NVPTX backend on a pool of threads, one module at a time per thread.
+//! With the defaults, [`PASSES`] = `default<O2>` and codegen level 2, the PTX is byte for byte
+//! what `gpu-module-to-binary` gives.
 //!
-//! Why a pipeline of our own: the kernels reach LLVM fully unrolled and already simplified by
-//! the kernel builder, and ptxas (-O3) does the register allocation, scheduling, CSE and loop
-//! work again on the PTX. Of `default<O2>`, instcombine alone was 59% of the time (it runs
-//! eight times) while the rest rarely changed the SASS; the short pipeline keeps one round of
-//! SROA, early CSE, instcombine, GVN and CFG simplification. Its effect on kernel speed and
-//! on compile time is in bench/RESULTS.md ("Build machine").
-//!
-//! `NIBBLE_LLVM_PASSES` (a new-pass-manager pipeline, e.g. `default<O2>`) and
-//! `NIBBLE_LLVM_CODEGEN` (`O0` ... `O3`, the NVPTX backend's level) override both, for
-//! experiments; they are part of each kernel's cache key.
+//! `NIBBLE_LLVM_PASSES` (a pipeline, e.g. [`SHORT_PASSES`]) and `NIBBLE_LLVM_CODEGEN` (`O0` ...
+//! `O3`) trade kernel speed for compile time; they are part of each kernel's cache key.
+//! Measured (bench/RESULTS.md, "Build machine"): [`SHORT_PASSES`] makes a cold ResNet-50
+//! compile 25% faster and its kernels 8-13% slower; codegen O0 on top, slower still.
 
 use mlir_sys::{
     mlirTranslateModuleToLLVMIR, LLVMContextCreate, LLVMContextDispose, LLVMContextRef,
@@ -26,8 +22,12 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// nibble's LLVM pipeline for a kernel (see the module doc).
-pub const PASSES: &str =
+/// The LLVM pipeline for a kernel: LLVM's own -O2.
+pub const PASSES: &str = "default<O2>";
+
+/// One round of the function simplifications that matter most (instcombine, eight times in
+/// `default<O2>`, is 60% of its time on nibble's kernels): for quick compiles.
+pub const SHORT_PASSES: &str =
     "function(sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,gvn,simplifycfg)";
 
 /// The NVPTX backend's optimization level (`LLVMCodeGenOptLevel`: 0 none ... 3 aggressive).

@@ -425,21 +425,22 @@ fn wgmma_kernel_takes_forced_tiles() {
         .contains("nvvm.wgmma.mma_async"));
 }
 
-/// nibble's LLVM backend: LLVM's own `default<O2>` and the short pipeline both give PTX that
-/// ptxas takes; a pipeline LLVM cannot parse and a bad codegen level are errors, not aborts.
+/// nibble's LLVM backend: the default (`default<O2>`) and the short pipeline with codegen O0
+/// both give PTX that ptxas takes; a pipeline LLVM cannot parse and a bad codegen level are
+/// errors, not aborts.
 #[test]
 fn llvm_backend_runs_its_pipeline_and_reports_bad_ones() {
-    use super::llvm_backend::{Backend, CODEGEN_LEVEL, PASSES};
+    use super::llvm_backend::{Backend, CODEGEN_LEVEL, PASSES, SHORT_PASSES};
     let context = new_context();
     let m = to_gpu(context, &mini_net(8, 64), "sm_90");
-    let short = Backend::parse(None, Some(" ")).unwrap();
+    let default = Backend::parse(None, Some(" ")).unwrap();
     assert_eq!(
-        (short.passes.as_str(), short.codegen_level),
+        (default.passes.as_str(), default.codegen_level),
         (PASSES, CODEGEN_LEVEL)
     );
-    let full = Backend::parse(Some("default<O2>"), Some("O0")).unwrap();
-    assert_eq!(full.codegen_level, 0);
-    for (tag, b) in [("short", &short), ("full", &full)] {
+    let quick = Backend::parse(Some(SHORT_PASSES), Some("O0")).unwrap();
+    assert_eq!(quick.codegen_level, 0);
+    for (tag, b) in [("default", &default), ("quick", &quick)] {
         let ptx = gpu_to_ptx_with(context, &m, "sm_90", None, b).unwrap();
         assert_eq!(ptx.matches(".entry").count(), count(&m, "gpu.func"));
         ptxas_check(&ptx, "sm_90", tag);
