@@ -359,6 +359,18 @@ impl<'a> Importer<'a> {
             }
         };
         self.g.results.push(result);
+        // ONNX Runtime's u8 x s8 kernels on x86 CPUs without VNNI add each pair of products in
+        // a saturating 16-bit lane (VPMADDUBSW; int8 activations are shifted to uint8 first)
+        let s8_weights = self.g.nodes.iter().any(|n| {
+            matches!(n.op, Op::Conv2d { .. } | Op::Dense { .. })
+                && n.operands.get(1).map(|&w| self.g.value_type(w).elem) == Some(ElemType::I8)
+        });
+        if s8_weights {
+            self.notes.push(
+                "8-bit activations x int8 weights: nibble sums the products exactly; ONNX Runtime on x86 CPUs without VNNI (AVX2) adds them in pairs saturated at int16, so with large activations and weights its output differs (quantize_static's reduce_range=True avoids that)"
+                    .into(),
+            );
+        }
         Ok(Imported {
             graph: self.g,
             weights: self.weights,

@@ -40,6 +40,16 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
     }
 }
 
+/// Models with int8 weights carry the note on ONNX Runtime's saturating u8 x s8 pairs (x86
+/// without VNNI); INT4 weights do not.
+#[test]
+fn int8_weights_note_onnx_runtimes_saturating_pairs() {
+    let saturating = |m: &Imported| m.notes.iter().any(|n| n.contains("saturated at int16"));
+    assert!(saturating(&fixture("resnet_u8").0));
+    assert!(saturating(&fixture("mobilenet_s8").0));
+    assert!(!saturating(&fixture("resnet_w4").0));
+}
+
 /// The pieces the importer emits for ONNX Runtime's integer kernels: QuantizeLinear divides
 /// and keeps the input's zero point, the stem conv (the raw input, padded) pads with it, the
 /// other convs read centred values, requantizes round in f32.
