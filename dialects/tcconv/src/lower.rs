@@ -172,7 +172,11 @@ impl<'g> Lowering<'g> {
     }
 
     /// Decide, back to front, the layout each value is produced in: the layout its first
-    /// layout-sensitive consumer wants, else that of its first consumer's output.
+    /// layout-sensitive consumer wants, else that of its first consumer's output. Values that
+    /// nothing downstream constrains (a network's tail: conv -> average pool -> requantize ->
+    /// flatten -> dense) then take, front to back, the layout their producer works in: a
+    /// conv's input layout, the operand's for pools and elementwise ops. So the last conv
+    /// writes the layout its residual stream already has instead of relayouting that stream.
     fn plan_layouts(&mut self) {
         let nargs = self.g.args.len();
         let total = nargs + self.g.nodes.len();
@@ -182,6 +186,8 @@ impl<'g> Lowering<'g> {
                 users[v].push(i);
             }
         }
+        // values whose layout nothing downstream asks for
+        let mut free = std::collections::HashSet::new();
         for v in (0..total).rev() {
             let t = self.g.value_type(v);
             if t.shape.len() == 2 {
@@ -203,11 +209,14 @@ impl<'g> Lowering<'g> {
                 }
             }
             if l.is_none() {
-                l = users[v]
-                    .first()
-                    .and_then(|&u| self.layout.get(&(nargs + u)).copied())
+                let first = users[v].first().map(|&u| nargs + u);
+                l = first
+                    .and_then(|u| self.layout.get(&u).copied())
                     // A 4-D value never takes the 2-D layout of a flatten/dense downstream.
                     .filter(|&l| l != Layout::NC);
+                if l.is_none() || first.is_some_and(|u| free.contains(&u)) {
+                    free.insert(v);
+                }
             }
             let default = if t.elem == ElemType::F32 {
                 Layout::NCHW
@@ -215,6 +224,60 @@ impl<'g> Lowering<'g> {
                 Layout::NHWC
             };
             self.layout.insert(v, l.unwrap_or(default));
+        }
+        // a free value may change its layout when every reader follows it (pools and
+        // elementwise ops whose results may change too) or reads any layout alike (the flatten
+        // of an N x C x 1 x 1 value), and it is no function result (whose layout is the
+        // caller's)
+        let follows = |op: &Op| {
+            matches!(
+                op,
+                Op::AvgPool2d { .. }
+                    | Op::MaxPool2d { .. }
+                    | Op::Requantize { .. }
+                    | Op::Relu { .. }
+                    | Op::Clamp { .. }
+            )
+        };
+        let mut movable = std::collections::HashSet::new();
+        for v in (nargs..total).rev() {
+            let t = self.g.value_type(v);
+            let ok = free.contains(&v)
+                && !self.g.results.contains(&v)
+                && !self.seconds.values().any(|&p| p == v)
+                && !users[v].is_empty()
+                && users[v].iter().all(|&u| {
+                    let op = &self.g.nodes[u].op;
+                    (follows(op) && movable.contains(&(nargs + u)))
+                        || (matches!(op, Op::Flatten { .. })
+                            && t.shape.len() == 4
+                            && logical(self.g, v, qnn_layout(self.g, v))[2..] == [1, 1])
+                });
+            if ok {
+                movable.insert(v);
+            }
+        }
+        for v in nargs..total {
+            if !movable.contains(&v) {
+                continue;
+            }
+            let n = &self.g.nodes[v - nargs];
+            let l = match &n.op {
+                Op::Conv2d { .. } | Op::Conv2dFused { .. } => self.wanted(v - nargs),
+                Op::AvgPool2d { .. }
+                | Op::MaxPool2d { .. }
+                | Op::Requantize { .. }
+                | Op::Relu { .. }
+                | Op::Clamp { .. } => n
+                    .operands
+                    .first()
+                    .and_then(|x| self.layout.get(x).copied())
+                    .filter(|&l| l != Layout::NC),
+                _ => None,
+            };
+            if let Some(l) = l {
+                self.layout.insert(v, l);
+            }
         }
     }
 

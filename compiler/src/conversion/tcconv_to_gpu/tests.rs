@@ -125,7 +125,12 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
             let c = if batch == 16 { 64 } else { 8 };
             let m = to_gpu(context, &mini_net(batch, c), t.name());
             let launches = count(&m, "gpu.launch_func");
-            assert_eq!(launches, count(&m, "gpu.func"), "one kernel per launch");
+            // launches of equal kernels share one
+            let kernels = count(&m, "gpu.func");
+            assert!(
+                kernels >= 1 && kernels <= launches,
+                "{kernels} kernels, {launches} launches"
+            );
             // every op but the weights, the flatten of the pooled N x C x 1 x 1 value (the same
             // bytes) and the dequantize (fused into the dense), plus layout changes
             assert!(launches >= 11, "{launches} launches");
@@ -139,7 +144,7 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
             );
             let ptx = gpu_to_ptx(context, &m, t.name()).unwrap_or_else(|e| panic!("{t}: {e}"));
             assert!(ptx.contains(&format!(".target {}", t.name())), "{t}");
-            assert_eq!(ptx.matches(".entry").count(), launches);
+            assert_eq!(ptx.matches(".entry").count(), kernels);
             // the 64-channel 4-bit conv takes the tensor-core kernel: INT4 natively before
             // sm_90, widened to 8 bit on sm_90, and on sm_90a the warpgroup MMA
             if batch == 16 {
