@@ -239,12 +239,13 @@ impl<'g> Lowering<'g> {
                     | Op::Clamp { .. }
             )
         };
+        let seconds: std::collections::HashSet<ValueId> = self.seconds.values().copied().collect();
         let mut movable = std::collections::HashSet::new();
         for v in (nargs..total).rev() {
             let t = self.g.value_type(v);
             let ok = free.contains(&v)
                 && !self.g.results.contains(&v)
-                && !self.seconds.values().any(|&p| p == v)
+                && !seconds.contains(&v)
                 && !users[v].is_empty()
                 && users[v].iter().all(|&u| {
                     let op = &self.g.nodes[u].op;
@@ -264,11 +265,7 @@ impl<'g> Lowering<'g> {
             let n = &self.g.nodes[v - nargs];
             let l = match &n.op {
                 Op::Conv2d { .. } | Op::Conv2dFused { .. } => self.wanted(v - nargs),
-                Op::AvgPool2d { .. }
-                | Op::MaxPool2d { .. }
-                | Op::Requantize { .. }
-                | Op::Relu { .. }
-                | Op::Clamp { .. } => n
+                op if follows(op) => n
                     .operands
                     .first()
                     .and_then(|x| self.layout.get(x).copied())

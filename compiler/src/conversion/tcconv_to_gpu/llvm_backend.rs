@@ -192,6 +192,8 @@ pub fn compile(
     let passes = CString::new(backend.passes.as_str()).map_err(|e| e.to_string())?;
     let out: Vec<Mutex<Option<Result<String, String>>>> =
         jobs.iter().map(|_| Mutex::new(None)).collect();
+    // the target machine's errors (an unknown chip) once, before any thread
+    drop(TargetMachine::new(&chip, &features, backend.codegen_level)?);
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -201,18 +203,10 @@ pub fn compile(
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
-                let tm = match TargetMachine::new(&chip, &features, backend.codegen_level) {
-                    Ok(tm) => tm,
-                    Err(e) => {
-                        // every job this worker would take reports it
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            if i >= jobs.len() {
-                                return;
-                            }
-                            *out[i].lock().unwrap() = Some(Err(e.clone()));
-                        }
-                    }
+                // made once above, so it is made here too (a worker without one leaves its
+                // jobs to the others)
+                let Ok(tm) = TargetMachine::new(&chip, &features, backend.codegen_level) else {
+                    return;
                 };
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
