@@ -32,7 +32,7 @@
 use crate::buffer::{self, ActBuffer, Stored};
 use crate::pack;
 use crate::program::*;
-use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, TensorType};
+use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, RequantizeStep, TensorType};
 use nibble_qnn::semantics::{
     dequantize_f32, floor_div, quantize_f32, requantize, ElemType, Layout, MAX_SHIFT,
 };
@@ -651,6 +651,7 @@ impl Ctx<'_> {
                 strides,
                 padding,
                 divisor,
+                requantize: q,
                 ..
             } => {
                 int_out()?;
@@ -659,7 +660,13 @@ impl Ctx<'_> {
                     (PoolKind::Avg, None) => Pooling::Avg(kernel[0].saturating_mul(kernel[1])),
                     (PoolKind::Max, _) => Pooling::Max,
                 };
-                self.pool(kind, *input, *kernel, *strides, *padding, bufs, ob, &og)
+                if let Some(q) = q {
+                    scales(&q.scales, og.dims[1], "scales")?;
+                    check_clamp(q.clamp)?;
+                    check_zero_point(q.zero_point)?;
+                }
+                let geo = (*kernel, *strides, *padding);
+                self.pool(kind, *input, geo, q.as_ref(), bufs, ob, &og)
             }
             TcOp::Pad {
                 input,
@@ -794,15 +801,14 @@ impl Ctx<'_> {
         Ok(store_ints(ob, &slots))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Max or average pooling; with `then`, each pooled value (clamped to i32) requantized.
     #[allow(clippy::too_many_arguments)]
     fn pool(
         &self,
         kind: Pooling,
         input: BufId,
-        kernel: [i64; 2],
-        strides: [i64; 2],
-        padding: [i64; 4],
+        (kernel, strides, padding): ([i64; 2], [i64; 2], [i64; 4]),
+        then: Option<&RequantizeStep>,
         bufs: &[Option<Stored>],
         ob: &ActBuffer,
         og: &Geo,
@@ -837,7 +843,22 @@ impl Ctx<'_> {
                 })?,
                 Pooling::Avg(d) => floor_div(sum, d),
             };
-            in_range(v, ob.elem, at)
+            match then {
+                Some(q) => {
+                    let v = v.clamp(i32::MIN as i64, i32::MAX as i64);
+                    let (lo, hi) = ob.elem.range();
+                    let y = requantize(
+                        v,
+                        q.scales.get(cc),
+                        q.rounding,
+                        q.zero_point,
+                        q.clamp[0],
+                        q.clamp[1],
+                    );
+                    Ok(y.clamp(lo, hi) as i32)
+                }
+                None => in_range(v, ob.elem, at),
+            }
         })?;
         Ok(store_ints(ob, &slots))
     }
@@ -2196,6 +2217,101 @@ mod tests {
 
     fn find_op(p: &Program, f: impl Fn(&TcOp) -> bool) -> usize {
         p.ops.iter().position(f).unwrap()
+    }
+
+    /// x -> max / avg pool (i32) -> requantize (i4, per-channel scales) on odd shapes: the
+    /// requantize runs in the pool op (one op, no i32 map stored) and matches the reference on
+    /// random inputs; a pool result the function also returns, or that two ops read, keeps its
+    /// own buffer and the requantize its own op.
+    #[test]
+    fn pool_then_requantize_is_one_op_and_matches_the_reference() {
+        let mut rng = Rng(61);
+        let (n, c, h, w) = (3, 5, 7, 6);
+        let x_ty = TensorType::new(vec![n, c, h, w], ElemType::I16);
+        for (max, reader) in [
+            (true, "one"),
+            (false, "one"),
+            (false, "result"),
+            (true, "two"),
+        ] {
+            let mut g = Graph::new("pool_rq", vec![x_ty.clone()]);
+            let (kernel, strides, padding) = ([3, 2], [2, 1], [1, 0, 1, 1]);
+            let oh = (h + 2 - 3) / 2 + 1;
+            let ow = (w + 1 - 2) + 1;
+            let pooled_ty = TensorType::new(vec![n, c, oh, ow], ElemType::I32);
+            let op = if max {
+                Op::MaxPool2d {
+                    kernel,
+                    strides,
+                    padding,
+                    layout: Layout::NCHW,
+                }
+            } else {
+                Op::AvgPool2d {
+                    kernel,
+                    strides,
+                    padding,
+                    layout: Layout::NCHW,
+                    divisor: None,
+                }
+            };
+            let pooled = g.push(op, vec![0], pooled_ty.clone());
+            let rq = |g: &mut Graph, rng: &mut Rng| {
+                g.push(
+                    Op::Requantize {
+                        scales: scales_for(rng, c, 1, 30000, 1, 7),
+                        rounding: Rounding::HalfToEven,
+                        zero_point: -1,
+                        clamp: [-8, 7],
+                        layout: Layout::NCHW,
+                    },
+                    vec![pooled],
+                    TensorType::new(pooled_ty.shape.clone(), ElemType::I4),
+                )
+            };
+            let q = rq(&mut g, &mut rng);
+            g.results = vec![q];
+            match reader {
+                "result" => g.results.push(pooled),
+                "two" => {
+                    let q2 = rq(&mut g, &mut rng);
+                    g.results.push(q2);
+                }
+                _ => {}
+            }
+            let inputs = vec![rng.tensor(&x_ty)];
+            let want = reference::run(&g, &Weights::default(), &inputs).unwrap();
+            for (t, opts) in lowerings() {
+                let ctx = format!("max {max} reader {reader} {t} {opts:?}");
+                let p = lower(&g, t, &opts).unwrap();
+                crate::verify::verify_program(&p).unwrap_or_else(|e| panic!("{ctx}: {e:?}"));
+                let fused = p.ops.iter().any(|op| {
+                    matches!(
+                        op,
+                        TcOp::Pool {
+                            requantize: Some(_),
+                            ..
+                        }
+                    )
+                });
+                let elementwise = p
+                    .ops
+                    .iter()
+                    .filter(|op| matches!(op, TcOp::Elementwise { .. }))
+                    .count();
+                if reader == "one" {
+                    assert!(fused && elementwise == 0, "{ctx}: {:?}", p.ops);
+                } else {
+                    assert!(!fused && elementwise >= 1, "{ctx}: {:?}", p.ops);
+                }
+                let got = run(&p, &[], &inputs).unwrap();
+                for (i, (gv, wv)) in got.iter().zip(&want).enumerate() {
+                    if let Some(k) = gv.first_mismatch(wv) {
+                        panic!("{ctx}: result {i} differs at {:?}", wv.unflatten(k));
+                    }
+                }
+            }
+        }
     }
 
     /// conv -> add(conv, residual) (i16) and conv -> requantize (i4) -> relu, lowered unfused and

@@ -17,7 +17,7 @@ use melior::ir::{
 };
 use melior::Context;
 use nibble_qnn::graph::{
-    arr32, arr64, dict_text, epilogue_attrs, f32_array, f32_attr, ChannelScales,
+    arr32, arr64, dict_text, epilogue_attrs, f32_array, f32_attr, ChannelScales, RequantizeStep,
 };
 use nibble_qnn::ir::{
     attr, epilogue_of, f32_attr as read_f32, f32_vec, i32_vec, i64_array, int, location_string,
@@ -252,20 +252,34 @@ pub fn build_func<'c>(
                 strides,
                 padding,
                 divisor,
-            } => (
-                vec![bufs[input], bufs[output]],
-                None,
-                format!(
-                    "{}kernel = {}, kind = \"{}\", padding = {}, strides = {}",
-                    divisor
-                        .map(|d| format!("divisor = {d} : i64, "))
-                        .unwrap_or_default(),
-                    arr64(kernel),
-                    if *kind == PoolKind::Max { "max" } else { "avg" },
-                    arr64(padding),
-                    arr64(strides)
-                ),
-            ),
+                requantize,
+            } => {
+                let mut a = vec![
+                    ("kernel", arr64(kernel)),
+                    (
+                        "kind",
+                        format!("{:?}", if *kind == PoolKind::Max { "max" } else { "avg" }),
+                    ),
+                    ("padding", arr64(padding)),
+                    ("strides", arr64(strides)),
+                ];
+                if let Some(d) = divisor {
+                    a.push(("divisor", format!("{d} : i64")));
+                }
+                // a fused requantize: the elementwise op's attribute names
+                if let Some(q) = requantize {
+                    a.extend([
+                        ("clamp", arr64(&q.clamp)),
+                        ("multiplier", arr32(&q.scales.multiplier)),
+                        ("rounding", format!("\"{}\"", q.rounding)),
+                        ("shift", arr32(&q.scales.shift)),
+                        ("zero_point", format!("{} : i64", q.zero_point)),
+                    ]);
+                }
+                a.sort();
+                let a: Vec<String> = a.into_iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                (vec![bufs[input], bufs[output]], None, a.join(", "))
+            }
             TcOp::Elementwise {
                 op: e,
                 inputs,
@@ -676,6 +690,15 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 strides: i64_array(&op, "strides").map_err(err)?,
                 padding: i64_array(&op, "padding").map_err(err)?,
                 divisor: opt_int(&op, "divisor").map_err(err)?,
+                requantize: match op.attribute("multiplier") {
+                    Err(_) => None,
+                    Ok(_) => Some(RequantizeStep {
+                        scales: scales(&op, "multiplier", "shift").map_err(err)?,
+                        rounding: rounding_attr(&op).map_err(err)?,
+                        zero_point: int(&op, "zero_point").map_err(err)?,
+                        clamp: i64_array::<2>(&op, "clamp").map_err(err)?,
+                    }),
+                },
             }),
             "tcconv.elementwise" => {
                 let n = op.operand_count();

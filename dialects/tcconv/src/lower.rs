@@ -11,7 +11,7 @@ use crate::buffer::{padded_channels, ActBuffer};
 use crate::program::*;
 use crate::select::{choose, simple_writes_second, Choice, ConvSpec, Family, Kernel};
 use crate::target::Target;
-use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, ValueId};
+use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, ValueId};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::collections::{HashMap, HashSet};
 
@@ -362,6 +362,47 @@ impl<'g> Lowering<'g> {
         }
     }
 
+    /// The requantize that is the only reader of pool result `v` (not a function result), in
+    /// `v`'s layout: its node index and step.
+    fn fused_requantize(&self, v: ValueId) -> Option<(usize, RequantizeStep)> {
+        // an i32 pool result holds every pooled value (narrower ones are checked by the store)
+        if self.g.results.contains(&v) || self.g.value_type(v).elem != ElemType::I32 {
+            return None;
+        }
+        let mut readers = self
+            .g
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.operands.contains(&v));
+        let (u, n) = readers.next()?;
+        if readers.next().is_some() || n.operands.len() != 1 {
+            return None;
+        }
+        let nargs = self.g.args.len();
+        if self.layout.get(&(nargs + u)) != self.layout.get(&v) {
+            return None;
+        }
+        match &n.op {
+            Op::Requantize {
+                scales,
+                rounding,
+                zero_point,
+                clamp,
+                ..
+            } => Some((
+                u,
+                RequantizeStep {
+                    scales: scales.clone(),
+                    rounding: *rounding,
+                    zero_point: *zero_point,
+                    clamp: *clamp,
+                },
+            )),
+            _ => None,
+        }
+    }
+
     fn run(mut self) -> Result<Program, String> {
         self.plan_layouts();
         let g = self.g;
@@ -613,6 +654,8 @@ impl<'g> Lowering<'g> {
                         },
                     }));
                 }
+                // computed by the pool kernel it follows
+                Op::Requantize { .. } if fused_into.contains(&i) => {}
                 Op::Requantize {
                     scales,
                     rounding,
@@ -678,7 +721,14 @@ impl<'g> Lowering<'g> {
                 } => {
                     let l = self.layout[&v];
                     let input = self.buffer(n.operands[0], l);
-                    let output = self.output(v);
+                    // a requantize that is the pool's only reader runs in the pool kernel
+                    let (output, requantize) = match self.fused_requantize(v) {
+                        Some((u, step)) => {
+                            fused_into.insert(u);
+                            (self.output(nargs + u), Some(step))
+                        }
+                        None => (self.output(v), None),
+                    };
                     let kind = if matches!(n.op, Op::MaxPool2d { .. }) {
                         PoolKind::Max
                     } else {
@@ -696,6 +746,7 @@ impl<'g> Lowering<'g> {
                         strides: *strides,
                         padding: *padding,
                         divisor,
+                        requantize,
                     });
                 }
                 Op::Flatten { .. } => {

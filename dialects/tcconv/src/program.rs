@@ -5,7 +5,7 @@
 use crate::buffer::ActBuffer;
 use crate::select::Family;
 use crate::target::{MmaShape, Target};
-use nibble_qnn::graph::{ChannelScales, Epilogue};
+use nibble_qnn::graph::{ChannelScales, Epilogue, RequantizeStep};
 use nibble_qnn::semantics::{ElemType, KernelLayout, QuantizeMode, Rounding};
 use serde::{Deserialize, Serialize};
 
@@ -177,6 +177,10 @@ pub enum TcOp {
         /// Average pool: `floor(sum / divisor)` (None: kh * kw).
         #[serde(default)]
         divisor: Option<i64>,
+        /// A requantize of each pooled value (i32) into the output's type, fused from the
+        /// `qnn.requantize` that was the pool's only reader (the pooled i32 map is never stored).
+        #[serde(default)]
+        requantize: Option<RequantizeStep>,
     },
     /// A copy of `input` with `padding` ([top, left, bottom, right]) added around H x W, the
     /// border holding `value`: the explicit form of a conv's `padding_value`.

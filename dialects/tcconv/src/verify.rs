@@ -253,6 +253,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     output,
                     kernel,
                     strides,
+                    requantize,
                     ..
                 } => {
                     let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
@@ -262,6 +263,16 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         || kernel.iter().chain(strides).any(|&v| v <= 0)
                     {
                         Err("pooling keeps layout, batch and channels and needs positive kernel and strides".into())
+                    } else if let Some(q) = requantize {
+                        if q.rounding == Rounding::F32Fma {
+                            Err(
+                                "rounding f32_fma is an elementwise add's, not a pool's requantize"
+                                    .into(),
+                            )
+                        } else {
+                            scales(&q.scales, y.dims[1], q.rounding, "requantize")
+                                .and(clamp_fits(q.clamp, y.elem, "clamp", "output"))
+                        }
                     } else {
                         Ok(())
                     }

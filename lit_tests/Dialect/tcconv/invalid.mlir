@@ -161,3 +161,19 @@ func.func @wgmma_tile_bm_32(%arg0: memref<1x14x14x32xi32> {tcconv.dims = array<i
   "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "wgmma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x14x14x32xi32>, memref<256x3x3x32xi32>, memref<1x14x14x32xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @pool_requantize_scales_per_channel(%arg0: memref<5x7x7x3xi32> {tcconv.dims = array<i64: 5, 3, 7, 7>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg1: memref<5x1x1x4xi8> {tcconv.dims = array<i64: 5, 3, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{requantize has 2 multipliers and 2 shifts, expected 1 or 3}}
+  "tcconv.pool2d"(%arg0, %arg1) {clamp = array<i64: -128, 127>, kernel = array<i64: 7, 7>, kind = "avg", multiplier = array<i32: 1073741824, 1073741825>, padding = array<i64: 0, 0, 0, 0>, rounding = "half_to_even", shift = array<i32: 36, 36>, strides = array<i64: 1, 1>, zero_point = 3 : i64} : (memref<5x7x7x3xi32>, memref<5x1x1x4xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @pool_requantize_clamp_outside_output(%arg0: memref<5x7x7x3xi32> {tcconv.dims = array<i64: 5, 3, 7, 7>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg1: memref<5x1x1x4xi8> {tcconv.dims = array<i64: 5, 3, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{clamp [-300, 127] is empty or exceeds the output's i8 range [-128, 127]}}
+  "tcconv.pool2d"(%arg0, %arg1) {clamp = array<i64: -300, 127>, kernel = array<i64: 7, 7>, kind = "avg", multiplier = array<i32: 1073741824>, padding = array<i64: 0, 0, 0, 0>, rounding = "half_to_even", shift = array<i32: 36>, strides = array<i64: 1, 1>, zero_point = 3 : i64} : (memref<5x7x7x3xi32>, memref<5x1x1x4xi8>) -> ()
+  return
+}

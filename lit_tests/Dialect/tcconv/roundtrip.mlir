@@ -52,3 +52,12 @@ func.func @narrow_stream(%arg0: memref<4x4x16x8xi32> {tcconv.dims = array<i64: 1
   "tcconv.conv2d"(%arg0, %1, %2, %arg1, %stream, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "simple", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1342218220>, second_rounding = "half_up", second_shift = array<i32: 39>, second_zero_point = 0 : i64, shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<3x32768xi8>, memref<16x4x4x8xi32>) -> ()
   return
 }
+
+// An average pool with its requantize fused: the pooled i32 value of each element is
+// requantized (the elementwise requantize's attributes) into the output's type.
+// CHECK-LABEL: func.func @pool_requantize
+// CHECK: "tcconv.pool2d"(%arg0, %arg1) {clamp = array<i64: -128, 127>, kernel = array<i64: 7, 7>, kind = "avg", multiplier = array<i32: 1073741824, 1073741825, 1073741826>, padding = array<i64: 0, 0, 0, 0>, rounding = "half_to_even", shift = array<i32: 36, 36, 37>, strides = array<i64: 1, 1>, zero_point = 3 : i64} : (memref<5x7x7x3xi32>, memref<5x1x1x4xi8>) -> ()
+func.func @pool_requantize(%arg0: memref<5x7x7x3xi32> {tcconv.dims = array<i64: 5, 3, 7, 7>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg1: memref<5x1x1x4xi8> {tcconv.dims = array<i64: 5, 3, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  "tcconv.pool2d"(%arg0, %arg1) {clamp = array<i64: -128, 127>, kernel = array<i64: 7, 7>, kind = "avg", multiplier = array<i32: 1073741824, 1073741825, 1073741826>, padding = array<i64: 0, 0, 0, 0>, rounding = "half_to_even", shift = array<i32: 36, 36, 37>, strides = array<i64: 1, 1>, zero_point = 3 : i64} : (memref<5x7x7x3xi32>, memref<5x1x1x4xi8>) -> ()
+  return
+}

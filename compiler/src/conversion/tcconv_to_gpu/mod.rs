@@ -271,6 +271,7 @@ pub fn build_op_kernel<'c>(
                     strides,
                     padding,
                     divisor,
+                    requantize,
                 } => pool::pool(
                     kb,
                     args,
@@ -281,6 +282,7 @@ pub fn build_op_kernel<'c>(
                     *strides,
                     *padding,
                     *divisor,
+                    requantize.as_ref(),
                 ),
                 TcOp::Conv2d(c) => {
                     let spec = conv::ConvSpec::conv(c, b, &p.weights);

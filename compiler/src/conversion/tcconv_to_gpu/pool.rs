@@ -15,8 +15,9 @@
 //! element is read ceil(K/S)^2 times (cached in L1/L2), output written once. Memory bound.
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
-use super::elementwise::{each_group, subgroups, to_elem};
+use super::elementwise::{each_group, requantize as requantize_value, subgroups, to_elem};
 use super::layout::{act_slot, channel_inner, group, out_plan, read_group, tap, Buf};
+use nibble_qnn::graph::RequantizeStep;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::program::PoolKind;
 
@@ -31,6 +32,7 @@ pub fn pool(
     strides: [i64; 2],
     padding: [i64; 4],
     divisor: Option<i64>,
+    requantize: Option<&RequantizeStep>,
 ) -> Result<i64, String> {
     if inp.layout != out.layout || inp.dims[0] != out.dims[0] || inp.dims[1] != out.dims[1] {
         return Err(format!(
@@ -51,7 +53,7 @@ pub fn pool(
         ));
     }
     let (ia, oa) = (args[0], args[1]);
-    if kind == PoolKind::Max && packed_words(inp, out) {
+    if kind == PoolKind::Max && requantize.is_none() && packed_words(inp, out) {
         return max_pool_packed(kb, args, inp, out, kernel, strides, padding);
     }
     let ocs = out.stored_channels();
@@ -97,12 +99,23 @@ pub fn pool(
                             .collect()
                     })
                 });
-                for a in accs {
+                for (a, it) in accs.into_iter().zip(&sub.items) {
                     let y = match kind {
                         PoolKind::Max => kb.sext(a, Scalar::I64),
                         PoolKind::Avg => floor_div(kb, a, count),
                     };
                     let y = kb.clamp(y, i32::MIN as i64, i32::MAX as i64);
+                    let y = match requantize {
+                        Some(q) => {
+                            let y = kb.trunc(y, Scalar::I32);
+                            let (rounding, zp) = (q.rounding, q.zero_point);
+                            let ch = out.dims[1];
+                            requantize_value(
+                                kb, y, &q.scales, "", it.cc, ch, rounding, zp, q.clamp,
+                            )?
+                        }
+                        None => y,
+                    };
                     vals.push(to_elem(kb, y, out.elem));
                 }
             }

@@ -171,6 +171,10 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
             (Elementwise::Add { rhs, .. }, "rhs") => scales(rhs),
             _ => None,
         },
+        TcOp::Pool {
+            requantize: Some(q),
+            ..
+        } if prefix.is_empty() => scales(&q.scales),
         _ => None,
     }
 }
