@@ -112,11 +112,12 @@
 // CHECK-NOT: memref.store
 
 // Quantize (f32 -> i8, round half to even in f32), dense (i8 x i8 + bias; one warp per output
-// element: 10 per row, 4 rows = 40 warps = 1280 threads, lanes split K and reduce with
-// shuffles) with the dequantize fused: lane 0 writes f32(y) * scale.
+// channel and tile of up to 8 batch rows: 10 channels x 1 tile of the 4 rows = 10 warps = 320
+// threads; lanes split K, each weight word serves the 4 rows, 4 bytes a dp4a; the sums reduced
+// with shuffles) with the dequantize fused: the first lane of each row writes f32(y) * scale.
 // CHECK-LABEL: func.func @quantize_dense_dequantize
 // CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_0_quantize
-// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_1_dense blocks in (%c5, %c1, %c1) threads in (%c256, %c1, %c1)
+// CHECK: gpu.launch_func @kernels::@quantize_dense_dequantize_1_dense blocks in (%c2, %c1, %c1) threads in (%c256, %c1, %c1)
 // CHECK-NOT: gpu.launch_func
 // CHECK: gpu.func @quantize_dense_dequantize_0_quantize
 // CHECK: arith.mulf %{{.*}}, %cst : f32
@@ -124,16 +125,25 @@
 // CHECK-NEXT: arith.subf %{{.*}}, %[[M]] : f32
 // CHECK: arith.cmpf uno
 // CHECK: gpu.func @quantize_dense_dequantize_1_dense(%{{.*}}: memref<4x20xi8> {llvm.noalias}, %{{.*}}: memref<10x20xi8> {llvm.noalias}, %{{.*}}: memref<10xi32> {llvm.noalias}, %{{.*}}: memref<4x10xf32> {llvm.noalias})
-// CHECK: arith.cmpi ult, %{{.*}}, %c40 : index
-// 8-bit operands are read 4 bytes at a time through an i32 view; lane l takes chunks l, l+32, ..
+// CHECK: arith.cmpi ult, %{{.*}}, %c10 : index
+// 8-bit operands are read 4 bytes at a time through an i32 view; lane l takes words l, l+32, ..
+// of the 4 rows (one accumulator each) and loads the weight word once
 // CHECK: memref.view %{{.*}}[%c0][] : memref<80xi8> to memref<20xi32>
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c5 step %c32 iter_args({{.*}}) -> (i32)
-// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c5 step %c32 iter_args({{.*}}) -> (i32, i32, i32, i32)
+// CHECK: memref.load %{{.*}} : memref<50xi32>
+// CHECK-NOT: memref<50xi32>
+// CHECK-COUNT-4: nvvm.dot.accumulate.4way %{{.*}} <signed>, %{{.*}} <signed>, %{{.*}} : vector<4xi8>, vector<4xi8>
+// CHECK-NOT: memref<50xi32>
+// CHECK: scf.yield
+// two steps halve the 4 rows a lane holds (lanes 0-7 end with row 0, 8-15 row 1, ..), three add
+// across the lanes of a row
+// CHECK-COUNT-6: gpu.shuffle  xor
 // CHECK-NOT: gpu.shuffle
+// CHECK: arith.remui %{{.*}}, %c8 : index
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
 // CHECK-NEXT: arith.mulf %{{.*}}, %{{.*}} : f32
 // CHECK: memref.store %{{.*}} : memref<40xf32>
-// PTX: .visible .entry quantize_dense_dequantize_1_dense({{.*}}shfl.sync.bfly.b32{{.*}}cvt.rn.f32.s32 \09%r[[F:[0-9]+]], {{.*}}mul.rn.f32 \09%r{{[0-9]+}}, %r[[F]], 0f3E000000;
+// PTX: .visible .entry quantize_dense_dequantize_1_dense({{.*}}dp4a.s32.s32{{.*}}shfl.sync.bfly.b32{{.*}}cvt.rn.f32.s32 \09%r[[F:[0-9]+]], {{.*}}mul.rn.f32 \09%r{{[0-9]+}}, %r[[F]], 0f3E000000;
 
 // HAWQ's logits: per-class scales, read as f32 bits from a constant table at the output channel.
 // CHECK-LABEL: func.func @dense_dequantize_per_channel

@@ -31,15 +31,19 @@
 //! CUDA cores, about 1/30 of the tensor-core rate; see `mma.rs` for the fast path.
 //!
 //! Dense (NC input, DenseOk weight `o*Ks + k`) is a 1x1 conv on a 1x1 image for `ConvSpec`,
-//! but runs [`dense_warp`]: one warp per output group, K split across the lanes.
+//! but runs [`dense_warp`]: one warp per (tile of up to [`DENSE_ROWS`] batch rows, output
+//! group), K split across the lanes, each weight chunk loaded once for all the tile's rows, 8-bit
+//! operands multiplied 4 bytes at a time (`dp4a`), the partial sums reduced across the warp.
 
-use super::builder::{KernelBuilder, Val};
+use super::builder::{Cmp, KernelBuilder, Val};
 use super::elementwise::{dequantize_value, each_group, subgroups};
 use super::epilogue::{epilogue, second_output};
 use super::layout::tap;
-use super::layout::{act_slot, channel_inner, read_group, weight_cs, weight_slot, Buf, Group};
+use super::layout::{
+    act_slot, channel_inner, read_group, weight_cs, weight_slot, Buf, Group, OutPlan,
+};
 use nibble_qnn::semantics::ElemType;
-use nibble_tcconv::buffer::ActBuffer;
+use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::program::Packing;
 pub use nibble_tcconv::select::{simple_writes_second, ConvSpec};
 
@@ -322,16 +326,118 @@ fn mac_chunk(
         .collect()
 }
 
-/// Dense (`qnn.dense`, N x K inputs): one warp per output group of `layout::out_plan(out, 1)`
-/// (one channel of one row n; 8 channels, a word, for 4-bit outputs). Lane l accumulates the K
-/// chunks l, l + 32, ... (chunk = U elements, see [`ConvSpec::unit`]) for the group's channels,
-/// the partial sums are reduced across the warp with 5 `shuffle xor` steps (16, 8, 4, 2, 1; i32
-/// adds, associative in two's complement, so the order does not change the result), lane 0
-/// adds the bias, runs the epilogue and stores the group.
-/// Work: N*O*K MACs; bytes: the weights once (O*Ks stored elements) + N*Ks inputs per group
-/// (cached) + outputs. Threads: 32 per group, so a batch-1 ResNet-50 fc (1000 x 2048) runs 1000
-/// warps of 64 K elements a lane (with 8-channel groups it ran 125 warps, under one an SM:
-/// 12.8 us on the H200 under ncu).
+/// Batch rows one dense warp takes at most ([`DensePlan::rows`]).
+pub const DENSE_ROWS: i64 = 8;
+
+/// Channels a dense group takes at most ([`DensePlan::out`]) where the grid keeps at least
+/// [`DENSE_WIDE_WARPS`] warps: each input chunk a lane loads then serves that many channels.
+const DENSE_CHANNELS: i64 = 4;
+/// Warps below which a dense group keeps one channel (small batches: the weights spread over
+/// as many warps as there are channels, at least a block an SM).
+const DENSE_WIDE_WARPS: i64 = 1024;
+
+/// i32 registers a lane's 8-bit K step holds at most: its `R x g` accumulators and the
+/// `(R + g) x V` words it loads (`V` = 4 or 2 under this bound, else 1).
+const DENSE_STEP_REGS: i64 = 64;
+
+/// How [`dense_warp`] covers a dense op (N x K inputs, O outputs) with warps; every number
+/// follows from the shapes and element types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DensePlan {
+    /// The output groups (`layout::out_plan(out, g)`): `g` consecutive channels of one row,
+    /// up to [`DENSE_CHANNELS`] where the grid stays large, else one channel; a word of 8
+    /// channels for 4-bit outputs.
+    pub out: OutPlan,
+    /// Output groups of one row.
+    pub groups: i64,
+    /// Batch rows a warp takes: `R = min(N, DENSE_ROWS)`.
+    pub rows: i64,
+    /// Row tiles, `ceil(N / R)`; the last one's rows past N are read at row N - 1 and not
+    /// stored.
+    pub tiles: i64,
+    /// Both operands 8-bit (stored as bytes, read as i32 words): the words `V` (4, 2 or 1) of
+    /// each operand row a lane reads per step, multiplied 4 bytes at a time with `dp4a`. None:
+    /// per-element products on chunks of [`ConvSpec::unit`] elements.
+    pub dp4a_words: Option<i64>,
+}
+
+impl DensePlan {
+    pub fn of(s: &ConvSpec) -> DensePlan {
+        let out = s.output;
+        let n = out.dims[0].max(1);
+        let rows = n.min(DENSE_ROWS);
+        let tiles = (n + rows - 1) / rows;
+        let wide = super::layout::out_plan(out, DENSE_CHANNELS);
+        let plan = if tiles * (wide.threads / n) >= DENSE_WIDE_WARPS {
+            wide
+        } else {
+            super::layout::out_plan(out, 1)
+        };
+        let bytes_as_words = |st: Storage, len: i64| st == Storage::Byte && len % 4 == 0;
+        let w_len = s.weight.dims[0] * weight_cs(s.weight);
+        let words = bytes_as_words(s.input.storage(), s.input.stored_len() as i64)
+            && bytes_as_words(super::layout::weight_storage(s.weight).0, w_len);
+        let (csx, csw) = (s.input.stored_channels(), weight_cs(s.weight));
+        let dp4a_words = words.then(|| {
+            let fits = |v: i64| {
+                csx % (4 * v) == 0
+                    && csw % (4 * v) == 0
+                    && rows * plan.g + (rows + plan.g) * v <= DENSE_STEP_REGS
+            };
+            [4, 2].into_iter().find(|&v| fits(v)).unwrap_or(1)
+        });
+        DensePlan {
+            out: plan,
+            groups: plan.threads / n,
+            rows,
+            tiles,
+            dp4a_words,
+        }
+    }
+    /// Elements of K one lane step covers.
+    pub fn step(&self, s: &ConvSpec) -> i64 {
+        match self.dp4a_words {
+            Some(v) => 4 * v,
+            None => s.unit(),
+        }
+    }
+    /// Warps: one per (row tile, output group).
+    pub fn warps(&self) -> i64 {
+        self.tiles * self.groups
+    }
+    /// Threads the kernel needs (32 a warp).
+    pub fn threads(&self) -> i64 {
+        32 * self.warps()
+    }
+}
+
+/// Dense (`qnn.dense`, N x K inputs): one warp per (tile of R batch rows, output group of g
+/// channels), see [`DensePlan`]: warp `w` takes row tile `w / groups` and group `w % groups`
+/// (the warps of a block share their rows). A K step is `S` elements (`4 V` on the 8-bit path,
+/// else `U`); lane l takes the steps l, l + 32, ..., loads each weight chunk of the group once a
+/// step and uses it for all R rows (and each input chunk for all g channels), R x g i32
+/// accumulators:
+///
+/// ```text
+/// acc[r][j] = 0                                      (r < R, j < g)
+/// for step = lane; step < ceil(K / S); step += 32:   (scf.for)
+///   w[j] = chunk of weight row o_j at step * S       (V words: ld.v4 / ld.v2 / ld)
+///   for r < R:
+///     x = chunk of input row min(tile*R + r, N - 1) at step * S
+///     acc[r][j] = dp4a(x[v], w[j][v], acc[r][j])     (each word v; or += x[u] * w[j][u])
+/// ```
+/// The R x g partial sums are reduced across the warp with `shuffle xor` (i32 adds, associative
+/// in two's complement, so the order does not change the result): with `R' = 2^k >= R` rows
+/// (the padding rows 0), the steps over lane bits 16, 8, .. (k of them) each halve the rows a
+/// lane holds (a lane keeps the half its bit selects and sends the other half to its partner),
+/// the remaining steps add across the lanes that hold the same rows. Lane l ends with the sums
+/// of row `l / 2^(5-k)`; the first lane of each row, when the row is one of the tile's and
+/// below N, adds the bias, runs the epilogue (with a fused dequantize, the f32 scaling of its
+/// i32) and stores the row's group.
+/// Work: N*O*K MACs (`dp4a`: 4 an instruction); bytes: the weights once a row tile (from L2)
+/// plus each tile's R*Ks inputs (cached for the block's warps) plus outputs. Threads: 32 per
+/// (tile, group): a batch-1 ResNet-50 fc (1000 x 2048) runs 1000 warps of 64 K elements a
+/// lane, batch 256 8000 warps of 8 rows x 4 channels (18 us on the H200).
 pub fn dense_warp(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<i64, String> {
     s.check()?;
     if s.weight.packing != Packing::DenseOk {
@@ -339,18 +445,20 @@ pub fn dense_warp(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<
     }
     let ca = ConvArgs::of(args, s);
     let out = s.output;
-    let plan = super::layout::out_plan(out, 1);
+    let dp = DensePlan::of(s);
+    let plan = dp.out;
     let channels = out.dims[1];
-    let u = s.unit();
+    let n = out.dims[0];
     let c = s.input.dims[1];
-    let chunks = (c + u - 1) / u;
+    let step = dp.step(s);
+    let steps = (c + step - 1) / step;
     let gid = kb.global_id();
     let k32 = kb.idx(32);
     let lane = kb.remu(gid, k32);
-    let gi = kb.divu(gid, k32);
-    let lim = kb.idx(plan.threads);
-    // uniform per warp: the 32 lanes of a warp share `gi`
-    let inb = kb.cmp(super::builder::Cmp::Ult, gi, lim);
+    let wi = kb.divu(gid, k32);
+    let lim = kb.idx(dp.warps());
+    // uniform per warp: the 32 lanes of a warp share `wi`
+    let inb = kb.cmp(Cmp::Ult, wi, lim);
     let mut res = Ok(());
     kb.if_then(inb, |kb| {
         let ConvBufs {
@@ -360,35 +468,68 @@ pub fn dense_warp(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<
             out: ob,
             ..
         } = ca.bufs(kb, s);
-        let grp = super::layout::group(kb, out, plan, gi);
+        let kg = kb.idx(dp.groups);
+        let tile = kb.divu(wi, kg);
+        let cg = kb.remu(wi, kg);
+        let kr = kb.idx(dp.rows);
+        let row0 = kb.mul(tile, kr);
+        // the group's channels: those of its row-0 instance
+        let chans = super::layout::group(kb, out, plan, cg);
         let izero = kb.idx(0);
-        let it0 = grp.items[0];
-        let xbase = act_slot(kb, s.input, it0.n, izero, izero, izero);
-        let wbase: Vec<Val> = grp
+        let wbase: Vec<Val> = chans
             .items
             .iter()
             .map(|it| weight_slot(kb, s.weight, it.cc, izero, izero, izero))
             .collect();
-        let zero = kb.i32c(0);
-        let accs = vec![zero; grp.items.len()];
-        let hi = kb.idx(chunks);
-        let accs = kb.for_range(lane, hi, k32, &accs, |kb, step, accs| {
-            mac_chunk(kb, &xb, &wb, u, xbase, &wbase, step, accs)
-        });
-        let accs: Vec<Val> = accs
-            .into_iter()
-            .map(|mut acc| {
-                for mask in [16, 8, 4, 2, 1] {
-                    let other = kb.shuffle_xor(acc, mask);
-                    acc = kb.add(acc, other);
-                }
-                acc
+        let last = kb.idx(n - 1);
+        let xbase: Vec<Val> = (0..dp.rows)
+            .map(|r| {
+                let rr = kb.idx(r);
+                let nr = kb.add(row0, rr);
+                let nr = if n % dp.rows == 0 {
+                    nr
+                } else {
+                    kb.mins(nr, last)
+                };
+                act_slot(kb, s.input, nr, izero, izero, izero)
             })
             .collect();
-        let l0 = kb.cmp(super::builder::Cmp::Eq, lane, izero);
-        kb.if_then(l0, |kb| {
+        let zero = kb.i32c(0);
+        let g = chans.items.len();
+        let accs = vec![zero; dp.rows as usize * g];
+        let hi = kb.idx(steps);
+        let accs = match dp.dp4a_words {
+            Some(v) => {
+                let k4 = kb.idx(4);
+                let xw: Vec<Val> = xbase.iter().map(|&b| kb.divu(b, k4)).collect();
+                let ww: Vec<Val> = wbase.iter().map(|&b| kb.divu(b, k4)).collect();
+                kb.for_range(lane, hi, k32, &accs, |kb, st, accs| {
+                    dp4a_step(kb, &xb, &wb, v, &xw, &ww, st, accs)
+                })
+            }
+            None => kb.for_range(lane, hi, k32, &accs, |kb, st, accs| {
+                mac_rows(kb, &xb, &wb, step, &xbase, &wbase, st, accs)
+            }),
+        };
+        let (sums, row, lead) = warp_sums(kb, lane, &accs, dp.rows, g);
+        let nrow = kb.add(row0, row);
+        let mut ok = lead;
+        if dp.rows.count_ones() != 1 {
+            let kr = kb.idx(dp.rows);
+            let real = kb.cmp(Cmp::Ult, row, kr);
+            ok = kb.andb(ok, real);
+        }
+        if n % dp.rows != 0 {
+            let kn = kb.idx(n);
+            let below = kb.cmp(Cmp::Ult, nrow, kn);
+            ok = kb.andb(ok, below);
+        }
+        kb.if_then(ok, |kb| {
+            let t = kb.mul(nrow, kg);
+            let t = kb.add(t, cg);
+            let grp = super::layout::group(kb, out, plan, t);
             let mut vals = vec![];
-            for (it, acc) in grp.items.iter().zip(&accs) {
+            for (it, acc) in grp.items.iter().zip(&sums) {
                 let acc = match &bb {
                     Some(b) => {
                         let bv = b.load_slot(kb, it.cc);
@@ -420,5 +561,166 @@ pub fn dense_warp(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<
             ob.store_slots(kb, grp.base, &vals);
         });
     });
-    res.map(|_| plan.threads * 32)
+    res.map(|_| dp.threads())
+}
+
+/// The `v` i32 words at word `i` of `m` (`i` a multiple of `v`: one `ld.v4` / `ld.v2` / `ld`).
+fn load_words(kb: &mut KernelBuilder, m: Val, i: Val, v: i64) -> Vec<Val> {
+    match v {
+        4 => {
+            let q = kb.load4(m, i);
+            kb.words4(q).to_vec()
+        }
+        2 => kb.load2(m, i).to_vec(),
+        _ => (0..v)
+            .map(|k| {
+                let kk = kb.idx(k);
+                let ik = kb.add(i, kk);
+                kb.load(m, ik)
+            })
+            .collect(),
+    }
+}
+
+/// One dense K step on 8-bit operands: `acc[r][j] = dp4a(x_r[v], w_j[v], acc[r][j])` for the
+/// `v` words at word `step * v` of input row r (its first word `xw[r]`) and weight row j (`ww[j]`);
+/// `accs` row-major (`r * g + j`).
+#[allow(clippy::too_many_arguments)]
+fn dp4a_step(
+    kb: &mut KernelBuilder,
+    xb: &Buf,
+    wb: &Buf,
+    v: i64,
+    xw: &[Val],
+    ww: &[Val],
+    step: Val,
+    accs: &[Val],
+) -> Vec<Val> {
+    let (xm, wm) = (
+        xb.words.expect("8-bit input read as words"),
+        wb.words.expect("8-bit weight read as words"),
+    );
+    let (xs, ws) = (xb.elem.is_signed(), wb.elem.is_signed());
+    let kv = kb.idx(v);
+    let off = kb.mul(step, kv);
+    let w: Vec<Vec<Val>> = ww
+        .iter()
+        .map(|&b| {
+            let i = kb.add(b, off);
+            load_words(kb, wm, i, v)
+        })
+        .collect();
+    let mut out = accs.to_vec();
+    let g = ww.len();
+    for (r, &b) in xw.iter().enumerate() {
+        let i = kb.add(b, off);
+        let x = load_words(kb, xm, i, v);
+        for (j, wj) in w.iter().enumerate() {
+            let a = &mut out[r * g + j];
+            for (xv, wv) in x.iter().zip(wj) {
+                *a = kb.dp4a(*xv, xs, *wv, ws, *a);
+            }
+        }
+    }
+    out
+}
+
+/// One dense K step element by element: `acc[r][j] += sum_u x_r[ci + u] * w_j[ci + u]` with
+/// `ci = step * u`, input row r at slot `xbase[r]`, weight row j at `wbase[j]`; each weight
+/// chunk is loaded once for all rows; `accs` row-major (`r * g + j`).
+#[allow(clippy::too_many_arguments)]
+fn mac_rows(
+    kb: &mut KernelBuilder,
+    xb: &Buf,
+    wb: &Buf,
+    u: i64,
+    xbase: &[Val],
+    wbase: &[Val],
+    step: Val,
+    accs: &[Val],
+) -> Vec<Val> {
+    let uk = kb.idx(u);
+    let ci = kb.mul(step, uk);
+    let w: Vec<Vec<Val>> = wbase
+        .iter()
+        .map(|&b| {
+            let i = kb.add(b, ci);
+            wb.load_chunk(kb, i, u)
+        })
+        .collect();
+    let mut out = accs.to_vec();
+    let g = wbase.len();
+    for (r, &b) in xbase.iter().enumerate() {
+        let i = kb.add(b, ci);
+        let x = xb.load_chunk(kb, i, u);
+        for (j, wj) in w.iter().enumerate() {
+            let a = &mut out[r * g + j];
+            for (xv, wv) in x.iter().zip(wj) {
+                let p = kb.mul(*xv, *wv);
+                *a = kb.add(*a, p);
+            }
+        }
+    }
+    out
+}
+
+/// Warp-wide sums of the per-lane partial sums `accs[r * g + j]` (r < `rows`, j < g), with
+/// `shuffle xor` over the 5 lane bits from 16 down: while a lane holds more than one row (`R'`,
+/// the next power of two of `rows`, padded with zeros), a step on bit b keeps the half of its
+/// rows the lane's bit b selects (the upper half where it is set), sends the other half to lane
+/// `l ^ b`, and adds what that lane sent; the later steps add the one row across lanes. Returns
+/// lane l's sums (one per j), its row `l / 2^(5-k)` (`R' = 2^k`) and whether l is the first of
+/// the lanes holding that row.
+fn warp_sums(
+    kb: &mut KernelBuilder,
+    lane: Val,
+    accs: &[Val],
+    rows: i64,
+    g: usize,
+) -> (Vec<Val>, Val, Val) {
+    let rp = (rows as u64).next_power_of_two() as usize;
+    let zero = kb.i32c(0);
+    let mut cur: Vec<Vec<Val>> = (0..rp)
+        .map(|r| {
+            if (r as i64) < rows {
+                accs[r * g..(r + 1) * g].to_vec()
+            } else {
+                vec![zero; g]
+            }
+        })
+        .collect();
+    let izero = kb.idx(0);
+    for mask in [16, 8, 4, 2, 1] {
+        if cur.len() > 1 {
+            let half = cur.len() / 2;
+            let km = kb.idx(mask);
+            let bit = kb.and(lane, km);
+            let upper = kb.cmp(Cmp::Ne, bit, izero);
+            cur = (0..half)
+                .map(|i| {
+                    (0..g)
+                        .map(|j| {
+                            let (lo, hi) = (cur[i][j], cur[i + half][j]);
+                            let keep = kb.select(upper, hi, lo);
+                            let send = kb.select(upper, lo, hi);
+                            let got = kb.shuffle_xor(send, mask);
+                            kb.add(keep, got)
+                        })
+                        .collect()
+                })
+                .collect();
+        } else {
+            for v in cur[0].iter_mut() {
+                let other = kb.shuffle_xor(*v, mask);
+                *v = kb.add(*v, other);
+            }
+        }
+    }
+    // lanes per row: 2^(5-k)
+    let per = 32 / rp as i64;
+    let kp = kb.idx(per);
+    let row = if rp == 1 { izero } else { kb.divu(lane, kp) };
+    let first = kb.remu(lane, kp);
+    let lead = kb.cmp(Cmp::Eq, first, izero);
+    (cur.swap_remove(0), row, lead)
 }

@@ -160,15 +160,18 @@ pub fn scale_params(
     cc: Val,
     channels: i64,
 ) -> Result<(Param, Param), String> {
+    // the attribute names' prefix names the scales in messages (`res_` -> `res scales`)
+    let what = format!("{} scales", prefix.trim_end_matches('_'));
+    let what = what.trim_start();
     if s.multiplier.len() != s.shift.len() {
         return Err(format!(
-            "{prefix}: {} multipliers but {} shifts",
+            "{what}: {} multipliers but {} shifts",
             s.multiplier.len(),
             s.shift.len()
         ));
     }
     if let Some(c) = s.shift.iter().find(|c| !(0..=62).contains(*c)) {
-        return Err(format!("{prefix}: shift {c} is outside [0, 62]"));
+        return Err(format!("{what}: shift {c} is outside [0, 62]"));
     }
     let b = chan(kb, &format!("{prefix}mul"), &s.multiplier, cc, channels)?;
     let c = chan(kb, &format!("{prefix}shift"), &s.shift, cc, channels)?;

@@ -500,3 +500,108 @@ fn recorded_wgmma_tiles_realize_for_odd_shapes() {
         );
     }
 }
+
+/// A dense layer on its own: `batch` x `k` inputs of type `x` (i8, ui8, ui4, ...), `o` x `k`
+/// weights of type `w` with a bias, the i32 result dequantized to f32 (fused into the dense).
+fn dense_net(batch: i64, k: i64, o: i64, x: &str, w: &str) -> String {
+    format!(
+        r#"func.func @fc(%x: tensor<{batch}x{k}x{x}>) -> tensor<{batch}x{o}xf32> {{
+  %w = "qnn.weight"() {{name = "fc.w"}} : () -> tensor<{o}x{k}x{w}>
+  %b = "qnn.weight"() {{name = "fc.b"}} : () -> tensor<{o}xi32>
+  %d = "qnn.dense"(%x, %w, %b) : (tensor<{batch}x{k}x{x}>, tensor<{o}x{k}x{w}>, tensor<{o}xi32>) -> tensor<{batch}x{o}xi32>
+  %y = "qnn.dequantize"(%d) {{scale = array<f32: 1.250000e-01>, layout = "NC"}} : (tensor<{batch}x{o}xi32>) -> tensor<{batch}x{o}xf32>
+  return %y : tensor<{batch}x{o}xf32>
+}}
+"#
+    )
+}
+
+/// The grid (blocks) of the launch of the kernel whose name ends in `suffix`, read from the
+/// printed host function (`blocks in (%cN, ...)`).
+fn grid_of(m: &Module, suffix: &str) -> i64 {
+    let text = m.as_operation().to_string();
+    let at = text
+        .find(&format!("{suffix} blocks in (%c"))
+        .unwrap_or_else(|| panic!("no launch of a kernel ending in {suffix}"));
+    let rest = &text[at + suffix.len() + " blocks in (%c".len()..];
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().expect("a constant grid")
+}
+
+/// 8-bit dense operands are multiplied 4 bytes at a time (`dp4a`, signed or unsigned as the
+/// operands are) and a warp takes up to 8 batch rows: the launch covers ceil(N / 8) row tiles of
+/// one warp a channel, not N rows (19 rows: 3 tiles, the last one masked), and of one warp per 4
+/// channels once that still makes 1024 warps (256 rows of 200 channels: 32 x 50).
+#[test]
+fn dense_on_bytes_uses_dp4a_on_row_tiles() {
+    let k = 96;
+    for (batch, o, groups, x, want) in [
+        (1, 64, 64, "i8", "dp4a.s32.s32"),
+        (3, 64, 64, "ui8", "dp4a.u32.s32"),
+        (19, 64, 64, "i8", "dp4a.s32.s32"),
+        (256, 64, 64, "i8", "dp4a.s32.s32"),
+        (256, 200, 50, "i8", "dp4a.s32.s32"),
+    ] {
+        for t in [Target::Sm75, Target::Sm90a] {
+            let context = new_context();
+            let m = to_gpu(context, &dense_net(batch, k, o, x, "i8"), t.name());
+            assert!(count(&m, "nvvm.dot.accumulate.4way") > 0, "{t} b{batch}");
+            let tiles = (batch + 7) / 8;
+            let threads = 32 * groups * tiles;
+            assert_eq!(
+                grid_of(&m, "_dense"),
+                (threads + 255) / 256,
+                "{t} b{batch}: {tiles} row tiles of {groups} warps"
+            );
+            let ptx = gpu_to_ptx(context, &m, t.name()).unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert!(ptx.contains(want), "{t} b{batch}: no {want}");
+            ptxas_check(&ptx, t.name(), &format!("dense_b{batch}_o{o}"));
+        }
+    }
+}
+
+/// A `tcconv.dense` of `batch` x 64 packed u4 inputs and 24 x 64 s4 weights requantized to packed
+/// u4 outputs (an epilogue the qnn lowering leaves to its own kernel): groups of 8 channels.
+fn dense_u4_out(batch: i64) -> String {
+    format!(
+        r#"func.func @fcq(%x: memref<{batch}x8xi32> {{tcconv.dims = array<i64: {batch}, 64, 1, 1>, tcconv.elem = "ui4", tcconv.layout = "NC"}}, %y: memref<{batch}x3xi32> {{tcconv.dims = array<i64: {batch}, 24, 1, 1>, tcconv.elem = "ui4", tcconv.layout = "NC"}}) attributes {{tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"}} {{
+  %w = "tcconv.weight"() {{dims = array<i64: 24, 64, 1, 1>, elem = "i4", name = "fc.w.ok", packing = "ok", source = "fc.w", source_layout = "OIHW"}} : () -> memref<24x8xi32>
+  "tcconv.dense"(%x, %w, %y) {{a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: 0, 15>, epilogue = "requantize", mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 1 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64}} : (memref<{batch}x8xi32>, memref<24x8xi32>, memref<{batch}x3xi32>) -> ()
+  return
+}}
+"#
+    )
+}
+
+/// 4-bit dense operands keep the per-element products on row tiles: an odd batch (3 rows in one
+/// tile) builds and assembles for every target, as do denses requantized to packed 4-bit
+/// outputs (groups of 8 channels: 3 x 8 and, 11 rows in 2 tiles, 8 x 8 accumulators a lane)
+/// without spills.
+#[test]
+fn dense_on_nibbles_builds_for_an_odd_batch() {
+    for t in [Target::Sm75, Target::Sm80, Target::Sm90] {
+        let context = new_context();
+        let m = to_gpu(context, &dense_net(3, 40, 10, "ui4", "i4"), t.name());
+        assert_eq!(count(&m, "nvvm.dot.accumulate.4way"), 0, "{t}");
+        assert!(count(&m, "gpu.shuffle") > 0, "{t}");
+        let ptx = gpu_to_ptx(context, &m, t.name()).unwrap_or_else(|e| panic!("{t}: {e}"));
+        ptxas_check(&ptx, t.name(), "dense4_b3");
+        for batch in [3, 11] {
+            let log = DiagnosticLog::attach(context);
+            let src = dense_u4_out(batch).replace("sm_80", t.name());
+            let mut m = parse_source(context, &src, "fcq.mlir").expect("parse");
+            let p = format!(
+                "builtin.module(tcconv-verify,convert-tcconv-to-gpu{{target={}}})",
+                t.name()
+            );
+            let els = crate::pipeline::parse(&p).unwrap();
+            let ok = crate::pipeline::run(context, &mut m, &els, &log, &mut |_, _| {});
+            assert!(ok.is_ok(), "{t} b{batch}: {:?}", log.take());
+            // 3 groups a row, ceil(batch / 8) tiles of up to 8 rows
+            let tiles = (batch + 7) / 8;
+            assert_eq!(grid_of(&m, "_dense"), (32 * 3 * tiles + 255) / 256);
+            let ptx = gpu_to_ptx(context, &m, t.name()).unwrap_or_else(|e| panic!("{t}: {e}"));
+            ptxas_check(&ptx, t.name(), &format!("dense4q_b{batch}"));
+        }
+    }
+}

@@ -1,7 +1,7 @@
-//! GPU intrinsics of the kernel builder: thread and block ids, barriers, shuffles, the
-//! tensor-core MMAs (`mma.sync`, Hopper's `wgmma` with its fences and matrix-descriptor
-//! operands), asynchronous copies, `ldmatrix`, 16-byte shared-memory vectors and dynamic
-//! shared memory.
+//! GPU intrinsics of the kernel builder: thread and block ids, barriers, shuffles, the 4-byte
+//! dot product `dp4a`, the tensor-core MMAs (`mma.sync`, Hopper's `wgmma` with its fences and
+//! matrix-descriptor operands), asynchronous copies, `ldmatrix`, 16-byte shared-memory vectors
+//! and dynamic shared memory.
 
 use super::*;
 
@@ -78,6 +78,29 @@ impl<'c> KernelBuilder<'c> {
         let mode = Attribute::parse(self.ctx, "#gpu<shuffle_mode xor>").expect("shuffle mode");
         let (i32t, i1t) = (self.ty(Scalar::I32), self.ty(Scalar::I1));
         self.op("gpu.shuffle", &[v, m, w], &[i32t, i1t], &[("mode", mode)])[0]
+    }
+    /// `nvvm.dot.accumulate.4way` (`dp4a.{s,u}32.{s,u}32`, sm_61+): `acc + sum_j a_j * b_j`
+    /// over the 4 bytes of the i32 words `a` and `b` (byte j pairs with byte j; each sign- or
+    /// zero-extended as `a_signed` / `b_signed` say), i32 with wrapping overflow like the i32
+    /// adds of the per-element products. The words reach the op as `vector<4xi8>`
+    /// (`llvm.bitcast`).
+    pub fn dp4a(&mut self, a: Val, a_signed: bool, b: Val, b_signed: bool, acc: Val) -> Val {
+        let v4 = Type::parse(self.ctx, "vector<4xi8>").expect("vector<4xi8>");
+        let kind = |s: bool| {
+            let k = if s { "signed" } else { "unsigned" };
+            Attribute::parse(self.ctx, &format!("#nvvm.dot_accumulate_type<{k}>"))
+                .unwrap_or_else(|| panic!("dot_accumulate_type {k}"))
+        };
+        let (at, bt) = (kind(a_signed), kind(b_signed));
+        let av = self.op1("llvm.bitcast", &[a], v4);
+        let bv = self.op1("llvm.bitcast", &[b], v4);
+        let i32t = self.ty(Scalar::I32);
+        self.op(
+            "nvvm.dot.accumulate.4way",
+            &[av, bv, acc],
+            &[i32t],
+            &[("a_type", at), ("b_type", bt)],
+        )[0]
     }
     /// `nvvm.mma.sync` (row-major A, column-major B, i32 accumulators, wrapping overflow like
     /// the i32 adds of the simple kernel): returns the D registers.

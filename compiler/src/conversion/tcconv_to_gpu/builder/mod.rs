@@ -2,9 +2,9 @@
 //! appends `arith` / `memref` / `scf` / `gpu` / `nvvm` ops to the block being built, plus the
 //! helpers every kernel family shares. This module holds the builder, constants, integer
 //! arithmetic with constant folding, casts and f32 ops, and `build_kernel`; by topic:
-//! `intrinsics` (thread ids, barriers, shuffles, mma.sync / wgmma, async copies, ldmatrix,
-//! shared-memory vectors), `memory` (views, loads, stores, constant tables), `control` (loops,
-//! conditionals) and `quant` (packed nibbles and bytes, clamps, the dyadic requantize).
+//! `intrinsics` (thread ids, barriers, shuffles, dp4a, mma.sync / wgmma, async copies,
+//! ldmatrix, shared-memory vectors), `memory` (views, loads, stores, constant tables), `control`
+//! (loops, conditionals) and `quant` (packed nibbles and bytes, clamps, the dyadic requantize).
 //!
 //! Values are carried as raw `MlirValue` handles ([`Val`], `Copy`) so that values defined in an
 //! outer block can be used freely in nested regions without fighting melior's block lifetimes;
