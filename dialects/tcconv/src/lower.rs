@@ -340,9 +340,9 @@ impl<'g> Lowering<'g> {
         Ok(id)
     }
 
-    /// The `qnn.dequantize` node (index, scales) that is the only reader of dense result `v`,
-    /// when `v` is not also a function result: the dense kernel then writes the f32 values.
-    fn fused_dequantize(&self, v: ValueId) -> Option<(usize, Vec<f32>)> {
+    /// The node (index, node) that is the only reader of `v`, reading nothing else, when `v` is
+    /// not also a function result: what a kernel can compute in the epilogue of `v`'s.
+    fn sole_reader(&self, v: ValueId) -> Option<(usize, &'g nibble_qnn::graph::Node)> {
         if self.g.results.contains(&v) {
             return None;
         }
@@ -356,6 +356,13 @@ impl<'g> Lowering<'g> {
         if readers.next().is_some() || n.operands.len() != 1 {
             return None;
         }
+        Some((u, n))
+    }
+
+    /// The `qnn.dequantize` node (index, scales) that is the only reader of dense result `v`,
+    /// when `v` is not also a function result: the dense kernel then writes the f32 values.
+    fn fused_dequantize(&self, v: ValueId) -> Option<(usize, Vec<f32>)> {
+        let (u, n) = self.sole_reader(v)?;
         match &n.op {
             Op::Dequantize { scales, .. } => Some((u, scales.clone())),
             _ => None,
@@ -366,19 +373,10 @@ impl<'g> Lowering<'g> {
     /// `v`'s layout: its node index and step.
     fn fused_requantize(&self, v: ValueId) -> Option<(usize, RequantizeStep)> {
         // an i32 pool result holds every pooled value (narrower ones are checked by the store)
-        if self.g.results.contains(&v) || self.g.value_type(v).elem != ElemType::I32 {
+        if self.g.value_type(v).elem != ElemType::I32 {
             return None;
         }
-        let mut readers = self
-            .g
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.operands.contains(&v));
-        let (u, n) = readers.next()?;
-        if readers.next().is_some() || n.operands.len() != 1 {
-            return None;
-        }
+        let (u, n) = self.sole_reader(v)?;
         let nargs = self.g.args.len();
         if self.layout.get(&(nargs + u)) != self.layout.get(&v) {
             return None;

@@ -503,12 +503,41 @@ pub fn dense_warp(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<
                 let k4 = kb.idx(4);
                 let xw: Vec<Val> = xbase.iter().map(|&b| kb.divu(b, k4)).collect();
                 let ww: Vec<Val> = wbase.iter().map(|&b| kb.divu(b, k4)).collect();
+                // 8-bit operands as i32 words, 4 bytes a dp4a
+                let (xm, wm) = (
+                    xb.words.expect("8-bit input read as words"),
+                    wb.words.expect("8-bit weight read as words"),
+                );
+                let (xs, ws) = (xb.elem.is_signed(), wb.elem.is_signed());
                 kb.for_range(lane, hi, k32, &accs, |kb, st, accs| {
-                    dp4a_step(kb, &xb, &wb, v, &xw, &ww, st, accs)
+                    dense_step(
+                        kb,
+                        v,
+                        &xw,
+                        &ww,
+                        st,
+                        accs,
+                        &|kb, i| load_words(kb, xm, i, v),
+                        &|kb, i| load_words(kb, wm, i, v),
+                        &|kb, a, x, w| kb.dp4a(x, xs, w, ws, a),
+                    )
                 })
             }
             None => kb.for_range(lane, hi, k32, &accs, |kb, st, accs| {
-                mac_rows(kb, &xb, &wb, step, &xbase, &wbase, st, accs)
+                dense_step(
+                    kb,
+                    step,
+                    &xbase,
+                    &wbase,
+                    st,
+                    accs,
+                    &|kb, i| xb.load_chunk(kb, i, step),
+                    &|kb, i| wb.load_chunk(kb, i, step),
+                    &|kb, a, x, w| {
+                        let p = kb.mul(x, w);
+                        kb.add(a, p)
+                    },
+                )
             }),
         };
         let (sums, row, lead) = warp_sums(kb, lane, &accs, dp.rows, g);
@@ -582,82 +611,40 @@ fn load_words(kb: &mut KernelBuilder, m: Val, i: Val, v: i64) -> Vec<Val> {
     }
 }
 
-/// One dense K step on 8-bit operands: `acc[r][j] = dp4a(x_r[v], w_j[v], acc[r][j])` for the
-/// `v` words at word `step * v` of input row r (its first word `xw[r]`) and weight row j (`ww[j]`);
+/// One dense K step: `acc[r][j] = mac(acc[r][j], x_r, w_j)` on the chunks at offset
+/// `step * per` of input row r (first index `xbase[r]`) and weight row j (`wbase[j]`), element
+/// by element of what `load_x` / `load_w` return; each weight chunk is loaded once for all rows;
 /// `accs` row-major (`r * g + j`).
 #[allow(clippy::too_many_arguments)]
-fn dp4a_step(
+fn dense_step(
     kb: &mut KernelBuilder,
-    xb: &Buf,
-    wb: &Buf,
-    v: i64,
-    xw: &[Val],
-    ww: &[Val],
-    step: Val,
-    accs: &[Val],
-) -> Vec<Val> {
-    let (xm, wm) = (
-        xb.words.expect("8-bit input read as words"),
-        wb.words.expect("8-bit weight read as words"),
-    );
-    let (xs, ws) = (xb.elem.is_signed(), wb.elem.is_signed());
-    let kv = kb.idx(v);
-    let off = kb.mul(step, kv);
-    let w: Vec<Vec<Val>> = ww
-        .iter()
-        .map(|&b| {
-            let i = kb.add(b, off);
-            load_words(kb, wm, i, v)
-        })
-        .collect();
-    let mut out = accs.to_vec();
-    let g = ww.len();
-    for (r, &b) in xw.iter().enumerate() {
-        let i = kb.add(b, off);
-        let x = load_words(kb, xm, i, v);
-        for (j, wj) in w.iter().enumerate() {
-            let a = &mut out[r * g + j];
-            for (xv, wv) in x.iter().zip(wj) {
-                *a = kb.dp4a(*xv, xs, *wv, ws, *a);
-            }
-        }
-    }
-    out
-}
-
-/// One dense K step element by element: `acc[r][j] += sum_u x_r[ci + u] * w_j[ci + u]` with
-/// `ci = step * u`, input row r at slot `xbase[r]`, weight row j at `wbase[j]`; each weight
-/// chunk is loaded once for all rows; `accs` row-major (`r * g + j`).
-#[allow(clippy::too_many_arguments)]
-fn mac_rows(
-    kb: &mut KernelBuilder,
-    xb: &Buf,
-    wb: &Buf,
-    u: i64,
+    per: i64,
     xbase: &[Val],
     wbase: &[Val],
     step: Val,
     accs: &[Val],
+    load_x: &dyn Fn(&mut KernelBuilder, Val) -> Vec<Val>,
+    load_w: &dyn Fn(&mut KernelBuilder, Val) -> Vec<Val>,
+    mac: &dyn Fn(&mut KernelBuilder, Val, Val, Val) -> Val,
 ) -> Vec<Val> {
-    let uk = kb.idx(u);
-    let ci = kb.mul(step, uk);
+    let kp = kb.idx(per);
+    let off = kb.mul(step, kp);
     let w: Vec<Vec<Val>> = wbase
         .iter()
         .map(|&b| {
-            let i = kb.add(b, ci);
-            wb.load_chunk(kb, i, u)
+            let i = kb.add(b, off);
+            load_w(kb, i)
         })
         .collect();
     let mut out = accs.to_vec();
     let g = wbase.len();
     for (r, &b) in xbase.iter().enumerate() {
-        let i = kb.add(b, ci);
-        let x = xb.load_chunk(kb, i, u);
+        let i = kb.add(b, off);
+        let x = load_x(kb, i);
         for (j, wj) in w.iter().enumerate() {
             let a = &mut out[r * g + j];
             for (xv, wv) in x.iter().zip(wj) {
-                let p = kb.mul(*xv, *wv);
-                *a = kb.add(*a, p);
+                *a = mac(kb, *a, *xv, *wv);
             }
         }
     }
