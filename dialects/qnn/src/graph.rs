@@ -539,12 +539,9 @@ fn epilogue_entries(e: &Epilogue, out: &mut Vec<(String, String)>) {
     r.entries("residual_", out);
     e.rounding.entries("rounding", out);
     zp.entries("zero_point", out);
-    for (name, step) in [("second", &e.second), ("then", &e.then)] {
+    for (name, step) in [("second_", &e.second), ("then_", &e.then)] {
         if let Some(o) = step {
-            o.clamp.entries(&format!("{name}_clamp"), out);
-            o.scales.entries(&format!("{name}_"), out);
-            o.rounding.entries(&format!("{name}_rounding"), out);
-            o.zero_point.entries(&format!("{name}_zero_point"), out);
+            o.entries(name, out);
         }
     }
 }
@@ -620,6 +617,15 @@ impl Epilogue {
 }
 
 impl RequantizeStep {
+    /// Its attribute entries, each name after `prefix`: `{prefix}clamp`, `{prefix}multiplier`,
+    /// `{prefix}rounding`, `{prefix}shift`, `{prefix}zero_point`.
+    pub fn entries(&self, prefix: &str, out: &mut Vec<(String, String)>) {
+        self.clamp.entries(&format!("{prefix}clamp"), out);
+        self.scales.entries(prefix, out);
+        self.rounding.entries(&format!("{prefix}rounding"), out);
+        self.zero_point.entries(&format!("{prefix}zero_point"), out);
+    }
+
     /// `clamp(round(y * s[c]) + zero_point, clamp)`.
     pub fn apply(&self, y: i64, c: usize) -> i64 {
         (self.scales.get(c).apply(y, self.rounding) + self.zero_point)

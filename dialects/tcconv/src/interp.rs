@@ -441,6 +441,13 @@ fn scales(s: &ChannelScales, channels: usize, what: &str) -> Res<()> {
     Ok(())
 }
 
+/// A requantize's parameters: scales for `channels`, a non-empty clamp, an i32 zero point.
+fn check_requantize(s: &ChannelScales, clamp: [i64; 2], zp: i64, channels: usize) -> Res<()> {
+    scales(s, channels, "scales")?;
+    check_clamp(clamp)?;
+    check_zero_point(zp)
+}
+
 fn check_clamp(c: [i64; 2]) -> Res<()> {
     if c[0] > c[1] {
         return Err(format!("clamp [{}, {}] is empty", c[0], c[1]));
@@ -661,9 +668,7 @@ impl Ctx<'_> {
                     (PoolKind::Max, _) => Pooling::Max,
                 };
                 if let Some(q) = q {
-                    scales(&q.scales, og.dims[1], "scales")?;
-                    check_clamp(q.clamp)?;
-                    check_zero_point(q.zero_point)?;
+                    check_requantize(&q.scales, q.clamp, q.zero_point, og.dims[1])?;
                 }
                 let geo = (*kernel, *strides, *padding);
                 self.pool(kind, *input, geo, q.as_ref(), bufs, ob, &og)
@@ -739,9 +744,7 @@ impl Ctx<'_> {
                 zero_point,
                 clamp,
             } => {
-                scales(s, nc, "scales")?;
-                check_clamp(*clamp)?;
-                check_zero_point(*zero_point)?;
+                check_requantize(s, *clamp, *zero_point, nc)?;
                 og.fill(|n, c, h, w| {
                     let y = requantize(
                         a[ag.at(n, c, h, w)] as i64,
@@ -845,16 +848,9 @@ impl Ctx<'_> {
             };
             match then {
                 Some(q) => {
-                    let v = v.clamp(i32::MIN as i64, i32::MAX as i64);
+                    // the i32 pooled value, as a conv epilogue's `then` step takes its value
                     let (lo, hi) = ob.elem.range();
-                    let y = requantize(
-                        v,
-                        q.scales.get(cc),
-                        q.rounding,
-                        q.zero_point,
-                        q.clamp[0],
-                        q.clamp[1],
-                    );
+                    let y = q.apply(v.clamp(i32::MIN as i64, i32::MAX as i64), cc);
                     Ok(y.clamp(lo, hi) as i32)
                 }
                 None => in_range(v, ob.elem, at),

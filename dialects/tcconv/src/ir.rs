@@ -254,31 +254,21 @@ pub fn build_func<'c>(
                 divisor,
                 requantize,
             } => {
-                let mut a = vec![
-                    ("kernel", arr64(kernel)),
-                    (
-                        "kind",
-                        format!("{:?}", if *kind == PoolKind::Max { "max" } else { "avg" }),
-                    ),
-                    ("padding", arr64(padding)),
-                    ("strides", arr64(strides)),
+                let kind = if *kind == PoolKind::Max { "max" } else { "avg" };
+                let mut a: Vec<(String, String)> = vec![
+                    ("kernel".into(), arr64(kernel)),
+                    ("kind".into(), format!("\"{kind}\"")),
+                    ("padding".into(), arr64(padding)),
+                    ("strides".into(), arr64(strides)),
                 ];
                 if let Some(d) = divisor {
-                    a.push(("divisor", format!("{d} : i64")));
+                    a.push(("divisor".into(), format!("{d} : i64")));
                 }
                 // a fused requantize: the elementwise op's attribute names
                 if let Some(q) = requantize {
-                    a.extend([
-                        ("clamp", arr64(&q.clamp)),
-                        ("multiplier", arr32(&q.scales.multiplier)),
-                        ("rounding", format!("\"{}\"", q.rounding)),
-                        ("shift", arr32(&q.scales.shift)),
-                        ("zero_point", format!("{} : i64", q.zero_point)),
-                    ]);
+                    q.entries("", &mut a);
                 }
-                a.sort();
-                let a: Vec<String> = a.into_iter().map(|(k, v)| format!("{k} = {v}")).collect();
-                (vec![bufs[input], bufs[output]], None, a.join(", "))
+                (vec![bufs[input], bufs[output]], None, dict_text(a))
             }
             TcOp::Elementwise {
                 op: e,
