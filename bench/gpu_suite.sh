@@ -36,11 +36,18 @@ convweights() { # name shape bits seed -> path of the regenerated conv weights
   [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" -o "$d" > /dev/null
   echo "$d/weights.safetensors"
 }
+sconvweights() { # name shape bits seed shortcut -> path of the regenerated weights of a conv
+  # with a shortcut
+  local d=$s/weights/$1
+  [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" --shortcut "$5" -o "$d" > /dev/null
+  echo "$d/weights.safetensors"
+}
 wflag() { # manifest fields -> the --weights flag (generated artifacts ship without weights;
   # imported HAWQ checkpoints ship theirs and run on their float input .npy)
   case "$2" in
     model) echo "--weights $(weights "$3" "$4")" ;;
     conv) echo "--weights $(convweights "$1" "$3" "$4" "$5")" ;;
+    sconv) echo "--weights $(sconvweights "$1" "$3" "$4" "$5" "$6")" ;;
     hawq) echo "--input $s/inputs/$1.npy" ;;
   esac
 }
@@ -78,7 +85,7 @@ fi
 if [[ " $steps " == *" bench "* ]]; then
   while read -r name kind rest; do
     [[ "$name" == *sm_90* ]] || continue # sm_90 and sm_90a (and their A/B variants)
-    [[ "$name" == rand* || "$name" == rwg* ]] && continue # correctness only
+    [[ "$name" == rand* || "$name" == rwg* || "$name" == rsc* ]] && continue # correctness only
     f=$(wflag "$name" "$kind" $rest)
     [ "$kind" = hawq ] || f="$f --seed 1"
     r=$($run "$s/art/$name" $f --bench 200 2>&1 | grep -m1 -i 'median')

@@ -7,6 +7,8 @@
 #   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] [RANDOM_WGMMA=50] bench/make_gpu_suite.sh
 # RANDOM_CLUSTER=N adds random late-layer convs whose staged kernel splits K across a cluster;
 # RANDOM_POOL=N random convs to 4-bit followed by a max pool (the pool over packed words);
+# RANDOM_SHORTCUT=N random residual-unit tails (a conv plus a strided 1x1 shortcut conv of a
+# second input), the shortcut run in the conv's kernel (staged; on sm_90a also wgmma);
 # WG_MODELS=1 adds sm_90a model artifacts with convert-qnn-to-tcconv{kernel=wgmma} (`-wg`);
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
@@ -232,3 +234,22 @@ if [ "${RANDOM_CLUSTER:-0}" -gt 0 ]; then
 fi
 tar czf target/gpu-suite.tgz -C target gpu-suite
 echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)"
+# RANDOM_SHORTCUT=N random residual-unit tails: a conv (1x1 or 3x3, odd batches and sizes,
+# O not a tile multiple) whose result is added to a 1x1 shortcut conv (stride 1 or 2) of a
+# second input, relu, requantize; the staged kernel runs both GEMMs (and on sm_90a the wgmma
+# kernel too, `-wg`), 4- and 8-bit.
+awk -v n="${RANDOM_SHORTCUT:-0}" 'BEGIN { srand(20261206);
+  split("1 3 5 8 16 33", B); split("32 64 128 256", C); split("8 24 40 64 96 136 256", O); split("1 3", K);
+  for (i = 0; i < n; i++) {
+    b = B[int(rand()*6)+1]; c = C[int(rand()*4)+1]; o = O[int(rand()*7)+1]; k = K[int(rand()*2)+1];
+    cs = C[int(rand()*4)+1]; ss = int(rand()*2)+1; h = 3 + int(rand()*12); bits = (rand() < 0.5) ? 4 : 8;
+    printf "%d %d,%d,%d,%d,%d,1,%d %d %d,%d\n", i, b, c, h, o, k, int(k/2), bits, cs, ss } }' |
+while read -r i s bits sc; do
+  d=build/suite/rsc$i; $gen conv --shape "$s" --bits "$bits" --seed "$((900 + i))" --shortcut "$sc" -o "$d" > /dev/null
+  for t in $targets; do
+    emit "rsc$i-$t" "$d" "$t"; echo "rsc$i-$t sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
+    if [ "$t" = sm_90a ]; then
+      emit "rsc$i-$t-wg" "$d" "$t" wgmma; echo "rsc$i-$t-wg sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
+    fi
+  done
+done

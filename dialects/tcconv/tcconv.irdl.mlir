@@ -39,7 +39,9 @@ irdl.dialect @tcconv {
   }
 
   // Tensor-core conv2d with its fused epilogue; `second` (with the second_* attributes, checked by
-  // tcconv-verify) receives the requantize of the output. `family` is the kernel that runs it
+  // tcconv-verify) receives the requantize of the output. A shortcut (input, weight, bias?, and
+  // `shortcut_strides`) is a 1x1 conv onto the same output pixels whose i32 result is the
+  // residual epilogue's residual, computed by the same kernel. `family` is the kernel that runs it
   // (simple, mma: register-only tensor cores, staged: cp.async pipeline), chosen by
   // convert-qnn-to-tcconv; tcconv-verify checks that it takes the op.
   irdl.operation @conv2d {
@@ -71,12 +73,16 @@ irdl.dialect @tcconv {
     %cl = irdl.base "#builtin.dense_array"
     %relu = irdl.base "#builtin.integer"
     %o2 = irdl.base "!builtin.memref"
+    %si = irdl.base "!builtin.memref"
+    %sw = irdl.base "!builtin.memref"
+    %sb = irdl.base "!builtin.memref"
     %f0 = irdl.is "simple"
     %f1 = irdl.is "mma"
     %f2 = irdl.is "staged"
     %f3 = irdl.is "wgmma"
     %family = irdl.any_of(%f0, %f1, %f2, %f3)
-    irdl.operands(input: %i, weight: %w, bias: optional %b, residual: optional %r, output: %o, second: optional %o2)
+    irdl.operands(input: %i, weight: %w, bias: optional %b, residual: optional %r, output: %o, second: optional %o2,
+      shortcut_input: optional %si, shortcut_weight: optional %sw, shortcut_bias: optional %sb)
     irdl.attributes { "family" = %family, "strategy" = %strategy, "strides" = %strides, "padding" = %padding, "kernel" = %kernel,
       "mma" = %mma, "a_type" = %at, "b_type" = %bt, "widen" = %widen, "block_tile" = %bt_, "warp_tile" = %wt,
       "stages" = %st, "epilogue" = %ep, "multiplier" = %mu, "shift" = %sh, "residual_multiplier" = %rmu,

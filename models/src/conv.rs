@@ -1,6 +1,8 @@
 //! Single-conv test networks (the RFC's workloads and random configurations): an integer input
 //! `x` (NCHW) -> `qnn.conv2d` + bias -> `qnn.requantize` (relu range) -> output, with
 //! deterministic random weights and a requantize scale that spreads the outputs over the range.
+//! With a shortcut, a residual unit's tail: a second input `s` -> 1x1 `qnn.conv2d` (stride) ->
+//! `qnn.add` with the conv (per-channel scales) -> `qnn.relu` -> `qnn.requantize`.
 
 use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
@@ -21,6 +23,9 @@ pub struct ConvConfig {
     pub seed: u64,
     /// Channel groups (1; in_channels for a depthwise conv).
     pub groups: i64,
+    /// A shortcut (its input channels, its stride): a 1x1 conv of a second input of
+    /// `out * stride` pixels a side, added to the conv's result.
+    pub shortcut: Option<(i64, i64)>,
 }
 
 /// Build the graph and weights of one conv workload.
@@ -55,7 +60,14 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         ));
     }
     let x = TensorType::new(vec![c.batch, c.in_channels, c.size, c.size], a);
-    let mut g = Graph::new("conv", vec![x]);
+    let mut args = vec![x];
+    if let Some((sc, ss)) = c.shortcut {
+        if sc <= 0 || ss <= 0 {
+            return Err(format!("bad shortcut (channels, stride) {:?}", c.shortcut));
+        }
+        args.push(TensorType::new(vec![c.batch, sc, out * ss, out * ss], a));
+    }
+    let mut g = Graph::new("conv", args);
     let wt = TensorType::new(
         vec![c.out_channels, c.in_channels / c.groups, c.kernel, c.kernel],
         w,
@@ -84,10 +96,82 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         padding_value: 0,
         groups: c.groups,
     };
-    let acc = g.push(conv, vec![0, wv, bv], acc_t);
+    let acc = g.push(conv, vec![0, wv, bv], acc_t.clone());
+    let mut rng = Rng(c.seed ^ 0xC0DE);
+    let mut ws = Weights::default();
+    let (lo, hi) = if c.bits == 4 { (-7, 7) } else { (-127, 127) };
+    let mut k = (c.in_channels / c.groups * c.kernel * c.kernel) as f64;
+    let acc = match c.shortcut {
+        None => acc,
+        Some((sc, ss)) => {
+            let swt = TensorType::new(vec![c.out_channels, sc, 1, 1], w);
+            let swv = g.push(
+                Op::Weight {
+                    name: "shortcut.weight".into(),
+                },
+                vec![],
+                swt.clone(),
+            );
+            let sbv = g.push(
+                Op::Weight {
+                    name: "shortcut.bias".into(),
+                },
+                vec![],
+                bt.clone(),
+            );
+            let sconv = Op::Conv2d {
+                strides: [ss, ss],
+                padding: [0; 4],
+                layout: Layout::NCHW,
+                kernel_layout: KernelLayout::OIHW,
+                padding_value: 0,
+                groups: 1,
+            };
+            let sacc = g.push(sconv, vec![1, swv, sbv], acc_t.clone());
+            ws.insert(
+                "shortcut.weight",
+                Tensor::int(
+                    swt.clone(),
+                    (0..swt.numel()).map(|_| rng.int(lo, hi) as i32).collect(),
+                ),
+            );
+            ws.insert(
+                "shortcut.bias",
+                Tensor::int(
+                    bt.clone(),
+                    (0..bt.numel())
+                        .map(|_| rng.int(-2000, 2000) as i32)
+                        .collect(),
+                ),
+            );
+            // per-channel branch scales in [0.5, 1): multipliers in [2^30, 2^31), shift 31
+            let mut branch = || ChannelScales {
+                multiplier: (0..c.out_channels)
+                    .map(|_| rng.int(1 << 30, i32::MAX as i64) as i32)
+                    .collect(),
+                shift: vec![31; c.out_channels as usize],
+            };
+            let add = Op::Add {
+                lhs: branch(),
+                rhs: branch(),
+                rounding: Rounding::HalfToEven,
+                clamp: [i32::MIN as i64, i32::MAX as i64],
+                layout: Layout::NCHW,
+                bias: 0.0,
+            };
+            let sum = g.push(add, vec![acc, sacc], acc_t.clone());
+            k += sc as f64;
+            g.push(
+                Op::Relu {
+                    layout: Layout::NCHW,
+                },
+                vec![sum],
+                acc_t,
+            )
+        }
+    };
     // Inputs and weights are uniform: the accumulator's spread is about
     // sqrt(K) * std(x) * std(w); map two standard deviations to the top of the output range.
-    let k = (c.in_channels / c.groups * c.kernel * c.kernel) as f64;
     let (amax, wmax) = if c.bits == 4 {
         (15.0, 8.0)
     } else {
@@ -114,9 +198,6 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         TensorType::new(vec![c.batch, c.out_channels, out, out], a),
     );
     g.results = vec![y];
-    let mut rng = Rng(c.seed ^ 0xC0DE);
-    let mut ws = Weights::default();
-    let (lo, hi) = if c.bits == 4 { (-7, 7) } else { (-127, 127) };
     ws.insert(
         "conv.weight",
         Tensor::int(
@@ -167,6 +248,7 @@ mod tests {
             bits: 4,
             seed: 7,
             groups: 1,
+            shortcut: None,
         };
         let (g, w) = conv_network(&c).unwrap();
         nibble_qnn::verify::verify_graph(&g).unwrap();

@@ -49,13 +49,16 @@ fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) {
         nibble_qnn::reference::run(&g, &w.bind(&g).unwrap(), std::slice::from_ref(&x)).unwrap();
     let mut direct = 0;
     for target in Target::ALL {
+        let opt = optimized(&g, target);
         for (what, graph) in [
             ("as generated", g.clone()),
-            ("optimized", optimized(&g, target)),
+            ("optimized", opt.clone()),
+            ("optimized, separate shortcuts", opt),
         ] {
             // the optimized graph with its residual streams in narrow16 storage
             let opts = LowerOptions {
-                narrow_streams: what == "optimized",
+                narrow_streams: what != "as generated",
+                separate_shortcuts: what != "optimized",
                 ..Default::default()
             };
             let p = lower(&graph, target, &opts).unwrap();
@@ -72,10 +75,23 @@ fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) {
                 .iter()
                 .filter(|o| matches!(o, TcOp::Conv2d(c) if c.second.is_some()))
                 .count();
-            assert_eq!(seconds > 0, what == "optimized", "{target} {what}");
+            assert_eq!(seconds > 0, what != "as generated", "{target} {what}");
             // and, between convs, stored narrow16 (the interpreter runs that storage too)
             let narrow = p.buffers.iter().filter(|b| b.narrow).count();
-            assert_eq!(narrow > 0, what == "optimized", "{target} {what}");
+            assert_eq!(narrow > 0, what != "as generated", "{target} {what}");
+            // the downsampling convs run in their residual conv's kernel where that is
+            // a shared-memory family (sm_80 and later)
+            let shortcuts = p
+                .ops
+                .iter()
+                .filter(|o| matches!(o, TcOp::Conv2d(c) if c.shortcut.is_some()))
+                .count();
+            let fused = what == "optimized" && target != Target::Sm75;
+            assert_eq!(
+                shortcuts > 0,
+                fused,
+                "{target} {what}: {shortcuts} shortcuts"
+            );
             let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
             let got = nibble_tcconv::interp::run(&p, &packed, std::slice::from_ref(&x)).unwrap();
             assert_eq!(got.len(), want.len());

@@ -596,6 +596,18 @@ pub enum EpilogueKind {
 }
 
 impl Epilogue {
+    /// The plain accumulator: no requantize, the whole i32 range, no relu.
+    pub const fn none() -> Epilogue {
+        Epilogue {
+            kind: EpilogueKind::None,
+            rounding: Rounding::HalfToEven,
+            clamp: [i32::MIN as i64, i32::MAX as i64],
+            relu: false,
+            second: None,
+            then: None,
+        }
+    }
+
     /// Apply steps 1-2 and the `then` step to one accumulator of channel `c` (`r`: the residual value, if any).
     pub fn apply(&self, acc: i64, r: i64, c: usize) -> i64 {
         let y = match &self.kind {

@@ -920,9 +920,33 @@ impl Ctx<'_> {
             }
         }
         let bias = self.bias(cv.bias, o)?;
-        check_epilogue(&cv.epilogue, o, cv.residual.is_some())?;
-        let resid = match cv.residual {
-            Some(r) => {
+        check_epilogue(
+            &cv.epilogue,
+            o,
+            cv.residual.is_some() || cv.shortcut.is_some(),
+        )?;
+        let resid = match (cv.residual, &cv.shortcut) {
+            (Some(_), Some(_)) => {
+                return Err("a conv adds a residual buffer or a shortcut, not both".into())
+            }
+            // the shortcut GEMM: its own conv onto an i32 map of the output's geometry
+            (None, Some(sc)) => {
+                if sc.strides.iter().any(|&s| s < 1) {
+                    return Err(format!(
+                        "shortcut_strides {:?} must be positive",
+                        sc.strides
+                    ));
+                }
+                let wide = ActBuffer::new(ob.layout, ElemType::I32, ob.dims);
+                let wg = Geo::new(&wide)?;
+                let sconv = cv.shortcut_conv(cv.output).expect("a shortcut");
+                let st = self
+                    .conv(&sconv, bufs, &wide, &wg)
+                    .map_err(|e| format!("the shortcut: {e}"))?;
+                let v = load_ints(&wide, &st).map_err(|e| format!("the shortcut: {e}"))?;
+                Some((wg, v))
+            }
+            (Some(r), None) => {
                 let rb = self.buf(r)?;
                 if rb.dims != ob.dims {
                     return Err(format!(
@@ -932,7 +956,7 @@ impl Ctx<'_> {
                 }
                 Some(self.ints(bufs, r)?)
             }
-            None => None,
+            (None, None) => None,
         };
         // Weight strides of logical (o, i, kh, kw) in slots, from the packing's definition.
         let w0 = pack::slot(pw, 0, 0, 0, 0);

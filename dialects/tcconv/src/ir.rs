@@ -205,6 +205,10 @@ pub fn build_func<'c>(
                 v.extend(c.residual.map(|r| bufs[&r]));
                 v.push(bufs[&c.output]);
                 v.extend(c.second.map(|b| bufs[&b]));
+                let sc = c.shortcut.as_ref();
+                v.extend(sc.map(|sc| bufs[&sc.input]));
+                v.extend(sc.map(|sc| weights[sc.weight]));
+                v.extend(sc.and_then(|sc| sc.bias).map(|b| weights[b]));
                 let seg = vec![
                     1,
                     1,
@@ -212,14 +216,21 @@ pub fn build_func<'c>(
                     c.residual.is_some() as i32,
                     1,
                     c.second.is_some() as i32,
+                    sc.is_some() as i32,
+                    sc.is_some() as i32,
+                    sc.is_some_and(|sc| sc.bias.is_some()) as i32,
                 ];
                 let a = format!(
-                    "{}, family = \"{}\", {}kernel = {}, padding = {}, strategy = \"{}\", strides = {}, {}",
+                    "{}, family = \"{}\", {}kernel = {}, padding = {}, {}strategy = \"{}\", strides = {}, {}",
                     dict_text(epilogue_attrs(&c.epilogue)),
                     c.family.name(),
                     if c.groups == 1 { String::new() } else { format!("groups = {} : i64, ", c.groups) },
                     arr64(&c.kernel),
                     arr64(&c.padding),
+                    match sc {
+                        Some(sc) => format!("shortcut_strides = {}, ", arr64(&sc.strides)),
+                        None => String::new(),
+                    },
                     c.strategy.name(),
                     arr64(&c.strides),
                     tiling_attrs(&c.tiling)
@@ -607,8 +618,11 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
             }),
             "tcconv.conv2d" => {
                 let seg = i32_vec(&op, "operandSegmentSizes").map_err(err)?;
-                if seg.len() != 6 {
-                    return Err(err("operandSegmentSizes must have 6 entries".into()));
+                if seg.len() != 9 || seg[6] != seg[7] || seg[8] > seg[6] {
+                    return Err(err(
+                        "operandSegmentSizes must have 9 entries (a shortcut input and weight together, its bias only with them)"
+                            .into(),
+                    ));
                 }
                 let mut i = 2;
                 let bias = if seg[2] == 1 {
@@ -627,17 +641,34 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     "direct" => Strategy::Direct,
                     _ => Strategy::Im2col,
                 };
+                let second = if seg[5] == 1 {
+                    Some(operand(i + 1)?)
+                } else {
+                    None
+                };
+                let j = i + 1 + seg[5] as usize;
+                let shortcut = if seg[6] == 1 {
+                    Some(Shortcut {
+                        input: operand(j)?,
+                        weight: operand(j + 1)?,
+                        bias: if seg[8] == 1 {
+                            Some(operand(j + 2)?)
+                        } else {
+                            None
+                        },
+                        strides: i64_array(&op, "shortcut_strides").map_err(err)?,
+                    })
+                } else {
+                    None
+                };
                 p.ops.push(TcOp::Conv2d(Conv {
                     input: operand(0)?,
                     weight: operand(1)?,
                     bias,
                     residual,
                     output: operand(i)?,
-                    second: if seg[5] == 1 {
-                        Some(operand(i + 1)?)
-                    } else {
-                        None
-                    },
+                    second,
+                    shortcut,
                     strides: i64_array(&op, "strides").map_err(err)?,
                     padding: i64_array(&op, "padding").map_err(err)?,
                     kernel: i64_array(&op, "kernel").map_err(err)?,

@@ -24,6 +24,9 @@ pub struct LowerOptions {
     pub strategy: Option<Strategy>,
     /// Which kernel families the selection may choose (`kernel=auto|mma|simple`).
     pub kernel: Choice,
+    /// `shortcuts=separate`: every 1x1 shortcut conv its own kernel (for A/B runs); by default
+    /// a conv runs the shortcut its residual is as a second GEMM where its kernel takes it.
+    pub separate_shortcuts: bool,
     /// `streams=narrow16`: store the residual streams in
     /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) instead of 32-bit words (see
     /// [`narrow_streams`]).
@@ -401,6 +404,283 @@ impl<'g> Lowering<'g> {
         }
     }
 
+    /// The kernel `crate::select` chooses for `conv`.
+    fn kernel(&self, conv: &Conv) -> Kernel {
+        let spec = ConvSpec::conv(conv, &self.p.buffers, &self.p.weights);
+        choose(
+            &spec,
+            &conv.tiling,
+            self.target,
+            self.opts.kernel,
+            self.opts.tile,
+        )
+    }
+
+    /// The conv node that is value `v`'s only reader and adds it as its residual, when `v` is
+    /// a 1x1 `qnn.conv2d` without padding (one group) that is not a function result: a
+    /// shortcut that conv can compute as a second GEMM on its output tile (ResNet's
+    /// downsampling identity conv).
+    fn shortcut_reader(&self, v: ValueId) -> Option<usize> {
+        let nargs = self.g.args.len();
+        let n = self.g.nodes.get(v.checked_sub(nargs)?)?;
+        let Op::Conv2d {
+            padding,
+            groups: 1,
+            kernel_layout,
+            ..
+        } = &n.op
+        else {
+            return None;
+        };
+        let wt = self.g.value_type(*n.operands.get(1)?);
+        let [_, _, kh, kw] = kernel_layout.oihw(&wt.shape);
+        if *padding != [0; 4] || [kh, kw] != [1, 1] || self.g.results.contains(&v) {
+            return None;
+        }
+        let mut readers = self
+            .g
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.operands.contains(&v));
+        let (u, r) = readers.next()?;
+        if readers.next().is_some() || r.operands.iter().filter(|&&o| o == v).count() != 1 {
+            return None;
+        }
+        match &r.op {
+            Op::Conv2dFused { epilogue, .. }
+                if matches!(epilogue.kind, EpilogueKind::Residual { .. })
+                    && r.operands.last() == Some(&v) =>
+            {
+                Some(u)
+            }
+            _ => None,
+        }
+    }
+
+    /// The operands of shortcut conv node `j` for a conv reading `in_layout` inputs and
+    /// `packing` weights: None unless `j` would run with that strategy on an input already in
+    /// that layout (then its weights are packed once, for either kernel).
+    fn shortcut_operands(
+        &mut self,
+        j: usize,
+        in_layout: Layout,
+        packing: &Packing,
+    ) -> Result<Option<Shortcut>, String> {
+        let g = self.g;
+        let n = &g.nodes[j];
+        let Op::Conv2d {
+            strides,
+            kernel_layout,
+            layout,
+            ..
+        } = &n.op
+        else {
+            return Ok(None);
+        };
+        let x = g.value_type(n.operands[0]);
+        let wt = g.value_type(n.operands[1]);
+        let [b, c, ..] = layout.nchw(&x.shape);
+        let [o, cx, _, _] = kernel_layout.oihw(&wt.shape);
+        let own = match self.strategy(b, c, o, x.elem, wt.elem) {
+            Strategy::Direct => Layout::HWNC,
+            Strategy::Im2col => Layout::NHWC,
+        };
+        let Some(&input) = self.bufs.get(&(n.operands[0], in_layout)) else {
+            return Ok(None);
+        };
+        if own != in_layout {
+            return Ok(None);
+        }
+        let weight = self.weight(
+            n.operands[1],
+            packing.clone(),
+            [o, cx, 1, 1],
+            *kernel_layout,
+        )?;
+        let bias = match n.operands.get(2) {
+            Some(&bv) => Some(self.weight(bv, Packing::Bias, [o, 1, 1, 1], KernelLayout::OIHW)?),
+            None => None,
+        };
+        Ok(Some(Shortcut {
+            input,
+            weight,
+            bias,
+            strides: *strides,
+        }))
+    }
+
+    /// Lower conv node `i`; `shortcut`: the deferred 1x1 conv node its residual is
+    /// ([`Self::shortcut_reader`]), run as the conv's shortcut GEMM where the kernel chosen for
+    /// the conv takes it in the same family as without it, else lowered on its own first.
+    fn conv(&mut self, i: usize, shortcut: Option<usize>) -> Result<(), String> {
+        let g = self.g;
+        let nargs = g.args.len();
+        let n = &g.nodes[i];
+        let v = nargs + i;
+        let here = |e: String| e;
+        let (strides, padding, layout, kernel_layout, fused, padding_value, groups) =
+            conv_parts(&n.op).expect("a conv");
+        let has_residual = matches!(fused.map(|e| &e.kind), Some(EpilogueKind::Residual { .. }));
+        let x = g.value_type(n.operands[0]);
+        let wt = g.value_type(n.operands[1]);
+        let [b, c, ..] = layout.nchw(&x.shape);
+        let [o, cg, kh, kw] = kernel_layout.oihw(&wt.shape);
+        // a grouped conv takes the strategy (and so the layout) a plain one would:
+        // the simple family that runs it reads either, no relayout around it
+        let strategy = self.strategy(b, c, o, x.elem, wt.elem);
+        let in_layout = if strategy == Strategy::Direct {
+            Layout::HWNC
+        } else {
+            Layout::NHWC
+        };
+        let mut input = self.buffer(n.operands[0], in_layout);
+        // padded taps reading a value other than 0: an explicit pad, then the
+        // conv without padding (every kernel family zero-fills its padding)
+        let mut padding = *padding;
+        if padding_value != 0 && padding.iter().any(|&p| p > 0) {
+            let src = self.p.buffers[input].clone();
+            let [bn, bc, bh, bw] = src.dims;
+            let dims = [
+                bn,
+                bc,
+                bh + padding[0] + padding[2],
+                bw + padding[1] + padding[3],
+            ];
+            self.p
+                .buffers
+                .push(ActBuffer::new(src.layout, src.elem, dims));
+            let padded = self.p.buffers.len() - 1;
+            self.p.ops.push(TcOp::Pad {
+                input,
+                output: padded,
+                padding,
+                value: padding_value,
+            });
+            input = padded;
+            padding = [0; 4];
+        }
+        let padding = &padding;
+        let packing = if strategy == Strategy::Direct {
+            Packing::ConvHwoi
+        } else {
+            Packing::ConvOhwi
+        };
+        let weight = self
+            .weight(
+                n.operands[1],
+                packing.clone(),
+                [o, cg, kh, kw],
+                *kernel_layout,
+            )
+            .map_err(here)?;
+        let bias = match n.operands.len() - has_residual as usize {
+            3 => Some(
+                self.weight(
+                    n.operands[2],
+                    Packing::Bias,
+                    [o, 1, 1, 1],
+                    KernelLayout::OIHW,
+                )
+                .map_err(here)?,
+            ),
+            _ => None,
+        };
+        let mut sc = match shortcut {
+            Some(j) => self.shortcut_operands(j, in_layout, &packing)?,
+            None => None,
+        };
+        if let (Some(j), None) = (shortcut, &sc) {
+            self.conv(j, None)?;
+        }
+        let residual = if has_residual && sc.is_none() {
+            let l = self.layout[&v];
+            Some(self.buffer(n.operands[n.operands.len() - 1], l))
+        } else {
+            None
+        };
+        let out = logical(g, v, *layout);
+        let kdim = kh * kw * padded_channels(x.elem, c);
+        let gemm = match strategy {
+            Strategy::Direct => [b * out[2] * out[3], o, kdim],
+            Strategy::Im2col => [b * out[2] * out[3], o, kdim],
+        };
+        let tiling = choose_tiling(self.target, gemm, x.elem, wt.elem, self.opts.tile);
+        let output = self.output(v);
+        let second = self.seconds.get(&v).copied().map(|p| self.output(p));
+        let mut conv = Conv {
+            input,
+            weight,
+            bias,
+            residual,
+            output,
+            second,
+            strides: *strides,
+            padding: *padding,
+            kernel: [kh, kw],
+            strategy,
+            tiling,
+            epilogue: fused.cloned().unwrap_or(Epilogue::none()),
+            family: Family::Simple,
+            groups,
+            shortcut: sc.take(),
+        };
+        if let (Some(j), Some(_)) = (shortcut, &conv.shortcut) {
+            // the shortcut stays in the conv where the conv's kernel family takes it, the
+            // family it would run without it
+            let fused = self.kernel(&conv).family();
+            let l = self.layout[&v];
+            let wide = ActBuffer::new(l, ElemType::I32, self.p.buffers[output].dims);
+            let alone = {
+                let mut spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
+                spec.shortcut = None;
+                spec.residual = Some(&wide);
+                choose(
+                    &spec,
+                    &conv.tiling,
+                    self.target,
+                    self.opts.kernel,
+                    self.opts.tile,
+                )
+                .family()
+            };
+            if fused != alone || !matches!(fused, Family::Staged | Family::Wgmma) {
+                conv.shortcut = None;
+                self.conv(j, None)?;
+                conv.residual = Some(self.buffer(n.operands[n.operands.len() - 1], l));
+            }
+        }
+        let (family, writes_second, wgmma_tile) = {
+            let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
+            let k = self.kernel(&conv);
+            let wgmma_tile = match &k {
+                Kernel::Wgmma(p) => Some([p.bm(), p.bn, p.wbk()]),
+                _ => None,
+            };
+            (k.family(), simple_writes_second(&spec), wgmma_tile)
+        };
+        conv.family = family;
+        // the wgmma kernel's tile is the op's block tile
+        if let Some(t) = wgmma_tile {
+            conv.tiling.block_tile = t;
+        }
+        // one op is one launch: a second output the simple kernel cannot write in
+        // its own output groups becomes a requantize op of its own
+        let split = family == Family::Simple && !writes_second;
+        let rq = if split {
+            conv.second_requantize()
+        } else {
+            None
+        };
+        if rq.is_some() {
+            conv.second = None;
+            conv.epilogue.second = None;
+        }
+        self.p.ops.push(TcOp::Conv2d(conv));
+        self.p.ops.extend(rq);
+        Ok(())
+    }
+
     fn run(mut self) -> Result<Program, String> {
         self.plan_layouts();
         let g = self.g;
@@ -422,6 +702,8 @@ impl<'g> Lowering<'g> {
         }
         // dequantize nodes computed in the epilogue of the dense they follow
         let mut fused_into = HashSet::new();
+        // shortcut convs waiting for the conv that reads them (value -> node)
+        let mut deferred: HashMap<ValueId, usize> = HashMap::new();
         for (i, n) in g.nodes.iter().enumerate() {
             let v = nargs + i;
             let here = |e: String| {
@@ -459,141 +741,15 @@ impl<'g> Lowering<'g> {
                     });
                 }
                 Op::Conv2d { .. } | Op::Conv2dFused { .. } => {
-                    let (strides, padding, layout, kernel_layout, fused, padding_value, groups) =
-                        conv_parts(&n.op).expect("a conv");
-                    let has_residual =
-                        matches!(fused.map(|e| &e.kind), Some(EpilogueKind::Residual { .. }));
-                    let x = g.value_type(n.operands[0]);
-                    let wt = g.value_type(n.operands[1]);
-                    let [b, c, ..] = layout.nchw(&x.shape);
-                    let [o, cg, kh, kw] = kernel_layout.oihw(&wt.shape);
-                    // a grouped conv takes the strategy (and so the layout) a plain one would:
-                    // the simple family that runs it reads either, no relayout around it
-                    let strategy = self.strategy(b, c, o, x.elem, wt.elem);
-                    let in_layout = if strategy == Strategy::Direct {
-                        Layout::HWNC
-                    } else {
-                        Layout::NHWC
-                    };
-                    let mut input = self.buffer(n.operands[0], in_layout);
-                    // padded taps reading a value other than 0: an explicit pad, then the
-                    // conv without padding (every kernel family zero-fills its padding)
-                    let mut padding = *padding;
-                    if padding_value != 0 && padding.iter().any(|&p| p > 0) {
-                        let src = self.p.buffers[input].clone();
-                        let [bn, bc, bh, bw] = src.dims;
-                        let dims = [
-                            bn,
-                            bc,
-                            bh + padding[0] + padding[2],
-                            bw + padding[1] + padding[3],
-                        ];
-                        self.p
-                            .buffers
-                            .push(ActBuffer::new(src.layout, src.elem, dims));
-                        let padded = self.p.buffers.len() - 1;
-                        self.p.ops.push(TcOp::Pad {
-                            input,
-                            output: padded,
-                            padding,
-                            value: padding_value,
-                        });
-                        input = padded;
-                        padding = [0; 4];
+                    // a 1x1 conv whose only reader adds it as its residual: computed there
+                    // (its shortcut), unless that kernel cannot
+                    if !self.opts.separate_shortcuts && self.shortcut_reader(v).is_some() {
+                        deferred.insert(v, i);
+                        continue;
                     }
-                    let padding = &padding;
-                    let packing = if strategy == Strategy::Direct {
-                        Packing::ConvHwoi
-                    } else {
-                        Packing::ConvOhwi
-                    };
-                    let weight = self
-                        .weight(n.operands[1], packing, [o, cg, kh, kw], *kernel_layout)
-                        .map_err(here)?;
-                    let bias = match n.operands.len() - has_residual as usize {
-                        3 => Some(
-                            self.weight(
-                                n.operands[2],
-                                Packing::Bias,
-                                [o, 1, 1, 1],
-                                KernelLayout::OIHW,
-                            )
-                            .map_err(here)?,
-                        ),
-                        _ => None,
-                    };
-                    let residual = if has_residual {
-                        let l = self.layout[&v];
-                        Some(self.buffer(n.operands[n.operands.len() - 1], l))
-                    } else {
-                        None
-                    };
-                    let out = logical(g, v, *layout);
-                    let kdim = kh * kw * padded_channels(x.elem, c);
-                    let gemm = match strategy {
-                        Strategy::Direct => [b * out[2] * out[3], o, kdim],
-                        Strategy::Im2col => [b * out[2] * out[3], o, kdim],
-                    };
-                    let tiling = choose_tiling(self.target, gemm, x.elem, wt.elem, self.opts.tile);
-                    let output = self.output(v);
-                    let second = self.seconds.get(&v).copied().map(|p| self.output(p));
-                    let mut conv = Conv {
-                        input,
-                        weight,
-                        bias,
-                        residual,
-                        output,
-                        second,
-                        strides: *strides,
-                        padding: *padding,
-                        kernel: [kh, kw],
-                        strategy,
-                        tiling,
-                        epilogue: fused.cloned().unwrap_or(Epilogue {
-                            kind: EpilogueKind::None,
-                            rounding: Rounding::HalfToEven,
-                            clamp: [i32::MIN as i64, i32::MAX as i64],
-                            relu: false,
-                            second: None,
-                            then: None,
-                        }),
-                        family: Family::Simple,
-                        groups,
-                    };
-                    let (family, writes_second, wgmma_tile) = {
-                        let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
-                        let k = choose(
-                            &spec,
-                            &conv.tiling,
-                            self.target,
-                            self.opts.kernel,
-                            self.opts.tile,
-                        );
-                        let wgmma_tile = match &k {
-                            Kernel::Wgmma(p) => Some([p.bm(), p.bn, p.wbk()]),
-                            _ => None,
-                        };
-                        (k.family(), simple_writes_second(&spec), wgmma_tile)
-                    };
-                    conv.family = family;
-                    // the wgmma kernel's tile is the op's block tile
-                    if let Some(t) = wgmma_tile {
-                        conv.tiling.block_tile = t;
-                    }
-                    // one op is one launch: a second output the simple kernel cannot write in
-                    // its own output groups becomes a requantize op of its own
-                    let split = family == Family::Simple && !writes_second;
-                    let rq = if split {
-                        conv.second_requantize()
-                    } else {
-                        None
-                    };
-                    if rq.is_some() {
-                        conv.second = None;
-                        conv.epilogue.second = None;
-                    }
-                    self.p.ops.push(TcOp::Conv2d(conv));
-                    self.p.ops.extend(rq);
+                    let residual = n.operands.last().copied();
+                    let shortcut = residual.and_then(|r| deferred.remove(&r));
+                    self.conv(i, shortcut).map_err(here)?;
                 }
                 Op::Dense => {
                     let x = g.value_type(n.operands[0]);
@@ -774,6 +930,8 @@ impl<'g> Lowering<'g> {
                 }
             }
         }
+        // (a deferred shortcut's reader is a later node, which takes it)
+        debug_assert!(deferred.is_empty(), "shortcut convs left unlowered");
         for &r in &g.results {
             let l = self.layout[&r];
             let b = self.buffer(r, l);

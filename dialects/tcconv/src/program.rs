@@ -94,6 +94,22 @@ pub struct Conv {
     /// Channel groups (`qnn.conv2d`'s `groups`); the weight holds C / groups input channels.
     #[serde(default = "one")]
     pub groups: i64,
+    /// A second GEMM on the same output tile whose i32 result is the residual epilogue's
+    /// residual (in place of a residual buffer): ResNet's downsampling identity conv.
+    #[serde(default)]
+    pub shortcut: Option<Shortcut>,
+}
+
+/// A conv's shortcut: a 1x1 conv without padding (one group) of another input, `strides`
+/// apart, onto the conv's output pixels; `shortcut(n, o, y, x) = bias[o] + sum_c
+/// input(n, c, y * sh, x * sw) * weight(o, c)`, exact in i32 (the residual the epilogue adds).
+/// Its weight is packed as the conv's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shortcut {
+    pub input: BufId,
+    pub weight: WeightId,
+    pub bias: Option<WeightId>,
+    pub strides: [i64; 2],
 }
 
 fn one() -> i64 {
@@ -210,6 +226,29 @@ pub enum TcOp {
 
 impl Conv {
     /// What the conv writes to `second`, as the elementwise op it stands for (its meaning).
+    /// The shortcut as a conv of its own writing `output` (an i32 buffer of this conv's output
+    /// dims and layout): what the shortcut GEMM computes.
+    pub fn shortcut_conv(&self, output: BufId) -> Option<Conv> {
+        let sc = self.shortcut.as_ref()?;
+        Some(Conv {
+            input: sc.input,
+            weight: sc.weight,
+            bias: sc.bias,
+            residual: None,
+            output,
+            second: None,
+            strides: sc.strides,
+            padding: [0; 4],
+            kernel: [1, 1],
+            strategy: self.strategy,
+            tiling: self.tiling.clone(),
+            epilogue: Epilogue::none(),
+            family: self.family,
+            groups: 1,
+            shortcut: None,
+        })
+    }
+
     pub fn second_requantize(&self) -> Option<TcOp> {
         let (b, o) = (self.second?, self.epilogue.second.as_ref()?);
         Some(TcOp::Elementwise {
@@ -246,7 +285,10 @@ impl TcOp {
             | TcOp::Relayout { input, .. }
             | TcOp::Pad { input, .. }
             | TcOp::Dequantize { input, .. } => vec![*input],
-            TcOp::Conv2d(c) => std::iter::once(c.input).chain(c.residual).collect(),
+            TcOp::Conv2d(c) => std::iter::once(c.input)
+                .chain(c.residual)
+                .chain(c.shortcut.as_ref().map(|sc| sc.input))
+                .collect(),
             TcOp::Dense(d) => vec![d.input],
             TcOp::Elementwise { inputs, .. } => inputs.clone(),
         }

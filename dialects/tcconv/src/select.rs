@@ -173,6 +173,11 @@ pub fn realize(
             family.name()
         )
     })?;
+    if family == Family::Simple && s.shortcut.is_some() {
+        return Err(
+            "the simple kernel does not run a shortcut; only 'staged' and 'wgmma' do".into(),
+        );
+    }
     if family == Family::Simple && !simple_writes_second(s) {
         return Err("the simple kernel cannot write this second output (its output groups differ from the first output's)".into());
     }
@@ -349,7 +354,22 @@ pub struct ConvSpec<'a> {
     pub dequantize: Option<&'a [f32]>,
     /// Channel groups (1: a plain conv); only the simple family runs grouped convs.
     pub groups: i64,
+    /// The shortcut GEMM whose result is the residual (`Conv::shortcut`), conv only; the
+    /// shared-memory families (staged, wgmma) run it.
+    pub shortcut: Option<ShortcutSpec<'a>>,
 }
+
+/// A conv's shortcut operands ([`crate::program::Shortcut`]).
+#[derive(Clone, Copy)]
+pub struct ShortcutSpec<'a> {
+    pub input: &'a ActBuffer,
+    pub weight: &'a PackedWeight,
+    pub bias: Option<&'a PackedWeight>,
+    pub strides: [i64; 2],
+}
+
+/// The epilogue of a GEMM whose accumulators feed another's epilogue (a shortcut's).
+static NO_EPILOGUE: Epilogue = Epilogue::none();
 
 impl<'a> ConvSpec<'a> {
     pub fn conv(c: &'a Conv, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
@@ -366,7 +386,35 @@ impl<'a> ConvSpec<'a> {
             epilogue: &c.epilogue,
             dequantize: None,
             groups: c.groups,
+            shortcut: c.shortcut.as_ref().map(|sc| ShortcutSpec {
+                input: &bufs[sc.input],
+                weight: &weights[sc.weight],
+                bias: sc.bias.map(|b| &weights[b]),
+                strides: sc.strides,
+            }),
         }
+    }
+
+    /// The shortcut's GEMM as a spec of its own: a 1x1 conv of the shortcut input onto this
+    /// conv's output pixels, without an epilogue (its loaders and K are what the kernels take
+    /// from it).
+    pub fn shortcut_gemm(&self) -> Option<ConvSpec<'a>> {
+        let sc = self.shortcut?;
+        Some(ConvSpec {
+            input: sc.input,
+            weight: sc.weight,
+            bias: sc.bias,
+            residual: None,
+            output: self.output,
+            second: None,
+            kernel: [1, 1],
+            strides: sc.strides,
+            padding: [0; 4],
+            epilogue: &NO_EPILOGUE,
+            dequantize: None,
+            groups: 1,
+            shortcut: None,
+        })
     }
     pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
         ConvSpec {
@@ -382,6 +430,7 @@ impl<'a> ConvSpec<'a> {
             epilogue: &d.epilogue,
             dequantize: d.dequantize.as_deref(),
             groups: 1,
+            shortcut: None,
         }
     }
 
@@ -445,8 +494,22 @@ impl<'a> ConvSpec<'a> {
                 ));
             }
         }
-        if matches!(self.epilogue.kind, EpilogueKind::Residual { .. }) != self.residual.is_some() {
-            return Err("a residual epilogue needs exactly one residual operand".into());
+        let residuals = self.residual.is_some() as usize + self.shortcut.is_some() as usize;
+        if matches!(self.epilogue.kind, EpilogueKind::Residual { .. }) != (residuals == 1)
+            || residuals > 1
+        {
+            return Err(
+                "a residual epilogue needs exactly one residual operand or shortcut".into(),
+            );
+        }
+        if let Some(sc) = self.shortcut_gemm() {
+            sc.check().map_err(|e| format!("the shortcut: {e}"))?;
+            if sc.weight.packing != self.weight.packing || self.groups != 1 {
+                return Err(
+                    "a shortcut's weight is packed as the conv's, and the conv has one group"
+                        .into(),
+                );
+            }
         }
         match (self.second, &self.epilogue.second) {
             (None, None) => {}
@@ -577,6 +640,45 @@ pub struct StagedPlan {
     pub m: i64,
     pub tiles_m: i64,
     pub tiles_n: i64,
+    /// The shortcut GEMM, run first on the same tile and stages (no sliced K, no cluster).
+    pub shortcut: Option<ShortcutK>,
+}
+
+/// The K side of a shortcut GEMM in a shared-memory family's plan: the block tile, stage width
+/// and MMA operand types are the conv's; K is the shortcut input's stored pixel (a 1x1 conv).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShortcutK {
+    /// Bytes of one stored pixel of the shortcut input (= its K bytes).
+    pub rb: i64,
+    pub scaled_a: bool,
+    pub scaled_b: bool,
+}
+
+impl ShortcutK {
+    /// Accumulators >> shift (signed 4-bit operands widened into the high nibble).
+    pub fn shift(&self) -> i64 {
+        4 * (self.scaled_a as i64 + self.scaled_b as i64)
+    }
+}
+
+/// The shortcut GEMM of `s` on a shared-memory family whose stages take the conv's operand
+/// widths: `Ok(None)` without a shortcut, `Err(())` where the shortcut's operands are not the
+/// conv's widths and signs (one MMA type for both GEMMs) or not whole 16-byte chunks.
+fn shortcut_k(s: &ConvSpec, widen: bool) -> Result<Option<ShortcutK>, ()> {
+    let Some(sc) = s.shortcut_gemm() else {
+        return Ok(None);
+    };
+    let rb = chunked_row_bytes(&sc).ok_or(())?;
+    let same = |a: ElemType, b: ElemType| a.bits() == b.bits() && a.is_signed() == b.is_signed();
+    if !same(sc.input.elem, s.input.elem) || !same(sc.weight.elem, s.weight.elem) {
+        return Err(());
+    }
+    let (scaled_a, scaled_b) = scaling(widen, sc.input.elem, sc.weight.elem, sc.input.dims[1]);
+    Ok(Some(ShortcutK {
+        rb,
+        scaled_a,
+        scaled_b,
+    }))
 }
 
 impl StagedPlan {
@@ -596,6 +698,12 @@ impl StagedPlan {
     }
     pub fn iters(&self) -> i64 {
         (self.kbytes + self.sbk() - 1) / self.sbk()
+    }
+    /// K iterations of the shortcut GEMM (0 without one).
+    pub fn shortcut_iters(&self) -> i64 {
+        self.shortcut
+            .as_ref()
+            .map_or(0, |k| (k.rb + self.sbk() - 1) / self.sbk())
     }
     /// K iterations of one block of a cluster.
     pub fn rank_iters(&self) -> i64 {
@@ -706,13 +814,18 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     let m = n * oh * ow;
     let tiles_m = (m + bm - 1) / bm;
     let tiles_n = (o + bn - 1) / bn;
+    let shortcut = shortcut_k(s, widen).ok()?;
+    // (a shortcut keeps K whole in each warp and block: its accumulators meet the conv's in
+    // the same registers)
+    let whole_k = shortcut.is_some();
     // sliced K when the grid has under 2 warps an SM, as deep as one resident wave (16 warps
     // an SM), stage rows <= 256 bytes and >= 4 stages of K allow (H200, batch 8: RFC layer 9
     // 20.3 -> 13.4 us, layer 7 12.9 -> 10.1 us with 4 slices; layer 4, 3 warps an SM, went
     // 9.0 -> 10.3 us with 2: no slicing there)
     let warps = tiles_m * tiles_n * (bm / 32) * (bn / 32);
     let mut ksplit = 1;
-    while warps < 2 * sm_count
+    while !whole_k
+        && warps < 2 * sm_count
         && ksplit < 4
         && warps * ksplit * 2 <= 16 * sm_count
         && bkb * ksplit * 2 <= 256
@@ -730,7 +843,8 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     // 0.3-0.4 us slower; W8A8, twice the K bytes, 0.278 -> 0.260 ms in all)
     let tiles = tiles_m * tiles_n;
     let mut cluster = 1;
-    while target.hopper()
+    while !whole_k
+        && target.hopper()
         && iters >= 8
         && cluster < 8
         && tiles * cluster * 2 <= sm_count
@@ -739,10 +853,11 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
         cluster *= 2;
     }
     let stage_bytes = (bm + bn) * sbk;
+    let sc_iters = shortcut.as_ref().map_or(0, |k| (k.rb + sbk - 1) / sbk);
     let stages = tiling
         .stages
         .min(STATIC_SMEM / stage_bytes)
-        .min((iters + cluster - 1) / cluster + 1)
+        .min(((iters + cluster - 1) / cluster).max(sc_iters) + 1)
         .max(2);
     if stages * stage_bytes > STATIC_SMEM {
         return None;
@@ -766,6 +881,7 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
         m,
         tiles_m,
         tiles_n,
+        shortcut,
     };
     if 4 * p.smem_words() > STATIC_SMEM {
         return None;
@@ -835,6 +951,8 @@ pub struct WgmmaPlan {
     pub m: i64,
     pub tiles_m: i64,
     pub tiles_n: i64,
+    /// The shortcut GEMM, run first on the same tile and slots.
+    pub shortcut: Option<ShortcutK>,
 }
 
 impl WgmmaPlan {
@@ -849,6 +967,12 @@ impl WgmmaPlan {
     }
     pub fn iters(&self) -> i64 {
         (self.kbytes + self.sbk - 1) / self.sbk
+    }
+    /// K iterations of the shortcut GEMM (0 without one).
+    pub fn shortcut_iters(&self) -> i64 {
+        self.shortcut
+            .as_ref()
+            .map_or(0, |k| (k.rb + self.sbk - 1) / self.sbk)
     }
     /// K bytes a stage feeds the MMAs (8-bit elements).
     pub fn wbk(&self) -> i64 {
@@ -885,11 +1009,17 @@ impl WgmmaPlan {
     /// Measured on an H200 (ResNet-50 W4A4 batch 256, per kernel): the 64-channel 1x1
     /// and 3x3 convs 6-13% faster with three blocks; 128-channel residual convs cut to 64-channel
     /// tiles to get there were 7-9% slower.
+    /// A shortcut's accumulators live through the conv's main loop: registers as for twice BN.
     pub fn blocks_per_sm(&self) -> i64 {
         let fits = |n: i64| n * (4 * self.smem_words() + BLOCK_RESERVED_SMEM) <= SM_SMEM;
-        if self.bn <= 64 && fits(3) {
+        let acc_n = if self.shortcut.is_some() {
+            2 * self.bn
+        } else {
+            self.bn
+        };
+        if acc_n <= 64 && fits(3) {
             3
-        } else if self.bn <= WGMMA_MAX_BN && fits(2) {
+        } else if acc_n <= WGMMA_MAX_BN && fits(2) {
             2
         } else {
             1
@@ -928,11 +1058,18 @@ pub fn wgmma_tile_model(s: &ConvSpec, sm_count: i64) -> Option<[i64; 3]> {
     }
     let m = n * oh * ow;
     let tiles = |bm: i64, bn: i64| (m + bm - 1) / bm * ((o + bn - 1) / bn);
-    let plain = s.residual.is_none() && s.second.is_none();
+    let plain = s.residual.is_none() && s.second.is_none() && s.shortcut.is_none();
+    // a shortcut's accumulators live through the main loop: N tiles of up to 64 channels keep
+    // the registers of two blocks an SM
+    let max_bn = if s.shortcut.is_some() {
+        WGMMA_MAX_BN / 2
+    } else {
+        WGMMA_MAX_BN
+    };
     let bn = if o <= 32 {
         o
     } else {
-        ((o + 15) / 16 * 16).min(WGMMA_MAX_BN)
+        ((o + 15) / 16 * 16).min(max_bn)
     };
     // (the grid of N = 128 tiles is what decides whether wgmma pays at all: `choose`)
     let bn = if bits == 4 && plain && o >= 256 && tiles(128, bn) >= 4 * sm_count {
@@ -973,6 +1110,9 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
     let kbytes = kh * kw * rb;
     let m = n * oh * ow;
     let [bm, bn, wbk] = tile;
+    // a shortcut GEMM runs on the same slots: they are sized for the longer K
+    let shortcut = shortcut_k(s, widen).ok()?;
+    let kmax = kbytes.max(shortcut.as_ref().map_or(0, |k| k.rb));
     let n_ok = matches!(bn, 8 | 16 | 24 | 32) || (bn > 32 && bn % 16 == 0 && bn <= WGMMA_MAX_N);
     // 4-bit stages hold at least 32 stored bytes, unless the whole K is shorter (the tile an
     // op records is then the one stage it has, which must plan again to the same kernel)
@@ -980,7 +1120,7 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         || !n_ok
         || wbk < 32
         || wbk % 32 != 0
-        || (widen && wbk < 64 && 2 * kbytes > wbk)
+        || (widen && wbk < 64 && 2 * kmax > wbk)
     {
         return None;
     }
@@ -992,8 +1132,8 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
     // K rounded up to a step (16 stored bytes, one wgmma k-step widened) when shorter.
     let kstep = if widen { 16 } else { 32 };
     let full = if widen { wbk / 2 } else { wbk };
-    let sbk = ((kbytes + kstep - 1) / kstep * kstep).min(full);
-    let one_stage = kbytes <= sbk;
+    let sbk = ((kmax + kstep - 1) / kstep * kstep).min(full);
+    let one_stage = kmax <= sbk;
     let slot = (bm + bn) * if widen { 2 * sbk } else { sbk };
     // two blocks an SM where the tile allows it, else one
     let budget = if bn <= WGMMA_MAX_BN && 3 * slot <= WGMMA_SMEM {
@@ -1027,6 +1167,7 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         m,
         tiles_m: (m + bm - 1) / bm,
         tiles_n,
+        shortcut,
     })
 }
 
@@ -1083,7 +1224,10 @@ impl MmaPlan {
 
 /// Whether the MMA kernel takes this conv, and how (None: use the simple kernel).
 pub fn mma_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan> {
-    if s.check().is_err() || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi) {
+    if s.check().is_err()
+        || !matches!(s.weight.packing, Packing::ConvOhwi | Packing::ConvHwoi)
+        || s.shortcut.is_some()
+    {
         return None;
     }
     let [n, c, _, _] = s.input.dims;

@@ -38,7 +38,8 @@ fn float_scales(s: &[f32], c: i64) -> R {
     Ok(())
 }
 
-fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
+/// `shortcut`: the residual is the conv's shortcut GEMM (checked by [`shortcut`]).
+fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>, shortcut: bool) -> R {
     let c = out.dims[1];
     if e.rounding == Rounding::F32Fma
         || [&e.second, &e.then]
@@ -70,7 +71,14 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>) -> R {
         }
     }
     let is_res = matches!(e.kind, EpilogueKind::Residual { .. });
+    if shortcut && residual.is_some() {
+        return Err("a conv adds a residual buffer or a shortcut, not both".into());
+    }
+    if shortcut && !is_res {
+        return Err("a shortcut needs a residual epilogue".into());
+    }
     match (is_res, residual) {
+        (true, None) if shortcut => {}
         (true, None) => return Err("a residual epilogue needs a residual buffer".into()),
         (false, Some(_)) => return Err("a residual buffer needs a residual epilogue".into()),
         (true, Some(r)) if r.dims != out.dims => {
@@ -180,7 +188,15 @@ fn conv(p: &Program, c: &Conv) -> R {
             ));
         }
     }
-    epilogue(&c.epilogue, y, c.residual.map(|r| &p.buffers[r]))?;
+    if let Some(sc) = &c.shortcut {
+        shortcut(p, c, sc)?;
+    }
+    epilogue(
+        &c.epilogue,
+        y,
+        c.residual.map(|r| &p.buffers[r]),
+        c.shortcut.is_some(),
+    )?;
     match (c.second.map(|b| &p.buffers[b]), &c.epilogue.second) {
         (None, None) => Ok(()),
         (Some(_), None) => Err("a second output buffer needs second_* epilogue attributes".into()),
@@ -199,6 +215,71 @@ fn conv(p: &Program, c: &Conv) -> R {
     // the recorded kernel family takes the op (what convert-tcconv-to-gpu will build)
     let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
     crate::select::realize(c.family, &spec, &c.tiling, p.target).map(|_| ())
+}
+
+/// A conv's shortcut: a 1x1 conv of one group, read like the conv's input and weight (the
+/// strategy's layout and packing), onto the conv's output pixels.
+fn shortcut(p: &Program, c: &Conv, sc: &crate::program::Shortcut) -> R {
+    let (x, y) = (&p.buffers[sc.input], &p.buffers[c.output]);
+    let w = p
+        .weights
+        .get(sc.weight)
+        .ok_or("shortcut weight out of range")?;
+    let main_w = p.weights.get(c.weight).ok_or("weight out of range")?;
+    if x.layout != p.buffers[c.input].layout || w.packing != main_w.packing {
+        return Err(format!(
+            "the shortcut reads its input and weight as the conv does ({} input, {:?} weights), found {} and {:?}",
+            p.buffers[c.input].layout, main_w.packing, x.layout, w.packing
+        ));
+    }
+    if c.groups != 1 {
+        return Err("a conv with a shortcut has one group".into());
+    }
+    if !x.elem.is_int() || x.elem == ElemType::F32 || !w.elem.is_int() {
+        return Err("the shortcut's operands must be integers".into());
+    }
+    let [n, cx, h, wd] = x.dims;
+    let [yn, o, oh, ow] = y.dims;
+    let [sh, sw] = sc.strides;
+    if sh < 1 || sw < 1 {
+        return Err(format!(
+            "shortcut_strides {:?} must be positive",
+            sc.strides
+        ));
+    }
+    if w.dims != [o, cx, 1, 1] {
+        return Err(format!(
+            "the shortcut weight has dims {:?}, a 1x1 conv of {cx} onto {o} channels needs {:?}",
+            w.dims,
+            [o, cx, 1, 1]
+        ));
+    }
+    if n != yn || h < 1 || wd < 1 || (h - 1) / sh + 1 != oh || (wd - 1) / sw + 1 != ow {
+        return Err(format!(
+            "the shortcut maps a {:?} input with strides {:?} onto {:?}, not the output's {:?}",
+            x.dims,
+            sc.strides,
+            [n, o, (h - 1).max(0) / sh + 1, (wd - 1).max(0) / sw + 1],
+            y.dims
+        ));
+    }
+    if let Some(bias) = sc.bias {
+        let b = p.weights.get(bias).ok_or("shortcut bias out of range")?;
+        if b.packing != Packing::Bias || b.dims[0] != o {
+            return Err(format!(
+                "the shortcut bias must be an i32 bias of {o} channels, found {:?} {:?}",
+                b.packing, b.dims
+            ));
+        }
+    }
+    let mma = c.tiling.mma;
+    if c.strategy == Strategy::Direct && cx % mma.k != 0 {
+        return Err(format!(
+            "direct needs the shortcut's in channels % {} == 0 (c={cx})",
+            mma.k
+        ));
+    }
+    Ok(())
 }
 
 /// Buffers in `narrow16` storage are the residual stream between convs: a conv's residual
@@ -233,7 +314,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     match p.weights.get(d.weight) {
                         Some(w) if w.packing == Packing::DenseOk && w.dims[1] == x.dims[1] && y.dims[1] == w.dims[0] && x.stored_as_nc() => {
                             match &d.dequantize {
-                                None => epilogue(&d.epilogue, y, None),
+                                None => epilogue(&d.epilogue, y, None, false),
                                 Some(_) if y.elem != ElemType::F32 => Err(format!(
                                     "a dense with a fused dequantize writes f32, the output is {}",
                                     y.elem
@@ -241,7 +322,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                                 // the epilogue's own value is the i32 the scales multiply
                                 Some(s) => float_scales(s, y.dims[1]).and_then(|_| {
                                     let i32_out = ActBuffer { elem: ElemType::I32, ..y.clone() };
-                                    epilogue(&d.epilogue, &i32_out, None)
+                                    epilogue(&d.epilogue, &i32_out, None, false)
                                 }),
                             }
                         }

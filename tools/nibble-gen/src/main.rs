@@ -71,6 +71,10 @@ enum Cmd {
         /// Channel groups (divides both channel counts; in_channels: depthwise)
         #[arg(long, default_value_t = 1)]
         groups: i64,
+        /// channels,stride: add a shortcut, a 1x1 conv of a second input (out * stride pixels
+        /// a side), to the conv's result before the relu and requantize (a residual unit's tail)
+        #[arg(long)]
+        shortcut: Option<String>,
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
@@ -151,8 +155,20 @@ fn run(cli: Cli) -> Result<(), String> {
             bits,
             seed,
             groups,
+            shortcut,
             out,
         } => {
+            let shortcut = match shortcut.as_deref() {
+                None => None,
+                Some(t) => match t
+                    .split(',')
+                    .map(|p| p.trim().parse::<i64>())
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(v) if v.len() == 2 => Some((v[0], v[1])),
+                    _ => return Err(format!("--shortcut '{t}' is not channels,stride")),
+                },
+            };
             let v: Vec<i64> = shape
                 .split(',')
                 .map(|p| p.trim().parse::<i64>())
@@ -172,6 +188,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 bits,
                 seed,
                 groups,
+                shortcut,
             };
             let (g, w) = nibble_models::conv::conv_network(&cfg)?;
             nibble_models::write_graph(&out, &g, &w)?;

@@ -48,7 +48,8 @@ use nibble_tcconv::program::Packing;
 pub use nibble_tcconv::select::{simple_writes_second, ConvSpec};
 
 /// A conv / dense kernel's arguments in the tcconv op's operand order: input, weight, bias?,
-/// residual?, output (the spec says which optional ones are present).
+/// residual?, output, second?, then the shortcut's input, weight and bias? (the spec says
+/// which optional ones are present).
 #[derive(Clone, Copy)]
 pub struct ConvArgs {
     pub x: Val,
@@ -57,6 +58,8 @@ pub struct ConvArgs {
     pub residual: Option<Val>,
     pub out: Val,
     pub second: Option<Val>,
+    /// The shortcut's (input, weight, bias?).
+    pub shortcut: Option<(Val, Val, Option<Val>)>,
 }
 
 impl ConvArgs {
@@ -72,6 +75,12 @@ impl ConvArgs {
         let second = s
             .second
             .map(|_| a.next().expect("conv second output argument"));
+        let shortcut = s.shortcut.map(|sc| {
+            let x = a.next().expect("shortcut input argument");
+            let w = a.next().expect("shortcut weight argument");
+            let b = sc.bias.map(|_| a.next().expect("shortcut bias argument"));
+            (x, w, b)
+        });
         ConvArgs {
             x,
             w,
@@ -79,6 +88,7 @@ impl ConvArgs {
             residual,
             out,
             second,
+            shortcut,
         }
     }
     /// The arguments viewed as stored buffers (built where they dominate their uses).
@@ -96,8 +106,23 @@ impl ConvArgs {
                 .second
                 .zip(s.second)
                 .map(|(v, z)| (Buf::act(kb, v, z), z)),
+            shortcut: self
+                .shortcut
+                .zip(s.shortcut)
+                .map(|((x, w, b), sc)| ShortcutBufs {
+                    x: Buf::act(kb, x, sc.input),
+                    w: Buf::weight(kb, w, sc.weight),
+                    bias: b.zip(sc.bias).map(|(v, pw)| Buf::weight(kb, v, pw)),
+                }),
         }
     }
+}
+
+/// The shortcut's buffers ([`ConvArgs::bufs`]).
+pub struct ShortcutBufs {
+    pub x: Buf,
+    pub w: Buf,
+    pub bias: Option<Buf>,
 }
 
 /// [`ConvArgs::bufs`].
@@ -108,12 +133,16 @@ pub struct ConvBufs<'a> {
     pub residual: Option<(Buf, &'a ActBuffer)>,
     pub out: Buf,
     pub second: Option<(Buf, &'a ActBuffer)>,
+    pub shortcut: Option<ShortcutBufs>,
 }
 
 /// Build the simple conv / dense kernel body. `args` = (input, weight, bias?, residual?, output)
 /// in the tcconv op's operand order. Returns the number of threads.
 pub fn simple(kb: &mut KernelBuilder, args: &[Val], s: &ConvSpec) -> Result<i64, String> {
     s.check()?;
+    if s.shortcut.is_some() {
+        return Err("the simple conv kernel does not run a shortcut".into());
+    }
     if super::depthwise::applies(s) {
         return super::depthwise::conv(kb, args, s);
     }

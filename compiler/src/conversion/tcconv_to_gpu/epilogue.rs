@@ -170,22 +170,27 @@ fn channel_pairs(ab: &ActBuffer) -> bool {
 }
 
 /// The operand buffers of the fused epilogue: output, bias, residual and second output (with
-/// their buffer types).
+/// their buffer types); or, in place of a residual buffer, a shortcut GEMM's accumulators.
 pub struct TileBufs<'a> {
     pub out: &'a Buf,
     pub bias: Option<&'a Buf>,
     pub residual: Option<(&'a Buf, &'a ActBuffer)>,
     pub second: Option<(&'a Buf, &'a ActBuffer)>,
+    /// The shortcut's accumulators (the fragments of the conv's, same layout) and its bias:
+    /// the residual is their sum.
+    pub shortcut: Option<(&'a [Val], Option<&'a Buf>)>,
 }
 
 impl<'a> TileBufs<'a> {
-    /// The epilogue's buffers among a conv kernel's arguments.
-    pub fn of(b: &'a ConvBufs) -> Self {
+    /// The epilogue's buffers among a conv kernel's arguments (`shortcut`: the shortcut GEMM's
+    /// accumulators, where the conv has one).
+    pub fn of(b: &'a ConvBufs, shortcut: Option<&'a [Val]>) -> Self {
         TileBufs {
             out: &b.out,
             bias: b.bias.as_ref(),
             residual: b.residual.as_ref().map(|(buf, a)| (buf, *a)),
             second: b.second.as_ref().map(|(buf, a)| (buf, *a)),
+            shortcut: shortcut.map(|a| (a, b.shortcut.as_ref().and_then(|s| s.bias.as_ref()))),
         }
     }
 }
@@ -297,12 +302,27 @@ pub fn store_tile(
                 let occ = kb.mins(o, olast);
                 let bias = bb.map(|b| b.load_slot(kb, occ));
                 let params = ChannelParams::load(kb, s.epilogue, occ, channels)?;
-                chans.push((o, occ, bias, params));
+                let sbias = bufs
+                    .shortcut
+                    .and_then(|(_, b)| b)
+                    .map(|b| b.load_slot(kb, occ));
+                chans.push((o, occ, bias, params, sbias));
             }
+            let tile_base = (mt * tile.nt as usize + nt) * per;
             // the residual values of each row half, channels o and o + 1
             let residual: Vec<Option<[Val; 2]>> = (0..rhalves as usize)
                 .map(|rh| {
                     let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
+                    if let Some((sacc, _)) = bufs.shortcut {
+                        // the shortcut's accumulators of the same fragment slots, plus its bias
+                        return Some([0, 1].map(|ci| {
+                            let a = sacc[tile_base + 2 * rh + ci];
+                            match chans[ci].4 {
+                                Some(b) => kb.add(a, b),
+                                None => a,
+                            }
+                        }));
+                    }
                     match (pair_residual, rb) {
                         (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
                             narrow_res.next()
@@ -326,8 +346,8 @@ pub fn store_tile(
             for i in 0..per {
                 let (rh, ci) = (i / 2, i % 2);
                 let row = mt * rhalves as usize + rh;
-                let (o, _, bias, params) = &chans[ci];
-                let mut acc = accs[(mt * tile.nt as usize + nt) * per + i];
+                let (o, _, bias, params, _) = &chans[ci];
+                let mut acc = accs[tile_base + i];
                 if let Some(bv) = bias {
                     acc = kb.add(acc, *bv);
                 }
@@ -516,9 +536,10 @@ pub(super) fn store_block_tile(
     staged_out: Option<bool>,
     mut tile: WarpTile,
     accs: &[Val],
+    shortcut: Option<&[Val]>,
     threads: i64,
 ) -> Result<(), String> {
-    let bufs = TileBufs::of(cb);
+    let bufs = TileBufs::of(cb, shortcut);
     tile.stage = staged_out.map(|second| StageOut {
         smem: block.smem,
         m0: block.m0,

@@ -311,7 +311,7 @@ pub fn conv(
     // only the first warp of a tile stores (uniform per warp)
     let ks0 = kb.cmp(Cmp::Eq, ks, izero);
     let warp_ok = kb.andb(warp_ok, ks0);
-    let bufs = TileBufs::of(&cb);
+    let bufs = TileBufs::of(&cb, None);
     let tile = WarpTile {
         mt: p.mt,
         nt: p.nt,

@@ -145,56 +145,8 @@ pub fn conv(
     let g = kb.divu(lane, k4);
     let t = kb.remu(lane, k4);
 
-    // ------------------------------------------------------------ loaders (per thread)
-    // A: chunk q = tid + j*threads of the tile: row q / CPR (pixel m0 + row), chunk q % CPR
-    let kcpr = kb.idx(cpr);
-    // this thread's chunks of a `rows`-row tile: (row, chunk, word offset in the tile)
-    let chunks = |kb: &mut KernelBuilder, rows: i64| -> Vec<(Val, Val, Val)> {
-        (0..rows * cpr / threads)
-            .map(|j| {
-                let off = kb.idx(j * threads);
-                let q = kb.add(tid, off);
-                let row = kb.divu(q, kcpr);
-                let ch = kb.remu(q, kcpr);
-                (row, ch, chunk_word(kb, row, ch, cpr))
-            })
-            .collect()
-    };
-    let mlim = kb.idx(p.m);
-    let mlast = kb.idx(p.m - 1);
-    let aload: Vec<AChunk> = chunks(kb, p.bm)
-        .into_iter()
-        .map(|(row, ch, dst)| AChunk::new(kb, s, m0, (mlim, mlast), (row, ch, dst, None)))
-        .collect();
-    let o_total = s.output.dims[1];
-    let olim = kb.idx(o_total);
-    let olast = kb.idx(o_total - 1);
+    // the stage's B rows follow its A rows
     let b_off = kb.idx(p.bm * p.sbk() / 4);
-    let bload: Vec<BChunk> = chunks(kb, p.bn)
-        .into_iter()
-        .map(|(row, ch, dst)| BChunk::new(kb, n0, (olim, olast), b_off, (row, ch, dst, None)))
-        .collect();
-    let stage_words = p.stage_words();
-    let stage_k = StageK::new(kb, s, p.sbk(), p.rb);
-    // issue the copies of K block `it` into stage `st` (zero-filled where invalid)
-    let load_stage = |kb: &mut KernelBuilder, it: Val, st: Val| {
-        let swords = kb.idx(stage_words);
-        let sbase = kb.mul(st, swords);
-        each_source(
-            kb,
-            s,
-            &stage_k,
-            (xw, ww),
-            &aload,
-            &bload,
-            it,
-            &mut |kb, src| {
-                let di = kb.add(sbase, src.dst);
-                kb.async_copy16(src.mem, src.word, smem, di, src.valid);
-            },
-        );
-    };
-
     // ------------------------------------------------------------ fragment addresses
     // per (m-tile, 32-byte K step): this lane's ldmatrix row address inside a stage
     let ksteps = p.bkb / 32;
@@ -242,87 +194,173 @@ pub fn conv(
         b_addr.push(v);
     }
 
-    // ------------------------------------------------------------ main loop
+    // ------------------------------------------------------------ loaders and main loop
+    let kcpr = kb.idx(cpr);
+    let mlim = kb.idx(p.m);
+    let mlast = kb.idx(p.m - 1);
+    let o_total = s.output.dims[1];
+    let olim = kb.idx(o_total);
+    let olast = kb.idx(o_total - 1);
+    let stage_words = p.stage_words();
+    let kst = kb.idx(p.stages);
+    // one GEMM on the block tile (the conv's, or its shortcut's), from zero accumulators over
+    // `iters` K blocks: this block's share `[first_it, first_it + iters)` of a cluster's
+    let gemm = |kb: &mut KernelBuilder, gm: &Gemm, iters: i64, first_it: Option<Val>| -> Vec<Val> {
+        // A: chunk q = tid + j*threads of the tile: row q / CPR (pixel m0 + row), chunk q % CPR;
+        // this thread's chunks of a `rows`-row tile: (row, chunk, word offset in the tile)
+        let chunks = |kb: &mut KernelBuilder, rows: i64| -> Vec<(Val, Val, Val)> {
+            (0..rows * cpr / threads)
+                .map(|j| {
+                    let off = kb.idx(j * threads);
+                    let q = kb.add(tid, off);
+                    let row = kb.divu(q, kcpr);
+                    let ch = kb.remu(q, kcpr);
+                    (row, ch, chunk_word(kb, row, ch, cpr))
+                })
+                .collect()
+        };
+        let aload: Vec<AChunk> = chunks(kb, p.bm)
+            .into_iter()
+            .map(|(row, ch, dst)| AChunk::new(kb, gm.s, m0, (mlim, mlast), (row, ch, dst, None)))
+            .collect();
+        let bload: Vec<BChunk> = chunks(kb, p.bn)
+            .into_iter()
+            .map(|(row, ch, dst)| BChunk::new(kb, n0, (olim, olast), b_off, (row, ch, dst, None)))
+            .collect();
+        let stage_k = StageK::new(kb, gm.s, p.sbk(), gm.rb);
+        // issue the copies of K block `it` into stage `st` (zero-filled where invalid)
+        let load_stage = |kb: &mut KernelBuilder, it: Val, st: Val| {
+            let swords = kb.idx(stage_words);
+            let sbase = kb.mul(st, swords);
+            each_source(
+                kb,
+                gm.s,
+                &stage_k,
+                gm.words,
+                &aload,
+                &bload,
+                it,
+                &mut |kb, src| {
+                    let di = kb.add(sbase, src.dst);
+                    kb.async_copy16(src.mem, src.word, smem, di, src.valid);
+                },
+            );
+        };
+        let load_rank_stage = |kb: &mut KernelBuilder, j: Val, st: Val| {
+            let it = match first_it {
+                Some(f) => kb.add(f, j),
+                None => j,
+            };
+            load_stage(kb, it, st)
+        };
+        for st in 0..p.stages - 1 {
+            if st < iters {
+                let c = kb.idx(st);
+                load_rank_stage(kb, c, c);
+            }
+            kb.async_commit();
+        }
+        let zero = kb.i32c(0);
+        let accs = vec![zero; 32];
+        let (ia, ib) = (gm.s.input.elem.is_signed(), gm.s.weight.elem.is_signed());
+        let accs = kb.for_n(iters, 1, &accs, |kb, it, accs| {
+            kb.async_wait(p.stages - 2);
+            kb.barrier();
+            prefetch(kb, it, p.stages - 1, iters, kst, &load_rank_stage);
+            let st = kb.remu(it, kst);
+            let sw = kb.idx(stage_words);
+            let sbase = kb.mul(st, sw);
+            let mut accs = accs.to_vec();
+            for ks in 0..ksteps as usize {
+                let mut afr = vec![];
+                for row in &a_addr {
+                    let i = kb.add(sbase, row[ks]);
+                    afr.push(kb.ldmatrix(smem, i, 4));
+                }
+                let mut bfr = vec![]; // per n-tile: (chunk 0 word, chunk 1 word)
+                for pair in &b_addr {
+                    let i = kb.add(sbase, pair[ks]);
+                    let r = kb.ldmatrix(smem, i, 4);
+                    bfr.push(vec![r[0], r[1]]);
+                    bfr.push(vec![r[2], r[3]]);
+                }
+                if p.widen {
+                    let aw: Vec<Vec<(Val, Val)>> = afr
+                        .iter()
+                        .map(|r| {
+                            r.iter()
+                                .map(|x| widen_pair(kb, *x, ia, gm.scaled_a))
+                                .collect()
+                        })
+                        .collect();
+                    let bw: Vec<[(Val, Val); 2]> = bfr
+                        .iter()
+                        .map(|r| {
+                            [
+                                widen_pair(kb, r[0], ib, gm.scaled_b),
+                                widen_pair(kb, r[1], ib, gm.scaled_b),
+                            ]
+                        })
+                        .collect();
+                    for half in 0..2 {
+                        for (mt, ar) in aw.iter().enumerate() {
+                            let (x0, x1) = (ar[2 * half], ar[2 * half + 1]);
+                            let af = [x0.0, x1.0, x0.1, x1.1];
+                            for (nt, br) in bw.iter().enumerate() {
+                                let bf = [br[half].0, br[half].1];
+                                let i0 = (mt * 4 + nt) * 4;
+                                let d = kb.mma_sync(p.shape, at, bt, &af, &bf, &accs[i0..i0 + 4]);
+                                accs[i0..i0 + 4].copy_from_slice(&d);
+                            }
+                        }
+                    }
+                } else {
+                    accs = warp_mma(kb, p.shape, (at, bt), &afr, &bfr, &accs);
+                }
+            }
+            accs
+        });
+        kb.async_wait(0);
+        accs
+    };
+    let shift = |kb: &mut KernelBuilder, accs: Vec<Val>, shift: i64| -> Vec<Val> {
+        if shift > 0 {
+            let sh = kb.i32c(shift);
+            accs.iter().map(|a| kb.shrs(*a, sh)).collect()
+        } else {
+            accs
+        }
+    };
+    // the shortcut GEMM first (its accumulators are the epilogue's residual), then the conv's
+    // on the same stages once every warp is past the shortcut's last one
+    let shortcut_accs = match (s.shortcut_gemm(), &p.shortcut, &cb.shortcut) {
+        (Some(ss), Some(k), Some(sb)) => {
+            let sg = Gemm {
+                s: &ss,
+                words: (words(&sb.x), words(&sb.w)),
+                rb: k.rb,
+                scaled_a: k.scaled_a,
+                scaled_b: k.scaled_b,
+            };
+            let accs = gemm(kb, &sg, p.shortcut_iters(), None);
+            kb.barrier();
+            Some(shift(kb, accs, k.shift()))
+        }
+        (None, None, None) => None,
+        _ => return Err("the staged plan and the conv disagree on the shortcut".into()),
+    };
     // this block's K iterations: [rank * iters, (rank + 1) * iters) of the conv's
     let iters = p.rank_iters();
     let kiters = kb.idx(iters);
     let first_it = (p.cluster > 1).then(|| kb.mul(rank, kiters));
-    let load_rank_stage = |kb: &mut KernelBuilder, j: Val, st: Val| {
-        let it = match first_it {
-            Some(f) => kb.add(f, j),
-            None => j,
-        };
-        load_stage(kb, it, st)
+    let cg = Gemm {
+        s,
+        words: (xw, ww),
+        rb: p.rb,
+        scaled_a: p.scaled_a,
+        scaled_b: p.scaled_b,
     };
-    let kst = kb.idx(p.stages);
-    for st in 0..p.stages - 1 {
-        if st < iters {
-            let c = kb.idx(st);
-            load_rank_stage(kb, c, c);
-        }
-        kb.async_commit();
-    }
-    let zero = kb.i32c(0);
-    let accs = vec![zero; 32];
-    let (ia, ib) = (s.input.elem.is_signed(), s.weight.elem.is_signed());
-    let accs = kb.for_n(iters, 1, &accs, |kb, it, accs| {
-        kb.async_wait(p.stages - 2);
-        kb.barrier();
-        prefetch(kb, it, p.stages - 1, iters, kst, &load_rank_stage);
-        let st = kb.remu(it, kst);
-        let sw = kb.idx(stage_words);
-        let sbase = kb.mul(st, sw);
-        let mut accs = accs.to_vec();
-        for ks in 0..ksteps as usize {
-            let mut afr = vec![];
-            for row in &a_addr {
-                let i = kb.add(sbase, row[ks]);
-                afr.push(kb.ldmatrix(smem, i, 4));
-            }
-            let mut bfr = vec![]; // per n-tile: (chunk 0 word, chunk 1 word)
-            for pair in &b_addr {
-                let i = kb.add(sbase, pair[ks]);
-                let r = kb.ldmatrix(smem, i, 4);
-                bfr.push(vec![r[0], r[1]]);
-                bfr.push(vec![r[2], r[3]]);
-            }
-            if p.widen {
-                let aw: Vec<Vec<(Val, Val)>> = afr
-                    .iter()
-                    .map(|r| {
-                        r.iter()
-                            .map(|x| widen_pair(kb, *x, ia, p.scaled_a))
-                            .collect()
-                    })
-                    .collect();
-                let bw: Vec<[(Val, Val); 2]> = bfr
-                    .iter()
-                    .map(|r| {
-                        [
-                            widen_pair(kb, r[0], ib, p.scaled_b),
-                            widen_pair(kb, r[1], ib, p.scaled_b),
-                        ]
-                    })
-                    .collect();
-                for half in 0..2 {
-                    for (mt, ar) in aw.iter().enumerate() {
-                        let (x0, x1) = (ar[2 * half], ar[2 * half + 1]);
-                        let af = [x0.0, x1.0, x0.1, x1.1];
-                        for (nt, br) in bw.iter().enumerate() {
-                            let bf = [br[half].0, br[half].1];
-                            let i0 = (mt * 4 + nt) * 4;
-                            let d = kb.mma_sync(p.shape, at, bt, &af, &bf, &accs[i0..i0 + 4]);
-                            accs[i0..i0 + 4].copy_from_slice(&d);
-                        }
-                    }
-                }
-            } else {
-                accs = warp_mma(kb, p.shape, (at, bt), &afr, &bfr, &accs);
-            }
-        }
-        accs
-    });
-    kb.async_wait(0);
+    let accs = gemm(kb, &cg, iters, first_it);
     let first = kb.cmp(Cmp::Eq, wk, izero);
     let accs = if p.ksplit == 1 {
         accs
@@ -404,12 +442,7 @@ pub fn conv(
         kb.cluster_barrier();
         sums
     };
-    let accs: Vec<Val> = if p.shift() > 0 {
-        let sh = kb.i32c(p.shift());
-        accs.iter().map(|a| kb.shrs(*a, sh)).collect()
-    } else {
-        accs
-    };
+    let accs = shift(kb, accs, p.shift());
 
     // ------------------------------------------------------------ epilogue
     let mut rows = vec![];
@@ -447,16 +480,49 @@ pub fn conv(
         m: p.m,
     };
     if p.cluster == 1 {
-        store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads)?;
+        let sc = shortcut_accs.as_deref();
+        store_block_tile(
+            kb,
+            s,
+            &cb,
+            &block,
+            p.staged_out(s),
+            tile,
+            &accs,
+            sc,
+            threads,
+        )?;
     } else {
         let root = kb.cmp(Cmp::Eq, rank, izero);
         let mut res = Ok(());
         kb.if_then(root, |kb| {
-            res = store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads);
+            let sc = shortcut_accs.as_deref();
+            res = store_block_tile(
+                kb,
+                s,
+                &cb,
+                &block,
+                p.staged_out(s),
+                tile,
+                &accs,
+                sc,
+                threads,
+            );
         });
         res?;
     }
     Ok(p.blocks() * threads)
+}
+
+/// One GEMM of the staged kernel: the conv's or its shortcut's operands (`s` gives the
+/// loaders' geometry), stored bytes of one tap's row, and the high-nibble widening of each side.
+struct Gemm<'a> {
+    s: &'a ConvSpec<'a>,
+    /// The input and the weight as i32 words.
+    words: (Val, Val),
+    rb: i64,
+    scaled_a: bool,
+    scaled_b: bool,
 }
 
 #[cfg(test)]

@@ -482,6 +482,7 @@ fn recorded_wgmma_tiles_realize_for_odd_shapes() {
             bits,
             seed: 1,
             groups: 1,
+            shortcut: None,
         };
         let (g, _) = conv_network(&cfg).unwrap();
         let log = DiagnosticLog::attach(context);

@@ -79,7 +79,8 @@ fn descriptor(kb: &mut KernelBuilder, addr: Val, sbo: i64) -> Val {
     kb.or(a, fixed)
 }
 
-/// This thread's operand chunks and what they are read from.
+/// This thread's operand chunks of one GEMM (the conv's or its shortcut's) and what they are
+/// read from.
 struct Operands<'a> {
     s: &'a ConvSpec<'a>,
     k: StageK,
@@ -87,6 +88,9 @@ struct Operands<'a> {
     words: (Val, Val),
     a: Vec<AChunk>,
     b: Vec<BChunk>,
+    /// K blocks, and the signed 4-bit sides widened into the high nibble.
+    iters: i64,
+    scaled: (bool, bool),
 }
 
 impl Operands<'_> {
@@ -127,7 +131,7 @@ fn widened_mainloop(
     let (s_a, s_b) = (p.a_type.is_signed(), p.b_type.is_signed());
     let cpr = p.sbk / 16;
     let slot_words = p.slot_bytes() / 4;
-    let iters = p.iters();
+    let iters = ops.iters;
     // 16 bytes of every chunk of stage `it` (it clamped to the last stage: the loads past the
     // end are repeats that nobody reads)
     let load = |kb: &mut KernelBuilder, it: Val| -> Vec<Val> {
@@ -152,9 +156,9 @@ fn widened_mainloop(
         for (i, (dst, guard, is_a)) in sides.enumerate() {
             let w = &words[4 * i..4 * i + 4];
             let (signed, scaled) = if is_a {
-                (s_a, p.scaled_a)
+                (s_a, ops.scaled.0)
             } else {
-                (s_b, p.scaled_b)
+                (s_b, ops.scaled.1)
             };
             let body = |kb: &mut KernelBuilder| {
                 let k4 = kb.idx(4);
@@ -275,23 +279,20 @@ pub fn conv(
     };
     let mlim = kb.idx(p.m);
     let mlast = kb.idx(p.m - 1);
-    let aload: Vec<AChunk> = chunks(kb, bm)
-        .into_iter()
-        .map(|c| AChunk::new(kb, s, m0, (mlim, mlast), c))
-        .collect();
     let olim = kb.idx(o_total);
     let olast = kb.idx(o_total - 1);
     let a_words = kb.idx(bm * p.sbk / 4); // the stage's B rows follow its A rows
-    let bload: Vec<BChunk> = chunks(kb, bn)
-        .into_iter()
-        .map(|c| BChunk::new(kb, n0, (olim, olast), a_words, c))
-        .collect();
-    let ops = Operands {
-        s,
-        k: StageK::new(kb, s, p.sbk, p.rb),
-        words: (xw, ww),
-        a: aload,
-        b: bload,
+                                          // the loaders of one GEMM (of `g`'s operands, K rows of `rb` stored bytes)
+    let loaders = |kb: &mut KernelBuilder, g: &ConvSpec, rb: i64| {
+        let aload: Vec<AChunk> = chunks(kb, bm)
+            .into_iter()
+            .map(|c| AChunk::new(kb, g, m0, (mlim, mlast), c))
+            .collect();
+        let bload: Vec<BChunk> = chunks(kb, bn)
+            .into_iter()
+            .map(|c| BChunk::new(kb, n0, (olim, olast), a_words, c))
+            .collect();
+        (aload, bload, StageK::new(kb, g, p.sbk, rb))
     };
 
     // ------------------------------------------------------------ descriptors
@@ -336,60 +337,99 @@ pub fn conv(
         kb.wgmma_commit();
         acc
     };
-    let iters = p.iters();
-    let acc = kb.acc_zeros(nacc);
-    let acc = if p.widen {
-        widened_mainloop(kb, p, smem, &ops, &mma_stage, acc)
-    } else {
-        // ------------------------------------------------------------ 8-bit: cp.async ring
-        // Stage `it` lands in slot it % S; the copies of stage it + S - 2 go into the slot of
-        // it - 2, whose wgmma is complete (each stage waits for all but its own wgmma group,
-        // and the barrier puts every warpgroup past that wait).
-        let slot_words = slot_bytes / 4;
-        let load_stage = |kb: &mut KernelBuilder, it: Val, sl: Val| {
-            let sw = kb.idx(slot_words);
-            let sbase = kb.mul(sl, sw);
-            ops.each_source(kb, it, &mut |kb, src| {
-                let di = kb.add(sbase, src.dst);
-                let copy = |kb: &mut KernelBuilder| {
-                    kb.async_copy16(src.mem, src.word, smem, di, src.valid)
-                };
-                match src.guard {
-                    None => copy(kb),
-                    Some(gd) => kb.if_then(gd, copy),
+    // one GEMM from zero accumulators to the finished wgmma groups
+    let run = |kb: &mut KernelBuilder, ops: &Operands| -> Val {
+        let iters = ops.iters;
+        let acc = kb.acc_zeros(nacc);
+        let acc = if p.widen {
+            widened_mainloop(kb, p, smem, ops, &mma_stage, acc)
+        } else {
+            // ------------------------------------------------------------ 8-bit: cp.async ring
+            // Stage `it` lands in slot it % S; the copies of stage it + S - 2 go into the slot of
+            // it - 2, whose wgmma is complete (each stage waits for all but its own wgmma group,
+            // and the barrier puts every warpgroup past that wait).
+            let slot_words = slot_bytes / 4;
+            let load_stage = |kb: &mut KernelBuilder, it: Val, sl: Val| {
+                let sw = kb.idx(slot_words);
+                let sbase = kb.mul(sl, sw);
+                ops.each_source(kb, it, &mut |kb, src| {
+                    let di = kb.add(sbase, src.dst);
+                    let copy = |kb: &mut KernelBuilder| {
+                        kb.async_copy16(src.mem, src.word, smem, di, src.valid)
+                    };
+                    match src.guard {
+                        None => copy(kb),
+                        Some(gd) => kb.if_then(gd, copy),
+                    }
+                });
+            };
+            let ahead = p.stages - 2;
+            for st in 0..ahead {
+                if st < iters {
+                    let c = kb.idx(st);
+                    load_stage(kb, c, c);
                 }
-            });
-        };
-        let ahead = p.stages - 2;
-        for st in 0..ahead {
-            if st < iters {
-                let c = kb.idx(st);
-                load_stage(kb, c, c);
+                kb.async_commit();
             }
-            kb.async_commit();
+            let acc = kb.for_n(iters, 1, &[acc], |kb, it, acc| {
+                // groups committed so far: `ahead` + it; stage it's is the (it + 1)-th
+                kb.async_wait(ahead - 1);
+                kb.fence_proxy_async();
+                kb.barrier();
+                prefetch(kb, it, ahead, iters, kslots, &load_stage);
+                let sl = kb.remu(it, kslots);
+                let acc = mma_stage(kb, sl, acc[0]);
+                kb.wgmma_wait(1);
+                vec![acc]
+            });
+            kb.async_wait(0);
+            acc[0]
+        };
+        kb.wgmma_wait(0);
+        acc
+    };
+    let values = |kb: &mut KernelBuilder, acc: Val, shift: i64| -> Vec<Val> {
+        let accs = kb.acc_values(acc, nacc);
+        if shift > 0 {
+            let sh = kb.i32c(shift);
+            accs.iter().map(|a| kb.shrs(*a, sh)).collect()
+        } else {
+            accs
         }
-        let acc = kb.for_n(iters, 1, &[acc], |kb, it, acc| {
-            // groups committed so far: `ahead` + it; stage it's is the (it + 1)-th
-            kb.async_wait(ahead - 1);
-            kb.fence_proxy_async();
+    };
+    // the shortcut GEMM first (its accumulators are the epilogue's residual), then the conv's
+    // on the same slots once every warpgroup is past the shortcut's last one
+    let shortcut_accs = match (s.shortcut_gemm(), &p.shortcut, &cb.shortcut) {
+        (Some(ss), Some(k), Some(sb)) => {
+            let (a, b, sk) = loaders(kb, &ss, k.rb);
+            let ops = Operands {
+                s: &ss,
+                k: sk,
+                words: (words(&sb.x), words(&sb.w)),
+                a,
+                b,
+                iters: p.shortcut_iters(),
+                scaled: (k.scaled_a, k.scaled_b),
+            };
+            let acc = run(kb, &ops);
             kb.barrier();
-            prefetch(kb, it, ahead, iters, kslots, &load_stage);
-            let sl = kb.remu(it, kslots);
-            let acc = mma_stage(kb, sl, acc[0]);
-            kb.wgmma_wait(1);
-            vec![acc]
-        });
-        kb.async_wait(0);
-        acc[0]
+            Some(values(kb, acc, k.shift()))
+        }
+        (None, None, None) => None,
+        _ => return Err("the wgmma plan and the conv disagree on the shortcut".into()),
     };
-    kb.wgmma_wait(0);
-    let accs = kb.acc_values(acc, nacc);
-    let accs: Vec<Val> = if p.shift() > 0 {
-        let sh = kb.i32c(p.shift());
-        accs.iter().map(|a| kb.shrs(*a, sh)).collect()
-    } else {
-        accs
+    let (a, b, sk) = loaders(kb, s, p.rb);
+    let ops = Operands {
+        s,
+        k: sk,
+        words: (xw, ww),
+        a,
+        b,
+        iters: p.iters(),
+        scaled: (p.scaled_a, p.scaled_b),
     };
+    let acc = run(kb, &ops);
+    let accs = values(kb, acc, p.shift());
 
     // ------------------------------------------------------------ epilogue
     // warp wq of warpgroup wg holds rows 64 wg + 16 wq + g (+ 8)
@@ -427,6 +467,17 @@ pub fn conv(
         bn,
         m: p.m,
     };
-    store_block_tile(kb, s, &cb, &block, p.staged_out(s), tile, &accs, threads)?;
+    let sc = shortcut_accs.as_deref();
+    store_block_tile(
+        kb,
+        s,
+        &cb,
+        &block,
+        p.staged_out(s),
+        tile,
+        &accs,
+        sc,
+        threads,
+    )?;
     Ok(p.blocks() * threads)
 }

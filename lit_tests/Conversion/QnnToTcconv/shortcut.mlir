@@ -1,0 +1,66 @@
+// A 1x1 conv whose only reader is a residual conv2d_fused that adds it runs in that conv's
+// kernel as its shortcut: one tcconv.conv2d with the shortcut's input, weight and bias as its
+// last operands and `shortcut_strides`, where the conv's kernel family (staged, wgmma) takes
+// both GEMMs; the shortcut's i32 map is never stored (dialects/tcconv/src/lower.rs,
+// shortcut_reader). A shortcut that is returned, that is not 1x1, on sm_75 (the register-only
+// family), or with shortcuts=separate, is a conv of its own.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},tcconv-verify)' | FileCheck %s
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma},tcconv-verify)' | FileCheck %s --check-prefix=WGMMA
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcuts=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+
+// CHECK-LABEL: func.func @strided_shortcut
+// CHECK-COUNT-1: "tcconv.conv2d"
+// CHECK-SAME: family = "staged"
+// CHECK-SAME: operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>
+// CHECK-SAME: shortcut_strides = array<i64: 2, 2>
+// CHECK-SAME: (memref<2x5x5x8xi32>, memref<16x1x1x8xi32>, memref<16xi32>, memref<2x5x5x2xi32>, memref<2x10x10x4xi32>, memref<16x1x1x4xi32>, memref<16xi32>) -> ()
+// CHECK-NOT: "tcconv.conv2d"
+// WGMMA-LABEL: func.func @strided_shortcut
+// WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 2, 2>
+// WGMMA-NOT: "tcconv.conv2d"
+// SEPARATE-LABEL: func.func @strided_shortcut
+// SEPARATE: "tcconv.conv2d"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>{{.*}}strides = array<i64: 2, 2>
+// SEPARATE-NEXT: "tcconv.conv2d"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0, 0>
+// SEPARATE-NOT: shortcut_strides
+func.func @strided_shortcut(%x: tensor<2x64x5x5xui4>, %y: tensor<2x32x10x10xui4>) -> tensor<2x16x5x5xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<16x64x1x1xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<16xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<16x32x1x1xi4>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<16xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<2x32x10x10xui4>, tensor<16x32x1x1xi4>, tensor<16xi32>) -> tensor<2x16x5x5xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<2x64x5x5xui4>, tensor<16x64x1x1xi4>, tensor<16xi32>, tensor<2x16x5x5xi32>) -> tensor<2x16x5x5xui4>
+  return %r : tensor<2x16x5x5xui4>
+}
+
+// CHECK-LABEL: func.func @shortcut_also_returned
+// WGMMA-LABEL: func.func @shortcut_also_returned
+// SEPARATE-LABEL: func.func @shortcut_also_returned
+// CHECK: "tcconv.conv2d"{{.*}}strides = array<i64: 2, 2>
+// CHECK-NEXT: "tcconv.conv2d"{{.*}}epilogue = "residual"
+// CHECK-NOT: shortcut_strides
+func.func @shortcut_also_returned(%x: tensor<2x64x5x5xui4>, %y: tensor<2x32x10x10xui4>) -> (tensor<2x16x5x5xui4>, tensor<2x16x5x5xi32>) {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<16x64x1x1xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<16xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<16x32x1x1xi4>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<16xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<2x32x10x10xui4>, tensor<16x32x1x1xi4>, tensor<16xi32>) -> tensor<2x16x5x5xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<2x64x5x5xui4>, tensor<16x64x1x1xi4>, tensor<16xi32>, tensor<2x16x5x5xi32>) -> tensor<2x16x5x5xui4>
+  return %r, %s : tensor<2x16x5x5xui4>, tensor<2x16x5x5xi32>
+}
+
+// CHECK-LABEL: func.func @shortcut_with_a_3x3_kernel
+// WGMMA-LABEL: func.func @shortcut_with_a_3x3_kernel
+// SEPARATE-LABEL: func.func @shortcut_with_a_3x3_kernel
+// CHECK: "tcconv.conv2d"{{.*}}kernel = array<i64: 3, 3>
+// CHECK-NEXT: "tcconv.conv2d"{{.*}}epilogue = "residual"
+// CHECK-NOT: shortcut_strides
+func.func @shortcut_with_a_3x3_kernel(%x: tensor<2x64x5x5xui4>, %y: tensor<2x32x10x10xui4>) -> tensor<2x16x5x5xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<16x64x1x1xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<16xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<16x32x3x3xi4>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<16xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x32x10x10xui4>, tensor<16x32x3x3xi4>, tensor<16xi32>) -> tensor<2x16x5x5xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<2x64x5x5xui4>, tensor<16x64x1x1xi4>, tensor<16xi32>, tensor<2x16x5x5xi32>) -> tensor<2x16x5x5xui4>
+  return %r : tensor<2x16x5x5xui4>
+}
