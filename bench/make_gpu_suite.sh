@@ -232,8 +232,6 @@ done
 if [ "${RANDOM_CLUSTER:-0}" -gt 0 ]; then
   echo "cluster convs: $(grep -l reqnctapercluster "$suite"/art/rcl*-sm_90/kernels.ptx | wc -l) of ${RANDOM_CLUSTER} split K across a cluster"
 fi
-tar czf target/gpu-suite.tgz -C target gpu-suite
-echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)"
 # RANDOM_SHORTCUT=N random residual-unit tails: a conv (1x1 or 3x3, odd batches and sizes,
 # O not a tile multiple) whose result is added to a 1x1 shortcut conv (stride 1 or 2) of a
 # second input, relu, requantize; the staged kernel runs both GEMMs (and on sm_90a the wgmma
@@ -253,3 +251,5 @@ while read -r i s bits sc; do
     fi
   done
 done
+tar czf target/gpu-suite.tgz -C target gpu-suite
+echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)"

@@ -1339,6 +1339,100 @@ fn more_split(mut p: MmaPlan, sm_count: i64, taps: i64) -> MmaPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nibble_qnn::graph::{ChannelScales, EpilogueKind};
+    use nibble_qnn::semantics::Rounding;
+
+    fn weight(o: i64, c: i64, k: i64, elem: ElemType) -> PackedWeight {
+        PackedWeight {
+            name: "w".into(),
+            source: "w".into(),
+            packing: Packing::ConvOhwi,
+            elem,
+            dims: [o, c, k, k],
+            source_layout: nibble_qnn::semantics::KernelLayout::OIHW,
+        }
+    }
+
+    /// A residual conv (`c` -> `o`, `k` x `k`, at `hw` x `hw`) whose residual is a stride-2
+    /// shortcut of `cs` channels; the staged and wgmma plans of it.
+    fn shortcut_plans(
+        batch: i64,
+        c: i64,
+        cs: i64,
+        o: i64,
+        k: i64,
+        hw: i64,
+        bits: u32,
+    ) -> (Option<StagedPlan>, Option<WgmmaPlan>) {
+        let (a, w) = if bits == 4 {
+            (ElemType::U4, ElemType::I4)
+        } else {
+            (ElemType::U8, ElemType::I8)
+        };
+        let x = ActBuffer::new(Layout::NHWC, a, [batch, c, hw, hw]);
+        let sx = ActBuffer::new(Layout::NHWC, a, [batch, cs, 2 * hw, 2 * hw]);
+        let y = ActBuffer::new(Layout::NHWC, a, [batch, o, hw, hw]);
+        let (wt, swt) = (weight(o, c, k, w), weight(o, cs, 1, w));
+        let scales = ChannelScales {
+            multiplier: vec![1 << 30],
+            shift: vec![31],
+        };
+        let e = Epilogue {
+            kind: EpilogueKind::Residual {
+                scales: scales.clone(),
+                residual: scales,
+            },
+            ..Epilogue::none()
+        };
+        let s = ConvSpec {
+            input: &x,
+            weight: &wt,
+            bias: None,
+            residual: None,
+            output: &y,
+            second: None,
+            kernel: [k, k],
+            strides: [1, 1],
+            padding: [k / 2; 4],
+            epilogue: &e,
+            dequantize: None,
+            groups: 1,
+            shortcut: Some(ShortcutSpec {
+                input: &sx,
+                weight: &swt,
+                bias: None,
+                strides: [2, 2],
+            }),
+        };
+        s.check().unwrap();
+        let m = batch * hw * hw;
+        let tiling = choose_tiling(Target::Sm90, [m, o, k * k * c], a, w, None);
+        (
+            staged_plan(&s, &tiling, Target::Sm90),
+            wgmma_plan(&s, [128, 64, 128]),
+        )
+    }
+
+    #[test]
+    fn a_shortcut_keeps_k_whole_and_sizes_the_stages_for_the_longer_k() {
+        // batch 1, 512 -> 2048 channels at 7x7: a grid of few tiles, which would slice K and
+        // split it across a cluster without the shortcut
+        let (st, wg) = shortcut_plans(1, 512, 1024, 2048, 1, 7, 4);
+        let st = st.expect("the staged kernel takes it");
+        assert_eq!((st.ksplit, st.cluster), (1, 1));
+        let k = st.shortcut.as_ref().expect("the shortcut GEMM");
+        assert_eq!(k.rb, 512); // 1024 4-bit channels
+        assert_eq!(st.shortcut_iters(), (512 + st.sbk() - 1) / st.sbk());
+        assert!(st.stages <= st.shortcut_iters().max(st.iters()) + 1);
+        // wgmma: slots for the longer K (the shortcut's), both GEMMs on the same slots
+        let wg = wg.expect("the wgmma kernel takes it");
+        assert_eq!(wg.shortcut_iters(), (512 + wg.sbk - 1) / wg.sbk);
+        // the shortcut's accumulators count as twice the tile's for the registers
+        assert_eq!(wg.blocks_per_sm(), 2);
+        // 8-bit operands under a 3x3 conv: both families take the pair
+        let (st, wg) = shortcut_plans(2, 64, 64, 64, 3, 8, 8);
+        assert!(st.is_some() && wg.is_some());
+    }
 
     #[test]
     fn signed_nibbles_are_scaled_only_while_the_accumulator_fits() {
