@@ -176,21 +176,23 @@ pub struct TileBufs<'a> {
     pub bias: Option<&'a Buf>,
     pub residual: Option<(&'a Buf, &'a ActBuffer)>,
     pub second: Option<(&'a Buf, &'a ActBuffer)>,
-    /// The shortcut's accumulators (the fragments of the conv's, same layout) and its bias:
-    /// the residual is their sum.
-    pub shortcut: Option<(&'a [Val], Option<&'a Buf>)>,
+    /// The residual as values in the accumulators' fragment layout, plus a bias per channel:
+    /// a shortcut GEMM's accumulators and its bias, or the residual buffer's values loaded
+    /// before the main loop ([`prefetch_residual`]).
+    pub residual_regs: Option<(&'a [Val], Option<&'a Buf>)>,
 }
 
 impl<'a> TileBufs<'a> {
-    /// The epilogue's buffers among a conv kernel's arguments (`shortcut`: the shortcut GEMM's
-    /// accumulators, where the conv has one).
-    pub fn of(b: &'a ConvBufs, shortcut: Option<&'a [Val]>) -> Self {
+    /// The epilogue's buffers among a conv kernel's arguments (`residual_regs`: the shortcut
+    /// GEMM's accumulators, where the conv has one, or the prefetched residual).
+    pub fn of(b: &'a ConvBufs, residual_regs: Option<&'a [Val]>) -> Self {
         TileBufs {
             out: &b.out,
             bias: b.bias.as_ref(),
             residual: b.residual.as_ref().map(|(buf, a)| (buf, *a)),
             second: b.second.as_ref().map(|(buf, a)| (buf, *a)),
-            shortcut: shortcut.map(|a| (a, b.shortcut.as_ref().and_then(|s| s.bias.as_ref()))),
+            residual_regs: residual_regs
+                .map(|a| (a, b.shortcut.as_ref().and_then(|s| s.bias.as_ref()))),
         }
     }
 }
@@ -303,7 +305,7 @@ pub fn store_tile(
                 let bias = bb.map(|b| b.load_slot(kb, occ));
                 let params = ChannelParams::load(kb, s.epilogue, occ, channels)?;
                 let sbias = bufs
-                    .shortcut
+                    .residual_regs
                     .and_then(|(_, b)| b)
                     .map(|b| b.load_slot(kb, occ));
                 chans.push((o, occ, bias, params, sbias));
@@ -313,8 +315,9 @@ pub fn store_tile(
             let residual: Vec<Option<[Val; 2]>> = (0..rhalves as usize)
                 .map(|rh| {
                     let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
-                    if let Some((sacc, _)) = bufs.shortcut {
-                        // the shortcut's accumulators of the same fragment slots, plus its bias
+                    if let Some((sacc, _)) = bufs.residual_regs {
+                        // the residual's values of the same fragment slots, plus the shortcut's
+                        // bias
                         return Some([0, 1].map(|ci| {
                             let a = sacc[tile_base + 2 * rh + ci];
                             match chans[ci].4 {
@@ -528,6 +531,43 @@ fn store_vals(
 /// [`StagedPlan::staged_out`]) is staged through shared memory (`[BM][BN/8]` words) and then
 /// written 16 bytes a thread, row after row ([`write_out_tile`]).
 #[allow(clippy::too_many_arguments)]
+/// The residual of a warp tile in the accumulators' fragment layout (slot `(mt * nt + n) * mm/4
+/// + 2 * rh + ci`: row half `rh`, channel `nbase + 8n + 2t + ci`), loaded where the main loop is
+/// short: issued before it, the loads overlap the GEMM instead of following it (a latency the
+/// short-K convs of batch 1-8 pay in full). Only i32 residuals whose channel pairs are adjacent
+/// (one 8-byte load a pair, as [`store_tile`] reads them); else `None` and the epilogue loads.
+pub(super) fn prefetch_residual(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    cb: &ConvBufs,
+    tile: &WarpTile,
+) -> Option<Vec<Val>> {
+    let (buf, ab) = cb.residual.as_ref()?;
+    if buf.storage != Storage::Word32 || !channel_pairs(ab) || s.shortcut.is_some() {
+        return None;
+    }
+    let o_total = s.output.dims[1];
+    let rhalves = (tile.mm / 8) as usize;
+    let olast2 = kb.idx(o_total - 2);
+    let two = kb.idx(2);
+    let t2 = kb.mul(tile.t, two);
+    let mut vals = vec![];
+    for mt in 0..tile.mt as usize {
+        for nt in 0..tile.nt {
+            let off = kb.idx(nt * 8);
+            let o0 = kb.add(tile.nbase, off);
+            let oc = kb.add(o0, t2);
+            let oe = kb.mins(oc, olast2);
+            for rh in 0..rhalves {
+                let (_, _, n, y, x) = tile.rows[mt * rhalves + rh];
+                let sl = act_slot(kb, ab, n, oe, y, x);
+                vals.extend(kb.load2(buf.mem, sl));
+            }
+        }
+    }
+    Some(vals)
+}
+
 pub(super) fn store_block_tile(
     kb: &mut KernelBuilder,
     s: &ConvSpec,
@@ -536,10 +576,10 @@ pub(super) fn store_block_tile(
     staged_out: Option<bool>,
     mut tile: WarpTile,
     accs: &[Val],
-    shortcut: Option<&[Val]>,
+    residual_regs: Option<&[Val]>,
     threads: i64,
 ) -> Result<(), String> {
-    let bufs = TileBufs::of(cb, shortcut);
+    let bufs = TileBufs::of(cb, residual_regs);
     tile.stage = staged_out.map(|second| StageOut {
         smem: block.smem,
         m0: block.m0,

@@ -67,6 +67,9 @@ use nibble_tcconv::ir::mma_type_name;
 
 pub use nibble_tcconv::select::{mma_plan as plan, MmaPlan, MMA_BLOCK_THREADS};
 
+/// Most K steps a warp of the taps-along-K mode runs unrolled (the 7x7 stem has 7).
+const TAPK_UNROLL: i64 = 8;
+
 /// The shared memory of a split-K kernel: every warp's accumulators, `[warp][acc][lane]` (lanes
 /// innermost: conflict-free).
 pub fn smem_words(p: &MmaPlan) -> i64 {
@@ -367,7 +370,7 @@ fn tapk_accumulate(
     // ky = q and lane t's register of K half h is kx = 4h + t (kx >= KW gives 0), so kx and
     // the input column are fixed per lane and no tap is divided by KW
     let rows_along_k = tps == 8 && khalves == 2 && kw <= 8 && p.ksteps == kh;
-    kb.for_range(lo, hi, one, accs, |kb, step, accs| {
+    let body = |kb: &mut KernelBuilder, step: Val, accs: &[Val]| -> Vec<Val> {
         let ktps = kb.idx(tps);
         let base = kb.mul(step, ktps);
         // per K half: this lane's tap, its validity and (ky, kx)
@@ -423,5 +426,18 @@ fn tapk_accumulate(
             bfr.push(regs);
         }
         warp_mma(kb, p.shape, (at, bt), &afr, &bfr, accs)
-    })
+    };
+    let steps = p.ksteps / p.split;
+    if steps > TAPK_UNROLL {
+        return kb.for_range(lo, hi, one, accs, body);
+    }
+    // unrolled: every step's loads are independent of the MMAs before them, so the scheduler
+    // can issue them ahead instead of waiting out each step's load latency in turn
+    let mut accs = accs.to_vec();
+    for j in 0..steps {
+        let off = kb.idx(j);
+        let step = kb.add(lo, off);
+        accs = body(kb, step, &accs);
+    }
+    accs
 }

@@ -50,7 +50,7 @@
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK};
 use super::conv::{ConvArgs, ConvSpec};
-use super::epilogue::{store_block_tile, OutTile, WarpTile};
+use super::epilogue::{prefetch_residual, store_block_tile, OutTile, WarpTile};
 use super::layout::pixel;
 use super::layout::{Buf, IndexMath};
 use super::mma::warp_mma;
@@ -95,6 +95,11 @@ pub(super) fn widen_pair(kb: &mut KernelBuilder, x: Val, signed: bool, scaled: b
         (ext(kb, lo), ext(kb, hi))
     }
 }
+
+/// Most K blocks a main loop has for the residual to be loaded before it
+/// ([`prefetch_residual`]): beyond that the loop hides the epilogue's loads less than the 32
+/// registers a lane they take cost.
+const PREFETCH_ITERS: i64 = 2;
 
 /// Build the staged kernel body (`args` in the tcconv op's operand order, then the shared
 /// memory). Returns the number of threads (blocks x [`StagedPlan::block`]).
@@ -331,6 +336,40 @@ pub fn conv(
             accs
         }
     };
+    // the epilogue's rows (m, valid, n, oh, ow) of this lane: m-tile, row half
+    let mut rows = vec![];
+    for mt in 0..2 {
+        for rh in 0..2 {
+            let off = kb.idx(mt * 16 + rh * 8);
+            let r0 = kb.add(m0, wrow);
+            let r = kb.add(r0, off);
+            let m = kb.add(r, g);
+            let ok = kb.cmp(Cmp::Ult, m, mlim);
+            let mc = kb.mins(m, mlast);
+            let (n, y, x) = pixel(kb, s, mc);
+            rows.push((m, ok, n, y, x));
+        }
+    }
+    let nbase = kb.add(n0, wcol);
+    let first = kb.cmp(Cmp::Eq, wk, izero);
+    let tile = WarpTile {
+        mt: 2,
+        nt: 4,
+        mm: 16,
+        rows: &rows,
+        nbase,
+        t,
+        // only the first warp of a sub-tile (and rank 0 of a cluster) holds the sums
+        ok: first,
+        stage: None,
+    };
+    // a short main loop (at most PREFETCH_ITERS K blocks, one warp a sub-tile, no cluster):
+    // the residual is loaded before it
+    let prefetched = if p.rank_iters() <= PREFETCH_ITERS && p.ksplit == 1 && p.cluster == 1 {
+        prefetch_residual(kb, s, &cb, &tile)
+    } else {
+        None
+    };
     // the shortcut GEMM first (its accumulators are the epilogue's residual), then the conv's
     // on the same stages once every warp is past the shortcut's last one
     let shortcut_accs = match (s.shortcut_gemm(), &p.shortcut, &cb.shortcut) {
@@ -361,7 +400,6 @@ pub fn conv(
         scaled_b: p.scaled_b,
     };
     let accs = gemm(kb, &cg, iters, first_it);
-    let first = kb.cmp(Cmp::Eq, wk, izero);
     let accs = if p.ksplit == 1 {
         accs
     } else {
@@ -445,32 +483,7 @@ pub fn conv(
     let accs = shift(kb, accs, p.shift());
 
     // ------------------------------------------------------------ epilogue
-    let mut rows = vec![];
-    for mt in 0..2 {
-        for rh in 0..2 {
-            let off = kb.idx(mt * 16 + rh * 8);
-            let r0 = kb.add(m0, wrow);
-            let r = kb.add(r0, off);
-            let m = kb.add(r, g);
-            let ok = kb.cmp(Cmp::Ult, m, mlim);
-            let mc = kb.mins(m, mlast);
-            let (n, y, x) = pixel(kb, s, mc);
-            rows.push((m, ok, n, y, x));
-        }
-    }
-    let nbase = kb.add(n0, wcol);
-    let ok = first;
-    // only rank 0 of a cluster holds the sums: the others are done
-    let tile = WarpTile {
-        mt: 2,
-        nt: 4,
-        mm: 16,
-        rows: &rows,
-        nbase,
-        t,
-        ok,
-        stage: None,
-    };
+    let residual_regs = shortcut_accs.as_deref().or(prefetched.as_deref());
     let block = OutTile {
         smem,
         m0,
@@ -480,7 +493,6 @@ pub fn conv(
         m: p.m,
     };
     if p.cluster == 1 {
-        let sc = shortcut_accs.as_deref();
         store_block_tile(
             kb,
             s,
@@ -489,14 +501,13 @@ pub fn conv(
             p.staged_out(s),
             tile,
             &accs,
-            sc,
+            residual_regs,
             threads,
         )?;
     } else {
         let root = kb.cmp(Cmp::Eq, rank, izero);
         let mut res = Ok(());
         kb.if_then(root, |kb| {
-            let sc = shortcut_accs.as_deref();
             res = store_block_tile(
                 kb,
                 s,
@@ -505,7 +516,7 @@ pub fn conv(
                 p.staged_out(s),
                 tile,
                 &accs,
-                sc,
+                residual_regs,
                 threads,
             );
         });
