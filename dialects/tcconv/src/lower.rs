@@ -627,7 +627,8 @@ impl<'g> Lowering<'g> {
         };
         if let (Some(j), Some(_)) = (shortcut, &conv.shortcut) {
             // the shortcut stays in the conv where the conv's kernel family takes it, the
-            // family it would run without it
+            // family it would run without it, and where that kernel splits no K (a shortcut
+            // keeps K whole: a late layer at batch 1-8 would lose the warps its split gives)
             let fused = self.kernel(&conv).family();
             let l = self.layout[&v];
             let wide = ActBuffer::new(l, ElemType::I32, self.p.buffers[output].dims);
@@ -642,9 +643,10 @@ impl<'g> Lowering<'g> {
                     self.opts.kernel,
                     self.opts.tile,
                 )
-                .family()
             };
-            if fused != alone || !matches!(fused, Family::Staged | Family::Wgmma) {
+            let splits = matches!(&alone, Kernel::Staged(p) if p.ksplit > 1 || p.cluster > 1);
+            if fused != alone.family() || !matches!(fused, Family::Staged | Family::Wgmma) || splits
+            {
                 conv.shortcut = None;
                 self.conv(j, None)?;
                 conv.residual = Some(self.buffer(n.operands[n.operands.len() - 1], l));

@@ -3,7 +3,7 @@
 // last operands and `shortcut_strides`, where the conv's kernel family (staged, wgmma) takes
 // both GEMMs; the shortcut's i32 map is never stored (dialects/tcconv/src/lower.rs,
 // shortcut_reader). A shortcut that is returned, that is not 1x1, on sm_75 (the register-only
-// family), or with shortcuts=separate, is a conv of its own.
+// family), of a conv whose kernel splits K, or with shortcuts=separate, is a conv of its own.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma},tcconv-verify)' | FileCheck %s --check-prefix=WGMMA
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
@@ -63,4 +63,23 @@ func.func @shortcut_with_a_3x3_kernel(%x: tensor<2x64x5x5xui4>, %y: tensor<2x32x
   %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x32x10x10xui4>, tensor<16x32x3x3xi4>, tensor<16xi32>) -> tensor<2x16x5x5xi32>
   %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<2x64x5x5xui4>, tensor<16x64x1x1xi4>, tensor<16xi32>, tensor<2x16x5x5xi32>) -> tensor<2x16x5x5xui4>
   return %r : tensor<2x16x5x5xui4>
+}
+
+// A late layer at batch 1 (M = 49, K = 9 x 256): its staged plan splits K across warps, which a
+// conv with a shortcut cannot (the shortcut keeps K whole), so the shortcut stays a kernel of
+// its own and the 3x3 conv keeps its split.
+// CHECK-LABEL: func.func @shortcut_of_a_split_k_conv
+// WGMMA-LABEL: func.func @shortcut_of_a_split_k_conv
+// SEPARATE-LABEL: func.func @shortcut_of_a_split_k_conv
+// CHECK: "tcconv.conv2d"{{.*}}strides = array<i64: 2, 2>
+// CHECK-NEXT: "tcconv.conv2d"{{.*}}epilogue = "residual"{{.*}}kernel = array<i64: 3, 3>
+// CHECK-NOT: shortcut_strides
+func.func @shortcut_of_a_split_k_conv(%x: tensor<1x256x7x7xui4>, %y: tensor<1x128x14x14xui4>) -> tensor<1x256x7x7xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x3x3xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<256x128x1x1xi4>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<256xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x128x14x14xui4>, tensor<256x128x1x1xi4>, tensor<256xi32>) -> tensor<1x256x7x7xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<1x256x7x7xui4>, tensor<256x256x3x3xi4>, tensor<256xi32>, tensor<1x256x7x7xi32>) -> tensor<1x256x7x7xui4>
+  return %r : tensor<1x256x7x7xui4>
 }

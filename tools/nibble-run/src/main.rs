@@ -33,11 +33,12 @@ struct Cli {
     /// made from it at load time (an artifact may ship without weights).
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Input tensor (.npy); its shape must match the network's input.
+    /// Input tensor (.npy); its shape must match the network's input. A network of several
+    /// inputs takes one `--input` each, in the order of its arguments.
     #[arg(long, conflicts_with = "seed")]
-    input: Option<PathBuf>,
-    /// Generate a deterministic random input from this seed (default 0); the same input on the
-    /// CPU and the GPU.
+    input: Vec<PathBuf>,
+    /// Generate deterministic random inputs from this seed (default 0), one after the other
+    /// from one generator; the same inputs on the CPU and the GPU.
     #[arg(long)]
     seed: Option<u64>,
     /// Write the (first) output tensor (.npy), atomically.
@@ -146,10 +147,23 @@ fn read_npy(p: &Path) -> Result<Tensor, String> {
         .map_err(|e| format!("{}: {e}", p.display()))
 }
 
-/// The network input: from --input (shape checked) or generated from --seed.
-fn make_input(cli: &Cli, ty: &TensorType) -> Result<Tensor, String> {
-    match &cli.input {
-        Some(p) => {
+/// The network inputs: from --input (one each, shapes checked) or generated from --seed.
+fn make_inputs(cli: &Cli, tys: &[TensorType]) -> Result<Vec<Tensor>, String> {
+    if cli.input.is_empty() {
+        let mut rng = Rng(cli.seed.unwrap_or(0));
+        return Ok(tys.iter().map(|ty| rng.tensor(ty)).collect());
+    }
+    if cli.input.len() != tys.len() {
+        return Err(format!(
+            "{} --input files given; the network takes {} inputs",
+            cli.input.len(),
+            tys.len()
+        ));
+    }
+    cli.input
+        .iter()
+        .zip(tys)
+        .map(|(p, ty)| {
             let t = read_npy(p)?;
             if t.ty.shape != ty.shape {
                 return Err(format!(
@@ -163,9 +177,8 @@ fn make_input(cli: &Cli, ty: &TensorType) -> Result<Tensor, String> {
                 ty: ty.clone(),
                 data: t.data,
             })
-        }
-        None => Ok(Rng(cli.seed.unwrap_or(0)).tensor(ty)),
-    }
+        })
+        .collect()
 }
 
 /// Compare `y` with `want` bit for bit; Err names the first differing element.
@@ -263,15 +276,9 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
     if g.results.is_empty() {
         return Err(format!("{}: the model returns no result", g.name));
     }
-    if g.args.len() != 1 {
-        return Err(format!(
-            "the model takes {} inputs; nibble-run feeds exactly one",
-            g.args.len()
-        ));
-    }
-    let input = make_input(cli, &g.args[0])?;
+    let inputs = make_inputs(cli, &g.args)?;
     let t0 = Instant::now();
-    let out = nibble_qnn::reference::run(&g, &weights, &[input])?;
+    let out = nibble_qnn::reference::run(&g, &weights, &inputs)?;
     let dt = t0.elapsed();
     let y = &out[0];
     println!(
@@ -308,14 +315,12 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
         p.weights.len(),
         wbytes
     );
-    if p.inputs.len() != 1 {
-        return Err(format!(
-            "the network takes {} inputs; nibble-run feeds exactly one",
-            p.inputs.len()
-        ));
-    }
-    let ty = nibble_runtime::host::tensor_type(&p.inputs[0])?;
-    let input = make_input(cli, &ty)?;
+    let tys = p
+        .inputs
+        .iter()
+        .map(nibble_runtime::host::tensor_type)
+        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = make_inputs(cli, &tys)?;
     let mut rt = match Runtime::new(&a) {
         Ok(rt) => rt,
         Err(Error::NoDriver(m)) => {
@@ -337,9 +342,7 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
         }
     );
     let t1 = Instant::now();
-    let out = rt
-        .run(std::slice::from_ref(&input))
-        .map_err(|e| e.to_string())?;
+    let out = rt.run(&inputs).map_err(|e| e.to_string())?;
     let dt = t1.elapsed();
     let y = &out[0];
     println!(
@@ -357,7 +360,7 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
             let (g, w) =
                 nibble_runtime::artifact::load_reference_with(&cli.model, cli.weights.as_deref())
                     .map_err(|e| e.to_string())?;
-            let want = nibble_qnn::reference::run(&g, &w, &[input])?;
+            let want = nibble_qnn::reference::run(&g, &w, &inputs)?;
             if want.len() != out.len() {
                 return Err(format!(
                     "check: the reference has {} outputs, the GPU {}",
