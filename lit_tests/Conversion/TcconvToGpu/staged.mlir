@@ -141,3 +141,14 @@
 // PTX-SAME: barrier.cluster.wait;
 // PTX: mapa.shared::cluster.u64
 // PTX: ld.shared::cluster.b32
+
+// The same epilogue behind a long main loop (3x3, 512 channels: 36 K blocks): the residual
+// is loaded in the epilogue, after the pipeline has drained, not held across the loop.
+// CHECK-LABEL: func.func @residual_long_k
+// CHECK: gpu.func @residual_long_k_1_conv2d
+// CHECK: %[[RESF:.*]] = memref.reinterpret_cast %arg3
+// CHECK-NOT: vector.load %[[RESF]]
+// CHECK: scf.for %{{.*}} = %c0 to %c36 step %c1
+// CHECK-NOT: vector.load %[[RESF]]
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: vector.load %[[RESF]][%{{.*}}] {alignment = 8 : i64} : memref<1048576xi32>, vector<2xi32>

@@ -49,3 +49,14 @@ module {
     return
   }
 }
+// -----
+module {
+  func.func @residual_long_k(%arg0: memref<16x16x16x64xi32> {tcconv.dims = array<i64: 16, 512, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<16x16x16x256xi32> {tcconv.dims = array<i64: 16, 256, 16, 16>, tcconv.elem = "i32", tcconv.layout = "HWNC"}, %arg2: memref<16x16x16x256xi32> {tcconv.dims = array<i64: 16, 256, 16, 16>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg3: memref<16x16x16x32xi32> {tcconv.dims = array<i64: 16, 256, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_90"} {
+    %0 = "tcconv.alloc"() {dims = array<i64: 16, 256, 16, 16>, elem = "i32", layout = "NHWC"} : () -> memref<16x16x16x256xi32>
+    %1 = "tcconv.weight"() {dims = array<i64: 256, 512, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<3x3x256x64xi32>
+    %2 = "tcconv.weight"() {dims = array<i64: 256, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<256xi32>
+    "tcconv.relayout"(%arg1, %0) : (memref<16x16x16x256xi32>, memref<16x16x16x256xi32>) -> ()
+    "tcconv.conv2d"(%arg0, %1, %2, %0, %arg2, %arg3) {a_type = "u8", b_type = "s8", block_tile = array<i64: 64, 64, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1342218220>, second_rounding = "half_up", second_shift = array<i32: 39>, second_zero_point = 0 : i64, shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<16x16x16x64xi32>, memref<3x3x256x64xi32>, memref<256xi32>, memref<16x16x16x256xi32>, memref<16x16x16x256xi32>, memref<16x16x16x32xi32>) -> ()
+    return
+  }
+}
