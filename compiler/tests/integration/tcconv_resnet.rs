@@ -4,33 +4,13 @@
 //! where `direct` applies (16) and one where it does not (3). Small images keep it quick. The
 //! optimized programs are lowered with `streams=narrow16`.
 
-use melior::ir::block::BlockLike;
-use nibble_compiler::context::{new_context, parse_source};
-use nibble_compiler::opt_driver::{run_opt, OptOptions};
+use crate::optimized;
 use nibble_models::hawq::{Arch, BitConfig};
 use nibble_models::{make_example, ExampleConfig};
-use nibble_qnn::graph::Graph;
 use nibble_qnn::tensor::Rng;
 use nibble_tcconv::lower::{lower, LowerOptions};
 use nibble_tcconv::program::{Strategy, TcOp};
 use nibble_tcconv::target::Target;
-
-fn optimized(g: &Graph, target: Target) -> Graph {
-    let out = run_opt(
-        &g.to_mlir(),
-        "net.mlir",
-        &OptOptions {
-            pass_pipeline: Some(format!(
-                "builtin.module(qnn-egraph-optimize{{target={target}}})"
-            )),
-            ..Default::default()
-        },
-    );
-    assert!(out.success, "{}", out.stderr);
-    let ctx = new_context();
-    let module = parse_source(ctx, &out.output, "opt.mlir").expect("valid IR");
-    nibble_qnn::ir::graph_of_func(module.body().first_operation().unwrap()).unwrap()
-}
 
 /// Returns the number of targets whose optimized program runs a shortcut in its conv.
 fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) -> usize {

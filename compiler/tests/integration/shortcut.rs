@@ -1,0 +1,79 @@
+//! Random residual-unit tails (`nibble_models::conv`: a conv plus a strided 1x1 shortcut conv of
+//! a second input, added, relu, requantize; odd batches, sizes and channel counts, 4- and 8-bit)
+//! through `qnn-egraph-optimize` and `convert-qnn-to-tcconv` on every target: the tcconv
+//! interpreter over the packed buffers equals the qnn reference bit for bit, whether the
+//! lowering runs the shortcut in the conv's kernel or as a conv of its own.
+
+use crate::optimized;
+use nibble_models::conv::{conv_network, ConvConfig};
+use nibble_qnn::tensor::{Rng, Tensor};
+use nibble_tcconv::lower::{lower, LowerOptions};
+use nibble_tcconv::program::TcOp;
+use nibble_tcconv::target::Target;
+
+fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
+    v[rng.int(0, v.len() as i64 - 1) as usize]
+}
+
+fn random_tail(rng: &mut Rng, seed: u64) -> ConvConfig {
+    let kernel = pick(rng, &[1, 3]);
+    ConvConfig {
+        batch: pick(rng, &[1, 2, 3, 5]),
+        in_channels: pick(rng, &[32, 64, 96]),
+        size: rng.int(2, 9),
+        out_channels: pick(rng, &[8, 24, 40, 64]),
+        kernel,
+        stride: 1,
+        padding: kernel / 2,
+        bits: pick(rng, &[4, 8]),
+        seed,
+        groups: 1,
+        shortcut: Some((pick(rng, &[32, 64]), pick(rng, &[1, 2]))),
+    }
+}
+
+fn shortcuts(p: &nibble_tcconv::program::Program) -> usize {
+    p.ops
+        .iter()
+        .filter(|o| matches!(o, TcOp::Conv2d(c) if c.shortcut.is_some()))
+        .count()
+}
+
+#[test]
+fn random_shortcut_tails_match_the_reference_on_every_target() {
+    let mut rng = Rng(20261204);
+    let mut fused = 0;
+    for i in 0..10 {
+        let cfg = random_tail(&mut rng, 700 + i);
+        let (g, w) = conv_network(&cfg).unwrap_or_else(|e| panic!("{cfg:?}: {e}"));
+        let inputs: Vec<Tensor> = g.args.iter().map(|ty| rng.tensor(ty)).collect();
+        let want = nibble_qnn::reference::run(&g, &w.bind(&g).unwrap(), &inputs).unwrap();
+        for target in Target::ALL {
+            let opt = optimized(&g, target);
+            for separate in [false, true] {
+                let opts = LowerOptions {
+                    separate_shortcuts: separate,
+                    ..Default::default()
+                };
+                let p = lower(&opt, target, &opts).unwrap();
+                nibble_tcconv::verify::verify_program(&p)
+                    .unwrap_or_else(|e| panic!("{cfg:?} {target}: {e:?}"));
+                let n = shortcuts(&p);
+                if separate || target == Target::Sm75 {
+                    assert_eq!(n, 0, "{cfg:?} {target} separate={separate}");
+                }
+                fused += n;
+                let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
+                let got = nibble_tcconv::interp::run(&p, &packed, &inputs).unwrap();
+                if let Some(k) = got[0].first_mismatch(&want[0]) {
+                    panic!(
+                        "{cfg:?} {target} separate={separate}: first mismatch at {k}: {} vs {}",
+                        got[0].show(k),
+                        want[0].show(k)
+                    );
+                }
+            }
+        }
+    }
+    assert!(fused > 0, "no tail ran its shortcut in the conv's kernel");
+}
