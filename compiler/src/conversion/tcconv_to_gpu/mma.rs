@@ -40,7 +40,8 @@
 //! warp/split` = (M tile `tile / TN`, N tile `tile % TN`). Loop: taps (ky, kx), then K steps of
 //! mma.k channels; per step MT*NT mma.sync on MT*NT*m/4 i32 accumulators.
 //! Taps along K (`MmaPlan::tapk`, the 3-channel stem: one 32-bit word per stored pixel): K is
-//! taps x Cs, a fragment register is the word of tap `q*TPS + 4h + t` (see `tapk_accumulate`).
+//! taps x Cs, a fragment register is the word of tap `q*TPS + 4h + t` (see `tapk_accumulate`);
+//! a warp's K steps (7 on the 7x7 stem) are unrolled up to 8, so their loads issue together.
 //!
 //! Epilogue: per accumulator (m, o): `acc + bias[o]`, `epilogue::epilogue` (requantize / residual /
 //! clamp / relu, the output type's range), store at `act_slot(out, n, o, oh, ow)`. 4-bit outputs:

@@ -38,7 +38,9 @@
 //! is `ksplit * BKB` bytes and warp `w` reads its `w % ksplit`-th BKB of it; after the loop the
 //! other slices' accumulators meet the first one's in the drained pipeline memory.
 //!
-//! Epilogue: `epilogue::store_tile` (bias, requantize / residual / clamp / relu). Packed 4-bit
+//! Epilogue: `epilogue::store_tile` (bias, requantize / residual / clamp / relu); an i32
+//! residual behind a main loop of at most two K blocks is loaded before the loop
+//! (`epilogue::prefetch_residual`), so its latency overlaps the GEMM. Packed 4-bit
 //! channel-innermost outputs with O % 32 == 0 are staged: each group's 32-bit word of 8 channels
 //! goes into a `[BM][BN/8]`-word tile in shared memory, then every thread writes 16 bytes
 //! (`st.global.v4`) of a row; other outputs are stored from the fragments.
