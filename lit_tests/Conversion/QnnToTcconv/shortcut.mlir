@@ -7,6 +7,7 @@
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma},tcconv-verify)' | FileCheck %s --check-prefix=WGMMA
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s --check-prefix=AUTO90A
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcuts=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
 
 // CHECK-LABEL: func.func @strided_shortcut
@@ -82,4 +83,24 @@ func.func @shortcut_of_a_split_k_conv(%x: tensor<1x256x7x7xui4>, %y: tensor<1x12
   %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x128x14x14xui4>, tensor<256x128x1x1xi4>, tensor<256xi32>) -> tensor<1x256x7x7xi32>
   %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<1x256x7x7xui4>, tensor<256x256x3x3xi4>, tensor<256xi32>, tensor<1x256x7x7xi32>) -> tensor<1x256x7x7xui4>
   return %r : tensor<1x256x7x7xui4>
+}
+
+// Batch 8, stage 1 of ResNet-50 on sm_90a: the conv alone takes the staged kernel, with the
+// shortcut's work added the wgmma kernel would pay; the shortcut stays in the conv on the
+// staged kernel (as on sm_90) rather than running apart.
+// CHECK-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// WGMMA-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// SEPARATE-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// AUTO90A-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// AUTO90A: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>{{.*}}shortcut_strides = array<i64: 1, 1>
+// AUTO90A-NOT: "tcconv.conv2d"
+// WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 1, 1>
+func.func @shortcut_pinned_to_the_staged_kernel(%x: tensor<8x64x56x56xui4>, %y: tensor<8x64x56x56xui4>) -> tensor<8x256x56x56xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x1x1xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<256x64x1x1xi4>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<256xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<8x64x56x56xui4>, tensor<256x64x1x1xi4>, tensor<256xi32>) -> tensor<8x256x56x56xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<8x64x56x56xui4>, tensor<256x64x1x1xi4>, tensor<256xi32>, tensor<8x256x56x56xi32>) -> tensor<8x256x56x56xui4>
+  return %r : tensor<8x256x56x56xui4>
 }
