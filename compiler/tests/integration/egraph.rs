@@ -4,9 +4,6 @@
 //! residual streams requantized by their conv's second result, at most one layout transform at
 //! the input and one at the output).
 
-use melior::ir::block::BlockLike;
-use nibble_compiler::context::{new_context, parse_source};
-use nibble_compiler::opt_driver::{run_opt, OptOptions};
 use nibble_models::hawq::{Arch, BitConfig};
 use nibble_models::{make_example, ExampleConfig};
 use nibble_qnn::graph::{EpilogueKind, Graph, Op};
@@ -28,23 +25,12 @@ fn example(arch: Arch, batch: i64) -> (Graph, Weights) {
     (ex.graph.graph, ex.weights)
 }
 
-/// Run the pass through nibble-opt's driver and read the result back as a graph.
+/// Run the pass (then qnn-verify) through nibble-opt's driver, read back as a graph.
 fn optimize(g: &Graph, target: &str) -> Graph {
-    let out = run_opt(
-        &g.to_mlir(),
-        "net.mlir",
-        &OptOptions {
-            pass_pipeline: Some(format!(
-                "builtin.module(qnn-egraph-optimize{{target={target}}},qnn-verify)"
-            )),
-            ..Default::default()
-        },
-    );
-    assert!(out.success, "{}", out.stderr);
-    let ctx = new_context();
-    let module = parse_source(ctx, &out.output, "opt.mlir").expect("the pass prints valid IR");
-    let func = module.body().first_operation().expect("a function");
-    nibble_qnn::ir::graph_of_func(func).expect("a qnn function")
+    crate::run_pipeline(
+        g,
+        &format!("builtin.module(qnn-egraph-optimize{{target={target}}},qnn-verify)"),
+    )
 }
 
 fn count(g: &Graph, f: impl Fn(&Op) -> bool) -> usize {

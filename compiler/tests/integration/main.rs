@@ -13,20 +13,27 @@ use nibble_compiler::opt_driver::{run_opt, OptOptions};
 use nibble_qnn::graph::Graph;
 use nibble_tcconv::target::Target;
 
-/// `g` after `qnn-egraph-optimize{target}` (fused epilogues), read back as a graph.
-pub fn optimized(g: &Graph, target: Target) -> Graph {
+/// `g` after the pass pipeline `pipeline` (nibble-opt's driver), read back as a graph.
+pub fn run_pipeline(g: &Graph, pipeline: &str) -> Graph {
     let out = run_opt(
         &g.to_mlir(),
         "net.mlir",
         &OptOptions {
-            pass_pipeline: Some(format!(
-                "builtin.module(qnn-egraph-optimize{{target={target}}})"
-            )),
+            pass_pipeline: Some(pipeline.to_string()),
             ..Default::default()
         },
     );
     assert!(out.success, "{}", out.stderr);
     let ctx = new_context();
-    let module = parse_source(ctx, &out.output, "opt.mlir").expect("valid IR");
-    nibble_qnn::ir::graph_of_func(module.body().first_operation().unwrap()).unwrap()
+    let module = parse_source(ctx, &out.output, "opt.mlir").expect("the pipeline prints valid IR");
+    let func = module.body().first_operation().expect("a function");
+    nibble_qnn::ir::graph_of_func(func).expect("a qnn function")
+}
+
+/// `g` after `qnn-egraph-optimize{target}` (fused epilogues).
+pub fn optimized(g: &Graph, target: Target) -> Graph {
+    run_pipeline(
+        g,
+        &format!("builtin.module(qnn-egraph-optimize{{target={target}}})"),
+    )
 }

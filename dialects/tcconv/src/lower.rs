@@ -9,9 +9,7 @@
 
 use crate::buffer::{padded_channels, ActBuffer};
 use crate::program::*;
-use crate::select::{
-    choose, simple_writes_second, staged_plan, Choice, ConvSpec, Family, Kernel,
-};
+use crate::select::{choose, simple_writes_second, staged_plan, Choice, ConvSpec, Family, Kernel};
 use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, ValueId};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
@@ -627,15 +625,17 @@ impl<'g> Lowering<'g> {
             groups,
             shortcut: sc.take(),
         };
-        // the kernel the conv runs when it is not the selection's own choice for the conv
-        let mut pinned = None;
+        // the kernel chosen with the shortcut in view (None: the selection's choice for the conv
+        // as it ends up)
+        let mut kernel = None;
         if let (Some(j), Some(_)) = (shortcut, &conv.shortcut) {
             // the shortcut stays in the conv where the family the conv takes without it runs
             // it too, and where that kernel splits no K (a shortcut keeps K whole: a late
             // layer at batch 1-8 would lose the warps its split gives)
-            let fused = self.kernel(&conv).family();
+            let fused = self.kernel(&conv);
             let l = self.layout[&v];
             let wide = ActBuffer::new(l, ElemType::I32, self.p.buffers[output].dims);
+            let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
             let alone = {
                 let mut spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
                 spec.shortcut = None;
@@ -649,18 +649,18 @@ impl<'g> Lowering<'g> {
                 )
             };
             let splits = matches!(&alone, Kernel::Staged(p) if p.ksplit > 1 || p.cluster > 1);
-            // staged alone, wgmma only with the shortcut's work added: the staged kernel runs
-            // both GEMMs (ResNet-50 W4A4 batch 8 on an H200, the stage-1 downsampling conv:
-            // the network 2.4% faster than with the staged conv and the shortcut apart)
-            if let (Family::Wgmma, Kernel::Staged(_), Choice::Auto) =
-                (fused, &alone, self.opts.kernel)
-            {
-                let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
-                pinned = staged_plan(&spec, &conv.tiling, self.target).map(Kernel::Staged);
+            kernel = match (fused.family(), &alone, self.opts.kernel) {
+                (f, a, _) if f == a.family() => Some(fused),
+                // staged alone, wgmma only with the shortcut's work added: the staged kernel
+                // runs both GEMMs (ResNet-50 W4A4 batch 8 on an H200, the stage-1 downsampling
+                // conv: the network 2.4% faster than with the staged conv and the shortcut apart)
+                (Family::Wgmma, Kernel::Staged(_), Choice::Auto) => {
+                    staged_plan(&spec, &conv.tiling, self.target).map(Kernel::Staged)
+                }
+                _ => None,
             }
-            let same = fused == alone.family() || pinned.is_some();
-            if !same || !matches!(alone.family(), Family::Staged | Family::Wgmma) || splits {
-                pinned = None;
+            .filter(|k| matches!(k.family(), Family::Staged | Family::Wgmma) && !splits);
+            if kernel.is_none() {
                 conv.shortcut = None;
                 self.conv(j, None)?;
                 conv.residual = Some(self.buffer(n.operands[n.operands.len() - 1], l));
@@ -668,7 +668,7 @@ impl<'g> Lowering<'g> {
         }
         let (family, writes_second, wgmma_tile) = {
             let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
-            let k = pinned.unwrap_or_else(|| self.kernel(&conv));
+            let k = kernel.unwrap_or_else(|| self.kernel(&conv));
             let wgmma_tile = match &k {
                 Kernel::Wgmma(p) => Some([p.bm(), p.bn, p.wbk()]),
                 _ => None,

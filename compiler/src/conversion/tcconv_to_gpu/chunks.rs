@@ -8,7 +8,7 @@
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::conv::ConvSpec;
 use super::layout::{act_slot, weight_slot};
-use super::layout::{pixel, tap};
+use super::layout::{gemm_row, tap};
 
 /// One of this thread's A chunks: chunk index `ch` within the stage row, the row's pixel
 /// (`ok`: inside M; `n, y, x`), its word offset `dst` in the stage, and `guard` (None: the
@@ -46,9 +46,7 @@ impl AChunk {
         (row, ch, dst, guard): (Val, Val, Val, Option<Val>),
     ) -> Self {
         let mm = kb.add(m0, row);
-        let ok = kb.cmp(Cmp::Ult, mm, mlim);
-        let mc = kb.mins(mm, mlast);
-        let (n, y, x) = pixel(kb, s, mc);
+        let (_, ok, n, y, x) = gemm_row(kb, s, mm, (mlim, mlast));
         AChunk {
             ch,
             ok,

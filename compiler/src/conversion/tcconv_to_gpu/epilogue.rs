@@ -330,12 +330,7 @@ pub fn store_tile(
                         (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
                             narrow_res.next()
                         }
-                        (Some((buf, ab)), _) => {
-                            let olast2 = kb.idx(o_total - 2);
-                            let oe = kb.mins(oc, olast2);
-                            let sl = act_slot(kb, ab, n, oe, y, x);
-                            Some(kb.load2(buf.mem, sl))
-                        }
+                        (Some((buf, ab)), _) => Some(residual_pair(kb, buf, ab, (n, y, x), oc)),
                         (None, Some((buf, ab))) => Some([0, 1].map(|ci| {
                             let sl = act_slot(kb, ab, n, chans[ci].1, y, x);
                             buf.load_slot(kb, sl)
@@ -546,9 +541,7 @@ pub(super) fn prefetch_residual(
     if buf.storage != Storage::Word32 || !channel_pairs(ab) || s.shortcut.is_some() {
         return None;
     }
-    let o_total = s.output.dims[1];
     let rhalves = (tile.mm / 8) as usize;
-    let olast2 = kb.idx(o_total - 2);
     let two = kb.idx(2);
     let t2 = kb.mul(tile.t, two);
     let mut vals = vec![];
@@ -557,15 +550,28 @@ pub(super) fn prefetch_residual(
             let off = kb.idx(nt * 8);
             let o0 = kb.add(tile.nbase, off);
             let oc = kb.add(o0, t2);
-            let oe = kb.mins(oc, olast2);
             for rh in 0..rhalves {
                 let (_, _, n, y, x) = tile.rows[mt * rhalves + rh];
-                let sl = act_slot(kb, ab, n, oe, y, x);
-                vals.extend(kb.load2(buf.mem, sl));
+                vals.extend(residual_pair(kb, buf, ab, (n, y, x), oc));
             }
         }
     }
     Some(vals)
+}
+
+/// The i32 residual of channels `oc`, `oc + 1` (`oc` even, clamped to the last pair) at pixel
+/// `(n, y, x)`: one 8-byte load (the buffer's channel pairs are adjacent).
+fn residual_pair(
+    kb: &mut KernelBuilder,
+    buf: &Buf,
+    ab: &ActBuffer,
+    (n, y, x): (Val, Val, Val),
+    oc: Val,
+) -> [Val; 2] {
+    let olast2 = kb.idx(ab.dims[1] - 2);
+    let oe = kb.mins(oc, olast2);
+    let sl = act_slot(kb, ab, n, oe, y, x);
+    kb.load2(buf.mem, sl)
 }
 
 pub(super) fn store_block_tile(

@@ -728,6 +728,21 @@ pub fn pixel(kb: &mut KernelBuilder, s: &ConvSpec, m: Val) -> (Val, Val, Val) {
     }
 }
 
+/// GEMM row `m` of a conv as a tile reads or stores it: `(m, m < M, n, oh, ow)`, the pixel
+/// of `min(m, M - 1)` (`mlim` = M, `mlast` = M - 1: a row past M stays in bounds, its validity
+/// guards the store).
+pub fn gemm_row(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    m: Val,
+    (mlim, mlast): (Val, Val),
+) -> (Val, Val, Val, Val, Val) {
+    let ok = kb.cmp(Cmp::Ult, m, mlim);
+    let mc = kb.mins(m, mlast);
+    let (n, y, x) = pixel(kb, s, mc);
+    (m, ok, n, y, x)
+}
+
 /// Window taps along one axis for output coordinate `o` (kernel offset `k`, the conv's or
 /// pool's stride and leading padding, the input extent): `(valid, clamped input index)`.
 pub fn tap(

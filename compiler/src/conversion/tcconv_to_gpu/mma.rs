@@ -62,7 +62,7 @@ use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::conv::{ConvArgs, ConvSpec};
 use super::epilogue::{store_tile, TileBufs, WarpTile};
 use super::layout::{act_slot, weight_slot, Buf};
-use super::layout::{pixel, tap};
+use super::layout::{gemm_row, tap};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::ir::mma_type_name;
 
@@ -192,10 +192,7 @@ pub fn conv(
             let off = kb.idx(mt * mm + rh * 8);
             let r = kb.add(mbase, off);
             let m = kb.add(r, g);
-            let ok = kb.cmp(Cmp::Ult, m, mlim);
-            let mc = kb.mins(m, mlast);
-            let (n, y, x) = pixel(kb, s, mc);
-            rows.push((m, ok, n, y, x));
+            rows.push(gemm_row(kb, s, m, (mlim, mlast)));
         }
     }
     // the weight rows (output channels) this lane loads for B: o = nbase + 8*nt + g
@@ -361,10 +358,9 @@ fn tapk_accumulate(
     let rhalves = (mm / 8) as usize;
     let taps = kh * kw;
     let (at, bt) = (mma_type_name(p.a_type), mma_type_name(p.b_type));
-    let per_split = kb.idx(p.ksteps / p.split);
+    let steps = p.ksteps / p.split;
+    let per_split = kb.idx(steps);
     let lo = kb.mul(ks, per_split);
-    let hi = kb.add(lo, per_split);
-    let one = kb.idx(1);
     let zero = kb.i32c(0);
     let izero = kb.idx(0);
     // a kernel row a K step (the 7x7 stem: 8 taps a step, 7 steps either way): K step q is
@@ -428,8 +424,9 @@ fn tapk_accumulate(
         }
         warp_mma(kb, p.shape, (at, bt), &afr, &bfr, accs)
     };
-    let steps = p.ksteps / p.split;
     if steps > TAPK_UNROLL {
+        let hi = kb.add(lo, per_split);
+        let one = kb.idx(1);
         return kb.for_range(lo, hi, one, accs, body);
     }
     // unrolled: every step's loads are independent of the MMAs before them, so the scheduler

@@ -53,7 +53,7 @@ use super::builder::{Cmp, KernelBuilder, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK};
 use super::conv::{ConvArgs, ConvSpec};
 use super::epilogue::{prefetch_residual, store_block_tile, OutTile, WarpTile};
-use super::layout::pixel;
+use super::layout::gemm_row;
 use super::layout::{Buf, IndexMath};
 use super::mma::warp_mma;
 use nibble_tcconv::ir::mma_type_name;
@@ -346,10 +346,7 @@ pub fn conv(
             let r0 = kb.add(m0, wrow);
             let r = kb.add(r0, off);
             let m = kb.add(r, g);
-            let ok = kb.cmp(Cmp::Ult, m, mlim);
-            let mc = kb.mins(m, mlast);
-            let (n, y, x) = pixel(kb, s, mc);
-            rows.push((m, ok, n, y, x));
+            rows.push(gemm_row(kb, s, m, (mlim, mlast)));
         }
     }
     let nbase = kb.add(n0, wcol);

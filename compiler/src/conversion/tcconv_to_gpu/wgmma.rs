@@ -52,7 +52,7 @@ use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK};
 use super::conv::{ConvArgs, ConvSpec};
 use super::epilogue::{store_block_tile, OutTile, WarpTile};
-use super::layout::pixel;
+use super::layout::gemm_row;
 use super::layout::{Buf, IndexMath};
 use super::staged::widen_pair;
 use nibble_qnn::semantics::ElemType;
@@ -442,10 +442,7 @@ pub fn conv(
         let r0 = kb.add(m0, wrow);
         let r = kb.add(r0, off);
         let m = kb.add(r, g);
-        let ok = kb.cmp(Cmp::Ult, m, mlim);
-        let mc = kb.mins(m, mlast);
-        let (n, y, x) = pixel(kb, s, mc);
-        rows.push((m, ok, n, y, x));
+        rows.push(gemm_row(kb, s, m, (mlim, mlast)));
     }
     let izero = kb.idx(0);
     let all = kb.cmp(Cmp::Eq, izero, izero);
