@@ -10,6 +10,9 @@
 # RANDOM_SHORTCUT=N random residual-unit tails (a conv plus a strided 1x1 shortcut conv of a
 # second input), the shortcut run in the conv's kernel (staged; on sm_90a also wgmma);
 # WG_MODELS=1 adds sm_90a model artifacts with convert-qnn-to-tcconv{kernel=wgmma} (`-wg`);
+# WS_MODELS=1 adds sm_90a model artifacts with kernel=wgmma_ws (the warp-specialized persistent
+# wgmma kernel wherever it applies, `-ws`); the RANDOM_WGMMA convs and the RFC layers also get
+# `-ws` artifacts through it;
 # AB=1 adds sm_90 artifacts of the models and RFC layers with the register-only conv kernels
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
 # SIMPLE_MODELS="resnet18-w4a4-b1-sm_90 ..." adds those model artifacts with
@@ -64,6 +67,10 @@ for m in $models; do
         emit "$name-wg" "$d" "$t" wgmma
         echo "$name-wg model $arch $bits $b $t" >> "$manifest"
       fi
+      if [ "$t" = sm_90a ] && [ -n "${WS_MODELS:-}" ]; then # warp-specialized wgmma, for A/B
+        emit "$name-ws" "$d" "$t" wgmma_ws
+        echo "$name-ws model $arch $bits $b $t" >> "$manifest"
+      fi
       if [[ " ${SIMPLE_MODELS:-} " == *" $arch-$bits-b$b-$t "* ]]; then # the CUDA-core kernels only
         emit "$name-simple" "$d" "$t" simple
         echo "$name-simple model $arch $bits $b $t" >> "$manifest"
@@ -86,6 +93,9 @@ for e in ${EXTRA:-}; do
     emit "$arch-$bits-b$b-$t" "$d" "$t"; echo "$arch-$bits-b$b-$t model $arch $bits $b $t" >> "$manifest"
     if [ "$t" = sm_90a ] && [ -n "${WG_MODELS:-}" ]; then
       emit "$arch-$bits-b$b-$t-wg" "$d" "$t" wgmma; echo "$arch-$bits-b$b-$t-wg model $arch $bits $b $t" >> "$manifest"
+    fi
+    if [ "$t" = sm_90a ] && [ -n "${WS_MODELS:-}" ]; then
+      emit "$arch-$bits-b$b-$t-ws" "$d" "$t" wgmma_ws; echo "$arch-$bits-b$b-$t-ws model $arch $bits $b $t" >> "$manifest"
     fi
     if [[ " ${PREV_TARGETS:-sm_90} " == *" $t "* ]] && [ -n "${PREV_OPT:-}" ]; then
       opt=$PREV_OPT emit "$arch-$bits-b$b-$t-prev" "$d" "$t"
@@ -174,12 +184,14 @@ if [[ " $targets " == *" sm_90a "* ]]; then
   while read -r i s bits; do
     d=build/suite/rwg$i; $gen conv --shape "$s" --bits "$bits" --seed "$((300 + i))" -o "$d" > /dev/null
     emit "rwg$i-sm_90a" "$d" sm_90a wgmma; echo "rwg$i-sm_90a conv $s $bits $((300 + i)) sm_90a" >> "$manifest"
+    emit "rwg$i-sm_90a-ws" "$d" sm_90a wgmma_ws; echo "rwg$i-sm_90a-ws conv $s $bits $((300 + i)) sm_90a" >> "$manifest"
   done
   # the RFC layers through wgmma (auto keeps the staged kernel on their batch-8 grids), for A/B
   i=0
   for s in $convs; do
     d=build/suite/rfc$i
     emit "rfc$i-w4a4-sm_90a-wg" "$d" sm_90a wgmma; echo "rfc$i-w4a4-sm_90a-wg conv $s 4 $i sm_90a" >> "$manifest"
+    emit "rfc$i-w4a4-sm_90a-ws" "$d" sm_90a wgmma_ws; echo "rfc$i-w4a4-sm_90a-ws conv $s 4 $i sm_90a" >> "$manifest"
     i=$((i + 1))
   done
 fi

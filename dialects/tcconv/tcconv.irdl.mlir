@@ -80,7 +80,8 @@ irdl.dialect @tcconv {
     %f1 = irdl.is "mma"
     %f2 = irdl.is "staged"
     %f3 = irdl.is "wgmma"
-    %family = irdl.any_of(%f0, %f1, %f2, %f3)
+    %f4 = irdl.is "wgmma_ws"
+    %family = irdl.any_of(%f0, %f1, %f2, %f3, %f4)
     irdl.operands(input: %i, weight: %w, bias: optional %b, residual: optional %r, output: %o, second: optional %o2,
       shortcut_input: optional %si, shortcut_weight: optional %sw, shortcut_bias: optional %sb)
     irdl.attributes { "family" = %family, "strategy" = %strategy, "strides" = %strides, "padding" = %padding, "kernel" = %kernel,

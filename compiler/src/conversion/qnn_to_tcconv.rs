@@ -1,4 +1,4 @@
-//! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|mma|simple
+//! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|wgmma_ws|mma|simple
 //! shortcuts=fused|separate streams=i32|narrow16}`:
 //! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
 //! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
@@ -76,8 +76,11 @@ pub fn parse_options(
         lo.tile = Some(parse_tile(t).map_err(err)?);
     }
     if let Some(k) = options.get("kernel") {
-        lo.kernel = Choice::parse(k)
-            .ok_or_else(|| err(format!("kernel={k} is not auto, wgmma, mma or simple")))?;
+        lo.kernel = Choice::parse(k).ok_or_else(|| {
+            err(format!(
+                "kernel={k} is not auto, wgmma, wgmma_ws, mma or simple"
+            ))
+        })?;
     }
     match options.get("strategy").map(String::as_str) {
         None | Some("auto") => {}

@@ -1,6 +1,6 @@
 //! Kernel selection: the strategy (direct / im2col), MMA shape, tile and kernel family of each
 //! `tcconv.conv2d`, decided once, here, from the op's buffers, its tiling and the target. `convert-qnn-to-tcconv` records
-//! the choice on the op (`family = "simple" | "mma" | "staged" | "wgmma"`, [`Family`]); tcconv-verify checks
+//! the choice on the op (`family = "simple" | "mma" | "staged" | "wgmma" | "wgmma_ws"`, [`Family`]); tcconv-verify checks
 //! that the recorded family takes the op; `convert-tcconv-to-gpu` builds exactly that kernel from
 //! the plan [`realize`] gives back. Every number here is pure arithmetic over tcconv data (no
 //! MLIR), so the e-graph cost model (`choose_strategy`, `mma_for`), both conversions and the
@@ -9,6 +9,9 @@
 //! Families:
 //! - `wgmma` ([`WgmmaPlan`]): the Hopper warpgroup MMA conv (sm_90a only): both operands in
 //!   shared memory behind matrix descriptors, 4-bit operands widened once per tile;
+//! - `wgmma_ws` ([`wgmma_ws_plan`], a [`WgmmaPlan`] with `persistent` set): the same GEMM
+//!   warp-specialized (producer and consumer warpgroups on an mbarrier ring) and persistent
+//!   (one block an SM walks the tiles); only on request (`kernel=wgmma_ws`);
 //! - `staged` ([`StagedPlan`]): the tensor-core conv with a cp.async multi-stage pipeline and
 //!   ldmatrix (sm_80+, 16-byte pixel rows, the block tile of [`Tiling`], sliced K on small grids);
 //! - `mma` ([`MmaPlan`]): the register-only tensor-core conv (sm_75, the 3-channel stem, shapes
@@ -31,6 +34,7 @@ pub enum Family {
     Mma,
     Staged,
     Wgmma,
+    WgmmaWs,
 }
 
 impl Family {
@@ -40,6 +44,7 @@ impl Family {
             Family::Mma => "mma",
             Family::Staged => "staged",
             Family::Wgmma => "wgmma",
+            Family::WgmmaWs => "wgmma_ws",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -48,6 +53,7 @@ impl Family {
             "mma" => Some(Family::Mma),
             "staged" => Some(Family::Staged),
             "wgmma" => Some(Family::Wgmma),
+            "wgmma_ws" => Some(Family::WgmmaWs),
             _ => None,
         }
     }
@@ -57,12 +63,14 @@ impl Family {
 /// takes the conv (`auto`), the wgmma kernel wherever it takes the conv on sm_90a, also on
 /// grids too small for it to pay off (`wgmma`, for conformance runs and A/B), the
 /// register-only or simple kernel at most (`mma`, for A/B runs), or the simple kernel
-/// (`simple`).
+/// (`simple`); `wgmma_ws`: the warp-specialized persistent wgmma kernel wherever it takes the
+/// conv, else as `auto`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Choice {
     #[default]
     Auto,
     Wgmma,
+    WgmmaWs,
     Mma,
     Simple,
 }
@@ -72,6 +80,7 @@ impl Choice {
         match s {
             "auto" => Some(Choice::Auto),
             "wgmma" => Some(Choice::Wgmma),
+            "wgmma_ws" => Some(Choice::WgmmaWs),
             "mma" => Some(Choice::Mma),
             "simple" => Some(Choice::Simple),
             _ => None,
@@ -94,6 +103,7 @@ impl Kernel {
             Kernel::Simple => Family::Simple,
             Kernel::Mma(_) => Family::Mma,
             Kernel::Staged(_) => Family::Staged,
+            Kernel::Wgmma(p) if p.persistent.is_some() => Family::WgmmaWs,
             Kernel::Wgmma(_) => Family::Wgmma,
         }
     }
@@ -117,6 +127,17 @@ pub fn choose(
     if s.groups != 1 {
         return Kernel::Simple;
     }
+    if choice == Choice::WgmmaWs && target.wgmma() {
+        let tile = wgmma_tile.or_else(|| wgmma_tile_model(s, sm));
+        if let Some(p) = tile.and_then(|t| wgmma_ws_plan(s, t, sm)) {
+            return Kernel::Wgmma(p);
+        }
+    }
+    let choice = if choice == Choice::WgmmaWs {
+        Choice::Auto
+    } else {
+        choice
+    };
     if matches!(choice, Choice::Auto | Choice::Wgmma) && target.wgmma() {
         let tile = wgmma_tile.or_else(|| wgmma_tile_model(s, sm));
         if let Some(p) = tile.and_then(|t| wgmma_plan(s, t)) {
@@ -164,6 +185,11 @@ pub fn realize(
         Family::Wgmma => target
             .wgmma()
             .then(|| wgmma_plan(s, tiling.block_tile))
+            .flatten()
+            .map(Kernel::Wgmma),
+        Family::WgmmaWs => target
+            .wgmma()
+            .then(|| wgmma_ws_plan(s, tiling.block_tile, sm))
             .flatten()
             .map(Kernel::Wgmma),
     };
@@ -953,17 +979,28 @@ pub struct WgmmaPlan {
     pub tiles_n: i64,
     /// The shortcut GEMM, run first on the same tile and slots.
     pub shortcut: Option<ShortcutK>,
+    /// Warp-specialized and persistent ([`wgmma_ws_plan`]): this many blocks (one an SM) walk
+    /// the tiles, each `producers` warpgroups filling a ring of `stages` slots and the `wgs`
+    /// consumer warpgroups; None: one block a tile, every thread loading.
+    pub persistent: Option<i64>,
+    pub producers: i64,
 }
 
 impl WgmmaPlan {
     pub fn bm(&self) -> i64 {
         64 * self.wgs
     }
+    /// Threads a block: the consumer warpgroups, and the producers' when persistent.
     pub fn block(&self) -> i64 {
-        WARPGROUP * self.wgs
+        WARPGROUP * (self.wgs + self.producers)
     }
-    pub fn blocks(&self) -> i64 {
+    /// Output tiles.
+    pub fn tiles(&self) -> i64 {
         self.tiles_m * self.tiles_n
+    }
+    /// Blocks launched: one a tile, or the persistent grid.
+    pub fn blocks(&self) -> i64 {
+        self.persistent.unwrap_or(self.tiles())
     }
     pub fn iters(&self) -> i64 {
         (self.kbytes + self.sbk - 1) / self.sbk
@@ -992,10 +1029,31 @@ impl WgmmaPlan {
     pub fn slot_bytes(&self) -> i64 {
         (self.bm() + self.bn) * self.wbk()
     }
+    /// Staged packed outputs: `[BM][BN / 8]` words.
+    pub fn out_tile_bytes(&self) -> i64 {
+        self.bm() * self.bn / 2
+    }
+    /// Dynamic shared memory in words: the slots, and the staged output tile (on the slots,
+    /// once the main loop is done; after them when persistent, where the producer fills the
+    /// slots for the next tile during the epilogue, followed by the ring's mbarriers).
     pub fn smem_words(&self) -> i64 {
         let slots = self.stages * self.slot_bytes();
-        let out_tile = self.bm() * self.bn / 2; // staged packed outputs, [BM][BN/8] words
-        slots.max(out_tile) / 4
+        match self.persistent {
+            None => slots.max(self.out_tile_bytes()) / 4,
+            Some(_) => (self.barrier_byte() + 16 * self.stages) / 4,
+        }
+    }
+    /// Persistent: the byte of the staged output tile (after the slots).
+    pub fn out_tile_byte(&self) -> i64 {
+        match self.persistent {
+            None => 0,
+            Some(_) => self.stages * self.slot_bytes(),
+        }
+    }
+    /// Persistent: the byte of the ring's mbarriers, `full[stages]` then `empty[stages]`
+    /// (8 bytes each).
+    pub fn barrier_byte(&self) -> i64 {
+        self.out_tile_byte() + self.out_tile_bytes()
     }
     pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
         staged_out(s)
@@ -1011,6 +1069,9 @@ impl WgmmaPlan {
     /// tiles to get there were 7-9% slower.
     /// A shortcut's accumulators live through the conv's main loop: registers as for twice BN.
     pub fn blocks_per_sm(&self) -> i64 {
+        if self.persistent.is_some() {
+            return 1;
+        }
         let fits = |n: i64| n * (4 * self.smem_words() + BLOCK_RESERVED_SMEM) <= SM_SMEM;
         let acc_n = if self.shortcut.is_some() {
             2 * self.bn
@@ -1168,7 +1229,39 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         tiles_m: (m + bm - 1) / bm,
         tiles_n,
         shortcut,
+        persistent: None,
+        producers: 0,
     })
+}
+
+/// The most slots the warp-specialized kernel's ring takes.
+const WS_MAX_STAGES: i64 = 8;
+
+/// The warp-specialized persistent wgmma kernel on tile `[BM, BN, K bytes a stage]`: the plan of
+/// [`wgmma_plan`] (tile, stage size, widening), with one block an SM (`min(tiles, sm_count)`
+/// blocks walking the tiles), producer warpgroups that fill a ring of as many slots as shared
+/// memory holds (2 to [`WS_MAX_STAGES`]) next to the staged output tile, and the consumer
+/// warpgroups issuing wgmma and running the epilogue. Two producer warpgroups for convs whose
+/// epilogue reads no residual and writes no second output, N at most 128 (64 accumulators a
+/// consumer thread: 512 threads keep 128 registers each); one otherwise. Measured on an H200
+/// (ResNet-50 W4A4 batch 256, per kernel, one against two producer warpgroups everywhere): the
+/// 3x3 and reducing 1x1 convs 2-17% faster with two, the convs that add a residual 12-30%
+/// slower. Convs with a shortcut GEMM are not taken.
+pub fn wgmma_ws_plan(s: &ConvSpec, tile: [i64; 3], sm_count: i64) -> Option<WgmmaPlan> {
+    let mut p = wgmma_plan(s, tile)?;
+    if p.shortcut.is_some() {
+        return None;
+    }
+    let free = SM_SMEM - BLOCK_RESERVED_SMEM - p.out_tile_bytes();
+    let stages = (free / (p.slot_bytes() + 16)).min(WS_MAX_STAGES);
+    if stages < 2 {
+        return None;
+    }
+    p.stages = stages;
+    p.persistent = Some(p.tiles().min(sm_count));
+    let plain = s.residual.is_none() && s.second.is_none();
+    p.producers = if plain && p.bn <= WGMMA_MAX_BN { 2 } else { 1 };
+    Some(p)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1353,8 +1446,23 @@ mod tests {
         }
     }
 
+    /// An epilogue that adds a residual (both scaled by 1/2, 2^30 / 2^31).
+    fn residual_epilogue() -> Epilogue {
+        let scales = ChannelScales {
+            multiplier: vec![1 << 30],
+            shift: vec![31],
+        };
+        Epilogue {
+            kind: EpilogueKind::Residual {
+                scales: scales.clone(),
+                residual: scales,
+            },
+            ..Epilogue::none()
+        }
+    }
+
     /// A residual conv (`c` -> `o`, `k` x `k`, at `hw` x `hw`) whose residual is a stride-2
-    /// shortcut of `cs` channels; the staged and wgmma plans of it.
+    /// shortcut of `cs` channels; the staged, wgmma and warp-specialized wgmma plans of it.
     fn shortcut_plans(
         batch: i64,
         c: i64,
@@ -1363,7 +1471,7 @@ mod tests {
         k: i64,
         hw: i64,
         bits: u32,
-    ) -> (Option<StagedPlan>, Option<WgmmaPlan>) {
+    ) -> (Option<StagedPlan>, Option<WgmmaPlan>, Option<WgmmaPlan>) {
         let (a, w) = if bits == 4 {
             (ElemType::U4, ElemType::I4)
         } else {
@@ -1373,17 +1481,7 @@ mod tests {
         let sx = ActBuffer::new(Layout::NHWC, a, [batch, cs, 2 * hw, 2 * hw]);
         let y = ActBuffer::new(Layout::NHWC, a, [batch, o, hw, hw]);
         let (wt, swt) = (weight(o, c, k, w), weight(o, cs, 1, w));
-        let scales = ChannelScales {
-            multiplier: vec![1 << 30],
-            shift: vec![31],
-        };
-        let e = Epilogue {
-            kind: EpilogueKind::Residual {
-                scales: scales.clone(),
-                residual: scales,
-            },
-            ..Epilogue::none()
-        };
+        let e = residual_epilogue();
         let s = ConvSpec {
             input: &x,
             weight: &wt,
@@ -1410,6 +1508,7 @@ mod tests {
         (
             staged_plan(&s, &tiling, Target::Sm90),
             wgmma_plan(&s, [128, 64, 128]),
+            wgmma_ws_plan(&s, [128, 64, 128], 132),
         )
     }
 
@@ -1417,7 +1516,7 @@ mod tests {
     fn a_shortcut_keeps_k_whole_and_sizes_the_stages_for_the_longer_k() {
         // batch 1, 512 -> 2048 channels at 7x7: a grid of few tiles, which would slice K and
         // split it across a cluster without the shortcut
-        let (st, wg) = shortcut_plans(1, 512, 1024, 2048, 1, 7, 4);
+        let (st, wg, _) = shortcut_plans(1, 512, 1024, 2048, 1, 7, 4);
         let st = st.expect("the staged kernel takes it");
         assert_eq!((st.ksplit, st.cluster), (1, 1));
         let k = st.shortcut.as_ref().expect("the shortcut GEMM");
@@ -1430,8 +1529,114 @@ mod tests {
         // the shortcut's accumulators count as twice the tile's for the registers
         assert_eq!(wg.blocks_per_sm(), 2);
         // 8-bit operands under a 3x3 conv: both families take the pair
-        let (st, wg) = shortcut_plans(2, 64, 64, 64, 3, 8, 8);
+        let (st, wg, _) = shortcut_plans(2, 64, 64, 64, 3, 8, 8);
         assert!(st.is_some() && wg.is_some());
+    }
+
+    /// A conv of `x` by `wt` (square kernel `k`, stride 1, same padding) into `y` with epilogue
+    /// `e`, no bias, residual or shortcut.
+    fn spec<'a>(
+        x: &'a ActBuffer,
+        wt: &'a PackedWeight,
+        y: &'a ActBuffer,
+        e: &'a Epilogue,
+        k: i64,
+    ) -> ConvSpec<'a> {
+        ConvSpec {
+            input: x,
+            weight: wt,
+            bias: None,
+            residual: None,
+            output: y,
+            second: None,
+            kernel: [k, k],
+            strides: [1, 1],
+            padding: [k / 2; 4],
+            epilogue: e,
+            dequantize: None,
+            groups: 1,
+            shortcut: None,
+        }
+    }
+
+    /// A plain 3x3 conv (`c` -> `o` channels at `hw` x `hw`, 4- or 8-bit).
+    fn plain_conv_plan(
+        batch: i64,
+        c: i64,
+        o: i64,
+        hw: i64,
+        bits: u32,
+        tile: [i64; 3],
+    ) -> Option<WgmmaPlan> {
+        let (a, w) = if bits == 4 {
+            (ElemType::U4, ElemType::I4)
+        } else {
+            (ElemType::U8, ElemType::I8)
+        };
+        let x = ActBuffer::new(Layout::NHWC, a, [batch, c, hw, hw]);
+        let y = ActBuffer::new(Layout::NHWC, a, [batch, o, hw, hw]);
+        let wt = weight(o, c, 3, w);
+        let e = Epilogue::none();
+        wgmma_ws_plan(&spec(&x, &wt, &y, &e, 3), tile, 132)
+    }
+
+    #[test]
+    fn the_warp_specialized_plan_fills_shared_memory_and_one_block_an_sm() {
+        // 8 images of 56 x 56, 64 -> 128 4-bit channels on 128 x 128 tiles: 196 tiles, 132 blocks
+        let p = plain_conv_plan(8, 64, 128, 56, 4, [128, 128, 128]).expect("taken");
+        assert_eq!((p.persistent, p.tiles()), (Some(132), 196));
+        assert_eq!((p.blocks(), p.blocks_per_sm()), (132, 1));
+        // two consumer and two producer warpgroups
+        assert_eq!((p.wgs, p.producers, p.block()), (2, 2, 512));
+        // slots of (128 + 128) x 128 widened bytes: 6 fit next to the output tile and barriers
+        assert_eq!(p.slot_bytes(), 32 * 1024);
+        assert_eq!(p.stages, 6);
+        let smem = 4 * p.smem_words();
+        assert_eq!(smem, p.barrier_byte() + 16 * p.stages);
+        assert!(smem + BLOCK_RESERVED_SMEM <= SM_SMEM);
+        assert_eq!(p.out_tile_byte(), p.stages * p.slot_bytes());
+        // fewer tiles than SMs: one block a tile; N = 256: one producer warpgroup
+        let p = plain_conv_plan(1, 64, 256, 14, 4, [64, 256, 128]).expect("taken");
+        assert_eq!((p.persistent, p.producers, p.block()), (Some(4), 1, 256));
+        // small slots: the ring stops at its longest
+        let p = plain_conv_plan(2, 32, 16, 8, 8, [64, 16, 32]).expect("taken");
+        assert_eq!(p.stages, WS_MAX_STAGES);
+        // the plain kernel of the same tile is neither persistent nor specialized
+        let q = {
+            let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [8, 64, 56, 56]);
+            let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [8, 128, 56, 56]);
+            let wt = weight(128, 64, 3, ElemType::I4);
+            let e = Epilogue::none();
+            wgmma_plan(&spec(&x, &wt, &y, &e, 3), [128, 128, 128]).expect("taken")
+        };
+        assert_eq!((q.persistent, q.producers, q.blocks()), (None, 0, 196));
+        assert_eq!(Kernel::Wgmma(q).family(), Family::Wgmma);
+        assert_eq!(Kernel::Wgmma(p).family(), Family::WgmmaWs);
+    }
+
+    #[test]
+    fn a_residual_epilogue_keeps_one_producer_warpgroup() {
+        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [8, 64, 28, 28]);
+        let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [8, 128, 28, 28]);
+        let r = ActBuffer::new(Layout::NHWC, ElemType::I32, [8, 128, 28, 28]);
+        let wt = weight(128, 64, 1, ElemType::I4);
+        let plain = Epilogue::none();
+        let p = wgmma_ws_plan(&spec(&x, &wt, &y, &plain, 1), [128, 128, 128], 132).expect("taken");
+        assert_eq!((p.producers, p.block()), (2, 512));
+        let e = residual_epilogue();
+        let mut s = spec(&x, &wt, &y, &e, 1);
+        s.residual = Some(&r);
+        s.check().unwrap();
+        let p = wgmma_ws_plan(&s, [128, 128, 128], 132).expect("taken");
+        assert_eq!((p.producers, p.block()), (1, 384));
+    }
+
+    #[test]
+    fn the_warp_specialized_plan_runs_no_shortcut() {
+        let (_, wg, ws) = shortcut_plans(8, 64, 64, 256, 1, 28, 4);
+        // the plain wgmma kernel runs the pair; the warp-specialized one declines it
+        assert!(wg.is_some_and(|p| p.shortcut.is_some()));
+        assert_eq!(ws, None);
     }
 
     #[test]

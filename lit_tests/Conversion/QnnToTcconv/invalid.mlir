@@ -8,7 +8,7 @@
 // TARGET: error: convert-qnn-to-tcconv: unknown target 'sm_91' (known: sm_75, sm_80, sm_86, sm_89, sm_90, sm_90a)
 // MISSING: error: convert-qnn-to-tcconv: missing option target=sm_XX
 // TILE: error: convert-qnn-to-tcconv: tile '7x8x32' must be BMxBNxBK
-// KERNEL: error: convert-qnn-to-tcconv: kernel=maybe is not auto, wgmma, mma or simple
+// KERNEL: error: convert-qnn-to-tcconv: kernel=maybe is not auto, wgmma, wgmma_ws, mma or simple
 // VERIFY: invalid.mlir:[[@LINE+3]]:{{[0-9]+}}: error: 'qnn.conv2d' weight has 5 input channels
 func.func @bad(%x: tensor<1x3x8x8xi8>) -> tensor<1x4x6x6xi32> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<4x5x3x3xi8>

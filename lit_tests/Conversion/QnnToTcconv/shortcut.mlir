@@ -9,6 +9,8 @@
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s --check-prefix=AUTO90A
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcuts=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// The warp-specialized wgmma kernel runs no shortcut: with kernel=wgmma_ws both convs take it apart.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma_ws},tcconv-verify)' | FileCheck %s --check-prefix=WS
 
 // CHECK-LABEL: func.func @strided_shortcut
 // CHECK-COUNT-1: "tcconv.conv2d"
@@ -20,6 +22,10 @@
 // WGMMA-LABEL: func.func @strided_shortcut
 // WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 2, 2>
 // WGMMA-NOT: "tcconv.conv2d"
+// WS-LABEL: func.func @strided_shortcut
+// WS: "tcconv.conv2d"(%arg1, {{.*}}epilogue = "none", family = "wgmma_ws"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>
+// WS-NEXT: "tcconv.conv2d"(%arg0, {{.*}}epilogue = "residual", family = "wgmma_ws"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0, 0>
+// WS-NOT: shortcut_strides
 // SEPARATE-LABEL: func.func @strided_shortcut
 // SEPARATE: "tcconv.conv2d"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>{{.*}}strides = array<i64: 2, 2>
 // SEPARATE-NEXT: "tcconv.conv2d"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0, 0>

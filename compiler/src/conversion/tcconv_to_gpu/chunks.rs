@@ -95,6 +95,7 @@ pub struct Source {
 }
 
 /// The index constants of a stage's K walk, made once per kernel.
+#[derive(Clone, Copy)]
 pub struct StageK {
     kbk: Val,
     krb: Val,

@@ -56,6 +56,7 @@ pub mod pool;
 pub mod signature;
 pub mod staged;
 pub mod wgmma;
+pub mod wgmma_ws;
 
 use crate::conversion::qnn_to_tcconv::funcs;
 use crate::diagnostics::emit_error;

@@ -459,7 +459,8 @@ fn llvm_backend_runs_its_pipeline_and_reports_bad_ones() {
 
 /// Whatever tile convert-qnn-to-tcconv records for a wgmma conv, convert-tcconv-to-gpu realizes
 /// it: odd batches, channel counts that are no wgmma N, K shorter than a stage (32 4-bit
-/// channels, 1x1), 3x3 and 5x5 windows, stride 2.
+/// channels, 1x1), 3x3 and 5x5 windows, stride 2; the same for the warp-specialized form,
+/// whose PTX ptxas assembles without spills.
 #[test]
 fn recorded_wgmma_tiles_realize_for_odd_shapes() {
     use nibble_models::conv::{conv_network, ConvConfig};
@@ -485,20 +486,26 @@ fn recorded_wgmma_tiles_realize_for_odd_shapes() {
             shortcut: None,
         };
         let (g, _) = conv_network(&cfg).unwrap();
-        let log = DiagnosticLog::attach(context);
-        let mut m = parse_source(context, &g.to_mlir(), "conv.mlir").expect("parse");
-        let els = crate::pipeline::parse(
-            "builtin.module(qnn-verify,convert-qnn-to-tcconv{target=sm_90a kernel=wgmma},tcconv-verify,convert-tcconv-to-gpu{target=sm_90a})",
-        )
-        .unwrap();
-        let ok = crate::pipeline::run(context, &mut m, &els, &log, &mut |_, _| {});
-        assert!(ok.is_ok(), "{cfg:?}: {:?}", log.take());
-        assert!(
-            m.as_operation()
-                .to_string()
-                .contains("nvvm.wgmma.mma_async"),
-            "{cfg:?}: not on the wgmma kernel"
-        );
+        for kernel in ["wgmma", "wgmma_ws"] {
+            let log = DiagnosticLog::attach(context);
+            let mut m = parse_source(context, &g.to_mlir(), "conv.mlir").expect("parse");
+            let els = crate::pipeline::parse(&format!(
+                "builtin.module(qnn-verify,convert-qnn-to-tcconv{{target=sm_90a kernel={kernel}}},tcconv-verify,convert-tcconv-to-gpu{{target=sm_90a}})",
+            ))
+            .unwrap();
+            let ok = crate::pipeline::run(context, &mut m, &els, &log, &mut |_, _| {});
+            assert!(ok.is_ok(), "{cfg:?} {kernel}: {:?}", log.take());
+            let text = m.as_operation().to_string();
+            assert!(
+                text.contains("nvvm.wgmma.mma_async"),
+                "{cfg:?}: not on the wgmma kernel"
+            );
+            if kernel == "wgmma_ws" {
+                assert!(text.contains("nvvm.mbarrier.init"), "{cfg:?}: no ring");
+                let ptx = gpu_to_ptx(context, &m, "sm_90a").unwrap();
+                ptxas_check(&ptx, "sm_90a", &format!("ws-b{batch}-c{c}-o{o}-k{k}"));
+            }
+        }
     }
 }
 

@@ -50,7 +50,7 @@
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK};
-use super::conv::{ConvArgs, ConvSpec};
+use super::conv::{ConvArgs, ConvBufs, ConvSpec};
 use super::epilogue::{store_block_tile, OutTile, WarpTile};
 use super::layout::gemm_row;
 use super::layout::{Buf, IndexMath};
@@ -59,7 +59,7 @@ use nibble_qnn::semantics::ElemType;
 pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan, WGMMA_SMEM};
 
 /// wgmma's operand type name.
-fn wgmma_type(e: ElemType) -> &'static str {
+pub(super) fn wgmma_type(e: ElemType) -> &'static str {
     if e.is_signed() {
         "s8"
     } else {
@@ -81,21 +81,21 @@ fn descriptor(kb: &mut KernelBuilder, addr: Val, sbo: i64) -> Val {
 
 /// This thread's operand chunks of one GEMM (the conv's or its shortcut's) and what they are
 /// read from.
-struct Operands<'a> {
-    s: &'a ConvSpec<'a>,
-    k: StageK,
+pub(super) struct Operands<'a> {
+    pub s: &'a ConvSpec<'a>,
+    pub k: StageK,
     /// The input and the weight as i32 words.
-    words: (Val, Val),
-    a: Vec<AChunk>,
-    b: Vec<BChunk>,
+    pub words: (Val, Val),
+    pub a: Vec<AChunk>,
+    pub b: Vec<BChunk>,
     /// K blocks, and the signed 4-bit sides widened into the high nibble.
-    iters: i64,
-    scaled: (bool, bool),
+    pub iters: i64,
+    pub scaled: (bool, bool),
 }
 
 impl Operands<'_> {
     /// `f` on the source of each chunk of K block `it`, A chunks first.
-    fn each_source(
+    pub fn each_source(
         &self,
         kb: &mut KernelBuilder,
         it: Val,
@@ -106,19 +106,112 @@ impl Operands<'_> {
 }
 
 /// `x * k` for an index value and a constant.
-fn muli(kb: &mut KernelBuilder, x: Val, k: i64) -> Val {
+pub(super) fn muli(kb: &mut KernelBuilder, x: Val, k: i64) -> Val {
     let kk = kb.idx(k);
     kb.mul(x, kk)
+}
+
+/// The 16 bytes of each of this thread's chunks of stage `it` (`ld.global.v4`, zero where
+/// invalid; `it` clamped to the last stage: loads past the end are repeats nobody reads).
+pub(super) fn load_words(kb: &mut KernelBuilder, ops: &Operands, it: Val) -> Vec<Val> {
+    let last = kb.idx(ops.iters - 1);
+    let it = kb.mins(it, last);
+    let zero = kb.i32c(0);
+    let mut words = vec![];
+    ops.each_source(kb, it, &mut |kb, src| {
+        let x = kb.load4(src.mem, src.word);
+        words.extend(kb.words4(x).map(|w| kb.select(src.valid, w, zero)));
+    });
+    words
+}
+
+/// Widen the words [`load_words`] loaded into slot `sl` of the widened tiles: stored chunk q
+/// (group q / (8 CPR), chunk c, row r8 of the stage's A-then-B rows) becomes chunks 2c (lo)
+/// and 2c + 1 (hi) of the same row (2 CPR chunks a row).
+pub(super) fn store_widened(
+    kb: &mut KernelBuilder,
+    p: &WgmmaPlan,
+    smem: Val,
+    ops: &Operands,
+    words: &[Val],
+    sl: Val,
+) {
+    let (s_a, s_b) = (p.a_type.is_signed(), p.b_type.is_signed());
+    let cpr = p.sbk / 16;
+    let slot_words = p.slot_bytes() / 4;
+    let sw = kb.idx(slot_words);
+    let sbase = kb.mul(sl, sw);
+    let k8cpr = kb.idx(8 * cpr);
+    let k8 = kb.idx(8);
+    let sides = ops.a.iter().map(|c| (c.dst, c.guard, true));
+    let sides = sides.chain(ops.b.iter().map(|c| (c.dst, c.guard, false)));
+    for (i, (dst, guard, is_a)) in sides.enumerate() {
+        let w = &words[4 * i..4 * i + 4];
+        let (signed, scaled) = if is_a {
+            (s_a, ops.scaled.0)
+        } else {
+            (s_b, ops.scaled.1)
+        };
+        let body = |kb: &mut KernelBuilder| {
+            let k4 = kb.idx(4);
+            let q = kb.divu(dst, k4); // the chunk's index in the stage
+            let grp = kb.divu(q, k8cpr);
+            let within = kb.remu(q, k8cpr);
+            let c = kb.divu(within, k8);
+            let r8 = kb.remu(within, k8);
+            let mut lo = [w[0]; 4];
+            let mut hi = [w[0]; 4];
+            for j in 0..4 {
+                (lo[j], hi[j]) = widen_pair(kb, w[j], signed, scaled);
+            }
+            // widened byte: ((grp * 2 CPR + 2c) * 8 + r8) * 16, hi 128 bytes further
+            let g2 = muli(kb, grp, 2 * cpr);
+            let c2 = muli(kb, c, 2);
+            let cm = kb.add(g2, c2);
+            let row16 = kb.madd(cm, 8, r8);
+            let wlo = muli(kb, row16, 4);
+            let wlo = kb.add(wlo, sbase);
+            let k32w = kb.idx(32);
+            let whi = kb.add(wlo, k32w);
+            let vlo = kb.vec4(lo);
+            let vhi = kb.vec4(hi);
+            kb.store4(vlo, smem, wlo);
+            kb.store4(vhi, smem, whi);
+        };
+        match guard {
+            None => body(kb),
+            Some(gd) => kb.if_then(gd, body),
+        }
+    }
+}
+
+/// Issue the cp.async copies of this thread's chunks of K block `it` into slot `sl` (8-bit
+/// operands; zero-filled where invalid).
+pub(super) fn copy_stage(
+    kb: &mut KernelBuilder,
+    p: &WgmmaPlan,
+    smem: Val,
+    ops: &Operands,
+    it: Val,
+    sl: Val,
+) {
+    let sw = kb.idx(p.slot_bytes() / 4);
+    let sbase = kb.mul(sl, sw);
+    ops.each_source(kb, it, &mut |kb, src| {
+        let di = kb.add(sbase, src.dst);
+        let copy = |kb: &mut KernelBuilder| kb.async_copy16(src.mem, src.word, smem, di, src.valid);
+        match src.guard {
+            None => copy(kb),
+            Some(gd) => kb.if_then(gd, copy),
+        }
+    });
 }
 
 /// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + 2` into registers
 /// (`ld.global.v4`, zero where invalid) while the tensor cores run stage `it`, and stores stage
 /// `it + 1`, widened, into slot (it + 1) % S of the widened tiles (S = 3; 2 for one stage): the
 /// slot of stage it - 2, whose wgmma group is complete (each stage waits for all groups but its
-/// own, and the barrier puts every warpgroup past that wait). Stored chunk q (group
-/// q / (8 CPR), chunk c, row r8 of the stage's A-then-B rows) becomes chunks 2c (lo) and 2c + 1
-/// (hi) of the same row (2 CPR chunks a row). Returns the accumulator struct.
-#[allow(clippy::type_complexity)]
+/// own, and the barrier puts every warpgroup past that wait). Returns the accumulator struct.
 fn widened_mainloop(
     kb: &mut KernelBuilder,
     p: &WgmmaPlan,
@@ -128,70 +221,9 @@ fn widened_mainloop(
     acc: Val,
 ) -> Val {
     let kslots = kb.idx(p.stages);
-    let (s_a, s_b) = (p.a_type.is_signed(), p.b_type.is_signed());
-    let cpr = p.sbk / 16;
-    let slot_words = p.slot_bytes() / 4;
-    let iters = ops.iters;
-    // 16 bytes of every chunk of stage `it` (it clamped to the last stage: the loads past the
-    // end are repeats that nobody reads)
-    let load = |kb: &mut KernelBuilder, it: Val| -> Vec<Val> {
-        let last = kb.idx(iters - 1);
-        let it = kb.mins(it, last);
-        let zero = kb.i32c(0);
-        let mut words = vec![];
-        ops.each_source(kb, it, &mut |kb, src| {
-            let x = kb.load4(src.mem, src.word);
-            words.extend(kb.words4(x).map(|w| kb.select(src.valid, w, zero)));
-        });
-        words
-    };
-    // widen the loaded words of a stage into slot `sl`
-    let store = |kb: &mut KernelBuilder, words: &[Val], sl: Val| {
-        let sw = kb.idx(slot_words);
-        let sbase = kb.mul(sl, sw);
-        let k8cpr = kb.idx(8 * cpr);
-        let k8 = kb.idx(8);
-        let sides = ops.a.iter().map(|c| (c.dst, c.guard, true));
-        let sides = sides.chain(ops.b.iter().map(|c| (c.dst, c.guard, false)));
-        for (i, (dst, guard, is_a)) in sides.enumerate() {
-            let w = &words[4 * i..4 * i + 4];
-            let (signed, scaled) = if is_a {
-                (s_a, ops.scaled.0)
-            } else {
-                (s_b, ops.scaled.1)
-            };
-            let body = |kb: &mut KernelBuilder| {
-                let k4 = kb.idx(4);
-                let q = kb.divu(dst, k4); // the chunk's index in the stage
-                let grp = kb.divu(q, k8cpr);
-                let within = kb.remu(q, k8cpr);
-                let c = kb.divu(within, k8);
-                let r8 = kb.remu(within, k8);
-                let mut lo = [w[0]; 4];
-                let mut hi = [w[0]; 4];
-                for j in 0..4 {
-                    (lo[j], hi[j]) = widen_pair(kb, w[j], signed, scaled);
-                }
-                // widened byte: ((grp * 2 CPR + 2c) * 8 + r8) * 16, hi 128 bytes further
-                let g2 = muli(kb, grp, 2 * cpr);
-                let c2 = muli(kb, c, 2);
-                let cm = kb.add(g2, c2);
-                let row16 = kb.madd(cm, 8, r8);
-                let wlo = muli(kb, row16, 4);
-                let wlo = kb.add(wlo, sbase);
-                let k32w = kb.idx(32);
-                let whi = kb.add(wlo, k32w);
-                let vlo = kb.vec4(lo);
-                let vhi = kb.vec4(hi);
-                kb.store4(vlo, smem, wlo);
-                kb.store4(vhi, smem, whi);
-            };
-            match guard {
-                None => body(kb),
-                Some(gd) => kb.if_then(gd, body),
-            }
-        }
-    };
+    let load = |kb: &mut KernelBuilder, it: Val| load_words(kb, ops, it);
+    let store =
+        |kb: &mut KernelBuilder, words: &[Val], sl: Val| store_widened(kb, p, smem, ops, words, sl);
     let zero = kb.idx(0);
     let one = kb.idx(1);
     let first = load(kb, zero);
@@ -199,7 +231,7 @@ fn widened_mainloop(
     let next = load(kb, one);
     let mut inits = vec![acc];
     inits.extend(next);
-    let out = kb.for_n(iters, 1, &inits, |kb, it, carried| {
+    let out = kb.for_n(ops.iters, 1, &inits, |kb, it, carried| {
         kb.fence_proxy_async();
         kb.barrier();
         let sl = kb.remu(it, kslots);
@@ -218,6 +250,222 @@ fn widened_mainloop(
     out[0]
 }
 
+/// This thread's 16-byte chunks (thread `tid` of `threads`) of a stage of `rows` rows of
+/// `cpr` chunks: chunk q of the stage's 8-row groups is group q / (8 CPR), chunk (q / 8) % CPR,
+/// row q % 8 of the group, and lands at byte 16 q (`(row, chunk, word, guard)`; the guard,
+/// where the last round of chunks runs past the stage, says whether it is inside).
+fn stage_chunks(
+    kb: &mut KernelBuilder,
+    tid: Val,
+    threads: i64,
+    rows: i64,
+    cpr: i64,
+) -> Vec<(Val, Val, Val, Option<Val>)> {
+    let (k4, k8) = (kb.idx(4), kb.idx(8));
+    let k8cpr = kb.idx(8 * cpr);
+    let total = rows * cpr;
+    // where the thread count is a multiple of a group's chunks, every round of a thread's
+    // chunks has the same chunk and row in its group: one value, so that the K walk of each
+    // stage (`chunks::each_source`) computes its tap once for all of them
+    let same = threads % (8 * cpr) == 0;
+    let within0 = kb.remu(tid, k8cpr);
+    let ch0 = kb.divu(within0, k8);
+    let r80 = kb.remu(within0, k8);
+    (0..(total + threads - 1) / threads)
+        .map(|j| {
+            let off = kb.idx(j * threads);
+            let q = kb.add(tid, off);
+            let grp = kb.divu(q, k8cpr);
+            let (ch, r8) = if same {
+                (ch0, r80)
+            } else {
+                let within = kb.remu(q, k8cpr);
+                (kb.divu(within, k8), kb.remu(within, k8))
+            };
+            let row = kb.madd(grp, 8, r8);
+            let dst = kb.mul(q, k4); // words
+            let guard = ((j + 1) * threads > total).then(|| {
+                let kt = kb.idx(total);
+                kb.cmp(Cmp::Ult, q, kt)
+            });
+            (row, ch, dst, guard)
+        })
+        .collect()
+}
+
+/// The first row and channel `(m0, n0)` of output tile `t` (row-major over the tile grid,
+/// channels inner).
+pub(super) fn origin(kb: &mut KernelBuilder, p: &WgmmaPlan, t: Val) -> (Val, Val) {
+    let ktn = kb.idx(p.tiles_n);
+    let bmi = kb.divu(t, ktn);
+    let bni = kb.remu(t, ktn);
+    let kbm = kb.idx(p.bm());
+    let kbn = kb.idx(p.bn);
+    (kb.mul(bmi, kbm), kb.mul(bni, kbn))
+}
+
+/// Where the output tile at (`m0`, `n0`) is and which threads load it.
+pub(super) struct TileLoad {
+    pub tid: Val,
+    pub threads: i64,
+    pub m0: Val,
+    pub n0: Val,
+}
+
+/// The operands of one GEMM of conv `g` (`rb` stored bytes a tap's row, `words` its input and
+/// weight as i32 words) that thread `at.tid` moves for the tile at (`at.m0`, `at.n0`).
+pub(super) fn operands<'a>(
+    kb: &mut KernelBuilder,
+    g: &'a ConvSpec<'a>,
+    p: &WgmmaPlan,
+    at: &TileLoad,
+    words: (Val, Val),
+    (rb, iters, scaled): (i64, i64, (bool, bool)),
+) -> Operands<'a> {
+    let cpr = p.sbk / 16;
+    let mlim = kb.idx(p.m);
+    let mlast = kb.idx(p.m - 1);
+    let o_total = g.output.dims[1];
+    let olim = kb.idx(o_total);
+    let olast = kb.idx(o_total - 1);
+    let a_words = kb.idx(p.bm() * p.sbk / 4); // the stage's B rows follow its A rows
+    let a = stage_chunks(kb, at.tid, at.threads, p.bm(), cpr)
+        .into_iter()
+        .map(|c| AChunk::new(kb, g, at.m0, (mlim, mlast), c))
+        .collect();
+    let b = stage_chunks(kb, at.tid, at.threads, p.bn, cpr)
+        .into_iter()
+        .map(|c| BChunk::new(kb, at.n0, (olim, olast), a_words, c))
+        .collect();
+    Operands {
+        s: g,
+        k: StageK::new(kb, g, p.sbk, rb),
+        words,
+        a,
+        b,
+        iters,
+        scaled,
+    }
+}
+
+/// The wgmma group of one stage on slot `sl` (`base`: the shared-memory address of the slots;
+/// `wg`: this thread's warpgroup, whose 64 A rows it reads): `wgmma.fence`, one wgmma per 32
+/// bytes of K, commit. Returns the accumulator struct.
+pub(super) fn mma_stage(
+    kb: &mut KernelBuilder,
+    p: &WgmmaPlan,
+    base: Val,
+    wg: Val,
+    sl: Val,
+    acc: Val,
+) -> Val {
+    // the tile wgmma reads (a ring slot: 8-bit; a widened slot: 4-bit) has rows of `row_bytes`
+    // bytes; this warpgroup's A rows start 64 rows in per warpgroup
+    let row_bytes = p.wbk();
+    let sbo = (row_bytes / 16) * 128;
+    let (at, bt) = (wgmma_type(p.a_type), wgmma_type(p.b_type));
+    let wg64 = kb.index_cast(wg, Scalar::I64);
+    let a_rows = kb.i64c(64 * row_bytes);
+    let a_wg = kb.mul(wg64, a_rows);
+    let sl64 = kb.index_cast(sl, Scalar::I64);
+    let sb = kb.i64c(p.slot_bytes());
+    let off = kb.mul(sl64, sb);
+    let t0 = kb.add(base, off);
+    let a = kb.add(t0, a_wg);
+    let boff = kb.i64c(p.bm() * row_bytes);
+    let b = kb.add(t0, boff);
+    let (da, db) = (descriptor(kb, a, sbo), descriptor(kb, b, sbo));
+    let mut acc = acc;
+    kb.wgmma_fence();
+    for ks in 0..p.ksteps() {
+        // 32 bytes of K further: two core matrices, 256 bytes (16 in descriptor units)
+        let step = kb.i64c(16 * ks);
+        let a = kb.add(da, step);
+        let b = kb.add(db, step);
+        acc = kb.wgmma(p.bn, at, bt, a, b, acc);
+    }
+    kb.wgmma_commit();
+    acc
+}
+
+/// The i32 accumulators of a finished GEMM, shifted back where signed 4-bit sides were widened
+/// into the high nibble.
+pub(super) fn acc_values(kb: &mut KernelBuilder, p: &WgmmaPlan, acc: Val, shift: i64) -> Vec<Val> {
+    let accs = kb.acc_values(acc, (p.bn / 2) as usize);
+    if shift > 0 {
+        let sh = kb.i32c(shift);
+        accs.iter().map(|a| kb.shrs(*a, sh)).collect()
+    } else {
+        accs
+    }
+}
+
+/// The epilogue of the tile at (`m0`, `n0`) (`out_smem`: the staged output tile's memory;
+/// `threads`: the consumer threads, thread ids from 0): warp `wq` of warpgroup `wg` holds rows
+/// 64 wg + 16 wq + g (+ 8).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn epilogue(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    cb: &ConvBufs,
+    p: &WgmmaPlan,
+    out_smem: Val,
+    (m0, n0): (Val, Val),
+    (warp, lane): (Val, Val),
+    accs: &[Val],
+    shortcut: Option<&[Val]>,
+    threads: i64,
+) -> Result<(), String> {
+    let (k4, k64) = (kb.idx(4), kb.idx(64));
+    let wg = kb.divu(warp, k4);
+    let wq = kb.remu(warp, k4);
+    let g = kb.divu(lane, k4);
+    let t = kb.remu(lane, k4);
+    let mlim = kb.idx(p.m);
+    let mlast = kb.idx(p.m - 1);
+    let wrow = kb.mul(wg, k64);
+    let wrow = kb.madd(wq, 16, wrow);
+    let mut rows = vec![];
+    for rh in 0..2 {
+        let off = kb.idx(rh * 8);
+        let r0 = kb.add(m0, wrow);
+        let r = kb.add(r0, off);
+        let m = kb.add(r, g);
+        rows.push(gemm_row(kb, s, m, (mlim, mlast)));
+    }
+    let izero = kb.idx(0);
+    let all = kb.cmp(Cmp::Eq, izero, izero);
+    let tile = WarpTile {
+        mt: 1,
+        nt: p.bn / 8,
+        mm: 16,
+        rows: &rows,
+        nbase: n0,
+        t,
+        ok: all,
+        stage: None,
+    };
+    let block = OutTile {
+        smem: out_smem,
+        m0,
+        n0,
+        bm: p.bm(),
+        bn: p.bn,
+        m: p.m,
+    };
+    store_block_tile(
+        kb,
+        s,
+        cb,
+        &block,
+        p.staged_out(s),
+        tile,
+        accs,
+        shortcut,
+        threads,
+    )
+}
+
 /// Build the wgmma kernel body (`args` in the tcconv op's operand order, then the shared
 /// memory). Returns the number of threads (blocks x [`WgmmaPlan::block`]).
 pub fn conv(
@@ -226,143 +474,44 @@ pub fn conv(
     s: &ConvSpec,
     p: &WgmmaPlan,
 ) -> Result<i64, String> {
+    if p.persistent.is_some() {
+        return super::wgmma_ws::conv(kb, args, s, p);
+    }
     let ca = ConvArgs::of(args, s);
     let smem = kb.dynamic_smem(p.smem_words());
-    let o_total = s.output.dims[1];
-    let (at, bt) = (wgmma_type(p.a_type), wgmma_type(p.b_type));
-    let (bm, bn) = (p.bm(), p.bn);
-    let cpr = p.sbk / 16;
     let threads = p.block();
-
     let cb = ca.bufs(kb, s);
     let words = |b: &Buf| b.words.unwrap_or(b.mem);
-    let (xw, ww) = (words(&cb.x), words(&cb.w));
 
     let tid = kb.thread_id();
     let bid = kb.block_id();
-    let (k4, k8, k32) = (kb.idx(4), kb.idx(8), kb.idx(32));
+    let (k4, k32) = (kb.idx(4), kb.idx(32));
     let lane = kb.remu(tid, k32);
     let warp = kb.divu(tid, k32);
-    let ktn = kb.idx(p.tiles_n);
-    let bmi = kb.divu(bid, ktn);
-    let bni = kb.remu(bid, ktn);
-    let kbm = kb.idx(bm);
-    let kbn = kb.idx(bn);
-    let m0 = kb.mul(bmi, kbm);
-    let n0 = kb.mul(bni, kbn);
-    let g = kb.divu(lane, k4);
-    let t = kb.remu(lane, k4);
-
-    // ------------------------------------------------------------ loaders (per thread)
-    // chunk q of a tile of 8-row groups: group q / (8 CPR), chunk (q / 8) % CPR, row q % 8 of
-    // the group; it lands at byte 16 q of the tile
-    let k8cpr = kb.idx(8 * cpr);
-    let chunks = |kb: &mut KernelBuilder, rows: i64| -> Vec<(Val, Val, Val, Option<Val>)> {
-        let total = rows * cpr;
-        (0..(total + threads - 1) / threads)
-            .map(|j| {
-                let off = kb.idx(j * threads);
-                let q = kb.add(tid, off);
-                let grp = kb.divu(q, k8cpr);
-                let within = kb.remu(q, k8cpr);
-                let ch = kb.divu(within, k8);
-                let r8 = kb.remu(within, k8);
-                let row = kb.madd(grp, 8, r8);
-                let dst = kb.mul(q, k4); // words
-                let guard = ((j + 1) * threads > total).then(|| {
-                    let kt = kb.idx(total);
-                    kb.cmp(Cmp::Ult, q, kt)
-                });
-                (row, ch, dst, guard)
-            })
-            .collect()
+    let wg = kb.divu(warp, k4);
+    let (m0, n0) = origin(kb, p, bid);
+    let at = TileLoad {
+        tid,
+        threads,
+        m0,
+        n0,
     };
-    let mlim = kb.idx(p.m);
-    let mlast = kb.idx(p.m - 1);
-    let olim = kb.idx(o_total);
-    let olast = kb.idx(o_total - 1);
-    let a_words = kb.idx(bm * p.sbk / 4); // the stage's B rows follow its A rows
-                                          // the loaders of one GEMM (of `g`'s operands, K rows of `rb` stored bytes)
-    let loaders = |kb: &mut KernelBuilder, g: &ConvSpec, rb: i64| {
-        let aload: Vec<AChunk> = chunks(kb, bm)
-            .into_iter()
-            .map(|c| AChunk::new(kb, g, m0, (mlim, mlast), c))
-            .collect();
-        let bload: Vec<BChunk> = chunks(kb, bn)
-            .into_iter()
-            .map(|c| BChunk::new(kb, n0, (olim, olast), a_words, c))
-            .collect();
-        (aload, bload, StageK::new(kb, g, p.sbk, rb))
-    };
-
-    // ------------------------------------------------------------ descriptors
-    // the tile wgmma reads (a ring slot: 8-bit; a widened slot: 4-bit) has rows of `row_bytes`
-    // bytes; this warpgroup's A rows start 64 rows in per warpgroup
-    let slot_bytes = p.slot_bytes();
-    let row_bytes = p.wbk();
-    let sbo = (row_bytes / 16) * 128;
     let base = kb.smem_address(smem);
-    let kwg = kb.idx(4);
-    let wg = kb.divu(warp, kwg);
-    let wq = kb.remu(warp, kwg);
-    let wg64 = kb.index_cast(wg, Scalar::I64);
-    let a_rows = kb.i64c(64 * row_bytes);
-    let a_wg = kb.mul(wg64, a_rows);
     let kslots = kb.idx(p.stages);
-    // descriptors of slot `sl`
-    let descs = |kb: &mut KernelBuilder, sl: Val| -> (Val, Val) {
-        let sl64 = kb.index_cast(sl, Scalar::I64);
-        let sb = kb.i64c(slot_bytes);
-        let off = kb.mul(sl64, sb);
-        let t0 = kb.add(base, off);
-        let a = kb.add(t0, a_wg);
-        let boff = kb.i64c(bm * row_bytes);
-        let b = kb.add(t0, boff);
-        (descriptor(kb, a, sbo), descriptor(kb, b, sbo))
-    };
-    let ksteps = p.ksteps();
-    let nacc = (bn / 2) as usize;
-    // the wgmma group of one stage on slot `sl`
-    let mma_stage = |kb: &mut KernelBuilder, sl: Val, acc: Val| -> Val {
-        let (da, db) = descs(kb, sl);
-        let mut acc = acc;
-        kb.wgmma_fence();
-        for ks in 0..ksteps {
-            // 32 bytes of K further: two core matrices, 256 bytes (16 in descriptor units)
-            let step = kb.i64c(16 * ks);
-            let a = kb.add(da, step);
-            let b = kb.add(db, step);
-            acc = kb.wgmma(bn, at, bt, a, b, acc);
-        }
-        kb.wgmma_commit();
-        acc
-    };
+    let stage = |kb: &mut KernelBuilder, sl: Val, acc: Val| mma_stage(kb, p, base, wg, sl, acc);
     // one GEMM from zero accumulators to the finished wgmma groups
     let run = |kb: &mut KernelBuilder, ops: &Operands| -> Val {
         let iters = ops.iters;
-        let acc = kb.acc_zeros(nacc);
+        let acc = kb.acc_zeros((p.bn / 2) as usize);
         let acc = if p.widen {
-            widened_mainloop(kb, p, smem, ops, &mma_stage, acc)
+            widened_mainloop(kb, p, smem, ops, &stage, acc)
         } else {
             // ------------------------------------------------------------ 8-bit: cp.async ring
             // Stage `it` lands in slot it % S; the copies of stage it + S - 2 go into the slot of
             // it - 2, whose wgmma is complete (each stage waits for all but its own wgmma group,
             // and the barrier puts every warpgroup past that wait).
-            let slot_words = slot_bytes / 4;
-            let load_stage = |kb: &mut KernelBuilder, it: Val, sl: Val| {
-                let sw = kb.idx(slot_words);
-                let sbase = kb.mul(sl, sw);
-                ops.each_source(kb, it, &mut |kb, src| {
-                    let di = kb.add(sbase, src.dst);
-                    let copy = |kb: &mut KernelBuilder| {
-                        kb.async_copy16(src.mem, src.word, smem, di, src.valid)
-                    };
-                    match src.guard {
-                        None => copy(kb),
-                        Some(gd) => kb.if_then(gd, copy),
-                    }
-                });
-            };
+            let load_stage =
+                |kb: &mut KernelBuilder, it: Val, sl: Val| copy_stage(kb, p, smem, ops, it, sl);
             let ahead = p.stages - 2;
             for st in 0..ahead {
                 if st < iters {
@@ -378,7 +527,7 @@ pub fn conv(
                 kb.barrier();
                 prefetch(kb, it, ahead, iters, kslots, &load_stage);
                 let sl = kb.remu(it, kslots);
-                let acc = mma_stage(kb, sl, acc[0]);
+                let acc = stage(kb, sl, acc[0]);
                 kb.wgmma_wait(1);
                 vec![acc]
             });
@@ -388,90 +537,33 @@ pub fn conv(
         kb.wgmma_wait(0);
         acc
     };
-    let values = |kb: &mut KernelBuilder, acc: Val, shift: i64| -> Vec<Val> {
-        let accs = kb.acc_values(acc, nacc);
-        if shift > 0 {
-            let sh = kb.i32c(shift);
-            accs.iter().map(|a| kb.shrs(*a, sh)).collect()
-        } else {
-            accs
-        }
-    };
     // the shortcut GEMM first (its accumulators are the epilogue's residual), then the conv's
     // on the same slots once every warpgroup is past the shortcut's last one
     let shortcut_accs = match (s.shortcut_gemm(), &p.shortcut, &cb.shortcut) {
         (Some(ss), Some(k), Some(sb)) => {
-            let (a, b, sk) = loaders(kb, &ss, k.rb);
-            let ops = Operands {
-                s: &ss,
-                k: sk,
-                words: (words(&sb.x), words(&sb.w)),
-                a,
-                b,
-                iters: p.shortcut_iters(),
-                scaled: (k.scaled_a, k.scaled_b),
-            };
+            let words = (words(&sb.x), words(&sb.w));
+            let sizes = (k.rb, p.shortcut_iters(), (k.scaled_a, k.scaled_b));
+            let ops = operands(kb, &ss, p, &at, words, sizes);
             let acc = run(kb, &ops);
             kb.barrier();
-            Some(values(kb, acc, k.shift()))
+            Some(acc_values(kb, p, acc, k.shift()))
         }
         (None, None, None) => None,
         _ => return Err("the wgmma plan and the conv disagree on the shortcut".into()),
     };
-    let (a, b, sk) = loaders(kb, s, p.rb);
-    let ops = Operands {
-        s,
-        k: sk,
-        words: (xw, ww),
-        a,
-        b,
-        iters: p.iters(),
-        scaled: (p.scaled_a, p.scaled_b),
-    };
+    let sizes = (p.rb, p.iters(), (p.scaled_a, p.scaled_b));
+    let ops = operands(kb, s, p, &at, (words(&cb.x), words(&cb.w)), sizes);
     let acc = run(kb, &ops);
-    let accs = values(kb, acc, p.shift());
-
-    // ------------------------------------------------------------ epilogue
-    // warp wq of warpgroup wg holds rows 64 wg + 16 wq + g (+ 8)
-    let k64 = kb.idx(64);
-    let wrow = kb.mul(wg, k64);
-    let wrow = kb.madd(wq, 16, wrow);
-    let mut rows = vec![];
-    for rh in 0..2 {
-        let off = kb.idx(rh * 8);
-        let r0 = kb.add(m0, wrow);
-        let r = kb.add(r0, off);
-        let m = kb.add(r, g);
-        rows.push(gemm_row(kb, s, m, (mlim, mlast)));
-    }
-    let izero = kb.idx(0);
-    let all = kb.cmp(Cmp::Eq, izero, izero);
-    let tile = WarpTile {
-        mt: 1,
-        nt: bn / 8,
-        mm: 16,
-        rows: &rows,
-        nbase: n0,
-        t,
-        ok: all,
-        stage: None,
-    };
-    let block = OutTile {
-        smem,
-        m0,
-        n0,
-        bm,
-        bn,
-        m: p.m,
-    };
+    let accs = acc_values(kb, p, acc, p.shift());
     let sc = shortcut_accs.as_deref();
-    store_block_tile(
+    epilogue(
         kb,
         s,
         &cb,
-        &block,
-        p.staged_out(s),
-        tile,
+        p,
+        smem,
+        (m0, n0),
+        (warp, lane),
         &accs,
         sc,
         threads,

@@ -19,8 +19,25 @@ impl<'c> KernelBuilder<'c> {
     pub fn block_id(&mut self) -> Val {
         self.gpu_dim("gpu.block_id")
     }
+    /// A barrier of the threads that take part in it: the whole block (`gpu.barrier`), or,
+    /// where [`KernelBuilder::barrier_threads`] names them (the consumer warpgroups of a
+    /// warp-specialized kernel), named barrier 1 of that many threads (`bar.sync 1, n`).
     pub fn barrier(&mut self) {
-        self.op("gpu.barrier", &[], &[], &[]);
+        match self.barrier_threads {
+            None => {
+                self.op("gpu.barrier", &[], &[], &[]);
+            }
+            Some(n) => {
+                let (id, n) = (self.i32c(1), self.i32c(n));
+                let seg = DenseI32ArrayAttribute::new(self.ctx, &[1, 1, 0]).into();
+                self.op(
+                    "nvvm.barrier",
+                    &[id, n],
+                    &[],
+                    &[("operandSegmentSizes", seg)],
+                );
+            }
+        }
     }
     /// `griddepcontrol.wait` / `griddepcontrol.launch_dependents` (sm_90+): wait for the grids
     /// this one programmatically depends on to finish (their writes visible), or allow the
@@ -316,6 +333,51 @@ impl<'c> KernelBuilder<'c> {
         ];
         self.op("nvvm.fence.proxy", &[], &[], &attrs);
     }
+    /// The `!llvm.ptr<3>` of shared-memory byte address `addr` (i64, as [`Self::smem_address`]).
+    pub fn smem_ptr(&mut self, addr: Val) -> Val {
+        let p3 = Type::parse(self.ctx, "!llvm.ptr<3>").expect("!llvm.ptr<3>");
+        self.op1("llvm.inttoptr", &[addr], p3)
+    }
+    /// `mbarrier.init.shared.b64 [bar], count`: an mbarrier whose phases complete after
+    /// `count` arrivals.
+    pub fn mbarrier_init(&mut self, bar: Val, count: i64) {
+        let n = self.i32c(count);
+        self.op("nvvm.mbarrier.init", &[bar, n], &[], &[]);
+    }
+    /// `mbarrier.arrive.shared.b64` (release, CTA scope): one arrival on the current phase.
+    pub fn mbarrier_arrive(&mut self, bar: Val) {
+        let i64t = self.ty(Scalar::I64);
+        self.op("nvvm.mbarrier.arrive", &[bar], &[i64t], &[]);
+    }
+    /// `cp.async.mbarrier.arrive.noinc.shared.b64`: this thread's arrival on `bar` happens when
+    /// every cp.async it issued before has landed (the arrival counts against the expected
+    /// count: no increment).
+    pub fn async_copy_arrive(&mut self, bar: Val) {
+        let i1 = self.ty(Scalar::I1);
+        let t = IntegerAttribute::new(i1, 1).into();
+        self.op(
+            "nvvm.cp.async.mbarrier.arrive",
+            &[bar],
+            &[],
+            &[("noinc", t)],
+        );
+    }
+    /// Wait (acquire, CTA scope) until the phase of `bar` with parity `parity` (i32, 0 / 1) has
+    /// completed: a `mbarrier.try_wait.parity` loop. (`nvvm.mbarrier.try_wait.parity` takes the
+    /// parity only as a constant.)
+    pub fn mbarrier_wait(&mut self, bar: Val, parity: Val) {
+        let i64t = self.ty(Scalar::I64);
+        let asm = "{\n\t.reg .pred p;\n\tWAIT:\n\t\
+                   mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1;\n\t\
+                   @!p bra WAIT;\n\t}";
+        let attrs = [
+            ("asm_string", StringAttribute::new(self.ctx, asm).into()),
+            ("constraints", StringAttribute::new(self.ctx, "r,r").into()),
+            ("has_side_effects", Attribute::unit(self.ctx)),
+            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
+        ];
+        self.op("llvm.inline_asm", &[bar, parity], &[], &attrs);
+    }
     /// `wgmma.fence.sync.aligned`: orders the accumulator registers before the next wgmma.
     pub fn wgmma_fence(&mut self) {
         self.op("nvvm.wgmma.fence.aligned", &[], &[], &[]);
@@ -389,6 +451,10 @@ impl<'c> KernelBuilder<'c> {
     /// The kernel's dynamic shared memory (`gpu.dynamic_shared_memory`, sized by the launch)
     /// as `words` i32 words.
     pub fn dynamic_smem(&mut self, words: i64) -> Val {
+        self.dynamic_smem_at(0, words)
+    }
+    /// `words` i32 words of the kernel's dynamic shared memory from byte `offset`.
+    pub fn dynamic_smem_at(&mut self, offset: i64, words: i64) -> Val {
         let bytes =
             Type::parse(self.ctx, "memref<?xi8, #gpu.address_space<workgroup>>").expect("type");
         let d = self.op("gpu.dynamic_shared_memory", &[], &[bytes], &[])[0];
@@ -397,7 +463,7 @@ impl<'c> KernelBuilder<'c> {
             &format!("memref<{words}xi32, #gpu.address_space<workgroup>>"),
         )
         .expect("view type");
-        let zero = self.idx(0);
-        self.op("memref.view", &[d, zero], &[to], &[])[0]
+        let off = self.idx(offset);
+        self.op("memref.view", &[d, off], &[to], &[])[0]
     }
 }

@@ -128,6 +128,9 @@ pub struct KernelBuilder<'c> {
     operands: usize,
     /// Programmatic dependent launch: [`KernelBuilder::trigger_dependents`] emits the trigger.
     pub programmatic_launch: bool,
+    /// The threads [`KernelBuilder::barrier`] synchronizes: None = the block; Some(n) = the
+    /// first n threads, on named barrier 1 (the consumers of a warp-specialized kernel).
+    pub barrier_threads: Option<i64>,
     stack: Vec<MlirBlock>,
     entry: MlirBlock,
     nconst: usize,
@@ -164,6 +167,7 @@ impl<'c> KernelBuilder<'c> {
             name: name.to_owned(),
             operands,
             programmatic_launch: false,
+            barrier_threads: None,
             stack: vec![entry],
             entry,
             nconst: 0,
