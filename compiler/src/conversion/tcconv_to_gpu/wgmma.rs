@@ -111,21 +111,25 @@ pub(super) fn muli(kb: &mut KernelBuilder, x: Val, k: i64) -> Val {
     kb.mul(x, kk)
 }
 
-/// The 16 bytes of each of this thread's chunks of stage `it` (`ld.global.v4`, zero where
-/// invalid; `it` clamped to the last stage: loads past the end are repeats nobody reads).
+/// The 16 bytes of each of this thread's chunks of stage `it` (`ld.global.v4`) and whether
+/// the chunk is valid, five values a chunk (`it` clamped to the last stage: loads past the end
+/// are repeats nobody reads). Invalid chunks load word 0 and are zeroed by [`store_widened`]:
+/// nothing reads the loaded words before they are stored, so the loads stay in flight until
+/// then.
 pub(super) fn load_words(kb: &mut KernelBuilder, ops: &Operands, it: Val) -> Vec<Val> {
     let last = kb.idx(ops.iters - 1);
     let it = kb.mins(it, last);
-    let zero = kb.i32c(0);
     let mut words = vec![];
     ops.each_source(kb, it, &mut |kb, src| {
         let x = kb.load4(src.mem, src.word);
-        words.extend(kb.words4(x).map(|w| kb.select(src.valid, w, zero)));
+        words.extend(kb.words4(x));
+        words.push(src.valid);
     });
     words
 }
 
-/// Widen the words [`load_words`] loaded into slot `sl` of the widened tiles: stored chunk q
+/// Widen the words [`load_words`] loaded (zero where invalid) into slot `sl` of the widened
+/// tiles: stored chunk q
 /// (group q / (8 CPR), chunk c, row r8 of the stage's A-then-B rows) becomes chunks 2c (lo)
 /// and 2c + 1 (hi) of the same row (2 CPR chunks a row).
 pub(super) fn store_widened(
@@ -146,7 +150,8 @@ pub(super) fn store_widened(
     let sides = ops.a.iter().map(|c| (c.dst, c.guard, true));
     let sides = sides.chain(ops.b.iter().map(|c| (c.dst, c.guard, false)));
     for (i, (dst, guard, is_a)) in sides.enumerate() {
-        let w = &words[4 * i..4 * i + 4];
+        let w = &words[5 * i..5 * i + 4];
+        let valid = words[5 * i + 4];
         let (signed, scaled) = if is_a {
             (s_a, ops.scaled.0)
         } else {
@@ -161,8 +166,10 @@ pub(super) fn store_widened(
             let r8 = kb.remu(within, k8);
             let mut lo = [w[0]; 4];
             let mut hi = [w[0]; 4];
+            let zero = kb.i32c(0);
             for j in 0..4 {
-                (lo[j], hi[j]) = widen_pair(kb, w[j], signed, scaled);
+                let wj = kb.select(valid, w[j], zero);
+                (lo[j], hi[j]) = widen_pair(kb, wj, signed, scaled);
             }
             // widened byte: ((grp * 2 CPR + 2c) * 8 + r8) * 16, hi 128 bytes further
             let g2 = muli(kb, grp, 2 * cpr);
