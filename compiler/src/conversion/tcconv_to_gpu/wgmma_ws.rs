@@ -3,24 +3,25 @@
 //! the tiles walked by one block an SM.
 //!
 //! A block is `wgs` consumer warpgroups (threads `[0, 128 wgs)`) and one or two producer
-//! warpgroups (the threads after them, `P` in all). Block `b` of the `G` launched (`min(tiles, SMs)`) takes tiles
-//! `b, b + G, b + 2G, ...` (tile `t`: rows `(t / tiles_n) BM`, channels `(t % tiles_n) BN`), each
-//! `iters` K stages; its stages are numbered `g = tile_index * iters + it` in order, and stage `g`
-//! goes through slot `g % S` of a ring of `S` slots (as many as shared memory holds, up to 8).
+//! warpgroups (the threads after them, `P` in all). Block `b` of the `G` launched
+//! (`min(tiles, SMs)`) takes tiles `b, b + G, b + 2G, ...` (tile `t`: rows `(t / tiles_n) BM`,
+//! channels `(t % tiles_n) BN`), each `iters` K stages; its stages are numbered
+//! `g = tile_index * iters + it` in order, and stage `g` goes through slot `g % S` of a ring of
+//! `S` slots (as many as shared memory holds, up to 8).
 //!
 //! Two mbarriers a slot order the ring: `full[s]` (`P` arrivals: every producer thread once a
 //! stage) and `empty[s]` (one arrival per consumer warp). Round `r = g / S` of a slot:
-//! - the producer waits for `empty[s]` phase parity `(r & 1) ^ 1` (the first round passes at
-//!   once), writes the stage and arrives on `full[s]`: 4-bit operands loaded one stage ahead
-//!   into registers (`ld.global.v4`), widened and stored, then `fence.proxy.async` and
-//!   `mbarrier.arrive`; 8-bit operands by cp.async (zero-filled where invalid), whose
-//!   completion is the thread's arrival (`cp.async.mbarrier.arrive.noinc`);
+//! - the producers wait for `empty[s]` phase parity `(r & 1) ^ 1` (the first round passes at
+//!   once), write the stage and arrive on `full[s]`: 4-bit operands loaded one stage ahead
+//!   into registers (`ld.global.v4`), zeroed where invalid, widened and stored, then
+//!   `fence.proxy.async` and `mbarrier.arrive`; 8-bit operands by cp.async (zero-filled where
+//!   invalid), whose completion is the thread's arrival (`cp.async.mbarrier.arrive.noinc`);
 //! - the consumers wait for `full[s]` parity `r & 1`, fence the async proxy, issue the stage's
 //!   wgmma group and wait for all groups but it, so the previous stage's slot is read: lane 0 of
 //!   each warp arrives on that slot's `empty`. After a tile's last stage they wait for every
-//!   group, release its slot, and run the epilogue while the producer fills the ring with the
+//!   group, release its slot, and run the epilogue while the producers fill the ring with the
 //!   next tile's stages. The epilogue's barriers are named barrier 1 of the consumer threads
-//!   (the producer never joins them); its staged output tile lies after the slots.
+//!   (the producers never join them); its staged output tile lies after the slots.
 //!
 //! Not taken: convs with a shortcut GEMM (the selection keeps them on `wgmma` / `staged`).
 
