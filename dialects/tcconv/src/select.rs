@@ -1433,7 +1433,6 @@ fn more_split(mut p: MmaPlan, sm_count: i64, taps: i64) -> MmaPlan {
 mod tests {
     use super::*;
     use nibble_qnn::graph::{ChannelScales, EpilogueKind};
-    use nibble_qnn::semantics::Rounding;
 
     fn weight(o: i64, c: i64, k: i64, elem: ElemType) -> PackedWeight {
         PackedWeight {
