@@ -15,7 +15,9 @@
 //!   over such (Conv, Gemm, Add, GlobalAveragePool, Relu / Clip) waiting for the QuantizeLinear
 //!   that gives it its integer form, where one qnn op (plus its requantize) is emitted.
 //! - a constant: an initializer or Constant, read when an op needs it (weights, biases, scales);
-//!   a QuantizeLinear of a float constant (fake-quantization exports) is computed here.
+//!   a QuantizeLinear of a float constant (fake-quantization exports) is computed here. Weights
+//!   are stored centred (`w - zp_w`); 8-bit weights far from their zero point (asymmetric
+//!   per-tensor uint8: up to 9 bits) split into two int8 layers whose i32 sums add exactly.
 //!
 //! The integer semantics are ONNX Runtime's (CPU, x86): QuantizeLinear is
 //! `sat(round_half_even(x / scale) + zp)` (`qnn.quantize {mode = "divide"}`); QLinearConv and
@@ -1022,14 +1024,18 @@ impl<'a> Importer<'a> {
         } else {
             ElemType::I8
         };
-        let (lo, hi) = stored.range();
+        // centred 8-bit values take up to 9 bits: the layer runs as two (`split_wide`)
+        let (lo, hi) = match stored {
+            ElemType::I8 => (-255, 255),
+            _ => stored.range(),
+        };
         let mut out = Vec::with_capacity(vals.len());
         for (i, &v) in vals.iter().enumerate() {
             let ch = at.param(i);
             let c = v - zps[ch];
             if c < lo || c > hi {
                 return Err(format!(
-                    "weight '{qname}' minus its zero point {} is {c}, outside {stored}: asymmetric weights must stay 8-bit after centring",
+                    "weight '{qname}' minus its zero point {} is {c}, outside {stored}",
                     zps[ch]
                 ));
             }
@@ -1041,6 +1047,26 @@ impl<'a> Importer<'a> {
             }
         }
         Ok((t, out, scales, stored))
+    }
+
+    /// `a + b` of two i32 accumulators, exactly (x * 2^30 >> 30 on both sides).
+    fn exact_sum(&mut self, a: ValueId, b: ValueId, ty: TensorType, layout: Layout) -> ValueId {
+        let one = ChannelScales::per_tensor(Dyadic {
+            multiplier: 1 << 30,
+            shift: 30,
+        });
+        self.g.push(
+            Op::Add {
+                lhs: one.clone(),
+                rhs: one,
+                rounding: Rounding::HalfToEven,
+                clamp: [i32::MIN as i64, i32::MAX as i64],
+                layout,
+                bias: 0.0,
+            },
+            vec![a, b],
+            ty,
+        )
     }
 
     /// Bias: the int32 constant of a DequantizeLinear (ONNX Runtime adds it to the accumulator
@@ -1173,6 +1199,7 @@ impl<'a> Importer<'a> {
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
+        let (wv, rest) = split_wide(&wname, wv, welem)?;
         let wid = self.weight(&wname, TensorType::new(vec![o, ci, kh, kw], welem), wv);
         let bid = self.weight(
             &format!("{wname}.bias"),
@@ -1181,18 +1208,30 @@ impl<'a> Importer<'a> {
         );
         let oh = (h + padding[0] + padding[2] - kh) / strides[0] + 1;
         let ow = (w + padding[1] + padding[3] - kw) / strides[1] + 1;
-        let id = self.g.push(
-            Op::Conv2d {
-                strides,
-                padding,
-                layout: Layout::NCHW,
-                kernel_layout: KernelLayout::OIHW,
-                padding_value,
-                groups,
-            },
-            vec![x.id, wid, bid],
-            TensorType::new(vec![b, o, oh, ow], ElemType::I32),
-        );
+        let conv = Op::Conv2d {
+            strides,
+            padding,
+            layout: Layout::NCHW,
+            kernel_layout: KernelLayout::OIHW,
+            padding_value,
+            groups,
+        };
+        let acc = TensorType::new(vec![b, o, oh, ow], ElemType::I32);
+        let mut id = self.g.push(conv.clone(), vec![x.id, wid, bid], acc.clone());
+        if let Some(r) = rest {
+            let rid = self.weight(
+                &format!("{wname}.rest"),
+                TensorType::new(vec![o, ci, kh, kw], welem),
+                r,
+            );
+            let zid = self.weight(
+                &format!("{wname}.rest.bias"),
+                TensorType::new(vec![o], ElemType::I32),
+                vec![0; o as usize],
+            );
+            let second = self.g.push(conv, vec![x.id, rid, zid], acc.clone());
+            id = self.exact_sum(id, second, acc, Layout::NCHW);
+        }
         Ok(Float::Acc {
             id,
             scale: acc_scale,
@@ -1262,17 +1301,26 @@ impl<'a> Importer<'a> {
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
-        let wid = self.weight(&wname, TensorType::new(vec![o as i64, k as i64], welem), wv);
+        let (wv, rest) = split_wide(&wname, wv, welem)?;
+        let wty = TensorType::new(vec![o as i64, k as i64], welem);
+        let wid = self.weight(&wname, wty.clone(), wv);
         let bid = self.weight(
             &format!("{wname}.bias"),
             TensorType::new(vec![o as i64], ElemType::I32),
             bias.iter().map(|&v| v as i32).collect(),
         );
-        let id = self.g.push(
-            Op::Dense,
-            vec![x.id, wid, bid],
-            TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32),
-        );
+        let acc = TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32);
+        let mut id = self.g.push(Op::Dense, vec![x.id, wid, bid], acc.clone());
+        if let Some(r) = rest {
+            let rid = self.weight(&format!("{wname}.rest"), wty, r);
+            let zid = self.weight(
+                &format!("{wname}.rest.bias"),
+                TensorType::new(vec![o as i64], ElemType::I32),
+                vec![0; o],
+            );
+            let second = self.g.push(Op::Dense, vec![x.id, rid, zid], acc.clone());
+            id = self.exact_sum(id, second, acc, Layout::NC);
+        }
         Ok(Float::Acc {
             id,
             scale: acc_scale,
@@ -1281,6 +1329,30 @@ impl<'a> Importer<'a> {
             hi: None,
         })
     }
+}
+
+/// Centred weights `wv` beyond `welem` (8-bit weights far from their zero point, up to 9 bits):
+/// `w = a + r` with `a = clamp(w, -128, 127)` and `r = w - a`, so the layer runs as two 8-bit
+/// layers whose i32 results add exactly (`Some(r)`); None where every value fits.
+fn split_wide(
+    wname: &str,
+    wv: Vec<i32>,
+    welem: ElemType,
+) -> Result<(Vec<i32>, Option<Vec<i32>>), String> {
+    let (lo, hi) = welem.range();
+    if wv.iter().all(|&v| (lo..=hi).contains(&(v as i64))) {
+        return Ok((wv, None));
+    }
+    let a: Vec<i32> = wv.iter().map(|&v| v.clamp(-128, 127)).collect();
+    let r: Vec<i32> = wv.iter().zip(&a).map(|(&v, &a)| v - a).collect();
+    // r = 128 only for w = 255: an int8 weight of 127 with zero point -128
+    if let Some(v) = r.iter().find(|&&r| r > 127) {
+        return Err(format!(
+            "weight '{wname}' minus its zero point is {}, beyond two int8 parts",
+            v + 127
+        ));
+    }
+    Ok((a, Some(r)))
 }
 
 /// `bias[o] -= d * sum(w[o])` (`per_o` weights an output): what reading `q` where the kernel

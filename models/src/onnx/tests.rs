@@ -25,6 +25,7 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "bottleneck_s8",
         "resnet_w4",
         "mobilenet_s8",
+        "bottleneck_u8w",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -431,6 +432,56 @@ fn quantize_of_float_constants_folds_at_import() {
             wb.contains(w),
             "weight {w:?} of the fake-quantized model is not among the written ones"
         );
+    }
+}
+
+/// Int8 weights far from their zero point (`w - zp` beyond int8) run as two int8 convs whose
+/// i32 results add exactly; the one value two int8 parts cannot hold (127 - (-128)) is refused
+/// by name.
+#[test]
+fn weights_beyond_int8_after_centring_split_into_two_convs() {
+    let weight = |vals: Vec<i8>, zp: i8| {
+        let n = vals.len();
+        let wq = tensor_i8("wq", vec![3, 2, 3, 3], vals);
+        assert_eq!(n, 54);
+        let ws = scalar_f32("ws", 0.01);
+        let wzp = tensor_i8("wzp", vec![], vec![zp]);
+        let dqw = node("DequantizeLinear", "dqw", &["wq", "ws", "wzp"], &["wf"]);
+        conv_model(vec![dqw], vec![wq, ws, wzp], "")
+    };
+    let ops = |m: &Imported, name: &str| {
+        m.graph
+            .nodes
+            .iter()
+            .filter(|n| n.op.mnemonic() == name)
+            .count()
+    };
+    // zero point -100: values up to 127 centre to 227
+    let vals: Vec<i8> = (0..54).map(|i| (i * 37 % 256 - 128) as i8).collect();
+    let m = import_onnx(&weight(vals.clone(), -100), &OnnxOptions::default()).unwrap();
+    nibble_qnn::verify::verify_graph(&m.graph).unwrap();
+    assert_eq!((ops(&m, "conv2d"), ops(&m, "add")), (2, 1));
+    let parts: Vec<Vec<i32>> = m
+        .weights
+        .tensors
+        .iter()
+        .filter(|(k, _)| !k.ends_with("bias"))
+        .map(|(_, t)| t.ints().to_vec())
+        .collect();
+    assert_eq!(parts.len(), 2);
+    for (i, &v) in vals.iter().enumerate() {
+        let sum: i32 = parts.iter().map(|p| p[i]).sum();
+        assert_eq!(sum, v as i32 + 100, "weight {i}");
+    }
+    // zero point 0: every value fits, one conv
+    let m = import_onnx(&weight(vals, 0), &OnnxOptions::default()).unwrap();
+    assert_eq!((ops(&m, "conv2d"), ops(&m, "add")), (1, 0));
+    // 127 - (-128) = 255
+    let mut edge = vec![0i8; 54];
+    edge[5] = 127;
+    match import_onnx(&weight(edge, -128), &OnnxOptions::default()) {
+        Err(e) => assert!(e.contains("beyond two int8 parts"), "{e}"),
+        Ok(_) => panic!("a centred weight of 255 was taken"),
     }
 }
 
