@@ -17,7 +17,8 @@
 //! - a constant: an initializer or Constant, read when an op needs it (weights, biases, scales);
 //!   a QuantizeLinear of a float constant (fake-quantization exports) is computed here. Weights
 //!   are stored centred (`w - zp_w`); 8-bit weights far from their zero point (asymmetric
-//!   per-tensor uint8: up to 9 bits) split into two int8 layers whose i32 sums add exactly.
+//!   per-tensor uint8: up to 9 bits) split into int8 parts, one layer a part, whose i32 results
+//!   add exactly.
 //!
 //! The integer semantics are ONNX Runtime's (CPU, x86): QuantizeLinear is
 //! `sat(round_half_even(x / scale) + zp)` (`qnn.quantize {mode = "divide"}`); QLinearConv and
@@ -1024,7 +1025,7 @@ impl<'a> Importer<'a> {
         } else {
             ElemType::I8
         };
-        // centred 8-bit values take up to 9 bits: the layer runs as two (`split_wide`)
+        // centred 8-bit values take up to 9 bits: the layer runs once per int8 part (`split_wide`)
         let (lo, hi) = match stored {
             ElemType::I8 => (-255, 255),
             _ => stored.range(),
@@ -1199,7 +1200,8 @@ impl<'a> Importer<'a> {
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
-        let (wv, rest) = split_wide(&wname, wv, welem)?;
+        let mut parts = split_wide(wv, welem).into_iter();
+        let wv = parts.next().expect("one part at least");
         let wid = self.weight(&wname, TensorType::new(vec![o, ci, kh, kw], welem), wv);
         let bid = self.weight(
             &format!("{wname}.bias"),
@@ -1218,19 +1220,19 @@ impl<'a> Importer<'a> {
         };
         let acc = TensorType::new(vec![b, o, oh, ow], ElemType::I32);
         let mut id = self.g.push(conv.clone(), vec![x.id, wid, bid], acc.clone());
-        if let Some(r) = rest {
+        for (i, r) in parts.enumerate() {
             let rid = self.weight(
-                &format!("{wname}.rest"),
+                &format!("{wname}.part{}", i + 1),
                 TensorType::new(vec![o, ci, kh, kw], welem),
                 r,
             );
             let zid = self.weight(
-                &format!("{wname}.rest.bias"),
+                &format!("{wname}.part{}.bias", i + 1),
                 TensorType::new(vec![o], ElemType::I32),
                 vec![0; o as usize],
             );
-            let second = self.g.push(conv, vec![x.id, rid, zid], acc.clone());
-            id = self.exact_sum(id, second, acc, Layout::NCHW);
+            let more = self.g.push(conv.clone(), vec![x.id, rid, zid], acc.clone());
+            id = self.exact_sum(id, more, acc.clone(), Layout::NCHW);
         }
         Ok(Float::Acc {
             id,
@@ -1301,7 +1303,8 @@ impl<'a> Importer<'a> {
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
-        let (wv, rest) = split_wide(&wname, wv, welem)?;
+        let mut parts = split_wide(wv, welem).into_iter();
+        let wv = parts.next().expect("one part at least");
         let wty = TensorType::new(vec![o as i64, k as i64], welem);
         let wid = self.weight(&wname, wty.clone(), wv);
         let bid = self.weight(
@@ -1311,15 +1314,15 @@ impl<'a> Importer<'a> {
         );
         let acc = TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32);
         let mut id = self.g.push(Op::Dense, vec![x.id, wid, bid], acc.clone());
-        if let Some(r) = rest {
-            let rid = self.weight(&format!("{wname}.rest"), wty, r);
+        for (i, r) in parts.enumerate() {
+            let rid = self.weight(&format!("{wname}.part{}", i + 1), wty.clone(), r);
             let zid = self.weight(
-                &format!("{wname}.rest.bias"),
+                &format!("{wname}.part{}.bias", i + 1),
                 TensorType::new(vec![o as i64], ElemType::I32),
                 vec![0; o],
             );
-            let second = self.g.push(Op::Dense, vec![x.id, rid, zid], acc.clone());
-            id = self.exact_sum(id, second, acc, Layout::NC);
+            let more = self.g.push(Op::Dense, vec![x.id, rid, zid], acc.clone());
+            id = self.exact_sum(id, more, acc.clone(), Layout::NC);
         }
         Ok(Float::Acc {
             id,
@@ -1331,28 +1334,24 @@ impl<'a> Importer<'a> {
     }
 }
 
-/// Centred weights `wv` beyond `welem` (8-bit weights far from their zero point, up to 9 bits):
-/// `w = a + r` with `a = clamp(w, -128, 127)` and `r = w - a`, so the layer runs as two 8-bit
-/// layers whose i32 results add exactly (`Some(r)`); None where every value fits.
-fn split_wide(
-    wname: &str,
-    wv: Vec<i32>,
-    welem: ElemType,
-) -> Result<(Vec<i32>, Option<Vec<i32>>), String> {
+/// Centred weights `wv` beyond `welem` (8-bit weights far from their zero point, up to 9 bits)
+/// as int8 parts that sum to them: `w = a + r (+ t)` with `a = clamp(w, -128, 127)`, `r` the
+/// clamped rest, and for `w = 255` (an int8 weight of 127 with zero point -128) a last part
+/// of 1. The layer runs once a part; the i32 results add exactly. One part where every value
+/// fits `welem`.
+fn split_wide(wv: Vec<i32>, welem: ElemType) -> Vec<Vec<i32>> {
     let (lo, hi) = welem.range();
     if wv.iter().all(|&v| (lo..=hi).contains(&(v as i64))) {
-        return Ok((wv, None));
+        return vec![wv];
     }
-    let a: Vec<i32> = wv.iter().map(|&v| v.clamp(-128, 127)).collect();
-    let r: Vec<i32> = wv.iter().zip(&a).map(|(&v, &a)| v - a).collect();
-    // r = 128 only for w = 255: an int8 weight of 127 with zero point -128
-    if let Some(v) = r.iter().find(|&&r| r > 127) {
-        return Err(format!(
-            "weight '{wname}' minus its zero point is {}, beyond two int8 parts",
-            v + 127
-        ));
+    let mut parts = vec![];
+    let mut rest = wv;
+    while rest.iter().any(|&v| v != 0) {
+        let a: Vec<i32> = rest.iter().map(|&v| v.clamp(-128, 127)).collect();
+        rest = rest.iter().zip(&a).map(|(&v, &a)| v - a).collect();
+        parts.push(a);
     }
-    Ok((a, Some(r)))
+    parts
 }
 
 /// `bias[o] -= d * sum(w[o])` (`per_o` weights an output): what reading `q` where the kernel

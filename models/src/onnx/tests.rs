@@ -435,19 +435,18 @@ fn quantize_of_float_constants_folds_at_import() {
     }
 }
 
-/// Int8 weights far from their zero point (`w - zp` beyond int8) run as two int8 convs whose
-/// i32 results add exactly; the one value two int8 parts cannot hold (127 - (-128)) is refused
-/// by name.
+/// Int8 weights far from their zero point (`w - zp` beyond int8) run as int8 convs, one a part,
+/// whose i32 results add exactly: two parts, and three for 127 - (-128) = 255.
 #[test]
-fn weights_beyond_int8_after_centring_split_into_two_convs() {
+fn weights_beyond_int8_after_centring_split_into_int8_convs() {
     let weight = |vals: Vec<i8>, zp: i8| {
-        let n = vals.len();
+        assert_eq!(vals.len(), 54);
         let wq = tensor_i8("wq", vec![3, 2, 3, 3], vals);
-        assert_eq!(n, 54);
         let ws = scalar_f32("ws", 0.01);
         let wzp = tensor_i8("wzp", vec![], vec![zp]);
         let dqw = node("DequantizeLinear", "dqw", &["wq", "ws", "wzp"], &["wf"]);
-        conv_model(vec![dqw], vec![wq, ws, wzp], "")
+        let m = conv_model(vec![dqw], vec![wq, ws, wzp], "");
+        import_onnx(&m, &OnnxOptions::default()).unwrap()
     };
     let ops = |m: &Imported, name: &str| {
         m.graph
@@ -456,33 +455,43 @@ fn weights_beyond_int8_after_centring_split_into_two_convs() {
             .filter(|n| n.op.mnemonic() == name)
             .count()
     };
+    // the parts of every weight sum to its centred value
+    let parts_sum_to = |m: &Imported, vals: &[i8], zp: i32, count: usize| {
+        let parts: Vec<Vec<i32>> = m
+            .weights
+            .tensors
+            .iter()
+            .filter(|(k, _)| !k.ends_with("bias"))
+            .map(|(_, t)| t.ints().to_vec())
+            .collect();
+        assert_eq!(parts.len(), count);
+        for p in &parts {
+            assert!(p.iter().all(|v| (-128..=127).contains(v)));
+        }
+        for (i, &v) in vals.iter().enumerate() {
+            let sum: i32 = parts.iter().map(|p| p[i]).sum();
+            assert_eq!(sum, v as i32 - zp, "weight {i}");
+        }
+    };
     // zero point -100: values up to 127 centre to 227
     let vals: Vec<i8> = (0..54).map(|i| (i * 37 % 256 - 128) as i8).collect();
-    let m = import_onnx(&weight(vals.clone(), -100), &OnnxOptions::default()).unwrap();
+    let m = weight(vals.clone(), -100);
     nibble_qnn::verify::verify_graph(&m.graph).unwrap();
     assert_eq!((ops(&m, "conv2d"), ops(&m, "add")), (2, 1));
-    let parts: Vec<Vec<i32>> = m
-        .weights
-        .tensors
-        .iter()
-        .filter(|(k, _)| !k.ends_with("bias"))
-        .map(|(_, t)| t.ints().to_vec())
-        .collect();
-    assert_eq!(parts.len(), 2);
-    for (i, &v) in vals.iter().enumerate() {
-        let sum: i32 = parts.iter().map(|p| p[i]).sum();
-        assert_eq!(sum, v as i32 + 100, "weight {i}");
-    }
+    parts_sum_to(&m, &vals, -100, 2);
     // zero point 0: every value fits, one conv
-    let m = import_onnx(&weight(vals, 0), &OnnxOptions::default()).unwrap();
+    let m = weight(vals.clone(), 0);
     assert_eq!((ops(&m, "conv2d"), ops(&m, "add")), (1, 0));
-    // 127 - (-128) = 255
-    let mut edge = vec![0i8; 54];
-    edge[5] = 127;
-    match import_onnx(&weight(edge, -128), &OnnxOptions::default()) {
-        Err(e) => assert!(e.contains("beyond two int8 parts"), "{e}"),
-        Ok(_) => panic!("a centred weight of 255 was taken"),
-    }
+    // zero point -128 with 127 among the weights: 255 takes three parts
+    let mut vals = vals;
+    vals[5] = 127;
+    let m = weight(vals.clone(), -128);
+    nibble_qnn::verify::verify_graph(&m.graph).unwrap();
+    assert_eq!((ops(&m, "conv2d"), ops(&m, "add")), (3, 2));
+    parts_sum_to(&m, &vals, -128, 3);
+    let x = nibble_qnn::tensor::Rng(3).tensor(&m.graph.args[0]);
+    let y = nibble_qnn::reference::run(&m.graph, &m.weights, &[x]).unwrap();
+    assert_eq!(y[0].ty.shape, vec![1, 3, 5, 5]);
 }
 
 /// A DequantizeLinear straight into a QuantizeLinear of another scale becomes an f32
