@@ -4,6 +4,7 @@
 mod architecture;
 mod artifact;
 mod egraph;
+mod onnx;
 mod shortcut;
 mod tcconv_resnet;
 
