@@ -6,7 +6,7 @@ ONNX Runtime's integer semantics do not either: these are the benchmark models a
 and the large models checked against ONNX Runtime.
 
 Usage: python3 bench/make_onnx_model.py OUT.onnx [--arch mobilenet_v2|resnet18|resnet50]
-           [--batch 8] [--activations int8|uint8]
+           [--batch 8] [--activations int8|uint8] [--weights int8|uint8-per-tensor]
 """
 import argparse
 import os
@@ -142,6 +142,8 @@ def main():
     ap.add_argument("--arch", choices=["mobilenet_v2", "resnet18", "resnet50"], default="mobilenet_v2")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--activations", choices=["int8", "uint8"], default="int8")
+    ap.add_argument("--weights", choices=["int8", "uint8-per-tensor"], default="int8",
+                    help="per-channel int8 (default) or per-tensor asymmetric uint8 weights")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         # calibrate at batch 8, then give the quantized graph the benchmark batch
@@ -152,7 +154,8 @@ def main():
         tmp = os.path.join(d, "q8.onnx")
         quantize_static(cal, tmp, Images(8), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QInt8 if a.activations == "int8" else QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=True)
+                        weight_type=QuantType.QInt8 if a.weights == "int8" else QuantType.QUInt8,
+                        per_channel=a.weights == "int8")
         # the calibrated model at the benchmark batch: same initializers, new input/output dims
         q = onnx.load(tmp)
         q.graph.ClearField("value_info")

@@ -116,6 +116,8 @@ struct Importer<'a> {
     used_names: HashMap<String, usize>,
     /// Constants the importer computed (QuantizeLinear of a float constant).
     folded: HashMap<String, onnx::Tensor>,
+    /// A conv or dense reads int8 weights (ONNX Runtime's u8 x s8 kernels).
+    s8_weights: bool,
 }
 
 /// Import a QDQ ONNX model from its file bytes.
@@ -247,6 +249,7 @@ impl<'a> Importer<'a> {
             const_dq: HashMap::new(),
             used_names: HashMap::new(),
             folded: HashMap::new(),
+            s8_weights: false,
         })
     }
 
@@ -364,11 +367,7 @@ impl<'a> Importer<'a> {
         self.g.results.push(result);
         // ONNX Runtime's u8 x s8 kernels on x86 CPUs without VNNI add each pair of products in
         // a saturating 16-bit lane (VPMADDUBSW; int8 activations are shifted to uint8 first)
-        let s8_weights = self.g.nodes.iter().any(|n| {
-            matches!(n.op, Op::Conv2d { .. } | Op::Dense { .. })
-                && n.operands.get(1).map(|&w| self.g.value_type(w).elem) == Some(ElemType::I8)
-        });
-        if s8_weights {
+        if self.s8_weights {
             self.notes.push(
                 "8-bit activations x int8 weights: nibble sums the products exactly; ONNX Runtime on x86 CPUs without VNNI (AVX2) adds them in pairs saturated at int16, so with large activations and weights its output differs (quantize_static's reduce_range=True avoids that)"
                     .into(),
@@ -1160,6 +1159,7 @@ impl<'a> Importer<'a> {
         let groups = a.int("group")?.unwrap_or(1);
         let x = self.dq(input(n, 0)?)?;
         let (wt, wv, ws, welem) = self.const_weight(input(n, 1)?, 0)?;
+        self.s8_weights |= wt.data_type == dt::INT8;
         if wt.dims.len() != 4 {
             return Err(format!(
                 "weight has rank {}; nibble imports 2-D convolutions",
@@ -1274,6 +1274,7 @@ impl<'a> Importer<'a> {
         }
         let d = x.zp - x.offset;
         let (wt, wv, ws, welem) = self.const_weight(input(n, 1)?, if trans_b { 0 } else { 1 })?;
+        self.s8_weights |= wt.data_type == dt::INT8;
         if wt.dims.len() != 2 {
             return Err(format!("weight has rank {}", wt.dims.len()));
         }

@@ -42,13 +42,14 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
 }
 
 /// Models with int8 weights carry the note on ONNX Runtime's saturating u8 x s8 pairs (x86
-/// without VNNI); INT4 weights do not.
+/// without VNNI); INT4 weights do not, nor uint8 weights (stored centred as int8 parts).
 #[test]
 fn int8_weights_note_onnx_runtimes_saturating_pairs() {
     let saturating = |m: &Imported| m.notes.iter().any(|n| n.contains("saturated at int16"));
     assert!(saturating(&fixture("resnet_u8").0));
     assert!(saturating(&fixture("mobilenet_s8").0));
     assert!(!saturating(&fixture("resnet_w4").0));
+    assert!(!saturating(&fixture("bottleneck_u8w").0));
 }
 
 /// The pieces the importer emits for ONNX Runtime's integer kernels: QuantizeLinear divides
