@@ -1049,24 +1049,50 @@ impl<'a> Importer<'a> {
         Ok((t, out, scales, stored))
     }
 
-    /// `a + b` of two i32 accumulators, exactly (x * 2^30 >> 30 on both sides).
-    fn exact_sum(&mut self, a: ValueId, b: ValueId, ty: TensorType, layout: Layout) -> ValueId {
+    /// The conv / dense `op` of input `x` with centred weights `(name, type, values)` and
+    /// `bias` (its i32 result of type `acc`): one layer where the weights fit their type, else
+    /// one layer an int8 part ([`split_wide`]; the parts after the first without a bias) whose
+    /// i32 results add exactly (`x * 2^30 >> 30` on both sides of a `qnn.add`).
+    fn weighted_layer(
+        &mut self,
+        op: Op,
+        x: ValueId,
+        (wname, wty, wv): (&str, TensorType, Vec<i32>),
+        bias: &[i64],
+        acc: TensorType,
+        layout: Layout,
+    ) -> ValueId {
+        let bty = TensorType::new(vec![bias.len() as i64], ElemType::I32);
         let one = ChannelScales::per_tensor(Dyadic {
             multiplier: 1 << 30,
             shift: 30,
         });
-        self.g.push(
-            Op::Add {
-                lhs: one.clone(),
-                rhs: one,
-                rounding: Rounding::HalfToEven,
-                clamp: [i32::MIN as i64, i32::MAX as i64],
-                layout,
-                bias: 0.0,
-            },
-            vec![a, b],
-            ty,
-        )
+        let mut sum = None;
+        for (i, part) in split_wide(wv, wty.elem).into_iter().enumerate() {
+            let (name, b) = match i {
+                0 => (wname.to_string(), bias.iter().map(|&v| v as i32).collect()),
+                _ => (format!("{wname}.part{i}"), vec![0; bias.len()]),
+            };
+            let wid = self.weight(&name, wty.clone(), part);
+            let bid = self.weight(&format!("{name}.bias"), bty.clone(), b);
+            let layer = self.g.push(op.clone(), vec![x, wid, bid], acc.clone());
+            sum = Some(match sum {
+                None => layer,
+                Some(prev) => self.g.push(
+                    Op::Add {
+                        lhs: one.clone(),
+                        rhs: one.clone(),
+                        rounding: Rounding::HalfToEven,
+                        clamp: [i32::MIN as i64, i32::MAX as i64],
+                        layout,
+                        bias: 0.0,
+                    },
+                    vec![prev, layer],
+                    acc.clone(),
+                ),
+            });
+        }
+        sum.expect("one part at least")
     }
 
     /// Bias: the int32 constant of a DequantizeLinear (ONNX Runtime adds it to the accumulator
@@ -1200,14 +1226,6 @@ impl<'a> Importer<'a> {
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
-        let mut parts = split_wide(wv, welem).into_iter();
-        let wv = parts.next().expect("one part at least");
-        let wid = self.weight(&wname, TensorType::new(vec![o, ci, kh, kw], welem), wv);
-        let bid = self.weight(
-            &format!("{wname}.bias"),
-            TensorType::new(vec![o], ElemType::I32),
-            bias.iter().map(|&v| v as i32).collect(),
-        );
         let oh = (h + padding[0] + padding[2] - kh) / strides[0] + 1;
         let ow = (w + padding[1] + padding[3] - kw) / strides[1] + 1;
         let conv = Op::Conv2d {
@@ -1218,22 +1236,14 @@ impl<'a> Importer<'a> {
             padding_value,
             groups,
         };
-        let acc = TensorType::new(vec![b, o, oh, ow], ElemType::I32);
-        let mut id = self.g.push(conv.clone(), vec![x.id, wid, bid], acc.clone());
-        for (i, r) in parts.enumerate() {
-            let rid = self.weight(
-                &format!("{wname}.part{}", i + 1),
-                TensorType::new(vec![o, ci, kh, kw], welem),
-                r,
-            );
-            let zid = self.weight(
-                &format!("{wname}.part{}.bias", i + 1),
-                TensorType::new(vec![o], ElemType::I32),
-                vec![0; o as usize],
-            );
-            let more = self.g.push(conv.clone(), vec![x.id, rid, zid], acc.clone());
-            id = self.exact_sum(id, more, acc.clone(), Layout::NCHW);
-        }
+        let id = self.weighted_layer(
+            conv,
+            x.id,
+            (&wname, TensorType::new(vec![o, ci, kh, kw], welem), wv),
+            &bias,
+            TensorType::new(vec![b, o, oh, ow], ElemType::I32),
+            Layout::NCHW,
+        );
         Ok(Float::Acc {
             id,
             scale: acc_scale,
@@ -1304,27 +1314,14 @@ impl<'a> Importer<'a> {
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
-        let mut parts = split_wide(wv, welem).into_iter();
-        let wv = parts.next().expect("one part at least");
-        let wty = TensorType::new(vec![o as i64, k as i64], welem);
-        let wid = self.weight(&wname, wty.clone(), wv);
-        let bid = self.weight(
-            &format!("{wname}.bias"),
-            TensorType::new(vec![o as i64], ElemType::I32),
-            bias.iter().map(|&v| v as i32).collect(),
+        let id = self.weighted_layer(
+            Op::Dense,
+            x.id,
+            (&wname, TensorType::new(vec![o as i64, k as i64], welem), wv),
+            &bias,
+            TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32),
+            Layout::NC,
         );
-        let acc = TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32);
-        let mut id = self.g.push(Op::Dense, vec![x.id, wid, bid], acc.clone());
-        for (i, r) in parts.enumerate() {
-            let rid = self.weight(&format!("{wname}.part{}", i + 1), wty.clone(), r);
-            let zid = self.weight(
-                &format!("{wname}.part{}.bias", i + 1),
-                TensorType::new(vec![o as i64], ElemType::I32),
-                vec![0; o],
-            );
-            let more = self.g.push(Op::Dense, vec![x.id, rid, zid], acc.clone());
-            id = self.exact_sum(id, more, acc.clone(), Layout::NC);
-        }
         Ok(Float::Acc {
             id,
             scale: acc_scale,

@@ -636,18 +636,19 @@ impl<'g> Lowering<'g> {
             let l = self.layout[&v];
             let wide = ActBuffer::new(l, ElemType::I32, self.p.buffers[output].dims);
             let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
-            let alone = {
-                let mut spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
-                spec.shortcut = None;
-                spec.residual = Some(&wide);
-                choose(
-                    &spec,
-                    &conv.tiling,
-                    self.target,
-                    self.opts.kernel,
-                    self.opts.tile,
-                )
+            // the conv alone: the shortcut's map read as its residual
+            let alone_spec = ConvSpec {
+                shortcut: None,
+                residual: Some(&wide),
+                ..spec
             };
+            let alone = choose(
+                &alone_spec,
+                &conv.tiling,
+                self.target,
+                self.opts.kernel,
+                self.opts.tile,
+            );
             let splits = matches!(&alone, Kernel::Staged(p) if p.ksplit > 1 || p.cluster > 1);
             kernel = match (fused.family(), &alone, self.opts.kernel) {
                 (f, a, _) if f == a.family() => Some(fused),

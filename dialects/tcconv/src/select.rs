@@ -127,19 +127,15 @@ pub fn choose(
     if s.groups != 1 {
         return Kernel::Simple;
     }
-    if choice == Choice::WgmmaWs && target.wgmma() {
+    // the shared-memory families (wgmma, staged) as far as `choice` allows them
+    let smem_families = matches!(choice, Choice::Auto | Choice::Wgmma | Choice::WgmmaWs);
+    if smem_families && target.wgmma() {
         let tile = wgmma_tile.or_else(|| wgmma_tile_model(s, sm));
-        if let Some(p) = tile.and_then(|t| wgmma_ws_plan(s, t, sm)) {
-            return Kernel::Wgmma(p);
+        if choice == Choice::WgmmaWs {
+            if let Some(p) = tile.and_then(|t| wgmma_ws_plan(s, t, sm)) {
+                return Kernel::Wgmma(p);
+            }
         }
-    }
-    let choice = if choice == Choice::WgmmaWs {
-        Choice::Auto
-    } else {
-        choice
-    };
-    if matches!(choice, Choice::Auto | Choice::Wgmma) && target.wgmma() {
-        let tile = wgmma_tile.or_else(|| wgmma_tile_model(s, sm));
         if let Some(p) = tile.and_then(|t| wgmma_plan(s, t)) {
             // whether it pays is decided on the grid of tiles of up to 128 channels
             let narrow = [p.bm(), p.bn.min(WGMMA_MAX_BN), p.wbk()];
@@ -149,7 +145,7 @@ pub fn choose(
             }
         }
     }
-    if matches!(choice, Choice::Auto | Choice::Wgmma) {
+    if smem_families {
         if let Some(p) = staged_plan(s, tiling, target) {
             return Kernel::Staged(p);
         }
@@ -979,10 +975,17 @@ pub struct WgmmaPlan {
     pub tiles_n: i64,
     /// The shortcut GEMM, run first on the same tile and slots.
     pub shortcut: Option<ShortcutK>,
-    /// Warp-specialized and persistent ([`wgmma_ws_plan`]): this many blocks (one an SM) walk
-    /// the tiles, each `producers` warpgroups filling a ring of `stages` slots and the `wgs`
-    /// consumer warpgroups; None: one block a tile, every thread loading.
-    pub persistent: Option<i64>,
+    /// Warp-specialized and persistent ([`wgmma_ws_plan`]); None: one block a tile, every
+    /// thread loading.
+    pub persistent: Option<Persistent>,
+}
+
+/// The warp-specialized persistent form of a [`WgmmaPlan`]: `grid` blocks (one an SM) walk the
+/// tiles, each with `producers` warpgroups filling a ring of the plan's `stages` slots next to
+/// its `wgs` consumer warpgroups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Persistent {
+    pub grid: i64,
     pub producers: i64,
 }
 
@@ -992,7 +995,8 @@ impl WgmmaPlan {
     }
     /// Threads a block: the consumer warpgroups, and the producers' when persistent.
     pub fn block(&self) -> i64 {
-        WARPGROUP * (self.wgs + self.producers)
+        let producers = self.persistent.map_or(0, |q| q.producers);
+        WARPGROUP * (self.wgs + producers)
     }
     /// Output tiles.
     pub fn tiles(&self) -> i64 {
@@ -1000,7 +1004,7 @@ impl WgmmaPlan {
     }
     /// Blocks launched: one a tile, or the persistent grid.
     pub fn blocks(&self) -> i64 {
-        self.persistent.unwrap_or(self.tiles())
+        self.persistent.map_or(self.tiles(), |q| q.grid)
     }
     pub fn iters(&self) -> i64 {
         (self.kbytes + self.sbk - 1) / self.sbk
@@ -1040,7 +1044,7 @@ impl WgmmaPlan {
         let slots = self.stages * self.slot_bytes();
         match self.persistent {
             None => slots.max(self.out_tile_bytes()) / 4,
-            Some(_) => (self.barrier_byte() + 16 * self.stages) / 4,
+            Some(_) => (self.barrier_byte() + 2 * MBARRIER_BYTES * self.stages) / 4,
         }
     }
     /// Persistent: the byte of the staged output tile (after the slots).
@@ -1051,7 +1055,7 @@ impl WgmmaPlan {
         }
     }
     /// Persistent: the byte of the ring's mbarriers, `full[stages]` then `empty[stages]`
-    /// (8 bytes each).
+    /// ([`MBARRIER_BYTES`] each).
     pub fn barrier_byte(&self) -> i64 {
         self.out_tile_byte() + self.out_tile_bytes()
     }
@@ -1230,12 +1234,14 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         tiles_n,
         shortcut,
         persistent: None,
-        producers: 0,
     })
 }
 
 /// The most slots the warp-specialized kernel's ring takes.
 const WS_MAX_STAGES: i64 = 8;
+
+/// Bytes of one mbarrier; the warp-specialized ring has two a slot (`full`, `empty`).
+pub const MBARRIER_BYTES: i64 = 8;
 
 /// The warp-specialized persistent wgmma kernel on tile `[BM, BN, K bytes a stage]`: the plan of
 /// [`wgmma_plan`] (tile, stage size, widening), with one block an SM (`min(tiles, sm_count)`
@@ -1253,14 +1259,16 @@ pub fn wgmma_ws_plan(s: &ConvSpec, tile: [i64; 3], sm_count: i64) -> Option<Wgmm
         return None;
     }
     let free = SM_SMEM - BLOCK_RESERVED_SMEM - p.out_tile_bytes();
-    let stages = (free / (p.slot_bytes() + 16)).min(WS_MAX_STAGES);
+    let stages = (free / (p.slot_bytes() + 2 * MBARRIER_BYTES)).min(WS_MAX_STAGES);
     if stages < 2 {
         return None;
     }
     p.stages = stages;
-    p.persistent = Some(p.tiles().min(sm_count));
     let plain = s.residual.is_none() && s.second.is_none();
-    p.producers = if plain && p.bn <= WGMMA_MAX_BN { 2 } else { 1 };
+    p.persistent = Some(Persistent {
+        grid: p.tiles().min(sm_count),
+        producers: if plain && p.bn <= WGMMA_MAX_BN { 2 } else { 1 },
+    });
     Some(p)
 }
 
@@ -1583,20 +1591,24 @@ mod tests {
     fn the_warp_specialized_plan_fills_shared_memory_and_one_block_an_sm() {
         // 8 images of 56 x 56, 64 -> 128 4-bit channels on 128 x 128 tiles: 196 tiles, 132 blocks
         let p = plain_conv_plan(8, 64, 128, 56, 4, [128, 128, 128]).expect("taken");
-        assert_eq!((p.persistent, p.tiles()), (Some(132), 196));
+        let ws = |grid, producers| Some(Persistent { grid, producers });
+        assert_eq!((p.persistent, p.tiles()), (ws(132, 2), 196));
         assert_eq!((p.blocks(), p.blocks_per_sm()), (132, 1));
         // two consumer and two producer warpgroups
-        assert_eq!((p.wgs, p.producers, p.block()), (2, 2, 512));
+        assert_eq!((p.wgs, p.block()), (2, 512));
         // slots of (128 + 128) x 128 widened bytes: 6 fit next to the output tile and barriers
         assert_eq!(p.slot_bytes(), 32 * 1024);
         assert_eq!(p.stages, 6);
+        // the ring, the staged output tile and the 8-byte mbarriers do not overlap and fit an SM
         let smem = 4 * p.smem_words();
-        assert_eq!(smem, p.barrier_byte() + 16 * p.stages);
+        assert!(p.out_tile_byte() >= p.stages * p.slot_bytes());
+        assert!(p.barrier_byte() >= p.out_tile_byte() + p.bm() * p.bn / 2);
+        assert_eq!(p.barrier_byte() % 8, 0);
+        assert!(p.barrier_byte() + 2 * MBARRIER_BYTES * p.stages <= smem);
         assert!(smem + BLOCK_RESERVED_SMEM <= SM_SMEM);
-        assert_eq!(p.out_tile_byte(), p.stages * p.slot_bytes());
         // fewer tiles than SMs: one block a tile; N = 256: one producer warpgroup
         let p = plain_conv_plan(1, 64, 256, 14, 4, [64, 256, 128]).expect("taken");
-        assert_eq!((p.persistent, p.producers, p.block()), (Some(4), 1, 256));
+        assert_eq!((p.persistent, p.block()), (ws(4, 1), 256));
         // small slots: the ring stops at its longest
         let p = plain_conv_plan(2, 32, 16, 8, 8, [64, 16, 32]).expect("taken");
         assert_eq!(p.stages, WS_MAX_STAGES);
@@ -1608,7 +1620,7 @@ mod tests {
             let e = Epilogue::none();
             wgmma_plan(&spec(&x, &wt, &y, &e, 3), [128, 128, 128]).expect("taken")
         };
-        assert_eq!((q.persistent, q.producers, q.blocks()), (None, 0, 196));
+        assert_eq!((q.persistent, q.block(), q.blocks()), (None, 256, 196));
         assert_eq!(Kernel::Wgmma(q).family(), Family::Wgmma);
         assert_eq!(Kernel::Wgmma(p).family(), Family::WgmmaWs);
     }
@@ -1621,13 +1633,15 @@ mod tests {
         let wt = weight(128, 64, 1, ElemType::I4);
         let plain = Epilogue::none();
         let p = wgmma_ws_plan(&spec(&x, &wt, &y, &plain, 1), [128, 128, 128], 132).expect("taken");
-        assert_eq!((p.producers, p.block()), (2, 512));
+        assert_eq!(p.persistent.map(|q| q.producers), Some(2));
+        assert_eq!(p.block(), 512);
         let e = residual_epilogue();
         let mut s = spec(&x, &wt, &y, &e, 1);
         s.residual = Some(&r);
         s.check().unwrap();
         let p = wgmma_ws_plan(&s, [128, 128, 128], 132).expect("taken");
-        assert_eq!((p.producers, p.block()), (1, 384));
+        assert_eq!(p.persistent.map(|q| q.producers), Some(1));
+        assert_eq!(p.block(), 384);
     }
 
     #[test]

@@ -521,11 +521,6 @@ fn store_vals(
     }
 }
 
-/// The fused epilogue of a block tile whose pipeline memory is free: each warp's accumulators
-/// through [`store_tile`]; the packed 4-bit output `staged_out` names (see
-/// [`StagedPlan::staged_out`]) is staged through shared memory (`[BM][BN/8]` words) and then
-/// written 16 bytes a thread, row after row ([`write_out_tile`]).
-#[allow(clippy::too_many_arguments)]
 /// The residual of a warp tile in the accumulators' fragment layout (slot `(mt * nt + n) * mm/4
 /// + 2 * rh + ci`: row half `rh`, channel `nbase + 8n + 2t + ci`), loaded where the main loop is
 /// short: issued before it, the loads overlap the GEMM instead of following it (a latency the
@@ -574,6 +569,11 @@ fn residual_pair(
     kb.load2(buf.mem, sl)
 }
 
+/// The fused epilogue of a block tile whose pipeline memory is free: each warp's accumulators
+/// through [`store_tile`]; the packed 4-bit output `staged_out` names (see
+/// [`StagedPlan::staged_out`]) is staged through shared memory (`[BM][BN/8]` words) and then
+/// written 16 bytes a thread, row after row ([`write_out_tile`]).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn store_block_tile(
     kb: &mut KernelBuilder,
     s: &ConvSpec,

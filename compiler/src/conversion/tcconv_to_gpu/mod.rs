@@ -289,6 +289,9 @@ pub fn build_op_kernel<'c>(
                     let spec = conv::ConvSpec::conv(c, b, &p.weights);
                     match &kernel {
                         Kernel::Staged(sp) => staged::conv(kb, args, &spec, sp),
+                        Kernel::Wgmma(wp) if wp.persistent.is_some() => {
+                            wgmma_ws::conv(kb, args, &spec, wp)
+                        }
                         Kernel::Wgmma(wp) => wgmma::conv(kb, args, &spec, wp),
                         Kernel::Mma(mp) => mma::conv(kb, args, &spec, mp),
                         Kernel::Simple => conv::simple(kb, args, &spec),

@@ -481,9 +481,6 @@ pub fn conv(
     s: &ConvSpec,
     p: &WgmmaPlan,
 ) -> Result<i64, String> {
-    if p.persistent.is_some() {
-        return super::wgmma_ws::conv(kb, args, s, p);
-    }
     let ca = ConvArgs::of(args, s);
     let smem = kb.dynamic_smem(p.smem_words());
     let threads = p.block();

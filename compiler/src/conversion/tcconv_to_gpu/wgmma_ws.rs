@@ -33,11 +33,11 @@ use super::wgmma::{
     acc_values, copy_stage, epilogue, load_words, mma_stage, operands, origin, store_widened,
     Operands, TileLoad,
 };
-use nibble_tcconv::select::{WgmmaPlan, WARPGROUP};
+use nibble_tcconv::select::{WgmmaPlan, MBARRIER_BYTES, WARPGROUP};
 
 /// The ring's mbarriers: `full[s]` and `empty[s]` as `!llvm.ptr<3>`.
 struct Ring {
-    /// Shared-memory address of `full[0]`; `empty[0]` is `8 S` bytes further.
+    /// Shared-memory address of `full[0]`; `empty[0]` is `S` mbarriers further.
     bars: Val,
     slots: i64,
 }
@@ -45,10 +45,10 @@ struct Ring {
 impl Ring {
     fn bar(&self, kb: &mut KernelBuilder, empty: bool, slot: Val) -> Val {
         let s64 = kb.index_cast(slot, Scalar::I64);
-        let k8 = kb.i64c(8);
-        let off = kb.mul(s64, k8);
+        let kb8 = kb.i64c(MBARRIER_BYTES);
+        let off = kb.mul(s64, kb8);
         let base = if empty {
-            let e = kb.i64c(8 * self.slots);
+            let e = kb.i64c(MBARRIER_BYTES * self.slots);
             kb.add(self.bars, e)
         } else {
             self.bars
@@ -116,6 +116,9 @@ pub fn conv(
     s: &ConvSpec,
     p: &WgmmaPlan,
 ) -> Result<i64, String> {
+    let Some(ws) = p.persistent else {
+        return Err("the plan is not warp-specialized".into());
+    };
     if s.shortcut.is_some() || p.shortcut.is_some() {
         return Err("the warp-specialized wgmma kernel does not run a shortcut".into());
     }
@@ -127,7 +130,7 @@ pub fn conv(
     let words = |b: &Buf| b.words.unwrap_or(b.mem);
     let xw = (words(&cb.x), words(&cb.w));
     let consumers = WARPGROUP * p.wgs;
-    let producers = WARPGROUP * p.producers;
+    let producers = WARPGROUP * ws.producers;
     let iters = p.iters();
     let base = kb.smem_address(smem);
     let bars = kb.i64c(p.barrier_byte());
