@@ -1,12 +1,13 @@
 """torchvision's ResNet-18, ResNet-50 and MobileNetV2 architectures (224x224, batch norm folded
 into conv biases, random He-initialised weights) as float ONNX graphs built with onnx.helper,
 quantized by onnxruntime.quantization.quantize_static (QDQ, per-channel int8 weights, int8 or
-uint8 activations, calibrated on random images). Speed does not depend on the weight values, and
-ONNX Runtime's integer semantics do not either: these are the benchmark models against PyTorch
-and the large models checked against ONNX Runtime.
+uint8 activations, calibrated on random images; or per-tensor uint8, or per-channel int4 / uint4
+weights). Speed does not depend on the weight values, and ONNX Runtime's integer semantics do not
+either: these are the benchmark models against PyTorch and the large models checked against ONNX
+Runtime.
 
 Usage: python3 bench/make_onnx_model.py OUT.onnx [--arch mobilenet_v2|resnet18|resnet50]
-           [--batch 8] [--activations int8|uint8] [--weights int8|uint8-per-tensor]
+           [--batch 8] [--activations int8|uint8] [--weights int8|uint8-per-tensor|int4|uint4]
 """
 import argparse
 import os
@@ -142,8 +143,9 @@ def main():
     ap.add_argument("--arch", choices=["mobilenet_v2", "resnet18", "resnet50"], default="mobilenet_v2")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--activations", choices=["int8", "uint8"], default="int8")
-    ap.add_argument("--weights", choices=["int8", "uint8-per-tensor"], default="int8",
-                    help="per-channel int8 (default) or per-tensor asymmetric uint8 weights")
+    ap.add_argument("--weights", choices=["int8", "uint8-per-tensor", "int4", "uint4"], default="int8",
+                    help="per-channel int8 (default), per-tensor asymmetric uint8, or per-channel "
+                         "int4 / uint4 weights")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         # calibrate at batch 8, then give the quantized graph the benchmark batch
@@ -154,8 +156,9 @@ def main():
         tmp = os.path.join(d, "q8.onnx")
         quantize_static(cal, tmp, Images(8), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QInt8 if a.activations == "int8" else QuantType.QUInt8,
-                        weight_type=QuantType.QInt8 if a.weights == "int8" else QuantType.QUInt8,
-                        per_channel=a.weights == "int8")
+                        weight_type={"int8": QuantType.QInt8, "uint8-per-tensor": QuantType.QUInt8,
+                                     "int4": QuantType.QInt4, "uint4": QuantType.QUInt4}[a.weights],
+                        per_channel=a.weights != "uint8-per-tensor")
         # the calibrated model at the benchmark batch: same initializers, new input/output dims
         q = onnx.load(tmp)
         q.graph.ClearField("value_info")

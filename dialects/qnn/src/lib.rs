@@ -199,11 +199,27 @@ fn write_through(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 mod write_tests {
     use super::write_atomically;
 
-    fn scratch(name: &str) -> std::path::PathBuf {
+    /// A fresh directory for one test, removed when the test ends (passing or not).
+    struct Scratch(std::path::PathBuf);
+
+    impl std::ops::Deref for Scratch {
+        type Target = std::path::Path;
+        fn deref(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn scratch(name: &str) -> Scratch {
         let d = std::env::temp_dir().join(format!("nibble-write-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
-        d
+        Scratch(d)
     }
 
     #[test]
@@ -214,7 +230,7 @@ mod write_tests {
         write_atomically(&p, b"new").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new");
         assert_eq!(
-            std::fs::read_dir(&d).unwrap().count(),
+            std::fs::read_dir(&*d).unwrap().count(),
             1,
             "no temp file left"
         );
@@ -259,7 +275,7 @@ mod write_tests {
             !out.join("plan.json").exists(),
             "the old directory is replaced whole"
         );
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "no staging left");
+        assert_eq!(std::fs::read_dir(&*d).unwrap().count(), 1, "no staging left");
         let file = d.join("file");
         std::fs::write(&file, "x").unwrap();
         assert!(super::write_dir_atomically(&file, "plan.json", |_| Ok(())).is_err());
@@ -286,7 +302,7 @@ mod write_tests {
         super::write_files_atomically(&[(&m, b"new model"), (&w, b"new weights")]).unwrap();
         assert_eq!(std::fs::read(&w).unwrap(), b"new weights");
         assert_eq!(
-            std::fs::read_dir(&d).unwrap().count(),
+            std::fs::read_dir(&*d).unwrap().count(),
             2,
             "no temp files left"
         );
