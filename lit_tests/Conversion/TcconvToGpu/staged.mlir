@@ -41,11 +41,14 @@
 // sm_90: the x16 weights are shifted back out of the accumulators (exact: |acc| * 16 < 2^31)
 // SM90-COUNT-32: arith.shrsi %{{.*}}, %c4_i32 : i32
 // SM80-NOT: arith.shrsi %{{.*}}, %c4_i32 : i32
-// the u4 output is staged: lane t = 0 of each group puts the word of 8 channels into the
-// block's [64][8]-word tile in shared memory, then every thread writes 16 bytes of a row
+// the u4 output is staged: lane t of each group puts byte t (its two channels) of the word of 8
+// channels into the block's [64][8]-word tile in shared memory, no shuffle between the lanes;
+// then every thread writes 16 bytes of a row
 // CHECK: gpu.barrier
-// CHECK: gpu.shuffle xor
-// CHECK: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<8192xi32, #gpu.address_space<workgroup>>
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.extract_aligned_pointer_as_index %[[SM]] : memref<8192xi32, #gpu.address_space<workgroup>>
+// CHECK: llvm.store %{{.*}}, %{{.*}} : i8, !llvm.ptr<3>
+// CHECK-NOT: gpu.shuffle
 // CHECK: gpu.barrier
 // CHECK: vector.load %[[SM]][%{{.*}}] {alignment = 16 : i64} : memref<8192xi32, #gpu.address_space<workgroup>>, vector<4xi32>
 // CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<{{[0-9]+}}xi32>, vector<4xi32>
@@ -56,6 +59,7 @@
 // PTX-DAG: cp.async.wait_group {{\\09}}2;
 // PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX-DAG: st.global.v4.b32
+// PTX-DAG: st.shared.b8
 // PTX-DAG: mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32
 
 // A late layer at batch 1 (M = 196, C = O = 256, 3x3): 32x32 tiles give 7 x 8 = 56 warps, so K
@@ -96,8 +100,9 @@
 // CHECK-NOT: vector.load %[[RESF]]
 // CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xi32>
 // CHECK-NEXT: vector.store %[[PAIR]], %[[OUTF]][%{{.*}}] {alignment = 8 : i64} : memref<1048576xi32>, vector<2xi32>
-// CHECK: gpu.shuffle xor
-// CHECK: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<4096xi32, #gpu.address_space<workgroup>>
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.extract_aligned_pointer_as_index %[[SM]] : memref<4096xi32, #gpu.address_space<workgroup>>
+// CHECK: llvm.store %{{.*}}, %{{.*}} : i8, !llvm.ptr<3>
 // CHECK: gpu.barrier
 // CHECK: vector.store %{{.*}}, %[[SECF]][%{{.*}}] {alignment = 16 : i64} : memref<131072xi32>, vector<4xi32>
 

@@ -323,6 +323,16 @@ impl<'c> KernelBuilder<'c> {
         let p = self.op("memref.extract_aligned_pointer_as_index", &[m], &[idx], &[])[0];
         self.index_cast(p, Scalar::I64)
     }
+    /// Byte `i` of the workgroup buffer `m` (i32 words) set to the low byte of the i32 `v`
+    /// (`st.shared.u8`).
+    pub fn store_smem_byte(&mut self, v: Val, m: Val, i: Val) {
+        let base = self.smem_address(m);
+        let i = self.index_cast(i, Scalar::I64);
+        let a = self.add(base, i);
+        let ptr = self.smem_ptr(a);
+        let b = self.trunc(v, Scalar::I8);
+        self.op("llvm.store", &[b, ptr], &[], &[]);
+    }
     /// `fence.proxy.async.shared::cta`: this thread's generic-proxy writes to shared memory
     /// (stores, cp.async) become visible to the async proxy that `wgmma` reads through.
     pub fn fence_proxy_async(&mut self) {
