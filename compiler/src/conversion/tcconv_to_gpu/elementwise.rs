@@ -127,14 +127,48 @@ pub fn chan(
     }
     let t = kb.table(what, vals);
     let v = kb.load(t, cc);
-    let range = if vals.iter().all(|x| (33..=62).contains(x)) {
+    Ok(Param::Table(v, table_range(vals)))
+}
+
+/// What the build knows of a table's values.
+fn table_range(vals: &[i32]) -> TableRange {
+    if vals.iter().all(|x| (33..=62).contains(x)) {
         TableRange::High
     } else if vals.contains(&0) {
         TableRange::Any
     } else {
         TableRange::NonZero
-    };
-    Ok(Param::Table(v, range))
+    }
+}
+
+/// [`chan`] at channels `oc` and `oc + 1` (`oc` even, the pair a thread's accumulator fragment
+/// holds): one 8-byte load of the table's pair where the channel count is even (tables sit at
+/// 256-byte-aligned offsets); channels past the last read the last pair (their values are
+/// never stored). Odd channel counts read each channel, clamped to the last.
+pub fn chan_pair(
+    kb: &mut KernelBuilder,
+    what: &str,
+    vals: &[i32],
+    oc: Val,
+    channels: i64,
+) -> Result<[Param; 2], String> {
+    let uniform = !vals.is_empty() && vals.iter().all(|&v| v == vals[0]);
+    if uniform || channels % 2 != 0 || vals.len() as i64 != channels {
+        let olast = kb.idx(channels - 1);
+        let one = kb.idx(1);
+        let o1 = kb.add(oc, one);
+        let (c0, c1) = (kb.mins(oc, olast), kb.mins(o1, olast));
+        return Ok([
+            chan(kb, what, vals, c0, channels)?,
+            chan(kb, what, vals, c1, channels)?,
+        ]);
+    }
+    let t = kb.table(what, vals);
+    let last = kb.idx(channels - 2);
+    let oe = kb.mins(oc, last);
+    let [v0, v1] = kb.load2(t, oe);
+    let range = table_range(vals);
+    Ok([Param::Table(v0, range), Param::Table(v1, range)])
 }
 
 /// `Dyadic::apply` of per-channel scales `s` at channel `cc`.
@@ -160,6 +194,28 @@ pub fn scale_params(
     cc: Val,
     channels: i64,
 ) -> Result<(Param, Param), String> {
+    check_scales(s, prefix)?;
+    let b = chan(kb, &format!("{prefix}mul"), &s.multiplier, cc, channels)?;
+    let c = chan(kb, &format!("{prefix}shift"), &s.shift, cc, channels)?;
+    Ok((b, c))
+}
+
+/// [`scale_params`] at channels `oc` and `oc + 1` ([`chan_pair`]).
+pub fn scale_params_pair(
+    kb: &mut KernelBuilder,
+    s: &ChannelScales,
+    prefix: &str,
+    oc: Val,
+    channels: i64,
+) -> Result<[(Param, Param); 2], String> {
+    check_scales(s, prefix)?;
+    let [b0, b1] = chan_pair(kb, &format!("{prefix}mul"), &s.multiplier, oc, channels)?;
+    let [c0, c1] = chan_pair(kb, &format!("{prefix}shift"), &s.shift, oc, channels)?;
+    Ok([(b0, c0), (b1, c1)])
+}
+
+/// Per-channel scales a kernel can apply: as many multipliers as shifts, shifts in [0, 62].
+fn check_scales(s: &ChannelScales, prefix: &str) -> Result<(), String> {
     // the attribute names' prefix names the scales in messages (`res_` -> `res scales`)
     let what = format!("{} scales", prefix.trim_end_matches('_'));
     let what = what.trim_start();
@@ -173,9 +229,7 @@ pub fn scale_params(
     if let Some(c) = s.shift.iter().find(|c| !(0..=62).contains(*c)) {
         return Err(format!("{what}: shift {c} is outside [0, 62]"));
     }
-    let b = chan(kb, &format!("{prefix}mul"), &s.multiplier, cc, channels)?;
-    let c = chan(kb, &format!("{prefix}shift"), &s.shift, cc, channels)?;
-    Ok((b, c))
+    Ok(())
 }
 
 /// `semantics::requantize` of `x` at channel `cc` (i64: `clamp(round(x * s[cc]) + zp)`; per

@@ -6,7 +6,7 @@
 
 use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
-use super::elementwise::{scale_params, to_elem};
+use super::elementwise::{scale_params, scale_params_pair, to_elem};
 use super::layout::{act_slot, channel_inner, pixel, Buf};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, RequantizeStep};
 use nibble_qnn::semantics::ElemType;
@@ -49,6 +49,39 @@ impl ChannelParams {
             second: step(&e.second, "sec_")?,
             then: step(&e.then, "then_")?,
         })
+    }
+
+    /// [`load`](Self::load) at channels `oc` and `oc + 1` (`oc` even), each table read as
+    /// pairs ([`scale_params_pair`]): half the table loads of an accumulator fragment's
+    /// channels.
+    pub fn load_pair(
+        kb: &mut KernelBuilder,
+        e: &Epilogue,
+        oc: Val,
+        channels: i64,
+    ) -> Result<[Self; 2], String> {
+        let mut pair = |s: &nibble_qnn::graph::ChannelScales, prefix: &str| {
+            scale_params_pair(kb, s, prefix, oc, channels).map(|[a, b]| [Some(a), Some(b)])
+        };
+        let (scales, residual) = match &e.kind {
+            EpilogueKind::None => ([None; 2], [None; 2]),
+            EpilogueKind::Requantize { scales, .. } => (pair(scales, "")?, [None; 2]),
+            EpilogueKind::Residual { scales, residual } => {
+                (pair(scales, "")?, pair(residual, "res_")?)
+            }
+        };
+        let mut step = |o: &Option<RequantizeStep>, prefix: &str| match o {
+            Some(o) => pair(&o.scales, prefix),
+            None => Ok([None; 2]),
+        };
+        let second = step(&e.second, "sec_")?;
+        let then = step(&e.then, "then_")?;
+        Ok([0, 1].map(|i| ChannelParams {
+            scales: scales[i],
+            residual: residual[i],
+            second: second[i],
+            then: then[i],
+        }))
     }
 }
 
@@ -299,19 +332,17 @@ pub fn store_tile(
             let off = kb.idx(nt as i64 * 8);
             let o0 = kb.add(nbase, off);
             let oc = kb.add(o0, t2);
-            // this lane's two channels: bias and scales read once for both row halves
+            // this lane's two channels: bias and scales read once for both row halves, as
+            // pairs (8-byte loads) where the channel count allows
+            let params = ChannelParams::load_pair(kb, s.epilogue, oc, channels)?;
+            let biases = bias_pair(kb, bb, oc, channels);
+            let sbiases = bias_pair(kb, bufs.residual_regs.and_then(|(_, b)| b), oc, channels);
             let mut chans = vec![];
-            for ci in 0..2 {
-                let k = kb.idx(ci);
+            for (ci, params) in params.into_iter().enumerate() {
+                let k = kb.idx(ci as i64);
                 let o = kb.add(oc, k);
                 let occ = kb.mins(o, olast);
-                let bias = bb.map(|b| b.load_slot(kb, occ));
-                let params = ChannelParams::load(kb, s.epilogue, occ, channels)?;
-                let sbias = bufs
-                    .residual_regs
-                    .and_then(|(_, b)| b)
-                    .map(|b| b.load_slot(kb, occ));
-                chans.push((o, occ, bias, params, sbias));
+                chans.push((o, occ, biases[ci], params, sbiases[ci]));
             }
             let tile_base = (mt * tile.nt as usize + nt) * per;
             // the residual values of each row half, channels o and o + 1
@@ -399,6 +430,27 @@ pub fn store_tile(
         }
     }
     Ok(())
+}
+
+/// The i32 biases of channels `oc` and `oc + 1` (`oc` even) from `b`: one 8-byte load where
+/// the channel count is even (bias buffers are 256-byte aligned; channels past the last read
+/// the last pair), else each channel clamped to the last.
+fn bias_pair(kb: &mut KernelBuilder, b: Option<&Buf>, oc: Val, channels: i64) -> [Option<Val>; 2] {
+    let Some(b) = b else {
+        return [None; 2];
+    };
+    if channels % 2 == 0 && b.storage == Storage::Word32 {
+        let last = kb.idx(channels - 2);
+        let oe = kb.mins(oc, last);
+        return kb.load2(b.mem, oe).map(Some);
+    }
+    let olast = kb.idx(channels - 1);
+    let one = kb.idx(1);
+    let o1 = kb.add(oc, one);
+    [oc, o1].map(|o| {
+        let c = kb.mins(o, olast);
+        Some(b.load_slot(kb, c))
+    })
 }
 
 /// N-tiles whose narrow16 residual words [`store_tile`] loads together (in flight at once) before
