@@ -35,21 +35,26 @@
 // CHECK: vector.store %{{.*}}, %[[SM]]
 // CHECK: arith.andi %{{.*}}, %c-252645136_i32 : i32
 // CHECK-COUNT-6: vector.load %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<{{[0-9]+}}xi32>, vector<4xi32>
-// the accumulators stay one struct across the loop, the loaded words ride along
-// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args(%[[ACC:[^ ]*]] = %{{.*}}) -> (!llvm.struct<(i32,
-// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// the 5 stages unrolled (main loops of up to 6 stages are: each stage's slot, tap and guards
+// are constants); the accumulator struct threads through the stages' wgmma groups
+// CHECK-NOT: scf.for
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
 // descriptors: 128-byte leading offset, 1024-byte stride (8 widened chunks of 16 bytes a row)
 // CHECK: arith.ori %{{.*}}, %c274878431232_i64 : i64
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-NEXT: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %[[ACC]], <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK-NEXT: %[[ACC:.*]] = nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %{{.*}}, <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
 // CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // while the tensor cores run: stage it + 1 widened into its slot, stage it + 2 loaded
 // CHECK: vector.store %{{.*}}, %[[SM]]
 // CHECK: vector.load
-// the group of this stage stays in flight
+// the group of this stage stays in flight; the next stage's group continues its accumulators
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK-NEXT: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %{{.*}}, <m = 64, n = 128, k = 32>
+// CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // both signed-nibble scalings undone: >> 4
 // CHECK: arith.shrsi %{{.*}}, %c4_i32

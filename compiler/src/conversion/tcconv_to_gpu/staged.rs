@@ -270,7 +270,7 @@ pub fn conv(
         let zero = kb.i32c(0);
         let accs = vec![zero; 32];
         let (ia, ib) = (gm.s.input.elem.is_signed(), gm.s.weight.elem.is_signed());
-        let accs = kb.for_n(iters, 1, &accs, |kb, it, accs| {
+        let accs = kb.for_n(iters, super::wgmma::MAINLOOP_UNROLL, &accs, |kb, it, accs| {
             kb.async_wait(p.stages - 2);
             kb.barrier();
             prefetch(kb, it, p.stages - 1, iters, kst, &load_rank_stage);

@@ -214,6 +214,10 @@ pub(super) fn copy_stage(
     });
 }
 
+/// Main loops of at most this many K stages are unrolled: each stage's slot, tap and guards
+/// are then constants.
+pub(super) const MAINLOOP_UNROLL: i64 = 6;
+
 /// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + 2` into registers
 /// (`ld.global.v4`, zero where invalid) while the tensor cores run stage `it`, and stores stage
 /// `it + 1`, widened, into slot (it + 1) % S of the widened tiles (S = 3; 2 for one stage): the
@@ -238,7 +242,7 @@ fn widened_mainloop(
     let next = load(kb, one);
     let mut inits = vec![acc];
     inits.extend(next);
-    let out = kb.for_n(ops.iters, 1, &inits, |kb, it, carried| {
+    let out = kb.for_n(ops.iters, MAINLOOP_UNROLL, &inits, |kb, it, carried| {
         kb.fence_proxy_async();
         kb.barrier();
         let sl = kb.remu(it, kslots);
@@ -524,7 +528,7 @@ pub fn conv(
                 }
                 kb.async_commit();
             }
-            let acc = kb.for_n(iters, 1, &[acc], |kb, it, acc| {
+            let acc = kb.for_n(iters, MAINLOOP_UNROLL, &[acc], |kb, it, acc| {
                 // groups committed so far: `ahead` + it; stage it's is the (it + 1)-th
                 kb.async_wait(ahead - 1);
                 kb.fence_proxy_async();

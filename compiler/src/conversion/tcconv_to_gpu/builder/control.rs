@@ -68,6 +68,13 @@ impl<'c> KernelBuilder<'c> {
 
     /// `scf.if cond { then }` with no results.
     pub fn if_then(&mut self, cond: Val, then: impl FnOnce(&mut Self)) {
+        // a condition the build knows (an unrolled loop's guards): the branch inline, or nothing
+        if let Some(k) = self.known(cond) {
+            if k != 0 {
+                then(self);
+            }
+            return;
+        }
         let block = Block::new(&[]);
         self.stack.push(block.to_raw());
         then(self);
@@ -91,6 +98,9 @@ impl<'c> KernelBuilder<'c> {
         vals: &[Val],
         then: impl FnOnce(&mut Self) -> Vec<Val>,
     ) -> Vec<Val> {
+        if let Some(k) = self.known(cond) {
+            return if k != 0 { then(self) } else { vals.to_vec() };
+        }
         let types: Vec<Type<'c>> = vals.iter().map(|v| v.value().r#type()).collect();
         let tb = Block::new(&[]);
         self.stack.push(tb.to_raw());
