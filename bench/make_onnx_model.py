@@ -8,6 +8,7 @@ Runtime.
 
 Usage: python3 bench/make_onnx_model.py OUT.onnx [--arch mobilenet_v2|resnet18|resnet50]
            [--batch 8] [--activations int8|uint8] [--weights int8|uint8-per-tensor|int4|uint4]
+           [--format qdq|qoperator]
 """
 import argparse
 import os
@@ -146,6 +147,9 @@ def main():
     ap.add_argument("--weights", choices=["int8", "uint8-per-tensor", "int4", "uint4"], default="int8",
                     help="per-channel int8 (default), per-tensor asymmetric uint8, or per-channel "
                          "int4 / uint4 weights")
+    ap.add_argument("--format", choices=["qdq", "qoperator"], default="qdq",
+                    help="QuantizeLinear / DequantizeLinear pairs (default) or ONNX Runtime's "
+                         "quantized operators (QLinearConv, QLinearAdd, QGemm, ...)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         # calibrate at batch 8, then give the quantized graph the benchmark batch
@@ -154,7 +158,7 @@ def main():
                  "resnet50": lambda n: resnet(n, 50)}[a.arch]
         onnx.save(build(8), cal)
         tmp = os.path.join(d, "q8.onnx")
-        quantize_static(cal, tmp, Images(8), quant_format=QuantFormat.QDQ,
+        quantize_static(cal, tmp, Images(8), quant_format=QuantFormat.QDQ if a.format == "qdq" else QuantFormat.QOperator,
                         activation_type=QuantType.QInt8 if a.activations == "int8" else QuantType.QUInt8,
                         weight_type={"int8": QuantType.QInt8, "uint8-per-tensor": QuantType.QUInt8,
                                      "int4": QuantType.QInt4, "uint4": QuantType.QUInt4}[a.weights],

@@ -1,6 +1,8 @@
 //! The ONNX importer: a QDQ-quantized model (QuantizeLinear / DequantizeLinear around float ops,
 //! what ONNX Runtime's `quantize_static`, NVIDIA's Model Optimizer and other tools write) ->
-//! qnn graph + weights, computing what ONNX Runtime's integer CPU kernels compute.
+//! qnn graph + weights, computing what ONNX Runtime's integer CPU kernels compute. A model in
+//! ONNX Runtime's QOperator format (QLinearConv, QLinearAdd, QGemm, ...) is first rewritten
+//! into the QDQ groups ONNX Runtime fuses into those operators (`qoperator.rs`).
 //!
 //! Each ONNX tensor becomes one of:
 //! - a quantized value ([`QVal`]): a qnn value holding `q - offset` for the ONNX integers `q`
@@ -122,7 +124,7 @@ struct Importer<'a> {
 
 /// Import a QDQ ONNX model from its file bytes.
 pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String> {
-    let model = onnx::read(bytes)?;
+    let mut model = onnx::read(bytes)?;
     let opset = model
         .opset_import
         .iter()
@@ -134,8 +136,9 @@ pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String>
             "the model uses ONNX opset {opset}; nibble reads opset 13 and later (per-axis QuantizeLinear)"
         ));
     }
-    let graph = model.graph.as_ref().expect("read() checks the graph");
-    Importer::new(graph)?.run(graph, opts)
+    let mut graph = model.graph.take().expect("read() checks the graph");
+    qoperator::expand(&mut graph)?;
+    Importer::new(&graph)?.run(&graph, opts)
 }
 
 fn node_name(n: &NodeProto) -> String {
@@ -1566,5 +1569,6 @@ fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4]), String
     Ok((k, s, p))
 }
 
+mod qoperator;
 #[cfg(test)]
 mod tests;

@@ -275,7 +275,11 @@ mod write_tests {
             !out.join("plan.json").exists(),
             "the old directory is replaced whole"
         );
-        assert_eq!(std::fs::read_dir(&*d).unwrap().count(), 1, "no staging left");
+        assert_eq!(
+            std::fs::read_dir(&*d).unwrap().count(),
+            1,
+            "no staging left"
+        );
         let file = d.join("file");
         std::fs::write(&file, "x").unwrap();
         assert!(super::write_dir_atomically(&file, "plan.json", |_| Ok(())).is_err());

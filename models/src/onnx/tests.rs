@@ -26,6 +26,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "resnet_w4",
         "mobilenet_s8",
         "bottleneck_u8w",
+        "resnet_qop_u8",
+        "mobilenet_qop_s8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -541,6 +543,117 @@ fn requantize_between_scales_and_blocked_quantization() {
         .unwrap();
     assert!(
         e.contains("QuantizeLinear node 'qb'") && e.contains("block_size"),
+        "{e}"
+    );
+}
+
+fn ms(mut n: NodeProto) -> NodeProto {
+    n.domain = "com.microsoft".into();
+    n
+}
+
+/// A QOperator graph imports as its QDQ form: a QLinearConv with bias followed by a
+/// QLinearAdd gives the same qnn graph and outputs as the QuantizeLinear / DequantizeLinear
+/// nodes around a float Conv and Add that ONNX Runtime fuses into those operators.
+#[test]
+fn qoperator_nodes_import_as_their_qdq_groups() {
+    let init = vec![
+        tensor_i8("w", vec![2, 2, 1, 1], vec![3, -5, 7, 2]),
+        scalar_f32("sw", 0.25),
+        scalar_f32("sy", 0.75),
+        TensorProto {
+            dims: vec![2],
+            data_type: data_type::INT32,
+            name: "b".into(),
+            int32_data: vec![9, -4],
+            ..Default::default()
+        },
+        scalar_f32("bs", 0.125),
+    ];
+    let qop = vec![
+        node(
+            "QLinearConv",
+            "c",
+            &["xq", "s", "zp", "w", "sw", "zp", "sy", "zp", "b"],
+            &["yq"],
+        ),
+        ms(node(
+            "QLinearAdd",
+            "a",
+            &["yq", "sy", "zp", "xq", "s", "zp", "s", "zp"],
+            &["zq"],
+        )),
+        node("DequantizeLinear", "out", &["zq", "s", "zp"], &["y"]),
+    ];
+    let qdq = vec![
+        node("DequantizeLinear", "dw", &["w", "sw", "zp"], &["wf"]),
+        node("DequantizeLinear", "db", &["b", "bs"], &["bf"]),
+        node("Conv", "c", &["xf", "wf", "bf"], &["yf"]),
+        node("QuantizeLinear", "qy", &["yf", "sy", "zp"], &["yq"]),
+        node("DequantizeLinear", "dy", &["yq", "sy", "zp"], &["yf2"]),
+        node("Add", "a", &["yf2", "xf"], &["zf"]),
+        node("QuantizeLinear", "qz", &["zf", "s", "zp"], &["zq"]),
+        node("DequantizeLinear", "out", &["zq", "s", "zp"], &["y"]),
+    ];
+    let a = import_onnx(&model_nodes(qop, init.clone()), &OnnxOptions::default()).unwrap();
+    let b = import_onnx(&model_nodes(qdq, init), &OnnxOptions::default()).unwrap();
+    nibble_qnn::verify::verify_graph(&a.graph).unwrap();
+    let ty = TensorType::new(vec![1, 2, 4, 4], ElemType::F32);
+    let x = Tensor::float(ty, (0..32).map(|i| (i as f32 - 13.0) * 0.37).collect());
+    let ya = nibble_qnn::reference::run(&a.graph, &a.weights, &[x.clone()]).unwrap();
+    let yb = nibble_qnn::reference::run(&b.graph, &b.weights, &[x]).unwrap();
+    assert_eq!(ya[0].first_mismatch(&yb[0]), None);
+    assert_eq!(a.graph.nodes.len(), b.graph.nodes.len());
+}
+
+/// Quantized operators nibble does not rewrite are named; a channels-last
+/// QLinearGlobalAveragePool and a bias scale that is no initializer are clear errors.
+#[test]
+fn unsupported_quantized_operators_are_named() {
+    let sig = ms(node(
+        "QLinearSigmoid",
+        "sig",
+        &["xq", "s", "zp", "s", "zp"],
+        &["y"],
+    ));
+    let e = import_onnx(&model(sig, vec![]), &OnnxOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("QLinearSigmoid node 'sig'") && e.contains("com.microsoft"),
+        "{e}"
+    );
+    let mut gap = ms(node(
+        "QLinearGlobalAveragePool",
+        "gap",
+        &["xq", "s", "zp", "s", "zp"],
+        &["y"],
+    ));
+    gap.attribute.push(AttributeProto {
+        name: "channels_last".into(),
+        r#type: attribute_type::INT,
+        i: 1,
+        ..Default::default()
+    });
+    let e = import_onnx(&model(gap, vec![]), &OnnxOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("QLinearGlobalAveragePool node 'gap'") && e.contains("channels_last"),
+        "{e}"
+    );
+    let conv = node(
+        "QLinearConv",
+        "c",
+        &["xq", "s", "zp", "w", "sw", "zp", "s", "zp", "b"],
+        &["y"],
+    );
+    let w = tensor_i8("w", vec![2, 2, 1, 1], vec![1, 2, 3, 4]);
+    let e = import_onnx(&model(conv, vec![w]), &OnnxOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("QLinearConv node 'c'") && e.contains("'sw' must be an initializer"),
         "{e}"
     );
 }

@@ -1,4 +1,5 @@
-//! Control flow in the kernel builder: `scf.for` loops (unrolled when short) and `scf.if`.
+//! Control flow in the kernel builder: `scf.for` loops (unrolled when short) and `scf.if` (a
+//! condition the build knows, as in an unrolled loop, takes its branch inline).
 
 use super::*;
 

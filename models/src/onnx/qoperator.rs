@@ -1,0 +1,313 @@
+//! QOperator models (ONNX Runtime's `quantize_static(quant_format=QuantFormat.QOperator)`, the
+//! format of the ONNX model zoo's int8 CNNs): quantized operators instead of QuantizeLinear /
+//! DequantizeLinear pairs. [`expand`] rewrites each into the QDQ group the importer reads, in
+//! place of the node:
+//!
+//! ```text
+//! QLinearConv(x, sx, zx, w, sw, zw, sy, zy, B)   DQ(x), DQ(w, axis 0), DQ(B), Conv, Q(sy, zy)
+//! QLinearMatMul(a, sa, za, b, sb, zb, sy, zy)    DQ(a), DQ(b, axis 1), MatMul, Q(sy, zy)
+//! QGemm(A, sa, za, B, sb, zb, C, sy, zy)         DQ(A), DQ(B), DQ(C), Gemm, Q(sy, zy) (float
+//!   (com.microsoft)                                output when sy is absent)
+//! QLinearAdd(A, sa, za, B, sb, zb, sc, zc)       DQ(A), DQ(B), Add, Q(sc, zc)
+//!   (com.microsoft)
+//! QLinearGlobalAveragePool(X, sx, zx, sy, zy)    DQ(X), GlobalAveragePool, Q(sy, zy)
+//!   (com.microsoft)
+//! ```
+//!
+//! ONNX Runtime runs a QDQ graph by fusing exactly these groups into the same quantized
+//! operators, so importing the groups reproduces the QOperator model's integer arithmetic (the
+//! importer's module doc says how each is computed). The int32 bias of QLinearConv / QGemm is
+//! dequantized with scale `f32(sx * sw)` and zero point 0, as a QDQ model stores it. Other
+//! quantized operators (QLinearSigmoid, QLinearConcat, ...) stay and are diagnosed by name.
+
+use nibble_onnx::proto::{
+    attribute_type, data_type as dt, AttributeProto, GraphProto, NodeProto, TensorProto,
+};
+use std::collections::HashSet;
+
+/// The quantized operators [`expand`] rewrites.
+fn expands(n: &NodeProto) -> bool {
+    let onnx = n.domain.is_empty() || n.domain == "ai.onnx";
+    match n.op_type.as_str() {
+        "QLinearConv" | "QLinearMatMul" => onnx,
+        "QGemm" | "QLinearAdd" | "QLinearGlobalAveragePool" => n.domain == "com.microsoft",
+        _ => false,
+    }
+}
+
+/// Rewrite every QOperator node of `g` into its QDQ group (module doc); a graph without one is
+/// left as it is.
+pub fn expand(g: &mut GraphProto) -> Result<(), String> {
+    if !g.node.iter().any(expands) {
+        return Ok(());
+    }
+    let mut x = Expander {
+        names: g
+            .node
+            .iter()
+            .flat_map(|n| n.output.iter().cloned())
+            .chain(g.input.iter().map(|i| i.name.clone()))
+            .chain(g.initializer.iter().map(|t| t.name.clone()))
+            .collect(),
+        nodes: vec![],
+        inits: vec![],
+        graph_inits: &g.initializer,
+    };
+    for n in &g.node {
+        if expands(n) {
+            x.node(n)
+                .map_err(|e| format!("{}: {e}", super::node_name(n)))?;
+        } else {
+            x.nodes.push(n.clone());
+        }
+    }
+    let (nodes, inits) = (x.nodes, x.inits);
+    g.node = nodes;
+    g.initializer.extend(inits);
+    Ok(())
+}
+
+struct Expander<'g> {
+    names: HashSet<String>,
+    nodes: Vec<NodeProto>,
+    inits: Vec<TensorProto>,
+    graph_inits: &'g [TensorProto],
+}
+
+impl Expander<'_> {
+    /// A tensor name no node, input or initializer of the graph uses.
+    fn fresh(&mut self, base: &str) -> String {
+        let mut name = base.to_string();
+        let mut i = 1;
+        while self.names.contains(&name) {
+            name = format!("{base}_{i}");
+            i += 1;
+        }
+        self.names.insert(name.clone());
+        name
+    }
+
+    fn push(&mut self, op: &str, name: &str, inputs: Vec<String>, output: &str) {
+        self.nodes.push(NodeProto {
+            input: inputs,
+            output: vec![output.to_string()],
+            name: name.to_string(),
+            op_type: op.to_string(),
+            ..Default::default()
+        });
+    }
+
+    /// `DequantizeLinear(x, scale, zp)` into a fresh tensor named after `base`.
+    fn dq(
+        &mut self,
+        n: &NodeProto,
+        x: usize,
+        axis: Option<i64>,
+        base: &str,
+    ) -> Result<String, String> {
+        let out = self.fresh(&format!("{base}_dequantized"));
+        let mut inputs = vec![input(n, x)?, input(n, x + 1)?];
+        inputs.extend(optional(n, x + 2));
+        self.push("DequantizeLinear", &out, inputs, &out);
+        if let Some(a) = axis {
+            self.nodes
+                .last_mut()
+                .expect("just pushed")
+                .attribute
+                .push(int_attr("axis", a));
+        }
+        Ok(out)
+    }
+
+    /// `QuantizeLinear(x, n.input[s], n.input[s + 1])` into `out`.
+    fn q(&mut self, n: &NodeProto, x: String, s: usize, out: &str) -> Result<(), String> {
+        let mut inputs = vec![x, input(n, s)?];
+        inputs.extend(optional(n, s + 1));
+        let name = self.fresh(&format!("{out}_quantize"));
+        self.push("QuantizeLinear", &name, inputs, out);
+        Ok(())
+    }
+
+    /// The float operator `op` on `inputs`, with `n`'s attributes named in `keep`, into a fresh
+    /// tensor.
+    fn op(
+        &mut self,
+        n: &NodeProto,
+        op: &str,
+        inputs: Vec<String>,
+        keep: &[&str],
+        out: &str,
+    ) -> String {
+        let name = self.fresh(&format!("{out}_float"));
+        self.push(op, &name, inputs, &name);
+        let attrs = n
+            .attribute
+            .iter()
+            .filter(|a| keep.contains(&a.name.as_str()))
+            .cloned();
+        self.nodes
+            .last_mut()
+            .expect("just pushed")
+            .attribute
+            .extend(attrs);
+        name
+    }
+
+    /// The int32 bias `n.input[b]` dequantized with scale `f32(sa * sb)` (per channel where
+    /// `sb` is), zero point 0.
+    fn bias(
+        &mut self,
+        n: &NodeProto,
+        b: usize,
+        sa: usize,
+        sb: usize,
+        out: &str,
+    ) -> Result<String, String> {
+        let sa = self.floats(&input(n, sa)?)?;
+        let sb = self.floats(&input(n, sb)?)?;
+        if sa.len() != 1 {
+            return Err(format!(
+                "an input scale of {} values (one expected)",
+                sa.len()
+            ));
+        }
+        let scale: Vec<f32> = sb.iter().map(|w| sa[0] * w).collect();
+        let sname = self.fresh(&format!("{out}_bias_scale"));
+        self.inits.push(TensorProto {
+            dims: if scale.len() == 1 {
+                vec![]
+            } else {
+                vec![scale.len() as i64]
+            },
+            data_type: dt::FLOAT,
+            float_data: scale,
+            name: sname.clone(),
+            ..Default::default()
+        });
+        let bname = self.fresh(&format!("{out}_bias_dequantized"));
+        self.push(
+            "DequantizeLinear",
+            &bname,
+            vec![input(n, b)?, sname],
+            &bname,
+        );
+        self.nodes
+            .last_mut()
+            .expect("just pushed")
+            .attribute
+            .push(int_attr("axis", 0));
+        Ok(bname)
+    }
+
+    /// The values of a float initializer (a scale).
+    fn floats(&self, name: &str) -> Result<Vec<f32>, String> {
+        let t = self
+            .graph_inits
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| format!("scale '{name}' must be an initializer"))?;
+        nibble_onnx::tensor(t)?
+            .data
+            .floats()
+            .ok_or_else(|| format!("scale '{name}' is not float"))
+    }
+
+    fn node(&mut self, n: &NodeProto) -> Result<(), String> {
+        let out = n
+            .output
+            .first()
+            .filter(|o| !o.is_empty())
+            .ok_or("a quantized operator without an output")?
+            .clone();
+        if n.output.len() != 1 {
+            return Err(format!("{} outputs (one expected)", n.output.len()));
+        }
+        match n.op_type.as_str() {
+            "QLinearConv" => {
+                let x = self.dq(n, 0, None, &format!("{out}_x"))?;
+                let w = self.dq(n, 3, Some(0), &format!("{out}_w"))?;
+                let mut inputs = vec![x, w];
+                if optional(n, 8).is_some() {
+                    inputs.push(self.bias(n, 8, 1, 4, &out)?);
+                }
+                let keep = [
+                    "auto_pad",
+                    "dilations",
+                    "group",
+                    "kernel_shape",
+                    "pads",
+                    "strides",
+                ];
+                let y = self.op(n, "Conv", inputs, &keep, &out);
+                self.q(n, y, 6, &out)
+            }
+            "QLinearMatMul" => {
+                let a = self.dq(n, 0, None, &format!("{out}_a"))?;
+                let b = self.dq(n, 3, Some(1), &format!("{out}_b"))?;
+                let y = self.op(n, "MatMul", vec![a, b], &[], &out);
+                self.q(n, y, 6, &out)
+            }
+            "QGemm" => {
+                let trans_b = n
+                    .attribute
+                    .iter()
+                    .find(|a| a.name == "transB")
+                    .is_some_and(|a| a.i != 0);
+                let a = self.dq(n, 0, None, &format!("{out}_a"))?;
+                let b = self.dq(n, 3, Some(if trans_b { 0 } else { 1 }), &format!("{out}_b"))?;
+                let mut inputs = vec![a, b];
+                if optional(n, 6).is_some() {
+                    inputs.push(self.bias(n, 6, 1, 4, &out)?);
+                }
+                let keep = ["alpha", "transA", "transB"];
+                let y = self.op(n, "Gemm", inputs, &keep, &out);
+                if optional(n, 7).is_some() {
+                    self.q(n, y, 7, &out)
+                } else {
+                    // no output scale: the float result itself
+                    self.push("Identity", &format!("{out}_identity"), vec![y], &out);
+                    Ok(())
+                }
+            }
+            "QLinearAdd" => {
+                let a = self.dq(n, 0, None, &format!("{out}_a"))?;
+                let b = self.dq(n, 3, None, &format!("{out}_b"))?;
+                let y = self.op(n, "Add", vec![a, b], &[], &out);
+                self.q(n, y, 6, &out)
+            }
+            "QLinearGlobalAveragePool" => {
+                if n.attribute
+                    .iter()
+                    .any(|a| a.name == "channels_last" && a.i != 0)
+                {
+                    return Err("channels_last = 1 is not supported (NCHW activations only)".into());
+                }
+                let x = self.dq(n, 0, None, &format!("{out}_x"))?;
+                let y = self.op(n, "GlobalAveragePool", vec![x], &[], &out);
+                self.q(n, y, 3, &out)
+            }
+            other => Err(format!(
+                "{other} is not a quantized operator nibble rewrites"
+            )),
+        }
+    }
+}
+
+/// Input `i` of `n`, which must be there.
+fn input(n: &NodeProto, i: usize) -> Result<String, String> {
+    optional(n, i).ok_or_else(|| format!("input {i} is missing"))
+}
+
+/// Input `i` of `n` where it is given (absent or empty: an omitted optional input).
+fn optional(n: &NodeProto, i: usize) -> Option<String> {
+    n.input.get(i).filter(|s| !s.is_empty()).cloned()
+}
+
+fn int_attr(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::INT,
+        i: v,
+        ..Default::default()
+    }
+}
