@@ -131,9 +131,11 @@ pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String>
         .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
         .map(|o| o.version)
         .unwrap_or(0);
-    if opset < 13 {
+    // opset 10 brought QuantizeLinear, DequantizeLinear and QLinearConv (per-axis Q / DQ came
+    // with 13; the ONNX model zoo's int8 CNNs are opset 12 QOperator models)
+    if opset < 10 {
         return Err(format!(
-            "the model uses ONNX opset {opset}; nibble reads opset 13 and later (per-axis QuantizeLinear)"
+            "the model uses ONNX opset {opset}; nibble reads opset 10 and later (QuantizeLinear, QLinearConv)"
         ));
     }
     let mut graph = model.graph.take().expect("read() checks the graph");

@@ -415,7 +415,7 @@ fn quantize_of_float_constants_folds_at_import() {
     assert!(a.notes.iter().any(|n| n.starts_with("float biases")));
     let x = nibble_qnn::tensor::Rng(8).tensor(&a.graph.args[0]);
     let ya = nibble_qnn::reference::run(&a.graph, &a.weights, &[x.clone()]).unwrap();
-    let yb = nibble_qnn::reference::run(&b.graph, &b.weights, &[x]).unwrap();
+    let yb = nibble_qnn::reference::run(&b.graph, &b.weights, &[x.clone()]).unwrap();
     assert_eq!(ya[0].floats(), yb[0].floats());
     let wa: Vec<_> = a
         .weights
@@ -595,15 +595,36 @@ fn qoperator_nodes_import_as_their_qdq_groups() {
         node("QuantizeLinear", "qz", &["zf", "s", "zp"], &["zq"]),
         node("DequantizeLinear", "out", &["zq", "s", "zp"], &["y"]),
     ];
-    let a = import_onnx(&model_nodes(qop, init.clone()), &OnnxOptions::default()).unwrap();
-    let b = import_onnx(&model_nodes(qdq, init), &OnnxOptions::default()).unwrap();
+    let a = import_onnx(
+        &model_nodes(qop.clone(), init.clone()),
+        &OnnxOptions::default(),
+    )
+    .unwrap();
+    let b = import_onnx(&model_nodes(qdq, init.clone()), &OnnxOptions::default()).unwrap();
     nibble_qnn::verify::verify_graph(&a.graph).unwrap();
     let ty = TensorType::new(vec![1, 2, 4, 4], ElemType::F32);
     let x = Tensor::float(ty, (0..32).map(|i| (i as f32 - 13.0) * 0.37).collect());
     let ya = nibble_qnn::reference::run(&a.graph, &a.weights, &[x.clone()]).unwrap();
-    let yb = nibble_qnn::reference::run(&b.graph, &b.weights, &[x]).unwrap();
+    let yb = nibble_qnn::reference::run(&b.graph, &b.weights, &[x.clone()]).unwrap();
     assert_eq!(ya[0].first_mismatch(&yb[0]), None);
     assert_eq!(a.graph.nodes.len(), b.graph.nodes.len());
+    // the ONNX model zoo's int8 CNNs are opset 12 QOperator models; opset 9 had no
+    // QuantizeLinear
+    let with_opset = |v: i64| {
+        let mut m = ModelProto::decode(&model_nodes(qop.clone(), init.clone())[..]).unwrap();
+        m.opset_import[0].version = v;
+        m.encode_to_vec()
+    };
+    let c = import_onnx(&with_opset(12), &OnnxOptions::default()).unwrap();
+    let yc = nibble_qnn::reference::run(&c.graph, &c.weights, &[x.clone()]).unwrap();
+    assert_eq!(yc[0].first_mismatch(&ya[0]), None);
+    let e = import_onnx(&with_opset(9), &OnnxOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("opset 9") && e.contains("opset 10 and later"),
+        "{e}"
+    );
 }
 
 /// Quantized operators nibble does not rewrite are named; a channels-last
