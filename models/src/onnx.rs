@@ -551,6 +551,14 @@ impl<'a> Importer<'a> {
                 self.values.insert(out, Entry::F(f));
             }
             "Add" => {
+                for i in 0..2 {
+                    let x = input(n, i)?;
+                    if self.is_constant(x) || self.const_dq.contains_key(x) {
+                        return Err(format!(
+                            "adds the constant '{x}'; nibble adds two quantized activations (a residual sum), not a constant"
+                        ));
+                    }
+                }
                 let a = self.dq(input(n, 0)?)?;
                 let b = self.dq(input(n, 1)?)?;
                 let ta = self.g.value_type(a.id).shape.clone();

@@ -55,8 +55,19 @@ pub fn expand(g: &mut GraphProto) -> Result<(), String> {
     };
     for n in &g.node {
         if expands(n) {
+            let start = x.nodes.len();
             x.node(n)
                 .map_err(|e| format!("{}: {e}", super::node_name(n)))?;
+            // the group's nodes carry the quantized operator's name, so that a diagnostic on
+            // one of them points at the node of the model
+            let label = if n.name.is_empty() {
+                &n.output[0]
+            } else {
+                &n.name
+            };
+            for m in &mut x.nodes[start..] {
+                m.name = format!("{label}/{}", m.op_type);
+            }
         } else {
             x.nodes.push(n.clone());
         }

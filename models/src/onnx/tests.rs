@@ -677,4 +677,16 @@ fn unsupported_quantized_operators_are_named() {
         e.contains("QLinearConv node 'c'") && e.contains("'sw' must be an initializer"),
         "{e}"
     );
+    // a bias added after a QLinearMatMul (QLinearAdd of a constant): named after the model's node
+    let add = ms(node(
+        "QLinearAdd",
+        "fc_bias",
+        &["xq", "s", "zp", "k", "s", "zp", "s", "zp"],
+        &["y"],
+    ));
+    let k = tensor_i8("k", vec![1, 2, 4, 4], vec![1; 32]);
+    let e = import_onnx(&model(add, vec![k]), &OnnxOptions::default())
+        .err()
+        .unwrap();
+    assert!(e.contains("'fc_bias/Add'") && e.contains("constant"), "{e}");
 }
