@@ -553,7 +553,7 @@ impl<'a> Importer<'a> {
             "Add" => {
                 for i in 0..2 {
                     let x = input(n, i)?;
-                    if self.is_constant(x) || self.const_dq.contains_key(x) {
+                    if self.is_constant(x) || matches!(self.values.get(x), Some(Entry::Const)) {
                         return Err(format!(
                             "adds the constant '{x}'; nibble adds two quantized activations (a residual sum), not a constant"
                         ));

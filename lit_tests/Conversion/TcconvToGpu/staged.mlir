@@ -45,10 +45,11 @@
 // SM80-NOT: arith.shrsi %{{.*}}, %c4_i32 : i32
 // the u4 output is staged: lane t of each group puts byte t (its two channels) of the word of 8
 // channels into the block's [64][8]-word tile in shared memory, no shuffle between the lanes;
-// then every thread writes 16 bytes of a row
-// CHECK: gpu.barrier
-// CHECK-NOT: gpu.shuffle
+// then every thread writes 16 bytes of a row (the tile's address taken once, before)
 // CHECK: memref.extract_aligned_pointer_as_index %[[SM]] : memref<8192xi32, #gpu.address_space<workgroup>>
+// CHECK-NEXT: arith.index_cast
+// CHECK-NEXT: gpu.barrier
+// CHECK-NOT: gpu.shuffle
 // CHECK: llvm.store %{{.*}}, %{{.*}} : i8, !llvm.ptr<3>
 // CHECK-NOT: gpu.shuffle
 // CHECK: gpu.barrier
@@ -102,10 +103,11 @@
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK: nvvm.mma.sync
 // CHECK-NOT: vector.load %[[RESF]]
+// CHECK: memref.extract_aligned_pointer_as_index %[[SM]] : memref<4096xi32, #gpu.address_space<workgroup>>
+// CHECK-NOT: vector.load %[[RESF]]
 // CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xi32>
 // CHECK-NEXT: vector.store %[[PAIR]], %[[OUTF]][%{{.*}}] {alignment = 8 : i64} : memref<1048576xi32>, vector<2xi32>
 // CHECK-NOT: gpu.shuffle
-// CHECK: memref.extract_aligned_pointer_as_index %[[SM]] : memref<4096xi32, #gpu.address_space<workgroup>>
 // CHECK: llvm.store %{{.*}}, %{{.*}} : i8, !llvm.ptr<3>
 // CHECK: gpu.barrier
 // CHECK: vector.store %{{.*}}, %[[SECF]][%{{.*}}] {alignment = 16 : i64} : memref<131072xi32>, vector<4xi32>

@@ -98,12 +98,19 @@ impl Expander<'_> {
         name
     }
 
-    fn push(&mut self, op: &str, name: &str, inputs: Vec<String>, output: &str) {
+    /// A node of the group (its name is given in [`expand`]).
+    fn push(
+        &mut self,
+        op: &str,
+        inputs: Vec<String>,
+        output: &str,
+        attribute: Vec<AttributeProto>,
+    ) {
         self.nodes.push(NodeProto {
             input: inputs,
             output: vec![output.to_string()],
-            name: name.to_string(),
             op_type: op.to_string(),
+            attribute,
             ..Default::default()
         });
     }
@@ -119,14 +126,8 @@ impl Expander<'_> {
         let out = self.fresh(&format!("{base}_dequantized"));
         let mut inputs = vec![input(n, x)?, input(n, x + 1)?];
         inputs.extend(optional(n, x + 2));
-        self.push("DequantizeLinear", &out, inputs, &out);
-        if let Some(a) = axis {
-            self.nodes
-                .last_mut()
-                .expect("just pushed")
-                .attribute
-                .push(int_attr("axis", a));
-        }
+        let axis = axis.map(|a| int_attr("axis", a)).into_iter().collect();
+        self.push("DequantizeLinear", inputs, &out, axis);
         Ok(out)
     }
 
@@ -134,8 +135,7 @@ impl Expander<'_> {
     fn q(&mut self, n: &NodeProto, x: String, s: usize, out: &str) -> Result<(), String> {
         let mut inputs = vec![x, input(n, s)?];
         inputs.extend(optional(n, s + 1));
-        let name = self.fresh(&format!("{out}_quantize"));
-        self.push("QuantizeLinear", &name, inputs, out);
+        self.push("QuantizeLinear", inputs, out, vec![]);
         Ok(())
     }
 
@@ -150,17 +150,13 @@ impl Expander<'_> {
         out: &str,
     ) -> String {
         let name = self.fresh(&format!("{out}_float"));
-        self.push(op, &name, inputs, &name);
         let attrs = n
             .attribute
             .iter()
             .filter(|a| keep.contains(&a.name.as_str()))
-            .cloned();
-        self.nodes
-            .last_mut()
-            .expect("just pushed")
-            .attribute
-            .extend(attrs);
+            .cloned()
+            .collect();
+        self.push(op, inputs, &name, attrs);
         name
     }
 
@@ -196,17 +192,13 @@ impl Expander<'_> {
             ..Default::default()
         });
         let bname = self.fresh(&format!("{out}_bias_dequantized"));
+        let inputs = vec![input(n, b)?, sname];
         self.push(
             "DequantizeLinear",
+            inputs,
             &bname,
-            vec![input(n, b)?, sname],
-            &bname,
+            vec![int_attr("axis", 0)],
         );
-        self.nodes
-            .last_mut()
-            .expect("just pushed")
-            .attribute
-            .push(int_attr("axis", 0));
         Ok(bname)
     }
 
@@ -276,7 +268,7 @@ impl Expander<'_> {
                     self.q(n, y, 7, &out)
                 } else {
                     // no output scale: the float result itself
-                    self.push("Identity", &format!("{out}_identity"), vec![y], &out);
+                    self.push("Identity", vec![y], &out, vec![]);
                     Ok(())
                 }
             }
@@ -314,7 +306,8 @@ fn optional(n: &NodeProto, i: usize) -> Option<String> {
     n.input.get(i).filter(|s| !s.is_empty()).cloned()
 }
 
-fn int_attr(name: &str, v: i64) -> AttributeProto {
+/// An INT attribute.
+pub(super) fn int_attr(name: &str, v: i64) -> AttributeProto {
     AttributeProto {
         name: name.into(),
         r#type: attribute_type::INT,

@@ -243,7 +243,7 @@ fn model_nodes(extra: Vec<NodeProto>, initializer: Vec<TensorProto>) -> Vec<u8> 
 #[test]
 fn unsupported_nodes_are_named_with_their_op_type() {
     let bytes = model(node("Softmax", "head", &["xf"], &["y"]), vec![]);
-    let e = import_onnx(&bytes, &OnnxOptions::default()).err().unwrap();
+    let e = import_error(&bytes);
     assert!(
         e.contains("Softmax node 'head'") && e.contains("not supported"),
         "{e}"
@@ -255,9 +255,7 @@ fn unsupported_nodes_are_named_with_their_op_type() {
         ints: vec![2, 2],
         ..Default::default()
     });
-    let e = import_onnx(&model(conv, vec![]), &OnnxOptions::default())
-        .err()
-        .unwrap();
+    let e = import_error(&model(conv, vec![]));
     assert!(e.contains("Conv node 'dw'"), "{e}");
 }
 
@@ -289,6 +287,13 @@ fn malformed_models_are_errors() {
     .err()
     .unwrap();
     assert!(e.contains("--batch"), "{e}");
+}
+
+/// The diagnostic of an import that must fail.
+fn import_error(bytes: &[u8]) -> String {
+    import_onnx(bytes, &OnnxOptions::default())
+        .err()
+        .expect("the import fails")
 }
 
 fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
@@ -348,19 +353,9 @@ fn quantize_of_float_constants_folds_at_import() {
     };
     let wzp = tensor_i8("wzp", vec![3], vec![0, 0, 0]);
     let mut qw = node("QuantizeLinear", "qw", &["w", "ws", "wzp"], &["wq"]);
-    qw.attribute.push(AttributeProto {
-        name: "axis".into(),
-        r#type: attribute_type::INT,
-        i: 0,
-        ..Default::default()
-    });
+    qw.attribute.push(qoperator::int_attr("axis", 0));
     let mut dqw = node("DequantizeLinear", "dqw", &["wq", "ws", "wzp"], &["wf"]);
-    dqw.attribute.push(AttributeProto {
-        name: "axis".into(),
-        r#type: attribute_type::INT,
-        i: 0,
-        ..Default::default()
-    });
+    dqw.attribute.push(qoperator::int_attr("axis", 0));
     let bias = TensorProto {
         dims: vec![3],
         data_type: data_type::FLOAT,
@@ -402,12 +397,7 @@ fn quantize_of_float_constants_folds_at_import() {
     };
     let dqb = node("DequantizeLinear", "dqb", &["bq", "bs"], &["bf"]);
     let mut dqb = dqb;
-    dqb.attribute.push(AttributeProto {
-        name: "axis".into(),
-        r#type: attribute_type::INT,
-        i: 0,
-        ..Default::default()
-    });
+    dqb.attribute.push(qoperator::int_attr("axis", 0));
     let written = conv_model(vec![dqw, dqb], vec![wq, wscale, wzp, bq, bs], "bf");
 
     let a = import_onnx(&fake, &OnnxOptions::default()).unwrap();
@@ -532,15 +522,10 @@ fn requantize_between_scales_and_blocked_quantization() {
         );
     }
     let mut blocked = node("QuantizeLinear", "qb", &["xf", "s", "zp"], &["y"]);
-    blocked.attribute.push(AttributeProto {
-        name: "block_size".into(),
-        r#type: attribute_type::INT,
-        i: 32,
-        ..Default::default()
-    });
-    let e = import_onnx(&model(blocked, vec![]), &OnnxOptions::default())
-        .err()
-        .unwrap();
+    blocked
+        .attribute
+        .push(qoperator::int_attr("block_size", 32));
+    let e = import_error(&model(blocked, vec![]));
     assert!(
         e.contains("QuantizeLinear node 'qb'") && e.contains("block_size"),
         "{e}"
@@ -618,9 +603,7 @@ fn qoperator_nodes_import_as_their_qdq_groups() {
     let c = import_onnx(&with_opset(12), &OnnxOptions::default()).unwrap();
     let yc = nibble_qnn::reference::run(&c.graph, &c.weights, &[x.clone()]).unwrap();
     assert_eq!(yc[0].first_mismatch(&ya[0]), None);
-    let e = import_onnx(&with_opset(9), &OnnxOptions::default())
-        .err()
-        .unwrap();
+    let e = import_error(&with_opset(9));
     assert!(
         e.contains("opset 9") && e.contains("opset 10 and later"),
         "{e}"
@@ -637,9 +620,7 @@ fn unsupported_quantized_operators_are_named() {
         &["xq", "s", "zp", "s", "zp"],
         &["y"],
     ));
-    let e = import_onnx(&model(sig, vec![]), &OnnxOptions::default())
-        .err()
-        .unwrap();
+    let e = import_error(&model(sig, vec![]));
     assert!(
         e.contains("QLinearSigmoid node 'sig'") && e.contains("com.microsoft"),
         "{e}"
@@ -650,15 +631,8 @@ fn unsupported_quantized_operators_are_named() {
         &["xq", "s", "zp", "s", "zp"],
         &["y"],
     ));
-    gap.attribute.push(AttributeProto {
-        name: "channels_last".into(),
-        r#type: attribute_type::INT,
-        i: 1,
-        ..Default::default()
-    });
-    let e = import_onnx(&model(gap, vec![]), &OnnxOptions::default())
-        .err()
-        .unwrap();
+    gap.attribute.push(qoperator::int_attr("channels_last", 1));
+    let e = import_error(&model(gap, vec![]));
     assert!(
         e.contains("QLinearGlobalAveragePool node 'gap'") && e.contains("channels_last"),
         "{e}"
@@ -670,9 +644,7 @@ fn unsupported_quantized_operators_are_named() {
         &["y"],
     );
     let w = tensor_i8("w", vec![2, 2, 1, 1], vec![1, 2, 3, 4]);
-    let e = import_onnx(&model(conv, vec![w]), &OnnxOptions::default())
-        .err()
-        .unwrap();
+    let e = import_error(&model(conv, vec![w]));
     assert!(
         e.contains("QLinearConv node 'c'") && e.contains("'sw' must be an initializer"),
         "{e}"
@@ -685,8 +657,6 @@ fn unsupported_quantized_operators_are_named() {
         &["y"],
     ));
     let k = tensor_i8("k", vec![1, 2, 4, 4], vec![1; 32]);
-    let e = import_onnx(&model(add, vec![k]), &OnnxOptions::default())
-        .err()
-        .unwrap();
+    let e = import_error(&model(add, vec![k]));
     assert!(e.contains("'fc_bias/Add'") && e.contains("constant"), "{e}");
 }

@@ -206,6 +206,10 @@ pub fn each_source(
     }
 }
 
+/// Main loops (wgmma and staged) of at most this many K stages are unrolled: each stage's
+/// slot, tap and prefetch guard are then constants.
+pub const MAINLOOP_UNROLL: i64 = 6;
+
 /// One step of a cp.async ring: issue the copies of stage `it + ahead` into its slot
 /// (`(it + ahead) % slots`) when there is such a stage among `iters`, then commit the group
 /// (an empty one at the end, so that the group count per iteration stays fixed).

@@ -130,6 +130,14 @@ pub fn chan(
     Ok(Param::Table(v, table_range(vals)))
 }
 
+/// Channels `oc` and `oc + 1`, each clamped to the last of `channels`.
+pub fn clamped_pair(kb: &mut KernelBuilder, oc: Val, channels: i64) -> [Val; 2] {
+    let olast = kb.idx(channels - 1);
+    let one = kb.idx(1);
+    let o1 = kb.add(oc, one);
+    [kb.mins(oc, olast), kb.mins(o1, olast)]
+}
+
 /// What the build knows of a table's values.
 fn table_range(vals: &[i32]) -> TableRange {
     if vals.iter().all(|x| (33..=62).contains(x)) {
@@ -154,10 +162,7 @@ pub fn chan_pair(
 ) -> Result<[Param; 2], String> {
     let uniform = !vals.is_empty() && vals.iter().all(|&v| v == vals[0]);
     if uniform || channels % 2 != 0 || vals.len() as i64 != channels {
-        let olast = kb.idx(channels - 1);
-        let one = kb.idx(1);
-        let o1 = kb.add(oc, one);
-        let (c0, c1) = (kb.mins(oc, olast), kb.mins(o1, olast));
+        let [c0, c1] = clamped_pair(kb, oc, channels);
         return Ok([
             chan(kb, what, vals, c0, channels)?,
             chan(kb, what, vals, c1, channels)?,

@@ -6,7 +6,7 @@
 
 use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
-use super::elementwise::{scale_params, scale_params_pair, to_elem};
+use super::elementwise::{clamped_pair, scale_params, scale_params_pair, to_elem};
 use super::layout::{act_slot, channel_inner, pixel, Buf};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, RequantizeStep};
 use nibble_qnn::semantics::ElemType;
@@ -249,7 +249,8 @@ pub struct WarpTile<'a> {
 
 /// Where [`store_tile`] stages packed output words (see [`WarpTile::stage`]).
 pub struct StageOut {
-    pub smem: Val,
+    /// Shared-memory address (i64) of the tile's word 0, taken once for all the byte stores.
+    pub base: Val,
     pub m0: Val,
     pub n0: Val,
     /// Words a block-tile row (BN / 8).
@@ -444,13 +445,7 @@ fn bias_pair(kb: &mut KernelBuilder, b: Option<&Buf>, oc: Val, channels: i64) ->
         let oe = kb.mins(oc, last);
         return kb.load2(b.mem, oe).map(Some);
     }
-    let olast = kb.idx(channels - 1);
-    let one = kb.idx(1);
-    let o1 = kb.add(oc, one);
-    [oc, o1].map(|o| {
-        let c = kb.mins(o, olast);
-        Some(b.load_slot(kb, c))
-    })
+    clamped_pair(kb, oc, channels).map(|c| Some(b.load_slot(kb, c)))
 }
 
 /// N-tiles whose narrow16 residual words [`store_tile`] loads together (in flight at once) before
@@ -535,7 +530,7 @@ fn store_vals(
                 let bi = kb.mul(i, k4);
                 let bi = kb.add(bi, t);
                 let byte = nibble_pair(kb, v0, v1);
-                kb.if_then(warp_ok, |kb| kb.store_smem_byte(byte, st.smem, bi));
+                kb.if_then(warp_ok, |kb| kb.store_smem_byte(byte, st.base, bi));
                 continue;
             }
             let word = pack_word(kb, v0, v1, t);
@@ -651,8 +646,9 @@ pub(super) fn store_block_tile(
     threads: i64,
 ) -> Result<(), String> {
     let bufs = TileBufs::of(cb, residual_regs);
-    tile.stage = staged_out.map(|second| StageOut {
-        smem: block.smem,
+    let base = staged_out.map(|_| kb.smem_address(block.smem));
+    tile.stage = staged_out.zip(base).map(|(second, base)| StageOut {
+        base,
         m0: block.m0,
         n0: block.n0,
         wpr: block.bn / 8,

@@ -50,7 +50,7 @@
 //! per byte): 16-32 MACs/byte at 32 x 32 tiles, 32-64 at 64 x 64.
 
 use super::builder::{Cmp, KernelBuilder, Val};
-use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK};
+use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK, MAINLOOP_UNROLL};
 use super::conv::{ConvArgs, ConvSpec};
 use super::epilogue::{prefetch_residual, store_block_tile, OutTile, WarpTile};
 use super::layout::gemm_row;
@@ -270,69 +270,63 @@ pub fn conv(
         let zero = kb.i32c(0);
         let accs = vec![zero; 32];
         let (ia, ib) = (gm.s.input.elem.is_signed(), gm.s.weight.elem.is_signed());
-        let accs = kb.for_n(
-            iters,
-            super::wgmma::MAINLOOP_UNROLL,
-            &accs,
-            |kb, it, accs| {
-                kb.async_wait(p.stages - 2);
-                kb.barrier();
-                prefetch(kb, it, p.stages - 1, iters, kst, &load_rank_stage);
-                let st = kb.remu(it, kst);
-                let sw = kb.idx(stage_words);
-                let sbase = kb.mul(st, sw);
-                let mut accs = accs.to_vec();
-                for ks in 0..ksteps as usize {
-                    let mut afr = vec![];
-                    for row in &a_addr {
-                        let i = kb.add(sbase, row[ks]);
-                        afr.push(kb.ldmatrix(smem, i, 4));
-                    }
-                    let mut bfr = vec![]; // per n-tile: (chunk 0 word, chunk 1 word)
-                    for pair in &b_addr {
-                        let i = kb.add(sbase, pair[ks]);
-                        let r = kb.ldmatrix(smem, i, 4);
-                        bfr.push(vec![r[0], r[1]]);
-                        bfr.push(vec![r[2], r[3]]);
-                    }
-                    if p.widen {
-                        let aw: Vec<Vec<(Val, Val)>> = afr
-                            .iter()
-                            .map(|r| {
-                                r.iter()
-                                    .map(|x| widen_pair(kb, *x, ia, gm.scaled_a))
-                                    .collect()
-                            })
-                            .collect();
-                        let bw: Vec<[(Val, Val); 2]> = bfr
-                            .iter()
-                            .map(|r| {
-                                [
-                                    widen_pair(kb, r[0], ib, gm.scaled_b),
-                                    widen_pair(kb, r[1], ib, gm.scaled_b),
-                                ]
-                            })
-                            .collect();
-                        for half in 0..2 {
-                            for (mt, ar) in aw.iter().enumerate() {
-                                let (x0, x1) = (ar[2 * half], ar[2 * half + 1]);
-                                let af = [x0.0, x1.0, x0.1, x1.1];
-                                for (nt, br) in bw.iter().enumerate() {
-                                    let bf = [br[half].0, br[half].1];
-                                    let i0 = (mt * 4 + nt) * 4;
-                                    let d =
-                                        kb.mma_sync(p.shape, at, bt, &af, &bf, &accs[i0..i0 + 4]);
-                                    accs[i0..i0 + 4].copy_from_slice(&d);
-                                }
+        let accs = kb.for_n(iters, MAINLOOP_UNROLL, &accs, |kb, it, accs| {
+            kb.async_wait(p.stages - 2);
+            kb.barrier();
+            prefetch(kb, it, p.stages - 1, iters, kst, &load_rank_stage);
+            let st = kb.remu(it, kst);
+            let sw = kb.idx(stage_words);
+            let sbase = kb.mul(st, sw);
+            let mut accs = accs.to_vec();
+            for ks in 0..ksteps as usize {
+                let mut afr = vec![];
+                for row in &a_addr {
+                    let i = kb.add(sbase, row[ks]);
+                    afr.push(kb.ldmatrix(smem, i, 4));
+                }
+                let mut bfr = vec![]; // per n-tile: (chunk 0 word, chunk 1 word)
+                for pair in &b_addr {
+                    let i = kb.add(sbase, pair[ks]);
+                    let r = kb.ldmatrix(smem, i, 4);
+                    bfr.push(vec![r[0], r[1]]);
+                    bfr.push(vec![r[2], r[3]]);
+                }
+                if p.widen {
+                    let aw: Vec<Vec<(Val, Val)>> = afr
+                        .iter()
+                        .map(|r| {
+                            r.iter()
+                                .map(|x| widen_pair(kb, *x, ia, gm.scaled_a))
+                                .collect()
+                        })
+                        .collect();
+                    let bw: Vec<[(Val, Val); 2]> = bfr
+                        .iter()
+                        .map(|r| {
+                            [
+                                widen_pair(kb, r[0], ib, gm.scaled_b),
+                                widen_pair(kb, r[1], ib, gm.scaled_b),
+                            ]
+                        })
+                        .collect();
+                    for half in 0..2 {
+                        for (mt, ar) in aw.iter().enumerate() {
+                            let (x0, x1) = (ar[2 * half], ar[2 * half + 1]);
+                            let af = [x0.0, x1.0, x0.1, x1.1];
+                            for (nt, br) in bw.iter().enumerate() {
+                                let bf = [br[half].0, br[half].1];
+                                let i0 = (mt * 4 + nt) * 4;
+                                let d = kb.mma_sync(p.shape, at, bt, &af, &bf, &accs[i0..i0 + 4]);
+                                accs[i0..i0 + 4].copy_from_slice(&d);
                             }
                         }
-                    } else {
-                        accs = warp_mma(kb, p.shape, (at, bt), &afr, &bfr, &accs);
                     }
+                } else {
+                    accs = warp_mma(kb, p.shape, (at, bt), &afr, &bfr, &accs);
                 }
-                accs
-            },
-        );
+            }
+            accs
+        });
         kb.async_wait(0);
         accs
     };

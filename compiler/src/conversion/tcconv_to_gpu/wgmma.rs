@@ -49,7 +49,7 @@
 //! against 512 of tensor work: the kernel is bound by shared-memory bandwidth near peak.
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
-use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK};
+use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK, MAINLOOP_UNROLL};
 use super::conv::{ConvArgs, ConvBufs, ConvSpec};
 use super::epilogue::{store_block_tile, OutTile, WarpTile};
 use super::layout::gemm_row;
@@ -213,10 +213,6 @@ pub(super) fn copy_stage(
         }
     });
 }
-
-/// Main loops of at most this many K stages are unrolled: each stage's slot, tap and guards
-/// are then constants.
-pub(super) const MAINLOOP_UNROLL: i64 = 6;
 
 /// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + 2` into registers
 /// (`ld.global.v4`, zero where invalid) while the tensor cores run stage `it`, and stores stage

@@ -323,10 +323,9 @@ impl<'c> KernelBuilder<'c> {
         let p = self.op("memref.extract_aligned_pointer_as_index", &[m], &[idx], &[])[0];
         self.index_cast(p, Scalar::I64)
     }
-    /// Byte `i` of the workgroup buffer `m` (i32 words) set to the low byte of the i32 `v`
-    /// (`st.shared.u8`).
-    pub fn store_smem_byte(&mut self, v: Val, m: Val, i: Val) {
-        let base = self.smem_address(m);
+    /// Byte `i` from shared-memory address `base` (i64, [`smem_address`](Self::smem_address))
+    /// set to the low byte of the i32 `v` (`st.shared.u8`).
+    pub fn store_smem_byte(&mut self, v: Val, base: Val, i: Val) {
         let i = self.index_cast(i, Scalar::I64);
         let a = self.add(base, i);
         let ptr = self.smem_ptr(a);
