@@ -5,32 +5,71 @@
 //! the bytes of one stored pixel = one weight row at one tap, a multiple of 16, so a chunk never
 //! straddles taps), and chunks past the last tap, past M or past O are invalid (zero-filled).
 
-use super::builder::{Cmp, KernelBuilder, Val};
+use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::conv::ConvSpec;
-use super::layout::{act_slot, weight_slot};
-use super::layout::{gemm_row, tap};
+use super::layout::gemm_row;
+use super::layout::{act_slot, weight_slot, Eval, IndexMath};
+use nibble_tcconv::buffer::ActBuffer;
+use nibble_tcconv::program::PackedWeight;
+
+/// Word strides of a conv's chunked operands. For every channel-innermost input layout the
+/// first word of pixel (n, h, w) is `n * act[0] + h * act[1] + w * act[2]`, and for OHWI / HWOI
+/// weights the first word of output channel o's row at tap t (= ky * KW + kx) is
+/// `o * weight[0] + t * weight[1]`: affine, so a chunk's address is its pixel's base (once a
+/// tile) plus its tap's offset (once a stage), with no per-stage pixel or slot arithmetic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WordStrides {
+    pub act: [i64; 3],
+    pub weight: [i64; 2],
+}
+
+impl WordStrides {
+    /// The strides of `s`'s input and weight.
+    pub fn new(s: &ConvSpec) -> Self {
+        Self::of(s.input, s.weight, s.kernel[1])
+    }
+
+    /// The strides of an input and a weight of kernel width `kw`, read off the slot formulas
+    /// of `layout.rs` (stored pixels of whole 16-byte chunks, as the chunked families take).
+    pub fn of(input: &ActBuffer, weight: &PackedWeight, kw: i64) -> Self {
+        let bits = input.elem.bits() as i64;
+        // every stride is a multiple of the stored pixel (RB, a multiple of 16 bytes)
+        let words = |slots: i64| slots * bits / 32;
+        let a = |n, h, w| act_slot(&mut Eval, input, n, 0, h, w);
+        let a0 = a(0, 0, 0);
+        let wt = |o, t| weight_slot(&mut Eval, weight, o, 0, t / kw, t % kw);
+        let w0 = wt(0, 0);
+        WordStrides {
+            act: [a(1, 0, 0) - a0, a(0, 1, 0) - a0, a(0, 0, 1) - a0].map(words),
+            weight: [wt(1, 0) - w0, wt(0, 1) - w0].map(words),
+        }
+    }
+}
 
 /// One of this thread's A chunks: chunk index `ch` within the stage row, the row's pixel
-/// (`ok`: inside M; `n, y, x`), its word offset `dst` in the stage, and `guard` (None: the
-/// chunk is always inside the tile; else whether it is).
+/// (`ok`: inside M) as the input coordinates of its window's corner (`y0 = oh * sh - pad_top`,
+/// `x0 = ow * sw - pad_left`, wrapping below zero) and that corner's word `base` (wrapping
+/// too; only valid taps' words are used), its word offset `dst` in the stage, and `guard`
+/// (None: the chunk is always inside the tile; else whether it is).
 #[derive(Clone, Copy)]
 pub struct AChunk {
     pub ch: Val,
     pub ok: Val,
-    pub n: Val,
-    pub y: Val,
-    pub x: Val,
+    pub y0: Val,
+    pub x0: Val,
+    pub base: Val,
     pub dst: Val,
     pub guard: Option<Val>,
 }
 
-/// One of this thread's B chunks: chunk index, output channel (`ok`: inside O; `oc` clamped),
-/// word offset in the stage (B rows after the A rows), guard.
+/// One of this thread's B chunks: chunk index, output channel (`ok`: inside O) as the word
+/// `base` of its weight row (of the channel clamped to O - 1), word offset in the stage (B rows
+/// after the A rows), guard.
 #[derive(Clone, Copy)]
 pub struct BChunk {
     pub ch: Val,
     pub ok: Val,
-    pub oc: Val,
+    pub base: Val,
     pub dst: Val,
     pub guard: Option<Val>,
 }
@@ -47,12 +86,25 @@ impl AChunk {
     ) -> Self {
         let mm = kb.add(m0, row);
         let (_, ok, n, y, x) = gemm_row(kb, s, mm, (mlim, mlast));
+        let st = WordStrides::new(s);
+        let corner = |kb: &mut KernelBuilder, o: Val, stride: i64, pad: i64| {
+            let ks = kb.idx(stride);
+            let os = kb.mul(o, ks);
+            let kp = kb.idx(pad);
+            kb.sub(os, kp)
+        };
+        let y0 = corner(kb, y, s.strides[0], s.padding[0]);
+        let x0 = corner(kb, x, s.strides[1], s.padding[1]);
+        let kn = kb.idx(st.act[0]);
+        let b = kb.mul(n, kn);
+        let b = kb.madd(y0, st.act[1], b);
+        let base = kb.madd(x0, st.act[2], b);
         AChunk {
             ch,
             ok,
-            n,
-            y,
-            x,
+            y0,
+            x0,
+            base,
             dst,
             guard,
         }
@@ -60,10 +112,11 @@ impl AChunk {
 }
 
 impl BChunk {
-    /// The B chunk of stage row `row`: output channel `n0 + row` (`olim` = O, `olast` = O - 1),
-    /// its word offset moved by `b_off` (the stage's A words).
+    /// The B chunk of stage row `row` of GEMM `s`: output channel `n0 + row` (`olim` = O,
+    /// `olast` = O - 1), its word offset moved by `b_off` (the stage's A words).
     pub fn new(
         kb: &mut KernelBuilder,
+        s: &ConvSpec,
         n0: Val,
         (olim, olast): (Val, Val),
         b_off: Val,
@@ -72,11 +125,13 @@ impl BChunk {
         let o = kb.add(n0, row);
         let ok = kb.cmp(Cmp::Ult, o, olim);
         let oc = kb.mins(o, olast);
+        let ko = kb.idx(WordStrides::new(s).weight[0]);
+        let base = kb.mul(oc, ko);
         let dst = kb.add(dst, b_off);
         BChunk {
             ch,
             ok,
-            oc,
+            base,
             dst,
             guard,
         }
@@ -94,43 +149,60 @@ pub struct Source {
     pub is_a: bool,
 }
 
-/// The index constants of a stage's K walk, made once per kernel.
+/// The geometry of a stage's K walk: `sbk` stored bytes of K a stage row over `taps` taps of
+/// `rb` bytes (a multiple of 16: a chunk never straddles taps).
 #[derive(Clone, Copy)]
 pub struct StageK {
-    kbk: Val,
-    krb: Val,
-    k16: Val,
-    ktaps: Val,
-    tlast: Val,
-    kkw: Val,
-    kpb: Val,
-    k4: Val,
+    sbk: i64,
+    rb: i64,
+    taps: i64,
+    strides: WordStrides,
 }
 
 impl StageK {
     /// `sbk` stored bytes of K a stage row, over the conv's taps of `rb` bytes.
-    pub fn new(kb: &mut KernelBuilder, s: &ConvSpec, sbk: i64, rb: i64) -> Self {
-        let taps = s.kernel[0] * s.kernel[1];
-        let bits = s.input.elem.bits() as i64;
-        let kbk = kb.idx(sbk);
-        let krb = kb.idx(rb);
-        let k16 = kb.idx(16);
-        let ktaps = kb.idx(taps);
-        let tlast = kb.idx(taps - 1);
-        let kkw = kb.idx(s.kernel[1]);
-        let kpb = kb.idx(8 / bits); // elements per byte
-        let k4 = kb.idx(4);
+    pub fn new(s: &ConvSpec, sbk: i64, rb: i64) -> Self {
         StageK {
-            kbk,
-            krb,
-            k16,
-            ktaps,
-            tlast,
-            kkw,
-            kpb,
-            k4,
+            sbk,
+            rb,
+            taps: s.kernel[0] * s.kernel[1],
+            strides: WordStrides::new(s),
         }
     }
+
+    /// The tap and the byte offset in that tap's row of chunk `ch` of K block `it`: K byte
+    /// `it * sbk + 16 ch`, split so that what depends on the chunk alone stays out of the
+    /// per-stage work (a stage inside one tap: the tap is the stage's; a stage of whole taps:
+    /// the chunk's tap within it is fixed).
+    fn tap_of(&self, kb: &mut KernelBuilder, it: Val, ch: Val) -> (Val, Val) {
+        let (sbk, rb) = (self.sbk, self.rb);
+        let k16 = kb.idx(16);
+        let cb = kb.mul(ch, k16);
+        let krb = kb.idx(rb);
+        if rb % sbk == 0 {
+            let ksbk = kb.idx(sbk);
+            let kbase = kb.mul(it, ksbk);
+            let t = kb.divu(kbase, krb);
+            let o = kb.remu(kbase, krb);
+            (t, kb.add(o, cb))
+        } else if sbk % rb == 0 {
+            let kper = kb.idx(sbk / rb);
+            let t0 = kb.mul(it, kper);
+            let tc = kb.divu(cb, krb);
+            (kb.add(t0, tc), kb.remu(cb, krb))
+        } else {
+            let ksbk = kb.idx(sbk);
+            let kbase = kb.mul(it, ksbk);
+            let kbyte = kb.add(kbase, cb);
+            (kb.divu(kbyte, krb), kb.remu(kbyte, krb))
+        }
+    }
+}
+
+/// Whether every tap of every output coordinate along one axis lands inside the input (no
+/// leading padding, and the last window ends inside).
+fn always_inside(out: i64, k: i64, stride: i64, pad: i64, extent: i64) -> bool {
+    pad == 0 && (out - 1) * stride + k - 1 < extent
 }
 
 /// Call `f` with the [`Source`] of each chunk of K block `it`, A chunks first, in order; `xw` /
@@ -147,38 +219,47 @@ pub fn each_source(
     f: &mut dyn FnMut(&mut KernelBuilder, Source),
 ) {
     let [_, _, h, w] = s.input.dims;
-    let [sh, sw] = s.strides;
-    let (pt, pl) = (s.padding[0], s.padding[1]);
-    let kbase = kb.mul(it, k.kbk);
-    // (tap ok, ky, kx, byte offset in the row) of chunk ch
-    let tap_of = |kb: &mut KernelBuilder, ch: Val| {
-        let co = kb.mul(ch, k.k16);
-        let kbyte = kb.add(kbase, co);
-        let tp = kb.divu(kbyte, k.krb);
-        let off = kb.remu(kbyte, k.krb);
-        let tok = kb.cmp(Cmp::Ult, tp, k.ktaps);
-        let tc = kb.mins(tp, k.tlast);
-        let ky = kb.divu(tc, k.kkw);
-        let kx = kb.remu(tc, k.kkw);
-        (tok, ky, kx, off)
-    };
+    let [_, _, oh, ow] = s.output.dims;
+    let [kh, kw] = s.kernel;
+    let st = k.strides;
+    let inside_h = always_inside(oh, kh, s.strides[0], s.padding[0], h);
+    let inside_w = always_inside(ow, kw, s.strides[1], s.padding[1], w);
+    let (kh_, kw_) = (kb.idx(h), kb.idx(w));
+    let ktaps = kb.idx(k.taps);
+    let tlast = kb.idx(k.taps - 1);
+    let kkw = kb.idx(kw);
+    let k4 = kb.idx(4);
     let zero = kb.idx(0);
-    // the word of byte `off` of the row that starts at element `slot` (0 unless `v`)
-    let word = |kb: &mut KernelBuilder, slot: Val, off: Val, v: Val| {
-        let byte = kb.divu(slot, k.kpb);
-        let byte = kb.add(byte, off);
-        let wi = kb.divu(byte, k.k4);
-        kb.select(v, wi, zero)
+    // (tap ok, ky, kx, clamped tap, word offset in the row) of chunk ch
+    let tap_of = |kb: &mut KernelBuilder, ch: Val| {
+        let (t, off) = k.tap_of(kb, it, ch);
+        let tok = kb.cmp(Cmp::Ult, t, ktaps);
+        let tc = kb.mins(t, tlast);
+        let ky = kb.divu(tc, kkw);
+        let kx = kb.remu(tc, kkw);
+        (tok, ky, kx, tc, kb.divu(off, k4))
+    };
+    // one axis of a window tap: valid unless statically inside (below zero wraps high)
+    let inside = |kb: &mut KernelBuilder, i: Val, extent: Val, always: bool| {
+        if always {
+            kb.c(Scalar::I1, 1)
+        } else {
+            kb.cmp(Cmp::Ult, i, extent)
+        }
     };
     for c in a {
-        let (tok, ky, kx, off) = tap_of(kb, c.ch);
-        let (vh, ih) = tap(kb, c.y, ky, sh, pt, h);
-        let (vw, iw) = tap(kb, c.x, kx, sw, pl, w);
+        let (tok, ky, kx, _, woff) = tap_of(kb, c.ch);
+        let ih = kb.add(c.y0, ky);
+        let iw = kb.add(c.x0, kx);
+        let vh = inside(kb, ih, kh_, inside_h);
+        let vw = inside(kb, iw, kw_, inside_w);
         let v = kb.andb(vh, vw);
         let v = kb.andb(v, tok);
         let v = kb.andb(v, c.ok);
-        let slot = act_slot(kb, s.input, c.n, zero, ih, iw);
-        let wi = word(kb, slot, off, v);
+        let d = kb.madd(ky, st.act[1], woff);
+        let d = kb.madd(kx, st.act[2], d);
+        let wi = kb.add(c.base, d);
+        let wi = kb.select(v, wi, zero);
         let src = Source {
             mem: xw,
             word: wi,
@@ -190,10 +271,11 @@ pub fn each_source(
         f(kb, src);
     }
     for c in b {
-        let (tok, ky, kx, off) = tap_of(kb, c.ch);
+        let (tok, _, _, tc, woff) = tap_of(kb, c.ch);
         let v = kb.andb(tok, c.ok);
-        let slot = weight_slot(kb, s.weight, c.oc, zero, ky, kx);
-        let wi = word(kb, slot, off, v);
+        let d = kb.madd(tc, st.weight[1], woff);
+        let wi = kb.add(c.base, d);
+        let wi = kb.select(v, wi, zero);
         let src = Source {
             mem: ww,
             word: wi,
@@ -230,4 +312,59 @@ pub fn prefetch(
         load_stage(kb, nx, sl);
     });
     kb.async_commit();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nibble_qnn::semantics::{ElemType, KernelLayout, Layout};
+    use nibble_tcconv::program::Packing;
+
+    /// The loaders address a chunk as its pixel's word plus its tap's offset: the slot
+    /// formulas must be affine in (n, h, w) and, for weights, in (o, ky * KW + kx), with
+    /// strides of whole words, for every layout and packing the chunked families take.
+    #[test]
+    fn chunk_words_are_affine_in_pixel_and_tap() {
+        for (elem, c) in [
+            (ElemType::U4, 32),
+            (ElemType::I4, 64),
+            (ElemType::I8, 16),
+            (ElemType::U8, 48),
+        ] {
+            let bits = elem.bits() as i64;
+            for layout in [Layout::NHWC, Layout::HWNC] {
+                for packing in [Packing::ConvOhwi, Packing::ConvHwoi] {
+                    let (n, h, w, o, kh, kw) = (3, 5, 7, 6, 3, 2);
+                    let x = ActBuffer::new(layout, elem, [n, c, h, w]);
+                    let wt = PackedWeight {
+                        name: "w".into(),
+                        source: "w".into(),
+                        packing: packing.clone(),
+                        elem,
+                        dims: [o, c, kh, kw],
+                        source_layout: KernelLayout::OIHW,
+                    };
+                    let st = WordStrides::of(&x, &wt, kw);
+                    for (i, ((nn, y), xx)) in (0..n)
+                        .flat_map(|a| (0..h).map(move |b| (a, b)))
+                        .flat_map(|p| (0..w).map(move |q| (p, q)))
+                        .enumerate()
+                    {
+                        let slot = act_slot(&mut Eval, &x, nn, 0, y, xx);
+                        assert_eq!(slot * bits % 32, 0, "whole words");
+                        let want = slot * bits / 32;
+                        let got = nn * st.act[0] + y * st.act[1] + xx * st.act[2];
+                        assert_eq!(got, want, "{layout:?} {elem:?} pixel {i}");
+                    }
+                    for oo in 0..o {
+                        for t in 0..kh * kw {
+                            let slot = weight_slot(&mut Eval, &wt, oo, 0, t / kw, t % kw);
+                            let got = oo * st.weight[0] + t * st.weight[1];
+                            assert_eq!(got, slot * bits / 32, "{packing:?} {elem:?} o {oo} t {t}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

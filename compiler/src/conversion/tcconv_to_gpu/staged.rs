@@ -232,9 +232,11 @@ pub fn conv(
             .collect();
         let bload: Vec<BChunk> = chunks(kb, p.bn)
             .into_iter()
-            .map(|(row, ch, dst)| BChunk::new(kb, n0, (olim, olast), b_off, (row, ch, dst, None)))
+            .map(|(row, ch, dst)| {
+                BChunk::new(kb, gm.s, n0, (olim, olast), b_off, (row, ch, dst, None))
+            })
             .collect();
-        let stage_k = StageK::new(kb, gm.s, p.sbk(), gm.rb);
+        let stage_k = StageK::new(gm.s, p.sbk(), gm.rb);
         // issue the copies of K block `it` into stage `st` (zero-filled where invalid)
         let load_stage = |kb: &mut KernelBuilder, it: Val, st: Val| {
             let swords = kb.idx(stage_words);

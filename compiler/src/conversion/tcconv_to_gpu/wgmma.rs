@@ -342,11 +342,11 @@ pub(super) fn operands<'a>(
         .collect();
     let b = stage_chunks(kb, at.tid, at.threads, p.bn, cpr)
         .into_iter()
-        .map(|c| BChunk::new(kb, at.n0, (olim, olast), a_words, c))
+        .map(|c| BChunk::new(kb, g, at.n0, (olim, olast), a_words, c))
         .collect();
     Operands {
         s: g,
-        k: StageK::new(kb, g, p.sbk, rb),
+        k: StageK::new(g, p.sbk, rb),
         words,
         a,
         b,

@@ -67,11 +67,11 @@ impl Ring {
     }
 }
 
-/// The values of a thread's chunks that depend on the tile: each A chunk's row validity and
-/// pixel, each B chunk's channel validity and channel.
+/// The values of a thread's chunks that depend on the tile: each A chunk's row validity,
+/// window corner and its word, each B chunk's channel validity and weight row.
 fn tile_state(ops: &Operands) -> Vec<Val> {
-    let a = ops.a.iter().flat_map(|c| [c.ok, c.n, c.y, c.x]);
-    a.chain(ops.b.iter().flat_map(|c| [c.ok, c.oc])).collect()
+    let a = ops.a.iter().flat_map(|c| [c.ok, c.y0, c.x0, c.base]);
+    a.chain(ops.b.iter().flat_map(|c| [c.ok, c.base])).collect()
 }
 
 /// `ops` with the tile-dependent values of [`tile_state`] replaced by `state`.
@@ -79,14 +79,14 @@ fn with_state<'a>(ops: &Operands<'a>, state: &[Val]) -> Operands<'a> {
     let (sa, sb) = state.split_at(4 * ops.a.len());
     let a = ops.a.iter().zip(sa.chunks(4)).map(|(c, v)| AChunk {
         ok: v[0],
-        n: v[1],
-        y: v[2],
-        x: v[3],
+        y0: v[1],
+        x0: v[2],
+        base: v[3],
         ..*c
     });
     let b = ops.b.iter().zip(sb.chunks(2)).map(|(c, v)| BChunk {
         ok: v[0],
-        oc: v[1],
+        base: v[1],
         ..*c
     });
     Operands {
