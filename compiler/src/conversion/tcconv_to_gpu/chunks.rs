@@ -5,10 +5,10 @@
 //! the bytes of one stored pixel = one weight row at one tap, a multiple of 16, so a chunk never
 //! straddles taps), and chunks past the last tap, past M or past O are invalid (zero-filled).
 
-use super::builder::{Cmp, KernelBuilder, Scalar, Val};
+use super::builder::{Cmp, KernelBuilder, Val};
 use super::conv::ConvSpec;
 use super::layout::gemm_row;
-use super::layout::{act_slot, weight_slot, Eval, IndexMath};
+use super::layout::{pixel_strides, weight_slot, Corner, Eval, IndexMath};
 use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::program::PackedWeight;
 
@@ -35,12 +35,10 @@ impl WordStrides {
         let bits = input.elem.bits() as i64;
         // every stride is a multiple of the stored pixel (RB, a multiple of 16 bytes)
         let words = |slots: i64| slots * bits / 32;
-        let a = |n, h, w| act_slot(&mut Eval, input, n, 0, h, w);
-        let a0 = a(0, 0, 0);
         let wt = |o, t| weight_slot(&mut Eval, weight, o, 0, t / kw, t % kw);
         let w0 = wt(0, 0);
         WordStrides {
-            act: [a(1, 0, 0) - a0, a(0, 1, 0) - a0, a(0, 0, 1) - a0].map(words),
+            act: pixel_strides(input).map(words),
             weight: [wt(1, 0) - w0, wt(0, 1) - w0].map(words),
         }
     }
@@ -86,25 +84,13 @@ impl AChunk {
     ) -> Self {
         let mm = kb.add(m0, row);
         let (_, ok, n, y, x) = gemm_row(kb, s, mm, (mlim, mlast));
-        let st = WordStrides::new(s);
-        let corner = |kb: &mut KernelBuilder, o: Val, stride: i64, pad: i64| {
-            let ks = kb.idx(stride);
-            let os = kb.mul(o, ks);
-            let kp = kb.idx(pad);
-            kb.sub(os, kp)
-        };
-        let y0 = corner(kb, y, s.strides[0], s.padding[0]);
-        let x0 = corner(kb, x, s.strides[1], s.padding[1]);
-        let kn = kb.idx(st.act[0]);
-        let b = kb.mul(n, kn);
-        let b = kb.madd(y0, st.act[1], b);
-        let base = kb.madd(x0, st.act[2], b);
+        let c = Corner::new(kb, s, WordStrides::new(s).act, (n, y, x));
         AChunk {
             ch,
             ok,
-            y0,
-            x0,
-            base,
+            y0: c.y0,
+            x0: c.x0,
+            base: c.at,
             dst,
             guard,
         }
@@ -199,12 +185,6 @@ impl StageK {
     }
 }
 
-/// Whether every tap of every output coordinate along one axis lands inside the input (no
-/// leading padding, and the last window ends inside).
-fn always_inside(out: i64, k: i64, stride: i64, pad: i64, extent: i64) -> bool {
-    pad == 0 && (out - 1) * stride + k - 1 < extent
-}
-
 /// Call `f` with the [`Source`] of each chunk of K block `it`, A chunks first, in order; `xw` /
 /// `ww` are the input and weight as i32 words.
 #[allow(clippy::too_many_arguments)]
@@ -218,16 +198,10 @@ pub fn each_source(
     it: Val,
     f: &mut dyn FnMut(&mut KernelBuilder, Source),
 ) {
-    let [_, _, h, w] = s.input.dims;
-    let [_, _, oh, ow] = s.output.dims;
-    let [kh, kw] = s.kernel;
     let st = k.strides;
-    let inside_h = always_inside(oh, kh, s.strides[0], s.padding[0], h);
-    let inside_w = always_inside(ow, kw, s.strides[1], s.padding[1], w);
-    let (kh_, kw_) = (kb.idx(h), kb.idx(w));
     let ktaps = kb.idx(k.taps);
     let tlast = kb.idx(k.taps - 1);
-    let kkw = kb.idx(kw);
+    let kkw = kb.idx(s.kernel[1]);
     let k4 = kb.idx(4);
     let zero = kb.idx(0);
     // (tap ok, ky, kx, clamped tap, word offset in the row) of chunk ch
@@ -239,26 +213,17 @@ pub fn each_source(
         let kx = kb.remu(tc, kkw);
         (tok, ky, kx, tc, kb.divu(off, k4))
     };
-    // one axis of a window tap: valid unless statically inside (below zero wraps high)
-    let inside = |kb: &mut KernelBuilder, i: Val, extent: Val, always: bool| {
-        if always {
-            kb.c(Scalar::I1, 1)
-        } else {
-            kb.cmp(Cmp::Ult, i, extent)
-        }
-    };
     for c in a {
         let (tok, ky, kx, _, woff) = tap_of(kb, c.ch);
-        let ih = kb.add(c.y0, ky);
-        let iw = kb.add(c.x0, kx);
-        let vh = inside(kb, ih, kh_, inside_h);
-        let vw = inside(kb, iw, kw_, inside_w);
-        let v = kb.andb(vh, vw);
+        let corner = Corner {
+            y0: c.y0,
+            x0: c.x0,
+            at: c.base,
+        };
+        let (v, wi) = corner.tap(kb, s, st.act, (ky, kx));
         let v = kb.andb(v, tok);
         let v = kb.andb(v, c.ok);
-        let d = kb.madd(ky, st.act[1], woff);
-        let d = kb.madd(kx, st.act[2], d);
-        let wi = kb.add(c.base, d);
+        let wi = kb.add(wi, woff);
         let wi = kb.select(v, wi, zero);
         let src = Source {
             mem: xw,
@@ -316,6 +281,7 @@ pub fn prefetch(
 
 #[cfg(test)]
 mod tests {
+    use super::super::layout::act_slot;
     use super::*;
     use nibble_qnn::semantics::{ElemType, KernelLayout, Layout};
     use nibble_tcconv::program::Packing;

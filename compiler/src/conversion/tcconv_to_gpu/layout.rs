@@ -743,6 +743,94 @@ pub fn gemm_row(
     (m, ok, n, y, x)
 }
 
+/// The slot strides of pixel (n, h, w) of `b`: `act_slot(n, 0, h, w)` is
+/// `n * s[0] + h * s[1] + w * s[2]` in every layout.
+pub fn pixel_strides(b: &ActBuffer) -> [i64; 3] {
+    let a = |n, h, w| act_slot(&mut Eval, b, n, 0, h, w);
+    let a0 = a(0, 0, 0);
+    [a(1, 0, 0) - a0, a(0, 1, 0) - a0, a(0, 0, 1) - a0]
+}
+
+/// The input corner of output pixel (n, oh, ow)'s window: `y0 = oh * sh - pad_top`,
+/// `x0 = ow * sw - pad_left` (wrapping below zero) and `at` = `n * st[0] + y0 * st[1] + x0 *
+/// st[2]` (the corner's address in the unit of `st`: slots or words; wrapping too). A tap's
+/// address is `at + ky * st[1] + kx * st[2]` ([`Corner::tap`]): affine, so nothing but the
+/// tap's offset is computed per tap.
+#[derive(Clone, Copy)]
+pub struct Corner {
+    pub y0: Val,
+    pub x0: Val,
+    pub at: Val,
+}
+
+impl Corner {
+    pub fn new(
+        kb: &mut KernelBuilder,
+        s: &ConvSpec,
+        st: [i64; 3],
+        (n, y, x): (Val, Val, Val),
+    ) -> Self {
+        let edge = |kb: &mut KernelBuilder, o: Val, stride: i64, pad: i64| {
+            let ks = kb.idx(stride);
+            let os = kb.mul(o, ks);
+            let kp = kb.idx(pad);
+            kb.sub(os, kp)
+        };
+        let y0 = edge(kb, y, s.strides[0], s.padding[0]);
+        let x0 = edge(kb, x, s.strides[1], s.padding[1]);
+        let kn = kb.idx(st[0]);
+        let b = kb.mul(n, kn);
+        let b = kb.madd(y0, st[1], b);
+        let at = kb.madd(x0, st[2], b);
+        Corner { y0, x0, at }
+    }
+
+    /// Tap (ky, kx): whether it is inside the input (an unsigned compare an axis: below zero
+    /// wraps high; none along an axis whose taps all stay inside, [`taps_inside`]) and its
+    /// address, `at + ky * st[1] + kx * st[2]` (unclamped: use it only where valid).
+    pub fn tap(
+        &self,
+        kb: &mut KernelBuilder,
+        s: &ConvSpec,
+        st: [i64; 3],
+        (ky, kx): (Val, Val),
+    ) -> (Val, Val) {
+        let [_, _, h, w] = s.input.dims;
+        let inside = taps_inside(s);
+        let axis = |kb: &mut KernelBuilder, i: Val, extent: i64, always: bool| {
+            if always {
+                kb.c(Scalar::I1, 1)
+            } else {
+                let e = kb.idx(extent);
+                kb.cmp(Cmp::Ult, i, e)
+            }
+        };
+        let ih = kb.add(self.y0, ky);
+        let iw = kb.add(self.x0, kx);
+        let vh = axis(kb, ih, h, inside[0]);
+        let vw = axis(kb, iw, w, inside[1]);
+        let ok = kb.andb(vh, vw);
+        let d = kb.madd(ky, st[1], self.at);
+        (ok, kb.madd(kx, st[2], d))
+    }
+}
+
+/// Per axis (h, w): whether every tap of every output coordinate of conv `s` lands inside the
+/// input (no leading padding, and the last window ends inside).
+pub fn taps_inside(s: &ConvSpec) -> [bool; 2] {
+    let inside = |i: usize| {
+        let (out, k, stride, pad, extent) = (
+            s.output.dims[2 + i],
+            s.kernel[i],
+            s.strides[i],
+            s.padding[i],
+            s.input.dims[2 + i],
+        );
+        pad == 0 && (out - 1) * stride + k - 1 < extent
+    };
+    [inside(0), inside(1)]
+}
+
 /// Window taps along one axis for output coordinate `o` (kernel offset `k`, the conv's or
 /// pool's stride and leading padding, the input extent): `(valid, clamped input index)`.
 pub fn tap(
