@@ -43,7 +43,8 @@ irdl.dialect @tcconv {
   // `shortcut_strides`) is a 1x1 conv onto the same output pixels whose i32 result is the
   // residual epilogue's residual, computed by the same kernel. `family` is the kernel that runs it
   // (simple, mma: register-only tensor cores, staged: cp.async pipeline), chosen by
-  // convert-qnn-to-tcconv; tcconv-verify checks that it takes the op.
+  // convert-qnn-to-tcconv; tcconv-verify checks that it takes the op. With `input_scale` (and the
+  // other input_* attributes, checked by tcconv-verify) the input is f32 and its quantize is fused.
   irdl.operation @conv2d {
     %i = irdl.base "!builtin.memref"
     %w = irdl.base "!builtin.memref"

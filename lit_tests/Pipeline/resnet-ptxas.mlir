@@ -7,6 +7,10 @@
 // RUN: nibble-gen example --arch resnet18 --bits w4a4 --batch 16 --no-calibrate -o %t/r18 > /dev/null
 // RUN: nibble-gen example --arch resnet50 --bits w4a4 --batch 8 --no-calibrate -o %t/r50 > /dev/null
 // RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r18 r50 sm_75 sm_80 sm_86 sm_89 sm_90 | FileCheck %s
+// At batch 1 the stem conv quantizes the f32 image in its loader (no quantize kernel).
+// RUN: nibble-gen example --arch resnet18 --bits w4a4 --batch 1 --no-calibrate -o %t/r18b1 > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r18b1 sm_80 sm_90 sm_90a | FileCheck %s --check-prefix=B1
+// RUN: not grep -q '_quantize(' %t/r18b1-sm_90/kernels.ptx
 
 // CHECK: r18 sm_75: ptxas ok, {{[0-9]+}} kernels, {{[0-9]+}} conv kernels spill
 // CHECK: r18 sm_80: ptxas ok
@@ -18,3 +22,7 @@
 // CHECK: r50 sm_86: ptxas ok
 // CHECK: r50 sm_89: ptxas ok
 // CHECK: r50 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+
+// B1: r18b1 sm_80: ptxas ok
+// B1: r18b1 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+// B1: r18b1 sm_90a: ptxas ok

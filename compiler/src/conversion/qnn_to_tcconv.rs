@@ -1,5 +1,5 @@
 //! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|wgmma_ws|mma|simple
-//! shortcuts=fused|separate streams=i32|narrow16}`:
+//! shortcuts=fused|separate quantize=fused|separate streams=i32|narrow16}`:
 //! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
 //! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
 //! `nibble_tcconv::select` (documented there); this pass reads IR, runs them and writes IR.
@@ -92,6 +92,11 @@ pub fn parse_options(
         Some("separate") => lo.separate_shortcuts = true,
         Some(s) => return Err(err(format!("shortcuts '{s}' is not fused or separate"))),
     }
+    match options.get("quantize").map(String::as_str) {
+        None | Some("fused") => {}
+        Some("separate") => lo.separate_quantize = true,
+        Some(s) => return Err(err(format!("quantize '{s}' is not fused or separate"))),
+    }
     match options.get("streams").map(String::as_str) {
         None | Some("i32") => {}
         Some("narrow16") => lo.narrow_streams = true,
@@ -116,6 +121,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ),
             ("strategy", "auto (rules) | im2col (every conv)"),
             ("shortcuts", "fused (default): a 1x1 conv that only feeds a conv's residual runs in that conv's kernel as a second GEMM on its output tile, where the conv's kernel family (staged, wgmma) takes it | separate: its own kernel"),
+            ("quantize", "fused (default): an input quantize whose only reader is a 3-channel stem conv run by the register-MMA kernel (taps along K) is computed in that conv's loader | separate: its own kernel"),
             ("streams", "i32 (default): residual streams in 32-bit words | narrow16: the streams between convs as i16 with exact escapes to a 32-bit plane (half the bytes, more epilogue instructions)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]

@@ -108,6 +108,19 @@ pub fn run_buffers(
             inputs.len()
         ));
     }
+    // fused input quantizes run as the ops they stand for, into buffers past the program's
+    let nbufs = p.buffers.len();
+    let spelled;
+    let p = if p
+        .ops
+        .iter()
+        .any(|op| matches!(op, TcOp::Conv2d(c) if c.quantize.is_some()))
+    {
+        spelled = p.with_quantize_ops();
+        &spelled
+    } else {
+        p
+    };
     let mut bufs: Vec<Option<Stored>> = vec![None; p.buffers.len()];
     for (i, (&b, t)) in p.inputs.iter().zip(inputs).enumerate() {
         let ab = p.buffers.get(b).ok_or_else(|| {
@@ -151,6 +164,7 @@ pub fn run_buffers(
             }
         }
     }
+    bufs.truncate(nbufs);
     Ok(bufs)
 }
 
@@ -1278,7 +1292,7 @@ mod tests {
     use crate::target::Target;
     use nibble_qnn::graph::{Graph, Op};
     use nibble_qnn::reference;
-    use nibble_qnn::semantics::{KernelLayout, Rounding};
+    use nibble_qnn::semantics::{KernelLayout, QuantizeMode, Rounding};
     use nibble_qnn::tensor::Rng;
     use nibble_qnn::weights::Weights;
 
@@ -2051,6 +2065,106 @@ mod tests {
         }
         assert!(fails.is_empty(), "{}", fails.join("\n"));
         assert!(direct > 0, "no direct conv in the mini nets");
+    }
+
+    /// f32 image -> quantize (i8, `zp`, divide) -> 7x7 stride-2 conv of `cin` channels ->
+    /// requantize u4: ResNet's stem at a small size.
+    fn stem_graph(batch: i64, cin: i64, zp: i64, rng: &mut Rng) -> (Graph, Weights, Vec<Tensor>) {
+        let h = 19;
+        let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::F32);
+        let mut g = Graph::new("stem", vec![x_ty.clone()]);
+        let mut w = Weights::default();
+        let q = g.push(
+            Op::Quantize {
+                scale: 0.021,
+                layout: Layout::NCHW,
+                zero_point: zp,
+                mode: QuantizeMode::Divide,
+            },
+            vec![0],
+            TensorType::new(vec![batch, cin, h, h], ElemType::I8),
+        );
+        let w_ty = TensorType::new(vec![16, cin, 7, 7], ElemType::I8);
+        w.insert("w", rng.tensor(&w_ty));
+        let wv = weight(&mut g, "w", w_ty);
+        let oh = (h + 6 - 7) / 2 + 1;
+        let shape = vec![batch, 16, oh, oh];
+        let y = g.push(
+            Op::Conv2d {
+                strides: [2, 2],
+                padding: [3; 4],
+                layout: Layout::NCHW,
+                kernel_layout: KernelLayout::OIHW,
+                padding_value: 0,
+                groups: 1,
+            },
+            vec![q, wv],
+            TensorType::new(shape.clone(), ElemType::I32),
+        );
+        let (lo, hi) = ElemType::U4.range();
+        let r = g.push(
+            Op::Requantize {
+                scales: scales_for(rng, 16, cin * 49, 127, 128, hi),
+                rounding: Rounding::HalfToEven,
+                zero_point: 0,
+                clamp: [lo, hi],
+                layout: Layout::NCHW,
+            },
+            vec![y],
+            TensorType::new(shape, ElemType::U4),
+        );
+        g.results = vec![r];
+        let mut x = rng.tensor(&x_ty);
+        // values past the i8 range and NaN, which the quantize saturates and zeroes
+        if let Data::Float(v) = &mut x.data {
+            v[0] = 1e9;
+            v[1] = -1e9;
+            v[2] = f32::NAN;
+        }
+        (g, w, vec![x])
+    }
+
+    fn fused_quantize(p: &Program) -> (usize, usize) {
+        let fused = p
+            .ops
+            .iter()
+            .filter(|op| matches!(op, TcOp::Conv2d(c) if c.quantize.is_some()))
+            .count();
+        let apart = p
+            .ops
+            .iter()
+            .filter(|op| matches!(op, TcOp::Quantize { .. }))
+            .count();
+        (fused, apart)
+    }
+
+    #[test]
+    fn the_stem_quantize_runs_in_the_stem_conv_where_its_kernel_takes_it() {
+        let mut fails = vec![];
+        for (seed, batch, zp) in [(31u64, 1i64, 0i64), (32, 2, 5), (33, 1, -7)] {
+            let mut rng = Rng(seed);
+            let (g, w, inputs) = stem_graph(batch, 3, zp, &mut rng);
+            // every target and strategy against the reference (fused or not, as lowered)
+            let (f, _) = check_all_lowerings(&format!("stem b{batch} zp {zp}"), &g, &w, &inputs);
+            fails.extend(f);
+            // a small grid on sm_90: the register-MMA kernel with taps along K fuses it
+            let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
+            assert_eq!(fused_quantize(&p), (1, 0), "batch {batch}");
+            let sep = LowerOptions {
+                separate_quantize: true,
+                ..Default::default()
+            };
+            let p = lower(&g, Target::Sm90, &sep).unwrap();
+            assert_eq!(fused_quantize(&p), (0, 1), "quantize=separate");
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+        // 16 channels: whole MMA K steps, no taps along K: the quantize stays apart
+        let mut rng = Rng(34);
+        let (g, w, inputs) = stem_graph(1, 16, 0, &mut rng);
+        let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
+        assert_eq!(fused_quantize(&p), (0, 1), "16 input channels");
+        let (f, _) = check_all_lowerings("stem of 16 channels", &g, &w, &inputs);
+        assert!(f.is_empty(), "{}", f.join("\n"));
     }
 
     /// The head of every ResNet: a 4-D map, global average pool, flatten, dense.

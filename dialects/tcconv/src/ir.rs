@@ -69,6 +69,36 @@ fn buffer_attrs(b: &ActBuffer) -> String {
     )
 }
 
+/// A conv's fused input quantize: the `tcconv.quantize` attributes with an `input_` prefix, and
+/// the element type and layout of the quantized tensor the kernel reads as if stored (its dims
+/// are the f32 input's). Ends with ", ".
+fn input_quantize_attrs(q: &InputQuantize) -> String {
+    let mut s = format!(
+        "input_elem = \"{}\", input_layout = \"{}\", ",
+        q.quantized.elem, q.quantized.layout
+    );
+    if q.mode != QuantizeMode::default() {
+        s += &format!("input_mode = \"{}\", ", q.mode.name());
+    }
+    s += &format!("input_scale = {}, ", f32_attr(q.scale));
+    if q.zero_point != 0 {
+        s += &format!("input_zero_point = {} : i64, ", q.zero_point);
+    }
+    s
+}
+
+/// The mode attribute `name` (the default where absent).
+fn quantize_mode(op: &OperationRef, name: &str) -> Result<QuantizeMode, String> {
+    match op.attribute(name) {
+        Err(_) => Ok(QuantizeMode::default()),
+        Ok(_) => {
+            let m = s(op, name)?;
+            QuantizeMode::parse(&m)
+                .ok_or_else(|| format!("mode \"{m}\" is not one of multiply_reciprocal, divide"))
+        }
+    }
+}
+
 fn weight_memref(w: &PackedWeight) -> String {
     let [o, i, kh, kw] = w.dims;
     let buf = |c: i64| ActBuffer::new(Layout::NC, w.elem, [1, c, 1, 1]);
@@ -221,10 +251,11 @@ pub fn build_func<'c>(
                     sc.is_some_and(|sc| sc.bias.is_some()) as i32,
                 ];
                 let a = format!(
-                    "{}, family = \"{}\", {}kernel = {}, padding = {}, {}strategy = \"{}\", strides = {}, {}",
+                    "{}, family = \"{}\", {}{}kernel = {}, padding = {}, {}strategy = \"{}\", strides = {}, {}",
                     dict_text(epilogue_attrs(&c.epilogue)),
                     c.family.name(),
                     if c.groups == 1 { String::new() } else { format!("groups = {} : i64, ", c.groups) },
+                    c.quantize.as_ref().map_or(String::new(), input_quantize_attrs),
                     arr64(&c.kernel),
                     arr64(&c.padding),
                     match sc {
@@ -589,17 +620,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 output: operand(1)?,
                 scale: read_f32(&op, "scale").map_err(err)?,
                 zero_point: opt_int(&op, "zero_point").map_err(err)?.unwrap_or(0),
-                mode: match op.attribute("mode") {
-                    Err(_) => QuantizeMode::default(),
-                    Ok(_) => {
-                        let m = s(&op, "mode").map_err(err)?;
-                        QuantizeMode::parse(&m).ok_or_else(|| {
-                            err(format!(
-                                "mode \"{m}\" is not one of multiply_reciprocal, divide"
-                            ))
-                        })?
-                    }
-                },
+                mode: quantize_mode(&op, "mode").map_err(err)?,
             }),
             "tcconv.pad" => p.ops.push(TcOp::Pad {
                 input: operand(0)?,
@@ -682,6 +703,25 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                         })?
                     },
                     groups: opt_int(&op, "groups").map_err(err)?.unwrap_or(1),
+                    quantize: match op.attribute("input_scale") {
+                        Err(_) => None,
+                        Ok(_) => {
+                            let x = operand(0)?;
+                            let dims = p.buffers.get(x).map(|b| b.dims).ok_or_else(|| {
+                                err("the input of a conv with input_scale is no buffer".into())
+                            })?;
+                            let e = elem(&s(&op, "input_elem").map_err(err)?).map_err(err)?;
+                            let l = layout(&s(&op, "input_layout").map_err(err)?).map_err(err)?;
+                            Some(InputQuantize {
+                                scale: read_f32(&op, "input_scale").map_err(err)?,
+                                zero_point: opt_int(&op, "input_zero_point")
+                                    .map_err(err)?
+                                    .unwrap_or(0),
+                                mode: quantize_mode(&op, "input_mode").map_err(err)?,
+                                quantized: ActBuffer::new(l, e, dims),
+                            })
+                        }
+                    },
                 }));
             }
             "tcconv.dense" => {

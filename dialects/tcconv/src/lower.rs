@@ -9,7 +9,10 @@
 
 use crate::buffer::{padded_channels, ActBuffer};
 use crate::program::*;
-use crate::select::{choose, simple_writes_second, staged_plan, Choice, ConvSpec, Family, Kernel};
+use crate::select::{
+    choose, fuses_input_quantize, simple_writes_second, staged_plan, Choice, ConvSpec, Family,
+    Kernel,
+};
 use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, ValueId};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
@@ -27,6 +30,9 @@ pub struct LowerOptions {
     /// `shortcuts=separate`: every 1x1 shortcut conv its own kernel (for A/B runs); by default
     /// a conv runs the shortcut its residual is as a second GEMM where its kernel takes it.
     pub separate_shortcuts: bool,
+    /// `quantize=separate`: every input quantize its own kernel (for A/B runs); by default a
+    /// quantize whose only reader is the 3-channel stem conv runs in that conv's loader.
+    pub separate_quantize: bool,
     /// `streams=narrow16`: store the residual streams in
     /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) instead of 32-bit words (see
     /// [`narrow_streams`]).
@@ -97,6 +103,10 @@ struct Lowering<'g> {
     layout: HashMap<ValueId, Layout>,
     /// The second-result projection of each two-result conv (`Graph::second_results`).
     seconds: HashMap<ValueId, ValueId>,
+    /// Quantize nodes waiting for the conv that reads them (value, or a layout transform of
+    /// it -> node), which fuses them into its loader where its kernel can
+    /// ([`Self::quantize_reader`]).
+    deferred_quantize: HashMap<ValueId, usize>,
 }
 
 fn logical(g: &Graph, v: ValueId, l: Layout) -> [i64; 4] {
@@ -362,6 +372,48 @@ impl<'g> Lowering<'g> {
         Some((u, n))
     }
 
+    /// Whether quantize result `v` may be computed inside the conv that reads it: its only reader
+    /// is a plain (one group, no residual) conv reading it as the input and padding with 0,
+    /// and it is an 8-bit tensor of at most 4 channels (one 32-bit word a pixel: the
+    /// register-MMA kernel's taps-along-K mode, the 3-channel stem, quantizes a word where it
+    /// loads it). `v` is no function result.
+    fn quantize_reader(&self, v: ValueId) -> bool {
+        let t = self.g.value_type(v);
+        if self.g.results.contains(&v) || t.elem.bits() != 8 || t.shape.len() != 4 {
+            return false;
+        }
+        let nargs = self.g.args.len();
+        let mut v = v;
+        let n = loop {
+            let mut readers = self
+                .g
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.operands.contains(&v));
+            let (Some((u, n)), None) = (readers.next(), readers.next()) else {
+                return false;
+            };
+            // layout transforms are views: follow them to the conv
+            match n.op {
+                Op::LayoutTransform { .. } if !self.g.results.contains(&(nargs + u)) => {
+                    v = nargs + u
+                }
+                _ => break n,
+            }
+        };
+        let Some((_, _, layout, _, fused, padding_value, groups)) = conv_parts(&n.op) else {
+            return false;
+        };
+        let residual = matches!(fused.map(|e| &e.kind), Some(EpilogueKind::Residual { .. }));
+        n.operands[0] == v
+            && n.operands.iter().filter(|&&o| o == v).count() == 1
+            && groups == 1
+            && !residual
+            && padding_value == 0
+            && layout.nchw(&self.g.value_type(v).shape)[1] <= 4
+    }
+
     /// The `qnn.dequantize` node (index, scales) that is the only reader of dense result `v`,
     /// when `v` is not also a function result: the dense kernel then writes the f32 values.
     fn fused_dequantize(&self, v: ValueId) -> Option<(usize, Vec<f32>)> {
@@ -510,6 +562,29 @@ impl<'g> Lowering<'g> {
         }))
     }
 
+    /// Lower quantize node `i` into a `tcconv.quantize` writing a buffer of its own.
+    fn quantize(&mut self, i: usize) {
+        let n = &self.g.nodes[i];
+        let Op::Quantize {
+            scale,
+            zero_point,
+            mode,
+            ..
+        } = &n.op
+        else {
+            unreachable!("a quantize node");
+        };
+        let input = self.buffer(n.operands[0], self.layout[&n.operands[0]]);
+        let output = self.output(self.g.args.len() + i);
+        self.p.ops.push(TcOp::Quantize {
+            input,
+            output,
+            scale: *scale,
+            zero_point: *zero_point,
+            mode: *mode,
+        });
+    }
+
     /// Lower conv node `i`; `shortcut`: the deferred 1x1 conv node its residual is
     /// ([`Self::shortcut_reader`]), run as the conv's shortcut GEMM where the kernel chosen for
     /// the conv takes it in the same family as without it, else lowered on its own first.
@@ -534,7 +609,34 @@ impl<'g> Lowering<'g> {
         } else {
             Layout::NHWC
         };
-        let mut input = self.buffer(n.operands[0], in_layout);
+        // a deferred quantize (`quantize_reader`): read its f32 input, as the quantized tensor
+        // it stands for, where the kernel chosen below can
+        let quantize_node = self.deferred_quantize.remove(&n.operands[0]);
+        let mut input = match quantize_node {
+            Some(qi) => {
+                let src = g.nodes[qi].operands[0];
+                self.buffer(src, self.layout[&src])
+            }
+            None => self.buffer(n.operands[0], in_layout),
+        };
+        let quantize = quantize_node.map(|qi| {
+            let Op::Quantize {
+                scale,
+                zero_point,
+                mode,
+                ..
+            } = &g.nodes[qi].op
+            else {
+                unreachable!("a quantize node");
+            };
+            let xv = n.operands[0];
+            InputQuantize {
+                scale: *scale,
+                zero_point: *zero_point,
+                mode: *mode,
+                quantized: ActBuffer::new(in_layout, x.elem, logical(g, xv, qnn_layout(g, xv))),
+            }
+        });
         // padded taps reading a value other than 0: an explicit pad, then the
         // conv without padding (every kernel family zero-fills its padding)
         let mut padding = *padding;
@@ -624,7 +726,23 @@ impl<'g> Lowering<'g> {
             family: Family::Simple,
             groups,
             shortcut: sc.take(),
+            quantize,
         };
+        // the fused quantize stays where the conv's kernel computes it (`fuses_input_quantize`);
+        // elsewhere it is an op of its own
+        if let Some(qi) = quantize_node {
+            if !fuses_input_quantize(&self.kernel(&conv), self.target) {
+                self.quantize(qi);
+                // the conv's operand: the quantize's value or a view of it (layout transforms)
+                let (qv, xv) = (nargs + qi, n.operands[0]);
+                let l = self.layout[&qv];
+                let b = self.bufs[&(qv, l)];
+                self.layout.insert(xv, l);
+                self.bufs.insert((xv, l), b);
+                conv.quantize = None;
+                conv.input = self.buffer(xv, in_layout);
+            }
+        }
         // the kernel chosen with the shortcut in view (None: the selection's choice for the conv
         // as it ends up)
         let mut kernel = None;
@@ -734,28 +852,24 @@ impl<'g> Lowering<'g> {
                 // written by the conv it projects
                 Op::Weight { .. } | Op::SecondResult => {}
                 Op::LayoutTransform { .. } => {
-                    // Logical identity: the value aliases its operand's buffers.
+                    // Logical identity: the value aliases its operand's buffers (or, of a
+                    // deferred quantize, waits with it).
                     let src = n.operands[0];
+                    if let Some(qi) = self.deferred_quantize.remove(&src) {
+                        self.deferred_quantize.insert(v, qi);
+                        continue;
+                    }
                     let l = self.layout[&src];
                     self.layout.insert(v, l);
                     let b = self.bufs[&(src, l)];
                     self.bufs.insert((v, l), b);
                 }
-                Op::Quantize {
-                    scale,
-                    zero_point,
-                    mode,
-                    ..
-                } => {
-                    let input = self.buffer(n.operands[0], self.layout[&n.operands[0]]);
-                    let output = self.output(v);
-                    self.p.ops.push(TcOp::Quantize {
-                        input,
-                        output,
-                        scale: *scale,
-                        zero_point: *zero_point,
-                        mode: *mode,
-                    });
+                Op::Quantize { .. } => {
+                    if self.opts.separate_quantize || !self.quantize_reader(v) {
+                        self.quantize(i);
+                    } else {
+                        self.deferred_quantize.insert(v, i);
+                    }
                 }
                 Op::Conv2d { .. } | Op::Conv2dFused { .. } => {
                     // a 1x1 conv whose only reader adds it as its residual: computed there
@@ -1002,6 +1116,7 @@ pub fn lower(g: &Graph, target: Target, opts: &LowerOptions) -> Result<Program, 
         weights: HashMap::new(),
         layout: HashMap::new(),
         seconds: g.second_results(),
+        deferred_quantize: HashMap::new(),
     }
     .run()
 }

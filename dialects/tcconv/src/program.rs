@@ -98,6 +98,21 @@ pub struct Conv {
     /// residual (in place of a residual buffer): ResNet's downsampling identity conv.
     #[serde(default)]
     pub shortcut: Option<Shortcut>,
+    /// The input quantize fused into the conv's loader: `input` is then the f32 tensor, and the
+    /// conv reads `quantize(input)` as if it were the buffer `quantized` (never stored).
+    #[serde(default)]
+    pub quantize: Option<InputQuantize>,
+}
+
+/// A conv's fused input quantize: `tcconv.quantize` of the f32 input (`scale`, `zero_point`,
+/// `mode` as that op's) into a buffer shaped `quantized` (its layout, element type and dims:
+/// what the conv's kernel reads), computed by the loader where it reads each value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputQuantize {
+    pub scale: f32,
+    pub zero_point: i64,
+    pub mode: QuantizeMode,
+    pub quantized: ActBuffer,
 }
 
 /// A conv's shortcut: a 1x1 conv without padding (one group) of another input, `strides`
@@ -246,6 +261,7 @@ impl Conv {
             family: self.family,
             groups: 1,
             shortcut: None,
+            quantize: None,
         })
     }
 
@@ -338,4 +354,35 @@ pub struct Program {
     pub inputs: Vec<BufId>,
     pub outputs: Vec<BufId>,
     pub ops: Vec<TcOp>,
+}
+
+impl Program {
+    /// The program with each conv's fused input quantize (`Conv::quantize`) spelled out as the
+    /// `tcconv.quantize` it stands for: the conv reads a new buffer (appended to `buffers`, so
+    /// every other id keeps its meaning) that a quantize op just before it writes.
+    pub fn with_quantize_ops(&self) -> Program {
+        let mut p = self.clone();
+        let mut ops = Vec::with_capacity(p.ops.len());
+        for op in std::mem::take(&mut p.ops) {
+            match op {
+                TcOp::Conv2d(mut c) if c.quantize.is_some() => {
+                    let q = c.quantize.take().expect("checked");
+                    p.buffers.push(q.quantized);
+                    let b = p.buffers.len() - 1;
+                    ops.push(TcOp::Quantize {
+                        input: c.input,
+                        output: b,
+                        scale: q.scale,
+                        zero_point: q.zero_point,
+                        mode: q.mode,
+                    });
+                    c.input = b;
+                    ops.push(TcOp::Conv2d(c));
+                }
+                op => ops.push(op),
+            }
+        }
+        p.ops = ops;
+        p
+    }
 }

@@ -19,7 +19,7 @@
 //! - `simple`: the CUDA-core fallback for every other shape (and the reference on the GPU).
 
 use crate::buffer::{padded_channels, ActBuffer, Storage};
-use crate::program::{Conv, Dense, PackedWeight, Packing, Strategy, Tiling};
+use crate::program::{Conv, Dense, InputQuantize, PackedWeight, Packing, Strategy, Tiling};
 use crate::target::MmaShape;
 use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind};
@@ -379,6 +379,16 @@ pub struct ConvSpec<'a> {
     /// The shortcut GEMM whose result is the residual (`Conv::shortcut`), conv only; the
     /// shared-memory families (staged, wgmma) run it.
     pub shortcut: Option<ShortcutSpec<'a>>,
+    /// A fused input quantize (`Conv::quantize`): `input` is then the quantized buffer the
+    /// kernel reads as if stored, `source` the f32 tensor it is computed from.
+    pub quantize: Option<QuantizeSpec<'a>>,
+}
+
+/// A conv's fused input quantize: the f32 tensor and the quantize's parameters.
+#[derive(Clone, Copy)]
+pub struct QuantizeSpec<'a> {
+    pub source: &'a ActBuffer,
+    pub q: &'a InputQuantize,
 }
 
 /// A conv's shortcut operands ([`crate::program::Shortcut`]).
@@ -396,7 +406,7 @@ static NO_EPILOGUE: Epilogue = Epilogue::none();
 impl<'a> ConvSpec<'a> {
     pub fn conv(c: &'a Conv, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
         ConvSpec {
-            input: &bufs[c.input],
+            input: c.quantize.as_ref().map_or(&bufs[c.input], |q| &q.quantized),
             weight: &weights[c.weight],
             bias: c.bias.map(|b| &weights[b]),
             residual: c.residual.map(|r| &bufs[r]),
@@ -413,6 +423,10 @@ impl<'a> ConvSpec<'a> {
                 weight: &weights[sc.weight],
                 bias: sc.bias.map(|b| &weights[b]),
                 strides: sc.strides,
+            }),
+            quantize: c.quantize.as_ref().map(|q| QuantizeSpec {
+                source: &bufs[c.input],
+                q,
             }),
         }
     }
@@ -436,6 +450,7 @@ impl<'a> ConvSpec<'a> {
             dequantize: None,
             groups: 1,
             shortcut: None,
+            quantize: None,
         })
     }
     pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
@@ -453,6 +468,7 @@ impl<'a> ConvSpec<'a> {
             dequantize: d.dequantize.as_deref(),
             groups: 1,
             shortcut: None,
+            quantize: None,
         }
     }
 
@@ -1305,6 +1321,19 @@ pub struct MmaPlan {
     pub tapk: bool,
 }
 
+/// Most warps an SM at which the register-MMA kernel computes a fused input quantize: its
+/// loader quantizes each input value once per tap and output-channel tile that reads it (24
+/// times on ResNet's 7x7 stride-2 stem with two channel tiles), free where the loads' latency
+/// bounds the kernel (a grid of a few warps an SM), not where its issue slots do.
+pub const QUANTIZE_FUSION_WARPS_PER_SM: i64 = 8;
+
+/// Whether kernel `k` computes its conv's input quantize in the loader (`Conv::quantize`): the
+/// register-MMA kernel with taps along K (one 32-bit word a pixel) on a latency-bound grid
+/// ([`QUANTIZE_FUSION_WARPS_PER_SM`]).
+pub fn fuses_input_quantize(k: &Kernel, target: Target) -> bool {
+    matches!(k, Kernel::Mma(p) if p.tapk && p.warps() <= QUANTIZE_FUSION_WARPS_PER_SM * target.sm_count())
+}
+
 impl MmaPlan {
     pub fn tiles(&self) -> i64 {
         self.tiles_m * self.tiles_n
@@ -1508,6 +1537,7 @@ mod tests {
                 bias: None,
                 strides: [2, 2],
             }),
+            quantize: None,
         };
         s.check().unwrap();
         let m = batch * hw * hw;
@@ -1563,6 +1593,7 @@ mod tests {
             dequantize: None,
             groups: 1,
             shortcut: None,
+            quantize: None,
         }
     }
 

@@ -115,7 +115,33 @@ fn clamp_fits(clamp: [i64; 2], elem: ElemType, name: &str, what: &str) -> R {
 }
 
 fn conv(p: &Program, c: &Conv) -> R {
-    let (x, y) = (&p.buffers[c.input], &p.buffers[c.output]);
+    // with a fused input quantize the kernel reads the quantized tensor, never stored
+    let x = c
+        .quantize
+        .as_ref()
+        .map_or(&p.buffers[c.input], |q| &q.quantized);
+    let y = &p.buffers[c.output];
+    if let Some(q) = &c.quantize {
+        let src = &p.buffers[c.input];
+        if src.elem != ElemType::F32 || src.dims != x.dims {
+            return Err(format!(
+                "a fused input quantize reads an f32 input of the quantized tensor's dims {:?}, found {} {:?}",
+                x.dims, src.elem, src.dims
+            ));
+        }
+        if !x.elem.is_int() || x.elem.bits() != 8 || x.narrow {
+            return Err(format!(
+                "a fused input quantize writes an 8-bit integer tensor, not {}",
+                x.elem
+            ));
+        }
+        if !(q.scale.is_finite() && q.scale > 0.0) {
+            return Err(format!(
+                "input_scale {} is not a positive finite f32",
+                q.scale
+            ));
+        }
+    }
     let w = p.weights.get(c.weight).ok_or("weight out of range")?;
     let (want_layout, want_packing) = match c.strategy {
         Strategy::Direct => (Layout::HWNC, Packing::ConvHwoi),
@@ -214,7 +240,15 @@ fn conv(p: &Program, c: &Conv) -> R {
     }?;
     // the recorded kernel family takes the op (what convert-tcconv-to-gpu will build)
     let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
-    crate::select::realize(c.family, &spec, &c.tiling, p.target).map(|_| ())
+    let k = crate::select::realize(c.family, &spec, &c.tiling, p.target)?;
+    // only the register-MMA kernel's taps-along-K loader quantizes (one word a pixel)
+    if c.quantize.is_some() && !matches!(&k, crate::select::Kernel::Mma(m) if m.tapk) {
+        return Err(format!(
+            "family '{}' does not run a fused input quantize; 'mma' with one 32-bit word a pixel (taps along K) does",
+            c.family.name()
+        ));
+    }
+    Ok(())
 }
 
 /// A conv's shortcut: a 1x1 conv of one group, read like the conv's input and weight (the

@@ -121,8 +121,7 @@
 // CHECK-NOT: gpu.launch_func
 // CHECK: gpu.func @quantize_dense_dequantize_0_quantize
 // CHECK: arith.mulf %{{.*}}, %cst : f32
-// CHECK: arith.addf %{{.*}}, %[[M:cst_[0-9]+]] : f32
-// CHECK-NEXT: arith.subf %{{.*}}, %[[M]] : f32
+// CHECK: llvm.inline_asm asm_dialect = att "cvt.rni.f32.f32 $0, $1;", "=f,f"
 // CHECK: arith.cmpf uno
 // CHECK: gpu.func @quantize_dense_dequantize_1_dense(%{{.*}}: memref<4x20xi8> {llvm.noalias}, %{{.*}}: memref<10x20xi8> {llvm.noalias}, %{{.*}}: memref<10xi32> {llvm.noalias}, %{{.*}}: memref<4x10xf32> {llvm.noalias})
 // CHECK: arith.cmpi ult, %{{.*}}, %c10 : index

@@ -94,7 +94,8 @@ impl ConvArgs {
     /// The arguments viewed as stored buffers (built where they dominate their uses).
     pub fn bufs<'a>(&self, kb: &mut KernelBuilder, s: &ConvSpec<'a>) -> ConvBufs<'a> {
         ConvBufs {
-            x: Buf::act(kb, self.x, s.input),
+            // a fused input quantize: the f32 tensor the loader quantizes
+            x: Buf::act(kb, self.x, s.quantize.map_or(s.input, |q| q.source)),
             w: Buf::weight(kb, self.w, s.weight),
             bias: self.bias.zip(s.bias).map(|(v, pw)| Buf::weight(kb, v, pw)),
             residual: self

@@ -60,11 +60,13 @@
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::conv::{ConvArgs, ConvSpec};
+use super::elementwise::quantize_f32;
 use super::epilogue::{store_tile, TileBufs, WarpTile};
 use super::layout::{act_slot, weight_slot, Buf};
 use super::layout::{gemm_row, tap};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::ir::mma_type_name;
+use nibble_tcconv::select::QuantizeSpec;
 
 pub use nibble_tcconv::select::{mma_plan as plan, MmaPlan, MMA_BLOCK_THREADS};
 
@@ -131,6 +133,31 @@ fn frag_reg(kb: &mut KernelBuilder, buf: &Buf, stored: ElemType, mma: ElemType, 
     }
 }
 
+/// The 32-bit word of 8-bit elements `e` that a fused input quantize (`q`) stores for input
+/// pixel (n, h, w): channel c's `quantize_f32` of the f32 input `x` in byte c, zero in the
+/// padded channels past the input's (at most 4: the taps-along-K mode's one word a pixel).
+fn quantized_word(
+    kb: &mut KernelBuilder,
+    x: &Buf,
+    q: QuantizeSpec,
+    e: ElemType,
+    (n, h, w): (Val, Val, Val),
+) -> Val {
+    let mut word = kb.i32c(0);
+    for c in 0..q.source.dims[1].min(4) {
+        let kc = kb.idx(c);
+        let sl = act_slot(kb, q.source, n, kc, h, w);
+        let v = x.load_slot(kb, sl);
+        let v = quantize_f32(kb, v, q.q.scale, q.q.zero_point, q.q.mode, e);
+        let mask = kb.i32c(0xff);
+        let byte = kb.and(v, mask);
+        let at = kb.i32c(8 * c);
+        let byte = kb.shl(byte, at);
+        word = kb.or(word, byte);
+    }
+    word
+}
+
 /// Build the MMA conv kernel body (`args` in the tcconv op's operand order). Returns the number
 /// of threads (a multiple of 32; the launch uses [`MMA_BLOCK_THREADS`] threads per block).
 pub fn conv(
@@ -139,6 +166,9 @@ pub fn conv(
     s: &ConvSpec,
     p: &MmaPlan,
 ) -> Result<i64, String> {
+    if s.quantize.is_some() && !p.tapk {
+        return Err("the register-MMA kernel quantizes its input only with taps along K".into());
+    }
     let ca = ConvArgs::of(args, s);
     let [_, c, h, w] = s.input.dims;
     let [kh, kw] = s.kernel;
@@ -405,8 +435,13 @@ fn tapk_accumulate(
                     let (vw, iw) = tap(kb, x, kx, sw, pl, w);
                     let ok = kb.andb(vh, vw);
                     let ok = kb.andb(ok, tok);
-                    let sl = act_slot(kb, s.input, n, izero, ih, iw);
-                    let r = frag_reg(kb, xb, s.input.elem, p.a_type, sl);
+                    let r = match s.quantize {
+                        Some(q) => quantized_word(kb, xb, q, s.input.elem, (n, ih, iw)),
+                        None => {
+                            let sl = act_slot(kb, s.input, n, izero, ih, iw);
+                            frag_reg(kb, xb, s.input.elem, p.a_type, sl)
+                        }
+                    };
                     regs.push(kb.select(ok, r, zero));
                 }
             }

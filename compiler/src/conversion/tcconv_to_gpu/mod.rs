@@ -184,8 +184,16 @@ pub fn build_op_kernel<'c>(
     let kernel = match op {
         TcOp::Conv2d(c) => {
             let spec = conv::ConvSpec::conv(c, b, &p.weights);
-            select::realize(c.family, &spec, &c.tiling, p.target)
-                .map_err(|e| format!("tcconv.conv2d: {e}"))?
+            let k = select::realize(c.family, &spec, &c.tiling, p.target)
+                .map_err(|e| format!("tcconv.conv2d: {e}"))?;
+            // only the taps-along-K register-MMA loader computes a fused input quantize
+            if c.quantize.is_some() && !matches!(&k, Kernel::Mma(m) if m.tapk) {
+                return Err(format!(
+                    "tcconv.conv2d: family '{}' does not run a fused input quantize",
+                    c.family.name()
+                ));
+            }
+            k
         }
         _ => Kernel::Simple,
     };

@@ -392,22 +392,20 @@ impl<'c> KernelBuilder<'c> {
         }
     }
 
-    /// Round an f32 to the nearest integer, ties to even, staying f32: `a = |v|`,
-    /// `r = a < 2^23 ? (a + 2^23) - 2^23 : a` (for `0 <= a < 2^23` the sum lies in `[2^23, 2^24)`
-    /// where the ulp is 1, so the IEEE round-to-nearest-even add is exactly
-    /// `round_half_even(a)`; above 2^23 every f32 is an integer), sign restored. NaN stays NaN.
+    /// Round an f32 to the nearest integer, ties to even, staying f32: `cvt.rni.f32.f32`, one
+    /// instruction (inline PTX: convert-gpu-to-nvvm takes `llvm.roundeven` for a libdevice
+    /// call). NaN stays NaN.
     pub fn round_half_even_f32(&mut self, v: Val) -> Val {
-        let z = self.f32c(0.0);
-        let neg = self.cmpf(CmpF::Olt, v, z);
-        let nv = self.negf(v);
-        let a = self.select(neg, nv, v);
-        let m = self.f32c(8388608.0);
-        let t1 = self.addf(a, m);
-        let t2 = self.subf(t1, m);
-        let small = self.cmpf(CmpF::Olt, a, m);
-        let r = self.select(small, t2, a);
-        let nr = self.negf(r);
-        self.select(neg, nr, r)
+        let (f32t, i64t) = (self.ty(Scalar::F32), self.ty(Scalar::I64));
+        let attrs = [
+            (
+                "asm_string",
+                StringAttribute::new(self.ctx, "cvt.rni.f32.f32 $0, $1;").into(),
+            ),
+            ("constraints", StringAttribute::new(self.ctx, "=f,f").into()),
+            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
+        ];
+        self.op("llvm.inline_asm", &[v], &[f32t], &attrs)[0]
     }
 }
 
