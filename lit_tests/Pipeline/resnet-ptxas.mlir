@@ -7,10 +7,12 @@
 // RUN: nibble-gen example --arch resnet18 --bits w4a4 --batch 16 --no-calibrate -o %t/r18 > /dev/null
 // RUN: nibble-gen example --arch resnet50 --bits w4a4 --batch 8 --no-calibrate -o %t/r50 > /dev/null
 // RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r18 r50 sm_75 sm_80 sm_86 sm_89 sm_90 | FileCheck %s
-// At batch 1 the stem conv quantizes the f32 image in its loader (no quantize kernel).
+// With quantize=fused at batch 1 the stem conv quantizes the f32 image in its loader (no
+// quantize kernel).
 // RUN: nibble-gen example --arch resnet18 --bits w4a4 --batch 1 --no-calibrate -o %t/r18b1 > /dev/null
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r18b1 sm_80 sm_90 sm_90a | FileCheck %s --check-prefix=B1
-// RUN: not grep -q '_quantize(' %t/r18b1-sm_90/kernels.ptx
+// RUN: nibble-opt %t/r18b1/model.mlir --pass-pipeline='builtin.module(qnn-verify,qnn-egraph-optimize{target=sm_90},convert-qnn-to-tcconv{target=sm_90 quantize=fused},convert-tcconv-to-gpu{target=sm_90})' --emit=artifact --weights %t/r18b1/weights.safetensors -o %t/r18b1-fused
+// RUN: not grep -q '_quantize(' %t/r18b1-fused/kernels.ptx
+// RUN: %ptxas -arch=sm_90 --warning-as-error %t/r18b1-fused/kernels.ptx -o %t/r18b1-fused.cubin
 
 // CHECK: r18 sm_75: ptxas ok, {{[0-9]+}} kernels, {{[0-9]+}} conv kernels spill
 // CHECK: r18 sm_80: ptxas ok
@@ -22,7 +24,3 @@
 // CHECK: r50 sm_86: ptxas ok
 // CHECK: r50 sm_89: ptxas ok
 // CHECK: r50 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
-
-// B1: r18b1 sm_80: ptxas ok
-// B1: r18b1 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
-// B1: r18b1 sm_90a: ptxas ok

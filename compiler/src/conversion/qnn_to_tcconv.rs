@@ -1,5 +1,5 @@
 //! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|wgmma_ws|mma|simple
-//! shortcuts=fused|separate quantize=fused|separate streams=i32|narrow16}`:
+//! shortcuts=fused|separate quantize=separate|fused streams=i32|narrow16}`:
 //! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
 //! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
 //! `nibble_tcconv::select` (documented there); this pass reads IR, runs them and writes IR.
@@ -93,9 +93,9 @@ pub fn parse_options(
         Some(s) => return Err(err(format!("shortcuts '{s}' is not fused or separate"))),
     }
     match options.get("quantize").map(String::as_str) {
-        None | Some("fused") => {}
-        Some("separate") => lo.separate_quantize = true,
-        Some(s) => return Err(err(format!("quantize '{s}' is not fused or separate"))),
+        None | Some("separate") => {}
+        Some("fused") => lo.fuse_quantize = true,
+        Some(s) => return Err(err(format!("quantize '{s}' is not separate or fused"))),
     }
     match options.get("streams").map(String::as_str) {
         None | Some("i32") => {}
@@ -121,7 +121,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ),
             ("strategy", "auto (rules) | im2col (every conv)"),
             ("shortcuts", "fused (default): a 1x1 conv that only feeds a conv's residual runs in that conv's kernel as a second GEMM on its output tile, where the conv's kernel family (staged, wgmma) takes it | separate: its own kernel"),
-            ("quantize", "fused (default): an input quantize whose only reader is a 3-channel stem conv run by the register-MMA kernel (taps along K) is computed in that conv's loader | separate: its own kernel"),
+            ("quantize", "separate (default): every input quantize is a kernel of its own | fused: an input quantize whose only reader is a 3-channel stem conv run by the register-MMA kernel (taps along K) on a grid of at most 8 warps an SM is computed in that conv's loader (one launch less; its loader quantizes each value once per tap and channel tile: slower on an H200 at batch 1)"),
             ("streams", "i32 (default): residual streams in 32-bit words | narrow16: the streams between convs as i16 with exact escapes to a 32-bit plane (half the bytes, more epilogue instructions)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]

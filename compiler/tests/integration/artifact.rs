@@ -242,7 +242,7 @@ fn a_pipeline_that_stops_early_or_a_non_qnn_input_is_a_clear_error() {
     assert!(!ok);
     assert!(
         err.contains("needs a pipeline that ends at the gpu stage")
-            && err.contains("'tcconv.conv2d' is still in @tiny"),
+            && err.contains("'tcconv.quantize' is still in @tiny"),
         "{err}"
     );
     assert!(!dir.join("plan.json").exists());

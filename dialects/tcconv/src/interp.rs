@@ -2141,27 +2141,38 @@ mod tests {
     #[test]
     fn the_stem_quantize_runs_in_the_stem_conv_where_its_kernel_takes_it() {
         let mut fails = vec![];
+        let fused = LowerOptions {
+            fuse_quantize: true,
+            ..Default::default()
+        };
         for (seed, batch, zp) in [(31u64, 1i64, 0i64), (32, 2, 5), (33, 1, -7)] {
             let mut rng = Rng(seed);
             let (g, w, inputs) = stem_graph(batch, 3, zp, &mut rng);
             // every target and strategy against the reference (fused or not, as lowered)
             let (f, _) = check_all_lowerings(&format!("stem b{batch} zp {zp}"), &g, &w, &inputs);
             fails.extend(f);
-            // a small grid on sm_90: the register-MMA kernel with taps along K fuses it
-            let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
+            // quantize=fused, a small grid on sm_90: the register-MMA kernel with taps along K
+            // computes it, which matches the reference on every target
+            let p = lower(&g, Target::Sm90, &fused).unwrap();
             assert_eq!(fused_quantize(&p), (1, 0), "batch {batch}");
-            let sep = LowerOptions {
-                separate_quantize: true,
-                ..Default::default()
-            };
-            let p = lower(&g, Target::Sm90, &sep).unwrap();
-            assert_eq!(fused_quantize(&p), (0, 1), "quantize=separate");
+            for t in Target::ALL {
+                let p = lower(&g, t, &fused).unwrap();
+                let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
+                let want = reference::run(&g, &w, &inputs).unwrap();
+                match got {
+                    Ok(got) if got == want => {}
+                    Ok(_) => fails.push(format!("stem b{batch} zp {zp} fused on {t}: differs")),
+                    Err(e) => fails.push(format!("stem b{batch} zp {zp} fused on {t}: {e}")),
+                }
+            }
+            let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
+            assert_eq!(fused_quantize(&p), (0, 1), "the default: quantize=separate");
         }
         assert!(fails.is_empty(), "{}", fails.join("\n"));
         // 16 channels: whole MMA K steps, no taps along K: the quantize stays apart
         let mut rng = Rng(34);
         let (g, w, inputs) = stem_graph(1, 16, 0, &mut rng);
-        let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
+        let p = lower(&g, Target::Sm90, &fused).unwrap();
         assert_eq!(fused_quantize(&p), (0, 1), "16 input channels");
         let (f, _) = check_all_lowerings("stem of 16 channels", &g, &w, &inputs);
         assert!(f.is_empty(), "{}", f.join("\n"));

@@ -1321,10 +1321,11 @@ pub struct MmaPlan {
     pub tapk: bool,
 }
 
-/// Most warps an SM at which the register-MMA kernel computes a fused input quantize: its
-/// loader quantizes each input value once per tap and output-channel tile that reads it (24
-/// times on ResNet's 7x7 stride-2 stem with two channel tiles), free where the loads' latency
-/// bounds the kernel (a grid of a few warps an SM), not where its issue slots do.
+/// Most warps an SM at which the register-MMA kernel computes a fused input quantize
+/// (`convert-qnn-to-tcconv{quantize=fused}`): its loader quantizes each input value once per tap
+/// and output-channel tile that reads it (24 times on ResNet's 7x7 stride-2 stem with two
+/// channel tiles), which only a grid of a few warps an SM might hide. Measured on an H200 at
+/// batch 1 it does not (the stem's loads wait on the quantize): the fusion is opt-in.
 pub const QUANTIZE_FUSION_WARPS_PER_SM: i64 = 8;
 
 /// Whether kernel `k` computes its conv's input quantize in the loader (`Conv::quantize`): the

@@ -1,12 +1,12 @@
-// A quantize whose only reader (directly or through layout transforms) is a conv of at most 4
-// 8-bit input channels runs in that conv's loader where its kernel is the register-MMA one
-// with taps along K on a grid of at most 8 warps an SM (tcconv's fuses_input_quantize): one
-// tcconv.conv2d reading the f32 input, with the quantize as its input_* attributes; the
-// quantized tensor is never stored. A larger grid (batch 256 here), 16 input channels, sm_75
-// (whose 40 SMs the stem's grid fills) or quantize=separate keep the quantize apart.
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 quantize=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | mlir-opt-22 --allow-unregistered-dialect | FileCheck %s
+// With quantize=fused, a quantize whose only reader (directly or through layout transforms) is
+// a conv of at most 4 8-bit input channels runs in that conv's loader where its kernel is the
+// register-MMA one with taps along K on a grid of at most 8 warps an SM (tcconv's
+// fuses_input_quantize): one tcconv.conv2d reading the f32 input, with the quantize as its
+// input_* attributes; the quantized tensor is never stored. A larger grid (batch 256 here), 16
+// input channels, a second reader or the default (quantize=separate) keep the quantize apart.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 quantize=fused},tcconv-verify)' | FileCheck %s
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 quantize=fused},tcconv-verify)' | mlir-opt-22 --allow-unregistered-dialect | FileCheck %s
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 quantize=inline})' 2>&1 | FileCheck %s --check-prefix=BAD
 
 // CHECK-LABEL: func.func @stem
@@ -62,4 +62,4 @@ func.func @two_readers(%x: tensor<1x3x39x39xf32>) -> (tensor<1x16x20x20xui4>, te
   return %y, %q : tensor<1x16x20x20xui4>, tensor<1x3x39x39xi8>
 }
 
-// BAD: quantize 'inline' is not fused or separate
+// BAD: quantize 'inline' is not separate or fused
