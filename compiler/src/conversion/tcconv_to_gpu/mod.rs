@@ -186,12 +186,23 @@ pub fn build_op_kernel<'c>(
             let spec = conv::ConvSpec::conv(c, b, &p.weights);
             let k = select::realize(c.family, &spec, &c.tiling, p.target)
                 .map_err(|e| format!("tcconv.conv2d: {e}"))?;
-            // only the taps-along-K register-MMA loader computes a fused input quantize
-            if c.quantize.is_some() && !matches!(&k, Kernel::Mma(m) if m.tapk) {
-                return Err(format!(
-                    "tcconv.conv2d: family '{}' does not run a fused input quantize",
-                    c.family.name()
-                ));
+            // only the taps-along-K register-MMA loader computes a fused input quantize, of an
+            // f32 input shaped as the tensor it stands for (what tcconv-verify checks)
+            if let Some(q) = &c.quantize {
+                if !matches!(&k, Kernel::Mma(m) if m.tapk) {
+                    return Err(format!(
+                        "tcconv.conv2d: family '{}' does not run a fused input quantize",
+                        c.family.name()
+                    ));
+                }
+                let src = &b[c.input];
+                if src.elem != nibble_qnn::semantics::ElemType::F32 || src.dims != q.quantized.dims
+                {
+                    return Err(format!(
+                        "tcconv.conv2d: a fused input quantize reads an f32 input of dims {:?}, found {} {:?}",
+                        q.quantized.dims, src.elem, src.dims
+                    ));
+                }
             }
             k
         }
