@@ -203,6 +203,12 @@ pub fn build_op_kernel<'c>(
                         q.quantized.dims, src.elem, src.dims
                     ));
                 }
+                if q.quantized.elem.bits() != 8 || !q.quantized.elem.is_int() {
+                    return Err(format!(
+                        "tcconv.conv2d: a fused input quantize writes 8-bit integers, not {}",
+                        q.quantized.elem
+                    ));
+                }
             }
             k
         }
