@@ -4,6 +4,8 @@
 //! B row (an output channel: its weight row at each tap); K runs over `taps x RB` bytes (RB =
 //! the bytes of one stored pixel = one weight row at one tap, a multiple of 16, so a chunk never
 //! straddles taps), and chunks past the last tap, past M or past O are invalid (zero-filled).
+//! A chunk's address is computed once a tile up to its window's corner ([`WordStrides`],
+//! `layout::Corner`); a stage adds only its tap's offset.
 
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::conv::ConvSpec;
