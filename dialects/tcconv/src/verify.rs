@@ -121,27 +121,7 @@ fn conv(p: &Program, c: &Conv) -> R {
         .as_ref()
         .map_or(&p.buffers[c.input], |q| &q.quantized);
     let y = &p.buffers[c.output];
-    if let Some(q) = &c.quantize {
-        let src = &p.buffers[c.input];
-        if src.elem != ElemType::F32 || src.dims != x.dims {
-            return Err(format!(
-                "a fused input quantize reads an f32 input of the quantized tensor's dims {:?}, found {} {:?}",
-                x.dims, src.elem, src.dims
-            ));
-        }
-        if !x.elem.is_int() || x.elem.bits() != 8 || x.narrow {
-            return Err(format!(
-                "a fused input quantize writes an 8-bit integer tensor, not {}",
-                x.elem
-            ));
-        }
-        if !(q.scale.is_finite() && q.scale > 0.0) {
-            return Err(format!(
-                "input_scale {} is not a positive finite f32",
-                q.scale
-            ));
-        }
-    }
+    input_quantize_operands(c, &p.buffers)?;
     let w = p.weights.get(c.weight).ok_or("weight out of range")?;
     let (want_layout, want_packing) = match c.strategy {
         Strategy::Direct => (Layout::HWNC, Packing::ConvHwoi),
@@ -241,8 +221,42 @@ fn conv(p: &Program, c: &Conv) -> R {
     // the recorded kernel family takes the op (what convert-tcconv-to-gpu will build)
     let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
     let k = crate::select::realize(c.family, &spec, &c.tiling, p.target)?;
-    // only the register-MMA kernel's taps-along-K loader quantizes (one word a pixel)
-    if c.quantize.is_some() && !matches!(&k, crate::select::Kernel::Mma(m) if m.tapk) {
+    input_quantize_kernel(c, &k)
+}
+
+/// A conv's fused input quantize (`Conv::quantize`), if any, has an f32 input of the quantized
+/// tensor's dims, an 8-bit integer result and a positive finite scale. (convert-tcconv-to-gpu
+/// checks it too: it may run without tcconv-verify before it.)
+pub fn input_quantize_operands(c: &Conv, bufs: &[ActBuffer]) -> Result<(), String> {
+    let Some(q) = &c.quantize else {
+        return Ok(());
+    };
+    let (src, x) = (&bufs[c.input], &q.quantized);
+    if src.elem != ElemType::F32 || src.dims != x.dims {
+        return Err(format!(
+            "a fused input quantize reads an f32 input of the quantized tensor's dims {:?}, found {} {:?}",
+            x.dims, src.elem, src.dims
+        ));
+    }
+    if !x.elem.is_int() || x.elem.bits() != 8 || x.narrow {
+        return Err(format!(
+            "a fused input quantize writes an 8-bit integer tensor, not {}",
+            x.elem
+        ));
+    }
+    if !(q.scale.is_finite() && q.scale > 0.0) {
+        return Err(format!(
+            "input_scale {} is not a positive finite f32",
+            q.scale
+        ));
+    }
+    Ok(())
+}
+
+/// A conv with a fused input quantize runs on kernel `k` only where that is the register-MMA
+/// kernel with taps along K (one 32-bit word a pixel), whose loader computes it.
+pub fn input_quantize_kernel(c: &Conv, k: &crate::select::Kernel) -> Result<(), String> {
+    if c.quantize.is_some() && !matches!(k, crate::select::Kernel::Mma(m) if m.tapk) {
         return Err(format!(
             "family '{}' does not run a fused input quantize; 'mma' with one 32-bit word a pixel (taps along K) does",
             c.family.name()

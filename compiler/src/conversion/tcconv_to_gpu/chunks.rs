@@ -47,17 +47,13 @@ impl WordStrides {
 }
 
 /// One of this thread's A chunks: chunk index `ch` within the stage row, the row's pixel
-/// (`ok`: inside M) as the input coordinates of its window's corner (`y0 = oh * sh - pad_top`,
-/// `x0 = ow * sw - pad_left`, wrapping below zero) and that corner's word `base` (wrapping
-/// too; only valid taps' words are used), its word offset `dst` in the stage, and `guard`
-/// (None: the chunk is always inside the tile; else whether it is).
+/// (`ok`: inside M) as its window's corner (in words, [`WordStrides`]), its word offset `dst`
+/// in the stage, and `guard` (None: the chunk is always inside the tile; else whether it is).
 #[derive(Clone, Copy)]
 pub struct AChunk {
     pub ch: Val,
     pub ok: Val,
-    pub y0: Val,
-    pub x0: Val,
-    pub base: Val,
+    pub corner: Corner,
     pub dst: Val,
     pub guard: Option<Val>,
 }
@@ -86,13 +82,10 @@ impl AChunk {
     ) -> Self {
         let mm = kb.add(m0, row);
         let (_, ok, n, y, x) = gemm_row(kb, s, mm, (mlim, mlast));
-        let c = Corner::new(kb, s, WordStrides::new(s).act, (n, y, x));
         AChunk {
             ch,
             ok,
-            y0: c.y0,
-            x0: c.x0,
-            base: c.at,
+            corner: Corner::new(kb, s, WordStrides::new(s).act, (n, y, x)),
             dst,
             guard,
         }
@@ -217,12 +210,7 @@ pub fn each_source(
     };
     for c in a {
         let (tok, ky, kx, _, woff) = tap_of(kb, c.ch);
-        let corner = Corner {
-            y0: c.y0,
-            x0: c.x0,
-            at: c.base,
-        };
-        let (v, wi) = corner.tap(kb, s, st.act, (ky, kx));
+        let (v, wi) = c.corner.tap(kb, s, st.act, (ky, kx));
         let v = kb.andb(v, tok);
         let v = kb.andb(v, c.ok);
         let wi = kb.add(wi, woff);

@@ -166,9 +166,6 @@ pub fn conv(
     s: &ConvSpec,
     p: &MmaPlan,
 ) -> Result<i64, String> {
-    if s.quantize.is_some() && !p.tapk {
-        return Err("the register-MMA kernel quantizes its input only with taps along K".into());
-    }
     let ca = ConvArgs::of(args, s);
     let [_, c, h, w] = s.input.dims;
     let [kh, kw] = s.kernel;

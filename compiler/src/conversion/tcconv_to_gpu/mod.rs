@@ -81,6 +81,7 @@ use nibble_tcconv::ir::program_of_func;
 use nibble_tcconv::program::TcOp;
 use nibble_tcconv::select::{self, Kernel};
 use nibble_tcconv::target::Target;
+use nibble_tcconv::verify;
 use std::collections::HashMap;
 
 pub struct ConvertTcconvToGpu;
@@ -183,34 +184,13 @@ pub fn build_op_kernel<'c>(
     // the kernel family the op records (tcconv's selection), realized
     let kernel = match op {
         TcOp::Conv2d(c) => {
-            let spec = conv::ConvSpec::conv(c, b, &p.weights);
-            let k = select::realize(c.family, &spec, &c.tiling, p.target)
-                .map_err(|e| format!("tcconv.conv2d: {e}"))?;
-            // only the taps-along-K register-MMA loader computes a fused input quantize, of an
-            // f32 input shaped as the tensor it stands for (what tcconv-verify checks)
-            if let Some(q) = &c.quantize {
-                if !matches!(&k, Kernel::Mma(m) if m.tapk) {
-                    return Err(format!(
-                        "tcconv.conv2d: family '{}' does not run a fused input quantize",
-                        c.family.name()
-                    ));
-                }
-                let src = &b[c.input];
-                if src.elem != nibble_qnn::semantics::ElemType::F32 || src.dims != q.quantized.dims
-                {
-                    return Err(format!(
-                        "tcconv.conv2d: a fused input quantize reads an f32 input of dims {:?}, found {} {:?}",
-                        q.quantized.dims, src.elem, src.dims
-                    ));
-                }
-                if q.quantized.elem.bits() != 8 || !q.quantized.elem.is_int() {
-                    return Err(format!(
-                        "tcconv.conv2d: a fused input quantize writes 8-bit integers, not {}",
-                        q.quantized.elem
-                    ));
-                }
-            }
-            k
+            // a fused input quantize as tcconv-verify checks it (it may not have run)
+            let checked = verify::input_quantize_operands(c, b).and_then(|()| {
+                let spec = conv::ConvSpec::conv(c, b, &p.weights);
+                let k = select::realize(c.family, &spec, &c.tiling, p.target)?;
+                verify::input_quantize_kernel(c, &k).map(|()| k)
+            });
+            checked.map_err(|e| format!("tcconv.conv2d: {e}"))?
         }
         _ => Kernel::Simple,
     };

@@ -28,7 +28,7 @@
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{AChunk, BChunk};
 use super::conv::{ConvArgs, ConvSpec};
-use super::layout::Buf;
+use super::layout::{Buf, Corner};
 use super::wgmma::{
     acc_values, copy_stage, epilogue, load_words, mma_stage, operands, origin, store_widened,
     Operands, TileLoad,
@@ -70,7 +70,10 @@ impl Ring {
 /// The values of a thread's chunks that depend on the tile: each A chunk's row validity,
 /// window corner and its word, each B chunk's channel validity and weight row.
 fn tile_state(ops: &Operands) -> Vec<Val> {
-    let a = ops.a.iter().flat_map(|c| [c.ok, c.y0, c.x0, c.base]);
+    let a = ops
+        .a
+        .iter()
+        .flat_map(|c| [c.ok, c.corner.y0, c.corner.x0, c.corner.at]);
     a.chain(ops.b.iter().flat_map(|c| [c.ok, c.base])).collect()
 }
 
@@ -79,9 +82,11 @@ fn with_state<'a>(ops: &Operands<'a>, state: &[Val]) -> Operands<'a> {
     let (sa, sb) = state.split_at(4 * ops.a.len());
     let a = ops.a.iter().zip(sa.chunks(4)).map(|(c, v)| AChunk {
         ok: v[0],
-        y0: v[1],
-        x0: v[2],
-        base: v[3],
+        corner: Corner {
+            y0: v[1],
+            x0: v[2],
+            at: v[3],
+        },
         ..*c
     });
     let b = ops.b.iter().zip(sb.chunks(2)).map(|(c, v)| BChunk {
