@@ -61,6 +61,8 @@ irdl.dialect @qnn {
   }
 
   // int -> int dyadic requantize: clamp(round(x * b[c] / 2^s[c]) + zero_point, lo, hi).
+  // With rounding "f32_fma" and the optional f32 array `offset` (checked by qnn-verify): the
+  // add of a constant, round_half_even(fma(f32(x), b[c] / 2^s[c], offset[c])).
   irdl.operation @requantize {
     %in = irdl.base "!builtin.tensor"
     %out = irdl.base "!builtin.tensor"
@@ -72,7 +74,8 @@ irdl.dialect @qnn {
     %r1 = irdl.is "half_up"
     %r2 = irdl.is "truncate"
     %r3 = irdl.is "f32_half_to_even"
-    %rounding = irdl.any_of(%r0, %r1, %r2, %r3)
+    %r4 = irdl.is "f32_fma"
+    %rounding = irdl.any_of(%r0, %r1, %r2, %r3, %r4)
     %l0 = irdl.is "NCHW"
     %l1 = irdl.is "NHWC"
     %l2 = irdl.is "HWNC"

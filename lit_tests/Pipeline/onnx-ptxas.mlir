@@ -2,7 +2,8 @@
 // compile for every target to PTX that ptxas accepts: int8 and uint8 ResNets, a bottleneck net,
 // INT4 weights, a MobileNetV2-like net with depthwise convs, and a bottleneck net with
 // per-tensor uint8 weights whose centred values need 9 bits (two int8 convs a layer); and a
-// ResNet in ONNX Runtime's QOperator format (QLinearConv, QLinearAdd, QGemm, ...).
+// ResNet in ONNX Runtime's QOperator format (QLinearConv, QLinearAdd, QGemm, ...); a net adding
+// constants (a per-channel shift, one value, a MatMul's bias: QLinearAdd with a constant).
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx -o %t/u8 > /dev/null
@@ -12,7 +13,8 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/mobilenet_s8.onnx --batch 16 -o %t/mb > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/bottleneck_u8w.onnx --batch 2 -o %t/uw > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_qop_u8.onnx --batch 4 -o %t/qop > /dev/null
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
+// RUN: nibble-gen import %hawq_fixtures/onnx/biased_qop_u8.onnx --batch 5 -o %t/bias > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
 
-// CHECK-COUNT-42: ptxas ok
+// CHECK-COUNT-48: ptxas ok
 // CHECK-NOT: FAILED

@@ -183,6 +183,7 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
     let shift = 31 - e;
     let mult = (m * (1u64 << 31) as f64).round().min(i32::MAX as f64) as i32;
     let rq = Op::Requantize {
+        offset: vec![],
         scales: ChannelScales {
             multiplier: vec![mult],
             shift: vec![shift as i32],

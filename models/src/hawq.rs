@@ -848,6 +848,7 @@ impl Builder<'_> {
         };
         let v = self.g.push(
             Op::Requantize {
+                offset: vec![],
                 scales,
                 rounding: Rounding::HalfToEven,
                 zero_point: 0,

@@ -27,7 +27,10 @@
 //! QGemm requantize `f32(acc) * f32(f32(sx * sw[c]) / sy)` in float32 (rounding
 //! `f32_half_to_even`); QLinearGlobalAveragePool sums in i32 and requantizes with
 //! `f32(sx / f32(sy * HW))`; QLinearAdd sums in float32 with fused multiply-adds on the raw
-//! values (`qnn.add {rounding = "f32_fma", bias}`); MaxPool, Flatten and Reshape move integers.
+//! values (`qnn.add {rounding = "f32_fma", bias}`; an Add of a quantized constant, one value or
+//! one per channel, is `qnn.requantize {rounding = "f32_fma", offset}` of the other operand, the
+//! constant's term `fma(c, sC / sY, F)` computed here as ONNX Runtime computes it); MaxPool,
+//! Flatten and Reshape move integers.
 //! Where ONNX Runtime itself computes in float (on x86: ops reading int8 tensors with several
 //! consumers, INT4-weight convs, a DequantizeLinear straight into a QuantizeLinear) these
 //! integer forms differ from it by at most a step where its float rounding parts from theirs,
@@ -99,6 +102,23 @@ enum Float {
         lo: Option<f32>,
         hi: Option<f32>,
     },
+    /// `a + c` of a quantized value and a quantized constant, not yet requantized.
+    SumConst {
+        a: QVal,
+        c: ConstAddend,
+        lo: Option<f32>,
+        hi: Option<f32>,
+    },
+}
+
+/// The quantized constant of an Add: its raw integers (one, or one per channel of the other
+/// operand), scale and zero point, and whether it is the Add's first operand.
+#[derive(Clone, Debug)]
+struct ConstAddend {
+    vals: Vec<i64>,
+    scale: f32,
+    zp: i64,
+    first: bool,
 }
 
 enum Entry {
@@ -551,13 +571,22 @@ impl<'a> Importer<'a> {
                 self.values.insert(out, Entry::F(f));
             }
             "Add" => {
-                for i in 0..2 {
+                let is_const = |i: usize| -> Result<bool, String> {
                     let x = input(n, i)?;
-                    if self.is_constant(x) || matches!(self.values.get(x), Some(Entry::Const)) {
-                        return Err(format!(
-                            "adds the constant '{x}'; nibble adds two quantized activations (a residual sum), not a constant"
-                        ));
-                    }
+                    Ok(self.is_constant(x) || matches!(self.values.get(x), Some(Entry::Const)))
+                };
+                let (c0, c1) = (is_const(0)?, is_const(1)?);
+                if c0 && c1 {
+                    return Err("adds two constants".into());
+                }
+                if c0 || c1 {
+                    let (ai, ci) = if c1 { (0, 1) } else { (1, 0) };
+                    let a = self.dq(input(n, ai)?)?;
+                    let shape = self.g.value_type(a.id).shape.clone();
+                    let c = self.const_addend(input(n, ci)?, &shape, ci == 0)?;
+                    self.values
+                        .insert(out, Entry::F(Float::SumConst { a, c, lo: None, hi: None }));
+                    return Ok(());
                 }
                 let a = self.dq(input(n, 0)?)?;
                 let b = self.dq(input(n, 1)?)?;
@@ -600,6 +629,12 @@ impl<'a> Importer<'a> {
                     Float::Sum { a, b, lo: l0, hi: h0 } => Float::Sum {
                         a,
                         b,
+                        lo: max_opt(l0, lo),
+                        hi: min_opt(h0, hi),
+                    },
+                    Float::SumConst { a, c, lo: l0, hi: h0 } => Float::SumConst {
+                        a,
+                        c,
                         lo: max_opt(l0, lo),
                         hi: min_opt(h0, hi),
                     },
@@ -775,6 +810,7 @@ impl<'a> Importer<'a> {
         let layout = self.layout_of(x.id);
         let id = self.g.push(
             Op::Requantize {
+                offset: vec![],
                 scales: ChannelScales::per_tensor(Dyadic {
                     multiplier: 1,
                     shift: 0,
@@ -809,6 +845,7 @@ impl<'a> Importer<'a> {
         let layout = self.layout_of(id);
         let y = self.g.push(
             Op::Requantize {
+                offset: vec![],
                 scales,
                 rounding: Rounding::F32HalfToEven,
                 zero_point: zp - offset,
@@ -951,6 +988,47 @@ impl<'a> Importer<'a> {
                 let range = clipped_range(qtype, scale, zp, lo, hi);
                 Ok(self.requantize_f32(id, scales, (scale, zp, qtype), range))
             }
+            Float::SumConst { a, c, lo, hi } => {
+                // ONNX Runtime's QLinearAdd (module doc) with the constant's term folded:
+                // fma(a, rA, fma(c, rC, F)), or for a one-value first operand
+                // fma(b, rB, fma(c, rC, F)): a requantize with the per-channel offset
+                // fma(c, rC, F)
+                let a = self.shift_offset(&a, 0);
+                let (ra, rc) = (a.scale / scale, c.scale / scale);
+                let zps = if c.first { (c.zp, a.zp) } else { (a.zp, c.zp) };
+                let rs = if c.first { (rc, ra) } else { (ra, rc) };
+                let fixed = zp as f32 - rs.0.mul_add(zps.0 as f32, rs.1 * zps.1 as f32);
+                let offset: Vec<f32> = c
+                    .vals
+                    .iter()
+                    .map(|&v| (v as f32).mul_add(rc, fixed))
+                    .collect();
+                let offset = if offset.iter().all(|o| o.to_bits() == offset[0].to_bits()) {
+                    offset[..1].to_vec()
+                } else {
+                    offset
+                };
+                if let Some(o) = offset.iter().find(|o| !o.is_finite()) {
+                    return Err(format!("the added constant's term {o} is not finite"));
+                }
+                let sa = scales_of(&[ra], "add")?;
+                let [lo_q, hi_q] = clipped_range(qtype, scale, zp, lo, hi);
+                let ty = self.g.value_type(a.id).clone();
+                let layout = self.layout_of(a.id);
+                let id = self.g.push(
+                    Op::Requantize {
+                        scales: sa,
+                        rounding: Rounding::F32Fma,
+                        zero_point: 0,
+                        clamp: [lo_q, hi_q],
+                        layout,
+                        offset,
+                    },
+                    vec![a.id],
+                    TensorType::new(ty.shape, qtype),
+                );
+                Ok(self.raw_sum(id, scale, zp, qtype))
+            }
             Float::Sum { a, b, lo, hi } => {
                 // ONNX Runtime's QLinearAdd on the raw values (q, not q - zp):
                 // y = sat(rne(fma(a, rA, fma(b, rB, F)))), rA = f32(sA / sC), rB = f32(sB / sC),
@@ -976,17 +1054,91 @@ impl<'a> Importer<'a> {
                     vec![a.id, b.id],
                     TensorType::new(ty.shape, qtype),
                 );
-                let raw = QVal {
-                    id,
-                    scale,
-                    zp,
-                    qtype,
-                    offset: 0,
-                };
-                let offset = best_offset(qtype, zp);
-                Ok(self.shift_offset(&raw, offset))
+                Ok(self.raw_sum(id, scale, zp, qtype))
             }
         }
+    }
+
+    /// An add's result `id`, the raw integers of `(scale, zp, qtype)`, as the quantized value
+    /// stored with its best offset.
+    fn raw_sum(&mut self, id: ValueId, scale: f32, zp: i64, qtype: ElemType) -> QVal {
+        let raw = QVal {
+            id,
+            scale,
+            zp,
+            qtype,
+            offset: 0,
+        };
+        let offset = best_offset(qtype, zp);
+        self.shift_offset(&raw, offset)
+    }
+
+    /// The quantized constant `name` (a DequantizeLinear of an integer initializer, per
+    /// tensor) that an Add adds to an activation of ONNX dims `shape`: one value, or one per
+    /// channel (axis 1) where every other axis of the broadcast constant is 1.
+    fn const_addend(&self, name: &str, shape: &[i64], first: bool) -> Result<ConstAddend, String> {
+        let (qname, sname, zname, _) = self.const_dq.get(name).cloned().ok_or_else(|| {
+            format!(
+                "adds '{name}', a constant that is not the DequantizeLinear of quantized integers"
+            )
+        })?;
+        let t = self.constant(&qname)?;
+        if onnx_elem(t.data_type).is_none_or(|e| e.bits() > 8) {
+            return Err(format!(
+                "adds the constant '{qname}' of type {}; nibble adds 4- and 8-bit constants",
+                dt::name(t.data_type)
+            ));
+        }
+        let scale = self.float_scalar(&sname)?;
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(format!(
+                "constant '{qname}' has scale {scale}, not positive"
+            ));
+        }
+        let zp = match &zname {
+            Some(z) => match self.constant(z)?.data.ints().as_deref() {
+                Some([v]) => *v,
+                _ => {
+                    return Err(format!(
+                        "zero point '{z}' of an added constant must be one integer"
+                    ))
+                }
+            },
+            None => 0,
+        };
+        let vals = t.data.ints().expect("integer type");
+        let dims: Vec<i64> = t.dims.iter().map(|&d| d as i64).collect();
+        // numpy broadcasting: the constant's dims align with the activation's last ones
+        let per_channel = |c_axis: usize| {
+            let off = shape.len() as i64 - dims.len() as i64;
+            off >= 0
+                && dims.iter().enumerate().all(|(i, &d)| {
+                    let axis = i + off as usize;
+                    d == 1 || (axis == c_axis && d == shape[axis])
+                })
+        };
+        let vals = if vals.len() == 1 && dims.len() <= shape.len() {
+            vals
+        } else if shape.len() >= 2 && per_channel(1) && vals.len() as i64 == shape[1] {
+            if first {
+                // ONNX Runtime's QLinearAdd adds a vector first operand outside the sum
+                // `fma(b, sB, F)`, a rounding a requantize of the other one cannot hold
+                return Err(format!(
+                    "adds the per-channel constant '{qname}' as its first operand; nibble takes a constant first operand only when it is one value"
+                ));
+            }
+            vals
+        } else {
+            return Err(format!(
+                "adds the constant '{qname}' of dims {dims:?} to dims {shape:?}; nibble adds one value or one per channel"
+            ));
+        };
+        Ok(ConstAddend {
+            vals,
+            scale,
+            zp,
+            first,
+        })
     }
 
     /// Weight (quantized constant) of a Conv / Gemm: values `w - zp_w` (which must fit the

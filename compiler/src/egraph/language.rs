@@ -266,6 +266,8 @@ pub enum Attr {
         zero_point: i64,
         clamp: [i64; 2],
         out: ElemType,
+        /// qnn.requantize's `offset` (under `f32_fma`), as f32 bits.
+        offset: Vec<u32>,
     },
     Add {
         site: Site,
@@ -316,7 +318,7 @@ enum AttrKey<'a> {
     Quantize(Site, u32, u8, i64, u8),
     Conv(Site, [i64; 2], [i64; 4], i64, i64),
     Dense(Site),
-    Requantize(Site, &'a Scales, u8, i64, [i64; 2], u8),
+    Requantize(Site, &'a Scales, u8, i64, [i64; 2], u8, &'a [u32]),
     Add(Site, &'a Scales, &'a Scales, u8, [i64; 2], u8, u32),
     Plain(Site),
     Clamp(Site, i64, i64),
@@ -350,6 +352,7 @@ impl Attr {
                 zero_point,
                 clamp,
                 out,
+                offset,
             } => AttrKey::Requantize(
                 *site,
                 scales,
@@ -357,6 +360,7 @@ impl Attr {
                 *zero_point,
                 *clamp,
                 *out as u8,
+                offset,
             ),
             Attr::Add {
                 site,
@@ -462,11 +466,16 @@ impl Attr {
             rounding,
             zero_point,
             clamp,
+            offset,
             ..
         } = self
         else {
             return None;
         };
+        // epilogue steps take no f32_fma add of a constant
+        if *rounding == Rounding::F32Fma || !offset.is_empty() {
+            return None;
+        }
         Some(RequantizeStep {
             scales: scales.to_graph(),
             rounding: *rounding,
@@ -485,6 +494,7 @@ impl Attr {
             zero_point: o.zero_point,
             clamp: o.clamp,
             out,
+            offset: vec![],
         }
     }
 

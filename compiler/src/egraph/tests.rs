@@ -113,6 +113,7 @@ impl B {
             .collect();
         self.op(
             Op::Requantize {
+                offset: vec![],
                 scales: scales(&m, &s),
                 rounding,
                 zero_point,
@@ -545,6 +546,74 @@ fn requantizes_after_the_epilogue(g: &Graph) -> usize {
             .iter()
             .filter(|e| e.second.is_some() || e.then.is_some())
             .count()
+}
+
+/// ONNX Runtime's add of a constant (`f32_fma` with a per-channel offset) after a conv, then a
+/// plain requantize of it.
+fn conv_add_constant(relu: bool) -> (Graph, Weights, ValueId) {
+    let mut b = B::new(vec![tt(&[2, 32, 6, 6], U4)]);
+    let c = b.conv(0, 32, 3, 1, NCHW);
+    let x = if relu { b.relu(c, NCHW) } else { c };
+    let t = b.ty(x);
+    let a = b.op(
+        Op::Requantize {
+            scales: scales(&[12_582_912], &[33]),
+            rounding: Rounding::F32Fma,
+            zero_point: 0,
+            clamp: [0, 255],
+            layout: NCHW,
+            offset: (0..32).map(|c| c as f32 * 0.75 - 9.5).collect(),
+        },
+        vec![x],
+        tt(&t.shape, ElemType::U8),
+    );
+    let q = b.requantize(a, U4, [0, 15], 0, Rounding::HalfToEven, 10, NCHW);
+    let (g, w) = b.finish(vec![q]);
+    (g, w, a)
+}
+
+#[test]
+fn add_of_a_constant_is_not_fused_into_an_epilogue() {
+    // an epilogue requantizes exactly or as f32_half_to_even, never with an f32 offset: the
+    // add stays an op, neither the conv's epilogue, nor its second output or then step
+    for relu in [false, true] {
+        let (g, w, a) = conv_add_constant(relu);
+        let (eg, v) = saturate(&g, &family("fusion"));
+        assert!(!has(&eg, v[a], "(conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r)"));
+        assert!(!has(
+            &eg,
+            v[a],
+            "(conv2d-fused-then ?c ?e ?q ?l ?kl ?x ?w ?b ?r)"
+        ));
+        assert!(!anywhere(
+            &eg,
+            "(conv2d-fused2 ?c ?e ?q ?l ?kl ?x ?w ?b ?r)"
+        ));
+        let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+        let adds: Vec<&Op> = out
+            .nodes
+            .iter()
+            .map(|n| &n.op)
+            .filter(|o| {
+                matches!(
+                    o,
+                    Op::Requantize {
+                        rounding: Rounding::F32Fma,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        assert_eq!(adds.len(), 1, "{}", out.to_mlir());
+        assert!(matches!(adds[0], Op::Requantize { offset, .. } if offset.len() == 32));
+        assert!(fused_epilogues(&out)
+            .iter()
+            .all(|e| e.rounding != Rounding::F32Fma
+                && e.second.is_none()
+                && e.then
+                    .as_ref()
+                    .is_none_or(|t| t.rounding != Rounding::F32Fma)));
+    }
 }
 
 #[test]

@@ -178,6 +178,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 zero_point,
                 clamp,
                 layout,
+                offset,
             } => {
                 let l = lay(&mut eg, *layout);
                 let a = eg.add(Qnn::Attr(Attr::Requantize {
@@ -187,6 +188,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     zero_point: *zero_point,
                     clamp: *clamp,
                     out: n.result.elem,
+                    offset: offset.iter().map(|o| o.to_bits()).collect(),
                 }));
                 eg.add(Qnn::Requantize([a, l, x(0)]))
             }
@@ -419,6 +421,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                 rounding,
                 zero_point,
                 clamp,
+                offset,
                 ..
             } = at(*a)?
             else {
@@ -426,6 +429,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
             };
             (
                 Op::Requantize {
+                    offset: offset.iter().map(|&o| f32::from_bits(o)).collect(),
                     scales: scales.to_graph(),
                     rounding: *rounding,
                     zero_point: *zero_point,

@@ -10,7 +10,7 @@
 //! multipliers; a negative one swaps the endpoints).
 
 use crate::graph::{ChannelScales, EpilogueKind, Graph, Op};
-use crate::semantics::{add_f32_fma, round_shift, KernelLayout, Rounding};
+use crate::semantics::{add_f32_fma, requantize_f32_fma, round_shift, KernelLayout, Rounding};
 use crate::weights::Weights;
 
 /// An inclusive integer interval.
@@ -205,12 +205,20 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
                 rounding,
                 zero_point,
                 clamp,
+                offset,
                 ..
             } => arg(0).map(|x| {
-                let n_ch = scales.multiplier.len();
+                let n_ch = scales.multiplier.len().max(offset.len());
                 (0..n_ch)
                     .map(|c| {
-                        let s = scale(x, scales, c, *rounding);
+                        let s = if *rounding == Rounding::F32Fma {
+                            // a non-negative scale: monotone
+                            let o = offset.get(c).or(offset.first()).copied().unwrap_or(0.0);
+                            let f = |v| requantize_f32_fma(v, scales.get(c), o);
+                            Interval::new(f(x.lo), f(x.hi))
+                        } else {
+                            scale(x, scales, c, *rounding)
+                        };
                         Interval::new(s.lo + zero_point, s.hi + zero_point).clamp(*clamp)
                     })
                     .reduce(Interval::hull)

@@ -197,6 +197,10 @@ qnn_ops! {
         zero_point: i64 => "zero_point",
         clamp: [i64; 2] => "clamp",
         layout: Layout => "layout",
+        /// Under rounding `f32_fma`: the f32 added by the fused multiply-add, one entry or one
+        /// per channel (an add of a constant; empty otherwise).
+        #[serde(default)]
+        offset: Vec<f32> => "offset" or vec![],
     },
     /// `qnn.add`: (lhs, rhs) -> int; each branch requantized with its own scale, summed, clamped.
     Add = "add" {

@@ -34,8 +34,8 @@
 
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Node, Op, TensorType};
 use crate::semantics::{
-    add_f32_fma, dequantize_f32, floor_div, quantize_f32, requantize, Dyadic, ElemType,
-    KernelLayout, Layout, Rounding, MAX_GEOM, MAX_SHIFT,
+    add_f32_fma, dequantize_f32, floor_div, quantize_f32, requantize, requantize_f32_fma, Dyadic,
+    ElemType, KernelLayout, Layout, Rounding, MAX_GEOM, MAX_SHIFT,
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
@@ -273,6 +273,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             zero_point,
             clamp,
             layout,
+            offset,
         } => {
             arity(&ops, 1, 1)?;
             Data::Int(requantize_op(
@@ -282,6 +283,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 *zero_point,
                 *clamp,
                 *layout,
+                offset,
                 res,
             )?)
         }
@@ -463,6 +465,7 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 second.zero_point,
                 second.clamp,
                 *layout,
+                &[],
                 res,
             )?)
         }
@@ -631,6 +634,7 @@ fn requantize_op(
     zero_point: i64,
     clamp: [i64; 2],
     layout: Layout,
+    offset: &[f32],
     res: &TensorType,
 ) -> Res<Vec<i32>> {
     let xv = ints(x, "input")?;
@@ -639,6 +643,16 @@ fn requantize_op(
     let dims = logical_dims(&x.ty, layout, "input")?;
     let scales = channel_scales(scales, dims[1], "scales")?;
     check_clamp(clamp)?;
+    // under f32_fma: the offset of each channel (one entry: every channel)
+    let fma = rounding == Rounding::F32Fma;
+    if fma != !offset.is_empty() || (fma && offset.len() != 1 && offset.len() != dims[1]) {
+        return Err(format!(
+            "{} offset(s) under rounding {rounding:?} for {} channel(s)",
+            offset.len(),
+            dims[1]
+        ));
+    }
+    let offset_of = |c: usize| offset.get(c).or(offset.first()).copied().unwrap_or(0.0);
     if zero_point < i32::MIN as i64 || zero_point > i32::MAX as i64 {
         return Err(format!("zero point {zero_point} does not fit i32"));
     }
@@ -650,8 +664,15 @@ fn requantize_op(
         .for_each(|(k, (o, x))| {
             let mut ch = ChannelWalk::at(k * CHUNK, cs, nc);
             for (o, &x) in o.iter_mut().zip(x) {
-                let s = scales[ch.next()];
-                let y = requantize(x as i64, s, rounding, zero_point, clamp[0], clamp[1]);
+                let c = ch.next();
+                let y = if fma {
+                    let y = requantize_f32_fma(x as i64, scales[c], offset_of(c));
+                    (y + zero_point).clamp(clamp[0], clamp[1])
+                } else {
+                    requantize(
+                        x as i64, scales[c], rounding, zero_point, clamp[0], clamp[1],
+                    )
+                };
                 *o = y.clamp(tlo, thi) as i32;
             }
         });
@@ -1331,6 +1352,7 @@ mod tests {
     ) -> Vec<i32> {
         let n = acc.len() as i64;
         let op = Op::Requantize {
+            offset: vec![],
             scales: s,
             rounding: mode,
             zero_point: zp,
@@ -1387,6 +1409,7 @@ mod tests {
             shift: vec![2, 1],
         };
         let op = |layout| Op::Requantize {
+            offset: vec![],
             scales: scales.clone(),
             rounding: Rounding::HalfToEven,
             zero_point: 3,
@@ -2173,6 +2196,7 @@ mod tests {
                 shift: vec![41; 8],
             };
             let rq = Op::Requantize {
+                offset: vec![],
                 scales,
                 rounding: Rounding::HalfToEven,
                 zero_point: 0,
@@ -2385,6 +2409,7 @@ mod tests {
         // Requantize with the wrong number of scales, a bad shift, an empty clamp range.
         let x = ti(&[1, 3], I32, vec![1, 2, 3]);
         let rq = |scales, clamp| Op::Requantize {
+            offset: vec![],
             scales,
             rounding: Rounding::HalfUp,
             zero_point: 0,
@@ -2570,6 +2595,7 @@ mod tests {
                 shift: vec![31],
             };
             let rq = Op::Requantize {
+                offset: vec![],
                 scales: scales.clone(),
                 rounding: Rounding::HalfToEven,
                 zero_point: 0,

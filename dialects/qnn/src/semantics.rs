@@ -242,9 +242,11 @@ pub enum Rounding {
     /// rounding: `f32(x)` drops bits of `|x| >= 2^24`, and the product is rounded before the
     /// integer is. [`Dyadic::apply`] defines it.
     F32HalfToEven,
-    /// `qnn.add` only, as ONNX Runtime's QLinearAdd: one float sum with fused multiply-adds,
-    /// `round_half_even(fma(f32(a), sa, fma(f32(b), sb, bias)))` ([`add_f32_fma`]); a single
-    /// branch rounds as `F32HalfToEven`.
+    /// ONNX Runtime's QLinearAdd: one float sum with fused multiply-adds. `qnn.add`:
+    /// `round_half_even(fma(f32(a), sa, fma(f32(b), sb, bias)))` ([`add_f32_fma`]);
+    /// `qnn.requantize` (the add of a constant, its term folded into `offset`):
+    /// `round_half_even(fma(f32(x), s, offset))` ([`requantize_f32_fma`]). Conv epilogues do
+    /// not take it; a lone branch without its sum rounds as `F32HalfToEven`.
     F32Fma,
 }
 
@@ -436,6 +438,12 @@ pub fn f32_to_int(y: f32) -> i64 {
     r.clamp(-F32_RESULT_LIMIT, F32_RESULT_LIMIT) as i64
 }
 
+/// `qnn.requantize` under `F32Fma` (ONNX Runtime's QLinearAdd of a constant, whose term
+/// `offset` holds): `round_half_even(fma(f32(x), s, offset))`, limited to +-2^62.
+pub fn requantize_f32_fma(x: i64, s: Dyadic, offset: f32) -> i64 {
+    f32_to_int((x as f32).mul_add(s.as_f32(), offset))
+}
+
 /// `clamp(round(acc * b / 2^c) + zp, lo, hi)`: qnn.requantize (dialects/qnn/README.md).
 pub fn requantize(acc: i64, s: Dyadic, mode: Rounding, zero_point: i64, lo: i64, hi: i64) -> i64 {
     (s.apply(acc, mode) + zero_point).clamp(lo, hi)
@@ -584,6 +592,35 @@ mod tests {
         );
         for bad in [0.0f32, -1.0, f32::NAN, f32::INFINITY, 16777216.0, 1.0e-30] {
             assert_eq!(Dyadic::from_f32(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn fma_requantize_rounds_one_fused_multiply_add() {
+        let h = Dyadic {
+            multiplier: 1,
+            shift: 1,
+        };
+        // 5 * 0.5 + 0 = 2.5: ties to even
+        assert_eq!(requantize_f32_fma(5, h, 0.0), 2);
+        assert_eq!(requantize_f32_fma(3, h, 0.25), 2);
+        assert_eq!(requantize_f32_fma(-7, h, -0.5), -4);
+        // the product is not rounded before the offset is added: 16777217 * 0.5 is not an f32
+        // (8388608.5), but fma(f32(x) = 16777216, 0.5, 0.5) = 8388608.5 -> 8388608 (even)
+        assert_eq!(requantize_f32_fma(16_777_217, h, 0.5), 8_388_608);
+        // the add of a constant as the two-operand add of a zero second operand
+        let s = Dyadic {
+            multiplier: 12_582_912,
+            shift: 30,
+        };
+        for x in [-300i64, -1, 0, 1, 77, 255, 1 << 20] {
+            for o in [-3.5f32, 0.0, 0.125, 9.75] {
+                assert_eq!(
+                    requantize_f32_fma(x, s, o),
+                    add_f32_fma(x, 0, s, h, o),
+                    "{x} {o}"
+                );
+            }
         }
     }
 

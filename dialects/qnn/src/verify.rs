@@ -96,10 +96,32 @@ fn scales(s: &ChannelScales, channels: i64, mode: Rounding, what: &str) -> R {
     f32_significand(&s.multiplier, mode, what)
 }
 
-/// `f32_fma` rounds a two-branch float sum: only `qnn.add` has one.
+/// `f32_fma` rounds a float sum: only `qnn.add` and `qnn.requantize` (with its `offset`) have
+/// one.
 fn not_fma(r: Rounding) -> R {
     if r == Rounding::F32Fma {
-        return fail("rounding \"f32_fma\" is only defined for qnn.add");
+        return fail("rounding \"f32_fma\" is only defined for qnn.add and qnn.requantize");
+    }
+    Ok(())
+}
+
+/// A requantize's `offset`: one finite f32 or one per channel under `f32_fma`, none otherwise
+/// (`qnn.requantize`, and the elementwise requantize of tcconv).
+pub fn requantize_offset(offset: &[f32], rounding: Rounding, channels: i64) -> R {
+    if rounding != Rounding::F32Fma {
+        if !offset.is_empty() {
+            return fail("offset is only defined under rounding \"f32_fma\"");
+        }
+        return Ok(());
+    }
+    if offset.len() != 1 && offset.len() as i64 != channels {
+        return fail(format!(
+            "offset has {} entries, expected 1 or {channels} (channels) under rounding \"f32_fma\"",
+            offset.len()
+        ));
+    }
+    if let Some(o) = offset.iter().find(|o| !o.is_finite()) {
+        return fail(format!("offset {o} is not finite"));
     }
     Ok(())
 }
@@ -405,6 +427,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             layout,
             zero_point,
             rounding,
+            offset,
         } => {
             arity(1..=1)?;
             int_elem(operands[0], "input")?;
@@ -412,7 +435,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             layout_rank(*layout, operands[0], "input")?;
             same_shape(operands[0], result, "result")?;
             let c = operands[0].shape[layout.channel_axis()];
-            not_fma(*rounding)?;
+            requantize_offset(offset, *rounding, c)?;
             scales(s, c, *rounding, "requantize")?;
             clamp_in(*clamp, result.elem)?;
             zero_point_in(*zero_point, "zero_point")?;

@@ -757,17 +757,25 @@ impl Ctx<'_> {
                 rounding,
                 zero_point,
                 clamp,
+                offset,
             } => {
                 check_requantize(s, *clamp, *zero_point, nc)?;
+                let fma = *rounding == nibble_qnn::semantics::Rounding::F32Fma;
+                if fma == offset.is_empty() || (offset.len() > 1 && offset.len() != nc as usize) {
+                    return Err(format!(
+                        "requantize: {} offset(s) under rounding {rounding} for {nc} channel(s)",
+                        offset.len()
+                    ));
+                }
                 og.fill(|n, c, h, w| {
-                    let y = requantize(
-                        a[ag.at(n, c, h, w)] as i64,
-                        s.get(c),
-                        *rounding,
-                        *zero_point,
-                        clamp[0],
-                        clamp[1],
-                    );
+                    let x = a[ag.at(n, c, h, w)] as i64;
+                    let y = if fma {
+                        let o = offset.get(c as usize).unwrap_or(&offset[0]);
+                        let y = nibble_qnn::semantics::requantize_f32_fma(x, s.get(c), *o);
+                        (y + zero_point).clamp(clamp[0], clamp[1])
+                    } else {
+                        requantize(x, s.get(c), *rounding, *zero_point, clamp[0], clamp[1])
+                    };
                     Ok(y.clamp(tlo, thi) as i32)
                 })?
             }
@@ -1573,6 +1581,7 @@ mod tests {
         let (lo, hi) = c.out.range();
         let rq = g.push(
             Op::Requantize {
+                offset: vec![],
                 scales: scales_for(rng, c.cout, k, xr, wr, hi),
                 rounding: c.rounding,
                 zero_point: if rng.int(0, 3) == 0 { 1 } else { 0 },
@@ -1684,6 +1693,7 @@ mod tests {
             let (lo, hi) = e.range();
             g.push(
                 Op::Requantize {
+                    offset: vec![],
                     scales: scales_for(rng, c, k, xr, 128, hi),
                     rounding: Rounding::HalfToEven,
                     zero_point: 0,
@@ -2104,6 +2114,7 @@ mod tests {
         let (lo, hi) = ElemType::U4.range();
         let r = g.push(
             Op::Requantize {
+                offset: vec![],
                 scales: scales_for(rng, 16, cin * 49, 127, 128, hi),
                 rounding: Rounding::HalfToEven,
                 zero_point: 0,
@@ -2404,6 +2415,7 @@ mod tests {
             let rq = |g: &mut Graph, rng: &mut Rng| {
                 g.push(
                     Op::Requantize {
+                        offset: vec![],
                         scales: scales_for(rng, c, 1, 30000, 1, 7),
                         rounding: Rounding::HalfToEven,
                         zero_point: -1,
@@ -2531,6 +2543,7 @@ mod tests {
                 } else {
                     let q = g.push(
                         Op::Requantize {
+                            offset: vec![],
                             scales: scales.clone(),
                             rounding: Rounding::Truncate,
                             zero_point: -1,

@@ -325,6 +325,7 @@ pub fn build_func<'c>(
                         rounding,
                         zero_point,
                         clamp,
+                        ..
                     } => (
                         "requantize",
                         scales.clone(),
@@ -375,8 +376,14 @@ pub fn build_func<'c>(
                     }
                     _ => String::new(),
                 };
+                let offset = match e {
+                    Elementwise::Requantize { offset, .. } if !offset.is_empty() => {
+                        format!("offset = {}, ", f32_array(offset))
+                    }
+                    _ => String::new(),
+                };
                 let a = format!(
-                    "{bias}clamp = {}, kind = \"{kind}\", multiplier = {}, rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zp} : i64",
+                    "{bias}clamp = {}, kind = \"{kind}\", multiplier = {}, {offset}rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zp} : i64",
                     arr64(&clamp),
                     arr32(&s.multiplier),
                     arr32(&r.multiplier),
@@ -771,6 +778,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                         rounding: rounding_attr(&op).map_err(err)?,
                         zero_point: int(&op, "zero_point").map_err(err)?,
                         clamp,
+                        offset: match op.attribute("offset") {
+                            Err(_) => vec![],
+                            Ok(_) => nibble_qnn::ir::f32_vec(&op, "offset").map_err(err)?,
+                        },
                     },
                     "add" => Elementwise::Add {
                         lhs: scales(&op, "multiplier", "shift").map_err(err)?,

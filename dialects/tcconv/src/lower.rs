@@ -440,13 +440,15 @@ impl<'g> Lowering<'g> {
             return None;
         }
         match &n.op {
+            // the pool kernel's requantize has no f32_fma offset
             Op::Requantize {
                 scales,
                 rounding,
                 zero_point,
                 clamp,
+                offset,
                 ..
-            } => Some((
+            } if offset.is_empty() && *rounding != Rounding::F32Fma => Some((
                 u,
                 RequantizeStep {
                     scales: scales.clone(),
@@ -949,6 +951,7 @@ impl<'g> Lowering<'g> {
                     rounding,
                     zero_point,
                     clamp,
+                    offset,
                     ..
                 } => {
                     let l = self.layout[&v];
@@ -959,6 +962,7 @@ impl<'g> Lowering<'g> {
                         rounding: *rounding,
                         zero_point: *zero_point,
                         clamp: *clamp,
+                        offset: offset.clone(),
                     };
                     self.p.ops.push(TcOp::Elementwise { op, inputs, output });
                 }

@@ -167,6 +167,10 @@ pub enum Elementwise {
         rounding: Rounding,
         zero_point: i64,
         clamp: [i64; 2],
+        /// Under rounding `f32_fma`: the f32 added by the fused multiply-add, one entry or one
+        /// per channel (qnn.requantize's `offset`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        offset: Vec<f32>,
     },
     Add {
         lhs: ChannelScales,
@@ -273,6 +277,7 @@ impl Conv {
                 rounding: o.rounding,
                 zero_point: o.zero_point,
                 clamp: o.clamp,
+                offset: vec![],
             },
             inputs: vec![self.output],
             output: b,

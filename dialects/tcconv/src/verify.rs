@@ -46,7 +46,9 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>, shortcu
             .iter()
             .any(|s| s.as_ref().is_some_and(|s| s.rounding == Rounding::F32Fma))
     {
-        return Err("rounding f32_fma is an elementwise add's, not an epilogue's".into());
+        return Err(
+            "rounding f32_fma is an elementwise add's or requantize's, not an epilogue's".into(),
+        );
     }
     match &e.kind {
         EpilogueKind::None => {
@@ -429,8 +431,11 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                             Elementwise::Requantize {
                                 scales: s,
                                 rounding,
+                                offset,
                                 ..
-                            } => scales(s, y.dims[1], *rounding, "requantize"),
+                            } => scales(s, y.dims[1], *rounding, "requantize").and(
+                                nibble_qnn::verify::requantize_offset(offset, *rounding, y.dims[1]),
+                            ),
                             Elementwise::Add {
                                 lhs, rhs, rounding, ..
                             } => scales(lhs, y.dims[1], *rounding, "lhs")

@@ -314,9 +314,33 @@ func.func @sum_pool_result_too_narrow(%x: tensor<1x4x8x8xui8>) -> tensor<1x4x1x1
 
 // -----
 
-func.func @fma_rounding_is_for_add_only(%x: tensor<1x4xi32>) -> tensor<1x4xi8> {
-  // expected-error @+1 {{'"f32_fma"' does not satisfy the constraint}}
+func.func @fma_requantize_needs_an_offset(%x: tensor<1x4xi32>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{offset has 0 entries, expected 1 or 4 (channels) under rounding "f32_fma"}}
   %0 = "qnn.requantize"(%x) {clamp = array<i64: -128, 127>, layout = "NC", multiplier = array<i32: 3>, rounding = "f32_fma", shift = array<i32: 4>, zero_point = 0 : i64} : (tensor<1x4xi32>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @requantize_offset_needs_fma(%x: tensor<1x4xi32>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{offset is only defined under rounding "f32_fma"}}
+  %0 = "qnn.requantize"(%x) {clamp = array<i64: -128, 127>, layout = "NC", multiplier = array<i32: 3>, offset = array<f32: 0.5>, rounding = "half_to_even", shift = array<i32: 4>, zero_point = 0 : i64} : (tensor<1x4xi32>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @requantize_offset_per_channel(%x: tensor<1x4xi32>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{offset has 3 entries, expected 1 or 4 (channels) under rounding "f32_fma"}}
+  %0 = "qnn.requantize"(%x) {clamp = array<i64: -128, 127>, layout = "NC", multiplier = array<i32: 3>, offset = array<f32: 0.5, 1.0, 2.0>, rounding = "f32_fma", shift = array<i32: 4>, zero_point = 0 : i64} : (tensor<1x4xi32>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @fma_requantize_multiplier_is_an_f32(%x: tensor<1x4xi32>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{not an f32 significand}}
+  %0 = "qnn.requantize"(%x) {clamp = array<i64: -128, 127>, layout = "NC", multiplier = array<i32: 1073741825>, offset = array<f32: 0.5>, rounding = "f32_fma", shift = array<i32: 40>, zero_point = 0 : i64} : (tensor<1x4xi32>) -> tensor<1x4xi8>
   return %0 : tensor<1x4xi8>
 }
 

@@ -105,8 +105,11 @@ func.func @onnx_forms(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x1x1xi32> {
   %r = "qnn.requantize"(%c) {clamp = array<i64: 0, 255>, layout = "NCHW", multiplier = array<i32: 13421773>, rounding = "f32_half_to_even", shift = array<i32: 30>, zero_point = 3 : i64} : (tensor<1x4x8x8xi32>) -> tensor<1x4x8x8xui8>
   // CHECK: "qnn.add"(%{{.*}}, %{{.*}}) {bias = -3.500000e+00 : f32, clamp = array<i64: 0, 255>, layout = "NCHW", lhs_multiplier = array<i32: 3>, lhs_shift = array<i32: 2>, rhs_multiplier = array<i32: 1>, rhs_shift = array<i32: 1>, rounding = "f32_fma"}
   %r2 = "qnn.add"(%r, %r) {bias = -3.5 : f32, clamp = array<i64: 0, 255>, layout = "NCHW", lhs_multiplier = array<i32: 3>, lhs_shift = array<i32: 2>, rhs_multiplier = array<i32: 1>, rhs_shift = array<i32: 1>, rounding = "f32_fma"} : (tensor<1x4x8x8xui8>, tensor<1x4x8x8xui8>) -> tensor<1x4x8x8xui8>
+  // ONNX Runtime's add of a per-channel constant: round_half_even(fma(f32(x), s, offset[c]))
+  // CHECK: "qnn.requantize"(%{{.*}}) {clamp = array<i64: 0, 255>, layout = "NCHW", multiplier = array<i32: 12582912>, offset = array<f32: 2.500000e-01, -1.500000e+00, 3.000000e+00, 0.000000e+00>, rounding = "f32_fma", shift = array<i32: 24>, zero_point = 0 : i64}
+  %r3 = "qnn.requantize"(%r2) {clamp = array<i64: 0, 255>, layout = "NCHW", multiplier = array<i32: 12582912>, offset = array<f32: 0.25, -1.5, 3.0, 0.0>, rounding = "f32_fma", shift = array<i32: 24>, zero_point = 0 : i64} : (tensor<1x4x8x8xui8>) -> tensor<1x4x8x8xui8>
   // CHECK: "qnn.avg_pool2d"(%{{.*}}) {divisor = 1 : i64, kernel = array<i64: 8, 8>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>}
-  %s = "qnn.avg_pool2d"(%r2) {divisor = 1 : i64, kernel = array<i64: 8, 8>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xui8>) -> tensor<1x4x1x1xi32>
+  %s = "qnn.avg_pool2d"(%r3) {divisor = 1 : i64, kernel = array<i64: 8, 8>, layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xui8>) -> tensor<1x4x1x1xi32>
   return %s : tensor<1x4x1x1xi32>
 }
 

@@ -234,3 +234,19 @@ func.func @fused_quantize_of_integers(%arg0: memref<1x39x39x4xi8> {tcconv.dims =
   "tcconv.conv2d"(%arg0, %0, %1, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "mma", input_elem = "i8", input_layout = "NHWC", input_mode = "divide", input_scale = 2.100000e-02 : f32, input_zero_point = 5 : i64, kernel = array<i64: 7, 7>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1518500250>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>, padding = array<i64: 3, 3, 3, 3>, relu = true, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 40>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 2, 2>, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<1x39x39x4xi8>, memref<16x7x7x4xi8>, memref<16xi32>, memref<1x20x20x2xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @elementwise_offset_needs_fma(%arg0: memref<3x8xi8> {tcconv.dims = array<i64: 3, 8, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NC"}, %arg1: memref<3x8xi8> {tcconv.dims = array<i64: 3, 8, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{offset is only defined under rounding "f32_fma"}}
+  "tcconv.elementwise"(%arg0, %arg1) {clamp = array<i64: -128, 127>, kind = "requantize", multiplier = array<i32: 1>, offset = array<f32: 5.480000e-02>, rhs_multiplier = array<i32>, rhs_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 0>, zero_point = 0 : i64} : (memref<3x8xi8>, memref<3x8xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @elementwise_offset_per_channel(%arg0: memref<3x8xi8> {tcconv.dims = array<i64: 3, 8, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NC"}, %arg1: memref<3x8xi8> {tcconv.dims = array<i64: 3, 8, 1, 1>, tcconv.elem = "i8", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{offset has 2 entries, expected 1 or 8 (channels) under rounding "f32_fma"}}
+  "tcconv.elementwise"(%arg0, %arg1) {clamp = array<i64: -128, 127>, kind = "requantize", multiplier = array<i32: 1>, offset = array<f32: 0.5, 1.5>, rhs_multiplier = array<i32>, rhs_shift = array<i32>, rounding = "f32_fma", shift = array<i32: 0>, zero_point = 0 : i64} : (memref<3x8xi8>, memref<3x8xi8>) -> ()
+  return
+}

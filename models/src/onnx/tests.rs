@@ -28,6 +28,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "bottleneck_u8w",
         "resnet_qop_u8",
         "mobilenet_qop_s8",
+        "biased_u8",
+        "biased_qop_u8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -659,4 +661,69 @@ fn unsupported_quantized_operators_are_named() {
     let k = tensor_i8("k", vec![1, 2, 4, 4], vec![1; 32]);
     let e = import_error(&model(add, vec![k]));
     assert!(e.contains("'fc_bias/Add'") && e.contains("constant"), "{e}");
+}
+
+/// input -> Q -> DQ -> Add with the DequantizeLinear of int8 constant `k` (dims `kdims`), the
+/// constant first when `first` -> Q -> DQ.
+fn add_constant_model(kdims: Vec<i64>, k: Vec<i8>, first: bool) -> Vec<u8> {
+    let ins: [&str; 2] = if first { ["kf", "xf"] } else { ["xf", "kf"] };
+    model_nodes(
+        vec![
+            node("DequantizeLinear", "dqk", &["k", "ks", "zp"], &["kf"]),
+            node("Add", "add", &ins, &["sum"]),
+            node("QuantizeLinear", "qy", &["sum", "s", "zp"], &["yq"]),
+            node("DequantizeLinear", "dqy", &["yq", "s", "zp"], &["y"]),
+        ],
+        vec![tensor_i8("k", kdims, k), scalar_f32("ks", 0.25)],
+    )
+}
+
+#[test]
+fn adds_of_constants_are_requantizes_with_an_offset() {
+    let fma_requantizes = |bytes: &[u8]| {
+        let m = import_onnx(bytes, &OnnxOptions::default()).unwrap();
+        nibble_qnn::verify::verify_graph(&m.graph).unwrap();
+        m.graph
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.op {
+                Op::Requantize {
+                    rounding: Rounding::F32Fma,
+                    offset,
+                    ..
+                } => Some(offset.len()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // one value per channel (of 2), as [1, C, 1, 1] and as [C, 1, 1]
+    assert_eq!(
+        fma_requantizes(&add_constant_model(vec![1, 2, 1, 1], vec![3, -5], false)),
+        [2]
+    );
+    assert_eq!(
+        fma_requantizes(&add_constant_model(vec![2, 1, 1], vec![3, -5], false)),
+        [2]
+    );
+    // one value, second operand or first
+    assert_eq!(
+        fma_requantizes(&add_constant_model(vec![], vec![7], false)),
+        [1]
+    );
+    assert_eq!(
+        fma_requantizes(&add_constant_model(vec![1], vec![7], true)),
+        [1]
+    );
+    // a value per element, and a per-channel first operand (ONNX Runtime adds that one outside
+    // the fused sum), are diagnosed
+    let e = import_error(&add_constant_model(vec![2, 4, 4], vec![1; 32], false));
+    assert!(
+        e.contains("Add node 'add'") && e.contains("one value or one per channel"),
+        "{e}"
+    );
+    let e = import_error(&add_constant_model(vec![1, 2, 1, 1], vec![3, -5], true));
+    assert!(
+        e.contains("Add node 'add'") && e.contains("first operand"),
+        "{e}"
+    );
 }

@@ -130,6 +130,22 @@ pub fn chan(
     Ok(Param::Table(v, table_range(vals)))
 }
 
+/// A per-channel f32 at channel `cc` ([`chan`] over the values' bits): a constant when every
+/// channel has the same value, else a table load.
+fn f32_chan(
+    kb: &mut KernelBuilder,
+    what: &str,
+    vals: &[f32],
+    cc: Val,
+    channels: i64,
+) -> Result<Val, String> {
+    let bits: Vec<i32> = vals.iter().map(|v| v.to_bits() as i32).collect();
+    Ok(match chan(kb, what, &bits, cc, channels)? {
+        Param::Const(b) => kb.f32c(f32::from_bits(b as u32)),
+        Param::Table(v, _) => kb.bitcast_f32(v),
+    })
+}
+
 /// Channels `oc` and `oc + 1`, each clamped to the last of `channels`.
 pub fn clamped_pair(kb: &mut KernelBuilder, oc: Val, channels: i64) -> [Val; 2] {
     let olast = kb.idx(channels - 1);
@@ -461,7 +477,8 @@ pub fn pad(
 
 /// requantize / add / relu / clamp, per element, exactly as `reference::requantize_op`,
 /// `add_op` and the relu / clamp arms:
-/// - requantize: `clamp(round(x*b[c] / 2^s[c]) + zp, clamp)` then the result type's range;
+/// - requantize: `clamp(round(x*b[c] / 2^s[c]) + zp, clamp)` then the result type's range
+///   (under `f32_fma`: `round_half_even(fma(f32(x), b[c] / 2^s[c], offset[c]))`);
 /// - add: `clamp(round(a*lb[c]/2^ls[c]) + round(b*rb[c]/2^rs[c]), clamp)` with the sum
 ///   saturated in i64 (the reference sums in i128), then the result type's range;
 /// - relu: `max(x, 0)`; clamp: `clamp(x, min, max)`; then the result type's range.
@@ -515,9 +532,24 @@ pub fn elementwise(
             let y = match op {
                 Elementwise::Requantize {
                     scales,
+                    rounding: Rounding::F32Fma,
+                    zero_point,
+                    clamp,
+                    offset,
+                } => {
+                    let s = scale_params(kb, scales, "", it.cc, channels)?;
+                    let o = f32_chan(kb, "offset", offset, it.cc, channels)?;
+                    let y = kb.requantize_f32_fma(x, s, o);
+                    let zp = kb.i64c(*zero_point);
+                    let y = kb.add(y, zp);
+                    kb.clamp(y, clamp[0], clamp[1])
+                }
+                Elementwise::Requantize {
+                    scales,
                     rounding,
                     zero_point,
                     clamp,
+                    ..
                 } => requantize(
                     kb,
                     x,

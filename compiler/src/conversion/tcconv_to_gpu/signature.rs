@@ -49,7 +49,7 @@ fn reduce(p: &Program, v: &mut Value) -> Result<(), String> {
                     ("weight" | "bias", _) if id => *x = weight(p, x)?,
                     ("multiplier", Value::Array(_)) => *x = class(&ints(x)?, false),
                     ("shift", Value::Array(_)) => *x = class(&ints(x)?, true),
-                    ("scales" | "dequantize", Value::Array(_)) => {
+                    ("scales" | "dequantize" | "offset", Value::Array(_)) => {
                         *x = class(&float_bits(x)?, false)
                     }
                     _ => reduce(p, x)?,
@@ -166,6 +166,7 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
         TcOp::Dense(d) => epilogue(&d.epilogue),
         TcOp::Dequantize { scales, .. } if what == "deq_scale" => Some(bits(scales)),
         TcOp::Elementwise { op, .. } => match (op, prefix) {
+            (Elementwise::Requantize { offset, .. }, "") if field == "offset" => Some(bits(offset)),
             (Elementwise::Requantize { scales: s, .. }, "") => scales(s),
             (Elementwise::Add { lhs, .. }, "") => scales(lhs),
             (Elementwise::Add { rhs, .. }, "rhs") => scales(rhs),
@@ -215,6 +216,7 @@ mod tests {
     fn requantize(input: usize, output: usize, multiplier: &[i32], shift: &[i32]) -> TcOp {
         TcOp::Elementwise {
             op: Elementwise::Requantize {
+                offset: vec![],
                 scales: ChannelScales {
                     multiplier: multiplier.to_vec(),
                     shift: shift.to_vec(),

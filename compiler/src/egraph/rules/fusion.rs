@@ -61,10 +61,17 @@ pub fn requantize_commutes_with_relu(q: &str) -> impl Cond {
             scales,
             zero_point,
             clamp,
+            offset,
             ..
-        }) => *zero_point == 0 && scales.monotone() && clamp[1] >= 0,
+        }) => *zero_point == 0 && offset.is_empty() && scales.monotone() && clamp[1] >= 0,
         _ => false,
     }
+}
+
+/// The requantize `?q` can be an epilogue's second or `then` step (no `f32_fma` offset).
+pub fn epilogue_step(q: &str) -> impl Cond {
+    let q = var(q);
+    move |eg, _, s| attr(eg, s[q]).and_then(Attr::requantize_step).is_some()
 }
 
 /// The epilogue `?e`'s value (its clamp, then relu) lies in its element type's range, so the
@@ -114,10 +121,15 @@ impl Fuse {
                     zero_point,
                     clamp,
                     out,
+                    offset,
                 } = attr(eg, s[var("?q")])?
                 else {
                     return None;
                 };
+                // an epilogue requantizes exactly or as f32_half_to_even, never with an offset
+                if *rounding == Rounding::F32Fma || !offset.is_empty() {
+                    return None;
+                }
                 let e = Attr::Epilogue {
                     site: *site,
                     kind: EpiKind::Requantize {
@@ -268,6 +280,9 @@ impl Applier<Qnn, QnnAnalysis> for FuseSecond {
     ) -> Vec<Id> {
         let v = |n: &str| s[var(n)];
         let [c, e, q, l, kl, x, w, b, r] = PAIR_VARS.map(v);
+        if attr(eg, q).and_then(Attr::requantize_step).is_none() {
+            return vec![];
+        }
         let Some(conv) = eg.lookup(Qnn::Conv2dFused([c, e, l, kl, x, w, b, r])) else {
             return vec![];
         };
@@ -342,7 +357,7 @@ pub fn rules() -> Vec<Rewrite> {
         egg::rewrite!("conv2d-fused-then-requantize";
             "(requantize ?q ?l (conv2d-fused ?c ?e ?l ?kl ?x ?w ?b ?r))"
             => "(conv2d-fused-then ?c ?e ?q ?l ?kl ?x ?w ?b ?r)"
-            if both(single_use("?e"), value_in_type("?e"))),
+            if both(single_use("?e"), both(value_in_type("?e"), epilogue_step("?q")))),
         // conv -> relu (i32 result): epilogue none, full i32 clamp, relu.
         egg::rewrite!("conv2d-relu";
             "(relu ?s ?l (conv2d ?c ?l ?kl ?x ?w ?b))"

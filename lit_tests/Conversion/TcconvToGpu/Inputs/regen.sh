@@ -28,6 +28,7 @@ gen staged sm_75
 gen staged sm_90 mma
 gen wgmma sm_90a wgmma
 gen invalid sm_80
+gen add-constant sm_80
 gen narrow16 sm_90 "" streams=narrow16
 gen narrow16 sm_90a wgmma streams=narrow16
 gen narrow16 sm_80 simple streams=narrow16

@@ -355,6 +355,16 @@ impl<'c> KernelBuilder<'c> {
         self.round_f32_to_i64(y)
     }
 
+    /// `semantics::requantize_f32_fma`: `round_half_even(fma(f32(x), s, offset))` limited to
+    /// +-2^62, as i64 (`fma.rn.f32`; `offset` an f32 value).
+    pub fn requantize_f32_fma(&mut self, x: Val, s: (Param, Param), offset: Val) -> Val {
+        let x = self.sext(x, Scalar::I64);
+        let f = self.sitofp(x);
+        let r = self.f32_scale(s.0, s.1);
+        let y = self.fma(f, r, offset);
+        self.round_f32_to_i64(y)
+    }
+
     /// `round_half_even(v)` limited to +-2^62, as i64.
     fn round_f32_to_i64(&mut self, v: Val) -> Val {
         let r = self.round_half_even_f32(v);
