@@ -627,6 +627,7 @@ fn weight(name: &str, w: &Weights, res: &TensorType) -> Res<Data> {
     Ok(tagged.data)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn requantize_op(
     x: &Tensor,
     scales: &ChannelScales,
