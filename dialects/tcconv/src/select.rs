@@ -1312,7 +1312,9 @@ pub struct MmaPlan {
     /// K split: `split` warps of one block compute the same tile over 1/split of the channels
     /// of every tap, and reduce through shared memory (1, 2 or 4).
     pub split: i64,
-    /// K steps (mma.k channels) per tap; with `tapk`, K steps of the whole reduction.
+    /// K steps (mma.k channels) per tap, the last one partial where the stored channels Cs are
+    /// not a multiple of mma.k (its fragment registers past Cs are zero); with `tapk`, K steps
+    /// of the whole reduction.
     pub ksteps: i64,
     /// Taps packed along K: each stored input pixel is exactly one 32-bit word (8-bit with
     /// Cs = 4, 4-bit with Cs = 8: the 3-channel stem), so a fragment register is one tap's
@@ -1385,11 +1387,17 @@ pub fn mma_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan>
         && word(weight_cs(s.weight), s.weight.elem)
         && s.input.elem.bits() == bits
         && s.weight.elem.bits() == bits;
+    // a partial last K step (C not a multiple of mma.k): input and weight rows of the same
+    // stored channels Cs, whole fragment registers (Cs a multiple of 32 / bits), the registers
+    // past Cs zero
+    let cs = s.input.stored_channels();
+    let partial =
+        c % shape[2] != 0 && !tapk && cs == weight_cs(s.weight) && cs % (32 / bits as i64) == 0;
     if !ok_shape
         || !stored_ok(s.input.elem, tiling.a_type)
         || !stored_ok(s.weight.elem, tiling.b_type)
         || o % 8 != 0
-        || (c % shape[2] != 0 && !tapk)
+        || (c % shape[2] != 0 && !tapk && !partial)
         || !channel_inner(s.input.layout)
         || (s.output.storage() == Storage::Packed4 && !channel_inner(s.output.layout))
     {
@@ -1401,7 +1409,7 @@ pub fn mma_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan>
         let taps_per_step = shape[2] / (32 / bits as i64);
         (kh * kw + taps_per_step - 1) / taps_per_step
     } else {
-        c / shape[2]
+        (cs + shape[2] - 1) / shape[2]
     };
     // Warp tile and K split: the largest tile (most reuse) that gives 4 warps per SM,
     // splitting K (2 or 4 ways, dividing the K steps of a tap) before shrinking the tile;

@@ -60,3 +60,19 @@ func.func @conv_channels_60_fall_back(%x: tensor<16x60x8x8xui4>) -> tensor<16x64
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<16x60x8x8xui4>, tensor<64x60x3x3xi4>) -> tensor<16x64x8x8xi32>
   return %c : tensor<16x64x8x8xi32>
 }
+
+// Channel counts that are neither whole 16-byte chunks (staged) nor a multiple of mma.k: the
+// register-MMA kernel with a partial last K step (MobileNetV2's 24-channel 1x1 expansions),
+// where the CUDA-core kernel ran them before. 8-bit C = 24 on sm_80 / sm_90 (k = 32), on
+// sm_75 (m8n8k16: one whole and one partial step).
+// SM80-LABEL: func.func @conv_partial_k_u8
+// SM80: "tcconv.conv2d"{{.*}}a_type = "u8", b_type = "s8"{{.*}}family = "mma"{{.*}}mma = array<i64: 16, 8, 32>
+// SM90-LABEL: func.func @conv_partial_k_u8
+// SM90: "tcconv.conv2d"{{.*}}family = "mma"{{.*}}mma = array<i64: 16, 8, 32>
+// SM75-LABEL: func.func @conv_partial_k_u8
+// SM75: "tcconv.conv2d"{{.*}}family = "mma"{{.*}}mma = array<i64: 8, 8, 16>
+func.func @conv_partial_k_u8(%x: tensor<8x14x14x24xui8>) -> tensor<8x14x14x144xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<144x24x1x1xi8>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NHWC", kernel_layout = "OIHW"} : (tensor<8x14x14x24xui8>, tensor<144x24x1x1xi8>) -> tensor<8x14x14x144xi32>
+  return %c : tensor<8x14x14x144xi32>
+}

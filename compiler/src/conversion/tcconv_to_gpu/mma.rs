@@ -2,7 +2,8 @@
 //! fragments loaded straight from global memory, the fused epilogue on the accumulator
 //! fragments. `staged.rs` (shared-memory tiles, cp.async, ldmatrix) takes every conv it can on
 //! sm_80+; this kernel covers the rest: sm_75 (no cp.async), the 3-channel stem (taps along K),
-//! channel counts that are not whole 16-byte chunks, and `convert-qnn-to-tcconv{kernel=mma}`.
+//! channel counts that are not whole 16-byte chunks (MobileNetV2's 24 channels), and
+//! `convert-qnn-to-tcconv{kernel=mma}`.
 //!
 //! GEMM view: M = output pixels, N = output channels O, K = KH*KW*C (taps x input channels).
 //! A (M x K, row-major) is the input: row m = pixel (n, oh, ow), at tap (ky, kx) the K slice is
@@ -49,7 +50,10 @@
 //! into a byte at 8*t, two `shuffle xor` (1, 2) OR the bytes into the word, lane t = 0 stores it.
 //!
 //! Taken when: conv (not dense), O % 8 == 0, C % mma.k == 0 (so both operands' stored rows are
-//! exactly C) or taps along K (one word per stored pixel and weight tap, no widening), both
+//! exactly C), or input and weight rows of the same stored channels Cs, whole fragment
+//! registers (Cs a multiple of 32 / bits): the last K step of a tap is partial, its registers
+//! past Cs zero in A (their loads clamped into the row; B's meet those zeros), or taps along K
+//! (one word per stored pixel and weight tap, no widening), both
 //! operands 4- or 8-bit as stored and as the tiling's MMA types allow, output channel-innermost
 //! if 4-bit. Everything else uses `conv::simple`.
 //!
@@ -167,7 +171,9 @@ pub fn conv(
     p: &MmaPlan,
 ) -> Result<i64, String> {
     let ca = ConvArgs::of(args, s);
-    let [_, c, h, w] = s.input.dims;
+    let [_, _, h, w] = s.input.dims;
+    // stored channels of a tap's row (input and weight alike)
+    let cs = s.input.stored_channels();
     let [kh, kw] = s.kernel;
     let [sh, sw] = s.strides;
     let (pt, pl) = (s.padding[0], s.padding[1]);
@@ -265,28 +271,44 @@ pub fn conv(
                     let kkc = kb.idx(kk);
                     let k0 = kb.mul(step, kkc);
                     let kt = kb.add(k0, te);
+                    // this lane's K index of each K half; with a partial last step, whether it
+                    // lies in the row (registers past Cs are zero, their loads kept in the row)
+                    let kqs: Vec<(Val, Option<Val>)> = (0..khalves)
+                        .map(|khf| {
+                            let ko = kb.idx(khf * 4 * e);
+                            let kq = kb.add(kt, ko);
+                            if cs % kk == 0 {
+                                return (kq, None);
+                            }
+                            let kcs = kb.idx(cs);
+                            let inside = kb.cmp(Cmp::Ult, kq, kcs);
+                            let klast = kb.idx(cs - e);
+                            (kb.mins(kq, klast), Some(inside))
+                        })
+                        .collect();
                     // A registers per m-tile: for kh in halves, for rh in row halves
                     let mut afr: Vec<Vec<Val>> = vec![];
                     for mt in 0..p.mt as usize {
                         let mut regs = vec![];
-                        for khf in 0..khalves {
+                        for &(kq, inside) in &kqs {
                             for rh in 0..rhalves as usize {
                                 let (base, ok) = arow[mt * rhalves as usize + rh];
-                                let ko = kb.idx(khf * 4 * e);
-                                let kq = kb.add(kt, ko);
                                 let sl = kb.add(base, kq);
                                 let r = frag_reg(kb, xb, s.input.elem, p.a_type, sl);
+                                let ok = match inside {
+                                    Some(i) => kb.andb(ok, i),
+                                    None => ok,
+                                };
                                 regs.push(kb.select(ok, r, zero));
                             }
                         }
                         afr.push(regs);
                     }
+                    // B registers past Cs meet zero A registers: only their loads stay in the row
                     let mut bfr: Vec<Vec<Val>> = vec![];
                     for wr in &wrow {
                         let mut regs = vec![];
-                        for khf in 0..khalves {
-                            let ko = kb.idx(khf * 4 * e);
-                            let kq = kb.add(kt, ko);
+                        for &(kq, _) in &kqs {
                             let sl = kb.add(*wr, kq);
                             regs.push(frag_reg(kb, wb, s.weight.elem, p.b_type, sl));
                         }
@@ -295,7 +317,7 @@ pub fn conv(
                     warp_mma(kb, p.shape, (at, bt), &afr, &bfr, accs)
                 };
                 if p.split == 1 {
-                    kb.for_n(c / kk, 1, accs, body)
+                    kb.for_n(p.ksteps, 1, accs, body)
                 } else {
                     kb.for_range(lo, hi, one, accs, body)
                 }
