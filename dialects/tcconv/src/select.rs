@@ -763,27 +763,34 @@ impl StagedPlan {
     pub fn smem_words(&self) -> i64 {
         (self.stages * self.stage_words()).max(self.reduce_words())
     }
-    /// Which packed 4-bit output is staged through shared memory and written 16 bytes a
-    /// thread (`Some(true)`: the second output, `Some(false)`: the first): one with a
-    /// channel-innermost layout and O a multiple of 32 (a block-tile row is whole 16-byte
-    /// vectors, 16-byte aligned in global memory), the second output first.
+    /// Which output is staged through shared memory and written 16 bytes a thread
+    /// (`Some(true)`: the second output, `Some(false)`: the first): a packed 4-bit one with a
+    /// channel-innermost layout and O a multiple of 32, or an 8-bit one with O a multiple of 16
+    /// whose BM x BN byte tile fits the kernel's shared memory (a block-tile row is whole
+    /// 16-byte vectors, 16-byte aligned in global memory), the second output first.
     pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
-        staged_out(s)
+        staged_out(
+            s,
+            self.bn % 16 == 0 && self.bm * self.bn <= 4 * self.smem_words(),
+        )
     }
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
     }
 }
 
-/// Which packed 4-bit output a shared-memory tiled kernel stages through shared memory and
-/// writes 16 bytes a thread (see [`StagedPlan::staged_out`]).
-fn staged_out(s: &ConvSpec) -> Option<bool> {
+/// Which output a shared-memory tiled kernel stages through shared memory and writes 16 bytes
+/// a thread (see [`StagedPlan::staged_out`]): packed 4-bit, or 8-bit where `bytes` (its byte
+/// tile fits).
+fn staged_out(s: &ConvSpec, bytes: bool) -> Option<bool> {
     {
         let fits = |b: &ActBuffer| {
-            b.storage() == Storage::Packed4
-                && channel_inner(b.layout)
-                && b.dims[1] % 32 == 0
-                && b.stored_channels() == b.dims[1]
+            let whole = match b.storage() {
+                Storage::Packed4 => b.dims[1] % 32 == 0,
+                Storage::Byte => bytes && b.dims[1] % 16 == 0,
+                _ => false,
+            };
+            whole && channel_inner(b.layout) && b.stored_channels() == b.dims[1]
         };
         if s.second.is_some_and(fits) {
             Some(true)
@@ -1075,8 +1082,10 @@ impl WgmmaPlan {
     pub fn barrier_byte(&self) -> i64 {
         self.out_tile_byte() + self.out_tile_bytes()
     }
+    /// The staged packed 4-bit output (its tile, [`WgmmaPlan::out_tile_bytes`], holds 4-bit
+    /// values).
     pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
-        staged_out(s)
+        staged_out(s, false)
     }
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)

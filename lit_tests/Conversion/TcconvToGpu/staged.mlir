@@ -112,12 +112,21 @@
 // CHECK: gpu.barrier
 // CHECK: vector.store %{{.*}}, %[[SECF]][%{{.*}}] {alignment = 16 : i64} : memref<131072xi32>, vector<4xi32>
 
-// u8 outputs: a lane's two bytes of a row (channels o, o + 1) go out as one 2-byte store.
+// u8 outputs (O a multiple of 16) are staged too: each lane stores its two bytes of a row
+// (channels o, o + 1) into the block's [BM][BN] byte tile in shared memory, and after a barrier
+// every thread writes 16-byte vectors of it through the output's word view, not one 2-byte
+// store a lane and row (8 bytes a 32-byte sector per store instruction).
 // CHECK-LABEL: func.func @conv_u8_pairs
-// CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xi8>
-// CHECK-NEXT: vector.store %[[PAIR]], %{{.*}}[%{{.*}}] {alignment = 2 : i64} : memref<200704xi8>, vector<2xi8>
+// CHECK: gpu.func @conv_u8_pairs_0_conv2d
+// CHECK-NOT: vector<2xi8>
+// CHECK: llvm.store %{{.*}}, %{{.*}} : i8, !llvm.ptr<3>
+// CHECK: llvm.store %{{.*}}, %{{.*}} : i8, !llvm.ptr<3>
+// CHECK-NOT: vector<2xi8>
+// CHECK: gpu.barrier
+// CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<50176xi32>, vector<4xi32>
 // PTX-LABEL: .entry conv_u8_pairs_0_conv2d
-// PTX: st.global.v2.b8
+// PTX-NOT: st.global.v2.b8
+// PTX: st.global.v4.b32
 
 // A stage-4 layer at batch 1 (M = 49, C = O = 512, 3x3): 2 x 16 = 32 tiles with K sliced 4
 // ways inside the block leave 9 K iterations on 32 SMs. On sm_90 K is also split across the 4
