@@ -598,16 +598,32 @@ impl Ctx<'_> {
                 scale,
                 zero_point,
                 mode,
+                padding,
+                padding_value,
             } => {
-                same_dims(*input)?;
-                int_out()?;
                 let ib = self.buf(*input)?;
+                let [_, _, ih, iw] = ib.dims;
+                let want = [0, 0, padding[0] + padding[2], padding[1] + padding[3]];
+                if (0..4).any(|d| ob.dims[d] != ib.dims[d] + want[d])
+                    || padding.iter().any(|&v| v < 0)
+                {
+                    return Err(format!(
+                        "quantize of {:?} padded by {padding:?} does not give {:?}",
+                        ib.dims, ob.dims
+                    ));
+                }
+                int_out()?;
                 let ig = Geo::new(ib)?;
                 let x = load_floats(ib, self.stored(bufs, *input)?)?;
                 let (lo, hi) = ob.elem.range();
+                let (pt, pl) = (padding[0] as usize, padding[1] as usize);
                 let slots = og.fill(|n, c, h, w| {
+                    let (y, x0) = (h.wrapping_sub(pt), w.wrapping_sub(pl));
+                    if y >= ih as usize || x0 >= iw as usize {
+                        return Ok(*padding_value as i32);
+                    }
                     Ok(
-                        quantize_f32(x[ig.at(n, c, h, w)], *scale, *zero_point, *mode, lo, hi)
+                        quantize_f32(x[ig.at(n, c, y, x0)], *scale, *zero_point, *mode, lo, hi)
                             as i32,
                     )
                 })?;

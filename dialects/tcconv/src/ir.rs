@@ -196,10 +196,18 @@ pub fn build_func<'c>(
                 scale,
                 zero_point,
                 mode,
+                padding,
+                padding_value,
             } => (vec![bufs[input], bufs[output]], None, {
                 let mut s = String::new();
                 if *mode != QuantizeMode::default() {
                     s += &format!("mode = \"{}\", ", mode.name());
+                }
+                if *padding != [0; 4] {
+                    s += &format!(
+                        "padding = {}, padding_value = {padding_value} : i64, ",
+                        arr64(padding)
+                    );
                 }
                 s += &format!("scale = {}", f32_attr(*scale));
                 if *zero_point != 0 {
@@ -628,6 +636,11 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 scale: read_f32(&op, "scale").map_err(err)?,
                 zero_point: opt_int(&op, "zero_point").map_err(err)?.unwrap_or(0),
                 mode: quantize_mode(&op, "mode").map_err(err)?,
+                padding: match op.attribute("padding") {
+                    Err(_) => [0; 4],
+                    Ok(_) => i64_array(&op, "padding").map_err(err)?,
+                },
+                padding_value: opt_int(&op, "padding_value").map_err(err)?.unwrap_or(0),
             }),
             "tcconv.pad" => p.ops.push(TcOp::Pad {
                 input: operand(0)?,

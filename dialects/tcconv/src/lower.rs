@@ -40,6 +40,10 @@ pub struct LowerOptions {
     /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) instead of 32-bit words (see
     /// [`narrow_streams`]).
     pub narrow_streams: bool,
+    /// `pads=quantize`: a `tcconv.pad` of a quantize's only result folds into the quantize
+    /// ([`fold_pads_into_quantize`]; checked against the interpreter and ptxas, not yet
+    /// measured on a GPU); by default the pad is a kernel of its own.
+    pub fold_pads: bool,
 }
 
 pub use crate::select::{choose_strategy, choose_tiling, mma_for, parse_tile};
@@ -587,6 +591,8 @@ impl<'g> Lowering<'g> {
             scale: *scale,
             zero_point: *zero_point,
             mode: *mode,
+            padding: [0; 4],
+            padding_value: 0,
         });
     }
 
@@ -1078,7 +1084,49 @@ impl<'g> Lowering<'g> {
         if self.opts.narrow_streams {
             narrow_streams(&mut self.p);
         }
+        if self.opts.fold_pads {
+            fold_pads_into_quantize(&mut self.p);
+        }
         Ok(self.p)
+    }
+}
+
+/// A `tcconv.pad` whose input only a `tcconv.quantize` writes and only the pad reads (an ONNX
+/// stem's input zero point as the conv's padding value) folds into the quantize, which then
+/// writes the padded map itself: one kernel and one pass over the image fewer. The unpadded
+/// buffer is left unused.
+fn fold_pads_into_quantize(p: &mut Program) {
+    let mut i = 0;
+    while i < p.ops.len() {
+        let TcOp::Pad {
+            input,
+            output,
+            padding,
+            value,
+        } = p.ops[i]
+        else {
+            i += 1;
+            continue;
+        };
+        let readers = p.ops.iter().filter(|o| o.reads().contains(&input)).count();
+        let quantize = p.ops[..i].iter().position(
+            |o| matches!(o, TcOp::Quantize { output: q, padding: [0, 0, 0, 0], .. } if *q == input),
+        );
+        match quantize {
+            Some(q) if readers == 1 && !p.outputs.contains(&input) => {
+                if let TcOp::Quantize {
+                    output: o,
+                    padding: pd,
+                    padding_value: pv,
+                    ..
+                } = &mut p.ops[q]
+                {
+                    (*o, *pd, *pv) = (output, padding, value);
+                }
+                p.ops.remove(i);
+            }
+            _ => i += 1,
+        }
     }
 }
 

@@ -190,7 +190,9 @@ pub enum Elementwise {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TcOp {
-    /// f32 input (any layout) -> integer buffer: `qnn.quantize` fused with the edge layout change.
+    /// f32 input (any layout) -> integer buffer: `qnn.quantize` fused with the edge layout change;
+    /// with `padding` ([top, left, bottom, right]) the output is the quantized map inside a
+    /// border of `padding_value` (a `tcconv.pad` of its only reader folded in).
     Quantize {
         input: BufId,
         output: BufId,
@@ -199,6 +201,10 @@ pub enum TcOp {
         zero_point: i64,
         #[serde(default)]
         mode: QuantizeMode,
+        #[serde(default)]
+        padding: [i64; 4],
+        #[serde(default)]
+        padding_value: i64,
     },
     Conv2d(Conv),
     Dense(Dense),
@@ -380,6 +386,8 @@ impl Program {
                         scale: q.scale,
                         zero_point: q.zero_point,
                         mode: q.mode,
+                        padding: [0; 4],
+                        padding_value: 0,
                     });
                     c.input = b;
                     ops.push(TcOp::Conv2d(c));

@@ -474,6 +474,44 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         Ok(())
                     }
                 }
+                TcOp::Quantize {
+                    input,
+                    output,
+                    padding,
+                    padding_value,
+                    ..
+                } if *padding != [0; 4] => {
+                    let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
+                    let [n, c, h, w] = x.dims;
+                    let want = [
+                        n,
+                        c,
+                        h + padding[0] + padding[2],
+                        w + padding[1] + padding[3],
+                    ];
+                    let (lo, hi) = y.elem.range();
+                    if padding
+                        .iter()
+                        .any(|&v| !(0..=nibble_qnn::semantics::MAX_GEOM).contains(&v))
+                    {
+                        Err(format!(
+                            "padding {padding:?} must lie in [0, {}]",
+                            nibble_qnn::semantics::MAX_GEOM
+                        ))
+                    } else if y.dims != want {
+                        Err(format!(
+                            "output dims {:?} are not the input dims {:?} padded by {padding:?}",
+                            y.dims, x.dims
+                        ))
+                    } else if !(lo..=hi).contains(padding_value) {
+                        Err(format!(
+                            "padding value {padding_value} is not a {} value",
+                            y.elem
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }
                 TcOp::Quantize { input, output, .. }
                 | TcOp::Relayout { input, output }
                 | TcOp::Dequantize { input, output, .. } => {

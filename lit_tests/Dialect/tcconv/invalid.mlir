@@ -250,3 +250,19 @@ func.func @elementwise_offset_per_channel(%arg0: memref<3x8xi8> {tcconv.dims = a
   "tcconv.elementwise"(%arg0, %arg1) {clamp = array<i64: -128, 127>, kind = "requantize", multiplier = array<i32: 1>, offset = array<f32: 0.5, 1.5>, rhs_multiplier = array<i32>, rhs_shift = array<i32>, rounding = "f32_fma", shift = array<i32: 0>, zero_point = 0 : i64} : (memref<3x8xi8>, memref<3x8xi8>) -> ()
   return
 }
+
+// -----
+
+func.func @quantize_padding_dims(%arg0: memref<1x3x8x8xf32> {tcconv.dims = array<i64: 1, 3, 8, 8>, tcconv.elem = "f32", tcconv.layout = "NCHW"}, %arg1: memref<1x9x10x4xi8> {tcconv.dims = array<i64: 1, 3, 9, 10>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{output dims [1, 3, 9, 10] are not the input dims [1, 3, 8, 8] padded by [1, 1, 1, 1]}}
+  "tcconv.quantize"(%arg0, %arg1) {mode = "divide", padding = array<i64: 1, 1, 1, 1>, padding_value = -2 : i64, scale = 5.000000e-01 : f32, zero_point = -2 : i64} : (memref<1x3x8x8xf32>, memref<1x9x10x4xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @quantize_padding_value_in_type(%arg0: memref<1x3x8x8xf32> {tcconv.dims = array<i64: 1, 3, 8, 8>, tcconv.elem = "f32", tcconv.layout = "NCHW"}, %arg1: memref<1x10x10x4xi8> {tcconv.dims = array<i64: 1, 3, 10, 10>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{padding value 300 is not a ui8 value}}
+  "tcconv.quantize"(%arg0, %arg1) {mode = "divide", padding = array<i64: 1, 1, 1, 1>, padding_value = 300 : i64, scale = 5.000000e-01 : f32, zero_point = 2 : i64} : (memref<1x3x8x8xf32>, memref<1x10x10x4xi8>) -> ()
+  return
+}

@@ -326,29 +326,62 @@ pub fn quantize_f32(
     kb.add(q, zp)
 }
 
+///
+/// With `padding` (a folded `tcconv.pad`) the output is the input's padded map: the quantized
+/// input inside, `padding_value` in the border, read and written as `pad` does.
 pub fn quantize(
     kb: &mut KernelBuilder,
     args: &[Val],
     inp: &ActBuffer,
     out: &ActBuffer,
-    scale: f32,
-    zero_point: i64,
-    mode: QuantizeMode,
+    (scale, zero_point, mode): (f32, i64, QuantizeMode),
+    padding: [i64; 4],
+    padding_value: i64,
 ) -> Result<i64, String> {
-    if inp.elem != ElemType::F32 || !out.elem.is_int() {
+    let [n, c, h, w] = inp.dims;
+    let want = [
+        n,
+        c,
+        h + padding[0] + padding[2],
+        w + padding[1] + padding[3],
+    ];
+    if inp.elem != ElemType::F32 || !out.elem.is_int() || out.dims != want {
         return Err(format!(
-            "quantize reads f32 and writes an integer buffer, not {} -> {}",
-            inp.elem, out.elem
+            "quantize reads f32 and writes an integer buffer of its dims padded by {padding:?}, not {:?} {} -> {:?} {}",
+            inp.dims, inp.elem, out.dims, out.elem
         ));
     }
     let (ia, oa) = (args[0], args[1]);
     let ocs = out.stored_channels();
+    let padded = padding != [0; 4];
     each_group(kb, oa, out, QUANTIZE_CHANNELS_PER_THREAD, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
-        let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
-        Ok(xs
+        let mut inside = vec![];
+        let zero = kb.idx(0);
+        let xs = read_group(kb, &ib, inp, grp, ocs, &mut |kb, it| {
+            if !padded {
+                return (it.h, it.w);
+            }
+            // output row h reads input row h - top (clamped into the input)
+            let (okh, ih) = tap(kb, it.h, zero, 1, padding[0], h);
+            let (okw, iw) = tap(kb, it.w, zero, 1, padding[1], w);
+            inside.push(kb.andb(okh, okw));
+            (ih, iw)
+        });
+        let qs: Vec<Val> = xs
             .into_iter()
             .map(|x| quantize_f32(kb, x, scale, zero_point, mode, out.elem))
+            .collect();
+        if !padded {
+            return Ok(qs);
+        }
+        let v = kb.i32c(padding_value);
+        // a shared group is read as one chunk: one position, one predicate for every item
+        let ok = |i: usize| inside[i.min(inside.len() - 1)];
+        Ok(qs
+            .into_iter()
+            .enumerate()
+            .map(|(i, q)| kb.select(ok(i), q, v))
             .collect())
     })
 }
