@@ -13,14 +13,20 @@ build)
   s=target/onnx-suite
   rm -rf $s && mkdir -p $s/art
   cp target/gpu/release/nibble-run bench/onnx_gpu_check.sh bench/torch_baseline.py $s/
-  opt() { # model_dir target name
-    target/release/nibble-opt "$1/model.mlir" --pass-pipeline="builtin.module(qnn-to-ptx{target=$2})" \
+  opt() { # model_dir target name [convert-qnn-to-tcconv options]
+    local pipe="qnn-to-ptx{target=$2}"
+    if [ -n "${4:-}" ]; then
+      pipe="qnn-verify,qnn-egraph-optimize{target=$2},convert-qnn-to-tcconv{target=$2 $4},convert-tcconv-to-gpu{target=$2}"
+    fi
+    target/release/nibble-opt "$1/model.mlir" --pass-pipeline="builtin.module($pipe)" \
       --emit=artifact -o "$s/art/$3" > /dev/null
   }
   for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8; do
     for b in 2 8 64; do
       target/release/nibble-gen import models/fixtures/onnx/$f.onnx --batch $b -o build/onnx/$f-b$b > /dev/null
       for t in ${TARGETS:-sm_80 sm_90 sm_90a}; do opt build/onnx/$f-b$b $t $f-b$b-$t; done
+      # the stem's zero-point pad written by the quantize (pads=quantize, `-fold`)
+      case $f in resnet_u8 | biased_u8) opt build/onnx/$f-b$b sm_90 $f-b$b-sm_90-fold pads=quantize ;; esac
     done
   done
   # grouped and depthwise convs of odd shapes (batch,in,size,out,kernel,stride,padding groups bits)
@@ -39,6 +45,10 @@ build)
     for t in sm_90 sm_90a; do
       opt build/onnx/mbv2-b$b $t mbv2-b$b-$t
       rm -f $s/art/mbv2-b$b-$t/weights.safetensors $s/art/mbv2-b$b-$t/reference/weights.safetensors
+      if [ $t = sm_90 ]; then
+        opt build/onnx/mbv2-b$b $t mbv2-b$b-$t-fold pads=quantize
+        rm -f $s/art/mbv2-b$b-$t-fold/weights.safetensors $s/art/mbv2-b$b-$t-fold/reference/weights.safetensors
+      fi
     done
   done
   cp build/onnx/mbv2-b1/weights.safetensors $s/mbv2.weights.safetensors
@@ -62,7 +72,7 @@ run)
     done
   done
   for b in 1 8 64; do
-    for t in sm_90 sm_90a; do
+    for t in sm_90 sm_90a sm_90-fold; do
       echo "nibble mbv2 b$b $t: $(./nibble-run art/mbv2-b$b-$t --weights mbv2.weights.safetensors --bench 200 2>&1 | grep '^bench')"
     done
   done
