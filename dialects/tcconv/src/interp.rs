@@ -2205,6 +2205,57 @@ mod tests {
         assert!(f.is_empty(), "{}", f.join("\n"));
     }
 
+    #[test]
+    fn a_stem_pad_folded_into_the_quantize_matches_the_reference() {
+        // ONNX's stem: the conv pads with the input's zero point; with pads=quantize the
+        // quantize writes the padded map (odd size 19, 7x7 stride 2, padding 3) on every target
+        let folded = LowerOptions {
+            fold_pads: true,
+            ..Default::default()
+        };
+        let mut fails = vec![];
+        for (seed, batch, cin, zp) in [(41u64, 1i64, 3i64, 5i64), (42, 2, 3, -7), (43, 3, 16, 113)]
+        {
+            let mut rng = Rng(seed);
+            let (mut g, w, inputs) = stem_graph(batch, cin, zp, &mut rng);
+            for n in &mut g.nodes {
+                if let Op::Conv2d { padding_value, .. } = &mut n.op {
+                    *padding_value = zp;
+                }
+            }
+            let want = reference::run(&g, &w, &inputs).unwrap();
+            for t in Target::ALL {
+                let p = lower(&g, t, &folded).unwrap();
+                let pads = p
+                    .ops
+                    .iter()
+                    .filter(|o| matches!(o, TcOp::Pad { .. }))
+                    .count();
+                let padded = p.ops.iter().any(|o| {
+                    matches!(o, TcOp::Quantize { padding: [3, 3, 3, 3], padding_value, .. } if *padding_value == zp)
+                });
+                if pads != 0 || !padded {
+                    fails.push(format!("b{batch} c{cin} zp {zp} on {t}: {pads} pads left"));
+                }
+                if let Err(e) = crate::verify::verify_program(&p) {
+                    fails.push(format!("b{batch} c{cin} zp {zp} on {t}: {e:?}"));
+                }
+                let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
+                match got {
+                    Ok(got) if got == want => {}
+                    Ok(_) => fails.push(format!("b{batch} c{cin} zp {zp} on {t}: differs")),
+                    Err(e) => fails.push(format!("b{batch} c{cin} zp {zp} on {t}: {e}")),
+                }
+                // by default the pad stays a kernel of its own
+                let p = lower(&g, t, &LowerOptions::default()).unwrap();
+                if !p.ops.iter().any(|o| matches!(o, TcOp::Pad { .. })) {
+                    fails.push(format!("b{batch} c{cin} zp {zp} on {t}: no pad by default"));
+                }
+            }
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
     /// The head of every ResNet: a 4-D map, global average pool, flatten, dense.
     fn avg_pool_then_flatten() -> (Graph, Weights, Vec<Tensor>) {
         let mut rng = Rng(21);
