@@ -646,7 +646,7 @@ fn requantize_op(
     check_clamp(clamp)?;
     // under f32_fma: the offset of each channel (one entry: every channel)
     let fma = rounding == Rounding::F32Fma;
-    if fma != !offset.is_empty() || (fma && offset.len() != 1 && offset.len() != dims[1]) {
+    if fma == offset.is_empty() || (fma && offset.len() != 1 && offset.len() != dims[1]) {
         return Err(format!(
             "{} offset(s) under rounding {rounding:?} for {} channel(s)",
             offset.len(),

@@ -777,7 +777,7 @@ impl Ctx<'_> {
             } => {
                 check_requantize(s, *clamp, *zero_point, nc)?;
                 let fma = *rounding == nibble_qnn::semantics::Rounding::F32Fma;
-                if fma == offset.is_empty() || (offset.len() > 1 && offset.len() != nc as usize) {
+                if fma == offset.is_empty() || (offset.len() > 1 && offset.len() != nc) {
                     return Err(format!(
                         "requantize: {} offset(s) under rounding {rounding} for {nc} channel(s)",
                         offset.len()
@@ -786,7 +786,7 @@ impl Ctx<'_> {
                 og.fill(|n, c, h, w| {
                     let x = a[ag.at(n, c, h, w)] as i64;
                     let y = if fma {
-                        let o = offset.get(c as usize).unwrap_or(&offset[0]);
+                        let o = offset.get(c).unwrap_or(&offset[0]);
                         let y = nibble_qnn::semantics::requantize_f32_fma(x, s.get(c), *o);
                         (y + zero_point).clamp(clamp[0], clamp[1])
                     } else {
