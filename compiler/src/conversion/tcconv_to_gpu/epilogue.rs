@@ -1,8 +1,8 @@
 //! The fused conv epilogue every kernel family shares: [`epilogue`] (one accumulator: bias
 //! already in, requantize or residual, clamp, relu, the output type's range) and
 //! [`second_output`]; for the tensor-core families (`mma.rs`, `staged.rs`, `wgmma.rs`)
-//! [`store_tile`] over a warp's accumulator fragments and, for packed 4-bit outputs staged in
-//! shared memory, [`store_block_tile`] / [`write_out_tile`].
+//! [`store_tile`] over a warp's accumulator fragments and, for packed 4-bit and 8-bit outputs
+//! staged in shared memory, [`store_block_tile`] / [`write_out_tile`].
 
 use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
@@ -241,9 +241,10 @@ pub struct WarpTile<'a> {
     pub nbase: Val,
     pub t: Val,
     pub ok: Val,
-    /// One packed 4-bit output staged through shared memory instead of stored: the word of rows
-    /// `m` and channels `o0..o0+8` goes to `smem[(m - m0) * wpr + (o0 - n0) / 8]`, byte t from
-    /// lane t.
+    /// One output staged through shared memory instead of stored: packed 4-bit, the word of
+    /// row `m` and channels `o0..o0+8` goes to `smem[(m - m0) * wpr + (o0 - n0) / 8]`, byte t
+    /// from lane t; 8-bit, the bytes of row `m` and channels `o0 + 2t`, `o0 + 2t + 1` to bytes
+    /// `(m - m0) * 4 * wpr + o0 - n0 + 2t ..` from lane t.
     pub stage: Option<StageOut>,
 }
 

@@ -43,7 +43,9 @@
 //! (`epilogue::prefetch_residual`), so its latency overlaps the GEMM. Packed 4-bit
 //! channel-innermost outputs with O % 32 == 0 are staged: each group's 32-bit word of 8 channels
 //! goes into a `[BM][BN/8]`-word tile in shared memory, then every thread writes 16 bytes
-//! (`st.global.v4`) of a row; other outputs are stored from the fragments.
+//! (`st.global.v4`) of a row; so are 8-bit ones with O % 16 == 0 whose `[BM][BN]` bytes fit the
+//! pipeline's shared memory (each lane's two bytes of a row); other outputs are stored from the
+//! fragments.
 //!
 //! Work per block and K step of BKB bytes: (BM/32)(BN/32) warps x 8 MMAs x BKB/32 (x2 widened);
 //! global -> shared traffic (BM + BN) x BKB bytes, i.e. BM*BN/(BM+BN) MACs per byte x (elements
