@@ -14,8 +14,10 @@
 //!   residual add reads raw values anyway, others first re-center into i16 with an exact
 //!   `qnn.requantize`.
 //! - a float expression ([`Float`]): the DequantizeLinear of a quantized value, or a float op
-//!   over such (Conv, Gemm, Add, GlobalAveragePool, Relu / Clip) waiting for the QuantizeLinear
-//!   that gives it its integer form, where one qnn op (plus its requantize) is emitted.
+//!   over such (Conv, Gemm, Add, GlobalAveragePool, Relu / Clip, and a MaxPool of a conv or add
+//!   the quantizer left in float, which moves after the quantize: both are monotone) waiting
+//!   for the QuantizeLinear that gives it its integer form, where one qnn op (plus its
+//!   requantize) is emitted.
 //! - a constant: an initializer or Constant, read when an op needs it (weights, biases, scales);
 //!   a QuantizeLinear of a float constant (fake-quantization exports) is computed here. Weights
 //!   are stored centred (`w - zp_w`); 8-bit weights far from their zero point (asymmetric
@@ -109,6 +111,71 @@ enum Float {
         lo: Option<f32>,
         hi: Option<f32>,
     },
+    /// A MaxPool of one of the above before its QuantizeLinear (a conv whose output the
+    /// quantizer left in float): the quantize is monotone, so it runs first and the max pool on
+    /// its integers, exactly.
+    Pooled {
+        inner: Box<Float>,
+        kernel: [i64; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+    },
+}
+
+impl Float {
+    /// `self` with the real bounds of a Relu / Clip applied after it (an Acc, Sum, SumConst or a
+    /// max pool of one: a max pool commutes with the clamp); None for the others.
+    fn bounded(self, lo: Option<f32>, hi: Option<f32>) -> Option<Float> {
+        Some(match self {
+            Float::Acc {
+                id,
+                scale,
+                pool_count,
+                lo: l0,
+                hi: h0,
+            } => Float::Acc {
+                id,
+                scale,
+                pool_count,
+                lo: max_opt(l0, lo),
+                hi: min_opt(h0, hi),
+            },
+            Float::Sum {
+                a,
+                b,
+                lo: l0,
+                hi: h0,
+            } => Float::Sum {
+                a,
+                b,
+                lo: max_opt(l0, lo),
+                hi: min_opt(h0, hi),
+            },
+            Float::SumConst {
+                a,
+                c,
+                lo: l0,
+                hi: h0,
+            } => Float::SumConst {
+                a,
+                c,
+                lo: max_opt(l0, lo),
+                hi: min_opt(h0, hi),
+            },
+            Float::Pooled {
+                inner,
+                kernel,
+                strides,
+                padding,
+            } => Float::Pooled {
+                inner: Box::new(inner.bounded(lo, hi)?),
+                kernel,
+                strides,
+                padding,
+            },
+            Float::Input(_) | Float::Dq(_) => return None,
+        })
+    }
 }
 
 /// The quantized constant of an Add: its raw integers (one, or one per channel of the other
@@ -619,25 +686,10 @@ impl<'a> Importer<'a> {
                     _ => return Err(format!("'{x}' is not a float tensor of the quantized graph")),
                 };
                 let f = match f {
-                    Float::Acc { id, scale, pool_count, lo: l0, hi: h0 } => Float::Acc {
-                        id,
-                        scale,
-                        pool_count,
-                        lo: max_opt(l0, lo),
-                        hi: min_opt(h0, hi),
-                    },
-                    Float::Sum { a, b, lo: l0, hi: h0 } => Float::Sum {
-                        a,
-                        b,
-                        lo: max_opt(l0, lo),
-                        hi: min_opt(h0, hi),
-                    },
-                    Float::SumConst { a, c, lo: l0, hi: h0 } => Float::SumConst {
-                        a,
-                        c,
-                        lo: max_opt(l0, lo),
-                        hi: min_opt(h0, hi),
-                    },
+                    f @ (Float::Acc { .. }
+                    | Float::Sum { .. }
+                    | Float::SumConst { .. }
+                    | Float::Pooled { .. }) => f.bounded(lo, hi).expect("a bounded float"),
                     Float::Dq(q) => {
                         // on integers: q >= zp + round(lo / s), q <= zp + round(hi / s)
                         let bound = |v: Option<f32>| v.map(|v| (v / q.scale).round_ties_even() as i64 + q.zp - q.offset);
@@ -663,6 +715,21 @@ impl<'a> Importer<'a> {
                 let a = Attrs::new(n);
                 check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "dilations", "storage_order", "auto_pad"])?;
                 let (kernel, strides, padding) = window(&a, true)?;
+                if let Some(Entry::F(
+                    f @ (Float::Acc { pool_count: None, .. }
+                    | Float::Sum { .. }
+                    | Float::SumConst { .. }
+                    | Float::Pooled { .. }),
+                )) = self.values.get(input(n, 0)?)
+                {
+                    // a max pool of an unquantized conv / add: after its QuantizeLinear
+                    let inner = Box::new(f.clone());
+                    self.values.insert(
+                        out,
+                        Entry::F(Float::Pooled { inner, kernel, strides, padding }),
+                    );
+                    return Ok(());
+                }
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let y = self.max_pool(&x, kernel, strides, padding);
                 self.values.insert(out, wrap(QVal { id: y, ..x }, float));
@@ -926,11 +993,33 @@ impl<'a> Importer<'a> {
             Some(_) => return Err(format!("'{x}' is not a float tensor")),
             None => return Err(format!("'{x}' is not produced by a supported node")),
         };
+        self.quantize_float(x, f, scale, zp, qtype)
+    }
+
+    /// The QuantizeLinear `(scale, zp, qtype)` of float expression `f` (ONNX tensor `x`).
+    fn quantize_float(
+        &mut self,
+        x: &str,
+        f: Float,
+        scale: f32,
+        zp: i64,
+        qtype: ElemType,
+    ) -> Result<QVal, String> {
         let (qlo, qhi) = qtype.range();
         if !(qlo..=qhi).contains(&zp) {
             return Err(format!("zero point {zp} is outside the range of {qtype}"));
         }
         match f {
+            Float::Pooled {
+                inner,
+                kernel,
+                strides,
+                padding,
+            } => {
+                let q = self.quantize_float(x, *inner, scale, zp, qtype)?;
+                let y = self.max_pool(&q, kernel, strides, padding);
+                Ok(QVal { id: y, ..q })
+            }
             Float::Input(id) => {
                 let shape = self.g.value_type(id).shape.clone();
                 let q = self.g.push(
