@@ -268,6 +268,13 @@ fn stored_type(qtype: ElemType, offset: i64) -> ElemType {
 
 /// The offset a freshly computed value is stored with: its zero point when `q - zp` is as
 /// narrow as `q`, else 0.
+/// The diagnostic for a float value an op reads before any QuantizeLinear gave it integers.
+fn unquantized(name: &str) -> String {
+    format!(
+        "'{name}' is a float result the quantizer left unquantized (no QuantizeLinear / DequantizeLinear pair before this node); nibble runs a model's ops on quantized tensors only"
+    )
+}
+
 fn best_offset(qtype: ElemType, zp: i64) -> i64 {
     if stored_type(qtype, zp).bits() <= qtype.bits() {
         zp
@@ -814,6 +821,7 @@ impl<'a> Importer<'a> {
         match self.values.get(name) {
             Some(Entry::Q(q)) => Ok((q.clone(), false)),
             Some(Entry::F(Float::Dq(q))) => Ok((q.clone(), true)),
+            Some(Entry::F(_)) => Err(unquantized(name)),
             Some(_) => Err(format!(
                 "'{name}' is not a quantized tensor or its DequantizeLinear"
             )),
@@ -824,6 +832,7 @@ impl<'a> Importer<'a> {
     fn dq(&self, name: &str) -> Result<QVal, String> {
         match self.values.get(name) {
             Some(Entry::F(Float::Dq(q))) => Ok(q.clone()),
+            Some(Entry::F(_)) => Err(unquantized(name)),
             Some(_) => Err(format!(
                 "'{name}' is not the DequantizeLinear of a quantized tensor"
             )),

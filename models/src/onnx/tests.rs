@@ -728,3 +728,21 @@ fn adds_of_constants_are_requantizes_with_an_offset() {
         "{e}"
     );
 }
+
+/// An op reading a float result no QuantizeLinear gave integers (a partly quantized graph) is
+/// diagnosed as such, with the node's name.
+#[test]
+fn float_results_left_unquantized_are_named() {
+    let bytes = model_nodes(
+        vec![
+            node("Add", "sum", &["xf", "xf"], &["s"]),
+            node("GlobalAveragePool", "gap", &["s"], &["y"]),
+        ],
+        vec![],
+    );
+    let e = import_error(&bytes);
+    assert!(
+        e.contains("GlobalAveragePool node 'gap'") && e.contains("left unquantized"),
+        "{e}"
+    );
+}
