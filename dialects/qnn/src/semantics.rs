@@ -424,8 +424,8 @@ impl Dyadic {
 /// (`f32::mul_add` is the correctly rounded fused multiply-add), limited to
 /// +-[`F32_RESULT_LIMIT`].
 pub fn add_f32_fma(a: i64, b: i64, sa: Dyadic, sb: Dyadic, bias: f32) -> i64 {
-    let inner = (b as f32).mul_add(sb.as_f32(), bias);
-    f32_to_int((a as f32).mul_add(sa.as_f32(), inner))
+    // the rhs branch and the bias are the requantize's offset
+    requantize_f32_fma(a, sa, (b as f32).mul_add(sb.as_f32(), bias))
 }
 
 /// The f32 modes' last step: `round_half_even(y)` limited to +-[`F32_RESULT_LIMIT`] (every
@@ -608,16 +608,18 @@ mod tests {
         // the product is not rounded before the offset is added: 16777217 * 0.5 is not an f32
         // (8388608.5), but fma(f32(x) = 16777216, 0.5, 0.5) = 8388608.5 -> 8388608 (even)
         assert_eq!(requantize_f32_fma(16_777_217, h, 0.5), 8_388_608);
-        // the add of a constant as the two-operand add of a zero second operand
+        // one rounding of the exact x * s + o (exact in f64 here: a 21-bit x, a 24-bit s, a few
+        // bits of o), then to an integer
         let s = Dyadic {
             multiplier: 12_582_912,
             shift: 30,
         };
         for x in [-300i64, -1, 0, 1, 77, 255, 1 << 20] {
             for o in [-3.5f32, 0.0, 0.125, 9.75] {
+                let exact = x as f64 * s.as_f32() as f64 + o as f64;
                 assert_eq!(
                     requantize_f32_fma(x, s, o),
-                    add_f32_fma(x, 0, s, h, o),
+                    (exact as f32).round_ties_even() as i64,
                     "{x} {o}"
                 );
             }

@@ -154,6 +154,20 @@ pub fn storage_of(e: ElemType) -> Storage {
     }
 }
 
+/// The logical dims `[n, c, h, w]` of a map with `padding` ([top, left, bottom, right]) added
+/// around H x W (`tcconv.pad`, a padded `tcconv.quantize`); None for a negative padding.
+pub fn padded_dims(dims: [i64; 4], padding: [i64; 4]) -> Option<[i64; 4]> {
+    let [n, c, h, w] = dims;
+    (padding.iter().all(|&p| p >= 0)).then(|| {
+        [
+            n,
+            c,
+            h + padding[0] + padding[2],
+            w + padding[1] + padding[3],
+        ]
+    })
+}
+
 pub fn padded_channels(e: ElemType, c: i64) -> i64 {
     match storage_of(e) {
         Storage::Packed4 => (c + 7) / 8 * 8,

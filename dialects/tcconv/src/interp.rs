@@ -603,16 +603,14 @@ impl Ctx<'_> {
             } => {
                 let ib = self.buf(*input)?;
                 let [_, _, ih, iw] = ib.dims;
-                let want = [0, 0, padding[0] + padding[2], padding[1] + padding[3]];
-                if (0..4).any(|d| ob.dims[d] != ib.dims[d] + want[d])
-                    || padding.iter().any(|&v| v < 0)
-                {
+                if buffer::padded_dims(ib.dims, *padding) != Some(ob.dims) {
                     return Err(format!(
                         "quantize of {:?} padded by {padding:?} does not give {:?}",
                         ib.dims, ob.dims
                     ));
                 }
                 int_out()?;
+                in_range(*padding_value, ob.elem, || "the padding value".to_string())?;
                 let ig = Geo::new(ib)?;
                 let x = load_floats(ib, self.stored(bufs, *input)?)?;
                 let (lo, hi) = ob.elem.range();
@@ -710,17 +708,9 @@ impl Ctx<'_> {
                 ..
             } => {
                 let (ig, x) = self.ints(bufs, *input)?;
-                let [n, c, h, w] = ig.dims;
+                let [_, _, h, w] = ig.dims;
                 let p = *padding;
-                if p.iter().any(|&v| v < 0)
-                    || og.dims
-                        != [
-                            n,
-                            c,
-                            h + p[0] as usize + p[2] as usize,
-                            w + p[1] as usize + p[3] as usize,
-                        ]
-                {
+                if buffer::padded_dims(self.buf(*input)?.dims, p) != Some(ob.dims) {
                     return Err(format!(
                         "pad {p:?} of {:?} does not give the output {:?}",
                         ig.dims, og.dims
@@ -2094,8 +2084,14 @@ mod tests {
     }
 
     /// f32 image -> quantize (i8, `zp`, divide) -> 7x7 stride-2 conv of `cin` channels ->
-    /// requantize u4: ResNet's stem at a small size.
-    fn stem_graph(batch: i64, cin: i64, zp: i64, rng: &mut Rng) -> (Graph, Weights, Vec<Tensor>) {
+    /// requantize u4: ResNet's stem at a small size; the conv's padded taps read `padding_value`.
+    fn stem_graph(
+        batch: i64,
+        cin: i64,
+        zp: i64,
+        padding_value: i64,
+        rng: &mut Rng,
+    ) -> (Graph, Weights, Vec<Tensor>) {
         let h = 19;
         let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::F32);
         let mut g = Graph::new("stem", vec![x_ty.clone()]);
@@ -2121,7 +2117,7 @@ mod tests {
                 padding: [3; 4],
                 layout: Layout::NCHW,
                 kernel_layout: KernelLayout::OIHW,
-                padding_value: 0,
+                padding_value,
                 groups: 1,
             },
             vec![q, wv],
@@ -2174,7 +2170,7 @@ mod tests {
         };
         for (seed, batch, zp) in [(31u64, 1i64, 0i64), (32, 2, 5), (33, 1, -7)] {
             let mut rng = Rng(seed);
-            let (g, w, inputs) = stem_graph(batch, 3, zp, &mut rng);
+            let (g, w, inputs) = stem_graph(batch, 3, zp, 0, &mut rng);
             // every target and strategy against the reference (fused or not, as lowered)
             let (f, _) = check_all_lowerings(&format!("stem b{batch} zp {zp}"), &g, &w, &inputs);
             fails.extend(f);
@@ -2198,7 +2194,7 @@ mod tests {
         assert!(fails.is_empty(), "{}", fails.join("\n"));
         // 16 channels: whole MMA K steps, no taps along K: the quantize stays apart
         let mut rng = Rng(34);
-        let (g, w, inputs) = stem_graph(1, 16, 0, &mut rng);
+        let (g, w, inputs) = stem_graph(1, 16, 0, 0, &mut rng);
         let p = lower(&g, Target::Sm90, &fused).unwrap();
         assert_eq!(fused_quantize(&p), (0, 1), "16 input channels");
         let (f, _) = check_all_lowerings("stem of 16 channels", &g, &w, &inputs);
@@ -2217,12 +2213,7 @@ mod tests {
         for (seed, batch, cin, zp) in [(41u64, 1i64, 3i64, 5i64), (42, 2, 3, -7), (43, 3, 16, 113)]
         {
             let mut rng = Rng(seed);
-            let (mut g, w, inputs) = stem_graph(batch, cin, zp, &mut rng);
-            for n in &mut g.nodes {
-                if let Op::Conv2d { padding_value, .. } = &mut n.op {
-                    *padding_value = zp;
-                }
-            }
+            let (g, w, inputs) = stem_graph(batch, cin, zp, zp, &mut rng);
             let want = reference::run(&g, &w, &inputs).unwrap();
             for t in Target::ALL {
                 let p = lower(&g, t, &folded).unwrap();

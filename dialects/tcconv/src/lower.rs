@@ -7,7 +7,7 @@
 //! not multiples (e.g. 40 or 60 on sm_80) take `im2col`. Channels are not padded up to mma.k for
 //! `direct` (buffers pad to 8 / 4 channels only), so im2col, which handles any K tail, decides.
 
-use crate::buffer::{padded_channels, ActBuffer};
+use crate::buffer::{padded_channels, padded_dims, ActBuffer};
 use crate::program::*;
 use crate::select::{
     choose, fuses_input_quantize, simple_writes_second, staged_plan, Choice, ConvSpec, Family,
@@ -653,13 +653,7 @@ impl<'g> Lowering<'g> {
         let mut padding = *padding;
         if padding_value != 0 && padding.iter().any(|&p| p > 0) {
             let src = self.p.buffers[input].clone();
-            let [bn, bc, bh, bw] = src.dims;
-            let dims = [
-                bn,
-                bc,
-                bh + padding[0] + padding[2],
-                bw + padding[1] + padding[3],
-            ];
+            let dims = padded_dims(src.dims, padding).ok_or("a negative conv padding")?;
             self.p
                 .buffers
                 .push(ActBuffer::new(src.layout, src.elem, dims));

@@ -2,7 +2,7 @@
 //! stands for (strategy <-> layout <-> weight packing, the target's MMA shape and operand
 //! types, logical shapes, epilogue parameters). Errors are `(op index, message)`.
 
-use crate::buffer::ActBuffer;
+use crate::buffer::{padded_dims, ActBuffer};
 use crate::program::*;
 use crate::select::mma_for;
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind};
@@ -36,6 +36,25 @@ fn float_scales(s: &[f32], c: i64) -> R {
         return Err(format!("dequantize scale {x} is not finite"));
     }
     Ok(())
+}
+
+/// An output `y` that is input `x` with `padding` around H x W holding `value` (`tcconv.pad`, a
+/// padded `tcconv.quantize`): padding in [0, MAX_GEOM], the padded dims, a value of `y`'s type.
+fn padded_output(x: &ActBuffer, y: &ActBuffer, padding: [i64; 4], value: i64) -> R {
+    let max = nibble_qnn::semantics::MAX_GEOM;
+    let (lo, hi) = y.elem.range();
+    if padding.iter().any(|&v| !(0..=max).contains(&v)) {
+        Err(format!("padding {padding:?} must lie in [0, {max}]"))
+    } else if padded_dims(x.dims, padding) != Some(y.dims) {
+        Err(format!(
+            "output dims {:?} are not the input dims {:?} padded by {padding:?}",
+            y.dims, x.dims
+        ))
+    } else if !(lo..=hi).contains(&value) {
+        Err(format!("padding value {value} is not a {} value", y.elem))
+    } else {
+        Ok(())
+    }
 }
 
 /// `shortcut`: the residual is the conv's shortcut GEMM (checked by [`shortcut`]).
@@ -451,27 +470,13 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     value,
                 } => {
                     let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
-                    let (lo, hi) = x.elem.range();
-                    let want = [
-                        x.dims[0],
-                        x.dims[1],
-                        x.dims[2] + padding[0] + padding[2],
-                        x.dims[3] + padding[1] + padding[3],
-                    ];
-                    if padding
-                        .iter()
-                        .any(|&v| !(0..=nibble_qnn::semantics::MAX_GEOM).contains(&v))
-                    {
+                    if x.elem != y.elem || x.layout != y.layout || !x.elem.is_int() {
                         Err(format!(
-                            "padding {padding:?} must be in [0, {}]",
-                            nibble_qnn::semantics::MAX_GEOM
+                            "pad keeps an integer element type and layout: {} {:?} -> {} {:?}",
+                            x.elem, x.layout, y.elem, y.layout
                         ))
-                    } else if x.elem != y.elem || x.layout != y.layout || y.dims != want {
-                        Err(format!("pad keeps element type and layout and gives dims {want:?}, the output has {:?}", y.dims))
-                    } else if !x.elem.is_int() || !(lo..=hi).contains(value) {
-                        Err(format!("pad value {value} is not a value of {}", x.elem))
                     } else {
-                        Ok(())
+                        padded_output(x, y, *padding, *value)
                     }
                 }
                 TcOp::Quantize {
@@ -480,38 +485,12 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     padding,
                     padding_value,
                     ..
-                } if *padding != [0; 4] => {
-                    let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
-                    let [n, c, h, w] = x.dims;
-                    let want = [
-                        n,
-                        c,
-                        h + padding[0] + padding[2],
-                        w + padding[1] + padding[3],
-                    ];
-                    let (lo, hi) = y.elem.range();
-                    if padding
-                        .iter()
-                        .any(|&v| !(0..=nibble_qnn::semantics::MAX_GEOM).contains(&v))
-                    {
-                        Err(format!(
-                            "padding {padding:?} must lie in [0, {}]",
-                            nibble_qnn::semantics::MAX_GEOM
-                        ))
-                    } else if y.dims != want {
-                        Err(format!(
-                            "output dims {:?} are not the input dims {:?} padded by {padding:?}",
-                            y.dims, x.dims
-                        ))
-                    } else if !(lo..=hi).contains(padding_value) {
-                        Err(format!(
-                            "padding value {padding_value} is not a {} value",
-                            y.elem
-                        ))
-                    } else {
-                        Ok(())
-                    }
-                }
+                } if *padding != [0; 4] => padded_output(
+                    &p.buffers[*input],
+                    &p.buffers[*output],
+                    *padding,
+                    *padding_value,
+                ),
                 TcOp::Quantize { input, output, .. }
                 | TcOp::Relayout { input, output }
                 | TcOp::Dequantize { input, output, .. } => {

@@ -20,7 +20,7 @@ use super::layout::tap;
 use super::layout::{out_plan, range, read_group, Buf, Group, Item};
 use nibble_qnn::graph::ChannelScales;
 use nibble_qnn::semantics::{ElemType, QuantizeMode, Rounding};
-use nibble_tcconv::buffer::ActBuffer;
+use nibble_tcconv::buffer::{padded_dims, ActBuffer};
 use nibble_tcconv::program::Elementwise;
 
 /// Threads per block of the simple kernels.
@@ -326,9 +326,9 @@ pub fn quantize_f32(
     kb.add(q, zp)
 }
 
-///
-/// With `padding` (a folded `tcconv.pad`) the output is the input's padded map: the quantized
-/// input inside, `padding_value` in the border, read and written as `pad` does.
+/// `tcconv.quantize`: [`quantize_f32`] of each element into the output's layout and type. With
+/// `padding` (a folded `tcconv.pad`) the output is the input's padded map, [`padded_map`]: the
+/// quantized input inside, `padding_value` in the border.
 pub fn quantize(
     kb: &mut KernelBuilder,
     args: &[Val],
@@ -338,52 +338,35 @@ pub fn quantize(
     padding: [i64; 4],
     padding_value: i64,
 ) -> Result<i64, String> {
-    let [n, c, h, w] = inp.dims;
-    let want = [
-        n,
-        c,
-        h + padding[0] + padding[2],
-        w + padding[1] + padding[3],
-    ];
-    if inp.elem != ElemType::F32 || !out.elem.is_int() || out.dims != want {
+    if inp.elem != ElemType::F32
+        || !out.elem.is_int()
+        || padded_dims(inp.dims, padding) != Some(out.dims)
+    {
         return Err(format!(
             "quantize reads f32 and writes an integer buffer of its dims padded by {padding:?}, not {:?} {} -> {:?} {}",
             inp.dims, inp.elem, out.dims, out.elem
         ));
     }
     let (ia, oa) = (args[0], args[1]);
-    let ocs = out.stored_channels();
-    let padded = padding != [0; 4];
-    each_group(kb, oa, out, QUANTIZE_CHANNELS_PER_THREAD, &mut |kb, grp| {
-        let ib = Buf::act(kb, ia, inp);
-        let mut inside = vec![];
-        let zero = kb.idx(0);
-        let xs = read_group(kb, &ib, inp, grp, ocs, &mut |kb, it| {
-            if !padded {
-                return (it.h, it.w);
-            }
-            // output row h reads input row h - top (clamped into the input)
-            let (okh, ih) = tap(kb, it.h, zero, 1, padding[0], h);
-            let (okw, iw) = tap(kb, it.w, zero, 1, padding[1], w);
-            inside.push(kb.andb(okh, okw));
-            (ih, iw)
+    let quantize =
+        |kb: &mut KernelBuilder, x| quantize_f32(kb, x, scale, zero_point, mode, out.elem);
+    if padding == [0; 4] {
+        let ocs = out.stored_channels();
+        return each_group(kb, oa, out, QUANTIZE_CHANNELS_PER_THREAD, &mut |kb, grp| {
+            let ib = Buf::act(kb, ia, inp);
+            let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
+            Ok(xs.into_iter().map(|x| quantize(kb, x)).collect())
         });
-        let qs: Vec<Val> = xs
-            .into_iter()
-            .map(|x| quantize_f32(kb, x, scale, zero_point, mode, out.elem))
-            .collect();
-        if !padded {
-            return Ok(qs);
-        }
-        let v = kb.i32c(padding_value);
-        // a shared group is read as one chunk: one position, one predicate for every item
-        let ok = |i: usize| inside[i.min(inside.len() - 1)];
-        Ok(qs
-            .into_iter()
-            .enumerate()
-            .map(|(i, q)| kb.select(ok(i), q, v))
-            .collect())
-    })
+    }
+    let per_thread = QUANTIZE_CHANNELS_PER_THREAD;
+    padded_map(
+        kb,
+        (ia, inp),
+        (oa, out),
+        per_thread,
+        (padding, padding_value),
+        &quantize,
+    )
 }
 
 /// `qnn.dequantize`: `f32(x) * scales[c]` (`cvt.rn.f32.s32`, `mul.rn.f32`), as
@@ -470,22 +453,36 @@ pub fn pad(
     padding: [i64; 4],
     value: i64,
 ) -> Result<i64, String> {
-    let [n, c, h, w] = inp.dims;
-    let want = [
-        n,
-        c,
-        h + padding[0] + padding[2],
-        w + padding[1] + padding[3],
-    ];
-    if !inp.elem.is_int() || inp.elem != out.elem || out.dims != want || inp.layout != out.layout {
+    let want = padded_dims(inp.dims, padding);
+    if !inp.elem.is_int()
+        || inp.elem != out.elem
+        || want != Some(out.dims)
+        || inp.layout != out.layout
+    {
         return Err(format!(
             "pad of {:?} {} by {padding:?} gives {want:?} {}, not {:?} {}",
             inp.dims, inp.elem, inp.elem, out.dims, out.elem
         ));
     }
-    let (ia, oa) = (args[0], args[1]);
+    let keep = |_: &mut KernelBuilder, x| x;
+    let (i, o) = ((args[0], inp), (args[1], out));
+    padded_map(kb, i, o, CHANNELS_PER_THREAD, (padding, value), &keep)
+}
+
+/// The kernel body of a padded map (`tcconv.pad`, a padded `tcconv.quantize`): the output at
+/// (n, c, h, w) is `f` of the input at (n, c, h - top, w - left) inside the input, `value` in
+/// the border (padding channels 0, as every kernel writes them); `per_thread` channels a thread.
+fn padded_map(
+    kb: &mut KernelBuilder,
+    (ia, inp): (Val, &ActBuffer),
+    (oa, out): (Val, &ActBuffer),
+    per_thread: i64,
+    (padding, value): ([i64; 4], i64),
+    f: &dyn Fn(&mut KernelBuilder, Val) -> Val,
+) -> Result<i64, String> {
+    let [_, _, h, w] = inp.dims;
     let ocs = out.stored_channels();
-    each_group(kb, oa, out, CHANNELS_PER_THREAD, &mut |kb, grp| {
+    each_group(kb, oa, out, per_thread, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         // clamped input coordinates (always in bounds) and whether each item is inside
         let mut inside = vec![];
@@ -497,13 +494,14 @@ pub fn pad(
             inside.push(kb.andb(okh, okw));
             (ih, iw)
         });
+        let ys: Vec<Val> = xs.into_iter().map(|x| f(kb, x)).collect();
         let v = kb.i32c(value);
         // a shared group is read as one chunk: one position, one predicate for every item
         let ok = |i: usize| inside[i.min(inside.len() - 1)];
-        Ok(xs
+        Ok(ys
             .into_iter()
             .enumerate()
-            .map(|(i, x)| kb.select(ok(i), x, v))
+            .map(|(i, y)| kb.select(ok(i), y, v))
             .collect())
     })
 }

@@ -114,6 +114,9 @@ impl Fuse {
         let none = || eg.lookup(Qnn::Absent);
         match self.fold {
             Fold::Requantize { relu } => {
+                let q = attr(eg, s[var("?q")])?;
+                // the requantizes an epilogue takes (no f32_fma add of a constant)
+                q.requantize_step()?;
                 let Attr::Requantize {
                     site,
                     scales,
@@ -121,15 +124,11 @@ impl Fuse {
                     zero_point,
                     clamp,
                     out,
-                    offset,
-                } = attr(eg, s[var("?q")])?
+                    ..
+                } = q
                 else {
                     return None;
                 };
-                // an epilogue requantizes exactly or as f32_half_to_even, never with an offset
-                if *rounding == Rounding::F32Fma || !offset.is_empty() {
-                    return None;
-                }
                 let e = Attr::Epilogue {
                     site: *site,
                     kind: EpiKind::Requantize {
