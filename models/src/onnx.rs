@@ -230,6 +230,94 @@ pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String>
     Importer::new(&graph)?.run(&graph, opts)
 }
 
+/// At most eight names of a list, for a message.
+fn name_list<'s>(names: impl Iterator<Item = &'s str>) -> String {
+    let names: Vec<&str> = names.collect();
+    let mut text = names
+        .iter()
+        .take(8)
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 8 {
+        text += &format!(" and {} more", names.len() - 8);
+    }
+    text
+}
+
+/// The graph's nodes in an order where each comes after the producers of its inputs (ONNX
+/// requires the stored order to be one; ONNX Runtime accepts any). The stored order where it
+/// already is one; a cycle is an error naming a node on it.
+fn topological(graph: &GraphProto) -> Result<Vec<&NodeProto>, String> {
+    let nodes = &graph.node;
+    let mut producer: HashMap<&str, usize> = HashMap::new();
+    let initializers: std::collections::HashSet<&str> =
+        graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    for (i, n) in nodes.iter().enumerate() {
+        if n.output.iter().all(|o| o.is_empty()) {
+            return Err(format!("{}: the node has no output", node_name(n)));
+        }
+        for o in n.output.iter().filter(|o| !o.is_empty()) {
+            if initializers.contains(o.as_str()) {
+                return Err(format!(
+                    "{}: its output '{o}' is also the name of an initializer",
+                    node_name(n)
+                ));
+            }
+            if let Some(j) = producer.insert(o.as_str(), i) {
+                return Err(format!(
+                    "{} and {} both produce '{o}'",
+                    node_name(&nodes[j]),
+                    node_name(n)
+                ));
+            }
+        }
+    }
+    let mut waits = vec![0usize; nodes.len()];
+    let mut readers: Vec<Vec<usize>> = vec![vec![]; nodes.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        for x in n.input.iter().filter(|x| !x.is_empty()) {
+            if let Some(&j) = producer.get(x.as_str()) {
+                waits[i] += 1;
+                readers[j].push(i);
+            }
+        }
+    }
+    // the lowest stored index of the ready nodes first: the stored order where it is valid
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..nodes.len())
+        .filter(|&i| waits[i] == 0)
+        .map(std::cmp::Reverse)
+        .collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(std::cmp::Reverse(i)) = ready.pop() {
+        order.push(&nodes[i]);
+        for &r in &readers[i] {
+            waits[r] -= 1;
+            if waits[r] == 0 {
+                ready.push(std::cmp::Reverse(r));
+            }
+        }
+    }
+    if let Some(mut i) = (0..nodes.len()).find(|&i| waits[i] > 0) {
+        // back through producers that never ran until one repeats: it is on the cycle
+        let mut seen = vec![false; nodes.len()];
+        while !seen[i] {
+            seen[i] = true;
+            i = nodes[i]
+                .input
+                .iter()
+                .filter_map(|x| producer.get(x.as_str()).copied())
+                .find(|&j| waits[j] > 0)
+                .expect("a node that never ran waits on another that never ran");
+        }
+        return Err(format!(
+            "{}: the graph has a cycle through this node (an input depends on its own output)",
+            node_name(&nodes[i])
+        ));
+    }
+    Ok(order)
+}
+
 fn node_name(n: &NodeProto) -> String {
     if n.name.is_empty() {
         format!(
@@ -338,6 +426,14 @@ impl<'a> Importer<'a> {
                     consts.insert(o.as_str(), t);
                 }
             }
+            // an Identity of a constant (how exporters write a tied weight) is that constant
+            if n.op_type == "Identity" {
+                if let (Some(i), Some(o)) = (n.input.first(), n.output.first()) {
+                    if let Some(&t) = consts.get(i.as_str()) {
+                        consts.insert(o.as_str(), t);
+                    }
+                }
+            }
         }
         Ok(Self {
             g: Graph::new("main", vec![]),
@@ -363,11 +459,7 @@ impl<'a> Importer<'a> {
             return Err(format!(
                 "the model has {} inputs ({}); nibble imports models with one image input",
                 inputs.len(),
-                inputs
-                    .iter()
-                    .map(|i| i.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                name_list(inputs.iter().map(|i| i.name.as_str()))
             ));
         }
         let input = inputs[0];
@@ -386,13 +478,16 @@ impl<'a> Importer<'a> {
         let dims: Vec<Option<i64>> = tt
             .shape
             .as_ref()
-            .map(|s| {
-                s.dim
-                    .iter()
-                    .map(|d| d.dim_value.filter(|&v| v > 0))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .ok_or_else(|| {
+                format!(
+                    "input '{}' declares no shape; nibble needs its rank and channel count (NCHW)",
+                    input.name
+                )
+            })?
+            .dim
+            .iter()
+            .map(|d| d.dim_value.filter(|&v| v > 0))
+            .collect();
         if dims.len() != 4 {
             return Err(format!(
                 "input '{}' has rank {}; nibble imports NCHW images (rank 4)",
@@ -411,10 +506,21 @@ impl<'a> Importer<'a> {
             }
         };
         let c = dims[1].ok_or_else(|| format!("input '{}' has no channel count", input.name))?;
+        // --image-size: the symbolic dims of a partly declared size, or both (a declared
+        // size imported at another resolution, said in a note)
         let (h, w) = match (opts.image_size, dims[2], dims[3]) {
-            (Some(s), _, _) => (s, s),
+            (Some(s), Some(h), Some(w)) => {
+                if (h, w) != (s, s) {
+                    self.notes.push(format!(
+                        "input '{}' is declared {h}x{w}; imported at {s}x{s} (--image-size)",
+                        input.name
+                    ));
+                }
+                (s, s)
+            }
+            (Some(s), h, w) => (h.unwrap_or(s), w.unwrap_or(s)),
             (None, Some(h), Some(w)) => (h, w),
-            _ => {
+            (None, _, _) => {
                 return Err(format!(
                     "input '{}' has symbolic height or width: give --image-size",
                     input.name
@@ -431,7 +537,7 @@ impl<'a> Importer<'a> {
             .push(TensorType::new(vec![batch, c, h, w], ElemType::F32));
         self.values
             .insert(input.name.clone(), Entry::F(Float::Input(0)));
-        for n in &graph.node {
+        for n in topological(graph)? {
             self.node(n).map_err(|e| format!("{}: {e}", node_name(n)))?;
         }
         if graph.output.len() != 1 {
@@ -597,8 +703,8 @@ impl<'a> Importer<'a> {
     fn node(&mut self, n: &'a NodeProto) -> Result<(), String> {
         if !(n.domain.is_empty() || n.domain == "ai.onnx") {
             return Err(format!(
-                "operators of domain '{}' are not supported",
-                n.domain
+                "op type {} of domain '{}' is not supported (of com.microsoft's quantized operators nibble imports QLinearAdd, QGemm and QLinearGlobalAveragePool)",
+                n.op_type, n.domain
             ));
         }
         let out = n.output.first().cloned().unwrap_or_default();
@@ -738,7 +844,7 @@ impl<'a> Importer<'a> {
                     return Ok(());
                 }
                 let (x, float) = self.moved(input(n, 0)?)?;
-                let y = self.max_pool(&x, kernel, strides, padding);
+                let y = self.max_pool(&x, kernel, strides, padding)?;
                 self.values.insert(out, wrap(QVal { id: y, ..x }, float));
             }
             "GlobalAveragePool" | "AveragePool" => {
@@ -786,6 +892,9 @@ impl<'a> Importer<'a> {
                 let ty = TensorType::new(vec![b, c], self.g.value_type(x.id).elem);
                 let id = self.g.push(Op::Flatten { layout: Layout::NCHW }, vec![x.id], ty);
                 self.values.insert(out, wrap(QVal { id, ..x }, float));
+            }
+            "Identity" if self.is_constant(input(n, 0)?) => {
+                self.values.insert(out, Entry::Const);
             }
             "Identity" => {
                 let x = input(n, 0)?;
@@ -867,9 +976,14 @@ impl<'a> Importer<'a> {
         if base.is_empty() {
             base = "w".into();
         }
-        let k = self.used_names.entry(base.clone()).or_insert(0);
-        *k += 1;
-        let name = if *k == 1 { base } else { format!("{base}.{k}") };
+        // unique among every name given so far (`w_x.2` may be another tensor's own name)
+        let mut name = base.clone();
+        let mut k = 1;
+        while self.used_names.contains_key(&name) {
+            k += 1;
+            name = format!("{base}.{k}");
+        }
+        self.used_names.insert(name.clone(), 1);
         self.weights
             .insert(name.clone(), Tensor::int(ty.clone(), v));
         self.g.push(Op::Weight { name }, vec![], ty)
@@ -958,10 +1072,15 @@ impl<'a> Importer<'a> {
         )
     }
 
-    fn max_pool(&mut self, x: &QVal, k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> ValueId {
+    fn max_pool(
+        &mut self,
+        x: &QVal,
+        k: [i64; 2],
+        s: [i64; 2],
+        p: [i64; 4],
+    ) -> Result<ValueId, String> {
         let [n, c, h, w] = self.nchw(x.id);
-        let oh = (h + p[0] + p[2] - k[0]) / s[0] + 1;
-        let ow = (w + p[1] + p[3] - k[1]) / s[1] + 1;
+        let [oh, ow] = window_output([h, w], k, s, p)?;
         let ty = TensorType::new(vec![n, c, oh, ow], self.g.value_type(x.id).elem);
         let op = Op::MaxPool2d {
             kernel: k,
@@ -969,7 +1088,7 @@ impl<'a> Importer<'a> {
             padding: p,
             layout: Layout::NCHW,
         };
-        self.g.push(op, vec![x.id], ty)
+        Ok(self.g.push(op, vec![x.id], ty))
     }
 
     fn pool_sum(&mut self, x: &QVal, kernel: [i64; 2], strides: [i64; 2]) -> ValueId {
@@ -1026,7 +1145,7 @@ impl<'a> Importer<'a> {
                 padding,
             } => {
                 let q = self.quantize_float(x, *inner, scale, zp, qtype)?;
-                let y = self.max_pool(&q, kernel, strides, padding);
+                let y = self.max_pool(&q, kernel, strides, padding)?;
                 Ok(QVal { id: y, ..q })
             }
             Float::Input(id) => {
@@ -1398,11 +1517,32 @@ impl<'a> Importer<'a> {
                 })
                 .collect();
         }
-        let (qname, _, zname, _) = self
+        let (qname, sname, zname, _) = self
             .const_dq
             .get(name)
             .cloned()
             .ok_or_else(|| format!("bias '{name}' must be a float constant or the DequantizeLinear of an int32 constant"))?;
+        // the int32 bias is added to the accumulator as it is: its scale must be the
+        // accumulator's (what every quantizer writes), else the model means something else
+        let bs = self
+            .constant(&sname)?
+            .data
+            .floats()
+            .ok_or_else(|| format!("bias '{qname}': scale '{sname}' is not float"))?;
+        if bs.len() != 1 && bs.len() != o {
+            return Err(format!(
+                "bias '{qname}' has {} scales for {o} output channels",
+                bs.len()
+            ));
+        }
+        for c in 0..o {
+            let (b, a) = (bs[c % bs.len()], acc_scale[c % acc_scale.len()]);
+            if !((b - a).abs() <= a.abs() * 1e-6) {
+                return Err(format!(
+                    "bias '{qname}' is dequantized with scale {b:e} (channel {c}), but the accumulator's scale (input scale x weight scale) is {a:e}: nibble adds an int32 bias at the accumulator's scale only"
+                ));
+            }
+        }
         let t = self.constant(&qname)?;
         if t.data_type != dt::INT32 {
             return Err(format!(
@@ -1489,8 +1629,7 @@ impl<'a> Importer<'a> {
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
-        let oh = (h + padding[0] + padding[2] - kh) / strides[0] + 1;
-        let ow = (w + padding[1] + padding[3] - kw) / strides[1] + 1;
+        let [oh, ow] = window_output([h, w], [kh, kw], strides, padding)?;
         let conv = Op::Conv2d {
             strides,
             padding,
@@ -1794,6 +1933,19 @@ fn pads(a: &Attrs, k: [i64; 2], hw: [i64; 2], s: [i64; 2]) -> Result<[i64; 4], S
         }
         Some(p) => Err(format!("pads {p:?} must be four values in [0, 65536]")),
     }
+}
+
+/// The output size of a `k` window at strides `s` over an `hw` input padded by `p`, or why
+/// the window does not fit.
+fn window_output(hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> Result<[i64; 2], String> {
+    let span = [hw[0] + p[0] + p[2], hw[1] + p[1] + p[3]];
+    if span[0] < k[0] || span[1] < k[1] {
+        return Err(format!(
+            "the {}x{} window does not fit the {}x{} input (padded: {}x{})",
+            k[0], k[1], hw[0], hw[1], span[0], span[1]
+        ));
+    }
+    Ok([(span[0] - k[0]) / s[0] + 1, (span[1] - k[1]) / s[1] + 1])
 }
 
 /// kernel, strides, padding of a pool node.

@@ -20,7 +20,10 @@ use proto::{data_type as dt, AttributeProto, ModelProto, NodeProto, TensorProto}
 /// Largest model file read (protobuf messages are limited to 2 GiB).
 pub const MAX_FILE_BYTES: u64 = 2 << 30;
 /// Largest amount of memory decoding a model may allocate (structures, strings, arrays).
-pub const MAX_DECODED_BYTES: u64 = 4 << 30;
+pub const MAX_DECODED_BYTES: u64 = 3 << 30;
+/// Most elements of one repeated field (nodes, initializers, graph inputs, dims, ...): CNNs
+/// have thousands of nodes.
+pub const MAX_REPEATED: u64 = 1 << 20;
 /// Largest tensor (elements) read from a model.
 pub const MAX_TENSOR_ELEMENTS: u64 = 1 << 31;
 
@@ -41,7 +44,10 @@ pub fn read(bytes: &[u8]) -> Result<ModelProto, String> {
     }
     let model = ModelProto::decode(bytes).map_err(|e| format!("not a valid ONNX model: {e}"))?;
     if model.graph.is_none() {
-        return Err("not an ONNX model: it has no graph".into());
+        return Err(
+            "not an ONNX model: it has no graph (a file of another kind, or a GraphProto saved without its ModelProto)"
+                .into(),
+        );
     }
     Ok(model)
 }
@@ -67,7 +73,7 @@ pub fn looks_like_onnx(bytes: &[u8]) -> bool {
 }
 
 /// The message kinds [`decoded_bytes`] descends into (those [`proto`] declares).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Kind {
     Model,
     Opset,
@@ -103,6 +109,29 @@ impl Kind {
             _ => return None,
         })
     }
+    /// Whether field `tag` of this message is repeated (a `Vec` that grows by doubling).
+    fn repeated(self, tag: u32) -> bool {
+        use Kind::*;
+        matches!(
+            (self, tag),
+            (Model, 8)
+                | (Graph, 1 | 2 | 5 | 11 | 12 | 13)
+                | (Node, 1 | 2 | 5)
+                | (Tensor, 1 | 4 | 5 | 6 | 7 | 10 | 11 | 13)
+                | (Attribute, 7 | 8 | 9)
+                | (Shape, 1)
+        )
+    }
+    /// Bytes a decoded element takes per encoded byte of a packed field `tag` (varints of
+    /// one byte decoded into 4- or 8-byte integers), else None.
+    fn packed_varints(self, tag: u32) -> Option<u64> {
+        use Kind::*;
+        match (self, tag) {
+            (Tensor, 5) => Some(4),
+            (Tensor, 1 | 7 | 11) | (Attribute, 8) => Some(8),
+            _ => None,
+        }
+    }
     /// Bytes of the decoded struct.
     fn size(self) -> u64 {
         use std::mem::size_of;
@@ -125,9 +154,10 @@ impl Kind {
 }
 
 /// An upper bound of what decoding `bytes` as a model allocates, found by walking the wire
-/// format (no allocation): each message costs its struct, each length-delimited field its
-/// bytes plus a `Vec` header (strings, bytes, packed arrays: at most 8 bytes per encoded byte),
-/// each scalar a repeated element.
+/// format (no allocation): each message costs its struct, each string or byte field its bytes
+/// plus a `Vec` header, a packed array its decoded elements (up to 8 bytes per encoded byte),
+/// each scalar an 8-byte element; elements of repeated fields count twice (a `Vec` doubles as
+/// it grows). A repeated field of more than [`MAX_REPEATED`] elements is an error of its own.
 pub fn decoded_bytes(bytes: &[u8]) -> Result<u64, String> {
     fn walk(mut buf: &[u8], kind: Kind, depth: u32) -> Result<u64, String> {
         if depth > 64 {
@@ -135,12 +165,32 @@ pub fn decoded_bytes(bytes: &[u8]) -> Result<u64, String> {
         }
         let bad = |e: prost::DecodeError| format!("not a valid ONNX model: {e}");
         let mut total = kind.size();
+        // elements of each repeated field so far (tags are small in onnx.proto)
+        let mut counts = [0u64; 32];
         while !buf.is_empty() {
             let (tag, wire) = decode_key(&mut buf).map_err(bad)?;
+            let grows = if kind.repeated(tag) { 2 } else { 1 };
+            if grows == 2 {
+                let c = &mut counts[tag as usize % 32];
+                *c += 1;
+                if *c > MAX_REPEATED {
+                    let what = match (kind, tag) {
+                        (Kind::Graph, 1) => "the graph's nodes".to_string(),
+                        (Kind::Graph, 5) => "the graph's initializers".to_string(),
+                        (Kind::Graph, 11) => "the graph's inputs".to_string(),
+                        (Kind::Graph, 12) => "the graph's outputs".to_string(),
+                        (Kind::Node, 1 | 2) => "a node's inputs or outputs".to_string(),
+                        _ => format!("field {tag} of a {kind:?} message"),
+                    };
+                    return Err(format!(
+                        "not a plausible ONNX model: {what} number more than {MAX_REPEATED}"
+                    ));
+                }
+            }
             match wire {
                 WireType::Varint => {
                     decode_varint(&mut buf).map_err(bad)?;
-                    total += 8;
+                    total += 8 * grows;
                 }
                 WireType::SixtyFourBit | WireType::ThirtyTwoBit => {
                     let n = if wire == WireType::SixtyFourBit { 8 } else { 4 };
@@ -148,7 +198,7 @@ pub fn decoded_bytes(bytes: &[u8]) -> Result<u64, String> {
                         return Err("not a valid ONNX model: truncated field".into());
                     }
                     buf = &buf[n..];
-                    total += 8;
+                    total += 8 * grows;
                 }
                 WireType::LengthDelimited => {
                     let len = decode_varint(&mut buf).map_err(bad)?;
@@ -157,9 +207,11 @@ pub fn decoded_bytes(bytes: &[u8]) -> Result<u64, String> {
                     }
                     let (body, rest) = buf.split_at(len as usize);
                     buf = rest;
-                    total += match kind.field(tag) {
-                        Some(k) => walk(body, k, depth + 1)?,
-                        None => 24 + 8 * len,
+                    total += match (kind.field(tag), kind.packed_varints(tag)) {
+                        // the doubling is of the element array, not of what elements own
+                        (Some(k), _) => walk(body, k, depth + 1)? + (grows - 1) * k.size(),
+                        (None, Some(per_byte)) => 24 + per_byte * len,
+                        (None, None) => grows * 24 + len,
                     };
                 }
                 WireType::StartGroup | WireType::EndGroup => {

@@ -133,6 +133,30 @@ fn many_empty_messages_are_refused_before_decoding() {
 }
 
 #[test]
+fn a_repeated_field_past_its_limit_is_refused() {
+    // one node more than MAX_REPEATED: refused by the walk, nothing decoded
+    let n = MAX_REPEATED as usize + 1;
+    let mut graph = Vec::with_capacity(2 * n);
+    for _ in 0..n {
+        graph.extend([0x0a, 0x00]);
+    }
+    let mut bytes = vec![0x08, 10, 0x3a];
+    prost::encoding::encode_varint(graph.len() as u64, &mut bytes);
+    bytes.extend(graph);
+    let e = read(&bytes).unwrap_err();
+    assert!(e.contains("the graph's nodes number more than"), "{e}");
+}
+
+#[test]
+fn raw_tensor_bytes_count_once() {
+    // a 4 MB raw initializer decodes into about 4 MB, not eight times that
+    let t = raw("w", data_type::INT8, vec![4 << 20], vec![1; 4 << 20]);
+    let bytes = model_with(vec![t], vec![]);
+    let need = decoded_bytes(&bytes).unwrap();
+    assert!((4 << 20..5 << 20).contains(&need), "{need}");
+}
+
+#[test]
 fn corrupt_bytes_are_errors() {
     let bytes = model_with(vec![raw("w", data_type::INT8, vec![2], vec![1, 2])], vec![]);
     for cut in [1, 5, bytes.len() / 2, bytes.len() - 1] {

@@ -32,3 +32,10 @@
 // FLAGS: --arch, --bits and --bit-config are for HAWQ checkpoints
 // RUN: head -c 300 %hawq_fixtures/onnx/resnet_u8.onnx > %t/cut.onnx && not nibble-gen import %t/cut.onnx -o %t/c 2>&1 | FileCheck %s --check-prefix=CUT
 // CUT: nibble-gen: error: {{.*}}cut.onnx: not a valid ONNX model
+// Files that are not models: a located one-line error each, exit 1.
+// RUN: printf '' > %t/empty.onnx && not nibble-gen import %t/empty.onnx -o %t/e 2>&1 | FileCheck %s --check-prefix=EMPTY
+// EMPTY: nibble-gen: error: {{.*}}empty.onnx: the file is empty
+// RUN: printf 'hello, not a model' > %t/text.bin && not nibble-gen import %t/text.bin -o %t/e 2>&1 | FileCheck %s --check-prefix=NEITHER
+// NEITHER: nibble-gen: error: {{.*}}text.bin: neither an ONNX model (a protobuf ModelProto) nor a PyTorch checkpoint
+// RUN: printf '\x0a\x02\x08\x01' > %t/graph.onnx && not nibble-gen import %t/graph.onnx -o %t/e 2>&1 | FileCheck %s --check-prefix=NOGRAPH
+// NOGRAPH: nibble-gen: error: {{.*}}graph.onnx: not a{{n?}} {{(valid )?}}ONNX model

@@ -735,8 +735,8 @@ fn adds_of_constants_are_requantizes_with_an_offset() {
 fn float_results_left_unquantized_are_named() {
     let bytes = model_nodes(
         vec![
-            node("Add", "sum", &["xf", "xf"], &["s"]),
-            node("GlobalAveragePool", "gap", &["s"], &["y"]),
+            node("Add", "sum", &["xf", "xf"], &["sum_out"]),
+            node("GlobalAveragePool", "gap", &["sum_out"], &["y"]),
         ],
         vec![],
     );
@@ -745,4 +745,167 @@ fn float_results_left_unquantized_are_named() {
         e.contains("GlobalAveragePool node 'gap'") && e.contains("left unquantized"),
         "{e}"
     );
+}
+
+/// conv_model with int8 weights (scale 0.01) and an int32 bias whose DequantizeLinear scale
+/// is `bias_scale`; `weight_input` names what the weight's DequantizeLinear reads (`wq`, or
+/// an Identity of it that `extra` makes).
+fn int_conv_model(bias_scale: f32, extra: Vec<NodeProto>, weight_input: &str) -> Vec<u8> {
+    let vals: Vec<i8> = (0..54).map(|i| (i * 29 % 17 - 8) as i8).collect();
+    let bq = TensorProto {
+        dims: vec![3],
+        data_type: data_type::INT32,
+        name: "bq".into(),
+        int32_data: vec![40, -7, 13],
+        ..Default::default()
+    };
+    let mut nodes = extra;
+    nodes.push(node("DequantizeLinear", "dqw", &[weight_input, "ws"], &["wf"]));
+    nodes.push(node("DequantizeLinear", "dqb", &["bq", "bs"], &["bf"]));
+    conv_model(
+        nodes,
+        vec![
+            tensor_i8("wq", vec![3, 2, 3, 3], vals),
+            scalar_f32("ws", 0.01),
+            bq,
+            scalar_f32("bs", bias_scale),
+        ],
+        "bf",
+    )
+}
+
+fn run_cpu(m: &Imported, seed: u64) -> Vec<f32> {
+    let x = nibble_qnn::tensor::Rng(seed).tensor(&m.graph.args[0]);
+    nibble_qnn::reference::run(&m.graph, &m.weights, &[x]).unwrap()[0].floats().to_vec()
+}
+
+/// An int32 bias is added to the accumulator as it is, so its DequantizeLinear must use the
+/// accumulator's scale (input scale x weight scale, what quantizers write); another scale is
+/// refused by name instead of being ignored.
+#[test]
+fn a_bias_at_another_scale_than_the_accumulators_is_refused() {
+    let acc = 0.05f32 * 0.01;
+    assert!(import_onnx(&int_conv_model(acc, vec![], "wq"), &OnnxOptions::default()).is_ok());
+    let e = import_error(&int_conv_model(2.0 * acc, vec![], "wq"));
+    assert!(
+        e.contains("Conv node 'c'") && e.contains("bias 'bq'") && e.contains("accumulator"),
+        "{e}"
+    );
+}
+
+/// An Identity of an initializer (how exporters write a tied weight) is that initializer.
+#[test]
+fn an_identity_of_a_weight_is_the_weight() {
+    let acc = 0.05f32 * 0.01;
+    let direct = import_onnx(&int_conv_model(acc, vec![], "wq"), &OnnxOptions::default()).unwrap();
+    let tied = int_conv_model(acc, vec![node("Identity", "tie", &["wq"], &["wq_tied"])], "wq_tied");
+    let tied = import_onnx(&tied, &OnnxOptions::default()).unwrap();
+    assert_eq!(run_cpu(&direct, 4), run_cpu(&tied, 4));
+}
+
+/// Nodes stored out of topological order (ONNX Runtime accepts them) import as if in order;
+/// a cycle is named.
+#[test]
+fn nodes_out_of_order_import_and_cycles_are_named() {
+    let acc = 0.05f32 * 0.01;
+    let bytes = int_conv_model(acc, vec![], "wq");
+    let mut m = ModelProto::decode(bytes.as_slice()).unwrap();
+    m.graph.as_mut().unwrap().node.reverse();
+    let reversed = import_onnx(&m.encode_to_vec(), &OnnxOptions::default()).unwrap();
+    let stored = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
+    assert_eq!(run_cpu(&stored, 5), run_cpu(&reversed, 5));
+
+    let cycle = model_nodes(
+        vec![
+            node("Add", "a1", &["xf", "b"], &["a"]),
+            node("Relu", "r1", &["a"], &["b"]),
+            node("Relu", "r2", &["b"], &["y"]),
+        ],
+        vec![],
+    );
+    let e = import_error(&cycle);
+    assert!(
+        e.contains("cycle") && (e.contains("'a1'") || e.contains("'r1'")),
+        "{e}"
+    );
+}
+
+/// Weight names are unique among all names given, including the `.k` suffixes of repeats
+/// (`w/x`, `w_x` and `w_x.2` must stay three weights).
+#[test]
+fn weight_names_never_collide() {
+    let g = GraphProto::default();
+    let mut imp = Importer::new(&g).unwrap();
+    let ty = TensorType::new(vec![1], ElemType::I8);
+    for (i, n) in ["w/x", "w_x", "w_x.2", "w_x"].iter().enumerate() {
+        imp.weight(n, ty.clone(), vec![i as i32]);
+    }
+    assert_eq!(imp.weights.tensors.len(), 4);
+    let mut values: Vec<i32> = imp.weights.tensors.values().map(|t| t.ints()[0]).collect();
+    values.sort();
+    assert_eq!(values, vec![0, 1, 2, 3]);
+}
+
+/// A window larger than its (padded) input is the node's error, not a negative dimension
+/// found later; `--image-size` on a declared size says so in a note.
+#[test]
+fn windows_and_image_sizes_are_checked_at_the_node() {
+    let vals: Vec<i8> = vec![1; 3 * 2 * 7 * 7];
+    let mut conv = node("Conv", "big", &["xf", "wf"], &["yf"]);
+    conv.attribute.push(attr_ints("kernel_shape", &[7, 7]));
+    let m = model_bytes(
+        vec![
+            node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+            node("DequantizeLinear", "dqw", &["wq", "ws"], &["wf"]),
+            conv,
+            node("QuantizeLinear", "qy", &["yf", "s", "zp"], &["yq"]),
+            node("DequantizeLinear", "dqy", &["yq", "s", "zp"], &["y"]),
+        ],
+        vec![
+            scalar_f32("s", 0.5),
+            tensor_i8("zp", vec![], vec![0]),
+            tensor_i8("wq", vec![3, 2, 7, 7], vals),
+            scalar_f32("ws", 0.01),
+        ],
+        &[1, 2, 5, 5],
+        &[1, 3, 1, 1],
+    );
+    let e = import_error(&m);
+    assert!(
+        e.contains("Conv node 'big'") && e.contains("7x7 window does not fit the 5x5 input"),
+        "{e}"
+    );
+    // a declared 5x5 input at its own size, and at 9x9 with a note
+    let fixed = int_conv_model(0.05 * 0.01, vec![], "wq");
+    let at = |s| OnnxOptions {
+        batch: None,
+        image_size: Some(s),
+    };
+    let resized = |m: &Imported| m.notes.iter().any(|n| n.contains("declared 5x5; imported at"));
+    assert!(!resized(&import_onnx(&fixed, &at(5)).unwrap()));
+    let m = import_onnx(&fixed, &at(9)).unwrap();
+    assert!(resized(&m));
+    assert_eq!(m.graph.args[0].shape, vec![1, 2, 9, 9]);
+    // a symbolic width takes --image-size, the declared height stays
+    let mut g = ModelProto::decode(fixed.as_slice()).unwrap();
+    let dims = &mut g.graph.as_mut().unwrap().input[0]
+        .r#type
+        .as_mut()
+        .unwrap()
+        .tensor_type
+        .as_mut()
+        .unwrap()
+        .shape
+        .as_mut()
+        .unwrap()
+        .dim;
+    dims[3] = Dimension {
+        dim_value: None,
+        dim_param: Some("W".into()),
+    };
+    let partly = g.encode_to_vec();
+    assert!(import_error(&partly).contains("give --image-size"));
+    let m = import_onnx(&partly, &at(7)).unwrap();
+    assert_eq!(m.graph.args[0].shape, vec![1, 2, 5, 7]);
 }

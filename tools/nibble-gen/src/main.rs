@@ -102,7 +102,8 @@ enum Cmd {
         #[arg(long)]
         batch: Option<i64>,
         /// Input height and width (default: the ONNX model's, else 224; checkpoints: a multiple
-        /// of 32)
+        /// of 32). An ONNX model's symbolic height or width takes it; a declared size is
+        /// replaced, with a note
         #[arg(long)]
         image_size: Option<i64>,
         /// Also print the residual streams (i32 activations): each one's static bound from the
@@ -206,7 +207,21 @@ fn run(cli: Cli) -> Result<(), String> {
             out,
         } => {
             let head = read_head(&checkpoint)?;
-            if nibble_onnx::looks_like_onnx(&head) {
+            let onnx_name = checkpoint
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+            // torch.save writes a zip archive, or a pickle (protocol 2+ starts with 0x80)
+            let pytorch = head.starts_with(b"PK\x03\x04") || head.first() == Some(&0x80);
+            if head.is_empty() {
+                return Err(format!("{}: the file is empty", checkpoint.display()));
+            }
+            if !pytorch && !onnx_name && !nibble_onnx::looks_like_onnx(&head) {
+                return Err(format!(
+                    "{}: neither an ONNX model (a protobuf ModelProto) nor a PyTorch checkpoint (a zip archive or a pickle)",
+                    checkpoint.display()
+                ));
+            }
+            if !pytorch && (onnx_name || nibble_onnx::looks_like_onnx(&head)) {
                 if arch.is_some() || bits.is_some() || bit_config.is_some() {
                     return Err(format!(
                         "{}: an ONNX model carries its own quantization; --arch, --bits and --bit-config are for HAWQ checkpoints",
