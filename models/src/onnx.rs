@@ -207,6 +207,13 @@ struct Importer<'a> {
     folded: HashMap<String, onnx::Tensor>,
     /// A conv or dense reads int8 weights (ONNX Runtime's u8 x s8 kernels).
     s8_weights: bool,
+    /// N x C x H x W values (H x W > 1) a Flatten / Reshape gave to a Gemm / MatMul as
+    /// N x (C H W): the layer reads them as a conv with an H x W kernel (exact: the same dot
+    /// products in NCHW order), so no flatten of a spatial map is ever emitted.
+    spatial_flat: std::collections::HashSet<ValueId>,
+    /// The N x O x 1 x 1 accumulators of those layers: their ONNX value is N x O, so their
+    /// requantized result is flattened.
+    spatial_acc: std::collections::HashSet<ValueId>,
 }
 
 /// Import a QDQ ONNX model from its file bytes.
@@ -445,6 +452,8 @@ impl<'a> Importer<'a> {
             used_names: HashMap::new(),
             folded: HashMap::new(),
             s8_weights: false,
+            spatial_flat: Default::default(),
+            spatial_acc: Default::default(),
         })
     }
 
@@ -547,6 +556,20 @@ impl<'a> Importer<'a> {
             ));
         }
         let out = &graph.output[0].name;
+        if let Some(Entry::F(Float::Acc { id, .. })) = self.values.get(out) {
+            if self.spatial_acc.contains(id) {
+                return Err(format!(
+                    "output '{out}' is the float result of a Gemm / MatMul over a flattened N x C x H x W map, which nibble does not produce (quantize it)"
+                ));
+            }
+        }
+        if let Some(Entry::F(Float::Dq(q)) | Entry::Q(q)) = self.values.get(out) {
+            if self.spatial_flat.contains(&q.id) {
+                return Err(format!(
+                    "output '{out}' is a flattened N x C x H x W map; nibble flattens maps for a Gemm / MatMul only"
+                ));
+            }
+        }
         let result = match self.values.get(out) {
             Some(Entry::F(Float::Dq(q))) => {
                 let q = q.clone();
@@ -886,8 +909,24 @@ impl<'a> Importer<'a> {
                     let s = s.data.ints().unwrap_or_default();
                     s.len() == 2 && (s[0] == b || s[0] == -1 || s[0] == 0) && (s[1] == c || s[1] == -1)
                 };
+                let flat_ok = if n.op_type == "Flatten" {
+                    ok
+                } else {
+                    // Reshape to [N, C H W] (0 / -1 keep / infer)
+                    let s = self.constant(input(n, 1)?)?;
+                    let s = s.data.ints().unwrap_or_default();
+                    s.len() == 2
+                        && (s[0] == b || s[0] == -1 || s[0] == 0)
+                        && (s[1] == c * h * w || (s[1] == -1 && s[0] != -1))
+                };
+                if flat_ok && (h, w) != (1, 1) && self.g.value_type(x.id).shape.len() == 4 {
+                    // read by the Gemm / MatMul as a conv over the whole map (Importer doc)
+                    self.spatial_flat.insert(x.id);
+                    self.values.insert(out, wrap(x, float));
+                    return Ok(());
+                }
                 if !ok || h != 1 || w != 1 || self.g.value_type(x.id).shape.len() != 4 {
-                    return Err("only a flatten of N x C x 1 x 1 to N x C is supported".into());
+                    return Err("only a flatten of N x C x H x W to N x (C H W) is supported".into());
                 }
                 let ty = TensorType::new(vec![b, c], self.g.value_type(x.id).elem);
                 let id = self.g.push(Op::Flatten { layout: Layout::NCHW }, vec![x.id], ty);
@@ -1203,7 +1242,20 @@ impl<'a> Importer<'a> {
                     .collect();
                 let scales = scales_of(&s, "requantize")?;
                 let range = clipped_range(qtype, scale, zp, lo, hi);
-                Ok(self.requantize_f32(id, scales, (scale, zp, qtype), range))
+                let q = self.requantize_f32(id, scales, (scale, zp, qtype), range);
+                if !self.spatial_acc.contains(&id) {
+                    return Ok(q);
+                }
+                // the N x O x 1 x 1 result of a Gemm over a flattened map: N x O, flattened
+                // after its requantize (which the conv's epilogue takes)
+                let [b, o, _, _] = self.nchw(q.id);
+                let elem = self.g.value_type(q.id).elem;
+                let id = self.g.push(
+                    Op::Flatten { layout: Layout::NCHW },
+                    vec![q.id],
+                    TensorType::new(vec![b, o], elem),
+                );
+                Ok(QVal { id, ..q })
             }
             Float::SumConst { a, c, lo, hi } => {
                 // ONNX Runtime's QLinearAdd (module doc) with the constant's term folded:
@@ -1670,7 +1722,14 @@ impl<'a> Importer<'a> {
         let trans_b = gemm && a.int("transB")?.unwrap_or(0) == 1;
         let x = self.dq(input(n, 0)?)?;
         let xt = self.g.value_type(x.id).clone();
-        if xt.shape.len() != 2 {
+        // a flattened N x C x H x W map: K = C H W in NCHW order
+        let spatial = xt.shape.len() == 4 && self.spatial_flat.contains(&x.id);
+        let xk = if spatial {
+            xt.shape[1..].iter().product::<i64>()
+        } else {
+            xt.shape.get(1).copied().unwrap_or(0)
+        };
+        if xt.shape.len() != 2 && !spatial {
             return Err(format!(
                 "input has shape {:?}; nibble imports Gemm / MatMul on N x K",
                 xt.shape
@@ -1695,8 +1754,8 @@ impl<'a> Importer<'a> {
         } else {
             (wt.dims[1], wt.dims[0])
         };
-        if k as i64 != xt.shape[1] {
-            return Err(format!("weight has {k} inputs, the input {}", xt.shape[1]));
+        if k as i64 != xk {
+            return Err(format!("weight has {k} inputs, the input {xk}"));
         }
         // qnn.dense reads O x K
         let wv: Vec<i32> = if trans_b {
@@ -1716,6 +1775,34 @@ impl<'a> Importer<'a> {
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
+        if spatial {
+            // O x (C H W) is OIHW: a conv whose kernel covers the map, then a 1 x 1 flatten
+            let [b, c, h, w] = [xt.shape[0], xt.shape[1], xt.shape[2], xt.shape[3]];
+            let conv = Op::Conv2d {
+                strides: [1, 1],
+                padding: [0; 4],
+                layout: Layout::NCHW,
+                kernel_layout: KernelLayout::OIHW,
+                padding_value: 0,
+                groups: 1,
+            };
+            let id = self.weighted_layer(
+                conv,
+                x.id,
+                (&wname, TensorType::new(vec![o as i64, c, h, w], welem), wv),
+                &bias,
+                TensorType::new(vec![b, o as i64, 1, 1], ElemType::I32),
+                Layout::NCHW,
+            );
+            self.spatial_acc.insert(id);
+            return Ok(Float::Acc {
+                id,
+                scale: acc_scale,
+                pool_count: None,
+                lo: None,
+                hi: None,
+            });
+        }
         let id = self.weighted_layer(
             Op::Dense,
             x.id,

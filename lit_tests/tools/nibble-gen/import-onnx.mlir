@@ -32,6 +32,15 @@
 // FLAGS: --arch, --bits and --bit-config are for HAWQ checkpoints
 // RUN: head -c 300 %hawq_fixtures/onnx/resnet_u8.onnx > %t/cut.onnx && not nibble-gen import %t/cut.onnx -o %t/c 2>&1 | FileCheck %s --check-prefix=CUT
 // CUT: nibble-gen: error: {{.*}}cut.onnx: not a valid ONNX model
+// A Flatten of a 4x4 map into a Gemm (VGG-style heads): the Gemm is a conv whose kernel covers
+// the map (K = C x H x W in NCHW order), its requantized N x O x 1 x 1 result flattened.
+// RUN: nibble-gen import %hawq_fixtures/onnx/vgg_u8.onnx -o %t/v > /dev/null
+// RUN: FileCheck %s --check-prefix=VGG < %t/v/model.mlir
+// VGG: "qnn.conv2d"({{.*}}) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<8x16x4x4xui8>, tensor<32x16x4x4xi8>, tensor<32xi32>) -> tensor<8x32x1x1xi32>
+// VGG: "qnn.flatten"({{.*}}) {layout = "NCHW"} : (tensor<8x32x1x1xui8>) -> tensor<8x32xui8>
+// VGG: "qnn.dense"
+// RUN: nibble-run --cpu %t/v/model.mlir --input %hawq_fixtures/onnx/vgg_u8.input.npy --check %hawq_fixtures/onnx/vgg_u8.ort.npy | FileCheck %s --check-prefix=VGGCPU
+// VGGCPU: check: 80 elements identical to
 // Files that are not models: a located one-line error each, exit 1.
 // RUN: printf '' > %t/empty.onnx && not nibble-gen import %t/empty.onnx -o %t/e 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: nibble-gen: error: {{.*}}empty.onnx: the file is empty

@@ -795,7 +795,7 @@ pub fn convert(
         let pm = PassManager::new(context);
         parse_pass_pipeline(
             pm.as_operation_pass_manager(),
-            "builtin.module(gpu.module(cse))",
+            "builtin.module(gpu.module(gpu.func(cse)))",
         )
         .map_err(|e| emit_error(Location::unknown(context), &e.to_string()))?;
         pm.run(module).map_err(|e| {
