@@ -1532,7 +1532,15 @@ impl<'a> Importer<'a> {
     /// Bias: the int32 constant of a DequantizeLinear (ONNX Runtime adds it to the accumulator
     /// as is).
     /// `acc_scale[c]` is the accumulator's scale (`x_scale * w_scale[c]`), for a float bias.
-    fn const_bias(&mut self, name: &str, o: usize, acc_scale: &[f32]) -> Result<Vec<i64>, String> {
+    /// `conv`: whether a bias at another scale than the accumulator's is refused (ONNX Runtime
+    /// runs such a conv in float) or, for a Gemm, added as it is (ONNX Runtime's QGemm does).
+    fn const_bias(
+        &mut self,
+        name: &str,
+        o: usize,
+        acc_scale: &[f32],
+        conv: bool,
+    ) -> Result<Vec<i64>, String> {
         if !self.const_dq.contains_key(name) && self.is_constant(name) {
             // a float bias (fake-quantization exports): quantized as quantize_static does,
             // round_half_even(b / f32(x_scale * w_scale)) in double precision
@@ -1575,7 +1583,8 @@ impl<'a> Importer<'a> {
             .cloned()
             .ok_or_else(|| format!("bias '{name}' must be a float constant or the DequantizeLinear of an int32 constant"))?;
         // the int32 bias is added to the accumulator as it is: its scale must be the
-        // accumulator's (what every quantizer writes), else the model means something else
+        // accumulator's (what quantizers write, but quantize_static folds a Gemm's beta into
+        // the bias scale, and ONNX Runtime's QGemm then adds the int32 values as they are)
         let bs = self
             .constant(&sname)?
             .data
@@ -1589,11 +1598,18 @@ impl<'a> Importer<'a> {
         }
         for c in 0..o {
             let (b, a) = (bs[c % bs.len()], acc_scale[c % acc_scale.len()]);
-            if !((b - a).abs() <= a.abs() * 1e-6) {
+            if (b - a).abs() <= a.abs() * 1e-6 {
+                continue;
+            }
+            if conv {
                 return Err(format!(
-                    "bias '{qname}' is dequantized with scale {b:e} (channel {c}), but the accumulator's scale (input scale x weight scale) is {a:e}: nibble adds an int32 bias at the accumulator's scale only"
+                    "bias '{qname}' is dequantized with scale {b:e} (channel {c}), but the accumulator's scale (input scale x weight scale) is {a:e}: nibble adds an int32 bias at the accumulator's scale only (ONNX Runtime runs such a conv in float)"
                 ));
             }
+            self.notes.push(format!(
+                "bias '{qname}' is dequantized with scale {b:e}, not the accumulator's {a:e}: its int32 values are added to the accumulator as they are, as ONNX Runtime's QGemm does (its unoptimized float graph differs)"
+            ));
+            break;
         }
         let t = self.constant(&qname)?;
         if t.data_type != dt::INT32 {
@@ -1671,7 +1687,7 @@ impl<'a> Importer<'a> {
         // ONNX Runtime: f32(x_scale * w_scale[c]), divided by y_scale at the QuantizeLinear
         let acc_scale: Vec<f32> = ws.iter().map(|&s| x.scale * s).collect();
         let mut bias = match n.input.get(2).filter(|s| !s.is_empty()) {
-            Some(bn) => self.const_bias(bn, o as usize, &acc_scale)?,
+            Some(bn) => self.const_bias(bn, o as usize, &acc_scale, true)?,
             None => vec![0; o as usize],
         };
         // an input stored as q (not q - zp) pads with its zero point and folds -zp * sum(w)
@@ -1768,7 +1784,7 @@ impl<'a> Importer<'a> {
         };
         let acc_scale: Vec<f32> = ws.iter().map(|&s| x.scale * s).collect();
         let mut bias = match n.input.get(2).filter(|s| gemm && !s.is_empty()) {
-            Some(bn) => self.const_bias(bn, o, &acc_scale)?,
+            Some(bn) => self.const_bias(bn, o, &acc_scale, false)?,
             None => vec![0; o],
         };
         fold_zero_point(&mut bias, &wv, k, d)?;

@@ -780,9 +780,10 @@ fn run_cpu(m: &Imported, seed: u64) -> Vec<f32> {
     nibble_qnn::reference::run(&m.graph, &m.weights, &[x]).unwrap()[0].floats().to_vec()
 }
 
-/// An int32 bias is added to the accumulator as it is, so its DequantizeLinear must use the
-/// accumulator's scale (input scale x weight scale, what quantizers write); another scale is
-/// refused by name instead of being ignored.
+/// An int32 bias is added to the accumulator as it is, so a conv's bias DequantizeLinear must
+/// use the accumulator's scale (input scale x weight scale, what quantizers write); another
+/// scale is refused by name instead of being ignored. (A Gemm's is added as ONNX Runtime's QGemm
+/// adds it, with a note: quantize_static folds a Gemm's beta into its bias scale.)
 #[test]
 fn a_bias_at_another_scale_than_the_accumulators_is_refused() {
     let acc = 0.05f32 * 0.01;
@@ -909,4 +910,62 @@ fn windows_and_image_sizes_are_checked_at_the_node() {
     assert!(import_error(&partly).contains("give --image-size"));
     let m = import_onnx(&partly, &at(7)).unwrap();
     assert_eq!(m.graph.args[0].shape, vec![1, 2, 5, 7]);
+}
+
+/// A Gemm over a flattened 2 x 4 x 4 map (a conv over the map) whose bias carries twice the
+/// accumulator's scale (quantize_static folds a Gemm's beta into it): the int32 values are
+/// added as ONNX Runtime's QGemm adds them, with a note; the map is never flattened itself.
+#[test]
+fn a_gemm_bias_at_another_scale_is_added_as_qgemm_adds_it() {
+    let wv: Vec<i8> = (0..3 * 32).map(|i| (i * 7 % 13 - 6) as i8).collect();
+    let bq = TensorProto {
+        dims: vec![3],
+        data_type: data_type::INT32,
+        name: "bq".into(),
+        int32_data: vec![100, -50, 7],
+        ..Default::default()
+    };
+    let mut gemm = node("Gemm", "fc", &["flat", "wf", "bf"], &["yf"]);
+    gemm.attribute.push(qoperator::int_attr("transB", 1));
+    let m = model_bytes(
+        vec![
+            node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+            node("Flatten", "flatten", &["xf"], &["flat"]),
+            node("DequantizeLinear", "dqw", &["wq", "ws"], &["wf"]),
+            node("DequantizeLinear", "dqb", &["bq", "bs"], &["bf"]),
+            gemm,
+            node("QuantizeLinear", "qy", &["yf", "sy", "zp"], &["yq"]),
+            node("DequantizeLinear", "dqy", &["yq", "sy", "zp"], &["y"]),
+        ],
+        vec![
+            scalar_f32("s", 0.5),
+            scalar_f32("sy", 0.25),
+            tensor_i8("zp", vec![], vec![0]),
+            tensor_i8("wq", vec![3, 32], wv.clone()),
+            scalar_f32("ws", 0.01),
+            bq,
+            scalar_f32("bs", 2.0 * 0.5 * 0.01),
+        ],
+        &[1, 2, 4, 4],
+        &[1, 3],
+    );
+    let imp = import_onnx(&m, &OnnxOptions::default()).unwrap();
+    assert!(imp.notes.iter().any(|n| n.contains("as ONNX Runtime's QGemm does")));
+    assert!(!imp.graph.nodes.iter().any(|n| n.op.mnemonic() == "flatten"
+        && imp.graph.value_type(n.operands[0]).shape[2..] != [1, 1]));
+    // against the integers: y = clamp(round((x . w + b) * 0.5 * 0.01 / 0.25))
+    let x = nibble_qnn::tensor::Rng(6).tensor(&imp.graph.args[0]);
+    let y = nibble_qnn::reference::run(&imp.graph, &imp.weights, &[x.clone()]).unwrap();
+    let xq: Vec<i64> = x
+        .floats()
+        .iter()
+        .map(|&v| ((v / 0.5).round_ties_even() as i64).clamp(-128, 127))
+        .collect();
+    for o in 0..3 {
+        let acc: i64 = (0..32).map(|k| xq[k] * wv[o * 32 + k] as i64).sum::<i64>()
+            + [100, -50, 7][o];
+        let want = ((acc as f32 * (0.5f32 * 0.01) / 0.25).round_ties_even() as i64).clamp(-128, 127);
+        assert_eq!(y[0].floats()[o], want as f32 * 0.25, "output {o}");
+    }
 }
