@@ -4,7 +4,8 @@
 //!
 //! Each `gpu.module` is translated to an LLVM module in a context of its own (on the calling
 //! thread: translation reads the MLIR context), then optimized with a new-pass-manager pipeline
-//! and compiled by the NVPTX backend on a pool of threads, one module at a time per thread.
+//! and compiled by the NVPTX backend on a pool of threads, one module at a time per thread,
+//! while the calling thread translates the next ones.
 //! With the defaults, [`PASSES`] = `default<O2>` and codegen level 2, the PTX is byte for byte
 //! what `gpu-module-to-binary` gives.
 //!
@@ -19,7 +20,6 @@ use mlir_sys::{
     LLVMGetBufferStart, LLVMMemoryBufferRef, LLVMModuleRef, LLVMSetTarget, MlirOperation,
 };
 use std::ffi::{c_char, c_void, CStr, CString};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The LLVM pipeline for a kernel: LLVM's own -O2.
@@ -168,6 +168,10 @@ fn init_nvptx() {
 
 /// PTX of each `gpu.module` in `modules` (already in the LLVM and NVVM dialects), for `chip`
 /// (`sm_90a`) with `features` (`+ptx84`), in order.
+///
+/// The calling thread translates the modules one by one (translation reads the MLIR context)
+/// and hands each to the pool of LLVM threads as soon as it is translated, so translation
+/// overlaps with LLVM on the modules before it.
 pub fn compile(
     modules: &[MlirOperation],
     chip: &str,
@@ -175,32 +179,21 @@ pub fn compile(
     backend: &Backend,
 ) -> Result<Vec<String>, String> {
     init_nvptx();
-    let mut jobs = Vec::with_capacity(modules.len());
-    for (i, &op) in modules.iter().enumerate() {
-        let context = unsafe { LLVMContextCreate() };
-        let module = unsafe { mlirTranslateModuleToLLVMIR(op, context) };
-        let job = Job { context, module };
-        if job.module.is_null() {
-            return Err(format!(
-                "translating kernel module {i} to LLVM IR failed (see the diagnostics above)"
-            ));
-        }
-        jobs.push(Mutex::new(Some(job)));
-    }
     let chip = CString::new(chip).map_err(|e| e.to_string())?;
     let features = CString::new(features).map_err(|e| e.to_string())?;
     let passes = CString::new(backend.passes.as_str()).map_err(|e| e.to_string())?;
-    let out: Vec<Mutex<Option<Result<String, String>>>> =
-        jobs.iter().map(|_| Mutex::new(None)).collect();
     // the target machine's errors (an unknown chip) once, before any thread
     drop(TargetMachine::new(&chip, &features, backend.codegen_level)?);
-    let next = AtomicUsize::new(0);
+    let out: Vec<Mutex<Option<Result<String, String>>>> =
+        modules.iter().map(|_| Mutex::new(None)).collect();
+    let (send, receive) = std::sync::mpsc::channel::<(usize, Job)>();
+    let receive = Mutex::new(receive);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(jobs.len())
+        .min(modules.len())
         .max(1);
-    std::thread::scope(|s| {
+    std::thread::scope(|s| -> Result<(), String> {
         for _ in 0..workers {
             s.spawn(|| {
                 // made once above, so it is made here too (a worker without one leaves its
@@ -209,22 +202,33 @@ pub fn compile(
                     return;
                 };
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= jobs.len() {
+                    // the lock is held only while waiting for the next job
+                    let next = receive.lock().unwrap().recv();
+                    let Ok((i, job)) = next else {
                         return;
-                    }
-                    let job = jobs[i]
-                        .lock()
-                        .unwrap()
-                        .take()
-                        .expect("each job is taken once");
+                    };
                     let r = tm.ptx(&job, &passes);
                     drop(job);
                     *out[i].lock().unwrap() = Some(r);
                 }
             });
         }
-    });
+        for (i, &op) in modules.iter().enumerate() {
+            let context = unsafe { LLVMContextCreate() };
+            let module = unsafe { mlirTranslateModuleToLLVMIR(op, context) };
+            let job = Job { context, module };
+            if job.module.is_null() {
+                drop(send);
+                return Err(format!(
+                    "translating kernel module {i} to LLVM IR failed (see the diagnostics above)"
+                ));
+            }
+            send.send((i, job))
+                .map_err(|_| "the LLVM threads stopped".to_string())?;
+        }
+        drop(send);
+        Ok(())
+    })?;
     out.into_iter()
         .map(|m| {
             m.into_inner()
