@@ -171,9 +171,12 @@ fn init_nvptx() {
 ///
 /// The calling thread translates the modules one by one (translation reads the MLIR context)
 /// and hands each to the pool of LLVM threads as soon as it is translated, so translation
-/// overlaps with LLVM on the modules before it.
+/// overlaps with LLVM on the modules before it. Modules go in descending order of `cost` (an
+/// estimate of their LLVM time), so that the last jobs are short and the threads finish
+/// together.
 pub fn compile(
     modules: &[MlirOperation],
+    cost: &[u32],
     chip: &str,
     features: &str,
     backend: &Backend,
@@ -213,7 +216,10 @@ pub fn compile(
                 }
             });
         }
-        for (i, &op) in modules.iter().enumerate() {
+        let mut order: Vec<usize> = (0..modules.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(cost.get(i).copied().unwrap_or(0)));
+        for i in order {
+            let op = modules[i];
             let context = unsafe { LLVMContextCreate() };
             let module = unsafe { mlirTranslateModuleToLLVMIR(op, context) };
             let job = Job { context, module };

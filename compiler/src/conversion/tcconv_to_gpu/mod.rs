@@ -948,8 +948,14 @@ pub fn gpu_to_ptx_with(
             gpu_modules.push(gm.to_raw());
             cur = unit.next_in_block();
         }
+        // tensor-core conv kernels take LLVM most of the time: they go first
+        let cost: Vec<u32> = todo
+            .iter()
+            .map(|&i| if names[i].ends_with("_conv2d") { 10 } else { 1 })
+            .collect();
         let compiled = llvm_backend::compile(
             &gpu_modules,
+            &cost,
             t.name(),
             &format!("+ptx{}", ptx_version(t)),
             backend,
