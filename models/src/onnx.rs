@@ -678,6 +678,62 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
+    /// A Clip of integers (the QCDQ form Brevitas and others write for fewer than 8 bits:
+    /// QuantizeLinear -> Clip -> DequantizeLinear, and an integer weight -> Clip ->
+    /// DequantizeLinear): the clamped constant, or a clamp of the quantized tensor. False when
+    /// the Clip is of a float tensor.
+    fn integer_clip(&mut self, n: &NodeProto, out: &str) -> Result<bool, String> {
+        let x = input(n, 0)?;
+        let bound = |i: usize| -> Result<Option<i64>, String> {
+            match n.input.get(i).filter(|s| !s.is_empty()) {
+                Some(b) => match self.constant(b)?.data.ints().as_deref() {
+                    Some([v]) => Ok(Some(*v)),
+                    _ => Err(format!("the bound '{b}' of an integer Clip must be one integer")),
+                },
+                None => Ok(None),
+            }
+        };
+        if self.is_constant(x) {
+            let mut t = self.constant(x)?;
+            if t.data.ints().is_none() {
+                return Ok(false);
+            }
+            let what = dt::name(t.data_type);
+            let (lo, hi) = (bound(1)?, bound(2)?);
+            let c = |v: i64| v.max(lo.unwrap_or(i64::MIN)).min(hi.unwrap_or(i64::MAX));
+            t.data = match t.data {
+                onnx::Data::I8(v) => onnx::Data::I8(v.into_iter().map(|x| c(x as i64) as i8).collect()),
+                onnx::Data::U8(v) => onnx::Data::U8(v.into_iter().map(|x| c(x as i64) as u8).collect()),
+                onnx::Data::I4(v) => onnx::Data::I4(v.into_iter().map(|x| c(x as i64) as i8).collect()),
+                onnx::Data::U4(v) => onnx::Data::U4(v.into_iter().map(|x| c(x as i64) as u8).collect()),
+                onnx::Data::I32(v) => onnx::Data::I32(v.into_iter().map(|x| c(x as i64) as i32).collect()),
+                _ => return Err(format!("a Clip of the {what} constant '{x}'")),
+            };
+            self.folded.insert(out.to_string(), t);
+            self.values.insert(out.to_string(), Entry::Const);
+            return Ok(true);
+        }
+        let Some(Entry::Q(q)) = self.values.get(x) else {
+            return Ok(false);
+        };
+        let q = q.clone();
+        let (lo, hi) = (bound(1)?, bound(2)?);
+        let ty = self.g.value_type(q.id).clone();
+        let (tl, th) = ty.elem.range();
+        // stored values are q - offset
+        let id = self.g.push(
+            Op::Clamp {
+                min: lo.map_or(tl, |v| v - q.offset).clamp(tl, th),
+                max: hi.map_or(th, |v| v - q.offset).clamp(tl, th),
+                layout: self.layout_of(q.id),
+            },
+            vec![q.id],
+            ty,
+        );
+        self.values.insert(out.to_string(), Entry::Q(QVal { id, ..q }));
+        Ok(true)
+    }
+
     fn float_scalar(&self, name: &str) -> Result<f32, String> {
         let t = self.constant(name)?;
         match t.data.floats() {
@@ -801,6 +857,7 @@ impl<'a> Importer<'a> {
                 self.values
                     .insert(out, Entry::F(Float::Sum { a, b, lo: None, hi: None }));
             }
+            "Clip" if self.integer_clip(n, &out)? => {}
             "Relu" | "Clip" => {
                 let (lo, hi) = if n.op_type == "Relu" {
                     (Some(0.0), None)
@@ -811,10 +868,12 @@ impl<'a> Importer<'a> {
                             None => Ok(None),
                         }
                     };
-                    if Attrs::new(n).float("min")?.is_some() || Attrs::new(n).float("max")?.is_some() {
-                        return Err("Clip with min / max attributes (opset < 11) is not supported".into());
+                    // opset < 11: the bounds are attributes
+                    let a = Attrs::new(n);
+                    match (a.float("min")?, a.float("max")?) {
+                        (None, None) => (bound(1)?, bound(2)?),
+                        (lo, hi) => (lo, hi),
                     }
-                    (bound(1)?, bound(2)?)
                 };
                 let x = input(n, 0)?;
                 let f = match self.values.get(x) {

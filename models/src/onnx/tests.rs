@@ -969,3 +969,106 @@ fn a_gemm_bias_at_another_scale_is_added_as_qgemm_adds_it() {
         assert_eq!(y[0].floats()[o], want as f32 * 0.25, "output {o}");
     }
 }
+
+/// QCDQ (QuantizeLinear -> Clip -> DequantizeLinear on integers, as Brevitas writes fewer than
+/// 8 bits): a Clip of an integer weight is the clamped weight, a Clip of a quantized activation
+/// the clamp of its integers; and a Clip with opset-6 min / max attributes is the Clip with
+/// bound inputs.
+#[test]
+fn integer_clips_and_clip_attributes() {
+    let vals: Vec<i8> = (0..54).map(|i| (i * 29 % 31 - 15) as i8).collect();
+    let clamped: Vec<i8> = vals.iter().map(|&v| v.clamp(-8, 7)).collect();
+    let int_bound = |name: &str, v: i8| tensor_i8(name, vec![], vec![v]);
+    // conv input [1, 2, 5, 5], zero point 3: Q -> [Clip] -> DQ -> Conv(weight [Clip]) -> Q -> DQ
+    let build = |clip_w: bool, clip_x: bool| {
+        let w_in = if clip_w { "wc" } else { "wq" };
+        let x_in = if clip_x { "xc" } else { "xq" };
+        let mut nodes = vec![node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"])];
+        if clip_x {
+            nodes.push(node("Clip", "clipx", &["xq", "lo", "hi"], &["xc"]));
+        }
+        nodes.push(node("DequantizeLinear", "dq", &[x_in, "s", "zp"], &["xf"]));
+        if clip_w {
+            nodes.push(node("Clip", "clipw", &["wq", "lo", "hi"], &["wc"]));
+        }
+        nodes.push(node("DequantizeLinear", "dqw", &[w_in, "ws"], &["wf"]));
+        let mut conv = node("Conv", "c", &["xf", "wf"], &["yf"]);
+        conv.attribute.push(attr_ints("pads", &[1, 1, 1, 1]));
+        nodes.extend([
+            conv,
+            node("QuantizeLinear", "qy", &["yf", "sy", "zp"], &["yq"]),
+            node("DequantizeLinear", "dqy", &["yq", "sy", "zp"], &["y"]),
+        ]);
+        let w = if clip_w { vals.clone() } else { clamped.clone() };
+        model_bytes(
+            nodes,
+            vec![
+                scalar_f32("s", 0.05),
+                scalar_f32("sy", 0.11),
+                tensor_i8("zp", vec![], vec![3]),
+                tensor_i8("wq", vec![3, 2, 3, 3], w),
+                scalar_f32("ws", 0.01),
+                int_bound("lo", -8),
+                int_bound("hi", 7),
+            ],
+            &[1, 2, 5, 5],
+            &[1, 3, 5, 5],
+        )
+    };
+    let run = |b: &[u8], x: &Tensor| {
+        let m = import_onnx(b, &OnnxOptions::default()).unwrap();
+        nibble_qnn::verify::verify_graph(&m.graph).unwrap();
+        nibble_qnn::reference::run(&m.graph, &m.weights, &[x.clone()]).unwrap()[0]
+            .floats()
+            .to_vec()
+    };
+    let m = import_onnx(&build(false, false), &OnnxOptions::default()).unwrap();
+    let x = nibble_qnn::tensor::Rng(9).tensor(&m.graph.args[0]);
+    // the weight clip folds into the constant
+    assert_eq!(run(&build(true, false), &x), run(&build(false, false), &x));
+    // the activation clip: the same as a float Clip of the dequantized input at the bounds'
+    // real values ((-8 - 3) * 0.05, (7 - 3) * 0.05), and not a no-op on these inputs
+    let with_clip = run(&build(false, true), &x);
+    assert_ne!(with_clip, run(&build(false, false), &x));
+    let x_clamped_by_hand = Tensor::float(
+        x.ty.clone(),
+        x.floats()
+            .iter()
+            .map(|&v| {
+                let q = ((v / 0.05).round_ties_even() + 3.0).clamp(-8.0, 7.0);
+                (q - 3.0) * 0.05
+            })
+            .collect(),
+    );
+    assert_eq!(with_clip, run(&build(false, false), &x_clamped_by_hand));
+
+    // Clip(min = 0, max = 6) as opset-6 attributes and as opset-11 inputs
+    let clip = |attrs: bool| {
+        let mut c = if attrs {
+            node("Clip", "relu6", &["xf"], &["cf"])
+        } else {
+            node("Clip", "relu6", &["xf", "zero", "six"], &["cf"])
+        };
+        if attrs {
+            for (n, v) in [("min", 0.0f32), ("max", 6.0)] {
+                c.attribute.push(AttributeProto {
+                    name: n.into(),
+                    r#type: attribute_type::FLOAT,
+                    f: v,
+                    ..Default::default()
+                });
+            }
+        }
+        model_nodes(
+            vec![
+                c,
+                node("QuantizeLinear", "q2", &["cf", "s", "zp"], &["cq"]),
+                node("DequantizeLinear", "dq2", &["cq", "s", "zp"], &["y"]),
+            ],
+            vec![scalar_f32("zero", 0.0), scalar_f32("six", 6.0)],
+        )
+    };
+    let m = import_onnx(&clip(true), &OnnxOptions::default()).unwrap();
+    let x = nibble_qnn::tensor::Rng(10).tensor(&m.graph.args[0]);
+    assert_eq!(run(&clip(true), &x), run(&clip(false), &x));
+}
