@@ -117,6 +117,22 @@ impl StateDict {
                 None => {}
             }
         }
+        // a top-level state dict, or one under another key ('model', 'net', 'ema', ...):
+        // the dict that holds HAWQ's integer weights
+        let hawq = |d: &[(Value, Value)]| {
+            d.iter().any(|(k, v)| {
+                matches!(k, Value::Str(s) if s.ends_with(".weight_integer"))
+                    && matches!(v, Value::Tensor(_))
+            })
+        };
+        if !hawq(items) {
+            if let Some((_, Value::Dict(sd))) = items
+                .iter()
+                .find(|(_, v)| matches!(v, Value::Dict(d) if hawq(d)))
+            {
+                return Self::from_items(sd).map(|s| Self { arch, ..s });
+            }
+        }
         if items.iter().any(|(_, v)| matches!(v, Value::Tensor(_))) {
             return Self::from_items(items);
         }

@@ -550,3 +550,46 @@ fn per_channel_fc_scales_match_bit_for_bit() {
         want.floats()
     );
 }
+
+/// A checkpoint whose state dict sits under another key than 'state_dict' ('model', 'net',
+/// as many training scripts save it) beside other top-level tensors reads the same state dict.
+#[test]
+fn a_state_dict_under_another_key_is_found() {
+    let bytes = std::fs::read(fixture(CKPT)).unwrap();
+    let root = pth::load(&bytes).unwrap();
+    let Value::Dict(items) = &root else { panic!() };
+    let renamed: Vec<(Value, Value)> = items
+        .iter()
+        .map(|(k, v)| match k {
+            Value::Str(s) if s == "state_dict" => (Value::Str("model".into()), v.clone()),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    let sd = StateDict::from_checkpoint(&Value::Dict(renamed)).unwrap();
+    let want = state_dict();
+    assert_eq!(sd.entries.len(), want.entries.len());
+    assert_eq!(sd.prefix, want.prefix);
+    assert_eq!(
+        sd.entries["quant_output.weight_integer"].1.values,
+        want.entries["quant_output.weight_integer"].1.values
+    );
+}
+
+/// The pickle read is the one under the first entry's directory, as torch.load reads it, not
+/// another `data.pkl` elsewhere in the archive.
+#[test]
+fn the_archive_root_is_its_first_entrys_directory() {
+    let pkl: &[u8] = b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01ctorch._utils\n_rebuild_tensor_v2\nq\x02((X\x07\x00\x00\x00storageq\x03ctorch\nFloatStorage\nq\x04X\x01\x00\x00\x000q\x05X\x03\x00\x00\x00cpuq\x06K\x02tq\x07QK\x00K\x02\x85q\x08K\x01\x85q\x09\x89ccollections\nOrderedDict\nq\x0a)Rq\x0btq\x0cRq\x0ds.";
+    let bytes = |v: [f32; 2]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let (torch, other) = (bytes([1.5, -2.0]), bytes([7.0, 7.0]));
+    let zip = stored_zip(&[
+        ("model/data.pkl", pkl),
+        ("model/data/0", &torch),
+        ("a/data.pkl", pkl),
+        ("a/data/0", &other),
+    ]);
+    match pth::load(&zip).unwrap().get("w") {
+        Some(Value::Tensor(t)) => assert_eq!(t.values, vec![1.5, -2.0]),
+        v => panic!("{v:?}"),
+    }
+}

@@ -155,14 +155,24 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
         .map(|s| u64::from_le_bytes(s.try_into().unwrap()))
 }
 
-/// The entries of a zip archive (name -> data), read with the `zip` crate: stored
-/// (uncompressed) entries only, ZIP64 included, each entry's CRC-32 checked as it is read.
-/// Every size comes from the archive's own records and is checked against the file's length
-/// before anything is allocated.
-pub fn read_zip(b: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
+/// The entries of a zip archive (name -> data) and the name of its first entry, read with the
+/// `zip` crate: stored (uncompressed) entries only, ZIP64 included, each entry's CRC-32 checked
+/// as it is read. Every size comes from the archive's own records and is checked against the
+/// file's length before anything is allocated; the entries together are no larger than the
+/// file (stored entries never share bytes), and no name repeats.
+pub fn read_zip(b: &[u8]) -> Result<(BTreeMap<String, Vec<u8>>, String), String> {
     let bad = |what: String| format!("corrupt zip archive: {what}");
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(b)).map_err(|e| bad(e.to_string()))?;
+    // the archive starts at byte 0 (torch.save prepends nothing); detecting an offset misreads
+    // archives whose first central-directory record is as long as torch's ZIP64 end records
+    let config = zip::read::Config {
+        archive_offset: zip::read::ArchiveOffset::Known(0),
+    };
+    let mut z = zip::ZipArchive::with_config(config, std::io::Cursor::new(b))
+        .map_err(|e| bad(e.to_string()))?;
     let mut out = BTreeMap::new();
+    let mut first = String::new();
+    let mut total = 0u64;
+    let mut spans: BTreeMap<u64, u64> = BTreeMap::new();
     for i in 0..z.len() {
         let mut f = z.by_index(i).map_err(|e| bad(e.to_string()))?;
         let name = f.name().map_err(|e| bad(e.to_string()))?.into_owned();
@@ -176,8 +186,34 @@ pub fn read_zip(b: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
         if f.size() != f.compressed_size() {
             return Err(bad(format!("stored entry '{name}' changes size")));
         }
-        if f.size() > b.len() as u64 {
-            return Err(bad(format!("entry '{name}' runs past the end of the file")));
+        total = total.saturating_add(f.size());
+        if f.size() > b.len() as u64 || total > b.len() as u64 {
+            return Err(bad(format!(
+                "entry '{}' runs past the end of the file, or the entries share bytes",
+                short(&name)
+            )));
+        }
+        if out.contains_key(&name) {
+            return Err(bad(format!("entry '{}' appears twice", short(&name))));
+        }
+        // [local header, end of data): stored entries never share bytes
+        let start = f.header_start();
+        let end = f
+            .data_start()
+            .unwrap_or(start)
+            .saturating_add(f.size())
+            .max(start + 1);
+        let before = spans.range(..=start).next_back().map(|(_, &e)| e > start);
+        let after = spans.range(start..).next().map(|(&s, _)| s < end);
+        if before == Some(true) || after == Some(true) {
+            return Err(bad(format!(
+                "entry '{}' shares bytes with another entry",
+                short(&name)
+            )));
+        }
+        spans.insert(start, end);
+        if i == 0 {
+            first = name.clone();
         }
         let mut data = Vec::with_capacity(f.size() as usize);
         std::io::Read::read_to_end(&mut f, &mut data)
@@ -187,7 +223,15 @@ pub fn read_zip(b: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
         }
         out.insert(name, data);
     }
-    Ok(out)
+    Ok((out, first))
+}
+
+/// At most 80 characters of a name from the file, for a message.
+fn short(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        return s.to_string();
+    }
+    format!("{}...", s.chars().take(80).collect::<String>())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,12 +291,15 @@ pub struct Unpickler<'a> {
     /// one arena object, and expanding them into a tree can grow exponentially.
     built: std::cell::Cell<u64>,
     elements: std::cell::Cell<u64>,
+    /// Most tensor elements the values may hold: [`MAX_ELEMENTS`], or fewer for a small file
+    /// (views repeat storage elements; they may not blow a small file up into gigabytes).
+    element_budget: u64,
 }
 
 /// Most values (containers and scalars) a checkpoint may expand to: a state dict with its
 /// optimizer state has thousands; a 300-byte pickle of nested memo references would expand to
 /// 2^40.
-const MAX_BUILT: u64 = 10_000_000;
+const MAX_BUILT: u64 = 1_000_000;
 /// Most tensor elements in all (read as f64: 2 GiB); a ResNet-50 checkpoint with optimizer
 /// state holds about 10^8.
 const MAX_ELEMENTS: u64 = 1 << 28;
@@ -276,7 +323,10 @@ fn allowed(module: &str, name: &str) -> bool {
     }
 }
 
-const MAX_OBJS: usize = 50_000_000;
+/// Most objects and stack slots a pickle may create: a checkpoint's pickle with optimizer
+/// state builds tens of thousands (each object takes about 100 bytes here: a flood of one-byte
+/// opcodes must not turn a 30 MB file into gigabytes).
+const MAX_OBJS: usize = 4_000_000;
 
 impl<'a> Unpickler<'a> {
     pub fn new(data: &'a [u8]) -> Self {
@@ -288,7 +338,15 @@ impl<'a> Unpickler<'a> {
             memo: BTreeMap::new(),
             built: std::cell::Cell::new(0),
             elements: std::cell::Cell::new(0),
+            element_budget: MAX_ELEMENTS,
         }
+    }
+
+    /// Limit the tensor elements to about what a file of `file_bytes` holds (each element
+    /// takes a byte at least, views of up to 2^20 repeated elements aside).
+    fn budget_for(mut self, file_bytes: usize) -> Self {
+        self.element_budget = MAX_ELEMENTS.min(file_bytes as u64 + (1 << 20));
+        self
     }
 
     fn err(&self, what: impl std::fmt::Display) -> String {
@@ -338,7 +396,13 @@ impl<'a> Unpickler<'a> {
     }
     fn push(&mut self, o: Obj) -> Result<(), String> {
         let id = self.alloc(o)?;
-        self.stack.push(Slot::Obj(id));
+        self.push_slot(Slot::Obj(id))
+    }
+    fn push_slot(&mut self, s: Slot) -> Result<(), String> {
+        if self.stack.len() >= MAX_OBJS {
+            return Err(self.err("the stack grows too deep"));
+        }
+        self.stack.push(s);
         Ok(())
     }
     fn pop(&mut self) -> Result<usize, String> {
@@ -381,7 +445,7 @@ impl<'a> Unpickler<'a> {
             .memo
             .get(&key)
             .ok_or_else(|| self.err(format!("memo key {key} is unset")))?;
-        self.stack.push(Slot::Obj(id));
+        self.push_slot(Slot::Obj(id))?;
         Ok(())
     }
     fn global(&mut self, module: String, name: String) -> Result<(), String> {
@@ -506,7 +570,7 @@ impl<'a> Unpickler<'a> {
                     self.take(8)?;
                 }
                 b'.' => return self.pop(),
-                b'(' => self.stack.push(Slot::Mark),
+                b'(' => self.push_slot(Slot::Mark)?,
                 b'}' => self.push(Obj::Dict(vec![]))?,
                 b']' => self.push(Obj::List(vec![]))?,
                 b')' => self.push(Obj::Tuple(vec![]))?,
@@ -696,7 +760,7 @@ impl<'a> Unpickler<'a> {
                 }
                 b'2' => {
                     let id = self.top()?;
-                    self.stack.push(Slot::Obj(id));
+                    self.push_slot(Slot::Obj(id))?;
                 }
                 op => {
                     return Err(self.err(format!(
@@ -768,10 +832,12 @@ impl<'a> Unpickler<'a> {
                     .try_fold(1u64, |a, &d| a.checked_mul(d.max(0) as u64));
                 let n = numel.and_then(|k| k.checked_add(self.elements.get()));
                 match n {
-                    Some(n) if n <= MAX_ELEMENTS => self.elements.set(n),
+                    Some(n) if n <= self.element_budget => self.elements.set(n),
                     _ => {
                         return Err(format!(
-                            "pickle: the tensors hold more than {MAX_ELEMENTS} elements in all"
+                            "pickle: the tensors, up to the one on storage '{}', hold more than {} elements in all, more than a file of this size holds",
+                            short(&t.storage.key),
+                            self.element_budget
                         ))
                     }
                 }
@@ -900,14 +966,20 @@ pub fn load(bytes: &[u8]) -> Result<Value, String> {
 }
 
 fn load_zip(bytes: &[u8]) -> Result<Value, String> {
-    let entries = read_zip(bytes)?;
-    let pkl = entries
-        .keys()
-        .filter(|k| k.ends_with("data.pkl") && k.matches('/').count() <= 1)
-        .min_by_key(|k| k.len())
-        .cloned()
-        .ok_or("not a torch.save archive: no data.pkl entry in the zip")?;
-    let prefix = &pkl[..pkl.len() - "data.pkl".len()];
+    let (entries, first) = read_zip(bytes)?;
+    // the archive's root is its first entry's directory (what torch.load reads)
+    let prefix = match first.split_once('/') {
+        Some((root, _)) => format!("{root}/"),
+        None => String::new(),
+    };
+    let pkl = format!("{prefix}data.pkl");
+    if !entries.contains_key(&pkl) {
+        return Err(format!(
+            "not a torch.save archive: no '{}' entry in the zip",
+            short(&pkl)
+        ));
+    }
+    let prefix = prefix.as_str();
     if let Some(bo) = entries.get(&format!("{prefix}byteorder")) {
         if bo.trim_ascii() != b"little" {
             return Err(format!(
@@ -916,7 +988,7 @@ fn load_zip(bytes: &[u8]) -> Result<Value, String> {
             ));
         }
     }
-    let mut u = Unpickler::new(&entries[&pkl]);
+    let mut u = Unpickler::new(&entries[&pkl]).budget_for(bytes.len());
     let root = u.run()?;
     let mut storage = |s: &StorageRef| -> Result<Vec<u8>, String> {
         let name = format!("{prefix}data/{}", s.key);
@@ -948,7 +1020,7 @@ fn pickle_at<'a>(
     pos: usize,
     what: &str,
 ) -> Result<(Unpickler<'a>, usize, usize), String> {
-    let mut u = Unpickler::new(&bytes[pos.min(bytes.len())..]);
+    let mut u = Unpickler::new(&bytes[pos.min(bytes.len())..]).budget_for(bytes.len());
     let root = u
         .run()
         .map_err(|e| format!("legacy checkpoint, {what}: {e}"))?;
@@ -1218,7 +1290,8 @@ mod tests {
     #[test]
     fn stored_zip_entries_read_back() {
         for z in [ZIP, ZIP64_LOCAL] {
-            let e = read_zip(z).unwrap();
+            let (e, first) = read_zip(z).unwrap();
+            assert_eq!(first, "a/data.pkl");
             assert_eq!(e.len(), 2);
             assert_eq!(e["a/data.pkl"], b"hello");
             assert_eq!(e["a/data/0"], &[0, 1, 2, 3, 4, 5, 6, 7]);
@@ -1235,5 +1308,23 @@ mod tests {
             .unwrap_err()
             .contains("not a PyTorch checkpoint"));
         assert!(load(ZIP).unwrap_err().contains("pickle"));
+    }
+
+    /// torch.save's ZIP64 end records are 76 bytes, as long as a central-directory record
+    /// whose name has 30 bytes (`<21-character stem>/data.pkl`): the archive still starts at
+    /// byte 0 (the zip crate's offset detection took the second record for the first).
+    #[test]
+    fn a_76_byte_first_record_reads() {
+        let (e, first) = read_zip(include_bytes!("../testdata/zip64_end_76_byte_record.zip")).unwrap();
+        assert_eq!(first, "sssssssssssssssssssss/data.pkl");
+        assert_eq!(e.len(), 2);
+    }
+
+    /// Central-directory records that share one stored entry's bytes (a zip bomb of stored
+    /// entries) are refused before their data is read.
+    #[test]
+    fn entries_sharing_bytes_are_refused() {
+        let e = read_zip(include_bytes!("../testdata/overlapping_entries.zip")).unwrap_err();
+        assert!(e.contains("shares bytes with another entry"), "{e}");
     }
 }
