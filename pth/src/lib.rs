@@ -9,11 +9,15 @@
 //!
 //! The pickle is evaluated by a restricted interpreter ([`Unpickler`]): it knows the opcodes
 //! `torch.save` emits and builds plain values (dicts, lists, tuples, numbers, strings) and
-//! tensors. A class or function reference (`GLOBAL` / `STACK_GLOBAL`) must be on a short
-//! allowlist (`collections.OrderedDict`, `torch._utils._rebuild_tensor_v2` and friends, the
-//! `torch.*Storage` types, `torch` dtypes); anything else is refused with
-//! "refusing to load <module>.<name>: not a tensor checkpoint". `REDUCE` / `BUILD` are evaluated
-//! symbolically for those few callables only; nothing is ever imported or executed.
+//! tensors. A class or function reference (`GLOBAL` / `STACK_GLOBAL`) on a short allowlist
+//! (`collections.OrderedDict`, `torch._utils._rebuild_tensor_v2` and friends, the
+//! `torch.*Storage` types, `torch` dtypes) is evaluated symbolically by `REDUCE` / `BUILD`. One
+//! that could run code or reach the system (`os`, `subprocess`, `builtins.eval`, torch's own
+//! loaders, ...) is refused with "refusing to load <module>.<name>: not a tensor checkpoint";
+//! any other (an argparse Namespace, a numpy scalar, a set among a checkpoint's extras) becomes
+//! an inert placeholder ([`Value::Opaque`]) that calling, instantiating or filling leaves as it
+//! is, so the import fails only where it needs such a value. Nothing is ever imported or
+//! executed.
 
 use std::collections::BTreeMap;
 
@@ -115,6 +119,9 @@ pub enum Value {
     BigInt(Vec<u8>),
     /// A reference to an allowlisted global (a dtype, a storage class) left as a value.
     Global(String, String),
+    /// An object of a class off the allowlist (named), never built: the importer fails only
+    /// if it needs it.
+    Opaque(String),
 }
 
 impl Value {
@@ -132,6 +139,7 @@ impl Value {
             Value::Tensor(_) => "tensor",
             Value::Global(..) => "global",
             Value::BigInt(_) => "int",
+            Value::Opaque(_) => "object the reader does not build",
         }
     }
     /// The entry of a dict with a string key.
@@ -272,6 +280,10 @@ enum Obj {
     Global(String, String),
     Storage(StorageRef),
     Tensor(TensorRef),
+    /// A class or function off the allowlist, or what calling, instantiating or filling one
+    /// would give: never called, an inert placeholder named after it (an argparse Namespace,
+    /// a numpy scalar or a set among a checkpoint's extras).
+    Opaque(String),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -303,6 +315,30 @@ const MAX_BUILT: u64 = 1_000_000;
 /// Most tensor elements in all (read as f64: 2 GiB); a ResNet-50 checkpoint with optimizer
 /// state holds about 10^8.
 const MAX_ELEMENTS: u64 = 1 << 28;
+
+/// Globals whose presence marks a pickle that tries to run code or reach the system (they
+/// are never called either way).
+fn dangerous(module: &str, name: &str) -> bool {
+    let root = module.split('.').next().unwrap_or(module);
+    match root {
+        "builtins" | "__builtin__" => !matches!(
+            name,
+            "set" | "frozenset" | "dict" | "list" | "tuple" | "int" | "float" | "str" | "bool"
+                | "bytes" | "bytearray" | "complex" | "slice" | "range" | "object"
+        ),
+        // a numpy scalar or array among the extras (best_acc1 = np.float64(...))
+        "numpy" => !matches!(name, "scalar" | "dtype" | "_reconstruct" | "ndarray"),
+        // torch's own loaders and everything else of torch off the allowlist
+        "torch" | "_codecs" => true,
+        _ => matches!(
+            root,
+            "os" | "posix" | "nt" | "subprocess" | "sys" | "shutil" | "importlib" | "pickle"
+                | "_pickle" | "runpy" | "socket" | "ctypes" | "code" | "pty"
+                | "multiprocessing" | "io" | "pathlib" | "webbrowser" | "operator"
+                | "functools" | "types" | "marshal" | "codecs" | "copyreg" | "copy_reg"
+        ) && !matches!((root, name), ("copyreg" | "copy_reg", "_reconstructor")),
+    }
+}
 
 /// The message for a global that is not on the allowlist.
 pub fn refusal(module: &str, name: &str) -> String {
@@ -449,10 +485,15 @@ impl<'a> Unpickler<'a> {
         Ok(())
     }
     fn global(&mut self, module: String, name: String) -> Result<(), String> {
-        if !allowed(&module, &name) {
+        if allowed(&module, &name) {
+            return self.push(Obj::Global(module, name));
+        }
+        // nothing off the allowlist is ever called; what can run code or reach the system
+        // marks the file as no checkpoint at all
+        if dangerous(&module, &name) {
             return Err(refusal(&module, &name));
         }
-        self.push(Obj::Global(module, name))
+        self.push(Obj::Opaque(format!("{}.{}", short(&module), short(&name))))
     }
 
     fn int_of(&self, id: usize, what: &str) -> Result<i64, String> {
@@ -477,6 +518,10 @@ impl<'a> Unpickler<'a> {
 
     /// `REDUCE`: call an allowlisted callable symbolically.
     fn reduce(&mut self, f: usize, args: usize) -> Result<Obj, String> {
+        if let Obj::Opaque(d) = &self.objs[f] {
+            // what calling it would give: as inert as the callable
+            return Ok(Obj::Opaque(d.clone()));
+        }
         let Obj::Global(module, name) = self.objs[f].clone() else {
             return Err(self.err("REDUCE on something that is not a global"));
         };
@@ -689,6 +734,7 @@ impl<'a> Unpickler<'a> {
                     let d = self.top()?;
                     match &mut self.objs[d] {
                         Obj::Dict(items) => items.push((k, v)),
+                        Obj::Opaque(_) => {}
                         _ => return Err(self.err("SETITEM on something that is not a dict")),
                     }
                 }
@@ -700,6 +746,7 @@ impl<'a> Unpickler<'a> {
                     let d = self.top()?;
                     match &mut self.objs[d] {
                         Obj::Dict(v) => v.extend(items.chunks(2).map(|c| (c[0], c[1]))),
+                        Obj::Opaque(_) => {}
                         _ => return Err(self.err("SETITEMS on something that is not a dict")),
                     }
                 }
@@ -708,6 +755,7 @@ impl<'a> Unpickler<'a> {
                     let l = self.top()?;
                     match &mut self.objs[l] {
                         Obj::List(items) => items.push(v),
+                        Obj::Opaque(_) => {}
                         _ => return Err(self.err("APPEND on something that is not a list")),
                     }
                 }
@@ -716,6 +764,7 @@ impl<'a> Unpickler<'a> {
                     let l = self.top()?;
                     match &mut self.objs[l] {
                         Obj::List(v) => v.extend(items),
+                        Obj::Opaque(_) => {}
                         _ => return Err(self.err("APPENDS on something that is not a list")),
                     }
                 }
@@ -746,9 +795,35 @@ impl<'a> Unpickler<'a> {
                     // tensor (backward hooks) carries nothing the importer needs
                     let _state = self.pop()?;
                     let o = self.top()?;
-                    if !matches!(self.objs[o], Obj::Dict(_) | Obj::Tensor(_)) {
+                    if !matches!(self.objs[o], Obj::Dict(_) | Obj::Tensor(_) | Obj::Opaque(_)) {
                         return Err(self.err("BUILD on something that is not a dict or a tensor"));
                     }
+                }
+                0x81 | 0x92 => {
+                    // NEWOBJ / NEWOBJ_EX: an instance of a class off the allowlist, never built
+                    if op == 0x92 {
+                        self.pop()?;
+                    }
+                    let _args = self.pop()?;
+                    let cls = self.pop()?;
+                    let Obj::Opaque(d) = &self.objs[cls] else {
+                        return Err(self.err("NEWOBJ of something that is not a class"));
+                    };
+                    let d = d.clone();
+                    self.push(Obj::Opaque(d))?
+                }
+                0x8f => self.push(Obj::Opaque("set".into()))?,
+                0x90 => {
+                    // ADDITEMS to a set
+                    self.pop_mark()?;
+                    let o = self.top()?;
+                    if !matches!(self.objs[o], Obj::Opaque(_)) {
+                        return Err(self.err("ADDITEMS on something that is not a set"));
+                    }
+                }
+                0x91 => {
+                    self.pop_mark()?;
+                    self.push(Obj::Opaque("frozenset".into()))?
                 }
                 b'Q' => {
                     let pid = self.pop()?;
@@ -815,6 +890,7 @@ impl<'a> Unpickler<'a> {
                 Value::Dict(out)
             }
             Obj::Global(m, n) => Value::Global(m.clone(), n.clone()),
+            Obj::Opaque(d) => Value::Opaque(d.clone()),
             Obj::Storage(s) => {
                 return Err(format!(
                     "pickle: a bare storage ('{}') outside a tensor is not supported",
@@ -1171,6 +1247,13 @@ mod tests {
         // allowed globals cannot be called unless they rebuild tensors
         p = b"\x80\x02ctorch\nfloat32\n)R.".to_vec();
         assert!(unpickle(&p).unwrap_err().contains("cannot be called"));
+        // an extra of a class off the allowlist (argparse.Namespace by NEWOBJ + BUILD, a set
+        // at protocol 4) is an inert placeholder beside the values the importer reads
+        p = b"\x80\x04\x95J\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04args\x94\x8c\x08argparse\x94\x8c\x09Namespace\x94\x93\x94)\x81\x94}\x94\x8c\x02lr\x94\x8c\x010\x94sb\x8c\x04tags\x94\x8f\x94(K\x01K\x02\x90\x8c\x01n\x94K\x07u.".to_vec();
+        let v = unpickle(&p).unwrap();
+        assert_eq!(v.get("args"), Some(&Value::Opaque("argparse.Namespace".into())));
+        assert_eq!(v.get("tags"), Some(&Value::Opaque("set".into())));
+        assert_eq!(v.get("n"), Some(&Value::Int(7)));
         // opcodes outside the set (INST, OBJ, EXT1) are refused too
         for op in [b'i', b'o', 0x82] {
             let p = [0x80, 2, op, b'.'];
