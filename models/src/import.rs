@@ -226,8 +226,8 @@ fn scales(
             None => "[] or [1]".to_string(),
         };
         return Err(format!(
-            "layer '{layer}': key '{key}' has shape {:?}, expected {want}",
-            t.shape
+            "layer '{layer}': key '{key}' has shape {}, expected {want}",
+            shape_text(&t.shape)
         ));
     }
     if !t.dtype.is_float() {
@@ -336,8 +336,8 @@ pub fn params_from_state_dict(
         };
         let s: [i64; 4] = t.shape.as_slice().try_into().map_err(|_| {
             format!(
-                "layer '{name}': key '{key}' has shape {:?}, a conv weight is 4-D (OIHW)",
-                t.shape
+                "layer '{name}': key '{key}' has shape {}, a conv weight is 4-D (OIHW)",
+                shape_text(&t.shape)
             )
         })?;
         Ok(Some(s))
@@ -393,7 +393,8 @@ pub fn params_from_state_dict(
                 )
             };
             return Err(format!(
-                "layer '{name}': key '{key}' has shape {have:?}, expected {want:?} ({why})"
+                "layer '{name}': key '{key}' has shape {}, expected {want:?} ({why})",
+                shape_text(&have)
             ));
         }
     }
@@ -442,9 +443,9 @@ pub fn params_from_state_dict(
     let (wkey, wt) = sd.need(FC, "weight_integer")?;
     if wt.shape.len() != 2 || wt.shape[1] != features || wt.shape[0] <= 0 {
         return Err(format!(
-            "layer '{FC}': key '{wkey}' has shape {:?}, expected [classes, {features}] ({features} \
+            "layer '{FC}': key '{wkey}' has shape {}, expected [classes, {features}] ({features} \
              = the last unit's output channels)",
-            wt.shape
+            shape_text(&wt.shape)
         ));
     }
     let classes = wt.shape[0];
@@ -497,8 +498,8 @@ pub fn params_from_state_dict(
 fn bias(layer: &str, key: &str, t: &TensorData, n: i64) -> Result<Vec<i32>, String> {
     if t.shape != [n] {
         return Err(format!(
-            "layer '{layer}': key '{key}' has shape {:?}, expected [{n}]",
-            t.shape
+            "layer '{layer}': key '{key}' has shape {}, expected [{n}]",
+            shape_text(&t.shape)
         ));
     }
     integers(
@@ -622,4 +623,13 @@ pub fn bits_from_json(text: &str) -> Result<BitConfig, String> {
 /// Write `DIR/model.mlir` and `DIR/weights.safetensors`.
 pub fn write_model(m: &Imported, dir: &Path) -> Result<(), String> {
     crate::write_graph(dir, &m.graph.graph, &m.weights)
+}
+
+/// A shape for a message: its first eight dimensions and the rank beyond (a file may claim a
+/// rank of millions).
+fn shape_text(shape: &[i64]) -> String {
+    if shape.len() <= 8 {
+        return format!("{shape:?}");
+    }
+    format!("{:?} ... (rank {})", &shape[..8], shape.len())
 }
