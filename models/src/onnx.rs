@@ -701,7 +701,21 @@ impl<'a> Importer<'a> {
             let what = dt::name(t.data_type);
             let (lo, hi) = (bound(1)?, bound(2)?);
             let c = |v: i64| v.max(lo.unwrap_or(i64::MIN)).min(hi.unwrap_or(i64::MAX));
+            // 8-bit weights clipped to a 4-bit range are 4-bit weights (QCDQ's 4-bit form)
+            let narrow = |signed: bool| match (lo, hi) {
+                (Some(l), Some(h)) if signed => l >= -8 && h <= 7,
+                (Some(l), Some(h)) => l >= 0 && h <= 15,
+                _ => false,
+            };
             t.data = match t.data {
+                onnx::Data::I8(v) if narrow(true) => {
+                    t.data_type = dt::INT4;
+                    onnx::Data::I4(v.into_iter().map(|x| c(x as i64) as i8).collect())
+                }
+                onnx::Data::U8(v) if narrow(false) => {
+                    t.data_type = dt::UINT4;
+                    onnx::Data::U4(v.into_iter().map(|x| c(x as i64) as u8).collect())
+                }
                 onnx::Data::I8(v) => onnx::Data::I8(v.into_iter().map(|x| c(x as i64) as i8).collect()),
                 onnx::Data::U8(v) => onnx::Data::U8(v.into_iter().map(|x| c(x as i64) as u8).collect()),
                 onnx::Data::I4(v) => onnx::Data::I4(v.into_iter().map(|x| c(x as i64) as i8).collect()),
@@ -719,6 +733,35 @@ impl<'a> Importer<'a> {
         let q = q.clone();
         let (lo, hi) = (bound(1)?, bound(2)?);
         let ty = self.g.value_type(q.id).clone();
+        let (ql, qh) = q.qtype.range();
+        let (lo_q, hi_q) = (lo.unwrap_or(ql).max(ql), hi.unwrap_or(qh).min(qh));
+        // an 8-bit value clipped to a 4-bit range (QCDQ's 4-bit activations) becomes a 4-bit
+        // value: 4-bit kernels read it
+        let narrow = [ElemType::I4, ElemType::U4].into_iter().find(|t| {
+            let (l, h) = t.range();
+            q.qtype.bits() == 8 && lo_q >= l && hi_q <= h && (l..=h).contains(&q.zp)
+        });
+        if let Some(qtype) = narrow {
+            let elem = stored_type(qtype, q.offset);
+            let id = self.g.push(
+                Op::Requantize {
+                    offset: vec![],
+                    scales: ChannelScales::per_tensor(Dyadic {
+                        multiplier: 1,
+                        shift: 0,
+                    }),
+                    rounding: Rounding::HalfToEven,
+                    zero_point: 0,
+                    clamp: [lo_q - q.offset, hi_q - q.offset],
+                    layout: self.layout_of(q.id),
+                },
+                vec![q.id],
+                TensorType::new(ty.shape, elem),
+            );
+            self.values
+                .insert(out.to_string(), Entry::Q(QVal { id, qtype, ..q }));
+            return Ok(true);
+        }
         let (tl, th) = ty.elem.range();
         // stored values are q - offset
         let id = self.g.push(

@@ -23,6 +23,7 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "biased_qop_u8",
         "resnet_convf_u8",
         "vgg_u8",
+        "qcdq_u4",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();

@@ -41,6 +41,14 @@
 // VGG: "qnn.dense"
 // RUN: nibble-run --cpu %t/v/model.mlir --input %hawq_fixtures/onnx/vgg_u8.input.npy --check %hawq_fixtures/onnx/vgg_u8.ort.npy | FileCheck %s --check-prefix=VGGCPU
 // VGGCPU: check: 80 elements identical to
+// QCDQ (Brevitas' 4-bit export: QuantizeLinear -> Clip(0, 15) -> DequantizeLinear, int8 weights
+// -> Clip(-7, 7)): uint4 activations and int4 weights, bit for bit with ONNX Runtime.
+// RUN: nibble-gen import %hawq_fixtures/onnx/qcdq_u4.onnx -o %t/q4 > /dev/null
+// RUN: FileCheck %s --check-prefix=QCDQ < %t/q4/model.mlir
+// QCDQ: "qnn.requantize"({{.*}}) {clamp = array<i64: 0, 15>, {{.*}} : (tensor<8x16x32x32xui8>) -> tensor<8x16x32x32xui4>
+// QCDQ: "qnn.conv2d"({{.*}}) {{.*}} : (tensor<8x16x32x32xui4>, tensor<16x16x3x3xi4>, tensor<16xi32>) -> tensor<8x16x32x32xi32>
+// RUN: nibble-run --cpu %t/q4/model.mlir --input %hawq_fixtures/onnx/qcdq_u4.input.npy --check %hawq_fixtures/onnx/qcdq_u4.ort.npy | FileCheck %s --check-prefix=QCDQCPU
+// QCDQCPU: check: 80 elements identical to
 // Files that are not models: a located one-line error each, exit 1.
 // RUN: printf '' > %t/empty.onnx && not nibble-gen import %t/empty.onnx -o %t/e 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: nibble-gen: error: {{.*}}empty.onnx: the file is empty

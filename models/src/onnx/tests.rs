@@ -32,6 +32,7 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "biased_qop_u8",
         "resnet_convf_u8",
         "vgg_u8",
+        "qcdq_u4",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
