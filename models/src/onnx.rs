@@ -119,6 +119,7 @@ enum Float {
         kernel: [i64; 2],
         strides: [i64; 2],
         padding: [i64; 4],
+        ceil: bool,
     },
 }
 
@@ -167,11 +168,13 @@ impl Float {
                 kernel,
                 strides,
                 padding,
+                ceil,
             } => Float::Pooled {
                 inner: Box::new(inner.bounded(lo, hi)?),
                 kernel,
                 strides,
                 padding,
+                ceil,
             },
             Float::Input(_) | Float::Dq(_) => return None,
         })
@@ -952,7 +955,7 @@ impl<'a> Importer<'a> {
             "MaxPool" => {
                 let a = Attrs::new(n);
                 check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "dilations", "storage_order", "auto_pad"])?;
-                let (kernel, strides, padding) = window(&a, true)?;
+                let (kernel, strides, padding, ceil) = window(&a, true)?;
                 if let Some(Entry::F(
                     f @ (Float::Acc { pool_count: None, .. }
                     | Float::Sum { .. }
@@ -964,12 +967,12 @@ impl<'a> Importer<'a> {
                     let inner = Box::new(f.clone());
                     self.values.insert(
                         out,
-                        Entry::F(Float::Pooled { inner, kernel, strides, padding }),
+                        Entry::F(Float::Pooled { inner, kernel, strides, padding, ceil }),
                     );
                     return Ok(());
                 }
                 let (x, float) = self.moved(input(n, 0)?)?;
-                let y = self.max_pool(&x, kernel, strides, padding)?;
+                let y = self.max_pool(&x, kernel, strides, padding, ceil)?;
                 self.values.insert(out, wrap(QVal { id: y, ..x }, float));
             }
             "GlobalAveragePool" | "AveragePool" => {
@@ -981,7 +984,8 @@ impl<'a> Importer<'a> {
                 } else {
                     let a = Attrs::new(n);
                     check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad"])?;
-                    window(&a, false)?
+                    let (k, s, p, _) = window(&a, false)?;
+                    (k, s, p)
                 };
                 if kernel != [h, w] || padding != [0; 4] {
                     return Err(
@@ -1219,8 +1223,10 @@ impl<'a> Importer<'a> {
         k: [i64; 2],
         s: [i64; 2],
         p: [i64; 4],
+        ceil: bool,
     ) -> Result<ValueId, String> {
         let [n, c, h, w] = self.nchw(x.id);
+        let p = if ceil { ceil_padding([h, w], k, s, p) } else { p };
         let [oh, ow] = window_output([h, w], k, s, p)?;
         let ty = TensorType::new(vec![n, c, oh, ow], self.g.value_type(x.id).elem);
         let op = Op::MaxPool2d {
@@ -1284,9 +1290,10 @@ impl<'a> Importer<'a> {
                 kernel,
                 strides,
                 padding,
+                ceil,
             } => {
                 let q = self.quantize_float(x, *inner, scale, zp, qtype)?;
-                let y = self.max_pool(&q, kernel, strides, padding)?;
+                let y = self.max_pool(&q, kernel, strides, padding, ceil)?;
                 Ok(QVal { id: y, ..q })
             }
             Float::Input(id) => {
@@ -2153,8 +2160,29 @@ fn window_output(hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> Result<
     Ok([(span[0] - k[0]) / s[0] + 1, (span[1] - k[1]) / s[1] + 1])
 }
 
-/// kernel, strides, padding of a pool node.
-fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4]), String> {
+/// `ceil_mode = 1` as padding: ONNX Runtime's output size `ceil((H + pads - k) / s) + 1`, less
+/// one where the last window would start past the input and its top / left padding (PyTorch's
+/// rule, which ONNX Runtime follows), reached by padding the bottom / right so far that the
+/// floor formula gives it. Padding never wins a max, so the values are the max pool's.
+fn ceil_padding(hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> [i64; 4] {
+    let mut p = p;
+    for i in 0..2 {
+        let span = hw[i] + p[i] + p[i + 2] - k[i];
+        if span < 0 {
+            continue; // the window does not fit: window_output says so
+        }
+        let mut out = (span + s[i] - 1) / s[i] + 1;
+        if (out - 1) * s[i] >= hw[i] + p[i] {
+            out -= 1;
+        }
+        p[i + 2] = p[i + 2].max((out - 1) * s[i] + k[i] - hw[i] - p[i]);
+    }
+    p
+}
+
+/// kernel, strides, padding of a pool node, and whether its output size rounds up
+/// (`ceil_mode`, max pools only).
+fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4], bool), String> {
     let k = a.ints("kernel_shape")?.ok_or("kernel_shape is missing")?;
     if k.len() != 2 || k.iter().any(|&v| !(1..=1 << 16).contains(&v)) {
         return Err(format!(
@@ -2162,9 +2190,8 @@ fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4]), String
         ));
     }
     let k = [k[0], k[1]];
-    if a.int("ceil_mode")?.unwrap_or(0) != 0 {
-        return Err("ceil_mode = 1 is not supported".into());
-    }
+    // (an average pool is taken over its whole map only, where rounding up changes nothing)
+    let ceil = a.int("ceil_mode")?.unwrap_or(0) != 0;
     if max {
         if a.ints("dilations")?
             .is_some_and(|d| d.iter().any(|&v| v != 1))
@@ -2183,7 +2210,7 @@ fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4]), String
     if p[0] >= k[0] || p[2] >= k[0] || p[1] >= k[1] || p[3] >= k[1] {
         return Err(format!("pads {p:?} must be smaller than the kernel {k:?}"));
     }
-    Ok((k, s, p))
+    Ok((k, s, p, ceil))
 }
 
 mod qoperator;

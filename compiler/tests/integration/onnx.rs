@@ -62,3 +62,67 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         }
     }
 }
+
+/// Max pools with the bottom / right padding `ceil_mode` turns into (up to kernel - 1, larger
+/// than the top / left), on 8- and 4-bit values of odd sizes: the tcconv lowering and its
+/// interpreter equal the qnn reference on every target.
+#[test]
+fn max_pools_padded_unevenly_lower_to_the_reference_on_every_target() {
+    use nibble_qnn::graph::{Graph, Op, TensorType};
+    use nibble_qnn::semantics::{ElemType, Layout};
+    for (elem, h, w, padding) in [
+        (ElemType::I8, 7, 9, [1, 1, 2, 1]),
+        (ElemType::U8, 6, 11, [0, 0, 1, 2]),
+        (ElemType::I8, 5, 5, [1, 0, 2, 2]),
+    ] {
+        let (n, c, k, s) = (3i64, 8i64, 3i64, 2i64);
+        let oh = (h + padding[0] + padding[2] - k) / s + 1;
+        let ow = (w + padding[1] + padding[3] - k) / s + 1;
+        let mut g = Graph::new("pool", vec![TensorType::new(vec![n, c, h, w], ElemType::F32)]);
+        let q = g.push(
+            Op::Quantize {
+                scale: 0.05,
+                layout: Layout::NCHW,
+                zero_point: if elem == ElemType::U8 { 100 } else { 0 },
+                mode: Default::default(),
+            },
+            vec![0],
+            TensorType::new(vec![n, c, h, w], elem),
+        );
+        let p = g.push(
+            Op::MaxPool2d {
+                kernel: [k, k],
+                strides: [s, s],
+                padding,
+                layout: Layout::NCHW,
+            },
+            vec![q],
+            TensorType::new(vec![n, c, oh, ow], elem),
+        );
+        let y = g.push(
+            Op::Dequantize {
+                scales: vec![0.05],
+                layout: Layout::NCHW,
+            },
+            vec![p],
+            TensorType::new(vec![n, c, oh, ow], ElemType::F32),
+        );
+        g.results.push(y);
+        nibble_qnn::verify::verify_graph(&g).unwrap();
+        let weights = nibble_qnn::weights::Weights::default();
+        let x = nibble_qnn::tensor::Rng(12).tensor(&g.args[0]);
+        let want = nibble_qnn::reference::run(&g, &weights, &[x.clone()]).unwrap();
+        for target in Target::ALL {
+            let opt = optimized(&g, target);
+            let p = lower(&opt, target, &LowerOptions::default())
+                .unwrap_or_else(|e| panic!("{target}: {e}"));
+            nibble_tcconv::verify::verify_program(&p).unwrap_or_else(|e| panic!("{target}: {e:?}"));
+            let packed = nibble_tcconv::pack::pack_all(&p, &weights).unwrap();
+            let got = nibble_tcconv::interp::run(&p, &packed, &[x.clone()]).unwrap();
+            assert!(
+                got[0].first_mismatch(&want[0]).is_none(),
+                "{elem} {h}x{w} {padding:?} {target}"
+            );
+        }
+    }
+}

@@ -1073,3 +1073,61 @@ fn integer_clips_and_clip_attributes() {
     let x = nibble_qnn::tensor::Rng(10).tensor(&m.graph.args[0]);
     assert_eq!(run(&clip(true), &x), run(&clip(false), &x));
 }
+
+/// MaxPool with `ceil_mode = 1`: ONNX Runtime's output size (rounded up, less one where the last
+/// window would start past the input and its top / left padding) and values (windows clipped
+/// to the input), against a direct computation on the quantized input, odd sizes included.
+#[test]
+fn ceil_mode_max_pools_round_up_as_onnx_runtime() {
+    for (h, w, k, s, p) in [(5, 7, 3, 2, 1), (4, 4, 3, 2, 0), (7, 6, 2, 2, 0), (9, 5, 3, 3, 1), (6, 11, 2, 3, 1)] {
+        let mut mp = node("MaxPool", "pool", &["xf"], &["pf"]);
+        mp.attribute.push(attr_ints("kernel_shape", &[k, k]));
+        mp.attribute.push(attr_ints("strides", &[s, s]));
+        mp.attribute.push(attr_ints("pads", &[p, p, p, p]));
+        mp.attribute.push(qoperator::int_attr("ceil_mode", 1));
+        let out = |n: i64| {
+            let mut o = (n + 2 * p - k + s - 1) / s + 1;
+            if (o - 1) * s >= n + p {
+                o -= 1;
+            }
+            o
+        };
+        let (oh, ow) = (out(h), out(w));
+        let m = model_bytes(
+            vec![
+                node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+                node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+                mp,
+                node("QuantizeLinear", "q2", &["pf", "s", "zp"], &["pq"]),
+                node("DequantizeLinear", "dq2", &["pq", "s", "zp"], &["y"]),
+            ],
+            vec![scalar_f32("s", 0.5), tensor_i8("zp", vec![], vec![0])],
+            &[1, 2, h, w],
+            &[1, 2, oh, ow],
+        );
+        let imp = import_onnx(&m, &OnnxOptions::default()).unwrap();
+        nibble_qnn::verify::verify_graph(&imp.graph).unwrap();
+        let x = nibble_qnn::tensor::Rng(11).tensor(&imp.graph.args[0]);
+        let y = nibble_qnn::reference::run(&imp.graph, &imp.weights, &[x.clone()]).unwrap();
+        assert_eq!(y[0].ty.shape, vec![1, 2, oh, ow], "{h}x{w} k{k} s{s} p{p}");
+        let q: Vec<f32> = x
+            .floats()
+            .iter()
+            .map(|&v| (v / 0.5).round_ties_even().clamp(-128.0, 127.0) * 0.5)
+            .collect();
+        for c in 0..2 {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut best = f32::MIN;
+                    for r in (i * s - p).max(0)..(i * s - p + k).min(h) {
+                        for t in (j * s - p).max(0)..(j * s - p + k).min(w) {
+                            best = best.max(q[((c * h + r) * w + t) as usize]);
+                        }
+                    }
+                    let got = y[0].floats()[((c * oh + i) * ow + j) as usize];
+                    assert_eq!(got, best, "{h}x{w} k{k} s{s} p{p} at {c},{i},{j}");
+                }
+            }
+        }
+    }
+}
