@@ -67,6 +67,15 @@ impl StateDict {
                     k.kind()
                 ));
             };
+            // HAWQ's keys are module paths of a few dozen characters; a longer one would only
+            // make every message that names it as long
+            if key.len() > 512 {
+                return Err(format!(
+                    "state dict key '{}...' has {} characters: not a layer's parameter",
+                    key.chars().take(60).collect::<String>(),
+                    key.len()
+                ));
+            }
             let short = match key.strip_prefix("module.") {
                 Some(s) => {
                     prefixed += 1;
