@@ -5,13 +5,14 @@
 //! Two kinds of entries, both written through a temp file and a rename, both best effort (a
 //! cache that cannot be read or written only costs time):
 //! - `kernel-<key>.ptx`: the PTX of a kernel, its name replaced by [`PLACEHOLDER`] so that any op
-//!   of any network can launch it under its own name. The key is the kernel's content key (its
-//!   text but for its name, the target and the compiler build: [`content_key`]) where
-//!   convert-tcconv-to-gpu computed one, else the hash of its lowering input's text, the PTX
-//!   pipeline and the build.
+//!   of any network can launch it under its own name. The key is the kernel's content key (what
+//!   decides its PTX: the op signature it was built for, which decides its text but for its
+//!   name, the LLVM pipeline and codegen level, the target and the compiler build:
+//!   [`content_key`]) where convert-tcconv-to-gpu gave it one, else the hash of its lowering
+//!   input's text, the PTX pipeline and the build.
 //! - `sig-<key>.json`: for an op signature (`signature::signature`: everything the kernel
-//!   builder reads of the op) and the compiler build ([`signature_key`]), the content key of the
-//!   kernel it builds, its launch and the tables it takes, in order.
+//!   builder reads of the op), the LLVM backend and the compiler build ([`signature_key`]), the
+//!   content key of the kernel it builds, its launch and the tables it takes, in order.
 //!
 //! `convert-tcconv-to-gpu{kernel-cache=true}` looks an op's signature up before building: on a
 //! hit whose PTX is there too, the gpu.module gets a declaration-like stub
@@ -47,8 +48,8 @@ pub fn hash(parts: &[&[u8]]) -> String {
     format!("{h:032x}")
 }
 
-/// The key of a kernel's PTX: its text without its name (`sym_name = "_"`), the target and
-/// the build.
+/// The key of a kernel's PTX: what decides it (`text`: its signature and the LLVM backend), the
+/// target and the build.
 pub fn content_key(text: &[u8], target: &str) -> String {
     hash(&[BUILD_HASH.as_bytes(), target.as_bytes(), text])
 }

@@ -501,7 +501,7 @@ fn convert_func<'c>(
                 (OpKernel::Seen(run.clone()), tables, *launch)
             }
             None => {
-                let sig_key = cache.map(|_| kernel_cache::signature_key(&sig));
+                let sig_key = cache.map(|_| kernels.signature_key(&sig));
                 let hit = cache
                     .zip(sig_key.as_deref())
                     .and_then(|(d, k)| kernel_cache::lookup(d, k));
@@ -558,9 +558,8 @@ fn convert_func<'c>(
         let run = match kernel {
             OpKernel::Seen(run) => run,
             OpKernel::New(mut kernel, sig_key) => {
-                // a kernel built before with the same body (only tables and names differ) runs
-                // again
-                let content = Built::key(context, &mut kernel, &kname, target);
+                // the signature decides the kernel's text but for its name
+                let content = kernels.key(&sig, target);
                 if let (Some(d), Some(k)) = (cache, &sig_key) {
                     kernel.set_attribute(
                         kernel_cache::CONTENT_ATTR,
@@ -638,30 +637,34 @@ fn op_tables(op: &TcOp, whats: &[String]) -> Result<Vec<Table>, String> {
         .collect()
 }
 
-/// The kernels of one gpu.module so far, by body: a kernel is built once and launched by every
-/// op whose kernel has the same text but for its name; likewise one constant per table.
+/// The kernels of one gpu.module so far: a kernel is built once per op signature and launched
+/// by every op of that signature; likewise one constant per table.
 #[derive(Default)]
 struct Built {
-    /// By the content key of the kernel's text ([`kernel_cache::content_key`]): its name.
+    /// By the kernel's content key ([`Built::key`]): its name.
     built: HashMap<String, String>,
+    /// The LLVM backend (`llvm_backend::Backend::describe`) the PTX will come from.
+    backend: String,
     tables: HashMap<Vec<i32>, String>,
     /// By `signature::signature`: the kernel, its table parameters' names and its launch.
     by_signature: HashMap<String, (String, Vec<String>, Launch)>,
 }
 
 impl Built {
-    /// The content key of `kernel` (named `name`): its text without its name, for `target`.
-    fn key<'c>(
-        context: &'c Context,
-        kernel: &mut Operation<'c>,
-        name: &str,
-        target: Target,
-    ) -> String {
-        let sym = |n: &str| StringAttribute::new(context, n).into();
-        kernel.set_attribute("sym_name", sym("_"));
-        let text = print_generic(kernel);
-        kernel.set_attribute("sym_name", sym(name));
-        kernel_cache::content_key(&text, target.name())
+    /// The content key of the kernel an op of signature `sig` gets: the signature decides its
+    /// text but for its name (`signature.rs`), and the LLVM pipeline and codegen level its
+    /// PTX, so both are in the key (a kernel's text is never printed for it: on ResNet-50 that
+    /// took 0.14 s of a cold compile).
+    /// The kernel-cache key of signature `sig`'s entry, for this LLVM backend.
+    fn signature_key(&self, sig: &str) -> String {
+        kernel_cache::signature_key(&format!("{sig}\nllvm {}", self.backend))
+    }
+
+    fn key(&self, sig: &str, target: Target) -> String {
+        kernel_cache::content_key(
+            format!("signature {sig}\nllvm {}", self.backend).as_bytes(),
+            target.name(),
+        )
     }
 
     /// The name of the kernel of content key `content`: the one added before, else `make()`
@@ -785,7 +788,12 @@ pub fn convert(
             .as_operation_mut()
             .set_attribute("gpu.container_module", Attribute::unit(context));
         let gm = gpu_module(context, module).to_raw();
-        let mut kernels = Built::default();
+        let backend = llvm_backend::Backend::from_env()
+            .map_err(|e| emit_error(Location::unknown(context), &e))?;
+        let mut kernels = Built {
+            backend: backend.describe(),
+            ..Built::default()
+        };
         for raw in fs {
             let func = unsafe { OperationRef::from_raw(raw) };
             let gm = unsafe { OperationRef::from_raw(gm) };
@@ -1140,27 +1148,6 @@ fn kernel_units<'c>(
         });
     }
     Ok(units)
-}
-
-/// The generic form of `op` without verifying it first: the generic printer never relies on an
-/// op's invariants (the verifier runs on the whole module after the pass).
-fn print_generic(op: &Operation) -> Vec<u8> {
-    unsafe extern "C" fn push(s: mlir_sys::MlirStringRef, data: *mut std::ffi::c_void) {
-        let v = unsafe { &mut *(data as *mut Vec<u8>) };
-        v.extend_from_slice(unsafe { std::slice::from_raw_parts(s.data as *const u8, s.length) });
-    }
-    let flags = melior::ir::operation::OperationPrintingFlags::new().print_generic_operation_form();
-    unsafe { mlir_sys::mlirOpPrintingFlagsAssumeVerified(flags.to_raw()) };
-    let mut v: Vec<u8> = Vec::with_capacity(1 << 16);
-    unsafe {
-        mlir_sys::mlirOperationPrintWithFlags(
-            op.to_raw(),
-            flags.to_raw(),
-            Some(push),
-            &mut v as *mut Vec<u8> as *mut std::ffi::c_void,
-        )
-    };
-    v
 }
 
 /// The text of `op`, which belongs to a verified module: the module was verified after parsing
