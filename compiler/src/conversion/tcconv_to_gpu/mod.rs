@@ -896,9 +896,11 @@ pub fn gpu_to_ptx_with(
     // else its lowering input's text with the pipeline and the build
     let keys: Vec<String> = units
         .iter()
-        .map(|u| match &u.cache {
-            Some(UnitCache::Stub(c) | UnitCache::Content(c)) => c.clone(),
-            None => kernel_cache::hash(&[
+        .map(|u| match (&u.cache, cache) {
+            (Some(UnitCache::Stub(c) | UnitCache::Content(c)), _) => c.clone(),
+            // no cache: no key needed (printing a kernel is not free)
+            (None, None) => String::new(),
+            (None, Some(_)) => kernel_cache::hash(&[
                 kernel_cache::BUILD_HASH.as_bytes(),
                 pipeline.as_bytes(),
                 print_verified(&u.module.as_operation()).as_bytes(),
