@@ -165,6 +165,14 @@ pub fn run(
                 return Err(());
             }
         } else {
+            if let Err(e) = check_binary_targets(module, el) {
+                log.push(Diag {
+                    severity: Severity::Error,
+                    loc: String::new(),
+                    message: e,
+                });
+                return Err(());
+            }
             let pm = PassManager::new(context);
             pm.enable_verifier(true);
             if let Err(e) = parse_pass_pipeline(
@@ -190,6 +198,129 @@ pub fn run(
             }
         }
         after(el, module);
+    }
+    Ok(())
+}
+
+/// Before an upstream element that runs LLVM's NVPTX backend (`gpu-module-to-binary`, also in
+/// `gpu-lower-to-nvvm-pipeline`): every chip it will compile for is one nibble targets (LLVM
+/// aborts the process on an unknown one) and, for kernels convert-tcconv-to-gpu built, the one
+/// they were built for (LLVM aborts on an instruction the chip lacks).
+fn check_binary_targets(module: &Module, el: &Element) -> Result<(), String> {
+    use melior::ir::block::BlockLike;
+    use melior::ir::operation::OperationLike;
+    let lower_pipeline = el.text.contains("gpu-lower-to-nvvm-pipeline");
+    if !lower_pipeline && !el.text.contains("gpu-module-to-binary") {
+        return Ok(());
+    }
+    let known = || {
+        nibble_tcconv::target::Target::ALL
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let check = |chip: &str, ptx: u32, built: Option<String>, module_name: &str| -> Result<(), String> {
+        if nibble_tcconv::target::Target::parse(chip).is_err() {
+            return Err(format!(
+                "'{}': chip '{chip}' of gpu.module @{module_name} is not a target nibble compiles for ({})",
+                el.name,
+                known()
+            ));
+        }
+        // the PTX ISA LLVM needs for the chip (it aborts below it)
+        let need = match chip {
+            "sm_75" => 63,
+            "sm_80" => 70,
+            "sm_86" => 71,
+            "sm_89" | "sm_90" => 78,
+            _ => 80,
+        };
+        if ptx < need {
+            return Err(format!(
+                "'{}': gpu.module @{module_name} is compiled for {chip} with PTX ISA {}.{}, which needs {}.{} at least (features = \"+ptx{need}\")",
+                el.name,
+                ptx / 10,
+                ptx % 10,
+                need / 10,
+                need % 10
+            ));
+        }
+        match built {
+            Some(t) if t != chip => Err(format!(
+                "'{}': the kernels of gpu.module @{module_name} were built for {t} (convert-tcconv-to-gpu{{target={t}}}) but are compiled for chip {chip}: attach {t}",
+                el.name
+            )),
+            _ => Ok(()),
+        }
+    };
+    // gpu-lower-to-nvvm-pipeline attaches its own chip and features (`cubin-chip`, sm_50, and
+    // `cubin-features`, +ptx60, by default)
+    let option = |key: &str, default: &str| {
+        el.text
+            .split(|c: char| c == '{' || c == '}' || c.is_whitespace())
+            .find_map(|kv| kv.strip_prefix(key))
+            .unwrap_or(default)
+            .trim_matches('"')
+            .to_string()
+    };
+    let ptx_of = |features: &str| {
+        features
+            .split(',')
+            .find_map(|f| f.trim().strip_prefix("+ptx"))
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(60)
+    };
+    let pipeline_chip = lower_pipeline.then(|| {
+        (
+            option("cubin-chip=", "sm_50"),
+            ptx_of(&option("cubin-features=", "+ptx60")),
+        )
+    });
+    let mut cur = module.body().first_operation();
+    while let Some(op) = cur {
+        cur = op.next_in_block();
+        if op.name().as_string_ref().as_str() != Ok("gpu.module") {
+            continue;
+        }
+        let name = op
+            .attribute("sym_name")
+            .ok()
+            .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
+            .and_then(|s| nibble_qnn::ir::string_text(s).ok().map(str::to_string))
+            .unwrap_or_default();
+        let built = op
+            .attribute(crate::conversion::tcconv_to_gpu::TARGET_ATTR)
+            .ok()
+            .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
+            .and_then(|s| nibble_qnn::ir::string_text(s).ok().map(str::to_string));
+        // `[#nvvm.target<chip = "sm_80", features = "+ptx70">, ...]`
+        let chips: Vec<(String, u32)> = match &pipeline_chip {
+            Some(c) => vec![c.clone()],
+            None => op
+                .attribute("targets")
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+                .split("#nvvm.target")
+                .skip(1)
+                .map(|t| {
+                    let field = |k: &str| {
+                        t.split(k)
+                            .nth(1)
+                            .and_then(|r| r.split('"').next())
+                            .map(str::to_string)
+                    };
+                    // nvvm-attach-target's defaults: sm_50, +ptx60
+                    (
+                        field("chip = \"").unwrap_or_else(|| "sm_50".into()),
+                        ptx_of(&field("features = \"").unwrap_or_default()),
+                    )
+                })
+                .collect(),
+        };
+        for (chip, ptx) in &chips {
+            check(chip.as_str(), *ptx, built.clone(), &name)?;
+        }
     }
     Ok(())
 }

@@ -38,23 +38,7 @@ impl NibblePass for TcconvVerify {
                     continue;
                 }
             };
-            if let Err(errs) = nibble_tcconv::verify::verify_program(&p) {
-                // Program ops are the function's kernel ops in order (allocs and weights aside).
-                let mut kernels = vec![];
-                let block = func.region(0).ok().and_then(|r| r.first_block());
-                let mut cur = block.and_then(|b| b.first_operation());
-                while let Some(op) = cur {
-                    let n = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
-                    if n.starts_with("tcconv.") && n != "tcconv.alloc" && n != "tcconv.weight" {
-                        kernels.push(op.location());
-                    }
-                    cur = op.next_in_block();
-                }
-                for (i, e) in errs {
-                    emit_error(kernels.get(i).copied().unwrap_or(func.location()), &e);
-                }
-                failed = true;
-            }
+            failed |= check_program(func, &p).is_err();
         }
         if failed {
             Err(())
@@ -62,4 +46,31 @@ impl NibblePass for TcconvVerify {
             Ok(())
         }
     }
+}
+
+/// Verify the program `func` reads back as (`nibble_tcconv::verify::verify_program`), each
+/// error at its op's location; convert-tcconv-to-gpu calls it too, so that no kernel is built
+/// for an op the verifier refuses.
+pub(crate) fn check_program(
+    func: OperationRef,
+    p: &nibble_tcconv::program::Program,
+) -> Result<(), ()> {
+    let Err(errs) = nibble_tcconv::verify::verify_program(p) else {
+        return Ok(());
+    };
+    // Program ops are the function's kernel ops in order (allocs and weights aside).
+    let mut kernels = vec![];
+    let block = func.region(0).ok().and_then(|r| r.first_block());
+    let mut cur = block.and_then(|b| b.first_operation());
+    while let Some(op) = cur {
+        let n = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
+        if n.starts_with("tcconv.") && n != "tcconv.alloc" && n != "tcconv.weight" {
+            kernels.push(op.location());
+        }
+        cur = op.next_in_block();
+    }
+    for (i, e) in errs {
+        emit_error(kernels.get(i).copied().unwrap_or(func.location()), &e);
+    }
+    Err(())
 }

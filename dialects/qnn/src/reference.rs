@@ -52,6 +52,21 @@ pub fn run(g: &Graph, w: &Weights, inputs: &[Tensor]) -> Result<Vec<Tensor>, Str
     Ok(g.results.iter().map(|&v| all[v].clone()).collect())
 }
 
+/// Bytes the reference holds for `g`'s values once it has run (it keeps every value: 4 bytes an
+/// element), saturating; callers compare it with the memory they have before running.
+pub fn bytes_held(g: &Graph) -> u64 {
+    g.args
+        .iter()
+        .chain(g.nodes.iter().map(|n| &n.result))
+        .map(|t| {
+            t.shape
+                .iter()
+                .try_fold(4u64, |a, &d| a.checked_mul(d.max(0) as u64))
+                .unwrap_or(u64::MAX)
+        })
+        .fold(0u64, |a, b| a.saturating_add(b))
+}
+
 /// Run `g` and return every SSA value (arguments first, then one per node), for calibration.
 pub fn run_all(g: &Graph, w: &Weights, inputs: &[Tensor]) -> Result<Vec<Tensor>, String> {
     if inputs.len() != g.args.len() {

@@ -140,6 +140,9 @@ pub fn is_tcconv_func(op: &OperationRef) -> bool {
     op.has_attribute("tcconv.target")
 }
 
+/// The attribute of `gpu.module @kernels` naming the target its kernels are built for.
+pub const TARGET_ATTR: &str = "nibble.target";
+
 /// The `gpu.module @kernels` of the module (created at the end of the body if missing).
 fn gpu_module<'c, 'a>(context: &'c Context, module: &'a Module<'c>) -> OperationRef<'c, 'a> {
     let mut cur = module.body().first_operation();
@@ -452,6 +455,8 @@ fn convert_func<'c>(
             &e.message,
         )
     })?;
+    // an op the tcconv verifier refuses gets no kernel (its checks are the kernels' premises)
+    crate::transforms::tcconv_verify::check_program(func, &p)?;
     let target = opts.target;
     if p.target != target {
         emit_error(
@@ -788,6 +793,16 @@ pub fn convert(
             .as_operation_mut()
             .set_attribute("gpu.container_module", Attribute::unit(context));
         let gm = gpu_module(context, module).to_raw();
+        // the target its kernels are built for: the chip gpu-module-to-binary must be given
+        // (`pipeline::check_binary_targets`)
+        let target_attr = StringAttribute::new(context, opts.target.name());
+        unsafe {
+            mlir_sys::mlirOperationSetAttributeByName(
+                gm,
+                melior::StringRef::new(TARGET_ATTR).to_raw(),
+                target_attr.to_raw(),
+            )
+        };
         let backend = llvm_backend::Backend::from_env()
             .map_err(|e| emit_error(Location::unknown(context), &e))?;
         let mut kernels = Built {

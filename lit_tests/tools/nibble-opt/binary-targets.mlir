@@ -1,0 +1,16 @@
+// Upstream passes that run LLVM's NVPTX backend (gpu-module-to-binary, also inside
+// gpu-lower-to-nvvm-pipeline) get the chips and PTX versions checked first: LLVM aborts the
+// process on an unknown chip, on a PTX ISA too old for it, and on an instruction the chip
+// lacks (kernels convert-tcconv-to-gpu built for another target). Each is one error, exit 1.
+// RUN: not nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90},gpu-lower-to-nvvm-pipeline)' 2>&1 | FileCheck %s --check-prefix=DEFAULT
+// DEFAULT: error: 'gpu-lower-to-nvvm-pipeline': chip 'sm_50' of gpu.module @kernels is not a target nibble compiles for (sm_75, sm_80, sm_86, sm_89, sm_90, sm_90a)
+// RUN: not nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90},gpu-lower-to-nvvm-pipeline{cubin-chip=sm_9999})' 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// UNKNOWN: error: 'gpu-lower-to-nvvm-pipeline': chip 'sm_9999' of gpu.module @kernels is not a target nibble compiles for
+// RUN: not nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90},nvvm-attach-target{chip=sm_90},gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=OLDPTX
+// OLDPTX: error: 'gpu-module-to-binary': gpu.module @kernels is compiled for sm_90 with PTX ISA 6.0, which needs 7.8 at least (features = "+ptx78")
+// RUN: not nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90},nvvm-attach-target{chip=sm_80 features=+ptx80},gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=OTHER
+// OTHER: error: 'gpu-module-to-binary': the kernels of gpu.module @kernels were built for sm_90 (convert-tcconv-to-gpu{target=sm_90}) but are compiled for chip sm_80: attach sm_90
+// The matching chip compiles.
+// RUN: nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx80},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>/dev/null | FileCheck %s --check-prefix=OK
+// OK: gpu.binary @kernels
+// OK-SAME: .target sm_90
