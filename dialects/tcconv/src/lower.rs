@@ -327,6 +327,37 @@ impl<'g> Lowering<'g> {
         self.new_buffer(v, l)
     }
 
+    /// What the lowering needs beyond qnn's verifier, checked before anything is planned:
+    /// conv / dense weights and biases are qnn.weight constants (packed at compile time), and
+    /// the function's arguments are activations (N x C x H x W or N x C).
+    fn preconditions(&self) -> Result<(), String> {
+        let g = self.g;
+        for (i, a) in g.args.iter().enumerate() {
+            if a.shape.len() != 2 && a.shape.len() != 4 {
+                return Err(format!(
+                    "argument {i} is {}: nibble compiles functions of N x C x H x W or N x C activations",
+                    a.mlir()
+                ));
+            }
+        }
+        for n in &g.nodes {
+            if !matches!(n.op, Op::Conv2d { .. } | Op::Conv2dFused { .. } | Op::Dense) {
+                continue;
+            }
+            for (k, &v) in n.operands.iter().enumerate().skip(1).take(2) {
+                if !matches!(g.node_of(v).map(|d| &d.op), Some(Op::Weight { .. })) {
+                    let at = if n.loc.is_empty() { String::new() } else { format!("{}: ", n.loc) };
+                    return Err(format!(
+                        "{at}'qnn.{}' operand {k} ({}) is not a qnn.weight: nibble packs conv and dense weights and biases at compile time",
+                        n.op.mnemonic(),
+                        if k == 1 { "weight" } else { "bias" }
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn weight(
         &mut self,
         v: ValueId,
@@ -822,6 +853,7 @@ impl<'g> Lowering<'g> {
     }
 
     fn run(mut self) -> Result<Program, String> {
+        self.preconditions()?;
         self.plan_layouts();
         let g = self.g;
         let nargs = g.args.len();

@@ -15,3 +15,7 @@ func.func @bad(%x: tensor<1x3x8x8xi8>) -> tensor<1x4x6x6xi32> {
   %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<1x3x8x8xi8>, tensor<4x5x3x3xi8>) -> tensor<1x4x6x6xi32>
   return %0 : tensor<1x4x6x6xi32>
 }
+// Valid qnn the lowering cannot take is refused before it plans anything: a weight that is an
+// argument (not a qnn.weight constant packed at compile time).
+// RUN: not nibble-opt %S/Inputs/runtime-bias.mlir --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=RUNTIME
+// RUNTIME: runtime-bias.mlir:2:{{[0-9]+}}: error: 'qnn.conv2d' operand 1 (weight) is not a qnn.weight: nibble packs conv and dense weights and biases at compile time
