@@ -475,7 +475,7 @@ fn layout(s: &str) -> Result<Layout, String> {
 
 fn tiling(op: &OperationRef) -> Result<Tiling, String> {
     let [m, n, k] = i64_array::<3>(op, "mma")?;
-    Ok(Tiling {
+    let t = Tiling {
         mma: MmaShape { m, n, k },
         a_type: mma_type_parse(&s(op, "a_type")?)?,
         b_type: mma_type_parse(&s(op, "b_type")?)?,
@@ -483,12 +483,40 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
         block_tile: i64_array(op, "block_tile")?,
         warp_tile: i64_array(op, "warp_tile")?,
         stages: int(op, "stages")?,
-    })
+    };
+    // sizes the selection divides by and multiplies: positive and bounded (a kernel's tile is
+    // at most a few hundred rows; the checks of the verifier come after)
+    let sized = |what: &str, v: &[i64], max: i64| {
+        if v.iter().all(|&x| (1..=max).contains(&x)) {
+            Ok(())
+        } else {
+            Err(format!("{what} {v:?} must hold values in [1, {max}]"))
+        }
+    };
+    sized("mma", &[m, n, k], 256)?;
+    sized("block_tile", &t.block_tile, 4096)?;
+    sized("warp_tile", &t.warp_tile, 4096)?;
+    sized("stages", &[t.stages], 64)?;
+    Ok(t)
+}
+
+/// Activation or weight dims read from the IR: positive, at most 2^32 elements in all.
+fn checked_dims(what: &str, d: &[i64]) -> Result<(), String> {
+    let n = d
+        .iter()
+        .try_fold(1i64, |a, &x| if x >= 1 { a.checked_mul(x) } else { None });
+    match n {
+        Some(n) if n <= 1 << 32 => Ok(()),
+        _ => Err(format!(
+            "{what} {d:?} must be positive with at most 2^32 elements"
+        )),
+    }
 }
 
 /// The buffer a `tcconv.alloc` op declares (`layout`, `elem`, `dims`, and `storage =
 /// "narrow16"` for an i32 buffer in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16)).
 pub fn alloc_buffer_of(op: &OperationRef) -> Result<ActBuffer, String> {
+    checked_dims("dims", &i64_array::<4>(op, "dims")?)?;
     let mut b = ActBuffer::new(
         layout(&s(op, "layout")?)?,
         elem(&s(op, "elem")?)?,
@@ -532,6 +560,7 @@ pub fn arg_buffer_of(func: &OperationRef, i: usize) -> Result<ActBuffer, String>
         })
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| format!("argument {i} lacks 'tcconv.dims' (array<i64> of 4)"))?;
+    checked_dims(&format!("argument {i}: tcconv.dims"), &dims)?;
     Ok(ActBuffer::new(
         layout(&get("tcconv.layout")?)?,
         elem(&get("tcconv.elem")?)?,
@@ -549,6 +578,7 @@ pub fn packed_weight_of(op: &OperationRef) -> Result<PackedWeight, String> {
         p => return Err(format!("unknown packing '{p}'")),
     };
     let sl = s(op, "source_layout")?;
+    checked_dims("dims", &i64_array::<4>(op, "dims")?)?;
     Ok(PackedWeight {
         name: s(op, "name")?,
         source: s(op, "source")?,
