@@ -67,6 +67,7 @@ pub const MAX_NESTING: usize = 256;
 /// skipped.
 pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
     let b = source.as_bytes();
+    let aliases = type_aliases(source);
     let (mut line, mut col) = (1usize, 1usize);
     let mut depth = 0usize;
     let mut i = 0;
@@ -110,15 +111,20 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                         format!("brackets nested deeper than {MAX_NESTING} levels"),
                     ));
                 }
-                if c == b'<' && i >= 5 && &b[i - 5..i] == b"array" && (i == 5 || !word(i - 6)) {
-                    let mut j = i + 1;
-                    while j < b.len() && b[j].is_ascii_whitespace() {
-                        j += 1;
-                    }
-                    if b[j..].starts_with(b"index") && (j + 5 == b.len() || !word(j + 5)) {
+            }
+            // `array <...>`: its element type, past blanks and comments, and through type
+            // aliases, must not be `index`
+            b'a' if b[i..].starts_with(b"array")
+                && (i == 0 || !word(i - 1))
+                && (i + 5 == b.len() || !word(i + 5)) =>
+            {
+                let mut j = skip_blank(b, i + 5);
+                if b.get(j) == Some(&b'<') {
+                    j = skip_blank(b, j + 1);
+                    if element_is_index(b, j, &aliases, 0) {
                         return Err((
                             line,
-                            col - 5,
+                            col,
                             "array<index ...> is not a dense array type (elements are integers or floats of a fixed width)".into(),
                         ));
                     }
@@ -133,6 +139,60 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
         col += 1;
     }
     Ok(())
+}
+
+/// The index past blanks and `//` comments from `j`.
+fn skip_blank(b: &[u8], mut j: usize) -> usize {
+    loop {
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if b[j.min(b.len())..].starts_with(b"//") {
+            while j < b.len() && b[j] != b'\n' {
+                j += 1;
+            }
+            continue;
+        }
+        return j;
+    }
+}
+
+/// `!name = type` definitions of the text (type aliases), name -> definition.
+fn type_aliases(source: &str) -> std::collections::HashMap<String, String> {
+    source
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start().strip_prefix('!')?;
+            let (name, def) = l.split_once('=')?;
+            Some((name.trim().to_string(), def.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Whether the type at `j` is `index`, directly or through aliases (chains followed a few
+/// levels).
+fn element_is_index(
+    b: &[u8],
+    j: usize,
+    aliases: &std::collections::HashMap<String, String>,
+    depth: usize,
+) -> bool {
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$';
+    let rest = &b[j.min(b.len())..];
+    if rest.starts_with(b"index") && !rest.get(5).is_some_and(|&c| word(c)) {
+        return true;
+    }
+    if depth < 8 && rest.first() == Some(&b'!') {
+        let name: String = rest[1..]
+            .iter()
+            .take_while(|&&c| word(c))
+            .map(|&c| c as char)
+            .collect();
+        if let Some(def) = aliases.get(&name) {
+            return element_is_index(def.as_bytes(), 0, aliases, depth + 1);
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -167,6 +227,16 @@ mod tests {
 
     #[test]
     fn index_dense_arrays_are_refused() {
+        // past blanks, newlines and comments, and through a type alias
+        for text in [
+            "func.func @f() attributes {a = array <index: 1>} {}",
+            "func.func @f() attributes {a = array\n<index: 1>} {}",
+            "func.func @f() attributes {a = array<// hide\nindex: 1>} {}",
+            "!ix = index\n!iy = !ix\nfunc.func @f() attributes {a = array<!iy: 1>} {}",
+        ] {
+            assert!(guard_source(text).is_err(), "{text}");
+        }
+        assert!(guard_source("!i = i64\nfunc.func @f() attributes {a = array<!i: 1>} {}").is_ok());
         let e = guard_source("func.func @f() attributes {a = array<index: 1>} {}").unwrap_err();
         assert_eq!((e.0, e.1), (1, 32));
         assert!(guard_source("func.func @f() attributes {a = array< index>} {}").is_err());
