@@ -52,6 +52,29 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         8 => (ElemType::U8, ElemType::I8),
         b => return Err(format!("bits must be 4 or 8, found {b}")),
     };
+    // sizes a network could have, checked before anything is allocated
+    let sc = c.shortcut.map_or(1, |(sc, ss)| sc.max(ss));
+    if [c.batch, c.in_channels, c.size, c.out_channels, c.kernel, c.stride, c.padding, sc]
+        .iter()
+        .any(|&v| v > 1 << 16)
+    {
+        return Err(format!(
+            "conv configuration {c:?}: sizes, channels and the shortcut are at most 65536"
+        ));
+    }
+    let elements = |d: [i64; 4]| d.iter().try_fold(1i64, |a, &x| a.checked_mul(x.max(1)));
+    let big = [
+        [c.batch, c.in_channels, c.size + 2 * c.padding, c.size + 2 * c.padding],
+        [c.batch, c.out_channels, c.size, c.size],
+        [c.out_channels, c.in_channels, c.kernel, c.kernel],
+        [c.batch, sc, c.size, c.size],
+        [c.out_channels, sc, 1, 1],
+    ];
+    if big.iter().any(|&d| elements(d).is_none_or(|n| n > 1 << 32)) {
+        return Err(format!(
+            "conv configuration {c:?} makes a tensor of more than 2^32 elements"
+        ));
+    }
     let out = (c.size + 2 * c.padding - c.kernel) / c.stride + 1;
     if out <= 0 {
         return Err(format!(

@@ -41,7 +41,26 @@ pub struct Example {
 
 /// Generate (and calibrate) an example model.
 pub fn make_example(cfg: &ExampleConfig) -> Result<Example, String> {
+    if !(1..=1 << 16).contains(&cfg.batch) || !(1..=1 << 13).contains(&cfg.image_size) {
+        return Err(format!(
+            "batch {} and image size {} must lie in [1, 65536] and [1, 8192]",
+            cfg.batch, cfg.image_size
+        ));
+    }
     let mut params = generate::random_params(cfg.arch, &cfg.bits, cfg.seed)?;
+    if cfg.calibrate {
+        // calibration runs the CPU reference at batch 1: refused before it runs out of memory
+        let (g1, _) = hawq::build(
+            &params,
+            &cfg.bits,
+            &hawq::BuildOptions {
+                batch: 1,
+                image_size: cfg.image_size,
+            },
+        )?;
+        nibble_qnn::reference::fits_in_memory(&g1.graph)
+            .map_err(|e| format!("calibration at {}x{}: {e}", cfg.image_size, cfg.image_size))?;
+    }
     let report = if cfg.calibrate {
         Some(calibrate::calibrate(
             &mut params,

@@ -67,6 +67,50 @@ pub fn bytes_held(g: &Graph) -> u64 {
         .fold(0u64, |a, b| a.saturating_add(b))
 }
 
+/// Refuse a network whose CPU reference would hold more than the memory this process may
+/// use (the smaller of the machine's available memory and the address-space limit), instead
+/// of aborting on a failed allocation halfway.
+pub fn fits_in_memory(g: &Graph) -> Result<(), String> {
+    let need = bytes_held(g);
+    let kb = |text: &str, key: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(key))?;
+        line[key.len()..].split_whitespace().next()?.parse().ok()
+    };
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| kb(&m, "MemAvailable:"))
+        .map(|k| k.saturating_mul(1024));
+    // `Max address space  <soft> <hard> bytes`, less what is mapped already
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| kb(&l, "Max address space"))
+        .map(|limit| {
+            let used = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| kb(&s, "VmSize:"))
+                .unwrap_or(0)
+                .saturating_mul(1024);
+            limit.saturating_sub(used)
+        });
+    let have = match (available, limit) {
+        (Some(a), Some(l)) => a.min(l),
+        (a, l) => match a.or(l) {
+            Some(v) => v,
+            None => return Ok(()),
+        },
+    };
+    if need.saturating_add(need / 4) > have {
+        let gb = |b: u64| b as f64 / (1u64 << 30) as f64;
+        return Err(format!(
+            "@{}: the CPU reference holds {:.1} GiB of tensors for this network, more than the {:.1} GiB of memory this process may use",
+            g.name,
+            gb(need),
+            gb(have)
+        ));
+    }
+    Ok(())
+}
+
 /// Run `g` and return every SSA value (arguments first, then one per node), for calibration.
 pub fn run_all(g: &Graph, w: &Weights, inputs: &[Tensor]) -> Result<Vec<Tensor>, String> {
     if inputs.len() != g.args.len() {

@@ -138,6 +138,10 @@ fn print_streams(
     if runs == 0 {
         return Ok(());
     }
+    if runs > 1000 {
+        return Err(format!("--residual-streams {runs}: at most 1000 runs"));
+    }
+    nibble_qnn::reference::fits_in_memory(g)?;
     let inputs: Vec<Vec<nibble_qnn::tensor::Tensor>> = (0..runs)
         .map(|i| {
             let mut rng = nibble_qnn::tensor::Rng(0x5712_ea35 + i);

@@ -247,50 +247,6 @@ fn real_main() -> ExitCode {
 }
 
 /// The CPU reference: of an artifact's reference/ (no MLIR needed), or of a qnn IR file.
-/// Refuse a network whose CPU reference would hold more than the memory this process may
-/// use (the smaller of the machine's available memory and the address-space limit), instead
-/// of aborting on a failed allocation halfway.
-fn fits_in_memory(g: &nibble_qnn::graph::Graph) -> Result<(), String> {
-    let need = nibble_qnn::reference::bytes_held(g);
-    let kb = |text: &str, key: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(key))?;
-        line[key.len()..].split_whitespace().next()?.parse().ok()
-    };
-    let available = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| kb(&m, "MemAvailable:"))
-        .map(|k| k.saturating_mul(1024));
-    // `Max address space  <soft> <hard> bytes`, less what is mapped already
-    let limit = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|l| kb(&l, "Max address space"))
-        .map(|limit| {
-            let used = std::fs::read_to_string("/proc/self/status")
-                .ok()
-                .and_then(|s| kb(&s, "VmSize:"))
-                .unwrap_or(0)
-                .saturating_mul(1024);
-            limit.saturating_sub(used)
-        });
-    let have = match (available, limit) {
-        (Some(a), Some(l)) => a.min(l),
-        (a, l) => match a.or(l) {
-            Some(v) => v,
-            None => return Ok(()),
-        },
-    };
-    if need.saturating_add(need / 4) > have {
-        let gb = |b: u64| b as f64 / (1u64 << 30) as f64;
-        return Err(format!(
-            "@{}: the CPU reference holds {:.1} GiB of tensors for this network, more than the {:.1} GiB of memory this process may use",
-            g.name,
-            gb(need),
-            gb(have)
-        ));
-    }
-    Ok(())
-}
-
 fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
     if cli.bench.is_some() || cli.profile.is_some() {
         return Err("--bench and --profile time GPU runs; drop --cpu".into());
@@ -320,7 +276,7 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
     if g.results.is_empty() {
         return Err(format!("{}: the model returns no result", g.name));
     }
-    fits_in_memory(&g)?;
+    nibble_qnn::reference::fits_in_memory(&g)?;
     let inputs = make_inputs(cli, &g.args)?;
     let t0 = Instant::now();
     let out = nibble_qnn::reference::run(&g, &weights, &inputs)?;
@@ -405,7 +361,7 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
             let (g, w) =
                 nibble_runtime::artifact::load_reference_with(&cli.model, cli.weights.as_deref())
                     .map_err(|e| e.to_string())?;
-            fits_in_memory(&g)?;
+            nibble_qnn::reference::fits_in_memory(&g)?;
             let want = nibble_qnn::reference::run(&g, &w, &inputs)?;
             if want.len() != out.len() {
                 return Err(format!(
