@@ -320,6 +320,8 @@ fn check_binary_targets(module: &Module, el: &Element) -> Result<(), String> {
         };
         for (chip, ptx) in &chips {
             check(chip.as_str(), *ptx, built.clone(), &name)?;
+            // (after the lowering inside gpu-lower-to-nvvm-pipeline it is not seen here)
+            crate::conversion::tcconv_to_gpu::nvptx_guard::check(&op, chip)?;
         }
     }
     Ok(())

@@ -14,3 +14,14 @@
 // RUN: nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx80},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>/dev/null | FileCheck %s --check-prefix=OK
 // OK: gpu.binary @kernels
 // OK-SAME: .target sm_90
+// Hand-written kernel IR LLVM's NVPTX backend would crash on (segfault or LLVM ERROR) instead
+// of reporting: inline asm whose constraints or $N do not match its operands, an MMA of 4- by
+// 8-bit integers, a Hopper-only op for sm_80. Located errors, exit 1.
+// RUN: not nibble-opt %S/Inputs/nvptx/asm-operand-out-of-range.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=ASMREF
+// ASMREF: error: {{.*}}asm-operand-out-of-range.mlir:4:12: inline asm 'mov.b32 $0, $7;' refers to $7, but it has 1 operands
+// RUN: not nibble-opt %S/Inputs/nvptx/asm-constraint-count.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=ASMCOUNT
+// ASMCOUNT: error: {{.*}}asm-constraint-count.mlir:5:12: inline asm constraints '=r,r,r,r,r' name 1 outputs and 4 inputs; the op has 1 and 1
+// RUN: not nibble-opt %S/Inputs/nvptx/mma-u4-s8.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=MMA
+// MMA: error: {{.*}}mma-u4-s8.mlir:6:12: nvvm.mma.sync multiplies #nvvm.mma_type<u4> by #nvvm.mma_type<s8>: integer multiplicands have one width
+// RUN: not nibble-opt %S/Inputs/nvptx/griddepcontrol.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=GRIDDEP
+// GRIDDEP: error: {{.*}}griddepcontrol.mlir:4:7: 'nvvm.griddepcontrol' needs sm_90 or sm_90a; the chip is sm_80

@@ -52,6 +52,7 @@ pub mod kernel_cache;
 pub mod layout;
 pub mod llvm_backend;
 pub mod mma;
+pub mod nvptx_guard;
 pub mod pool;
 pub mod signature;
 pub mod staged;
@@ -958,6 +959,8 @@ pub fn gpu_to_ptx_with(
         .map_err(|e| e.to_string())?;
         pm.run(&mut top)
             .map_err(|e| format!("lowering the gpu.module to PTX for {t} failed: {e}"))?;
+        // what LLVM would crash on instead of reporting
+        nvptx_guard::check(&top.as_operation(), t.name())?;
         extern_dynamic_smem(context, &top);
         let mut gpu_modules = vec![];
         let mut cur = top.body().first_operation();

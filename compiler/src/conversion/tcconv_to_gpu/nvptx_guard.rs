@@ -1,0 +1,160 @@
+//! Checks of kernel IR that LLVM's NVPTX backend would otherwise answer with a crash (a
+//! segfault or `LLVM ERROR`, which abort the process) instead of a diagnostic: run on every
+//! `gpu.module` before it reaches LLVM, through nibble's PTX path (`gpu_to_ptx`) and before an
+//! upstream `gpu-module-to-binary` (`pipeline::check_binary_targets`). Kernels nibble builds pass
+//! them; they guard hand-written or edited kernel IR.
+//!
+//! - `llvm.inline_asm`: one constraint per result (`=`, a struct's fields each), one per
+//!   operand, clobbers (`~`) after; no empty constraint; every `$N` in the text below their
+//!   count.
+//! - `nvvm.mma.sync`: integer multiplicands of one width (4- or 8-bit both).
+//! - Hopper-only NVVM ops (`griddepcontrol`, `wgmma`, `setmaxnreg`, bulk async copies, ...)
+//!   only for sm_90 / sm_90a chips.
+
+use melior::ir::operation::{OperationLike, OperationRef, WalkOrder, WalkResult};
+use melior::ir::ValueLike;
+
+/// The first problem of `module` (a `gpu.module` or any op holding them) for `chip`, as
+/// `location: message`.
+pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
+    let hopper = matches!(chip, "sm_90" | "sm_90a");
+    let mut err = None;
+    module.walk(WalkOrder::PreOrder, |op| {
+        let name = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
+        let r = match name.as_str() {
+            "llvm.inline_asm" => inline_asm(&op),
+            "nvvm.mma.sync" => mma(&op),
+            n if !hopper && hopper_only(n) => Err(format!(
+                "'{n}' needs sm_90 or sm_90a; the chip is {chip}"
+            )),
+            _ => Ok(()),
+        };
+        match r {
+            Ok(()) => WalkResult::Advance,
+            Err(e) => {
+                // `loc("file":line:col)` as `file:line:col`
+                let loc = op.location().to_string();
+                let loc = loc
+                    .strip_prefix("loc(")
+                    .and_then(|l| l.strip_suffix(')'))
+                    .map(|l| l.replacen('"', "", 2))
+                    .unwrap_or(loc);
+                err = Some(format!("{loc}: {e}"));
+                WalkResult::Interrupt
+            }
+        }
+    });
+    err.map_or(Ok(()), Err)
+}
+
+fn hopper_only(name: &str) -> bool {
+    name.starts_with("nvvm.griddepcontrol")
+        || name.starts_with("nvvm.wgmma")
+        || name.starts_with("nvvm.setmaxregister")
+        || name.starts_with("nvvm.cp.async.bulk")
+        || name.starts_with("nvvm.fence.proxy")
+        || name.starts_with("nvvm.cluster")
+        || name.starts_with("nvvm.mapa")
+}
+
+fn string_attr(op: &OperationRef, name: &str) -> Option<String> {
+    let a = op.attribute(name).ok()?;
+    let s = melior::ir::attribute::StringAttribute::try_from(a).ok()?;
+    nibble_qnn::ir::string_text(s).ok().map(str::to_string)
+}
+
+/// Fields of a result type: a `!llvm.struct<(...)>`'s top-level members, else one.
+fn fields(ty: &str) -> usize {
+    let Some(body) = ty
+        .strip_prefix("!llvm.struct<(")
+        .and_then(|b| b.strip_suffix(")>"))
+    else {
+        return 1;
+    };
+    if body.trim().is_empty() {
+        return 0;
+    }
+    let mut depth = 0i32;
+    let mut n = 1;
+    for c in body.chars() {
+        match c {
+            '(' | '<' | '[' | '{' => depth += 1,
+            ')' | '>' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+fn inline_asm(op: &OperationRef) -> Result<(), String> {
+    let text = string_attr(op, "asm_string").unwrap_or_default();
+    let constraints = string_attr(op, "constraints").unwrap_or_default();
+    let outputs: usize = (0..op.result_count())
+        .map(|i| op.result(i).map_or(1, |r| fields(&r.r#type().to_string())))
+        .sum();
+    let inputs = op.operand_count();
+    let list: Vec<&str> = if constraints.is_empty() {
+        vec![]
+    } else {
+        constraints.split(',').map(str::trim).collect()
+    };
+    if list.iter().any(|c| c.is_empty()) {
+        return Err(format!("inline asm constraints '{constraints}' hold an empty entry"));
+    }
+    let outs = list.iter().filter(|c| c.starts_with('=')).count();
+    let ins = list
+        .iter()
+        .filter(|c| !c.starts_with('=') && !c.starts_with('~'))
+        .count();
+    if outs != outputs || ins != inputs {
+        return Err(format!(
+            "inline asm constraints '{constraints}' name {outs} outputs and {ins} inputs; the op has {outputs} and {inputs}"
+        ));
+    }
+    // `$N` (and `${N:...}`) refer to constraints in order
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let j = i + 1 + usize::from(b.get(i + 1) == Some(&b'{'));
+            let digits: String = b[j.min(b.len())..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .map(|&c| c as char)
+                .collect();
+            if let Ok(n) = digits.parse::<usize>() {
+                if n >= outs + ins {
+                    return Err(format!(
+                        "inline asm '{text}' refers to ${n}, but it has {} operands",
+                        outs + ins
+                    ));
+                }
+            }
+            i = j + digits.len().max(usize::from(b.get(i + 1) == Some(&b'$')));
+            continue;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn mma(op: &OperationRef) -> Result<(), String> {
+    let ty = |n: &str| op.attribute(n).map(|a| a.to_string()).unwrap_or_default();
+    let (a, b) = (ty("multiplicandAPtxType"), ty("multiplicandBPtxType"));
+    let width = |t: &str| {
+        if t.contains("u4") || t.contains("s4") {
+            Some(4)
+        } else if t.contains("u8") || t.contains("s8") {
+            Some(8)
+        } else {
+            None
+        }
+    };
+    match (width(&a), width(&b)) {
+        (Some(x), Some(y)) if x != y => Err(format!(
+            "nvvm.mma.sync multiplies {a} by {b}: integer multiplicands have one width"
+        )),
+        _ => Ok(()),
+    }
+}
