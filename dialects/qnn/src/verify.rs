@@ -628,6 +628,24 @@ pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
         .find(|&&r| r >= g.args.len() + g.nodes.len())
     {
         errs.push(format!("error: result %{r} is not a value of the function"));
+        // (what follows looks results and operands up)
+        return Err(errs);
+    }
+    let undefined = g
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let bad = n.operands.iter().find(|&&v| v >= g.args.len() + i)?;
+            Some(format!(
+                "{}: error: operand %{bad} is used before it is defined",
+                n.loc
+            ))
+        })
+        .collect::<Vec<_>>();
+    if !undefined.is_empty() {
+        errs.extend(undefined);
+        return Err(errs);
     }
     let seconds = g.second_results();
     for (i, n) in g.nodes.iter().enumerate() {

@@ -8,8 +8,9 @@
 //!   operand, clobbers (`~`) after; no empty constraint; every `$N` in the text below their
 //!   count.
 //! - `nvvm.mma.sync`: integer multiplicands of one width (4- or 8-bit both).
-//! - Hopper-only NVVM ops (`griddepcontrol`, `wgmma`, `setmaxnreg`, bulk async copies, ...)
-//!   only for sm_90 / sm_90a chips.
+//! - `griddepcontrol` and the cluster ops only for sm_90 / sm_90a chips; the other Hopper NVVM
+//!   ops (`wgmma`, `setmaxregister`, bulk async copies, proxy fences, `elect.sync`, ...) only
+//!   for sm_90a (nibble's sm_90 is the portable mma.sync target).
 
 use melior::ir::operation::{OperationLike, OperationRef, WalkOrder, WalkResult};
 use melior::ir::ValueLike;
@@ -24,8 +25,17 @@ pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
         let r = match name.as_str() {
             "llvm.inline_asm" => inline_asm(&op),
             "nvvm.mma.sync" => mma(&op),
-            n if !hopper && hopper_only(n) => Err(format!(
+            n if ["nvvm.griddepcontrol", "nvvm.cluster", "nvvm.mapa"]
+                .iter()
+                .any(|p| n.starts_with(p))
+                && !hopper =>
+            {
+                Err(format!(
                 "'{n}' needs sm_90 or sm_90a; the chip is {chip}"
+            ))
+            }
+            n if chip != "sm_90a" && hopper_only(n) => Err(format!(
+                "'{n}' needs sm_90a (nibble's sm_90 is the portable mma.sync target); the chip is {chip}"
             )),
             _ => Ok(()),
         };
@@ -48,13 +58,10 @@ pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
 }
 
 fn hopper_only(name: &str) -> bool {
-    name.starts_with("nvvm.griddepcontrol")
-        || name.starts_with("nvvm.wgmma")
-        || name.starts_with("nvvm.setmaxregister")
-        || name.starts_with("nvvm.cp.async.bulk")
-        || name.starts_with("nvvm.fence.proxy")
-        || name.starts_with("nvvm.cluster")
-        || name.starts_with("nvvm.mapa")
+    ["nvvm.wgmma", "nvvm.setmaxregister", "nvvm.cp.async.bulk", "nvvm.fence.proxy", "nvvm.elect",
+     "nvvm.stmatrix", "nvvm.mbarrier.try_wait", "nvvm.mbarrier.arrive.expect_tx"]
+    .iter()
+    .any(|p| name.starts_with(p))
 }
 
 fn string_attr(op: &OperationRef, name: &str) -> Option<String> {
@@ -102,6 +109,32 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
     if list.iter().any(|c| c.is_empty()) {
         return Err(format!("inline asm constraints '{constraints}' hold an empty entry"));
     }
+    // the constraint letters PTX inline asm uses (registers of 16 / 32 / 64 bits, immediates,
+    // memory clobbers); tied operands and physical registers make LLVM abort on mismatches
+    let output_count = list.iter().filter(|c| c.starts_with('=')).count();
+    for c in &list {
+        let body = c.trim_start_matches('=').trim_start_matches('&');
+        // an input tied to an output (read-write operands, as the NVVM PTX builder writes them)
+        let tied = !c.starts_with('=')
+            && body.parse::<usize>().is_ok_and(|k| k < output_count);
+        let ok = tied
+            || matches!(body, "r" | "l" | "h" | "f" | "d" | "n" | "c")
+            || (c.starts_with('~') && body.starts_with("~{") && body.ends_with('}'));
+        if !ok {
+            return Err(format!(
+                "inline asm constraint '{c}' is not one nibble passes to LLVM (r, l, h, f, d, n, c, an output's index, =..., ~{{...}})"
+            ));
+        }
+    }
+    // results of at most 64 bits a field
+    for i in 0..op.result_count() {
+        if let Ok(r) = op.result(i) {
+            let t = r.r#type().to_string();
+            if t.contains("i128") || t.contains("f128") || t.contains("vector") {
+                return Err(format!("inline asm result of type {t}: at most 64 bits a field"));
+            }
+        }
+    }
     let outs = list.iter().filter(|c| c.starts_with('=')).count();
     let ins = list
         .iter()
@@ -123,6 +156,11 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
                 .take_while(|c| c.is_ascii_digit())
                 .map(|&c| c as char)
                 .collect();
+            if digits.is_empty() && b.get(i + 1) != Some(&b'$') {
+                return Err(format!(
+                    "inline asm '{text}' has a '$' that names no operand (write '$$' for a dollar)"
+                ));
+            }
             if let Ok(n) = digits.parse::<usize>() {
                 if n >= outs + ins {
                     return Err(format!(
