@@ -102,6 +102,7 @@ impl NibblePass for QnnEgraphOptimize {
         ]
     }
     fn run(&self, context: &Context, module: &mut Module, options: &PassOptions) -> Result<(), ()> {
+        const MAX_OPS: usize = 20_000;
         let (opts, stats) = parse_options(options)
             .map_err(|m| emit_error(Location::unknown(context), &format!("{NAME}: {m}")))?;
         for raw in funcs(module, is_qnn_func) {
@@ -112,6 +113,19 @@ impl NibblePass for QnnEgraphOptimize {
                 for e in errs {
                     emit_located(context, func.location(), &e);
                 }
+                return Err(());
+            }
+            // the e-graph grows faster than the function: a bound instead of minutes or an
+            // exhausted memory (ResNet-50 has about 250 qnn ops)
+            if g.nodes.len() > MAX_OPS {
+                emit_error(
+                    func.location(),
+                    &format!(
+                        "{NAME}: @{} has {} qnn ops; the e-graph optimizes functions of at most {MAX_OPS}",
+                        g.name,
+                        g.nodes.len()
+                    ),
+                );
                 return Err(());
             }
             let (out, st) = optimize(&g, &opts)

@@ -47,3 +47,8 @@
 // RUN: rm -rf %t.huge && not nibble-gen conv --shape 1000000,512,100000,512,3,1,1 -o %t.huge 2>&1 | FileCheck %s --check-prefix=GENHUGE
 // GENHUGE: nibble-gen: error: conv configuration {{.*}} batch: 1000000, {{.*}}: sizes, channels and the shortcut are at most 65536
 // RUN: test ! -e %t.huge
+// A function of more qnn ops than the e-graph takes (it grows faster than the function): one
+// error instead of minutes or an exhausted memory.
+// RUN: %python -c "print('func.func @chain(%%x: tensor<1x8xi8>) -> tensor<1x8xi8> {'); [print('  %%r' + str(i) + ' = \"qnn.relu\"(' + ('%%x' if i == 0 else '%%r' + str(i - 1)) + ') {layout = \"NC\"} : (tensor<1x8xi8>) -> tensor<1x8xi8>') for i in range(20001)]; print('  return %%r20000 : tensor<1x8xi8>'); print('}')" > %t.chain.mlir
+// RUN: not nibble-opt %t.chain.mlir --pass-pipeline='builtin.module(qnn-egraph-optimize{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=CHAIN
+// CHAIN: error: qnn-egraph-optimize: @chain has 20001 qnn ops; the e-graph optimizes functions of at most 20000
