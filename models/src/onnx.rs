@@ -746,21 +746,7 @@ impl<'a> Importer<'a> {
         });
         if let Some(qtype) = narrow {
             let elem = stored_type(qtype, q.offset);
-            let id = self.g.push(
-                Op::Requantize {
-                    offset: vec![],
-                    scales: ChannelScales::per_tensor(Dyadic {
-                        multiplier: 1,
-                        shift: 0,
-                    }),
-                    rounding: Rounding::HalfToEven,
-                    zero_point: 0,
-                    clamp: [lo_q - q.offset, hi_q - q.offset],
-                    layout: self.layout_of(q.id),
-                },
-                vec![q.id],
-                TensorType::new(ty.shape, elem),
-            );
+            let id = self.unit_requantize(q.id, 0, [lo_q - q.offset, hi_q - q.offset], elem);
             self.values
                 .insert(out.to_string(), Entry::Q(QVal { id, qtype, ..q }));
             return Ok(true);
@@ -1134,16 +1120,17 @@ impl<'a> Importer<'a> {
         self.g.push(Op::Weight { name }, vec![], ty)
     }
 
-    /// `q - from` re-centred to `q - to` with an exact requantize (unit scale).
-    fn shift_offset(&mut self, x: &QVal, to: i64) -> QVal {
-        if x.offset == to {
-            return x.clone();
-        }
-        let elem = stored_type(x.qtype, to);
-        let (lo, hi) = x.qtype.range();
-        let ty = TensorType::new(self.g.value_type(x.id).shape.clone(), elem);
-        let layout = self.layout_of(x.id);
-        let id = self.g.push(
+    /// `x + zero_point` clamped to `clamp`, as `elem`: an exact requantize (unit scale).
+    fn unit_requantize(
+        &mut self,
+        x: ValueId,
+        zero_point: i64,
+        clamp: [i64; 2],
+        elem: ElemType,
+    ) -> ValueId {
+        let ty = TensorType::new(self.g.value_type(x).shape.clone(), elem);
+        let layout = self.layout_of(x);
+        self.g.push(
             Op::Requantize {
                 offset: vec![],
                 scales: ChannelScales::per_tensor(Dyadic {
@@ -1151,13 +1138,23 @@ impl<'a> Importer<'a> {
                     shift: 0,
                 }),
                 rounding: Rounding::HalfToEven,
-                zero_point: x.offset - to,
-                clamp: [lo - to, hi - to],
+                zero_point,
+                clamp,
                 layout,
             },
-            vec![x.id],
+            vec![x],
             ty,
-        );
+        )
+    }
+
+    /// `q - from` re-centred to `q - to` with an exact requantize (unit scale).
+    fn shift_offset(&mut self, x: &QVal, to: i64) -> QVal {
+        if x.offset == to {
+            return x.clone();
+        }
+        let elem = stored_type(x.qtype, to);
+        let (lo, hi) = x.qtype.range();
+        let id = self.unit_requantize(x.id, x.offset - to, [lo - to, hi - to], elem);
         QVal {
             id,
             offset: to,
