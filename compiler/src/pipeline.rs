@@ -220,7 +220,11 @@ fn check_binary_targets(module: &Module, el: &Element) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let check = |chip: &str, ptx: u32, built: Option<String>, module_name: &str| -> Result<(), String> {
+    let check = |chip: &str,
+                 ptx: u32,
+                 built: Option<String>,
+                 module_name: &str|
+     -> Result<(), String> {
         if nibble_tcconv::target::Target::parse(chip).is_err() {
             return Err(format!(
                 "'{}': chip '{chip}' of gpu.module @{module_name} is not a target nibble compiles for ({})",

@@ -54,9 +54,18 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
     };
     // sizes a network could have, checked before anything is allocated
     let sc = c.shortcut.map_or(1, |(sc, ss)| sc.max(ss));
-    if [c.batch, c.in_channels, c.size, c.out_channels, c.kernel, c.stride, c.padding, sc]
-        .iter()
-        .any(|&v| v > 1 << 16)
+    if [
+        c.batch,
+        c.in_channels,
+        c.size,
+        c.out_channels,
+        c.kernel,
+        c.stride,
+        c.padding,
+        sc,
+    ]
+    .iter()
+    .any(|&v| v > 1 << 16)
     {
         return Err(format!(
             "conv configuration {c:?}: sizes, channels and the shortcut are at most 65536"
@@ -64,7 +73,12 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
     }
     let elements = |d: [i64; 4]| d.iter().try_fold(1i64, |a, &x| a.checked_mul(x.max(1)));
     let big = [
-        [c.batch, c.in_channels, c.size + 2 * c.padding, c.size + 2 * c.padding],
+        [
+            c.batch,
+            c.in_channels,
+            c.size + 2 * c.padding,
+            c.size + 2 * c.padding,
+        ],
         [c.batch, c.out_channels, c.size, c.size],
         [c.out_channels, c.in_channels, c.kernel, c.kernel],
         [c.batch, sc, c.size, c.size],

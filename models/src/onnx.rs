@@ -691,7 +691,9 @@ impl<'a> Importer<'a> {
             match n.input.get(i).filter(|s| !s.is_empty()) {
                 Some(b) => match self.constant(b)?.data.ints().as_deref() {
                     Some([v]) => Ok(Some(*v)),
-                    _ => Err(format!("the bound '{b}' of an integer Clip must be one integer")),
+                    _ => Err(format!(
+                        "the bound '{b}' of an integer Clip must be one integer"
+                    )),
                 },
                 None => Ok(None),
             }
@@ -719,11 +721,21 @@ impl<'a> Importer<'a> {
                     t.data_type = dt::UINT4;
                     onnx::Data::U4(v.into_iter().map(|x| c(x as i64) as u8).collect())
                 }
-                onnx::Data::I8(v) => onnx::Data::I8(v.into_iter().map(|x| c(x as i64) as i8).collect()),
-                onnx::Data::U8(v) => onnx::Data::U8(v.into_iter().map(|x| c(x as i64) as u8).collect()),
-                onnx::Data::I4(v) => onnx::Data::I4(v.into_iter().map(|x| c(x as i64) as i8).collect()),
-                onnx::Data::U4(v) => onnx::Data::U4(v.into_iter().map(|x| c(x as i64) as u8).collect()),
-                onnx::Data::I32(v) => onnx::Data::I32(v.into_iter().map(|x| c(x as i64) as i32).collect()),
+                onnx::Data::I8(v) => {
+                    onnx::Data::I8(v.into_iter().map(|x| c(x as i64) as i8).collect())
+                }
+                onnx::Data::U8(v) => {
+                    onnx::Data::U8(v.into_iter().map(|x| c(x as i64) as u8).collect())
+                }
+                onnx::Data::I4(v) => {
+                    onnx::Data::I4(v.into_iter().map(|x| c(x as i64) as i8).collect())
+                }
+                onnx::Data::U4(v) => {
+                    onnx::Data::U4(v.into_iter().map(|x| c(x as i64) as u8).collect())
+                }
+                onnx::Data::I32(v) => {
+                    onnx::Data::I32(v.into_iter().map(|x| c(x as i64) as i32).collect())
+                }
                 _ => return Err(format!("a Clip of the {what} constant '{x}'")),
             };
             self.folded.insert(out.to_string(), t);
@@ -762,7 +774,8 @@ impl<'a> Importer<'a> {
             vec![q.id],
             ty,
         );
-        self.values.insert(out.to_string(), Entry::Q(QVal { id, ..q }));
+        self.values
+            .insert(out.to_string(), Entry::Q(QVal { id, ..q }));
         Ok(true)
     }
 
@@ -1223,7 +1236,11 @@ impl<'a> Importer<'a> {
         ceil: bool,
     ) -> Result<ValueId, String> {
         let [n, c, h, w] = self.nchw(x.id);
-        let p = if ceil { ceil_padding([h, w], k, s, p) } else { p };
+        let p = if ceil {
+            ceil_padding([h, w], k, s, p)
+        } else {
+            p
+        };
         let [oh, ow] = window_output([h, w], k, s, p)?;
         let ty = TensorType::new(vec![n, c, oh, ow], self.g.value_type(x.id).elem);
         let op = Op::MaxPool2d {
@@ -1357,7 +1374,9 @@ impl<'a> Importer<'a> {
                 let [b, o, _, _] = self.nchw(q.id);
                 let elem = self.g.value_type(q.id).elem;
                 let id = self.g.push(
-                    Op::Flatten { layout: Layout::NCHW },
+                    Op::Flatten {
+                        layout: Layout::NCHW,
+                    },
                     vec![q.id],
                     TensorType::new(vec![b, o], elem),
                 );

@@ -323,20 +323,55 @@ fn dangerous(module: &str, name: &str) -> bool {
     match root {
         "builtins" | "__builtin__" => !matches!(
             name,
-            "set" | "frozenset" | "dict" | "list" | "tuple" | "int" | "float" | "str" | "bool"
-                | "bytes" | "bytearray" | "complex" | "slice" | "range" | "object"
+            "set"
+                | "frozenset"
+                | "dict"
+                | "list"
+                | "tuple"
+                | "int"
+                | "float"
+                | "str"
+                | "bool"
+                | "bytes"
+                | "bytearray"
+                | "complex"
+                | "slice"
+                | "range"
+                | "object"
         ),
         // a numpy scalar or array among the extras (best_acc1 = np.float64(...))
         "numpy" => !matches!(name, "scalar" | "dtype" | "_reconstruct" | "ndarray"),
         // torch's own loaders and everything else of torch off the allowlist
         "torch" | "_codecs" => true,
-        _ => matches!(
-            root,
-            "os" | "posix" | "nt" | "subprocess" | "sys" | "shutil" | "importlib" | "pickle"
-                | "_pickle" | "runpy" | "socket" | "ctypes" | "code" | "pty"
-                | "multiprocessing" | "io" | "pathlib" | "webbrowser" | "operator"
-                | "functools" | "types" | "marshal" | "codecs" | "copyreg" | "copy_reg"
-        ) && !matches!((root, name), ("copyreg" | "copy_reg", "_reconstructor")),
+        _ => {
+            matches!(
+                root,
+                "os" | "posix"
+                    | "nt"
+                    | "subprocess"
+                    | "sys"
+                    | "shutil"
+                    | "importlib"
+                    | "pickle"
+                    | "_pickle"
+                    | "runpy"
+                    | "socket"
+                    | "ctypes"
+                    | "code"
+                    | "pty"
+                    | "multiprocessing"
+                    | "io"
+                    | "pathlib"
+                    | "webbrowser"
+                    | "operator"
+                    | "functools"
+                    | "types"
+                    | "marshal"
+                    | "codecs"
+                    | "copyreg"
+                    | "copy_reg"
+            ) && !matches!((root, name), ("copyreg" | "copy_reg", "_reconstructor"))
+        }
     }
 }
 
@@ -1251,7 +1286,10 @@ mod tests {
         // at protocol 4) is an inert placeholder beside the values the importer reads
         p = b"\x80\x04\x95J\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04args\x94\x8c\x08argparse\x94\x8c\x09Namespace\x94\x93\x94)\x81\x94}\x94\x8c\x02lr\x94\x8c\x010\x94sb\x8c\x04tags\x94\x8f\x94(K\x01K\x02\x90\x8c\x01n\x94K\x07u.".to_vec();
         let v = unpickle(&p).unwrap();
-        assert_eq!(v.get("args"), Some(&Value::Opaque("argparse.Namespace".into())));
+        assert_eq!(
+            v.get("args"),
+            Some(&Value::Opaque("argparse.Namespace".into()))
+        );
         assert_eq!(v.get("tags"), Some(&Value::Opaque("set".into())));
         assert_eq!(v.get("n"), Some(&Value::Int(7)));
         // opcodes outside the set (INST, OBJ, EXT1) are refused too
@@ -1398,7 +1436,8 @@ mod tests {
     /// byte 0 (the zip crate's offset detection took the second record for the first).
     #[test]
     fn a_76_byte_first_record_reads() {
-        let (e, first) = read_zip(include_bytes!("../testdata/zip64_end_76_byte_record.zip")).unwrap();
+        let (e, first) =
+            read_zip(include_bytes!("../testdata/zip64_end_76_byte_record.zip")).unwrap();
         assert_eq!(first, "sssssssssssssssssssss/data.pkl");
         assert_eq!(e.len(), 2);
     }

@@ -48,18 +48,28 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
                     "{name} {target}: a pad left beside its quantize"
                 );
             }
-            nibble_tcconv::verify::verify_program(&p)
-                .unwrap_or_else(|e| panic!("{name} {target}: {e:?}"));
-            let packed = nibble_tcconv::pack::pack_all(&p, &m.weights).unwrap();
-            let got = nibble_tcconv::interp::run(&p, &packed, &[x.clone()]).unwrap();
-            if let Some(k) = got[0].first_mismatch(&want[0]) {
-                panic!(
-                    "{name} {target}: first mismatch at {k}: {} vs {}",
-                    got[0].show(k),
-                    want[0].show(k)
-                );
-            }
+            interpret_equals(&p, &m.weights, &x, &want[0], &format!("{name} {target}"));
         }
+    }
+}
+
+/// The tcconv program `p`, verified, packed and interpreted on `x`, equals `want` bit for bit.
+fn interpret_equals(
+    p: &nibble_tcconv::program::Program,
+    weights: &nibble_qnn::weights::Weights,
+    x: &Tensor,
+    want: &Tensor,
+    what: &str,
+) {
+    nibble_tcconv::verify::verify_program(p).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    let packed = nibble_tcconv::pack::pack_all(p, weights).unwrap();
+    let got = nibble_tcconv::interp::run(p, &packed, &[x.clone()]).unwrap();
+    if let Some(k) = got[0].first_mismatch(want) {
+        panic!(
+            "{what}: first mismatch at {k}: {} vs {}",
+            got[0].show(k),
+            want.show(k)
+        );
     }
 }
 
@@ -78,7 +88,10 @@ fn max_pools_padded_unevenly_lower_to_the_reference_on_every_target() {
         let (n, c, k, s) = (3i64, 8i64, 3i64, 2i64);
         let oh = (h + padding[0] + padding[2] - k) / s + 1;
         let ow = (w + padding[1] + padding[3] - k) / s + 1;
-        let mut g = Graph::new("pool", vec![TensorType::new(vec![n, c, h, w], ElemType::F32)]);
+        let mut g = Graph::new(
+            "pool",
+            vec![TensorType::new(vec![n, c, h, w], ElemType::F32)],
+        );
         let q = g.push(
             Op::Quantize {
                 scale: 0.05,
@@ -116,13 +129,8 @@ fn max_pools_padded_unevenly_lower_to_the_reference_on_every_target() {
             let opt = optimized(&g, target);
             let p = lower(&opt, target, &LowerOptions::default())
                 .unwrap_or_else(|e| panic!("{target}: {e}"));
-            nibble_tcconv::verify::verify_program(&p).unwrap_or_else(|e| panic!("{target}: {e:?}"));
-            let packed = nibble_tcconv::pack::pack_all(&p, &weights).unwrap();
-            let got = nibble_tcconv::interp::run(&p, &packed, &[x.clone()]).unwrap();
-            assert!(
-                got[0].first_mismatch(&want[0]).is_none(),
-                "{elem} {h}x{w} {padding:?} {target}"
-            );
+            let what = format!("{elem} {h}x{w} {padding:?} {target}");
+            interpret_equals(&p, &weights, &x, &want[0], &what);
         }
     }
 }

@@ -346,7 +346,11 @@ impl<'g> Lowering<'g> {
             }
             for (k, &v) in n.operands.iter().enumerate().skip(1).take(2) {
                 if !matches!(g.node_of(v).map(|d| &d.op), Some(Op::Weight { .. })) {
-                    let at = if n.loc.is_empty() { String::new() } else { format!("{}: ", n.loc) };
+                    let at = if n.loc.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}: ", n.loc)
+                    };
                     return Err(format!(
                         "{at}'qnn.{}' operand {k} ({}) is not a qnn.weight: nibble packs conv and dense weights and biases at compile time",
                         n.op.mnemonic(),

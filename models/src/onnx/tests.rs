@@ -762,7 +762,12 @@ fn int_conv_model(bias_scale: f32, extra: Vec<NodeProto>, weight_input: &str) ->
         ..Default::default()
     };
     let mut nodes = extra;
-    nodes.push(node("DequantizeLinear", "dqw", &[weight_input, "ws"], &["wf"]));
+    nodes.push(node(
+        "DequantizeLinear",
+        "dqw",
+        &[weight_input, "ws"],
+        &["wf"],
+    ));
     nodes.push(node("DequantizeLinear", "dqb", &["bq", "bs"], &["bf"]));
     conv_model(
         nodes,
@@ -778,7 +783,9 @@ fn int_conv_model(bias_scale: f32, extra: Vec<NodeProto>, weight_input: &str) ->
 
 fn run_cpu(m: &Imported, seed: u64) -> Vec<f32> {
     let x = nibble_qnn::tensor::Rng(seed).tensor(&m.graph.args[0]);
-    nibble_qnn::reference::run(&m.graph, &m.weights, &[x]).unwrap()[0].floats().to_vec()
+    nibble_qnn::reference::run(&m.graph, &m.weights, &[x]).unwrap()[0]
+        .floats()
+        .to_vec()
 }
 
 /// An int32 bias is added to the accumulator as it is, so a conv's bias DequantizeLinear must
@@ -801,7 +808,11 @@ fn a_bias_at_another_scale_than_the_accumulators_is_refused() {
 fn an_identity_of_a_weight_is_the_weight() {
     let acc = 0.05f32 * 0.01;
     let direct = import_onnx(&int_conv_model(acc, vec![], "wq"), &OnnxOptions::default()).unwrap();
-    let tied = int_conv_model(acc, vec![node("Identity", "tie", &["wq"], &["wq_tied"])], "wq_tied");
+    let tied = int_conv_model(
+        acc,
+        vec![node("Identity", "tie", &["wq"], &["wq_tied"])],
+        "wq_tied",
+    );
     let tied = import_onnx(&tied, &OnnxOptions::default()).unwrap();
     assert_eq!(run_cpu(&direct, 4), run_cpu(&tied, 4));
 }
@@ -885,7 +896,11 @@ fn windows_and_image_sizes_are_checked_at_the_node() {
         batch: None,
         image_size: Some(s),
     };
-    let resized = |m: &Imported| m.notes.iter().any(|n| n.contains("declared 5x5; imported at"));
+    let resized = |m: &Imported| {
+        m.notes
+            .iter()
+            .any(|n| n.contains("declared 5x5; imported at"))
+    };
     assert!(!resized(&import_onnx(&fixed, &at(5)).unwrap()));
     let m = import_onnx(&fixed, &at(9)).unwrap();
     assert!(resized(&m));
@@ -952,7 +967,10 @@ fn a_gemm_bias_at_another_scale_is_added_as_qgemm_adds_it() {
         &[1, 3],
     );
     let imp = import_onnx(&m, &OnnxOptions::default()).unwrap();
-    assert!(imp.notes.iter().any(|n| n.contains("as ONNX Runtime's QGemm does")));
+    assert!(imp
+        .notes
+        .iter()
+        .any(|n| n.contains("as ONNX Runtime's QGemm does")));
     assert!(!imp.graph.nodes.iter().any(|n| n.op.mnemonic() == "flatten"
         && imp.graph.value_type(n.operands[0]).shape[2..] != [1, 1]));
     // against the integers: y = clamp(round((x . w + b) * 0.5 * 0.01 / 0.25))
@@ -964,9 +982,10 @@ fn a_gemm_bias_at_another_scale_is_added_as_qgemm_adds_it() {
         .map(|&v| ((v / 0.5).round_ties_even() as i64).clamp(-128, 127))
         .collect();
     for o in 0..3 {
-        let acc: i64 = (0..32).map(|k| xq[k] * wv[o * 32 + k] as i64).sum::<i64>()
-            + [100, -50, 7][o];
-        let want = ((acc as f32 * (0.5f32 * 0.01) / 0.25).round_ties_even() as i64).clamp(-128, 127);
+        let acc: i64 =
+            (0..32).map(|k| xq[k] * wv[o * 32 + k] as i64).sum::<i64>() + [100, -50, 7][o];
+        let want =
+            ((acc as f32 * (0.5f32 * 0.01) / 0.25).round_ties_even() as i64).clamp(-128, 127);
         assert_eq!(y[0].floats()[o], want as f32 * 0.25, "output {o}");
     }
 }
@@ -1000,7 +1019,11 @@ fn integer_clips_and_clip_attributes() {
             node("QuantizeLinear", "qy", &["yf", "sy", "zp"], &["yq"]),
             node("DequantizeLinear", "dqy", &["yq", "sy", "zp"], &["y"]),
         ]);
-        let w = if clip_w { vals.clone() } else { clamped.clone() };
+        let w = if clip_w {
+            vals.clone()
+        } else {
+            clamped.clone()
+        };
         model_bytes(
             nodes,
             vec![
@@ -1079,7 +1102,13 @@ fn integer_clips_and_clip_attributes() {
 /// to the input), against a direct computation on the quantized input, odd sizes included.
 #[test]
 fn ceil_mode_max_pools_round_up_as_onnx_runtime() {
-    for (h, w, k, s, p) in [(5, 7, 3, 2, 1), (4, 4, 3, 2, 0), (7, 6, 2, 2, 0), (9, 5, 3, 3, 1), (6, 11, 2, 3, 1)] {
+    for (h, w, k, s, p) in [
+        (5, 7, 3, 2, 1),
+        (4, 4, 3, 2, 0),
+        (7, 6, 2, 2, 0),
+        (9, 5, 3, 3, 1),
+        (6, 11, 2, 3, 1),
+    ] {
         let mut mp = node("MaxPool", "pool", &["xf"], &["pf"]);
         mp.attribute.push(attr_ints("kernel_shape", &[k, k]));
         mp.attribute.push(attr_ints("strides", &[s, s]));

@@ -58,8 +58,16 @@ pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
 }
 
 fn hopper_only(name: &str) -> bool {
-    ["nvvm.wgmma", "nvvm.setmaxregister", "nvvm.cp.async.bulk", "nvvm.fence.proxy", "nvvm.elect",
-     "nvvm.stmatrix", "nvvm.mbarrier.try_wait", "nvvm.mbarrier.arrive.expect_tx"]
+    [
+        "nvvm.wgmma",
+        "nvvm.setmaxregister",
+        "nvvm.cp.async.bulk",
+        "nvvm.fence.proxy",
+        "nvvm.elect",
+        "nvvm.stmatrix",
+        "nvvm.mbarrier.try_wait",
+        "nvvm.mbarrier.arrive.expect_tx",
+    ]
     .iter()
     .any(|p| name.starts_with(p))
 }
@@ -107,7 +115,9 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
         constraints.split(',').map(str::trim).collect()
     };
     if list.iter().any(|c| c.is_empty()) {
-        return Err(format!("inline asm constraints '{constraints}' hold an empty entry"));
+        return Err(format!(
+            "inline asm constraints '{constraints}' hold an empty entry"
+        ));
     }
     // the constraint letters PTX inline asm uses (registers of 16 / 32 / 64 bits, immediates,
     // memory clobbers); tied operands and physical registers make LLVM abort on mismatches
@@ -115,8 +125,7 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
     for c in &list {
         let body = c.trim_start_matches('=').trim_start_matches('&');
         // an input tied to an output (read-write operands, as the NVVM PTX builder writes them)
-        let tied = !c.starts_with('=')
-            && body.parse::<usize>().is_ok_and(|k| k < output_count);
+        let tied = !c.starts_with('=') && body.parse::<usize>().is_ok_and(|k| k < output_count);
         let ok = tied
             || matches!(body, "r" | "l" | "h" | "f" | "d" | "n" | "c")
             || (c.starts_with('~') && body.starts_with("~{") && body.ends_with('}'));
@@ -131,7 +140,9 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
         if let Ok(r) = op.result(i) {
             let t = r.r#type().to_string();
             if t.contains("i128") || t.contains("f128") || t.contains("vector") {
-                return Err(format!("inline asm result of type {t}: at most 64 bits a field"));
+                return Err(format!(
+                    "inline asm result of type {t}: at most 64 bits a field"
+                ));
             }
         }
     }
