@@ -62,16 +62,29 @@ use melior::ir::block::BlockLike;
 pub const MAX_NESTING: usize = 256;
 
 /// Reject, with a 1-based (line, column), text that is known to crash MLIR 22's parser instead
-/// of giving an error: nesting deeper than [`MAX_NESTING`] and `array<index ...>` (a dense array
-/// of `index` elements segfaults upstream `mlir-opt-22` too). Strings and `//` comments are
-/// skipped.
+/// of giving an error: nesting deeper than [`MAX_NESTING`], counted through type and attribute
+/// aliases (`!t1 = tuple<!t0>` repeated nests as deep as the brackets it stands for), and
+/// `array<index ...>` (a dense array of `index` elements segfaults upstream `mlir-opt-22` too).
+/// Strings and `//` comments are skipped; a `>` closes only a `<` (not the `>=` of an affine
+/// constraint, nor the `->` of an arrow).
 pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
     let b = source.as_bytes();
     let aliases = type_aliases(source);
     let (mut line, mut col) = (1usize, 1usize);
-    let mut depth = 0usize;
+    let mut stack: Vec<u8> = Vec::new();
+    // alias name -> how deep its definition nests; the alias being defined and its depth so far
+    let mut alias_depth: std::collections::HashMap<&[u8], usize> = Default::default();
+    let mut defining: Option<&[u8]> = None;
+    let mut def_max = 0usize;
     let mut i = 0;
     let word = |i: usize| b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.';
+    let too_deep = |line, col, what: &str| {
+        Err((
+            line,
+            col,
+            format!("{what} nested deeper than {MAX_NESTING} levels"),
+        ))
+    };
     while i < b.len() {
         let c = b[i];
         match c {
@@ -99,18 +112,48 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                 continue;
             }
             b'\n' => {
+                if stack.is_empty() {
+                    if let Some(name) = defining.take() {
+                        alias_depth.insert(name, def_max);
+                    }
+                }
                 line += 1;
                 col = 0;
             }
             b'(' | b'[' | b'{' | b'<' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err((
-                        line,
-                        col,
-                        format!("brackets nested deeper than {MAX_NESTING} levels"),
-                    ));
+                stack.push(c);
+                if stack.len() > MAX_NESTING {
+                    return too_deep(line, col, "brackets");
                 }
+                def_max = def_max.max(stack.len());
+            }
+            // an alias: its definition (`!name =` / `#name =` at the top level) or a use
+            b'!' | b'#' if i == 0 || !word(i - 1) => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && (word(j) || b[j] == b'$' || b[j] == b'-') {
+                    j += 1;
+                }
+                let name = &b[start..j];
+                let k = skip_blank(b, j);
+                let is_def = stack.is_empty()
+                    && !name.is_empty()
+                    && b.get(k) == Some(&b'=')
+                    && b.get(k + 1) != Some(&b'=');
+                if is_def {
+                    if let Some(prev) = defining.replace(name) {
+                        alias_depth.insert(prev, def_max);
+                    }
+                    def_max = 0;
+                } else if let Some(&d) = alias_depth.get(name) {
+                    let depth = stack.len() + d;
+                    if depth > MAX_NESTING {
+                        return too_deep(line, col, "types and attributes (through aliases)");
+                    }
+                    def_max = def_max.max(depth);
+                }
+                col += j - i - 1;
+                i = j - 1;
             }
             // `array <...>`: its element type, past blanks and comments, and through type
             // aliases, must not be `index`
@@ -130,9 +173,23 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                     }
                 }
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            // `->` is an arrow, not the end of a `<...>`
-            b'>' if i == 0 || b[i - 1] != b'-' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => {
+                let open = match c {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                // a `<` left open inside (a comparison in custom syntax) closes with it
+                if stack.contains(&open) {
+                    while stack.pop().is_some_and(|o| o != open) {}
+                }
+            }
+            b'>' if stack.last() == Some(&b'<')
+                && (i == 0 || b[i - 1] != b'-')
+                && b.get(i + 1) != Some(&b'=') =>
+            {
+                stack.pop();
+            }
             _ => {}
         }
         i += 1;
@@ -223,6 +280,49 @@ mod tests {
             "[".repeat(1000)
         );
         assert!(guard_source(&quiet).is_ok());
+    }
+
+    #[test]
+    fn alias_chains_count_as_the_nesting_they_stand_for() {
+        // each alias wraps the previous one: the type is nested as deep as the chain is long
+        let chain = |n: usize, def: &dyn Fn(usize) -> String| {
+            let mut t = String::from("!t0 = i32\n#a0 = 1 : i32\n");
+            for k in 1..n {
+                t += &def(k);
+            }
+            t + "func.func @f() { return }\n"
+        };
+        let types = |k: usize| format!("!t{k} = tuple<!t{}>\n", k - 1);
+        let attrs = |k: usize| format!("#a{k} = [#a{}]\n", k - 1);
+        for def in [&types as &dyn Fn(usize) -> String, &attrs] {
+            let (line, _, m) = guard_source(&chain(100_000, def)).unwrap_err();
+            assert!(m.contains("through aliases"), "{m}");
+            // `!t{k}` nests k levels deep, so the first use too deep is in the definition of
+            // alias MAX_NESTING + 1 (line MAX_NESTING + 3)
+            assert_eq!(line, MAX_NESTING + 3, "{m}");
+            assert!(guard_source(&chain(MAX_NESTING + 1, def)).is_ok());
+        }
+        // aliases used side by side do not add up
+        let wide = format!(
+            "!t = tuple<i32>\n!u = tuple<{}>\n",
+            vec!["!t"; 10 * MAX_NESTING].join(", ")
+        );
+        assert!(guard_source(&wide).is_ok());
+    }
+
+    #[test]
+    fn only_a_less_than_is_closed_by_a_greater_than() {
+        // `>=` of affine constraints and `->` do not close brackets, so they cannot hide
+        // nesting from the count
+        let hidden = format!("{}d0{}", "(d0 >= 0, ".repeat(10_000), ")".repeat(10_000));
+        assert!(guard_source(&hidden).is_err());
+        let hidden = format!("{}{}", "( -> ".repeat(10_000), ")".repeat(10_000));
+        assert!(guard_source(&hidden).is_err());
+        // real IR with comparisons, arrows and closed angle brackets passes
+        let set = "#s = affine_set<(d0)[s0] : (d0 >= 0, s0 - d0 - 1 >= 0)>\n";
+        let many = set.repeat(10 * MAX_NESTING)
+            + &"func.func @f(%a: vector<4xi32>) -> tensor<2xi8> { return }\n".repeat(300);
+        assert!(guard_source(&many).is_ok());
     }
 
     #[test]

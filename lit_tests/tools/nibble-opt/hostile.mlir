@@ -4,6 +4,14 @@
 // RUN: %python -c "print('func.func @f() attributes {a = ' + '['*10000 + ']'*10000 + '} { return }')" > %t.deep.mlir
 // RUN: not nibble-opt %t.deep.mlir 2>&1 | FileCheck %s --check-prefix=DEEP
 // DEEP: deep.mlir:1:{{[0-9]+}}: error: brackets nested deeper than 256 levels
+// Aliases that each wrap the previous one nest a type as deep as the chain is long (10^6 overflowed
+// the stack); `>=` of affine constraints does not close a bracket.
+// RUN: %python -c "print('!t0 = i32'); [print('!t%%d = tuple<!t%%d>' %% (k, k - 1)) for k in range(1, 100000)]; print('func.func @f(%%a: !t99999) { return }')" > %t.alias.mlir
+// RUN: not nibble-opt %t.alias.mlir 2>&1 | FileCheck %s --check-prefix=ALIAS
+// ALIAS: alias.mlir:258:15: error: types and attributes (through aliases) nested deeper than 256 levels
+// RUN: %python -c "print('#s = affine_set<(d0) : (' + '(d0 >= 0, ' * 100000 + 'd0' + ')' * 100000 + ')>')" > %t.ge.mlir
+// RUN: not nibble-opt %t.ge.mlir 2>&1 | FileCheck %s --check-prefix=GE
+// GE: ge.mlir:1:2565: error: brackets nested deeper than 256 levels
 // RUN: not nibble-opt %S/Inputs/hostile/empty-weight-name.mlir --pass-pipeline='builtin.module(qnn-verify)' 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: empty-weight-name.mlir:2:8: error: 'qnn.weight' weight name must not be empty
 // RUN: not nibble-opt %S/Inputs/hostile/nonutf8-name.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=UTF8
