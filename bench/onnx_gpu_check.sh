@@ -25,8 +25,9 @@ build)
     for b in 2 8 64; do
       target/release/nibble-gen import models/fixtures/onnx/$f.onnx --batch $b -o build/onnx/$f-b$b > /dev/null
       for t in ${TARGETS:-sm_80 sm_90 sm_90a}; do opt build/onnx/$f-b$b $t $f-b$b-$t; done
-      # the stem's zero-point pad written by the quantize (pads=quantize, `-fold`)
-      case $f in resnet_u8 | biased_u8) opt build/onnx/$f-b$b sm_90 $f-b$b-sm_90-fold pads=quantize ;; esac
+      # the stem's zero-point pad as a kernel of its own (pads=separate, `-sep`; by default the
+      # quantize writes it)
+      case $f in resnet_u8 | biased_u8) opt build/onnx/$f-b$b sm_90 $f-b$b-sm_90-sep pads=separate ;; esac
     done
   done
   # grouped and depthwise convs of odd shapes (batch,in,size,out,kernel,stride,padding groups bits)
@@ -46,8 +47,8 @@ build)
       opt build/onnx/mbv2-b$b $t mbv2-b$b-$t
       rm -f $s/art/mbv2-b$b-$t/weights.safetensors $s/art/mbv2-b$b-$t/reference/weights.safetensors
       if [ $t = sm_90 ]; then
-        opt build/onnx/mbv2-b$b $t mbv2-b$b-$t-fold pads=quantize
-        rm -f $s/art/mbv2-b$b-$t-fold/weights.safetensors $s/art/mbv2-b$b-$t-fold/reference/weights.safetensors
+        opt build/onnx/mbv2-b$b $t mbv2-b$b-$t-sep pads=separate
+        rm -f $s/art/mbv2-b$b-$t-sep/weights.safetensors $s/art/mbv2-b$b-$t-sep/reference/weights.safetensors
       fi
     done
   done
@@ -72,7 +73,7 @@ run)
     done
   done
   for b in 1 8 64; do
-    for t in sm_90 sm_90a sm_90-fold; do
+    for t in sm_90 sm_90a sm_90-sep; do
       echo "nibble mbv2 b$b $t: $(./nibble-run art/mbv2-b$b-$t --weights mbv2.weights.safetensors --bench 200 2>&1 | grep '^bench')"
     done
   done

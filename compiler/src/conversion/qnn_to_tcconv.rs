@@ -103,8 +103,8 @@ pub fn parse_options(
         Some(s) => return Err(err(format!("streams '{s}' is not i32 or narrow16"))),
     }
     match options.get("pads").map(String::as_str) {
-        None | Some("separate") => {}
-        Some("quantize") => lo.fold_pads = true,
+        None | Some("quantize") => {}
+        Some("separate") => lo.separate_pads = true,
         Some(s) => return Err(err(format!("pads '{s}' is not separate or quantize"))),
     }
     Ok((target, lo))
@@ -128,7 +128,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("shortcuts", "fused (default): a 1x1 conv that only feeds a conv's residual runs in that conv's kernel as a second GEMM on its output tile, where the conv's kernel family (staged, wgmma) takes it | separate: its own kernel"),
             ("quantize", "separate (default): every input quantize is a kernel of its own | fused: an input quantize whose only reader is a 3-channel stem conv run by the register-MMA kernel (taps along K) on a grid of at most 8 warps an SM is computed in that conv's loader (one launch less; its loader quantizes each value once per tap and channel tile: slower on an H200 at batch 1)"),
             ("streams", "i32 (default): residual streams in 32-bit words | narrow16: the streams between convs as i16 with exact escapes to a 32-bit plane (half the bytes, more epilogue instructions)"),
-            ("pads", "separate (default): a conv padding with a non-zero value (an input zero point) reads a tcconv.pad of its input | quantize: where a quantize writes that input for the pad alone, the quantize writes the padded map (one kernel fewer; not yet measured on a GPU)"),
+            ("pads", "quantize (default): a conv padding with a non-zero value (an input zero point) reads its input padded by the quantize that writes it, where that quantize has no other reader (one kernel fewer) | separate: a tcconv.pad kernel pads the input"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]
     }

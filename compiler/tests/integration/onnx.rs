@@ -30,19 +30,20 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         let npy = std::fs::read(format!("{FIXTURES}/{name}.input.npy")).unwrap();
         let x = Tensor::from_npy(&npy).unwrap();
         let want = nibble_qnn::reference::run(&m.graph, &m.weights, &[x.clone()]).unwrap();
-        // pads=quantize: the stem's zero-point pad written by the quantize
-        let folded = LowerOptions {
-            fold_pads: true,
+        // pads=separate: the stem's zero-point pad a kernel of its own (by default the
+        // quantize writes it)
+        let separate = LowerOptions {
+            separate_pads: true,
             ..LowerOptions::default()
         };
         for (target, opts) in Target::ALL
             .into_iter()
-            .flat_map(|t| [(t, LowerOptions::default()), (t, folded.clone())])
+            .flat_map(|t| [(t, LowerOptions::default()), (t, separate.clone())])
         {
             let opt = optimized(&m.graph, target);
             let p = lower(&opt, target, &opts).unwrap_or_else(|e| panic!("{name} {target}: {e}"));
             // their stems (input zero point 123, one reader) need no pad kernel
-            if opts.fold_pads && matches!(name, "resnet_u8" | "biased_qop_u8") {
+            if !opts.separate_pads && matches!(name, "resnet_u8" | "biased_qop_u8") {
                 assert!(
                     !p.ops.iter().any(|o| matches!(o, TcOp::Pad { .. })),
                     "{name} {target}: a pad left beside its quantize"

@@ -2203,12 +2203,10 @@ mod tests {
 
     #[test]
     fn a_stem_pad_folded_into_the_quantize_matches_the_reference() {
-        // ONNX's stem: the conv pads with the input's zero point; with pads=quantize the
-        // quantize writes the padded map (odd size 19, 7x7 stride 2, padding 3) on every target
-        let folded = LowerOptions {
-            fold_pads: true,
-            ..Default::default()
-        };
+        // ONNX's stem: the conv pads with the input's zero point; by default (pads=quantize)
+        // the quantize writes the padded map (odd size 19, 7x7 stride 2, padding 3) on every
+        // target
+        let folded = LowerOptions::default();
         let mut fails = vec![];
         for (seed, batch, cin, zp) in [(41u64, 1i64, 3i64, 5i64), (42, 2, 3, -7), (43, 3, 16, 113)]
         {
@@ -2237,10 +2235,14 @@ mod tests {
                     Ok(_) => fails.push(format!("b{batch} c{cin} zp {zp} on {t}: differs")),
                     Err(e) => fails.push(format!("b{batch} c{cin} zp {zp} on {t}: {e}")),
                 }
-                // by default the pad stays a kernel of its own
-                let p = lower(&g, t, &LowerOptions::default()).unwrap();
+                // with pads=separate the pad stays a kernel of its own
+                let separate = LowerOptions {
+                    separate_pads: true,
+                    ..Default::default()
+                };
+                let p = lower(&g, t, &separate).unwrap();
                 if !p.ops.iter().any(|o| matches!(o, TcOp::Pad { .. })) {
-                    fails.push(format!("b{batch} c{cin} zp {zp} on {t}: no pad by default"));
+                    fails.push(format!("b{batch} c{cin} zp {zp} on {t}: no pad when separate"));
                 }
             }
         }

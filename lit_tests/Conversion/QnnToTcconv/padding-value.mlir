@@ -1,16 +1,16 @@
-// A conv whose padded taps read a non-zero value (an ONNX input zero point) lowers to
-// tcconv.pad (the border holding the value) and the conv without padding; with pads=quantize,
-// where the quantize that writes the pad's input has no other reader, the pad folds into it
-// (the quantize writes the padded map); one without padding keeps padding_value irrelevant and
-// lowers as usual.
+// A conv whose padded taps read a non-zero value (an ONNX input zero point) reads its input
+// padded by the quantize that writes it, where that quantize has no other reader (the default,
+// pads=quantize: the quantize writes the padded map); otherwise, and with pads=separate, a
+// tcconv.pad (the border holding the value) pads it for the conv without padding. One without
+// padding keeps padding_value irrelevant and lowers as usual.
 // quantize's mode and zero point and an average pool's divisor are carried to tcconv.
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},tcconv-verify)' | FileCheck %s
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pads=separate},tcconv-verify)' | FileCheck %s
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75 pads=separate},tcconv-verify)' | FileCheck %s
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pads=separate})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pads=separate})' | nibble-opt | FileCheck %s
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s --check-prefix=FOLD
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' | nibble-opt | FileCheck %s --check-prefix=FOLD
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' | nibble-opt | FileCheck %s
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pads=quantize},tcconv-verify)' | FileCheck %s --check-prefix=FOLD
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pads=quantize})' | nibble-opt | FileCheck %s --check-prefix=FOLD
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pads=quantize})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
 
 // CHECK-LABEL: func.func @stem_pads_with_the_zero_point
 // CHECK: "tcconv.quantize"(%{{.*}}, %{{.*}}) {mode = "divide", scale = 5.000000e-01 : f32, zero_point = -2 : i64}
@@ -53,7 +53,7 @@ func.func @depthwise_runs_simple(%x: tensor<2x8x6x6xui8>) -> tensor<2x8x6x6xi32>
   return %d : tensor<2x8x6x6xi32>
 }
 
-// The quantized input read by two convs: the pads stay, pads=quantize or not.
+// The quantized input read by two convs: the pads stay, pads=separate or not.
 // CHECK-LABEL: func.func @shared_input_keeps_its_pad
 // FOLD-LABEL: func.func @shared_input_keeps_its_pad
 // FOLD: "tcconv.pad"
