@@ -247,7 +247,7 @@ fi
 # RANDOM_SHORTCUT=N random residual-unit tails: a conv (1x1 or 3x3, odd batches and sizes,
 # O not a tile multiple) whose result is added to a 1x1 shortcut conv (stride 1 or 2) of a
 # second input, relu, requantize; the staged kernel runs both GEMMs (and on sm_90a the wgmma
-# kernel too, `-wg`), 4- and 8-bit.
+# kernel too, `-wg`; `-wgs`: the wgmma kernel with the shortcut apart), 4- and 8-bit.
 awk -v n="${RANDOM_SHORTCUT:-0}" 'BEGIN { srand(20261206);
   split("1 3 5 8 16 33", B); split("32 64 128 256", C); split("8 24 40 64 96 136 256", O); split("1 3", K);
   for (i = 0; i < n; i++) {
@@ -260,6 +260,10 @@ while read -r i s bits sc; do
     emit "rsc$i-$t" "$d" "$t"; echo "rsc$i-$t sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
     if [ "$t" = sm_90a ]; then
       emit "rsc$i-$t-wg" "$d" "$t" wgmma; echo "rsc$i-$t-wg sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
+      # the shortcut a kernel of its own: the wgmma conv reads an i32 residual (its tile copied
+      # to shared memory before the main loop where the plan takes it)
+      emit "rsc$i-$t-wgs" "$d" "$t" "wgmma shortcuts=separate"
+      echo "rsc$i-$t-wgs sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
     fi
   done
 done

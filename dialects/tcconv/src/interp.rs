@@ -2242,7 +2242,9 @@ mod tests {
                 };
                 let p = lower(&g, t, &separate).unwrap();
                 if !p.ops.iter().any(|o| matches!(o, TcOp::Pad { .. })) {
-                    fails.push(format!("b{batch} c{cin} zp {zp} on {t}: no pad when separate"));
+                    fails.push(format!(
+                        "b{batch} c{cin} zp {zp} on {t}: no pad when separate"
+                    ));
                 }
             }
         }

@@ -213,6 +213,16 @@ pub struct TileBufs<'a> {
     /// a shortcut GEMM's accumulators and its bias, or the residual buffer's values loaded
     /// before the main loop ([`prefetch_residual`]).
     pub residual_regs: Option<(&'a [Val], Option<&'a Buf>)>,
+    /// The block's residual tile in shared memory, copied there before the main loop (the
+    /// wgmma kernel's [`ResidualTile`]): read in place of the residual buffer.
+    pub residual_tile: Option<(&'a ResidualTile, Val, Val)>,
+}
+
+/// A block's i32 residual tile in shared memory: `[BM][bn]` words, row `r` (GEMM row `m0 + r`)
+/// holding channel `n0 + c` at word `r * bn + (c ^ 8 (r % 8))`.
+pub struct ResidualTile {
+    pub smem: Val,
+    pub bn: i64,
 }
 
 impl<'a> TileBufs<'a> {
@@ -226,6 +236,7 @@ impl<'a> TileBufs<'a> {
             second: b.second.as_ref().map(|(buf, a)| (buf, *a)),
             residual_regs: residual_regs
                 .map(|a| (a, b.shortcut.as_ref().and_then(|s| s.bias.as_ref()))),
+            residual_tile: None,
         }
     }
 }
@@ -362,6 +373,10 @@ pub fn store_tile(
                                 None => a,
                             }
                         }));
+                    }
+                    if let Some((rt, m0, n0)) = bufs.residual_tile {
+                        let m = rows[mt * rhalves as usize + rh].0;
+                        return Some(residual_from_tile(kb, rt, (m0, n0), m, oc));
                     }
                     match (pair_residual, rb) {
                         (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
@@ -638,6 +653,25 @@ pub(super) fn prefetch_residual(
     Some(vals)
 }
 
+/// The residual of GEMM row `m` and channels `oc`, `oc + 1` (`oc` even) from the block's tile.
+fn residual_from_tile(
+    kb: &mut KernelBuilder,
+    rt: &ResidualTile,
+    (m0, n0): (Val, Val),
+    m: Val,
+    oc: Val,
+) -> [Val; 2] {
+    let r = kb.sub(m, m0);
+    let c = kb.sub(oc, n0);
+    let (k7, k8, kbn) = (kb.idx(7), kb.idx(8), kb.idx(rt.bn));
+    let r7 = kb.and(r, k7);
+    let sw = kb.mul(r7, k8);
+    let cs = kb.xor(c, sw);
+    let w = kb.mul(r, kbn);
+    let w = kb.add(w, cs);
+    kb.load2(rt.smem, w)
+}
+
 /// The i32 residual of channels `oc`, `oc + 1` (`oc` even, clamped to the last pair) at pixel
 /// `(n, y, x)`: one 8-byte load (the buffer's channel pairs are adjacent).
 fn residual_pair(
@@ -671,7 +705,8 @@ pub(super) fn store_block_tile(
     residual_regs: Option<&[Val]>,
     threads: i64,
 ) -> Result<(), String> {
-    let bufs = TileBufs::of(cb, residual_regs);
+    let mut bufs = TileBufs::of(cb, residual_regs);
+    bufs.residual_tile = block.residual.as_ref().map(|rt| (rt, block.m0, block.n0));
     let base = staged_out.map(|_| kb.smem_address(block.smem));
     // the staged output's buffer and type
     let (sbuf, sact) = match (staged_out, &cb.second) {
@@ -708,6 +743,8 @@ pub(super) struct OutTile {
     pub bn: i64,
     /// GEMM M (rows past it are not written).
     pub m: i64,
+    /// The residual tile in shared memory, where the kernel copied it there.
+    pub residual: Option<ResidualTile>,
 }
 
 /// Write a staged output tile to `buf` (of type `act`, channel-innermost; packed 4-bit with O %

@@ -300,6 +300,7 @@ pub fn conv(
                 (warp, lane),
                 &accs,
                 None,
+                None,
                 consumers,
             ) {
                 result = Err(e);
