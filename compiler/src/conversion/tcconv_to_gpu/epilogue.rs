@@ -415,6 +415,15 @@ pub fn store_tile(
                 for (rh, words) in row_words.iter_mut().enumerate() {
                     words.push(pack_word(kb, vals[2 * rh].2, vals[2 * rh + 1].2, t));
                 }
+            } else if let Some((rt, m0, n0)) =
+                bufs.residual_tile.filter(|_| i32_out_staged(s.output))
+            {
+                // over the residual it replaces in the tile: the same thread's words
+                for rh in 0..rhalves as usize {
+                    let m = rows[mt * rhalves as usize + rh].0;
+                    let w = tile_word(kb, rt, (m0, n0), m, oc);
+                    kb.store2(vals[2 * rh].2, vals[2 * rh + 1].2, rt.smem, w);
+                }
             } else {
                 let st = staged(false);
                 store_vals(kb, tile, o0, bufs.out, s.output, &vals, st, &mut escapes);
@@ -653,14 +662,14 @@ pub(super) fn prefetch_residual(
     Some(vals)
 }
 
-/// The residual of GEMM row `m` and channels `oc`, `oc + 1` (`oc` even) from the block's tile.
-fn residual_from_tile(
+/// The word of GEMM row `m` and channel `oc` in the block's residual tile.
+fn tile_word(
     kb: &mut KernelBuilder,
     rt: &ResidualTile,
     (m0, n0): (Val, Val),
     m: Val,
     oc: Val,
-) -> [Val; 2] {
+) -> Val {
     let r = kb.sub(m, m0);
     let c = kb.sub(oc, n0);
     let (k7, k8, kbn) = (kb.idx(7), kb.idx(8), kb.idx(rt.bn));
@@ -668,8 +677,29 @@ fn residual_from_tile(
     let sw = kb.mul(r7, k8);
     let cs = kb.xor(c, sw);
     let w = kb.mul(r, kbn);
-    let w = kb.add(w, cs);
+    kb.add(w, cs)
+}
+
+/// The residual of GEMM row `m` and channels `oc`, `oc + 1` (`oc` even) from the block's tile.
+fn residual_from_tile(
+    kb: &mut KernelBuilder,
+    rt: &ResidualTile,
+    corner: (Val, Val),
+    m: Val,
+    oc: Val,
+) -> [Val; 2] {
+    let w = tile_word(kb, rt, corner, m, oc);
     kb.load2(rt.smem, w)
+}
+
+/// Whether an i32 output goes through the block's residual tile (each value written where
+/// the same thread read its residual, then the tile written 16 bytes a thread,
+/// [`write_i32_tile`]): channel-innermost words, whole 16-byte chunks of 4 channels.
+fn i32_out_staged(out: &ActBuffer) -> bool {
+    out.storage() == Storage::Word32
+        && channel_inner(out.layout)
+        && out.stored_channels() % 4 == 0
+        && out.dims[1] % 4 == 0
 }
 
 /// The i32 residual of channels `oc`, `oc + 1` (`oc` even, clamped to the last pair) at pixel
@@ -725,11 +755,68 @@ pub(super) fn store_block_tile(
         kb.barrier(); // every warp is done with the pipeline (or reduction) memory
     }
     store_tile(kb, s, &bufs, &tile, accs)?;
-    if staged_out.is_some() {
+    let i32_staged = block.residual.as_ref().filter(|_| i32_out_staged(s.output));
+    if staged_out.is_some() || i32_staged.is_some() {
         kb.barrier();
+    }
+    if staged_out.is_some() {
         write_out_tile(kb, s, block, sbuf, sact, threads);
     }
+    if let Some(rt) = i32_staged {
+        write_i32_tile(kb, s, block, rt, &cb.out, threads);
+    }
     Ok(())
+}
+
+/// Write the i32 output a block staged in its residual tile ([`ResidualTile`], rows `m0..`,
+/// channels `n0..`) to `buf` (channel-innermost words): every thread copies 16-byte vectors
+/// (`st.global.v4`), row after row; rows past M and channels past O are not written.
+fn write_i32_tile(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    block: &OutTile,
+    rt: &ResidualTile,
+    buf: &Buf,
+    threads: i64,
+) {
+    let tid = kb.thread_id();
+    let cpr = rt.bn / 4; // 16-byte chunks a row
+    let kcpr = kb.idx(cpr);
+    let (k4, k7, k8) = (kb.idx(4), kb.idx(7), kb.idx(8));
+    let kbn = kb.idx(rt.bn);
+    let mlim = kb.idx(block.m);
+    let olim = kb.idx(s.output.dims[1]);
+    let total = block.bm * cpr;
+    for j in 0..(total + threads - 1) / threads {
+        let off = kb.idx(j * threads);
+        let v = kb.add(tid, off);
+        let r = kb.divu(v, kcpr);
+        let q = kb.remu(v, kcpr);
+        let c = kb.mul(q, k4);
+        let m = kb.add(block.m0, r);
+        let o = kb.add(block.n0, c);
+        let mok = kb.cmp(Cmp::Ult, m, mlim);
+        let oin = kb.cmp(Cmp::Ult, o, olim);
+        let ok = kb.andb(mok, oin);
+        let ok = if (j + 1) * threads > total {
+            let kt = kb.idx(total);
+            let vin = kb.cmp(Cmp::Ult, v, kt);
+            kb.andb(ok, vin)
+        } else {
+            ok
+        };
+        kb.if_then(ok, |kb| {
+            let r7 = kb.and(r, k7);
+            let sw = kb.mul(r7, k8);
+            let cs = kb.xor(c, sw);
+            let w = kb.mul(r, kbn);
+            let w = kb.add(w, cs);
+            let w4 = kb.load4(rt.smem, w);
+            let (n, y, x) = pixel(kb, s, m);
+            let sl = act_slot(kb, s.output, n, o, y, x);
+            kb.store4(w4, buf.mem, sl);
+        });
+    }
 }
 
 /// A block's output tile staged in shared memory by [`store_tile`] ([`StageOut`]): `[bm][bn /
