@@ -40,10 +40,14 @@ pub fn parse_source<'c>(context: &'c Context, source: &str, filename: &str) -> O
         crate::diagnostics::emit_error(loc, &message);
         return None;
     }
+    // MLIR's lexer reads the byte past the text (it expects a NUL there): the text handed to it
+    // is followed by one in this allocation, or it lexes whatever memory comes next
+    let terminated = format!("{source}\0");
+    let text = &terminated[..source.len()];
     let op = unsafe {
         Operation::from_option_raw(mlir_sys::mlirOperationCreateParse(
             context.to_raw(),
-            StringRef::new(source).to_raw(),
+            StringRef::new(text).to_raw(),
             StringRef::new(filename).to_raw(),
         ))
     }?;
@@ -61,6 +65,12 @@ use melior::ir::block::BlockLike;
 /// parser overflows the stack (and aborts) on deep nesting. Real IR nests a few dozen levels.
 pub const MAX_NESTING: usize = 256;
 
+/// Operators an affine expression (an `affine_map<...>` / `affine_set<...>`, or a line of affine
+/// ops' custom syntax) may hold: MLIR parses and prints affine expressions recursively, so a
+/// chain of 10^6 unary minus or `mod` overflows the stack, and a few hundred print as nested
+/// parentheses the nesting bound refuses to read back. Real affine maps hold a few dozen.
+pub const MAX_AFFINE_OPERATORS: usize = 200;
+
 /// Reject, with a 1-based (line, column), text that is known to crash MLIR 22's parser instead
 /// of giving an error: nesting deeper than [`MAX_NESTING`], counted through type and attribute
 /// aliases (`!t1 = tuple<!t0>` repeated nests as deep as the brackets it stands for), and
@@ -76,6 +86,21 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
     let mut alias_depth: std::collections::HashMap<&[u8], usize> = Default::default();
     let mut defining: Option<&[u8]> = None;
     let mut def_max = 0usize;
+    // affine expressions: the stack depth of an open `affine_map<` / `affine_set<` (or 0 for a
+    // line of affine ops), the operators counted in it, and a keyword waiting for its `<`
+    let mut affine: Option<usize> = None;
+    let mut affine_ops = 0usize;
+    let mut affine_pending = false;
+    let line_has_affine_op = |i: usize| {
+        let end = b[i..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |k| i + k);
+        b[i..end].windows(7).any(|w| w == b"affine.")
+    };
+    if affine.is_none() && line_has_affine_op(0) {
+        affine = Some(0);
+    }
     let mut i = 0;
     let word = |i: usize| b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.';
     let too_deep = |line, col, what: &str| {
@@ -112,6 +137,13 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                 continue;
             }
             b'\n' => {
+                if affine == Some(0) || affine.is_some_and(|d| stack.len() < d) {
+                    affine = None;
+                    affine_ops = 0;
+                }
+                if affine.is_none() && line_has_affine_op(i + 1) {
+                    affine = Some(0);
+                }
                 if stack.is_empty() {
                     if let Some(name) = defining.take() {
                         alias_depth.insert(name, def_max);
@@ -126,6 +158,45 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                     return too_deep(line, col, "brackets");
                 }
                 def_max = def_max.max(stack.len());
+                if c == b'<' && affine_pending {
+                    affine_pending = false;
+                    if affine.is_none_or(|d| d == 0) {
+                        affine = Some(stack.len());
+                        affine_ops = 0;
+                    }
+                }
+            }
+            // an affine map or set: its expression's operators are counted
+            b'a' if (b[i..].starts_with(b"affine_map") || b[i..].starts_with(b"affine_set"))
+                && (i == 0 || !word(i - 1))
+                && (i + 10 == b.len() || !word(i + 10)) =>
+            {
+                affine_pending = b.get(skip_blank(b, i + 10)) == Some(&b'<');
+            }
+            b'+' | b'*' | b'-' | b'm' | b'f' | b'c' if affine.is_some() => {
+                let op = match c {
+                    b'-' => b.get(i + 1) != Some(&b'>'),
+                    b'+' | b'*' => true,
+                    _ => {
+                        (i == 0 || !word(i - 1))
+                            && [&b"mod"[..], b"floordiv", b"ceildiv"].iter().any(|k| {
+                                b[i..].starts_with(k)
+                                    && (i + k.len() == b.len() || !word(i + k.len()))
+                            })
+                    }
+                };
+                if op {
+                    affine_ops += 1;
+                    if affine_ops > MAX_AFFINE_OPERATORS {
+                        return Err((
+                            line,
+                            col,
+                            format!(
+                                "affine expression of more than {MAX_AFFINE_OPERATORS} operators"
+                            ),
+                        ));
+                    }
+                }
             }
             // an alias: its definition (`!name =` / `#name =` at the top level) or a use
             b'!' | b'#' if i == 0 || !word(i - 1) => {
@@ -189,6 +260,10 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                 && b.get(i + 1) != Some(&b'=') =>
             {
                 stack.pop();
+                if affine.is_some_and(|d| d > 0 && stack.len() < d) {
+                    affine = None;
+                    affine_ops = 0;
+                }
             }
             _ => {}
         }
@@ -323,6 +398,42 @@ mod tests {
         let many = set.repeat(10 * MAX_NESTING)
             + &"func.func @f(%a: vector<4xi32>) -> tensor<2xi8> { return }\n".repeat(300);
         assert!(guard_source(&many).is_ok());
+    }
+
+    #[test]
+    fn long_affine_expressions_are_refused() {
+        use super::MAX_AFFINE_OPERATORS;
+        // unary minus and `mod` chains nest no bracket but recurse in MLIR's parser and printer
+        let map = |body: String| {
+            format!(
+                "func.func @f() attributes {{a = affine_map<(d0)[s0] -> ({body})>}} {{ return }}"
+            )
+        };
+        for body in [
+            format!("{}d0", "-".repeat(100_000)),
+            format!("d0{}", " mod s0".repeat(100_000)),
+            format!("d0{}", " floordiv 2 * 3".repeat(1000)),
+        ] {
+            let (_, _, m) = guard_source(&map(body)).unwrap_err();
+            assert!(m.contains("affine expression"), "{m}");
+        }
+        // the count is per map: many small maps and sets pass, and so do arrows
+        let small = map(format!("d0{}", " mod s0".repeat(MAX_AFFINE_OPERATORS)));
+        assert!(guard_source(&small).is_ok());
+        assert!(guard_source(&small.repeat(100)).is_ok());
+        // affine ops' custom syntax on a line
+        let load = format!(
+            "func.func @f(%m: memref<8xf32>, %i: index) {{\n  %v = affine.load %m[{}%i] : memref<8xf32>\n  return\n}}",
+            "-".repeat(10_000)
+        );
+        let (line, _, _) = guard_source(&load).unwrap_err();
+        assert_eq!(line, 2);
+        // negative numbers elsewhere (a dense attribute) are not affine operators
+        let dense = format!(
+            "func.func @f() attributes {{a = dense<[{}]> : tensor<10000xi32>}} {{ return }}",
+            vec!["-1"; 10_000].join(", ")
+        );
+        assert!(guard_source(&dense).is_ok());
     }
 
     #[test]

@@ -12,6 +12,15 @@
 // RUN: %python -c "print('#s = affine_set<(d0) : (' + '(d0 >= 0, ' * 100000 + 'd0' + ')' * 100000 + ')>')" > %t.ge.mlir
 // RUN: not nibble-opt %t.ge.mlir 2>&1 | FileCheck %s --check-prefix=GE
 // GE: ge.mlir:1:2565: error: brackets nested deeper than 256 levels
+// Affine expressions recurse in MLIR's parser and printer without brackets: chains of unary
+// minus or `mod` (10^6 overflowed the stack) are bounded.
+// RUN: %python -c "print('func.func @f() attributes {a = affine_map<(d0)[s0] -> (d0' + ' mod s0' * 1000000 + ')>} { return }')" > %t.mod.mlir
+// RUN: not nibble-opt %t.mod.mlir 2>&1 | FileCheck %s --check-prefix=AFFINE
+// AFFINE: mod.mlir:1:1459: error: affine expression of more than 200 operators
+// A text ending inside a string: MLIR's lexer reads the byte past the text, which is a NUL.
+// RUN: printf '"x' > %t.unterminated.mlir
+// RUN: not nibble-opt %t.unterminated.mlir 2>&1 | FileCheck %s --check-prefix=UNTERM
+// UNTERM: unterminated.mlir:1:3: error: expected '"' in string literal
 // RUN: not nibble-opt %S/Inputs/hostile/empty-weight-name.mlir --pass-pipeline='builtin.module(qnn-verify)' 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: empty-weight-name.mlir:2:8: error: 'qnn.weight' weight name must not be empty
 // RUN: not nibble-opt %S/Inputs/hostile/nonutf8-name.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=UTF8
