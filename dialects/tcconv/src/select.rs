@@ -227,6 +227,10 @@ pub fn choose_for(
 // Strategy, MMA shape and tile (the analytic tile model)
 // ---------------------------------------------------------------------------------------------
 
+/// The largest block tile side a forced `tile` may ask for (as tcconv IR's `block_tile` is read
+/// back); shared memory bounds the tiles a kernel takes far below it.
+pub const MAX_TILE: i64 = 4096;
+
 pub fn parse_tile(s: &str) -> Result<[i64; 3], String> {
     let v: Vec<i64> = s
         .split('x')
@@ -234,11 +238,18 @@ pub fn parse_tile(s: &str) -> Result<[i64; 3], String> {
         .collect::<Result<_, _>>()
         .map_err(|_| format!("tile '{s}' is not BMxBNxBK"))?;
     match v.as_slice() {
-        [m, n, k] if *m > 0 && *n > 0 && *k > 0 && m % 16 == 0 && n % 8 == 0 && k % 32 == 0 => {
+        [m, n, k]
+            if (1..=MAX_TILE).contains(m)
+                && (1..=MAX_TILE).contains(n)
+                && (1..=MAX_TILE).contains(k)
+                && m % 16 == 0
+                && n % 8 == 0
+                && k % 32 == 0 =>
+        {
             Ok([*m, *n, *k])
         }
         _ => Err(format!(
-            "tile '{s}' must be BMxBNxBK with BM % 16 == 0, BN % 8 == 0, BK % 32 == 0"
+            "tile '{s}' must be BMxBNxBK with BM % 16 == 0, BN % 8 == 0, BK % 32 == 0, each at most {MAX_TILE}"
         )),
     }
 }

@@ -5,7 +5,8 @@
 //! Two kinds of entries, both written through a temp file and a rename, both best effort (a
 //! cache that cannot be read or written only costs time):
 //! - `kernel-<key>.ptx`: the PTX of a kernel, its name replaced by [`PLACEHOLDER`] so that any op
-//!   of any network can launch it under its own name. The key is the kernel's content key (what
+//!   of any network can launch it under its own name, after a first line holding the hash of
+//!   the key and the text (an entry edited, truncated or copied under another key is a miss). The key is the kernel's content key (what
 //!   decides its PTX: the op signature it was built for, which decides its text but for its
 //!   name, the LLVM pipeline and codegen level, the target and the compiler build:
 //!   [`content_key`]) where convert-tcconv-to-gpu gave it one, else the hash of its lowering
@@ -81,9 +82,45 @@ fn is_key(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The largest cache entry read: a kernel's PTX is tens of kilobytes.
+const MAX_ENTRY_BYTES: u64 = 64 << 20;
+
+/// The text of entry `p` if it is a regular file of at most [`MAX_ENTRY_BYTES`] (a FIFO would
+/// block the read, a device never end it).
+fn read_entry(p: &Path) -> Option<String> {
+    use std::io::Read;
+    let m = std::fs::metadata(p).ok()?;
+    if !m.is_file() || m.len() > MAX_ENTRY_BYTES {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(p)
+        .ok()?
+        .take(MAX_ENTRY_BYTES + 1)
+        .read_to_string(&mut text)
+        .ok()?;
+    (text.len() as u64 <= MAX_ENTRY_BYTES).then_some(text)
+}
+
+/// The first line of a PTX entry: its key's and its text's hash.
+pub(super) fn ptx_header(content: &str, body: &str) -> String {
+    format!(
+        "// nibble kernel cache {}\n",
+        hash(&[content.as_bytes(), body.as_bytes()])
+    )
+}
+
+/// The cached kernel text of content key `content` (placeholder name), if the entry is there
+/// and intact.
+fn read_ptx(dir: &Path, content: &str) -> Option<String> {
+    let text = read_entry(&ptx_path(dir, content))?;
+    let (head, body) = text.split_at(text.find('\n')? + 1);
+    (head == ptx_header(content, body)).then(|| body.to_owned())
+}
+
 /// The entry of signature key `key`, if it and its kernel's PTX are in the cache.
 pub fn lookup(dir: &Path, key: &str) -> Option<SigEntry> {
-    let text = std::fs::read_to_string(sig_path(dir, key)).ok()?;
+    let text = read_entry(&sig_path(dir, key))?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     let content = v.get("content")?.as_str()?.to_owned();
     let dims = |k: &str| -> Option<[i64; 3]> {
@@ -103,7 +140,7 @@ pub fn lookup(dir: &Path, key: &str) -> Option<SigEntry> {
         .iter()
         .map(|t| t.as_str().map(str::to_owned))
         .collect::<Option<Vec<_>>>()?;
-    (is_key(&content) && ptx_path(dir, &content).is_file()).then_some(SigEntry {
+    (is_key(&content) && read_ptx(dir, &content).is_some()).then_some(SigEntry {
         content,
         launch,
         tables,
@@ -127,9 +164,9 @@ pub fn store_signature(dir: &Path, key: &str, e: &SigEntry) {
 /// The cached PTX of content key `content`, for a kernel named `name`.
 pub fn load_ptx(dir: &Path, content: &str, name: &str) -> Result<String, String> {
     let p = ptx_path(dir, content);
-    let text = std::fs::read_to_string(&p).map_err(|e| {
+    let text = read_ptx(dir, content).ok_or_else(|| {
         format!(
-            "the kernel cache entry {} went missing while compiling ({e}); compile again",
+            "the kernel cache entry {} went missing or changed while compiling; compile again",
             p.display()
         )
     })?;
@@ -149,7 +186,8 @@ pub fn store_ptx(dir: &Path, content: &str, name: &str, ptx: &str) {
     if ptx.contains(PLACEHOLDER) || !ptx.contains(&format!(".entry {name}(")) {
         return;
     }
-    let text = ptx.replace(name, PLACEHOLDER);
+    let body = ptx.replace(name, PLACEHOLDER);
+    let text = ptx_header(content, &body) + &body;
     let _ = std::fs::create_dir_all(dir)
         .map_err(|e| e.to_string())
         .and_then(|_| nibble_qnn::write_atomically(&ptx_path(dir, content), text.as_bytes()));
@@ -194,6 +232,28 @@ mod tests {
             "k",
             ".visible .entry k(\n)\n{ ret; }\n",
         );
+        assert_eq!(lookup(dir.path(), &"d".repeat(32)), Some(e.clone()));
+        // a PTX entry truncated, edited, copied under another key, or not a file is a miss
+        let ptx = dir.path().join(format!("kernel-{}.ptx", e.content));
+        let good = std::fs::read_to_string(&ptx).unwrap();
+        let other = dir.path().join(format!("kernel-{}.ptx", "e".repeat(32)));
+        std::fs::write(&other, &good).unwrap();
+        let edited = good.replace("ret;", "trap;");
+        for text in [&good[..good.len() - 3], &edited] {
+            std::fs::write(&ptx, text).unwrap();
+            assert_eq!(lookup(dir.path(), &"d".repeat(32)), None);
+        }
+        assert!(read_ptx(dir.path(), &"e".repeat(32)).is_none());
+        std::fs::remove_file(&ptx).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &ptx).unwrap();
+        assert_eq!(lookup(dir.path(), &"d".repeat(32)), None);
+        std::fs::remove_file(&ptx).unwrap();
+        let fifo = std::process::Command::new("mkfifo").arg(&ptx).status();
+        if fifo.is_ok_and(|s| s.success()) {
+            assert_eq!(lookup(dir.path(), &"d".repeat(32)), None);
+        }
+        std::fs::remove_file(&ptx).unwrap();
+        std::fs::write(&ptx, &good).unwrap();
         assert_eq!(lookup(dir.path(), &"d".repeat(32)), Some(e));
         // a damaged entry is a miss, never an error
         std::fs::write(

@@ -248,7 +248,17 @@ fn kernel_cache_gives_the_same_ptx_and_misses_on_change() {
         .unwrap()
         .path();
     let text = std::fs::read_to_string(&first).unwrap();
+    let (_, body) = text.split_at(text.find('\n').unwrap() + 1);
+    let poisoned = body.replace("ret;", "ret; // from the cache");
+    // edited behind the cache's back (its hash line unchanged): a miss, compiled again
     std::fs::write(&first, text.replace("ret;", "ret; // from the cache")).unwrap();
+    let warm = gpu_to_ptx_cached(context, &m, "sm_90", Some(dir.path())).unwrap();
+    assert_eq!(warm, cold);
+    // an entry whose hash line matches is what is read
+    let name = first.file_name().unwrap().to_str().unwrap();
+    let content = &name["kernel-".len()..name.len() - ".ptx".len()];
+    let header = super::kernel_cache::ptx_header(content, &poisoned);
+    std::fs::write(&first, header + &poisoned).unwrap();
     let warm = gpu_to_ptx_cached(context, &m, "sm_90", Some(dir.path())).unwrap();
     assert!(warm.contains("// from the cache"));
     // another target is another key
