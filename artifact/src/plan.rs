@@ -284,6 +284,9 @@ impl Plan {
                 }
             }
         }
+        if self.outputs.is_empty() {
+            return e("the network has no outputs".into());
+        }
         for (what, ios) in [("input", &self.inputs), ("output", &self.outputs)] {
             for (k, io) in ios.iter().enumerate() {
                 let Some(b) = self.buffers.get(io.buffer) else {
@@ -336,7 +339,14 @@ impl Plan {
             if l.grid.contains(&0) || l.block.contains(&0) {
                 return e(format!("{} has an empty grid or block", l.kernel));
             }
-            if l.block.iter().map(|&x| x as u64).product::<u64>() > 1024 {
+            // CUDA's limits: a grid of at most 2^31 - 1 x 65535 x 65535 blocks
+            if l.grid[0] as u64 > i32::MAX as u64 || l.grid[1] > 65535 || l.grid[2] > 65535 {
+                return e(format!(
+                    "{} has a grid of {:?} blocks (at most [2147483647, 65535, 65535])",
+                    l.kernel, l.grid
+                ));
+            }
+            if l.block.iter().map(|&x| x as u128).product::<u128>() > 1024 {
                 return e(format!(
                     "{} has {:?} threads per block (at most 1024)",
                     l.kernel, l.block
@@ -546,6 +556,10 @@ mod tests {
         assert!(err_of(|p| p.inputs[0].buffer = 9).contains("buffer 9 out of range"));
         assert!(err_of(|p| p.inputs[0].shape = vec![1, 2, 4, 5]).contains("is not the dims"));
         assert!(err_of(|p| p.outputs[0].elem = "i8".into()).contains("holds i32"));
+        assert!(err_of(|p| p.outputs.clear()).contains("no outputs"));
+        assert!(err_of(|p| p.launches[0].grid = [1, 65536, 1]).contains("at most [2147483647"));
+        // a block whose product wraps a 64-bit integer is still too large
+        assert!(err_of(|p| p.launches[0].block = [u32::MAX; 3]).contains("at most 1024"));
         assert!(err_of(|p| p.buffers[2].offset = 256).contains("overlaps buffer 1"));
         assert!(
             err_of(|p| p.launches[0].args[1] = Arg::Weight(3)).contains("weight 3 out of range")

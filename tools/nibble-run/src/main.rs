@@ -84,19 +84,45 @@ fn load_graph(path: &Path) -> Result<Graph, String> {
     if !module.as_operation().verify() {
         return Err(diag_text());
     }
-    let mut func = None;
+    let mut funcs = vec![];
     let mut cur = module.body().first_operation();
     while let Some(op) = cur {
         if op.name().as_string_ref().as_str() == Ok("func.func") {
-            func = Some(op);
-            break;
+            funcs.push(op);
         }
         cur = op.next_in_block();
     }
-    let func = func.ok_or_else(|| format!("{name}: no func.func in the module"))?;
+    // one network: the one function, or the one with qnn ops (as --emit=artifact takes it)
+    let qnn: Vec<_> = funcs
+        .iter()
+        .copied()
+        .filter(nibble_compiler::conversion::qnn_to_tcconv::is_qnn_func)
+        .collect();
+    let func = match (funcs.as_slice(), qnn.as_slice()) {
+        ([], _) => return Err(format!("{name}: no func.func in the module")),
+        ([f], _) | (_, [f]) => *f,
+        (fs, _) => {
+            let names: Vec<String> = fs.iter().map(|f| format!("@{}", func_name(f))).collect();
+            return Err(format!(
+                "{name}: the module has {} functions ({}); nibble-run --cpu runs one network",
+                fs.len(),
+                names.join(", ")
+            ));
+        }
+    };
     let g = nibble_qnn::ir::graph_of_func(func).map_err(|e| e.to_string())?;
     nibble_qnn::verify::verify_graph(&g).map_err(|e| e.join("\n"))?;
     Ok(g)
+}
+
+#[cfg(feature = "mlir")]
+fn func_name(f: &melior::ir::operation::OperationRef) -> String {
+    use melior::ir::operation::OperationLike;
+    f.attribute("sym_name")
+        .ok()
+        .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
+        .map(|s| s.value().to_owned())
+        .unwrap_or_default()
 }
 
 #[cfg(not(feature = "mlir"))]
