@@ -5,12 +5,14 @@
 //! them; they guard hand-written or edited kernel IR.
 //!
 //! - `llvm.inline_asm`: one constraint per result (`=`, a struct's fields each), one per
-//!   operand, clobbers (`~`) after; no empty constraint; every `$N` in the text below their
-//!   count.
-//! - `nvvm.mma.sync`: integer multiplicands of one width (4- or 8-bit both).
-//! - `griddepcontrol` and the cluster ops only for sm_90 / sm_90a chips; the other Hopper NVVM
-//!   ops (`wgmma`, `setmaxregister`, bulk async copies, proxy fences, `elect.sync`, ...) only
-//!   for sm_90a (nibble's sm_90 is the portable mma.sync target).
+//!   operand, clobbers (`~`) after; no empty constraint; an `n` (immediate) operand a constant;
+//!   every `$N` / `${N}` in the text below their count (no operand modifiers).
+//! - `nvvm.mma.sync`: integer multiplicands of one width (4- or 8-bit both); on sm_75 only its
+//!   shapes (m8n8k4 / m16n8k8 f16, m8n8k16 8-bit, m8n8k32 4-bit, m8n8k128 b1).
+//! - `cp.async` and `mbarrier` (NVVM and nvgpu) from sm_80 on; `griddepcontrol`, the cluster
+//!   ops and the mbarrier-init fence only for sm_90 / sm_90a chips; the other Hopper NVVM ops
+//!   (`wgmma`, `setmaxregister`, bulk async copies, proxy fences, `elect.sync`, ...) only for
+//!   sm_90a (nibble's sm_90 is the portable mma.sync target).
 
 use melior::ir::operation::{OperationLike, OperationRef, WalkOrder, WalkResult};
 use melior::ir::ValueLike;
@@ -19,13 +21,26 @@ use melior::ir::ValueLike;
 /// `location: message`.
 pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
     let hopper = matches!(chip, "sm_90" | "sm_90a");
+    // the chip's number (sm_75 -> 75)
+    let arch: u32 = chip
+        .trim_start_matches("sm_")
+        .trim_end_matches('a')
+        .parse()
+        .unwrap_or(0);
     let mut err = None;
     module.walk(WalkOrder::PreOrder, |op| {
         let name = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
         let r = match name.as_str() {
             "llvm.inline_asm" => inline_asm(&op),
-            "nvvm.mma.sync" => mma(&op),
-            n if ["nvvm.griddepcontrol", "nvvm.cluster", "nvvm.mapa"]
+            "nvvm.mma.sync" => mma(&op, arch),
+            n if arch < 80
+                && ["nvvm.cp.async", "nvvm.mbarrier", "nvgpu.device_async", "nvgpu.mbarrier"]
+                    .iter()
+                    .any(|p| n.starts_with(p)) =>
+            {
+                Err(format!("'{n}' needs sm_80 or later; the chip is {chip}"))
+            }
+            n if ["nvvm.griddepcontrol", "nvvm.cluster", "nvvm.mapa", "nvvm.fence.mbarrier"]
                 .iter()
                 .any(|p| n.starts_with(p))
                 && !hopper =>
@@ -67,6 +82,8 @@ fn hopper_only(name: &str) -> bool {
         "nvvm.stmatrix",
         "nvvm.mbarrier.try_wait",
         "nvvm.mbarrier.arrive.expect_tx",
+        "nvgpu.tma",
+        "nvgpu.warpgroup",
     ]
     .iter()
     .any(|p| name.starts_with(p))
@@ -156,31 +173,66 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
             "inline asm constraints '{constraints}' name {outs} outputs and {ins} inputs; the op has {outputs} and {inputs}"
         ));
     }
-    // `$N` (and `${N:...}`) refer to constraints in order
+    // an immediate (`n`) operand is a constant
+    let input_constraints = list
+        .iter()
+        .filter(|c| !c.starts_with('=') && !c.starts_with('~'));
+    for (k, c) in input_constraints.enumerate() {
+        if *c != "n" {
+            continue;
+        }
+        let constant = op.operand(k).ok().is_some_and(|v| {
+            melior::ir::operation::OperationResult::try_from(v).is_ok_and(|r| {
+                matches!(
+                    r.owner().name().as_string_ref().as_str(),
+                    Ok("llvm.mlir.constant" | "arith.constant")
+                )
+            })
+        });
+        if !constant {
+            return Err(format!(
+                "inline asm operand {k} has constraint 'n' (an immediate) but is not a constant"
+            ));
+        }
+    }
+    // `$N` (and `${N}`) refer to constraints in order
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'$' {
-            let j = i + 1 + usize::from(b.get(i + 1) == Some(&b'{'));
+            if b.get(i + 1) == Some(&b'$') {
+                i += 2;
+                continue;
+            }
+            let braced = b.get(i + 1) == Some(&b'{');
+            let j = i + 1 + usize::from(braced);
             let digits: String = b[j.min(b.len())..]
                 .iter()
                 .take_while(|c| c.is_ascii_digit())
                 .map(|&c| c as char)
                 .collect();
-            if digits.is_empty() && b.get(i + 1) != Some(&b'$') {
+            if digits.is_empty() {
                 return Err(format!(
                     "inline asm '{text}' has a '$' that names no operand (write '$$' for a dollar)"
                 ));
             }
-            if let Ok(n) = digits.parse::<usize>() {
-                if n >= outs + ins {
+            let end = j + digits.len();
+            if braced && b.get(end) != Some(&b'}') {
+                return Err(format!(
+                    "inline asm '{text}': '${{' takes an operand number and '}}' (no operand modifiers)"
+                ));
+            }
+            // more digits than any operand count has: the number need not fit a word
+            match digits.parse::<usize>() {
+                Ok(n) if n < outs + ins => {}
+                _ => {
                     return Err(format!(
-                        "inline asm '{text}' refers to ${n}, but it has {} operands",
+                        "inline asm '{text}' refers to ${digits}, but it has {} operands",
                         outs + ins
-                    ));
+                    ))
                 }
             }
-            i = j + digits.len().max(usize::from(b.get(i + 1) == Some(&b'$')));
+            i = end + usize::from(braced);
             continue;
         }
         i += 1;
@@ -188,9 +240,35 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
     Ok(())
 }
 
-fn mma(op: &OperationRef) -> Result<(), String> {
+fn mma(op: &OperationRef, arch: u32) -> Result<(), String> {
     let ty = |n: &str| op.attribute(n).map(|a| a.to_string()).unwrap_or_default();
     let (a, b) = (ty("multiplicandAPtxType"), ty("multiplicandBPtxType"));
+    if arch < 80 {
+        // sm_75's mma.sync shapes and their multiplicand types (the others need sm_80)
+        let shape = ty("shape");
+        let dim = |k: &str| {
+            shape
+                .split(&format!("{k} = "))
+                .nth(1)
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|d| d.parse::<u32>().ok())
+        };
+        let types = |t: &[&str]| t.iter().any(|x| a.contains(x)) && t.iter().any(|x| b.contains(x));
+        let ok = match (dim("m"), dim("n"), dim("k")) {
+            (Some(8), Some(8), Some(4)) | (Some(16), Some(8), Some(8)) => {
+                a.is_empty() && b.is_empty() || types(&["f16"])
+            }
+            (Some(8), Some(8), Some(16)) => types(&["s8", "u8"]),
+            (Some(8), Some(8), Some(32)) => types(&["s4", "u4"]),
+            (Some(8), Some(8), Some(128)) => types(&["b1"]),
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "nvvm.mma.sync {shape} of {a} x {b} needs sm_80 or later; sm_75 has m8n8k4 / m16n8k8 f16, m8n8k16 8-bit, m8n8k32 4-bit and m8n8k128 b1"
+            ));
+        }
+    }
     let width = |t: &str| {
         if t.contains("u4") || t.contains("s4") {
             Some(4)
