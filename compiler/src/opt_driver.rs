@@ -284,7 +284,11 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             for d in &diags {
                 let _ = writeln!(out.stderr, "{d}");
             }
+            // an error reported by a pass that did not fail (an upstream pass whose option
+            // names no pass, say) fails the run as well
+            let reported = diags.iter().any(|d| d.severity == Severity::Error);
             match result {
+                Ok(_) if reported => out.success = false,
                 Ok(text) => outputs.push(text),
                 Err(()) => {
                     if !diags.iter().any(|d| d.severity == Severity::Error) {
@@ -304,7 +308,7 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
 
 /// Parse; a file of several top-level ops is re-parsed inside an implicit `module {`
 /// opened on the first line (which keeps every line number, and every column after line 1).
-fn parse_source_wrapping<'c>(
+pub fn parse_source_wrapping<'c>(
     context: &'c melior::Context,
     log: &DiagnosticLog,
     source: &str,

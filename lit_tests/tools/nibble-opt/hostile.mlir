@@ -64,6 +64,9 @@
 // RUN: rm -rf %t.huge && not nibble-gen conv --shape 1000000,512,100000,512,3,1,1 -o %t.huge 2>&1 | FileCheck %s --check-prefix=GENHUGE
 // GENHUGE: nibble-gen: error: conv configuration {{.*}} batch: 1000000, {{.*}}: sizes, channels and the shortcut are at most 65536
 // RUN: test ! -e %t.huge
+// RUN: not nibble-gen example --arch resnet18 --percentile nan -o %t.pct 2>&1 | FileCheck %s --check-prefix=PCT
+// PCT: error: invalid value 'nan' for '--percentile <PERCENTILE>': nan is not in (0, 100]
+// RUN: test ! -e %t.pct
 // A function of more qnn ops than the e-graph takes (it grows faster than the function): one
 // error instead of minutes or an exhausted memory.
 // RUN: %python -c "print('func.func @chain(%%x: tensor<1x8xi8>) -> tensor<1x8xi8> {'); [print('  %%r' + str(i) + ' = \"qnn.relu\"(' + ('%%x' if i == 0 else '%%r' + str(i - 1)) + ') {layout = \"NC\"} : (tensor<1x8xi8>) -> tensor<1x8xi8>') for i in range(20001)]; print('  return %%r20000 : tensor<1x8xi8>'); print('}')" > %t.chain.mlir

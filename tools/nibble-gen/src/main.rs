@@ -36,8 +36,9 @@ enum Cmd {
         /// Input height and width (multiple of 32)
         #[arg(long, default_value_t = 224)]
         image_size: i64,
-        /// Percentile of |float input| mapped to the top of each 4/8-bit activation range
-        #[arg(long, default_value_t = 99.9)]
+        /// Percentile of |float input| mapped to the top of each 4/8-bit activation range, in
+        /// (0, 100]
+        #[arg(long, default_value_t = 99.9, value_parser = parse_percentile)]
         percentile: f64,
         /// Keep data-free heuristic activation scales instead of calibrating on the reference
         /// interpreter
@@ -398,4 +399,14 @@ fn main() -> std::process::ExitCode {
             }
         }
     })
+}
+
+/// A percentile in (0, 100] (NaN, infinities and 0 give degenerate activation scales).
+fn parse_percentile(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if p > 0.0 && p <= 100.0 {
+        Ok(p)
+    } else {
+        Err(format!("{s} is not in (0, 100]"))
+    }
 }

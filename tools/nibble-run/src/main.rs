@@ -72,7 +72,7 @@ fn load_graph(path: &Path) -> Result<Graph, String> {
     let ctx = nibble_compiler::context::new_context();
     let log = nibble_compiler::diagnostics::DiagnosticLog::attach(ctx);
     let name = path.display().to_string();
-    let module = nibble_compiler::context::parse_source(ctx, &src, &name);
+    let module = nibble_compiler::opt_driver::parse_source_wrapping(ctx, &log, &src, &name).ok();
     let diag_text = || {
         log.take()
             .iter()
