@@ -619,6 +619,20 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
     let key = |v: Value| v.to_raw().ptr as usize;
     for i in 0..block.argument_count() {
         let b = arg_buffer_of(&func, i).map_err(|m| here(&func, m))?;
+        // the kernels index the memref by the buffer's storage rules
+        let ty = block.argument(i).unwrap().r#type().to_string();
+        if ty != b.memref_type() {
+            return Err(here(
+                &func,
+                format!(
+                    "argument {i} of type {ty} is not its buffer's stored form {} (tcconv.dims {:?}, {}, {})",
+                    b.memref_type(),
+                    b.dims,
+                    b.elem,
+                    b.layout
+                ),
+            ));
+        }
         p.buffers.push(b);
         ids.insert(key(block.argument(i).unwrap().into()), p.buffers.len() - 1);
         if i < num_inputs {
@@ -657,7 +671,18 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 ids.insert(key(op.result(0).unwrap().into()), p.buffers.len() - 1);
             }
             "tcconv.weight" => {
-                p.weights.push(packed_weight_of(&op).map_err(err)?);
+                let w = packed_weight_of(&op).map_err(err)?;
+                let ty = op.result(0).unwrap().r#type().to_string();
+                if ty != weight_memref(&w) {
+                    return Err(here(
+                        &op,
+                        format!(
+                            "result type {ty} is not the packed weight's form {}",
+                            weight_memref(&w)
+                        ),
+                    ));
+                }
+                p.weights.push(w);
                 ids.insert(key(op.result(0).unwrap().into()), p.weights.len() - 1);
             }
             "tcconv.quantize" => p.ops.push(TcOp::Quantize {

@@ -305,3 +305,21 @@ func.func @negative_argument_dims(%arg0: memref<4x4x16x8xi32> {tcconv.dims = arr
   "tcconv.conv2d"(%arg0, %1, %2, %0, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "simple", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 20>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<4x4x16x8xi32>, memref<3x3x64x8xi32>, memref<64xi32>, memref<16x4x4x64xi32>, memref<16x4x4x64xi32>) -> ()
   return
 }
+
+// -----
+
+// A buffer argument's memref is its tcconv.dims / elem / layout in stored form (the kernels
+// index it by those): 2 x 6 x 5 x 5 ui8 NHWC is memref<2x5x5x8xi8>.
+// expected-error @+1 {{argument 0 of type memref<1xi8> is not its buffer's stored form memref<2x5x5x8xi8> (tcconv.dims [2, 6, 5, 5], ui8, NHWC)}}
+func.func @argument_memref_disagrees_with_dims(%arg0: memref<1xi8> {tcconv.dims = array<i64: 2, 6, 5, 5>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x8xi8> {tcconv.dims = array<i64: 2, 6, 5, 5>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  "tcconv.relayout"(%arg0, %arg1) : (memref<1xi8>, memref<2x5x5x8xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @weight_memref_disagrees_with_dims(%arg0: memref<16x4x4x8xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<16x4x4x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{result type memref<64xi32> is not the packed weight's form memref<3x3x64x8xi32>}}
+  %1 = "tcconv.weight"() {dims = array<i64: 64, 64, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<64xi32>
+  return
+}
