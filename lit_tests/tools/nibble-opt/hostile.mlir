@@ -41,6 +41,12 @@
 // RUN: not nibble-run --cpu %S/Inputs/hostile/no-results.mlir 2>&1 | FileCheck %s --check-prefix=NORES
 // NORES: nibble-run: error: f: the model returns no result
 
+// A gpu.module of its own next to the network would be left out of the artifact's PTX.
+// RUN: rm -rf %t.gpu2 && python3 %S/Inputs/make_weights.py %t.w2.safetensors w:I8:8x8x3x3:-8:7
+// RUN: not nibble-opt %S/Inputs/hostile/second-gpu-module.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_80})' --emit=artifact --weights %t.w2.safetensors -o %t.gpu2 2>&1 | FileCheck %s --check-prefix=GPU2
+// GPU2: error: the module has 2 gpu.modules (@other, @kernels); the PTX is made from one, @kernels
+// RUN: test ! -e %t.gpu2
+
 // Outputs: a full device and a closed pipe are one error line; -o on a device writes through it.
 // RUN: not nibble-opt %S/Inputs/block.mlir > /dev/full 2> %t.full; FileCheck %s --check-prefix=FULL < %t.full
 // FULL: nibble-opt: error: cannot write to standard output: No space left on device

@@ -875,23 +875,36 @@ pub fn gpu_to_ptx_with(
     backend: &llvm_backend::Backend,
 ) -> Result<String, String> {
     let t = Target::parse(target)?;
-    let mut src = None;
+    let mut gpu_modules = vec![];
     let mut cur = module.body().first_operation();
     while let Some(op) = cur {
         if op.name().as_string_ref().as_str() == Ok("gpu.module") {
-            let is_kernels = op
-                .attribute("sym_name")
-                .ok()
-                .and_then(|a| StringAttribute::try_from(a).ok())
-                .map(|s| nibble_qnn::ir::string_text(s) == Ok(GPU_MODULE))
-                == Some(true);
-            if is_kernels || src.is_none() {
-                src = Some(op);
-            }
+            gpu_modules.push(op);
         }
         cur = op.next_in_block();
     }
-    let src = src.ok_or("the module has no gpu.module (run convert-tcconv-to-gpu first)")?;
+    // one PTX module: kernels in a second gpu.module would be left out of it
+    let src = match gpu_modules.as_slice() {
+        [] => return Err("the module has no gpu.module (run convert-tcconv-to-gpu first)".into()),
+        [m] => *m,
+        ms => {
+            let names: Vec<String> = ms
+                .iter()
+                .map(|m| {
+                    m.attribute("sym_name")
+                        .ok()
+                        .and_then(|a| StringAttribute::try_from(a).ok())
+                        .and_then(|s| nibble_qnn::ir::string_text(s).ok().map(|n| format!("@{n}")))
+                        .unwrap_or_default()
+                })
+                .collect();
+            return Err(format!(
+                "the module has {} gpu.modules ({}); the PTX is made from one, @{GPU_MODULE}",
+                ms.len(),
+                names.join(", ")
+            ));
+        }
+    };
     let started = std::time::Instant::now();
     let units = kernel_units(context, src)?;
     // sm_90a: the wgmma ops are PTX-builder ops that convert-nvvm-to-llvm expands into inline
