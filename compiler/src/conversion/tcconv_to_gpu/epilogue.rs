@@ -779,22 +779,41 @@ fn write_i32_tile(
     buf: &Buf,
     threads: i64,
 ) {
+    for_tile_vectors(kb, s, block, 4, threads, |kb, _, m, o| {
+        let w = tile_word(kb, rt, (block.m0, block.n0), m, o);
+        let w4 = kb.load4(rt.smem, w);
+        let (n, y, x) = pixel(kb, s, m);
+        let sl = act_slot(kb, s.output, n, o, y, x);
+        kb.store4(w4, buf.mem, sl);
+    });
+}
+
+/// Every thread's share of a block tile's 16-byte vectors, row after row: vector `v` (`bn /
+/// per_vec` a row, `per_vec` channels each) is GEMM row `m0 + v / (bn / per_vec)` and channel
+/// `n0 + (v % (bn / per_vec)) per_vec`; `body(kb, v, m, o)` runs for those inside M and O.
+fn for_tile_vectors(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    tile: &OutTile,
+    per_vec: i64,
+    threads: i64,
+    mut body: impl FnMut(&mut KernelBuilder, Val, Val, Val),
+) {
     let tid = kb.thread_id();
-    let cpr = rt.bn / 4; // 16-byte chunks a row
-    let kcpr = kb.idx(cpr);
-    let (k4, k7, k8) = (kb.idx(4), kb.idx(7), kb.idx(8));
-    let kbn = kb.idx(rt.bn);
-    let mlim = kb.idx(block.m);
+    let kpv = kb.idx(per_vec);
+    let mlim = kb.idx(tile.m);
     let olim = kb.idx(s.output.dims[1]);
-    let total = block.bm * cpr;
+    let vpr = tile.bn / per_vec; // 16-byte vectors a row
+    let kvpr = kb.idx(vpr);
+    let total = tile.bm * vpr;
     for j in 0..(total + threads - 1) / threads {
         let off = kb.idx(j * threads);
         let v = kb.add(tid, off);
-        let r = kb.divu(v, kcpr);
-        let q = kb.remu(v, kcpr);
-        let c = kb.mul(q, k4);
-        let m = kb.add(block.m0, r);
-        let o = kb.add(block.n0, c);
+        let row = kb.divu(v, kvpr);
+        let q = kb.remu(v, kvpr);
+        let m = kb.add(tile.m0, row);
+        let qo = kb.mul(q, kpv);
+        let o = kb.add(tile.n0, qo);
         let mok = kb.cmp(Cmp::Ult, m, mlim);
         let oin = kb.cmp(Cmp::Ult, o, olim);
         let ok = kb.andb(mok, oin);
@@ -805,17 +824,7 @@ fn write_i32_tile(
         } else {
             ok
         };
-        kb.if_then(ok, |kb| {
-            let r7 = kb.and(r, k7);
-            let sw = kb.mul(r7, k8);
-            let cs = kb.xor(c, sw);
-            let w = kb.mul(r, kbn);
-            let w = kb.add(w, cs);
-            let w4 = kb.load4(rt.smem, w);
-            let (n, y, x) = pixel(kb, s, m);
-            let sl = act_slot(kb, s.output, n, o, y, x);
-            kb.store4(w4, buf.mem, sl);
-        });
+        kb.if_then(ok, |kb| body(kb, v, m, o));
     }
 }
 
@@ -845,7 +854,6 @@ pub(super) fn write_out_tile(
     act: &ActBuffer,
     threads: i64,
 ) {
-    let tid = kb.thread_id();
     // channels a 16-byte vector holds, and a stored word
     let (per_vec, per_word) = if act.storage() == Storage::Byte {
         (16, 4)
@@ -853,37 +861,13 @@ pub(super) fn write_out_tile(
         (32, 8)
     };
     let words = buf.words.unwrap_or(buf.mem);
-    let (k4, kpw, kpv) = (kb.idx(4), kb.idx(per_word), kb.idx(per_vec));
-    let mlim = kb.idx(tile.m);
-    let olim = kb.idx(s.output.dims[1]);
-    let vpr = tile.bn / per_vec; // 16-byte vectors a row
-    let kvpr = kb.idx(vpr);
-    let total = tile.bm * vpr;
-    for j in 0..(total + threads - 1) / threads {
-        let off = kb.idx(j * threads);
-        let v = kb.add(tid, off);
-        let row = kb.divu(v, kvpr);
-        let q = kb.remu(v, kvpr);
-        let m = kb.add(tile.m0, row);
-        let qo = kb.mul(q, kpv);
-        let o = kb.add(tile.n0, qo);
-        let mok = kb.cmp(Cmp::Ult, m, mlim);
-        let oin = kb.cmp(Cmp::Ult, o, olim);
-        let ok = kb.andb(mok, oin);
-        let ok = if (j + 1) * threads > total {
-            let kt = kb.idx(total);
-            let vin = kb.cmp(Cmp::Ult, v, kt);
-            kb.andb(ok, vin)
-        } else {
-            ok
-        };
-        kb.if_then(ok, |kb| {
-            let (n, y, x) = pixel(kb, s, m);
-            let sl = act_slot(kb, act, n, o, y, x);
-            let gw = kb.divu(sl, kpw);
-            let si = kb.mul(v, k4);
-            let w4 = kb.load4(tile.smem, si);
-            kb.store4(w4, words, gw);
-        });
-    }
+    let (k4, kpw) = (kb.idx(4), kb.idx(per_word));
+    for_tile_vectors(kb, s, tile, per_vec, threads, |kb, v, m, o| {
+        let (n, y, x) = pixel(kb, s, m);
+        let sl = act_slot(kb, act, n, o, y, x);
+        let gw = kb.divu(sl, kpw);
+        let si = kb.mul(v, k4);
+        let w4 = kb.load4(tile.smem, si);
+        kb.store4(w4, words, gw);
+    });
 }
