@@ -58,7 +58,9 @@ fn parse_options(s: &str) -> Result<PassOptions, String> {
         let (k, v) = item
             .split_once('=')
             .ok_or_else(|| format!("pass option '{item}' is not key=value"))?;
-        opts.insert(k.to_owned(), v.trim_matches('"').to_owned());
+        if opts.insert(k.to_owned(), v.trim_matches('"').to_owned()).is_some() {
+            return Err(format!("pass option '{k}' is given twice"));
+        }
     }
     Ok(opts)
 }
@@ -374,5 +376,8 @@ mod tests {
         assert!(parse("builtin.module(a{x})")
             .unwrap_err()
             .contains("key=value"));
+        assert!(parse("builtin.module(a{target=sm_90 target=sm_75})")
+            .unwrap_err()
+            .contains("'target' is given twice"));
     }
 }
