@@ -58,7 +58,10 @@ fn parse_options(s: &str) -> Result<PassOptions, String> {
         let (k, v) = item
             .split_once('=')
             .ok_or_else(|| format!("pass option '{item}' is not key=value"))?;
-        if opts.insert(k.to_owned(), v.trim_matches('"').to_owned()).is_some() {
+        if opts
+            .insert(k.to_owned(), v.trim_matches('"').to_owned())
+            .is_some()
+        {
             return Err(format!("pass option '{k}' is given twice"));
         }
     }

@@ -179,9 +179,10 @@ impl Tensor {
             return err(format!("unsupported .npy dtype {}", f.dtype().descr()));
         };
         let width = ts.size_field() as usize;
-        // the data must be there before a vector of its length is made
+        // the data must be there before a vector of its length is made, and nothing after it
+        // (a file with trailing bytes is not what numpy writes: truncated or concatenated)
         match n.checked_mul(width) {
-            Some(b) if b <= body => {}
+            Some(b) if b == body => {}
             b => {
                 return err(format!(
                     ".npy body holds {} bytes, shape {:?} needs {}",
@@ -287,6 +288,11 @@ mod tests {
             vec![0.5, -1.0, 3.25, 1e-7, f32::MAX],
         );
         assert_eq!(Tensor::from_npy(&f.to_npy()).unwrap(), f);
+        // trailing bytes: not a file numpy wrote
+        let mut long = f.to_npy();
+        long.extend_from_slice(b"junk");
+        let e = Tensor::from_npy(&long).unwrap_err().to_string();
+        assert!(e.contains("holds 24 bytes, shape [5] needs 20"), "{e}");
     }
 
     #[test]
