@@ -187,6 +187,20 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             return out;
         }
     };
+    // a name that matches no step of the pipeline would print nothing, silently
+    if let Some(bad) = opts
+        .print_ir_after
+        .iter()
+        .find(|p| !elements.iter().any(|e| e.name == **p))
+    {
+        let names: Vec<&str> = elements.iter().map(|e| e.name.as_str()).collect();
+        out.stderr = format!(
+            "nibble-opt: error: --mlir-print-ir-after={bad} names no step of the pass pipeline (its steps: {})\n",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        );
+        out.success = false;
+        return out;
+    }
     let mut elements =
         crate::transforms::qnn_egraph_optimize::force_stats(elements, opts.egraph_stats);
     // --emit=artifact: a gpu stage that nothing prints may take compiled kernels from the kernel

@@ -2,6 +2,7 @@
 // RUN: nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-verify,canonicalize,cse)' --mlir-print-ir-after-all -o %t.mlir 2>&1 | FileCheck %s --check-prefix=ALL
 // RUN: FileCheck %s --check-prefix=OUT < %t.mlir
 // RUN: nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-verify,canonicalize,cse)' --mlir-print-ir-after=cse -o %t2.mlir 2>&1 | FileCheck %s --check-prefix=ONE
+// RUN: not nibble-opt %S/Inputs/block.mlir --pass-pipeline='builtin.module(qnn-verify,cse)' --mlir-print-ir-after=canonicalize 2>&1 | FileCheck %s --check-prefix=NONE
 // RUN: cat %S/Inputs/block.mlir | nibble-opt - | nibble-opt | FileCheck %s --check-prefix=OUT
 // RUN: nibble-opt %S/Inputs/block.mlir --mlir-print-debuginfo | FileCheck %s --check-prefix=LOC
 // RUN: nibble-opt --list-passes | FileCheck %s --check-prefix=LIST
@@ -15,6 +16,8 @@
 // ONE-NOT: IR Dump After qnn-verify
 // ONE: // -----// IR Dump After cse //----- //
 // ONE-NOT: IR Dump After
+
+// NONE: nibble-opt: error: --mlir-print-ir-after=canonicalize names no step of the pass pipeline (its steps: qnn-verify, cse)
 
 // OUT-LABEL: func.func @block
 // OUT: "qnn.requantize"
