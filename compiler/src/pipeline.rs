@@ -303,6 +303,17 @@ fn check_binary_targets(module: &Module, el: &Element) -> Result<(), String> {
             .ok()
             .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
             .and_then(|s| nibble_qnn::ir::string_text(s).ok().map(str::to_string));
+        // bitcode linked into the kernels is not checked: LLVM aborts on what it cannot select
+        let targets = op
+            .attribute("targets")
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        if targets.contains("link = [") {
+            return Err(format!(
+                "'{}': gpu.module @{name} links bitcode files into its kernels (nvvm-attach-target{{l=...}}); nibble-opt does not link files it cannot check",
+                el.name
+            ));
+        }
         // `[#nvvm.target<chip = "sm_80", features = "+ptx70">, ...]`
         let chips: Vec<(String, u32)> = match &pipeline_chip {
             Some(c) => vec![c.clone()],

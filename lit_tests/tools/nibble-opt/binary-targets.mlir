@@ -40,3 +40,6 @@
 // ASMMOD: error: {{.*}}asm-operand-modifier.mlir:7:12: inline asm 'mov.b32 ${0:q}, $1;': '${' takes an operand number and '}' (no operand modifiers)
 // RUN: not nibble-opt %S/Inputs/nvptx/asm-immediate-not-constant.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=ASMIMM
 // ASMIMM: error: {{.*}}asm-immediate-not-constant.mlir:5:12: inline asm operand 0 has constraint 'n' (an immediate) but is not a constant
+// Bitcode linked into the kernels is not checked (LLVM aborts on it): refused.
+// RUN: not nibble-opt %S/Inputs/nvptx/cp-async.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70 l=%S/Inputs/nvptx/linked-cp-async.ll},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=LINK
+// LINK: error: 'gpu-module-to-binary': gpu.module @kernels links bitcode files into its kernels (nvvm-attach-target{l=...}); nibble-opt does not link files it cannot check
