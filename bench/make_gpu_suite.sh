@@ -260,8 +260,7 @@ while read -r i s bits sc; do
     emit "rsc$i-$t" "$d" "$t"; echo "rsc$i-$t sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
     if [ "$t" = sm_90a ]; then
       emit "rsc$i-$t-wg" "$d" "$t" wgmma; echo "rsc$i-$t-wg sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
-      # the shortcut a kernel of its own: the wgmma conv reads an i32 residual (its tile copied
-      # to shared memory before the main loop where the plan takes it)
+      # the shortcut a kernel of its own: the wgmma conv reads an i32 residual buffer
       emit "rsc$i-$t-wgs" "$d" "$t" "wgmma shortcuts=separate"
       echo "rsc$i-$t-wgs sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
     fi

@@ -1012,9 +1012,6 @@ pub struct WgmmaPlan {
     /// Warp-specialized and persistent ([`wgmma_ws_plan`]); None: one block a tile, every
     /// thread loading.
     pub persistent: Option<Persistent>,
-    /// The i32 residual tile copied to shared memory (cp.async) before the main loop, so its
-    /// reads overlap the GEMM instead of following it ([`residual_tile_fits`]).
-    pub residual_tile: bool,
 }
 
 /// The warp-specialized persistent form of a [`WgmmaPlan`]: `grid` blocks (one an SM) walk the
@@ -1076,26 +1073,12 @@ impl WgmmaPlan {
     }
     /// Dynamic shared memory in words: the slots, and the staged output tile (on the slots,
     /// once the main loop is done; after them when persistent, where the producer fills the
-    /// slots for the next tile during the epilogue, followed by the ring's mbarriers); then
-    /// the residual tile.
+    /// slots for the next tile during the epilogue, followed by the ring's mbarriers).
     pub fn smem_words(&self) -> i64 {
+        let slots = self.stages * self.slot_bytes();
         match self.persistent {
-            None => (self.residual_tile_byte() + self.residual_tile_bytes()) / 4,
+            None => slots.max(self.out_tile_bytes()) / 4,
             Some(_) => (self.barrier_byte() + 2 * MBARRIER_BYTES * self.stages) / 4,
-        }
-    }
-    /// The byte of the residual tile: after the slots and the staged output tile they hold.
-    pub fn residual_tile_byte(&self) -> i64 {
-        (self.stages * self.slot_bytes()).max(self.out_tile_bytes())
-    }
-    /// The residual tile, `[BM][BN]` i32 words (0 without one); row `r` holds channel `c` at
-    /// word `r * BN + (c ^ 8 (r % 8))`, so the 8-byte reads of an accumulator fragment's rows
-    /// meet no bank twice.
-    pub fn residual_tile_bytes(&self) -> i64 {
-        if self.residual_tile {
-            4 * self.bm() * self.bn
-        } else {
-            0
         }
     }
     /// Persistent: the byte of the staged output tile (after the slots).
@@ -1139,39 +1122,10 @@ impl WgmmaPlan {
             3
         } else if acc_n <= WGMMA_MAX_BN && fits(2) {
             2
-        } else if fits(1) {
-            1
         } else {
-            0
+            1
         }
     }
-}
-
-/// Whether the wgmma kernel copies the conv's residual tile to shared memory before its main
-/// loop: an i32 residual, channel-innermost with whole 16-byte chunks of 4 channels, N tiles of
-/// a multiple of 64 channels (the swizzle), one block a tile, no shortcut GEMM (its
-/// accumulators are the residual), and the tile's shared memory keeps as many blocks an SM as
-/// without it. The residual convs otherwise read it in the epilogue, after the GEMM, at 40-46%
-/// of the H200's DRAM bandwidth with half the issue slots idle (ResNet-50 W4A4 batch 256).
-pub fn residual_tile_fits(s: &ConvSpec, p: &WgmmaPlan) -> bool {
-    let Some(r) = s.residual else {
-        return false;
-    };
-    if s.shortcut.is_some()
-        || p.shortcut.is_some()
-        || p.persistent.is_some()
-        || r.storage() != Storage::Word32
-        || !channel_inner(r.layout)
-        || r.stored_channels() % 4 != 0
-        || p.bn % 64 != 0
-    {
-        return false;
-    }
-    let with = WgmmaPlan {
-        residual_tile: true,
-        ..p.clone()
-    };
-    with.blocks_per_sm() == p.blocks_per_sm()
 }
 
 /// Whether `auto` takes the wgmma kernel: 4-bit operands (widened once per stage in registers)
@@ -1316,11 +1270,6 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         tiles_n,
         shortcut,
         persistent: None,
-        residual_tile: false,
-    })
-    .map(|p| WgmmaPlan {
-        residual_tile: residual_tile_fits(s, &p),
-        ..p
     })
 }
 
@@ -1352,7 +1301,6 @@ pub fn wgmma_ws_plan(s: &ConvSpec, tile: [i64; 3], sm_count: i64) -> Option<Wgmm
     }
     p.stages = stages;
     let plain = s.residual.is_none() && s.second.is_none();
-    p.residual_tile = false;
     p.persistent = Some(Persistent {
         grid: p.tiles().min(sm_count),
         producers: if plain && p.bn <= WGMMA_MAX_BN { 2 } else { 1 },
@@ -1649,62 +1597,6 @@ mod tests {
         // 8-bit operands under a 3x3 conv: both families take the pair
         let (st, wg, _) = shortcut_plans(2, 64, 64, 64, 3, 8, 8);
         assert!(st.is_some() && wg.is_some());
-    }
-
-    #[test]
-    fn an_i32_residual_tile_is_copied_where_it_keeps_the_blocks_an_sm() {
-        // ResNet-50's residual 1x1 convs at batch 256: 64 -> 256 (one stage) and 128 -> 512
-        // (three slots) on 128 x 128 tiles, residual in i32 words
-        let plan = |c: i64, o: i64, hw: i64, res: ActBuffer, tile: [i64; 3]| {
-            let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, c, hw, hw]);
-            let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, o, hw, hw]);
-            let wt = weight(o, c, 1, ElemType::I4);
-            let e = residual_epilogue();
-            let mut s = spec(&x, &wt, &y, &e, 1);
-            s.residual = Some(&res);
-            wgmma_plan(&s, tile).expect("taken")
-        };
-        let i32res = |o, hw| ActBuffer::new(Layout::NHWC, ElemType::I32, [256, o, hw, hw]);
-        for (c, o, hw) in [(64, 256, 56), (128, 512, 28)] {
-            let p = plan(c, o, hw, i32res(o, hw), [128, 128, 64]);
-            assert!(p.residual_tile, "{c} -> {o}");
-            // after the slots and the staged output tile they hold, 64 KiB, two blocks an SM
-            assert!(p.residual_tile_byte() >= p.stages * p.slot_bytes());
-            assert!(p.residual_tile_byte() >= p.out_tile_bytes());
-            assert_eq!(p.residual_tile_bytes(), 128 * 128 * 4);
-            assert_eq!(
-                4 * p.smem_words(),
-                p.residual_tile_byte() + p.residual_tile_bytes()
-            );
-            assert_eq!(p.blocks_per_sm(), 2);
-        }
-        // 64-channel tiles: three blocks an SM with one stage and the 32 KiB tile; not with
-        // three slots of 256 input channels (it would cost a block an SM); not for a narrow16
-        // residual, N tiles off the swizzle's 64 channels, or when persistent
-        let p = plan(64, 64, 56, i32res(64, 56), [128, 64, 128]);
-        assert_eq!((p.residual_tile, p.blocks_per_sm()), (true, 3));
-        let p = plan(256, 64, 14, i32res(64, 14), [128, 64, 128]);
-        assert_eq!(
-            (p.stages, p.residual_tile, p.blocks_per_sm()),
-            (3, false, 3)
-        );
-        let narrow = ActBuffer {
-            narrow: true,
-            ..i32res(256, 56)
-        };
-        assert!(!plan(64, 256, 56, narrow, [128, 128, 64]).residual_tile);
-        assert!(!plan(64, 96, 56, i32res(96, 56), [128, 96, 64]).residual_tile);
-        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, 64, 56, 56]);
-        let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, 256, 56, 56]);
-        let (wt, e, r) = (
-            weight(256, 64, 1, ElemType::I4),
-            residual_epilogue(),
-            i32res(256, 56),
-        );
-        let mut s = spec(&x, &wt, &y, &e, 1);
-        s.residual = Some(&r);
-        let ws = wgmma_ws_plan(&s, [128, 128, 64], 132).expect("taken");
-        assert!(!ws.residual_tile);
     }
 
     /// A conv of `x` by `wt` (square kernel `k`, stride 1, same padding) into `y` with epilogue

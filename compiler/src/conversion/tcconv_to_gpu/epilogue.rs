@@ -213,16 +213,6 @@ pub struct TileBufs<'a> {
     /// a shortcut GEMM's accumulators and its bias, or the residual buffer's values loaded
     /// before the main loop ([`prefetch_residual`]).
     pub residual_regs: Option<(&'a [Val], Option<&'a Buf>)>,
-    /// The block's residual tile in shared memory, copied there before the main loop (the
-    /// wgmma kernel's [`ResidualTile`]): read in place of the residual buffer.
-    pub residual_tile: Option<(&'a ResidualTile, Val, Val)>,
-}
-
-/// A block's i32 residual tile in shared memory: `[BM][bn]` words, row `r` (GEMM row `m0 + r`)
-/// holding channel `n0 + c` at word `r * bn + (c ^ 8 (r % 8))`.
-pub struct ResidualTile {
-    pub smem: Val,
-    pub bn: i64,
 }
 
 impl<'a> TileBufs<'a> {
@@ -236,7 +226,6 @@ impl<'a> TileBufs<'a> {
             second: b.second.as_ref().map(|(buf, a)| (buf, *a)),
             residual_regs: residual_regs
                 .map(|a| (a, b.shortcut.as_ref().and_then(|s| s.bias.as_ref()))),
-            residual_tile: None,
         }
     }
 }
@@ -374,10 +363,6 @@ pub fn store_tile(
                             }
                         }));
                     }
-                    if let Some((rt, m0, n0)) = bufs.residual_tile {
-                        let m = rows[mt * rhalves as usize + rh].0;
-                        return Some(residual_from_tile(kb, rt, (m0, n0), m, oc));
-                    }
                     match (pair_residual, rb) {
                         (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
                             narrow_res.next()
@@ -414,15 +399,6 @@ pub fn store_tile(
             if whole_rows.is_some() {
                 for (rh, words) in row_words.iter_mut().enumerate() {
                     words.push(pack_word(kb, vals[2 * rh].2, vals[2 * rh + 1].2, t));
-                }
-            } else if let Some((rt, m0, n0)) =
-                bufs.residual_tile.filter(|_| i32_out_staged(s.output))
-            {
-                // over the residual it replaces in the tile: the same thread's words
-                for rh in 0..rhalves as usize {
-                    let m = rows[mt * rhalves as usize + rh].0;
-                    let w = tile_word(kb, rt, (m0, n0), m, oc);
-                    kb.store2(vals[2 * rh].2, vals[2 * rh + 1].2, rt.smem, w);
                 }
             } else {
                 let st = staged(false);
@@ -662,46 +638,6 @@ pub(super) fn prefetch_residual(
     Some(vals)
 }
 
-/// The word of GEMM row `m` and channel `oc` in the block's residual tile.
-fn tile_word(
-    kb: &mut KernelBuilder,
-    rt: &ResidualTile,
-    (m0, n0): (Val, Val),
-    m: Val,
-    oc: Val,
-) -> Val {
-    let r = kb.sub(m, m0);
-    let c = kb.sub(oc, n0);
-    let (k7, k8, kbn) = (kb.idx(7), kb.idx(8), kb.idx(rt.bn));
-    let r7 = kb.and(r, k7);
-    let sw = kb.mul(r7, k8);
-    let cs = kb.xor(c, sw);
-    let w = kb.mul(r, kbn);
-    kb.add(w, cs)
-}
-
-/// The residual of GEMM row `m` and channels `oc`, `oc + 1` (`oc` even) from the block's tile.
-fn residual_from_tile(
-    kb: &mut KernelBuilder,
-    rt: &ResidualTile,
-    corner: (Val, Val),
-    m: Val,
-    oc: Val,
-) -> [Val; 2] {
-    let w = tile_word(kb, rt, corner, m, oc);
-    kb.load2(rt.smem, w)
-}
-
-/// Whether an i32 output goes through the block's residual tile (each value written where
-/// the same thread read its residual, then the tile written 16 bytes a thread,
-/// [`write_i32_tile`]): channel-innermost words, whole 16-byte chunks of 4 channels.
-fn i32_out_staged(out: &ActBuffer) -> bool {
-    out.storage() == Storage::Word32
-        && channel_inner(out.layout)
-        && out.stored_channels() % 4 == 0
-        && out.dims[1] % 4 == 0
-}
-
 /// The i32 residual of channels `oc`, `oc + 1` (`oc` even, clamped to the last pair) at pixel
 /// `(n, y, x)`: one 8-byte load (the buffer's channel pairs are adjacent).
 fn residual_pair(
@@ -735,8 +671,7 @@ pub(super) fn store_block_tile(
     residual_regs: Option<&[Val]>,
     threads: i64,
 ) -> Result<(), String> {
-    let mut bufs = TileBufs::of(cb, residual_regs);
-    bufs.residual_tile = block.residual.as_ref().map(|rt| (rt, block.m0, block.n0));
+    let bufs = TileBufs::of(cb, residual_regs);
     let base = staged_out.map(|_| kb.smem_address(block.smem));
     // the staged output's buffer and type
     let (sbuf, sact) = match (staged_out, &cb.second) {
@@ -755,52 +690,46 @@ pub(super) fn store_block_tile(
         kb.barrier(); // every warp is done with the pipeline (or reduction) memory
     }
     store_tile(kb, s, &bufs, &tile, accs)?;
-    let i32_staged = block.residual.as_ref().filter(|_| i32_out_staged(s.output));
-    if staged_out.is_some() || i32_staged.is_some() {
-        kb.barrier();
-    }
     if staged_out.is_some() {
+        kb.barrier();
         write_out_tile(kb, s, block, sbuf, sact, threads);
-    }
-    if let Some(rt) = i32_staged {
-        write_i32_tile(kb, s, block, rt, &cb.out, threads);
     }
     Ok(())
 }
 
-/// Write the i32 output a block staged in its residual tile ([`ResidualTile`], rows `m0..`,
-/// channels `n0..`) to `buf` (channel-innermost words): every thread copies 16-byte vectors
-/// (`st.global.v4`), row after row; rows past M and channels past O are not written.
-fn write_i32_tile(
-    kb: &mut KernelBuilder,
-    s: &ConvSpec,
-    block: &OutTile,
-    rt: &ResidualTile,
-    buf: &Buf,
-    threads: i64,
-) {
-    for_tile_vectors(kb, s, block, 4, threads, |kb, _, m, o| {
-        let w = tile_word(kb, rt, (block.m0, block.n0), m, o);
-        let w4 = kb.load4(rt.smem, w);
-        let (n, y, x) = pixel(kb, s, m);
-        let sl = act_slot(kb, s.output, n, o, y, x);
-        kb.store4(w4, buf.mem, sl);
-    });
+/// A block's output tile staged in shared memory by [`store_tile`] ([`StageOut`]): `[bm][bn /
+/// 8]` words packed 4-bit or `[bm][bn]` bytes from word 0 of `smem`, rows `m0..`, channels
+/// `n0..`.
+pub(super) struct OutTile {
+    pub smem: Val,
+    pub m0: Val,
+    pub n0: Val,
+    pub bm: i64,
+    pub bn: i64,
+    /// GEMM M (rows past it are not written).
+    pub m: i64,
 }
 
-/// Every thread's share of a block tile's 16-byte vectors, row after row: vector `v` (`bn /
-/// per_vec` a row, `per_vec` channels each) is GEMM row `m0 + v / (bn / per_vec)` and channel
-/// `n0 + (v % (bn / per_vec)) per_vec`; `body(kb, v, m, o)` runs for those inside M and O.
-fn for_tile_vectors(
+/// Write a staged output tile to `buf` (of type `act`, channel-innermost; packed 4-bit with O %
+/// 32 == 0, or 8-bit with O % 16 == 0): every thread of the block copies 16-byte vectors
+/// (`st.global.v4`), row after row.
+pub(super) fn write_out_tile(
     kb: &mut KernelBuilder,
     s: &ConvSpec,
     tile: &OutTile,
-    per_vec: i64,
+    buf: &Buf,
+    act: &ActBuffer,
     threads: i64,
-    mut body: impl FnMut(&mut KernelBuilder, Val, Val, Val),
 ) {
     let tid = kb.thread_id();
-    let kpv = kb.idx(per_vec);
+    // channels a 16-byte vector holds, and a stored word
+    let (per_vec, per_word) = if act.storage() == Storage::Byte {
+        (16, 4)
+    } else {
+        (32, 8)
+    };
+    let words = buf.words.unwrap_or(buf.mem);
+    let (k4, kpw, kpv) = (kb.idx(4), kb.idx(per_word), kb.idx(per_vec));
     let mlim = kb.idx(tile.m);
     let olim = kb.idx(s.output.dims[1]);
     let vpr = tile.bn / per_vec; // 16-byte vectors a row
@@ -824,50 +753,13 @@ fn for_tile_vectors(
         } else {
             ok
         };
-        kb.if_then(ok, |kb| body(kb, v, m, o));
+        kb.if_then(ok, |kb| {
+            let (n, y, x) = pixel(kb, s, m);
+            let sl = act_slot(kb, act, n, o, y, x);
+            let gw = kb.divu(sl, kpw);
+            let si = kb.mul(v, k4);
+            let w4 = kb.load4(tile.smem, si);
+            kb.store4(w4, words, gw);
+        });
     }
-}
-
-/// A block's output tile staged in shared memory by [`store_tile`] ([`StageOut`]): `[bm][bn /
-/// 8]` words packed 4-bit or `[bm][bn]` bytes from word 0 of `smem`, rows `m0..`, channels
-/// `n0..`.
-pub(super) struct OutTile {
-    pub smem: Val,
-    pub m0: Val,
-    pub n0: Val,
-    pub bm: i64,
-    pub bn: i64,
-    /// GEMM M (rows past it are not written).
-    pub m: i64,
-    /// The residual tile in shared memory, where the kernel copied it there.
-    pub residual: Option<ResidualTile>,
-}
-
-/// Write a staged output tile to `buf` (of type `act`, channel-innermost; packed 4-bit with O %
-/// 32 == 0, or 8-bit with O % 16 == 0): every thread of the block copies 16-byte vectors
-/// (`st.global.v4`), row after row.
-pub(super) fn write_out_tile(
-    kb: &mut KernelBuilder,
-    s: &ConvSpec,
-    tile: &OutTile,
-    buf: &Buf,
-    act: &ActBuffer,
-    threads: i64,
-) {
-    // channels a 16-byte vector holds, and a stored word
-    let (per_vec, per_word) = if act.storage() == Storage::Byte {
-        (16, 4)
-    } else {
-        (32, 8)
-    };
-    let words = buf.words.unwrap_or(buf.mem);
-    let (k4, kpw) = (kb.idx(4), kb.idx(per_word));
-    for_tile_vectors(kb, s, tile, per_vec, threads, |kb, v, m, o| {
-        let (n, y, x) = pixel(kb, s, m);
-        let sl = act_slot(kb, act, n, o, y, x);
-        let gw = kb.divu(sl, kpw);
-        let si = kb.mul(v, k4);
-        let w4 = kb.load4(tile.smem, si);
-        kb.store4(w4, words, gw);
-    });
 }

@@ -327,7 +327,7 @@ pub fn build_op_kernel<'c>(
         // wgmma kernel's shared memory is sized for two blocks an SM: `.minnctapersm 2` keeps
         // its 256 threads at <= 128 registers (without spills on ResNet-50) so both fit.
         let blocks = match &kernel {
-            Kernel::Wgmma(wp) => wp.blocks_per_sm().max(1),
+            Kernel::Wgmma(wp) => wp.blocks_per_sm(),
             _ => 1,
         };
         let i32t = Type::parse(context, "i32").expect("i32");

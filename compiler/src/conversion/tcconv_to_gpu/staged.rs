@@ -494,7 +494,6 @@ pub fn conv(
         bm: p.bm,
         bn: p.bn,
         m: p.m,
-        residual: None,
     };
     if p.cluster == 1 {
         store_block_tile(

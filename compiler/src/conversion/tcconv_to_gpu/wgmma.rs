@@ -51,8 +51,8 @@
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK, MAINLOOP_UNROLL};
 use super::conv::{ConvArgs, ConvBufs, ConvSpec};
-use super::epilogue::{store_block_tile, OutTile, ResidualTile, WarpTile};
-use super::layout::{act_slot, gemm_row};
+use super::epilogue::{store_block_tile, OutTile, WarpTile};
+use super::layout::gemm_row;
 use super::layout::{Buf, IndexMath};
 use super::staged::widen_pair;
 use nibble_qnn::semantics::ElemType;
@@ -421,7 +421,6 @@ pub(super) fn epilogue(
     (warp, lane): (Val, Val),
     accs: &[Val],
     shortcut: Option<&[Val]>,
-    residual: Option<Val>,
     threads: i64,
 ) -> Result<(), String> {
     let (k4, k64) = (kb.idx(4), kb.idx(64));
@@ -460,7 +459,6 @@ pub(super) fn epilogue(
         bm: p.bm(),
         bn: p.bn,
         m: p.m,
-        residual: residual.map(|smem| ResidualTile { smem, bn: p.bn }),
     };
     store_block_tile(
         kb,
@@ -473,61 +471,6 @@ pub(super) fn epilogue(
         shortcut,
         threads,
     )
-}
-
-/// Issue the cp.async copies of the block's i32 residual tile into shared memory
-/// ([`WgmmaPlan::residual_tile_bytes`]: `[BM][BN]` words, 16-byte chunks of 4 channels, row `r`'s
-/// chunk at channel `c` stored at word `r * BN + (c ^ 8 (r % 8))`) as one committed group; rows
-/// past M copy row M - 1's residual (never stored), channels past O are zero-filled. Returns the
-/// tile's shared memory (i32 words).
-fn copy_residual_tile(
-    kb: &mut KernelBuilder,
-    s: &ConvSpec,
-    cb: &ConvBufs,
-    p: &WgmmaPlan,
-    (m0, n0): (Val, Val),
-    tid: Val,
-) -> Result<Val, String> {
-    let (buf, ab) = cb
-        .residual
-        .as_ref()
-        .ok_or("the wgmma plan copies a residual tile the conv does not have")?;
-    let words = p.residual_tile_bytes() / 4;
-    let tile = kb.dynamic_smem_at(p.residual_tile_byte(), words);
-    let threads = p.block();
-    let cpr = p.bn / 4; // 16-byte chunks a row
-    if threads % cpr != 0 || (p.bm() * cpr) % threads != 0 {
-        return Err(format!(
-            "a residual tile of {} x {} for {threads} threads",
-            p.bm(),
-            p.bn
-        ));
-    }
-    let kcpr = kb.idx(cpr);
-    let j = kb.remu(tid, kcpr);
-    let r0 = kb.divu(tid, kcpr);
-    let k4 = kb.idx(4);
-    let c = kb.mul(j, k4);
-    let o = kb.add(n0, c);
-    let olim = kb.idx(s.output.dims[1]);
-    let valid = kb.cmp(Cmp::Ult, o, olim);
-    let (mlim, mlast) = (kb.idx(p.m), kb.idx(p.m - 1));
-    let (k7, k8, kbn) = (kb.idx(7), kb.idx(8), kb.idx(p.bn));
-    for i in 0..p.bm() * cpr / threads {
-        let off = kb.idx(i * threads / cpr);
-        let r = kb.add(r0, off);
-        let m = kb.add(m0, r);
-        let (_, _, n, y, x) = gemm_row(kb, s, m, (mlim, mlast));
-        let sl = act_slot(kb, ab, n, o, y, x);
-        let r7 = kb.and(r, k7);
-        let sw = kb.mul(r7, k8);
-        let cs = kb.xor(c, sw);
-        let di = kb.mul(r, kbn);
-        let di = kb.add(di, cs);
-        kb.async_copy16(buf.mem, sl, tile, di, valid);
-    }
-    kb.async_commit();
-    Ok(tile)
 }
 
 /// Build the wgmma kernel body (`args` in the tcconv op's operand order, then the shared
@@ -559,12 +502,6 @@ pub fn conv(
     };
     let base = kb.smem_address(smem);
     let kslots = kb.idx(p.stages);
-    // the residual tile's copies go first: they land while the GEMM runs
-    let residual = if p.residual_tile {
-        Some(copy_residual_tile(kb, s, &cb, p, (m0, n0), tid)?)
-    } else {
-        None
-    };
     let stage = |kb: &mut KernelBuilder, sl: Val, acc: Val| mma_stage(kb, p, base, wg, sl, acc);
     // one GEMM from zero accumulators to the finished wgmma groups
     let run = |kb: &mut KernelBuilder, ops: &Operands| -> Val {
@@ -623,11 +560,6 @@ pub fn conv(
     let acc = run(kb, &ops);
     let accs = acc_values(kb, p, acc, p.shift());
     let sc = shortcut_accs.as_deref();
-    if residual.is_some() {
-        // this thread's residual copies have landed; the barrier makes every thread's visible
-        kb.async_wait(0);
-        kb.barrier();
-    }
     epilogue(
         kb,
         s,
@@ -638,7 +570,6 @@ pub fn conv(
         (warp, lane),
         &accs,
         sc,
-        residual,
         threads,
     )?;
     Ok(p.blocks() * threads)

@@ -300,7 +300,6 @@ pub fn conv(
                 (warp, lane),
                 &accs,
                 None,
-                None,
                 consumers,
             ) {
                 result = Err(e);
