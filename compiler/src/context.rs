@@ -65,50 +65,48 @@ use melior::ir::block::BlockLike;
 /// parser overflows the stack (and aborts) on deep nesting. Real IR nests a few dozen levels.
 pub const MAX_NESTING: usize = 256;
 
-/// Operators an affine expression (an `affine_map<...>` / `affine_set<...>`, or a line of affine
-/// ops' custom syntax) may hold: MLIR parses and prints affine expressions recursively, so a
-/// chain of 10^6 unary minus or `mod` overflows the stack, and a few hundred print as nested
+/// Operators one bracket level of an expression may chain (`-`, `+`, `*`, `mod`, `floordiv`,
+/// `ceildiv`; a negative literal is not one): MLIR parses and prints affine expressions (in
+/// `affine_map`s, affine ops' subscripts, sparse tensor encodings, ...) recursively, so a chain
+/// of 10^6 unary minus or `mod` overflows the stack, and a few hundred print as nested
 /// parentheses the nesting bound refuses to read back. Real affine maps hold a few dozen.
-pub const MAX_AFFINE_OPERATORS: usize = 200;
+pub const MAX_CHAIN: usize = 200;
 
-/// Reject, with a 1-based (line, column), text that is known to crash MLIR 22's parser instead
-/// of giving an error: nesting deeper than [`MAX_NESTING`], counted through type and attribute
-/// aliases (`!t1 = tuple<!t0>` repeated nests as deep as the brackets it stands for), and
-/// `array<index ...>` (a dense array of `index` elements segfaults upstream `mlir-opt-22` too).
-/// Strings and `//` comments are skipped; a `>` closes only a `<` (not the `>=` of an affine
-/// constraint, nor the `->` of an arrow).
+/// The most parts a type or attribute alias may stand for, counted through the aliases it
+/// uses (`!t1 = tuple<!t0, !t0>` repeated doubles each time: 40 such lines print a 2^40-part
+/// type).
+pub const MAX_ALIAS_PARTS: u64 = 1 << 20;
+
+/// Reject, with a 1-based (line, column), text that is known to crash MLIR 22's parser or
+/// printer instead of giving an error: nesting deeper than [`MAX_NESTING`], counted through
+/// type and attribute aliases (`!t1 = tuple<!t0>` repeated nests as deep as the brackets it
+/// stands for); aliases that stand for more than [`MAX_ALIAS_PARTS`] parts; more than
+/// [`MAX_CHAIN`] operators in one bracket level; and `array<index ...>` (a dense array of
+/// `index` elements segfaults upstream `mlir-opt-22` too). Strings and `//` comments are
+/// skipped; a `>` closes only a `<` (not the `>=` of an affine constraint, nor the `->` of an
+/// arrow).
 pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
     let b = source.as_bytes();
     let aliases = type_aliases(source);
     let (mut line, mut col) = (1usize, 1usize);
-    let mut stack: Vec<u8> = Vec::new();
-    // alias name -> how deep its definition nests; the alias being defined and its depth so far
-    let mut alias_depth: std::collections::HashMap<&[u8], usize> = Default::default();
+    // open brackets, each with the operators chained in it so far (and the top level's)
+    let mut stack: Vec<(u8, usize)> = Vec::new();
+    let mut top_ops = 0usize;
+    // alias name -> (how deep its definition nests, how many parts it stands for); the alias
+    // being defined, its depth and parts so far
+    let mut alias: std::collections::HashMap<&[u8], (usize, u64)> = Default::default();
     let mut defining: Option<&[u8]> = None;
-    let mut def_max = 0usize;
-    // affine expressions: the stack depth of an open `affine_map<` / `affine_set<` (or 0 for a
-    // line of affine ops), the operators counted in it, and a keyword waiting for its `<`
-    let mut affine: Option<usize> = None;
-    let mut affine_ops = 0usize;
-    let mut affine_pending = false;
-    let line_has_affine_op = |i: usize| {
-        let end = b[i..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |k| i + k);
-        b[i..end].windows(7).any(|w| w == b"affine.")
-    };
-    if affine.is_none() && line_has_affine_op(0) {
-        affine = Some(0);
-    }
+    let (mut def_depth, mut def_parts) = (0usize, 1u64);
     let mut i = 0;
     let word = |i: usize| b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.';
-    let too_deep = |line, col, what: &str| {
-        Err((
-            line,
-            col,
-            format!("{what} nested deeper than {MAX_NESTING} levels"),
-        ))
+    let fail = |line, col, m: String| Err((line, col, m));
+    // the non-blank byte before `i` on its line, if any
+    let before = |i: usize| {
+        b[..i]
+            .iter()
+            .rev()
+            .find(|c| **c != b' ' && **c != b'\t')
+            .copied()
     };
     while i < b.len() {
         let c = b[i];
@@ -137,69 +135,34 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                 continue;
             }
             b'\n' => {
-                if affine == Some(0) || affine.is_some_and(|d| stack.len() < d) {
-                    affine = None;
-                    affine_ops = 0;
-                }
-                if affine.is_none() && line_has_affine_op(i + 1) {
-                    affine = Some(0);
-                }
-                if stack.is_empty() {
-                    if let Some(name) = defining.take() {
-                        alias_depth.insert(name, def_max);
+                match stack.last_mut() {
+                    None => {
+                        top_ops = 0;
+                        if let Some(name) = defining.take() {
+                            alias.insert(name, (def_depth, def_parts));
+                        }
                     }
+                    // the statements of a region (and a dictionary's entries) are chains apart
+                    Some((b'{', ops)) => *ops = 0,
+                    _ => {}
                 }
                 line += 1;
                 col = 0;
             }
             b'(' | b'[' | b'{' | b'<' => {
-                stack.push(c);
+                stack.push((c, 0));
                 if stack.len() > MAX_NESTING {
-                    return too_deep(line, col, "brackets");
+                    return fail(
+                        line,
+                        col,
+                        format!("brackets nested deeper than {MAX_NESTING} levels"),
+                    );
                 }
-                def_max = def_max.max(stack.len());
-                if c == b'<' && affine_pending {
-                    affine_pending = false;
-                    if affine.is_none_or(|d| d == 0) {
-                        affine = Some(stack.len());
-                        affine_ops = 0;
-                    }
-                }
+                def_depth = def_depth.max(stack.len());
             }
-            // an affine map or set: its expression's operators are counted
-            b'a' if (b[i..].starts_with(b"affine_map") || b[i..].starts_with(b"affine_set"))
-                && (i == 0 || !word(i - 1))
-                && (i + 10 == b.len() || !word(i + 10)) =>
-            {
-                affine_pending = b.get(skip_blank(b, i + 10)) == Some(&b'<');
-            }
-            b'+' | b'*' | b'-' | b'm' | b'f' | b'c' if affine.is_some() => {
-                let op = match c {
-                    b'-' => b.get(i + 1) != Some(&b'>'),
-                    b'+' | b'*' => true,
-                    _ => {
-                        (i == 0 || !word(i - 1))
-                            && [&b"mod"[..], b"floordiv", b"ceildiv"].iter().any(|k| {
-                                b[i..].starts_with(k)
-                                    && (i + k.len() == b.len() || !word(i + k.len()))
-                            })
-                    }
-                };
-                if op {
-                    affine_ops += 1;
-                    if affine_ops > MAX_AFFINE_OPERATORS {
-                        return Err((
-                            line,
-                            col,
-                            format!(
-                                "affine expression of more than {MAX_AFFINE_OPERATORS} operators"
-                            ),
-                        ));
-                    }
-                }
-            }
-            // an alias: its definition (`!name =` / `#name =` at the top level) or a use
-            b'!' | b'#' if i == 0 || !word(i - 1) => {
+            // an alias: its definition (`!name =` / `#name =` opening a top-level line) or a
+            // use (anywhere: `memref<4x!t>` too)
+            b'!' | b'#' => {
                 let start = i + 1;
                 let mut j = start;
                 while j < b.len() && (word(j) || b[j] == b'$' || b[j] == b'-') {
@@ -209,19 +172,33 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                 let k = skip_blank(b, j);
                 let is_def = stack.is_empty()
                     && !name.is_empty()
+                    && matches!(before(i), None | Some(b'\n'))
                     && b.get(k) == Some(&b'=')
                     && b.get(k + 1) != Some(&b'=');
                 if is_def {
                     if let Some(prev) = defining.replace(name) {
-                        alias_depth.insert(prev, def_max);
+                        alias.insert(prev, (def_depth, def_parts));
                     }
-                    def_max = 0;
-                } else if let Some(&d) = alias_depth.get(name) {
-                    let depth = stack.len() + d;
-                    if depth > MAX_NESTING {
-                        return too_deep(line, col, "types and attributes (through aliases)");
+                    (def_depth, def_parts) = (0, 1);
+                } else if let Some(&(d, parts)) = alias.get(name) {
+                    if stack.len() + d > MAX_NESTING {
+                        return fail(
+                            line,
+                            col,
+                            format!("types and attributes (through aliases) nested deeper than {MAX_NESTING} levels"),
+                        );
                     }
-                    def_max = def_max.max(depth);
+                    def_depth = def_depth.max(stack.len() + d);
+                    if defining.is_some() {
+                        def_parts = def_parts.saturating_add(parts);
+                        if def_parts > MAX_ALIAS_PARTS {
+                            return fail(
+                                line,
+                                col,
+                                format!("an alias that stands for more than {MAX_ALIAS_PARTS} types and attributes (through the aliases it uses)"),
+                            );
+                        }
+                    }
                 }
                 col += j - i - 1;
                 i = j - 1;
@@ -244,6 +221,43 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                     }
                 }
             }
+            b'-' | b'+' | b'*' | b'm' | b'f' | b'c' => {
+                let operator = match c {
+                    b'*' => true,
+                    b'-' | b'+' => {
+                        // not an arrow, nor the sign of a literal (`-1`, `1.0e-05`)
+                        let next = b.get(skip_blank(b, i + 1)).copied();
+                        let prev = before(i);
+                        let exponent = matches!(prev, Some(b'e' | b'E'))
+                            && i >= 2
+                            && (b[i - 2].is_ascii_digit() || b[i - 2] == b'.');
+                        let operand_before = prev.is_some_and(|p| {
+                            p.is_ascii_alphanumeric() || matches!(p, b'_' | b')' | b']')
+                        });
+                        let literal = next.is_some_and(|n| n.is_ascii_digit())
+                            && (!operand_before || exponent);
+                        next != Some(b'>') && !literal
+                    }
+                    _ => {
+                        (i == 0 || !word(i - 1))
+                            && [&b"mod"[..], b"floordiv", b"ceildiv"].iter().any(|k| {
+                                b[i..].starts_with(k)
+                                    && (i + k.len() == b.len() || !word(i + k.len()))
+                            })
+                    }
+                };
+                if operator {
+                    let ops = stack.last_mut().map_or(&mut top_ops, |(_, n)| n);
+                    *ops += 1;
+                    if *ops > MAX_CHAIN {
+                        return fail(
+                            line,
+                            col,
+                            format!("an expression of more than {MAX_CHAIN} operators in one bracket level"),
+                        );
+                    }
+                }
+            }
             b')' | b']' | b'}' => {
                 let open = match c {
                     b')' => b'(',
@@ -251,19 +265,15 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                     _ => b'{',
                 };
                 // a `<` left open inside (a comparison in custom syntax) closes with it
-                if stack.contains(&open) {
-                    while stack.pop().is_some_and(|o| o != open) {}
+                if stack.iter().any(|(o, _)| *o == open) {
+                    while stack.pop().is_some_and(|(o, _)| o != open) {}
                 }
             }
-            b'>' if stack.last() == Some(&b'<')
+            b'>' if stack.last().is_some_and(|(o, _)| *o == b'<')
                 && (i == 0 || b[i - 1] != b'-')
                 && b.get(i + 1) != Some(&b'=') =>
             {
                 stack.pop();
-                if affine.is_some_and(|d| d > 0 && stack.len() < d) {
-                    affine = None;
-                    affine_ops = 0;
-                }
             }
             _ => {}
         }
@@ -402,7 +412,7 @@ mod tests {
 
     #[test]
     fn long_affine_expressions_are_refused() {
-        use super::MAX_AFFINE_OPERATORS;
+        use super::MAX_CHAIN;
         // unary minus and `mod` chains nest no bracket but recurse in MLIR's parser and printer
         let map = |body: String| {
             format!(
@@ -415,25 +425,68 @@ mod tests {
             format!("d0{}", " floordiv 2 * 3".repeat(1000)),
         ] {
             let (_, _, m) = guard_source(&map(body)).unwrap_err();
-            assert!(m.contains("affine expression"), "{m}");
+            assert!(m.contains("more than 200 operators"), "{m}");
         }
         // the count is per map: many small maps and sets pass, and so do arrows
-        let small = map(format!("d0{}", " mod s0".repeat(MAX_AFFINE_OPERATORS)));
+        let small = map(format!("d0{}", " mod s0".repeat(MAX_CHAIN)));
         assert!(guard_source(&small).is_ok());
         assert!(guard_source(&small.repeat(100)).is_ok());
-        // affine ops' custom syntax on a line
+        // affine ops' custom syntax, over two lines; a sparse tensor encoding's map
         let load = format!(
-            "func.func @f(%m: memref<8xf32>, %i: index) {{\n  %v = affine.load %m[{}%i] : memref<8xf32>\n  return\n}}",
+            "func.func @f(%m: memref<8xf32>, %i: index) {{\n  %v = affine.load %m[\n{}%i] : memref<8xf32>\n  return\n}}",
             "-".repeat(10_000)
         );
         let (line, _, _) = guard_source(&load).unwrap_err();
-        assert_eq!(line, 2);
-        // negative numbers elsewhere (a dense attribute) are not affine operators
+        assert_eq!(line, 3);
+        let sparse = format!(
+            "#e = #sparse_tensor.encoding<{{ map = (d0) -> ({}d0 : dense) }}>",
+            "-".repeat(10_000)
+        );
+        assert!(guard_source(&sparse).is_err());
+        // negative numbers and exponents (dense attributes, constants) are not operators, and
+        // a function's statements are chains apart
         let dense = format!(
-            "func.func @f() attributes {{a = dense<[{}]> : tensor<10000xi32>}} {{ return }}",
-            vec!["-1"; 10_000].join(", ")
+            "func.func @f() attributes {{a = dense<[{}]> : tensor<10000xi32>, b = dense<[{}]> : tensor<10000xf32>}} {{ return }}",
+            vec!["-1"; 10_000].join(", "),
+            vec!["-1.5e-05"; 10_000].join(", ")
         );
         assert!(guard_source(&dense).is_ok());
+        let body = "  %c = arith.constant -1 : i32\n  %d = affine.apply affine_map<(d0) -> (d0 - 1)>(%i)\n"
+            .repeat(1000);
+        let f = format!("func.func @f(%i: index) {{\n{body}  return\n}}");
+        assert!(guard_source(&f).is_ok());
+    }
+
+    #[test]
+    fn aliases_that_double_or_follow_a_shape_are_counted() {
+        // `memref<1x!t>`: a use right after a letter
+        let mut t = String::from("!t0 = i32\n");
+        for k in 1..10_000 {
+            t += &format!("!t{k} = memref<1x!t{}>\n", k - 1);
+        }
+        let (_, _, m) = guard_source(&t).unwrap_err();
+        assert!(m.contains("through aliases"), "{m}");
+        // each alias twice the one before: refused once it stands for 2^20 parts
+        let mut t = String::from("!t0 = i32\n#a0 = 1 : i32\n");
+        for k in 1..41 {
+            t += &format!(
+                "!t{k} = tuple<!t{p}, !t{p}>\n#a{k} = [#a{p}, #a{p}]\n",
+                p = k - 1
+            );
+        }
+        let (line, _, m) = guard_source(&t).unwrap_err();
+        assert!(m.contains("more than 1048576"), "{m}");
+        // !t20 stands for 2^20 types and one tuple more than the bound's parts
+        assert_eq!(line, 2 + 2 * 19 + 1, "{m}");
+        // a type used side by side many times in one function is fine
+        let uses = format!(
+            "!t = tuple<i32, i32>\nfunc.func @f({}) {{ return }}",
+            (0..10_000)
+                .map(|k| format!("%a{k}: !t"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert!(guard_source(&uses).is_ok());
     }
 
     #[test]

@@ -43,3 +43,6 @@
 // Bitcode linked into the kernels is not checked (LLVM aborts on it): refused.
 // RUN: not nibble-opt %S/Inputs/nvptx/cp-async.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70 l=%S/Inputs/nvptx/linked-cp-async.ll},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=LINK
 // LINK: error: 'gpu-module-to-binary': gpu.module @kernels links bitcode files into its kernels (nvvm-attach-target{l=...}); nibble-opt does not link files it cannot check
+// An LLVM math intrinsic PTX has no instruction for (LLVM aborts looking for a library call).
+// RUN: not nibble-opt %S/Inputs/nvptx/powi.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=POWI
+// POWI: error: {{.*}}powi.mlir:4:12: 'llvm.intr.powi' has no NVPTX instruction

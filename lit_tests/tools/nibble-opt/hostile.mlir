@@ -16,7 +16,11 @@
 // minus or `mod` (10^6 overflowed the stack) are bounded.
 // RUN: %python -c "print('func.func @f() attributes {a = affine_map<(d0)[s0] -> (d0' + ' mod s0' * 1000000 + ')>} { return }')" > %t.mod.mlir
 // RUN: not nibble-opt %t.mod.mlir 2>&1 | FileCheck %s --check-prefix=AFFINE
-// AFFINE: mod.mlir:1:1459: error: affine expression of more than 200 operators
+// AFFINE: mod.mlir:1:1459: error: an expression of more than 200 operators in one bracket level
+// Aliases each standing for two of the one before: 40 of them print a 2^40-part type.
+// RUN: %python -c "print('!t0 = i32'); [print('!t%%d = tuple<!t%%d, !t%%d>' %% (k, k - 1, k - 1)) for k in range(1, 41)]; print('func.func @f(%%a: !t40) { return }')" > %t.laughs.mlir
+// RUN: not nibble-opt %t.laughs.mlir 2>&1 | FileCheck %s --check-prefix=LAUGHS
+// LAUGHS: laughs.mlir:21:{{[0-9]+}}: error: an alias that stands for more than 1048576 types and attributes
 // A text ending inside a string: MLIR's lexer reads the byte past the text, which is a NUL.
 // RUN: printf '"x' > %t.unterminated.mlir
 // RUN: not nibble-opt %t.unterminated.mlir 2>&1 | FileCheck %s --check-prefix=UNTERM

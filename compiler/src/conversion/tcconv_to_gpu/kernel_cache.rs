@@ -86,20 +86,49 @@ fn is_key(s: &str) -> bool {
 const MAX_ENTRY_BYTES: u64 = 64 << 20;
 
 /// The text of entry `p` if it is a regular file of at most [`MAX_ENTRY_BYTES`] (a FIFO would
-/// block the read, a device never end it).
+/// block the read, a device never end it): opened without blocking, then checked on the open
+/// file, so an entry swapped for a FIFO in between is not waited on.
 fn read_entry(p: &Path) -> Option<String> {
     use std::io::Read;
-    let m = std::fs::metadata(p).ok()?;
+    use std::os::unix::fs::OpenOptionsExt;
+    const O_NONBLOCK: i32 = 0o4000; // Linux
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(p)
+        .ok()?;
+    let m = f.metadata().ok()?;
     if !m.is_file() || m.len() > MAX_ENTRY_BYTES {
         return None;
     }
     let mut text = String::new();
-    std::fs::File::open(p)
-        .ok()?
+    (&mut f)
         .take(MAX_ENTRY_BYTES + 1)
         .read_to_string(&mut text)
         .ok()?;
     (text.len() as u64 <= MAX_ENTRY_BYTES).then_some(text)
+}
+
+/// Whether the cache directory `dir` may be used: absent (it is created), or a directory of
+/// this user that no one else may write. Its entries decide the PTX of every network
+/// compiled, so a directory others can write is ignored, with a note (as ssh treats its keys).
+pub fn trusted(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(dir) else {
+        return true;
+    };
+    let me = std::fs::metadata("/proc/self").map(|s| s.uid()).ok();
+    let ok = m.is_dir() && Some(m.uid()) == me && m.mode() & 0o022 == 0;
+    if !ok {
+        static NOTED: std::sync::Once = std::sync::Once::new();
+        NOTED.call_once(|| {
+            eprintln!(
+                "nibble-opt: note: the kernel cache {} is not a directory of this user that only it can write; compiling without it",
+                dir.display()
+            )
+        });
+    }
+    ok
 }
 
 /// The first line of a PTX entry: its key's and its text's hash.
@@ -269,6 +298,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(lookup(dir.path(), &"d".repeat(32)), None);
+    }
+
+    #[test]
+    fn a_cache_directory_others_can_write_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        assert!(trusted(dir.path()));
+        assert!(trusted(&dir.path().join("not-yet")));
+        for (mode, ok) in [(0o700, true), (0o755, true), (0o775, false), (0o777, false)] {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(trusted(dir.path()), ok, "{mode:o}");
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        assert!(!trusted(&file));
     }
 
     #[test]

@@ -1242,14 +1242,15 @@ fn ptx_symbol(l: &str) -> Option<&str> {
 /// Where compiled kernels are kept: `$NIBBLE_CACHE_DIR`, else `$XDG_CACHE_HOME/nibble/ptx`, else
 /// `~/.cache/nibble/ptx`; `NIBBLE_CACHE_DIR=` (empty) turns the cache off.
 pub fn ptx_cache_dir() -> Option<std::path::PathBuf> {
-    match std::env::var_os("NIBBLE_CACHE_DIR") {
-        Some(d) if d.is_empty() => None,
-        Some(d) => Some(d.into()),
+    let dir: std::path::PathBuf = match std::env::var_os("NIBBLE_CACHE_DIR") {
+        Some(d) if d.is_empty() => return None,
+        Some(d) => d.into(),
         None => std::env::var_os("XDG_CACHE_HOME")
             .map(std::path::PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))
-            .map(|c| c.join("nibble").join("ptx")),
-    }
+            .map(|c| c.join("nibble").join("ptx"))?,
+    };
+    kernel_cache::trusted(&dir).then_some(dir)
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //!   every `$N` / `${N}` in the text below their count (no operand modifiers).
 //! - `nvvm.mma.sync`: integer multiplicands of one width (4- or 8-bit both); on sm_75 only its
 //!   shapes (m8n8k4 / m16n8k8 f16, m8n8k16 8-bit, m8n8k32 4-bit, m8n8k128 b1).
+//! - LLVM math intrinsics NVPTX has no instruction for (`powi`, `tan`, `sinh`, ...: a library
+//!   call LLVM cannot make there);
 //! - `cp.async` and `mbarrier` (NVVM and nvgpu) from sm_80 on; `griddepcontrol`, the cluster
 //!   ops and the mbarrier-init fence only for sm_90 / sm_90a chips; the other Hopper NVVM ops
 //!   (`wgmma`, `setmaxregister`, bulk async copies, proxy fences, `elect.sync`, ...) only for
@@ -49,6 +51,9 @@ pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
                 "'{n}' needs sm_90 or sm_90a; the chip is {chip}"
             ))
             }
+            n if needs_libcall(n) => Err(format!(
+                "'{n}' has no NVPTX instruction (LLVM would call a math library the PTX cannot link; use the math dialect, lowered to libdevice)"
+            )),
             n if chip != "sm_90a" && hopper_only(n) => Err(format!(
                 "'{n}' needs sm_90a (nibble's sm_90 is the portable mma.sync target); the chip is {chip}"
             )),
@@ -70,6 +75,30 @@ pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
         }
     });
     err.map_or(Ok(()), Err)
+}
+
+/// LLVM intrinsics the NVPTX backend lowers to a library call it does not have (PTX has no
+/// instruction for them): instruction selection aborts (`llc-22 -mcpu=sm_80` on each).
+fn needs_libcall(name: &str) -> bool {
+    let Some(intr) = name.strip_prefix("llvm.intr.") else {
+        return false;
+    };
+    matches!(
+        intr,
+        "powi"
+            | "tan"
+            | "asin"
+            | "acos"
+            | "atan"
+            | "atan2"
+            | "sinh"
+            | "cosh"
+            | "exp10"
+            | "lround"
+            | "llround"
+            | "lrint"
+            | "llrint"
+    )
 }
 
 fn hopper_only(name: &str) -> bool {
