@@ -490,6 +490,65 @@ mod tests {
     }
 
     #[test]
+    fn the_guard_never_panics_on_token_soup() {
+        // the guard indexes around each byte (the byte before a sign, after an alias name, ...):
+        // random strings of the tokens it looks at, at every boundary
+        let tokens = [
+            "(",
+            ")",
+            "<",
+            ">",
+            ">=",
+            "->",
+            "[",
+            "]",
+            "{",
+            "}",
+            "!t",
+            "#a",
+            "!",
+            "#",
+            " = ",
+            "=",
+            "\n",
+            "-",
+            "+",
+            "*",
+            " mod ",
+            "e",
+            "e-1",
+            "1",
+            "1x",
+            "\"",
+            "\\",
+            "//",
+            "array",
+            "array<",
+            "index",
+            "affine_map<",
+            " ",
+            "\t",
+            "$",
+            ".",
+            "_",
+        ];
+        let mut state = 0x2545f4914f6cdd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let n = (next() % 40) as usize;
+            let text: String = (0..n)
+                .map(|_| tokens[(next() % tokens.len() as u64) as usize])
+                .collect();
+            let _ = guard_source(&text);
+        }
+    }
+
+    #[test]
     fn index_dense_arrays_are_refused() {
         // past blanks, newlines and comments, and through a type alias
         for text in [
