@@ -12,8 +12,9 @@
 //!   [`content_key`]) where convert-tcconv-to-gpu gave it one, else the hash of its lowering
 //!   input's text, the PTX pipeline and the build.
 //! - `sig-<key>.json`: for an op signature (`signature::signature`: everything the kernel
-//!   builder reads of the op), the LLVM backend and the compiler build ([`signature_key`]), the
-//!   content key of the kernel it builds, its launch and the tables it takes, in order.
+//!   builder reads of the op), the LLVM backend and the compiler build ([`signature_key`]), its
+//!   own key (an entry copied under another key is a miss), the content key of the kernel it
+//!   builds, its launch and the tables it takes, in order.
 //!
 //! `convert-tcconv-to-gpu{kernel-cache=true}` looks an op's signature up before building: on a
 //! hit whose PTX is there too, the gpu.module gets a declaration-like stub
@@ -151,6 +152,10 @@ fn read_ptx(dir: &Path, content: &str) -> Option<String> {
 pub fn lookup(dir: &Path, key: &str) -> Option<SigEntry> {
     let text = read_entry(&sig_path(dir, key))?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    // an entry copied under another key is not this signature's
+    if v.get("key")?.as_str()? != key {
+        return None;
+    }
     let content = v.get("content")?.as_str()?.to_owned();
     let dims = |k: &str| -> Option<[i64; 3]> {
         let a = v.get(k)?.as_array()?;
@@ -179,6 +184,7 @@ pub fn lookup(dir: &Path, key: &str) -> Option<SigEntry> {
 /// Record signature key `key`'s entry (best effort).
 pub fn store_signature(dir: &Path, key: &str, e: &SigEntry) {
     let v = serde_json::json!({
+        "key": key,
         "content": e.content,
         "grid": e.launch.grid,
         "block": e.launch.block,
@@ -284,6 +290,10 @@ mod tests {
         std::fs::remove_file(&ptx).unwrap();
         std::fs::write(&ptx, &good).unwrap();
         assert_eq!(lookup(dir.path(), &"d".repeat(32)), Some(e));
+        // a signature entry copied under another key is a miss
+        let sig = |k: &str| dir.path().join(format!("sig-{k}.json"));
+        std::fs::copy(sig(&"d".repeat(32)), sig(&"f".repeat(32))).unwrap();
+        assert_eq!(lookup(dir.path(), &"f".repeat(32)), None);
         // a damaged entry is a miss, never an error
         std::fs::write(
             dir.path().join(format!("sig-{}.json", "d".repeat(32))),
@@ -291,7 +301,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(lookup(dir.path(), &"d".repeat(32)), None);
-        let bad = serde_json::json!({"content": "c".repeat(32), "grid": [0, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "tables": []});
+        let bad = serde_json::json!({"key": "d".repeat(32), "content": "c".repeat(32), "grid": [0, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "tables": []});
         std::fs::write(
             dir.path().join(format!("sig-{}.json", "d".repeat(32))),
             bad.to_string(),
