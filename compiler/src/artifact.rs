@@ -36,6 +36,7 @@ use melior::ir::{Module, RegionLike, Type, Value, ValueLike};
 use melior::Context;
 use nibble_artifact::plan::{Arg, BufferSlot, Io, Launch, Plan, WeightSlot, PLAN_VERSION};
 use nibble_qnn::graph::{Graph, ValueId};
+use nibble_qnn::ir::symbol_name;
 use nibble_qnn::weights::Weights;
 use nibble_tcconv::buffer::{ActBuffer, Stored};
 use nibble_tcconv::program::PackedWeight;
@@ -78,14 +79,6 @@ fn top_funcs<'c, 'a>(module: &'a Module<'c>) -> Vec<OperationRef<'c, 'a>> {
 
 fn op_name(op: &OperationRef) -> String {
     op.name().as_string_ref().as_str().unwrap_or("").to_owned()
-}
-
-fn func_name(op: &OperationRef) -> String {
-    op.attribute("sym_name")
-        .ok()
-        .and_then(|a| StringAttribute::try_from(a).ok())
-        .map(|s| s.value().to_owned())
-        .unwrap_or_default()
 }
 
 /// The original qnn network of the input module (before any pass ran): the CPU reference.
@@ -186,7 +179,7 @@ fn host_func<'c, 'a>(module: &'a Module<'c>) -> Result<OperationRef<'c, 'a>, Str
             if n == "gpu.launch_func" {
                 launches += 1;
             } else if pre_gpu_op(&n) && leftover.is_none() {
-                leftover = Some((n, func_name(&f)));
+                leftover = Some((n, symbol_name(&f)));
             }
             melior::ir::operation::WalkResult::Advance
         });
@@ -236,7 +229,7 @@ fn target_of(module: &Module, host: &OperationRef) -> Result<String, String> {
 /// Read the plan (launches, buffers with a memory plan, weights, I/O) off the gpu-stage module.
 pub fn extract(module: &Module, g: &Graph) -> Result<Extracted, String> {
     let host = host_func(module)?;
-    let fname = func_name(&host);
+    let fname = symbol_name(&host);
     let here = |m: String| format!("@{fname}: {m}");
     let target = target_of(module, &host)?;
     nibble_tcconv::target::Target::parse(&target).map_err(here)?;

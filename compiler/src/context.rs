@@ -87,7 +87,6 @@ pub const MAX_ALIAS_PARTS: u64 = 1 << 20;
 /// arrow).
 pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
     let b = source.as_bytes();
-    let aliases = type_aliases(source);
     let (mut line, mut col) = (1usize, 1usize);
     // open brackets, each with the operators chained in it so far (and the top level's)
     let mut stack: Vec<(u8, usize)> = Vec::new();
@@ -97,6 +96,8 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
     let mut alias: std::collections::HashMap<&[u8], (usize, u64)> = Default::default();
     let mut defining: Option<&[u8]> = None;
     let (mut def_depth, mut def_parts) = (0usize, 1u64);
+    // alias name -> where its definition's text starts (for `array<!alias ...>`)
+    let mut def_text: std::collections::HashMap<&[u8], usize> = Default::default();
     let mut i = 0;
     let word = |i: usize| b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.';
     let fail = |line, col, m: String| Err((line, col, m));
@@ -176,6 +177,7 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                     && b.get(k) == Some(&b'=')
                     && b.get(k + 1) != Some(&b'=');
                 if is_def {
+                    def_text.insert(name, skip_blank(b, k + 1));
                     if let Some(prev) = defining.replace(name) {
                         alias.insert(prev, (def_depth, def_parts));
                     }
@@ -212,7 +214,7 @@ pub fn guard_source(source: &str) -> Result<(), (usize, usize, String)> {
                 let mut j = skip_blank(b, i + 5);
                 if b.get(j) == Some(&b'<') {
                     j = skip_blank(b, j + 1);
-                    if element_is_index(b, j, &aliases, 0) {
+                    if element_is_index(b, j, &def_text, 0) {
                         return Err((
                             line,
                             col,
@@ -299,39 +301,24 @@ fn skip_blank(b: &[u8], mut j: usize) -> usize {
     }
 }
 
-/// `!name = type` definitions of the text (type aliases), name -> definition.
-fn type_aliases(source: &str) -> std::collections::HashMap<String, String> {
-    source
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim_start().strip_prefix('!')?;
-            let (name, def) = l.split_once('=')?;
-            Some((name.trim().to_string(), def.trim().to_string()))
-        })
-        .collect()
-}
-
-/// Whether the type at `j` is `index`, directly or through aliases (chains followed a few
-/// levels).
+/// Whether the type at `j` is `index`, directly or through the aliases defined before it
+/// (`defs`: name -> where its definition starts; chains followed a few levels).
 fn element_is_index(
     b: &[u8],
     j: usize,
-    aliases: &std::collections::HashMap<String, String>,
+    defs: &std::collections::HashMap<&[u8], usize>,
     depth: usize,
 ) -> bool {
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$';
+    // the characters of an alias name, as `guard_source` reads them
+    let word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'$' | b'-');
     let rest = &b[j.min(b.len())..];
     if rest.starts_with(b"index") && !rest.get(5).is_some_and(|&c| word(c)) {
         return true;
     }
     if depth < 8 && rest.first() == Some(&b'!') {
-        let name: String = rest[1..]
-            .iter()
-            .take_while(|&&c| word(c))
-            .map(|&c| c as char)
-            .collect();
-        if let Some(def) = aliases.get(&name) {
-            return element_is_index(def.as_bytes(), 0, aliases, depth + 1);
+        let n = rest[1..].iter().take_while(|&&c| word(c)).count();
+        if let Some(&start) = defs.get(&rest[1..1 + n]) {
+            return element_is_index(b, start, defs, depth + 1);
         }
     }
     false

@@ -305,7 +305,7 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
                 Ok(_) if reported => out.success = false,
                 Ok(text) => outputs.push(text),
                 Err(()) => {
-                    if !diags.iter().any(|d| d.severity == Severity::Error) {
+                    if !reported {
                         let _ = writeln!(
                             out.stderr,
                             "{filename}: error: failed (no diagnostic was reported)"

@@ -292,17 +292,10 @@ fn check_binary_targets(module: &Module, el: &Element) -> Result<(), String> {
         if op.name().as_string_ref().as_str() != Ok("gpu.module") {
             continue;
         }
-        let name = op
-            .attribute("sym_name")
+        let name = nibble_qnn::ir::symbol_name(&op);
+        let built = nibble_qnn::ir::string(&op, crate::conversion::tcconv_to_gpu::TARGET_ATTR)
             .ok()
-            .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
-            .and_then(|s| nibble_qnn::ir::string_text(s).ok().map(str::to_string))
-            .unwrap_or_default();
-        let built = op
-            .attribute(crate::conversion::tcconv_to_gpu::TARGET_ATTR)
-            .ok()
-            .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
-            .and_then(|s| nibble_qnn::ir::string_text(s).ok().map(str::to_string));
+            .map(str::to_owned);
         // bitcode linked into the kernels is not checked: LLVM aborts on what it cannot select
         let targets = op
             .attribute("targets")
@@ -317,10 +310,7 @@ fn check_binary_targets(module: &Module, el: &Element) -> Result<(), String> {
         // `[#nvvm.target<chip = "sm_80", features = "+ptx70">, ...]`
         let chips: Vec<(String, u32)> = match &pipeline_chip {
             Some(c) => vec![c.clone()],
-            None => op
-                .attribute("targets")
-                .map(|a| a.to_string())
-                .unwrap_or_default()
+            None => targets
                 .split("#nvvm.target")
                 .skip(1)
                 .map(|t| {

@@ -258,6 +258,9 @@ pub fn calibrate(
     };
     let w = build_weights(p, bits)?;
     let mut hg = build_graph(p, bits, &bopts)?;
+    // the CPU reference runs this graph: refused before it runs out of memory
+    nibble_qnn::reference::fits_in_memory(&hg.graph)
+        .map_err(|e| format!("calibration at {0}x{0}: {e}", opts.image_size))?;
     let n_nodes = hg.graph.nodes.len();
     let mut ev = Evaluator::new(vec![calibration_input(opts.image_size, opts.seed)]);
     for i in 0..hg.sites.len() {

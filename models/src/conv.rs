@@ -30,7 +30,7 @@ pub struct ConvConfig {
 
 /// Build the graph and weights of one conv workload.
 pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
-    if [
+    let sizes = [
         c.batch,
         c.in_channels,
         c.size,
@@ -38,9 +38,8 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         c.kernel,
         c.stride,
         c.groups,
-    ]
-    .iter()
-    .any(|&v| v <= 0)
+    ];
+    if sizes.iter().any(|&v| v <= 0)
         || c.padding < 0
         || c.in_channels % c.groups != 0
         || c.out_channels % c.groups != 0
@@ -54,19 +53,7 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
     };
     // sizes a network could have, checked before anything is allocated
     let sc = c.shortcut.map_or(1, |(sc, ss)| sc.max(ss));
-    if [
-        c.batch,
-        c.in_channels,
-        c.size,
-        c.out_channels,
-        c.kernel,
-        c.stride,
-        c.padding,
-        sc,
-    ]
-    .iter()
-    .any(|&v| v > 1 << 16)
-    {
+    if sizes.iter().chain(&[c.padding, sc]).any(|&v| v > 1 << 16) {
         return Err(format!(
             "conv configuration {c:?}: sizes, channels and the shortcut are at most 65536"
         ));

@@ -48,19 +48,6 @@ pub fn make_example(cfg: &ExampleConfig) -> Result<Example, String> {
         ));
     }
     let mut params = generate::random_params(cfg.arch, &cfg.bits, cfg.seed)?;
-    if cfg.calibrate {
-        // calibration runs the CPU reference at batch 1: refused before it runs out of memory
-        let (g1, _) = hawq::build(
-            &params,
-            &cfg.bits,
-            &hawq::BuildOptions {
-                batch: 1,
-                image_size: cfg.image_size,
-            },
-        )?;
-        nibble_qnn::reference::fits_in_memory(&g1.graph)
-            .map_err(|e| format!("calibration at {}x{}: {e}", cfg.image_size, cfg.image_size))?;
-    }
     let report = if cfg.calibrate {
         Some(calibrate::calibrate(
             &mut params,

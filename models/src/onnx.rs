@@ -712,27 +712,21 @@ impl<'a> Importer<'a> {
                 (Some(l), Some(h)) => l >= 0 && h <= 15,
                 _ => false,
             };
+            let i8s = |v: Vec<i8>| v.into_iter().map(|x| c(x as i64) as i8).collect();
+            let u8s = |v: Vec<u8>| v.into_iter().map(|x| c(x as i64) as u8).collect();
             t.data = match t.data {
                 onnx::Data::I8(v) if narrow(true) => {
                     t.data_type = dt::INT4;
-                    onnx::Data::I4(v.into_iter().map(|x| c(x as i64) as i8).collect())
+                    onnx::Data::I4(i8s(v))
                 }
                 onnx::Data::U8(v) if narrow(false) => {
                     t.data_type = dt::UINT4;
-                    onnx::Data::U4(v.into_iter().map(|x| c(x as i64) as u8).collect())
+                    onnx::Data::U4(u8s(v))
                 }
-                onnx::Data::I8(v) => {
-                    onnx::Data::I8(v.into_iter().map(|x| c(x as i64) as i8).collect())
-                }
-                onnx::Data::U8(v) => {
-                    onnx::Data::U8(v.into_iter().map(|x| c(x as i64) as u8).collect())
-                }
-                onnx::Data::I4(v) => {
-                    onnx::Data::I4(v.into_iter().map(|x| c(x as i64) as i8).collect())
-                }
-                onnx::Data::U4(v) => {
-                    onnx::Data::U4(v.into_iter().map(|x| c(x as i64) as u8).collect())
-                }
+                onnx::Data::I8(v) => onnx::Data::I8(i8s(v)),
+                onnx::Data::U8(v) => onnx::Data::U8(u8s(v)),
+                onnx::Data::I4(v) => onnx::Data::I4(i8s(v)),
+                onnx::Data::U4(v) => onnx::Data::U4(u8s(v)),
                 onnx::Data::I32(v) => {
                     onnx::Data::I32(v.into_iter().map(|x| c(x as i64) as i32).collect())
                 }

@@ -136,6 +136,11 @@ pub fn string_text<'c>(a: StringAttribute<'c>) -> Result<&'c str, String> {
     std::str::from_utf8(bytes).map_err(|_| "the string is not valid UTF-8".to_string())
 }
 
+/// The `sym_name` of `op` (a function, a gpu.module), "" where it has none or it is not text.
+pub fn symbol_name(op: &OperationRef) -> String {
+    string(op, "sym_name").unwrap_or_default().to_owned()
+}
+
 /// An integer attribute (bools are i1 integers).
 pub fn int(op: &OperationRef, name: &str) -> Result<i64, String> {
     IntegerAttribute::try_from(attr(op, name)?)

@@ -69,7 +69,8 @@ pub fn bytes_held(g: &Graph) -> u64 {
 
 /// Refuse a network whose CPU reference would hold more than the memory this process may
 /// use (the smaller of the machine's available memory and the address-space limit), instead
-/// of aborting on a failed allocation halfway.
+/// of aborting on a failed allocation halfway. [`run_all`] checks it; callers that make the
+/// inputs first call it before that.
 pub fn fits_in_memory(g: &Graph) -> Result<(), String> {
     let need = bytes_held(g);
     let kb = |text: &str, key: &str| -> Option<u64> {
@@ -113,6 +114,7 @@ pub fn fits_in_memory(g: &Graph) -> Result<(), String> {
 
 /// Run `g` and return every SSA value (arguments first, then one per node), for calibration.
 pub fn run_all(g: &Graph, w: &Weights, inputs: &[Tensor]) -> Result<Vec<Tensor>, String> {
+    fits_in_memory(g)?;
     if inputs.len() != g.args.len() {
         return Err(format!(
             "@{}: expected {} input(s), one per function argument, got {}",

@@ -494,8 +494,8 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
         }
     };
     sized("mma", &[m, n, k], 256)?;
-    sized("block_tile", &t.block_tile, 4096)?;
-    sized("warp_tile", &t.warp_tile, 4096)?;
+    sized("block_tile", &t.block_tile, crate::select::MAX_TILE)?;
+    sized("warp_tile", &t.warp_tile, crate::select::MAX_TILE)?;
     sized("stages", &[t.stages], 64)?;
     Ok(t)
 }
@@ -516,12 +516,9 @@ fn checked_dims(what: &str, d: &[i64]) -> Result<(), String> {
 /// The buffer a `tcconv.alloc` op declares (`layout`, `elem`, `dims`, and `storage =
 /// "narrow16"` for an i32 buffer in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16)).
 pub fn alloc_buffer_of(op: &OperationRef) -> Result<ActBuffer, String> {
-    checked_dims("dims", &i64_array::<4>(op, "dims")?)?;
-    let mut b = ActBuffer::new(
-        layout(&s(op, "layout")?)?,
-        elem(&s(op, "elem")?)?,
-        i64_array(op, "dims")?,
-    );
+    let dims = i64_array::<4>(op, "dims")?;
+    checked_dims("dims", &dims)?;
+    let mut b = ActBuffer::new(layout(&s(op, "layout")?)?, elem(&s(op, "elem")?)?, dims);
     if op.attribute("storage").is_ok() {
         match s(op, "storage")?.as_str() {
             "narrow16" if b.can_be_narrow() => b.narrow = true,
@@ -578,13 +575,14 @@ pub fn packed_weight_of(op: &OperationRef) -> Result<PackedWeight, String> {
         p => return Err(format!("unknown packing '{p}'")),
     };
     let sl = s(op, "source_layout")?;
-    checked_dims("dims", &i64_array::<4>(op, "dims")?)?;
+    let dims = i64_array::<4>(op, "dims")?;
+    checked_dims("dims", &dims)?;
     Ok(PackedWeight {
         name: s(op, "name")?,
         source: s(op, "source")?,
         packing,
         elem: elem(&s(op, "elem")?)?,
-        dims: i64_array(op, "dims")?,
+        dims,
         source_layout: KernelLayout::parse(&sl)
             .ok_or_else(|| format!("unknown source_layout '{sl}'"))?,
     })

@@ -142,6 +142,7 @@ fn print_streams(
     if runs > 1000 {
         return Err(format!("--residual-streams {runs}: at most 1000 runs"));
     }
+    // (before the inputs are made: they are part of what the reference holds)
     nibble_qnn::reference::fits_in_memory(g)?;
     let inputs: Vec<Vec<nibble_qnn::tensor::Tensor>> = (0..runs)
         .map(|i| {

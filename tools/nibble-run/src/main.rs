@@ -102,7 +102,10 @@ fn load_graph(path: &Path) -> Result<Graph, String> {
         ([], _) => return Err(format!("{name}: no func.func in the module")),
         ([f], _) | (_, [f]) => *f,
         (fs, _) => {
-            let names: Vec<String> = fs.iter().map(|f| format!("@{}", func_name(f))).collect();
+            let names: Vec<String> = fs
+                .iter()
+                .map(|f| format!("@{}", nibble_qnn::ir::symbol_name(f)))
+                .collect();
             return Err(format!(
                 "{name}: the module has {} functions ({}); nibble-run --cpu runs one network",
                 fs.len(),
@@ -113,16 +116,6 @@ fn load_graph(path: &Path) -> Result<Graph, String> {
     let g = nibble_qnn::ir::graph_of_func(func).map_err(|e| e.to_string())?;
     nibble_qnn::verify::verify_graph(&g).map_err(|e| e.join("\n"))?;
     Ok(g)
-}
-
-#[cfg(feature = "mlir")]
-fn func_name(f: &melior::ir::operation::OperationRef) -> String {
-    use melior::ir::operation::OperationLike;
-    f.attribute("sym_name")
-        .ok()
-        .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
-        .map(|s| s.value().to_owned())
-        .unwrap_or_default()
 }
 
 #[cfg(not(feature = "mlir"))]
@@ -302,6 +295,7 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
     if g.results.is_empty() {
         return Err(format!("{}: the model returns no result", g.name));
     }
+    // (before the inputs are made: they are part of what the reference holds)
     nibble_qnn::reference::fits_in_memory(&g)?;
     let inputs = make_inputs(cli, &g.args)?;
     let t0 = Instant::now();
@@ -387,7 +381,6 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
             let (g, w) =
                 nibble_runtime::artifact::load_reference_with(&cli.model, cli.weights.as_deref())
                     .map_err(|e| e.to_string())?;
-            nibble_qnn::reference::fits_in_memory(&g)?;
             let want = nibble_qnn::reference::run(&g, &w, &inputs)?;
             if want.len() != out.len() {
                 return Err(format!(

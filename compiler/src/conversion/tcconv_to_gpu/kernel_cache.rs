@@ -6,11 +6,11 @@
 //! cache that cannot be read or written only costs time):
 //! - `kernel-<key>.ptx`: the PTX of a kernel, its name replaced by [`PLACEHOLDER`] so that any op
 //!   of any network can launch it under its own name, after a first line holding the hash of
-//!   the key and the text (an entry edited, truncated or copied under another key is a miss). The key is the kernel's content key (what
-//!   decides its PTX: the op signature it was built for, which decides its text but for its
-//!   name, the LLVM pipeline and codegen level, the target and the compiler build:
-//!   [`content_key`]) where convert-tcconv-to-gpu gave it one, else the hash of its lowering
-//!   input's text, the PTX pipeline and the build.
+//!   the key and the text (an entry edited, truncated or copied under another key is a miss).
+//!   The key is the kernel's content key (what decides its PTX: the op signature it was built
+//!   for, which decides its text but for its name, the LLVM pipeline and codegen level, the
+//!   target and the compiler build: [`content_key`]) where convert-tcconv-to-gpu gave it one,
+//!   else the hash of its lowering input's text, the PTX pipeline and the build.
 //! - `sig-<key>.json`: for an op signature (`signature::signature`: everything the kernel
 //!   builder reads of the op), the LLVM backend and the compiler build ([`signature_key`]), its
 //!   own key (an entry copied under another key is a miss), the content key of the kernel it

@@ -890,13 +890,7 @@ pub fn gpu_to_ptx_with(
         ms => {
             let names: Vec<String> = ms
                 .iter()
-                .map(|m| {
-                    m.attribute("sym_name")
-                        .ok()
-                        .and_then(|a| StringAttribute::try_from(a).ok())
-                        .and_then(|s| nibble_qnn::ir::string_text(s).ok().map(|n| format!("@{n}")))
-                        .unwrap_or_default()
-                })
+                .map(|m| format!("@{}", nibble_qnn::ir::symbol_name(m)))
                 .collect();
             return Err(format!(
                 "the module has {} gpu.modules ({}); the PTX is made from one, @{GPU_MODULE}",

@@ -22,13 +22,13 @@ use melior::ir::ValueLike;
 /// The first problem of `module` (a `gpu.module` or any op holding them) for `chip`, as
 /// `location: message`.
 pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
-    let hopper = matches!(chip, "sm_90" | "sm_90a");
     // the chip's number (sm_75 -> 75)
     let arch: u32 = chip
         .trim_start_matches("sm_")
         .trim_end_matches('a')
         .parse()
         .unwrap_or(0);
+    let hopper = arch >= 90;
     let mut err = None;
     module.walk(WalkOrder::PreOrder, |op| {
         let name = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
@@ -62,14 +62,8 @@ pub fn check(module: &OperationRef, chip: &str) -> Result<(), String> {
         match r {
             Ok(()) => WalkResult::Advance,
             Err(e) => {
-                // `loc("file":line:col)` as `file:line:col`
-                let loc = op.location().to_string();
-                let loc = loc
-                    .strip_prefix("loc(")
-                    .and_then(|l| l.strip_suffix(')'))
-                    .map(|l| l.replacen('"', "", 2))
-                    .unwrap_or(loc);
-                err = Some(format!("{loc}: {e}"));
+                let loc = nibble_qnn::ir::location_string(op.location());
+                err = Some(if loc.is_empty() { e } else { format!("{loc}: {e}") });
                 WalkResult::Interrupt
             }
         }
@@ -165,13 +159,19 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
             "inline asm constraints '{constraints}' hold an empty entry"
         ));
     }
+    let outs = list.iter().filter(|c| c.starts_with('=')).count();
+    let input_list: Vec<&str> = list
+        .iter()
+        .filter(|c| !c.starts_with('=') && !c.starts_with('~'))
+        .copied()
+        .collect();
+    let ins = input_list.len();
     // the constraint letters PTX inline asm uses (registers of 16 / 32 / 64 bits, immediates,
     // memory clobbers); tied operands and physical registers make LLVM abort on mismatches
-    let output_count = list.iter().filter(|c| c.starts_with('=')).count();
     for c in &list {
         let body = c.trim_start_matches('=').trim_start_matches('&');
         // an input tied to an output (read-write operands, as the NVVM PTX builder writes them)
-        let tied = !c.starts_with('=') && body.parse::<usize>().is_ok_and(|k| k < output_count);
+        let tied = !c.starts_with('=') && body.parse::<usize>().is_ok_and(|k| k < outs);
         let ok = tied
             || matches!(body, "r" | "l" | "h" | "f" | "d" | "n" | "c")
             || (c.starts_with('~') && body.starts_with("~{") && body.ends_with('}'));
@@ -192,21 +192,13 @@ fn inline_asm(op: &OperationRef) -> Result<(), String> {
             }
         }
     }
-    let outs = list.iter().filter(|c| c.starts_with('=')).count();
-    let ins = list
-        .iter()
-        .filter(|c| !c.starts_with('=') && !c.starts_with('~'))
-        .count();
     if outs != outputs || ins != inputs {
         return Err(format!(
             "inline asm constraints '{constraints}' name {outs} outputs and {ins} inputs; the op has {outputs} and {inputs}"
         ));
     }
     // an immediate (`n`) operand is a constant
-    let input_constraints = list
-        .iter()
-        .filter(|c| !c.starts_with('=') && !c.starts_with('~'));
-    for (k, c) in input_constraints.enumerate() {
+    for (k, c) in input_list.iter().enumerate() {
         if *c != "n" {
             continue;
         }
