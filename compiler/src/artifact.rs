@@ -24,7 +24,7 @@
 //! clusters, no async) and `func.return`.
 
 use crate::conversion::qnn_to_tcconv::is_qnn_func;
-use crate::diagnostics::{Diag, DiagnosticLog, Severity};
+use crate::diagnostics::{Diag, DiagnosticLog};
 use crate::memory_plan::{self, BufferReq};
 use melior::ir::attribute::{
     AttributeLike, DenseI32ArrayAttribute, FloatAttribute, IntegerAttribute, StringAttribute,
@@ -826,11 +826,7 @@ pub fn emit(
 // ------------------------------------------------------------------ nibble-opt hooks
 
 fn report(log: &DiagnosticLog, message: String) {
-    log.push(Diag {
-        severity: Severity::Error,
-        loc: String::new(),
-        message,
-    });
+    log.push(Diag::error(message));
 }
 
 /// nibble-opt, before the pipeline: capture the reference graph (errors go to `log`) and start

@@ -38,6 +38,20 @@ impl Severity {
 }
 
 impl Diag {
+    /// An error whose message may start with its location (`file:line:col: [error: ]...`, as
+    /// the MLIR-free checks write them): the location becomes the diagnostic's.
+    pub fn error(message: String) -> Diag {
+        let (loc, message) = match split_location(&message) {
+            Some((loc, rest)) => (loc.to_owned(), rest.to_owned()),
+            None => (String::new(), message),
+        };
+        Diag {
+            severity: Severity::Error,
+            loc,
+            message,
+        }
+    }
+
     /// (line, col) of the location, if it has one.
     pub fn line_col(&self) -> Option<(String, usize, usize)> {
         let mut parts = self.loc.rsplitn(3, ':');

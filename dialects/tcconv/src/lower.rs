@@ -345,7 +345,14 @@ impl<'g> Lowering<'g> {
             if !matches!(n.op, Op::Conv2d { .. } | Op::Conv2dFused { .. } | Op::Dense) {
                 continue;
             }
-            for (k, &v) in n.operands.iter().enumerate().skip(1).take(2) {
+            // weight and bias: a fused conv's residual, when it has one, is its last operand
+            let residual = matches!(
+                &n.op,
+                Op::Conv2dFused { epilogue, .. } if matches!(epilogue.kind, EpilogueKind::Residual { .. })
+            );
+            let constants =
+                n.operands.len().min(3) - usize::from(residual && n.operands.len() == 3);
+            for (k, &v) in n.operands.iter().enumerate().take(constants).skip(1) {
                 if !matches!(g.node_of(v).map(|d| &d.op), Some(Op::Weight { .. })) {
                     let at = if n.loc.is_empty() {
                         String::new()

@@ -18,31 +18,31 @@
 // of reporting: inline asm whose constraints or $N do not match its operands, an MMA of 4- by
 // 8-bit integers, a Hopper-only op for sm_80. Located errors, exit 1.
 // RUN: not nibble-opt %S/Inputs/nvptx/asm-operand-out-of-range.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=ASMREF
-// ASMREF: error: {{.*}}asm-operand-out-of-range.mlir:4:12: inline asm 'mov.b32 $0, $7;' refers to $7, but it has 1 operands
+// ASMREF: {{.*}}asm-operand-out-of-range.mlir:4:12: error: inline asm 'mov.b32 $0, $7;' refers to $7, but it has 1 operands
 // RUN: not nibble-opt %S/Inputs/nvptx/asm-constraint-count.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=ASMCOUNT
-// ASMCOUNT: error: {{.*}}asm-constraint-count.mlir:5:12: inline asm constraints '=r,r,r,r,r' name 1 outputs and 4 inputs; the op has 1 and 1
+// ASMCOUNT: {{.*}}asm-constraint-count.mlir:5:12: error: inline asm constraints '=r,r,r,r,r' name 1 outputs and 4 inputs; the op has 1 and 1
 // RUN: not nibble-opt %S/Inputs/nvptx/mma-u4-s8.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=MMA
-// MMA: error: {{.*}}mma-u4-s8.mlir:6:12: nvvm.mma.sync multiplies #nvvm.mma_type<u4> by #nvvm.mma_type<s8>: integer multiplicands have one width
+// MMA: {{.*}}mma-u4-s8.mlir:6:12: error: nvvm.mma.sync multiplies #nvvm.mma_type<u4> by #nvvm.mma_type<s8>: integer multiplicands have one width
 // RUN: not nibble-opt %S/Inputs/nvptx/griddepcontrol.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=GRIDDEP
-// GRIDDEP: error: {{.*}}griddepcontrol.mlir:4:7: 'nvvm.griddepcontrol' needs sm_90 or sm_90a; the chip is sm_80
+// GRIDDEP: {{.*}}griddepcontrol.mlir:4:7: error: 'nvvm.griddepcontrol' needs sm_90 or sm_90a; the chip is sm_80
 // Ops of a newer chip (LLVM aborts: "Cannot select") and inline asm LLVM cannot parse.
 // RUN: not nibble-opt %S/Inputs/nvptx/cp-async.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_75 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=CPASYNC
-// CPASYNC: error: {{.*}}cp-async.mlir:8:7: 'nvvm.cp.async.commit.group' needs sm_80 or later; the chip is sm_75
+// CPASYNC: {{.*}}cp-async.mlir:8:7: error: 'nvvm.cp.async.commit.group' needs sm_80 or later; the chip is sm_75
 // RUN: not nibble-opt %S/Inputs/nvptx/mbarrier-init.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_75 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=MBAR
-// MBAR: error: {{.*}}mbarrier-init.mlir:8:7: 'nvvm.mbarrier.init' needs sm_80 or later; the chip is sm_75
+// MBAR: {{.*}}mbarrier-init.mlir:8:7: error: 'nvvm.mbarrier.init' needs sm_80 or later; the chip is sm_75
 // RUN: not nibble-opt %S/Inputs/nvptx/mma-m16n8k64.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_75 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=MMA75
-// MMA75: error: {{.*}}mma-m16n8k64.mlir:7:12: nvvm.mma.sync #nvvm.shape<m = 16, n = 8, k = 64> of #nvvm.mma_type<u4> x #nvvm.mma_type<s4> needs sm_80 or later
+// MMA75: {{.*}}mma-m16n8k64.mlir:7:12: error: nvvm.mma.sync #nvvm.shape<m = 16, n = 8, k = 64> of #nvvm.mma_type<u4> x #nvvm.mma_type<s4> needs sm_80 or later
 // RUN: not nibble-opt %S/Inputs/nvptx/fence-mbarrier-init.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=FENCE
-// FENCE: error: {{.*}}fence-mbarrier-init.mlir:8:7: 'nvvm.fence.mbarrier.init' needs sm_90 or sm_90a; the chip is sm_80
+// FENCE: {{.*}}fence-mbarrier-init.mlir:8:7: error: 'nvvm.fence.mbarrier.init' needs sm_90 or sm_90a; the chip is sm_80
 // RUN: not nibble-opt %S/Inputs/nvptx/asm-unterminated-operand.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=ASMBRACE
-// ASMBRACE: error: {{.*}}asm-unterminated-operand.mlir:5:12: inline asm 'mov.b32 $0, ${1': '${' takes an operand number and '}' (no operand modifiers)
+// ASMBRACE: {{.*}}asm-unterminated-operand.mlir:5:12: error: inline asm 'mov.b32 $0, ${1': '${' takes an operand number and '}' (no operand modifiers)
 // RUN: not nibble-opt %S/Inputs/nvptx/asm-operand-modifier.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_75 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=ASMMOD
-// ASMMOD: error: {{.*}}asm-operand-modifier.mlir:7:12: inline asm 'mov.b32 ${0:q}, $1;': '${' takes an operand number and '}' (no operand modifiers)
+// ASMMOD: {{.*}}asm-operand-modifier.mlir:7:12: error: inline asm 'mov.b32 ${0:q}, $1;': '${' takes an operand number and '}' (no operand modifiers)
 // RUN: not nibble-opt %S/Inputs/nvptx/asm-immediate-not-constant.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=ASMIMM
-// ASMIMM: error: {{.*}}asm-immediate-not-constant.mlir:5:12: inline asm operand 0 has constraint 'n' (an immediate) but is not a constant
+// ASMIMM: {{.*}}asm-immediate-not-constant.mlir:5:12: error: inline asm operand 0 has constraint 'n' (an immediate) but is not a constant
 // Bitcode linked into the kernels is not checked (LLVM aborts on it): refused.
 // RUN: not nibble-opt %S/Inputs/nvptx/cp-async.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70 l=%S/Inputs/nvptx/linked-cp-async.ll},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=LINK
 // LINK: error: 'gpu-module-to-binary': gpu.module @kernels links bitcode files into its kernels (nvvm-attach-target{l=...}); nibble-opt does not link files it cannot check
 // An LLVM math intrinsic PTX has no instruction for (LLVM aborts looking for a library call).
 // RUN: not nibble-opt %S/Inputs/nvptx/powi.mlir --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_80 features=+ptx70},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' 2>&1 | FileCheck %s --check-prefix=POWI
-// POWI: error: {{.*}}powi.mlir:4:12: 'llvm.intr.powi' has no NVPTX instruction
+// POWI: {{.*}}powi.mlir:4:12: error: 'llvm.intr.powi' has no NVPTX instruction
