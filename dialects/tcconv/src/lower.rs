@@ -796,8 +796,9 @@ impl<'g> Lowering<'g> {
         let mut kernel = None;
         if let (Some(j), Some(_)) = (shortcut, &conv.shortcut) {
             // the shortcut stays in the conv where the family the conv takes without it runs
-            // it too, and where that kernel splits no K (a shortcut keeps K whole: a late
-            // layer at batch 1-8 would lose the warps its split gives)
+            // it too; a conv whose K the staged kernel would split across a cluster then slices
+            // it across the block's warps only (the cluster's reduction carries no shortcut; on
+            // a late layer at batch 1 the cluster is worth less than the shortcut's own launch)
             let fused = self.kernel(&conv);
             let l = self.layout[&v];
             let wide = ActBuffer::new(l, ElemType::I32, self.p.buffers[output].dims);
@@ -815,7 +816,6 @@ impl<'g> Lowering<'g> {
                 self.opts.kernel,
                 self.opts.tile,
             );
-            let splits = matches!(&alone, Kernel::Staged(p) if p.ksplit > 1 || p.cluster > 1);
             kernel = match (fused.family(), &alone, self.opts.kernel) {
                 (f, a, _) if f == a.family() => Some(fused),
                 // staged alone, wgmma only with the shortcut's work added: the staged kernel
@@ -826,7 +826,7 @@ impl<'g> Lowering<'g> {
                 }
                 _ => None,
             }
-            .filter(|k| matches!(k.family(), Family::Staged | Family::Wgmma) && !splits);
+            .filter(|k| matches!(k.family(), Family::Staged | Family::Wgmma));
             if kernel.is_none() {
                 conv.shortcut = None;
                 self.conv(j, None)?;

@@ -689,7 +689,7 @@ pub struct StagedPlan {
     pub m: i64,
     pub tiles_m: i64,
     pub tiles_n: i64,
-    /// The shortcut GEMM, run first on the same tile and stages (no sliced K, no cluster).
+    /// The shortcut GEMM, run first on the same tile, stages and K slices (no cluster).
     pub shortcut: Option<ShortcutK>,
 }
 
@@ -871,17 +871,17 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     let tiles_m = (m + bm - 1) / bm;
     let tiles_n = (o + bn - 1) / bn;
     let shortcut = shortcut_k(s, widen).ok()?;
-    // (a shortcut keeps K whole in each warp and block: its accumulators meet the conv's in
-    // the same registers)
-    let whole_k = shortcut.is_some();
+    // (a shortcut slices K across a block's warps like the conv, its slices summed before the
+    // conv's GEMM, but keeps it whole in each block: its accumulators meet the conv's in the
+    // same registers, which a cluster's reduction does not carry)
+    let whole_k_in_block = shortcut.is_some();
     // sliced K when the grid has under 2 warps an SM, as deep as one resident wave (16 warps
     // an SM), stage rows <= 256 bytes and >= 4 stages of K allow (H200, batch 8: RFC layer 9
     // 20.3 -> 13.4 us, layer 7 12.9 -> 10.1 us with 4 slices; layer 4, 3 warps an SM, went
     // 9.0 -> 10.3 us with 2: no slicing there)
     let warps = tiles_m * tiles_n * (bm / 32) * (bn / 32);
     let mut ksplit = 1;
-    while !whole_k
-        && warps < 2 * sm_count
+    while warps < 2 * sm_count
         && ksplit < 4
         && warps * ksplit * 2 <= 16 * sm_count
         && bkb * ksplit * 2 <= 256
@@ -899,7 +899,7 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     // 0.3-0.4 us slower; W8A8, twice the K bytes, 0.278 -> 0.260 ms in all)
     let tiles = tiles_m * tiles_n;
     let mut cluster = 1;
-    while !whole_k
+    while !whole_k_in_block
         && target.hopper()
         && iters >= 8
         && cluster < 8
@@ -1579,12 +1579,19 @@ mod tests {
     }
 
     #[test]
-    fn a_shortcut_keeps_k_whole_and_sizes_the_stages_for_the_longer_k() {
-        // batch 1, 512 -> 2048 channels at 7x7: a grid of few tiles, which would slice K and
-        // split it across a cluster without the shortcut
+    fn a_shortcut_splits_no_k_across_a_cluster_and_sizes_the_stages_for_the_longer_k() {
+        // batch 1, 512 -> 2048 channels at 7x7: a grid of few tiles whose K (512 bytes) is too
+        // short to slice
         let (st, wg, _) = shortcut_plans(1, 512, 1024, 2048, 1, 7, 4);
         let st = st.expect("the staged kernel takes it");
         assert_eq!((st.ksplit, st.cluster), (1, 1));
+        // batch 1, a 3x3 conv of 512 channels at 7x7 (K = 2304 bytes): K sliced across the
+        // block's warps for both GEMMs, never across the blocks of a cluster
+        let (st3, _, _) = shortcut_plans(1, 512, 256, 512, 3, 7, 4);
+        let st3 = st3.expect("the staged kernel takes it");
+        assert!(st3.ksplit > 1, "{st3:?}");
+        assert_eq!(st3.cluster, 1);
+        assert_eq!(st3.shortcut_iters(), (128 + st3.sbk() - 1) / st3.sbk());
         let k = st.shortcut.as_ref().expect("the shortcut GEMM");
         assert_eq!(k.rb, 512); // 1024 4-bit channels
         assert_eq!(st.shortcut_iters(), (512 + st.sbk() - 1) / st.sbk());

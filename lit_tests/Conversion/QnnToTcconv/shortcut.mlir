@@ -72,15 +72,20 @@ func.func @shortcut_with_a_3x3_kernel(%x: tensor<2x64x5x5xui4>, %y: tensor<2x32x
   return %r : tensor<2x16x5x5xui4>
 }
 
-// A late layer at batch 1 (M = 49, K = 9 x 256): its staged plan splits K across warps, which a
-// conv with a shortcut cannot (the shortcut keeps K whole), so the shortcut stays a kernel of
-// its own and the 3x3 conv keeps its split.
+// A late layer at batch 1 (M = 49, K = 9 x 256): its staged plan slices K across a block's
+// warps, and the shortcut GEMM is sliced the same way (its slices summed before the conv's
+// GEMM), so the shortcut stays in the conv.
 // CHECK-LABEL: func.func @shortcut_of_a_split_k_conv
 // WGMMA-LABEL: func.func @shortcut_of_a_split_k_conv
 // SEPARATE-LABEL: func.func @shortcut_of_a_split_k_conv
-// CHECK: "tcconv.conv2d"{{.*}}strides = array<i64: 2, 2>
-// CHECK-NEXT: "tcconv.conv2d"{{.*}}epilogue = "residual"{{.*}}kernel = array<i64: 3, 3>
-// CHECK-NOT: shortcut_strides
+// AUTO90A-LABEL: func.func @shortcut_of_a_split_k_conv
+// CHECK-COUNT-1: "tcconv.conv2d"
+// CHECK-SAME: family = "staged"
+// CHECK-SAME: kernel = array<i64: 3, 3>
+// CHECK-SAME: shortcut_strides = array<i64: 2, 2>
+// AUTO90A-COUNT-1: "tcconv.conv2d"
+// AUTO90A-SAME: family = "staged"
+// AUTO90A-SAME: shortcut_strides = array<i64: 2, 2>
 func.func @shortcut_of_a_split_k_conv(%x: tensor<1x256x7x7xui4>, %y: tensor<1x128x14x14xui4>) -> tensor<1x256x7x7xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x3x3xi4>
   %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
@@ -89,6 +94,28 @@ func.func @shortcut_of_a_split_k_conv(%x: tensor<1x256x7x7xui4>, %y: tensor<1x12
   %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x128x14x14xui4>, tensor<256x128x1x1xi4>, tensor<256xi32>) -> tensor<1x256x7x7xi32>
   %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<1x256x7x7xui4>, tensor<256x256x3x3xi4>, tensor<256xi32>, tensor<1x256x7x7xi32>) -> tensor<1x256x7x7xui4>
   return %r : tensor<1x256x7x7xui4>
+}
+
+// Stage 4 at batch 1 (M = 49, K = 9 x 512): on Hopper the conv alone would split K across the
+// blocks of a cluster, whose reduction carries no shortcut; with the shortcut in, K is sliced
+// across the block's warps only (one launch less is worth more than the cluster).
+// CHECK-LABEL: func.func @shortcut_of_a_cluster_split_conv
+// WGMMA-LABEL: func.func @shortcut_of_a_cluster_split_conv
+// SEPARATE-LABEL: func.func @shortcut_of_a_cluster_split_conv
+// AUTO90A-LABEL: func.func @shortcut_of_a_cluster_split_conv
+// CHECK-COUNT-1: "tcconv.conv2d"
+// CHECK-SAME: shortcut_strides = array<i64: 2, 2>
+// AUTO90A-COUNT-1: "tcconv.conv2d"
+// AUTO90A-SAME: family = "staged"
+// AUTO90A-SAME: shortcut_strides = array<i64: 2, 2>
+func.func @shortcut_of_a_cluster_split_conv(%x: tensor<1x512x7x7xui4>, %y: tensor<1x256x14x14xui4>) -> tensor<1x512x7x7xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x512x3x3xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<512xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<512x256x1x1xi4>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<512xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x256x14x14xui4>, tensor<512x256x1x1xi4>, tensor<512xi32>) -> tensor<1x512x7x7xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<1x512x7x7xui4>, tensor<512x512x3x3xi4>, tensor<512xi32>, tensor<1x512x7x7xi32>) -> tensor<1x512x7x7xui4>
+  return %r : tensor<1x512x7x7xui4>
 }
 
 // Batch 8, stage 1 of ResNet-50 on sm_90a: the conv alone takes the staged kernel, with the

@@ -373,41 +373,12 @@ pub fn conv(
     } else {
         None
     };
-    // the shortcut GEMM first (its accumulators are the epilogue's residual), then the conv's
-    // on the same stages once every warp is past the shortcut's last one
-    let shortcut_accs = match (s.shortcut_gemm(), &p.shortcut, &cb.shortcut) {
-        (Some(ss), Some(k), Some(sb)) => {
-            let sg = Gemm {
-                s: &ss,
-                words: (words(&sb.x), words(&sb.w)),
-                rb: k.rb,
-                scaled_a: k.scaled_a,
-                scaled_b: k.scaled_b,
-            };
-            let accs = gemm(kb, &sg, p.shortcut_iters(), None);
-            kb.barrier();
-            Some(shift(kb, accs, k.shift()))
+    // sliced K: warps wk > 0 park their accumulators ([slot][acc][lane], slot =
+    // wt*(ksplit-1) + wk-1) in the (drained) pipeline memory; warp wk = 0 adds them
+    let reduce_slices = |kb: &mut KernelBuilder, accs: Vec<Val>| -> Vec<Val> {
+        if p.ksplit == 1 {
+            return accs;
         }
-        (None, None, None) => None,
-        _ => return Err("the staged plan and the conv disagree on the shortcut".into()),
-    };
-    // this block's K iterations: [rank * iters, (rank + 1) * iters) of the conv's
-    let iters = p.rank_iters();
-    let kiters = kb.idx(iters);
-    let first_it = (p.cluster > 1).then(|| kb.mul(rank, kiters));
-    let cg = Gemm {
-        s,
-        words: (xw, ww),
-        rb: p.rb,
-        scaled_a: p.scaled_a,
-        scaled_b: p.scaled_b,
-    };
-    let accs = gemm(kb, &cg, iters, first_it);
-    let accs = if p.ksplit == 1 {
-        accs
-    } else {
-        // sliced K: warps wk > 0 park their accumulators ([slot][acc][lane], slot =
-        // wt*(ksplit-1) + wk-1) in the (drained) pipeline memory; warp wk = 0 adds them
         kb.barrier();
         let k1 = kb.idx(p.ksplit - 1);
         let one = kb.idx(1);
@@ -443,6 +414,40 @@ pub fn conv(
         }
         out
     };
+    // the shortcut GEMM first (its accumulators are the epilogue's residual), then the conv's
+    // on the same stages once every warp is past the shortcut's last one
+    let shortcut_accs = match (s.shortcut_gemm(), &p.shortcut, &cb.shortcut) {
+        (Some(ss), Some(k), Some(sb)) => {
+            let sg = Gemm {
+                s: &ss,
+                words: (words(&sb.x), words(&sb.w)),
+                rb: k.rb,
+                scaled_a: k.scaled_a,
+                scaled_b: k.scaled_b,
+            };
+            let accs = gemm(kb, &sg, p.shortcut_iters(), None);
+            // sliced K: the shortcut's slices summed in warp wk = 0 before the conv's stages
+            // reuse the memory they are parked in
+            let accs = reduce_slices(kb, accs);
+            kb.barrier();
+            Some(shift(kb, accs, k.shift()))
+        }
+        (None, None, None) => None,
+        _ => return Err("the staged plan and the conv disagree on the shortcut".into()),
+    };
+    // this block's K iterations: [rank * iters, (rank + 1) * iters) of the conv's
+    let iters = p.rank_iters();
+    let kiters = kb.idx(iters);
+    let first_it = (p.cluster > 1).then(|| kb.mul(rank, kiters));
+    let cg = Gemm {
+        s,
+        words: (xw, ww),
+        rb: p.rb,
+        scaled_a: p.scaled_a,
+        scaled_b: p.scaled_b,
+    };
+    let accs = gemm(kb, &cg, iters, first_it);
+    let accs = reduce_slices(kb, accs);
     // cluster: ranks > 0 park their tile ([warp tile][acc][lane]) in their own shared memory,
     // rank 0 adds them through distributed shared memory; the second barrier keeps every
     // block's shared memory alive until rank 0 has read it
