@@ -192,7 +192,7 @@
 
 // conv + residual epilogue (each branch rounded, sum saturated in i64) + relu, i32 output.
 // CHECK-LABEL: func.func @fused_residual_i32
-// CHECK: gpu.launch_func @kernels::@fused_residual_i32_0_conv2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<1x4x4x1xi32>, %{{.*}} : memref<8x3x3x1xi32>, %{{.*}} : memref<1x4x4x8xi32>, %{{.*}} : memref<1x4x4x8xi32>, %{{.*}} : memref<1xi32>)
+// CHECK: gpu.launch_func @kernels::@fused_residual_i32_0_conv2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<1x4x4x1xi32>, %{{.*}} : memref<8x3x3x1xi32>, %{{.*}} : memref<1x4x4x8xi32>, %{{.*}} : memref<1x4x4x8xi32>)
 // CHECK: gpu.func @fused_residual_i32_0_conv2d
 // Constant shifts (20, 30) round as one biased i64 shift: (p + 2^19) >> 20, a tie (the low 20
 // bits of the biased product 0) to even.
@@ -211,7 +211,7 @@
 // A second output (the requantize of the residual sum) whose word groups are the i32 output's
 // (O = 16: 8-channel groups in both): the simple kernel writes both.
 // CHECK-LABEL: func.func @second_output_o16
-// CHECK: gpu.launch_func @kernels::@second_output_o16_0_conv2d {{.*}} args({{.*}}, %arg2 : memref<2x4x4x16xi32>, %arg3 : memref<2x4x4x2xi32>, %{{.*}} : memref<1xi32>, %{{.*}} : memref<1xi32>)
+// CHECK: gpu.launch_func @kernels::@second_output_o16_0_conv2d {{.*}} args({{.*}}, %arg2 : memref<2x4x4x16xi32>, %arg3 : memref<2x4x4x2xi32>)
 // CHECK-NOT: gpu.launch_func
 // CHECK: gpu.func @second_output_o16_0_conv2d
 
@@ -219,7 +219,7 @@
 // the simple kernel cannot write both, so convert-qnn-to-tcconv emits the conv without its
 // second output and a tcconv.elementwise requantize of the first (one op, one launch).
 // CHECK-LABEL: func.func @second_output_o12
-// CHECK: gpu.launch_func @kernels::@second_output_o12_0_conv2d {{.*}} args(%arg0 : memref<2x4x4x1xi32>, %{{.*}} : memref<12x3x3x1xi32>, %arg1 : memref<2x4x4x12xi32>, %arg2 : memref<2x4x4x12xi32>, %{{.*}} : memref<1xi32>)
+// CHECK: gpu.launch_func @kernels::@second_output_o12_0_conv2d {{.*}} args(%arg0 : memref<2x4x4x1xi32>, %{{.*}} : memref<12x3x3x1xi32>, %arg1 : memref<2x4x4x12xi32>, %arg2 : memref<2x4x4x12xi32>)
 // CHECK-NEXT: gpu.launch_func @kernels::@second_output_o12_1_elementwise {{.*}} args(%arg2 : memref<2x4x4x12xi32>, %arg3 : memref<2x4x4x2xi32>)
 
 // Two convs of one shape that differ only in their per-channel multipliers: one kernel, launched
@@ -240,27 +240,3 @@
 // CHECK-NOT: gpu.func
 // PTX: .visible .entry same_shape_convs_0_conv2d(
 // PTX-NOT: .entry same_shape_convs_1_conv2d
-
-// Residual units of one shape whose per-tensor residual multipliers differ: one kernel (the
-// multiplier is a one-value table, equal tables one global); a different residual shift, which
-// the rounding code bakes in, is a kernel of its own.
-// CHECK-LABEL: func.func @residual_units_same_shape
-// CHECK: %[[R0:.*]] = memref.get_global @residual_units_same_shape_0_conv2d_res_mul : memref<1xi32>
-// CHECK: gpu.launch_func @kernels::@residual_units_same_shape_0_conv2d {{.*}}, %[[R0]] : memref<1xi32>)
-// CHECK: %[[R1:.*]] = memref.get_global @residual_units_same_shape_1_conv2d_res_mul : memref<1xi32>
-// CHECK: gpu.launch_func @kernels::@residual_units_same_shape_0_conv2d {{.*}}, %[[R1]] : memref<1xi32>)
-// CHECK: %[[R2:.*]] = memref.get_global @residual_units_same_shape_1_conv2d_res_mul : memref<1xi32>
-// CHECK: gpu.launch_func @kernels::@residual_units_same_shape_2_conv2d {{.*}}, %[[R2]] : memref<1xi32>)
-// CHECK-NOT: gpu.launch_func
-// CHECK: memref.global "private" constant @residual_units_same_shape_0_conv2d_res_mul : memref<1xi32> = dense<1073741824>
-// CHECK: memref.global "private" constant @residual_units_same_shape_1_conv2d_res_mul : memref<1xi32> = dense<1500000000>
-// CHECK-NOT: memref.global
-// CHECK: gpu.func @residual_units_same_shape_0_conv2d({{.*}}, %[[T:.*]]: memref<1xi32> {llvm.noalias})
-// CHECK: memref.load %[[T]][%c0] : memref<1xi32>
-// CHECK: arith.shrsi %{{.*}}, %c30_i64 : i64
-// CHECK: gpu.func @residual_units_same_shape_2_conv2d
-// CHECK: arith.shrsi %{{.*}}, %c31_i64 : i64
-// CHECK-NOT: gpu.func
-// PTX: .visible .entry residual_units_same_shape_0_conv2d(
-// PTX-NOT: .entry residual_units_same_shape_1_conv2d
-// PTX: .visible .entry residual_units_same_shape_2_conv2d(

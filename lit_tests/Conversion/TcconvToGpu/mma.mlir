@@ -85,21 +85,14 @@
 // SM75: nvvm.mma.sync {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 16>}
 
 // HAWQ's stem with a then step: the 16-bit requantize and relu, then the 4-bit requantize of
-// that i32 value (then_*); only the packed 4-bit result is stored. The then step's per-tensor
-// multiplier is a one-value table (kernels of residual units that differ only in it are one),
-// its shift a constant.
+// that i32 value (then_*); only the packed 4-bit result is stored.
 // SM90-LABEL: func.func @stem_then_requantize
-// SM90: %[[TMG:.*]] = memref.get_global @stem_then_requantize_0_conv2d_then_mul : memref<1xi32>
-// SM90: gpu.launch_func @kernels::@stem_then_requantize_0_conv2d {{.*}}, %[[TMG]] : memref<1xi32>)
-// SM90: memref.global "private" constant @stem_then_requantize_0_conv2d_then_mul : memref<1xi32> = dense<1297154756>
-// SM90: gpu.func @stem_then_requantize_0_conv2d({{.*}}, %[[TMA:.*]]: memref<1xi32> {llvm.noalias})
-// SM90: %[[TM:.*]] = memref.load %[[TMA]][%c0] : memref<1xi32>
+// SM90: gpu.func @stem_then_requantize_0_conv2d
 // SM90: arith.muli %{{.*}}, %c1707411548_i64 : i64
 // SM90: arith.shrsi %{{.*}}, %c33_i64 : i64
 // SM90: arith.minsi %{{.*}}, %c32767_i64 : i64
 // SM90: arith.maxsi %{{.*}}, %c0_i64 : i64
-// SM90: %[[TM64:.*]] = arith.extsi %[[TM]] : i32 to i64
-// SM90-NEXT: arith.muli %{{.*}}, %[[TM64]] : i64
+// SM90: arith.muli %{{.*}}, %c1297154756_i64 : i64
 // SM90: arith.shrsi %{{.*}}, %c41_i64 : i64
 // SM90: arith.minsi %{{.*}}, %c15_i64 : i64
 // SM90-COUNT-2: memref.store %{{.*}} : memref<2048xi32>

@@ -94,8 +94,8 @@
 // a thread to the second output. Its main loop is one K block, so the residual's i32 pairs are
 // loaded before it (their latency overlaps the GEMM), none in the epilogue.
 // CHECK-LABEL: func.func @residual_second_output
-// CHECK: gpu.launch_func @kernels::@residual_second_output_1_conv2d {{.*}} args({{.*}}, %arg2 : memref<16x16x16x256xi32>, %arg3 : memref<16x16x16x32xi32>, %{{.*}} : memref<1xi32>, %{{.*}} : memref<1xi32>)
-// CHECK: gpu.func @residual_second_output_1_conv2d({{.*}}, %[[OUT:.*]]: memref<16x16x16x256xi32> {llvm.noalias}, %[[SEC:.*]]: memref<16x16x16x32xi32> {llvm.noalias}, %{{.*}}: memref<1xi32> {llvm.noalias}, %{{.*}}: memref<1xi32> {llvm.noalias}) workgroup(%[[SM:.*]] : memref<4096xi32
+// CHECK: gpu.launch_func @kernels::@residual_second_output_1_conv2d {{.*}} args({{.*}}, %arg2 : memref<16x16x16x256xi32>, %arg3 : memref<16x16x16x32xi32>)
+// CHECK: gpu.func @residual_second_output_1_conv2d({{.*}}, %[[OUT:.*]]: memref<16x16x16x256xi32> {llvm.noalias}, %[[SEC:.*]]: memref<16x16x16x32xi32> {llvm.noalias}) workgroup(%[[SM:.*]] : memref<4096xi32
 // CHECK-DAG: %[[OUTF:.*]] = memref.reinterpret_cast %[[OUT]]
 // CHECK-DAG: %[[SECF:.*]] = memref.reinterpret_cast %[[SEC]]
 // CHECK-DAG: %[[RESF:.*]] = memref.reinterpret_cast %arg3

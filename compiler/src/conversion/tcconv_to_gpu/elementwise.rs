@@ -104,31 +104,8 @@ fn same(_: &mut KernelBuilder, it: &Item) -> (Val, Val) {
     (it.h, it.w)
 }
 
-/// How a table whose entries are all equal reaches the kernel.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Uniform {
-    /// As a constant in the code: shifts (the rounding's code path depends on them), float
-    /// scales, and the multipliers of a requantize of its own (a per-tensor scale folds into
-    /// the float rounding modes' one f32 factor).
-    Baked,
-    /// As a table like any other: the multipliers a residual epilogue applies to its shortcut,
-    /// its second output and its then step (`res_` / `sec_` / `then_`), per-tensor values that
-    /// differ from unit to unit and would otherwise give every residual unit a kernel of its own.
-    Table,
-}
-
-/// How the table named `what` (a builder parameter name, `elementwise::scale_params`) reaches
-/// the kernel when its entries are all equal.
-pub fn uniform_kind(what: &str) -> Uniform {
-    match what {
-        "res_mul" | "sec_mul" | "then_mul" => Uniform::Table,
-        _ => Uniform::Baked,
-    }
-}
-
 /// A per-channel parameter at (clamped) channel `cc`: a constant when every channel has the
-/// same value and `what` is baked when uniform ([`uniform_kind`]), else a load from a constant
-/// table in the gpu.module (a table of one value is read at index 0).
+/// same value, else a load from a constant table in the gpu.module.
 pub fn chan(
     kb: &mut KernelBuilder,
     what: &str,
@@ -139,19 +116,17 @@ pub fn chan(
     if vals.is_empty() {
         return Err(format!("empty per-channel '{what}' parameters"));
     }
-    let uniform = vals.iter().all(|&v| v == vals[0]);
-    if uniform && uniform_kind(what) == Uniform::Baked {
+    if vals.iter().all(|&v| v == vals[0]) {
         return Ok(Param::Const(vals[0] as i64));
     }
-    if vals.len() as i64 != channels && vals.len() != 1 {
+    if vals.len() as i64 != channels {
         return Err(format!(
             "{} '{what}' values for {channels} channels (need 1 or {channels})",
             vals.len()
         ));
     }
     let t = kb.table(what, vals);
-    let at = if vals.len() == 1 { kb.idx(0) } else { cc };
-    let v = kb.load(t, at);
+    let v = kb.load(t, cc);
     Ok(Param::Table(v, table_range(vals)))
 }
 
@@ -202,8 +177,7 @@ pub fn chan_pair(
     channels: i64,
 ) -> Result<[Param; 2], String> {
     let uniform = !vals.is_empty() && vals.iter().all(|&v| v == vals[0]);
-    let baked = uniform && uniform_kind(what) == Uniform::Baked;
-    if baked || channels % 2 != 0 || vals.len() as i64 != channels {
+    if uniform || channels % 2 != 0 || vals.len() as i64 != channels {
         let [c0, c1] = clamped_pair(kb, oc, channels);
         return Ok([
             chan(kb, what, vals, c0, channels)?,

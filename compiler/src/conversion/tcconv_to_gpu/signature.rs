@@ -32,12 +32,6 @@ pub fn signature(p: &Program, op: &TcOp, arg_types: &[String]) -> Result<String,
 }
 
 fn reduce(p: &Program, v: &mut Value) -> Result<(), String> {
-    reduce_in(p, v, false)
-}
-
-/// `unit`: inside a residual epilogue's shortcut, second-output or then-step scales, whose
-/// uniform multipliers are tables (`elementwise::Uniform`).
-fn reduce_in(p: &Program, v: &mut Value, unit: bool) -> Result<(), String> {
     match v {
         Value::Object(m) => {
             for (k, x) in m.iter_mut() {
@@ -53,20 +47,18 @@ fn reduce_in(p: &Program, v: &mut Value, unit: bool) -> Result<(), String> {
                         }
                     }
                     ("weight" | "bias", _) if id => *x = weight(p, x)?,
-                    ("multiplier", Value::Array(_)) if unit => *x = table_class(&ints(x)?, false),
                     ("multiplier", Value::Array(_)) => *x = class(&ints(x)?, false),
                     ("shift", Value::Array(_)) => *x = class(&ints(x)?, true),
                     ("scales" | "dequantize" | "offset", Value::Array(_)) => {
                         *x = class(&float_bits(x)?, false)
                     }
-                    ("residual" | "second" | "then", Value::Object(_)) => reduce_in(p, x, true)?,
-                    _ => reduce_in(p, x, unit)?,
+                    _ => reduce(p, x)?,
                 }
             }
         }
         Value::Array(a) => {
             for x in a.iter_mut() {
-                reduce_in(p, x, unit)?;
+                reduce(p, x)?;
             }
         }
         _ => {}
@@ -120,26 +112,23 @@ fn float_bits(v: &Value) -> Result<Vec<i32>, String> {
         .collect()
 }
 
-/// What the kernel knows of a table baked in when uniform (see `elementwise::chan`).
+/// What the kernel knows of a table (see `elementwise::chan`).
 fn class(vals: &[i32], shifts: bool) -> Value {
+    let n = vals.len();
     match vals.first() {
-        Some(&v0) if vals.iter().all(|&x| x == v0) => json!({"const": v0, "len": vals.len()}),
-        _ => table_class(vals, shifts),
+        Some(&v0) if vals.iter().all(|&x| x == v0) => json!({"const": v0, "len": n}),
+        _ => {
+            let range = if vals.iter().all(|x| (33..=62).contains(x)) {
+                "high"
+            } else if vals.contains(&0) {
+                "any"
+            } else {
+                "non-zero"
+            };
+            let valid = !shifts || vals.iter().all(|x| (0..=62).contains(x));
+            json!({"table": n, "range": range, "valid": valid})
+        }
     }
-}
-
-/// What the kernel knows of a table it reads (a residual unit's multipliers even when uniform:
-/// `elementwise::Uniform`).
-fn table_class(vals: &[i32], shifts: bool) -> Value {
-    let range = if vals.iter().all(|x| (33..=62).contains(x)) {
-        "high"
-    } else if vals.contains(&0) {
-        "any"
-    } else {
-        "non-zero"
-    };
-    let valid = !shifts || vals.iter().all(|x| (0..=62).contains(x));
-    json!({"table": vals.len(), "range": range, "valid": valid})
 }
 
 /// The values of the table named `what` (the builder's parameter name) of `op`.
@@ -253,12 +242,10 @@ mod tests {
         assert_eq!(op_table(&b, "shift"), Some(vec![40, 41, 42, 62]));
         assert_eq!(op_table(&b, "rhs_mul"), None);
         // what the kernel's code depends on changes the signature: a uniform table's value (it
-        // is baked in; a residual unit's multipliers are the exception, lit kernels.mlir), a
-        // shift table's range (high / non-zero / with a 0) and validity, a buffer's element
-        // type, the argument types
+        // is baked in), a shift table's range (high / non-zero / with a 0) and validity, a
+        // buffer's element type, the argument types
         let differ = [
             requantize(0, 1, &[5; 4], &[33, 34, 35, 36]),
-            requantize(0, 1, &[5, 6, 7, 8], &[34; 4]),
             requantize(0, 1, &[5, 6, 7, 8], &[32, 34, 35, 36]),
             requantize(0, 1, &[5, 6, 7, 8], &[0, 34, 35, 36]),
             requantize(0, 1, &[5, 6, 7, 8], &[63, 34, 35, 36]),

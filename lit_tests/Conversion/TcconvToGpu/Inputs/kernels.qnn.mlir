@@ -100,15 +100,3 @@ func.func @same_shape_convs(%x: tensor<1x16x6x6xui4>) -> tensor<1x16x6x6xui4> {
   %c2 = "qnn.conv2d_fused"(%c1, %w2, %b2) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "requantize", multiplier = array<i32: 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1100000000, 1300000000>, shift = array<i32: 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 35>, residual_multiplier = array<i32>, residual_shift = array<i32>, zero_point = 0 : i64, rounding = "half_up", clamp = array<i64: 0, 15>, relu = false, operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<1x16x6x6xui4>, tensor<16x16x3x3xi4>, tensor<16xi32>) -> tensor<1x16x6x6xui4>
   return %c2 : tensor<1x16x6x6xui4>
 }
-
-// -----
-
-func.func @residual_units_same_shape(%x: tensor<1x8x4x4xui4>, %id: tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32> {
-  %w1 = "qnn.weight"() {name = "w1"} : () -> tensor<8x8x3x3xi4>
-  %w2 = "qnn.weight"() {name = "w2"} : () -> tensor<8x8x3x3xi4>
-  %w3 = "qnn.weight"() {name = "w3"} : () -> tensor<8x8x3x3xi4>
-  %c1 = "qnn.conv2d_fused"(%x, %w1, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 36>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>, tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32>
-  %c2 = "qnn.conv2d_fused"(%x, %w2, %c1) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 36>, residual_multiplier = array<i32: 1500000000>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>, tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32>
-  %c3 = "qnn.conv2d_fused"(%x, %w3, %c2) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 36>, residual_multiplier = array<i32: 1500000000>, residual_shift = array<i32: 31>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<1x8x4x4xui4>, tensor<8x8x3x3xi4>, tensor<1x8x4x4xi32>) -> tensor<1x8x4x4xi32>
-  return %c3 : tensor<1x8x4x4xi32>
-}

@@ -103,17 +103,3 @@ module {
     return
   }
 }
-// -----
-module {
-  func.func @residual_units_same_shape(%arg0: memref<1x4x4x1xi32> {tcconv.dims = array<i64: 1, 8, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x4x4x8xi32> {tcconv.dims = array<i64: 1, 8, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg2: memref<1x4x4x8xi32> {tcconv.dims = array<i64: 1, 8, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
-    %0 = "tcconv.alloc"() {dims = array<i64: 1, 8, 4, 4>, elem = "i32", layout = "NHWC"} : () -> memref<1x4x4x8xi32>
-    %1 = "tcconv.alloc"() {dims = array<i64: 1, 8, 4, 4>, elem = "i32", layout = "NHWC"} : () -> memref<1x4x4x8xi32>
-    %2 = "tcconv.weight"() {dims = array<i64: 8, 8, 3, 3>, elem = "i4", name = "w1.ohwi", packing = "ohwi", source = "w1", source_layout = "OIHW"} : () -> memref<8x3x3x1xi32>
-    %3 = "tcconv.weight"() {dims = array<i64: 8, 8, 3, 3>, elem = "i4", name = "w2.ohwi", packing = "ohwi", source = "w2", source_layout = "OIHW"} : () -> memref<8x3x3x1xi32>
-    %4 = "tcconv.weight"() {dims = array<i64: 8, 8, 3, 3>, elem = "i4", name = "w3.ohwi", packing = "ohwi", source = "w3", source_layout = "OIHW"} : () -> memref<8x3x3x1xi32>
-    "tcconv.conv2d"(%arg0, %2, %arg1, %0) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 36>, stages = 1 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<1x4x4x1xi32>, memref<8x3x3x1xi32>, memref<1x4x4x8xi32>, memref<1x4x4x8xi32>) -> ()
-    "tcconv.conv2d"(%arg0, %3, %0, %1) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1500000000>, residual_shift = array<i32: 30>, rounding = "half_to_even", shift = array<i32: 36>, stages = 1 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<1x4x4x1xi32>, memref<8x3x3x1xi32>, memref<1x4x4x8xi32>, memref<1x4x4x8xi32>) -> ()
-    "tcconv.conv2d"(%arg0, %4, %1, %arg2) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = true, residual_multiplier = array<i32: 1500000000>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 36>, stages = 1 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<1x4x4x1xi32>, memref<8x3x3x1xi32>, memref<1x4x4x8xi32>, memref<1x4x4x8xi32>) -> ()
-    return
-  }
-}
