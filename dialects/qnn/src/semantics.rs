@@ -476,7 +476,9 @@ impl QuantizeMode {
 }
 
 /// `qnn.quantize`: `clamp(round_half_even(x * float32(1/scale)) + zp, lo, hi)` (or `x / scale`
-/// under `QuantizeMode::Divide`), all in f32; NaN quantizes to `clamp(zp)`.
+/// under `QuantizeMode::Divide`), all in f32; infinities saturate and NaN quantizes to `lo`, as
+/// ONNX Runtime's x86 kernels do (they clamp `x / scale` to `[lo - zp, hi - zp]` with max / min
+/// instructions that return the bound for NaN, then add `zp`).
 pub fn quantize_f32(
     x: f32,
     scale: f32,
@@ -489,8 +491,10 @@ pub fn quantize_f32(
         QuantizeMode::MultiplyReciprocal => x * (1.0f32 / scale),
         QuantizeMode::Divide => x / scale,
     };
-    // NaN quantizes to the zero point; the rounded value is limited before the zero point
-    // is added
+    if v.is_nan() {
+        return lo;
+    }
+    // the rounded value is limited before the zero point is added
     (f32_to_int(v) + zero_point).clamp(lo, hi)
 }
 
@@ -790,7 +794,12 @@ mod tests {
         // the zero point shifts before the saturation: 100 + 50 saturates at 127
         assert_eq!(q(100.0, 1.0, 50, Divide), 127);
         assert_eq!(q(-100.0, 1.0, 50, Divide), -50);
-        assert_eq!(q(f32::NAN, 1.0, 7, Divide), 7);
+        // NaN to the lowest value whatever the zero point, infinities saturate (ONNX Runtime
+        // on x86: max(NaN, lo - zp) is lo - zp)
+        assert_eq!(q(f32::NAN, 1.0, 7, Divide), -128);
+        assert_eq!(q(f32::NAN, 0.5, -3, MultiplyReciprocal), -128);
+        assert_eq!(q(f32::INFINITY, 1.0, 7, Divide), 127);
+        assert_eq!(q(f32::NEG_INFINITY, 1.0, 7, Divide), -128);
     }
 
     #[test]

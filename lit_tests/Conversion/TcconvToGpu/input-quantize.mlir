@@ -11,6 +11,12 @@
 // CHECK: gpu.func @stem_0_conv2d(%arg0: memref<1x3x39x39xf32> {llvm.noalias}, %arg1: memref<16x7x7x4xi8>
 // CHECK: memref.load {{.*}} : memref<4563xf32>
 // CHECK: llvm.inline_asm asm_dialect = att "cvt.rni.f32.f32 $0, $1;", "=f,f"
+// Saturated to [lo - zp, hi - zp] = [-133, 122] before the zero point (5) is added; NaN to
+// lo - zp, so it quantizes to the type's lowest value (as ONNX Runtime's x86 kernels do).
+// CHECK: %[[NAN:.*]] = arith.cmpf uno, %[[R:.*]], %[[R]] : f32
+// CHECK-NEXT: arith.select %{{.*}}, %{{.*}}, %c122_i32 : i32
+// CHECK-NEXT: arith.select %{{.*}}, %{{.*}}, %c-133_i32 : i32
+// CHECK-NEXT: arith.select %[[NAN]], %c-133_i32, %{{.*}} : i32
 // CHECK: nvvm.mma.sync
 // CHECK-NOT: gpu.func
 func.func @stem(%arg0: memref<1x3x39x39xf32> {tcconv.dims = array<i64: 1, 3, 39, 39>, tcconv.elem = "f32", tcconv.layout = "NCHW"}, %arg1: memref<1x20x20x2xi32> {tcconv.dims = array<i64: 1, 16, 20, 20>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {

@@ -15,6 +15,9 @@
 // RUN: nibble-run --cpu %t/r/model.mlir --input %hawq_fixtures/onnx/resnet_u8.input.npy --check %hawq_fixtures/onnx/resnet_u8.ort.npy | FileCheck %s --check-prefix=CPU
 // CPU-COUNT-4: top-5 classes
 // CPU: check: 80 elements identical to
+// NaN, +inf and -inf among the input values: quantized as ONNX Runtime does (NaN to 0).
+// RUN: nibble-run --cpu %t/r/model.mlir --input %hawq_fixtures/onnx/resnet_u8.nonfinite.input.npy --check %hawq_fixtures/onnx/resnet_u8.nonfinite.ort.npy | FileCheck %s --check-prefix=NONFINITE
+// NONFINITE: check: 80 elements identical to
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_s8.onnx --batch 3 --image-size 40 -o %t/s8 > /dev/null
 // RUN: nibble-opt %t/s8/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_75})' --emit=artifact -o %t/a75 | FileCheck %s --check-prefix=ART
 // RUN: nibble-opt %t/s8/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a})' --emit=artifact -o %t/a90a | FileCheck %s --check-prefix=ART

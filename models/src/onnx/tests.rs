@@ -48,6 +48,30 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
     }
 }
 
+/// Inputs with NaN, +inf and -inf among their values (`*.nonfinite.*`, written by
+/// make_onnx_fixtures.py): QuantizeLinear saturates the infinities and takes NaN to the type's
+/// lowest value, as ONNX Runtime's x86 kernels do; the rest of the network is integer, so the
+/// logits equal ONNX Runtime's bit for bit.
+#[test]
+fn nonfinite_inputs_quantize_as_onnx_runtime_does() {
+    for name in ["resnet_u8", "mobilenet_qop_s8"] {
+        let (m, _, _) = fixture(name);
+        let npy = |s: &str| {
+            let path = format!("{FIXTURES}/{name}.nonfinite.{s}.npy");
+            Tensor::from_npy(&std::fs::read(path).unwrap()).unwrap()
+        };
+        let (input, ort) = (npy("input"), npy("ort"));
+        let out = nibble_qnn::reference::run(&m.graph, &m.weights, &[input]).unwrap();
+        if let Some(i) = out[0].first_mismatch(&ort) {
+            panic!(
+                "{name}: element {i}: nibble {}, ONNX Runtime {}",
+                out[0].show(i),
+                ort.show(i)
+            );
+        }
+    }
+}
+
 /// Models with int8 weights carry the note on ONNX Runtime's saturating u8 x s8 pairs (x86
 /// without VNNI); INT4 weights do not, nor uint8 weights (stored centred as int8 parts).
 #[test]

@@ -284,7 +284,7 @@ pub fn to_elem(kb: &mut KernelBuilder, y: Val, e: ElemType) -> Val {
 /// `QuantizeMode::Divide`, `div.rn.f32`) all in f32, as `semantics::quantize_f32`:
 /// - `v = x * inv` (`mul.rn.f32`: LLVM emits explicit round-to-nearest, never an FMA);
 /// - `r = round_half_even(v)` ([`KernelBuilder::round_half_even_f32`]);
-/// - NaN -> zp; `r <= lo - zp` -> lo, `r >= hi - zp` -> hi (f32 compares, as the saturating
+/// - NaN -> lo; `r <= lo - zp` -> lo, `r >= hi - zp` -> hi (f32 compares, as the saturating
 ///   `as i64` + clamp), else `fptosi(r) + zp` (exact: r is integral and inside the range).
 pub fn quantize_f32(
     kb: &mut KernelBuilder,
@@ -315,13 +315,13 @@ pub fn quantize_f32(
     let inside = kb.andb(above_lo, below_hi);
     let safe = kb.select(inside, r, z);
     let q = kb.fptosi(safe, Scalar::I32);
-    let (loi, hii, zi) = (kb.i32c(lo), kb.i32c(hi), kb.i32c(0));
+    let (loi, hii) = (kb.i32c(lo), kb.i32c(hi));
     let nan = kb.cmpf(CmpF::Uno, r, r);
     // r < hi is false for r >= hi (NaN handled first): saturate up; likewise down.
     let q = kb.select(below_hi, q, hii);
     let q = kb.select(above_lo, q, loi);
-    // at r <= lo, `above_lo` is false -> lo; r >= hi (and > lo) -> hi; NaN -> 0 (+ zp)
-    let q = kb.select(nan, zi, q);
+    // at r <= lo, `above_lo` is false -> lo; r >= hi (and > lo) -> hi; NaN -> lo
+    let q = kb.select(nan, loi, q);
     let zp = kb.i32c(zero_point);
     kb.add(q, zp)
 }
