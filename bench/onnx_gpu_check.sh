@@ -53,6 +53,8 @@ build)
     done
   done
   cp build/onnx/mbv2-b1/weights.safetensors $s/mbv2.weights.safetensors
+  # inputs with NaN / +inf / -inf values (batch 8) for the batch-8 artifacts of these fixtures
+  cp models/fixtures/onnx/resnet_u8.nonfinite.input.npy models/fixtures/onnx/mobilenet_qop_s8.nonfinite.input.npy $s/
   du -sh $s ;;
 run)
   cd "$(dirname "$0")"
@@ -63,6 +65,11 @@ run)
     for s in $seeds; do
       if ./nibble-run "$d" "${w[@]}" --seed $s --check > /tmp/log 2>&1; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $d seed $s"; tail -3 /tmp/log; fi
     done
+  done
+  for d in art/resnet_u8-b8-* art/mobilenet_qop_s8-b8-*; do
+    [ -d "$d" ] || continue
+    f=${d#art/}; f=${f%%-b8-*}
+    if ./nibble-run "$d" --input "$f.nonfinite.input.npy" --check > /tmp/log 2>&1; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $d nonfinite input"; tail -3 /tmp/log; fi
   done
   echo "checked: $pass pass, $fail fail"
   # the built artifacts of these names (the suite's TARGETS decide which exist)
