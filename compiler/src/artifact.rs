@@ -706,11 +706,83 @@ pub fn emit(
     weights: Result<BoundWeights, String>,
 ) -> Result<Summary, String> {
     let ex = crate::timing::time("artifact: launch plan", || extract(module, g))?;
-    let packing = std::time::Instant::now();
     let BoundWeights { qnn, file } = weights?;
     // the reference weights: the file itself where it holds exactly the bound tensors as the
     // artifact stores them, else written again
     let reference_file = file.filter(|f| qnn.stored_as(f));
+    let dir = &req.dir;
+    let model = serde_json::to_string_pretty(g).map_err(|e| e.to_string())?;
+    let mut checked = None;
+    // built beside `dir` and renamed into place: a failure leaves an old artifact whole
+    nibble_qnn::write_dir_atomically(dir, nibble_artifact::artifact::PLAN_FILE, |stage| {
+        // the weights are packed and written into the staging directory while LLVM compiles
+        // the kernels (nothing reaches `dir` before the whole artifact is checked)
+        let (weights_bytes, ptx) = std::thread::scope(|scope| {
+            let weights =
+                scope.spawn(|| write_weights(&ex, &qnn, req, stage, &model, &reference_file));
+            let ptx =
+                crate::conversion::tcconv_to_gpu::gpu_to_ptx(context, module, &ex.plan.target);
+            let weights = weights
+                .join()
+                .unwrap_or_else(|_| Err("internal error: packing the weights panicked".into()));
+            (weights, ptx)
+        });
+        let (weights_bytes, packed) = weights_bytes?;
+        crate::timing::record("artifact: pack and write weights (beside LLVM)", packed);
+        let ptx = ptx?;
+        let writing = std::time::Instant::now();
+        // Check it all the way the runtime will, before the artifact is moved into place.
+        let art = nibble_artifact::Artifact::from_parts(
+            req.dir.clone(),
+            ex.plan.clone(),
+            ptx,
+            weights_bytes,
+        )
+        .map_err(|e| format!("internal error: {e}"))?;
+        let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
+        write(&stage.join(&art.plan.ptx), art.ptx.as_bytes())?;
+        write(
+            &stage.join(nibble_artifact::artifact::PLAN_FILE),
+            art.plan.to_json().as_bytes(),
+        )?;
+        crate::timing::record("artifact: check and write", writing.elapsed());
+        checked = Some(art);
+        Ok(())
+    })?;
+    let art = checked.ok_or("internal error: the artifact was not written")?;
+    let mut kernels: Vec<&str> = art
+        .plan
+        .launches
+        .iter()
+        .map(|l| l.kernel.as_str())
+        .collect();
+    kernels.sort_unstable();
+    kernels.dedup();
+    Ok(Summary {
+        dir: dir.clone(),
+        launches: art.plan.launches.len(),
+        kernels: kernels.len(),
+        buffers: art.plan.buffers.len(),
+        arena_bytes: art.plan.arena_bytes,
+        unshared_bytes: ex.unshared_bytes,
+        weights: art.plan.weights.len(),
+        weight_bytes: art.plan.weights.iter().map(|w| w.bytes).sum(),
+        target: art.plan.target.clone(),
+    })
+}
+
+/// Pack the weights of `ex` from `qnn` (the bytes of each plan weight slot, constant slots
+/// included) and write the packed weights, the reference model `model` and its weights into
+/// the staging directory `stage`; the slots' bytes and the time it took.
+fn write_weights(
+    ex: &Extracted,
+    qnn: &nibble_qnn::weights::Weights,
+    req: &ArtifactRequest,
+    stage: &Path,
+    model: &str,
+    reference_file: &Option<Vec<u8>>,
+) -> Result<(Vec<Vec<u8>>, std::time::Duration), String> {
+    let started = std::time::Instant::now();
     // (name, shape, 32-bit words?, weight slot) of each packed weight, its bytes in
     // `weights_bytes[slot]`
     let mut packed = vec![];
@@ -756,71 +828,33 @@ pub fn emit(
         }
         weights_bytes.push(le);
     }
-    crate::timing::record("artifact: read and pack weights", packing.elapsed());
-    let ptx = crate::conversion::tcconv_to_gpu::gpu_to_ptx(context, module, &ex.plan.target)?;
-    let writing = std::time::Instant::now();
-    // Check it all the way the runtime will, before writing anything.
-    let art =
-        nibble_artifact::Artifact::from_parts(req.dir.clone(), ex.plan.clone(), ptx, weights_bytes)
-            .map_err(|e| format!("internal error: {e}"))?;
-
-    let dir = &req.dir;
-    let model = serde_json::to_string_pretty(g).map_err(|e| e.to_string())?;
-    // built beside `dir` and renamed into place: a failure leaves an old artifact whole
-    nibble_qnn::write_dir_atomically(dir, nibble_artifact::artifact::PLAN_FILE, |stage| {
-        let rdir = stage.join(nibble_artifact::artifact::REFERENCE_DIR);
-        std::fs::create_dir_all(&rdir)
-            .map_err(|e| format!("{}: cannot create: {e}", rdir.display()))?;
-        let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
-        write(&stage.join(&art.plan.ptx), art.ptx.as_bytes())?;
-        // constant slots are not in the file
-        let raw: Vec<(String, Vec<i64>, bool, &[u8])> = packed
-            .iter()
-            .map(|(n, shape, words, slot)| {
-                (
-                    n.clone(),
-                    shape.clone(),
-                    *words,
-                    art.weights[*slot].as_slice(),
-                )
-            })
-            .collect();
-        nibble_qnn::weights::save_raw(&stage.join(nibble_artifact::artifact::WEIGHTS_FILE), &raw)?;
-        write(
-            &rdir.join(nibble_artifact::artifact::REFERENCE_MODEL),
-            model.as_bytes(),
-        )?;
-        let rweights = rdir.join(nibble_artifact::artifact::WEIGHTS_FILE);
-        match &reference_file {
-            Some(bytes) => write(&rweights, bytes)?,
-            None => qnn.save(&rweights)?,
-        }
-        write(
-            &stage.join(nibble_artifact::artifact::PLAN_FILE),
-            art.plan.to_json().as_bytes(),
-        )
-    })?;
-
-    crate::timing::record("artifact: check and write", writing.elapsed());
-    let mut kernels: Vec<&str> = art
-        .plan
-        .launches
+    let rdir = stage.join(nibble_artifact::artifact::REFERENCE_DIR);
+    std::fs::create_dir_all(&rdir)
+        .map_err(|e| format!("{}: cannot create: {e}", rdir.display()))?;
+    let write = |p: &Path, b: &[u8]| nibble_qnn::write_atomically(p, b);
+    // constant slots are not in the file
+    let raw: Vec<(String, Vec<i64>, bool, &[u8])> = packed
         .iter()
-        .map(|l| l.kernel.as_str())
+        .map(|(n, shape, words, slot)| {
+            (
+                n.clone(),
+                shape.clone(),
+                *words,
+                weights_bytes[*slot].as_slice(),
+            )
+        })
         .collect();
-    kernels.sort_unstable();
-    kernels.dedup();
-    Ok(Summary {
-        dir: dir.clone(),
-        launches: art.plan.launches.len(),
-        kernels: kernels.len(),
-        buffers: art.plan.buffers.len(),
-        arena_bytes: art.plan.arena_bytes,
-        unshared_bytes: ex.unshared_bytes,
-        weights: art.plan.weights.len(),
-        weight_bytes: art.plan.weights.iter().map(|w| w.bytes).sum(),
-        target: art.plan.target.clone(),
-    })
+    nibble_qnn::weights::save_raw(&stage.join(nibble_artifact::artifact::WEIGHTS_FILE), &raw)?;
+    write(
+        &rdir.join(nibble_artifact::artifact::REFERENCE_MODEL),
+        model.as_bytes(),
+    )?;
+    let rweights = rdir.join(nibble_artifact::artifact::WEIGHTS_FILE);
+    match reference_file {
+        Some(bytes) => write(&rweights, bytes)?,
+        None => qnn.save(&rweights)?,
+    }
+    Ok((weights_bytes, started.elapsed()))
 }
 
 // ------------------------------------------------------------------ nibble-opt hooks

@@ -17,8 +17,8 @@
 // TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  convert-qnn-to-tcconv{target=sm_90}
 // TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  convert-tcconv-to-gpu{target=sm_90}
 // TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  artifact: launch plan
-// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  artifact: read and pack weights
 // TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  gpu.module to PTX, LLVM on 4 of 4 kernels (0 from the cache)
+// TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  artifact: pack and write weights (beside LLVM)
 // TIMING-NEXT: {{[0-9.]+}} ({{ *[0-9.]+}}%)  artifact: check and write
 // TIMING-NEXT: {{[0-9.]+}} (100.0%)  Total
 // The kernel cache: compiled again, every kernel comes from it (looked up by its op's signature,
