@@ -568,6 +568,15 @@ impl BitConfig {
         }
         Ok(self)
     }
+    /// The layer names of a JSON bit configuration (keys may carry `module.`) that this one
+    /// (a full configuration of a network) has no width for: layers the network does not have.
+    pub fn unknown_layers(&self, json: &str) -> Result<Vec<String>, String> {
+        let m: BTreeMap<String, u32> =
+            serde_json::from_str(json).map_err(|e| format!("bit configuration: {e}"))?;
+        Ok(m.into_keys()
+            .filter(|k| !self.0.contains_key(k.strip_prefix("module.").unwrap_or(k)))
+            .collect())
+    }
     fn get(&self, name: &str) -> Result<u32, String> {
         self.0
             .get(name)

@@ -18,10 +18,21 @@ fn scales(s: &ChannelScales, c: i64, mode: Rounding, what: &str) -> R {
             s.shift.len()
         ));
     }
+    if let Some(m) = s.multiplier.iter().find(|&&m| m < 0) {
+        return Err(format!("{what} multiplier {m} is negative"));
+    }
     if let Some(x) = s.shift.iter().find(|&&x| !(0..=MAX_SHIFT).contains(&x)) {
         return Err(format!("{what} shift {x} is outside [0, {MAX_SHIFT}]"));
     }
     f32_significand(&s.multiplier, mode, what)
+}
+
+/// A requantize's zero point fits i32 (as qnn's verifier requires).
+fn zero_point_fits(zp: i64, name: &str) -> R {
+    if zp < i32::MIN as i64 || zp > i32::MAX as i64 {
+        return Err(format!("{name} {zp} does not fit i32"));
+    }
+    Ok(())
 }
 
 /// Dequantize scales: one (per tensor) or one per channel, finite.
@@ -82,7 +93,13 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>, shortcu
                 ));
             }
         }
-        EpilogueKind::Requantize { scales: s, .. } => scales(s, c, e.rounding, "epilogue")?,
+        EpilogueKind::Requantize {
+            scales: s,
+            zero_point,
+        } => {
+            scales(s, c, e.rounding, "epilogue")?;
+            zero_point_fits(*zero_point, "zero_point")?;
+        }
         EpilogueKind::Residual {
             scales: s,
             residual: r,
@@ -118,6 +135,7 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>, shortcu
             }
             clamp_fits(e.clamp, ElemType::I32, "clamp", "epilogue value")?;
             scales(&t.scales, c, t.rounding, "then")?;
+            zero_point_fits(t.zero_point, "then_zero_point")?;
             clamp_fits(t.clamp, out.elem, "then_clamp", "output")
         }
         None => clamp_fits(e.clamp, out.elem, "clamp", "output"),
@@ -208,7 +226,7 @@ fn conv(p: &Program, c: &Conv) -> R {
     }
     if let Some(bias) = c.bias {
         let b = p.weights.get(bias).ok_or("bias out of range")?;
-        if b.packing != Packing::Bias || b.dims[0] != o {
+        if b.packing != Packing::Bias || b.dims != [o, 1, 1, 1] {
             return Err(format!(
                 "bias must be an i32 bias of {o} channels, found {:?} {:?}",
                 b.packing, b.dims
@@ -236,6 +254,7 @@ fn conv(p: &Program, c: &Conv) -> R {
                 ));
             }
             scales(&sec.scales, o, sec.rounding, "second")?;
+            zero_point_fits(sec.zero_point, "second_zero_point")?;
             clamp_fits(sec.clamp, z.elem, "second_clamp", "second output")
         }
     }?;
@@ -334,7 +353,7 @@ fn shortcut(p: &Program, c: &Conv, sc: &crate::program::Shortcut) -> R {
     }
     if let Some(bias) = sc.bias {
         let b = p.weights.get(bias).ok_or("shortcut bias out of range")?;
-        if b.packing != Packing::Bias || b.dims[0] != o {
+        if b.packing != Packing::Bias || b.dims != [o, 1, 1, 1] {
             return Err(format!(
                 "the shortcut bias must be an i32 bias of {o} channels, found {:?} {:?}",
                 b.packing, b.dims

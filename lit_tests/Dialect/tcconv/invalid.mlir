@@ -323,3 +323,33 @@ func.func @weight_memref_disagrees_with_dims(%arg0: memref<16x4x4x8xi32> {tcconv
   %1 = "tcconv.weight"() {dims = array<i64: 64, 64, 3, 3>, elem = "i4", name = "w.hwoi", packing = "hwoi", source = "w", source_layout = "OIHW"} : () -> memref<64xi32>
   return
 }
+
+// -----
+
+func.func @zero_point_beyond_i32(%arg0: memref<1x8x8x2xi32> {tcconv.dims = array<i64: 1, 16, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x8x8x2xi32> {tcconv.dims = array<i64: 1, 16, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 16, 16, 3, 3>, elem = "i4", name = "conv.weight.ohwi", packing = "ohwi", source = "conv.weight", source_layout = "OIHW"} : () -> memref<16x3x3x2xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 1>, elem = "i32", name = "conv.bias.bias", packing = "bias", source = "conv.bias", source_layout = "OIHW"} : () -> memref<16xi32>
+  // expected-error @+1 {{zero_point 9223372036854775807 does not fit i32}}
+  "tcconv.conv2d"(%arg0, %0, %1, %arg1) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 2147483647>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 37>, stages = 2 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 9223372036854775807 : i64} : (memref<1x8x8x2xi32>, memref<16x3x3x2xi32>, memref<16xi32>, memref<1x8x8x2xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @negative_multiplier(%arg0: memref<1x8x8x2xi32> {tcconv.dims = array<i64: 1, 16, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x8x8x2xi32> {tcconv.dims = array<i64: 1, 16, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 16, 16, 3, 3>, elem = "i4", name = "conv.weight.ohwi", packing = "ohwi", source = "conv.weight", source_layout = "OIHW"} : () -> memref<16x3x3x2xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 1>, elem = "i32", name = "conv.bias.bias", packing = "bias", source = "conv.bias", source_layout = "OIHW"} : () -> memref<16xi32>
+  // expected-error @+1 {{epilogue multiplier -2147483648 is negative}}
+  "tcconv.conv2d"(%arg0, %0, %1, %arg1) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: -2147483648>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 37>, stages = 2 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<1x8x8x2xi32>, memref<16x3x3x2xi32>, memref<16xi32>, memref<1x8x8x2xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @bias_of_wrong_dims(%arg0: memref<1x8x8x2xi32> {tcconv.dims = array<i64: 1, 16, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x8x8x2xi32> {tcconv.dims = array<i64: 1, 16, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 16, 16, 3, 3>, elem = "i4", name = "conv.weight.ohwi", packing = "ohwi", source = "conv.weight", source_layout = "OIHW"} : () -> memref<16x3x3x2xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 65536>, elem = "i32", name = "conv.bias.bias", packing = "bias", source = "conv.bias", source_layout = "OIHW"} : () -> memref<16xi32>
+  // expected-error @+1 {{bias must be an i32 bias of 16 channels, found Bias [16, 1, 1, 65536]}}
+  "tcconv.conv2d"(%arg0, %0, %1, %arg1) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 2147483647>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 37>, stages = 2 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<1x8x8x2xi32>, memref<16x3x3x2xi32>, memref<16xi32>, memref<1x8x8x2xi32>) -> ()
+  return
+}

@@ -52,8 +52,8 @@ enum Cmd {
         save_calibration: bool,
         /// Also print the residual streams (i32 activations): each one's static bound from the
         /// weights, whether it proves i16 enough, and the range the reference produces on N
-        /// random inputs
-        #[arg(long, value_name = "N", default_value_t = 0)]
+        /// random inputs (at most 1000, checked before anything is written)
+        #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1000))]
         residual_streams: u64,
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
@@ -109,8 +109,8 @@ enum Cmd {
         image_size: Option<i64>,
         /// Also print the residual streams (i32 activations): each one's static bound from the
         /// weights, whether it proves i16 enough, and the range the reference produces on N
-        /// random inputs
-        #[arg(long, value_name = "N", default_value_t = 0)]
+        /// random inputs (at most 1000, checked before anything is written)
+        #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1000))]
         residual_streams: u64,
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
@@ -267,6 +267,17 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Some(f) = bit_config {
                 let text = std::fs::read_to_string(&f)
                     .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+                // a checkpoint's own configuration may name layers nibble does not model
+                let unknown = bc
+                    .unknown_layers(&text)
+                    .map_err(|e| format!("{}: {e}", f.display()))?;
+                if !unknown.is_empty() {
+                    eprintln!(
+                        "nibble-gen: warning: {}: not layers of the network, ignored: {}",
+                        f.display(),
+                        unknown.join(", ")
+                    );
+                }
                 bc = bc
                     .overlay_json(&text)
                     .map_err(|e| format!("{}: {e}", f.display()))?;
@@ -323,6 +334,16 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Some(f) = bit_config {
                 let text = std::fs::read_to_string(&f)
                     .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+                let unknown = bc
+                    .unknown_layers(&text)
+                    .map_err(|e| format!("{}: {e}", f.display()))?;
+                if !unknown.is_empty() {
+                    return Err(format!(
+                        "{}: not layers of the {arch:?} network: {}",
+                        f.display(),
+                        unknown.join(", ")
+                    ));
+                }
                 bc = bc
                     .overlay_json(&text)
                     .map_err(|e| format!("{}: {e}", f.display()))?;
