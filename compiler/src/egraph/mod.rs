@@ -41,6 +41,27 @@ pub mod language;
 pub mod rules;
 pub mod translate;
 
+/// Matches of one rule searched in one iteration, at most: far above what a network's rules
+/// match (ResNet-50: a few hundred), it bounds the work and memory of an iteration on inputs
+/// built to make one rule match quadratically often (a chain of thousands of relus of a
+/// non-negative value, collapsed into one class by `relu-of-non-negative`).
+pub const MATCH_LIMIT: usize = 20_000;
+
+/// egg's `SimpleScheduler` (every match applied, no rule banned) with at most [`MATCH_LIMIT`]
+/// matches of a rule an iteration.
+struct CappedScheduler;
+
+impl egg::RewriteScheduler<language::Qnn, analysis::QnnAnalysis> for CappedScheduler {
+    fn search_rewrite<'a>(
+        &mut self,
+        _iteration: usize,
+        egraph: &egg::EGraph<language::Qnn, analysis::QnnAnalysis>,
+        rewrite: &'a egg::Rewrite<language::Qnn, analysis::QnnAnalysis>,
+    ) -> Vec<egg::SearchMatches<'a, language::Qnn>> {
+        rewrite.search_with_limit(egraph, MATCH_LIMIT)
+    }
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -158,7 +179,7 @@ pub fn optimize(g: &Graph, opts: &Options) -> Result<(Graph, Stats), String> {
         .with_iter_limit(opts.iter_limit)
         .with_node_limit(opts.node_limit)
         .with_time_limit(opts.time_limit)
-        .with_scheduler(egg::SimpleScheduler)
+        .with_scheduler(CappedScheduler)
         .run(&rules::rules());
     let rewrite_time = start.elapsed();
     let eg = &runner.egraph;

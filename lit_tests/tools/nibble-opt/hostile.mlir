@@ -82,3 +82,10 @@
 // RUN: %python -c "print('func.func @chain(%%x: tensor<1x8xi8>) -> tensor<1x8xi8> {'); [print('  %%r' + str(i) + ' = \"qnn.relu\"(' + ('%%x' if i == 0 else '%%r' + str(i - 1)) + ') {layout = \"NC\"} : (tensor<1x8xi8>) -> tensor<1x8xi8>') for i in range(20001)]; print('  return %%r20000 : tensor<1x8xi8>'); print('}')" > %t.chain.mlir
 // RUN: not nibble-opt %t.chain.mlir --pass-pipeline='builtin.module(qnn-egraph-optimize{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=CHAIN
 // CHAIN: error: qnn-egraph-optimize: @chain has 20001 qnn ops; the e-graph optimizes functions of at most 20000
+// A chain of 8,000 relus of an unsigned tensor: `relu-of-non-negative` collapses it into one
+// class, where a rule can match quadratically often; the e-graph searches at most
+// egraph::MATCH_LIMIT matches of a rule an iteration (it aborted on a 6 GB allocation before).
+// RUN: %python -c "t = ' {layout = \"NCHW\"} : (tensor<1x16x8x8xui8>) -> tensor<1x16x8x8xui8>'; print('func.func @f(%%x: tensor<1x16x8x8xui8>) -> tensor<1x16x8x8xui8> {'); print('  %%r0 = \"qnn.relu\"(%%x)' + t); [print('  %%r' + str(k) + ' = \"qnn.relu\"(%%r' + str(k - 1) + ')' + t) for k in range(1, 8000)]; print('  return %%r7999 : tensor<1x16x8x8xui8>'); print('}')" > %t.relus.mlir
+// RUN: nibble-opt %t.relus.mlir --pass-pipeline='builtin.module(qnn-egraph-optimize{target=sm_90})' | FileCheck %s --check-prefix=RELUS
+// RELUS-LABEL: func.func @f
+// RELUS: return
