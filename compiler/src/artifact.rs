@@ -718,8 +718,8 @@ pub fn emit(
         // the weights are packed and written into the staging directory while LLVM compiles
         // the kernels (nothing reaches `dir` before the whole artifact is checked)
         let (weights_bytes, ptx) = std::thread::scope(|scope| {
-            let weights =
-                scope.spawn(|| write_weights(&ex, &qnn, req, stage, &model, &reference_file));
+            let weights = scope
+                .spawn(|| write_weights(&ex, &qnn, req, stage, &model, reference_file.as_deref()));
             let ptx =
                 crate::conversion::tcconv_to_gpu::gpu_to_ptx(context, module, &ex.plan.target);
             let weights = weights
@@ -780,7 +780,7 @@ fn write_weights(
     req: &ArtifactRequest,
     stage: &Path,
     model: &str,
-    reference_file: &Option<Vec<u8>>,
+    reference_file: Option<&[u8]>,
 ) -> Result<(Vec<Vec<u8>>, std::time::Duration), String> {
     let started = std::time::Instant::now();
     // (name, shape, 32-bit words?, weight slot) of each packed weight, its bytes in

@@ -138,7 +138,8 @@ fn padding_value_in(v: i64, input: &TensorType) -> R {
     Ok(())
 }
 
-fn zero_point_in(zp: i64, name: &str) -> R {
+/// A requantize's zero point (attribute `name`) fits i32.
+pub fn zero_point_in(zp: i64, name: &str) -> R {
     if zp < i32::MIN as i64 || zp > i32::MAX as i64 {
         return fail(format!("{name} {zp} does not fit i32"));
     }

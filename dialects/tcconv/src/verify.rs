@@ -27,14 +27,6 @@ fn scales(s: &ChannelScales, c: i64, mode: Rounding, what: &str) -> R {
     f32_significand(&s.multiplier, mode, what)
 }
 
-/// A requantize's zero point fits i32 (as qnn's verifier requires).
-fn zero_point_fits(zp: i64, name: &str) -> R {
-    if zp < i32::MIN as i64 || zp > i32::MAX as i64 {
-        return Err(format!("{name} {zp} does not fit i32"));
-    }
-    Ok(())
-}
-
 /// Dequantize scales: one (per tensor) or one per channel, finite.
 fn float_scales(s: &[f32], c: i64) -> R {
     if s.len() != 1 && s.len() as i64 != c {
@@ -98,7 +90,7 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>, shortcu
             zero_point,
         } => {
             scales(s, c, e.rounding, "epilogue")?;
-            zero_point_fits(*zero_point, "zero_point")?;
+            nibble_qnn::verify::zero_point_in(*zero_point, "zero_point")?;
         }
         EpilogueKind::Residual {
             scales: s,
@@ -135,7 +127,7 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>, shortcu
             }
             clamp_fits(e.clamp, ElemType::I32, "clamp", "epilogue value")?;
             scales(&t.scales, c, t.rounding, "then")?;
-            zero_point_fits(t.zero_point, "then_zero_point")?;
+            nibble_qnn::verify::zero_point_in(t.zero_point, "then_zero_point")?;
             clamp_fits(t.clamp, out.elem, "then_clamp", "output")
         }
         None => clamp_fits(e.clamp, out.elem, "clamp", "output"),
@@ -254,7 +246,7 @@ fn conv(p: &Program, c: &Conv) -> R {
                 ));
             }
             scales(&sec.scales, o, sec.rounding, "second")?;
-            zero_point_fits(sec.zero_point, "second_zero_point")?;
+            nibble_qnn::verify::zero_point_in(sec.zero_point, "second_zero_point")?;
             clamp_fits(sec.clamp, z.elem, "second_clamp", "second output")
         }
     }?;

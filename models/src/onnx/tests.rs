@@ -7,10 +7,12 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/onnx");
 fn fixture(name: &str) -> (Imported, Tensor, Tensor) {
     let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
     let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
-    let npy = |s: &str| {
-        Tensor::from_npy(&std::fs::read(format!("{FIXTURES}/{name}.{s}.npy")).unwrap()).unwrap()
-    };
-    (m, npy("input"), npy("ort"))
+    (m, npy(name, "input"), npy(name, "ort"))
+}
+
+/// The fixture file `{name}.{what}.npy`.
+fn npy(name: &str, what: &str) -> Tensor {
+    Tensor::from_npy(&std::fs::read(format!("{FIXTURES}/{name}.{what}.npy")).unwrap()).unwrap()
 }
 
 /// The CPU reference of each imported fixture against ONNX Runtime's output on the same input
@@ -56,11 +58,7 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
 fn nonfinite_inputs_quantize_as_onnx_runtime_does() {
     for name in ["resnet_u8", "mobilenet_qop_s8"] {
         let (m, _, _) = fixture(name);
-        let npy = |s: &str| {
-            let path = format!("{FIXTURES}/{name}.nonfinite.{s}.npy");
-            Tensor::from_npy(&std::fs::read(path).unwrap()).unwrap()
-        };
-        let (input, ort) = (npy("input"), npy("ort"));
+        let (input, ort) = (npy(name, "nonfinite.input"), npy(name, "nonfinite.ort"));
         let out = nibble_qnn::reference::run(&m.graph, &m.weights, &[input]).unwrap();
         if let Some(i) = out[0].first_mismatch(&ort) {
             panic!(
