@@ -219,6 +219,10 @@ struct Importer<'a> {
     spatial_acc: std::collections::HashSet<ValueId>,
 }
 
+/// The newest default-domain opset nibble knows of: a later one may redefine the operators
+/// nibble reads, so it is refused rather than guessed at.
+const MAX_OPSET: i64 = 28;
+
 /// Import a QDQ ONNX model from its file bytes.
 pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String> {
     let mut model = onnx::read(bytes)?;
@@ -230,6 +234,11 @@ pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String>
         .unwrap_or(0);
     // opset 10 brought QuantizeLinear, DequantizeLinear and QLinearConv (per-axis Q / DQ came
     // with 13; the ONNX model zoo's int8 CNNs are opset 12 QOperator models)
+    if opset > MAX_OPSET {
+        return Err(format!(
+            "the model uses ONNX opset {opset}; nibble knows the operators of opsets 10 to {MAX_OPSET}"
+        ));
+    }
     if opset < 10 {
         return Err(format!(
             "the model uses ONNX opset {opset}; nibble reads opset 10 and later (QuantizeLinear, QLinearConv)"
@@ -635,20 +644,32 @@ impl<'a> Importer<'a> {
         let Some(v) = x.data.floats() else {
             return Err("quantizes a constant that is not float".into());
         };
-        let scales = self
-            .constant(input(n, 1)?)?
-            .data
-            .floats()
-            .ok_or("the scale is not float")?;
+        if let Some(i) = v.iter().position(|f| f.is_nan()) {
+            return Err(format!(
+                "quantizes the constant '{}', whose element {i} is NaN",
+                input(n, 0)?
+            ));
+        }
+        let st = self.constant(input(n, 1)?)?;
+        let scales = st.data.floats().ok_or("the scale is not float")?;
+        for &sc in &scales {
+            if !(sc.is_finite() && sc > 0.0) {
+                return Err(format!("scale {sc} is not positive"));
+            }
+        }
         let (zps, qt) = match n.input.get(2).filter(|s| !s.is_empty()) {
             Some(z) => {
                 let t = self.constant(z)?;
+                param_dims(&st, &t, input(n, 1)?, z)?;
                 (
                     t.data.ints().ok_or("the zero point is not integer")?,
                     t.data_type,
                 )
             }
-            None => (vec![0; scales.len()], dt::UINT8),
+            None => {
+                param_dims(&st, &st, input(n, 1)?, "")?;
+                (vec![0; scales.len()], dt::UINT8)
+            }
         };
         let qtype = onnx_elem(qt)
             .filter(|e| e.bits() <= 8)
@@ -776,7 +797,7 @@ impl<'a> Importer<'a> {
     fn float_scalar(&self, name: &str) -> Result<f32, String> {
         let t = self.constant(name)?;
         match t.data.floats() {
-            Some(v) if v.len() == 1 => Ok(v[0]),
+            Some(v) if v.len() == 1 && t.dims.len() <= 1 => Ok(v[0]),
             _ => Err(format!("scale '{name}' must be one float")),
         }
     }
@@ -825,6 +846,7 @@ impl<'a> Importer<'a> {
                 n.op_type, n.domain
             ));
         }
+        arity(n)?;
         let out = n.output.first().cloned().unwrap_or_default();
         match n.op_type.as_str() {
             "Constant" => {
@@ -850,8 +872,15 @@ impl<'a> Importer<'a> {
                     self.values.insert(out, Entry::Const);
                     return Ok(());
                 }
-                let (scale, zp, _) = self.qparams(n)?;
+                let (scale, zp, qtype) = self.qparams(n)?;
                 let q = self.q(x)?.clone();
+                // one type by the schema; an integer Clip may have narrowed the width (QCDQ)
+                if q.qtype.is_signed() != qtype.is_signed() {
+                    return Err(format!(
+                        "dequantizes '{x}' ({}) with a zero point of type {qtype} (DequantizeLinear needs both of one type)",
+                        q.qtype
+                    ));
+                }
                 if q.scale != scale || q.zp != zp {
                     return Err(format!(
                         "dequantizes '{x}' with (scale {scale}, zero point {zp}), but it was quantized with ({}, {})",
@@ -1549,18 +1578,32 @@ impl<'a> Importer<'a> {
                     dt::name(t.data_type)
                 )
             })?;
-        let scales = self
-            .constant(&sname)?
+        let st = self.constant(&sname)?;
+        let scales = st
             .data
             .floats()
             .ok_or_else(|| format!("scale '{sname}' is not float"))?;
         let zps = match &zname {
-            Some(z) => self
-                .constant(z)?
-                .data
-                .ints()
-                .ok_or_else(|| format!("zero point '{z}' is not integer"))?,
-            None => vec![0; scales.len()],
+            Some(z) => {
+                let zt = self.constant(z)?;
+                param_dims(&st, &zt, &sname, z).map_err(|e| format!("weight '{qname}': {e}"))?;
+                // one type by the schema; an integer Clip may have narrowed the width (QCDQ)
+                let signed = |ty: i32| onnx_elem(ty).is_some_and(|e| e.is_signed());
+                if signed(zt.data_type) != signed(t.data_type) {
+                    return Err(format!(
+                        "weight '{qname}' is {} but its zero point '{z}' is {} (DequantizeLinear needs both of one type)",
+                        dt::name(t.data_type),
+                        dt::name(zt.data_type)
+                    ));
+                }
+                zt.data
+                    .ints()
+                    .ok_or_else(|| format!("zero point '{z}' is not integer"))?
+            }
+            None => {
+                param_dims(&st, &st, &sname, "").map_err(|e| format!("weight '{qname}': {e}"))?;
+                vec![0; scales.len()]
+            }
         };
         let at = per_axis(&t.dims, scales.len(), zps.len(), axis)
             .map_err(|e| format!("weight '{qname}': {e}"))?;
@@ -2009,6 +2052,13 @@ fn plain_quantization(n: &NodeProto) -> Result<(), String> {
     if attrs.int("output_dtype")?.is_some_and(|t| t != 0) {
         return Err("output_dtype is not supported (the zero point gives the type)".into());
     }
+    // opset 23: the division's precision, float32 (the scale's type) unless it says otherwise
+    if attrs
+        .int("precision")?
+        .is_some_and(|t| t != 0 && t != i64::from(dt::FLOAT))
+    {
+        return Err("a precision other than float32 is not supported".into());
+    }
     Ok(())
 }
 
@@ -2031,6 +2081,24 @@ impl PerAxis {
             (i / self.inner) % self.params
         }
     }
+}
+
+/// A QuantizeLinear / DequantizeLinear's scale `st` is a scalar or 1-D, and its zero point `zt`
+/// (named `z`; empty: none) has the scale's dims.
+fn param_dims(st: &onnx::Tensor, zt: &onnx::Tensor, s: &str, z: &str) -> Result<(), String> {
+    if st.dims.len() > 1 {
+        return Err(format!(
+            "scale '{s}' has dims {:?}; a scale is a scalar or 1-D (one per index of the axis)",
+            st.dims
+        ));
+    }
+    if !z.is_empty() && zt.dims != st.dims {
+        return Err(format!(
+            "zero point '{z}' has dims {:?}, its scale '{s}' {:?}",
+            zt.dims, st.dims
+        ));
+    }
+    Ok(())
 }
 
 /// `scales` scale and `zps` zero-point values for a tensor of `dims` quantized along `axis`
@@ -2088,6 +2156,63 @@ fn wrap(q: QVal, float: bool) -> Entry {
     }
 }
 
+/// The inputs (fewest, most) and outputs (most) each op type nibble imports may have, by the
+/// ONNX operator schemas (an optional output, such as MaxPool's Indices, counts only when named).
+const ARITY: &[(&str, usize, usize, usize)] = &[
+    ("Constant", 0, 0, 1),
+    ("QuantizeLinear", 2, 3, 1),
+    ("DequantizeLinear", 2, 3, 1),
+    ("Conv", 2, 3, 1),
+    ("Gemm", 2, 3, 1),
+    ("MatMul", 2, 2, 1),
+    ("Add", 2, 2, 1),
+    ("Relu", 1, 1, 1),
+    ("Clip", 1, 3, 1),
+    ("MaxPool", 1, 1, 1),
+    ("AveragePool", 1, 1, 1),
+    ("GlobalAveragePool", 1, 1, 1),
+    ("Flatten", 1, 1, 1),
+    ("Reshape", 1, 2, 1),
+    ("Identity", 1, 1, 1),
+    ("QLinearConv", 8, 9, 1),
+    ("QLinearMatMul", 8, 8, 1),
+    ("QGemm", 6, 9, 1),
+    ("QLinearAdd", 7, 8, 1),
+    ("QLinearGlobalAveragePool", 5, 5, 1),
+];
+
+/// `n` has as many inputs and outputs as its op type allows (op types not in [`ARITY`] are
+/// diagnosed where they are dispatched).
+fn arity(n: &NodeProto) -> Result<(), String> {
+    let Some(&(_, lo, hi, outs)) = ARITY.iter().find(|a| a.0 == n.op_type) else {
+        return Ok(());
+    };
+    let given = n.input.len();
+    if given < lo || given > hi {
+        let want = if lo == hi {
+            format!("{lo}")
+        } else {
+            format!("{lo} to {hi}")
+        };
+        return Err(format!("{given} inputs; {} takes {want}", n.op_type));
+    }
+    let named = n
+        .output
+        .iter()
+        .rposition(|o| !o.is_empty())
+        .map_or(0, |i| i + 1);
+    if named == 0 {
+        return Err("no output".into());
+    }
+    if named > outs {
+        return Err(format!(
+            "output '{}' is not supported ({} has {outs} output nibble reads)",
+            n.output[outs], n.op_type
+        ));
+    }
+    Ok(())
+}
+
 fn input(n: &NodeProto, i: usize) -> Result<&str, String> {
     n.input
         .get(i)
@@ -2129,7 +2254,15 @@ fn pair(v: Option<Vec<i64>>, what: &str) -> Result<[i64; 2], String> {
 /// qnn padding `[top, left, bottom, right]` from ONNX `pads` `[top, left, bottom, right]` or
 /// `auto_pad`.
 fn pads(a: &Attrs, k: [i64; 2], hw: [i64; 2], s: [i64; 2]) -> Result<[i64; 4], String> {
-    match a.string("auto_pad")?.as_deref().unwrap_or("NOTSET") {
+    let auto = a.string("auto_pad")?;
+    let auto = auto.as_deref().unwrap_or("NOTSET");
+    // the operator schemas: explicit pads only with auto_pad NOTSET
+    if auto != "NOTSET" && a.ints("pads")?.is_some() {
+        return Err(format!(
+            "auto_pad '{auto}' with explicit pads (ONNX allows pads only with auto_pad NOTSET)"
+        ));
+    }
+    match auto {
         "NOTSET" => {}
         "VALID" => return Ok([0; 4]),
         m @ ("SAME_UPPER" | "SAME_LOWER") => {

@@ -339,7 +339,22 @@ pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
         dt::INT64 => Data::I64(le(raw, &t.int64_data, n, i64::from_le_bytes, &mismatch)?),
         dt::INT32 => Data::I32(le(raw, &t.int32_data, n, i32::from_le_bytes, &mismatch)?),
         dt::INT8 | dt::UINT8 => {
-            // int32_data holds one value per entry for the 8-bit types
+            // int32_data holds one value per entry for the 8-bit types, each in the type's range
+            let range = if t.data_type == dt::INT8 {
+                -128..=127
+            } else {
+                0..=255
+            };
+            if raw.is_empty() {
+                if let Some(v) = t.int32_data.iter().find(|v| !range.contains(*v)) {
+                    return Err(format!(
+                        "tensor '{name}' ({}) holds {v} in int32_data, outside [{}, {}]",
+                        dt::name(t.data_type),
+                        range.start(),
+                        range.end()
+                    ));
+                }
+            }
             let field: Vec<u8> = t.int32_data.iter().map(|&v| v as u8).collect();
             let bytes = le(raw, &field, n, u8::from_le_bytes, &mismatch)?;
             if t.data_type == dt::INT8 {
@@ -362,6 +377,12 @@ pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
                     return Err(mismatch(
                         t.int32_data.len() * 2,
                         "4-bit values in int32_data",
+                    ));
+                }
+                if let Some(v) = t.int32_data.iter().find(|v| !(0..=255).contains(*v)) {
+                    return Err(format!(
+                        "tensor '{name}' ({}) holds {v} in int32_data, not a byte of two packed 4-bit values",
+                        dt::name(t.data_type)
                     ));
                 }
                 t.int32_data.iter().map(|&v| v as u8).collect()

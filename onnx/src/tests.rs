@@ -59,6 +59,42 @@ fn four_bit_values_unpack_low_nibble_first() {
     assert_eq!(tensor(&t).unwrap().data, Data::I4(vec![1, -2]));
 }
 
+/// int32_data holds one value of an 8-bit type per entry, or one packed byte of a 4-bit type:
+/// anything outside the type's range is refused, never truncated.
+#[test]
+fn int32_data_outside_the_element_type_is_refused() {
+    let field = |ty: i32, dims: Vec<i64>, v: Vec<i32>| TensorProto {
+        int32_data: v,
+        ..raw("w", ty, dims, vec![])
+    };
+    assert_eq!(
+        tensor(&field(data_type::INT8, vec![2], vec![-128, 127]))
+            .unwrap()
+            .data,
+        Data::I8(vec![-128, 127])
+    );
+    assert_eq!(
+        tensor(&field(data_type::UINT8, vec![2], vec![0, 255]))
+            .unwrap()
+            .data,
+        Data::U8(vec![0, 255])
+    );
+    for (ty, v, bad) in [
+        (data_type::INT8, vec![3, 200], "200"),
+        (data_type::INT8, vec![-129, 0], "-129"),
+        (data_type::UINT8, vec![-1, 0], "-1"),
+        (data_type::UINT8, vec![256, 0], "256"),
+    ] {
+        let e = tensor(&field(ty, vec![2], v)).unwrap_err();
+        assert!(
+            e.contains("'w'") && e.contains(bad) && e.contains("int32_data"),
+            "{e}"
+        );
+    }
+    let e = tensor(&field(data_type::INT4, vec![2], vec![0x1E1])).unwrap_err();
+    assert!(e.contains("481") && e.contains("4-bit"), "{e}");
+}
+
 #[test]
 fn typed_fields_and_raw_data_agree() {
     let f = TensorProto {

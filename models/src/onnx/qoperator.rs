@@ -56,7 +56,8 @@ pub fn expand(g: &mut GraphProto) -> Result<(), String> {
     for n in &g.node {
         if expands(n) {
             let start = x.nodes.len();
-            x.node(n)
+            super::arity(n)
+                .and_then(|()| x.node(n))
                 .map_err(|e| format!("{}: {e}", super::node_name(n)))?;
             // the group's nodes carry the quantized operator's name, so that a diagnostic on
             // one of them points at the node of the model
@@ -222,6 +223,23 @@ impl Expander<'_> {
             .filter(|o| !o.is_empty())
             .ok_or("a quantized operator without an output")?
             .clone();
+        // an attribute the QDQ group would not carry is refused, never dropped
+        let known: &[&str] = match n.op_type.as_str() {
+            "QLinearConv" => &[
+                "auto_pad",
+                "dilations",
+                "group",
+                "kernel_shape",
+                "pads",
+                "strides",
+            ],
+            "QGemm" => &["alpha", "transA", "transB"],
+            "QLinearGlobalAveragePool" => &["channels_last"],
+            _ => &[],
+        };
+        if let Some(u) = nibble_onnx::Attrs::new(n).unknown(known).first() {
+            return Err(format!("attribute '{u}' is not supported"));
+        }
         if n.output.len() != 1 {
             return Err(format!("{} outputs (one expected)", n.output.len()));
         }
@@ -251,11 +269,9 @@ impl Expander<'_> {
                 self.q(n, y, 6, &out)
             }
             "QGemm" => {
-                let trans_b = n
-                    .attribute
-                    .iter()
-                    .find(|a| a.name == "transB")
-                    .is_some_and(|a| a.i != 0);
+                let trans_b = nibble_onnx::Attrs::new(n)
+                    .int("transB")?
+                    .is_some_and(|v| v != 0);
                 let a = self.dq(n, 0, None, &format!("{out}_a"))?;
                 let b = self.dq(n, 3, Some(if trans_b { 0 } else { 1 }), &format!("{out}_b"))?;
                 let mut inputs = vec![a, b];
@@ -279,9 +295,9 @@ impl Expander<'_> {
                 self.q(n, y, 6, &out)
             }
             "QLinearGlobalAveragePool" => {
-                if n.attribute
-                    .iter()
-                    .any(|a| a.name == "channels_last" && a.i != 0)
+                if nibble_onnx::Attrs::new(n)
+                    .int("channels_last")?
+                    .is_some_and(|v| v != 0)
                 {
                     return Err("channels_last = 1 is not supported (NCHW activations only)".into());
                 }

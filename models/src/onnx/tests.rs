@@ -1182,3 +1182,163 @@ fn ceil_mode_max_pools_round_up_as_onnx_runtime() {
         }
     }
 }
+
+/// Malformed nodes and tensors that the operator schemas forbid are refused with the node's
+/// name, never imported as something else: inputs and outputs beyond the schema, auto_pad with
+/// explicit pads, an attribute of the wrong type, NaN in a quantized constant, scales of rank 2,
+/// a zero point of the other signedness, opsets newer than nibble knows.
+#[test]
+fn what_the_operator_schemas_forbid_is_refused() {
+    let w = || tensor_i8("wq", vec![3, 2, 3, 3], vec![1; 54]);
+    let dqw = || node("DequantizeLinear", "dqw", &["wq", "ws", "wzp"], &["wf"]);
+    let good = || {
+        vec![
+            w(),
+            scalar_f32("ws", 0.01),
+            tensor_i8("wzp", vec![], vec![0]),
+        ]
+    };
+    import_onnx(
+        &conv_model(vec![dqw()], good(), ""),
+        &OnnxOptions::default(),
+    )
+    .unwrap();
+
+    // a Conv with five inputs
+    let mut conv = node("Conv", "c5", &["xf", "wf", "", "wf", "wf"], &["y"]);
+    conv.attribute.push(attr_ints("pads", &[1, 1, 1, 1]));
+    let e = import_error(&model_nodes(vec![dqw(), conv], good()));
+    assert!(
+        e.contains("Conv node 'c5'") && e.contains("5 inputs"),
+        "{e}"
+    );
+    // a MaxPool whose Indices output is used
+    let mut pool = node("MaxPool", "mp", &["xf"], &["y", "idx"]);
+    pool.attribute.push(attr_ints("kernel_shape", &[2, 2]));
+    let e = import_error(&model(pool, vec![]));
+    assert!(
+        e.contains("MaxPool node 'mp'") && e.contains("'idx'"),
+        "{e}"
+    );
+    // auto_pad VALID with explicit pads
+    let mut pool = node("MaxPool", "mp", &["xf"], &["y"]);
+    pool.attribute.push(attr_ints("kernel_shape", &[2, 2]));
+    pool.attribute.push(attr_ints("pads", &[1, 1, 1, 1]));
+    pool.attribute.push(AttributeProto {
+        name: "auto_pad".into(),
+        r#type: attribute_type::STRING,
+        s: b"VALID".to_vec(),
+        ..Default::default()
+    });
+    let e = import_error(&model(pool, vec![]));
+    assert!(
+        e.contains("MaxPool node 'mp'") && e.contains("auto_pad 'VALID'"),
+        "{e}"
+    );
+    // channels_last as a string
+    let mut gap = ms(node(
+        "QLinearGlobalAveragePool",
+        "gap",
+        &["xq", "s", "zp", "s", "zp"],
+        &["y"],
+    ));
+    gap.attribute.push(AttributeProto {
+        name: "channels_last".into(),
+        r#type: attribute_type::STRING,
+        s: b"yes".to_vec(),
+        ..Default::default()
+    });
+    let e = import_error(&model(gap, vec![]));
+    assert!(e.contains("'channels_last' is not an integer"), "{e}");
+    // an attribute a QOperator node's QDQ group would drop
+    let mut conv = node(
+        "QLinearConv",
+        "qc",
+        &["xq", "s", "zp", "wq", "ws", "zp", "s", "zp"],
+        &["y"],
+    );
+    conv.attribute.push(qoperator::int_attr("channels_last", 1));
+    let e = import_error(&model(conv, vec![w(), scalar_f32("ws", 0.01)]));
+    assert!(
+        e.contains("QLinearConv node 'qc'") && e.contains("'channels_last'"),
+        "{e}"
+    );
+
+    // QuantizeLinear of a float weight holding NaN
+    let mut wf: Vec<f32> = (0..54).map(|i| i as f32 * 0.01).collect();
+    wf[17] = f32::NAN;
+    let float_w = TensorProto {
+        dims: vec![3, 2, 3, 3],
+        data_type: data_type::FLOAT,
+        name: "w".into(),
+        float_data: wf,
+        ..Default::default()
+    };
+    let qw = node("QuantizeLinear", "qw", &["w", "ws", "wzp"], &["wq"]);
+    let inits = vec![
+        float_w,
+        scalar_f32("ws", 0.01),
+        tensor_i8("wzp", vec![], vec![0]),
+    ];
+    let e = import_error(&conv_model(vec![qw, dqw()], inits, ""));
+    assert!(
+        e.contains("QuantizeLinear node 'qw'") && e.contains("element 17 is NaN"),
+        "{e}"
+    );
+    // a weight scale of dims [3, 1]
+    let scale = TensorProto {
+        dims: vec![3, 1],
+        data_type: data_type::FLOAT,
+        name: "ws".into(),
+        float_data: vec![0.01; 3],
+        ..Default::default()
+    };
+    let mut dq = dqw();
+    dq.input.truncate(2);
+    let e = import_error(&conv_model(vec![dq], vec![w(), scale], ""));
+    assert!(e.contains("scale 'ws' has dims [3, 1]"), "{e}");
+    // INT4 weights with a UINT4 zero point
+    let four = |name: &str, ty: i32, dims: Vec<i64>, bytes: Vec<u8>| TensorProto {
+        dims,
+        data_type: ty,
+        name: name.into(),
+        raw_data: bytes,
+        ..Default::default()
+    };
+    let inits = vec![
+        four("wq", data_type::INT4, vec![3, 2, 3, 3], vec![0x11; 27]),
+        scalar_f32("ws", 0.01),
+        four("wzp", data_type::UINT4, vec![], vec![0]),
+    ];
+    let e = import_error(&conv_model(vec![dqw()], inits, ""));
+    assert!(
+        e.contains("INT4") && e.contains("UINT4") && e.contains("one type"),
+        "{e}"
+    );
+    // an activation quantized to uint8 and dequantized with an int8 zero point
+    let nodes = vec![
+        node("QuantizeLinear", "q", &["x", "s", "uz"], &["xq"]),
+        node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["y"]),
+    ];
+    let inits = vec![
+        scalar_f32("s", 0.5),
+        tensor_i8("zp", vec![], vec![0]),
+        TensorProto {
+            data_type: data_type::UINT8,
+            name: "uz".into(),
+            raw_data: vec![0],
+            ..Default::default()
+        },
+    ];
+    let e = import_error(&model_bytes(nodes, inits, &[1, 2, 4, 4], &[1, 2, 4, 4]));
+    assert!(
+        e.contains("DequantizeLinear node 'dq'") && e.contains("one type"),
+        "{e}"
+    );
+
+    // an opset from the future
+    let mut m = ModelProto::decode(&conv_model(vec![dqw()], good(), "")[..]).unwrap();
+    m.opset_import[0].version = 99;
+    let e = import_error(&m.encode_to_vec());
+    assert!(e.contains("opset 99"), "{e}");
+}
