@@ -8,7 +8,9 @@
 //! 1. Greedy DAG costs (as in extraction-gym's "faster greedy DAG"): the cost of a class is the
 //!    summed local cost of the *set* of classes its best node needs (a bitset union over the
 //!    children's sets, so shared sub-DAGs count once), iterated to a fixed point with a work
-//!    list; a node whose children's sets contain its own class is a cycle and skipped.
+//!    list; a node whose children's sets contain its own class is a cycle and skipped. The sets
+//!    take memory and time quadratic in the e-graph, so beyond 16,384 classes (thousands of
+//!    ops) the greedy pass uses tree costs instead and leaves sharing to step 3.
 //! 2. Greedy choices are made class by class, so two users of one value can pick it in two
 //!    layouts from two different producers (e.g. one operand of a residual conv from an NCHW
 //!    stem, the other from an HWNC stem): the value is then computed twice. Extraction is
@@ -16,8 +18,8 @@
 //!    the layout-polymorphic ops restricted to that layout (transforms, quantize and dequantize
 //!    stay free), which yields the uniform programs a network wants.
 //! 3. Each start is improved by local search on the true DAG cost of the whole program: for
-//!    each chosen class, try its other nodes and keep a change that lowers the total. The
-//!    cheapest start wins.
+//!    each chosen class, try its other nodes and keep a change that lowers the total (each try
+//!    walks the program; a bounded number of class visits). The cheapest start wins.
 //!
 //! The caller compares the result with the input's cost and keeps the input when it is not
 //! cheaper.
@@ -128,8 +130,16 @@ impl Bits {
     }
 }
 
-/// One node per class, cheapest by greedy DAG cost, among the nodes `allowed` admits.
+/// Classes up to which [`greedy`] keeps a set of classes per class (n^2 / 8 bytes: 32 MB here,
+/// and time to match); larger e-graphs (thousands of ops) get tree costs, linear in the e-graph.
+const DAG_GREEDY_CLASSES: usize = 16_384;
+
+/// One node per class, cheapest by greedy DAG cost (tree cost beyond [`DAG_GREEDY_CLASSES`]),
+/// among the nodes `allowed` admits.
 fn greedy(ix: &Index, allowed: impl Fn(usize, usize) -> bool) -> Vec<Option<usize>> {
+    if ix.classes.len() > DAG_GREEDY_CLASSES {
+        return greedy_tree(ix, allowed);
+    }
     let n = ix.classes.len();
     // (node, set of classes, total)
     let mut best: Vec<Option<(usize, Bits, f64)>> = (0..n).map(|_| None).collect();
@@ -176,6 +186,46 @@ fn greedy(ix: &Index, allowed: impl Fn(usize, usize) -> bool) -> Vec<Option<usiz
     best.iter().map(|b| b.as_ref().map(|b| b.0)).collect()
 }
 
+/// One node per class, cheapest by tree cost (a node's time plus its children's costs, a value
+/// read twice counted twice), iterated to a fixed point. A class first gets a cost from
+/// children that had one before it, and a later switch must be strictly cheaper, which a node
+/// reading its own class (times are never negative) is not: the choice has no cycle.
+fn greedy_tree(ix: &Index, allowed: impl Fn(usize, usize) -> bool) -> Vec<Option<usize>> {
+    let n = ix.classes.len();
+    let mut best: Vec<Option<(usize, f64)>> = vec![None; n];
+    let mut queue: VecDeque<usize> = (0..n).collect();
+    let mut queued = vec![true; n];
+    while let Some(c) = queue.pop_front() {
+        queued[c] = false;
+        let mut cand = best[c];
+        for (ni, node) in ix.nodes[c].iter().enumerate() {
+            if !allowed(c, ni) {
+                continue;
+            }
+            let mut total = node.time;
+            for &k in &node.kids {
+                match best[k] {
+                    Some((_, t)) => total += t,
+                    None => total = f64::INFINITY,
+                }
+            }
+            if total.is_finite() && cand.is_none_or(|b| total < b.1 - 1e-9) {
+                cand = Some((ni, total));
+            }
+        }
+        if cand != best[c] {
+            best[c] = cand;
+            for &p in &ix.parents[c] {
+                if !queued[p] {
+                    queued[p] = true;
+                    queue.push_back(p);
+                }
+            }
+        }
+    }
+    best.iter().map(|b| b.map(|b| b.0)).collect()
+}
+
 /// When node `ni` of class `c` projects a two-result conv (`first` / `second`): the other
 /// chosen classes that hold a projection of the same pair, switched to it. One result of a pair
 /// alone costs a whole extra conv; both together can be cheaper, so the search moves them as one.
@@ -206,13 +256,26 @@ fn partner_projections(
     v
 }
 
+/// Classes visited by one start's local search at most (each candidate switch re-walks the
+/// program, so the work grows with the square of the program): ResNet-50's search visits about
+/// 212,000; a chain of 6,000 pools with three layouts each would take billions, and keeps the
+/// choices it has improved so far where this runs out.
+const LOCAL_SEARCH_VISITS: usize = 4_000_000;
+
 /// Improve `choice` by node switches (single classes, or both projections of a two-result conv
-/// together) that lower the true DAG cost.
+/// together) that lower the true DAG cost, within [`LOCAL_SEARCH_VISITS`].
 fn local_search(ix: &Index, choice: &mut [Option<usize>], roots: &[usize], mut total: f64) -> f64 {
+    let mut visits = 0usize;
     for _round in 0..4 {
         let mut improved = false;
-        for c in reachable(ix, choice, roots).unwrap_or_default() {
+        let program = reachable(ix, choice, roots).unwrap_or_default();
+        for &c in &program {
             for ni in 0..ix.nodes[c].len() {
+                // a switch changes the program by a few classes: its walk costs about as much
+                visits += program.len();
+                if visits > LOCAL_SEARCH_VISITS {
+                    return total;
+                }
                 if Some(ni) == choice[c]
                     || ix.nodes[c][ni].kids.iter().any(|&k| choice[k].is_none())
                 {
