@@ -56,6 +56,22 @@ pub fn split_chunks(source: &str, split: bool) -> Vec<(usize, String)> {
     out
 }
 
+/// `loc` (`file:line:col`) of `filename` moved down `shift` lines.
+fn shift_line(loc: &mut String, filename: &str, shift: usize) {
+    if shift == 0 {
+        return;
+    }
+    let Some(rest) = loc.strip_prefix(filename).and_then(|r| r.strip_prefix(':')) else {
+        return;
+    };
+    let Some((line, col)) = rest.split_once(':') else {
+        return;
+    };
+    if let Ok(line) = line.parse::<usize>() {
+        *loc = format!("{filename}:{}:{col}", line + shift);
+    }
+}
+
 /// An `expected-*` annotation of `--verify-diagnostics`.
 #[derive(Clone, Debug)]
 struct Expected {
@@ -228,7 +244,14 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
     }
     let mut outputs = vec![];
     for (first_line, chunk) in split_chunks(source, opts.split_input_file) {
-        let padded = format!("{}{}", "\n".repeat(first_line), chunk);
+        // A chunk parses alone and its diagnostics' lines are moved to the file's afterwards
+        // (padding every chunk with the lines before it made many splits quadratic); printed
+        // debug locations need the file's lines in the IR itself, so they keep the padding.
+        let (padded, shift) = if opts.print_debuginfo && first_line > 0 {
+            (format!("{}{}", "\n".repeat(first_line), chunk), 0)
+        } else {
+            (chunk.clone(), first_line)
+        };
         let mut expected = if opts.verify_diagnostics {
             match parse_expected(&chunk, first_line) {
                 Ok(e) => e,
@@ -284,7 +307,10 @@ pub fn run_opt(source: &str, filename: &str, opts: &OptOptions) -> OptOutput {
             out.stderr
                 .push_str(&crate::timing::report(&steps, started.elapsed()));
         }
-        let diags = log.take();
+        let mut diags = log.take();
+        for d in &mut diags {
+            shift_line(&mut d.loc, filename, shift);
+        }
         if opts.verify_diagnostics {
             let errs = verify(&diags, &mut expected, filename);
             if !errs.is_empty() {

@@ -97,3 +97,8 @@
 // POOLS-LABEL: func.func @f
 // POOLS: %15999 = "qnn.max_pool2d"(%15998)
 // POOLS-NEXT: return %15999
+// 100,000 splits: each chunk parses alone, its diagnostics moved to the file's lines (each
+// chunk padded with the lines before it took minutes); an error in the last chunk keeps its line.
+// RUN: %python -c "[print('func.func @f%%d() { return }\n// -----' %% i) for i in range(100000)]; print('func.func @g() {\n  %%0 = arith.addi\n}')" > %t.splits.mlir
+// RUN: not nibble-opt %t.splits.mlir --split-input-file 2>&1 | FileCheck %s --check-prefix=SPLITS
+// SPLITS: splits.mlir:200002:18: error: expected SSA operand
