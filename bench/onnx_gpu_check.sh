@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# ONNX models on the GPU: the fixtures of models/fixtures/onnx and random grouped / depthwise
-# convs bit for bit against the CPU reference, and a full MobileNetV2 (int8 QDQ, made by
+# ONNX models on the GPU: the fixtures of models/fixtures/onnx, random grouped / depthwise
+# convs and channel concats of odd splits bit for bit against the CPU reference, and a full MobileNetV2 (int8 QDQ, made by
 # bench/make_onnx_model.py) checked and timed next to PyTorch fp16's mobilenet_v2.
 #   bench/onnx_gpu_check.sh build            (here: imports, artifacts, MLIR-free nibble-run -> target/onnx-suite)
 #   target/onnx-suite/onnx_gpu_check.sh run  (on the GPU machine, carrying target/onnx-suite)
@@ -21,7 +21,7 @@ build)
     target/release/nibble-opt "$1/model.mlir" --pass-pipeline="builtin.module($pipe)" \
       --emit=artifact -o "$s/art/$3" > /dev/null
   }
-  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4; do
+  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8; do
     for b in 2 8 64; do
       target/release/nibble-gen import models/fixtures/onnx/$f.onnx --batch $b -o build/onnx/$f-b$b > /dev/null
       for t in ${TARGETS:-sm_80 sm_90 sm_90a}; do opt build/onnx/$f-b$b $t $f-b$b-$t; done
@@ -37,6 +37,27 @@ build)
     set -- $spec
     target/release/nibble-gen conv --shape "$1" --groups "$2" --bits "$3" --seed $i -o build/onnx/grouped$i > /dev/null
     for t in sm_80 sm_90a; do opt build/onnx/grouped$i $t grouped$i-$t; done
+    i=$((i + 1))
+  done
+  # channel concats of odd splits (batch,lhs channels,rhs channels,height,width elem layout),
+  # 4-bit words straddling the boundary included
+  i=0
+  for spec in "3,5,13,7,9 ui4 NCHW" "2,16,8,5,5 i4 NHWC" "1,3,1,1,1 ui4 NCHW" "4,24,40,6,6 ui8 NCHW" "2,7,9,3,11 i8 HWNC"; do
+    set -- $spec
+    IFS=, read -r n a c h w <<< "$1"
+    mkdir -p build/onnx/concat$i
+    python3 - "$n" "$a" "$c" "$h" "$w" "$2" "$3" > build/onnx/concat$i/model.mlir <<'PY'
+import sys
+n, a, c, h, w = map(int, sys.argv[1:6]); e, l = sys.argv[6], sys.argv[7]
+def ty(ch):
+    dims = {"NCHW": (n, ch, h, w), "NHWC": (n, h, w, ch), "HWNC": (h, w, n, ch)}[l]
+    return "tensor<" + "x".join(map(str, dims)) + "x" + e + ">"
+print(f'func.func @concat(%a: {ty(a)}, %b: {ty(c)}) -> {ty(a + c)} {{')
+print(f'  %y = "qnn.concat"(%a, %b) {{layout = "{l}"}} : ({ty(a)}, {ty(c)}) -> {ty(a + c)}')
+print(f'  return %y : {ty(a + c)}')
+print('}')
+PY
+    for t in sm_80 sm_90 sm_90a; do opt build/onnx/concat$i $t concat$i-$t; done
     i=$((i + 1))
   done
   # MobileNetV2 224x224: one weights file for every batch (artifacts carry none)
@@ -73,7 +94,7 @@ run)
   done
   echo "checked: $pass pass, $fail fail"
   # the built artifacts of these names (the suite's TARGETS decide which exist)
-  for a in $(cd art && ls -d resnet_u8-b8-* mobilenet_s8-b64-sm_90a grouped2-sm_90a 2> /dev/null); do
+  for a in $(cd art && ls -d resnet_u8-b8-* mobilenet_s8-b64-sm_90a grouped2-sm_90a concat0-sm_90a squeeze_u8-b8-sm_90 2> /dev/null); do
     for tool in memcheck racecheck; do
       compute-sanitizer --tool $tool --error-exitcode 9 ./nibble-run art/$a --check > /tmp/san 2>&1 || true
       echo "sanitize $a $tool: $(tail -1 /tmp/san)"

@@ -57,10 +57,18 @@ fn param_size(decl: &str) -> Option<usize> {
     // `.param .align 8 .b8 name[16]`: an array parameter.
     if let Some(last) = toks.last() {
         if let (Some(open), true) = (last.find('['), last.ends_with(']')) {
-            n *= last[open + 1..last.len() - 1].parse::<usize>().ok()?;
+            n = n.saturating_mul(last[open + 1..last.len() - 1].parse::<usize>().ok()?);
         }
     }
     Some(n)
+}
+
+/// The chip a PTX module's `.target` directive names (`sm_90a`), if it has one.
+fn ptx_target(ptx: &str) -> Option<&str> {
+    ptx.lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix(".target"))
+        .and_then(|t| t.split([',', ' ', '\t']).find(|s| !s.is_empty()))
 }
 
 /// The kernels of a PTX module and their parameter sizes.
@@ -159,6 +167,30 @@ impl Artifact {
                 "{}: contains a NUL byte",
                 ptx_path.display()
             )));
+        }
+        // the PTX was compiled for the plan's target
+        if let Some(t) = ptx_target(&ptx) {
+            if t != plan.target {
+                return Err(Error::Artifact(format!(
+                    "{}: PTX for {t}, but the plan is for {}",
+                    ptx_path.display(),
+                    plan.target
+                )));
+            }
+        }
+        // every output is written by a launch, or is an input
+        for (k, o) in plan.outputs.iter().enumerate() {
+            let written = plan
+                .launches
+                .iter()
+                .any(|l| l.args.contains(&crate::plan::Arg::Buffer(o.buffer)));
+            if !written && !plan.inputs.iter().any(|i| i.buffer == o.buffer) {
+                return Err(Error::Artifact(format!(
+                    "{}: output {k} (buffer {}) is written by no launch",
+                    dir.display(),
+                    o.buffer
+                )));
+            }
         }
         let entries = ptx_entries(&ptx);
         for (i, l) in plan.launches.iter().enumerate() {
@@ -326,6 +358,35 @@ pub fn load_reference_with(
     // a reference model is checked like IR before the interpreter allocates anything for it
     nibble_qnn::verify::verify_graph(&g)
         .map_err(|e| Error::Artifact(format!("{}: {}", mpath.display(), e.join("; "))))?;
+    // and is the network the plan runs: its inputs and results are the plan's
+    if let Ok(text) = std::fs::read(dir.join(PLAN_FILE)) {
+        let plan = String::from_utf8(text)
+            .ok()
+            .and_then(|t| Plan::from_json(&t).ok())
+            .ok_or_else(|| {
+                Error::Artifact(format!(
+                    "{}: not a valid plan",
+                    dir.join(PLAN_FILE).display()
+                ))
+            })?;
+        let shapes = |v: &[crate::plan::Io]| -> Vec<Vec<i64>> {
+            v.iter().map(|io| io.shape.clone()).collect()
+        };
+        let args: Vec<Vec<i64>> = g.args.iter().map(|t| t.shape.clone()).collect();
+        let results: Vec<Vec<i64>> = g
+            .results
+            .iter()
+            .map(|&r| g.value_type(r).shape.clone())
+            .collect();
+        if args != shapes(&plan.inputs) || results != shapes(&plan.outputs) {
+            return Err(Error::Artifact(format!(
+                "{}: a network of inputs {args:?} and results {results:?}, the plan's has inputs {:?} and outputs {:?}",
+                mpath.display(),
+                shapes(&plan.inputs),
+                shapes(&plan.outputs)
+            )));
+        }
+    }
     let w = Weights::load(&wpath).map_err(Error::Artifact)?;
     let w = w
         .into_bound(&g)

@@ -187,6 +187,22 @@ irdl.dialect @qnn {
     irdl.attributes { "layout" = %layout }
   }
 
+  // Channel concatenation: lhs's channels, then rhs's (same N, H, W and element type;
+  // operands and result in `layout`). Binary: IRDL binds one type to all the values of a
+  // variadic operand, so k tensors are a chain of k - 1 concats.
+  irdl.operation @concat {
+    %lhs = irdl.base "!builtin.tensor"
+    %rhs = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %layout = irdl.any_of(%l0, %l1, %l2)
+    irdl.operands(lhs: %lhs, rhs: %rhs)
+    irdl.results(output: %out)
+    irdl.attributes { "layout" = %layout }
+  }
+
   // int -> f32: f32(x) * scale[c] (one entry: per tensor).
   irdl.operation @dequantize {
     %in = irdl.base "!builtin.tensor"

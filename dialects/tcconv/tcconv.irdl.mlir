@@ -165,6 +165,15 @@ irdl.dialect @tcconv {
     irdl.operands(input: %i, output: %o)
   }
 
+  // Channel concatenation: lhs's channels, then rhs's, into `output` (same N, H, W and element
+  // type; each buffer in its own layout and storage).
+  irdl.operation @concat {
+    %l = irdl.base "!builtin.memref"
+    %r = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    irdl.operands(lhs: %l, rhs: %r, output: %o)
+  }
+
   // Copy with `padding` [top, left, bottom, right] added around H x W, the border holding
   // `value` (a conv's padding_value made explicit).
   irdl.operation @pad {

@@ -5,7 +5,8 @@
 // ResNet in ONNX Runtime's QOperator format (QLinearConv, QLinearAdd, QGemm, ...); a net adding
 // constants (a per-channel shift, one value, a MatMul's bias: QLinearAdd with a constant); a
 // VGG-style net whose classifier reads a flattened 4x4 map (a conv over the whole map); a
-// QCDQ net (Brevitas-style 4-bit activations and weights) on the 4-bit kernels.
+// QCDQ net (Brevitas-style 4-bit activations and weights) on the 4-bit kernels; a SqueezeNet-like
+// net of channel concats (QDQ Concat and QOperator QLinearConcat).
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx -o %t/u8 > /dev/null
@@ -18,7 +19,9 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/biased_qop_u8.onnx --batch 5 -o %t/bias > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/vgg_u8.onnx --batch 3 -o %t/vgg > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/qcdq_u4.onnx --batch 2 -o %t/qcdq > /dev/null
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
+// RUN: nibble-gen import %hawq_fixtures/onnx/squeeze_u8.onnx --batch 3 -o %t/sq > /dev/null
+// RUN: nibble-gen import %hawq_fixtures/onnx/squeeze_qop_u8.onnx --batch 2 -o %t/sqq > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
 
-// CHECK-COUNT-60: ptxas ok
+// CHECK-COUNT-72: ptxas ok
 // CHECK-NOT: FAILED

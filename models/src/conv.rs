@@ -76,6 +76,15 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
             "conv configuration {c:?} makes a tensor of more than 2^32 elements"
         ));
     }
+    // the weights are made in memory (an i32 an element) before anything is written
+    let weight_elems = [big[2], big[4]]
+        .iter()
+        .filter_map(|&d| elements(d))
+        .fold(0i64, i64::saturating_add);
+    nibble_qnn::reference::fits_bytes(
+        (weight_elems as u64).saturating_mul(4),
+        &format!("the weights of conv configuration {c:?} take {{}}"),
+    )?;
     let out = (c.size + 2 * c.padding - c.kernel) / c.stride + 1;
     if out <= 0 {
         return Err(format!(

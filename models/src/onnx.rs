@@ -111,6 +111,9 @@ enum Float {
         lo: Option<f32>,
         hi: Option<f32>,
     },
+    /// A Concat (channels) of dequantized values, not yet quantized: its QuantizeLinear brings
+    /// each part to the output's scale and zero point first (ONNX Runtime's QLinearConcat).
+    Concat(Vec<QVal>),
     /// A MaxPool of one of the above before its QuantizeLinear (a conv whose output the
     /// quantizer left in float): the quantize is monotone, so it runs first and the max pool on
     /// its integers, exactly.
@@ -176,7 +179,7 @@ impl Float {
                 padding,
                 ceil,
             },
-            Float::Input(_) | Float::Dq(_) => return None,
+            Float::Input(_) | Float::Dq(_) | Float::Concat(_) => return None,
         })
     }
 }
@@ -226,12 +229,19 @@ const MAX_OPSET: i64 = 28;
 /// Import a QDQ ONNX model from its file bytes.
 pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String> {
     let mut model = onnx::read(bytes)?;
-    let opset = model
+    let default: Vec<i64> = model
         .opset_import
         .iter()
-        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
         .map(|o| o.version)
-        .unwrap_or(0);
+        .collect();
+    if default.len() > 1 {
+        return Err(format!(
+            "the model imports the default ONNX domain {} times (opsets {default:?}); one is allowed",
+            default.len()
+        ));
+    }
+    let opset = default.first().copied().unwrap_or(0);
     // opset 10 brought QuantizeLinear, DequantizeLinear and QLinearConv (per-axis Q / DQ came
     // with 13; the ONNX model zoo's int8 CNNs are opset 12 QOperator models)
     if opset > MAX_OPSET {
@@ -431,7 +441,9 @@ impl<'a> Importer<'a> {
     fn new(graph: &'a GraphProto) -> Result<Self, String> {
         let mut consts = HashMap::new();
         for t in &graph.initializer {
-            consts.insert(t.name.as_str(), t);
+            if consts.insert(t.name.as_str(), t).is_some() {
+                return Err(format!("initializer '{}' is defined twice", t.name));
+            }
         }
         for n in &graph.node {
             if n.op_type == "Constant" {
@@ -442,14 +454,24 @@ impl<'a> Importer<'a> {
                         format!("{}: only `value` tensors are supported", node_name(n))
                     })?;
                 if let Some(o) = n.output.first() {
-                    consts.insert(o.as_str(), t);
+                    if consts.insert(o.as_str(), t).is_some() {
+                        return Err(format!(
+                            "{}: its output '{o}' is also an initializer",
+                            node_name(n)
+                        ));
+                    }
                 }
             }
             // an Identity of a constant (how exporters write a tied weight) is that constant
             if n.op_type == "Identity" {
                 if let (Some(i), Some(o)) = (n.input.first(), n.output.first()) {
                     if let Some(&t) = consts.get(i.as_str()) {
-                        consts.insert(o.as_str(), t);
+                        if consts.insert(o.as_str(), t).is_some() {
+                            return Err(format!(
+                                "{}: its output '{o}' is also an initializer",
+                                node_name(n)
+                            ));
+                        }
                     }
                 }
             }
@@ -842,7 +864,7 @@ impl<'a> Importer<'a> {
     fn node(&mut self, n: &'a NodeProto) -> Result<(), String> {
         if !(n.domain.is_empty() || n.domain == "ai.onnx") {
             return Err(format!(
-                "op type {} of domain '{}' is not supported (of com.microsoft's quantized operators nibble imports QLinearAdd, QGemm and QLinearGlobalAveragePool)",
+                "op type {} of domain '{}' is not supported (of com.microsoft's quantized operators nibble imports QLinearAdd, QGemm, QLinearConcat and QLinearGlobalAveragePool)",
                 n.op_type, n.domain
             ));
         }
@@ -971,6 +993,7 @@ impl<'a> Importer<'a> {
                         Float::Dq(QVal { id, ..q })
                     }
                     Float::Input(_) => return Err("a Relu / Clip on the float input is not supported".into()),
+                    Float::Concat(_) => return Err("a Relu / Clip of a Concat before its QuantizeLinear is not supported".into()),
                 };
                 self.values.insert(out, Entry::F(f));
             }
@@ -1027,6 +1050,36 @@ impl<'a> Importer<'a> {
                     }),
                 );
             }
+            "Concat" => {
+                let a = Attrs::new(n);
+                check_known(&a, &["axis"])?;
+                let axis = a.int("axis")?.ok_or("Concat needs its axis")?;
+                if axis != 1 && axis != -3 {
+                    return Err(format!(
+                        "a Concat along axis {axis} is not supported (channels, axis 1, are)"
+                    ));
+                }
+                let mut parts = vec![];
+                for (i, x) in n.input.iter().enumerate() {
+                    match self.values.get(x.as_str()) {
+                        Some(Entry::F(Float::Dq(q))) => parts.push(q.clone()),
+                        Some(Entry::F(Float::Concat(qs))) => parts.extend(qs.iter().cloned()),
+                        _ => {
+                            return Err(format!(
+                                "input {i} '{x}' is not the DequantizeLinear of a quantized tensor"
+                            ))
+                        }
+                    }
+                }
+                let [b, _, h, w] = self.nchw(parts[0].id);
+                for q in &parts {
+                    let [qb, _, qh, qw] = self.nchw(q.id);
+                    if (qb, qh, qw) != (b, h, w) || self.g.value_type(q.id).shape.len() != 4 {
+                        return Err("concatenates tensors of different batch, height or width".into());
+                    }
+                }
+                self.values.insert(out, Entry::F(Float::Concat(parts)));
+            }
             "Flatten" | "Reshape" => {
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let [b, c, h, w] = self.nchw(x.id);
@@ -1074,7 +1127,7 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Concat, Flatten, Reshape)"
                 ))
             }
         }
@@ -1352,6 +1405,33 @@ impl<'a> Importer<'a> {
                     qtype,
                     offset: 0,
                 })
+            }
+            Float::Concat(parts) => {
+                // each part at the output's scale and zero point, stored at one offset
+                let to = best_offset(qtype, zp);
+                let mut acc: Option<QVal> = None;
+                for q in parts {
+                    let q = self.quantize_float(x, Float::Dq(q), scale, zp, qtype)?;
+                    let q = self.shift_offset(&q, to);
+                    acc = Some(match acc {
+                        None => q,
+                        Some(a) => {
+                            let [b, ca, h, w] = self.nchw(a.id);
+                            let [_, cq, _, _] = self.nchw(q.id);
+                            let elem = self.g.value_type(a.id).elem;
+                            let ty = TensorType::new(vec![b, ca + cq, h, w], elem);
+                            let id = self.g.push(
+                                Op::Concat {
+                                    layout: Layout::NCHW,
+                                },
+                                vec![a.id, q.id],
+                                ty,
+                            );
+                            QVal { id, ..a }
+                        }
+                    });
+                }
+                acc.ok_or_else(|| "a Concat of nothing".to_string())
             }
             Float::Dq(q) => {
                 if q.scale == scale && q.zp == zp && q.qtype == qtype {
@@ -2174,16 +2254,22 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("Flatten", 1, 1, 1),
     ("Reshape", 1, 2, 1),
     ("Identity", 1, 1, 1),
+    ("Concat", 1, usize::MAX, 1),
     ("QLinearConv", 8, 9, 1),
     ("QLinearMatMul", 8, 8, 1),
     ("QGemm", 6, 9, 1),
     ("QLinearAdd", 7, 8, 1),
     ("QLinearGlobalAveragePool", 5, 5, 1),
+    ("QLinearConcat", 5, usize::MAX, 1),
 ];
 
-/// `n` has as many inputs and outputs as its op type allows (op types not in [`ARITY`] are
-/// diagnosed where they are dispatched).
+/// `n` names each attribute once and has as many inputs and outputs as its op type allows (op
+/// types not in [`ARITY`] are diagnosed where they are dispatched).
 fn arity(n: &NodeProto) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(a) = n.attribute.iter().find(|a| !seen.insert(a.name.as_str())) {
+        return Err(format!("attribute '{}' is given twice", a.name));
+    }
     let Some(&(_, lo, hi, outs)) = ARITY.iter().find(|a| a.0 == n.op_type) else {
         return Ok(());
     };

@@ -420,6 +420,30 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
                 range: xv.range,
             }
         }
+        Qnn::Concat([_, l, x, y]) => {
+            let xs = [*x, *y];
+            let layout = lay(*l)?;
+            if layout == Layout::NC {
+                return Err("concat in layout NC".into());
+            }
+            let first = int_act(eg, xs[0], layout, "concat operand")?;
+            let [n, _, h, w] = layout.nchw(&first.ty.shape);
+            let (mut c, mut range) = (0, first.range);
+            for x in xs {
+                let xv = int_act(eg, x, layout, "concat operand")?;
+                let [xn, xc, xh, xw] = layout.nchw(&xv.ty.shape);
+                if xv.ty.elem != first.ty.elem || (xn, xh, xw) != (n, h, w) {
+                    return Err("concat operands differ in type, N, H or W".into());
+                }
+                c += xc;
+                range = (range.0.min(xv.range.0), range.1.max(xv.range.1));
+            }
+            Value {
+                ty: TensorType::new(layout.shape([n, c, h, w]), first.ty.elem),
+                layout: Some(layout),
+                range,
+            }
+        }
         Qnn::Dequantize([_, l, x]) => {
             let xv = int_act(eg, *x, lay(*l)?, "dequantize input")?;
             Value {

@@ -202,15 +202,14 @@ fn greedy_tree(ix: &Index, allowed: impl Fn(usize, usize) -> bool) -> Vec<Option
             if !allowed(c, ni) {
                 continue;
             }
-            let mut total = node.time;
-            for &k in &node.kids {
-                match best[k] {
-                    Some((_, t)) => total += t,
-                    None => total = f64::INFINITY,
+            // tree costs double with every value read twice: saturate rather than overflow
+            let total = node.kids.iter().try_fold(node.time, |acc, &k| {
+                best[k].map(|(_, t)| (acc + t).min(f64::MAX))
+            });
+            if let Some(total) = total {
+                if cand.is_none_or(|b| total < b.1 - 1e-9) {
+                    cand = Some((ni, total));
                 }
-            }
-            if total.is_finite() && cand.is_none_or(|b| total < b.1 - 1e-9) {
-                cand = Some((ni, total));
             }
         }
         if cand != best[c] {

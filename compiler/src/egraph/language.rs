@@ -15,6 +15,7 @@
 //! (requantize ATTR LAYOUT x)      (add ATTR LAYOUT lhs rhs)     (relu ATTR LAYOUT x)
 //! (clamp ATTR LAYOUT x)           (max-pool2d ATTR LAYOUT x)    (avg-pool2d ATTR LAYOUT x)
 //! (flatten ATTR LAYOUT x)         (dequantize ATTR LAYOUT x)
+//! (concat ATTR LAYOUT lhs rhs)    lhs's channels, then rhs's
 //! ```
 //!
 //! `conv2d-fused2` is a conv2d-fused with a second output: the requantize `SECOND` (an
@@ -63,6 +64,7 @@ define_language! {
         "avg-pool2d" = AvgPool2d([Id; 3]),
         "flatten" = Flatten([Id; 3]),
         "dequantize" = Dequantize([Id; 3]),
+        "concat" = Concat([Id; 4]),
         // `none`: an absent optional operand (no bias, no residual).
         "none" = Absent,
         Layout(ActLayout),

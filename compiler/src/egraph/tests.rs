@@ -416,6 +416,76 @@ fn layout_transforms_move_through_elementwise_and_pooling() {
     assert!(!has(&eg, v[d], "(dequantize ?s NCHW ?x)"));
 }
 
+/// A concat of two transformed values becomes the transform of the concat in the source layout,
+/// and a concat exists in every layout; optimizing a conv pair feeding a concat keeps the
+/// reference's results and leaves no layout transform around the concat (it follows the convs).
+#[test]
+fn concat_moves_between_layouts() {
+    let mut b = B::new(vec![tt(&[2, 8, 6, 6], I8), tt(&[2, 3, 6, 6], I8)]);
+    let ta = b.transform(0, NCHW, HWNC);
+    let tb = b.transform(1, NCHW, HWNC);
+    let c = b.op(
+        Op::Concat { layout: HWNC },
+        vec![ta, tb],
+        tt(&[6, 6, 2, 11], I8),
+    );
+    let (g, _) = b.finish(vec![c]);
+    let (eg, v) = saturate(&g, &family("layout"));
+    assert!(has(
+        &eg,
+        v[c],
+        "(layout-transform NCHW HWNC (concat ?s NCHW ?x ?y))"
+    ));
+    assert!(has(
+        &eg,
+        v[c],
+        "(layout-transform NHWC HWNC (concat ?s NHWC ?x ?y))"
+    ));
+    // Negative: operands in two different layouts are not one concat's.
+    let mut b = B::new(vec![tt(&[2, 8, 6, 6], I8), tt(&[2, 3, 6, 6], I8)]);
+    let ta = b.transform(0, NCHW, HWNC);
+    let tb = b.transform(1, NCHW, NHWC);
+    let tb = b.transform(tb, NHWC, HWNC);
+    let c = b.op(
+        Op::Concat { layout: HWNC },
+        vec![ta, tb],
+        tt(&[6, 6, 2, 11], I8),
+    );
+    let (g, _) = b.finish(vec![c]);
+    let through: Vec<Rewrite> = family("layout")
+        .into_iter()
+        .filter(|r| r.name.as_str() == "layout-transform-through-concat")
+        .collect();
+    let (eg, v) = saturate(&g, &through);
+    assert!(!has(
+        &eg,
+        v[c],
+        "(layout-transform ?a HWNC (concat ?s ?a ?x ?y))"
+    ));
+
+    let mut b = B::new(vec![tt(&[2, 8, 6, 6], I8)]);
+    let c1 = b.conv(0, 16, 1, 1, NCHW);
+    let r1 = b.requantize(c1, I8, [-128, 127], 0, Rounding::HalfToEven, 12, NCHW);
+    let c2 = b.conv(0, 8, 3, 1, NCHW);
+    let r2 = b.requantize(c2, I8, [-128, 127], 0, Rounding::HalfToEven, 12, NCHW);
+    let cat = b.op(
+        Op::Concat { layout: NCHW },
+        vec![r1, r2],
+        tt(&[2, 24, 6, 6], I8),
+    );
+    let c3 = b.conv(cat, 16, 1, 1, NCHW);
+    let (g, w) = b.finish(vec![c3]);
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    assert_eq!(count(&out, |o| matches!(o, Op::Concat { .. })), 1);
+    let layouts: Vec<_> = out
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Concat { .. }))
+        .map(|n| n.op.layout())
+        .collect();
+    assert_ne!(layouts, vec![Some(NCHW)], "{}", out.to_mlir());
+}
+
 #[test]
 fn flatten_absorbs_a_layout_transform() {
     let mut b = B::new(vec![tt(&[2, 8, 1, 1], I8)]);

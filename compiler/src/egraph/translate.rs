@@ -264,6 +264,11 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 let a = eg.add(Qnn::Attr(Attr::Plain { site }));
                 eg.add(Qnn::Flatten([a, l, x(0)]))
             }
+            Op::Concat { layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Plain { site }));
+                eg.add(Qnn::Concat([a, l, x(0), x(1)]))
+            }
             Op::Dequantize { scales, layout } => {
                 let l = lay(&mut eg, *layout);
                 let a = eg.add(Qnn::Attr(Attr::Dequantize {
@@ -519,6 +524,11 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
         Qnn::Flatten([a, l, x]) => (
             Op::Flatten { layout: lay(*l)? },
             vec![*x],
+            Some(at(*a)?.site()),
+        ),
+        Qnn::Concat([a, l, x, y]) => (
+            Op::Concat { layout: lay(*l)? },
+            vec![*x, *y],
             Some(at(*a)?.site()),
         ),
         Qnn::Dequantize([a, l, x]) => {

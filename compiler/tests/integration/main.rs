@@ -3,6 +3,7 @@
 
 mod architecture;
 mod artifact;
+mod concat;
 mod egraph;
 mod onnx;
 mod shortcut;

@@ -251,6 +251,10 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
             Op::Relu { .. } => arg(0).map(|x| x.clamp([0, i64::MAX])),
             Op::Clamp { min, max, .. } => arg(0).map(|x| x.clamp([*min, *max])),
             Op::MaxPool2d { .. } | Op::Flatten { .. } | Op::LayoutTransform { .. } => arg(0),
+            Op::Concat { .. } => (0..n.operands.len())
+                .map(arg)
+                .reduce(|a, b| Some(a?.hull(b?)))
+                .flatten(),
             // floor(sum / count) with padding counted as zeros
             Op::AvgPool2d { .. } => arg(0).map(Interval::with_zero),
         };

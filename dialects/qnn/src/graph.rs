@@ -240,6 +240,9 @@ qnn_ops! {
     },
     /// `qnn.flatten`: N x C x 1 x 1 (any 4-D layout) -> N x C.
     Flatten = "flatten" { layout: Layout => "layout" },
+    /// `qnn.concat`: (lhs, rhs) -> lhs's channels, then rhs's (N, H, W and the element type
+    /// shared; any 4-D layout, both operands in it).
+    Concat = "concat" { layout: Layout => "layout" },
     /// `qnn.conv2d_fused`: (input, weight, bias?, residual?) -> int; `qnn.conv2d` followed by
     /// its epilogue (requantize or per-branch residual add, clamp, relu; see [`Epilogue`]).
     /// A residual operand is present iff the epilogue is `Residual`; bias iff one more operand.
@@ -281,6 +284,7 @@ impl Op {
             | Op::MaxPool2d { layout, .. }
             | Op::AvgPool2d { layout, .. }
             | Op::Flatten { layout }
+            | Op::Concat { layout }
             | Op::Dequantize { layout, .. } => Some(*layout),
             Op::LayoutTransform { src, .. } => Some(*src),
             Op::Weight { .. } | Op::Dense | Op::SecondResult => None,

@@ -73,6 +73,19 @@ pub fn bytes_held(g: &Graph) -> u64 {
 /// inputs first call it before that.
 pub fn fits_in_memory(g: &Graph) -> Result<(), String> {
     let need = bytes_held(g);
+    fits_bytes(
+        need,
+        &format!(
+            "@{}: the CPU reference holds {{}} of tensors for this network",
+            g.name
+        ),
+    )
+}
+
+/// Refuse to allocate `need` bytes where this process may not use that much (the smaller of the
+/// machine's available memory and the address-space limit, a quarter kept free). `what` says
+/// what needs them, with `{}` where the amount goes.
+pub fn fits_bytes(need: u64, what: &str) -> Result<(), String> {
     let kb = |text: &str, key: &str| -> Option<u64> {
         let line = text.lines().find(|l| l.starts_with(key))?;
         line[key.len()..].split_whitespace().next()?.parse().ok()
@@ -101,11 +114,10 @@ pub fn fits_in_memory(g: &Graph) -> Result<(), String> {
         },
     };
     if need.saturating_add(need / 4) > have {
-        let gb = |b: u64| b as f64 / (1u64 << 30) as f64;
+        let gb = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
         return Err(format!(
-            "@{}: the CPU reference holds {:.1} GiB of tensors for this network, more than the {:.1} GiB of memory this process may use",
-            g.name,
-            gb(need),
+            "{}, more than the {} of memory this process may use",
+            what.replacen("{}", &gb(need), 1),
             gb(have)
         ));
     }
@@ -533,6 +545,10 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
         Op::LayoutTransform { src, dst } => {
             arity(&ops, 1, 1)?;
             Data::Int(layout_transform(ops[0], *src, *dst, res)?)
+        }
+        Op::Concat { layout } => {
+            arity(&ops, 2, 2)?;
+            Data::Int(concat(&ops, *layout, res)?)
         }
     };
     Ok(Tensor {
@@ -1358,6 +1374,53 @@ fn layout_transform(x: &Tensor, src: Layout, dst: Layout, res: &TensorType) -> R
     Ok(out)
 }
 
+/// `qnn.concat`: the operands' channels one after another, every tensor in `layout` (the op
+/// takes two; the loop takes any number).
+fn concat(xs: &[&Tensor], layout: Layout, res: &TensorType) -> Res<Vec<i32>> {
+    if layout == Layout::NC {
+        return Err("concat works on 4-D layouts only".into());
+    }
+    let dims: Vec<[usize; 4]> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| logical_dims(&x.ty, layout, &format!("operand {i}")))
+        .collect::<Res<_>>()?;
+    let [n, _, h, w] = dims[0];
+    if let Some(i) = dims.iter().position(|d| (d[0], d[2], d[3]) != (n, h, w)) {
+        return Err(format!(
+            "operand {i} {} differs from operand 0 {} in N, H or W",
+            xs[i].ty.mlir(),
+            xs[0].ty.mlir()
+        ));
+    }
+    let c: usize = dims.iter().map(|d| d[1]).sum();
+    expect_shape(res, &layout.shape([n, c, h, w].map(|d| d as i64)), "concat")?;
+    int_result(res)?;
+    let ostride = layout.strides([n, c, h, w].map(|d| d as i64));
+    let mut out = vec![0i32; res.numel()];
+    let mut c0 = 0;
+    for (x, d) in xs.iter().zip(&dims) {
+        let xv = ints(x, "operand")?;
+        let istride = layout.strides(d.map(|v| v as i64));
+        for (ni, ci, hi, wi) in logical_indices(*d) {
+            let src = ni * istride[0] + ci * istride[1] + hi * istride[2] + wi * istride[3];
+            let dst = ni * ostride[0] + (c0 + ci) * ostride[1] + hi * ostride[2] + wi * ostride[3];
+            out[dst] = xv[src];
+        }
+        c0 += d[1];
+    }
+    check_fits(&out, res)?;
+    Ok(out)
+}
+
+/// Every logical index (n, c, h, w) of `dims`, in order.
+fn logical_indices(dims: [usize; 4]) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    let [n, c, h, w] = dims;
+    (0..n).flat_map(move |a| {
+        (0..c).flat_map(move |b| (0..h).flat_map(move |y| (0..w).map(move |x| (a, b, y, x))))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1397,6 +1460,49 @@ mod tests {
         let r = g.push(op, operands, result);
         g.results = vec![r];
         run(&g, &w, inputs).map(|mut v| v.remove(0))
+    }
+
+    /// Channels of the operands one after another, in every 4-D layout; mismatched N / H / W
+    /// and a wrong result shape are errors.
+    #[test]
+    fn concat_appends_channels_in_every_layout() {
+        // NCHW a: [1, 2, 2, 1] = channels (1, 2), (3, 4); b: [1, 1, 2, 1] = (5, 6)
+        let a = ti(&[1, 2, 2, 1], I8, vec![1, 2, 3, 4]);
+        let b = ti(&[1, 1, 2, 1], I8, vec![5, 6]);
+        let op = Op::Concat { layout: NCHW };
+        let y = one_op(&[a, b], &[], op, tt(&[1, 3, 2, 1], I8)).unwrap();
+        assert_eq!(y.ints(), [1, 2, 3, 4, 5, 6]);
+        // the same values in NHWC: [1, 2, 1, C], channels innermost
+        let a = ti(&[1, 2, 1, 2], I8, vec![1, 3, 2, 4]);
+        let b = ti(&[1, 2, 1, 1], I8, vec![5, 6]);
+        let op = Op::Concat { layout: NHWC };
+        let y = one_op(&[a, b], &[], op, tt(&[1, 2, 1, 3], I8)).unwrap();
+        assert_eq!(y.ints(), [1, 3, 5, 2, 4, 6]);
+        // HWNC with two images, three operands, 4-bit
+        let a = ti(&[1, 1, 2, 1], U4, vec![7, 8]);
+        let b = ti(&[1, 1, 2, 2], U4, vec![1, 2, 3, 4]);
+        let c = ti(&[1, 1, 2, 1], U4, vec![15, 0]);
+        let op = Op::Concat { layout: HWNC };
+        let ab = one_op(&[a, b], &[], op.clone(), tt(&[1, 1, 2, 3], U4)).unwrap();
+        let y = one_op(&[ab, c], &[], op, tt(&[1, 1, 2, 4], U4)).unwrap();
+        assert_eq!(y.ints(), [7, 1, 2, 15, 8, 3, 4, 0]);
+        // N / H / W must agree; the result must hold the summed channels
+        let a = ti(&[1, 2, 2, 1], I8, vec![1, 2, 3, 4]);
+        let bad = one_op(
+            &[a.clone(), ti(&[1, 1, 1, 1], I8, vec![5])],
+            &[],
+            Op::Concat { layout: NCHW },
+            tt(&[1, 3, 2, 1], I8),
+        );
+        assert!(bad.unwrap_err().contains("N, H or W"));
+        let b = ti(&[1, 1, 2, 1], I8, vec![5, 6]);
+        let bad = one_op(
+            &[a, b],
+            &[],
+            Op::Concat { layout: NCHW },
+            tt(&[1, 4, 2, 1], I8),
+        );
+        assert!(bad.is_err());
     }
 
     fn per_tensor(multiplier: i32, shift: i32) -> ChannelScales {

@@ -567,6 +567,38 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                 ));
             }
         }
+        Op::Concat { layout } => {
+            arity(2..=2)?;
+            if *layout == Layout::NC {
+                return fail("layout must be a 4-D layout (NCHW, NHWC or HWNC)");
+            }
+            let elem = operands[0].elem;
+            int_elem(operands[0], "operand 0")?;
+            let [n, _, h, w] = {
+                layout_rank(*layout, operands[0], "operand 0")?;
+                layout.nchw(&operands[0].shape)
+            };
+            let mut channels = 0i64;
+            for (i, t) in operands.iter().enumerate() {
+                layout_rank(*layout, t, &format!("operand {i}"))?;
+                let [tn, tc, th, tw] = layout.nchw(&t.shape);
+                if t.elem != elem || (tn, th, tw) != (n, h, w) {
+                    return fail(format!(
+                        "operand {i} must have the element type and N, H, W of operand 0 ({elem}, {n}, {h}, {w}), found {}",
+                        t.mlir()
+                    ));
+                }
+                channels += tc;
+            }
+            let want = TensorType::new(layout.shape([n, channels, h, w]), elem);
+            if *result != want {
+                return fail(format!(
+                    "result must be {} (the operands' channels summed), found {}",
+                    want.mlir(),
+                    result.mlir()
+                ));
+            }
+        }
         Op::Dequantize { scales: sc, layout } => {
             arity(1..=1)?;
             int_elem(operands[0], "input")?;

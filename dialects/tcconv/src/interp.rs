@@ -664,6 +664,38 @@ impl Ctx<'_> {
                     Ok(store_ints(ob, &slots))
                 }
             }
+            TcOp::Concat { inputs, output: _ } => {
+                int_out()?;
+                // each input's slots and the first output channel it fills
+                let mut parts = vec![];
+                let mut c0 = 0;
+                for &b in inputs {
+                    let ib = self.buf(b)?;
+                    if ib.elem != ob.elem
+                        || (ib.dims[0], ib.dims[2], ib.dims[3])
+                            != (ob.dims[0], ob.dims[2], ob.dims[3])
+                    {
+                        return Err(format!(
+                            "concat input {:?} {} into {:?} {}",
+                            ib.dims, ib.elem, ob.dims, ob.elem
+                        ));
+                    }
+                    let (ig, x) = self.ints(bufs, b)?;
+                    parts.push((c0, ib.dims[1] as usize, ig, x));
+                    c0 += ib.dims[1] as usize;
+                }
+                if c0 as i64 != ob.dims[1] {
+                    return Err(format!("concat of {c0} channels into {}", ob.dims[1]));
+                }
+                let slots = og.fill(|n, c, h, w| {
+                    let (start, _, ig, x) = parts
+                        .iter()
+                        .find(|p| (p.0..p.0 + p.1).contains(&c))
+                        .expect("channels checked");
+                    Ok(x[ig.at(n, c - start, h, w)])
+                })?;
+                Ok(store_ints(ob, &slots))
+            }
             TcOp::Elementwise { op, inputs, .. } => {
                 int_out()?;
                 let arity = if matches!(op, Elementwise::Add { .. }) {

@@ -237,6 +237,11 @@ pub fn build_func<'c>(
             TcOp::Relayout { input, output } => {
                 (vec![bufs[input], bufs[output]], None, String::new())
             }
+            TcOp::Concat { inputs, output } => {
+                let mut v: Vec<Value> = inputs.iter().map(|b| bufs[b]).collect();
+                v.push(bufs[output]);
+                (v, None, String::new())
+            }
             TcOp::Conv2d(c) => {
                 let mut v = vec![bufs[&c.input], weights[c.weight]];
                 v.extend(c.bias.map(|b| weights[b]));
@@ -709,6 +714,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
             "tcconv.relayout" => p.ops.push(TcOp::Relayout {
                 input: operand(0)?,
                 output: operand(1)?,
+            }),
+            "tcconv.concat" => p.ops.push(TcOp::Concat {
+                inputs: vec![operand(0)?, operand(1)?],
+                output: operand(2)?,
             }),
             "tcconv.conv2d" => {
                 let seg = i32_vec(&op, "operandSegmentSizes").map_err(err)?;

@@ -152,7 +152,8 @@ pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
         | Op::Relu { layout }
         | Op::Clamp { layout, .. }
         | Op::MaxPool2d { layout, .. }
-        | Op::AvgPool2d { layout, .. } => *layout,
+        | Op::AvgPool2d { layout, .. }
+        | Op::Concat { layout } => *layout,
         Op::LayoutTransform { dst, .. } => *dst,
         Op::SecondResult => qnn_layout(g, n.operands[0]),
         _ => Layout::NCHW,
@@ -1097,6 +1098,16 @@ impl<'g> Lowering<'g> {
                         let output = self.output(v);
                         self.p.ops.push(TcOp::Relayout { input, output });
                     }
+                }
+                Op::Concat { .. } => {
+                    // each input as it was produced: the kernel reads any layout and storage
+                    let inputs = n
+                        .operands
+                        .iter()
+                        .map(|&x| self.buffer(x, self.layout[&x]))
+                        .collect();
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Concat { inputs, output });
                 }
                 // computed by the dense kernel it follows
                 Op::Dequantize { .. } if fused_into.contains(&i) => {}

@@ -241,6 +241,12 @@ pub enum TcOp {
         input: BufId,
         output: BufId,
     },
+    /// `qnn.concat`: the inputs' channels one after another into `output` (each input in its
+    /// own layout and storage, as a relayout reads it). `tcconv.concat` takes two inputs.
+    Concat {
+        inputs: Vec<BufId>,
+        output: BufId,
+    },
     /// integer -> f32: `f32(x) * scales[c]` (one entry: per tensor).
     Dequantize {
         input: BufId,
@@ -300,6 +306,7 @@ impl TcOp {
             TcOp::Pool { .. } => "pool2d",
             TcOp::Elementwise { .. } => "elementwise",
             TcOp::Relayout { .. } => "relayout",
+            TcOp::Concat { .. } => "concat",
             TcOp::Pad { .. } => "pad",
             TcOp::Dequantize { .. } => "dequantize",
         }
@@ -317,7 +324,7 @@ impl TcOp {
                 .chain(c.shortcut.as_ref().map(|sc| sc.input))
                 .collect(),
             TcOp::Dense(d) => vec![d.input],
-            TcOp::Elementwise { inputs, .. } => inputs.clone(),
+            TcOp::Elementwise { inputs, .. } | TcOp::Concat { inputs, .. } => inputs.clone(),
         }
     }
     pub fn writes(&self) -> BufId {
@@ -327,6 +334,7 @@ impl TcOp {
             | TcOp::Relayout { output, .. }
             | TcOp::Pad { output, .. }
             | TcOp::Dequantize { output, .. }
+            | TcOp::Concat { output, .. }
             | TcOp::Elementwise { output, .. } => *output,
             TcOp::Conv2d(c) => c.output,
             TcOp::Dense(d) => d.output,

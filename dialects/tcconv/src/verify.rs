@@ -502,6 +502,30 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     *padding,
                     *padding_value,
                 ),
+                TcOp::Concat { inputs, output } => {
+                    let y = &p.buffers[*output];
+                    let [n, _, h, w] = y.dims;
+                    let channels: i64 = inputs.iter().map(|&b| p.buffers[b].dims[1]).sum();
+                    if inputs.len() != 2 {
+                        Err(format!("takes two inputs, not {}", inputs.len()))
+                    } else if !y.elem.is_int() {
+                        Err(format!("writes an integer buffer, not {}", y.elem))
+                    } else if let Some(b) = inputs.iter().map(|&b| &p.buffers[b]).find(|b| {
+                        b.elem != y.elem || (b.dims[0], b.dims[2], b.dims[3]) != (n, h, w)
+                    }) {
+                        Err(format!(
+                            "input {:?} {} does not match the output's element type {} and N, H, W {:?}",
+                            b.dims, b.elem, y.elem, [n, h, w]
+                        ))
+                    } else if channels != y.dims[1] {
+                        Err(format!(
+                            "inputs of {channels} channels in all, output of {}",
+                            y.dims[1]
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }
                 TcOp::Quantize { input, output, .. }
                 | TcOp::Relayout { input, output }
                 | TcOp::Dequantize { input, output, .. } => {

@@ -367,3 +367,35 @@ func.func @grouped_weight_channels(%x: tensor<1x6x8x8xi8>, %w: tensor<6x6x3x3xi8
   %0 = "qnn.conv2d"(%x, %w) {groups = 6 : i64, kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x6x8x8xi8>, tensor<6x6x3x3xi8>) -> tensor<1x6x6x6xi32>
   return %0 : tensor<1x6x6x6xi32>
 }
+
+// -----
+
+func.func @concat_channels_summed(%a: tensor<1x2x4x4xi8>, %b: tensor<1x3x4x4xi8>) -> tensor<1x6x4x4xi8> {
+  // expected-error @+1 {{result must be tensor<1x5x4x4xi8> (the operands' channels summed), found tensor<1x6x4x4xi8>}}
+  %0 = "qnn.concat"(%a, %b) {layout = "NCHW"} : (tensor<1x2x4x4xi8>, tensor<1x3x4x4xi8>) -> tensor<1x6x4x4xi8>
+  return %0 : tensor<1x6x4x4xi8>
+}
+
+// -----
+
+func.func @concat_same_spatial_dims(%a: tensor<1x2x4x4xi8>, %b: tensor<1x3x4x2xi8>) -> tensor<1x5x4x4xi8> {
+  // expected-error @+1 {{operand 1 must have the element type and N, H, W of operand 0 (i8, 1, 4, 4), found tensor<1x3x4x2xi8>}}
+  %0 = "qnn.concat"(%a, %b) {layout = "NCHW"} : (tensor<1x2x4x4xi8>, tensor<1x3x4x2xi8>) -> tensor<1x5x4x4xi8>
+  return %0 : tensor<1x5x4x4xi8>
+}
+
+// -----
+
+func.func @concat_same_element_type(%a: tensor<1x2x4x4xi8>, %b: tensor<1x3x4x4xui8>) -> tensor<1x5x4x4xi8> {
+  // expected-error @+1 {{operand 1 must have the element type and N, H, W of operand 0}}
+  %0 = "qnn.concat"(%a, %b) {layout = "NCHW"} : (tensor<1x2x4x4xi8>, tensor<1x3x4x4xui8>) -> tensor<1x5x4x4xi8>
+  return %0 : tensor<1x5x4x4xi8>
+}
+
+// -----
+
+func.func @concat_is_binary(%a: tensor<1x2x4x4xi8>) -> tensor<1x2x4x4xi8> {
+  // expected-error @+1 {{expects exactly 2 operands, but got 1}}
+  %0 = "qnn.concat"(%a) {layout = "NCHW"} : (tensor<1x2x4x4xi8>) -> tensor<1x2x4x4xi8>
+  return %0 : tensor<1x2x4x4xi8>
+}

@@ -123,3 +123,10 @@ func.func @grouped(%x: tensor<2x8x6x6xui8>, %dw: tensor<8x1x3x3xi8>, %gw: tensor
   %g = "qnn.conv2d"(%r, %gw) {groups = 4 : i64, kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<2x8x6x6xui8>, tensor<4x2x1x1xi8>) -> tensor<2x4x6x6xi32>
   return %g : tensor<2x4x6x6xi32>
 }
+
+// CHECK-LABEL: func.func @concat
+func.func @concat(%a: tensor<2x4x3x5xui4>, %b: tensor<2x4x3x3xui4>) -> tensor<2x4x3x8xui4> {
+  // CHECK: "qnn.concat"(%{{.*}}, %{{.*}}) {layout = "NHWC"} : (tensor<2x4x3x5xui4>, tensor<2x4x3x3xui4>) -> tensor<2x4x3x8xui4>
+  %y = "qnn.concat"(%a, %b) {layout = "NHWC"} : (tensor<2x4x3x5xui4>, tensor<2x4x3x3xui4>) -> tensor<2x4x3x8xui4>
+  return %y : tensor<2x4x3x8xui4>
+}

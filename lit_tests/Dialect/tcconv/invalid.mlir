@@ -353,3 +353,19 @@ func.func @bias_of_wrong_dims(%arg0: memref<1x8x8x2xi32> {tcconv.dims = array<i6
   "tcconv.conv2d"(%arg0, %0, %1, %arg1) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 2147483647>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 37>, stages = 2 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<1x8x8x2xi32>, memref<16x3x3x2xi32>, memref<16xi32>, memref<1x8x8x2xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @concat_channels_summed(%arg0: memref<2x3x3x1xi32> {tcconv.dims = array<i64: 2, 5, 3, 3>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<2x3x3x2xi32> {tcconv.dims = array<i64: 2, 10, 3, 3>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg2: memref<2x3x3x2xi32> {tcconv.dims = array<i64: 2, 16, 3, 3>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{'tcconv.concat' inputs of 15 channels in all, output of 16}}
+  "tcconv.concat"(%arg0, %arg1, %arg2) : (memref<2x3x3x1xi32>, memref<2x3x3x2xi32>, memref<2x3x3x2xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @concat_element_types(%arg0: memref<2x3x3x8xi8> {tcconv.dims = array<i64: 2, 5, 3, 3>, tcconv.elem = "i8", tcconv.layout = "NHWC"}, %arg1: memref<2x3x3x2xi32> {tcconv.dims = array<i64: 2, 11, 3, 3>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg2: memref<2x3x3x2xi32> {tcconv.dims = array<i64: 2, 16, 3, 3>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{'tcconv.concat' input [2, 5, 3, 3] i8 does not match the output's element type ui4}}
+  "tcconv.concat"(%arg0, %arg1, %arg2) : (memref<2x3x3x8xi8>, memref<2x3x3x2xi32>, memref<2x3x3x2xi32>) -> ()
+  return
+}

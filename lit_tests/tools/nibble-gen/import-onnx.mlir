@@ -52,6 +52,19 @@
 // QCDQ: "qnn.conv2d"({{.*}}) {{.*}} : (tensor<8x16x32x32xui4>, tensor<16x16x3x3xi4>, tensor<16xi32>) -> tensor<8x16x32x32xi32>
 // RUN: nibble-run --cpu %t/q4/model.mlir --input %hawq_fixtures/onnx/qcdq_u4.input.npy --check %hawq_fixtures/onnx/qcdq_u4.ort.npy | FileCheck %s --check-prefix=QCDQCPU
 // QCDQCPU: check: 80 elements identical to
+// Channel concats (SqueezeNet fire modules, a three-way inception concat as a chain of two):
+// each part requantized to the Concat's QuantizeLinear, then concatenated; bit for bit with
+// ONNX Runtime (QDQ and QOperator QLinearConcat).
+// RUN: nibble-gen import %hawq_fixtures/onnx/squeeze_u8.onnx -o %t/sq > /dev/null
+// RUN: FileCheck %s --check-prefix=SQUEEZE < %t/sq/model.mlir
+// SQUEEZE: "qnn.concat"({{.*}}) {layout = "NCHW"} : (tensor<8x8x8x8xui8>, tensor<8x8x8x8xui8>) -> tensor<8x16x8x8xui8>
+// SQUEEZE: "qnn.concat"({{.*}}) {layout = "NCHW"} : (tensor<8x12x8x8xui8>, tensor<8x12x8x8xui8>) -> tensor<8x24x8x8xui8>
+// SQUEEZE: "qnn.concat"({{.*}}) {layout = "NCHW"} : (tensor<8x8x8x8xui8>, tensor<8x5x8x8xui8>) -> tensor<8x13x8x8xui8>
+// SQUEEZE: "qnn.concat"({{.*}}) {layout = "NCHW"} : (tensor<8x13x8x8xui8>, tensor<8x3x8x8xui8>) -> tensor<8x16x8x8xui8>
+// RUN: nibble-run --cpu %t/sq/model.mlir --input %hawq_fixtures/onnx/squeeze_u8.input.npy --check %hawq_fixtures/onnx/squeeze_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// RUN: nibble-gen import %hawq_fixtures/onnx/squeeze_qop_u8.onnx -o %t/sqq > /dev/null
+// RUN: nibble-run --cpu %t/sqq/model.mlir --input %hawq_fixtures/onnx/squeeze_qop_u8.input.npy --check %hawq_fixtures/onnx/squeeze_qop_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// SQCPU: check: 80 elements identical to
 // Files that are not models: a located one-line error each, exit 1.
 // RUN: printf '' > %t/empty.onnx && not nibble-gen import %t/empty.onnx -o %t/e 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: nibble-gen: error: {{.*}}empty.onnx: the file is empty

@@ -102,3 +102,10 @@
 // RUN: %python -c "[print('func.func @f%%d() { return }\n// -----' %% i) for i in range(100000)]; print('func.func @g() {\n  %%0 = arith.addi\n}')" > %t.splits.mlir
 // RUN: not nibble-opt %t.splits.mlir --split-input-file 2>&1 | FileCheck %s --check-prefix=SPLITS
 // SPLITS: splits.mlir:200002:18: error: expected SSA operand
+// 3,000 levels of x = add(x, relu(x)): more e-classes than the greedy pass keeps sets for, so it
+// sums tree costs, which double with every level; they saturate instead of overflowing to
+// infinity (which left the results without a choice: "no acyclic program").
+// RUN: %python %S/Inputs/add_relu_levels.py 3000 > %t.levels.mlir
+// RUN: nibble-opt %t.levels.mlir --pass-pipeline='builtin.module(qnn-egraph-optimize{target=sm_90})' | FileCheck %s --check-prefix=LEVELS
+// LEVELS-LABEL: func.func @d
+// LEVELS: return

@@ -13,3 +13,14 @@ func.func @huge(%x: tensor<1x1x65536x65536xi8>) -> tensor<1x1x65536x65536xi8> {
   %g = "qnn.relu"(%f) {layout = "NCHW"} : (tensor<1x1x65536x65536xi8>) -> tensor<1x1x65536x65536xi8>
   return %g : tensor<1x1x65536x65536xi8>
 }
+// The GPU path checks the host tensors of the inputs and outputs the same way, before making
+// the inputs (and before it looks for a CUDA driver); nibble-gen conv checks the weights it
+// would make. (Under a 4 GB address-space limit, so that the outcome does not depend on the
+// machine's memory.)
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: nibble-gen conv --shape 65536,8,64,8,3,1,1 -o %t/big > /dev/null
+// RUN: nibble-opt %t/big/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90})' --emit=artifact -o %t/art > /dev/null 2>&1
+// RUN: not sh -c 'ulimit -v 4000000 && nibble-run %t/art' 2>&1 | FileCheck %s --check-prefix=GPU
+// GPU: nibble-run: error: the inputs and outputs of conv take 16.0 GiB on the host, more than the {{[0-9.]+}} GiB of memory this process may use
+// RUN: not sh -c 'ulimit -v 4000000 && nibble-gen conv --shape 1,65536,1,65536,1,1,0 -o %t/w' 2>&1 | FileCheck %s --check-prefix=GEN
+// GEN: nibble-gen: error: the weights of conv configuration {{.*}} take 16.0 GiB, more than the {{[0-9.]+}} GiB of memory this process may use

@@ -12,13 +12,15 @@
 //!   (com.microsoft)
 //! QLinearGlobalAveragePool(X, sx, zx, sy, zy)    DQ(X), GlobalAveragePool, Q(sy, zy)
 //!   (com.microsoft)
+//! QLinearConcat(sy, zy, X1, s1, z1, ...)         DQ(X1), ..., Concat, Q(sy, zy)
+//!   (com.microsoft)
 //! ```
 //!
 //! ONNX Runtime runs a QDQ graph by fusing exactly these groups into the same quantized
 //! operators, so importing the groups reproduces the QOperator model's integer arithmetic (the
 //! importer's module doc says how each is computed). The int32 bias of QLinearConv / QGemm is
 //! dequantized with scale `f32(sx * sw)` and zero point 0, as a QDQ model stores it. Other
-//! quantized operators (QLinearSigmoid, QLinearConcat, ...) stay and are diagnosed by name.
+//! quantized operators (QLinearSigmoid, QLinearLeakyRelu, ...) stay and are diagnosed by name.
 
 use nibble_onnx::proto::{
     attribute_type, data_type as dt, AttributeProto, GraphProto, NodeProto, TensorProto,
@@ -30,7 +32,9 @@ fn expands(n: &NodeProto) -> bool {
     let onnx = n.domain.is_empty() || n.domain == "ai.onnx";
     match n.op_type.as_str() {
         "QLinearConv" | "QLinearMatMul" => onnx,
-        "QGemm" | "QLinearAdd" | "QLinearGlobalAveragePool" => n.domain == "com.microsoft",
+        "QGemm" | "QLinearAdd" | "QLinearGlobalAveragePool" | "QLinearConcat" => {
+            n.domain == "com.microsoft"
+        }
         _ => false,
     }
 }
@@ -235,6 +239,7 @@ impl Expander<'_> {
             ],
             "QGemm" => &["alpha", "transA", "transB"],
             "QLinearGlobalAveragePool" => &["channels_last"],
+            "QLinearConcat" => &["axis"],
             _ => &[],
         };
         if let Some(u) = nibble_onnx::Attrs::new(n).unknown(known).first() {
@@ -293,6 +298,21 @@ impl Expander<'_> {
                 let b = self.dq(n, 3, None, &format!("{out}_b"))?;
                 let y = self.op(n, "Add", vec![a, b], &[], &out);
                 self.q(n, y, 6, &out)
+            }
+            "QLinearConcat" => {
+                // (Y_scale, Y_zero_point, then X, X_scale, X_zero_point for each input)
+                if n.input.len() < 5 || (n.input.len() - 2) % 3 != 0 {
+                    return Err(format!(
+                        "{} inputs: QLinearConcat takes the output's scale and zero point, then three per input",
+                        n.input.len()
+                    ));
+                }
+                let mut xs = vec![];
+                for k in 0..(n.input.len() - 2) / 3 {
+                    xs.push(self.dq(n, 2 + 3 * k, None, &format!("{out}_x{k}"))?);
+                }
+                let y = self.op(n, "Concat", xs, &["axis"], &out);
+                self.q(n, y, 0, &out)
             }
             "QLinearGlobalAveragePool" => {
                 if nibble_onnx::Attrs::new(n)

@@ -35,6 +35,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "resnet_convf_u8",
         "vgg_u8",
         "qcdq_u4",
+        "squeeze_u8",
+        "squeeze_qop_u8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -1336,9 +1338,39 @@ fn what_the_operator_schemas_forbid_is_refused() {
         "{e}"
     );
 
-    // an opset from the future
+    // an opset from the future, also beside a known one
     let mut m = ModelProto::decode(&conv_model(vec![dqw()], good(), "")[..]).unwrap();
     m.opset_import[0].version = 99;
     let e = import_error(&m.encode_to_vec());
     assert!(e.contains("opset 99"), "{e}");
+    m.opset_import.insert(
+        0,
+        OperatorSetIdProto {
+            domain: String::new(),
+            version: 21,
+        },
+    );
+    let e = import_error(&m.encode_to_vec());
+    assert!(e.contains("default ONNX domain 2 times"), "{e}");
+
+    // names that must be unique: initializers, a node's attributes
+    let mut twice = good();
+    twice.push(tensor_i8("wq", vec![3, 2, 3, 3], vec![0; 54]));
+    let e = import_error(&conv_model(vec![dqw()], twice, ""));
+    assert!(e.contains("initializer 'wq' is defined twice"), "{e}");
+    let mut m = ModelProto::decode(&conv_model(vec![dqw()], good(), "")[..]).unwrap();
+    let conv = m
+        .graph
+        .as_mut()
+        .unwrap()
+        .node
+        .iter_mut()
+        .find(|n| n.op_type == "Conv")
+        .unwrap();
+    conv.attribute.insert(0, attr_ints("pads", &[0, 0, 0, 0]));
+    let e = import_error(&m.encode_to_vec());
+    assert!(
+        e.contains("Conv node 'c'") && e.contains("'pads' is given twice"),
+        "{e}"
+    );
 }

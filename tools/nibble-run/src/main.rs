@@ -341,6 +341,24 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
         .iter()
         .map(nibble_runtime::host::tensor_type)
         .collect::<Result<Vec<_>, _>>()?;
+    // the inputs and the outputs live on the host too (4 bytes an element)
+    let host: u64 = p
+        .inputs
+        .iter()
+        .chain(&p.outputs)
+        .map(|io| {
+            io.shape
+                .iter()
+                .fold(4u64, |a, &d| a.saturating_mul(d.max(0) as u64))
+        })
+        .fold(0, u64::saturating_add);
+    nibble_qnn::reference::fits_bytes(
+        host,
+        &format!(
+            "the inputs and outputs of {} take {{}} on the host",
+            p.network
+        ),
+    )?;
     let inputs = make_inputs(cli, &tys)?;
     let mut rt = match Runtime::new(&a) {
         Ok(rt) => rt,

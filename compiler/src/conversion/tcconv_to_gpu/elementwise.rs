@@ -1,4 +1,4 @@
-//! One-thread-per-output-group kernels: quantize (f32 -> packed int), dequantize, relayout and
+//! One-thread-per-output-group kernels: quantize (f32 -> packed int), dequantize, relayout, concat and
 //! the elementwise family (requantize / residual add / relu / clamp).
 //!
 //! Every kernel here: thread `t = block_id.x * 256 + thread_id.x` writes the output slots
@@ -12,6 +12,8 @@
 //! - quantize: E * (1 fmul + ~10 f32/int ops), reads 4*E bytes of f32, writes S.
 //! - dequantize: E * (1 cvt + 1 fmul), reads the stored input, writes 4*E bytes.
 //! - relayout: E * (extract + insert), reads the stored input, writes S.
+//! - concat: E * (k compares + extract + insert) for k inputs, reads each stored input once,
+//!   writes S.
 //! - requantize: E * (1 i64 mul + ~12 i64 ops for the rounding + 2 clamps), add: twice that,
 //!   relu / clamp: E * 2 ops; reads the stored inputs (+ per-channel tables, cached), writes S.
 
@@ -440,6 +442,63 @@ pub fn relayout(
     each_group(kb, oa, out, CHANNELS_PER_THREAD, &mut |kb, grp| {
         let ib = Buf::act(kb, ia, inp);
         Ok(read_group(kb, &ib, inp, grp, ocs, &mut same))
+    })
+}
+
+/// `tcconv.concat`: the output at (n, c, h, w) is input `i` at (n, c - start_i, h, w) where
+/// `start_i <= c < start_i + C_i` (padding channels 0). Each item loads from the one input its
+/// channel falls in, behind a branch on the channel range (one load per output element).
+pub fn concat(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    ins: &[&ActBuffer],
+    out: &ActBuffer,
+) -> Result<i64, String> {
+    let [n, _, h, w] = out.dims;
+    let mut starts = vec![];
+    let mut c0 = 0;
+    for b in ins {
+        if !b.elem.is_int() || b.elem != out.elem || (b.dims[0], b.dims[2], b.dims[3]) != (n, h, w)
+        {
+            return Err(format!(
+                "concat input {:?} {} does not match the output {:?} {}",
+                b.dims, b.elem, out.dims, out.elem
+            ));
+        }
+        starts.push(c0);
+        c0 += b.dims[1];
+    }
+    if ins.is_empty() || c0 != out.dims[1] {
+        return Err(format!(
+            "concat of {c0} input channels into {}",
+            out.dims[1]
+        ));
+    }
+    let oa = args[ins.len()];
+    each_group(kb, oa, out, CHANNELS_PER_THREAD, &mut |kb, grp| {
+        let bufs: Vec<Buf> = ins
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Buf::act(kb, args[i], b))
+            .collect();
+        let mut vals = vec![];
+        for it in &grp.items {
+            let mut v = kb.i32c(0);
+            for (i, b) in ins.iter().enumerate() {
+                let (lo, hi) = (kb.idx(starts[i]), kb.idx(starts[i] + b.dims[1]));
+                let above = kb.cmp(Cmp::Uge, it.cc, lo);
+                let below = kb.cmp(Cmp::Ult, it.cc, hi);
+                let inside = kb.andb(above, below);
+                let buf = &bufs[i];
+                v = kb.if_then_else(inside, &[v], |kb| {
+                    let c = kb.sub(it.cc, lo);
+                    let s = super::layout::act_slot(kb, b, it.n, c, it.h, it.w);
+                    vec![buf.load_slot(kb, s)]
+                })[0];
+            }
+            vals.push(v);
+        }
+        Ok(vals)
     })
 }
 

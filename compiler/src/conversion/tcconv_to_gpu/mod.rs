@@ -267,6 +267,10 @@ pub fn build_op_kernel<'c>(
                 TcOp::Relayout { input, output } => {
                     elementwise::relayout(kb, args, &b[*input], &b[*output])
                 }
+                TcOp::Concat { inputs, output } => {
+                    let ins: Vec<_> = inputs.iter().map(|i| &b[*i]).collect();
+                    elementwise::concat(kb, args, &ins, &b[*output])
+                }
                 TcOp::Elementwise {
                     op: e,
                     inputs,

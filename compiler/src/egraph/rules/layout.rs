@@ -65,6 +65,9 @@ pub fn rules() -> Vec<Rewrite> {
         egg::rewrite!("layout-transform-through-add";
             "(add ?s ?b (layout-transform ?a ?b ?x) (layout-transform ?a ?b ?y))"
             => "(layout-transform ?a ?b (add ?s ?a ?x ?y))"),
+        egg::rewrite!("layout-transform-through-concat";
+            "(concat ?s ?b (layout-transform ?a ?b ?x) (layout-transform ?a ?b ?y))"
+            => "(layout-transform ?a ?b (concat ?s ?a ?x ?y))"),
         egg::rewrite!("layout-transform-through-max-pool2d";
             "(max-pool2d ?s ?b (layout-transform ?a ?b ?x))" => "(layout-transform ?a ?b (max-pool2d ?s ?a ?x))"),
         egg::rewrite!("layout-transform-through-avg-pool2d";
@@ -98,5 +101,9 @@ pub fn rules() -> Vec<Rewrite> {
     r.extend(per_pair("flatten",
         "(flatten ?s {A} ?x)",
         "(flatten ?s {B} (layout-transform {A} {B} ?x))", "?x"));
+    r.extend(per_pair("concat",
+        "(concat ?s {A} ?x ?y)",
+        "(layout-transform {B} {A} (concat ?s {B} (layout-transform {A} {B} ?x) (layout-transform {A} {B} ?y)))",
+        "?x"));
     r
 }
