@@ -1,5 +1,5 @@
-//! One-thread-per-output-group kernels: quantize (f32 -> packed int), dequantize, relayout, concat and
-//! the elementwise family (requantize / residual add / relu / clamp).
+//! One-thread-per-output-group kernels: quantize (f32 -> packed int), dequantize, relayout,
+//! concat and the elementwise family (requantize / residual add / relu / clamp).
 //!
 //! Every kernel here: thread `t = block_id.x * 256 + thread_id.x` writes the output slots
 //! `[base(t), base(t) + g)` of [`layout::out_plan`] (one whole 32-bit word of 8 channels for
