@@ -2,8 +2,12 @@
 # ONNX models on the GPU: the fixtures of models/fixtures/onnx, random grouped / depthwise
 # convs and channel concats of odd splits bit for bit against the CPU reference, and a full MobileNetV2 (int8 QDQ, made by
 # bench/make_onnx_model.py) checked and timed next to PyTorch fp16's mobilenet_v2.
-#   bench/onnx_gpu_check.sh build            (here: imports, artifacts, MLIR-free nibble-run -> target/onnx-suite)
-#   target/onnx-suite/onnx_gpu_check.sh run  (on the GPU machine, carrying target/onnx-suite)
+#   bench/onnx_gpu_check.sh build            (here: imports, artifacts, MLIR-free nibble-run -> target/onnx-suite,
+#                                             packed into target/onnx-suite.tgz; needs python3 with onnx and
+#                                             onnxruntime for the MobileNetV2 model)
+#   tar xzf target/onnx-suite.tgz -C /tmp && /tmp/onnx-suite/onnx_gpu_check.sh run
+#                                            (on the GPU machine, carrying target/onnx-suite.tgz: the PTX compresses
+#                                             about tenfold, and the directory itself outgrows what a call carries)
 set -euo pipefail
 case "${1:-}" in
 build)
@@ -21,7 +25,7 @@ build)
     target/release/nibble-opt "$1/model.mlir" --pass-pipeline="builtin.module($pipe)" \
       --emit=artifact -o "$s/art/$3" > /dev/null
   }
-  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8; do
+  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8 mobilenetv3_u8 efficientnet_u8; do
     for b in 2 8 64; do
       target/release/nibble-gen import models/fixtures/onnx/$f.onnx --batch $b -o build/onnx/$f-b$b > /dev/null
       for t in ${TARGETS:-sm_80 sm_90 sm_90a}; do opt build/onnx/$f-b$b $t $f-b$b-$t; done
@@ -60,6 +64,16 @@ PY
     for t in sm_80 sm_90 sm_90a; do opt build/onnx/concat$i $t concat$i-$t; done
     i=$((i + 1))
   done
+  # a mul by a channel scale and a 4-bit lookup (lit_tests/Conversion/TcconvToGpu/mul-lookup.mlir's
+  # networks as qnn)
+  mkdir -p build/onnx/mul build/onnx/lookup4
+  printf '%s\n' 'func.func @mul(%x: tensor<3x6x5x7xi8>, %s: tensor<3x6x1x1xui8>) -> tensor<3x6x5x7xi32> {' \
+    '  %y = "qnn.mul"(%x, %s) {layout = "NCHW"} : (tensor<3x6x5x7xi8>, tensor<3x6x1x1xui8>) -> tensor<3x6x5x7xi32>' \
+    '  return %y : tensor<3x6x5x7xi32>' '}' > build/onnx/mul/model.mlir
+  printf '%s\n' 'func.func @lookup4(%x: tensor<2x13x5x5xi4>) -> tensor<2x13x5x5xui8> {' \
+    '  %y = "qnn.lookup"(%x) {layout = "NCHW", table = array<i32: 200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>} : (tensor<2x13x5x5xi4>) -> tensor<2x13x5x5xui8>' \
+    '  return %y : tensor<2x13x5x5xui8>' '}' > build/onnx/lookup4/model.mlir
+  for t in sm_80 sm_90a; do opt build/onnx/mul $t mul-$t; opt build/onnx/lookup4 $t lookup4-$t; done
   # MobileNetV2 224x224: one weights file for every batch (artifacts carry none)
   python3 bench/make_onnx_model.py build/onnx/mobilenet_v2.onnx --arch mobilenet_v2 --batch 8 > /dev/null 2>&1
   for b in 1 8 64; do
@@ -76,7 +90,8 @@ PY
   cp build/onnx/mbv2-b1/weights.safetensors $s/mbv2.weights.safetensors
   # inputs with NaN / +inf / -inf values (batch 8) for the batch-8 artifacts of these fixtures
   cp models/fixtures/onnx/resnet_u8.nonfinite.input.npy models/fixtures/onnx/mobilenet_qop_s8.nonfinite.input.npy $s/
-  du -sh $s ;;
+  tar czf target/onnx-suite.tgz -C target onnx-suite
+  du -sh $s target/onnx-suite.tgz ;;
 run)
   cd "$(dirname "$0")"
   pass=0; fail=0

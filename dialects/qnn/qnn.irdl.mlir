@@ -187,6 +187,36 @@ irdl.dialect @qnn {
     irdl.attributes { "layout" = %layout }
   }
 
+  // lhs * rhs -> i32, exact; rhs of lhs's shape or N x C x 1 x 1 (broadcast over H, W).
+  irdl.operation @mul {
+    %lhs = irdl.base "!builtin.tensor"
+    %rhs = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
+    irdl.operands(lhs: %lhs, rhs: %rhs)
+    irdl.results(output: %out)
+    irdl.attributes { "layout" = %layout }
+  }
+
+  // table[x - lo], lo the least value of x's type (4 or 8 bits): a function of x's values.
+  irdl.operation @lookup {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %table = irdl.base "#builtin.dense_array"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "table" = %table, "layout" = %layout }
+  }
+
   // Channel concatenation: lhs's channels, then rhs's (same N, H, W and element type;
   // operands and result in `layout`). Binary: IRDL binds one type to all the values of a
   // variadic operand, so k tensors are a chain of k - 1 concats.

@@ -136,7 +136,8 @@ irdl.dialect @tcconv {
     irdl.attributes { "kind" = %kind, "kernel" = %kernel, "strides" = %strides, "padding" = %padding }
   }
 
-  // Elementwise requantize / residual add / relu / clamp (when not fused into a conv).
+  // Elementwise requantize / residual add / relu / clamp (when not fused into a conv), the exact
+  // product of two tensors (mul) and a table of a 4- or 8-bit tensor's values (lookup, `table`).
   irdl.operation @elementwise {
     %i = irdl.base "!builtin.memref"
     %r = irdl.base "!builtin.memref"
@@ -145,7 +146,9 @@ irdl.dialect @tcconv {
     %k1 = irdl.is "add"
     %k2 = irdl.is "relu"
     %k3 = irdl.is "clamp"
-    %kind = irdl.any_of(%k0, %k1, %k2, %k3)
+    %k4 = irdl.is "mul"
+    %k5 = irdl.is "lookup"
+    %kind = irdl.any_of(%k0, %k1, %k2, %k3, %k4, %k5)
     %mu = irdl.base "#builtin.dense_array"
     %sh = irdl.base "#builtin.dense_array"
     %rmu = irdl.base "#builtin.dense_array"

@@ -111,6 +111,9 @@ enum Float {
         lo: Option<f32>,
         hi: Option<f32>,
     },
+    /// A float function of a dequantized value (Sigmoid, HardSigmoid, HardSwish, LeakyRelu),
+    /// not yet quantized: its QuantizeLinear makes it one table of the input's values.
+    Unary(QVal, Unary),
     /// A Concat (channels) of dequantized values, not yet quantized: its QuantizeLinear brings
     /// each part to the output's scale and zero point first (ONNX Runtime's QLinearConcat).
     Concat(Vec<QVal>),
@@ -124,6 +127,66 @@ enum Float {
         padding: [i64; 4],
         ceil: bool,
     },
+}
+
+/// A float function of one value, as ONNX Runtime's CPU kernels compute it in f32.
+#[derive(Clone, Copy, Debug)]
+enum Unary {
+    /// MLAS's logistic (Eigen's rational approximation on [-18, 18], fused multiply-adds as
+    /// its FMA3 kernel on x86-64).
+    Sigmoid,
+    /// `clamp(alpha * x + beta, 0, 1)`.
+    HardSigmoid { alpha: f32, beta: f32 },
+    /// `x * clamp(x / 6 + 1 / 2, 0, 1)`.
+    HardSwish,
+    /// `x` where `x >= 0`, else `alpha * x`.
+    LeakyRelu { alpha: f32 },
+}
+
+impl Unary {
+    fn apply(self, x: f32) -> f32 {
+        match self {
+            Unary::Sigmoid => logistic(x),
+            Unary::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+            Unary::HardSwish => x * (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0),
+            Unary::LeakyRelu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha * x
+                }
+            }
+        }
+    }
+}
+
+/// The logistic function as ONNX Runtime's MLAS computes it: the input clamped to [-18, 18],
+/// `p(x) / q(x) + 1/2` with odd and even polynomials in `x^2` (Eigen's coefficients), evaluated
+/// by fused multiply-adds, the result clamped to [0, 1].
+fn logistic(x: f32) -> f32 {
+    const ALPHA: [f32; 5] = [
+        4.370_310_1e-11,
+        1.156_273_2e-7,
+        6.085_748_6e-5,
+        8.513_771e-3,
+        2.482_879_5e-1,
+    ];
+    const BETA: [f32; 6] = [
+        6.102_474e-13,
+        5.761_021_4e-9,
+        6.291_067_8e-6,
+        1.701_988_2e-3,
+        1.168_176_6e-1,
+        9.931_519e-1,
+    ];
+    let v = x.clamp(-18.0, 18.0);
+    let v2 = v * v;
+    let p = ALPHA[1..]
+        .iter()
+        .fold(ALPHA[0], |acc, &a| acc.mul_add(v2, a))
+        * v;
+    let q = BETA[1..].iter().fold(BETA[0], |acc, &b| acc.mul_add(v2, b));
+    (p / q + 0.5).clamp(0.0, 1.0)
 }
 
 impl Float {
@@ -179,7 +242,7 @@ impl Float {
                 padding,
                 ceil,
             },
-            Float::Input(_) | Float::Dq(_) | Float::Concat(_) => return None,
+            Float::Input(_) | Float::Dq(_) | Float::Concat(_) | Float::Unary(..) => return None,
         })
     }
 }
@@ -993,7 +1056,11 @@ impl<'a> Importer<'a> {
                         Float::Dq(QVal { id, ..q })
                     }
                     Float::Input(_) => return Err("a Relu / Clip on the float input is not supported".into()),
-                    Float::Concat(_) => return Err("a Relu / Clip of a Concat before its QuantizeLinear is not supported".into()),
+                    Float::Concat(_) | Float::Unary(..) => {
+                        return Err(format!(
+                            "a Relu / Clip of '{x}' before its QuantizeLinear is not supported"
+                        ))
+                    }
                 };
                 self.values.insert(out, Entry::F(f));
             }
@@ -1049,6 +1116,74 @@ impl<'a> Importer<'a> {
                         hi: None,
                     }),
                 );
+            }
+            "Mul" => {
+                let (mut a, mut b) = (self.dq(input(n, 0)?)?, self.dq(input(n, 1)?)?);
+                let (ta, tb) = (
+                    self.g.value_type(a.id).shape.clone(),
+                    self.g.value_type(b.id).shape.clone(),
+                );
+                // the broadcast operand (N x C x 1 x 1) second
+                if ta.len() == 4 && ta[2..] == [1, 1] && tb.len() == 4 && tb[2..] != [1, 1] {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                let ta = self.g.value_type(a.id).shape.clone();
+                let tb = self.g.value_type(b.id).shape.clone();
+                let broadcast = ta.len() == 4 && tb == [ta[0], ta[1], 1, 1];
+                if ta != tb && !broadcast {
+                    return Err(format!(
+                        "multiplies shapes {ta:?} and {tb:?}; equal shapes or N x C x 1 x 1 (a channel scale) are supported"
+                    ));
+                }
+                // exact products of the centred values at scale f32(sa * sb), as QLinearMul
+                let (ca, cb) = (self.center(&a), self.center(&b));
+                let layout = self.layout_of(ca.id);
+                let id = self.g.push(
+                    Op::Mul { layout },
+                    vec![ca.id, cb.id],
+                    TensorType::new(ta, ElemType::I32),
+                );
+                self.values.insert(
+                    out,
+                    Entry::F(Float::Acc {
+                        id,
+                        scale: vec![a.scale * b.scale],
+                        pool_count: None,
+                        lo: None,
+                        hi: None,
+                    }),
+                );
+            }
+            "Sigmoid" | "HardSigmoid" | "HardSwish" | "LeakyRelu" => {
+                let a = Attrs::new(n);
+                let f = match n.op_type.as_str() {
+                    "Sigmoid" => {
+                        check_known(&a, &[])?;
+                        Unary::Sigmoid
+                    }
+                    "HardSigmoid" => {
+                        check_known(&a, &["alpha", "beta"])?;
+                        Unary::HardSigmoid {
+                            alpha: a.float("alpha")?.unwrap_or(0.2),
+                            beta: a.float("beta")?.unwrap_or(0.5),
+                        }
+                    }
+                    "HardSwish" => {
+                        check_known(&a, &[])?;
+                        Unary::HardSwish
+                    }
+                    _ => {
+                        check_known(&a, &["alpha"])?;
+                        Unary::LeakyRelu {
+                            alpha: a.float("alpha")?.unwrap_or(0.01),
+                        }
+                    }
+                };
+                let q = self.dq(input(n, 0)?)?;
+                if q.qtype.bits() > 8 {
+                    return Err(format!("{} of a {}-bit tensor", n.op_type, q.qtype.bits()));
+                }
+                self.values.insert(out, Entry::F(Float::Unary(q, f)));
             }
             "Concat" => {
                 let a = Attrs::new(n);
@@ -1127,7 +1262,7 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Concat, Flatten, Reshape)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, HardSigmoid, HardSwish, LeakyRelu, MaxPool, AveragePool, GlobalAveragePool, Concat, Flatten, Reshape)"
                 ))
             }
         }
@@ -1404,6 +1539,38 @@ impl<'a> Importer<'a> {
                     zp,
                     qtype,
                     offset: 0,
+                })
+            }
+            Float::Unary(q, f) => {
+                // one table entry per stored input value: Q(f(DQ(q))) as ONNX Runtime computes
+                // it in f32, stored at the offset that keeps the result narrowest
+                let q = if self.g.value_type(q.id).elem.bits() > 8 {
+                    self.shift_offset(&q, best_offset(q.qtype, q.zp))
+                } else {
+                    q
+                };
+                let offset = best_offset(qtype, zp);
+                let elem = stored_type(qtype, offset);
+                let ie = self.g.value_type(q.id).elem;
+                let (ilo, ihi) = ie.range();
+                let (qlo_in, qhi_in) = q.qtype.range();
+                let table: Vec<i32> = (ilo..=ihi)
+                    .map(|s| {
+                        let v = (s + q.offset).clamp(qlo_in, qhi_in);
+                        let x = nibble_qnn::semantics::dequantize_f32(v - q.zp, q.scale);
+                        let y = quantize_f32(f.apply(x), scale, zp, QuantizeMode::Divide, qlo, qhi);
+                        (y - offset) as i32
+                    })
+                    .collect();
+                let ty = TensorType::new(self.g.value_type(q.id).shape.clone(), elem);
+                let layout = self.layout_of(q.id);
+                let id = self.g.push(Op::Lookup { table, layout }, vec![q.id], ty);
+                Ok(QVal {
+                    id,
+                    scale,
+                    zp,
+                    qtype,
+                    offset,
                 })
             }
             Float::Concat(parts) => {
@@ -2255,6 +2422,11 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("Reshape", 1, 2, 1),
     ("Identity", 1, 1, 1),
     ("Concat", 1, usize::MAX, 1),
+    ("Mul", 2, 2, 1),
+    ("Sigmoid", 1, 1, 1),
+    ("HardSigmoid", 1, 1, 1),
+    ("HardSwish", 1, 1, 1),
+    ("LeakyRelu", 1, 1, 1),
     ("QLinearConv", 8, 9, 1),
     ("QLinearMatMul", 8, 8, 1),
     ("QGemm", 6, 9, 1),

@@ -444,6 +444,50 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
                 range,
             }
         }
+        Qnn::Mul([_, l, x, y]) => {
+            let layout = lay(*l)?;
+            let xv = int_act(eg, *x, layout, "mul lhs")?;
+            let yv = int_act(eg, *y, layout, "mul rhs")?;
+            let [n, c, ..] = layout.nchw(&xv.ty.shape);
+            if yv.ty.shape != xv.ty.shape && yv.ty.shape != layout.shape([n, c, 1, 1]) {
+                return Err("mul rhs is neither lhs's shape nor N x C x 1 x 1".into());
+            }
+            if xv.ty.elem.bits() > 16 || yv.ty.elem.bits() > 16 {
+                return Err("mul of more than 16-bit operands".into());
+            }
+            let p = [
+                xv.range.0 * yv.range.0,
+                xv.range.0 * yv.range.1,
+                xv.range.1 * yv.range.0,
+                xv.range.1 * yv.range.1,
+            ];
+            Value {
+                ty: TensorType::new(xv.ty.shape.clone(), ElemType::I32),
+                layout: Some(layout),
+                range: (*p.iter().min().unwrap(), *p.iter().max().unwrap()),
+            }
+        }
+        Qnn::Lookup([a, l, x]) => {
+            let Attr::Lookup { table, out, .. } = attr(*a)? else {
+                return Err("lookup attributes".into());
+            };
+            let xv = int_act(eg, *x, lay(*l)?, "lookup input")?;
+            if xv.ty.elem.bits() > 8 || table.len() != 1 << xv.ty.elem.bits() {
+                return Err("lookup table of another size than the input's values".into());
+            }
+            let lo = xv.ty.elem.range().0;
+            let i = |v: i64| (v - lo).clamp(0, table.len() as i64 - 1) as usize;
+            let hit = &table[i(xv.range.0)..=i(xv.range.1)];
+            let range = (
+                *hit.iter().min().unwrap_or(&0) as i64,
+                *hit.iter().max().unwrap_or(&0) as i64,
+            );
+            Value {
+                ty: TensorType::new(xv.ty.shape.clone(), *out),
+                layout: xv.layout,
+                range: meet(full(*out), range),
+            }
+        }
         Qnn::Dequantize([_, l, x]) => {
             let xv = int_act(eg, *x, lay(*l)?, "dequantize input")?;
             Value {

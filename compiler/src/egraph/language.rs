@@ -16,6 +16,8 @@
 //! (clamp ATTR LAYOUT x)           (max-pool2d ATTR LAYOUT x)    (avg-pool2d ATTR LAYOUT x)
 //! (flatten ATTR LAYOUT x)         (dequantize ATTR LAYOUT x)
 //! (concat ATTR LAYOUT lhs rhs)    lhs's channels, then rhs's
+//! (mul ATTR LAYOUT lhs rhs)       exact product, rhs possibly N x C x 1 x 1
+//! (lookup ATTR LAYOUT x)          table of x's values
 //! ```
 //!
 //! `conv2d-fused2` is a conv2d-fused with a second output: the requantize `SECOND` (an
@@ -65,6 +67,8 @@ define_language! {
         "flatten" = Flatten([Id; 3]),
         "dequantize" = Dequantize([Id; 3]),
         "concat" = Concat([Id; 4]),
+        "mul" = Mul([Id; 4]),
+        "lookup" = Lookup([Id; 3]),
         // `none`: an absent optional operand (no bias, no residual).
         "none" = Absent,
         Layout(ActLayout),
@@ -304,6 +308,12 @@ pub enum Attr {
         site: Site,
         scales: Vec<f32>,
     },
+    /// qnn.lookup: the table and the result type.
+    Lookup {
+        site: Site,
+        table: Vec<i32>,
+        out: ElemType,
+    },
     Epilogue {
         site: Site,
         kind: EpiKind,
@@ -326,6 +336,7 @@ enum AttrKey<'a> {
     Clamp(Site, i64, i64),
     Pool(Site, [i64; 2], [i64; 2], [i64; 4], Option<u8>, Option<i64>),
     Dequantize(Site, Vec<u32>),
+    Lookup(Site, &'a [i32], u8),
     Epilogue(Site, &'a EpiKind, u8, [i64; 2], bool, u8),
 }
 
@@ -401,6 +412,7 @@ impl Attr {
             Attr::Dequantize { site, scales } => {
                 AttrKey::Dequantize(*site, scales.iter().map(|s| s.to_bits()).collect())
             }
+            Attr::Lookup { site, table, out } => AttrKey::Lookup(*site, table, *out as u8),
             Attr::Epilogue {
                 site,
                 kind,
@@ -424,6 +436,7 @@ impl Attr {
             | Attr::Clamp { site, .. }
             | Attr::Pool { site, .. }
             | Attr::Dequantize { site, .. }
+            | Attr::Lookup { site, .. }
             | Attr::Epilogue { site, .. } => *site,
         }
     }
@@ -537,6 +550,7 @@ impl fmt::Display for Attr {
             Attr::Clamp { .. } => "clamp",
             Attr::Pool { .. } => "pool",
             Attr::Dequantize { .. } => "dequantize",
+            Attr::Lookup { .. } => "lookup",
             Attr::Epilogue { .. } => "epilogue",
         };
         write!(f, "{kind}@{}", self.site())

@@ -14,7 +14,7 @@ use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, Node, TensorType,
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use nibble_qnn::tensor::{Rng, Tensor};
 use nibble_qnn::weights::Weights;
-use ElemType::{F32, I16, I32, I4, I8, U4};
+use ElemType::{F32, I16, I32, I4, I8, U4, U8};
 use Layout::{HWNC, NC, NCHW, NHWC};
 
 fn tt(shape: &[i64], e: ElemType) -> TensorType {
@@ -484,6 +484,57 @@ fn concat_moves_between_layouts() {
         .map(|n| n.op.layout())
         .collect();
     assert_ne!(layouts, vec![Some(NCHW)], "{}", out.to_mlir());
+}
+
+/// A mul (its rhs a channel scale) and a lookup exist in every layout and let transforms through;
+/// optimizing conv -> lookup -> mul by a channel scale keeps the reference's results.
+#[test]
+fn mul_and_lookup_move_between_layouts() {
+    let mut b = B::new(vec![tt(&[2, 8, 6, 6], I8), tt(&[2, 8, 1, 1], U8)]);
+    let table: Vec<i32> = (0..256).map(|i| (i % 100) as i32).collect();
+    let l = b.op(
+        Op::Lookup {
+            table: table.clone(),
+            layout: NCHW,
+        },
+        vec![0],
+        tt(&[2, 8, 6, 6], U8),
+    );
+    let m = b.op(Op::Mul { layout: NCHW }, vec![l, 1], tt(&[2, 8, 6, 6], I32));
+    let (g, _) = b.finish(vec![m]);
+    let (eg, v) = saturate(&g, &family("layout"));
+    for lay in ["NHWC", "HWNC"] {
+        assert!(has(
+            &eg,
+            v[l],
+            &format!("(layout-transform {lay} NCHW (lookup ?s {lay} ?x))")
+        ));
+        assert!(has(
+            &eg,
+            v[m],
+            &format!("(layout-transform {lay} NCHW (mul ?s {lay} ?x ?y))")
+        ));
+    }
+    let mut b = B::new(vec![tt(&[2, 8, 6, 6], I8), tt(&[2, 16, 1, 1], U8)]);
+    let c = b.conv(0, 16, 3, 1, NCHW);
+    let r = b.requantize(c, I8, [-128, 127], 0, Rounding::HalfToEven, 12, NCHW);
+    let l = b.op(
+        Op::Lookup {
+            table,
+            layout: NCHW,
+        },
+        vec![r],
+        tt(&[2, 16, 6, 6], U8),
+    );
+    let m = b.op(
+        Op::Mul { layout: NCHW },
+        vec![l, 1],
+        tt(&[2, 16, 6, 6], I32),
+    );
+    let (g, w) = b.finish(vec![m]);
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    assert_eq!(count(&out, |o| matches!(o, Op::Mul { .. })), 1);
+    assert_eq!(count(&out, |o| matches!(o, Op::Lookup { .. })), 1);
 }
 
 #[test]

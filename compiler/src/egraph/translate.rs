@@ -264,6 +264,20 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 let a = eg.add(Qnn::Attr(Attr::Plain { site }));
                 eg.add(Qnn::Flatten([a, l, x(0)]))
             }
+            Op::Mul { layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Plain { site }));
+                eg.add(Qnn::Mul([a, l, x(0), x(1)]))
+            }
+            Op::Lookup { table, layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Lookup {
+                    site,
+                    table: table.clone(),
+                    out: n.result.elem,
+                }));
+                eg.add(Qnn::Lookup([a, l, x(0)]))
+            }
             Op::Concat { layout } => {
                 let l = lay(&mut eg, *layout);
                 let a = eg.add(Qnn::Attr(Attr::Plain { site }));
@@ -531,6 +545,24 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
             vec![*x, *y],
             Some(at(*a)?.site()),
         ),
+        Qnn::Mul([a, l, x, y]) => (
+            Op::Mul { layout: lay(*l)? },
+            vec![*x, *y],
+            Some(at(*a)?.site()),
+        ),
+        Qnn::Lookup([a, l, x]) => {
+            let Attr::Lookup { site, table, .. } = at(*a)? else {
+                return Err(bad());
+            };
+            (
+                Op::Lookup {
+                    table: table.clone(),
+                    layout: lay(*l)?,
+                },
+                vec![*x],
+                Some(*site),
+            )
+        }
         Qnn::Dequantize([a, l, x]) => {
             let Attr::Dequantize { site, scales } = at(*a)? else {
                 return Err(bad());

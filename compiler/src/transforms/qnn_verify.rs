@@ -3,13 +3,14 @@
 
 use crate::diagnostics::emit_error;
 use crate::pass::{NibblePass, PassOptions};
+use melior::ir::block::BlockLike;
 use melior::ir::operation::OperationResult;
 use melior::ir::operation::{OperationLike, OperationRef, WalkOrder, WalkResult};
 use melior::ir::{Module, ValueLike};
 use melior::Context;
 use nibble_qnn::graph::{Op, TensorType};
 use nibble_qnn::ir::{is_qnn, op_of, tensor_type};
-use nibble_qnn::verify::{verify_op, verify_second, weight_operand};
+use nibble_qnn::verify::{read_layout, stored_layout, verify_op, verify_second, weight_operand};
 
 pub struct QnnVerify;
 
@@ -49,6 +50,7 @@ pub fn check_op(op: OperationRef) -> Result<(), String> {
     let result = result_ty(0)?;
     let refs: Vec<&TensorType> = operands.iter().collect();
     verify_op(&typed, &refs, &result).map_err(prefix)?;
+    layouts_agree(op, &typed).map_err(prefix)?;
     match (op.result_count(), second) {
         (2, Some(e)) => verify_second(e, &result, &result_ty(1)?).map_err(prefix),
         (1, Some(e)) if e.second.is_some() => Err(prefix(
@@ -56,6 +58,58 @@ pub fn check_op(op: OperationRef) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Each activation operand of `op` is stored in the layout `op` reads it in: as its producer
+/// stores it, or, for a function argument, as the argument's first qnn reader reads it.
+fn layouts_agree(op: OperationRef, typed: &Op) -> Result<(), String> {
+    let n = op.operand_count();
+    for (k, v) in op.operands().enumerate() {
+        let Some(want) = read_layout(typed, n, k) else {
+            continue;
+        };
+        let (have, by) = if let Ok(r) = OperationResult::try_from(v) {
+            let owner = r.owner();
+            let Ok(Some(p)) = op_of(owner) else {
+                continue;
+            };
+            let Some(l) = stored_layout(&p) else { continue };
+            (l, owner)
+        } else {
+            // a block argument: the layout its first qnn reader in the block reads it in
+            let mut first = None;
+            let mut cur = op.block().and_then(|b| b.first_operation());
+            while let Some(o) = cur {
+                if let Some(k2) = o.operands().position(|u| u == v) {
+                    if let Ok(Some(t)) = op_of(o) {
+                        if let Some(l) = read_layout(&t, o.operand_count(), k2) {
+                            first = Some((l, o));
+                            break;
+                        }
+                    }
+                }
+                cur = o.next_in_block();
+            }
+            match first {
+                Some(f) => f,
+                None => continue,
+            }
+        };
+        if have != want {
+            let at = nibble_qnn::ir::location_string(by.location());
+            let name = by.name().as_string_ref().as_str().unwrap_or("?").to_owned();
+            return Err(if OperationResult::try_from(v).is_ok() {
+                format!(
+                    "reads operand {k} in layout {want}, but '{name}' at {at} stores it in layout {have}: a qnn.layout_transform must come between"
+                )
+            } else {
+                format!(
+                    "reads operand {k} in layout {want}, but '{name}' at {at} reads that argument in layout {have} (an argument has one layout)"
+                )
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Verify every qnn op under `root`; returns the number of failures (each one emitted).

@@ -26,6 +26,8 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "qcdq_u4",
         "squeeze_u8",
         "squeeze_qop_u8",
+        "mobilenetv3_u8",
+        "efficientnet_u8",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();

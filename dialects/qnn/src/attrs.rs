@@ -118,6 +118,17 @@ impl AttrValue for Vec<f32> {
     }
 }
 
+/// `array<i32: ...>`.
+impl AttrValue for Vec<i32> {
+    fn entries(&self, name: &str, out: &mut Vec<(String, String)>) {
+        entry(out, name, arr32(self));
+    }
+    #[cfg(feature = "mlir")]
+    fn read(op: &OperationRef, name: &str) -> Result<Self, String> {
+        crate::ir::i32_vec(op, name)
+    }
+}
+
 /// `<name>multiplier` and `<name>shift` (`name` is a prefix: "" or `lhs_`).
 impl AttrValue for ChannelScales {
     fn entries(&self, name: &str, out: &mut Vec<(String, String)>) {

@@ -248,6 +248,25 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
                 }
                 _ => None,
             },
+            Op::Mul { .. } => match (arg(0), arg(1)) {
+                (Some(a), Some(b)) => {
+                    let p = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi];
+                    Some(Interval::new(
+                        *p.iter().min().unwrap(),
+                        *p.iter().max().unwrap(),
+                    ))
+                }
+                _ => None,
+            },
+            Op::Lookup { table, .. } => {
+                let lo = g.value_type(n.operands[0]).elem.range().0;
+                arg(0).and_then(|x| {
+                    let i = |v: i64| (v - lo).clamp(0, table.len() as i64 - 1) as usize;
+                    let hit = table.get(i(x.lo)..=i(x.hi))?;
+                    let (a, b) = (hit.iter().min()?, hit.iter().max()?);
+                    Some(Interval::new(*a as i64, *b as i64))
+                })
+            }
             Op::Relu { .. } => arg(0).map(|x| x.clamp([0, i64::MAX])),
             Op::Clamp { min, max, .. } => arg(0).map(|x| x.clamp([*min, *max])),
             Op::MaxPool2d { .. } | Op::Flatten { .. } | Op::LayoutTransform { .. } => arg(0),

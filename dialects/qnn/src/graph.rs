@@ -213,6 +213,15 @@ qnn_ops! {
         #[serde(default)]
         bias: f32 => "bias" or 0.0,
     },
+    /// `qnn.mul`: (lhs, rhs) -> i32 `lhs * rhs`, exact (operands of at most 16 bits); rhs has
+    /// lhs's shape or is N x C x 1 x 1, read at (n, c, 0, 0) for every (h, w).
+    Mul = "mul" { layout: Layout => "layout" },
+    /// `qnn.lookup`: `table[x - lo]` (lo the least value of x's type, which has at most 8 bits);
+    /// any function of a 4- or 8-bit tensor's values, elementwise.
+    Lookup = "lookup" {
+        table: Vec<i32> => "table",
+        layout: Layout => "layout",
+    },
     /// `qnn.relu`: max(x, 0).
     Relu = "relu" { layout: Layout => "layout" },
     /// `qnn.clamp`: clamp(x, min, max).
@@ -280,6 +289,8 @@ impl Op {
             | Op::Requantize { layout, .. }
             | Op::Add { layout, .. }
             | Op::Relu { layout }
+            | Op::Mul { layout }
+            | Op::Lookup { layout, .. }
             | Op::Clamp { layout, .. }
             | Op::MaxPool2d { layout, .. }
             | Op::AvgPool2d { layout, .. }

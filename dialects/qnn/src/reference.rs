@@ -373,6 +373,30 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 ops[0], ops[1], lhs, rhs, *rounding, *bias, *clamp, *layout, res,
             )?)
         }
+        Op::Mul { layout } => {
+            arity(&ops, 2, 2)?;
+            Data::Int(mul(ops[0], ops[1], *layout, res)?)
+        }
+        Op::Lookup { table, .. } => {
+            arity(&ops, 1, 1)?;
+            let x = ints(ops[0], "input")?;
+            same_shape(ops[0], res)?;
+            int_result(res)?;
+            let lo = ops[0].ty.elem.range().0;
+            if table.len() as u64 != 1u64 << ops[0].ty.elem.bits().min(63) {
+                return Err(format!(
+                    "a table of {} entries for {} values",
+                    table.len(),
+                    ops[0].ty.elem
+                ));
+            }
+            let out: Vec<i32> = x
+                .par_iter()
+                .map(|&v| table[(v as i64 - lo) as usize])
+                .collect();
+            check_fits(&out, res)?;
+            Data::Int(out)
+        }
         Op::Relu { .. } => {
             arity(&ops, 1, 1)?;
             let x = ints(ops[0], "input")?;
@@ -1413,6 +1437,36 @@ fn concat(xs: &[&Tensor], layout: Layout, res: &TensorType) -> Res<Vec<i32>> {
     Ok(out)
 }
 
+/// `qnn.mul`: `lhs * rhs` exactly, rhs of lhs's shape or N x C x 1 x 1 (read at (n, c, 0, 0)).
+fn mul(a: &Tensor, b: &Tensor, layout: Layout, res: &TensorType) -> Res<Vec<i32>> {
+    let (x, y) = (ints(a, "lhs")?, ints(b, "rhs")?);
+    same_shape(a, res)?;
+    if res.elem != ElemType::I32 {
+        return Err(format!("the result must be i32, not {}", res.mlir()));
+    }
+    let dims = logical_dims(&a.ty, layout, "lhs")?;
+    let bd = logical_dims(&b.ty, layout, "rhs")?;
+    let broadcast = bd != dims;
+    if broadcast && bd != [dims[0], dims[1], 1, 1] {
+        return Err(format!(
+            "rhs {} is neither lhs's shape nor N x C x 1 x 1",
+            b.ty.mlir()
+        ));
+    }
+    let d64 = dims.map(|d| d as i64);
+    let (xs, ys) = (layout.strides(d64), layout.strides(bd.map(|d| d as i64)));
+    let mut out = vec![0i32; x.len()];
+    for (n, c, h, w) in logical_indices(dims) {
+        let i = n * xs[0] + c * xs[1] + h * xs[2] + w * xs[3];
+        let j = if broadcast { n * ys[0] + c * ys[1] } else { i };
+        // operands of at most 16 bits: the product fits i32 (checked by the verifier)
+        out[i] = (x[i] as i64 * y[j] as i64)
+            .try_into()
+            .map_err(|_| format!("{} * {} overflows i32", x[i], y[j]))?;
+    }
+    Ok(out)
+}
+
 /// Every logical index (n, c, h, w) of `dims`, in order.
 fn logical_indices(dims: [usize; 4]) -> impl Iterator<Item = (usize, usize, usize, usize)> {
     let [n, c, h, w] = dims;
@@ -1503,6 +1557,45 @@ mod tests {
             tt(&[1, 4, 2, 1], I8),
         );
         assert!(bad.is_err());
+    }
+
+    /// An exact product, the rhs read at (n, c, 0, 0) when it is N x C x 1 x 1 (any layout);
+    /// a lookup indexes its table by `x - lo` of the input's type.
+    #[test]
+    fn mul_broadcasts_a_channel_scale_and_lookup_indexes_from_the_least_value() {
+        // NCHW x: [1, 2, 2, 1] = channels (3, -4), (5, 6); rhs per channel (-2, 7)
+        let x = ti(&[1, 2, 2, 1], I8, vec![3, -4, 5, 6]);
+        let s = ti(&[1, 2, 1, 1], U8, vec![2, 7]);
+        let y = one_op(
+            &[x, s],
+            &[],
+            Op::Mul { layout: NCHW },
+            tt(&[1, 2, 2, 1], I32),
+        )
+        .unwrap();
+        assert_eq!(y.ints(), [6, -8, 35, 42]);
+        // NHWC: the same values stored channels innermost
+        let x = ti(&[1, 2, 1, 2], I8, vec![3, 5, -4, 6]);
+        let s = ti(&[1, 1, 1, 2], U8, vec![2, 7]);
+        let y = one_op(
+            &[x, s],
+            &[],
+            Op::Mul { layout: NHWC },
+            tt(&[1, 2, 1, 2], I32),
+        )
+        .unwrap();
+        assert_eq!(y.ints(), [6, 35, -8, 42]);
+        // same shapes, the extremes of 16 bits
+        let a = ti(&[1, 2], I16, vec![-32768, 32767]);
+        let b = ti(&[1, 2], I16, vec![-32768, -32768]);
+        let y = one_op(&[a, b], &[], Op::Mul { layout: NC }, tt(&[1, 2], I32)).unwrap();
+        assert_eq!(y.ints(), [1 << 30, -(32767 << 15)]);
+        // i4 values -8..7 index entries 0..15
+        let table: Vec<i32> = (0..16).map(|i| 100 - i).collect();
+        let x = ti(&[1, 3], I4, vec![-8, 0, 7]);
+        let op = Op::Lookup { table, layout: NC };
+        let y = one_op(&[x], &[], op, tt(&[1, 3], U8)).unwrap();
+        assert_eq!(y.ints(), [100, 92, 85]);
     }
 
     fn per_tensor(multiplier: i32, shift: i32) -> ChannelScales {

@@ -467,6 +467,64 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             scales(rhs, c, *rounding, "rhs")?;
             clamp_in(*clamp, result.elem)?;
         }
+        Op::Mul { layout } => {
+            arity(2..=2)?;
+            for (i, t) in operands.iter().enumerate() {
+                int_elem(t, &format!("operand {i}"))?;
+                if t.elem.bits() > 16 {
+                    return fail(format!(
+                        "operand {i} must have at most 16 bits (its products fit i32), found {}",
+                        t.elem
+                    ));
+                }
+                layout_rank(*layout, t, &format!("operand {i}"))?;
+            }
+            let [n, c, ..] = layout.nchw(&operands[0].shape);
+            let broadcast = layout.shape([n, c, 1, 1]);
+            if operands[1].shape != operands[0].shape && operands[1].shape != broadcast {
+                return fail(format!(
+                    "rhs must have lhs's shape {:?} or N x C x 1 x 1 {broadcast:?}, found {:?}",
+                    operands[0].shape, operands[1].shape
+                ));
+            }
+            let want = TensorType::new(operands[0].shape.clone(), ElemType::I32);
+            if *result != want {
+                return fail(format!(
+                    "result must be {}, found {}",
+                    want.mlir(),
+                    result.mlir()
+                ));
+            }
+        }
+        Op::Lookup { table, layout } => {
+            arity(1..=1)?;
+            int_elem(operands[0], "input")?;
+            layout_rank(*layout, operands[0], "input")?;
+            let bits = operands[0].elem.bits();
+            if bits > 8 {
+                return fail(format!(
+                    "input must have at most 8 bits, found {}",
+                    operands[0].elem
+                ));
+            }
+            if table.len() != 1 << bits {
+                return fail(format!(
+                    "table must have {} entries (one per {} value), found {}",
+                    1 << bits,
+                    operands[0].elem,
+                    table.len()
+                ));
+            }
+            int_elem(result, "result")?;
+            let (lo, hi) = result.elem.range();
+            if let Some(v) = table.iter().find(|&&v| !(lo..=hi).contains(&(v as i64))) {
+                return fail(format!(
+                    "table entry {v} is outside the result type {} [{lo}, {hi}]",
+                    result.elem
+                ));
+            }
+            same_shape(operands[0], result, "result")?;
+        }
         Op::Relu { layout } | Op::Clamp { layout, .. } => {
             arity(1..=1)?;
             int_elem(operands[0], "input")?;
@@ -729,6 +787,9 @@ pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
             errs.push(format!("{loc}: error: 'qnn.{}' {e}", n.op.mnemonic()));
         }
     }
+    if errs.is_empty() {
+        errs.extend(layouts_agree(g));
+    }
     for &r in &g.results {
         if let Some(n) = g.node_of(r).filter(|n| matches!(n.op, Op::Weight { .. })) {
             errs.push(format!(
@@ -742,6 +803,97 @@ pub fn verify_graph(g: &Graph) -> Result<(), Vec<String>> {
     } else {
         Err(errs)
     }
+}
+
+/// The layout an op stores its results in (None: a weight, which has none; a second result is
+/// stored as its conv's first).
+pub fn stored_layout(op: &Op) -> Option<Layout> {
+    match op {
+        Op::Weight { .. } | Op::SecondResult => None,
+        Op::LayoutTransform { dst, .. } => Some(*dst),
+        Op::Flatten { .. } | Op::Dense => Some(Layout::NC),
+        _ => op.layout(),
+    }
+}
+
+fn produced_layout(g: &Graph, op: &Op, operands: &[ValueId]) -> Option<Layout> {
+    match op {
+        Op::SecondResult => g.node_of(operands[0]).and_then(|p| stored_layout(&p.op)),
+        _ => stored_layout(op),
+    }
+}
+
+/// The layout in which `op` reads its activation operand `k` of `n` (None: a weight slot or the
+/// projected conv of a second result).
+pub fn read_layout(op: &Op, n: usize, k: usize) -> Option<Layout> {
+    if weight_operand(op, n, k) {
+        return None;
+    }
+    match op {
+        Op::SecondResult => None,
+        Op::Dense => Some(Layout::NC),
+        _ => op.layout(),
+    }
+}
+
+/// Every value is read in the layout it is stored in: an op's layout attribute says how its
+/// operands are stored, so a value produced in another layout needs a `qnn.layout_transform`
+/// (the kernels would read it with the wrong strides), and a function argument is read in one
+/// layout by all its users.
+fn layouts_agree(g: &Graph) -> Vec<String> {
+    let nargs = g.args.len();
+    let mut errs = vec![];
+    // each argument's layout: its first reader's
+    let mut arg_layout: Vec<Option<(Layout, usize)>> = vec![None; nargs];
+    for (i, n) in g.nodes.iter().enumerate() {
+        for (k, &v) in n.operands.iter().enumerate() {
+            let Some(want) = read_layout(&n.op, n.operands.len(), k) else {
+                continue;
+            };
+            let have = if v < nargs {
+                match arg_layout[v] {
+                    None => {
+                        arg_layout[v] = Some((want, i));
+                        continue;
+                    }
+                    Some((l, _)) => l,
+                }
+            } else {
+                let p = &g.nodes[v - nargs];
+                match produced_layout(g, &p.op, &p.operands) {
+                    Some(l) => l,
+                    None => continue,
+                }
+            };
+            if have != want {
+                let why = if v < nargs {
+                    let first = &g.nodes[arg_layout[v].unwrap().1];
+                    format!(
+                        "'qnn.{}' at {} reads that argument in layout {have} (an argument has one layout)",
+                        first.op.mnemonic(),
+                        first.loc
+                    )
+                } else {
+                    let p = &g.nodes[v - nargs];
+                    format!(
+                        "'qnn.{}' at {} stores it in layout {have}: a qnn.layout_transform must come between",
+                        p.op.mnemonic(),
+                        p.loc
+                    )
+                };
+                let loc = if n.loc.is_empty() {
+                    format!("qnn.{} #{i}", n.op.mnemonic())
+                } else {
+                    n.loc.clone()
+                };
+                errs.push(format!(
+                    "{loc}: error: 'qnn.{}' reads operand {k} in layout {want}, but {why}",
+                    n.op.mnemonic()
+                ));
+            }
+        }
+    }
+    errs
 }
 
 /// Whether operand `k` of `op` (with `n` operands) is a weight or bias slot.

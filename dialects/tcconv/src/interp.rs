@@ -698,16 +698,17 @@ impl Ctx<'_> {
             }
             TcOp::Elementwise { op, inputs, .. } => {
                 int_out()?;
-                let arity = if matches!(op, Elementwise::Add { .. }) {
-                    2
-                } else {
-                    1
-                };
+                let arity = op.arity();
                 if inputs.len() != arity {
                     return Err(format!("expects {arity} input(s), got {}", inputs.len()));
                 }
-                for &b in inputs {
-                    same_dims(b)?;
+                for (k, &b) in inputs.iter().enumerate() {
+                    // a mul's second input may be N x C x 1 x 1
+                    let d = self.buf(b)?.dims;
+                    let broadcast = [ob.dims[0], ob.dims[1], 1, 1];
+                    if !(k == 1 && matches!(op, Elementwise::Mul) && d == broadcast) {
+                        same_dims(b)?;
+                    }
                 }
                 self.elementwise(op, inputs, bufs, ob, &og)
             }
@@ -858,6 +859,36 @@ impl Ctx<'_> {
                         ob.elem,
                         at(n, c, h, w),
                     )
+                })?
+            }
+            Elementwise::Mul => {
+                let (bg, b) = self.ints(bufs, inputs[1])?;
+                let broadcast = self.buf(inputs[1])?.dims[2..] == [1, 1] && og.dims[2..] != [1, 1];
+                og.fill(|n, c, h, w| {
+                    let j = if broadcast {
+                        bg.at(n, c, 0, 0)
+                    } else {
+                        bg.at(n, c, h, w)
+                    };
+                    in_range(
+                        a[ag.at(n, c, h, w)] as i64 * b[j] as i64,
+                        ob.elem,
+                        at(n, c, h, w),
+                    )
+                })?
+            }
+            Elementwise::Lookup { table } => {
+                let ie = self.buf(inputs[0])?.elem;
+                let lo = ie.range().0;
+                if ie.bits() > 8 || table.len() != 1 << ie.bits() {
+                    return Err(format!(
+                        "lookup: a table of {} entries for {ie} values",
+                        table.len()
+                    ));
+                }
+                og.fill(|n, c, h, w| {
+                    let x = a[ag.at(n, c, h, w)] as i64;
+                    in_range(table[(x - lo) as usize] as i64, ob.elem, at(n, c, h, w))
                 })?
             }
         };

@@ -376,6 +376,21 @@ pub fn build_func<'c>(
                         0,
                         [*min, *max],
                     ),
+                    Elementwise::Mul | Elementwise::Lookup { .. } => (
+                        if matches!(e, Elementwise::Mul) {
+                            "mul"
+                        } else {
+                            "lookup"
+                        },
+                        ChannelScales {
+                            multiplier: vec![],
+                            shift: vec![],
+                        },
+                        None,
+                        Rounding::HalfToEven,
+                        0,
+                        [i32::MIN as i64, i32::MAX as i64],
+                    ),
                 };
                 let r = r.unwrap_or(ChannelScales {
                     multiplier: vec![],
@@ -395,8 +410,12 @@ pub fn build_func<'c>(
                     }
                     _ => String::new(),
                 };
+                let table = match e {
+                    Elementwise::Lookup { table } => format!(", table = {}", arr32(table)),
+                    _ => String::new(),
+                };
                 let a = format!(
-                    "{bias}clamp = {}, kind = \"{kind}\", multiplier = {}, {offset}rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\", shift = {}, zero_point = {zp} : i64",
+                    "{bias}clamp = {}, kind = \"{kind}\", multiplier = {}, {offset}rhs_multiplier = {}, rhs_shift = {}, rounding = \"{rounding}\", shift = {}{table}, zero_point = {zp} : i64",
                     arr64(&clamp),
                     arr32(&s.multiplier),
                     arr32(&r.multiplier),
@@ -869,6 +888,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                         },
                     },
                     "relu" => Elementwise::Relu,
+                    "mul" => Elementwise::Mul,
+                    "lookup" => Elementwise::Lookup {
+                        table: nibble_qnn::ir::i32_vec(&op, "table").map_err(err)?,
+                    },
                     _ => Elementwise::Clamp {
                         min: clamp[0],
                         max: clamp[1],

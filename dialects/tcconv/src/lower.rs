@@ -153,6 +153,8 @@ pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
         | Op::Clamp { layout, .. }
         | Op::MaxPool2d { layout, .. }
         | Op::AvgPool2d { layout, .. }
+        | Op::Mul { layout }
+        | Op::Lookup { layout, .. }
         | Op::Concat { layout } => *layout,
         Op::LayoutTransform { dst, .. } => *dst,
         Op::SecondResult => qnn_layout(g, n.operands[0]),
@@ -258,6 +260,7 @@ impl<'g> Lowering<'g> {
                     | Op::MaxPool2d { .. }
                     | Op::Requantize { .. }
                     | Op::Relu { .. }
+                    | Op::Lookup { .. }
                     | Op::Clamp { .. }
             )
         };
@@ -1028,6 +1031,26 @@ impl<'g> Lowering<'g> {
                         rhs: rhs.clone(),
                         rounding: *rounding,
                         clamp: *clamp,
+                    };
+                    self.p.ops.push(TcOp::Elementwise { op, inputs, output });
+                }
+                Op::Mul { .. } => {
+                    let l = self.layout[&v];
+                    let (x, y) = (n.operands[0], n.operands[1]);
+                    // an N x C x 1 x 1 rhs is read at (n, c, 0, 0) in whatever layout it has
+                    let broadcast = g.value_type(y).shape != g.value_type(x).shape;
+                    let ly = if broadcast { self.layout[&y] } else { l };
+                    let inputs = vec![self.buffer(x, l), self.buffer(y, ly)];
+                    let output = self.output(v);
+                    let op = Elementwise::Mul;
+                    self.p.ops.push(TcOp::Elementwise { op, inputs, output });
+                }
+                Op::Lookup { table, .. } => {
+                    let l = self.layout[&v];
+                    let inputs = vec![self.buffer(n.operands[0], l)];
+                    let output = self.output(v);
+                    let op = Elementwise::Lookup {
+                        table: table.clone(),
                     };
                     self.p.ops.push(TcOp::Elementwise { op, inputs, output });
                 }

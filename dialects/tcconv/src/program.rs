@@ -186,6 +186,23 @@ pub enum Elementwise {
         min: i64,
         max: i64,
     },
+    /// `qnn.mul`: the exact product (i32) of two inputs; the second of the first's dims or
+    /// N x C x 1 x 1, read at (n, c, 0, 0).
+    Mul,
+    /// `qnn.lookup`: `table[x - lo]`, lo the least value of the input's (4- or 8-bit) type.
+    Lookup {
+        table: Vec<i32>,
+    },
+}
+
+impl Elementwise {
+    /// How many inputs the op reads.
+    pub fn arity(&self) -> usize {
+        match self {
+            Elementwise::Add { .. } | Elementwise::Mul => 2,
+            _ => 1,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -444,18 +444,35 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     output,
                 } => {
                     let y = &p.buffers[*output];
-                    let want = if matches!(e, Elementwise::Add { .. }) {
-                        2
-                    } else {
-                        1
+                    let want = e.arity();
+                    // a mul's second input may be N x C x 1 x 1 (any layout: one value a channel)
+                    let fits = |k: usize, i: usize| {
+                        let b = &p.buffers[i];
+                        (b.dims == y.dims && b.layout == y.layout)
+                            || (k == 1
+                                && matches!(e, Elementwise::Mul)
+                                && b.dims == [y.dims[0], y.dims[1], 1, 1])
                     };
                     if inputs.len() != want {
                         Err(format!("expects {want} inputs, found {}", inputs.len()))
-                    } else if inputs
-                        .iter()
-                        .any(|&i| p.buffers[i].dims != y.dims || p.buffers[i].layout != y.layout)
-                    {
+                    } else if inputs.iter().enumerate().any(|(k, &i)| !fits(k, i)) {
                         Err("elementwise inputs and output must share dims and layout".into())
+                    } else if let Elementwise::Lookup { table } = e {
+                        let x = &p.buffers[inputs[0]];
+                        if x.elem.bits() > 8 || table.len() != 1 << x.elem.bits() {
+                            Err(format!(
+                                "lookup reads a 4- or 8-bit input with one table entry per value: {} entries for {}",
+                                table.len(),
+                                x.elem
+                            ))
+                        } else {
+                            Ok(())
+                        }
+                    } else if matches!(e, Elementwise::Mul)
+                        && (y.elem != ElemType::I32
+                            || inputs.iter().any(|&i| p.buffers[i].elem.bits() > 16))
+                    {
+                        Err("mul multiplies inputs of at most 16 bits into i32".into())
                     } else {
                         match e {
                             Elementwise::Requantize {

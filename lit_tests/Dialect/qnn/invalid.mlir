@@ -399,3 +399,43 @@ func.func @concat_is_binary(%a: tensor<1x2x4x4xi8>) -> tensor<1x2x4x4xi8> {
   %0 = "qnn.concat"(%a) {layout = "NCHW"} : (tensor<1x2x4x4xi8>) -> tensor<1x2x4x4xi8>
   return %0 : tensor<1x2x4x4xi8>
 }
+
+// -----
+
+func.func @mul_rhs_broadcast_shape(%a: tensor<1x4x3x3xi8>, %b: tensor<1x4x3x1xi8>) -> tensor<1x4x3x3xi32> {
+  // expected-error @+1 {{rhs must have lhs's shape [1, 4, 3, 3] or N x C x 1 x 1 [1, 4, 1, 1], found [1, 4, 3, 1]}}
+  %0 = "qnn.mul"(%a, %b) {layout = "NCHW"} : (tensor<1x4x3x3xi8>, tensor<1x4x3x1xi8>) -> tensor<1x4x3x3xi32>
+  return %0 : tensor<1x4x3x3xi32>
+}
+
+// -----
+
+func.func @mul_operands_of_16_bits(%a: tensor<1x4xi32>, %b: tensor<1x4xi8>) -> tensor<1x4xi32> {
+  // expected-error @+1 {{operand 0 must have at most 16 bits (its products fit i32), found i32}}
+  %0 = "qnn.mul"(%a, %b) {layout = "NC"} : (tensor<1x4xi32>, tensor<1x4xi8>) -> tensor<1x4xi32>
+  return %0 : tensor<1x4xi32>
+}
+
+// -----
+
+func.func @lookup_table_size(%a: tensor<1x4xui4>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{table must have 16 entries (one per ui4 value), found 3}}
+  %0 = "qnn.lookup"(%a) {layout = "NC", table = array<i32: 1, 2, 3>} : (tensor<1x4xui4>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @lookup_entries_fit_the_result(%a: tensor<1x4xui4>) -> tensor<1x4xi4> {
+  // expected-error @+1 {{table entry 9 is outside the result type i4 [-8, 7]}}
+  %0 = "qnn.lookup"(%a) {layout = "NC", table = array<i32: 0, 1, 2, 3, 4, 5, 6, 7, 9, 0, 0, 0, 0, 0, 0, 0>} : (tensor<1x4xui4>) -> tensor<1x4xi4>
+  return %0 : tensor<1x4xi4>
+}
+
+// -----
+
+func.func @lookup_of_wide_values(%a: tensor<1x4xi16>) -> tensor<1x4xi8> {
+  // expected-error @+1 {{input must have at most 8 bits, found i16}}
+  %0 = "qnn.lookup"(%a) {layout = "NC", table = array<i32: 0>} : (tensor<1x4xi16>) -> tensor<1x4xi8>
+  return %0 : tensor<1x4xi8>
+}

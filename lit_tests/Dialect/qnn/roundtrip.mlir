@@ -130,3 +130,12 @@ func.func @concat(%a: tensor<2x4x3x5xui4>, %b: tensor<2x4x3x3xui4>) -> tensor<2x
   %y = "qnn.concat"(%a, %b) {layout = "NHWC"} : (tensor<2x4x3x5xui4>, tensor<2x4x3x3xui4>) -> tensor<2x4x3x8xui4>
   return %y : tensor<2x4x3x8xui4>
 }
+
+// CHECK-LABEL: func.func @mul_and_lookup
+func.func @mul_and_lookup(%x: tensor<2x4x3x3xi8>, %s: tensor<2x4x1x1xui8>, %u: tensor<1x8xui4>) -> (tensor<2x4x3x3xi32>, tensor<1x8xi8>) {
+  // CHECK: "qnn.mul"(%{{.*}}, %{{.*}}) {layout = "NCHW"} : (tensor<2x4x3x3xi8>, tensor<2x4x1x1xui8>) -> tensor<2x4x3x3xi32>
+  %m = "qnn.mul"(%x, %s) {layout = "NCHW"} : (tensor<2x4x3x3xi8>, tensor<2x4x1x1xui8>) -> tensor<2x4x3x3xi32>
+  // CHECK: "qnn.lookup"(%{{.*}}) {layout = "NC", table = array<i32: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, -128>} : (tensor<1x8xui4>) -> tensor<1x8xi8>
+  %l = "qnn.lookup"(%u) {layout = "NC", table = array<i32: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, -128>} : (tensor<1x8xui4>) -> tensor<1x8xi8>
+  return %m, %l : tensor<2x4x3x3xi32>, tensor<1x8xi8>
+}

@@ -92,3 +92,12 @@ func.func @concat(%arg0: memref<2x3x3x1xi32> {tcconv.dims = array<i64: 2, 5, 3, 
   "tcconv.concat"(%arg0, %arg1, %arg2) : (memref<2x3x3x1xi32>, memref<2x3x3x2xi32>, memref<2x3x3x2xi32>) -> ()
   return
 }
+
+// CHECK-LABEL: func.func @mul_and_lookup
+// CHECK: "tcconv.elementwise"(%arg0, %arg1, %arg2) {{{.*}}kind = "mul"
+// CHECK: "tcconv.elementwise"(%arg3, %arg4) {{{.*}}kind = "lookup"{{.*}}table = array<i32: 200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>
+func.func @mul_and_lookup(%arg0: memref<2x5x5x8xi8> {tcconv.dims = array<i64: 2, 6, 5, 5>, tcconv.elem = "i8", tcconv.layout = "NHWC"}, %arg1: memref<2x1x1x8xi8> {tcconv.dims = array<i64: 2, 6, 1, 1>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}, %arg2: memref<2x5x5x6xi32> {tcconv.dims = array<i64: 2, 6, 5, 5>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg3: memref<2x5x5x1xi32> {tcconv.dims = array<i64: 2, 6, 5, 5>, tcconv.elem = "i4", tcconv.layout = "NHWC"}, %arg4: memref<2x5x5x8xi8> {tcconv.dims = array<i64: 2, 6, 5, 5>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 4 : i64, tcconv.target = "sm_80"} {
+  "tcconv.elementwise"(%arg0, %arg1, %arg2) {clamp = array<i64: -2147483648, 2147483647>, kind = "mul", multiplier = array<i32>, rhs_multiplier = array<i32>, rhs_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, zero_point = 0 : i64} : (memref<2x5x5x8xi8>, memref<2x1x1x8xi8>, memref<2x5x5x6xi32>) -> ()
+  "tcconv.elementwise"(%arg3, %arg4) {clamp = array<i64: -2147483648, 2147483647>, kind = "lookup", multiplier = array<i32>, rhs_multiplier = array<i32>, rhs_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, table = array<i32: 200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>, zero_point = 0 : i64} : (memref<2x5x5x1xi32>, memref<2x5x5x8xi8>) -> ()
+  return
+}

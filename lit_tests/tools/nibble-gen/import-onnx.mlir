@@ -65,6 +65,17 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/squeeze_qop_u8.onnx -o %t/sqq > /dev/null
 // RUN: nibble-run --cpu %t/sqq/model.mlir --input %hawq_fixtures/onnx/squeeze_qop_u8.input.npy --check %hawq_fixtures/onnx/squeeze_qop_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // SQCPU: check: 80 elements identical to
+// MobileNetV3 / EfficientNet activations: HardSwish, HardSigmoid, Sigmoid and LeakyRelu between a
+// DequantizeLinear and a QuantizeLinear are one table of the input's 256 values (computed in f32
+// as ONNX Runtime does); a squeeze-and-excitation's Mul by a channel scale is an exact product
+// requantized as QLinearMul; bit for bit with ONNX Runtime.
+// RUN: nibble-gen import %hawq_fixtures/onnx/mobilenetv3_u8.onnx -o %t/v3 > /dev/null
+// RUN: FileCheck %s --check-prefix=V3 < %t/v3/model.mlir
+// V3: "qnn.lookup"({{.*}}) {layout = "NCHW", table = array<i32: {{.*}}>} : (tensor<8x16x16x16xui8>) -> tensor<8x16x16x16xui8>
+// V3: "qnn.mul"({{.*}}) {layout = "NCHW"} : (tensor<8x32x16x16x{{i8|i16|ui8}}>, tensor<8x32x1x1x{{i8|i16|ui8}}>) -> tensor<8x32x16x16xi32>
+// RUN: nibble-run --cpu %t/v3/model.mlir --input %hawq_fixtures/onnx/mobilenetv3_u8.input.npy --check %hawq_fixtures/onnx/mobilenetv3_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// RUN: nibble-gen import %hawq_fixtures/onnx/efficientnet_u8.onnx -o %t/eff > /dev/null
+// RUN: nibble-run --cpu %t/eff/model.mlir --input %hawq_fixtures/onnx/efficientnet_u8.input.npy --check %hawq_fixtures/onnx/efficientnet_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // Files that are not models: a located one-line error each, exit 1.
 // RUN: printf '' > %t/empty.onnx && not nibble-gen import %t/empty.onnx -o %t/e 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: nibble-gen: error: {{.*}}empty.onnx: the file is empty

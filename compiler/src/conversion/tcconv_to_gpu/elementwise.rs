@@ -579,22 +579,34 @@ pub fn elementwise(
     ins: &[&ActBuffer],
     out: &ActBuffer,
 ) -> Result<i64, String> {
-    let want = if matches!(op, Elementwise::Add { .. }) {
-        2
-    } else {
-        1
-    };
+    let want = op.arity();
     if ins.len() != want {
         return Err(format!(
             "elementwise {op:?} takes {want} input(s), got {}",
             ins.len()
         ));
     }
-    for i in ins {
-        if i.dims != out.dims || !i.elem.is_int() || i.elem == ElemType::F32 {
+    // a mul's second input may be N x C x 1 x 1, read at (n, c, 0, 0)
+    let broadcast = |k: usize| {
+        k == 1
+            && matches!(op, Elementwise::Mul)
+            && ins[1].dims == [out.dims[0], out.dims[1], 1, 1]
+            && out.dims[2..] != [1, 1]
+    };
+    for (k, i) in ins.iter().enumerate() {
+        if (i.dims != out.dims && !broadcast(k)) || !i.elem.is_int() {
             return Err(format!(
                 "elementwise input {:?} {} does not match the output {:?}",
                 i.dims, i.elem, out.dims
+            ));
+        }
+    }
+    if let Elementwise::Lookup { table } = op {
+        if ins[0].elem.bits() > 8 || table.len() != 1 << ins[0].elem.bits() {
+            return Err(format!(
+                "lookup: a table of {} entries for {} values",
+                table.len(),
+                ins[0].elem
             ));
         }
     }
@@ -614,7 +626,14 @@ pub fn elementwise(
         let vals: Vec<Vec<Val>> = ins
             .iter()
             .zip(&bufs)
-            .map(|(ab, buf)| read_group(kb, buf, ab, grp, ocs, &mut same))
+            .enumerate()
+            .map(|(k, (ab, buf))| {
+                if broadcast(k) {
+                    read_group(kb, buf, ab, grp, ocs, &mut |kb, _| (kb.idx(0), kb.idx(0)))
+                } else {
+                    read_group(kb, buf, ab, grp, ocs, &mut same)
+                }
+            })
             .collect();
         let mut out_vals = vec![];
         for (j, it) in grp.items.iter().enumerate() {
@@ -683,6 +702,21 @@ pub fn elementwise(
                 Elementwise::Clamp { min, max } => {
                     let x = kb.sext(x, Scalar::I64);
                     kb.clamp(x, *min, *max)
+                }
+                // operands of at most 16 bits: the product is exact in i64 and fits i32
+                Elementwise::Mul => {
+                    let a = kb.sext(x, Scalar::I64);
+                    let b = kb.sext(vals[1][j], Scalar::I64);
+                    kb.mul(a, b)
+                }
+                // always a table load (never a constant): kernels of one table size share code
+                Elementwise::Lookup { table } => {
+                    let t = kb.table("lut", table);
+                    let lo = kb.i32c(ins[0].elem.range().0);
+                    let i = kb.sub(x, lo);
+                    let i = kb.index_cast(i, Scalar::Idx);
+                    let v = kb.load(t, i);
+                    kb.sext(v, Scalar::I64)
                 }
             };
             out_vals.push(to_elem(kb, y, out.elem));

@@ -52,6 +52,8 @@ fn reduce(p: &Program, v: &mut Value) -> Result<(), String> {
                     ("scales" | "dequantize" | "offset", Value::Array(_)) => {
                         *x = class(&float_bits(x)?, false)
                     }
+                    // a lookup's table is always loaded: only its size is in the code
+                    ("table", Value::Array(a)) => *x = json!({"lut": a.len()}),
                     _ => reduce(p, x)?,
                 }
             }
@@ -170,6 +172,7 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
             (Elementwise::Requantize { scales: s, .. }, "") => scales(s),
             (Elementwise::Add { lhs, .. }, "") => scales(lhs),
             (Elementwise::Add { rhs, .. }, "rhs") => scales(rhs),
+            (Elementwise::Lookup { table }, "") if what == "lut" => Some(table.clone()),
             _ => None,
         },
         TcOp::Pool {

@@ -65,6 +65,11 @@ pub fn rules() -> Vec<Rewrite> {
         egg::rewrite!("layout-transform-through-add";
             "(add ?s ?b (layout-transform ?a ?b ?x) (layout-transform ?a ?b ?y))"
             => "(layout-transform ?a ?b (add ?s ?a ?x ?y))"),
+        egg::rewrite!("layout-transform-through-mul";
+            "(mul ?s ?b (layout-transform ?a ?b ?x) (layout-transform ?a ?b ?y))"
+            => "(layout-transform ?a ?b (mul ?s ?a ?x ?y))"),
+        egg::rewrite!("layout-transform-through-lookup";
+            "(lookup ?s ?b (layout-transform ?a ?b ?x))" => "(layout-transform ?a ?b (lookup ?s ?a ?x))"),
         egg::rewrite!("layout-transform-through-concat";
             "(concat ?s ?b (layout-transform ?a ?b ?x) (layout-transform ?a ?b ?y))"
             => "(layout-transform ?a ?b (concat ?s ?a ?x ?y))"),
@@ -88,7 +93,7 @@ pub fn rules() -> Vec<Rewrite> {
         "(conv2d-fused ?c ?e {A} ?kl ?x ?w ?b ?r)",
         "(layout-transform {B} {A} (conv2d-fused ?c ?e {B} ?kl (layout-transform {A} {B} ?x) ?w ?b
             (layout-transform {A} {B} ?r)))", "?r"));
-    for op in ["requantize", "relu", "clamp", "max-pool2d", "avg-pool2d"] {
+    for op in ["requantize", "relu", "clamp", "max-pool2d", "avg-pool2d", "lookup"] {
         r.extend(per_pair(op,
             &format!("({op} ?s {{A}} ?x)"),
             &format!("(layout-transform {{B}} {{A}} ({op} ?s {{B}} (layout-transform {{A}} {{B}} ?x)))"),
@@ -101,6 +106,11 @@ pub fn rules() -> Vec<Rewrite> {
     r.extend(per_pair("flatten",
         "(flatten ?s {A} ?x)",
         "(flatten ?s {B} (layout-transform {A} {B} ?x))", "?x"));
+    // (an N x C x 1 x 1 rhs moves with the lhs: a transform of it is a relabelling)
+    r.extend(per_pair("mul",
+        "(mul ?s {A} ?x ?y)",
+        "(layout-transform {B} {A} (mul ?s {B} (layout-transform {A} {B} ?x) (layout-transform {A} {B} ?y)))",
+        "?x"));
     r.extend(per_pair("concat",
         "(concat ?s {A} ?x ?y)",
         "(layout-transform {B} {A} (concat ?s {B} (layout-transform {A} {B} ?x) (layout-transform {A} {B} ?y)))",
