@@ -927,7 +927,7 @@ impl<'a> Importer<'a> {
     fn node(&mut self, n: &'a NodeProto) -> Result<(), String> {
         if !(n.domain.is_empty() || n.domain == "ai.onnx") {
             return Err(format!(
-                "op type {} of domain '{}' is not supported (of com.microsoft's quantized operators nibble imports QLinearAdd, QGemm, QLinearConcat and QLinearGlobalAveragePool)",
+                "op type {} of domain '{}' is not supported (of com.microsoft's quantized operators nibble imports QLinearAdd, QLinearMul, QGemm, QLinearConcat, QLinearSigmoid, QLinearLeakyRelu and QLinearGlobalAveragePool)",
                 n.op_type, n.domain
             ));
         }
@@ -2433,6 +2433,9 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("QLinearAdd", 7, 8, 1),
     ("QLinearGlobalAveragePool", 5, 5, 1),
     ("QLinearConcat", 5, usize::MAX, 1),
+    ("QLinearMul", 7, 8, 1),
+    ("QLinearSigmoid", 4, 5, 1),
+    ("QLinearLeakyRelu", 4, 5, 1),
 ];
 
 /// `n` names each attribute once and has as many inputs and outputs as its op type allows (op

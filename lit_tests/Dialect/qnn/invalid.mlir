@@ -439,3 +439,21 @@ func.func @lookup_of_wide_values(%a: tensor<1x4xi16>) -> tensor<1x4xi8> {
   %0 = "qnn.lookup"(%a) {layout = "NC", table = array<i32: 0>} : (tensor<1x4xi16>) -> tensor<1x4xi8>
   return %0 : tensor<1x4xi8>
 }
+
+// -----
+
+func.func @read_in_another_layout(%x: tensor<1x4x4x4xi8>) -> tensor<1x4x4x4xi8> {
+  %0 = "qnn.relu"(%x) {layout = "NCHW"} : (tensor<1x4x4x4xi8>) -> tensor<1x4x4x4xi8>
+  // expected-error @+1 {{'qnn.max_pool2d' reads operand 0 in layout NHWC, but 'qnn.relu' at}}
+  %1 = "qnn.max_pool2d"(%0) {kernel = array<i64: 1, 1>, layout = "NHWC", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x4x4xi8>) -> tensor<1x4x4x4xi8>
+  return %1 : tensor<1x4x4x4xi8>
+}
+
+// -----
+
+func.func @argument_in_two_layouts(%x: tensor<2x3x2x5xi8>) -> (tensor<2x3x2x5xi8>, tensor<2x3x2x5xi8>) {
+  %0 = "qnn.relu"(%x) {layout = "HWNC"} : (tensor<2x3x2x5xi8>) -> tensor<2x3x2x5xi8>
+  // expected-error @+1 {{'qnn.relu' reads operand 0 in layout NHWC, but 'qnn.relu' at}}
+  %1 = "qnn.relu"(%x) {layout = "NHWC"} : (tensor<2x3x2x5xi8>) -> tensor<2x3x2x5xi8>
+  return %0, %1 : tensor<2x3x2x5xi8>, tensor<2x3x2x5xi8>
+}

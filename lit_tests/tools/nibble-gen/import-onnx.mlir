@@ -76,6 +76,9 @@
 // RUN: nibble-run --cpu %t/v3/model.mlir --input %hawq_fixtures/onnx/mobilenetv3_u8.input.npy --check %hawq_fixtures/onnx/mobilenetv3_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // RUN: nibble-gen import %hawq_fixtures/onnx/efficientnet_u8.onnx -o %t/eff > /dev/null
 // RUN: nibble-run --cpu %t/eff/model.mlir --input %hawq_fixtures/onnx/efficientnet_u8.input.npy --check %hawq_fixtures/onnx/efficientnet_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// QOperator form: com.microsoft QLinearSigmoid and QLinearMul expand to their QDQ groups.
+// RUN: nibble-gen import %hawq_fixtures/onnx/efficientnet_qop_u8.onnx -o %t/effq > /dev/null
+// RUN: nibble-run --cpu %t/effq/model.mlir --input %hawq_fixtures/onnx/efficientnet_qop_u8.input.npy --check %hawq_fixtures/onnx/efficientnet_qop_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // Files that are not models: a located one-line error each, exit 1.
 // RUN: printf '' > %t/empty.onnx && not nibble-gen import %t/empty.onnx -o %t/e 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: nibble-gen: error: {{.*}}empty.onnx: the file is empty

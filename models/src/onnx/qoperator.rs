@@ -14,13 +14,17 @@
 //!   (com.microsoft)
 //! QLinearConcat(sy, zy, X1, s1, z1, ...)         DQ(X1), ..., Concat, Q(sy, zy)
 //!   (com.microsoft)
+//! QLinearMul(A, sa, za, B, sb, zb, sc, zc)       DQ(A), DQ(B), Mul, Q(sc, zc)
+//!   (com.microsoft)
+//! QLinearSigmoid / QLinearLeakyRelu              DQ(X), Sigmoid / LeakyRelu, Q(sy, zy)
+//!   (X, sx, zx, sy, zy; com.microsoft)
 //! ```
 //!
 //! ONNX Runtime runs a QDQ graph by fusing exactly these groups into the same quantized
 //! operators, so importing the groups reproduces the QOperator model's integer arithmetic (the
 //! importer's module doc says how each is computed). The int32 bias of QLinearConv / QGemm is
 //! dequantized with scale `f32(sx * sw)` and zero point 0, as a QDQ model stores it. Other
-//! quantized operators (QLinearSigmoid, QLinearLeakyRelu, ...) stay and are diagnosed by name.
+//! quantized operators (QLinearSoftmax, QLinearAveragePool, ...) stay and are diagnosed by name.
 
 use nibble_onnx::proto::{
     attribute_type, data_type as dt, AttributeProto, GraphProto, NodeProto, TensorProto,
@@ -32,9 +36,13 @@ fn expands(n: &NodeProto) -> bool {
     let onnx = n.domain.is_empty() || n.domain == "ai.onnx";
     match n.op_type.as_str() {
         "QLinearConv" | "QLinearMatMul" => onnx,
-        "QGemm" | "QLinearAdd" | "QLinearGlobalAveragePool" | "QLinearConcat" => {
-            n.domain == "com.microsoft"
-        }
+        "QGemm"
+        | "QLinearAdd"
+        | "QLinearGlobalAveragePool"
+        | "QLinearConcat"
+        | "QLinearMul"
+        | "QLinearSigmoid"
+        | "QLinearLeakyRelu" => n.domain == "com.microsoft",
         _ => false,
     }
 }
@@ -240,6 +248,7 @@ impl Expander<'_> {
             "QGemm" => &["alpha", "transA", "transB"],
             "QLinearGlobalAveragePool" => &["channels_last"],
             "QLinearConcat" => &["axis"],
+            "QLinearLeakyRelu" => &["alpha"],
             _ => &[],
         };
         if let Some(u) = nibble_onnx::Attrs::new(n).unknown(known).first() {
@@ -298,6 +307,18 @@ impl Expander<'_> {
                 let b = self.dq(n, 3, None, &format!("{out}_b"))?;
                 let y = self.op(n, "Add", vec![a, b], &[], &out);
                 self.q(n, y, 6, &out)
+            }
+            "QLinearMul" => {
+                let a = self.dq(n, 0, None, &format!("{out}_a"))?;
+                let b = self.dq(n, 3, None, &format!("{out}_b"))?;
+                let y = self.op(n, "Mul", vec![a, b], &[], &out);
+                self.q(n, y, 6, &out)
+            }
+            "QLinearSigmoid" | "QLinearLeakyRelu" => {
+                let x = self.dq(n, 0, None, &format!("{out}_x"))?;
+                let op = n.op_type.trim_start_matches("QLinear");
+                let y = self.op(n, op, vec![x], &["alpha"], &out);
+                self.q(n, y, 3, &out)
             }
             "QLinearConcat" => {
                 // (Y_scale, Y_zero_point, then X, X_scale, X_zero_point for each input)
