@@ -646,15 +646,15 @@ fn qoperator_nodes_import_as_their_qdq_groups() {
 /// QLinearGlobalAveragePool and a bias scale that is no initializer are clear errors.
 #[test]
 fn unsupported_quantized_operators_are_named() {
-    let sig = ms(node(
-        "QLinearSigmoid",
-        "sig",
+    let sm = ms(node(
+        "QLinearSoftmax",
+        "sm",
         &["xq", "s", "zp", "s", "zp"],
         &["y"],
     ));
-    let e = import_error(&model(sig, vec![]));
+    let e = import_error(&model(sm, vec![]));
     assert!(
-        e.contains("QLinearSigmoid node 'sig'") && e.contains("com.microsoft"),
+        e.contains("QLinearSoftmax node 'sm'") && e.contains("com.microsoft"),
         "{e}"
     );
     let mut gap = ms(node(
