@@ -1,5 +1,5 @@
 //! One-thread-per-output-group kernels: quantize (f32 -> packed int), dequantize, relayout,
-//! concat and the elementwise family (requantize / residual add / relu / clamp).
+//! concat and the elementwise family (requantize / residual add / relu / clamp / mul / lookup).
 //!
 //! Every kernel here: thread `t = block_id.x * 256 + thread_id.x` writes the output slots
 //! `[base(t), base(t) + g)` of [`layout::out_plan`] (one whole 32-bit word of 8 channels for
@@ -15,7 +15,9 @@
 //! - concat: E * (k compares + extract + insert) for k inputs, reads each stored input once,
 //!   writes S.
 //! - requantize: E * (1 i64 mul + ~12 i64 ops for the rounding + 2 clamps), add: twice that,
-//!   relu / clamp: E * 2 ops; reads the stored inputs (+ per-channel tables, cached), writes S.
+//!   relu / clamp: E * 2 ops, mul: E * 1 multiply (a channel scale read once a pixel per
+//!   channel), lookup: E * (1 subtract + 1 table load, the table cached); reads the stored inputs
+//!   (+ per-channel tables, cached), writes S.
 
 use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::layout::tap;
