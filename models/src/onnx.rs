@@ -1206,10 +1206,16 @@ impl<'a> Importer<'a> {
                         }
                     }
                 }
+                if let Some(q) = parts.iter().find(|q| self.g.value_type(q.id).shape.len() != 4) {
+                    return Err(format!(
+                        "concatenates a tensor of shape {:?}; nibble concatenates the channels of N x C x H x W maps",
+                        self.g.value_type(q.id).shape
+                    ));
+                }
                 let [b, _, h, w] = self.nchw(parts[0].id);
                 for q in &parts {
                     let [qb, _, qh, qw] = self.nchw(q.id);
-                    if (qb, qh, qw) != (b, h, w) || self.g.value_type(q.id).shape.len() != 4 {
+                    if (qb, qh, qw) != (b, h, w) {
                         return Err("concatenates tensors of different batch, height or width".into());
                     }
                 }

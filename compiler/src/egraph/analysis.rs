@@ -142,9 +142,11 @@ fn window(in_hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> Result<[i64
 fn act<'a>(eg: &'a EGraph, id: Id, layout: Layout, what: &str) -> Result<&'a Value, String> {
     let v = value(eg, id).ok_or_else(|| format!("{what} is not a valid value"))?;
     if v.layout != Some(layout) || v.ty.shape.len() != layout.rank() {
+        let stored = v
+            .layout
+            .map_or("no layout (a weight)".into(), |l| format!("layout {l}"));
         return Err(format!(
-            "{what} is in {:?} {}, the op reads {layout}",
-            v.layout,
+            "{what} is in {stored} {}, the op reads {layout}",
             v.ty.mlir()
         ));
     }
