@@ -95,6 +95,22 @@ pub fn ptx_entries(ptx: &str) -> Vec<PtxEntry> {
     out
 }
 
+/// `dir/plan.json`, read and validated: a syntax error as `DIR/plan.json:line:col: ...`, any
+/// other as `DIR: plan.json: ...`.
+fn read_plan(dir: &Path) -> Result<Plan, Error> {
+    let plan_path = dir.join(PLAN_FILE);
+    let text = String::from_utf8(read(&plan_path)?)
+        .map_err(|_| Error::Artifact(format!("{}: not UTF-8", plan_path.display())))?;
+    Plan::from_json(&text).map_err(|e| {
+        Error::Artifact(match e.strip_prefix("plan.json:") {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("{}:{rest}", plan_path.display())
+            }
+            _ => format!("{}: {e}", dir.display()),
+        })
+    })
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| {
         Error::Artifact(if e.kind() == std::io::ErrorKind::NotFound {
@@ -131,11 +147,7 @@ impl Artifact {
         if !dir.is_dir() {
             return Err(Error::Artifact(format!("{}: not a directory (an artifact is a directory written by nibble-opt --emit=artifact)", dir.display())));
         }
-        let plan_path = dir.join(PLAN_FILE);
-        let text = String::from_utf8(read(&plan_path)?)
-            .map_err(|_| Error::Artifact(format!("{}: not UTF-8", plan_path.display())))?;
-        let plan = Plan::from_json(&text)
-            .map_err(|e| Error::Artifact(format!("{}: {e}", dir.display())))?;
+        let plan = read_plan(&dir)?;
         let ptx_path = dir.join(&plan.ptx);
         let ptx = String::from_utf8(read(&ptx_path)?)
             .map_err(|_| Error::Artifact(format!("{}: not UTF-8 PTX text", ptx_path.display())))?;
@@ -354,21 +366,13 @@ pub fn load_reference_with(
         .unwrap_or_else(|| rdir.join(WEIGHTS_FILE));
     let text = read(&mpath)?;
     let g: Graph = serde_json::from_slice(&text)
-        .map_err(|e| Error::Artifact(format!("{}: {e}", mpath.display())))?;
+        .map_err(|e| Error::Artifact(crate::plan::json_error(&mpath.display().to_string(), &e)))?;
     // a reference model is checked like IR before the interpreter allocates anything for it
     nibble_qnn::verify::verify_graph(&g)
         .map_err(|e| Error::Artifact(format!("{}: {}", mpath.display(), e.join("; "))))?;
     // and is the network the plan runs: its inputs and results are the plan's
-    if let Ok(text) = std::fs::read(dir.join(PLAN_FILE)) {
-        let plan = String::from_utf8(text)
-            .ok()
-            .and_then(|t| Plan::from_json(&t).ok())
-            .ok_or_else(|| {
-                Error::Artifact(format!(
-                    "{}: not a valid plan",
-                    dir.join(PLAN_FILE).display()
-                ))
-            })?;
+    if dir.join(PLAN_FILE).exists() {
+        let plan = read_plan(dir)?;
         let shapes = |v: &[crate::plan::Io]| -> Vec<Vec<i64>> {
             v.iter().map(|io| io.shape.clone()).collect()
         };

@@ -184,10 +184,25 @@ impl BufferSlot {
     }
 }
 
+/// A JSON error in `file` as `file:line:col: message` (serde's own "at line L column C" moved
+/// to the front), or `file: message` where it has no position.
+pub fn json_error(file: &str, e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let msg = match text.rfind(" at line ") {
+        Some(i) if e.line() > 0 => &text[..i],
+        _ => &text[..],
+    };
+    if e.line() > 0 {
+        format!("{file}:{}:{}: {msg}", e.line(), e.column())
+    } else {
+        format!("{file}: {msg}")
+    }
+}
+
 impl Plan {
     pub fn from_json(s: &str) -> Result<Plan, String> {
         let v: serde_json::Value =
-            serde_json::from_str(s).map_err(|e| format!("plan.json: {e}"))?;
+            serde_json::from_str(s).map_err(|e| json_error("plan.json", &e))?;
         if let Some(ver) = v.get("version").and_then(|x| x.as_u64()) {
             if !(OLDEST_PLAN_VERSION as u64..=PLAN_VERSION as u64).contains(&ver) {
                 return Err(format!(

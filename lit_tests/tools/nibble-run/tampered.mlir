@@ -18,3 +18,8 @@
 // The untouched artifact still loads (and runs on the CPU).
 // RUN: nibble-run --cpu %t/a | FileCheck %s --check-prefix=OK
 // OK: conv on the CPU reference
+// A plan.json that is not JSON: the error is located in it.
+// RUN: cp -r %t/a %t/syntax && printf '{\n  "version": 3,\n  oops\n}\n' > %t/syntax/plan.json
+// RUN: not nibble-run %t/syntax 2>&1 | FileCheck %s --check-prefix=SYNTAX
+// RUN: not nibble-run --cpu %t/syntax 2>&1 | FileCheck %s --check-prefix=SYNTAX
+// SYNTAX: nibble-run: error: {{.*}}syntax/plan.json:3:3: key must be a string
