@@ -675,6 +675,16 @@ impl<'a> Importer<'a> {
             Some(Entry::F(Float::Acc { id, scale, pool_count: None, lo: None, hi: None })) => {
                 // QGemm with a float output: f32(acc * f32(sx * sw[c]))
                 let (id, scale) = (*id, scale.clone());
+                if !matches!(self.g.node_of(id).map(|n| &n.op), Some(Op::Dense)) {
+                    self.notes.push(format!(
+                        "output '{out}' is the float result of a {}: nibble dequantizes its exact integer result, f32(acc * scale); ONNX Runtime computes that op in float, so the outputs may differ in their last bits",
+                        self.g
+                            .node_of(id)
+                            .map_or("qnn op", |n| n.op.mnemonic())
+                            .replace("conv2d", "Conv")
+                            .replace("mul", "Mul")
+                    ));
+                }
                 let layout = self.layout_of(id);
                 let ty = self.g.value_type(id).clone();
                 self.g.push(
@@ -1118,6 +1128,14 @@ impl<'a> Importer<'a> {
                 );
             }
             "Mul" => {
+                for i in 0..2 {
+                    let x = input(n, i)?;
+                    if self.is_constant(x) || self.const_dq.contains_key(x) {
+                        return Err(format!(
+                            "a Mul by the constant '{x}' is not supported (nibble multiplies two activations)"
+                        ));
+                    }
+                }
                 let (mut a, mut b) = (self.dq(input(n, 0)?)?, self.dq(input(n, 1)?)?);
                 let (ta, tb) = (
                     self.g.value_type(a.id).shape.clone(),

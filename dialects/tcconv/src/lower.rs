@@ -1150,7 +1150,19 @@ impl<'g> Lowering<'g> {
         debug_assert!(deferred.is_empty(), "shortcut convs left unlowered");
         for &r in &g.results {
             let l = self.layout[&r];
-            let b = self.buffer(r, l);
+            let mut b = self.buffer(r, l);
+            // a result that is an input's buffer (an argument returned, or a layout transform of
+            // one, which aliases it) or another result's gets a buffer of its own, copied: each
+            // output is its own memref, which the kernels write
+            if self.p.inputs.contains(&b) || self.p.outputs.contains(&b) {
+                let src = b;
+                self.p.buffers.push(self.p.buffers[src].clone());
+                b = self.p.buffers.len() - 1;
+                self.p.ops.push(TcOp::Relayout {
+                    input: src,
+                    output: b,
+                });
+            }
             self.p.outputs.push(b);
         }
         if self.opts.narrow_streams {

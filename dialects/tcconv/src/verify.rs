@@ -459,11 +459,19 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         Err("elementwise inputs and output must share dims and layout".into())
                     } else if let Elementwise::Lookup { table } = e {
                         let x = &p.buffers[inputs[0]];
+                        let (lo, hi) = y.elem.range();
                         if x.elem.bits() > 8 || table.len() != 1 << x.elem.bits() {
                             Err(format!(
                                 "lookup reads a 4- or 8-bit input with one table entry per value: {} entries for {}",
                                 table.len(),
                                 x.elem
+                            ))
+                        } else if let Some(v) =
+                            table.iter().find(|&&v| !(lo..=hi).contains(&(v as i64)))
+                        {
+                            Err(format!(
+                                "lookup table entry {v} is outside the output type {} [{lo}, {hi}]",
+                                y.elem
                             ))
                         } else {
                             Ok(())

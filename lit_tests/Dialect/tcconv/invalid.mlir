@@ -369,3 +369,11 @@ func.func @concat_element_types(%arg0: memref<2x3x3x8xi8> {tcconv.dims = array<i
   "tcconv.concat"(%arg0, %arg1, %arg2) : (memref<2x3x3x8xi8>, memref<2x3x3x2xi32>, memref<2x3x3x2xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @lookup_entries_fit_the_output(%arg0: memref<2x5x5x1xi32> {tcconv.dims = array<i64: 2, 6, 5, 5>, tcconv.elem = "i4", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x8xi8> {tcconv.dims = array<i64: 2, 6, 5, 5>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{'tcconv.elementwise' lookup table entry 300 is outside the output type ui8 [0, 255]}}
+  "tcconv.elementwise"(%arg0, %arg1) {clamp = array<i64: -2147483648, 2147483647>, kind = "lookup", multiplier = array<i32>, rhs_multiplier = array<i32>, rhs_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, table = array<i32: 300, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>, zero_point = 0 : i64} : (memref<2x5x5x1xi32>, memref<2x5x5x8xi8>) -> ()
+  return
+}

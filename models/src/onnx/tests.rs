@@ -1356,6 +1356,17 @@ fn what_the_operator_schemas_forbid_is_refused() {
     let e = import_error(&m.encode_to_vec());
     assert!(e.contains("default ONNX domain 2 times"), "{e}");
 
+    // a Mul by a quantized constant (not an activation)
+    let nodes = vec![
+        node("DequantizeLinear", "dqc", &["cq", "s", "zp"], &["cf"]),
+        node("Mul", "mc", &["xf", "cf"], &["y"]),
+    ];
+    let e = import_error(&model_nodes(nodes, vec![tensor_i8("cq", vec![1], vec![3])]));
+    assert!(
+        e.contains("Mul node 'mc'") && e.contains("Mul by the constant 'cf'"),
+        "{e}"
+    );
+
     // names that must be unique: initializers, a node's attributes
     let mut twice = good();
     twice.push(tensor_i8("wq", vec![3, 2, 3, 3], vec![0; 54]));
