@@ -31,6 +31,17 @@ use nibble_onnx::proto::{
 };
 use std::collections::HashSet;
 
+/// The attributes a QLinearConv / QGemm passes on to the Conv / Gemm of its QDQ group.
+const CONV_ATTRS: [&str; 6] = [
+    "auto_pad",
+    "dilations",
+    "group",
+    "kernel_shape",
+    "pads",
+    "strides",
+];
+const GEMM_ATTRS: [&str; 3] = ["alpha", "transA", "transB"];
+
 /// The quantized operators [`expand`] rewrites.
 fn expands(n: &NodeProto) -> bool {
     let onnx = n.domain.is_empty() || n.domain == "ai.onnx";
@@ -237,15 +248,8 @@ impl Expander<'_> {
             .clone();
         // an attribute the QDQ group would not carry is refused, never dropped
         let known: &[&str] = match n.op_type.as_str() {
-            "QLinearConv" => &[
-                "auto_pad",
-                "dilations",
-                "group",
-                "kernel_shape",
-                "pads",
-                "strides",
-            ],
-            "QGemm" => &["alpha", "transA", "transB"],
+            "QLinearConv" => &CONV_ATTRS,
+            "QGemm" => &GEMM_ATTRS,
             "QLinearGlobalAveragePool" => &["channels_last"],
             "QLinearConcat" => &["axis"],
             "QLinearLeakyRelu" => &["alpha"],
@@ -265,15 +269,7 @@ impl Expander<'_> {
                 if optional(n, 8).is_some() {
                     inputs.push(self.bias(n, 8, 1, 4, &out)?);
                 }
-                let keep = [
-                    "auto_pad",
-                    "dilations",
-                    "group",
-                    "kernel_shape",
-                    "pads",
-                    "strides",
-                ];
-                let y = self.op(n, "Conv", inputs, &keep, &out);
+                let y = self.op(n, "Conv", inputs, &CONV_ATTRS, &out);
                 self.q(n, y, 6, &out)
             }
             "QLinearMatMul" => {
@@ -292,8 +288,7 @@ impl Expander<'_> {
                 if optional(n, 6).is_some() {
                     inputs.push(self.bias(n, 6, 1, 4, &out)?);
                 }
-                let keep = ["alpha", "transA", "transB"];
-                let y = self.op(n, "Gemm", inputs, &keep, &out);
+                let y = self.op(n, "Gemm", inputs, &GEMM_ATTRS, &out);
                 if optional(n, 7).is_some() {
                     self.q(n, y, 7, &out)
                 } else {
