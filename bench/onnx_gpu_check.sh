@@ -25,7 +25,7 @@ build)
     target/release/nibble-opt "$1/model.mlir" --pass-pipeline="builtin.module($pipe)" \
       --emit=artifact -o "$s/art/$3" > /dev/null
   }
-  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8 mobilenetv3_u8 efficientnet_u8 efficientnet_qop_u8; do
+  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8 mobilenetv3_u8 efficientnet_u8 efficientnet_qop_u8 densenet_u8; do
     for b in 2 8 64; do
       target/release/nibble-gen import models/fixtures/onnx/$f.onnx --batch $b -o build/onnx/$f-b$b > /dev/null
       for t in ${TARGETS:-sm_80 sm_90 sm_90a}; do opt build/onnx/$f-b$b $t $f-b$b-$t; done
@@ -73,7 +73,14 @@ PY
   printf '%s\n' 'func.func @lookup4(%x: tensor<2x13x5x5xi4>) -> tensor<2x13x5x5xui8> {' \
     '  %y = "qnn.lookup"(%x) {layout = "NCHW", table = array<i32: 200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>} : (tensor<2x13x5x5xi4>) -> tensor<2x13x5x5xui8>' \
     '  return %y : tensor<2x13x5x5xui8>' '}' > build/onnx/lookup4/model.mlir
-  for t in sm_80 sm_90a; do opt build/onnx/mul $t mul-$t; opt build/onnx/lookup4 $t lookup4-$t; done
+  # and a table per channel (three channels of ui4)
+  mkdir -p build/onnx/lookupc
+  printf '%s\n' 'func.func @lookupc(%x: tensor<2x3x5x5xui4>) -> tensor<2x3x5x5xi8> {' \
+    "  %y = \"qnn.lookup\"(%x) {layout = \"NCHW\", table = array<i32: $(seq -s ', ' -24 23)>} : (tensor<2x3x5x5xui4>) -> tensor<2x3x5x5xi8>" \
+    '  return %y : tensor<2x3x5x5xi8>' '}' > build/onnx/lookupc/model.mlir
+  for t in sm_80 sm_90a; do
+    opt build/onnx/mul $t mul-$t; opt build/onnx/lookup4 $t lookup4-$t; opt build/onnx/lookupc $t lookupc-$t
+  done
   # MobileNetV2 224x224: one weights file for every batch (artifacts carry none)
   python3 bench/make_onnx_model.py build/onnx/mobilenet_v2.onnx --arch mobilenet_v2 --batch 8 > /dev/null 2>&1
   for b in 1 8 64; do

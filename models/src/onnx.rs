@@ -129,8 +129,9 @@ enum Float {
     },
 }
 
-/// A float function of one value, as ONNX Runtime's CPU kernels compute it in f32.
-#[derive(Clone, Copy, Debug)]
+/// A float function of one value (of its channel's), as ONNX Runtime's CPU kernels compute it in
+/// f32.
+#[derive(Clone, Debug)]
 enum Unary {
     /// MLAS's logistic (Eigen's rational approximation on [-18, 18], fused multiply-adds as
     /// its FMA3 kernel on x86-64).
@@ -141,11 +142,25 @@ enum Unary {
     HardSwish,
     /// `x` where `x >= 0`, else `alpha * x`.
     LeakyRelu { alpha: f32 },
+    /// BatchNormalization: `x * scale[c] + bias[c]` (the per-channel factors as its kernel
+    /// folds them: `scale = gamma / sqrt(var + eps)`, `bias = beta - mean * scale`).
+    Affine { scale: Vec<f32>, bias: Vec<f32> },
 }
 
 impl Unary {
-    fn apply(self, x: f32) -> f32 {
+    /// Channels with their own function (None: one for all).
+    fn channels(&self) -> Option<usize> {
         match self {
+            Unary::Affine { scale, .. } => Some(scale.len()),
+            _ => None,
+        }
+    }
+    fn apply(&self, x: f32, c: usize) -> f32 {
+        match *self {
+            Unary::Affine {
+                ref scale,
+                ref bias,
+            } => x * scale[c] + bias[c],
             Unary::Sigmoid => logistic(x),
             Unary::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
             Unary::HardSwish => x * (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0),
@@ -889,6 +904,44 @@ impl<'a> Importer<'a> {
         Ok(true)
     }
 
+    /// The float values of a constant: a float initializer, or the DequantizeLinear of a
+    /// quantized one (`f32(q - zp) * scale`, per tensor or along its axis).
+    fn float_constant(&self, name: &str) -> Result<Vec<f32>, String> {
+        let Some((qn, sn, zn, axis)) = self.const_dq.get(name) else {
+            return self
+                .constant(name)?
+                .data
+                .floats()
+                .ok_or_else(|| format!("'{name}' is not a float constant"));
+        };
+        let t = self.constant(qn)?;
+        let q = t
+            .data
+            .ints()
+            .ok_or_else(|| format!("'{qn}' is not integer"))?;
+        let scales = self
+            .constant(sn)?
+            .data
+            .floats()
+            .ok_or_else(|| format!("scale '{sn}' is not float"))?;
+        let zps = match zn {
+            Some(z) => self
+                .constant(z)?
+                .data
+                .ints()
+                .ok_or_else(|| format!("zero point '{z}' is not integer"))?,
+            None => vec![0; scales.len()],
+        };
+        let at = per_axis(&t.dims, scales.len(), zps.len(), *axis)?;
+        Ok(q.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let c = at.param(i);
+                nibble_qnn::semantics::dequantize_f32(v - zps[c], scales[c])
+            })
+            .collect())
+    }
+
     fn float_scalar(&self, name: &str) -> Result<f32, String> {
         let t = self.constant(name)?;
         match t.data.floats() {
@@ -1172,6 +1225,42 @@ impl<'a> Importer<'a> {
                     }),
                 );
             }
+            "BatchNormalization" => {
+                let a = Attrs::new(n);
+                check_known(&a, &["epsilon", "momentum", "training_mode", "spatial"])?;
+                if a.int("training_mode")?.is_some_and(|t| t != 0) {
+                    return Err("training_mode = 1 is not supported".into());
+                }
+                if n.output.iter().skip(1).any(|o| !o.is_empty()) {
+                    return Err("the running mean / variance outputs are not supported".into());
+                }
+                let eps = a.float("epsilon")?.unwrap_or(1e-5);
+                let q = self.dq(input(n, 0)?)?;
+                let [_, ch, _, _] = self.nchw(q.id);
+                let param = |i: usize| -> Result<Vec<f32>, String> {
+                    let v = self.float_constant(input(n, i)?)?;
+                    if v.len() != ch as usize {
+                        return Err(format!(
+                            "{} values of '{}' for {ch} channels",
+                            v.len(),
+                            input(n, i)?
+                        ));
+                    }
+                    Ok(v)
+                };
+                let (gamma, beta, mean, var) = (param(1)?, param(2)?, param(3)?, param(4)?);
+                // as ONNX Runtime's kernel folds them, in f32
+                let scale: Vec<f32> = (0..ch as usize)
+                    .map(|c| gamma[c] / (var[c] + eps).sqrt())
+                    .collect();
+                let bias: Vec<f32> = (0..ch as usize)
+                    .map(|c| beta[c] - mean[c] * scale[c])
+                    .collect();
+                if q.qtype.bits() > 8 {
+                    return Err(format!("BatchNormalization of a {}-bit tensor", q.qtype.bits()));
+                }
+                self.values.insert(out, Entry::F(Float::Unary(q, Unary::Affine { scale, bias })));
+            }
             "Sigmoid" | "HardSigmoid" | "HardSwish" | "LeakyRelu" => {
                 let a = Attrs::new(n);
                 let f = match n.op_type.as_str() {
@@ -1286,7 +1375,7 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, HardSigmoid, HardSwish, LeakyRelu, MaxPool, AveragePool, GlobalAveragePool, Concat, Flatten, Reshape)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Flatten, Reshape)"
                 ))
             }
         }
@@ -1578,11 +1667,14 @@ impl<'a> Importer<'a> {
                 let ie = self.g.value_type(q.id).elem;
                 let (ilo, ihi) = ie.range();
                 let (qlo_in, qhi_in) = q.qtype.range();
-                let table: Vec<i32> = (ilo..=ihi)
-                    .map(|s| {
+                // one table, or one a channel, one after another
+                let table: Vec<i32> = (0..f.channels().unwrap_or(1))
+                    .flat_map(|c| (ilo..=ihi).map(move |s| (c, s)))
+                    .map(|(c, s)| {
                         let v = (s + q.offset).clamp(qlo_in, qhi_in);
                         let x = nibble_qnn::semantics::dequantize_f32(v - q.zp, q.scale);
-                        let y = quantize_f32(f.apply(x), scale, zp, QuantizeMode::Divide, qlo, qhi);
+                        let y = f.apply(x, c);
+                        let y = quantize_f32(y, scale, zp, QuantizeMode::Divide, qlo, qhi);
                         (y - offset) as i32
                     })
                     .collect();
@@ -2451,6 +2543,7 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("HardSigmoid", 1, 1, 1),
     ("HardSwish", 1, 1, 1),
     ("LeakyRelu", 1, 1, 1),
+    ("BatchNormalization", 5, 5, 3),
     ("QLinearConv", 8, 9, 1),
     ("QLinearMatMul", 8, 8, 1),
     ("QGemm", 6, 9, 1),

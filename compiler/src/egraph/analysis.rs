@@ -473,17 +473,21 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
             let Attr::Lookup { table, out, .. } = attr(*a)? else {
                 return Err("lookup attributes".into());
             };
-            let xv = int_act(eg, *x, lay(*l)?, "lookup input")?;
-            if xv.ty.elem.bits() > 8 || table.len() != 1 << xv.ty.elem.bits() {
+            let layout = lay(*l)?;
+            let xv = int_act(eg, *x, layout, "lookup input")?;
+            let per = 1usize << xv.ty.elem.bits().min(16);
+            let c = xv.ty.shape[layout.channel_axis()] as usize;
+            if xv.ty.elem.bits() > 8 || (table.len() != per && table.len() != c * per) {
                 return Err("lookup table of another size than the input's values".into());
             }
             let lo = xv.ty.elem.range().0;
-            let i = |v: i64| (v - lo).clamp(0, table.len() as i64 - 1) as usize;
-            let hit = &table[i(xv.range.0)..=i(xv.range.1)];
-            let range = (
-                *hit.iter().min().unwrap_or(&0) as i64,
-                *hit.iter().max().unwrap_or(&0) as i64,
-            );
+            let i = |v: i64| (v - lo).clamp(0, per as i64 - 1) as usize;
+            let hit = table
+                .chunks(per)
+                .flat_map(|t| t[i(xv.range.0)..=i(xv.range.1)].iter());
+            let range = hit.fold((i64::MAX, i64::MIN), |(a, b), &v| {
+                (a.min(v as i64), b.max(v as i64))
+            });
             Value {
                 ty: TensorType::new(xv.ty.shape.clone(), *out),
                 layout: xv.layout,

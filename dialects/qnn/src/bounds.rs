@@ -259,12 +259,17 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
                 _ => None,
             },
             Op::Lookup { table, .. } => {
-                let lo = g.value_type(n.operands[0]).elem.range().0;
+                let e = g.value_type(n.operands[0]).elem;
+                let (lo, per) = (e.range().0, 1i64 << e.bits().min(16));
+                // the reachable entries of every channel's table
                 arg(0).and_then(|x| {
-                    let i = |v: i64| (v - lo).clamp(0, table.len() as i64 - 1) as usize;
-                    let hit = table.get(i(x.lo)..=i(x.hi))?;
-                    let (a, b) = (hit.iter().min()?, hit.iter().max()?);
-                    Some(Interval::new(*a as i64, *b as i64))
+                    let i = |v: i64| (v - lo).clamp(0, per - 1) as usize;
+                    table
+                        .chunks(per as usize)
+                        .filter_map(|t| t.get(i(x.lo)..=i(x.hi)))
+                        .flatten()
+                        .map(|&v| Interval::new(v as i64, v as i64))
+                        .reduce(Interval::hull)
                 })
             }
             Op::Relu { .. } => arg(0).map(|x| x.clamp([0, i64::MAX])),

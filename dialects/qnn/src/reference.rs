@@ -377,22 +377,34 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             arity(&ops, 2, 2)?;
             Data::Int(mul(ops[0], ops[1], *layout, res)?)
         }
-        Op::Lookup { table, .. } => {
+        Op::Lookup { table, layout } => {
             arity(&ops, 1, 1)?;
             let x = ints(ops[0], "input")?;
             same_shape(ops[0], res)?;
             int_result(res)?;
             let lo = ops[0].ty.elem.range().0;
-            if table.len() as u64 != 1u64 << ops[0].ty.elem.bits().min(63) {
+            let (cstride, cn) = channel_stride(&ops[0].ty.shape, *layout)?;
+            let per = 1usize << ops[0].ty.elem.bits().min(16);
+            if table.len() != per && table.len() != cn * per {
                 return Err(format!(
-                    "a table of {} entries for {} values",
+                    "a table of {} entries for {} values of {cn} channels",
                     table.len(),
                     ops[0].ty.elem
                 ));
             }
+            // one table, or one a channel (channel c's at c * per)
+            let per_channel = table.len() != per;
             let out: Vec<i32> = x
                 .par_iter()
-                .map(|&v| table[(v as i64 - lo) as usize])
+                .enumerate()
+                .map(|(i, &v)| {
+                    let t = if per_channel {
+                        (i / cstride) % cn * per
+                    } else {
+                        0
+                    };
+                    table[t + (v as i64 - lo) as usize]
+                })
                 .collect();
             check_fits(&out, res)?;
             Data::Int(out)
@@ -1596,6 +1608,15 @@ mod tests {
         let op = Op::Lookup { table, layout: NC };
         let y = one_op(&[x], &[], op, tt(&[1, 3], U8)).unwrap();
         assert_eq!(y.ints(), [100, 92, 85]);
+        // a table per channel: channel c's entries at c * 16; NCHW [1, 2, 1, 2]
+        let table: Vec<i32> = (0..32).collect();
+        let x = ti(&[1, 2, 1, 2], U4, vec![0, 15, 0, 15]);
+        let op = Op::Lookup {
+            table,
+            layout: NCHW,
+        };
+        let y = one_op(&[x], &[], op, tt(&[1, 2, 1, 2], U8)).unwrap();
+        assert_eq!(y.ints(), [0, 15, 16, 31]);
     }
 
     fn per_tensor(multiplier: i32, shift: i32) -> ChannelScales {

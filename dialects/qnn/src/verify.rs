@@ -507,11 +507,13 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     operands[0].elem
                 ));
             }
-            if table.len() != 1 << bits {
+            let c = operands[0].shape[layout.channel_axis()] as usize;
+            if table.len() != 1 << bits && table.len() != c << bits {
                 return fail(format!(
-                    "table must have {} entries (one per {} value), found {}",
+                    "table must have {} entries (one per {} value) or {} (one table per channel), found {}",
                     1 << bits,
                     operands[0].elem,
+                    c << bits,
                     table.len()
                 ));
             }

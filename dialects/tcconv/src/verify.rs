@@ -460,9 +460,11 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     } else if let Elementwise::Lookup { table } = e {
                         let x = &p.buffers[inputs[0]];
                         let (lo, hi) = y.elem.range();
-                        if x.elem.bits() > 8 || table.len() != 1 << x.elem.bits() {
+                        let per = 1usize << x.elem.bits().min(16);
+                        let c = y.dims[1] as usize;
+                        if x.elem.bits() > 8 || (table.len() != per && table.len() != c * per) {
                             Err(format!(
-                                "lookup reads a 4- or 8-bit input with one table entry per value: {} entries for {}",
+                                "lookup reads a 4- or 8-bit input with one table entry per value (or one table a channel): {} entries for {} of {c} channels",
                                 table.len(),
                                 x.elem
                             ))

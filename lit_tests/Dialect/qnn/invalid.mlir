@@ -419,7 +419,7 @@ func.func @mul_operands_of_16_bits(%a: tensor<1x4xi32>, %b: tensor<1x4xi8>) -> t
 // -----
 
 func.func @lookup_table_size(%a: tensor<1x4xui4>) -> tensor<1x4xi8> {
-  // expected-error @+1 {{table must have 16 entries (one per ui4 value), found 3}}
+  // expected-error @+1 {{table must have 16 entries (one per ui4 value) or 64 (one table per channel), found 3}}
   %0 = "qnn.lookup"(%a) {layout = "NC", table = array<i32: 1, 2, 3>} : (tensor<1x4xui4>) -> tensor<1x4xi8>
   return %0 : tensor<1x4xi8>
 }

@@ -139,3 +139,10 @@ func.func @mul_and_lookup(%x: tensor<2x4x3x3xi8>, %s: tensor<2x4x1x1xui8>, %u: t
   %l = "qnn.lookup"(%u) {layout = "NC", table = array<i32: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, -128>} : (tensor<1x8xui4>) -> tensor<1x8xi8>
   return %m, %l : tensor<2x4x3x3xi32>, tensor<1x8xi8>
 }
+
+// CHECK-LABEL: func.func @lookup_per_channel
+func.func @lookup_per_channel(%u: tensor<1x2xui4>) -> tensor<1x2xi8> {
+  // CHECK: "qnn.lookup"(%{{.*}}) {layout = "NC", table = array<i32: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, -16, -15, -14, -13, -12, -11, -10, -9, -8, -7, -6, -5, -4, -3, -2, -1>} : (tensor<1x2xui4>) -> tensor<1x2xi8>
+  %l = "qnn.lookup"(%u) {layout = "NC", table = array<i32: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, -16, -15, -14, -13, -12, -11, -10, -9, -8, -7, -6, -5, -4, -3, -2, -1>} : (tensor<1x2xui4>) -> tensor<1x2xi8>
+  return %l : tensor<1x2xi8>
+}

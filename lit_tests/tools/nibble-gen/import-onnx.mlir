@@ -76,6 +76,12 @@
 // RUN: nibble-run --cpu %t/v3/model.mlir --input %hawq_fixtures/onnx/mobilenetv3_u8.input.npy --check %hawq_fixtures/onnx/mobilenetv3_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // RUN: nibble-gen import %hawq_fixtures/onnx/efficientnet_u8.onnx -o %t/eff > /dev/null
 // RUN: nibble-run --cpu %t/eff/model.mlir --input %hawq_fixtures/onnx/efficientnet_u8.input.npy --check %hawq_fixtures/onnx/efficientnet_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// A BatchNormalization after a Concat (DenseNet) is a table per channel of x * s[c] + b[c], the
+// factors folded in f32 as ONNX Runtime's kernel folds them.
+// RUN: nibble-gen import %hawq_fixtures/onnx/densenet_u8.onnx -o %t/dn > /dev/null
+// RUN: FileCheck %s --check-prefix=DENSE < %t/dn/model.mlir
+// DENSE: "qnn.lookup"({{.*}}) {layout = "NCHW", table = array<i32: {{.*}}>} : (tensor<8x24x16x16xui8>) -> tensor<8x24x16x16xui8>
+// RUN: nibble-run --cpu %t/dn/model.mlir --input %hawq_fixtures/onnx/densenet_u8.input.npy --check %hawq_fixtures/onnx/densenet_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // QOperator form: com.microsoft QLinearSigmoid and QLinearMul expand to their QDQ groups.
 // RUN: nibble-gen import %hawq_fixtures/onnx/efficientnet_qop_u8.onnx -o %t/effq > /dev/null
 // RUN: nibble-run --cpu %t/effq/model.mlir --input %hawq_fixtures/onnx/efficientnet_qop_u8.input.npy --check %hawq_fixtures/onnx/efficientnet_qop_u8.ort.npy | FileCheck %s --check-prefix=SQCPU

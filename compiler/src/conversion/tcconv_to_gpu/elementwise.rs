@@ -604,9 +604,11 @@ pub fn elementwise(
         }
     }
     if let Elementwise::Lookup { table } = op {
-        if ins[0].elem.bits() > 8 || table.len() != 1 << ins[0].elem.bits() {
+        let per = 1usize << ins[0].elem.bits().min(16);
+        let c = out.dims[1] as usize;
+        if ins[0].elem.bits() > 8 || (table.len() != per && table.len() != c * per) {
             return Err(format!(
-                "lookup: a table of {} entries for {} values",
+                "lookup: a table of {} entries for {} values of {c} channels",
                 table.len(),
                 ins[0].elem
             ));
@@ -712,11 +714,18 @@ pub fn elementwise(
                     kb.mul(a, b)
                 }
                 // always a table load (never a constant): kernels of one table size share code
+                // one table, or one a channel at cc * per
                 Elementwise::Lookup { table } => {
                     let t = kb.table("lut", table);
                     let lo = kb.i32c(ins[0].elem.range().0);
                     let i = kb.sub(x, lo);
-                    let i = kb.index_cast(i, Scalar::Idx);
+                    let mut i = kb.index_cast(i, Scalar::Idx);
+                    let per = 1i64 << ins[0].elem.bits();
+                    if table.len() as i64 != per {
+                        let k = kb.idx(per);
+                        let base = kb.mul(it.cc, k);
+                        i = kb.add(base, i);
+                    }
                     let v = kb.load(t, i);
                     kb.sext(v, Scalar::I64)
                 }
