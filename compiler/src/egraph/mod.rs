@@ -193,12 +193,23 @@ pub fn optimize(g: &Graph, opts: &Options) -> Result<(Graph, Stats), String> {
     let extract_time = start.elapsed();
     let time_before_us = model.time_us(&cost_before);
     let time_after = model.time_us(&ex.cost);
-    let kept_input = time_after >= time_before_us - 1e-9;
-    let out = if kept_input {
+    let mut kept_input = time_after >= time_before_us - 1e-9;
+    let mut out = if kept_input {
         g.clone()
     } else {
         translate::to_graph(g, eg, &ex.choice, &roots)?
     };
+    // a function left without any qnn op (its results its arguments: a relu of an unsigned
+    // input, say) is no qnn network any more, which nothing downstream lowers: keep the input
+    let no_ops = |g: &Graph| {
+        g.nodes
+            .iter()
+            .all(|n| matches!(n.op, Op::Weight { .. } | Op::SecondResult))
+    };
+    if no_ops(&out) && !no_ops(g) {
+        out = g.clone();
+        kept_input = true;
+    }
     if let Err(errs) = nibble_qnn::verify::verify_graph(&out) {
         return Err(format!(
             "internal error: the optimized function does not verify: {}",
