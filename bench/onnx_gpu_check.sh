@@ -25,7 +25,7 @@ build)
     target/release/nibble-opt "$1/model.mlir" --pass-pipeline="builtin.module($pipe)" \
       --emit=artifact -o "$s/art/$3" > /dev/null
   }
-  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8 mobilenetv3_u8 efficientnet_u8 efficientnet_qop_u8 densenet_u8; do
+  for f in resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8 mobilenetv3_u8 efficientnet_u8 efficientnet_qop_u8 densenet_u8 tanh_u8; do
     for b in 2 8 64; do
       target/release/nibble-gen import models/fixtures/onnx/$f.onnx --batch $b -o build/onnx/$f-b$b > /dev/null
       for t in ${TARGETS:-sm_80 sm_90 sm_90a}; do opt build/onnx/$f-b$b $t $f-b$b-$t; done

@@ -136,6 +136,9 @@ enum Unary {
     /// MLAS's logistic (Eigen's rational approximation on [-18, 18], fused multiply-adds as
     /// its FMA3 kernel on x86-64).
     Sigmoid,
+    /// MLAS's hyperbolic tangent (Eigen's rational approximation on [-9, 9], fused
+    /// multiply-adds as its FMA3 kernel on x86-64).
+    Tanh,
     /// `clamp(alpha * x + beta, 0, 1)`.
     HardSigmoid { alpha: f32, beta: f32 },
     /// `x * clamp(x / 6 + 1 / 2, 0, 1)`.
@@ -162,6 +165,7 @@ impl Unary {
                 ref bias,
             } => x * scale[c] + bias[c],
             Unary::Sigmoid => logistic(x),
+            Unary::Tanh => tanh(x),
             Unary::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
             Unary::HardSwish => x * (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0),
             Unary::LeakyRelu { alpha } => {
@@ -202,6 +206,30 @@ fn logistic(x: f32) -> f32 {
         * v;
     let q = BETA[1..].iter().fold(BETA[0], |acc, &b| acc.mul_add(v2, b));
     (p / q + 0.5).clamp(0.0, 1.0)
+}
+
+/// The hyperbolic tangent as ONNX Runtime's MLAS computes it: the input clamped to [-9, 9],
+/// `p(x) / q(x)` with odd and even polynomials in `x^2` (Eigen's coefficients), evaluated by
+/// fused multiply-adds.
+fn tanh(x: f32) -> f32 {
+    const ALPHA: [f32; 7] = [
+        -2.760_768_5e-16,
+        2.000_187_9e-13,
+        -8.604_671_5e-11,
+        5.122_297e-8,
+        1.485_722_4e-5,
+        6.372_619_3e-4,
+        4.893_524_6e-3,
+    ];
+    const BETA: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3];
+    let v = x.clamp(-9.0, 9.0);
+    let v2 = v * v;
+    let p = ALPHA[1..]
+        .iter()
+        .fold(ALPHA[0], |acc, &a| acc.mul_add(v2, a))
+        * v;
+    let q = BETA[1..].iter().fold(BETA[0], |acc, &b| acc.mul_add(v2, b));
+    p / q
 }
 
 impl Float {
@@ -1261,12 +1289,16 @@ impl<'a> Importer<'a> {
                 }
                 self.values.insert(out, Entry::F(Float::Unary(q, Unary::Affine { scale, bias })));
             }
-            "Sigmoid" | "HardSigmoid" | "HardSwish" | "LeakyRelu" => {
+            "Sigmoid" | "Tanh" | "HardSigmoid" | "HardSwish" | "LeakyRelu" => {
                 let a = Attrs::new(n);
                 let f = match n.op_type.as_str() {
                     "Sigmoid" => {
                         check_known(&a, &[])?;
                         Unary::Sigmoid
+                    }
+                    "Tanh" => {
+                        check_known(&a, &[])?;
+                        Unary::Tanh
                     }
                     "HardSigmoid" => {
                         check_known(&a, &["alpha", "beta"])?;
@@ -1375,7 +1407,7 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Flatten, Reshape)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Flatten, Reshape)"
                 ))
             }
         }
@@ -2540,6 +2572,7 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("Concat", 1, usize::MAX, 1),
     ("Mul", 2, 2, 1),
     ("Sigmoid", 1, 1, 1),
+    ("Tanh", 1, 1, 1),
     ("HardSigmoid", 1, 1, 1),
     ("HardSwish", 1, 1, 1),
     ("LeakyRelu", 1, 1, 1),

@@ -30,6 +30,7 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "efficientnet_u8",
         "efficientnet_qop_u8",
         "densenet_u8",
+        "tanh_u8",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();

@@ -82,6 +82,9 @@
 // RUN: FileCheck %s --check-prefix=DENSE < %t/dn/model.mlir
 // DENSE: "qnn.lookup"({{.*}}) {layout = "NCHW", table = array<i32: {{.*}}>} : (tensor<8x24x16x16xui8>) -> tensor<8x24x16x16xui8>
 // RUN: nibble-run --cpu %t/dn/model.mlir --input %hawq_fixtures/onnx/densenet_u8.input.npy --check %hawq_fixtures/onnx/densenet_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// Tanh between DequantizeLinear and QuantizeLinear: MLAS's rational approximation, one table.
+// RUN: nibble-gen import %hawq_fixtures/onnx/tanh_u8.onnx -o %t/th > /dev/null
+// RUN: nibble-run --cpu %t/th/model.mlir --input %hawq_fixtures/onnx/tanh_u8.input.npy --check %hawq_fixtures/onnx/tanh_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // QOperator form: com.microsoft QLinearSigmoid and QLinearMul expand to their QDQ groups.
 // RUN: nibble-gen import %hawq_fixtures/onnx/efficientnet_qop_u8.onnx -o %t/effq > /dev/null
 // RUN: nibble-run --cpu %t/effq/model.mlir --input %hawq_fixtures/onnx/efficientnet_qop_u8.input.npy --check %hawq_fixtures/onnx/efficientnet_qop_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
