@@ -146,7 +146,7 @@ enum Unary {
     /// `x` where `x >= 0`, else `alpha * x`.
     LeakyRelu { alpha: f32 },
     /// BatchNormalization: `x * scale[c] + bias[c]` (the per-channel factors as its kernel
-    /// folds them: `scale = gamma / sqrt(var + eps)`, `bias = beta - mean * scale`).
+    /// folds them: `scale = (1 / sqrt(var + eps)) * gamma`, `bias = beta - mean * scale`).
     Affine { scale: Vec<f32>, bias: Vec<f32> },
 }
 
@@ -1256,6 +1256,9 @@ impl<'a> Importer<'a> {
             "BatchNormalization" => {
                 let a = Attrs::new(n);
                 check_known(&a, &["epsilon", "momentum", "training_mode", "spatial"])?;
+                if a.int("spatial")?.is_some_and(|s| s != 1) {
+                    return Err("spatial = 0 (statistics per element, opset < 9) is not supported".into());
+                }
                 if a.int("training_mode")?.is_some_and(|t| t != 0) {
                     return Err("training_mode = 1 is not supported".into());
                 }
@@ -1277,9 +1280,10 @@ impl<'a> Importer<'a> {
                     Ok(v)
                 };
                 let (gamma, beta, mean, var) = (param(1)?, param(2)?, param(3)?, param(4)?);
-                // as ONNX Runtime's kernel folds them, in f32
+                // as ONNX Runtime's kernel folds them, in f32: 1 / sqrt(var + eps) rounded, then
+                // times gamma (gamma / sqrt(...) rounds once, and differs in the last bit)
                 let scale: Vec<f32> = (0..ch as usize)
-                    .map(|c| gamma[c] / (var[c] + eps).sqrt())
+                    .map(|c| (1.0 / (var[c] + eps).sqrt()) * gamma[c])
                     .collect();
                 let bias: Vec<f32> = (0..ch as usize)
                     .map(|c| beta[c] - mean[c] * scale[c])

@@ -446,9 +446,12 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     let y = &p.buffers[*output];
                     let want = e.arity();
                     // a mul's second input may be N x C x 1 x 1 (any layout: one value a channel)
+                    // (an N x C x 1 x 1 input of any layout is stored as N x C: a flatten's
+                    // value is its operand's buffer, read by an NC op)
                     let fits = |k: usize, i: usize| {
                         let b = &p.buffers[i];
-                        (b.dims == y.dims && b.layout == y.layout)
+                        (b.dims == y.dims
+                            && (b.layout == y.layout || (b.stored_as_nc() && y.stored_as_nc())))
                             || (k == 1
                                 && matches!(e, Elementwise::Mul)
                                 && b.dims == [y.dims[0], y.dims[1], 1, 1])

@@ -42,6 +42,7 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "efficientnet_qop_u8",
         "densenet_u8",
         "tanh_u8",
+        "bn_rounding_u8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
