@@ -792,7 +792,7 @@ impl<'a> Importer<'a> {
         let scales = st.data.floats().ok_or("the scale is not float")?;
         for &sc in &scales {
             if !(sc.is_finite() && sc > 0.0) {
-                return Err(format!("scale {sc} is not positive"));
+                return Err(format!("scale {sc} is not a positive finite number"));
             }
         }
         let (zps, qt) = match n.input.get(2).filter(|s| !s.is_empty()) {
@@ -982,7 +982,7 @@ impl<'a> Importer<'a> {
     fn qparams(&self, n: &NodeProto) -> Result<(f32, i64, ElemType), String> {
         let scale = self.float_scalar(input(n, 1)?)?;
         if !(scale.is_finite() && scale > 0.0) {
-            return Err(format!("scale {scale} is not positive"));
+            return Err(format!("scale {scale} is not a positive finite number"));
         }
         let (zp, qtype) = match n.input.get(2).filter(|s| !s.is_empty()) {
             Some(z) => {
@@ -1269,7 +1269,16 @@ impl<'a> Importer<'a> {
                 let q = self.dq(input(n, 0)?)?;
                 let [_, ch, _, _] = self.nchw(q.id);
                 let param = |i: usize| -> Result<Vec<f32>, String> {
-                    let v = self.float_constant(input(n, i)?)?;
+                    let name = input(n, i)?;
+                    // the schema: 1-D of C (ONNX Runtime refuses [C, 1, 1])
+                    let dims = match self.const_dq.get(name) {
+                        Some((q, ..)) => self.constant(q)?.dims,
+                        None => self.constant(name)?.dims,
+                    };
+                    if dims.len() != 1 {
+                        return Err(format!("'{name}' has dims {dims:?}; BatchNormalization's parameters are 1-D"));
+                    }
+                    let v = self.float_constant(name)?;
                     if v.len() != ch as usize {
                         return Err(format!(
                             "{} values of '{}' for {ch} channels",

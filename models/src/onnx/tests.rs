@@ -1370,6 +1370,40 @@ fn what_the_operator_schemas_forbid_is_refused() {
         "{e}"
     );
 
+    // BatchNormalization: 1-D parameters, statistics per channel (spatial = 1)
+    let f32t = |name: &str, dims: Vec<i64>, v: Vec<f32>| TensorProto {
+        dims,
+        data_type: data_type::FLOAT,
+        name: name.into(),
+        float_data: v,
+        ..Default::default()
+    };
+    let bn_params = |gamma_dims: Vec<i64>| {
+        vec![
+            f32t("g", gamma_dims, vec![1.0, 2.0]),
+            f32t("b", vec![2], vec![0.0, 0.5]),
+            f32t("m", vec![2], vec![0.1, 0.2]),
+            f32t("v", vec![2], vec![1.0, 1.5]),
+        ]
+    };
+    let bn = || {
+        node(
+            "BatchNormalization",
+            "bn",
+            &["xf", "g", "b", "m", "v"],
+            &["y"],
+        )
+    };
+    let e = import_error(&model(bn(), bn_params(vec![2, 1, 1])));
+    assert!(
+        e.contains("BatchNormalization node 'bn'") && e.contains("1-D"),
+        "{e}"
+    );
+    let mut spatial = bn();
+    spatial.attribute.push(qoperator::int_attr("spatial", 0));
+    let e = import_error(&model(spatial, bn_params(vec![2])));
+    assert!(e.contains("spatial = 0"), "{e}");
+
     // names that must be unique: initializers, a node's attributes
     let mut twice = good();
     twice.push(tensor_i8("wq", vec![3, 2, 3, 3], vec![0; 54]));
