@@ -265,7 +265,13 @@ impl Artifact {
 
     /// The CPU reference of the network: the original qnn graph and its weights (bound to it).
     pub fn reference(&self) -> Result<(Graph, Weights), Error> {
-        load_reference(&self.dir)
+        self.reference_with(None)
+    }
+
+    /// [`Artifact::reference`] with the qnn weights read from `qnn_weights`, if given (the plan
+    /// loaded already is the one it is checked against).
+    pub fn reference_with(&self, qnn_weights: Option<&Path>) -> Result<(Graph, Weights), Error> {
+        reference_of(&self.dir, Some(&self.plan), qnn_weights)
     }
 }
 
@@ -359,6 +365,19 @@ pub fn load_reference_with(
     dir: &Path,
     qnn_weights: Option<&Path>,
 ) -> Result<(Graph, Weights), Error> {
+    let plan = match dir.join(PLAN_FILE).exists() {
+        true => Some(read_plan(dir)?),
+        false => None,
+    };
+    reference_of(dir, plan.as_ref(), qnn_weights)
+}
+
+/// The reference of the artifact in `dir`, checked against its `plan` where there is one.
+fn reference_of(
+    dir: &Path,
+    plan: Option<&Plan>,
+    qnn_weights: Option<&Path>,
+) -> Result<(Graph, Weights), Error> {
     let rdir = dir.join(REFERENCE_DIR);
     let mpath = rdir.join(REFERENCE_MODEL);
     let wpath = qnn_weights
@@ -371,8 +390,7 @@ pub fn load_reference_with(
     nibble_qnn::verify::verify_graph(&g)
         .map_err(|e| Error::Artifact(format!("{}: {}", mpath.display(), e.join("; "))))?;
     // and is the network the plan runs: its inputs and results are the plan's
-    if dir.join(PLAN_FILE).exists() {
-        let plan = read_plan(dir)?;
+    if let Some(plan) = plan {
         let shapes = |v: &[crate::plan::Io]| -> Vec<Vec<i64>> {
             v.iter().map(|io| io.shape.clone()).collect()
         };

@@ -198,14 +198,15 @@ fn logistic(x: f32) -> f32 {
         1.168_176_6e-1,
         9.931_519e-1,
     ];
-    let v = x.clamp(-18.0, 18.0);
+    (odd_over_even(x.clamp(-18.0, 18.0), &ALPHA, &BETA) + 0.5).clamp(0.0, 1.0)
+}
+
+/// `v * p(v^2) / q(v^2)`, both polynomials by Horner's rule in fused multiply-adds (their
+/// coefficients highest power first): MLAS's FMA3 evaluation of Eigen's rational approximations.
+fn odd_over_even(v: f32, p: &[f32], q: &[f32]) -> f32 {
     let v2 = v * v;
-    let p = ALPHA[1..]
-        .iter()
-        .fold(ALPHA[0], |acc, &a| acc.mul_add(v2, a))
-        * v;
-    let q = BETA[1..].iter().fold(BETA[0], |acc, &b| acc.mul_add(v2, b));
-    (p / q + 0.5).clamp(0.0, 1.0)
+    let horner = |c: &[f32]| c[1..].iter().fold(c[0], |acc, &k| acc.mul_add(v2, k));
+    horner(p) * v / horner(q)
 }
 
 /// The hyperbolic tangent as ONNX Runtime's MLAS computes it: the input clamped to [-9, 9],
@@ -222,14 +223,7 @@ fn tanh(x: f32) -> f32 {
         4.893_524_6e-3,
     ];
     const BETA: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3];
-    let v = x.clamp(-9.0, 9.0);
-    let v2 = v * v;
-    let p = ALPHA[1..]
-        .iter()
-        .fold(ALPHA[0], |acc, &a| acc.mul_add(v2, a))
-        * v;
-    let q = BETA[1..].iter().fold(BETA[0], |acc, &b| acc.mul_add(v2, b));
-    p / q
+    odd_over_even(x.clamp(-9.0, 9.0), &ALPHA, &BETA)
 }
 
 impl Float {

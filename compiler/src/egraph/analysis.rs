@@ -11,7 +11,7 @@
 use super::language::{Attr, EpiKind, Qnn};
 use egg::{Analysis, DidMerge, Id};
 use nibble_qnn::graph::TensorType;
-use nibble_qnn::semantics::{ElemType, KernelLayout, Layout};
+use nibble_qnn::semantics::{lookup_range, lookup_tables, ElemType, KernelLayout, Layout};
 
 pub type EGraph = egg::EGraph<Qnn, QnnAnalysis>;
 
@@ -475,19 +475,11 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
             };
             let layout = lay(*l)?;
             let xv = int_act(eg, *x, layout, "lookup input")?;
-            let per = 1usize << xv.ty.elem.bits().min(16);
             let c = xv.ty.shape[layout.channel_axis()] as usize;
-            if xv.ty.elem.bits() > 8 || (table.len() != per && table.len() != c * per) {
+            if lookup_tables(table.len(), xv.ty.elem, c).is_none() {
                 return Err("lookup table of another size than the input's values".into());
             }
-            let lo = xv.ty.elem.range().0;
-            let i = |v: i64| (v - lo).clamp(0, per as i64 - 1) as usize;
-            let hit = table
-                .chunks(per)
-                .flat_map(|t| t[i(xv.range.0)..=i(xv.range.1)].iter());
-            let range = hit.fold((i64::MAX, i64::MIN), |(a, b), &v| {
-                (a.min(v as i64), b.max(v as i64))
-            });
+            let range = lookup_range(table, xv.ty.elem, xv.range).ok_or("an empty lookup table")?;
             Value {
                 ty: TensorType::new(xv.ty.shape.clone(), *out),
                 layout: xv.layout,

@@ -32,6 +32,27 @@ pub fn run_pipeline(g: &Graph, pipeline: &str) -> Graph {
     nibble_qnn::ir::graph_of_func(func).expect("a qnn function")
 }
 
+/// The tcconv program `p`, verified, packed and interpreted on `inputs`, equals `want` bit for
+/// bit.
+pub fn interpret_equals(
+    p: &nibble_tcconv::program::Program,
+    weights: &nibble_qnn::weights::Weights,
+    inputs: &[nibble_qnn::tensor::Tensor],
+    want: &nibble_qnn::tensor::Tensor,
+    what: &str,
+) {
+    nibble_tcconv::verify::verify_program(p).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    let packed = nibble_tcconv::pack::pack_all(p, weights).unwrap();
+    let got = nibble_tcconv::interp::run(p, &packed, inputs).unwrap();
+    if let Some(k) = got[0].first_mismatch(want) {
+        panic!(
+            "{what}: first mismatch at {k}: {} vs {}",
+            got[0].show(k),
+            want.show(k)
+        );
+    }
+}
+
 /// `g` after `qnn-egraph-optimize{target}` (fused epilogues).
 pub fn optimized(g: &Graph, target: Target) -> Graph {
     run_pipeline(

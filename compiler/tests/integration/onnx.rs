@@ -3,7 +3,7 @@
 //! qnn reference's output bit for bit (the tcconv interpreter over the packed buffers), the
 //! per-tensor uint8-weight net with its weights split into int8 parts included.
 
-use crate::optimized;
+use crate::{interpret_equals, optimized};
 use nibble_models::onnx::{import_onnx, OnnxOptions};
 use nibble_qnn::tensor::Tensor;
 use nibble_tcconv::lower::{lower, LowerOptions};
@@ -56,28 +56,14 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
                     "{name} {target}: a pad left beside its quantize"
                 );
             }
-            interpret_equals(&p, &m.weights, &x, &want[0], &format!("{name} {target}"));
+            interpret_equals(
+                &p,
+                &m.weights,
+                &[x.clone()],
+                &want[0],
+                &format!("{name} {target}"),
+            );
         }
-    }
-}
-
-/// The tcconv program `p`, verified, packed and interpreted on `x`, equals `want` bit for bit.
-fn interpret_equals(
-    p: &nibble_tcconv::program::Program,
-    weights: &nibble_qnn::weights::Weights,
-    x: &Tensor,
-    want: &Tensor,
-    what: &str,
-) {
-    nibble_tcconv::verify::verify_program(p).unwrap_or_else(|e| panic!("{what}: {e:?}"));
-    let packed = nibble_tcconv::pack::pack_all(p, weights).unwrap();
-    let got = nibble_tcconv::interp::run(p, &packed, &[x.clone()]).unwrap();
-    if let Some(k) = got[0].first_mismatch(want) {
-        panic!(
-            "{what}: first mismatch at {k}: {} vs {}",
-            got[0].show(k),
-            want.show(k)
-        );
     }
 }
 
@@ -138,7 +124,7 @@ fn max_pools_padded_unevenly_lower_to_the_reference_on_every_target() {
             let p = lower(&opt, target, &LowerOptions::default())
                 .unwrap_or_else(|e| panic!("{target}: {e}"));
             let what = format!("{elem} {h}x{w} {padding:?} {target}");
-            interpret_equals(&p, &weights, &x, &want[0], &what);
+            interpret_equals(&p, &weights, &[x.clone()], &want[0], &what);
         }
     }
 }

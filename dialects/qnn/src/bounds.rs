@@ -260,17 +260,9 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
             },
             Op::Lookup { table, .. } => {
                 let e = g.value_type(n.operands[0]).elem;
-                let (lo, per) = (e.range().0, 1i64 << e.bits().min(16));
-                // the reachable entries of every channel's table
-                arg(0).and_then(|x| {
-                    let i = |v: i64| (v - lo).clamp(0, per - 1) as usize;
-                    table
-                        .chunks(per as usize)
-                        .filter_map(|t| t.get(i(x.lo)..=i(x.hi)))
-                        .flatten()
-                        .map(|&v| Interval::new(v as i64, v as i64))
-                        .reduce(Interval::hull)
-                })
+                arg(0)
+                    .and_then(|x| crate::semantics::lookup_range(table, e, (x.lo, x.hi)))
+                    .map(|(lo, hi)| Interval::new(lo, hi))
             }
             Op::Relu { .. } => arg(0).map(|x| x.clamp([0, i64::MAX])),
             Op::Clamp { min, max, .. } => arg(0).map(|x| x.clamp([*min, *max])),

@@ -382,29 +382,18 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             let x = ints(ops[0], "input")?;
             same_shape(ops[0], res)?;
             int_result(res)?;
-            let lo = ops[0].ty.elem.range().0;
+            let e = ops[0].ty.elem;
             let (cstride, cn) = channel_stride(&ops[0].ty.shape, *layout)?;
-            let per = 1usize << ops[0].ty.elem.bits().min(16);
-            if table.len() != per && table.len() != cn * per {
+            if crate::semantics::lookup_tables(table.len(), e, cn).is_none() {
                 return Err(format!(
-                    "a table of {} entries for {} values of {cn} channels",
-                    table.len(),
-                    ops[0].ty.elem
+                    "a table of {} entries for {e} values of {cn} channels",
+                    table.len()
                 ));
             }
-            // one table, or one a channel (channel c's at c * per)
-            let per_channel = table.len() != per;
             let out: Vec<i32> = x
                 .par_iter()
                 .enumerate()
-                .map(|(i, &v)| {
-                    let t = if per_channel {
-                        (i / cstride) % cn * per
-                    } else {
-                        0
-                    };
-                    table[t + (v as i64 - lo) as usize]
-                })
+                .map(|(i, &v)| crate::semantics::lookup(table, e, cn, (i / cstride) % cn, v as i64))
                 .collect();
             check_fits(&out, res)?;
             Data::Int(out)

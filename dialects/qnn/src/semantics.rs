@@ -499,6 +499,44 @@ pub fn quantize_f32(
 }
 
 /// `qnn.dequantize`: `float32(acc) * scale`.
+/// How a `qnn.lookup` table of `len` entries is laid out for `channels` channels of `elem`
+/// values (at most 8 bits): `Some((per, per_channel))`, `per = 2^bits` entries a table, one table
+/// or one a channel (channel `c`'s at `c * per`); None when `len` fits neither.
+pub fn lookup_tables(len: usize, elem: ElemType, channels: usize) -> Option<(usize, bool)> {
+    if !elem.is_int() || elem.bits() > 8 {
+        return None;
+    }
+    let per = 1usize << elem.bits();
+    if len == per {
+        Some((per, false))
+    } else if len == channels * per {
+        Some((per, true))
+    } else {
+        None
+    }
+}
+
+/// `qnn.lookup` of value `x` in channel `c`: `table[c * per + x - lo]` (see [`lookup_tables`];
+/// `x` a value of `elem`, the table's layout checked).
+pub fn lookup(table: &[i32], elem: ElemType, channels: usize, c: usize, x: i64) -> i32 {
+    let (per, per_channel) = lookup_tables(table.len(), elem, channels).expect("a checked table");
+    let base = if per_channel { c * per } else { 0 };
+    table[base + (x - elem.range().0) as usize]
+}
+
+/// The least and greatest entry a `qnn.lookup` table (one or one a channel) gives for inputs in
+/// `[lo, hi]` (None: an empty table).
+pub fn lookup_range(table: &[i32], elem: ElemType, (lo, hi): (i64, i64)) -> Option<(i64, i64)> {
+    let per = 1usize << elem.bits().min(16);
+    let i = |v: i64| (v - elem.range().0).clamp(0, per as i64 - 1) as usize;
+    table
+        .chunks(per)
+        .filter_map(|t| t.get(i(lo)..=i(hi)))
+        .flatten()
+        .map(|&v| (v as i64, v as i64))
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
 pub fn dequantize_f32(acc: i64, scale: f32) -> f32 {
     (acc as f32) * scale
 }

@@ -508,7 +508,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                 ));
             }
             let c = operands[0].shape[layout.channel_axis()] as usize;
-            if table.len() != 1 << bits && table.len() != c << bits {
+            if crate::semantics::lookup_tables(table.len(), operands[0].elem, c).is_none() {
                 return fail(format!(
                     "table must have {} entries (one per {} value) or {} (one table per channel), found {}",
                     1 << bits,

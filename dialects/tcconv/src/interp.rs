@@ -879,19 +879,16 @@ impl Ctx<'_> {
             }
             Elementwise::Lookup { table } => {
                 let ie = self.buf(inputs[0])?.elem;
-                let lo = ie.range().0;
-                let per = 1usize << ie.bits().min(16);
-                if ie.bits() > 8 || (table.len() != per && table.len() != nc * per) {
+                if nibble_qnn::semantics::lookup_tables(table.len(), ie, nc).is_none() {
                     return Err(format!(
                         "lookup: a table of {} entries for {ie} values of {nc} channels",
                         table.len()
                     ));
                 }
-                let per_channel = table.len() != per;
                 og.fill(|n, c, h, w| {
                     let x = a[ag.at(n, c, h, w)] as i64;
-                    let t = if per_channel { c * per } else { 0 };
-                    in_range(table[t + (x - lo) as usize] as i64, ob.elem, at(n, c, h, w))
+                    let y = nibble_qnn::semantics::lookup(table, ie, nc, c, x);
+                    in_range(y as i64, ob.elem, at(n, c, h, w))
                 })?
             }
         };

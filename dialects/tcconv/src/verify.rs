@@ -463,9 +463,8 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     } else if let Elementwise::Lookup { table } = e {
                         let x = &p.buffers[inputs[0]];
                         let (lo, hi) = y.elem.range();
-                        let per = 1usize << x.elem.bits().min(16);
                         let c = y.dims[1] as usize;
-                        if x.elem.bits() > 8 || (table.len() != per && table.len() != c * per) {
+                        if nibble_qnn::semantics::lookup_tables(table.len(), x.elem, c).is_none() {
                             Err(format!(
                                 "lookup reads a 4- or 8-bit input with one table entry per value (or one table a channel): {} entries for {} of {c} channels",
                                 table.len(),

@@ -396,9 +396,9 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
     match &cli.check {
         Some(Some(c)) => compare(y, &read_npy(c)?, &c.display().to_string())?,
         Some(None) => {
-            let (g, w) =
-                nibble_runtime::artifact::load_reference_with(&cli.model, cli.weights.as_deref())
-                    .map_err(|e| e.to_string())?;
+            let (g, w) = a
+                .reference_with(cli.weights.as_deref())
+                .map_err(|e| e.to_string())?;
             let want = nibble_qnn::reference::run(&g, &w, &inputs)?;
             if want.len() != out.len() {
                 return Err(format!(

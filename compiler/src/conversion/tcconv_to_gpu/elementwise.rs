@@ -23,7 +23,7 @@ use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::layout::tap;
 use super::layout::{out_plan, range, read_group, Buf, Group, Item};
 use nibble_qnn::graph::ChannelScales;
-use nibble_qnn::semantics::{ElemType, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{lookup_tables, ElemType, QuantizeMode, Rounding};
 use nibble_tcconv::buffer::{padded_dims, ActBuffer};
 use nibble_tcconv::program::Elementwise;
 
@@ -603,10 +603,15 @@ pub fn elementwise(
             ));
         }
     }
+    let lookup = match op {
+        Elementwise::Lookup { table } => {
+            lookup_tables(table.len(), ins[0].elem, out.dims[1] as usize)
+        }
+        _ => None,
+    };
     if let Elementwise::Lookup { table } = op {
-        let per = 1usize << ins[0].elem.bits().min(16);
-        let c = out.dims[1] as usize;
-        if ins[0].elem.bits() > 8 || (table.len() != per && table.len() != c * per) {
+        let c = out.dims[1];
+        if lookup.is_none() {
             return Err(format!(
                 "lookup: a table of {} entries for {} values of {c} channels",
                 table.len(),
@@ -720,9 +725,9 @@ pub fn elementwise(
                     let lo = kb.i32c(ins[0].elem.range().0);
                     let i = kb.sub(x, lo);
                     let mut i = kb.index_cast(i, Scalar::Idx);
-                    let per = 1i64 << ins[0].elem.bits();
-                    if table.len() as i64 != per {
-                        let k = kb.idx(per);
+                    let (per, per_channel) = lookup.expect("checked above");
+                    if per_channel {
+                        let k = kb.idx(per as i64);
                         let base = kb.mul(it.cc, k);
                         i = kb.add(base, i);
                     }
