@@ -101,19 +101,30 @@ PY
   du -sh $s target/onnx-suite.tgz ;;
 run)
   cd "$(dirname "$0")"
-  pass=0; fail=0
-  for d in art/*; do
-    w=(); seeds="1 2 3"
-    case $d in art/mbv2-*) w=(--weights mbv2.weights.safetensors); seeds=1 ;; esac
-    for s in $seeds; do
-      if ./nibble-run "$d" "${w[@]}" --seed $s --check > /tmp/log 2>&1; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $d seed $s"; tail -3 /tmp/log; fi
+  # every (artifact, input) check, JOBS at a time (the GPU is shared; the CPU reference is the
+  # long part); a job's log is kept where it fails
+  one() { # dir seed|nonfinite-input
+    local d=$1 w=() log
+    log=/tmp/check.$(echo "$1 $2" | tr '/ ' '__').log
+    case $d in art/mbv2-*) w=(--weights mbv2.weights.safetensors) ;; esac
+    case $2 in
+    *.npy) ./nibble-run "$d" --input "$2" --check > "$log" 2>&1 ;;
+    *) ./nibble-run "$d" "${w[@]}" --seed "$2" --check > "$log" 2>&1 ;;
+    esac && echo "PASS $d $2" || { echo "FAIL $d $2"; tail -3 "$log"; }
+  }
+  export -f one
+  {
+    for d in art/*; do
+      case $d in art/mbv2-*) echo "$d 1" ;; *) for s in 1 2 3; do echo "$d $s"; done ;; esac
     done
-  done
-  for d in art/resnet_u8-b8-* art/mobilenet_qop_s8-b8-*; do
-    [ -d "$d" ] || continue
-    f=${d#art/}; f=${f%%-b8-*}
-    if ./nibble-run "$d" --input "$f.nonfinite.input.npy" --check > /tmp/log 2>&1; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $d nonfinite input"; tail -3 /tmp/log; fi
-  done
+    for d in art/resnet_u8-b8-* art/mobilenet_qop_s8-b8-*; do
+      [ -d "$d" ] || continue
+      f=${d#art/}; f=${f%%-b8-*}
+      echo "$d $f.nonfinite.input.npy"
+    done
+  } | xargs -P "${JOBS:-8}" -L 1 bash -c 'one "$0" "$1"' > /tmp/checks.txt
+  grep -v '^PASS' /tmp/checks.txt || true
+  pass=$(grep -c '^PASS' /tmp/checks.txt || true); fail=$(grep -c '^FAIL' /tmp/checks.txt || true)
   echo "checked: $pass pass, $fail fail"
   # the built artifacts of these names (the suite's TARGETS decide which exist)
   for a in $(cd art && ls -d resnet_u8-b8-* mobilenet_s8-b64-sm_90a grouped2-sm_90a concat0-sm_90a squeeze_u8-b8-sm_90 2> /dev/null); do
