@@ -202,6 +202,45 @@ irdl.dialect @qnn {
     irdl.attributes { "layout" = %layout }
   }
 
+  // ONNX Runtime's QLinearAveragePool: each window's taps inside the input dequantized
+  // (input_scale * (x - input_zero_point)) and summed in f32 row by row, divided by the count
+  // (kh * kw with count_include_pad, else the taps inside the input), then
+  // clamp(nearbyint(sum / output_scale + output_zero_point)) to the result type.
+  irdl.operation @avg_pool2d_f32 {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %kernel = irdl.base "#builtin.dense_array"
+    %strides = irdl.base "#builtin.dense_array"
+    %padding = irdl.base "#builtin.dense_array"
+    // one constraint variable an attribute: IRDL binds a variable to one value
+    %sx = irdl.base "#builtin.float"
+    %zx = irdl.base "#builtin.integer"
+    %sy = irdl.base "#builtin.float"
+    %zy = irdl.base "#builtin.integer"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %layout = irdl.any_of(%l0, %l1, %l2)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "kernel" = %kernel, "strides" = %strides, "padding" = %padding, "layout" = %layout, "input_scale" = %sx, "input_zero_point" = %zx, "output_scale" = %sy, "output_zero_point" = %zy }
+  }
+
+  // ONNX Runtime's QLinearSoftmax over each row of an N x C tensor of at most 8 bits: with m
+  // the row's largest value, e(x) = table[255 - (m - x)], s the f32 sum of the row's e(x) in
+  // order, y = min(nearbyint(f32(e(x) * scale) / s) + zero_point, the result type's largest).
+  irdl.operation @softmax {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %table = irdl.base "#builtin.dense_array"
+    %scale = irdl.base "#builtin.float"
+    %zp = irdl.base "#builtin.integer"
+    %layout = irdl.is "NC"
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "table" = %table, "scale" = %scale, "zero_point" = %zp, "layout" = %layout }
+  }
+
   // table[x - lo], lo the least value of x's type (4 or 8 bits): a function of x's values.
   irdl.operation @lookup {
     %in = irdl.base "!builtin.tensor"

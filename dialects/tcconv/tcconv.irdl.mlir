@@ -128,7 +128,8 @@ irdl.dialect @tcconv {
     %o = irdl.base "!builtin.memref"
     %k0 = irdl.is "max"
     %k1 = irdl.is "avg"
-    %kind = irdl.any_of(%k0, %k1)
+    %k2 = irdl.is "avg_f32"
+    %kind = irdl.any_of(%k0, %k1, %k2)
     %kernel = irdl.base "#builtin.dense_array"
     %strides = irdl.base "#builtin.dense_array"
     %padding = irdl.base "#builtin.dense_array"
@@ -196,5 +197,16 @@ irdl.dialect @tcconv {
     %f = irdl.base "#builtin.dense_array"
     irdl.operands(input: %i, output: %o)
     irdl.attributes { "scale" = %f }
+  }
+
+  // qnn.softmax over each row of an N x C buffer (ONNX Runtime's QLinearSoftmax).
+  irdl.operation @softmax {
+    %i = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %t = irdl.base "#builtin.dense_array"
+    %s = irdl.base "#builtin.float"
+    %z = irdl.base "#builtin.integer"
+    irdl.operands(input: %i, output: %o)
+    irdl.attributes { "table" = %t, "scale" = %s, "zero_point" = %z }
   }
 }

@@ -28,7 +28,13 @@
 //! `sat(round_half_even(x / scale) + zp)` (`qnn.quantize {mode = "divide"}`); QLinearConv and
 //! QGemm requantize `f32(acc) * f32(f32(sx * sw[c]) / sy)` in float32 (rounding
 //! `f32_half_to_even`); QLinearGlobalAveragePool sums in i32 and requantizes with
-//! `f32(sx / f32(sy * HW))`; QLinearAdd sums in float32 with fused multiply-adds on the raw
+//! `f32(sx / f32(sy * HW))`; QLinearAveragePool (an 8-bit AveragePool whose window is smaller
+//! than the map) averages the dequantized taps in f32 (`qnn.avg_pool2d_f32`), and where an
+//! int8 QuantizeLinear -> DequantizeLinear pair follows it in a QDQ model, runs that pair as
+//! uint8 with the zero point + 128 (ONNX Runtime's `QDQS8ToU8Transformer`), which can round
+//! the average differently, so the importer does too; QLinearSoftmax (a Softmax over N x C
+//! logits between a DequantizeLinear and a QuantizeLinear, fused as ONNX Runtime fuses it) is
+//! `qnn.softmax`, its exponential table built as ONNX Runtime builds it; QLinearAdd sums in float32 with fused multiply-adds on the raw
 //! values (`qnn.add {rounding = "f32_fma", bias}`; an Add of a quantized constant, one value or
 //! one per channel, is `qnn.requantize {rounding = "f32_fma", offset}` of the other operand, the
 //! constant's term `fma(c, sC / sY, F)` computed here as ONNX Runtime computes it); MaxPool,
@@ -117,6 +123,19 @@ enum Float {
     /// A Concat (channels) of dequantized values, not yet quantized: its QuantizeLinear brings
     /// each part to the output's scale and zero point first (ONNX Runtime's QLinearConcat).
     Concat(Vec<QVal>),
+    /// An AveragePool of a dequantized 8-bit value whose window is smaller than the map, not
+    /// yet quantized: its QuantizeLinear makes it `qnn.avg_pool2d_f32` (QLinearAveragePool's
+    /// f32 average; `padding` already holds `ceil_mode`'s extra bottom / right rows).
+    AvgPool {
+        x: QVal,
+        kernel: [i64; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+        count_include_pad: bool,
+    },
+    /// A Softmax over the classes of a dequantized 8-bit N x C value, not yet quantized: its
+    /// QuantizeLinear makes it `qnn.softmax` (QLinearSoftmax's table and arithmetic).
+    Softmax(QVal),
     /// A MaxPool of one of the above before its QuantizeLinear (a conv whose output the
     /// quantizer left in float): the quantize is monotone, so it runs first and the max pool on
     /// its integers, exactly.
@@ -279,7 +298,12 @@ impl Float {
                 padding,
                 ceil,
             },
-            Float::Input(_) | Float::Dq(_) | Float::Concat(_) | Float::Unary(..) => return None,
+            Float::Input(_)
+            | Float::Dq(_)
+            | Float::Concat(_)
+            | Float::Unary(..)
+            | Float::AvgPool { .. }
+            | Float::Softmax(_) => return None,
         })
     }
 }
@@ -320,6 +344,15 @@ struct Importer<'a> {
     /// The N x O x 1 x 1 accumulators of those layers: their ONNX value is N x O, so their
     /// requantized result is flattened.
     spatial_acc: std::collections::HashSet<ValueId>,
+    graph: &'a GraphProto,
+    /// The outputs of quantized operators (QOperator nodes rewritten by `qoperator::expand`):
+    /// ONNX Runtime runs those nodes as they are.
+    qop_outputs: std::collections::HashSet<String>,
+    /// int8 QuantizeLinear outputs imported as uint8 (zero point + 128), as ONNX Runtime runs
+    /// them and their DequantizeLinear ([`Importer::runs_as_u8`]).
+    u8_pairs: std::collections::HashSet<String>,
+    /// The default-domain opset (a Softmax's default axis).
+    opset: i64,
 }
 
 /// The newest default-domain opset nibble knows of: a later one may redefine the operators
@@ -355,8 +388,11 @@ pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String>
         ));
     }
     let mut graph = model.graph.take().expect("read() checks the graph");
-    qoperator::expand(&mut graph)?;
-    Importer::new(&graph)?.run(&graph, opts)
+    let qop_outputs = qoperator::expand(&mut graph)?;
+    let mut importer = Importer::new(&graph)?;
+    importer.qop_outputs = qop_outputs;
+    importer.opset = opset;
+    importer.run(&graph, opts)
 }
 
 /// At most eight names of a list, for a message.
@@ -588,6 +624,10 @@ impl<'a> Importer<'a> {
             s8_weights: false,
             spatial_flat: Default::default(),
             spatial_acc: Default::default(),
+            graph,
+            qop_outputs: Default::default(),
+            u8_pairs: Default::default(),
+            opset: 0,
         })
     }
 
@@ -973,6 +1013,114 @@ impl<'a> Importer<'a> {
     }
 
     /// (scale, zero point, type) of a QuantizeLinear / DequantizeLinear of an activation.
+    /// Whether ONNX Runtime fuses the float node `n` with its input's DequantizeLinear and its
+    /// output's QuantizeLinear into one quantized operator (its QDQ node units): the input made
+    /// by a DequantizeLinear that nothing else reads, the output read by exactly one node, a
+    /// QuantizeLinear, and no graph output.
+    fn fused_unit(&self, n: &NodeProto) -> bool {
+        let edges = |name: &str| -> Vec<&NodeProto> {
+            self.graph
+                .node
+                .iter()
+                .flat_map(|m| m.input.iter().filter(move |i| *i == name).map(move |_| m))
+                .collect()
+        };
+        let is_output = |name: &str| self.graph.output.iter().any(|o| o.name == name);
+        let (Some(x), Some(y)) = (n.input.first(), n.output.first()) else {
+            return false;
+        };
+        let dq = self
+            .graph
+            .node
+            .iter()
+            .any(|m| m.op_type == "DequantizeLinear" && m.output.first() == Some(x));
+        let readers = edges(y);
+        dq && edges(x).len() == 1
+            && !is_output(x)
+            && !is_output(y)
+            && readers.len() == 1
+            && readers[0].op_type == "QuantizeLinear"
+    }
+
+    /// Whether ONNX Runtime runs the float node `n` (AveragePool, Softmax) as its quantized
+    /// operator: `n` comes from a QOperator node, or is a fused QDQ unit ([`Self::fused_unit`])
+    /// whose input is uint8, or int8 from a QuantizeLinear -> DequantizeLinear pair that ONNX
+    /// Runtime moves to uint8 (on x86 it fuses these units for uint8 only).
+    fn runs_quantized(&self, n: &NodeProto) -> bool {
+        let node_of = |name: &str| {
+            self.graph
+                .node
+                .iter()
+                .find(|m| m.output.first().map(String::as_str) == Some(name))
+        };
+        let Some(y) = n.output.first() else {
+            return false;
+        };
+        let q_out = self
+            .graph
+            .node
+            .iter()
+            .find(|m| m.op_type == "QuantizeLinear" && m.input.first() == Some(y))
+            .and_then(|q| q.output.first());
+        if q_out.is_some_and(|o| self.qop_outputs.contains(o)) {
+            return true;
+        }
+        if !self.fused_unit(n) {
+            return false;
+        }
+        let Some(dq) = n.input.first().and_then(|x| node_of(x)) else {
+            return false;
+        };
+        let int8 = dq
+            .input
+            .get(2)
+            .filter(|z| !z.is_empty())
+            .and_then(|z| self.constant(z).ok())
+            .is_some_and(|t| t.data_type == dt::INT8);
+        !int8
+            || dq
+                .input
+                .first()
+                .and_then(|x| node_of(x))
+                .is_some_and(|q| q.op_type == "QuantizeLinear" && self.runs_as_u8(q))
+    }
+
+    /// Whether ONNX Runtime on x86 runs int8 QuantizeLinear `n` as uint8 (its
+    /// `QDQS8ToU8Transformer`): in a QDQ model, an output read by exactly one node, a
+    /// DequantizeLinear of the same zero point, and no graph output; both then take uint8 and
+    /// the zero point + 128.
+    fn runs_as_u8(&self, n: &NodeProto) -> bool {
+        let Some(out) = n.output.first() else {
+            return false;
+        };
+        if self.qop_outputs.contains(out) || self.graph.output.iter().any(|o| &o.name == out) {
+            return false;
+        }
+        let mut edges = self
+            .graph
+            .node
+            .iter()
+            .flat_map(|m| m.input.iter().filter(|&i| i == out).map(move |_| m));
+        let (Some(dq), None) = (edges.next(), edges.next()) else {
+            return false;
+        };
+        let zp = |m: &NodeProto| {
+            m.input
+                .get(2)
+                .filter(|z| !z.is_empty())
+                .and_then(|z| self.constant(z).ok())
+                .filter(|t| t.data_type == dt::INT8)
+                .and_then(|t| t.data.ints())
+                .filter(|v| v.len() == 1)
+        };
+        dq.op_type == "DequantizeLinear"
+            && (dq.domain.is_empty() || dq.domain == "ai.onnx")
+            && n.input.len() == 3
+            && dq.input.len() == 3
+            && zp(n).is_some()
+            && zp(n) == zp(dq)
+    }
+
     fn qparams(&self, n: &NodeProto) -> Result<(f32, i64, ElemType), String> {
         let scale = self.float_scalar(input(n, 1)?)?;
         if !(scale.is_finite() && scale > 0.0) {
@@ -1012,7 +1160,7 @@ impl<'a> Importer<'a> {
     fn node(&mut self, n: &'a NodeProto) -> Result<(), String> {
         if !(n.domain.is_empty() || n.domain == "ai.onnx") {
             return Err(format!(
-                "op type {} of domain '{}' is not supported (of com.microsoft's quantized operators nibble imports QLinearAdd, QLinearMul, QGemm, QLinearConcat, QLinearSigmoid, QLinearLeakyRelu and QLinearGlobalAveragePool)",
+                "op type {} of domain '{}' is not supported (of com.microsoft's quantized operators nibble imports QLinearAdd, QLinearMul, QGemm, QLinearConcat, QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool and QLinearSoftmax)",
                 n.op_type, n.domain
             ));
         }
@@ -1027,7 +1175,18 @@ impl<'a> Importer<'a> {
                 self.values.insert(out, Entry::Const);
             }
             "QuantizeLinear" => {
-                let (scale, zp, qtype) = self.qparams(n)?;
+                let (scale, mut zp, mut qtype) = self.qparams(n)?;
+                let zp_inside = matches!(
+                    self.values.get(input(n, 0)?),
+                    Some(Entry::F(Float::AvgPool { .. } | Float::Softmax(_)))
+                );
+                if zp_inside && qtype == ElemType::I8 && self.runs_as_u8(n) {
+                    // QLinearAveragePool adds the zero point before it rounds and QLinearSoftmax
+                    // saturates int8 results past 255 only, so the uint8 zero point ONNX
+                    // Runtime moves this pair to can give another value
+                    (zp, qtype) = (zp + 128, ElemType::U8);
+                    self.u8_pairs.insert(out.clone());
+                }
                 let q = self.quantize(n, scale, zp, qtype)?;
                 self.values.insert(out, Entry::Q(q));
             }
@@ -1042,7 +1201,10 @@ impl<'a> Importer<'a> {
                     self.values.insert(out, Entry::Const);
                     return Ok(());
                 }
-                let (scale, zp, qtype) = self.qparams(n)?;
+                let (scale, mut zp, mut qtype) = self.qparams(n)?;
+                if self.u8_pairs.contains(x) {
+                    (zp, qtype) = (zp + 128, ElemType::U8);
+                }
                 let q = self.q(x)?.clone();
                 // one type by the schema; an integer Clip may have narrowed the width (QCDQ)
                 if q.qtype.is_signed() != qtype.is_signed() {
@@ -1141,7 +1303,10 @@ impl<'a> Importer<'a> {
                         Float::Dq(QVal { id, ..q })
                     }
                     Float::Input(_) => return Err("a Relu / Clip on the float input is not supported".into()),
-                    Float::Concat(_) | Float::Unary(..) => {
+                    Float::Concat(_)
+                    | Float::Unary(..)
+                    | Float::AvgPool { .. }
+                    | Float::Softmax(_) => {
                         return Err(format!(
                             "a Relu / Clip of '{x}' before its QuantizeLinear is not supported"
                         ))
@@ -1173,23 +1338,55 @@ impl<'a> Importer<'a> {
                 self.values.insert(out, wrap(QVal { id: y, ..x }, float));
             }
             "GlobalAveragePool" | "AveragePool" => {
-                let x = self.dq(input(n, 0)?)?;
-                let x = self.center(&x);
-                let [_, _, h, w] = self.nchw(x.id);
-                let (kernel, strides, padding) = if n.op_type == "GlobalAveragePool" {
+                let q = self.dq(input(n, 0)?)?;
+                let [_, _, h, w] = self.nchw(q.id);
+                let (kernel, strides, _) = if n.op_type == "GlobalAveragePool" {
                     ([h, w], [1, 1], [0; 4])
                 } else {
                     let a = Attrs::new(n);
-                    check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad"])?;
-                    let (k, s, p, _) = window(&a, false)?;
+                    check_known(
+                        &a,
+                        &["kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad", "dilations"],
+                    )?;
+                    if a.ints("dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
+                        return Err("dilated pooling is not supported".into());
+                    }
+                    let (k, s, p, ceil) = window(&a, false)?;
+                    let p = if ceil { ceil_padding([h, w], k, s, p) } else { p };
+                    window_output([h, w], k, s, p)?;
+                    let global = k == [h, w] && p == [0; 4];
+                    if q.qtype.bits() == 8 && !global {
+                        // QLinearAveragePool, what ONNX Runtime fuses an 8-bit DQ -> AveragePool
+                        // -> Q into: an f32 average, quantized by the QuantizeLinear that follows
+                        // (over the whole map it runs QLinearGlobalAveragePool's integer sum)
+                        let count_include_pad = a.int("count_include_pad")?.unwrap_or(0) != 0;
+                        if !self.runs_quantized(n) {
+                            self.notes.push(format!(
+                                "{}: ONNX Runtime runs this AveragePool unfused, in float (on x86 it fuses QLinearAveragePool for uint8 or paired int8 inputs only); nibble computes QLinearAveragePool's arithmetic, which may differ by a step",
+                                node_name(n)
+                            ));
+                        }
+                        self.values.insert(
+                            out,
+                            Entry::F(Float::AvgPool {
+                                x: q,
+                                kernel: k,
+                                strides: s,
+                                padding: p,
+                                count_include_pad,
+                            }),
+                        );
+                        return Ok(());
+                    }
+                    if !global {
+                        return Err(format!(
+                            "an AveragePool of {} values smaller than its input is not supported (ONNX Runtime fuses it into QLinearAveragePool for 8-bit values only, and computes this one unfused in float)",
+                            q.qtype
+                        ));
+                    }
                     (k, s, p)
                 };
-                if kernel != [h, w] || padding != [0; 4] {
-                    return Err(
-                        "an AveragePool smaller than its input is not supported (ONNX Runtime computes it in float); a global average pool is"
-                            .into(),
-                    );
-                }
+                let x = self.center(&q);
                 let sum = self.pool_sum(&x, kernel, strides);
                 self.values.insert(
                     out,
@@ -1201,6 +1398,31 @@ impl<'a> Importer<'a> {
                         hi: None,
                     }),
                 );
+            }
+            "Softmax" => {
+                let q = self.dq(input(n, 0)?)?;
+                let shape = self.g.value_type(q.id).shape.clone();
+                let a = Attrs::new(n);
+                check_known(&a, &["axis"])?;
+                let axis = a.int("axis")?.unwrap_or(if self.opset < 13 { 1 } else { -1 });
+                if shape.len() != 2 || !(axis == 1 || axis == -1) {
+                    return Err(format!(
+                        "a Softmax over axis {axis} of a {shape:?} tensor is not supported (nibble takes one over the classes of N x C logits)"
+                    ));
+                }
+                if q.qtype.bits() != 8 {
+                    return Err(format!(
+                        "a Softmax of {} values is not supported (ONNX Runtime fuses it into QLinearSoftmax for 8-bit values only)",
+                        q.qtype
+                    ));
+                }
+                if !self.runs_quantized(n) {
+                    return Err(
+                        "a Softmax ONNX Runtime does not fuse into QLinearSoftmax is not supported (it runs it in float): the fused form is DequantizeLinear -> Softmax -> QuantizeLinear, the input read by the Softmax alone and, on x86, uint8 or an int8 QuantizeLinear -> DequantizeLinear pair, the output read by one QuantizeLinear"
+                            .into(),
+                    );
+                }
+                self.values.insert(out, Entry::F(Float::Softmax(q)));
             }
             "Mul" => {
                 for i in 0..2 {
@@ -1414,7 +1636,7 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Flatten, Reshape)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Softmax, Flatten, Reshape)"
                 ))
             }
         }
@@ -1726,6 +1948,95 @@ impl<'a> Importer<'a> {
                     zp,
                     qtype,
                     offset,
+                })
+            }
+            Float::AvgPool {
+                x: q,
+                kernel,
+                strides,
+                padding,
+                count_include_pad,
+            } => {
+                if qtype.bits() != 8 {
+                    return Err(format!(
+                        "the AveragePool before '{x}' is quantized to {qtype}; ONNX Runtime fuses it into QLinearAveragePool for 8-bit outputs only"
+                    ));
+                }
+                let q = if self.g.value_type(q.id).elem.bits() > 16 {
+                    self.shift_offset(&q, best_offset(q.qtype, q.zp))
+                } else {
+                    q
+                };
+                // stored at the offset that keeps it narrowest where that type clamps as the
+                // ONNX type does
+                let (qlo, qhi) = qtype.range();
+                let offset = Some(best_offset(qtype, zp))
+                    .filter(|&o| stored_type(qtype, o).range() == (qlo - o, qhi - o))
+                    .unwrap_or(0);
+                let elem = stored_type(qtype, offset);
+                let [nn, c, h, w] = self.nchw(q.id);
+                let [oh, ow] = window_output([h, w], kernel, strides, padding)?;
+                let id = self.g.push(
+                    Op::AvgPool2dF32 {
+                        kernel,
+                        strides,
+                        padding,
+                        layout: Layout::NCHW,
+                        input_scale: q.scale,
+                        input_zero_point: q.zp - q.offset,
+                        output_scale: scale,
+                        output_zero_point: zp - offset,
+                        count_include_pad,
+                    },
+                    vec![q.id],
+                    TensorType::new(vec![nn, c, oh, ow], elem),
+                );
+                Ok(QVal {
+                    id,
+                    scale,
+                    zp,
+                    qtype,
+                    offset,
+                })
+            }
+            Float::Softmax(q) => {
+                if qtype.bits() != 8 {
+                    return Err(format!(
+                        "the Softmax before '{x}' is quantized to {qtype}; ONNX Runtime fuses it into QLinearSoftmax for 8-bit outputs only"
+                    ));
+                }
+                let q = if self.g.value_type(q.id).elem.bits() > 8 {
+                    self.shift_offset(&q, best_offset(q.qtype, q.zp))
+                } else {
+                    q
+                };
+                let shape = self.g.value_type(q.id).shape.clone();
+                let table = softmax_table(q.scale, shape[1]);
+                // QLinearSoftmax's output scale: floor(1 / y_scale) in f32
+                let k = (1.0f32 / scale).floor();
+                if !(table[255] * k).is_finite() {
+                    return Err(format!(
+                        "the Softmax before '{x}' is quantized with scale {scale}: QLinearSoftmax's largest term exp(..) * floor(1 / scale) = {:e} * {k} overflows f32 for {} classes (ONNX Runtime's result is undefined there; 1 / 256 is the usual scale)",
+                        table[255],
+                        shape[1]
+                    ));
+                }
+                let id = self.g.push(
+                    Op::Softmax {
+                        table,
+                        scale: k,
+                        zero_point: zp,
+                        layout: Layout::NC,
+                    },
+                    vec![q.id],
+                    TensorType::new(shape, qtype),
+                );
+                Ok(QVal {
+                    id,
+                    scale,
+                    zp,
+                    qtype,
+                    offset: 0,
                 })
             }
             Float::Concat(parts) => {
@@ -2573,6 +2884,7 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("MaxPool", 1, 1, 1),
     ("AveragePool", 1, 1, 1),
     ("GlobalAveragePool", 1, 1, 1),
+    ("Softmax", 1, 1, 1),
     ("Flatten", 1, 1, 1),
     ("Reshape", 1, 2, 1),
     ("Identity", 1, 1, 1),
@@ -2589,6 +2901,8 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("QGemm", 6, 9, 1),
     ("QLinearAdd", 7, 8, 1),
     ("QLinearGlobalAveragePool", 5, 5, 1),
+    ("QLinearAveragePool", 5, 5, 1),
+    ("QLinearSoftmax", 5, 5, 1),
     ("QLinearConcat", 5, usize::MAX, 1),
     ("QLinearMul", 7, 8, 1),
     ("QLinearSigmoid", 4, 5, 1),
@@ -2739,6 +3053,17 @@ fn ceil_padding(hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> [i64; 4]
         p[i + 2] = p[i + 2].max((out - 1) * s[i] + k[i] - hw[i] - p[i]);
     }
     p
+}
+
+/// QLinearSoftmax's exponential table for a row of `d` values of input scale `sx`:
+/// `table[i] = f32(exp((i - 255 + b) * sx))` in f64, with `b = max(0, ln(f32(f32::MAX / d)) - 5)
+/// / sx` keeping a row's sum far below `f32::MAX` (the largest value of a row reads entry 255).
+fn softmax_table(sx: f32, d: i64) -> Vec<f32> {
+    let shift = ((f32::MAX / d.max(1) as f32) as f64).ln();
+    let shift = (shift - 5.0).max(0.0) / sx as f64;
+    (0..256)
+        .map(|i| ((i as f64 - 255.0 + shift) * sx as f64).exp() as f32)
+        .collect()
 }
 
 /// kernel, strides, padding of a pool node, and whether its output size rounds up

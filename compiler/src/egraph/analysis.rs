@@ -376,6 +376,7 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
                 strides,
                 padding,
                 out,
+                f32,
                 ..
             } = attr(*a)?
             else {
@@ -389,8 +390,10 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
             let [n, c, h, w] = layout.nchw(&xv.ty.shape);
             let [oh, ow] = window([h, w], *kernel, *strides, *padding)?;
             let is_max = matches!(node, Qnn::MaxPool2d(_));
-            // Average pooling counts padding as zeros.
-            let range = if is_max || padding.iter().all(|&p| p == 0) {
+            // Average pooling counts padding as zeros; an f32 one quantizes anew.
+            let range = if f32.is_some() {
+                (i64::MIN, i64::MAX)
+            } else if is_max || padding.iter().all(|&p| p == 0) {
                 xv.range
             } else {
                 (xv.range.0.min(0), xv.range.1.max(0))
@@ -484,6 +487,21 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
                 ty: TensorType::new(xv.ty.shape.clone(), *out),
                 layout: xv.layout,
                 range: meet(full(*out), range),
+            }
+        }
+        Qnn::Softmax([a, l, x]) => {
+            let Attr::Softmax { out, .. } = attr(*a)? else {
+                return Err("softmax attributes".into());
+            };
+            let layout = lay(*l)?;
+            if layout != Layout::NC {
+                return Err("softmax outside layout NC".into());
+            }
+            let xv = int_act(eg, *x, layout, "softmax input")?;
+            Value {
+                ty: TensorType::new(xv.ty.shape.clone(), *out),
+                layout: xv.layout,
+                range: full(*out),
             }
         }
         Qnn::Dequantize([_, l, x]) => {

@@ -40,7 +40,7 @@
 
 use egg::{define_language, Id};
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, RequantizeStep, TensorType};
-use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{AvgPoolF32, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -69,6 +69,7 @@ define_language! {
         "concat" = Concat([Id; 4]),
         "mul" = Mul([Id; 4]),
         "lookup" = Lookup([Id; 3]),
+        "softmax" = Softmax([Id; 3]),
         // `none`: an absent optional operand (no bias, no residual).
         "none" = Absent,
         Layout(ActLayout),
@@ -303,6 +304,8 @@ pub enum Attr {
         out: Option<ElemType>,
         /// An average pool's divisor when not kh * kw.
         divisor: Option<i64>,
+        /// `qnn.avg_pool2d_f32`'s arithmetic (an average pool in f32, quantized).
+        f32: Option<AvgPoolF32>,
     },
     Dequantize {
         site: Site,
@@ -312,6 +315,14 @@ pub enum Attr {
     Lookup {
         site: Site,
         table: Vec<i32>,
+        out: ElemType,
+    },
+    /// qnn.softmax: the exponential table, scale, zero point and result type.
+    Softmax {
+        site: Site,
+        table: Vec<f32>,
+        scale: f32,
+        zero_point: i64,
         out: ElemType,
     },
     Epilogue {
@@ -334,9 +345,19 @@ enum AttrKey<'a> {
     Add(Site, &'a Scales, &'a Scales, u8, [i64; 2], u8, u32),
     Plain(Site),
     Clamp(Site, i64, i64),
-    Pool(Site, [i64; 2], [i64; 2], [i64; 4], Option<u8>, Option<i64>),
+    #[allow(clippy::type_complexity)]
+    Pool(
+        Site,
+        [i64; 2],
+        [i64; 2],
+        [i64; 4],
+        Option<u8>,
+        Option<i64>,
+        Option<(u32, i64, u32, i64, bool)>,
+    ),
     Dequantize(Site, Vec<u32>),
     Lookup(Site, &'a [i32], u8),
+    Softmax(Site, Vec<u32>, u32, i64, u8),
     Epilogue(Site, &'a EpiKind, u8, [i64; 2], bool, u8),
 }
 
@@ -401,6 +422,7 @@ impl Attr {
                 padding,
                 out,
                 divisor,
+                f32,
             } => AttrKey::Pool(
                 *site,
                 *kernel,
@@ -408,11 +430,33 @@ impl Attr {
                 *padding,
                 out.map(|e| e as u8),
                 *divisor,
+                f32.map(|p| {
+                    (
+                        p.input_scale.to_bits(),
+                        p.input_zero_point,
+                        p.output_scale.to_bits(),
+                        p.output_zero_point,
+                        p.count_include_pad,
+                    )
+                }),
             ),
             Attr::Dequantize { site, scales } => {
                 AttrKey::Dequantize(*site, scales.iter().map(|s| s.to_bits()).collect())
             }
             Attr::Lookup { site, table, out } => AttrKey::Lookup(*site, table, *out as u8),
+            Attr::Softmax {
+                site,
+                table,
+                scale,
+                zero_point,
+                out,
+            } => AttrKey::Softmax(
+                *site,
+                table.iter().map(|v| v.to_bits()).collect(),
+                scale.to_bits(),
+                *zero_point,
+                *out as u8,
+            ),
             Attr::Epilogue {
                 site,
                 kind,
@@ -437,6 +481,7 @@ impl Attr {
             | Attr::Pool { site, .. }
             | Attr::Dequantize { site, .. }
             | Attr::Lookup { site, .. }
+            | Attr::Softmax { site, .. }
             | Attr::Epilogue { site, .. } => *site,
         }
     }
@@ -551,6 +596,7 @@ impl fmt::Display for Attr {
             Attr::Pool { .. } => "pool",
             Attr::Dequantize { .. } => "dequantize",
             Attr::Lookup { .. } => "lookup",
+            Attr::Softmax { .. } => "softmax",
             Attr::Epilogue { .. } => "epilogue",
         };
         write!(f, "{kind}@{}", self.site())

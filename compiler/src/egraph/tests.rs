@@ -1181,3 +1181,44 @@ fn unsupported_inputs_are_reported_not_miscompiled() {
     let e = optimize(&g, &Options::default()).unwrap_err();
     assert!(e.contains("t.mlir:2:5"), "{e}");
 }
+
+/// An f32 average pool (`qnn.avg_pool2d_f32`) between two convs keeps its arithmetic through
+/// the e-graph, whatever layout the extraction gives it, and is never taken for an integer
+/// average pool (no requantize moves across it).
+#[test]
+fn f32_average_pool_keeps_its_arithmetic() {
+    let mut b = B::new(vec![tt(&[2, 8, 8, 8], I8)]);
+    let c = b.conv(0, 16, 3, 1, NCHW);
+    let q = b.requantize(c, U8, [0, 255], 0, Rounding::HalfToEven, 24, NCHW);
+    let pool = Op::AvgPool2dF32 {
+        kernel: [3, 3],
+        strides: [1, 1],
+        padding: [1, 1, 1, 1],
+        layout: NCHW,
+        input_scale: 0.03125,
+        input_zero_point: 3,
+        output_scale: 0.0625,
+        output_zero_point: 5,
+        count_include_pad: true,
+    };
+    let t = b.ty(q);
+    let p = b.op(pool.clone(), vec![q], tt(&t.shape, U8));
+    let c2 = b.conv(p, 16, 1, 1, NCHW);
+    let (g, w) = b.finish(vec![c2]);
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    let pools: Vec<&Op> = out
+        .nodes
+        .iter()
+        .map(|n| &n.op)
+        .filter(|o| matches!(o, Op::AvgPool2dF32 { .. } | Op::AvgPool2d { .. }))
+        .collect();
+    assert_eq!(pools.len(), 1, "{}", out.to_mlir());
+    let Op::AvgPool2dF32 { layout, .. } = pools[0] else {
+        panic!("became {:?}", pools[0]);
+    };
+    let mut want = pool;
+    if let Op::AvgPool2dF32 { layout: l, .. } = &mut want {
+        *l = *layout;
+    }
+    assert_eq!(pools[0], &want);
+}

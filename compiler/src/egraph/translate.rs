@@ -8,7 +8,7 @@ use super::analysis::{attr, is_absent, kernel_layout_leaf, layout_leaf, value, D
 use super::language::{ActLayout, ArgLeaf, Attr, Qnn, Scales, WeightLayout, WeightLeaf};
 use egg::Id;
 use nibble_qnn::graph::{EpilogueKind, Graph, Node, Op, ValueId};
-use nibble_qnn::semantics::{ElemType, Layout};
+use nibble_qnn::semantics::{AvgPoolF32, ElemType, Layout};
 use std::collections::{HashMap, HashSet};
 
 /// The e-graph of a function and the class of each of its values.
@@ -238,11 +238,35 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 padding,
                 layout,
                 ..
+            }
+            | Op::AvgPool2dF32 {
+                kernel,
+                strides,
+                padding,
+                layout,
+                ..
             } => {
                 let l = lay(&mut eg, *layout);
                 let is_max = matches!(n.op, Op::MaxPool2d { .. });
                 let divisor = match n.op {
                     Op::AvgPool2d { divisor, .. } => divisor,
+                    _ => None,
+                };
+                let f32 = match n.op {
+                    Op::AvgPool2dF32 {
+                        input_scale,
+                        input_zero_point,
+                        output_scale,
+                        output_zero_point,
+                        count_include_pad,
+                        ..
+                    } => Some(AvgPoolF32 {
+                        input_scale,
+                        input_zero_point,
+                        output_scale,
+                        output_zero_point,
+                        count_include_pad,
+                    }),
                     _ => None,
                 };
                 let a = eg.add(Qnn::Attr(Attr::Pool {
@@ -252,6 +276,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     padding: *padding,
                     out: (!is_max).then_some(n.result.elem),
                     divisor,
+                    f32,
                 }));
                 if is_max {
                     eg.add(Qnn::MaxPool2d([a, l, x(0)]))
@@ -268,6 +293,22 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 let l = lay(&mut eg, *layout);
                 let a = eg.add(Qnn::Attr(Attr::Plain { site }));
                 eg.add(Qnn::Mul([a, l, x(0), x(1)]))
+            }
+            Op::Softmax {
+                table,
+                scale,
+                zero_point,
+                layout,
+            } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Softmax {
+                    site,
+                    table: table.clone(),
+                    scale: *scale,
+                    zero_point: *zero_point,
+                    out: n.result.elem,
+                }));
+                eg.add(Qnn::Softmax([a, l, x(0)]))
             }
             Op::Lookup { table, layout } => {
                 let l = lay(&mut eg, *layout);
@@ -511,6 +552,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                 strides,
                 padding,
                 divisor,
+                f32,
                 ..
             } = at(*a)?
             else {
@@ -523,6 +565,18 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                     strides,
                     padding,
                     layout,
+                }
+            } else if let Some(p) = f32 {
+                Op::AvgPool2dF32 {
+                    kernel,
+                    strides,
+                    padding,
+                    layout,
+                    input_scale: p.input_scale,
+                    input_zero_point: p.input_zero_point,
+                    output_scale: p.output_scale,
+                    output_zero_point: p.output_zero_point,
+                    count_include_pad: p.count_include_pad,
                 }
             } else {
                 Op::AvgPool2d {
@@ -557,6 +611,28 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
             (
                 Op::Lookup {
                     table: table.clone(),
+                    layout: lay(*l)?,
+                },
+                vec![*x],
+                Some(*site),
+            )
+        }
+        Qnn::Softmax([a, l, x]) => {
+            let Attr::Softmax {
+                site,
+                table,
+                scale,
+                zero_point,
+                ..
+            } = at(*a)?
+            else {
+                return Err(bad());
+            };
+            (
+                Op::Softmax {
+                    table: table.clone(),
+                    scale: *scale,
+                    zero_point: *zero_point,
                     layout: lay(*l)?,
                 },
                 vec![*x],

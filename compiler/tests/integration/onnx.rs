@@ -31,6 +31,10 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "efficientnet_qop_u8",
         "densenet_u8",
         "tanh_u8",
+        "inception_u8",
+        "inception_qop_s8",
+        "softmax_u8",
+        "softmax_qop_s8",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();

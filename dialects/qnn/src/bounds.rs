@@ -273,6 +273,11 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
                 .flatten(),
             // floor(sum / count) with padding counted as zeros
             Op::AvgPool2d { .. } => arg(0).map(Interval::with_zero),
+            // quantized to the result type
+            Op::AvgPool2dF32 { .. } | Op::Softmax { .. } => {
+                let (lo, hi) = n.result.elem.range();
+                Some(Interval::new(lo, hi))
+            }
         };
         out.push(typed(b).filter(|_| n.result.elem.is_int()));
     }

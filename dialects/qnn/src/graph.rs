@@ -247,6 +247,30 @@ qnn_ops! {
         #[serde(default)]
         divisor: Option<i64> => "divisor" or None,
     },
+    /// `qnn.avg_pool2d_f32`: (int) -> int, ONNX Runtime's QLinearAveragePool: each window's
+    /// taps inside the input dequantized in f32 and summed in f32 row by row, divided by the
+    /// count, then quantized (`semantics::avg_pool_f32`).
+    AvgPool2dF32 = "avg_pool2d_f32" {
+        kernel: [i64; 2] => "kernel",
+        strides: [i64; 2] => "strides",
+        padding: [i64; 4] => "padding",
+        layout: Layout => "layout",
+        input_scale: f32 => "input_scale",
+        input_zero_point: i64 => "input_zero_point",
+        output_scale: f32 => "output_scale",
+        output_zero_point: i64 => "output_zero_point",
+        /// Divide by `kh * kw` (else by the taps inside the input).
+        #[serde(default)]
+        count_include_pad: bool => "count_include_pad" or false,
+    },
+    /// `qnn.softmax`: (N x C int of at most 8 bits) -> N x C int, ONNX Runtime's
+    /// QLinearSoftmax over each row (`semantics::softmax_row`).
+    Softmax = "softmax" {
+        table: Vec<f32> => "table",
+        scale: f32 => "scale",
+        zero_point: i64 => "zero_point",
+        layout: Layout => "layout",
+    },
     /// `qnn.flatten`: N x C x 1 x 1 (any 4-D layout) -> N x C.
     Flatten = "flatten" { layout: Layout => "layout" },
     /// `qnn.concat`: (lhs, rhs) -> lhs's channels, then rhs's (N, H, W and the element type
@@ -294,6 +318,8 @@ impl Op {
             | Op::Clamp { layout, .. }
             | Op::MaxPool2d { layout, .. }
             | Op::AvgPool2d { layout, .. }
+            | Op::AvgPool2dF32 { layout, .. }
+            | Op::Softmax { layout, .. }
             | Op::Flatten { layout }
             | Op::Concat { layout }
             | Op::Dequantize { layout, .. } => Some(*layout),

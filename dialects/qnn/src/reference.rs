@@ -34,8 +34,8 @@
 
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Node, Op, TensorType};
 use crate::semantics::{
-    add_f32_fma, dequantize_f32, floor_div, quantize_f32, requantize, requantize_f32_fma, Dyadic,
-    ElemType, KernelLayout, Layout, Rounding, MAX_GEOM, MAX_SHIFT,
+    add_f32_fma, dequantize_f32, floor_div, quantize_f32, requantize, requantize_f32_fma,
+    AvgPoolF32, Dyadic, ElemType, KernelLayout, Layout, Rounding, MAX_GEOM, MAX_SHIFT,
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
@@ -455,6 +455,59 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 res,
                 Some(d),
             )?)
+        }
+        Op::AvgPool2dF32 {
+            kernel,
+            strides,
+            padding,
+            layout,
+            input_scale,
+            input_zero_point,
+            output_scale,
+            output_zero_point,
+            count_include_pad,
+        } => {
+            arity(&ops, 1, 1)?;
+            let p = AvgPoolF32 {
+                input_scale: *input_scale,
+                input_zero_point: *input_zero_point,
+                output_scale: *output_scale,
+                output_zero_point: *output_zero_point,
+                count_include_pad: *count_include_pad,
+            };
+            Data::Int(avg_pool_f32(
+                ops[0], *kernel, *strides, *padding, *layout, res, &p,
+            )?)
+        }
+        Op::Softmax {
+            table,
+            scale,
+            zero_point,
+            ..
+        } => {
+            arity(&ops, 1, 1)?;
+            let x = ints(ops[0], "input")?;
+            if ops[0].ty.shape.len() != 2 || res.shape != ops[0].ty.shape {
+                return Err(format!(
+                    "softmax takes an N x C tensor to one of its shape, not {} to {}",
+                    ops[0].ty.mlir(),
+                    res.mlir()
+                ));
+            }
+            crate::verify::softmax_params(table, *scale, *zero_point, res.elem)?;
+            let c = (ops[0].ty.shape[1] as usize).max(1);
+            let signed = res.elem.is_signed();
+            let out: Vec<i32> = x
+                .par_chunks(c)
+                .flat_map_iter(|row| {
+                    let row: Vec<i64> = row.iter().map(|&v| v as i64).collect();
+                    crate::semantics::softmax_row(&row, table, *scale, *zero_point, signed)
+                        .into_iter()
+                        .map(|v| v as i32)
+                })
+                .collect();
+            check_fits(&out, res)?;
+            Data::Int(out)
         }
         Op::Flatten { layout } => {
             arity(&ops, 1, 1)?;
@@ -1309,6 +1362,59 @@ fn dense(x: &Tensor, wt: &Tensor, bias: Option<&Tensor>, res: &TensorType) -> Re
 // Pooling, flatten, layout transform
 // ---------------------------------------------------------------------------------------------
 
+/// A pool's window over its input, checked against the result: the window, the output dims
+/// (n, c, oh, ow) and both tensors' strides in `layout`.
+struct PoolGeometry {
+    win: Window,
+    out: [usize; 4],
+    xs: [usize; 4],
+    os: [usize; 4],
+}
+
+impl PoolGeometry {
+    fn of(
+        x: &Tensor,
+        kernel: [i64; 2],
+        strides: [i64; 2],
+        padding: [i64; 4],
+        layout: Layout,
+        res: &TensorType,
+    ) -> Res<Self> {
+        if layout == Layout::NC {
+            return Err("layout NC is not a 4-D activation layout".into());
+        }
+        let [n, c, h, w] = logical_dims(&x.ty, layout, "input")?;
+        let [kh, kw] = kernel;
+        if !(1..=MAX_GEOM).contains(&kh) || !(1..=MAX_GEOM).contains(&kw) {
+            return Err(format!("kernel {kernel:?} must be positive"));
+        }
+        let (kh, kw) = (kh as usize, kw as usize);
+        let oh = out_extent("H", h, kh, strides[0], padding[0], padding[2])?;
+        let ow = out_extent("W", w, kw, strides[1], padding[1], padding[3])?;
+        let odims = [n, c, oh, ow].map(|d| d as i64);
+        expect_shape(res, &layout.shape(odims), "the pooling window")?;
+        int_result(res)?;
+        Ok(PoolGeometry {
+            win: Window::new(h, w, [kh, kw], strides, padding),
+            out: [n, c, oh, ow],
+            xs: layout.strides([n, c, h, w].map(|d| d as i64)),
+            os: layout.strides(odims),
+        })
+    }
+
+    /// (n, c, y, x) of output element `p` (in the layout's order).
+    fn coords(&self, p: usize) -> (usize, usize, usize, usize) {
+        let [n, c, oh, ow] = self.out;
+        let os = self.os;
+        (
+            (p / os[0]) % n,
+            (p / os[1]) % c,
+            (p / os[2]) % oh,
+            (p / os[3]) % ow,
+        )
+    }
+}
+
 fn pool(
     x: &Tensor,
     kernel: [i64; 2],
@@ -1320,33 +1426,14 @@ fn pool(
     divisor: Option<i64>,
 ) -> Res<Vec<i32>> {
     let xv = ints(x, "input")?;
-    if layout == Layout::NC {
-        return Err("layout NC is not a 4-D activation layout".into());
-    }
-    let [n, c, h, w] = logical_dims(&x.ty, layout, "input")?;
-    let [kh, kw] = kernel;
-    if !(1..=MAX_GEOM).contains(&kh) || !(1..=MAX_GEOM).contains(&kw) {
-        return Err(format!("kernel {kernel:?} must be positive"));
-    }
-    let (kh, kw) = (kh as usize, kw as usize);
-    let oh = out_extent("H", h, kh, strides[0], padding[0], padding[2])?;
-    let ow = out_extent("W", w, kw, strides[1], padding[1], padding[3])?;
-    let odims = [n, c, oh, ow].map(|d| d as i64);
-    expect_shape(res, &layout.shape(odims), "the pooling window")?;
-    int_result(res)?;
-    let win = Window::new(h, w, [kh, kw], strides, padding);
-    let xs = layout.strides([n, c, h, w].map(|d| d as i64));
-    let os = layout.strides(odims);
-    let count = (kh * kw) as i64;
+    let geo = PoolGeometry::of(x, kernel, strides, padding, layout, res)?;
+    let (win, xs) = (&geo.win, geo.xs);
+    let [n, c, oh, ow] = geo.out;
+    let count = (win.kh * win.kw) as i64;
     let out: Vec<i32> = (0..n * c * oh * ow)
         .into_par_iter()
         .map(|p| {
-            let (nn, cc, y, xx) = (
-                (p / os[0]) % n,
-                (p / os[1]) % c,
-                (p / os[2]) % oh,
-                (p / os[3]) % ow,
-            );
+            let (nn, cc, y, xx) = geo.coords(p);
             let base = nn * xs[0] + cc * xs[1];
             let (best, sum) = win.pool(y, xx, |iy, ix| xv[base + iy * xs[2] + ix * xs[3]] as i64);
             if divisor.is_none() {
@@ -1358,6 +1445,43 @@ fn pool(
             }
         })
         .map(|r| r.map(|v| v.clamp(i32::MIN as i64, i32::MAX as i64) as i32))
+        .collect::<Res<_>>()?;
+    check_fits(&out, res)?;
+    Ok(out)
+}
+
+/// `qnn.avg_pool2d_f32`: each window's taps inside the input in f32, row by row
+/// (`semantics::AvgPoolF32`).
+fn avg_pool_f32(
+    x: &Tensor,
+    kernel: [i64; 2],
+    strides: [i64; 2],
+    padding: [i64; 4],
+    layout: Layout,
+    res: &TensorType,
+    p: &AvgPoolF32,
+) -> Res<Vec<i32>> {
+    let xv = ints(x, "input")?;
+    let geo = PoolGeometry::of(x, kernel, strides, padding, layout, res)?;
+    let (win, xs) = (&geo.win, geo.xs);
+    let [n, c, oh, ow] = geo.out;
+    let (kh, kw) = (win.kh, win.kw);
+    let range = res.elem.range();
+    let out: Vec<i32> = (0..n * c * oh * ow)
+        .into_par_iter()
+        .map(|q| {
+            let (nn, cc, y, xx) = geo.coords(q);
+            let base = nn * xs[0] + cc * xs[1];
+            let (sum, taps) = win.pool_f32(y, xx, |iy, ix| {
+                p.tap(xv[base + iy * xs[2] + ix * xs[3]] as i64)
+            });
+            if taps == 0 {
+                return Err(format!(
+                    "the window of output (n={nn}, c={cc}, h={y}, w={xx}) lies entirely in the padding"
+                ));
+            }
+            Ok(p.finish(sum, taps, (kh * kw) as i64, range) as i32)
+        })
         .collect::<Res<_>>()?;
     check_fits(&out, res)?;
     Ok(out)

@@ -498,6 +498,78 @@ pub fn quantize_f32(
     (f32_to_int(v) + zero_point).clamp(lo, hi)
 }
 
+/// The f32 arithmetic of `qnn.avg_pool2d_f32`, ONNX Runtime's QLinearAveragePool: each tap
+/// inside the input dequantized as `f32(input_scale * f32(x - input_zero_point))` ([`tap`]), the
+/// taps summed in f32 row by row from 0, the sum divided by the count in f32, then
+/// `nearbyint(f32(y / output_scale) + output_zero_point)` clamped to the result type
+/// ([`finish`]). No fused multiply-add anywhere: each product, sum and quotient rounds once.
+///
+/// [`tap`]: AvgPoolF32::tap
+/// [`finish`]: AvgPoolF32::finish
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AvgPoolF32 {
+    pub input_scale: f32,
+    pub input_zero_point: i64,
+    pub output_scale: f32,
+    pub output_zero_point: i64,
+    /// Divide by `kh * kw`; else by the taps inside the input.
+    pub count_include_pad: bool,
+}
+
+impl AvgPoolF32 {
+    /// One tap's dequantized value (`x - input_zero_point` fits 17 bits: exact in f32).
+    pub fn tap(&self, x: i64) -> f32 {
+        self.input_scale * (x - self.input_zero_point) as f32
+    }
+
+    /// The quantized average of a window whose `taps` taps inside the input summed to `sum` (in
+    /// f32, row by row), `kernel` = `kh * kw`, clamped to `[lo, hi]`.
+    pub fn finish(&self, sum: f32, taps: i64, kernel: i64, (lo, hi): (i64, i64)) -> i64 {
+        let count = if self.count_include_pad { kernel } else { taps };
+        let y = sum / count as f32;
+        let q = (y / self.output_scale + self.output_zero_point as f32).round_ties_even();
+        (q as i64).clamp(lo, hi)
+    }
+
+    /// The largest `|y / output_scale + output_zero_point|` any window can reach for inputs in
+    /// `[lo, hi]` (an average of taps never exceeds the largest tap), with room for f32
+    /// rounding: ONNX Runtime converts the rounded value to i32, so it must stay well inside.
+    pub fn reach(&self, (lo, hi): (i64, i64)) -> f64 {
+        let far = (hi - self.input_zero_point)
+            .abs()
+            .max((lo - self.input_zero_point).abs()) as f64;
+        far * self.input_scale as f64 / self.output_scale as f64 * 1.001
+            + self.output_zero_point.abs() as f64
+    }
+}
+
+/// `qnn.softmax` of one row `xs` (integers of at most 8 bits), ONNX Runtime's QLinearSoftmax
+/// (its kernel's f32 arithmetic, in its order): with `m` the row's largest value, each value's
+/// `e(x) = table[255 - (m - x)]`; `s` the f32 sum of the row's `e(x)` from 0, left to right;
+/// then `q = nearbyint(f32(e(x) * scale) / s) + zero_point` (ties to even; never below the zero
+/// point) limited to the result type's largest value, 255 or 127 (onnxruntime 1.32; `e(x) *
+/// scale` stays finite, checked by the verifier).
+pub fn softmax_row(
+    xs: &[i64],
+    table: &[f32],
+    scale: f32,
+    zero_point: i64,
+    signed: bool,
+) -> Vec<i64> {
+    let m = xs.iter().copied().max().unwrap_or(0);
+    let e = |x: i64| table[(255 - (m - x)).clamp(0, 255) as usize];
+    let mut s = 0f32;
+    for &x in xs {
+        s += e(x);
+    }
+    xs.iter()
+        .map(|&x| {
+            let q = ((e(x) * scale) / s).round_ties_even() as i64 + zero_point;
+            q.min(if signed { 127 } else { 255 })
+        })
+        .collect()
+}
+
 /// `qnn.dequantize`: `float32(acc) * scale`.
 /// How a `qnn.lookup` table of `len` entries is laid out for `channels` channels of `elem`
 /// values (at most 8 bits): `Some((per, per_channel))`, `per = 2^bits` entries a table, one table
@@ -849,5 +921,54 @@ mod tests {
         assert_eq!(Layout::HWNC.shape([2, 3, 5, 7]), vec![5, 7, 2, 3]);
         assert_eq!(Layout::NHWC.strides([2, 3, 5, 7]), [105, 1, 21, 3]);
         assert_eq!(KernelLayout::HWIO.shape([8, 4, 3, 3]), vec![3, 3, 4, 8]);
+    }
+
+    /// QLinearAveragePool adds the output zero point before it rounds: an average 1.4999986
+    /// steps below a zero point of 156 is 154.500 in f32 and rounds to even, 154, where
+    /// rounding first gives 155 (ONNX Runtime's int8 pairs run as uint8, zero point + 128:
+    /// 26 there). The count is kh * kw with count_include_pad, else the taps inside.
+    #[test]
+    fn f32_average_adds_the_zero_point_before_rounding() {
+        let p = |zp, cip| AvgPoolF32 {
+            input_scale: 1.0,
+            input_zero_point: 0,
+            output_scale: 1.0,
+            output_zero_point: zp,
+            count_include_pad: cip,
+        };
+        let sum = -1.4999986f32 * 3.0;
+        assert_eq!(p(156, false).finish(sum, 3, 9, (0, 255)), 154);
+        assert_eq!(p(28, false).finish(sum, 3, 9, (-128, 127)), 27);
+        // 1.5 + 128 is exact: ties to even either way
+        assert_eq!(p(128, false).finish(4.5, 3, 9, (0, 255)), 130);
+        assert_eq!(p(0, true).finish(9.0, 3, 9, (0, 255)), 1);
+        assert_eq!(p(0, false).finish(9.0, 3, 9, (0, 255)), 3);
+        assert_eq!(p(0, false).tap(-5), -5.0);
+    }
+
+    /// QLinearSoftmax's row: the largest value reads entry 255, the rest entry 255 - (m - x),
+    /// whatever the row's position or the values' offset; each result is the rounded share of
+    /// the scale plus the zero point, saturated at the type's largest value.
+    #[test]
+    fn softmax_rows_follow_the_kernel_order() {
+        let mut table = vec![0.0f32; 256];
+        table[255] = 1.0;
+        table[254] = f32::powi(2.0, -24);
+        table[253] = 0.5;
+        // rows [7, 6, 6]: e = [1, 2^-24, 2^-24], 256 saturates
+        assert_eq!(
+            softmax_row(&[7, 6, 6], &table, 256.0, 0, false),
+            vec![255, 0, 0]
+        );
+        assert_eq!(
+            softmax_row(&[7, 6, 6], &table, 256.0, -128, true),
+            vec![127, -128, -128]
+        );
+        // [5, 3]: e = [1, 0.5], sum 1.5: 256 / 1.5 = 170.67 -> 171, 128 / 1.5 = 85.33 -> 85
+        assert_eq!(softmax_row(&[5, 3], &table, 256.0, 0, false), vec![171, 85]);
+        assert_eq!(
+            softmax_row(&[3, 5], &table, 256.0, 10, false),
+            vec![95, 181]
+        );
     }
 }

@@ -139,6 +139,79 @@ fn padding_value_in(v: i64, input: &TensorType) -> R {
 }
 
 /// A requantize's zero point (attribute `name`) fits i32.
+/// The f32 parameters of `qnn.avg_pool2d_f32` for `input` / `result` element types: scales
+/// positive and finite, each zero point a value of its type, and every quantized average
+/// inside i32 (ONNX Runtime converts it to i32 before clamping).
+pub fn avg_pool_f32(p: &crate::semantics::AvgPoolF32, input: ElemType, result: ElemType) -> R {
+    if input.bits() > 16 {
+        return fail(format!(
+            "avg_pool2d_f32 input must have at most 16 bits, found {input}"
+        ));
+    }
+    for (name, v) in [
+        ("input_scale", p.input_scale),
+        ("output_scale", p.output_scale),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return fail(format!("{name} {v} must be positive and finite"));
+        }
+    }
+    for (name, zp, t) in [
+        ("input_zero_point", p.input_zero_point, input),
+        ("output_zero_point", p.output_zero_point, result),
+    ] {
+        let (lo, hi) = t.range();
+        if zp < lo || zp > hi {
+            return fail(format!("{name} {zp} is not a value of {t} [{lo}, {hi}]"));
+        }
+    }
+    let reach = p.reach(input.range());
+    if reach >= (1u64 << 30) as f64 {
+        return fail(format!(
+            "input_scale / output_scale = {} reaches {reach:.3e} steps, beyond i32",
+            p.input_scale / p.output_scale
+        ));
+    }
+    Ok(())
+}
+
+/// `qnn.softmax`'s table (256 finite entries, none negative, the last positive: every row's
+/// sum is then positive), scale (finite, in [0, 2^30]: each quotient is at most the scale; its
+/// product with the largest entry finite) and zero point (a value of the result type).
+pub fn softmax_params(table: &[f32], scale: f32, zero_point: i64, result: ElemType) -> R {
+    if table.len() != 256 {
+        return fail(format!(
+            "softmax table has {} entries, 256 expected",
+            table.len()
+        ));
+    }
+    if let Some(v) = table.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+        return fail(format!(
+            "softmax table entry {v} is not a finite non-negative number"
+        ));
+    }
+    if table[255] <= 0.0 {
+        return fail("softmax table entry 255 (a row's largest value) must be positive");
+    }
+    if !(scale.is_finite() && (0.0..=(1u32 << 30) as f32).contains(&scale)) {
+        return fail(format!("softmax scale {scale} must be in [0, 2^30]"));
+    }
+    // ONNX Runtime's product of the largest entry and the scale overflows f32 beyond this
+    if !(table[255] * scale).is_finite() {
+        return fail(format!(
+            "softmax table entry 255 ({:e}) times the scale ({scale}) overflows f32",
+            table[255]
+        ));
+    }
+    let (lo, hi) = result.range();
+    if zero_point < lo || zero_point > hi {
+        return fail(format!(
+            "zero_point {zero_point} is not a value of {result} [{lo}, {hi}]"
+        ));
+    }
+    Ok(())
+}
+
 pub fn zero_point_in(zp: i64, name: &str) -> R {
     if zp < i32::MIN as i64 || zp > i32::MAX as i64 {
         return fail(format!("{name} {zp} does not fit i32"));
@@ -556,6 +629,13 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             padding,
             layout,
             ..
+        }
+        | Op::AvgPool2dF32 {
+            kernel,
+            strides,
+            padding,
+            layout,
+            ..
         } => {
             arity(1..=1)?;
             if *layout == Layout::NC {
@@ -591,6 +671,24 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     operands[0].elem, result.elem
                 ));
             }
+            if let Op::AvgPool2dF32 {
+                input_scale,
+                input_zero_point,
+                output_scale,
+                output_zero_point,
+                count_include_pad,
+                ..
+            } = op
+            {
+                let p = crate::semantics::AvgPoolF32 {
+                    input_scale: *input_scale,
+                    input_zero_point: *input_zero_point,
+                    output_scale: *output_scale,
+                    output_zero_point: *output_zero_point,
+                    count_include_pad: *count_include_pad,
+                };
+                avg_pool_f32(&p, operands[0].elem, result.elem)?;
+            }
             if let Op::AvgPool2d { divisor, .. } = op {
                 let taps = kernel[0] as i128 * kernel[1] as i128;
                 let d = divisor.map(|d| d as i128).unwrap_or(taps);
@@ -611,6 +709,34 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     ));
                 }
             }
+        }
+        Op::Softmax {
+            table,
+            scale,
+            zero_point,
+            layout,
+        } => {
+            arity(1..=1)?;
+            if *layout != Layout::NC {
+                return fail("softmax works on N x C tensors (layout NC)");
+            }
+            rank(operands[0], 2, "input")?;
+            int_elem(operands[0], "input")?;
+            if operands[0].elem.bits() > 8 {
+                return fail(format!(
+                    "softmax input must have at most 8 bits, found {}",
+                    operands[0].elem
+                ));
+            }
+            if result.shape != operands[0].shape
+                || !matches!(result.elem, ElemType::U8 | ElemType::I8)
+            {
+                return fail(format!(
+                    "result must be ui8 or i8 of the input's shape, found {}",
+                    result.mlir()
+                ));
+            }
+            softmax_params(table, *scale, *zero_point, result.elem)?;
         }
         Op::Flatten { layout } => {
             arity(1..=1)?;

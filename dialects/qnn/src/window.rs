@@ -113,6 +113,21 @@ impl Window {
         }
         (best, sum)
     }
+
+    /// The f32 sum of the in-bounds taps at output (`y`, `x`), row by row from 0 (the order of
+    /// `qnn.avg_pool2d_f32`), and how many there are; `read(iy, ix)` the tap's f32 value.
+    pub fn pool_f32(&self, y: usize, x: usize, read: impl Fn(usize, usize) -> f32) -> (f32, i64) {
+        let (iy0, ky_lo, ky_hi) = self.rows(y);
+        let (ix0, kx_lo, kx_hi) = self.cols(x);
+        let mut sum = 0f32;
+        for ky in ky_lo..ky_hi {
+            let iy = (iy0 + ky as isize) as usize;
+            for kx in kx_lo..kx_hi {
+                sum += read(iy, (ix0 + kx as isize) as usize);
+            }
+        }
+        (sum, ((ky_hi - ky_lo) * (kx_hi - kx_lo)) as i64)
+    }
 }
 
 /// Where a grouped conv reads: its [`Window`] and the slot strides of logical (n, c, h, w) of

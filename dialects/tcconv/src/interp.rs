@@ -34,7 +34,7 @@ use crate::pack;
 use crate::program::*;
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, RequantizeStep, TensorType};
 use nibble_qnn::semantics::{
-    dequantize_f32, floor_div, quantize_f32, requantize, ElemType, Layout, MAX_SHIFT,
+    dequantize_f32, floor_div, quantize_f32, requantize, AvgPoolF32, ElemType, Layout, MAX_SHIFT,
 };
 use nibble_qnn::tensor::{Data, Tensor};
 use nibble_qnn::window::{dot1, dot4, fast_path_ok, out_extent, GroupedWindow, Mac, Window};
@@ -646,6 +646,34 @@ impl Ctx<'_> {
                 })?;
                 Ok(Stored::Floats(v))
             }
+            TcOp::Softmax {
+                input,
+                output: _,
+                table,
+                scale,
+                zero_point,
+            } => {
+                same_dims(*input)?;
+                let [n, c, h, w] = og.dims;
+                if h != 1 || w != 1 || !matches!(ob.elem, ElemType::U8 | ElemType::I8) {
+                    return Err(format!(
+                        "softmax writes N x C x 1 x 1 ui8 / i8, not {:?} {}",
+                        og.dims, ob.elem
+                    ));
+                }
+                nibble_qnn::verify::softmax_params(table, *scale, *zero_point, ob.elem)?;
+                let (ig, x) = self.ints(bufs, *input)?;
+                let signed = ob.elem.is_signed();
+                let rows: Vec<Vec<i64>> = (0..n)
+                    .map(|nn| {
+                        let row: Vec<i64> =
+                            (0..c).map(|cc| x[ig.at(nn, cc, 0, 0)] as i64).collect();
+                        nibble_qnn::semantics::softmax_row(&row, table, *scale, *zero_point, signed)
+                    })
+                    .collect();
+                let slots = og.fill(|nn, cc, _, _| Ok(rows[nn][cc] as i32))?;
+                Ok(store_ints(ob, &slots))
+            }
             TcOp::Relayout { input, output: _ } => {
                 same_dims(*input)?;
                 let ib = self.buf(*input)?;
@@ -727,6 +755,15 @@ impl Ctx<'_> {
                     (PoolKind::Avg, Some(d)) => Pooling::Avg(*d),
                     (PoolKind::Avg, None) => Pooling::Avg(kernel[0].saturating_mul(kernel[1])),
                     (PoolKind::Max, _) => Pooling::Max,
+                    (PoolKind::AvgF32(p), _) => {
+                        if divisor.is_some() || q.is_some() {
+                            return Err(
+                                "an f32 average pool takes no divisor and no requantize".into()
+                            );
+                        }
+                        nibble_qnn::verify::avg_pool_f32(p, self.buf(*input)?.elem, ob.elem)?;
+                        Pooling::AvgF32(*p)
+                    }
                 };
                 if let Some(q) = q {
                     check_requantize(&q.scales, q.clamp, q.zero_point, og.dims[1])?;
@@ -929,13 +966,25 @@ impl Ctx<'_> {
             }
         }
         let slots = og.fill(|nn, cc, y, xx| {
-            let (best, sum) = win.pool(y, xx, |iy, ix| x[ig.at(nn, cc, iy, ix)] as i64);
             let at = || format!("output (n={nn}, c={cc}, h={y}, w={xx})");
+            if let Pooling::AvgF32(p) = kind {
+                let (sum, taps) =
+                    win.pool_f32(y, xx, |iy, ix| p.tap(x[ig.at(nn, cc, iy, ix)] as i64));
+                if taps == 0 {
+                    return Err(format!(
+                        "the window of {} lies entirely in the padding",
+                        at()
+                    ));
+                }
+                return Ok(p.finish(sum, taps, (kh * kw) as i64, ob.elem.range()) as i32);
+            }
+            let (best, sum) = win.pool(y, xx, |iy, ix| x[ig.at(nn, cc, iy, ix)] as i64);
             let v = match kind {
                 Pooling::Max => best.ok_or_else(|| {
                     format!("the window of {} lies entirely in the padding", at())
                 })?,
                 Pooling::Avg(d) => floor_div(sum, d),
+                Pooling::AvgF32(_) => unreachable!("returned above"),
             };
             match then {
                 Some(q) => {
@@ -1360,6 +1409,7 @@ fn grouped(
 enum Pooling {
     Max,
     Avg(i64),
+    AvgF32(AvgPoolF32),
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use nibble_qnn::ir::{
     attr, epilogue_of, f32_attr as read_f32, f32_vec, i32_vec, i64_array, int, location_string,
     opt_int, rounding_attr, scales, string, string_text, LocatedError,
 };
-use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{AvgPoolF32, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
 use std::collections::HashMap;
 
 /// The MLIR spelling of an MMA operand type (`s4`, `u4`, `s8`, `u8`, as PTX names them).
@@ -234,6 +234,21 @@ pub fn build_func<'c>(
                 None,
                 format!("scale = {}", f32_array(scales)),
             ),
+            TcOp::Softmax {
+                input,
+                output,
+                table,
+                scale,
+                zero_point,
+            } => (
+                vec![bufs[input], bufs[output]],
+                None,
+                format!(
+                    "scale = {}, table = {}, zero_point = {zero_point} : i64",
+                    f32_attr(*scale),
+                    f32_array(table)
+                ),
+            ),
             TcOp::Relayout { input, output } => {
                 (vec![bufs[input], bufs[output]], None, String::new())
             }
@@ -309,13 +324,33 @@ pub fn build_func<'c>(
                 divisor,
                 requantize,
             } => {
-                let kind = if *kind == PoolKind::Max { "max" } else { "avg" };
+                let name = match kind {
+                    PoolKind::Max => "max",
+                    PoolKind::Avg => "avg",
+                    PoolKind::AvgF32(_) => "avg_f32",
+                };
                 let mut a: Vec<(String, String)> = vec![
                     ("kernel".into(), arr64(kernel)),
-                    ("kind".into(), format!("\"{kind}\"")),
+                    ("kind".into(), format!("\"{name}\"")),
                     ("padding".into(), arr64(padding)),
                     ("strides".into(), arr64(strides)),
                 ];
+                if let PoolKind::AvgF32(p) = kind {
+                    a.push(("input_scale".into(), f32_attr(p.input_scale)));
+                    a.push((
+                        "input_zero_point".into(),
+                        format!("{} : i64", p.input_zero_point),
+                    ));
+                    a.push(("output_scale".into(), f32_attr(p.output_scale)));
+                    a.push((
+                        "output_zero_point".into(),
+                        format!("{} : i64", p.output_zero_point),
+                    ));
+                    if p.count_include_pad {
+                        a.push(("count_include_pad".into(), "true".into()));
+                    }
+                    a.sort();
+                }
                 if let Some(d) = divisor {
                     a.push(("divisor".into(), format!("{d} : i64")));
                 }
@@ -730,6 +765,13 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 output: operand(1)?,
                 scales: f32_vec(&op, "scale").map_err(err)?,
             }),
+            "tcconv.softmax" => p.ops.push(TcOp::Softmax {
+                input: operand(0)?,
+                output: operand(1)?,
+                table: f32_vec(&op, "table").map_err(err)?,
+                scale: read_f32(&op, "scale").map_err(err)?,
+                zero_point: int(&op, "zero_point").map_err(err)?,
+            }),
             "tcconv.relayout" => p.ops.push(TcOp::Relayout {
                 input: operand(0)?,
                 output: operand(1)?,
@@ -841,10 +883,18 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 }));
             }
             "tcconv.pool2d" => p.ops.push(TcOp::Pool {
-                kind: if s(&op, "kind").map_err(err)? == "max" {
-                    PoolKind::Max
-                } else {
-                    PoolKind::Avg
+                kind: match s(&op, "kind").map_err(err)?.as_str() {
+                    "max" => PoolKind::Max,
+                    "avg" => PoolKind::Avg,
+                    "avg_f32" => PoolKind::AvgF32(AvgPoolF32 {
+                        input_scale: read_f32(&op, "input_scale").map_err(err)?,
+                        input_zero_point: int(&op, "input_zero_point").map_err(err)?,
+                        output_scale: read_f32(&op, "output_scale").map_err(err)?,
+                        output_zero_point: int(&op, "output_zero_point").map_err(err)?,
+                        count_include_pad: op.attribute("count_include_pad").is_ok()
+                            && int(&op, "count_include_pad").map_err(err)? != 0,
+                    }),
+                    k => return Err(err(format!("unknown pool kind \"{k}\""))),
                 },
                 input: operand(0)?,
                 output: operand(1)?,

@@ -15,7 +15,7 @@ use crate::select::{
 };
 use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, ValueId};
-use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
+use nibble_qnn::semantics::{AvgPoolF32, ElemType, KernelLayout, Layout, Rounding};
 use std::collections::{HashMap, HashSet};
 
 /// Options of `convert-qnn-to-tcconv`.
@@ -153,6 +153,7 @@ pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
         | Op::Clamp { layout, .. }
         | Op::MaxPool2d { layout, .. }
         | Op::AvgPool2d { layout, .. }
+        | Op::AvgPool2dF32 { layout, .. }
         | Op::Mul { layout }
         | Op::Lookup { layout, .. }
         | Op::Concat { layout } => *layout,
@@ -178,7 +179,7 @@ impl<'g> Lowering<'g> {
                     Strategy::Im2col => Layout::NHWC,
                 })
             }
-            Op::Dense | Op::Flatten { .. } | Op::Dequantize { .. }
+            Op::Dense | Op::Flatten { .. } | Op::Dequantize { .. } | Op::Softmax { .. }
                 if self.g.value_type(n.operands[0]).shape.len() == 2 =>
             {
                 Some(Layout::NC)
@@ -257,6 +258,7 @@ impl<'g> Lowering<'g> {
             matches!(
                 op,
                 Op::AvgPool2d { .. }
+                    | Op::AvgPool2dF32 { .. }
                     | Op::MaxPool2d { .. }
                     | Op::Requantize { .. }
                     | Op::Relu { .. }
@@ -1109,6 +1111,37 @@ impl<'g> Lowering<'g> {
                         requantize,
                     });
                 }
+                Op::AvgPool2dF32 {
+                    kernel,
+                    strides,
+                    padding,
+                    input_scale,
+                    input_zero_point,
+                    output_scale,
+                    output_zero_point,
+                    count_include_pad,
+                    ..
+                } => {
+                    let l = self.layout[&v];
+                    let input = self.buffer(n.operands[0], l);
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Pool {
+                        kind: PoolKind::AvgF32(AvgPoolF32 {
+                            input_scale: *input_scale,
+                            input_zero_point: *input_zero_point,
+                            output_scale: *output_scale,
+                            output_zero_point: *output_zero_point,
+                            count_include_pad: *count_include_pad,
+                        }),
+                        input,
+                        output,
+                        kernel: *kernel,
+                        strides: *strides,
+                        padding: *padding,
+                        divisor: None,
+                        requantize: None,
+                    });
+                }
                 Op::Flatten { .. } => {
                     let src = n.operands[0];
                     let input = self.buffer(src, self.layout[&src]);
@@ -1142,6 +1175,22 @@ impl<'g> Lowering<'g> {
                         input,
                         output,
                         scales: scales.clone(),
+                    });
+                }
+                Op::Softmax {
+                    table,
+                    scale,
+                    zero_point,
+                    ..
+                } => {
+                    let input = self.buffer(n.operands[0], Layout::NC);
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Softmax {
+                        input,
+                        output,
+                        table: table.clone(),
+                        scale: *scale,
+                        zero_point: *zero_point,
                     });
                 }
             }

@@ -6,7 +6,7 @@ use crate::buffer::ActBuffer;
 use crate::select::Family;
 use crate::target::{MmaShape, Target};
 use nibble_qnn::graph::{ChannelScales, Epilogue, RequantizeStep};
-use nibble_qnn::semantics::{ElemType, KernelLayout, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{AvgPoolF32, ElemType, KernelLayout, QuantizeMode, Rounding};
 use serde::{Deserialize, Serialize};
 
 pub type BufId = usize;
@@ -154,10 +154,13 @@ pub fn channel_scale(scales: &[f32], c: usize) -> f32 {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PoolKind {
     Max,
     Avg,
+    /// `qnn.avg_pool2d_f32` (ONNX Runtime's QLinearAveragePool): the f32 average of the
+    /// dequantized taps inside the input, quantized to the output's type.
+    AvgF32(AvgPoolF32),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -270,6 +273,14 @@ pub enum TcOp {
         output: BufId,
         scales: Vec<f32>,
     },
+    /// `qnn.softmax` over each row of an N x C buffer (`semantics::softmax_row`).
+    Softmax {
+        input: BufId,
+        output: BufId,
+        table: Vec<f32>,
+        scale: f32,
+        zero_point: i64,
+    },
 }
 
 impl Conv {
@@ -326,6 +337,7 @@ impl TcOp {
             TcOp::Concat { .. } => "concat",
             TcOp::Pad { .. } => "pad",
             TcOp::Dequantize { .. } => "dequantize",
+            TcOp::Softmax { .. } => "softmax",
         }
     }
     /// Buffers read (activations only).
@@ -335,7 +347,8 @@ impl TcOp {
             | TcOp::Pool { input, .. }
             | TcOp::Relayout { input, .. }
             | TcOp::Pad { input, .. }
-            | TcOp::Dequantize { input, .. } => vec![*input],
+            | TcOp::Dequantize { input, .. }
+            | TcOp::Softmax { input, .. } => vec![*input],
             TcOp::Conv2d(c) => std::iter::once(c.input)
                 .chain(c.residual)
                 .chain(c.shortcut.as_ref().map(|sc| sc.input))
@@ -351,6 +364,7 @@ impl TcOp {
             | TcOp::Relayout { output, .. }
             | TcOp::Pad { output, .. }
             | TcOp::Dequantize { output, .. }
+            | TcOp::Softmax { output, .. }
             | TcOp::Concat { output, .. }
             | TcOp::Elementwise { output, .. } => *output,
             TcOp::Conv2d(c) => c.output,

@@ -410,10 +410,12 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     }
                 }
                 TcOp::Pool {
+                    kind,
                     input,
                     output,
                     kernel,
                     strides,
+                    divisor,
                     requantize,
                     ..
                 } => {
@@ -424,6 +426,12 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         || kernel.iter().chain(strides).any(|&v| v <= 0)
                     {
                         Err("pooling keeps layout, batch and channels and needs positive kernel and strides".into())
+                    } else if let PoolKind::AvgF32(a) = kind {
+                        if divisor.is_some() || requantize.is_some() {
+                            Err("an avg_f32 pool takes no divisor and no requantize".into())
+                        } else {
+                            nibble_qnn::verify::avg_pool_f32(a, x.elem, y.elem)
+                        }
                     } else if let Some(q) = requantize {
                         if q.rounding == Rounding::F32Fma {
                             Err(
@@ -553,6 +561,34 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         ))
                     } else {
                         Ok(())
+                    }
+                }
+                TcOp::Softmax {
+                    input,
+                    output,
+                    table,
+                    scale,
+                    zero_point,
+                } => {
+                    let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
+                    if x.dims != y.dims
+                        || x.dims[2..] != [1, 1]
+                        || !x.stored_as_nc()
+                        || !y.stored_as_nc()
+                    {
+                        Err(format!(
+                            "softmax reads and writes N x C buffers of one shape, found {:?} {} and {:?} {}",
+                            x.dims, x.layout, y.dims, y.layout
+                        ))
+                    } else if !x.elem.is_int() || x.elem.bits() > 8 {
+                        Err(format!(
+                            "softmax input must be an integer of at most 8 bits, not {}",
+                            x.elem
+                        ))
+                    } else if !matches!(y.elem, ElemType::U8 | ElemType::I8) {
+                        Err(format!("softmax output must be ui8 or i8, not {}", y.elem))
+                    } else {
+                        nibble_qnn::verify::softmax_params(table, *scale, *zero_point, y.elem)
                     }
                 }
                 TcOp::Quantize { input, output, .. }

@@ -377,3 +377,19 @@ func.func @lookup_entries_fit_the_output(%arg0: memref<2x5x5x1xi32> {tcconv.dims
   "tcconv.elementwise"(%arg0, %arg1) {clamp = array<i64: -2147483648, 2147483647>, kind = "lookup", multiplier = array<i32>, rhs_multiplier = array<i32>, rhs_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, table = array<i32: 300, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>, zero_point = 0 : i64} : (memref<2x5x5x1xi32>, memref<2x5x5x8xi8>) -> ()
   return
 }
+
+// -----
+
+func.func @pool_f32_average_requantized(%arg0: memref<2x9x9x4xi8> {tcconv.dims = array<i64: 2, 4, 9, 9>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x4xi8> {tcconv.dims = array<i64: 2, 4, 5, 5>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{an avg_f32 pool takes no divisor and no requantize}}
+  "tcconv.pool2d"(%arg0, %arg1) {clamp = array<i64: -128, 127>, input_scale = 2.500000e-02 : f32, input_zero_point = 128 : i64, kernel = array<i64: 3, 3>, kind = "avg_f32", multiplier = array<i32: 1073741824>, output_scale = 1.250000e-02 : f32, output_zero_point = -3 : i64, padding = array<i64: 1, 1, 1, 1>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 2, 2>, zero_point = 0 : i64} : (memref<2x9x9x4xi8>, memref<2x5x5x4xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @pool_f32_average_zero_point(%arg0: memref<2x9x9x4xi8> {tcconv.dims = array<i64: 2, 4, 9, 9>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x4xi8> {tcconv.dims = array<i64: 2, 4, 5, 5>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{output_zero_point 128 is not a value of i8 [-128, 127]}}
+  "tcconv.pool2d"(%arg0, %arg1) {input_scale = 2.500000e-02 : f32, input_zero_point = 128 : i64, kernel = array<i64: 3, 3>, kind = "avg_f32", output_scale = 1.250000e-02 : f32, output_zero_point = 128 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<2x9x9x4xi8>, memref<2x5x5x4xi8>) -> ()
+  return
+}

@@ -85,6 +85,29 @@
 // Tanh between DequantizeLinear and QuantizeLinear: MLAS's rational approximation, one table.
 // RUN: nibble-gen import %hawq_fixtures/onnx/tanh_u8.onnx -o %t/th > /dev/null
 // RUN: nibble-run --cpu %t/th/model.mlir --input %hawq_fixtures/onnx/tanh_u8.input.npy --check %hawq_fixtures/onnx/tanh_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// AveragePools smaller than their map (Inception pool branches, a DenseNet transition, ceil
+// mode) are QLinearAveragePool's f32 averages; int8 QDQ pairs run as uint8 as ONNX Runtime runs
+// them; the QOperator form keeps int8.
+// RUN: nibble-gen import %hawq_fixtures/onnx/inception_u8.onnx -o %t/inc > /dev/null
+// RUN: FileCheck %s --check-prefix=AVG < %t/inc/model.mlir
+// AVG: "qnn.avg_pool2d_f32"({{.*}}) {input_scale = {{.*}} : f32, input_zero_point = {{-?[0-9]+}} : i64, kernel = array<i64: 3, 3>, layout = "NCHW", output_scale = {{.*}} : f32, output_zero_point = {{-?[0-9]+}} : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<8x16x16x16xui8>) -> tensor<8x16x16x16xui8>
+// AVG: "qnn.avg_pool2d_f32"({{.*}}) {count_include_pad = true, {{.*}}kernel = array<i64: 3, 3>, layout = "NCHW", {{.*}}padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+// AVG: "qnn.avg_pool2d_f32"({{.*}}) {{{.*}}kernel = array<i64: 2, 2>, {{.*}}strides = array<i64: 2, 2>} : (tensor<8x24x16x16xui8>) -> tensor<8x24x8x8xui8>
+// AVG: "qnn.avg_pool2d_f32"({{.*}}) {count_include_pad = true, {{.*}}kernel = array<i64: 3, 3>, {{.*}}padding = array<i64: 1, 1, 2, 2>, strides = array<i64: 2, 2>} : (tensor<8x16x6x6xui8>) -> tensor<8x16x4x4xui8>
+// RUN: nibble-run --cpu %t/inc/model.mlir --input %hawq_fixtures/onnx/inception_u8.input.npy --check %hawq_fixtures/onnx/inception_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// RUN: nibble-gen import %hawq_fixtures/onnx/inception_s8.onnx -o %t/incs > /dev/null
+// RUN: nibble-run --cpu %t/incs/model.mlir --input %hawq_fixtures/onnx/inception_s8.input.npy --check %hawq_fixtures/onnx/inception_s8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// RUN: nibble-gen import %hawq_fixtures/onnx/inception_qop_s8.onnx -o %t/incq > /dev/null
+// RUN: nibble-run --cpu %t/incq/model.mlir --input %hawq_fixtures/onnx/inception_qop_s8.input.npy --check %hawq_fixtures/onnx/inception_qop_s8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// A Softmax head is QLinearSoftmax: the exponential table of the logits' scale, f32 row sums.
+// RUN: nibble-gen import %hawq_fixtures/onnx/softmax_u8.onnx -o %t/smx > /dev/null
+// RUN: FileCheck %s --check-prefix=SOFTMAX < %t/smx/model.mlir
+// SOFTMAX: "qnn.softmax"({{.*}}) {layout = "NC", scale = {{.*}} : f32, table = array<f32: {{.*}}>, zero_point = 0 : i64} : (tensor<8x10x{{ui8|i8}}>) -> tensor<8x10xui8>
+// RUN: nibble-run --cpu %t/smx/model.mlir --input %hawq_fixtures/onnx/softmax_u8.input.npy --check %hawq_fixtures/onnx/softmax_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// RUN: nibble-gen import %hawq_fixtures/onnx/softmax_s8.onnx -o %t/smxs > /dev/null
+// RUN: nibble-run --cpu %t/smxs/model.mlir --input %hawq_fixtures/onnx/softmax_s8.input.npy --check %hawq_fixtures/onnx/softmax_s8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// RUN: nibble-gen import %hawq_fixtures/onnx/softmax_qop_s8.onnx -o %t/smxq > /dev/null
+// RUN: nibble-run --cpu %t/smxq/model.mlir --input %hawq_fixtures/onnx/softmax_qop_s8.input.npy --check %hawq_fixtures/onnx/softmax_qop_s8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // QOperator form: com.microsoft QLinearSigmoid and QLinearMul expand to their QDQ groups.
 // RUN: nibble-gen import %hawq_fixtures/onnx/efficientnet_qop_u8.onnx -o %t/effq > /dev/null
 // RUN: nibble-run --cpu %t/effq/model.mlir --input %hawq_fixtures/onnx/efficientnet_qop_u8.input.npy --check %hawq_fixtures/onnx/efficientnet_qop_u8.ort.npy | FileCheck %s --check-prefix=SQCPU

@@ -12,6 +12,10 @@
 //!   (com.microsoft)
 //! QLinearGlobalAveragePool(X, sx, zx, sy, zy)    DQ(X), GlobalAveragePool, Q(sy, zy)
 //!   (com.microsoft)
+//! QLinearAveragePool(X, sx, zx, sy, zy)          DQ(X), AveragePool, Q(sy, zy)
+//!   (com.microsoft)
+//! QLinearSoftmax(X, sx, zx, sy, zy)              DQ(X), Softmax(axis), Q(sy, zy)
+//!   (com.microsoft)
 //! QLinearConcat(sy, zy, X1, s1, z1, ...)         DQ(X1), ..., Concat, Q(sy, zy)
 //!   (com.microsoft)
 //! QLinearMul(A, sa, za, B, sb, zb, sc, zc)       DQ(A), DQ(B), Mul, Q(sc, zc)
@@ -24,7 +28,7 @@
 //! operators, so importing the groups reproduces the QOperator model's integer arithmetic (the
 //! importer's module doc says how each is computed). The int32 bias of QLinearConv / QGemm is
 //! dequantized with scale `f32(sx * sw)` and zero point 0, as a QDQ model stores it. Other
-//! quantized operators (QLinearSoftmax, QLinearAveragePool, ...) stay and are diagnosed by name.
+//! quantized operators stay and are diagnosed by name.
 
 use nibble_onnx::proto::{
     attribute_type, data_type as dt, AttributeProto, GraphProto, NodeProto, TensorProto,
@@ -41,6 +45,16 @@ const CONV_ATTRS: [&str; 6] = [
     "strides",
 ];
 const GEMM_ATTRS: [&str; 3] = ["alpha", "transA", "transB"];
+/// A QLinearAveragePool's attributes: its AveragePool's, and `channels_last` (refused when 1).
+const AVG_POOL_ATTRS: [&str; 7] = [
+    "auto_pad",
+    "ceil_mode",
+    "channels_last",
+    "count_include_pad",
+    "kernel_shape",
+    "pads",
+    "strides",
+];
 
 /// The quantized operators [`expand`] rewrites.
 fn expands(n: &NodeProto) -> bool {
@@ -50,6 +64,8 @@ fn expands(n: &NodeProto) -> bool {
         "QGemm"
         | "QLinearAdd"
         | "QLinearGlobalAveragePool"
+        | "QLinearAveragePool"
+        | "QLinearSoftmax"
         | "QLinearConcat"
         | "QLinearMul"
         | "QLinearSigmoid"
@@ -60,9 +76,11 @@ fn expands(n: &NodeProto) -> bool {
 
 /// Rewrite every QOperator node of `g` into its QDQ group (module doc); a graph without one is
 /// left as it is.
-pub fn expand(g: &mut GraphProto) -> Result<(), String> {
+/// Returns the outputs of the rewritten operators.
+pub fn expand(g: &mut GraphProto) -> Result<HashSet<String>, String> {
+    let mut outputs = HashSet::new();
     if !g.node.iter().any(expands) {
-        return Ok(());
+        return Ok(outputs);
     }
     let mut x = Expander {
         names: g
@@ -92,6 +110,7 @@ pub fn expand(g: &mut GraphProto) -> Result<(), String> {
             for m in &mut x.nodes[start..] {
                 m.name = format!("{label}/{}", m.op_type);
             }
+            outputs.extend(n.output.iter().cloned());
         } else {
             x.nodes.push(n.clone());
         }
@@ -99,7 +118,7 @@ pub fn expand(g: &mut GraphProto) -> Result<(), String> {
     let (nodes, inits) = (x.nodes, x.inits);
     g.node = nodes;
     g.initializer.extend(inits);
-    Ok(())
+    Ok(outputs)
 }
 
 struct Expander<'g> {
@@ -251,6 +270,8 @@ impl Expander<'_> {
             "QLinearConv" => &CONV_ATTRS,
             "QGemm" => &GEMM_ATTRS,
             "QLinearGlobalAveragePool" => &["channels_last"],
+            "QLinearAveragePool" => &AVG_POOL_ATTRS,
+            "QLinearSoftmax" => &["axis", "opset"],
             "QLinearConcat" => &["axis"],
             "QLinearLeakyRelu" => &["alpha"],
             _ => &[],
@@ -330,7 +351,29 @@ impl Expander<'_> {
                 let y = self.op(n, "Concat", xs, &["axis"], &out);
                 self.q(n, y, 0, &out)
             }
-            "QLinearGlobalAveragePool" => {
+            "QLinearSoftmax" => {
+                // `opset` is the one its axis follows (before 13: default 1, the rest
+                // flattened); nibble takes the classes of N x C logits, where both agree
+                let a = nibble_onnx::Attrs::new(n);
+                let axis = a.int("axis")?;
+                let opset = a.int("opset")?.unwrap_or(13);
+                let x = self.dq(n, 0, None, &format!("{out}_x"))?;
+                let mut attrs = vec![];
+                if axis.is_none() && opset < 13 {
+                    attrs.push(nibble_onnx::proto::AttributeProto {
+                        name: "axis".into(),
+                        r#type: attribute_type::INT,
+                        i: 1,
+                        ..Default::default()
+                    });
+                }
+                let name = self.op(n, "Softmax", vec![x], &["axis"], &out);
+                if let Some(node) = self.nodes.last_mut() {
+                    node.attribute.extend(attrs);
+                }
+                self.q(n, name, 3, &out)
+            }
+            "QLinearGlobalAveragePool" | "QLinearAveragePool" => {
                 if nibble_onnx::Attrs::new(n)
                     .int("channels_last")?
                     .is_some_and(|v| v != 0)
@@ -338,7 +381,18 @@ impl Expander<'_> {
                     return Err("channels_last = 1 is not supported (NCHW activations only)".into());
                 }
                 let x = self.dq(n, 0, None, &format!("{out}_x"))?;
-                let y = self.op(n, "GlobalAveragePool", vec![x], &[], &out);
+                let op = n.op_type.trim_start_matches("QLinear");
+                let attrs: &[&str] = if op == "AveragePool" {
+                    &AVG_POOL_ATTRS[..]
+                } else {
+                    &[]
+                };
+                let attrs: Vec<&str> = attrs
+                    .iter()
+                    .copied()
+                    .filter(|&a| a != "channels_last")
+                    .collect();
+                let y = self.op(n, op, vec![x], &attrs, &out);
                 self.q(n, y, 3, &out)
             }
             other => Err(format!(

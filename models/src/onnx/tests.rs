@@ -43,6 +43,12 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "densenet_u8",
         "tanh_u8",
         "bn_rounding_u8",
+        "inception_u8",
+        "inception_s8",
+        "inception_qop_s8",
+        "softmax_u8",
+        "softmax_s8",
+        "softmax_qop_s8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -277,10 +283,40 @@ fn model_nodes(extra: Vec<NodeProto>, initializer: Vec<TensorProto>) -> Vec<u8> 
 
 #[test]
 fn unsupported_nodes_are_named_with_their_op_type() {
-    let bytes = model(node("Softmax", "head", &["xf"], &["y"]), vec![]);
+    let bytes = model(node("Resize", "head", &["xf"], &["y"]), vec![]);
     let e = import_error(&bytes);
     assert!(
-        e.contains("Softmax node 'head'") && e.contains("not supported"),
+        e.contains("Resize node 'head'") && e.contains("not supported"),
+        "{e}"
+    );
+    // a Softmax over a spatial map, and one ONNX Runtime runs in float (its output no
+    // QuantizeLinear's input): named, with why
+    let e = import_error(&model(node("Softmax", "sm", &["xf"], &["y"]), vec![]));
+    assert!(
+        e.contains("Softmax node 'sm'") && e.contains("N x C logits"),
+        "{e}"
+    );
+    let mut flat = vec![
+        node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+        node("Flatten", "f", &["xq"], &["xq2"]),
+        node("DequantizeLinear", "dq", &["xq2", "s", "zp"], &["xf"]),
+        node("Softmax", "sm", &["xf"], &["y"]),
+    ];
+    flat[1].attribute.push(AttributeProto {
+        name: "axis".into(),
+        r#type: attribute_type::INT,
+        i: 1,
+        ..Default::default()
+    });
+    let bytes = model_bytes(
+        flat,
+        vec![scalar_f32("s", 0.5), tensor_i8("zp", vec![], vec![0])],
+        &[1, 32, 1, 1],
+        &[1, 32],
+    );
+    let e = import_error(&bytes);
+    assert!(
+        e.contains("Softmax node 'sm'") && e.contains("runs it in float"),
         "{e}"
     );
     let mut conv = node("Conv", "dw", &["xf", "w"], &["y"]);
@@ -650,14 +686,14 @@ fn qoperator_nodes_import_as_their_qdq_groups() {
 #[test]
 fn unsupported_quantized_operators_are_named() {
     let sm = ms(node(
-        "QLinearSoftmax",
+        "QLinearReduceMean",
         "sm",
         &["xq", "s", "zp", "s", "zp"],
         &["y"],
     ));
     let e = import_error(&model(sm, vec![]));
     assert!(
-        e.contains("QLinearSoftmax node 'sm'") && e.contains("com.microsoft"),
+        e.contains("QLinearReduceMean node 'sm'") && e.contains("com.microsoft"),
         "{e}"
     );
     let mut gap = ms(node(

@@ -55,6 +55,7 @@ pub mod mma;
 pub mod nvptx_guard;
 pub mod pool;
 pub mod signature;
+pub mod softmax;
 pub mod staged;
 pub mod wgmma;
 pub mod wgmma_ws;
@@ -267,6 +268,21 @@ pub fn build_op_kernel<'c>(
                 TcOp::Relayout { input, output } => {
                     elementwise::relayout(kb, args, &b[*input], &b[*output])
                 }
+                TcOp::Softmax {
+                    input,
+                    output,
+                    table,
+                    scale,
+                    zero_point,
+                } => softmax::softmax(
+                    kb,
+                    args,
+                    &b[*input],
+                    &b[*output],
+                    table,
+                    *scale,
+                    *zero_point,
+                ),
                 TcOp::Concat { inputs, output } => {
                     let ins: Vec<_> = inputs.iter().map(|i| &b[*i]).collect();
                     elementwise::concat(kb, args, &ins, &b[*output])

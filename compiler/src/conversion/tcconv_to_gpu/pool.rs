@@ -9,7 +9,9 @@
 //! - max: maximum over the in-bounds taps (padding never wins; a window entirely in padding
 //!   is an error in the reference and yields the type's minimum here);
 //! - avg: `floor(sum / (KH*KW))` over the in-bounds taps (padding counts as zeros), the sum in
-//!   i64 and the floor division as `q = sum / k (truncating); q - (sum % k < 0)`.
+//!   i64 and the floor division as `q = sum / k (truncating); q - (sum % k < 0)`;
+//! - avg_f32: the f32 sum of the dequantized in-bounds taps in window order, divided and
+//!   quantized as `semantics::AvgPoolF32` ([`avg_f32`]).
 //!
 //! Work: E output elements * KH*KW taps (one extract + one max / add each); bytes: each input
 //! element is read ceil(K/S)^2 times (cached in L1/L2), output written once. Memory bound.
@@ -72,9 +74,14 @@ pub fn pool(
             for sub in subgroups(grp) {
                 let it0 = sub.items[0];
                 let g = sub.items.len();
+                if let PoolKind::AvgF32(p) = kind {
+                    let geo = (kernel, strides, padding, [h, w]);
+                    vals.extend(avg_f32(kb, &ib, inp, out, &sub, ocs, &p, geo));
+                    continue;
+                }
                 let init = match kind {
                     PoolKind::Max => kb.i32c(i32::MIN as i64),
-                    PoolKind::Avg => kb.i64c(0),
+                    _ => kb.i64c(0),
                 };
                 let accs = vec![init; g];
                 let accs = kb.for_n(kh, 1, &accs, |kb, ky, accs| {
@@ -90,7 +97,7 @@ pub fn pool(
                                     let m = kb.maxs(*a, x);
                                     kb.select(ok, m, *a)
                                 }
-                                PoolKind::Avg => {
+                                _ => {
                                     let x = kb.sext(x, Scalar::I64);
                                     let s = kb.add(*a, x);
                                     kb.select(ok, s, *a)
@@ -102,7 +109,7 @@ pub fn pool(
                 for (a, it) in accs.into_iter().zip(&sub.items) {
                     let y = match kind {
                         PoolKind::Max => kb.sext(a, Scalar::I64),
-                        PoolKind::Avg => floor_div(kb, a, count),
+                        _ => floor_div(kb, a, count),
                     };
                     let y = kb.clamp(y, i32::MIN as i64, i32::MAX as i64);
                     let y = match requantize {
@@ -122,6 +129,73 @@ pub fn pool(
             Ok(vals)
         },
     )
+}
+
+/// `PoolKind::AvgF32` (`semantics::AvgPoolF32`) of one subgroup's channels at one pixel: each
+/// in-bounds tap dequantized (`mul.rn.f32` of the centred value, exact in f32) and added in
+/// window order, rows outer (`add.rn.f32`: an out-of-bounds tap keeps the sum, so the sum is the
+/// reference's over the in-bounds taps alone), the count `kh * kw` or the in-bounds taps,
+/// `div.rn.f32` by it and by the output scale, the zero point added, rounded half to even
+/// (`cvt.rni`) and clamped to the output type. The verifier keeps every rounded value inside
+/// i32. Per tap and channel: one load share, 5 f32 / integer operations.
+#[allow(clippy::too_many_arguments)]
+fn avg_f32(
+    kb: &mut KernelBuilder,
+    ib: &Buf,
+    inp: &ActBuffer,
+    out: &ActBuffer,
+    sub: &super::layout::Group,
+    ocs: i64,
+    p: &nibble_qnn::semantics::AvgPoolF32,
+    ([kh, kw], [sh, sw], padding, [h, w]): ([i64; 2], [i64; 2], [i64; 4], [i64; 2]),
+) -> Vec<Val> {
+    let (pt, pl) = (padding[0], padding[1]);
+    let it0 = sub.items[0];
+    let g = sub.items.len();
+    let (zero, none) = (kb.f32c(0.0), kb.i32c(0));
+    let mut accs = vec![zero; g];
+    accs.push(none);
+    let (sx, zx) = (kb.f32c(p.input_scale), kb.i32c(p.input_zero_point));
+    let accs = kb.for_n(kh, 1, &accs, |kb, ky, accs| {
+        let (vh, ih) = tap(kb, it0.h, ky, sh, pt, h);
+        kb.for_n(kw, 1, accs, |kb, kx, accs| {
+            let (vw, iw) = tap(kb, it0.w, kx, sw, pl, w);
+            let ok = kb.andb(vh, vw);
+            let xs = read_group(kb, ib, inp, sub, ocs, &mut |_, _| (ih, iw));
+            let mut next: Vec<Val> = accs[..g]
+                .iter()
+                .zip(xs)
+                .map(|(a, x)| {
+                    let d = kb.sub(x, zx);
+                    let f = kb.sitofp(d);
+                    let t = kb.mulf(sx, f);
+                    let s = kb.addf(*a, t);
+                    kb.select(ok, s, *a)
+                })
+                .collect();
+            let one = kb.i32c(1);
+            let c = kb.add(accs[g], one);
+            next.push(kb.select(ok, c, accs[g]));
+            next
+        })
+    });
+    let count = if p.count_include_pad {
+        kb.f32c((kh * kw) as f32)
+    } else {
+        kb.sitofp(accs[g])
+    };
+    let (sy, zy) = (kb.f32c(p.output_scale), kb.f32c(p.output_zero_point as f32));
+    accs[..g]
+        .iter()
+        .map(|&a| {
+            let y = kb.divf(a, count);
+            let v = kb.divf(y, sy);
+            let v = kb.addf(v, zy);
+            let r = kb.round_half_even_f32(v);
+            let q = kb.fptosi(r, Scalar::I64);
+            to_elem(kb, q, out.elem)
+        })
+        .collect()
 }
 
 /// Whether a max pool can work on whole packed words: 4-bit input and output of the same type,
