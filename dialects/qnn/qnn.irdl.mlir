@@ -241,6 +241,22 @@ irdl.dialect @qnn {
     irdl.attributes { "table" = %table, "scale" = %scale, "zero_point" = %zp, "layout" = %layout }
   }
 
+  // Result channel j is input channel indices[j] (a channel slice of a Split, ShuffleNet's
+  // channel shuffle); N, H, W and the element type kept.
+  irdl.operation @gather_channels {
+    %in = irdl.base "!builtin.tensor"
+    %out = irdl.base "!builtin.tensor"
+    %indices = irdl.base "#builtin.dense_array"
+    %l0 = irdl.is "NCHW"
+    %l1 = irdl.is "NHWC"
+    %l2 = irdl.is "HWNC"
+    %l3 = irdl.is "NC"
+    %layout = irdl.any_of(%l0, %l1, %l2, %l3)
+    irdl.operands(input: %in)
+    irdl.results(output: %out)
+    irdl.attributes { "indices" = %indices, "layout" = %layout }
+  }
+
   // table[x - lo], lo the least value of x's type (4 or 8 bits): a function of x's values.
   irdl.operation @lookup {
     %in = irdl.base "!builtin.tensor"

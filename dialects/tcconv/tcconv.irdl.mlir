@@ -199,6 +199,15 @@ irdl.dialect @tcconv {
     irdl.attributes { "scale" = %f }
   }
 
+  // qnn.gather_channels: output channel j is input channel indices[j].
+  irdl.operation @gather_channels {
+    %i = irdl.base "!builtin.memref"
+    %o = irdl.base "!builtin.memref"
+    %x = irdl.base "#builtin.dense_array"
+    irdl.operands(input: %i, output: %o)
+    irdl.attributes { "indices" = %x }
+  }
+
   // qnn.softmax over each row of an N x C buffer (ONNX Runtime's QLinearSoftmax).
   irdl.operation @softmax {
     %i = irdl.base "!builtin.memref"

@@ -10,7 +10,8 @@
 // EfficientNet-like nets (HardSwish, Sigmoid, LeakyRelu tables; squeeze-and-excitation Muls); a
 // DenseNet-like net (BatchNormalization after a Concat: a table per channel); Tanh tables; an
 // Inception-like net of average pools smaller than their map (f32 averages, int8 QOperator too);
-// a classifier ending in Softmax (QLinearSoftmax).
+// a classifier ending in Softmax (QLinearSoftmax); a ShuffleNetV2-like net (channel Split and
+// shuffle: gathers of channels).
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx -o %t/u8 > /dev/null
@@ -32,7 +33,8 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/inception_u8.onnx --batch 3 -o %t/inc > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/inception_qop_s8.onnx --batch 2 -o %t/incq > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/softmax_s8.onnx --batch 4 -o %t/smx > /dev/null
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
+// RUN: nibble-gen import %hawq_fixtures/onnx/shufflenet_qop_u8.onnx --batch 3 -o %t/shf > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
 
-// CHECK-COUNT-114: ptxas ok
+// CHECK-COUNT-120: ptxas ok
 // CHECK-NOT: FAILED

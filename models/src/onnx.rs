@@ -318,10 +318,20 @@ struct ConstAddend {
     first: bool,
 }
 
+#[derive(Clone)]
 enum Entry {
     Q(QVal),
     F(Float),
     Const,
+    /// A channel-group view of a 4-D quantized value (or its DequantizeLinear: `float`), as a
+    /// channel shuffle writes it: [N, g, C / g, H, W], or transposed [N, C / g, g, H, W]; its
+    /// Reshape back to N x C x H x W is a `qnn.gather_channels`.
+    Grouped {
+        q: QVal,
+        float: bool,
+        groups: i64,
+        transposed: bool,
+    },
 }
 
 struct Importer<'a> {
@@ -353,6 +363,9 @@ struct Importer<'a> {
     u8_pairs: std::collections::HashSet<String>,
     /// The default-domain opset (a Softmax's default axis).
     opset: i64,
+    /// The batch the model's input declares (a Reshape's shape constant may spell it out; it
+    /// stands for the batch imported).
+    model_batch: Option<i64>,
 }
 
 /// The newest default-domain opset nibble knows of: a later one may redefine the operators
@@ -628,6 +641,7 @@ impl<'a> Importer<'a> {
             qop_outputs: Default::default(),
             u8_pairs: Default::default(),
             opset: 0,
+            model_batch: None,
         })
     }
 
@@ -678,6 +692,7 @@ impl<'a> Importer<'a> {
                 dims.len()
             ));
         }
+        self.model_batch = dims[0];
         let batch = match (opts.batch, dims[0]) {
             (Some(b), _) => b,
             (None, Some(b)) => b,
@@ -1174,6 +1189,39 @@ impl<'a> Importer<'a> {
                 self.fold_quantize(n, &out)?;
                 self.values.insert(out, Entry::Const);
             }
+            "QuantizeLinear" | "DequantizeLinear"
+                if matches!(self.values.get(input(n, 0)?), Some(Entry::Grouped { .. })) =>
+            {
+                // a Q / DQ pair around a reshape or transpose of the same quantization moves
+                // integers (ONNX Runtime drops it)
+                let (scale, zp, qtype) = self.qparams(n)?;
+                let Some(Entry::Grouped {
+                    q,
+                    float,
+                    groups,
+                    transposed,
+                }) = self.values.get(input(n, 0)?).cloned()
+                else {
+                    unreachable!("matched above")
+                };
+                if float != (n.op_type == "QuantizeLinear")
+                    || (q.scale, q.zp, q.qtype.is_signed()) != (scale, zp, qtype.is_signed())
+                {
+                    return Err(format!(
+                        "a {} of a channel-group view must keep its quantization (scale {}, zero point {})",
+                        n.op_type, q.scale, q.zp
+                    ));
+                }
+                self.values.insert(
+                    out,
+                    Entry::Grouped {
+                        q,
+                        float: !float,
+                        groups,
+                        transposed,
+                    },
+                );
+            }
             "QuantizeLinear" => {
                 let (scale, mut zp, mut qtype) = self.qparams(n)?;
                 let zp_inside = matches!(
@@ -1589,6 +1637,86 @@ impl<'a> Importer<'a> {
                 }
                 self.values.insert(out, Entry::F(Float::Concat(parts)));
             }
+            "Reshape" if self.reshapes_groups(n)? => {}
+            "Transpose" => {
+                let Some(Entry::Grouped {
+                    q,
+                    float,
+                    groups,
+                    transposed: false,
+                }) = self.values.get(input(n, 0)?).cloned()
+                else {
+                    return Err(
+                        "only the transpose of a channel shuffle ([N, g, C / g, H, W] -> [N, C / g, g, H, W]) is supported"
+                            .into(),
+                    );
+                };
+                let a = Attrs::new(n);
+                check_known(&a, &["perm"])?;
+                if a.ints("perm")?.as_deref() != Some(&[0, 2, 1, 3, 4][..]) {
+                    return Err("a channel shuffle's transpose has perm [0, 2, 1, 3, 4]".into());
+                }
+                self.values.insert(
+                    out,
+                    Entry::Grouped {
+                        q,
+                        float,
+                        groups,
+                        transposed: true,
+                    },
+                );
+            }
+            "Split" => {
+                let (x, float) = self.moved(input(n, 0)?)?;
+                let [b, c, h, w] = self.nchw(x.id);
+                if self.g.value_type(x.id).shape.len() != 4 {
+                    return Err("only a Split of N x C x H x W along its channels is supported".into());
+                }
+                let a = Attrs::new(n);
+                check_known(&a, &["axis", "split", "num_outputs"])?;
+                let axis = a.int("axis")?.unwrap_or(0);
+                if axis != 1 && axis != -3 {
+                    return Err(format!(
+                        "a Split along axis {axis} is not supported (nibble splits channels, axis 1)"
+                    ));
+                }
+                let k = n.output.len() as i64;
+                let sizes: Vec<i64> = match (n.input.get(1).filter(|s| !s.is_empty()), a.ints("split")?) {
+                    (Some(s), _) => self.constant(s)?.data.ints().unwrap_or_default(),
+                    (None, Some(s)) => s,
+                    // equal parts, the last one smaller where C does not divide (opset 18)
+                    (None, None) => {
+                        let part = (c + k - 1) / k;
+                        (0..k).map(|i| part.min(c - i * part).max(0)).collect()
+                    }
+                };
+                if sizes.len() as i64 != k
+                    || sizes.iter().any(|&s| s < 1)
+                    || sizes.iter().sum::<i64>() != c
+                {
+                    return Err(format!(
+                        "split sizes {sizes:?} for {k} outputs of {c} channels"
+                    ));
+                }
+                let elem = self.g.value_type(x.id).elem;
+                let mut start = 0;
+                for (o, &size) in n.output.iter().zip(&sizes) {
+                    let indices: Vec<i32> = (start..start + size).map(|i| i as i32).collect();
+                    start += size;
+                    if o.is_empty() {
+                        continue;
+                    }
+                    let id = self.g.push(
+                        Op::GatherChannels {
+                            indices,
+                            layout: Layout::NCHW,
+                        },
+                        vec![x.id],
+                        TensorType::new(vec![b, size, h, w], elem),
+                    );
+                    self.values.insert(o.clone(), wrap(QVal { id, ..x.clone() }, float));
+                }
+            }
             "Flatten" | "Reshape" => {
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let [b, c, h, w] = self.nchw(x.id);
@@ -1597,7 +1725,10 @@ impl<'a> Importer<'a> {
                 } else {
                     let s = self.constant(input(n, 1)?)?;
                     let s = s.data.ints().unwrap_or_default();
-                    s.len() == 2 && (s[0] == b || s[0] == -1 || s[0] == 0) && (s[1] == c || s[1] == -1)
+                    let batch = s.first().is_some_and(|&v| {
+                        v == b || v == -1 || v == 0 || Some(v) == self.model_batch
+                    });
+                    s.len() == 2 && batch && (s[1] == c || s[1] == -1)
                 };
                 let flat_ok = if n.op_type == "Flatten" {
                     ok
@@ -1606,7 +1737,7 @@ impl<'a> Importer<'a> {
                     let s = self.constant(input(n, 1)?)?;
                     let s = s.data.ints().unwrap_or_default();
                     s.len() == 2
-                        && (s[0] == b || s[0] == -1 || s[0] == 0)
+                        && (s[0] == b || s[0] == -1 || s[0] == 0 || Some(s[0]) == self.model_batch)
                         && (s[1] == c * h * w || (s[1] == -1 && s[0] != -1))
                 };
                 if flat_ok && (h, w) != (1, 1) && self.g.value_type(x.id).shape.len() == 4 {
@@ -1636,11 +1767,95 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Softmax, Flatten, Reshape)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, Flatten, Reshape, and a Transpose of a channel shuffle)"
                 ))
             }
         }
         Ok(())
+    }
+
+    /// A Reshape of a channel shuffle (`Entry::Grouped`): N x C x H x W -> [N, g, C / g, H, W]
+    /// makes the grouped view, its transpose's Reshape back to N x C x H x W the
+    /// `qnn.gather_channels` of the shuffle (output channel `i * g + j` is input channel
+    /// `j * C / g + i`). Whether `n` was one (false: a Reshape of another kind).
+    fn reshapes_groups(&mut self, n: &NodeProto) -> Result<bool, String> {
+        let x = input(n, 0)?;
+        let out = n.output.first().cloned().unwrap_or_default();
+        let target = |me: &Self| -> Result<Vec<i64>, String> {
+            Ok(me.constant(input(n, 1)?)?.data.ints().unwrap_or_default())
+        };
+        match self.values.get(x).cloned() {
+            Some(Entry::Grouped {
+                q,
+                float,
+                groups,
+                transposed,
+            }) => {
+                let [b, c, h, w] = self.nchw(q.id);
+                let s = target(self)?;
+                let declared = self.model_batch;
+                let keeps = |i: usize, v: i64| {
+                    s[i] == v || (s[i] == 0 && i < 2) || (i == 0 && Some(s[0]) == declared)
+                };
+                if !transposed
+                    || s.len() != 4
+                    || !(keeps(0, b) && (s[1] == c || s[1] == -1) && s[2] == h && s[3] == w)
+                {
+                    return Err(format!(
+                        "a channel-group view reshaped to {s:?}: only the transposed view back to [{b}, {c}, {h}, {w}] (a channel shuffle) is supported"
+                    ));
+                }
+                let per = c / groups;
+                let indices: Vec<i32> = (0..c)
+                    .map(|o| ((o % groups) * per + o / groups) as i32)
+                    .collect();
+                let elem = self.g.value_type(q.id).elem;
+                let id = self.g.push(
+                    Op::GatherChannels {
+                        indices,
+                        layout: Layout::NCHW,
+                    },
+                    vec![q.id],
+                    TensorType::new(vec![b, c, h, w], elem),
+                );
+                self.values.insert(out, wrap(QVal { id, ..q }, float));
+                Ok(true)
+            }
+            Some(Entry::Q(_) | Entry::F(Float::Dq(_))) => {
+                let s = target(self)?;
+                if s.len() != 5 {
+                    return Ok(false);
+                }
+                let (q, float) = self.moved(x)?;
+                if self.g.value_type(q.id).shape.len() != 4 {
+                    return Ok(false);
+                }
+                let [b, c, h, w] = self.nchw(q.id);
+                let g = s[1];
+                let ok = (s[0] == b || s[0] == 0 || Some(s[0]) == self.model_batch)
+                    && g >= 1
+                    && c % g == 0
+                    && (s[2] == c / g || s[2] == -1)
+                    && s[3] == h
+                    && s[4] == w;
+                if !ok {
+                    return Err(format!(
+                        "a Reshape of [{b}, {c}, {h}, {w}] to {s:?}: only [N, g, C / g, H, W] (a channel shuffle) is supported"
+                    ));
+                }
+                self.values.insert(
+                    out,
+                    Entry::Grouped {
+                        q,
+                        float,
+                        groups: g,
+                        transposed: false,
+                    },
+                );
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     fn q(&self, name: &str) -> Result<&QVal, String> {
@@ -1967,13 +2182,8 @@ impl<'a> Importer<'a> {
                 } else {
                     q
                 };
-                // stored at the offset that keeps it narrowest where that type clamps as the
-                // ONNX type does
-                let (qlo, qhi) = qtype.range();
-                let offset = Some(best_offset(qtype, zp))
-                    .filter(|&o| stored_type(qtype, o).range() == (qlo - o, qhi - o))
-                    .unwrap_or(0);
-                let elem = stored_type(qtype, offset);
+                // stored as the ONNX integers themselves: the zero point is added before the
+                // rounding, so shifting it (an offset) would move ties
                 let [nn, c, h, w] = self.nchw(q.id);
                 let [oh, ow] = window_output([h, w], kernel, strides, padding)?;
                 let id = self.g.push(
@@ -1985,18 +2195,18 @@ impl<'a> Importer<'a> {
                         input_scale: q.scale,
                         input_zero_point: q.zp - q.offset,
                         output_scale: scale,
-                        output_zero_point: zp - offset,
+                        output_zero_point: zp,
                         count_include_pad,
                     },
                     vec![q.id],
-                    TensorType::new(vec![nn, c, oh, ow], elem),
+                    TensorType::new(vec![nn, c, oh, ow], qtype),
                 );
                 Ok(QVal {
                     id,
                     scale,
                     zp,
                     qtype,
-                    offset,
+                    offset: 0,
                 })
             }
             Float::Softmax(q) => {
@@ -2885,6 +3095,8 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("AveragePool", 1, 1, 1),
     ("GlobalAveragePool", 1, 1, 1),
     ("Softmax", 1, 1, 1),
+    ("Split", 1, 2, 1 << 16),
+    ("Transpose", 1, 1, 1),
     ("Flatten", 1, 1, 1),
     ("Reshape", 1, 2, 1),
     ("Identity", 1, 1, 1),

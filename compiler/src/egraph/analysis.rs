@@ -489,6 +489,25 @@ fn infer_value(eg: &EGraph, node: &Qnn) -> Result<Option<Value>, String> {
                 range: meet(full(*out), range),
             }
         }
+        Qnn::GatherChannels([a, l, x]) => {
+            let Attr::Gather { indices, .. } = attr(*a)? else {
+                return Err("gather attributes".into());
+            };
+            let layout = lay(*l)?;
+            let xv = int_act(eg, *x, layout, "gather input")?;
+            let ca = layout.channel_axis();
+            let c = xv.ty.shape[ca];
+            if indices.is_empty() || indices.iter().any(|&i| i < 0 || i as i64 >= c) {
+                return Err("gathered channels outside the input".into());
+            }
+            let mut shape = xv.ty.shape.clone();
+            shape[ca] = indices.len() as i64;
+            Value {
+                ty: TensorType::new(shape, xv.ty.elem),
+                layout: xv.layout,
+                range: xv.range,
+            }
+        }
         Qnn::Softmax([a, l, x]) => {
             let Attr::Softmax { out, .. } = attr(*a)? else {
                 return Err("softmax attributes".into());

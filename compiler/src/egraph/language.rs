@@ -70,6 +70,7 @@ define_language! {
         "mul" = Mul([Id; 4]),
         "lookup" = Lookup([Id; 3]),
         "softmax" = Softmax([Id; 3]),
+        "gather-channels" = GatherChannels([Id; 3]),
         // `none`: an absent optional operand (no bias, no residual).
         "none" = Absent,
         Layout(ActLayout),
@@ -317,6 +318,11 @@ pub enum Attr {
         table: Vec<i32>,
         out: ElemType,
     },
+    /// qnn.gather_channels: the input channel of each result channel.
+    Gather {
+        site: Site,
+        indices: Vec<i32>,
+    },
     /// qnn.softmax: the exponential table, scale, zero point and result type.
     Softmax {
         site: Site,
@@ -358,6 +364,7 @@ enum AttrKey<'a> {
     Dequantize(Site, Vec<u32>),
     Lookup(Site, &'a [i32], u8),
     Softmax(Site, Vec<u32>, u32, i64, u8),
+    Gather(Site, &'a [i32]),
     Epilogue(Site, &'a EpiKind, u8, [i64; 2], bool, u8),
 }
 
@@ -444,6 +451,7 @@ impl Attr {
                 AttrKey::Dequantize(*site, scales.iter().map(|s| s.to_bits()).collect())
             }
             Attr::Lookup { site, table, out } => AttrKey::Lookup(*site, table, *out as u8),
+            Attr::Gather { site, indices } => AttrKey::Gather(*site, indices),
             Attr::Softmax {
                 site,
                 table,
@@ -482,6 +490,7 @@ impl Attr {
             | Attr::Dequantize { site, .. }
             | Attr::Lookup { site, .. }
             | Attr::Softmax { site, .. }
+            | Attr::Gather { site, .. }
             | Attr::Epilogue { site, .. } => *site,
         }
     }
@@ -597,6 +606,7 @@ impl fmt::Display for Attr {
             Attr::Dequantize { .. } => "dequantize",
             Attr::Lookup { .. } => "lookup",
             Attr::Softmax { .. } => "softmax",
+            Attr::Gather { .. } => "gather",
             Attr::Epilogue { .. } => "epilogue",
         };
         write!(f, "{kind}@{}", self.site())

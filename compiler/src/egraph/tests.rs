@@ -203,6 +203,7 @@ fn family(name: &str) -> Vec<Rewrite> {
         "fusion" => rules::fusion::rules(),
         "pooling" => rules::pooling::rules(),
         "elementwise" => rules::elementwise::rules(),
+        "channels" => rules::channels::rules(),
         _ => unreachable!(),
     }
 }
@@ -1221,4 +1222,48 @@ fn f32_average_pool_keeps_its_arithmetic() {
         *l = *layout;
     }
     assert_eq!(pools[0], &want);
+}
+
+/// A shuffle of 6 channels followed by a slice of it (ShuffleNet's shuffle, then Split): the
+/// slice composes into one gather of the input (`gather-of-gather`), and the optimized graph
+/// keeps one gather, with the composed indices; a second reader of the shuffle keeps it.
+#[test]
+fn gathers_compose() {
+    let gather = |b: &mut B, x: ValueId, indices: Vec<i32>| {
+        let t = b.ty(x);
+        let k = indices.len() as i64;
+        b.op(
+            Op::GatherChannels {
+                indices,
+                layout: NCHW,
+            },
+            vec![x],
+            tt(&[t.shape[0], k, t.shape[2], t.shape[3]], t.elem),
+        )
+    };
+    let mut b = B::new(vec![tt(&[2, 6, 3, 3], U8)]);
+    let s = gather(&mut b, 0, vec![0, 3, 1, 4, 2, 5]);
+    let h = gather(&mut b, s, vec![4, 5]);
+    let (g, w) = b.finish(vec![h]);
+    let (eg, v) = saturate(&g, &family("channels"));
+    assert!(has(&eg, v[h], "(gather-channels ?a NCHW ?x)"));
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    let gathers: Vec<&Op> = out
+        .nodes
+        .iter()
+        .map(|n| &n.op)
+        .filter(|o| matches!(o, Op::GatherChannels { .. }))
+        .collect();
+    assert_eq!(gathers.len(), 1, "{}", out.to_mlir());
+    assert!(matches!(gathers[0], Op::GatherChannels { indices, .. } if indices == &vec![2, 5]));
+    // the shuffle read twice stays (each slice may compose; the shuffle is a result)
+    let mut b = B::new(vec![tt(&[2, 6, 3, 3], U8)]);
+    let s = gather(&mut b, 0, vec![0, 3, 1, 4, 2, 5]);
+    let h = gather(&mut b, s, vec![4, 5]);
+    let (g, w) = b.finish(vec![h, s]);
+    let (out, _) = optimize_exactly(&g, &w, Target::Sm90);
+    assert!(out
+        .nodes
+        .iter()
+        .any(|n| matches!(&n.op, Op::GatherChannels { indices, .. } if indices.len() == 6)));
 }

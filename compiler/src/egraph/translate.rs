@@ -294,6 +294,14 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 let a = eg.add(Qnn::Attr(Attr::Plain { site }));
                 eg.add(Qnn::Mul([a, l, x(0), x(1)]))
             }
+            Op::GatherChannels { indices, layout } => {
+                let l = lay(&mut eg, *layout);
+                let a = eg.add(Qnn::Attr(Attr::Gather {
+                    site,
+                    indices: indices.clone(),
+                }));
+                eg.add(Qnn::GatherChannels([a, l, x(0)]))
+            }
             Op::Softmax {
                 table,
                 scale,
@@ -611,6 +619,19 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
             (
                 Op::Lookup {
                     table: table.clone(),
+                    layout: lay(*l)?,
+                },
+                vec![*x],
+                Some(*site),
+            )
+        }
+        Qnn::GatherChannels([a, l, x]) => {
+            let Attr::Gather { site, indices } = at(*a)? else {
+                return Err(bad());
+            };
+            (
+                Op::GatherChannels {
+                    indices: indices.clone(),
                     layout: lay(*l)?,
                 },
                 vec![*x],

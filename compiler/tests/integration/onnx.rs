@@ -35,6 +35,7 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "inception_qop_s8",
         "softmax_u8",
         "softmax_qop_s8",
+        "shufflenet_u8",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();

@@ -82,7 +82,7 @@ impl AttrValue for bool {
     }
     #[cfg(feature = "mlir")]
     fn read(op: &OperationRef, name: &str) -> Result<Self, String> {
-        crate::ir::int(op, name).map(|v| v != 0)
+        crate::ir::bool_attr(op, name)
     }
 }
 

@@ -266,7 +266,10 @@ pub fn value_bounds(g: &Graph, w: &Weights) -> Result<Vec<Option<Interval>>, Str
             }
             Op::Relu { .. } => arg(0).map(|x| x.clamp([0, i64::MAX])),
             Op::Clamp { min, max, .. } => arg(0).map(|x| x.clamp([*min, *max])),
-            Op::MaxPool2d { .. } | Op::Flatten { .. } | Op::LayoutTransform { .. } => arg(0),
+            Op::MaxPool2d { .. }
+            | Op::Flatten { .. }
+            | Op::LayoutTransform { .. }
+            | Op::GatherChannels { .. } => arg(0),
             Op::Concat { .. } => (0..n.operands.len())
                 .map(arg)
                 .reduce(|a, b| Some(a?.hull(b?)))

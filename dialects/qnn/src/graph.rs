@@ -271,6 +271,12 @@ qnn_ops! {
         zero_point: i64 => "zero_point",
         layout: Layout => "layout",
     },
+    /// `qnn.gather_channels`: result channel `j` is input channel `indices[j]` (a channel
+    /// slice, a shuffle, any selection); element type kept.
+    GatherChannels = "gather_channels" {
+        indices: Vec<i32> => "indices",
+        layout: Layout => "layout",
+    },
     /// `qnn.flatten`: N x C x 1 x 1 (any 4-D layout) -> N x C.
     Flatten = "flatten" { layout: Layout => "layout" },
     /// `qnn.concat`: (lhs, rhs) -> lhs's channels, then rhs's (N, H, W and the element type
@@ -320,6 +326,7 @@ impl Op {
             | Op::AvgPool2d { layout, .. }
             | Op::AvgPool2dF32 { layout, .. }
             | Op::Softmax { layout, .. }
+            | Op::GatherChannels { layout, .. }
             | Op::Flatten { layout }
             | Op::Concat { layout }
             | Op::Dequantize { layout, .. } => Some(*layout),

@@ -148,6 +148,17 @@ pub fn int(op: &OperationRef, name: &str) -> Result<i64, String> {
         .map_err(|_| format!("attribute '{name}' must be an integer"))
 }
 
+/// A `true` / `false` attribute (an `i1`, as MLIR prints booleans).
+pub fn bool_attr(op: &OperationRef, name: &str) -> Result<bool, String> {
+    let a = attr(op, name)?;
+    unsafe {
+        if !mlir_sys::mlirAttributeIsABool(a.to_raw()) {
+            return Err(format!("attribute '{name}' must be true or false"));
+        }
+        Ok(mlir_sys::mlirBoolAttrGetValue(a.to_raw()))
+    }
+}
+
 /// A float attribute, as f32.
 pub fn f32_attr(op: &OperationRef, name: &str) -> Result<f32, String> {
     FloatAttribute::try_from(attr(op, name)?)

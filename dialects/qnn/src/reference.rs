@@ -479,6 +479,45 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
                 ops[0], *kernel, *strides, *padding, *layout, res, &p,
             )?)
         }
+        Op::GatherChannels { indices, layout } => {
+            arity(&ops, 1, 1)?;
+            let x = ints(ops[0], "input")?;
+            let shape = &ops[0].ty.shape;
+            let dims: [usize; 4] = match layout {
+                Layout::NC if shape.len() == 2 => [shape[0] as usize, shape[1] as usize, 1, 1],
+                _ => logical_dims(&ops[0].ty, *layout, "input")?,
+            };
+            let [n, c, h, w] = dims;
+            if let Some(i) = indices.iter().find(|&&i| i < 0 || i as usize >= c) {
+                return Err(format!(
+                    "channel index {i} is outside the input's {c} channels"
+                ));
+            }
+            let k = indices.len();
+            let want = match layout {
+                Layout::NC => vec![n as i64, k as i64],
+                l => l.shape([n as i64, k as i64, h as i64, w as i64]),
+            };
+            expect_shape(res, &want, "the gathered channels")?;
+            int_result(res)?;
+            let strides = |ch: usize| match layout {
+                Layout::NC => [ch, 1, 0, 0],
+                l => l.strides([n as i64, ch as i64, h as i64, w as i64]),
+            };
+            let (xs, os) = (strides(c), strides(k));
+            let mut out = vec![0i32; n * k * h * w];
+            for nn in 0..n {
+                for (j, &ci) in indices.iter().enumerate() {
+                    for y in 0..h {
+                        for xx in 0..w {
+                            out[nn * os[0] + j * os[1] + y * os[2] + xx * os[3]] =
+                                x[nn * xs[0] + ci as usize * xs[1] + y * xs[2] + xx * xs[3]];
+                        }
+                    }
+                }
+            }
+            Data::Int(out)
+        }
         Op::Softmax {
             table,
             scale,

@@ -62,6 +62,26 @@ fn non_negative(v: &[i64], what: &str) -> R {
     Ok(())
 }
 
+/// A pool's window over an `in_hw` map: kernel and strides in [1, MAX_GEOM], padding in [0,
+/// MAX_GEOM] and smaller than the kernel (no window lies entirely in the padding); the output
+/// H x W.
+pub fn pool_window(
+    in_hw: [i64; 2],
+    k: [i64; 2],
+    s: [i64; 2],
+    p: [i64; 4],
+) -> Result<[i64; 2], String> {
+    positive(&k, "kernel")?;
+    positive(&s, "strides")?;
+    non_negative(&p, "padding")?;
+    if p[0] >= k[0] || p[2] >= k[0] || p[1] >= k[1] || p[3] >= k[1] {
+        return fail(format!(
+            "padding {p:?} must be smaller than the kernel {k:?}"
+        ));
+    }
+    window_out(in_hw, k, s, p)
+}
+
 fn window_out(in_hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> Result<[i64; 2], String> {
     let oh = (in_hw[0] + p[0] + p[2] - k[0]).div_euclid(s[0]) + 1;
     let ow = (in_hw[1] + p[1] + p[3] - k[1]).div_euclid(s[1]) + 1;
@@ -177,7 +197,7 @@ pub fn avg_pool_f32(p: &crate::semantics::AvgPoolF32, input: ElemType, result: E
 
 /// `qnn.softmax`'s table (256 finite entries, none negative, the last positive: every row's
 /// sum is then positive), scale (finite, in [0, 2^30]: each quotient is at most the scale; its
-/// product with the largest entry finite) and zero point (a value of the result type).
+/// product with every entry finite) and zero point (a value of the result type).
 pub fn softmax_params(table: &[f32], scale: f32, zero_point: i64, result: ElemType) -> R {
     if table.len() != 256 {
         return fail(format!(
@@ -196,11 +216,11 @@ pub fn softmax_params(table: &[f32], scale: f32, zero_point: i64, result: ElemTy
     if !(scale.is_finite() && (0.0..=(1u32 << 30) as f32).contains(&scale)) {
         return fail(format!("softmax scale {scale} must be in [0, 2^30]"));
     }
-    // ONNX Runtime's product of the largest entry and the scale overflows f32 beyond this
-    if !(table[255] * scale).is_finite() {
+    // ONNX Runtime's product of an entry and the scale overflows f32 beyond this
+    let top = table.iter().copied().fold(0f32, f32::max);
+    if !(top * scale).is_finite() {
         return fail(format!(
-            "softmax table entry 255 ({:e}) times the scale ({scale}) overflows f32",
-            table[255]
+            "softmax table entry {top:e} times the scale ({scale}) overflows f32"
         ));
     }
     let (lo, hi) = result.range();
@@ -708,6 +728,31 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                         result.elem, operands[0].elem
                     ));
                 }
+            }
+        }
+        Op::GatherChannels { indices, layout } => {
+            arity(1..=1)?;
+            layout_rank(*layout, operands[0], "input")?;
+            int_elem(operands[0], "input")?;
+            let ca = layout.channel_axis();
+            let c = operands[0].shape[ca];
+            if indices.is_empty() {
+                return fail("gather_channels takes at least one channel");
+            }
+            if let Some(i) = indices.iter().find(|&&i| i < 0 || i as i64 >= c) {
+                return fail(format!(
+                    "channel index {i} is outside the input's {c} channels"
+                ));
+            }
+            let mut want = operands[0].shape.clone();
+            want[ca] = indices.len() as i64;
+            if result.shape != want || result.elem != operands[0].elem {
+                return fail(format!(
+                    "result must be {} (the input's type with {} channels), found {}",
+                    TensorType::new(want, operands[0].elem).mlir(),
+                    indices.len(),
+                    result.mlir()
+                ));
             }
         }
         Op::Softmax {

@@ -646,6 +646,32 @@ impl Ctx<'_> {
                 })?;
                 Ok(Stored::Floats(v))
             }
+            TcOp::Gather {
+                input,
+                output: _,
+                indices,
+            } => {
+                int_out()?;
+                let (ig, x) = self.ints(bufs, *input)?;
+                let c = ig.dims[1];
+                if indices.len() != og.dims[1]
+                    || (ig.dims[0], ig.dims[2], ig.dims[3]) != (og.dims[0], og.dims[2], og.dims[3])
+                {
+                    return Err(format!(
+                        "{} indices gather {:?} into {:?}",
+                        indices.len(),
+                        ig.dims,
+                        og.dims
+                    ));
+                }
+                if let Some(i) = indices.iter().find(|&&i| i < 0 || i as usize >= c) {
+                    return Err(format!(
+                        "channel index {i} is outside the input's {c} channels"
+                    ));
+                }
+                let slots = og.fill(|n, cc, h, w| Ok(x[ig.at(n, indices[cc] as usize, h, w)]))?;
+                Ok(store_ints(ob, &slots))
+            }
             TcOp::Softmax {
                 input,
                 output: _,

@@ -234,6 +234,15 @@ pub fn build_func<'c>(
                 None,
                 format!("scale = {}", f32_array(scales)),
             ),
+            TcOp::Gather {
+                input,
+                output,
+                indices,
+            } => (
+                vec![bufs[input], bufs[output]],
+                None,
+                format!("indices = {}", arr32(indices)),
+            ),
             TcOp::Softmax {
                 input,
                 output,
@@ -765,6 +774,11 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 output: operand(1)?,
                 scales: f32_vec(&op, "scale").map_err(err)?,
             }),
+            "tcconv.gather_channels" => p.ops.push(TcOp::Gather {
+                input: operand(0)?,
+                output: operand(1)?,
+                indices: i32_vec(&op, "indices").map_err(err)?,
+            }),
             "tcconv.softmax" => p.ops.push(TcOp::Softmax {
                 input: operand(0)?,
                 output: operand(1)?,
@@ -892,7 +906,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                         output_scale: read_f32(&op, "output_scale").map_err(err)?,
                         output_zero_point: int(&op, "output_zero_point").map_err(err)?,
                         count_include_pad: op.attribute("count_include_pad").is_ok()
-                            && int(&op, "count_include_pad").map_err(err)? != 0,
+                            && nibble_qnn::ir::bool_attr(&op, "count_include_pad").map_err(err)?,
                     }),
                     k => return Err(err(format!("unknown pool kind \"{k}\""))),
                 },

@@ -154,6 +154,7 @@ pub fn qnn_layout(g: &Graph, v: ValueId) -> Layout {
         | Op::MaxPool2d { layout, .. }
         | Op::AvgPool2d { layout, .. }
         | Op::AvgPool2dF32 { layout, .. }
+        | Op::GatherChannels { layout, .. }
         | Op::Mul { layout }
         | Op::Lookup { layout, .. }
         | Op::Concat { layout } => *layout,
@@ -259,6 +260,7 @@ impl<'g> Lowering<'g> {
                 op,
                 Op::AvgPool2d { .. }
                     | Op::AvgPool2dF32 { .. }
+                    | Op::GatherChannels { .. }
                     | Op::MaxPool2d { .. }
                     | Op::Requantize { .. }
                     | Op::Relu { .. }
@@ -1175,6 +1177,16 @@ impl<'g> Lowering<'g> {
                         input,
                         output,
                         scales: scales.clone(),
+                    });
+                }
+                Op::GatherChannels { indices, .. } => {
+                    let l = self.layout[&v];
+                    let input = self.buffer(n.operands[0], l);
+                    let output = self.output(v);
+                    self.p.ops.push(TcOp::Gather {
+                        input,
+                        output,
+                        indices: indices.clone(),
                     });
                 }
                 Op::Softmax {

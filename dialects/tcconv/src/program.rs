@@ -273,6 +273,12 @@ pub enum TcOp {
         output: BufId,
         scales: Vec<f32>,
     },
+    /// `qnn.gather_channels`: output channel `j` is input channel `indices[j]`.
+    Gather {
+        input: BufId,
+        output: BufId,
+        indices: Vec<i32>,
+    },
     /// `qnn.softmax` over each row of an N x C buffer (`semantics::softmax_row`).
     Softmax {
         input: BufId,
@@ -338,6 +344,7 @@ impl TcOp {
             TcOp::Pad { .. } => "pad",
             TcOp::Dequantize { .. } => "dequantize",
             TcOp::Softmax { .. } => "softmax",
+            TcOp::Gather { .. } => "gather_channels",
         }
     }
     /// Buffers read (activations only).
@@ -348,7 +355,8 @@ impl TcOp {
             | TcOp::Relayout { input, .. }
             | TcOp::Pad { input, .. }
             | TcOp::Dequantize { input, .. }
-            | TcOp::Softmax { input, .. } => vec![*input],
+            | TcOp::Softmax { input, .. }
+            | TcOp::Gather { input, .. } => vec![*input],
             TcOp::Conv2d(c) => std::iter::once(c.input)
                 .chain(c.residual)
                 .chain(c.shortcut.as_ref().map(|sc| sc.input))
@@ -365,6 +373,7 @@ impl TcOp {
             | TcOp::Pad { output, .. }
             | TcOp::Dequantize { output, .. }
             | TcOp::Softmax { output, .. }
+            | TcOp::Gather { output, .. }
             | TcOp::Concat { output, .. }
             | TcOp::Elementwise { output, .. } => *output,
             TcOp::Conv2d(c) => c.output,

@@ -415,17 +415,46 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     output,
                     kernel,
                     strides,
+                    padding,
                     divisor,
                     requantize,
-                    ..
                 } => {
                     let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
+                    let window = nibble_qnn::verify::pool_window(
+                        [x.dims[2], x.dims[3]],
+                        *kernel,
+                        *strides,
+                        *padding,
+                    );
                     if x.layout != y.layout
                         || x.dims[0] != y.dims[0]
                         || x.dims[1] != y.dims[1]
                         || kernel.iter().chain(strides).any(|&v| v <= 0)
                     {
                         Err("pooling keeps layout, batch and channels and needs positive kernel and strides".into())
+                    } else if let Err(e) = window {
+                        Err(e)
+                    } else if window.as_ref().is_ok_and(|hw| hw[..] != y.dims[2..]) {
+                        Err(format!(
+                            "output H x W {:?}, the window over {:?} gives {:?}",
+                            &y.dims[2..],
+                            &x.dims[2..],
+                            window.unwrap()
+                        ))
+                    } else if !x.elem.is_int() || !y.elem.is_int() {
+                        Err(format!(
+                            "pooling works on integers, not {} -> {}",
+                            x.elem, y.elem
+                        ))
+                    } else if *kind == PoolKind::Max
+                        && requantize.is_none()
+                        && (x.elem.range().0 < y.elem.range().0
+                            || x.elem.range().1 > y.elem.range().1)
+                    {
+                        Err(format!(
+                            "a max pool's output must hold every input value: {} in, {} out",
+                            x.elem, y.elem
+                        ))
                     } else if let PoolKind::AvgF32(a) = kind {
                         if divisor.is_some() || requantize.is_some() {
                             Err("an avg_f32 pool takes no divisor and no requantize".into())
@@ -558,6 +587,37 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         Err(format!(
                             "inputs of {channels} channels in all, output of {}",
                             y.dims[1]
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }
+                TcOp::Gather {
+                    input,
+                    output,
+                    indices,
+                } => {
+                    let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
+                    if (x.dims[0], x.dims[2], x.dims[3]) != (y.dims[0], y.dims[2], y.dims[3])
+                        || x.elem != y.elem
+                        || !x.elem.is_int()
+                    {
+                        Err(format!(
+                            "gather_channels keeps N, H, W and the integer type: {:?} {} -> {:?} {}",
+                            x.dims, x.elem, y.dims, y.elem
+                        ))
+                    } else if indices.len() as i64 != y.dims[1] {
+                        Err(format!(
+                            "{} indices for an output of {} channels",
+                            indices.len(),
+                            y.dims[1]
+                        ))
+                    } else if let Some(i) =
+                        indices.iter().find(|&&i| i < 0 || i as i64 >= x.dims[1])
+                    {
+                        Err(format!(
+                            "channel index {i} is outside the input's {} channels",
+                            x.dims[1]
                         ))
                     } else {
                         Ok(())

@@ -129,6 +129,16 @@ func.func @softmax(%x: tensor<3x10xi8>) -> tensor<3x10xui8> {
   return %y : tensor<3x10xui8>
 }
 
+// Channels gathered: a shuffle of 6 channels in 2 groups, then a slice of it.
+// CHECK-LABEL: func.func @gathered
+func.func @gathered(%x: tensor<2x6x3x3xui4>) -> tensor<2x2x3x3xui4> {
+  // CHECK: "qnn.gather_channels"(%{{.*}}) {indices = array<i32: 0, 3, 1, 4, 2, 5>, layout = "NCHW"} : (tensor<2x6x3x3xui4>) -> tensor<2x6x3x3xui4>
+  %s = "qnn.gather_channels"(%x) {indices = array<i32: 0, 3, 1, 4, 2, 5>, layout = "NCHW"} : (tensor<2x6x3x3xui4>) -> tensor<2x6x3x3xui4>
+  // CHECK: "qnn.gather_channels"(%{{.*}}) {indices = array<i32: 4, 5>, layout = "NCHW"} : (tensor<2x6x3x3xui4>) -> tensor<2x2x3x3xui4>
+  %h = "qnn.gather_channels"(%s) {indices = array<i32: 4, 5>, layout = "NCHW"} : (tensor<2x6x3x3xui4>) -> tensor<2x2x3x3xui4>
+  return %h : tensor<2x2x3x3xui4>
+}
+
 // Depthwise (groups = channels) and grouped convs.
 // CHECK-LABEL: func.func @grouped
 func.func @grouped(%x: tensor<2x8x6x6xui8>, %dw: tensor<8x1x3x3xi8>, %gw: tensor<4x2x1x1xi8>) -> tensor<2x4x6x6xi32> {

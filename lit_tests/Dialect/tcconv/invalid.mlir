@@ -393,3 +393,27 @@ func.func @pool_f32_average_zero_point(%arg0: memref<2x9x9x4xi8> {tcconv.dims = 
   "tcconv.pool2d"(%arg0, %arg1) {input_scale = 2.500000e-02 : f32, input_zero_point = 128 : i64, kernel = array<i64: 3, 3>, kind = "avg_f32", output_scale = 1.250000e-02 : f32, output_zero_point = 128 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<2x9x9x4xi8>, memref<2x5x5x4xi8>) -> ()
   return
 }
+
+// -----
+
+func.func @pool_window_larger_than_the_input(%arg0: memref<2x9x9x4xi8> {tcconv.dims = array<i64: 2, 4, 9, 9>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x4xi8> {tcconv.dims = array<i64: 2, 4, 5, 5>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{window [20, 20] does not fit the padded input [9, 9]}}
+  "tcconv.pool2d"(%arg0, %arg1) {input_scale = 2.500000e-02 : f32, input_zero_point = 128 : i64, kernel = array<i64: 20, 20>, kind = "avg_f32", output_scale = 1.250000e-02 : f32, output_zero_point = -3 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<2x9x9x4xi8>, memref<2x5x5x4xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @pool_padding_as_large_as_the_kernel(%arg0: memref<2x9x9x4xi8> {tcconv.dims = array<i64: 2, 4, 9, 9>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x4xi8> {tcconv.dims = array<i64: 2, 4, 5, 5>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{padding [3, 3, 3, 3] must be smaller than the kernel [3, 3]}}
+  "tcconv.pool2d"(%arg0, %arg1) {input_scale = 2.500000e-02 : f32, input_zero_point = 128 : i64, kernel = array<i64: 3, 3>, kind = "avg_f32", output_scale = 1.250000e-02 : f32, output_zero_point = -3 : i64, padding = array<i64: 3, 3, 3, 3>, strides = array<i64: 2, 2>} : (memref<2x9x9x4xi8>, memref<2x5x5x4xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @pool_output_of_another_window(%arg0: memref<2x9x9x4xi8> {tcconv.dims = array<i64: 2, 4, 9, 9>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x4xi8> {tcconv.dims = array<i64: 2, 4, 5, 5>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{output H x W [5, 5], the window over [9, 9] gives [4, 4]}}
+  "tcconv.pool2d"(%arg0, %arg1) {input_scale = 2.500000e-02 : f32, input_zero_point = 128 : i64, kernel = array<i64: 3, 3>, kind = "avg_f32", output_scale = 1.250000e-02 : f32, output_zero_point = -3 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (memref<2x9x9x4xi8>, memref<2x5x5x4xi8>) -> ()
+  return
+}

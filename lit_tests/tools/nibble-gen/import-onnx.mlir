@@ -108,6 +108,16 @@
 // RUN: nibble-run --cpu %t/smxs/model.mlir --input %hawq_fixtures/onnx/softmax_s8.input.npy --check %hawq_fixtures/onnx/softmax_s8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // RUN: nibble-gen import %hawq_fixtures/onnx/softmax_qop_s8.onnx -o %t/smxq > /dev/null
 // RUN: nibble-run --cpu %t/smxq/model.mlir --input %hawq_fixtures/onnx/softmax_qop_s8.input.npy --check %hawq_fixtures/onnx/softmax_qop_s8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// ShuffleNetV2's channel Split and shuffle (Reshape [N, 2, C / 2, H, W], Transpose, Reshape)
+// are gathers of channels.
+// RUN: nibble-gen import %hawq_fixtures/onnx/shufflenet_u8.onnx -o %t/shf > /dev/null
+// RUN: FileCheck %s --check-prefix=SHUFFLE < %t/shf/model.mlir
+// SHUFFLE: "qnn.gather_channels"({{.*}}) {indices = array<i32: 0, 16, 1, 17, 2, 18, {{.*}}, 15, 31>, layout = "NCHW"} : (tensor<8x32x8x8x{{.*}}>) -> tensor<8x32x8x8x{{.*}}>
+// SHUFFLE: "qnn.gather_channels"({{.*}}) {indices = array<i32: 0, 1, 2, {{.*}}, 15>, layout = "NCHW"}
+// SHUFFLE: "qnn.gather_channels"({{.*}}) {indices = array<i32: 16, 17, {{.*}}, 31>, layout = "NCHW"}
+// RUN: nibble-run --cpu %t/shf/model.mlir --input %hawq_fixtures/onnx/shufflenet_u8.input.npy --check %hawq_fixtures/onnx/shufflenet_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
+// RUN: nibble-gen import %hawq_fixtures/onnx/shufflenet_qop_u8.onnx -o %t/shfq > /dev/null
+// RUN: nibble-run --cpu %t/shfq/model.mlir --input %hawq_fixtures/onnx/shufflenet_qop_u8.input.npy --check %hawq_fixtures/onnx/shufflenet_qop_u8.ort.npy | FileCheck %s --check-prefix=SQCPU
 // QOperator form: com.microsoft QLinearSigmoid and QLinearMul expand to their QDQ groups.
 // RUN: nibble-gen import %hawq_fixtures/onnx/efficientnet_qop_u8.onnx -o %t/effq > /dev/null
 // RUN: nibble-run --cpu %t/effq/model.mlir --input %hawq_fixtures/onnx/efficientnet_qop_u8.input.npy --check %hawq_fixtures/onnx/efficientnet_qop_u8.ort.npy | FileCheck %s --check-prefix=SQCPU

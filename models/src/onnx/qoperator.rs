@@ -174,6 +174,29 @@ impl Expander<'_> {
         Ok(out)
     }
 
+    /// The element types of `n`'s zero points at inputs `zx` and `zy` (initializers) must be one
+    /// type, as the operator's schema binds both to `T`.
+    fn same_zero_point_types(&self, n: &NodeProto, zx: usize, zy: usize) -> Result<(), String> {
+        let ty = |i: usize| {
+            optional(n, i).and_then(|name| {
+                self.graph_inits
+                    .iter()
+                    .chain(&self.inits)
+                    .find(|t| t.name == name)
+                    .map(|t| t.data_type)
+            })
+        };
+        match (ty(zx), ty(zy)) {
+            (Some(a), Some(b)) if a != b => Err(format!(
+                "its zero points are {} (input) and {} (output); {} takes one type for both",
+                dt::name(a),
+                dt::name(b),
+                n.op_type
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// `QuantizeLinear(x, n.input[s], n.input[s + 1])` into `out`.
     fn q(&mut self, n: &NodeProto, x: String, s: usize, out: &str) -> Result<(), String> {
         let mut inputs = vec![x, input(n, s)?];
@@ -356,7 +379,13 @@ impl Expander<'_> {
                 // flattened); nibble takes the classes of N x C logits, where both agree
                 let a = nibble_onnx::Attrs::new(n);
                 let axis = a.int("axis")?;
-                let opset = a.int("opset")?.unwrap_or(13);
+                let opset = a
+                    .int("opset")?
+                    .ok_or("the attribute 'opset' is missing (QLinearSoftmax requires it)")?;
+                self.same_zero_point_types(n, 2, 4)?;
+                if optional(n, 2).is_none() || optional(n, 4).is_none() {
+                    return Err("QLinearSoftmax takes both zero points (inputs 2 and 4)".into());
+                }
                 let x = self.dq(n, 0, None, &format!("{out}_x"))?;
                 let mut attrs = vec![];
                 if axis.is_none() && opset < 13 {
@@ -380,6 +409,7 @@ impl Expander<'_> {
                 {
                     return Err("channels_last = 1 is not supported (NCHW activations only)".into());
                 }
+                self.same_zero_point_types(n, 2, 4)?;
                 let x = self.dq(n, 0, None, &format!("{out}_x"))?;
                 let op = n.op_type.trim_start_matches("QLinear");
                 let attrs: &[&str] = if op == "AveragePool" {

@@ -49,6 +49,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "softmax_u8",
         "softmax_s8",
         "softmax_qop_s8",
+        "shufflenet_u8",
+        "shufflenet_qop_u8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -1460,4 +1462,85 @@ fn what_the_operator_schemas_forbid_is_refused() {
         e.contains("Conv node 'c'") && e.contains("'pads' is given twice"),
         "{e}"
     );
+}
+
+/// An AveragePool of uint8 values with zero point 128: QLinearAveragePool adds the zero point
+/// before it rounds. The first window's taps are -19, 13, 0, 0 steps: an average a hair above
+/// -1.5 steps, which plus 128 is 126.5 in f32 and rounds to 126, where rounding first gives
+/// -1 + 128 = 127 (a stored offset of 128 did that). ONNX Runtime 1.32's output on this input:
+/// [-0.1, 0.15].
+#[test]
+fn average_pools_add_the_zero_point_before_rounding() {
+    let zp = TensorProto {
+        data_type: data_type::UINT8,
+        name: "z".into(),
+        raw_data: vec![128],
+        ..Default::default()
+    };
+    let mut pool = node("AveragePool", "pool", &["xd"], &["p"]);
+    pool.attribute.push(attr_ints("kernel_shape", &[2, 2]));
+    let m = model_bytes(
+        vec![
+            node("QuantizeLinear", "q", &["x", "s", "z"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "z"], &["xd"]),
+            pool,
+            node("QuantizeLinear", "q2", &["p", "s", "z"], &["pq"]),
+            node("DequantizeLinear", "dq2", &["pq", "s", "z"], &["y"]),
+        ],
+        vec![scalar_f32("s", 0.05), zp],
+        &[1, 1, 2, 3],
+        &[1, 1, 1, 2],
+    );
+    let imp = import_onnx(&m, &OnnxOptions::default()).unwrap();
+    let x = Tensor::float(
+        imp.graph.args[0].clone(),
+        vec![-0.95, 0.65, 0.0, 0.0, 0.0, 0.0],
+    );
+    let y = nibble_qnn::reference::run(&imp.graph, &imp.weights, &[x]).unwrap();
+    assert_eq!(y[0].floats(), &[-0.1f32, 0.15][..]);
+}
+
+/// QLinearSoftmax / QLinearAveragePool as their schemas require them: the `opset` attribute
+/// and both zero points of one type.
+#[test]
+fn quantized_softmax_and_pool_need_what_their_schemas_require() {
+    let zu8 = TensorProto {
+        data_type: data_type::UINT8,
+        name: "zu".into(),
+        raw_data: vec![0],
+        ..Default::default()
+    };
+    let build = |op: &str, attrs: Vec<AttributeProto>, zy: &str| {
+        let mut n = ms(node(op, "sm", &["xq", "s", "zu", "s", zy], &["y"]));
+        n.attribute = attrs;
+        let nodes = vec![node("QuantizeLinear", "q", &["x", "s", "zu"], &["xq"]), n];
+        model_bytes(
+            nodes,
+            vec![
+                scalar_f32("s", 0.5),
+                zu8.clone(),
+                tensor_i8("zp", vec![], vec![0]),
+            ],
+            &[1, 2, 4, 4],
+            &[1, 2, 4, 4],
+        )
+    };
+    let e = import_error(&build(
+        "QLinearSoftmax",
+        vec![qoperator::int_attr("axis", 1)],
+        "zu",
+    ));
+    assert!(e.contains("'opset' is missing"), "{e}");
+    let e = import_error(&build(
+        "QLinearSoftmax",
+        vec![qoperator::int_attr("opset", 13)],
+        "zp",
+    ));
+    assert!(e.contains("UINT8 (input) and INT8 (output)"), "{e}");
+    let e = import_error(&build(
+        "QLinearAveragePool",
+        vec![attr_ints("kernel_shape", &[2, 2])],
+        "zp",
+    ));
+    assert!(e.contains("QLinearAveragePool takes one type"), "{e}");
 }

@@ -504,6 +504,49 @@ pub fn concat(
     })
 }
 
+/// `tcconv.gather_channels`: output channel `j` is input channel `indices[j]`, one load an
+/// output element through the index table (`chan_map`; padding channels read the last entry,
+/// and `each_group` zeroes them).
+pub fn gather_channels(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    inp: &ActBuffer,
+    out: &ActBuffer,
+    indices: &[i32],
+) -> Result<i64, String> {
+    let [n, c, h, w] = inp.dims;
+    if !inp.elem.is_int()
+        || inp.elem != out.elem
+        || (out.dims[0], out.dims[2], out.dims[3]) != (n, h, w)
+        || indices.len() as i64 != out.dims[1]
+        || indices.iter().any(|&i| i < 0 || i as i64 >= c)
+    {
+        return Err(format!(
+            "gather_channels of {:?} {} into {:?} {} by {} indices",
+            inp.dims,
+            inp.elem,
+            out.dims,
+            out.elem,
+            indices.len()
+        ));
+    }
+    let last = out.dims[1] - 1;
+    each_group(kb, args[1], out, CHANNELS_PER_THREAD, &mut |kb, grp| {
+        let ib = Buf::act(kb, args[0], inp);
+        let map = kb.table("chan_map", indices);
+        let top = kb.idx(last);
+        let mut vals = vec![];
+        for it in &grp.items {
+            let j = kb.mins(it.cc, top);
+            let ci = kb.load(map, j);
+            let ci = kb.index_cast(ci, Scalar::Idx);
+            let s = super::layout::act_slot(kb, inp, it.n, ci, it.h, it.w);
+            vals.push(ib.load_slot(kb, s));
+        }
+        Ok(vals)
+    })
+}
+
 /// `tcconv.pad`: the output at (n, c, h, w) is the input at (n, c, h - top, w - left) inside
 /// the input, `value` in the border (padding channels 0, as every kernel writes them).
 pub fn pad(

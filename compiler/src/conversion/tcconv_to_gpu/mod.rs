@@ -268,6 +268,11 @@ pub fn build_op_kernel<'c>(
                 TcOp::Relayout { input, output } => {
                     elementwise::relayout(kb, args, &b[*input], &b[*output])
                 }
+                TcOp::Gather {
+                    input,
+                    output,
+                    indices,
+                } => elementwise::gather_channels(kb, args, &b[*input], &b[*output], indices),
                 TcOp::Softmax {
                     input,
                     output,

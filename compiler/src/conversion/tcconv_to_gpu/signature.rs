@@ -168,6 +168,7 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
         TcOp::Dense(d) => epilogue(&d.epilogue),
         TcOp::Dequantize { scales, .. } if what == "deq_scale" => Some(bits(scales)),
         TcOp::Softmax { table, .. } if what == "softmax_exp" => Some(bits(table)),
+        TcOp::Gather { indices, .. } if what == "chan_map" => Some(indices.clone()),
         TcOp::Elementwise { op, .. } => match (op, prefix) {
             (Elementwise::Requantize { offset, .. }, "") if field == "offset" => Some(bits(offset)),
             (Elementwise::Requantize { scales: s, .. }, "") => scales(s),

@@ -75,6 +75,8 @@ pub fn rules() -> Vec<Rewrite> {
             => "(layout-transform ?a ?b (concat ?s ?a ?x ?y))"),
         egg::rewrite!("layout-transform-through-max-pool2d";
             "(max-pool2d ?s ?b (layout-transform ?a ?b ?x))" => "(layout-transform ?a ?b (max-pool2d ?s ?a ?x))"),
+        egg::rewrite!("layout-transform-through-gather-channels";
+            "(gather-channels ?s ?b (layout-transform ?a ?b ?x))" => "(layout-transform ?a ?b (gather-channels ?s ?a ?x))"),
         egg::rewrite!("layout-transform-through-avg-pool2d";
             "(avg-pool2d ?s ?b (layout-transform ?a ?b ?x))" => "(layout-transform ?a ?b (avg-pool2d ?s ?a ?x))"),
         // flatten reads logical (n, c) of an N x C x 1 x 1 tensor in any layout.
@@ -93,7 +95,7 @@ pub fn rules() -> Vec<Rewrite> {
         "(conv2d-fused ?c ?e {A} ?kl ?x ?w ?b ?r)",
         "(layout-transform {B} {A} (conv2d-fused ?c ?e {B} ?kl (layout-transform {A} {B} ?x) ?w ?b
             (layout-transform {A} {B} ?r)))", "?r"));
-    for op in ["requantize", "relu", "clamp", "max-pool2d", "avg-pool2d", "lookup"] {
+    for op in ["requantize", "relu", "clamp", "max-pool2d", "avg-pool2d", "lookup", "gather-channels"] {
         r.extend(per_pair(op,
             &format!("({op} ?s {{A}} ?x)"),
             &format!("(layout-transform {{B}} {{A}} ({op} ?s {{B}} (layout-transform {{A}} {{B}} ?x)))"),

@@ -11,7 +11,9 @@
 //! - [`pooling`]: monotone elementwise ops (requantize with non-negative multipliers, relu,
 //!   clamp) commute with max pooling, so they can reach the conv before the pool.
 //! - [`elementwise`]: relu and clamp that cannot change their input (by the range analysis).
+//! - [`channels`]: gathers of channels compose.
 
+pub mod channels;
 pub mod elementwise;
 pub mod fusion;
 pub mod layout;
@@ -29,6 +31,7 @@ pub fn rules() -> Vec<Rewrite> {
     r.extend(fusion::rules());
     r.extend(pooling::rules());
     r.extend(elementwise::rules());
+    r.extend(channels::rules());
     r
 }
 
