@@ -1204,12 +1204,11 @@ impl<'a> Importer<'a> {
                 else {
                     unreachable!("matched above")
                 };
-                if float != (n.op_type == "QuantizeLinear")
-                    || (q.scale, q.zp, q.qtype.is_signed()) != (scale, zp, qtype.is_signed())
+                if float != (n.op_type == "QuantizeLinear") || (q.scale, q.zp, q.qtype) != (scale, zp, qtype)
                 {
                     return Err(format!(
-                        "a {} of a channel-group view must keep its quantization (scale {}, zero point {})",
-                        n.op_type, q.scale, q.zp
+                        "a {} of a channel-group view must keep its quantization (scale {}, zero point {}, {})",
+                        n.op_type, q.scale, q.zp, q.qtype
                     ));
                 }
                 self.values.insert(
@@ -1673,7 +1672,48 @@ impl<'a> Importer<'a> {
                     return Err("only a Split of N x C x H x W along its channels is supported".into());
                 }
                 let a = Attrs::new(n);
-                check_known(&a, &["axis", "split", "num_outputs"])?;
+                // the sizes: an attribute before opset 13, an input since; from 18 an input or
+                // `num_outputs`, exactly one
+                let known: &[&str] = match self.opset {
+                    ..=12 => &["axis", "split"],
+                    13..=17 => &["axis"],
+                    _ => &["axis", "num_outputs"],
+                };
+                check_known(&a, known)?;
+                let sizes_input = n.input.get(1).filter(|s| !s.is_empty());
+                if self.opset < 13 && sizes_input.is_some() {
+                    return Err(format!(
+                        "the split sizes are an attribute at opset {} (an input from 13)",
+                        self.opset
+                    ));
+                }
+                if self.opset >= 18 {
+                    let num = a.int("num_outputs")?;
+                    match (sizes_input, num) {
+                        (Some(_), Some(_)) => {
+                            return Err("takes the 'split' input or num_outputs, not both".into())
+                        }
+                        (None, None) => {
+                            return Err("needs the 'split' input or num_outputs".into())
+                        }
+                        (None, Some(k)) if k != n.output.len() as i64 => {
+                            return Err(format!(
+                                "num_outputs is {k} but the node has {} outputs",
+                                n.output.len()
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(s) = sizes_input {
+                    let t = self.constant(s)?;
+                    if t.data_type != dt::INT64 {
+                        return Err(format!(
+                            "the split sizes '{s}' are {}; Split takes int64",
+                            dt::name(t.data_type)
+                        ));
+                    }
+                }
                 let axis = a.int("axis")?.unwrap_or(0);
                 if axis != 1 && axis != -3 {
                     return Err(format!(
@@ -1723,8 +1763,7 @@ impl<'a> Importer<'a> {
                 let ok = if n.op_type == "Flatten" {
                     Attrs::new(n).int("axis")?.unwrap_or(1) == 1
                 } else {
-                    let s = self.constant(input(n, 1)?)?;
-                    let s = s.data.ints().unwrap_or_default();
+                    let s = self.reshape_target(n)?;
                     let batch = s.first().is_some_and(|&v| {
                         v == b || v == -1 || v == 0 || Some(v) == self.model_batch
                     });
@@ -1734,8 +1773,7 @@ impl<'a> Importer<'a> {
                     ok
                 } else {
                     // Reshape to [N, C H W] (0 / -1 keep / infer)
-                    let s = self.constant(input(n, 1)?)?;
-                    let s = s.data.ints().unwrap_or_default();
+                    let s = self.reshape_target(n)?;
                     s.len() == 2
                         && (s[0] == b || s[0] == -1 || s[0] == 0 || Some(s[0]) == self.model_batch)
                         && (s[1] == c * h * w || (s[1] == -1 && s[0] != -1))
@@ -1774,6 +1812,36 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
+    /// The target shape of Reshape `n`: an int64 constant, with the attributes its opset
+    /// defines (`allowzero` from 14; a 0 under `allowzero = 1` is a zero-sized dimension,
+    /// which nibble does not take).
+    fn reshape_target(&self, n: &NodeProto) -> Result<Vec<i64>, String> {
+        let a = Attrs::new(n);
+        check_known(
+            &a,
+            if self.opset >= 14 {
+                &["allowzero"]
+            } else {
+                &[]
+            },
+        )?;
+        let t = self.constant(input(n, 1)?)?;
+        if t.data_type != dt::INT64 {
+            return Err(format!(
+                "the shape '{}' is {}; Reshape takes int64",
+                input(n, 1)?,
+                dt::name(t.data_type)
+            ));
+        }
+        let s = t.data.ints().unwrap_or_default();
+        if a.int("allowzero")?.unwrap_or(0) != 0 && s.contains(&0) {
+            return Err(format!(
+                "a Reshape to {s:?} with allowzero = 1 makes a dimension of size 0"
+            ));
+        }
+        Ok(s)
+    }
+
     /// A Reshape of a channel shuffle (`Entry::Grouped`): N x C x H x W -> [N, g, C / g, H, W]
     /// makes the grouped view, its transpose's Reshape back to N x C x H x W the
     /// `qnn.gather_channels` of the shuffle (output channel `i * g + j` is input channel
@@ -1781,9 +1849,7 @@ impl<'a> Importer<'a> {
     fn reshapes_groups(&mut self, n: &NodeProto) -> Result<bool, String> {
         let x = input(n, 0)?;
         let out = n.output.first().cloned().unwrap_or_default();
-        let target = |me: &Self| -> Result<Vec<i64>, String> {
-            Ok(me.constant(input(n, 1)?)?.data.ints().unwrap_or_default())
-        };
+        let target = |me: &Self| me.reshape_target(n);
         match self.values.get(x).cloned() {
             Some(Entry::Grouped {
                 q,

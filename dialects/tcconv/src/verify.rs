@@ -364,6 +364,19 @@ fn shortcut(p: &Program, c: &Conv, sc: &crate::program::Shortcut) -> R {
 
 /// Buffers in `narrow16` storage are the residual stream between convs: a conv's residual
 /// operand or its first output, nothing else (every conv family reads and writes them through
+/// An op writes no buffer it reads: its kernel's threads read other threads' inputs (a window,
+/// a gathered channel, a row), so writing over them in place would race. (A conv's output over
+/// its own residual is the exception no lowering makes either; it is refused alike.)
+fn no_aliasing(op: &TcOp) -> Result<(), String> {
+    let reads = op.reads();
+    match op.writes_all().into_iter().find(|w| reads.contains(w)) {
+        Some(b) => Err(format!(
+            "writes buffer {b}, which it also reads (no op works in place)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// the epilogue; the other kernels read 32-bit words).
 fn narrow_uses(p: &Program, op: &TcOp) -> R {
     if op.wide_only().iter().any(|&b| p.buffers[b].narrow) {
@@ -669,6 +682,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
             }
         };
         let r = r.and_then(|_| if bufs_ok { narrow_uses(p, op) } else { Ok(()) });
+        let r = r.and_then(|_| no_aliasing(op));
         if let Err(e) = r {
             errs.push((i, format!("'tcconv.{}' {e}", op.mnemonic())));
         }

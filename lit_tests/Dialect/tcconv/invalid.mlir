@@ -417,3 +417,12 @@ func.func @pool_output_of_another_window(%arg0: memref<2x9x9x4xi8> {tcconv.dims 
   "tcconv.pool2d"(%arg0, %arg1) {input_scale = 2.500000e-02 : f32, input_zero_point = 128 : i64, kernel = array<i64: 3, 3>, kind = "avg_f32", output_scale = 1.250000e-02 : f32, output_zero_point = -3 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (memref<2x9x9x4xi8>, memref<2x5x5x4xi8>) -> ()
   return
 }
+
+// -----
+
+func.func @gather_in_place(%arg0: memref<2x3x3x1xi32> {tcconv.dims = array<i64: 2, 6, 3, 3>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{writes buffer 0, which it also reads (no op works in place)}}
+  "tcconv.gather_channels"(%arg0, %arg0) {indices = array<i32: 5, 4, 3, 2, 1, 0>} : (memref<2x3x3x1xi32>, memref<2x3x3x1xi32>) -> ()
+  return
+}
+

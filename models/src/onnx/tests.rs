@@ -1544,3 +1544,91 @@ fn quantized_softmax_and_pool_need_what_their_schemas_require() {
     ));
     assert!(e.contains("QLinearAveragePool takes one type"), "{e}");
 }
+
+fn tensor_i64(name: &str, v: Vec<i64>) -> TensorProto {
+    TensorProto {
+        dims: vec![v.len() as i64],
+        data_type: data_type::INT64,
+        name: name.into(),
+        int64_data: v,
+        ..Default::default()
+    }
+}
+
+/// Split and the channel shuffle's Reshapes as ONNX defines them (opset 21 here): the sizes an
+/// int64 input or num_outputs matching the outputs, a shape of int64, allowzero's zero-sized
+/// dimensions refused, and a quantization inside the shuffle that would clamp (a narrower
+/// type) refused rather than dropped.
+#[test]
+fn splits_and_shuffles_follow_the_schemas() {
+    let split = |attrs: Vec<AttributeProto>, sizes: Option<&str>, outs: &[&str]| {
+        let mut ins = vec!["xf"];
+        ins.extend(sizes);
+        let mut n = node("Split", "sp", &ins, outs);
+        n.attribute = attrs;
+        n
+    };
+    let axis = qoperator::int_attr("axis", 1);
+    // sizes as an int32 input
+    let mut s32 = tensor_i64("sz", vec![1, 1]);
+    s32.data_type = data_type::INT32;
+    s32.int64_data.clear();
+    s32.int32_data = vec![1, 1];
+    let e = import_error(&model_nodes(
+        vec![split(vec![axis.clone()], Some("sz"), &["a", "b"])],
+        vec![s32],
+    ));
+    assert!(e.contains("Split takes int64"), "{e}");
+    let e = import_error(&model_nodes(
+        vec![split(
+            vec![axis.clone(), qoperator::int_attr("num_outputs", 3)],
+            None,
+            &["a", "b"],
+        )],
+        vec![],
+    ));
+    assert!(
+        e.contains("num_outputs is 3 but the node has 2 outputs"),
+        "{e}"
+    );
+    let e = import_error(&model_nodes(
+        vec![split(vec![axis.clone()], None, &["a", "b"])],
+        vec![],
+    ));
+    assert!(e.contains("needs the 'split' input or num_outputs"), "{e}");
+    // a shuffle's 5-D shape with allowzero = 1 and a 0, and one of int32
+    let mut r5 = node("Reshape", "r5", &["xf", "s5"], &["g"]);
+    r5.attribute.push(qoperator::int_attr("allowzero", 1));
+    let e = import_error(&model_nodes(
+        vec![r5],
+        vec![tensor_i64("s5", vec![0, 2, 1, 4, 4])],
+    ));
+    assert!(
+        e.contains("allowzero = 1 makes a dimension of size 0"),
+        "{e}"
+    );
+    let mut s5 = tensor_i64("s5", vec![1, 2, 1, 4, 4]);
+    s5.data_type = data_type::INT32;
+    s5.int64_data.clear();
+    s5.int32_data = vec![1, 2, 1, 4, 4];
+    let e = import_error(&model_nodes(
+        vec![node("Reshape", "r5", &["xf", "s5"], &["g"])],
+        vec![s5],
+    ));
+    assert!(e.contains("Reshape takes int64"), "{e}");
+    // a 4-bit Q / DQ of the grouped view (ONNX Runtime would clamp to [-8, 7])
+    let z4 = TensorProto {
+        data_type: data_type::INT4,
+        name: "z4".into(),
+        raw_data: vec![0],
+        ..Default::default()
+    };
+    let e = import_error(&model_nodes(
+        vec![
+            node("Reshape", "r5", &["xf", "s5"], &["g"]),
+            node("QuantizeLinear", "q5", &["g", "s", "z4"], &["gq"]),
+        ],
+        vec![tensor_i64("s5", vec![1, 2, 1, 4, 4]), z4],
+    ));
+    assert!(e.contains("must keep its quantization"), "{e}");
+}
