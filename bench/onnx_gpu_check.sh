@@ -37,6 +37,26 @@ build)
       case $f in resnet_u8 | biased_u8) opt build/onnx/$f-b$b sm_90 $f-b$b-sm_90-sep pads=separate ;; esac
     done
   done
+  # softmax rows of 1000 and 1001 classes (a warp a row: its ordered sum spans 32 chunks, the
+  # last one partial), tables of ONNX Runtime's form for input scale 0.07
+  for spec in "3 1000 ui8" "5 1001 i8"; do
+    set -- $spec
+    mkdir -p build/onnx/softmax$2
+    python3 - "$1" "$2" "$3" > build/onnx/softmax$2/model.mlir <<'PY'
+import math, struct, sys
+n, c, e = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+f32 = lambda v: struct.unpack('f', struct.pack('f', v))[0]
+shift = max(0.0, math.log(f32(3.4028234663852886e38 / c)) - 5.0) / f32(0.07)
+table = [f32(math.exp((i - 255 + shift) * f32(0.07))) for i in range(256)]
+tab = ", ".join(repr(v) for v in table)
+ty = f"tensor<{n}x{c}x{e}>"
+print(f'func.func @softmax(%x: {ty}) -> tensor<{n}x{c}xui8> {{')
+print(f'  %y = "qnn.softmax"(%x) {{layout = "NC", scale = 256.0 : f32, table = array<f32: {tab}>, zero_point = 0 : i64}} : ({ty}) -> tensor<{n}x{c}xui8>')
+print(f'  return %y : tensor<{n}x{c}xui8>')
+print('}')
+PY
+    for t in sm_80 sm_90a; do opt build/onnx/softmax$2 $t softmax$2-$t; done
+  done
   if [ "${EXTRAS:-1}" = 1 ]; then
   # grouped and depthwise convs of odd shapes (batch,in,size,out,kernel,stride,padding groups bits)
   i=0
@@ -132,7 +152,7 @@ run)
   pass=$(grep -c '^PASS' /tmp/checks.txt || true); fail=$(grep -c '^FAIL' /tmp/checks.txt || true)
   echo "checked: $pass pass, $fail fail"
   # the built artifacts of these names (the suite's TARGETS decide which exist)
-  for a in $(cd art && ls -d resnet_u8-b8-* mobilenet_s8-b64-sm_90a grouped2-sm_90a concat0-sm_90a squeeze_u8-b8-sm_90 inception_u8-b8-sm_90a inception_qop_s8-b64-sm_80 2> /dev/null); do
+  for a in $(cd art && ls -d resnet_u8-b8-* mobilenet_s8-b64-sm_90a grouped2-sm_90a concat0-sm_90a squeeze_u8-b8-sm_90 inception_u8-b8-sm_90a inception_qop_s8-b64-sm_80 softmax1001-sm_90a shufflenet_u8-b8-sm_90 2> /dev/null); do
     for tool in memcheck racecheck; do
       compute-sanitizer --tool $tool --error-exitcode 9 ./nibble-run art/$a --check > /tmp/san 2>&1 || true
       echo "sanitize $a $tool: $(tail -1 /tmp/san)"

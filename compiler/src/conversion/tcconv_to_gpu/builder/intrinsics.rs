@@ -96,6 +96,15 @@ impl<'c> KernelBuilder<'c> {
         let (i32t, i1t) = (self.ty(Scalar::I32), self.ty(Scalar::I1));
         self.op("gpu.shuffle", &[v, m, w], &[i32t, i1t], &[("mode", mode)])[0]
     }
+    /// `gpu.shuffle idx %v, %lane, 32`: lane `lane`'s `v` (an i32) in every lane (every lane must
+    /// execute it).
+    pub fn shuffle_idx(&mut self, v: Val, lane: i64) -> Val {
+        let l = self.i32c(lane);
+        let w = self.i32c(32);
+        let mode = Attribute::parse(self.ctx, "#gpu<shuffle_mode idx>").expect("shuffle mode");
+        let (i32t, i1t) = (self.ty(Scalar::I32), self.ty(Scalar::I1));
+        self.op("gpu.shuffle", &[v, l, w], &[i32t, i1t], &[("mode", mode)])[0]
+    }
     /// `nvvm.dot.accumulate.4way` (`dp4a.{s,u}32.{s,u}32`, sm_61+): `acc + sum_j a_j * b_j`
     /// over the 4 bytes of the i32 words `a` and `b` (byte j pairs with byte j; each sign- or
     /// zero-extended as `a_signed` / `b_signed` say), i32 with wrapping overflow like the i32

@@ -506,6 +506,10 @@ impl<'c> KernelBuilder<'c> {
     pub fn bitcast_f32(&mut self, v: Val) -> Val {
         self.cast("arith.bitcast", v, Scalar::F32)
     }
+    /// The f32 `v`'s bits as an i32.
+    pub fn bitcast_i32(&mut self, v: Val) -> Val {
+        self.cast("arith.bitcast", v, Scalar::I32)
+    }
     pub fn fptosi(&mut self, v: Val, to: Scalar) -> Val {
         self.cast("arith.fptosi", v, to)
     }
