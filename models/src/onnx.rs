@@ -366,6 +366,9 @@ struct Importer<'a> {
     /// The batch the model's input declares (a Reshape's shape constant may spell it out; it
     /// stands for the batch imported).
     model_batch: Option<i64>,
+    /// Each tensor's reading nodes (one entry an edge) and producing node, indexed once.
+    readers: HashMap<&'a str, Vec<&'a NodeProto>>,
+    producers: HashMap<&'a str, &'a NodeProto>,
 }
 
 /// The newest default-domain opset nibble knows of: a later one may redefine the operators
@@ -588,6 +591,16 @@ fn scales_of(v: &[f32], what: &str) -> Result<ChannelScales, String> {
 
 impl<'a> Importer<'a> {
     fn new(graph: &'a GraphProto) -> Result<Self, String> {
+        let mut readers: HashMap<&str, Vec<&NodeProto>> = HashMap::new();
+        let mut producers = HashMap::new();
+        for n in &graph.node {
+            for i in n.input.iter().filter(|i| !i.is_empty()) {
+                readers.entry(i.as_str()).or_default().push(n);
+            }
+            if let Some(o) = n.output.first() {
+                producers.insert(o.as_str(), n);
+            }
+        }
         let mut consts = HashMap::new();
         for t in &graph.initializer {
             if consts.insert(t.name.as_str(), t).is_some() {
@@ -642,6 +655,8 @@ impl<'a> Importer<'a> {
             u8_pairs: Default::default(),
             opset: 0,
             model_batch: None,
+            readers,
+            producers,
         })
     }
 
@@ -1028,31 +1043,48 @@ impl<'a> Importer<'a> {
     }
 
     /// (scale, zero point, type) of a QuantizeLinear / DequantizeLinear of an activation.
+    /// The nodes reading `name`, one entry an edge (a node reading it twice is there twice).
+    fn readers(&self, name: &str) -> &[&'a NodeProto] {
+        self.readers.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The node whose first output is `name`.
+    fn producer(&self, name: &str) -> Option<&'a NodeProto> {
+        self.producers.get(name).copied()
+    }
+
+    fn is_graph_output(&self, name: &str) -> bool {
+        self.graph.output.iter().any(|o| o.name == name)
+    }
+
+    /// The one int8 value of a Q / DQ node's zero point (an initializer or Constant), if it has
+    /// one.
+    fn int8_zero_point(&self, m: &NodeProto) -> Option<i64> {
+        m.input
+            .get(2)
+            .filter(|z| !z.is_empty())
+            .and_then(|z| self.constant(z).ok())
+            .filter(|t| t.data_type == dt::INT8)
+            .and_then(|t| t.data.ints())
+            .filter(|v| v.len() == 1)
+            .map(|v| v[0])
+    }
+
     /// Whether ONNX Runtime fuses the float node `n` with its input's DequantizeLinear and its
     /// output's QuantizeLinear into one quantized operator (its QDQ node units): the input made
     /// by a DequantizeLinear that nothing else reads, the output read by exactly one node, a
     /// QuantizeLinear, and no graph output.
     fn fused_unit(&self, n: &NodeProto) -> bool {
-        let edges = |name: &str| -> Vec<&NodeProto> {
-            self.graph
-                .node
-                .iter()
-                .flat_map(|m| m.input.iter().filter(move |i| *i == name).map(move |_| m))
-                .collect()
-        };
-        let is_output = |name: &str| self.graph.output.iter().any(|o| o.name == name);
         let (Some(x), Some(y)) = (n.input.first(), n.output.first()) else {
             return false;
         };
         let dq = self
-            .graph
-            .node
-            .iter()
-            .any(|m| m.op_type == "DequantizeLinear" && m.output.first() == Some(x));
-        let readers = edges(y);
-        dq && edges(x).len() == 1
-            && !is_output(x)
-            && !is_output(y)
+            .producer(x)
+            .is_some_and(|m| m.op_type == "DequantizeLinear");
+        let readers = self.readers(y);
+        dq && self.readers(x).len() == 1
+            && !self.is_graph_output(x)
+            && !self.is_graph_output(y)
             && readers.len() == 1
             && readers[0].op_type == "QuantizeLinear"
     }
@@ -1062,20 +1094,13 @@ impl<'a> Importer<'a> {
     /// whose input is uint8, or int8 from a QuantizeLinear -> DequantizeLinear pair that ONNX
     /// Runtime moves to uint8 (on x86 it fuses these units for uint8 only).
     fn runs_quantized(&self, n: &NodeProto) -> bool {
-        let node_of = |name: &str| {
-            self.graph
-                .node
-                .iter()
-                .find(|m| m.output.first().map(String::as_str) == Some(name))
-        };
         let Some(y) = n.output.first() else {
             return false;
         };
         let q_out = self
-            .graph
-            .node
+            .readers(y)
             .iter()
-            .find(|m| m.op_type == "QuantizeLinear" && m.input.first() == Some(y))
+            .find(|m| m.op_type == "QuantizeLinear")
             .and_then(|q| q.output.first());
         if q_out.is_some_and(|o| self.qop_outputs.contains(o)) {
             return true;
@@ -1083,20 +1108,14 @@ impl<'a> Importer<'a> {
         if !self.fused_unit(n) {
             return false;
         }
-        let Some(dq) = n.input.first().and_then(|x| node_of(x)) else {
+        let Some(dq) = n.input.first().and_then(|x| self.producer(x)) else {
             return false;
         };
-        let int8 = dq
-            .input
-            .get(2)
-            .filter(|z| !z.is_empty())
-            .and_then(|z| self.constant(z).ok())
-            .is_some_and(|t| t.data_type == dt::INT8);
-        !int8
+        self.int8_zero_point(dq).is_none()
             || dq
                 .input
                 .first()
-                .and_then(|x| node_of(x))
+                .and_then(|x| self.producer(x))
                 .is_some_and(|q| q.op_type == "QuantizeLinear" && self.runs_as_u8(q))
     }
 
@@ -1108,32 +1127,18 @@ impl<'a> Importer<'a> {
         let Some(out) = n.output.first() else {
             return false;
         };
-        if self.qop_outputs.contains(out) || self.graph.output.iter().any(|o| &o.name == out) {
+        if self.qop_outputs.contains(out) || self.is_graph_output(out) {
             return false;
         }
-        let mut edges = self
-            .graph
-            .node
-            .iter()
-            .flat_map(|m| m.input.iter().filter(|&i| i == out).map(move |_| m));
-        let (Some(dq), None) = (edges.next(), edges.next()) else {
+        let [dq] = self.readers(out) else {
             return false;
-        };
-        let zp = |m: &NodeProto| {
-            m.input
-                .get(2)
-                .filter(|z| !z.is_empty())
-                .and_then(|z| self.constant(z).ok())
-                .filter(|t| t.data_type == dt::INT8)
-                .and_then(|t| t.data.ints())
-                .filter(|v| v.len() == 1)
         };
         dq.op_type == "DequantizeLinear"
             && (dq.domain.is_empty() || dq.domain == "ai.onnx")
             && n.input.len() == 3
             && dq.input.len() == 3
-            && zp(n).is_some()
-            && zp(n) == zp(dq)
+            && self.int8_zero_point(n).is_some()
+            && self.int8_zero_point(n) == self.int8_zero_point(dq)
     }
 
     fn qparams(&self, n: &NodeProto) -> Result<(f32, i64, ElemType), String> {
@@ -2026,6 +2031,16 @@ impl<'a> Importer<'a> {
         )
     }
 
+    /// `q` stored in at most `bits` bits: as it is where it fits, else re-centred to the offset
+    /// that keeps its values narrowest ([`best_offset`]).
+    fn narrowed(&mut self, q: QVal, bits: u32) -> QVal {
+        if self.g.value_type(q.id).elem.bits() > bits {
+            self.shift_offset(&q, best_offset(q.qtype, q.zp))
+        } else {
+            q
+        }
+    }
+
     /// `q - from` re-centred to `q - to` with an exact requantize (unit scale).
     fn shift_offset(&mut self, x: &QVal, to: i64) -> QVal {
         if x.offset == to {
@@ -2199,11 +2214,7 @@ impl<'a> Importer<'a> {
             Float::Unary(q, f) => {
                 // one table entry per stored input value: Q(f(DQ(q))) as ONNX Runtime computes
                 // it in f32, stored at the offset that keeps the result narrowest
-                let q = if self.g.value_type(q.id).elem.bits() > 8 {
-                    self.shift_offset(&q, best_offset(q.qtype, q.zp))
-                } else {
-                    q
-                };
+                let q = self.narrowed(q, 8);
                 let offset = best_offset(qtype, zp);
                 let elem = stored_type(qtype, offset);
                 let ie = self.g.value_type(q.id).elem;
@@ -2243,11 +2254,7 @@ impl<'a> Importer<'a> {
                         "the AveragePool before '{x}' is quantized to {qtype}; ONNX Runtime fuses it into QLinearAveragePool for 8-bit outputs only"
                     ));
                 }
-                let q = if self.g.value_type(q.id).elem.bits() > 16 {
-                    self.shift_offset(&q, best_offset(q.qtype, q.zp))
-                } else {
-                    q
-                };
+                let q = self.narrowed(q, 16);
                 // stored as the ONNX integers themselves: the zero point is added before the
                 // rounding, so shifting it (an offset) would move ties
                 let [nn, c, h, w] = self.nchw(q.id);
@@ -2281,11 +2288,7 @@ impl<'a> Importer<'a> {
                         "the Softmax before '{x}' is quantized to {qtype}; ONNX Runtime fuses it into QLinearSoftmax for 8-bit outputs only"
                     ));
                 }
-                let q = if self.g.value_type(q.id).elem.bits() > 8 {
-                    self.shift_offset(&q, best_offset(q.qtype, q.zp))
-                } else {
-                    q
-                };
+                let q = self.narrowed(q, 8);
                 let shape = self.g.value_type(q.id).shape.clone();
                 let table = softmax_table(q.scale, shape[1]);
                 // QLinearSoftmax's output scale: floor(1 / y_scale) in f32

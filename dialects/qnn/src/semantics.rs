@@ -950,7 +950,7 @@ mod tests {
     /// whatever the row's position or the values' offset; each result is the rounded share of
     /// the scale plus the zero point, saturated at the type's largest value.
     #[test]
-    fn softmax_rows_follow_the_kernel_order() {
+    fn softmax_rows_read_the_table_from_the_row_maximum() {
         let mut table = vec![0.0f32; 256];
         table[255] = 1.0;
         table[254] = f32::powi(2.0, -24);

@@ -90,6 +90,27 @@ impl Window {
     pub fn cols(&self, x: usize) -> (isize, usize, usize) {
         taps(x, self.sw, self.pl, self.kw, self.w)
     }
+    /// `f` folded over the in-bounds taps at output (`y`, `x`), row by row (the order every
+    /// pool reduces in), as `f(acc, iy, ix)`.
+    pub fn fold_taps<T>(
+        &self,
+        y: usize,
+        x: usize,
+        init: T,
+        mut f: impl FnMut(T, usize, usize) -> T,
+    ) -> T {
+        let (iy0, ky_lo, ky_hi) = self.rows(y);
+        let (ix0, kx_lo, kx_hi) = self.cols(x);
+        let mut acc = init;
+        for ky in ky_lo..ky_hi {
+            let iy = (iy0 + ky as isize) as usize;
+            for kx in kx_lo..kx_hi {
+                acc = f(acc, iy, (ix0 + kx as isize) as usize);
+            }
+        }
+        acc
+    }
+
     /// What max and average pooling reduce at output (`y`, `x`): the largest value (None when
     /// every tap lies in the padding) and the sum of the in-bounds taps, `read(iy, ix)` giving
     /// the input value (padded taps count as nothing).
@@ -99,34 +120,23 @@ impl Window {
         x: usize,
         read: impl Fn(usize, usize) -> i64,
     ) -> (Option<i64>, i64) {
-        let (iy0, ky_lo, ky_hi) = self.rows(y);
-        let (ix0, kx_lo, kx_hi) = self.cols(x);
-        let mut best: Option<i64> = None;
-        let mut sum = 0i64;
-        for ky in ky_lo..ky_hi {
-            let iy = (iy0 + ky as isize) as usize;
-            for kx in kx_lo..kx_hi {
-                let v = read(iy, (ix0 + kx as isize) as usize);
-                sum += v;
-                best = Some(best.map_or(v, |b| b.max(v)));
-            }
-        }
-        (best, sum)
+        self.fold_taps(
+            y,
+            x,
+            (None, 0i64),
+            |(best, sum): (Option<i64>, i64), iy, ix| {
+                let v = read(iy, ix);
+                (Some(best.map_or(v, |b| b.max(v))), sum + v)
+            },
+        )
     }
 
     /// The f32 sum of the in-bounds taps at output (`y`, `x`), row by row from 0 (the order of
     /// `qnn.avg_pool2d_f32`), and how many there are; `read(iy, ix)` the tap's f32 value.
     pub fn pool_f32(&self, y: usize, x: usize, read: impl Fn(usize, usize) -> f32) -> (f32, i64) {
-        let (iy0, ky_lo, ky_hi) = self.rows(y);
-        let (ix0, kx_lo, kx_hi) = self.cols(x);
-        let mut sum = 0f32;
-        for ky in ky_lo..ky_hi {
-            let iy = (iy0 + ky as isize) as usize;
-            for kx in kx_lo..kx_hi {
-                sum += read(iy, (ix0 + kx as isize) as usize);
-            }
-        }
-        (sum, ((ky_hi - ky_lo) * (kx_hi - kx_lo)) as i64)
+        self.fold_taps(y, x, (0f32, 0i64), |(sum, taps), iy, ix| {
+            (sum + read(iy, ix), taps + 1)
+        })
     }
 }
 

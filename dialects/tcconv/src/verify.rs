@@ -438,7 +438,18 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         *kernel,
                         *strides,
                         *padding,
-                    );
+                    )
+                    .and_then(|hw| {
+                        if hw[..] == y.dims[2..] {
+                            Ok(())
+                        } else {
+                            Err(format!(
+                                "output H x W {:?}, the window over {:?} gives {hw:?}",
+                                &y.dims[2..],
+                                &x.dims[2..]
+                            ))
+                        }
+                    });
                     if x.layout != y.layout
                         || x.dims[0] != y.dims[0]
                         || x.dims[1] != y.dims[1]
@@ -447,13 +458,6 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         Err("pooling keeps layout, batch and channels and needs positive kernel and strides".into())
                     } else if let Err(e) = window {
                         Err(e)
-                    } else if window.as_ref().is_ok_and(|hw| hw[..] != y.dims[2..]) {
-                        Err(format!(
-                            "output H x W {:?}, the window over {:?} gives {:?}",
-                            &y.dims[2..],
-                            &x.dims[2..],
-                            window.unwrap()
-                        ))
                     } else if !x.elem.is_int() || !y.elem.is_int() {
                         Err(format!(
                             "pooling works on integers, not {} -> {}",

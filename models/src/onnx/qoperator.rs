@@ -387,18 +387,11 @@ impl Expander<'_> {
                     return Err("QLinearSoftmax takes both zero points (inputs 2 and 4)".into());
                 }
                 let x = self.dq(n, 0, None, &format!("{out}_x"))?;
-                let mut attrs = vec![];
-                if axis.is_none() && opset < 13 {
-                    attrs.push(nibble_onnx::proto::AttributeProto {
-                        name: "axis".into(),
-                        r#type: attribute_type::INT,
-                        i: 1,
-                        ..Default::default()
-                    });
-                }
                 let name = self.op(n, "Softmax", vec![x], &["axis"], &out);
-                if let Some(node) = self.nodes.last_mut() {
-                    node.attribute.extend(attrs);
+                if axis.is_none() && opset < 13 {
+                    // the Softmax just pushed: its axis as the operator's opset defaults it
+                    let softmax = self.nodes.last_mut().expect("pushed by op");
+                    softmax.attribute.push(int_attr("axis", 1));
                 }
                 self.q(n, name, 3, &out)
             }
