@@ -34,7 +34,8 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/inception_qop_s8.onnx --batch 2 -o %t/incq > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/softmax_s8.onnx --batch 4 -o %t/smx > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/shufflenet_qop_u8.onnx --batch 3 -o %t/shf > /dev/null
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
+// RUN: nibble-gen import %hawq_fixtures/onnx/exported_u8.onnx --batch 3 -o %t/exp > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf exp sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
 
-// CHECK-COUNT-120: ptxas ok
+// CHECK-COUNT-126: ptxas ok
 // CHECK-NOT: FAILED

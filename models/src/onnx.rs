@@ -750,14 +750,16 @@ impl<'a> Importer<'a> {
             .push(TensorType::new(vec![batch, c, h, w], ElemType::F32));
         self.values
             .insert(input.name.clone(), Entry::F(Float::Input(0)));
-        for n in topological(graph)? {
-            self.node(n).map_err(|e| format!("{}: {e}", node_name(n)))?;
-        }
+        // (before the nodes: a second output, such as probabilities next to the logits, would
+        // otherwise be diagnosed as whatever its node does not support)
         if graph.output.len() != 1 {
             return Err(format!(
                 "the model has {} outputs; nibble imports models with one output",
                 graph.output.len()
             ));
+        }
+        for n in topological(graph)? {
+            self.node(n).map_err(|e| format!("{}: {e}", node_name(n)))?;
         }
         let out = &graph.output[0].name;
         if let Some(Entry::F(Float::Acc { id, .. })) = self.values.get(out) {
@@ -831,6 +833,129 @@ impl<'a> Importer<'a> {
             .get(name)
             .ok_or_else(|| format!("'{name}' must be a constant (an initializer)"))?;
         onnx::tensor(t)
+    }
+
+    /// The int64 result of a shape-arithmetic node over constants: Shape of a value (its
+    /// N x C x H x W or N x C dims as imported, `start` / `end` from opset 15), Gather of a
+    /// 1-D int64 constant along axis 0, Unsqueeze and Concat (axis 0) of int64 constants.
+    fn fold_shape_op(&self, n: &NodeProto) -> Result<onnx::Tensor, String> {
+        let a = Attrs::new(n);
+        let ints = |name: &str| -> Result<(Vec<i64>, Vec<usize>), String> {
+            let t = self.constant(name)?;
+            if t.data_type != dt::INT64 {
+                return Err(format!(
+                    "'{name}' is {}; shape arithmetic takes int64",
+                    dt::name(t.data_type)
+                ));
+            }
+            Ok((t.data.ints().unwrap_or_default(), t.dims))
+        };
+        let tensor = |v: Vec<i64>, dims: Vec<usize>| onnx::Tensor {
+            dims,
+            data_type: dt::INT64,
+            data: onnx::Data::I64(v),
+        };
+        let clamp = |i: i64, len: usize| {
+            let i = if i < 0 { i + len as i64 } else { i };
+            i.clamp(0, len as i64) as usize
+        };
+        match n.op_type.as_str() {
+            "Shape" => {
+                check_known(
+                    &a,
+                    if self.opset >= 15 {
+                        &["start", "end"]
+                    } else {
+                        &[]
+                    },
+                )?;
+                let x = input(n, 0)?;
+                let dims = self
+                    .onnx_dims(x)
+                    .ok_or_else(|| format!("the shape of '{x}' is not known at import"))?;
+                let lo = clamp(a.int("start")?.unwrap_or(0), dims.len());
+                let hi = clamp(a.int("end")?.unwrap_or(dims.len() as i64), dims.len());
+                let v = dims[lo..hi.max(lo)].to_vec();
+                let len = v.len();
+                Ok(tensor(v, vec![len]))
+            }
+            "Gather" => {
+                check_known(&a, &["axis"])?;
+                let (data, ddims) = ints(input(n, 0)?)?;
+                let (idx, idims) = ints(input(n, 1)?)?;
+                if ddims.len() != 1 || a.int("axis")?.unwrap_or(0) != 0 {
+                    return Err("only a Gather along axis 0 of a 1-D shape is supported".into());
+                }
+                let v = idx
+                    .iter()
+                    .map(|&i| {
+                        let j = if i < 0 { i + data.len() as i64 } else { i };
+                        usize::try_from(j)
+                            .ok()
+                            .and_then(|j| data.get(j).copied())
+                            .ok_or_else(|| {
+                                format!("index {i} is outside the {} values", data.len())
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(tensor(v, idims))
+            }
+            "Unsqueeze" => {
+                let axes = if self.opset >= 13 {
+                    check_known(&a, &[])?;
+                    ints(input(n, 1)?)?.0
+                } else {
+                    check_known(&a, &["axes"])?;
+                    a.ints("axes")?.ok_or("axes are missing")?
+                };
+                let (v, mut dims) = ints(input(n, 0)?)?;
+                let rank = dims.len() + axes.len();
+                let mut axes: Vec<usize> = axes
+                    .iter()
+                    .map(|&x| if x < 0 { x + rank as i64 } else { x })
+                    .map(|x| usize::try_from(x).ok().filter(|&x| x < rank))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| format!("axes outside a rank-{rank} result"))?;
+                axes.sort_unstable();
+                axes.dedup();
+                for x in axes {
+                    dims.insert(x.min(dims.len()), 1);
+                }
+                Ok(tensor(v, dims))
+            }
+            _ => {
+                // Concat of 1-D int64 constants
+                check_known(&a, &["axis"])?;
+                if !matches!(a.int("axis")?, Some(0) | Some(-1)) {
+                    return Err("only a Concat along axis 0 of 1-D shapes is supported".into());
+                }
+                let mut v = vec![];
+                for i in n.input.iter().filter(|i| !i.is_empty()) {
+                    let (x, dims) = ints(i)?;
+                    if dims.len() != 1 {
+                        return Err(format!("'{i}' is not 1-D"));
+                    }
+                    v.extend(x);
+                }
+                let len = v.len();
+                Ok(tensor(v, vec![len]))
+            }
+        }
+    }
+
+    /// The ONNX dims of activation `name` as imported (N x C x H x W, or N x C).
+    fn onnx_dims(&self, name: &str) -> Option<Vec<i64>> {
+        let id = match self.values.get(name)? {
+            Entry::Q(q) | Entry::F(Float::Dq(q)) => q.id,
+            Entry::F(Float::Input(id) | Float::Acc { id, .. }) => *id,
+            _ => return None,
+        };
+        let shape = &self.g.value_type(id).shape;
+        match shape.len() {
+            4 => Some(self.nchw(id).to_vec()),
+            2 => Some(shape.clone()),
+            _ => None,
+        }
     }
 
     fn is_constant(&self, name: &str) -> bool {
@@ -1078,6 +1203,7 @@ impl<'a> Importer<'a> {
         let (Some(x), Some(y)) = (n.input.first(), n.output.first()) else {
             return false;
         };
+        let x = self.through_elided(x);
         let dq = self
             .producer(x)
             .is_some_and(|m| m.op_type == "DequantizeLinear");
@@ -1087,6 +1213,24 @@ impl<'a> Importer<'a> {
             && !self.is_graph_output(y)
             && readers.len() == 1
             && readers[0].op_type == "QuantizeLinear"
+    }
+
+    /// The value `x` is once ONNX Runtime has removed the Identity and Dropout nodes that make
+    /// it (its first graph transformations): the input of that chain, where each value on it
+    /// has one reader and is no graph output; else `x`.
+    fn through_elided<'b>(&'b self, x: &'b str) -> &'b str {
+        let mut at = x;
+        while let Some(m) = self.producer(at) {
+            let elided = matches!(m.op_type.as_str(), "Identity" | "Dropout")
+                && m.output.iter().skip(1).all(|o| o.is_empty())
+                && self.readers(at).len() == 1
+                && !self.is_graph_output(at);
+            match m.input.first() {
+                Some(i) if elided => at = i,
+                _ => break,
+            }
+        }
+        at
     }
 
     /// Whether ONNX Runtime runs the float node `n` (AveragePool, Softmax) as its quantized
@@ -1108,7 +1252,11 @@ impl<'a> Importer<'a> {
         if !self.fused_unit(n) {
             return false;
         }
-        let Some(dq) = n.input.first().and_then(|x| self.producer(x)) else {
+        let Some(dq) = n
+            .input
+            .first()
+            .and_then(|x| self.producer(self.through_elided(x)))
+        else {
             return false;
         };
         self.int8_zero_point(dq).is_none()
@@ -1369,7 +1517,8 @@ impl<'a> Importer<'a> {
             "MaxPool" => {
                 let a = Attrs::new(n);
                 check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "dilations", "storage_order", "auto_pad"])?;
-                let (kernel, strides, padding, ceil) = window(&a, true)?;
+                let hw = self.map_hw(input(n, 0)?).ok();
+                let (kernel, strides, padding, ceil) = window(&a, true, hw)?;
                 if let Some(Entry::F(
                     f @ (Float::Acc { pool_count: None, .. }
                     | Float::Sum { .. }
@@ -1403,7 +1552,7 @@ impl<'a> Importer<'a> {
                     if a.ints("dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
                         return Err("dilated pooling is not supported".into());
                     }
-                    let (k, s, p, ceil) = window(&a, false)?;
+                    let (k, s, p, ceil) = window(&a, false, Some([h, w]))?;
                     let p = if ceil { ceil_padding([h, w], k, s, p) } else { p };
                     window_output([h, w], k, s, p)?;
                     let global = k == [h, w] && p == [0; 4];
@@ -1605,6 +1754,15 @@ impl<'a> Importer<'a> {
                 }
                 self.values.insert(out, Entry::F(Float::Unary(q, f)));
             }
+            "Shape" | "Gather" | "Unsqueeze" | "Concat"
+                if n.op_type == "Shape" || n.input.iter().all(|i| i.is_empty() || self.is_constant(i)) =>
+            {
+                // shape arithmetic (torch's `x.view(x.size(0), -1)`: Shape -> Gather ->
+                // Unsqueeze -> Concat -> Reshape), folded as ONNX Runtime folds it
+                let t = self.fold_shape_op(n)?;
+                self.folded.insert(out.clone(), t);
+                self.values.insert(out, Entry::Const);
+            }
             "Concat" => {
                 let a = Attrs::new(n);
                 check_known(&a, &["axis"])?;
@@ -1796,6 +1954,71 @@ impl<'a> Importer<'a> {
                 let id = self.g.push(Op::Flatten { layout: Layout::NCHW }, vec![x.id], ty);
                 self.values.insert(out, wrap(QVal { id, ..x }, float));
             }
+            "Squeeze" => {
+                // of the 1 x 1 map a global pool leaves: N x C x 1 x 1 -> N x C, a flatten
+                let axes = if self.opset >= 13 {
+                    check_known(&Attrs::new(n), &[])?;
+                    match n.input.get(1).filter(|a| !a.is_empty()) {
+                        Some(a) => {
+                            let t = self.constant(a)?;
+                            if t.data_type != dt::INT64 {
+                                return Err(format!("the axes '{a}' are {}; Squeeze takes int64", dt::name(t.data_type)));
+                            }
+                            Some(t.data.ints().unwrap_or_default())
+                        }
+                        None => None,
+                    }
+                } else {
+                    let a = Attrs::new(n);
+                    check_known(&a, &["axes"])?;
+                    a.ints("axes")?
+                };
+                let (x, float) = self.moved(input(n, 0)?)?;
+                let ty = self.g.value_type(x.id).clone();
+                let mut axes: Vec<i64> = axes
+                    .ok_or("a Squeeze without axes (of every size-1 dimension, the batch too when it is 1) is not supported; name the axes [2, 3]")?
+                    .iter()
+                    .map(|&v| if v < 0 { v + 4 } else { v })
+                    .collect();
+                axes.sort_unstable();
+                let [b, c, h, w] = if ty.shape.len() == 4 { self.nchw(x.id) } else { [0; 4] };
+                if ty.shape.len() != 4 || axes != [2, 3] || (h, w) != (1, 1) {
+                    return Err(format!(
+                        "a Squeeze of axes {axes:?} of a {:?} value: only the squeeze of axes [2, 3] of an N x C x 1 x 1 map is supported",
+                        ty.shape
+                    ));
+                }
+                let ty = TensorType::new(vec![b, c], ty.elem);
+                let id = self.g.push(Op::Flatten { layout: Layout::NCHW }, vec![x.id], ty);
+                self.values.insert(out, wrap(QVal { id, ..x }, float));
+            }
+            "Dropout" => {
+                // inference: the identity; its mask output and training mode are refused
+                let a = Attrs::new(n);
+                let known: &[&str] = match self.opset {
+                    ..=6 => &["ratio", "is_test", "consumed_inputs"],
+                    7..=11 => &["ratio"],
+                    _ => &["seed"],
+                };
+                check_known(&a, known)?;
+                if n.output.get(1).is_some_and(|m| !m.is_empty()) {
+                    return Err("a Dropout whose mask output is named is not supported".into());
+                }
+                if let Some(t) = n.input.get(2).filter(|t| !t.is_empty()) {
+                    let v = self.constant(t)?;
+                    if v.data_type != dt::BOOL || v.data.ints().unwrap_or_default().iter().any(|&b| b != 0) {
+                        return Err(format!("training_mode '{t}' must be a constant false"));
+                    }
+                }
+                let x = input(n, 0)?;
+                let e = match self.values.get(x) {
+                    _ if self.is_constant(x) => Entry::Const,
+                    Some(Entry::Q(q)) => Entry::Q(q.clone()),
+                    Some(Entry::F(f)) => Entry::F(f.clone()),
+                    _ => return Err(format!("'{x}' is unknown")),
+                };
+                self.values.insert(out, e);
+            }
             "Identity" if self.is_constant(input(n, 0)?) => {
                 self.values.insert(out, Entry::Const);
             }
@@ -1810,7 +2033,7 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, Flatten, Reshape, and a Transpose of a channel shuffle)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
                 ))
             }
         }
@@ -1974,6 +2197,34 @@ impl<'a> Importer<'a> {
     }
     fn nchw(&self, id: ValueId) -> [i64; 4] {
         self.layout_of(id).nchw(&self.g.value_type(id).shape)
+    }
+
+    /// The spatial size (H, W) of the N x C x H x W map ONNX value `name` holds.
+    fn map_hw(&self, name: &str) -> Result<[i64; 2], String> {
+        fn id_of(f: &Float) -> Option<ValueId> {
+            match f {
+                Float::Input(id) | Float::Acc { id, .. } => Some(*id),
+                Float::Dq(q)
+                | Float::Sum { a: q, .. }
+                | Float::SumConst { a: q, .. }
+                | Float::Unary(q, _)
+                | Float::Softmax(q) => Some(q.id),
+                Float::Concat(parts) => parts.first().map(|q| q.id),
+                Float::AvgPool { .. } | Float::Pooled { .. } => None,
+            }
+        }
+        let id = match self.values.get(name) {
+            Some(Entry::Q(q)) => Some(q.id),
+            Some(Entry::F(f)) => id_of(f),
+            _ => None,
+        };
+        match id.map(|id| self.g.value_type(id).shape.clone()) {
+            Some(shape) if shape.len() == 4 => {
+                let [_, _, h, w] = self.nchw(id.expect("a value"));
+                Ok([h, w])
+            }
+            _ => Err(format!("'{name}' is not an N x C x H x W map")),
+        }
     }
 
     /// A qnn weight from integers (name derived from the ONNX name, unique).
@@ -3169,6 +3420,11 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("Flatten", 1, 1, 1),
     ("Reshape", 1, 2, 1),
     ("Identity", 1, 1, 1),
+    ("Dropout", 1, 3, 2),
+    ("Squeeze", 1, 2, 1),
+    ("Shape", 1, 1, 1),
+    ("Gather", 2, 2, 1),
+    ("Unsqueeze", 1, 2, 1),
     ("Concat", 1, usize::MAX, 1),
     ("Mul", 2, 2, 1),
     ("Sigmoid", 1, 1, 1),
@@ -3347,9 +3603,14 @@ fn softmax_table(sx: f32, d: i64) -> Vec<f32> {
         .collect()
 }
 
-/// kernel, strides, padding of a pool node, and whether its output size rounds up
-/// (`ceil_mode`, max pools only).
-fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4], bool), String> {
+/// kernel, strides, padding of a pool node over an `hw` input, and whether its output size
+/// rounds up (`ceil_mode`, max pools only). `auto_pad` SAME pads as a conv's, so it needs
+/// `hw`.
+fn window(
+    a: &Attrs,
+    max: bool,
+    hw: Option<[i64; 2]>,
+) -> Result<([i64; 2], [i64; 2], [i64; 4], bool), String> {
     let k = a.ints("kernel_shape")?.ok_or("kernel_shape is missing")?;
     if k.len() != 2 || k.iter().any(|&v| !(1..=1 << 16).contains(&v)) {
         return Err(format!(
@@ -3370,10 +3631,12 @@ fn window(a: &Attrs, max: bool) -> Result<([i64; 2], [i64; 2], [i64; 4], bool), 
         }
     }
     let s = pair(a.ints("strides")?, "strides")?;
-    let p = pads(a, k, [i64::MAX / 4, i64::MAX / 4], s)?;
-    if a.string("auto_pad")?.is_some_and(|m| m.starts_with("SAME")) {
-        return Err("auto_pad SAME on a pool is not supported".into());
-    }
+    let same = a.string("auto_pad")?.is_some_and(|m| m.starts_with("SAME"));
+    let p = match hw {
+        Some(hw) => pads(a, k, hw, s)?,
+        None if same => return Err("auto_pad SAME on a pool of this input is not supported".into()),
+        None => pads(a, k, [i64::MAX / 4, i64::MAX / 4], s)?,
+    };
     if p[0] >= k[0] || p[2] >= k[0] || p[1] >= k[1] || p[3] >= k[1] {
         return Err(format!("pads {p:?} must be smaller than the kernel {k:?}"));
     }

@@ -338,12 +338,13 @@ pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
         dt::DOUBLE => Data::F64(le(raw, &t.double_data, n, f64::from_le_bytes, &mismatch)?),
         dt::INT64 => Data::I64(le(raw, &t.int64_data, n, i64::from_le_bytes, &mismatch)?),
         dt::INT32 => Data::I32(le(raw, &t.int32_data, n, i32::from_le_bytes, &mismatch)?),
-        dt::INT8 | dt::UINT8 => {
-            // int32_data holds one value per entry for the 8-bit types, each in the type's range
-            let range = if t.data_type == dt::INT8 {
-                -128..=127
-            } else {
-                0..=255
+        dt::INT8 | dt::UINT8 | dt::BOOL => {
+            // int32_data holds one value per entry for the 8-bit types and bool, each in the
+            // type's range; bools read as 0 / 1 bytes
+            let range = match t.data_type {
+                dt::INT8 => -128..=127,
+                dt::BOOL => 0..=1,
+                _ => 0..=255,
             };
             if raw.is_empty() {
                 if let Some(v) = t.int32_data.iter().find(|v| !range.contains(*v)) {
@@ -357,6 +358,11 @@ pub fn tensor(t: &TensorProto) -> Result<Tensor, String> {
             }
             let field: Vec<u8> = t.int32_data.iter().map(|&v| v as u8).collect();
             let bytes = le(raw, &field, n, u8::from_le_bytes, &mismatch)?;
+            if t.data_type == dt::BOOL && bytes.iter().any(|&b| b > 1) {
+                return Err(format!(
+                    "tensor '{name}' (BOOL) holds a byte other than 0 and 1"
+                ));
+            }
             if t.data_type == dt::INT8 {
                 Data::I8(bytes.into_iter().map(|b| b as i8).collect())
             } else {

@@ -51,6 +51,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "softmax_qop_s8",
         "shufflenet_u8",
         "shufflenet_qop_u8",
+        "exported_u8",
+        "exported_qop_u8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -1631,4 +1633,136 @@ fn splits_and_shuffles_follow_the_schemas() {
         vec![tensor_i64("s5", vec![1, 2, 1, 4, 4]), z4],
     ));
     assert!(e.contains("must keep its quantization"), "{e}");
+}
+
+/// A bool tensor (one byte a value).
+fn tensor_bool(name: &str, v: Vec<bool>) -> TensorProto {
+    TensorProto {
+        dims: vec![v.len() as i64],
+        data_type: data_type::BOOL,
+        name: name.into(),
+        raw_data: v.into_iter().map(u8::from).collect(),
+        ..Default::default()
+    }
+}
+
+/// Squeeze and Dropout take what ONNX Runtime's graph transformations leave integer: the
+/// squeeze of a global pool's 1 x 1 map, a Dropout of inference (no mask, training mode a
+/// constant false); anything else is named.
+#[test]
+fn squeezes_and_dropouts_of_inference_only() {
+    // x [1, 2, 4, 4] -> Q -> DQ -> GlobalAveragePool -> Q -> DQ -> Squeeze(axes) -> y [1, 2]
+    let squeeze = |axes: Option<Vec<i64>>, out: &str| {
+        let mut init = vec![scalar_f32("s", 0.5), tensor_i8("zp", vec![], vec![0])];
+        let mut sq = node("Squeeze", "sq", &["pf"], &[out]);
+        if let Some(a) = axes {
+            init.push(tensor_i64("axes", a));
+            sq.input.push("axes".into());
+        }
+        let nodes = vec![
+            node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+            node("GlobalAveragePool", "gap", &["xf"], &["p"]),
+            node("QuantizeLinear", "pq", &["p", "s", "zp"], &["pq"]),
+            node("DequantizeLinear", "pdq", &["pq", "s", "zp"], &["pf"]),
+            sq,
+        ];
+        model_bytes(nodes, init, &[1, 2, 4, 4], &[1, 2])
+    };
+    for axes in [vec![2, 3], vec![-1, -2], vec![3, 2]] {
+        let m = import_onnx(&squeeze(Some(axes.clone()), "y"), &OnnxOptions::default())
+            .unwrap_or_else(|e| panic!("axes {axes:?}: {e}"));
+        assert_eq!(run_cpu(&m, 3).len(), 2, "axes {axes:?}");
+    }
+    let e = import_error(&squeeze(None, "y"));
+    assert!(
+        e.contains("Squeeze node 'sq'") && e.contains("without axes"),
+        "{e}"
+    );
+    let e = import_error(&squeeze(Some(vec![0, 2]), "y"));
+    assert!(
+        e.contains("Squeeze node 'sq'") && e.contains("[0, 2]"),
+        "{e}"
+    );
+
+    // x -> Q -> DQ -> Dropout -> Relu -> y
+    let dropout = |extra: Vec<&str>, mask: bool, init: Vec<TensorProto>| {
+        let mut d = node("Dropout", "drop", &["xf"], &["d"]);
+        d.input.extend(extra.iter().map(|s| s.to_string()));
+        if mask {
+            d.output.push("mask".into());
+        }
+        model_nodes(vec![d, node("Relu", "r", &["d"], &["y"])], init)
+    };
+    import_onnx(&dropout(vec![], false, vec![]), &OnnxOptions::default()).unwrap();
+    let off = vec![scalar_f32("ratio", 0.5), tensor_bool("train", vec![false])];
+    import_onnx(
+        &dropout(vec!["ratio", "train"], false, off),
+        &OnnxOptions::default(),
+    )
+    .unwrap();
+    let on = vec![scalar_f32("ratio", 0.5), tensor_bool("train", vec![true])];
+    let e = import_error(&dropout(vec!["ratio", "train"], false, on));
+    assert!(
+        e.contains("Dropout node 'drop'") && e.contains("constant false"),
+        "{e}"
+    );
+    let e = import_error(&dropout(vec![], true, vec![]));
+    assert!(
+        e.contains("Dropout node 'drop'") && e.contains("mask"),
+        "{e}"
+    );
+}
+
+/// torch's `x.view(x.size(0), -1)` exports as Shape -> Gather -> Unsqueeze -> Concat ->
+/// Reshape: folded at import into the flatten it computes (with the imported batch); an index
+/// outside the shape is named.
+#[test]
+fn shape_arithmetic_folds_as_onnx_runtime_folds_it() {
+    let chain = |index: i64| {
+        let init = vec![
+            scalar_f32("s", 0.5),
+            tensor_i8("zp", vec![], vec![0]),
+            TensorProto {
+                data_type: data_type::INT64,
+                name: "i".into(),
+                int64_data: vec![index],
+                ..Default::default()
+            },
+            tensor_i64("axes", vec![0]),
+            tensor_i64("rest", vec![-1]),
+        ];
+        let nodes = vec![
+            node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+            node("GlobalAveragePool", "gap", &["xf"], &["p"]),
+            node("QuantizeLinear", "pq", &["p", "s", "zp"], &["pq"]),
+            node("DequantizeLinear", "pdq", &["pq", "s", "zp"], &["pf"]),
+            node("Shape", "shape", &["pf"], &["sh"]),
+            node("Gather", "gather", &["sh", "i"], &["n"]),
+            node("Unsqueeze", "unsq", &["n", "axes"], &["n1"]),
+            NodeProto {
+                attribute: vec![AttributeProto {
+                    name: "axis".into(),
+                    r#type: attribute_type::INT,
+                    i: 0,
+                    ..Default::default()
+                }],
+                ..node("Concat", "cat", &["n1", "rest"], &["target"])
+            },
+            node("Reshape", "view", &["pf", "target"], &["y"]),
+        ];
+        model_bytes(nodes, init, &[3, 2, 4, 4], &[3, 2])
+    };
+    let mut cat = chain(0);
+    let m = import_onnx(&cat, &OnnxOptions::default()).unwrap();
+    assert_eq!(run_cpu(&m, 1).len(), 3 * 2);
+    // index -4 is the batch too; 4 is past the shape
+    cat = chain(-4);
+    import_onnx(&cat, &OnnxOptions::default()).unwrap();
+    let e = import_error(&chain(4));
+    assert!(
+        e.contains("Gather node 'gather'") && e.contains("index 4"),
+        "{e}"
+    );
 }
