@@ -1646,6 +1646,20 @@ fn tensor_bool(name: &str, v: Vec<bool>) -> TensorProto {
     }
 }
 
+/// x -> Q -> DQ -> GlobalAveragePool -> Q -> DQ (`pf`, N x C x 1 x 1) -> `head` (scale "s",
+/// zero point "zp").
+fn pooled(head: Vec<NodeProto>) -> Vec<NodeProto> {
+    let mut nodes = vec![
+        node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+        node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+        node("GlobalAveragePool", "gap", &["xf"], &["p"]),
+        node("QuantizeLinear", "pq", &["p", "s", "zp"], &["pq"]),
+        node("DequantizeLinear", "pdq", &["pq", "s", "zp"], &["pf"]),
+    ];
+    nodes.extend(head);
+    nodes
+}
+
 /// Squeeze and Dropout take what ONNX Runtime's graph transformations leave integer: the
 /// squeeze of a global pool's 1 x 1 map, a Dropout of inference (no mask, training mode a
 /// constant false); anything else is named.
@@ -1659,15 +1673,7 @@ fn squeezes_and_dropouts_of_inference_only() {
             init.push(tensor_i64("axes", a));
             sq.input.push("axes".into());
         }
-        let nodes = vec![
-            node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
-            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
-            node("GlobalAveragePool", "gap", &["xf"], &["p"]),
-            node("QuantizeLinear", "pq", &["p", "s", "zp"], &["pq"]),
-            node("DequantizeLinear", "pdq", &["pq", "s", "zp"], &["pf"]),
-            sq,
-        ];
-        model_bytes(nodes, init, &[1, 2, 4, 4], &[1, 2])
+        model_bytes(pooled(vec![sq]), init, &[1, 2, 4, 4], &[1, 2])
     };
     for axes in [vec![2, 3], vec![-1, -2], vec![3, 2]] {
         let m = import_onnx(&squeeze(Some(axes.clone()), "y"), &OnnxOptions::default())
@@ -1732,12 +1738,7 @@ fn shape_arithmetic_folds_as_onnx_runtime_folds_it() {
             tensor_i64("axes", vec![0]),
             tensor_i64("rest", vec![-1]),
         ];
-        let nodes = vec![
-            node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
-            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
-            node("GlobalAveragePool", "gap", &["xf"], &["p"]),
-            node("QuantizeLinear", "pq", &["p", "s", "zp"], &["pq"]),
-            node("DequantizeLinear", "pdq", &["pq", "s", "zp"], &["pf"]),
+        let nodes = pooled(vec![
             node("Shape", "shape", &["pf"], &["sh"]),
             node("Gather", "gather", &["sh", "i"], &["n"]),
             node("Unsqueeze", "unsq", &["n", "axes"], &["n1"]),
@@ -1751,7 +1752,7 @@ fn shape_arithmetic_folds_as_onnx_runtime_folds_it() {
                 ..node("Concat", "cat", &["n1", "rest"], &["target"])
             },
             node("Reshape", "view", &["pf", "target"], &["y"]),
-        ];
+        ]);
         model_bytes(nodes, init, &[3, 2, 4, 4], &[3, 2])
     };
     let mut cat = chain(0);
