@@ -366,6 +366,9 @@ struct Importer<'a> {
     /// The batch the model's input declares (a Reshape's shape constant may spell it out; it
     /// stands for the batch imported).
     model_batch: Option<i64>,
+    /// The graph input is an N x H x W x C image that a Transpose (perm [0, 3, 1, 2]) makes NCHW
+    /// (tf2onnx / Keras exports): the qnn input keeps NHWC, its quantize a layout transform.
+    input_nhwc: Option<String>,
     /// Each tensor's reading nodes (one entry an edge) and producing node, indexed once.
     readers: HashMap<&'a str, Vec<&'a NodeProto>>,
     producers: HashMap<&'a str, &'a NodeProto>,
@@ -655,6 +658,7 @@ impl<'a> Importer<'a> {
             u8_pairs: Default::default(),
             opset: 0,
             model_batch: None,
+            input_nhwc: None,
             readers,
             producers,
         })
@@ -707,6 +711,20 @@ impl<'a> Importer<'a> {
                 dims.len()
             ));
         }
+        // an NHWC image whose only reader transposes it to NCHW: dims taken as N, C, H, W
+        let nhwc = match self.readers(&input.name) {
+            [t] if t.op_type == "Transpose"
+                && Attrs::new(t).ints("perm")?.as_deref() == Some(&[0, 3, 1, 2][..])
+                && !self.is_graph_output(&input.name) =>
+            {
+                t.output.first().cloned()
+            }
+            _ => None,
+        };
+        let dims = match &nhwc {
+            Some(_) => vec![dims[0], dims[3], dims[1], dims[2]],
+            None => dims,
+        };
         self.model_batch = dims[0];
         let batch = match (opts.batch, dims[0]) {
             (Some(b), _) => b,
@@ -745,11 +763,14 @@ impl<'a> Importer<'a> {
                 return Err(format!("{what} {v} is outside [1, 2^20]"));
             }
         }
-        self.g
-            .args
-            .push(TensorType::new(vec![batch, c, h, w], ElemType::F32));
-        self.values
-            .insert(input.name.clone(), Entry::F(Float::Input(0)));
+        let shape = match nhwc {
+            Some(_) => vec![batch, h, w, c],
+            None => vec![batch, c, h, w],
+        };
+        self.g.args.push(TensorType::new(shape, ElemType::F32));
+        let name = nhwc.clone().unwrap_or_else(|| input.name.clone());
+        self.values.insert(name, Entry::F(Float::Input(0)));
+        self.input_nhwc = nhwc;
         // (before the nodes: a second output, such as probabilities next to the logits, would
         // otherwise be diagnosed as whatever its node does not support)
         if graph.output.len() != 1 {
@@ -1800,6 +1821,10 @@ impl<'a> Importer<'a> {
                 self.values.insert(out, Entry::F(Float::Concat(parts)));
             }
             "Reshape" if self.reshapes_groups(n)? => {}
+            "Transpose" if self.input_nhwc.as_deref() == Some(out.as_str()) => {
+                // the input's NHWC -> NCHW transpose: the qnn input is the NHWC image itself
+                check_known(&Attrs::new(n), &["perm"])?;
+            }
             "Transpose" => {
                 let Some(Entry::Grouped {
                     q,
@@ -2189,7 +2214,9 @@ impl<'a> Importer<'a> {
 
     /// The importer builds NCHW activations and NC matrices only: the rank says which.
     fn layout_of(&self, id: ValueId) -> Layout {
-        if self.g.value_type(id).shape.len() == 2 {
+        if id == 0 && self.input_nhwc.is_some() {
+            Layout::NHWC
+        } else if self.g.value_type(id).shape.len() == 2 {
             Layout::NC
         } else {
             Layout::NCHW
@@ -2444,16 +2471,29 @@ impl<'a> Importer<'a> {
             }
             Float::Input(id) => {
                 let shape = self.g.value_type(id).shape.clone();
-                let q = self.g.push(
+                let layout = self.layout_of(id);
+                let mut q = self.g.push(
                     Op::Quantize {
                         scale,
-                        layout: Layout::NCHW,
+                        layout,
                         zero_point: zp,
                         mode: QuantizeMode::Divide,
                     },
                     vec![id],
                     TensorType::new(shape, qtype),
                 );
+                if layout == Layout::NHWC {
+                    // the rest of the graph reads NCHW (the e-graph chooses the layouts)
+                    let [b, c, h, w] = self.nchw(id);
+                    q = self.g.push(
+                        Op::LayoutTransform {
+                            src: Layout::NHWC,
+                            dst: Layout::NCHW,
+                        },
+                        vec![q],
+                        TensorType::new(vec![b, c, h, w], qtype),
+                    );
+                }
                 Ok(QVal {
                     id: q,
                     scale,

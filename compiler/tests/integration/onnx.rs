@@ -36,12 +36,20 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "softmax_u8",
         "softmax_qop_s8",
         "shufflenet_u8",
+        "exported_u8",
+        "exported_qop_u8",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
         let npy = std::fs::read(format!("{FIXTURES}/{name}.input.npy")).unwrap();
         let x = Tensor::from_npy(&npy).unwrap();
         let want = nibble_qnn::reference::run(&m.graph, &m.weights, &[x.clone()]).unwrap();
+        // the tcconv interpreter takes logical NCHW inputs (an NHWC image input: transposed)
+        let x = if name.starts_with("exported") {
+            nchw_of_nhwc(&x)
+        } else {
+            x
+        };
         // pads=separate: the stem's zero-point pad a kernel of its own (by default the
         // quantize writes it)
         let separate = LowerOptions {
@@ -132,4 +140,25 @@ fn max_pools_padded_unevenly_lower_to_the_reference_on_every_target() {
             interpret_equals(&p, &weights, &[x.clone()], &want[0], &what);
         }
     }
+}
+
+/// An N x H x W x C f32 tensor as N x C x H x W.
+fn nchw_of_nhwc(x: &Tensor) -> Tensor {
+    let [n, h, w, c] = <[i64; 4]>::try_from(x.ty.shape.clone()).expect("a 4-D tensor");
+    let v = x.floats();
+    let at = |i: i64, ch: i64, y: i64, xx: i64| v[(((i * h + y) * w + xx) * c + ch) as usize];
+    let mut out = Vec::with_capacity(v.len());
+    for i in 0..n {
+        for ch in 0..c {
+            for y in 0..h {
+                for xx in 0..w {
+                    out.push(at(i, ch, y, xx));
+                }
+            }
+        }
+    }
+    Tensor::float(
+        nibble_qnn::graph::TensorType::new(vec![n, c, h, w], x.ty.elem),
+        out,
+    )
 }
