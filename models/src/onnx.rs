@@ -407,6 +407,17 @@ pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String>
         ));
     }
     let mut graph = model.graph.take().expect("read() checks the graph");
+    // com.microsoft's QuantizeLinear / DequantizeLinear (quantize_static's UseQDQContribOps)
+    // compute what ONNX's do for the 8- and 4-bit types nibble reads (other types are refused
+    // where their zero point is read)
+    for n in &mut graph.node {
+        if n.domain == "com.microsoft"
+            && matches!(n.op_type.as_str(), "QuantizeLinear" | "DequantizeLinear")
+            && n.attribute.iter().all(|a| a.name == "axis")
+        {
+            n.domain.clear();
+        }
+    }
     let qop_outputs = qoperator::expand(&mut graph)?;
     let mut importer = Importer::new(&graph)?;
     importer.qop_outputs = qop_outputs;

@@ -1767,3 +1767,24 @@ fn shape_arithmetic_folds_as_onnx_runtime_folds_it() {
         "{e}"
     );
 }
+
+/// com.microsoft's QuantizeLinear / DequantizeLinear (`UseQDQContribOps`) import as ONNX's: the
+/// same network, the same output.
+#[test]
+fn contrib_quantize_dequantize_import_as_onnx_ones() {
+    let relu = || model(node("Relu", "r", &["xf"], &["y"]), vec![]);
+    let plain = import_onnx(&relu(), &OnnxOptions::default()).unwrap();
+    let mut m = ModelProto::decode(relu().as_slice()).unwrap();
+    for n in &mut m.graph.as_mut().unwrap().node {
+        if n.op_type.ends_with("Linear") {
+            n.domain = "com.microsoft".into();
+        }
+    }
+    m.opset_import.push(OperatorSetIdProto {
+        domain: "com.microsoft".into(),
+        version: 1,
+    });
+    let contrib = import_onnx(&m.encode_to_vec(), &OnnxOptions::default()).unwrap();
+    assert_eq!(run_cpu(&contrib, 5), run_cpu(&plain, 5));
+    assert_eq!(contrib.graph.nodes.len(), plain.graph.nodes.len());
+}
