@@ -1657,12 +1657,16 @@ impl<'a> Importer<'a> {
                 }
                 self.values.insert(out, Entry::F(Float::Softmax(q)));
             }
+            "Mul" if (0..2).any(|i| n.input.get(i).is_some_and(|x| self.const_dq.contains_key(x.as_str()))) => {
+                let f = self.mul_constant(n)?;
+                self.values.insert(out, Entry::F(f));
+            }
             "Mul" => {
                 for i in 0..2 {
                     let x = input(n, i)?;
-                    if self.is_constant(x) || self.const_dq.contains_key(x) {
+                    if self.is_constant(x) {
                         return Err(format!(
-                            "a Mul by the constant '{x}' is not supported (nibble multiplies two activations)"
+                            "a Mul by the float constant '{x}' is not supported (a quantized constant, the DequantizeLinear of one, is)"
                         ));
                     }
                 }
@@ -1693,13 +1697,7 @@ impl<'a> Importer<'a> {
                 );
                 self.values.insert(
                     out,
-                    Entry::F(Float::Acc {
-                        id,
-                        scale: vec![a.scale * b.scale],
-                        pool_count: None,
-                        lo: None,
-                        hi: None,
-                    }),
+                    Entry::F(Float::acc(id, vec![a.scale * b.scale])),
                 );
             }
             "BatchNormalization" => {
@@ -3154,14 +3152,7 @@ impl<'a> Importer<'a> {
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();
         let [oh, ow] = window_output([h, w], [kh, kw], strides, padding)?;
-        let conv = Op::Conv2d {
-            strides,
-            padding,
-            layout: Layout::NCHW,
-            kernel_layout: KernelLayout::OIHW,
-            padding_value,
-            groups,
-        };
+        let conv = nchw_conv(strides, padding, padding_value, groups);
         let id = self.weighted_layer(
             conv,
             x.id,
@@ -3170,13 +3161,61 @@ impl<'a> Importer<'a> {
             TensorType::new(vec![b, o, oh, ow], ElemType::I32),
             Layout::NCHW,
         );
-        Ok(Float::Acc {
-            id,
-            scale: acc_scale,
-            pool_count: None,
-            lo: None,
-            hi: None,
-        })
+        Ok(Float::acc(id, acc_scale))
+    }
+
+    /// A Mul of an activation by a quantized constant of one value or one a channel (N x C x 1
+    /// x 1; what ONNX Runtime runs as QLinearMul with a constant operand): the exact products
+    /// of the centred values at scale f32(sa * sb), as for two activations, computed as a
+    /// depthwise 1 x 1 conv whose weights are the constant's centred values.
+    fn mul_constant(&mut self, n: &NodeProto) -> Result<Float, String> {
+        let k = usize::from(self.const_dq.contains_key(input(n, 1)?));
+        let (xname, cname) = (input(n, 1 - k)?, input(n, k)?);
+        if self.const_dq.contains_key(xname) {
+            return Err("a Mul of two constants is not supported".into());
+        }
+        let x = self.dq(xname)?;
+        if self.g.value_type(x.id).shape.len() != 4 || self.g.value_type(x.id).elem.bits() > 8 {
+            return Err(format!(
+                "a Mul by the constant '{cname}' of a {:?} value: nibble multiplies an 8-bit N x C x H x W map by a constant",
+                self.g.value_type(x.id).shape
+            ));
+        }
+        let [b, c, h, w] = self.nchw(x.id);
+        let (t, wv, ws, welem) = self.const_weight(cname, 0)?;
+        let dims: Vec<usize> = t.dims.iter().copied().filter(|&d| d != 1).collect();
+        let per_channel = match t.dims.len() {
+            3 => t.dims[1..] == [1, 1],
+            4 => t.dims[0] == 1 && t.dims[2..] == [1, 1],
+            _ => false,
+        };
+        let wv: Vec<i32> = match (wv.len(), ws.len()) {
+            (1, 1) if t.dims.len() <= 4 => vec![wv[0]; c as usize],
+            (len, 1) if per_channel && len == c as usize && dims.len() <= 1 => wv,
+            _ => {
+                return Err(format!(
+                    "a Mul by the constant '{cname}' of dims {:?} with {} scales: one value or one a channel (N x C x 1 x 1), quantized per tensor, is supported",
+                    t.dims,
+                    ws.len()
+                ))
+            }
+        };
+        let acc_scale = vec![x.scale * ws[0]];
+        let mut bias = vec![0; c as usize];
+        fold_zero_point(&mut bias, &wv, 1, x.zp - x.offset)?;
+        let conv = nchw_conv([1, 1], [0; 4], 0, c);
+        let wname = cname
+            .trim_end_matches("_DequantizeLinear_Output")
+            .to_string();
+        let id = self.weighted_layer(
+            conv,
+            x.id,
+            (&wname, TensorType::new(vec![c, 1, 1, 1], welem), wv),
+            &bias,
+            TensorType::new(vec![b, c, h, w], ElemType::I32),
+            Layout::NCHW,
+        );
+        Ok(Float::acc(id, acc_scale))
     }
 
     fn gemm(&mut self, n: &NodeProto) -> Result<Float, String> {
@@ -3250,14 +3289,7 @@ impl<'a> Importer<'a> {
         if spatial {
             // O x (C H W) is OIHW: a conv whose kernel covers the map, then a 1 x 1 flatten
             let [b, c, h, w] = [xt.shape[0], xt.shape[1], xt.shape[2], xt.shape[3]];
-            let conv = Op::Conv2d {
-                strides: [1, 1],
-                padding: [0; 4],
-                layout: Layout::NCHW,
-                kernel_layout: KernelLayout::OIHW,
-                padding_value: 0,
-                groups: 1,
-            };
+            let conv = nchw_conv([1, 1], [0; 4], 0, 1);
             let id = self.weighted_layer(
                 conv,
                 x.id,
@@ -3267,13 +3299,7 @@ impl<'a> Importer<'a> {
                 Layout::NCHW,
             );
             self.spatial_acc.insert(id);
-            return Ok(Float::Acc {
-                id,
-                scale: acc_scale,
-                pool_count: None,
-                lo: None,
-                hi: None,
-            });
+            return Ok(Float::acc(id, acc_scale));
         }
         let id = self.weighted_layer(
             Op::Dense,
@@ -3283,13 +3309,7 @@ impl<'a> Importer<'a> {
             TensorType::new(vec![xt.shape[0], o as i64], ElemType::I32),
             Layout::NC,
         );
-        Ok(Float::Acc {
-            id,
-            scale: acc_scale,
-            pool_count: None,
-            lo: None,
-            hi: None,
-        })
+        Ok(Float::acc(id, acc_scale))
     }
 }
 
@@ -3440,6 +3460,31 @@ fn clipped_range(
         h = h.min((v / scale).round_ties_even() as i64 + zp);
     }
     [l, h.max(l)]
+}
+
+impl Float {
+    /// An accumulator of real value `acc * scale[c]`, not yet bounded.
+    fn acc(id: ValueId, scale: Vec<f32>) -> Self {
+        Float::Acc {
+            id,
+            scale,
+            pool_count: None,
+            lo: None,
+            hi: None,
+        }
+    }
+}
+
+/// A `qnn.conv2d` of an NCHW input and an OIHW weight.
+fn nchw_conv(strides: [i64; 2], padding: [i64; 4], padding_value: i64, groups: i64) -> Op {
+    Op::Conv2d {
+        strides,
+        padding,
+        layout: Layout::NCHW,
+        kernel_layout: KernelLayout::OIHW,
+        padding_value,
+        groups,
+    }
 }
 
 fn wrap(q: QVal, float: bool) -> Entry {

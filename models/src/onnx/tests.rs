@@ -1399,14 +1399,32 @@ fn what_the_operator_schemas_forbid_is_refused() {
     let e = import_error(&m.encode_to_vec());
     assert!(e.contains("default ONNX domain 2 times"), "{e}");
 
-    // a Mul by a quantized constant (not an activation)
-    let nodes = vec![
-        node("DequantizeLinear", "dqc", &["cq", "s", "zp"], &["cf"]),
-        node("Mul", "mc", &["xf", "cf"], &["y"]),
-    ];
-    let e = import_error(&model_nodes(nodes, vec![tensor_i8("cq", vec![1], vec![3])]));
+    // a Mul by a quantized constant: one value, or one a channel (N x C x 1 x 1); a constant
+    // along the last axis (W) or a float constant is named
+    let mul = |dims: Vec<i64>, v: Vec<i8>| {
+        let nodes = vec![
+            node("DequantizeLinear", "dqc", &["cq", "s", "zp"], &["cf"]),
+            node("Mul", "mc", &["cf", "xf"], &["y"]),
+        ];
+        model_nodes(nodes, vec![tensor_i8("cq", dims, v)])
+    };
+    for (dims, v) in [
+        (vec![1], vec![3]),
+        (vec![], vec![-2]),
+        (vec![1, 2, 1, 1], vec![3, -5]),
+    ] {
+        import_onnx(&mul(dims.clone(), v), &OnnxOptions::default())
+            .unwrap_or_else(|e| panic!("constant of dims {dims:?}: {e}"));
+    }
+    let e = import_error(&mul(vec![2], vec![3, 4]));
     assert!(
-        e.contains("Mul node 'mc'") && e.contains("Mul by the constant 'cf'"),
+        e.contains("Mul node 'mc'") && e.contains("constant 'cf' of dims [2]"),
+        "{e}"
+    );
+    let nodes = vec![node("Mul", "mf", &["xf", "s"], &["y"])];
+    let e = import_error(&model_nodes(nodes, vec![]));
+    assert!(
+        e.contains("Mul node 'mf'") && e.contains("float constant 's'"),
         "{e}"
     );
 
