@@ -975,6 +975,64 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// Transpose `n` of a constant: its `perm` (default: the dims reversed) applied to the
+    /// values.
+    fn fold_transpose(&self, n: &NodeProto) -> Result<onnx::Tensor, String> {
+        let a = Attrs::new(n);
+        check_known(&a, &["perm"])?;
+        let t = self.constant(input(n, 0)?)?;
+        let rank = t.dims.len();
+        let perm: Vec<usize> = match a.ints("perm")? {
+            Some(p) => p
+                .iter()
+                .map(|&v| usize::try_from(v).ok().filter(|&v| v < rank))
+                .collect::<Option<_>>()
+                .ok_or_else(|| format!("perm {p:?} is not a permutation of {rank} dims"))?,
+            None => (0..rank).rev().collect(),
+        };
+        let mut seen = perm.clone();
+        seen.sort_unstable();
+        if seen != (0..rank).collect::<Vec<_>>() {
+            return Err(format!("perm {perm:?} is not a permutation of {rank} dims"));
+        }
+        let dims: Vec<usize> = perm.iter().map(|&p| t.dims[p]).collect();
+        // the source index of each result element, row-major
+        let mut strides = vec![1; rank];
+        for i in (0..rank.saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1] * t.dims[i + 1];
+        }
+        let total: usize = dims.iter().product();
+        let src: Vec<usize> = (0..total)
+            .map(|mut k| {
+                let mut at = 0;
+                for d in (0..rank).rev() {
+                    at += (k % dims[d]) * strides[perm[d]];
+                    k /= dims[d];
+                }
+                at
+            })
+            .collect();
+        fn pick<T: Clone>(v: &[T], src: &[usize]) -> Vec<T> {
+            src.iter().map(|&i| v[i].clone()).collect()
+        }
+        use onnx::Data;
+        let data = match &t.data {
+            Data::F32(v) => Data::F32(pick(v, &src)),
+            Data::F64(v) => Data::F64(pick(v, &src)),
+            Data::I64(v) => Data::I64(pick(v, &src)),
+            Data::I32(v) => Data::I32(pick(v, &src)),
+            Data::I8(v) => Data::I8(pick(v, &src)),
+            Data::U8(v) => Data::U8(pick(v, &src)),
+            Data::I4(v) => Data::I4(pick(v, &src)),
+            Data::U4(v) => Data::U4(pick(v, &src)),
+        };
+        Ok(onnx::Tensor {
+            dims,
+            data_type: t.data_type,
+            data,
+        })
+    }
+
     /// The ONNX dims of activation `name` as imported (N x C x H x W, or N x C).
     fn onnx_dims(&self, name: &str) -> Option<Vec<i64>> {
         let id = match self.values.get(name)? {
@@ -1830,6 +1888,12 @@ impl<'a> Importer<'a> {
                 self.values.insert(out, Entry::F(Float::Concat(parts)));
             }
             "Reshape" if self.reshapes_groups(n)? => {}
+            "Transpose" if self.is_constant(input(n, 0)?) => {
+                // of a weight (MatMul(x, Transpose(W))): folded, as ONNX Runtime folds it
+                let t = self.fold_transpose(n)?;
+                self.folded.insert(out.clone(), t);
+                self.values.insert(out, Entry::Const);
+            }
             "Transpose" if self.input_nhwc.as_deref() == Some(out.as_str()) => {
                 // the input's NHWC -> NCHW transpose: the qnn input is the NHWC image itself
                 check_known(&Attrs::new(n), &["perm"])?;

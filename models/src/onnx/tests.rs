@@ -1806,3 +1806,43 @@ fn contrib_quantize_dequantize_import_as_onnx_ones() {
     assert_eq!(run_cpu(&contrib, 5), run_cpu(&plain, 5));
     assert_eq!(contrib.graph.nodes.len(), plain.graph.nodes.len());
 }
+
+/// A Transpose of a weight (MatMul(x, Transpose(W))) is folded at import: the same network as
+/// the weight written transposed; a perm that is no permutation is named.
+#[test]
+fn transposes_of_constants_fold() {
+    let w: Vec<i8> = vec![3, -1, 4, 1, -5, 9]; // W [3, 2], so W^T [2, 3]
+    let wt: Vec<i8> = vec![3, 4, -5, -1, 1, 9];
+    let head = |transposed: Option<Vec<i64>>| {
+        let mut nodes = vec![node("Flatten", "flat", &["pf"], &["f"])];
+        let init = match &transposed {
+            Some(perm) => {
+                let mut t = node("Transpose", "tw", &["wq"], &["wqt"]);
+                if !perm.is_empty() {
+                    t.attribute.push(attr_ints("perm", perm));
+                }
+                nodes.push(t);
+                nodes.push(node("DequantizeLinear", "dqw", &["wqt", "s"], &["wf"]));
+                tensor_i8("wq", vec![3, 2], w.clone())
+            }
+            None => {
+                nodes.push(node("DequantizeLinear", "dqw", &["wq", "s"], &["wf"]));
+                tensor_i8("wq", vec![2, 3], wt.clone())
+            }
+        };
+        nodes.push(node("MatMul", "mm", &["f", "wf"], &["y"]));
+        let inits = vec![scalar_f32("s", 0.5), tensor_i8("zp", vec![], vec![0]), init];
+        model_bytes(pooled(nodes), inits, &[1, 2, 4, 4], &[1, 3])
+    };
+    let plain = import_onnx(&head(None), &OnnxOptions::default()).unwrap();
+    for perm in [vec![1, 0], vec![]] {
+        let folded = import_onnx(&head(Some(perm.clone())), &OnnxOptions::default())
+            .unwrap_or_else(|e| panic!("perm {perm:?}: {e}"));
+        assert_eq!(run_cpu(&folded, 7), run_cpu(&plain, 7), "perm {perm:?}");
+    }
+    let e = import_error(&head(Some(vec![0, 0])));
+    assert!(
+        e.contains("Transpose node 'tw'") && e.contains("not a permutation"),
+        "{e}"
+    );
+}
