@@ -132,6 +132,8 @@ enum Float {
         strides: [i64; 2],
         padding: [i64; 4],
         count_include_pad: bool,
+        /// N x C x 1 x 1 flattened to N x C (a ReduceMean without keepdims).
+        flat: bool,
     },
     /// A Softmax over the classes of a dequantized 8-bit N x C value, not yet quantized: its
     /// QuantizeLinear makes it `qnn.softmax` (QLinearSoftmax's table and arithmetic).
@@ -1665,6 +1667,7 @@ impl<'a> Importer<'a> {
                                 strides: s,
                                 padding: p,
                                 count_include_pad,
+                                flat: false,
                             }),
                         );
                         return Ok(());
@@ -1687,6 +1690,52 @@ impl<'a> Importer<'a> {
                         pool_count: Some(h * w),
                         lo: None,
                         hi: None,
+                    }),
+                );
+            }
+            "ReduceMean" => {
+                // over the spatial axes of an 8-bit map (tf2onnx's global average pool): ONNX
+                // Runtime runs it in float; taken as QLinearAveragePool's f32 average
+                let a = Attrs::new(n);
+                let axes = if self.opset >= 18 {
+                    check_known(&a, &["keepdims", "noop_with_empty_axes"])?;
+                    match n.input.get(1).filter(|x| !x.is_empty()) {
+                        Some(x) => Some(self.constant(x)?.data.ints().unwrap_or_default()),
+                        None => None,
+                    }
+                } else {
+                    check_known(&a, &["keepdims", "axes"])?;
+                    a.ints("axes")?
+                };
+                let q = self.dq(input(n, 0)?)?;
+                let ty = self.g.value_type(q.id).clone();
+                let mut axes: Vec<i64> = axes
+                    .ok_or("a ReduceMean over every axis is not supported; nibble takes the mean over axes [2, 3]")?
+                    .iter()
+                    .map(|&v| if v < 0 { v + 4 } else { v })
+                    .collect();
+                axes.sort_unstable();
+                if ty.shape.len() != 4 || axes != [2, 3] || q.qtype.bits() != 8 {
+                    return Err(format!(
+                        "a ReduceMean over axes {axes:?} of a {:?} {} value: only the mean over axes [2, 3] of an 8-bit N x C x H x W map is supported",
+                        ty.shape, q.qtype
+                    ));
+                }
+                let [_, _, h, w] = self.nchw(q.id);
+                self.notes.push(format!(
+                    "{}: ONNX Runtime computes ReduceMean in float; nibble computes QLinearAveragePool's f32 average (the taps summed in order, divided by H x W), which may differ by a step",
+                    node_name(n)
+                ));
+                let flat = a.int("keepdims")?.unwrap_or(1) == 0;
+                self.values.insert(
+                    out,
+                    Entry::F(Float::AvgPool {
+                        x: q,
+                        kernel: [h, w],
+                        strides: [1, 1],
+                        padding: [0; 4],
+                        count_include_pad: false,
+                        flat,
                     }),
                 );
             }
@@ -2018,6 +2067,11 @@ impl<'a> Importer<'a> {
                     self.values.insert(o.clone(), wrap(QVal { id, ..x.clone() }, float));
                 }
             }
+            "Flatten" | "Reshape" if self.flat_pool(n)?.is_some() => {
+                // the flatten of a pool over the whole map before its QuantizeLinear
+                let f = self.flat_pool(n)?.expect("checked");
+                self.values.insert(out, Entry::F(f));
+            }
             "Flatten" | "Reshape" => {
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let [b, c, h, w] = self.nchw(x.id);
@@ -2131,7 +2185,7 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, ReduceMean, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
                 ))
             }
         }
@@ -2297,6 +2351,57 @@ impl<'a> Importer<'a> {
     }
     fn nchw(&self, id: ValueId) -> [i64; 4] {
         self.layout_of(id).nchw(&self.g.value_type(id).shape)
+    }
+
+    /// Flatten / Reshape `n` of an average pool over the whole map not yet quantized, to
+    /// N x C (Flatten of axis 1, or a Reshape to [N, C] with 0 / -1 / the declared batch): that
+    /// pool, flattened.
+    fn flat_pool(&self, n: &NodeProto) -> Result<Option<Float>, String> {
+        let Some(Entry::F(
+            f @ Float::AvgPool {
+                x,
+                kernel,
+                padding: [0, 0, 0, 0],
+                flat: false,
+                ..
+            },
+        )) = self.values.get(input(n, 0)?)
+        else {
+            return Ok(None);
+        };
+        let [b, c, h, w] = self.nchw(x.id);
+        if *kernel != [h, w] {
+            return Ok(None);
+        }
+        let to_nc = if n.op_type == "Flatten" {
+            Attrs::new(n).int("axis")?.unwrap_or(1) == 1
+        } else {
+            let s = self.reshape_target(n)?;
+            s.len() == 2
+                && (s[0] == b
+                    || s[0] == 0
+                    || Some(s[0]) == self.model_batch
+                    || (s[0] == -1 && s[1] == c))
+                && (s[1] == c || (s[1] == -1 && s[0] != -1))
+        };
+        Ok(to_nc.then(|| match f.clone() {
+            Float::AvgPool {
+                x,
+                kernel,
+                strides,
+                padding,
+                count_include_pad,
+                ..
+            } => Float::AvgPool {
+                x,
+                kernel,
+                strides,
+                padding,
+                count_include_pad,
+                flat: true,
+            },
+            _ => unreachable!("matched above"),
+        }))
     }
 
     /// The spatial size (H, W) of the N x C x H x W map ONNX value `name` holds.
@@ -2612,6 +2717,7 @@ impl<'a> Importer<'a> {
                 strides,
                 padding,
                 count_include_pad,
+                flat,
             } => {
                 if qtype.bits() != 8 {
                     return Err(format!(
@@ -2638,6 +2744,18 @@ impl<'a> Importer<'a> {
                     vec![q.id],
                     TensorType::new(vec![nn, c, oh, ow], qtype),
                 );
+                let id = if flat {
+                    let ty = TensorType::new(vec![nn, c], qtype);
+                    self.g.push(
+                        Op::Flatten {
+                            layout: Layout::NCHW,
+                        },
+                        vec![id],
+                        ty,
+                    )
+                } else {
+                    id
+                };
                 Ok(QVal {
                     id,
                     scale,
@@ -3582,6 +3700,7 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("Identity", 1, 1, 1),
     ("Dropout", 1, 3, 2),
     ("Squeeze", 1, 2, 1),
+    ("ReduceMean", 1, 2, 1),
     ("Shape", 1, 1, 1),
     ("Gather", 2, 2, 1),
     ("Unsqueeze", 1, 2, 1),

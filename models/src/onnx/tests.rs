@@ -1846,3 +1846,54 @@ fn transposes_of_constants_fold() {
         "{e}"
     );
 }
+
+/// ReduceMean over the spatial axes (tf2onnx's global average pool) imports as
+/// QLinearAveragePool's f32 average with a note, flattened without keepdims or by a Flatten
+/// before its QuantizeLinear; other axes are named.
+#[test]
+fn spatial_reduce_means_are_f32_averages() {
+    let mean = |axes: &[i64], keepdims: i64, flatten: bool| {
+        let mut r = node("ReduceMean", "rm", &["xf"], &["m"]);
+        r.attribute.push(attr_ints("axes", axes));
+        r.attribute.push(AttributeProto {
+            name: "keepdims".into(),
+            r#type: attribute_type::INT,
+            i: keepdims,
+            ..Default::default()
+        });
+        let mut nodes = vec![
+            node("QuantizeLinear", "q", &["x", "s", "zp"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
+            r,
+        ];
+        let m = if flatten {
+            nodes.push(node("Flatten", "f", &["m"], &["mf"]));
+            "mf"
+        } else {
+            "m"
+        };
+        nodes.push(node("QuantizeLinear", "mq", &[m, "s", "zp"], &["mqq"]));
+        nodes.push(node("DequantizeLinear", "mdq", &["mqq", "s", "zp"], &["y"]));
+        let inits = vec![scalar_f32("s", 0.5), tensor_i8("zp", vec![], vec![0])];
+        // opset 13: axes as an attribute
+        let mut m =
+            ModelProto::decode(&model_bytes(nodes, inits, &[2, 3, 5, 5], &[2, 3])[..]).unwrap();
+        m.opset_import[0].version = 13;
+        m.encode_to_vec()
+    };
+    for (axes, keep, flatten) in [(&[2, 3][..], 0, false), (&[-1, -2][..], 1, true)] {
+        let m = import_onnx(&mean(axes, keep, flatten), &OnnxOptions::default())
+            .unwrap_or_else(|e| panic!("axes {axes:?}: {e}"));
+        assert!(
+            m.notes.iter().any(|n| n.contains("ReduceMean")),
+            "{:?}",
+            m.notes
+        );
+        assert_eq!(run_cpu(&m, 2).len(), 2 * 3, "axes {axes:?}");
+    }
+    let e = import_error(&mean(&[1], 0, false));
+    assert!(
+        e.contains("ReduceMean node 'rm'") && e.contains("axes [1]"),
+        "{e}"
+    );
+}
