@@ -334,6 +334,15 @@ enum Entry {
         groups: i64,
         transposed: bool,
     },
+    /// A constant-mode Pad of the spatial axes of a quantized value (or of its
+    /// DequantizeLinear: `float`) by its zero point (0.0 in float), [top, left, bottom, right]:
+    /// folded into the padding of the Conv that reads it (tf2onnx writes Keras's ZeroPadding2D
+    /// this way).
+    Padded {
+        q: QVal,
+        float: bool,
+        pads: [i64; 4],
+    },
 }
 
 struct Importer<'a> {
@@ -1435,6 +1444,58 @@ impl<'a> Importer<'a> {
                 self.values.insert(out, Entry::Const);
             }
             "QuantizeLinear" | "DequantizeLinear"
+                if matches!(self.values.get(input(n, 0)?), Some(Entry::Padded { .. })) =>
+            {
+                // a Q / DQ pair of the same quantization around a Pad moves integers
+                let (scale, zp, qtype) = self.qparams(n)?;
+                let Some(Entry::Padded { q, float, pads }) = self.values.get(input(n, 0)?).cloned()
+                else {
+                    unreachable!("matched above")
+                };
+                if float != (n.op_type == "QuantizeLinear") || (q.scale, q.zp, q.qtype) != (scale, zp, qtype) {
+                    return Err(format!(
+                        "a {} of a Pad's result must keep its quantization (scale {}, zero point {}, {})",
+                        n.op_type, q.scale, q.zp, q.qtype
+                    ));
+                }
+                self.values.insert(out, Entry::Padded { q, float: !float, pads });
+            }
+            "Pad" => {
+                let pads = self.pad_node(n)?;
+                let x = input(n, 0)?;
+                let (q, float) = match self.values.get(x) {
+                    Some(Entry::Q(q)) => (q.clone(), false),
+                    Some(Entry::F(Float::Dq(q))) => (q.clone(), true),
+                    _ => return Err(format!("'{x}' is not a quantized tensor or its DequantizeLinear")),
+                };
+                if self.g.value_type(q.id).shape.len() != 4 {
+                    return Err("only a Pad of an N x C x H x W map is supported".into());
+                }
+                // the padding value: 0.0 in float (the zero point once quantized), the zero
+                // point itself on integers
+                let value = match n.input.get(2).filter(|v| !v.is_empty()) {
+                    Some(v) => {
+                        let t = self.constant(v)?;
+                        let vals: Vec<f64> = match t.data.floats() {
+                            Some(f) => f.iter().map(|&x| x as f64).collect(),
+                            None => t.data.ints().unwrap_or_default().iter().map(|&x| x as f64).collect(),
+                        };
+                        match vals.as_slice() {
+                            [v] => *v,
+                            _ => return Err(format!("constant_value '{v}' is not one value")),
+                        }
+                    }
+                    None => Attrs::new(n).float("value")?.map_or(0.0, |v| v as f64),
+                };
+                let want = if float { 0.0 } else { q.zp as f64 };
+                if value != want {
+                    return Err(format!(
+                        "a Pad by {value}: nibble folds a Pad by the zero point (0.0 before quantization) into the Conv that reads it"
+                    ));
+                }
+                self.values.insert(out, Entry::Padded { q, float, pads });
+            }
+            "QuantizeLinear" | "DequantizeLinear"
                 if matches!(self.values.get(input(n, 0)?), Some(Entry::Grouped { .. })) =>
             {
                 // a Q / DQ pair around a reshape or transpose of the same quantization moves
@@ -2185,7 +2246,7 @@ impl<'a> Importer<'a> {
             }
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, ReduceMean, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, ReduceMean, a Pad before a Conv, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
                 ))
             }
         }
@@ -2332,6 +2393,9 @@ impl<'a> Importer<'a> {
         match self.values.get(name) {
             Some(Entry::F(Float::Dq(q))) => Ok(q.clone()),
             Some(Entry::F(_)) => Err(unquantized(name)),
+            Some(Entry::Padded { .. }) => Err(format!(
+                "'{name}' is a Pad's result; nibble folds a Pad into the Conv that reads it"
+            )),
             Some(_) => Err(format!(
                 "'{name}' is not the DequantizeLinear of a quantized tensor"
             )),
@@ -2402,6 +2466,55 @@ impl<'a> Importer<'a> {
             },
             _ => unreachable!("matched above"),
         }))
+    }
+
+    /// A Pad node's spatial padding [top, left, bottom, right]: constant mode, four-dim pads
+    /// (an attribute before opset 11, then an int64 input, `axes` from 18) that leave N and C
+    /// alone and crop nothing.
+    fn pad_node(&self, n: &NodeProto) -> Result<[i64; 4], String> {
+        let a = Attrs::new(n);
+        let (p, axes) = if self.opset >= 11 {
+            check_known(&a, &["mode"])?;
+            let t = self.constant(input(n, 1)?)?;
+            if t.data_type != dt::INT64 {
+                return Err(format!(
+                    "the pads are {}; Pad takes int64",
+                    dt::name(t.data_type)
+                ));
+            }
+            let axes = match n.input.get(3).filter(|x| !x.is_empty()) {
+                Some(x) => Some(self.constant(x)?.data.ints().unwrap_or_default()),
+                None => None,
+            };
+            (t.data.ints().unwrap_or_default(), axes)
+        } else {
+            check_known(&a, &["mode", "pads", "value"])?;
+            (a.ints("pads")?.ok_or("pads are missing")?, None)
+        };
+        if a.string("mode")?.is_some_and(|m| m != "constant") {
+            return Err("only a constant-mode Pad is supported".into());
+        }
+        // the pads of dims 0..4, begins then ends
+        let axes: Vec<i64> = match axes {
+            Some(ax) => ax.iter().map(|&v| if v < 0 { v + 4 } else { v }).collect(),
+            None => (0..4).collect(),
+        };
+        if p.len() != 2 * axes.len() || axes.iter().any(|a| !(0..4).contains(a)) {
+            return Err(format!("pads {p:?} for axes {axes:?} of a rank-4 value"));
+        }
+        let mut full = [0i64; 8];
+        for (i, &ax) in axes.iter().enumerate() {
+            full[ax as usize] = p[i];
+            full[ax as usize + 4] = p[i + axes.len()];
+        }
+        if full.iter().any(|&v| !(0..=1 << 16).contains(&v))
+            || full[0] + full[1] + full[4] + full[5] != 0
+        {
+            return Err(format!(
+                "pads {full:?}: nibble folds a Pad of the spatial axes (in [0, 65536]) into a Conv"
+            ));
+        }
+        Ok([full[2], full[3], full[6], full[7]])
     }
 
     /// The spatial size (H, W) of the N x C x H x W map ONNX value `name` holds.
@@ -3290,7 +3403,15 @@ impl<'a> Importer<'a> {
             ],
         )?;
         let groups = a.int("group")?.unwrap_or(1);
-        let x = self.dq(input(n, 0)?)?;
+        // a Pad before the conv (by its zero point) adds to the conv's padding
+        let (x, extra) = match self.values.get(input(n, 0)?) {
+            Some(Entry::Padded {
+                q,
+                float: true,
+                pads,
+            }) => (q.clone(), *pads),
+            _ => (self.dq(input(n, 0)?)?, [0; 4]),
+        };
         let (wt, wv, ws, welem) = self.const_weight(input(n, 1)?, 0)?;
         self.s8_weights |= wt.data_type == dt::INT8;
         if wt.dims.len() != 4 {
@@ -3319,7 +3440,13 @@ impl<'a> Importer<'a> {
             return Err("dilated convolution is not supported".into());
         }
         let strides = pair(a.ints("strides")?, "strides")?;
-        let padding = pads(&a, [kh, kw], [h, w], strides)?;
+        let own = pads(
+            &a,
+            [kh, kw],
+            [h + extra[0] + extra[2], w + extra[1] + extra[3]],
+            strides,
+        )?;
+        let padding: [i64; 4] = std::array::from_fn(|i| own[i] + extra[i]);
         // ONNX Runtime: f32(x_scale * w_scale[c]), divided by y_scale at the QuantizeLinear
         let acc_scale: Vec<f32> = ws.iter().map(|&s| x.scale * s).collect();
         let mut bias = match n.input.get(2).filter(|s| !s.is_empty()) {
@@ -3701,6 +3828,7 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("Dropout", 1, 3, 2),
     ("Squeeze", 1, 2, 1),
     ("ReduceMean", 1, 2, 1),
+    ("Pad", 1, 4, 1),
     ("Shape", 1, 1, 1),
     ("Gather", 2, 2, 1),
     ("Unsqueeze", 1, 2, 1),

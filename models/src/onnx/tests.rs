@@ -1897,3 +1897,61 @@ fn spatial_reduce_means_are_f32_averages() {
         "{e}"
     );
 }
+
+/// A constant Pad by the zero point (0.0 before quantization) before a Conv folds into the
+/// conv's padding: the same network as the conv padding itself; other modes and values are
+/// named.
+#[test]
+fn pads_by_the_zero_point_fold_into_the_conv() {
+    let direct = import_onnx(
+        &int_conv_model(0.05 * 0.01, vec![], "wq"),
+        &OnnxOptions::default(),
+    )
+    .unwrap();
+    let padded = |mode: &str, value: Option<f32>| {
+        let mut m = ModelProto::decode(&int_conv_model(0.05 * 0.01, vec![], "wq")[..]).unwrap();
+        let g = m.graph.as_mut().unwrap();
+        let c = g.node.iter_mut().find(|n| n.op_type == "Conv").unwrap();
+        c.input[0] = "pf".into();
+        c.attribute.retain(|a| a.name != "pads");
+        let mut pad = node("Pad", "pad", &["xf", "pads"], &["p"]);
+        pad.attribute.push(AttributeProto {
+            name: "mode".into(),
+            r#type: attribute_type::STRING,
+            s: mode.as_bytes().to_vec(),
+            ..Default::default()
+        });
+        if let Some(v) = value {
+            g.initializer.push(scalar_f32("pv", v));
+            pad.input.push("pv".into());
+        }
+        g.initializer
+            .push(tensor_i64("pads", vec![0, 0, 1, 1, 0, 0, 1, 1]));
+        let at = g.node.iter().position(|n| n.op_type == "Conv").unwrap();
+        g.node.insert(
+            at,
+            node("DequantizeLinear", "pdq", &["pq", "s", "zp"], &["pf"]),
+        );
+        g.node.insert(
+            at,
+            node("QuantizeLinear", "pqq", &["p", "s", "zp"], &["pq"]),
+        );
+        g.node.insert(at, pad);
+        m.encode_to_vec()
+    };
+    for value in [None, Some(0.0)] {
+        let m = import_onnx(&padded("constant", value), &OnnxOptions::default())
+            .unwrap_or_else(|e| panic!("value {value:?}: {e}"));
+        assert_eq!(run_cpu(&m, 4), run_cpu(&direct, 4), "value {value:?}");
+    }
+    let e = import_error(&padded("reflect", None));
+    assert!(
+        e.contains("Pad node 'pad'") && e.contains("constant-mode"),
+        "{e}"
+    );
+    let e = import_error(&padded("constant", Some(0.5)));
+    assert!(
+        e.contains("Pad node 'pad'") && e.contains("a Pad by 0.5"),
+        "{e}"
+    );
+}
