@@ -3456,6 +3456,7 @@ impl<'a> Importer<'a> {
         // an input stored as q (not q - zp) pads with its zero point and folds -zp * sum(w)
         let d = x.zp - x.offset;
         fold_zero_point(&mut bias, &wv, (ci * kh * kw) as usize, d)?;
+        self.note_wide_accumulator(n, &bias, &wv, (ci * kh * kw) as usize, x.id);
         let padding_value = if padding.iter().any(|&p| p > 0) { d } else { 0 };
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
@@ -3527,6 +3528,36 @@ impl<'a> Importer<'a> {
         Ok(Float::acc(id, acc_scale))
     }
 
+    /// A note where a layer's i32 accumulator can leave i32 for some input: the folded `bias`
+    /// plus `per_o` weights `wv` an output channel times the largest stored input value of
+    /// `x` (quantizers clamp a bias to i32, which a dead channel's folded batch norm can reach).
+    /// The reference stops at such a value; ONNX Runtime's int32 arithmetic wraps.
+    fn note_wide_accumulator(
+        &mut self,
+        n: &NodeProto,
+        bias: &[i64],
+        wv: &[i32],
+        per_o: usize,
+        x: ValueId,
+    ) {
+        let (lo, hi) = self.g.value_type(x).elem.range();
+        let m = lo.abs().max(hi.abs());
+        let wide = bias.iter().enumerate().find_map(|(o, &b)| {
+            let sw: i64 = wv[o * per_o..(o + 1) * per_o]
+                .iter()
+                .map(|&v| (v as i64).abs())
+                .sum();
+            let bound = b.abs() + m * sw;
+            (bound > i32::MAX as i64).then_some((o, b, bound))
+        });
+        if let Some((o, b, bound)) = wide {
+            self.notes.push(format!(
+                "{}: output channel {o}'s accumulator (bias {b}) can reach {bound} in magnitude, past i32; nibble stops with an error on an input that takes it there, where ONNX Runtime's int32 arithmetic wraps",
+                node_name(n)
+            ));
+        }
+    }
+
     fn gemm(&mut self, n: &NodeProto) -> Result<Float, String> {
         let a = Attrs::new(n);
         let gemm = n.op_type == "Gemm";
@@ -3592,6 +3623,7 @@ impl<'a> Importer<'a> {
             None => vec![0; o],
         };
         fold_zero_point(&mut bias, &wv, k, d)?;
+        self.note_wide_accumulator(n, &bias, &wv, k, x.id);
         let wname = input(n, 1)?
             .trim_end_matches("_DequantizeLinear_Output")
             .to_string();

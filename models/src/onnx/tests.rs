@@ -1955,3 +1955,27 @@ fn pads_by_the_zero_point_fold_into_the_conv() {
         "{e}"
     );
 }
+
+/// A bias at the end of i32 (quantizers clamp there; a dead channel's folded batch norm gets
+/// there) is noted at import, naming the node and channel: the accumulator can leave i32.
+#[test]
+fn accumulators_that_can_leave_i32_are_noted() {
+    let mut m = ModelProto::decode(&int_conv_model(0.05 * 0.01, vec![], "wq")[..]).unwrap();
+    let plain = import_onnx(&m.encode_to_vec(), &OnnxOptions::default()).unwrap();
+    assert!(
+        !plain.notes.iter().any(|n| n.contains("past i32")),
+        "{:?}",
+        plain.notes
+    );
+    let g = m.graph.as_mut().unwrap();
+    let b = g.initializer.iter_mut().find(|t| t.name == "bq").unwrap();
+    b.int32_data[1] = i32::MAX;
+    let wide = import_onnx(&m.encode_to_vec(), &OnnxOptions::default()).unwrap();
+    assert!(
+        wide.notes.iter().any(|n| n.contains("Conv node 'c'")
+            && n.contains("channel 1")
+            && n.contains("past i32")),
+        "{:?}",
+        wide.notes
+    );
+}
