@@ -424,7 +424,6 @@ pub fn import_onnx(bytes: &[u8], opts: &OnnxOptions) -> Result<Imported, String>
     for n in &mut graph.node {
         if n.domain == "com.microsoft"
             && matches!(n.op_type.as_str(), "QuantizeLinear" | "DequantizeLinear")
-            && n.attribute.iter().all(|a| a.name == "axis")
         {
             n.domain.clear();
         }
@@ -1490,7 +1489,8 @@ impl<'a> Importer<'a> {
                 let want = if float { 0.0 } else { q.zp as f64 };
                 if value != want {
                     return Err(format!(
-                        "a Pad by {value}: nibble folds a Pad by the zero point (0.0 before quantization) into the Conv that reads it"
+                        "a Pad by {value}: nibble folds a Pad by the zero point into the Conv that reads it ({})",
+                        if float { "0.0 before quantization".to_string() } else { format!("{} on these integers", q.zp) }
                     ));
                 }
                 self.values.insert(out, Entry::Padded { q, float, pads });
@@ -1766,19 +1766,25 @@ impl<'a> Importer<'a> {
                     }
                 } else {
                     check_known(&a, &["keepdims", "axes"])?;
+                    if n.input.get(1).is_some_and(|x| !x.is_empty()) {
+                        return Err(format!(
+                            "axes as an input need opset 18 (the model's is {}: an attribute)",
+                            self.opset
+                        ));
+                    }
                     a.ints("axes")?
                 };
                 let q = self.dq(input(n, 0)?)?;
                 let ty = self.g.value_type(q.id).clone();
-                let mut axes: Vec<i64> = axes
-                    .ok_or("a ReduceMean over every axis is not supported; nibble takes the mean over axes [2, 3]")?
-                    .iter()
-                    .map(|&v| if v < 0 { v + 4 } else { v })
-                    .collect();
+                let written = axes.ok_or(
+                    "a ReduceMean over every axis is not supported; nibble takes the mean over axes [2, 3]",
+                )?;
+                let mut axes: Vec<i64> =
+                    written.iter().map(|&v| if (-4..0).contains(&v) { v + 4 } else { v }).collect();
                 axes.sort_unstable();
                 if ty.shape.len() != 4 || axes != [2, 3] || q.qtype.bits() != 8 {
                     return Err(format!(
-                        "a ReduceMean over axes {axes:?} of a {:?} {} value: only the mean over axes [2, 3] of an 8-bit N x C x H x W map is supported",
+                        "a ReduceMean over axes {written:?} of a {:?} {} value: only the mean over axes [2, 3] of an 8-bit N x C x H x W map is supported",
                         ty.shape, q.qtype
                     ));
                 }
@@ -2008,6 +2014,14 @@ impl<'a> Importer<'a> {
                 // the input's NHWC -> NCHW transpose: the qnn input is the NHWC image itself
                 check_known(&Attrs::new(n), &["perm"])?;
             }
+            "Transpose"
+                if self.graph.input.first().is_some_and(|i| i.name == input(n, 0).unwrap_or_default()) =>
+            {
+                return Err(
+                    "a Transpose of the graph input: nibble takes an NHWC image transposed to NCHW (perm [0, 3, 1, 2]) when that Transpose is the input's only reader"
+                        .into(),
+                );
+            }
             "Transpose" => {
                 let Some(Entry::Grouped {
                     q,
@@ -2188,16 +2202,14 @@ impl<'a> Importer<'a> {
                 };
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let ty = self.g.value_type(x.id).clone();
-                let mut axes: Vec<i64> = axes
-                    .ok_or("a Squeeze without axes (of every size-1 dimension, the batch too when it is 1) is not supported; name the axes [2, 3]")?
-                    .iter()
-                    .map(|&v| if v < 0 { v + 4 } else { v })
-                    .collect();
+                let written = axes.ok_or("a Squeeze without axes (of every size-1 dimension, the batch too when it is 1) is not supported; name the axes [2, 3]")?;
+                let mut axes: Vec<i64> =
+                    written.iter().map(|&v| if (-4..0).contains(&v) { v + 4 } else { v }).collect();
                 axes.sort_unstable();
                 let [b, c, h, w] = if ty.shape.len() == 4 { self.nchw(x.id) } else { [0; 4] };
                 if ty.shape.len() != 4 || axes != [2, 3] || (h, w) != (1, 1) {
                     return Err(format!(
-                        "a Squeeze of axes {axes:?} of a {:?} value: only the squeeze of axes [2, 3] of an N x C x 1 x 1 map is supported",
+                        "a Squeeze of axes {written:?} of a {:?} value: only the squeeze of axes [2, 3] of an N x C x 1 x 1 map is supported",
                         ty.shape
                     ));
                 }
@@ -2224,12 +2236,13 @@ impl<'a> Importer<'a> {
                     }
                 }
                 let x = input(n, 0)?;
-                let e = match self.values.get(x) {
-                    _ if self.is_constant(x) => Entry::Const,
-                    Some(Entry::Q(q)) => Entry::Q(q.clone()),
-                    Some(Entry::F(f)) => Entry::F(f.clone()),
-                    _ => return Err(format!("'{x}' is unknown")),
-                };
+                if self.is_constant(x) {
+                    let t = self.constant(x)?;
+                    self.folded.insert(out.clone(), t);
+                    self.values.insert(out, Entry::Const);
+                    return Ok(());
+                }
+                let e = self.values.get(x).cloned().ok_or_else(|| format!("'{x}' is unknown"))?;
                 self.values.insert(out, e);
             }
             "Identity" if self.is_constant(input(n, 0)?) => {
@@ -2237,11 +2250,7 @@ impl<'a> Importer<'a> {
             }
             "Identity" => {
                 let x = input(n, 0)?;
-                let e = match self.values.get(x) {
-                    Some(Entry::Q(q)) => Entry::Q(q.clone()),
-                    Some(Entry::F(f)) => Entry::F(f.clone()),
-                    _ => return Err(format!("'{x}' is unknown")),
-                };
+                let e = self.values.get(x).cloned().ok_or_else(|| format!("'{x}' is unknown"))?;
                 self.values.insert(out, e);
             }
             other => {
@@ -3421,6 +3430,12 @@ impl<'a> Importer<'a> {
             ));
         }
         let [o, ci, kh, kw] = [wt.dims[0], wt.dims[1], wt.dims[2], wt.dims[3]].map(|d| d as i64);
+        if self.g.value_type(x.id).shape.len() != 4 {
+            return Err(format!(
+                "the input is {:?}; a Conv reads an N x C x H x W map",
+                self.g.value_type(x.id).shape
+            ));
+        }
         let [b, c, h, w] = self.nchw(x.id);
         if groups < 1 || c % groups != 0 || o % groups != 0 || ci * groups != c {
             return Err(format!(

@@ -1944,6 +1944,15 @@ fn pads_by_the_zero_point_fold_into_the_conv() {
             .unwrap_or_else(|e| panic!("value {value:?}: {e}"));
         assert_eq!(run_cpu(&m, 4), run_cpu(&direct, 4), "value {value:?}");
     }
+    // an Identity between the Pad and its quantization changes nothing
+    let mut m = ModelProto::decode(&padded("constant", None)[..]).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let q = g.node.iter_mut().find(|n| n.name == "pqq").unwrap();
+    q.input[0] = "pi".into();
+    let at = g.node.iter().position(|n| n.name == "pqq").unwrap();
+    g.node.insert(at, node("Identity", "pid", &["p"], &["pi"]));
+    let m = import_onnx(&m.encode_to_vec(), &OnnxOptions::default()).unwrap();
+    assert_eq!(run_cpu(&m, 4), run_cpu(&direct, 4));
     let e = import_error(&padded("reflect", None));
     assert!(
         e.contains("Pad node 'pad'") && e.contains("constant-mode"),
