@@ -779,9 +779,24 @@ impl<'a> Importer<'a> {
                 ))
             }
         };
-        for (v, what) in [(batch, "--batch"), (h, "--image-size"), (w, "--image-size")] {
+        let (bw, sw) = (
+            if opts.batch.is_some() {
+                "--batch"
+            } else {
+                "the declared batch"
+            },
+            if opts.image_size.is_some() {
+                "--image-size"
+            } else {
+                "the declared image size"
+            },
+        );
+        for (v, what) in [(batch, bw), (h, sw), (w, sw)] {
             if !(1..=1 << 20).contains(&v) {
-                return Err(format!("{what} {v} is outside [1, 2^20]"));
+                return Err(format!(
+                    "input '{}': {what} {v} is outside [1, 2^20]",
+                    input.name
+                ));
             }
         }
         let shape = match nhwc {

@@ -30,7 +30,7 @@
 // MOBILE: check: 80 elements identical to
 // RUN: nibble-opt %t/m/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_80})' --emit=artifact -o %t/m80 | FileCheck %s --check-prefix=ART
 // RUN: not nibble-gen import %hawq_fixtures/onnx/mobilenet_s8.onnx --image-size 0 -o %t/m3 2>&1 | FileCheck %s --check-prefix=SMALL
-// SMALL: nibble-gen: error: {{.*}}mobilenet_s8.onnx: --image-size 0 is outside [1, 2^20]
+// SMALL: nibble-gen: error: {{.*}}mobilenet_s8.onnx: input 'input': --image-size 0 is outside [1, 2^20]
 // RUN: not nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx --arch resnet18 -o %t/x 2>&1 | FileCheck %s --check-prefix=FLAGS
 // FLAGS: --arch, --bits and --bit-config are for HAWQ checkpoints
 // RUN: head -c 300 %hawq_fixtures/onnx/resnet_u8.onnx > %t/cut.onnx && not nibble-gen import %t/cut.onnx -o %t/c 2>&1 | FileCheck %s --check-prefix=CUT
