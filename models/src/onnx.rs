@@ -343,6 +343,12 @@ enum Entry {
         float: bool,
         pads: [i64; 4],
     },
+    /// A constant Pad by 0.0 of the float graph input, before its QuantizeLinear (which makes
+    /// it `Padded`: 0.0 quantizes to the zero point).
+    PaddedInput {
+        input: ValueId,
+        pads: [i64; 4],
+    },
 }
 
 struct Importer<'a> {
@@ -1480,6 +1486,14 @@ impl<'a> Importer<'a> {
                 let (q, float) = match self.values.get(x) {
                     Some(Entry::Q(q)) => (q.clone(), false),
                     Some(Entry::F(Float::Dq(q))) => (q.clone(), true),
+                    Some(Entry::F(Float::Input(input))) => {
+                        if self.pad_value(n)? != 0.0 {
+                            return Err("a Pad of the float input by another value than 0.0 is not supported".into());
+                        }
+                        let input = *input;
+                        self.values.insert(out, Entry::PaddedInput { input, pads });
+                        return Ok(());
+                    }
                     _ => return Err(format!("'{x}' is not a quantized tensor or its DequantizeLinear")),
                 };
                 if self.g.value_type(q.id).shape.len() != 4 {
@@ -1487,20 +1501,7 @@ impl<'a> Importer<'a> {
                 }
                 // the padding value: 0.0 in float (the zero point once quantized), the zero
                 // point itself on integers
-                let value = match n.input.get(2).filter(|v| !v.is_empty()) {
-                    Some(v) => {
-                        let t = self.constant(v)?;
-                        let vals: Vec<f64> = match t.data.floats() {
-                            Some(f) => f.iter().map(|&x| x as f64).collect(),
-                            None => t.data.ints().unwrap_or_default().iter().map(|&x| x as f64).collect(),
-                        };
-                        match vals.as_slice() {
-                            [v] => *v,
-                            _ => return Err(format!("constant_value '{v}' is not one value")),
-                        }
-                    }
-                    None => Attrs::new(n).float("value")?.map_or(0.0, |v| v as f64),
-                };
+                let value = self.pad_value(n)?;
                 let want = if float { 0.0 } else { q.zp as f64 };
                 if value != want {
                     return Err(format!(
@@ -1541,6 +1542,16 @@ impl<'a> Importer<'a> {
                         transposed,
                     },
                 );
+            }
+            "QuantizeLinear" if matches!(self.values.get(input(n, 0)?), Some(Entry::PaddedInput { .. })) => {
+                // the input quantized, then padded by Q(0.0): the zero point
+                let (scale, zp, qtype) = self.qparams(n)?;
+                let Some(Entry::PaddedInput { input: x, pads }) = self.values.get(input(n, 0)?).cloned()
+                else {
+                    unreachable!("matched above")
+                };
+                let q = self.quantize_float(input(n, 0)?, Float::Input(x), scale, zp, qtype)?;
+                self.values.insert(out, Entry::Padded { q, float: false, pads });
             }
             "QuantizeLinear" => {
                 let (scale, mut zp, mut qtype) = self.qparams(n)?;
@@ -2490,6 +2501,29 @@ impl<'a> Importer<'a> {
             },
             _ => unreachable!("matched above"),
         }))
+    }
+
+    /// A Pad node's padding value: its `constant_value` input (from opset 11) or `value`
+    /// attribute, 0 when absent.
+    fn pad_value(&self, n: &NodeProto) -> Result<f64, String> {
+        let Some(v) = n.input.get(2).filter(|v| !v.is_empty()) else {
+            return Ok(Attrs::new(n).float("value")?.map_or(0.0, |v| v as f64));
+        };
+        let t = self.constant(v)?;
+        let vals: Vec<f64> = match t.data.floats() {
+            Some(f) => f.iter().map(|&x| x as f64).collect(),
+            None => t
+                .data
+                .ints()
+                .unwrap_or_default()
+                .iter()
+                .map(|&x| x as f64)
+                .collect(),
+        };
+        match vals.as_slice() {
+            [x] => Ok(*x),
+            _ => Err(format!("constant_value '{v}' is not one value")),
+        }
     }
 
     /// A Pad node's spatial padding [top, left, bottom, right]: constant mode, four-dim pads

@@ -1953,6 +1953,22 @@ fn pads_by_the_zero_point_fold_into_the_conv() {
     g.node.insert(at, node("Identity", "pid", &["p"], &["pi"]));
     let m = import_onnx(&m.encode_to_vec(), &OnnxOptions::default()).unwrap();
     assert_eq!(run_cpu(&m, 4), run_cpu(&direct, 4));
+    // a Pad of the float input before its QuantizeLinear (0.0 quantizes to the zero point)
+    let mut m = ModelProto::decode(&int_conv_model(0.05 * 0.01, vec![], "wq")[..]).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    g.node
+        .iter_mut()
+        .find(|n| n.op_type == "Conv")
+        .unwrap()
+        .attribute
+        .retain(|a| a.name != "pads");
+    g.node.iter_mut().find(|n| n.name == "q").unwrap().input[0] = "xp".into();
+    g.initializer
+        .push(tensor_i64("pads", vec![0, 0, 1, 1, 0, 0, 1, 1]));
+    g.node
+        .insert(0, node("Pad", "inpad", &["x", "pads"], &["xp"]));
+    let m = import_onnx(&m.encode_to_vec(), &OnnxOptions::default()).unwrap();
+    assert_eq!(run_cpu(&m, 4), run_cpu(&direct, 4));
     let e = import_error(&padded("reflect", None));
     assert!(
         e.contains("Pad node 'pad'") && e.contains("constant-mode"),
