@@ -1066,8 +1066,16 @@ impl<'a> Importer<'a> {
 
     /// The ONNX dims of activation `name` as imported (N x C x H x W, or N x C).
     fn onnx_dims(&self, name: &str) -> Option<Vec<i64>> {
+        // the qnn value of the same shape
         let id = match self.values.get(name)? {
-            Entry::Q(q) | Entry::F(Float::Dq(q)) => q.id,
+            Entry::Q(q)
+            | Entry::F(
+                Float::Dq(q)
+                | Float::Sum { a: q, .. }
+                | Float::SumConst { a: q, .. }
+                | Float::Unary(q, _)
+                | Float::Softmax(q),
+            ) => q.id,
             Entry::F(Float::Input(id) | Float::Acc { id, .. }) => *id,
             _ => return None,
         };
@@ -1696,7 +1704,10 @@ impl<'a> Importer<'a> {
             "MaxPool" => {
                 let a = Attrs::new(n);
                 check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "dilations", "storage_order", "auto_pad"])?;
-                let hw = self.map_hw(input(n, 0)?).ok();
+                let hw = self
+                    .onnx_dims(input(n, 0)?)
+                    .filter(|d| d.len() == 4)
+                    .map(|d| [d[2], d[3]]);
                 let (kernel, strides, padding, ceil) = window(&a, true, hw)?;
                 if let Some(Entry::F(
                     f @ (Float::Acc { pool_count: None, .. }
@@ -1805,10 +1816,7 @@ impl<'a> Importer<'a> {
                 let written = axes.ok_or(
                     "a ReduceMean over every axis is not supported; nibble takes the mean over axes [2, 3]",
                 )?;
-                let mut axes: Vec<i64> =
-                    written.iter().map(|&v| if (-4..0).contains(&v) { v + 4 } else { v }).collect();
-                axes.sort_unstable();
-                if ty.shape.len() != 4 || axes != [2, 3] || q.qtype.bits() != 8 {
+                if ty.shape.len() != 4 || !spatial_axes(&written) || q.qtype.bits() != 8 {
                     return Err(format!(
                         "a ReduceMean over axes {written:?} of a {:?} {} value: only the mean over axes [2, 3] of an 8-bit N x C x H x W map is supported",
                         ty.shape, q.qtype
@@ -2078,7 +2086,7 @@ impl<'a> Importer<'a> {
             }
             "Split" => {
                 let (x, float) = self.moved(input(n, 0)?)?;
-                let [b, c, h, w] = self.nchw(x.id);
+                let [_, c, _, _] = self.nchw(x.id);
                 if self.g.value_type(x.id).shape.len() != 4 {
                     return Err("only a Split of N x C x H x W along its channels is supported".into());
                 }
@@ -2149,7 +2157,6 @@ impl<'a> Importer<'a> {
                         "split sizes {sizes:?} for {k} outputs of {c} channels"
                     ));
                 }
-                let elem = self.g.value_type(x.id).elem;
                 let mut start = 0;
                 for (o, &size) in n.output.iter().zip(&sizes) {
                     let indices: Vec<i32> = (start..start + size).map(|i| i as i32).collect();
@@ -2157,23 +2164,16 @@ impl<'a> Importer<'a> {
                     if o.is_empty() {
                         continue;
                     }
-                    let id = self.g.push(
-                        Op::GatherChannels {
-                            indices,
-                            layout: Layout::NCHW,
-                        },
-                        vec![x.id],
-                        TensorType::new(vec![b, size, h, w], elem),
-                    );
+                    let id = self.gather_channels(x.id, indices);
                     self.values.insert(o.clone(), wrap(QVal { id, ..x.clone() }, float));
                 }
             }
-            "Flatten" | "Reshape" if self.flat_pool(n)?.is_some() => {
-                // the flatten of a pool over the whole map before its QuantizeLinear
-                let f = self.flat_pool(n)?.expect("checked");
-                self.values.insert(out, Entry::F(f));
-            }
             "Flatten" | "Reshape" => {
+                // the flatten of a pool over the whole map before its QuantizeLinear
+                if let Some(f) = self.flat_pool(n)? {
+                    self.values.insert(out, Entry::F(f));
+                    return Ok(());
+                }
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let [b, c, h, w] = self.nchw(x.id);
                 let ok = if n.op_type == "Flatten" {
@@ -2229,11 +2229,8 @@ impl<'a> Importer<'a> {
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let ty = self.g.value_type(x.id).clone();
                 let written = axes.ok_or("a Squeeze without axes (of every size-1 dimension, the batch too when it is 1) is not supported; name the axes [2, 3]")?;
-                let mut axes: Vec<i64> =
-                    written.iter().map(|&v| if (-4..0).contains(&v) { v + 4 } else { v }).collect();
-                axes.sort_unstable();
                 let [b, c, h, w] = if ty.shape.len() == 4 { self.nchw(x.id) } else { [0; 4] };
-                if ty.shape.len() != 4 || axes != [2, 3] || (h, w) != (1, 1) {
+                if ty.shape.len() != 4 || !spatial_axes(&written) || (h, w) != (1, 1) {
                     return Err(format!(
                         "a Squeeze of axes {written:?} of a {:?} value: only the squeeze of axes [2, 3] of an N x C x 1 x 1 map is supported",
                         ty.shape
@@ -2261,24 +2258,9 @@ impl<'a> Importer<'a> {
                         return Err(format!("training_mode '{t}' must be a constant false"));
                     }
                 }
-                let x = input(n, 0)?;
-                if self.is_constant(x) {
-                    let t = self.constant(x)?;
-                    self.folded.insert(out.clone(), t);
-                    self.values.insert(out, Entry::Const);
-                    return Ok(());
-                }
-                let e = self.values.get(x).cloned().ok_or_else(|| format!("'{x}' is unknown"))?;
-                self.values.insert(out, e);
+                self.alias(input(n, 0)?, out)?;
             }
-            "Identity" if self.is_constant(input(n, 0)?) => {
-                self.values.insert(out, Entry::Const);
-            }
-            "Identity" => {
-                let x = input(n, 0)?;
-                let e = self.values.get(x).cloned().ok_or_else(|| format!("'{x}' is unknown"))?;
-                self.values.insert(out, e);
-            }
+            "Identity" => self.alias(input(n, 0)?, out)?,
             other => {
                 return Err(format!(
                     "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, ReduceMean, a Pad before a Conv, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
@@ -2351,15 +2333,7 @@ impl<'a> Importer<'a> {
                 let indices: Vec<i32> = (0..c)
                     .map(|o| ((o % groups) * per + o / groups) as i32)
                     .collect();
-                let elem = self.g.value_type(q.id).elem;
-                let id = self.g.push(
-                    Op::GatherChannels {
-                        indices,
-                        layout: Layout::NCHW,
-                    },
-                    vec![q.id],
-                    TensorType::new(vec![b, c, h, w], elem),
-                );
+                let id = self.gather_channels(q.id, indices);
                 self.values.insert(out, wrap(QVal { id, ..q }, float));
                 Ok(true)
             }
@@ -2483,24 +2457,11 @@ impl<'a> Importer<'a> {
                     || (s[0] == -1 && s[1] == c))
                 && (s[1] == c || (s[1] == -1 && s[0] != -1))
         };
-        Ok(to_nc.then(|| match f.clone() {
-            Float::AvgPool {
-                x,
-                kernel,
-                strides,
-                padding,
-                count_include_pad,
-                ..
-            } => Float::AvgPool {
-                x,
-                kernel,
-                strides,
-                padding,
-                count_include_pad,
-                flat: true,
-            },
-            _ => unreachable!("matched above"),
-        }))
+        let mut f = f.clone();
+        if let Float::AvgPool { flat, .. } = &mut f {
+            *flat = true;
+        }
+        Ok(to_nc.then_some(f))
     }
 
     /// A Pad node's padding value: its `constant_value` input (from opset 11) or `value`
@@ -2575,32 +2536,36 @@ impl<'a> Importer<'a> {
         Ok([full[2], full[3], full[6], full[7]])
     }
 
-    /// The spatial size (H, W) of the N x C x H x W map ONNX value `name` holds.
-    fn map_hw(&self, name: &str) -> Result<[i64; 2], String> {
-        fn id_of(f: &Float) -> Option<ValueId> {
-            match f {
-                Float::Input(id) | Float::Acc { id, .. } => Some(*id),
-                Float::Dq(q)
-                | Float::Sum { a: q, .. }
-                | Float::SumConst { a: q, .. }
-                | Float::Unary(q, _)
-                | Float::Softmax(q) => Some(q.id),
-                Float::Concat(parts) => parts.first().map(|q| q.id),
-                Float::AvgPool { .. } | Float::Pooled { .. } => None,
+    /// `out` is `x` (an Identity, a Dropout of inference): the same entry, and for a constant
+    /// the same tensor (an Identity of an initializer is one already: `Importer::new`).
+    fn alias(&mut self, x: &str, out: String) -> Result<(), String> {
+        if self.is_constant(x) {
+            if !self.is_constant(&out) {
+                let t = self.constant(x)?;
+                self.folded.insert(out.clone(), t);
             }
+            self.values.insert(out, Entry::Const);
+            return Ok(());
         }
-        let id = match self.values.get(name) {
-            Some(Entry::Q(q)) => Some(q.id),
-            Some(Entry::F(f)) => id_of(f),
-            _ => None,
-        };
-        match id.map(|id| self.g.value_type(id).shape.clone()) {
-            Some(shape) if shape.len() == 4 => {
-                let [_, _, h, w] = self.nchw(id.expect("a value"));
-                Ok([h, w])
-            }
-            _ => Err(format!("'{name}' is not an N x C x H x W map")),
-        }
+        let e = self
+            .values
+            .get(x)
+            .cloned()
+            .ok_or_else(|| format!("'{x}' is unknown"))?;
+        self.values.insert(out, e);
+        Ok(())
+    }
+
+    /// `qnn.gather_channels` of NCHW map `x`: result channel j is channel `indices[j]`.
+    fn gather_channels(&mut self, x: ValueId, indices: Vec<i32>) -> ValueId {
+        let [b, _, h, w] = self.nchw(x);
+        let ty = TensorType::new(
+            vec![b, indices.len() as i64, h, w],
+            self.g.value_type(x).elem,
+        );
+        let layout = Layout::NCHW;
+        self.g
+            .push(Op::GatherChannels { indices, layout }, vec![x], ty)
     }
 
     /// A qnn weight from integers (name derived from the ONNX name, unique).
@@ -3890,6 +3855,17 @@ fn nchw_conv(strides: [i64; 2], padding: [i64; 4], padding_value: i64, groups: i
         padding_value,
         groups,
     }
+}
+
+/// Whether `axes` of a rank-4 value (negative ones counted from the end) are exactly the
+/// spatial ones, 2 and 3.
+fn spatial_axes(axes: &[i64]) -> bool {
+    let mut a: Vec<i64> = axes
+        .iter()
+        .map(|&v| if (-4..0).contains(&v) { v + 4 } else { v })
+        .collect();
+    a.sort_unstable();
+    a == [2, 3]
 }
 
 fn wrap(q: QVal, float: bool) -> Entry {

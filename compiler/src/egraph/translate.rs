@@ -8,7 +8,7 @@ use super::analysis::{attr, is_absent, kernel_layout_leaf, layout_leaf, value, D
 use super::language::{ActLayout, ArgLeaf, Attr, Qnn, Scales, WeightLayout, WeightLeaf};
 use egg::Id;
 use nibble_qnn::graph::{EpilogueKind, Graph, Node, Op, ValueId};
-use nibble_qnn::semantics::{AvgPoolF32, ElemType, Layout};
+use nibble_qnn::semantics::{ElemType, Layout};
 use std::collections::{HashMap, HashSet};
 
 /// The e-graph of a function and the class of each of its values.
@@ -252,23 +252,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     Op::AvgPool2d { divisor, .. } => divisor,
                     _ => None,
                 };
-                let f32 = match n.op {
-                    Op::AvgPool2dF32 {
-                        input_scale,
-                        input_zero_point,
-                        output_scale,
-                        output_zero_point,
-                        count_include_pad,
-                        ..
-                    } => Some(AvgPoolF32 {
-                        input_scale,
-                        input_zero_point,
-                        output_scale,
-                        output_zero_point,
-                        count_include_pad,
-                    }),
-                    _ => None,
-                };
+                let f32 = n.op.avg_pool_f32();
                 let a = eg.add(Qnn::Attr(Attr::Pool {
                     site,
                     kernel: *kernel,

@@ -309,6 +309,27 @@ qnn_ops! {
 }
 
 impl Op {
+    /// The arithmetic of a `qnn.avg_pool2d_f32` (None for other ops).
+    pub fn avg_pool_f32(&self) -> Option<crate::semantics::AvgPoolF32> {
+        match *self {
+            Op::AvgPool2dF32 {
+                input_scale,
+                input_zero_point,
+                output_scale,
+                output_zero_point,
+                count_include_pad,
+                ..
+            } => Some(crate::semantics::AvgPoolF32 {
+                input_scale,
+                input_zero_point,
+                output_scale,
+                output_zero_point,
+                count_include_pad,
+            }),
+            _ => None,
+        }
+    }
+
     /// The activation layout the op names (its input's for layout_transform; None for ops
     /// without one: weight, dense).
     pub fn layout(&self) -> Option<Layout> {

@@ -461,20 +461,10 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             strides,
             padding,
             layout,
-            input_scale,
-            input_zero_point,
-            output_scale,
-            output_zero_point,
-            count_include_pad,
+            ..
         } => {
             arity(&ops, 1, 1)?;
-            let p = AvgPoolF32 {
-                input_scale: *input_scale,
-                input_zero_point: *input_zero_point,
-                output_scale: *output_scale,
-                output_zero_point: *output_zero_point,
-                count_include_pad: *count_include_pad,
-            };
+            let p = node.op.avg_pool_f32().expect("an avg_pool2d_f32");
             Data::Int(avg_pool_f32(
                 ops[0], *kernel, *strides, *padding, *layout, res, &p,
             )?)

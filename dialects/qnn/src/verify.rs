@@ -691,22 +691,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
                     operands[0].elem, result.elem
                 ));
             }
-            if let Op::AvgPool2dF32 {
-                input_scale,
-                input_zero_point,
-                output_scale,
-                output_zero_point,
-                count_include_pad,
-                ..
-            } = op
-            {
-                let p = crate::semantics::AvgPoolF32 {
-                    input_scale: *input_scale,
-                    input_zero_point: *input_zero_point,
-                    output_scale: *output_scale,
-                    output_zero_point: *output_zero_point,
-                    count_include_pad: *count_include_pad,
-                };
+            if let Some(p) = op.avg_pool_f32() {
                 avg_pool_f32(&p, operands[0].elem, result.elem)?;
             }
             if let Op::AvgPool2d { divisor, .. } = op {

@@ -15,7 +15,7 @@ use crate::select::{
 };
 use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, ValueId};
-use nibble_qnn::semantics::{AvgPoolF32, ElemType, KernelLayout, Layout, Rounding};
+use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::collections::{HashMap, HashSet};
 
 /// Options of `convert-qnn-to-tcconv`.
@@ -334,6 +334,14 @@ impl<'g> Lowering<'g> {
     fn output(&mut self, v: ValueId) -> BufId {
         let l = self.layout[&v];
         self.new_buffer(v, l)
+    }
+
+    /// The buffers of a one-input op whose input is read in the layout of its result `v`:
+    /// (input `x`'s buffer, `v`'s).
+    fn unary_io(&mut self, v: ValueId, x: ValueId) -> (BufId, BufId) {
+        let l = self.layout[&v];
+        let input = self.buffer(x, l);
+        (input, self.output(v))
     }
 
     /// What the lowering needs beyond qnn's verifier, checked before anything is planned:
@@ -1050,18 +1058,16 @@ impl<'g> Lowering<'g> {
                     self.p.ops.push(TcOp::Elementwise { op, inputs, output });
                 }
                 Op::Lookup { table, .. } => {
-                    let l = self.layout[&v];
-                    let inputs = vec![self.buffer(n.operands[0], l)];
-                    let output = self.output(v);
+                    let (input, output) = self.unary_io(v, n.operands[0]);
+                    let inputs = vec![input];
                     let op = Elementwise::Lookup {
                         table: table.clone(),
                     };
                     self.p.ops.push(TcOp::Elementwise { op, inputs, output });
                 }
                 Op::Relu { .. } | Op::Clamp { .. } => {
-                    let l = self.layout[&v];
-                    let inputs = vec![self.buffer(n.operands[0], l)];
-                    let output = self.output(v);
+                    let (input, output) = self.unary_io(v, n.operands[0]);
+                    let inputs = vec![input];
                     let op = match &n.op {
                         Op::Clamp { min, max, .. } => Elementwise::Clamp {
                             min: *min,
@@ -1117,24 +1123,11 @@ impl<'g> Lowering<'g> {
                     kernel,
                     strides,
                     padding,
-                    input_scale,
-                    input_zero_point,
-                    output_scale,
-                    output_zero_point,
-                    count_include_pad,
                     ..
                 } => {
-                    let l = self.layout[&v];
-                    let input = self.buffer(n.operands[0], l);
-                    let output = self.output(v);
+                    let (input, output) = self.unary_io(v, n.operands[0]);
                     self.p.ops.push(TcOp::Pool {
-                        kind: PoolKind::AvgF32(AvgPoolF32 {
-                            input_scale: *input_scale,
-                            input_zero_point: *input_zero_point,
-                            output_scale: *output_scale,
-                            output_zero_point: *output_zero_point,
-                            count_include_pad: *count_include_pad,
-                        }),
+                        kind: PoolKind::AvgF32(n.op.avg_pool_f32().expect("an avg_pool2d_f32")),
                         input,
                         output,
                         kernel: *kernel,
@@ -1170,9 +1163,7 @@ impl<'g> Lowering<'g> {
                 // computed by the dense kernel it follows
                 Op::Dequantize { .. } if fused_into.contains(&i) => {}
                 Op::Dequantize { scales, .. } => {
-                    let l = self.layout[&v];
-                    let input = self.buffer(n.operands[0], l);
-                    let output = self.output(v);
+                    let (input, output) = self.unary_io(v, n.operands[0]);
                     self.p.ops.push(TcOp::Dequantize {
                         input,
                         output,
@@ -1180,9 +1171,7 @@ impl<'g> Lowering<'g> {
                     });
                 }
                 Op::GatherChannels { indices, .. } => {
-                    let l = self.layout[&v];
-                    let input = self.buffer(n.operands[0], l);
-                    let output = self.output(v);
+                    let (input, output) = self.unary_io(v, n.operands[0]);
                     self.p.ops.push(TcOp::Gather {
                         input,
                         output,
