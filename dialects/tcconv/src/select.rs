@@ -1434,7 +1434,9 @@ pub fn mma_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan>
     // Warp tile and K split: the largest tile (most reuse) that gives 4 warps per SM,
     // splitting K (2 or 4 ways, dividing the K steps of a tap) before shrinking the tile;
     // when nothing reaches that, the most warps.
-    let cands: &[(i64, i64)] = if shape[0] == 16 {
+    let cands: &[(i64, i64)] = if shape[0] == 16 && tapk && o % 64 == 0 {
+        &[(2, 8), (2, 4), (2, 2), (1, 2), (1, 1)]
+    } else if shape[0] == 16 {
         &[(2, 4), (2, 2), (1, 2), (1, 1)]
     } else {
         &[(4, 4), (2, 4), (2, 2), (1, 2), (1, 1)]

@@ -299,12 +299,10 @@ pub fn store_tile(
     let pair_residual = rb.filter(|(buf, ab)| {
         matches!(buf.storage, Storage::Word32 | Storage::Narrow16) && channel_pairs(ab)
     });
-    // with whole-row stores: whether the warp's 32 channels lie inside the output (O is a
-    // multiple of 32 there), and the last 32-channel group's first channel
-    let whole_rows = (tile.stage.is_none() && whole_row_stores(tile, s.output)).then(|| {
-        let olim = kb.idx(o_total);
-        (kb.cmp(Cmp::Ult, nbase, olim), kb.idx(o_total - 32))
-    });
+    // with whole-row stores: the last 32-channel group's first channel (O is a multiple of 32
+    // there)
+    let whole_rows =
+        (tile.stage.is_none() && whole_row_stores(tile, s.output)).then(|| kb.idx(o_total - 32));
     for mt in 0..tile.mt as usize {
         // with whole-row stores: the packed words of each row half, n-tile by n-tile
         let mut row_words: Vec<Vec<Val>> = vec![vec![]; rhalves as usize];
@@ -412,23 +410,29 @@ pub fn store_tile(
                 bufs.out.store_escapes(kb, &std::mem::take(&mut escapes));
             }
         }
-        if let Some((row_in, row_last)) = whole_rows {
-            // lane t of each group stores row half t: the warp's 32 channels of a pixel, 16
-            // bytes at once
+        if let Some(row_last) = whole_rows {
+            // lane t of each group stores one (row half, 32-channel group) pair: 32 channels of
+            // a pixel, 16 bytes at once
             for (rh, words) in row_words.into_iter().enumerate() {
                 let (_, rok, n, y, x) = rows[mt * rhalves as usize + rh];
-                let krh = kb.idx(rh as i64);
-                let mine = kb.cmp(Cmp::Eq, t, krh);
-                let ok = kb.andb(rok, tile.ok);
-                let ok = kb.andb(ok, mine);
-                let ok = kb.andb(ok, row_in);
-                let oc = kb.mins(nbase, row_last);
-                let sl = act_slot(kb, s.output, n, oc, y, x);
-                let k8 = kb.idx(8);
-                let wi = kb.divu(sl, k8);
-                let v = kb.vec4([words[0], words[1], words[2], words[3]]);
-                let mem = bufs.out.mem;
-                kb.if_then(ok, |kb| kb.store4(v, mem, wi));
+                for (gi, group) in words.chunks(4).enumerate() {
+                    let lane_t = kb.idx(gi as i64 * rhalves + rh as i64);
+                    let mine = kb.cmp(Cmp::Eq, t, lane_t);
+                    let ok = kb.andb(rok, tile.ok);
+                    let ok = kb.andb(ok, mine);
+                    let goff = kb.idx(gi as i64 * 32);
+                    let g0 = kb.add(nbase, goff);
+                    let olim = kb.idx(o_total);
+                    let gin = kb.cmp(Cmp::Ult, g0, olim);
+                    let ok = kb.andb(ok, gin);
+                    let oc = kb.mins(g0, row_last);
+                    let sl = act_slot(kb, s.output, n, oc, y, x);
+                    let k8 = kb.idx(8);
+                    let wi = kb.divu(sl, k8);
+                    let v = kb.vec4([group[0], group[1], group[2], group[3]]);
+                    let mem = bufs.out.mem;
+                    kb.if_then(ok, |kb| kb.store4(v, mem, wi));
+                }
             }
         }
     }
@@ -455,14 +459,15 @@ fn bias_pair(kb: &mut KernelBuilder, b: Option<&Buf>, oc: Val, channels: i64) ->
 /// more values live across the branch (the whole m-tile spilled the 128-register residual convs).
 const NARROW_GROUP: usize = 2;
 
-/// Whether [`store_tile`] writes a packed 4-bit output a row at a time: a warp tile of 4
-/// n-tiles (32 channels, starting at a multiple of 32) of a channel-innermost output whose
-/// stored pixel is whole 32-channel groups, so each row's 4 words are 16 aligned bytes (one
-/// vector store instead of four 4-byte ones into the same 32-byte sector).
+/// Whether [`store_tile`] writes a packed 4-bit output a row at a time: a warp tile of 4 or 8
+/// n-tiles (32-channel groups, starting at a multiple of 32) of a channel-innermost output
+/// whose stored pixel is whole 32-channel groups, so each row's 4 words of a group are 16
+/// aligned bytes (one vector store instead of four 4-byte ones into the same 32-byte sector),
+/// stored by one of the 4 lanes that hold them (hence at most 4 row halves x groups).
 fn whole_row_stores(tile: &WarpTile, out: &ActBuffer) -> bool {
     out.storage() == Storage::Packed4
-        && tile.nt == 4
-        && tile.mm / 8 <= 4
+        && tile.nt % 4 == 0
+        && tile.mm / 8 * (tile.nt / 4) <= 4
         && channel_inner(out.layout)
         && out.dims[1] % 32 == 0
         && out.stored_channels() == out.dims[1]
