@@ -413,16 +413,16 @@ pub fn store_tile(
         if let Some(row_last) = whole_rows {
             // lane t of each group stores one (row half, 32-channel group) pair: 32 channels of
             // a pixel, 16 bytes at once
+            let olim = kb.idx(o_total);
             for (rh, words) in row_words.into_iter().enumerate() {
                 let (_, rok, n, y, x) = rows[mt * rhalves as usize + rh];
+                let row_ok = kb.andb(rok, tile.ok);
                 for (gi, group) in words.chunks(4).enumerate() {
                     let lane_t = kb.idx(gi as i64 * rhalves + rh as i64);
                     let mine = kb.cmp(Cmp::Eq, t, lane_t);
-                    let ok = kb.andb(rok, tile.ok);
-                    let ok = kb.andb(ok, mine);
+                    let ok = kb.andb(row_ok, mine);
                     let goff = kb.idx(gi as i64 * 32);
                     let g0 = kb.add(nbase, goff);
-                    let olim = kb.idx(o_total);
                     let gin = kb.cmp(Cmp::Ult, g0, olim);
                     let ok = kb.andb(ok, gin);
                     let oc = kb.mins(g0, row_last);
