@@ -471,11 +471,14 @@ fn constant_table(
                 "constant '{name}' is not a static 1-D memref of at most {MAX_TABLE_VALUES} values"
             )
         })?;
-    if ty.to_string() != format!("memref<{}xi32>", shape[0]) || g.attribute("constant").is_err() {
+    if ty.to_string() != format!("memref<{}xi32>", shape[0]) {
         return Err(format!(
-            "'{name}' is not a constant i32 table (memref.global \"private\" constant @{name} : memref<Nxi32> = dense<...>)"
+            "'{name}' is not an i32 table (memref.global \"private\" constant @{name} : memref<Nxi32> = dense<...>)"
         ));
     }
+    // a global without `constant` is a kernel's state: uploaded with the weights like a table,
+    // it starts at zero and the kernel leaves it zero
+    let state = g.attribute("constant").is_err();
     let init = g
         .attribute("initial_value")
         .map_err(|_| format!("constant '{name}' has no initial value"))?;
@@ -489,9 +492,15 @@ fn constant_table(
                 shape[0]
             ));
         }
-        Ok((0..shape[0] as isize)
+        let values: Vec<i32> = (0..shape[0] as isize)
             .map(|i| mlir_sys::mlirDenseElementsAttrGetInt32Value(raw, i))
-            .collect())
+            .collect();
+        if state && values.iter().any(|&v| v != 0) {
+            return Err(format!(
+                "'{name}' is neither constant nor zero-initialized state (memref.global \"private\" @{name} : memref<Nxi32> = dense<0>)"
+            ));
+        }
+        Ok(values)
     }
 }
 

@@ -200,17 +200,7 @@ pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> 
             ))
         }
     };
-    let step = |name: &str| -> Result<Option<crate::graph::RequantizeStep>, String> {
-        if !op.has_attribute(&format!("{name}_multiplier")) {
-            return Ok(None);
-        }
-        Ok(Some(crate::graph::RequantizeStep {
-            scales: scales(op, &format!("{name}_multiplier"), &format!("{name}_shift"))?,
-            rounding: rounding_named(op, &format!("{name}_rounding"))?,
-            zero_point: int(op, &format!("{name}_zero_point"))?,
-            clamp: i64_array(op, &format!("{name}_clamp"))?,
-        }))
-    };
+    let step = |name: &str| requantize_step(op, name);
     Ok(Epilogue {
         kind,
         rounding: rounding_attr(op)?,
@@ -219,6 +209,23 @@ pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> 
         second: step("second")?,
         then: step("then")?,
     })
+}
+
+/// The requantize step spelled `{name}_multiplier`, `{name}_shift`, `{name}_rounding`,
+/// `{name}_zero_point`, `{name}_clamp` (None without `{name}_multiplier`).
+pub fn requantize_step(
+    op: &OperationRef,
+    name: &str,
+) -> Result<Option<crate::graph::RequantizeStep>, String> {
+    if !op.has_attribute(&format!("{name}_multiplier")) {
+        return Ok(None);
+    }
+    Ok(Some(crate::graph::RequantizeStep {
+        scales: scales(op, &format!("{name}_multiplier"), &format!("{name}_shift"))?,
+        rounding: rounding_named(op, &format!("{name}_rounding"))?,
+        zero_point: int(op, &format!("{name}_zero_point"))?,
+        clamp: i64_array(op, &format!("{name}_clamp"))?,
+    }))
 }
 
 /// The `rounding` attribute.

@@ -1186,7 +1186,7 @@ impl Ctx<'_> {
     fn dense(&self, d: &Dense, bufs: &[Option<Stored>], ob: &ActBuffer, og: &Geo) -> Res<Stored> {
         let xb = self.buf(d.input)?;
         let (pw, wslots) = self.weight(d.weight)?;
-        if !xb.stored_as_nc() || pw.packing != Packing::DenseOk {
+        if !(xb.stored_as_nc() || d.pool.is_some()) || pw.packing != Packing::DenseOk {
             return Err(format!(
                 "dense reads an NC (or N x C x 1 x 1) input and DenseOk weights, got a {} input and '{}' packed {:?}",
                 xb.layout, pw.name, pw.packing
@@ -1198,10 +1198,37 @@ impl Ctx<'_> {
                 xb.elem, pw.elem
             ));
         }
+        // the layer's inputs: row nn's k values from index `xrow(nn)`, `cl` of them stored
         let (xg, xv) = self.ints(bufs, d.input)?;
-        let [n, k, ..] = xg.dims;
+        let (n, k, xv, xrow, cl): (
+            usize,
+            usize,
+            Vec<i32>,
+            Box<dyn Fn(usize) -> usize + Sync>,
+            usize,
+        ) = match &d.pool {
+            None => {
+                if xg.dims[2..] != [1, 1] {
+                    return Err(format!("dense input {:?} is not N x C x 1 x 1", xg.dims));
+                }
+                let cl = xg.ext[1].min(pack::stored_channels(pw));
+                let g = xg.clone();
+                (
+                    xg.dims[0],
+                    xg.dims[1],
+                    xv,
+                    Box::new(move |nn| g.at(nn, 0, 0, 0)),
+                    cl,
+                )
+            }
+            Some(pl) => {
+                let [n, c, ..] = xg.dims;
+                let pooled = global_pool(pl, &xg, &xv)?;
+                (n, c, pooled, Box::new(move |nn| nn * c), c)
+            }
+        };
         let [no, o, ..] = og.dims;
-        if pw.dims != [o as i64, k as i64, 1, 1] || no != n || xg.dims[2..] != [1, 1] {
+        if pw.dims != [o as i64, k as i64, 1, 1] || no != n {
             return Err(format!(
                 "input {:?}, weight '{}' {:?} and output {:?} do not make a dense layer",
                 xg.dims, pw.name, pw.dims, og.dims
@@ -1209,9 +1236,7 @@ impl Ctx<'_> {
         }
         let bias = self.bias(d.bias, o)?;
         check_epilogue(&d.epilogue, o, false)?;
-        let cl = xg.ext[1].min(pack::stored_channels(pw));
         let wrow = |oo: usize| pack::slot(pw, oo, 0, 0, 0);
-        let xrow = |nn: usize| xg.at(nn, 0, 0, 0);
         let acc: Vec<i64> = (0..n * o)
             .into_par_iter()
             .map(|p| {
@@ -1249,6 +1274,42 @@ impl Ctx<'_> {
             None => Ok(store_ints(ob, &og.fill(|nn, cc, _, _| value(nn, cc))?)),
         }
     }
+}
+
+/// A dense layer's fused global pool of map `x` (geometry `g`): N x C values, row-major, as
+/// `Interp::pool` with a window of the whole map computes them into a buffer of type `pl.elem`.
+fn global_pool(pl: &DensePool, g: &Geo, x: &[i32]) -> Res<Vec<i32>> {
+    let [n, c, h, w] = g.dims;
+    let count = pl.divisor.unwrap_or((h * w) as i64);
+    if count < 1 || pl.split < 1 || h * w == 0 {
+        return Err(format!(
+            "pool divisor {count} and split {} must be at least 1, the map {:?} not empty",
+            pl.split, g.dims
+        ));
+    }
+    if let Some(q) = &pl.requantize {
+        check_requantize(&q.scales, q.clamp, q.zero_point, c)?;
+    }
+    (0..n * c)
+        .map(|p| {
+            let (nn, cc) = (p / c, p % c);
+            let taps = (0..h).flat_map(|y| (0..w).map(move |xx| (y, xx)));
+            let vals = taps.map(|(y, xx)| x[g.at(nn, cc, y, xx)] as i64);
+            let v = match pl.kind {
+                PoolKind::Max => vals.max().unwrap_or(i64::MIN),
+                PoolKind::Avg => floor_div(vals.sum(), count),
+                PoolKind::AvgF32(_) => return Err("a dense layer's pool is max or avg".into()),
+            };
+            match &pl.requantize {
+                Some(q) => {
+                    let (lo, hi) = pl.elem.range();
+                    let y = q.apply(v.clamp(i32::MIN as i64, i32::MAX as i64), cc);
+                    Ok(y.clamp(lo, hi) as i32)
+                }
+                None => in_range(v, pl.elem, || format!("the pooled value (n={nn}, c={cc})")),
+            }
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2580,6 +2641,134 @@ mod tests {
     /// requantize runs in the pool op (one op, no i32 map stored) and matches the reference on
     /// random inputs; a pool result the function also returns, or that two ops read, keeps its
     /// own buffer and the requantize its own op.
+    /// A global pool read only by a dense layer runs in the dense kernel (`DensePool`) at batch
+    /// <= 8 and agrees with the reference: max and average pools, with and without a
+    /// requantize, 4-bit, 8-bit and i32 maps, odd channel counts (blocks past C),
+    /// a bias and a fused dequantize. Not fused: a batch above 8, a pool whose result is also
+    /// returned, a pool over part of the map.
+    #[test]
+    fn global_pool_runs_in_the_dense_kernel_and_matches_the_reference() {
+        let mut rng = Rng(83);
+        let mut fails = vec![];
+        // (batch, channels, map size, outputs, max pool, requantize, map type, dequantize, reader)
+        #[rustfmt::skip]
+        let cases = [
+            (1i64, 37i64, 3i64, 7i64, false, true, ElemType::I32, true, "dense"),
+            (2, 300, 2, 5, true, false, ElemType::U4, false, "dense"),
+            (3, 64, 4, 9, false, false, ElemType::I8, false, "dense"),
+            (8, 19, 1, 3, true, true, ElemType::I8, true, "dense"),
+            (1, 2048, 2, 10, false, true, ElemType::I32, true, "dense"),
+            (9, 16, 2, 4, false, true, ElemType::I32, false, "dense"),
+            (2, 16, 3, 4, false, true, ElemType::I32, false, "returned"),
+            (2, 16, 4, 4, false, true, ElemType::I32, false, "window"),
+        ];
+        let layout = Layout::NCHW;
+        for (case, (n, c, h, o, max, rq, map, deq, reader)) in cases.into_iter().enumerate() {
+            let shape = |h: i64| vec![n, c, h, h];
+            let x_ty = TensorType::new(shape(h), map);
+            let mut g = Graph::new("head", vec![x_ty.clone()]);
+            // "window": a 1 x 1 result of a window smaller than the map
+            let k = if reader == "window" { h - 1 } else { h };
+            let oh = 1;
+            let pooled_elem = if rq { ElemType::I32 } else { map };
+            let pool_op = if max {
+                Op::MaxPool2d {
+                    kernel: [k, k],
+                    strides: [k, k],
+                    padding: [0; 4],
+                    layout,
+                }
+            } else {
+                Op::AvgPool2d {
+                    kernel: [k, k],
+                    strides: [k, k],
+                    padding: [0; 4],
+                    layout,
+                    divisor: None,
+                }
+            };
+            let pooled = g.push(pool_op, vec![0], TensorType::new(shape(oh), pooled_elem));
+            let mut v = pooled;
+            if rq {
+                v = g.push(
+                    Op::Requantize {
+                        offset: vec![],
+                        scales: scales_for(&mut rng, c, 1, 30000, 1, 9),
+                        rounding: Rounding::HalfToEven,
+                        zero_point: 0,
+                        clamp: [-128, 127],
+                        layout,
+                    },
+                    vec![pooled],
+                    TensorType::new(shape(oh), ElemType::I8),
+                );
+            }
+            let in_elem = g.value_type(v).elem;
+            v = g.push(
+                Op::Flatten { layout },
+                vec![v],
+                TensorType::new(vec![n, c], in_elem),
+            );
+            let w_ty = TensorType::new(vec![o, c], ElemType::I8);
+            let b_ty = TensorType::new(vec![o], ElemType::I32);
+            let wid = weight(&mut g, "w", w_ty.clone());
+            let bid = weight(&mut g, "b", b_ty.clone());
+            let mut y = g.push(
+                Op::Dense,
+                vec![v, wid, bid],
+                TensorType::new(vec![n, o], ElemType::I32),
+            );
+            if deq {
+                y = g.push(
+                    Op::Dequantize {
+                        scales: vec![0.125],
+                        layout: Layout::NC,
+                    },
+                    vec![y],
+                    TensorType::new(vec![n, o], ElemType::F32),
+                );
+            }
+            g.results = vec![y];
+            if reader == "returned" {
+                g.results.push(pooled);
+            }
+            let mut w = Weights::default();
+            w.insert("w", rng.tensor(&w_ty));
+            w.insert(
+                "b",
+                Tensor::int(b_ty, (0..o).map(|_| rng.int(-500, 500) as i32).collect()),
+            );
+            let x = rng.tensor(&x_ty);
+            let what = format!("case {case} ({n}, {c}, {h}) max {max} {map} {reader}");
+            let (f, _) = check_all_lowerings(&what, &g, &w, &[x.clone()]);
+            fails.extend(f);
+            let fused = |opts: &LowerOptions| {
+                let p = lower(&g, Target::Sm90, opts).unwrap();
+                crate::verify::verify_program(&p).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+                let pools = p
+                    .ops
+                    .iter()
+                    .filter(|op| matches!(op, TcOp::Pool { .. }))
+                    .count();
+                let dense_pools = p
+                    .ops
+                    .iter()
+                    .filter(|op| matches!(op, TcOp::Dense(d) if d.pool.is_some()))
+                    .count();
+                assert_eq!(pools + dense_pools, 1, "{what}: {:?}", p.ops);
+                dense_pools == 1
+            };
+            let expect = reader == "dense" && n <= crate::lower::POOL_DENSE_MAX_BATCH;
+            assert_eq!(fused(&LowerOptions::default()), expect, "{what}");
+            let apart = LowerOptions {
+                separate_pools: true,
+                ..Default::default()
+            };
+            assert!(!fused(&apart), "{what}: pools=separate");
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
     #[test]
     fn pool_then_requantize_is_one_op_and_matches_the_reference() {
         let mut rng = Rng(61);

@@ -313,9 +313,13 @@ pub fn build_func<'c>(
                     v,
                     None,
                     format!(
-                        "{}{}, {}",
+                        "{}{}{}, {}",
                         match &d.dequantize {
                             Some(s) => format!("dequantize = {}, ", f32_array(s)),
+                            None => String::new(),
+                        },
+                        match &d.pool {
+                            Some(pl) => format!("{}, ", dict_text(dense_pool_attrs(pl))),
                             None => String::new(),
                         },
                         dict_text(epilogue_attrs(&d.epilogue)),
@@ -534,6 +538,47 @@ fn s(op: &OperationRef, n: &str) -> Result<String, String> {
 fn boolean(op: &OperationRef, n: &str) -> Result<bool, String> {
     int(op, n).map(|v| v != 0)
 }
+/// A dense layer's fused pool as attributes: `pool` (`"max"` / `"avg"`), `pool_elem`,
+/// `pool_split`, optional `pool_divisor`, and a requantize as `pool_multiplier`, `pool_shift`,
+/// `pool_rounding`, `pool_zero_point`, `pool_clamp`.
+fn dense_pool_attrs(pl: &DensePool) -> Vec<(String, String)> {
+    let kind = match pl.kind {
+        PoolKind::Max => "max",
+        PoolKind::Avg => "avg",
+        PoolKind::AvgF32(_) => "avg_f32",
+    };
+    let mut a = vec![
+        ("pool".to_string(), format!("\"{kind}\"")),
+        ("pool_elem".to_string(), format!("\"{}\"", pl.elem)),
+        ("pool_split".to_string(), format!("{} : i64", pl.split)),
+    ];
+    if let Some(d) = pl.divisor {
+        a.push(("pool_divisor".into(), format!("{d} : i64")));
+    }
+    if let Some(q) = &pl.requantize {
+        q.entries("pool_", &mut a);
+    }
+    a
+}
+
+fn dense_pool_of(op: &OperationRef) -> Result<DensePool, String> {
+    Ok(DensePool {
+        kind: match s(op, "pool")?.as_str() {
+            "max" => PoolKind::Max,
+            "avg" => PoolKind::Avg,
+            k => {
+                return Err(format!(
+                    "a dense layer's pool is \"max\" or \"avg\", not \"{k}\""
+                ))
+            }
+        },
+        divisor: opt_int(op, "pool_divisor")?,
+        requantize: nibble_qnn::ir::requantize_step(op, "pool")?,
+        elem: elem(&s(op, "pool_elem")?)?,
+        split: int(op, "pool_split")?,
+    })
+}
+
 fn elem(s: &str) -> Result<ElemType, String> {
     ElemType::parse(s).ok_or_else(|| format!("unknown element type '{s}'"))
 }
@@ -892,6 +937,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     epilogue: epilogue_of(&op).map_err(err)?,
                     dequantize: match op.attribute("dequantize") {
                         Ok(_) => Some(f32_vec(&op, "dequantize").map_err(err)?),
+                        Err(_) => None,
+                    },
+                    pool: match op.attribute("pool") {
+                        Ok(_) => Some(dense_pool_of(&op).map_err(err)?),
                         Err(_) => None,
                     },
                 }));

@@ -45,7 +45,20 @@ pub struct LowerOptions {
     /// launch and one pass over the image fewer; H200, MobileNetV2 int8 at batch 64 1.229 ->
     /// 1.180 ms).
     pub separate_pads: bool,
+    /// `pools=separate`: a global pool is a kernel of its own (for A/B runs); by default a
+    /// global max / average pool read only by a dense layer runs in that layer's kernel at
+    /// batch sizes up to [`POOL_DENSE_MAX_BATCH`] ([`fold_pools_into_dense`]).
+    pub separate_pools: bool,
 }
+
+/// The largest batch whose global pool [`fold_pools_into_dense`] moves into the dense kernel:
+/// each of its blocks adds a partial sum per output and image into the accumulator, so the
+/// atomic adds grow with the batch while the launch they save does not.
+pub const POOL_DENSE_MAX_BATCH: i64 = 8;
+
+/// Blocks of a dense kernel with a fused pool: about this many, each pooling
+/// `ceil(C / POOL_DENSE_BLOCKS)` channels.
+pub const POOL_DENSE_BLOCKS: i64 = 32;
 
 pub use crate::select::{choose_strategy, choose_tiling, mma_for, parse_tile};
 
@@ -993,6 +1006,7 @@ impl<'g> Lowering<'g> {
                         bias,
                         output,
                         dequantize,
+                        pool: None,
                         tiling,
                         epilogue: Epilogue {
                             kind: EpilogueKind::None,
@@ -1215,6 +1229,9 @@ impl<'g> Lowering<'g> {
             }
             self.p.outputs.push(b);
         }
+        if !self.opts.separate_pools {
+            fold_pools_into_dense(&mut self.p);
+        }
         if self.opts.narrow_streams {
             narrow_streams(&mut self.p);
         }
@@ -1222,6 +1239,66 @@ impl<'g> Lowering<'g> {
             fold_pads_into_quantize(&mut self.p);
         }
         Ok(self.p)
+    }
+}
+
+/// A max or average pool over the whole map (N x C x H x W -> N x C x 1 x 1, no padding, the
+/// integer kinds) whose result only a dense layer reads, at a batch of at most
+/// [`POOL_DENSE_MAX_BATCH`], runs in that layer's kernel ([`DensePool`]): the dense layer reads
+/// the map, the pooled values are never stored, and the network has one launch fewer (ResNet's
+/// global average pool before its classifier). The pooled buffer is left unused.
+pub fn fold_pools_into_dense(p: &mut Program) {
+    let mut i = 0;
+    while i < p.ops.len() {
+        let TcOp::Pool {
+            kind,
+            input,
+            output,
+            kernel,
+            padding,
+            divisor,
+            ref requantize,
+            ..
+        } = p.ops[i]
+        else {
+            i += 1;
+            continue;
+        };
+        let [n, c, h, w] = p.buffers[input].dims;
+        let global = kernel == [h, w]
+            && padding == [0; 4]
+            && p.buffers[output].dims == [n, c, 1, 1]
+            && matches!(kind, PoolKind::Max | PoolKind::Avg);
+        let readers: Vec<usize> = (0..p.ops.len())
+            .filter(|&j| p.ops[j].reads().contains(&output))
+            .collect();
+        let dense = match readers[..] {
+            [j] if j > i => match &p.ops[j] {
+                TcOp::Dense(d) if d.input == output && d.pool.is_none() => Some(j),
+                _ => None,
+            },
+            _ => None,
+        };
+        match dense {
+            Some(j) if global && n <= POOL_DENSE_MAX_BATCH && !p.outputs.contains(&output) => {
+                let mut pool = DensePool {
+                    kind,
+                    divisor,
+                    requantize: requantize.clone(),
+                    elem: p.buffers[output].elem,
+                    split: POOL_DENSE_BLOCKS,
+                };
+                // no block without channels
+                let chunk = pool.chunk(c);
+                pool.split = (c + chunk - 1) / chunk;
+                if let TcOp::Dense(d) = &mut p.ops[j] {
+                    d.input = input;
+                    d.pool = Some(pool);
+                }
+                p.ops.remove(i);
+            }
+            _ => i += 1,
+        }
     }
 }
 
@@ -1362,13 +1439,13 @@ mod tests {
 
     #[test]
     fn flatten_of_a_one_by_one_map_is_the_same_buffer() {
+        // (the pool its own kernel: by default it runs in the dense kernel)
+        let apart = LowerOptions {
+            separate_pools: true,
+            ..Default::default()
+        };
         for layout in [Layout::NCHW, Layout::NHWC] {
-            let p = lower(
-                &pooled_dense(layout, false),
-                Target::Sm90,
-                &LowerOptions::default(),
-            )
-            .unwrap();
+            let p = lower(&pooled_dense(layout, false), Target::Sm90, &apart).unwrap();
             assert!(
                 !p.ops.iter().any(|op| matches!(op, TcOp::Relayout { .. })),
                 "{layout}: {:?}",

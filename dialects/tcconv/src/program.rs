@@ -143,6 +143,39 @@ pub struct Dense {
     /// channel `c` is written as `f32(y) * scales[c]` (one entry: per tensor) to an f32 output.
     #[serde(default)]
     pub dequantize: Option<Vec<f32>>,
+    /// A global pool of the input fused into the kernel: `input` is then the N x C x H x W map
+    /// the pool reads, and the layer's inputs are the pooled values (never stored).
+    #[serde(default)]
+    pub pool: Option<DensePool>,
+}
+
+/// A dense layer's fused global pool (`tcconv.dense` with `pool_*` attributes): per (n, c) the
+/// maximum, or `floor(sum / divisor)`, over the whole H x W map, then `requantize` where one
+/// follows, as `TcOp::Pool` with a window of the map computes it, into the type `elem` that the
+/// layer reads. The kernel splits the channels across `split` blocks; each pools its channels
+/// and adds its partial sums of every output into an i32 accumulator (integer adds: the order
+/// does not change the sum), and the last block to finish runs the epilogue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DensePool {
+    pub kind: PoolKind,
+    /// Average pool: `floor(sum / divisor)` (None: H * W).
+    #[serde(default)]
+    pub divisor: Option<i64>,
+    #[serde(default)]
+    pub requantize: Option<RequantizeStep>,
+    /// The pooled values' type (what the separate pool would have stored).
+    pub elem: ElemType,
+    /// Blocks, each pooling a contiguous share of the channels.
+    pub split: i64,
+}
+
+impl DensePool {
+    /// The channels of each block: `ceil(c / split)` rounded up to a multiple of 8 (whole
+    /// packed words of weights); the last blocks may have fewer or none.
+    pub fn chunk(&self, c: i64) -> i64 {
+        let per = (c + self.split.max(1) - 1) / self.split.max(1);
+        (per + 7) / 8 * 8
+    }
 }
 
 /// The dequantize scale of channel `c` (one entry: the same for every channel).

@@ -404,8 +404,10 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                 TcOp::Conv2d(c) => conv(p, c),
                 TcOp::Dense(d) => {
                     let (x, y) = (&p.buffers[d.input], &p.buffers[d.output]);
+                    let pooled = d.pool.as_ref().map(|pl| dense_pool(pl, x));
                     match p.weights.get(d.weight) {
-                        Some(w) if w.packing == Packing::DenseOk && w.dims[1] == x.dims[1] && y.dims[1] == w.dims[0] && x.stored_as_nc() => {
+                        _ if matches!(pooled, Some(Err(_))) => pooled.unwrap(),
+                        Some(w) if w.packing == Packing::DenseOk && w.dims[1] == x.dims[1] && y.dims[1] == w.dims[0] && (x.stored_as_nc() || pooled.is_some()) && y.dims[0] == x.dims[0] => {
                             match &d.dequantize {
                                 None => epilogue(&d.epilogue, y, None, false),
                                 Some(_) if y.elem != ElemType::F32 => Err(format!(
@@ -695,5 +697,42 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
         Ok(())
     } else {
         Err(errs)
+    }
+}
+/// A dense layer's fused global pool over map `x`: an integer map, the max or an integer
+/// average into an integer type, a valid requantize, 1 to C blocks.
+fn dense_pool(pl: &DensePool, x: &ActBuffer) -> Result<(), String> {
+    let c = x.dims[1];
+    if !matches!(pl.kind, PoolKind::Max | PoolKind::Avg) {
+        return Err("a dense layer's fused pool is \"max\" or \"avg\"".into());
+    }
+    if !x.elem.is_int() || !pl.elem.is_int() {
+        return Err(format!(
+            "a dense layer's fused pool works on integers, not {} -> {}",
+            x.elem, pl.elem
+        ));
+    }
+    if pl.split < 1 || pl.split > c.max(1) || pl.divisor.is_some_and(|d| d < 1) {
+        return Err(format!(
+            "pool_split {} must be in [1, {c}] and pool_divisor at least 1",
+            pl.split
+        ));
+    }
+    let (lo, hi) = (x.elem.range(), pl.elem.range());
+    match &pl.requantize {
+        None if pl.kind == PoolKind::Max && (lo.0 < hi.0 || lo.1 > hi.1) => Err(format!(
+            "a max pool's values must hold every input value: {} in, {} pooled",
+            x.elem, pl.elem
+        )),
+        Some(q) if q.rounding == Rounding::F32Fma => {
+            Err("rounding f32_fma is an elementwise add's, not a pool's requantize".into())
+        }
+        Some(q) => scales(&q.scales, c, q.rounding, "pool requantize").and(clamp_fits(
+            q.clamp,
+            pl.elem,
+            "pool_clamp",
+            "pooled value",
+        )),
+        None => Ok(()),
     }
 }

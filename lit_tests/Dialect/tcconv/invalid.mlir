@@ -94,6 +94,35 @@ func.func @dense_dequantize_not_an_array(%arg0: memref<4x20xi8> {tcconv.dims = a
 
 // -----
 
+// A dense layer's fused pool: more blocks than channels, an i32 map max-pooled into i8 without
+// a requantize, and a dense over a map without a pool.
+func.func @dense_pool_split_beyond_the_channels(%arg0: memref<2x3x3x20xi32> {tcconv.dims = array<i64: 2, 20, 3, 3>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg1: memref<2x5xi32> {tcconv.dims = array<i64: 2, 5, 1, 1>, tcconv.elem = "i32", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 5, 20, 1, 1>, elem = "i8", name = "w.ok", packing = "ok", source = "w", source_layout = "OIHW"} : () -> memref<5x20xi8>
+  // expected-error @+1 {{pool_split 21 must be in [1, 20]}}
+  "tcconv.dense"(%arg0, %0, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "none", mma = array<i64: 16, 8, 32>, multiplier = array<i32>, pool = "avg", pool_elem = "i8", pool_split = 21 : i64, pool_clamp = array<i64: -128, 127>, pool_multiplier = array<i32: 1073741824>, pool_rounding = "half_to_even", pool_shift = array<i32: 36>, pool_zero_point = 0 : i64, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 1 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<2x3x3x20xi32>, memref<5x20xi8>, memref<2x5xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @dense_max_pool_narrows(%arg0: memref<2x3x3x20xi32> {tcconv.dims = array<i64: 2, 20, 3, 3>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg1: memref<2x5xi32> {tcconv.dims = array<i64: 2, 5, 1, 1>, tcconv.elem = "i32", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 5, 20, 1, 1>, elem = "i8", name = "w.ok", packing = "ok", source = "w", source_layout = "OIHW"} : () -> memref<5x20xi8>
+  // expected-error @+1 {{a max pool's values must hold every input value: i32 in, i8 pooled}}
+  "tcconv.dense"(%arg0, %0, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "none", mma = array<i64: 16, 8, 32>, multiplier = array<i32>, pool = "max", pool_elem = "i8", pool_split = 3 : i64, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 1 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<2x3x3x20xi32>, memref<5x20xi8>, memref<2x5xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @dense_pool_kind(%arg0: memref<2x3x3x20xi32> {tcconv.dims = array<i64: 2, 20, 3, 3>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg1: memref<2x5xi32> {tcconv.dims = array<i64: 2, 5, 1, 1>, tcconv.elem = "i32", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 5, 20, 1, 1>, elem = "i8", name = "w.ok", packing = "ok", source = "w", source_layout = "OIHW"} : () -> memref<5x20xi8>
+  // expected-error @+1 {{a dense layer's pool is "max" or "avg", not "min"}}
+  "tcconv.dense"(%arg0, %0, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "none", mma = array<i64: 16, 8, 32>, multiplier = array<i32>, pool = "min", pool_elem = "i8", pool_split = 3 : i64, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 1 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<2x3x3x20xi32>, memref<5x20xi8>, memref<2x5xi32>) -> ()
+  return
+}
+
+// -----
+
 // The recorded kernel family must take the conv (what convert-tcconv-to-gpu builds).
 func.func @staged_needs_32_multiples(%arg0: memref<4x4x16x8xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<4x4x16x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "HWNC"}, %arg2: memref<16x4x4x64xi32> {tcconv.dims = array<i64: 16, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
   %0 = "tcconv.alloc"() {dims = array<i64: 16, 64, 4, 4>, elem = "i32", layout = "NHWC"} : () -> memref<16x4x4x64xi32>

@@ -28,6 +28,17 @@ func.func @residual_second_output(%arg0: memref<4x4x16x8xi32> {tcconv.dims = arr
   return
 }
 
+// A dense layer with its global pool fused: it reads the 3 x 3 map, pools (average, requantized
+// to i8) and splits the 20 channels across 3 blocks.
+// CHECK-LABEL: func.func @dense_pool
+// CHECK: "tcconv.dense"(%arg0, %{{.*}}, %{{.*}}, %arg1) {{{.*}}pool = "avg", pool_clamp = array<i64: -128, 127>, pool_elem = "i8", pool_multiplier = array<i32: 1073741824>, pool_rounding = "half_to_even", pool_shift = array<i32: 36>, pool_split = 3 : i64, pool_zero_point = 0 : i64{{.*}} : (memref<2x3x3x20xi32>, memref<5x20xi8>, memref<5xi32>, memref<2x5xf32>) -> ()
+func.func @dense_pool(%arg0: memref<2x3x3x20xi32> {tcconv.dims = array<i64: 2, 20, 3, 3>, tcconv.elem = "i32", tcconv.layout = "NHWC"}, %arg1: memref<2x5xf32> {tcconv.dims = array<i64: 2, 5, 1, 1>, tcconv.elem = "f32", tcconv.layout = "NC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 5, 20, 1, 1>, elem = "i8", name = "w.ok", packing = "ok", source = "w", source_layout = "OIHW"} : () -> memref<5x20xi8>
+  %1 = "tcconv.weight"() {dims = array<i64: 5, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<5xi32>
+  "tcconv.dense"(%arg0, %0, %1, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, dequantize = array<f32: 1.250000e-01>, epilogue = "none", mma = array<i64: 16, 8, 32>, multiplier = array<i32>, pool = "avg", pool_clamp = array<i64: -128, 127>, pool_elem = "i8", pool_multiplier = array<i32: 1073741824>, pool_rounding = "half_to_even", pool_shift = array<i32: 36>, pool_split = 3 : i64, pool_zero_point = 0 : i64, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 1 : i64, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<2x3x3x20xi32>, memref<5x20xi8>, memref<5xi32>, memref<2x5xf32>) -> ()
+  return
+}
+
 // The logits: a dense with its dequantize fused (per-class scales, f32 output), and a dequantize
 // of its own with one scale per channel.
 // CHECK-LABEL: func.func @dense_dequantize

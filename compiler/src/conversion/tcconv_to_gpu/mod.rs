@@ -45,6 +45,7 @@
 pub mod builder;
 pub mod chunks;
 pub mod conv;
+pub mod dense_pool;
 pub mod depthwise;
 pub mod elementwise;
 pub mod epilogue;
@@ -80,7 +81,7 @@ use melior::pass::PassManager;
 use melior::utility::parse_pass_pipeline;
 use melior::Context;
 use nibble_tcconv::ir::program_of_func;
-use nibble_tcconv::program::TcOp;
+use nibble_tcconv::program::{Program, TcOp};
 use nibble_tcconv::select::{self, Kernel};
 use nibble_tcconv::target::Target;
 use nibble_tcconv::verify;
@@ -199,7 +200,21 @@ pub fn build_op_kernel<'c>(
         }
         _ => Kernel::Simple,
     };
+    let pooled = match op {
+        TcOp::Dense(d) => d
+            .pool
+            .as_ref()
+            .map(|pl| (pl, conv::ConvSpec::dense(d, b, &p.weights))),
+        _ => None,
+    };
     let workgroup: Vec<Type> = match &kernel {
+        _ if pooled.is_some() => {
+            let (pl, spec) = pooled.as_ref().unwrap();
+            vec![builder::workgroup_i32(
+                context,
+                dense_pool::smem_words(spec, pl),
+            )]
+        }
         Kernel::Staged(sp) => vec![builder::workgroup_i32(context, sp.smem_words())],
         Kernel::Mma(mp) if mp.split > 1 => {
             vec![builder::workgroup_i32(context, mma::smem_words(mp))]
@@ -207,6 +222,7 @@ pub fn build_op_kernel<'c>(
         _ => vec![],
     };
     let block = match &kernel {
+        _ if pooled.is_some() => dense_pool::DENSE_POOL_THREADS,
         Kernel::Staged(sp) => sp.block(),
         Kernel::Wgmma(wp) => wp.block(),
         Kernel::Mma(_) => mma::MMA_BLOCK_THREADS,
@@ -333,9 +349,15 @@ pub fn build_op_kernel<'c>(
                         Kernel::Simple => conv::simple(kb, args, &spec),
                     }
                 }
-                TcOp::Dense(d) => {
-                    conv::dense_warp(kb, args, &conv::ConvSpec::dense(d, b, &p.weights))
-                }
+                TcOp::Dense(d) => match &d.pool {
+                    Some(pl) => dense_pool::dense_pool(
+                        kb,
+                        args,
+                        &conv::ConvSpec::dense(d, b, &p.weights),
+                        pl,
+                    ),
+                    None => conv::dense_warp(kb, args, &conv::ConvSpec::dense(d, b, &p.weights)),
+                },
             };
             match r {
                 Ok(t) => threads = t,
@@ -528,7 +550,7 @@ fn convert_func<'c>(
         // that kernel with its own tables
         let (kernel, tables, launch) = match kernels.by_signature.get(&sig) {
             Some((run, whats, launch)) => {
-                let tables = op_tables(top, whats).map_err(fail)?;
+                let tables = op_tables(&p, top, whats).map_err(fail)?;
                 (OpKernel::Seen(run.clone()), tables, *launch)
             }
             None => {
@@ -538,14 +560,14 @@ fn convert_func<'c>(
                     .and_then(|(d, k)| kernel_cache::lookup(d, k));
                 match hit {
                     Some(e) => {
-                        let tables = op_tables(top, &e.tables).map_err(fail)?;
+                        let tables = op_tables(&p, top, &e.tables).map_err(fail)?;
                         (OpKernel::Cached(e.content), tables, e.launch)
                     }
                     None => {
                         let (kernel, tables, launch) =
                             build_op_kernel(context, op.location(), &kname, &p, top, &types)
                                 .map_err(fail)?;
-                        if !signature::tables_match(top, &tables) {
+                        if !signature::tables_match(&p, top, &tables) {
                             return Err(fail(format!(
                                 "internal error: the tables of kernel {kname} are not the op's"
                             )));
@@ -559,6 +581,17 @@ fn convert_func<'c>(
         // the operands
         for t in &tables {
             let tname = match kernels.tables.get(&t.values) {
+                // the op's own state, zero-initialized and written by the kernel
+                _ if t.is_state() => {
+                    let n = format!("{kname}_{}", t.what);
+                    gm.block()
+                        .expect("gpu.module in a module")
+                        .insert_operation_before(
+                            gm,
+                            state_global(context, op.location(), &n, t.values.len()),
+                        );
+                    n
+                }
                 Some(n) => n.clone(),
                 None => {
                     let n = format!("{kname}_{}", t.what);
@@ -654,12 +687,15 @@ enum OpKernel<'c> {
 }
 
 /// The tables `whats` of `op` (a kernel built for another op of its signature names them).
-fn op_tables(op: &TcOp, whats: &[String]) -> Result<Vec<Table>, String> {
+fn op_tables(p: &Program, op: &TcOp, whats: &[String]) -> Result<Vec<Table>, String> {
     whats
         .iter()
         .map(|w| {
-            let values = signature::op_table(op, w)
-                .ok_or_else(|| format!("internal error: no table '{w}'"))?;
+            let values = match w.as_str() {
+                builder::STATE_TABLE => signature::state_words(p, op).map(|n| vec![0; n]),
+                _ => signature::op_table(op, w),
+            }
+            .ok_or_else(|| format!("internal error: no table '{w}'"))?;
             Ok(Table {
                 what: w.clone(),
                 values,
@@ -723,6 +759,26 @@ fn table_global<'c>(
     name: &str,
     values: &[i32],
 ) -> Operation<'c> {
+    i32_global(ctx, loc, name, values, true)
+}
+
+/// `memref.global "private" @name : memref<Nxi32> = dense<0>`: an op's state (not constant).
+fn state_global<'c>(
+    ctx: &'c Context,
+    loc: Location<'c>,
+    name: &str,
+    words: usize,
+) -> Operation<'c> {
+    i32_global(ctx, loc, name, &vec![0; words], false)
+}
+
+fn i32_global<'c>(
+    ctx: &'c Context,
+    loc: Location<'c>,
+    name: &str,
+    values: &[i32],
+    constant: bool,
+) -> Operation<'c> {
     let i32t = Type::parse(ctx, "i32").unwrap();
     let tensor = RankedTensorType::new(&[values.len() as u64], i32t, None);
     let dense = DenseElementsAttribute::i32_values(tensor.into(), values);
@@ -733,7 +789,7 @@ fn table_global<'c>(
         Some("private"),
         melior::ir::r#type::MemRefType::try_from(mty).unwrap(),
         Some(dense.into()),
-        true,
+        constant,
         Some(IntegerAttribute::new(Type::parse(ctx, "i64").unwrap(), 4)),
         loc,
     )

@@ -165,6 +165,7 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
     match op {
         TcOp::Conv2d(c) => epilogue(&c.epilogue),
         TcOp::Dense(d) if what == "deq_scale" => d.dequantize.as_deref().map(bits),
+        TcOp::Dense(d) if prefix == "pool" => scales(&d.pool.as_ref()?.requantize.as_ref()?.scales),
         TcOp::Dense(d) => epilogue(&d.epilogue),
         TcOp::Dequantize { scales, .. } if what == "deq_scale" => Some(bits(scales)),
         TcOp::Softmax { table, .. } if what == "softmax_exp" => Some(bits(table)),
@@ -186,10 +187,23 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
 }
 
 /// Whether [`op_table`] gives exactly the tables the builder recorded for `op`.
-pub fn tables_match(op: &TcOp, tables: &[Table]) -> bool {
-    tables
-        .iter()
-        .all(|t| op_table(op, &t.what).as_deref() == Some(t.values.as_slice()))
+pub fn tables_match(p: &Program, op: &TcOp, tables: &[Table]) -> bool {
+    tables.iter().all(|t| match t.is_state() {
+        true => state_words(p, op) == Some(t.values.len()),
+        false => op_table(op, &t.what).as_deref() == Some(t.values.as_slice()),
+    })
+}
+
+/// The words of `op`'s state (`KernelBuilder::state`): a dense layer with a fused pool keeps an
+/// accumulator per image and output, then a counter.
+pub fn state_words(p: &Program, op: &TcOp) -> Option<usize> {
+    match op {
+        TcOp::Dense(d) if d.pool.is_some() => {
+            let [n, o, ..] = p.buffers.get(d.output)?.dims;
+            Some((n * o + 1) as usize)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,24 @@ impl<'c> KernelBuilder<'c> {
             }
         }
     }
+    /// `fence.acq_rel.gpu` (`membar.gl`): this thread's memory accesses before it are ordered
+    /// before those after it for every thread of the GPU.
+    pub fn fence_gpu(&mut self) {
+        let i64t = self.ty(Scalar::I64);
+        let attrs = [
+            (
+                "asm_string",
+                StringAttribute::new(self.ctx, "fence.acq_rel.gpu;").into(),
+            ),
+            (
+                "constraints",
+                StringAttribute::new(self.ctx, "~{memory}").into(),
+            ),
+            ("has_side_effects", Attribute::unit(self.ctx)),
+            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
+        ];
+        self.op("llvm.inline_asm", &[], &[], &attrs);
+    }
     /// `griddepcontrol.wait` / `griddepcontrol.launch_dependents` (sm_90+): wait for the grids
     /// this one programmatically depends on to finish (their writes visible), or allow the
     /// dependent grid to be scheduled.

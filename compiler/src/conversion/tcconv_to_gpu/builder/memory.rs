@@ -74,4 +74,30 @@ impl<'c> KernelBuilder<'c> {
         self.tables.push((what.to_owned(), values.to_vec(), Val(v)));
         Val(v)
     }
+
+    /// The op's state: `words` i32 words, zero when the network is loaded and zero again when
+    /// the kernel ends (the kernel restores it). A parameter after the operands like a table
+    /// ([`STATE_TABLE`]); the host passes a zero-initialized `memref.global` of its own for
+    /// every op (never shared by value as constant tables are).
+    pub fn state(&mut self, words: i64) -> Val {
+        self.table(STATE_TABLE, &vec![0; words as usize])
+    }
+
+    /// `memref.atomic_rmw addi`: add `v` (i32) to `m[i]`, returning the old value.
+    pub fn atomic_add(&mut self, v: Val, m: Val, i: Val) -> Val {
+        self.atomic_rmw(1, v, m, i)
+    }
+    /// `memref.atomic_rmw assign`: store `v` (i32) into `m[i]`, returning the old value.
+    pub fn atomic_exchange(&mut self, v: Val, m: Val, i: Val) -> Val {
+        self.atomic_rmw(3, v, m, i)
+    }
+    fn atomic_rmw(&mut self, kind: i64, v: Val, m: Val, i: Val) -> Val {
+        let i64t = self.ty(Scalar::I64);
+        let ty = self.ty(Scalar::I32);
+        let kind = IntegerAttribute::new(i64t, kind).into();
+        self.op("memref.atomic_rmw", &[v, m, i], &[ty], &[("kind", kind)])[0]
+    }
 }
+
+/// The name of the state a kernel takes ([`KernelBuilder::state`]) among its tables.
+pub const STATE_TABLE: &str = "state";

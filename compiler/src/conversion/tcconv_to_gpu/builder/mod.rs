@@ -17,6 +17,7 @@
 mod control;
 mod intrinsics;
 mod memory;
+pub use memory::STATE_TABLE;
 mod quant;
 
 use melior::ir::attribute::{
@@ -571,6 +572,13 @@ fn wrap(t: Scalar, v: i64) -> i64 {
 pub struct Table {
     pub what: String,
     pub values: Vec<i32>,
+}
+
+impl Table {
+    /// The op's state ([`KernelBuilder::state`]), not a constant.
+    pub fn is_state(&self) -> bool {
+        self.what == memory::STATE_TABLE
+    }
 }
 
 /// A `gpu.func ... kernel` built by `body` (which gets the kernel arguments, then one memref per
