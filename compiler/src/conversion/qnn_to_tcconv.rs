@@ -108,9 +108,9 @@ pub fn parse_options(
         Some(s) => return Err(err(format!("pads '{s}' is not separate or quantize"))),
     }
     match options.get("pools").map(String::as_str) {
-        None | Some("dense") => {}
-        Some("separate") => lo.separate_pools = true,
-        Some(s) => return Err(err(format!("pools '{s}' is not dense or separate"))),
+        None | Some("separate") => {}
+        Some("dense") => lo.fuse_pools = true,
+        Some(s) => return Err(err(format!("pools '{s}' is not separate or dense"))),
     }
     Ok((target, lo))
 }
@@ -134,7 +134,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("quantize", "separate (default): every input quantize is a kernel of its own | fused: an input quantize whose only reader is a 3-channel stem conv run by the register-MMA kernel (taps along K) on a grid of at most 8 warps an SM is computed in that conv's loader (one launch less; its loader quantizes each value once per tap and channel tile: slower on an H200 at batch 1)"),
             ("streams", "i32 (default): residual streams in 32-bit words | narrow16: the streams between convs as i16 with exact escapes to a 32-bit plane (half the bytes, more epilogue instructions)"),
             ("pads", "quantize (default): a conv padding with a non-zero value (an input zero point) reads its input padded by the quantize that writes it, where that quantize has no other reader (one kernel fewer) | separate: a tcconv.pad kernel pads the input"),
-            ("pools", "dense (default): a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer) | separate: a tcconv.pool2d kernel of its own"),
+            ("pools", "separate (default): every pool is a kernel of its own | dense: a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer; bit-exact, slower on an H100 at batch 1)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]
     }

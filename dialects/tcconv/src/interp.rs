@@ -2641,8 +2641,8 @@ mod tests {
     /// requantize runs in the pool op (one op, no i32 map stored) and matches the reference on
     /// random inputs; a pool result the function also returns, or that two ops read, keeps its
     /// own buffer and the requantize its own op.
-    /// A global pool read only by a dense layer runs in the dense kernel (`DensePool`) at batch
-    /// <= 8 and agrees with the reference: max and average pools, with and without a
+    /// With `pools=dense`, a global pool read only by a dense layer runs in the dense kernel
+    /// (`DensePool`) at batch <= 8 and agrees with the reference: max and average pools, with and without a
     /// requantize, 4-bit, 8-bit and i32 maps, odd channel counts (blocks past C),
     /// a bias and a fused dequantize. Not fused: a batch above 8, a pool whose result is also
     /// returned, a pool over part of the map.
@@ -2759,12 +2759,26 @@ mod tests {
                 dense_pools == 1
             };
             let expect = reader == "dense" && n <= crate::lower::POOL_DENSE_MAX_BATCH;
-            assert_eq!(fused(&LowerOptions::default()), expect, "{what}");
-            let apart = LowerOptions {
-                separate_pools: true,
+            let dense = LowerOptions {
+                fuse_pools: true,
                 ..Default::default()
             };
-            assert!(!fused(&apart), "{what}: pools=separate");
+            assert_eq!(fused(&dense), expect, "{what}: pools=dense");
+            assert!(!fused(&LowerOptions::default()), "{what}: by default");
+            // the fused kernel against the reference too
+            for t in Target::ALL {
+                let p = lower(&g, t, &dense).unwrap();
+                let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &[x.clone()]));
+                let want = reference::run(&g, &w, &[x.clone()]).unwrap();
+                match got {
+                    Ok(got)
+                        if got
+                            .iter()
+                            .zip(&want)
+                            .all(|(a, b)| a.first_mismatch(b).is_none()) => {}
+                    other => fails.push(format!("{what} {t} pools=dense: {:?}", other.err())),
+                }
+            }
         }
         assert!(fails.is_empty(), "{}", fails.join("\n"));
     }

@@ -1,10 +1,12 @@
-// A global max / average pool whose only reader is a dense layer runs in the dense kernel at
-// batch <= 8: tcconv.dense reads the map and carries the pool as pool_* attributes (with the
-// pool's requantize), and no tcconv.pool2d is left (dialects/tcconv/src/lower.rs,
-// fold_pools_into_dense). A larger batch, a pooled value that is also returned, a window
-// smaller than the map, or pools=separate keep the pool its own kernel.
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pools=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// With pools=dense, a global max / average pool whose only reader is a dense layer runs in the
+// dense kernel at batch <= 8: tcconv.dense reads the map and carries the pool as pool_*
+// attributes (with the pool's requantize), and no tcconv.pool2d is left (dialects/tcconv/src/
+// lower.rs, fold_pools_into_dense). A larger batch, a pooled value that is also returned or a
+// window smaller than the map keep the pool its own kernel, as every pool is by default.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pools=dense},tcconv-verify)' | FileCheck %s
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pools=min})' 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: pools 'min' is not separate or dense
 
 // CHECK-LABEL: func.func @avg_pool_requantize_dense
 // CHECK-NOT: tcconv.pool2d
@@ -26,7 +28,7 @@ func.func @avg_pool_requantize_dense(%x: tensor<2x3x7x7xi32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
 
-// 300 channels: 32 blocks of ceil(300 / 32) = 10, rounded up to 16 channels (whole words of
+// 300 channels: 32 blocks of ceil(300 / 32) = 10 channels, rounded up to 16 (whole words of
 // weights): 19 blocks.
 // CHECK-LABEL: func.func @max_pool_dense
 // CHECK-NOT: tcconv.pool2d

@@ -1,5 +1,5 @@
 // A global average pool (20 channels, requantized to i8) read only by a dense layer with a
-// bias and a fused dequantize: convert-qnn-to-tcconv runs the pool in the dense kernel.
+// bias and a fused dequantize: convert-qnn-to-tcconv{pools=dense} runs the pool in the dense kernel.
 func.func @pool_dense(%x: tensor<2x20x3x3xi32>) -> tensor<2x5xf32> {
   %g = "qnn.avg_pool2d"(%x) {kernel = array<i64: 3, 3>, strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW"} : (tensor<2x20x3x3xi32>) -> tensor<2x20x1x1xi32>
   %q = "qnn.requantize"(%g) {multiplier = array<i32: 1073741824>, shift = array<i32: 36>, clamp = array<i64: -128, 127>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<2x20x1x1xi32>) -> tensor<2x20x1x1xi8>
