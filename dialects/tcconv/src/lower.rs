@@ -49,7 +49,7 @@ pub struct LowerOptions {
     /// layer's kernel at batch sizes up to [`POOL_DENSE_MAX_BATCH`] ([`fold_pools_into_dense`]:
     /// one launch fewer). By default the pool is a kernel of its own: the fused kernel is
     /// bit-exact but slower than the two it replaces (H100, ResNet-50 W4A4 sm_90a: 15.6 us
-    /// against 4.0 + 4.3 us at batch 1, the network 0.2136 -> 0.2217 ms; its blocks' partial
+    /// against 4.0 + 4.3 us at batch 1, the network 0.2137 -> 0.2217 ms; its blocks' partial
     /// sums go through L2 atomics and its per-thread loops are serial round trips).
     pub fuse_pools: bool,
 }
