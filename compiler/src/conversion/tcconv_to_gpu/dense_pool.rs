@@ -10,7 +10,7 @@
 //! 1. pooled[n][j] = pool over (h, w) of map(n, b k + j, h, w)          (shared memory, 0 past C)
 //!    (max, or floor(sum / divisor), then the requantize, as TcOp::Pool computes it)
 //! 2. for each output o (thread t takes o = t, t + T, ...):
-//!      red.add(acc[n][o], sum_j pooled[n][j] * weight(o, b k + j))    (every n)
+//!      atom.add(acc[n][o], sum_j pooled[n][j] * weight(o, b k + j))   (every n)
 //! 3. fence; one thread: ticket = atom.add(count, 1); the block whose ticket is split - 1 is last
 //! 4. last block: per output group, y = atom.exch(acc[n][o], 0) + bias[o] -> epilogue (and the
 //!    fused dequantize) -> store; then count = 0
