@@ -1012,15 +1012,7 @@ impl Ctx<'_> {
                 Pooling::Avg(d) => floor_div(sum, d),
                 Pooling::AvgF32(_) => unreachable!("returned above"),
             };
-            match then {
-                Some(q) => {
-                    // the i32 pooled value, as a conv epilogue's `then` step takes its value
-                    let (lo, hi) = ob.elem.range();
-                    let y = q.apply(v.clamp(i32::MIN as i64, i32::MAX as i64), cc);
-                    Ok(y.clamp(lo, hi) as i32)
-                }
-                None => in_range(v, ob.elem, at),
-            }
+            pooled(v, then, cc, ob.elem, at)
         })?;
         Ok(store_ints(ob, &slots))
     }
@@ -1300,16 +1292,30 @@ fn global_pool(pl: &DensePool, g: &Geo, x: &[i32]) -> Res<Vec<i32>> {
                 PoolKind::Avg => floor_div(vals.sum(), count),
                 PoolKind::AvgF32(_) => return Err("a dense layer's pool is max or avg".into()),
             };
-            match &pl.requantize {
-                Some(q) => {
-                    let (lo, hi) = pl.elem.range();
-                    let y = q.apply(v.clamp(i32::MIN as i64, i32::MAX as i64), cc);
-                    Ok(y.clamp(lo, hi) as i32)
-                }
-                None => in_range(v, pl.elem, || format!("the pooled value (n={nn}, c={cc})")),
-            }
+            let at = || format!("the pooled value (n={nn}, c={cc})");
+            pooled(v, pl.requantize.as_ref(), cc, pl.elem, at)
         })
         .collect()
+}
+
+/// A pooled value `v` (the maximum or the floored average) of channel `c` stored as type `e`:
+/// requantized where a requantize follows in the kernel (taking the i32 value, as a conv
+/// epilogue's `then` step does), else as it is, which must fit `e`.
+fn pooled(
+    v: i64,
+    then: Option<&RequantizeStep>,
+    c: usize,
+    e: ElemType,
+    at: impl FnOnce() -> String,
+) -> Res<i32> {
+    match then {
+        Some(q) => {
+            let (lo, hi) = e.range();
+            let y = q.apply(v.clamp(i32::MIN as i64, i32::MAX as i64), c);
+            Ok(y.clamp(lo, hi) as i32)
+        }
+        None => in_range(v, e, at),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

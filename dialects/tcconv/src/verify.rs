@@ -465,33 +465,15 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                             "pooling works on integers, not {} -> {}",
                             x.elem, y.elem
                         ))
-                    } else if *kind == PoolKind::Max
-                        && requantize.is_none()
-                        && (x.elem.range().0 < y.elem.range().0
-                            || x.elem.range().1 > y.elem.range().1)
-                    {
-                        Err(format!(
-                            "a max pool's output must hold every input value: {} in, {} out",
-                            x.elem, y.elem
-                        ))
                     } else if let PoolKind::AvgF32(a) = kind {
                         if divisor.is_some() || requantize.is_some() {
                             Err("an avg_f32 pool takes no divisor and no requantize".into())
                         } else {
                             nibble_qnn::verify::avg_pool_f32(a, x.elem, y.elem)
                         }
-                    } else if let Some(q) = requantize {
-                        if q.rounding == Rounding::F32Fma {
-                            Err(
-                                "rounding f32_fma is an elementwise add's, not a pool's requantize"
-                                    .into(),
-                            )
-                        } else {
-                            scales(&q.scales, y.dims[1], q.rounding, "requantize")
-                                .and(clamp_fits(q.clamp, y.elem, "clamp", "output"))
-                        }
                     } else {
-                        Ok(())
+                        let into = (y.elem, y.dims[1], false);
+                        pooled_values(*kind, requantize.as_ref(), x.elem, into)
                     }
                 }
                 TcOp::Elementwise {
@@ -718,21 +700,40 @@ fn dense_pool(pl: &DensePool, x: &ActBuffer) -> Result<(), String> {
             pl.split
         ));
     }
-    let (lo, hi) = (x.elem.range(), pl.elem.range());
-    match &pl.requantize {
-        None if pl.kind == PoolKind::Max && (lo.0 < hi.0 || lo.1 > hi.1) => Err(format!(
-            "a max pool's values must hold every input value: {} in, {} pooled",
-            x.elem, pl.elem
+    pooled_values(pl.kind, pl.requantize.as_ref(), x.elem, (pl.elem, c, true))
+}
+
+/// A max / average pool's values of `x` stored as type `e` (`c` channels): a max pool without
+/// a requantize holds every input value; a requantize is a pool's (not `f32_fma`), with valid
+/// scales and a clamp inside `e`. `fused`: the pool is a dense layer's (its attributes are
+/// `pool_`-prefixed, its values never stored).
+fn pooled_values(
+    kind: PoolKind,
+    requantize: Option<&nibble_qnn::graph::RequantizeStep>,
+    x: ElemType,
+    (e, c, fused): (ElemType, i64, bool),
+) -> R {
+    let (lo, hi) = (x.range(), e.range());
+    let (values, to, clamp, clamped, scale) = match fused {
+        false => ("output", "out", "clamp", "output", "requantize"),
+        true => (
+            "values",
+            "pooled",
+            "pool_clamp",
+            "pooled value",
+            "pool requantize",
+        ),
+    };
+    match requantize {
+        None if kind == PoolKind::Max && (lo.0 < hi.0 || lo.1 > hi.1) => Err(format!(
+            "a max pool's {values} must hold every input value: {x} in, {e} {to}"
         )),
         Some(q) if q.rounding == Rounding::F32Fma => {
             Err("rounding f32_fma is an elementwise add's, not a pool's requantize".into())
         }
-        Some(q) => scales(&q.scales, c, q.rounding, "pool requantize").and(clamp_fits(
-            q.clamp,
-            pl.elem,
-            "pool_clamp",
-            "pooled value",
-        )),
+        Some(q) => {
+            scales(&q.scales, c, q.rounding, scale).and(clamp_fits(q.clamp, e, clamp, clamped))
+        }
         None => Ok(()),
     }
 }

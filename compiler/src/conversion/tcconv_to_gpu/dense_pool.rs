@@ -30,15 +30,20 @@
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::conv::{ConvArgs, ConvBufs, ConvSpec};
-use super::elementwise::{dequantize_value, mask, requantize as requantize_value, to_elem};
+use super::elementwise::{dequantize_value, mask};
 use super::epilogue::epilogue;
 use super::layout::{act_slot, group, out_plan, weight_cs, weight_slot};
-use super::pool::floor_div;
+use super::pool::{pool_finish, pool_init, pool_step};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::program::{DensePool, PoolKind};
 
 /// Threads of a block.
 pub const DENSE_POOL_THREADS: i64 = 256;
+
+/// Words of the op's state: an accumulator per image and output, then the ticket counter.
+pub fn state_words(n: i64, o: i64) -> i64 {
+    n * o + 1
+}
 
 /// Shared-memory words: the pooled values, then the last-block flag.
 pub fn smem_words(s: &ConvSpec, pl: &DensePool) -> i64 {
@@ -67,7 +72,7 @@ pub fn dense_pool(
     }
     let ca = ConvArgs::of(args, s);
     let smem = *args.last().expect("the shared-memory argument");
-    let state = kb.state(n * o + 1);
+    let state = kb.state(state_words(n, o));
     let ConvBufs {
         x: xb,
         w: wb,
@@ -92,44 +97,23 @@ pub fn dense_pool(
         let ch = kb.add(c0, j);
         let valid = kb.cmp(Cmp::Ult, ch, kc);
         let cc = kb.mins(ch, last_c);
-        let init = match pl.kind {
-            PoolKind::Max => kb.i32c(i32::MIN as i64),
-            _ => kb.i64c(0),
-        };
+        let init = pool_init(kb, pl.kind);
         let acc = kb.for_n(h, 1, &[init], |kb, y, acc| {
             kb.for_n(w, 1, acc, |kb, x, acc| {
                 let slot = act_slot(kb, s.input, nn, cc, y, x);
                 let v = xb.load_slot(kb, slot);
-                vec![match pl.kind {
-                    PoolKind::Max => kb.maxs(acc[0], v),
-                    _ => {
-                        let v = kb.sext(v, Scalar::I64);
-                        kb.add(acc[0], v)
-                    }
-                }]
+                vec![pool_step(kb, pl.kind, acc[0], v)]
             })
         })[0];
-        let y = match pl.kind {
-            PoolKind::Max => kb.sext(acc, Scalar::I64),
-            _ => floor_div(kb, acc, count),
-        };
-        let y = kb.clamp(y, i32::MIN as i64, i32::MAX as i64);
-        let y = match &pl.requantize {
-            Some(q) => {
-                let y = kb.trunc(y, Scalar::I32);
-                let (rd, zp) = (q.rounding, q.zero_point);
-                // `pool_` tables: the layer's own epilogue has the unprefixed ones
-                match requantize_value(kb, y, &q.scales, "pool", cc, c, rd, zp, q.clamp) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        res = Err(e);
-                        return vec![];
-                    }
-                }
+        // `pool_` tables: the layer's own epilogue has the unprefixed ones
+        let fin = (pl.kind, count, pl.requantize.as_ref(), "pool");
+        let y = match pool_finish(kb, fin, acc, cc, c, pl.elem) {
+            Ok(y) => y,
+            Err(e) => {
+                res = Err(e);
+                return vec![];
             }
-            None => y,
         };
-        let y = to_elem(kb, y, pl.elem);
         let zero = kb.i32c(0);
         let y = kb.select(valid, y, zero);
         kb.store(y, smem, it);

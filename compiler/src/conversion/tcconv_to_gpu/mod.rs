@@ -207,16 +207,15 @@ pub fn build_op_kernel<'c>(
             .map(|pl| (pl, conv::ConvSpec::dense(d, b, &p.weights))),
         _ => None,
     };
-    let workgroup: Vec<Type> = match &kernel {
-        _ if pooled.is_some() => {
-            let (pl, spec) = pooled.as_ref().unwrap();
+    let workgroup: Vec<Type> = match (&pooled, &kernel) {
+        (Some((pl, spec)), _) => {
             vec![builder::workgroup_i32(
                 context,
                 dense_pool::smem_words(spec, pl),
             )]
         }
-        Kernel::Staged(sp) => vec![builder::workgroup_i32(context, sp.smem_words())],
-        Kernel::Mma(mp) if mp.split > 1 => {
+        (_, Kernel::Staged(sp)) => vec![builder::workgroup_i32(context, sp.smem_words())],
+        (_, Kernel::Mma(mp)) if mp.split > 1 => {
             vec![builder::workgroup_i32(context, mma::smem_words(mp))]
         }
         _ => vec![],
@@ -349,15 +348,13 @@ pub fn build_op_kernel<'c>(
                         Kernel::Simple => conv::simple(kb, args, &spec),
                     }
                 }
-                TcOp::Dense(d) => match &d.pool {
-                    Some(pl) => dense_pool::dense_pool(
-                        kb,
-                        args,
-                        &conv::ConvSpec::dense(d, b, &p.weights),
-                        pl,
-                    ),
-                    None => conv::dense_warp(kb, args, &conv::ConvSpec::dense(d, b, &p.weights)),
-                },
+                TcOp::Dense(d) => {
+                    let spec = conv::ConvSpec::dense(d, b, &p.weights);
+                    match &d.pool {
+                        Some(pl) => dense_pool::dense_pool(kb, args, &spec, pl),
+                        None => conv::dense_warp(kb, args, &spec),
+                    }
+                }
             };
             match r {
                 Ok(t) => threads = t,

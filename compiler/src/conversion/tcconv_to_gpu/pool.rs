@@ -20,6 +20,7 @@ use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::elementwise::{each_group, requantize as requantize_value, subgroups, to_elem};
 use super::layout::{act_slot, channel_inner, group, out_plan, read_group, tap, Buf};
 use nibble_qnn::graph::RequantizeStep;
+use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::program::PoolKind;
 
@@ -79,10 +80,7 @@ pub fn pool(
                     vals.extend(avg_f32(kb, &ib, inp, out, &sub, ocs, &p, geo));
                     continue;
                 }
-                let init = match kind {
-                    PoolKind::Max => kb.i32c(i32::MIN as i64),
-                    _ => kb.i64c(0),
-                };
+                let init = pool_init(kb, kind);
                 let accs = vec![init; g];
                 let accs = kb.for_n(kh, 1, &accs, |kb, ky, accs| {
                     let (vh, ih) = tap(kb, it0.h, ky, sh, pt, h);
@@ -92,43 +90,70 @@ pub fn pool(
                         let xs = read_group(kb, &ib, inp, &sub, ocs, &mut |_, _| (ih, iw));
                         accs.iter()
                             .zip(xs)
-                            .map(|(a, x)| match kind {
-                                PoolKind::Max => {
-                                    let m = kb.maxs(*a, x);
-                                    kb.select(ok, m, *a)
-                                }
-                                _ => {
-                                    let x = kb.sext(x, Scalar::I64);
-                                    let s = kb.add(*a, x);
-                                    kb.select(ok, s, *a)
-                                }
+                            .map(|(a, x)| {
+                                let next = pool_step(kb, kind, *a, x);
+                                kb.select(ok, next, *a)
                             })
                             .collect()
                     })
                 });
                 for (a, it) in accs.into_iter().zip(&sub.items) {
-                    let y = match kind {
-                        PoolKind::Max => kb.sext(a, Scalar::I64),
-                        _ => floor_div(kb, a, count),
-                    };
-                    let y = kb.clamp(y, i32::MIN as i64, i32::MAX as i64);
-                    let y = match requantize {
-                        Some(q) => {
-                            let y = kb.trunc(y, Scalar::I32);
-                            let (rounding, zp) = (q.rounding, q.zero_point);
-                            let ch = out.dims[1];
-                            requantize_value(
-                                kb, y, &q.scales, "", it.cc, ch, rounding, zp, q.clamp,
-                            )?
-                        }
-                        None => y,
-                    };
-                    vals.push(to_elem(kb, y, out.elem));
+                    let ch = out.dims[1];
+                    let fin = (kind, count, requantize, "");
+                    vals.push(pool_finish(kb, fin, a, it.cc, ch, out.elem)?);
                 }
             }
             Ok(vals)
         },
     )
+}
+
+/// A max / average pool's accumulator before the first tap: the i32 minimum, or an i64 zero.
+pub fn pool_init(kb: &mut KernelBuilder, kind: PoolKind) -> Val {
+    match kind {
+        PoolKind::Max => kb.i32c(i32::MIN as i64),
+        _ => kb.i64c(0),
+    }
+}
+
+/// The accumulator `a` after tap value `x` (i32): its maximum, or the i64 sum.
+pub fn pool_step(kb: &mut KernelBuilder, kind: PoolKind, a: Val, x: Val) -> Val {
+    match kind {
+        PoolKind::Max => kb.maxs(a, x),
+        _ => {
+            let x = kb.sext(x, Scalar::I64);
+            kb.add(a, x)
+        }
+    }
+}
+
+/// The pooled value of channel `cc` (of `channels`) from its accumulator `a`, in type `out`:
+/// the maximum, or `floor(sum / count)`, clamped to i32, then the requantize where one is
+/// fused (its tables named after `prefix`), as `reference::pool` and `TcOp::Pool` define it.
+pub fn pool_finish(
+    kb: &mut KernelBuilder,
+    (kind, count, requantize, prefix): (PoolKind, i64, Option<&RequantizeStep>, &str),
+    a: Val,
+    cc: Val,
+    channels: i64,
+    out: ElemType,
+) -> Result<Val, String> {
+    let y = match kind {
+        PoolKind::Max => kb.sext(a, Scalar::I64),
+        _ => floor_div(kb, a, count),
+    };
+    let y = kb.clamp(y, i32::MIN as i64, i32::MAX as i64);
+    let y = match requantize {
+        Some(q) => {
+            let y = kb.trunc(y, Scalar::I32);
+            let (rounding, zp) = (q.rounding, q.zero_point);
+            requantize_value(
+                kb, y, &q.scales, prefix, cc, channels, rounding, zp, q.clamp,
+            )?
+        }
+        None => y,
+    };
+    Ok(to_elem(kb, y, out))
 }
 
 /// `PoolKind::AvgF32` (`semantics::AvgPoolF32`) of one subgroup's channels at one pixel: each

@@ -194,13 +194,13 @@ pub fn tables_match(p: &Program, op: &TcOp, tables: &[Table]) -> bool {
     })
 }
 
-/// The words of `op`'s state (`KernelBuilder::state`): a dense layer with a fused pool keeps an
-/// accumulator per image and output, then a counter.
+/// The words of `op`'s state (`KernelBuilder::state`; a dense layer with a fused pool has one:
+/// `dense_pool::state_words`).
 pub fn state_words(p: &Program, op: &TcOp) -> Option<usize> {
     match op {
         TcOp::Dense(d) if d.pool.is_some() => {
             let [n, o, ..] = p.buffers.get(d.output)?.dims;
-            Some((n * o + 1) as usize)
+            Some(super::dense_pool::state_words(n, o) as usize)
         }
         _ => None,
     }
