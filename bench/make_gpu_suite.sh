@@ -19,6 +19,8 @@
 # convert-qnn-to-tcconv{kernel=simple} (`-simple`: every conv on the CUDA-core family);
 # PREV_OPT=path/to/other/nibble-opt adds model artifacts built by that binary (`-prev`) for the
 # targets in PREV_TARGETS (default sm_90);
+# VARIANTS="c3:chains=3 call:chains=1024 ..." adds, for the models, the EXTRA models and the
+# HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-c3`, ...);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
 # SWEEP_WGMMA="128x128x128 128x256x128 ..." adds the sm_90a EXTRA models with every conv the
 # wgmma kernel takes on that forced tile (BM x BN x K bytes a stage, `-wBMxBNxBK`).
@@ -38,16 +40,24 @@ gen=target/release/nibble-gen
 manifest=$suite/manifest.txt
 : > "$manifest"
 
-emit() { # name model_dir target [kernel] [tile]: an artifact without weights (regenerated on the
-  # GPU machine); kernel = auto (qnn-to-ptx) | mma (register-only conv kernels, for A/B runs) |
-  # simple; tile = BMxBNxBK forces convert-qnn-to-tcconv's block tile (tile-model sweeps)
+emit() { # name model_dir target [kernel] [tile] [options]: an artifact without weights
+  # (regenerated on the GPU machine); kernel = auto (qnn-to-ptx) | mma (register-only conv
+  # kernels, for A/B runs) | simple; tile = BMxBNxBK forces convert-qnn-to-tcconv's block tile
+  # (tile-model sweeps); options: more convert-qnn-to-tcconv options (VARIANTS)
   local pipe="qnn-to-ptx{target=$3}"
-  if [ "${4:-auto}" != auto ] || [ -n "${5:-}" ]; then
-    pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3 kernel=${4:-auto}${5:+ tile=$5}},convert-tcconv-to-gpu{target=$3}"
+  if [ "${4:-auto}" != auto ] || [ -n "${5:-}" ] || [ -n "${6:-}" ]; then
+    pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3 kernel=${4:-auto}${5:+ tile=$5}${6:+ $6}},convert-tcconv-to-gpu{target=$3}"
   fi
   $opt "$2/model.mlir" --pass-pipeline="builtin.module($pipe)" --emit=artifact \
     --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
   rm -f "$suite/art/$1/weights.safetensors" "$suite/art/$1/reference/weights.safetensors"
+}
+
+variants() { # name model_dir target manifest-tail: the VARIANTS artifacts of one model
+  for v in ${VARIANTS:-}; do
+    emit "$1-${v%%:*}" "$2" "$3" auto "" "${v#*:}"
+    echo "$1-${v%%:*} $4" >> "$manifest"
+  done
 }
 
 for m in $models; do
@@ -59,6 +69,7 @@ for m in $models; do
       name=$arch-$bits-b$b-$t
       emit "$name" "$d" "$t"
       echo "$name model $arch $bits $b $t" >> "$manifest"
+      variants "$name" "$d" "$t" "model $arch $bits $b $t"
       if [ "$t" = sm_90 ] && [ -n "${AB:-}" ]; then # the register-only conv kernels, for A/B
         emit "$name-regs" "$d" "$t" mma
         echo "$name-regs model $arch $bits $b $t" >> "$manifest"
@@ -91,6 +102,7 @@ for e in ${EXTRA:-}; do
   $gen example --arch "$arch" --bits "$bits" --batch "$b" --seed 0 -o "$d" > /dev/null
   for t in ${EXTRA_TARGETS:-sm_90}; do
     emit "$arch-$bits-b$b-$t" "$d" "$t"; echo "$arch-$bits-b$b-$t model $arch $bits $b $t" >> "$manifest"
+    variants "$arch-$bits-b$b-$t" "$d" "$t" "model $arch $bits $b $t"
     if [ "$t" = sm_90a ] && [ -n "${WG_MODELS:-}" ]; then
       emit "$arch-$bits-b$b-$t-wg" "$d" "$t" wgmma; echo "$arch-$bits-b$b-$t-wg model $arch $bits $b $t" >> "$manifest"
     fi
@@ -132,6 +144,13 @@ for h in ${HAWQ-resnet18:uniform4 resnet18:mixed resnet50:uniform4 resnet50b:mix
         --weights "$d/model/weights.safetensors" -o "$suite/art/$name" > /dev/null
       cp "$d/input.npy" "$suite/inputs/$name.npy"
       echo "$name hawq $arch $kind $b $t" >> "$manifest"
+      for v in ${VARIANTS:-}; do
+        $opt "$d/model/model.mlir" --weights "$d/model/weights.safetensors" --emit=artifact \
+          --pass-pipeline="builtin.module(qnn-verify,qnn-egraph-optimize{target=$t},convert-qnn-to-tcconv{target=$t ${v#*:}},convert-tcconv-to-gpu{target=$t})" \
+          -o "$suite/art/$name-${v%%:*}" > /dev/null
+        cp "$d/input.npy" "$suite/inputs/$name-${v%%:*}.npy"
+        echo "$name-${v%%:*} hawq $arch $kind $b $t" >> "$manifest"
+      done
     done
   done
 done
