@@ -45,7 +45,8 @@ struct Cli {
     #[arg(short = 'o')]
     output: Option<PathBuf>,
     /// Compare the output bit for bit and exit 1 at the first difference: with FILE against that
-    /// .npy; alone (GPU runs) against the CPU reference on the same input. Put it after DIR.
+    /// .npy; alone (GPU runs) against the CPU reference on the same input. A GPU run is then run
+    /// once more (after --bench / --profile) and must give the same output. Put it after DIR.
     #[arg(long, num_args = 0..=1, value_name = "FILE")]
     check: Option<Option<PathBuf>>,
     /// GPU: time N replays of the network with CUDA events (after warm-up); print median and p90.
