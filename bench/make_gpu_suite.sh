@@ -19,8 +19,8 @@
 # convert-qnn-to-tcconv{kernel=simple} (`-simple`: every conv on the CUDA-core family);
 # PREV_OPT=path/to/other/nibble-opt adds model artifacts built by that binary (`-prev`) for the
 # targets in PREV_TARGETS (default sm_90);
-# VARIANTS="c3:chains=3 call:chains=1024 ..." adds, for the models, the EXTRA models and the
-# HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-c3`, ...);
+# VARIANTS="pd:pools=dense sc:shortcuts=separate ..." adds, for the models, the EXTRA models and
+# the HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-pd`, ...);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
 # SWEEP_WGMMA="128x128x128 128x256x128 ..." adds the sm_90a EXTRA models with every conv the
 # wgmma kernel takes on that forced tile (BM x BN x K bytes a stage, `-wBMxBNxBK`).
