@@ -45,6 +45,8 @@ irdl.dialect @tcconv {
   // (simple, mma: register-only tensor cores, staged: cp.async pipeline), chosen by
   // convert-qnn-to-tcconv; tcconv-verify checks that it takes the op. With `input_scale` (and the
   // other input_* attributes, checked by tcconv-verify) the input is f32 and its quantize is fused.
+  // With pool_kernel, pool_strides and pool_padding (checked by tcconv-verify) the output is the
+  // max pool of the conv's map, which the kernel never stores.
   irdl.operation @conv2d {
     %i = irdl.base "!builtin.memref"
     %w = irdl.base "!builtin.memref"

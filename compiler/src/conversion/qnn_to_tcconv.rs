@@ -112,6 +112,11 @@ pub fn parse_options(
         Some("dense") => lo.fuse_pools = true,
         Some(s) => return Err(err(format!("pools '{s}' is not separate or dense"))),
     }
+    match options.get("maxpool").map(String::as_str) {
+        None | Some("separate") => {}
+        Some("stem") => lo.fuse_max_pool = true,
+        Some(s) => return Err(err(format!("maxpool '{s}' is not separate or stem"))),
+    }
     Ok((target, lo))
 }
 
@@ -135,6 +140,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("streams", "i32 (default): residual streams in 32-bit words | narrow16: the streams between convs as i16 with exact escapes to a 32-bit plane (half the bytes, more epilogue instructions)"),
             ("pads", "quantize (default): a conv padding with a non-zero value (an input zero point) reads its input padded by the quantize that writes it, where that quantize has no other reader (one kernel fewer) | separate: a tcconv.pad kernel pads the input"),
             ("pools", "separate (default): every pool is a kernel of its own | dense: a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer; bit-exact, slower on an H100 at batch 1)"),
+            ("maxpool", "separate (default): every max pool is a kernel of its own | stem: a max pool whose input only it reads runs in the kernel of the 3-channel stem conv that writes it (register-MMA, packed 4-bit output of <= 64 channels) at batch <= 8, each block recomputing the conv over its pooled tile's halo (one launch fewer; the conv's map never stored)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]
     }

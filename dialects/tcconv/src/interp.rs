@@ -825,7 +825,17 @@ impl Ctx<'_> {
             }
             TcOp::Conv2d(c) => {
                 int_out()?;
-                self.conv(c, bufs, ob, &og)
+                match &c.pool {
+                    None => self.conv(c, bufs, ob, &og),
+                    // the conv's map, never stored by the kernel, then its max pool
+                    Some(pl) => {
+                        let mg = Geo::new(&pl.map)?;
+                        let map = self.conv(c, bufs, &pl.map, &mg)?;
+                        let x = load_ints(&pl.map, &map)?;
+                        let geo = (pl.kernel, pl.strides, pl.padding);
+                        pool_values(Pooling::Max, (&mg, &x), geo, None, ob, &og)
+                    }
+                }
             }
             TcOp::Dense(d) => {
                 if d.dequantize.is_none() {
@@ -964,13 +974,27 @@ impl Ctx<'_> {
         &self,
         kind: Pooling,
         input: BufId,
-        (kernel, strides, padding): ([i64; 2], [i64; 2], [i64; 4]),
+        geo: ([i64; 2], [i64; 2], [i64; 4]),
         then: Option<&RequantizeStep>,
         bufs: &[Option<Stored>],
         ob: &ActBuffer,
         og: &Geo,
     ) -> Res<Stored> {
         let (ig, x) = self.ints(bufs, input)?;
+        pool_values(kind, (&ig, &x), geo, then, ob, og)
+    }
+}
+
+/// A pool of the values `x` (geometry `ig`) into `ob`.
+fn pool_values(
+    kind: Pooling,
+    (ig, x): (&Geo, &[i32]),
+    (kernel, strides, padding): ([i64; 2], [i64; 2], [i64; 4]),
+    then: Option<&RequantizeStep>,
+    ob: &ActBuffer,
+    og: &Geo,
+) -> Res<Stored> {
+    {
         let [n, c, h, w] = ig.dims;
         if kernel[0] < 1 || kernel[1] < 1 {
             return Err(format!("kernel {kernel:?} must be positive"));
@@ -1016,7 +1040,9 @@ impl Ctx<'_> {
         })?;
         Ok(store_ints(ob, &slots))
     }
+}
 
+impl Ctx<'_> {
     fn conv(&self, cv: &Conv, bufs: &[Option<Stored>], ob: &ActBuffer, og: &Geo) -> Res<Stored> {
         let xb = self.buf(cv.input)?;
         let (pw, wslots) = self.weight(cv.weight)?;
@@ -2405,6 +2431,124 @@ mod tests {
         assert_eq!(fused_quantize(&p), (0, 1), "16 input channels");
         let (f, _) = check_all_lowerings("stem of 16 channels", &g, &w, &inputs);
         assert!(f.is_empty(), "{}", f.join("\n"));
+    }
+
+    #[test]
+    fn a_max_pool_runs_in_the_stem_kernel_and_matches_the_reference() {
+        let stem_pool = LowerOptions {
+            fuse_max_pool: true,
+            ..Default::default()
+        };
+        let mut fails = vec![];
+        // (seed, batch, pool kernel, strides, padding): ResNet's 3 x 3 / 2 pool, windows of
+        // other shapes and strides, odd batches, and a batch past POOL_STEM_MAX_BATCH
+        #[rustfmt::skip]
+        let cases = [
+            (51u64, 1i64, [3i64, 3i64], [2i64, 2i64], [1i64, 1, 1, 1]),
+            (52, 2, [2, 2], [2, 2], [0, 0, 0, 0]),
+            (53, 3, [3, 2], [1, 2], [1, 0, 1, 1]),
+            (54, 8, [3, 3], [2, 2], [1, 1, 1, 1]),
+            (55, 1, [5, 5], [3, 3], [2, 2, 2, 2]),
+            (56, 9, [3, 3], [2, 2], [1, 1, 1, 1]),
+        ];
+        for (seed, batch, kernel, strides, padding) in cases {
+            let mut rng = Rng(seed);
+            // f32 image -> quantize -> 7 x 7 / 2 conv of 3 channels with its requantize to u4
+            // and relu fused (as the e-graph leaves ResNet's stem) -> max pool
+            let h = 19;
+            let x_ty = TensorType::new(vec![batch, 3, h, h], ElemType::F32);
+            let mut g = Graph::new("stem_pool", vec![x_ty.clone()]);
+            let mut w = Weights::default();
+            let q = g.push(
+                Op::Quantize {
+                    scale: 0.021,
+                    layout: Layout::NCHW,
+                    zero_point: 0,
+                    mode: QuantizeMode::Divide,
+                },
+                vec![0],
+                TensorType::new(vec![batch, 3, h, h], ElemType::I8),
+            );
+            let w_ty = TensorType::new(vec![16, 3, 7, 7], ElemType::I8);
+            w.insert("w", rng.tensor(&w_ty));
+            let wv = weight(&mut g, "w", w_ty);
+            let oh = (h + 6 - 7) / 2 + 1;
+            let epilogue = Epilogue {
+                kind: EpilogueKind::Requantize {
+                    scales: scales_for(&mut rng, 16, 3 * 49, 127, 128, 15),
+                    zero_point: 0,
+                },
+                rounding: Rounding::HalfToEven,
+                clamp: [0, 15],
+                relu: true,
+                second: None,
+                then: None,
+            };
+            let r = g.push(
+                Op::Conv2dFused {
+                    strides: [2, 2],
+                    padding: [3; 4],
+                    layout: Layout::NCHW,
+                    kernel_layout: KernelLayout::OIHW,
+                    epilogue,
+                    padding_value: 0,
+                    groups: 1,
+                },
+                vec![q, wv],
+                TensorType::new(vec![batch, 16, oh, oh], ElemType::U4),
+            );
+            let inputs = vec![rng.tensor(&x_ty)];
+            let [n, c, h, wd] = [batch, 16, oh, oh];
+            let out = |size: i64, i: usize| {
+                (size + padding[i] + padding[i + 2] - kernel[i]) / strides[i] + 1
+            };
+            let pooled = g.push(
+                Op::MaxPool2d {
+                    kernel,
+                    strides,
+                    padding,
+                    layout: Layout::NCHW,
+                },
+                vec![r],
+                TensorType::new(vec![n, c, out(h, 0), out(wd, 1)], ElemType::U4),
+            );
+            g.results = vec![pooled];
+            let what = format!("b{batch} pool {kernel:?} / {strides:?} pad {padding:?}");
+            let want = reference::run(&g, &w, &inputs).unwrap();
+            for t in Target::ALL {
+                let p = lower(&g, t, &stem_pool).unwrap();
+                if let Err(e) = crate::verify::verify_program(&p) {
+                    fails.push(format!("{what} on {t}: {e:?}"));
+                }
+                let in_stem = p
+                    .ops
+                    .iter()
+                    .any(|op| matches!(op, TcOp::Conv2d(c) if c.pool.is_some()));
+                let apart = p.ops.iter().any(|op| matches!(op, TcOp::Pool { .. }));
+                if in_stem == apart {
+                    fails.push(format!(
+                        "{what} on {t}: in the stem {in_stem}, apart {apart}"
+                    ));
+                }
+                if t == Target::Sm90 && in_stem != (batch <= crate::lower::POOL_STEM_MAX_BATCH) {
+                    fails.push(format!("{what} on {t}: in the stem {in_stem}"));
+                }
+                let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
+                match got {
+                    Ok(got) if got == want => {}
+                    Ok(_) => fails.push(format!("{what} on {t}: differs")),
+                    Err(e) => fails.push(format!("{what} on {t}: {e}")),
+                }
+                let p = lower(&g, t, &LowerOptions::default()).unwrap();
+                assert!(
+                    p.ops
+                        .iter()
+                        .all(|op| !matches!(op, TcOp::Conv2d(c) if c.pool.is_some())),
+                    "{what} on {t}: the default keeps the pool apart"
+                );
+            }
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
     }
 
     #[test]

@@ -303,6 +303,15 @@ pub fn build_func<'c>(
                     arr64(&c.strides),
                     tiling_attrs(&c.tiling)
                 );
+                let a = match &c.pool {
+                    Some(pl) => format!(
+                        "{a}, pool_kernel = {}, pool_padding = {}, pool_strides = {}",
+                        arr64(&pl.kernel),
+                        arr64(&pl.padding),
+                        arr64(&pl.strides)
+                    ),
+                    None => a,
+                };
                 (v, Some(seg), a)
             }
             TcOp::Dense(d) => {
@@ -613,6 +622,32 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
     Ok(t)
 }
 
+/// The dims of a conv's map (`ConvPool::map`): `o` channels over the conv window of an input of
+/// dims `x` (an error where the window does not fit).
+fn conv_map_dims(
+    x: [i64; 4],
+    o: i64,
+    kernel: [i64; 2],
+    strides: [i64; 2],
+    padding: [i64; 4],
+) -> Result<[i64; 4], String> {
+    let extent = |size: i64, k: i64, s: i64, lo: i64, hi: i64| -> Option<i64> {
+        if k < 1 || s < 1 || lo < 0 || hi < 0 {
+            return None;
+        }
+        let span = size.checked_add(lo)?.checked_add(hi)?.checked_sub(k)?;
+        (span >= 0).then(|| span / s + 1)
+    };
+    let oh = extent(x[2], kernel[0], strides[0], padding[0], padding[2]);
+    let ow = extent(x[3], kernel[1], strides[1], padding[1], padding[3]);
+    match (oh, ow) {
+        (Some(oh), Some(ow)) => Ok([x[0], o, oh, ow]),
+        _ => Err(format!(
+            "the conv window (kernel {kernel:?}, strides {strides:?}, padding {padding:?}) does not fit the input {x:?}"
+        )),
+    }
+}
+
 /// Activation or weight dims read from the IR: positive, at most 2^32 elements in all.
 fn checked_dims(what: &str, d: &[i64]) -> Result<(), String> {
     let n = d
@@ -905,6 +940,29 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                         })?
                     },
                     groups: opt_int(&op, "groups").map_err(err)?.unwrap_or(1),
+                    pool: match op.attribute("pool_kernel") {
+                        Err(_) => None,
+                        Ok(_) => {
+                            let out = p.buffers.get(operand(i)?).ok_or_else(|| {
+                                err("the output of a conv with pool_kernel is no buffer".into())
+                            })?;
+                            let x = operand(0)?;
+                            let xd = p.buffers.get(x).map(|b| b.dims).ok_or_else(|| {
+                                err("the input of a conv with pool_kernel is no buffer".into())
+                            })?;
+                            let kernel = i64_array(&op, "kernel").map_err(err)?;
+                            let strides = i64_array(&op, "strides").map_err(err)?;
+                            let padding = i64_array(&op, "padding").map_err(err)?;
+                            let dims = conv_map_dims(xd, out.dims[1], kernel, strides, padding)
+                                .map_err(err)?;
+                            Some(ConvPool {
+                                kernel: i64_array(&op, "pool_kernel").map_err(err)?,
+                                strides: i64_array(&op, "pool_strides").map_err(err)?,
+                                padding: i64_array(&op, "pool_padding").map_err(err)?,
+                                map: ActBuffer::new(out.layout, out.elem, dims),
+                            })
+                        }
+                    },
                     quantize: match op.attribute("input_scale") {
                         Err(_) => None,
                         Ok(_) => {

@@ -52,7 +52,16 @@ pub struct LowerOptions {
     /// against 4.0 + 4.3 us at batch 1, the network 0.2137 -> 0.2217 ms; its blocks' partial
     /// sums go through L2 atomics and its per-thread loops are serial round trips).
     pub fuse_pools: bool,
+    /// `maxpool=stem`: a max pool whose input only it reads runs in the kernel of the conv that
+    /// writes that input, where the register-MMA kernel takes the pair (the 3-channel stem,
+    /// [`fold_max_pools_into_stems`]), at batch sizes up to [`POOL_STEM_MAX_BATCH`].
+    pub fuse_max_pool: bool,
 }
+
+/// The largest batch whose stem computes its max pool ([`fold_max_pools_into_stems`]): each
+/// block recomputes the conv over its pooled tile's halo (about 1.4x the conv's rows for
+/// ResNet's 3 x 3 / 2 pool), which a launch fewer pays for only while the stem is short.
+pub const POOL_STEM_MAX_BATCH: i64 = 8;
 
 /// The largest batch whose global pool [`fold_pools_into_dense`] moves into the dense kernel:
 /// each of its blocks adds a partial sum per output and image into the accumulator, so the
@@ -807,6 +816,7 @@ impl<'g> Lowering<'g> {
             groups,
             shortcut: sc.take(),
             quantize,
+            pool: None,
         };
         // the fused quantize stays where the conv's kernel computes it (`fuses_input_quantize`);
         // elsewhere it is an op of its own
@@ -1235,6 +1245,9 @@ impl<'g> Lowering<'g> {
         if self.opts.fuse_pools {
             fold_pools_into_dense(&mut self.p);
         }
+        if self.opts.fuse_max_pool {
+            fold_max_pools_into_stems(&mut self.p);
+        }
         if self.opts.narrow_streams {
             narrow_streams(&mut self.p);
         }
@@ -1242,6 +1255,70 @@ impl<'g> Lowering<'g> {
             fold_pads_into_quantize(&mut self.p);
         }
         Ok(self.p)
+    }
+}
+
+/// A max pool (no requantize) whose input only it reads, written by a conv that the
+/// register-MMA kernel runs with the pool ([`crate::select::pool_plan`]: taps along K, a packed
+/// 4-bit output of at most 64 channels), at a batch of at most [`POOL_STEM_MAX_BATCH`], runs in
+/// that conv's kernel (`Conv::pool`): the conv's map is never stored, and the network has one
+/// launch fewer (ResNet's stem and max pool). The map's buffer is left unused.
+pub fn fold_max_pools_into_stems(p: &mut Program) {
+    let mut i = 0;
+    while i < p.ops.len() {
+        let TcOp::Pool {
+            kind: PoolKind::Max,
+            input,
+            output,
+            kernel,
+            strides,
+            padding,
+            divisor: None,
+            requantize: None,
+        } = p.ops[i]
+        else {
+            i += 1;
+            continue;
+        };
+        let readers = (0..p.ops.len())
+            .filter(|&j| p.ops[j].reads().contains(&input))
+            .count();
+        let writer = (0..i)
+            .rev()
+            .find(|&j| p.ops[j].writes_all().contains(&input));
+        let conv = match writer.map(|j| (j, &p.ops[j])) {
+            Some((j, TcOp::Conv2d(c)))
+                if c.output == input
+                    && c.pool.is_none()
+                    && c.second.is_none()
+                    && readers == 1
+                    && !p.outputs.contains(&input)
+                    && p.buffers[input].dims[0] <= POOL_STEM_MAX_BATCH =>
+            {
+                let mut c = c.clone();
+                c.pool = Some(ConvPool {
+                    kernel,
+                    strides,
+                    padding,
+                    map: p.buffers[input].clone(),
+                });
+                c.output = output;
+                let spec = ConvSpec::conv(&c, &p.buffers, &p.weights);
+                let takes = matches!(
+                    crate::select::realize(c.family, &spec, &c.tiling, p.target),
+                    Ok(Kernel::Mma(mp)) if crate::select::pool_plan(&spec, &mp).is_some()
+                );
+                takes.then_some((j, c))
+            }
+            _ => None,
+        };
+        match conv {
+            Some((j, c)) => {
+                p.ops[j] = TcOp::Conv2d(c);
+                p.ops.remove(i);
+            }
+            None => i += 1,
+        }
     }
 }
 

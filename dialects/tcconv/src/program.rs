@@ -102,6 +102,23 @@ pub struct Conv {
     /// conv reads `quantize(input)` as if it were the buffer `quantized` (never stored).
     #[serde(default)]
     pub quantize: Option<InputQuantize>,
+    /// A max pool in the conv's kernel (`pool_*` attributes): `output` is then the pooled map,
+    /// and the conv's own map ([`ConvPool::map`]) is never stored (a ResNet's stem and max
+    /// pool: `lower::fold_max_pools_into_stems`).
+    #[serde(default)]
+    pub pool: Option<ConvPool>,
+}
+
+/// A max pool in a conv's kernel ([`Conv::pool`]): `output` = the max over the in-bounds taps of
+/// each window of the conv's map, as `tcconv.pool2d` computes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConvPool {
+    pub kernel: [i64; 2],
+    pub strides: [i64; 2],
+    pub padding: [i64; 4],
+    /// The conv's map as the kernel computes it: the output's layout and type, the conv
+    /// window's dims.
+    pub map: ActBuffer,
 }
 
 /// A conv's fused input quantize: `tcconv.quantize` of the f32 input (`scale`, `zero_point`,
@@ -345,9 +362,9 @@ impl Conv {
             groups: 1,
             shortcut: None,
             quantize: None,
+            pool: None,
         })
     }
-
     pub fn second_requantize(&self) -> Option<TcOp> {
         let (b, o) = (self.second?, self.epilogue.second.as_ref()?);
         Some(TcOp::Elementwise {

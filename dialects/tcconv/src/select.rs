@@ -393,6 +393,9 @@ pub struct ConvSpec<'a> {
     /// A fused input quantize (`Conv::quantize`): `input` is then the quantized buffer the
     /// kernel reads as if stored, `source` the f32 tensor it is computed from.
     pub quantize: Option<QuantizeSpec<'a>>,
+    /// A max pool in the conv's kernel (`Conv::pool`): `output` is then the conv's map (never
+    /// stored) and `pooled.0` the buffer the kernel writes.
+    pub pooled: Option<(&'a ActBuffer, &'a crate::program::ConvPool)>,
 }
 
 /// A conv's fused input quantize: the f32 tensor and the quantize's parameters.
@@ -421,7 +424,7 @@ impl<'a> ConvSpec<'a> {
             weight: &weights[c.weight],
             bias: c.bias.map(|b| &weights[b]),
             residual: c.residual.map(|r| &bufs[r]),
-            output: &bufs[c.output],
+            output: c.pool.as_ref().map_or(&bufs[c.output], |pl| &pl.map),
             second: c.second.map(|b| &bufs[b]),
             kernel: c.kernel,
             strides: c.strides,
@@ -439,6 +442,7 @@ impl<'a> ConvSpec<'a> {
                 source: &bufs[c.input],
                 q,
             }),
+            pooled: c.pool.as_ref().map(|pl| (&bufs[c.output], pl)),
         }
     }
 
@@ -462,6 +466,7 @@ impl<'a> ConvSpec<'a> {
             groups: 1,
             shortcut: None,
             quantize: None,
+            pooled: None,
         })
     }
     pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
@@ -480,6 +485,7 @@ impl<'a> ConvSpec<'a> {
             groups: 1,
             shortcut: None,
             quantize: None,
+            pooled: None,
         }
     }
 
@@ -1375,6 +1381,92 @@ impl MmaPlan {
     }
 }
 
+/// A conv with its max pool in the register-MMA kernel (`Conv::pool`): each block computes
+/// the conv's map over a patch of `rh x rw` pixels (at most a block's 128 rows, one 32-row warp
+/// tile each of its 4 warps, every output channel) and the pooled tile of `ph x pw` pixels the
+/// patch covers, so windows that straddle two pooled tiles are computed in both (the halo).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolPlan {
+    /// The register-MMA plan the rows run on: 32-row warp tiles of every channel, no K split.
+    pub mma: MmaPlan,
+    pub ph: i64,
+    pub pw: i64,
+    pub rh: i64,
+    pub rw: i64,
+    /// Pooled tiles down and across an image.
+    pub tiles_y: i64,
+    pub tiles_x: i64,
+}
+
+impl PoolPlan {
+    /// Blocks of the grid: every pooled tile of every image.
+    pub fn blocks(&self, n: i64) -> i64 {
+        n * self.tiles_y * self.tiles_x
+    }
+    /// Shared-memory words: the patch's packed 4-bit map, a row of O / 8 words a pixel.
+    pub fn smem_words(&self, o: i64) -> i64 {
+        MMA_BLOCK_THREADS * (o / 8)
+    }
+}
+
+/// How the register-MMA kernel `p` runs the conv `s` with its max pool (None where it does
+/// not): taps along K (the 3-channel stem), a packed 4-bit channel-innermost output of at most
+/// one warp tile's 64 channels (O % 8 == 0), and a pool window whose patch fits 128 rows. The
+/// pooled tile is the one with the fewest blocks (then the most square).
+pub fn pool_plan(s: &ConvSpec, p: &MmaPlan) -> Option<PoolPlan> {
+    let (pooled, pl) = s.pooled?;
+    let [_, o, _, _] = s.output.dims;
+    let [_, _, poh, pow] = pooled.dims;
+    let mm = p.shape[0];
+    let ok = p.tapk
+        && 32 % mm == 0
+        && o % 8 == 0
+        && o <= 64
+        && s.output.storage() == crate::buffer::Storage::Packed4
+        && channel_inner(s.output.layout)
+        && pooled.layout == s.output.layout
+        && pooled.elem == s.output.elem
+        && pl.kernel.iter().chain(&pl.strides).all(|&k| k >= 1)
+        && poh >= 1
+        && pow >= 1;
+    if !ok {
+        return None;
+    }
+    let [kh, kw] = pl.kernel;
+    let [sh, sw] = pl.strides;
+    let rows = MMA_BLOCK_THREADS;
+    let mut best: Option<(i64, i64, i64, i64)> = None; // (blocks, skew, ph, pw)
+    for ph in 1..=poh.min(rows) {
+        for pw in 1..=pow.min(rows) {
+            let (rh, rw) = ((ph - 1) * sh + kh, (pw - 1) * sw + kw);
+            if rh * rw > rows {
+                break;
+            }
+            let blocks = ((poh + ph - 1) / ph) * ((pow + pw - 1) / pw);
+            let key = (blocks, (ph - pw).abs(), ph, pw);
+            if best.map_or(true, |b| (key.0, key.1) < (b.0, b.1)) {
+                best = Some(key);
+            }
+        }
+    }
+    let (_, _, ph, pw) = best?;
+    Some(PoolPlan {
+        mma: MmaPlan {
+            mt: 32 / mm,
+            nt: o / 8,
+            split: 1,
+            tiles_n: 1,
+            ..p.clone()
+        },
+        ph,
+        pw,
+        rh: (ph - 1) * sh + kh,
+        rw: (pw - 1) * sw + kw,
+        tiles_y: (poh + ph - 1) / ph,
+        tiles_x: (pow + pw - 1) / pw,
+    })
+}
+
 /// Whether the MMA kernel takes this conv, and how (None: use the simple kernel).
 pub fn mma_plan(s: &ConvSpec, tiling: &Tiling, sm_count: i64) -> Option<MmaPlan> {
     if s.check().is_err()
@@ -1569,6 +1661,7 @@ mod tests {
                 strides: [2, 2],
             }),
             quantize: None,
+            pooled: None,
         };
         s.check().unwrap();
         let m = batch * hw * hw;
@@ -1632,6 +1725,7 @@ mod tests {
             groups: 1,
             shortcut: None,
             quantize: None,
+            pooled: None,
         }
     }
 

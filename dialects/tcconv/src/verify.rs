@@ -151,7 +151,8 @@ fn conv(p: &Program, c: &Conv) -> R {
         .quantize
         .as_ref()
         .map_or(&p.buffers[c.input], |q| &q.quantized);
-    let y = &p.buffers[c.output];
+    // with a max pool, the conv's own map (never stored); the pool's output is checked last
+    let y = c.pool.as_ref().map_or(&p.buffers[c.output], |pl| &pl.map);
     input_quantize_operands(c, &p.buffers)?;
     let w = p.weights.get(c.weight).ok_or("weight out of range")?;
     let (want_layout, want_packing) = match c.strategy {
@@ -253,7 +254,42 @@ fn conv(p: &Program, c: &Conv) -> R {
     // the recorded kernel family takes the op (what convert-tcconv-to-gpu will build)
     let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
     let k = crate::select::realize(c.family, &spec, &c.tiling, p.target)?;
-    input_quantize_kernel(c, &k)
+    input_quantize_kernel(c, &k)?;
+    match &c.pool {
+        Some(pl) => conv_pool(pl, &p.buffers[c.output], &spec, &k),
+        None => Ok(()),
+    }
+}
+
+/// A conv's max pool (`Conv::pool`): the output is the pool window over the conv's map, of the
+/// map's type and layout, and the register-MMA kernel takes it (`select::pool_plan`).
+fn conv_pool(
+    pl: &crate::program::ConvPool,
+    y: &ActBuffer,
+    spec: &crate::select::ConvSpec,
+    k: &crate::select::Kernel,
+) -> R {
+    let m = &pl.map;
+    let hw =
+        nibble_qnn::verify::pool_window([m.dims[2], m.dims[3]], pl.kernel, pl.strides, pl.padding)?;
+    if y.dims[..2] != m.dims[..2] || y.dims[2..] != hw[..] {
+        return Err(format!(
+            "the output {:?} is not the max pool (kernel {:?}, strides {:?}, padding {:?}) of the conv's {:?} map, {:?}",
+            y.dims,
+            pl.kernel,
+            pl.strides,
+            pl.padding,
+            m.dims,
+            [m.dims[0], m.dims[1], hw[0], hw[1]]
+        ));
+    }
+    match k {
+        crate::select::Kernel::Mma(mp) if crate::select::pool_plan(spec, mp).is_some() => Ok(()),
+        _ => Err(
+            "a conv's max pool runs in the register-MMA kernel with taps along K (a 3-channel stem) and a packed 4-bit channel-innermost output of at most 64 channels"
+                .into(),
+        ),
+    }
 }
 
 /// A conv's fused input quantize (`Conv::quantize`), if any, has an f32 input of the quantized

@@ -65,14 +65,17 @@
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::conv::{ConvArgs, ConvSpec};
 use super::elementwise::quantize_f32;
-use super::epilogue::{store_tile, TileBufs, WarpTile};
+use super::epilogue::{store_tile, StageOut, TileBufs, WarpTile};
 use super::layout::{act_slot, weight_slot, Buf};
 use super::layout::{gemm_row, tap};
+use super::pool;
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::ir::mma_type_name;
 use nibble_tcconv::select::QuantizeSpec;
 
-pub use nibble_tcconv::select::{mma_plan as plan, MmaPlan, MMA_BLOCK_THREADS};
+pub use nibble_tcconv::select::{
+    mma_plan as plan, pool_plan, MmaPlan, PoolPlan, MMA_BLOCK_THREADS,
+};
 
 /// Most K steps a warp of the taps-along-K mode runs unrolled (the 7x7 stem has 7).
 const TAPK_UNROLL: i64 = 8;
@@ -170,6 +173,11 @@ pub fn conv(
     s: &ConvSpec,
     p: &MmaPlan,
 ) -> Result<i64, String> {
+    if s.pooled.is_some() {
+        let pp =
+            pool_plan(s, p).ok_or("this conv's max pool does not fit the register-MMA kernel")?;
+        return conv_pooled(kb, args, s, &pp);
+    }
     let ca = ConvArgs::of(args, s);
     let [_, _, h, w] = s.input.dims;
     // stored channels of a tap's row (input and weight alike)
@@ -492,4 +500,194 @@ fn tapk_accumulate(
         accs = body(kb, step, &accs);
     }
     accs
+}
+
+/// The conv with its max pool (`Conv::pool`, [`PoolPlan`]): block `b` takes pooled tile
+/// (n, ty, tx) and computes the conv's map over the patch of `rh x rw` pixels its windows read,
+/// one 32-row warp tile of every channel a warp (patch row `r` = warp * 32 + the fragment row:
+/// pixel (oy0 + r / rw, ox0 + r % rw), clamped into the map for the loads; rows past the patch
+/// or outside the map are never read back). The epilogue stages the packed 4-bit map in shared
+/// memory, `[r][O / 8]` words; after a barrier each thread takes (pooled pixel, word) items and
+/// joins the in-map taps of the window as the pool kernel does over packed words
+/// (`pool::packed_max_tap`), then stores the word. The map is never stored.
+fn conv_pooled(
+    kb: &mut KernelBuilder,
+    args: &[Val],
+    s: &ConvSpec,
+    pp: &PoolPlan,
+) -> Result<i64, String> {
+    let p = &pp.mma;
+    let (pooled, pl) = s.pooled.ok_or("no pool")?;
+    let ca = ConvArgs::of(args, s);
+    let cb = ca.bufs(kb, s);
+    let (xb, wb) = (&cb.x, &cb.w);
+    let smem = args[args.len() - 1];
+    let [n_total, o, oh, ow] = s.output.dims;
+    let [_, _, poh, pow] = pooled.dims;
+    let mm = p.shape[0];
+    let rhalves = mm / 8;
+    let wpr = o / 8;
+
+    let tid = kb.thread_id();
+    let bid = kb.block_id();
+    let k32 = kb.idx(32);
+    let lane = kb.remu(tid, k32);
+    let wib = kb.divu(tid, k32);
+    let k4 = kb.idx(4);
+    let g = kb.divu(lane, k4);
+    let t = kb.remu(lane, k4);
+    // the block's pooled tile and the patch's corner in the map (signed: it may lie above or
+    // left of the map)
+    let per = kb.idx(pp.tiles_y * pp.tiles_x);
+    let n = kb.divu(bid, per);
+    let r = kb.remu(bid, per);
+    let ktx = kb.idx(pp.tiles_x);
+    let ty = kb.divu(r, ktx);
+    let tx = kb.remu(r, ktx);
+    let [psh, psw] = pl.strides;
+    let (ppt, ppl) = (pl.padding[0], pl.padding[1]);
+    let kph = kb.idx(pp.ph * psh);
+    let kpw = kb.idx(pp.pw * psw);
+    let oy0 = kb.mul(ty, kph);
+    let ox0 = kb.mul(tx, kpw);
+    let kpt = kb.idx(ppt);
+    let kpl = kb.idx(ppl);
+    let oy0 = kb.sub(oy0, kpt);
+    let ox0 = kb.sub(ox0, kpl);
+    let krw = kb.idx(pp.rw);
+    let patch = kb.idx(pp.rh * pp.rw);
+    let izero = kb.idx(0);
+    let (koh, kow) = (kb.idx(oh), kb.idx(ow));
+    let (ylast, xlast) = (kb.idx(oh - 1), kb.idx(ow - 1));
+    let inside = |kb: &mut KernelBuilder, v: Val, lim: Val| {
+        let ge = kb.cmp(Cmp::Sge, v, izero);
+        let lt = kb.cmp(Cmp::Slt, v, lim);
+        kb.andb(ge, lt)
+    };
+    let k32w = kb.mul(wib, k32);
+    let mut rows = vec![];
+    for mt in 0..p.mt {
+        for rh in 0..rhalves {
+            let off = kb.idx(mt * mm + rh * 8);
+            let r0 = kb.add(k32w, off);
+            let r = kb.add(r0, g);
+            let ry = kb.divu(r, krw);
+            let rx = kb.remu(r, krw);
+            let y = kb.add(oy0, ry);
+            let x = kb.add(ox0, rx);
+            let in_patch = kb.cmp(Cmp::Ult, r, patch);
+            let iy = inside(kb, y, koh);
+            let ix = inside(kb, x, kow);
+            let ok = kb.andb(in_patch, iy);
+            let ok = kb.andb(ok, ix);
+            let y = kb.maxs(y, izero);
+            let y = kb.mins(y, ylast);
+            let x = kb.maxs(x, izero);
+            let x = kb.mins(x, xlast);
+            rows.push((r, ok, n, y, x));
+        }
+    }
+    let olast = kb.idx(o - 1);
+    let mut ocols = vec![];
+    for nt in 0..p.nt {
+        let off = kb.idx(nt * 8);
+        let oc = kb.add(off, g);
+        ocols.push(kb.mins(oc, olast));
+    }
+    let zero = kb.i32c(0);
+    let accs = vec![zero; p.accs() as usize];
+    let accs = tapk_accumulate(kb, s, p, xb, wb, &rows, &ocols, t, izero, &accs);
+    // the map's tile into shared memory, then its pool
+    let base = kb.smem_address(smem);
+    let bufs = TileBufs::of(&cb, None);
+    let yes = kb.cmp(Cmp::Eq, izero, izero);
+    let tile = WarpTile {
+        mt: p.mt,
+        nt: p.nt,
+        mm,
+        rows: &rows,
+        nbase: izero,
+        t,
+        ok: yes,
+        stage: Some(StageOut {
+            base,
+            m0: izero,
+            n0: izero,
+            wpr,
+            second: false,
+        }),
+    };
+    store_tile(kb, s, &bufs, &tile, &accs)?;
+    kb.barrier();
+    let ob = Buf::act(kb, ca.out, pooled);
+    let bias = pooled
+        .elem
+        .is_signed()
+        .then(|| kb.i32c(0x8888_8888u32 as i32 as i64));
+    let unbias = |kb: &mut KernelBuilder, w: Val| match bias {
+        Some(b) => kb.xor(w, b),
+        None => w,
+    };
+    let items = pp.ph * pp.pw * wpr;
+    let (kwpr, kpw_) = (kb.idx(wpr), kb.idx(pp.pw));
+    let (kpoh, kpow) = (kb.idx(poh), kb.idx(pow));
+    let (kph_, kpw1) = (kb.idx(pp.ph), kb.idx(pp.pw));
+    let k8 = kb.idx(8);
+    for round in 0..(items + MMA_BLOCK_THREADS - 1) / MMA_BLOCK_THREADS {
+        let off = kb.idx(round * MMA_BLOCK_THREADS);
+        let it = kb.add(tid, off);
+        let kit = kb.idx(items);
+        let in_items = kb.cmp(Cmp::Ult, it, kit);
+        let pix = kb.divu(it, kwpr);
+        let wd = kb.remu(it, kwpr);
+        let ly = kb.divu(pix, kpw_);
+        let lx = kb.remu(pix, kpw_);
+        let py0 = kb.mul(ty, kph_);
+        let px0 = kb.mul(tx, kpw1);
+        let py = kb.add(py0, ly);
+        let px = kb.add(px0, lx);
+        let vy = kb.cmp(Cmp::Ult, py, kpoh);
+        let vx = kb.cmp(Cmp::Ult, px, kpow);
+        let ok = kb.andb(in_items, vy);
+        let ok = kb.andb(ok, vx);
+        kb.if_then(ok, |kb| {
+            let mut m = vec![zero, zero];
+            for dy in 0..pl.kernel[0] {
+                // map row of the tap (signed) and its patch row
+                let ksh = kb.idx(psh);
+                let ys = kb.mul(py, ksh);
+                let kdy = kb.idx(dy - ppt);
+                let my = kb.add(ys, kdy);
+                let vy = inside(kb, my, koh);
+                let lys = kb.mul(ly, ksh);
+                let kd = kb.idx(dy);
+                let ry = kb.add(lys, kd);
+                for dx in 0..pl.kernel[1] {
+                    let ksw = kb.idx(psw);
+                    let xs = kb.mul(px, ksw);
+                    let kdx = kb.idx(dx - ppl);
+                    let mx = kb.add(xs, kdx);
+                    let vx = inside(kb, mx, kow);
+                    let tap_ok = kb.andb(vy, vx);
+                    let lxs = kb.mul(lx, ksw);
+                    let kd = kb.idx(dx);
+                    let rx = kb.add(lxs, kd);
+                    let row = kb.mul(ry, krw);
+                    let row = kb.add(row, rx);
+                    let wi = kb.mul(row, kwpr);
+                    let wi = kb.add(wi, wd);
+                    let word = kb.load(smem, wi);
+                    let word = unbias(kb, word);
+                    m = pool::packed_max_tap(kb, &m, word, tap_ok).to_vec();
+                }
+            }
+            let word = pool::packed_max_word(kb, &m);
+            let word = unbias(kb, word);
+            let c = kb.mul(wd, k8);
+            let sl = act_slot(kb, pooled, n, c, py, px);
+            let wo = kb.divu(sl, k8);
+            kb.store(word, ob.mem, wo);
+        });
+    }
+    Ok(pp.blocks(n_total) * MMA_BLOCK_THREADS)
 }

@@ -207,7 +207,20 @@ pub fn build_op_kernel<'c>(
             .map(|pl| (pl, conv::ConvSpec::dense(d, b, &p.weights))),
         _ => None,
     };
+    // a conv with its max pool: the map's tile in shared memory
+    let pool_words = match (op, &kernel) {
+        (TcOp::Conv2d(c), Kernel::Mma(mp)) if c.pool.is_some() => {
+            let spec = conv::ConvSpec::conv(c, b, &p.weights);
+            let pp = mma::pool_plan(&spec, mp)
+                .ok_or("tcconv.conv2d: its max pool does not fit the register-MMA kernel")?;
+            Some(pp.smem_words(spec.output.dims[1]))
+        }
+        _ => None,
+    };
     let workgroup: Vec<Type> = match (&pooled, &kernel) {
+        _ if pool_words.is_some() => {
+            vec![builder::workgroup_i32(context, pool_words.unwrap_or(1))]
+        }
         (Some((pl, spec)), _) => {
             vec![builder::workgroup_i32(
                 context,

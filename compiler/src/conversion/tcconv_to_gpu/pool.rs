@@ -269,8 +269,6 @@ fn max_pool_packed(
             Some(b) => kb.xor(w, b),
             None => w,
         };
-        let nibbles = kb.i32c(0x0f0f_0f0f);
-        let four = kb.i32c(4);
         let k8 = kb.idx(8);
         let zero = kb.i32c(0);
         let maxima = kb.for_n(kh, 1, &[zero, zero], |kb, ky, m| {
@@ -282,20 +280,10 @@ fn max_pool_packed(
                 let wi = kb.divu(slot, k8);
                 let word = kb.load(ib.mem, wi);
                 let word = unbias(kb, word);
-                let even = kb.and(word, nibbles);
-                let odd = kb.shru(word, four);
-                let odd = kb.and(odd, nibbles);
-                [(m[0], even), (m[1], odd)]
-                    .into_iter()
-                    .map(|(a, b)| {
-                        let x = byte_max(kb, a, b);
-                        kb.select(ok, x, a)
-                    })
-                    .collect()
+                packed_max_tap(kb, m, word, ok).to_vec()
             })
         });
-        let odd = kb.shl(maxima[1], four);
-        let word = kb.or(maxima[0], odd);
+        let word = packed_max_word(kb, &maxima);
         let mut word = unbias(kb, word);
         // padding channels of the last word of a pixel stay 0
         if it0.valid.is_some() {
@@ -314,6 +302,27 @@ fn max_pool_packed(
         kb.store(word, ob.mem, wo);
     });
     Ok(plan.threads)
+}
+
+/// One tap of a packed max ([`max_pool_packed`]): the maxima of the even and odd nibbles `m`
+/// (as bytes) joined with those of `word` (order-preserving unsigned nibbles) where `ok`.
+pub(super) fn packed_max_tap(kb: &mut KernelBuilder, m: &[Val], word: Val, ok: Val) -> [Val; 2] {
+    let nibbles = kb.i32c(0x0f0f_0f0f);
+    let four = kb.i32c(4);
+    let even = kb.and(word, nibbles);
+    let odd = kb.shru(word, four);
+    let odd = kb.and(odd, nibbles);
+    [(m[0], even), (m[1], odd)].map(|(a, b)| {
+        let x = byte_max(kb, a, b);
+        kb.select(ok, x, a)
+    })
+}
+
+/// The packed word of the maxima of [`packed_max_tap`].
+pub(super) fn packed_max_word(kb: &mut KernelBuilder, m: &[Val]) -> Val {
+    let four = kb.i32c(4);
+    let odd = kb.shl(m[1], four);
+    kb.or(m[0], odd)
 }
 
 /// The byte-wise unsigned maximum of `a` and `b` whose bytes all lie in [0, 15]: `(a | 0x80) - b`

@@ -33,3 +33,5 @@ gen narrow16 sm_90 "" streams=narrow16
 gen narrow16 sm_90a wgmma streams=narrow16
 gen narrow16 sm_80 simple streams=narrow16
 gen dense-pool sm_80 "" pools=dense
+gen stem-pool sm_90 "" maxpool=stem
+gen stem-pool sm_75 "" maxpool=stem
