@@ -271,7 +271,8 @@ fn conv_pool(
 ) -> R {
     let m = &pl.map;
     let hw =
-        nibble_qnn::verify::pool_window([m.dims[2], m.dims[3]], pl.kernel, pl.strides, pl.padding)?;
+        nibble_qnn::verify::pool_window([m.dims[2], m.dims[3]], pl.kernel, pl.strides, pl.padding)
+            .map_err(|e| format!("the max pool's {e}"))?;
     if y.dims[..2] != m.dims[..2] || y.dims[2..] != hw[..] {
         return Err(format!(
             "the output {:?} is not the max pool (kernel {:?}, strides {:?}, padding {:?}) of the conv's {:?} map, {:?}",
@@ -286,7 +287,7 @@ fn conv_pool(
     match k {
         crate::select::Kernel::Mma(mp) if crate::select::pool_plan(spec, mp).is_some() => Ok(()),
         _ => Err(
-            "a conv's max pool runs in the register-MMA kernel with taps along K (a 3-channel stem) and a packed 4-bit channel-innermost output of at most 64 channels"
+            "a conv's max pool runs in the register-MMA kernel with taps along K (a 3-channel stem), a packed 4-bit channel-innermost output of at most 64 channels and a window whose pooled tile's patch fits 128 rows"
                 .into(),
         ),
     }
