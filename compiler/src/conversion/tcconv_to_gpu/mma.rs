@@ -620,14 +620,7 @@ fn conv_pooled(
     store_tile(kb, s, &bufs, &tile, &accs)?;
     kb.barrier();
     let ob = Buf::act(kb, ca.out, pooled);
-    let bias = pooled
-        .elem
-        .is_signed()
-        .then(|| kb.i32c(0x8888_8888u32 as i32 as i64));
-    let unbias = |kb: &mut KernelBuilder, w: Val| match bias {
-        Some(b) => kb.xor(w, b),
-        None => w,
-    };
+    let order = pool::nibble_order(kb, pooled.elem);
     let items = pp.ph * pp.pw * wpr;
     let (kwpr, kpw_) = (kb.idx(wpr), kb.idx(pp.pw));
     let (kpoh, kpow) = (kb.idx(poh), kb.idx(pow));
@@ -677,12 +670,12 @@ fn conv_pooled(
                     let wi = kb.mul(row, kwpr);
                     let wi = kb.add(wi, wd);
                     let word = kb.load(smem, wi);
-                    let word = unbias(kb, word);
+                    let word = pool::reorder(kb, order, word);
                     m = pool::packed_max_tap(kb, &m, word, tap_ok).to_vec();
                 }
             }
             let word = pool::packed_max_word(kb, &m);
-            let word = unbias(kb, word);
+            let word = pool::reorder(kb, order, word);
             let c = kb.mul(wd, k8);
             let sl = act_slot(kb, pooled, n, c, py, px);
             let wo = kb.divu(sl, k8);

@@ -261,14 +261,8 @@ fn max_pool_packed(
         let ob = Buf::act(kb, args[1], out);
         let grp = group(kb, out, plan, t);
         let it0 = grp.items[0];
-        let bias = inp
-            .elem
-            .is_signed()
-            .then(|| kb.i32c(0x8888_8888u32 as i32 as i64));
-        let unbias = |kb: &mut KernelBuilder, w: Val| match bias {
-            Some(b) => kb.xor(w, b),
-            None => w,
-        };
+        let bias = nibble_order(kb, inp.elem);
+        let unbias = |kb: &mut KernelBuilder, w: Val| reorder(kb, bias, w);
         let k8 = kb.idx(8);
         let zero = kb.i32c(0);
         let maxima = kb.for_n(kh, 1, &[zero, zero], |kb, ky, m| {
@@ -302,6 +296,20 @@ fn max_pool_packed(
         kb.store(word, ob.mem, wo);
     });
     Ok(plan.threads)
+}
+
+/// The xor that turns the packed nibbles of a signed 4-bit type into order-preserving unsigned
+/// ones (-8..7 -> 0..15) and back ([`reorder`]); None for an unsigned type.
+pub(super) fn nibble_order(kb: &mut KernelBuilder, e: ElemType) -> Option<Val> {
+    e.is_signed().then(|| kb.i32c(0x8888_8888u32 as i32 as i64))
+}
+
+/// `w` through [`nibble_order`]'s xor, if any.
+pub(super) fn reorder(kb: &mut KernelBuilder, order: Option<Val>, w: Val) -> Val {
+    match order {
+        Some(b) => kb.xor(w, b),
+        None => w,
+    }
 }
 
 /// One tap of a packed max ([`max_pool_packed`]): the maxima of the even and odd nibbles `m`
