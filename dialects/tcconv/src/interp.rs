@@ -2440,18 +2440,19 @@ mod tests {
             ..Default::default()
         };
         let mut fails = vec![];
-        // (seed, batch, pool kernel, strides, padding): ResNet's 3 x 3 / 2 pool, windows of
-        // other shapes and strides, odd batches, and a batch past POOL_STEM_MAX_BATCH
+        // (seed, batch, pool kernel, strides, padding, map type): ResNet's 3 x 3 / 2 pool over
+        // u4 after a relu, windows of other shapes and strides, signed i4 maps (the packed max's
+        // order-preserving nibbles), odd batches, and a batch past POOL_STEM_MAX_BATCH
         #[rustfmt::skip]
         let cases = [
-            (51u64, 1i64, [3i64, 3i64], [2i64, 2i64], [1i64, 1, 1, 1]),
-            (52, 2, [2, 2], [2, 2], [0, 0, 0, 0]),
-            (53, 3, [3, 2], [1, 2], [1, 0, 1, 1]),
-            (54, 8, [3, 3], [2, 2], [1, 1, 1, 1]),
-            (55, 1, [5, 5], [3, 3], [2, 2, 2, 2]),
-            (56, 9, [3, 3], [2, 2], [1, 1, 1, 1]),
+            (51u64, 1i64, [3i64, 3i64], [2i64, 2i64], [1i64, 1, 1, 1], ElemType::U4),
+            (52, 2, [2, 2], [2, 2], [0, 0, 0, 0], ElemType::U4),
+            (53, 3, [3, 2], [1, 2], [1, 0, 1, 1], ElemType::I4),
+            (54, 8, [3, 3], [2, 2], [1, 1, 1, 1], ElemType::U4),
+            (55, 1, [5, 5], [3, 3], [2, 2, 2, 2], ElemType::I4),
+            (56, 9, [3, 3], [2, 2], [1, 1, 1, 1], ElemType::U4),
         ];
-        for (seed, batch, kernel, strides, padding) in cases {
+        for (seed, batch, kernel, strides, padding, map) in cases {
             let mut rng = Rng(seed);
             // f32 image -> quantize -> 7 x 7 / 2 conv of 3 channels with its requantize to u4
             // and relu fused (as the e-graph leaves ResNet's stem) -> max pool
@@ -2475,12 +2476,12 @@ mod tests {
             let oh = (h + 6 - 7) / 2 + 1;
             let epilogue = Epilogue {
                 kind: EpilogueKind::Requantize {
-                    scales: scales_for(&mut rng, 16, 3 * 49, 127, 128, 15),
+                    scales: scales_for(&mut rng, 16, 3 * 49, 127, 128, map.range().1),
                     zero_point: 0,
                 },
                 rounding: Rounding::HalfToEven,
-                clamp: [0, 15],
-                relu: true,
+                clamp: [map.range().0, map.range().1],
+                relu: !map.is_signed(),
                 second: None,
                 then: None,
             };
@@ -2495,7 +2496,7 @@ mod tests {
                     groups: 1,
                 },
                 vec![q, wv],
-                TensorType::new(vec![batch, 16, oh, oh], ElemType::U4),
+                TensorType::new(vec![batch, 16, oh, oh], map),
             );
             let inputs = vec![rng.tensor(&x_ty)];
             let [n, c, h, wd] = [batch, 16, oh, oh];
@@ -2510,10 +2511,10 @@ mod tests {
                     layout: Layout::NCHW,
                 },
                 vec![r],
-                TensorType::new(vec![n, c, out(h, 0), out(wd, 1)], ElemType::U4),
+                TensorType::new(vec![n, c, out(h, 0), out(wd, 1)], map),
             );
             g.results = vec![pooled];
-            let what = format!("b{batch} pool {kernel:?} / {strides:?} pad {padding:?}");
+            let what = format!("b{batch} {map} pool {kernel:?} / {strides:?} pad {padding:?}");
             let want = reference::run(&g, &w, &inputs).unwrap();
             for t in Target::ALL {
                 let p = lower(&g, t, &stem_pool).unwrap();
