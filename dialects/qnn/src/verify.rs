@@ -71,15 +71,32 @@ pub fn pool_window(
     s: [i64; 2],
     p: [i64; 4],
 ) -> Result<[i64; 2], String> {
-    positive(&k, "kernel")?;
-    positive(&s, "strides")?;
-    non_negative(&p, "padding")?;
+    window_geometry(k, s, p)?;
     if p[0] >= k[0] || p[2] >= k[0] || p[1] >= k[1] || p[3] >= k[1] {
         return fail(format!(
             "padding {p:?} must be smaller than the kernel {k:?}"
         ));
     }
     window_out(in_hw, k, s, p)
+}
+
+/// A conv's window over an `in_hw` map: kernel and strides in [1, MAX_GEOM], padding in [0,
+/// MAX_GEOM]; the output H x W.
+pub fn conv_window(
+    in_hw: [i64; 2],
+    k: [i64; 2],
+    s: [i64; 2],
+    p: [i64; 4],
+) -> Result<[i64; 2], String> {
+    window_geometry(k, s, p)?;
+    window_out(in_hw, k, s, p)
+}
+
+/// A window's kernel and strides in [1, MAX_GEOM], its padding in [0, MAX_GEOM].
+fn window_geometry(k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> R {
+    positive(&k, "kernel")?;
+    positive(&s, "strides")?;
+    non_negative(&p, "padding")
 }
 
 fn window_out(in_hw: [i64; 2], k: [i64; 2], s: [i64; 2], p: [i64; 4]) -> Result<[i64; 2], String> {

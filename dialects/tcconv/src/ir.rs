@@ -623,7 +623,7 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
 }
 
 /// The dims of a conv's map (`ConvPool::map`): `o` channels over the conv window of an input of
-/// dims `x` (an error where the window does not fit).
+/// dims `x` (`nibble_qnn::verify::conv_window`).
 fn conv_map_dims(
     x: [i64; 4],
     o: i64,
@@ -631,21 +631,9 @@ fn conv_map_dims(
     strides: [i64; 2],
     padding: [i64; 4],
 ) -> Result<[i64; 4], String> {
-    let extent = |size: i64, k: i64, s: i64, lo: i64, hi: i64| -> Option<i64> {
-        if k < 1 || s < 1 || lo < 0 || hi < 0 {
-            return None;
-        }
-        let span = size.checked_add(lo)?.checked_add(hi)?.checked_sub(k)?;
-        (span >= 0).then(|| span / s + 1)
-    };
-    let oh = extent(x[2], kernel[0], strides[0], padding[0], padding[2]);
-    let ow = extent(x[3], kernel[1], strides[1], padding[1], padding[3]);
-    match (oh, ow) {
-        (Some(oh), Some(ow)) => Ok([x[0], o, oh, ow]),
-        _ => Err(format!(
-            "the conv window (kernel {kernel:?}, strides {strides:?}, padding {padding:?}) does not fit the input {x:?}"
-        )),
-    }
+    let [oh, ow] = nibble_qnn::verify::conv_window([x[2], x[3]], kernel, strides, padding)
+        .map_err(|e| format!("the conv's {e}"))?;
+    Ok([x[0], o, oh, ow])
 }
 
 /// Activation or weight dims read from the IR: positive, at most 2^32 elements in all.

@@ -1266,8 +1266,7 @@ impl<'g> Lowering<'g> {
 /// that conv's kernel (`Conv::pool`): the conv's map is never stored, and the network has one
 /// launch fewer (ResNet's stem and max pool). The map's buffer is left unused.
 pub fn fold_max_pools_into_stems(p: &mut Program) {
-    let mut i = 0;
-    while i < p.ops.len() {
+    fold_ops(p, |p, i| {
         let TcOp::Pool {
             kind: PoolKind::Max,
             input,
@@ -1279,8 +1278,7 @@ pub fn fold_max_pools_into_stems(p: &mut Program) {
             requantize: None,
         } = p.ops[i]
         else {
-            i += 1;
-            continue;
+            return false;
         };
         let readers = (0..p.ops.len())
             .filter(|&j| p.ops[j].reads().contains(&input))
@@ -1317,9 +1315,22 @@ pub fn fold_max_pools_into_stems(p: &mut Program) {
         match conv {
             Some((j, c)) => {
                 p.ops[j] = TcOp::Conv2d(c);
-                p.ops.remove(i);
+                true
             }
-            None => i += 1,
+            None => false,
+        }
+    })
+}
+
+/// Removes, in order, every op `i` that `fold(p, i)` folds into another op (it returns true
+/// once it has changed that op): the scan the folds below share.
+fn fold_ops(p: &mut Program, mut fold: impl FnMut(&mut Program, usize) -> bool) {
+    let mut i = 0;
+    while i < p.ops.len() {
+        if fold(p, i) {
+            p.ops.remove(i);
+        } else {
+            i += 1;
         }
     }
 }
@@ -1330,8 +1341,7 @@ pub fn fold_max_pools_into_stems(p: &mut Program) {
 /// the map, the pooled values are never stored, and the network has one launch fewer (ResNet's
 /// global average pool before its classifier). The pooled buffer is left unused.
 pub fn fold_pools_into_dense(p: &mut Program) {
-    let mut i = 0;
-    while i < p.ops.len() {
+    fold_ops(p, |p, i| {
         let TcOp::Pool {
             kind,
             input,
@@ -1343,8 +1353,7 @@ pub fn fold_pools_into_dense(p: &mut Program) {
             ..
         } = p.ops[i]
         else {
-            i += 1;
-            continue;
+            return false;
         };
         let [n, c, h, w] = p.buffers[input].dims;
         let global = kernel == [h, w]
@@ -1377,11 +1386,11 @@ pub fn fold_pools_into_dense(p: &mut Program) {
                     d.input = input;
                     d.pool = Some(pool);
                 }
-                p.ops.remove(i);
+                true
             }
-            _ => i += 1,
+            _ => false,
         }
-    }
+    })
 }
 
 /// A `tcconv.pad` whose input only a `tcconv.quantize` writes and only the pad reads (an ONNX
@@ -1389,8 +1398,7 @@ pub fn fold_pools_into_dense(p: &mut Program) {
 /// writes the padded map itself: one kernel and one pass over the image fewer. The unpadded
 /// buffer is left unused.
 fn fold_pads_into_quantize(p: &mut Program) {
-    let mut i = 0;
-    while i < p.ops.len() {
+    fold_ops(p, |p, i| {
         let TcOp::Pad {
             input,
             output,
@@ -1398,8 +1406,7 @@ fn fold_pads_into_quantize(p: &mut Program) {
             value,
         } = p.ops[i]
         else {
-            i += 1;
-            continue;
+            return false;
         };
         let readers = p.ops.iter().filter(|o| o.reads().contains(&input)).count();
         let quantize = p.ops[..i].iter().position(
@@ -1416,11 +1423,11 @@ fn fold_pads_into_quantize(p: &mut Program) {
                 {
                     (*o, *pd, *pv) = (output, padding, value);
                 }
-                p.ops.remove(i);
+                true
             }
-            _ => i += 1,
+            _ => false,
         }
-    }
+    })
 }
 
 /// Store the residual streams in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16): every

@@ -1403,8 +1403,9 @@ impl PoolPlan {
     pub fn blocks(&self, n: i64) -> i64 {
         n * self.tiles_y * self.tiles_x
     }
-    /// Shared-memory words: the patch's packed 4-bit map, a row of O / 8 words a pixel.
-    pub fn smem_words(&self, o: i64) -> i64 {
+    /// Shared-memory words for an output of `o` channels: the patch's packed 4-bit map, a row
+    /// of O / 8 words for each of the block's 128 rows.
+    pub fn smem_words(o: i64) -> i64 {
         MMA_BLOCK_THREADS * (o / 8)
     }
 }

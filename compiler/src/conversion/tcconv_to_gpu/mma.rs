@@ -600,7 +600,7 @@ fn conv_pooled(
     // the map's tile into shared memory, then its pool
     let base = kb.smem_address(smem);
     let bufs = TileBufs::of(&cb, None);
-    let yes = kb.cmp(Cmp::Eq, izero, izero);
+    let yes = kb.c(Scalar::I1, 1);
     let tile = WarpTile {
         mt: p.mt,
         nt: p.nt,

@@ -207,32 +207,21 @@ pub fn build_op_kernel<'c>(
             .map(|pl| (pl, conv::ConvSpec::dense(d, b, &p.weights))),
         _ => None,
     };
-    // a conv with its max pool: the map's tile in shared memory
-    let pool_words = match (op, &kernel) {
-        (TcOp::Conv2d(c), Kernel::Mma(mp)) if c.pool.is_some() => {
-            let spec = conv::ConvSpec::conv(c, b, &p.weights);
-            let pp = mma::pool_plan(&spec, mp)
-                .ok_or("tcconv.conv2d: its max pool does not fit the register-MMA kernel")?;
-            Some(pp.smem_words(spec.output.dims[1]))
+    // shared memory: a conv with its max pool stages the map's tile (every channel of 128
+    // rows), the others as their family needs
+    let words = match (op, &pooled, &kernel) {
+        (TcOp::Conv2d(c), _, Kernel::Mma(_)) if c.pool.is_some() => {
+            Some(mma::PoolPlan::smem_words(b[c.output].dims[1]))
         }
+        (_, Some((pl, spec)), _) => Some(dense_pool::smem_words(spec, pl)),
+        (_, _, Kernel::Staged(sp)) => Some(sp.smem_words()),
+        (_, _, Kernel::Mma(mp)) if mp.split > 1 => Some(mma::smem_words(mp)),
         _ => None,
     };
-    let workgroup: Vec<Type> = match (&pooled, &kernel) {
-        _ if pool_words.is_some() => {
-            vec![builder::workgroup_i32(context, pool_words.unwrap_or(1))]
-        }
-        (Some((pl, spec)), _) => {
-            vec![builder::workgroup_i32(
-                context,
-                dense_pool::smem_words(spec, pl),
-            )]
-        }
-        (_, Kernel::Staged(sp)) => vec![builder::workgroup_i32(context, sp.smem_words())],
-        (_, Kernel::Mma(mp)) if mp.split > 1 => {
-            vec![builder::workgroup_i32(context, mma::smem_words(mp))]
-        }
-        _ => vec![],
-    };
+    let workgroup: Vec<Type> = words
+        .map(|w| builder::workgroup_i32(context, w))
+        .into_iter()
+        .collect();
     let block = match &kernel {
         _ if pooled.is_some() => dense_pool::DENSE_POOL_THREADS,
         Kernel::Staged(sp) => sp.block(),
