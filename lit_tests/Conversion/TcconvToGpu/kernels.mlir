@@ -194,16 +194,29 @@
 // CHECK-LABEL: func.func @fused_residual_i32
 // CHECK: gpu.launch_func @kernels::@fused_residual_i32_0_conv2d blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<1x4x4x1xi32>, %{{.*}} : memref<8x3x3x1xi32>, %{{.*}} : memref<1x4x4x8xi32>, %{{.*}} : memref<1x4x4x8xi32>)
 // CHECK: gpu.func @fused_residual_i32_0_conv2d
-// Constant shifts (20, 30) round as one biased i64 shift: (p + 2^19) >> 20, a tie (the low 20
-// bits of the biased product 0) to even.
+// Constant shifts (20, 30) in [1, 31] round on 32-bit words: t = p + 2^19, the quotient's low
+// word a funnel shift of t's words by 20 and its high word t's high word >> 20, a tie (the low
+// 20 bits of t's low word 0) to even.
 // CHECK: %[[P:.*]] = arith.muli %{{.*}}, %c1073741824_i64 : i64
 // CHECK-NEXT: %[[T:.*]] = arith.addi %[[P]], %c524288_i64 : i64
-// CHECK-NEXT: %[[Q:.*]] = arith.shrsi %[[T]], %c20_i64 : i64
-// CHECK-NEXT: %[[LOW:.*]] = arith.andi %[[T]], %c1048575_i64 : i64
-// CHECK-NEXT: %[[TIE:.*]] = arith.cmpi eq, %[[LOW]], %c0_i64 : i64
-// CHECK-NEXT: %[[EVEN:.*]] = arith.andi %[[Q]], %c-2_i64 : i64
-// CHECK-NEXT: arith.select %[[TIE]], %[[EVEN]], %[[Q]] : i64
-// CHECK: arith.maxsi %{{.*}}, %c0_i64 : i64
+// CHECK-NEXT: %[[LO:.*]] = arith.trunci %[[T]] : i64 to i32
+// CHECK-NEXT: %[[HI64:.*]] = arith.shrsi %[[T]], %c32_i64 : i64
+// CHECK-NEXT: %[[HI:.*]] = arith.trunci %[[HI64]] : i64 to i32
+// CHECK-NEXT: %[[QLO:.*]] = llvm.intr.fshr(%[[HI]], %[[LO]], %c20_i32) : (i32, i32, i32) -> i32
+// CHECK-NEXT: %[[QHI:.*]] = arith.shrsi %[[HI]], %c20_i32 : i32
+// CHECK-NEXT: %[[LOW:.*]] = arith.andi %[[LO]], %c1048575_i32 : i32
+// CHECK-NEXT: %[[TIE:.*]] = arith.cmpi eq, %[[LOW]], %c0_i32 : i32
+// CHECK-NEXT: %[[EVEN:.*]] = arith.andi %[[QLO]], %c-2_i32 : i32
+// CHECK-NEXT: arith.select %[[TIE]], %[[EVEN]], %[[QLO]] : i32
+// The saturated sum leaves i64 through its words (it fits i32 where its high word is its low
+// word's sign), then relu in i32.
+// CHECK: %[[SIGN:.*]] = arith.shrui %[[SLO:.*]], %c31_i32 : i32
+// CHECK-NEXT: %[[ZERO:.*]] = arith.addi %[[SHI:.*]], %[[SIGN]] : i32
+// CHECK-NEXT: %[[FITS:.*]] = arith.cmpi eq, %[[ZERO]], %c0_i32 : i32
+// CHECK-NEXT: %[[SIDE:.*]] = arith.shrsi %[[SHI]], %c31_i32 : i32
+// CHECK-NEXT: %[[BOUND:.*]] = arith.xori %[[SIDE]], %c2147483647_i32 : i32
+// CHECK-NEXT: %[[SAT:.*]] = arith.select %[[FITS]], %[[SLO]], %[[BOUND]] : i32
+// CHECK-NEXT: arith.maxsi %[[SAT]], %c0_i32 : i32
 // CHECK-COUNT-8: memref.store %{{.*}} : memref<128xi32>
 
 // PTX: gpu.binary @kernels {{.*}}.target sm_80{{.*}}.visible .entry fused_residual_i32_0_conv2d(

@@ -85,16 +85,24 @@
 // SM75: nvvm.mma.sync {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 16>}
 
 // HAWQ's stem with a then step: the 16-bit requantize and relu, then the 4-bit requantize of
-// that i32 value (then_*); only the packed 4-bit result is stored.
+// that i32 value (then_*); only the packed 4-bit result is stored. Both constant shifts (33,
+// 41) round on the product's high word and clamp in i32.
 // SM90-LABEL: func.func @stem_then_requantize
 // SM90: gpu.func @stem_then_requantize_0_conv2d
 // SM90: arith.muli %{{.*}}, %c1707411548_i64 : i64
-// SM90: arith.shrsi %{{.*}}, %c33_i64 : i64
-// SM90: arith.minsi %{{.*}}, %c32767_i64 : i64
-// SM90: arith.maxsi %{{.*}}, %c0_i64 : i64
+// SM90: arith.shrsi %{{.*}}, %c32_i64 : i64
+// SM90-NEXT: %[[HI:.*]] = arith.trunci %{{.*}} : i64 to i32
+// SM90-NEXT: %[[TH:.*]] = arith.addi %[[HI]], %c1_i32 : i32
+// SM90-NEXT: arith.shrsi %[[TH]], %c1_i32 : i32
+// SM90: arith.maxsi %{{.*}}, %c0_i32 : i32
+// SM90-NEXT: arith.minsi %{{.*}}, %c32767_i32 : i32
 // SM90: arith.muli %{{.*}}, %c1297154756_i64 : i64
-// SM90: arith.shrsi %{{.*}}, %c41_i64 : i64
-// SM90: arith.minsi %{{.*}}, %c15_i64 : i64
+// SM90: arith.shrsi %{{.*}}, %c32_i64 : i64
+// SM90-NEXT: %[[HI2:.*]] = arith.trunci %{{.*}} : i64 to i32
+// SM90-NEXT: %[[TH2:.*]] = arith.addi %[[HI2]], %c256_i32 : i32
+// SM90-NEXT: arith.shrsi %[[TH2]], %c9_i32 : i32
+// SM90: arith.maxsi %{{.*}}, %c0_i32 : i32
+// SM90-NEXT: arith.minsi %{{.*}}, %c15_i32 : i32
 // SM90-COUNT-2: memref.store %{{.*}} : memref<2048xi32>
 // SM90-NEXT: }
 // SM90-NEXT: gpu.return

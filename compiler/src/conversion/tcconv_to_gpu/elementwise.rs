@@ -162,6 +162,8 @@ pub fn clamped_pair(kb: &mut KernelBuilder, oc: Val, channels: i64) -> [Val; 2] 
 fn table_range(vals: &[i32]) -> TableRange {
     if vals.iter().all(|x| (33..=62).contains(x)) {
         TableRange::High
+    } else if vals.iter().all(|x| (1..=31).contains(x)) {
+        TableRange::Low
     } else if vals.contains(&0) {
         TableRange::Any
     } else {

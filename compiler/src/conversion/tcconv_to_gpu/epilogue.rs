@@ -7,7 +7,7 @@
 use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
 use super::elementwise::{clamped_pair, scale_params, scale_params_pair, to_elem};
-use super::layout::{act_slot, channel_inner, pixel, Buf};
+use super::layout::{act_slot, channel_inner, pixel, range, Buf};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, RequantizeStep};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
@@ -150,20 +150,32 @@ pub fn epilogue_at(
             }
         }
     };
-    let y = kb.clamp(y, e.clamp[0], e.clamp[1]);
-    let y = if e.relu {
-        let z = kb.i64c(0);
-        kb.maxs(y, z)
-    } else {
-        y
-    };
+    let elem = if e.then.is_some() { ElemType::I32 } else { out };
+    let relu = e.relu.then_some([0, i64::MAX]);
+    let y = clamps_to_elem(kb, y, &[Some(e.clamp), relu], elem);
     match &e.then {
-        Some(t) => {
-            let y = to_elem(kb, y, ElemType::I32);
-            second_output_at(kb, t, p.then.ok_or_else(missing)?, y, out)
-        }
-        None => Ok(to_elem(kb, y, out)),
+        Some(t) => second_output_at(kb, t, p.then.ok_or_else(missing)?, y, out),
+        None => Ok(y),
     }
+}
+
+/// `to_elem` of `y` clamped to each of `clamps` in turn: one clamp to their intersection with
+/// the type's range, in 32-bit compares ([`KernelBuilder::clamp_to_i32`]), where the
+/// intersection is not empty (consecutive clamps whose ranges meet are the clamp to their
+/// intersection).
+fn clamps_to_elem(kb: &mut KernelBuilder, y: Val, clamps: &[Option<[i64; 2]>], e: ElemType) -> Val {
+    let (mut lo, mut hi) = range(e);
+    for c in clamps.iter().flatten() {
+        (lo, hi) = (lo.max(c[0]), hi.min(c[1]));
+    }
+    if lo <= hi && lo >= i32::MIN as i64 && hi <= i32::MAX as i64 {
+        return kb.clamp_to_i32(y, lo, hi);
+    }
+    let mut y = y;
+    for c in clamps.iter().flatten() {
+        y = kb.clamp(y, c[0], c[1]);
+    }
+    to_elem(kb, y, e)
 }
 
 /// Step 4 of `Epilogue` on one result `y` (i32, from [`epilogue`]) of channel `cc`: the second
@@ -192,8 +204,7 @@ fn second_output_at(
     let z = kb.dyadic(y, b, c, o.rounding);
     let zp = kb.i64c(o.zero_point);
     let z = kb.add(z, zp);
-    let z = kb.clamp(z, o.clamp[0], o.clamp[1]);
-    Ok(to_elem(kb, z, out))
+    Ok(clamps_to_elem(kb, z, &[Some(o.clamp)], out))
 }
 
 /// Whether channels o and o + 1 (o even) of a pixel are adjacent in `ab`: channel-innermost, an

@@ -117,6 +117,9 @@ pub enum TableRange {
     /// Every value lies in [33, 62] (HAWQ's usual shifts): the rounding works on the product's
     /// high word.
     High,
+    /// Every value lies in [1, 31] (a residual branch's shifts, whose scale is above 1): the
+    /// rounding works on 32-bit words of the product.
+    Low,
 }
 
 /// The kernel builder. One per `gpu.func`.
@@ -137,6 +140,8 @@ pub struct KernelBuilder<'c> {
     nconst: usize,
     consts: HashMap<(Scalar, u64), Val>,
     known: HashMap<usize, i64>,
+    /// The i32 source of each value sign-extended to i64 (a truncation back is the source).
+    extended: HashMap<usize, Val>,
     types: HashMap<Scalar, Type<'c>>,
     /// Constant tables this kernel reads, in parameter order: (what, values, parameter).
     tables: Vec<(String, Vec<i32>, Val)>,
@@ -174,6 +179,7 @@ impl<'c> KernelBuilder<'c> {
             nconst: 0,
             consts: HashMap::new(),
             known: HashMap::new(),
+            extended: HashMap::new(),
             types,
             tables: vec![],
         }
@@ -473,7 +479,15 @@ impl<'c> KernelBuilder<'c> {
         if let Some(k) = self.known(v) {
             return self.c(to, k);
         }
-        self.cast("arith.extsi", v, to)
+        let x = self.cast("arith.extsi", v, to);
+        if self.t(v) == Scalar::I32 {
+            self.extended.insert(x.key(), v);
+        }
+        x
+    }
+    /// The i32 value an i64 `v` was sign-extended from, if the builder made it so.
+    pub fn extended_from_i32(&self, v: Val) -> Option<Val> {
+        self.extended.get(&v.key()).copied()
     }
     pub fn zext(&mut self, v: Val, to: Scalar) -> Val {
         if self.t(v) == to {
@@ -487,6 +501,9 @@ impl<'c> KernelBuilder<'c> {
         }
         if let Some(k) = self.known(v) {
             return self.c(to, k);
+        }
+        if let Some(x) = self.extended_from_i32(v).filter(|_| to == Scalar::I32) {
+            return x;
         }
         self.cast("arith.trunci", v, to)
     }

@@ -114,6 +114,36 @@ impl<'c> KernelBuilder<'c> {
         v
     }
 
+    /// `clamp(v, lo, hi)` as i32 for `i32::MIN <= lo <= hi <= i32::MAX` (v: i32 or i64). An i64
+    /// value is first saturated to i32 from its two words (the same clamp, and 32-bit
+    /// compares where 64-bit ones take two instructions and two selects each).
+    pub fn clamp_to_i32(&mut self, v: Val, lo: i64, hi: i64) -> Val {
+        debug_assert!(i32::MIN as i64 <= lo && lo <= hi && hi <= i32::MAX as i64);
+        let v = if let Some(x) = self.extended_from_i32(v) {
+            x
+        } else if self.t(v) == Scalar::I64 {
+            let vlo = self.trunc(v, Scalar::I32);
+            let k32 = self.i64c(32);
+            let vhi = self.shrs(v, k32);
+            let vhi = self.trunc(vhi, Scalar::I32);
+            // the high word is the low word's sign: hi + (lo >>> 31) == 0 (written so, LLVM
+            // keeps the 32-bit compare instead of forming two 64-bit min / max)
+            let k31 = self.i32c(31);
+            let sign = self.shru(vlo, k31);
+            let sum = self.add(vhi, sign);
+            let z = self.i32c(0);
+            let fits = self.cmp(Cmp::Eq, sum, z);
+            // i32::MIN below, i32::MAX above
+            let side = self.shrs(vhi, k31);
+            let max = self.i32c(i32::MAX as i64);
+            let sat = self.xor(side, max);
+            self.select(fits, vlo, sat)
+        } else {
+            v
+        };
+        self.clamp(v, lo, hi)
+    }
+
     /// `round(p / 2^c)` under `mode`, p and c i64 (0 <= c <= 62); mirrors
     /// `nibble_qnn::semantics::round_shift` step by step:
     /// ```text
@@ -232,31 +262,42 @@ impl<'c> KernelBuilder<'c> {
         self.unless_shift_zero(p, c, y)
     }
 
-    /// [`round_shift_product`](Self::round_shift_product) for a per-channel shift `c` known to
-    /// lie in [33, 62] (an i32 table of range [`TableRange::High`]): no 64-bit shift by a variable amount
-    /// (several instructions each); with `p = hi * 2^32 + lo` (`|hi| <= 2^30`),
-    /// `t = p + 2^(c-1)` is `(hi + 2^(c-33)) * 2^32 + lo` without a carry, so the rounding is
-    /// 32-bit work on the high word (mirrored by `high_word_round_shift` in the tests):
+    /// [`round_shift_product`](Self::round_shift_product) for a shift `c` known to lie in
+    /// [33, 62] (a constant, or an i32 table of range [`TableRange::High`]): no 64-bit shift
+    /// (several instructions each, and a 64-bit tie test); with `p = hi * 2^32 + lo`
+    /// (`|hi| <= 2^30`), `t = p + 2^(c-1)` is `(hi + 2^(c-33)) * 2^32 + lo` without a carry, so
+    /// the rounding is 32-bit work on the high word (mirrored by `high_word_round_shift` in the
+    /// tests):
     /// ```text
     /// th = hi + 2^(c-33); q = th >> (c - 32)
     /// half_to_even: a tie (lo == 0 and th's low c - 32 bits all 0) -> q & !1, else q
     /// ```
-    fn round_shift_high(&mut self, p: Val, v: Val, mode: Rounding) -> Val {
+    fn round_shift_high(&mut self, p: Val, c: Param, mode: Rounding) -> Val {
         let lo = self.trunc(p, Scalar::I32);
         let k32 = self.i64c(32);
         let hi = self.shrs(p, k32);
         let hi = self.trunc(hi, Scalar::I32);
         let one = self.i32c(1);
-        let (c32, c33) = (self.i32c(32), self.i32c(33));
-        let d = self.sub(v, c32);
-        let e = self.sub(v, c33);
-        let bias = self.shl(one, e);
+        let (d, bias) = match c {
+            Param::Const(k) => (self.i32c(k - 32), self.i32c(1 << (k - 33))),
+            Param::Table(v, _) => {
+                let (c32, c33) = (self.i32c(32), self.i32c(33));
+                let d = self.sub(v, c32);
+                let e = self.sub(v, c33);
+                (d, self.shl(one, e))
+            }
+        };
         let th = self.add(hi, bias);
         let q = self.shrs(th, d);
         let y = match mode {
             Rounding::HalfToEven => {
-                let pow = self.shl(one, d);
-                let mask = self.sub(pow, one);
+                let mask = match c {
+                    Param::Const(k) => self.i32c((1 << (k - 32)) - 1),
+                    Param::Table(..) => {
+                        let pow = self.shl(one, d);
+                        self.sub(pow, one)
+                    }
+                };
                 let z = self.i32c(0);
                 let lo0 = self.cmp(Cmp::Eq, lo, z);
                 let low = self.and(th, mask);
@@ -267,6 +308,54 @@ impl<'c> KernelBuilder<'c> {
             _ => q,
         };
         self.sext(y, Scalar::I64)
+    }
+
+    /// [`round_shift_product`](Self::round_shift_product) for a shift `c` known to lie in
+    /// [1, 31] (a constant, or an i32 table of range [`TableRange::Low`]): the quotient's two
+    /// words from 32-bit shifts (a funnel shift for the low word) and the tie test on the low
+    /// word alone, where a 64-bit shift by a table value and a 64-bit tie test take several
+    /// instructions each (mirrored by `low_word_round_shift` in the tests):
+    /// ```text
+    /// t = p + 2^(c-1) (i64); lo, hi = t's words
+    /// q = (hi >> c) * 2^32 + funnel_shift_right(hi:lo, c)
+    /// half_to_even: a tie (lo's low c bits all 0) -> q & !1, else q
+    /// ```
+    fn round_shift_low(&mut self, p: Val, c: Param, mode: Rounding) -> Val {
+        let one = self.i32c(1);
+        let (cv, half, mask) = match c {
+            Param::Const(k) => (
+                self.i32c(k),
+                self.i64c(1i64 << (k - 1)),
+                self.i32c(((1i64 << k) - 1) as i32 as i64),
+            ),
+            Param::Table(v, _) => {
+                let pow = self.shl(one, v); // 2^31 wraps to i32::MIN: its half and mask hold
+                let half = self.shru(pow, one);
+                let half = self.zext(half, Scalar::I64);
+                (v, half, self.sub(pow, one))
+            }
+        };
+        let t = self.add(p, half);
+        let lo = self.trunc(t, Scalar::I32);
+        let k32 = self.i64c(32);
+        let hi = self.shrs(t, k32);
+        let hi = self.trunc(hi, Scalar::I32);
+        let i32t = self.ty(Scalar::I32);
+        let qlo = self.op1("llvm.intr.fshr", &[hi, lo, cv], i32t);
+        let qhi = self.shrs(hi, cv);
+        let qlo = match mode {
+            Rounding::HalfToEven => {
+                let low = self.and(lo, mask);
+                let z = self.i32c(0);
+                let tie = self.cmp(Cmp::Eq, low, z);
+                self.even_on_tie(tie, qlo)
+            }
+            _ => qlo,
+        };
+        let qhi = self.sext(qhi, Scalar::I64);
+        let qhi = self.shl(qhi, k32);
+        let qlo = self.zext(qlo, Scalar::I64);
+        self.or(qhi, qlo)
     }
 
     /// `Dyadic::apply`: `round(x * b / 2^c)` with the product in i64 (x: i32 or i64 value; an
@@ -288,14 +377,22 @@ impl<'c> KernelBuilder<'c> {
             Param::Table(v, _) => self.sext(v, Scalar::I64),
         };
         let p = self.mul(x, b);
-        // a constant shift is already cheap on the biased path (a shift by >= 32 is one 32-bit
-        // shift of the high word)
-        let c = match c {
-            Param::Table(v, TableRange::High)
-                if bounded && matches!(mode, Rounding::HalfToEven | Rounding::HalfUp) =>
-            {
-                return self.round_shift_high(p, v, mode);
+        // a product of two i32 values rounds on one of its words where the shift's range is
+        // known to keep the work there
+        if bounded && matches!(mode, Rounding::HalfToEven | Rounding::HalfUp) {
+            match c {
+                Param::Table(_, TableRange::High) => return self.round_shift_high(p, c, mode),
+                Param::Const(k) if (33..=62).contains(&k) => {
+                    return self.round_shift_high(p, c, mode)
+                }
+                Param::Table(_, TableRange::Low) => return self.round_shift_low(p, c, mode),
+                Param::Const(k) if (1..=31).contains(&k) => {
+                    return self.round_shift_low(p, c, mode)
+                }
+                _ => {}
             }
+        }
+        let c = match c {
             Param::Table(v, r) => Param::Table(self.sext(v, Scalar::I64), r),
             k => k,
         };
@@ -453,6 +550,63 @@ mod tests {
         }) as i64
     }
 
+    /// `KernelBuilder::round_shift_low` step by step, on i32 words (1 <= c <= 31).
+    fn low_word_round_shift(p: i64, c: i32, mode: Rounding) -> i64 {
+        let pow = 1i32.wrapping_shl(c as u32);
+        let half = ((pow as u32) >> 1) as i64;
+        let mask = pow.wrapping_sub(1);
+        let t = p + half;
+        let (lo, hi) = (t as u32, (t >> 32) as i32);
+        // PTX shf.r.wrap.b32: the low word of hi:lo >> (c mod 32)
+        let qlo = ((((hi as u32 as u64) << 32) | lo as u64) >> (c & 31)) as u32;
+        let qhi = hi >> c;
+        let qlo = match mode {
+            Rounding::HalfToEven if (lo as i32) & mask == 0 => qlo & !1,
+            _ => qlo,
+        };
+        ((qhi as i64) << 32) | qlo as i64
+    }
+
+    /// `KernelBuilder::clamp_to_i32`'s saturation of an i64 step by step, on i32 words.
+    fn saturate_words(v: i64) -> i32 {
+        let (lo, hi) = (v as i32, (v >> 32) as i32);
+        let fits = hi.wrapping_add(((lo as u32) >> 31) as i32) == 0;
+        if fits {
+            lo
+        } else {
+            (hi >> 31) ^ i32::MAX
+        }
+    }
+
+    #[test]
+    fn an_i64_saturates_to_i32_through_its_words() {
+        let edges = [
+            i64::MIN,
+            i64::MIN + 1,
+            -(1 << 32),
+            -(1 << 31) - 1,
+            -(1 << 31),
+            -1,
+            0,
+            1,
+        ];
+        let edges = edges
+            .into_iter()
+            .chain([(1 << 31) - 1, 1 << 31, 1 << 32, i64::MAX]);
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let randoms = (0..100_000).map(|i| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            // every magnitude: shifted right by 0..63
+            (rng as i64) >> (i % 64)
+        });
+        for v in edges.chain(randoms) {
+            let want = v.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+            assert_eq!(saturate_words(v), want, "v = {v}");
+        }
+    }
+
     #[test]
     fn the_kernel_roundings_of_i32_products_match_the_semantics() {
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
@@ -475,6 +629,10 @@ mod tests {
                     if c >= 33 {
                         let got = high_word_round_shift(p, c, mode);
                         assert_eq!(got, want, "high word: p = {p}, c = {c}, {mode:?}");
+                    }
+                    if (1..=31).contains(&c) {
+                        let got = low_word_round_shift(p, c, mode);
+                        assert_eq!(got, want, "low word: p = {p}, c = {c}, {mode:?}");
                     }
                 };
                 for &x in &edges {
