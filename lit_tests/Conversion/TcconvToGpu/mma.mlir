@@ -86,7 +86,7 @@
 
 // HAWQ's stem with a then step: the 16-bit requantize and relu, then the 4-bit requantize of
 // that i32 value (then_*); only the packed 4-bit result is stored. Both constant shifts (33,
-// 41) round on the product's high word and clamp in i32.
+// 41) round on the product's high word; the 16-bit step clamps in i32.
 // SM90-LABEL: func.func @stem_then_requantize
 // SM90: gpu.func @stem_then_requantize_0_conv2d
 // SM90: arith.muli %{{.*}}, %c1707411548_i64 : i64
@@ -101,8 +101,8 @@
 // SM90-NEXT: %[[HI2:.*]] = arith.trunci %{{.*}} : i64 to i32
 // SM90-NEXT: %[[TH2:.*]] = arith.addi %[[HI2]], %c256_i32 : i32
 // SM90-NEXT: arith.shrsi %[[TH2]], %c9_i32 : i32
-// SM90: arith.maxsi %{{.*}}, %c0_i32 : i32
-// SM90-NEXT: arith.minsi %{{.*}}, %c15_i32 : i32
+// The 4-bit result's clamp to [0, 15] is the packing's saturation.
+// SM90: llvm.inline_asm asm_dialect = att "cvt.pack.sat.u4.s32.b32 $0, $1, $2, $3;", "=r,r,r,r"
 // SM90-COUNT-2: memref.store %{{.*}} : memref<2048xi32>
 // SM90-NEXT: }
 // SM90-NEXT: gpu.return

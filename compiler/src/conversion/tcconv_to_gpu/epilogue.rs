@@ -109,10 +109,12 @@ pub fn epilogue(
     out: ElemType,
 ) -> Result<Val, String> {
     let p = ChannelParams::load(kb, e, cc, channels)?;
-    epilogue_at(kb, e, &p, acc, r, out)
+    epilogue_at(kb, e, &p, acc, r, out, false)
 }
 
-/// [`epilogue`] with the channel's parameters `p` read before.
+/// [`epilogue`] with the channel's parameters `p` read before. `packed_store`: the result goes
+/// only to a packed 4-bit store, whose packing saturates to the type ([`nibble_pair`]), so a
+/// final clamp to exactly the type's range is left to it.
 pub fn epilogue_at(
     kb: &mut KernelBuilder,
     e: &Epilogue,
@@ -120,6 +122,7 @@ pub fn epilogue_at(
     acc: Val,
     r: Option<Val>,
     out: ElemType,
+    packed_store: bool,
 ) -> Result<Val, String> {
     let missing = || "epilogue parameters not loaded".to_string();
     let y = match &e.kind {
@@ -152,9 +155,9 @@ pub fn epilogue_at(
     };
     let elem = if e.then.is_some() { ElemType::I32 } else { out };
     let relu = e.relu.then_some([0, i64::MAX]);
-    let y = clamps_to_elem(kb, y, &[Some(e.clamp), relu], elem);
+    let y = clamps_to_elem(kb, y, &[Some(e.clamp), relu], elem, packed_store);
     match &e.then {
-        Some(t) => second_output_at(kb, t, p.then.ok_or_else(missing)?, y, out),
+        Some(t) => second_output_at(kb, t, p.then.ok_or_else(missing)?, y, out, packed_store),
         None => Ok(y),
     }
 }
@@ -163,10 +166,21 @@ pub fn epilogue_at(
 /// the type's range, in 32-bit compares ([`KernelBuilder::clamp_to_i32`]), where the
 /// intersection is not empty (consecutive clamps whose ranges meet are the clamp to their
 /// intersection).
-fn clamps_to_elem(kb: &mut KernelBuilder, y: Val, clamps: &[Option<[i64; 2]>], e: ElemType) -> Val {
+/// With `packed_store` (the value goes only to a packed 4-bit store, which saturates), a clamp
+/// to exactly a 4-bit type's range is left to the store.
+fn clamps_to_elem(
+    kb: &mut KernelBuilder,
+    y: Val,
+    clamps: &[Option<[i64; 2]>],
+    e: ElemType,
+    packed_store: bool,
+) -> Val {
     let (mut lo, mut hi) = range(e);
     for c in clamps.iter().flatten() {
         (lo, hi) = (lo.max(c[0]), hi.min(c[1]));
+    }
+    if packed_store && e.bits() == 4 && (lo, hi) == range(e) {
+        return kb.clamp_to_i32(y, i32::MIN as i64, i32::MAX as i64);
     }
     if lo <= hi && lo >= i32::MIN as i64 && hi <= i32::MAX as i64 {
         return kb.clamp_to_i32(y, lo, hi);
@@ -190,21 +204,23 @@ pub fn second_output(
     out: ElemType,
 ) -> Result<Val, String> {
     let (b, c) = scale_params(kb, &o.scales, "sec_", cc, channels)?;
-    second_output_at(kb, o, (b, c), y, out)
+    second_output_at(kb, o, (b, c), y, out, false)
 }
 
-/// [`second_output`] with the channel's `sec_*` scales read before.
+/// [`second_output`] with the channel's `sec_*` scales read before (`packed_store` as for
+/// [`epilogue_at`]).
 fn second_output_at(
     kb: &mut KernelBuilder,
     o: &RequantizeStep,
     (b, c): (Param, Param),
     y: Val,
     out: ElemType,
+    packed_store: bool,
 ) -> Result<Val, String> {
     let z = kb.dyadic(y, b, c, o.rounding);
     let zp = kb.i64c(o.zero_point);
     let z = kb.add(z, zp);
-    Ok(clamps_to_elem(kb, z, &[Some(o.clamp)], out))
+    Ok(clamps_to_elem(kb, z, &[Some(o.clamp)], out, packed_store))
 }
 
 /// Whether channels o and o + 1 (o even) of a pixel are adjacent in `ab`: channel-innermost, an
@@ -314,6 +330,8 @@ pub fn store_tile(
     // there)
     let whole_rows =
         (tile.stage.is_none() && whole_row_stores(tile, s.output)).then(|| kb.idx(o_total - 32));
+    // the first output's values go only to its packed store (a second output reads them)
+    let packed = s.output.storage() == Storage::Packed4 && second.is_none();
     for mt in 0..tile.mt as usize {
         // with whole-row stores: the packed words of each row half, n-tile by n-tile
         let mut row_words: Vec<Vec<Val>> = vec![vec![]; rhalves as usize];
@@ -396,10 +414,11 @@ pub fn store_tile(
                     acc = kb.add(acc, *bv);
                 }
                 let r = residual[rh].map(|r| r[ci]);
-                let v = epilogue_at(kb, s.epilogue, params, acc, r, s.output.elem)?;
+                let v = epilogue_at(kb, s.epilogue, params, acc, r, s.output.elem, packed)?;
                 if let Some(((_, zb), so)) = second {
                     let sp = params.second.ok_or("second output parameters not loaded")?;
-                    let z = second_output_at(kb, so, sp, v, zb.elem)?;
+                    let zpacked = zb.storage() == Storage::Packed4;
+                    let z = second_output_at(kb, so, sp, v, zb.elem, zpacked)?;
                     zvals.push((row, *o, z));
                 }
                 vals.push((row, *o, v));
@@ -407,7 +426,13 @@ pub fn store_tile(
             let staged = |second: bool| tile.stage.as_ref().filter(|st| st.second == second);
             if whole_rows.is_some() {
                 for (rh, words) in row_words.iter_mut().enumerate() {
-                    words.push(pack_word(kb, vals[2 * rh].2, vals[2 * rh + 1].2, t));
+                    words.push(pack_word(
+                        kb,
+                        vals[2 * rh].2,
+                        vals[2 * rh + 1].2,
+                        t,
+                        s.output.elem,
+                    ));
                 }
             } else {
                 let st = staged(false);
@@ -486,8 +511,8 @@ fn whole_row_stores(tile: &WarpTile, out: &ActBuffer) -> bool {
 
 /// The packed word of 8 channels of one row: lane t's two 4-bit values `v0`, `v1` (channels 2t,
 /// 2t + 1) as byte t, OR-ed over the group's 4 lanes (every lane ends with the word).
-fn pack_word(kb: &mut KernelBuilder, v0: Val, v1: Val, t: Val) -> Val {
-    let byte = nibble_pair(kb, v0, v1);
+fn pack_word(kb: &mut KernelBuilder, v0: Val, v1: Val, t: Val, e: ElemType) -> Val {
+    let byte = nibble_pair(kb, v0, v1, e);
     let t32 = kb.index_cast(t, Scalar::I32);
     let eight = kb.i32c(8);
     let bs = kb.mul(t32, eight);
@@ -499,14 +524,11 @@ fn pack_word(kb: &mut KernelBuilder, v0: Val, v1: Val, t: Val) -> Val {
     word
 }
 
-/// Two 4-bit values as one byte: `v0` the low nibble, `v1` the high one.
-fn nibble_pair(kb: &mut KernelBuilder, v0: Val, v1: Val) -> Val {
-    let m15 = kb.i32c(15);
-    let lo = kb.and(v0, m15);
-    let hi = kb.and(v1, m15);
-    let four = kb.i32c(4);
-    let hi = kb.shl(hi, four);
-    kb.or(lo, hi)
+/// Two 4-bit values of type `e` as one byte, `v0` the low nibble, `v1` the high one, each
+/// saturated to the type (one `cvt.pack.sat`: values the epilogue left unclamped for it, or
+/// already in range).
+fn nibble_pair(kb: &mut KernelBuilder, v0: Val, v1: Val, e: ElemType) -> Val {
+    kb.pack_sat4(v0, v1, e.is_signed())
 }
 
 /// Store one n-tile's values `(row, o, v)` of [`store_tile`] to `buf` (of type `ab`), or to
@@ -547,11 +569,11 @@ fn store_vals(
                 let k4 = kb.idx(4);
                 let bi = kb.mul(i, k4);
                 let bi = kb.add(bi, t);
-                let byte = nibble_pair(kb, v0, v1);
+                let byte = nibble_pair(kb, v0, v1, ab.elem);
                 kb.if_then(warp_ok, |kb| kb.store_smem_byte(byte, st.base, bi));
                 continue;
             }
-            let word = pack_word(kb, v0, v1, t);
+            let word = pack_word(kb, v0, v1, t, ab.elem);
             let (_, rok, n, y, x) = rows[row];
             let t0 = kb.cmp(Cmp::Eq, t, izero);
             let oin = kb.cmp(Cmp::Ult, o0, olim);

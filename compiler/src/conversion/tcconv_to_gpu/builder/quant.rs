@@ -499,6 +499,25 @@ impl<'c> KernelBuilder<'c> {
         }
     }
 
+    /// Two i32 values saturated to 4 bits and packed as one byte, `lo` the low nibble:
+    /// `cvt.pack.sat.{u4,s4}.s32.b32` (sm_72+), one instruction for the two clamps, masks,
+    /// the shift and the or.
+    pub fn pack_sat4(&mut self, lo: Val, hi: Val, signed: bool) -> Val {
+        let (i32t, i64t) = (self.ty(Scalar::I32), self.ty(Scalar::I64));
+        let t = if signed { "s4" } else { "u4" };
+        let asm = format!("cvt.pack.sat.{t}.s32.b32 $0, $1, $2, $3;");
+        let attrs = [
+            ("asm_string", StringAttribute::new(self.ctx, &asm).into()),
+            (
+                "constraints",
+                StringAttribute::new(self.ctx, "=r,r,r,r").into(),
+            ),
+            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
+        ];
+        let zero = self.i32c(0);
+        self.op("llvm.inline_asm", &[hi, lo, zero], &[i32t], &attrs)[0]
+    }
+
     /// Round an f32 to the nearest integer, ties to even, staying f32: `cvt.rni.f32.f32`, one
     /// instruction (inline PTX: convert-gpu-to-nvvm takes `llvm.roundeven` for a libdevice
     /// call). NaN stays NaN.
