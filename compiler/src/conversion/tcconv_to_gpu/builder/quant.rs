@@ -122,10 +122,7 @@ impl<'c> KernelBuilder<'c> {
         let v = if let Some(x) = self.extended_from_i32(v) {
             x
         } else if self.t(v) == Scalar::I64 {
-            let vlo = self.trunc(v, Scalar::I32);
-            let k32 = self.i64c(32);
-            let vhi = self.shrs(v, k32);
-            let vhi = self.trunc(vhi, Scalar::I32);
+            let (vlo, vhi) = self.i64_words(v);
             // the high word is the low word's sign: hi + (lo >>> 31) == 0 (written so, LLVM
             // keeps the 32-bit compare instead of forming two 64-bit min / max)
             let k31 = self.i32c(31);
@@ -221,6 +218,22 @@ impl<'c> KernelBuilder<'c> {
         self.select(tie, even, q)
     }
 
+    /// [`even_on_tie`](Self::even_on_tie) where the tie is `low == 0`.
+    fn even_on_zero(&mut self, low: Val, q: Val) -> Val {
+        let t = self.t(low);
+        let z = self.c(t, 0);
+        let tie = self.cmp(Cmp::Eq, low, z);
+        self.even_on_tie(tie, q)
+    }
+
+    /// The low and high i32 words of an i64.
+    fn i64_words(&mut self, v: Val) -> (Val, Val) {
+        let lo = self.trunc(v, Scalar::I32);
+        let k32 = self.i64c(32);
+        let hi = self.shrs(v, k32);
+        (lo, self.trunc(hi, Scalar::I32))
+    }
+
     /// `round(p / 2^c)` for `|p| <= 2^62` (a product of two i32 values: `p + 2^(c-1)` cannot
     /// overflow), as one biased shift (mirrored by `biased_round_shift` in the tests, which
     /// checks it against `semantics::round_shift`):
@@ -253,9 +266,7 @@ impl<'c> KernelBuilder<'c> {
         let y = match mode {
             Rounding::HalfToEven => {
                 let low = self.and(t, mask);
-                let z = self.i64c(0);
-                let tie = self.cmp(Cmp::Eq, low, z);
-                self.even_on_tie(tie, q)
+                self.even_on_zero(low, q)
             }
             _ => q,
         };
@@ -273,10 +284,7 @@ impl<'c> KernelBuilder<'c> {
     /// half_to_even: a tie (lo == 0 and th's low c - 32 bits all 0) -> q & !1, else q
     /// ```
     fn round_shift_high(&mut self, p: Val, c: Param, mode: Rounding) -> Val {
-        let lo = self.trunc(p, Scalar::I32);
-        let k32 = self.i64c(32);
-        let hi = self.shrs(p, k32);
-        let hi = self.trunc(hi, Scalar::I32);
+        let (lo, hi) = self.i64_words(p);
         let one = self.i32c(1);
         let (d, bias) = match c {
             Param::Const(k) => (self.i32c(k - 32), self.i32c(1 << (k - 33))),
@@ -336,22 +344,18 @@ impl<'c> KernelBuilder<'c> {
             }
         };
         let t = self.add(p, half);
-        let lo = self.trunc(t, Scalar::I32);
-        let k32 = self.i64c(32);
-        let hi = self.shrs(t, k32);
-        let hi = self.trunc(hi, Scalar::I32);
+        let (lo, hi) = self.i64_words(t);
         let i32t = self.ty(Scalar::I32);
         let qlo = self.op1("llvm.intr.fshr", &[hi, lo, cv], i32t);
         let qhi = self.shrs(hi, cv);
         let qlo = match mode {
             Rounding::HalfToEven => {
                 let low = self.and(lo, mask);
-                let z = self.i32c(0);
-                let tie = self.cmp(Cmp::Eq, low, z);
-                self.even_on_tie(tie, qlo)
+                self.even_on_zero(low, qlo)
             }
             _ => qlo,
         };
+        let k32 = self.i64c(32);
         let qhi = self.sext(qhi, Scalar::I64);
         let qhi = self.shl(qhi, k32);
         let qlo = self.zext(qlo, Scalar::I64);
