@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""SASS instruction counts of an artifact's kernels, optionally against a second artifact.
+
+    python3 bench/sass_count.py ART [BASE] [--arch sm_90a] [--ops N]
+
+ART and BASE are `nibble-opt --emit=artifact` directories (kernels.ptx, plan.json). Each
+kernels.ptx is assembled by ptxas (scripts/find-ptxas.sh) for the artifact's target (or
+--arch) and disassembled by cuobjdump ($CUOBJDUMP, next to ptxas, or on PATH; PyPI
+nvidia-cuda-cuobjdump). A kernel's count is its instructions up to its last EXIT or branch,
+so the NOP padding after it is left out; `launches` weights each kernel by the launches of
+the artifact's plan. --ops N adds each kernel's N most frequent opcodes (predicates and
+modifiers stripped). No GPU is needed: this counts the work a kernel issues, not its time.
+"""
+
+import argparse
+import collections
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+INSN = re.compile(r"^\s+/\*[0-9a-f]{4,}\*/\s+(.*?)\s*;")
+FUNC = re.compile(r"^\s+Function : (\S+)")
+
+
+def tool(name, ptxas):
+    env = os.environ.get(name.upper())
+    if env:
+        return env
+    near = os.path.join(os.path.dirname(ptxas), name)
+    if os.path.exists(near):
+        return near
+    found = shutil.which(name)
+    if not found:
+        sys.exit(f"sass_count: {name} not found (pip install nvidia-cuda-{name}, or set ${name.upper()})")
+    return found
+
+
+def ptxas_path():
+    out = subprocess.run([os.path.join(ROOT, "scripts/find-ptxas.sh")], capture_output=True, text=True)
+    if out.returncode != 0 or not out.stdout.strip():
+        sys.exit("sass_count: ptxas not found (scripts/setup.sh installs it)")
+    return out.stdout.strip()
+
+
+def opcode(insn):
+    words = insn.split()
+    if words and words[0].startswith("@"):
+        words = words[1:]
+    return words[0].split(".")[0] if words else ""
+
+
+def kernels(art, arch):
+    """{kernel: [opcode, ...]} of the artifact's PTX assembled for `arch`."""
+    ptxas = ptxas_path()
+    cuobjdump = tool("cuobjdump", ptxas)
+    with tempfile.TemporaryDirectory() as d:
+        cubin = os.path.join(d, "k.cubin")
+        subprocess.run([ptxas, f"-arch={arch}", os.path.join(art, "kernels.ptx"), "-o", cubin], check=True)
+        sass = subprocess.run([cuobjdump, "-sass", cubin], check=True, capture_output=True, text=True).stdout
+    out, name, body = {}, None, []
+
+    def close():
+        if name is not None:
+            # up to the last EXIT or branch: the rest is alignment padding
+            last = max((i for i, op in enumerate(body) if op in ("EXIT", "BRA")), default=len(body) - 1)
+            out[name] = body[: last + 1]
+
+    for line in sass.splitlines():
+        m = FUNC.match(line)
+        if m:
+            close()
+            name, body = m.group(1), []
+            continue
+        m = INSN.match(line)
+        if m and name is not None:
+            body.append(opcode(m.group(1)))
+    close()
+    return out
+
+
+def plan(art):
+    with open(os.path.join(art, "plan.json")) as f:
+        return json.load(f)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("art")
+    ap.add_argument("base", nargs="?")
+    ap.add_argument("--arch", help="ptxas -arch (default: the artifact's target)")
+    ap.add_argument("--ops", type=int, default=0, help="show each kernel's N most frequent opcodes")
+    a = ap.parse_args()
+    p = plan(a.art)
+    arch = a.arch or p["target"]
+    new = kernels(a.art, arch)
+    old = kernels(a.base, arch) if a.base else {}
+    uses = collections.Counter(l["kernel"] for l in p["launches"])
+    width = max(len(k) for k in new) if new else 10
+    head = f"{'kernel':<{width}}  launches  instructions"
+    print(head + ("  base  change" if a.base else ""))
+    total = [0, 0, 0, 0]  # kernels new / base, launches new / base
+    for k in sorted(new, key=lambda k: -len(new[k])):
+        n = len(new[k])
+        row = f"{k:<{width}}  {uses.get(k, 0):>8}  {n:>12}"
+        total[0] += n
+        total[2] += n * uses.get(k, 0)
+        if a.base:
+            b = len(old.get(k, []))
+            total[1] += b
+            total[3] += b * uses.get(k, 0)
+            row += f"  {b:>4}  {100 * (n - b) / b:+.1f}%" if b else "     -"
+        print(row)
+        if a.ops:
+            c = collections.Counter(new[k]).most_common(a.ops)
+            print(" " * (width + 2) + " ".join(f"{op}:{m}" for op, m in c))
+    line = f"{len(new)} kernels: {total[0]} instructions; weighted by launches: {total[2]}"
+    if a.base:
+        line += f" (base {total[1]} / {total[3]}: {100 * (total[0] - total[1]) / max(total[1], 1):+.1f}%"
+        line += f" / {100 * (total[2] - total[3]) / max(total[3], 1):+.1f}%)"
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
