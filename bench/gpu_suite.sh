@@ -2,7 +2,8 @@
 # Runs on the GPU machine from the carried target/gpu-suite.tgz (no cargo there): regenerates the
 # deterministic weights with nibble-gen, runs every artifact bit-exact against the CPU reference
 # (nibble-run --check), compute-sanitizer (memcheck on ResNet-50 batch 8, or SANITIZE), nibble's medians and
-# the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout.
+# the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout, and all
+# of them into one archive beside it ($OUT.tgz).
 #   [ONLY=REGEX] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
 #   (default: check sanitize bench torch)
 # peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run.
@@ -155,3 +156,7 @@ if [[ " $steps " == *" profile "* ]]; then
     echo "profile $name (rc $?): $(tail -n 1 "$out/profile-$name.txt")"
   done < "$man"
 fi
+
+# every result of this run in one file (a run's files come back to the build machine more
+# reliably as one archive than as dozens of logs)
+tar czf "$out.tgz" -C "$out" . && echo "results: $out.tgz"
