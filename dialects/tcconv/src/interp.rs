@@ -2324,24 +2324,8 @@ mod tests {
         padding_value: i64,
         rng: &mut Rng,
     ) -> (Graph, Weights, Vec<Tensor>) {
-        let h = 19;
-        let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::F32);
-        let mut g = Graph::new("stem", vec![x_ty.clone()]);
         let mut w = Weights::default();
-        let q = g.push(
-            Op::Quantize {
-                scale: 0.021,
-                layout: Layout::NCHW,
-                zero_point: zp,
-                mode: QuantizeMode::Divide,
-            },
-            vec![0],
-            TensorType::new(vec![batch, cin, h, h], ElemType::I8),
-        );
-        let w_ty = TensorType::new(vec![16, cin, 7, 7], ElemType::I8);
-        w.insert("w", rng.tensor(&w_ty));
-        let wv = weight(&mut g, "w", w_ty);
-        let oh = (h + 6 - 7) / 2 + 1;
+        let (mut g, x_ty, q, wv, oh) = stem_input("stem", batch, cin, zp, &mut w, rng);
         let shape = vec![batch, 16, oh, oh];
         let y = g.push(
             Op::Conv2d {
@@ -2377,6 +2361,36 @@ mod tests {
             v[2] = f32::NAN;
         }
         (g, w, vec![x])
+    }
+
+    /// The stem's operands: a graph on a 19 x 19 f32 image of `cin` channels, its quantize (i8,
+    /// `zp`, divide) and a random 16 x `cin` x 7 x 7 i8 weight `w`; with the image's type and
+    /// the 7 x 7 / 2, padding 3 conv's output size.
+    fn stem_input(
+        name: &str,
+        batch: i64,
+        cin: i64,
+        zp: i64,
+        w: &mut Weights,
+        rng: &mut Rng,
+    ) -> (Graph, TensorType, usize, usize, i64) {
+        let h = 19;
+        let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::F32);
+        let mut g = Graph::new(name, vec![x_ty.clone()]);
+        let q = g.push(
+            Op::Quantize {
+                scale: 0.021,
+                layout: Layout::NCHW,
+                zero_point: zp,
+                mode: QuantizeMode::Divide,
+            },
+            vec![0],
+            TensorType::new(vec![batch, cin, h, h], ElemType::I8),
+        );
+        let w_ty = TensorType::new(vec![16, cin, 7, 7], ElemType::I8);
+        w.insert("w", rng.tensor(&w_ty));
+        let wv = weight(&mut g, "w", w_ty);
+        (g, x_ty, q, wv, (h + 6 - 7) / 2 + 1)
     }
 
     fn fused_quantize(p: &Program) -> (usize, usize) {
@@ -2456,24 +2470,8 @@ mod tests {
             let mut rng = Rng(seed);
             // f32 image -> quantize -> 7 x 7 / 2 conv of 3 channels with its requantize to u4
             // and relu fused (as the e-graph leaves ResNet's stem) -> max pool
-            let h = 19;
-            let x_ty = TensorType::new(vec![batch, 3, h, h], ElemType::F32);
-            let mut g = Graph::new("stem_pool", vec![x_ty.clone()]);
             let mut w = Weights::default();
-            let q = g.push(
-                Op::Quantize {
-                    scale: 0.021,
-                    layout: Layout::NCHW,
-                    zero_point: 0,
-                    mode: QuantizeMode::Divide,
-                },
-                vec![0],
-                TensorType::new(vec![batch, 3, h, h], ElemType::I8),
-            );
-            let w_ty = TensorType::new(vec![16, 3, 7, 7], ElemType::I8);
-            w.insert("w", rng.tensor(&w_ty));
-            let wv = weight(&mut g, "w", w_ty);
-            let oh = (h + 6 - 7) / 2 + 1;
+            let (mut g, x_ty, q, wv, oh) = stem_input("stem_pool", batch, 3, 0, &mut w, &mut rng);
             let epilogue = Epilogue {
                 kind: EpilogueKind::Requantize {
                     scales: scales_for(&mut rng, 16, 3 * 49, 127, 128, map.range().1),

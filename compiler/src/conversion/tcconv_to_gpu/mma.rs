@@ -624,8 +624,21 @@ fn conv_pooled(
     let items = pp.ph * pp.pw * wpr;
     let (kwpr, kpw_) = (kb.idx(wpr), kb.idx(pp.pw));
     let (kpoh, kpow) = (kb.idx(poh), kb.idx(pow));
-    let (kph_, kpw1) = (kb.idx(pp.ph), kb.idx(pp.pw));
+    let kph_ = kb.idx(pp.ph);
     let k8 = kb.idx(8);
+    // tap d of the window of pooled pixel p (the tile's l-th along the axis): whether its map
+    // pixel p * stride + d - pad lies in the map (signed), and its patch index l * stride + d
+    let window_tap = |kb: &mut KernelBuilder, p: Val, l: Val, d: i64, axis: usize| {
+        let (stride, pad, extent) = ([psh, psw][axis], [ppt, ppl][axis], [koh, kow][axis]);
+        let ks = kb.idx(stride);
+        let ps = kb.mul(p, ks);
+        let kd = kb.idx(d - pad);
+        let m = kb.add(ps, kd);
+        let valid = inside(kb, m, extent);
+        let ls = kb.mul(l, ks);
+        let kd = kb.idx(d);
+        (valid, kb.add(ls, kd))
+    };
     for round in 0..(items + MMA_BLOCK_THREADS - 1) / MMA_BLOCK_THREADS {
         let off = kb.idx(round * MMA_BLOCK_THREADS);
         let it = kb.add(tid, off);
@@ -636,7 +649,7 @@ fn conv_pooled(
         let ly = kb.divu(pix, kpw_);
         let lx = kb.remu(pix, kpw_);
         let py0 = kb.mul(ty, kph_);
-        let px0 = kb.mul(tx, kpw1);
+        let px0 = kb.mul(tx, kpw_);
         let py = kb.add(py0, ly);
         let px = kb.add(px0, lx);
         let vy = kb.cmp(Cmp::Ult, py, kpoh);
@@ -645,26 +658,13 @@ fn conv_pooled(
         let ok = kb.andb(ok, vx);
         kb.if_then(ok, |kb| {
             let mut m = vec![zero, zero];
+            let xtaps: Vec<(Val, Val)> = (0..pl.kernel[1])
+                .map(|dx| window_tap(kb, px, lx, dx, 1))
+                .collect();
             for dy in 0..pl.kernel[0] {
-                // map row of the tap (signed) and its patch row
-                let ksh = kb.idx(psh);
-                let ys = kb.mul(py, ksh);
-                let kdy = kb.idx(dy - ppt);
-                let my = kb.add(ys, kdy);
-                let vy = inside(kb, my, koh);
-                let lys = kb.mul(ly, ksh);
-                let kd = kb.idx(dy);
-                let ry = kb.add(lys, kd);
-                for dx in 0..pl.kernel[1] {
-                    let ksw = kb.idx(psw);
-                    let xs = kb.mul(px, ksw);
-                    let kdx = kb.idx(dx - ppl);
-                    let mx = kb.add(xs, kdx);
-                    let vx = inside(kb, mx, kow);
+                let (vy, ry) = window_tap(kb, py, ly, dy, 0);
+                for &(vx, rx) in &xtaps {
                     let tap_ok = kb.andb(vy, vx);
-                    let lxs = kb.mul(lx, ksw);
-                    let kd = kb.idx(dx);
-                    let rx = kb.add(lxs, kd);
                     let row = kb.mul(ry, krw);
                     let row = kb.add(row, rx);
                     let wi = kb.mul(row, kwpr);
