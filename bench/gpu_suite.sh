@@ -43,12 +43,19 @@ sconvweights() { # name shape bits seed shortcut -> path of the regenerated weig
   [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" --shortcut "$5" -o "$d" > /dev/null
   echo "$d/weights.safetensors"
 }
+tconvweights() { # name shape bits seed then -> path of the regenerated weights of a conv and
+  # the 1x1 conv after it
+  local d=$s/weights/$1
+  [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" --then "$5" -o "$d" > /dev/null
+  echo "$d/weights.safetensors"
+}
 wflag() { # manifest fields -> the --weights flag (generated artifacts ship without weights;
   # imported HAWQ checkpoints ship theirs and run on their float input .npy)
   case "$2" in
     model) echo "--weights $(weights "$3" "$4")" ;;
     conv) echo "--weights $(convweights "$1" "$3" "$4" "$5")" ;;
     sconv) echo "--weights $(sconvweights "$1" "$3" "$4" "$5" "$6")" ;;
+    tconv) echo "--weights $(tconvweights "$1" "$3" "$4" "$5" "$6")" ;;
     hawq) echo "--input $s/inputs/$1.npy" ;;
   esac
 }

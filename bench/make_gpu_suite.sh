@@ -285,5 +285,27 @@ while read -r i s bits sc; do
     fi
   done
 done
+# RANDOM_CHAINS=N random conv pairs: a conv (1x1 or 3x3, stride 1 or 2, odd batches <= 9 and
+# sizes, O not a tile multiple) then a 1x1 conv of its requantized result, 4- and 8-bit, on
+# the Hopper targets of TARGETS with chains=cluster (`-ch`: the pair in one kernel over
+# thread-block clusters where the chain kernel takes it) and without.
+awk -v n="${RANDOM_CHAINS:-0}" 'BEGIN { srand(20261207);
+  split("1 2 3 5 8 9", B); split("32 64 128", C); split("32 64 96 256 512", O); split("1 3", K);
+  split("8 40 64 136", T);
+  for (i = 0; i < n; i++) {
+    b = B[int(rand()*6)+1]; c = C[int(rand()*3)+1]; o = O[int(rand()*5)+1]; k = K[int(rand()*2)+1];
+    s = int(rand()*2)+1; h = 2 + int(rand()*14); bits = (rand() < 0.5) ? 4 : 8; t = T[int(rand()*4)+1];
+    printf "%d %d,%d,%d,%d,%d,%d,%d %d %d\n", i, b, c, h, o, k, s, int(k/2), bits, t } }' |
+while read -r i s bits then; do
+  d=build/suite/rch$i; $gen conv --shape "$s" --bits "$bits" --seed "$((1000 + i))" --then "$then" -o "$d" > /dev/null
+  for t in $targets; do
+    case $t in sm_90|sm_90a) ;; *) continue ;; esac
+    emit "rch$i-$t" "$d" "$t"; echo "rch$i-$t tconv $s $bits $((1000 + i)) $then $t" >> "$manifest"
+    emit "rch$i-$t-ch" "$d" "$t" auto "" "chains=cluster"; echo "rch$i-$t-ch tconv $s $bits $((1000 + i)) $then $t" >> "$manifest"
+  done
+done
+if [ "${RANDOM_CHAINS:-0}" -gt 0 ]; then
+  echo "chained pairs: $(grep -l reqnctapercluster "$suite"/art/rch*-ch/kernels.ptx 2>/dev/null | wc -l) of the -ch artifacts"
+fi
 tar czf target/gpu-suite.tgz -C target gpu-suite
 echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)"

@@ -46,7 +46,9 @@ irdl.dialect @tcconv {
   // convert-qnn-to-tcconv; tcconv-verify checks that it takes the op. With `input_scale` (and the
   // other input_* attributes, checked by tcconv-verify) the input is f32 and its quantize is fused.
   // With pool_kernel, pool_strides and pool_padding (checked by tcconv-verify) the output is the
-  // max pool of the conv's map, which the kernel never stores.
+  // max pool of the conv's map, which the kernel never stores. Consecutive convs with the
+  // same `chain` (an i64, checked by tcconv-verify: each after the first a 1x1 conv of the
+  // output of the one before) are one kernel and one launch over thread-block clusters.
   irdl.operation @conv2d {
     %i = irdl.base "!builtin.memref"
     %w = irdl.base "!builtin.memref"

@@ -2,7 +2,8 @@
 //! `x` (NCHW) -> `qnn.conv2d` + bias -> `qnn.requantize` (relu range) -> output, with
 //! deterministic random weights and a requantize scale that spreads the outputs over the range.
 //! With a shortcut, a residual unit's tail: a second input `s` -> 1x1 `qnn.conv2d` (stride) ->
-//! `qnn.add` with the conv (per-channel scales) -> `qnn.relu` -> `qnn.requantize`.
+//! `qnn.add` with the conv (per-channel scales) -> `qnn.relu` -> `qnn.requantize`. With `then`,
+//! a 1x1 conv + bias of that result -> `qnn.requantize` follows (the pair a chain kernel runs).
 
 use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
@@ -26,6 +27,8 @@ pub struct ConvConfig {
     /// A shortcut (its input channels, its stride): a 1x1 conv of a second input of
     /// `out * stride` pixels a side, added to the conv's result.
     pub shortcut: Option<(i64, i64)>,
+    /// Output channels of a 1x1 conv (stride 1, no padding) of the requantized result.
+    pub then: Option<i64>,
 }
 
 /// Build the graph and weights of one conv workload.
@@ -53,7 +56,17 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
     };
     // sizes a network could have, checked before anything is allocated
     let sc = c.shortcut.map_or(1, |(sc, ss)| sc.max(ss));
-    if sizes.iter().chain(&[c.padding, sc]).any(|&v| v > 1 << 16) {
+    let then = c.then.unwrap_or(1);
+    if then <= 0 {
+        return Err(format!(
+            "bad 1x1 conv after the conv: {then} output channels"
+        ));
+    }
+    if sizes
+        .iter()
+        .chain(&[c.padding, sc, then])
+        .any(|&v| v > 1 << 16)
+    {
         return Err(format!(
             "conv configuration {c:?}: sizes, channels and the shortcut are at most 65536"
         ));
@@ -203,34 +216,65 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
             )
         }
     };
-    // Inputs and weights are uniform: the accumulator's spread is about
-    // sqrt(K) * std(x) * std(w); map two standard deviations to the top of the output range.
-    let (amax, wmax) = if c.bits == 4 {
-        (15.0, 8.0)
-    } else {
-        (255.0, 128.0)
-    };
-    let spread = k.sqrt() * (amax / 3f64.sqrt()) * (wmax / 3f64.sqrt()) * 2.0;
-    let scale = a.range().1 as f64 / spread;
-    let (m, e) = frexp(scale);
-    let shift = 31 - e;
-    let mult = (m * (1u64 << 31) as f64).round().min(i32::MAX as f64) as i32;
-    let rq = Op::Requantize {
-        offset: vec![],
-        scales: ChannelScales {
-            multiplier: vec![mult],
-            shift: vec![shift as i32],
-        },
-        rounding: Rounding::HalfToEven,
-        zero_point: 0,
-        clamp: [0, a.range().1],
-        layout: Layout::NCHW,
-    };
+    let rq = requantize_for(k, c.bits, a);
     let y = g.push(
         rq,
         vec![acc],
         TensorType::new(vec![c.batch, c.out_channels, out, out], a),
     );
+    let y = match c.then {
+        None => y,
+        Some(o2) => {
+            let wt2 = TensorType::new(vec![o2, c.out_channels, 1, 1], w);
+            let bt2 = TensorType::new(vec![o2], ElemType::I32);
+            let wv2 = g.push(
+                Op::Weight {
+                    name: "then.weight".into(),
+                },
+                vec![],
+                wt2.clone(),
+            );
+            let bv2 = g.push(
+                Op::Weight {
+                    name: "then.bias".into(),
+                },
+                vec![],
+                bt2.clone(),
+            );
+            let conv2 = Op::Conv2d {
+                strides: [1, 1],
+                padding: [0; 4],
+                layout: Layout::NCHW,
+                kernel_layout: KernelLayout::OIHW,
+                padding_value: 0,
+                groups: 1,
+            };
+            let acc2_t = TensorType::new(vec![c.batch, o2, out, out], ElemType::I32);
+            let acc2 = g.push(conv2, vec![y, wv2, bv2], acc2_t);
+            ws.insert(
+                "then.weight",
+                Tensor::int(
+                    wt2.clone(),
+                    (0..wt2.numel()).map(|_| rng.int(lo, hi) as i32).collect(),
+                ),
+            );
+            ws.insert(
+                "then.bias",
+                Tensor::int(
+                    bt2.clone(),
+                    (0..bt2.numel())
+                        .map(|_| rng.int(-2000, 2000) as i32)
+                        .collect(),
+                ),
+            );
+            let rq2 = requantize_for(c.out_channels as f64, c.bits, a);
+            g.push(
+                rq2,
+                vec![acc2],
+                TensorType::new(vec![c.batch, o2, out, out], a),
+            )
+        }
+    };
     g.results = vec![y];
     ws.insert(
         "conv.weight",
@@ -249,6 +293,33 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         ),
     );
     Ok((g, ws))
+}
+
+/// The requantize of a `k`-term dot product of uniform `bits`-bit inputs and weights to `a`:
+/// the accumulator's spread is about sqrt(K) * std(x) * std(w); two standard deviations map to
+/// the top of the output range.
+fn requantize_for(k: f64, bits: u32, a: ElemType) -> Op {
+    let (amax, wmax) = if bits == 4 {
+        (15.0, 8.0)
+    } else {
+        (255.0, 128.0)
+    };
+    let spread = k.sqrt() * (amax / 3f64.sqrt()) * (wmax / 3f64.sqrt()) * 2.0;
+    let scale = a.range().1 as f64 / spread;
+    let (m, e) = frexp(scale);
+    let shift = 31 - e;
+    let mult = (m * (1u64 << 31) as f64).round().min(i32::MAX as f64) as i32;
+    Op::Requantize {
+        offset: vec![],
+        scales: ChannelScales {
+            multiplier: vec![mult],
+            shift: vec![shift as i32],
+        },
+        rounding: Rounding::HalfToEven,
+        zero_point: 0,
+        clamp: [0, a.range().1],
+        layout: Layout::NCHW,
+    }
 }
 
 fn frexp(x: f64) -> (f64, i32) {
@@ -283,6 +354,7 @@ mod tests {
             seed: 7,
             groups: 1,
             shortcut: None,
+            then: None,
         };
         let (g, w) = conv_network(&c).unwrap();
         nibble_qnn::verify::verify_graph(&g).unwrap();

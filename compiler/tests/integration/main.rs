@@ -3,6 +3,7 @@
 
 mod architecture;
 mod artifact;
+mod chains;
 mod concat;
 mod egraph;
 mod onnx;

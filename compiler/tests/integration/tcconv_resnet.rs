@@ -116,3 +116,93 @@ fn resnet50_w8a8_all_targets() {
     let fused = check(Arch::ResNet50, BitConfig::uniform8(Arch::ResNet50), 3, 5);
     assert_eq!(fused, Target::ALL.len() - 1);
 }
+
+/// `chains=cluster` on the optimized ResNet-50 at batch <= 8, sm_90 / sm_90a: each unit's 3x3
+/// conv, its residual conv and the next unit's reducing 1x1 conv form a chain (the chain kernel
+/// runs their launches as one), and the chained program still matches the reference; on sm_80
+/// (no clusters) and at batch 16 nothing is chained. Returns the chains' lengths.
+fn check_chains(bits: BitConfig, batch: i64, seed: u64) -> Vec<usize> {
+    let ex = make_example(&ExampleConfig {
+        arch: Arch::ResNet50,
+        bits,
+        batch,
+        seed: 3,
+        image_size: 32,
+        calibrate: false,
+        percentile: 99.9,
+    })
+    .expect("example");
+    let (g, w) = (ex.graph.graph, ex.weights);
+    let x = Rng(seed).tensor(&g.args[0]);
+    let want =
+        nibble_qnn::reference::run(&g, &w.bind(&g).unwrap(), std::slice::from_ref(&x)).unwrap();
+    let chains = LowerOptions {
+        chain: nibble_tcconv::lower::CHAIN_MAX_LEN,
+        ..Default::default()
+    };
+    let mut lengths = vec![];
+    for target in [Target::Sm80, Target::Sm90, Target::Sm90a] {
+        let p = lower(&optimized(&g, target), target, &chains).unwrap();
+        nibble_tcconv::verify::verify_program(&p).unwrap_or_else(|e| panic!("{target}: {e:?}"));
+        // the chains, in order: (first op, id, length)
+        let mut runs: Vec<(usize, i64, usize)> = vec![];
+        for (i, o) in p.ops.iter().enumerate() {
+            let TcOp::Conv2d(c) = o else { continue };
+            let Some(k) = c.chain else { continue };
+            match runs.last_mut() {
+                Some((f, id, n)) if *id == k && *f + *n == i => *n += 1,
+                _ => runs.push((i, k, 1)),
+            }
+        }
+        if target.hopper() && batch <= nibble_tcconv::lower::CHAIN_MAX_BATCH {
+            for &(f, _, n) in &runs {
+                assert!(n >= 2, "{target}: a chain of one conv at op {f}");
+                // each conv after the first a 1x1 conv of what the one before writes
+                for j in f + 1..f + n {
+                    let (TcOp::Conv2d(x), TcOp::Conv2d(y)) = (&p.ops[j - 1], &p.ops[j]) else {
+                        unreachable!()
+                    };
+                    assert!(
+                        y.input == x.output || Some(y.input) == x.second,
+                        "{target} op {j}"
+                    );
+                    assert_eq!(y.kernel, [1, 1], "{target} op {j}");
+                }
+            }
+            let got: Vec<usize> = runs.iter().map(|r| r.2).collect();
+            assert!(
+                lengths.is_empty() || lengths == got,
+                "{target}: {got:?} vs {lengths:?}"
+            );
+            lengths = got;
+        } else {
+            assert!(runs.is_empty(), "{target} batch {batch}: {runs:?}");
+        }
+        let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
+        let got = nibble_tcconv::interp::run(&p, &packed, std::slice::from_ref(&x)).unwrap();
+        if let Some(i) = got[0].first_mismatch(&want[0]) {
+            panic!(
+                "batch {batch} {target} (chains): first mismatch at {i}: {} vs {}",
+                got[0].show(i),
+                want[0].show(i)
+            );
+        }
+    }
+    lengths
+}
+
+#[test]
+fn resnet50_chains_join_a_units_3x3_residual_and_next_reducing_conv() {
+    // stages 1-3, 13 units: a 3x3 conv, its residual conv and the next unit's reducing conv;
+    // stage 4's 2048-channel residual convs would need more than 8 tiles of the widths the
+    // staged kernel takes, so its convs stay apart: 53 - 26 = 27 launches
+    assert_eq!(
+        check_chains(BitConfig::uniform4(Arch::ResNet50), 1, 6),
+        vec![3; 13]
+    );
+    assert_eq!(
+        check_chains(BitConfig::uniform8(Arch::ResNet50), 3, 7),
+        vec![3; 13]
+    );
+    assert!(check_chains(BitConfig::uniform4(Arch::ResNet50), 16, 8).is_empty());
+}

@@ -288,7 +288,8 @@ pub fn build_func<'c>(
                     sc.is_some_and(|sc| sc.bias.is_some()) as i32,
                 ];
                 let a = format!(
-                    "{}, family = \"{}\", {}{}kernel = {}, padding = {}, {}strategy = \"{}\", strides = {}, {}",
+                    "{}{}, family = \"{}\", {}{}kernel = {}, padding = {}, {}strategy = \"{}\", strides = {}, {}",
+                    c.chain.map_or(String::new(), |k| format!("chain = {k} : i64, ")),
                     dict_text(epilogue_attrs(&c.epilogue)),
                     c.family.name(),
                     if c.groups == 1 { String::new() } else { format!("groups = {} : i64, ", c.groups) },
@@ -951,6 +952,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                             })
                         }
                     },
+                    chain: opt_int(&op, "chain").map_err(err)?,
                     quantize: match op.attribute("input_scale") {
                         Err(_) => None,
                         Ok(_) => {

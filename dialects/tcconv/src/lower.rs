@@ -58,12 +58,24 @@ pub struct LowerOptions {
     /// default: one launch fewer, but no faster (H100, ResNet-50 W4A4 b1 0.2126 -> 0.2128 ms,
     /// b8 0.4683 -> 0.4724 ms: the halo's rows cost what the pool kernel did).
     pub fuse_max_pool: bool,
+    /// `chains=pairs|cluster`: the most convs a chain holds (2, or [`CHAIN_MAX_LEN`]; 0: no
+    /// chains): a conv and the 1x1 convs after it, each of the output of the one before, at
+    /// batch sizes up to [`CHAIN_MAX_BATCH`], run in one kernel over thread-block clusters
+    /// ([`chain_convs`]). Not by default: not yet measured on a GPU.
+    pub chain: usize,
 }
 
 /// The largest batch whose stem computes its max pool ([`fold_max_pools_into_stems`]): each
 /// block recomputes the conv over its pooled tile's halo (about 1.4x the conv's rows for
 /// ResNet's 3 x 3 / 2 pool), which a launch fewer pays for only while the stem is short.
 pub const POOL_STEM_MAX_BATCH: i64 = 8;
+
+/// The largest batch whose convs [`chain_convs`] pairs in one kernel: beyond it the grids of
+/// the convs fill the GPU on their own, and a launch costs little next to a conv.
+pub const CHAIN_MAX_BATCH: i64 = 8;
+
+/// The most convs in a chain (`chains=cluster`); ResNet-50's are three.
+pub const CHAIN_MAX_LEN: usize = 8;
 
 /// The largest batch whose global pool [`fold_pools_into_dense`] moves into the dense kernel:
 /// each of its blocks adds a partial sum per output and image into the accumulator, so the
@@ -819,6 +831,7 @@ impl<'g> Lowering<'g> {
             shortcut: sc.take(),
             quantize,
             pool: None,
+            chain: None,
         };
         // the fused quantize stays where the conv's kernel computes it (`fuses_input_quantize`);
         // elsewhere it is an op of its own
@@ -1250,6 +1263,9 @@ impl<'g> Lowering<'g> {
         if self.opts.fuse_max_pool {
             fold_max_pools_into_stems(&mut self.p);
         }
+        if self.opts.chain >= 2 {
+            chain_convs(&mut self.p, self.opts.chain);
+        }
         if self.opts.narrow_streams {
             narrow_streams(&mut self.p);
         }
@@ -1333,6 +1349,124 @@ fn fold_ops(p: &mut Program, mut fold: impl FnMut(&mut Program, usize) -> bool) 
             i += 1;
         }
     }
+}
+
+/// Chains of consecutive convs, at a batch of at most [`CHAIN_MAX_BATCH`], each conv after the
+/// first a 1x1 conv (stride 1, no padding) of what the conv before it writes (its output or its
+/// second output) that reads nothing else a conv of the chain writes, run in one kernel where
+/// [`crate::select::chain_plan`] takes them (at most `max_len` convs a chain): the ops get one
+/// `chain` id, block tiles of one height (one of the convs' own), and each a tile width (and K
+/// depth) that gives it at most [`crate::select::CHAIN_CLUSTER_MAX`] N tiles, so no block of the
+/// cluster loops over tiles (such a loop's hoisted invariants cost ResNet-50's stage-3 residual
+/// conv 240 registers against 140; a conv no width gives that, stage 4's 2048-channel residual
+/// convs, stays out of chains). ResNet-50's chains are a unit's 3x3 conv, its residual conv and
+/// the next unit's reducing conv. The values are the same (each conv still reads what the one
+/// before wrote); what changes is the number of launches.
+pub fn chain_convs(p: &mut Program, max_len: usize) {
+    let mut next = p
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            TcOp::Conv2d(c) => c.chain,
+            _ => None,
+        })
+        .max()
+        .map_or(0, |k| k + 1);
+    let mut i = 0;
+    while i + 1 < p.ops.len() {
+        match chain_at(p, i, max_len) {
+            Some(convs) => {
+                let n = convs.len();
+                for (k, mut c) in convs.into_iter().enumerate() {
+                    c.chain = Some(next);
+                    p.ops[i + k] = TcOp::Conv2d(c);
+                }
+                next += 1;
+                i += n;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+/// The longest chain (at least two convs, at most `max_len`) that starts at op `i`, its convs
+/// retiled ([`chain_convs`]), trying each of the first two convs' block heights.
+fn chain_at(p: &Program, i: usize, max_len: usize) -> Option<Vec<Conv>> {
+    let conv = |j: usize| match p.ops.get(j) {
+        Some(TcOp::Conv2d(c)) if c.chain.is_none() => Some(c),
+        _ => None,
+    };
+    let (a, b) = (conv(i)?, conv(i + 1)?);
+    if p.buffers[a.output].dims[0] > CHAIN_MAX_BATCH {
+        return None;
+    }
+    let mut best: Option<Vec<Conv>> = None;
+    for bm in [a.tiling.block_tile[0], b.tiling.block_tile[0]] {
+        let mut chain: Vec<Conv> = vec![chain_tiling(p, a, bm)?];
+        while chain.len() < max_len {
+            let Some(c) = conv(i + chain.len()) else {
+                break;
+            };
+            let prev = chain.last().expect("a chain has a conv");
+            let writes: Vec<BufId> = chain
+                .iter()
+                .flat_map(|x| [Some(x.output), x.second])
+                .flatten()
+                .collect();
+            let other_reads = c
+                .residual
+                .into_iter()
+                .chain(c.shortcut.as_ref().map(|sc| sc.input));
+            let reads_prev = c.input == prev.output || Some(c.input) == prev.second;
+            if !reads_prev || other_reads.into_iter().any(|r| writes.contains(&r)) {
+                break;
+            }
+            let Some(c) = chain_tiling(p, c, bm) else {
+                break;
+            };
+            chain.push(c);
+            let specs: Vec<ConvSpec> = chain
+                .iter()
+                .map(|c| ConvSpec::conv(c, &p.buffers, &p.weights))
+                .collect();
+            let with: Vec<_> = specs
+                .iter()
+                .zip(&chain)
+                .map(|(s, c)| (s, &c.tiling, c.family))
+                .collect();
+            if crate::select::chain_plan(&with, p.target).is_err() {
+                chain.pop();
+                break;
+            }
+        }
+        if chain.len() >= 2 && best.as_ref().map_or(true, |b| chain.len() > b.len()) {
+            best = Some(chain);
+        }
+    }
+    best
+}
+
+/// Conv `c` as a chain's conv with block tiles of `bm` rows: the first tile width (32 to 256)
+/// and K depth (its own or twice it) that gives at most [`crate::select::CHAIN_CLUSTER_MAX`] N
+/// tiles and that the staged kernel takes without a cluster of its own.
+fn chain_tiling(p: &Program, c: &Conv, bm: i64) -> Option<Conv> {
+    let o = p.buffers[c.output].dims[1];
+    let bk = c.tiling.block_tile[2];
+    [32, 64, 128, 256]
+        .into_iter()
+        .filter(|w| (o + w - 1) / w <= crate::select::CHAIN_CLUSTER_MAX)
+        .flat_map(|w| [[w, bk], [w, 2 * bk]])
+        .find_map(|[w, k]| {
+            let mut c = c.clone();
+            c.chain = Some(0);
+            c.tiling.block_tile = [bm, w, k];
+            c.tiling.warp_tile[2] = k;
+            let spec = ConvSpec::conv(&c, &p.buffers, &p.weights);
+            match crate::select::realize(c.family, &spec, &c.tiling, p.target) {
+                Ok(Kernel::Staged(sp)) if sp.cluster == 1 => Some(c),
+                _ => None,
+            }
+        })
 }
 
 /// A max or average pool over the whole map (N x C x H x W -> N x C x 1 x 1, no padding, the

@@ -107,6 +107,12 @@ pub struct Conv {
     /// pool: `lower::fold_max_pools_into_stems`).
     #[serde(default)]
     pub pool: Option<ConvPool>,
+    /// The chain whose kernel runs it (`chain = N` in the IR): the consecutive convs of a chain
+    /// are one launch over thread-block clusters, each after the first a 1 x 1 conv of the
+    /// output of the one before (`lower::chain_convs`, `verify`'s chain rules). None: a kernel
+    /// of its own.
+    #[serde(default)]
+    pub chain: Option<i64>,
 }
 
 /// A max pool in a conv's kernel ([`Conv::pool`]): `output` = the max over the in-bounds taps of
@@ -363,6 +369,7 @@ impl Conv {
             shortcut: None,
             quantize: None,
             pool: None,
+            chain: None,
         })
     }
     pub fn second_requantize(&self) -> Option<TcOp> {

@@ -396,6 +396,9 @@ pub struct ConvSpec<'a> {
     /// A max pool in the conv's kernel (`Conv::pool`): `output` is then the conv's map (never
     /// stored) and `pooled.0` the buffer the kernel writes.
     pub pooled: Option<(&'a ActBuffer, &'a crate::program::ConvPool)>,
+    /// The conv is one of a chain (`Conv::chain`): the chain's kernel uses the thread-block
+    /// cluster, so the conv's own plan takes none.
+    pub chained: bool,
 }
 
 /// A conv's fused input quantize: the f32 tensor and the quantize's parameters.
@@ -443,6 +446,7 @@ impl<'a> ConvSpec<'a> {
                 q,
             }),
             pooled: c.pool.as_ref().map(|pl| (&bufs[c.output], pl)),
+            chained: c.chain.is_some(),
         }
     }
 
@@ -467,6 +471,7 @@ impl<'a> ConvSpec<'a> {
             shortcut: None,
             quantize: None,
             pooled: None,
+            chained: false,
         })
     }
     pub fn dense(d: &'a Dense, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
@@ -486,6 +491,7 @@ impl<'a> ConvSpec<'a> {
             shortcut: None,
             quantize: None,
             pooled: None,
+            chained: false,
         }
     }
 
@@ -906,6 +912,7 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     let tiles = tiles_m * tiles_n;
     let mut cluster = 1;
     while !whole_k_in_block
+        && !s.chained
         && target.hopper()
         && iters >= 8
         && cluster < 8
@@ -949,6 +956,116 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
         return None;
     }
     Some(p)
+}
+
+/// Most blocks of a chain's thread-block cluster: the portable cluster size.
+pub const CHAIN_CLUSTER_MAX: i64 = 8;
+
+/// The kernel of a chain (`Conv::chain`): a conv and one or more 1 x 1 convs, each of the
+/// output of the conv before it, one launch over thread-block clusters. Cluster `c` owns M tile
+/// `c` of every conv (their GEMM rows are the same pixels in the same order: each later conv is
+/// a 1 x 1 conv of stride 1). Phase `i`: block `r` of the cluster runs conv `i`'s N tiles `r, r
+/// + cluster, ...`; between phases the cluster meets at a cluster barrier, whose release /
+/// acquire makes the rows of the tile that every block wrote a part of visible to all of them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainPlan {
+    /// Each conv's staged plan, with no cluster of its own; equal `bm` and `tiles_m`.
+    pub plans: Vec<StagedPlan>,
+    /// Blocks of a cluster: the most N tiles of any conv, at most [`CHAIN_CLUSTER_MAX`].
+    pub cluster: i64,
+}
+
+impl ChainPlan {
+    /// Threads of a block: the largest conv's (a smaller one runs on the first threads).
+    pub fn block(&self) -> i64 {
+        self.plans.iter().map(|p| p.block()).max().unwrap_or(32)
+    }
+    /// Blocks of the grid: a cluster per M tile.
+    pub fn blocks(&self) -> i64 {
+        self.plans[0].tiles_m * self.cluster
+    }
+    /// Shared memory words: the largest conv's (the convs run one after the other).
+    pub fn smem_words(&self) -> i64 {
+        self.plans.iter().map(|p| p.smem_words()).max().unwrap_or(1)
+    }
+}
+
+/// The chain kernel of `convs` (each conv's spec, tiling and family, in order), or why the
+/// chain kernel does not run them: two or more convs, all on the staged family (sm_90+, no
+/// cluster of their own, `ConvSpec::chained`), without a fused quantize or pool, in one group;
+/// every conv after the first a 1 x 1 conv (stride 1, no padding) whose GEMM rows are the
+/// first's (same output pixels, inputs HWNC for all or none); block tiles of one height. That
+/// each conv reads the output of the one before, and nothing else a conv of the chain writes,
+/// is the program's to check (`verify`): a spec names no buffers.
+pub fn chain_plan(
+    convs: &[(&ConvSpec, &Tiling, Family)],
+    target: Target,
+) -> Result<ChainPlan, String> {
+    if convs.len() < 2 {
+        return Err(format!("a chain is two or more convs, not {}", convs.len()));
+    }
+    if !target.hopper() {
+        return Err(format!(
+            "a chain runs on thread-block clusters (sm_90 and newer), not {}",
+            target.name()
+        ));
+    }
+    let mut plans: Vec<StagedPlan> = vec![];
+    let hwnc = |s: &ConvSpec| s.input.layout == Layout::HWNC;
+    let first = convs[0].0;
+    for (i, (s, tiling, family)) in convs.iter().enumerate() {
+        let which = format!("conv {i} of the chain");
+        if s.quantize.is_some() || s.pooled.is_some() || s.groups != 1 {
+            return Err(format!(
+                "{which} has a fused quantize, a fused pool or groups"
+            ));
+        }
+        if i > 0 && (s.kernel != [1, 1] || s.strides != [1, 1] || s.padding != [0, 0, 0, 0]) {
+            return Err(format!(
+                "{which} is a {:?} conv of strides {:?}; after the first, a chain's convs are 1x1 convs of stride 1 without padding",
+                s.kernel, s.strides
+            ));
+        }
+        if s.output.dims[0] != first.output.dims[0]
+            || s.output.dims[2..] != first.output.dims[2..]
+            || hwnc(s) != hwnc(first)
+        {
+            return Err(format!(
+                "{which} computes other pixels than the first ({:?} and {:?}) or orders them otherwise",
+                s.output.dims, first.output.dims
+            ));
+        }
+        let sp = match realize(*family, s, tiling, target)? {
+            Kernel::Staged(sp) if sp.cluster == 1 => sp,
+            Kernel::Staged(_) => {
+                return Err(format!(
+                    "{which} splits its K loop across a cluster (not marked chained)"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "{which} runs on family '{}'; a chain runs the staged family",
+                    family.name()
+                ))
+            }
+        };
+        if let Some(p0) = plans.first() {
+            if sp.bm != p0.bm {
+                return Err(format!(
+                    "the convs of a chain have block tiles of {} and {} rows; a cluster owns one M tile of each",
+                    p0.bm, sp.bm
+                ));
+            }
+        }
+        plans.push(sp);
+    }
+    let cluster = plans
+        .iter()
+        .map(|p| p.tiles_n)
+        .max()
+        .unwrap_or(1)
+        .clamp(1, CHAIN_CLUSTER_MAX);
+    Ok(ChainPlan { plans, cluster })
 }
 
 /// Which widened operands go into the high nibble (x16): the signed 4-bit ones, when the scaled
@@ -1663,6 +1780,7 @@ mod tests {
             }),
             quantize: None,
             pooled: None,
+            chained: false,
         };
         s.check().unwrap();
         let m = batch * hw * hw;
@@ -1727,6 +1845,7 @@ mod tests {
             shortcut: None,
             quantize: None,
             pooled: None,
+            chained: false,
         }
     }
 

@@ -255,10 +255,10 @@ fn conv(p: &Program, c: &Conv) -> R {
     let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
     let k = crate::select::realize(c.family, &spec, &c.tiling, p.target)?;
     input_quantize_kernel(c, &k)?;
-    match &c.pool {
-        Some(pl) => conv_pool(pl, &p.buffers[c.output], &spec, &k),
-        None => Ok(()),
+    if let Some(pl) = &c.pool {
+        conv_pool(pl, &p.buffers[c.output], &spec, &k)?;
     }
+    conv_chain(c, &k)
 }
 
 /// A conv's max pool (`Conv::pool`): the output is the pool window over the conv's map, of the
@@ -291,6 +291,113 @@ fn conv_pool(
                 .into(),
         ),
     }
+}
+
+/// A chained conv (`Conv::chain`) runs on the staged kernel (its plan takes no cluster of its
+/// own: `ConvSpec::chained`).
+fn conv_chain(c: &Conv, k: &crate::select::Kernel) -> R {
+    match (k, c.chain) {
+        (_, None) => Ok(()),
+        (_, Some(id)) if id < 0 => Err(format!("chain {id} must be at least 0")),
+        (crate::select::Kernel::Staged(_), Some(_)) => Ok(()),
+        (_, Some(_)) => Err(format!(
+            "family '{}' does not run in a chain; 'staged' does",
+            c.family.name()
+        )),
+    }
+}
+
+/// The ops of a chain (`Conv::chain`) are two or more consecutive convs, each after the first
+/// reading what the one before writes and nothing else a conv of the chain writes, that the
+/// chain kernel runs (`select::chain_plan`). Errors at the op that breaks a chain.
+fn chains(p: &Program) -> Vec<(usize, String)> {
+    fn conv_of(op: &TcOp) -> Option<&Conv> {
+        match op {
+            TcOp::Conv2d(c) if c.chain.is_some() => Some(c),
+            _ => None,
+        }
+    }
+    let mut errs = vec![];
+    let mut seen = std::collections::HashSet::new();
+    let mut i = 0;
+    while i < p.ops.len() {
+        let Some(id) = conv_of(&p.ops[i]).and_then(|c| c.chain) else {
+            i += 1;
+            continue;
+        };
+        let at = |j: usize, m: String| {
+            (
+                j,
+                format!("'tcconv.{}' chain {id}: {m}", p.ops[j].mnemonic()),
+            )
+        };
+        let convs: Vec<&Conv> = p.ops[i..]
+            .iter()
+            .map_while(|op| conv_of(op).filter(|c| c.chain == Some(id)))
+            .collect();
+        let n = convs.len();
+        if !seen.insert(id) {
+            errs.push(at(i, "a chain's convs follow one another".into()));
+        } else if n < 2 {
+            errs.push(at(i, format!("a chain is two or more convs, not {n}")));
+        } else if let Some(e) = chain_reads(&convs) {
+            errs.push(at(i + e.0, e.1));
+        } else {
+            let specs: Vec<_> = convs
+                .iter()
+                .map(|c| crate::select::ConvSpec::conv(c, &p.buffers, &p.weights))
+                .collect();
+            let with: Vec<_> = specs
+                .iter()
+                .zip(&convs)
+                .map(|(s, c)| (s, &c.tiling, c.family))
+                .collect();
+            if let Err(e) = crate::select::chain_plan(&with, p.target) {
+                errs.push(at(i, e));
+            }
+        }
+        i += n;
+    }
+    errs
+}
+
+/// Where a chain's convs read otherwise than the chain kernel allows: (the conv's index in the
+/// chain, why). Each conv after the first reads the output or second output of the one before;
+/// no conv reads another buffer a conv of the chain writes (its residual or its shortcut's
+/// input would be rows other blocks of the cluster are still writing).
+fn chain_reads(convs: &[&Conv]) -> Option<(usize, String)> {
+    let writes: Vec<BufId> = convs
+        .iter()
+        .flat_map(|c| [Some(c.output), c.second])
+        .flatten()
+        .collect();
+    for (k, c) in convs.iter().enumerate() {
+        if k > 0 {
+            let prev = convs[k - 1];
+            if c.input != prev.output && Some(c.input) != prev.second {
+                return Some((
+                    k,
+                    "a chain's conv reads the output or second output of the conv before it".into(),
+                ));
+            }
+        } else if writes.contains(&c.input) {
+            return Some((
+                k,
+                "the first conv of a chain reads what the chain writes".into(),
+            ));
+        }
+        let other = c
+            .residual
+            .into_iter()
+            .chain(c.shortcut.as_ref().map(|sc| sc.input));
+        if other.into_iter().any(|b| writes.contains(&b)) {
+            return Some((
+                k,
+                "a chain's conv reads a residual or shortcut input that the chain writes".into(),
+            ));
+        }
+    }
+    None
 }
 
 /// A conv's fused input quantize (`Conv::quantize`), if any, has an f32 input of the quantized
@@ -712,6 +819,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
             errs.push((i, format!("'tcconv.{}' {e}", op.mnemonic())));
         }
     }
+    errs.extend(chains(p));
     if errs.is_empty() {
         Ok(())
     } else {

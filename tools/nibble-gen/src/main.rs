@@ -76,6 +76,10 @@ enum Cmd {
         /// a side), to the conv's result before the relu and requantize (a residual unit's tail)
         #[arg(long)]
         shortcut: Option<String>,
+        /// Output channels of a 1x1 conv of the requantized result, requantized too (a conv and
+        /// the 1x1 conv after it: the pair `convert-qnn-to-tcconv{chains=cluster}` chains)
+        #[arg(long)]
+        then: Option<i64>,
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
@@ -163,6 +167,7 @@ fn run(cli: Cli) -> Result<(), String> {
             seed,
             groups,
             shortcut,
+            then,
             out,
         } => {
             let shortcut = match shortcut.as_deref() {
@@ -196,6 +201,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 seed,
                 groups,
                 shortcut,
+                then,
             };
             let (g, w) = nibble_models::conv::conv_network(&cfg)?;
             nibble_models::write_graph(&out, &g, &w)?;

@@ -43,6 +43,7 @@
 //! epilogue and, for the tensor-core families, its store of a warp's accumulator tile).
 
 pub mod builder;
+pub mod chain;
 pub mod chunks;
 pub mod conv;
 pub mod dense_pool;
@@ -529,7 +530,7 @@ fn convert_func<'c>(
     while let Some(op) = cur {
         cur = op.next_in_block();
         let name = op.name().as_string_ref().as_str().unwrap_or("").to_owned();
-        if !name.starts_with("tcconv.") || name == "tcconv.alloc" || name == "tcconv.weight" {
+        if !is_launched(&name) {
             continue;
         }
         let Some(top) = p.ops.get(i) else {
@@ -539,21 +540,75 @@ fn convert_func<'c>(
             );
             return Err(());
         };
+        // a chain: this conv and the convs of its chain after it, one kernel and one launch
+        if let TcOp::Conv2d(nibble_tcconv::program::Conv {
+            chain: Some(id), ..
+        }) = top
+        {
+            let (mut ops, mut tops) = (vec![op], vec![top]);
+            while let Some(next) = cur {
+                let nm = next
+                    .name()
+                    .as_string_ref()
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned();
+                if !is_launched(&nm) {
+                    cur = next.next_in_block();
+                    continue;
+                }
+                match p.ops.get(i + tops.len()) {
+                    Some(t @ TcOp::Conv2d(c)) if c.chain == Some(*id) => {
+                        ops.push(next);
+                        tops.push(t);
+                        cur = next.next_in_block();
+                    }
+                    _ => break,
+                }
+            }
+            let kname = format!("{fname}_{i}_chain");
+            let mut h = Host {
+                context,
+                gm,
+                gm_body,
+                body,
+                consts: &mut consts,
+                kernels,
+                cache,
+                target,
+            };
+            h.chain(&p, &kname, &ops, &tops)?;
+            for o in ops {
+                rewriter.as_rewriter_base().erase_op(o);
+            }
+            i += tops.len();
+            continue;
+        }
         let kname = format!("{fname}_{i}_{}", top.mnemonic());
         let mut operands: Vec<Value> = op.operands().collect();
         let types: Vec<Type> = operands.iter().map(|v| v.r#type()).collect();
         let fail = |e: String| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}"));
         let type_names: Vec<String> = types.iter().map(|t| t.to_string()).collect();
         let sig = signature::signature(&p, top, &type_names).map_err(fail)?;
+        let mut h = Host {
+            context,
+            gm,
+            gm_body,
+            body,
+            consts: &mut consts,
+            kernels,
+            cache,
+            target,
+        };
         // one tcconv op, one kernel, one launch: an op of a signature seen before launches
         // that kernel with its own tables
-        let (kernel, tables, launch) = match kernels.by_signature.get(&sig) {
+        let (kernel, tables, launch) = match h.kernels.by_signature.get(&sig) {
             Some((run, whats, launch)) => {
                 let tables = op_tables(&p, top, whats).map_err(fail)?;
                 (OpKernel::Seen(run.clone()), tables, *launch)
             }
             None => {
-                let sig_key = cache.map(|_| kernels.signature_key(&sig));
+                let sig_key = cache.map(|_| h.kernels.signature_key(&sig));
                 let hit = cache
                     .zip(sig_key.as_deref())
                     .and_then(|(d, k)| kernel_cache::lookup(d, k));
@@ -576,17 +631,55 @@ fn convert_func<'c>(
                 }
             }
         };
-        // each table a module-level constant (before the gpu.module) that the host passes after
-        // the operands
-        for t in &tables {
-            let tname = match kernels.tables.get(&t.values) {
+        operands.extend(h.table_operands(op, &kname, &tables));
+        let run = h.kernel_name(op.location(), &kname, &sig, kernel, launch, &tables, &types);
+        h.insert_launch(op, &run, launch, &operands);
+        rewriter.as_rewriter_base().erase_op(op);
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Whether a host-function op is a tcconv op that launches a kernel (not an allocation or a
+/// weight).
+fn is_launched(name: &str) -> bool {
+    name.starts_with("tcconv.") && name != "tcconv.alloc" && name != "tcconv.weight"
+}
+
+/// What a tcconv op's launch needs of its function and module: where kernels, tables and
+/// launches go.
+struct Host<'c, 'a, 'b> {
+    context: &'c Context,
+    gm: OperationRef<'c, 'a>,
+    gm_body: melior::ir::BlockRef<'c, 'a>,
+    body: melior::ir::BlockRef<'c, 'a>,
+    consts: &'b mut HostConsts<'c>,
+    kernels: &'b mut Built,
+    cache: Option<&'b std::path::Path>,
+    target: Target,
+}
+
+impl<'c, 'a, 'b> Host<'c, 'a, 'b> {
+    /// The operands that pass `tables` to kernel `kname`, launched before `op`: each table a
+    /// module-level constant (before the gpu.module), each state a zero global of its own.
+    fn table_operands(
+        &mut self,
+        op: OperationRef<'c, 'a>,
+        kname: &str,
+        tables: &[Table],
+    ) -> Vec<Value<'c, 'a>> {
+        let context = self.context;
+        let mut out = vec![];
+        for t in tables {
+            let tname = match self.kernels.tables.get(&t.values) {
                 // the op's own state, zero-initialized and written by the kernel
                 _ if t.is_state() => {
                     let n = format!("{kname}_{}", t.what);
-                    gm.block()
+                    self.gm
+                        .block()
                         .expect("gpu.module in a module")
                         .insert_operation_before(
-                            gm,
+                            self.gm,
                             state_global(context, op.location(), &n, t.values.len()),
                         );
                     n
@@ -594,13 +687,14 @@ fn convert_func<'c>(
                 Some(n) => n.clone(),
                 None => {
                     let n = format!("{kname}_{}", t.what);
-                    gm.block()
+                    self.gm
+                        .block()
                         .expect("gpu.module in a module")
                         .insert_operation_before(
-                            gm,
+                            self.gm,
                             table_global(context, op.location(), &n, &t.values),
                         );
-                    kernels.tables.insert(t.values.clone(), n.clone());
+                    self.kernels.tables.insert(t.values.clone(), n.clone());
                     n
                 }
             };
@@ -614,16 +708,34 @@ fn convert_func<'c>(
                 .add_results(&[ty])
                 .build()
                 .expect("memref.get_global");
-            let get = body.insert_operation_before(op, get);
-            operands.push(get.result(0).expect("get_global result").into());
+            let get = self.body.insert_operation_before(op, get);
+            out.push(get.result(0).expect("get_global result").into());
         }
+        out
+    }
+
+    /// The name of the kernel an op (or chain) of signature `sig` launches: the one built for
+    /// it (added to the module), an earlier op's, or a cached kernel's stub taking `types` and
+    /// then `tables`. Records the signature's kernel for the ops after it.
+    #[allow(clippy::too_many_arguments)]
+    fn kernel_name(
+        &mut self,
+        loc: Location<'c>,
+        kname: &str,
+        sig: &str,
+        kernel: OpKernel<'c>,
+        launch: Launch,
+        tables: &[Table],
+        types: &[Type<'c>],
+    ) -> String {
+        let context = self.context;
         let whats: Vec<String> = tables.iter().map(|t| t.what.clone()).collect();
         let run = match kernel {
             OpKernel::Seen(run) => run,
             OpKernel::New(mut kernel, sig_key) => {
                 // the signature decides the kernel's text but for its name
-                let content = kernels.key(&sig, target);
-                if let (Some(d), Some(k)) = (cache, &sig_key) {
+                let content = self.kernels.key(sig, self.target);
+                if let (Some(d), Some(k)) = (self.cache, &sig_key) {
                     kernel.set_attribute(
                         kernel_cache::CONTENT_ATTR,
                         StringAttribute::new(context, &content).into(),
@@ -635,44 +747,127 @@ fn convert_func<'c>(
                     };
                     kernel_cache::store_signature(d, k, &e);
                 }
-                kernels.add(gm_body, content, kname, || kernel)
+                self.kernels
+                    .add(self.gm_body, content, kname.to_owned(), || kernel)
             }
             OpKernel::Cached(content) => {
                 // the cached kernel's parameters: the operands', then its tables
-                let mut params = types.clone();
-                for t in &tables {
+                let mut params = types.to_vec();
+                for t in tables {
                     params.push(
                         Type::parse(context, &format!("memref<{}xi32>", t.values.len()))
                             .expect("table type"),
                     );
                 }
-                kernels.add(gm_body, content.clone(), kname.clone(), || {
-                    let (mut stub, _) = build_kernel(
-                        context,
-                        op.location(),
-                        &kname,
-                        &params,
-                        &[],
-                        launch.block[0],
-                        |_, _| {},
-                    );
-                    stub.set_attribute(
-                        kernel_cache::CACHED_ATTR,
-                        StringAttribute::new(context, &content).into(),
-                    );
-                    stub
-                })
+                self.kernels
+                    .add(self.gm_body, content.clone(), kname.to_owned(), || {
+                        let (mut stub, _) = build_kernel(
+                            context,
+                            loc,
+                            kname,
+                            &params,
+                            &[],
+                            launch.block[0],
+                            |_, _| {},
+                        );
+                        stub.set_attribute(
+                            kernel_cache::CACHED_ATTR,
+                            StringAttribute::new(context, &content).into(),
+                        );
+                        stub
+                    })
             }
         };
-        kernels
+        self.kernels
             .by_signature
-            .entry(sig)
+            .entry(sig.to_owned())
             .or_insert_with(|| (run.clone(), whats, launch));
-        insert_launch(context, &mut consts, op, &run, launch, &operands);
-        rewriter.as_rewriter_base().erase_op(op);
-        i += 1;
+        run
     }
-    Ok(())
+
+    /// Launch kernel `run` before `before`.
+    fn insert_launch(
+        &mut self,
+        before: OperationRef<'c, 'a>,
+        run: &str,
+        launch: Launch,
+        operands: &[Value<'c, 'a>],
+    ) {
+        insert_launch(self.context, self.consts, before, run, launch, operands);
+    }
+
+    /// The chain `ops` (program ops `tops`): one kernel that runs them in order (`chain.rs`),
+    /// launched once with every conv's operands, then the chain's tables.
+    fn chain(
+        &mut self,
+        p: &Program,
+        kname: &str,
+        ops: &[OperationRef<'c, 'a>],
+        tops: &[&TcOp],
+    ) -> Result<(), ()> {
+        let last = *ops.last().expect("a chain has convs");
+        let fail = |e: String| emit_error(last.location(), &format!("convert-tcconv-to-gpu: {e}"));
+        let mut operands: Vec<Value> = vec![];
+        let mut types: Vec<Vec<Type>> = vec![];
+        for o in ops {
+            let v: Vec<Value> = o.operands().collect();
+            types.push(v.iter().map(|x| x.r#type()).collect());
+            operands.extend(v);
+        }
+        let names: Vec<Vec<String>> = types
+            .iter()
+            .map(|t| t.iter().map(|x| x.to_string()).collect())
+            .collect();
+        let convs: Vec<&nibble_tcconv::program::Conv> = tops
+            .iter()
+            .filter_map(|t| match t {
+                TcOp::Conv2d(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let sig = signature::chain_signature(p, tops, &names).map_err(fail)?;
+        let (kernel, tables, launch) = match self.kernels.by_signature.get(&sig) {
+            Some((run, whats, launch)) => {
+                let tables = chain::chain_tables(tops, whats).map_err(fail)?;
+                (OpKernel::Seen(run.clone()), tables, *launch)
+            }
+            None => {
+                let sig_key = self.cache.map(|_| self.kernels.signature_key(&sig));
+                let hit = self
+                    .cache
+                    .zip(sig_key.as_deref())
+                    .and_then(|(d, k)| kernel_cache::lookup(d, k));
+                match hit {
+                    Some(e) => {
+                        let tables = chain::chain_tables(tops, &e.tables).map_err(fail)?;
+                        (OpKernel::Cached(e.content), tables, e.launch)
+                    }
+                    None => {
+                        let (kernel, tables, launch) = chain::build_chain_kernel(
+                            self.context,
+                            last.location(),
+                            kname,
+                            p,
+                            &convs,
+                            &types,
+                        )
+                        .map_err(fail)?;
+                        if !signature::chain_tables_match(tops, &tables) {
+                            return Err(fail(format!(
+                                "internal error: the tables of kernel {kname} are not the chain's"
+                            )));
+                        }
+                        (OpKernel::New(kernel, sig_key), tables, launch)
+                    }
+                }
+            }
+        };
+        operands.extend(self.table_operands(last, kname, &tables));
+        let all: Vec<Type> = types.into_iter().flatten().collect();
+        let run = self.kernel_name(last.location(), kname, &sig, kernel, launch, &tables, &all);
+        self.insert_launch(last, &run, launch, &operands);
+        Ok(())
+    }
 }
 
 /// An op's kernel: built for it, or the kernel of an earlier op of the same signature.

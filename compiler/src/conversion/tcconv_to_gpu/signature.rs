@@ -54,6 +54,9 @@ fn reduce(p: &Program, v: &mut Value) -> Result<(), String> {
                     }
                     // a lookup's table is always loaded: only its size is in the code
                     ("table", Value::Array(a)) => *x = json!({"lut": a.len()}),
+                    // which chain a conv is in is not in its code, only that it is in one (its plan then
+                    // takes no cluster of its own: `chain_signature`)
+                    ("chain", _) => *x = Value::Bool(!x.is_null()),
                     _ => reduce(p, x)?,
                 }
             }
@@ -184,6 +187,34 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
         } if prefix.is_empty() => scales(&q.scales),
         _ => None,
     }
+}
+
+/// The signature of the kernel of a chain of convs (`chain.rs`): its convs' signatures in
+/// order (`arg_types[i]`: conv `i`'s argument types).
+pub fn chain_signature(
+    p: &Program,
+    convs: &[&TcOp],
+    arg_types: &[Vec<String>],
+) -> Result<String, String> {
+    let sigs: Result<Vec<String>, String> = convs
+        .iter()
+        .zip(arg_types)
+        .map(|(op, t)| signature(p, op, t))
+        .collect();
+    Ok(format!("chain of {}\n{}", convs.len(), sigs?.join("\n")))
+}
+
+/// Whether the tables the builder recorded for the chain `convs` are what [`op_table`] gives
+/// for each conv (`chain::split_table`).
+pub fn chain_tables_match(convs: &[&TcOp], tables: &[Table]) -> bool {
+    tables
+        .iter()
+        .all(|t| match super::chain::split_table(&t.what) {
+            Some((i, w)) => convs
+                .get(i)
+                .is_some_and(|op| op_table(op, w).as_deref() == Some(t.values.as_slice())),
+            None => false,
+        })
 }
 
 /// Whether [`op_table`] gives exactly the tables the builder recorded for `op`.

@@ -494,6 +494,7 @@ fn recorded_wgmma_tiles_realize_for_odd_shapes() {
             seed: 1,
             groups: 1,
             shortcut: None,
+            then: None,
         };
         let (g, _) = conv_network(&cfg).unwrap();
         for kernel in ["wgmma", "wgmma_ws"] {

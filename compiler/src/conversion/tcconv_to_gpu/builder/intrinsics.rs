@@ -13,10 +13,40 @@ impl<'c> KernelBuilder<'c> {
         let ty = self.ty(Scalar::Idx);
         self.op(name, &[], &[ty], &[("dimension", dim)])[0]
     }
+    /// The thread's index, or the one [`KernelBuilder::thread_override`] gives.
     pub fn thread_id(&mut self) -> Val {
-        self.gpu_dim("gpu.thread_id")
+        match self.thread_override {
+            Some(t) => t,
+            None => self.gpu_dim("gpu.thread_id"),
+        }
     }
+    /// The thread's index read by an `asm volatile` `mov` of `%tid.x`: LLVM cannot tell it
+    /// equals `gpu.thread_id`, so nothing computed from it is merged with (and kept live from)
+    /// what code before it computed from the thread index.
+    pub fn opaque_thread_id(&mut self) -> Val {
+        let (i32t, i64t) = (self.ty(Scalar::I32), self.ty(Scalar::I64));
+        let attrs = [
+            (
+                "asm_string",
+                StringAttribute::new(self.ctx, "mov.u32 $0, %tid.x;").into(),
+            ),
+            ("constraints", StringAttribute::new(self.ctx, "=r").into()),
+            ("has_side_effects", Attribute::unit(self.ctx)),
+            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
+        ];
+        let t = self.op("llvm.inline_asm", &[], &[i32t], &attrs)[0];
+        self.index_cast(t, Scalar::Idx)
+    }
+    /// The block's index, or the tile a chain kernel's phase loop gives the block
+    /// ([`KernelBuilder::block_override`]).
     pub fn block_id(&mut self) -> Val {
+        match self.block_override {
+            Some(b) => b,
+            None => self.gpu_dim("gpu.block_id"),
+        }
+    }
+    /// `gpu.block_id x`, whatever [`KernelBuilder::block_override`] says.
+    pub fn hw_block_id(&mut self) -> Val {
         self.gpu_dim("gpu.block_id")
     }
     /// A barrier of the threads that take part in it: the whole block (`gpu.barrier`), or,

@@ -61,6 +61,7 @@ impl<'c> KernelBuilder<'c> {
     /// baked into the kernel, so kernels that differ only in their per-channel values are one
     /// kernel. The same `what` twice is one parameter.
     pub fn table(&mut self, what: &str, values: &[i32]) -> Val {
+        let what = &format!("{}{what}", self.table_prefix);
         if let Some((_, _, v)) = self.tables.iter().find(|(n, _, _)| n == what) {
             return *v;
         }

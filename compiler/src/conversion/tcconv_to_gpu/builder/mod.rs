@@ -135,6 +135,15 @@ pub struct KernelBuilder<'c> {
     /// The threads [`KernelBuilder::barrier`] synchronizes: None = the block; Some(n) = the
     /// first n threads, on named barrier 1 (the consumers of a warp-specialized kernel).
     pub barrier_threads: Option<i64>,
+    /// What [`KernelBuilder::block_id`] returns in place of `gpu.block_id`: the tile a chain
+    /// kernel's block works on in a phase's loop (`chain.rs`).
+    pub block_override: Option<Val>,
+    /// What [`KernelBuilder::thread_id`] returns in place of `gpu.thread_id`: a chain kernel's
+    /// later phase reads the index afresh ([`KernelBuilder::opaque_thread_id`]).
+    pub thread_override: Option<Val>,
+    /// Prepended to the name of every table asked for: `c1.` for the second conv of a chain,
+    /// whose tables would otherwise meet the first conv's under one name.
+    pub table_prefix: String,
     stack: Vec<MlirBlock>,
     entry: MlirBlock,
     nconst: usize,
@@ -174,6 +183,9 @@ impl<'c> KernelBuilder<'c> {
             operands,
             programmatic_launch: false,
             barrier_threads: None,
+            block_override: None,
+            thread_override: None,
+            table_prefix: String::new(),
             stack: vec![entry],
             entry,
             nconst: 0,

@@ -1,0 +1,76 @@
+//! Random conv pairs (`nibble_models::conv` with `then`: a conv, requantize, then a 1x1 conv of
+//! the result, requantize; odd batches, sizes and channel counts, 4- and 8-bit) through
+//! `qnn-egraph-optimize` and `convert-qnn-to-tcconv{chains=cluster}` on sm_90 / sm_90a: the
+//! pairs the chain kernel takes become one chain, the tcconv interpreter over the packed buffers
+//! equals the qnn reference bit for bit, and the chain's kernel builds (ptxas checks it in
+//! `lit_tests/Conversion/TcconvToGpu/chain.mlir` and the suite).
+
+use crate::optimized;
+use nibble_models::conv::{conv_network, ConvConfig};
+use nibble_qnn::tensor::{Rng, Tensor};
+use nibble_tcconv::lower::{lower, LowerOptions, CHAIN_MAX_BATCH};
+use nibble_tcconv::program::TcOp;
+use nibble_tcconv::target::Target;
+
+fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
+    v[rng.int(0, v.len() as i64 - 1) as usize]
+}
+
+fn random_pair(rng: &mut Rng, seed: u64) -> ConvConfig {
+    let kernel = pick(rng, &[1, 3]);
+    ConvConfig {
+        batch: pick(rng, &[1, 2, 3, 5, 8, 9]),
+        in_channels: pick(rng, &[32, 64, 128]),
+        size: rng.int(2, 15),
+        out_channels: pick(rng, &[32, 64, 96, 256, 512]),
+        kernel,
+        stride: pick(rng, &[1, 2]),
+        padding: kernel / 2,
+        bits: pick(rng, &[4, 8]),
+        seed,
+        groups: 1,
+        shortcut: None,
+        then: Some(pick(rng, &[8, 40, 64, 136])),
+    }
+}
+
+#[test]
+fn random_chains_match_the_reference() {
+    let mut rng = Rng(20261205);
+    let mut chained = 0;
+    let chains = LowerOptions {
+        chain: nibble_tcconv::lower::CHAIN_MAX_LEN,
+        ..Default::default()
+    };
+    for i in 0..12 {
+        let cfg = random_pair(&mut rng, 800 + i);
+        let (g, w) = conv_network(&cfg).unwrap_or_else(|e| panic!("{cfg:?}: {e}"));
+        let inputs: Vec<Tensor> = g.args.iter().map(|ty| rng.tensor(ty)).collect();
+        let want = nibble_qnn::reference::run(&g, &w.bind(&g).unwrap(), &inputs).unwrap();
+        for target in [Target::Sm90, Target::Sm90a] {
+            let p = lower(&optimized(&g, target), target, &chains).unwrap();
+            nibble_tcconv::verify::verify_program(&p)
+                .unwrap_or_else(|e| panic!("{cfg:?} {target}: {e:?}"));
+            let n = p
+                .ops
+                .iter()
+                .filter(|o| matches!(o, TcOp::Conv2d(c) if c.chain.is_some()))
+                .count();
+            assert!(n == 0 || n == 2, "{cfg:?} {target}: {n} chained convs");
+            if cfg.batch > CHAIN_MAX_BATCH {
+                assert_eq!(n, 0, "{cfg:?} {target}");
+            }
+            chained += n / 2;
+            let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
+            let got = nibble_tcconv::interp::run(&p, &packed, &inputs).unwrap();
+            if let Some(k) = got[0].first_mismatch(&want[0]) {
+                panic!(
+                    "{cfg:?} {target}: first mismatch at {k}: {} vs {}",
+                    got[0].show(k),
+                    want[0].show(k)
+                );
+            }
+        }
+    }
+    assert!(chained >= 6, "only {chained} pairs chained");
+}
