@@ -7,13 +7,21 @@
 use crate::optimized;
 use nibble_models::hawq::{Arch, BitConfig};
 use nibble_models::{make_example, ExampleConfig};
-use nibble_qnn::tensor::Rng;
+use nibble_qnn::graph::Graph;
+use nibble_qnn::tensor::{Rng, Tensor};
+use nibble_qnn::weights::Weights;
 use nibble_tcconv::lower::{lower, LowerOptions};
 use nibble_tcconv::program::{Strategy, TcOp};
 use nibble_tcconv::target::Target;
 
-/// Returns the number of targets whose optimized program runs a shortcut in its conv.
-fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) -> usize {
+/// A generated HAWQ ResNet on 32 x 32 images, a random input of `seed` and the reference's
+/// result.
+fn example(
+    arch: Arch,
+    bits: BitConfig,
+    batch: i64,
+    seed: u64,
+) -> (Graph, Weights, Tensor, Vec<Tensor>) {
     let ex = make_example(&ExampleConfig {
         arch,
         bits,
@@ -28,6 +36,12 @@ fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) -> usize {
     let x = Rng(seed).tensor(&g.args[0]);
     let want =
         nibble_qnn::reference::run(&g, &w.bind(&g).unwrap(), std::slice::from_ref(&x)).unwrap();
+    (g, w, x, want)
+}
+
+/// Returns the number of targets whose optimized program runs a shortcut in its conv.
+fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) -> usize {
+    let (g, w, x, want) = example(arch, bits, batch, seed);
     let mut direct = 0;
     let mut fused_targets = 0;
     for target in Target::ALL {
@@ -122,20 +136,7 @@ fn resnet50_w8a8_all_targets() {
 /// runs their launches as one), and the chained program still matches the reference; on sm_80
 /// (no clusters) and at batch 16 nothing is chained. Returns the chains' lengths.
 fn check_chains(bits: BitConfig, batch: i64, seed: u64) -> Vec<usize> {
-    let ex = make_example(&ExampleConfig {
-        arch: Arch::ResNet50,
-        bits,
-        batch,
-        seed: 3,
-        image_size: 32,
-        calibrate: false,
-        percentile: 99.9,
-    })
-    .expect("example");
-    let (g, w) = (ex.graph.graph, ex.weights);
-    let x = Rng(seed).tensor(&g.args[0]);
-    let want =
-        nibble_qnn::reference::run(&g, &w.bind(&g).unwrap(), std::slice::from_ref(&x)).unwrap();
+    let (g, w, x, want) = example(Arch::ResNet50, bits, batch, seed);
     let chains = LowerOptions {
         chain: nibble_tcconv::lower::CHAIN_MAX_LEN,
         ..Default::default()

@@ -1425,16 +1425,8 @@ fn chain_at(p: &Program, i: usize, max_len: usize) -> Option<Vec<Conv>> {
                 break;
             };
             chain.push(c);
-            let specs: Vec<ConvSpec> = chain
-                .iter()
-                .map(|c| ConvSpec::conv(c, &p.buffers, &p.weights))
-                .collect();
-            let with: Vec<_> = specs
-                .iter()
-                .zip(&chain)
-                .map(|(s, c)| (s, &c.tiling, c.family))
-                .collect();
-            if crate::select::chain_plan(&with, p.target).is_err() {
+            let convs: Vec<&Conv> = chain.iter().collect();
+            if crate::select::chain_plan_of(&convs, &p.buffers, &p.weights, p.target).is_err() {
                 chain.pop();
                 break;
             }

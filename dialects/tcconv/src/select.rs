@@ -1068,6 +1068,25 @@ pub fn chain_plan(
     Ok(ChainPlan { plans, cluster })
 }
 
+/// [`chain_plan`] of the convs `convs` of a program (its buffers and weights).
+pub fn chain_plan_of(
+    convs: &[&Conv],
+    bufs: &[ActBuffer],
+    weights: &[PackedWeight],
+    target: Target,
+) -> Result<ChainPlan, String> {
+    let specs: Vec<ConvSpec> = convs
+        .iter()
+        .map(|c| ConvSpec::conv(c, bufs, weights))
+        .collect();
+    let with: Vec<_> = specs
+        .iter()
+        .zip(convs)
+        .map(|(s, c)| (s, &c.tiling, c.family))
+        .collect();
+    chain_plan(&with, target)
+}
+
 /// Which widened operands go into the high nibble (x16): the signed 4-bit ones, when the scaled
 /// accumulator of a `kel`-element dot product cannot leave i32 (`kel * max|a| * max|b| * 16^k <
 /// 2^31`); otherwise none (exact sign extension).

@@ -343,16 +343,7 @@ fn chains(p: &Program) -> Vec<(usize, String)> {
         } else if let Some(e) = chain_reads(&convs) {
             errs.push(at(i + e.0, e.1));
         } else {
-            let specs: Vec<_> = convs
-                .iter()
-                .map(|c| crate::select::ConvSpec::conv(c, &p.buffers, &p.weights))
-                .collect();
-            let with: Vec<_> = specs
-                .iter()
-                .zip(&convs)
-                .map(|(s, c)| (s, &c.tiling, c.family))
-                .collect();
-            if let Err(e) = crate::select::chain_plan(&with, p.target) {
+            if let Err(e) = crate::select::chain_plan_of(&convs, &p.buffers, &p.weights, p.target) {
                 errs.push(at(i, e));
             }
         }

@@ -44,16 +44,11 @@ fn prefix(i: usize) -> String {
 
 /// The chain kernel's plan for `convs` and each conv's spec.
 fn plan<'a>(p: &'a Program, convs: &[&'a Conv]) -> Result<(Vec<ConvSpec<'a>>, ChainPlan), String> {
-    let specs: Vec<ConvSpec> = convs
+    let cp = select::chain_plan_of(convs, &p.buffers, &p.weights, p.target)?;
+    let specs = convs
         .iter()
         .map(|c| ConvSpec::conv(c, &p.buffers, &p.weights))
         .collect();
-    let with: Vec<_> = specs
-        .iter()
-        .zip(convs)
-        .map(|(s, c)| (s, &c.tiling, c.family))
-        .collect();
-    let cp = select::chain_plan(&with, p.target)?;
     Ok((specs, cp))
 }
 

@@ -540,6 +540,16 @@ fn convert_func<'c>(
             );
             return Err(());
         };
+        let mut h = Host {
+            context,
+            gm,
+            gm_body,
+            body,
+            consts: &mut consts,
+            kernels,
+            cache,
+            target,
+        };
         // a chain: this conv and the convs of its chain after it, one kernel and one launch
         if let TcOp::Conv2d(nibble_tcconv::program::Conv {
             chain: Some(id), ..
@@ -567,16 +577,6 @@ fn convert_func<'c>(
                 }
             }
             let kname = format!("{fname}_{i}_chain");
-            let mut h = Host {
-                context,
-                gm,
-                gm_body,
-                body,
-                consts: &mut consts,
-                kernels,
-                cache,
-                target,
-            };
             h.chain(&p, &kname, &ops, &tops)?;
             for o in ops {
                 rewriter.as_rewriter_base().erase_op(o);
@@ -590,16 +590,6 @@ fn convert_func<'c>(
         let fail = |e: String| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}"));
         let type_names: Vec<String> = types.iter().map(|t| t.to_string()).collect();
         let sig = signature::signature(&p, top, &type_names).map_err(fail)?;
-        let mut h = Host {
-            context,
-            gm,
-            gm_body,
-            body,
-            consts: &mut consts,
-            kernels,
-            cache,
-            target,
-        };
         // one tcconv op, one kernel, one launch: an op of a signature seen before launches
         // that kernel with its own tables
         let (kernel, tables, launch) = match h.kernels.by_signature.get(&sig) {
