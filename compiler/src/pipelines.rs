@@ -6,7 +6,7 @@ use crate::pass::PassOptions;
 pub fn list() -> Vec<(&'static str, &'static str)> {
     vec![(
         "qnn-to-ptx",
-        "qnn-verify, qnn-egraph-optimize, convert-qnn-to-tcconv, convert-tcconv-to-gpu (option target=sm_XX, required; the gpu stage --emit=artifact packages)",
+        "qnn-verify, qnn-egraph-optimize, convert-qnn-to-tcconv, convert-tcconv-to-gpu (option target=sm_XX, required; any other option goes to convert-qnn-to-tcconv, e.g. chains=cluster; the gpu stage --emit=artifact packages)",
     )]
 }
 
@@ -15,18 +15,28 @@ pub fn list() -> Vec<(&'static str, &'static str)> {
 pub fn expansion(name: &str, options: &PassOptions) -> Result<Option<String>, String> {
     match name {
         "qnn-to-ptx" => {
-            if let Some(k) = options.keys().find(|k| k.as_str() != "target") {
-                return Err(format!(
-                    "pipeline 'qnn-to-ptx' has no option '{k}' (options: target)"
-                ));
-            }
             let target = options
                 .get("target")
                 .ok_or("pipeline 'qnn-to-ptx' needs target=sm_XX")?;
-            nibble_tcconv::target::Target::parse(target)
+            // every other option is convert-qnn-to-tcconv's, checked here with its values
+            use crate::pass::NibblePass;
+            let lowering = crate::conversion::qnn_to_tcconv::ConvertQnnToTcconv;
+            if let Some(k) = options
+                .keys()
+                .find(|k| !lowering.options().iter().any(|(o, _)| o == k))
+            {
+                let known: Vec<&str> = lowering.options().iter().map(|(o, _)| *o).collect();
+                return Err(format!(
+                    "pipeline 'qnn-to-ptx' has no option '{k}' (options: {})",
+                    known.join(", ")
+                ));
+            }
+            crate::conversion::qnn_to_tcconv::lower_options(options)
                 .map_err(|e| format!("pipeline 'qnn-to-ptx': {e}"))?;
+            let tcconv: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
             Ok(Some(format!(
-                "qnn-verify,qnn-egraph-optimize{{target={target}}},convert-qnn-to-tcconv{{target={target}}},convert-tcconv-to-gpu{{target={target}}}"
+                "qnn-verify,qnn-egraph-optimize{{target={target}}},convert-qnn-to-tcconv{{{}}},convert-tcconv-to-gpu{{target={target}}}",
+                tcconv.join(" ")
             )))
         }
         _ => Ok(None),
@@ -66,6 +76,26 @@ mod tests {
     }
 
     #[test]
+    fn qnn_to_ptx_forwards_lowering_options() {
+        assert_eq!(
+            expansion(
+                "qnn-to-ptx",
+                &opts(&[("target", "sm_90a"), ("chains", "cluster"), ("tile", "32x64x128")])
+            )
+            .unwrap()
+            .unwrap(),
+            "qnn-verify,qnn-egraph-optimize{target=sm_90a},convert-qnn-to-tcconv{chains=cluster target=sm_90a tile=32x64x128},convert-tcconv-to-gpu{target=sm_90a}"
+        );
+        let els = crate::pipeline::parse(
+            "builtin.module(qnn-to-ptx{target=sm_90 maxpool=stem pools=dense})",
+        )
+        .unwrap();
+        assert_eq!(els[2].options["maxpool"], "stem");
+        assert_eq!(els[2].options["pools"], "dense");
+        assert!(!els[3].options.contains_key("maxpool"));
+    }
+
+    #[test]
     fn qnn_to_ptx_rejects_bad_options_before_running() {
         assert!(expansion("qnn-to-ptx", &opts(&[("target", "sm_61")]))
             .unwrap_err()
@@ -74,10 +104,22 @@ mod tests {
             .unwrap_err()
             .contains("needs target"));
         assert!(
-            expansion("qnn-to-ptx", &opts(&[("target", "sm_90"), ("tile", "1")]))
+            expansion("qnn-to-ptx", &opts(&[("target", "sm_90"), ("bogus", "1")]))
                 .unwrap_err()
-                .contains("no option 'tile'")
+                .contains("no option 'bogus'")
         );
+        // a lowering option's value, before the e-graph runs
+        let e = expansion(
+            "qnn-to-ptx",
+            &opts(&[("target", "sm_90"), ("chains", "grid")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("chains 'grid' is not none, pairs or cluster"),
+            "{e}"
+        );
+        let e = expansion("qnn-to-ptx", &opts(&[("target", "sm_90"), ("tile", "1")])).unwrap_err();
+        assert!(e.starts_with("pipeline 'qnn-to-ptx': "), "{e}");
         assert!(crate::pipeline::parse("builtin.module(qnn-to-ptx{target=sm_100})").is_err());
         assert_eq!(expansion("canonicalize", &opts(&[])).unwrap(), None);
     }

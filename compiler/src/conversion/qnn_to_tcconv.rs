@@ -61,12 +61,18 @@ pub fn parse_options(
     context: &Context,
     options: &PassOptions,
 ) -> Result<(Target, LowerOptions), ()> {
-    let err = |m: String| {
+    lower_options(options).map_err(|m| {
         emit_error(
             Location::unknown(context),
             &format!("convert-qnn-to-tcconv: {m}"),
-        );
-    };
+        )
+    })
+}
+
+/// The pass's options as a target and lowering options, or what is wrong with them (no MLIR
+/// needed: the `qnn-to-ptx` pipeline checks what it forwards before anything runs).
+pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), String> {
+    let err = |m: String| m;
     let target = match options.get("target") {
         Some(t) => Target::parse(t).map_err(err)?,
         None => return Err(err("missing option target=sm_XX".into())),

@@ -14,6 +14,12 @@
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=none},tcconv-verify)' | FileCheck %s --check-prefix=APART
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=grid})' 2>&1 | FileCheck %s --check-prefix=OPTION
 // OPTION: error: convert-qnn-to-tcconv: chains 'grid' is not none, pairs or cluster
+// The qnn-to-ptx pipeline forwards the option to convert-qnn-to-tcconv, its value checked first.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a chains=cluster})' | FileCheck %s --check-prefix=PIPELINE
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a chains=grid})' 2>&1 | FileCheck %s --check-prefix=PIPEOPTION
+// PIPEOPTION: error: pipeline 'qnn-to-ptx': chains 'grid' is not none, pairs or cluster
+// PIPELINE: gpu.launch_func @kernels::@residual_then_reducing_1x1_0_chain
+// PIPELINE: gpu.launch_func @kernels::@bottleneck_3x3_residual_reducing_0_chain
 
 // The residual conv writes the stream and its requantize; the reducing 1x1 conv reads the
 // requantize.
