@@ -18,7 +18,8 @@
 # SIMPLE_MODELS="resnet18-w4a4-b1-sm_90 ..." adds those model artifacts with
 # convert-qnn-to-tcconv{kernel=simple} (`-simple`: every conv on the CUDA-core family);
 # PREV_OPT=path/to/other/nibble-opt adds model artifacts built by that binary (`-prev`) for the
-# targets in PREV_TARGETS (default sm_90);
+# targets in PREV_TARGETS (default sm_90); BUILDS="bp:path/to/nibble-opt sq:path ..." does so for
+# each binary (`-bp`, `-sq`, ...);
 # VARIANTS="pd:pools=dense sc:shortcuts=separate ..." adds, for the models, the EXTRA models and
 # the HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-pd`, ...);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
@@ -51,6 +52,17 @@ emit() { # name model_dir target [kernel] [tile] [options]: an artifact without 
   $opt "$2/model.mlir" --pass-pipeline="builtin.module($pipe)" --emit=artifact \
     --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
   rm -f "$suite/art/$1/weights.safetensors" "$suite/art/$1/reference/weights.safetensors"
+}
+
+# other nibble-opt builds, for A/B in one run: BUILDS="label:path ..." and PREV_OPT=path (label prev)
+builds="${BUILDS:-}${PREV_OPT:+ prev:$PREV_OPT}"
+other_builds() { # name model_dir target manifest-tail: the artifacts of the other builds (`-label`)
+  [[ " ${PREV_TARGETS:-sm_90} " == *" $3 "* ]] || return 0
+  local b
+  for b in $builds; do
+    opt=${b#*:} emit "$1-${b%%:*}" "$2" "$3"
+    echo "$1-${b%%:*} $4" >> "$manifest"
+  done
 }
 
 variants() { # name model_dir target manifest-tail: the VARIANTS artifacts of one model
@@ -86,10 +98,7 @@ for m in $models; do
         emit "$name-simple" "$d" "$t" simple
         echo "$name-simple model $arch $bits $b $t" >> "$manifest"
       fi
-      if [[ " ${PREV_TARGETS:-sm_90} " == *" $t "* ]] && [ -n "${PREV_OPT:-}" ]; then # another nibble-opt build, for A/B
-        opt=$PREV_OPT emit "$name-prev" "$d" "$t"
-        echo "$name-prev model $arch $bits $b $t" >> "$manifest"
-      fi
+      other_builds "$name" "$d" "$t" "model $arch $bits $b $t"
     done
   done
 done
@@ -109,10 +118,7 @@ for e in ${EXTRA:-}; do
     if [ "$t" = sm_90a ] && [ -n "${WS_MODELS:-}" ]; then
       emit "$arch-$bits-b$b-$t-ws" "$d" "$t" wgmma_ws; echo "$arch-$bits-b$b-$t-ws model $arch $bits $b $t" >> "$manifest"
     fi
-    if [[ " ${PREV_TARGETS:-sm_90} " == *" $t "* ]] && [ -n "${PREV_OPT:-}" ]; then
-      opt=$PREV_OPT emit "$arch-$bits-b$b-$t-prev" "$d" "$t"
-      echo "$arch-$bits-b$b-$t-prev model $arch $bits $b $t" >> "$manifest"
-    fi
+    other_builds "$arch-$bits-b$b-$t" "$d" "$t" "model $arch $bits $b $t"
     if [ "$t" = sm_90a ]; then # the wgmma kernel with forced tiles, to calibrate its tile model
       for tile in ${SWEEP_WGMMA:-}; do
         emit "$arch-$bits-b$b-$t-w$tile" "$d" "$t" wgmma "$tile"
