@@ -6,7 +6,8 @@
 #                                             packed into target/onnx-suite.tgz; needs python3 with onnx and
 #                                             onnxruntime for the MobileNetV2 model; FIXTURES="a b" builds
 #                                             those fixtures only, EXTRAS=0 leaves out the grouped convs,
-#                                             concats, mul / lookup and MobileNetV2)
+#                                             concats, mul / lookup and MobileNetV2; CHAINS=1 adds the
+#                                             fixtures with chains=cluster where they chain convs)
 #   tar xzf target/onnx-suite.tgz -C /tmp && /tmp/onnx-suite/onnx_gpu_check.sh run
 #                                            (on the GPU machine, carrying target/onnx-suite.tgz: the PTX compresses
 #                                             about tenfold, and the directory itself outgrows what a call carries)
@@ -35,6 +36,11 @@ build)
       # the stem's zero-point pad as a kernel of its own (pads=separate, `-sep`; by default the
       # quantize writes it)
       case $f in resnet_u8 | biased_u8) opt build/onnx/$f-b$b sm_90 $f-b$b-sm_90-sep pads=separate ;; esac
+      # CHAINS=1: chains of convs over thread-block clusters (`-ch`), where the fixture has one
+      if [ "${CHAINS:-0}" = 1 ] && [ $b -le 8 ]; then
+        opt build/onnx/$f-b$b sm_90a $f-b$b-sm_90a-ch chains=cluster
+        grep -q reqnctapercluster $s/art/$f-b$b-sm_90a-ch/kernels.ptx || rm -rf $s/art/$f-b$b-sm_90a-ch
+      fi
     done
   done
   # softmax rows of 1000 and 1001 classes (a warp a row: its ordered sum spans 32 chunks, the
@@ -116,6 +122,11 @@ PY
         opt build/onnx/mbv2-b$b $t mbv2-b$b-$t-sep pads=separate
         rm -f $s/art/mbv2-b$b-$t-sep/weights.safetensors $s/art/mbv2-b$b-$t-sep/reference/weights.safetensors
       fi
+      # chains of convs over thread-block clusters (batch <= 8)
+      if [ $t = sm_90a ] && [ $b -le 8 ]; then
+        opt build/onnx/mbv2-b$b $t mbv2-b$b-$t-ch chains=cluster
+        rm -f $s/art/mbv2-b$b-$t-ch/weights.safetensors $s/art/mbv2-b$b-$t-ch/reference/weights.safetensors
+      fi
     done
   done
   cp build/onnx/mbv2-b1/weights.safetensors $s/mbv2.weights.safetensors
@@ -160,7 +171,8 @@ run)
   done
   [ -d art/mbv2-b1-sm_90 ] || exit 0
   for b in 1 8 64; do
-    for t in sm_90 sm_90a sm_90-sep; do
+    for t in sm_90 sm_90a sm_90-sep sm_90a-ch; do
+      [ -d art/mbv2-b$b-$t ] || continue
       echo "nibble mbv2 b$b $t: $(./nibble-run art/mbv2-b$b-$t --weights mbv2.weights.safetensors --bench 200 2>&1 | grep '^bench')"
     done
   done
