@@ -82,7 +82,7 @@ pub fn build_chain_kernel<'c>(
             let mut off = 0;
             for (j, (spec, sp)) in specs.iter().zip(&cp.plans).enumerate() {
                 if j > 0 {
-                    // every thread of the cluster: the first conv's rows written and visible
+                    // every thread of the cluster: the earlier convs' rows written and visible
                     kb.cluster_barrier();
                     // the phase's thread-index arithmetic its own, not the earlier phase's
                     // kept in registers across it (ResNet-50 b1: 4-8 registers fewer a chain)
@@ -151,15 +151,15 @@ pub fn build_chain_kernel<'c>(
     if let Some(e) = err {
         return Err(e);
     }
-    // the first conv's output is the second's input: two arguments, one buffer, so no
-    // argument is `llvm.noalias`
+    // a conv's output is the next conv's input: two arguments, one buffer, so no argument is
+    // `llvm.noalias`
     let empty = melior::ir::Attribute::parse(context, "{}").expect("empty dict");
     let none = vec![empty; all.len() + tables.len()];
     f.set_attribute(
         "arg_attrs",
         melior::ir::attribute::ArrayAttribute::new(context, &none).into(),
     );
-    // ptxas gives the chain what its larger phase needs (see `build_op_kernel`)
+    // ptxas gives the chain what its largest phase needs (see `build_op_kernel`)
     let i32t = Type::parse(context, "i32").expect("i32");
     f.set_attribute("nvvm.minctasm", IntegerAttribute::new(i32t, 1).into());
     // the cluster's shape is the kernel's (`.reqnctapercluster`): a plain launch forms them
