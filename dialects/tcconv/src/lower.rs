@@ -1402,7 +1402,10 @@ fn chain_at(p: &Program, i: usize, max_len: usize) -> Option<Vec<Conv>> {
     }
     let mut best: Option<Vec<Conv>> = None;
     for bm in [a.tiling.block_tile[0], b.tiling.block_tile[0]] {
-        let mut chain: Vec<Conv> = vec![chain_tiling(p, a, bm)?];
+        let Some(first) = chain_tiling(p, a, bm) else {
+            continue;
+        };
+        let mut chain: Vec<Conv> = vec![first];
         while chain.len() < max_len {
             let Some(c) = conv(i + chain.len()) else {
                 break;
