@@ -1,9 +1,9 @@
 //! Random conv pairs (`nibble_models::conv` with `then`: a conv, requantize, then a 1x1 conv of
 //! the result, requantize; odd batches, sizes and channel counts, 4- and 8-bit) through
-//! `qnn-egraph-optimize` and `convert-qnn-to-tcconv{chains=cluster}` on sm_90 / sm_90a: the
-//! pairs the chain kernel takes become one chain, the tcconv interpreter over the packed buffers
-//! equals the qnn reference bit for bit, and the chain's kernel builds (ptxas checks it in
-//! `lit_tests/Conversion/TcconvToGpu/chain.mlir` and the suite).
+//! `qnn-egraph-optimize` and `convert-qnn-to-tcconv{chains=cluster}` on sm_90 / sm_90a (and
+//! `chains=wide` on sm_90a): the pairs the chain kernel takes become one chain, and the tcconv
+//! interpreter over the packed buffers equals the qnn reference bit for bit (ptxas checks the
+//! chain kernel in `lit_tests/Conversion/TcconvToGpu/chain.mlir` and the GPU suite).
 
 use crate::optimized;
 use nibble_models::conv::{conv_network, ConvConfig};
@@ -47,8 +47,16 @@ fn random_chains_match_the_reference() {
         let (g, w) = conv_network(&cfg).unwrap_or_else(|e| panic!("{cfg:?}: {e}"));
         let inputs: Vec<Tensor> = g.args.iter().map(|ty| rng.tensor(ty)).collect();
         let want = nibble_qnn::reference::run(&g, &w.bind(&g).unwrap(), &inputs).unwrap();
-        for target in [Target::Sm90, Target::Sm90a] {
-            let p = lower(&optimized(&g, target), target, &chains).unwrap();
+        for (target, wide) in [
+            (Target::Sm90, false),
+            (Target::Sm90a, false),
+            (Target::Sm90a, true),
+        ] {
+            let opts = LowerOptions {
+                chain_wide: wide,
+                ..chains.clone()
+            };
+            let p = lower(&optimized(&g, target), target, &opts).unwrap();
             nibble_tcconv::verify::verify_program(&p)
                 .unwrap_or_else(|e| panic!("{cfg:?} {target}: {e:?}"));
             let n = p

@@ -134,14 +134,13 @@ fn resnet50_w8a8_all_targets() {
 /// `chains=cluster` on the optimized ResNet-50 at batch <= 8, sm_90 / sm_90a: each unit's 3x3
 /// conv, its residual conv and the next unit's reducing 1x1 conv form a chain (the chain kernel
 /// runs their launches as one), and the chained program still matches the reference; on sm_80
-/// (no clusters) and at batch 16 nothing is chained. `narrow`: the residual streams stored
-/// narrow16 too. Returns the chains' lengths.
-fn check_chains(bits: BitConfig, batch: i64, seed: u64, narrow: bool) -> Vec<usize> {
+/// (no clusters) and at batch 16 nothing is chained. `opts`: the other lowering options
+/// (narrow16 streams, the widest tiles). Returns the chains' lengths.
+fn check_chains(bits: BitConfig, batch: i64, seed: u64, opts: LowerOptions) -> Vec<usize> {
     let (g, w, x, want) = example(Arch::ResNet50, bits, batch, seed);
     let chains = LowerOptions {
         chain: nibble_tcconv::lower::CHAIN_MAX_LEN,
-        narrow_streams: narrow,
-        ..Default::default()
+        ..opts
     };
     let mut lengths = vec![];
     for target in [Target::Sm80, Target::Sm90, Target::Sm90a] {
@@ -203,9 +202,20 @@ fn resnet50_chains_join_a_units_3x3_residual_and_next_reducing_conv() {
         BitConfig::uniform4(Arch::ResNet50),
         BitConfig::uniform8(Arch::ResNet50),
     );
-    assert_eq!(check_chains(w4.clone(), 1, 6, false), vec![3; 13]);
-    assert_eq!(check_chains(w8, 3, 7, false), vec![3; 13]);
+    let plain = LowerOptions::default;
+    assert_eq!(check_chains(w4.clone(), 1, 6, plain()), vec![3; 13]);
+    assert_eq!(check_chains(w8.clone(), 3, 7, plain()), vec![3; 13]);
     // with the residual streams stored narrow16 (escapes to a 32-bit plane)
-    assert_eq!(check_chains(w4.clone(), 2, 9, true), vec![3; 13]);
-    assert!(check_chains(w4, 16, 8, false).is_empty());
+    let narrow = LowerOptions {
+        narrow_streams: true,
+        ..plain()
+    };
+    assert_eq!(check_chains(w4.clone(), 2, 9, narrow), vec![3; 13]);
+    // chains=wide: each conv on its widest tile
+    let wide = LowerOptions {
+        chain_wide: true,
+        ..plain()
+    };
+    assert_eq!(check_chains(w8, 1, 10, wide), vec![3; 13]);
+    assert!(check_chains(w4, 16, 8, plain()).is_empty());
 }

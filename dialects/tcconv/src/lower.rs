@@ -63,6 +63,11 @@ pub struct LowerOptions {
     /// batch sizes up to [`CHAIN_MAX_BATCH`], run in one kernel over thread-block clusters
     /// ([`chain_convs`]). Not by default: not yet measured on a GPU.
     pub chain: usize,
+    /// `chains=wide`: as `cluster`, but each conv of a chain on its widest tile that the staged
+    /// kernel takes (the fewest N tiles, so the smallest cluster: fewer, larger blocks, whose
+    /// narrow convs leave warps idle) instead of its narrowest (the most tiles up to 8 a
+    /// cluster: more blocks, whose narrow convs leave blocks idle).
+    pub chain_wide: bool,
 }
 
 /// The largest batch whose stem computes its max pool ([`fold_max_pools_into_stems`]): each
@@ -1264,7 +1269,7 @@ impl<'g> Lowering<'g> {
             fold_max_pools_into_stems(&mut self.p);
         }
         if self.opts.chain >= 2 {
-            chain_convs(&mut self.p, self.opts.chain);
+            chain_convs(&mut self.p, self.opts.chain, self.opts.chain_wide);
         }
         if self.opts.narrow_streams {
             narrow_streams(&mut self.p);
@@ -1362,7 +1367,7 @@ fn fold_ops(p: &mut Program, mut fold: impl FnMut(&mut Program, usize) -> bool) 
 /// convs, stays out of chains). ResNet-50's chains are a unit's 3x3 conv, its residual conv and
 /// the next unit's reducing conv. The values are the same (each conv still reads what the one
 /// before wrote); what changes is the number of launches.
-pub fn chain_convs(p: &mut Program, max_len: usize) {
+pub fn chain_convs(p: &mut Program, max_len: usize, wide: bool) {
     let mut next = p
         .ops
         .iter()
@@ -1374,7 +1379,7 @@ pub fn chain_convs(p: &mut Program, max_len: usize) {
         .map_or(0, |k| k + 1);
     let mut i = 0;
     while i + 1 < p.ops.len() {
-        match chain_at(p, i, max_len) {
+        match chain_at(p, i, max_len, wide) {
             Some(convs) => {
                 let n = convs.len();
                 for (k, mut c) in convs.into_iter().enumerate() {
@@ -1391,7 +1396,7 @@ pub fn chain_convs(p: &mut Program, max_len: usize) {
 
 /// The longest chain (at least two convs, at most `max_len`) that starts at op `i`, its convs
 /// retiled ([`chain_convs`]), trying each of the first two convs' block heights.
-fn chain_at(p: &Program, i: usize, max_len: usize) -> Option<Vec<Conv>> {
+fn chain_at(p: &Program, i: usize, max_len: usize, wide: bool) -> Option<Vec<Conv>> {
     let conv = |j: usize| match p.ops.get(j) {
         Some(TcOp::Conv2d(c)) if c.chain.is_none() => Some(c),
         _ => None,
@@ -1402,7 +1407,7 @@ fn chain_at(p: &Program, i: usize, max_len: usize) -> Option<Vec<Conv>> {
     }
     let mut best: Option<Vec<Conv>> = None;
     for bm in [a.tiling.block_tile[0], b.tiling.block_tile[0]] {
-        let Some(first) = chain_tiling(p, a, bm) else {
+        let Some(first) = chain_tiling(p, a, bm, wide) else {
             continue;
         };
         let mut chain: Vec<Conv> = vec![first];
@@ -1424,7 +1429,7 @@ fn chain_at(p: &Program, i: usize, max_len: usize) -> Option<Vec<Conv>> {
             if !reads_prev || other_reads.into_iter().any(|r| writes.contains(&r)) {
                 break;
             }
-            let Some(c) = chain_tiling(p, c, bm) else {
+            let Some(c) = chain_tiling(p, c, bm, wide) else {
                 break;
             };
             chain.push(c);
@@ -1441,15 +1446,22 @@ fn chain_at(p: &Program, i: usize, max_len: usize) -> Option<Vec<Conv>> {
     best
 }
 
-/// Conv `c` as a chain's conv with block tiles of `bm` rows: the first tile width (32 to 256)
-/// and K depth (its own or twice it) that gives at most [`crate::select::CHAIN_CLUSTER_MAX`] N
-/// tiles and that the staged kernel takes without a cluster of its own.
-fn chain_tiling(p: &Program, c: &Conv, bm: i64) -> Option<Conv> {
+/// Conv `c` as a chain's conv with block tiles of `bm` rows: the first tile width (32 to 256;
+/// `wide`: 256 down to 32) and K depth (its own or twice it) that gives at most
+/// [`crate::select::CHAIN_CLUSTER_MAX`] N tiles and that the staged kernel takes without a
+/// cluster of its own.
+fn chain_tiling(p: &Program, c: &Conv, bm: i64, wide: bool) -> Option<Conv> {
     let o = p.buffers[c.output].dims[1];
     let bk = c.tiling.block_tile[2];
-    [32, 64, 128, 256]
+    let mut widths = [32, 64, 128, 256];
+    if wide {
+        widths.reverse();
+    }
+    widths
         .into_iter()
-        .filter(|w| (o + w - 1) / w <= crate::select::CHAIN_CLUSTER_MAX)
+        // at most 8 tiles, none wider than the channels need (a tile of more than twice
+        // them would compute the padding)
+        .filter(|w| (o + w - 1) / w <= crate::select::CHAIN_CLUSTER_MAX && w / 2 < o)
         .flat_map(|w| [[w, bk], [w, 2 * bk]])
         .find_map(|[w, k]| {
             let mut c = c.clone();

@@ -2,22 +2,24 @@
 // it, each reading what the conv before it writes, run in one kernel (the ops `chain = N`, block
 // tiles of one height) at batch <= 8 on sm_90 / sm_90a, where the staged family runs them all
 // (dialects/tcconv/src/lower.rs, chain_convs; select.rs, chain_plan); chains=pairs stops at two.
-// A 3x3 or strided later conv, a batch over 8, a target without thread-block clusters, or the
-// default keeps them apart.
+// chains=wide gives each conv its widest tile (no wider than its channels need) where
+// chains=cluster gives the narrowest. A 3x3 or strided later conv, a batch over 8, a target
+// without thread-block clusters, or the default keeps them apart.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=cluster},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 chains=cluster},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=cluster})' | nibble-opt --pass-pipeline='builtin.module(tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=cluster})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=pairs},tcconv-verify)' | FileCheck %s --check-prefix=PAIRS
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=wide},tcconv-verify)' | FileCheck %s --check-prefix=WIDE
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 chains=cluster},tcconv-verify)' | FileCheck %s --check-prefix=APART
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s --check-prefix=APART
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=none},tcconv-verify)' | FileCheck %s --check-prefix=APART
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=grid})' 2>&1 | FileCheck %s --check-prefix=OPTION
-// OPTION: error: convert-qnn-to-tcconv: chains 'grid' is not none, pairs or cluster
+// OPTION: error: convert-qnn-to-tcconv: chains 'grid' is not none, pairs, cluster or wide
 // The qnn-to-ptx pipeline forwards the option to convert-qnn-to-tcconv, its value checked first.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a chains=cluster})' | FileCheck %s --check-prefix=PIPELINE
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a chains=grid})' 2>&1 | FileCheck %s --check-prefix=PIPEOPTION
-// PIPEOPTION: error: pipeline 'qnn-to-ptx': chains 'grid' is not none, pairs or cluster
+// PIPEOPTION: error: pipeline 'qnn-to-ptx': chains 'grid' is not none, pairs, cluster or wide
 // PIPELINE: gpu.launch_func @kernels::@residual_then_reducing_1x1_0_chain
 // PIPELINE: gpu.launch_func @kernels::@bottleneck_3x3_residual_reducing_0_chain
 
@@ -26,6 +28,9 @@
 // CHECK-LABEL: func.func @residual_then_reducing_1x1
 // CHECK: "tcconv.conv2d"(%arg0, {{.*}}block_tile = array<i64: 32, 32, 128>, chain = 0 : i64,{{.*}}epilogue = "residual"
 // CHECK-NEXT: "tcconv.conv2d"({{.*}}block_tile = array<i64: 32, 32, 128>, chain = 0 : i64,{{.*}}epilogue = "requantize", family = "staged", kernel = array<i64: 1, 1>
+// WIDE-LABEL: func.func @residual_then_reducing_1x1
+// WIDE: block_tile = array<i64: 32, 128, 128>, chain = 0 : i64
+// WIDE: block_tile = array<i64: 32, 64, 128>, chain = 0 : i64
 // PAIRS-LABEL: func.func @residual_then_reducing_1x1
 // PAIRS: chain = 0 : i64
 // PAIRS: chain = 0 : i64
@@ -93,9 +98,13 @@ func.func @batch_16(%x: tensor<16x8x8x64xui4>, %id: tensor<16x8x8x256xi32>) -> (
 // A bottleneck's 3x3 conv, its residual conv and the next unit's reducing conv: one chain of
 // three with chains=cluster; with chains=pairs the first two, the third apart.
 // CHECK-LABEL: func.func @bottleneck_3x3_residual_reducing
-// CHECK: "tcconv.conv2d"({{.*}}chain = 0 : i64,{{.*}}kernel = array<i64: 3, 3>
-// CHECK-NEXT: "tcconv.conv2d"({{.*}}chain = 0 : i64,{{.*}}epilogue = "residual"
-// CHECK-NEXT: "tcconv.conv2d"({{.*}}chain = 0 : i64,{{.*}}epilogue = "requantize"
+// CHECK: "tcconv.conv2d"({{.*}}block_tile = array<i64: 32, 32, 128>, chain = 0 : i64,{{.*}}kernel = array<i64: 3, 3>
+// CHECK-NEXT: "tcconv.conv2d"({{.*}}block_tile = array<i64: 32, 32, 128>, chain = 0 : i64,{{.*}}epilogue = "residual"
+// CHECK-NEXT: "tcconv.conv2d"({{.*}}block_tile = array<i64: 32, 32, 128>, chain = 0 : i64,{{.*}}epilogue = "requantize"
+// WIDE-LABEL: func.func @bottleneck_3x3_residual_reducing
+// WIDE: "tcconv.conv2d"({{.*}}block_tile = array<i64: 32, 64, 128>, chain = 0 : i64,{{.*}}kernel = array<i64: 3, 3>
+// WIDE-NEXT: "tcconv.conv2d"({{.*}}block_tile = array<i64: 32, 128, 128>, chain = 0 : i64,{{.*}}epilogue = "residual"
+// WIDE-NEXT: "tcconv.conv2d"({{.*}}block_tile = array<i64: 32, 64, 128>, chain = 0 : i64,{{.*}}epilogue = "requantize"
 // PAIRS-LABEL: func.func @bottleneck_3x3_residual_reducing
 // PAIRS: "tcconv.conv2d"({{.*}}chain = 0 : i64,{{.*}}kernel = array<i64: 3, 3>
 // PAIRS-NEXT: "tcconv.conv2d"({{.*}}chain = 0 : i64,{{.*}}epilogue = "residual"
