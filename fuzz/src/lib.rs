@@ -21,8 +21,9 @@ pub const FILENAME: &str = "fuzz.mlir";
 pub const LOWER_PIPELINE: &str = "builtin.module(qnn-verify,convert-qnn-to-tcconv{target=sm_90},tcconv-verify,convert-tcconv-to-gpu{target=sm_90})";
 
 /// `parse_egraph`: the e-graph optimizer with limits well below its defaults (10 s, 200000
-/// nodes) so one input cannot eat the whole run; then the lowering, which consumes its output.
-pub const EGRAPH_PIPELINE: &str = "builtin.module(qnn-verify,qnn-egraph-optimize{target=sm_90 time-limit-ms=1000 node-limit=20000 iter-limit=10},convert-qnn-to-tcconv{target=sm_90},tcconv-verify)";
+/// nodes) so one input cannot eat the whole run; then the lowering, which consumes its output,
+/// with chains of convs (the default lowering is `parse_verify_lower`'s).
+pub const EGRAPH_PIPELINE: &str = "builtin.module(qnn-verify,qnn-egraph-optimize{target=sm_90 time-limit-ms=1000 node-limit=20000 iter-limit=10},convert-qnn-to-tcconv{target=sm_90 chains=cluster},tcconv-verify)";
 
 /// One MLIR context (and its diagnostic log) per process, with a parsed pipeline.
 pub struct Mlir {
