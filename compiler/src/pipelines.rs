@@ -115,7 +115,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.contains("chains 'grid' is not none, pairs, cluster or wide"),
+            e.contains("chains 'grid' is not none, pairs, cluster, wide or cluster16"),
             "{e}"
         );
         let e = expansion("qnn-to-ptx", &opts(&[("target", "sm_90"), ("tile", "1")])).unwrap_err();

@@ -137,6 +137,22 @@ impl Runtime {
                 funcs.push(f);
             }
         }
+        // a cluster of more than 8 blocks (a chain of convs with `chains=cluster16`) launches
+        // only where the kernel allows a non-portable cluster size (H100 / H200: up to 16)
+        for (k, &i) in &by_name {
+            let width = funcs[i]
+                .get_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH)
+                .unwrap_or(0);
+            if width > 8 {
+                cuda(
+                    format!("cuFuncSetAttribute({k}, NON_PORTABLE_CLUSTER_SIZE_ALLOWED = 1)"),
+                    funcs[i].set_attribute(
+                        CUfunction_attribute::CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED,
+                        1,
+                    ),
+                )?;
+            }
+        }
         for (k, &smem) in &max_smem {
             if smem > 48 * 1024 {
                 cuda(

@@ -216,6 +216,15 @@ fn resnet50_chains_join_a_units_3x3_residual_and_next_reducing_conv() {
         chain_wide: true,
         ..plain()
     };
-    assert_eq!(check_chains(w8, 1, 10, wide), vec![3; 13]);
+    assert_eq!(check_chains(w8.clone(), 1, 10, wide), vec![3; 13]);
+    // chains=cluster16: stage 4 too, on clusters of 16 blocks (its 2048-channel residual convs
+    // in 16 tiles of 128): 53 - 31 = 22 launches
+    let sixteen = LowerOptions {
+        chain_tiles: nibble_tcconv::select::CHAIN_CLUSTER_LIMIT,
+        ..plain()
+    };
+    let mut lengths = vec![3; 15];
+    lengths.push(2);
+    assert_eq!(check_chains(w8, 1, 11, sixteen), lengths);
     assert!(check_chains(w4, 16, 8, plain()).is_empty());
 }

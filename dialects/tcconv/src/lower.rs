@@ -68,6 +68,10 @@ pub struct LowerOptions {
     /// narrow convs leave warps idle) instead of its narrowest (the most tiles up to 8 a
     /// cluster: more blocks, whose narrow convs leave blocks idle).
     pub chain_wide: bool,
+    /// The most N tiles a chained conv may have, so the most blocks of a chain's cluster:
+    /// [`crate::select::CHAIN_CLUSTER_MAX`] (8, the portable size; 0 means that too), or
+    /// 16 with `chains=cluster16` (a non-portable size: ResNet-50's stage 4 chains too).
+    pub chain_tiles: i64,
 }
 
 /// The largest batch whose stem computes its max pool ([`fold_max_pools_into_stems`]): each
@@ -1269,7 +1273,11 @@ impl<'g> Lowering<'g> {
             fold_max_pools_into_stems(&mut self.p);
         }
         if self.opts.chain >= 2 {
-            chain_convs(&mut self.p, self.opts.chain, self.opts.chain_wide);
+            let tiles = match self.opts.chain_tiles {
+                0 => crate::select::CHAIN_CLUSTER_MAX,
+                t => t.clamp(1, crate::select::CHAIN_CLUSTER_LIMIT),
+            };
+            chain_convs(&mut self.p, self.opts.chain, self.opts.chain_wide, tiles);
         }
         if self.opts.narrow_streams {
             narrow_streams(&mut self.p);
@@ -1361,13 +1369,13 @@ fn fold_ops(p: &mut Program, mut fold: impl FnMut(&mut Program, usize) -> bool) 
 /// second output) that reads nothing else a conv of the chain writes, run in one kernel where
 /// [`crate::select::chain_plan`] takes them (at most `max_len` convs a chain): the ops get one
 /// `chain` id, block tiles of one height (one of the convs' own), and each a tile width (and K
-/// depth) that gives it at most [`crate::select::CHAIN_CLUSTER_MAX`] N tiles, so no block of the
+/// depth) that gives it at most 8 N tiles (16 with `chains=cluster16`), so no block of the
 /// cluster loops over tiles (such a loop's hoisted invariants cost ResNet-50's stage-3 residual
 /// conv 240 registers against 140; a conv no width gives that, stage 4's 2048-channel residual
 /// convs, stays out of chains). ResNet-50's chains are a unit's 3x3 conv, its residual conv and
 /// the next unit's reducing conv. The values are the same (each conv still reads what the one
 /// before wrote); what changes is the number of launches.
-pub fn chain_convs(p: &mut Program, max_len: usize, wide: bool) {
+pub fn chain_convs(p: &mut Program, max_len: usize, wide: bool, max_tiles: i64) {
     let mut next = p
         .ops
         .iter()
@@ -1379,7 +1387,7 @@ pub fn chain_convs(p: &mut Program, max_len: usize, wide: bool) {
         .map_or(0, |k| k + 1);
     let mut i = 0;
     while i + 1 < p.ops.len() {
-        match chain_at(p, i, max_len, wide) {
+        match chain_at(p, i, max_len, wide, max_tiles) {
             Some(convs) => {
                 let n = convs.len();
                 for (k, mut c) in convs.into_iter().enumerate() {
@@ -1395,8 +1403,15 @@ pub fn chain_convs(p: &mut Program, max_len: usize, wide: bool) {
 }
 
 /// The longest chain (at least two convs, at most `max_len`) that starts at op `i`, its convs
-/// retiled ([`chain_convs`]), trying each of the first two convs' block heights.
-fn chain_at(p: &Program, i: usize, max_len: usize, wide: bool) -> Option<Vec<Conv>> {
+/// retiled ([`chain_convs`]), trying each of the first two convs' block heights, with at most 8
+/// N tiles a conv (the portable cluster) and then, where `max_tiles` is more, with that many.
+fn chain_at(
+    p: &Program,
+    i: usize,
+    max_len: usize,
+    wide: bool,
+    max_tiles: i64,
+) -> Option<Vec<Conv>> {
     let conv = |j: usize| match p.ops.get(j) {
         Some(TcOp::Conv2d(c)) if c.chain.is_none() => Some(c),
         _ => None,
@@ -1406,8 +1421,14 @@ fn chain_at(p: &Program, i: usize, max_len: usize, wide: bool) -> Option<Vec<Con
         return None;
     }
     let mut best: Option<Vec<Conv>> = None;
-    for bm in [a.tiling.block_tile[0], b.tiling.block_tile[0]] {
-        let Some(first) = chain_tiling(p, a, bm, wide) else {
+    // portable clusters first: a wider one only where it makes a longer chain
+    let mut limits = vec![max_tiles.min(crate::select::CHAIN_CLUSTER_MAX)];
+    if max_tiles > limits[0] {
+        limits.push(max_tiles);
+    }
+    let heights = [a.tiling.block_tile[0], b.tiling.block_tile[0]];
+    for (tiles, bm) in limits.into_iter().flat_map(|t| heights.map(|bm| (t, bm))) {
+        let Some(first) = chain_tiling(p, a, bm, wide, tiles) else {
             continue;
         };
         let mut chain: Vec<Conv> = vec![first];
@@ -1429,7 +1450,7 @@ fn chain_at(p: &Program, i: usize, max_len: usize, wide: bool) -> Option<Vec<Con
             if !reads_prev || other_reads.into_iter().any(|r| writes.contains(&r)) {
                 break;
             }
-            let Some(c) = chain_tiling(p, c, bm, wide) else {
+            let Some(c) = chain_tiling(p, c, bm, wide, tiles) else {
                 break;
             };
             chain.push(c);
@@ -1447,10 +1468,9 @@ fn chain_at(p: &Program, i: usize, max_len: usize, wide: bool) -> Option<Vec<Con
 }
 
 /// Conv `c` as a chain's conv with block tiles of `bm` rows: the first tile width (32 to 256;
-/// `wide`: 256 down to 32) and K depth (its own or twice it) that gives at most
-/// [`crate::select::CHAIN_CLUSTER_MAX`] N tiles and that the staged kernel takes without a
-/// cluster of its own.
-fn chain_tiling(p: &Program, c: &Conv, bm: i64, wide: bool) -> Option<Conv> {
+/// `wide`: 256 down to 32) and K depth (its own or twice it) that gives at most `max_tiles` N
+/// tiles and that the staged kernel takes without a cluster of its own.
+fn chain_tiling(p: &Program, c: &Conv, bm: i64, wide: bool, max_tiles: i64) -> Option<Conv> {
     let o = p.buffers[c.output].dims[1];
     let bk = c.tiling.block_tile[2];
     let mut widths = [32, 64, 128, 256];
@@ -1461,7 +1481,7 @@ fn chain_tiling(p: &Program, c: &Conv, bm: i64, wide: bool) -> Option<Conv> {
         .into_iter()
         // at most 8 tiles, none wider than the channels need (a tile of more than twice
         // them would compute the padding)
-        .filter(|w| (o + w - 1) / w <= crate::select::CHAIN_CLUSTER_MAX && w / 2 < o)
+        .filter(|w| (o + w - 1) / w <= max_tiles && w / 2 < o)
         .flat_map(|w| [[w, bk], [w, 2 * bk]])
         .find_map(|[w, k]| {
             let mut c = c.clone();

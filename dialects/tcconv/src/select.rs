@@ -958,8 +958,15 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     Some(p)
 }
 
-/// Most blocks of a chain's thread-block cluster: the portable cluster size.
+/// Most blocks of a chain's thread-block cluster that every sm_90 GPU launches (the portable
+/// cluster size); `convert-qnn-to-tcconv{chains=...}` keeps chains within it but for
+/// `cluster16`.
 pub const CHAIN_CLUSTER_MAX: i64 = 8;
+
+/// Most blocks of a chain's cluster at all: H100 / H200 launch clusters of up to 16 blocks
+/// where the kernel allows a non-portable size (the runtime sets that attribute on kernels
+/// whose cluster is wider than [`CHAIN_CLUSTER_MAX`]).
+pub const CHAIN_CLUSTER_LIMIT: i64 = 16;
 
 /// The kernel of a chain (`Conv::chain`): a conv and one or more 1 x 1 convs, each of the
 /// output of the conv before it, one launch over thread-block clusters. Cluster `c` owns M tile
@@ -971,7 +978,7 @@ pub const CHAIN_CLUSTER_MAX: i64 = 8;
 pub struct ChainPlan {
     /// Each conv's staged plan, with no cluster of its own; equal `bm` and `tiles_m`.
     pub plans: Vec<StagedPlan>,
-    /// Blocks of a cluster: the most N tiles of any conv, at most [`CHAIN_CLUSTER_MAX`].
+    /// Blocks of a cluster: the most N tiles of any conv, at most [`CHAIN_CLUSTER_LIMIT`].
     pub cluster: i64,
 }
 
@@ -1064,7 +1071,7 @@ pub fn chain_plan(
         .map(|p| p.tiles_n)
         .max()
         .unwrap_or(1)
-        .clamp(1, CHAIN_CLUSTER_MAX);
+        .clamp(1, CHAIN_CLUSTER_LIMIT);
     Ok(ChainPlan { plans, cluster })
 }
 

@@ -7,6 +7,8 @@
 // without thread-block clusters, or the default keeps them apart.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=cluster},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 chains=cluster},tcconv-verify)' | FileCheck %s
+// chains=cluster16 takes clusters of more than 8 blocks only where 8 make no chain: the same here
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=cluster16},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=cluster})' | nibble-opt --pass-pipeline='builtin.module(tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=cluster})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=pairs},tcconv-verify)' | FileCheck %s --check-prefix=PAIRS
@@ -15,11 +17,11 @@
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s --check-prefix=APART
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=none},tcconv-verify)' | FileCheck %s --check-prefix=APART
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a chains=grid})' 2>&1 | FileCheck %s --check-prefix=OPTION
-// OPTION: error: convert-qnn-to-tcconv: chains 'grid' is not none, pairs, cluster or wide
+// OPTION: error: convert-qnn-to-tcconv: chains 'grid' is not none, pairs, cluster, wide or cluster16
 // The qnn-to-ptx pipeline forwards the option to convert-qnn-to-tcconv, its value checked first.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a chains=cluster})' | FileCheck %s --check-prefix=PIPELINE
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a chains=grid})' 2>&1 | FileCheck %s --check-prefix=PIPEOPTION
-// PIPEOPTION: error: pipeline 'qnn-to-ptx': chains 'grid' is not none, pairs, cluster or wide
+// PIPEOPTION: error: pipeline 'qnn-to-ptx': chains 'grid' is not none, pairs, cluster, wide or cluster16
 // PIPELINE: gpu.launch_func @kernels::@residual_then_reducing_1x1_0_chain
 // PIPELINE: gpu.launch_func @kernels::@bottleneck_3x3_residual_reducing_0_chain
 
