@@ -150,45 +150,14 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
     let acc = match c.shortcut {
         None => acc,
         Some((sc, ss)) => {
-            let swt = TensorType::new(vec![c.out_channels, sc, 1, 1], w);
-            let swv = g.push(
-                Op::Weight {
-                    name: "shortcut.weight".into(),
-                },
-                vec![],
-                swt.clone(),
-            );
-            let sbv = g.push(
-                Op::Weight {
-                    name: "shortcut.bias".into(),
-                },
-                vec![],
-                bt.clone(),
-            );
-            let sconv = Op::Conv2d {
-                strides: [ss, ss],
-                padding: [0; 4],
-                layout: Layout::NCHW,
-                kernel_layout: KernelLayout::OIHW,
-                padding_value: 0,
-                groups: 1,
-            };
-            let sacc = g.push(sconv, vec![1, swv, sbv], acc_t.clone());
-            ws.insert(
-                "shortcut.weight",
-                Tensor::int(
-                    swt.clone(),
-                    (0..swt.numel()).map(|_| rng.int(lo, hi) as i32).collect(),
-                ),
-            );
-            ws.insert(
-                "shortcut.bias",
-                Tensor::int(
-                    bt.clone(),
-                    (0..bt.numel())
-                        .map(|_| rng.int(-2000, 2000) as i32)
-                        .collect(),
-                ),
+            let sacc = conv_1x1(
+                (&mut g, &mut ws, &mut rng),
+                "shortcut",
+                1,
+                sc,
+                ss,
+                acc_t.clone(),
+                (w, lo, hi),
             );
             // per-channel branch scales in [0.5, 1): multipliers in [2^30, 2^31), shift 31
             let mut branch = || ChannelScales {
@@ -225,47 +194,15 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
     let y = match c.then {
         None => y,
         Some(o2) => {
-            let wt2 = TensorType::new(vec![o2, c.out_channels, 1, 1], w);
-            let bt2 = TensorType::new(vec![o2], ElemType::I32);
-            let wv2 = g.push(
-                Op::Weight {
-                    name: "then.weight".into(),
-                },
-                vec![],
-                wt2.clone(),
-            );
-            let bv2 = g.push(
-                Op::Weight {
-                    name: "then.bias".into(),
-                },
-                vec![],
-                bt2.clone(),
-            );
-            let conv2 = Op::Conv2d {
-                strides: [1, 1],
-                padding: [0; 4],
-                layout: Layout::NCHW,
-                kernel_layout: KernelLayout::OIHW,
-                padding_value: 0,
-                groups: 1,
-            };
             let acc2_t = TensorType::new(vec![c.batch, o2, out, out], ElemType::I32);
-            let acc2 = g.push(conv2, vec![y, wv2, bv2], acc2_t);
-            ws.insert(
-                "then.weight",
-                Tensor::int(
-                    wt2.clone(),
-                    (0..wt2.numel()).map(|_| rng.int(lo, hi) as i32).collect(),
-                ),
-            );
-            ws.insert(
-                "then.bias",
-                Tensor::int(
-                    bt2.clone(),
-                    (0..bt2.numel())
-                        .map(|_| rng.int(-2000, 2000) as i32)
-                        .collect(),
-                ),
+            let acc2 = conv_1x1(
+                (&mut g, &mut ws, &mut rng),
+                "then",
+                y,
+                c.out_channels,
+                1,
+                acc2_t,
+                (w, lo, hi),
             );
             let rq2 = requantize_for(c.out_channels as f64, c.bits, a);
             g.push(
@@ -293,6 +230,53 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         ),
     );
     Ok((g, ws))
+}
+
+/// A 1x1 conv with bias (no padding, one group) of value `input` (`in_channels`, `stride`)
+/// giving `out` (i32): weight and bias `{name}.weight` / `{name}.bias`, uniform in [lo, hi] and
+/// [-2000, 2000], drawn in that order.
+fn conv_1x1(
+    (g, ws, rng): (&mut Graph, &mut Weights, &mut Rng),
+    name: &str,
+    input: usize,
+    in_channels: i64,
+    stride: i64,
+    out: TensorType,
+    (w, lo, hi): (ElemType, i64, i64),
+) -> usize {
+    let o = out.shape[1];
+    let wt = TensorType::new(vec![o, in_channels, 1, 1], w);
+    let bt = TensorType::new(vec![o], ElemType::I32);
+    let wv = g.push(
+        Op::Weight {
+            name: format!("{name}.weight"),
+        },
+        vec![],
+        wt.clone(),
+    );
+    let bv = g.push(
+        Op::Weight {
+            name: format!("{name}.bias"),
+        },
+        vec![],
+        bt.clone(),
+    );
+    let conv = Op::Conv2d {
+        strides: [stride, stride],
+        padding: [0; 4],
+        layout: Layout::NCHW,
+        kernel_layout: KernelLayout::OIHW,
+        padding_value: 0,
+        groups: 1,
+    };
+    let acc = g.push(conv, vec![input, wv, bv], out);
+    let weights = (0..wt.numel()).map(|_| rng.int(lo, hi) as i32).collect();
+    ws.insert(&format!("{name}.weight"), Tensor::int(wt, weights));
+    let bias = (0..bt.numel())
+        .map(|_| rng.int(-2000, 2000) as i32)
+        .collect();
+    ws.insert(&format!("{name}.bias"), Tensor::int(bt, bias));
+    acc
 }
 
 /// The requantize of a `k`-term dot product of uniform `bits`-bit inputs and weights to `a`:
