@@ -32,21 +32,10 @@ weights() { # arch bits -> path of the regenerated qnn weights
   [ -f "$d/weights.safetensors" ] || $gen example --arch "$1" --bits "$2" --batch 1 --seed 0 --no-calibrate -o "$d" > /dev/null
   echo "$d/weights.safetensors"
 }
-convweights() { # name shape bits seed -> path of the regenerated conv weights
+convweights() { # name shape bits seed [nibble-gen conv options] -> path of the regenerated
+  # weights of a conv network (--shortcut, --then: with a shortcut or a 1x1 conv after it)
   local d=$s/weights/$1
-  [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" -o "$d" > /dev/null
-  echo "$d/weights.safetensors"
-}
-sconvweights() { # name shape bits seed shortcut -> path of the regenerated weights of a conv
-  # with a shortcut
-  local d=$s/weights/$1
-  [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" --shortcut "$5" -o "$d" > /dev/null
-  echo "$d/weights.safetensors"
-}
-tconvweights() { # name shape bits seed then -> path of the regenerated weights of a conv and
-  # the 1x1 conv after it
-  local d=$s/weights/$1
-  [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" --then "$5" -o "$d" > /dev/null
+  [ -f "$d/weights.safetensors" ] || $gen conv --shape "$2" --bits "$3" --seed "$4" "${@:5}" -o "$d" > /dev/null
   echo "$d/weights.safetensors"
 }
 wflag() { # manifest fields -> the --weights flag (generated artifacts ship without weights;
@@ -54,8 +43,8 @@ wflag() { # manifest fields -> the --weights flag (generated artifacts ship with
   case "$2" in
     model) echo "--weights $(weights "$3" "$4")" ;;
     conv) echo "--weights $(convweights "$1" "$3" "$4" "$5")" ;;
-    sconv) echo "--weights $(sconvweights "$1" "$3" "$4" "$5" "$6")" ;;
-    tconv) echo "--weights $(tconvweights "$1" "$3" "$4" "$5" "$6")" ;;
+    sconv) echo "--weights $(convweights "$1" "$3" "$4" "$5" --shortcut "$6")" ;;
+    tconv) echo "--weights $(convweights "$1" "$3" "$4" "$5" --then "$6")" ;;
     hawq) echo "--input $s/inputs/$1.npy" ;;
   esac
 }

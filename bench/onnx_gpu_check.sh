@@ -113,20 +113,17 @@ PY
   done
   # MobileNetV2 224x224: one weights file for every batch (artifacts carry none)
   python3 bench/make_onnx_model.py build/onnx/mobilenet_v2.onnx --arch mobilenet_v2 --batch 8 > /dev/null 2>&1
+  mbv2() { # batch target name-suffix [options]: an artifact without weights
+    opt build/onnx/mbv2-b$1 $2 mbv2-b$1-$2$3 "${4:-}"
+    rm -f $s/art/mbv2-b$1-$2$3/weights.safetensors $s/art/mbv2-b$1-$2$3/reference/weights.safetensors
+  }
   for b in 1 8 64; do
     target/release/nibble-gen import build/onnx/mobilenet_v2.onnx --batch $b -o build/onnx/mbv2-b$b > /dev/null
     for t in sm_90 sm_90a; do
-      opt build/onnx/mbv2-b$b $t mbv2-b$b-$t
-      rm -f $s/art/mbv2-b$b-$t/weights.safetensors $s/art/mbv2-b$b-$t/reference/weights.safetensors
-      if [ $t = sm_90 ]; then
-        opt build/onnx/mbv2-b$b $t mbv2-b$b-$t-sep pads=separate
-        rm -f $s/art/mbv2-b$b-$t-sep/weights.safetensors $s/art/mbv2-b$b-$t-sep/reference/weights.safetensors
-      fi
+      mbv2 $b $t ""
+      if [ $t = sm_90 ]; then mbv2 $b $t -sep pads=separate; fi
       # chains of convs over thread-block clusters (batch <= 8)
-      if [ $t = sm_90a ] && [ $b -le 8 ]; then
-        opt build/onnx/mbv2-b$b $t mbv2-b$b-$t-ch chains=cluster
-        rm -f $s/art/mbv2-b$b-$t-ch/weights.safetensors $s/art/mbv2-b$b-$t-ch/reference/weights.safetensors
-      fi
+      if [ $t = sm_90a ] && [ $b -le 8 ]; then mbv2 $b $t -ch chains=cluster; fi
     done
   done
   cp build/onnx/mbv2-b1/weights.safetensors $s/mbv2.weights.safetensors

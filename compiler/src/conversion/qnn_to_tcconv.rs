@@ -72,56 +72,52 @@ pub fn parse_options(
 /// The pass's options as a target and lowering options, or what is wrong with them (no MLIR
 /// needed: the `qnn-to-ptx` pipeline checks what it forwards before anything runs).
 pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), String> {
-    let err = |m: String| m;
     let target = match options.get("target") {
-        Some(t) => Target::parse(t).map_err(err)?,
-        None => return Err(err("missing option target=sm_XX".into())),
+        Some(t) => Target::parse(t)?,
+        None => return Err("missing option target=sm_XX".into()),
     };
     let mut lo = LowerOptions::default();
     if let Some(t) = options.get("tile") {
-        lo.tile = Some(parse_tile(t).map_err(err)?);
+        lo.tile = Some(parse_tile(t)?);
     }
     if let Some(k) = options.get("kernel") {
-        lo.kernel = Choice::parse(k).ok_or_else(|| {
-            err(format!(
-                "kernel={k} is not auto, wgmma, wgmma_ws, mma or simple"
-            ))
-        })?;
+        lo.kernel = Choice::parse(k)
+            .ok_or_else(|| format!("kernel={k} is not auto, wgmma, wgmma_ws, mma or simple"))?;
     }
     match options.get("strategy").map(String::as_str) {
         None | Some("auto") => {}
         Some("im2col") => lo.strategy = Some(Strategy::Im2col),
-        Some(s) => return Err(err(format!("strategy '{s}' is not auto or im2col"))),
+        Some(s) => return Err(format!("strategy '{s}' is not auto or im2col")),
     }
     match options.get("shortcuts").map(String::as_str) {
         None | Some("fused") => {}
         Some("separate") => lo.separate_shortcuts = true,
-        Some(s) => return Err(err(format!("shortcuts '{s}' is not fused or separate"))),
+        Some(s) => return Err(format!("shortcuts '{s}' is not fused or separate")),
     }
     match options.get("quantize").map(String::as_str) {
         None | Some("separate") => {}
         Some("fused") => lo.fuse_quantize = true,
-        Some(s) => return Err(err(format!("quantize '{s}' is not separate or fused"))),
+        Some(s) => return Err(format!("quantize '{s}' is not separate or fused")),
     }
     match options.get("streams").map(String::as_str) {
         None | Some("i32") => {}
         Some("narrow16") => lo.narrow_streams = true,
-        Some(s) => return Err(err(format!("streams '{s}' is not i32 or narrow16"))),
+        Some(s) => return Err(format!("streams '{s}' is not i32 or narrow16")),
     }
     match options.get("pads").map(String::as_str) {
         None | Some("quantize") => {}
         Some("separate") => lo.separate_pads = true,
-        Some(s) => return Err(err(format!("pads '{s}' is not separate or quantize"))),
+        Some(s) => return Err(format!("pads '{s}' is not separate or quantize")),
     }
     match options.get("pools").map(String::as_str) {
         None | Some("separate") => {}
         Some("dense") => lo.fuse_pools = true,
-        Some(s) => return Err(err(format!("pools '{s}' is not separate or dense"))),
+        Some(s) => return Err(format!("pools '{s}' is not separate or dense")),
     }
     match options.get("maxpool").map(String::as_str) {
         None | Some("separate") => {}
         Some("stem") => lo.fuse_max_pool = true,
-        Some(s) => return Err(err(format!("maxpool '{s}' is not separate or stem"))),
+        Some(s) => return Err(format!("maxpool '{s}' is not separate or stem")),
     }
     match options.get("chains").map(String::as_str) {
         None | Some("none") => {}
@@ -136,9 +132,9 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
             lo.chain_tiles = nibble_tcconv::select::CHAIN_CLUSTER_LIMIT;
         }
         Some(s) => {
-            return Err(err(format!(
+            return Err(format!(
                 "chains '{s}' is not none, pairs, cluster, wide or cluster16"
-            )))
+            ))
         }
     }
     Ok((target, lo))

@@ -5,7 +5,7 @@
 //! interpreter over the packed buffers equals the qnn reference bit for bit (ptxas checks the
 //! chain kernel in `lit_tests/Conversion/TcconvToGpu/chain.mlir` and the GPU suite).
 
-use crate::optimized;
+use crate::{interpret_equals, optimized};
 use nibble_models::conv::{conv_network, ConvConfig};
 use nibble_qnn::tensor::{Rng, Tensor};
 use nibble_tcconv::lower::{lower, LowerOptions, CHAIN_MAX_BATCH};
@@ -57,8 +57,6 @@ fn random_chains_match_the_reference() {
                 ..chains.clone()
             };
             let p = lower(&optimized(&g, target), target, &opts).unwrap();
-            nibble_tcconv::verify::verify_program(&p)
-                .unwrap_or_else(|e| panic!("{cfg:?} {target}: {e:?}"));
             let n = p
                 .ops
                 .iter()
@@ -69,15 +67,7 @@ fn random_chains_match_the_reference() {
                 assert_eq!(n, 0, "{cfg:?} {target}");
             }
             chained += n / 2;
-            let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
-            let got = nibble_tcconv::interp::run(&p, &packed, &inputs).unwrap();
-            if let Some(k) = got[0].first_mismatch(&want[0]) {
-                panic!(
-                    "{cfg:?} {target}: first mismatch at {k}: {} vs {}",
-                    got[0].show(k),
-                    want[0].show(k)
-                );
-            }
+            interpret_equals(&p, &w, &inputs, &want[0], &format!("{cfg:?} {target}"));
         }
     }
     assert!(chained >= 6, "only {chained} pairs chained");

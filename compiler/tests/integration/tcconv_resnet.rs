@@ -4,7 +4,7 @@
 //! where `direct` applies (16) and one where it does not (3). Small images keep it quick. The
 //! optimized programs are lowered with `streams=narrow16`.
 
-use crate::optimized;
+use crate::{interpret_equals, optimized};
 use nibble_models::hawq::{Arch, BitConfig};
 use nibble_models::{make_example, ExampleConfig};
 use nibble_qnn::graph::Graph;
@@ -145,7 +145,6 @@ fn check_chains(bits: BitConfig, batch: i64, seed: u64, opts: LowerOptions) -> V
     let mut lengths = vec![];
     for target in [Target::Sm80, Target::Sm90, Target::Sm90a] {
         let p = lower(&optimized(&g, target), target, &chains).unwrap();
-        nibble_tcconv::verify::verify_program(&p).unwrap_or_else(|e| panic!("{target}: {e:?}"));
         // the chains, in order: (first op, id, length)
         let mut runs: Vec<(usize, i64, usize)> = vec![];
         for (i, o) in p.ops.iter().enumerate() {
@@ -180,15 +179,14 @@ fn check_chains(bits: BitConfig, batch: i64, seed: u64, opts: LowerOptions) -> V
         } else {
             assert!(runs.is_empty(), "{target} batch {batch}: {runs:?}");
         }
-        let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
-        let got = nibble_tcconv::interp::run(&p, &packed, std::slice::from_ref(&x)).unwrap();
-        if let Some(i) = got[0].first_mismatch(&want[0]) {
-            panic!(
-                "batch {batch} {target} (chains): first mismatch at {i}: {} vs {}",
-                got[0].show(i),
-                want[0].show(i)
-            );
-        }
+        let x = std::slice::from_ref(&x);
+        interpret_equals(
+            &p,
+            &w,
+            x,
+            &want[0],
+            &format!("batch {batch} {target} (chains)"),
+        );
     }
     lengths
 }

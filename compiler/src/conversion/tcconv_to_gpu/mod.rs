@@ -592,35 +592,14 @@ fn convert_func<'c>(
         let sig = signature::signature(&p, top, &type_names).map_err(fail)?;
         // one tcconv op, one kernel, one launch: an op of a signature seen before launches
         // that kernel with its own tables
-        let (kernel, tables, launch) = match h.kernels.by_signature.get(&sig) {
-            Some((run, whats, launch)) => {
-                let tables = op_tables(&p, top, whats).map_err(fail)?;
-                (OpKernel::Seen(run.clone()), tables, *launch)
-            }
-            None => {
-                let sig_key = cache.map(|_| h.kernels.signature_key(&sig));
-                let hit = cache
-                    .zip(sig_key.as_deref())
-                    .and_then(|(d, k)| kernel_cache::lookup(d, k));
-                match hit {
-                    Some(e) => {
-                        let tables = op_tables(&p, top, &e.tables).map_err(fail)?;
-                        (OpKernel::Cached(e.content), tables, e.launch)
-                    }
-                    None => {
-                        let (kernel, tables, launch) =
-                            build_op_kernel(context, op.location(), &kname, &p, top, &types)
-                                .map_err(fail)?;
-                        if !signature::tables_match(&p, top, &tables) {
-                            return Err(fail(format!(
-                                "internal error: the tables of kernel {kname} are not the op's"
-                            )));
-                        }
-                        (OpKernel::New(kernel, sig_key), tables, launch)
-                    }
-                }
-            }
-        };
+        let (kernel, tables, launch) = h
+            .kernel_for(
+                &sig,
+                &kname,
+                |whats| op_tables(&p, top, whats),
+                || build_op_kernel(context, op.location(), &kname, &p, top, &types),
+            )
+            .map_err(fail)?;
         operands.extend(h.table_operands(op, &kname, &tables));
         let run = h.kernel_name(op.location(), &kname, &sig, kernel, launch, &tables, &types);
         h.insert_launch(op, &run, launch, &operands);
@@ -650,6 +629,38 @@ struct Host<'c, 'a, 'b> {
 }
 
 impl<'c, 'a, 'b> Host<'c, 'a, 'b> {
+    /// The kernel of signature `sig` (named `kname` if built), its tables and launch: the kernel
+    /// an earlier op of that signature launches, else the cached one, else the one `build`
+    /// makes. `tables_of` gives this op's (or chain's) values of the tables a kernel names; a
+    /// new kernel's tables must be exactly those.
+    fn kernel_for(
+        &mut self,
+        sig: &str,
+        kname: &str,
+        tables_of: impl Fn(&[String]) -> Result<Vec<Table>, String>,
+        build: impl FnOnce() -> Result<(Operation<'c>, Vec<Table>, Launch), String>,
+    ) -> Result<(OpKernel<'c>, Vec<Table>, Launch), String> {
+        if let Some((run, whats, launch)) = self.kernels.by_signature.get(sig) {
+            return Ok((OpKernel::Seen(run.clone()), tables_of(whats)?, *launch));
+        }
+        let sig_key = self.cache.map(|_| self.kernels.signature_key(sig));
+        let hit = self
+            .cache
+            .zip(sig_key.as_deref())
+            .and_then(|(d, k)| kernel_cache::lookup(d, k));
+        if let Some(e) = hit {
+            return Ok((OpKernel::Cached(e.content), tables_of(&e.tables)?, e.launch));
+        }
+        let (kernel, tables, launch) = build()?;
+        let whats: Vec<String> = tables.iter().map(|t| t.what.clone()).collect();
+        if tables_of(&whats).as_ref() != Ok(&tables) {
+            return Err(format!(
+                "internal error: the tables of kernel {kname} are not its op's"
+            ));
+        }
+        Ok((OpKernel::New(kernel, sig_key), tables, launch))
+    }
+
     /// The operands that pass `tables` to kernel `kname`, launched before `op`: each table a
     /// module-level constant (before the gpu.module), each state a zero global of its own.
     fn table_operands(
@@ -816,42 +827,15 @@ impl<'c, 'a, 'b> Host<'c, 'a, 'b> {
             })
             .collect();
         let sig = signature::chain_signature(p, tops, &names).map_err(fail)?;
-        let (kernel, tables, launch) = match self.kernels.by_signature.get(&sig) {
-            Some((run, whats, launch)) => {
-                let tables = chain::chain_tables(tops, whats).map_err(fail)?;
-                (OpKernel::Seen(run.clone()), tables, *launch)
-            }
-            None => {
-                let sig_key = self.cache.map(|_| self.kernels.signature_key(&sig));
-                let hit = self
-                    .cache
-                    .zip(sig_key.as_deref())
-                    .and_then(|(d, k)| kernel_cache::lookup(d, k));
-                match hit {
-                    Some(e) => {
-                        let tables = chain::chain_tables(tops, &e.tables).map_err(fail)?;
-                        (OpKernel::Cached(e.content), tables, e.launch)
-                    }
-                    None => {
-                        let (kernel, tables, launch) = chain::build_chain_kernel(
-                            self.context,
-                            last.location(),
-                            kname,
-                            p,
-                            &convs,
-                            &types,
-                        )
-                        .map_err(fail)?;
-                        if !signature::chain_tables_match(tops, &tables) {
-                            return Err(fail(format!(
-                                "internal error: the tables of kernel {kname} are not the chain's"
-                            )));
-                        }
-                        (OpKernel::New(kernel, sig_key), tables, launch)
-                    }
-                }
-            }
-        };
+        let context = self.context;
+        let (kernel, tables, launch) = self
+            .kernel_for(
+                &sig,
+                kname,
+                |whats| chain::chain_tables(tops, whats),
+                || chain::build_chain_kernel(context, last.location(), kname, p, &convs, &types),
+            )
+            .map_err(fail)?;
         operands.extend(self.table_operands(last, kname, &tables));
         let all: Vec<Type> = types.into_iter().flatten().collect();
         let run = self.kernel_name(last.location(), kname, &sig, kernel, launch, &tables, &all);

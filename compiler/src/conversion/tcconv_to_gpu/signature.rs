@@ -15,7 +15,6 @@
 //! kernel names `what` for another op of the same signature; the first build of every
 //! signature checks it against the tables the builder recorded.
 
-use super::builder::Table;
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind};
 use nibble_tcconv::program::{Elementwise, Program, TcOp};
 use serde_json::{json, Value};
@@ -202,27 +201,6 @@ pub fn chain_signature(
         .map(|(op, t)| signature(p, op, t))
         .collect();
     Ok(format!("chain of {}\n{}", convs.len(), sigs?.join("\n")))
-}
-
-/// Whether the tables the builder recorded for the chain `convs` are what [`op_table`] gives
-/// for each conv (`chain::split_table`).
-pub fn chain_tables_match(convs: &[&TcOp], tables: &[Table]) -> bool {
-    tables
-        .iter()
-        .all(|t| match super::chain::split_table(&t.what) {
-            Some((i, w)) => convs
-                .get(i)
-                .is_some_and(|op| op_table(op, w).as_deref() == Some(t.values.as_slice())),
-            None => false,
-        })
-}
-
-/// Whether [`op_table`] gives exactly the tables the builder recorded for `op`.
-pub fn tables_match(p: &Program, op: &TcOp, tables: &[Table]) -> bool {
-    tables.iter().all(|t| match t.is_state() {
-        true => state_words(p, op) == Some(t.values.len()),
-        false => op_table(op, &t.what).as_deref() == Some(t.values.as_slice()),
-    })
 }
 
 /// The words of `op`'s state (`KernelBuilder::state`; a dense layer with a fused pool has one:
