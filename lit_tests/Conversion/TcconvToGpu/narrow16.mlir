@@ -29,14 +29,13 @@
 // PAIR-NEXT: %[[HI:.*]] = arith.shli %[[N1]], %c16_i32 : i32
 // PAIR-NEXT: %[[W:.*]] = arith.ori %[[LO]], %[[HI]] : i32
 // PAIR-NEXT: %[[E:.*]] = arith.ori %[[E0]], %[[E1]] : i1
-// PAIR-NEXT: scf.if %[[OK:.*]] {
+// (2 x 16 x 16 pixels and 256 channels are whole tiles: no store tests its bounds)
 // PAIR-NEXT: %[[WI:.*]] = arith.divui %[[SL:.*]], %c2 : index
 // PAIR-NEXT: memref.store %[[W]], %[[WORDS]][%[[WI]]] : memref<196608xi32>
-// PAIR-NEXT: }
 // ... and after the m-tile's stores, one branch on any escape of them, each pair's wide store
-// behind its own flag (escaped and in bounds).
-// PAIR: %[[MUST:.*]] = arith.andi %[[E]], %[[OK]] : i1
-// PAIR-NEXT: scf.if %[[MUST]] {
+// behind its own flag.
+// PAIR: scf.if %{{.*}} {
+// PAIR-NEXT: scf.if %[[E]] {
 // PAIR-NEXT: %[[X0:.*]] = arith.addi %c65536, %[[SL]] : index
 // PAIR-NEXT: %[[X1:.*]] = arith.addi %[[X0]], %c1 : index
 // PAIR-NEXT: memref.store %[[V0]], %[[WORDS]][%[[X0]]] : memref<196608xi32>
@@ -77,7 +76,7 @@
 // CHECK: gpu.return
 
 // PTX: .visible .entry residual_stream_0_conv2d(
-// PTX: setp.gt.u32
+// PTX: setp.gt.{{[su]}}32
 // PTX: st.global.b32
 // PTX: .visible .entry residual_stream_1_conv2d(
 // PTX: shr.s32 {{.*}}, 16;

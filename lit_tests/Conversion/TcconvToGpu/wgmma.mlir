@@ -6,10 +6,27 @@
 // `auto` takes wgmma only for 4-bit convs with four 128-row tiles an SM; `kernel=wgmma` (the inputs
 // above) wherever it applies:
 // RUN: nibble-opt %S/Inputs/wgmma.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a})' | FileCheck %s --check-prefix=AUTO
+// Tiles that cover M and O exactly test no row or channel against the bounds (the loaders'
+// zeroing selects and the stores' guards fold away); M or O not a multiple of the tile keeps
+// the tests:
+// RUN: nibble-opt %S/Inputs/wgmma.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s --check-prefix=BOUNDS
 // The family is only realized where the target has wgmma:
 // RUN: not nibble-opt %S/Inputs/wgmma.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' 2>&1 | FileCheck %s --check-prefix=SM90
 
 // SM90: error: {{.*}}target
+
+// 4096 pixels in 64-row tiles, 256 channels in 128-channel tiles:
+// BOUNDS-LABEL: gpu.func @conv_u4_staged_0_conv2d
+// BOUNDS-NOT: arith.cmpi ult, %{{.*}}, %c4096 : index
+// BOUNDS-NOT: arith.cmpi ult, %{{.*}}, %c256 : index
+// BOUNDS: gpu.return
+// 196 pixels in 64-row tiles:
+// BOUNDS-LABEL: gpu.func @sliced_k_0_conv2d
+// BOUNDS: arith.cmpi ult, %{{.*}}, %c196 : index
+// 3 x 5 x 5 = 75 pixels, 40 channels:
+// BOUNDS-LABEL: gpu.func @odd_channels_u8_0_conv2d
+// BOUNDS-DAG: arith.cmpi ult, %{{.*}}, %c75 : index
+// BOUNDS-DAG: arith.cmpi ult, %{{.*}}, %c40 : index
 
 // AUTO-LABEL: func.func @conv_u4_staged
 // AUTO: family = "staged"

@@ -9,7 +9,7 @@
 
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::conv::ConvSpec;
-use super::layout::gemm_row;
+use super::layout::{gemm_row, Axis};
 use super::layout::{pixel_strides, weight_slot, Corner, Eval, IndexMath};
 use nibble_tcconv::buffer::ActBuffer;
 use nibble_tcconv::program::PackedWeight;
@@ -71,17 +71,16 @@ pub struct BChunk {
 }
 
 impl AChunk {
-    /// The A chunk of stage row `row`: pixel `m0 + row` of the GEMM's M rows (`mlim` = M,
-    /// `mlast` = M - 1).
+    /// The A chunk of stage row `row`: pixel `m0 + row` of the GEMM's M `rows`.
     pub fn new(
         kb: &mut KernelBuilder,
         s: &ConvSpec,
         m0: Val,
-        (mlim, mlast): (Val, Val),
+        rows: &Axis,
         (row, ch, dst, guard): (Val, Val, Val, Option<Val>),
     ) -> Self {
         let mm = kb.add(m0, row);
-        let (_, ok, n, y, x) = gemm_row(kb, s, mm, (mlim, mlast));
+        let (_, ok, n, y, x) = gemm_row(kb, s, mm, rows);
         AChunk {
             ch,
             ok,
@@ -93,19 +92,18 @@ impl AChunk {
 }
 
 impl BChunk {
-    /// The B chunk of stage row `row` of GEMM `s`: output channel `n0 + row` (`olim` = O,
-    /// `olast` = O - 1), its word offset moved by `b_off` (the stage's A words).
+    /// The B chunk of stage row `row` of GEMM `s`: output channel `n0 + row` of the O
+    /// `channels`, its word offset moved by `b_off` (the stage's A words).
     pub fn new(
         kb: &mut KernelBuilder,
         s: &ConvSpec,
         n0: Val,
-        (olim, olast): (Val, Val),
+        channels: &Axis,
         b_off: Val,
         (row, ch, dst, guard): (Val, Val, Val, Option<Val>),
     ) -> Self {
         let o = kb.add(n0, row);
-        let ok = kb.cmp(Cmp::Ult, o, olim);
-        let oc = kb.mins(o, olast);
+        let (ok, oc) = channels.inside(kb, o);
         let ko = kb.idx(WordStrides::new(s).weight[0]);
         let base = kb.mul(oc, ko);
         let dst = kb.add(dst, b_off);

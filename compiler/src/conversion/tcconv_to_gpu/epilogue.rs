@@ -268,6 +268,9 @@ pub struct WarpTile<'a> {
     pub nbase: Val,
     pub t: Val,
     pub ok: Val,
+    /// The block tiles cover O exactly (O a multiple of BN): no channel of the tile passes the
+    /// last, so none is tested or clamped.
+    pub exact_o: bool,
     /// One output staged through shared memory instead of stored: packed 4-bit, the word of
     /// row `m` and channels `o0..o0+8` goes to `smem[(m - m0) * wpr + (o0 - n0) / 8]`, byte t
     /// from lane t; 8-bit, the bytes of row `m` and channels `o0 + 2t`, `o0 + 2t + 1` to bytes
@@ -311,7 +314,6 @@ pub fn store_tile(
     let (rows, nbase, t, mm) = (tile.rows, tile.nbase, tile.t, tile.mm);
     let rhalves = mm / 8;
     let o_total = s.output.dims[1];
-    let olast = kb.idx(o_total - 1);
     let per = (mm / 4) as usize;
     let two = kb.idx(2);
     let t2 = kb.mul(t, two);
@@ -344,13 +346,12 @@ pub fn store_tile(
                 if let Some((buf, ab)) =
                     pair_residual.filter(|(b, _)| b.storage == Storage::Narrow16)
                 {
-                    let olast2 = kb.idx(o_total - 2);
                     let mut slots = vec![];
                     for g in nt..(nt + NARROW_GROUP).min(tile.nt as usize) {
                         let off = kb.idx(g as i64 * 8);
                         let o0 = kb.add(nbase, off);
                         let oc = kb.add(o0, t2);
-                        let oe = kb.mins(oc, olast2);
+                        let oe = clamp_last(kb, tile.exact_o, oc, o_total - 2);
                         for rh in 0..rhalves as usize {
                             let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
                             slots.push(act_slot(kb, ab, n, oe, y, x));
@@ -371,7 +372,7 @@ pub fn store_tile(
             for (ci, params) in params.into_iter().enumerate() {
                 let k = kb.idx(ci as i64);
                 let o = kb.add(oc, k);
-                let occ = kb.mins(o, olast);
+                let occ = clamp_last(kb, tile.exact_o, o, o_total - 1);
                 chans.push((o, occ, biases[ci], params, sbiases[ci]));
             }
             let tile_base = (mt * tile.nt as usize + nt) * per;
@@ -394,7 +395,9 @@ pub fn store_tile(
                         (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
                             narrow_res.next()
                         }
-                        (Some((buf, ab)), _) => Some(residual_pair(kb, buf, ab, (n, y, x), oc)),
+                        (Some((buf, ab)), _) => {
+                            Some(residual_pair(kb, buf, ab, (n, y, x), oc, tile.exact_o))
+                        }
                         (None, Some((buf, ab))) => Some([0, 1].map(|ci| {
                             let sl = act_slot(kb, ab, n, chans[ci].1, y, x);
                             buf.load_slot(kb, sl)
@@ -449,7 +452,6 @@ pub fn store_tile(
         if let Some(row_last) = whole_rows {
             // lane t of each group stores one (row half, 32-channel group) pair: 32 channels of
             // a pixel, 16 bytes at once
-            let olim = kb.idx(o_total);
             for (rh, words) in row_words.into_iter().enumerate() {
                 let (_, rok, n, y, x) = rows[mt * rhalves as usize + rh];
                 let row_ok = kb.andb(rok, tile.ok);
@@ -459,9 +461,13 @@ pub fn store_tile(
                     let ok = kb.andb(row_ok, mine);
                     let goff = kb.idx(gi as i64 * 32);
                     let g0 = kb.add(nbase, goff);
-                    let gin = kb.cmp(Cmp::Ult, g0, olim);
+                    let gin = below(kb, tile.exact_o, g0, o_total);
                     let ok = kb.andb(ok, gin);
-                    let oc = kb.mins(g0, row_last);
+                    let oc = if tile.exact_o {
+                        g0
+                    } else {
+                        kb.mins(g0, row_last)
+                    };
                     let sl = act_slot(kb, s.output, n, oc, y, x);
                     let k8 = kb.idx(8);
                     let wi = kb.divu(sl, k8);
@@ -547,8 +553,6 @@ fn store_vals(
 ) {
     let (rows, t, warp_ok) = (tile.rows, tile.t, tile.ok);
     let o_total = ab.dims[1];
-    let olast = kb.idx(o_total - 1);
-    let olim = kb.idx(o_total);
     let izero = kb.idx(0);
     if ab.storage() == Storage::Packed4 {
         // per row half: 2 nibbles per lane -> byte at 8t -> OR over the 4 lanes
@@ -576,11 +580,11 @@ fn store_vals(
             let word = pack_word(kb, v0, v1, t, ab.elem);
             let (_, rok, n, y, x) = rows[row];
             let t0 = kb.cmp(Cmp::Eq, t, izero);
-            let oin = kb.cmp(Cmp::Ult, o0, olim);
+            let oin = below(kb, tile.exact_o, o0, o_total);
             let ok = kb.andb(rok, warp_ok);
             let ok = kb.andb(ok, t0);
             let ok = kb.andb(ok, oin);
-            let o0c = kb.mins(o0, olast);
+            let o0c = clamp_last(kb, tile.exact_o, o0, o_total - 1);
             let sl = act_slot(kb, ab, n, o0c, y, x);
             kb.if_then(ok, |kb| {
                 let k8 = kb.idx(8);
@@ -615,14 +619,13 @@ fn store_vals(
         // where they are adjacent, otherwise one store a value
         let pair = channel_pairs(ab);
         let w = if pair { 2 } else { 1 };
-        let olast_w = kb.idx(o_total - w as i64);
         for group in vals.chunks(w) {
             let (row, o, _) = group[0];
             let (_, rok, n, y, x) = rows[row];
-            let oin = kb.cmp(Cmp::Ult, o, olim);
+            let oin = below(kb, tile.exact_o, o, o_total);
             let ok = kb.andb(rok, warp_ok);
             let ok = kb.andb(ok, oin);
-            let occ = kb.mins(o, olast_w);
+            let occ = clamp_last(kb, tile.exact_o, o, o_total - w as i64);
             let sl = act_slot(kb, ab, n, occ, y, x);
             let vs: Vec<Val> = group.iter().map(|&(_, _, v)| v).collect();
             if let (Storage::Narrow16, &[a, b]) = (buf.storage, &vs[..]) {
@@ -669,11 +672,31 @@ pub(super) fn prefetch_residual(
             let oc = kb.add(o0, t2);
             for rh in 0..rhalves {
                 let (_, _, n, y, x) = tile.rows[mt * rhalves + rh];
-                vals.extend(residual_pair(kb, buf, ab, (n, y, x), oc));
+                vals.extend(residual_pair(kb, buf, ab, (n, y, x), oc, tile.exact_o));
             }
         }
     }
     Some(vals)
+}
+
+/// Index `o` clamped to `last`, unless the tile never passes it (`exact`).
+fn clamp_last(kb: &mut KernelBuilder, exact: bool, o: Val, last: i64) -> Val {
+    if exact {
+        o
+    } else {
+        let l = kb.idx(last);
+        kb.mins(o, l)
+    }
+}
+
+/// Whether index `o` is below `lim` (always, where the tile never passes it: `exact`).
+fn below(kb: &mut KernelBuilder, exact: bool, o: Val, lim: i64) -> Val {
+    if exact {
+        kb.c(Scalar::I1, 1)
+    } else {
+        let l = kb.idx(lim);
+        kb.cmp(Cmp::Ult, o, l)
+    }
 }
 
 /// The i32 residual of channels `oc`, `oc + 1` (`oc` even, clamped to the last pair) at pixel
@@ -684,9 +707,9 @@ fn residual_pair(
     ab: &ActBuffer,
     (n, y, x): (Val, Val, Val),
     oc: Val,
+    exact: bool,
 ) -> [Val; 2] {
-    let olast2 = kb.idx(ab.dims[1] - 2);
-    let oe = kb.mins(oc, olast2);
+    let oe = clamp_last(kb, exact, oc, ab.dims[1] - 2);
     let sl = act_slot(kb, ab, n, oe, y, x);
     kb.load2(buf.mem, sl)
 }
@@ -748,6 +771,13 @@ pub(super) struct OutTile {
     pub m: i64,
 }
 
+impl OutTile {
+    /// Whether the block tiles cover M and O exactly (no row or channel of a tile past the end).
+    fn exact(&self, o: i64) -> (bool, bool) {
+        (self.m % self.bm == 0, o % self.bn == 0)
+    }
+}
+
 /// Write a staged output tile to `buf` (of type `act`, channel-innermost; packed 4-bit with O %
 /// 32 == 0, or 8-bit with O % 16 == 0): every thread of the block copies 16-byte vectors
 /// (`st.global.v4`), row after row.
@@ -768,8 +798,7 @@ pub(super) fn write_out_tile(
     };
     let words = buf.words.unwrap_or(buf.mem);
     let (k4, kpw, kpv) = (kb.idx(4), kb.idx(per_word), kb.idx(per_vec));
-    let mlim = kb.idx(tile.m);
-    let olim = kb.idx(s.output.dims[1]);
+    let (exact_m, exact_o) = tile.exact(s.output.dims[1]);
     let vpr = tile.bn / per_vec; // 16-byte vectors a row
     let kvpr = kb.idx(vpr);
     let total = tile.bm * vpr;
@@ -781,8 +810,8 @@ pub(super) fn write_out_tile(
         let m = kb.add(tile.m0, row);
         let qo = kb.mul(q, kpv);
         let o = kb.add(tile.n0, qo);
-        let mok = kb.cmp(Cmp::Ult, m, mlim);
-        let oin = kb.cmp(Cmp::Ult, o, olim);
+        let mok = below(kb, exact_m, m, tile.m);
+        let oin = below(kb, exact_o, o, s.output.dims[1]);
         let ok = kb.andb(mok, oin);
         let ok = if (j + 1) * threads > total {
             let kt = kb.idx(total);

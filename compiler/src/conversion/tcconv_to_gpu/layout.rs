@@ -728,17 +728,53 @@ pub fn pixel(kb: &mut KernelBuilder, s: &ConvSpec, m: Val) -> (Val, Val, Val) {
     }
 }
 
+/// One GEMM axis (M rows or O channels) as a kernel's tiles walk it: its extent `lim`, `last`
+/// = lim - 1, and whether the tiles cover it `exact`ly (the extent a multiple of the tile, and
+/// no tile starting past it: every plan's grid is `ceil(extent / tile)` tiles along it). An
+/// exact axis needs no test and no clamp: where ResNet's shapes make M and O multiples of the
+/// tile, the loaders' zeroing selects and the stores' bound tests fold away.
+#[derive(Clone, Copy)]
+pub struct Axis {
+    pub lim: Val,
+    pub last: Val,
+    pub exact: bool,
+}
+
+impl Axis {
+    /// The axis of `extent` walked in tiles of `tile` (exact where `tile` divides it).
+    pub fn tiled(kb: &mut KernelBuilder, extent: i64, tile: i64) -> Self {
+        Axis {
+            lim: kb.idx(extent),
+            last: kb.idx(extent - 1),
+            exact: tile > 0 && extent % tile == 0,
+        }
+    }
+
+    /// The axis of `extent`, every index tested (tiles that may run past it or repeat).
+    pub fn loose(kb: &mut KernelBuilder, extent: i64) -> Self {
+        Self::tiled(kb, extent, 0)
+    }
+
+    /// Whether index `i` of a tile is inside, and `i` clamped to the last index (an index past
+    /// the end stays in bounds; its validity guards the store).
+    pub fn inside(&self, kb: &mut KernelBuilder, i: Val) -> (Val, Val) {
+        if self.exact {
+            (kb.c(Scalar::I1, 1), i)
+        } else {
+            (kb.cmp(Cmp::Ult, i, self.lim), kb.mins(i, self.last))
+        }
+    }
+}
+
 /// GEMM row `m` of a conv as a tile reads or stores it: `(m, m < M, n, oh, ow)`, the pixel
-/// of `min(m, M - 1)` (`mlim` = M, `mlast` = M - 1: a row past M stays in bounds, its validity
-/// guards the store).
+/// of `min(m, M - 1)` (a row past M stays in bounds, its validity guards the store).
 pub fn gemm_row(
     kb: &mut KernelBuilder,
     s: &ConvSpec,
     m: Val,
-    (mlim, mlast): (Val, Val),
+    rows: &Axis,
 ) -> (Val, Val, Val, Val, Val) {
-    let ok = kb.cmp(Cmp::Ult, m, mlim);
-    let mc = kb.mins(m, mlast);
+    let (ok, mc) = rows.inside(kb, m);
     let (n, y, x) = pixel(kb, s, mc);
     (m, ok, n, y, x)
 }

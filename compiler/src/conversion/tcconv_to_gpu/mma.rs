@@ -67,7 +67,7 @@ use super::conv::{ConvArgs, ConvSpec};
 use super::elementwise::quantize_f32;
 use super::epilogue::{store_tile, StageOut, TileBufs, WarpTile};
 use super::layout::{act_slot, weight_slot, Buf};
-use super::layout::{gemm_row, tap};
+use super::layout::{gemm_row, tap, Axis};
 use super::pool;
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::ir::mma_type_name;
@@ -225,15 +225,15 @@ pub fn conv(
     let nbase = kb.mul(tn, cols_per_warp);
 
     // the rows this lane touches: (m-tile, row half) -> (m, valid, n, oh, ow)
-    let mlim = kb.idx(p.m);
-    let mlast = kb.idx(p.m - 1);
+    // warps past the last tile repeat it (`gw` clamped above): every row is tested
+    let mrows = Axis::loose(kb, p.m);
     let mut rows = vec![];
     for mt in 0..p.mt {
         for rh in 0..rhalves {
             let off = kb.idx(mt * mm + rh * 8);
             let r = kb.add(mbase, off);
             let m = kb.add(r, g);
-            rows.push(gemm_row(kb, s, m, (mlim, mlast)));
+            rows.push(gemm_row(kb, s, m, &mrows));
         }
     }
     // the weight rows (output channels) this lane loads for B: o = nbase + 8*nt + g
@@ -378,6 +378,7 @@ pub fn conv(
         nbase,
         t,
         ok: warp_ok,
+        exact_o: false,
         stage: None,
     };
     store_tile(kb, s, &bufs, &tile, &accs)?;
@@ -609,6 +610,7 @@ fn conv_pooled(
         nbase: izero,
         t,
         ok: yes,
+        exact_o: false,
         stage: Some(StageOut {
             base,
             m0: izero,

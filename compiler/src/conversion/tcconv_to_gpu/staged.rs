@@ -55,7 +55,7 @@ use super::builder::{Cmp, KernelBuilder, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK, MAINLOOP_UNROLL};
 use super::conv::{ConvArgs, ConvSpec};
 use super::epilogue::{prefetch_residual, store_block_tile, OutTile, WarpTile};
-use super::layout::gemm_row;
+use super::layout::{gemm_row, Axis};
 use super::layout::{Buf, IndexMath};
 use super::mma::warp_mma;
 use nibble_tcconv::ir::mma_type_name;
@@ -205,11 +205,8 @@ pub fn conv(
 
     // ------------------------------------------------------------ loaders and main loop
     let kcpr = kb.idx(cpr);
-    let mlim = kb.idx(p.m);
-    let mlast = kb.idx(p.m - 1);
-    let o_total = s.output.dims[1];
-    let olim = kb.idx(o_total);
-    let olast = kb.idx(o_total - 1);
+    let mrows = Axis::tiled(kb, p.m, p.bm);
+    let channels = Axis::tiled(kb, s.output.dims[1], p.bn);
     let stage_words = p.stage_words();
     let kst = kb.idx(p.stages);
     // one GEMM on the block tile (the conv's, or its shortcut's), from zero accumulators over
@@ -230,13 +227,11 @@ pub fn conv(
         };
         let aload: Vec<AChunk> = chunks(kb, p.bm)
             .into_iter()
-            .map(|(row, ch, dst)| AChunk::new(kb, gm.s, m0, (mlim, mlast), (row, ch, dst, None)))
+            .map(|(row, ch, dst)| AChunk::new(kb, gm.s, m0, &mrows, (row, ch, dst, None)))
             .collect();
         let bload: Vec<BChunk> = chunks(kb, p.bn)
             .into_iter()
-            .map(|(row, ch, dst)| {
-                BChunk::new(kb, gm.s, n0, (olim, olast), b_off, (row, ch, dst, None))
-            })
+            .map(|(row, ch, dst)| BChunk::new(kb, gm.s, n0, &channels, b_off, (row, ch, dst, None)))
             .collect();
         let stage_k = StageK::new(gm.s, p.sbk(), gm.rb);
         // issue the copies of K block `it` into stage `st` (zero-filled where invalid)
@@ -350,7 +345,7 @@ pub fn conv(
             let r0 = kb.add(m0, wrow);
             let r = kb.add(r0, off);
             let m = kb.add(r, g);
-            rows.push(gemm_row(kb, s, m, (mlim, mlast)));
+            rows.push(gemm_row(kb, s, m, &mrows));
         }
     }
     let nbase = kb.add(n0, wcol);
@@ -364,6 +359,7 @@ pub fn conv(
         t,
         // only the first warp of a sub-tile (and rank 0 of a cluster) holds the sums
         ok: first,
+        exact_o: s.output.dims[1] % p.bn == 0,
         stage: None,
     };
     // a short main loop (at most PREFETCH_ITERS K blocks, one warp a sub-tile, no cluster):

@@ -52,8 +52,7 @@ use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK, MAINLOOP_UNROLL};
 use super::conv::{ConvArgs, ConvBufs, ConvSpec};
 use super::epilogue::{store_block_tile, OutTile, WarpTile};
-use super::layout::gemm_row;
-use super::layout::{Buf, IndexMath};
+use super::layout::{gemm_row, Axis, Buf, IndexMath};
 use super::staged::widen_pair;
 use nibble_qnn::semantics::ElemType;
 pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan, WGMMA_SMEM};
@@ -330,19 +329,16 @@ pub(super) fn operands<'a>(
     (rb, iters, scaled): (i64, i64, (bool, bool)),
 ) -> Operands<'a> {
     let cpr = p.sbk / 16;
-    let mlim = kb.idx(p.m);
-    let mlast = kb.idx(p.m - 1);
-    let o_total = g.output.dims[1];
-    let olim = kb.idx(o_total);
-    let olast = kb.idx(o_total - 1);
+    let rows = Axis::tiled(kb, p.m, p.bm());
+    let channels = Axis::tiled(kb, g.output.dims[1], p.bn);
     let a_words = kb.idx(p.bm() * p.sbk / 4); // the stage's B rows follow its A rows
     let a = stage_chunks(kb, at.tid, at.threads, p.bm(), cpr)
         .into_iter()
-        .map(|c| AChunk::new(kb, g, at.m0, (mlim, mlast), c))
+        .map(|c| AChunk::new(kb, g, at.m0, &rows, c))
         .collect();
     let b = stage_chunks(kb, at.tid, at.threads, p.bn, cpr)
         .into_iter()
-        .map(|c| BChunk::new(kb, g, at.n0, (olim, olast), a_words, c))
+        .map(|c| BChunk::new(kb, g, at.n0, &channels, a_words, c))
         .collect();
     Operands {
         s: g,
@@ -428,8 +424,7 @@ pub(super) fn epilogue(
     let wq = kb.remu(warp, k4);
     let g = kb.divu(lane, k4);
     let t = kb.remu(lane, k4);
-    let mlim = kb.idx(p.m);
-    let mlast = kb.idx(p.m - 1);
+    let mrows = Axis::tiled(kb, p.m, p.bm());
     let wrow = kb.mul(wg, k64);
     let wrow = kb.madd(wq, 16, wrow);
     let mut rows = vec![];
@@ -438,7 +433,7 @@ pub(super) fn epilogue(
         let r0 = kb.add(m0, wrow);
         let r = kb.add(r0, off);
         let m = kb.add(r, g);
-        rows.push(gemm_row(kb, s, m, (mlim, mlast)));
+        rows.push(gemm_row(kb, s, m, &mrows));
     }
     let izero = kb.idx(0);
     let all = kb.cmp(Cmp::Eq, izero, izero);
@@ -450,6 +445,7 @@ pub(super) fn epilogue(
         nbase: n0,
         t,
         ok: all,
+        exact_o: s.output.dims[1] % p.bn == 0,
         stage: None,
     };
     let block = OutTile {
