@@ -890,6 +890,9 @@ impl<'g> Lowering<'g> {
                 (Family::Wgmma, Kernel::Staged(_), Choice::Auto) => {
                     staged_plan(&spec, &conv.tiling, self.target).map(Kernel::Staged)
                 }
+                // wgmma alone, staged with the shortcut's wide K added (`select::wgmma_pays`):
+                // the staged kernel runs both, as it does on sm_90
+                (Family::Staged, Kernel::Wgmma(_), Choice::Auto) => Some(fused),
                 _ => None,
             }
             .filter(|k| matches!(k.family(), Family::Staged | Family::Wgmma));

@@ -1283,8 +1283,19 @@ impl WgmmaPlan {
 /// wgmma on every grid of one tile per SM; but W4A4 batch 8 0.702 vs 0.689 and batch 64 3.94
 /// vs 3.90 ms (one to two waves of tiles: no K split, SMs idle in the tail), and W8A8 batch 256
 /// 17.66 vs 16.29 ms (the 8-bit cp.async ring). Everything else stays on the staged kernel.
+///
+/// Nor does it pay for a 1x1 GEMM (the conv's, or its shortcut's) that reads 128 or more stored
+/// bytes a row (256 or more 4-bit channels): one to four K stages a tile, so each block's load
+/// -> widen -> wgmma -> epilogue latency is barely overlapped. Per-kernel times on an H100
+/// (ncu, ResNet-50 W4A4 batch 256, `bench/gpu_suite.sh kernels`): the staged kernel 1.20-1.37x
+/// faster on the reducing 1x1 convs (256-1024 channels in), 1.24-1.57x on the residual convs
+/// with a strided shortcut GEMM, 1.12-1.27x on stage 4's residual convs, within 5% on stage 3's;
+/// wgmma stays 1.2-1.7x faster on the 3x3 convs of stages 1-2 and the 1x1 convs of 64-128
+/// channels in.
 pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
-    p.widen && p.wgs == 2 && p.blocks() >= 4 * sm_count
+    let one_tap = p.kbytes == p.rb;
+    let wide_k = p.rb.max(p.shortcut.as_ref().map_or(0, |k| k.rb)) >= 128;
+    p.widen && p.wgs == 2 && p.blocks() >= 4 * sm_count && !(one_tap && wide_k)
 }
 
 /// The wgmma kernel's tile model, `[BM, BN, K bytes a stage]` (K bytes as wgmma reads them:
@@ -1959,6 +1970,54 @@ mod tests {
         // the plain wgmma kernel runs the pair; the warp-specialized one declines it
         assert!(wg.is_some_and(|p| p.shortcut.is_some()));
         assert_eq!(ws, None);
+    }
+
+    #[test]
+    fn auto_leaves_one_tap_gemms_of_wide_k_to_the_staged_kernel() {
+        // batch 256 at 28 x 28 (6,272 rows of 128 pixels, over four tiles an SM), 4-bit
+        let choose_1x1 = |c: i64, o: i64, k: i64| {
+            let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, c, 28, 28]);
+            let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, o, 28, 28]);
+            let wt = weight(o, c, k, ElemType::I4);
+            let e = Epilogue::none();
+            let s = spec(&x, &wt, &y, &e, k);
+            let tiling = choose_tiling(
+                Target::Sm90a,
+                [256 * 28 * 28, o, k * k * c],
+                x.elem,
+                wt.elem,
+                None,
+            );
+            choose(&s, &tiling, Target::Sm90a, Choice::Auto, None).family()
+        };
+        // a 1x1 conv of 64 or 128 channels in (32 or 64 stored bytes a row): wgmma
+        assert_eq!(choose_1x1(64, 64, 1), Family::Wgmma);
+        assert_eq!(choose_1x1(128, 512, 1), Family::Wgmma);
+        // 256 channels in or more (128 bytes a row, one to four K stages a tile): staged
+        assert_eq!(choose_1x1(256, 64, 1), Family::Staged);
+        assert_eq!(choose_1x1(1024, 256, 1), Family::Staged);
+        // a 3x3 conv of as many channels has nine taps of K: wgmma
+        assert_eq!(choose_1x1(256, 256, 3), Family::Wgmma);
+        // `kernel=wgmma` still forces it
+        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, 512, 28, 28]);
+        let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, 128, 28, 28]);
+        let wt = weight(128, 512, 1, ElemType::I4);
+        let e = Epilogue::none();
+        let s = spec(&x, &wt, &y, &e, 1);
+        let tiling = choose_tiling(
+            Target::Sm90a,
+            [256 * 28 * 28, 128, 512],
+            x.elem,
+            wt.elem,
+            None,
+        );
+        let forced = choose(&s, &tiling, Target::Sm90a, Choice::Wgmma, None);
+        assert_eq!(forced.family(), Family::Wgmma);
+        // a conv of 64 bytes a row whose shortcut GEMM reads 128 (ResNet-50's first residual
+        // conv of stage 2): the pair on the staged kernel
+        let (_, wg, _) = shortcut_plans(256, 128, 256, 512, 1, 28, 4);
+        let wg = wg.expect("the wgmma kernel takes the pair");
+        assert!(!wgmma_pays(&wg, 132), "{wg:?}");
     }
 
     #[test]

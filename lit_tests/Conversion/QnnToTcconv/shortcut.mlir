@@ -137,3 +137,24 @@ func.func @shortcut_pinned_to_the_staged_kernel(%x: tensor<8x64x56x56xui4>, %y: 
   %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<8x64x56x56xui4>, tensor<256x64x1x1xi4>, tensor<256xi32>, tensor<8x256x56x56xi32>) -> tensor<8x256x56x56xui4>
   return %r : tensor<8x256x56x56xui4>
 }
+
+// Batch 256, ResNet-50's first residual conv of stage 2 on sm_90a: the conv alone (128
+// channels in, 64 bytes a row) takes the wgmma kernel; its strided shortcut reads 256 channels
+// (128 bytes a row, a one-tap GEMM that wgmma does not pay for: `select::wgmma_pays`), so the
+// pair runs on the staged kernel, the shortcut still inside the conv.
+// CHECK-LABEL: func.func @wide_shortcut_pins_the_pair_to_the_staged_kernel
+// WGMMA-LABEL: func.func @wide_shortcut_pins_the_pair_to_the_staged_kernel
+// SEPARATE-LABEL: func.func @wide_shortcut_pins_the_pair_to_the_staged_kernel
+// AUTO90A-LABEL: func.func @wide_shortcut_pins_the_pair_to_the_staged_kernel
+// AUTO90A: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>{{.*}}shortcut_strides = array<i64: 2, 2>
+// AUTO90A-NOT: "tcconv.conv2d"
+// WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 2, 2>
+func.func @wide_shortcut_pins_the_pair_to_the_staged_kernel(%x: tensor<256x128x28x28xui4>, %y: tensor<256x256x56x56xui4>) -> tensor<256x512x28x28xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x128x1x1xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<512xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<512x256x1x1xi4>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<512xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<256x256x56x56xui4>, tensor<512x256x1x1xi4>, tensor<512xi32>) -> tensor<256x512x28x28xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<256x128x28x28xui4>, tensor<512x128x1x1xi4>, tensor<512xi32>, tensor<256x512x28x28xi32>) -> tensor<256x512x28x28xui4>
+  return %r : tensor<256x512x28x28xui4>
+}

@@ -1,8 +1,8 @@
 // The wgmma kernel's tile on sm_90a is the op's block tile [BM, BN, K bytes a stage]: the tile
 // model's (N = 256 for 4-bit convs of >= 256 channels without a residual, on grids of four
 // N = 128 blocks an SM; else N up to 128, with 64-byte K stages for 128 / 256 input channels),
-// or a forced one; grids too small for wgmma stay on
-// the staged kernel.
+// or a forced one; grids too small for wgmma, and 1x1 convs of 256 or more 4-bit channels in,
+// stay on the staged kernel.
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma tile=64x128x256},tcconv-verify)' | FileCheck %s --check-prefix=FORCED
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
@@ -12,6 +12,20 @@
 // FORCED-LABEL: func.func @plain_256_channels
 // FORCED: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 128, 256>{{.*}}family = "wgmma"
 func.func @plain_256_channels(%x: tensor<64x256x28x28xui4>) -> tensor<64x256x28x28xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x3x3xi4>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<64x256x28x28xui4>, tensor<256x256x3x3xi4>) -> tensor<64x256x28x28xi32>
+  return %c : tensor<64x256x28x28xi32>
+}
+
+// -----
+
+// The same grid of a 1x1 conv: one K tap of 128 stored bytes, one to four K stages a tile,
+// takes the staged kernel (`select::wgmma_pays`); `kernel=wgmma` forces wgmma.
+// CHECK-LABEL: func.func @one_tap_256_channels
+// CHECK: "tcconv.conv2d"{{.*}}family = "staged"
+// FORCED-LABEL: func.func @one_tap_256_channels
+// FORCED: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 128, 256>{{.*}}family = "wgmma"
+func.func @one_tap_256_channels(%x: tensor<64x256x28x28xui4>) -> tensor<64x256x28x28xi32> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x1x1xi4>
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<64x256x28x28xui4>, tensor<256x256x1x1xi4>) -> tensor<64x256x28x28xi32>
   return %c : tensor<64x256x28x28xi32>
