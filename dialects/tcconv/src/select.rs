@@ -1975,7 +1975,7 @@ mod tests {
     #[test]
     fn auto_leaves_one_tap_gemms_of_wide_k_to_the_staged_kernel() {
         // batch 256 at 28 x 28 (6,272 rows of 128 pixels, over four tiles an SM), 4-bit
-        let choose_1x1 = |c: i64, o: i64, k: i64| {
+        let family_of = |c: i64, o: i64, k: i64| {
             let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, c, 28, 28]);
             let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, o, 28, 28]);
             let wt = weight(o, c, k, ElemType::I4);
@@ -1991,13 +1991,13 @@ mod tests {
             choose(&s, &tiling, Target::Sm90a, Choice::Auto, None).family()
         };
         // a 1x1 conv of 64 or 128 channels in (32 or 64 stored bytes a row): wgmma
-        assert_eq!(choose_1x1(64, 64, 1), Family::Wgmma);
-        assert_eq!(choose_1x1(128, 512, 1), Family::Wgmma);
+        assert_eq!(family_of(64, 64, 1), Family::Wgmma);
+        assert_eq!(family_of(128, 512, 1), Family::Wgmma);
         // 256 channels in or more (128 bytes a row, one to four K stages a tile): staged
-        assert_eq!(choose_1x1(256, 64, 1), Family::Staged);
-        assert_eq!(choose_1x1(1024, 256, 1), Family::Staged);
+        assert_eq!(family_of(256, 64, 1), Family::Staged);
+        assert_eq!(family_of(1024, 256, 1), Family::Staged);
         // a 3x3 conv of as many channels has nine taps of K: wgmma
-        assert_eq!(choose_1x1(256, 256, 3), Family::Wgmma);
+        assert_eq!(family_of(256, 256, 3), Family::Wgmma);
         // `kernel=wgmma` still forces it
         let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, 512, 28, 28]);
         let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, 128, 28, 28]);

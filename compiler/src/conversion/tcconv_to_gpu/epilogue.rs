@@ -7,7 +7,7 @@
 use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
 use super::elementwise::{clamped_pair, scale_params, scale_params_pair, to_elem};
-use super::layout::{act_slot, channel_inner, pixel, range, Buf};
+use super::layout::{act_slot, below, channel_inner, clamp_last, pixel, range, Axis, Buf};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, RequantizeStep};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
@@ -679,26 +679,6 @@ pub(super) fn prefetch_residual(
     Some(vals)
 }
 
-/// Index `o` clamped to `last`, unless the tile never passes it (`exact`).
-fn clamp_last(kb: &mut KernelBuilder, exact: bool, o: Val, last: i64) -> Val {
-    if exact {
-        o
-    } else {
-        let l = kb.idx(last);
-        kb.mins(o, l)
-    }
-}
-
-/// Whether index `o` is below `lim` (always, where the tile never passes it: `exact`).
-fn below(kb: &mut KernelBuilder, exact: bool, o: Val, lim: i64) -> Val {
-    if exact {
-        kb.c(Scalar::I1, 1)
-    } else {
-        let l = kb.idx(lim);
-        kb.cmp(Cmp::Ult, o, l)
-    }
-}
-
 /// The i32 residual of channels `oc`, `oc + 1` (`oc` even, clamped to the last pair) at pixel
 /// `(n, y, x)`: one 8-byte load (the buffer's channel pairs are adjacent).
 fn residual_pair(
@@ -774,7 +754,10 @@ pub(super) struct OutTile {
 impl OutTile {
     /// Whether the block tiles cover M and O exactly (no row or channel of a tile past the end).
     fn exact(&self, o: i64) -> (bool, bool) {
-        (self.m % self.bm == 0, o % self.bn == 0)
+        (
+            Axis::tiled(self.m, self.bm).exact,
+            Axis::tiled(o, self.bn).exact,
+        )
     }
 }
 

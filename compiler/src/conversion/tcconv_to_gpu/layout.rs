@@ -728,41 +728,58 @@ pub fn pixel(kb: &mut KernelBuilder, s: &ConvSpec, m: Val) -> (Val, Val, Val) {
     }
 }
 
-/// One GEMM axis (M rows or O channels) as a kernel's tiles walk it: its extent `lim`, `last`
-/// = lim - 1, and whether the tiles cover it `exact`ly (the extent a multiple of the tile, and
-/// no tile starting past it: every plan's grid is `ceil(extent / tile)` tiles along it). An
-/// exact axis needs no test and no clamp: where ResNet's shapes make M and O multiples of the
-/// tile, the loaders' zeroing selects and the stores' bound tests fold away.
+/// One GEMM axis (M rows or O channels) as a kernel's tiles walk it: its `extent`, and whether
+/// the tiles cover it `exact`ly (the extent a multiple of the tile, and no tile starting past
+/// it: every plan's grid is `ceil(extent / tile)` tiles along it). An exact axis needs no test
+/// and no clamp: where ResNet's shapes make M and O multiples of the tile, the loaders' zeroing
+/// selects and the stores' bound tests fold away.
 #[derive(Clone, Copy)]
 pub struct Axis {
-    pub lim: Val,
-    pub last: Val,
+    pub extent: i64,
     pub exact: bool,
 }
 
 impl Axis {
     /// The axis of `extent` walked in tiles of `tile` (exact where `tile` divides it).
-    pub fn tiled(kb: &mut KernelBuilder, extent: i64, tile: i64) -> Self {
+    pub fn tiled(extent: i64, tile: i64) -> Self {
         Axis {
-            lim: kb.idx(extent),
-            last: kb.idx(extent - 1),
+            extent,
             exact: tile > 0 && extent % tile == 0,
         }
     }
 
     /// The axis of `extent`, every index tested (tiles that may run past it or repeat).
-    pub fn loose(kb: &mut KernelBuilder, extent: i64) -> Self {
-        Self::tiled(kb, extent, 0)
+    pub fn loose(extent: i64) -> Self {
+        Self::tiled(extent, 0)
     }
 
     /// Whether index `i` of a tile is inside, and `i` clamped to the last index (an index past
     /// the end stays in bounds; its validity guards the store).
     pub fn inside(&self, kb: &mut KernelBuilder, i: Val) -> (Val, Val) {
-        if self.exact {
-            (kb.c(Scalar::I1, 1), i)
-        } else {
-            (kb.cmp(Cmp::Ult, i, self.lim), kb.mins(i, self.last))
-        }
+        (
+            below(kb, self.exact, i, self.extent),
+            clamp_last(kb, self.exact, i, self.extent - 1),
+        )
+    }
+}
+
+/// Index `i` clamped to `last`, unless the tiles never pass it (`exact`).
+pub fn clamp_last(kb: &mut KernelBuilder, exact: bool, i: Val, last: i64) -> Val {
+    if exact {
+        i
+    } else {
+        let l = kb.idx(last);
+        kb.mins(i, l)
+    }
+}
+
+/// Whether index `i` is below `lim` (always, where the tiles never pass it: `exact`).
+pub fn below(kb: &mut KernelBuilder, exact: bool, i: Val, lim: i64) -> Val {
+    if exact {
+        kb.c(Scalar::I1, 1)
+    } else {
+        let l = kb.idx(lim);
+        kb.cmp(Cmp::Ult, i, l)
     }
 }
 

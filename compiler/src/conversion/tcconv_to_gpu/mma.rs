@@ -226,7 +226,7 @@ pub fn conv(
 
     // the rows this lane touches: (m-tile, row half) -> (m, valid, n, oh, ow)
     // warps past the last tile repeat it (`gw` clamped above): every row is tested
-    let mrows = Axis::loose(kb, p.m);
+    let mrows = Axis::loose(p.m);
     let mut rows = vec![];
     for mt in 0..p.mt {
         for rh in 0..rhalves {

@@ -205,8 +205,8 @@ pub fn conv(
 
     // ------------------------------------------------------------ loaders and main loop
     let kcpr = kb.idx(cpr);
-    let mrows = Axis::tiled(kb, p.m, p.bm);
-    let channels = Axis::tiled(kb, s.output.dims[1], p.bn);
+    let mrows = Axis::tiled(p.m, p.bm);
+    let channels = Axis::tiled(s.output.dims[1], p.bn);
     let stage_words = p.stage_words();
     let kst = kb.idx(p.stages);
     // one GEMM on the block tile (the conv's, or its shortcut's), from zero accumulators over
@@ -359,7 +359,7 @@ pub fn conv(
         t,
         // only the first warp of a sub-tile (and rank 0 of a cluster) holds the sums
         ok: first,
-        exact_o: s.output.dims[1] % p.bn == 0,
+        exact_o: Axis::tiled(s.output.dims[1], p.bn).exact,
         stage: None,
     };
     // a short main loop (at most PREFETCH_ITERS K blocks, one warp a sub-tile, no cluster):

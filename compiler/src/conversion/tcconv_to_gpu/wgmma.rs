@@ -329,8 +329,8 @@ pub(super) fn operands<'a>(
     (rb, iters, scaled): (i64, i64, (bool, bool)),
 ) -> Operands<'a> {
     let cpr = p.sbk / 16;
-    let rows = Axis::tiled(kb, p.m, p.bm());
-    let channels = Axis::tiled(kb, g.output.dims[1], p.bn);
+    let rows = Axis::tiled(p.m, p.bm());
+    let channels = Axis::tiled(g.output.dims[1], p.bn);
     let a_words = kb.idx(p.bm() * p.sbk / 4); // the stage's B rows follow its A rows
     let a = stage_chunks(kb, at.tid, at.threads, p.bm(), cpr)
         .into_iter()
@@ -424,7 +424,7 @@ pub(super) fn epilogue(
     let wq = kb.remu(warp, k4);
     let g = kb.divu(lane, k4);
     let t = kb.remu(lane, k4);
-    let mrows = Axis::tiled(kb, p.m, p.bm());
+    let mrows = Axis::tiled(p.m, p.bm());
     let wrow = kb.mul(wg, k64);
     let wrow = kb.madd(wq, 16, wrow);
     let mut rows = vec![];
@@ -445,7 +445,7 @@ pub(super) fn epilogue(
         nbase: n0,
         t,
         ok: all,
-        exact_o: s.output.dims[1] % p.bn == 0,
+        exact_o: Axis::tiled(s.output.dims[1], p.bn).exact,
         stage: None,
     };
     let block = OutTile {
