@@ -17,9 +17,10 @@
 # (`-regs`, convert-qnn-to-tcconv{kernel=mma}) for an A/B comparison in the same call;
 # SIMPLE_MODELS="resnet18-w4a4-b1-sm_90 ..." adds those model artifacts with
 # convert-qnn-to-tcconv{kernel=simple} (`-simple`: every conv on the CUDA-core family);
-# PREV_OPT=path/to/other/nibble-opt adds model artifacts built by that binary (`-prev`) for the
-# targets in PREV_TARGETS (default sm_90); BUILDS="bp:path/to/nibble-opt sq:path ..." does so for
-# each binary (`-bp`, `-sq`, ...);
+# PREV_OPT=path/to/other/nibble-opt adds model, random-conv and random-wgmma-conv artifacts
+# built by that binary (`-prev`) for the targets in PREV_TARGETS (default sm_90);
+# BUILDS="bp:path/to/nibble-opt sq:path ..." does so for each binary (`-bp`, `-sq`, ...); an
+# artifact whose PTX is byte-identical to this build's is left out (named in identical.txt);
 # VARIANTS="pd:pools=dense sc:shortcuts=separate ..." adds, for the models, the EXTRA models and
 # the HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-pd`, ...);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
@@ -56,12 +57,18 @@ emit() { # name model_dir target [kernel] [tile] [options]: an artifact without 
 
 # other nibble-opt builds, for A/B in one run: BUILDS="label:path ..." and PREV_OPT=path (label prev)
 builds="${BUILDS:-}${PREV_OPT:+ prev:$PREV_OPT}"
-other_builds() { # name model_dir target manifest-tail: the artifacts of the other builds (`-label`)
+other_builds() { # name model_dir target manifest-tail [kernel]: the artifacts of the other
+  # builds (`-label`), built like `name` (its kernel option, if any). One whose PTX is
+  # byte-identical to `name`'s is left out (and counted): it would only repeat its runs.
   [[ " ${PREV_TARGETS:-sm_90} " == *" $3 "* ]] || return 0
   local b
   for b in $builds; do
-    opt=${b#*:} emit "$1-${b%%:*}" "$2" "$3"
-    echo "$1-${b%%:*} $4" >> "$manifest"
+    opt=${b#*:} emit "$1-${b%%:*}" "$2" "$3" "${5:-auto}"
+    if cmp -s "$suite/art/$1/kernels.ptx" "$suite/art/$1-${b%%:*}/kernels.ptx"; then
+      rm -rf "${suite:?}/art/$1-${b%%:*}"; echo "$1-${b%%:*}" >> "$suite/identical.txt"
+    else
+      echo "$1-${b%%:*} $4" >> "$manifest"
+    fi
   done
 }
 
@@ -191,6 +198,7 @@ while read -r i s bits; do
   for t in $targets; do
     d=build/suite/rand$i; $gen conv --shape "$s" --bits "$bits" --seed "$((100 + i))" -o "$d" > /dev/null
     emit "rand$i-$t" "$d" "$t"; echo "rand$i-$t conv $s $bits $((100 + i)) $t" >> "$manifest"
+    other_builds "rand$i-$t" "$d" "$t" "conv $s $bits $((100 + i)) $t"
     # the register-only tensor-core kernel on the same shapes (the default takes the staged one)
     emit "rand$i-$t-regs" "$d" "$t" mma
     echo "rand$i-$t-regs conv $s $bits $((100 + i)) $t" >> "$manifest"
@@ -209,6 +217,7 @@ if [[ " $targets " == *" sm_90a "* ]]; then
   while read -r i s bits; do
     d=build/suite/rwg$i; $gen conv --shape "$s" --bits "$bits" --seed "$((300 + i))" -o "$d" > /dev/null
     emit "rwg$i-sm_90a" "$d" sm_90a wgmma; echo "rwg$i-sm_90a conv $s $bits $((300 + i)) sm_90a" >> "$manifest"
+    other_builds "rwg$i-sm_90a" "$d" sm_90a "conv $s $bits $((300 + i)) sm_90a" wgmma
     emit "rwg$i-sm_90a-ws" "$d" sm_90a wgmma_ws; echo "rwg$i-sm_90a-ws conv $s $bits $((300 + i)) sm_90a" >> "$manifest"
   done
   # the RFC layers through wgmma (auto keeps the staged kernel on their batch-8 grids), for A/B
@@ -314,4 +323,5 @@ if [ "${RANDOM_CHAINS:-0}" -gt 0 ]; then
   echo "chained pairs: $(grep -l reqnctapercluster "$suite"/art/rch*-ch/kernels.ptx 2>/dev/null | wc -l) of the -ch artifacts"
 fi
 tar czf target/gpu-suite.tgz -C target gpu-suite
-echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)"
+echo "suite: $(wc -l < "$manifest") artifacts, target/gpu-suite.tgz $(du -h target/gpu-suite.tgz | cut -f1)$(
+  [ -f "$suite/identical.txt" ] && echo "; $(wc -l < "$suite/identical.txt") other-build artifacts left out (PTX identical)")"
