@@ -4,7 +4,7 @@
 # (nibble-run --check), compute-sanitizer (memcheck on ResNet-50 batch 8, or SANITIZE), nibble's medians and
 # the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout, and all
 # of them into one archive beside it ($OUT.tgz).
-#   [ONLY=REGEX] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
+#   [ONLY=REGEX] [REPEAT=N] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
 #   (default: check sanitize bench torch)
 # peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run.
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
@@ -80,14 +80,19 @@ if [[ " $steps " == *" sanitize "* ]]; then
 fi
 
 if [[ " $steps " == *" bench "* ]]; then
-  while read -r name kind rest; do
-    [[ "$name" == *sm_90* ]] || continue # sm_90 and sm_90a (and their A/B variants)
-    [[ "$name" == rand* || "$name" == rwg* || "$name" == rsc* ]] && continue # correctness only
-    f=$(wflag "$name" "$kind" $rest)
-    [ "$kind" = hawq ] || f="$f --seed 1"
-    r=$($run "$s/art/$name" $f --bench 200 2>&1 | grep -m1 -i 'median')
-    echo "bench $name: $r"
-  done < "$man" | tee "$out/bench.txt"
+  # REPEAT=N rounds over the artifacts (an A/B pair's runs interleave); ab.txt: the median of
+  # each artifact's rounds and its ratio to the artifact it varies (bench/ab_table.sh)
+  for round in $(seq "${REPEAT:-1}"); do
+    while read -r name kind rest; do
+      [[ "$name" == *sm_90* ]] || continue # sm_90 and sm_90a (and their A/B variants)
+      [[ "$name" == rand* || "$name" == rwg* || "$name" == rsc* ]] && continue # correctness only
+      f=$(wflag "$name" "$kind" $rest)
+      [ "$kind" = hawq ] || f="$f --seed 1"
+      r=$($run "$s/art/$name" $f --bench 200 2>&1 | grep -m1 -i 'median')
+      echo "bench $name: $r"
+    done < "$man"
+  done | tee "$out/bench.txt"
+  bench/ab_table.sh "$out/bench.txt" | tee "$out/ab.txt"
 fi
 
 if [[ " $steps " == *" ncu "* ]] && [ -n "${NCU_ART:-}" ]; then
