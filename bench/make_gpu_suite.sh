@@ -21,6 +21,7 @@
 # built by that binary (`-prev`) for the targets in PREV_TARGETS (default sm_90);
 # BUILDS="bp:path/to/nibble-opt sq:path ..." does so for each binary (`-bp`, `-sq`, ...); an
 # artifact whose PTX is byte-identical to this build's is left out (named in identical.txt);
+# bench/build_other.sh REV builds the nibble-opt of another revision and prints its path;
 # VARIANTS="pd:pools=dense sc:shortcuts=separate ..." adds, for the models, the EXTRA models and
 # the HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-pd`, ...);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
