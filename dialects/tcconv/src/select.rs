@@ -1975,7 +1975,7 @@ mod tests {
     #[test]
     fn auto_leaves_one_tap_gemms_of_wide_k_to_the_staged_kernel() {
         // batch 256 at 28 x 28 (6,272 rows of 128 pixels, over four tiles an SM), 4-bit
-        let family_of = |c: i64, o: i64, k: i64| {
+        let family_of = |c: i64, o: i64, k: i64, choice: Choice| {
             let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, c, 28, 28]);
             let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, o, 28, 28]);
             let wt = weight(o, c, k, ElemType::I4);
@@ -1988,31 +1988,19 @@ mod tests {
                 wt.elem,
                 None,
             );
-            choose(&s, &tiling, Target::Sm90a, Choice::Auto, None).family()
+            choose(&s, &tiling, Target::Sm90a, choice, None).family()
         };
+        let auto = |c, o, k| family_of(c, o, k, Choice::Auto);
         // a 1x1 conv of 64 or 128 channels in (32 or 64 stored bytes a row): wgmma
-        assert_eq!(family_of(64, 64, 1), Family::Wgmma);
-        assert_eq!(family_of(128, 512, 1), Family::Wgmma);
+        assert_eq!(auto(64, 64, 1), Family::Wgmma);
+        assert_eq!(auto(128, 512, 1), Family::Wgmma);
         // 256 channels in or more (128 bytes a row, one to four K stages a tile): staged
-        assert_eq!(family_of(256, 64, 1), Family::Staged);
-        assert_eq!(family_of(1024, 256, 1), Family::Staged);
+        assert_eq!(auto(256, 64, 1), Family::Staged);
+        assert_eq!(auto(1024, 256, 1), Family::Staged);
         // a 3x3 conv of as many channels has nine taps of K: wgmma
-        assert_eq!(family_of(256, 256, 3), Family::Wgmma);
+        assert_eq!(auto(256, 256, 3), Family::Wgmma);
         // `kernel=wgmma` still forces it
-        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, 512, 28, 28]);
-        let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [256, 128, 28, 28]);
-        let wt = weight(128, 512, 1, ElemType::I4);
-        let e = Epilogue::none();
-        let s = spec(&x, &wt, &y, &e, 1);
-        let tiling = choose_tiling(
-            Target::Sm90a,
-            [256 * 28 * 28, 128, 512],
-            x.elem,
-            wt.elem,
-            None,
-        );
-        let forced = choose(&s, &tiling, Target::Sm90a, Choice::Wgmma, None);
-        assert_eq!(forced.family(), Family::Wgmma);
+        assert_eq!(family_of(512, 128, 1, Choice::Wgmma), Family::Wgmma);
         // a conv of 64 bytes a row whose shortcut GEMM reads 128 (ResNet-50's first residual
         // conv of stage 2): the pair on the staged kernel
         let (_, wg, _) = shortcut_plans(256, 128, 256, 512, 1, 28, 4);

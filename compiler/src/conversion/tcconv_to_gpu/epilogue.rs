@@ -331,7 +331,7 @@ pub fn store_tile(
     // with whole-row stores: the last 32-channel group's first channel (O is a multiple of 32
     // there)
     let whole_rows =
-        (tile.stage.is_none() && whole_row_stores(tile, s.output)).then(|| kb.idx(o_total - 32));
+        (tile.stage.is_none() && whole_row_stores(tile, s.output)).then_some(o_total - 32);
     // the first output's values go only to its packed store (a second output reads them)
     let packed = s.output.storage() == Storage::Packed4 && second.is_none();
     for mt in 0..tile.mt as usize {
@@ -463,11 +463,7 @@ pub fn store_tile(
                     let g0 = kb.add(nbase, goff);
                     let gin = below(kb, tile.exact_o, g0, o_total);
                     let ok = kb.andb(ok, gin);
-                    let oc = if tile.exact_o {
-                        g0
-                    } else {
-                        kb.mins(g0, row_last)
-                    };
+                    let oc = clamp_last(kb, tile.exact_o, g0, row_last);
                     let sl = act_slot(kb, s.output, n, oc, y, x);
                     let k8 = kb.idx(8);
                     let wi = kb.divu(sl, k8);

@@ -359,7 +359,7 @@ pub fn conv(
         t,
         // only the first warp of a sub-tile (and rank 0 of a cluster) holds the sums
         ok: first,
-        exact_o: Axis::tiled(s.output.dims[1], p.bn).exact,
+        exact_o: channels.exact,
         stage: None,
     };
     // a short main loop (at most PREFETCH_ITERS K blocks, one warp a sub-tile, no cluster):
