@@ -21,6 +21,7 @@
 # built by that binary (`-prev`) for the targets in PREV_TARGETS (default sm_90);
 # BUILDS="bp:path/to/nibble-opt sq:path ..." does so for each binary (`-bp`, `-sq`, ...); an
 # artifact whose PTX is byte-identical to this build's is left out (named in identical.txt);
+# other builds also build the VARIANTS of each model they build (`-pd-bp` against `-pd`);
 # bench/build_other.sh REV builds the nibble-opt of another revision and prints its path;
 # VARIANTS="pd:pools=dense sc:shortcuts=separate ..." adds, for the models, the EXTRA models and
 # the HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-pd`, ...);
@@ -70,6 +71,15 @@ other_builds() { # name model_dir target manifest-tail [kernel]: the artifacts o
     else
       echo "$1-${b%%:*} $4" >> "$manifest"
     fi
+    for v in ${VARIANTS:-}; do # and its VARIANTS (`-variant-label`, compared with `-variant`)
+      [ -d "$suite/art/$1-${v%%:*}" ] || continue
+      opt=${b#*:} emit "$1-${v%%:*}-${b%%:*}" "$2" "$3" auto "" "${v#*:}"
+      if cmp -s "$suite/art/$1-${v%%:*}/kernels.ptx" "$suite/art/$1-${v%%:*}-${b%%:*}/kernels.ptx"; then
+        rm -rf "${suite:?}/art/$1-${v%%:*}-${b%%:*}"; echo "$1-${v%%:*}-${b%%:*}" >> "$suite/identical.txt"
+      else
+        echo "$1-${v%%:*}-${b%%:*} $4" >> "$manifest"
+      fi
+    done
   done
 }
 
