@@ -213,11 +213,18 @@ pub(super) fn copy_stage(
     });
 }
 
-/// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + 2` into registers
-/// (`ld.global.v4`, zero where invalid) while the tensor cores run stage `it`, and stores stage
-/// `it + 1`, widened, into slot (it + 1) % S of the widened tiles (S = 3; 2 for one stage): the
-/// slot of stage it - 2, whose wgmma group is complete (each stage waits for all groups but its
-/// own, and the barrier puts every warpgroup past that wait). Returns the accumulator struct.
+/// K stages the 4-bit loader's global loads run ahead of the tensor cores.
+const AHEAD: i64 = 3;
+/// Unrolled loops leave out the stores and loads past the last stage.
+const SKIP: bool = true;
+
+/// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + AHEAD` into
+/// registers (`ld.global.v4`, zero where invalid) while the tensor cores run stage `it`, and
+/// stores stage `it + 1`, widened, into slot (it + 1) % S of the widened tiles (S = 3; 2 for one
+/// stage): the slot of stage it - 2, whose wgmma group is complete (each stage waits for all
+/// groups but its own, and the barrier puts every warpgroup past that wait). The prologue has
+/// the loads of stages 0 .. AHEAD in flight before it stores stage 0, so a tile starts with one
+/// round trip to memory, not one per stage. Returns the accumulator struct.
 fn widened_mainloop(
     kb: &mut KernelBuilder,
     p: &WgmmaPlan,
@@ -230,26 +237,45 @@ fn widened_mainloop(
     let load = |kb: &mut KernelBuilder, it: Val| load_words(kb, ops, it);
     let store =
         |kb: &mut KernelBuilder, words: &[Val], sl: Val| store_widened(kb, p, smem, ops, words, sl);
+    let iters = ops.iters;
+    // stages 0 .. AHEAD in registers (past the last stage: a repeat of stage 0, never stored)
+    let sets: Vec<Vec<Val>> = (0..AHEAD)
+        .map(|st| {
+            let st = if SKIP && st >= iters { 0 } else { st };
+            let c = kb.idx(st);
+            load(kb, c)
+        })
+        .collect();
     let zero = kb.idx(0);
-    let one = kb.idx(1);
-    let first = load(kb, zero);
-    store(kb, &first, zero);
-    let next = load(kb, one);
+    store(kb, &sets[0], zero);
+    let width = sets[0].len();
     let mut inits = vec![acc];
-    inits.extend(next);
-    let out = kb.for_n(ops.iters, MAINLOOP_UNROLL, &inits, |kb, it, carried| {
+    for set in &sets[1..] {
+        inits.extend(set.iter().copied());
+    }
+    let one = kb.idx(1);
+    let ahead = kb.idx(AHEAD);
+    let out = kb.for_n(iters, MAINLOOP_UNROLL, &inits, |kb, it, carried| {
+        let known = kb.known(it).filter(|_| SKIP);
         kb.fence_proxy_async();
         kb.barrier();
         let sl = kb.remu(it, kslots);
         let acc = mma_stage(kb, sl, carried[0]);
-        let it1 = kb.add(it, one);
-        let sl1 = kb.remu(it1, kslots);
-        store(kb, &carried[1..], sl1);
-        let two = kb.idx(2);
-        let it2 = kb.add(it, two);
-        let next = load(kb, it2);
+        // carried[1 + j * width ..]: stage it + 1 + j
+        if known.is_none_or(|k| k + 1 < iters) {
+            let it1 = kb.add(it, one);
+            let sl1 = kb.remu(it1, kslots);
+            store(kb, &carried[1..1 + width], sl1);
+        }
+        let next = if known.is_none_or(|k| k + AHEAD < iters) {
+            let itn = kb.add(it, ahead);
+            load(kb, itn)
+        } else {
+            carried[1..1 + width].to_vec()
+        };
         kb.wgmma_wait(1);
         let mut out = vec![acc];
+        out.extend_from_slice(&carried[1 + width..]);
         out.extend(next);
         out
     });
