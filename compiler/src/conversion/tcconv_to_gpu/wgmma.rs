@@ -26,9 +26,10 @@
 //! then the stage's wgmma group.
 //!
 //! 4-bit operands are widened once per stage, in registers, by the whole block (never once per
-//! MMA per warp): each thread loads its 16-byte chunks of stage `it + 2` (`ld.global.v4`) while
-//! the tensor cores run stage `it`, and stores stage `it + 1` widened into one of 3 slots (2
-//! when K is one stage: the second takes only the unread store past the end):
+//! MMA per warp): each thread loads its 16-byte chunks of stage `it + 3` (`ld.global.v4`, two
+//! stages' words in registers) while the tensor cores run stage `it`, and stores stage `it + 1`
+//! widened into one of 3 slots (2 when K is one stage); a tile's first three stages are all in
+//! flight before its first store, so it waits for memory once, not once a stage:
 //! 16 stored bytes (32 nibbles) become two 16-byte chunks, `lo` = nibbles 0, 2, 4, 6 and
 //! `hi` = nibbles 1, 3, 5, 7 of each word (`staged::widen_pair`: the same K permutation for A
 //! and B, so dot products are unchanged; signed nibbles go to the high half of a byte when the
