@@ -11,7 +11,8 @@
 // DenseNet-like net (BatchNormalization after a Concat: a table per channel); Tanh tables; an
 // Inception-like net of average pools smaller than their map (f32 averages, int8 QOperator too);
 // a classifier ending in Softmax (QLinearSoftmax); a ShuffleNetV2-like net (channel Split and
-// shuffle: gathers of channels).
+// shuffle: gathers of channels); convs off the square path (1x3 / 3x1 kernels, per-axis strides
+// and pads, auto_pad, 4 groups, a 7x7 depthwise conv, stride 3).
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx -o %t/u8 > /dev/null
@@ -35,7 +36,8 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/softmax_s8.onnx --batch 4 -o %t/smx > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/shufflenet_qop_u8.onnx --batch 3 -o %t/shf > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/exported_u8.onnx --batch 3 -o %t/exp > /dev/null
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf exp sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
+// RUN: nibble-gen import %hawq_fixtures/onnx/oddconv_u8.onnx --batch 3 -o %t/odd > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf exp odd sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
 
-// CHECK-COUNT-126: ptxas ok
+// CHECK-COUNT-132: ptxas ok
 // CHECK-NOT: FAILED

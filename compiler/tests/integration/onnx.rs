@@ -38,6 +38,8 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "shufflenet_u8",
         "exported_u8",
         "exported_qop_u8",
+        "oddconv_u8",
+        "oddconv_qop_s8",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();

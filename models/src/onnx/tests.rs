@@ -53,6 +53,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "shufflenet_qop_u8",
         "exported_u8",
         "exported_qop_u8",
+        "oddconv_u8",
+        "oddconv_qop_s8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
