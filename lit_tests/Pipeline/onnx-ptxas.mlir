@@ -12,7 +12,8 @@
 // Inception-like net of average pools smaller than their map (f32 averages, int8 QOperator too);
 // a classifier ending in Softmax (QLinearSoftmax); a ShuffleNetV2-like net (channel Split and
 // shuffle: gathers of channels); convs off the square path (1x3 / 3x1 kernels, per-axis strides
-// and pads, auto_pad, 4 groups, a 7x7 depthwise conv, stride 3).
+// and pads, auto_pad, 4 groups, a 7x7 depthwise conv, stride 3); Sub and Div of float constants
+// (tables).
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx -o %t/u8 > /dev/null
@@ -37,7 +38,8 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/shufflenet_qop_u8.onnx --batch 3 -o %t/shf > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/exported_u8.onnx --batch 3 -o %t/exp > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/oddconv_u8.onnx --batch 3 -o %t/odd > /dev/null
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf exp odd sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
+// RUN: nibble-gen import %hawq_fixtures/onnx/floatarith_u8.onnx --batch 3 -o %t/far > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf exp odd far sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
 
-// CHECK-COUNT-132: ptxas ok
+// CHECK-COUNT-138: ptxas ok
 // CHECK-NOT: FAILED

@@ -169,6 +169,21 @@ enum Unary {
     /// BatchNormalization: `x * scale[c] + bias[c]` (the per-channel factors as its kernel
     /// folds them: `scale = (1 / sqrt(var + eps)) * gamma`, `bias = beta - mean * scale`).
     Affine { scale: Vec<f32>, bias: Vec<f32> },
+    /// Add / Sub / Mul / Div of a float constant (one value, or one a channel), one f32
+    /// rounding as ONNX Runtime's float kernels compute it; `first`: the constant is the left
+    /// operand (`c - x`, `c / x`).
+    Arith { op: Arith, k: Vec<f32>, first: bool },
+    /// Float nodes one after another, before the next QuantizeLinear.
+    Seq(Vec<Unary>),
+}
+
+/// The float binary ops of [`Unary::Arith`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
 }
 
 impl Unary {
@@ -176,7 +191,19 @@ impl Unary {
     fn channels(&self) -> Option<usize> {
         match self {
             Unary::Affine { scale, .. } => Some(scale.len()),
+            Unary::Arith { k, .. } if k.len() > 1 => Some(k.len()),
+            Unary::Seq(fs) => fs.iter().filter_map(Unary::channels).max(),
             _ => None,
+        }
+    }
+    /// `self`, then `next`.
+    fn then(self, next: Unary) -> Unary {
+        match self {
+            Unary::Seq(mut fs) => {
+                fs.push(next);
+                Unary::Seq(fs)
+            }
+            f => Unary::Seq(vec![f, next]),
         }
     }
     fn apply(&self, x: f32, c: usize) -> f32 {
@@ -185,6 +212,18 @@ impl Unary {
                 ref scale,
                 ref bias,
             } => x * scale[c] + bias[c],
+            Unary::Arith { op, ref k, first } => {
+                let k = k[if k.len() == 1 { 0 } else { c }];
+                let (a, b) = if first { (k, x) } else { (x, k) };
+                match op {
+                    Arith::Add => a + b,
+                    Arith::Sub => a - b,
+                    Arith::Mul => a * b,
+                    Arith::Div => a / b,
+                }
+            }
+            // every per-channel step has the same channels (checked where the steps are chained)
+            Unary::Seq(ref fs) => fs.iter().fold(x, |x, f| f.apply(x, c)),
             Unary::Sigmoid => logistic(x),
             Unary::Tanh => tanh(x),
             Unary::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
@@ -1087,6 +1126,97 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// The operand of Add / Sub / Mul / Div `n` that is a float constant ONNX Runtime applies
+    /// in f32 (a plain float initializer or Constant; for Sub and Div, which ONNX Runtime does not
+    /// quantize, also the DequantizeLinear of quantized integers), when the other is not one.
+    fn float_const_operand(&self, n: &NodeProto) -> Option<usize> {
+        let float = |i: usize| {
+            n.input.get(i).is_some_and(|x| {
+                let dq = self.const_dq.contains_key(x.as_str());
+                (self.is_constant(x) && !dq) || (dq && matches!(n.op_type.as_str(), "Sub" | "Div"))
+            })
+        };
+        match (float(0), float(1)) {
+            (true, false) => Some(0),
+            (false, true) => Some(1),
+            _ => None,
+        }
+    }
+
+    /// Add / Sub / Mul / Div `n` of the float constant at input `ci` and a quantized tensor (or
+    /// a float function of one): one more f32 step of the table its QuantizeLinear builds. The
+    /// constant is one value or one a channel (`[1, C, 1, 1]` / `[C, 1, 1]` of an N x C x H x W
+    /// map, `[C]` / `[1, C]` of an N x C matrix).
+    fn float_arith(&self, n: &NodeProto, ci: usize) -> Result<Float, String> {
+        let x = input(n, 1 - ci)?;
+        let (q, before) = match self.values.get(x) {
+            Some(Entry::F(Float::Dq(q))) => (q.clone(), None),
+            Some(Entry::F(Float::Unary(q, f))) => (q.clone(), Some(f.clone())),
+            Some(Entry::F(Float::Input(_))) => {
+                return Err(format!(
+                    "{} of the float input '{x}' and a constant: nibble takes the input as its first QuantizeLinear reads it (apply this preprocessing to the input, or fold it into the first conv)",
+                    n.op_type
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "'{x}' is not the DequantizeLinear of a quantized tensor (or a float function of one)"
+                ))
+            }
+        };
+        if q.qtype.bits() > 8 {
+            return Err(format!("{} of a {}-bit tensor", n.op_type, q.qtype.bits()));
+        }
+        let cname = input(n, ci)?;
+        let dims = match self.const_dq.get(cname) {
+            Some((qn, ..)) => self.constant(qn)?.dims,
+            None => self.constant(cname)?.dims,
+        };
+        let k = self.float_constant(cname)?;
+        let xdims = self
+            .onnx_dims(x)
+            .ok_or_else(|| format!("'{x}' is neither N x C x H x W nor N x C"))?;
+        let ch = xdims[1];
+        let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+        let per_channel = match xdims.len() {
+            4 => dims == [1, ch, 1, 1] || dims == [ch, 1, 1],
+            _ => dims == [ch] || dims == [1, ch],
+        };
+        let k = if k.len() == 1 && dims.len() <= xdims.len() {
+            k
+        } else if per_channel && k.len() == ch as usize {
+            k
+        } else {
+            return Err(format!(
+                "{} by the constant '{cname}' of dims {dims:?} over a tensor of dims {xdims:?}: one value or one a channel is supported",
+                n.op_type
+            ));
+        };
+        let op = match n.op_type.as_str() {
+            "Add" => Arith::Add,
+            "Sub" => Arith::Sub,
+            "Mul" => Arith::Mul,
+            _ => Arith::Div,
+        };
+        let step = Unary::Arith {
+            op,
+            k,
+            first: ci == 0,
+        };
+        let f = match before {
+            None => step,
+            Some(f) => {
+                if let (Some(a), Some(b)) = (f.channels(), step.channels()) {
+                    if a != b {
+                        return Err(format!("{} channels after a function of {a}", b));
+                    }
+                }
+                f.then(step)
+            }
+        };
+        Ok(Float::Unary(q, f))
+    }
+
     fn is_constant(&self, name: &str) -> bool {
         self.consts.contains_key(name) || self.folded.contains_key(name)
     }
@@ -1615,6 +1745,17 @@ impl<'a> Importer<'a> {
             "Gemm" | "MatMul" => {
                 let f = self.gemm(n)?;
                 self.values.insert(out, Entry::F(f));
+            }
+            "Add" | "Sub" | "Mul" | "Div" if self.float_const_operand(n).is_some() => {
+                let ci = self.float_const_operand(n).expect("checked by the guard");
+                let f = self.float_arith(n, ci)?;
+                self.values.insert(out, Entry::F(f));
+            }
+            "Sub" | "Div" => {
+                return Err(format!(
+                    "{} of two activations is not supported (of a float constant and a quantized tensor, it is: one table of its values)",
+                    n.op_type
+                ));
             }
             "Add" => {
                 let is_const = |i: usize| -> Result<bool, String> {
@@ -2263,7 +2404,7 @@ impl<'a> Importer<'a> {
             "Identity" => self.alias(input(n, 0)?, out)?,
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, ReduceMean, a Pad before a Conv, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Sub and Div of a float constant, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, ReduceMean, a Pad before a Conv, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
                 ))
             }
         }
@@ -3906,6 +4047,8 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("Unsqueeze", 1, 2, 1),
     ("Concat", 1, usize::MAX, 1),
     ("Mul", 2, 2, 1),
+    ("Sub", 2, 2, 1),
+    ("Div", 2, 2, 1),
     ("Sigmoid", 1, 1, 1),
     ("Tanh", 1, 1, 1),
     ("HardSigmoid", 1, 1, 1),

@@ -40,6 +40,8 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "exported_qop_u8",
         "oddconv_u8",
         "oddconv_qop_s8",
+        "floatarith_u8",
+        "floatarith_s8",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();

@@ -55,6 +55,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "exported_qop_u8",
         "oddconv_u8",
         "oddconv_qop_s8",
+        "floatarith_u8",
+        "floatarith_s8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -2014,5 +2016,93 @@ fn accumulators_that_can_leave_i32_are_noted() {
             && n.contains("past i32")),
         "{:?}",
         wide.notes
+    );
+}
+
+/// Sub and Div of float constants between a DequantizeLinear and a QuantizeLinear (what
+/// quantize_static leaves in float) are one table of the quantized values: each entry the f32
+/// operations in ONNX Runtime's order, one rounding each, compared here with that arithmetic
+/// written out (per-channel Sub, Div by one value, a constant minus the map).
+#[test]
+fn float_arithmetic_of_constants_is_a_table_of_f32_operations() {
+    let c = TensorProto {
+        dims: vec![1, 2, 1, 1],
+        data_type: data_type::FLOAT,
+        name: "c".into(),
+        float_data: vec![0.3, -1.1],
+        ..Default::default()
+    };
+    let bytes = model_nodes(
+        vec![
+            node("Sub", "sub", &["xf", "c"], &["a"]),
+            node("Div", "div", &["a", "d"], &["b"]),
+            node("Sub", "rsub", &["k", "b"], &["e"]),
+            node("QuantizeLinear", "q2", &["e", "s2", "zp"], &["eq"]),
+            node("DequantizeLinear", "dq2", &["eq", "s2", "zp"], &["y"]),
+        ],
+        vec![
+            c,
+            scalar_f32("d", 1.7),
+            scalar_f32("k", 0.25),
+            scalar_f32("s2", 0.07),
+        ],
+    );
+    let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
+    let mut rng = nibble_qnn::tensor::Rng(11);
+    for _ in 0..4 {
+        let x = rng.tensor(&m.graph.args[0]);
+        // the whole int8 range and past it
+        let x = Tensor::float(x.ty.clone(), x.floats().iter().map(|v| v * 40.0).collect());
+        let y = nibble_qnn::reference::run(&m.graph, &m.weights, &[x.clone()]).unwrap();
+        let q = |v: f32, s: f32| ((v / s).round_ties_even()).clamp(-128.0, 127.0);
+        for (i, (&xv, &yv)) in x.floats().iter().zip(y[0].floats()).enumerate() {
+            let ch = (i / 16) % 2;
+            let xf = q(xv, 0.5) * 0.5;
+            let e = 0.25f32 - (xf - [0.3f32, -1.1][ch]) / 1.7f32;
+            assert_eq!(yv, q(e, 0.07) * 0.07, "element {i}: x = {xv}");
+        }
+    }
+}
+
+#[test]
+fn float_arithmetic_outside_tables_is_named() {
+    // of the float input itself (preprocessing before the first QuantizeLinear)
+    let bytes = model_bytes(
+        vec![
+            node("Sub", "norm", &["x", "k"], &["xn"]),
+            node("QuantizeLinear", "q", &["xn", "s", "zp"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["y"]),
+        ],
+        vec![
+            scalar_f32("s", 0.5),
+            tensor_i8("zp", vec![], vec![0]),
+            scalar_f32("k", 0.5),
+        ],
+        &[1, 2, 4, 4],
+        &[1, 2, 4, 4],
+    );
+    let e = import_error(&bytes);
+    assert!(
+        e.contains("Sub node 'norm'") && e.contains("float input"),
+        "{e}"
+    );
+    // of two activations
+    let e = import_error(&model(node("Div", "ratio", &["xf", "xf"], &["y"]), vec![]));
+    assert!(
+        e.contains("Div node 'ratio'") && e.contains("two activations"),
+        "{e}"
+    );
+    // a constant that broadcasts along the width, not the channels
+    let w = TensorProto {
+        dims: vec![4],
+        data_type: data_type::FLOAT,
+        name: "w".into(),
+        float_data: vec![1.0, 2.0, 3.0, 4.0],
+        ..Default::default()
+    };
+    let e = import_error(&model(node("Sub", "rows", &["xf", "w"], &["y"]), vec![w]));
+    assert!(
+        e.contains("Sub node 'rows'") && e.contains("one value or one a channel"),
+        "{e}"
     );
 }
