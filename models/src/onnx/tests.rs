@@ -2064,6 +2064,36 @@ fn float_arithmetic_of_constants_is_a_table_of_f32_operations() {
     }
 }
 
+/// Add and Mul of a plain float constant (nodes a quantizer left in float) take the same path.
+#[test]
+fn float_add_and_mul_of_constants_are_tables_too() {
+    let c = TensorProto {
+        dims: vec![2, 1, 1],
+        data_type: data_type::FLOAT,
+        name: "c".into(),
+        float_data: vec![0.75, -2.5],
+        ..Default::default()
+    };
+    let bytes = model_nodes(
+        vec![
+            node("Mul", "mul", &["xf", "c"], &["a"]),
+            node("Add", "add", &["k", "a"], &["e"]),
+            node("QuantizeLinear", "q2", &["e", "s2", "zp"], &["eq"]),
+            node("DequantizeLinear", "dq2", &["eq", "s2", "zp"], &["y"]),
+        ],
+        vec![c, scalar_f32("k", -0.4), scalar_f32("s2", 0.3)],
+    );
+    let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
+    let x = nibble_qnn::tensor::Rng(5).tensor(&m.graph.args[0]);
+    let x = Tensor::float(x.ty.clone(), x.floats().iter().map(|v| v * 30.0).collect());
+    let y = nibble_qnn::reference::run(&m.graph, &m.weights, &[x.clone()]).unwrap();
+    let q = |v: f32, s: f32| ((v / s).round_ties_even()).clamp(-128.0, 127.0);
+    for (i, (&xv, &yv)) in x.floats().iter().zip(y[0].floats()).enumerate() {
+        let e = -0.4f32 + q(xv, 0.5) * 0.5 * [0.75f32, -2.5][(i / 16) % 2];
+        assert_eq!(yv, q(e, 0.3) * 0.3, "element {i}: x = {xv}");
+    }
+}
+
 #[test]
 fn float_arithmetic_outside_tables_is_named() {
     // of the float input itself (preprocessing before the first QuantizeLinear)
