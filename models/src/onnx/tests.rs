@@ -202,6 +202,15 @@ fn tensor_i8(name: &str, dims: Vec<i64>, v: Vec<i8>) -> TensorProto {
         ..Default::default()
     }
 }
+fn tensor_f32(name: &str, dims: Vec<i64>, v: Vec<f32>) -> TensorProto {
+    TensorProto {
+        dims,
+        data_type: data_type::FLOAT,
+        name: name.into(),
+        float_data: v,
+        ..Default::default()
+    }
+}
 fn scalar_f32(name: &str, v: f32) -> TensorProto {
     TensorProto {
         data_type: data_type::FLOAT,
@@ -2030,13 +2039,7 @@ fn accumulators_that_can_leave_i32_are_noted() {
 /// written out (per-channel Sub, Div by one value, a constant minus the map).
 #[test]
 fn float_arithmetic_of_constants_is_a_table_of_f32_operations() {
-    let c = TensorProto {
-        dims: vec![1, 2, 1, 1],
-        data_type: data_type::FLOAT,
-        name: "c".into(),
-        float_data: vec![0.3, -1.1],
-        ..Default::default()
-    };
+    let c = tensor_f32("c", vec![1, 2, 1, 1], vec![0.3, -1.1]);
     let bytes = model_nodes(
         vec![
             node("Sub", "sub", &["xf", "c"], &["a"]),
@@ -2072,13 +2075,7 @@ fn float_arithmetic_of_constants_is_a_table_of_f32_operations() {
 /// Add and Mul of a plain float constant (nodes a quantizer left in float) take the same path.
 #[test]
 fn float_add_and_mul_of_constants_are_tables_too() {
-    let c = TensorProto {
-        dims: vec![2, 1, 1],
-        data_type: data_type::FLOAT,
-        name: "c".into(),
-        float_data: vec![0.75, -2.5],
-        ..Default::default()
-    };
+    let c = tensor_f32("c", vec![2, 1, 1], vec![0.75, -2.5]);
     let bytes = model_nodes(
         vec![
             node("Mul", "mul", &["xf", "c"], &["a"]),
@@ -2128,13 +2125,7 @@ fn float_arithmetic_outside_tables_is_named() {
         "{e}"
     );
     // a constant that broadcasts along the width, not the channels
-    let w = TensorProto {
-        dims: vec![4],
-        data_type: data_type::FLOAT,
-        name: "w".into(),
-        float_data: vec![1.0, 2.0, 3.0, 4.0],
-        ..Default::default()
-    };
+    let w = tensor_f32("w", vec![4], vec![1.0, 2.0, 3.0, 4.0]);
     let e = import_error(&model(node("Sub", "rows", &["xf", "w"], &["y"]), vec![w]));
     assert!(
         e.contains("Sub node 'rows'") && e.contains("one value or one a channel"),
