@@ -1842,14 +1842,21 @@ impl<'a> Importer<'a> {
                 };
                 self.values.insert(out, Entry::F(f));
             }
-            "MaxPool" => {
+            "MaxPool" | "GlobalMaxPool" => {
                 let a = Attrs::new(n);
-                check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "dilations", "storage_order", "auto_pad"])?;
                 let hw = self
                     .onnx_dims(input(n, 0)?)
                     .filter(|d| d.len() == 4)
                     .map(|d| [d[2], d[3]]);
-                let (kernel, strides, padding, ceil) = window(&a, true, hw)?;
+                let (kernel, strides, padding, ceil) = if n.op_type == "GlobalMaxPool" {
+                    // the maximum over the whole map: a max pool of the map's size
+                    check_known(&a, &[])?;
+                    let hw = hw.ok_or("a GlobalMaxPool of a tensor that is not N x C x H x W")?;
+                    (hw, [1, 1], [0; 4], false)
+                } else {
+                    check_known(&a, &["kernel_shape", "strides", "pads", "ceil_mode", "dilations", "storage_order", "auto_pad"])?;
+                    window(&a, true, hw)?
+                };
                 if let Some(Entry::F(
                     f @ (Float::Acc { pool_count: None, .. }
                     | Float::Sum { .. }
@@ -2404,7 +2411,7 @@ impl<'a> Importer<'a> {
             "Identity" => self.alias(input(n, 0)?, out)?,
             other => {
                 return Err(format!(
-                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Sub and Div of a float constant, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, ReduceMean, a Pad before a Conv, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
+                    "op type {other} is not supported (nibble imports QDQ CNNs: Conv, Gemm, MatMul, Add, Mul, Sub and Div of a float constant, Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, BatchNormalization, MaxPool, GlobalMaxPool, AveragePool, GlobalAveragePool, Concat, Split, Softmax, ReduceMean, a Pad before a Conv, Flatten, Reshape, Squeeze, Identity, Dropout, and a Transpose of a channel shuffle)"
                 ))
             }
         }
@@ -4030,6 +4037,7 @@ const ARITY: &[(&str, usize, usize, usize)] = &[
     ("Relu", 1, 1, 1),
     ("Clip", 1, 3, 1),
     ("MaxPool", 1, 1, 1),
+    ("GlobalMaxPool", 1, 1, 1),
     ("AveragePool", 1, 1, 1),
     ("GlobalAveragePool", 1, 1, 1),
     ("Softmax", 1, 1, 1),
