@@ -63,24 +63,24 @@ other_builds() { # name model_dir target manifest-tail [kernel]: the artifacts o
   # builds (`-label`), built like `name` (its kernel option, if any). One whose PTX is
   # byte-identical to `name`'s is left out (and counted): it would only repeat its runs.
   [[ " ${PREV_TARGETS:-sm_90} " == *" $3 "* ]] || return 0
-  local b
+  local b v
   for b in $builds; do
     opt=${b#*:} emit "$1-${b%%:*}" "$2" "$3" "${5:-auto}"
-    if cmp -s "$suite/art/$1/kernels.ptx" "$suite/art/$1-${b%%:*}/kernels.ptx"; then
-      rm -rf "${suite:?}/art/$1-${b%%:*}"; echo "$1-${b%%:*}" >> "$suite/identical.txt"
-    else
-      echo "$1-${b%%:*} $4" >> "$manifest"
-    fi
+    keep_if_differs "$1" "${b%%:*}" "$4"
     for v in ${VARIANTS:-}; do # and its VARIANTS (`-variant-label`, compared with `-variant`)
       [ -d "$suite/art/$1-${v%%:*}" ] || continue
       opt=${b#*:} emit "$1-${v%%:*}-${b%%:*}" "$2" "$3" auto "" "${v#*:}"
-      if cmp -s "$suite/art/$1-${v%%:*}/kernels.ptx" "$suite/art/$1-${v%%:*}-${b%%:*}/kernels.ptx"; then
-        rm -rf "${suite:?}/art/$1-${v%%:*}-${b%%:*}"; echo "$1-${v%%:*}-${b%%:*}" >> "$suite/identical.txt"
-      else
-        echo "$1-${v%%:*}-${b%%:*} $4" >> "$manifest"
-      fi
+      keep_if_differs "$1-${v%%:*}" "${b%%:*}" "$4"
     done
   done
+}
+keep_if_differs() { # base label manifest-tail: artifact base-label into the manifest, or (its
+  # PTX byte-identical to base's) removed and named in identical.txt
+  if cmp -s "$suite/art/$1/kernels.ptx" "$suite/art/$1-$2/kernels.ptx"; then
+    rm -rf "${suite:?}/art/$1-$2"; echo "$1-$2" >> "$suite/identical.txt"
+  else
+    echo "$1-$2 $3" >> "$manifest"
+  fi
 }
 
 variants() { # name model_dir target manifest-tail: the VARIANTS artifacts of one model

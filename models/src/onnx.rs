@@ -1168,10 +1168,7 @@ impl<'a> Importer<'a> {
             return Err(format!("{} of a {}-bit tensor", n.op_type, q.qtype.bits()));
         }
         let cname = input(n, ci)?;
-        let dims = match self.const_dq.get(cname) {
-            Some((qn, ..)) => self.constant(qn)?.dims,
-            None => self.constant(cname)?.dims,
-        };
+        let dims = self.constant_dims(cname)?;
         let k = self.float_constant(cname)?;
         let xdims = self
             .onnx_dims(x)
@@ -1182,16 +1179,13 @@ impl<'a> Importer<'a> {
             4 => dims == [1, ch, 1, 1] || dims == [ch, 1, 1],
             _ => dims == [ch] || dims == [1, ch],
         };
-        let k = if k.len() == 1 && dims.len() <= xdims.len() {
-            k
-        } else if per_channel && k.len() == ch as usize {
-            k
-        } else {
+        let one = k.len() == 1 && dims.len() <= xdims.len();
+        if !one && !(per_channel && k.len() == ch as usize) {
             return Err(format!(
                 "{} by the constant '{cname}' of dims {dims:?} over a tensor of dims {xdims:?}: one value or one a channel is supported",
                 n.op_type
             ));
-        };
+        }
         let op = match n.op_type.as_str() {
             "Add" => Arith::Add,
             "Sub" => Arith::Sub,
@@ -1215,6 +1209,15 @@ impl<'a> Importer<'a> {
             }
         };
         Ok(Float::Unary(q, f))
+    }
+
+    /// The dims of constant `name` (of its quantized integers, where it is their
+    /// DequantizeLinear).
+    fn constant_dims(&self, name: &str) -> Result<Vec<usize>, String> {
+        Ok(match self.const_dq.get(name) {
+            Some((q, ..)) => self.constant(q)?.dims,
+            None => self.constant(name)?.dims,
+        })
     }
 
     fn is_constant(&self, name: &str) -> bool {
@@ -2074,10 +2077,7 @@ impl<'a> Importer<'a> {
                 let param = |i: usize| -> Result<Vec<f32>, String> {
                     let name = input(n, i)?;
                     // the schema: 1-D of C (ONNX Runtime refuses [C, 1, 1])
-                    let dims = match self.const_dq.get(name) {
-                        Some((q, ..)) => self.constant(q)?.dims,
-                        None => self.constant(name)?.dims,
-                    };
+                    let dims = self.constant_dims(name)?;
                     if dims.len() != 1 {
                         return Err(format!("'{name}' has dims {dims:?}; BatchNormalization's parameters are 1-D"));
                     }

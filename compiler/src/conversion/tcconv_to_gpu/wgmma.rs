@@ -239,10 +239,9 @@ fn widened_mainloop(
     let store =
         |kb: &mut KernelBuilder, words: &[Val], sl: Val| store_widened(kb, p, smem, ops, words, sl);
     let iters = ops.iters;
-    // stages 0 .. AHEAD in registers (past the last stage: a repeat of stage 0, never stored)
+    // stages 0 .. AHEAD in registers (`load_words` repeats the last stage past it: never stored)
     let sets: Vec<Vec<Val>> = (0..AHEAD)
         .map(|st| {
-            let st = if st >= iters { 0 } else { st };
             let c = kb.idx(st);
             load(kb, c)
         })
