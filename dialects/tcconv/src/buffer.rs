@@ -168,6 +168,26 @@ pub fn padded_dims(dims: [i64; 4], padding: [i64; 4]) -> Option<[i64; 4]> {
     })
 }
 
+/// The dims a `tcconv.quantize` of `input` into `elem` writes: the input's padded by `padding`,
+/// or with `space_to_depth` b >= 2 that padded map's space-to-depth map (b b cs channels, cs the
+/// input's channels as `elem` stores them; each padded extent a multiple of b). None where the
+/// padding is negative or an extent not a multiple of b.
+pub fn quantize_output_dims(
+    input: &ActBuffer,
+    elem: ElemType,
+    padding: [i64; 4],
+    space_to_depth: i64,
+) -> Option<[i64; 4]> {
+    let [n, c, h, w] = padded_dims(input.dims, padding)?;
+    match space_to_depth {
+        0 => Some([n, c, h, w]),
+        b if (2..=crate::program::MAX_SPACE_TO_DEPTH).contains(&b) && h % b == 0 && w % b == 0 => {
+            Some([n, b * b * padded_channels(elem, c), h / b, w / b])
+        }
+        _ => None,
+    }
+}
+
 pub fn padded_channels(e: ElemType, c: i64) -> i64 {
     match storage_of(e) {
         Storage::Packed4 => (c + 7) / 8 * 8,

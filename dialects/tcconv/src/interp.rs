@@ -600,12 +600,15 @@ impl Ctx<'_> {
                 mode,
                 padding,
                 padding_value,
+                space_to_depth,
             } => {
                 let ib = self.buf(*input)?;
-                let [_, _, ih, iw] = ib.dims;
-                if buffer::padded_dims(ib.dims, *padding) != Some(ob.dims) {
+                let [_, ic, ih, iw] = ib.dims;
+                if buffer::quantize_output_dims(ib, ob.elem, *padding, *space_to_depth)
+                    != Some(ob.dims)
+                {
                     return Err(format!(
-                        "quantize of {:?} padded by {padding:?} does not give {:?}",
+                        "quantize of {:?} padded by {padding:?} (space-to-depth {space_to_depth}) does not give {:?}",
                         ib.dims, ob.dims
                     ));
                 }
@@ -615,7 +618,21 @@ impl Ctx<'_> {
                 let x = load_floats(ib, self.stored(bufs, *input)?)?;
                 let (lo, hi) = ob.elem.range();
                 let (pt, pl) = (padding[0] as usize, padding[1] as usize);
+                // space-to-depth: output channel (dh b + dw) cs + c at (h, w) is channel c of the
+                // padded map at (b h + dh, b w + dw)
+                let b = (*space_to_depth).max(1) as usize;
+                let cs = buffer::padded_channels(ob.elem, ic) as usize;
                 let slots = og.fill(|n, c, h, w| {
+                    let (c, h, w) = match b {
+                        1 => (c, h, w),
+                        _ => {
+                            let k = c / cs;
+                            if c % cs >= ic as usize {
+                                return Ok(0);
+                            }
+                            (c % cs, b * h + k / b, b * w + k % b)
+                        }
+                    };
                     let (y, x0) = (h.wrapping_sub(pt), w.wrapping_sub(pl));
                     if y >= ih as usize || x0 >= iw as usize {
                         return Ok(*padding_value as i32);
@@ -2554,8 +2571,11 @@ mod tests {
     fn a_stem_pad_folded_into_the_quantize_matches_the_reference() {
         // ONNX's stem: the conv pads with the input's zero point; by default (pads=quantize)
         // the quantize writes the padded map (odd size 19, 7x7 stride 2, padding 3) on every
-        // target
-        let folded = LowerOptions::default();
+        // target (its space-to-depth map: the next test)
+        let folded = LowerOptions {
+            plain_stem: true,
+            ..Default::default()
+        };
         let mut fails = vec![];
         for (seed, batch, cin, zp) in [(41u64, 1i64, 3i64, 5i64), (42, 2, 3, -7), (43, 3, 16, 113)]
         {
@@ -2587,6 +2607,7 @@ mod tests {
                 // with pads=separate the pad stays a kernel of its own
                 let separate = LowerOptions {
                     separate_pads: true,
+                    plain_stem: true,
                     ..Default::default()
                 };
                 let p = lower(&g, t, &separate).unwrap();
@@ -2598,6 +2619,137 @@ mod tests {
             }
         }
         assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
+    #[test]
+    fn strided_stems_read_the_space_to_depth_map_and_match_the_reference() {
+        // (seed, batch, channels, size, kernel, stride, padding, zero point, image type):
+        // ResNet's 7 x 7 / 2 stem on odd and even sizes, a zero point padding the image (the
+        // quantize's border), one and four channels, 3 x 3 / 2, 5 x 5 / 2 unpadded, a 4 x 4 / 4
+        // patchify stem, a 4-bit image (8 channels a 4-byte pixel)
+        #[rustfmt::skip]
+        let cases = [
+            (61u64, 1i64, 3i64, 19i64, 7i64, 2i64, 3i64, 0i64, ElemType::I8),
+            (62, 2, 3, 20, 7, 2, 3, 5, ElemType::I8),
+            (63, 3, 1, 17, 3, 2, 1, 0, ElemType::I8),
+            (64, 1, 4, 16, 4, 4, 0, 0, ElemType::I8),
+            (65, 2, 3, 23, 5, 2, 0, 7, ElemType::U8),
+            (66, 1, 2, 18, 3, 2, 1, -9, ElemType::I8),
+            (67, 1, 3, 15, 7, 2, 3, 0, ElemType::I4),
+        ];
+        let mut fails = vec![];
+        for (seed, batch, cin, h, k, s, pad, zp, elem) in cases {
+            let mut rng = Rng(seed);
+            let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::F32);
+            let mut g = Graph::new("s2d", vec![x_ty.clone()]);
+            let q = g.push(
+                Op::Quantize {
+                    scale: 0.021,
+                    layout: Layout::NCHW,
+                    zero_point: zp,
+                    mode: QuantizeMode::Divide,
+                },
+                vec![0],
+                TensorType::new(vec![batch, cin, h, h], elem),
+            );
+            let w_ty = TensorType::new(vec![24, cin, k, k], ElemType::I8);
+            let mut w = Weights::default();
+            w.insert("w", rng.tensor(&w_ty));
+            let wv = weight(&mut g, "w", w_ty);
+            let oh = (h + 2 * pad - k) / s + 1;
+            let y = g.push(
+                Op::Conv2d {
+                    strides: [s, s],
+                    padding: [pad; 4],
+                    layout: Layout::NCHW,
+                    kernel_layout: KernelLayout::OIHW,
+                    padding_value: zp,
+                    groups: 1,
+                },
+                vec![q, wv],
+                TensorType::new(vec![batch, 24, oh, oh], ElemType::I32),
+            );
+            g.results = vec![y];
+            let inputs = vec![rng.tensor(&x_ty)];
+            let want = reference::run(&g, &w, &inputs).unwrap();
+            let what = format!("b{batch} c{cin} {h}x{h} {k}x{k} / {s} pad {pad} zp {zp} {elem}");
+            for t in Target::ALL {
+                for plain_stem in [false, true] {
+                    let opts = LowerOptions {
+                        plain_stem,
+                        ..Default::default()
+                    };
+                    let p = lower(&g, t, &opts).unwrap();
+                    let s2d = p.ops.iter().any(|o| {
+                        matches!(o, TcOp::Quantize { space_to_depth, .. } if *space_to_depth == s)
+                    });
+                    // the shared-memory families take the 8-bit stems from sm_80 on
+                    let want_s2d = !plain_stem && t != Target::Sm75 && elem.bits() == 8;
+                    if s2d != want_s2d && !(s2d && elem.bits() == 4 && !plain_stem) {
+                        fails.push(format!("{what} on {t} (plain {plain_stem}): s2d {s2d}"));
+                    }
+                    if let Err(e) = crate::verify::verify_program(&p) {
+                        fails.push(format!("{what} on {t}: {e:?}"));
+                    }
+                    let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
+                    match got {
+                        Ok(got) if got == want => {}
+                        Ok(_) => fails.push(format!("{what} on {t} (plain {plain_stem}): differs")),
+                        Err(e) => fails.push(format!("{what} on {t} (plain {plain_stem}): {e}")),
+                    }
+                }
+            }
+        }
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
+    #[test]
+    fn stems_the_space_to_depth_map_does_not_help_keep_their_input() {
+        // a 1 x 1 / 2 conv (no tap to gather), 16 channels (whole 16-byte pixels already), a
+        // quantize read twice: each reads the quantize's map as it is
+        for (cin, k, s, twice) in [(3i64, 1i64, 2i64, false), (16, 7, 2, false), (3, 7, 2, true)] {
+            let mut rng = Rng(70 + cin as u64 + k as u64);
+            let h = 16;
+            let x_ty = TensorType::new(vec![1, cin, h, h], ElemType::F32);
+            let mut g = Graph::new("keep", vec![x_ty.clone()]);
+            let q = g.push(
+                Op::Quantize {
+                    scale: 0.021,
+                    layout: Layout::NCHW,
+                    zero_point: 0,
+                    mode: QuantizeMode::Divide,
+                },
+                vec![0],
+                TensorType::new(vec![1, cin, h, h], ElemType::I8),
+            );
+            let w_ty = TensorType::new(vec![16, cin, k, k], ElemType::I8);
+            let mut w = Weights::default();
+            w.insert("w", rng.tensor(&w_ty));
+            let wv = weight(&mut g, "w", w_ty);
+            let oh = (h + 2 * (k / 2) - k) / s + 1;
+            let y = g.push(
+                Op::Conv2d {
+                    strides: [s, s],
+                    padding: [k / 2; 4],
+                    layout: Layout::NCHW,
+                    kernel_layout: KernelLayout::OIHW,
+                    padding_value: 0,
+                    groups: 1,
+                },
+                vec![q, wv],
+                TensorType::new(vec![1, 16, oh, oh], ElemType::I32),
+            );
+            g.results = if twice { vec![y, q] } else { vec![y] };
+            let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
+            assert!(
+                p.ops
+                    .iter()
+                    .all(|o| matches!(o, TcOp::Quantize { space_to_depth: 0, .. }) || !matches!(o, TcOp::Quantize { .. })),
+                "c{cin} {k}x{k} / {s} read twice {twice}"
+            );
+            let (f, _) = check_all_lowerings(&format!("c{cin} k{k} twice {twice}"), &g, &w, &[rng.tensor(&x_ty)]);
+            assert!(f.is_empty(), "{}", f.join("\n"));
+        }
     }
 
     /// The head of every ResNet: a 4-D map, global average pool, flatten, dense.

@@ -171,7 +171,7 @@ pub fn build_func<'c>(
     }
     let mut weights = vec![];
     for w in &p.weights {
-        let attrs = format!(
+        let mut attrs = format!(
             "dims = {}, elem = \"{}\", name = \"{}\", packing = \"{}\", source = \"{}\", source_layout = \"{}\"",
             arr64(&w.dims),
             w.elem,
@@ -180,6 +180,13 @@ pub fn build_func<'c>(
             w.source,
             w.source_layout.name()
         );
+        if let Some(s) = w.space_to_depth {
+            attrs += &format!(
+                ", source_dims = {}, space_to_depth = {} : i64",
+                arr64(&s.source_dims),
+                s.block
+            );
+        }
         let op = OperationBuilder::new("tcconv.weight", loc)
             .add_results(&[memref(&weight_memref(w))?])
             .add_attributes(&dict(ctx, &attrs)?)
@@ -198,16 +205,20 @@ pub fn build_func<'c>(
                 mode,
                 padding,
                 padding_value,
+                space_to_depth,
             } => (vec![bufs[input], bufs[output]], None, {
                 let mut s = String::new();
                 if *mode != QuantizeMode::default() {
                     s += &format!("mode = \"{}\", ", mode.name());
                 }
-                if *padding != [0; 4] {
+                if *padding != [0; 4] || *space_to_depth != 0 {
                     s += &format!(
                         "padding = {}, padding_value = {padding_value} : i64, ",
                         arr64(padding)
                     );
+                }
+                if *space_to_depth != 0 {
+                    s += &format!("space_to_depth = {space_to_depth} : i64, ");
                 }
                 s += &format!("scale = {}", f32_attr(*scale));
                 if *zero_point != 0 {
@@ -722,6 +733,14 @@ pub fn packed_weight_of(op: &OperationRef) -> Result<PackedWeight, String> {
         dims,
         source_layout: KernelLayout::parse(&sl)
             .ok_or_else(|| format!("unknown source_layout '{sl}'"))?,
+        space_to_depth: match opt_int(op, "space_to_depth")? {
+            None => None,
+            Some(block) => {
+                let source_dims = i64_array::<4>(op, "source_dims")?;
+                checked_dims("source_dims", &source_dims)?;
+                Some(SpaceToDepth { block, source_dims })
+            }
+        },
     })
 }
 
@@ -831,6 +850,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                     Ok(_) => i64_array(&op, "padding").map_err(err)?,
                 },
                 padding_value: opt_int(&op, "padding_value").map_err(err)?.unwrap_or(0),
+                space_to_depth: opt_int(&op, "space_to_depth").map_err(err)?.unwrap_or(0),
             }),
             "tcconv.pad" => p.ops.push(TcOp::Pad {
                 input: operand(0)?,

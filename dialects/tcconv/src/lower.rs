@@ -72,6 +72,9 @@ pub struct LowerOptions {
     /// [`crate::select::CHAIN_CLUSTER_MAX`] (8, the portable size; 0 means that too), or
     /// 16 with `chains=cluster16` (a non-portable size: ResNet-50's stage 4 chains too).
     pub chain_tiles: i64,
+    /// `stem=plain`: a strided conv of a quantized image reads the quantize's map as it is; by
+    /// default such a stem reads its space-to-depth map instead ([`space_to_depth_stems`]).
+    pub plain_stem: bool,
 }
 
 /// The largest batch whose stem computes its max pool ([`fold_max_pools_into_stems`]): each
@@ -461,6 +464,7 @@ impl<'g> Lowering<'g> {
             elem: self.g.value_type(v).elem,
             dims,
             source_layout,
+            space_to_depth: None,
         });
         let id = self.p.weights.len() - 1;
         self.weights.insert(key, id);
@@ -700,6 +704,7 @@ impl<'g> Lowering<'g> {
             mode: *mode,
             padding: [0; 4],
             padding_value: 0,
+            space_to_depth: 0,
         });
     }
 
@@ -1288,6 +1293,9 @@ impl<'g> Lowering<'g> {
         if !self.opts.separate_pads {
             fold_pads_into_quantize(&mut self.p);
         }
+        if !self.opts.plain_stem {
+            space_to_depth_stems(&mut self.p, &self.opts);
+        }
         Ok(self.p)
     }
 }
@@ -1591,6 +1599,178 @@ fn fold_pads_into_quantize(p: &mut Program) {
             }
             _ => false,
         }
+    })
+}
+
+/// A stride-b conv (b >= 2 on both axes, a kernel of at least b x b, one group, im2col) of a
+/// quantize's map that only it reads, whose pixels are fewer than 16 bytes (a 3-channel image:
+/// 4 bytes) and whose space-to-depth pixels are whole 16-byte rows, reads the space-to-depth map
+/// of that quantize's padded map instead ([`SpaceToDepth`]): the quantize writes the map, and
+/// the conv becomes a stride-1 conv of a `ceil(KH / b) x ceil(KW / b)` kernel without padding
+/// over `b b cs` channels (ResNet's 7 x 7 / 2 stem over 3 channels: 4 x 4 over 16 8-bit
+/// channels, 256 bytes of K for 196), whose weight the packer rearranges. The products are the
+/// same (the added taps' weights are 0); what changes is that each tap is a 16-byte chunk, so
+/// the shared-memory families (staged, wgmma) take the stem. Applied where they do; elsewhere
+/// the conv is left as it is.
+pub fn space_to_depth_stems(p: &mut Program, opts: &LowerOptions) {
+    for i in 0..p.ops.len() {
+        let Some(st) = space_to_depth_stem(p, i, opts) else {
+            continue;
+        };
+        p.buffers.push(st.map);
+        let map = p.buffers.len() - 1;
+        if let TcOp::Quantize {
+            output,
+            padding,
+            padding_value,
+            space_to_depth,
+            ..
+        } = &mut p.ops[st.quantize]
+        {
+            (*output, *padding, *padding_value) = (map, st.padding, st.padding_value);
+            *space_to_depth = st.conv.strides[0];
+        }
+        let mut conv = st.conv;
+        conv.input = map;
+        conv.strides = [1, 1];
+        // the source's packing stays where another op reads it
+        let w = conv.weight;
+        let users = p
+            .ops
+            .iter()
+            .filter(|o| match o {
+                TcOp::Conv2d(k) => {
+                    k.weight == w || k.shortcut.as_ref().is_some_and(|s| s.weight == w)
+                }
+                TcOp::Dense(d) => d.weight == w,
+                _ => false,
+            })
+            .count();
+        if users == 1 {
+            p.weights[w] = st.weight;
+        } else {
+            p.weights.push(st.weight);
+            conv.weight = p.weights.len() - 1;
+        }
+        p.ops[i] = TcOp::Conv2d(conv);
+    }
+}
+
+/// What [`space_to_depth_stems`] changes for conv op `i`: the quantize op writing its input,
+/// that quantize's new border and map, the rearranged weight and the conv on the map (kernel,
+/// padding, tiling and family; its input and strides still the old ones).
+struct SpaceToDepthStem {
+    quantize: usize,
+    padding: [i64; 4],
+    padding_value: i64,
+    map: ActBuffer,
+    weight: PackedWeight,
+    conv: Conv,
+}
+
+fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<SpaceToDepthStem> {
+    let TcOp::Conv2d(c) = &p.ops[i] else {
+        return None;
+    };
+    let b = c.strides[0];
+    if !(2..=MAX_SPACE_TO_DEPTH).contains(&b)
+        || c.strides[1] != b
+        || c.kernel.iter().any(|&k| k < b)
+        || c.groups != 1
+        || c.strategy != Strategy::Im2col
+        || c.quantize.is_some()
+        || c.pool.is_some()
+        || c.chain.is_some()
+        || c.shortcut.is_some()
+    {
+        return None;
+    }
+    let x = c.input;
+    let readers = p.ops.iter().filter(|o| o.reads().contains(&x)).count();
+    if readers != 1 || p.outputs.contains(&x) {
+        return None;
+    }
+    let q = (0..i).rev().find(|&j| p.ops[j].writes_all().contains(&x))?;
+    let TcOp::Quantize {
+        input: image,
+        output,
+        padding: qpad,
+        padding_value,
+        space_to_depth: 0,
+        ..
+    } = &p.ops[q]
+    else {
+        return None;
+    };
+    let xb = &p.buffers[x];
+    let bits = xb.elem.bits() as i64;
+    if *output != x || xb.layout != Layout::NHWC || !matches!(bits, 4 | 8) || !xb.elem.is_int() {
+        return None;
+    }
+    let [n, ch, h, w] = p.buffers[*image].dims;
+    let cs = padded_channels(xb.elem, ch);
+    let pixel = cs * bits / 8;
+    if pixel >= 16 || (b * b * pixel) % 16 != 0 {
+        return None;
+    }
+    // one border: the quantize's (its padding value) or the conv's (zeros)
+    let (pad, value) = match (*qpad == [0; 4], c.padding == [0; 4]) {
+        (true, _) => (c.padding, 0),
+        (false, true) => (*qpad, *padding_value),
+        (false, false) => return None,
+    };
+    let [_, o, oh, ow] = p.buffers[c.output].dims;
+    let (kh, kw) = ((c.kernel[0] + b - 1) / b, (c.kernel[1] + b - 1) / b);
+    let (hs, ws) = (oh + kh - 1, ow + kw - 1);
+    // rows and columns past the ones the conv reads are left out (never negative padding)
+    let (pb, pr) = (b * hs - pad[0] - h, b * ws - pad[1] - w);
+    if pb < 0 || pr < 0 {
+        return None;
+    }
+    let map = ActBuffer::new(Layout::NHWC, xb.elem, [n, b * b * cs, hs, ws]);
+    let src = &p.weights[c.weight];
+    let weight = PackedWeight {
+        name: format!("{}.ohwi_s2d{b}", src.source),
+        dims: [o, b * b * cs, kh, kw],
+        space_to_depth: Some(SpaceToDepth {
+            block: b,
+            source_dims: src.dims,
+        }),
+        ..src.clone()
+    };
+    let gemm = [n * oh * ow, o, kh * kw * b * b * cs];
+    let mut conv = Conv {
+        padding: [0; 4],
+        kernel: [kh, kw],
+        tiling: choose_tiling(p.target, gemm, xb.elem, src.elem, opts.tile),
+        ..c.clone()
+    };
+    // the kernel the conv on the map gets, with the map and the weight in place
+    let mut buffers = p.buffers.clone();
+    buffers.push(map.clone());
+    let mut weights = p.weights.clone();
+    weights.push(weight.clone());
+    let on_map = Conv {
+        input: buffers.len() - 1,
+        weight: weights.len() - 1,
+        strides: [1, 1],
+        ..conv.clone()
+    };
+    let spec = ConvSpec::conv(&on_map, &buffers, &weights);
+    let k = choose(&spec, &on_map.tiling, p.target, opts.kernel, opts.tile);
+    conv.family = k.family();
+    match &k {
+        Kernel::Wgmma(wp) => conv.tiling.block_tile = [wp.bm(), wp.bn, wp.wbk()],
+        Kernel::Staged(_) => {}
+        _ => return None,
+    }
+    Some(SpaceToDepthStem {
+        quantize: q,
+        padding: [pad[0], pad[1], pb, pr],
+        padding_value: value,
+        map,
+        weight,
+        conv,
     })
 }
 

@@ -73,10 +73,15 @@ pub fn slot(pw: &PackedWeight, o: usize, i: usize, kh: usize, kw: usize) -> usiz
     }
 }
 
+/// The logical (o, i, kh, kw) of the qnn source: `dims`, or a space-to-depth weight's source.
+fn source_dims(pw: &PackedWeight) -> [i64; 4] {
+    pw.space_to_depth.map_or(pw.dims, |s| s.source_dims)
+}
+
 /// The shape the qnn weight must have.
 pub fn source_shape(pw: &PackedWeight) -> Vec<i64> {
     match pw.packing {
-        Packing::ConvOhwi | Packing::ConvHwoi => pw.source_layout.shape(pw.dims),
+        Packing::ConvOhwi | Packing::ConvHwoi => pw.source_layout.shape(source_dims(pw)),
         Packing::DenseOk => vec![pw.dims[0], pw.dims[1]],
         Packing::Bias => vec![pw.dims[0]],
     }
@@ -85,13 +90,14 @@ pub fn source_shape(pw: &PackedWeight) -> Vec<i64> {
 /// Logical (o, i, kh, kw) strides of the qnn source tensor.
 fn source_strides(pw: &PackedWeight) -> [usize; 4] {
     match pw.packing {
-        Packing::ConvOhwi | Packing::ConvHwoi => pw.source_layout.strides(pw.dims),
+        Packing::ConvOhwi | Packing::ConvHwoi => pw.source_layout.strides(source_dims(pw)),
         Packing::DenseOk => [pw.dims[1] as usize, 1, 0, 0],
         Packing::Bias => [1, 0, 0, 0],
     }
 }
 
-fn check_dims(pw: &PackedWeight) -> Result<(), String> {
+/// Whether the weight's dims fit its packing (and a space-to-depth weight's its source's).
+pub fn check_dims(pw: &PackedWeight) -> Result<(), String> {
     if pw.dims.iter().any(|&d| d < 0) {
         return Err(format!("negative dimension in {:?}", pw.dims));
     }
@@ -106,21 +112,52 @@ fn check_dims(pw: &PackedWeight) -> Result<(), String> {
             pw.packing, pw.dims
         ));
     }
+    if let Some(s) = pw.space_to_depth {
+        let [o, c, kh, kw] = s.source_dims;
+        let b = s.block.max(1);
+        let want = [o, b * b * padded_channels(pw.elem, c), (kh + b - 1) / b, (kw + b - 1) / b];
+        if pw.packing != Packing::ConvOhwi
+            || s.block < 2
+            || s.block > crate::program::MAX_SPACE_TO_DEPTH
+            || s.source_dims.iter().any(|&d| d < 0)
+            || pw.dims != want
+        {
+            return Err(format!(
+                "a space-to-depth weight (block {b}) of source dims {:?} is an ohwi weight of dims {want:?}, not {:?} {:?}",
+                s.source_dims, pw.packing, pw.dims
+            ));
+        }
+    }
     Ok(())
 }
 
-/// Visit every logical (o, i, kh, kw) of the weight with its packed slot and source index.
+/// Visit every logical (o, i, kh, kw) of the weight that has a source value with its packed
+/// slot and source index (every one but a space-to-depth weight's zeros).
 fn for_each(pw: &PackedWeight, mut f: impl FnMut(usize, usize)) {
     let [o, i, kh, kw] = pw.dims.map(|d| d as usize);
     let s = source_strides(pw);
+    // (channel, row, column) of the source at packed (i, kh, kw)
+    let at = |c: usize, y: usize, x: usize| -> Option<[usize; 3]> {
+        let Some(sd) = pw.space_to_depth else {
+            return Some([c, y, x]);
+        };
+        let [_, sc, skh, skw] = sd.source_dims.map(|d| d as usize);
+        let b = sd.block as usize;
+        let cs = padded_channels(pw.elem, sd.source_dims[1]) as usize;
+        let (k, c) = (c / cs, c % cs);
+        let (y, x) = (b * y + k / b, b * x + k % b);
+        (c < sc && y < skh && x < skw).then_some([c, y, x])
+    };
     for oo in 0..o {
         for y in 0..kh {
             for x in 0..kw {
                 for c in 0..i {
-                    f(
-                        slot(pw, oo, c, y, x),
-                        oo * s[0] + c * s[1] + y * s[2] + x * s[3],
-                    );
+                    if let Some([sc, sy, sx]) = at(c, y, x) {
+                        f(
+                            slot(pw, oo, c, y, x),
+                            oo * s[0] + sc * s[1] + sy * s[2] + sx * s[3],
+                        );
+                    }
                 }
             }
         }
@@ -282,6 +319,7 @@ pub fn from_le_bytes(elem: ElemType, bytes: &[u8]) -> Result<Stored, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::program::SpaceToDepth;
     use crate::target::Target;
     use nibble_qnn::semantics::KernelLayout;
     use nibble_qnn::tensor::Rng;
@@ -294,6 +332,7 @@ mod tests {
             elem,
             dims,
             source_layout: kl,
+            space_to_depth: None,
         }
     }
 
@@ -331,6 +370,56 @@ mod tests {
             v.push(pw(Packing::Bias, e, [9, 1, 1, 1], KernelLayout::OIHW));
         }
         v
+    }
+
+    #[test]
+    fn space_to_depth_weights_hold_each_source_tap_once_and_zeros_elsewhere() {
+        let mut rng = Rng(9);
+        // (source dims, block, type, source layout): ResNet's stem, a 3 x 3 / 2 of 5 channels,
+        // a 4 x 4 / 4 patchify, a 4-bit weight (8 channels a stored row)
+        #[rustfmt::skip]
+        let cases = [
+            ([6i64, 3i64, 7i64, 7i64], 2i64, ElemType::I8, KernelLayout::OIHW),
+            ([4, 5, 3, 3], 2, ElemType::U8, KernelLayout::HWIO),
+            ([3, 4, 4, 4], 4, ElemType::I8, KernelLayout::OHWI),
+            ([2, 3, 5, 5], 2, ElemType::I4, KernelLayout::OIHW),
+        ];
+        for (src, b, e, kl) in cases {
+            let [o, c, kh, kw] = src;
+            let cs = padded_channels(e, c);
+            let mut p = pw(Packing::ConvOhwi, e, [o, b * b * cs, (kh + b - 1) / b, (kw + b - 1) / b], kl);
+            p.space_to_depth = Some(SpaceToDepth { block: b, source_dims: src });
+            let t = rng.tensor(&TensorType::new(kl.shape(src), e));
+            let packed = pack_weight(&p, &t).unwrap();
+            let slots = unpack_weight(&p, &packed).unwrap();
+            let st = kl.strides(src);
+            let v = match &t.data {
+                Data::Int(v) => v.clone(),
+                _ => unreachable!(),
+            };
+            let mut expect = vec![0i32; slots.len()];
+            for oo in 0..o as usize {
+                for ci in 0..c as usize {
+                    for y in 0..kh as usize {
+                        for x in 0..kw as usize {
+                            let (bu, csu) = (b as usize, cs as usize);
+                            let i = ((y % bu) * bu + x % bu) * csu + ci;
+                            let q = oo * st[0] + ci * st[1] + y * st[2] + x * st[3];
+                            expect[slot(&p, oo, i, y / bu, x / bu)] = v[q];
+                        }
+                    }
+                }
+            }
+            assert_eq!(slots, expect, "{src:?} / {b} {e}");
+            assert_eq!(unpack_to_source(&p, &packed).unwrap(), t, "{src:?} / {b} {e}");
+            // dims that are not the source's space-to-depth form are an error, not a packing
+            let mut bad = p.clone();
+            bad.dims[3] += 1;
+            assert!(pack_weight(&bad, &t).unwrap_err().contains("space-to-depth"));
+            let mut bad = p.clone();
+            bad.space_to_depth = Some(SpaceToDepth { block: 1, source_dims: src });
+            assert!(pack_weight(&bad, &t).is_err());
+        }
     }
 
     #[test]

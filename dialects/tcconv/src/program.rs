@@ -27,7 +27,8 @@ pub enum Packing {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackedWeight {
-    /// Name in the artifact's weights file (`<source>.<packing>`).
+    /// Name in the artifact's weights file (`<source>.<packing>`, `<source>.<packing>_s2d<b>`
+    /// for a space-to-depth weight).
     pub name: String,
     /// The qnn weight it is packed from.
     pub source: String,
@@ -37,7 +38,28 @@ pub struct PackedWeight {
     pub dims: [i64; 4],
     /// The qnn weight's layout (conv), to read the source.
     pub source_layout: KernelLayout,
+    /// A stride-`block` conv's weight rearranged for the stride-1 conv over its input's
+    /// space-to-depth map ([`SpaceToDepth`]); `dims` are the rearranged weight's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_to_depth: Option<SpaceToDepth>,
 }
+
+/// Space-to-depth by `block` (b): a map `X` of `C` channels (`cs` as stored) becomes the map `S`
+/// of `b * b * cs` channels with `S[n][(dh * b + dw) * cs + c][i][j] = P[n][c][b i + dh][b j + dw]`
+/// (`P`: `X` padded; channels `c >= C` hold 0). A stride-b conv of `X` with a KH x KW kernel is
+/// the stride-1 conv of `S` with a `ceil(KH / b) x ceil(KW / b)` kernel whose weight at
+/// `(o, (dh * b + dw) * cs + c, y, x)` is the source's at `(o, c, b y + dh, b x + dw)` (0 where that
+/// is past the kernel or `c >= C`): the same products, each tap of the stride-1 conv a whole
+/// 16-byte row where the source's taps were a few bytes. `source_dims`: the source weight's
+/// logical (o, i, kh, kw).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SpaceToDepth {
+    pub block: i64,
+    pub source_dims: [i64; 4],
+}
+
+/// The largest space-to-depth block (a stem's stride: 2 in ResNet, 4 in patchifying stems).
+pub const MAX_SPACE_TO_DEPTH: i64 = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Strategy {
@@ -281,6 +303,11 @@ pub enum TcOp {
         padding: [i64; 4],
         #[serde(default)]
         padding_value: i64,
+        /// `b >= 2`: the output is the space-to-depth map (block b, [`SpaceToDepth`]) of the
+        /// padded quantized map, `padding` its border (`padding_value` on the image's channels,
+        /// 0 on padding channels); 0: none.
+        #[serde(default)]
+        space_to_depth: i64,
     },
     Conv2d(Conv),
     Dense(Dense),
@@ -493,6 +520,7 @@ impl Program {
                         mode: q.mode,
                         padding: [0; 4],
                         padding_value: 0,
+                        space_to_depth: 0,
                     });
                     c.input = b;
                     ops.push(TcOp::Conv2d(c));

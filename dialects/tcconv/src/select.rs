@@ -1757,6 +1757,7 @@ mod tests {
             elem,
             dims: [o, c, k, k],
             source_layout: nibble_qnn::semantics::KernelLayout::OIHW,
+            space_to_depth: None,
         }
     }
 

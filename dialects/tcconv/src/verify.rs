@@ -173,6 +173,7 @@ fn conv(p: &Program, c: &Conv) -> R {
             w.packing
         ));
     }
+    crate::pack::check_dims(w).map_err(|e| format!("weight '{}': {e}", w.name))?;
     let [n, ci, h, wd] = x.dims;
     let [o, wi, kh, kw] = w.dims;
     let g = c.groups;
@@ -690,6 +691,41 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         ))
                     } else {
                         padded_output(x, y, *padding, *value)
+                    }
+                }
+                TcOp::Quantize {
+                    input,
+                    output,
+                    padding,
+                    padding_value,
+                    space_to_depth,
+                    ..
+                } if *space_to_depth != 0 => {
+                    let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
+                    let max = nibble_qnn::semantics::MAX_GEOM;
+                    let (lo, hi) = y.elem.range();
+                    if !(2..=MAX_SPACE_TO_DEPTH).contains(space_to_depth) {
+                        Err(format!(
+                            "space_to_depth {space_to_depth} must lie in [2, {MAX_SPACE_TO_DEPTH}] (0: none)"
+                        ))
+                    } else if padding.iter().any(|&v| !(0..=max).contains(&v)) {
+                        Err(format!("padding {padding:?} must lie in [0, {max}]"))
+                    } else if !y.elem.is_int() || !matches!(y.layout, Layout::NHWC) {
+                        Err(format!(
+                            "a space-to-depth quantize writes an NHWC integer buffer, not {} {:?}",
+                            y.elem, y.layout
+                        ))
+                    } else if crate::buffer::quantize_output_dims(x, y.elem, *padding, *space_to_depth)
+                        != Some(y.dims)
+                    {
+                        Err(format!(
+                            "output dims {:?} are not the space-to-depth map (block {space_to_depth}) of the input dims {:?} padded by {padding:?} (each padded extent a multiple of the block)",
+                            y.dims, x.dims
+                        ))
+                    } else if !(lo..=hi).contains(padding_value) {
+                        Err(format!("padding value {padding_value} is not a {} value", y.elem))
+                    } else {
+                        Ok(())
                     }
                 }
                 TcOp::Quantize {

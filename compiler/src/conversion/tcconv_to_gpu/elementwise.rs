@@ -21,10 +21,10 @@
 
 use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::layout::tap;
-use super::layout::{out_plan, range, read_group, Buf, Group, Item};
+use super::layout::{act_slot, out_plan, range, read_group, Buf, Group, Item};
 use nibble_qnn::graph::ChannelScales;
-use nibble_qnn::semantics::{lookup_tables, ElemType, QuantizeMode, Rounding};
-use nibble_tcconv::buffer::{padded_dims, ActBuffer};
+use nibble_qnn::semantics::{lookup_tables, ElemType, Layout, QuantizeMode, Rounding};
+use nibble_tcconv::buffer::{padded_channels, padded_dims, quantize_output_dims, ActBuffer};
 use nibble_tcconv::program::Elementwise;
 
 /// Threads per block of the simple kernels.
@@ -334,28 +334,39 @@ pub fn quantize_f32(
 
 /// `tcconv.quantize`: [`quantize_f32`] of each element into the output's layout and type. With
 /// `padding` (a folded `tcconv.pad`) the output is the input's padded map, [`padded_map`]: the
-/// quantized input inside, `padding_value` in the border.
+/// quantized input inside, `padding_value` in the border; with `space_to_depth` that map's
+/// space-to-depth map ([`space_to_depth_map`]).
 pub fn quantize(
     kb: &mut KernelBuilder,
     args: &[Val],
     inp: &ActBuffer,
     out: &ActBuffer,
     (scale, zero_point, mode): (f32, i64, QuantizeMode),
-    padding: [i64; 4],
-    padding_value: i64,
+    (padding, padding_value): ([i64; 4], i64),
+    space_to_depth: i64,
 ) -> Result<i64, String> {
     if inp.elem != ElemType::F32
         || !out.elem.is_int()
-        || padded_dims(inp.dims, padding) != Some(out.dims)
+        || quantize_output_dims(inp, out.elem, padding, space_to_depth) != Some(out.dims)
+        || (space_to_depth != 0 && out.layout != Layout::NHWC)
     {
         return Err(format!(
-            "quantize reads f32 and writes an integer buffer of its dims padded by {padding:?}, not {:?} {} -> {:?} {}",
+            "quantize reads f32 and writes an integer buffer of its dims padded by {padding:?} (space-to-depth {space_to_depth}), not {:?} {} -> {:?} {}",
             inp.dims, inp.elem, out.dims, out.elem
         ));
     }
     let (ia, oa) = (args[0], args[1]);
     let quantize =
         |kb: &mut KernelBuilder, x| quantize_f32(kb, x, scale, zero_point, mode, out.elem);
+    if space_to_depth != 0 {
+        return space_to_depth_map(
+            kb,
+            (ia, inp),
+            (oa, out),
+            (padding, padding_value, space_to_depth),
+            &quantize,
+        );
+    }
     if padding == [0; 4] {
         let ocs = out.stored_channels();
         return each_group(kb, oa, out, QUANTIZE_CHANNELS_PER_THREAD, &mut |kb, grp| {
@@ -609,6 +620,46 @@ fn padded_map(
             .enumerate()
             .map(|(i, y)| kb.select(ok(i), y, v))
             .collect())
+    })
+}
+
+/// The kernel body of a space-to-depth quantize: output channel `(dh b + dw) cs + c` at (n, h, w)
+/// is `f` of input channel c at (n, b h + dh - top, b w + dw - left) inside the input,
+/// `value` in the border, 0 on padding channels (c >= C); [`QUANTIZE_CHANNELS_PER_THREAD`]
+/// channels a thread, so a thread's 4 bytes (8-bit) are one pixel's channels.
+fn space_to_depth_map(
+    kb: &mut KernelBuilder,
+    (ia, inp): (Val, &ActBuffer),
+    (oa, out): (Val, &ActBuffer),
+    (padding, value, b): ([i64; 4], i64, i64),
+    f: &dyn Fn(&mut KernelBuilder, Val) -> Val,
+) -> Result<i64, String> {
+    let [_, c, h, w] = inp.dims;
+    let cs = padded_channels(out.elem, c);
+    each_group(kb, oa, out, QUANTIZE_CHANNELS_PER_THREAD, &mut |kb, grp| {
+        let ib = Buf::act(kb, ia, inp);
+        let (kcs, kb_, kc) = (kb.idx(cs), kb.idx(b), kb.idx(c));
+        let v = kb.i32c(value);
+        let zero = kb.i32c(0);
+        let mut ys = vec![];
+        for it in &grp.items {
+            let k = kb.divu(it.c, kcs);
+            let ch = kb.remu(it.c, kcs);
+            let dh = kb.divu(k, kb_);
+            let dw = kb.remu(k, kb_);
+            let (okh, ih) = tap(kb, it.h, dh, b, padding[0], h);
+            let (okw, iw) = tap(kb, it.w, dw, b, padding[1], w);
+            let image = kb.cmp(Cmp::Ult, ch, kc);
+            let last = kb.idx(c - 1);
+            let cc = kb.mins(ch, last);
+            let slot = act_slot(kb, inp, it.n, cc, ih, iw);
+            let x = ib.load_slot(kb, slot);
+            let y = f(kb, x);
+            let inside = kb.andb(okh, okw);
+            let y = kb.select(inside, y, v);
+            ys.push(kb.select(image, y, zero));
+        }
+        Ok(ys)
     })
 }
 

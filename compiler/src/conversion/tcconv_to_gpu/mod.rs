@@ -263,14 +263,15 @@ pub fn build_op_kernel<'c>(
                     mode,
                     padding,
                     padding_value,
+                    space_to_depth,
                 } => elementwise::quantize(
                     kb,
                     args,
                     &b[*input],
                     &b[*output],
                     (*scale, *zero_point, *mode),
-                    *padding,
-                    *padding_value,
+                    (*padding, *padding_value),
+                    *space_to_depth,
                 ),
                 TcOp::Pad {
                     input,
