@@ -1551,7 +1551,7 @@ enum Pooling {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lower::{lower, LowerOptions};
+    use crate::lower::{lower, LowerOptions, StemChoice};
     use crate::target::Target;
     use nibble_qnn::graph::{Graph, Op};
     use nibble_qnn::reference;
@@ -2573,7 +2573,7 @@ mod tests {
         // the quantize writes the padded map (odd size 19, 7x7 stride 2, padding 3) on every
         // target (its space-to-depth map: the next test)
         let folded = LowerOptions {
-            plain_stem: true,
+            stem: StemChoice::Plain,
             ..Default::default()
         };
         let mut fails = vec![];
@@ -2607,7 +2607,7 @@ mod tests {
                 // with pads=separate the pad stays a kernel of its own
                 let separate = LowerOptions {
                     separate_pads: true,
-                    plain_stem: true,
+                    stem: StemChoice::Plain,
                     ..Default::default()
                 };
                 let p = lower(&g, t, &separate).unwrap();
@@ -2676,7 +2676,11 @@ mod tests {
             for t in Target::ALL {
                 for plain_stem in [false, true] {
                     let opts = LowerOptions {
-                        plain_stem,
+                        stem: if plain_stem {
+                            StemChoice::Plain
+                        } else {
+                            StemChoice::SpaceToDepth
+                        },
                         ..Default::default()
                     };
                     let p = lower(&g, t, &opts).unwrap();
@@ -2701,6 +2705,26 @@ mod tests {
             }
         }
         assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
+    #[test]
+    fn the_default_stem_reads_the_space_to_depth_map_from_batch_sixteen() {
+        use crate::lower::SPACE_TO_DEPTH_MIN_BATCH;
+        for batch in [1, SPACE_TO_DEPTH_MIN_BATCH - 1, SPACE_TO_DEPTH_MIN_BATCH] {
+            let mut rng = Rng(80 + batch as u64);
+            let (g, w, inputs) = stem_graph(batch, 3, 0, 0, &mut rng);
+            let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
+            let s2d = p
+                .ops
+                .iter()
+                .any(|o| matches!(o, TcOp::Quantize { space_to_depth: 2, .. }));
+            assert_eq!(s2d, batch >= SPACE_TO_DEPTH_MIN_BATCH, "batch {batch}");
+            if s2d {
+                let want = reference::run(&g, &w, &inputs).unwrap();
+                let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
+                assert_eq!(got.unwrap(), want, "batch {batch}");
+            }
+        }
     }
 
     #[test]
@@ -2740,7 +2764,11 @@ mod tests {
                 TensorType::new(vec![1, 16, oh, oh], ElemType::I32),
             );
             g.results = if twice { vec![y, q] } else { vec![y] };
-            let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
+            let s2d = LowerOptions {
+                stem: StemChoice::SpaceToDepth,
+                ..Default::default()
+            };
+            let p = lower(&g, Target::Sm90, &s2d).unwrap();
             assert!(
                 p.ops
                     .iter()

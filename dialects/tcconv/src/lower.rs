@@ -72,10 +72,28 @@ pub struct LowerOptions {
     /// [`crate::select::CHAIN_CLUSTER_MAX`] (8, the portable size; 0 means that too), or
     /// 16 with `chains=cluster16` (a non-portable size: ResNet-50's stage 4 chains too).
     pub chain_tiles: i64,
-    /// `stem=plain`: a strided conv of a quantized image reads the quantize's map as it is; by
-    /// default such a stem reads its space-to-depth map instead ([`space_to_depth_stems`]).
-    pub plain_stem: bool,
+    /// `stem=auto|s2d|plain`: where a strided conv of a quantized image reads the space-to-depth
+    /// map of its input ([`space_to_depth_stems`]).
+    pub stem: StemChoice,
 }
+
+/// Where [`space_to_depth_stems`] applies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StemChoice {
+    /// At batch [`SPACE_TO_DEPTH_MIN_BATCH`] and above.
+    #[default]
+    Auto,
+    /// At every batch.
+    SpaceToDepth,
+    /// Never: the conv reads the quantize's map as it is.
+    Plain,
+}
+
+/// The smallest batch whose stem reads the space-to-depth map by default. On an H100 the
+/// staged kernel's stem over it made ResNet-50 W4A4 0.5-0.6% faster at batch 64 and 256 (sm_90
+/// and sm_90a), where its grid fills the GPU, and ResNet-18 2.2% slower at batch 8, where the
+/// register-MMA stem (taps along K) on a small grid is the faster kernel (bench/RESULTS.md).
+pub const SPACE_TO_DEPTH_MIN_BATCH: i64 = 16;
 
 /// The largest batch whose stem computes its max pool ([`fold_max_pools_into_stems`]): each
 /// block recomputes the conv over its pooled tile's halo (about 1.4x the conv's rows for
@@ -1293,7 +1311,7 @@ impl<'g> Lowering<'g> {
         if !self.opts.separate_pads {
             fold_pads_into_quantize(&mut self.p);
         }
-        if !self.opts.plain_stem {
+        if self.opts.stem != StemChoice::Plain {
             space_to_depth_stems(&mut self.p, &self.opts);
         }
         Ok(self.p)
@@ -1708,6 +1726,9 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
         return None;
     }
     let [n, ch, h, w] = p.buffers[*image].dims;
+    if opts.stem == StemChoice::Auto && n < SPACE_TO_DEPTH_MIN_BATCH {
+        return None;
+    }
     let cs = padded_channels(xb.elem, ch);
     let pixel = cs * bits / 8;
     if pixel >= 16 || (b * b * pixel) % 16 != 0 {

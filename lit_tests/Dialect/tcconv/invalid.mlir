@@ -561,3 +561,31 @@ func.func @chain_reading_elsewhere(%arg0: memref<2x8x8x8xi32> {tcconv.dims = arr
   "tcconv.conv2d"(%arg0, %2, %3, %arg2) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, chain = 0 : i64, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 1, 1>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1342218220>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 36>, stages = 1 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<2x8x8x8xi32>, memref<64x1x1x8xi32>, memref<64xi32>, memref<2x8x8x8xi32>) -> ()
   return
 }
+
+// -----
+
+// A space-to-depth quantize writes b b cs channels of each b x b block of the padded image.
+func.func @space_to_depth_dims(%arg0: memref<1x3x16x16xf32> {tcconv.dims = array<i64: 1, 3, 16, 16>, tcconv.elem = "f32", tcconv.layout = "NCHW"}, %arg1: memref<1x9x9x12xi8> {tcconv.dims = array<i64: 1, 12, 9, 9>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{output dims [1, 12, 9, 9] are not the space-to-depth map (block 2) of the input dims [1, 3, 16, 16] padded by [1, 1, 1, 1]}}
+  "tcconv.quantize"(%arg0, %arg1) {padding = array<i64: 1, 1, 1, 1>, padding_value = 0 : i64, scale = 5.000000e-01 : f32, space_to_depth = 2 : i64} : (memref<1x3x16x16xf32>, memref<1x9x9x12xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @space_to_depth_block_one(%arg0: memref<1x3x16x16xf32> {tcconv.dims = array<i64: 1, 3, 16, 16>, tcconv.elem = "f32", tcconv.layout = "NCHW"}, %arg1: memref<1x16x16x4xi8> {tcconv.dims = array<i64: 1, 3, 16, 16>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{space_to_depth 1 must lie in [2, 16] (0: none)}}
+  "tcconv.quantize"(%arg0, %arg1) {padding = array<i64: 0, 0, 0, 0>, padding_value = 0 : i64, scale = 5.000000e-01 : f32, space_to_depth = 1 : i64} : (memref<1x3x16x16xf32>, memref<1x16x16x4xi8>) -> ()
+  return
+}
+
+// -----
+
+// A space-to-depth weight's dims are its source's rearranged: 7 x 7 / 2 over 3 channels is
+// 4 x 4 over 16, not 4 x 3.
+func.func @space_to_depth_weight_dims(%arg0: memref<1x23x23x16xi8> {tcconv.dims = array<i64: 1, 16, 23, 23>, tcconv.elem = "i8", tcconv.layout = "NHWC"}, %arg1: memref<1x20x21x16xi32> {tcconv.dims = array<i64: 1, 16, 20, 21>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 16, 16, 4, 3>, elem = "i8", name = "w.ohwi_s2d2", packing = "ohwi", source = "w", source_dims = array<i64: 16, 3, 7, 7>, source_layout = "OIHW", space_to_depth = 2 : i64} : () -> memref<16x4x3x16xi8>
+  // expected-error @+1 {{weight 'w.ohwi_s2d2': a space-to-depth weight (block 2) of source dims [16, 3, 7, 7] is an ohwi weight of dims [16, 16, 4, 4], not ConvOhwi [16, 16, 4, 3]}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "none", family = "staged", kernel = array<i64: 4, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 0, 0, 0, 0>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 2 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<1x23x23x16xi8>, memref<16x4x3x16xi8>, memref<1x20x21x16xi32>) -> ()
+  return
+}
