@@ -8,12 +8,16 @@
 //! `NIBBLE_NO_CUDA_GRAPH=1` skips the capture (direct launches), to tell a graph problem from a
 //! kernel problem.
 //!
-//! Programmatic dependent launch (opt-in, `NIBBLE_PDL=1`): when every kernel of the PTX waits
-//! for its predecessor (`griddepcontrol.wait`, what nibble emits for sm_90 / sm_90a) before it
-//! touches memory, launches carry the programmatic stream serialization attribute
-//! (`cuLaunchKernelEx`), in the CUDA graph too, so a kernel's launch overlaps its predecessor.
-//! Off by default: with the trigger at the kernels' start it was measured slower at batch 8
-//! (bench/RESULTS.md). A PTX without the waits is never launched that way.
+//! Programmatic dependent launch: when every kernel of the PTX waits for its predecessor
+//! (`griddepcontrol.wait`, what nibble emits for sm_90 / sm_90a) before it touches memory, a
+//! launch may carry the programmatic stream serialization attribute (`cuLaunchKernelEx`), in the
+//! CUDA graph too, so its blocks start while its predecessor finishes. By default a launch does
+//! where its predecessor's grid is resident all at once (one wave: no more blocks than the SMs
+//! hold at that kernel's occupancy), so the early blocks take no SM its predecessor still needs
+//! ([`programmatic_launches`]); `NIBBLE_PDL=1` makes every launch programmatic, `=0` none. On an
+//! H100 every launch programmatic was 2-5% faster at batch 1 and 5-6% slower at batch 8
+//! (ResNet-50 / -18 W4A4, bench/RESULTS.md). A PTX without the waits is never launched that
+//! way.
 //!
 //! Weights in L2: the weights are a persisting access-policy window of the stream (persisting
 //! L2 set aside for them, up to the device's limits), which the launches captured into the graph
@@ -77,8 +81,8 @@ pub struct Runtime {
     /// Bytes of the weights in a persisting L2 access-policy window (0: none; see the module
     /// doc).
     pub l2_window: usize,
-    /// Launch with programmatic stream serialization (see the module doc).
-    pub programmatic: bool,
+    /// Which launches carry programmatic stream serialization (see the module doc).
+    pub programmatic: Vec<bool>,
 }
 
 fn cuda<T>(
@@ -199,7 +203,7 @@ impl Runtime {
             0
         };
 
-        let launches = plan
+        let launches: Vec<Prepared> = plan
             .launches
             .iter()
             .map(|l| Prepared {
@@ -223,8 +227,33 @@ impl Runtime {
                     .collect(),
             })
             .collect();
-        let programmatic = crate::artifact::ptx_waits_for_predecessors(&a.ptx)
-            && std::env::var("NIBBLE_PDL").is_ok_and(|v| v == "1");
+        let sm_count = cuda(
+            "cuDeviceGetAttribute(MULTIPROCESSOR_COUNT)",
+            ctx.attribute(
+                cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+            ),
+        )?
+        .max(1) as u64;
+        let mut one_wave = vec![];
+        for l in &launches {
+            let c: &LaunchConfig = &l.cfg;
+            let threads = c.block_dim.0 * c.block_dim.1 * c.block_dim.2;
+            // a kernel the query refuses (cluster launches may be) counts as more than a wave
+            let per_sm = funcs[l.func]
+                .occupancy_max_active_blocks_per_multiprocessor(
+                    threads,
+                    c.shared_mem_bytes as usize,
+                    None,
+                )
+                .unwrap_or(0);
+            let blocks = c.grid_dim.0 as u64 * c.grid_dim.1 as u64 * c.grid_dim.2 as u64;
+            one_wave.push(blocks <= per_sm as u64 * sm_count);
+        }
+        let programmatic = programmatic_launches(
+            std::env::var("NIBBLE_PDL").ok().as_deref(),
+            crate::artifact::ptx_waits_for_predecessors(&a.ptx),
+            &one_wave,
+        );
         let mut rt = Runtime {
             l2_window,
             programmatic,
@@ -262,7 +291,7 @@ impl Runtime {
     /// Launch every kernel on the stream; `check` synchronizes after each one.
     fn launch_direct(&self, check: bool) -> Result<(), Error> {
         for i in 0..self.launches.len() {
-            self.launch_one(i, self.programmatic)?;
+            self.launch_one(i, self.programmatic[i])?;
             if check {
                 cuda(self.describe(i), self.stream.synchronize())?;
             }
@@ -571,6 +600,24 @@ fn persist_in_l2(
     Ok(window)
 }
 
+/// Which launches carry programmatic stream serialization, given `NIBBLE_PDL` (`var`), whether
+/// every kernel waits for its predecessor, and whether each launch's grid is one wave: never the
+/// first launch (a replay starts after the previous one has finished) nor without the waits;
+/// `1`: every other launch; `0`: none; otherwise each launch whose predecessor is one wave.
+fn programmatic_launches(var: Option<&str>, waits: bool, one_wave: &[bool]) -> Vec<bool> {
+    (0..one_wave.len())
+        .map(|i| {
+            waits
+                && i > 0
+                && match var {
+                    Some("1") => true,
+                    Some("0") => false,
+                    _ => one_wave[i - 1],
+                }
+        })
+        .collect()
+}
+
 /// Whether the weights get the persisting L2 window: `NIBBLE_L2_WEIGHTS` = 1 / 0 forces it,
 /// otherwise where the weights outweigh the activations (the arena), as at batch 1.
 fn wants_l2_window(var: Option<&str>, arena_bytes: u64, weight_bytes: u64) -> bool {
@@ -583,7 +630,25 @@ fn wants_l2_window(var: Option<&str>, arena_bytes: u64, weight_bytes: u64) -> bo
 
 #[cfg(test)]
 mod tests {
-    use super::wants_l2_window;
+    use super::{programmatic_launches, wants_l2_window};
+
+    #[test]
+    fn programmatic_launches_follow_one_wave_predecessors_unless_forced() {
+        let waves = [true, false, true, true];
+        assert_eq!(
+            programmatic_launches(None, true, &waves),
+            [false, true, false, true]
+        );
+        assert_eq!(
+            programmatic_launches(Some("1"), true, &waves),
+            [false, true, true, true]
+        );
+        assert_eq!(programmatic_launches(Some("0"), true, &waves), [false; 4]);
+        // kernels that do not wait for their predecessor never launch early
+        assert_eq!(programmatic_launches(Some("1"), false, &waves), [false; 4]);
+        assert_eq!(programmatic_launches(None, false, &waves), [false; 4]);
+        assert!(programmatic_launches(None, true, &[]).is_empty());
+    }
 
     #[test]
     fn l2_window_where_weights_outweigh_the_arena_unless_forced() {

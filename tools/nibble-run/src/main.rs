@@ -428,8 +428,15 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
                 format!(", weights in a {}-byte persisting L2 window", rt.l2_window)
             } else {
                 String::new()
-            }
+            },
         );
+        let early = rt.programmatic.iter().filter(|&&p| p).count();
+        if early > 0 {
+            println!(
+                "bench: {early} of {} launches programmatic (start while their predecessor finishes)",
+                rt.programmatic.len()
+            );
+        }
     }
     if let Some(n) = cli.profile {
         let times = rt.profile(n).map_err(|e| e.to_string())?;
