@@ -11,13 +11,15 @@
 //! Programmatic dependent launch: when every kernel of the PTX waits for its predecessor
 //! (`griddepcontrol.wait`, what nibble emits for sm_90 / sm_90a) before it touches memory, a
 //! launch may carry the programmatic stream serialization attribute (`cuLaunchKernelEx`), in the
-//! CUDA graph too, so its blocks start while its predecessor finishes. By default a launch does
-//! where its predecessor's grid is resident all at once (one wave: no more blocks than the SMs
-//! hold at that kernel's occupancy), so the early blocks take no SM its predecessor still needs
-//! ([`programmatic_launches`]); `NIBBLE_PDL=1` makes every launch programmatic, `=0` none. On an
-//! H100 every launch programmatic was 2-5% faster at batch 1 and 5-6% slower at batch 8
-//! (ResNet-50 / -18 W4A4, bench/RESULTS.md). A PTX without the waits is never launched that
-//! way.
+//! CUDA graph too, so its blocks start while its predecessor finishes (with the L2 window
+//! below, which such a launch names itself). By default a launch does where the network is in
+//! its latency regime (every grid fits the GPU at once, as at batch 1: short kernels whose
+//! launches dominate) and neither it nor its predecessor runs
+//! thread-block clusters ([`programmatic_launches`]); `NIBBLE_PDL=1` makes every launch
+//! programmatic, `=0` none. Measured on an H100 (bench/RESULTS.md): every launch programmatic
+//! made ResNet-50 / -18 W4A4 at batch 1 4-6% faster and a small HAWQ network 10-12%, the
+//! batch-8 ResNets 2-7% slower, ResNet-50 W8A8 at batch 1 (five cluster kernels) 4% slower. A
+//! PTX without the waits is never launched that way.
 //!
 //! Weights in L2: the weights are a persisting access-policy window of the stream (persisting
 //! L2 set aside for them, up to the device's limits), which the launches captured into the graph
@@ -81,6 +83,8 @@ pub struct Runtime {
     /// Bytes of the weights in a persisting L2 access-policy window (0: none; see the module
     /// doc).
     pub l2_window: usize,
+    /// The window as a launch attribute: (base address, bytes, hit ratio).
+    l2_policy: Option<(u64, usize, f32)>,
     /// Which launches carry programmatic stream serialization (see the module doc).
     pub programmatic: Vec<bool>,
 }
@@ -194,14 +198,15 @@ impl Runtime {
             plan.arena_bytes,
             wbytes,
         );
-        let l2_window = if l2 {
+        let l2_policy = if l2 {
             cuda(
                 "access policy window for the weights",
                 persist_in_l2(&ctx, &stream, wptr, wbytes as usize),
             )?
         } else {
-            0
+            None
         };
+        let l2_window = l2_policy.map_or(0, |(_, bytes, _)| bytes);
 
         let launches: Vec<Prepared> = plan
             .launches
@@ -227,35 +232,36 @@ impl Runtime {
                     .collect(),
             })
             .collect();
-        let sm_count = cuda(
-            "cuDeviceGetAttribute(MULTIPROCESSOR_COUNT)",
-            ctx.attribute(
-                cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
-            ),
-        )?
-        .max(1) as u64;
-        let mut one_wave = vec![];
-        for l in &launches {
-            let c: &LaunchConfig = &l.cfg;
-            let threads = c.block_dim.0 * c.block_dim.1 * c.block_dim.2;
-            // a kernel the query refuses (cluster launches may be) counts as more than a wave
-            let per_sm = funcs[l.func]
-                .occupancy_max_active_blocks_per_multiprocessor(
-                    threads,
-                    c.shared_mem_bytes as usize,
-                    None,
-                )
-                .unwrap_or(0);
-            let blocks = c.grid_dim.0 as u64 * c.grid_dim.1 as u64 * c.grid_dim.2 as u64;
-            one_wave.push(blocks <= per_sm as u64 * sm_count);
-        }
+        let device_attr = |a| {
+            cuda(format!("cuDeviceGetAttribute({a:?})"), ctx.attribute(a)).map(|v| v.max(1) as u64)
+        };
+        use cudarc::driver::sys::CUdevice_attribute as D;
+        let wave = device_attr(D::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?
+            * device_attr(D::CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR)?;
+        let grids: Vec<(u64, bool)> = launches
+            .iter()
+            .map(|l| {
+                let (g, b) = (l.cfg.grid_dim, l.cfg.block_dim);
+                let cluster = funcs[l.func]
+                    .get_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH)
+                    .unwrap_or(0)
+                    > 0;
+                let threads = [g.0, g.1, g.2, b.0, b.1, b.2]
+                    .iter()
+                    .map(|&d| d as u64)
+                    .product();
+                (threads, cluster)
+            })
+            .collect();
         let programmatic = programmatic_launches(
             std::env::var("NIBBLE_PDL").ok().as_deref(),
             crate::artifact::ptx_waits_for_predecessors(&a.ptx),
-            &one_wave,
+            wave,
+            &grids,
         );
         let mut rt = Runtime {
             l2_window,
+            l2_policy,
             programmatic,
             plan,
             device,
@@ -399,11 +405,28 @@ impl Runtime {
         // the attribute id names
         let mut value: sys::CUlaunchAttributeValue = unsafe { std::mem::zeroed() };
         value.programmaticStreamSerializationAllowed = 1;
-        let mut attr = sys::CUlaunchAttribute {
+        let mut attrs = vec![sys::CUlaunchAttribute {
             id: sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
             pad: [0; 4],
             value,
-        };
+        }];
+        // a launch with its own attributes names the weights' L2 window too (the stream's is
+        // not applied to it: ResNet-50 W8A8 at batch 1 lost the window's 4% without this)
+        if let Some((base, bytes, hit)) = self.l2_policy {
+            let mut value: sys::CUlaunchAttributeValue = unsafe { std::mem::zeroed() };
+            value.accessPolicyWindow = sys::CUaccessPolicyWindow {
+                base_ptr: base as *mut std::ffi::c_void,
+                num_bytes: bytes,
+                hitRatio: hit,
+                hitProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_PERSISTING,
+                missProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_STREAMING,
+            };
+            attrs.push(sys::CUlaunchAttribute {
+                id: sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW,
+                pad: [0; 4],
+                value,
+            });
+        }
         let c = l.cfg;
         let config = sys::CUlaunchConfig {
             gridDimX: c.grid_dim.0,
@@ -414,8 +437,8 @@ impl Runtime {
             blockDimZ: c.block_dim.2,
             sharedMemBytes: c.shared_mem_bytes,
             hStream: self.stream.cu_stream(),
-            attrs: &mut attr,
-            numAttrs: 1,
+            attrs: attrs.as_mut_ptr(),
+            numAttrs: attrs.len() as u32,
         };
         // SAFETY: the parameters match the kernel's signature (the plan was validated against
         // the PTX), and `params` and `attr` outlive the call
@@ -558,13 +581,14 @@ impl Runtime {
 /// Keep the weights in L2 across runs: set aside persisting L2 for them
 /// (`CU_LIMIT_PERSISTING_L2_CACHE_SIZE`) and put them in the stream's access-policy window, which
 /// the launches captured into the CUDA graph carry. Returns the window's bytes (the weights, up
-/// to the device's largest window and persisting size; 0 where the device has none).
+/// to the device's largest window and persisting size) with its address and hit ratio; None
+/// where the device has none.
 fn persist_in_l2(
     ctx: &CudaContext,
     stream: &CudaStream,
     ptr: u64,
     bytes: usize,
-) -> Result<usize, cudarc::driver::DriverError> {
+) -> Result<Option<(u64, usize, f32)>, cudarc::driver::DriverError> {
     use cudarc::driver::sys;
     let attr = |a| ctx.attribute(a).map(|v| v.max(0) as usize);
     let max_persist =
@@ -573,9 +597,11 @@ fn persist_in_l2(
         attr(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_ACCESS_POLICY_WINDOW_SIZE)?;
     let window = bytes.min(max_window);
     if window == 0 || max_persist == 0 {
-        return Ok(0);
+        return Ok(None);
     }
     let set_aside = window.min(max_persist);
+    // a window larger than the set-aside persists a proportional share of it
+    let hit = (set_aside as f32 / window as f32).min(1.0);
     ctx.bind_to_thread()?;
     // SAFETY: plain driver calls on the bound context; `value` outlives the call and the one
     // union field set is the one the attribute id names
@@ -585,8 +611,7 @@ fn persist_in_l2(
         value.accessPolicyWindow = sys::CUaccessPolicyWindow {
             base_ptr: ptr as *mut std::ffi::c_void,
             num_bytes: window,
-            // a window larger than the set-aside persists a proportional share of it
-            hitRatio: (set_aside as f32 / window as f32).min(1.0),
+            hitRatio: hit,
             hitProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_PERSISTING,
             missProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_STREAMING,
         };
@@ -597,22 +622,32 @@ fn persist_in_l2(
         )
         .result()?;
     }
-    Ok(window)
+    Ok(Some((ptr, window, hit)))
 }
 
 /// Which launches carry programmatic stream serialization, given `NIBBLE_PDL` (`var`), whether
-/// every kernel waits for its predecessor, and whether each launch's grid is one wave: never the
+/// every kernel waits for its predecessor, the threads the GPU holds at once (`wave`: SMs x
+/// threads an SM) and each launch's (threads, whether it runs thread-block clusters): never the
 /// first launch (a replay starts after the previous one has finished) nor without the waits;
-/// `1`: every other launch; `0`: none; otherwise each launch whose predecessor is one wave.
-fn programmatic_launches(var: Option<&str>, waits: bool, one_wave: &[bool]) -> Vec<bool> {
-    (0..one_wave.len())
+/// `1`: every other launch; `0`: none; otherwise, where every grid of the network fits the GPU
+/// at once (its latency regime: ResNet-50 at batch 1, whose largest grid is 53 K threads, not
+/// at batch 8, 423 K, on an H100's 270 K), each launch that neither is nor follows a cluster
+/// launch (a cluster needs several SMs of a GPC free at once, which early blocks would hold).
+fn programmatic_launches(
+    var: Option<&str>,
+    waits: bool,
+    wave: u64,
+    grids: &[(u64, bool)],
+) -> Vec<bool> {
+    let latency = grids.iter().all(|&(threads, _)| threads <= wave);
+    (0..grids.len())
         .map(|i| {
             waits
                 && i > 0
                 && match var {
                     Some("1") => true,
                     Some("0") => false,
-                    _ => one_wave[i - 1],
+                    _ => latency && !grids[i].1 && !grids[i - 1].1,
                 }
         })
         .collect()
@@ -633,21 +668,38 @@ mod tests {
     use super::{programmatic_launches, wants_l2_window};
 
     #[test]
-    fn programmatic_launches_follow_one_wave_predecessors_unless_forced() {
-        let waves = [true, false, true, true];
+    fn programmatic_launches_in_the_latency_regime_away_from_clusters_unless_forced() {
+        // an H100 holds 132 x 2048 threads; ResNet-50's batch-1 grids (launch 2 runs clusters)
+        let wave = 132 * 2048;
+        let small = [
+            (207 * 256, false),
+            (196 * 128, false),
+            (56 * 128, true),
+            (784 * 256, false),
+            (8 * 256, false),
+        ];
         assert_eq!(
-            programmatic_launches(None, true, &waves),
-            [false, true, false, true]
+            programmatic_launches(None, true, wave, &small),
+            [false, true, false, false, true]
+        );
+        // one grid past the wave (batch 8's input quantize): none unless forced
+        let large = [(1654 * 256, false), (196 * 128, false), (56 * 128, false)];
+        assert_eq!(programmatic_launches(None, true, wave, &large), [false; 3]);
+        assert_eq!(
+            programmatic_launches(Some("1"), true, wave, &large),
+            [false, true, true]
         );
         assert_eq!(
-            programmatic_launches(Some("1"), true, &waves),
-            [false, true, true, true]
+            programmatic_launches(Some("0"), true, wave, &small),
+            [false; 5]
         );
-        assert_eq!(programmatic_launches(Some("0"), true, &waves), [false; 4]);
         // kernels that do not wait for their predecessor never launch early
-        assert_eq!(programmatic_launches(Some("1"), false, &waves), [false; 4]);
-        assert_eq!(programmatic_launches(None, false, &waves), [false; 4]);
-        assert!(programmatic_launches(None, true, &[]).is_empty());
+        assert_eq!(
+            programmatic_launches(Some("1"), false, wave, &small),
+            [false; 5]
+        );
+        assert_eq!(programmatic_launches(None, false, wave, &small), [false; 5]);
+        assert!(programmatic_launches(None, true, wave, &[]).is_empty());
     }
 
     #[test]

@@ -2714,10 +2714,15 @@ mod tests {
             let mut rng = Rng(80 + batch as u64);
             let (g, w, inputs) = stem_graph(batch, 3, 0, 0, &mut rng);
             let p = lower(&g, Target::Sm90, &LowerOptions::default()).unwrap();
-            let s2d = p
-                .ops
-                .iter()
-                .any(|o| matches!(o, TcOp::Quantize { space_to_depth: 2, .. }));
+            let s2d = p.ops.iter().any(|o| {
+                matches!(
+                    o,
+                    TcOp::Quantize {
+                        space_to_depth: 2,
+                        ..
+                    }
+                )
+            });
             assert_eq!(s2d, batch >= SPACE_TO_DEPTH_MIN_BATCH, "batch {batch}");
             if s2d {
                 let want = reference::run(&g, &w, &inputs).unwrap();
@@ -2731,7 +2736,11 @@ mod tests {
     fn stems_the_space_to_depth_map_does_not_help_keep_their_input() {
         // a 1 x 1 / 2 conv (no tap to gather), 16 channels (whole 16-byte pixels already), a
         // quantize read twice: each reads the quantize's map as it is
-        for (cin, k, s, twice) in [(3i64, 1i64, 2i64, false), (16, 7, 2, false), (3, 7, 2, true)] {
+        for (cin, k, s, twice) in [
+            (3i64, 1i64, 2i64, false),
+            (16, 7, 2, false),
+            (3, 7, 2, true),
+        ] {
             let mut rng = Rng(70 + cin as u64 + k as u64);
             let h = 16;
             let x_ty = TensorType::new(vec![1, cin, h, h], ElemType::F32);
@@ -2770,12 +2779,21 @@ mod tests {
             };
             let p = lower(&g, Target::Sm90, &s2d).unwrap();
             assert!(
-                p.ops
-                    .iter()
-                    .all(|o| matches!(o, TcOp::Quantize { space_to_depth: 0, .. }) || !matches!(o, TcOp::Quantize { .. })),
+                p.ops.iter().all(|o| matches!(
+                    o,
+                    TcOp::Quantize {
+                        space_to_depth: 0,
+                        ..
+                    }
+                ) || !matches!(o, TcOp::Quantize { .. })),
                 "c{cin} {k}x{k} / {s} read twice {twice}"
             );
-            let (f, _) = check_all_lowerings(&format!("c{cin} k{k} twice {twice}"), &g, &w, &[rng.tensor(&x_ty)]);
+            let (f, _) = check_all_lowerings(
+                &format!("c{cin} k{k} twice {twice}"),
+                &g,
+                &w,
+                &[rng.tensor(&x_ty)],
+            );
             assert!(f.is_empty(), "{}", f.join("\n"));
         }
     }

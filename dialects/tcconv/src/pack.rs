@@ -115,7 +115,12 @@ pub fn check_dims(pw: &PackedWeight) -> Result<(), String> {
     if let Some(s) = pw.space_to_depth {
         let [o, c, kh, kw] = s.source_dims;
         let b = s.block.max(1);
-        let want = [o, b * b * padded_channels(pw.elem, c), (kh + b - 1) / b, (kw + b - 1) / b];
+        let want = [
+            o,
+            b * b * padded_channels(pw.elem, c),
+            (kh + b - 1) / b,
+            (kw + b - 1) / b,
+        ];
         if pw.packing != Packing::ConvOhwi
             || s.block < 2
             || s.block > crate::program::MAX_SPACE_TO_DEPTH
@@ -387,8 +392,16 @@ mod tests {
         for (src, b, e, kl) in cases {
             let [o, c, kh, kw] = src;
             let cs = padded_channels(e, c);
-            let mut p = pw(Packing::ConvOhwi, e, [o, b * b * cs, (kh + b - 1) / b, (kw + b - 1) / b], kl);
-            p.space_to_depth = Some(SpaceToDepth { block: b, source_dims: src });
+            let mut p = pw(
+                Packing::ConvOhwi,
+                e,
+                [o, b * b * cs, (kh + b - 1) / b, (kw + b - 1) / b],
+                kl,
+            );
+            p.space_to_depth = Some(SpaceToDepth {
+                block: b,
+                source_dims: src,
+            });
             let t = rng.tensor(&TensorType::new(kl.shape(src), e));
             let packed = pack_weight(&p, &t).unwrap();
             let slots = unpack_weight(&p, &packed).unwrap();
@@ -411,13 +424,22 @@ mod tests {
                 }
             }
             assert_eq!(slots, expect, "{src:?} / {b} {e}");
-            assert_eq!(unpack_to_source(&p, &packed).unwrap(), t, "{src:?} / {b} {e}");
+            assert_eq!(
+                unpack_to_source(&p, &packed).unwrap(),
+                t,
+                "{src:?} / {b} {e}"
+            );
             // dims that are not the source's space-to-depth form are an error, not a packing
             let mut bad = p.clone();
             bad.dims[3] += 1;
-            assert!(pack_weight(&bad, &t).unwrap_err().contains("space-to-depth"));
+            assert!(pack_weight(&bad, &t)
+                .unwrap_err()
+                .contains("space-to-depth"));
             let mut bad = p.clone();
-            bad.space_to_depth = Some(SpaceToDepth { block: 1, source_dims: src });
+            bad.space_to_depth = Some(SpaceToDepth {
+                block: 1,
+                source_dims: src,
+            });
             assert!(pack_weight(&bad, &t).is_err());
         }
     }

@@ -715,15 +715,22 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                             "a space-to-depth quantize writes an NHWC integer buffer, not {} {:?}",
                             y.elem, y.layout
                         ))
-                    } else if crate::buffer::quantize_output_dims(x, y.elem, *padding, *space_to_depth)
-                        != Some(y.dims)
+                    } else if crate::buffer::quantize_output_dims(
+                        x,
+                        y.elem,
+                        *padding,
+                        *space_to_depth,
+                    ) != Some(y.dims)
                     {
                         Err(format!(
                             "output dims {:?} are not the space-to-depth map (block {space_to_depth}) of the input dims {:?} padded by {padding:?} (each padded extent a multiple of the block)",
                             y.dims, x.dims
                         ))
                     } else if !(lo..=hi).contains(padding_value) {
-                        Err(format!("padding value {padding_value} is not a {} value", y.elem))
+                        Err(format!(
+                            "padding value {padding_value} is not a {} value",
+                            y.elem
+                        ))
                     } else {
                         Ok(())
                     }
