@@ -184,6 +184,7 @@ fn emits_a_loadable_artifact_from_a_gpu_stage_module() {
         elem: ElemType::I8,
         dims: [8, 3, 3, 3],
         source_layout: KernelLayout::OIHW,
+        space_to_depth: None,
     };
     let want = nibble_tcconv::pack::to_le_bytes(
         &nibble_tcconv::pack::pack_weight(&pw, qw.get("w").unwrap()).unwrap(),

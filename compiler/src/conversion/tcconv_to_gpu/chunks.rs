@@ -297,6 +297,7 @@ mod tests {
                         elem,
                         dims: [o, c, kh, kw],
                         source_layout: KernelLayout::OIHW,
+                        space_to_depth: None,
                     };
                     let st = WordStrides::of(&x, &wt, kw);
                     for (i, ((nn, y), xx)) in (0..n)

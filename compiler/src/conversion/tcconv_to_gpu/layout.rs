@@ -1026,6 +1026,7 @@ mod tests {
                     elem,
                     dims,
                     source_layout: KernelLayout::OIHW,
+                    space_to_depth: None,
                 };
                 let cs = weight_cs(&pw);
                 let want_cs = match (packing.clone(), elem.bits()) {
