@@ -13,7 +13,8 @@ irdl.dialect @qnn {
     irdl.attributes { "name" = %s }
   }
 
-  // f32 -> int: clamp(round_half_even(x * f32(1 / scale))).
+  // f32 -> int: clamp(round_half_even(x * f32(1 / scale))), after the f32 steps of the optional
+  // `pre` (checked by qnn-verify, like `mode` and `zero_point`).
   irdl.operation @quantize {
     %in = irdl.base "!builtin.tensor"
     %out = irdl.base "!builtin.tensor"

@@ -1026,6 +1026,7 @@ pub fn build_graph(
             layout: Layout::NCHW,
             zero_point: 0,
             mode: Default::default(),
+            pre: vec![],
         },
         vec![0],
         TensorType::new(vec![opts.batch, 3, s, s], act_type(qi_bits)),

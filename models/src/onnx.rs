@@ -50,7 +50,8 @@ use nibble_onnx::proto::{data_type as dt, GraphProto, NodeProto, TensorProto};
 use nibble_onnx::{self as onnx, Attrs};
 use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType, ValueId};
 use nibble_qnn::semantics::{
-    quantize_f32, Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding,
+    quantize_f32, Dyadic, ElemType, FloatOp, FloatStep, KernelLayout, Layout, QuantizeMode,
+    Rounding,
 };
 use nibble_qnn::tensor::Tensor;
 use nibble_qnn::weights::Weights;
@@ -87,8 +88,9 @@ struct QVal {
 /// A float tensor of the ONNX graph, as what it is computed from.
 #[derive(Clone, Debug)]
 enum Float {
-    /// The model's float input.
-    Input(ValueId),
+    /// The model's float input, after its float preprocessing (Sub / Div / Mul / Add of
+    /// constants, in order), which the input quantize applies.
+    Input(ValueId, Vec<FloatStep>),
     /// DequantizeLinear of a quantized value.
     Dq(QVal),
     /// An integer accumulator `acc` (i32 qnn value) whose real value is `acc * scale[c]`:
@@ -339,7 +341,7 @@ impl Float {
                 padding,
                 ceil,
             },
-            Float::Input(_)
+            Float::Input(..)
             | Float::Dq(_)
             | Float::Concat(_)
             | Float::Unary(..)
@@ -382,10 +384,11 @@ enum Entry {
         float: bool,
         pads: [i64; 4],
     },
-    /// A constant Pad by 0.0 of the float graph input, before its QuantizeLinear (which makes
-    /// it `Padded`: 0.0 quantizes to the zero point).
+    /// A constant Pad by 0.0 of the float graph input (after its float preprocessing `pre`),
+    /// before its QuantizeLinear (which makes it `Padded`: 0.0 quantizes to the zero point).
     PaddedInput {
         input: ValueId,
+        pre: Vec<FloatStep>,
         pads: [i64; 4],
     },
 }
@@ -850,7 +853,7 @@ impl<'a> Importer<'a> {
         };
         self.g.args.push(TensorType::new(shape, ElemType::F32));
         let name = nhwc.clone().unwrap_or_else(|| input.name.clone());
-        self.values.insert(name, Entry::F(Float::Input(0)));
+        self.values.insert(name, Entry::F(Float::Input(0, vec![])));
         self.input_nhwc = nhwc;
         // (before the nodes: a second output, such as probabilities next to the logits, would
         // otherwise be diagnosed as whatever its node does not support)
@@ -1115,7 +1118,7 @@ impl<'a> Importer<'a> {
                 | Float::Unary(q, _)
                 | Float::Softmax(q),
             ) => q.id,
-            Entry::F(Float::Input(id) | Float::Acc { id, .. }) => *id,
+            Entry::F(Float::Input(id, _) | Float::Acc { id, .. }) => *id,
             _ => return None,
         };
         let shape = &self.g.value_type(id).shape;
@@ -1144,27 +1147,24 @@ impl<'a> Importer<'a> {
     }
 
     /// Add / Sub / Mul / Div `n` of the float constant at input `ci` and a quantized tensor (or
-    /// a float function of one): one more f32 step of the table its QuantizeLinear builds. The
-    /// constant is one value or one a channel (`[1, C, 1, 1]` / `[C, 1, 1]` of an N x C x H x W
-    /// map, `[C]` / `[1, C]` of an N x C matrix).
+    /// a float function of one): one more f32 step of the table its QuantizeLinear builds; of
+    /// the float input (its preprocessing, which quantize_static leaves in float): one more f32
+    /// step of the input quantize (`qnn.quantize`'s `pre`). The constant is one value or one a
+    /// channel (`[1, C, 1, 1]` / `[C, 1, 1]` of an N x C x H x W map, `[C]` / `[1, C]` of an
+    /// N x C matrix).
     fn float_arith(&self, n: &NodeProto, ci: usize) -> Result<Float, String> {
         let x = input(n, 1 - ci)?;
         let (q, before) = match self.values.get(x) {
-            Some(Entry::F(Float::Dq(q))) => (q.clone(), None),
-            Some(Entry::F(Float::Unary(q, f))) => (q.clone(), Some(f.clone())),
-            Some(Entry::F(Float::Input(_))) => {
-                return Err(format!(
-                    "{} of the float input '{x}' and a constant: nibble takes the input as its first QuantizeLinear reads it (apply this preprocessing to the input, or fold it into the first conv)",
-                    n.op_type
-                ))
-            }
+            Some(Entry::F(Float::Dq(q))) => (Some(q.clone()), None),
+            Some(Entry::F(Float::Unary(q, f))) => (Some(q.clone()), Some(f.clone())),
+            Some(Entry::F(Float::Input(..))) => (None, None),
             _ => {
                 return Err(format!(
                     "'{x}' is not the DequantizeLinear of a quantized tensor (or a float function of one)"
                 ))
             }
         };
-        if q.qtype.bits() > 8 {
+        if let Some(q) = q.as_ref().filter(|q| q.qtype.bits() > 8) {
             return Err(format!("{} of a {}-bit tensor", n.op_type, q.qtype.bits()));
         }
         let cname = input(n, ci)?;
@@ -1191,6 +1191,23 @@ impl<'a> Importer<'a> {
             "Sub" => Arith::Sub,
             "Mul" => Arith::Mul,
             _ => Arith::Div,
+        };
+        let Some(q) = q else {
+            let Some(Entry::F(Float::Input(id, pre))) = self.values.get(x) else {
+                unreachable!("matched above")
+            };
+            let mut pre = pre.clone();
+            pre.push(FloatStep {
+                op: match op {
+                    Arith::Add => FloatOp::Add,
+                    Arith::Sub => FloatOp::Sub,
+                    Arith::Mul => FloatOp::Mul,
+                    Arith::Div => FloatOp::Div,
+                },
+                k,
+                first: ci == 0,
+            });
+            return Ok(Float::Input(*id, pre));
         };
         let step = Unary::Arith {
             op,
@@ -1627,12 +1644,12 @@ impl<'a> Importer<'a> {
                 let (q, float) = match self.values.get(x) {
                     Some(Entry::Q(q)) => (q.clone(), false),
                     Some(Entry::F(Float::Dq(q))) => (q.clone(), true),
-                    Some(Entry::F(Float::Input(input))) => {
+                    Some(Entry::F(Float::Input(input, pre))) => {
                         if self.pad_value(n)? != 0.0 {
                             return Err("a Pad of the float input by another value than 0.0 is not supported".into());
                         }
-                        let input = *input;
-                        self.values.insert(out, Entry::PaddedInput { input, pads });
+                        let (input, pre) = (*input, pre.clone());
+                        self.values.insert(out, Entry::PaddedInput { input, pre, pads });
                         return Ok(());
                     }
                     _ => return Err(format!("'{x}' is not a quantized tensor or its DequantizeLinear")),
@@ -1687,11 +1704,11 @@ impl<'a> Importer<'a> {
             "QuantizeLinear" if matches!(self.values.get(input(n, 0)?), Some(Entry::PaddedInput { .. })) => {
                 // the input quantized, then padded by Q(0.0): the zero point
                 let (scale, zp, qtype) = self.qparams(n)?;
-                let Some(Entry::PaddedInput { input: x, pads }) = self.values.get(input(n, 0)?).cloned()
+                let Some(Entry::PaddedInput { input: x, pre, pads }) = self.values.get(input(n, 0)?).cloned()
                 else {
                     unreachable!("matched above")
                 };
-                let q = self.quantize_float(input(n, 0)?, Float::Input(x), scale, zp, qtype)?;
+                let q = self.quantize_float(input(n, 0)?, Float::Input(x, pre), scale, zp, qtype)?;
                 self.values.insert(out, Entry::Padded { q, float: false, pads });
             }
             "QuantizeLinear" => {
@@ -1833,7 +1850,7 @@ impl<'a> Importer<'a> {
                         );
                         Float::Dq(QVal { id, ..q })
                     }
-                    Float::Input(_) => return Err("a Relu / Clip on the float input is not supported".into()),
+                    Float::Input(..) => return Err("a Relu / Clip on the float input is not supported".into()),
                     Float::Concat(_)
                     | Float::Unary(..)
                     | Float::AvgPool { .. }
@@ -2931,7 +2948,7 @@ impl<'a> Importer<'a> {
                 let y = self.max_pool(&q, kernel, strides, padding, ceil)?;
                 Ok(QVal { id: y, ..q })
             }
-            Float::Input(id) => {
+            Float::Input(id, pre) => {
                 let shape = self.g.value_type(id).shape.clone();
                 let layout = self.layout_of(id);
                 let mut q = self.g.push(
@@ -2940,6 +2957,7 @@ impl<'a> Importer<'a> {
                         layout,
                         zero_point: zp,
                         mode: QuantizeMode::Divide,
+                        pre,
                     },
                     vec![id],
                     TensorType::new(shape, qtype),

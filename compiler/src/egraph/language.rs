@@ -40,7 +40,9 @@
 
 use egg::{define_language, Id};
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, RequantizeStep, TensorType};
-use nibble_qnn::semantics::{AvgPoolF32, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{
+    AvgPoolF32, ElemType, FloatStep, KernelLayout, Layout, QuantizeMode, Rounding,
+};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -256,6 +258,8 @@ pub enum Attr {
         out: ElemType,
         zero_point: i64,
         mode: QuantizeMode,
+        /// The float preprocessing (no rule changes it: the site names it).
+        pre: Vec<FloatStep>,
     },
     Conv {
         site: Site,
@@ -377,6 +381,7 @@ impl Attr {
                 out,
                 zero_point,
                 mode,
+                ..
             } => AttrKey::Quantize(*site, scale.to_bits(), *out as u8, *zero_point, *mode as u8),
             Attr::Conv {
                 site,

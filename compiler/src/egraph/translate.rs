@@ -79,6 +79,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                 layout,
                 zero_point,
                 mode,
+                pre,
             } => {
                 let l = lay(&mut eg, *layout);
                 let a = eg.add(Qnn::Attr(Attr::Quantize {
@@ -87,6 +88,7 @@ pub fn to_egraph(g: &Graph) -> Result<Translation, String> {
                     out: n.result.elem,
                     zero_point: *zero_point,
                     mode: *mode,
+                    pre: pre.clone(),
                 }));
                 eg.add(Qnn::Quantize([a, l, x(0)]))
             }
@@ -390,6 +392,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                 scale,
                 zero_point,
                 mode,
+                pre,
                 ..
             } = at(*a)?
             else {
@@ -401,6 +404,7 @@ fn op_of(eg: &EGraph, node: &Qnn) -> Result<(Op, Vec<Id>, Option<u32>), String> 
                     layout: lay(*l)?,
                     zero_point: *zero_point,
                     mode: *mode,
+                    pre: pre.clone(),
                 },
                 vec![*x],
                 Some(*site),

@@ -109,6 +109,7 @@ fn max_pools_padded_unevenly_lower_to_the_reference_on_every_target() {
                 layout: Layout::NCHW,
                 zero_point: if elem == ElemType::U8 { 100 } else { 0 },
                 mode: Default::default(),
+                pre: vec![],
             },
             vec![0],
             TensorType::new(vec![n, c, h, w], elem),

@@ -4,7 +4,7 @@
 //! printer and reader from its fields' [`AttrValue`] impls; tcconv's ops reuse them.
 
 use crate::graph::{arr32, arr64, epilogue_attrs, f32_array, f32_attr, ChannelScales, Epilogue};
-use crate::semantics::{KernelLayout, Layout, QuantizeMode, Rounding};
+use crate::semantics::{FloatStep, KernelLayout, Layout, QuantizeMode, Rounding};
 
 #[cfg(feature = "mlir")]
 use melior::ir::operation::OperationRef;
@@ -115,6 +115,21 @@ impl AttrValue for Vec<f32> {
     #[cfg(feature = "mlir")]
     fn read(op: &OperationRef, name: &str) -> Result<Self, String> {
         crate::ir::f32_vec(op, name)
+    }
+}
+
+/// Float steps as `[{op = "sub", k = array<f32: ...>}, ...]`.
+impl AttrValue for Vec<FloatStep> {
+    fn entries(&self, name: &str, out: &mut Vec<(String, String)>) {
+        let steps: Vec<String> = self
+            .iter()
+            .map(|s| format!("{{k = {}, op = \"{}\"}}", f32_array(&s.k), s.name()))
+            .collect();
+        entry(out, name, format!("[{}]", steps.join(", ")));
+    }
+    #[cfg(feature = "mlir")]
+    fn read(op: &OperationRef, name: &str) -> Result<Self, String> {
+        crate::ir::float_steps(op, name)
     }
 }
 

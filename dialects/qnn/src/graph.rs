@@ -3,7 +3,7 @@
 //! turns it back into qnn IR text in MLIR's generic syntax (what IRDL ops print as).
 
 use crate::attrs::AttrValue;
-use crate::semantics::{Dyadic, ElemType, KernelLayout, Layout, QuantizeMode, Rounding};
+use crate::semantics::{Dyadic, ElemType, FloatStep, KernelLayout, Layout, QuantizeMode, Rounding};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
@@ -164,7 +164,8 @@ qnn_ops! {
     /// `qnn.weight`: () -> tensor; the tensor stored under `name` in the weights file.
     Weight = "weight" { name: String => "name" },
     /// `qnn.quantize`: (f32) -> int; `clamp(round_half_even(x * f32(1/scale)) + zero_point)`
-    /// (`x / scale` under `QuantizeMode::Divide`).
+    /// (`x / scale` under `QuantizeMode::Divide`) of `x` after the f32 steps of `pre`, in
+    /// order (a model's float preprocessing, `semantics::FloatStep`).
     Quantize = "quantize" {
         scale: f32 => "scale",
         layout: Layout => "layout",
@@ -172,6 +173,8 @@ qnn_ops! {
         zero_point: i64 => "zero_point" or 0,
         #[serde(default)]
         mode: QuantizeMode => "mode" or QuantizeMode::MultiplyReciprocal,
+        #[serde(default)]
+        pre: Vec<FloatStep> => "pre" or Vec::new(),
     },
     /// `qnn.conv2d`: (input, weight, bias?) -> i32; padded taps read `padding_value`.
     Conv2d = "conv2d" {

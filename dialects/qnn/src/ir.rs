@@ -180,6 +180,70 @@ pub fn f32_vec(op: &OperationRef, name: &str) -> Result<Vec<f32>, String> {
     }
 }
 
+/// The elements of a dense f32 array attribute (None: not one).
+fn dense_f32s(a: melior::ir::Attribute) -> Option<Vec<f32>> {
+    unsafe {
+        if !mlir_sys::mlirAttributeIsADenseF32Array(a.to_raw()) {
+            return None;
+        }
+        let n = mlir_sys::mlirDenseArrayGetNumElements(a.to_raw());
+        Some(
+            (0..n)
+                .map(|i| mlir_sys::mlirDenseF32ArrayGetElement(a.to_raw(), i))
+                .collect(),
+        )
+    }
+}
+
+/// An array of float steps, `[{op = "sub", k = array<f32: ...>}, ...]`
+/// ([`crate::semantics::FloatStep`]).
+pub fn float_steps(
+    op: &OperationRef,
+    name: &str,
+) -> Result<Vec<crate::semantics::FloatStep>, String> {
+    let a = attr(op, name)?;
+    let bad = || {
+        format!("attribute '{name}' must be [{{op = \"add\" | \"sub\" | \"mul\" | \"div\" | \"rsub\" | \"rdiv\", k = array<f32: ...>}}, ...]")
+    };
+    unsafe {
+        if !mlir_sys::mlirAttributeIsAArray(a.to_raw()) {
+            return Err(bad());
+        }
+        let n = mlir_sys::mlirArrayAttrGetNumElements(a.to_raw());
+        let mut steps = vec![];
+        for i in 0..n {
+            let d = mlir_sys::mlirArrayAttrGetElement(a.to_raw(), i);
+            if !mlir_sys::mlirAttributeIsADictionary(d) {
+                return Err(bad());
+            }
+            let get = |key: &str| {
+                let r = mlir_sys::mlirDictionaryAttrGetElementByName(
+                    d,
+                    mlir_sys::MlirStringRef {
+                        data: key.as_ptr() as *const std::ffi::c_char,
+                        length: key.len(),
+                    },
+                );
+                (!r.ptr.is_null()).then_some(r)
+            };
+            let (Some(o), Some(k)) = (get("op"), get("k")) else {
+                return Err(bad());
+            };
+            if mlir_sys::mlirDictionaryAttrGetNumElements(d) != 2
+                || !mlir_sys::mlirAttributeIsAString(o)
+            {
+                return Err(bad());
+            }
+            let s = mlir_sys::mlirStringAttrGetValue(o);
+            let s = std::str::from_utf8(std::slice::from_raw_parts(s.data as *const u8, s.length))
+                .map_err(|_| bad())?;
+            let k = dense_f32s(melior::ir::Attribute::from_raw(k)).ok_or_else(bad)?;
+            steps.push(crate::semantics::FloatStep::parse(s, k).ok_or_else(bad)?);
+        }
+        Ok(steps)
+    }
+}
+
 /// The fused-conv epilogue attributes (`epilogue`, `multiplier`, `shift`, `residual_*`,
 /// `zero_point`, `rounding`, `clamp`, `relu`, optional `second_*` and `then_*`) shared by qnn.conv2d_fused and tcconv kernels.
 pub fn epilogue_of(op: &OperationRef) -> Result<crate::graph::Epilogue, String> {

@@ -34,8 +34,9 @@
 
 use crate::graph::{ChannelScales, Epilogue, EpilogueKind, Graph, Node, Op, TensorType};
 use crate::semantics::{
-    add_f32_fma, dequantize_f32, floor_div, quantize_f32, requantize, requantize_f32_fma,
-    AvgPoolF32, Dyadic, ElemType, KernelLayout, Layout, Rounding, MAX_GEOM, MAX_SHIFT,
+    add_f32_fma, dequantize_f32, float_steps, floor_div, quantize_f32, requantize,
+    requantize_f32_fma, AvgPoolF32, Dyadic, ElemType, KernelLayout, Layout, Rounding, MAX_GEOM,
+    MAX_SHIFT,
 };
 use crate::tensor::{Data, Tensor};
 use crate::weights::Weights;
@@ -301,16 +302,36 @@ fn eval_node(g: &Graph, i: usize, node: &Node, vals: &[Tensor], w: &Weights) -> 
             scale,
             zero_point,
             mode,
-            ..
+            layout,
+            pre,
         } => {
             arity(&ops, 1, 1)?;
             let x = floats(ops[0], "input")?;
             same_shape(ops[0], res)?;
             let (lo, hi) = int_result(res)?;
             let (scale, zp, mode) = (*scale, *zero_point, *mode);
+            // the preprocessing's constants are one value or one a channel
+            let (cs, nc) = if pre.is_empty() {
+                (1, 1)
+            } else {
+                let dims = logical_dims(&ops[0].ty, *layout, "input")?;
+                if let Some(s) = pre.iter().find(|s| s.k.len() != 1 && s.k.len() != dims[1]) {
+                    return Err(format!(
+                        "a {} step of {} constants for {} channels",
+                        s.name(),
+                        s.k.len(),
+                        dims[1]
+                    ));
+                }
+                (layout.strides(dims.map(|d| d as i64))[1], dims[1].max(1))
+            };
             Data::Int(
                 x.par_iter()
-                    .map(|&v| quantize_f32(v, scale, zp, mode, lo, hi) as i32)
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let v = float_steps(pre, v, (i / cs) % nc);
+                        quantize_f32(v, scale, zp, mode, lo, hi) as i32
+                    })
                     .collect(),
             )
         }
@@ -2085,6 +2106,7 @@ mod tests {
         // x / 0.5 = [1.5, 2.5, -0.5, -3, 400] -> half to even [2, 2, 0, -3, 127 (clamped)]
         let f = Tensor::float(tt(&[1, 5], F32), vec![0.75, 1.25, -0.25, -1.5, 200.0]);
         let op = Op::Quantize {
+            pre: vec![],
             scale: 0.5,
             layout: NC,
             zero_point: 0,
@@ -2599,6 +2621,7 @@ mod tests {
             let mut g = Graph::new("net", vec![sh(d, F32)]);
             let q = g.push(
                 Op::Quantize {
+                    pre: vec![],
                     scale: 0.05,
                     layout: l,
                     zero_point: 0,

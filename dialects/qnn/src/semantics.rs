@@ -475,6 +475,75 @@ impl QuantizeMode {
     }
 }
 
+/// The f32 operation of a [`FloatStep`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FloatOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// One f32 operation of a value and a constant, `x op k[c]` (with `first`, `k[c] op x`), `k`
+/// one value or one a channel: the float preprocessing ONNX Runtime runs before a model's first
+/// QuantizeLinear (a Sub of the mean, a Div by the deviation), which `qnn.quantize` applies in
+/// order before it quantizes. Each step rounds once (IEEE f32, no fused multiply-add).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FloatStep {
+    pub op: FloatOp,
+    pub k: Vec<f32>,
+    #[serde(default)]
+    pub first: bool,
+}
+
+impl FloatStep {
+    /// The step on `x` of channel `c`.
+    pub fn apply(&self, x: f32, c: usize) -> f32 {
+        let k = self.k[if self.k.len() == 1 { 0 } else { c }];
+        let (a, b) = if self.first { (k, x) } else { (x, k) };
+        match self.op {
+            FloatOp::Add => a + b,
+            FloatOp::Sub => a - b,
+            FloatOp::Mul => a * b,
+            FloatOp::Div => a / b,
+        }
+    }
+
+    /// Its name in IR: `add`, `sub`, `mul`, `div`, and `rsub` / `rdiv` for `k - x` / `k / x`.
+    pub fn name(&self) -> &'static str {
+        match (
+            self.op,
+            self.first && matches!(self.op, FloatOp::Sub | FloatOp::Div),
+        ) {
+            (FloatOp::Add, _) => "add",
+            (FloatOp::Mul, _) => "mul",
+            (FloatOp::Sub, false) => "sub",
+            (FloatOp::Div, false) => "div",
+            (FloatOp::Sub, true) => "rsub",
+            (FloatOp::Div, true) => "rdiv",
+        }
+    }
+
+    /// The step of IR name `name` (see [`name`](Self::name)) and constant `k`.
+    pub fn parse(name: &str, k: Vec<f32>) -> Option<FloatStep> {
+        let (op, first) = match name {
+            "add" => (FloatOp::Add, false),
+            "sub" => (FloatOp::Sub, false),
+            "mul" => (FloatOp::Mul, false),
+            "div" => (FloatOp::Div, false),
+            "rsub" => (FloatOp::Sub, true),
+            "rdiv" => (FloatOp::Div, true),
+            _ => return None,
+        };
+        Some(FloatStep { op, k, first })
+    }
+}
+
+/// `x` of channel `c` through `steps`, in order.
+pub fn float_steps(steps: &[FloatStep], x: f32, c: usize) -> f32 {
+    steps.iter().fold(x, |x, s| s.apply(x, c))
+}
+
 /// `qnn.quantize`: `clamp(round_half_even(x * float32(1/scale)) + zp, lo, hi)` (or `x / scale`
 /// under `QuantizeMode::Divide`), all in f32; infinities saturate and NaN quantizes to `lo`, as
 /// ONNX Runtime's x86 kernels do (they clamp `x / scale` to `[lo - zp, hi - zp]` with max / min

@@ -372,6 +372,7 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             scale,
             layout,
             zero_point,
+            pre,
             ..
         } => {
             arity(1..=1)?;
@@ -391,6 +392,18 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             }
             layout_rank(*layout, operands[0], "input")?;
             same_shape(operands[0], result, "result")?;
+            // a step's constant: one value or one a channel
+            let channels = layout.nchw(&operands[0].shape)[1];
+            if let Some(s) = pre
+                .iter()
+                .find(|s| s.k.len() != 1 && s.k.len() as i64 != channels)
+            {
+                return fail(format!(
+                    "a '{}' step of pre has {} constants; the input has {channels} channels (one constant, or one a channel)",
+                    s.name(),
+                    s.k.len()
+                ));
+            }
         }
         Op::Conv2d {
             strides,

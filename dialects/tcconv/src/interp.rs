@@ -601,6 +601,7 @@ impl Ctx<'_> {
                 padding,
                 padding_value,
                 space_to_depth,
+                pre,
             } => {
                 let ib = self.buf(*input)?;
                 let [_, ic, ih, iw] = ib.dims;
@@ -614,6 +615,16 @@ impl Ctx<'_> {
                 }
                 int_out()?;
                 in_range(*padding_value, ob.elem, || "the padding value".to_string())?;
+                if let Some(s) = pre
+                    .iter()
+                    .find(|s| s.k.len() != 1 && s.k.len() as i64 != ic)
+                {
+                    return Err(format!(
+                        "a '{}' step of {} constants for {ic} channels",
+                        s.name(),
+                        s.k.len()
+                    ));
+                }
                 let ig = Geo::new(ib)?;
                 let x = load_floats(ib, self.stored(bufs, *input)?)?;
                 let (lo, hi) = ob.elem.range();
@@ -637,10 +648,8 @@ impl Ctx<'_> {
                     if y >= ih as usize || x0 >= iw as usize {
                         return Ok(*padding_value as i32);
                     }
-                    Ok(
-                        quantize_f32(x[ig.at(n, c, y, x0)], *scale, *zero_point, *mode, lo, hi)
-                            as i32,
-                    )
+                    let v = nibble_qnn::semantics::float_steps(pre, x[ig.at(n, c, y, x0)], c);
+                    Ok(quantize_f32(v, *scale, *zero_point, *mode, lo, hi) as i32)
                 })?;
                 Ok(store_ints(ob, &slots))
             }
@@ -1895,6 +1904,7 @@ mod tests {
         let t = |s: Vec<i64>, e| TensorType::new(s, e);
         let q = g.push(
             Op::Quantize {
+                pre: vec![],
                 scale: 0.03,
                 layout: nchw,
                 zero_point: 0,
@@ -2396,6 +2406,7 @@ mod tests {
         let mut g = Graph::new(name, vec![x_ty.clone()]);
         let q = g.push(
             Op::Quantize {
+                pre: vec![],
                 scale: 0.021,
                 layout: Layout::NCHW,
                 zero_point: zp,
@@ -2644,6 +2655,7 @@ mod tests {
             let mut g = Graph::new("s2d", vec![x_ty.clone()]);
             let q = g.push(
                 Op::Quantize {
+                    pre: vec![],
                     scale: 0.021,
                     layout: Layout::NCHW,
                     zero_point: zp,
@@ -2747,6 +2759,7 @@ mod tests {
             let mut g = Graph::new("keep", vec![x_ty.clone()]);
             let q = g.push(
                 Op::Quantize {
+                    pre: vec![],
                     scale: 0.021,
                     layout: Layout::NCHW,
                     zero_point: 0,

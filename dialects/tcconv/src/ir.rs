@@ -206,10 +206,16 @@ pub fn build_func<'c>(
                 padding,
                 padding_value,
                 space_to_depth,
+                pre,
             } => (vec![bufs[input], bufs[output]], None, {
                 let mut s = String::new();
                 if *mode != QuantizeMode::default() {
                     s += &format!("mode = \"{}\", ", mode.name());
+                }
+                if !pre.is_empty() {
+                    let mut e = vec![];
+                    nibble_qnn::attrs::AttrValue::entries(pre, "pre", &mut e);
+                    s += &format!("pre = {}, ", e[0].1);
                 }
                 if *padding != [0; 4] || *space_to_depth != 0 {
                     s += &format!(
@@ -851,6 +857,10 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                 },
                 padding_value: opt_int(&op, "padding_value").map_err(err)?.unwrap_or(0),
                 space_to_depth: opt_int(&op, "space_to_depth").map_err(err)?.unwrap_or(0),
+                pre: match op.attribute("pre") {
+                    Err(_) => vec![],
+                    Ok(_) => nibble_qnn::ir::float_steps(&op, "pre").map_err(err)?,
+                },
             }),
             "tcconv.pad" => p.ops.push(TcOp::Pad {
                 input: operand(0)?,

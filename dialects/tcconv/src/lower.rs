@@ -518,6 +518,11 @@ impl<'g> Lowering<'g> {
         if self.g.results.contains(&v) || t.elem.bits() != 8 || t.shape.len() != 4 {
             return false;
         }
+        // the loader quantizes; a float preprocessing stays in the quantize kernel
+        let pre = self.g.node_of(v).map(|n| &n.op);
+        if matches!(pre, Some(Op::Quantize { pre, .. }) if !pre.is_empty()) {
+            return false;
+        }
         let nargs = self.g.args.len();
         let mut v = v;
         let n = loop {
@@ -707,6 +712,7 @@ impl<'g> Lowering<'g> {
             scale,
             zero_point,
             mode,
+            pre,
             ..
         } = &n.op
         else {
@@ -723,6 +729,7 @@ impl<'g> Lowering<'g> {
             padding: [0; 4],
             padding_value: 0,
             space_to_depth: 0,
+            pre: pre.clone(),
         });
     }
 

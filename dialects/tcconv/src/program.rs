@@ -6,7 +6,9 @@ use crate::buffer::ActBuffer;
 use crate::select::Family;
 use crate::target::{MmaShape, Target};
 use nibble_qnn::graph::{ChannelScales, Epilogue, RequantizeStep};
-use nibble_qnn::semantics::{AvgPoolF32, ElemType, KernelLayout, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{
+    AvgPoolF32, ElemType, FloatStep, KernelLayout, QuantizeMode, Rounding,
+};
 use serde::{Deserialize, Serialize};
 
 pub type BufId = usize;
@@ -308,6 +310,10 @@ pub enum TcOp {
         /// 0 on padding channels); 0: none.
         #[serde(default)]
         space_to_depth: i64,
+        /// The f32 steps applied to each input value before it is quantized (`qnn.quantize`'s
+        /// `pre`: a model's float preprocessing).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pre: Vec<FloatStep>,
     },
     Conv2d(Conv),
     Dense(Dense),
@@ -521,6 +527,7 @@ impl Program {
                         padding: [0; 4],
                         padding_value: 0,
                         space_to_depth: 0,
+                        pre: vec![],
                     });
                     c.input = b;
                     ops.push(TcOp::Conv2d(c));

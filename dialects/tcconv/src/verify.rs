@@ -693,6 +693,19 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         padded_output(x, y, *padding, *value)
                     }
                 }
+                TcOp::Quantize { input, pre, .. }
+                    if pre.iter().any(|s| {
+                        s.k.len() != 1 && s.k.len() as i64 != p.buffers[*input].dims[1]
+                    }) =>
+                {
+                    Err(format!(
+                        "a step of pre has {} constants for {} input channels (one, or one a channel)",
+                        pre.iter()
+                            .find(|s| s.k.len() != 1)
+                            .map_or(0, |s| s.k.len()),
+                        p.buffers[*input].dims[1]
+                    ))
+                }
                 TcOp::Quantize {
                     input,
                     output,

@@ -537,3 +537,19 @@ func.func @gather_result_of_another_count(%x: tensor<2x6x3x3xui4>) -> tensor<2x3
   %h = "qnn.gather_channels"(%x) {indices = array<i32: 4, 5>, layout = "NCHW"} : (tensor<2x6x3x3xui4>) -> tensor<2x3x3x3xui4>
   return %h : tensor<2x3x3x3xui4>
 }
+
+// -----
+
+func.func @quantize_step_per_channel_count(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8> {
+  // expected-error @+1 {{a 'sub' step of pre has 2 constants; the input has 3 channels (one constant, or one a channel)}}
+  %q = "qnn.quantize"(%x) {layout = "NCHW", pre = [{op = "sub", k = array<f32: 0.5, 0.25>}], scale = 0.5 : f32} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8>
+  return %q : tensor<1x3x8x8xui8>
+}
+
+// -----
+
+func.func @quantize_step_unknown_op(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8> {
+  // expected-error @+1 {{attribute 'pre' must be [{op = "add" | "sub" | "mul" | "div" | "rsub" | "rdiv", k = array<f32: ...>}, ...]}}
+  %q = "qnn.quantize"(%x) {layout = "NCHW", pre = [{op = "pow", k = array<f32: 2.0>}], scale = 0.5 : f32} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8>
+  return %q : tensor<1x3x8x8xui8>
+}

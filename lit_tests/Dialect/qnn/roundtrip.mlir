@@ -172,3 +172,12 @@ func.func @lookup_per_channel(%u: tensor<1x2xui4>) -> tensor<1x2xi8> {
   %l = "qnn.lookup"(%u) {layout = "NC", table = array<i32: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, -16, -15, -14, -13, -12, -11, -10, -9, -8, -7, -6, -5, -4, -3, -2, -1>} : (tensor<1x2xui4>) -> tensor<1x2xi8>
   return %l : tensor<1x2xi8>
 }
+
+// A quantize with float preprocessing: per-channel and one-value steps, constants on either
+// side, printed in order and read back bit for bit.
+// CHECK-LABEL: func.func @quantize_preprocessing
+// CHECK: "qnn.quantize"(%{{.*}}) {layout = "NCHW", mode = "divide", pre = [{k = array<f32: 4.850000e-01, 4.560000e-01, 4.060000e-01>, op = "sub"}, {k = array<f32: 2.290000e-01, 2.240000e-01, 2.250000e-01>, op = "div"}, {k = array<f32: 1.000000e+00>, op = "rsub"}, {k = array<f32: 2.000000e+00>, op = "mul"}], scale = 1.860000e-02 : f32, zero_point = 114 : i64}
+func.func @quantize_preprocessing(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8> {
+  %q = "qnn.quantize"(%x) {layout = "NCHW", mode = "divide", pre = [{op = "sub", k = array<f32: 0.485, 0.456, 0.406>}, {op = "div", k = array<f32: 0.229, 0.224, 0.225>}, {op = "rsub", k = array<f32: 1.0>}, {op = "mul", k = array<f32: 2.0>}], scale = 0.0186 : f32, zero_point = 114 : i64} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8>
+  return %q : tensor<1x3x8x8xui8>
+}

@@ -23,7 +23,9 @@ use super::builder::{Cmp, CmpF, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::layout::tap;
 use super::layout::{act_slot, out_plan, range, read_group, Buf, Group, Item};
 use nibble_qnn::graph::ChannelScales;
-use nibble_qnn::semantics::{lookup_tables, ElemType, Layout, QuantizeMode, Rounding};
+use nibble_qnn::semantics::{
+    lookup_tables, ElemType, FloatOp, FloatStep, Layout, QuantizeMode, Rounding,
+};
 use nibble_tcconv::buffer::{padded_channels, padded_dims, quantize_output_dims, ActBuffer};
 use nibble_tcconv::program::Elementwise;
 
@@ -336,6 +338,7 @@ pub fn quantize_f32(
 /// `padding` (a folded `tcconv.pad`) the output is the input's padded map, [`padded_map`]: the
 /// quantized input inside, `padding_value` in the border; with `space_to_depth` that map's
 /// space-to-depth map ([`space_to_depth_map`]).
+#[allow(clippy::too_many_arguments)]
 pub fn quantize(
     kb: &mut KernelBuilder,
     args: &[Val],
@@ -344,6 +347,7 @@ pub fn quantize(
     (scale, zero_point, mode): (f32, i64, QuantizeMode),
     (padding, padding_value): ([i64; 4], i64),
     space_to_depth: i64,
+    pre: &[FloatStep],
 ) -> Result<i64, String> {
     if inp.elem != ElemType::F32
         || !out.elem.is_int()
@@ -355,9 +359,23 @@ pub fn quantize(
             inp.dims, inp.elem, out.dims, out.elem
         ));
     }
+    let channels = inp.dims[1];
+    if let Some(s) = pre
+        .iter()
+        .find(|s| s.k.len() != 1 && s.k.len() as i64 != channels)
+    {
+        return Err(format!(
+            "a '{}' step of {} constants for {channels} channels",
+            s.name(),
+            s.k.len()
+        ));
+    }
     let (ia, oa) = (args[0], args[1]);
-    let quantize =
-        |kb: &mut KernelBuilder, x| quantize_f32(kb, x, scale, zero_point, mode, out.elem);
+    // the float preprocessing at input channel `cc` (clamped), then the quantize
+    let quantize = |kb: &mut KernelBuilder, x, cc| {
+        let x = float_steps(kb, pre, x, cc, channels);
+        quantize_f32(kb, x, scale, zero_point, mode, out.elem)
+    };
     if space_to_depth != 0 {
         return space_to_depth_map(
             kb,
@@ -372,7 +390,11 @@ pub fn quantize(
         return each_group(kb, oa, out, QUANTIZE_CHANNELS_PER_THREAD, &mut |kb, grp| {
             let ib = Buf::act(kb, ia, inp);
             let xs = read_group(kb, &ib, inp, grp, ocs, &mut same);
-            Ok(xs.into_iter().map(|x| quantize(kb, x)).collect())
+            Ok(xs
+                .into_iter()
+                .zip(&grp.items)
+                .map(|(x, it)| quantize(kb, x, it.cc))
+                .collect())
         });
     }
     let per_thread = QUANTIZE_CHANNELS_PER_THREAD;
@@ -384,6 +406,25 @@ pub fn quantize(
         (padding, padding_value),
         &quantize,
     )
+}
+
+/// `x` of input channel `cc` through the f32 steps of a quantize's preprocessing
+/// (`semantics::float_steps`): one IEEE operation each (`add` / `sub` / `mul` / `div.rn.f32`,
+/// never fused), with a constant, or a table of one value a channel (`pre0`, `pre1`, ...).
+fn float_steps(kb: &mut KernelBuilder, pre: &[FloatStep], x: Val, cc: Val, channels: i64) -> Val {
+    let mut x = x;
+    for (i, s) in pre.iter().enumerate() {
+        let k = f32_chan(kb, &format!("pre{i}"), &s.k, cc, channels)
+            .expect("quantize checks the constants' count");
+        let (a, b) = if s.first { (k, x) } else { (x, k) };
+        x = match s.op {
+            FloatOp::Add => kb.addf(a, b),
+            FloatOp::Sub => kb.subf(a, b),
+            FloatOp::Mul => kb.mulf(a, b),
+            FloatOp::Div => kb.divf(a, b),
+        };
+    }
+    x
 }
 
 /// `qnn.dequantize`: `f32(x) * scales[c]` (`cvt.rn.f32.s32`, `mul.rn.f32`), as
@@ -581,7 +622,7 @@ pub fn pad(
             inp.dims, inp.elem, inp.elem, out.dims, out.elem
         ));
     }
-    let keep = |_: &mut KernelBuilder, x| x;
+    let keep = |_: &mut KernelBuilder, x, _| x;
     let (i, o) = ((args[0], inp), (args[1], out));
     padded_map(kb, i, o, CHANNELS_PER_THREAD, (padding, value), &keep)
 }
@@ -595,7 +636,7 @@ fn padded_map(
     (oa, out): (Val, &ActBuffer),
     per_thread: i64,
     (padding, value): ([i64; 4], i64),
-    f: &dyn Fn(&mut KernelBuilder, Val) -> Val,
+    f: &dyn Fn(&mut KernelBuilder, Val, Val) -> Val,
 ) -> Result<i64, String> {
     let [_, _, h, w] = inp.dims;
     let ocs = out.stored_channels();
@@ -611,7 +652,11 @@ fn padded_map(
             inside.push(kb.andb(okh, okw));
             (ih, iw)
         });
-        let ys: Vec<Val> = xs.into_iter().map(|x| f(kb, x)).collect();
+        let ys: Vec<Val> = xs
+            .into_iter()
+            .zip(&grp.items)
+            .map(|(x, it)| f(kb, x, it.cc))
+            .collect();
         let v = kb.i32c(value);
         // a shared group is read as one chunk: one position, one predicate for every item
         let ok = |i: usize| inside[i.min(inside.len() - 1)];
@@ -632,7 +677,7 @@ fn space_to_depth_map(
     (ia, inp): (Val, &ActBuffer),
     (oa, out): (Val, &ActBuffer),
     (padding, value, b): ([i64; 4], i64, i64),
-    f: &dyn Fn(&mut KernelBuilder, Val) -> Val,
+    f: &dyn Fn(&mut KernelBuilder, Val, Val) -> Val,
 ) -> Result<i64, String> {
     let [_, c, h, w] = inp.dims;
     let cs = padded_channels(out.elem, c);
@@ -654,7 +699,7 @@ fn space_to_depth_map(
             let cc = kb.mins(ch, last);
             let slot = act_slot(kb, inp, it.n, cc, ih, iw);
             let x = ib.load_slot(kb, slot);
-            let y = f(kb, x);
+            let y = f(kb, x, cc);
             let inside = kb.andb(okh, okw);
             let y = kb.select(inside, y, v);
             ys.push(kb.select(image, y, zero));

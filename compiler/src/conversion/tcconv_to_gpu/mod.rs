@@ -264,6 +264,7 @@ pub fn build_op_kernel<'c>(
                     padding,
                     padding_value,
                     space_to_depth,
+                    pre,
                 } => elementwise::quantize(
                     kb,
                     args,
@@ -272,6 +273,7 @@ pub fn build_op_kernel<'c>(
                     (*scale, *zero_point, *mode),
                     (*padding, *padding_value),
                     *space_to_depth,
+                    pre,
                 ),
                 TcOp::Pad {
                     input,

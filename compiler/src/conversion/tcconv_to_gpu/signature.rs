@@ -171,6 +171,10 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
         TcOp::Dense(d) => epilogue(&d.epilogue),
         TcOp::Dequantize { scales, .. } if what == "deq_scale" => Some(bits(scales)),
         TcOp::Softmax { table, .. } if what == "softmax_exp" => Some(bits(table)),
+        // a quantize's preprocessing constants, `pre{i}` (`elementwise::float_steps`)
+        TcOp::Quantize { pre, .. } if what.starts_with("pre") => {
+            Some(bits(&pre.get(what[3..].parse::<usize>().ok()?)?.k))
+        }
         TcOp::Gather { indices, .. } if what == "chan_map" => Some(indices.clone()),
         TcOp::Elementwise { op, .. } => match (op, prefix) {
             (Elementwise::Requantize { offset, .. }, "") if field == "offset" => Some(bits(offset)),
