@@ -39,7 +39,10 @@
 // RUN: nibble-gen import %hawq_fixtures/onnx/exported_u8.onnx --batch 3 -o %t/exp > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/oddconv_u8.onnx --batch 3 -o %t/odd > /dev/null
 // RUN: nibble-gen import %hawq_fixtures/onnx/floatarith_u8.onnx --batch 3 -o %t/far > /dev/null
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf exp odd far sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
+// The input's float preprocessing in the input quantize, at batch 16: the space-to-depth stem's
+// quantize applies it (sm_80 on)
+// RUN: nibble-gen import %hawq_fixtures/onnx/normalized_u8.onnx --batch 16 -o %t/nrm > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t u8 s8 bn w4 mb uw qop bias vgg qcdq sq sqq v3 eff dn th inc incq smx shf exp odd far nrm sm_75 sm_80 sm_86 sm_89 sm_90 sm_90a | FileCheck %s
 
-// CHECK-COUNT-138: ptxas ok
+// CHECK-COUNT-144: ptxas ok
 // CHECK-NOT: FAILED

@@ -2720,6 +2720,92 @@ mod tests {
     }
 
     #[test]
+    fn a_quantize_applies_its_float_steps_before_it_quantizes() {
+        use nibble_qnn::semantics::{FloatOp, FloatStep};
+        // per-channel and one-value steps, the constant on either side, NaN and infinities
+        // among the inputs; the quantize as a kernel of its own, padded (zero point) and
+        // space-to-depth, on every target
+        let pre = vec![
+            FloatStep {
+                op: FloatOp::Sub,
+                k: vec![0.485, 0.456, 0.406],
+                first: false,
+            },
+            FloatStep {
+                op: FloatOp::Div,
+                k: vec![0.229, 0.224, 0.225],
+                first: false,
+            },
+            FloatStep {
+                op: FloatOp::Sub,
+                k: vec![1.5],
+                first: true,
+            },
+            FloatStep {
+                op: FloatOp::Mul,
+                k: vec![0.7],
+                first: false,
+            },
+        ];
+        let mut fails = vec![];
+        for (seed, batch, zp) in [(91u64, 1i64, 0i64), (92, 3, 7)] {
+            let mut rng = Rng(seed);
+            let (mut g, w, inputs) = stem_graph(batch, 3, zp, zp, &mut rng);
+            for n in &mut g.nodes {
+                if let Op::Quantize { pre: p, .. } = &mut n.op {
+                    *p = pre.clone();
+                }
+            }
+            let want = reference::run(&g, &w, &inputs).unwrap();
+            for t in Target::ALL {
+                for stem in [StemChoice::SpaceToDepth, StemChoice::Plain] {
+                    let opts = LowerOptions {
+                        stem,
+                        ..Default::default()
+                    };
+                    let p = lower(&g, t, &opts).unwrap();
+                    let carried = p
+                        .ops
+                        .iter()
+                        .any(|o| matches!(o, TcOp::Quantize { pre: q, .. } if *q == pre));
+                    let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
+                    match got {
+                        Ok(got) if got == want && carried => {}
+                        Ok(_) => fails.push(format!(
+                            "b{batch} zp {zp} {t} {stem:?}: differs or steps lost"
+                        )),
+                        Err(e) => fails.push(format!("b{batch} zp {zp} {t} {stem:?}: {e}")),
+                    }
+                }
+            }
+            // the steps keep the quantize out of the stem's loader
+            let fused = LowerOptions {
+                fuse_quantize: true,
+                stem: StemChoice::Plain,
+                ..Default::default()
+            };
+            let p = lower(&g, Target::Sm90, &fused).unwrap();
+            assert_eq!(
+                fused_quantize(&p),
+                (0, 1),
+                "b{batch}: a quantize with steps is not fused"
+            );
+        }
+        // the changed reference: the steps do change the result
+        let mut rng = Rng(91);
+        let (g, w, inputs) = stem_graph(1, 3, 0, 0, &mut rng);
+        let plain = reference::run(&g, &w, &inputs).unwrap();
+        let mut g2 = g.clone();
+        for n in &mut g2.nodes {
+            if let Op::Quantize { pre: p, .. } = &mut n.op {
+                *p = pre.clone();
+            }
+        }
+        assert_ne!(reference::run(&g2, &w, &inputs).unwrap(), plain);
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
+    }
+
+    #[test]
     fn the_default_stem_reads_the_space_to_depth_map_from_batch_sixteen() {
         use crate::lower::SPACE_TO_DEPTH_MIN_BATCH;
         for batch in [1, SPACE_TO_DEPTH_MIN_BATCH - 1, SPACE_TO_DEPTH_MIN_BATCH] {

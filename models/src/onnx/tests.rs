@@ -57,6 +57,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "oddconv_qop_s8",
         "floatarith_u8",
         "floatarith_s8",
+        "normalized_u8",
+        "normalized_s8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
@@ -2097,27 +2099,61 @@ fn float_add_and_mul_of_constants_are_tables_too() {
 }
 
 #[test]
-fn float_arithmetic_outside_tables_is_named() {
-    // of the float input itself (preprocessing before the first QuantizeLinear)
+fn the_inputs_float_preprocessing_is_steps_of_its_quantize() {
+    // (x - k[c]) / 0.5, then 2 - x, quantized: each step one f32 operation, as ONNX Runtime
     let bytes = model_bytes(
         vec![
             node("Sub", "norm", &["x", "k"], &["xn"]),
+            node("Div", "scale", &["xn", "half"], &["xs"]),
+            node("Sub", "flip", &["two", "xs"], &["xf"]),
+            node("QuantizeLinear", "q", &["xf", "s", "zp"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["y"]),
+        ],
+        vec![
+            scalar_f32("s", 0.05),
+            tensor_i8("zp", vec![], vec![3]),
+            tensor_f32("k", vec![1, 2, 1, 1], vec![0.3, -1.7]),
+            scalar_f32("half", 0.5),
+            scalar_f32("two", 2.0),
+        ],
+        &[1, 2, 4, 4],
+        &[1, 2, 4, 4],
+    );
+    let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
+    let x = Tensor::float(
+        TensorType::new(vec![1, 2, 4, 4], ElemType::F32),
+        (0..32).map(|i| i as f32 * 0.37 - 5.0).collect(),
+    );
+    let y = nibble_qnn::reference::run(&m.graph, &m.weights, &[x.clone()]).unwrap();
+    for (i, (&xv, &yv)) in x.floats().iter().zip(y[0].floats()).enumerate() {
+        let v = 2.0f32 - (xv - [0.3f32, -1.7][i / 16]) / 0.5;
+        let q = ((v / 0.05).round_ties_even() + 3.0).clamp(-128.0, 127.0);
+        assert_eq!(yv, (q - 3.0) * 0.05, "element {i}: x = {xv}");
+    }
+    // a constant that broadcasts along the width of the input is still named
+    let bytes = model_bytes(
+        vec![
+            node("Sub", "rows", &["x", "w"], &["xn"]),
             node("QuantizeLinear", "q", &["xn", "s", "zp"], &["xq"]),
             node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["y"]),
         ],
         vec![
             scalar_f32("s", 0.5),
             tensor_i8("zp", vec![], vec![0]),
-            scalar_f32("k", 0.5),
+            tensor_f32("w", vec![4], vec![1.0, 2.0, 3.0, 4.0]),
         ],
         &[1, 2, 4, 4],
         &[1, 2, 4, 4],
     );
     let e = import_error(&bytes);
     assert!(
-        e.contains("Sub node 'norm'") && e.contains("float input"),
+        e.contains("Sub node 'rows'") && e.contains("one value or one a channel"),
         "{e}"
     );
+}
+
+#[test]
+fn float_arithmetic_outside_tables_is_named() {
     // of two activations
     let e = import_error(&model(node("Div", "ratio", &["xf", "xf"], &["y"]), vec![]));
     assert!(
