@@ -410,17 +410,11 @@ impl Runtime {
             pad: [0; 4],
             value,
         }];
-        // a launch with its own attributes names the weights' L2 window too (the stream's is
-        // not applied to it: ResNet-50 W8A8 at batch 1 lost the window's 4% without this)
-        if let Some((base, bytes, hit)) = self.l2_policy {
+        // a launch with attributes of its own names the weights' L2 window too, so that it
+        // does not depend on whether the stream's applies to it
+        if let Some(w) = self.l2_policy {
             let mut value: sys::CUlaunchAttributeValue = unsafe { std::mem::zeroed() };
-            value.accessPolicyWindow = sys::CUaccessPolicyWindow {
-                base_ptr: base as *mut std::ffi::c_void,
-                num_bytes: bytes,
-                hitRatio: hit,
-                hitProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_PERSISTING,
-                missProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_STREAMING,
-            };
+            value.accessPolicyWindow = policy_window(w);
             attrs.push(sys::CUlaunchAttribute {
                 id: sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW,
                 pad: [0; 4],
@@ -608,13 +602,7 @@ fn persist_in_l2(
     unsafe {
         sys::cuCtxSetLimit(sys::CUlimit::CU_LIMIT_PERSISTING_L2_CACHE_SIZE, set_aside).result()?;
         let mut value: sys::CUstreamAttrValue = std::mem::zeroed();
-        value.accessPolicyWindow = sys::CUaccessPolicyWindow {
-            base_ptr: ptr as *mut std::ffi::c_void,
-            num_bytes: window,
-            hitRatio: hit,
-            hitProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_PERSISTING,
-            missProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_STREAMING,
-        };
+        value.accessPolicyWindow = policy_window((ptr, window, hit));
         sys::cuStreamSetAttribute(
             stream.cu_stream(),
             sys::CUstreamAttrID::CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW,
@@ -651,6 +639,20 @@ fn programmatic_launches(
                 }
         })
         .collect()
+}
+
+/// The access-policy window (base address, bytes, hit ratio) that persists the hits in L2.
+fn policy_window(
+    (base, bytes, hit): (u64, usize, f32),
+) -> cudarc::driver::sys::CUaccessPolicyWindow {
+    use cudarc::driver::sys;
+    sys::CUaccessPolicyWindow {
+        base_ptr: base as *mut std::ffi::c_void,
+        num_bytes: bytes,
+        hitRatio: hit,
+        hitProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_PERSISTING,
+        missProp: sys::CUaccessProperty::CU_ACCESS_PROPERTY_STREAMING,
+    }
 }
 
 /// Whether the weights get the persisting L2 window: `NIBBLE_L2_WEIGHTS` = 1 / 0 forces it,

@@ -539,6 +539,22 @@ impl FloatStep {
     }
 }
 
+/// Whether each step's constant is one value or one for each of `channels` channels (what
+/// qnn-verify, tcconv-verify and the kernels check).
+pub fn float_steps_fit(steps: &[FloatStep], channels: i64) -> Result<(), String> {
+    match steps
+        .iter()
+        .find(|s| s.k.len() != 1 && s.k.len() as i64 != channels)
+    {
+        Some(s) => Err(format!(
+            "a '{}' step of pre has {} constants; the input has {channels} channels (one constant, or one a channel)",
+            s.name(),
+            s.k.len()
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `x` of channel `c` through `steps`, in order.
 pub fn float_steps(steps: &[FloatStep], x: f32, c: usize) -> f32 {
     steps.iter().fold(x, |x, s| s.apply(x, c))

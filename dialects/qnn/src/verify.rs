@@ -392,17 +392,9 @@ pub fn verify_op(op: &Op, operands: &[&TensorType], result: &TensorType) -> R {
             }
             layout_rank(*layout, operands[0], "input")?;
             same_shape(operands[0], result, "result")?;
-            // a step's constant: one value or one a channel
             let channels = layout.nchw(&operands[0].shape)[1];
-            if let Some(s) = pre
-                .iter()
-                .find(|s| s.k.len() != 1 && s.k.len() as i64 != channels)
-            {
-                return fail(format!(
-                    "a '{}' step of pre has {} constants; the input has {channels} channels (one constant, or one a channel)",
-                    s.name(),
-                    s.k.len()
-                ));
+            if let Err(e) = crate::semantics::float_steps_fit(pre, channels) {
+                return fail(e);
             }
         }
         Op::Conv2d {

@@ -615,16 +615,7 @@ impl Ctx<'_> {
                 }
                 int_out()?;
                 in_range(*padding_value, ob.elem, || "the padding value".to_string())?;
-                if let Some(s) = pre
-                    .iter()
-                    .find(|s| s.k.len() != 1 && s.k.len() as i64 != ic)
-                {
-                    return Err(format!(
-                        "a '{}' step of {} constants for {ic} channels",
-                        s.name(),
-                        s.k.len()
-                    ));
-                }
+                nibble_qnn::semantics::float_steps_fit(pre, ic)?;
                 let ig = Geo::new(ib)?;
                 let x = load_floats(ib, self.stored(bufs, *input)?)?;
                 let (lo, hi) = ob.elem.range();
@@ -2390,6 +2381,30 @@ mod tests {
         (g, w, vec![x])
     }
 
+    /// A graph of an f32 image `[batch, channels, size, size]` and its quantize (scale 0.021,
+    /// `zp`, into `elem`): the graph, the image's type and the quantize's value.
+    fn quantized_image(
+        name: &str,
+        [batch, cin, h]: [i64; 3],
+        zp: i64,
+        elem: ElemType,
+    ) -> (Graph, TensorType, usize) {
+        let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::F32);
+        let mut g = Graph::new(name, vec![x_ty.clone()]);
+        let q = g.push(
+            Op::Quantize {
+                pre: vec![],
+                scale: 0.021,
+                layout: Layout::NCHW,
+                zero_point: zp,
+                mode: QuantizeMode::Divide,
+            },
+            vec![0],
+            TensorType::new(vec![batch, cin, h, h], elem),
+        );
+        (g, x_ty, q)
+    }
+
     /// The stem's operands: a graph on a 19 x 19 f32 image of `cin` channels, its quantize (i8,
     /// `zp`, divide) and a random 16 x `cin` x 7 x 7 i8 weight `w`; with the image's type and
     /// the 7 x 7 / 2, padding 3 conv's output size.
@@ -2402,19 +2417,7 @@ mod tests {
         rng: &mut Rng,
     ) -> (Graph, TensorType, usize, usize, i64) {
         let h = 19;
-        let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::F32);
-        let mut g = Graph::new(name, vec![x_ty.clone()]);
-        let q = g.push(
-            Op::Quantize {
-                pre: vec![],
-                scale: 0.021,
-                layout: Layout::NCHW,
-                zero_point: zp,
-                mode: QuantizeMode::Divide,
-            },
-            vec![0],
-            TensorType::new(vec![batch, cin, h, h], ElemType::I8),
-        );
+        let (mut g, x_ty, q) = quantized_image(name, [batch, cin, h], zp, ElemType::I8);
         let w_ty = TensorType::new(vec![16, cin, 7, 7], ElemType::I8);
         w.insert("w", rng.tensor(&w_ty));
         let wv = weight(&mut g, "w", w_ty);
@@ -2632,6 +2635,19 @@ mod tests {
         assert!(fails.is_empty(), "{}", fails.join("\n"));
     }
 
+    /// Program `p` verified, packed and run on `inputs` against `want`: what went wrong, if
+    /// anything.
+    fn mismatch(p: &Program, w: &Weights, inputs: &[Tensor], want: &[Tensor]) -> Option<String> {
+        if let Err(e) = crate::verify::verify_program(p) {
+            return Some(format!("{e:?}"));
+        }
+        match pack::pack_all(p, w).and_then(|pw| run(p, &pw, inputs)) {
+            Ok(got) if got == want => None,
+            Ok(_) => Some("differs".into()),
+            Err(e) => Some(e),
+        }
+    }
+
     #[test]
     fn strided_stems_read_the_space_to_depth_map_and_match_the_reference() {
         // (seed, batch, channels, size, kernel, stride, padding, zero point, image type):
@@ -2651,19 +2667,7 @@ mod tests {
         let mut fails = vec![];
         for (seed, batch, cin, h, k, s, pad, zp, elem) in cases {
             let mut rng = Rng(seed);
-            let x_ty = TensorType::new(vec![batch, cin, h, h], ElemType::F32);
-            let mut g = Graph::new("s2d", vec![x_ty.clone()]);
-            let q = g.push(
-                Op::Quantize {
-                    pre: vec![],
-                    scale: 0.021,
-                    layout: Layout::NCHW,
-                    zero_point: zp,
-                    mode: QuantizeMode::Divide,
-                },
-                vec![0],
-                TensorType::new(vec![batch, cin, h, h], elem),
-            );
+            let (mut g, x_ty, q) = quantized_image("s2d", [batch, cin, h], zp, elem);
             let w_ty = TensorType::new(vec![24, cin, k, k], ElemType::I8);
             let mut w = Weights::default();
             w.insert("w", rng.tensor(&w_ty));
@@ -2704,14 +2708,8 @@ mod tests {
                     if s2d != want_s2d && !(s2d && elem.bits() == 4 && !plain_stem) {
                         fails.push(format!("{what} on {t} (plain {plain_stem}): s2d {s2d}"));
                     }
-                    if let Err(e) = crate::verify::verify_program(&p) {
-                        fails.push(format!("{what} on {t}: {e:?}"));
-                    }
-                    let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
-                    match got {
-                        Ok(got) if got == want => {}
-                        Ok(_) => fails.push(format!("{what} on {t} (plain {plain_stem}): differs")),
-                        Err(e) => fails.push(format!("{what} on {t} (plain {plain_stem}): {e}")),
+                    if let Some(e) = mismatch(&p, &w, &inputs, &want) {
+                        fails.push(format!("{what} on {t} (plain {plain_stem}): {e}"));
                     }
                 }
             }
@@ -2768,13 +2766,11 @@ mod tests {
                         .ops
                         .iter()
                         .any(|o| matches!(o, TcOp::Quantize { pre: q, .. } if *q == pre));
-                    let got = pack::pack_all(&p, &w).and_then(|pw| run(&p, &pw, &inputs));
-                    match got {
-                        Ok(got) if got == want && carried => {}
-                        Ok(_) => fails.push(format!(
-                            "b{batch} zp {zp} {t} {stem:?}: differs or steps lost"
-                        )),
-                        Err(e) => fails.push(format!("b{batch} zp {zp} {t} {stem:?}: {e}")),
+                    if !carried {
+                        fails.push(format!("b{batch} zp {zp} {t} {stem:?}: the steps are lost"));
+                    }
+                    if let Some(e) = mismatch(&p, &w, &inputs, &want) {
+                        fails.push(format!("b{batch} zp {zp} {t} {stem:?}: {e}"));
                     }
                 }
             }
@@ -2841,19 +2837,7 @@ mod tests {
         ] {
             let mut rng = Rng(70 + cin as u64 + k as u64);
             let h = 16;
-            let x_ty = TensorType::new(vec![1, cin, h, h], ElemType::F32);
-            let mut g = Graph::new("keep", vec![x_ty.clone()]);
-            let q = g.push(
-                Op::Quantize {
-                    pre: vec![],
-                    scale: 0.021,
-                    layout: Layout::NCHW,
-                    zero_point: 0,
-                    mode: QuantizeMode::Divide,
-                },
-                vec![0],
-                TensorType::new(vec![1, cin, h, h], ElemType::I8),
-            );
+            let (mut g, x_ty, q) = quantized_image("keep", [1, cin, h], 0, ElemType::I8);
             let w_ty = TensorType::new(vec![16, cin, k, k], ElemType::I8);
             let mut w = Weights::default();
             w.insert("w", rng.tensor(&w_ty));

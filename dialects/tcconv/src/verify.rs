@@ -694,17 +694,10 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     }
                 }
                 TcOp::Quantize { input, pre, .. }
-                    if pre.iter().any(|s| {
-                        s.k.len() != 1 && s.k.len() as i64 != p.buffers[*input].dims[1]
-                    }) =>
+                    if nibble_qnn::semantics::float_steps_fit(pre, p.buffers[*input].dims[1])
+                        .is_err() =>
                 {
-                    Err(format!(
-                        "a step of pre has {} constants for {} input channels (one, or one a channel)",
-                        pre.iter()
-                            .find(|s| s.k.len() != 1)
-                            .map_or(0, |s| s.k.len()),
-                        p.buffers[*input].dims[1]
-                    ))
+                    nibble_qnn::semantics::float_steps_fit(pre, p.buffers[*input].dims[1])
                 }
                 TcOp::Quantize {
                     input,

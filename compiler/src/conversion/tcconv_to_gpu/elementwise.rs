@@ -360,16 +360,7 @@ pub fn quantize(
         ));
     }
     let channels = inp.dims[1];
-    if let Some(s) = pre
-        .iter()
-        .find(|s| s.k.len() != 1 && s.k.len() as i64 != channels)
-    {
-        return Err(format!(
-            "a '{}' step of {} constants for {channels} channels",
-            s.name(),
-            s.k.len()
-        ));
-    }
+    nibble_qnn::semantics::float_steps_fit(pre, channels)?;
     let (ia, oa) = (args[0], args[1]);
     // the float preprocessing at input channel `cc` (clamped), then the quantize
     let quantize = |kb: &mut KernelBuilder, x, cc| {
