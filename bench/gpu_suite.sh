@@ -4,7 +4,7 @@
 # (nibble-run --check), compute-sanitizer (memcheck on ResNet-50 batch 8, or SANITIZE), nibble's medians and
 # the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout, and all
 # of them into one archive beside it ($OUT.tgz).
-#   [ONLY=REGEX] [REPEAT=N] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
+#   [ONLY=REGEX] [REPEAT=N] [ENVS="label:VAR=value ..."] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
 #   (default: check sanitize bench torch)
 # peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run.
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
@@ -90,6 +90,13 @@ if [[ " $steps " == *" bench "* ]]; then
       [ "$kind" = hawq ] || f="$f --seed 1"
       r=$($run "$s/art/$name" $f --bench 200 2>&1 | grep -m1 -i 'median')
       echo "bench $name: $r"
+      # ENVS="label:VAR=value[,VAR=value] ...": the same artifact under runtime settings
+      # (`NAME-label`, against NAME in ab.txt), e.g. pdl0:NIBBLE_PDL=0
+      for ev in ${ENVS:-}; do
+        vars=${ev#*:}
+        r=$(env ${vars//,/ } $run "$s/art/$name" $f --bench 200 2>&1 | grep -m1 -i 'median')
+        echo "bench $name-${ev%%:*}: $r"
+      done
     done < "$man"
   done | tee "$out/bench.txt"
   bench/ab_table.sh "$out/bench.txt" | tee "$out/ab.txt"
