@@ -119,6 +119,11 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("stem") => lo.fuse_max_pool = true,
         Some(s) => return Err(format!("maxpool '{s}' is not separate or stem")),
     }
+    match options.get("pdl-trigger").map(String::as_str) {
+        None | Some("mainloop") => {}
+        Some("start") => lo.early_trigger = true,
+        Some(s) => return Err(format!("pdl-trigger '{s}' is not mainloop or start")),
+    }
     lo.stem = match options.get("stem").map(String::as_str) {
         None | Some("auto") => StemChoice::Auto,
         Some("s2d") => StemChoice::SpaceToDepth,
@@ -168,6 +173,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("pools", "separate (default): every pool is a kernel of its own | dense: a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer; bit-exact, slower on an H100 at batch 1)"),
             ("maxpool", "separate (default): every max pool is a kernel of its own | stem: a max pool whose input only it reads runs in the kernel of the 3-channel stem conv that writes it (register-MMA, packed 4-bit output of <= 64 channels) at batch <= 8, each block recomputing the conv over its pooled tile's halo (one launch fewer; the conv's map never stored)"),
             ("stem", "auto (default): s2d at batch >= 16 (SPACE_TO_DEPTH_MIN_BATCH), plain below | s2d: a stride-b conv (b >= 2, a kernel of at least b x b) of a quantized image whose pixels are fewer than 16 bytes reads the space-to-depth map the quantize writes (b b times the channels, each pixel a 16-byte row) as a stride-1 conv without padding of a ceil(K / b) kernel, where the staged or wgmma kernel takes it (ResNet's 7x7 / 2 stem over 3 channels: 4x4 over 16 channels) | plain: the conv reads the quantize's map as it is"),
+            ("pdl-trigger", "mainloop (default): with programmatic dependent launch (sm_90 / sm_90a), the tensor-core conv kernels let their successor launch after their main loop, the others at their start | start: every kernel at its start (tcconv.pdl_trigger = \"start\"; on an H100 ResNet-50 W4A4 batch 1 3.8% faster, ResNet-18 7.1% slower)"),
             ("chains", "none (default): every conv a kernel of its own | cluster: at batch <= 8, a staged conv and the 1x1 convs after it (stride 1, no padding, each of the output of the one before) run in one kernel over thread-block clusters of up to 8 blocks, a cluster an M tile of every conv: its blocks compute one conv's N tiles, meet at a cluster barrier, then compute the next's (ResNet-50: a unit's 3x3 conv, its residual conv and the next unit's reducing conv; each conv on its narrowest tile, up to 8 N tiles) | wide: the same, each conv on its widest tile (the smallest cluster) | cluster16: as cluster, up to 16 N tiles a conv on clusters of up to 16 blocks (a non-portable size, H100 / H200; ResNet-50's stage 4 too) | pairs: as cluster, two convs a chain at most (all bit-exact, and slower than none on an H100 at batch 1 and 8: bench/RESULTS.md)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM but for 1x1 GEMMs of 256 or more 4-bit channels in, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),
         ]

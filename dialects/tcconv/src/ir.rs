@@ -552,7 +552,15 @@ pub fn build_func<'c>(
                 IntegerAttribute::new(Type::parse(ctx, "i64").unwrap(), p.inputs.len() as i64)
                     .into(),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(p.early_trigger.then(|| {
+            (
+                Identifier::new(ctx, "tcconv.pdl_trigger"),
+                StringAttribute::new(ctx, "start").into(),
+            )
+        }))
+        .collect::<Vec<_>>(),
         loc,
     ))
 }
@@ -760,6 +768,22 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
     let target = Target::parse(&s(&func, "tcconv.target").map_err(|m| here(&func, m))?)
         .map_err(|m| here(&func, m))?;
     let num_inputs = int(&func, "tcconv.num_inputs").map_err(|m| here(&func, m))? as usize;
+    let early_trigger = match func.attribute("tcconv.pdl_trigger") {
+        Err(_) => false,
+        Ok(_) => match s(&func, "tcconv.pdl_trigger")
+            .map_err(|m| here(&func, m))?
+            .as_str()
+        {
+            "start" => true,
+            "mainloop" => false,
+            t => {
+                return Err(here(
+                    &func,
+                    format!("tcconv.pdl_trigger \"{t}\" is not \"start\" or \"mainloop\""),
+                ))
+            }
+        },
+    };
     let region = func
         .region(0)
         .map_err(|_| here(&func, "func without a body".into()))?;
@@ -774,6 +798,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
         inputs: vec![],
         outputs: vec![],
         ops: vec![],
+        early_trigger,
     };
     let mut ids: HashMap<usize, usize> = HashMap::new(); // value -> buffer or weight index
     let key = |v: Value| v.to_raw().ptr as usize;

@@ -625,6 +625,7 @@ mod tests {
             inputs: vec![],
             outputs: vec![],
             ops: vec![],
+            early_trigger: false,
         };
         prog.weights[1].source = "b".into();
         let mut rng = Rng(3);

@@ -503,6 +503,11 @@ pub struct Program {
     pub inputs: Vec<BufId>,
     pub outputs: Vec<BufId>,
     pub ops: Vec<TcOp>,
+    /// With programmatic dependent launch (sm_90 / sm_90a): every kernel lets its successor
+    /// launch at its start (`tcconv.pdl_trigger = "start"`), not the tensor-core conv kernels
+    /// after their main loop only.
+    #[serde(default)]
+    pub early_trigger: bool,
 }
 
 impl Program {

@@ -243,15 +243,18 @@ pub fn build_op_kernel<'c>(
             // programmatic dependent launch: nothing of the predecessor is read before it has
             // finished (the wait comes first). The tensor-core conv families let the successor
             // be scheduled after their main loop (`epilogue::store_tile`); the other kernels, short
-            // loops over their outputs, at once.
+            // loops over their outputs, at once; with `tcconv.pdl_trigger = "start"` every kernel
+            // at once
             if p.target.programmatic_launch() {
                 kb.programmatic_launch = true;
                 kb.griddepcontrol("wait");
-                if !matches!(
+                let conv = matches!(
                     kernel,
                     Kernel::Staged(_) | Kernel::Wgmma(_) | Kernel::Mma(_)
-                ) {
+                );
+                if p.early_trigger || !conv {
                     kb.trigger_dependents();
+                    kb.programmatic_launch = false;
                 }
             }
             let r = match op {

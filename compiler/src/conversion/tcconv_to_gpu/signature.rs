@@ -24,8 +24,13 @@ pub fn signature(p: &Program, op: &TcOp, arg_types: &[String]) -> Result<String,
     let mut v = serde_json::to_value(op).map_err(|e| e.to_string())?;
     reduce(p, &mut v)?;
     Ok(format!(
-        "{} ({}) {v}",
+        "{}{} ({}) {v}",
         p.target.name(),
+        if p.early_trigger {
+            " trigger at start"
+        } else {
+            ""
+        },
         arg_types.join(", ")
     ))
 }
@@ -242,6 +247,7 @@ mod tests {
             inputs: vec![],
             outputs: vec![],
             ops: vec![],
+            early_trigger: false,
         }
     }
 
