@@ -300,5 +300,14 @@ mod tests {
             sig(&a),
             signature(&p, &a, &["memref<8xi32>".into()]).unwrap()
         );
+        // and where the kernel lets its successor launch (`tcconv.pdl_trigger`)
+        let early = Program {
+            early_trigger: true,
+            ..program()
+        };
+        assert_ne!(
+            sig(&a),
+            signature(&early, &a, &["memref<4xi32>".into()]).unwrap()
+        );
     }
 }
