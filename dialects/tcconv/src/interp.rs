@@ -2787,6 +2787,64 @@ mod tests {
                 "b{batch}: a quantize with steps is not fused"
             );
         }
+        // an NHWC image (tf2onnx's Keras models): the steps' channel is the logical one
+        for layout in [Layout::NHWC, Layout::NCHW] {
+            let mut rng = Rng(93);
+            let shape = layout.shape([2, 3, 5, 7]);
+            let x_ty = TensorType::new(shape.clone(), ElemType::F32);
+            let mut g = Graph::new("nhwc", vec![x_ty.clone()]);
+            let q = g.push(
+                Op::Quantize {
+                    pre: pre.clone(),
+                    scale: 0.05,
+                    layout,
+                    zero_point: 3,
+                    mode: QuantizeMode::Divide,
+                },
+                vec![0],
+                TensorType::new(shape, ElemType::I8),
+            );
+            g.results = vec![q];
+            let x = rng.tensor(&x_ty);
+            let want = reference::run(&g, &Weights::default(), std::slice::from_ref(&x)).unwrap();
+            // the interpreter takes (and gives) tensors in their logical NCHW order
+            let nchw = |elem: ElemType, data: Data| Tensor {
+                ty: TensorType::new(vec![2, 3, 5, 7], elem),
+                data,
+            };
+            let perm: Vec<usize> = (0..2 * 3 * 5 * 7)
+                .map(|i| {
+                    let (n, c, h, w) = (i / 105, (i / 35) % 3, (i / 7) % 5, i % 7);
+                    match layout {
+                        Layout::NHWC => ((n * 5 + h) * 7 + w) * 3 + c,
+                        _ => i,
+                    }
+                })
+                .collect();
+            let xs = x.floats();
+            let x_nchw = nchw(
+                ElemType::F32,
+                Data::Float(perm.iter().map(|&j| xs[j]).collect()),
+            );
+            let wv = match &want[0].data {
+                Data::Int(v) => v.clone(),
+                _ => unreachable!("a quantized result"),
+            };
+            let want_nchw = nchw(
+                ElemType::I8,
+                Data::Int(perm.iter().map(|&j| wv[j]).collect()),
+            );
+            for t in Target::ALL {
+                let p = lower(&g, t, &LowerOptions::default()).unwrap();
+                let got = pack::pack_all(&p, &Weights::default())
+                    .and_then(|pw| run(&p, &pw, std::slice::from_ref(&x_nchw)));
+                match got {
+                    Ok(got) if got[0].data == want_nchw.data => {}
+                    Ok(_) => fails.push(format!("{layout:?} image on {t}: differs")),
+                    Err(e) => fails.push(format!("{layout:?} image on {t}: {e}")),
+                }
+            }
+        }
         // the changed reference: the steps do change the result
         let mut rng = Rng(91);
         let (g, w, inputs) = stem_graph(1, 3, 0, 0, &mut rng);

@@ -2153,6 +2153,46 @@ fn the_inputs_float_preprocessing_is_steps_of_its_quantize() {
 }
 
 #[test]
+fn an_nhwc_inputs_preprocessing_after_its_transpose_is_per_channel_steps() {
+    // tf2onnx's Keras form: the NHWC input transposed to NCHW, then normalized per channel
+    let mut t = node("Transpose", "to_nchw", &["x"], &["xt"]);
+    t.attribute.push(attr_ints("perm", &[0, 3, 1, 2]));
+    let bytes = model_bytes(
+        vec![
+            t,
+            node("Sub", "mean", &["xt", "m"], &["xm"]),
+            node("Div", "std", &["xm", "d"], &["xn"]),
+            node("QuantizeLinear", "q", &["xn", "s", "zp"], &["xq"]),
+            node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["y"]),
+        ],
+        vec![
+            scalar_f32("s", 0.04),
+            tensor_i8("zp", vec![], vec![-2]),
+            tensor_f32("m", vec![1, 3, 1, 1], vec![0.485, 0.456, 0.406]),
+            tensor_f32("d", vec![3, 1, 1], vec![0.229, 0.224, 0.225]),
+        ],
+        &[1, 2, 2, 3],
+        &[1, 3, 2, 2],
+    );
+    let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();
+    // the input stays NHWC: element i is channel i % 3
+    let x = Tensor::float(
+        TensorType::new(vec![1, 2, 2, 3], ElemType::F32),
+        (0..12).map(|i| i as f32 * 0.21 - 1.0).collect(),
+    );
+    let y = nibble_qnn::reference::run(&m.graph, &m.weights, &[x.clone()]).unwrap();
+    let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
+    let yv = y[0].floats();
+    for (i, &xv) in x.floats().iter().enumerate() {
+        let (c, hw) = (i % 3, i / 3);
+        let v = (xv - mean[c]) / std[c];
+        let q = ((v / 0.04).round_ties_even() - 2.0).clamp(-128.0, 127.0);
+        // the result is NCHW
+        assert_eq!(yv[c * 4 + hw], (q + 2.0) * 0.04, "element {i}: x = {xv}");
+    }
+}
+
+#[test]
 fn float_arithmetic_outside_tables_is_named() {
     // of two activations
     let e = import_error(&model(node("Div", "ratio", &["xf", "xf"], &["y"]), vec![]));
