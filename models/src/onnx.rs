@@ -172,20 +172,11 @@ enum Unary {
     /// folds them: `scale = (1 / sqrt(var + eps)) * gamma`, `bias = beta - mean * scale`).
     Affine { scale: Vec<f32>, bias: Vec<f32> },
     /// Add / Sub / Mul / Div of a float constant (one value, or one a channel), one f32
-    /// rounding as ONNX Runtime's float kernels compute it; `first`: the constant is the left
-    /// operand (`c - x`, `c / x`).
-    Arith { op: Arith, k: Vec<f32>, first: bool },
+    /// rounding as ONNX Runtime's float kernels compute it (the step an input quantize's
+    /// preprocessing takes too).
+    Arith(FloatStep),
     /// Float nodes one after another, before the next QuantizeLinear.
     Seq(Vec<Unary>),
-}
-
-/// The float binary ops of [`Unary::Arith`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Arith {
-    Add,
-    Sub,
-    Mul,
-    Div,
 }
 
 impl Unary {
@@ -193,7 +184,7 @@ impl Unary {
     fn channels(&self) -> Option<usize> {
         match self {
             Unary::Affine { scale, .. } => Some(scale.len()),
-            Unary::Arith { k, .. } if k.len() > 1 => Some(k.len()),
+            Unary::Arith(s) if s.k.len() > 1 => Some(s.k.len()),
             Unary::Seq(fs) => fs.iter().filter_map(Unary::channels).max(),
             _ => None,
         }
@@ -214,16 +205,7 @@ impl Unary {
                 ref scale,
                 ref bias,
             } => x * scale[c] + bias[c],
-            Unary::Arith { op, ref k, first } => {
-                let k = k[if k.len() == 1 { 0 } else { c }];
-                let (a, b) = if first { (k, x) } else { (x, k) };
-                match op {
-                    Arith::Add => a + b,
-                    Arith::Sub => a - b,
-                    Arith::Mul => a * b,
-                    Arith::Div => a / b,
-                }
-            }
+            Unary::Arith(ref s) => s.apply(x, c),
             // every per-channel step has the same channels (checked where the steps are chained)
             Unary::Seq(ref fs) => fs.iter().fold(x, |x, f| f.apply(x, c)),
             Unary::Sigmoid => logistic(x),
@@ -1154,18 +1136,22 @@ impl<'a> Importer<'a> {
     /// N x C matrix).
     fn float_arith(&self, n: &NodeProto, ci: usize) -> Result<Float, String> {
         let x = input(n, 1 - ci)?;
+        // the quantized tensor and the table steps before this one, or the float input's
+        // steps
         let (q, before) = match self.values.get(x) {
-            Some(Entry::F(Float::Dq(q))) => (Some(q.clone()), None),
-            Some(Entry::F(Float::Unary(q, f))) => (Some(q.clone()), Some(f.clone())),
-            Some(Entry::F(Float::Input(..))) => (None, None),
+            Some(Entry::F(Float::Dq(q))) => (Ok(q.clone()), None),
+            Some(Entry::F(Float::Unary(q, f))) => (Ok(q.clone()), Some(f.clone())),
+            Some(Entry::F(Float::Input(id, pre))) => (Err((*id, pre.clone())), None),
             _ => {
                 return Err(format!(
                     "'{x}' is not the DequantizeLinear of a quantized tensor (or a float function of one)"
                 ))
             }
         };
-        if let Some(q) = q.as_ref().filter(|q| q.qtype.bits() > 8) {
-            return Err(format!("{} of a {}-bit tensor", n.op_type, q.qtype.bits()));
+        if let Ok(q) = &q {
+            if q.qtype.bits() > 8 {
+                return Err(format!("{} of a {}-bit tensor", n.op_type, q.qtype.bits()));
+            }
         }
         let cname = input(n, ci)?;
         let dims = self.constant_dims(cname)?;
@@ -1187,33 +1173,24 @@ impl<'a> Importer<'a> {
             ));
         }
         let op = match n.op_type.as_str() {
-            "Add" => Arith::Add,
-            "Sub" => Arith::Sub,
-            "Mul" => Arith::Mul,
-            _ => Arith::Div,
+            "Add" => FloatOp::Add,
+            "Sub" => FloatOp::Sub,
+            "Mul" => FloatOp::Mul,
+            _ => FloatOp::Div,
         };
-        let Some(q) = q else {
-            let Some(Entry::F(Float::Input(id, pre))) = self.values.get(x) else {
-                unreachable!("matched above")
-            };
-            let mut pre = pre.clone();
-            pre.push(FloatStep {
-                op: match op {
-                    Arith::Add => FloatOp::Add,
-                    Arith::Sub => FloatOp::Sub,
-                    Arith::Mul => FloatOp::Mul,
-                    Arith::Div => FloatOp::Div,
-                },
-                k,
-                first: ci == 0,
-            });
-            return Ok(Float::Input(*id, pre));
-        };
-        let step = Unary::Arith {
+        let step = FloatStep {
             op,
             k,
             first: ci == 0,
         };
+        let q = match q {
+            Ok(q) => q,
+            Err((id, mut pre)) => {
+                pre.push(step);
+                return Ok(Float::Input(id, pre));
+            }
+        };
+        let step = Unary::Arith(step);
         let f = match before {
             None => step,
             Some(f) => {

@@ -18,8 +18,8 @@
 //! thread-block clusters ([`programmatic_launches`]); `NIBBLE_PDL=1` makes every launch
 //! programmatic, `=0` none. Measured on an H100 (bench/RESULTS.md): every launch programmatic
 //! made ResNet-50 / -18 W4A4 at batch 1 4-6% faster and a small HAWQ network 10-12%, the
-//! batch-8 ResNets 2-7% slower, ResNet-50 W8A8 at batch 1 (five cluster kernels) 4% slower. A
-//! PTX without the waits is never launched that way.
+//! batch-8 ResNets 2-7% slower, ResNet-50 W8A8 at batch 1 (five cluster kernels) 4% slower (1.9%
+//! with the default rule). A PTX without the waits is never launched that way.
 //!
 //! Weights in L2: the weights are a persisting access-policy window of the stream (persisting
 //! L2 set aside for them, up to the device's limits), which the launches captured into the graph
@@ -80,10 +80,8 @@ pub struct Runtime {
     arena_ptr: u64,
     launches: Vec<Prepared>,
     graph: Option<CudaGraph>,
-    /// Bytes of the weights in a persisting L2 access-policy window (0: none; see the module
-    /// doc).
-    pub l2_window: usize,
-    /// The window as a launch attribute: (base address, bytes, hit ratio).
+    /// The weights' persisting L2 access-policy window (see the module doc): base address,
+    /// bytes, hit ratio.
     l2_policy: Option<(u64, usize, f32)>,
     /// Which launches carry programmatic stream serialization (see the module doc).
     pub programmatic: Vec<bool>,
@@ -206,7 +204,6 @@ impl Runtime {
         } else {
             None
         };
-        let l2_window = l2_policy.map_or(0, |(_, bytes, _)| bytes);
 
         let launches: Vec<Prepared> = plan
             .launches
@@ -260,7 +257,6 @@ impl Runtime {
             &grids,
         );
         let mut rt = Runtime {
-            l2_window,
             l2_policy,
             programmatic,
             plan,
@@ -292,6 +288,11 @@ impl Runtime {
             Err(e) => eprintln!("nibble-runtime: warning: CUDA graph capture failed ({e}); falling back to direct launches"),
         }
         Ok(rt)
+    }
+
+    /// Bytes of the weights in the persisting L2 window (0: none).
+    pub fn l2_window(&self) -> usize {
+        self.l2_policy.map_or(0, |(_, bytes, _)| bytes)
     }
 
     /// Launch every kernel on the stream; `check` synchronizes after each one.

@@ -168,16 +168,7 @@ pub fn f32_attr(op: &OperationRef, name: &str) -> Result<f32, String> {
 
 /// An `array<f32: ...>` attribute.
 pub fn f32_vec(op: &OperationRef, name: &str) -> Result<Vec<f32>, String> {
-    let a = attr(op, name)?;
-    unsafe {
-        if !mlir_sys::mlirAttributeIsADenseF32Array(a.to_raw()) {
-            return Err(format!("attribute '{name}' must be array<f32: ...>"));
-        }
-        let n = mlir_sys::mlirDenseArrayGetNumElements(a.to_raw());
-        Ok((0..n)
-            .map(|i| mlir_sys::mlirDenseF32ArrayGetElement(a.to_raw(), i))
-            .collect())
-    }
+    dense_f32s(attr(op, name)?).ok_or_else(|| format!("attribute '{name}' must be array<f32: ...>"))
 }
 
 /// The elements of a dense f32 array attribute (None: not one).

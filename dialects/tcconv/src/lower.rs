@@ -1647,8 +1647,13 @@ pub fn space_to_depth_stems(p: &mut Program, opts: &LowerOptions) {
         let Some(st) = space_to_depth_stem(p, i, opts) else {
             continue;
         };
+        // the ids `space_to_depth_stem` gave them
         p.buffers.push(st.map);
-        let map = p.buffers.len() - 1;
+        if st.conv.weight == p.weights.len() {
+            p.weights.push(st.weight);
+        } else {
+            p.weights[st.conv.weight] = st.weight;
+        }
         if let TcOp::Quantize {
             output,
             padding,
@@ -1657,45 +1662,37 @@ pub fn space_to_depth_stems(p: &mut Program, opts: &LowerOptions) {
             ..
         } = &mut p.ops[st.quantize]
         {
-            (*output, *padding, *padding_value) = (map, st.padding, st.padding_value);
-            *space_to_depth = st.conv.strides[0];
+            (*output, *padding, *padding_value) = (st.conv.input, st.padding, st.padding_value);
+            *space_to_depth = st.block;
         }
-        let mut conv = st.conv;
-        conv.input = map;
-        conv.strides = [1, 1];
-        // the source's packing stays where another op reads it
-        let w = conv.weight;
-        let users = p
-            .ops
-            .iter()
-            .filter(|o| match o {
-                TcOp::Conv2d(k) => {
-                    k.weight == w || k.shortcut.as_ref().is_some_and(|s| s.weight == w)
-                }
-                TcOp::Dense(d) => d.weight == w,
-                _ => false,
-            })
-            .count();
-        if users == 1 {
-            p.weights[w] = st.weight;
-        } else {
-            p.weights.push(st.weight);
-            conv.weight = p.weights.len() - 1;
-        }
-        p.ops[i] = TcOp::Conv2d(conv);
+        p.ops[i] = TcOp::Conv2d(st.conv);
     }
 }
 
 /// What [`space_to_depth_stems`] changes for conv op `i`: the quantize op writing its input,
-/// that quantize's new border and map, the rearranged weight and the conv on the map (kernel,
-/// padding, tiling and family; its input and strides still the old ones).
+/// the block, that quantize's new border and map, the rearranged weight and the conv on the map
+/// (reading the map as the next buffer id, the weight in place of the source's unless another
+/// op reads that, else as the next weight id).
 struct SpaceToDepthStem {
     quantize: usize,
+    block: i64,
     padding: [i64; 4],
     padding_value: i64,
     map: ActBuffer,
     weight: PackedWeight,
     conv: Conv,
+}
+
+/// The ops that read weight `w` (as a conv's, a shortcut's or a dense layer's).
+fn weight_readers(p: &Program, w: WeightId) -> usize {
+    p.ops
+        .iter()
+        .filter(|o| match o {
+            TcOp::Conv2d(k) => k.weight == w || k.shortcut.as_ref().is_some_and(|s| s.weight == w),
+            TcOp::Dense(d) => d.weight == w,
+            _ => false,
+        })
+        .count()
 }
 
 fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<SpaceToDepthStem> {
@@ -1772,7 +1769,12 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
         ..src.clone()
     };
     let gemm = [n * oh * ow, o, kh * kw * b * b * cs];
+    // the map is a new buffer; the weight replaces the source's unless another op reads it
+    let shared = weight_readers(p, c.weight) > 1;
     let mut conv = Conv {
+        input: p.buffers.len(),
+        weight: if shared { p.weights.len() } else { c.weight },
+        strides: [1, 1],
         padding: [0; 4],
         kernel: [kh, kw],
         tiling: choose_tiling(p.target, gemm, xb.elem, src.elem, opts.tile),
@@ -1782,15 +1784,13 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
     let mut buffers = p.buffers.clone();
     buffers.push(map.clone());
     let mut weights = p.weights.clone();
-    weights.push(weight.clone());
-    let on_map = Conv {
-        input: buffers.len() - 1,
-        weight: weights.len() - 1,
-        strides: [1, 1],
-        ..conv.clone()
-    };
-    let spec = ConvSpec::conv(&on_map, &buffers, &weights);
-    let k = choose(&spec, &on_map.tiling, p.target, opts.kernel, opts.tile);
+    if shared {
+        weights.push(weight.clone());
+    } else {
+        weights[c.weight] = weight.clone();
+    }
+    let spec = ConvSpec::conv(&conv, &buffers, &weights);
+    let k = choose(&spec, &conv.tiling, p.target, opts.kernel, opts.tile);
     conv.family = k.family();
     match &k {
         Kernel::Wgmma(wp) => conv.tiling.block_tile = [wp.bm(), wp.bn, wp.wbk()],
@@ -1799,6 +1799,7 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
     }
     Some(SpaceToDepthStem {
         quantize: q,
+        block: b,
         padding: [pad[0], pad[1], pb, pr],
         padding_value: value,
         map,

@@ -424,8 +424,11 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
             } else {
                 "direct launches"
             },
-            if rt.l2_window > 0 {
-                format!(", weights in a {}-byte persisting L2 window", rt.l2_window)
+            if rt.l2_window() > 0 {
+                format!(
+                    ", weights in a {}-byte persisting L2 window",
+                    rt.l2_window()
+                )
             } else {
                 String::new()
             },
