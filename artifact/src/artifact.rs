@@ -425,12 +425,46 @@ mod tests {
         let late = ".entry b(\n.param .u64 p\n)\n{\nld.param.b64 %rd1, [p];\nld.global.u32 %r1, [%rd1];\ngriddepcontrol.wait;\nret;\n}\n";
         let branch = ".entry c(\n)\n{\n@%p1 bra $L__BB0_2;\ngriddepcontrol.wait;\nret;\n}\n";
         let none = ".entry d(\n)\n{\nret;\n}\n";
-        assert!(ptx_waits_for_predecessors(waits));
-        assert!(!ptx_waits_for_predecessors(late));
-        assert!(!ptx_waits_for_predecessors(branch));
-        assert!(!ptx_waits_for_predecessors(none));
-        assert!(!ptx_waits_for_predecessors(&format!("{waits}{none}")));
-        assert!(!ptx_waits_for_predecessors(""));
+        let nothing = |_: &str, _: usize| false;
+        assert!(ptx_waits_for_predecessors(waits, &nothing));
+        assert!(!ptx_waits_for_predecessors(late, &nothing));
+        assert!(!ptx_waits_for_predecessors(branch, &nothing));
+        assert!(!ptx_waits_for_predecessors(none, &nothing));
+        assert!(!ptx_waits_for_predecessors(
+            &format!("{waits}{none}"),
+            &nothing
+        ));
+        assert!(!ptx_waits_for_predecessors("", &nothing));
+    }
+
+    /// Copies into shared memory may come before the wait only from parameters no kernel
+    /// writes, followed through the address arithmetic.
+    #[test]
+    fn copies_before_the_wait_read_only_read_only_parameters() {
+        let kernel = |src: &str| {
+            format!(
+                ".entry k(\n.param .u64 k_param_0,\n.param .u64 k_param_1\n)\n{{\n\
+                 ld.param.b64 %rd1, [k_param_0];\nld.param.b64 %rd2, [k_param_1];\n\
+                 cvta.to.global.u64 %rd3, %rd1;\ncvta.to.global.u64 %rd4, %rd2;\n\
+                 mov.u32 %r1, %tid.x;\nmul.wide.u32 %rd5, %r1, 16;\n\
+                 add.s64 %rd6, %rd3, %rd5;\nadd.s64 %rd7, %rd4, %rd5;\n\
+                 setp.lt.u32 %p1, %r1, 7;\nselp.b32 %r2, 16, 0, %p1;\n\
+                 @%p1 cp.async.cg.shared.global [%rd8+2048], [{src}], 16, %r2;\n\
+                 griddepcontrol.wait;\ncp.async.cg.shared.global [%rd8], [%rd6], 16;\nret;\n}}\n"
+            )
+        };
+        // parameter 1 is the weight
+        let weight = |k: &str, i: usize| k == "k" && i == 1;
+        assert!(ptx_waits_for_predecessors(&kernel("%rd7"), &weight));
+        // the copy reads the activation (parameter 0), or a sum of both
+        assert!(!ptx_waits_for_predecessors(&kernel("%rd6"), &weight));
+        let mixed = kernel("%rd7").replace("add.s64 %rd7, %rd4, %rd5", "add.s64 %rd7, %rd4, %rd3");
+        assert!(!ptx_waits_for_predecessors(&mixed, &weight));
+        // nothing read-only: no copy may come first
+        assert!(!ptx_waits_for_predecessors(&kernel("%rd7"), &|_, _| false));
+        // an address of no parameter at all
+        let loose = kernel("%rd7").replace("add.s64 %rd7, %rd4, %rd5", "mov.u64 %rd7, 4096");
+        assert!(!ptx_waits_for_predecessors(&loose, &weight));
     }
     use super::*;
 
@@ -457,18 +491,27 @@ mod tests {
     }
 }
 
-/// Whether every `.entry` of the PTX executes `griddepcontrol.wait` before it touches memory or
-/// branches (only parameter loads and register arithmetic come first): the condition for
-/// launching it with programmatic stream serialization.
-pub fn ptx_waits_for_predecessors(ptx: &str) -> bool {
+/// Whether every `.entry` of the PTX executes `griddepcontrol.wait` before it reads or writes
+/// memory another kernel may write, or branches: the condition for launching it with
+/// programmatic stream serialization. Before the wait come only parameter loads, register
+/// arithmetic and `cp.async` copies into shared memory whose global address derives from
+/// parameters `read_only(kernel, i)` says no kernel writes (weights, constant tables: a conv
+/// issues its first weight copies while its producer finishes).
+pub fn ptx_waits_for_predecessors(ptx: &str, read_only: &dyn Fn(&str, usize) -> bool) -> bool {
     let mut entries = ptx.split(".entry ").skip(1).peekable();
     if entries.peek().is_none() {
         return false;
     }
     entries.all(|body| {
+        let name = body
+            .split(|c: char| c == '(' || c.is_whitespace())
+            .next()
+            .unwrap_or("");
         let Some(open) = body.find('{') else {
             return false;
         };
+        // the parameters each register's value derives from
+        let mut taint: std::collections::HashMap<&str, Vec<usize>> = Default::default();
         for l in body[open + 1..].lines().map(str::trim) {
             // a guarded instruction (`@%p1 bra ...`): look past the guard
             let l = match l.strip_prefix('@') {
@@ -480,14 +523,77 @@ pub fn ptx_waits_for_predecessors(ptx: &str) -> bool {
             if l.starts_with("griddepcontrol.wait") {
                 return true;
             }
+            let l = l.trim_end_matches(';');
+            let (op, operands) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+            let (dst, srcs) = split_destination(operands);
+            let sources = |text: &str| -> Vec<usize> {
+                let mut v: Vec<usize> = ptx_registers(text)
+                    .flat_map(|r| taint.get(r).cloned().unwrap_or_default())
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            if op.starts_with("cp.async.c") && op.contains(".shared.global") {
+                // cp.async [shared], [global], bytes(, src bytes)
+                let global = srcs.split(',').next().unwrap_or("");
+                let from = sources(global);
+                if from.is_empty() || !from.iter().all(|&i| read_only(name, i)) {
+                    return false;
+                }
+                continue;
+            }
+            if op.starts_with("ld.param") {
+                let param = srcs
+                    .rsplit_once("_param_")
+                    .and_then(|(_, i)| i.trim_end_matches(']').parse::<usize>().ok());
+                for r in ptx_registers(dst) {
+                    taint.insert(r, param.into_iter().collect());
+                }
+                continue;
+            }
             let touches = [
                 "ld.", "st.", "cp.", "atom.", "red.", "ldmatrix", "stmatrix", "wgmma", "mbarrier",
                 "bra", "ret", "call", "tex.", "prefetch", "bar.", "barrier", "}",
             ];
-            if touches.iter().any(|t| l.starts_with(t)) && !l.starts_with("ld.param") {
+            if touches.iter().any(|t| op.starts_with(t)) {
                 return false;
+            }
+            let from = sources(srcs);
+            for r in ptx_registers(dst) {
+                taint.insert(r, from.clone());
             }
         }
         false
+    })
+}
+
+/// An instruction's operands split into its destination (the first operand, a `{..}` vector
+/// included) and the rest.
+fn split_destination(operands: &str) -> (&str, &str) {
+    let operands = operands.trim();
+    if operands.starts_with('{') {
+        if let Some(end) = operands.find('}') {
+            let rest = operands[end + 1..].trim_start().trim_start_matches(',');
+            return (&operands[..=end], rest);
+        }
+    }
+    match operands.split_once(',') {
+        Some((d, rest)) => (d, rest),
+        None => (operands, ""),
+    }
+}
+
+/// The registers (`%r12`, `%rd3`, `%p1`, ...) named in a piece of an instruction; special
+/// registers (`%tid.x`) carry no parameter.
+fn ptx_registers(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('%').filter_map(move |(i, _)| {
+        let rest = &text[i + 1..];
+        let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+        let digits = rest[letters..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        (letters > 0 && digits > 0).then(|| &text[i..i + 1 + letters + digits])
     })
 }

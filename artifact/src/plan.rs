@@ -152,6 +152,19 @@ pub enum Arg {
     F32(f32),
 }
 
+impl Plan {
+    /// Whether parameter `i` of kernel `kernel` is a weight (or constant table: nothing any
+    /// kernel writes) at every launch of it.
+    pub fn read_only_param(&self, kernel: &str, i: usize) -> bool {
+        let mut launches = self
+            .launches
+            .iter()
+            .filter(|l| l.kernel == kernel)
+            .peekable();
+        launches.peek().is_some() && launches.all(|l| matches!(l.args.get(i), Some(Arg::Weight(_))))
+    }
+}
+
 impl Arg {
     /// Bytes of the kernel parameter.
     pub fn param_bytes(&self) -> usize {

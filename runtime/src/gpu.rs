@@ -252,7 +252,9 @@ impl Runtime {
             .collect();
         let programmatic = programmatic_launches(
             std::env::var("NIBBLE_PDL").ok().as_deref(),
-            crate::artifact::ptx_waits_for_predecessors(&a.ptx),
+            crate::artifact::ptx_waits_for_predecessors(&a.ptx, &|k, i| {
+                a.plan.read_only_param(k, i)
+            }),
             wave,
             &grids,
         );

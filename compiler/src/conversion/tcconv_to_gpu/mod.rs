@@ -245,16 +245,18 @@ pub fn build_op_kernel<'c>(
             // be scheduled after their main loop (`epilogue::store_tile`); the other kernels, short
             // loops over their outputs, at once; with `tcconv.pdl_trigger = "start"` every kernel
             // at once
+            // The staged kernel waits only once it has issued its first weight copies
+            // (`wait_for_producer`).
             if p.target.programmatic_launch() {
                 kb.programmatic_launch = true;
-                kb.griddepcontrol("wait");
                 let conv = matches!(
                     kernel,
                     Kernel::Staged(_) | Kernel::Wgmma(_) | Kernel::Mma(_)
                 );
-                if p.early_trigger || !conv {
-                    kb.trigger_dependents();
-                    kb.programmatic_launch = false;
+                let trigger = p.early_trigger || !conv;
+                kb.producer_wait = Some(builder::ProducerWait { trigger });
+                if !matches!((op, &kernel), (TcOp::Conv2d(_), Kernel::Staged(_))) {
+                    kb.wait_for_producer();
                 }
             }
             let r = match op {
@@ -366,6 +368,9 @@ pub fn build_op_kernel<'c>(
                 }
             };
             match r {
+                Ok(_) if kb.producer_wait.is_some() => {
+                    err = Some("internal: the kernel never waits for its producer".into())
+                }
                 Ok(t) => threads = t,
                 Err(e) => err = Some(e),
             }

@@ -203,15 +203,48 @@ pub fn conv(
         b_addr.push(v);
     }
 
-    // ------------------------------------------------------------ loaders and main loop
-    let kcpr = kb.idx(cpr);
     let mrows = Axis::tiled(p.m, p.bm);
     let channels = Axis::tiled(s.output.dims[1], p.bn);
+    // the epilogue's rows (m, valid, n, oh, ow) of this lane: m-tile, row half
+    let mut rows = vec![];
+    for mt in 0..2 {
+        for rh in 0..2 {
+            let off = kb.idx(mt * 16 + rh * 8);
+            let r0 = kb.add(m0, wrow);
+            let r = kb.add(r0, off);
+            let m = kb.add(r, g);
+            rows.push(gemm_row(kb, s, m, &mrows));
+        }
+    }
+    let nbase = kb.add(n0, wcol);
+    let first = kb.cmp(Cmp::Eq, wk, izero);
+    let tile = WarpTile {
+        mt: 2,
+        nt: 4,
+        mm: 16,
+        rows: &rows,
+        nbase,
+        t,
+        // only the first warp of a sub-tile (and rank 0 of a cluster) holds the sums
+        ok: first,
+        exact_o: channels.exact,
+        stage: None,
+    };
+    // ------------------------------------------------------------ loaders and main loop
+    let kcpr = kb.idx(cpr);
     let stage_words = p.stage_words();
     let kst = kb.idx(p.stages);
     // one GEMM on the block tile (the conv's, or its shortcut's), from zero accumulators over
     // `iters` K blocks: this block's share `[first_it, first_it + iters)` of a cluster's
-    let gemm = |kb: &mut KernelBuilder, gm: &Gemm, iters: i64, first_it: Option<Val>| -> Vec<Val> {
+    // the residual behind a short main loop (at most PREFETCH_ITERS K blocks, one warp a
+    // sub-tile, no cluster) is loaded before it, right after the wait for the producer
+    let prefetches = p.rank_iters() <= PREFETCH_ITERS && p.ksplit == 1 && p.cluster == 1;
+    let gemm = |kb: &mut KernelBuilder,
+                gm: &Gemm,
+                iters: i64,
+                first_it: Option<Val>,
+                with_residual: bool|
+     -> (Vec<Val>, Option<Vec<Val>>) {
         // A: chunk q = tid + j*threads of the tile: row q / CPR (pixel m0 + row), chunk q % CPR;
         // this thread's chunks of a `rows`-row tile: (row, chunk, word offset in the tile)
         let chunks = |kb: &mut KernelBuilder, rows: i64| -> Vec<(Val, Val, Val)> {
@@ -235,22 +268,23 @@ pub fn conv(
             .collect();
         let stage_k = StageK::new(gm.s, p.sbk(), gm.rb);
         // issue the copies of K block `it` into stage `st` (zero-filled where invalid)
-        let load_stage = |kb: &mut KernelBuilder, it: Val, st: Val| {
+        let copy_chunks = |kb: &mut KernelBuilder, it: Val, st: Val, a: &[AChunk], b: &[BChunk]| {
             let swords = kb.idx(stage_words);
             let sbase = kb.mul(st, swords);
-            each_source(
-                kb,
-                gm.s,
-                &stage_k,
-                gm.words,
-                &aload,
-                &bload,
-                it,
-                &mut |kb, src| {
-                    let di = kb.add(sbase, src.dst);
-                    kb.async_copy16(src.mem, src.word, smem, di, src.valid);
-                },
-            );
+            each_source(kb, gm.s, &stage_k, gm.words, a, b, it, &mut |kb, src| {
+                let di = kb.add(sbase, src.dst);
+                kb.async_copy16(src.mem, src.word, smem, di, src.valid);
+            });
+        };
+        let load_stage =
+            |kb: &mut KernelBuilder, it: Val, st: Val| copy_chunks(kb, it, st, &aload, &bload);
+        // one side of a stage: the A (input) or the B (weight) chunks
+        let load_side = |kb: &mut KernelBuilder, it: Val, st: Val, a_side: bool| {
+            if a_side {
+                copy_chunks(kb, it, st, &aload, &[])
+            } else {
+                copy_chunks(kb, it, st, &[], &bload)
+            }
         };
         let load_rank_stage = |kb: &mut KernelBuilder, j: Val, st: Val| {
             let it = match first_it {
@@ -259,10 +293,31 @@ pub fn conv(
             };
             load_stage(kb, it, st)
         };
+        // the weight chunks of the first stages go out before the wait for the producer (they
+        // read no kernel's output), in the first stage's commit group
+        let rank_it = |kb: &mut KernelBuilder, j: i64| {
+            let c = kb.idx(j);
+            match first_it {
+                Some(f) => kb.add(f, c),
+                None => c,
+            }
+        };
+        for st in 0..(p.stages - 1).min(iters) {
+            let it = rank_it(kb, st);
+            let c = kb.idx(st);
+            load_side(kb, it, c, false);
+        }
+        kb.wait_for_producer();
+        let residual = if with_residual {
+            prefetch_residual(kb, s, &cb, &tile)
+        } else {
+            None
+        };
         for st in 0..p.stages - 1 {
             if st < iters {
+                let it = rank_it(kb, st);
                 let c = kb.idx(st);
-                load_rank_stage(kb, c, c);
+                load_side(kb, it, c, true);
             }
             kb.async_commit();
         }
@@ -327,7 +382,7 @@ pub fn conv(
             accs
         });
         kb.async_wait(0);
-        accs
+        (accs, residual)
     };
     let shift = |kb: &mut KernelBuilder, accs: Vec<Val>, shift: i64| -> Vec<Val> {
         if shift > 0 {
@@ -336,38 +391,6 @@ pub fn conv(
         } else {
             accs
         }
-    };
-    // the epilogue's rows (m, valid, n, oh, ow) of this lane: m-tile, row half
-    let mut rows = vec![];
-    for mt in 0..2 {
-        for rh in 0..2 {
-            let off = kb.idx(mt * 16 + rh * 8);
-            let r0 = kb.add(m0, wrow);
-            let r = kb.add(r0, off);
-            let m = kb.add(r, g);
-            rows.push(gemm_row(kb, s, m, &mrows));
-        }
-    }
-    let nbase = kb.add(n0, wcol);
-    let first = kb.cmp(Cmp::Eq, wk, izero);
-    let tile = WarpTile {
-        mt: 2,
-        nt: 4,
-        mm: 16,
-        rows: &rows,
-        nbase,
-        t,
-        // only the first warp of a sub-tile (and rank 0 of a cluster) holds the sums
-        ok: first,
-        exact_o: channels.exact,
-        stage: None,
-    };
-    // a short main loop (at most PREFETCH_ITERS K blocks, one warp a sub-tile, no cluster):
-    // the residual is loaded before it
-    let prefetched = if p.rank_iters() <= PREFETCH_ITERS && p.ksplit == 1 && p.cluster == 1 {
-        prefetch_residual(kb, s, &cb, &tile)
-    } else {
-        None
     };
     // sliced K: warps wk > 0 park their accumulators ([slot][acc][lane], slot =
     // wt*(ksplit-1) + wk-1) in the (drained) pipeline memory; warp wk = 0 adds them
@@ -421,7 +444,7 @@ pub fn conv(
                 scaled_a: k.scaled_a,
                 scaled_b: k.scaled_b,
             };
-            let accs = gemm(kb, &sg, p.shortcut_iters(), None);
+            let (accs, _) = gemm(kb, &sg, p.shortcut_iters(), None, false);
             // sliced K: the shortcut's slices summed in warp wk = 0 before the conv's stages
             // reuse the memory they are parked in
             let accs = reduce_slices(kb, accs);
@@ -442,7 +465,7 @@ pub fn conv(
         scaled_a: p.scaled_a,
         scaled_b: p.scaled_b,
     };
-    let accs = gemm(kb, &cg, iters, first_it);
+    let (accs, prefetched) = gemm(kb, &cg, iters, first_it, prefetches);
     let accs = reduce_slices(kb, accs);
     // cluster: ranks > 0 park their tile ([warp tile][acc][lane]) in their own shared memory,
     // rank 0 adds them through distributed shared memory; the second barrier keeps every

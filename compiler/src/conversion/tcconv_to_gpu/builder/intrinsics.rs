@@ -95,6 +95,24 @@ impl<'c> KernelBuilder<'c> {
             .unwrap_or_else(|| panic!("grid_dep_action {action}"));
         self.op("nvvm.griddepcontrol", &[], &[], &[("kind", kind)]);
     }
+    /// Emit the deferred `griddepcontrol.wait` (and the trigger that follows it) of
+    /// [`KernelBuilder::producer_wait`], if not yet emitted. Everything before it may read
+    /// only what no kernel writes (weights, tables) and write only shared memory. It must be
+    /// reached by every thread: the kernel's top level, not a branch.
+    pub fn wait_for_producer(&mut self) {
+        if let Some(w) = self.producer_wait.take() {
+            assert!(
+                self.at_top_level(),
+                "{}: the producer wait inside a branch",
+                self.name
+            );
+            self.griddepcontrol("wait");
+            if w.trigger {
+                self.trigger_dependents();
+                self.programmatic_launch = false;
+            }
+        }
+    }
     /// `barrier.cluster.arrive` (release semantics) then `barrier.cluster.wait` (acquire):
     /// every thread of every block of the thread-block cluster (sm_90+) waits for all of them;
     /// shared-memory writes before it are visible to the cluster's blocks after it.

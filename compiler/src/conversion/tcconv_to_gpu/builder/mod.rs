@@ -122,6 +122,13 @@ pub enum TableRange {
     Low,
 }
 
+/// A `griddepcontrol.wait` the kernel has still to emit, and whether the trigger for the
+/// dependent grid follows it at once (the kernels that trigger at their start).
+#[derive(Clone, Copy, Debug)]
+pub struct ProducerWait {
+    pub trigger: bool,
+}
+
 /// The kernel builder. One per `gpu.func`.
 pub struct KernelBuilder<'c> {
     pub ctx: &'c Context,
@@ -132,6 +139,10 @@ pub struct KernelBuilder<'c> {
     operands: usize,
     /// Programmatic dependent launch: [`KernelBuilder::trigger_dependents`] emits the trigger.
     pub programmatic_launch: bool,
+    /// Programmatic dependent launch, `griddepcontrol.wait` not yet emitted: the kernel (one
+    /// that knows where it first reads a predecessor's output) emits it through
+    /// [`KernelBuilder::wait_for_producer`], after work that reads only constants.
+    pub producer_wait: Option<ProducerWait>,
     /// The threads [`KernelBuilder::barrier`] synchronizes: None = the block; Some(n) = the
     /// first n threads, on named barrier 1 (the consumers of a warp-specialized kernel).
     pub barrier_threads: Option<i64>,
@@ -182,6 +193,7 @@ impl<'c> KernelBuilder<'c> {
             name: name.to_owned(),
             operands,
             programmatic_launch: false,
+            producer_wait: None,
             barrier_threads: None,
             block_override: None,
             thread_override: None,
@@ -210,6 +222,11 @@ impl<'c> KernelBuilder<'c> {
             }
         }
         panic!("value of type {ty} is not a kernel scalar")
+    }
+
+    /// Whether code is being built in the kernel's entry block (not inside a loop or branch).
+    pub fn at_top_level(&self) -> bool {
+        self.stack.len() == 1
     }
 
     fn block(&self) -> BlockRef<'c, '_> {
