@@ -2350,27 +2350,16 @@ impl<'a> Importer<'a> {
                 self.values.insert(out, wrap(QVal { id, ..x }, float));
             }
             "Squeeze" => {
-                // of the 1 x 1 map a global pool leaves: N x C x 1 x 1 -> N x C, a flatten
-                let axes = if self.opset >= 13 {
-                    check_known(&Attrs::new(n), &[])?;
-                    match n.input.get(1).filter(|a| !a.is_empty()) {
-                        Some(a) => {
-                            let t = self.constant(a)?;
-                            if t.data_type != dt::INT64 {
-                                return Err(format!("the axes '{a}' are {}; Squeeze takes int64", dt::name(t.data_type)));
-                            }
-                            Some(t.data.ints().unwrap_or_default())
-                        }
-                        None => None,
-                    }
-                } else {
-                    let a = Attrs::new(n);
-                    check_known(&a, &["axes"])?;
-                    a.ints("axes")?
-                };
+                // of the 1 x 1 map a global pool leaves: N x C x 1 x 1 -> N x C, a flatten;
+                // of a float mean over the whole map before its QuantizeLinear, that mean flat
+                if let Some(f) = self.flat_pool(n)? {
+                    self.values.insert(out, Entry::F(f));
+                    return Ok(());
+                }
+                let axes = self.squeeze_axes(n)?;
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let ty = self.g.value_type(x.id).clone();
-                let written = axes.ok_or("a Squeeze without axes (of every size-1 dimension, the batch too when it is 1) is not supported; name the axes [2, 3]")?;
+                let written = axes;
                 let [b, c, h, w] = if ty.shape.len() == 4 { self.nchw(x.id) } else { [0; 4] };
                 if ty.shape.len() != 4 || !spatial_axes(&written) || (h, w) != (1, 1) {
                     return Err(format!(
@@ -2568,9 +2557,37 @@ impl<'a> Importer<'a> {
         self.layout_of(id).nchw(&self.g.value_type(id).shape)
     }
 
-    /// Flatten / Reshape `n` of an average pool over the whole map not yet quantized, to
-    /// N x C (Flatten of axis 1, or a Reshape to [N, C] with 0 / -1 / the declared batch): that
-    /// pool, flattened.
+    /// A Squeeze node's axes (an input from opset 13, an attribute before); a Squeeze without
+    /// them (of every size-1 dimension, the batch too when it is 1) is refused.
+    fn squeeze_axes(&self, n: &NodeProto) -> Result<Vec<i64>, String> {
+        let axes = if self.opset >= 13 {
+            check_known(&Attrs::new(n), &[])?;
+            match n.input.get(1).filter(|a| !a.is_empty()) {
+                Some(a) => {
+                    let t = self.constant(a)?;
+                    if t.data_type != dt::INT64 {
+                        return Err(format!(
+                            "the axes '{a}' are {}; Squeeze takes int64",
+                            dt::name(t.data_type)
+                        ));
+                    }
+                    Some(t.data.ints().unwrap_or_default())
+                }
+                None => None,
+            }
+        } else {
+            let a = Attrs::new(n);
+            check_known(&a, &["axes"])?;
+            a.ints("axes")?
+        };
+        axes.ok_or_else(|| {
+            "a Squeeze without axes (of every size-1 dimension, the batch too when it is 1) is not supported; name the axes [2, 3]".into()
+        })
+    }
+
+    /// Flatten / Reshape / Squeeze `n` of an average pool over the whole map not yet quantized,
+    /// to N x C (Flatten of axis 1, a Reshape to [N, C] with 0 / -1 / the declared batch, a
+    /// Squeeze of axes [2, 3]): that pool, flattened.
     fn flat_pool(&self, n: &NodeProto) -> Result<Option<Float>, String> {
         let Some(Entry::F(
             f @ Float::AvgPool {
@@ -2590,6 +2607,8 @@ impl<'a> Importer<'a> {
         }
         let to_nc = if n.op_type == "Flatten" {
             Attrs::new(n).int("axis")?.unwrap_or(1) == 1
+        } else if n.op_type == "Squeeze" {
+            spatial_axes(&self.squeeze_axes(n)?)
         } else {
             let s = self.reshape_target(n)?;
             s.len() == 2

@@ -1878,11 +1878,11 @@ fn transposes_of_constants_fold() {
 }
 
 /// ReduceMean over the spatial axes (tf2onnx's global average pool) imports as
-/// QLinearAveragePool's f32 average with a note, flattened without keepdims or by a Flatten
-/// before its QuantizeLinear; other axes are named.
+/// QLinearAveragePool's f32 average with a note, flattened without keepdims or by a Flatten /
+/// Squeeze before its QuantizeLinear (the same values each way); other axes are named.
 #[test]
 fn spatial_reduce_means_are_f32_averages() {
-    let mean = |axes: &[i64], keepdims: i64, flatten: bool| {
+    let mean = |axes: &[i64], keepdims: i64, flatten: Option<&str>| {
         let mut r = node("ReduceMean", "rm", &["xf"], &["m"]);
         r.attribute.push(attr_ints("axes", axes));
         r.attribute.push(AttributeProto {
@@ -1896,11 +1896,18 @@ fn spatial_reduce_means_are_f32_averages() {
             node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["xf"]),
             r,
         ];
-        let m = if flatten {
-            nodes.push(node("Flatten", "f", &["m"], &["mf"]));
-            "mf"
-        } else {
-            "m"
+        let m = match flatten {
+            Some("Squeeze") => {
+                let mut sq = node("Squeeze", "f", &["m"], &["mf"]);
+                sq.attribute.push(attr_ints("axes", &[2, 3]));
+                nodes.push(sq);
+                "mf"
+            }
+            Some(op) => {
+                nodes.push(node(op, "f", &["m"], &["mf"]));
+                "mf"
+            }
+            None => "m",
         };
         nodes.push(node("QuantizeLinear", "mq", &[m, "s", "zp"], &["mqq"]));
         nodes.push(node("DequantizeLinear", "mdq", &["mqq", "s", "zp"], &["y"]));
@@ -1911,7 +1918,8 @@ fn spatial_reduce_means_are_f32_averages() {
         m.opset_import[0].version = 13;
         m.encode_to_vec()
     };
-    for (axes, keep, flatten) in [(&[2, 3][..], 0, false), (&[-1, -2][..], 1, true)] {
+    let mut outs = vec![];
+    for (axes, keep, flatten) in [(&[2, 3][..], 0, None), (&[-1, -2][..], 1, Some("Flatten"))] {
         let m = import_onnx(&mean(axes, keep, flatten), &OnnxOptions::default())
             .unwrap_or_else(|e| panic!("axes {axes:?}: {e}"));
         assert!(
@@ -1919,9 +1927,29 @@ fn spatial_reduce_means_are_f32_averages() {
             "{:?}",
             m.notes
         );
-        assert_eq!(run_cpu(&m, 2).len(), 2 * 3, "axes {axes:?}");
+        outs.push(run_cpu(&m, 2));
+        assert_eq!(outs.last().unwrap().len(), 2 * 3, "axes {axes:?}");
     }
-    let e = import_error(&mean(&[1], 0, false));
+    // a Squeeze of axes [2, 3] (opset 13: an int64 input) after a keepdims mean
+    let squeeze = {
+        let mut m = ModelProto::decode(&mean(&[2, 3], 1, Some("Squeeze"))[..]).unwrap();
+        let g = m.graph.as_mut().unwrap();
+        let sq = g.node.iter_mut().find(|n| n.op_type == "Squeeze").unwrap();
+        sq.attribute.clear();
+        sq.input.push("ax".into());
+        g.initializer.push(TensorProto {
+            name: "ax".into(),
+            dims: vec![2],
+            data_type: 7, // INT64
+            int64_data: vec![2, 3],
+            ..Default::default()
+        });
+        m.encode_to_vec()
+    };
+    let m = import_onnx(&squeeze, &OnnxOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    outs.push(run_cpu(&m, 2));
+    assert!(outs.iter().all(|o| *o == outs[0]), "{outs:?}");
+    let e = import_error(&mean(&[1], 0, None));
     assert!(
         e.contains("ReduceMean node 'rm'") && e.contains("axes [1]"),
         "{e}"
