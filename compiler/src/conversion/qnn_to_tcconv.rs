@@ -119,10 +119,9 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("stem") => lo.fuse_max_pool = true,
         Some(s) => return Err(format!("maxpool '{s}' is not separate or stem")),
     }
-    match options.get("pdl-trigger").map(String::as_str) {
-        None | Some("mainloop") => {}
-        Some("start") => lo.early_trigger = true,
-        Some(s) => return Err(format!("pdl-trigger '{s}' is not mainloop or start")),
+    if let Some(s) = options.get("pdl-trigger") {
+        lo.pdl_trigger = nibble_tcconv::program::PdlTrigger::parse(s)
+            .ok_or_else(|| format!("pdl-trigger '{s}' is not mainloop, start or auto"))?;
     }
     lo.stem = match options.get("stem").map(String::as_str) {
         None | Some("auto") => StemChoice::Auto,

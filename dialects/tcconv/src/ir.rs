@@ -554,10 +554,10 @@ pub fn build_func<'c>(
             ),
         ]
         .into_iter()
-        .chain(p.early_trigger.then(|| {
+        .chain((p.pdl_trigger != PdlTrigger::default()).then(|| {
             (
                 Identifier::new(ctx, "tcconv.pdl_trigger"),
-                StringAttribute::new(ctx, "start").into(),
+                StringAttribute::new(ctx, p.pdl_trigger.name()).into(),
             )
         }))
         .collect::<Vec<_>>(),
@@ -768,21 +768,19 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
     let target = Target::parse(&s(&func, "tcconv.target").map_err(|m| here(&func, m))?)
         .map_err(|m| here(&func, m))?;
     let num_inputs = int(&func, "tcconv.num_inputs").map_err(|m| here(&func, m))? as usize;
-    let early_trigger = match func.attribute("tcconv.pdl_trigger") {
-        Err(_) => false,
-        Ok(_) => match s(&func, "tcconv.pdl_trigger")
-            .map_err(|m| here(&func, m))?
-            .as_str()
-        {
-            "start" => true,
-            "mainloop" => false,
-            t => {
-                return Err(here(
+    let pdl_trigger = match func.attribute("tcconv.pdl_trigger") {
+        Err(_) => PdlTrigger::default(),
+        Ok(_) => {
+            let t = s(&func, "tcconv.pdl_trigger").map_err(|m| here(&func, m))?;
+            PdlTrigger::parse(&t).ok_or_else(|| {
+                here(
                     &func,
-                    format!("tcconv.pdl_trigger \"{t}\" is not \"start\" or \"mainloop\""),
-                ))
-            }
-        },
+                    format!(
+                        "tcconv.pdl_trigger \"{t}\" is not \"mainloop\", \"start\" or \"auto\""
+                    ),
+                )
+            })?
+        }
     };
     let region = func
         .region(0)
@@ -798,7 +796,7 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
         inputs: vec![],
         outputs: vec![],
         ops: vec![],
-        early_trigger,
+        pdl_trigger,
     };
     let mut ids: HashMap<usize, usize> = HashMap::new(); // value -> buffer or weight index
     let key = |v: Value| v.to_raw().ptr as usize;

@@ -75,11 +75,9 @@ pub struct LowerOptions {
     /// `stem=auto|s2d|plain`: where a strided conv of a quantized image reads the space-to-depth
     /// map of its input ([`space_to_depth_stems`]).
     pub stem: StemChoice,
-    /// `pdl-trigger=start`: every kernel lets its successor launch at its start
-    /// ([`Program::early_trigger`]); by default the tensor-core conv kernels do after their
-    /// main loop (H100, programmatic launches on: ResNet-50 W4A4 batch 1 0.2007 -> 0.1931 ms
-    /// with it, ResNet-18 0.0958 -> 0.1026 ms).
-    pub early_trigger: bool,
+    /// `pdl-trigger=mainloop|start|auto`: where the tensor-core conv kernels let their
+    /// successor launch ([`Program::pdl_trigger`]).
+    pub pdl_trigger: PdlTrigger,
 }
 
 /// Where [`space_to_depth_stems`] applies.
@@ -1839,7 +1837,7 @@ pub fn lower(g: &Graph, target: Target, opts: &LowerOptions) -> Result<Program, 
         inputs: vec![],
         outputs: vec![],
         ops: vec![],
-        early_trigger: opts.early_trigger,
+        pdl_trigger: opts.pdl_trigger,
     };
     Lowering {
         g,

@@ -625,7 +625,7 @@ mod tests {
             inputs: vec![],
             outputs: vec![],
             ops: vec![],
-            early_trigger: false,
+            pdl_trigger: Default::default(),
         };
         prog.weights[1].source = "b".into();
         let mut rng = Rng(3);

@@ -503,11 +503,42 @@ pub struct Program {
     pub inputs: Vec<BufId>,
     pub outputs: Vec<BufId>,
     pub ops: Vec<TcOp>,
-    /// With programmatic dependent launch (sm_90 / sm_90a): every kernel lets its successor
-    /// launch at its start (`tcconv.pdl_trigger = "start"`), not the tensor-core conv kernels
-    /// after their main loop only.
+    /// With programmatic dependent launch (sm_90 / sm_90a): where the tensor-core conv
+    /// kernels let their successor launch (`tcconv.pdl_trigger`; the other kernels do at their
+    /// start).
     #[serde(default)]
-    pub early_trigger: bool,
+    pub pdl_trigger: PdlTrigger,
+}
+
+/// Where a tensor-core conv kernel lets its successor grid launch (`griddepcontrol.
+/// launch_dependents`) when launches are programmatic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PdlTrigger {
+    /// After its main loop (`"mainloop"`).
+    #[default]
+    MainLoop,
+    /// At its start, once its producer has finished (`"start"`).
+    Start,
+    /// At its start where its successor copies few bytes before it waits for this kernel (a
+    /// conv with a short first weight stage, or no conv), else after its main loop (`"auto"`).
+    Auto,
+}
+
+impl PdlTrigger {
+    /// The `tcconv.pdl_trigger` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            PdlTrigger::MainLoop => "mainloop",
+            PdlTrigger::Start => "start",
+            PdlTrigger::Auto => "auto",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PdlTrigger> {
+        [PdlTrigger::MainLoop, PdlTrigger::Start, PdlTrigger::Auto]
+            .into_iter()
+            .find(|t| t.name() == s)
+    }
 }
 
 impl Program {

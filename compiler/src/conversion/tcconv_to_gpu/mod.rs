@@ -177,7 +177,8 @@ fn gpu_module<'c, 'a>(context: &'c Context, module: &'a Module<'c>) -> Operation
 }
 
 /// Build the kernel of `op` (the `i`-th kernel of program `p`); `arg_types` = the host
-/// operands' memref types. Returns the gpu.func, the constant tables it takes after the
+/// operands' memref types; `early`: a tensor-core conv lets its successor launch at its start
+/// ([`trigger_at_start`]). Returns the gpu.func, the constant tables it takes after the
 /// operands, and its launch configuration.
 pub fn build_op_kernel<'c>(
     context: &'c Context,
@@ -186,6 +187,7 @@ pub fn build_op_kernel<'c>(
     p: &nibble_tcconv::program::Program,
     op: &TcOp,
     arg_types: &[Type<'c>],
+    early: bool,
 ) -> Result<(Operation<'c>, Vec<Table>, Launch), String> {
     let b = &p.buffers;
     // the kernel family the op records (tcconv's selection), realized
@@ -253,7 +255,7 @@ pub fn build_op_kernel<'c>(
                     kernel,
                     Kernel::Staged(_) | Kernel::Wgmma(_) | Kernel::Mma(_)
                 );
-                let trigger = p.early_trigger || !conv;
+                let trigger = early || !conv;
                 kb.producer_wait = Some(builder::ProducerWait { trigger });
                 if !matches!((op, &kernel), (TcOp::Conv2d(_), Kernel::Staged(_))) {
                     kb.wait_for_producer();
@@ -600,7 +602,8 @@ fn convert_func<'c>(
         let types: Vec<Type> = operands.iter().map(|v| v.r#type()).collect();
         let fail = |e: String| emit_error(op.location(), &format!("convert-tcconv-to-gpu: {e}"));
         let type_names: Vec<String> = types.iter().map(|t| t.to_string()).collect();
-        let sig = signature::signature(&p, top, &type_names).map_err(fail)?;
+        let early = trigger_at_start(&p, i);
+        let sig = signature::signature(&p, top, &type_names, early).map_err(fail)?;
         // one tcconv op, one kernel, one launch: an op of a signature seen before launches
         // that kernel with its own tables
         let (kernel, tables, launch) = h
@@ -608,7 +611,7 @@ fn convert_func<'c>(
                 &sig,
                 &kname,
                 |whats| op_tables(&p, top, whats),
-                || build_op_kernel(context, op.location(), &kname, &p, top, &types),
+                || build_op_kernel(context, op.location(), &kname, &p, top, &types, early),
             )
             .map_err(fail)?;
         operands.extend(h.table_operands(op, &kname, &tables));
@@ -618,6 +621,43 @@ fn convert_func<'c>(
         i += 1;
     }
     Ok(())
+}
+
+/// Main-loop K stages a block of the next kernel runs at most for a tensor-core conv to let
+/// it launch at its start (`pdl-trigger=auto`). Measured on an H100 at batch 1 with the
+/// trigger moved kernel by kernel (`bench/move_trigger.py`): before 1x1 convs (1-4 stages a
+/// block) the start pays (ResNet-50 W4A4: -1.2% for its 3x3 convs, -2.1% for its expanding
+/// 1x1 convs); before 3x3 convs (5 stages and more) it costs (ResNet-18's stages 1-3: +1.0%,
+/// +1.9%, +2.5%; ResNet-50's reducing 1x1 convs: +0.7%).
+pub const AUTO_TRIGGER_ITERS: i64 = 4;
+
+/// Whether the tensor-core conv kernel of op `i` of `p` lets its successor launch at its start
+/// (`tcconv.pdl_trigger`): never (`mainloop`), always (`start`), or (`auto`) where the next
+/// op's blocks run at most [`AUTO_TRIGGER_ITERS`] main-loop stages ([`main_loop_stages`]).
+pub fn trigger_at_start(p: &nibble_tcconv::program::Program, i: usize) -> bool {
+    use nibble_tcconv::program::PdlTrigger;
+    match p.pdl_trigger {
+        PdlTrigger::MainLoop => false,
+        PdlTrigger::Start => true,
+        PdlTrigger::Auto => p
+            .ops
+            .get(i + 1)
+            .is_none_or(|next| main_loop_stages(p, next) <= AUTO_TRIGGER_ITERS),
+    }
+}
+
+/// The K stages a block of `op`'s kernel runs: a staged or wgmma conv's (its share of a
+/// cluster's); 0 for the other kernels, short loops over their outputs.
+pub fn main_loop_stages(p: &nibble_tcconv::program::Program, op: &TcOp) -> i64 {
+    let TcOp::Conv2d(c) = op else {
+        return 0;
+    };
+    let spec = conv::ConvSpec::conv(c, &p.buffers, &p.weights);
+    match select::realize(c.family, &spec, &c.tiling, p.target) {
+        Ok(Kernel::Staged(sp)) => sp.rank_iters(),
+        Ok(Kernel::Wgmma(wp)) => wp.iters(),
+        _ => 0,
+    }
 }
 
 /// Whether a host-function op is a tcconv op that launches a kernel (not an allocation or a

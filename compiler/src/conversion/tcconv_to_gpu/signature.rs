@@ -19,18 +19,20 @@ use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind};
 use nibble_tcconv::program::{Elementwise, Program, TcOp};
 use serde_json::{json, Value};
 
-/// The signature of `op`'s kernel (its argument types `arg_types`) in program `p`.
-pub fn signature(p: &Program, op: &TcOp, arg_types: &[String]) -> Result<String, String> {
+/// The signature of `op`'s kernel (its argument types `arg_types`) in program `p`; `early`:
+/// the kernel lets its successor launch at its start ([`super::trigger_at_start`]).
+pub fn signature(
+    p: &Program,
+    op: &TcOp,
+    arg_types: &[String],
+    early: bool,
+) -> Result<String, String> {
     let mut v = serde_json::to_value(op).map_err(|e| e.to_string())?;
     reduce(p, &mut v)?;
     Ok(format!(
         "{}{} ({}) {v}",
         p.target.name(),
-        if p.early_trigger {
-            " trigger at start"
-        } else {
-            ""
-        },
+        if early { " trigger at start" } else { "" },
         arg_types.join(", ")
     ))
 }
@@ -207,7 +209,7 @@ pub fn chain_signature(
     let sigs: Result<Vec<String>, String> = convs
         .iter()
         .zip(arg_types)
-        .map(|(op, t)| signature(p, op, t))
+        .map(|(op, t)| signature(p, op, t, false))
         .collect();
     Ok(format!("chain of {}\n{}", convs.len(), sigs?.join("\n")))
 }
@@ -247,7 +249,7 @@ mod tests {
             inputs: vec![],
             outputs: vec![],
             ops: vec![],
-            early_trigger: false,
+            pdl_trigger: Default::default(),
         }
     }
 
@@ -271,7 +273,7 @@ mod tests {
     #[test]
     fn ops_that_differ_only_in_table_values_share_a_signature() {
         let p = program();
-        let sig = |op: &TcOp| signature(&p, op, &["memref<4xi32>".into()]).unwrap();
+        let sig = |op: &TcOp| signature(&p, op, &["memref<4xi32>".into()], false).unwrap();
         let a = requantize(0, 1, &[5, 6, 7, 8], &[33, 34, 35, 36]);
         // other buffers of the same types, other values of the same classes
         let b = requantize(2, 3, &[9, 10, 11, 12], &[40, 41, 42, 62]);
@@ -298,16 +300,12 @@ mod tests {
         );
         assert_ne!(
             sig(&a),
-            signature(&p, &a, &["memref<8xi32>".into()]).unwrap()
+            signature(&p, &a, &["memref<8xi32>".into()], false).unwrap()
         );
         // and where the kernel lets its successor launch (`tcconv.pdl_trigger`)
-        let early = Program {
-            early_trigger: true,
-            ..program()
-        };
         assert_ne!(
             sig(&a),
-            signature(&early, &a, &["memref<4xi32>".into()]).unwrap()
+            signature(&p, &a, &["memref<4xi32>".into()], true).unwrap()
         );
     }
 }
