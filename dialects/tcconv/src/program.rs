@@ -515,12 +515,12 @@ pub struct Program {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PdlTrigger {
     /// After its main loop (`"mainloop"`).
-    #[default]
     MainLoop,
     /// At its start, once its producer has finished (`"start"`).
     Start,
-    /// At its start where its successor copies few bytes before it waits for this kernel (a
-    /// conv with a short first weight stage, or no conv), else after its main loop (`"auto"`).
+    /// At its start where its successor's blocks run a short main loop (no conv, or a conv of
+    /// a few K stages, such as a 1x1 conv), else after its main loop (`"auto"`, the default).
+    #[default]
     Auto,
 }
 

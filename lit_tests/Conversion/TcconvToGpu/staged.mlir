@@ -19,16 +19,18 @@
 // CHECK-LABEL: func.func @conv_u4_staged
 // CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1)
 // CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<8192xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
-// prologue: stages 0..2, zero-filled 16-byte copies when out of range; the weight chunks of
-// all three first (2 a stage, from the 18432-word weight), then, on sm_90 after the wait for
-// the producer grid (programmatic dependent launch), each stage's input chunks (from the
-// 32768-word image) and its commit group
-// CHECK-COUNT-6: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1} : memref<18432xi32> to
+// prologue: stages 0..2, zero-filled 16-byte copies when out of range, a commit group each;
+// stage 0's weight chunks first (2, from the 18432-word weight), then, on sm_90 after the wait
+// for the producer grid (programmatic dependent launch), its input chunks (from the 32768-word
+// image); stages 1 and 2 after it, input and weight chunks
+// CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1} : memref<18432xi32> to
 // SM90-NEXT: nvvm.griddepcontrol wait
 // SM80-NOT: nvvm.griddepcontrol
 // CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{.*}} {bypassL1} : memref<32768xi32> to
 // CHECK-NEXT: nvvm.cp.async.commit.group
-// CHECK: nvvm.cp.async.commit.group
+// CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}} : memref<32768xi32> to
+// CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}} : memref<18432xi32> to
+// CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.commit.group
 // the 5 stages unrolled (main loops of up to 6 stages are): each stage waits for its copies,
 // and stages 0 and 1 issue those of stages 3 and 4 unguarded (known to be in range)

@@ -190,19 +190,23 @@ fn mini_net_lowers_to_kernels_and_ptx_for_every_target() {
                 t.programmatic_launch(),
                 "{t}"
             );
-            // every kernel lets its successor be scheduled, the tensor-core convs only after
-            // their last MMA (before the epilogue)
+            // every kernel lets its successor be scheduled once: right after its wait, or (a
+            // tensor-core conv before a conv of a long main loop: `pdl-trigger=auto`) after
+            // its last MMA
             if t.programmatic_launch() {
                 for k in ptx.split(".entry ").skip(1) {
-                    let trigger = k.rfind("griddepcontrol.launch_dependents");
+                    let trigger = k.find("griddepcontrol.launch_dependents");
                     assert!(
-                        trigger.is_some(),
-                        "{t}: a kernel never triggers its successor"
+                        trigger.is_some()
+                            && k.matches("griddepcontrol.launch_dependents").count() == 1,
+                        "{t}: a kernel never triggers its successor, or more than once"
                     );
+                    let wait = k.find("griddepcontrol.wait;").unwrap();
+                    let at_start = k[wait..trigger.unwrap()].lines().count() <= 2;
                     if let Some(last_mma) = k.rfind("mma.sync").max(k.rfind("wgmma.mma_async")) {
                         assert!(
-                            trigger > Some(last_mma),
-                            "{t}: trigger before the main loop's end"
+                            at_start || trigger > Some(last_mma),
+                            "{t}: trigger inside the main loop"
                         );
                     }
                 }
