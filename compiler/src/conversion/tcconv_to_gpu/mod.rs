@@ -242,13 +242,12 @@ pub fn build_op_kernel<'c>(
         &workgroup,
         block,
         |kb, args| {
-            // programmatic dependent launch: nothing of the predecessor is read before it has
-            // finished (the wait comes first). The tensor-core conv families let the successor
-            // be scheduled after their main loop (`epilogue::store_tile`); the other kernels, short
-            // loops over their outputs, at once; with `tcconv.pdl_trigger = "start"` every kernel
-            // at once
-            // The staged kernel waits only once it has issued its first weight copies
-            // (`wait_for_producer`).
+            // programmatic dependent launch: nothing another kernel writes is read before the
+            // predecessor has finished. Every kernel waits first, but the staged conv, which
+            // copies its first weight stage before (`wait_for_producer`). A tensor-core conv
+            // lets its successor be scheduled after its main loop (`epilogue::store_tile`) or,
+            // `early`, right after its wait; the other kernels, short loops over their
+            // outputs, right after their wait
             if p.target.programmatic_launch() {
                 kb.programmatic_launch = true;
                 let conv = matches!(
@@ -636,6 +635,10 @@ pub const AUTO_TRIGGER_ITERS: i64 = 4;
 /// op's blocks run at most [`AUTO_TRIGGER_ITERS`] main-loop stages ([`main_loop_stages`]).
 pub fn trigger_at_start(p: &nibble_tcconv::program::Program, i: usize) -> bool {
     use nibble_tcconv::program::PdlTrigger;
+    // (the other kernels always do: no flag, so that equal kernels stay one)
+    if !matches!(p.ops.get(i), Some(TcOp::Conv2d(_))) {
+        return false;
+    }
     match p.pdl_trigger {
         PdlTrigger::MainLoop => false,
         PdlTrigger::Start => true,

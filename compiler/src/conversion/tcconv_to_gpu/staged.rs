@@ -285,35 +285,22 @@ pub fn conv(
         };
         let load_stage =
             |kb: &mut KernelBuilder, it: Val, st: Val| copy_chunks(kb, it, st, &aload, &bload);
-        // one side of a stage: the A (input) or the B (weight) chunks
-        let load_side = |kb: &mut KernelBuilder, it: Val, st: Val, a_side: bool| {
-            if a_side {
-                copy_chunks(kb, it, st, &aload, &[])
-            } else {
-                copy_chunks(kb, it, st, &[], &bload)
-            }
+        // K block `j` of this block's share
+        let rank_it = |kb: &mut KernelBuilder, j: Val| match first_it {
+            Some(f) => kb.add(f, j),
+            None => j,
         };
         let load_rank_stage = |kb: &mut KernelBuilder, j: Val, st: Val| {
-            let it = match first_it {
-                Some(f) => kb.add(f, j),
-                None => j,
-            };
+            let it = rank_it(kb, j);
             load_stage(kb, it, st)
         };
         // the first stage's weight chunks go out before the wait for the producer (they read
         // no kernel's output), in that stage's commit group
         let early = EARLY_WEIGHT_STAGES.min(p.stages - 1).min(iters);
-        let rank_it = |kb: &mut KernelBuilder, j: i64| {
-            let c = kb.idx(j);
-            match first_it {
-                Some(f) => kb.add(f, c),
-                None => c,
-            }
-        };
         for st in 0..early {
-            let it = rank_it(kb, st);
             let c = kb.idx(st);
-            load_side(kb, it, c, false);
+            let it = rank_it(kb, c);
+            copy_chunks(kb, it, c, &[], &bload);
         }
         kb.wait_for_producer();
         let residual = if with_residual {
@@ -321,16 +308,16 @@ pub fn conv(
         } else {
             None
         };
-        for st in 0..p.stages - 1 {
-            if st < iters {
-                let it = rank_it(kb, st);
-                let c = kb.idx(st);
-                if st < early {
-                    load_side(kb, it, c, true);
-                } else {
-                    load_stage(kb, it, c);
-                }
-            }
+        for st in 0..(p.stages - 1).min(iters) {
+            let c = kb.idx(st);
+            let it = rank_it(kb, c);
+            let b: &[BChunk] = if st < early { &[] } else { &bload };
+            copy_chunks(kb, it, c, &aload, b);
+            kb.async_commit();
+        }
+        // a commit group for each prologue stage past the last K block: the main loop's
+        // waits count on S - 1 of them
+        for _ in iters..p.stages - 1 {
             kb.async_commit();
         }
         let zero = kb.i32c(0);
