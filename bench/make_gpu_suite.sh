@@ -241,7 +241,8 @@ if [[ " $targets " == *" sm_90a "* ]]; then
   done
 fi
 # RANDOM_CLUSTER=N random late-layer convs at batch 1-3 (grids of a few tiles, long K), which
-# the staged kernel on sm_90 splits across the blocks of a thread-block cluster: odd sizes and
+# the staged kernel on sm_90 splits across the blocks of a thread-block cluster (built with
+# split-k=cluster, not the default): odd sizes and
 # channel counts, stride 2, 1x1 / 3x3, 4- and 8-bit.
 awk -v n="${RANDOM_CLUSTER:-0}" 'BEGIN { srand(20261204);
   split("1 2 3", B); split("160 256 320 512 1024", C); split("24 40 136 200 256 512", O); split("1 3 3", K);
@@ -251,7 +252,7 @@ awk -v n="${RANDOM_CLUSTER:-0}" 'BEGIN { srand(20261204);
     printf "%d %d,%d,%d,%d,%d,%d,%d %d\n", i, b, c, h, o, k, s, p, bits } }' |
 while read -r i s bits; do
   d=build/suite/rcl$i; $gen conv --shape "$s" --bits "$bits" --seed "$((500 + i))" -o "$d" > /dev/null
-  emit "rcl$i-sm_90" "$d" sm_90; echo "rcl$i-sm_90 conv $s $bits $((500 + i)) sm_90" >> "$manifest"
+  emit "rcl$i-sm_90" "$d" sm_90 auto "" "split-k=cluster"; echo "rcl$i-sm_90 conv $s $bits $((500 + i)) sm_90" >> "$manifest"
 done
 # RANDOM_POOL=N random convs to packed 4-bit (u4 or i4: odd channel counts, so the last word
 # of a pixel has padding channels) followed by a max pool of odd size, stride and padding: the

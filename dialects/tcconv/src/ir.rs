@@ -120,10 +120,15 @@ fn weight_memref(w: &PackedWeight) -> String {
 
 fn tiling_attrs(t: &Tiling) -> String {
     format!(
-        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, mma = {}, stages = {} : i64, warp_tile = {}, widen = {}",
+        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, {}mma = {}, stages = {} : i64, warp_tile = {}, widen = {}",
         mma_type_name(t.a_type),
         mma_type_name(t.b_type),
         arr64(&t.block_tile),
+        if t.k_cluster > 1 {
+            format!("k_cluster = {} : i64, ", t.k_cluster)
+        } else {
+            String::new()
+        },
         arr64(&[t.mma.m, t.mma.n, t.mma.k]),
         t.stages,
         arr64(&t.warp_tile),
@@ -631,6 +636,7 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
         block_tile: i64_array(op, "block_tile")?,
         warp_tile: i64_array(op, "warp_tile")?,
         stages: int(op, "stages")?,
+        k_cluster: opt_int(op, "k_cluster")?.unwrap_or(1),
     };
     // sizes the selection divides by and multiplies: positive and bounded (a kernel's tile is
     // at most a few hundred rows; the checks of the verifier come after)
@@ -645,6 +651,7 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
     sized("block_tile", &t.block_tile, crate::select::MAX_TILE)?;
     sized("warp_tile", &t.warp_tile, crate::select::MAX_TILE)?;
     sized("stages", &[t.stages], 64)?;
+    sized("k_cluster", &[t.k_cluster], 16)?;
     Ok(t)
 }
 

@@ -10,8 +10,8 @@
 use crate::buffer::{padded_channels, padded_dims, ActBuffer};
 use crate::program::*;
 use crate::select::{
-    choose, fuses_input_quantize, simple_writes_second, staged_plan, Choice, ConvSpec, Family,
-    Kernel,
+    choose, fuses_input_quantize, k_cluster, simple_writes_second, staged_plan, Choice, ConvSpec,
+    Family, Kernel,
 };
 use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, ValueId};
@@ -78,6 +78,10 @@ pub struct LowerOptions {
     /// `pdl-trigger=mainloop|start|auto`: where the tensor-core conv kernels let their
     /// successor launch ([`Program::pdl_trigger`]).
     pub pdl_trigger: PdlTrigger,
+    /// `split-k=cluster`: a staged conv of a long K loop and few tiles splits K across the
+    /// blocks of a thread-block cluster too ([`crate::select::k_cluster`]); by default across
+    /// the warps of a block only.
+    pub k_cluster: bool,
 }
 
 /// Where [`space_to_depth_stems`] applies.
@@ -935,16 +939,27 @@ impl<'g> Lowering<'g> {
                 conv.residual = Some(self.buffer(n.operands[n.operands.len() - 1], l));
             }
         }
-        let (family, writes_second, wgmma_tile) = {
+        let (family, writes_second, wgmma_tile, k_cluster) = {
             let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
             let k = kernel.unwrap_or_else(|| self.kernel(&conv));
             let wgmma_tile = match &k {
                 Kernel::Wgmma(p) => Some([p.bm(), p.bn, p.wbk()]),
                 _ => None,
             };
-            (k.family(), simple_writes_second(&spec), wgmma_tile)
+            // the staged kernel's K across a thread-block cluster, where asked for
+            let k_cluster = match &k {
+                Kernel::Staged(p) if self.opts.k_cluster => k_cluster(p, &spec, self.target),
+                _ => 1,
+            };
+            (
+                k.family(),
+                simple_writes_second(&spec),
+                wgmma_tile,
+                k_cluster,
+            )
         };
         conv.family = family;
+        conv.tiling.k_cluster = k_cluster;
         // the wgmma kernel's tile is the op's block tile
         if let Some(t) = wgmma_tile {
             conv.tiling.block_tile = t;

@@ -93,6 +93,11 @@ pub struct Tiling {
     pub block_tile: [i64; 3],
     pub warp_tile: [i64; 3],
     pub stages: i64,
+    /// The staged kernel's K split across the blocks of a thread-block cluster (sm_90+: 1, 2, 4
+    /// or 8 blocks a tile; IR attribute `k_cluster`, absent for 1):
+    /// `convert-qnn-to-tcconv{split-k=cluster}`.
+    #[serde(default = "one")]
+    pub k_cluster: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -173,6 +173,23 @@ pub fn realize(
             s.groups
         ));
     }
+    if tiling.k_cluster > 1 {
+        let why = if family != Family::Staged {
+            Some(format!(
+                "kernel '{}' splits no K across a cluster",
+                family.name()
+            ))
+        } else if !target.hopper() {
+            Some(format!("{target} has no thread-block clusters"))
+        } else if !matches!(tiling.k_cluster, 2 | 4 | 8) {
+            Some("a cluster of 2, 4 or 8 blocks splits K".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(format!("k_cluster = {}: {why}", tiling.k_cluster));
+        }
+    }
     let k = match family {
         Family::Simple => Some(Kernel::Simple),
         Family::Mma => mma_plan(s, tiling, sm).map(Kernel::Mma),
@@ -363,6 +380,7 @@ pub fn choose_tiling(
         block_tile: [bm, bn, bk],
         warp_tile: [bm.min(32), bn.min(32), bk],
         stages: stages_for(tile),
+        k_cluster: 1,
     }
 }
 
@@ -851,6 +869,30 @@ fn chunked_row_bytes(s: &ConvSpec) -> Option<i64> {
 /// padded), OHWI / HWOI weights, O % 8 == 0, a tiling of 32-multiples whose stages fit in
 /// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
 /// BM and BN).
+/// The blocks of a thread-block cluster that split K of the staged plan `p` of a conv
+/// (`convert-qnn-to-tcconv{split-k=cluster}`; 1: none): on sm_90+, for K loops of at least 8
+/// iterations, doubled while the grid still has at most one block an SM and every block keeps
+/// at least 3 iterations (the reduction through distributed shared memory and its two cluster
+/// barriers cost about a microsecond). Not the default: a cluster launch is no programmatic
+/// launch, nor is the launch after it, and at batch 1 on an H100 the ResNets run 1.8-6.4%
+/// faster without (RESULTS.md); before programmatic launches it made ResNet-50 W8A8 at batch 1
+/// 7% faster on an H200 (HISTORY.md).
+pub fn k_cluster(p: &StagedPlan, s: &ConvSpec, target: Target) -> i64 {
+    let (iters, tiles) = (p.iters(), p.tiles_m * p.tiles_n);
+    let mut cluster = 1;
+    while p.shortcut.is_none()
+        && !s.chained
+        && target.hopper()
+        && iters >= 8
+        && cluster < 8
+        && tiles * cluster * 2 <= target.sm_count()
+        && (iters + 2 * cluster - 1) / (2 * cluster) >= 3
+    {
+        cluster *= 2;
+    }
+    cluster
+}
+
 pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<StagedPlan> {
     let sm_count = target.sm_count();
     let rb = chunked_row_bytes(s)?;
@@ -903,23 +945,17 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     }
     let sbk = bkb * ksplit;
     let iters = (kbytes + sbk - 1) / sbk;
-    // K across the blocks of a cluster (sm_90+) while the doubled grid still has at most one
-    // block an SM, for K loops of >= 8 iterations of which every block keeps >= 3: the
-    // reduction through distributed shared memory and its two cluster barriers cost about a
-    // microsecond (H200, ResNet-50 W4A4 batch 1: stage 4's 3x3 convs, 32 tiles of 9
-    // iterations, 7.5 -> 7.1 us as 4 blocks a tile; 1x1 convs of 4 iterations split in 2 were
-    // 0.3-0.4 us slower; W8A8, twice the K bytes, 0.278 -> 0.260 ms in all)
-    let tiles = tiles_m * tiles_n;
-    let mut cluster = 1;
-    while !whole_k_in_block
-        && !s.chained
-        && target.hopper()
-        && iters >= 8
-        && cluster < 8
-        && tiles * cluster * 2 <= sm_count
-        && (iters + 2 * cluster - 1) / (2 * cluster) >= 3
+    // K across the blocks of a cluster, as the op records it (`k_cluster`, [`k_cluster`]):
+    // every block keeps at least one K block
+    let cluster = tiling.k_cluster;
+    if cluster > 1
+        && (whole_k_in_block
+            || s.chained
+            || !target.hopper()
+            || !matches!(cluster, 2 | 4 | 8)
+            || iters < cluster)
     {
-        cluster *= 2;
+        return None;
     }
     let stage_bytes = (bm + bn) * sbk;
     let sc_iters = shortcut.as_ref().map_or(0, |k| (k.rb + sbk - 1) / sbk);

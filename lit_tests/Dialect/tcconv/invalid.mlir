@@ -589,3 +589,21 @@ func.func @space_to_depth_weight_dims(%arg0: memref<1x23x23x16xi8> {tcconv.dims 
   "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "s8", b_type = "s8", block_tile = array<i64: 32, 32, 64>, clamp = array<i64: -2147483648, 2147483647>, epilogue = "none", family = "staged", kernel = array<i64: 4, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 0, 0, 0, 0>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32>, stages = 2 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 64>, widen = false, zero_point = 0 : i64} : (memref<1x23x23x16xi8>, memref<16x4x3x16xi8>, memref<1x20x21x16xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @k_cluster_of_three(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
+  // expected-error @+1 {{k_cluster = 3: a cluster of 2, 4 or 8 blocks splits K}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", k_cluster = 3 : i64, kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @k_cluster_off_the_staged_kernel(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
+  // expected-error @+1 {{k_cluster = 2: kernel 'mma' splits no K across a cluster}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "mma", k_cluster = 2 : i64, kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}

@@ -22,7 +22,7 @@ gen mma sm_80 mma
 gen mma sm_90 mma
 gen mma sm_75 mma
 gen mma sm_80 simple
-gen staged sm_90
+gen staged sm_90 "" "split-k=cluster"
 gen staged sm_80
 gen staged sm_75
 gen staged sm_90 mma
