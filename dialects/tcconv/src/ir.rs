@@ -746,11 +746,19 @@ pub fn packed_weight_of(op: &OperationRef) -> Result<PackedWeight, String> {
     let sl = s(op, "source_layout")?;
     let dims = i64_array::<4>(op, "dims")?;
     checked_dims("dims", &dims)?;
+    let (name, source) = (s(op, "name")?, s(op, "source")?);
+    if name.is_empty() || source.is_empty() {
+        return Err("a weight needs a name and a source (the qnn weight it packs)".into());
+    }
+    let elem = elem(&s(op, "elem")?)?;
+    if !elem.is_int() {
+        return Err(format!("a packed weight holds integers, not {elem}"));
+    }
     Ok(PackedWeight {
-        name: s(op, "name")?,
-        source: s(op, "source")?,
+        name,
+        source,
         packing,
-        elem: elem(&s(op, "elem")?)?,
+        elem,
         dims,
         source_layout: KernelLayout::parse(&sl)
             .ok_or_else(|| format!("unknown source_layout '{sl}'"))?,

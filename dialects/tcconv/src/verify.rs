@@ -693,6 +693,9 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                         padded_output(x, y, *padding, *value)
                     }
                 }
+                TcOp::Quantize { scale, .. } if !(scale.is_finite() && *scale > 0.0) => {
+                    Err(format!("scale must be positive and finite, found {scale}"))
+                }
                 TcOp::Quantize { input, pre, .. }
                     if nibble_qnn::semantics::float_steps_fit(pre, p.buffers[*input].dims[1])
                         .is_err() =>

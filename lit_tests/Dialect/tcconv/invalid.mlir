@@ -607,3 +607,27 @@ func.func @k_cluster_off_the_staged_kernel(%arg0: memref<1x7x7x64xi32> {tcconv.d
   "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "mma", k_cluster = 2 : i64, kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @quantize_scale_negative(%arg0: memref<1x3x8x8xf32> {tcconv.dims = array<i64: 1, 3, 8, 8>, tcconv.elem = "f32", tcconv.layout = "NCHW"}, %arg1: memref<1x8x8x4xi8> {tcconv.dims = array<i64: 1, 3, 8, 8>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{scale must be positive and finite, found -0.5}}
+  "tcconv.quantize"(%arg0, %arg1) {mode = "divide", scale = -5.000000e-01 : f32, zero_point = 0 : i64} : (memref<1x3x8x8xf32>, memref<1x8x8x4xi8>) -> ()
+  return
+}
+
+// -----
+
+func.func @weight_of_floats(%arg0: memref<1x4x4x64xi32> {tcconv.dims = array<i64: 1, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{a packed weight holds integers, not f32}}
+  %0 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "f32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
+  return
+}
+
+// -----
+
+func.func @weight_without_a_name(%arg0: memref<1x4x4x64xi32> {tcconv.dims = array<i64: 1, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  // expected-error @+1 {{a weight needs a name and a source}}
+  %0 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "i32", name = "", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
+  return
+}
