@@ -63,7 +63,7 @@ pub struct OnnxOptions {
     /// Batch size (required when the model's batch dimension is symbolic).
     pub batch: Option<i64>,
     /// Input height and width (overrides the model's, for fully convolutional models).
-    pub image_size: Option<i64>,
+    pub image_size: Option<[i64; 2]>,
 }
 
 /// An imported model.
@@ -791,16 +791,16 @@ impl<'a> Importer<'a> {
         // --image-size: the symbolic dims of a partly declared size, or both (a declared
         // size imported at another resolution, said in a note)
         let (h, w) = match (opts.image_size, dims[2], dims[3]) {
-            (Some(s), Some(h), Some(w)) => {
-                if (h, w) != (s, s) {
+            (Some([sh, sw]), Some(h), Some(w)) => {
+                if (h, w) != (sh, sw) {
                     self.notes.push(format!(
-                        "input '{}' is declared {h}x{w}; imported at {s}x{s} (--image-size)",
+                        "input '{}' is declared {h}x{w}; imported at {sh}x{sw} (--image-size)",
                         input.name
                     ));
                 }
-                (s, s)
+                (sh, sw)
             }
-            (Some(s), h, w) => (h.unwrap_or(s), w.unwrap_or(s)),
+            (Some([sh, sw]), h, w) => (h.unwrap_or(sh), w.unwrap_or(sw)),
             (None, Some(h), Some(w)) => (h, w),
             (None, _, _) => {
                 return Err(format!(

@@ -979,7 +979,7 @@ fn windows_and_image_sizes_are_checked_at_the_node() {
     let fixed = int_conv_model(0.05 * 0.01, vec![], "wq");
     let at = |s| OnnxOptions {
         batch: None,
-        image_size: Some(s),
+        image_size: Some([s, s]),
     };
     let resized = |m: &Imported| {
         m.notes
@@ -1011,6 +1011,16 @@ fn windows_and_image_sizes_are_checked_at_the_node() {
     assert!(import_error(&partly).contains("give --image-size"));
     let m = import_onnx(&partly, &at(7)).unwrap();
     assert_eq!(m.graph.args[0].shape, vec![1, 2, 5, 7]);
+    // HxW: a declared input imported at a size of another aspect, and a symbolic width
+    let hw = |h, w| OnnxOptions {
+        batch: None,
+        image_size: Some([h, w]),
+    };
+    let m = import_onnx(&fixed, &hw(13, 11)).unwrap();
+    assert!(resized(&m));
+    assert_eq!(m.graph.args[0].shape, vec![1, 2, 13, 11]);
+    let m = import_onnx(&partly, &hw(9, 6)).unwrap();
+    assert_eq!(m.graph.args[0].shape, vec![1, 2, 5, 6]);
 }
 
 /// A Gemm over a flattened 2 x 4 x 4 map (a conv over the map) whose bias carries twice the

@@ -106,11 +106,11 @@ enum Cmd {
         /// Batch size of the generated function (default: the ONNX model's, else 1)
         #[arg(long)]
         batch: Option<i64>,
-        /// Input height and width (default: the ONNX model's, else 224; checkpoints: a multiple
-        /// of 32). An ONNX model's symbolic height or width takes it; a declared size is
-        /// replaced, with a note
-        #[arg(long)]
-        image_size: Option<i64>,
+        /// Input height and width, `S` or `HxW` (default: the ONNX model's, else 224;
+        /// checkpoints: one size, a multiple of 32). An ONNX model's symbolic height or width
+        /// takes it; a declared size is replaced, with a note
+        #[arg(long, value_name = "S|HxW", value_parser = parse_image_size)]
+        image_size: Option<[i64; 2]>,
         /// Also print the residual streams (i32 activations): each one's static bound from the
         /// weights, whether it proves i16 enough, and the range the reference produces on N
         /// random inputs (at most 1000, checked before anything is written)
@@ -119,6 +119,20 @@ enum Cmd {
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+/// `--image-size`: `S` (S x S) or `HxW`, each in [1, 2^20].
+fn parse_image_size(s: &str) -> Result<[i64; 2], String> {
+    let dim = |t: &str| -> Result<i64, String> {
+        match t.trim().parse::<i64>() {
+            Ok(v) if (1..=1 << 20).contains(&v) => Ok(v),
+            _ => Err(format!("'{t}' is not a size in [1, 2^20]")),
+        }
+    };
+    match s.split_once(['x', 'X']) {
+        Some((h, w)) => Ok([dim(h)?, dim(w)?]),
+        None => dim(s).map(|v| [v, v]),
+    }
 }
 
 /// The first bytes of a file (format detection).
@@ -264,7 +278,16 @@ fn run(cli: Cli) -> Result<(), String> {
                     checkpoint.display()
                 ));
             };
-            let (batch, image_size) = (batch.unwrap_or(1), image_size.unwrap_or(224));
+            let image_size = match image_size.unwrap_or([224, 224]) {
+                [h, w] if h == w => h,
+                [h, w] => {
+                    return Err(format!(
+                        "{}: a HAWQ checkpoint is imported at a square size; --image-size {h}x{w} is not",
+                        checkpoint.display()
+                    ))
+                }
+            };
+            let batch = batch.unwrap_or(1);
             let (arch, conv1_stride) =
                 nibble_models::import::parse_arch(&arch).ok_or_else(|| {
                     format!("unknown --arch '{arch}' (resnet18, resnet50 or resnet50b)")
