@@ -31,6 +31,13 @@
 // RUN: nibble-opt %t/m/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_80})' --emit=artifact -o %t/m80 | FileCheck %s --check-prefix=ART
 // RUN: not nibble-gen import %hawq_fixtures/onnx/mobilenet_s8.onnx --image-size 0 -o %t/m3 2>&1 | FileCheck %s --check-prefix=SMALL
 // SMALL: nibble-gen: error: {{.*}}mobilenet_s8.onnx: input 'input': --image-size 0 is outside [1, 2^20]
+// --image-size HxW: a non-square input, with a note that the declared size was replaced
+// RUN: nibble-gen import %hawq_fixtures/onnx/resnet_s8.onnx --batch 1 --image-size 40x56 -o %t/hw | FileCheck %s --check-prefix=HW-NOTE
+// RUN: FileCheck %s --check-prefix=HW < %t/hw/model.mlir
+// HW-NOTE: imported at 40x56 (--image-size)
+// HW: func.func @{{.*}}(%arg0: tensor<1x3x40x56xf32>)
+// RUN: not nibble-gen import %hawq_fixtures/onnx/resnet_s8.onnx --image-size 40xq -o %t/hw2 2>&1 | FileCheck %s --check-prefix=HW-BAD
+// HW-BAD: 'q' is not a size (S or HxW)
 // RUN: not nibble-gen import %hawq_fixtures/onnx/resnet_u8.onnx --arch resnet18 -o %t/x 2>&1 | FileCheck %s --check-prefix=FLAGS
 // FLAGS: --arch, --bits and --bit-config are for HAWQ checkpoints
 // RUN: head -c 300 %hawq_fixtures/onnx/resnet_u8.onnx > %t/cut.onnx && not nibble-gen import %t/cut.onnx -o %t/c 2>&1 | FileCheck %s --check-prefix=CUT
