@@ -68,6 +68,21 @@ pub fn bytes_held(g: &Graph) -> u64 {
         .fold(0u64, |a, b| a.saturating_add(b))
 }
 
+/// The multiply-adds of `g`'s convs and dense layers: per output element, the weight elements
+/// of its output channel (C / groups x KH x KW, or the dense layer's K).
+pub fn macs(g: &Graph) -> u128 {
+    let numel = |shape: &[i64]| -> u128 { shape.iter().map(|&d| d.max(0) as u128).product() };
+    g.nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Conv2d { .. } | Op::Conv2dFused { .. } | Op::Dense))
+        .filter_map(|n| {
+            let w = &g.value_type(*n.operands.get(1)?).shape;
+            let per_out = numel(w.get(1..)?);
+            Some(numel(&n.result.shape).saturating_mul(per_out))
+        })
+        .fold(0u128, u128::saturating_add)
+}
+
 /// Refuse a network whose CPU reference would hold more than the memory this process may
 /// use (the smaller of the machine's available memory and the address-space limit), instead
 /// of aborting on a failed allocation halfway. [`run_all`] checks it; callers that make the
@@ -2720,6 +2735,41 @@ mod tests {
         assert!(results[0].floats().iter().any(|&v| v != 0.0));
         assert_eq!(results[0], results[1], "NCHW vs NHWC");
         assert_eq!(results[0], results[2], "NCHW vs HWNC");
+    }
+
+    /// Multiply-adds: a 3x3 conv of 3 input channels (27 a result), a depthwise 3x3 conv of 4
+    /// groups (9 a result), a dense layer of K = 16; weights, quantizes and the rest add none.
+    #[test]
+    fn macs_count_every_conv_and_dense_result() {
+        let mut g = Graph::new("m", vec![tt(&[2, 3, 8, 8], U4)]);
+        let w = g.push(
+            Op::Weight { name: "w".into() },
+            vec![],
+            tt(&[4, 3, 3, 3], I4),
+        );
+        let c = g.push(
+            conv_op([1, 1], [1; 4], NCHW, KernelLayout::OIHW),
+            vec![0, w],
+            tt(&[2, 4, 8, 8], I32),
+        );
+        let dw = g.push(
+            Op::Weight { name: "dw".into() },
+            vec![],
+            tt(&[4, 1, 3, 3], I4),
+        );
+        let depthwise = Op::Conv2d {
+            strides: [2, 2],
+            padding: [1; 4],
+            layout: NCHW,
+            kernel_layout: KernelLayout::OIHW,
+            padding_value: 0,
+            groups: 4,
+        };
+        let d = g.push(depthwise, vec![c, dw], tt(&[2, 4, 4, 4], I32));
+        let fw = g.push(Op::Weight { name: "fw".into() }, vec![], tt(&[5, 16], I8));
+        let flat = g.push(Op::Flatten { layout: NCHW }, vec![d], tt(&[2, 64], I32));
+        g.push(Op::Dense, vec![flat, fw], tt(&[2, 5], I32));
+        assert_eq!(macs(&g), 2 * 4 * 64 * 27 + 2 * 4 * 16 * 9 + 2 * 5 * 16);
     }
 
     // ---- errors --------------------------------------------------------------------------------

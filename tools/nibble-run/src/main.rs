@@ -267,6 +267,9 @@ fn real_main() -> ExitCode {
 }
 
 /// The CPU reference: of an artifact's reference/ (no MLIR needed), or of a qnn IR file.
+/// Multiply-adds above which `--cpu` says, before it starts, that the run will be long.
+const LONG_CPU_MACS: u128 = 1_000_000_000_000;
+
 fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
     if cli.bench.is_some() || cli.profile.is_some() {
         return Err("--bench and --profile time GPU runs; drop --cpu".into());
@@ -298,6 +301,14 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
     }
     // (before the inputs are made: they are part of what the reference holds)
     nibble_qnn::reference::fits_in_memory(&g)?;
+    // a valid network can still be far too large for the CPU: say so before a silent hour
+    let macs = nibble_qnn::reference::macs(&g);
+    if macs > LONG_CPU_MACS {
+        eprintln!(
+            "nibble-run: note: the CPU reference computes {:.1e} multiply-adds for @{}; expect a long run (ResNet-50 at batch 1 is 4.1e9)",
+            macs as f64, g.name
+        );
+    }
     let inputs = make_inputs(cli, &g.args)?;
     let t0 = Instant::now();
     let out = nibble_qnn::reference::run(&g, &weights, &inputs)?;
