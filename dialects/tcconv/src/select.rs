@@ -863,12 +863,6 @@ fn chunked_row_bytes(s: &ConvSpec) -> Option<i64> {
     ok.then_some(rb)
 }
 
-/// Whether the staged kernel takes this conv (None: `mma.rs` or the simple kernel). Needs
-/// cp.async (m16 MMA shapes: sm_80+), channel-innermost 4- or 8-bit operands of the MMA's
-/// width or widened, whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0, channels not
-/// padded), OHWI / HWOI weights, O % 8 == 0, a tiling of 32-multiples whose stages fit in
-/// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
-/// BM and BN).
 /// The blocks of a thread-block cluster that split K of the staged plan `p` of a conv
 /// (`convert-qnn-to-tcconv{split-k=cluster}`; 1: none): on sm_90+, for K loops of at least 8
 /// iterations, doubled while the grid still has at most one block an SM and every block keeps
@@ -893,6 +887,12 @@ pub fn k_cluster(p: &StagedPlan, s: &ConvSpec, target: Target) -> i64 {
     cluster
 }
 
+/// Whether the staged kernel takes this conv (None: `mma.rs` or the simple kernel). Needs
+/// cp.async (m16 MMA shapes: sm_80+), channel-innermost 4- or 8-bit operands of the MMA's
+/// width or widened, whole 16-byte chunks per pixel (C * bits / 8 % 16 == 0, channels not
+/// padded), OHWI / HWOI weights, O % 8 == 0, a tiling of 32-multiples whose stages fit in
+/// static shared memory and whose loads split evenly over the threads (32 * CPR a multiple of
+/// BM and BN).
 pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<StagedPlan> {
     let sm_count = target.sm_count();
     let rb = chunked_row_bytes(s)?;
