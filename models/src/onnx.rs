@@ -2356,10 +2356,9 @@ impl<'a> Importer<'a> {
                     self.values.insert(out, Entry::F(f));
                     return Ok(());
                 }
-                let axes = self.squeeze_axes(n)?;
+                let written = self.squeeze_axes(n)?;
                 let (x, float) = self.moved(input(n, 0)?)?;
                 let ty = self.g.value_type(x.id).clone();
-                let written = axes;
                 let [b, c, h, w] = if ty.shape.len() == 4 { self.nchw(x.id) } else { [0; 4] };
                 if ty.shape.len() != 4 || !spatial_axes(&written) || (h, w) != (1, 1) {
                     return Err(format!(
