@@ -410,6 +410,9 @@ struct Importer<'a> {
     /// The graph input is an N x H x W x C image that a Transpose (perm [0, 3, 1, 2]) makes NCHW
     /// (tf2onnx / Keras exports): the qnn input keeps NHWC, its quantize a layout transform.
     input_nhwc: Option<String>,
+    /// The NHWC input's values before its transpose (the input and its float steps' results):
+    /// a constant there broadcasts per channel as `[C]` (the last axis).
+    nhwc_steps: std::collections::HashSet<String>,
     /// Each tensor's reading nodes (one entry an edge) and producing node, indexed once.
     readers: HashMap<&'a str, Vec<&'a NodeProto>>,
     producers: HashMap<&'a str, &'a NodeProto>,
@@ -710,6 +713,7 @@ impl<'a> Importer<'a> {
             opset: 0,
             model_batch: None,
             input_nhwc: None,
+            nhwc_steps: Default::default(),
             readers,
             producers,
         })
@@ -762,16 +766,35 @@ impl<'a> Importer<'a> {
                 dims.len()
             ));
         }
-        // an NHWC image whose only reader transposes it to NCHW: dims taken as N, C, H, W
-        let nhwc = match self.readers(&input.name) {
-            [t] if t.op_type == "Transpose"
-                && Attrs::new(t).ints("perm")?.as_deref() == Some(&[0, 3, 1, 2][..])
-                && !self.is_graph_output(&input.name) =>
-            {
-                t.output.first().cloned()
+        // an NHWC image whose only reader transposes it to NCHW, maybe after float steps of a
+        // constant (Keras preprocessing, each step its value's only reader): dims taken as N,
+        // C, H, W
+        let mut cur = input.name.clone();
+        let mut steps = vec![];
+        let nhwc = loop {
+            let here = self.is_graph_output(&cur);
+            match self.readers(&cur) {
+                [t] if !here
+                    && t.op_type == "Transpose"
+                    && Attrs::new(t).ints("perm")?.as_deref() == Some(&[0, 3, 1, 2][..]) =>
+                {
+                    break t.output.first().cloned();
+                }
+                [s] if !here
+                    && steps.len() < 64
+                    && matches!(s.op_type.as_str(), "Add" | "Sub" | "Mul" | "Div")
+                    && s.input.get(1 - self.float_const_operand(s).unwrap_or(0)) == Some(&cur)
+                    && self.float_const_operand(s).is_some() =>
+                {
+                    steps.push(cur.clone());
+                    cur = s.output.first().cloned().unwrap_or_default();
+                }
+                _ => break None,
             }
-            _ => None,
         };
+        if nhwc.is_some() {
+            self.nhwc_steps = steps.into_iter().collect();
+        }
         let dims = match &nhwc {
             Some(_) => vec![dims[0], dims[3], dims[1], dims[2]],
             None => dims,
@@ -834,7 +857,11 @@ impl<'a> Importer<'a> {
             None => vec![batch, c, h, w],
         };
         self.g.args.push(TensorType::new(shape, ElemType::F32));
-        let name = nhwc.clone().unwrap_or_else(|| input.name.clone());
+        // (the input's own name where float steps come before its transpose)
+        let name = match &nhwc {
+            Some(t) if self.nhwc_steps.is_empty() => t.clone(),
+            _ => input.name.clone(),
+        };
         self.values.insert(name, Entry::F(Float::Input(0, vec![])));
         self.input_nhwc = nhwc;
         // (before the nodes: a second output, such as probabilities next to the logits, would
@@ -1162,6 +1189,10 @@ impl<'a> Importer<'a> {
         let ch = xdims[1];
         let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
         let per_channel = match xdims.len() {
+            // an NHWC value before the input's transpose: channels are the last axis
+            4 if self.nhwc_steps.contains(x) => {
+                dims.iter().skip_while(|&&d| d == 1).eq([ch].iter()) && dims.len() <= 4
+            }
             4 => dims == [1, ch, 1, 1] || dims == [ch, 1, 1],
             _ => dims == [ch] || dims == [1, ch],
         };
@@ -2188,7 +2219,11 @@ impl<'a> Importer<'a> {
             }
             "Transpose" if self.input_nhwc.as_deref() == Some(out.as_str()) => {
                 // the input's NHWC -> NCHW transpose: the qnn input is the NHWC image itself
+                // (with the float steps before it, if any)
                 check_known(&Attrs::new(n), &["perm"])?;
+                if let Some(e) = self.values.get(input(n, 0)?).cloned() {
+                    self.values.insert(out, e);
+                }
             }
             "Transpose"
                 if self.graph.input.first().is_some_and(|i| i.name == input(n, 0).unwrap_or_default()) =>

@@ -2230,6 +2230,77 @@ fn an_nhwc_inputs_preprocessing_after_its_transpose_is_per_channel_steps() {
     }
 }
 
+/// The same preprocessing before the transpose, as Keras models have it (`x - mean` in NHWC,
+/// the constants `[C]` or `[1, 1, 1, C]`: one a channel along the last axis): the same steps,
+/// the same numbers; a constant laid out for NCHW there is named.
+#[test]
+fn an_nhwc_inputs_preprocessing_before_its_transpose_is_per_channel_steps() {
+    let model = |before: bool, mdims: Vec<i64>| {
+        let mut t = node(
+            "Transpose",
+            "to_nchw",
+            &[if before { "xn" } else { "x" }],
+            &["xt"],
+        );
+        t.attribute.push(attr_ints("perm", &[0, 3, 1, 2]));
+        let (sub, div) = if before {
+            (
+                node("Sub", "mean", &["x", "m"], &["xm"]),
+                node("Div", "std", &["xm", "d"], &["xn"]),
+            )
+        } else {
+            (
+                node("Sub", "mean", &["xt", "m"], &["xm"]),
+                node("Div", "std", &["xm", "d"], &["xn"]),
+            )
+        };
+        let q = node(
+            "QuantizeLinear",
+            "q",
+            &[if before { "xt" } else { "xn" }, "s", "zp"],
+            &["xq"],
+        );
+        let nodes = if before {
+            vec![sub, div, t, q]
+        } else {
+            vec![t, sub, div, q]
+        };
+        let mut nodes = nodes;
+        nodes.push(node("DequantizeLinear", "dq", &["xq", "s", "zp"], &["y"]));
+        let ddims = if before {
+            vec![1, 1, 1, 3]
+        } else {
+            vec![3, 1, 1]
+        };
+        model_bytes(
+            nodes,
+            vec![
+                scalar_f32("s", 0.04),
+                tensor_i8("zp", vec![], vec![-2]),
+                tensor_f32("m", mdims, vec![0.485, 0.456, 0.406]),
+                tensor_f32("d", ddims, vec![0.229, 0.224, 0.225]),
+            ],
+            &[2, 3, 5, 3],
+            &[2, 3, 3, 5],
+        )
+    };
+    let after = import_onnx(&model(false, vec![1, 3, 1, 1]), &OnnxOptions::default()).unwrap();
+    let before = import_onnx(&model(true, vec![3]), &OnnxOptions::default()).unwrap();
+    assert_eq!(
+        before.graph.args, after.graph.args,
+        "the qnn input stays NHWC"
+    );
+    for seed in [1, 2, 3] {
+        assert_eq!(run_cpu(&before, seed), run_cpu(&after, seed), "seed {seed}");
+    }
+    // [1, 3, 1, 1] before the transpose broadcasts along the height, not the channels
+    let e = import_error(&model(true, vec![1, 3, 1, 1]));
+    assert!(
+        e.contains("Sub node 'mean'") && e.contains("one value or one a channel"),
+        "{e}"
+    );
+}
+
 #[test]
 fn float_arithmetic_outside_tables_is_named() {
     // of two activations
