@@ -28,7 +28,7 @@ build)
     target/release/nibble-opt "$1/model.mlir" --pass-pipeline="builtin.module($pipe)" \
       --emit=artifact -o "$s/art/$3" > /dev/null
   }
-  all="resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8 mobilenetv3_u8 efficientnet_u8 efficientnet_qop_u8 densenet_u8 tanh_u8 inception_u8 inception_s8 inception_qop_s8 softmax_u8 softmax_s8 softmax_qop_s8 shufflenet_u8 shufflenet_qop_u8 exported_u8 exported_qop_u8 oddconv_u8 oddconv_qop_s8 floatarith_u8 floatarith_s8 normalized_u8 normalized_s8"
+  all="resnet_u8 resnet_s8 bottleneck_s8 resnet_w4 mobilenet_s8 bottleneck_u8w resnet_qop_u8 mobilenet_qop_s8 biased_u8 biased_qop_u8 resnet_convf_u8 vgg_u8 qcdq_u4 squeeze_u8 squeeze_qop_u8 mobilenetv3_u8 efficientnet_u8 efficientnet_qop_u8 densenet_u8 tanh_u8 inception_u8 inception_s8 inception_qop_s8 softmax_u8 softmax_s8 softmax_qop_s8 shufflenet_u8 shufflenet_qop_u8 exported_u8 exported_qop_u8 oddconv_u8 oddconv_qop_s8 floatarith_u8 floatarith_s8 normalized_u8 normalized_s8 exported_norm_u8 exported_norm_s8"
   for f in ${FIXTURES:-$all}; do
     for b in 2 8 64; do
       target/release/nibble-gen import models/fixtures/onnx/$f.onnx --batch $b -o build/onnx/$f-b$b > /dev/null

@@ -44,6 +44,8 @@ fn onnx_fixtures_lower_to_the_reference_on_every_target() {
         "floatarith_s8",
         "normalized_u8",
         "normalized_s8",
+        "exported_norm_u8",
+        "exported_norm_s8",
     ] {
         let bytes = std::fs::read(format!("{FIXTURES}/{name}.onnx")).unwrap();
         let m = import_onnx(&bytes, &OnnxOptions::default()).unwrap();

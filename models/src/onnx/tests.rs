@@ -59,6 +59,8 @@ fn imported_fixtures_equal_onnx_runtime_bit_for_bit() {
         "floatarith_s8",
         "normalized_u8",
         "normalized_s8",
+        "exported_norm_u8",
+        "exported_norm_s8",
     ] {
         let (m, input, ort) = fixture(name);
         nibble_qnn::verify::verify_graph(&m.graph).unwrap();
