@@ -783,8 +783,9 @@ impl<'a> Importer<'a> {
                 [s] if !here
                     && steps.len() < 64
                     && matches!(s.op_type.as_str(), "Add" | "Sub" | "Mul" | "Div")
-                    && s.input.get(1 - self.float_const_operand(s).unwrap_or(0)) == Some(&cur)
-                    && self.float_const_operand(s).is_some() =>
+                    && self
+                        .float_const_operand(s)
+                        .is_some_and(|ci| s.input.get(1 - ci) == Some(&cur)) =>
                 {
                     steps.push(cur.clone());
                     cur = s.output.first().cloned().unwrap_or_default();

@@ -9,7 +9,8 @@
 //! kernel problem.
 //!
 //! Programmatic dependent launch: when every kernel of the PTX waits for its predecessor
-//! (`griddepcontrol.wait`, what nibble emits for sm_90 / sm_90a) before it touches memory, a
+//! (`griddepcontrol.wait`, what nibble emits for sm_90 / sm_90a) before it touches memory
+//! another kernel writes (copies of weights may come first), a
 //! launch may carry the programmatic stream serialization attribute (`cuLaunchKernelEx`), in the
 //! CUDA graph too, so its blocks start while its predecessor finishes (with the L2 window
 //! below, which such a launch names itself). By default a launch does where the network is in
@@ -18,8 +19,8 @@
 //! thread-block clusters ([`programmatic_launches`]); `NIBBLE_PDL=1` makes every launch
 //! programmatic, `=0` none. Measured on an H100 (bench/RESULTS.md): every launch programmatic
 //! made ResNet-50 / -18 W4A4 at batch 1 4-6% faster and a small HAWQ network 10-12%, the
-//! batch-8 ResNets 2-7% slower, ResNet-50 W8A8 at batch 1 (five cluster kernels) 4% slower (1.9%
-//! with the default rule). A PTX without the waits is never launched that way.
+//! batch-8 ResNets 2-7% slower, ResNet-50 W8A8 at batch 1 (then with five cluster kernels) 4%
+//! slower (1.9% with the default rule). A PTX without the waits is never launched that way.
 //!
 //! Weights in L2: the weights are a persisting access-policy window of the stream (persisting
 //! L2 set aside for them, up to the device's limits), which the launches captured into the graph

@@ -2737,41 +2737,6 @@ mod tests {
         assert_eq!(results[0], results[2], "NCHW vs HWNC");
     }
 
-    /// Multiply-adds: a 3x3 conv of 3 input channels (27 a result), a depthwise 3x3 conv of 4
-    /// groups (9 a result), a dense layer of K = 16; weights, quantizes and the rest add none.
-    #[test]
-    fn macs_count_every_conv_and_dense_result() {
-        let mut g = Graph::new("m", vec![tt(&[2, 3, 8, 8], U4)]);
-        let w = g.push(
-            Op::Weight { name: "w".into() },
-            vec![],
-            tt(&[4, 3, 3, 3], I4),
-        );
-        let c = g.push(
-            conv_op([1, 1], [1; 4], NCHW, KernelLayout::OIHW),
-            vec![0, w],
-            tt(&[2, 4, 8, 8], I32),
-        );
-        let dw = g.push(
-            Op::Weight { name: "dw".into() },
-            vec![],
-            tt(&[4, 1, 3, 3], I4),
-        );
-        let depthwise = Op::Conv2d {
-            strides: [2, 2],
-            padding: [1; 4],
-            layout: NCHW,
-            kernel_layout: KernelLayout::OIHW,
-            padding_value: 0,
-            groups: 4,
-        };
-        let d = g.push(depthwise, vec![c, dw], tt(&[2, 4, 4, 4], I32));
-        let fw = g.push(Op::Weight { name: "fw".into() }, vec![], tt(&[5, 16], I8));
-        let flat = g.push(Op::Flatten { layout: NCHW }, vec![d], tt(&[2, 64], I32));
-        g.push(Op::Dense, vec![flat, fw], tt(&[2, 5], I32));
-        assert_eq!(macs(&g), 2 * 4 * 64 * 27 + 2 * 4 * 16 * 9 + 2 * 5 * 16);
-    }
-
     // ---- errors --------------------------------------------------------------------------------
 
     fn conv_graph() -> (Graph, Weights) {
@@ -2791,6 +2756,29 @@ mod tests {
         let mut ws = Weights::default();
         ws.insert("w", Tensor::int(tt(&[4, 3, 3, 3], I4), vec![1; 108]));
         (g, ws)
+    }
+
+    /// Multiply-adds: `conv_graph`'s 3x3 conv of 3 input channels (27 a result), a depthwise
+    /// 3x3 conv of 4 groups (9 a result), a dense layer of K = 16; weights and the rest add
+    /// none.
+    #[test]
+    fn macs_count_every_conv_and_dense_result() {
+        let (mut g, _) = conv_graph();
+        let c = g.results[0];
+        let dw = g.push(
+            Op::Weight { name: "dw".into() },
+            vec![],
+            tt(&[4, 1, 3, 3], I4),
+        );
+        let mut depthwise = conv_op([2, 2], [1; 4], NCHW, KernelLayout::OIHW);
+        if let Op::Conv2d { groups, .. } = &mut depthwise {
+            *groups = 4;
+        }
+        let d = g.push(depthwise, vec![c, dw], tt(&[1, 4, 4, 4], I32));
+        let fw = g.push(Op::Weight { name: "fw".into() }, vec![], tt(&[5, 16], I8));
+        let flat = g.push(Op::Flatten { layout: NCHW }, vec![d], tt(&[1, 64], I32));
+        g.push(Op::Dense, vec![flat, fw], tt(&[1, 5], I32));
+        assert_eq!(macs(&g), 4 * 64 * 27 + 4 * 16 * 9 + 5 * 16);
     }
 
     fn input() -> Tensor {

@@ -173,22 +173,8 @@ pub fn realize(
             s.groups
         ));
     }
-    if tiling.k_cluster > 1 {
-        let why = if family != Family::Staged {
-            Some(format!(
-                "kernel '{}' splits no K across a cluster",
-                family.name()
-            ))
-        } else if !target.hopper() {
-            Some(format!("{target} has no thread-block clusters"))
-        } else if !matches!(tiling.k_cluster, 2 | 4 | 8) {
-            Some("a cluster of 2, 4 or 8 blocks splits K".to_string())
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            return Err(format!("k_cluster = {}: {why}", tiling.k_cluster));
-        }
+    if let Some(why) = k_cluster_error(family, target, tiling.k_cluster) {
+        return Err(format!("k_cluster = {}: {why}", tiling.k_cluster));
     }
     let k = match family {
         Family::Simple => Some(Kernel::Simple),
@@ -863,6 +849,25 @@ fn chunked_row_bytes(s: &ConvSpec) -> Option<i64> {
     ok.then_some(rb)
 }
 
+/// Why kernel `family` on `target` cannot split K across a cluster of `k` blocks (None: it
+/// can, or `k` is 1).
+fn k_cluster_error(family: Family, target: Target, k: i64) -> Option<String> {
+    if k == 1 {
+        None
+    } else if family != Family::Staged {
+        Some(format!(
+            "kernel '{}' splits no K across a cluster",
+            family.name()
+        ))
+    } else if !target.hopper() {
+        Some(format!("{target} has no thread-block clusters"))
+    } else if !matches!(k, 2 | 4 | 8) {
+        Some("a cluster of 2, 4 or 8 blocks splits K".to_string())
+    } else {
+        None
+    }
+}
+
 /// The blocks of a thread-block cluster that split K of the staged plan `p` of a conv
 /// (`convert-qnn-to-tcconv{split-k=cluster}`; 1: none): on sm_90+, for K loops of at least 8
 /// iterations, doubled while the grid still has at most one block an SM and every block keeps
@@ -951,9 +956,8 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     if cluster > 1
         && (whole_k_in_block
             || s.chained
-            || !target.hopper()
-            || !matches!(cluster, 2 | 4 | 8)
-            || iters < cluster)
+            || iters < cluster
+            || k_cluster_error(Family::Staged, target, cluster).is_some())
     {
         return None;
     }

@@ -635,8 +635,9 @@ pub const AUTO_TRIGGER_ITERS: i64 = 4;
 /// op's blocks run at most [`AUTO_TRIGGER_ITERS`] main-loop stages ([`main_loop_stages`]).
 pub fn trigger_at_start(p: &nibble_tcconv::program::Program, i: usize) -> bool {
     use nibble_tcconv::program::PdlTrigger;
-    // (the other kernels always do: no flag, so that equal kernels stay one)
-    if !matches!(p.ops.get(i), Some(TcOp::Conv2d(_))) {
+    // (the other kernels always do, and before sm_90 no launch is programmatic: no flag, so
+    // that equal kernels stay one)
+    if !p.target.programmatic_launch() || !matches!(p.ops.get(i), Some(TcOp::Conv2d(_))) {
         return false;
     }
     match p.pdl_trigger {
