@@ -32,20 +32,34 @@ pub enum Storage {
     Byte,
     Word32,
     /// An i32 value as an i16 (a plane of `2 * slots` bytes) where it lies in
-    /// [-32767, 32767]; otherwise the i16 holds [`ESCAPE`] and the value is the i32 at the same
-    /// slot of a second plane (`4 * slots` bytes after the first). Exact for every value, half
-    /// the bytes of `Word32` when values rarely leave i16 (HAWQ's residual sums, calibrated to
-    /// about the i16 range, leave it on a few elements an image); the second plane is touched
-    /// only for the escapes.
+    /// [-32767, 32766]; otherwise the i16 holds the value saturated to i16, one of the two
+    /// markers [`ESCAPE_LO`] / [`ESCAPE_HI`], and the value is the i32 at the same slot of a
+    /// second plane (`4 * slots` bytes after the first). Exact for every value, half the bytes
+    /// of `Word32` when values rarely leave i16 (HAWQ's residual sums, calibrated to about the
+    /// i16 range, leave it on a few elements an image); the second plane is touched only for
+    /// the escapes. The markers are the saturation bounds so that a saturating pack
+    /// (`cvt.pack.sat.s16.s32`) writes the narrow plane of two values in one instruction.
     Narrow16,
 }
 
-/// The i16 that marks a [`Storage::Narrow16`] value held in the wide plane.
-pub const ESCAPE: i32 = i16::MIN as i32;
+/// The i16 values that mark a [`Storage::Narrow16`] value held in the wide plane: an escape
+/// below the narrow range is stored as `ESCAPE_LO`, one above it as `ESCAPE_HI`.
+pub const ESCAPE_LO: i32 = i16::MIN as i32;
+pub const ESCAPE_HI: i32 = i16::MAX as i32;
 
 /// Whether `v` is stored in the narrow plane of a [`Storage::Narrow16`] buffer.
 pub fn fits_narrow(v: i32) -> bool {
-    v > ESCAPE && v <= i16::MAX as i32
+    v > ESCAPE_LO && v < ESCAPE_HI
+}
+
+/// The i16 a [`Storage::Narrow16`] buffer's narrow plane holds for `v`: `v` saturated to i16.
+pub fn narrow_half(v: i32) -> i16 {
+    v.clamp(ESCAPE_LO, ESCAPE_HI) as i16
+}
+
+/// Whether narrow-plane value `h` marks an escape (the value is in the wide plane).
+pub fn is_escape(h: i16) -> bool {
+    !fits_narrow(h as i32)
 }
 
 impl ActBuffer {
@@ -226,7 +240,7 @@ pub fn store_act(b: &ActBuffer, slots: &[i32]) -> Stored {
     let mut bytes = vec![0u8; 6 * n];
     let (narrow, wide) = bytes.split_at_mut(2 * n);
     for (i, &v) in slots.iter().enumerate() {
-        let h = if fits_narrow(v) { v } else { ESCAPE } as i16;
+        let h = narrow_half(v);
         narrow[2 * i..2 * i + 2].copy_from_slice(&h.to_le_bytes());
         if !fits_narrow(v) {
             wide[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
@@ -242,11 +256,11 @@ pub fn load_act(b: &ActBuffer, s: &Stored, n: usize) -> Vec<i32> {
             let (narrow, wide) = bytes.split_at(2 * n);
             (0..n)
                 .map(|i| {
-                    let h = i16::from_le_bytes([narrow[2 * i], narrow[2 * i + 1]]) as i32;
-                    if h == ESCAPE {
+                    let h = i16::from_le_bytes([narrow[2 * i], narrow[2 * i + 1]]);
+                    if is_escape(h) {
                         i32::from_le_bytes(wide[4 * i..4 * i + 4].try_into().unwrap())
                     } else {
-                        h
+                        h as i32
                     }
                 })
                 .collect()
@@ -313,19 +327,19 @@ mod tests {
         assert_eq!(b.storage(), Storage::Narrow16);
         assert_eq!(b.memref_type(), "memref<3x12xi8>");
         assert_eq!(b.bytes(), 36);
-        let v = vec![-32768, -32767, 32767, 32768, i32::MIN, i32::MAX];
+        let v = vec![-32768, -32767, 32766, 32767, i32::MIN, i32::MAX];
         let s = store_act(&b, &v);
         let Stored::Bytes(bytes) = &s else {
             panic!("narrow16 is stored as bytes")
         };
-        // the narrow plane: the in-range values as they are, the rest as the escape
+        // the narrow plane: the in-range values as they are, the rest saturated (a marker)
         let narrow: Vec<i16> = bytes[..12]
             .chunks(2)
             .map(|c| i16::from_le_bytes([c[0], c[1]]))
             .collect();
         assert_eq!(
             narrow,
-            [i16::MIN, -32767, 32767, i16::MIN, i16::MIN, i16::MIN]
+            [i16::MIN, -32767, 32766, i16::MAX, i16::MIN, i16::MAX]
         );
         assert_eq!(load_act(&b, &s, 6), v);
         // odd channel counts and 4-bit / f32 buffers are never narrow

@@ -625,9 +625,9 @@ fn store_vals(
             let sl = act_slot(kb, ab, n, occ, y, x);
             let vs: Vec<Val> = group.iter().map(|&(_, _, v)| v).collect();
             if let (Storage::Narrow16, &[a, b]) = (buf.storage, &vs[..]) {
-                let (w, escaped) = Buf::narrow_word(kb, a, b);
+                let w = Buf::narrow_word(kb, a, b);
                 kb.if_then(ok, |kb| buf.store_narrow_word(kb, w, sl));
-                escapes.push((escaped, ok, sl, a, b));
+                escapes.push((w, ok, sl, a, b));
                 continue;
             }
             kb.if_then(ok, |kb| match (buf.storage, &vs[..]) {

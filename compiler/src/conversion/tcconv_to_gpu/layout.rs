@@ -16,7 +16,7 @@
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use nibble_qnn::semantics::{ElemType, Layout};
-use nibble_tcconv::buffer::{storage_of, ActBuffer, Storage, ESCAPE};
+use nibble_tcconv::buffer::{storage_of, ActBuffer, Storage, ESCAPE_HI, ESCAPE_LO};
 use nibble_tcconv::program::{PackedWeight, Packing};
 use nibble_tcconv::select::ConvSpec;
 
@@ -406,8 +406,7 @@ impl Buf {
             Storage::Narrow16 => {
                 let h = kb.load(self.halves.unwrap(), s);
                 let h = kb.sext(h, Scalar::I32);
-                let esc = kb.i32c(ESCAPE as i64);
-                let escaped = kb.cmp(Cmp::Eq, h, esc);
+                let escaped = Self::escaped(kb, h);
                 let (words, wide) = (self.words.unwrap(), kb.idx(self.wide));
                 kb.if_then_else(escaped, &[h], |kb| {
                     let i = kb.add(wide, s);
@@ -436,29 +435,23 @@ impl Buf {
             })
             .collect();
         let k16 = kb.i32c(16);
-        let esc = kb.i32c(ESCAPE as i64);
         let mut vals = vec![];
-        let mut escaped = vec![];
-        let mut any = kb.c(Scalar::I1, 0);
-        for w in loaded {
+        for &w in &loaded {
             let lo = kb.trunc(w, Scalar::I16);
             let lo = kb.sext(lo, Scalar::I32);
             let hi = kb.shrs(w, k16);
-            for v in [lo, hi] {
-                let e = kb.cmp(Cmp::Eq, v, esc);
-                any = kb.orb(any, e);
-                vals.push(v);
-                escaped.push(e);
-            }
+            vals.extend([lo, hi]);
         }
+        let any = Self::any_escape(kb, &loaded, &vals);
         let wide = kb.idx(self.wide);
         let out = kb.if_then_else(any, &vals, |kb| {
             let one = kb.idx(1);
             let mut out = vec![];
-            for (j, (&v, &e)) in vals.iter().zip(&escaped).enumerate() {
+            for (j, &v) in vals.iter().enumerate() {
                 let i = kb.add(wide, slots[j / 2]);
                 let i = if j % 2 == 1 { kb.add(i, one) } else { i };
                 // the wide plane holds only the escapes: read it only where this one is
+                let e = Self::escaped(kb, v);
                 out.push(kb.if_then_else(e, &[v], |kb| vec![kb.load(words, i)])[0]);
             }
             out
@@ -466,16 +459,50 @@ impl Buf {
         out.chunks(2).map(|c| [c[0], c[1]]).collect()
     }
 
-    /// Narrow16: the i16 a value is stored as in the narrow plane (the value itself, or
-    /// [`ESCAPE`]) and whether it is an escape (outside [-32767, 32767]).
-    fn narrow_of(kb: &mut KernelBuilder, v: Val) -> (Val, Val) {
-        // v in [-32767, 32767] <=> (v + 32767) as u32 <= 65534
-        let k = kb.i32c(-(ESCAPE as i64) - 1);
+    /// Narrow16: whether the i32 `v` (a value, or a narrow-plane i16 sign-extended) is not
+    /// held in the narrow plane: outside [-32767, 32766], i.e. a marker as an i16.
+    fn escaped(kb: &mut KernelBuilder, v: Val) -> Val {
+        // v in [-32767, 32766] <=> (v + 32767) as u32 <= 65533
+        let k = kb.i32c(-(ESCAPE_LO as i64) - 1);
         let biased = kb.add(v, k);
-        let span = kb.i32c(65534);
-        let escaped = kb.cmp(Cmp::Ugt, biased, span);
-        let esc = kb.i32c(ESCAPE as i64);
-        (kb.select(escaped, esc, v), escaped)
+        let span = kb.i32c(ESCAPE_HI as i64 - ESCAPE_LO as i64 - 2);
+        kb.cmp(Cmp::Ugt, biased, span)
+    }
+
+    /// Narrow16: whether any half of the narrow-plane `words` is a marker (`vals`: the same
+    /// halves as i32, two a word). With halfword SIMD (sm_90+) one `max.s16x2` and one
+    /// `min.s16x2` a word fold them into two words, each compared once: a marker is the
+    /// greatest or least i16, so it shows as an extreme half of the fold.
+    fn any_escape(kb: &mut KernelBuilder, words: &[Val], vals: &[Val]) -> Val {
+        if !kb.simd16 {
+            let mut any = kb.c(Scalar::I1, 0);
+            for &v in vals {
+                let e = Self::escaped(kb, v);
+                any = kb.orb(any, e);
+            }
+            return any;
+        }
+        // the largest / least halves that are not markers, in both halves of a word
+        let top = ((ESCAPE_HI - 1) as u16 as u32) * 0x1_0001;
+        let bottom = ((ESCAPE_LO + 1) as u16 as u32) * 0x1_0001;
+        let (mut hi, mut lo) = (kb.i32c(top as i32 as i64), kb.i32c(bottom as i32 as i64));
+        for &w in words {
+            hi = kb.minmax_s16x2(true, hi, w);
+            lo = kb.minmax_s16x2(false, lo, w);
+        }
+        let (top, bottom) = (kb.i32c(top as i32 as i64), kb.i32c(bottom as i32 as i64));
+        let above = kb.cmp(Cmp::Ne, hi, top);
+        let below = kb.cmp(Cmp::Ne, lo, bottom);
+        kb.orb(above, below)
+    }
+
+    /// Narrow16: the i16 a value is stored as in the narrow plane (the value saturated to
+    /// i16, a marker where it escapes) and whether it is an escape.
+    fn narrow_of(kb: &mut KernelBuilder, v: Val) -> (Val, Val) {
+        let (lo, hi) = (kb.i32c(ESCAPE_LO as i64), kb.i32c(ESCAPE_HI as i64));
+        let n = kb.maxs(v, lo);
+        let n = kb.mins(n, hi);
+        (n, Self::escaped(kb, v))
     }
 
     /// Store the i32 `v` into slot `s` (any storage but 4-bit).
@@ -500,16 +527,10 @@ impl Buf {
         }
     }
 
-    /// Narrow16: the narrow-plane word of the values `v0`, `v1` of a slot pair, and whether
-    /// either is an escape (then [`Buf::store_escapes`] writes the pair to the wide plane).
-    pub fn narrow_word(kb: &mut KernelBuilder, v0: Val, v1: Val) -> (Val, Val) {
-        let (n0, e0) = Self::narrow_of(kb, v0);
-        let (n1, e1) = Self::narrow_of(kb, v1);
-        let m = kb.i32c(0xffff);
-        let lo = kb.and(n0, m);
-        let k16 = kb.i32c(16);
-        let hi = kb.shl(n1, k16);
-        (kb.or(lo, hi), kb.orb(e0, e1))
+    /// Narrow16: the narrow-plane word of the values `v0`, `v1` of a slot pair: both saturated
+    /// to i16 and packed, one `cvt.pack.sat.s16.s32` (an escape saturates to its marker).
+    pub fn narrow_word(kb: &mut KernelBuilder, v0: Val, v1: Val) -> Val {
+        kb.pack_sat16(v0, v1)
     }
 
     /// Narrow16: store the narrow-plane word `w` of the slot pair `(s, s + 1)` (`s` even).
@@ -519,21 +540,23 @@ impl Buf {
         kb.store(w, self.words.unwrap(), wi);
     }
 
-    /// Narrow16: the wide-plane stores of a tile's slot pairs `(escaped, in bounds, s, v0, v1)`
-    /// behind one branch on whether any pair escaped (taken for a few tiles an image; the bounds
-    /// are only looked at there).
+    /// Narrow16: the wide-plane stores of a tile's slot pairs `(narrow word, in bounds, s, v0,
+    /// v1)` behind one branch on whether any word holds a marker (taken for a few tiles an
+    /// image; the bounds and which pair escaped are only looked at there).
     pub fn store_escapes(&self, kb: &mut KernelBuilder, pairs: &[(Val, Val, Val, Val, Val)]) {
         if pairs.is_empty() {
             return;
         }
-        let mut any = kb.c(Scalar::I1, 0);
-        for &(e, ..) in pairs {
-            any = kb.orb(any, e);
-        }
+        let words: Vec<Val> = pairs.iter().map(|p| p.0).collect();
+        let vals: Vec<Val> = pairs.iter().flat_map(|p| [p.3, p.4]).collect();
+        let any = Self::any_escape(kb, &words, &vals);
         let (words, wide) = (self.words.unwrap(), self.wide);
         kb.if_then(any, |kb| {
             let (wide, one) = (kb.idx(wide), kb.idx(1));
-            for &(e, ok, s, v0, v1) in pairs {
+            for &(_, ok, s, v0, v1) in pairs {
+                let e0 = Self::escaped(kb, v0);
+                let e1 = Self::escaped(kb, v1);
+                let e = kb.orb(e0, e1);
                 let e = kb.andb(e, ok);
                 kb.if_then(e, |kb| {
                     let i0 = kb.add(wide, s);
@@ -653,10 +676,10 @@ impl Buf {
                 for (k, p) in vals.chunks(2).enumerate() {
                     let kk = kb.idx(2 * k as i64);
                     let s = kb.add(base, kk);
-                    let (w, e) = Self::narrow_word(kb, p[0], p[1]);
+                    let w = Self::narrow_word(kb, p[0], p[1]);
                     self.store_narrow_word(kb, w, s);
                     let ok = kb.c(Scalar::I1, 1);
-                    escapes.push((e, ok, s, p[0], p[1]));
+                    escapes.push((w, ok, s, p[0], p[1]));
                 }
                 self.store_escapes(kb, &escapes);
             }

@@ -139,6 +139,9 @@ pub struct KernelBuilder<'c> {
     operands: usize,
     /// Programmatic dependent launch: [`KernelBuilder::trigger_dependents`] emits the trigger.
     pub programmatic_launch: bool,
+    /// The target has halfword SIMD min / max (`max.s16x2`: sm_90+ and PTX 8.0, so sm_90a):
+    /// narrow16 escape tests take one instruction a word ([`KernelBuilder::minmax_s16x2`]).
+    pub simd16: bool,
     /// Programmatic dependent launch, `griddepcontrol.wait` not yet emitted: the kernel (one
     /// that knows where it first reads a predecessor's output) emits it through
     /// [`KernelBuilder::wait_for_producer`], after work that reads only constants.
@@ -193,6 +196,7 @@ impl<'c> KernelBuilder<'c> {
             name: name.to_owned(),
             operands,
             programmatic_launch: false,
+            simd16: false,
             producer_wait: None,
             barrier_threads: None,
             block_override: None,

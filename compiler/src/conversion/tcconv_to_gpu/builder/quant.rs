@@ -522,6 +522,37 @@ impl<'c> KernelBuilder<'c> {
         self.op("llvm.inline_asm", &[hi, lo, zero], &[i32t], &attrs)[0]
     }
 
+    /// Two i32 values saturated to i16 and packed as one word, `lo` the low half:
+    /// `cvt.pack.sat.s16.s32` (sm_72+), one instruction for both clamps and the packing.
+    pub fn pack_sat16(&mut self, lo: Val, hi: Val) -> Val {
+        self.asm_i32("cvt.pack.sat.s16.s32 $0, $1, $2;", &[hi, lo])
+    }
+
+    /// The halfword-wise maximum (`max`) or minimum of two words of two i16 each:
+    /// `max.s16x2` / `min.s16x2`, one instruction on sm_90+.
+    pub fn minmax_s16x2(&mut self, max: bool, a: Val, b: Val) -> Val {
+        let op = if max { "max" } else { "min" };
+        self.asm_i32(&format!("{op}.s16x2 $0, $1, $2;"), &[a, b])
+    }
+
+    /// One PTX instruction of i32 register operands and one i32 result.
+    fn asm_i32(&mut self, asm: &str, operands: &[Val]) -> Val {
+        let (i32t, i64t) = (self.ty(Scalar::I32), self.ty(Scalar::I64));
+        let constraints = std::iter::once("=r")
+            .chain(operands.iter().map(|_| "r"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let attrs = [
+            ("asm_string", StringAttribute::new(self.ctx, asm).into()),
+            (
+                "constraints",
+                StringAttribute::new(self.ctx, &constraints).into(),
+            ),
+            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
+        ];
+        self.op("llvm.inline_asm", operands, &[i32t], &attrs)[0]
+    }
+
     /// Round an f32 to the nearest integer, ties to even, staying f32: `cvt.rni.f32.f32`, one
     /// instruction (inline PTX: convert-gpu-to-nvvm takes `llvm.roundeven` for a libdevice
     /// call). NaN stays NaN.
