@@ -11,7 +11,7 @@ use melior::ir::operation::{OperationLike, OperationRef};
 use melior::ir::{Location, Module};
 use melior::Context;
 use nibble_qnn::ir::{graph_of_func, location_from_string};
-use nibble_tcconv::lower::{lower, LowerOptions, StemChoice};
+use nibble_tcconv::lower::{lower, LowerOptions, StemChoice, StreamChoice};
 use nibble_tcconv::program::Strategy;
 use nibble_tcconv::select::parse_tile;
 use nibble_tcconv::select::Choice;
@@ -99,11 +99,12 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("fused") => lo.fuse_quantize = true,
         Some(s) => return Err(format!("quantize '{s}' is not separate or fused")),
     }
-    match options.get("streams").map(String::as_str) {
-        None | Some("i32") => {}
-        Some("narrow16") => lo.narrow_streams = true,
-        Some(s) => return Err(format!("streams '{s}' is not i32 or narrow16")),
-    }
+    lo.streams = match options.get("streams").map(String::as_str) {
+        None | Some("auto") => StreamChoice::Auto,
+        Some("i32") => StreamChoice::I32,
+        Some("narrow16") => StreamChoice::Narrow16,
+        Some(s) => return Err(format!("streams '{s}' is not auto, i32 or narrow16")),
+    };
     match options.get("pads").map(String::as_str) {
         None | Some("quantize") => {}
         Some("separate") => lo.separate_pads = true,
@@ -172,7 +173,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("strategy", "auto (rules) | im2col (every conv)"),
             ("shortcuts", "fused (default): a 1x1 conv that only feeds a conv's residual runs in that conv's kernel as a second GEMM on its output tile, where the conv's kernel family (staged, wgmma) takes it | separate: its own kernel"),
             ("quantize", "separate (default): every input quantize is a kernel of its own | fused: an input quantize whose only reader is a 3-channel stem conv run by the register-MMA kernel (taps along K) on a grid of at most 8 warps an SM is computed in that conv's loader (one launch less; its loader quantizes each value once per tap and channel tile: slower on an H200 at batch 1)"),
-            ("streams", "i32 (default): residual streams in 32-bit words | narrow16: the streams between convs as i16 with exact escapes to a 32-bit plane (half the bytes, more epilogue instructions)"),
+            ("streams", "auto (default): narrow16 on sm_90a at batch >= 16 (NARROW_STREAMS_MIN_BATCH), i32 elsewhere | i32: residual streams in 32-bit words | narrow16: the streams between convs as i16, a value outside [-32767, 32766] saturated to a marker and exact in a 32-bit plane (half the bytes, a saturating pack and the escape tests in the epilogue)"),
             ("pads", "quantize (default): a conv padding with a non-zero value (an input zero point) reads its input padded by the quantize that writes it, where that quantize has no other reader (one kernel fewer) | separate: a tcconv.pad kernel pads the input"),
             ("pools", "separate (default): every pool is a kernel of its own | dense: a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer; bit-exact, slower on an H100 at batch 1)"),
             ("maxpool", "separate (default): every max pool is a kernel of its own | stem: a max pool whose input only it reads runs in the kernel of the 3-channel stem conv that writes it (register-MMA, packed 4-bit output of <= 64 channels) at batch <= 8, each block recomputing the conv over its pooled tile's halo (one launch fewer; the conv's map never stored)"),

@@ -10,7 +10,7 @@ use nibble_models::{make_example, ExampleConfig};
 use nibble_qnn::graph::Graph;
 use nibble_qnn::tensor::{Rng, Tensor};
 use nibble_qnn::weights::Weights;
-use nibble_tcconv::lower::{lower, LowerOptions};
+use nibble_tcconv::lower::{lower, LowerOptions, StreamChoice};
 use nibble_tcconv::program::{Strategy, TcOp};
 use nibble_tcconv::target::Target;
 
@@ -53,7 +53,11 @@ fn check(arch: Arch, bits: BitConfig, batch: i64, seed: u64) -> usize {
         ] {
             // the optimized graph with its residual streams in narrow16 storage
             let opts = LowerOptions {
-                narrow_streams: what != "as generated",
+                streams: if what == "as generated" {
+                    StreamChoice::I32
+                } else {
+                    StreamChoice::Narrow16
+                },
                 separate_shortcuts: what != "optimized",
                 ..Default::default()
             };
@@ -205,7 +209,7 @@ fn resnet50_chains_join_a_units_3x3_residual_and_next_reducing_conv() {
     assert_eq!(check_chains(w8.clone(), 3, 7, plain()), vec![3; 13]);
     // with the residual streams stored narrow16 (escapes to a 32-bit plane)
     let narrow = LowerOptions {
-        narrow_streams: true,
+        streams: StreamChoice::Narrow16,
         ..plain()
     };
     assert_eq!(check_chains(w4.clone(), 2, 9, narrow), vec![3; 13]);

@@ -18,6 +18,22 @@ use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, Value
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::collections::{HashMap, HashSet};
 
+/// `convert-qnn-to-tcconv{streams=...}`: how the residual streams between convs are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StreamChoice {
+    /// `narrow16` on targets with halfword SIMD (sm_90a) at batch [`NARROW_STREAMS_MIN_BATCH`]
+    /// and above, else `i32`.
+    #[default]
+    Auto,
+    I32,
+    Narrow16,
+}
+
+/// The batch from which `streams=auto` stores the residual streams in 16 bits: where the
+/// stream convs move enough bytes for the halved traffic to pay for the packing and the escape
+/// tests (measured: `bench/RESULTS.md`).
+pub const NARROW_STREAMS_MIN_BATCH: i64 = 16;
+
 /// Options of `convert-qnn-to-tcconv`.
 #[derive(Clone, Debug, Default)]
 pub struct LowerOptions {
@@ -36,10 +52,10 @@ pub struct LowerOptions {
     /// tap and channel tile, which costs the stem more than the launch it saves: H200, batch 1,
     /// ResNet-50 W4A4 0.2109 -> 0.2255 ms, ResNet-18 0.1037 -> 0.1181 ms).
     pub fuse_quantize: bool,
-    /// `streams=narrow16`: store the residual streams in
+    /// `streams=auto|i32|narrow16`: where the residual streams are stored in
     /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) instead of 32-bit words (see
     /// [`narrow_streams`]).
-    pub narrow_streams: bool,
+    pub streams: StreamChoice,
     /// `pads=separate`: a pad is a kernel of its own (for A/B runs); by default a `tcconv.pad`
     /// of a quantize's only result folds into the quantize ([`fold_pads_into_quantize`]: one
     /// launch and one pass over the image fewer; H200, MobileNetV2 int8 at batch 64 1.229 ->
@@ -1330,8 +1346,13 @@ impl<'g> Lowering<'g> {
             };
             chain_convs(&mut self.p, self.opts.chain, self.opts.chain_wide, tiles);
         }
-        if self.opts.narrow_streams {
-            narrow_streams(&mut self.p);
+        match self.opts.streams {
+            StreamChoice::I32 => {}
+            StreamChoice::Narrow16 => narrow_streams(&mut self.p, 0),
+            StreamChoice::Auto if self.target.simd16() => {
+                narrow_streams(&mut self.p, NARROW_STREAMS_MIN_BATCH)
+            }
+            StreamChoice::Auto => {}
         }
         if !self.opts.separate_pads {
             fold_pads_into_quantize(&mut self.p);
@@ -1822,15 +1843,20 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
 }
 
 /// Store the residual streams in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16): every
-/// internal i32 buffer that only convs touch, as their first output or their residual operand,
-/// in a layout that can be narrow (channel-innermost, even channels). The values are the same
-/// (exact for every value: the rare ones outside i16 are escapes into a second plane); the
-/// kernels that write and read the stream move 2 bytes an element instead of 4, for about 8
-/// more epilogue instructions an element (packing, the escape tests). Not the default: the
-/// residual convs it applies to are bound by their epilogue's instructions, and measured 1.1-1.3x
-/// slower with it (H200, ResNet-50 W4A4 batch 256: 10.50 -> 11.74 ms; `bench/RESULTS.md`).
-pub fn narrow_streams(p: &mut Program) {
-    let mut ok: Vec<bool> = p.buffers.iter().map(ActBuffer::can_be_narrow).collect();
+/// internal i32 buffer of batch `min_batch` or more that only convs touch, as their first output
+/// or their residual operand, in a layout that can be narrow (channel-innermost, even channels).
+/// The values are the same (exact for every value: the rare ones outside [-32767, 32766] are
+/// escapes into a second plane); the kernels that write and read the stream move 2 bytes an
+/// element instead of 4, for a saturating pack a pair and an escape test a word (one halfword
+/// min / max on sm_90a). The default on sm_90a from batch 16 (`streams=auto`): ResNet-50 at
+/// batch 64 / 256 2.4% / 1.3% faster (W4A4) and 5.2% (W8A8, batch 256) on an H100, no faster at
+/// batch 8 (`bench/RESULTS.md`).
+pub fn narrow_streams(p: &mut Program, min_batch: i64) {
+    let mut ok: Vec<bool> = p
+        .buffers
+        .iter()
+        .map(|b| b.can_be_narrow() && b.dims[0] >= min_batch)
+        .collect();
     for &b in p.inputs.iter().chain(&p.outputs) {
         ok[b] = false;
     }

@@ -72,6 +72,12 @@ impl Target {
     pub fn programmatic_launch(self) -> bool {
         self.hopper()
     }
+    /// Does the target have halfword SIMD min / max (`max.s16x2`: sm_90+ in PTX 8.0, so the
+    /// PTX nibble writes for sm_90a)? A narrow16 stream's escape test is then one instruction
+    /// a word.
+    pub fn simd16(self) -> bool {
+        self == Self::Sm90a
+    }
     /// Does the target have the warpgroup MMA (`wgmma.mma_async`)? sm_90a only.
     pub fn wgmma(self) -> bool {
         self == Self::Sm90a

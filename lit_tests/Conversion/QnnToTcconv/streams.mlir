@@ -1,14 +1,18 @@
 // convert-qnn-to-tcconv{streams=narrow16} stores the residual streams narrow16: an internal i32
 // buffer that only convs touch, as their first output or their residual operand, channel-innermost
 // with an even channel count (tcconv's `storage = "narrow16"`: i16 values, exact escapes to a
-// 32-bit plane). Everything else keeps 32-bit words, and the default (streams=i32) keeps them all.
+// 32-bit plane). Everything else keeps 32-bit words, and streams=i32 keeps them all. The default
+// (streams=auto) stores them narrow16 on sm_90a from batch 16 (@stream_at_batch_16): the batch-2
+// cases keep i32 there, and sm_90 keeps i32 at every batch.
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=narrow16},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' | FileCheck %s --check-prefix=WIDE
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=i32})' | FileCheck %s --check-prefix=WIDE
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a})' | FileCheck %s --check-prefixes=WIDE,AUTO
+// RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90})' | FileCheck %s --check-prefix=AUTO90
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=narrow16})' | mlir-opt-22 --irdl-file=%tcconv_irdl > /dev/null
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=narrow16})' | nibble-opt | FileCheck %s
 // RUN: not nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 streams=i16})' 2>&1 | FileCheck %s --check-prefix=OPTION
-// OPTION: error: convert-qnn-to-tcconv: streams 'i16' is not i32 or narrow16
+// OPTION: error: convert-qnn-to-tcconv: streams 'i16' is not auto, i32 or narrow16
 
 // Both convs' sums are narrow16: the first one's is the second one's residual, the second one's
 // is written and never read.
@@ -81,4 +85,24 @@ func.func @odd_channels(%x: tensor<2x8x8x64xui4>, %id: tensor<2x8x8x255xi32>) ->
   %b2 = "qnn.weight"() {name = "b2"} : () -> tensor<255xi32>
   %d:2 = "qnn.conv2d_fused"(%c#1, %w2, %b2, %c#0) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NHWC", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_to_even", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 1, 1>} : (tensor<2x8x8x255xui4>, tensor<255x255x1x1xi4>, tensor<255xi32>, tensor<2x8x8x255xi32>) -> (tensor<2x8x8x255xi32>, tensor<2x8x8x255xui4>)
   return %d#1 : tensor<2x8x8x255xui4>
+}
+
+// -----
+
+// A stream of batch 16: narrow16 by default on sm_90a (streams=auto), i32 on sm_90.
+// CHECK-LABEL: func.func @stream_at_batch_16
+// CHECK: storage = "narrow16"
+// AUTO-LABEL: func.func @stream_at_batch_16
+// AUTO: %[[S0:.*]] = "tcconv.alloc"() {dims = array<i64: 16, 256, 2, 2>, elem = "i32", layout = "NHWC", storage = "narrow16"}
+// AUTO90-LABEL: func.func @stream_at_batch_16
+// AUTO90-NOT: narrow16
+// AUTO90: return
+func.func @stream_at_batch_16(%x: tensor<16x2x2x64xui4>, %id: tensor<16x2x2x256xi32>) -> (tensor<16x2x2x256xui4>) {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x1x1xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
+  %c:2 = "qnn.conv2d_fused"(%x, %w, %b, %id) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NHWC", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_to_even", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 1, 1>} : (tensor<16x2x2x64xui4>, tensor<256x64x1x1xi4>, tensor<256xi32>, tensor<16x2x2x256xi32>) -> (tensor<16x2x2x256xi32>, tensor<16x2x2x256xui4>)
+  %w2 = "qnn.weight"() {name = "w2"} : () -> tensor<256x256x1x1xi4>
+  %b2 = "qnn.weight"() {name = "b2"} : () -> tensor<256xi32>
+  %d:2 = "qnn.conv2d_fused"(%c#1, %w2, %b2, %c#0) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NHWC", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 20>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, second_multiplier = array<i32: 1342218220>, second_shift = array<i32: 39>, second_rounding = "half_to_even", second_zero_point = 0 : i64, second_clamp = array<i64: 0, 15>, operandSegmentSizes = array<i32: 1, 1, 1, 1>} : (tensor<16x2x2x256xui4>, tensor<256x256x1x1xi4>, tensor<256xi32>, tensor<16x2x2x256xi32>) -> (tensor<16x2x2x256xi32>, tensor<16x2x2x256xui4>)
+  return %d#1 : tensor<16x2x2x256xui4>
 }

@@ -27,13 +27,15 @@
 // ... and after the group's stores, one branch on any escape: on sm_90a their words folded by
 // halfword max / min from the largest / least non-marker halves (32766: 0x7ffe7ffe, -32767:
 // 0x80018001), the branch taken where a fold moved; on sm_90 a test of each value. In the
-// branch, each pair's wide store behind its own test.
+// branch (marked unlikely: llvm.intr.expect, so LLVM lays it out of the straight path), each
+// pair's wide store behind its own test.
 // SIMD: %[[MX:.*]] = llvm.inline_asm asm_dialect = att "max.s16x2 $0, $1, $2;", "=r,r,r" %c2147385342_i32, %[[W]]
 // SIMD-NEXT: %[[MN:.*]] = llvm.inline_asm asm_dialect = att "min.s16x2 $0, $1, $2;", "=r,r,r" %c-2147385343_i32, %[[W]]
 // SIMD: arith.cmpi ne, %{{.*}}, %c2147385342_i32 : i32
 // SIMD-NEXT: arith.cmpi ne, %{{.*}}, %c-2147385343_i32 : i32
 // SIMD-NEXT: %[[ANY:.*]] = arith.ori
-// SIMD-NEXT: scf.if %[[ANY]] {
+// SIMD-NEXT: %[[RARE:.*]] = llvm.intr.expect %[[ANY]], %false : i1
+// SIMD-NEXT: scf.if %[[RARE]] {
 // SCALAR: arith.addi %[[V0]], %c32767_i32 : i32
 // SCALAR-NEXT: arith.cmpi ugt, %{{.*}}, %c65533_i32 : i32
 // SCALAR: scf.if %{{.*}} {

@@ -334,30 +334,54 @@ pub fn store_tile(
         (tile.stage.is_none() && whole_row_stores(tile, s.output)).then_some(o_total - 32);
     // the first output's values go only to its packed store (a second output reads them)
     let packed = s.output.storage() == Storage::Packed4 && second.is_none();
+    // a narrow16 residual: the slots of each group of n-tiles (`NARROW_GROUP`), m-tile by
+    // m-tile; a group's words are loaded while the group before it is stored (their latency
+    // overlaps that work, not the escape branch), its values read at once behind one branch
+    let narrow = pair_residual.filter(|(b, _)| b.storage == Storage::Narrow16);
+    let groups: Vec<(usize, usize)> = (0..tile.mt as usize)
+        .flat_map(|mt| {
+            (0..tile.nt as usize)
+                .step_by(NARROW_GROUP)
+                .map(move |nt| (mt, nt))
+        })
+        .collect();
+    let group_slots = |kb: &mut KernelBuilder, (mt, nt0): (usize, usize)| {
+        let (_, ab) = narrow.expect("a narrow16 residual");
+        let mut slots = vec![];
+        for g in nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize) {
+            let off = kb.idx(g as i64 * 8);
+            let o0 = kb.add(nbase, off);
+            let oc = kb.add(o0, t2);
+            let oe = clamp_last(kb, tile.exact_o, oc, o_total - 2);
+            for rh in 0..rhalves as usize {
+                let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
+                slots.push(act_slot(kb, ab, n, oe, y, x));
+            }
+        }
+        slots
+    };
+    let mut next_words = None;
+    if let (Some((buf, _)), Some(&g0)) = (narrow, groups.first()) {
+        let slots = group_slots(kb, g0);
+        next_words = Some((slots.clone(), buf.load_pair_words(kb, &slots)));
+    }
+    let mut group_index = 0;
     for mt in 0..tile.mt as usize {
         // with whole-row stores: the packed words of each row half, n-tile by n-tile
         let mut row_words: Vec<Vec<Val>> = vec![vec![]; rhalves as usize];
-        // a narrow16 residual: a group of n-tiles' values read at once (one branch for the
-        // escapes), and a narrow16 output's wide-plane stores behind one branch a group
         let mut narrow_res = vec![].into_iter();
+        // a narrow16 output's wide-plane stores behind one branch a group
         let mut escapes = vec![];
         for nt in 0..tile.nt as usize {
             if nt % NARROW_GROUP == 0 {
-                if let Some((buf, ab)) =
-                    pair_residual.filter(|(b, _)| b.storage == Storage::Narrow16)
-                {
-                    let mut slots = vec![];
-                    for g in nt..(nt + NARROW_GROUP).min(tile.nt as usize) {
-                        let off = kb.idx(g as i64 * 8);
-                        let o0 = kb.add(nbase, off);
-                        let oc = kb.add(o0, t2);
-                        let oe = clamp_last(kb, tile.exact_o, oc, o_total - 2);
-                        for rh in 0..rhalves as usize {
-                            let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
-                            slots.push(act_slot(kb, ab, n, oe, y, x));
-                        }
+                if let Some((buf, _)) = narrow {
+                    let (slots, words) = next_words.take().expect("the group's words");
+                    group_index += 1;
+                    if let Some(&g) = groups.get(group_index) {
+                        let s = group_slots(kb, g);
+                        next_words = Some((s.clone(), buf.load_pair_words(kb, &s)));
                     }
-                    narrow_res = buf.load_pairs(kb, &slots).into_iter();
+                    narrow_res = buf.pair_values(kb, &slots, &words).into_iter();
                 }
             }
             let off = kb.idx(nt as i64 * 8);

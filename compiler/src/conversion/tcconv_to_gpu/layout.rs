@@ -407,6 +407,7 @@ impl Buf {
                 let h = kb.load(self.halves.unwrap(), s);
                 let h = kb.sext(h, Scalar::I32);
                 let escaped = Self::escaped(kb, h);
+                let escaped = kb.unlikely(escaped);
                 let (words, wide) = (self.words.unwrap(), kb.idx(self.wide));
                 kb.if_then_else(escaped, &[h], |kb| {
                     let i = kb.add(wide, s);
@@ -420,29 +421,49 @@ impl Buf {
     /// 4-byte load of the narrow plane a pair, all issued before the one branch that reads the
     /// wide plane where any of them is an escape (a branch after each load would wait for it).
     pub fn load_pairs(&self, kb: &mut KernelBuilder, slots: &[Val]) -> Vec<[Val; 2]> {
+        let words = self.load_pair_words(kb, slots);
+        self.pair_values(kb, slots, &words)
+    }
+
+    /// Narrow16: the narrow-plane words of the slot pairs `(s, s + 1)` for each `s` of
+    /// `slots` (even), one 4-byte load a pair: the first half of [`Buf::load_pairs`], issued
+    /// early so that their latency overlaps other work.
+    pub fn load_pair_words(&self, kb: &mut KernelBuilder, slots: &[Val]) -> Vec<Val> {
         assert_eq!(
             self.storage,
             Storage::Narrow16,
-            "load_pairs reads narrow16 buffers"
+            "load_pair_words reads narrow16 buffers"
         );
         let words = self.words.unwrap();
         let two = kb.idx(2);
-        let loaded: Vec<Val> = slots
+        slots
             .iter()
             .map(|&s| {
                 let wi = kb.divu(s, two);
                 kb.load(words, wi)
             })
-            .collect();
+            .collect()
+    }
+
+    /// Narrow16: the values of the slot pairs whose narrow-plane `words`
+    /// [`Buf::load_pair_words`] loaded: each word's two i16, and one branch to the wide plane
+    /// where any of them is a marker.
+    pub fn pair_values(
+        &self,
+        kb: &mut KernelBuilder,
+        slots: &[Val],
+        loaded: &[Val],
+    ) -> Vec<[Val; 2]> {
+        let words = self.words.unwrap();
         let k16 = kb.i32c(16);
         let mut vals = vec![];
-        for &w in &loaded {
+        for &w in loaded {
             let lo = kb.trunc(w, Scalar::I16);
             let lo = kb.sext(lo, Scalar::I32);
             let hi = kb.shrs(w, k16);
             vals.extend([lo, hi]);
         }
-        let any = Self::any_escape(kb, &loaded, &vals);
+        let any = Self::any_escape(kb, loaded, &vals);
         let wide = kb.idx(self.wide);
         let out = kb.if_then_else(any, &vals, |kb| {
             let one = kb.idx(1);
@@ -480,7 +501,7 @@ impl Buf {
                 let e = Self::escaped(kb, v);
                 any = kb.orb(any, e);
             }
-            return any;
+            return kb.unlikely(any);
         }
         // the largest / least halves that are not markers, in both halves of a word
         let top = ((ESCAPE_HI - 1) as u16 as u32) * 0x1_0001;
@@ -493,7 +514,8 @@ impl Buf {
         let (top, bottom) = (kb.i32c(top as i32 as i64), kb.i32c(bottom as i32 as i64));
         let above = kb.cmp(Cmp::Ne, hi, top);
         let below = kb.cmp(Cmp::Ne, lo, bottom);
-        kb.orb(above, below)
+        let any = kb.orb(above, below);
+        kb.unlikely(any)
     }
 
     /// Narrow16: the i16 a value is stored as in the narrow plane (the value saturated to
@@ -519,6 +541,7 @@ impl Buf {
                 let h = kb.trunc(n, Scalar::I16);
                 kb.store(h, self.halves.unwrap(), s);
                 let (words, wide) = (self.words.unwrap(), kb.idx(self.wide));
+                let escaped = kb.unlikely(escaped);
                 kb.if_then(escaped, |kb| {
                     let i = kb.add(wide, s);
                     kb.store(v, words, i);

@@ -242,8 +242,7 @@ pub fn build_op_kernel<'c>(
         &workgroup,
         block,
         |kb, args| {
-            // (halfword SIMD min / max: sm_90+ with PTX 8.0)
-            kb.simd16 = p.target.hopper() && ptx_version(p.target) >= 80;
+            kb.simd16 = p.target.simd16();
             // programmatic dependent launch: nothing another kernel writes is read before the
             // predecessor has finished. Every kernel waits first, but the staged conv, which
             // copies its first weight stage before (`wait_for_producer`). A tensor-core conv

@@ -67,6 +67,17 @@ impl<'c> KernelBuilder<'c> {
         self.for_range(lo, hi, one, inits, body)
     }
 
+    /// `cond` marked as almost always false (`llvm.intr.expect`): LLVM weights the branch on
+    /// it and lays its blocks out of the straight path (the rare escapes of a narrow16 stream).
+    pub fn unlikely(&mut self, cond: Val) -> Val {
+        if self.known(cond).is_some() {
+            return cond;
+        }
+        let f = self.c(Scalar::I1, 0);
+        let i1 = self.ty(Scalar::I1);
+        self.op("llvm.intr.expect", &[cond, f], &[i1], &[])[0]
+    }
+
     /// `scf.if cond { then }` with no results.
     pub fn if_then(&mut self, cond: Val, then: impl FnOnce(&mut Self)) {
         // a condition the build knows (an unrolled loop's guards): the branch inline, or nothing
