@@ -64,9 +64,9 @@
 // SIMPLE-NEXT: %[[X:.*]] = arith.addi %c65536, %[[SL]] : index
 // CHECK: gpu.return
 
-// ... and the second reads it as its residual: the m-tile's words first (the loads in flight
+// ... and the second reads it as its residual: a group's words first (the loads in flight
 // together), then each word's two i16, sign-extended, and one branch to the wide plane where any
-// of them is the escape.
+// of them is a marker.
 // CHECK: gpu.func @residual_stream_1_conv2d({{.*}}%[[RES:arg3]]: memref<3x262144xi8>
 // CHECK: memref.reinterpret_cast %[[RES]] {{.*}} to memref<786432xi8>
 // CHECK: %[[RWORDS:.*]] = memref.view %{{.*}}[%c0][] : memref<786432xi8> to memref<196608xi32>
