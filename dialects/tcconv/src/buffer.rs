@@ -320,6 +320,30 @@ mod tests {
     }
 
     #[test]
+    fn narrow16_marks_exactly_the_escapes_by_saturating() {
+        // the kernels write the narrow plane with a saturating pack and test it for markers:
+        // that finds the escapes only if a value saturates to a marker exactly when it escapes
+        let edges = [
+            i32::MIN,
+            i32::MIN + 1,
+            -65536,
+            -32769,
+            i32::MAX - 1,
+            i32::MAX,
+            65536,
+        ];
+        for v in (-40000..=40000).chain(edges) {
+            let h = narrow_half(v);
+            assert_eq!(is_escape(h), !fits_narrow(v), "{v}");
+            if fits_narrow(v) {
+                assert_eq!(h as i32, v, "{v}");
+            }
+        }
+        assert!(fits_narrow(-32767) && fits_narrow(32766));
+        assert!(!fits_narrow(-32768) && !fits_narrow(32767));
+    }
+
+    #[test]
     fn narrow16_escapes_exactly_the_values_outside_i16() {
         let mut b = ActBuffer::new(Layout::NHWC, ElemType::I32, [1, 6, 1, 1]);
         b.narrow = true;
