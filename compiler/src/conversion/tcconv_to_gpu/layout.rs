@@ -491,7 +491,7 @@ impl Buf {
     }
 
     /// Narrow16: whether any half of the narrow-plane `words` is a marker (`vals`: the same
-    /// halves as i32, two a word). With halfword SIMD (sm_90+) one `max.s16x2` and one
+    /// halves as i32, two a word). With halfword SIMD (sm_90a) one `max.s16x2` and one
     /// `min.s16x2` a word fold them into two words, each compared once: a marker is the
     /// greatest or least i16, so it shows as an extreme half of the fold.
     fn any_escape(kb: &mut KernelBuilder, words: &[Val], vals: &[Val]) -> Val {
@@ -506,14 +506,14 @@ impl Buf {
         // the largest / least halves that are not markers, in both halves of a word
         let top = ((ESCAPE_HI - 1) as u16 as u32) * 0x1_0001;
         let bottom = ((ESCAPE_LO + 1) as u16 as u32) * 0x1_0001;
-        let (mut hi, mut lo) = (kb.i32c(top as i32 as i64), kb.i32c(bottom as i32 as i64));
+        let (top_k, bottom_k) = (kb.i32c(top as i32 as i64), kb.i32c(bottom as i32 as i64));
+        let (mut hi, mut lo) = (top_k, bottom_k);
         for &w in words {
             hi = kb.minmax_s16x2(true, hi, w);
             lo = kb.minmax_s16x2(false, lo, w);
         }
-        let (top, bottom) = (kb.i32c(top as i32 as i64), kb.i32c(bottom as i32 as i64));
-        let above = kb.cmp(Cmp::Ne, hi, top);
-        let below = kb.cmp(Cmp::Ne, lo, bottom);
+        let above = kb.cmp(Cmp::Ne, hi, top_k);
+        let below = kb.cmp(Cmp::Ne, lo, bottom_k);
         let any = kb.orb(above, below);
         kb.unlikely(any)
     }
