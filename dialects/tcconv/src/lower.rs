@@ -1352,7 +1352,7 @@ impl<'g> Lowering<'g> {
             StreamChoice::Auto if self.target.simd16() => {
                 narrow_streams(&mut self.p, NARROW_STREAMS_MIN_BATCH)
             }
-            StreamChoice::Auto => {}
+            StreamChoice::Auto => {} // i32 streams where escape tests cost one a value
         }
         if !self.opts.separate_pads {
             fold_pads_into_quantize(&mut self.p);

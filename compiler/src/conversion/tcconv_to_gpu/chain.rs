@@ -74,6 +74,7 @@ pub fn build_chain_kernel<'c>(
                 kb.griddepcontrol("wait");
             }
             kb.programmatic_launch = false;
+            kb.simd16 = p.target.simd16();
             let smem = args[args.len() - 1];
             let hw = kb.hw_block_id();
             let kr = kb.idx(cp.cluster);

@@ -507,19 +507,12 @@ impl<'c> KernelBuilder<'c> {
     /// `cvt.pack.sat.{u4,s4}.s32.b32` (sm_72+), one instruction for the two clamps, masks,
     /// the shift and the or.
     pub fn pack_sat4(&mut self, lo: Val, hi: Val, signed: bool) -> Val {
-        let (i32t, i64t) = (self.ty(Scalar::I32), self.ty(Scalar::I64));
         let t = if signed { "s4" } else { "u4" };
-        let asm = format!("cvt.pack.sat.{t}.s32.b32 $0, $1, $2, $3;");
-        let attrs = [
-            ("asm_string", StringAttribute::new(self.ctx, &asm).into()),
-            (
-                "constraints",
-                StringAttribute::new(self.ctx, "=r,r,r,r").into(),
-            ),
-            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
-        ];
         let zero = self.i32c(0);
-        self.op("llvm.inline_asm", &[hi, lo, zero], &[i32t], &attrs)[0]
+        self.asm_i32(
+            &format!("cvt.pack.sat.{t}.s32.b32 $0, $1, $2, $3;"),
+            &[hi, lo, zero],
+        )
     }
 
     /// Two i32 values saturated to i16 and packed as one word, `lo` the low half:
