@@ -1201,6 +1201,19 @@ pub struct WgmmaPlan {
     /// Warp-specialized and persistent ([`wgmma_ws_plan`]); None: one block a tile, every
     /// thread loading.
     pub persistent: Option<Persistent>,
+    /// The block's tile of a 16-bit residual stream in shared memory (not persistent).
+    pub stream: Option<StreamTile>,
+}
+
+/// A narrow16 stream tile `[BM][BN]` i16 in shared memory, after the slots: the residual's
+/// tile is copied in (cp.async, 16 bytes a copy) while the main loop runs, so the epilogue
+/// reads it from shared memory and no load of it waits in the epilogue; the output's tile is
+/// written there by the epilogue and leaves 16 bytes a thread, row after row (a lane's pair
+/// of 16-bit values is 4 bytes, half a 32-byte sector, per store instruction otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamTile {
+    pub read: bool,
+    pub write: bool,
 }
 
 /// The warp-specialized persistent form of a [`WgmmaPlan`]: `grid` blocks (one an SM) walk the
@@ -1266,9 +1279,20 @@ impl WgmmaPlan {
     pub fn smem_words(&self) -> i64 {
         let slots = self.stages * self.slot_bytes();
         match self.persistent {
-            None => slots.max(self.out_tile_bytes()) / 4,
+            None => (slots.max(self.out_tile_bytes()) + self.stream_tile_bytes()) / 4,
             Some(_) => (self.barrier_byte() + 2 * MBARRIER_BYTES * self.stages) / 4,
         }
+    }
+    /// The stream tile's first byte (after the slots and the staged output tile), and its
+    /// bytes a row and in all (0 without one).
+    pub fn stream_tile_byte(&self) -> i64 {
+        (self.stages * self.slot_bytes()).max(self.out_tile_bytes())
+    }
+    pub fn stream_row_bytes(&self) -> i64 {
+        stream_row_bytes(self.bn)
+    }
+    pub fn stream_tile_bytes(&self) -> i64 {
+        self.stream.map_or(0, |_| self.bm() * self.stream_row_bytes())
     }
     /// Persistent: the byte of the staged output tile (after the slots).
     pub fn out_tile_byte(&self) -> i64 {
@@ -1442,15 +1466,23 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
     } else {
         SM_SMEM - BLOCK_RESERVED_SMEM
     };
-    let stages = match (widen, one_stage) {
-        (true, true) => 2,
-        (true, false) => 3,
-        (false, _) => (budget / slot).min(6),
+    // the 16-bit stream tile where the conv reads or writes one, when the slots still fit
+    // beside it (a plan without it otherwise)
+    let stages_for = |avail: i64| {
+        let stages = match (widen, one_stage) {
+            (true, true) => 2,
+            (true, false) => 3,
+            (false, _) => (avail / slot).min(6),
+        };
+        // the cp.async ring prefetches stages - 2 ahead: at least one
+        (!(!widen && stages < 3 || stages * slot > avail)).then_some(stages)
     };
-    // the cp.async ring prefetches stages - 2 ahead: at least one
-    if !widen && stages < 3 || stages * slot > budget {
-        return None;
-    }
+    let stream = stream_tile(s);
+    let stream_bytes = stream.map_or(0, |_| bm * stream_row_bytes(bn));
+    let (stages, stream) = match stages_for(budget - stream_bytes) {
+        Some(st) if stream.is_some() => (st, stream),
+        _ => (stages_for(budget)?, None),
+    };
     let kel = kh * kw * c;
     let (scaled_a, scaled_b) = scaling(widen, s.input.elem, s.weight.elem, kel);
     Some(WgmmaPlan {
@@ -1470,7 +1502,29 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         tiles_n,
         shortcut,
         persistent: None,
+        stream,
     })
+}
+
+/// Bytes a row of a [`StreamTile`] of `bn` channels takes: two a channel and 16 more, so that
+/// the 8 rows a warp's lanes read at once fall in different banks.
+fn stream_row_bytes(bn: i64) -> i64 {
+    2 * bn + 16
+}
+
+/// The 16-bit stream a conv reads (its residual, without a shortcut GEMM) or writes (its output)
+/// that the wgmma kernel stages through shared memory: narrow16, channel-innermost, whole
+/// 16-byte vectors of 8 channels.
+fn stream_tile(s: &ConvSpec) -> Option<StreamTile> {
+    let whole = |b: &ActBuffer| {
+        b.storage() == Storage::Narrow16
+            && channel_inner(b.layout)
+            && b.stored_channels() == b.dims[1]
+            && b.dims[1] % 8 == 0
+    };
+    let read = s.shortcut.is_none() && s.residual.is_some_and(whole);
+    let write = s.pooled.is_none() && whole(s.output);
+    (read || write).then_some(StreamTile { read, write })
 }
 
 /// The most slots the warp-specialized kernel's ring takes.
@@ -1500,6 +1554,7 @@ pub fn wgmma_ws_plan(s: &ConvSpec, tile: [i64; 3], sm_count: i64) -> Option<Wgmm
         return None;
     }
     p.stages = stages;
+    p.stream = None;
     let plain = s.residual.is_none() && s.second.is_none();
     p.persistent = Some(Persistent {
         grid: p.tiles().min(sm_count),

@@ -7,7 +7,7 @@
 use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
 use super::elementwise::{clamped_pair, scale_params, scale_params_pair, to_elem};
-use super::layout::{act_slot, below, channel_inner, clamp_last, pixel, range, Axis, Buf};
+use super::layout::{act_slot, below, channel_inner, clamp_last, pixel, range, Axis, Buf, IndexMath};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, RequantizeStep};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
@@ -276,6 +276,33 @@ pub struct WarpTile<'a> {
     /// from lane t; 8-bit, the bytes of row `m` and channels `o0 + 2t`, `o0 + 2t + 1` to bytes
     /// `(m - m0) * 4 * wpr + o0 - n0 + 2t ..` from lane t.
     pub stage: Option<StageOut>,
+    /// A narrow16 stream tile in shared memory (the wgmma kernel's [`StreamStage`]): the
+    /// residual's words are read from it, the output's words written to it.
+    pub stream: Option<StreamStage>,
+}
+
+/// Where a block's narrow16 stream tile is in shared memory (`nibble_tcconv::select::StreamTile`):
+/// the word of row `m` and channels `o, o + 1` (`o` even) at `smem[(m - m0) * row_words + (o -
+/// n0) / 2]`; `read`: it holds the residual's tile, `write`: the output's goes there.
+#[derive(Clone, Copy)]
+pub struct StreamStage {
+    pub smem: Val,
+    pub m0: Val,
+    pub n0: Val,
+    pub row_words: i64,
+    pub read: bool,
+    pub write: bool,
+}
+
+impl StreamStage {
+    /// The word index of row `m`, channels `o`, `o + 1`.
+    fn word(&self, kb: &mut KernelBuilder, m: Val, o: Val) -> Val {
+        let r = kb.sub(m, self.m0);
+        let c = kb.sub(o, self.n0);
+        let two = kb.idx(2);
+        let cw = kb.divu(c, two);
+        kb.madd(r, self.row_words, cw)
+    }
 }
 
 /// Where [`store_tile`] stages packed output words (see [`WarpTile::stage`]).
@@ -345,29 +372,38 @@ pub fn store_tile(
                 .map(move |nt| (mt, nt))
         })
         .collect();
-    let group_slots = |kb: &mut KernelBuilder, (mt, nt0): (usize, usize)| {
-        let (_, ab) = narrow.expect("a narrow16 residual");
-        let mut slots = vec![];
+    // the residual's words from the stream tile where it holds them
+    let smem_words = tile.stream.filter(|st| st.read);
+    // a group's slots and its words in flight
+    let group_words = |kb: &mut KernelBuilder, (mt, nt0): (usize, usize)| {
+        let (buf, ab) = narrow.expect("a narrow16 residual");
+        let (mut slots, mut words) = (vec![], vec![]);
         for g in nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize) {
             let off = kb.idx(g as i64 * 8);
             let o0 = kb.add(nbase, off);
             let oc = kb.add(o0, t2);
             let oe = clamp_last(kb, tile.exact_o, oc, o_total - 2);
             for rh in 0..rhalves as usize {
-                let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
+                let (m, _, n, y, x) = rows[mt * rhalves as usize + rh];
                 slots.push(act_slot(kb, ab, n, oe, y, x));
+                if let Some(st) = smem_words {
+                    let wi = st.word(kb, m, oc);
+                    words.push(kb.load(st.smem, wi));
+                }
             }
         }
-        slots
+        if smem_words.is_none() {
+            words = buf.load_pair_words(kb, &slots);
+        }
+        (slots, words)
     };
     // the groups whose words are in flight, oldest first: the first NARROW_AHEAD up front, then
     // one more each time a group is read
     let mut pending = std::collections::VecDeque::new();
     let mut issued = 0;
-    if let Some((buf, _)) = narrow {
+    if narrow.is_some() {
         while issued < groups.len().min(NARROW_AHEAD) {
-            let s = group_slots(kb, groups[issued]);
-            pending.push_back((s.clone(), buf.load_pair_words(kb, &s)));
+            pending.push_back(group_words(kb, groups[issued]));
             issued += 1;
         }
     }
@@ -382,8 +418,7 @@ pub fn store_tile(
                 if let Some((buf, _)) = narrow {
                     let (slots, words) = pending.pop_front().expect("the group's words");
                     if let Some(&g) = groups.get(issued) {
-                        let s = group_slots(kb, g);
-                        pending.push_back((s.clone(), buf.load_pair_words(kb, &s)));
+                        pending.push_back(group_words(kb, g));
                         issued += 1;
                     }
                     narrow_res = buf.pair_values(kb, &slots, &words).into_iter();
@@ -662,7 +697,15 @@ fn store_vals(
             let vs: Vec<Val> = group.iter().map(|&(_, _, v)| v).collect();
             if let (Storage::Narrow16, &[a, b]) = (buf.storage, &vs[..]) {
                 let w = Buf::narrow_word(kb, a, b);
-                kb.if_then(ok, |kb| buf.store_narrow_word(kb, w, sl));
+                match tile.stream.filter(|st| st.write) {
+                    // rows and channels past the end are not copied out of the tile
+                    Some(st) => {
+                        let (m, ..) = rows[row];
+                        let wi = st.word(kb, m, o);
+                        kb.store(w, st.smem, wi);
+                    }
+                    None => kb.if_then(ok, |kb| buf.store_narrow_word(kb, w, sl)),
+                }
                 escapes.push((w, ok, sl, a, b));
                 continue;
             }
@@ -762,12 +805,106 @@ pub(super) fn store_block_tile(
     if staged_out.is_some() {
         kb.barrier(); // every warp is done with the pipeline (or reduction) memory
     }
+    let stream = tile.stream.filter(|st| st.write);
     store_tile(kb, s, &bufs, &tile, accs)?;
-    if staged_out.is_some() {
+    if staged_out.is_some() || stream.is_some() {
         kb.barrier();
+    }
+    if staged_out.is_some() {
         write_out_tile(kb, s, block, sbuf, sact, threads);
     }
+    if let Some(st) = stream {
+        let words = cb.out.words.expect("a narrow16 buffer's words");
+        stream_tile_vectors(kb, s, s.output, block, &st, threads, false, &mut |kb, gw, si, _| {
+            let w4 = kb.load4(st.smem, si);
+            kb.store4(w4, words, gw);
+        });
+    }
     Ok(())
+}
+
+/// Copy the residual's tile (`residual` of type `act`) into the stream tile `st` (16-byte
+/// `cp.async` copies, zero past the last row or channel) as one group, for
+/// [`KernelBuilder::async_wait`].
+pub(super) fn load_stream_tile(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    (residual, act): (&Buf, &ActBuffer),
+    tile: &OutTile,
+    st: &StreamStage,
+    threads: i64,
+) {
+    let words = residual.words.expect("a narrow16 buffer's words");
+    stream_tile_vectors(kb, s, act, tile, st, threads, true, &mut |kb, gw, si, ok| {
+        kb.async_copy16(words, gw, st.smem, si, ok);
+    });
+    kb.async_commit();
+}
+
+/// `f(global word, stream-tile word, in range)` for this thread's 16-byte vectors (8 channels)
+/// of a block's stream tile, row after row over every thread of the block, in buffer `act`:
+/// with `all`, every vector of the tile (global word 0 where out of range), else only those
+/// in range.
+#[allow(clippy::too_many_arguments)]
+fn stream_tile_vectors(
+    kb: &mut KernelBuilder,
+    s: &ConvSpec,
+    act: &ActBuffer,
+    tile: &OutTile,
+    st: &StreamStage,
+    threads: i64,
+    all: bool,
+    f: &mut dyn FnMut(&mut KernelBuilder, Val, Val, Val),
+) {
+    let tid = kb.thread_id();
+    let (exact_m, exact_o) = tile.exact(act.dims[1]);
+    let vpr = tile.bn / 8; // vectors a row
+    let total = tile.bm * vpr;
+    let (kvpr, k8, k4, two) = (kb.idx(vpr), kb.idx(8), kb.idx(4), kb.idx(2));
+    for j in 0..(total + threads - 1) / threads {
+        let off = kb.idx(j * threads);
+        let v = kb.add(tid, off);
+        let row = kb.divu(v, kvpr);
+        let q = kb.remu(v, kvpr);
+        let m = kb.add(tile.m0, row);
+        let qo = kb.mul(q, k8);
+        let o = kb.add(tile.n0, qo);
+        let mok = below(kb, exact_m, m, tile.m);
+        let oin = below(kb, exact_o, o, act.dims[1]);
+        let ok = kb.andb(mok, oin);
+        let inside = ((j + 1) * threads > total).then(|| {
+            let kt = kb.idx(total);
+            kb.cmp(Cmp::Ult, v, kt)
+        });
+        let qw = kb.mul(q, k4);
+        let si = kb.madd(row, st.row_words, qw);
+        let global = |kb: &mut KernelBuilder| {
+            let (n, y, x) = pixel(kb, s, m);
+            let sl = act_slot(kb, act, n, o, y, x);
+            kb.divu(sl, two)
+        };
+        if all {
+            let mut each = |kb: &mut KernelBuilder| {
+                let gw = global(kb);
+                let zero = kb.idx(0);
+                let gw = kb.select(ok, gw, zero);
+                f(kb, gw, si, ok)
+            };
+            match inside {
+                Some(i) => kb.if_then(i, each),
+                None => each(kb),
+            }
+        } else {
+            let ok = match inside {
+                Some(i) => kb.andb(ok, i),
+                None => ok,
+            };
+            kb.if_then(ok, |kb| {
+                let gw = global(kb);
+                f(kb, gw, si, ok)
+            });
+        }
+    }
 }
 
 /// A block's output tile staged in shared memory by [`store_tile`] ([`StageOut`]): `[bm][bn /

@@ -380,6 +380,7 @@ pub fn conv(
         ok: warp_ok,
         exact_o: false,
         stage: None,
+        stream: None,
     };
     store_tile(kb, s, &bufs, &tile, &accs)?;
     Ok(p.threads())
@@ -618,6 +619,7 @@ fn conv_pooled(
             wpr,
             second: false,
         }),
+        stream: None,
     };
     store_tile(kb, s, &bufs, &tile, &accs)?;
     kb.barrier();

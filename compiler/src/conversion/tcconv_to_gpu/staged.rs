@@ -236,6 +236,7 @@ pub fn conv(
         ok: first,
         exact_o: channels.exact,
         stage: None,
+        stream: None,
     };
     // ------------------------------------------------------------ loaders and main loop
     let kcpr = kb.idx(cpr);

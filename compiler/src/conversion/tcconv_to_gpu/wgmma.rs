@@ -52,7 +52,7 @@
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK, MAINLOOP_UNROLL};
 use super::conv::{ConvArgs, ConvBufs, ConvSpec};
-use super::epilogue::{store_block_tile, OutTile, WarpTile};
+use super::epilogue::{load_stream_tile, store_block_tile, OutTile, StreamStage, WarpTile};
 use super::layout::{gemm_row, Axis, Buf, IndexMath};
 use super::staged::widen_pair;
 use nibble_qnn::semantics::ElemType;
@@ -445,6 +445,7 @@ pub(super) fn epilogue(
     accs: &[Val],
     shortcut: Option<&[Val]>,
     threads: i64,
+    stream: Option<StreamStage>,
 ) -> Result<(), String> {
     let (k4, k64) = (kb.idx(4), kb.idx(64));
     let wg = kb.divu(warp, k4);
@@ -474,6 +475,7 @@ pub(super) fn epilogue(
         ok: all,
         exact_o: Axis::tiled(s.output.dims[1], p.bn).exact,
         stage: None,
+        stream,
     };
     let block = OutTile {
         smem: out_smem,
@@ -524,6 +526,26 @@ pub fn conv(
         n0,
     };
     let base = kb.smem_address(smem);
+    // the stream tile (after the slots), the residual's copied in while the GEMMs run
+    let stream = p.stream.map(|st| StreamStage {
+        smem: kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_tile_bytes() / 4),
+        m0,
+        n0,
+        row_words: p.stream_row_bytes() / 4,
+        read: st.read,
+        write: st.write,
+    });
+    let block = OutTile {
+        smem,
+        m0,
+        n0,
+        bm: p.bm(),
+        bn: p.bn,
+        m: p.m,
+    };
+    if let (Some(st), Some((buf, act))) = (stream.filter(|st| st.read), &cb.residual) {
+        load_stream_tile(kb, s, (buf, *act), &block, &st, threads);
+    }
     let kslots = kb.idx(p.stages);
     let stage = |kb: &mut KernelBuilder, sl: Val, acc: Val| mma_stage(kb, p, base, wg, sl, acc);
     // one GEMM from zero accumulators to the finished wgmma groups
@@ -582,6 +604,11 @@ pub fn conv(
     let ops = operands(kb, s, p, &at, (words(&cb.x), words(&cb.w)), sizes);
     let acc = run(kb, &ops);
     let accs = acc_values(kb, p, acc, p.shift());
+    if stream.is_some_and(|st| st.read) {
+        // every thread's copies of the residual's tile done and visible to the block
+        kb.async_wait(0);
+        kb.barrier();
+    }
     let sc = shortcut_accs.as_deref();
     epilogue(
         kb,
@@ -594,6 +621,7 @@ pub fn conv(
         &accs,
         sc,
         threads,
+        stream,
     )?;
     Ok(p.blocks() * threads)
 }

@@ -301,6 +301,7 @@ pub fn conv(
                 &accs,
                 None,
                 consumers,
+                None,
             ) {
                 result = Err(e);
             }
