@@ -23,7 +23,8 @@
 # artifact whose PTX is byte-identical to this build's is left out (named in identical.txt);
 # other builds also build the VARIANTS of each model they build (`-pd-bp` against `-pd`);
 # bench/build_other.sh REV builds the nibble-opt of another revision and prints its path;
-# VARIANTS="pd:pools=dense sc:shortcuts=separate ..." adds, for the models, the EXTRA models and
+# VARIANTS="pd:pools=dense sc:shortcuts=separate wn:kernel=wgmma+streams=narrow16 ..." (`+`
+# between the options of one variant) adds, for the models, the EXTRA models and
 # the HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-pd`, ...);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
 # SWEEP_WGMMA="128x128x128 128x256x128 ..." adds the sm_90a EXTRA models with every conv the
@@ -50,7 +51,9 @@ emit() { # name model_dir target [kernel] [tile] [options]: an artifact without 
   # (tile-model sweeps); options: more convert-qnn-to-tcconv options (VARIANTS)
   local pipe="qnn-to-ptx{target=$3}"
   if [ "${4:-auto}" != auto ] || [ -n "${5:-}" ] || [ -n "${6:-}" ]; then
-    pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3 kernel=${4:-auto}${5:+ tile=$5}${6:+ $6}},convert-tcconv-to-gpu{target=$3}"
+    local kernel=" kernel=${4:-auto}"
+    [[ "${6:-}" == *kernel=* ]] && kernel="" # the variant names the kernel
+    pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3$kernel${5:+ tile=$5}${6:+ $6}},convert-tcconv-to-gpu{target=$3}"
   fi
   $opt "$2/model.mlir" --pass-pipeline="builtin.module($pipe)" --emit=artifact \
     --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
@@ -69,7 +72,7 @@ other_builds() { # name model_dir target manifest-tail [kernel]: the artifacts o
     keep_if_differs "$1" "${b%%:*}" "$4"
     for v in ${VARIANTS:-}; do # and its VARIANTS (`-variant-label`, compared with `-variant`)
       [ -d "$suite/art/$1-${v%%:*}" ] || continue
-      opt=${b#*:} emit "$1-${v%%:*}-${b%%:*}" "$2" "$3" auto "" "${v#*:}"
+      v=${v//+/ }; opt=${b#*:} emit "$1-${v%%:*}-${b%%:*}" "$2" "$3" auto "" "${v#*:}"
       keep_if_differs "$1-${v%%:*}" "${b%%:*}" "$4"
     done
   done
@@ -85,6 +88,7 @@ keep_if_differs() { # base label manifest-tail: artifact base-label into the man
 
 variants() { # name model_dir target manifest-tail: the VARIANTS artifacts of one model
   for v in ${VARIANTS:-}; do
+    v=${v//+/ }
     emit "$1-${v%%:*}" "$2" "$3" auto "" "${v#*:}"
     echo "$1-${v%%:*} $4" >> "$manifest"
   done
@@ -169,6 +173,7 @@ for h in ${HAWQ-resnet18:uniform4 resnet18:mixed resnet50:uniform4 resnet50b:mix
       cp "$d/input.npy" "$suite/inputs/$name.npy"
       echo "$name hawq $arch $kind $b $t" >> "$manifest"
       for v in ${VARIANTS:-}; do
+        v=${v//+/ }
         $opt "$d/model/model.mlir" --weights "$d/model/weights.safetensors" --emit=artifact \
           --pass-pipeline="builtin.module(qnn-verify,qnn-egraph-optimize{target=$t},convert-qnn-to-tcconv{target=$t ${v#*:}},convert-tcconv-to-gpu{target=$t})" \
           -o "$suite/art/$name-${v%%:*}" > /dev/null
