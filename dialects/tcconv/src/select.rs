@@ -707,6 +707,9 @@ pub struct StagedPlan {
     pub tiles_n: i64,
     /// The shortcut GEMM, run first on the same tile, stages and K slices (no cluster).
     pub shortcut: Option<ShortcutK>,
+    /// The block's tile of a 16-bit residual stream in shared memory, after the pipeline's
+    /// (no cluster, not chained; see [`StreamTile`]).
+    pub stream: Option<StreamTile>,
 }
 
 /// The K side of a shortcut GEMM in a shared-memory family's plan: the block tile, stage width
@@ -787,8 +790,17 @@ impl StagedPlan {
             slices
         }
     }
-    pub fn smem_words(&self) -> i64 {
+    /// Words of the pipeline (and of what reuses it after the main loop).
+    pub fn pipeline_words(&self) -> i64 {
         (self.stages * self.stage_words()).max(self.reduce_words())
+    }
+    /// Shared memory words: the pipeline, then the stream tile.
+    pub fn smem_words(&self) -> i64 {
+        self.pipeline_words() + self.stream.map_or(0, |_| self.bm * stream_row_bytes(self.bn) / 4)
+    }
+    /// The stream tile's words a row.
+    pub fn stream_row_words(&self) -> i64 {
+        stream_row_bytes(self.bn) / 4
     }
     /// Which output is staged through shared memory and written 16 bytes a thread
     /// (`Some(true)`: the second output, `Some(false)`: the first): a packed 4-bit one with a
@@ -798,7 +810,7 @@ impl StagedPlan {
     pub fn staged_out(&self, s: &ConvSpec) -> Option<bool> {
         staged_out(
             s,
-            self.bn % 16 == 0 && self.bm * self.bn <= 4 * self.smem_words(),
+            self.bn % 16 == 0 && self.bm * self.bn <= 4 * self.pipeline_words(),
         )
     }
     pub fn shift(&self) -> i64 {
@@ -991,11 +1003,19 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
         tiles_m,
         tiles_n,
         shortcut,
+        stream: None,
     };
     if 4 * p.smem_words() > STATIC_SMEM {
         return None;
     }
-    Some(p)
+    // the stream tile where it fits beside the pipeline
+    let stream = stream_tile(s).filter(|_| cluster == 1 && !s.chained);
+    let with = StagedPlan { stream, ..p.clone() };
+    Some(if 4 * with.smem_words() <= STATIC_SMEM {
+        with
+    } else {
+        p
+    })
 }
 
 /// Most blocks of a chain's thread-block cluster that every sm_90 GPU launches (the portable

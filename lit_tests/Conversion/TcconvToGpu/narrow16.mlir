@@ -2,11 +2,13 @@
 // only convs write and read as their residual): every conv family stores a lane's two channels
 // as one i32 word of two i16, saturated (values outside [-32767, 32766] saturate to a marker,
 // -32768 or 32767, with the exact i32 in the wide plane), and reads the residual as one word,
-// touching the wide plane only under an escape (the staged kernel of sm_90 in global memory, the
-// wgmma kernel of sm_90a through a stream tile in shared memory). On sm_90a (PTX 8.4) the escape test of a group
+// touching the wide plane only under an escape. The shared-memory families (staged, wgmma) move
+// the narrow words through a stream tile in shared memory, the register-only family (mma) loads
+// and stores them in global memory. On sm_90a (PTX 8.4) the escape test of a group
 // of words is one max.s16x2 and one min.s16x2 a word; elsewhere one compare a value. Inputs/narrow16.qnn.mlir is the source (Inputs/regen.sh).
-// RUN: nibble-opt %S/Inputs/narrow16.sm_90.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,PAIR,SCALAR,GLOBAL
-// RUN: nibble-opt %S/Inputs/narrow16.sm_90a-wgmma.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s --check-prefixes=CHECK,PAIR,SIMD,TILE
+// RUN: nibble-opt %S/Inputs/narrow16.sm_90.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,PAIR,SCALAR,TILE,STAGED
+// RUN: nibble-opt %S/Inputs/narrow16.sm_90a-wgmma.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s --check-prefixes=CHECK,PAIR,SIMD,TILE,WGMMA
+// RUN: nibble-opt %S/Inputs/narrow16.sm_90-mma.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,PAIR,SCALAR,GLOBAL
 // RUN: nibble-opt %S/Inputs/narrow16.sm_80-simple.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SIMPLE
 // The kernels go through the upstream pipeline to PTX.
 // RUN: nibble-opt %S/Inputs/narrow16.sm_90.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
@@ -22,13 +24,16 @@
 // CHECK: gpu.func @residual_stream_0_conv2d({{.*}}memref<3x262144xi8>
 // CHECK: %[[WORDS:.*]] = memref.view %{{.*}}[%c0][] : memref<786432xi8> to memref<196608xi32>
 // The wgmma kernel's stream tile: 64 rows of 128 channels, 272 bytes a row (68 words: the 8
-// rows a warp reads at once fall in different banks), after the slots (24576 bytes).
-// TILE: %[[TILE:.*]] = memref.view %{{.*}}[%c24576][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4352xi32, #gpu.address_space<workgroup>>
+// rows a warp reads at once fall in different banks), after the slots (24576 bytes); the staged
+// kernel's is in its shared memory after the pipeline's words.
+// WGMMA: %[[SMEM:.*]] = memref.view %{{.*}}[%c24576][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4352xi32, #gpu.address_space<workgroup>>
 // PAIR: %[[W:.*]] = llvm.inline_asm asm_dialect = att "cvt.pack.sat.s16.s32 $0, $1, $2;", "=r,r,r" %[[V1:.*]], %[[V0:.*]] : (i32, i32) -> i32
-// (2 x 16 x 16 pixels and 256 channels are whole tiles: no store tests its bounds)
+// The register-only kernel stores it behind its lane's guard (whether its row is one of M).
+// GLOBAL-NEXT: scf.if %{{.*}} {
 // GLOBAL-NEXT: %[[WI:.*]] = arith.divui %[[SL:.*]], %c2 : index
 // GLOBAL-NEXT: memref.store %[[W]], %[[WORDS]][%[[WI]]] : memref<196608xi32>
-// TILE: memref.store %[[W]], %[[TILE]][%{{.*}}] : memref<4352xi32, #gpu.address_space<workgroup>>
+// WGMMA: memref.store %[[W]], %[[SMEM]][%{{.*}}] : memref<4352xi32, #gpu.address_space<workgroup>>
+// STAGED: memref.store %[[W]], %[[SMEM:arg[0-9]+]][%{{.*}}] : memref<{{[0-9]+}}xi32, #gpu.address_space<workgroup>>
 // ... and after the group's stores, one branch on any escape: on sm_90a their words folded by
 // halfword max / min from the largest / least non-marker halves (32766: 0x7ffe7ffe, -32767:
 // 0x80018001), the branch taken where a fold moved; on sm_90 a test of each value. In the
@@ -49,6 +54,7 @@
 // SIMD-NEXT: %[[B1:.*]] = arith.addi %[[V1]], %c32767_i32 : i32
 // SIMD-NEXT: %[[E1:.*]] = arith.cmpi ugt, %[[B1]], %c65533_i32 : i32
 // SIMD-NEXT: %[[E:.*]] = arith.ori %[[E0]], %[[E1]] : i1
+// GLOBAL-NEXT: arith.andi %{{.*}}, %{{.*}} : i1
 // PAIR-NEXT: scf.if %{{.*}} {
 // GLOBAL-NEXT: %[[X0:.*]] = arith.addi %c65536, %[[SL]] : index
 // TILE-NEXT: %[[X0:.*]] = arith.addi %c65536, %{{.*}} : index
@@ -70,8 +76,8 @@
 // SIMPLE-NEXT: %[[X:.*]] = arith.addi %c65536, %[[SL]] : index
 // After a barrier the block writes the stream tile out, 16 bytes (8 channels) a thread.
 // TILE: gpu.barrier
-// TILE: %[[V4:.*]] = vector.load %[[TILE]][%{{.*}}] {alignment = 16 : i64} : memref<4352xi32, #gpu.address_space<workgroup>>, vector<4xi32>
-// TILE-NEXT: vector.store %[[V4]], %[[WORDS]][%{{.*}}] {alignment = 16 : i64} : memref<196608xi32>, vector<4xi32>
+// TILE: vector.load %[[SMEM]][%{{.*}}] {alignment = 16 : i64} : memref<{{[0-9]+}}xi32, #gpu.address_space<workgroup>>, vector<4xi32>
+// TILE: vector.store %{{.*}}, %[[WORDS]][%{{.*}}] {alignment = 16 : i64} : memref<196608xi32>, vector<4xi32>
 // CHECK: gpu.return
 
 // ... and the second reads it as its residual: a group's words first (the loads in flight
@@ -83,16 +89,18 @@
 // GLOBAL: %[[RW:.*]] = memref.load %[[RWORDS]][%{{.*}}] : memref<196608xi32>
 // GLOBAL-NEXT: arith.divui
 // GLOBAL-NEXT: memref.load %[[RWORDS]]
-// The wgmma kernel copies the residual's tile into its stream tile (after its 73728 bytes of
-// slots) before the main loop, 16 bytes a copy, one cp.async group; the epilogue waits for it,
-// and after a barrier reads the words from shared memory.
-// TILE: %[[RTILE:.*]] = memref.view %{{.*}}[%c73728][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4352xi32, #gpu.address_space<workgroup>>
-// TILE: nvgpu.device_async_copy %[[RWORDS]][%{{.*}}], %[[RTILE]][%{{.*}}], 4, %c4 {bypassL1} : memref<196608xi32> to memref<4352xi32, #gpu.address_space<workgroup>>
+// The shared-memory kernels copy the residual's tile into their stream tile (wgmma: after its
+// 73728 bytes of slots) before the main loop, 16 bytes a copy, one cp.async group; the epilogue
+// waits for it, and after a barrier reads the words from shared memory.
+// WGMMA: %[[RSMEM:.*]] = memref.view %{{.*}}[%c73728][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4352xi32, #gpu.address_space<workgroup>>
+// WGMMA: nvgpu.device_async_copy %[[RWORDS]][%{{.*}}], %[[RSMEM]][%{{.*}}], 4, %c4 {bypassL1} : memref<196608xi32> to memref<4352xi32, #gpu.address_space<workgroup>>
+// STAGED: nvgpu.device_async_copy %[[RWORDS]][%{{.*}}], %[[RSMEM:arg[0-9]+]][%{{.*}}], 4, %{{.*}} {bypassL1} : memref<196608xi32> to memref<{{[0-9]+}}xi32, #gpu.address_space<workgroup>>
 // TILE: nvvm.cp.async.commit.group
-// TILE: nvvm.wgmma.mma_async
+// WGMMA: nvvm.wgmma.mma_async
 // TILE: nvvm.cp.async.wait.group 0
-// TILE-NEXT: gpu.barrier
-// TILE: %[[RW:.*]] = memref.load %[[RTILE]][%{{.*}}] : memref<4352xi32, #gpu.address_space<workgroup>>
+// WGMMA-NEXT: gpu.barrier
+// STAGED: gpu.barrier
+// TILE: %[[RW:.*]] = memref.load %[[RSMEM]][%{{.*}}] : memref<{{[0-9]+}}xi32, #gpu.address_space<workgroup>>
 // PAIR: %[[RLO16:.*]] = arith.trunci %[[RW]] : i32 to i16
 // PAIR-NEXT: %[[RLO:.*]] = arith.extsi %[[RLO16]] : i16 to i32
 // PAIR-NEXT: %[[RHI:.*]] = arith.shrsi %[[RW]], %c16_i32 : i32

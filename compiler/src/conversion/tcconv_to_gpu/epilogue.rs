@@ -282,16 +282,26 @@ pub struct WarpTile<'a> {
 }
 
 /// Where a block's narrow16 stream tile is in shared memory (`nibble_tcconv::select::StreamTile`):
-/// the word of row `m` and channels `o, o + 1` (`o` even) at `smem[(m - m0) * row_words + (o -
-/// n0) / 2]`; `read`: it holds the residual's tile, `write`: the output's goes there.
+/// the word of row `m` and channels `o, o + 1` (`o` even) at `smem[base + (m - m0) * row_words +
+/// (o - n0) / 2]`; `read`: it holds the residual's tile, `write`: the output's goes there.
 #[derive(Clone, Copy)]
 pub struct StreamStage {
     pub smem: Val,
+    pub base: i64,
     pub m0: Val,
     pub n0: Val,
     pub row_words: i64,
     pub read: bool,
     pub write: bool,
+}
+
+/// `x + k` (`x` itself for 0).
+fn plus(kb: &mut KernelBuilder, x: Val, k: i64) -> Val {
+    if k == 0 {
+        return x;
+    }
+    let kk = kb.idx(k);
+    kb.add(x, kk)
 }
 
 impl StreamStage {
@@ -301,6 +311,7 @@ impl StreamStage {
         let c = kb.sub(o, self.n0);
         let two = kb.idx(2);
         let cw = kb.divu(c, two);
+        let cw = plus(kb, cw, self.base);
         kb.madd(r, self.row_words, cw)
     }
 }
@@ -698,11 +709,12 @@ fn store_vals(
             if let (Storage::Narrow16, &[a, b]) = (buf.storage, &vs[..]) {
                 let w = Buf::narrow_word(kb, a, b);
                 match tile.stream.filter(|st| st.write) {
-                    // rows and channels past the end are not copied out of the tile
+                    // rows and channels past the end are not copied out of the tile (only
+                    // the warps that hold the sums write it)
                     Some(st) => {
                         let (m, ..) = rows[row];
                         let wi = st.word(kb, m, o);
-                        kb.store(w, st.smem, wi);
+                        kb.if_then(warp_ok, |kb| kb.store(w, st.smem, wi));
                     }
                     None => kb.if_then(ok, |kb| buf.store_narrow_word(kb, w, sl)),
                 }
@@ -877,6 +889,7 @@ fn stream_tile_vectors(
             kb.cmp(Cmp::Ult, v, kt)
         });
         let qw = kb.mul(q, k4);
+        let qw = plus(kb, qw, st.base);
         let si = kb.madd(row, st.row_words, qw);
         let global = |kb: &mut KernelBuilder| {
             let (n, y, x) = pixel(kb, s, m);

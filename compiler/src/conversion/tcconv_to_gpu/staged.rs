@@ -54,7 +54,9 @@
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK, MAINLOOP_UNROLL};
 use super::conv::{ConvArgs, ConvSpec};
-use super::epilogue::{prefetch_residual, store_block_tile, OutTile, WarpTile};
+use super::epilogue::{
+    load_stream_tile, prefetch_residual, store_block_tile, OutTile, StreamStage, WarpTile,
+};
 use super::layout::{gemm_row, Axis};
 use super::layout::{Buf, IndexMath};
 use super::mma::warp_mma;
@@ -225,6 +227,24 @@ pub fn conv(
     }
     let nbase = kb.add(n0, wcol);
     let first = kb.cmp(Cmp::Eq, wk, izero);
+    // the stream tile after the pipeline's words
+    let stream = p.stream.map(|st| StreamStage {
+        smem,
+        base: p.pipeline_words(),
+        m0,
+        n0,
+        row_words: p.stream_row_words(),
+        read: st.read,
+        write: st.write,
+    });
+    let block = OutTile {
+        smem,
+        m0,
+        n0,
+        bm: p.bm,
+        bn: p.bn,
+        m: p.m,
+    };
     let tile = WarpTile {
         mt: 2,
         nt: 4,
@@ -236,7 +256,7 @@ pub fn conv(
         ok: first,
         exact_o: channels.exact,
         stage: None,
-        stream: None,
+        stream,
     };
     // ------------------------------------------------------------ loaders and main loop
     let kcpr = kb.idx(cpr);
@@ -309,6 +329,13 @@ pub fn conv(
         } else {
             None
         };
+        // the residual's stream tile: copied in as the first commit group (the main loop's
+        // first wait then waits for it too)
+        if let (true, Some(st), Some((buf, act))) =
+            (with_residual, stream.filter(|st| st.read), &cb.residual)
+        {
+            load_stream_tile(kb, s, (buf, *act), &block, &st, threads);
+        }
         for st in 0..(p.stages - 1).min(iters) {
             let c = kb.idx(st);
             let it = rank_it(kb, c);
@@ -511,14 +538,10 @@ pub fn conv(
 
     // ------------------------------------------------------------ epilogue
     let residual_regs = shortcut_accs.as_deref().or(prefetched.as_deref());
-    let block = OutTile {
-        smem,
-        m0,
-        n0,
-        bm: p.bm,
-        bn: p.bn,
-        m: p.m,
-    };
+    if stream.is_some_and(|st| st.read) {
+        // every thread's copies of the stream tile (waited for after the main loop) visible
+        kb.barrier();
+    }
     if p.cluster == 1 {
         store_block_tile(
             kb,

@@ -529,6 +529,7 @@ pub fn conv(
     // the stream tile (after the slots), the residual's copied in while the GEMMs run
     let stream = p.stream.map(|st| StreamStage {
         smem: kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_tile_bytes() / 4),
+        base: 0,
         m0,
         n0,
         row_words: p.stream_row_bytes() / 4,
