@@ -271,7 +271,7 @@ pub fn conv(
                 gm: &Gemm,
                 iters: i64,
                 first_it: Option<Val>,
-                with_residual: bool|
+                (conv, with_residual): (bool, bool)|
      -> (Vec<Val>, Option<Vec<Val>>) {
         // A: chunk q = tid + j*threads of the tile: row q / CPR (pixel m0 + row), chunk q % CPR;
         // this thread's chunks of a `rows`-row tile: (row, chunk, word offset in the tile)
@@ -329,10 +329,10 @@ pub fn conv(
         } else {
             None
         };
-        // the residual's stream tile: copied in as the first commit group (the main loop's
-        // first wait then waits for it too)
+        // the conv's residual's stream tile: copied in as the first commit group (the main
+        // loop's first wait then waits for it too)
         if let (true, Some(st), Some((buf, act))) =
-            (with_residual, stream.filter(|st| st.read), &cb.residual)
+            (conv, stream.filter(|st| st.read), &cb.residual)
         {
             load_stream_tile(kb, s, (buf, *act), &block, &st, threads);
         }
@@ -471,7 +471,7 @@ pub fn conv(
                 scaled_a: k.scaled_a,
                 scaled_b: k.scaled_b,
             };
-            let (accs, _) = gemm(kb, &sg, p.shortcut_iters(), None, false);
+            let (accs, _) = gemm(kb, &sg, p.shortcut_iters(), None, (false, false));
             // sliced K: the shortcut's slices summed in warp wk = 0 before the conv's stages
             // reuse the memory they are parked in
             let accs = reduce_slices(kb, accs);
@@ -492,7 +492,7 @@ pub fn conv(
         scaled_a: p.scaled_a,
         scaled_b: p.scaled_b,
     };
-    let (accs, prefetched) = gemm(kb, &cg, iters, first_it, prefetches);
+    let (accs, prefetched) = gemm(kb, &cg, iters, first_it, (true, prefetches));
     let accs = reduce_slices(kb, accs);
     // cluster: ranks > 0 park their tile ([warp tile][acc][lane]) in their own shared memory,
     // rank 0 adds them through distributed shared memory; the second barrier keeps every
