@@ -10,6 +10,7 @@
 // RUN: nibble-opt %S/Inputs/narrow16.sm_90a-wgmma.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s --check-prefixes=CHECK,PAIR,SIMD,TILE,WGMMA
 // RUN: nibble-opt %S/Inputs/narrow16.sm_90-mma.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,PAIR,SCALAR,GLOBAL
 // RUN: nibble-opt %S/Inputs/narrow16.sm_80-simple.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SIMPLE
+// RUN: nibble-opt %S/Inputs/narrow16-long-k.sm_90.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=LONGK
 // The kernels go through the upstream pipeline to PTX.
 // RUN: nibble-opt %S/Inputs/narrow16.sm_90.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 
@@ -126,3 +127,15 @@
 // PTX: setp.gt.{{[su]}}32
 // PTX: .visible .entry residual_stream_1_conv2d(
 // PTX: shr.s32 {{.*}}, 16;
+
+// A staged conv with a long main loop (3 x 3, K of 9 x 32 bytes: more K blocks than an i32
+// residual is prefetched for) copies its residual's stream tile in too: after the wait for the
+// producer, as the first commit group, before the main loop.
+// LONGK-LABEL: gpu.func @long_k_1_conv2d
+// LONGK: %[[LWORDS:.*]] = memref.view %{{.*}}[%c0][] : memref<49152xi8> to memref<12288xi32>
+// LONGK: nvvm.griddepcontrol  wait
+// LONGK: nvgpu.device_async_copy %[[LWORDS]][%{{.*}}], %{{.*}}[%{{.*}}], 4, %c4 {bypassL1} : memref<12288xi32> to memref<4736xi32, #gpu.address_space<workgroup>>
+// LONGK: nvvm.cp.async.commit.group
+// LONGK: nvgpu.ldmatrix
+// LONGK: nvvm.cp.async.wait.group 0
+// LONGK: gpu.return

@@ -31,6 +31,7 @@ gen invalid sm_80
 gen add-constant sm_80
 gen narrow16 sm_90 "" streams=narrow16
 gen narrow16 sm_90 mma streams=narrow16
+gen narrow16-long-k sm_90 "" streams=narrow16
 gen narrow16 sm_90a wgmma streams=narrow16
 gen narrow16 sm_80 simple streams=narrow16
 gen dense-pool sm_80 "" pools=dense
