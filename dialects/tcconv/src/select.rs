@@ -796,7 +796,10 @@ impl StagedPlan {
     }
     /// Shared memory words: the pipeline, then the stream tile.
     pub fn smem_words(&self) -> i64 {
-        self.pipeline_words() + self.stream.map_or(0, |_| self.bm * stream_row_bytes(self.bn) / 4)
+        self.pipeline_words()
+            + self
+                .stream
+                .map_or(0, |_| self.bm * stream_row_bytes(self.bn) / 4)
     }
     /// The stream tile's words a row.
     pub fn stream_row_words(&self) -> i64 {
@@ -1010,7 +1013,10 @@ pub fn staged_plan(s: &ConvSpec, tiling: &Tiling, target: Target) -> Option<Stag
     }
     // the stream tile where it fits beside the pipeline
     let stream = stream_tile(s).filter(|_| cluster == 1 && !s.chained);
-    let with = StagedPlan { stream, ..p.clone() };
+    let with = StagedPlan {
+        stream,
+        ..p.clone()
+    };
     Some(if 4 * with.smem_words() <= STATIC_SMEM {
         with
     } else {
@@ -1312,7 +1318,8 @@ impl WgmmaPlan {
         stream_row_bytes(self.bn)
     }
     pub fn stream_tile_bytes(&self) -> i64 {
-        self.stream.map_or(0, |_| self.bm() * self.stream_row_bytes())
+        self.stream
+            .map_or(0, |_| self.bm() * self.stream_row_bytes())
     }
     /// Persistent: the byte of the staged output tile (after the slots).
     pub fn out_tile_byte(&self) -> i64 {

@@ -7,7 +7,9 @@
 use super::builder::{Cmp, KernelBuilder, Param, Scalar, TableRange, Val};
 use super::conv::{ConvBufs, ConvSpec};
 use super::elementwise::{clamped_pair, scale_params, scale_params_pair, to_elem};
-use super::layout::{act_slot, below, channel_inner, clamp_last, pixel, range, Axis, Buf, IndexMath};
+use super::layout::{
+    act_slot, below, channel_inner, clamp_last, pixel, range, Axis, Buf, IndexMath,
+};
 use nibble_qnn::graph::{Epilogue, EpilogueKind, RequantizeStep};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
@@ -305,6 +307,23 @@ fn plus(kb: &mut KernelBuilder, x: Val, k: i64) -> Val {
 }
 
 impl StreamStage {
+    /// The stream tile `st` of the block tile at (`m0`, `n0`), from word `base` of `smem`.
+    pub fn new(
+        st: nibble_tcconv::select::StreamTile,
+        (smem, base): (Val, i64),
+        (m0, n0): (Val, Val),
+        row_words: i64,
+    ) -> Self {
+        StreamStage {
+            smem,
+            base,
+            m0,
+            n0,
+            row_words,
+            read: st.read,
+            write: st.write,
+        }
+    }
     /// The word index of row `m`, channels `o`, `o + 1`.
     fn word(&self, kb: &mut KernelBuilder, m: Val, o: Val) -> Val {
         let r = kb.sub(m, self.m0);
@@ -827,10 +846,19 @@ pub(super) fn store_block_tile(
     }
     if let Some(st) = stream {
         let words = cb.out.words.expect("a narrow16 buffer's words");
-        stream_tile_vectors(kb, s, s.output, block, &st, threads, false, &mut |kb, gw, si, _| {
-            let w4 = kb.load4(st.smem, si);
-            kb.store4(w4, words, gw);
-        });
+        stream_tile_vectors(
+            kb,
+            s,
+            s.output,
+            block,
+            &st,
+            threads,
+            false,
+            &mut |kb, gw, si, _| {
+                let w4 = kb.load4(st.smem, si);
+                kb.store4(w4, words, gw);
+            },
+        );
     }
     Ok(())
 }
@@ -847,9 +875,18 @@ pub(super) fn load_stream_tile(
     threads: i64,
 ) {
     let words = residual.words.expect("a narrow16 buffer's words");
-    stream_tile_vectors(kb, s, act, tile, st, threads, true, &mut |kb, gw, si, ok| {
-        kb.async_copy16(words, gw, st.smem, si, ok);
-    });
+    stream_tile_vectors(
+        kb,
+        s,
+        act,
+        tile,
+        st,
+        threads,
+        true,
+        &mut |kb, gw, si, ok| {
+            kb.async_copy16(words, gw, st.smem, si, ok);
+        },
+    );
     kb.async_commit();
 }
 
@@ -868,56 +905,38 @@ fn stream_tile_vectors(
     all: bool,
     f: &mut dyn FnMut(&mut KernelBuilder, Val, Val, Val),
 ) {
-    let tid = kb.thread_id();
-    let (exact_m, exact_o) = tile.exact(act.dims[1]);
-    let vpr = tile.bn / 8; // vectors a row
-    let total = tile.bm * vpr;
-    let (kvpr, k8, k4, two) = (kb.idx(vpr), kb.idx(8), kb.idx(4), kb.idx(2));
-    for j in 0..(total + threads - 1) / threads {
-        let off = kb.idx(j * threads);
-        let v = kb.add(tid, off);
-        let row = kb.divu(v, kvpr);
-        let q = kb.remu(v, kvpr);
-        let m = kb.add(tile.m0, row);
-        let qo = kb.mul(q, k8);
-        let o = kb.add(tile.n0, qo);
-        let mok = below(kb, exact_m, m, tile.m);
-        let oin = below(kb, exact_o, o, act.dims[1]);
-        let ok = kb.andb(mok, oin);
-        let inside = ((j + 1) * threads > total).then(|| {
-            let kt = kb.idx(total);
-            kb.cmp(Cmp::Ult, v, kt)
-        });
-        let qw = kb.mul(q, k4);
+    let (k4, two) = (kb.idx(4), kb.idx(2));
+    tile_vectors(kb, tile, act.dims[1], 8, threads, &mut |kb, tv| {
+        let qw = kb.mul(tv.q, k4);
         let qw = plus(kb, qw, st.base);
-        let si = kb.madd(row, st.row_words, qw);
+        let si = kb.madd(tv.row, st.row_words, qw);
         let global = |kb: &mut KernelBuilder| {
-            let (n, y, x) = pixel(kb, s, m);
-            let sl = act_slot(kb, act, n, o, y, x);
+            let (n, y, x) = pixel(kb, s, tv.m);
+            let sl = act_slot(kb, act, n, tv.o, y, x);
             kb.divu(sl, two)
         };
         if all {
             let mut each = |kb: &mut KernelBuilder| {
                 let gw = global(kb);
                 let zero = kb.idx(0);
-                let gw = kb.select(ok, gw, zero);
-                f(kb, gw, si, ok)
+                let gw = kb.select(tv.ok, gw, zero);
+                f(kb, gw, si, tv.ok)
             };
-            match inside {
+            match tv.inside {
                 Some(i) => kb.if_then(i, each),
                 None => each(kb),
             }
         } else {
-            let ok = match inside {
-                Some(i) => kb.andb(ok, i),
-                None => ok,
+            let ok = match tv.inside {
+                Some(i) => kb.andb(tv.ok, i),
+                None => tv.ok,
             };
             kb.if_then(ok, |kb| {
                 let gw = global(kb);
                 f(kb, gw, si, ok)
             });
         }
-    }
+    });
 }
 
 /// A block's output tile staged in shared memory by [`store_tile`] ([`StageOut`]): `[bm][bn /
@@ -954,7 +973,6 @@ pub(super) fn write_out_tile(
     act: &ActBuffer,
     threads: i64,
 ) {
-    let tid = kb.thread_id();
     // channels a 16-byte vector holds, and a stored word
     let (per_vec, per_word) = if act.storage() == Storage::Byte {
         (16, 4)
@@ -962,10 +980,58 @@ pub(super) fn write_out_tile(
         (32, 8)
     };
     let words = buf.words.unwrap_or(buf.mem);
-    let (k4, kpw, kpv) = (kb.idx(4), kb.idx(per_word), kb.idx(per_vec));
-    let (exact_m, exact_o) = tile.exact(s.output.dims[1]);
-    let vpr = tile.bn / per_vec; // 16-byte vectors a row
-    let kvpr = kb.idx(vpr);
+    let (k4, kpw) = (kb.idx(4), kb.idx(per_word));
+    tile_vectors(
+        kb,
+        tile,
+        s.output.dims[1],
+        per_vec,
+        threads,
+        &mut |kb, tv| {
+            let ok = match tv.inside {
+                Some(i) => kb.andb(tv.ok, i),
+                None => tv.ok,
+            };
+            kb.if_then(ok, |kb| {
+                let (n, y, x) = pixel(kb, s, tv.m);
+                let sl = act_slot(kb, act, n, tv.o, y, x);
+                let gw = kb.divu(sl, kpw);
+                let si = kb.mul(tv.v, k4);
+                let w4 = kb.load4(tile.smem, si);
+                kb.store4(w4, words, gw);
+            });
+        },
+    );
+}
+
+/// One of a thread's 16-byte vectors of a block tile ([`tile_vectors`]).
+struct TileVector {
+    /// The vector's index in the tile, its row, and its place in the row.
+    v: Val,
+    row: Val,
+    q: Val,
+    /// The GEMM row and first channel, and whether both are in range.
+    m: Val,
+    o: Val,
+    ok: Val,
+    /// Where the thread's last round runs past the tile: whether `v` is inside it.
+    inside: Option<Val>,
+}
+
+/// `f` on each of this thread's 16-byte vectors (`per_vec` channels each) of a block tile, row
+/// after row over the block's `threads`.
+fn tile_vectors(
+    kb: &mut KernelBuilder,
+    tile: &OutTile,
+    channels: i64,
+    per_vec: i64,
+    threads: i64,
+    f: &mut dyn FnMut(&mut KernelBuilder, &TileVector),
+) {
+    let tid = kb.thread_id();
+    let (exact_m, exact_o) = tile.exact(channels);
+    let vpr = tile.bn / per_vec; // vectors a row
+    let (kvpr, kpv) = (kb.idx(vpr), kb.idx(per_vec));
     let total = tile.bm * vpr;
     for j in 0..(total + threads - 1) / threads {
         let off = kb.idx(j * threads);
@@ -976,22 +1042,21 @@ pub(super) fn write_out_tile(
         let qo = kb.mul(q, kpv);
         let o = kb.add(tile.n0, qo);
         let mok = below(kb, exact_m, m, tile.m);
-        let oin = below(kb, exact_o, o, s.output.dims[1]);
+        let oin = below(kb, exact_o, o, channels);
         let ok = kb.andb(mok, oin);
-        let ok = if (j + 1) * threads > total {
+        let inside = ((j + 1) * threads > total).then(|| {
             let kt = kb.idx(total);
-            let vin = kb.cmp(Cmp::Ult, v, kt);
-            kb.andb(ok, vin)
-        } else {
-            ok
-        };
-        kb.if_then(ok, |kb| {
-            let (n, y, x) = pixel(kb, s, m);
-            let sl = act_slot(kb, act, n, o, y, x);
-            let gw = kb.divu(sl, kpw);
-            let si = kb.mul(v, k4);
-            let w4 = kb.load4(tile.smem, si);
-            kb.store4(w4, words, gw);
+            kb.cmp(Cmp::Ult, v, kt)
         });
+        let tv = TileVector {
+            v,
+            row,
+            q,
+            m,
+            o,
+            ok,
+            inside,
+        };
+        f(kb, &tv);
     }
 }

@@ -228,14 +228,13 @@ pub fn conv(
     let nbase = kb.add(n0, wcol);
     let first = kb.cmp(Cmp::Eq, wk, izero);
     // the stream tile after the pipeline's words
-    let stream = p.stream.map(|st| StreamStage {
-        smem,
-        base: p.pipeline_words(),
-        m0,
-        n0,
-        row_words: p.stream_row_words(),
-        read: st.read,
-        write: st.write,
+    let stream = p.stream.map(|st| {
+        StreamStage::new(
+            st,
+            (smem, p.pipeline_words()),
+            (m0, n0),
+            p.stream_row_words(),
+        )
     });
     let block = OutTile {
         smem,

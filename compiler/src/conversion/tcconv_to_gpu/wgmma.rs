@@ -527,14 +527,9 @@ pub fn conv(
     };
     let base = kb.smem_address(smem);
     // the stream tile (after the slots), the residual's copied in while the GEMMs run
-    let stream = p.stream.map(|st| StreamStage {
-        smem: kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_tile_bytes() / 4),
-        base: 0,
-        m0,
-        n0,
-        row_words: p.stream_row_bytes() / 4,
-        read: st.read,
-        write: st.write,
+    let stream = p.stream.map(|st| {
+        let tile = kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_tile_bytes() / 4);
+        StreamStage::new(st, (tile, 0), (m0, n0), p.stream_row_bytes() / 4)
     });
     let block = OutTile {
         smem,
