@@ -834,9 +834,7 @@ pub(super) fn store_block_tile(
         second,
     });
     if staged_out.is_some() {
-        // every warp is done with the pipeline (or reduction) memory, and the copies into a
-        // stream tile that each thread waited for are visible to all
-        kb.barrier();
+        kb.barrier(); // every warp is done with the pipeline (or reduction) memory
     }
     let stream = tile.stream.filter(|st| st.write);
     store_tile(kb, s, &bufs, &tile, accs)?;

@@ -601,12 +601,9 @@ pub fn conv(
     let acc = run(kb, &ops);
     let accs = acc_values(kb, p, acc, p.shift());
     if stream.is_some_and(|st| st.read) {
-        // every thread's copies of the residual's tile done, and visible to the block after a
-        // barrier (the staged output's, where it has one)
+        // every thread's copies of the residual's tile done and visible to the block
         kb.async_wait(0);
-        if p.staged_out(s).is_none() {
-            kb.barrier();
-        }
+        kb.barrier();
     }
     let sc = shortcut_accs.as_deref();
     epilogue(
