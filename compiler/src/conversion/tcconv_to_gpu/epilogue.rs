@@ -834,7 +834,9 @@ pub(super) fn store_block_tile(
         second,
     });
     if staged_out.is_some() {
-        kb.barrier(); // every warp is done with the pipeline (or reduction) memory
+        // every warp is done with the pipeline (or reduction) memory, and the copies into a
+        // stream tile that each thread waited for are visible to all
+        kb.barrier();
     }
     let stream = tile.stream.filter(|st| st.write);
     store_tile(kb, s, &bufs, &tile, accs)?;

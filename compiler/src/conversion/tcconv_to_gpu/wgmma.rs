@@ -601,9 +601,12 @@ pub fn conv(
     let acc = run(kb, &ops);
     let accs = acc_values(kb, p, acc, p.shift());
     if stream.is_some_and(|st| st.read) {
-        // every thread's copies of the residual's tile done and visible to the block
+        // every thread's copies of the residual's tile done, and visible to the block after a
+        // barrier (the staged output's, where it has one)
         kb.async_wait(0);
-        kb.barrier();
+        if p.staged_out(s).is_none() {
+            kb.barrier();
+        }
     }
     let sc = shortcut_accs.as_deref();
     epilogue(
