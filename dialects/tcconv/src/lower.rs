@@ -21,19 +21,23 @@ use std::collections::{HashMap, HashSet};
 /// `convert-qnn-to-tcconv{streams=...}`: how the residual streams between convs are stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum StreamChoice {
-    /// `narrow16` on targets with halfword SIMD (sm_90a) for the streams of
-    /// [`NARROW_STREAMS_MIN_ELEMENTS`] elements and more, else `i32`.
+    /// `narrow16` on targets with halfword SIMD (sm_90a) at batch [`NARROW_STREAMS_MIN_BATCH`]
+    /// and above, and for the streams of [`NARROW_STREAMS_MIN_ELEMENTS`] elements and more at
+    /// any batch; else `i32`.
     #[default]
     Auto,
     I32,
     Narrow16,
 }
 
-/// The size from which `streams=auto` stores a residual stream in 16 bits: where its convs
-/// move enough bytes for the halved traffic to pay for the packing and the escape tests. On an
-/// H100 at batch 8 (`bench/RESULTS.md`) ResNet-50's stage-1 stream (6.4 M elements) pays,
-/// its readers 8-14% faster, and the streams of 3.2 M elements and fewer cost their convs
-/// 2-11%.
+/// The batch from which `streams=auto` stores every residual stream in 16 bits, and below it
+/// the size from which it stores a stream so: where the stream convs move enough bytes for the
+/// halved traffic to pay for the packing and the escape tests. On an H100 (`bench/RESULTS.md`),
+/// ResNet-50 W4A4: all streams narrow at batch 16 1.5% faster than only those of 4 M elements
+/// and more; at batch 8 the stage-1 stream alone (6.4 M elements) 1.2% faster than i32 streams
+/// (its readers 8-14%), every stream narrow no faster (the smaller ones cost their convs
+/// 2-11%).
+pub const NARROW_STREAMS_MIN_BATCH: i64 = 16;
 pub const NARROW_STREAMS_MIN_ELEMENTS: i64 = 1 << 22;
 
 /// Options of `convert-qnn-to-tcconv`.
@@ -1350,10 +1354,11 @@ impl<'g> Lowering<'g> {
         }
         match self.opts.streams {
             StreamChoice::I32 => {}
-            StreamChoice::Narrow16 => narrow_streams(&mut self.p, 0),
-            StreamChoice::Auto if self.target.simd16() => {
-                narrow_streams(&mut self.p, NARROW_STREAMS_MIN_ELEMENTS)
-            }
+            StreamChoice::Narrow16 => narrow_streams(&mut self.p, (0, 0)),
+            StreamChoice::Auto if self.target.simd16() => narrow_streams(
+                &mut self.p,
+                (NARROW_STREAMS_MIN_BATCH, NARROW_STREAMS_MIN_ELEMENTS),
+            ),
             StreamChoice::Auto => {} // i32 streams where escape tests cost one a value
         }
         if !self.opts.separate_pads {
@@ -1845,19 +1850,23 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
 }
 
 /// Store the residual streams in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16): every
-/// internal i32 buffer of `min_elements` elements or more that only convs touch, as their first output
+/// internal i32 buffer of batch `min_batch` or more, or of `min_elements` elements or more, that
+/// only convs touch, as their first output
 /// or their residual operand, in a layout that can be narrow (channel-innermost, even channels).
 /// The values are the same (exact for every value: the rare ones outside [-32767, 32766] are
 /// escapes into a second plane); the kernels that write and read the stream move 2 bytes an
 /// element instead of 4, for a saturating pack a pair and an escape test a word (one halfword
-/// min / max on sm_90a). The default on sm_90a for streams of 4 M elements and more
-/// (`streams=auto`): ResNet-50 at batch 64 / 256 5.3% / 5.7% faster (W4A4) and 7.1% (W8A8,
-/// batch 256) on an H100 than with i32 streams (`bench/RESULTS.md`).
-pub fn narrow_streams(p: &mut Program, min_elements: i64) {
+/// min / max on sm_90a). The default on sm_90a (`streams=auto`, [`NARROW_STREAMS_MIN_BATCH`]):
+/// ResNet-50 at batch 64 / 256 5.3% / 5.7% faster (W4A4) and 7.1% (W8A8, batch 256) on an H100
+/// than with i32 streams (`bench/RESULTS.md`).
+pub fn narrow_streams(p: &mut Program, (min_batch, min_elements): (i64, i64)) {
     let mut ok: Vec<bool> = p
         .buffers
         .iter()
-        .map(|b| b.can_be_narrow() && b.dims.iter().product::<i64>() >= min_elements)
+        .map(|b| {
+            let large = b.dims[0] >= min_batch || b.dims.iter().product::<i64>() >= min_elements;
+            b.can_be_narrow() && large
+        })
         .collect();
     for &b in p.inputs.iter().chain(&p.outputs) {
         ok[b] = false;
