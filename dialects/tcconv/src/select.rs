@@ -1980,6 +1980,72 @@ mod tests {
         assert!(st.is_some() && wg.is_some());
     }
 
+    /// The staged and wgmma plans of a residual 1x1 conv (64 -> `o` 4-bit channels at 56 x 56,
+    /// batch 4) whose residual and i32 output are `narrow` or not.
+    fn stream_plans(
+        o: i64,
+        narrow: bool,
+    ) -> (Option<StagedPlan>, Option<WgmmaPlan>, Option<WgmmaPlan>) {
+        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [4, 64, 56, 56]);
+        let mut r = ActBuffer::new(Layout::NHWC, ElemType::I32, [4, o, 56, 56]);
+        r.narrow = narrow;
+        let y = r.clone();
+        let wt = weight(o, 64, 1, ElemType::I4);
+        let e = residual_epilogue();
+        let s = ConvSpec {
+            residual: Some(&r),
+            ..spec(&x, &wt, &y, &e, 1)
+        };
+        s.check().unwrap();
+        let tiling = choose_tiling(
+            Target::Sm90,
+            [4 * 56 * 56, o, 64],
+            ElemType::U4,
+            ElemType::I4,
+            None,
+        );
+        (
+            staged_plan(&s, &tiling, Target::Sm90),
+            wgmma_plan(&s, [128, 128, 64]),
+            wgmma_ws_plan(&s, [128, 128, 64], 132),
+        )
+    }
+
+    #[test]
+    fn a_narrow16_stream_gets_a_tile_in_shared_memory_beside_the_pipeline() {
+        let both = Some(StreamTile {
+            read: true,
+            write: true,
+        });
+        let (st, wg, ws) = stream_plans(256, true);
+        // wgmma: 128 rows of 128 channels, 272 bytes a row, after the slots
+        let wg = wg.expect("the wgmma kernel takes it");
+        assert_eq!(wg.stream, both);
+        assert_eq!(wg.stream_tile_bytes(), 128 * 272);
+        assert!(wg.stream_tile_byte() >= wg.stages * wg.slot_bytes());
+        assert_eq!(
+            4 * wg.smem_words(),
+            wg.stream_tile_byte() + wg.stream_tile_bytes()
+        );
+        assert_eq!(wg.blocks_per_sm(), 2);
+        // staged: after the pipeline's words, inside the 48 KiB of static shared memory
+        let st = st.expect("the staged kernel takes it");
+        assert_eq!(st.stream, both);
+        assert_eq!(
+            st.smem_words(),
+            st.pipeline_words() + st.bm * st.stream_row_words()
+        );
+        assert!(4 * st.smem_words() <= STATIC_SMEM);
+        // the persistent kernel has no stream tile
+        assert!(ws.is_none_or(|p| p.stream.is_none()));
+        // i32 streams: no tile
+        let (st, wg, _) = stream_plans(256, false);
+        assert_eq!((st.unwrap().stream, wg.unwrap().stream), (None, None));
+        // 248 channels: whole 16-byte vectors, the last block tile partly past O
+        let (st, _, _) = stream_plans(248, true);
+        assert_eq!(st.map(|p| p.stream), Some(both));
+    }
+
     /// A conv of `x` by `wt` (square kernel `k`, stride 1, same padding) into `y` with epilogue
     /// `e`, no bias, residual or shortcut.
     fn spec<'a>(
