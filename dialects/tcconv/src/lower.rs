@@ -1851,8 +1851,8 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
 
 /// Store the residual streams in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16): every
 /// internal i32 buffer of batch `min_batch` or more, or of `min_elements` elements or more, that
-/// only convs touch, as their first output
-/// or their residual operand, in a layout that can be narrow (channel-innermost, even channels).
+/// only convs touch, as their first output or their residual operand, in a layout that can be
+/// narrow (channel-innermost, even channels).
 /// The values are the same (exact for every value: the rare ones outside [-32767, 32766] are
 /// escapes into a second plane); the kernels that write and read the stream move 2 bytes an
 /// element instead of 4, for a saturating pack a pair and an escape test a word (one halfword

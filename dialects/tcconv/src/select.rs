@@ -796,14 +796,15 @@ impl StagedPlan {
     }
     /// Shared memory words: the pipeline, then the stream tile.
     pub fn smem_words(&self) -> i64 {
-        self.pipeline_words()
-            + self
-                .stream
-                .map_or(0, |_| self.bm * stream_row_bytes(self.bn) / 4)
+        self.pipeline_words() + self.stream_words()
     }
-    /// The stream tile's words a row.
+    /// The stream tile's words a row, and in all (0 without one).
     pub fn stream_row_words(&self) -> i64 {
-        stream_row_bytes(self.bn) / 4
+        StreamTile::row_words(self.bn)
+    }
+    pub fn stream_words(&self) -> i64 {
+        self.stream
+            .map_or(0, |_| StreamTile::words(self.bm, self.bn))
     }
     /// Which output is staged through shared memory and written 16 bytes a thread
     /// (`Some(true)`: the second output, `Some(false)`: the first): a packed 4-bit one with a
@@ -1242,6 +1243,18 @@ pub struct StreamTile {
     pub write: bool,
 }
 
+impl StreamTile {
+    /// Words a row of a tile of `bn` channels: two bytes a channel and 16 more, so that the 8
+    /// rows a warp's lanes read at once fall in different banks.
+    pub fn row_words(bn: i64) -> i64 {
+        (2 * bn + 16) / 4
+    }
+    /// Words of a `bm` x `bn` tile.
+    pub fn words(bm: i64, bn: i64) -> i64 {
+        bm * Self::row_words(bn)
+    }
+}
+
 /// The warp-specialized persistent form of a [`WgmmaPlan`]: `grid` blocks (one an SM) walk the
 /// tiles, each with `producers` warpgroups filling a ring of the plan's `stages` slots next to
 /// its `wgs` consumer warpgroups.
@@ -1305,21 +1318,21 @@ impl WgmmaPlan {
     pub fn smem_words(&self) -> i64 {
         let slots = self.stages * self.slot_bytes();
         match self.persistent {
-            None => (slots.max(self.out_tile_bytes()) + self.stream_tile_bytes()) / 4,
+            None => slots.max(self.out_tile_bytes()) / 4 + self.stream_words(),
             Some(_) => (self.barrier_byte() + 2 * MBARRIER_BYTES * self.stages) / 4,
         }
     }
     /// The stream tile's first byte (after the slots and the staged output tile), and its
-    /// bytes a row and in all (0 without one).
+    /// words a row and in all (0 without one).
     pub fn stream_tile_byte(&self) -> i64 {
         (self.stages * self.slot_bytes()).max(self.out_tile_bytes())
     }
-    pub fn stream_row_bytes(&self) -> i64 {
-        stream_row_bytes(self.bn)
+    pub fn stream_row_words(&self) -> i64 {
+        StreamTile::row_words(self.bn)
     }
-    pub fn stream_tile_bytes(&self) -> i64 {
+    pub fn stream_words(&self) -> i64 {
         self.stream
-            .map_or(0, |_| self.bm() * self.stream_row_bytes())
+            .map_or(0, |_| StreamTile::words(self.bm(), self.bn))
     }
     /// Persistent: the byte of the staged output tile (after the slots).
     pub fn out_tile_byte(&self) -> i64 {
@@ -1502,10 +1515,10 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
             (false, _) => (avail / slot).min(6),
         };
         // the cp.async ring prefetches stages - 2 ahead: at least one
-        (!(!widen && stages < 3 || stages * slot > avail)).then_some(stages)
+        ((widen || stages >= 3) && stages * slot <= avail).then_some(stages)
     };
     let stream = stream_tile(s);
-    let stream_bytes = stream.map_or(0, |_| bm * stream_row_bytes(bn));
+    let stream_bytes = stream.map_or(0, |_| 4 * StreamTile::words(bm, bn));
     let (stages, stream) = match stages_for(budget - stream_bytes) {
         Some(st) if stream.is_some() => (st, stream),
         _ => (stages_for(budget)?, None),
@@ -1531,12 +1544,6 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         persistent: None,
         stream,
     })
-}
-
-/// Bytes a row of a [`StreamTile`] of `bn` channels takes: two a channel and 16 more, so that
-/// the 8 rows a warp's lanes read at once fall in different banks.
-fn stream_row_bytes(bn: i64) -> i64 {
-    2 * bn + 16
 }
 
 /// The 16-bit stream a conv reads (its residual, without a shortcut GEMM) or writes (its output)
@@ -2021,11 +2028,11 @@ mod tests {
         // wgmma: 128 rows of 128 channels, 272 bytes a row, after the slots
         let wg = wg.expect("the wgmma kernel takes it");
         assert_eq!(wg.stream, both);
-        assert_eq!(wg.stream_tile_bytes(), 128 * 272);
+        assert_eq!(4 * wg.stream_words(), 128 * 272);
         assert!(wg.stream_tile_byte() >= wg.stages * wg.slot_bytes());
         assert_eq!(
             4 * wg.smem_words(),
-            wg.stream_tile_byte() + wg.stream_tile_bytes()
+            wg.stream_tile_byte() + 4 * wg.stream_words()
         );
         assert_eq!(wg.blocks_per_sm(), 2);
         // staged: after the pipeline's words, inside the 48 KiB of static shared memory

@@ -833,9 +833,9 @@ pub(super) fn store_block_tile(
         wpr: block.bn / per_word,
         second,
     });
-    if staged_out.is_some() {
-        // every warp is done with the pipeline (or reduction) memory, and the copies into a
-        // stream tile that each thread waited for are visible to all
+    // every warp is done with the pipeline (or reduction) memory, and the copies into a stream
+    // tile that each thread waited for (`cp.async.wait_group 0`) are visible to all
+    if staged_out.is_some() || tile.stream.is_some_and(|st| st.read) {
         kb.barrier();
     }
     let stream = tile.stream.filter(|st| st.write);
@@ -929,10 +929,7 @@ fn stream_tile_vectors(
                 None => each(kb),
             }
         } else {
-            let ok = match tv.inside {
-                Some(i) => kb.andb(tv.ok, i),
-                None => tv.ok,
-            };
+            let ok = tv.in_tile(kb);
             kb.if_then(ok, |kb| {
                 let gw = global(kb);
                 f(kb, gw, si, ok)
@@ -990,10 +987,7 @@ pub(super) fn write_out_tile(
         per_vec,
         threads,
         &mut |kb, tv| {
-            let ok = match tv.inside {
-                Some(i) => kb.andb(tv.ok, i),
-                None => tv.ok,
-            };
+            let ok = tv.in_tile(kb);
             kb.if_then(ok, |kb| {
                 let (n, y, x) = pixel(kb, s, tv.m);
                 let sl = act_slot(kb, act, n, tv.o, y, x);
@@ -1018,6 +1012,16 @@ struct TileVector {
     ok: Val,
     /// Where the thread's last round runs past the tile: whether `v` is inside it.
     inside: Option<Val>,
+}
+
+impl TileVector {
+    /// Whether the vector is one of the tile's and its row and channels are in range.
+    fn in_tile(&self, kb: &mut KernelBuilder) -> Val {
+        match self.inside {
+            Some(i) => kb.andb(self.ok, i),
+            None => self.ok,
+        }
+    }
 }
 
 /// `f` on each of this thread's 16-byte vectors (`per_vec` channels each) of a block tile, row

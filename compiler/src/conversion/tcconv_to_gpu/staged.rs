@@ -537,11 +537,6 @@ pub fn conv(
 
     // ------------------------------------------------------------ epilogue
     let residual_regs = shortcut_accs.as_deref().or(prefetched.as_deref());
-    if stream.is_some_and(|st| st.read) && p.staged_out(s).is_none() {
-        // every thread's copies of the stream tile (waited for after the main loop) visible
-        // (with a staged output, after the barrier before its tile)
-        kb.barrier();
-    }
     if p.cluster == 1 {
         store_block_tile(
             kb,

@@ -528,8 +528,8 @@ pub fn conv(
     let base = kb.smem_address(smem);
     // the stream tile (after the slots), the residual's copied in while the GEMMs run
     let stream = p.stream.map(|st| {
-        let tile = kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_tile_bytes() / 4);
-        StreamStage::new(st, (tile, 0), (m0, n0), p.stream_row_bytes() / 4)
+        let tile = kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_words());
+        StreamStage::new(st, (tile, 0), (m0, n0), p.stream_row_words())
     });
     let block = OutTile {
         smem,
@@ -601,12 +601,9 @@ pub fn conv(
     let acc = run(kb, &ops);
     let accs = acc_values(kb, p, acc, p.shift());
     if stream.is_some_and(|st| st.read) {
-        // every thread's copies of the residual's tile done, and visible to the block after a
-        // barrier (the staged output's, where it has one)
+        // this thread's copies of the residual's tile done (`store_block_tile`'s barrier
+        // makes every thread's visible)
         kb.async_wait(0);
-        if p.staged_out(s).is_none() {
-            kb.barrier();
-        }
     }
     let sc = shortcut_accs.as_deref();
     epilogue(
