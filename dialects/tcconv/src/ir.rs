@@ -120,7 +120,7 @@ fn weight_memref(w: &PackedWeight) -> String {
 
 fn tiling_attrs(t: &Tiling) -> String {
     format!(
-        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, {}mma = {}, stages = {} : i64, warp_tile = {}, widen = {}",
+        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, {}mma = {}, stages = {} : i64, {}warp_tile = {}, widen = {}",
         mma_type_name(t.a_type),
         mma_type_name(t.b_type),
         arr64(&t.block_tile),
@@ -131,6 +131,11 @@ fn tiling_attrs(t: &Tiling) -> String {
         },
         arr64(&[t.mma.m, t.mma.n, t.mma.k]),
         t.stages,
+        if t.tiles_per_block > 1 {
+            format!("tiles_per_block = {} : i64, ", t.tiles_per_block)
+        } else {
+            String::new()
+        },
         arr64(&t.warp_tile),
         t.widen
     )
@@ -637,6 +642,7 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
         warp_tile: i64_array(op, "warp_tile")?,
         stages: int(op, "stages")?,
         k_cluster: opt_int(op, "k_cluster")?.unwrap_or(1),
+        tiles_per_block: opt_int(op, "tiles_per_block")?.unwrap_or(1),
     };
     // sizes the selection divides by and multiplies: positive and bounded (a kernel's tile is
     // at most a few hundred rows; the checks of the verifier come after)
@@ -652,6 +658,11 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
     sized("warp_tile", &t.warp_tile, crate::select::MAX_TILE)?;
     sized("stages", &[t.stages], 64)?;
     sized("k_cluster", &[t.k_cluster], 16)?;
+    sized(
+        "tiles_per_block",
+        &[t.tiles_per_block],
+        crate::select::MAX_BLOCK_TILES,
+    )?;
     Ok(t)
 }
 

@@ -104,6 +104,10 @@ pub struct LowerOptions {
     /// blocks of a thread-block cluster too ([`crate::select::k_cluster`]); by default across
     /// the warps of a block only.
     pub k_cluster: bool,
+    /// `tiles-per-block=N`: each block of the wgmma kernel over 4-bit operands computes N
+    /// output tiles, loading the next one's first stages during the epilogue of the one before
+    /// ([`crate::select::WgmmaPlan::block_tiles`]); None: one tile a block.
+    pub tiles_per_block: Option<i64>,
 }
 
 /// Where [`space_to_depth_stems`] applies.
@@ -961,12 +965,17 @@ impl<'g> Lowering<'g> {
                 conv.residual = Some(self.buffer(n.operands[n.operands.len() - 1], l));
             }
         }
-        let (family, writes_second, wgmma_tile, k_cluster) = {
+        let (family, writes_second, wgmma_tile, k_cluster, tiles_per_block) = {
             let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
             let k = kernel.unwrap_or_else(|| self.kernel(&conv));
             let wgmma_tile = match &k {
                 Kernel::Wgmma(p) => Some([p.bm(), p.bn, p.wbk()]),
                 _ => None,
+            };
+            // more tiles a block where asked for and the plan takes them
+            let tiles_per_block = match (&k, self.opts.tiles_per_block) {
+                (Kernel::Wgmma(p), Some(n)) if p.clone().with_block_tiles(n).is_ok() => n,
+                _ => 1,
             };
             // the staged kernel's K across a thread-block cluster, where asked for
             let k_cluster = match &k {
@@ -978,10 +987,12 @@ impl<'g> Lowering<'g> {
                 simple_writes_second(&spec),
                 wgmma_tile,
                 k_cluster,
+                tiles_per_block,
             )
         };
         conv.family = family;
         conv.tiling.k_cluster = k_cluster;
+        conv.tiling.tiles_per_block = tiles_per_block;
         // the wgmma kernel's tile is the op's block tile
         if let Some(t) = wgmma_tile {
             conv.tiling.block_tile = t;

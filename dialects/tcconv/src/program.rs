@@ -98,6 +98,12 @@ pub struct Tiling {
     /// `convert-qnn-to-tcconv{split-k=cluster}`.
     #[serde(default = "one")]
     pub k_cluster: i64,
+    /// The output tiles a block of the wgmma kernel computes one after another (4-bit
+    /// operands: the next tile's first stages are loaded while the tile before runs its
+    /// epilogue; IR attribute `tiles_per_block`, absent for 1):
+    /// `convert-qnn-to-tcconv{tiles-per-block=N}`.
+    #[serde(default = "one")]
+    pub tiles_per_block: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

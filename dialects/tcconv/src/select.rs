@@ -176,6 +176,13 @@ pub fn realize(
     if let Some(why) = k_cluster_error(family, target, tiling.k_cluster) {
         return Err(format!("k_cluster = {}: {why}", tiling.k_cluster));
     }
+    if tiling.tiles_per_block != 1 && family != Family::Wgmma {
+        return Err(format!(
+            "tiles_per_block = {}: kernel '{}' computes one tile a block; only 'wgmma' takes more",
+            tiling.tiles_per_block,
+            family.name()
+        ));
+    }
     let k = match family {
         Family::Simple => Some(Kernel::Simple),
         Family::Mma => mma_plan(s, tiling, sm).map(Kernel::Mma),
@@ -185,6 +192,8 @@ pub fn realize(
             .wgmma()
             .then(|| wgmma_plan(s, tiling.block_tile))
             .flatten()
+            .map(|p| p.with_block_tiles(tiling.tiles_per_block))
+            .transpose()?
             .map(Kernel::Wgmma),
         Family::WgmmaWs => target
             .wgmma()
@@ -367,6 +376,7 @@ pub fn choose_tiling(
         warp_tile: [bm.min(32), bn.min(32), bk],
         stages: stages_for(tile),
         k_cluster: 1,
+        tiles_per_block: 1,
     }
 }
 
@@ -1230,6 +1240,10 @@ pub struct WgmmaPlan {
     pub persistent: Option<Persistent>,
     /// The block's tile of a 16-bit residual stream in shared memory (not persistent).
     pub stream: Option<StreamTile>,
+    /// Output tiles a block computes one after another (not persistent; 4-bit operands):
+    /// block b takes tiles b, b + G, b + 2G, ... of the grid of G blocks, and loads the first
+    /// stages of its next tile before the epilogue of the one before (`Tiling::tiles_per_block`).
+    pub block_tiles: i64,
 }
 
 /// A narrow16 stream tile `[BM][BN]` i16 in shared memory, after the slots: the residual's
@@ -1277,9 +1291,33 @@ impl WgmmaPlan {
     pub fn tiles(&self) -> i64 {
         self.tiles_m * self.tiles_n
     }
+    /// The plan with `n` output tiles a block ([`WgmmaPlan::block_tiles`]), or why it cannot
+    /// have them: only 4-bit operands (widened in registers, so the next tile's first stages
+    /// wait in registers over an epilogue) and at most [`MAX_BLOCK_TILES`].
+    pub fn with_block_tiles(mut self, n: i64) -> Result<Self, String> {
+        if n == 1 {
+            return Ok(self);
+        }
+        if !(1..=MAX_BLOCK_TILES).contains(&n) {
+            return Err(format!(
+                "tiles_per_block = {n} is not in [1, {MAX_BLOCK_TILES}]"
+            ));
+        }
+        if !self.widen || self.persistent.is_some() {
+            return Err(format!(
+                "tiles_per_block = {n}: the wgmma kernel computes more tiles a block only over 4-bit operands"
+            ));
+        }
+        self.block_tiles = n;
+        Ok(self)
+    }
     /// Blocks launched: one a tile, or the persistent grid.
     pub fn blocks(&self) -> i64 {
-        self.persistent.map_or(self.tiles(), |q| q.grid)
+        let tiles = self.tiles();
+        self.persistent
+            .map_or((tiles + self.block_tiles - 1) / self.block_tiles, |q| {
+                q.grid
+            })
     }
     pub fn iters(&self) -> i64 {
         (self.kbytes + self.sbk - 1) / self.sbk
@@ -1455,6 +1493,9 @@ pub fn wgmma_tile_model(s: &ConvSpec, sm_count: i64) -> Option<[i64; 3]> {
     Some([bm, bn, wbk])
 }
 
+/// The most output tiles a wgmma block computes ([`WgmmaPlan::with_block_tiles`]).
+pub const MAX_BLOCK_TILES: i64 = 8;
+
 /// Whether the warpgroup MMA kernel takes this conv with tile `[BM, BN, K bytes a stage]`
 /// ([`wgmma_tile_model`], or forced): both operands 4-bit (widened) or both 8-bit, moved as
 /// 16-byte chunks ([`chunked_row_bytes`]); BM 64 or 128 (one or two warpgroups), BN a wgmma N
@@ -1543,6 +1584,7 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         shortcut,
         persistent: None,
         stream,
+        block_tiles: 1,
     })
 }
 

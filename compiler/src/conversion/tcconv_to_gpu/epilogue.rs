@@ -404,28 +404,43 @@ pub fn store_tile(
         .collect();
     // the residual's words from the stream tile where it holds them
     let smem_words = tile.stream.filter(|st| st.read);
-    // a group's slots and its words in flight
-    let group_words = |kb: &mut KernelBuilder, (mt, nt0): (usize, usize)| {
-        let (buf, ab) = narrow.expect("a narrow16 residual");
-        let (mut slots, mut words) = (vec![], vec![]);
+    // the residual's global slots of a group's channel pairs, row half inner
+    let group_slots = |kb: &mut KernelBuilder, (mt, nt0): (usize, usize)| {
+        let (_, ab) = narrow.expect("a narrow16 residual");
+        let mut slots = vec![];
         for g in nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize) {
             let off = kb.idx(g as i64 * 8);
             let o0 = kb.add(nbase, off);
             let oc = kb.add(o0, t2);
             let oe = clamp_last(kb, tile.exact_o, oc, o_total - 2);
             for rh in 0..rhalves as usize {
-                let (m, _, n, y, x) = rows[mt * rhalves as usize + rh];
+                let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
                 slots.push(act_slot(kb, ab, n, oe, y, x));
-                if let Some(st) = smem_words {
-                    let wi = st.word(kb, m, oc);
-                    words.push(kb.load(st.smem, wi));
-                }
             }
         }
-        if smem_words.is_none() {
-            words = buf.load_pair_words(kb, &slots);
+        slots
+    };
+    // a group's words in flight, and its slots where they were needed to load them (from the
+    // stream tile only the rare escape branch needs them: computed there)
+    let group_words = |kb: &mut KernelBuilder, (mt, nt0): (usize, usize)| {
+        let (buf, _) = narrow.expect("a narrow16 residual");
+        let Some(st) = smem_words else {
+            let slots = group_slots(kb, (mt, nt0));
+            let words = buf.load_pair_words(kb, &slots);
+            return ((mt, nt0), Some(slots), words);
+        };
+        let mut words = vec![];
+        for g in nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize) {
+            let off = kb.idx(g as i64 * 8);
+            let o0 = kb.add(nbase, off);
+            let oc = kb.add(o0, t2);
+            for rh in 0..rhalves as usize {
+                let (m, ..) = rows[mt * rhalves as usize + rh];
+                let wi = st.word(kb, m, oc);
+                words.push(kb.load(st.smem, wi));
+            }
         }
-        (slots, words)
+        ((mt, nt0), None, words)
     };
     // the groups whose words are in flight, oldest first: the first NARROW_AHEAD up front, then
     // one more each time a group is read
@@ -446,12 +461,15 @@ pub fn store_tile(
         for nt in 0..tile.nt as usize {
             if nt % NARROW_GROUP == 0 {
                 if let Some((buf, _)) = narrow {
-                    let (slots, words) = pending.pop_front().expect("the group's words");
+                    let (group, slots, words) = pending.pop_front().expect("the group's words");
                     if let Some(&g) = groups.get(issued) {
                         pending.push_back(group_words(kb, g));
                         issued += 1;
                     }
-                    narrow_res = buf.pair_values(kb, &slots, &words).into_iter();
+                    let mut slots_of = |kb: &mut KernelBuilder| {
+                        slots.clone().unwrap_or_else(|| group_slots(kb, group))
+                    };
+                    narrow_res = buf.pair_values(kb, &mut slots_of, &words).into_iter();
                 }
             }
             let off = kb.idx(nt as i64 * 8);

@@ -422,7 +422,7 @@ impl Buf {
     /// wide plane where any of them is an escape (a branch after each load would wait for it).
     pub fn load_pairs(&self, kb: &mut KernelBuilder, slots: &[Val]) -> Vec<[Val; 2]> {
         let words = self.load_pair_words(kb, slots);
-        self.pair_values(kb, slots, &words)
+        self.pair_values(kb, &mut |_| slots.to_vec(), &words)
     }
 
     /// Narrow16: the narrow-plane words of the slot pairs `(s, s + 1)` for each `s` of
@@ -447,11 +447,12 @@ impl Buf {
 
     /// Narrow16: the values of the slot pairs whose narrow-plane `words`
     /// [`Buf::load_pair_words`] loaded: each word's two i16, and one branch to the wide plane
-    /// where any of them is a marker.
+    /// where any of them is a marker (`slots` gives the pairs' first slots, inside that
+    /// branch).
     pub fn pair_values(
         &self,
         kb: &mut KernelBuilder,
-        slots: &[Val],
+        slots: &mut dyn FnMut(&mut KernelBuilder) -> Vec<Val>,
         loaded: &[Val],
     ) -> Vec<[Val; 2]> {
         let words = self.words.unwrap();
@@ -466,6 +467,7 @@ impl Buf {
         let any = Self::any_escape(kb, loaded, &vals);
         let wide = kb.idx(self.wide);
         let out = kb.if_then_else(any, &vals, |kb| {
+            let slots = slots(kb);
             let one = kb.idx(1);
             let mut out = vec![];
             for (j, &v) in vals.iter().enumerate() {

@@ -219,13 +219,43 @@ pub(super) fn copy_stage(
 /// and loads below; without them no change).
 const AHEAD: i64 = 3;
 
+/// The first `depth` (at most [`AHEAD`]) stages of a 4-bit GEMM in registers, as
+/// [`widened_mainloop`] starts from them: loaded before other work of the block (another
+/// GEMM, an epilogue), their round trip to memory runs under it.
+fn preload(kb: &mut KernelBuilder, ops: &Operands, depth: i64) -> Vec<Vec<Val>> {
+    let mut sets = vec![];
+    fill_sets(kb, ops, &mut sets, depth);
+    sets
+}
+
+/// Load stages into `sets` until it holds `depth` (at most [`AHEAD`]); past the last stage a
+/// set repeats the last one's values (never stored: no loads).
+fn fill_sets(kb: &mut KernelBuilder, ops: &Operands, sets: &mut Vec<Vec<Val>>, depth: i64) {
+    while (sets.len() as i64) < depth.min(AHEAD) {
+        let st = sets.len() as i64;
+        let set = if st < ops.iters {
+            let c = kb.idx(st);
+            load_words(kb, ops, c)
+        } else {
+            sets[sets.len() - 1].clone()
+        };
+        sets.push(set);
+    }
+}
+
+/// Stages of its next tile a block loads before an epilogue ([`WgmmaPlan::block_tiles`]):
+/// one, the whole K of a 1 x 1 conv over up to 64 4-bit channels; more would keep too many
+/// registers over the epilogue (ResNet-50's 3 x 3 convs spill with three).
+const NEXT_TILE_STAGES: i64 = 1;
+
 /// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + AHEAD` into
 /// registers (`ld.global.v4`, zero where invalid) while the tensor cores run stage `it`, and
 /// stores stage `it + 1`, widened, into slot (it + 1) % S of the widened tiles (S = 3; 2 for one
 /// stage): the slot of stage it - 2, whose wgmma group is complete (each stage waits for all
 /// groups but its own, and the barrier puts every warpgroup past that wait). The prologue has
 /// the loads of stages 0 .. AHEAD in flight before it stores stage 0, so a tile starts with one
-/// round trip to memory, not one per stage. Returns the accumulator struct.
+/// round trip to memory, not one per stage (`preloaded`: the first of those loads, issued
+/// earlier by [`preload`]). Returns the accumulator struct.
 fn widened_mainloop(
     kb: &mut KernelBuilder,
     p: &WgmmaPlan,
@@ -233,6 +263,7 @@ fn widened_mainloop(
     ops: &Operands,
     mma_stage: &dyn Fn(&mut KernelBuilder, Val, Val) -> Val,
     acc: Val,
+    preloaded: Option<Vec<Vec<Val>>>,
 ) -> Val {
     let kslots = kb.idx(p.stages);
     let load = |kb: &mut KernelBuilder, it: Val| load_words(kb, ops, it);
@@ -240,12 +271,8 @@ fn widened_mainloop(
         |kb: &mut KernelBuilder, words: &[Val], sl: Val| store_widened(kb, p, smem, ops, words, sl);
     let iters = ops.iters;
     // stages 0 .. AHEAD in registers (`load_words` repeats the last stage past it: never stored)
-    let sets: Vec<Vec<Val>> = (0..AHEAD)
-        .map(|st| {
-            let c = kb.idx(st);
-            load(kb, c)
-        })
-        .collect();
+    let mut sets = preloaded.unwrap_or_default();
+    fill_sets(kb, ops, &mut sets, AHEAD);
     let zero = kb.idx(0);
     store(kb, &sets[0], zero);
     let width = sets[0].len();
@@ -500,6 +527,11 @@ pub(super) fn epilogue(
 
 /// Build the wgmma kernel body (`args` in the tcconv op's operand order, then the shared
 /// memory). Returns the number of threads (blocks x [`WgmmaPlan::block`]).
+///
+/// With [`WgmmaPlan::block_tiles`] above 1, block `b` of a grid of `G` computes tiles `b`,
+/// `b + G`, ... in an `scf.for`: before a tile's epilogue it loads the first stages of its next
+/// tile's first GEMM ([`preload`]), so their round trip to memory runs under the epilogue; a
+/// barrier after the epilogue frees the slots and the stream tile for the next tile.
 pub fn conv(
     kb: &mut KernelBuilder,
     args: &[Val],
@@ -510,46 +542,152 @@ pub fn conv(
     let smem = kb.dynamic_smem(p.smem_words());
     let threads = p.block();
     let cb = ca.bufs(kb, s);
-    let words = |b: &Buf| b.words.unwrap_or(b.mem);
-
     let tid = kb.thread_id();
     let bid = kb.block_id();
     let (k4, k32) = (kb.idx(4), kb.idx(32));
     let lane = kb.remu(tid, k32);
     let warp = kb.divu(tid, k32);
     let wg = kb.divu(warp, k4);
-    let (m0, n0) = origin(kb, p, bid);
-    let at = TileLoad {
+    // the stream tile (after the slots), the residual's copied in while the GEMMs run
+    let stream_smem = p
+        .stream
+        .map(|_| kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_words()));
+    let k = Block {
+        s,
+        p,
+        cb: &cb,
+        smem,
+        base: kb.smem_address(smem),
+        stream_smem,
         tid,
         threads,
-        m0,
-        n0,
+        warp,
+        lane,
+        wg,
     };
-    let base = kb.smem_address(smem);
-    // the stream tile (after the slots), the residual's copied in while the GEMMs run
-    let stream = p.stream.map(|st| {
-        let tile = kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_words());
-        StreamStage::new(st, (tile, 0), (m0, n0), p.stream_row_words())
-    });
-    let block = OutTile {
-        smem,
-        m0,
-        n0,
-        bm: p.bm(),
-        bn: p.bn,
-        m: p.m,
-    };
-    if let (Some(st), Some((buf, act))) = (stream.filter(|st| st.read), &cb.residual) {
-        load_stream_tile(kb, s, (buf, *act), &block, &st, threads);
+    if p.block_tiles == 1 {
+        let (m0, n0) = origin(kb, p, bid);
+        k.tile(kb, (m0, n0), None, |_| None)?;
+        return Ok(p.blocks() * threads);
     }
-    let kslots = kb.idx(p.stages);
-    let stage = |kb: &mut KernelBuilder, sl: Val, acc: Val| mma_stage(kb, p, base, wg, sl, acc);
-    // one GEMM from zero accumulators to the finished wgmma groups
-    let run = |kb: &mut KernelBuilder, ops: &Operands| -> Val {
+    if !p.widen {
+        return Err("the wgmma kernel computes more tiles a block only over 4-bit operands".into());
+    }
+    // tiles b, b + G, ... below the tile count: (tiles - b + G - 1) / G of them
+    let grid = kb.idx(p.blocks());
+    let tiles = kb.idx(p.tiles());
+    let left = kb.sub(tiles, bid);
+    let gm1 = kb.idx(p.blocks() - 1);
+    let left = kb.add(left, gm1);
+    let mine = kb.divu(left, grid);
+    let first = origin(kb, p, bid);
+    let sets = k.preload_first(kb, first);
+    let width = sets[0].len();
+    let (zero, one) = (kb.idx(0), kb.idx(1));
+    let mut err = None;
+    kb.for_range(zero, mine, one, &sets.concat(), |kb, j, carried| {
+        let jg = kb.mul(j, grid);
+        let t = kb.add(bid, jg);
+        let at = origin(kb, p, t);
+        let pre = carried.chunks(width).map(<[Val]>::to_vec).collect();
+        let next = |kb: &mut KernelBuilder| {
+            // the next tile's first stages (none after the last: its own values, unread)
+            let j1 = kb.add(j, one);
+            let more = kb.cmp(Cmp::Ult, j1, mine);
+            let out = kb.if_then_else(more, carried, |kb| {
+                let tn = kb.add(t, grid);
+                let at = origin(kb, p, tn);
+                k.preload_first(kb, at).concat()
+            });
+            Some(out)
+        };
+        match k.tile(kb, at, Some(pre), next) {
+            Ok(next) => {
+                // every thread past the epilogue before the next tile's stores to shared memory
+                kb.barrier();
+                next.expect("the next tile's stages")
+            }
+            Err(e) => {
+                err = Some(e);
+                carried.to_vec()
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(p.blocks() * threads),
+    }
+}
+
+/// What a block's threads share over the tiles they compute.
+struct Block<'a> {
+    s: &'a ConvSpec<'a>,
+    p: &'a WgmmaPlan,
+    cb: &'a ConvBufs<'a>,
+    /// The slots (and the staged output tile), and their shared-memory byte address.
+    smem: Val,
+    base: Val,
+    stream_smem: Option<Val>,
+    tid: Val,
+    threads: i64,
+    warp: Val,
+    lane: Val,
+    wg: Val,
+}
+
+impl Block<'_> {
+    fn load_at(&self, (m0, n0): (Val, Val)) -> TileLoad {
+        TileLoad {
+            tid: self.tid,
+            threads: self.threads,
+            m0,
+            n0,
+        }
+    }
+
+    /// The conv's GEMM and its shortcut's (if any) of the tile at `at`.
+    fn gemms<'b>(
+        &'b self,
+        kb: &mut KernelBuilder,
+        at: (Val, Val),
+        shortcut: &'b Option<ConvSpec<'b>>,
+    ) -> Result<(Operands<'b>, Option<(Operands<'b>, i64)>), String> {
+        let (s, p, cb) = (self.s, self.p, self.cb);
+        let words = |b: &Buf| b.words.unwrap_or(b.mem);
+        let at = self.load_at(at);
+        let sizes = (p.rb, p.iters(), (p.scaled_a, p.scaled_b));
+        let ops = operands(kb, s, p, &at, (words(&cb.x), words(&cb.w)), sizes);
+        let sc = match (shortcut, &p.shortcut, &cb.shortcut) {
+            (Some(ss), Some(k), Some(sb)) => {
+                let w = (words(&sb.x), words(&sb.w));
+                let sizes = (k.rb, p.shortcut_iters(), (k.scaled_a, k.scaled_b));
+                Some((operands(kb, ss, p, &at, w, sizes), k.shift()))
+            }
+            (None, None, None) => None,
+            _ => return Err("the wgmma plan and the conv disagree on the shortcut".into()),
+        };
+        Ok((ops, sc))
+    }
+
+    /// The first stages of the first GEMM (the shortcut's, if any) of the tile at `at`.
+    fn preload_first(&self, kb: &mut KernelBuilder, at: (Val, Val)) -> Vec<Vec<Val>> {
+        let shortcut = self.s.shortcut_gemm();
+        let (ops, sc) = self
+            .gemms(kb, at, &shortcut)
+            .expect("checked by the first tile");
+        preload(kb, sc.as_ref().map_or(&ops, |(o, _)| o), NEXT_TILE_STAGES)
+    }
+
+    /// One GEMM from zero accumulators to the finished wgmma groups (`preloaded`: its first
+    /// stages, 4-bit).
+    fn run(&self, kb: &mut KernelBuilder, ops: &Operands, preloaded: Option<Vec<Vec<Val>>>) -> Val {
+        let (p, smem, base, wg) = (self.p, self.smem, self.base, self.wg);
+        let kslots = kb.idx(p.stages);
+        let stage = |kb: &mut KernelBuilder, sl: Val, acc: Val| mma_stage(kb, p, base, wg, sl, acc);
         let iters = ops.iters;
         let acc = kb.acc_zeros((p.bn / 2) as usize);
         let acc = if p.widen {
-            widened_mainloop(kb, p, smem, ops, &stage, acc)
+            widened_mainloop(kb, p, smem, ops, &stage, acc, preloaded)
         } else {
             // ------------------------------------------------------------ 8-bit: cp.async ring
             // Stage `it` lands in slot it % S; the copies of stage it + S - 2 go into the slot of
@@ -581,43 +719,69 @@ pub fn conv(
         };
         kb.wgmma_wait(0);
         acc
-    };
-    // the shortcut GEMM first (its accumulators are the epilogue's residual), then the conv's
-    // on the same slots once every warpgroup is past the shortcut's last one
-    let shortcut_accs = match (s.shortcut_gemm(), &p.shortcut, &cb.shortcut) {
-        (Some(ss), Some(k), Some(sb)) => {
-            let words = (words(&sb.x), words(&sb.w));
-            let sizes = (k.rb, p.shortcut_iters(), (k.scaled_a, k.scaled_b));
-            let ops = operands(kb, &ss, p, &at, words, sizes);
-            let acc = run(kb, &ops);
-            kb.barrier();
-            Some(acc_values(kb, p, acc, k.shift()))
-        }
-        (None, None, None) => None,
-        _ => return Err("the wgmma plan and the conv disagree on the shortcut".into()),
-    };
-    let sizes = (p.rb, p.iters(), (p.scaled_a, p.scaled_b));
-    let ops = operands(kb, s, p, &at, (words(&cb.x), words(&cb.w)), sizes);
-    let acc = run(kb, &ops);
-    let accs = acc_values(kb, p, acc, p.shift());
-    if stream.is_some_and(|st| st.read) {
-        // this thread's copies of the residual's tile done (`store_block_tile`'s barrier
-        // makes every thread's visible)
-        kb.async_wait(0);
     }
-    let sc = shortcut_accs.as_deref();
-    epilogue(
-        kb,
-        s,
-        &cb,
-        p,
-        smem,
-        (m0, n0),
-        (warp, lane),
-        &accs,
-        sc,
-        threads,
-        stream,
-    )?;
-    Ok(p.blocks() * threads)
+
+    /// The tile at `(m0, n0)`: its GEMMs (`preloaded`: the first stages of the first one) and
+    /// its epilogue, before which `next` may issue the next tile's loads (returned).
+    fn tile(
+        &self,
+        kb: &mut KernelBuilder,
+        (m0, n0): (Val, Val),
+        preloaded: Option<Vec<Vec<Val>>>,
+        next: impl FnOnce(&mut KernelBuilder) -> Option<Vec<Val>>,
+    ) -> Result<Option<Vec<Val>>, String> {
+        let (s, p, cb, smem, threads) = (self.s, self.p, self.cb, self.smem, self.threads);
+        let stream = p
+            .stream
+            .zip(self.stream_smem)
+            .map(|(st, tile)| StreamStage::new(st, (tile, 0), (m0, n0), p.stream_row_words()));
+        let block = OutTile {
+            smem,
+            m0,
+            n0,
+            bm: p.bm(),
+            bn: p.bn,
+            m: p.m,
+        };
+        if let (Some(st), Some((buf, act))) = (stream.filter(|st| st.read), &cb.residual) {
+            load_stream_tile(kb, s, (buf, *act), &block, &st, threads);
+        }
+        let shortcut = s.shortcut_gemm();
+        let (ops, sc) = self.gemms(kb, (m0, n0), &shortcut)?;
+        // the shortcut GEMM first (its accumulators are the epilogue's residual), then the
+        // conv's on the same slots once every warpgroup is past the shortcut's last one; 4-bit:
+        // the conv's first stages are loaded before the shortcut's GEMM, so both GEMMs' loads
+        // are in flight together
+        let (shortcut_accs, preloaded) = match sc {
+            Some((sops, shift)) => {
+                let conv_first = p.widen.then(|| preload(kb, &ops, AHEAD));
+                let acc = self.run(kb, &sops, preloaded);
+                kb.barrier();
+                (Some(acc_values(kb, p, acc, shift)), conv_first)
+            }
+            None => (None, preloaded),
+        };
+        let acc = self.run(kb, &ops, preloaded);
+        let accs = acc_values(kb, p, acc, p.shift());
+        let next = next(kb);
+        if stream.is_some_and(|st| st.read) {
+            // this thread's copies of the residual's tile done (`store_block_tile`'s barrier
+            // makes every thread's visible)
+            kb.async_wait(0);
+        }
+        epilogue(
+            kb,
+            s,
+            cb,
+            p,
+            smem,
+            (m0, n0),
+            (self.warp, self.lane),
+            &accs,
+            shortcut_accs.as_deref(),
+            threads,
+            stream,
+        )?;
+        Ok(next)
+    }
 }
