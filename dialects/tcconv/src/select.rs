@@ -2095,6 +2095,49 @@ mod tests {
         assert_eq!(st.map(|p| p.stream), Some(both));
     }
 
+    #[test]
+    fn only_4_bit_wgmma_plans_take_more_tiles_a_block() {
+        let plan = |c: ElemType, w: ElemType| {
+            let x = ActBuffer::new(Layout::NHWC, c, [8, 64, 56, 56]);
+            let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [8, 128, 56, 56]);
+            let wt = weight(128, 64, 3, w);
+            let e = Epilogue::none();
+            wgmma_plan(&spec(&x, &wt, &y, &e, 3), [128, 128, 128]).expect("taken")
+        };
+        // 8 x 56 x 56 rows in 196 tiles of 128 rows: 66 blocks of 3, the last with one
+        let p = plan(ElemType::U4, ElemType::I4);
+        assert_eq!((p.tiles(), p.blocks()), (196, 196));
+        let p3 = p.clone().with_block_tiles(3).expect("4-bit");
+        assert_eq!((p3.block_tiles, p3.blocks()), (3, 66));
+        assert_eq!(p.clone().with_block_tiles(1), Ok(p.clone()));
+        assert!(p.clone().with_block_tiles(0).is_err());
+        assert!(p.with_block_tiles(MAX_BLOCK_TILES + 1).is_err());
+        // 8-bit operands go through the cp.async ring: one tile a block
+        let e = plan(ElemType::U8, ElemType::I8).with_block_tiles(2).unwrap_err();
+        assert!(e.contains("only over 4-bit operands"), "{e}");
+        // the tiling's tiles_per_block reaches the plan, and no other family takes it
+        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [8, 64, 56, 56]);
+        let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [8, 128, 56, 56]);
+        let wt = weight(128, 64, 3, ElemType::I4);
+        let e = Epilogue::none();
+        let s = spec(&x, &wt, &y, &e, 3);
+        let mut tiling = choose_tiling(
+            Target::Sm90a,
+            [8 * 56 * 56, 128, 9 * 64],
+            ElemType::U4,
+            ElemType::I4,
+            None,
+        );
+        tiling.block_tile = [128, 128, 128];
+        tiling.tiles_per_block = 2;
+        match realize(Family::Wgmma, &s, &tiling, Target::Sm90a) {
+            Ok(Kernel::Wgmma(q)) => assert_eq!((q.block_tiles, q.blocks()), (2, 98)),
+            other => panic!("{other:?}"),
+        }
+        let e = realize(Family::Staged, &s, &tiling, Target::Sm90a).unwrap_err();
+        assert!(e.contains("only 'wgmma' takes more"), "{e}");
+    }
+
     /// A conv of `x` by `wt` (square kernel `k`, stride 1, same padding) into `y` with epilogue
     /// `e`, no bias, residual or shortcut.
     fn spec<'a>(

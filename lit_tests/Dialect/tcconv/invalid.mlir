@@ -631,3 +631,21 @@ func.func @weight_without_a_name(%arg0: memref<1x4x4x64xi32> {tcconv.dims = arra
   %0 = "tcconv.weight"() {dims = array<i64: 64, 1, 1, 1>, elem = "i32", name = "", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<64xi32>
   return
 }
+
+// -----
+
+func.func @tiles_per_block_off_the_wgmma_kernel(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
+  // expected-error @+1 {{tiles_per_block = 2: kernel 'staged' computes one tile a block; only 'wgmma' takes more}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, tiles_per_block = 2 : i64, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @tiles_per_block_of_nine(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
+  // expected-error @+1 {{tiles_per_block [9] must hold values in [1, 8]}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, tiles_per_block = 9 : i64, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}
