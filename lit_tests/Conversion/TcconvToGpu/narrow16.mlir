@@ -107,7 +107,11 @@
 // PAIR-NEXT: %[[RHI:.*]] = arith.shrsi %[[RW]], %c16_i32 : i32
 // SIMD: llvm.inline_asm asm_dialect = att "max.s16x2 $0, $1, $2;", "=r,r,r" %c2147385342_i32, %[[RW]]
 // PAIR: %{{.*}}:{{[0-9]+}} = scf.if %{{.*}} -> (i32, i32, i32, i32, {{.*}}) {
-// PAIR-NEXT: %[[X:.*]] = arith.addi %c65536, %{{.*}} : index
+// (read from the stream tile, the words' global slots are computed in the escape branch, the
+// only place that uses them)
+// TILE-NEXT: arith.muli
+// TILE: %[[X:.*]] = arith.addi %c65536, %{{.*}} : index
+// GLOBAL-NEXT: %[[X:.*]] = arith.addi %c65536, %{{.*}} : index
 // (sm_90 tested each value before the branch and reuses the tests)
 // SIMD-NEXT: %[[RB0:.*]] = arith.addi %[[RLO]], %c32767_i32 : i32
 // SIMD-NEXT: %[[RE0:.*]] = arith.cmpi ugt, %[[RB0]], %c65533_i32 : i32
