@@ -2113,7 +2113,9 @@ mod tests {
         assert!(p.clone().with_block_tiles(0).is_err());
         assert!(p.with_block_tiles(MAX_BLOCK_TILES + 1).is_err());
         // 8-bit operands go through the cp.async ring: one tile a block
-        let e = plan(ElemType::U8, ElemType::I8).with_block_tiles(2).unwrap_err();
+        let e = plan(ElemType::U8, ElemType::I8)
+            .with_block_tiles(2)
+            .unwrap_err();
         assert!(e.contains("only over 4-bit operands"), "{e}");
         // the tiling's tiles_per_block reaches the plan, and no other family takes it
         let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [8, 64, 56, 56]);
