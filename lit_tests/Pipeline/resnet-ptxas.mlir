@@ -13,6 +13,10 @@
 // RUN: nibble-opt %t/r18b1/model.mlir --pass-pipeline='builtin.module(qnn-verify,qnn-egraph-optimize{target=sm_90},convert-qnn-to-tcconv{target=sm_90 quantize=fused},convert-tcconv-to-gpu{target=sm_90})' --emit=artifact --weights %t/r18b1/weights.safetensors -o %t/r18b1-fused
 // RUN: not grep -q '_quantize(' %t/r18b1-fused/kernels.ptx
 // RUN: %ptxas -arch=sm_90 --warning-as-error %t/r18b1-fused/kernels.ptx -o %t/r18b1-fused.cubin
+// The wgmma kernels' tile loop (tiles-per-block, every conv the wgmma kernel takes) assembles
+// for sm_90a too:
+// RUN: nibble-opt %t/r18/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a kernel=wgmma tiles-per-block=2})' --emit=artifact --weights %t/r18/weights.safetensors -o %t/r18-tiles > /dev/null
+// RUN: %ptxas -arch=sm_90a --warning-as-error %t/r18-tiles/kernels.ptx -o %t/r18-tiles.cubin
 
 // CHECK: r18 sm_75: ptxas ok, {{[0-9]+}} kernels, {{[0-9]+}} conv kernels spill
 // CHECK: r18 sm_80: ptxas ok
