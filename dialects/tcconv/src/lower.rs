@@ -974,7 +974,7 @@ impl<'g> Lowering<'g> {
             };
             // more tiles a block where asked for and the plan takes them
             let tiles_per_block = match (&k, self.opts.tiles_per_block) {
-                (Kernel::Wgmma(p), Some(n)) if p.clone().with_block_tiles(n).is_ok() => n,
+                (Kernel::Wgmma(p), Some(n)) if p.block_tiles_error(n).is_none() => n,
                 _ => 1,
             };
             // the staged kernel's K across a thread-block cluster, where asked for

@@ -1295,21 +1295,27 @@ impl WgmmaPlan {
     /// have them: only 4-bit operands (widened in registers, so the next tile's first stages
     /// wait in registers over an epilogue) and at most [`MAX_BLOCK_TILES`].
     pub fn with_block_tiles(mut self, n: i64) -> Result<Self, String> {
-        if n == 1 {
-            return Ok(self);
-        }
-        if !(1..=MAX_BLOCK_TILES).contains(&n) {
-            return Err(format!(
-                "tiles_per_block = {n} is not in [1, {MAX_BLOCK_TILES}]"
-            ));
-        }
-        if !self.widen || self.persistent.is_some() {
-            return Err(format!(
-                "tiles_per_block = {n}: the wgmma kernel computes more tiles a block only over 4-bit operands"
-            ));
+        if let Some(e) = self.block_tiles_error(n) {
+            return Err(e);
         }
         self.block_tiles = n;
         Ok(self)
+    }
+    /// Why the plan cannot have `n` output tiles a block ([`WgmmaPlan::with_block_tiles`]).
+    pub fn block_tiles_error(&self, n: i64) -> Option<String> {
+        if n == 1 {
+            None
+        } else if !(1..=MAX_BLOCK_TILES).contains(&n) {
+            Some(format!(
+                "tiles_per_block = {n} is not in [1, {MAX_BLOCK_TILES}]"
+            ))
+        } else if !self.widen || self.persistent.is_some() {
+            Some(format!(
+                "tiles_per_block = {n}: the wgmma kernel computes more tiles a block only over 4-bit operands"
+            ))
+        } else {
+            None
+        }
     }
     /// Blocks launched: one a tile, or the persistent grid.
     pub fn blocks(&self) -> i64 {

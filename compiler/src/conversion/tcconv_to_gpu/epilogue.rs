@@ -404,20 +404,27 @@ pub fn store_tile(
         .collect();
     // the residual's words from the stream tile where it holds them
     let smem_words = tile.stream.filter(|st| st.read);
+    // `f` on this lane's first channel of each n-tile of the group starting at n-tile `nt0`
+    let each_channel =
+        |kb: &mut KernelBuilder, nt0: usize, f: &mut dyn FnMut(&mut KernelBuilder, Val)| {
+            for g in nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize) {
+                let off = kb.idx(g as i64 * 8);
+                let o0 = kb.add(nbase, off);
+                let oc = kb.add(o0, t2);
+                f(kb, oc);
+            }
+        };
     // the residual's global slots of a group's channel pairs, row half inner
     let group_slots = |kb: &mut KernelBuilder, (mt, nt0): (usize, usize)| {
         let (_, ab) = narrow.expect("a narrow16 residual");
         let mut slots = vec![];
-        for g in nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize) {
-            let off = kb.idx(g as i64 * 8);
-            let o0 = kb.add(nbase, off);
-            let oc = kb.add(o0, t2);
+        each_channel(kb, nt0, &mut |kb, oc| {
             let oe = clamp_last(kb, tile.exact_o, oc, o_total - 2);
             for rh in 0..rhalves as usize {
                 let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
                 slots.push(act_slot(kb, ab, n, oe, y, x));
             }
-        }
+        });
         slots
     };
     // a group's words in flight, and its slots where they were needed to load them (from the
@@ -430,16 +437,13 @@ pub fn store_tile(
             return ((mt, nt0), Some(slots), words);
         };
         let mut words = vec![];
-        for g in nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize) {
-            let off = kb.idx(g as i64 * 8);
-            let o0 = kb.add(nbase, off);
-            let oc = kb.add(o0, t2);
+        each_channel(kb, nt0, &mut |kb, oc| {
             for rh in 0..rhalves as usize {
                 let (m, ..) = rows[mt * rhalves as usize + rh];
                 let wi = st.word(kb, m, oc);
                 words.push(kb.load(st.smem, wi));
             }
-        }
+        });
         ((mt, nt0), None, words)
     };
     // the groups whose words are in flight, oldest first: the first NARROW_AHEAD up front, then
@@ -466,8 +470,9 @@ pub fn store_tile(
                         pending.push_back(group_words(kb, g));
                         issued += 1;
                     }
+                    let mut slots = slots;
                     let mut slots_of = |kb: &mut KernelBuilder| {
-                        slots.clone().unwrap_or_else(|| group_slots(kb, group))
+                        slots.take().unwrap_or_else(|| group_slots(kb, group))
                     };
                     narrow_res = buf.pair_values(kb, &mut slots_of, &words).into_iter();
                 }

@@ -51,11 +51,12 @@
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
 use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK, MAINLOOP_UNROLL};
-use super::conv::{ConvArgs, ConvBufs, ConvSpec};
+use super::conv::{ConvArgs, ConvBufs, ConvSpec, ShortcutBufs};
 use super::epilogue::{load_stream_tile, store_block_tile, OutTile, StreamStage, WarpTile};
 use super::layout::{gemm_row, Axis, Buf, IndexMath};
 use super::staged::widen_pair;
 use nibble_qnn::semantics::ElemType;
+use nibble_tcconv::select::ShortcutK;
 pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan, WGMMA_SMEM};
 
 /// wgmma's operand type name.
@@ -103,6 +104,11 @@ impl Operands<'_> {
     ) {
         each_source(kb, self.s, &self.k, self.words, &self.a, &self.b, it, f)
     }
+}
+
+/// The memory a buffer's i32 words are read from.
+fn words_of(b: &Buf) -> Val {
+    b.words.unwrap_or(b.mem)
 }
 
 /// `x * k` for an index value and a constant.
@@ -244,8 +250,9 @@ fn fill_sets(kb: &mut KernelBuilder, ops: &Operands, sets: &mut Vec<Vec<Val>>, d
 }
 
 /// Stages of its next tile a block loads before an epilogue ([`WgmmaPlan::block_tiles`]):
-/// one, the whole K of a 1 x 1 conv over up to 64 4-bit channels; more would keep too many
-/// registers over the epilogue (ResNet-50's 3 x 3 convs spill with three).
+/// one, the whole K of a 1 x 1 conv over up to 64 4-bit channels; each more keeps its words in
+/// registers over the epilogue (ptxas, ResNet-50 W4A4 batch 256: the 80-register 3 x 3 convs
+/// spill 396 bytes with one, 488 with three).
 const NEXT_TILE_STAGES: i64 = 1;
 
 /// The 4-bit main loop: every thread loads its 16-byte chunks of stage `it + AHEAD` into
@@ -270,7 +277,7 @@ fn widened_mainloop(
     let store =
         |kb: &mut KernelBuilder, words: &[Val], sl: Val| store_widened(kb, p, smem, ops, words, sl);
     let iters = ops.iters;
-    // stages 0 .. AHEAD in registers (`load_words` repeats the last stage past it: never stored)
+    // stages 0 .. AHEAD in registers (`fill_sets` repeats the last stage past it: never stored)
     let mut sets = preloaded.unwrap_or_default();
     fill_sets(kb, ops, &mut sets, AHEAD);
     let zero = kb.idx(0);
@@ -552,10 +559,16 @@ pub fn conv(
     let stream_smem = p
         .stream
         .map(|_| kb.dynamic_smem_at(p.stream_tile_byte(), p.stream_words()));
+    let shortcut = match (s.shortcut_gemm(), &p.shortcut, &cb.shortcut) {
+        (Some(spec), Some(k), Some(bufs)) => Some(Shortcut { spec, k, bufs }),
+        (None, None, None) => None,
+        _ => return Err("the wgmma plan and the conv disagree on the shortcut".into()),
+    };
     let k = Block {
         s,
         p,
         cb: &cb,
+        shortcut,
         smem,
         base: kb.smem_address(smem),
         stream_smem,
@@ -619,11 +632,19 @@ pub fn conv(
     }
 }
 
+/// The shortcut GEMM a conv's kernel runs first on the same tile: its spec, K and buffers.
+struct Shortcut<'a> {
+    spec: ConvSpec<'a>,
+    k: &'a ShortcutK,
+    bufs: &'a ShortcutBufs,
+}
+
 /// What a block's threads share over the tiles they compute.
 struct Block<'a> {
     s: &'a ConvSpec<'a>,
     p: &'a WgmmaPlan,
     cb: &'a ConvBufs<'a>,
+    shortcut: Option<Shortcut<'a>>,
     /// The slots (and the staged output tile), and their shared-memory byte address.
     smem: Val,
     base: Val,
@@ -645,37 +666,36 @@ impl Block<'_> {
         }
     }
 
-    /// The conv's GEMM and its shortcut's (if any) of the tile at `at`.
-    fn gemms<'b>(
-        &'b self,
-        kb: &mut KernelBuilder,
-        at: (Val, Val),
-        shortcut: &'b Option<ConvSpec<'b>>,
-    ) -> Result<(Operands<'b>, Option<(Operands<'b>, i64)>), String> {
-        let (s, p, cb) = (self.s, self.p, self.cb);
-        let words = |b: &Buf| b.words.unwrap_or(b.mem);
-        let at = self.load_at(at);
+    /// The conv's GEMM of the tile at `at`.
+    fn conv_ops(&self, kb: &mut KernelBuilder, at: (Val, Val)) -> Operands<'_> {
+        let (p, cb) = (self.p, self.cb);
         let sizes = (p.rb, p.iters(), (p.scaled_a, p.scaled_b));
-        let ops = operands(kb, s, p, &at, (words(&cb.x), words(&cb.w)), sizes);
-        let sc = match (shortcut, &p.shortcut, &cb.shortcut) {
-            (Some(ss), Some(k), Some(sb)) => {
-                let w = (words(&sb.x), words(&sb.w));
-                let sizes = (k.rb, p.shortcut_iters(), (k.scaled_a, k.scaled_b));
-                Some((operands(kb, ss, p, &at, w, sizes), k.shift()))
-            }
-            (None, None, None) => None,
-            _ => return Err("the wgmma plan and the conv disagree on the shortcut".into()),
-        };
-        Ok((ops, sc))
+        let words = (words_of(&cb.x), words_of(&cb.w));
+        operands(kb, self.s, p, &self.load_at(at), words, sizes)
+    }
+
+    /// The shortcut's GEMM (if any) of the tile at `at`, and the shift of its accumulators.
+    fn shortcut_ops(&self, kb: &mut KernelBuilder, at: (Val, Val)) -> Option<(Operands<'_>, i64)> {
+        let sc = self.shortcut.as_ref()?;
+        let sizes = (
+            sc.k.rb,
+            self.p.shortcut_iters(),
+            (sc.k.scaled_a, sc.k.scaled_b),
+        );
+        let words = (words_of(&sc.bufs.x), words_of(&sc.bufs.w));
+        let ops = operands(kb, &sc.spec, self.p, &self.load_at(at), words, sizes);
+        Some((ops, sc.k.shift()))
     }
 
     /// The first stages of the first GEMM (the shortcut's, if any) of the tile at `at`.
     fn preload_first(&self, kb: &mut KernelBuilder, at: (Val, Val)) -> Vec<Vec<Val>> {
-        let shortcut = self.s.shortcut_gemm();
-        let (ops, sc) = self
-            .gemms(kb, at, &shortcut)
-            .expect("checked by the first tile");
-        preload(kb, sc.as_ref().map_or(&ops, |(o, _)| o), NEXT_TILE_STAGES)
+        match self.shortcut_ops(kb, at) {
+            Some((ops, _)) => preload(kb, &ops, NEXT_TILE_STAGES),
+            None => {
+                let ops = self.conv_ops(kb, at);
+                preload(kb, &ops, NEXT_TILE_STAGES)
+            }
+        }
     }
 
     /// One GEMM from zero accumulators to the finished wgmma groups (`preloaded`: its first
@@ -746,8 +766,8 @@ impl Block<'_> {
         if let (Some(st), Some((buf, act))) = (stream.filter(|st| st.read), &cb.residual) {
             load_stream_tile(kb, s, (buf, *act), &block, &st, threads);
         }
-        let shortcut = s.shortcut_gemm();
-        let (ops, sc) = self.gemms(kb, (m0, n0), &shortcut)?;
+        let ops = self.conv_ops(kb, (m0, n0));
+        let sc = self.shortcut_ops(kb, (m0, n0));
         // the shortcut GEMM first (its accumulators are the epilogue's residual), then the
         // conv's on the same slots once every warpgroup is past the shortcut's last one; 4-bit:
         // the conv's first stages are loaded before the shortcut's GEMM, so both GEMMs' loads
