@@ -583,8 +583,8 @@ pub fn conv(
         k.tile(kb, (m0, n0), None, |_| None)?;
         return Ok(p.blocks() * threads);
     }
-    if !p.widen {
-        return Err("the wgmma kernel computes more tiles a block only over 4-bit operands".into());
+    if let Some(e) = p.block_tiles_error(p.block_tiles) {
+        return Err(e);
     }
     // tiles b, b + G, ... below the tile count: (tiles - b + G - 1) / G of them
     let grid = kb.idx(p.blocks());
