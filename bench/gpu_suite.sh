@@ -6,7 +6,9 @@
 # of them into one archive beside it ($OUT.tgz).
 #   [ONLY=REGEX] [REPEAT=N] [ENVS="label:VAR=value ..."] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
 #   (default: check sanitize bench torch)
-# peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run.
+# peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run;
+# PEERS_PLANS="artifact ..." times each conv launch of those artifacts as its GEMMs
+# (bench/conv_vs_peers.py OUT ARTIFACT sets them beside the artifact's profile).
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
 # "rfc0 rfc3 rfc9"; NCU_TARGET, default sm_90, may name a suffixed variant: sm_90a-wg): speed of light, tensor pipe, occupancy, warp stall reasons;
 # or, with NCU_ART=artifact, on the first NCU_COUNT conv launches of that network.
@@ -148,7 +150,10 @@ if [[ " $steps " == *" kernels "* ]]; then
 fi
 
 if [[ " $steps " == *" peers "* ]]; then
-  python3 bench/peers.py bench/conv_workloads.json --batches "${TORCH_BATCHES:-1,8,16,64,256}" 2>&1 | tee "$out/peers.txt" | grep -v '^{'
+  # PEERS_PLANS="artifact ...": also each conv launch of those artifacts as the GEMMs it computes
+  plans=()
+  for a in ${PEERS_PLANS:-}; do plans+=(--plan "$s/art/$a/plan.json"); done
+  python3 bench/peers.py bench/conv_workloads.json --batches "${TORCH_BATCHES:-1,8,16,64,256}" "${plans[@]}" 2>&1 | tee "$out/peers.txt" | grep -v '^{'
 fi
 
 if [[ " $steps " == *" torch "* ]]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Vendor GEMM peers, measured in the same GPU run as nibble (bench/gpu_suite.sh peers).
 
-    python3 bench/peers.py bench/conv_workloads.json [--batches 1,8,64,256]
+    python3 bench/peers.py bench/conv_workloads.json [--batches 1,8,64,256] [--plan ART/plan.json ...]
 
 Each conv is timed as the GEMM it becomes under im2col (M = N*OH*OW, N = out channels,
 K = C*KH*KW) on cuBLASLt: int8 x int8 -> int32 (`torch._int_mm`) and fp8 e4m3 -> bf16
@@ -10,6 +10,11 @@ elementwise op are not counted, so a network's sum is a lower bound for a networ
 these GEMMs: the strongest peer a conv kernel has on this card. Printed per RFC layer and, for
 ResNet-50 (torchvision v1.5 shapes, the stride on the 3x3), summed over its 53 convs per batch;
 the last line is the JSON of everything.
+
+--plan: an artifact's launch plan; each of its conv launches is timed as the GEMMs it computes
+(the conv's and, where the kernel runs one, its shortcut's: M = N*OH*OW of its output, N = out
+channels, K = C*KH*KW of each weight, a space-to-depth weight at its source shape), so that
+`bench/conv_vs_peers.py` can set every launch of the network beside its peers.
 """
 import argparse
 import json
@@ -71,12 +76,44 @@ def resnet50_convs(n):
     return convs
 
 
+def plan_gemms(path):
+    """[(launch index, kernel, [(M, N, K), ...])] of an artifact's conv launches."""
+    plan = json.load(open(path))
+    out = []
+    for i, l in enumerate(plan["launches"]):
+        bufs = [plan["buffers"][a["Buffer"]] for a in l["args"] if "Buffer" in a]
+        convs = []
+        for a in l["args"]:
+            pk = plan["weights"][a["Weight"]].get("packing", {}) if "Weight" in a else {}
+            if not pk.get("packing", "").startswith("Conv"):
+                continue
+            o, c, kh, kw = pk.get("space_to_depth", {}).get("source_dims") or pk["dims"]
+            outs = [b for b in bufs if b["dims"][1] == o]
+            if outs:
+                n, _, oh, ow = outs[-1]["dims"]
+                convs.append((n * oh * ow, o, c * kh * kw))
+        if convs:
+            out.append((i, l["kernel"], convs))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("workloads")
     ap.add_argument("--batches", default="1,8,64,256")
+    ap.add_argument("--plan", action="append", default=[])
     args = ap.parse_args()
-    res = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "rfc": [], "resnet50": []}
+    res = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "rfc": [], "resnet50": [],
+           "plans": {}}
+    for path in args.plan:
+        launches = []
+        for i, kernel, gemms in plan_gemms(path):
+            ti = sum(int8_ms(*g) for g in gemms) * 1e3
+            tf = sum(fp8_ms(*g) for g in gemms) * 1e3
+            launches.append({"launch": i, "kernel": kernel, "gemms": gemms, "int8_us": ti, "fp8_us": tf})
+            print(f"peer {path} launch {i} {kernel} {gemms}: cuBLASLt int8 {ti:.1f} us, fp8 {tf:.1f} us",
+                  flush=True)
+        res["plans"][path] = launches
     for i, w in enumerate(json.load(open(args.workloads))["workloads"]):
         m, n, k = gemm_of(*w)
         ti, tf = int8_ms(m, n, k), fp8_ms(m, n, k)
