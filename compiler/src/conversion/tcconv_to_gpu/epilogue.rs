@@ -111,12 +111,15 @@ pub fn epilogue(
     out: ElemType,
 ) -> Result<Val, String> {
     let p = ChannelParams::load(kb, e, cc, channels)?;
-    epilogue_at(kb, e, &p, acc, r, out, false)
+    epilogue_at(kb, e, &p, acc, r, out, false, false)
 }
 
 /// [`epilogue`] with the channel's parameters `p` read before. `packed_store`: the result goes
 /// only to a packed 4-bit store, whose packing saturates to the type ([`nibble_pair`]), so a
-/// final clamp to exactly the type's range is left to it.
+/// final clamp to exactly the type's range is left to it. `sum_fits_i32`: the caller knows the
+/// residual sum's exact value lies in i32 ([`ResidualSumBound`]), so it is the i32 sum of the
+/// two terms' low words (no 64-bit sum, no saturation).
+#[allow(clippy::too_many_arguments)]
 pub fn epilogue_at(
     kb: &mut KernelBuilder,
     e: &Epilogue,
@@ -125,6 +128,7 @@ pub fn epilogue_at(
     r: Option<Val>,
     out: ElemType,
     packed_store: bool,
+    sum_fits_i32: bool,
 ) -> Result<Val, String> {
     let missing = || "epilogue parameters not loaded".to_string();
     let y = match &e.kind {
@@ -148,7 +152,12 @@ pub fn epilogue_at(
                 && kb.t(r) == Scalar::I32
                 && shifts(c)
                 && shifts(rc);
-            if narrow {
+            if sum_fits_i32 && !e.rounding.is_f32() {
+                // the exact sum is an i32: the i32 sum of the terms' low words (mod 2^32) is it
+                let y = kb.trunc(y, Scalar::I32);
+                let ry = kb.trunc(ry, Scalar::I32);
+                kb.add(y, ry)
+            } else if narrow {
                 kb.add(y, ry)
             } else {
                 kb.add_sat64(y, ry)
@@ -456,10 +465,147 @@ pub fn store_tile(
             issued += 1;
         }
     }
+    // a narrow16 residual read as its i16 values: the residual sum in i32 where the epilogue's
+    // scales bound it (the value of a tile whose residual has escapes, or whose biases pass the
+    // bound's limit, takes the general sum)
+    let sum_bound = narrow
+        .filter(|_| bufs.residual_regs.is_none())
+        .and_then(|_| ResidualSumBound::of(s.epilogue, conv_k(s), s.input.elem, s.weight.elem));
+    // this lane's two channels of n-tile `nt`: bias and scales read once for both row halves,
+    // as pairs (8-byte loads) where the channel count allows
+    let chans_of = |kb: &mut KernelBuilder, nt: usize| -> Result<Vec<Chan>, String> {
+        let off = kb.idx(nt as i64 * 8);
+        let o0 = kb.add(nbase, off);
+        let oc = kb.add(o0, t2);
+        let params = ChannelParams::load_pair(kb, s.epilogue, oc, channels)?;
+        let biases = bias_pair(kb, bb, oc, channels);
+        let sbiases = bias_pair(kb, bufs.residual_regs.and_then(|(_, b)| b), oc, channels);
+        let mut chans = vec![];
+        for (ci, params) in params.into_iter().enumerate() {
+            let k = kb.idx(ci as i64);
+            let o = kb.add(oc, k);
+            let occ = clamp_last(kb, tile.exact_o, o, o_total - 1);
+            chans.push(Chan {
+                o,
+                occ,
+                bias: biases[ci],
+                params,
+                sbias: sbiases[ci],
+            });
+        }
+        Ok(chans)
+    };
+    // the epilogue's values of n-tile `nt` of m-tile `mt` (`residual`: each row half's values of
+    // the two channels), and the second output's: (row index in `rows`, channel, value)
+    let values_of = |kb: &mut KernelBuilder,
+                     (mt, nt): (usize, usize),
+                     chans: &[Chan],
+                     residual: &[Option<[Val; 2]>],
+                     sum_fits_i32: bool|
+     -> Result<Outs, String> {
+        let tile_base = (mt * tile.nt as usize + nt) * per;
+        let mut vals = vec![];
+        let mut zvals = vec![];
+        for i in 0..per {
+            let (rh, ci) = (i / 2, i % 2);
+            let row = mt * rhalves as usize + rh;
+            let ch = &chans[ci];
+            let mut acc = accs[tile_base + i];
+            if let Some(bv) = ch.bias {
+                acc = kb.add(acc, bv);
+            }
+            let r = residual[rh].map(|r| r[ci]);
+            let (params, out) = (&ch.params, s.output.elem);
+            let v = epilogue_at(kb, s.epilogue, params, acc, r, out, packed, sum_fits_i32)?;
+            if let Some(((_, zb), so)) = second {
+                let sp = params.second.ok_or("second output parameters not loaded")?;
+                let zpacked = zb.storage() == Storage::Packed4;
+                let z = second_output_at(kb, so, sp, v, zb.elem, zpacked)?;
+                zvals.push((row, ch.o, z));
+            }
+            vals.push((row, ch.o, v));
+        }
+        Ok((vals, zvals))
+    };
+    // a narrow16 residual's group of n-tiles with its sum in i32 where `sum_bound` allows:
+    // the epilogue's values of each n-tile, computed in one branch on whether every residual
+    // value is an i16 (no escape) and every bias within the bound's limit (the i32 sum), or
+    // not (the escapes read, the 64-bit sum saturated)
+    let group_values = |kb: &mut KernelBuilder,
+                        (mt, nt0): (usize, usize),
+                        buf: &Buf,
+                        words: &[Val],
+                        slots: &mut dyn FnMut(&mut KernelBuilder) -> Vec<Val>,
+                        bound: ResidualSumBound|
+     -> Result<std::collections::VecDeque<Outs>, String> {
+        let nts: Vec<usize> = (nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize)).collect();
+        let chans = nts
+            .iter()
+            .map(|&nt| chans_of(kb, nt))
+            .collect::<Result<Vec<_>, String>>()?;
+        let halves = Buf::halves(kb, words);
+        let any = Buf::any_escape(kb, words, &halves);
+        let mut wide_bias = kb.c(Scalar::I1, 0);
+        for b in chans.iter().flatten().filter_map(|c| c.bias) {
+            let far = bound.bias_beyond(kb, b);
+            wide_bias = kb.orb(wide_bias, far);
+        }
+        let general = kb.orb(any, wide_bias);
+        let general = kb.unlikely(general);
+        let err = std::cell::RefCell::new(None);
+        let flat = |kb: &mut KernelBuilder, r: &[Val], fits: bool| -> Vec<Val> {
+            if err.borrow().is_some() {
+                return vec![];
+            }
+            let mut pairs = r.chunks(2).map(|c| [c[0], c[1]]);
+            let mut out = (vec![], vec![]);
+            for (j, &nt) in nts.iter().enumerate() {
+                let residual: Vec<_> = (0..rhalves).map(|_| pairs.next()).collect();
+                match values_of(kb, (mt, nt), &chans[j], &residual, fits) {
+                    Ok((v, z)) => {
+                        out.0.extend(v.into_iter().map(|x| x.2));
+                        out.1.extend(z.into_iter().map(|x| x.2));
+                    }
+                    Err(e) => {
+                        *err.borrow_mut() = Some(e);
+                        return vec![];
+                    }
+                }
+            }
+            out.0.into_iter().chain(out.1).collect()
+        };
+        let out = kb.if_else(
+            general,
+            |kb| {
+                let r = buf.resolve_escapes(kb, slots, &halves);
+                flat(kb, &r, false)
+            },
+            |kb| flat(kb, &halves, true),
+        );
+        if let Some(e) = err.into_inner() {
+            return Err(e);
+        }
+        // back into (row, channel, value) lists, n-tile by n-tile
+        let nz = if second.is_some() { per } else { 0 };
+        let (vs, zs) = out.split_at(nts.len() * per);
+        Ok(nts
+            .iter()
+            .enumerate()
+            .map(|(j, _)| {
+                let entry =
+                    |i: usize, v: Val| (mt * rhalves as usize + i / 2, chans[j][i % 2].o, v);
+                let vals = (0..per).map(|i| entry(i, vs[j * per + i])).collect();
+                let zvals = (0..nz).map(|i| entry(i, zs[j * nz + i])).collect();
+                (vals, zvals)
+            })
+            .collect())
+    };
     for mt in 0..tile.mt as usize {
         // with whole-row stores: the packed words of each row half, n-tile by n-tile
         let mut row_words: Vec<Vec<Val>> = vec![vec![]; rhalves as usize];
         let mut narrow_res = vec![].into_iter();
+        // the values of a group's n-tiles, computed at its first (`group_values`)
+        let mut group_outs = std::collections::VecDeque::new();
         // a narrow16 output's wide-plane stores behind one branch a group
         let mut escapes = vec![];
         for nt in 0..tile.nt as usize {
@@ -474,75 +620,58 @@ pub fn store_tile(
                     let mut slots_of = |kb: &mut KernelBuilder| {
                         slots.take().unwrap_or_else(|| group_slots(kb, group))
                     };
-                    narrow_res = buf.pair_values(kb, &mut slots_of, &words).into_iter();
+                    match sum_bound {
+                        Some(bound) => {
+                            group_outs =
+                                group_values(kb, (mt, nt), buf, &words, &mut slots_of, bound)?;
+                        }
+                        None => {
+                            narrow_res = buf.pair_values(kb, &mut slots_of, &words).into_iter();
+                        }
+                    }
                 }
             }
             let off = kb.idx(nt as i64 * 8);
             let o0 = kb.add(nbase, off);
-            let oc = kb.add(o0, t2);
-            // this lane's two channels: bias and scales read once for both row halves, as
-            // pairs (8-byte loads) where the channel count allows
-            let params = ChannelParams::load_pair(kb, s.epilogue, oc, channels)?;
-            let biases = bias_pair(kb, bb, oc, channels);
-            let sbiases = bias_pair(kb, bufs.residual_regs.and_then(|(_, b)| b), oc, channels);
-            let mut chans = vec![];
-            for (ci, params) in params.into_iter().enumerate() {
-                let k = kb.idx(ci as i64);
-                let o = kb.add(oc, k);
-                let occ = clamp_last(kb, tile.exact_o, o, o_total - 1);
-                chans.push((o, occ, biases[ci], params, sbiases[ci]));
-            }
-            let tile_base = (mt * tile.nt as usize + nt) * per;
-            // the residual values of each row half, channels o and o + 1
-            let residual: Vec<Option<[Val; 2]>> = (0..rhalves as usize)
-                .map(|rh| {
-                    let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
-                    if let Some((sacc, _)) = bufs.residual_regs {
-                        // the residual's values of the same fragment slots, plus the shortcut's
-                        // bias
-                        return Some([0, 1].map(|ci| {
-                            let a = sacc[tile_base + 2 * rh + ci];
-                            match chans[ci].4 {
-                                Some(b) => kb.add(a, b),
-                                None => a,
+            let (vals, zvals) = match group_outs.pop_front() {
+                Some(outs) => outs,
+                None => {
+                    let chans = chans_of(kb, nt)?;
+                    let tile_base = (mt * tile.nt as usize + nt) * per;
+                    // the residual values of each row half, channels o and o + 1
+                    let residual: Vec<Option<[Val; 2]>> = (0..rhalves as usize)
+                        .map(|rh| {
+                            let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
+                            if let Some((sacc, _)) = bufs.residual_regs {
+                                // the residual's values of the same fragment slots, plus the
+                                // shortcut's bias
+                                return Some([0, 1].map(|ci| {
+                                    let a = sacc[tile_base + 2 * rh + ci];
+                                    match chans[ci].sbias {
+                                        Some(b) => kb.add(a, b),
+                                        None => a,
+                                    }
+                                }));
                             }
-                        }));
-                    }
-                    match (pair_residual, rb) {
-                        (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
-                            narrow_res.next()
-                        }
-                        (Some((buf, ab)), _) => {
-                            Some(residual_pair(kb, buf, ab, (n, y, x), oc, tile.exact_o))
-                        }
-                        (None, Some((buf, ab))) => Some([0, 1].map(|ci| {
-                            let sl = act_slot(kb, ab, n, chans[ci].1, y, x);
-                            buf.load_slot(kb, sl)
-                        })),
-                        (None, None) => None,
-                    }
-                })
-                .collect();
-            let mut vals = vec![]; // (row index in `rows`, o, value)
-            let mut zvals = vec![]; // the same for the second output
-            for i in 0..per {
-                let (rh, ci) = (i / 2, i % 2);
-                let row = mt * rhalves as usize + rh;
-                let (o, _, bias, params, _) = &chans[ci];
-                let mut acc = accs[tile_base + i];
-                if let Some(bv) = bias {
-                    acc = kb.add(acc, *bv);
+                            match (pair_residual, rb) {
+                                (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
+                                    narrow_res.next()
+                                }
+                                (Some((buf, ab)), _) => {
+                                    let oc = kb.add(o0, t2);
+                                    Some(residual_pair(kb, buf, ab, (n, y, x), oc, tile.exact_o))
+                                }
+                                (None, Some((buf, ab))) => Some([0, 1].map(|ci| {
+                                    let sl = act_slot(kb, ab, n, chans[ci].occ, y, x);
+                                    buf.load_slot(kb, sl)
+                                })),
+                                (None, None) => None,
+                            }
+                        })
+                        .collect();
+                    values_of(kb, (mt, nt), &chans, &residual, false)?
                 }
-                let r = residual[rh].map(|r| r[ci]);
-                let v = epilogue_at(kb, s.epilogue, params, acc, r, s.output.elem, packed)?;
-                if let Some(((_, zb), so)) = second {
-                    let sp = params.second.ok_or("second output parameters not loaded")?;
-                    let zpacked = zb.storage() == Storage::Packed4;
-                    let z = second_output_at(kb, so, sp, v, zb.elem, zpacked)?;
-                    zvals.push((row, *o, z));
-                }
-                vals.push((row, *o, v));
-            }
+            };
             let staged = |second: bool| tile.stage.as_ref().filter(|st| st.second == second);
             if whole_rows.is_some() {
                 for (rh, words) in row_words.iter_mut().enumerate() {
@@ -592,6 +721,93 @@ pub fn store_tile(
         }
     }
     Ok(())
+}
+
+/// One of a lane's two channels of an n-tile in [`store_tile`]: the channel, the channel
+/// clamped to the last, its bias, scales and shortcut bias.
+struct Chan {
+    o: Val,
+    occ: Val,
+    bias: Option<Val>,
+    params: ChannelParams,
+    sbias: Option<Val>,
+}
+
+/// An n-tile's epilogue values and second-output values: (row index, channel, value).
+type Outs = (Vec<(usize, Val, Val)>, Vec<(usize, Val, Val)>);
+
+/// Products a conv's accumulator sums (taps x input channels; padding counts as 0).
+fn conv_k(s: &ConvSpec) -> i64 {
+    s.kernel[0] * s.kernel[1] * s.input.dims[1].max(s.weight.dims[1])
+}
+
+/// The largest magnitude of an integer element type's values.
+fn magnitude(e: ElemType) -> i128 {
+    let (lo, hi) = e.range();
+    (lo as i128).abs().max((hi as i128).abs())
+}
+
+/// Where a residual epilogue's exact sum `round(a * b / 2^c) + round(r * rb / 2^rc)` provably
+/// lies in i32, so that the kernel adds the terms' low words in 32 bits instead of forming the
+/// 64-bit sum and saturating it (ResNet-50's stream convs spend most of their instructions in
+/// this epilogue): for residual values `r` of an i16 (a narrow16 stream without escapes) and
+/// `a` = an accumulator of `k` products of the input's and the weight's types plus a bias of
+/// magnitude at most [`bias_limit`](Self::bias_limit). The accumulator's bound is static; a
+/// bias is a weight the kernel reads, so the kernel compares it with the limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResidualSumBound {
+    pub bias_limit: i64,
+}
+
+impl ResidualSumBound {
+    /// The bound of a residual epilogue `e` with exact rounding; None for other epilogues, or
+    /// where even a zero bias leaves the sum outside i32.
+    pub fn of(e: &Epilogue, k: i64, x: ElemType, w: ElemType) -> Option<Self> {
+        let EpilogueKind::Residual { scales, residual } = &e.kind else {
+            return None;
+        };
+        if e.rounding.is_f32() || k < 0 {
+            return None;
+        }
+        // |round(v * m / 2^c)| <= |v| |m| / 2^c + 1 for every exact rounding mode
+        let term = |v: i128, m: i32, c: i32| -> Option<i128> {
+            (0..=62)
+                .contains(&c)
+                .then(|| ((v * (m as i128).abs() + (1i128 << c) - 1) >> c) + 1)
+        };
+        let ry = (0..residual.len())
+            .map(|i| {
+                let d = residual.get(i);
+                term(1 << 15, d.multiplier, d.shift)
+            })
+            .try_fold(0i128, |a, t| t.map(|t| a.max(t)))?;
+        let ymax = i32::MAX as i128 - ry;
+        // the largest |a| each channel's term keeps within ymax: |a| |m| / 2^c + 1 <= ymax
+        let a_cap = (0..scales.len())
+            .map(|i| {
+                let d = scales.get(i);
+                let m = (d.multiplier as i128).abs();
+                match (0..=62).contains(&d.shift) {
+                    false => None,
+                    true if m == 0 => Some(i32::MAX as i128),
+                    true => Some((((ymax - 1).max(0)) << d.shift) / m),
+                }
+            })
+            .try_fold(i32::MAX as i128, |a, t| t.map(|t| a.min(t)))?;
+        let acc = k as i128 * magnitude(x) * magnitude(w);
+        let limit = a_cap - acc;
+        (limit >= 0 && ymax > 0).then(|| ResidualSumBound {
+            bias_limit: limit.min(i32::MAX as i128) as i64,
+        })
+    }
+
+    /// Whether the i32 bias `b` lies outside [-limit, limit]: `(b + limit) as u32 > 2 limit`.
+    fn bias_beyond(&self, kb: &mut KernelBuilder, b: Val) -> Val {
+        let l = kb.i32c(self.bias_limit);
+        let biased = kb.add(b, l);
+        let span = kb.i32c((2 * self.bias_limit as u64) as u32 as i32 as i64);
+        kb.cmp(Cmp::Ugt, biased, span)
+    }
 }
 
 /// The i32 biases of channels `oc` and `oc + 1` (`oc` even) from `b`: one 8-byte load where
@@ -1087,5 +1303,155 @@ fn tile_vectors(
             inside,
         };
         f(kb, &tv);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nibble_qnn::graph::ChannelScales;
+    use nibble_qnn::semantics::{round_shift, Dyadic, Rounding};
+
+    /// A small deterministic generator (xorshift64*).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn range(&mut self, lo: i64, hi: i64) -> i64 {
+            lo + (self.next() % (hi - lo + 1) as u64) as i64
+        }
+    }
+
+    fn residual(scales: ChannelScales, residual: ChannelScales, rounding: Rounding) -> Epilogue {
+        Epilogue {
+            kind: EpilogueKind::Residual { scales, residual },
+            rounding,
+            clamp: [i32::MIN as i64, i32::MAX as i64],
+            relu: false,
+            second: None,
+            then: None,
+        }
+    }
+
+    fn scales(rng: &mut Rng, n: usize, shifts: (i64, i64)) -> ChannelScales {
+        ChannelScales {
+            multiplier: (0..n)
+                .map(|_| rng.range(i32::MIN as i64, i32::MAX as i64) as i32)
+                .collect(),
+            shift: (0..n)
+                .map(|_| rng.range(shifts.0, shifts.1) as i32)
+                .collect(),
+        }
+    }
+
+    /// Every accumulator the bound admits (the extremes and random values between) and every
+    /// i16 residual value give a sum inside i32, computed exactly as the reference does.
+    #[test]
+    fn residual_sums_the_bound_admits_fit_i32() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let types = [ElemType::U4, ElemType::I4, ElemType::U8, ElemType::I8];
+        let mut bounded = 0;
+        for case in 0..400 {
+            let n = rng.range(1, 6) as usize;
+            // stream-like epilogues (a large conv scale, a residual scale near 1) and wide ones
+            let conv = if case % 2 == 0 { (20, 40) } else { (0, 62) };
+            let e = residual(
+                scales(&mut rng, n, conv),
+                scales(&mut rng, n, (28, 40)),
+                if case % 3 == 0 {
+                    Rounding::HalfUp
+                } else {
+                    Rounding::HalfToEven
+                },
+            );
+            let (x, w) = (types[case % 4], types[(case / 4) % 4]);
+            let k = rng.range(1, 4608);
+            let Some(b) = ResidualSumBound::of(&e, k, x, w) else {
+                continue;
+            };
+            bounded += 1;
+            assert!((0..=i32::MAX as i64).contains(&b.bias_limit));
+            let acc = k * magnitude(x) as i64 * magnitude(w) as i64;
+            let amax = (acc + b.bias_limit).min(i32::MAX as i64);
+            let EpilogueKind::Residual { scales, residual } = &e.kind else {
+                unreachable!()
+            };
+            for c in 0..n {
+                let (d, rd) = (scales.get(c), residual.get(c));
+                let mut avals = vec![amax, -amax, 0];
+                avals.extend((0..8).map(|_| rng.range(-amax, amax)));
+                for a in avals {
+                    for r in [-32768i64, 32767, 0, rng.range(-32768, 32767)] {
+                        let y = round_shift(a * d.multiplier as i64, d.shift, e.rounding);
+                        let ry = round_shift(r * rd.multiplier as i64, rd.shift, e.rounding);
+                        let sum = y as i128 + ry as i128;
+                        assert!(
+                            i32::try_from(sum).is_ok(),
+                            "case {case} channel {c}: a {a} r {r} -> {sum} ({b:?})"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(bounded > 100, "only {bounded} of 400 epilogues bounded");
+    }
+
+    /// The bound where ResNet's stream convs have it: a conv scale of 81 leaves biases up to
+    /// about 2^31 / 81 minus the accumulator's 64 x 15 x 8.
+    #[test]
+    fn residual_sum_bound_of_a_stream_conv() {
+        let e = residual(
+            ChannelScales::per_tensor(Dyadic {
+                multiplier: 1_359_000_000,
+                shift: 24,
+            }),
+            ChannelScales::per_tensor(Dyadic {
+                multiplier: 1_887_396_881,
+                shift: 31,
+            }),
+            Rounding::HalfToEven,
+        );
+        let b = ResidualSumBound::of(&e, 64, ElemType::U4, ElemType::I4).unwrap();
+        let y_scale = 1_359_000_000f64 / (1u64 << 24) as f64;
+        let expect = (i32::MAX as f64 - 32768.0 * 0.879) / y_scale - 7680.0;
+        assert!(
+            (b.bias_limit as f64 - expect).abs() < 4.0,
+            "{b:?} against {expect}"
+        );
+    }
+
+    /// No bound where none can hold or the epilogue is not an exact residual sum.
+    #[test]
+    fn residual_sum_bound_needs_an_exact_residual_epilogue_that_fits() {
+        let one = |m: i32, s: i32| {
+            ChannelScales::per_tensor(Dyadic {
+                multiplier: m,
+                shift: s,
+            })
+        };
+        // a conv scale of 2^31: even a zero accumulator's neighbours leave i32
+        let wide = residual(one(1 << 30, 0), one(1, 0), Rounding::HalfToEven);
+        assert_eq!(
+            ResidualSumBound::of(&wide, 64, ElemType::U4, ElemType::I4),
+            None
+        );
+        let f32 = residual(one(1, 10), one(1, 10), Rounding::F32HalfToEven);
+        assert_eq!(
+            ResidualSumBound::of(&f32, 64, ElemType::U4, ElemType::I4),
+            None
+        );
+        let mut req = residual(one(1, 10), one(1, 10), Rounding::HalfToEven);
+        req.kind = EpilogueKind::Requantize {
+            scales: one(1, 10),
+            zero_point: 0,
+        };
+        assert_eq!(
+            ResidualSumBound::of(&req, 64, ElemType::U4, ElemType::I4),
+            None
+        );
     }
 }

@@ -455,7 +455,15 @@ impl Buf {
         slots: &mut dyn FnMut(&mut KernelBuilder) -> Vec<Val>,
         loaded: &[Val],
     ) -> Vec<[Val; 2]> {
-        let words = self.words.unwrap();
+        let vals = Self::halves(kb, loaded);
+        let any = Self::any_escape(kb, loaded, &vals);
+        let out = kb.if_then_else(any, &vals, |kb| self.resolve_escapes(kb, slots, &vals));
+        out.chunks(2).map(|c| [c[0], c[1]]).collect()
+    }
+
+    /// Narrow16: the two i16 of each narrow-plane word, sign-extended to i32 (low half first):
+    /// the values themselves where none of them is a marker.
+    pub fn halves(kb: &mut KernelBuilder, loaded: &[Val]) -> Vec<Val> {
         let k16 = kb.i32c(16);
         let mut vals = vec![];
         for &w in loaded {
@@ -464,22 +472,31 @@ impl Buf {
             let hi = kb.shrs(w, k16);
             vals.extend([lo, hi]);
         }
-        let any = Self::any_escape(kb, loaded, &vals);
+        vals
+    }
+
+    /// Narrow16: the values [`Buf::halves`] gave, each marker replaced by the value of the
+    /// wide plane (`slots`: the pairs' first slots, computed here, the rare branch that needs
+    /// them).
+    pub fn resolve_escapes(
+        &self,
+        kb: &mut KernelBuilder,
+        slots: &mut dyn FnMut(&mut KernelBuilder) -> Vec<Val>,
+        vals: &[Val],
+    ) -> Vec<Val> {
+        let words = self.words.unwrap();
         let wide = kb.idx(self.wide);
-        let out = kb.if_then_else(any, &vals, |kb| {
-            let slots = slots(kb);
-            let one = kb.idx(1);
-            let mut out = vec![];
-            for (j, &v) in vals.iter().enumerate() {
-                let i = kb.add(wide, slots[j / 2]);
-                let i = if j % 2 == 1 { kb.add(i, one) } else { i };
-                // the wide plane holds only the escapes: read it only where this one is
-                let e = Self::escaped(kb, v);
-                out.push(kb.if_then_else(e, &[v], |kb| vec![kb.load(words, i)])[0]);
-            }
-            out
-        });
-        out.chunks(2).map(|c| [c[0], c[1]]).collect()
+        let slots = slots(kb);
+        let one = kb.idx(1);
+        let mut out = vec![];
+        for (j, &v) in vals.iter().enumerate() {
+            let i = kb.add(wide, slots[j / 2]);
+            let i = if j % 2 == 1 { kb.add(i, one) } else { i };
+            // the wide plane holds only the escapes: read it only where this one is
+            let e = Self::escaped(kb, v);
+            out.push(kb.if_then_else(e, &[v], |kb| vec![kb.load(words, i)])[0]);
+        }
+        out
     }
 
     /// Narrow16: whether the i32 `v` (a value, or a narrow-plane i16 sign-extended) is not
@@ -496,7 +513,7 @@ impl Buf {
     /// halves as i32, two a word). With halfword SIMD (sm_90a) one `max.s16x2` and one
     /// `min.s16x2` a word fold them into two words, each compared once: a marker is the
     /// greatest or least i16, so it shows as an extreme half of the fold.
-    fn any_escape(kb: &mut KernelBuilder, words: &[Val], vals: &[Val]) -> Val {
+    pub fn any_escape(kb: &mut KernelBuilder, words: &[Val], vals: &[Val]) -> Val {
         if !kb.simd16 {
             let mut any = kb.c(Scalar::I1, 0);
             for &v in vals {

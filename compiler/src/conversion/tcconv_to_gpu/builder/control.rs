@@ -102,6 +102,46 @@ impl<'c> KernelBuilder<'c> {
         self.block().append_operation(op);
     }
 
+    /// `scf.if cond { then } else { otherwise }`: the values the branch taken returns (both
+    /// the same number and types). Work that only one side needs stays on that side, so
+    /// nothing either branch computes is live across the other.
+    pub fn if_else(
+        &mut self,
+        cond: Val,
+        then: impl FnOnce(&mut Self) -> Vec<Val>,
+        otherwise: impl FnOnce(&mut Self) -> Vec<Val>,
+    ) -> Vec<Val> {
+        if let Some(k) = self.known(cond) {
+            return if k != 0 { then(self) } else { otherwise(self) };
+        }
+        let tb = Block::new(&[]);
+        self.stack.push(tb.to_raw());
+        let out = then(self);
+        self.op("scf.yield", &out, &[], &[]);
+        self.stack.pop();
+        let types: Vec<Type<'c>> = out.iter().map(|v| v.value().r#type()).collect();
+        let eb = Block::new(&[]);
+        self.stack.push(eb.to_raw());
+        let other = otherwise(self);
+        assert_eq!(
+            other.iter().map(|v| v.value().r#type()).collect::<Vec<_>>(),
+            types,
+            "scf.if: both branches yield the same types"
+        );
+        self.op("scf.yield", &other, &[], &[]);
+        self.stack.pop();
+        let (tr, er) = (Region::new(), Region::new());
+        tr.append_block(tb);
+        er.append_block(eb);
+        let op = OperationBuilder::new("scf.if", self.loc)
+            .add_operands(&[cond.value()])
+            .add_results(&types)
+            .add_regions([tr, er])
+            .build()
+            .expect("scf.if");
+        self.append(op)
+    }
+
     /// `scf.if cond -> (types of vals) { then } else { yield vals }`: the values `then` returns
     /// where `cond` holds, `vals` elsewhere.
     pub fn if_then_else(
