@@ -137,9 +137,19 @@ pub fn choose(
             }
         }
         if let Some(p) = tile.and_then(|t| wgmma_plan(s, t)) {
-            // whether it pays is decided on the grid of tiles of up to 128 channels
-            let narrow = [p.bm(), p.bn.min(WGMMA_MAX_BN), p.wbk()];
-            let pays = || wgmma_plan(s, narrow).is_some_and(|q| wgmma_pays(&q, sm));
+            // whether it pays is decided on the grid of tiles of up to 128 channels: of the
+            // forced tile, or of the model's two-warpgroup tile (before its one-warpgroup
+            // choice for residual convs, which does not change where the kernel pays)
+            let pays = || {
+                let base = match wgmma_tile {
+                    Some(_) => Some(p.clone()),
+                    None => two_warpgroup_tile(s, sm).and_then(|t| wgmma_plan(s, t)),
+                };
+                base.is_some_and(|b| {
+                    let narrow = [b.bm(), b.bn.min(WGMMA_MAX_BN), b.wbk()];
+                    wgmma_plan(s, narrow).is_some_and(|q| wgmma_pays(&q, sm))
+                })
+            };
             if choice == Choice::Wgmma || pays() {
                 return Kernel::Wgmma(p);
             }
@@ -1458,6 +1468,23 @@ pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
 /// every layer on 10 forced tiles, `bench/wgmma_sweep.py`): those 17 layers 1-8% faster than
 /// with N = 128, the residual convs 20-30% slower (their epilogue needs the registers).
 pub fn wgmma_tile_model(s: &ConvSpec, sm_count: i64) -> Option<[i64; 3]> {
+    let two = two_warpgroup_tile(s, sm_count)?;
+    // a one-tap 4-bit conv whose epilogue adds a residual (a stream's, or its shortcut GEMM's):
+    // 64 x 64 tiles of 64 stored bytes of K a stage. Measured (H100, ResNet-50 W4A4 sm_90a, each
+    // layer on 8 forced tiles, `bench/wgmma_sweep.py`): stages 1-2's six such convs 4-14% faster
+    // each at batch 256 (2.40 -> 2.21 ms) and 3-15% at batch 64 than on two-warpgroup tiles of
+    // N = 128 (64 with a shortcut): their epilogue bounds them, not the tensor cores, and
+    // one-warpgroup blocks keep more epilogues in flight an SM
+    let [_, o, _, _] = s.output.dims;
+    let residual = s.residual.is_some() || s.shortcut.is_some();
+    if s.input.elem.bits() == 4 && s.kernel == [1, 1] && residual && o >= 64 {
+        return Some([64, 64, 128]);
+    }
+    Some(two)
+}
+
+/// [`wgmma_tile_model`] before its one-warpgroup tiles for residual convs.
+fn two_warpgroup_tile(s: &ConvSpec, sm_count: i64) -> Option<[i64; 3]> {
     chunked_row_bytes(s)?;
     let [n, _, _, _] = s.input.dims;
     let [_, o, oh, ow] = s.output.dims;
@@ -2144,6 +2171,32 @@ mod tests {
         }
         let e = realize(Family::Staged, &s, &tiling, Target::Sm90a).unwrap_err();
         assert!(e.contains("only 'wgmma' takes more"), "{e}");
+    }
+
+    #[test]
+    fn one_tap_residual_convs_take_one_warpgroup_tiles() {
+        // ResNet-50's first stream conv at batch 64: 64 -> 256 4-bit channels at 56 x 56
+        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [64, 64, 56, 56]);
+        let y = ActBuffer::new(Layout::NHWC, ElemType::I32, [64, 256, 56, 56]);
+        let (plain, sum) = (Epilogue::none(), residual_epilogue());
+        let tile_of = |k: i64, residual: bool| {
+            let wt = weight(256, 64, k, ElemType::I4);
+            let mut s = spec(&x, &wt, &y, &plain, k);
+            if residual {
+                s.residual = Some(&y);
+                s.epilogue = &sum;
+            }
+            let gemm = [64 * 56 * 56, 256, k * k * 64];
+            let tiling = choose_tiling(Target::Sm90a, gemm, ElemType::U4, ElemType::I4, None);
+            match choose(&s, &tiling, Target::Sm90a, Choice::Auto, None) {
+                Kernel::Wgmma(p) => (p.bm(), p.bn),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(tile_of(1, true), (64, 64));
+        // without the residual, or over three taps, the two-warpgroup tiles
+        assert_eq!(tile_of(1, false), (128, 256));
+        assert_eq!(tile_of(3, true), (128, 128));
     }
 
     /// A conv of `x` by `wt` (square kernel `k`, stride 1, same padding) into `y` with epilogue
