@@ -156,7 +156,7 @@ pub fn epilogue_at(
                 // the exact sum is an i32: the i32 sum of the terms' low words (mod 2^32) is it
                 let y = kb.trunc(y, Scalar::I32);
                 let ry = kb.trunc(ry, Scalar::I32);
-                kb.add(y, ry)
+                kb.add_nsw(y, ry)
             } else if narrow {
                 kb.add(y, ry)
             } else {
