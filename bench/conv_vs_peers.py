@@ -11,18 +11,9 @@ shortcut GEMM has two)."""
 import argparse
 import json
 import os
-import re
 import sys
 
-
-def profile(path):
-    """{launch index: (kernel, microseconds)}."""
-    out = {}
-    for line in open(path):
-        m = re.match(r"profile: launch (\d+) (\S+) median ([0-9.]+) us", line)
-        if m:
-            out[int(m.group(1))] = (m.group(2), float(m.group(3)))
-    return out
+from wgmma_sweep import profile
 
 
 def main():
@@ -31,7 +22,8 @@ def main():
     ap.add_argument("art")
     ap.add_argument("--peers")
     a = ap.parse_args()
-    prof = profile(os.path.join(a.out, f"profile-{a.art}.txt"))
+    # the launches in order, so a launch's index is its number
+    prof = dict(enumerate(profile(os.path.join(a.out, f"profile-{a.art}.txt"))))
     if not prof:
         sys.exit(f"no profile of {a.art} in {a.out}")
     peers = json.loads(open(a.peers or os.path.join(a.out, "peers.txt")).read().strip().splitlines()[-1])

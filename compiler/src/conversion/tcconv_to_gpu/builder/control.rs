@@ -150,29 +150,15 @@ impl<'c> KernelBuilder<'c> {
         vals: &[Val],
         then: impl FnOnce(&mut Self) -> Vec<Val>,
     ) -> Vec<Val> {
-        if let Some(k) = self.known(cond) {
-            return if k != 0 { then(self) } else { vals.to_vec() };
-        }
-        let types: Vec<Type<'c>> = vals.iter().map(|v| v.value().r#type()).collect();
-        let tb = Block::new(&[]);
-        self.stack.push(tb.to_raw());
-        let out = then(self);
-        assert_eq!(out.len(), vals.len(), "scf.if yields one value per result");
-        self.op("scf.yield", &out, &[], &[]);
-        self.stack.pop();
-        let eb = Block::new(&[]);
-        self.stack.push(eb.to_raw());
-        self.op("scf.yield", vals, &[], &[]);
-        self.stack.pop();
-        let (tr, er) = (Region::new(), Region::new());
-        tr.append_block(tb);
-        er.append_block(eb);
-        let op = OperationBuilder::new("scf.if", self.loc)
-            .add_operands(&[cond.value()])
-            .add_results(&types)
-            .add_regions([tr, er])
-            .build()
-            .expect("scf.if");
-        self.append(op)
+        let n = vals.len();
+        self.if_else(
+            cond,
+            |kb| {
+                let out = then(kb);
+                assert_eq!(out.len(), n, "scf.if yields one value per result");
+                out
+            },
+            |_| vals.to_vec(),
+        )
     }
 }
