@@ -470,7 +470,7 @@ pub fn store_tile(
     // bound's limit, takes the general sum)
     let sum_bound = narrow
         .filter(|_| bufs.residual_regs.is_none())
-        .and_then(|_| ResidualSumBound::of(s.epilogue, conv_k(s), s.input.elem, s.weight.elem));
+        .and_then(|_| ResidualSumBound::of_conv(s));
     // this lane's two channels of n-tile `nt`: bias and scales read once for both row halves,
     // as pairs (8-byte loads) where the channel count allows
     let chans_of = |kb: &mut KernelBuilder, nt: usize| -> Result<Vec<Chan>, String> {
@@ -799,6 +799,13 @@ impl ResidualSumBound {
         (limit >= 0 && ymax > 0).then(|| ResidualSumBound {
             bias_limit: limit.min(i32::MAX as i128) as i64,
         })
+    }
+
+    /// [`of`](Self::of) for a conv's epilogue, accumulator length and operand types. The limit
+    /// depends on the values of the epilogue's scales, which an op's kernel signature does not
+    /// hold (`signature.rs` adds it).
+    pub fn of_conv(s: &ConvSpec) -> Option<Self> {
+        Self::of(s.epilogue, conv_k(s), s.input.elem, s.weight.elem)
     }
 
     /// Whether the i32 bias `b` lies outside [-limit, limit]: `(b + limit) as u32 > 2 limit`.

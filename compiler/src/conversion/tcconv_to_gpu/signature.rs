@@ -29,10 +29,23 @@ pub fn signature(
 ) -> Result<String, String> {
     let mut v = serde_json::to_value(op).map_err(|e| e.to_string())?;
     reduce(p, &mut v)?;
+    // the residual sum's bias limit, baked into the kernel, follows from the values of the
+    // scales the reduced tables no longer hold
+    let bound = match op {
+        TcOp::Conv2d(c) => {
+            let s = nibble_tcconv::select::ConvSpec::conv(c, &p.buffers, &p.weights);
+            super::epilogue::ResidualSumBound::of_conv(&s)
+        }
+        _ => None,
+    };
     Ok(format!(
-        "{}{} ({}) {v}",
+        "{}{}{} ({}) {v}",
         p.target.name(),
         if early { " trigger at start" } else { "" },
+        bound.map_or(String::new(), |b| format!(
+            " residual bias limit {}",
+            b.bias_limit
+        )),
         arg_types.join(", ")
     ))
 }

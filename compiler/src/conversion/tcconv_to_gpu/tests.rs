@@ -641,3 +641,57 @@ fn dense_on_nibbles_builds_for_an_odd_batch() {
         }
     }
 }
+
+/// The residual sum's bias limit is baked into a kernel and follows from the values of the
+/// epilogue's scales, which the signature otherwise reduces to their tables' shape: two residual
+/// convs share a kernel only where their limits agree.
+#[test]
+fn residual_convs_share_a_kernel_only_with_an_equal_bias_limit() {
+    use nibble_qnn::graph::{ChannelScales, EpilogueKind};
+    use nibble_tcconv::program::TcOp;
+    let context = new_context();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../lit_tests/Conversion/TcconvToGpu/Inputs/narrow16.sm_90a-wgmma.mlir"
+    );
+    let src = std::fs::read_to_string(path).expect("the lit input");
+    let m = parse_source(&context, &src, "narrow16.mlir").expect("parse");
+    let mut funcs = vec![];
+    m.as_operation().walk(WalkOrder::PreOrder, |op| {
+        if is_tcconv_func(&op) {
+            funcs.push(nibble_tcconv::ir::program_of_func(op).expect("a tcconv program"));
+        }
+        melior::ir::operation::WalkResult::Advance
+    });
+    let p = &funcs[0];
+    // the conv that reads the stream as its residual: its scales per channel
+    let reader = p
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            TcOp::Conv2d(c) if c.residual.is_some() => Some(c.clone()),
+            _ => None,
+        })
+        .last()
+        .expect("a residual conv");
+    let o = p.buffers[reader.output].dims[1] as usize;
+    let with = |multiplier: Vec<i32>| {
+        let mut c = reader.clone();
+        if let EpilogueKind::Residual { scales, .. } = &mut c.epilogue.kind {
+            *scales = ChannelScales {
+                multiplier,
+                shift: vec![30; o],
+            };
+        }
+        TcOp::Conv2d(c)
+    };
+    let sig = |op: &TcOp| signature::signature(p, op, &[], false).unwrap();
+    let a: Vec<i32> = (0..o as i32).map(|i| (1 << 29) + 1000 * i).collect();
+    let reversed: Vec<i32> = a.iter().rev().copied().collect();
+    let doubled: Vec<i32> = a.iter().map(|x| 2 * x).collect();
+    assert!(sig(&with(a.clone())).contains("residual bias limit"));
+    // the same largest scale: the same limit, one kernel
+    assert_eq!(sig(&with(a.clone())), sig(&with(reversed)));
+    // twice the scales: half the limit, another kernel
+    assert_ne!(sig(&with(a)), sig(&with(doubled)));
+}
