@@ -123,9 +123,14 @@
 // PAIR-NEXT: memref.load %[[RWORDS]][%[[X]]] : memref<196608xi32>
 // PAIR: } else {
 // PAIR-NEXT: scf.yield %[[RLO]] : i32
-// The other branch (no escape, every bias within the limit) adds the two terms' low words in 32
-// bits, marked as not overflowing: no 64-bit sum, no saturation.
-// PAIR: arith.addi %{{.*}}, %{{.*}} overflow<nsw> : i32
+// This branch saturates the 64-bit sum to i32 (the xor giving i32::MAX or i32::MIN); the other
+// (no escape, every bias within the limit) adds the two terms' low words in 32 bits, with no
+// saturation before the relu.
+// PAIR: arith.xori %{{.*}}, %c2147483647_i32 : i32
+// PAIR: scf.yield %{{[0-9]+}}, %{{.*}} : i32, i32
+// PAIR-NEXT: } else {
+// PAIR-NOT: arith.xori
+// PAIR: arith.maxsi %{{[0-9]+}}, %c0_i32 : i32
 // SIMPLE: memref.load %[[RWORDS]]
 // SIMPLE-NEXT: arith.divui
 // SIMPLE-NEXT: memref.load %[[RWORDS]]

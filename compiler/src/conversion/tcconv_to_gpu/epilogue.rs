@@ -152,11 +152,12 @@ pub fn epilogue_at(
                 && kb.t(r) == Scalar::I32
                 && shifts(c)
                 && shifts(rc);
-            if sum_fits_i32 && !e.rounding.is_f32() {
+            if sum_fits_i32 {
                 // the exact sum is an i32: the i32 sum of the terms' low words (mod 2^32) is it
+                // (a plain add: lanes that store nothing may hold other sums)
                 let y = kb.trunc(y, Scalar::I32);
                 let ry = kb.trunc(ry, Scalar::I32);
-                kb.add_nsw(y, ry)
+                kb.add(y, ry)
             } else if narrow {
                 kb.add(y, ry)
             } else {

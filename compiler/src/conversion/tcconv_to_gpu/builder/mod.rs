@@ -350,12 +350,6 @@ impl<'c> KernelBuilder<'c> {
         }
         self.bin("arith.addi", a, b, |x, y| Some(x.wrapping_add(y)))
     }
-    /// `a + b` known not to overflow as a signed value (`overflow<nsw>`: the caller proved it).
-    pub fn add_nsw(&mut self, a: Val, b: Val) -> Val {
-        let t = self.ty(self.t(a));
-        let nsw = Attribute::parse(self.ctx, "#arith.overflow<nsw>").expect("#arith.overflow");
-        self.op("arith.addi", &[a, b], &[t], &[("overflowFlags", nsw)])[0]
-    }
     pub fn sub(&mut self, a: Val, b: Val) -> Val {
         if self.known(b) == Some(0) {
             return a;
