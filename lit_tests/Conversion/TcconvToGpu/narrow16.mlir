@@ -106,10 +106,10 @@
 // PAIR-NEXT: %[[RLO:.*]] = arith.extsi %[[RLO16]] : i16 to i32
 // PAIR-NEXT: %[[RHI:.*]] = arith.shrsi %[[RW]], %c16_i32 : i32
 // SIMD: llvm.inline_asm asm_dialect = att "max.s16x2 $0, $1, $2;", "=r,r,r" %c2147385342_i32, %[[RW]]
-// Each bias of the group is compared with the limit of the residual sum's bound (2066399 for
-// these scales): with an escape or a bias beyond it, the general sum in the first branch.
-// PAIR: %[[BB:.*]] = arith.addi %{{.*}}, %c2066399_i32 : i32
-// PAIR-NEXT: arith.cmpi ugt, %[[BB]], %c4132798_i32 : i32
+// Each bias of the group is compared with the limit of the residual sum's bound (2^20 for these
+// scales): with an escape or a bias beyond it, the general sum in the first branch.
+// PAIR: %[[BB:.*]] = arith.addi %{{.*}}, %c1048576_i32 : i32
+// PAIR-NEXT: arith.cmpi ugt, %[[BB]], %c2097152_i32 : i32
 // PAIR: %{{.*}}:{{[0-9]+}} = scf.if %{{.*}} -> (i32, i32, i32, i32, {{.*}}) {
 // (read from the stream tile, the words' global slots are computed in the escape branch, the
 // only place that uses them)

@@ -10,7 +10,7 @@ use super::elementwise::{clamped_pair, scale_params, scale_params_pair, to_elem}
 use super::layout::{
     act_slot, below, channel_inner, clamp_last, pixel, range, Axis, Buf, IndexMath,
 };
-use nibble_qnn::graph::{Epilogue, EpilogueKind, RequantizeStep};
+use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, RequantizeStep};
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 
@@ -767,7 +767,8 @@ impl ResidualSumBound {
         let EpilogueKind::Residual { scales, residual } = &e.kind else {
             return None;
         };
-        if e.rounding.is_f32() || k < 0 {
+        let whole = |s: &ChannelScales| !s.is_empty() && s.multiplier.len() == s.shift.len();
+        if e.rounding.is_f32() || k < 0 || !whole(scales) || !whole(residual) {
             return None;
         }
         // |round(v * m / 2^c)| <= |v| |m| / 2^c + 1 for every exact rounding mode
@@ -797,9 +798,11 @@ impl ResidualSumBound {
             .try_fold(i32::MAX as i128, |a, t| t.map(|t| a.min(t)))?;
         let acc = k as i128 * magnitude(x) * magnitude(w);
         let limit = a_cap - acc;
-        (limit >= 0 && ymax > 0).then(|| ResidualSumBound {
-            bias_limit: limit.min(i32::MAX as i128) as i64,
-        })
+        // rounded down to a power of two (or 0): convs of nearby scales share a kernel
+        // (`signature.rs`), at the cost of a bias of no real network
+        let limit = limit.min(i32::MAX as i128) as i64;
+        let limit = if limit > 0 { 1 << limit.ilog2() } else { limit };
+        (limit >= 0 && ymax > 0).then_some(ResidualSumBound { bias_limit: limit })
     }
 
     /// [`of`](Self::of) for a conv's epilogue, accumulator length and operand types. The limit
@@ -1317,7 +1320,6 @@ fn tile_vectors(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nibble_qnn::graph::ChannelScales;
     use nibble_qnn::semantics::{round_shift, Dyadic, Rounding};
 
     /// A small deterministic generator (xorshift64*).
@@ -1383,6 +1385,7 @@ mod tests {
             };
             bounded += 1;
             assert!((0..=i32::MAX as i64).contains(&b.bias_limit));
+            assert!(b.bias_limit == 0 || (b.bias_limit as u64).is_power_of_two());
             let acc = k * magnitude(x) as i64 * magnitude(w) as i64;
             let amax = (acc + b.bias_limit).min(i32::MAX as i64);
             let EpilogueKind::Residual { scales, residual } = &e.kind else {
@@ -1409,7 +1412,7 @@ mod tests {
     }
 
     /// The bound where ResNet's stream convs have it: a conv scale of 81 leaves biases up to
-    /// about 2^31 / 81 minus the accumulator's 64 x 15 x 8.
+    /// about 2^31 / 81 minus the accumulator's 64 x 15 x 8, rounded down to a power of two.
     #[test]
     fn residual_sum_bound_of_a_stream_conv() {
         let e = residual(
@@ -1425,11 +1428,10 @@ mod tests {
         );
         let b = ResidualSumBound::of(&e, 64, ElemType::U4, ElemType::I4).unwrap();
         let y_scale = 1_359_000_000f64 / (1u64 << 24) as f64;
-        let expect = (i32::MAX as f64 - 32768.0 * 0.879) / y_scale - 7680.0;
-        assert!(
-            (b.bias_limit as f64 - expect).abs() < 4.0,
-            "{b:?} against {expect}"
-        );
+        let exact = (i32::MAX as f64 - 32768.0 * 0.879) / y_scale - 7680.0;
+        // the power of two below it
+        assert_eq!(b.bias_limit, 1 << 24, "against {exact}");
+        assert!(b.bias_limit as f64 <= exact && 2.0 * b.bias_limit as f64 > exact);
     }
 
     /// No bound where none can hold or the epilogue is not an exact residual sum.

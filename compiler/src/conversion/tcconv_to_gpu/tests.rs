@@ -680,7 +680,7 @@ fn residual_convs_share_a_kernel_only_with_an_equal_bias_limit() {
         if let EpilogueKind::Residual { scales, .. } = &mut c.epilogue.kind {
             *scales = ChannelScales {
                 multiplier,
-                shift: vec![30; o],
+                shift: vec![24; o],
             };
         }
         TcOp::Conv2d(c)
