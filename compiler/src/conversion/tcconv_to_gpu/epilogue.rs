@@ -737,9 +737,14 @@ struct Chan {
 /// An n-tile's epilogue values and second-output values: (row index, channel, value).
 type Outs = (Vec<(usize, Val, Val)>, Vec<(usize, Val, Val)>);
 
-/// Products a conv's accumulator sums (taps x input channels; padding counts as 0).
+/// Products a conv's accumulator sums (taps x input channels; padding counts as 0), -1 where
+/// that overflows (no bound then).
 fn conv_k(s: &ConvSpec) -> i64 {
-    s.kernel[0] * s.kernel[1] * s.input.dims[1].max(s.weight.dims[1])
+    let c = s.input.dims[1].max(s.weight.dims[1]);
+    s.kernel[0]
+        .checked_mul(s.kernel[1])
+        .and_then(|t| t.checked_mul(c))
+        .unwrap_or(-1)
 }
 
 /// The largest magnitude of an integer element type's values.
