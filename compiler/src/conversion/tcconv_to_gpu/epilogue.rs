@@ -414,10 +414,12 @@ pub fn store_tile(
         .collect();
     // the residual's words from the stream tile where it holds them
     let smem_words = tile.stream.filter(|st| st.read);
+    // the n-tiles of the group starting at n-tile `nt0`
+    let group_of = |nt0: usize| nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize);
     // `f` on this lane's first channel of each n-tile of the group starting at n-tile `nt0`
     let each_channel =
         |kb: &mut KernelBuilder, nt0: usize, f: &mut dyn FnMut(&mut KernelBuilder, Val)| {
-            for g in nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize) {
+            for g in group_of(nt0) {
                 let off = kb.idx(g as i64 * 8);
                 let o0 = kb.add(nbase, off);
                 let oc = kb.add(o0, t2);
@@ -469,9 +471,7 @@ pub fn store_tile(
     // a narrow16 residual read as its i16 values: the residual sum in i32 where the epilogue's
     // scales bound it (the value of a tile whose residual has escapes, or whose biases pass the
     // bound's limit, takes the general sum)
-    let sum_bound = narrow
-        .filter(|_| bufs.residual_regs.is_none())
-        .and_then(|_| ResidualSumBound::of_conv(s));
+    let sum_bound = narrow.and_then(|_| ResidualSumBound::of_conv(s));
     // this lane's two channels of n-tile `nt`: bias and scales read once for both row halves,
     // as pairs (8-byte loads) where the channel count allows
     let chans_of = |kb: &mut KernelBuilder, nt: usize| -> Result<Vec<Chan>, String> {
@@ -539,7 +539,7 @@ pub fn store_tile(
                         slots: &mut dyn FnMut(&mut KernelBuilder) -> Vec<Val>,
                         bound: ResidualSumBound|
      -> Result<std::collections::VecDeque<Outs>, String> {
-        let nts: Vec<usize> = (nt0..(nt0 + NARROW_GROUP).min(tile.nt as usize)).collect();
+        let nts: Vec<usize> = group_of(nt0).collect();
         let chans = nts
             .iter()
             .map(|&nt| chans_of(kb, nt))
@@ -553,27 +553,29 @@ pub fn store_tile(
         }
         let general = kb.orb(any, wide_bias);
         let general = kb.unlikely(general);
-        let err = std::cell::RefCell::new(None);
+        // each branch's n-tile lists (their rows and channels are the same: computed before
+        // the branch), whose values it yields in order
+        let outs = std::cell::RefCell::new(Ok(vec![]));
         let flat = |kb: &mut KernelBuilder, r: &[Val], fits: bool| -> Vec<Val> {
-            if err.borrow().is_some() {
+            if outs.borrow().is_err() {
                 return vec![];
             }
             let mut pairs = r.chunks(2).map(|c| [c[0], c[1]]);
-            let mut out = (vec![], vec![]);
-            for (j, &nt) in nts.iter().enumerate() {
-                let residual: Vec<_> = (0..rhalves).map(|_| pairs.next()).collect();
-                match values_of(kb, (mt, nt), &chans[j], &residual, fits) {
-                    Ok((v, z)) => {
-                        out.0.extend(v.into_iter().map(|x| x.2));
-                        out.1.extend(z.into_iter().map(|x| x.2));
-                    }
-                    Err(e) => {
-                        *err.borrow_mut() = Some(e);
-                        return vec![];
-                    }
-                }
-            }
-            out.0.into_iter().chain(out.1).collect()
+            let lists: Result<Vec<Outs>, String> = nts
+                .iter()
+                .enumerate()
+                .map(|(j, &nt)| {
+                    let residual: Vec<_> = (0..rhalves).map(|_| pairs.next()).collect();
+                    values_of(kb, (mt, nt), &chans[j], &residual, fits)
+                })
+                .collect();
+            let vals = lists.as_ref().map_or(vec![], |l| {
+                l.iter()
+                    .flat_map(|(v, z)| v.iter().chain(z).map(|x| x.2))
+                    .collect()
+            });
+            *outs.borrow_mut() = lists;
+            vals
         };
         let out = kb.if_else(
             general,
@@ -583,22 +585,17 @@ pub fn store_tile(
             },
             |kb| flat(kb, &halves, true),
         );
-        if let Some(e) = err.into_inner() {
-            return Err(e);
-        }
-        // back into (row, channel, value) lists, n-tile by n-tile
-        let nz = if second.is_some() { per } else { 0 };
-        let (vs, zs) = out.split_at(nts.len() * per);
-        Ok(nts
-            .iter()
-            .enumerate()
-            .map(|(j, _)| {
-                let entry =
-                    |i: usize, v: Val| (mt * rhalves as usize + i / 2, chans[j][i % 2].o, v);
-                let vals = (0..per).map(|i| entry(i, vs[j * per + i])).collect();
-                let zvals = (0..nz).map(|i| entry(i, zs[j * nz + i])).collect();
-                (vals, zvals)
-            })
+        // the lists with the branch's results for their values
+        let mut taken = out.into_iter();
+        let mut with = |l: Vec<(usize, Val, Val)>| {
+            l.into_iter()
+                .map(|(row, o, _)| (row, o, taken.next().expect("a value a list entry")))
+                .collect()
+        };
+        Ok(outs
+            .into_inner()?
+            .into_iter()
+            .map(|(v, z)| (with(v), with(z)))
             .collect())
     };
     for mt in 0..tile.mt as usize {
@@ -659,7 +656,7 @@ pub fn store_tile(
                                     narrow_res.next()
                                 }
                                 (Some((buf, ab)), _) => {
-                                    let oc = kb.add(o0, t2);
+                                    let oc = chans[0].o;
                                     Some(residual_pair(kb, buf, ab, (n, y, x), oc, tile.exact_o))
                                 }
                                 (None, Some((buf, ab))) => Some([0, 1].map(|ci| {
@@ -810,10 +807,17 @@ impl ResidualSumBound {
         (limit >= 0 && ymax > 0).then_some(ResidualSumBound { bias_limit: limit })
     }
 
-    /// [`of`](Self::of) for a conv's epilogue, accumulator length and operand types. The limit
-    /// depends on the values of the epilogue's scales, which an op's kernel signature does not
-    /// hold (`signature.rs` adds it).
+    /// [`of`](Self::of) for a conv whose kernel reads its residual as [`store_tile`] adds it in
+    /// 32 bits: from a narrow16 stream, a lane's channel pair one word, no shortcut GEMM. The
+    /// limit depends on the values of the epilogue's scales, which an op's kernel signature
+    /// does not hold (`signature.rs` adds it).
     pub fn of_conv(s: &ConvSpec) -> Option<Self> {
+        let narrow = s
+            .residual
+            .is_some_and(|ab| ab.storage() == Storage::Narrow16 && channel_pairs(ab));
+        if !narrow || s.shortcut.is_some() {
+            return None;
+        }
         Self::of(s.epilogue, conv_k(s), s.input.elem, s.weight.elem)
     }
 
