@@ -140,15 +140,15 @@ pub fn choose(
             // whether it pays is decided on the grid of tiles of up to 128 channels: of the
             // forced tile, or of the model's two-warpgroup tile (before its one-warpgroup
             // choice for residual convs, which does not change where the kernel pays)
-            let pays = || {
-                let base = match wgmma_tile {
-                    Some(_) => Some(p.clone()),
-                    None => two_warpgroup_tile(s, sm).and_then(|t| wgmma_plan(s, t)),
-                };
-                base.is_some_and(|b| {
-                    let narrow = [b.bm(), b.bn.min(WGMMA_MAX_BN), b.wbk()];
-                    wgmma_plan(s, narrow).is_some_and(|q| wgmma_pays(&q, sm))
-                })
+            let pays_on = |b: &WgmmaPlan| {
+                let narrow = [b.bm(), b.bn.min(WGMMA_MAX_BN), b.wbk()];
+                wgmma_plan(s, narrow).is_some_and(|q| wgmma_pays(&q, sm))
+            };
+            let pays = || match wgmma_tile {
+                Some(_) => pays_on(&p),
+                None => two_warpgroup_tile(s, sm)
+                    .and_then(|t| wgmma_plan(s, t))
+                    .is_some_and(|b| pays_on(&b)),
             };
             if choice == Choice::Wgmma || pays() {
                 return Kernel::Wgmma(p);
