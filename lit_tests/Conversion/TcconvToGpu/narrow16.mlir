@@ -11,7 +11,10 @@
 // RUN: nibble-opt %S/Inputs/narrow16.sm_90-mma.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefixes=CHECK,PAIR,SCALAR,GLOBAL
 // RUN: nibble-opt %S/Inputs/narrow16.sm_80-simple.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_80})' | FileCheck %s --check-prefixes=CHECK,SIMPLE
 // RUN: nibble-opt %S/Inputs/narrow16-long-k.sm_90.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=LONGK
-// The kernels go through the upstream pipeline to PTX.
+// The kernels go through the upstream pipeline to PTX. With a residual multiplier that is not a
+// power of two, each residual half's product is one `mul.wide.s32` (both halves i32 values in
+// LLVM's eyes); an i16 sign-extended to i64 made it a 64-bit multiply (cvt.s64.s16, mad.lo.s64).
+// RUN: nibble-opt %S/Inputs/narrow16-scaled.sm_90a-wgmma.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a},nvvm-attach-target{chip=sm_90a features=+ptx84},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-nvvm-to-llvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=SCALED
 // RUN: nibble-opt %S/Inputs/narrow16.sm_90.mlir --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90},nvvm-attach-target{chip=sm_90 features=+ptx78},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 
 // The stream %0: 2 x 16 x 16 x 256 slots, 2 bytes each and then 4 (3 x 262144 bytes).
@@ -102,8 +105,9 @@
 // TILE: nvvm.cp.async.wait.group 0
 // TILE: gpu.barrier
 // TILE: %[[RW:.*]] = memref.load %[[RSMEM]][%{{.*}}] : memref<{{[0-9]+}}xi32, #gpu.address_space<workgroup>>
-// PAIR: %[[RLO16:.*]] = arith.trunci %[[RW]] : i32 to i16
-// PAIR-NEXT: %[[RLO:.*]] = arith.extsi %[[RLO16]] : i16 to i32
+// (the low half by two shifts in i32, not an i16 sign-extended: see SCALED below)
+// PAIR: %[[RLO16:.*]] = arith.shli %[[RW]], %c16_i32 : i32
+// PAIR-NEXT: %[[RLO:.*]] = arith.shrsi %[[RLO16]], %c16_i32 : i32
 // PAIR-NEXT: %[[RHI:.*]] = arith.shrsi %[[RW]], %c16_i32 : i32
 // SIMD: llvm.inline_asm asm_dialect = att "max.s16x2 $0, $1, $2;", "=r,r,r" %c2147385342_i32, %[[RW]]
 // Each bias of the group is compared with the limit of the residual sum's bound (2^20 for these
@@ -143,6 +147,11 @@
 // PTX: setp.gt.{{[su]}}32
 // PTX: .visible .entry residual_stream_1_conv2d(
 // PTX: shr.s32 {{.*}}, 16;
+// SCALED: .entry residual_stream_1_conv2d(
+// SCALED-NOT: cvt.s64.s16
+// SCALED: mul.wide.s32 {{[^;]*}}, 1887396881;
+// SCALED-NOT: cvt.s64.s16
+// SCALED: ">]
 
 // A staged conv with a long main loop (3 x 3, K of 9 x 32 bytes: more K blocks than an i32
 // residual is prefetched for) copies its residual's stream tile in too: after the wait for the
