@@ -366,6 +366,22 @@ impl<'c> KernelBuilder<'c> {
     /// i32 `x` times the i32 multiplier takes [`round_shift_product`](Self::round_shift_product),
     /// or [`round_shift_high`](Self::round_shift_high) for a table of shifts in [33, 62]).
     pub fn dyadic(&mut self, x: Val, b: Param, c: Param, mode: Rounding) -> Val {
+        self.dyadic_by(x, b, c, mode, false)
+    }
+
+    /// [`Self::dyadic`], an i32 value's product by a table's i32 multiplier always one
+    /// `mul.wide.s32` where `wide_table` ([`Self::mul_wide_s32`]). LLVM selects that
+    /// instruction only where it sees both extensions in the product's block; a shortcut
+    /// GEMM's residual term loses it (a 64-bit multiply, three SASS instructions more a
+    /// value), while elsewhere LLVM's own choice folds the rounding better.
+    pub fn dyadic_by(
+        &mut self,
+        x: Val,
+        b: Param,
+        c: Param,
+        mode: Rounding,
+        wide_table: bool,
+    ) -> Val {
         if mode.is_f32() {
             return self.dyadic_f32(x, b, c);
         }
@@ -375,12 +391,21 @@ impl<'c> KernelBuilder<'c> {
                 Param::Const(k) => i32::try_from(k).is_ok(),
                 Param::Table(..) => true,
             };
-        let x = self.sext(x, Scalar::I64);
-        let b = match b {
-            Param::Const(k) => self.i64c(k),
-            Param::Table(v, _) => self.sext(v, Scalar::I64),
+        let p = match b {
+            Param::Table(v, _)
+                if wide_table && self.t(x) == Scalar::I32 && self.t(v) == Scalar::I32 =>
+            {
+                self.mul_wide_s32(x, v)
+            }
+            _ => {
+                let x = self.sext(x, Scalar::I64);
+                let b = match b {
+                    Param::Const(k) => self.i64c(k),
+                    Param::Table(v, _) => self.sext(v, Scalar::I64),
+                };
+                self.mul(x, b)
+            }
         };
-        let p = self.mul(x, b);
         // a product of two i32 values rounds on one of its words where the shift's range is
         // known to keep the work there
         if bounded && matches!(mode, Rounding::HalfToEven | Rounding::HalfUp) {
@@ -526,6 +551,23 @@ impl<'c> KernelBuilder<'c> {
     pub fn minmax_s16x2(&mut self, max: bool, a: Val, b: Val) -> Val {
         let op = if max { "max" } else { "min" };
         self.asm_i32(&format!("{op}.s16x2 $0, $1, $2;"), &[a, b])
+    }
+
+    /// The exact i64 product of two i32 values: `mul.wide.s32`, one instruction.
+    pub fn mul_wide_s32(&mut self, a: Val, b: Val) -> Val {
+        let (i64t, r64) = (self.ty(Scalar::I64), self.ty(Scalar::I64));
+        let attrs = [
+            (
+                "asm_string",
+                StringAttribute::new(self.ctx, "mul.wide.s32 $0, $1, $2;").into(),
+            ),
+            (
+                "constraints",
+                StringAttribute::new(self.ctx, "=l,r,r").into(),
+            ),
+            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
+        ];
+        self.op("llvm.inline_asm", &[a, b], &[r64], &attrs)[0]
     }
 
     /// One PTX instruction of i32 register operands and one i32 result.
