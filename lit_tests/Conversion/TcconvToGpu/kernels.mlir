@@ -23,7 +23,8 @@
 // The shifts (33, 34) all lie in [33, 62]: the rounding is 32-bit work on the product's high
 // word. th = hi + 2^(c-33) (no carry from the low word), q = th >> (c - 32); a tie (low word 0
 // and th's low c - 32 bits 0) clears q's lowest bit (to even).
-// CHECK: %[[P:.*]] = arith.muli %{{.*}}, %{{.*}} : i64
+// The product of the i32 value and its channel's i32 multiplier is one mul.wide.s32.
+// CHECK: %[[P:.*]] = llvm.inline_asm asm_dialect = att "mul.wide.s32 $0, $1, $2;", "=l,r,r" %{{.*}}, %{{.*}} : (i32, i32) -> i64
 // CHECK-NEXT: %[[LO:.*]] = arith.trunci %[[P]] : i64 to i32
 // CHECK-NEXT: %[[HI64:.*]] = arith.shrsi %[[P]], %c32_i64 : i64
 // CHECK-NEXT: %[[HI:.*]] = arith.trunci %[[HI64]] : i64 to i32

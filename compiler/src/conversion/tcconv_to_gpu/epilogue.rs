@@ -144,7 +144,7 @@ pub fn epilogue_at(
             let (rb, rc) = p.residual.ok_or_else(missing)?;
             let r = r.ok_or("residual epilogue without a residual value")?;
             let y = kb.dyadic(acc, b, c, e.rounding);
-            let ry = kb.dyadic_by(r, rb, rc, e.rounding, true);
+            let ry = kb.dyadic(r, rb, rc, e.rounding);
             // two exact roundings of i32 products by a shift >= 1 are each within 2^61 + 1:
             // their sum cannot leave i64
             let narrow = !e.rounding.is_f32()

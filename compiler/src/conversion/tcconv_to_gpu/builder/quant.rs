@@ -366,22 +366,6 @@ impl<'c> KernelBuilder<'c> {
     /// i32 `x` times the i32 multiplier takes [`round_shift_product`](Self::round_shift_product),
     /// or [`round_shift_high`](Self::round_shift_high) for a table of shifts in [33, 62]).
     pub fn dyadic(&mut self, x: Val, b: Param, c: Param, mode: Rounding) -> Val {
-        self.dyadic_by(x, b, c, mode, false)
-    }
-
-    /// [`Self::dyadic`], an i32 value's product by a table's i32 multiplier always one
-    /// `mul.wide.s32` where `wide_table` ([`Self::mul_wide_s32`]). LLVM selects that
-    /// instruction only where it sees both extensions in the product's block; a shortcut
-    /// GEMM's residual term loses it (a 64-bit multiply, three SASS instructions more a
-    /// value), while elsewhere LLVM's own choice folds the rounding better.
-    pub fn dyadic_by(
-        &mut self,
-        x: Val,
-        b: Param,
-        c: Param,
-        mode: Rounding,
-        wide_table: bool,
-    ) -> Val {
         if mode.is_f32() {
             return self.dyadic_f32(x, b, c);
         }
@@ -392,9 +376,11 @@ impl<'c> KernelBuilder<'c> {
                 Param::Table(..) => true,
             };
         let p = match b {
-            Param::Table(v, _)
-                if wide_table && self.t(x) == Scalar::I32 && self.t(v) == Scalar::I32 =>
-            {
+            // LLVM selects `mul.wide.s32` only where it sees both extensions in the product's
+            // block; a table's value is extended where it is loaded, often in another block (a
+            // staged kernel's epilogue, a shortcut GEMM's residual term: a 64-bit multiply,
+            // three SASS instructions more a value)
+            Param::Table(v, _) if self.t(x) == Scalar::I32 && self.t(v) == Scalar::I32 => {
                 self.mul_wide_s32(x, v)
             }
             _ => {
