@@ -24,18 +24,33 @@ impl<'c> KernelBuilder<'c> {
     /// equals `gpu.thread_id`, so nothing computed from it is merged with (and kept live from)
     /// what code before it computed from the thread index.
     pub fn opaque_thread_id(&mut self) -> Val {
-        let (i32t, i64t) = (self.ty(Scalar::I32), self.ty(Scalar::I64));
-        let attrs = [
+        let i32t = self.ty(Scalar::I32);
+        let t = self.inline_asm("mov.u32 $0, %tid.x;", "=r", &[], &[i32t], true)[0];
+        self.index_cast(t, Scalar::Idx)
+    }
+    /// `llvm.inline_asm` (AT&T dialect) of PTX `asm` with LLVM `constraints`: its results of
+    /// types `results`; `side_effects`: `asm volatile` (never merged, moved or removed).
+    pub fn inline_asm(
+        &mut self,
+        asm: &str,
+        constraints: &str,
+        operands: &[Val],
+        results: &[Type<'c>],
+        side_effects: bool,
+    ) -> Vec<Val> {
+        let i64t = self.ty(Scalar::I64);
+        let mut attrs = vec![
+            ("asm_string", StringAttribute::new(self.ctx, asm).into()),
             (
-                "asm_string",
-                StringAttribute::new(self.ctx, "mov.u32 $0, %tid.x;").into(),
+                "constraints",
+                StringAttribute::new(self.ctx, constraints).into(),
             ),
-            ("constraints", StringAttribute::new(self.ctx, "=r").into()),
-            ("has_side_effects", Attribute::unit(self.ctx)),
             ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
         ];
-        let t = self.op("llvm.inline_asm", &[], &[i32t], &attrs)[0];
-        self.index_cast(t, Scalar::Idx)
+        if side_effects {
+            attrs.push(("has_side_effects", Attribute::unit(self.ctx)));
+        }
+        self.op("llvm.inline_asm", operands, results, &attrs)
     }
     /// The block's index, or the tile a chain kernel's phase loop gives the block
     /// ([`KernelBuilder::block_override`]).
@@ -72,20 +87,7 @@ impl<'c> KernelBuilder<'c> {
     /// `fence.acq_rel.gpu` (`membar.gl`): this thread's memory accesses before it are ordered
     /// before those after it for every thread of the GPU.
     pub fn fence_gpu(&mut self) {
-        let i64t = self.ty(Scalar::I64);
-        let attrs = [
-            (
-                "asm_string",
-                StringAttribute::new(self.ctx, "fence.acq_rel.gpu;").into(),
-            ),
-            (
-                "constraints",
-                StringAttribute::new(self.ctx, "~{memory}").into(),
-            ),
-            ("has_side_effects", Attribute::unit(self.ctx)),
-            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
-        ];
-        self.op("llvm.inline_asm", &[], &[], &attrs);
+        self.inline_asm("fence.acq_rel.gpu;", "~{memory}", &[], &[], true);
     }
     /// `griddepcontrol.wait` / `griddepcontrol.launch_dependents` (sm_90+): wait for the grids
     /// this one programmatically depends on to finish (their writes visible), or allow the
@@ -450,17 +452,10 @@ impl<'c> KernelBuilder<'c> {
     /// completed: a `mbarrier.try_wait.parity` loop. (`nvvm.mbarrier.try_wait.parity` takes the
     /// parity only as a constant.)
     pub fn mbarrier_wait(&mut self, bar: Val, parity: Val) {
-        let i64t = self.ty(Scalar::I64);
         let asm = "{\n\t.reg .pred p;\n\tWAIT:\n\t\
                    mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1;\n\t\
                    @!p bra WAIT;\n\t}";
-        let attrs = [
-            ("asm_string", StringAttribute::new(self.ctx, asm).into()),
-            ("constraints", StringAttribute::new(self.ctx, "r,r").into()),
-            ("has_side_effects", Attribute::unit(self.ctx)),
-            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
-        ];
-        self.op("llvm.inline_asm", &[bar, parity], &[], &attrs);
+        self.inline_asm(asm, "r,r", &[bar, parity], &[], true);
     }
     /// `wgmma.fence.sync.aligned`: orders the accumulator registers before the next wgmma.
     pub fn wgmma_fence(&mut self) {

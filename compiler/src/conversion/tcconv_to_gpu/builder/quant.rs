@@ -541,53 +541,32 @@ impl<'c> KernelBuilder<'c> {
 
     /// The exact i64 product of two i32 values: `mul.wide.s32`, one instruction.
     pub fn mul_wide_s32(&mut self, a: Val, b: Val) -> Val {
-        let (i64t, r64) = (self.ty(Scalar::I64), self.ty(Scalar::I64));
-        let attrs = [
-            (
-                "asm_string",
-                StringAttribute::new(self.ctx, "mul.wide.s32 $0, $1, $2;").into(),
-            ),
-            (
-                "constraints",
-                StringAttribute::new(self.ctx, "=l,r,r").into(),
-            ),
-            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
-        ];
-        self.op("llvm.inline_asm", &[a, b], &[r64], &attrs)[0]
+        let i64t = self.ty(Scalar::I64);
+        self.inline_asm(
+            "mul.wide.s32 $0, $1, $2;",
+            "=l,r,r",
+            &[a, b],
+            &[i64t],
+            false,
+        )[0]
     }
 
     /// One PTX instruction of i32 register operands and one i32 result.
     fn asm_i32(&mut self, asm: &str, operands: &[Val]) -> Val {
-        let (i32t, i64t) = (self.ty(Scalar::I32), self.ty(Scalar::I64));
+        let i32t = self.ty(Scalar::I32);
         let constraints = std::iter::once("=r")
             .chain(operands.iter().map(|_| "r"))
             .collect::<Vec<_>>()
             .join(",");
-        let attrs = [
-            ("asm_string", StringAttribute::new(self.ctx, asm).into()),
-            (
-                "constraints",
-                StringAttribute::new(self.ctx, &constraints).into(),
-            ),
-            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
-        ];
-        self.op("llvm.inline_asm", operands, &[i32t], &attrs)[0]
+        self.inline_asm(asm, &constraints, operands, &[i32t], false)[0]
     }
 
     /// Round an f32 to the nearest integer, ties to even, staying f32: `cvt.rni.f32.f32`, one
     /// instruction (inline PTX: convert-gpu-to-nvvm takes `llvm.roundeven` for a libdevice
     /// call). NaN stays NaN.
     pub fn round_half_even_f32(&mut self, v: Val) -> Val {
-        let (f32t, i64t) = (self.ty(Scalar::F32), self.ty(Scalar::I64));
-        let attrs = [
-            (
-                "asm_string",
-                StringAttribute::new(self.ctx, "cvt.rni.f32.f32 $0, $1;").into(),
-            ),
-            ("constraints", StringAttribute::new(self.ctx, "=f,f").into()),
-            ("asm_dialect", IntegerAttribute::new(i64t, 0).into()), // AT&T
-        ];
-        self.op("llvm.inline_asm", &[v], &[f32t], &attrs)[0]
+        let f32t = self.ty(Scalar::F32);
+        self.inline_asm("cvt.rni.f32.f32 $0, $1;", "=f,f", &[v], &[f32t], false)[0]
     }
 }
 
