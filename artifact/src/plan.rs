@@ -574,6 +574,7 @@ mod tests {
             dims: [2, 1, 1, 1],
             source_layout: nibble_qnn::semantics::KernelLayout::OIHW,
             space_to_depth: None,
+            widened: false,
         };
         assert!(err_of(|p| p.weights[1].packing = Some(bias)).contains("and a packing recipe"));
         assert!(err_of(|p| p.buffers[1].offset = 1024).contains("exceeds the arena"));

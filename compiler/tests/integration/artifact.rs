@@ -185,6 +185,7 @@ fn emits_a_loadable_artifact_from_a_gpu_stage_module() {
         dims: [8, 3, 3, 3],
         source_layout: KernelLayout::OIHW,
         space_to_depth: None,
+        widened: false,
     };
     let want = nibble_tcconv::pack::to_le_bytes(
         &nibble_tcconv::pack::pack_weight(&pw, qw.get("w").unwrap()).unwrap(),

@@ -230,3 +230,56 @@ fn resnet50_chains_join_a_units_3x3_residual_and_next_reducing_conv() {
     assert_eq!(check_chains(w8, 1, 11, sixteen), lengths);
     assert!(check_chains(w4, 16, 8, plain()).is_empty());
 }
+
+/// `weights=widened` with the wgmma kernel wherever it applies (sm_90a): the 4-bit weights of
+/// the wgmma convs over 4-bit inputs are stored widened, none of another conv (a shortcut's,
+/// the 8-bit stem's), and the program still matches the reference (ResNet-50 W4A4, a batch
+/// whose tiles are exact and one whose are not).
+#[test]
+fn resnet50_w4a4_widened_weights_on_wgmma() {
+    for (batch, seed) in [(16, 6), (3, 7)] {
+        let (g, w, x, want) = example(
+            Arch::ResNet50,
+            BitConfig::uniform4(Arch::ResNet50),
+            batch,
+            seed,
+        );
+        let opt = optimized(&g, Target::Sm90a);
+        let opts = LowerOptions {
+            kernel: nibble_tcconv::select::Choice::Wgmma,
+            widened_weights: true,
+            streams: StreamChoice::Narrow16,
+            ..Default::default()
+        };
+        let p = lower(&opt, Target::Sm90a, &opts).unwrap();
+        let mut widened = 0;
+        for op in &p.ops {
+            if let TcOp::Conv2d(c) = op {
+                let wide = p.weights[c.weight].widened;
+                let wgmma4 = c.family == nibble_tcconv::select::Family::Wgmma
+                    && p.buffers[c.input].elem.bits() == 4
+                    && c.chain.is_none();
+                assert_eq!(
+                    wide, wgmma4,
+                    "batch {batch}: conv of weight '{}'",
+                    p.weights[c.weight].name
+                );
+                widened += wide as usize;
+                if let Some(sc) = &c.shortcut {
+                    assert!(
+                        !p.weights[sc.weight].widened,
+                        "a shortcut's weight stays 4-bit"
+                    );
+                }
+            }
+        }
+        assert!(widened >= 40, "batch {batch}: {widened} widened weights");
+        interpret_equals(
+            &p,
+            &w,
+            std::slice::from_ref(&x),
+            &want[0],
+            &format!("batch {batch} widened"),
+        );
+    }
+}

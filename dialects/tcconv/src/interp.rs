@@ -546,14 +546,20 @@ impl Ctx<'_> {
         Ok((Geo::new(ab)?, v))
     }
 
-    fn weight(&self, id: WeightId) -> Res<(&PackedWeight, Vec<i32>)> {
+    /// A weight's slots in its packing's order; a widened weight's as its unwidened packing
+    /// orders them (the permutation inside each group undone), so the ops read every weight
+    /// through one slot formula.
+    fn weight(&self, id: WeightId) -> Res<(std::borrow::Cow<'_, PackedWeight>, Vec<i32>)> {
         let pw = self
             .p
             .weights
             .get(id)
             .ok_or_else(|| format!("weight {id} does not exist"))?;
         let v = pack::unpack_weight(pw, &self.weights[id])?;
-        Ok((pw, v))
+        if !pw.widened {
+            return Ok((std::borrow::Cow::Borrowed(pw), v));
+        }
+        Ok(pack::unwidened(pw, &v).map(|(p, v)| (std::borrow::Cow::Owned(p), v))?)
     }
 
     fn bias(&self, id: Option<WeightId>, o: usize) -> Res<Vec<i64>> {
@@ -561,6 +567,7 @@ impl Ctx<'_> {
             return Ok(vec![0; o]);
         };
         let (pw, v) = self.weight(id)?;
+        let pw = &*pw;
         if pw.packing != Packing::Bias || pw.dims != [o as i64, 1, 1, 1] {
             return Err(format!(
                 "bias '{}' is {:?} {:?}, expected Bias [{o}, 1, 1, 1]",
@@ -1063,6 +1070,7 @@ impl Ctx<'_> {
     fn conv(&self, cv: &Conv, bufs: &[Option<Stored>], ob: &ActBuffer, og: &Geo) -> Res<Stored> {
         let xb = self.buf(cv.input)?;
         let (pw, wslots) = self.weight(cv.weight)?;
+        let pw = &*pw;
         // The kernel contract of the strategy.
         let (want_layout, want_packing) = match cv.strategy {
             Strategy::Direct => (Layout::HWNC, Packing::ConvHwoi),
@@ -1221,6 +1229,7 @@ impl Ctx<'_> {
     fn dense(&self, d: &Dense, bufs: &[Option<Stored>], ob: &ActBuffer, og: &Geo) -> Res<Stored> {
         let xb = self.buf(d.input)?;
         let (pw, wslots) = self.weight(d.weight)?;
+        let pw = &*pw;
         if !(xb.stored_as_nc() || d.pool.is_some()) || pw.packing != Packing::DenseOk {
             return Err(format!(
                 "dense reads an NC (or N x C x 1 x 1) input and DenseOk weights, got a {} input and '{}' packed {:?}",

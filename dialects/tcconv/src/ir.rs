@@ -101,7 +101,14 @@ fn quantize_mode(op: &OperationRef, name: &str) -> Result<QuantizeMode, String> 
 
 fn weight_memref(w: &PackedWeight) -> String {
     let [o, i, kh, kw] = w.dims;
-    let buf = |c: i64| ActBuffer::new(Layout::NC, w.elem, [1, c, 1, 1]);
+    // a widened weight: one byte a value, its groups of 32 channels whole
+    let i = if w.widened {
+        crate::pack::stored_channels(w) as i64
+    } else {
+        i
+    };
+    let elem = crate::pack::stored_elem(w);
+    let buf = |c: i64| ActBuffer::new(Layout::NC, elem, [1, c, 1, 1]);
     let (shape, elem) = match w.packing {
         Packing::ConvOhwi => (vec![o, kh, kw, buf(i).inner_dim()], buf(i).memref_elem()),
         Packing::ConvHwoi => (vec![kh, kw, o, buf(i).inner_dim()], buf(i).memref_elem()),
@@ -190,6 +197,9 @@ pub fn build_func<'c>(
             w.source,
             w.source_layout.name()
         );
+        if w.widened {
+            attrs += ", widened = true";
+        }
         if let Some(s) = w.space_to_depth {
             attrs += &format!(
                 ", source_dims = {}, space_to_depth = {} : i64",
@@ -765,7 +775,7 @@ pub fn packed_weight_of(op: &OperationRef) -> Result<PackedWeight, String> {
     if !elem.is_int() {
         return Err(format!("a packed weight holds integers, not {elem}"));
     }
-    Ok(PackedWeight {
+    let w = PackedWeight {
         name,
         source,
         packing,
@@ -781,7 +791,15 @@ pub fn packed_weight_of(op: &OperationRef) -> Result<PackedWeight, String> {
                 Some(SpaceToDepth { block, source_dims })
             }
         },
-    })
+        widened: match op.attribute("widened") {
+            Ok(_) => nibble_qnn::ir::bool_attr(op, "widened")?,
+            Err(_) => false,
+        },
+    };
+    if w.widened {
+        crate::pack::check_dims(&w)?;
+    }
+    Ok(w)
 }
 
 /// Read a tcconv `func.func` back into a [`Program`].

@@ -108,6 +108,10 @@ pub struct LowerOptions {
     /// output tiles, loading the next one's first stages during the epilogue of the one before
     /// ([`crate::select::WgmmaPlan::block_tiles`]); None: one tile a block.
     pub tiles_per_block: Option<i64>,
+    /// `weights=widened`: the 4-bit weights of the wgmma convs over 4-bit inputs are stored
+    /// pre-widened ([`widen_wgmma_weights`]); by default (`packed`) every weight is stored in its
+    /// own width.
+    pub widened_weights: bool,
 }
 
 /// Where [`space_to_depth_stems`] applies.
@@ -516,6 +520,7 @@ impl<'g> Lowering<'g> {
             dims,
             source_layout,
             space_to_depth: None,
+            widened: false,
         });
         let id = self.p.weights.len() - 1;
         self.weights.insert(key, id);
@@ -1378,6 +1383,9 @@ impl<'g> Lowering<'g> {
         if self.opts.stem != StemChoice::Plain {
             space_to_depth_stems(&mut self.p, &self.opts);
         }
+        if self.opts.widened_weights {
+            widen_wgmma_weights(&mut self.p);
+        }
         Ok(self.p)
     }
 }
@@ -1887,6 +1895,46 @@ pub fn narrow_streams(p: &mut Program, (min_batch, min_elements): (i64, i64)) {
     }
     for (b, ok) in p.buffers.iter_mut().zip(ok) {
         b.narrow = ok;
+    }
+}
+
+/// The weight of every unchained `wgmma` conv over 4-bit inputs and weights, stored widened
+/// ([`PackedWeight::widened`]): one byte a value in the order the kernel widens the input's K
+/// into, so the kernel copies the weight's stage tiles with cp.async instead of loading,
+/// widening and storing them itself (twice the weight's bytes, read from L2 by most blocks).
+/// The conv's shortcut keeps its own weight. A weight another op reads too is copied.
+pub fn widen_wgmma_weights(p: &mut Program) {
+    for i in 0..p.ops.len() {
+        let TcOp::Conv2d(c) = &p.ops[i] else {
+            continue;
+        };
+        let w = &p.weights[c.weight];
+        let x = &p.buffers[c.input];
+        if c.family != Family::Wgmma
+            || c.chain.is_some()
+            || c.quantize.is_some()
+            || x.elem.bits() != 4
+            || w.elem.bits() != 4
+            || w.widened
+            || w.space_to_depth.is_some()
+        {
+            continue;
+        }
+        let widened = PackedWeight {
+            name: format!("{}_w8", w.name),
+            widened: true,
+            ..w.clone()
+        };
+        let id = if weight_readers(p, c.weight) > 1 {
+            p.weights.push(widened);
+            p.weights.len() - 1
+        } else {
+            p.weights[c.weight] = widened;
+            c.weight
+        };
+        if let TcOp::Conv2d(c) = &mut p.ops[i] {
+            c.weight = id;
+        }
     }
 }
 

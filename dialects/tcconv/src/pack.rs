@@ -20,6 +20,13 @@
 //! - 8-bit (`i8`, `ui8`): one byte per slot (two's complement for `i8`).
 //! - `i16`, `i32` and biases: one little-endian 32-bit word per slot.
 //!
+//! - A `widened` 4-bit conv weight (the wgmma kernel's, `convert-qnn-to-tcconv{weights=widened}`)
+//!   is stored one byte a value (`i8` / `ui8`), `Cs` a multiple of 32, and each group of 32
+//!   channels of a row permuted as the kernel widens a 4-bit operand's 16 stored bytes: channel
+//!   `8w + 2j` at byte `4w + j`, channel `8w + 2j + 1` at byte `16 + 4w + j` of the group
+//!   ([`widened_position`]). A K step of the kernel then reads the same permutation of K from
+//!   both operands, and the weight's stage tiles are plain 16-byte copies.
+//!
 //! [`to_le_bytes`] gives the bytes of a [`Stored`] as they go into the artifact's weights file
 //! and into device memory (words little endian, so 4-bit slot `8k + j` is in byte `4k + j / 2`,
 //! low nibble first).
@@ -34,10 +41,12 @@ use nibble_qnn::semantics::ElemType;
 use nibble_qnn::tensor::{Data, Tensor};
 use nibble_qnn::weights::Weights;
 
-/// Element type the packed slots are stored as (biases are always i32).
+/// Element type the packed slots are stored as (biases are always i32; a widened 4-bit weight
+/// one byte a value).
 pub fn stored_elem(pw: &PackedWeight) -> ElemType {
     match pw.packing {
         Packing::Bias => ElemType::I32,
+        _ if pw.widened => crate::select::widened(pw.elem),
         _ => pw.elem,
     }
 }
@@ -46,8 +55,20 @@ pub fn stored_elem(pw: &PackedWeight) -> ElemType {
 pub fn stored_channels(pw: &PackedWeight) -> usize {
     match pw.packing {
         Packing::Bias => 1,
+        _ if pw.widened => (pw.dims[1].max(0) as usize).div_ceil(WIDENED_GROUP) * WIDENED_GROUP,
         _ => padded_channels(pw.elem, pw.dims[1]) as usize,
     }
+}
+
+/// Channels of a widened weight's permuted groups: the 32 nibbles of one 16-byte stored chunk.
+pub const WIDENED_GROUP: usize = 32;
+
+/// The byte of a widened weight's 32-channel group that holds channel `r` (< 32) of the group:
+/// a 4-bit chunk is 4 words of 8 nibbles, and the kernel widens word `w` into bytes `4w ..
+/// 4w + 4` (nibbles 0, 2, 4, 6) and `16 + 4w ..` (nibbles 1, 3, 5, 7).
+pub fn widened_position(r: usize) -> usize {
+    let (w, t) = (r / 8, r % 8);
+    16 * (t % 2) + 4 * w + t / 2
 }
 
 /// Number of slots (logical values including channel padding) of the packed weight.
@@ -65,6 +86,11 @@ pub fn slot_count(pw: &PackedWeight) -> usize {
 pub fn slot(pw: &PackedWeight, o: usize, i: usize, kh: usize, kw: usize) -> usize {
     let [oo, _, kkh, kkw] = pw.dims.map(|d| d as usize);
     let cs = stored_channels(pw);
+    let i = if pw.widened {
+        i - i % WIDENED_GROUP + widened_position(i % WIDENED_GROUP)
+    } else {
+        i
+    };
     match pw.packing {
         Packing::ConvOhwi => ((o * kkh + kh) * kkw + kw) * cs + i,
         Packing::ConvHwoi => ((kh * kkw + kw) * oo + o) * cs + i,
@@ -110,6 +136,16 @@ pub fn check_dims(pw: &PackedWeight) -> Result<(), String> {
         return Err(format!(
             "{:?} packing needs dims (o, k, 1, 1) / (o, 1, 1, 1), got {:?}",
             pw.packing, pw.dims
+        ));
+    }
+    if pw.widened
+        && (pw.elem.bits() != 4
+            || !matches!(pw.packing, Packing::ConvOhwi | Packing::ConvHwoi)
+            || pw.space_to_depth.is_some())
+    {
+        return Err(format!(
+            "a widened weight is a 4-bit conv weight (ohwi or hwoi, no space-to-depth), not {} {:?}",
+            pw.elem, pw.packing
         ));
     }
     if let Some(s) = pw.space_to_depth {
@@ -253,6 +289,28 @@ pub fn unpack_weight(pw: &PackedWeight, s: &Stored) -> Result<Vec<i32>, String> 
     Ok(buffer::load(stored_elem(pw), s, slot_count(pw)))
 }
 
+/// A widened weight's slots (`slots`, as [`unpack_weight`] gives them) as the same weight
+/// unwidened would hold them, and that weight (channels padded to its own rule: a multiple of
+/// 8, which 32 is).
+pub fn unwidened(pw: &PackedWeight, slots: &[i32]) -> Result<(PackedWeight, Vec<i32>), String> {
+    let plain = PackedWeight {
+        widened: false,
+        ..pw.clone()
+    };
+    let [o, i, kh, kw] = pw.dims.map(|d| d.max(0) as usize);
+    let mut v = vec![0i32; slot_count(&plain)];
+    for oo in 0..o {
+        for y in 0..kh {
+            for x in 0..kw {
+                for c in 0..i {
+                    v[slot(&plain, oo, c, y, x)] = slots[slot(pw, oo, c, y, x)];
+                }
+            }
+        }
+    }
+    Ok((plain, v))
+}
+
 /// The inverse of [`pack_weight`]: the qnn tensor (in `source_layout`, element type `pw.elem`).
 /// Fails when a padding slot is not zero.
 pub fn unpack_to_source(pw: &PackedWeight, s: &Stored) -> Result<Tensor, String> {
@@ -338,6 +396,7 @@ mod tests {
             dims,
             source_layout: kl,
             space_to_depth: None,
+            widened: false,
         }
     }
 
@@ -646,5 +705,78 @@ mod tests {
             unpack_to_source(&prog.weights[0], &packed[0]).unwrap(),
             *w.get("w").unwrap()
         );
+    }
+
+    /// The widened order is the one the wgmma kernel's loader leaves a 4-bit chunk in: four
+    /// words of eight nibbles, each word split into its even nibbles (`x & 0x0f0f0f0f`, bytes
+    /// 0-15 of the widened chunk) and its odd ones (`(x >> 4) & 0x0f0f0f0f`, bytes 16-31).
+    #[test]
+    fn widened_position_is_the_kernels_widening_order() {
+        // channel c of the 32 holds nibble c % 16, plus 16 in a second byte plane to tell
+        // channels c and c + 16 apart
+        for plane in 0..2u32 {
+            let nib = |c: usize| ((c as u32 + 16 * plane) / 2) % 16 ^ (c as u32 % 2) * 8;
+            let words: Vec<u32> = (0..4)
+                .map(|w| (0..8).map(|t| nib(8 * w + t) << (4 * t)).sum())
+                .collect();
+            let mut widened = vec![];
+            for mask_shift in [0, 4] {
+                for &x in &words {
+                    widened.extend(((x >> mask_shift) & 0x0f0f_0f0f).to_le_bytes());
+                }
+            }
+            for c in 0..32 {
+                assert_eq!(widened[widened_position(c)] as u32, nib(c), "channel {c}");
+            }
+        }
+        let mut seen = [false; 32];
+        (0..32).for_each(|c| seen[widened_position(c)] = true);
+        assert!(seen.iter().all(|&s| s), "a permutation of the group");
+    }
+
+    /// A widened weight holds one byte a value, channels padded to 32, and packs and unpacks
+    /// to its source; its slots, unwidened, are those of the same weight packed plainly.
+    #[test]
+    fn widened_weights_round_trip() {
+        let mut rng = Rng(11);
+        for elem in [ElemType::I4, ElemType::U4] {
+            for packing in [Packing::ConvOhwi, Packing::ConvHwoi] {
+                for dims in [[8, 64, 3, 3], [40, 32, 1, 1], [3, 40, 2, 1]] {
+                    let plain = pw(packing.clone(), elem, dims, KernelLayout::OIHW);
+                    let wide = PackedWeight {
+                        widened: true,
+                        ..plain.clone()
+                    };
+                    check_dims(&wide).unwrap();
+                    let src = random_source(&mut rng, &plain);
+                    let s = pack_weight(&wide, &src).unwrap();
+                    let [o, c, kh, kw] = dims.map(|d| d as usize);
+                    assert_eq!(stored_elem(&wide).bits(), 8);
+                    assert_eq!(to_le_bytes(&s).len(), o * kh * kw * c.div_ceil(32) * 32);
+                    assert_eq!(unpack_to_source(&wide, &s).unwrap(), src);
+                    let slots = unpack_weight(&wide, &s).unwrap();
+                    let (back, v) = unwidened(&wide, &slots).unwrap();
+                    assert_eq!(back, plain);
+                    let want = unpack_weight(&plain, &pack_weight(&plain, &src).unwrap());
+                    assert_eq!(v, want.unwrap(), "{elem} {packing:?} {dims:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_4bit_conv_weights_are_widened() {
+        for (packing, elem, dims) in [
+            (Packing::ConvOhwi, ElemType::I8, [8, 32, 1, 1]),
+            (Packing::DenseOk, ElemType::I4, [8, 32, 1, 1]),
+            (Packing::Bias, ElemType::I32, [8, 1, 1, 1]),
+        ] {
+            let w = PackedWeight {
+                widened: true,
+                ..pw(packing, elem, dims, KernelLayout::OIHW)
+            };
+            let e = check_dims(&w).unwrap_err();
+            assert!(e.contains("a widened weight is a 4-bit conv weight"), "{e}");
+        }
     }
 }

@@ -44,6 +44,11 @@ pub struct PackedWeight {
     /// space-to-depth map ([`SpaceToDepth`]); `dims` are the rearranged weight's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space_to_depth: Option<SpaceToDepth>,
+    /// A 4-bit conv weight stored pre-widened: one byte a value, each 32-channel group of a
+    /// row in the order the wgmma kernel widens a 4-bit operand's K into
+    /// ([`crate::pack::widened_position`]), so its kernel copies the weight tiles as they are.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub widened: bool,
 }
 
 /// Space-to-depth by `block` (b): a map `X` of `C` channels (`cs` as stored) becomes the map `S`

@@ -18,7 +18,7 @@
 //!   the staged kernel does not take), with a K split across the warps of a block;
 //! - `simple`: the CUDA-core fallback for every other shape (and the reference on the GPU).
 
-use crate::buffer::{padded_channels, ActBuffer, Storage};
+use crate::buffer::{ActBuffer, Storage};
 use crate::program::{Conv, Dense, InputQuantize, PackedWeight, Packing, Strategy, Tiling};
 use crate::target::MmaShape;
 use crate::target::Target;
@@ -185,6 +185,9 @@ pub fn realize(
     }
     if let Some(why) = k_cluster_error(family, target, tiling.k_cluster) {
         return Err(format!("k_cluster = {}: {why}", tiling.k_cluster));
+    }
+    if let Some(why) = widened_weight_error(family, s) {
+        return Err(why);
     }
     if tiling.tiles_per_block != 1 && family != Family::Wgmma {
         return Err(format!(
@@ -634,10 +637,7 @@ pub fn simple_writes_second(s: &ConvSpec) -> bool {
 
 /// Channels per stored row of a packed weight (biases: 1).
 pub fn weight_cs(pw: &PackedWeight) -> i64 {
-    match pw.packing {
-        Packing::Bias => 1,
-        _ => padded_channels(pw.elem, pw.dims[1]),
-    }
+    crate::pack::stored_channels(pw) as i64
 }
 
 /// Layouts with channels innermost (every layout but NCHW).
@@ -883,6 +883,34 @@ fn chunked_row_bytes(s: &ConvSpec) -> Option<i64> {
         && channel_inner(s.input.layout)
         && (s.output.storage() != Storage::Packed4 || channel_inner(s.output.layout));
     ok.then_some(rb)
+}
+
+/// Why kernel `family` cannot read the weights of `s` where one is stored widened (None: none
+/// is, or it can): only the `wgmma` kernel over 4-bit inputs copies widened weight tiles, and a
+/// shortcut GEMM's weight stays 4-bit.
+fn widened_weight_error(family: Family, s: &ConvSpec) -> Option<String> {
+    if s.shortcut.as_ref().is_some_and(|sc| sc.weight.widened) {
+        return Some(format!(
+            "the shortcut's weight '{}' is widened: a shortcut GEMM reads 4-bit weights",
+            s.shortcut.as_ref().unwrap().weight.name
+        ));
+    }
+    if !s.weight.widened {
+        return None;
+    }
+    if family != Family::Wgmma {
+        return Some(format!(
+            "kernel '{}' does not read the widened weight '{}'; only 'wgmma' does",
+            family.name(),
+            s.weight.name
+        ));
+    }
+    (s.input.elem.bits() != 4).then(|| {
+        format!(
+            "the widened weight '{}' goes with 4-bit inputs, not {}",
+            s.weight.name, s.input.elem
+        )
+    })
 }
 
 /// Why kernel `family` on `target` cannot split K across a cluster of `k` blocks (None: it
@@ -1598,7 +1626,9 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         _ => (stages_for(budget)?, None),
     };
     let kel = kh * kw * c;
+    // a widened weight is stored as plain 8-bit values
     let (scaled_a, scaled_b) = scaling(widen, s.input.elem, s.weight.elem, kel);
+    let scaled_b = scaled_b && !s.weight.widened;
     Some(WgmmaPlan {
         a_type: widened(s.input.elem),
         b_type: widened(s.weight.elem),
@@ -1653,6 +1683,9 @@ pub const MBARRIER_BYTES: i64 = 8;
 /// 3x3 and reducing 1x1 convs 2-17% faster with two, the convs that add a residual 12-30%
 /// slower. Convs with a shortcut GEMM are not taken.
 pub fn wgmma_ws_plan(s: &ConvSpec, tile: [i64; 3], sm_count: i64) -> Option<WgmmaPlan> {
+    if s.weight.widened {
+        return None;
+    }
     let mut p = wgmma_plan(s, tile)?;
     if p.shortcut.is_some() {
         return None;
@@ -1962,6 +1995,7 @@ mod tests {
             dims: [o, c, k, k],
             source_layout: nibble_qnn::semantics::KernelLayout::OIHW,
             space_to_depth: None,
+            widened: false,
         }
     }
 

@@ -12,6 +12,7 @@ use super::conv::ConvSpec;
 use super::layout::{gemm_row, Axis};
 use super::layout::{pixel_strides, weight_slot, Corner, Eval, IndexMath};
 use nibble_tcconv::buffer::ActBuffer;
+use nibble_tcconv::pack::stored_elem;
 use nibble_tcconv::program::PackedWeight;
 
 /// Word strides of a conv's chunked operands. For every channel-innermost input layout the
@@ -34,14 +35,14 @@ impl WordStrides {
     /// The strides of an input and a weight of kernel width `kw`, read off the slot formulas
     /// of `layout.rs` (stored pixels of whole 16-byte chunks, as the chunked families take).
     pub fn of(input: &ActBuffer, weight: &PackedWeight, kw: i64) -> Self {
-        let bits = input.elem.bits() as i64;
-        // every stride is a multiple of the stored pixel (RB, a multiple of 16 bytes)
-        let words = |slots: i64| slots * bits / 32;
+        // every stride is a multiple of the stored pixel (RB, a multiple of 16 bytes; a widened
+        // weight's row is twice its input's pixel)
+        let words = |bits: u32| move |slots: i64| slots * bits as i64 / 32;
         let wt = |o, t| weight_slot(&mut Eval, weight, o, 0, t / kw, t % kw);
         let w0 = wt(0, 0);
         WordStrides {
-            act: pixel_strides(input).map(words),
-            weight: [wt(1, 0) - w0, wt(0, 1) - w0].map(words),
+            act: pixel_strides(input).map(words(input.elem.bits())),
+            weight: [wt(1, 0) - w0, wt(0, 1) - w0].map(words(stored_elem(weight).bits())),
         }
     }
 }
@@ -298,6 +299,7 @@ mod tests {
                         dims: [o, c, kh, kw],
                         source_layout: KernelLayout::OIHW,
                         space_to_depth: None,
+                        widened: false,
                     };
                     let st = WordStrides::of(&x, &wt, kw);
                     for (i, ((nn, y), xx)) in (0..n)

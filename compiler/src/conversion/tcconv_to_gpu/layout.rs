@@ -117,10 +117,8 @@ pub fn act_slot<M: IndexMath>(
 
 /// Storage of a packed weight (biases are i32 words).
 pub fn weight_storage(pw: &PackedWeight) -> (Storage, ElemType) {
-    match pw.packing {
-        Packing::Bias => (Storage::Word32, ElemType::I32),
-        _ => (storage_of(pw.elem), pw.elem),
-    }
+    let e = nibble_tcconv::pack::stored_elem(pw);
+    (storage_of(e), e)
 }
 
 /// `pack::slot(o, i, kh, kw)`: ConvOhwi `((o*KH + kh)*KW + kw)*Cs + i`,
@@ -1095,6 +1093,7 @@ mod tests {
                     dims,
                     source_layout: KernelLayout::OIHW,
                     space_to_depth: None,
+                    widened: false,
                 };
                 let cs = weight_cs(&pw);
                 let want_cs = match (packing.clone(), elem.bits()) {

@@ -109,7 +109,14 @@ fn weight(p: &Program, v: &Value) -> Result<Value, String> {
         .weights
         .get(index(v)?)
         .ok_or("signature: weight out of range")?;
-    Ok(json!([w.packing, w.elem, w.dims, w.source_layout]))
+    Ok(json!([
+        w.packing,
+        w.elem,
+        w.dims,
+        w.source_layout,
+        w.space_to_depth,
+        w.widened
+    ]))
 }
 
 fn ints(v: &Value) -> Result<Vec<i32>, String> {

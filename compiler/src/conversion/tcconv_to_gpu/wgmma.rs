@@ -92,6 +92,9 @@ pub(super) struct Operands<'a> {
     /// K blocks, and the signed 4-bit sides widened into the high nibble.
     pub iters: i64,
     pub scaled: (bool, bool),
+    /// A widened weight's B chunks (`b` is then empty) and its K walk: 16-byte copies of the
+    /// widened rows straight into the slot ([`copy_widened_b`]).
+    pub wide_b: Option<(StageK, Vec<BChunk>)>,
 }
 
 impl Operands<'_> {
@@ -208,16 +211,25 @@ pub(super) fn copy_stage(
     it: Val,
     sl: Val,
 ) {
+    let sbase = slot_base(kb, p, sl);
+    ops.each_source(kb, it, &mut |kb, src| copy_chunk(kb, smem, sbase, src));
+}
+
+/// The first word of slot `sl`.
+fn slot_base(kb: &mut KernelBuilder, p: &WgmmaPlan, sl: Val) -> Val {
     let sw = kb.idx(p.slot_bytes() / 4);
-    let sbase = kb.mul(sl, sw);
-    ops.each_source(kb, it, &mut |kb, src| {
-        let di = kb.add(sbase, src.dst);
-        let copy = |kb: &mut KernelBuilder| kb.async_copy16(src.mem, src.word, smem, di, src.valid);
-        match src.guard {
-            None => copy(kb),
-            Some(gd) => kb.if_then(gd, copy),
-        }
-    });
+    kb.mul(sl, sw)
+}
+
+/// The cp.async copy of one chunk into the slot at word `sbase` (zero-filled where invalid;
+/// none outside the stage where the chunk has a guard).
+fn copy_chunk(kb: &mut KernelBuilder, smem: Val, sbase: Val, src: Source) {
+    let di = kb.add(sbase, src.dst);
+    let copy = |kb: &mut KernelBuilder| kb.async_copy16(src.mem, src.word, smem, di, src.valid);
+    match src.guard {
+        None => copy(kb),
+        Some(gd) => kb.if_then(gd, copy),
+    }
 }
 
 /// K stages the 4-bit loader's global loads run ahead of the tensor cores (3 against 2:
@@ -281,6 +293,8 @@ fn widened_mainloop(
     let mut sets = preloaded.unwrap_or_default();
     fill_sets(kb, ops, &mut sets, AHEAD);
     let zero = kb.idx(0);
+    // a widened weight's stage 0 copied while stage 0 of A is widened
+    copy_widened_b(kb, p, smem, ops, zero, zero);
     store(kb, &sets[0], zero);
     let width = sets[0].len();
     let mut inits = vec![acc];
@@ -292,8 +306,26 @@ fn widened_mainloop(
     let out = kb.for_n(iters, MAINLOOP_UNROLL, &inits, |kb, it, carried| {
         // unrolled (`it` a constant): no store or load past the last stage
         let known = kb.known(it);
+        if ops.wide_b.is_some() {
+            // this thread's copies of the weight's stage `it` (the only group in flight but
+            // the stream tile's, issued before the loop)
+            kb.async_wait(0);
+        }
         kb.fence_proxy_async();
         kb.barrier();
+        if ops.wide_b.is_some() && known.is_none_or(|k| k + 1 < iters) {
+            // the weight's stage it + 1, into the slot of stage it - 2 (free since the barrier)
+            let it1 = kb.add(it, one);
+            let sl1 = kb.remu(it1, kslots);
+            let copy = |kb: &mut KernelBuilder| copy_widened_b(kb, p, smem, ops, it1, sl1);
+            if known.is_some() {
+                copy(kb);
+            } else {
+                let kit = kb.idx(iters);
+                let more = kb.cmp(Cmp::Ult, it1, kit);
+                kb.if_then(more, copy);
+            }
+        }
         let sl = kb.remu(it, kslots);
         let acc = mma_stage(kb, sl, carried[0]);
         // carried[1 + j * width ..]: stage it + 1 + j
@@ -397,6 +429,24 @@ pub(super) fn operands<'a>(
         .into_iter()
         .map(|c| AChunk::new(kb, g, at.m0, &rows, c))
         .collect();
+    if p.widen && g.weight.widened {
+        // B rows of 2 CPR widened chunks after the widened A rows, copied as they are stored
+        let wa = kb.idx(p.bm() * 2 * p.sbk / 4);
+        let b = stage_chunks(kb, at.tid, at.threads, p.bn, 2 * cpr)
+            .into_iter()
+            .map(|c| BChunk::new(kb, g, at.n0, &channels, wa, c))
+            .collect();
+        return Operands {
+            s: g,
+            k: StageK::new(g, p.sbk, rb),
+            words,
+            a,
+            b: vec![],
+            iters,
+            scaled,
+            wide_b: Some((StageK::new(g, 2 * p.sbk, 2 * rb), b)),
+        };
+    }
     let b = stage_chunks(kb, at.tid, at.threads, p.bn, cpr)
         .into_iter()
         .map(|c| BChunk::new(kb, g, at.n0, &channels, a_words, c))
@@ -409,7 +459,29 @@ pub(super) fn operands<'a>(
         b,
         iters,
         scaled,
+        wide_b: None,
     }
+}
+
+/// Issue the cp.async copies of this thread's chunks of a widened weight's K block `it` into
+/// slot `sl` of the widened tiles (zero-filled past the last tap and past O), and commit them
+/// as one group. Nothing without a widened weight.
+fn copy_widened_b(
+    kb: &mut KernelBuilder,
+    p: &WgmmaPlan,
+    smem: Val,
+    ops: &Operands,
+    it: Val,
+    sl: Val,
+) {
+    let Some((k, b)) = &ops.wide_b else {
+        return;
+    };
+    let sbase = slot_base(kb, p, sl);
+    each_source(kb, ops.s, k, ops.words, &[], b, it, &mut |kb, src| {
+        copy_chunk(kb, smem, sbase, src)
+    });
+    kb.async_commit();
 }
 
 /// The wgmma group of one stage on slot `sl` (`base`: the shared-memory address of the slots;

@@ -102,6 +102,8 @@ fn with_state<'a>(ops: &Operands<'a>, state: &[Val]) -> Operands<'a> {
         b: b.collect(),
         iters: ops.iters,
         scaled: ops.scaled,
+        // `wgmma_ws_plan` takes no widened weight
+        wide_b: None,
     }
 }
 

@@ -27,6 +27,7 @@ gen staged sm_80
 gen staged sm_75
 gen staged sm_90 mma
 gen wgmma sm_90a wgmma
+gen widened sm_90a wgmma "weights=widened"
 gen invalid sm_80
 gen add-constant sm_80
 gen narrow16 sm_90 "" streams=narrow16
