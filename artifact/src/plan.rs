@@ -575,6 +575,7 @@ mod tests {
             source_layout: nibble_qnn::semantics::KernelLayout::OIHW,
             space_to_depth: None,
             widened: false,
+            tiles: None,
         };
         assert!(err_of(|p| p.weights[1].packing = Some(bias)).contains("and a packing recipe"));
         assert!(err_of(|p| p.buffers[1].offset = 1024).contains("exceeds the arena"));

@@ -1,6 +1,6 @@
 //! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|wgmma_ws|mma|simple
 //! shortcuts=fused|separate quantize=separate|fused streams=i32|narrow16 tiles-per-block=N
-//! weights=packed|widened}`:
+//! weights=packed|widened|tiles}`:
 //! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
 //! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
 //! `nibble_tcconv::select` (documented there); this pass reads IR, runs them and writes IR.
@@ -12,7 +12,7 @@ use melior::ir::operation::{OperationLike, OperationRef};
 use melior::ir::{Location, Module};
 use melior::Context;
 use nibble_qnn::ir::{graph_of_func, location_from_string};
-use nibble_tcconv::lower::{lower, LowerOptions, StemChoice, StreamChoice};
+use nibble_tcconv::lower::{lower, LowerOptions, StemChoice, StreamChoice, WeightStorage};
 use nibble_tcconv::program::Strategy;
 use nibble_tcconv::select::parse_tile;
 use nibble_tcconv::select::Choice;
@@ -126,11 +126,12 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("cluster") => lo.k_cluster = true,
         Some(s) => return Err(format!("split-k '{s}' is not warps or cluster")),
     }
-    match options.get("weights").map(String::as_str) {
-        None | Some("packed") => {}
-        Some("widened") => lo.widened_weights = true,
-        Some(s) => return Err(format!("weights '{s}' is not packed or widened")),
-    }
+    lo.widened_weights = match options.get("weights").map(String::as_str) {
+        None | Some("packed") => WeightStorage::Packed,
+        Some("widened") => WeightStorage::Widened,
+        Some("tiles") => WeightStorage::Tiles,
+        Some(s) => return Err(format!("weights '{s}' is not packed, widened or tiles")),
+    };
     if let Some(n) = options.get("tiles-per-block") {
         let max = nibble_tcconv::select::MAX_BLOCK_TILES;
         lo.tiles_per_block = Some(
@@ -195,7 +196,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("stem", "auto (default): s2d at batch >= 16 (SPACE_TO_DEPTH_MIN_BATCH), plain below | s2d: a stride-b conv (b >= 2, a kernel of at least b x b) of a quantized image whose pixels are fewer than 16 bytes reads the space-to-depth map the quantize writes (b b times the channels, each pixel a 16-byte row) as a stride-1 conv without padding of a ceil(K / b) kernel, where the staged or wgmma kernel takes it (ResNet's 7x7 / 2 stem over 3 channels: 4x4 over 16 channels) | plain: the conv reads the quantize's map as it is"),
             ("split-k", "warps (default): a staged conv of few tiles and a long K loop slices K across the warps of its blocks | cluster: also across the blocks of a thread-block cluster (sm_90+; tcconv.conv2d {k_cluster = N}): 1.8-6.4% slower at batch 1 on an H100, where its launches cannot be programmatic"),
             ("tiles-per-block", "1 (default) .. 8: each block of the wgmma kernel over 4-bit operands computes that many output tiles one after another (block b: tiles b, b + G, ... of a grid of G), the first stages of its next tile loaded while the tile before runs its epilogue (tcconv.conv2d {tiles_per_block = N})"),
-            ("weights", "packed (default): every weight stored in its own width | widened: the 4-bit weight of each wgmma conv over 4-bit inputs stored one byte a value, in the order the kernel widens the input's K into (tcconv.weight {widened = true}: twice the weight's bytes; the kernel copies its weight tiles with cp.async instead of widening them)"),
+            ("weights", "packed (default): every weight stored in its own width | widened: the 4-bit weight of each wgmma conv over 4-bit inputs stored one byte a value, in the order the kernel widens the input's K into (tcconv.weight {widened = true}: twice the weight's bytes; the kernel copies its weight tiles with cp.async instead of widening them) | tiles: widened and laid out in the kernel's stage tiles (tcconv.weight {tiles = [BN, K bytes]}: one bulk copy a stage, completing on the slot's mbarrier), where the kernel computes one tile a block"),
             ("pdl-trigger", "auto (default): with programmatic dependent launch (sm_90 / sm_90a), a tensor-core conv kernel lets its successor launch at its start where the successor's blocks run at most 4 K stages (a 1x1 conv, or no conv), else after its main loop; the other kernels at their start | mainloop: every conv after its main loop | start: every kernel at its start (tcconv.pdl_trigger; on an H100 at batch 1, auto against mainloop: ResNet-50 W4A4 -3.2%, W8A8 -3.8%, ResNet-18 unchanged)"),
             ("chains", "none (default): every conv a kernel of its own | cluster: at batch <= 8, a staged conv and the 1x1 convs after it (stride 1, no padding, each of the output of the one before) run in one kernel over thread-block clusters of up to 8 blocks, a cluster an M tile of every conv: its blocks compute one conv's N tiles, meet at a cluster barrier, then compute the next's (ResNet-50: a unit's 3x3 conv, its residual conv and the next unit's reducing conv; each conv on its narrowest tile, up to 8 N tiles) | wide: the same, each conv on its widest tile (the smallest cluster) | cluster16: as cluster, up to 16 N tiles a conv on clusters of up to 16 blocks (a non-portable size, H100 / H200; ResNet-50's stage 4 too) | pairs: as cluster, two convs a chain at most (all bit-exact, and slower than none on an H100 at batch 1 and 8: bench/RESULTS.md)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM but for 1x1 GEMMs of 256 or more 4-bit channels in, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),

@@ -186,6 +186,7 @@ fn emits_a_loadable_artifact_from_a_gpu_stage_module() {
         source_layout: KernelLayout::OIHW,
         space_to_depth: None,
         widened: false,
+        tiles: None,
     };
     let want = nibble_tcconv::pack::to_le_bytes(
         &nibble_tcconv::pack::pack_weight(&pw, qw.get("w").unwrap()).unwrap(),

@@ -231,13 +231,19 @@ fn resnet50_chains_join_a_units_3x3_residual_and_next_reducing_conv() {
     assert!(check_chains(w4, 16, 8, plain()).is_empty());
 }
 
-/// `weights=widened` with the wgmma kernel wherever it applies (sm_90a): the 4-bit weights of
-/// the wgmma convs over 4-bit inputs are stored widened, none of another conv (a shortcut's,
-/// the 8-bit stem's), and the program still matches the reference (ResNet-50 W4A4, a batch
-/// whose tiles are exact and one whose are not).
+/// `weights=widened` / `tiles` with the wgmma kernel wherever it applies (sm_90a): the 4-bit
+/// weights of the wgmma convs over 4-bit inputs are stored widened (and tiled), none of another
+/// conv (a shortcut's, the 8-bit stem's), and the program still matches the reference
+/// (ResNet-50 W4A4, a batch whose tiles are exact and one whose are not).
 #[test]
 fn resnet50_w4a4_widened_weights_on_wgmma() {
-    for (batch, seed) in [(16, 6), (3, 7)] {
+    use nibble_tcconv::lower::WeightStorage;
+    for (storage, batch, seed) in [
+        (WeightStorage::Widened, 16, 6),
+        (WeightStorage::Widened, 3, 7),
+        (WeightStorage::Tiles, 16, 8),
+        (WeightStorage::Tiles, 3, 9),
+    ] {
         let (g, w, x, want) = example(
             Arch::ResNet50,
             BitConfig::uniform4(Arch::ResNet50),
@@ -247,24 +253,25 @@ fn resnet50_w4a4_widened_weights_on_wgmma() {
         let opt = optimized(&g, Target::Sm90a);
         let opts = LowerOptions {
             kernel: nibble_tcconv::select::Choice::Wgmma,
-            widened_weights: true,
+            widened_weights: storage,
             streams: StreamChoice::Narrow16,
             ..Default::default()
         };
         let p = lower(&opt, Target::Sm90a, &opts).unwrap();
-        let mut widened = 0;
+        let what = format!("{storage:?} batch {batch}");
+        let (mut widened, mut tiled) = (0, 0);
         for op in &p.ops {
             if let TcOp::Conv2d(c) = op {
-                let wide = p.weights[c.weight].widened;
+                let pw = &p.weights[c.weight];
                 let wgmma4 = c.family == nibble_tcconv::select::Family::Wgmma
                     && p.buffers[c.input].elem.bits() == 4
                     && c.chain.is_none();
-                assert_eq!(
-                    wide, wgmma4,
-                    "batch {batch}: conv of weight '{}'",
-                    p.weights[c.weight].name
-                );
-                widened += wide as usize;
+                assert_eq!(pw.widened, wgmma4, "{what}: conv of weight '{}'", pw.name);
+                if let Some(t) = pw.tiles {
+                    assert_eq!(t, c.tiling.block_tile[1..], "{what}: '{}'", pw.name);
+                }
+                widened += pw.widened as usize;
+                tiled += pw.tiles.is_some() as usize;
                 if let Some(sc) = &c.shortcut {
                     assert!(
                         !p.weights[sc.weight].widened,
@@ -273,13 +280,12 @@ fn resnet50_w4a4_widened_weights_on_wgmma() {
                 }
             }
         }
-        assert!(widened >= 40, "batch {batch}: {widened} widened weights");
-        interpret_equals(
-            &p,
-            &w,
-            std::slice::from_ref(&x),
-            &want[0],
-            &format!("batch {batch} widened"),
+        assert!(widened >= 40, "{what}: {widened} widened weights");
+        assert_eq!(
+            tiled > 0,
+            storage == WeightStorage::Tiles,
+            "{what}: {tiled} tiled"
         );
+        interpret_equals(&p, &w, std::slice::from_ref(&x), &want[0], &what);
     }
 }

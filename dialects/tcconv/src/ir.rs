@@ -100,6 +100,10 @@ fn quantize_mode(op: &OperationRef, name: &str) -> Result<QuantizeMode, String> 
 }
 
 fn weight_memref(w: &PackedWeight) -> String {
+    if let Some(g) = crate::pack::tile_grid(w) {
+        let dims: Vec<String> = g.iter().map(|d| d.to_string()).collect();
+        return format!("memref<{}xi8>", dims.join("x"));
+    }
     let [o, i, kh, kw] = w.dims;
     // a widened weight: one byte a value, its groups of 32 channels whole
     let i = if w.widened {
@@ -197,6 +201,9 @@ pub fn build_func<'c>(
             w.source,
             w.source_layout.name()
         );
+        if let Some(t) = w.tiles {
+            attrs += &format!(", tiles = {}", arr64(&t));
+        }
         if w.widened {
             attrs += ", widened = true";
         }
@@ -795,8 +802,12 @@ pub fn packed_weight_of(op: &OperationRef) -> Result<PackedWeight, String> {
             Ok(_) => nibble_qnn::ir::bool_attr(op, "widened")?,
             Err(_) => false,
         },
+        tiles: match op.attribute("tiles") {
+            Ok(_) => Some(i64_array::<2>(op, "tiles")?),
+            Err(_) => None,
+        },
     };
-    if w.widened {
+    if w.widened || w.tiles.is_some() {
         crate::pack::check_dims(&w)?;
     }
     Ok(w)

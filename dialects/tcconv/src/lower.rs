@@ -108,10 +108,23 @@ pub struct LowerOptions {
     /// output tiles, loading the next one's first stages during the epilogue of the one before
     /// ([`crate::select::WgmmaPlan::block_tiles`]); None: one tile a block.
     pub tiles_per_block: Option<i64>,
-    /// `weights=widened`: the 4-bit weights of the wgmma convs over 4-bit inputs are stored
-    /// pre-widened ([`widen_wgmma_weights`]); by default (`packed`) every weight is stored in its
-    /// own width.
-    pub widened_weights: bool,
+    /// `weights=widened|tiles`: the 4-bit weights of the wgmma convs over 4-bit inputs are
+    /// stored pre-widened, with `tiles` in the kernel's stage tiles too
+    /// ([`widen_wgmma_weights`]); by default (`packed`) every weight is stored in its own width.
+    pub widened_weights: WeightStorage,
+}
+
+/// `convert-qnn-to-tcconv{weights=...}`: how the wgmma convs' 4-bit weights are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightStorage {
+    /// In their own width.
+    #[default]
+    Packed,
+    /// Widened ([`PackedWeight::widened`]): the kernel copies each stage's tile with cp.async.
+    Widened,
+    /// Widened and in the kernel's stage tiles ([`PackedWeight::tiles`]): one bulk copy a
+    /// stage, where the kernel computes one tile a block.
+    Tiles,
 }
 
 /// Where [`space_to_depth_stems`] applies.
@@ -521,6 +534,7 @@ impl<'g> Lowering<'g> {
             source_layout,
             space_to_depth: None,
             widened: false,
+            tiles: None,
         });
         let id = self.p.weights.len() - 1;
         self.weights.insert(key, id);
@@ -1383,8 +1397,11 @@ impl<'g> Lowering<'g> {
         if self.opts.stem != StemChoice::Plain {
             space_to_depth_stems(&mut self.p, &self.opts);
         }
-        if self.opts.widened_weights {
-            widen_wgmma_weights(&mut self.p);
+        if self.opts.widened_weights != WeightStorage::Packed {
+            widen_wgmma_weights(
+                &mut self.p,
+                self.opts.widened_weights == WeightStorage::Tiles,
+            );
         }
         Ok(self.p)
     }
@@ -1902,8 +1919,11 @@ pub fn narrow_streams(p: &mut Program, (min_batch, min_elements): (i64, i64)) {
 /// ([`PackedWeight::widened`]): one byte a value in the order the kernel widens the input's K
 /// into, so the kernel copies the weight's stage tiles with cp.async instead of loading,
 /// widening and storing them itself (twice the weight's bytes, read from L2 by most blocks).
-/// The conv's shortcut keeps its own weight. A weight another op reads too is copied.
-pub fn widen_wgmma_weights(p: &mut Program) {
+/// The conv's shortcut keeps its own weight. A weight another op reads too is copied. With
+/// `tiles`, the weight of a conv whose blocks compute one tile is laid out in the kernel's stage
+/// tiles ([`PackedWeight::tiles`]: one bulk copy a stage) where the plan still fits beside the
+/// slots' mbarriers.
+pub fn widen_wgmma_weights(p: &mut Program, tiles: bool) {
     for i in 0..p.ops.len() {
         let TcOp::Conv2d(c) = &p.ops[i] else {
             continue;
@@ -1920,11 +1940,25 @@ pub fn widen_wgmma_weights(p: &mut Program) {
         {
             continue;
         }
-        let widened = PackedWeight {
+        let mut widened = PackedWeight {
             name: format!("{}_w8", w.name),
             widened: true,
             ..w.clone()
         };
+        if tiles && c.tiling.tiles_per_block == 1 {
+            let [_, bn, wbk] = c.tiling.block_tile;
+            let tiled = PackedWeight {
+                name: format!("{}_w8t", w.name),
+                tiles: Some([bn, wbk]),
+                ..widened.clone()
+            };
+            let mut ws = p.weights.clone();
+            ws[c.weight] = tiled.clone();
+            let spec = crate::select::ConvSpec::conv(c, &p.buffers, &ws);
+            if crate::select::realize(c.family, &spec, &c.tiling, p.target).is_ok() {
+                widened = tiled;
+            }
+        }
         let id = if weight_readers(p, c.weight) > 1 {
             p.weights.push(widened);
             p.weights.len() - 1

@@ -26,6 +26,12 @@
 //!   `8w + 2j` at byte `4w + j`, channel `8w + 2j + 1` at byte `16 + 4w + j` of the group
 //!   ([`widened_position`]). A K step of the kernel then reads the same permutation of K from
 //!   both operands, and the weight's stage tiles are plain 16-byte copies.
+//! - A widened weight with `tiles = [BN, SK]` is stored as the wgmma kernel's weight tiles: the
+//!   K bytes `k = (kh * KW + kw) * Cs + position` of row `o` split into N tile `o / BN`, stage
+//!   `k / SK`, and within the stage's `BN x SK` tile the kernel's shared-memory order (8 x 16-byte
+//!   core matrices, the 8-row groups K-major: byte `((r / 8) * SK / 16 + j / 16) * 128 + (r % 8) *
+//!   16 + j % 16` for row `r = o % BN`, byte `j = k % SK`); rows past O and bytes past K hold 0.
+//!   The tile of (N tile, stage) starts at `(tile * stages + stage) * BN * SK`.
 //!
 //! [`to_le_bytes`] gives the bytes of a [`Stored`] as they go into the artifact's weights file
 //! and into device memory (words little endian, so 4-bit slot `8k + j` is in byte `4k + j / 2`,
@@ -71,9 +77,21 @@ pub fn widened_position(r: usize) -> usize {
     16 * (t % 2) + 4 * w + t / 2
 }
 
+/// A tiled weight's tile grid: N tiles, K stages, rows a tile, K bytes a stage
+/// ([`PackedWeight::tiles`]).
+pub fn tile_grid(pw: &PackedWeight) -> Option<[usize; 4]> {
+    let [bn, sk] = pw.tiles?.map(|d| d.max(1) as usize);
+    let [o, _, kh, kw] = pw.dims.map(|d| d.max(0) as usize);
+    let k = kh * kw * stored_channels(pw);
+    Some([o.div_ceil(bn), k.div_ceil(sk), bn, sk])
+}
+
 /// Number of slots (logical values including channel padding) of the packed weight.
 pub fn slot_count(pw: &PackedWeight) -> usize {
     let [o, _, kh, kw] = pw.dims.map(|d| d.max(0) as usize);
+    if let Some([tn, iters, bn, sk]) = tile_grid(pw) {
+        return tn * iters * bn * sk;
+    }
     match pw.packing {
         Packing::ConvOhwi | Packing::ConvHwoi => o * kh * kw * stored_channels(pw),
         Packing::DenseOk => o * stored_channels(pw),
@@ -91,6 +109,14 @@ pub fn slot(pw: &PackedWeight, o: usize, i: usize, kh: usize, kw: usize) -> usiz
     } else {
         i
     };
+    if let Some([_, iters, bn, sk]) = tile_grid(pw) {
+        // K byte k of row o: the stage's tile of o's N tile, its core matrix (8 rows x 16
+        // bytes, rows of the tile's 8-row groups K-major) and the byte in it
+        let k = (kh * kkw + kw) * cs + i;
+        let (nt, r, it, j) = (o / bn, o % bn, k / sk, k % sk);
+        let core = (r / 8) * (sk / 16) + j / 16;
+        return (nt * iters + it) * bn * sk + core * 128 + (r % 8) * 16 + j % 16;
+    }
     match pw.packing {
         Packing::ConvOhwi => ((o * kkh + kh) * kkw + kw) * cs + i,
         Packing::ConvHwoi => ((kh * kkw + kw) * oo + o) * cs + i,
@@ -147,6 +173,13 @@ pub fn check_dims(pw: &PackedWeight) -> Result<(), String> {
             "a widened weight is a 4-bit conv weight (ohwi or hwoi, no space-to-depth), not {} {:?}",
             pw.elem, pw.packing
         ));
+    }
+    if let Some([bn, sk]) = pw.tiles {
+        if !pw.widened || bn < 8 || bn % 8 != 0 || sk < 16 || sk % 16 != 0 {
+            return Err(format!(
+                "tiles [{bn}, {sk}]: a tiled weight is widened, its tiles whole 8-row groups of 16-byte chunks"
+            ));
+        }
     }
     if let Some(s) = pw.space_to_depth {
         let [o, c, kh, kw] = s.source_dims;
@@ -295,6 +328,7 @@ pub fn unpack_weight(pw: &PackedWeight, s: &Stored) -> Result<Vec<i32>, String> 
 pub fn unwidened(pw: &PackedWeight, slots: &[i32]) -> Result<(PackedWeight, Vec<i32>), String> {
     let plain = PackedWeight {
         widened: false,
+        tiles: None,
         ..pw.clone()
     };
     let [o, i, kh, kw] = pw.dims.map(|d| d.max(0) as usize);
@@ -397,6 +431,7 @@ mod tests {
             source_layout: kl,
             space_to_depth: None,
             widened: false,
+            tiles: None,
         }
     }
 
@@ -778,5 +813,64 @@ mod tests {
             let e = check_dims(&w).unwrap_err();
             assert!(e.contains("a widened weight is a 4-bit conv weight"), "{e}");
         }
+    }
+
+    /// A tiled weight: slots of two hand-placed values, the padding rows and bytes zero, and
+    /// the round trip through its source and its unwidened slots.
+    #[test]
+    fn tiled_weights_place_values_in_the_kernels_tiles() {
+        // o = 10 (two 8-row N tiles, rows 10..16 zeros), 32 channels, 1 x 2 taps: K = 64 bytes
+        // a row in two 32-byte stages
+        let plain = pw(
+            Packing::ConvOhwi,
+            ElemType::I4,
+            [10, 32, 1, 2],
+            KernelLayout::OIHW,
+        );
+        let tiled = PackedWeight {
+            widened: true,
+            tiles: Some([8, 32]),
+            ..plain.clone()
+        };
+        check_dims(&tiled).unwrap();
+        assert_eq!(tile_grid(&tiled), Some([2, 2, 8, 32]));
+        assert_eq!(slot_count(&tiled), 2 * 2 * 8 * 32);
+        // (o 9, channel 1, tap 1): K byte 32 + 16 (odd channels after the even ones): N tile 1,
+        // stage 1, row 1, byte 16 of the stage: its second core matrix
+        assert_eq!(slot(&tiled, 9, 1, 0, 1), (2 + 1) * 256 + 128 + 16);
+        // (o 7, channel 2, tap 0): K byte 1, row 7 of the first core matrix
+        assert_eq!(slot(&tiled, 7, 2, 0, 0), 7 * 16 + 1);
+        let mut rng = Rng(5);
+        let src = random_source(&mut rng, &plain);
+        let s = pack_weight(&tiled, &src).unwrap();
+        assert_eq!(unpack_to_source(&tiled, &s).unwrap(), src);
+        let slots = unpack_weight(&tiled, &s).unwrap();
+        // rows 10..16 of the second N tile are zeros in both stages
+        for st in 0..2 {
+            let t = &slots[(2 + st) * 256..(3 + st) * 256];
+            for r in 10 - 8..8 {
+                for j in 0..32 {
+                    assert_eq!(t[(r / 8 * 2 + j / 16) * 128 + r % 8 * 16 + j % 16], 0);
+                }
+            }
+        }
+        let (back, v) = unwidened(&tiled, &slots).unwrap();
+        assert_eq!(back, plain);
+        assert_eq!(
+            v,
+            unpack_weight(&plain, &pack_weight(&plain, &src).unwrap()).unwrap()
+        );
+        for bad in [[12, 32], [8, 24], [0, 32]] {
+            let w = PackedWeight {
+                tiles: Some(bad),
+                ..tiled.clone()
+            };
+            assert!(check_dims(&w).is_err(), "{bad:?}");
+        }
+        let unwidened_tiles = PackedWeight {
+            widened: false,
+            ..tiled
+        };
+        assert!(check_dims(&unwidened_tiles).is_err());
     }
 }

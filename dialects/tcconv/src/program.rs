@@ -49,6 +49,11 @@ pub struct PackedWeight {
     /// ([`crate::pack::widened_position`]), so its kernel copies the weight tiles as they are.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub widened: bool,
+    /// A widened weight laid out as the wgmma kernel's weight tiles `[BN rows][K bytes a
+    /// stage]` ([`crate::pack::slot`]): each stage's tile of each N tile contiguous, in the
+    /// kernel's shared-memory order, so one bulk copy a stage moves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiles: Option<[i64; 2]>,
 }
 
 /// Space-to-depth by `block` (b): a map `X` of `C` channels (`cs` as stored) becomes the map `S`

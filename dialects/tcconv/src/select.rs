@@ -220,6 +220,21 @@ pub fn realize(
             family.name()
         )
     })?;
+    if let (Kernel::Wgmma(p), Some(t)) = (&k, s.weight.tiles) {
+        if t != [p.bn, p.wbk()] || p.block_tiles != 1 {
+            return Err(format!(
+                "the tiled weight '{}' holds tiles {t:?}; the kernel reads [{}, {}]{}",
+                s.weight.name,
+                p.bn,
+                p.wbk(),
+                if p.block_tiles != 1 {
+                    " one tile a block"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
     if family == Family::Simple && s.shortcut.is_some() {
         return Err(
             "the simple kernel does not run a shortcut; only 'staged' and 'wgmma' do".into(),
@@ -1282,6 +1297,9 @@ pub struct WgmmaPlan {
     /// block b takes tiles b, b + G, b + 2G, ... of the grid of G blocks, and loads the first
     /// stages of its next tile before the epilogue of the one before (`Tiling::tiles_per_block`).
     pub block_tiles: i64,
+    /// The weight is tiled ([`PackedWeight::tiles`]): each stage's weight tile arrives by one
+    /// bulk copy that completes on the slot's mbarrier (after the stream tile).
+    pub bulk_b: bool,
 }
 
 /// A narrow16 stream tile `[BM][BN]` i16 in shared memory, after the slots: the residual's
@@ -1400,6 +1418,7 @@ impl WgmmaPlan {
     pub fn smem_words(&self) -> i64 {
         let slots = self.stages * self.slot_bytes();
         match self.persistent {
+            None if self.bulk_b => (self.bulk_barrier_byte() + MBARRIER_BYTES * self.stages) / 4,
             None => slots.max(self.out_tile_bytes()) / 4 + self.stream_words(),
             Some(_) => (self.barrier_byte() + 2 * MBARRIER_BYTES * self.stages) / 4,
         }
@@ -1415,6 +1434,10 @@ impl WgmmaPlan {
     pub fn stream_words(&self) -> i64 {
         self.stream
             .map_or(0, |_| StreamTile::words(self.bm(), self.bn))
+    }
+    /// With a tiled weight: the first byte of the slots' mbarriers (after the stream tile).
+    pub fn bulk_barrier_byte(&self) -> i64 {
+        self.stream_tile_byte() + 4 * self.stream_words()
     }
     /// Persistent: the byte of the staged output tile (after the slots).
     pub fn out_tile_byte(&self) -> i64 {
@@ -1620,6 +1643,9 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         ((widen || stages >= 3) && stages * slot <= avail).then_some(stages)
     };
     let stream = stream_tile(s);
+    // a tiled weight's slots each have an mbarrier
+    let bulk_b = widen && s.weight.tiles.is_some();
+    let budget = budget - if bulk_b { 64 } else { 0 };
     let stream_bytes = stream.map_or(0, |_| 4 * StreamTile::words(bm, bn));
     let (stages, stream) = match stages_for(budget - stream_bytes) {
         Some(st) if stream.is_some() => (st, stream),
@@ -1648,6 +1674,7 @@ pub fn wgmma_plan(s: &ConvSpec, tile: [i64; 3]) -> Option<WgmmaPlan> {
         persistent: None,
         stream,
         block_tiles: 1,
+        bulk_b,
     })
 }
 
@@ -1996,6 +2023,7 @@ mod tests {
             source_layout: nibble_qnn::semantics::KernelLayout::OIHW,
             space_to_depth: None,
             widened: false,
+            tiles: None,
         }
     }
 

@@ -9,8 +9,70 @@
 // RUN: nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma weights=widened},tcconv-verify)' | FileCheck %s --check-prefix=LOWER
 // RUN: nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma})' | FileCheck %s --check-prefix=PACKED
 // RUN: not nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a weights=wide})' 2>&1 | FileCheck %s --check-prefix=BADOPT
+// weights=tiles: the widened weight laid out in the kernel's stage tiles; one thread copies a
+// stage's tile with one bulk copy that completes on the slot's mbarrier, every thread waits on
+// that mbarrier's phase:
+// RUN: nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma weights=tiles},tcconv-verify)' | FileCheck %s --check-prefix=LOWERT
+// RUN: nibble-opt %S/Inputs/widened.sm_90a-wgmma-tiles.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s --check-prefix=TILES
+// RUN: nibble-opt %S/Inputs/widened.sm_90a-wgmma-tiles.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a},nvvm-attach-target{chip=sm_90a features=+ptx84},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-nvvm-to-llvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=TPTX
 
-// BADOPT: weights 'wide' is not packed or widened
+// 256 x 64 x 3 x 3: 2 N tiles of 128 rows, 5 stages of 128 widened bytes (K = 9 x 64 = 576)
+// LOWERT-LABEL: func.func @conv_u4_widened
+// LOWERT: name = "w.hwoi_w8t"{{.*}}tiles = array<i64: 128, 128>, widened = true} : () -> memref<2x5x128x128xi8>
+// 40 x 256 x 3 x 3: one N tile of 48 rows (8 of them zeros), 18 stages
+// LOWERT-LABEL: func.func @long_k_odd_channels
+// LOWERT: tiles = array<i64: 48, 128>, widened = true} : () -> memref<1x18x48x128xi8>
+// LOWERT-LABEL: func.func @shortcut_weight_packed
+// LOWERT: name = "w.ohwi_w8t"{{.*}}tiles = array<i64: 16, 64>
+// LOWERT: name = "sw.ohwi"
+// LOWERT-NOT: tiles
+// LOWERT: return
+
+// three slots, three mbarriers (after the slots) set up by thread 0 before anything is copied
+// TILES-LABEL: func.func @conv_u4_widened
+// TILES: gpu.func @conv_u4_widened_0_conv2d
+// TILES: %[[FIRST:.*]] = arith.cmpi eq, %{{.*}}, %c0 : index
+// TILES: scf.if %[[FIRST]] {
+// TILES-COUNT-3: nvvm.mbarrier.init %{{.*}}, %c1_i32
+// TILES: fence.mbarrier_init.release.cluster
+// TILES: gpu.barrier
+// TILES-NOT: nvgpu.device_async_copy
+// stage 0's tile: 128 rows x 128 bytes, one bulk copy
+// TILES: scf.if %[[FIRST]] {
+// TILES: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes{{.*}}%c16384_i32
+// TILES: mbarrier.try_wait.parity{{.*}}%c0_i32
+// TILES-NEXT: nvvm.fence.proxy
+// TILES-NEXT: gpu.barrier
+// TILES-NEXT: scf.if %[[FIRST]] {
+// TILES: cp.async.bulk
+// TILES: nvvm.wgmma.mma_async
+// the fourth stage reuses slot 0: its mbarrier's second phase
+// TILES: mbarrier.try_wait.parity{{.*}}%c0_i32
+// TILES: mbarrier.try_wait.parity{{.*}}%c0_i32
+// TILES: mbarrier.try_wait.parity{{.*}}%c1_i32
+// TILES-NOT: nvgpu.device_async_copy
+// TILES: gpu.return
+// TPTX-LABEL: .entry conv_u4_widened_0_conv2d
+// TPTX: mbarrier.init.shared.b64
+// TPTX: fence.mbarrier_init.release.cluster;
+// TPTX: mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], %r{{[0-9]+}};
+// TPTX: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%r{{[0-9]+}}], [%rd{{[0-9]+}}], %r{{[0-9]+}}, [%r{{[0-9]+}}];
+// TPTX: mbarrier.try_wait.parity.shared::cta.b64
+
+// TILES-LABEL: func.func @long_k_odd_channels
+// 18 stages of a 48-row tile: unrolled (a tiled weight's main loop is, up to 24 stages), each
+// stage one bulk copy of 48 x 128 bytes, none after the last; the last stage's wait is slot 2's
+// sixth phase (parity 1)
+// TILES: gpu.func @long_k_odd_channels_0_conv2d
+// TILES-NOT: scf.for
+// TILES-COUNT-18: cp.async.bulk{{.*}}%c6144_i32
+// TILES-NOT: cp.async.bulk
+// TILES: mbarrier.try_wait.parity{{.*}}%c1_i32
+// TILES-NEXT: nvvm.fence.proxy
+// TILES-NOT: cp.async.bulk
+// TILES: gpu.return
+
+// BADOPT: weights 'wide' is not packed, widened or tiles
 // PACKED-NOT: widened = true
 
 // LOWER-LABEL: func.func @conv_u4_widened

@@ -300,6 +300,7 @@ mod tests {
                         source_layout: KernelLayout::OIHW,
                         space_to_depth: None,
                         widened: false,
+                        tiles: None,
                     };
                     let st = WordStrides::of(&x, &wt, kw);
                     for (i, ((nn, y), xx)) in (0..n)

@@ -1094,6 +1094,7 @@ mod tests {
                     source_layout: KernelLayout::OIHW,
                     space_to_depth: None,
                     widened: false,
+                    tiles: None,
                 };
                 let cs = weight_cs(&pw);
                 let want_cs = match (packing.clone(), elem.bits()) {

@@ -56,8 +56,8 @@ use super::epilogue::{load_stream_tile, store_block_tile, OutTile, StreamStage, 
 use super::layout::{gemm_row, Axis, Buf, IndexMath};
 use super::staged::widen_pair;
 use nibble_qnn::semantics::ElemType;
-use nibble_tcconv::select::ShortcutK;
 pub use nibble_tcconv::select::{wgmma_plan as plan, WgmmaPlan, WGMMA_SMEM};
+use nibble_tcconv::select::{ShortcutK, MBARRIER_BYTES};
 
 /// wgmma's operand type name.
 pub(super) fn wgmma_type(e: ElemType) -> &'static str {
@@ -95,6 +95,20 @@ pub(super) struct Operands<'a> {
     /// A widened weight's B chunks (`b` is then empty) and its K walk: 16-byte copies of the
     /// widened rows straight into the slot ([`copy_widened_b`]).
     pub wide_b: Option<(StageK, Vec<BChunk>)>,
+    /// A tiled weight's stages, one bulk copy each by one thread ([`bulk_stage`]; `b` is then
+    /// empty).
+    pub bulk_b: Option<BulkB>,
+}
+
+/// Where a tiled weight's stage tiles of one output tile come from and go to: the global
+/// address (i64) of the N tile's first stage tile, the slots' shared-memory byte address, the
+/// first slot mbarrier's, and whether this thread issues the copies.
+#[derive(Clone, Copy)]
+pub(super) struct BulkB {
+    pub tile: Val,
+    pub smem: Val,
+    pub bars: Val,
+    pub issuer: Val,
 }
 
 impl Operands<'_> {
@@ -232,6 +246,10 @@ fn copy_chunk(kb: &mut KernelBuilder, smem: Val, sbase: Val, src: Source) {
     }
 }
 
+/// Main loops over a tiled weight of at most this many K stages are unrolled: ResNet-50's
+/// 3 x 3 convs have 18, and LLVM unrolls the loops of the other 4-bit main loops that long.
+const BULK_MAINLOOP_UNROLL: i64 = 24;
+
 /// K stages the 4-bit loader's global loads run ahead of the tensor cores (3 against 2:
 /// ResNet-50 W4A4 sm_90a -0.3% at batch 256, -0.6% at 64 on an H100, with the skipped stores
 /// and loads below; without them no change).
@@ -295,6 +313,9 @@ fn widened_mainloop(
     let zero = kb.idx(0);
     // a widened weight's stage 0 copied while stage 0 of A is widened
     copy_widened_b(kb, p, smem, ops, zero, zero);
+    if let Some(bulk) = &ops.bulk_b {
+        bulk_stage(kb, p, bulk, zero, zero);
+    }
     store(kb, &sets[0], zero);
     let width = sets[0].len();
     let mut inits = vec![acc];
@@ -303,7 +324,14 @@ fn widened_mainloop(
     }
     let one = kb.idx(1);
     let ahead = kb.idx(AHEAD);
-    let out = kb.for_n(iters, MAINLOOP_UNROLL, &inits, |kb, it, carried| {
+    // (LLVM unrolls the other loops of up to 18 stages itself, but not one around the bulk
+    // copies' inline PTX)
+    let unroll = if ops.bulk_b.is_some() {
+        BULK_MAINLOOP_UNROLL
+    } else {
+        MAINLOOP_UNROLL
+    };
+    let out = kb.for_n(iters, unroll, &inits, |kb, it, carried| {
         // unrolled (`it` a constant): no store or load past the last stage
         let known = kb.known(it);
         if ops.wide_b.is_some() {
@@ -311,8 +339,24 @@ fn widened_mainloop(
             // the stream tile's, issued before the loop)
             kb.async_wait(0);
         }
+        if let Some(bulk) = &ops.bulk_b {
+            let sl = kb.remu(it, kslots);
+            bulk_wait(kb, p, bulk, it, sl);
+        }
         kb.fence_proxy_async();
         kb.barrier();
+        if let Some(bulk) = ops.bulk_b.filter(|_| known.is_none_or(|k| k + 1 < iters)) {
+            // the weight's stage it + 1, into the slot of stage it - 2 (free since the barrier)
+            let it1 = kb.add(it, one);
+            let sl1 = kb.remu(it1, kslots);
+            if known.is_some() {
+                bulk_stage(kb, p, &bulk, it1, sl1);
+            } else {
+                let kit = kb.idx(iters);
+                let more = kb.cmp(Cmp::Ult, it1, kit);
+                kb.if_then(more, |kb| bulk_stage(kb, p, &bulk, it1, sl1));
+            }
+        }
         if ops.wide_b.is_some() && known.is_none_or(|k| k + 1 < iters) {
             // the weight's stage it + 1, into the slot of stage it - 2 (free since the barrier)
             let it1 = kb.add(it, one);
@@ -429,6 +473,20 @@ pub(super) fn operands<'a>(
         .into_iter()
         .map(|c| AChunk::new(kb, g, at.m0, &rows, c))
         .collect();
+    if p.bulk_b {
+        // one bulk copy a stage (`Block::conv_ops` says from where)
+        return Operands {
+            s: g,
+            k: StageK::new(g, p.sbk, rb),
+            words,
+            a,
+            b: vec![],
+            iters,
+            scaled,
+            wide_b: None,
+            bulk_b: None,
+        };
+    }
     if p.widen && g.weight.widened {
         // B rows of 2 CPR widened chunks after the widened A rows, copied as they are stored
         let wa = kb.idx(p.bm() * 2 * p.sbk / 4);
@@ -445,6 +503,7 @@ pub(super) fn operands<'a>(
             iters,
             scaled,
             wide_b: Some((StageK::new(g, 2 * p.sbk, 2 * rb), b)),
+            bulk_b: None,
         };
     }
     let b = stage_chunks(kb, at.tid, at.threads, p.bn, cpr)
@@ -460,7 +519,51 @@ pub(super) fn operands<'a>(
         iters,
         scaled,
         wide_b: None,
+        bulk_b: None,
     }
+}
+
+/// The bulk copy of a tiled weight's K block `it` into slot `sl` (the B rows after the slot's
+/// BM widened A rows), completing on the slot's mbarrier; issued by one thread.
+fn bulk_stage(kb: &mut KernelBuilder, p: &WgmmaPlan, bulk: &BulkB, it: Val, sl: Val) {
+    let bytes = p.bn * p.wbk();
+    kb.if_then(bulk.issuer, |kb| {
+        let it = kb.index_cast(it, Scalar::I64);
+        let sl = kb.index_cast(sl, Scalar::I64);
+        let kbytes = kb.i64c(bytes);
+        let off = kb.mul(it, kbytes);
+        let src = kb.add(bulk.tile, off);
+        let kslot = kb.i64c(p.slot_bytes());
+        let so = kb.mul(sl, kslot);
+        let a_rows = kb.i64c(p.bm() * p.wbk());
+        let dst = kb.add(bulk.smem, so);
+        let dst = kb.add(dst, a_rows);
+        let dst = kb.smem_ptr(dst);
+        let bar = slot_barrier(kb, bulk, sl);
+        kb.bulk_copy_to_smem(dst, src, bytes, bar);
+    });
+}
+
+/// The mbarrier of slot `sl` (i64).
+fn slot_barrier(kb: &mut KernelBuilder, bulk: &BulkB, sl: Val) -> Val {
+    let k8 = kb.i64c(MBARRIER_BYTES);
+    let off = kb.mul(sl, k8);
+    let a = kb.add(bulk.bars, off);
+    kb.smem_ptr(a)
+}
+
+/// Wait until the bulk copy of K block `it` (in slot `sl`) has landed: the phase of the
+/// slot's mbarrier that its `it / S`-th use completes (parity `(it / S) & 1`; one tile a block,
+/// so every slot's uses start at stage 0).
+fn bulk_wait(kb: &mut KernelBuilder, p: &WgmmaPlan, bulk: &BulkB, it: Val, sl: Val) {
+    let kslots = kb.idx(p.stages);
+    let round = kb.divu(it, kslots);
+    let two = kb.idx(2);
+    let parity = kb.remu(round, two);
+    let parity = kb.index_cast(parity, Scalar::I32);
+    let sl = kb.index_cast(sl, Scalar::I64);
+    let bar = slot_barrier(kb, bulk, sl);
+    kb.mbarrier_wait(bar, parity);
 }
 
 /// Issue the cp.async copies of this thread's chunks of a widened weight's K block `it` into
@@ -636,13 +739,33 @@ pub fn conv(
         (None, None, None) => None,
         _ => return Err("the wgmma plan and the conv disagree on the shortcut".into()),
     };
+    let base = kb.smem_address(smem);
+    // a tiled weight: one mbarrier a slot, set up by one thread before anything is copied
+    let zero = kb.idx(0);
+    let first = kb.cmp(Cmp::Eq, tid, zero);
+    let bars = p.bulk_b.then(|| {
+        let off = kb.i64c(p.bulk_barrier_byte());
+        let bars = kb.add(base, off);
+        kb.if_then(first, |kb| {
+            for sl in 0..p.stages {
+                let a = kb.i64c(sl * MBARRIER_BYTES);
+                let a = kb.add(bars, a);
+                let bar = kb.smem_ptr(a);
+                kb.mbarrier_init(bar, 1);
+            }
+            kb.fence_mbarrier_init();
+        });
+        kb.barrier();
+        bars
+    });
     let k = Block {
         s,
         p,
         cb: &cb,
         shortcut,
         smem,
-        base: kb.smem_address(smem),
+        base,
+        bars: bars.map(|b| (b, first)),
         stream_smem,
         tid,
         threads,
@@ -721,6 +844,9 @@ struct Block<'a> {
     smem: Val,
     base: Val,
     stream_smem: Option<Val>,
+    /// A tiled weight's slot mbarriers (byte address) and whether this thread issues the bulk
+    /// copies.
+    bars: Option<(Val, Val)>,
     tid: Val,
     threads: i64,
     warp: Val,
@@ -743,7 +869,23 @@ impl Block<'_> {
         let (p, cb) = (self.p, self.cb);
         let sizes = (p.rb, p.iters(), (p.scaled_a, p.scaled_b));
         let words = (words_of(&cb.x), words_of(&cb.w));
-        operands(kb, self.s, p, &self.load_at(at), words, sizes)
+        let mut ops = operands(kb, self.s, p, &self.load_at(at), words, sizes);
+        if let Some((bars, issuer)) = self.bars {
+            // the N tile's first stage tile
+            let kbn = kb.idx(p.bn);
+            let nt = kb.divu(at.1, kbn);
+            let nt = kb.index_cast(nt, Scalar::I64);
+            let per_tile = kb.i64c(p.iters() * p.bn * p.wbk());
+            let off = kb.mul(nt, per_tile);
+            let w = kb.smem_address(cb.w.mem);
+            ops.bulk_b = Some(BulkB {
+                tile: kb.add(w, off),
+                smem: self.base,
+                bars,
+                issuer,
+            });
+        }
+        ops
     }
 
     /// The shortcut's GEMM (if any) of the tile at `at`, and the shift of its accumulators.

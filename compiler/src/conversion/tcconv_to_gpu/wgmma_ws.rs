@@ -104,6 +104,7 @@ fn with_state<'a>(ops: &Operands<'a>, state: &[Val]) -> Operands<'a> {
         scaled: ops.scaled,
         // `wgmma_ws_plan` takes no widened weight
         wide_b: None,
+        bulk_b: None,
     }
 }
 

@@ -448,6 +448,23 @@ impl<'c> KernelBuilder<'c> {
             &[("noinc", t)],
         );
     }
+    /// One thread's bulk copy of `bytes` (a multiple of 16) from global address `src` (i64) to
+    /// shared memory at `dst` (`!llvm.ptr<3>`, 16-byte aligned), completing on mbarrier `bar`:
+    /// `mbarrier.arrive.expect_tx` of the bytes (this thread's arrival on the current phase),
+    /// then `cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes`, so the phase
+    /// completes when they have landed.
+    pub fn bulk_copy_to_smem(&mut self, dst: Val, src: Val, bytes: i64, bar: Val) {
+        let asm = "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$3], $2;\n\t\
+                   cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes \
+                   [$0], [$1], $2, [$3];";
+        let n = self.i32c(bytes);
+        self.inline_asm(asm, "r,l,r,r", &[dst, src, n, bar], &[], true);
+    }
+    /// `fence.mbarrier_init.release.cluster`: the mbarriers this thread initialized are visible
+    /// to the async proxy (bulk copies complete on them) before the block barrier after it.
+    pub fn fence_mbarrier_init(&mut self) {
+        self.inline_asm("fence.mbarrier_init.release.cluster;", "", &[], &[], true);
+    }
     /// Wait (acquire, CTA scope) until the phase of `bar` with parity `parity` (i32, 0 / 1) has
     /// completed: a `mbarrier.try_wait.parity` loop. (`nvvm.mbarrier.try_wait.parity` takes the
     /// parity only as a constant.)
