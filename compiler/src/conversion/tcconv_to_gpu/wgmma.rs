@@ -473,43 +473,24 @@ pub(super) fn operands<'a>(
         .into_iter()
         .map(|c| AChunk::new(kb, g, at.m0, &rows, c))
         .collect();
-    if p.bulk_b {
-        // one bulk copy a stage (`Block::conv_ops` says from where)
-        return Operands {
-            s: g,
-            k: StageK::new(g, p.sbk, rb),
-            words,
-            a,
-            b: vec![],
-            iters,
-            scaled,
-            wide_b: None,
-            bulk_b: None,
-        };
-    }
-    if p.widen && g.weight.widened {
-        // B rows of 2 CPR widened chunks after the widened A rows, copied as they are stored
-        let wa = kb.idx(p.bm() * 2 * p.sbk / 4);
-        let b = stage_chunks(kb, at.tid, at.threads, p.bn, 2 * cpr)
+    // B: one bulk copy a stage (a tiled weight: `Block::conv_ops` says from where), 16-byte
+    // copies of a widened weight's rows of 2 CPR widened chunks after the widened A rows, or
+    // this thread's stored chunks, loaded and widened with A's
+    let b_chunks = |kb: &mut KernelBuilder, cpr: i64, off: Val| -> Vec<BChunk> {
+        stage_chunks(kb, at.tid, at.threads, p.bn, cpr)
             .into_iter()
-            .map(|c| BChunk::new(kb, g, at.n0, &channels, wa, c))
-            .collect();
-        return Operands {
-            s: g,
-            k: StageK::new(g, p.sbk, rb),
-            words,
-            a,
-            b: vec![],
-            iters,
-            scaled,
-            wide_b: Some((StageK::new(g, 2 * p.sbk, 2 * rb), b)),
-            bulk_b: None,
-        };
-    }
-    let b = stage_chunks(kb, at.tid, at.threads, p.bn, cpr)
-        .into_iter()
-        .map(|c| BChunk::new(kb, g, at.n0, &channels, a_words, c))
-        .collect();
+            .map(|c| BChunk::new(kb, g, at.n0, &channels, off, c))
+            .collect()
+    };
+    let (b, wide_b) = if p.bulk_b {
+        (vec![], None)
+    } else if p.widen && g.weight.widened {
+        let wa = kb.idx(p.bm() * 2 * p.sbk / 4);
+        let k = StageK::new(g, 2 * p.sbk, 2 * rb);
+        (vec![], Some((k, b_chunks(kb, 2 * cpr, wa))))
+    } else {
+        (b_chunks(kb, cpr, a_words), None)
+    };
     Operands {
         s: g,
         k: StageK::new(g, p.sbk, rb),
@@ -518,7 +499,7 @@ pub(super) fn operands<'a>(
         b,
         iters,
         scaled,
-        wide_b: None,
+        wide_b,
         bulk_b: None,
     }
 }
