@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """SASS instruction counts of an artifact's kernels, optionally against a second artifact.
 
-    python3 bench/sass_count.py ART [BASE] [--arch sm_90a] [--ops N]
+    python3 bench/sass_count.py ART [BASE] [--arch sm_90a] [--ops N] [--loops]
 
 ART and BASE are `nibble-opt --emit=artifact` directories (kernels.ptx, plan.json). Each
 kernels.ptx is assembled by ptxas (scripts/find-ptxas.sh) for the artifact's target (or
@@ -9,7 +9,10 @@ kernels.ptx is assembled by ptxas (scripts/find-ptxas.sh) for the artifact's tar
 nvidia-cuda-cuobjdump). A kernel's count is its instructions up to its last EXIT or branch,
 so the NOP padding after it is left out; `launches` weights each kernel by the launches of
 the artifact's plan. --ops N adds each kernel's N most frequent opcodes (predicates and
-modifiers stripped). No GPU is needed: this counts the work a kernel issues, not its time.
+modifiers stripped). --loops adds each kernel's loops that issue tensor-core instructions (a
+backward branch over MMA / wgmma): a kernel's instructions a tile are its count plus the loop's
+body times the trips past the first (K stages a trip: the body's MMAs over one stage's).
+No GPU is needed: this counts the work a kernel issues, not its time.
 """
 
 import argparse
@@ -23,7 +26,8 @@ import sys
 import tempfile
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-INSN = re.compile(r"^\s+/\*[0-9a-f]{4,}\*/\s+(.*?)\s*;")
+INSN = re.compile(r"^\s+/\*([0-9a-f]{4,})\*/\s+(.*?)\s*;")
+MMA = ("HMMA", "IMMA", "HGMMA", "IGMMA")
 FUNC = re.compile(r"^\s+Function : (\S+)")
 
 
@@ -54,33 +58,52 @@ def opcode(insn):
     return words[0].split(".")[0] if words else ""
 
 
-def kernels(art, arch):
-    """{kernel: [opcode, ...]} of the artifact's PTX assembled for `arch`."""
+def kernels(art, arch, loops=None):
+    """{kernel: [opcode, ...]} of the artifact's PTX assembled for `arch`; with a dict `loops`,
+    also {kernel: [(body instructions, MMAs in it), ...]} of its MMA loops."""
     ptxas = ptxas_path()
     cuobjdump = tool("cuobjdump", ptxas)
     with tempfile.TemporaryDirectory() as d:
         cubin = os.path.join(d, "k.cubin")
         subprocess.run([ptxas, f"-arch={arch}", os.path.join(art, "kernels.ptx"), "-o", cubin], check=True)
         sass = subprocess.run([cuobjdump, "-sass", cubin], check=True, capture_output=True, text=True).stdout
-    out, name, body = {}, None, []
+    out, name, body, text = {}, None, [], []
 
     def close():
         if name is not None:
             # up to the last EXIT or branch: the rest is alignment padding
             last = max((i for i, op in enumerate(body) if op in ("EXIT", "BRA")), default=len(body) - 1)
             out[name] = body[: last + 1]
+            if loops is not None:
+                loops[name] = mma_loops(body, text)
 
     for line in sass.splitlines():
         m = FUNC.match(line)
         if m:
             close()
-            name, body = m.group(1), []
+            name, body, text = m.group(1), [], []
             continue
         m = INSN.match(line)
         if m and name is not None:
-            body.append(opcode(m.group(1)))
+            body.append(opcode(m.group(2)))
+            text.append((int(m.group(1), 16), m.group(2)))
     close()
     return out
+
+
+def mma_loops(ops, text):
+    """(instructions, MMAs) of each loop body (a backward branch's span) holding MMAs."""
+    at = {a: i for i, (a, _) in enumerate(text)}
+    found = []
+    for i, (a, t) in enumerate(text):
+        m = re.search(r"\bBRA\b.*?0x([0-9a-f]+)", t)
+        if not m or int(m.group(1), 16) not in at or at[int(m.group(1), 16)] >= i:
+            continue
+        start = at[int(m.group(1), 16)]
+        mmas = sum(1 for op in ops[start : i + 1] if op in MMA)
+        if mmas:
+            found.append((i - start + 1, mmas))
+    return found
 
 
 def plan(art):
@@ -94,10 +117,12 @@ def main():
     ap.add_argument("base", nargs="?")
     ap.add_argument("--arch", help="ptxas -arch (default: the artifact's target)")
     ap.add_argument("--ops", type=int, default=0, help="show each kernel's N most frequent opcodes")
+    ap.add_argument("--loops", action="store_true", help="show each kernel's loops over MMAs")
     a = ap.parse_args()
     p = plan(a.art)
     arch = a.arch or p["target"]
-    new = kernels(a.art, arch)
+    loops = {} if a.loops else None
+    new = kernels(a.art, arch, loops)
     old = kernels(a.base, arch) if a.base else {}
     uses = collections.Counter(l["kernel"] for l in p["launches"])
     width = max(len(k) for k in new) if new else 10
@@ -118,6 +143,8 @@ def main():
         if a.ops:
             c = collections.Counter(new[k]).most_common(a.ops)
             print(" " * (width + 2) + " ".join(f"{op}:{m}" for op, m in c))
+        for body, mmas in (loops or {}).get(k, []):
+            print(" " * (width + 2) + f"loop: {body} instructions, {mmas} MMA")
     line = f"{len(new)} kernels: {total[0]} instructions; weighted by launches: {total[2]}"
     if a.base:
         line += f" (base {total[1]} / {total[3]}: {100 * (total[0] - total[1]) / max(total[1], 1):+.1f}%"
