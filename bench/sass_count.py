@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """SASS instruction counts of an artifact's kernels, optionally against a second artifact.
 
-    python3 bench/sass_count.py ART [BASE] [--arch sm_90a] [--ops N] [--loops]
+    python3 bench/sass_count.py ART [BASE] [--arch sm_90a] [--ops N] [--loops] [--tile]
 
 ART and BASE are `nibble-opt --emit=artifact` directories (kernels.ptx, plan.json). Each
 kernels.ptx is assembled by ptxas (scripts/find-ptxas.sh) for the artifact's target (or
@@ -12,6 +12,9 @@ the artifact's plan. --ops N adds each kernel's N most frequent opcodes (predica
 modifiers stripped). --loops adds each kernel's loops that issue tensor-core instructions (a
 backward branch over MMA / wgmma): a kernel's instructions a tile are its count plus the loop's
 body times the trips past the first (K stages a trip: the body's MMAs over one stage's).
+--tile (with BASE) counts the instructions a tile of each kernel that is a loop on one side and
+unrolled on the other: the loop's trips are the unrolled side's MMAs over the body's (the MMAs
+outside the loop the same on both sides), and the total weights each kernel by its launches.
 No GPU is needed: this counts the work a kernel issues, not its time.
 """
 
@@ -111,6 +114,19 @@ def plan(art):
         return json.load(f)
 
 
+def per_tile(ops, loops, twin_ops, twin_loops):
+    """Instructions a tile of a kernel with one MMA loop whose twin is unrolled (None where
+    neither or both loop)."""
+    mma = lambda o: sum(1 for x in o if x in MMA)  # noqa: E731
+    if not loops:
+        return len(ops) if twin_loops else None
+    if twin_loops:
+        return None
+    body, in_loop = loops[0]
+    trips = (mma(twin_ops) - (mma(ops) - in_loop)) / in_loop
+    return len(ops) + (trips - 1) * body
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("art")
@@ -118,12 +134,30 @@ def main():
     ap.add_argument("--arch", help="ptxas -arch (default: the artifact's target)")
     ap.add_argument("--ops", type=int, default=0, help="show each kernel's N most frequent opcodes")
     ap.add_argument("--loops", action="store_true", help="show each kernel's loops over MMAs")
+    ap.add_argument("--tile", action="store_true", help="instructions a tile where one side loops")
     a = ap.parse_args()
     p = plan(a.art)
     arch = a.arch or p["target"]
-    loops = {} if a.loops else None
+    loops = {} if a.loops or a.tile else None
     new = kernels(a.art, arch, loops)
-    old = kernels(a.base, arch) if a.base else {}
+    old_loops = {} if a.tile else None
+    old = kernels(a.base, arch, old_loops) if a.base else {}
+    if a.tile and a.base:
+        uses = collections.Counter(l["kernel"] for l in p["launches"])
+        tot = [0.0, 0.0]
+        print("instructions a tile (kernels that loop on one side only):")
+        for k in sorted(new, key=lambda k: -len(new[k])):
+            nl, ol = loops.get(k, []), old_loops.get(k, [])
+            n = per_tile(new[k], nl, old.get(k, []), ol)
+            b = per_tile(old.get(k, []), ol, new[k], nl)
+            if n is None or b is None:
+                n, b = len(new[k]), len(old.get(k, []))
+            elif b:
+                print(f"  {k}: {b:.0f} -> {n:.0f} ({100 * (n - b) / b:+.1f}%), {uses.get(k, 0)} launches")
+            tot[0] += n * uses.get(k, 0)
+            tot[1] += b * uses.get(k, 0)
+        print(f"  weighted by launches: {tot[1]:.0f} -> {tot[0]:.0f} ({100 * (tot[0] - tot[1]) / max(tot[1], 1):+.1f}%)")
+        return
     uses = collections.Counter(l["kernel"] for l in p["launches"])
     width = max(len(k) for k in new) if new else 10
     head = f"{'kernel':<{width}}  launches  instructions"
