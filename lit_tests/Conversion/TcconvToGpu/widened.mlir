@@ -72,6 +72,17 @@
 // TILES-NOT: cp.async.bulk
 // TILES: gpu.return
 
+// TILES-LABEL: func.func @shortcut_weight_packed
+// The shortcut GEMM runs first and loads its 4-bit weight itself (its chunk among the 16-byte
+// loads: the conv's input, the shortcut's input and weight); only the conv's weight tile comes
+// by a bulk copy, after the shortcut's wgmma
+// TILES: gpu.func @shortcut_weight_packed_0_conv2d
+// TILES-COUNT-3: vector.load {{.*}} vector<4xi32>
+// TILES-NOT: vector.load
+// TILES: nvvm.wgmma.mma_async
+// TILES: cp.async.bulk
+// TILES: gpu.return
+
 // BADOPT: weights 'wide' is not packed, widened or tiles
 // PACKED-NOT: widened = true
 
@@ -122,19 +133,18 @@
 
 // -----
 
-// K = 9 taps x 128 stored bytes in 18 stages: a loop whose stage it + 1 copies are guarded
-// (none past the last stage); O = 40 in a 48-channel tile: the copies past channel 40 are
-// zero-filled.
+// K = 9 taps x 128 stored bytes in 18 stages, unrolled: three copies a stage, none past the
+// last stage; O = 40 in a 48-channel tile: the copies past channel 40 are zero-filled.
 // CHECK-LABEL: func.func @long_k_odd_channels
 // CHECK: gpu.func @long_k_odd_channels_0_conv2d
-// CHECK: scf.for %{{.*}} = %c0 to %c18 step %c1
-// CHECK-NEXT: nvvm.cp.async.wait.group 0
-// CHECK: gpu.barrier
-// CHECK: %[[MORE:.*]] = arith.cmpi ult, %{{.*}}, %c18 : index
-// CHECK-NEXT: scf.if %[[MORE]] {
-// CHECK-COUNT-3: nvgpu.device_async_copy
-// CHECK: nvvm.cp.async.commit.group
+// CHECK-NOT: scf.for
+// CHECK-COUNT-54: nvgpu.device_async_copy
+// CHECK-NOT: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NOT: nvgpu.device_async_copy
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 48, k = 32>
+// CHECK-NOT: nvgpu.device_async_copy
+// CHECK: gpu.return
 // PTX-LABEL: .entry long_k_odd_channels_0_conv2d
 // PTX: cp.async.cg.shared.global
 

@@ -243,8 +243,12 @@ pub fn each_source(
 }
 
 /// Main loops (wgmma and staged) of at most this many K stages are unrolled: each stage's
-/// slot, tap and prefetch guard are then constants.
-pub const MAINLOOP_UNROLL: i64 = 6;
+/// slot, tap and prefetch guard are then constants. 24 covers ResNet-50's 3 x 3 convs (18
+/// stages) and reducing 1x1 convs (8 and 16); LLVM unrolls some such loops itself, less well, and
+/// keeps others (stage 3's 3 x 3 at batch 256: 298 instructions a stage). Against 6, on an H100
+/// (ResNet-50 W4A4 sm_90a, bench/RESULTS.md): batch 8 0.4272 -> 0.4062 ms, 64 1.8024 -> 1.7551,
+/// 256 6.867 -> 6.724, bit-exact.
+pub const MAINLOOP_UNROLL: i64 = 24;
 
 /// One step of a cp.async ring: issue the copies of stage `it + ahead` into its slot
 /// (`(it + ahead) % slots`) when there is such a stage among `iters`, then commit the group

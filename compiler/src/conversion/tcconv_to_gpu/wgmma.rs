@@ -246,10 +246,6 @@ fn copy_chunk(kb: &mut KernelBuilder, smem: Val, sbase: Val, src: Source) {
     }
 }
 
-/// Main loops over a tiled weight of at most this many K stages are unrolled: ResNet-50's
-/// 3 x 3 convs have 18, and LLVM unrolls the loops of the other 4-bit main loops that long.
-const BULK_MAINLOOP_UNROLL: i64 = 24;
-
 /// K stages the 4-bit loader's global loads run ahead of the tensor cores (3 against 2:
 /// ResNet-50 W4A4 sm_90a -0.3% at batch 256, -0.6% at 64 on an H100, with the skipped stores
 /// and loads below; without them no change).
@@ -324,14 +320,7 @@ fn widened_mainloop(
     }
     let one = kb.idx(1);
     let ahead = kb.idx(AHEAD);
-    // (LLVM unrolls the other loops of up to 18 stages itself, but not one around the bulk
-    // copies' inline PTX)
-    let unroll = if ops.bulk_b.is_some() {
-        BULK_MAINLOOP_UNROLL
-    } else {
-        MAINLOOP_UNROLL
-    };
-    let out = kb.for_n(iters, unroll, &inits, |kb, it, carried| {
+    let out = kb.for_n(iters, MAINLOOP_UNROLL, &inits, |kb, it, carried| {
         // unrolled (`it` a constant): no store or load past the last stage
         let known = kb.known(it);
         if ops.wide_b.is_some() {
@@ -482,7 +471,8 @@ pub(super) fn operands<'a>(
             .map(|c| BChunk::new(kb, g, at.n0, &channels, off, c))
             .collect()
     };
-    let (b, wide_b) = if p.bulk_b {
+    // (the plan's bulk copies are the conv's GEMM's: a shortcut GEMM's weight stays 4-bit)
+    let (b, wide_b) = if p.bulk_b && g.weight.tiles.is_some() {
         (vec![], None)
     } else if p.widen && g.weight.widened {
         let wa = kb.idx(p.bm() * 2 * p.sbk / 4);
@@ -851,7 +841,7 @@ impl Block<'_> {
         let sizes = (p.rb, p.iters(), (p.scaled_a, p.scaled_b));
         let words = (words_of(&cb.x), words_of(&cb.w));
         let mut ops = operands(kb, self.s, p, &self.load_at(at), words, sizes);
-        if let Some((bars, issuer)) = self.bars {
+        if let (Some((bars, issuer)), Some(_)) = (self.bars, self.s.weight.tiles) {
             // the N tile's first stage tile
             let kbn = kb.idx(p.bn);
             let nt = kb.divu(at.1, kbn);
