@@ -5,11 +5,11 @@
 // RUN: nibble-opt %S/Inputs/widened.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a})' | FileCheck %s
 // RUN: nibble-opt %S/Inputs/widened.sm_90a-wgmma.mlir --split-input-file --pass-pipeline='builtin.module(convert-tcconv-to-gpu{target=sm_90a},nvvm-attach-target{chip=sm_90a features=+ptx84},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-nvvm-to-llvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
 // Which weights the lowering widens: a wgmma conv's over 4-bit inputs, not its shortcut's, not
-// an 8-bit conv's, and none by default:
+// an 8-bit conv's, and none with weights=packed:
 // RUN: nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma weights=widened},tcconv-verify)' | FileCheck %s --check-prefix=LOWER
-// RUN: nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma})' | FileCheck %s --check-prefix=PACKED
+// RUN: nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma weights=packed})' | FileCheck %s --check-prefix=PACKED
 // RUN: not nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a weights=wide})' 2>&1 | FileCheck %s --check-prefix=BADOPT
-// weights=tiles: the widened weight laid out in the kernel's stage tiles; one thread copies a
+// weights=tiles (the default): the widened weight laid out in the kernel's stage tiles; one thread copies a
 // stage's tile with one bulk copy that completes on the slot's mbarrier, every thread waits on
 // that mbarrier's phase:
 // RUN: nibble-opt %S/Inputs/widened.qnn.mlir --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma weights=tiles},tcconv-verify)' | FileCheck %s --check-prefix=LOWERT
