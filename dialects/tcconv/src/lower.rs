@@ -1956,9 +1956,10 @@ pub fn widen_wgmma_weights(p: &mut Program, tiles: bool) {
                 tiles: Some([bn, wbk]),
                 ..widened.clone()
             };
-            let mut ws = p.weights.clone();
-            ws[c.weight] = tiled.clone();
-            let spec = crate::select::ConvSpec::conv(c, &p.buffers, &ws);
+            let spec = crate::select::ConvSpec {
+                weight: &tiled,
+                ..crate::select::ConvSpec::conv(c, &p.buffers, &p.weights)
+            };
             if c.tiling.tiles_per_block != 1
                 || crate::select::realize(c.family, &spec, &c.tiling, p.target).is_err()
             {

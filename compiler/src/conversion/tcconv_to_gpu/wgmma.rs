@@ -308,10 +308,7 @@ fn widened_mainloop(
     fill_sets(kb, ops, &mut sets, AHEAD);
     let zero = kb.idx(0);
     // a widened weight's stage 0 copied while stage 0 of A is widened
-    copy_widened_b(kb, p, smem, ops, zero, zero);
-    if let Some(bulk) = &ops.bulk_b {
-        bulk_stage(kb, p, bulk, zero, zero);
-    }
+    copy_weight_stage(kb, p, smem, ops, zero, zero);
     store(kb, &sets[0], zero);
     let width = sets[0].len();
     let mut inits = vec![acc];
@@ -334,23 +331,12 @@ fn widened_mainloop(
         }
         kb.fence_proxy_async();
         kb.barrier();
-        if let Some(bulk) = ops.bulk_b.filter(|_| known.is_none_or(|k| k + 1 < iters)) {
+        let copies_weight = ops.wide_b.is_some() || ops.bulk_b.is_some();
+        if copies_weight && known.is_none_or(|k| k + 1 < iters) {
             // the weight's stage it + 1, into the slot of stage it - 2 (free since the barrier)
             let it1 = kb.add(it, one);
             let sl1 = kb.remu(it1, kslots);
-            if known.is_some() {
-                bulk_stage(kb, p, &bulk, it1, sl1);
-            } else {
-                let kit = kb.idx(iters);
-                let more = kb.cmp(Cmp::Ult, it1, kit);
-                kb.if_then(more, |kb| bulk_stage(kb, p, &bulk, it1, sl1));
-            }
-        }
-        if ops.wide_b.is_some() && known.is_none_or(|k| k + 1 < iters) {
-            // the weight's stage it + 1, into the slot of stage it - 2 (free since the barrier)
-            let it1 = kb.add(it, one);
-            let sl1 = kb.remu(it1, kslots);
-            let copy = |kb: &mut KernelBuilder| copy_widened_b(kb, p, smem, ops, it1, sl1);
+            let copy = |kb: &mut KernelBuilder| copy_weight_stage(kb, p, smem, ops, it1, sl1);
             if known.is_some() {
                 copy(kb);
             } else {
@@ -537,10 +523,11 @@ fn bulk_wait(kb: &mut KernelBuilder, p: &WgmmaPlan, bulk: &BulkB, it: Val, sl: V
     kb.mbarrier_wait(bar, parity);
 }
 
-/// Issue the cp.async copies of this thread's chunks of a widened weight's K block `it` into
-/// slot `sl` of the widened tiles (zero-filled past the last tap and past O), and commit them
-/// as one group. Nothing without a widened weight.
-fn copy_widened_b(
+/// Issue the copies of a widened weight's K block `it` into slot `sl` of the widened tiles: a
+/// tiled weight's one bulk copy ([`bulk_stage`]), else this thread's 16-byte cp.async copies
+/// (zero-filled past the last tap and past O) committed as one group. Nothing for a weight the
+/// loader widens itself.
+fn copy_weight_stage(
     kb: &mut KernelBuilder,
     p: &WgmmaPlan,
     smem: Val,
@@ -548,6 +535,9 @@ fn copy_widened_b(
     it: Val,
     sl: Val,
 ) {
+    if let Some(bulk) = &ops.bulk_b {
+        return bulk_stage(kb, p, bulk, it, sl);
+    }
     let Some((k, b)) = &ops.wide_b else {
         return;
     };
