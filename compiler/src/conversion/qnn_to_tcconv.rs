@@ -1,5 +1,5 @@
 //! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|wgmma_ws|mma|simple
-//! shortcuts=fused|separate quantize=separate|fused streams=i32|narrow16 tiles-per-block=N
+//! shortcuts=fused|separate quantize=separate|fused streams=i32|narrow16 tiles-per-block=N blocks-per-sm=N
 //! weights=packed|widened|tiles}`:
 //! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
 //! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
@@ -141,6 +141,15 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
                 .ok_or_else(|| format!("tiles-per-block '{n}' is not a number in [1, {max}]"))?,
         );
     }
+    if let Some(n) = options.get("blocks-per-sm") {
+        let max = nibble_tcconv::select::MAX_BLOCKS_PER_SM;
+        lo.blocks_per_sm = Some(
+            n.parse::<i64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| format!("blocks-per-sm '{n}' is not a number in [1, {max}]"))?,
+        );
+    }
     if let Some(s) = options.get("pdl-trigger") {
         lo.pdl_trigger = nibble_tcconv::program::PdlTrigger::parse(s)
             .ok_or_else(|| format!("pdl-trigger '{s}' is not mainloop, start or auto"))?;
@@ -195,6 +204,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("maxpool", "separate (default): every max pool is a kernel of its own | stem: a max pool whose input only it reads runs in the kernel of the 3-channel stem conv that writes it (register-MMA, packed 4-bit output of <= 64 channels) at batch <= 8, each block recomputing the conv over its pooled tile's halo (one launch fewer; the conv's map never stored)"),
             ("stem", "auto (default): s2d at batch >= 16 (SPACE_TO_DEPTH_MIN_BATCH), plain below | s2d: a stride-b conv (b >= 2, a kernel of at least b x b) of a quantized image whose pixels are fewer than 16 bytes reads the space-to-depth map the quantize writes (b b times the channels, each pixel a 16-byte row) as a stride-1 conv without padding of a ceil(K / b) kernel, where the staged or wgmma kernel takes it (ResNet's 7x7 / 2 stem over 3 channels: 4x4 over 16 channels) | plain: the conv reads the quantize's map as it is"),
             ("split-k", "warps (default): a staged conv of few tiles and a long K loop slices K across the warps of its blocks | cluster: also across the blocks of a thread-block cluster (sm_90+; tcconv.conv2d {k_cluster = N}): 1.8-6.4% slower at batch 1 on an H100, where its launches cannot be programmatic"),
+            ("blocks-per-sm", "each family's rule (default) | 1 .. 16: the staged and wgmma conv kernels built for that many blocks an SM (`.minnctapersm`: ptxas keeps a thread's registers within the SM's share), or for the most their shared memory, threads and registers allow (tcconv.conv2d {blocks_per_sm = N})"),
             ("tiles-per-block", "1 (default) .. 8: each block of the wgmma kernel over 4-bit operands computes that many output tiles one after another (block b: tiles b, b + G, ... of a grid of G), the first stages of its next tile loaded while the tile before runs its epilogue (tcconv.conv2d {tiles_per_block = N})"),
             ("weights", "tiles (default): as widened, and laid out in the wgmma kernel's stage tiles (tcconv.weight {tiles = [BN, K bytes]}: one bulk copy a stage, completing on the slot's mbarrier) where the kernel computes one tile a block (H100, ResNet-50 W4A4 b256: 4.4% faster than packed) | packed: every weight stored in its own width | widened: the 4-bit weight of each wgmma conv over 4-bit inputs stored one byte a value, in the order the kernel widens the input's K into (tcconv.weight {widened = true}: twice the weight's bytes; the kernel copies its weight tiles with cp.async instead of widening them)"),
             ("pdl-trigger", "auto (default): with programmatic dependent launch (sm_90 / sm_90a), a tensor-core conv kernel lets its successor launch at its start where the successor's blocks run at most 4 K stages (a 1x1 conv, or no conv), else after its main loop; the other kernels at their start | mainloop: every conv after its main loop | start: every kernel at its start (tcconv.pdl_trigger; on an H100 at batch 1, auto against mainloop: ResNet-50 W4A4 -3.2%, W8A8 -3.8%, ResNet-18 unchanged)"),

@@ -131,10 +131,13 @@ fn weight_memref(w: &PackedWeight) -> String {
 
 fn tiling_attrs(t: &Tiling) -> String {
     format!(
-        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, {}mma = {}, stages = {} : i64, {}warp_tile = {}, widen = {}",
+        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, {}{}mma = {}, stages = {} : i64, {}warp_tile = {}, widen = {}",
         mma_type_name(t.a_type),
         mma_type_name(t.b_type),
         arr64(&t.block_tile),
+        t.blocks_per_sm
+            .map(|n| format!("blocks_per_sm = {n} : i64, "))
+            .unwrap_or_default(),
         if t.k_cluster > 1 {
             format!("k_cluster = {} : i64, ", t.k_cluster)
         } else {
@@ -660,6 +663,7 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
         stages: int(op, "stages")?,
         k_cluster: opt_int(op, "k_cluster")?.unwrap_or(1),
         tiles_per_block: opt_int(op, "tiles_per_block")?.unwrap_or(1),
+        blocks_per_sm: opt_int(op, "blocks_per_sm")?,
     };
     // sizes the selection divides by and multiplies: positive and bounded (a kernel's tile is
     // at most a few hundred rows; the checks of the verifier come after)
@@ -680,6 +684,9 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
         &[t.tiles_per_block],
         crate::select::MAX_BLOCK_TILES,
     )?;
+    if let Some(n) = t.blocks_per_sm {
+        sized("blocks_per_sm", &[n], crate::select::MAX_BLOCKS_PER_SM)?;
+    }
     Ok(t)
 }
 

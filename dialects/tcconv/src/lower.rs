@@ -108,6 +108,9 @@ pub struct LowerOptions {
     /// output tiles, loading the next one's first stages during the epilogue of the one before
     /// ([`crate::select::WgmmaPlan::block_tiles`]); None: one tile a block.
     pub tiles_per_block: Option<i64>,
+    /// `blocks-per-sm=N`: the staged and wgmma convs' kernels built for N blocks an SM
+    /// ([`set_blocks_per_sm`]); None: each family's rule.
+    pub blocks_per_sm: Option<i64>,
     /// `weights=packed|widened|tiles`: the 4-bit weights of the wgmma convs over 4-bit inputs
     /// stored in their own width, pre-widened, or (the default) pre-widened in the kernel's stage
     /// tiles ([`widen_wgmma_weights`]).
@@ -1405,7 +1408,29 @@ impl<'g> Lowering<'g> {
                 self.opts.widened_weights == WeightStorage::Tiles,
             );
         }
+        if let Some(n) = self.opts.blocks_per_sm {
+            set_blocks_per_sm(&mut self.p, n);
+        }
         Ok(self.p)
+    }
+}
+
+/// `blocks-per-sm=N`: each conv on the staged or the wgmma kernel is built for N blocks an SM,
+/// or for the most its shared memory, threads and registers allow where that is fewer
+/// ([`crate::select::Kernel::most_blocks_per_sm`]); the other convs keep their family's rule.
+/// Runs last: the kernel's final plan (its weights' storage, stream tile) decides.
+pub fn set_blocks_per_sm(p: &mut Program, n: i64) {
+    for i in 0..p.ops.len() {
+        let TcOp::Conv2d(c) = &p.ops[i] else {
+            continue;
+        };
+        let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
+        let most = crate::select::realize(c.family, &spec, &c.tiling, p.target)
+            .ok()
+            .and_then(|k| k.most_blocks_per_sm(p.target));
+        if let (Some(most), TcOp::Conv2d(c)) = (most, &mut p.ops[i]) {
+            c.tiling.blocks_per_sm = Some(n.min(most));
+        }
     }
 }
 

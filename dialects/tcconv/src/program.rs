@@ -114,6 +114,12 @@ pub struct Tiling {
     /// `convert-qnn-to-tcconv{tiles-per-block=N}`.
     #[serde(default = "one")]
     pub tiles_per_block: i64,
+    /// Blocks an SM the conv's kernel is built for (`.minnctapersm`: ptxas keeps its registers
+    /// within an SM's share of that many blocks; the staged and wgmma kernels; IR attribute
+    /// `blocks_per_sm`, absent: the family's rule, `select::Kernel::blocks_per_sm`):
+    /// `convert-qnn-to-tcconv{blocks-per-sm=N}`.
+    #[serde(default)]
+    pub blocks_per_sm: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

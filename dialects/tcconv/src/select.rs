@@ -20,8 +20,7 @@
 
 use crate::buffer::{ActBuffer, Storage};
 use crate::program::{Conv, Dense, InputQuantize, PackedWeight, Packing, Strategy, Tiling};
-use crate::target::MmaShape;
-use crate::target::Target;
+use crate::target::{MmaShape, Target, BLOCK_RESERVED_SMEM, REGS_PER_SM};
 use nibble_qnn::graph::{Epilogue, EpilogueKind};
 use nibble_qnn::semantics::{ElemType, Layout};
 use serde::{Deserialize, Serialize};
@@ -106,6 +105,71 @@ impl Kernel {
             Kernel::Wgmma(p) if p.persistent.is_some() => Family::WgmmaWs,
             Kernel::Wgmma(_) => Family::Wgmma,
         }
+    }
+    /// Blocks an SM the kernel is built for (`.minnctapersm`): `asked` (the op's
+    /// `blocks_per_sm`, checked by [`blocks_per_sm_error`]), else the family's rule: the wgmma
+    /// kernel's [`WgmmaPlan::blocks_per_sm`], one for the other tensor-core kernels (without
+    /// it ptxas caps some at 96 registers and spills; with it they take what they need).
+    pub fn blocks_per_sm(&self, asked: Option<i64>) -> i64 {
+        match (self, asked) {
+            (_, Some(n)) => n,
+            (Kernel::Wgmma(p), None) => p.blocks_per_sm(),
+            _ => 1,
+        }
+    }
+    /// Threads and shared-memory bytes (static and dynamic) of a block of the staged and the
+    /// (not persistent) wgmma kernels: the kernels whose occupancy an op may set.
+    fn block_resources(&self) -> Option<(i64, i64)> {
+        match self {
+            Kernel::Staged(p) if p.cluster == 1 => Some((p.block(), 4 * p.smem_words())),
+            Kernel::Wgmma(p) if p.persistent.is_none() => Some((p.block(), 4 * p.smem_words())),
+            _ => None,
+        }
+    }
+    /// Registers a thread needs at least: the wgmma kernel's accumulators (a shortcut GEMM's
+    /// too) and [`WGMMA_REGS_BESIDE_ACCUMULATORS`] (ptxas rejects a wgmma kernel below its
+    /// need); [`MIN_REGS_A_THREAD`] for the staged kernel (it spills below its need).
+    fn min_registers(&self) -> i64 {
+        match self {
+            Kernel::Wgmma(p) => {
+                let sets = if p.shortcut.is_some() { 2 } else { 1 };
+                let acc = sets * p.bm() * p.bn / p.block();
+                (acc + WGMMA_REGS_BESIDE_ACCUMULATORS).max(MIN_REGS_A_THREAD)
+            }
+            _ => MIN_REGS_A_THREAD,
+        }
+    }
+    /// The most blocks an SM can hold of this kernel: its shared memory, its threads and
+    /// [`Self::min_registers`] a thread (None for a family whose occupancy is its own).
+    pub fn most_blocks_per_sm(&self, target: Target) -> Option<i64> {
+        let (threads, smem) = self.block_resources()?;
+        let by_smem = target.smem_per_sm() / (smem + BLOCK_RESERVED_SMEM);
+        let by_threads = target.threads_per_sm() / threads;
+        let by_regs = REGS_PER_SM / (threads * self.min_registers());
+        Some(by_smem.min(by_threads).min(by_regs).min(MAX_BLOCKS_PER_SM))
+    }
+}
+
+/// The most blocks an SM an op may ask its kernel to be built for (`blocks_per_sm`).
+pub const MAX_BLOCKS_PER_SM: i64 = 16;
+/// The fewest registers a thread a kernel is built for when an op sets its occupancy.
+const MIN_REGS_A_THREAD: i64 = 64;
+/// Registers a wgmma thread needs beside its accumulators (addresses, descriptors, loader
+/// words): ptxas assembles ResNet-50's wgmma convs within this many more, and rejects some
+/// below it (sm_90a, `.minnctapersm` raised until it fails).
+const WGMMA_REGS_BESIDE_ACCUMULATORS: i64 = 48;
+
+/// Why a conv's kernel cannot be built for `n` blocks an SM ([`Kernel::blocks_per_sm`]).
+pub fn blocks_per_sm_error(k: &Kernel, n: i64, target: Target) -> Option<String> {
+    match k.most_blocks_per_sm(target) {
+        None => Some(format!(
+            "blocks_per_sm = {n}: kernel '{}' sets its own occupancy; only 'staged' (without a K cluster) and 'wgmma' take it",
+            k.family().name()
+        )),
+        Some(most) if n > most => Some(format!(
+            "blocks_per_sm = {n}: an SM of {target} holds at most {most} blocks of this kernel (its shared memory, threads and registers)"
+        )),
+        _ => None,
     }
 }
 
@@ -242,6 +306,12 @@ pub fn realize(
     }
     if family == Family::Simple && !simple_writes_second(s) {
         return Err("the simple kernel cannot write this second output (its output groups differ from the first output's)".into());
+    }
+    if let Some(why) = tiling
+        .blocks_per_sm
+        .and_then(|n| blocks_per_sm_error(&k, n, target))
+    {
+        return Err(why);
     }
     Ok(k)
 }
@@ -405,6 +475,7 @@ pub fn choose_tiling(
         stages: stages_for(tile),
         k_cluster: 1,
         tiles_per_block: 1,
+        blocks_per_sm: None,
     }
 }
 
@@ -1254,7 +1325,6 @@ const WGMMA_MAX_N: i64 = 256;
 
 /// Shared memory of a Hopper SM, and what the driver reserves of it per resident block.
 const SM_SMEM: i64 = 228 * 1024;
-const BLOCK_RESERVED_SMEM: i64 = 1024;
 
 /// Dynamic shared memory one wgmma block may take: two blocks fit an SM (113 KiB).
 pub const WGMMA_SMEM: i64 = SM_SMEM / 2 - BLOCK_RESERVED_SMEM;
@@ -2153,6 +2223,44 @@ mod tests {
             wgmma_plan(&s, [128, 128, 64]),
             wgmma_ws_plan(&s, [128, 128, 64], 132),
         )
+    }
+
+    #[test]
+    fn the_occupancy_an_op_asks_for_is_bounded_by_registers_shared_memory_and_family() {
+        let (st, wg, ws) = stream_plans(256, true);
+        // two warpgroups of 128 x 128: 64 accumulators and 48 more registers a thread, 65536 /
+        // (256 x 112) = 2 blocks (the shared memory would hold 3)
+        let wg = Kernel::Wgmma(wg.expect("the wgmma kernel takes it"));
+        assert_eq!(wg.most_blocks_per_sm(Target::Sm90a), Some(2));
+        assert_eq!(blocks_per_sm_error(&wg, 2, Target::Sm90a), None);
+        let e = blocks_per_sm_error(&wg, 3, Target::Sm90a).expect("three do not fit");
+        assert!(e.contains("at most 2 blocks"), "{e}");
+        // asked for, the op's value; else the family's rule
+        assert_eq!(wg.blocks_per_sm(Some(1)), 1);
+        let Kernel::Wgmma(p) = &wg else {
+            unreachable!()
+        };
+        assert_eq!(wg.blocks_per_sm(None), p.blocks_per_sm());
+        // the staged kernel: at least one block, never past what its shared memory allows
+        let st = Kernel::Staged(st.expect("the staged kernel takes it"));
+        let most = st
+            .most_blocks_per_sm(Target::Sm90)
+            .expect("staged takes it");
+        let Kernel::Staged(sp) = &st else {
+            unreachable!()
+        };
+        assert!(most >= 1 && most * (4 * sp.smem_words() + 1024) <= 228 * 1024);
+        assert!(blocks_per_sm_error(&st, most + 1, Target::Sm90).is_some());
+        assert_eq!(st.blocks_per_sm(None), 1);
+        // an SM of sm_75 has less shared memory: never more blocks there
+        assert!(st
+            .most_blocks_per_sm(Target::Sm75)
+            .is_some_and(|m| m <= most));
+        // the persistent wgmma kernel and the other families set their own
+        let ws = Kernel::Wgmma(ws.expect("the persistent kernel takes it"));
+        assert_eq!(ws.most_blocks_per_sm(Target::Sm90a), None);
+        let e = blocks_per_sm_error(&Kernel::Simple, 1, Target::Sm90a).expect("simple");
+        assert!(e.contains("kernel 'simple' sets its own occupancy"), "{e}");
     }
 
     #[test]

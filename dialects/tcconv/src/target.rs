@@ -115,6 +115,24 @@ impl Target {
             Self::Sm90 | Self::Sm90a => 227 * 1024,
         }
     }
+    /// Shared memory of an SM (bytes): what its resident blocks share, each with
+    /// [`BLOCK_RESERVED_SMEM`] more that the driver keeps.
+    pub fn smem_per_sm(self) -> i64 {
+        match self {
+            Self::Sm75 => 64 * 1024,
+            Self::Sm80 => 164 * 1024,
+            Self::Sm86 | Self::Sm89 => 100 * 1024,
+            Self::Sm90 | Self::Sm90a => 228 * 1024,
+        }
+    }
+    /// Threads an SM holds at once.
+    pub fn threads_per_sm(self) -> i64 {
+        match self {
+            Self::Sm75 => 1024,
+            Self::Sm86 | Self::Sm89 => 1536,
+            Self::Sm80 | Self::Sm90 | Self::Sm90a => 2048,
+        }
+    }
     /// Shared memory a kernel declares statically (bytes; more needs dynamic shared memory,
     /// which the launch plan does not use): what the tile model's stages must fit in.
     pub fn static_smem(self) -> i64 {
@@ -129,6 +147,12 @@ impl Target {
         }
     }
 }
+
+/// Shared memory the driver reserves of an SM's for each resident block (bytes).
+pub const BLOCK_RESERVED_SMEM: i64 = 1024;
+
+/// 32-bit registers of an SM (every target).
+pub const REGS_PER_SM: i64 = 64 * 1024;
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -694,3 +694,30 @@ func.func @tiles_not_widened(%arg0: memref<16x16x16x8xi32> {tcconv.dims = array<
   "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 64, 128, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "wgmma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<16x16x16x8xi32>, memref<2x5x128x128xi8>, memref<16x16x16x32xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @blocks_per_sm_past_what_an_sm_holds(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
+  // expected-error @+1 {{blocks_per_sm = 12: an SM of sm_90 holds at most 4 blocks of this kernel (its shared memory, threads and registers)}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, blocks_per_sm = 12 : i64, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @blocks_per_sm_of_seventeen(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
+  // expected-error @+1 {{blocks_per_sm [17] must hold values in [1, 16]}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, blocks_per_sm = 17 : i64, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @blocks_per_sm_on_the_simple_kernel(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
+  // expected-error @+1 {{blocks_per_sm = 2: kernel 'simple' sets its own occupancy; only 'staged' (without a K cluster) and 'wgmma' take it}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, blocks_per_sm = 2 : i64, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "simple", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}

@@ -382,14 +382,12 @@ pub fn build_op_kernel<'c>(
         return Err(format!("tcconv.{}: {e}", op.mnemonic()));
     }
     if kernel != Kernel::Simple {
-        // `.minnctapersm 1`: without it ptxas caps some tensor-core kernels at 96 registers
-        // and spills (sm_90, 8-24 bytes); with it they take 130-170 and spill nothing. The
-        // wgmma kernel's shared memory is sized for two blocks an SM: `.minnctapersm 2` keeps
-        // its 256 threads at <= 128 registers (without spills on ResNet-50) so both fit.
-        let blocks = match &kernel {
-            Kernel::Wgmma(wp) => wp.blocks_per_sm(),
-            _ => 1,
+        // `.minnctapersm`: the op's `blocks_per_sm`, else the family's rule
+        let asked = match op {
+            TcOp::Conv2d(c) => c.tiling.blocks_per_sm,
+            _ => None,
         };
+        let blocks = kernel.blocks_per_sm(asked);
         let i32t = Type::parse(context, "i32").expect("i32");
         f.set_attribute("nvvm.minctasm", IntegerAttribute::new(i32t, blocks).into());
     }
