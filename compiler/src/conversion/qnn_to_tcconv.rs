@@ -72,6 +72,19 @@ pub fn parse_options(
 
 /// The pass's options as a target and lowering options, or what is wrong with them (no MLIR
 /// needed: the `qnn-to-ptx` pipeline checks what it forwards before anything runs).
+/// A count option `name=N` with N in [1, max], if given.
+fn count_option(options: &PassOptions, name: &str, max: i64) -> Result<Option<i64>, String> {
+    options
+        .get(name)
+        .map(|n| {
+            n.parse::<i64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| format!("{name} '{n}' is not a number in [1, {max}]"))
+        })
+        .transpose()
+}
+
 pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), String> {
     let target = match options.get("target") {
         Some(t) => Target::parse(t)?,
@@ -132,24 +145,16 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         None | Some("tiles") => WeightStorage::Tiles,
         Some(s) => return Err(format!("weights '{s}' is not packed, widened or tiles")),
     };
-    if let Some(n) = options.get("tiles-per-block") {
-        let max = nibble_tcconv::select::MAX_BLOCK_TILES;
-        lo.tiles_per_block = Some(
-            n.parse::<i64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| format!("tiles-per-block '{n}' is not a number in [1, {max}]"))?,
-        );
-    }
-    if let Some(n) = options.get("blocks-per-sm") {
-        let max = nibble_tcconv::select::MAX_BLOCKS_PER_SM;
-        lo.blocks_per_sm = Some(
-            n.parse::<i64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| format!("blocks-per-sm '{n}' is not a number in [1, {max}]"))?,
-        );
-    }
+    lo.tiles_per_block = count_option(
+        options,
+        "tiles-per-block",
+        nibble_tcconv::select::MAX_BLOCK_TILES,
+    )?;
+    lo.blocks_per_sm = count_option(
+        options,
+        "blocks-per-sm",
+        nibble_tcconv::select::MAX_BLOCKS_PER_SM,
+    )?;
     if let Some(s) = options.get("pdl-trigger") {
         lo.pdl_trigger = nibble_tcconv::program::PdlTrigger::parse(s)
             .ok_or_else(|| format!("pdl-trigger '{s}' is not mainloop, start or auto"))?;
