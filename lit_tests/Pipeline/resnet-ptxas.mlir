@@ -17,6 +17,14 @@
 // for sm_90a too:
 // RUN: nibble-opt %t/r18/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a kernel=wgmma tiles-per-block=2})' --emit=artifact --weights %t/r18/weights.safetensors -o %t/r18-tiles > /dev/null
 // RUN: %ptxas -arch=sm_90a --warning-as-error %t/r18-tiles/kernels.ptx -o %t/r18-tiles.cubin
+// Every staged and wgmma conv built for the most resident blocks its shared memory, threads and
+// fewest registers allow (blocks-per-sm=16) still assembles: ptxas builds each wgmma kernel
+// within the verifier's register floor (its accumulators and 48 more).
+// RUN: nibble-opt %t/r50/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a kernel=wgmma blocks-per-sm=16})' --emit=artifact --weights %t/r50/weights.safetensors -o %t/r50-occupancy > /dev/null
+// RUN: %ptxas -arch=sm_90a --warning-as-error %t/r50-occupancy/kernels.ptx -o %t/r50-occupancy.cubin
+// RUN: grep -c 'minnctapersm [4-9]' %t/r50-occupancy/kernels.ptx
+// RUN: nibble-opt %t/r18/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_86 blocks-per-sm=16})' --emit=artifact --weights %t/r18/weights.safetensors -o %t/r18-occupancy > /dev/null
+// RUN: %ptxas -arch=sm_86 --warning-as-error %t/r18-occupancy/kernels.ptx -o %t/r18-occupancy.cubin
 
 // CHECK: r18 sm_75: ptxas ok, {{[0-9]+}} kernels, {{[0-9]+}} conv kernels spill
 // CHECK: r18 sm_80: ptxas ok
