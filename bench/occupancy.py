@@ -3,6 +3,7 @@
 could be built for.
 
     python3 bench/occupancy.py ART [--kernels REGEX] [--most 8] [--arch sm_90a]
+    python3 bench/occupancy.py ART --raise N -o OUT [--kernels REGEX]
 
 ART is a `nibble-opt --emit=artifact` directory (kernels.ptx, plan.json). Each conv kernel is
 assembled alone by ptxas -v (scripts/find-ptxas.sh) with its `.minnctapersm` set to 1 .. --most
@@ -13,6 +14,11 @@ the blocks an SM then holds (H100 / H200: 64 K registers in 256-register warp al
 memory, 2048 threads). `fail`: ptxas cannot build the kernel within that many registers (the
 wgmma kernels below their accumulators). The first column marks the family (`wg`: wgmma), then
 threads and dynamic shared bytes a block. No GPU is needed.
+
+--raise N writes a copy of ART to OUT whose conv kernels are each built for N blocks an SM more
+than they hold now (as ptxas assembles them), where the SM's shared memory and threads allow
+it and ptxas can: the A/B artifact for timing occupancy on a GPU (`bench/gpu_suite.sh`), kernel
+by kernel in a profile. It prints each kernel's registers, spills and blocks before and after.
 """
 
 import argparse
@@ -20,6 +26,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,13 +62,53 @@ def blocks(regs, threads, smem):
     return min(SM_REGS // (per_warp * warps), SM_SMEM // (smem + RESERVED), SM_THREADS // threads)
 
 
+def with_blocks(body, threads, n):
+    """A kernel's PTX built for `n` blocks an SM."""
+    if ".minnctapersm" in body:
+        return re.sub(r"\.minnctapersm \d+", f".minnctapersm {n}", body, count=1)
+    return re.sub(r"(\.maxntid [^\n]*\n)", rf"\1.minnctapersm {n}\n", body, count=1)
+
+
+def raise_blocks(a, ptx, parts, head, decl, dynamic, arch, ptxas):
+    """Write the --raise copy of the artifact: each selected kernel one or more blocks up."""
+    out_parts = [parts[0]]
+    with tempfile.TemporaryDirectory() as tmp:
+        for part in parts[1:]:
+            name = re.match(r"\.visible \.entry (\w+)\(", part)[1]
+            body = decl.sub("", part)
+            if not re.search(a.kernels, name):
+                out_parts.append(part)
+                continue
+            threads = int(re.search(r"\.maxntid (\d+)", body)[1])
+            now = assemble(ptxas, arch, head + body, tmp)
+            regs, spill, static = now
+            smem = static + dynamic.get(name, 0)
+            held = blocks(regs, threads, smem)
+            target = held + a.more
+            room = min(SM_SMEM // (smem + RESERVED), SM_THREADS // threads)
+            new = with_blocks(part, threads, target) if target <= room else part
+            after = assemble(ptxas, arch, head + decl.sub("", new), tmp) if new is not part else now
+            if after is None:  # ptxas cannot build it within that many registers
+                new, after = part, now
+            out_parts.append(new)
+            print(f"{name:28s} {threads:4d} {regs:3d}/{spill}/{held} -> "
+                  f"{after[0]}/{after[1]}/{blocks(after[0], threads, after[2] + dynamic.get(name, 0))}")
+    shutil.copytree(a.art, a.out, dirs_exist_ok=True)
+    with open(os.path.join(a.out, "kernels.ptx"), "w") as f:
+        f.write("".join(out_parts))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("art")
     ap.add_argument("--kernels", default="conv2d", help="regex of the kernel names (default: conv2d)")
     ap.add_argument("--most", type=int, default=8)
     ap.add_argument("--arch", default=None)
+    ap.add_argument("--raise", dest="more", type=int, default=0, help="blocks an SM to add (with -o)")
+    ap.add_argument("-o", dest="out", default=None)
     a = ap.parse_args()
+    if bool(a.more) != bool(a.out):
+        sys.exit("occupancy: --raise and -o go together")
     ptx = open(os.path.join(a.art, "kernels.ptx")).read()
     plan = json.load(open(os.path.join(a.art, "plan.json")))
     arch = a.arch or plan.get("target", "sm_90a")
@@ -74,6 +121,9 @@ def main():
     parts = re.split(r"(?=^\.visible \.entry )", ptx, flags=re.M)
     head = parts[0] + "".join(m.group(0) + "\n" for m in decl.finditer(ptx))
     ptxas = ptxas_path()
+    if a.more:
+        raise_blocks(a, ptx, parts, head, decl, dynamic, arch, ptxas)
+        return
     print(f"{'kernel':28s} {'':2s} {'thr':>4s} {'dyn':>6s} " + " ".join(f"{n:>11d}" for n in range(1, a.most + 1)))
     with tempfile.TemporaryDirectory() as tmp:
         for part in parts[1:]:
@@ -84,11 +134,7 @@ def main():
             threads = int(re.search(r"\.maxntid (\d+)", body)[1])
             cells = []
             for n in range(1, a.most + 1):
-                if ".minnctapersm" in body:
-                    k = re.sub(r"\.minnctapersm \d+", f".minnctapersm {n}", body, count=1)
-                else:
-                    k = re.sub(r"(\.maxntid [^\n]*\n)", rf"\1.minnctapersm {n}\n", body, count=1)
-                r = assemble(ptxas, arch, head + k, tmp)
+                r = assemble(ptxas, arch, head + with_blocks(body, threads, n), tmp)
                 if r is None:
                     cells.append("fail")
                     continue
