@@ -26,6 +26,8 @@
 # VARIANTS="pd:pools=dense sc:shortcuts=separate wn:kernel=wgmma+streams=narrow16 ..." (`+`
 # between the options of one variant) adds, for the models, the EXTRA models and
 # the HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-pd`, ...);
+# RAISE="1 2" adds, for the sm_90 / sm_90a models and EXTRA models, their PTX with each conv
+# kernel built for that many resident blocks an SM more (`-r1`, `-r2`: bench/occupancy.py --raise);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
 # SWEEP_WGMMA="128x128x128 128x256x128 ..." adds the sm_90a EXTRA models with every conv the
 # wgmma kernel takes on that forced tile (BM x BN x K bytes a stage, `-wBMxBNxBK`).
@@ -91,6 +93,12 @@ variants() { # name model_dir target manifest-tail: the VARIANTS artifacts of on
     v=${v//+/ }
     emit "$1-${v%%:*}" "$2" "$3" auto "" "${v#*:}"
     echo "$1-${v%%:*} $4" >> "$manifest"
+  done
+  # RAISE="1 2": its PTX with each conv kernel built for that many resident blocks more
+  [[ "$3" == sm_90* ]] || return 0
+  for n in ${RAISE:-}; do
+    python3 bench/occupancy.py "$suite/art/$1" --raise "$n" -o "$suite/art/$1-r$n" > /dev/null
+    echo "$1-r$n $4" >> "$manifest"
   done
 }
 
