@@ -69,7 +69,7 @@ def with_blocks(body, threads, n):
     return re.sub(r"(\.maxntid [^\n]*\n)", rf"\1.minnctapersm {n}\n", body, count=1)
 
 
-def raise_blocks(a, ptx, parts, head, decl, dynamic, arch, ptxas):
+def raise_blocks(a, parts, head, decl, dynamic, arch, ptxas):
     """Write the --raise copy of the artifact: each selected kernel one or more blocks up."""
     out_parts = [parts[0]]
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,10 +86,12 @@ def raise_blocks(a, ptx, parts, head, decl, dynamic, arch, ptxas):
             held = blocks(regs, threads, smem)
             target = held + a.more
             room = min(SM_SMEM // (smem + RESERVED), SM_THREADS // threads)
-            new = with_blocks(part, threads, target) if target <= room else part
-            after = assemble(ptxas, arch, head + decl.sub("", new), tmp) if new is not part else now
-            if after is None:  # ptxas cannot build it within that many registers
-                new, after = part, now
+            new, after = part, now
+            if target <= room:
+                raised = with_blocks(part, threads, target)
+                built = assemble(ptxas, arch, head + decl.sub("", raised), tmp)
+                if built is not None:  # else ptxas cannot build it within that many registers
+                    new, after = raised, built
             out_parts.append(new)
             print(f"{name:28s} {threads:4d} {regs:3d}/{spill}/{held} -> "
                   f"{after[0]}/{after[1]}/{blocks(after[0], threads, after[2] + dynamic.get(name, 0))}")
@@ -122,7 +124,7 @@ def main():
     head = parts[0] + "".join(m.group(0) + "\n" for m in decl.finditer(ptx))
     ptxas = ptxas_path()
     if a.more:
-        raise_blocks(a, ptx, parts, head, decl, dynamic, arch, ptxas)
+        raise_blocks(a, parts, head, decl, dynamic, arch, ptxas)
         return
     print(f"{'kernel':28s} {'':2s} {'thr':>4s} {'dyn':>6s} " + " ".join(f"{n:>11d}" for n in range(1, a.most + 1)))
     with tempfile.TemporaryDirectory() as tmp:

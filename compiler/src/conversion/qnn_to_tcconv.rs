@@ -70,8 +70,6 @@ pub fn parse_options(
     })
 }
 
-/// The pass's options as a target and lowering options, or what is wrong with them (no MLIR
-/// needed: the `qnn-to-ptx` pipeline checks what it forwards before anything runs).
 /// A count option `name=N` with N in [1, max], if given.
 fn count_option(options: &PassOptions, name: &str, max: i64) -> Result<Option<i64>, String> {
     options
@@ -85,6 +83,8 @@ fn count_option(options: &PassOptions, name: &str, max: i64) -> Result<Option<i6
         .transpose()
 }
 
+/// The pass's options as a target and lowering options, or what is wrong with them (no MLIR
+/// needed: the `qnn-to-ptx` pipeline checks what it forwards before anything runs).
 pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), String> {
     let target = match options.get("target") {
         Some(t) => Target::parse(t)?,

@@ -1323,8 +1323,8 @@ pub const WARPGROUP: i64 = 128;
 const WGMMA_MAX_BN: i64 = 128;
 const WGMMA_MAX_N: i64 = 256;
 
-/// Shared memory of a Hopper SM, and what the driver reserves of it per resident block.
-const SM_SMEM: i64 = 228 * 1024;
+/// Shared memory of a Hopper SM (the wgmma kernels' target).
+const SM_SMEM: i64 = Target::Sm90a.smem_per_sm();
 
 /// Dynamic shared memory one wgmma block may take: two blocks fit an SM (113 KiB).
 pub const WGMMA_SMEM: i64 = SM_SMEM / 2 - BLOCK_RESERVED_SMEM;

@@ -117,7 +117,7 @@ impl Target {
     }
     /// Shared memory of an SM (bytes): what its resident blocks share, each with
     /// [`BLOCK_RESERVED_SMEM`] more that the driver keeps.
-    pub fn smem_per_sm(self) -> i64 {
+    pub const fn smem_per_sm(self) -> i64 {
         match self {
             Self::Sm75 => 64 * 1024,
             Self::Sm80 => 164 * 1024,
@@ -126,7 +126,7 @@ impl Target {
         }
     }
     /// Threads an SM holds at once.
-    pub fn threads_per_sm(self) -> i64 {
+    pub const fn threads_per_sm(self) -> i64 {
         match self {
             Self::Sm75 => 1024,
             Self::Sm86 | Self::Sm89 => 1536,
