@@ -160,8 +160,8 @@ pub fn clamped_pair(kb: &mut KernelBuilder, oc: Val, channels: i64) -> [Val; 2] 
     [kb.mins(oc, olast), kb.mins(o1, olast)]
 }
 
-/// What the build knows of a table's values.
-fn table_range(vals: &[i32]) -> TableRange {
+/// What the build knows of a table's values (also a part of the kernel's signature).
+pub(super) fn table_range(vals: &[i32]) -> TableRange {
     if vals.iter().all(|x| (33..=62).contains(x)) {
         TableRange::High
     } else if vals.iter().all(|x| (1..=31).contains(x)) {

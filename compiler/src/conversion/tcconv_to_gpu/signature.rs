@@ -149,13 +149,10 @@ fn class(vals: &[i32], shifts: bool) -> Value {
     match vals.first() {
         Some(&v0) if vals.iter().all(|&x| x == v0) => json!({"const": v0, "len": n}),
         _ => {
-            let range = if vals.iter().all(|x| (33..=62).contains(x)) {
-                "high"
-            } else if vals.contains(&0) {
-                "any"
-            } else {
-                "non-zero"
-            };
+            // the builder's own classification: a kernel built for one class (the rounding on
+            // the product's high word, or on its words for shifts in [1, 31]) is wrong for
+            // another
+            let range = format!("{:?}", super::elementwise::table_range(vals));
             let valid = !shifts || vals.iter().all(|x| (0..=62).contains(x));
             json!({"table": n, "range": range, "valid": valid})
         }
@@ -302,13 +299,17 @@ mod tests {
         assert_eq!(op_table(&b, "shift"), Some(vec![40, 41, 42, 62]));
         assert_eq!(op_table(&b, "rhs_mul"), None);
         // what the kernel's code depends on changes the signature: a uniform table's value (it
-        // is baked in), a shift table's range (high / non-zero / with a 0) and validity, a
+        // is baked in), a shift table's range (high / low / non-zero / with a 0) and validity, a
         // buffer's element type, the argument types
         let differ = [
             requantize(0, 1, &[5; 4], &[33, 34, 35, 36]),
             requantize(0, 1, &[5, 6, 7, 8], &[32, 34, 35, 36]),
             requantize(0, 1, &[5, 6, 7, 8], &[0, 34, 35, 36]),
             requantize(0, 1, &[5, 6, 7, 8], &[63, 34, 35, 36]),
+            // shifts in [1, 31] round on the product's words (`TableRange::Low`); a table
+            // mixing such a shift with a larger one must not take that kernel
+            requantize(0, 1, &[5, 6, 7, 8], &[29, 30, 31, 30]),
+            requantize(0, 1, &[5, 6, 7, 8], &[29, 30, 31, 40]),
             requantize(0, 4, &[5, 6, 7, 8], &[33, 34, 35, 36]),
         ];
         for d in &differ {
