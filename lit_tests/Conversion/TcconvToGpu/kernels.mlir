@@ -197,8 +197,8 @@
 // CHECK: gpu.func @fused_residual_i32_0_conv2d
 // Constant shifts (20, 30) in [1, 31] round on 32-bit words: t = p + 2^19, the quotient's low
 // word a funnel shift of t's words by 20 and its high word t's high word >> 20, a tie (the low
-// 20 bits of t's low word 0) to even.
-// CHECK: %[[P:.*]] = arith.muli %{{.*}}, %c1073741824_i64 : i64
+// 20 bits of t's low word 0) to even (the odd multiplier 2^30 + 1 lets an i32 make a tie).
+// CHECK: %[[P:.*]] = arith.muli %{{.*}}, %c1073741825_i64 : i64
 // CHECK-NEXT: %[[T:.*]] = arith.addi %[[P]], %c524288_i64 : i64
 // CHECK-NEXT: %[[LO:.*]] = arith.trunci %[[T]] : i64 to i32
 // CHECK-NEXT: %[[HI64:.*]] = arith.shrsi %[[T]], %c32_i64 : i64

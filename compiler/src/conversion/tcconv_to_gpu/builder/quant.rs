@@ -392,6 +392,16 @@ impl<'c> KernelBuilder<'c> {
                 self.mul(x, b)
             }
         };
+        // half-to-even differs from half-up only on a tie, which no i32 value can make with
+        // some constant scales (the u4 requantize after a residual add: no tie test)
+        let mode = match (mode, b, c) {
+            (Rounding::HalfToEven, Param::Const(bv), Param::Const(cv))
+                if bounded && no_tie_for_i32(bv, cv) =>
+            {
+                Rounding::HalfUp
+            }
+            _ => mode,
+        };
         // a product of two i32 values rounds on one of its words where the shift's range is
         // known to keep the work there
         if bounded && matches!(mode, Rounding::HalfToEven | Rounding::HalfUp) {
@@ -570,8 +580,21 @@ impl<'c> KernelBuilder<'c> {
     }
 }
 
+/// Whether `x * b / 2^c` is never exactly halfway between two integers for an i32 `x` (then
+/// half-to-even and half-up round it alike). `x * b` is a tie iff its trailing zeros number
+/// `c - 1` exactly; an i32 `x != 0` has at most 31, so ties need `0 <= c - 1 - tz(b) <= 31`
+/// (`tz(b) >= c`: the quotient is exact; `b == 0` or `x == 0`: the product is 0).
+pub fn no_tie_for_i32(b: i64, c: i64) -> bool {
+    if b == 0 || c <= 0 {
+        return true;
+    }
+    let k = c - 1 - b.trailing_zeros() as i64;
+    !(0..=31).contains(&k)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::no_tie_for_i32;
     use nibble_qnn::semantics::{round_shift, Rounding};
 
     /// `KernelBuilder::round_shift_product` step by step, on i64.
@@ -709,5 +732,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn scales_without_ties_for_i32_round_alike_either_way() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        // i32 values of every trailing-zero count, both signs, and the edges
+        let mut xs: Vec<i32> = vec![0, 1, -1, i32::MIN, i32::MAX, i32::MIN + 1];
+        for k in 0..31 {
+            let odd = (next() as i32 | 1) & 0x7fff_ffff;
+            xs.push(((odd as i64) << k) as i32);
+            xs.push(((-(odd as i64)) << k) as i32);
+            xs.push(1 << k);
+            xs.push(-(1 << k));
+        }
+        let (mut tie_free, mut with_ties) = (0, 0);
+        for _ in 0..3000 {
+            // multipliers with up to 31 trailing zeros, shifts over the whole range
+            let b = ((next() as i32 | 1) as i64) << (next() % 32);
+            let b = b as i32 as i64;
+            let c = (next() % 63) as i64;
+            let no_tie = no_tie_for_i32(b, c);
+            let mut tied = false;
+            for &x in &xs {
+                let p = x as i64 * b;
+                let even = round_shift(p, c as i32, Rounding::HalfToEven);
+                let up = round_shift(p, c as i32, Rounding::HalfUp);
+                tied |= even != up;
+                if no_tie {
+                    assert_eq!(even, up, "x = {x}, b = {b}, c = {c}");
+                }
+            }
+            // the test is exact both ways: a scale it does not clear has an i32 making a tie
+            if !no_tie {
+                let k = c - 1 - b.trailing_zeros() as i64;
+                let x = if k == 31 { i32::MIN } else { 1i32 << k };
+                let p = x as i64 * b;
+                assert_eq!(p & ((1i64 << c) - 1), 1i64 << (c - 1), "b = {b}, c = {c}");
+            }
+            if no_tie {
+                tie_free += 1;
+            } else if tied {
+                with_ties += 1;
+            }
+        }
+        assert!(
+            tie_free > 100 && with_ties > 100,
+            "{tie_free} / {with_ties}"
+        );
+        // HAWQ's u4 requantize after a residual add: no tie; a shift of 2^-1: x = 1 ties
+        assert!(no_tie_for_i32(1_297_154_756, 41));
+        assert!(!no_tie_for_i32(1, 1));
+        assert!(no_tie_for_i32(4, 2));
     }
 }
