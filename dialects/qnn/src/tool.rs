@@ -9,7 +9,7 @@ pub const STACK_BYTES: usize = 256 << 20;
 
 /// Run `body` on a thread with a [`STACK_BYTES`] stack, with a panic hook that turns a failed
 /// write to stdout (closed pipe, full disk) into one error line and any other panic into one
-/// `internal error` line, both exit 1.
+/// `internal error` line, both exit 1; a failed write to stderr exits 1 without a line.
 pub fn main(tool: &'static str, body: impl FnOnce() -> ExitCode + Send + 'static) -> ExitCode {
     std::panic::set_hook(Box::new(move |info| {
         let msg = info
@@ -18,10 +18,15 @@ pub fn main(tool: &'static str, body: impl FnOnce() -> ExitCode + Send + 'static
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
-        match msg.strip_prefix("failed printing to stdout: ") {
-            Some(why) => eprintln!("{tool}: error: cannot write to standard output: {why}"),
-            None => eprintln!("{tool}: internal error: {info}"),
-        }
+        // never `eprintln!` here: where stderr itself fails (full disk, closed pipe) it panics
+        // again, and a panic inside the hook aborts; the line is lost, the exit code is not
+        use std::io::Write;
+        let mut se = std::io::stderr().lock();
+        let _ = match msg.strip_prefix("failed printing to stdout: ") {
+            Some(why) => writeln!(se, "{tool}: error: cannot write to standard output: {why}"),
+            None if msg.starts_with("failed printing to stderr: ") => Ok(()),
+            None => writeln!(se, "{tool}: internal error: {info}"),
+        };
         std::process::exit(1);
     }));
     match std::thread::Builder::new()
