@@ -4,6 +4,7 @@ could be built for.
 
     python3 bench/occupancy.py ART [--kernels REGEX] [--most 8] [--arch sm_90a]
     python3 bench/occupancy.py ART --raise N -o OUT [--kernels REGEX]
+    python3 bench/occupancy.py ART --fill -o OUT [--kernels REGEX]
 
 ART is a `nibble-opt --emit=artifact` directory (kernels.ptx, plan.json). Each conv kernel is
 assembled alone by ptxas -v (scripts/find-ptxas.sh) with its `.minnctapersm` set to 1 .. --most
@@ -19,6 +20,8 @@ threads and dynamic shared bytes a block. No GPU is needed.
 than they hold now (as ptxas assembles them), where the SM's shared memory and threads allow
 it and ptxas can: the A/B artifact for timing occupancy on a GPU (`bench/gpu_suite.sh`), kernel
 by kernel in a profile. It prints each kernel's registers, spills and blocks before and after.
+--fill builds each instead for the most blocks an SM that ptxas assembles it for without
+spilling (no fewer than it holds now).
 """
 
 import argparse
@@ -84,14 +87,19 @@ def raise_blocks(a, parts, head, decl, dynamic, arch, ptxas):
             regs, spill, static = now
             smem = static + dynamic.get(name, 0)
             held = blocks(regs, threads, smem)
-            target = held + a.more
             room = min(SM_SMEM // (smem + RESERVED), SM_THREADS // threads)
             new, after = part, now
-            if target <= room:
+            # --raise: that many more, as ptxas builds it; --fill: the most without a spill
+            targets = range(room, held, -1) if a.fill else [held + a.more]
+            for target in targets:
+                if target > room:
+                    continue
                 raised = with_blocks(part, threads, target)
                 built = assemble(ptxas, arch, head + decl.sub("", raised), tmp)
-                if built is not None:  # else ptxas cannot build it within that many registers
+                # None: ptxas cannot build it within that many registers
+                if built is not None and (not a.fill or built[1] == 0):
                     new, after = raised, built
+                    break
             out_parts.append(new)
             print(f"{name:28s} {threads:4d} {regs:3d}/{spill}/{held} -> "
                   f"{after[0]}/{after[1]}/{blocks(after[0], threads, after[2] + dynamic.get(name, 0))}")
@@ -107,10 +115,11 @@ def main():
     ap.add_argument("--most", type=int, default=8)
     ap.add_argument("--arch", default=None)
     ap.add_argument("--raise", dest="more", type=int, default=0, help="blocks an SM to add (with -o)")
+    ap.add_argument("--fill", action="store_true", help="the most blocks without a spill (with -o)")
     ap.add_argument("-o", dest="out", default=None)
     a = ap.parse_args()
-    if bool(a.more) != bool(a.out):
-        sys.exit("occupancy: --raise and -o go together")
+    if bool(a.more or a.fill) != bool(a.out) or (a.more and a.fill):
+        sys.exit("occupancy: -o goes with one of --raise N and --fill")
     ptx = open(os.path.join(a.art, "kernels.ptx")).read()
     plan = json.load(open(os.path.join(a.art, "plan.json")))
     arch = a.arch or plan.get("target", "sm_90a")
@@ -123,7 +132,7 @@ def main():
     parts = re.split(r"(?=^\.visible \.entry )", ptx, flags=re.M)
     head = parts[0] + "".join(m.group(0) + "\n" for m in decl.finditer(ptx))
     ptxas = ptxas_path()
-    if a.more:
+    if a.more or a.fill:
         raise_blocks(a, parts, head, decl, dynamic, arch, ptxas)
         return
     print(f"{'kernel':28s} {'':2s} {'thr':>4s} {'dyn':>6s} " + " ".join(f"{n:>11d}" for n in range(1, a.most + 1)))
