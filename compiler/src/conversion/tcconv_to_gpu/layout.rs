@@ -471,6 +471,8 @@ impl Buf {
             let lo = kb.shl(w, k16);
             let lo = kb.shrs(lo, k16);
             let hi = kb.shrs(w, k16);
+            kb.fits_bits(lo, 16);
+            kb.fits_bits(hi, 16);
             vals.extend([lo, hi]);
         }
         vals

@@ -165,6 +165,8 @@ pub struct KernelBuilder<'c> {
     known: HashMap<usize, i64>,
     /// The i32 source of each value sign-extended to i64 (a truncation back is the source).
     extended: HashMap<usize, Val>,
+    /// Values known to fit fewer signed bits than their type ([`KernelBuilder::fits_bits`]).
+    narrow: HashMap<usize, u32>,
     types: HashMap<Scalar, Type<'c>>,
     /// Constant tables this kernel reads, in parameter order: (what, values, parameter).
     tables: Vec<(String, Vec<i32>, Val)>,
@@ -208,6 +210,7 @@ impl<'c> KernelBuilder<'c> {
             consts: HashMap::new(),
             known: HashMap::new(),
             extended: HashMap::new(),
+            narrow: HashMap::new(),
             types,
             tables: vec![],
         }
@@ -517,6 +520,19 @@ impl<'c> KernelBuilder<'c> {
             self.extended.insert(x.key(), v);
         }
         x
+    }
+    /// Record that `v` fits `bits` signed bits (an i16 read into an i32: the rounding of its
+    /// products may then know it never ties).
+    pub fn fits_bits(&mut self, v: Val, bits: u32) {
+        self.narrow.insert(v.key(), bits);
+    }
+    /// The signed bits `v` is known to fit: what [`fits_bits`](Self::fits_bits) recorded,
+    /// else its type's width.
+    pub fn signed_bits(&self, v: Val) -> u32 {
+        match self.narrow.get(&v.key()) {
+            Some(&b) => b,
+            None => self.t(v).bits(),
+        }
     }
     /// The i32 value an i64 `v` was sign-extended from, if the builder made it so.
     pub fn extended_from_i32(&self, v: Val) -> Option<Val> {

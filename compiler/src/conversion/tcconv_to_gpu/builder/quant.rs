@@ -393,10 +393,12 @@ impl<'c> KernelBuilder<'c> {
             }
         };
         // half-to-even differs from half-up only on a tie, which no i32 value can make with
-        // some constant scales (the u4 requantize after a residual add: no tie test)
+        // some constant scales (the u4 requantize after a residual add: no tie test), nor a
+        // value known narrower with more (an i16 residual)
+        let bits = self.signed_bits(x);
         let mode = match (mode, b, c) {
             (Rounding::HalfToEven, Param::Const(bv), Param::Const(cv))
-                if bounded && no_tie_for_i32(bv, cv) =>
+                if bounded && no_tie_for_bits(bv, cv, bits) =>
             {
                 Rounding::HalfUp
             }
@@ -580,21 +582,27 @@ impl<'c> KernelBuilder<'c> {
     }
 }
 
-/// Whether `x * b / 2^c` is never exactly halfway between two integers for an i32 `x` (then
-/// half-to-even and half-up round it alike). `x * b` is a tie iff its trailing zeros number
-/// `c - 1` exactly; an i32 `x != 0` has at most 31, so ties need `0 <= c - 1 - tz(b) <= 31`
-/// (`tz(b) >= c`: the quotient is exact; `b == 0` or `x == 0`: the product is 0).
-pub fn no_tie_for_i32(b: i64, c: i64) -> bool {
+/// Whether `x * b / 2^c` is never exactly halfway between two integers for any `x` of `bits`
+/// signed bits (then half-to-even and half-up round it alike). `x * b` is a tie iff its
+/// trailing zeros number `c - 1` exactly; such an `x != 0` has at most `bits - 1`, so ties need
+/// `0 <= c - 1 - tz(b) <= bits - 1` (`tz(b) >= c`: the quotient is exact; `b == 0` or `x == 0`:
+/// the product is 0).
+pub fn no_tie_for_bits(b: i64, c: i64, bits: u32) -> bool {
     if b == 0 || c <= 0 {
         return true;
     }
     let k = c - 1 - b.trailing_zeros() as i64;
-    !(0..=31).contains(&k)
+    !(0..bits as i64).contains(&k)
+}
+
+/// [`no_tie_for_bits`] for every i32 `x`.
+pub fn no_tie_for_i32(b: i64, c: i64) -> bool {
+    no_tie_for_bits(b, c, 32)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::no_tie_for_i32;
+    use super::{no_tie_for_bits, no_tie_for_i32};
     use nibble_qnn::semantics::{round_shift, Rounding};
 
     /// `KernelBuilder::round_shift_product` step by step, on i64.
@@ -786,6 +794,33 @@ mod tests {
             tie_free > 100 && with_ties > 100,
             "{tie_free} / {with_ties}"
         );
+        // an i16: ties need 0 <= c - 1 - tz(b) <= 15 (HAWQ's residual branch, b odd, c = 31:
+        // none for an i16, some for an i32)
+        for _ in 0..3000 {
+            let b = (((next() as i32 | 1) as i64) << (next() % 32)) as i32 as i64;
+            let c = (next() % 63) as i64;
+            let no_tie = no_tie_for_bits(b, c, 16);
+            for x in (-(1i64 << 15)..(1i64 << 15)).step_by(1 + (next() % 7) as usize) {
+                let p = x * b;
+                if no_tie {
+                    assert_eq!(
+                        round_shift(p, c as i32, Rounding::HalfToEven),
+                        round_shift(p, c as i32, Rounding::HalfUp),
+                        "i16 x = {x}, b = {b}, c = {c}"
+                    );
+                }
+            }
+            if !no_tie {
+                let k = c - 1 - b.trailing_zeros() as i64;
+                let x = if k == 15 { -(1i64 << 15) } else { 1i64 << k };
+                assert_eq!(
+                    (x * b) & ((1i64 << c) - 1),
+                    1i64 << (c - 1),
+                    "b = {b}, c = {c}"
+                );
+            }
+        }
+        assert!(no_tie_for_bits(1_073_741_823, 31, 16) && !no_tie_for_i32(1_073_741_823, 31));
         // HAWQ's u4 requantize after a residual add: no tie; a shift of 2^-1: x = 1 ties
         assert!(no_tie_for_i32(1_297_154_756, 41));
         assert!(!no_tie_for_i32(1, 1));
