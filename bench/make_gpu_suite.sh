@@ -28,6 +28,8 @@
 # the HAWQ checkpoints, artifacts built with those convert-qnn-to-tcconv options (`-pd`, ...);
 # RAISE="1 2" adds, for the sm_90 / sm_90a models and EXTRA models, their PTX with each conv
 # kernel built for that many resident blocks an SM more (`-r1`, `-r2`: bench/occupancy.py --raise);
+# FILL=1 adds their PTX with each conv kernel built for the most blocks ptxas assembles it for
+# without a spill (`-fill`: bench/occupancy.py --fill);
 # SWEEP_TILES="32x32x128 64x64x128 ..." adds the RFC layers with each forced block tile (`-tBMxBNxBK`);
 # SWEEP_WGMMA="128x128x128 128x256x128 ..." adds the sm_90a EXTRA models with every conv the
 # wgmma kernel takes on that forced tile (BM x BN x K bytes a stage, `-wBMxBNxBK`).
@@ -100,6 +102,10 @@ variants() { # name model_dir target manifest-tail: the VARIANTS artifacts of on
     python3 bench/occupancy.py "$suite/art/$1" --raise "$n" -o "$suite/art/$1-r$n" > /dev/null
     echo "$1-r$n $4" >> "$manifest"
   done
+  if [[ -n "${FILL:-}" ]]; then
+    python3 bench/occupancy.py "$suite/art/$1" --fill -o "$suite/art/$1-fill" > /dev/null
+    echo "$1-fill $4" >> "$manifest"
+  fi
 }
 
 for m in $models; do
