@@ -1536,6 +1536,9 @@ impl WgmmaPlan {
     /// and 3x3 convs 6-13% faster with three blocks; 128-channel residual convs cut to 64-channel
     /// tiles to get there were 7-9% slower.
     /// A shortcut's accumulators live through the conv's main loop: registers as for twice BN.
+    /// One warpgroup with a shortcut on 64 channels (64 accumulators a thread) gets four: ptxas
+    /// builds it in 128 registers without a spill, where for two it took 173 and the SM held
+    /// two (H200, ResNet-50 W4A4 batch 256, stage 1's first unit: 586 -> 471 us).
     pub fn blocks_per_sm(&self) -> i64 {
         if self.persistent.is_some() {
             return 1;
@@ -1546,7 +1549,9 @@ impl WgmmaPlan {
         } else {
             self.bn
         };
-        if acc_n <= 64 && fits(3) {
+        if self.shortcut.is_some() && self.wgs == 1 && acc_n <= 128 && fits(4) {
+            4
+        } else if acc_n <= 64 && fits(3) {
             3
         } else if acc_n <= WGMMA_MAX_BN && fits(2) {
             2
@@ -2123,6 +2128,21 @@ mod tests {
         hw: i64,
         bits: u32,
     ) -> (Option<StagedPlan>, Option<WgmmaPlan>, Option<WgmmaPlan>) {
+        shortcut_plans_on(batch, c, cs, o, k, hw, bits, [128, 64, 128])
+    }
+
+    /// [`shortcut_plans`] with the wgmma plans on block tile `tile`.
+    #[allow(clippy::too_many_arguments)]
+    fn shortcut_plans_on(
+        batch: i64,
+        c: i64,
+        cs: i64,
+        o: i64,
+        k: i64,
+        hw: i64,
+        bits: u32,
+        tile: [i64; 3],
+    ) -> (Option<StagedPlan>, Option<WgmmaPlan>, Option<WgmmaPlan>) {
         let (a, w) = if bits == 4 {
             (ElemType::U4, ElemType::I4)
         } else {
@@ -2161,8 +2181,8 @@ mod tests {
         let tiling = choose_tiling(Target::Sm90, [m, o, k * k * c], a, w, None);
         (
             staged_plan(&s, &tiling, Target::Sm90),
-            wgmma_plan(&s, [128, 64, 128]),
-            wgmma_ws_plan(&s, [128, 64, 128], 132),
+            wgmma_plan(&s, tile),
+            wgmma_ws_plan(&s, tile, 132),
         )
     }
 
@@ -2189,6 +2209,16 @@ mod tests {
         assert_eq!(wg.shortcut_iters(), (512 + wg.sbk - 1) / wg.sbk);
         // the shortcut's accumulators count as twice the tile's for the registers
         assert_eq!(wg.blocks_per_sm(), 2);
+        // one warpgroup on 64 channels with its shortcut: 64 accumulators a thread, four blocks
+        // (ResNet-50 stage 1's first unit: 64 -> 256 channels beside the 64 -> 256 shortcut)
+        let (_, wg1, _) = shortcut_plans_on(256, 64, 64, 256, 1, 56, 4, [64, 64, 128]);
+        let wg1 = wg1.expect("the wgmma kernel takes it");
+        assert_eq!((wg1.wgs, wg1.bn), (1, 64));
+        assert!(wg1.shortcut.is_some());
+        assert_eq!(wg1.blocks_per_sm(), 4);
+        // on 128 channels (128 accumulators a thread) it keeps the rule for N = 256
+        let (_, wg2, _) = shortcut_plans_on(256, 64, 64, 256, 1, 56, 4, [64, 128, 128]);
+        assert!(wg2.expect("the wgmma kernel takes it").blocks_per_sm() <= 2);
         // 8-bit operands under a 3x3 conv: both families take the pair
         let (st, wg, _) = shortcut_plans(2, 64, 64, 64, 3, 8, 8);
         assert!(st.is_some() && wg.is_some());
