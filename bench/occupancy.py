@@ -72,17 +72,22 @@ def with_blocks(body, threads, n):
     return re.sub(r"(\.maxntid [^\n]*\n)", rf"\1.minnctapersm {n}\n", body, count=1)
 
 
+def kernel(part, decl):
+    """A kernel's name, its text without module-scope declarations, and its threads a block."""
+    name = re.match(r"\.visible \.entry (\w+)\(", part)[1]
+    body = decl.sub("", part)
+    return name, body, int(re.search(r"\.maxntid (\d+)", body)[1])
+
+
 def raise_blocks(a, parts, head, decl, dynamic, arch, ptxas):
-    """Write the --raise copy of the artifact: each selected kernel one or more blocks up."""
+    """Write the --raise / --fill copy of the artifact: each selected kernel's blocks up."""
     out_parts = [parts[0]]
     with tempfile.TemporaryDirectory() as tmp:
         for part in parts[1:]:
-            name = re.match(r"\.visible \.entry (\w+)\(", part)[1]
-            body = decl.sub("", part)
+            name, body, threads = kernel(part, decl)
             if not re.search(a.kernels, name):
                 out_parts.append(part)
                 continue
-            threads = int(re.search(r"\.maxntid (\d+)", body)[1])
             now = assemble(ptxas, arch, head + body, tmp)
             regs, spill, static = now
             smem = static + dynamic.get(name, 0)
@@ -138,11 +143,9 @@ def main():
     print(f"{'kernel':28s} {'':2s} {'thr':>4s} {'dyn':>6s} " + " ".join(f"{n:>11d}" for n in range(1, a.most + 1)))
     with tempfile.TemporaryDirectory() as tmp:
         for part in parts[1:]:
-            name = re.match(r"\.visible \.entry (\w+)\(", part)[1]
+            name, body, threads = kernel(part, decl)
             if not re.search(a.kernels, name):
                 continue
-            body = decl.sub("", part)
-            threads = int(re.search(r"\.maxntid (\d+)", body)[1])
             cells = []
             for n in range(1, a.most + 1):
                 r = assemble(ptxas, arch, head + with_blocks(body, threads, n), tmp)

@@ -2118,22 +2118,10 @@ mod tests {
     }
 
     /// A residual conv (`c` -> `o`, `k` x `k`, at `hw` x `hw`) whose residual is a stride-2
-    /// shortcut of `cs` channels; the staged, wgmma and warp-specialized wgmma plans of it.
-    fn shortcut_plans(
-        batch: i64,
-        c: i64,
-        cs: i64,
-        o: i64,
-        k: i64,
-        hw: i64,
-        bits: u32,
-    ) -> (Option<StagedPlan>, Option<WgmmaPlan>, Option<WgmmaPlan>) {
-        shortcut_plans_on(batch, c, cs, o, k, hw, bits, [128, 64, 128])
-    }
-
-    /// [`shortcut_plans`] with the wgmma plans on block tile `tile`.
+    /// shortcut of `cs` channels; the staged, wgmma and warp-specialized wgmma plans of it (the
+    /// wgmma ones on block tile `tile`).
     #[allow(clippy::too_many_arguments)]
-    fn shortcut_plans_on(
+    fn shortcut_plans(
         batch: i64,
         c: i64,
         cs: i64,
@@ -2190,12 +2178,12 @@ mod tests {
     fn a_shortcut_splits_no_k_across_a_cluster_and_sizes_the_stages_for_the_longer_k() {
         // batch 1, 512 -> 2048 channels at 7x7: a grid of few tiles whose K (512 bytes) is too
         // short to slice
-        let (st, wg, _) = shortcut_plans(1, 512, 1024, 2048, 1, 7, 4);
+        let (st, wg, _) = shortcut_plans(1, 512, 1024, 2048, 1, 7, 4, [128, 64, 128]);
         let st = st.expect("the staged kernel takes it");
         assert_eq!((st.ksplit, st.cluster), (1, 1));
         // batch 1, a 3x3 conv of 512 channels at 7x7 (K = 2304 bytes): K sliced across the
         // block's warps for both GEMMs, never across the blocks of a cluster
-        let (st3, _, _) = shortcut_plans(1, 512, 256, 512, 3, 7, 4);
+        let (st3, _, _) = shortcut_plans(1, 512, 256, 512, 3, 7, 4, [128, 64, 128]);
         let st3 = st3.expect("the staged kernel takes it");
         assert!(st3.ksplit > 1, "{st3:?}");
         assert_eq!(st3.cluster, 1);
@@ -2211,16 +2199,16 @@ mod tests {
         assert_eq!(wg.blocks_per_sm(), 2);
         // one warpgroup on 64 channels with its shortcut: 64 accumulators a thread, four blocks
         // (ResNet-50 stage 1's first unit: 64 -> 256 channels beside the 64 -> 256 shortcut)
-        let (_, wg1, _) = shortcut_plans_on(256, 64, 64, 256, 1, 56, 4, [64, 64, 128]);
+        let (_, wg1, _) = shortcut_plans(256, 64, 64, 256, 1, 56, 4, [64, 64, 128]);
         let wg1 = wg1.expect("the wgmma kernel takes it");
         assert_eq!((wg1.wgs, wg1.bn), (1, 64));
         assert!(wg1.shortcut.is_some());
         assert_eq!(wg1.blocks_per_sm(), 4);
         // on 128 channels (128 accumulators a thread) it keeps the rule for N = 256
-        let (_, wg2, _) = shortcut_plans_on(256, 64, 64, 256, 1, 56, 4, [64, 128, 128]);
+        let (_, wg2, _) = shortcut_plans(256, 64, 64, 256, 1, 56, 4, [64, 128, 128]);
         assert!(wg2.expect("the wgmma kernel takes it").blocks_per_sm() <= 2);
         // 8-bit operands under a 3x3 conv: both families take the pair
-        let (st, wg, _) = shortcut_plans(2, 64, 64, 64, 3, 8, 8);
+        let (st, wg, _) = shortcut_plans(2, 64, 64, 64, 3, 8, 8, [128, 64, 128]);
         assert!(st.is_some() && wg.is_some());
     }
 
@@ -2508,7 +2496,7 @@ mod tests {
 
     #[test]
     fn the_warp_specialized_plan_runs_no_shortcut() {
-        let (_, wg, ws) = shortcut_plans(8, 64, 64, 256, 1, 28, 4);
+        let (_, wg, ws) = shortcut_plans(8, 64, 64, 256, 1, 28, 4, [128, 64, 128]);
         // the plain wgmma kernel runs the pair; the warp-specialized one declines it
         assert!(wg.is_some_and(|p| p.shortcut.is_some()));
         assert_eq!(ws, None);
@@ -2545,7 +2533,7 @@ mod tests {
         assert_eq!(family_of(512, 128, 1, Choice::Wgmma), Family::Wgmma);
         // a conv of 64 bytes a row whose shortcut GEMM reads 128 (ResNet-50's first residual
         // conv of stage 2): the pair on the staged kernel
-        let (_, wg, _) = shortcut_plans(256, 128, 256, 512, 1, 28, 4);
+        let (_, wg, _) = shortcut_plans(256, 128, 256, 512, 1, 28, 4, [128, 64, 128]);
         let wg = wg.expect("the wgmma kernel takes the pair");
         assert!(!wgmma_pays(&wg, 132), "{wg:?}");
     }

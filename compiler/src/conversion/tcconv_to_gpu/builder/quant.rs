@@ -595,15 +595,20 @@ pub fn no_tie_for_bits(b: i64, c: i64, bits: u32) -> bool {
     !(0..bits as i64).contains(&k)
 }
 
-/// [`no_tie_for_bits`] for every i32 `x`.
-pub fn no_tie_for_i32(b: i64, c: i64) -> bool {
-    no_tie_for_bits(b, c, 32)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{no_tie_for_bits, no_tie_for_i32};
+    use super::no_tie_for_bits;
     use nibble_qnn::semantics::{round_shift, Rounding};
+
+    /// A xorshift64 stream from `seed`: the tests' random values.
+    fn xorshift(mut rng: u64) -> impl FnMut() -> u64 {
+        move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        }
+    }
 
     /// `KernelBuilder::round_shift_product` step by step, on i64.
     fn biased_round_shift(p: i64, c: i32, mode: Rounding) -> i64 {
@@ -678,14 +683,9 @@ mod tests {
         let edges = edges
             .into_iter()
             .chain([(1 << 31) - 1, 1 << 31, 1 << 32, i64::MAX]);
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let randoms = (0..100_000).map(|i| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            // every magnitude: shifted right by 0..63
-            (rng as i64) >> (i % 64)
-        });
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        // every magnitude: shifted right by 0..63
+        let randoms = (0..100_000).map(|i| (next() as i64) >> (i % 64));
         for v in edges.chain(randoms) {
             let want = v.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
             assert_eq!(saturate_words(v), want, "v = {v}");
@@ -694,13 +694,7 @@ mod tests {
 
     #[test]
     fn the_kernel_roundings_of_i32_products_match_the_semantics() {
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let edges = [i32::MIN, i32::MIN + 1, -3, -2, -1, 0, 1, 2, 3, i32::MAX];
         for mode in [Rounding::HalfToEven, Rounding::HalfUp] {
             for c in 0..=62 {
@@ -743,87 +737,57 @@ mod tests {
     }
 
     #[test]
-    fn scales_without_ties_for_i32_round_alike_either_way() {
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
-        // i32 values of every trailing-zero count, both signs, and the edges
-        let mut xs: Vec<i32> = vec![0, 1, -1, i32::MIN, i32::MAX, i32::MIN + 1];
-        for k in 0..31 {
-            let odd = (next() as i32 | 1) & 0x7fff_ffff;
-            xs.push(((odd as i64) << k) as i32);
-            xs.push(((-(odd as i64)) << k) as i32);
-            xs.push(1 << k);
-            xs.push(-(1 << k));
-        }
-        let (mut tie_free, mut with_ties) = (0, 0);
-        for _ in 0..3000 {
-            // multipliers with up to 31 trailing zeros, shifts over the whole range
-            let b = ((next() as i32 | 1) as i64) << (next() % 32);
-            let b = b as i32 as i64;
-            let c = (next() % 63) as i64;
-            let no_tie = no_tie_for_i32(b, c);
-            let mut tied = false;
-            for &x in &xs {
-                let p = x as i64 * b;
-                let even = round_shift(p, c as i32, Rounding::HalfToEven);
-                let up = round_shift(p, c as i32, Rounding::HalfUp);
-                tied |= even != up;
-                if no_tie {
-                    assert_eq!(even, up, "x = {x}, b = {b}, c = {c}");
+    fn scales_without_ties_round_alike_either_way() {
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        // i32 and i16 inputs (a narrow16 residual read as i16)
+        for bits in [32u32, 16] {
+            let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+            // values of every trailing-zero count, both signs, and the edges
+            let mut xs: Vec<i64> = vec![0, 1, -1, lo, hi, lo + 1];
+            for k in 0..bits as i64 - 1 {
+                let odd = (next() as i64 | 1) & hi;
+                for x in [odd << k, -(odd << k), 1 << k, -(1 << k)] {
+                    xs.push(x.clamp(lo, hi));
                 }
             }
-            // the test is exact both ways: a scale it does not clear has an i32 making a tie
-            if !no_tie {
-                let k = c - 1 - b.trailing_zeros() as i64;
-                let x = if k == 31 { i32::MIN } else { 1i32 << k };
-                let p = x as i64 * b;
-                assert_eq!(p & ((1i64 << c) - 1), 1i64 << (c - 1), "b = {b}, c = {c}");
-            }
-            if no_tie {
-                tie_free += 1;
-            } else if tied {
-                with_ties += 1;
-            }
-        }
-        assert!(
-            tie_free > 100 && with_ties > 100,
-            "{tie_free} / {with_ties}"
-        );
-        // an i16: ties need 0 <= c - 1 - tz(b) <= 15 (HAWQ's residual branch, b odd, c = 31:
-        // none for an i16, some for an i32)
-        for _ in 0..3000 {
-            let b = (((next() as i32 | 1) as i64) << (next() % 32)) as i32 as i64;
-            let c = (next() % 63) as i64;
-            let no_tie = no_tie_for_bits(b, c, 16);
-            for x in (-(1i64 << 15)..(1i64 << 15)).step_by(1 + (next() % 7) as usize) {
-                let p = x * b;
+            let (mut tie_free, mut with_ties) = (0, 0);
+            for _ in 0..3000 {
+                // multipliers with up to 31 trailing zeros, shifts over the whole range
+                let b = (((next() as i32 | 1) as i64) << (next() % 32)) as i32 as i64;
+                let c = (next() % 63) as i64;
+                let no_tie = no_tie_for_bits(b, c, bits);
+                let mut tied = false;
+                for &x in &xs {
+                    let even = round_shift(x * b, c as i32, Rounding::HalfToEven);
+                    let up = round_shift(x * b, c as i32, Rounding::HalfUp);
+                    tied |= even != up;
+                    if no_tie {
+                        assert_eq!(even, up, "{bits} bits: x = {x}, b = {b}, c = {c}");
+                    }
+                }
+                // the rule is exact both ways: a scale it does not clear has an input that ties
+                if !no_tie {
+                    let k = c - 1 - b.trailing_zeros() as i64;
+                    let x = if k == bits as i64 - 1 { lo } else { 1i64 << k };
+                    let p = x * b;
+                    assert_eq!(p & ((1i64 << c) - 1), 1i64 << (c - 1), "b = {b}, c = {c}");
+                }
                 if no_tie {
-                    assert_eq!(
-                        round_shift(p, c as i32, Rounding::HalfToEven),
-                        round_shift(p, c as i32, Rounding::HalfUp),
-                        "i16 x = {x}, b = {b}, c = {c}"
-                    );
+                    tie_free += 1;
+                } else if tied {
+                    with_ties += 1;
                 }
             }
-            if !no_tie {
-                let k = c - 1 - b.trailing_zeros() as i64;
-                let x = if k == 15 { -(1i64 << 15) } else { 1i64 << k };
-                assert_eq!(
-                    (x * b) & ((1i64 << c) - 1),
-                    1i64 << (c - 1),
-                    "b = {b}, c = {c}"
-                );
-            }
+            assert!(
+                tie_free > 100 && with_ties > 100,
+                "{bits} bits: {tie_free} / {with_ties}"
+            );
         }
-        assert!(no_tie_for_bits(1_073_741_823, 31, 16) && !no_tie_for_i32(1_073_741_823, 31));
+        // HAWQ's residual branch (b odd, c = 31): no i16 ties, an i32 (2^30) does
+        assert!(no_tie_for_bits(1_073_741_823, 31, 16) && !no_tie_for_bits(1_073_741_823, 31, 32));
         // HAWQ's u4 requantize after a residual add: no tie; a shift of 2^-1: x = 1 ties
-        assert!(no_tie_for_i32(1_297_154_756, 41));
-        assert!(!no_tie_for_i32(1, 1));
-        assert!(no_tie_for_i32(4, 2));
+        assert!(no_tie_for_bits(1_297_154_756, 41, 32));
+        assert!(!no_tie_for_bits(1, 1, 32));
+        assert!(no_tie_for_bits(4, 2, 32));
     }
 }
