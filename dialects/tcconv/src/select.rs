@@ -107,14 +107,74 @@ impl Kernel {
         }
     }
     /// Blocks an SM the kernel is built for (`.minnctapersm`): `asked` (the op's
-    /// `blocks_per_sm`, checked by [`blocks_per_sm_error`]), else the family's rule: the wgmma
-    /// kernel's [`WgmmaPlan::blocks_per_sm`], one for the other tensor-core kernels (without
-    /// it ptxas caps some at 96 registers and spills; with it they take what they need).
-    pub fn blocks_per_sm(&self, asked: Option<i64>) -> i64 {
-        match (self, asked) {
-            (_, Some(n)) => n,
-            (Kernel::Wgmma(p), None) => p.blocks_per_sm(),
-            _ => 1,
+    /// `blocks_per_sm`, checked by [`blocks_per_sm_error`]), else the most that the kernel's
+    /// [`Kernel::registers`] a thread, shared memory and threads allow, and no more than its
+    /// grid gives an SM; one for the kernels without a register count (ptxas then gives a
+    /// thread what it asks for).
+    pub fn blocks_per_sm(&self, asked: Option<i64>, s: &ConvSpec, target: Target) -> i64 {
+        match asked {
+            Some(n) => n,
+            None => match self {
+                Kernel::Wgmma(p) => p.blocks_per_sm(),
+                Kernel::Staged(p) => self
+                    .registers(s, target)
+                    .and_then(|regs| self.blocks_within(target, regs))
+                    .map_or(1, |n| n.min(grid_per_sm(p.blocks(), target)).max(1)),
+                _ => 1,
+            },
+        }
+    }
+    /// Registers a thread that ptxas assembles the kernel within without a spill, for the kinds
+    /// of kernel whose count is known: the most `bench/occupancy.py` found any of them to need
+    /// in ResNet-18 / ResNet-50, W4A4 and W8A8, batch 1, 8, 64 and 256 on sm_90a (ptxas 13);
+    /// on sm_90 and sm_90a only (built for sm_80 and sm_86, some spill at them).
+    /// The lit test `TcconvToGpu/occupancy-spills.mlir` and the `no_spill` tests check
+    /// that these kernels assemble without a spill. None: ptxas decides (one block asked).
+    ///
+    /// The staged kernel on 64 x 64 tiles (4 warps, 32 accumulators a thread):
+    /// - no residual: 96 for a 1x1 conv and a direct (HWNC) KxK conv of 4-bit operands, 80 for
+    ///   an im2col conv whose tap rows are one 16-byte chunk (the space-to-depth stem), 128 for
+    ///   the other KxK convs (ptxas spills some 8-bit direct 3x3 convs at 96 but not at 80 or
+    ///   128);
+    /// - a residual in a 16-bit stream tile (4-bit operands, direct): 128; other residuals
+    ///   and second outputs: 168.
+    ///
+    /// Measured on an H200 (ResNet-50 W4A4 batch 256, per launch, against one block asked):
+    /// the stem (3 -> 6 blocks) 7% faster, the stream convs of stage 3 (3 -> 4) 12%, the 3x3
+    /// convs of stage 4 (4 -> 5 or 6) 8%. A shortcut GEMM (146-184 registers), sliced K, a
+    /// cluster, a fused pool or input quantize: ptxas decides. The wgmma kernel:
+    /// [`WgmmaPlan::registers`].
+    pub fn registers(&self, s: &ConvSpec, target: Target) -> Option<i64> {
+        match self {
+            Kernel::Wgmma(p) => p.registers(),
+            // measured on Hopper's ptxas targets only: sm_80 spills some at these counts
+            Kernel::Staged(_) if !target.hopper() => None,
+            Kernel::Staged(p) => {
+                let plain = p.bm == 64
+                    && p.bn == 64
+                    && p.ksplit == 1
+                    && p.cluster == 1
+                    && p.shortcut.is_none()
+                    && s.shortcut.is_none()
+                    && s.pooled.is_none()
+                    && s.quantize.is_none()
+                    && s.dequantize.is_none()
+                    && !s.chained;
+                if !plain {
+                    return None;
+                }
+                let direct = s.input.layout == Layout::HWNC;
+                let one_tap = s.kernel == [1, 1];
+                Some(match (s.residual.is_some() || s.second.is_some(), direct) {
+                    (false, _) if one_tap => 96,
+                    (false, true) if p.widen => 96,
+                    (false, false) if p.rb <= 16 => 80,
+                    (false, _) => 128,
+                    (true, true) if p.widen && p.stream.is_some_and(|t| t.read) => 128,
+                    (true, _) => 168,
+                })
+            }
+            _ => None,
         }
     }
     /// Threads and shared-memory bytes (static and dynamic) of a block of the staged and the
@@ -142,12 +202,31 @@ impl Kernel {
     /// The most blocks an SM can hold of this kernel: its shared memory, its threads and
     /// [`Self::min_registers`] a thread (None for a family whose occupancy is its own).
     pub fn most_blocks_per_sm(&self, target: Target) -> Option<i64> {
-        let (threads, smem) = self.block_resources()?;
-        let by_smem = target.smem_per_sm() / (smem + BLOCK_RESERVED_SMEM);
-        let by_threads = target.threads_per_sm() / threads;
-        let by_regs = REGS_PER_SM / (threads * self.min_registers());
-        Some(by_smem.min(by_threads).min(by_regs).min(MAX_BLOCKS_PER_SM))
+        self.blocks_within(target, self.min_registers())
     }
+    /// The most blocks an SM holds of this kernel with `regs` registers a thread (None for a
+    /// family whose occupancy is its own).
+    fn blocks_within(&self, target: Target, regs: i64) -> Option<i64> {
+        let (threads, smem) = self.block_resources()?;
+        Some(blocks_within(target, threads, smem, regs))
+    }
+}
+
+/// The most blocks an SM holds of a kernel of `threads` threads and `smem` bytes of shared
+/// memory a block when a thread takes `regs` registers.
+fn blocks_within(target: Target, threads: i64, smem: i64, regs: i64) -> i64 {
+    let by_smem = target.smem_per_sm() / (smem + BLOCK_RESERVED_SMEM);
+    let by_threads = target.threads_per_sm() / threads;
+    // ptxas gives a warp registers in 256s: a thread's count in 8s
+    let by_regs = REGS_PER_SM / (threads * ((regs + 7) / 8 * 8));
+    by_smem.min(by_threads).min(by_regs).min(MAX_BLOCKS_PER_SM)
+}
+
+/// Blocks an SM a grid of `blocks` gives the busiest SM: no kernel is built for more (a
+/// register count a kind is known to need was measured on grids that fill the GPU; the code
+/// of a small grid's kernel, its K loop unrolled, may need more).
+fn grid_per_sm(blocks: i64, target: Target) -> i64 {
+    (blocks + target.sm_count() - 1) / target.sm_count()
 }
 
 /// The most blocks an SM an op may ask its kernel to be built for (`blocks_per_sm`).
@@ -1529,35 +1608,45 @@ impl WgmmaPlan {
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
     }
-    /// Blocks an SM is built for (`.minnctapersm`): three for tiles of up to 64 channels whose
-    /// shared memory allows it (registers capped at 80 a thread, 32 accumulators), two
-    /// (128) where the shared memory and the 64 accumulators of N = 128 allow it, else one.
-    /// Measured on an H200 (ResNet-50 W4A4 batch 256, per kernel): the 64-channel 1x1
-    /// and 3x3 convs 6-13% faster with three blocks; 128-channel residual convs cut to 64-channel
-    /// tiles to get there were 7-9% slower.
-    /// A shortcut's accumulators live through the conv's main loop: registers as for twice BN.
-    /// One warpgroup with a shortcut on 64 channels (64 accumulators a thread) gets four: ptxas
-    /// builds it in 128 registers without a spill, where for two it took 173 and the SM held
-    /// two (H200, ResNet-50 W4A4 batch 256, stage 1's first unit: 586 -> 471 us).
+    /// Registers a thread that ptxas assembles the kernel within without a spill (None:
+    /// persistent, one block an SM), by its accumulators a thread (`acc`: BN / 2 for one
+    /// warpgroup, BN / 4 for two; twice that with a shortcut, whose accumulators live through
+    /// the conv's main loop), the most `bench/occupancy.py` found any of them to need (ResNet-18 /
+    /// ResNet-50 W4A4 batch 64 and 256, sm_90a, ptxas 13):
+    /// - one warpgroup: 80 for 32 accumulators, 128 for 64 (a shortcut on 64 channels);
+    /// - two warpgroups, 32 accumulators: 64 for a 1x1 conv, 128 for KxK (106 without a
+    ///   residual, 128 with a second output); 64 accumulators: 128, 176 with a shortcut (171);
+    /// - more: every register (one block an SM).
+    ///
+    /// Measured on an H200 (ResNet-50 W4A4 batch 256, per launch): one warpgroup on 64
+    /// channels with 6 blocks (was 3) 3-9% faster, with its shortcut GEMM 4 blocks (173 -> 128
+    /// registers) 20%; the 1x1 conv of two warpgroups with 4 blocks 3%.
+    /// Blocks an SM the kernel is built for (`.minnctapersm`): the most that
+    /// [`WgmmaPlan::registers`] a thread and the shared memory allow; one when persistent.
     pub fn blocks_per_sm(&self) -> i64 {
+        let sm90a = Target::Sm90a;
+        self.registers().map_or(1, |regs| {
+            blocks_within(sm90a, self.block(), 4 * self.smem_words(), regs)
+                .min(grid_per_sm(self.blocks(), sm90a))
+                .max(1)
+        })
+    }
+    pub fn registers(&self) -> Option<i64> {
         if self.persistent.is_some() {
-            return 1;
+            return None;
         }
-        let fits = |n: i64| n * (4 * self.smem_words() + BLOCK_RESERVED_SMEM) <= SM_SMEM;
-        let acc_n = if self.shortcut.is_some() {
-            2 * self.bn
-        } else {
-            self.bn
-        };
-        if self.shortcut.is_some() && self.wgs == 1 && acc_n <= 128 && fits(4) {
-            4
-        } else if acc_n <= 64 && fits(3) {
-            3
-        } else if acc_n <= WGMMA_MAX_BN && fits(2) {
-            2
-        } else {
-            1
-        }
+        let sets = if self.shortcut.is_some() { 2 } else { 1 };
+        let acc = sets * self.bm() * self.bn / self.block();
+        let one_tap = self.kbytes == self.rb;
+        Some(match (self.wgs, acc) {
+            (1, ..=32) => 80,
+            (1, ..=64) => 128,
+            (_, ..=32) if one_tap => 64,
+            (_, ..=32) => 128,
+            (_, ..=64) if self.shortcut.is_none() => 128,
+            (_, ..=64) => 176,
+            _ => 255,
+        })
     }
 }
 
@@ -2195,8 +2284,10 @@ mod tests {
         // wgmma: slots for the longer K (the shortcut's), both GEMMs on the same slots
         let wg = wg.expect("the wgmma kernel takes it");
         assert_eq!(wg.shortcut_iters(), (512 + wg.sbk - 1) / wg.sbk);
-        // the shortcut's accumulators count as twice the tile's for the registers
-        assert_eq!(wg.blocks_per_sm(), 2);
+        // the shortcut's accumulators count as twice the tile's for the registers: 64 a thread
+        // and a shortcut, 176 registers, one block of two warpgroups
+        assert_eq!(wg.registers(), Some(176));
+        assert_eq!(wg.blocks_per_sm(), 1);
         // one warpgroup on 64 channels with its shortcut: 64 accumulators a thread, four blocks
         // (ResNet-50 stage 1's first unit: 64 -> 256 channels beside the 64 -> 256 shortcut)
         let (_, wg1, _) = shortcut_plans(256, 64, 64, 256, 1, 56, 4, [64, 64, 128]);
@@ -2218,16 +2309,8 @@ mod tests {
         o: i64,
         narrow: bool,
     ) -> (Option<StagedPlan>, Option<WgmmaPlan>, Option<WgmmaPlan>) {
-        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [4, 64, 56, 56]);
-        let mut r = ActBuffer::new(Layout::NHWC, ElemType::I32, [4, o, 56, 56]);
-        r.narrow = narrow;
-        let y = r.clone();
-        let wt = weight(o, 64, 1, ElemType::I4);
-        let e = residual_epilogue();
-        let s = ConvSpec {
-            residual: Some(&r),
-            ..spec(&x, &wt, &y, &e, 1)
-        };
+        let (x, wt, y, e) = stream_operands(o, narrow);
+        let s = stream_spec(&x, &wt, &y, &e);
         s.check().unwrap();
         let tiling = choose_tiling(
             Target::Sm90,
@@ -2243,6 +2326,27 @@ mod tests {
         )
     }
 
+    /// The operands of [`stream_plans`]' conv: its input, weight, output (the residual too)
+    /// and epilogue.
+    fn stream_operands(o: i64, narrow: bool) -> (ActBuffer, PackedWeight, ActBuffer, Epilogue) {
+        let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [4, 64, 56, 56]);
+        let mut y = ActBuffer::new(Layout::NHWC, ElemType::I32, [4, o, 56, 56]);
+        y.narrow = narrow;
+        (x, weight(o, 64, 1, ElemType::I4), y, residual_epilogue())
+    }
+
+    fn stream_spec<'a>(
+        x: &'a ActBuffer,
+        wt: &'a PackedWeight,
+        y: &'a ActBuffer,
+        e: &'a Epilogue,
+    ) -> ConvSpec<'a> {
+        ConvSpec {
+            residual: Some(y),
+            ..spec(x, wt, y, e, 1)
+        }
+    }
+
     #[test]
     fn the_occupancy_an_op_asks_for_is_bounded_by_registers_shared_memory_and_family() {
         let (st, wg, ws) = stream_plans(256, true);
@@ -2254,11 +2358,13 @@ mod tests {
         let e = blocks_per_sm_error(&wg, 3, Target::Sm90a).expect("three do not fit");
         assert!(e.contains("at most 2 blocks"), "{e}");
         // asked for, the op's value; else the family's rule
-        assert_eq!(wg.blocks_per_sm(Some(1)), 1);
+        let (x, wt, y, e) = stream_operands(256, true);
+        let s = stream_spec(&x, &wt, &y, &e);
+        assert_eq!(wg.blocks_per_sm(Some(1), &s, Target::Sm90a), 1);
         let Kernel::Wgmma(p) = &wg else {
             unreachable!()
         };
-        assert_eq!(wg.blocks_per_sm(None), p.blocks_per_sm());
+        assert_eq!(wg.blocks_per_sm(None, &s, Target::Sm90a), p.blocks_per_sm());
         // the staged kernel: at least one block, never past what its shared memory allows
         let st = Kernel::Staged(st.expect("the staged kernel takes it"));
         let most = st
@@ -2269,7 +2375,11 @@ mod tests {
         };
         assert!(most >= 1 && most * (4 * sp.smem_words() + 1024) <= 228 * 1024);
         assert!(blocks_per_sm_error(&st, most + 1, Target::Sm90).is_some());
-        assert_eq!(st.blocks_per_sm(None), 1);
+        // an im2col conv with a residual: 168 registers, 3 blocks on Hopper; ptxas decides
+        // elsewhere
+        assert_eq!(st.registers(&s, Target::Sm90), Some(168));
+        assert_eq!(st.blocks_per_sm(None, &s, Target::Sm90), 3);
+        assert_eq!(st.blocks_per_sm(None, &s, Target::Sm80), 1);
         // an SM of sm_75 has less shared memory: never more blocks there
         assert!(st
             .most_blocks_per_sm(Target::Sm75)
@@ -2279,6 +2389,56 @@ mod tests {
         assert_eq!(ws.most_blocks_per_sm(Target::Sm90a), None);
         let e = blocks_per_sm_error(&Kernel::Simple, 1, Target::Sm90a).expect("simple");
         assert!(e.contains("kernel 'simple' sets its own occupancy"), "{e}");
+    }
+
+    /// The staged kernel of a direct (HWNC) conv of 256 images, 64 -> 64 channels at 56 x 56, with
+    /// a `k` x `k` kernel of `bits`-bit operands (a narrow16 residual where `residual`), and
+    /// the blocks an SM it is built for on `target`.
+    fn direct_staged_blocks(k: i64, bits: u32, residual: bool, target: Target) -> (Kernel, i64) {
+        let (a, w) = if bits == 4 {
+            (ElemType::U4, ElemType::I4)
+        } else {
+            (ElemType::U8, ElemType::I8)
+        };
+        let x = ActBuffer::new(Layout::HWNC, a, [256, 64, 56, 56]);
+        let mut r = ActBuffer::new(Layout::HWNC, ElemType::I32, [256, 64, 56, 56]);
+        r.narrow = true;
+        let y = if residual { r.clone() } else { x.clone() };
+        let wt = weight(64, 64, k, w);
+        let e = if residual {
+            residual_epilogue()
+        } else {
+            Epilogue::none()
+        };
+        let s = ConvSpec {
+            residual: residual.then_some(&r),
+            ..spec(&x, &wt, &y, &e, k)
+        };
+        s.check().unwrap();
+        let tiling = choose_tiling(target, [256 * 56 * 56, 64, k * k * 64], a, w, None);
+        let p = staged_plan(&s, &tiling, target).expect("the staged kernel takes it");
+        assert_eq!((p.bm, p.bn, p.block()), (64, 64, 128), "{p:?}");
+        let kernel = Kernel::Staged(p);
+        let n = kernel.blocks_per_sm(None, &s, target);
+        (kernel, n)
+    }
+
+    #[test]
+    fn the_staged_kernel_is_built_for_the_blocks_its_registers_allow_on_hopper() {
+        // 65536 / (128 x 96): a 1x1 conv and a 4-bit 3x3 one get 5 blocks, an 8-bit 3x3 (128,
+        // where ptxas spills some at 96) 4, a 4-bit narrow16 residual conv (128) 4
+        assert_eq!(direct_staged_blocks(1, 4, false, Target::Sm90a).1, 5);
+        assert_eq!(direct_staged_blocks(3, 4, false, Target::Sm90a).1, 5);
+        assert_eq!(direct_staged_blocks(3, 8, false, Target::Sm90).1, 4);
+        let (kernel, n) = direct_staged_blocks(1, 4, true, Target::Sm90a);
+        assert!(matches!(&kernel, Kernel::Staged(p) if p.stream.is_some()));
+        assert_eq!(n, 4);
+        // never more than the shared memory holds: the stream tile's 64 rows are in it
+        let most = kernel.most_blocks_per_sm(Target::Sm90a).expect("staged");
+        assert!(n <= most);
+        // sm_80 / sm_86: ptxas decides (one block asked)
+        assert_eq!(direct_staged_blocks(1, 4, false, Target::Sm80).1, 1);
+        assert_eq!(direct_staged_blocks(1, 4, false, Target::Sm86).1, 1);
     }
 
     #[test]

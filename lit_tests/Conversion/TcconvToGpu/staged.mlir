@@ -18,7 +18,12 @@
 // thread 2 A and 2 B chunks of 16 bytes).
 // CHECK-LABEL: func.func @conv_u4_staged
 // CHECK: gpu.launch_func @kernels::@conv_u4_staged_0_conv2d blocks in (%c256, %c1, %c1) threads in (%c128, %c1, %c1)
-// CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<8192xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
+// A direct 3x3 conv of 4-bit operands: 96 registers a thread on sm_90 (`Kernel::registers`)
+// would allow five blocks an SM, its grid of 256 blocks gives an SM two; on sm_80 ptxas decides
+// (one block asked).
+// CHECK: gpu.func @conv_u4_staged_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<8192xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 128, 1, 1>,
+// SM90-SAME: nvvm.minctasm = 2 : i32}
+// SM80-SAME: nvvm.minctasm = 1 : i32}
 // prologue: stages 0..2, zero-filled 16-byte copies when out of range, a commit group each;
 // stage 0's weight chunks first (2, from the 18432-word weight), then, on sm_90 after the wait
 // for the producer grid (programmatic dependent launch), its input chunks (from the 32768-word

@@ -383,11 +383,14 @@ pub fn build_op_kernel<'c>(
     }
     if kernel != Kernel::Simple {
         // `.minnctapersm`: the op's `blocks_per_sm`, else the family's rule
-        let asked = match op {
-            TcOp::Conv2d(c) => c.tiling.blocks_per_sm,
-            _ => None,
+        let blocks = match op {
+            TcOp::Conv2d(c) => kernel.blocks_per_sm(
+                c.tiling.blocks_per_sm,
+                &conv::ConvSpec::conv(c, b, &p.weights),
+                p.target,
+            ),
+            _ => 1,
         };
-        let blocks = kernel.blocks_per_sm(asked);
         let i32t = Type::parse(context, "i32").expect("i32");
         f.set_attribute("nvvm.minctasm", IntegerAttribute::new(i32t, blocks).into());
     }

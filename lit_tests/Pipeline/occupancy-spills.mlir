@@ -1,0 +1,33 @@
+// The staged and wgmma conv kernels are built for the blocks an SM that the registers their
+// kind needs allow (`Kernel::registers`: `.minnctapersm`, ptxas keeping a thread within its
+// share, and never for more than its grid gives an SM), and ptxas assembles every one of them
+// without a spill: ResNet-50 W4A4 and W8A8 at batch 256, ResNet-50 W4A4 at batch 16 and
+// ResNet-18 W4A4 at batch 64, on sm_90a (wgmma and staged kernels) and sm_90 (staged only).
+// REQUIRES: ptxas
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: nibble-gen example --arch resnet50 --bits w4a4 --batch 256 --no-calibrate -o %t/r50w4 > /dev/null
+// RUN: nibble-gen example --arch resnet50 --bits w8a8 --batch 256 --no-calibrate -o %t/r50w8 > /dev/null
+// RUN: nibble-gen example --arch resnet18 --bits w4a4 --batch 64 --no-calibrate -o %t/r18w4 > /dev/null
+// RUN: nibble-gen example --arch resnet50 --bits w4a4 --batch 16 --no-calibrate -o %t/r50w4b16 > /dev/null
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r50w4 sm_90a sm_90 | FileCheck %s --check-prefix=R50W4
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r50w8 r18w4 r50w4b16 sm_90a | FileCheck %s --check-prefix=OTHER
+// The stem (a space-to-depth 4x4 im2col conv, 80 registers) is built for 6 blocks of 128
+// threads, stage 3's residual convs (a 16-bit stream tile, 128 registers) for 4, the 3x3 wgmma
+// convs of two warpgroups (128 registers) for 2:
+// RUN: FileCheck %s --check-prefix=BLOCKS < %t/r50w4-sm_90a/kernels.ptx
+
+// R50W4: r50w4 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+// R50W4: r50w4 sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+// OTHER: r50w8 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+// OTHER: r18w4 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+// OTHER: r50w4b16 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+
+// BLOCKS-LABEL: .entry resnet50_hawq_1_conv2d(
+// BLOCKS: .maxntid 128, 1, 1
+// BLOCKS-NEXT: .minnctapersm 6
+// BLOCKS-LABEL: .entry resnet50_hawq_4_conv2d(
+// BLOCKS: .maxntid 256, 1, 1
+// BLOCKS-NEXT: .minnctapersm 2
+// BLOCKS-LABEL: .entry resnet50_hawq_29_conv2d(
+// BLOCKS: .maxntid 128, 1, 1
+// BLOCKS-NEXT: .minnctapersm 4
