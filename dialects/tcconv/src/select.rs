@@ -115,7 +115,7 @@ impl Kernel {
         match asked {
             Some(n) => n,
             None => match self {
-                Kernel::Wgmma(p) => p.blocks_per_sm(),
+                Kernel::Wgmma(p) => p.blocks_per_sm(s.adds_residual()),
                 Kernel::Staged(p) => self
                     .registers(s, target)
                     .and_then(|regs| self.blocks_within(target, regs))
@@ -146,7 +146,7 @@ impl Kernel {
     /// [`WgmmaPlan::registers`].
     pub fn registers(&self, s: &ConvSpec, target: Target) -> Option<i64> {
         match self {
-            Kernel::Wgmma(p) => p.registers(),
+            Kernel::Wgmma(p) => p.registers(s.adds_residual()),
             // measured on Hopper's ptxas targets only: sm_80 spills some at these counts
             Kernel::Staged(_) if !target.hopper() => None,
             Kernel::Staged(p) => {
@@ -613,6 +613,11 @@ pub struct ShortcutSpec<'a> {
 static NO_EPILOGUE: Epilogue = Epilogue::none();
 
 impl<'a> ConvSpec<'a> {
+    /// Does the epilogue read a residual (a stream's, or its shortcut GEMM's) or write a second
+    /// output?
+    pub fn adds_residual(&self) -> bool {
+        self.residual.is_some() || self.second.is_some() || self.shortcut.is_some()
+    }
     pub fn conv(c: &'a Conv, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
         ConvSpec {
             input: c.quantize.as_ref().map_or(&bufs[c.input], |q| &q.quantized),
@@ -1614,8 +1619,11 @@ impl WgmmaPlan {
     /// the conv's main loop), the most `bench/occupancy.py` found any of them to need (ResNet-18 /
     /// ResNet-50 W4A4 batch 64 and 256, sm_90a, ptxas 13):
     /// - one warpgroup: 80 for 32 accumulators, 128 for 64 (a shortcut on 64 channels);
-    /// - two warpgroups, 32 accumulators: 64 for a 1x1 conv, 128 for KxK (106 without a
-    ///   residual, 128 with a second output); 64 accumulators: 128, 176 with a shortcut (171);
+    /// - two warpgroups, 32 accumulators: 64 for a 1x1 conv without a residual (`residual`:
+    ///   the epilogue reads one or writes a second output) on stages of 32 stored bytes, else
+    ///   128 (106 for a 3x3 conv without one; ptxas spills ResNet-50's residual 1x1 convs and
+    ///   its reducing ones on 128-byte stages, forced onto these tiles, at 64);
+    ///   64 accumulators: 128, 176 with a shortcut (171);
     /// - more: every register (one block an SM).
     ///
     /// Measured on an H200 (ResNet-50 W4A4 batch 256, per launch): one warpgroup on 64
@@ -1623,15 +1631,15 @@ impl WgmmaPlan {
     /// registers) 20%; the 1x1 conv of two warpgroups with 4 blocks 3%.
     /// Blocks an SM the kernel is built for (`.minnctapersm`): the most that
     /// [`WgmmaPlan::registers`] a thread and the shared memory allow; one when persistent.
-    pub fn blocks_per_sm(&self) -> i64 {
+    pub fn blocks_per_sm(&self, residual: bool) -> i64 {
         let sm90a = Target::Sm90a;
-        self.registers().map_or(1, |regs| {
+        self.registers(residual).map_or(1, |regs| {
             blocks_within(sm90a, self.block(), 4 * self.smem_words(), regs)
                 .min(grid_per_sm(self.blocks(), sm90a))
                 .max(1)
         })
     }
-    pub fn registers(&self) -> Option<i64> {
+    pub fn registers(&self, residual: bool) -> Option<i64> {
         if self.persistent.is_some() {
             return None;
         }
@@ -1641,7 +1649,7 @@ impl WgmmaPlan {
         Some(match (self.wgs, acc) {
             (1, ..=32) => 80,
             (1, ..=64) => 128,
-            (_, ..=32) if one_tap => 64,
+            (_, ..=32) if one_tap && !residual && self.sbk <= 32 => 64,
             (_, ..=32) => 128,
             (_, ..=64) if self.shortcut.is_none() => 128,
             (_, ..=64) => 176,
@@ -2286,18 +2294,18 @@ mod tests {
         assert_eq!(wg.shortcut_iters(), (512 + wg.sbk - 1) / wg.sbk);
         // the shortcut's accumulators count as twice the tile's for the registers: 64 a thread
         // and a shortcut, 176 registers, one block of two warpgroups
-        assert_eq!(wg.registers(), Some(176));
-        assert_eq!(wg.blocks_per_sm(), 1);
+        assert_eq!(wg.registers(true), Some(176));
+        assert_eq!(wg.blocks_per_sm(true), 1);
         // one warpgroup on 64 channels with its shortcut: 64 accumulators a thread, four blocks
         // (ResNet-50 stage 1's first unit: 64 -> 256 channels beside the 64 -> 256 shortcut)
         let (_, wg1, _) = shortcut_plans(256, 64, 64, 256, 1, 56, 4, [64, 64, 128]);
         let wg1 = wg1.expect("the wgmma kernel takes it");
         assert_eq!((wg1.wgs, wg1.bn), (1, 64));
         assert!(wg1.shortcut.is_some());
-        assert_eq!(wg1.blocks_per_sm(), 4);
+        assert_eq!(wg1.blocks_per_sm(true), 4);
         // on 128 channels (128 accumulators a thread) it keeps the rule for N = 256
         let (_, wg2, _) = shortcut_plans(256, 64, 64, 256, 1, 56, 4, [64, 128, 128]);
-        assert!(wg2.expect("the wgmma kernel takes it").blocks_per_sm() <= 2);
+        assert!(wg2.expect("the wgmma kernel takes it").blocks_per_sm(true) <= 2);
         // 8-bit operands under a 3x3 conv: both families take the pair
         let (st, wg, _) = shortcut_plans(2, 64, 64, 64, 3, 8, 8, [128, 64, 128]);
         assert!(st.is_some() && wg.is_some());
@@ -2364,7 +2372,10 @@ mod tests {
         let Kernel::Wgmma(p) = &wg else {
             unreachable!()
         };
-        assert_eq!(wg.blocks_per_sm(None, &s, Target::Sm90a), p.blocks_per_sm());
+        assert_eq!(
+            wg.blocks_per_sm(None, &s, Target::Sm90a),
+            p.blocks_per_sm(true)
+        );
         // the staged kernel: at least one block, never past what its shared memory allows
         let st = Kernel::Staged(st.expect("the staged kernel takes it"));
         let most = st
@@ -2457,7 +2468,7 @@ mod tests {
             4 * wg.smem_words(),
             wg.stream_tile_byte() + 4 * wg.stream_words()
         );
-        assert_eq!(wg.blocks_per_sm(), 2);
+        assert_eq!(wg.blocks_per_sm(true), 2);
         // staged: after the pipeline's words, inside the 48 KiB of static shared memory
         let st = st.expect("the staged kernel takes it");
         assert_eq!(st.stream, both);
@@ -2603,7 +2614,7 @@ mod tests {
         let p = plain_conv_plan(8, 64, 128, 56, 4, [128, 128, 128]).expect("taken");
         let ws = |grid, producers| Some(Persistent { grid, producers });
         assert_eq!((p.persistent, p.tiles()), (ws(132, 2), 196));
-        assert_eq!((p.blocks(), p.blocks_per_sm()), (132, 1));
+        assert_eq!((p.blocks(), p.blocks_per_sm(false)), (132, 1));
         // two consumer and two producer warpgroups
         assert_eq!((p.wgs, p.block()), (2, 512));
         // slots of (128 + 128) x 128 widened bytes: 6 fit next to the output tile and barriers
