@@ -1618,7 +1618,9 @@ impl WgmmaPlan {
     /// warpgroup, BN / 4 for two; twice that with a shortcut, whose accumulators live through
     /// the conv's main loop), the most `bench/occupancy.py` found any of them to need (ResNet-18 /
     /// ResNet-50 W4A4 batch 64 and 256, sm_90a, ptxas 13):
-    /// - one warpgroup: 80 for 32 accumulators, 128 for 64 (a shortcut on 64 channels);
+    /// - one warpgroup: 80 for 32 accumulators (96 for a KxK conv with a residual: ResNet-18's
+    ///   3x3 residual convs on 64 x 64 tiles spill at 80), 128 for 64 (a shortcut on 64
+    ///   channels, or 128 channels);
     /// - two warpgroups, 32 accumulators: 64 for a 1x1 conv without a residual (`residual`:
     ///   the epilogue reads one or writes a second output) on stages of 32 stored bytes, else
     ///   128 (106 for a 3x3 conv without one; ptxas spills ResNet-50's residual 1x1 convs and
@@ -1647,7 +1649,8 @@ impl WgmmaPlan {
         let acc = sets * self.bm() * self.bn / self.block();
         let one_tap = self.kbytes == self.rb;
         Some(match (self.wgs, acc) {
-            (1, ..=32) => 80,
+            (1, ..=32) if one_tap || !residual => 80,
+            (1, ..=32) => 96,
             (1, ..=64) => 128,
             (_, ..=32) if one_tap && !residual && self.sbk <= 32 => 64,
             (_, ..=32) => 128,
@@ -1700,10 +1703,21 @@ pub fn wgmma_tile_model(s: &ConvSpec, sm_count: i64) -> Option<[i64; 3]> {
     // one-warpgroup blocks keep more epilogues in flight an SM
     let [_, o, _, _] = s.output.dims;
     let residual = s.residual.is_some() || s.shortcut.is_some();
-    if s.input.elem.bits() == 4 && s.kernel == [1, 1] && residual && o >= 64 {
+    let four = s.input.elem.bits() == 4;
+    if four && s.kernel == [1, 1] && residual && o >= 64 {
         return Some([64, 64, 128]);
     }
-    Some(two)
+    // one warpgroup for the other 4-bit convs of up to 64 channels (stages of 32 stored bytes)
+    // and for the KxK ones of 128 (64 x 128 tiles, 64 stored bytes): built for as many blocks
+    // as their registers allow (6 and 3), they beat two warpgroups (2 blocks). Measured (H100,
+    // ResNet-50 W4A4 sm_90a, every layer on 6 forced tiles, `bench/wgmma_sweep.py`): stage 1's
+    // 3x3 convs 134 -> 110 us at batch 256 (-18%) and 36 -> 32 at 64, its first 1x1 conv 45 ->
+    // 41 and 15 -> 14, stage 2's 3x3 convs -4% at batch 256 and -17% at 64
+    match two {
+        [128, bn, _] if four && bn <= 64 => Some([64, bn, 64]),
+        [128, 128, _] if four && s.kernel != [1, 1] => Some([64, 128, 128]),
+        _ => Some(two),
+    }
 }
 
 /// [`wgmma_tile_model`] before its one-warpgroup tiles for residual convs.
@@ -2553,9 +2567,29 @@ mod tests {
             }
         };
         assert_eq!(tile_of(1, true), (64, 64));
-        // without the residual, or over three taps, the two-warpgroup tiles
+        // without the residual, the two-warpgroup tiles (N = 256: no residual, 256 channels)
         assert_eq!(tile_of(1, false), (128, 256));
-        assert_eq!(tile_of(3, true), (128, 128));
+        // over three taps, one warpgroup of N = 128
+        assert_eq!(tile_of(3, true), (64, 128));
+    }
+
+    #[test]
+    fn four_bit_convs_of_up_to_64_channels_take_one_warpgroup() {
+        // ResNet-50's stage-1 convs at batch 256: 64 -> 64 4-bit channels at 56 x 56
+        let x = ActBuffer::new(Layout::HWNC, ElemType::U4, [256, 64, 56, 56]);
+        let e = Epilogue::none();
+        let tile_of = |k: i64, o: i64| {
+            let y = ActBuffer::new(Layout::HWNC, ElemType::U4, [256, o, 56, 56]);
+            let wt = weight(o, 64, k, ElemType::I4);
+            wgmma_tile_model(&spec(&x, &wt, &y, &e, k), 132)
+        };
+        // 3x3 and 1x1: 64 x 64 tiles, stages of 64 widened bytes (two warpgroups' grid decides
+        // that wgmma pays)
+        assert_eq!(tile_of(3, 64), Some([64, 64, 64]));
+        assert_eq!(tile_of(1, 64), Some([64, 64, 64]));
+        // 128 channels: one warpgroup for the 3x3 conv, two for the 1x1 one
+        assert_eq!(tile_of(3, 128), Some([64, 128, 128]));
+        assert_eq!(tile_of(1, 128).map(|t| t[0]), Some(128));
     }
 
     /// A conv of `x` by `wt` (square kernel `k`, stride 1, same padding) into `y` with epilogue

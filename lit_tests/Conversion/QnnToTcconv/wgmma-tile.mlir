@@ -1,6 +1,7 @@
 // The wgmma kernel's tile on sm_90a is the op's block tile [BM, BN, K bytes a stage]: the tile
 // model's (N = 256 for 4-bit convs of >= 256 channels without a residual, on grids of four
-// N = 128 blocks an SM; else N up to 128, with 64-byte K stages for 128 / 256 input channels),
+// N = 128 blocks an SM; else N up to 128, with 64-byte K stages for 128 / 256 input channels;
+// one warpgroup for 4-bit convs of up to 64 channels and KxK convs of 128),
 // or a forced one; grids too small for wgmma, and 1x1 convs of 256 or more 4-bit channels in,
 // stay on the staged kernel.
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s
@@ -33,8 +34,10 @@ func.func @one_tap_256_channels(%x: tensor<64x256x28x28xui4>) -> tensor<64x256x2
 
 // -----
 
+// A 3x3 conv of 128 channels: one warpgroup of N = 128 (64 x 128 tiles, 128 widened bytes a
+// stage), whether wgmma pays decided on the grid of two warpgroups' tiles.
 // CHECK-LABEL: func.func @channels_128
-// CHECK: "tcconv.conv2d"{{.*}}block_tile = array<i64: 128, 128, 64>{{.*}}family = "wgmma"
+// CHECK: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 128, 128>{{.*}}family = "wgmma"
 func.func @channels_128(%x: tensor<256x128x28x28xui4>) -> tensor<256x128x28x28xi32> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<128x128x3x3xi4>
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<256x128x28x28xui4>, tensor<128x128x3x3xi4>) -> tensor<256x128x28x28xi32>

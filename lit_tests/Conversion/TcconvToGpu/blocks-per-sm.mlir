@@ -28,10 +28,10 @@
 // TCCONV: blocks_per_sm = 5 : i64
 // TCCONV-LABEL: func.func @conv_u8_pairs
 // TCCONV: blocks_per_sm = 5 : i64
-// Two warpgroups of 128 x 64 tiles, 32 accumulators and 48 more registers a thread: 65536 /
-// (256 x 80) = 3 blocks.
+// One warpgroup of 64 x 64 tiles (the tile model's for 64 channels), 32 accumulators and 48 more
+// registers a thread: 65536 / (128 x 80) = 6 blocks, so the 5 asked.
 // TCCONV-LABEL: func.func @big_grid_u4
-// TCCONV: block_tile = array<i64: 128, 64, 128>, blocks_per_sm = 3 : i64
+// TCCONV: block_tile = array<i64: 64, 64, 64>, blocks_per_sm = 5 : i64
 // TCCONV-SAME: family = "wgmma"
 
 // CHECK-LABEL: gpu.func @conv_u4_staged_0_conv2d
@@ -41,15 +41,15 @@
 // CHECK-LABEL: gpu.func @stem_not_staged_0_conv2d
 // CHECK-SAME: nvvm.minctasm = 1
 // CHECK-LABEL: gpu.func @big_grid_u4_0_conv2d
-// CHECK-SAME: nvvm.minctasm = 3
+// CHECK-SAME: nvvm.minctasm = 5
 
 // The rule: the registers a thread each kind of kernel is known to need (`Kernel::registers`),
 // and no more blocks than the grid gives an SM: a direct 3x3 4-bit staged conv 96 (five blocks
-// of 128 threads; its 256 blocks give an SM two), a 3x3 wgmma conv of two warpgroups 128 (two
-// of 256); a staged tile with sliced K has no count (ptxas decides).
+// of 128 threads; its 256 blocks give an SM two), a 3x3 wgmma conv of one warpgroup 80 (six);
+// a staged tile with sliced K has no count (ptxas decides).
 // RULEGPU-LABEL: gpu.func @conv_u4_staged_0_conv2d
 // RULEGPU-SAME: nvvm.minctasm = 2
 // RULEGPU-LABEL: gpu.func @sliced_k_0_conv2d
 // RULEGPU-SAME: nvvm.minctasm = 1
 // RULEGPU-LABEL: gpu.func @big_grid_u4_0_conv2d
-// RULEGPU-SAME: nvvm.minctasm = 2
+// RULEGPU-SAME: nvvm.minctasm = 6
