@@ -16,9 +16,9 @@
 // the stem's 1x1 conv on its own tile):
 // RUN: nibble-opt %t/r50w4/model.mlir --pass-pipeline='builtin.module(qnn-verify,qnn-egraph-optimize{target=sm_90a},convert-qnn-to-tcconv{target=sm_90a kernel=wgmma tile=128x64x128},convert-tcconv-to-gpu{target=sm_90a})' --emit=artifact --weights %t/r50w4/weights.safetensors -o %t/forced > /dev/null
 // RUN: %ptxas -arch=sm_90a -v %t/forced/kernels.ptx -o %t/forced.cubin 2>&1 | FileCheck %s --check-prefix=FORCED
-// The stem (a space-to-depth 4x4 im2col conv, 80 registers) is built for 6 blocks of 128
-// threads, stage 3's residual convs (a 16-bit stream tile, 128 registers) for 4, the 3x3 wgmma
-// convs of two warpgroups (128 registers) for 2:
+// The stem (a space-to-depth 4x4 im2col conv on 128-row tiles, 80 registers) is built for 3
+// blocks of 256 threads, stage 1's 3x3 wgmma convs (one warpgroup, 80 registers) for 6, stage
+// 3's residual convs (a 16-bit stream tile, 128 registers) for 4:
 // RUN: FileCheck %s --check-prefix=BLOCKS < %t/r50w4-sm_90a/kernels.ptx
 
 // R50W4: r50w4 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
@@ -33,11 +33,11 @@
 // FORCED-NOT: {{[1-9][0-9]*}} bytes spill stores
 
 // BLOCKS-LABEL: .entry resnet50_hawq_1_conv2d(
+// BLOCKS: .maxntid 256, 1, 1
+// BLOCKS-NEXT: .minnctapersm 3
+// BLOCKS-LABEL: .entry resnet50_hawq_4_conv2d(
 // BLOCKS: .maxntid 128, 1, 1
 // BLOCKS-NEXT: .minnctapersm 6
-// BLOCKS-LABEL: .entry resnet50_hawq_4_conv2d(
-// BLOCKS: .maxntid 256, 1, 1
-// BLOCKS-NEXT: .minnctapersm 2
 // BLOCKS-LABEL: .entry resnet50_hawq_29_conv2d(
 // BLOCKS: .maxntid 128, 1, 1
 // BLOCKS-NEXT: .minnctapersm 4

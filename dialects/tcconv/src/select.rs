@@ -131,7 +131,8 @@ impl Kernel {
     /// The lit test `TcconvToGpu/occupancy-spills.mlir` and the `no_spill` tests check
     /// that these kernels assemble without a spill. None: ptxas decides (one block asked).
     ///
-    /// The staged kernel on 64 x 64 tiles (4 warps, 32 accumulators a thread):
+    /// The staged kernel on 64 x 64 tiles (4 warps, 32 accumulators a thread; the stem's 128 x
+    /// 64 tiles too, 8 warps):
     /// - no residual: 96 for a 1x1 conv and a direct (HWNC) KxK conv of 4-bit operands, 80 for
     ///   an im2col conv whose tap rows are one 16-byte chunk (the space-to-depth stem), 128 for
     ///   the other KxK convs (ptxas spills some 8-bit direct 3x3 convs at 96 but not at 80 or
@@ -150,7 +151,11 @@ impl Kernel {
             // measured on Hopper's ptxas targets only: sm_80 spills some at these counts
             Kernel::Staged(_) if !target.hopper() => None,
             Kernel::Staged(p) => {
-                let plain = p.bm == 64
+                let direct = s.input.layout == Layout::HWNC;
+                let one_tap = s.kernel == [1, 1];
+                // the space-to-depth stem: im2col, tap rows of one 16-byte chunk
+                let stem = !direct && !one_tap && p.rb <= 16 && s.residual.is_none();
+                let plain = (p.bm == 64 || (p.bm == 128 && stem))
                     && p.bn == 64
                     && p.ksplit == 1
                     && p.cluster == 1
@@ -163,8 +168,6 @@ impl Kernel {
                 if !plain {
                     return None;
                 }
-                let direct = s.input.layout == Layout::HWNC;
-                let one_tap = s.kernel == [1, 1];
                 Some(match (s.residual.is_some() || s.second.is_some(), direct) {
                     (false, _) if one_tap => 96,
                     (false, true) if p.widen => 96,

@@ -15,6 +15,20 @@
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s --check-prefix=PLAIN
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 stem=wide})' 2>&1 | FileCheck %s --check-prefix=BAD
 
+// ResNet's stem at batch 16 on 224 x 224 images: 128-row tiles, whose grid (1568 blocks) still
+// gives every SM four; the stem's short K makes its weight tile cost as much as its input tile.
+// CHECK-LABEL: func.func @batch16_stem
+// CHECK: "tcconv.conv2d"
+// CHECK-SAME: block_tile = array<i64: 128, 64, 64>
+// CHECK-SAME: family = "staged"
+// CHECK-SAME: kernel = array<i64: 4, 4>
+func.func @batch16_stem(%x: tensor<16x3x224x224xf32>) -> tensor<16x64x112x112xui4> {
+  %q = "qnn.quantize"(%x) {layout = "NCHW", scale = 0.021 : f32} : (tensor<16x3x224x224xf32>) -> tensor<16x3x224x224xi8>
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x3x7x7xi8>
+  %y = "qnn.conv2d_fused"(%q, %w) {clamp = array<i64: 0, 15>, epilogue = "requantize", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1518500250>, operandSegmentSizes = array<i32: 1, 1, 0, 0>, padding = array<i64: 3, 3, 3, 3>, relu = true, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 36>, strides = array<i64: 2, 2>, zero_point = 0 : i64} : (tensor<16x3x224x224xi8>, tensor<64x3x7x7xi8>) -> tensor<16x64x112x112xui4>
+  return %y : tensor<16x64x112x112xui4>
+}
+
 // ResNet's stem on a 39 x 39 image: 20 x 20 outputs read 23 x 23 space-to-depth pixels, so
 // the padded map is 46 x 46 (3 rows above, 4 below).
 // CHECK-LABEL: func.func @resnet_stem
