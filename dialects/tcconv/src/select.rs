@@ -126,10 +126,10 @@ impl Kernel {
     }
     /// Registers a thread that ptxas assembles the kernel within without a spill, for the kinds
     /// of kernel whose count is known: the most `bench/occupancy.py` found any of them to need
-    /// in ResNet-18 / ResNet-50, W4A4 and W8A8, batch 1, 8, 64 and 256 on sm_90a (ptxas 13);
-    /// on sm_90 and sm_90a only (built for sm_80 and sm_86, some spill at them).
-    /// The lit test `TcconvToGpu/occupancy-spills.mlir` and the `no_spill` tests check
-    /// that these kernels assemble without a spill. None: ptxas decides (one block asked).
+    /// in ResNet-18 / ResNet-50, W4A4 and W8A8, batch 1-256 on sm_90a (ptxas 13); on sm_90
+    /// and sm_90a only (built for sm_80 and sm_86, some spill at them). The lit test
+    /// `Pipeline/occupancy-spills.mlir` checks that such kernels assemble without a spill.
+    /// None: ptxas decides (one block asked).
     ///
     /// The staged kernel on 64 x 64 tiles (4 warps, 32 accumulators a thread; the stem's 128 x
     /// 64 tiles too, 8 warps):
@@ -140,9 +140,9 @@ impl Kernel {
     /// - a residual in a 16-bit stream tile (4-bit operands, direct): 128; other residuals
     ///   and second outputs: 168.
     ///
-    /// Measured on an H200 (ResNet-50 W4A4 batch 256, per launch, against one block asked):
-    /// the stem (3 -> 6 blocks) 7% faster, the stream convs of stage 3 (3 -> 4) 12%, the 3x3
-    /// convs of stage 4 (4 -> 5 or 6) 8%. A shortcut GEMM (146-184 registers), sliced K, a
+    /// Measured on an H100 (ResNet-50 W4A4 batch 256, per launch, against one block asked):
+    /// the stream convs of stage 3 (3 -> 4 blocks) 15% faster, the 3x3 convs of stage 4 (4 ->
+    /// 5) 10%, the stem (3 -> 6) 2% (7% on an H200). A shortcut GEMM (146-184 registers), sliced K, a
     /// cluster, a fused pool or input quantize: ptxas decides. The wgmma kernel:
     /// [`WgmmaPlan::registers`].
     pub fn registers(&self, s: &ConvSpec, target: Target) -> Option<i64> {
