@@ -1799,26 +1799,16 @@ fn weight_readers(p: &Program, w: WeightId) -> usize {
         .count()
 }
 
-/// The space-to-depth stem's tiling: the tile model's, on 128-row tiles where their grid gives
-/// every SM four blocks. The stem's K is short (16 taps of one 16-byte chunk), so a block's
-/// weight tile, as large as its input tile, costs as much L2 traffic; 128 rows halve it per
-/// output. Measured on an H100 (ResNet-50 W4A4 batch 256, per launch, 256-thread blocks built
-/// for 3 an SM): 443 -> 348 us.
-fn stem_tiling(
-    target: Target,
-    gemm: [i64; 3],
-    a: ElemType,
-    b: ElemType,
-    over: Option<[i64; 3]>,
-) -> Tiling {
-    let model = choose_tiling(target, gemm, a, b, over);
-    let [bm, bn, bk] = model.block_tile;
+/// The space-to-depth stem's block tile where it is not the tile model's `model`: 128 rows
+/// where their grid gives every SM four blocks. The stem's K is short (16 taps of one 16-byte
+/// chunk), so a block's weight tile, as large as its input tile, costs as much L2 traffic; 128
+/// rows halve it per output. Measured on an H100 (ResNet-50 W4A4 batch 256, per launch,
+/// 256-thread blocks built for 3 an SM): 443 -> 348 us.
+fn tall_stem_tile(target: Target, gemm: [i64; 3], model: [i64; 3]) -> Option<[i64; 3]> {
     let [m, n, _] = gemm;
+    let [bm, bn, bk] = model;
     let tall = (m + 127) / 128 * ((n + bn - 1) / bn) >= 4 * target.sm_count();
-    if over.is_some() || bm != 64 || bn != 64 || !tall {
-        return model;
-    }
-    choose_tiling(target, gemm, a, b, Some([128, bn, bk]))
+    (bm == 64 && bn == 64 && tall).then_some([128, bn, bk])
 }
 
 fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<SpaceToDepthStem> {
@@ -1897,13 +1887,22 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
     let gemm = [n * oh * ow, o, kh * kw * b * b * cs];
     // the map is a new buffer; the weight replaces the source's unless another op reads it
     let shared = weight_readers(p, c.weight) > 1;
+    let model = choose_tiling(p.target, gemm, xb.elem, src.elem, opts.tile);
+    let tile = opts
+        .tile
+        .is_none()
+        .then(|| tall_stem_tile(p.target, gemm, model.block_tile))
+        .flatten();
     let mut conv = Conv {
         input: p.buffers.len(),
         weight: if shared { p.weights.len() } else { c.weight },
         strides: [1, 1],
         padding: [0; 4],
         kernel: [kh, kw],
-        tiling: stem_tiling(p.target, gemm, xb.elem, src.elem, opts.tile),
+        tiling: match tile {
+            Some(t) => choose_tiling(p.target, gemm, xb.elem, src.elem, Some(t)),
+            None => model,
+        },
         ..c.clone()
     };
     // the kernel the conv on the map gets, with the map and the weight in place

@@ -114,12 +114,15 @@ impl Kernel {
     pub fn blocks_per_sm(&self, asked: Option<i64>, s: &ConvSpec, target: Target) -> i64 {
         match asked {
             Some(n) => n,
-            None => match self {
-                Kernel::Wgmma(p) => p.blocks_per_sm(s.adds_residual()),
-                Kernel::Staged(p) => self
-                    .registers(s, target)
-                    .and_then(|regs| self.blocks_within(target, regs))
-                    .map_or(1, |n| n.min(grid_per_sm(p.blocks(), target)).max(1)),
+            None => match (self.registers(s, target), self.block_resources()) {
+                (Some(regs), Some((threads, smem))) => {
+                    let grid = match self {
+                        Kernel::Staged(p) => p.blocks(),
+                        Kernel::Wgmma(p) => p.blocks(),
+                        _ => 1,
+                    };
+                    rule_blocks(target, threads, smem, regs, grid)
+                }
                 _ => 1,
             },
         }
@@ -195,9 +198,7 @@ impl Kernel {
     fn min_registers(&self) -> i64 {
         match self {
             Kernel::Wgmma(p) => {
-                let sets = if p.shortcut.is_some() { 2 } else { 1 };
-                let acc = sets * p.bm() * p.bn / p.block();
-                (acc + WGMMA_REGS_BESIDE_ACCUMULATORS).max(MIN_REGS_A_THREAD)
+                (p.accumulators() + WGMMA_REGS_BESIDE_ACCUMULATORS).max(MIN_REGS_A_THREAD)
             }
             _ => MIN_REGS_A_THREAD,
         }
@@ -205,13 +206,8 @@ impl Kernel {
     /// The most blocks an SM can hold of this kernel: its shared memory, its threads and
     /// [`Self::min_registers`] a thread (None for a family whose occupancy is its own).
     pub fn most_blocks_per_sm(&self, target: Target) -> Option<i64> {
-        self.blocks_within(target, self.min_registers())
-    }
-    /// The most blocks an SM holds of this kernel with `regs` registers a thread (None for a
-    /// family whose occupancy is its own).
-    fn blocks_within(&self, target: Target, regs: i64) -> Option<i64> {
         let (threads, smem) = self.block_resources()?;
-        Some(blocks_within(target, threads, smem, regs))
+        Some(blocks_within(target, threads, smem, self.min_registers()))
     }
 }
 
@@ -225,11 +221,15 @@ fn blocks_within(target: Target, threads: i64, smem: i64, regs: i64) -> i64 {
     by_smem.min(by_threads).min(by_regs).min(MAX_BLOCKS_PER_SM)
 }
 
-/// Blocks an SM a grid of `blocks` gives the busiest SM: no kernel is built for more (a
-/// register count a kind is known to need was measured on grids that fill the GPU; the code
-/// of a small grid's kernel, its K loop unrolled, may need more).
-fn grid_per_sm(blocks: i64, target: Target) -> i64 {
-    (blocks + target.sm_count() - 1) / target.sm_count()
+/// The family rule's blocks an SM ([`Kernel::blocks_per_sm`]): the most that `regs` registers a
+/// thread, the shared memory and the threads allow, and no more than a grid of `grid` blocks
+/// gives the busiest SM (a register count a kind is known to need was measured on grids that
+/// fill the GPU; the code of a small grid's kernel, its K loop unrolled, may need more).
+fn rule_blocks(target: Target, threads: i64, smem: i64, regs: i64, grid: i64) -> i64 {
+    let grid_per_sm = (grid + target.sm_count() - 1) / target.sm_count();
+    blocks_within(target, threads, smem, regs)
+        .min(grid_per_sm)
+        .max(1)
 }
 
 /// The most blocks an SM an op may ask its kernel to be built for (`blocks_per_sm`).
@@ -1616,11 +1616,29 @@ impl WgmmaPlan {
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
     }
+    /// Accumulators a thread: BN / 2 for one warpgroup, BN / 4 for two; twice that with a
+    /// shortcut, whose accumulators live through the conv's main loop.
+    pub fn accumulators(&self) -> i64 {
+        let sets = if self.shortcut.is_some() { 2 } else { 1 };
+        sets * self.bm() * self.bn / self.block()
+    }
+    /// Blocks an SM the kernel is built for (`.minnctapersm`) by the family's rule
+    /// ([`Kernel::blocks_per_sm`]; `residual`: [`ConvSpec::adds_residual`]).
+    pub fn blocks_per_sm(&self, residual: bool) -> i64 {
+        self.registers(residual).map_or(1, |regs| {
+            rule_blocks(
+                Target::Sm90a,
+                self.block(),
+                4 * self.smem_words(),
+                regs,
+                self.blocks(),
+            )
+        })
+    }
     /// Registers a thread that ptxas assembles the kernel within without a spill (None:
-    /// persistent, one block an SM), by its accumulators a thread (`acc`: BN / 2 for one
-    /// warpgroup, BN / 4 for two; twice that with a shortcut, whose accumulators live through
-    /// the conv's main loop), the most `bench/occupancy.py` found any of them to need (ResNet-18 /
-    /// ResNet-50 W4A4 batch 64 and 256, sm_90a, ptxas 13):
+    /// persistent, one block an SM), by its [`WgmmaPlan::accumulators`] (`acc`), the most
+    /// `bench/occupancy.py` found any of them to need (ResNet-18 / ResNet-50 W4A4 batch 64 and
+    /// 256, sm_90a, ptxas 13):
     /// - one warpgroup: 80 for 32 accumulators (96 for a KxK conv with a residual: ResNet-18's
     ///   3x3 residual convs on 64 x 64 tiles spill at 80), 128 for 64 (a shortcut on 64
     ///   channels, or 128 channels);
@@ -1631,27 +1649,15 @@ impl WgmmaPlan {
     ///   64 accumulators: 128, 176 with a shortcut (171);
     /// - more: every register (one block an SM).
     ///
-    /// Measured on an H200 (ResNet-50 W4A4 batch 256, per launch): one warpgroup on 64
-    /// channels with 6 blocks (was 3) 3-9% faster, with its shortcut GEMM 4 blocks (173 -> 128
-    /// registers) 20%; the 1x1 conv of two warpgroups with 4 blocks 3%.
-    /// Blocks an SM the kernel is built for (`.minnctapersm`): the most that
-    /// [`WgmmaPlan::registers`] a thread and the shared memory allow; one when persistent.
-    pub fn blocks_per_sm(&self, residual: bool) -> i64 {
-        let sm90a = Target::Sm90a;
-        self.registers(residual).map_or(1, |regs| {
-            blocks_within(sm90a, self.block(), 4 * self.smem_words(), regs)
-                .min(grid_per_sm(self.blocks(), sm90a))
-                .max(1)
-        })
-    }
+    /// Measured (ResNet-50 W4A4 batch 256, per launch): one warpgroup on 64 channels with 6 or
+    /// 5 blocks (was 3) 3-10% faster on an H100; with its shortcut GEMM 4 blocks (173 -> 128
+    /// registers) 20% on an H200; the 1x1 conv of two warpgroups with 4 blocks 2% on an H100.
     pub fn registers(&self, residual: bool) -> Option<i64> {
         if self.persistent.is_some() {
             return None;
         }
-        let sets = if self.shortcut.is_some() { 2 } else { 1 };
-        let acc = sets * self.bm() * self.bn / self.block();
         let one_tap = self.kbytes == self.rb;
-        Some(match (self.wgs, acc) {
+        Some(match (self.wgs, self.accumulators()) {
             (1, ..=32) if one_tap || !residual => 80,
             (1, ..=32) => 96,
             (1, ..=64) => 128,
