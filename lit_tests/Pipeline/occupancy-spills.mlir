@@ -1,16 +1,18 @@
 // The staged and wgmma conv kernels are built for the blocks an SM that the registers their
 // kind needs allow (`Kernel::registers`: `.minnctapersm`, ptxas keeping a thread within its
 // share, and never for more than its grid gives an SM), and ptxas assembles every one of them
-// without a spill: ResNet-50 W4A4 and W8A8 at batch 256, ResNet-50 W4A4 at batch 16 and
-// ResNet-18 W4A4 at batch 64, on sm_90a (wgmma and staged kernels) and sm_90 (staged only).
+// without a spill: ResNet-50 W4A4 and W8A8 at batch 256, ResNet-50 W4A4 at batch 16 and 8
+// (its stage-1 residual convs on one warpgroup over NHWC rows, 96 registers) and ResNet-18
+// W4A4 at batch 64, on sm_90a (wgmma and staged kernels) and sm_90 (staged only).
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: nibble-gen example --arch resnet50 --bits w4a4 --batch 256 --no-calibrate -o %t/r50w4 > /dev/null
 // RUN: nibble-gen example --arch resnet50 --bits w8a8 --batch 256 --no-calibrate -o %t/r50w8 > /dev/null
 // RUN: nibble-gen example --arch resnet18 --bits w4a4 --batch 64 --no-calibrate -o %t/r18w4 > /dev/null
 // RUN: nibble-gen example --arch resnet50 --bits w4a4 --batch 16 --no-calibrate -o %t/r50w4b16 > /dev/null
+// RUN: nibble-gen example --arch resnet50 --bits w4a4 --batch 8 --no-calibrate -o %t/r50w4b8 > /dev/null
 // RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r50w4 sm_90a sm_90 | FileCheck %s --check-prefix=R50W4
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r50w8 r18w4 r50w4b16 sm_90a | FileCheck %s --check-prefix=OTHER
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r50w8 r18w4 r50w4b16 r50w4b8 sm_90a | FileCheck %s --check-prefix=OTHER
 // So do the wgmma kernels of every conv forced onto two warpgroups of 128 x 64 tiles with
 // 128-byte stages (the residual and reducing 1x1 convs need 128 registers there, not the 64 of
 // the stem's 1x1 conv on its own tile):
@@ -26,6 +28,7 @@
 // OTHER: r50w8 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
 // OTHER: r18w4 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
 // OTHER: r50w4b16 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
+// OTHER: r50w4b8 sm_90a: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
 
 // FORCED: 0 bytes gmem
 // FORCED-NOT: {{[1-9][0-9]*}} bytes spill stores

@@ -127,7 +127,7 @@ pub enum WeightStorage {
     /// Widened and in the kernel's stage tiles ([`PackedWeight::tiles`]): one bulk copy a
     /// stage, where the kernel computes one tile a block. The default: on an H100, ResNet-50
     /// W4A4 sm_90a b256 6.679 -> 6.384 ms, b64 1.745 -> 1.738 against `packed`, bit-exact
-    /// (bench/RESULTS.md); below batch 64 no 4-bit conv takes the wgmma kernel.
+    /// (bench/RESULTS.md).
     #[default]
     Tiles,
 }
@@ -971,9 +971,11 @@ impl<'g> Lowering<'g> {
             );
             kernel = match (fused.family(), &alone, self.opts.kernel) {
                 (f, a, _) if f == a.family() => Some(fused),
-                // staged alone, wgmma only with the shortcut's work added: the staged kernel
-                // runs both GEMMs (ResNet-50 W4A4 batch 8 on an H200, the stage-1 downsampling
-                // conv: the network 2.4% faster than with the staged conv and the shortcut apart)
+                // staged alone, wgmma only with the shortcut's work added (its N = 64 tiles
+                // double the grid): the staged kernel runs both GEMMs (measured on an H200 where
+                // ResNet-50 W4A4 batch 8's stage-1 downsampling conv was such a pair, before
+                // one-warpgroup tiles took both: the network 2.4% faster than with the staged
+                // conv and the shortcut apart)
                 (Family::Wgmma, Kernel::Staged(_), Choice::Auto) => {
                     staged_plan(&spec, &conv.tiling, self.target).map(Kernel::Staged)
                 }
@@ -1558,7 +1560,7 @@ fn chain_at(
     max_tiles: i64,
 ) -> Option<Vec<Conv>> {
     let conv = |j: usize| match p.ops.get(j) {
-        Some(TcOp::Conv2d(c)) if c.chain.is_none() => Some(c),
+        Some(TcOp::Conv2d(c)) if c.chain.is_none() => Some(chain_candidate(p, c)),
         _ => None,
     };
     let (a, b) = (conv(i)?, conv(i + 1)?);
@@ -1573,7 +1575,7 @@ fn chain_at(
     }
     let heights = [a.tiling.block_tile[0], b.tiling.block_tile[0]];
     for (tiles, bm) in limits.into_iter().flat_map(|t| heights.map(|bm| (t, bm))) {
-        let Some(first) = chain_tiling(p, a, bm, wide, tiles) else {
+        let Some(first) = chain_tiling(p, &a, bm, wide, tiles) else {
             continue;
         };
         let mut chain: Vec<Conv> = vec![first];
@@ -1595,7 +1597,7 @@ fn chain_at(
             if !reads_prev || other_reads.into_iter().any(|r| writes.contains(&r)) {
                 break;
             }
-            let Some(c) = chain_tiling(p, c, bm, wide, tiles) else {
+            let Some(c) = chain_tiling(p, &c, bm, wide, tiles) else {
                 break;
             };
             chain.push(c);
@@ -1610,6 +1612,23 @@ fn chain_at(
         }
     }
     best
+}
+
+/// Conv `c` as a chain may take it: a conv the selection gave the wgmma kernel (a small grid's
+/// one-warpgroup tiles) as the staged conv with the staged kernel's own tiling (a chain runs
+/// its convs as staged ones), any other as it is.
+fn chain_candidate(p: &Program, c: &Conv) -> Conv {
+    let mut c = c.clone();
+    if c.family == Family::Wgmma {
+        let spec = ConvSpec::conv(&c, &p.buffers, &p.weights);
+        let [n, ch, _, _] = spec.input.dims;
+        let [_, o, oh, ow] = spec.output.dims;
+        let kdim = c.kernel[0] * c.kernel[1] * padded_channels(spec.input.elem, ch);
+        let (a, b) = (spec.input.elem, spec.weight.elem);
+        c.tiling = choose_tiling(p.target, [n * oh * ow, o, kdim], a, b, None);
+        c.family = Family::Staged;
+    }
+    c
 }
 
 /// Conv `c` as a chain's conv with block tiles of `bm` rows: the first tile width (32 to 256;

@@ -150,7 +150,18 @@ impl Kernel {
     /// [`WgmmaPlan::registers`].
     pub fn registers(&self, s: &ConvSpec, target: Target) -> Option<i64> {
         match self {
-            Kernel::Wgmma(p) => p.registers(s.adds_residual()),
+            // a one-tap conv with a residual over NHWC rows (each row's address its own): 96
+            // (ResNet-50 W4A4 batch 8, whose stage-1 stream convs ptxas spills 36-48 bytes of
+            // at 80; over HWNC rows, batch 16 and up, they fit 80)
+            Kernel::Wgmma(p) => p.registers(s.adds_residual()).map(|r| {
+                let nhwc_sum =
+                    s.kernel == [1, 1] && s.adds_residual() && s.input.layout != Layout::HWNC;
+                if nhwc_sum && p.wgs == 1 {
+                    r.max(96)
+                } else {
+                    r
+                }
+            }),
             // measured on Hopper's ptxas targets only: sm_80 spills some at these counts
             Kernel::Staged(_) if !target.hopper() => None,
             Kernel::Staged(p) => {
@@ -292,9 +303,12 @@ pub fn choose(
             };
             let pays = || match wgmma_tile {
                 Some(_) => pays_on(&p),
-                None => two_warpgroup_tile(s, sm)
-                    .and_then(|t| wgmma_plan(s, t))
-                    .is_some_and(|b| pays_on(&b)),
+                None => {
+                    two_warpgroup_tile(s, sm)
+                        .and_then(|t| wgmma_plan(s, t))
+                        .is_some_and(|b| pays_on(&b))
+                        || one_warpgroup_pays(&p, s, sm)
+                }
             };
             if choice == Choice::Wgmma || pays() {
                 return Kernel::Wgmma(p);
@@ -1691,6 +1705,30 @@ pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
     p.widen && p.wgs == 2 && p.blocks() >= 4 * sm_count && !(one_tap && wide_k)
 }
 
+/// Whether the tile model's one-warpgroup tile pays where the grid of two-warpgroup tiles is
+/// too small for [`wgmma_pays`] (batch 1-16): a one-tap 4-bit conv whose epilogue adds a
+/// residual (a stream's or its shortcut GEMM's) over at most 64 input channels, on any grid;
+/// another 4-bit conv of at most 64 output channels whose one-warpgroup grid gives every SM
+/// four blocks (one-tap convs over 256 or more channels excepted, as in [`wgmma_pays`]).
+/// Measured per launch on an H100 (ResNet-50 W4A4 sm_90a, `nibble-run --profile 10`, staged
+/// against `kernel=wgmma`): stage 1's residual convs 0.77-0.85x at batch 8 (1,568 blocks) and
+/// 0.90-0.96x at batch 1 (196); its 3x3 convs 0.56-0.63x at batch 16 (784 blocks) but 1.03-1.07x
+/// at batch 8 (392), and its first 1x1 conv 0.70x at batch 16; stage 2's residual convs (128
+/// channels in) 0.89-1.06x at batch 8, so they keep the two-warpgroup rule.
+fn one_warpgroup_pays(p: &WgmmaPlan, s: &ConvSpec, sm_count: i64) -> bool {
+    if !p.widen || p.wgs != 1 || p.persistent.is_some() {
+        return false;
+    }
+    let one_tap = p.kbytes == p.rb;
+    let row_bytes = p.rb.max(p.shortcut.as_ref().map_or(0, |k| k.rb));
+    let residual = s.residual.is_some() || s.shortcut.is_some();
+    if one_tap && residual && row_bytes <= 32 {
+        return true;
+    }
+    let [_, o, _, _] = s.output.dims;
+    o <= 64 && !(one_tap && row_bytes >= 128) && p.blocks() >= 4 * sm_count
+}
+
 /// The wgmma kernel's tile model, `[BM, BN, K bytes a stage]` (K bytes as wgmma reads them:
 /// widened for 4-bit storage): BN = O up to 128 channels (rounded up to a wgmma N); two
 /// warpgroups (BM = 128) unless that leaves the grid under one block an SM; 64 stored bytes
@@ -2750,6 +2788,40 @@ mod tests {
         let (_, wg, _) = shortcut_plans(256, 128, 256, 512, 1, 28, 4, [128, 64, 128]);
         let wg = wg.expect("the wgmma kernel takes the pair");
         assert!(!wgmma_pays(&wg, 132), "{wg:?}");
+    }
+
+    #[test]
+    fn auto_takes_one_warpgroup_tiles_below_batch_16_where_they_pay() {
+        // ResNet-50's stage-1 (56 x 56) and stage-2 (28 x 28) 4-bit convs, family by batch
+        let (plain, sum) = (Epilogue::none(), residual_epilogue());
+        let family_of = |n: i64, c: i64, o: i64, k: i64, residual: bool| {
+            let hw = if c == 128 { 28 } else { 56 };
+            let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [n, c, hw, hw]);
+            let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [n, o, hw, hw]);
+            let r = ActBuffer::new(Layout::NHWC, ElemType::I32, [n, o, hw, hw]);
+            let wt = weight(o, c, k, ElemType::I4);
+            let mut s = spec(&x, &wt, &y, &plain, k);
+            if residual {
+                s.residual = Some(&r);
+                s.epilogue = &sum;
+            }
+            let gemm = [n * hw * hw, o, k * k * c];
+            let tiling = choose_tiling(Target::Sm90a, gemm, x.elem, wt.elem, None);
+            choose(&s, &tiling, Target::Sm90a, Choice::Auto, None).family()
+        };
+        // the residual conv over 64 channels: wgmma on its 64 x 64 tiles at every batch
+        for n in [1, 8] {
+            assert_eq!(family_of(n, 64, 256, 1, true), Family::Wgmma, "batch {n}");
+        }
+        // over 128 channels (stage 2's) the grid of two-warpgroup tiles still decides
+        assert_eq!(family_of(8, 128, 512, 1, true), Family::Staged);
+        // 64 -> 64 convs: wgmma where its 64 x 64 tiles give every SM four blocks (batch 16:
+        // 784 tiles), not at batch 8 (392)
+        assert_eq!(family_of(16, 64, 64, 3, false), Family::Wgmma);
+        assert_eq!(family_of(8, 64, 64, 3, false), Family::Staged);
+        assert_eq!(family_of(16, 64, 64, 1, false), Family::Wgmma);
+        // nor a one-tap conv over 256 channels, at any grid
+        assert_eq!(family_of(16, 256, 64, 1, false), Family::Staged);
     }
 
     #[test]

@@ -118,17 +118,13 @@ func.func @shortcut_of_a_cluster_split_conv(%x: tensor<1x512x7x7xui4>, %y: tenso
   return %r : tensor<1x512x7x7xui4>
 }
 
-// Batch 8, stage 1 of ResNet-50 on sm_90a: the conv alone takes the staged kernel, with the
-// shortcut's work added the wgmma kernel would pay; the shortcut stays in the conv on the
-// staged kernel (as on sm_90) rather than running apart.
-// CHECK-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
-// WGMMA-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
-// SEPARATE-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
-// AUTO90A-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
-// AUTO90A: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>{{.*}}shortcut_strides = array<i64: 1, 1>
+// Batch 8, stage 1 of ResNet-50 on sm_90a: a conv over 64 channels with a residual takes the
+// wgmma kernel's one-warpgroup tiles on any grid (`select::one_warpgroup_pays`), alone and with
+// its shortcut GEMM, which stays in the conv.
+// AUTO90A-LABEL: func.func @shortcut_in_one_warpgroup_tiles
+// AUTO90A: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 64, {{[0-9]+}}>{{.*}}family = "wgmma"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>{{.*}}shortcut_strides = array<i64: 1, 1>
 // AUTO90A-NOT: "tcconv.conv2d"
-// WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 1, 1>
-func.func @shortcut_pinned_to_the_staged_kernel(%x: tensor<8x64x56x56xui4>, %y: tensor<8x64x56x56xui4>) -> tensor<8x256x56x56xui4> {
+func.func @shortcut_in_one_warpgroup_tiles(%x: tensor<8x64x56x56xui4>, %y: tensor<8x64x56x56xui4>) -> tensor<8x256x56x56xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x1x1xi4>
   %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
   %sw = "qnn.weight"() {name = "sw"} : () -> tensor<256x64x1x1xi4>
@@ -136,6 +132,26 @@ func.func @shortcut_pinned_to_the_staged_kernel(%x: tensor<8x64x56x56xui4>, %y: 
   %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<8x64x56x56xui4>, tensor<256x64x1x1xi4>, tensor<256xi32>) -> tensor<8x256x56x56xi32>
   %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<8x64x56x56xui4>, tensor<256x64x1x1xi4>, tensor<256xi32>, tensor<8x256x56x56xi32>) -> tensor<8x256x56x56xui4>
   return %r : tensor<8x256x56x56xui4>
+}
+
+// Batch 16 at 28 x 28 over 128 channels on sm_90a: the conv alone takes the staged kernel, with
+// the shortcut's work added (N = 64 tiles, twice the grid) the wgmma kernel would pay; the
+// shortcut stays in the conv on the staged kernel (as on sm_90) rather than running apart.
+// CHECK-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// WGMMA-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// SEPARATE-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// AUTO90A-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// AUTO90A: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>{{.*}}shortcut_strides = array<i64: 1, 1>
+// AUTO90A-NOT: "tcconv.conv2d"
+// WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 1, 1>
+func.func @shortcut_pinned_to_the_staged_kernel(%x: tensor<16x128x28x28xui4>, %y: tensor<16x128x28x28xui4>) -> tensor<16x512x28x28xui4> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x128x1x1xi4>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<512xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<512x128x1x1xi4>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<512xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<16x128x28x28xui4>, tensor<512x128x1x1xi4>, tensor<512xi32>) -> tensor<16x512x28x28xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<16x128x28x28xui4>, tensor<512x128x1x1xi4>, tensor<512xi32>, tensor<16x512x28x28xi32>) -> tensor<16x512x28x28xui4>
+  return %r : tensor<16x512x28x28xui4>
 }
 
 // Batch 256, ResNet-50's first residual conv of stage 2 on sm_90a: the conv alone (128

@@ -2,7 +2,8 @@
 // model's (N = 256 for 4-bit convs of >= 256 channels without a residual, on grids of four
 // N = 128 blocks an SM; else N up to 128, with 64-byte K stages for 128 / 256 input channels;
 // one warpgroup for 4-bit convs of up to 64 channels and KxK convs of 128),
-// or a forced one; grids too small for wgmma, and 1x1 convs of 256 or more 4-bit channels in,
+// or a forced one; grids too small for wgmma (but for the one-warpgroup tiles that pay on them),
+// and 1x1 convs of 256 or more 4-bit channels in,
 // stay on the staged kernel.
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma tile=64x128x256},tcconv-verify)' | FileCheck %s --check-prefix=FORCED
@@ -55,4 +56,49 @@ func.func @small_grid(%x: tensor<8x256x14x14xui4>) -> tensor<8x256x14x14xi32> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x1x1xi4>
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<8x256x14x14xui4>, tensor<256x256x1x1xi4>) -> tensor<8x256x14x14xi32>
   return %c : tensor<8x256x14x14xi32>
+}
+
+// -----
+
+// A 1x1 conv over 64 channels that adds a residual: one warpgroup's 64 x 64 tiles pay on any
+// grid (`select::one_warpgroup_pays`), here batch 1's 196.
+// CHECK-LABEL: func.func @residual_64_channels_batch_1
+// CHECK: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 64, {{[0-9]+}}>{{.*}}epilogue = "residual"{{.*}}family = "wgmma"
+func.func @residual_64_channels_batch_1(%x: tensor<1x64x56x56xui4>, %id: tensor<1x256x56x56xi32>) -> tensor<1x256x56x56xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x1x1xi4>
+  %c = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 36>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<1x64x56x56xui4>, tensor<256x64x1x1xi4>, tensor<1x256x56x56xi32>) -> tensor<1x256x56x56xi32>
+  return %c : tensor<1x256x56x56xi32>
+}
+
+// -----
+
+// Over 128 channels the grid of two warpgroups' tiles still decides: staged at batch 8.
+// CHECK-LABEL: func.func @residual_128_channels_batch_8
+// CHECK: "tcconv.conv2d"{{.*}}family = "staged"
+func.func @residual_128_channels_batch_8(%x: tensor<8x128x28x28xui4>, %id: tensor<8x512x28x28xi32>) -> tensor<8x512x28x28xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x128x1x1xi4>
+  %c = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 36>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<8x128x28x28xui4>, tensor<512x128x1x1xi4>, tensor<8x512x28x28xi32>) -> tensor<8x512x28x28xi32>
+  return %c : tensor<8x512x28x28xi32>
+}
+
+// -----
+
+// A 3x3 conv of 64 channels: wgmma where its 64 x 64 tiles give every SM four blocks (batch
+// 16: 784), the staged kernel below (batch 8: 392).
+// CHECK-LABEL: func.func @channels_64_batch_16
+// CHECK: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 64, 64>{{.*}}family = "wgmma"
+func.func @channels_64_batch_16(%x: tensor<16x64x56x56xui4>) -> tensor<16x64x56x56xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x64x3x3xi4>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<16x64x56x56xui4>, tensor<64x64x3x3xi4>) -> tensor<16x64x56x56xi32>
+  return %c : tensor<16x64x56x56xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @channels_64_batch_8
+// CHECK: "tcconv.conv2d"{{.*}}family = "staged"
+func.func @channels_64_batch_8(%x: tensor<8x64x56x56xui4>) -> tensor<8x64x56x56xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<64x64x3x3xi4>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<8x64x56x56xui4>, tensor<64x64x3x3xi4>) -> tensor<8x64x56x56xi32>
+  return %c : tensor<8x64x56x56xi32>
 }
