@@ -1621,9 +1621,9 @@ fn chain_candidate(p: &Program, c: &Conv) -> Conv {
     let mut c = c.clone();
     if c.family == Family::Wgmma {
         let spec = ConvSpec::conv(&c, &p.buffers, &p.weights);
-        let [n, ch, _, _] = spec.input.dims;
+        let [n, _, _, _] = spec.input.dims;
         let [_, o, oh, ow] = spec.output.dims;
-        let kdim = c.kernel[0] * c.kernel[1] * padded_channels(spec.input.elem, ch);
+        let kdim = c.kernel[0] * c.kernel[1] * spec.input.stored_channels();
         let (a, b) = (spec.input.elem, spec.weight.elem);
         c.tiling = choose_tiling(p.target, [n * oh * ow, o, kdim], a, b, None);
         c.family = Family::Staged;

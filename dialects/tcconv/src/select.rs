@@ -150,18 +150,7 @@ impl Kernel {
     /// [`WgmmaPlan::registers`].
     pub fn registers(&self, s: &ConvSpec, target: Target) -> Option<i64> {
         match self {
-            // a one-tap conv with a residual over NHWC rows (each row's address its own): 96
-            // (ResNet-50 W4A4 batch 8, whose stage-1 stream convs ptxas spills 36-48 bytes of
-            // at 80; over HWNC rows, batch 16 and up, they fit 80)
-            Kernel::Wgmma(p) => p.registers(s.adds_residual()).map(|r| {
-                let nhwc_sum =
-                    s.kernel == [1, 1] && s.adds_residual() && s.input.layout != Layout::HWNC;
-                if nhwc_sum && p.wgs == 1 {
-                    r.max(96)
-                } else {
-                    r
-                }
-            }),
+            Kernel::Wgmma(p) => p.registers(s.adds_residual(), s.input.layout == Layout::HWNC),
             // measured on Hopper's ptxas targets only: sm_80 spills some at these counts
             Kernel::Staged(_) if !target.hopper() => None,
             Kernel::Staged(p) => {
@@ -1630,6 +1619,14 @@ impl WgmmaPlan {
     pub fn shift(&self) -> i64 {
         4 * (self.scaled_a as i64 + self.scaled_b as i64)
     }
+    /// Whether K is one tap (a 1x1 conv): each GEMM row one stored pixel.
+    pub fn one_tap(&self) -> bool {
+        self.kbytes == self.rb
+    }
+    /// Stored bytes of the widest GEMM row a tile reads: the conv's tap or its shortcut's pixel.
+    pub fn widest_row(&self) -> i64 {
+        self.rb.max(self.shortcut.as_ref().map_or(0, |k| k.rb))
+    }
     /// Accumulators a thread: BN / 2 for one warpgroup, BN / 4 for two; twice that with a
     /// shortcut, whose accumulators live through the conv's main loop.
     pub fn accumulators(&self) -> i64 {
@@ -1637,9 +1634,9 @@ impl WgmmaPlan {
         sets * self.bm() * self.bn / self.block()
     }
     /// Blocks an SM the kernel is built for (`.minnctapersm`) by the family's rule
-    /// ([`Kernel::blocks_per_sm`]; `residual`: [`ConvSpec::adds_residual`]).
-    pub fn blocks_per_sm(&self, residual: bool) -> i64 {
-        self.registers(residual).map_or(1, |regs| {
+    /// ([`Kernel::blocks_per_sm`]; `residual` and `direct` as for [`WgmmaPlan::registers`]).
+    pub fn blocks_per_sm(&self, residual: bool, direct: bool) -> i64 {
+        self.registers(residual, direct).map_or(1, |regs| {
             rule_blocks(
                 Target::Sm90a,
                 self.block(),
@@ -1653,9 +1650,10 @@ impl WgmmaPlan {
     /// persistent, one block an SM), by its [`WgmmaPlan::accumulators`] (`acc`), the most
     /// `bench/occupancy.py` found any of them to need (ResNet-18 / ResNet-50 W4A4 batch 64 and
     /// 256, sm_90a, ptxas 13):
-    /// - one warpgroup: 80 for 32 accumulators (96 for a KxK conv with a residual: ResNet-18's
-    ///   3x3 residual convs on 64 x 64 tiles spill at 80), 128 for 64 (a shortcut on 64
-    ///   channels, or 128 channels);
+    /// - one warpgroup: 80 for 32 accumulators, 96 with a residual but for a 1x1 conv over
+    ///   HWNC rows (`direct`; ResNet-18's 3x3 residual convs on 64 x 64 tiles spill at 80, and
+    ///   ResNet-50's stage-1 residual 1x1 convs over NHWC rows at batch 8, each row's address
+    ///   its own, 36-48 bytes), 128 for 64 (a shortcut on 64 channels, or 128 channels);
     /// - two warpgroups, 32 accumulators: 64 for a 1x1 conv without a residual (`residual`:
     ///   the epilogue reads one or writes a second output) on stages of 32 stored bytes, else
     ///   128 (106 for a 3x3 conv without one; ptxas spills ResNet-50's residual 1x1 convs and
@@ -1666,13 +1664,13 @@ impl WgmmaPlan {
     /// Measured (ResNet-50 W4A4 batch 256, per launch): one warpgroup on 64 channels with 6 or
     /// 5 blocks (was 3) 3-10% faster on an H100; with its shortcut GEMM 4 blocks (173 -> 128
     /// registers) 20% on an H200; the 1x1 conv of two warpgroups with 4 blocks 2% on an H100.
-    pub fn registers(&self, residual: bool) -> Option<i64> {
+    pub fn registers(&self, residual: bool, direct: bool) -> Option<i64> {
         if self.persistent.is_some() {
             return None;
         }
-        let one_tap = self.kbytes == self.rb;
+        let one_tap = self.one_tap();
         Some(match (self.wgs, self.accumulators()) {
-            (1, ..=32) if one_tap || !residual => 80,
+            (1, ..=32) if !residual || (one_tap && direct) => 80,
             (1, ..=32) => 96,
             (1, ..=64) => 128,
             (_, ..=32) if one_tap && !residual && self.sbk <= 32 => 64,
@@ -1700,9 +1698,8 @@ impl WgmmaPlan {
 /// wgmma stays 1.2-1.7x faster on the 3x3 convs of stages 1-2 and the 1x1 convs of 64-128
 /// channels in.
 pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
-    let one_tap = p.kbytes == p.rb;
-    let wide_k = p.rb.max(p.shortcut.as_ref().map_or(0, |k| k.rb)) >= 128;
-    p.widen && p.wgs == 2 && p.blocks() >= 4 * sm_count && !(one_tap && wide_k)
+    let wide_k = p.widest_row() >= 128;
+    p.widen && p.wgs == 2 && p.blocks() >= 4 * sm_count && !(p.one_tap() && wide_k)
 }
 
 /// Whether the tile model's one-warpgroup tile pays where the grid of two-warpgroup tiles is
@@ -1719,8 +1716,7 @@ fn one_warpgroup_pays(p: &WgmmaPlan, s: &ConvSpec, sm_count: i64) -> bool {
     if !p.widen || p.wgs != 1 || p.persistent.is_some() {
         return false;
     }
-    let one_tap = p.kbytes == p.rb;
-    let row_bytes = p.rb.max(p.shortcut.as_ref().map_or(0, |k| k.rb));
+    let (one_tap, row_bytes) = (p.one_tap(), p.widest_row());
     let residual = s.residual.is_some() || s.shortcut.is_some();
     if one_tap && residual && row_bytes <= 32 {
         return true;
@@ -2355,18 +2351,22 @@ mod tests {
         assert_eq!(wg.shortcut_iters(), (512 + wg.sbk - 1) / wg.sbk);
         // the shortcut's accumulators count as twice the tile's for the registers: 64 a thread
         // and a shortcut, 176 registers, one block of two warpgroups
-        assert_eq!(wg.registers(true), Some(176));
-        assert_eq!(wg.blocks_per_sm(true), 1);
+        assert_eq!(wg.registers(true, false), Some(176));
+        assert_eq!(wg.blocks_per_sm(true, false), 1);
         // one warpgroup on 64 channels with its shortcut: 64 accumulators a thread, four blocks
         // (ResNet-50 stage 1's first unit: 64 -> 256 channels beside the 64 -> 256 shortcut)
         let (_, wg1, _) = shortcut_plans(256, 64, 64, 256, 1, 56, 4, [64, 64, 128]);
         let wg1 = wg1.expect("the wgmma kernel takes it");
         assert_eq!((wg1.wgs, wg1.bn), (1, 64));
         assert!(wg1.shortcut.is_some());
-        assert_eq!(wg1.blocks_per_sm(true), 4);
+        assert_eq!(wg1.blocks_per_sm(true, false), 4);
         // on 128 channels (128 accumulators a thread) it keeps the rule for N = 256
         let (_, wg2, _) = shortcut_plans(256, 64, 64, 256, 1, 56, 4, [64, 128, 128]);
-        assert!(wg2.expect("the wgmma kernel takes it").blocks_per_sm(true) <= 2);
+        assert!(
+            wg2.expect("the wgmma kernel takes it")
+                .blocks_per_sm(true, false)
+                <= 2
+        );
         // 8-bit operands under a 3x3 conv: both families take the pair
         let (st, wg, _) = shortcut_plans(2, 64, 64, 64, 3, 8, 8, [128, 64, 128]);
         assert!(st.is_some() && wg.is_some());
@@ -2435,7 +2435,7 @@ mod tests {
         };
         assert_eq!(
             wg.blocks_per_sm(None, &s, Target::Sm90a),
-            p.blocks_per_sm(true)
+            p.blocks_per_sm(true, false)
         );
         // the staged kernel: at least one block, never past what its shared memory allows
         let st = Kernel::Staged(st.expect("the staged kernel takes it"));
@@ -2529,7 +2529,7 @@ mod tests {
             4 * wg.smem_words(),
             wg.stream_tile_byte() + 4 * wg.stream_words()
         );
-        assert_eq!(wg.blocks_per_sm(true), 2);
+        assert_eq!(wg.blocks_per_sm(true, false), 2);
         // staged: after the pipeline's words, inside the 48 KiB of static shared memory
         let st = st.expect("the staged kernel takes it");
         assert_eq!(st.stream, both);
@@ -2695,7 +2695,7 @@ mod tests {
         let p = plain_conv_plan(8, 64, 128, 56, 4, [128, 128, 128]).expect("taken");
         let ws = |grid, producers| Some(Persistent { grid, producers });
         assert_eq!((p.persistent, p.tiles()), (ws(132, 2), 196));
-        assert_eq!((p.blocks(), p.blocks_per_sm(false)), (132, 1));
+        assert_eq!((p.blocks(), p.blocks_per_sm(false, false)), (132, 1));
         // two consumer and two producer warpgroups
         assert_eq!((p.wgs, p.block()), (2, 512));
         // slots of (128 + 128) x 128 widened bytes: 6 fit next to the output tile and barriers
