@@ -1703,15 +1703,23 @@ pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
 }
 
 /// Whether the tile model's one-warpgroup tile pays where the grid of two-warpgroup tiles is
-/// too small for [`wgmma_pays`] (batch 1-16): a one-tap 4-bit conv whose epilogue adds a
-/// residual (a stream's or its shortcut GEMM's) over at most 64 input channels, on any grid;
-/// another 4-bit conv of at most 64 output channels whose one-warpgroup grid gives every SM
-/// four blocks (one-tap convs over 256 or more channels excepted, as in [`wgmma_pays`]).
+/// too small for [`wgmma_pays`] (batch 1-64, and 7 x 7 maps to batch 256): a one-tap 4-bit conv
+/// whose epilogue adds a residual (a stream's or its shortcut GEMM's) over at most 64 input
+/// channels, on any grid; another 4-bit conv whose one-warpgroup grid fills every SM once, to
+/// within 5%, at the blocks an SM its registers, shared memory and threads allow (one-tap convs
+/// with a residual or over 256 or more channels excepted, as in [`wgmma_pays`]). A grid short
+/// of one such wave leaves SMs idle that the staged kernel's smaller blocks keep busy.
 /// Measured per launch on an H100 (ResNet-50 W4A4 sm_90a, `nibble-run --profile 10`, staged
-/// against `kernel=wgmma`): stage 1's residual convs 0.77-0.85x at batch 8 (1,568 blocks) and
-/// 0.90-0.96x at batch 1 (196); its 3x3 convs 0.56-0.63x at batch 16 (784 blocks) but 1.03-1.07x
-/// at batch 8 (392), and its first 1x1 conv 0.70x at batch 16; stage 2's residual convs (128
-/// channels in) 0.89-1.06x at batch 8, so they keep the two-warpgroup rule.
+/// against `kernel=wgmma` and against forced tiles, `bench/wgmma_sweep.py`):
+/// - stage 1's residual convs 0.77-0.85x at batch 8 (1,568 blocks) and 0.90-0.96x at batch 1
+///   (196); stage 2's residual convs (128 channels in) 0.89-1.06x at batch 8, so they keep the
+///   two-warpgroup rule;
+/// - stage 1's 3x3 convs (6 blocks an SM) 0.56-0.63x at batch 16 (784 blocks, 0.99 of a wave)
+///   but 1.03-1.07x at batch 8 (392), its first 1x1 conv 0.70x at batch 16;
+/// - the 3x3 convs of 128-512 channels on 64 x 128 tiles (3 blocks an SM): stage 2 at batch 64
+///   27 -> 22.5 us (784 blocks), stage 3 at batch 64 26 -> 23.6 us (392 blocks, 0.99 of a
+///   wave), stage 4 at batch 256 94 -> 85-87 us (784), but stage 4 at batch 64 (196 blocks)
+///   1.14x: it stays staged.
 fn one_warpgroup_pays(p: &WgmmaPlan, s: &ConvSpec, sm_count: i64) -> bool {
     if !p.widen || p.wgs != 1 || p.persistent.is_some() {
         return false;
@@ -1721,8 +1729,14 @@ fn one_warpgroup_pays(p: &WgmmaPlan, s: &ConvSpec, sm_count: i64) -> bool {
     if one_tap && residual && row_bytes <= 32 {
         return true;
     }
-    let [_, o, _, _] = s.output.dims;
-    o <= 64 && !(one_tap && row_bytes >= 128) && p.blocks() >= 4 * sm_count
+    if one_tap && (residual || row_bytes >= 128) {
+        return false;
+    }
+    let Some(regs) = p.registers(residual, false) else {
+        return false;
+    };
+    let wave = sm_count * blocks_within(Target::Sm90a, p.block(), 4 * p.smem_words(), regs);
+    20 * p.blocks() >= 19 * wave
 }
 
 /// The wgmma kernel's tile model, `[BM, BN, K bytes a stage]` (K bytes as wgmma reads them:
@@ -2791,11 +2805,17 @@ mod tests {
     }
 
     #[test]
-    fn auto_takes_one_warpgroup_tiles_below_batch_16_where_they_pay() {
-        // ResNet-50's stage-1 (56 x 56) and stage-2 (28 x 28) 4-bit convs, family by batch
+    fn auto_takes_one_warpgroup_tiles_on_small_grids_where_they_pay() {
+        // ResNet-50's 4-bit convs by stage (56, 28, 14, 7 a side for 64, 128, 256, 512
+        // channels in), family by batch
         let (plain, sum) = (Epilogue::none(), residual_epilogue());
         let family_of = |n: i64, c: i64, o: i64, k: i64, residual: bool| {
-            let hw = if c == 128 { 28 } else { 56 };
+            let hw = match c {
+                ..=64 => 56,
+                128 => 28,
+                256 => 14,
+                _ => 7,
+            };
             let x = ActBuffer::new(Layout::NHWC, ElemType::U4, [n, c, hw, hw]);
             let y = ActBuffer::new(Layout::NHWC, ElemType::U4, [n, o, hw, hw]);
             let r = ActBuffer::new(Layout::NHWC, ElemType::I32, [n, o, hw, hw]);
@@ -2815,13 +2835,29 @@ mod tests {
         }
         // over 128 channels (stage 2's) the grid of two-warpgroup tiles still decides
         assert_eq!(family_of(8, 128, 512, 1, true), Family::Staged);
-        // 64 -> 64 convs: wgmma where its 64 x 64 tiles give every SM four blocks (batch 16:
-        // 784 tiles), not at batch 8 (392)
+        // 64 -> 64 convs: wgmma where their 64 x 64 tiles fill a wave of 6 blocks an SM (batch
+        // 16: 784 tiles), not at batch 8 (392)
         assert_eq!(family_of(16, 64, 64, 3, false), Family::Wgmma);
         assert_eq!(family_of(8, 64, 64, 3, false), Family::Staged);
         assert_eq!(family_of(16, 64, 64, 1, false), Family::Wgmma);
         // nor a one-tap conv over 256 channels, at any grid
         assert_eq!(family_of(16, 256, 64, 1, false), Family::Staged);
+        assert_eq!(family_of(64, 256, 128, 1, false), Family::Staged);
+        // 3x3 convs of 128-512 channels on 64 x 128 tiles (3 blocks an SM) from one wave:
+        // stage 2 from batch 32 (392 tiles), stage 3 from 64, stage 4 from 128
+        for (c, from) in [(128, 32), (256, 64), (512, 128)] {
+            assert_eq!(
+                family_of(from / 2, c, c, 3, false),
+                Family::Staged,
+                "{c} at {}",
+                from / 2
+            );
+            assert_eq!(
+                family_of(from, c, c, 3, false),
+                Family::Wgmma,
+                "{c} at {from}"
+            );
+        }
     }
 
     #[test]
