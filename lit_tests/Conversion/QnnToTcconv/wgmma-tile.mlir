@@ -2,7 +2,8 @@
 // model's (N = 256 for 4-bit convs of >= 256 channels without a residual, on grids of four
 // N = 128 blocks an SM; else N up to 128, with 64-byte K stages for 128 / 256 input channels;
 // one warpgroup for 4-bit convs of up to 64 channels and KxK convs of 128),
-// or a forced one; grids too small for wgmma (but for the one-warpgroup tiles that pay on them),
+// or a forced one; grids too small for wgmma (but for the one-warpgroup tiles whose grid fills
+// one wave),
 // and 1x1 convs of 256 or more 4-bit channels in,
 // stay on the staged kernel.
 // RUN: nibble-opt %s --split-input-file --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s
@@ -83,8 +84,8 @@ func.func @residual_128_channels_batch_8(%x: tensor<8x128x28x28xui4>, %id: tenso
 
 // -----
 
-// A 3x3 conv of 64 channels: wgmma where its 64 x 64 tiles give every SM four blocks (batch
-// 16: 784), the staged kernel below (batch 8: 392).
+// A 3x3 conv of 64 channels: wgmma where its 64 x 64 tiles fill one wave of the six blocks an
+// SM they are built for (batch 16: 784 tiles), the staged kernel below (batch 8: 392).
 // CHECK-LABEL: func.func @channels_64_batch_16
 // CHECK: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 64, 64>{{.*}}family = "wgmma"
 func.func @channels_64_batch_16(%x: tensor<16x64x56x56xui4>) -> tensor<16x64x56x56xi32> {
@@ -101,4 +102,27 @@ func.func @channels_64_batch_8(%x: tensor<8x64x56x56xui4>) -> tensor<8x64x56x56x
   %w = "qnn.weight"() {name = "w"} : () -> tensor<64x64x3x3xi4>
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<8x64x56x56xui4>, tensor<64x64x3x3xi4>) -> tensor<8x64x56x56xi32>
   return %c : tensor<8x64x56x56xi32>
+}
+
+// -----
+
+// A 3x3 conv of 256 channels at batch 64: 196 two-warpgroup tiles, but its 392 one-warpgroup
+// 64 x 128 tiles fill one wave of three blocks an SM (`select::one_warpgroup_pays`).
+// CHECK-LABEL: func.func @channels_256_one_wave
+// CHECK: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 128, 128>{{.*}}family = "wgmma"
+func.func @channels_256_one_wave(%x: tensor<64x256x14x14xui4>) -> tensor<64x256x14x14xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x3x3xi4>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<64x256x14x14xui4>, tensor<256x256x3x3xi4>) -> tensor<64x256x14x14xi32>
+  return %c : tensor<64x256x14x14xi32>
+}
+
+// -----
+
+// 512 channels on a 7 x 7 map at batch 64: 196 one-warpgroup tiles, half a wave: staged.
+// CHECK-LABEL: func.func @channels_512_half_wave
+// CHECK: "tcconv.conv2d"{{.*}}family = "staged"
+func.func @channels_512_half_wave(%x: tensor<64x512x7x7xui4>) -> tensor<64x512x7x7xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x512x3x3xi4>
+  %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<64x512x7x7xui4>, tensor<512x512x3x3xi4>) -> tensor<64x512x7x7xi32>
+  return %c : tensor<64x512x7x7xi32>
 }
