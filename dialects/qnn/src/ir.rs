@@ -319,9 +319,44 @@ pub fn op_of(op: OperationRef) -> Result<Option<Op>, String> {
         return Ok(None);
     };
     match crate::graph::read_op(mnemonic, &op) {
-        Some(r) => r.map(Some),
+        Some(r) => {
+            let op_ = r?;
+            unknown_attribute(mnemonic, &op)?;
+            Ok(Some(op_))
+        }
         None => Err(format!("unknown qnn operation '{name}'")),
     }
+}
+
+/// An error for an attribute the op does not declare. An unprefixed name the op table does not
+/// know (a `dilations` from another framework, a misspelled `padding_value`) would otherwise be
+/// carried along and ignored, and the op computed without it; discardable attributes keep a
+/// dialect prefix (`tcconv.pdl_trigger`), as MLIR asks of them.
+fn unknown_attribute(mnemonic: &str, op: &OperationRef) -> Result<(), String> {
+    static DECLARED: std::sync::OnceLock<HashMap<&'static str, Vec<String>>> =
+        std::sync::OnceLock::new();
+    let declared = DECLARED.get_or_init(|| {
+        crate::graph::op_attributes()
+            .into_iter()
+            .map(|(m, attrs)| (m, attrs.into_iter().map(|(n, _)| n).collect()))
+            .collect()
+    });
+    let names = declared.get(mnemonic).map(Vec::as_slice).unwrap_or(&[]);
+    for (id, _) in op.attributes() {
+        let attr = id.as_string_ref().as_str().unwrap_or("").to_owned();
+        if attr.contains('.') || attr == "operandSegmentSizes" || names.contains(&attr) {
+            continue;
+        }
+        let takes = if names.is_empty() {
+            "no attributes".to_owned()
+        } else {
+            names.join(", ")
+        };
+        return Err(format!(
+            "does not take an attribute '{attr}' (it takes {takes}; a discardable attribute needs a dialect prefix)"
+        ));
+    }
+    Ok(())
 }
 
 /// A conversion failure located at an op (`loc` is `file:line:col` or "").

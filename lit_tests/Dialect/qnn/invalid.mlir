@@ -553,3 +553,21 @@ func.func @quantize_step_unknown_op(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xu
   %q = "qnn.quantize"(%x) {layout = "NCHW", pre = [{op = "pow", k = array<f32: 2.0>}], scale = 0.5 : f32} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xui8>
   return %q : tensor<1x3x8x8xui8>
 }
+
+// -----
+
+// An attribute the op does not declare is not ignored: a conv dilated elsewhere would be
+// computed undilated.
+func.func @conv_unknown_attribute(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32> {
+  // expected-error @+1 {{does not take an attribute 'dilations' (it takes strides, padding, layout, kernel_layout, padding_value, groups; a discardable attribute needs a dialect prefix)}}
+  %0 = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, layout = "NCHW", kernel_layout = "OIHW", dilations = array<i64: 2, 2>} : (tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) -> tensor<1x4x6x6xi32>
+  return %0 : tensor<1x4x6x6xi32>
+}
+
+// -----
+
+func.func @relu_misspelled_attribute(%x: tensor<1x4x6x6xi8>) -> tensor<1x4x6x6xi8> {
+  // expected-error @+1 {{does not take an attribute 'zero_pt'}}
+  %0 = "qnn.relu"(%x) {layout = "NCHW", zero_pt = 3 : i64} : (tensor<1x4x6x6xi8>) -> tensor<1x4x6x6xi8>
+  return %0 : tensor<1x4x6x6xi8>
+}
