@@ -126,3 +126,15 @@ func.func @channels_512_half_wave(%x: tensor<64x512x7x7xui4>) -> tensor<64x512x7
   %c = "qnn.conv2d"(%x, %w) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW"} : (tensor<64x512x7x7xui4>, tensor<512x512x3x3xi4>) -> tensor<64x512x7x7xi32>
   return %c : tensor<64x512x7x7xi32>
 }
+
+// -----
+
+// A 3x3 conv adding a residual over 128 channels at batch 64 (ResNet-18's stage 2): staged,
+// although its 784 one-warpgroup tiles fill a wave.
+// CHECK-LABEL: func.func @residual_128_channels_one_wave
+// CHECK: "tcconv.conv2d"{{.*}}epilogue = "residual"{{.*}}family = "staged"
+func.func @residual_128_channels_one_wave(%x: tensor<64x128x28x28xui4>, %id: tensor<64x128x28x28xi32>) -> tensor<64x128x28x28xi32> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<128x128x3x3xi4>
+  %c = "qnn.conv2d_fused"(%x, %w, %id) {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW", kernel_layout = "OIHW", epilogue = "residual", multiplier = array<i32: 1073741824>, shift = array<i32: 36>, residual_multiplier = array<i32: 1073741824>, residual_shift = array<i32: 30>, zero_point = 0 : i64, rounding = "half_to_even", clamp = array<i64: -2147483648, 2147483647>, relu = true, operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<64x128x28x28xui4>, tensor<128x128x3x3xi4>, tensor<64x128x28x28xi32>) -> tensor<64x128x28x28xi32>
+  return %c : tensor<64x128x28x28xi32>
+}
