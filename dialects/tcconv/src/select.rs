@@ -1707,8 +1707,9 @@ pub fn wgmma_pays(p: &WgmmaPlan, sm_count: i64) -> bool {
 /// whose epilogue adds a residual (a stream's or its shortcut GEMM's) over at most 64 input
 /// channels, on any grid; another 4-bit conv whose one-warpgroup grid fills every SM once, to
 /// within 5%, at the blocks an SM its registers, shared memory and threads allow (one-tap convs
-/// with a residual or over 256 or more channels excepted, as in [`wgmma_pays`]). A grid short
-/// of one such wave leaves SMs idle that the staged kernel's smaller blocks keep busy.
+/// with a residual or over 256 or more channels excepted, as in [`wgmma_pays`], and convs adding
+/// a residual over more than 64 channels). A grid short of one such wave leaves SMs idle that
+/// the staged kernel's smaller blocks keep busy.
 /// Measured per launch on an H100 (ResNet-50 W4A4 sm_90a, `nibble-run --profile 10`, staged
 /// against `kernel=wgmma` and against forced tiles, `bench/wgmma_sweep.py`):
 /// - stage 1's residual convs 0.77-0.85x at batch 8 (1,568 blocks) and 0.90-0.96x at batch 1
@@ -1738,7 +1739,8 @@ fn one_warpgroup_pays(p: &WgmmaPlan, s: &ConvSpec, sm_count: i64) -> bool {
     if residual && o > 64 {
         return false;
     }
-    let Some(regs) = p.registers(residual, false) else {
+    // the blocks an SM the kernel is built for ([`Kernel::blocks_per_sm`]'s registers)
+    let Some(regs) = p.registers(s.adds_residual(), s.input.layout == Layout::HWNC) else {
         return false;
     };
     let wave = sm_count * blocks_within(Target::Sm90a, p.block(), 4 * p.smem_words(), regs);
