@@ -97,6 +97,12 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
     if let Some(k) = options.get("kernel") {
         lo.kernel = Choice::parse(k)
             .ok_or_else(|| format!("kernel={k} is not auto, wgmma, wgmma_ws, mma or simple"))?;
+        // a forced warpgroup-MMA family on a target without wgmma would take no conv at all
+        if matches!(lo.kernel, Choice::Wgmma | Choice::WgmmaWs) && !target.wgmma() {
+            return Err(format!(
+                "kernel={k} needs target=sm_90a (wgmma is an sm_90a instruction), not {target}"
+            ));
+        }
     }
     match options.get("strategy").map(String::as_str) {
         None | Some("auto") => {}
