@@ -343,8 +343,8 @@ fn unknown_attribute(mnemonic: &str, op: &OperationRef) -> Result<(), String> {
     });
     let names = declared.get(mnemonic).map(Vec::as_slice).unwrap_or(&[]);
     for (id, _) in op.attributes() {
-        let attr = id.as_string_ref().as_str().unwrap_or("").to_owned();
-        if attr.contains('.') || attr == "operandSegmentSizes" || names.contains(&attr) {
+        let attr = id.as_string_ref().as_str().unwrap_or("");
+        if attr.contains('.') || attr == "operandSegmentSizes" || names.iter().any(|n| n == attr) {
             continue;
         }
         let takes = if names.is_empty() {

@@ -226,10 +226,13 @@ fn blocks_within(target: Target, threads: i64, smem: i64, regs: i64) -> i64 {
 /// gives the busiest SM (a register count a kind is known to need was measured on grids that
 /// fill the GPU; the code of a small grid's kernel, its K loop unrolled, may need more).
 fn rule_blocks(target: Target, threads: i64, smem: i64, regs: i64, grid: i64) -> i64 {
+    capped_by_grid(target, blocks_within(target, threads, smem, regs), grid)
+}
+
+/// `blocks` an SM, but no more than a grid of `grid` blocks gives the busiest SM, and one.
+fn capped_by_grid(target: Target, blocks: i64, grid: i64) -> i64 {
     let grid_per_sm = (grid + target.sm_count() - 1) / target.sm_count();
-    blocks_within(target, threads, smem, regs)
-        .min(grid_per_sm)
-        .max(1)
+    blocks.min(grid_per_sm).max(1)
 }
 
 /// The most blocks an SM an op may ask its kernel to be built for (`blocks_per_sm`).
@@ -622,7 +625,11 @@ impl<'a> ConvSpec<'a> {
     /// Does the epilogue read a residual (a stream's, or its shortcut GEMM's) or write a second
     /// output?
     pub fn adds_residual(&self) -> bool {
-        self.residual.is_some() || self.second.is_some() || self.shortcut.is_some()
+        self.reads_residual() || self.second.is_some()
+    }
+    /// Does the epilogue read a residual: a stream's, or its shortcut GEMM's?
+    pub fn reads_residual(&self) -> bool {
+        self.residual.is_some() || self.shortcut.is_some()
     }
     pub fn conv(c: &'a Conv, bufs: &'a [ActBuffer], weights: &'a [PackedWeight]) -> Self {
         ConvSpec {
@@ -1636,15 +1643,19 @@ impl WgmmaPlan {
     /// Blocks an SM the kernel is built for (`.minnctapersm`) by the family's rule
     /// ([`Kernel::blocks_per_sm`]; `residual` and `direct` as for [`WgmmaPlan::registers`]).
     pub fn blocks_per_sm(&self, residual: bool, direct: bool) -> i64 {
-        self.registers(residual, direct).map_or(1, |regs| {
-            rule_blocks(
-                Target::Sm90a,
-                self.block(),
-                4 * self.smem_words(),
-                regs,
-                self.blocks(),
-            )
-        })
+        self.resident_blocks(residual, direct)
+            .map_or(1, |b| capped_by_grid(Target::Sm90a, b, self.blocks()))
+    }
+    /// Blocks an SM its registers ([`WgmmaPlan::registers`]), shared memory and threads allow,
+    /// whatever the grid (None: persistent).
+    pub fn resident_blocks(&self, residual: bool, direct: bool) -> Option<i64> {
+        let regs = self.registers(residual, direct)?;
+        Some(blocks_within(
+            Target::Sm90a,
+            self.block(),
+            4 * self.smem_words(),
+            regs,
+        ))
     }
     /// Registers a thread that ptxas assembles the kernel within without a spill (None:
     /// persistent, one block an SM), by its [`WgmmaPlan::accumulators`] (`acc`), the most
@@ -1726,7 +1737,7 @@ fn one_warpgroup_pays(p: &WgmmaPlan, s: &ConvSpec, sm_count: i64) -> bool {
         return false;
     }
     let (one_tap, row_bytes) = (p.one_tap(), p.widest_row());
-    let residual = s.residual.is_some() || s.shortcut.is_some();
+    let residual = s.reads_residual();
     if one_tap && residual && row_bytes <= 32 {
         return true;
     }
@@ -1739,12 +1750,11 @@ fn one_warpgroup_pays(p: &WgmmaPlan, s: &ConvSpec, sm_count: i64) -> bool {
     if residual && o > 64 {
         return false;
     }
-    // the blocks an SM the kernel is built for ([`Kernel::blocks_per_sm`]'s registers)
-    let Some(regs) = p.registers(s.adds_residual(), s.input.layout == Layout::HWNC) else {
+    // a wave at the blocks an SM the kernel is built for (by [`Kernel::blocks_per_sm`]'s registers)
+    let Some(per_sm) = p.resident_blocks(s.adds_residual(), s.input.layout == Layout::HWNC) else {
         return false;
     };
-    let wave = sm_count * blocks_within(Target::Sm90a, p.block(), 4 * p.smem_words(), regs);
-    20 * p.blocks() >= 19 * wave
+    20 * p.blocks() >= 19 * sm_count * per_sm
 }
 
 /// The wgmma kernel's tile model, `[BM, BN, K bytes a stage]` (K bytes as wgmma reads them:
@@ -1767,7 +1777,7 @@ pub fn wgmma_tile_model(s: &ConvSpec, sm_count: i64) -> Option<[i64; 3]> {
     // N = 128 (64 with a shortcut): their epilogue bounds them, not the tensor cores, and
     // one-warpgroup blocks keep more epilogues in flight an SM
     let [_, o, _, _] = s.output.dims;
-    let residual = s.residual.is_some() || s.shortcut.is_some();
+    let residual = s.reads_residual();
     let four = s.input.elem.bits() == 4;
     if four && s.kernel == [1, 1] && residual && o >= 64 {
         return Some([64, 64, 128]);
