@@ -85,6 +85,11 @@
 // CHECK-LABEL: func.func @sliced_k
 // CHECK: gpu.launch_func @kernels::@sliced_k_0_conv2d blocks in (%c56, %c1, %c1) threads in (%c128, %c1, %c1)
 // CHECK: gpu.func @sliced_k_0_conv2d({{.*}}) workgroup(%[[SM:.*]] : memref<12288xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// NHWC: a tile's rows are neighbouring pixels, which the window's other taps read again, so
+// the input's copies go through L1 (`cp.async.ca`); the weight's bypass it, as do the HWNC
+// input's above (a tile's rows there are one pixel of many images)
+// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{[0-9a-z_]+}} {bypassL1} : memref<73728xi32> to
+// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[SM]][%{{.*}}], 4, %{{[0-9a-z_]+}} : memref<6272xi32> to
 // the 5 stages unrolled: the last one waits for every copy
 // CHECK-NOT: scf.for
 // CHECK: nvvm.cp.async.wait.group 1
@@ -95,6 +100,8 @@
 // CHECK-COUNT-32: memref.store %{{.*}}, %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
 // CHECK-COUNT-96: memref.load %[[SM]][%{{.*}}] : memref<12288xi32, #gpu.address_space<workgroup>>
+// PTX-LABEL: .entry sliced_k_0_conv2d
+// PTX: cp.async.ca.shared.global [%rd{{[0-9]+}}], [%rd{{[0-9]+}}], 16, %r{{[0-9]+}};
 
 // The 3-channel stem (4 bytes a pixel, not whole 16-byte chunks) is not staged.
 // CHECK-LABEL: func.func @stem_not_staged

@@ -9,7 +9,9 @@
 //! stored input pixel = one weight row at one tap, a multiple of 16), cut into 16-byte chunks;
 //! stage `it` holds bytes `[it * BKB, (it + 1) * BKB)` of every row, so a stage may span several
 //! taps (RB = 32 with BKB = 64) and chunks past the last tap are zero-filled (`srcElements = 0`,
-//! as are padding pixels and rows past M / O).
+//! as are padding pixels and rows past M / O). The copies bypass L1 (`cp.async.cg`) but the
+//! input's of a window over an NHWC map, whose other taps read the same pixels again
+//! (`chunks::input_through_l1`).
 //!
 //! Shared memory, per stage: A `[BM][BKB]` then B `[BN][BKB]` bytes, chunk `c` of row `r` at
 //! chunk `c ^ ((r / (8 / CPR)) % CPR)` (CPR = BKB / 16 chunks a row): the 8 row addresses of one
@@ -52,7 +54,9 @@
 //! per byte): 16-32 MACs/byte at 32 x 32 tiles, 32-64 at 64 x 64.
 
 use super::builder::{Cmp, KernelBuilder, Val};
-use super::chunks::{each_source, prefetch, AChunk, BChunk, StageK, MAINLOOP_UNROLL};
+use super::chunks::{
+    each_source, input_through_l1, prefetch, AChunk, BChunk, StageK, MAINLOOP_UNROLL,
+};
 use super::conv::{ConvArgs, ConvSpec};
 use super::epilogue::{
     load_stream_tile, prefetch_residual, store_block_tile, OutTile, StreamStage, WarpTile,
@@ -298,9 +302,11 @@ pub fn conv(
         let copy_chunks = |kb: &mut KernelBuilder, it: Val, st: Val, a: &[AChunk], b: &[BChunk]| {
             let swords = kb.idx(stage_words);
             let sbase = kb.mul(st, swords);
+            let l1_input = input_through_l1(gm.s);
             each_source(kb, gm.s, &stage_k, gm.words, a, b, it, &mut |kb, src| {
                 let di = kb.add(sbase, src.dst);
-                kb.async_copy16(src.mem, src.word, smem, di, src.valid);
+                let l1 = src.is_a && l1_input;
+                kb.async_copy16_via(src.mem, src.word, smem, di, src.valid, l1);
             });
         };
         let load_stage =

@@ -50,7 +50,9 @@
 //! against 512 of tensor work: the kernel is bound by shared-memory bandwidth near peak.
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
-use super::chunks::{each_source, prefetch, AChunk, BChunk, Source, StageK, MAINLOOP_UNROLL};
+use super::chunks::{
+    each_source, input_through_l1, prefetch, AChunk, BChunk, Source, StageK, MAINLOOP_UNROLL,
+};
 use super::conv::{ConvArgs, ConvBufs, ConvSpec, ShortcutBufs};
 use super::epilogue::{load_stream_tile, store_block_tile, OutTile, StreamStage, WarpTile};
 use super::layout::{gemm_row, Axis, Buf, IndexMath};
@@ -226,7 +228,10 @@ pub(super) fn copy_stage(
     sl: Val,
 ) {
     let sbase = slot_base(kb, p, sl);
-    ops.each_source(kb, it, &mut |kb, src| copy_chunk(kb, smem, sbase, src));
+    let l1_input = input_through_l1(ops.s);
+    ops.each_source(kb, it, &mut |kb, src| {
+        copy_chunk(kb, smem, sbase, src, l1_input)
+    });
 }
 
 /// The first word of slot `sl`.
@@ -236,10 +241,13 @@ fn slot_base(kb: &mut KernelBuilder, p: &WgmmaPlan, sl: Val) -> Val {
 }
 
 /// The cp.async copy of one chunk into the slot at word `sbase` (zero-filled where invalid;
-/// none outside the stage where the chunk has a guard).
-fn copy_chunk(kb: &mut KernelBuilder, smem: Val, sbase: Val, src: Source) {
+/// none outside the stage where the chunk has a guard); the input's chunks through L1 where
+/// `l1_input` ([`input_through_l1`]).
+fn copy_chunk(kb: &mut KernelBuilder, smem: Val, sbase: Val, src: Source, l1_input: bool) {
     let di = kb.add(sbase, src.dst);
-    let copy = |kb: &mut KernelBuilder| kb.async_copy16(src.mem, src.word, smem, di, src.valid);
+    let l1 = l1_input && src.is_a;
+    let copy =
+        |kb: &mut KernelBuilder| kb.async_copy16_via(src.mem, src.word, smem, di, src.valid, l1);
     match src.guard {
         None => copy(kb),
         Some(gd) => kb.if_then(gd, copy),
@@ -543,7 +551,7 @@ fn copy_weight_stage(
     };
     let sbase = slot_base(kb, p, sl);
     each_source(kb, ops.s, k, ops.words, &[], b, it, &mut |kb, src| {
-        copy_chunk(kb, smem, sbase, src)
+        copy_chunk(kb, smem, sbase, src, false)
     });
     kb.async_commit();
 }

@@ -250,21 +250,29 @@ impl<'c> KernelBuilder<'c> {
     /// `src[si]` (global) to `dst[di]` (workgroup); when `valid` is false no byte is read and the
     /// 16 destination bytes are zero-filled (`srcElements = 0`).
     pub fn async_copy16(&mut self, src: Val, si: Val, dst: Val, di: Val, valid: Val) {
+        self.async_copy16_via(src, si, dst, di, valid, false)
+    }
+    /// [`Self::async_copy16`], through L1 where `l1` (`cp.async.ca`): for bytes the block reads
+    /// again soon, as an im2col loader reads an input pixel once for each tap over it.
+    pub fn async_copy16_via(&mut self, src: Val, si: Val, dst: Val, di: Val, valid: Val, l1: bool) {
         let four = self.idx(4);
         let zero = self.idx(0);
         let n = self.select(valid, four, zero);
         let tok = Type::parse(self.ctx, "!nvgpu.device.async.token").expect("async token type");
         let seg = DenseI32ArrayAttribute::new(self.ctx, &[1, 1, 1, 1, 1]).into();
         let idx = Type::index(self.ctx);
+        let mut attrs = vec![
+            ("dstElements", IntegerAttribute::new(idx, 4).into()),
+            ("operandSegmentSizes", seg),
+        ];
+        if !l1 {
+            attrs.push(("bypassL1", Attribute::unit(self.ctx)));
+        }
         self.op(
             "nvgpu.device_async_copy",
             &[dst, di, src, si, n],
             &[tok],
-            &[
-                ("dstElements", IntegerAttribute::new(idx, 4).into()),
-                ("bypassL1", Attribute::unit(self.ctx)),
-                ("operandSegmentSizes", seg),
-            ],
+            &attrs,
         );
     }
     /// `cp.async.commit_group`: close the group of the async copies issued since the last one.
