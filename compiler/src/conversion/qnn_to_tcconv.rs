@@ -1,5 +1,5 @@
 //! `convert-qnn-to-tcconv{target=sm_XX tile=BMxBNxBK strategy=im2col kernel=auto|wgmma|wgmma_ws|mma|simple
-//! shortcuts=fused|separate quantize=separate|fused streams=i32|narrow16 tiles-per-block=N blocks-per-sm=N
+//! shortcuts=fused|separate quantize=separate|fused streams=i32|narrow16 maps=i32|narrow16 tiles-per-block=N blocks-per-sm=N
 //! weights=packed|widened|tiles}`:
 //! every qnn function becomes a tcconv function on buffers, each op one kernel launch. Strategy
 //! rules and the tile model live in `nibble_tcconv::lower`, the kernel family of each conv in
@@ -125,6 +125,11 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("narrow16") => StreamChoice::Narrow16,
         Some(s) => return Err(format!("streams '{s}' is not auto, i32 or narrow16")),
     };
+    match options.get("maps").map(String::as_str) {
+        None | Some("i32") => {}
+        Some("narrow16") => lo.narrow_maps = true,
+        Some(s) => return Err(format!("maps '{s}' is not i32 or narrow16")),
+    }
     match options.get("pads").map(String::as_str) {
         None | Some("quantize") => {}
         Some("separate") => lo.separate_pads = true,
@@ -210,6 +215,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("shortcuts", "fused (default): a 1x1 conv that only feeds a conv's residual runs in that conv's kernel as a second GEMM on its output tile, where the conv's kernel family (staged, wgmma) takes it | separate: its own kernel"),
             ("quantize", "separate (default): every input quantize is a kernel of its own | fused: an input quantize whose only reader is a 3-channel stem conv run by the register-MMA kernel (taps along K) on a grid of at most 8 warps an SM is computed in that conv's loader (one launch less; its loader quantizes each value once per tap and channel tile: slower on an H200 at batch 1)"),
             ("streams", "auto (default): narrow16 on sm_90a at batch >= 16 (NARROW_STREAMS_MIN_BATCH) and for streams of 4 M elements or more (NARROW_STREAMS_MIN_ELEMENTS), i32 elsewhere | i32: residual streams in 32-bit words | narrow16: the streams between convs as i16, a value outside [-32767, 32766] saturated to a marker and exact in a 32-bit plane (half the bytes, a saturating pack and the escape tests in the epilogue)"),
+            ("maps", "i32 (default): i16 maps in 32-bit words | narrow16: an i16 map that only convs (output, residual), max pools and requantizes touch (ResNet-18's stem output and pooled map) as i16 in narrow16 storage, its two end values escapes into a 32-bit plane (half the bytes; not yet measured on a GPU)"),
             ("pads", "quantize (default): a conv padding with a non-zero value (an input zero point) reads its input padded by the quantize that writes it, where that quantize has no other reader (one kernel fewer) | separate: a tcconv.pad kernel pads the input"),
             ("pools", "separate (default): every pool is a kernel of its own | dense: a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer; bit-exact, slower on an H100 at batch 1)"),
             ("maxpool", "separate (default): every max pool is a kernel of its own | stem: a max pool whose input only it reads runs in the kernel of the 3-channel stem conv that writes it (register-MMA, packed 4-bit output of <= 64 channels) at batch <= 8, each block recomputing the conv over its pooled tile's halo (one launch fewer; the conv's map never stored)"),

@@ -295,3 +295,53 @@ fn resnet50_w4a4_widened_weights_on_wgmma() {
         interpret_equals(&p, &w, std::slice::from_ref(&x), &want[0], &what);
     }
 }
+
+/// `maps=narrow16`: ResNet-18's stem map and pooled map (i16, between the stem, its max pool,
+/// the pooled map's requantize and the first unit's residual) are stored narrow16 beside the
+/// streams, the program verifies, and it still matches the reference (W4A4 and W8A8, a batch
+/// whose tiles are exact and one whose are not, on sm_90a and sm_80).
+#[test]
+fn resnet18_i16_maps_in_narrow16_storage() {
+    use nibble_qnn::semantics::ElemType;
+    for (bits, batch, seed, target) in [
+        (BitConfig::uniform4(Arch::ResNet18), 16, 11, Target::Sm90a),
+        (BitConfig::uniform4(Arch::ResNet18), 3, 12, Target::Sm80),
+        (BitConfig::uniform8(Arch::ResNet18), 16, 13, Target::Sm90a),
+    ] {
+        let (g, w, x, want) = example(Arch::ResNet18, bits, batch, seed);
+        let opt = optimized(&g, target);
+        let opts = LowerOptions {
+            streams: StreamChoice::Narrow16,
+            narrow_maps: true,
+            ..Default::default()
+        };
+        let p = lower(&opt, target, &opts).unwrap();
+        let what = format!("{target} batch {batch} {:?}", p.buffers[0].elem);
+        nibble_tcconv::verify::verify_program(&p).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        let maps: Vec<usize> = (0..p.buffers.len())
+            .filter(|&b| p.buffers[b].narrow && p.buffers[b].elem == ElemType::I16)
+            .collect();
+        assert_eq!(maps.len(), 2, "{what}: the stem's map and the pooled map");
+        // one a max pool reads, one it writes
+        assert!(p
+            .ops
+            .iter()
+            .any(|o| matches!(o, TcOp::Pool { input, output, .. }
+            if maps.contains(input) && maps.contains(output))));
+        interpret_equals(&p, &w, std::slice::from_ref(&x), &want[0], &what);
+        // without the option, the maps stay in 32-bit words
+        let wide = lower(
+            &opt,
+            target,
+            &LowerOptions {
+                streams: StreamChoice::Narrow16,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!wide
+            .buffers
+            .iter()
+            .any(|b| b.narrow && b.elem == ElemType::I16));
+    }
+}

@@ -5,9 +5,10 @@
 //! - 4-bit (`i4`/`ui4`): 8 channels per 32-bit word, channels padded to a multiple of 8 with zeros.
 //! - 8-bit (`i8`/`ui8`): one byte per value, channels padded to a multiple of 4 (32-bit loads).
 //! - `i16`/`i32`: one i32 per value; `f32`: one f32 per value; no padding.
-//! - `i32` in `narrow16` storage (a residual stream, see [`Storage::Narrow16`]): two planes in
-//!   one byte buffer, the values as i16 (2 bytes a slot), then the exact i32 of the values that
-//!   do not fit (4 bytes a slot, written and read only for those).
+//! - `i32` or `i16` in `narrow16` storage (a residual stream, or an i16 map, see
+//!   [`Storage::Narrow16`]): two planes in one byte buffer, the values as i16 (2 bytes a slot),
+//!   then the exact i32 of the values that do not fit (4 bytes a slot, written and read only for
+//!   those; an i16 value escapes only at the two ends of its range).
 //!
 //! Layouts put channels innermost (NHWC, HWNC, NC) except NCHW, used only for f32 edges.
 
@@ -20,7 +21,7 @@ pub struct ActBuffer {
     pub elem: ElemType,
     /// Logical (n, c, h, w); h = w = 1 for `NC`.
     pub dims: [i64; 4],
-    /// An i32 buffer stored in [`Storage::Narrow16`].
+    /// An i32 or i16 buffer stored in [`Storage::Narrow16`].
     #[serde(default)]
     pub narrow: bool,
 }
@@ -78,11 +79,11 @@ impl ActBuffer {
             storage_of(self.elem)
         }
     }
-    /// Whether the buffer may be stored in [`Storage::Narrow16`]: i32, channel-innermost
-    /// (NHWC / HWNC), an even channel count (a channel pair is one 4-byte word of the narrow
-    /// plane).
+    /// Whether the buffer may be stored in [`Storage::Narrow16`]: i32 or i16 (which the 32-bit
+    /// words of [`Storage::Word32`] hold otherwise), channel-innermost (NHWC / HWNC), an even
+    /// channel count (a channel pair is one 4-byte word of the narrow plane).
     pub fn can_be_narrow(&self) -> bool {
-        self.elem == ElemType::I32
+        matches!(self.elem, ElemType::I32 | ElemType::I16)
             && matches!(self.layout, Layout::NHWC | Layout::HWNC)
             && self.dims[1] % 2 == 0
     }
@@ -366,7 +367,8 @@ mod tests {
             [i16::MIN, -32767, 32766, i16::MAX, i16::MIN, i16::MAX]
         );
         assert_eq!(load_act(&b, &s, 6), v);
-        // odd channel counts and 4-bit / f32 buffers are never narrow
+        // i16 maps may be narrow too; odd channel counts and 4-bit / f32 buffers never are
+        assert!(ActBuffer::new(Layout::HWNC, ElemType::I16, [2, 6, 3, 3]).can_be_narrow());
         assert!(!ActBuffer::new(Layout::NHWC, ElemType::I32, [1, 5, 1, 1]).can_be_narrow());
         assert!(!ActBuffer::new(Layout::NCHW, ElemType::I32, [1, 6, 1, 1]).can_be_narrow());
         assert!(!ActBuffer::new(Layout::NHWC, ElemType::U4, [1, 8, 1, 1]).can_be_narrow());

@@ -728,7 +728,7 @@ pub fn alloc_buffer_of(op: &OperationRef) -> Result<ActBuffer, String> {
             "narrow16" if b.can_be_narrow() => b.narrow = true,
             "narrow16" => {
                 return Err(format!(
-                    "storage \"narrow16\" needs an i32 NHWC or HWNC buffer with an even channel count, not {} {} {:?}",
+                    "storage \"narrow16\" needs an i32 or i16 NHWC or HWNC buffer with an even channel count, not {} {} {:?}",
                     b.elem, b.layout, b.dims
                 ))
             }

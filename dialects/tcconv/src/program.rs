@@ -511,6 +511,25 @@ impl TcOp {
         all.retain(|b| !narrow_ok.contains(b));
         all
     }
+    /// The buffers besides a conv's residual and first output that the op's kernel reads or
+    /// writes through the storage-aware slot and group accessors, so that an i16 map may be
+    /// narrow16 there (`maps=narrow16`): a max pool's input and output, a requantize's input.
+    pub fn narrow_map_uses(&self) -> Vec<BufId> {
+        match self {
+            TcOp::Pool {
+                kind: PoolKind::Max,
+                input,
+                output,
+                ..
+            } => vec![*input, *output],
+            TcOp::Elementwise {
+                op: Elementwise::Requantize { .. },
+                inputs,
+                ..
+            } => inputs.clone(),
+            _ => vec![],
+        }
+    }
     /// Every buffer written: [`writes`](Self::writes), then a conv's second output.
     pub fn writes_all(&self) -> Vec<BufId> {
         let mut v = vec![self.writes()];

@@ -498,8 +498,6 @@ fn shortcut(p: &Program, c: &Conv, sc: &crate::program::Shortcut) -> R {
     Ok(())
 }
 
-/// Buffers in `narrow16` storage are the residual stream between convs: a conv's residual
-/// operand or its first output, nothing else (every conv family reads and writes them through
 /// An op writes no buffer it reads: its kernel's threads read other threads' inputs (a window,
 /// a gathered channel, a row), so writing over them in place would race. (A conv's output over
 /// its own residual is the exception no lowering makes either; it is refused alike.)
@@ -513,11 +511,20 @@ fn no_aliasing(op: &TcOp) -> Result<(), String> {
     }
 }
 
-/// the epilogue; the other kernels read 32-bit words).
+/// Buffers in `narrow16` storage are the residual stream between convs: a conv's residual
+/// operand or its first output (every conv family reads and writes them through the epilogue,
+/// which handles the escapes); an i16 map may also be a max pool's input or output or a
+/// requantize's input ([`TcOp::narrow_map_uses`]). Nothing else: the other kernels read 32-bit
+/// words.
 fn narrow_uses(p: &Program, op: &TcOp) -> R {
-    if op.wide_only().iter().any(|&b| p.buffers[b].narrow) {
+    let maps = op.narrow_map_uses();
+    let bad = |b: &usize| {
+        let buf = &p.buffers[*b];
+        buf.narrow && !(buf.elem == ElemType::I16 && maps.contains(b))
+    };
+    if op.wide_only().iter().any(bad) {
         return Err(
-            "has an operand in narrow16 storage: only a conv's residual and first output may be narrow16"
+            "has an operand in narrow16 storage: only a conv's residual and first output, and an i16 map a max pool or a requantize reads, may be narrow16"
                 .into(),
         );
     }

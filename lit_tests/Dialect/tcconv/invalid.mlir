@@ -148,10 +148,10 @@ func.func @unknown_family(%arg0: memref<4x4x16x8xi32> {tcconv.dims = array<i64: 
 
 // -----
 
-// A narrow16 buffer is an i32 one; the storage is named; the memref is its stored form; only
-// convs touch it.
+// A narrow16 buffer is an i32 or i16 one; the storage is named; the memref is its stored form;
+// only convs touch it (and an i16 map's max pools and requantizes).
 func.func @narrow_u4(%arg0: memref<2x8x8x8xi32> {tcconv.dims = array<i64: 2, 64, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
-  // expected-error @+1 {{storage "narrow16" needs an i32 NHWC or HWNC buffer with an even channel count, not ui4 NHWC [2, 64, 8, 8]}}
+  // expected-error @+1 {{storage "narrow16" needs an i32 or i16 NHWC or HWNC buffer with an even channel count, not ui4 NHWC [2, 64, 8, 8]}}
   %0 = "tcconv.alloc"() {dims = array<i64: 2, 64, 8, 8>, elem = "ui4", layout = "NHWC", storage = "narrow16"} : () -> memref<3x16384xi8>
   return
 }
@@ -176,8 +176,28 @@ func.func @alloc_smaller_than_buffer(%arg0: memref<2x8x8x8xi32> {tcconv.dims = a
 
 func.func @relayout_of_narrow(%arg0: memref<2x8x8x8xi32> {tcconv.dims = array<i64: 2, 64, 8, 8>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<8x8x2x64xi32> {tcconv.dims = array<i64: 2, 64, 8, 8>, tcconv.elem = "i32", tcconv.layout = "HWNC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
   %0 = "tcconv.alloc"() {dims = array<i64: 2, 64, 8, 8>, elem = "i32", layout = "NHWC", storage = "narrow16"} : () -> memref<3x16384xi8>
-  // expected-error @+1 {{'tcconv.relayout' has an operand in narrow16 storage: only a conv's residual and first output may be narrow16}}
+  // expected-error @+1 {{'tcconv.relayout' has an operand in narrow16 storage: only a conv's residual and first output, and an i16 map a max pool or a requantize reads, may be narrow16}}
   "tcconv.relayout"(%0, %arg1) : (memref<3x16384xi8>, memref<8x8x2x64xi32>) -> ()
+  return
+}
+
+// -----
+
+// A max pool may read a narrow16 i16 map, not an i32 stream
+func.func @max_pool_of_narrow_i32(%arg0: memref<2x4x4x64xi32> {tcconv.dims = array<i64: 2, 64, 4, 4>, tcconv.elem = "i32", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 0 : i64, tcconv.target = "sm_90a"} {
+  %0 = "tcconv.alloc"() {dims = array<i64: 2, 64, 8, 8>, elem = "i32", layout = "NHWC", storage = "narrow16"} : () -> memref<3x16384xi8>
+  // expected-error @+1 {{'tcconv.pool2d' has an operand in narrow16 storage}}
+  "tcconv.pool2d"(%0, %arg0) {kernel = array<i64: 3, 3>, kind = "max", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<3x16384xi8>, memref<2x4x4x64xi32>) -> ()
+  return
+}
+
+// -----
+
+// nor an average pool an i16 one
+func.func @avg_pool_of_narrow_i16(%arg0: memref<2x4x4x64xi32> {tcconv.dims = array<i64: 2, 64, 4, 4>, tcconv.elem = "i16", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 0 : i64, tcconv.target = "sm_90a"} {
+  %0 = "tcconv.alloc"() {dims = array<i64: 2, 64, 8, 8>, elem = "i16", layout = "NHWC", storage = "narrow16"} : () -> memref<3x16384xi8>
+  // expected-error @+1 {{'tcconv.pool2d' has an operand in narrow16 storage}}
+  "tcconv.pool2d"(%0, %arg0) {kernel = array<i64: 2, 2>, kind = "avg", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (memref<3x16384xi8>, memref<2x4x4x64xi32>) -> ()
   return
 }
 
