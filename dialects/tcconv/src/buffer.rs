@@ -367,8 +367,22 @@ mod tests {
             [i16::MIN, -32767, 32766, i16::MAX, i16::MIN, i16::MAX]
         );
         assert_eq!(load_act(&b, &s, 6), v);
-        // i16 maps may be narrow too; odd channel counts and 4-bit / f32 buffers never are
-        assert!(ActBuffer::new(Layout::HWNC, ElemType::I16, [2, 6, 3, 3]).can_be_narrow());
+        // i16 maps may be narrow too, their two end values escapes; odd channel counts and
+        // 4-bit / f32 buffers never are
+        let mut m = ActBuffer::new(Layout::HWNC, ElemType::I16, [1, 4, 1, 1]);
+        assert!(m.can_be_narrow());
+        m.narrow = true;
+        let v = vec![-32768, -1, 0, 32767];
+        let s = store_act(&m, &v);
+        let Stored::Bytes(bytes) = &s else {
+            panic!("narrow16 is stored as bytes")
+        };
+        assert_eq!(bytes.len(), 24);
+        // the escapes' exact values in the wide plane, the others' slots untouched
+        assert_eq!(&bytes[8..12], &(-32768i32).to_le_bytes());
+        assert_eq!(&bytes[12..20], &[0; 8]);
+        assert_eq!(&bytes[20..24], &32767i32.to_le_bytes());
+        assert_eq!(load_act(&m, &s, 4), v);
         assert!(!ActBuffer::new(Layout::NHWC, ElemType::I32, [1, 5, 1, 1]).can_be_narrow());
         assert!(!ActBuffer::new(Layout::NCHW, ElemType::I32, [1, 6, 1, 1]).can_be_narrow());
         assert!(!ActBuffer::new(Layout::NHWC, ElemType::U4, [1, 8, 1, 1]).can_be_narrow());
