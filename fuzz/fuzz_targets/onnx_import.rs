@@ -7,7 +7,7 @@ use nibble_models::onnx::{import_onnx, OnnxOptions};
 fuzz_target!(|data: &[u8]| {
     let opts = OnnxOptions {
         batch: Some(1),
-        image_size: Some(8),
+        image_size: Some([8, 8]),
     };
     let Ok(m) = import_onnx(data, &opts) else { return };
     if nibble_qnn::verify::verify_graph(&m.graph).is_err() {

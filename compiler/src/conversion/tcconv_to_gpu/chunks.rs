@@ -184,7 +184,7 @@ impl StageK {
 /// window of more than one tap reads each input pixel again for its other taps within the
 /// block, i.e. where a tile's rows are neighbouring pixels of one image (NHWC). In HWNC a tile's
 /// rows are one pixel of many images, no tap of the block reads them twice, and L1 only costs
-/// (ResNet-50 W8A8 batch 256 on an H100: its 3 x 3 convs 9-16% slower through it).
+/// (ResNet-50 W8A8 batch 256 on an H100: its 3 x 3 convs 4-16% slower through it).
 pub fn input_through_l1(s: &ConvSpec) -> bool {
     s.kernel[0] * s.kernel[1] > 1 && s.input.layout == Layout::NHWC
 }
