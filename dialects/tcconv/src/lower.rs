@@ -2014,6 +2014,15 @@ pub fn narrow_maps(p: &mut Program) {
                 ok[b] = false;
             }
         }
+        // only a plain conv's epilogue: not one that pools its map, runs in a chain or
+        // quantizes its input in its loader
+        if let TcOp::Conv2d(c) = op {
+            if c.pool.is_some() || c.chain.is_some() || c.quantize.is_some() {
+                for b in c.residual.into_iter().chain([c.output]) {
+                    ok[b] = false;
+                }
+            }
+        }
     }
     for (b, ok) in p.buffers.iter_mut().zip(ok) {
         b.narrow |= ok;
