@@ -90,10 +90,13 @@ keep_if_differs() { # base label manifest-tail: artifact base-label into the man
   fi
 }
 
+builds_for() { # variant target: whether a VARIANTS entry builds for the target (wgmma is sm_90a's alone)
+  [[ "$1" != *kernel=wgmma* || "$2" == sm_90a ]]
+}
 variants() { # name model_dir target manifest-tail: the VARIANTS artifacts of one model
   for v in ${VARIANTS:-}; do
     v=${v//+/ }
-    [[ "$v" == *kernel=wgmma* && "$3" != sm_90a ]] && continue # wgmma is sm_90a's alone
+    builds_for "$v" "$3" || continue
     emit "$1-${v%%:*}" "$2" "$3" auto "" "${v#*:}"
     echo "$1-${v%%:*} $4" >> "$manifest"
   done
@@ -189,7 +192,7 @@ for h in ${HAWQ-resnet18:uniform4 resnet18:mixed resnet50:uniform4 resnet50b:mix
       echo "$name hawq $arch $kind $b $t" >> "$manifest"
       for v in ${VARIANTS:-}; do
         v=${v//+/ }
-        [[ "$v" == *kernel=wgmma* && "$t" != sm_90a ]] && continue
+        builds_for "$v" "$t" || continue
         $opt "$d/model/model.mlir" --weights "$d/model/weights.safetensors" --emit=artifact \
           --pass-pipeline="builtin.module(qnn-verify,qnn-egraph-optimize{target=$t},convert-qnn-to-tcconv{target=$t ${v#*:}},convert-tcconv-to-gpu{target=$t})" \
           -o "$suite/art/$name-${v%%:*}" > /dev/null

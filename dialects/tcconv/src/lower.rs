@@ -1971,23 +1971,13 @@ fn space_to_depth_stem(p: &Program, i: usize, opts: &LowerOptions) -> Option<Spa
 /// ResNet-50 at batch 64 / 256 5.3% / 5.7% faster (W4A4) and 7.1% (W8A8, batch 256) on an H100
 /// than with i32 streams (`bench/RESULTS.md`).
 pub fn narrow_streams(p: &mut Program, (min_batch, min_elements): (i64, i64)) {
-    let mut ok: Vec<bool> = p
-        .buffers
-        .iter()
-        .map(|b| {
-            let large = b.dims[0] >= min_batch || b.dims.iter().product::<i64>() >= min_elements;
-            b.can_be_narrow() && large
-        })
-        .collect();
-    for &b in p.inputs.iter().chain(&p.outputs) {
-        ok[b] = false;
-    }
-    for b in p.ops.iter().flat_map(TcOp::wide_only) {
-        ok[b] = false;
-    }
-    for (b, ok) in p.buffers.iter_mut().zip(ok) {
-        b.narrow = ok;
-    }
+    let large =
+        |b: &ActBuffer| b.dims[0] >= min_batch || b.dims.iter().product::<i64>() >= min_elements;
+    mark_narrow(
+        p,
+        |b| b.elem == ElemType::I32 && large(b),
+        TcOp::narrow_stream_uses,
+    );
 }
 
 /// Store the i16 maps in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16): every internal
@@ -1999,28 +1989,44 @@ pub fn narrow_streams(p: &mut Program, (min_batch, min_elements): (i64, i64)) {
 /// is the first unit's residual and the input of a requantize): 822 MB in 32-bit words at
 /// batch 256.
 pub fn narrow_maps(p: &mut Program) {
+    mark_narrow(
+        p,
+        |b| b.elem == ElemType::I16,
+        |op| match op {
+            // only a plain conv's epilogue: not one that pools its map, runs in a chain or
+            // quantizes its input in its loader
+            TcOp::Conv2d(c) if c.pool.is_some() || c.chain.is_some() || c.quantize.is_some() => {
+                vec![]
+            }
+            TcOp::Conv2d(_) => op.narrow_stream_uses(),
+            _ => op.narrow_map_uses(),
+        },
+    );
+}
+
+/// Put in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) every internal buffer that
+/// `candidate` takes, that can be narrow, and whose every op keeps it among those it `takes`
+/// narrow (the buffers its kernel reads and writes through the escape-aware paths).
+fn mark_narrow(
+    p: &mut Program,
+    candidate: impl Fn(&ActBuffer) -> bool,
+    takes: impl Fn(&TcOp) -> Vec<BufId>,
+) {
     let mut ok: Vec<bool> = p
         .buffers
         .iter()
-        .map(|b| b.elem == ElemType::I16 && b.can_be_narrow())
+        .map(|b| b.can_be_narrow() && candidate(b))
         .collect();
     for &b in p.inputs.iter().chain(&p.outputs) {
         ok[b] = false;
     }
     for op in &p.ops {
-        let maps = op.narrow_map_uses();
-        for b in op.wide_only() {
-            if !maps.contains(&b) {
+        let takes = takes(op);
+        let mut touched = op.reads();
+        touched.extend(op.writes_all());
+        for b in touched {
+            if !takes.contains(&b) {
                 ok[b] = false;
-            }
-        }
-        // only a plain conv's epilogue: not one that pools its map, runs in a chain or
-        // quantizes its input in its loader
-        if let TcOp::Conv2d(c) = op {
-            if c.pool.is_some() || c.chain.is_some() || c.quantize.is_some() {
-                for b in c.residual.into_iter().chain([c.output]) {
-                    ok[b] = false;
-                }
             }
         }
     }

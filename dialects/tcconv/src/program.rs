@@ -502,14 +502,20 @@ impl TcOp {
     /// and first output (the conv families read and write those through the epilogue, which
     /// handles the escapes; the other kernels address 32-bit words).
     pub fn wide_only(&self) -> Vec<BufId> {
-        let narrow_ok: Vec<BufId> = match self {
-            TcOp::Conv2d(c) => c.residual.into_iter().chain([c.output]).collect(),
-            _ => vec![],
-        };
+        let narrow_ok = self.narrow_stream_uses();
         let mut all = self.reads();
         all.extend(self.writes_all());
         all.retain(|b| !narrow_ok.contains(b));
         all
+    }
+    /// The buffers the op may read or write in
+    /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) as a residual stream: a conv's
+    /// residual and first output.
+    pub fn narrow_stream_uses(&self) -> Vec<BufId> {
+        match self {
+            TcOp::Conv2d(c) => c.residual.into_iter().chain([c.output]).collect(),
+            _ => vec![],
+        }
     }
     /// The buffers besides a conv's residual and first output that the op's kernel reads or
     /// writes through the storage-aware slot and group accessors, so that an i16 map may be
