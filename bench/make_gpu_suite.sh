@@ -5,6 +5,7 @@
 # with nibble-gen, so the carried directory stays small.
 #   MODELS="resnet50:w4a4 ..." BATCHES="1 8" TARGETS="sm_90 sm_80" RANDOM_CONVS=50 [AB=1] [EXTRA=...]
 #   [HAWQ="resnet18:uniform4 resnet50b:mixed ..."] [HAWQ_BATCHES="1 8"] [RANDOM_WGMMA=50] bench/make_gpu_suite.sh
+# RANDOM_VARIANTS=1 builds the VARIANTS of the random convs too (`randN-TARGET-label`);
 # RANDOM_CLUSTER=N adds random late-layer convs whose staged kernel splits K across a cluster;
 # RANDOM_POOL=N random convs to 4-bit followed by a max pool (the pool over packed words);
 # RANDOM_SHORTCUT=N random residual-unit tails (a conv plus a strided 1x1 shortcut conv of a
@@ -234,6 +235,8 @@ while read -r i s bits; do
     d=build/suite/rand$i; $gen conv --shape "$s" --bits "$bits" --seed "$((100 + i))" -o "$d" > /dev/null
     emit "rand$i-$t" "$d" "$t"; echo "rand$i-$t conv $s $bits $((100 + i)) $t" >> "$manifest"
     other_builds "rand$i-$t" "$d" "$t" "conv $s $bits $((100 + i)) $t"
+    # RANDOM_VARIANTS=1: the VARIANTS of each random conv too
+    [ -z "${RANDOM_VARIANTS:-}" ] || variants "rand$i-$t" "$d" "$t" "conv $s $bits $((100 + i)) $t"
     # the register-only tensor-core kernel on the same shapes (the default takes the staged one)
     emit "rand$i-$t-regs" "$d" "$t" mma
     echo "rand$i-$t-regs conv $s $bits $((100 + i)) $t" >> "$manifest"
@@ -328,6 +331,7 @@ while read -r i s bits sc; do
   d=build/suite/rsc$i; $gen conv --shape "$s" --bits "$bits" --seed "$((900 + i))" --shortcut "$sc" -o "$d" > /dev/null
   for t in $targets; do
     emit "rsc$i-$t" "$d" "$t"; echo "rsc$i-$t sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
+    [ -z "${RANDOM_VARIANTS:-}" ] || variants "rsc$i-$t" "$d" "$t" "sconv $s $bits $((900 + i)) $sc $t"
     if [ "$t" = sm_90a ]; then
       emit "rsc$i-$t-wg" "$d" "$t" wgmma; echo "rsc$i-$t-wg sconv $s $bits $((900 + i)) $sc $t" >> "$manifest"
       # the shortcut a kernel of its own: the wgmma conv reads an i32 residual buffer

@@ -125,11 +125,12 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("narrow16") => StreamChoice::Narrow16,
         Some(s) => return Err(format!("streams '{s}' is not auto, i32 or narrow16")),
     };
-    match options.get("maps").map(String::as_str) {
-        None | Some("i32") => {}
-        Some("narrow16") => lo.narrow_maps = true,
-        Some(s) => return Err(format!("maps '{s}' is not i32 or narrow16")),
-    }
+    lo.maps = match options.get("maps").map(String::as_str) {
+        None | Some("auto") => StreamChoice::Auto,
+        Some("i32") => StreamChoice::I32,
+        Some("narrow16") => StreamChoice::Narrow16,
+        Some(s) => return Err(format!("maps '{s}' is not auto, i32 or narrow16")),
+    };
     match options.get("pads").map(String::as_str) {
         None | Some("quantize") => {}
         Some("separate") => lo.separate_pads = true,
@@ -155,6 +156,11 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("widened") => WeightStorage::Widened,
         None | Some("tiles") => WeightStorage::Tiles,
         Some(s) => return Err(format!("weights '{s}' is not packed, widened or tiles")),
+    };
+    lo.staged_widened = match options.get("staged-weights").map(String::as_str) {
+        None | Some("packed") => false,
+        Some("widened") => true,
+        Some(s) => return Err(format!("staged-weights '{s}' is not packed or widened")),
     };
     lo.tiles_per_block = count_option(
         options,
@@ -215,7 +221,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("shortcuts", "fused (default): a 1x1 conv that only feeds a conv's residual runs in that conv's kernel as a second GEMM on its output tile, where the conv's kernel family (staged, wgmma) takes it | separate: its own kernel"),
             ("quantize", "separate (default): every input quantize is a kernel of its own | fused: an input quantize whose only reader is a 3-channel stem conv run by the register-MMA kernel (taps along K) on a grid of at most 8 warps an SM is computed in that conv's loader (one launch less; its loader quantizes each value once per tap and channel tile: slower on an H200 at batch 1)"),
             ("streams", "auto (default): narrow16 on sm_90a at batch >= 16 (NARROW_STREAMS_MIN_BATCH) and for streams of 4 M elements or more (NARROW_STREAMS_MIN_ELEMENTS), i32 elsewhere | i32: residual streams in 32-bit words | narrow16: the streams between convs as i16, a value outside [-32767, 32766] saturated to a marker and exact in a 32-bit plane (half the bytes, a saturating pack and the escape tests in the epilogue)"),
-            ("maps", "i32 (default): i16 maps in 32-bit words | narrow16: an i16 map that only convs (output, residual), max pools and requantizes touch (ResNet-18's stem output and pooled map) as i16 in narrow16 storage, its two end values escapes into a 32-bit plane (half the bytes; not yet measured on a GPU)"),
+            ("maps", "auto (default): narrow16 on sm_90a at batch >= 16 (NARROW_STREAMS_MIN_BATCH), i32 elsewhere | i32: i16 maps in 32-bit words | narrow16: an i16 map that only convs (output, residual), max pools and requantizes touch (ResNet-18's stem output and pooled map) as i16 in narrow16 storage, its two end values escapes into a 32-bit plane (half the bytes; H100, ResNet-18 W4A4 b64 / b256: 2.7% / 3.1% faster than i32)"),
             ("pads", "quantize (default): a conv padding with a non-zero value (an input zero point) reads its input padded by the quantize that writes it, where that quantize has no other reader (one kernel fewer) | separate: a tcconv.pad kernel pads the input"),
             ("pools", "separate (default): every pool is a kernel of its own | dense: a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer; bit-exact, slower on an H100 at batch 1)"),
             ("maxpool", "separate (default): every max pool is a kernel of its own | stem: a max pool whose input only it reads runs in the kernel of the 3-channel stem conv that writes it (register-MMA, packed 4-bit output of <= 64 channels) at batch <= 8, each block recomputing the conv over its pooled tile's halo (one launch fewer; the conv's map never stored)"),
@@ -224,6 +230,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("blocks-per-sm", "each family's rule (default) | 1 .. 16: the staged and wgmma conv kernels built for that many blocks an SM (`.minnctapersm`: ptxas keeps a thread's registers within the SM's share), or for the most their shared memory, threads and registers allow (tcconv.conv2d {blocks_per_sm = N})"),
             ("tiles-per-block", "1 (default) .. 8: each block of the wgmma kernel over 4-bit operands computes that many output tiles one after another (block b: tiles b, b + G, ... of a grid of G), the first stages of its next tile loaded while the tile before runs its epilogue (tcconv.conv2d {tiles_per_block = N})"),
             ("weights", "tiles (default): as widened, and laid out in the wgmma kernel's stage tiles (tcconv.weight {tiles = [BN, K bytes]}: one bulk copy a stage, completing on the slot's mbarrier) where the kernel computes one tile a block (H100, ResNet-50 W4A4 b256: 4.4% faster than packed) | packed: every weight stored in its own width | widened: the 4-bit weight of each wgmma conv over 4-bit inputs stored one byte a value, in the order the kernel widens the input's K into (tcconv.weight {widened = true}: twice the weight's bytes; the kernel copies its weight tiles with cp.async instead of widening them)"),
+            ("staged-weights", "packed (default): the staged convs' 4-bit weights in their own width, widened in the main loop like the input | widened: on sm_90 / sm_90a, the 4-bit weight of each staged conv over 4-bit inputs stored one byte a value in the order the kernel widens the input's K into (tcconv.weight {widened = true}), where the plan keeps its stages: the main loop widens the input only (twice the weight's bytes a stage)"),
             ("pdl-trigger", "auto (default): with programmatic dependent launch (sm_90 / sm_90a), a tensor-core conv kernel lets its successor launch at its start where the successor's blocks run at most 4 K stages (a 1x1 conv, or no conv), else after its main loop; the other kernels at their start | mainloop: every conv after its main loop | start: every kernel at its start (tcconv.pdl_trigger; on an H100 at batch 1, auto against mainloop: ResNet-50 W4A4 -3.2%, W8A8 -3.8%, ResNet-18 unchanged)"),
             ("chains", "none (default): every conv a kernel of its own | cluster: at batch <= 8, a staged conv and the 1x1 convs after it (stride 1, no padding, each of the output of the one before) run in one kernel over thread-block clusters of up to 8 blocks, a cluster an M tile of every conv: its blocks compute one conv's N tiles, meet at a cluster barrier, then compute the next's (ResNet-50: a unit's 3x3 conv, its residual conv and the next unit's reducing conv; each conv on its narrowest tile, up to 8 N tiles) | wide: the same, each conv on its widest tile (the smallest cluster) | cluster16: as cluster, up to 16 N tiles a conv on clusters of up to 16 blocks (a non-portable size, H100 / H200; ResNet-50's stage 4 too) | pairs: as cluster, two convs a chain at most (all bit-exact, and slower than none on an H100 at batch 1 and 8: bench/RESULTS.md)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM but for 1x1 GEMMs of 256 or more 4-bit channels in, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),

@@ -296,6 +296,71 @@ fn resnet50_w4a4_widened_weights_on_wgmma() {
     }
 }
 
+/// `staged-weights=widened`: the 4-bit weight of each staged conv that widens its operands
+/// (sm_90, sm_90a) is stored widened, untiled, never a shortcut's or an 8-bit conv's, on at most
+/// the stages it had and with the stream tile it had; the program verifies and still matches
+/// the reference (ResNet-50 W4A4 on sm_90 and sm_90a, a batch whose tiles are exact and one
+/// whose are not, a batch that slices K). On sm_80 (4-bit MMAs) no weight is widened.
+#[test]
+fn resnet50_w4a4_widened_weights_on_staged() {
+    use nibble_tcconv::select::Family;
+    for (target, batch, seed) in [
+        (Target::Sm90a, 16, 21),
+        (Target::Sm90, 3, 22),
+        (Target::Sm90a, 1, 23),
+        (Target::Sm80, 3, 24),
+    ] {
+        let (g, w, x, want) = example(
+            Arch::ResNet50,
+            BitConfig::uniform4(Arch::ResNet50),
+            batch,
+            seed,
+        );
+        let opt = optimized(&g, target);
+        let packed = lower(&opt, target, &LowerOptions::default()).unwrap();
+        let opts = LowerOptions {
+            staged_widened: true,
+            ..Default::default()
+        };
+        let p = lower(&opt, target, &opts).unwrap();
+        let what = format!("{target} batch {batch}");
+        nibble_tcconv::verify::verify_program(&p).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        let mut widened = 0;
+        for (op, before) in p.ops.iter().zip(&packed.ops) {
+            let (TcOp::Conv2d(c), TcOp::Conv2d(b)) = (op, before) else {
+                continue;
+            };
+            let (pw, was) = (&p.weights[c.weight], &packed.weights[b.weight]);
+            if pw.widened && !was.widened {
+                // newly widened: a staged conv's weight that its kernel reads as it is
+                assert_eq!(c.family, Family::Staged, "{what}: '{}'", pw.name);
+                assert!(c.tiling.widen, "{what}: '{}' on a 4-bit MMA", pw.name);
+                assert!(
+                    pw.tiles.is_none() && pw.elem.bits() == 4,
+                    "{what}: '{}'",
+                    pw.name
+                );
+                assert!(c.tiling.stages <= b.tiling.stages, "{what}: '{}'", pw.name);
+                widened += 1;
+            } else {
+                assert_eq!(pw.widened, was.widened, "{what}: '{}'", pw.name);
+            }
+            if let Some(sc) = &c.shortcut {
+                assert!(
+                    !p.weights[sc.weight].widened,
+                    "a shortcut's weight stays 4-bit"
+                );
+            }
+        }
+        if target == Target::Sm80 {
+            assert_eq!(widened, 0, "{what}");
+        } else {
+            assert!(widened >= 10, "{what}: {widened} widened staged weights");
+        }
+        interpret_equals(&p, &w, std::slice::from_ref(&x), &want[0], &what);
+    }
+}
+
 /// `maps=narrow16`: ResNet-18's stem map and pooled map (i16, between the stem, its max pool,
 /// the pooled map's requantize and the first unit's residual) are stored narrow16 beside the
 /// streams, the program verifies, and it still matches the reference (W4A4 and W8A8, a batch
@@ -312,7 +377,7 @@ fn resnet18_i16_maps_in_narrow16_storage() {
         let opt = optimized(&g, target);
         let opts = LowerOptions {
             streams: StreamChoice::Narrow16,
-            narrow_maps: true,
+            maps: StreamChoice::Narrow16,
             ..Default::default()
         };
         let p = lower(&opt, target, &opts).unwrap();
@@ -329,12 +394,13 @@ fn resnet18_i16_maps_in_narrow16_storage() {
             .any(|o| matches!(o, TcOp::Pool { input, output, .. }
             if maps.contains(input) && maps.contains(output))));
         interpret_equals(&p, &w, std::slice::from_ref(&x), &want[0], &what);
-        // without the option, the maps stay in 32-bit words
+        // with maps=i32, the maps stay in 32-bit words
         let wide = lower(
             &opt,
             target,
             &LowerOptions {
                 streams: StreamChoice::Narrow16,
+                maps: StreamChoice::I32,
                 ..Default::default()
             },
         )

@@ -18,7 +18,8 @@ use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, Value
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
 use std::collections::{HashMap, HashSet};
 
-/// `convert-qnn-to-tcconv{streams=...}`: how the residual streams between convs are stored.
+/// `convert-qnn-to-tcconv{streams=...}` / `{maps=...}`: how the residual streams between convs
+/// (i32) / the i16 maps between convs, max pools and requantizes are stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum StreamChoice {
     /// `narrow16` on targets with halfword SIMD (sm_90a) at batch [`NARROW_STREAMS_MIN_BATCH`]
@@ -62,11 +63,12 @@ pub struct LowerOptions {
     /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) instead of 32-bit words (see
     /// [`narrow_streams`]).
     pub streams: StreamChoice,
-    /// `maps=narrow16`: the i16 maps between a conv and a max pool, a max pool and a requantize
-    /// or a conv's residual (ResNet-18's stem output and pooled map) stored in
-    /// [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) ([`narrow_maps`]); by default
-    /// in 32-bit words (`maps=i32`).
-    pub narrow_maps: bool,
+    /// `maps=auto|i32|narrow16`: where the i16 maps between a conv and a max pool, a max pool
+    /// and a requantize or a conv's residual (ResNet-18's stem output and pooled map) are stored
+    /// in [`Storage::Narrow16`](crate::buffer::Storage::Narrow16) instead of 32-bit words
+    /// ([`narrow_maps`]; `auto`: as `streams=auto`, at batch [`NARROW_STREAMS_MIN_BATCH`] and
+    /// above on sm_90a).
+    pub maps: StreamChoice,
     /// `pads=separate`: a pad is a kernel of its own (for A/B runs); by default a `tcconv.pad`
     /// of a quantize's only result folds into the quantize ([`fold_pads_into_quantize`]: one
     /// launch and one pass over the image fewer; H200, MobileNetV2 int8 at batch 64 1.229 ->
@@ -120,6 +122,10 @@ pub struct LowerOptions {
     /// stored in their own width, pre-widened, or (the default) pre-widened in the kernel's stage
     /// tiles ([`widen_wgmma_weights`]).
     pub widened_weights: WeightStorage,
+    /// `staged-weights=packed|widened`: the 4-bit weights of the staged convs that widen 4-bit
+    /// operands (sm_90, sm_90a) stored in their own width or pre-widened
+    /// ([`widen_staged_weights`]).
+    pub staged_widened: bool,
 }
 
 /// `convert-qnn-to-tcconv{weights=...}`: how the wgmma convs' 4-bit weights are stored.
@@ -1403,8 +1409,13 @@ impl<'g> Lowering<'g> {
             ),
             StreamChoice::Auto => {} // i32 streams where escape tests cost one a value
         }
-        if self.opts.narrow_maps {
-            narrow_maps(&mut self.p);
+        match self.opts.maps {
+            StreamChoice::I32 => {}
+            StreamChoice::Narrow16 => narrow_maps(&mut self.p, 0),
+            StreamChoice::Auto if self.target.simd16() => {
+                narrow_maps(&mut self.p, NARROW_STREAMS_MIN_BATCH)
+            }
+            StreamChoice::Auto => {}
         }
         if !self.opts.separate_pads {
             fold_pads_into_quantize(&mut self.p);
@@ -1417,6 +1428,9 @@ impl<'g> Lowering<'g> {
                 &mut self.p,
                 self.opts.widened_weights == WeightStorage::Tiles,
             );
+        }
+        if self.opts.staged_widened {
+            widen_staged_weights(&mut self.p);
         }
         if let Some(n) = self.opts.blocks_per_sm {
             set_blocks_per_sm(&mut self.p, n);
@@ -1987,11 +2001,13 @@ pub fn narrow_streams(p: &mut Program, (min_batch, min_elements): (i64, i64)) {
 /// plane), so the kernels move 2 bytes an element instead of the 4 of a 32-bit word. ResNet-18's
 /// stem writes such a map (its clamp is i16's range; the max pool reads it, and the pooled map
 /// is the first unit's residual and the input of a requantize): 822 MB in 32-bit words at
-/// batch 256.
-pub fn narrow_maps(p: &mut Program) {
+/// batch 256. Maps of batch `min_batch` and above. The default on sm_90a from batch 16
+/// (`maps=auto`): on an H100, ResNet-18 W4A4 at batch 64 / 256 2.7% / 3.1% faster than with
+/// 32-bit words, batch 1 0.9% faster, batch 8 0.7% slower (`bench/RESULTS.md`).
+pub fn narrow_maps(p: &mut Program, min_batch: i64) {
     mark_narrow(
         p,
-        |b| b.elem == ElemType::I16,
+        |b| b.elem == ElemType::I16 && b.dims[0] >= min_batch,
         |op| match op {
             // only a plain conv's epilogue: not one that pools its map, runs in a chain or
             // quantizes its input in its loader
@@ -2094,6 +2110,84 @@ pub fn widen_wgmma_weights(p: &mut Program, tiles: bool) {
         };
         if let TcOp::Conv2d(c) = &mut p.ops[i] {
             c.weight = id;
+        }
+    }
+}
+
+/// The weight of every unchained `staged` conv that widens 4-bit inputs and weights for an
+/// 8-bit MMA (sm_90, sm_90a), stored widened ([`PackedWeight::widened`], the order the kernel
+/// widens the input's K into): a stage's B rows are then copied and read as they are, and the
+/// kernel's main loop leaves out the weight's half of the widening (twice the weight's bytes
+/// through L2 and shared memory). Only where the plan keeps its stages and its stream tile
+/// beside the wider B rows. The conv's shortcut keeps its own weight; a weight another op
+/// reads too is copied.
+pub fn widen_staged_weights(p: &mut Program) {
+    for i in 0..p.ops.len() {
+        let TcOp::Conv2d(c) = &p.ops[i] else {
+            continue;
+        };
+        let w = &p.weights[c.weight];
+        let x = &p.buffers[c.input];
+        if c.family != Family::Staged
+            || !c.tiling.widen
+            || c.chain.is_some()
+            || c.quantize.is_some()
+            || x.elem.bits() != 4
+            || w.elem.bits() != 4
+            || w.widened
+            || w.space_to_depth.is_some()
+        {
+            continue;
+        }
+        let widened = PackedWeight {
+            name: format!("{}_w8", w.name),
+            widened: true,
+            ..w.clone()
+        };
+        let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
+        let wide_spec = crate::select::ConvSpec {
+            weight: &widened,
+            ..crate::select::ConvSpec::conv(c, &p.buffers, &p.weights)
+        };
+        // (the plan and the blocks an SM its kernel is built for)
+        let plan = |s: &crate::select::ConvSpec, tiling: &Tiling| match crate::select::realize(
+            c.family, s, tiling, p.target,
+        ) {
+            Ok(k @ crate::select::Kernel::Staged(_)) => {
+                let blocks = k.blocks_per_sm(c.tiling.blocks_per_sm, s, p.target);
+                let crate::select::Kernel::Staged(k) = k else {
+                    unreachable!()
+                };
+                Some((k, blocks))
+            }
+            _ => None,
+        };
+        let Some((before, blocks)) = plan(&spec, &c.tiling) else {
+            continue;
+        };
+        // the most stages (no more than before) that keep the blocks an SM and the stream tile
+        let stages = (2..=before.stages).rev().find_map(|st| {
+            let tiling = Tiling {
+                stages: st,
+                ..c.tiling.clone()
+            };
+            plan(&wide_spec, &tiling)
+                .filter(|(k, b)| *b >= blocks && k.stream.is_some() == before.stream.is_some())
+                .map(|(k, _)| k.stages)
+        });
+        let Some(stages) = stages else {
+            continue;
+        };
+        let id = if weight_readers(p, c.weight) > 1 {
+            p.weights.push(widened);
+            p.weights.len() - 1
+        } else {
+            p.weights[c.weight] = widened;
+            c.weight
+        };
+        if let TcOp::Conv2d(c) = &mut p.ops[i] {
+            c.weight = id;
+            c.tiling.stages = c.tiling.stages.min(stages);
         }
     }
 }

@@ -681,10 +681,28 @@ func.func @tiles_per_block_over_8_bit_operands(%arg0: memref<8x14x14x64xi8> {tcc
 
 // -----
 
-func.func @widened_weight_staged(%arg0: memref<16x16x16x8xi32> {tcconv.dims = array<i64: 16, 64, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<16x16x16x32xi32> {tcconv.dims = array<i64: 16, 256, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90a"} {
+func.func @widened_weight_mma(%arg0: memref<16x16x16x8xi32> {tcconv.dims = array<i64: 16, 64, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<16x16x16x32xi32> {tcconv.dims = array<i64: 16, 256, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90a"} {
   %0 = "tcconv.weight"() {dims = array<i64: 256, 64, 3, 3>, elem = "i4", name = "w.hwoi_w8", packing = "hwoi", source = "w", source_layout = "OIHW", widened = true} : () -> memref<3x3x256x64xi8>
-  // expected-error @+1 {{kernel 'staged' does not read the widened weight 'w.hwoi_w8'; only 'wgmma' does}}
-  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 64, 128, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<16x16x16x8xi32>, memref<3x3x256x64xi8>, memref<16x16x16x32xi32>) -> ()
+  // expected-error @+1 {{kernel 'mma' does not read the widened weight 'w.hwoi_w8'; only 'staged' and 'wgmma' do}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 64, 128, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "mma", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<16x16x16x8xi32>, memref<3x3x256x64xi8>, memref<16x16x16x32xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @widened_weight_staged_without_widening(%arg0: memref<16x16x16x8xi32> {tcconv.dims = array<i64: 16, 64, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<16x16x16x32xi32> {tcconv.dims = array<i64: 16, 256, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 256, 64, 3, 3>, elem = "i4", name = "w.hwoi_w8", packing = "hwoi", source = "w", source_layout = "OIHW", widened = true} : () -> memref<3x3x256x64xi8>
+  // expected-error @+1 {{kernel 'staged' reads the widened weight 'w.hwoi_w8' only where it widens 4-bit operands to an 8-bit MMA (widen = true)}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u4", b_type = "s4", block_tile = array<i64: 64, 128, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<16x16x16x8xi32>, memref<3x3x256x64xi8>, memref<16x16x16x32xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @tiled_weight_staged(%arg0: memref<16x16x16x8xi32> {tcconv.dims = array<i64: 16, 64, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "HWNC"}, %arg1: memref<16x16x16x32xi32> {tcconv.dims = array<i64: 16, 256, 16, 16>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90a"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 256, 64, 3, 3>, elem = "i4", name = "w.hwoi_w8t", packing = "hwoi", source = "w", source_layout = "OIHW", tiles = array<i64: 64, 128>, widened = true} : () -> memref<4x5x64x128xi8>
+  // expected-error @+1 {{kernel 'staged' reads untiled widened weights, not the tiled weight 'w.hwoi_w8t' (the wgmma kernel's)}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 64, 128, 128>, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "direct", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<16x16x16x8xi32>, memref<4x5x64x128xi8>, memref<16x16x16x32xi32>) -> ()
   return
 }
 

@@ -31,6 +31,13 @@
 //! `taps * C * max|a| * max|b| * 16^k < 2^31` is checked when planning (else the exact
 //! sign-extension `v | (v & 0x08080808) * 30` is used).
 //!
+//! A widened weight (`tcconv.weight {widened}`, `convert-qnn-to-tcconv{staged-weights=widened}`)
+//! holds one byte a value, each 16-byte chunk's 32 channels as the `lo` words then the `hi` words
+//! above (`pack::widened_position`): a stage's B rows are twice the A rows' bytes (2 CPR chunks,
+//! the same swizzle), a 32-byte K step of the input is a 64-byte step of the weight, and one
+//! `ldmatrix.x4` over an 8-row n-tile's 4 chunks gives `[lo b0, hi b0, lo b1, hi b1]`: both MMAs'
+//! B fragments as loaded, with no widening and no x16 scaling of the weight.
+//!
 //! Pipeline: stages 0..S-2 are issued before the loop (one commit group each); iteration `it`
 //! waits until its group landed (`cp.async.wait_group S-2`), `gpu.barrier` (the stage of `it-1`
 //! is free again), issues the loads of `it+S-1` into that stage, commits, and runs the MMAs of
@@ -55,7 +62,7 @@
 
 use super::builder::{Cmp, KernelBuilder, Val};
 use super::chunks::{
-    each_source, input_through_l1, prefetch, AChunk, BChunk, StageK, MAINLOOP_UNROLL,
+    each_source, input_through_l1, prefetch, AChunk, BChunk, Source, StageK, MAINLOOP_UNROLL,
 };
 use super::conv::{ConvArgs, ConvSpec};
 use super::epilogue::{
@@ -198,24 +205,45 @@ pub fn conv(
         }
         a_addr.push(v);
     }
-    let mut b_addr = vec![]; // [pair][ks]
-    for pair in 0..2 {
-        let off = kb.idx(pair * 16);
-        let r0 = kb.add(wcol, off);
-        let r1 = kb.mul(lhalf, k8);
-        let r2 = kb.add(r0, r1);
-        let r = kb.add(r2, lrow8);
-        let mut v = vec![];
-        for ks in 0..ksteps {
-            let c0 = kb.idx(2 * ks);
-            let c0 = kb.add(c0, wkc);
-            let c = kb.add(c0, lq);
-            let cw = chunk_word(kb, r, c, cpr);
-            v.push(kb.add(cw, b_off));
-        }
-        b_addr.push(v);
-    }
+    // B: a packed weight's two 8-row n-tiles a 32-byte K step are one ldmatrix.x4 (rows 0-15 x
+    // chunks 0-1); a widened weight's K step is 64 bytes, one n-tile's ldmatrix.x4 (rows 0-7 x
+    // chunks 0-3: the lo / hi words of the step's two 16-byte halves)
+    let b_addr = |kb: &mut KernelBuilder, wide: bool| -> Vec<Vec<Val>> {
+        // [ldmatrix][ks]
+        let (cpr, per) = if wide { (2 * cpr, 4) } else { (cpr, 2) };
+        let wkc = if wide {
+            let kw = kb.idx(per * ksteps);
+            kb.mul(wk, kw)
+        } else {
+            wkc
+        };
+        (0..per)
+            .map(|i| {
+                let r = if wide {
+                    let off = kb.idx(i * 8);
+                    let r0 = kb.add(wcol, off);
+                    kb.add(r0, lrow8)
+                } else {
+                    let off = kb.idx(i * 16);
+                    let r0 = kb.add(wcol, off);
+                    let r1 = kb.mul(lhalf, k8);
+                    let r2 = kb.add(r0, r1);
+                    kb.add(r2, lrow8)
+                };
+                (0..ksteps)
+                    .map(|ks| {
+                        let c0 = kb.idx(per * ks);
+                        let c0 = kb.add(c0, wkc);
+                        let c = kb.add(c0, if wide { l8 } else { lq });
+                        let cw = chunk_word(kb, r, c, cpr);
+                        kb.add(cw, b_off)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
 
+    let packed_b_addr = b_addr(kb, false);
     let mrows = Axis::tiled(p.m, p.bm);
     let channels = Axis::tiled(s.output.dims[1], p.bn);
     // the epilogue's rows (m, valid, n, oh, ow) of this lane: m-tile, row half
@@ -262,7 +290,6 @@ pub fn conv(
         stream,
     };
     // ------------------------------------------------------------ loaders and main loop
-    let kcpr = kb.idx(cpr);
     let stage_words = p.stage_words();
     let kst = kb.idx(p.stages);
     // one GEMM on the block tile (the conv's, or its shortcut's), from zero accumulators over
@@ -278,7 +305,9 @@ pub fn conv(
      -> (Vec<Val>, Option<Vec<Val>>) {
         // A: chunk q = tid + j*threads of the tile: row q / CPR (pixel m0 + row), chunk q % CPR;
         // this thread's chunks of a `rows`-row tile: (row, chunk, word offset in the tile)
-        let chunks = |kb: &mut KernelBuilder, rows: i64| -> Vec<(Val, Val, Val)> {
+        // (rows of `cpr` chunks: a widened weight's B rows have twice the A rows' chunks)
+        let chunks = |kb: &mut KernelBuilder, rows: i64, cpr: i64| -> Vec<(Val, Val, Val)> {
+            let kcpr = kb.idx(cpr);
             (0..rows * cpr / threads)
                 .map(|j| {
                     let off = kb.idx(j * threads);
@@ -289,25 +318,29 @@ pub fn conv(
                 })
                 .collect()
         };
-        let aload: Vec<AChunk> = chunks(kb, p.bm)
+        let aload: Vec<AChunk> = chunks(kb, p.bm, cpr)
             .into_iter()
             .map(|(row, ch, dst)| AChunk::new(kb, gm.s, m0, &mrows, (row, ch, dst, None)))
             .collect();
-        let bload: Vec<BChunk> = chunks(kb, p.bn)
+        let wide = if gm.wide_b { 2 } else { 1 };
+        let bload: Vec<BChunk> = chunks(kb, p.bn, wide * cpr)
             .into_iter()
             .map(|(row, ch, dst)| BChunk::new(kb, gm.s, n0, &channels, b_off, (row, ch, dst, None)))
             .collect();
         let stage_k = StageK::new(gm.s, p.sbk(), gm.rb);
+        let stage_kb = StageK::new(gm.s, wide * p.sbk(), wide * gm.rb);
         // issue the copies of K block `it` into stage `st` (zero-filled where invalid)
         let copy_chunks = |kb: &mut KernelBuilder, it: Val, st: Val, a: &[AChunk], b: &[BChunk]| {
             let swords = kb.idx(stage_words);
             let sbase = kb.mul(st, swords);
             let l1_input = input_through_l1(gm.s);
-            each_source(kb, gm.s, &stage_k, gm.words, a, b, it, &mut |kb, src| {
+            let mut copy = |kb: &mut KernelBuilder, src: Source| {
                 let di = kb.add(sbase, src.dst);
                 let l1 = src.is_a && l1_input;
                 kb.async_copy16_via(src.mem, src.word, smem, di, src.valid, l1);
-            });
+            };
+            each_source(kb, gm.s, &stage_k, gm.words, a, &[], it, &mut copy);
+            each_source(kb, gm.s, &stage_kb, gm.words, &[], b, it, &mut copy);
         };
         let load_stage =
             |kb: &mut KernelBuilder, it: Val, st: Val| copy_chunks(kb, it, st, &aload, &bload);
@@ -356,6 +389,11 @@ pub fn conv(
         let zero = kb.i32c(0);
         let accs = vec![zero; 32];
         let (ia, ib) = (gm.s.input.elem.is_signed(), gm.s.weight.elem.is_signed());
+        let b_addrs = if gm.wide_b {
+            b_addr(kb, true)
+        } else {
+            packed_b_addr.clone()
+        };
         let accs = kb.for_n(iters, MAINLOOP_UNROLL, &accs, |kb, it, accs| {
             kb.async_wait(p.stages - 2);
             kb.barrier();
@@ -370,12 +408,18 @@ pub fn conv(
                     let i = kb.add(sbase, row[ks]);
                     afr.push(kb.ldmatrix(smem, i, 4));
                 }
-                let mut bfr = vec![]; // per n-tile: (chunk 0 word, chunk 1 word)
-                for pair in &b_addr {
-                    let i = kb.add(sbase, pair[ks]);
+                // per n-tile: a packed weight's (chunk 0 word, chunk 1 word); a widened one's
+                // (lo, hi) of chunk 0's then chunk 1's words
+                let mut bfr = vec![];
+                for lm in &b_addrs {
+                    let i = kb.add(sbase, lm[ks]);
                     let r = kb.ldmatrix(smem, i, 4);
-                    bfr.push(vec![r[0], r[1]]);
-                    bfr.push(vec![r[2], r[3]]);
+                    if gm.wide_b {
+                        bfr.push(r);
+                    } else {
+                        bfr.push(vec![r[0], r[1]]);
+                        bfr.push(vec![r[2], r[3]]);
+                    }
                 }
                 if p.widen {
                     let aw: Vec<Vec<(Val, Val)>> = afr
@@ -389,10 +433,14 @@ pub fn conv(
                     let bw: Vec<[(Val, Val); 2]> = bfr
                         .iter()
                         .map(|r| {
-                            [
-                                widen_pair(kb, r[0], ib, gm.scaled_b),
-                                widen_pair(kb, r[1], ib, gm.scaled_b),
-                            ]
+                            if gm.wide_b {
+                                [(r[0], r[1]), (r[2], r[3])]
+                            } else {
+                                [
+                                    widen_pair(kb, r[0], ib, gm.scaled_b),
+                                    widen_pair(kb, r[1], ib, gm.scaled_b),
+                                ]
+                            }
                         })
                         .collect();
                     for half in 0..2 {
@@ -475,6 +523,8 @@ pub fn conv(
                 rb: k.rb,
                 scaled_a: k.scaled_a,
                 scaled_b: k.scaled_b,
+                // a shortcut GEMM's weight stays 4-bit
+                wide_b: false,
             };
             let (accs, _) = gemm(kb, &sg, p.shortcut_iters(), None, (false, false));
             // sliced K: the shortcut's slices summed in warp wk = 0 before the conv's stages
@@ -496,6 +546,7 @@ pub fn conv(
         rb: p.rb,
         scaled_a: p.scaled_a,
         scaled_b: p.scaled_b,
+        wide_b: p.wide_b,
     };
     let (accs, prefetched) = gemm(kb, &cg, iters, first_it, (true, prefetches));
     let accs = reduce_slices(kb, accs);
@@ -585,6 +636,8 @@ struct Gemm<'a> {
     rb: i64,
     scaled_a: bool,
     scaled_b: bool,
+    /// The weight is stored widened: B rows of twice the stored input's bytes, not widened.
+    wide_b: bool,
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ gen staged sm_90 "" "split-k=cluster"
 gen staged sm_80
 gen staged sm_75
 gen staged sm_90 mma
+gen staged sm_90 "" "staged-weights=widened" widened
 gen wgmma sm_90a wgmma
 gen widened sm_90a wgmma "weights=widened"
 gen widened sm_90a wgmma "weights=tiles" tiles
