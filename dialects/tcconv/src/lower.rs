@@ -2101,17 +2101,29 @@ pub fn widen_wgmma_weights(p: &mut Program, tiles: bool) {
             }
             widened = tiled;
         }
-        let id = if weight_readers(p, c.weight) > 1 {
-            p.weights.push(widened);
-            p.weights.len() - 1
-        } else {
-            p.weights[c.weight] = widened;
-            c.weight
-        };
-        if let TcOp::Conv2d(c) = &mut p.ops[i] {
-            c.weight = id;
-        }
+        give_weight(p, i, widened);
     }
+}
+
+/// Conv `i` reads `weight` instead of its own: in its place, or as a copy where another op
+/// reads the old one too. Returns the conv.
+fn give_weight(p: &mut Program, i: usize, weight: PackedWeight) -> &mut Conv {
+    let TcOp::Conv2d(c) = &p.ops[i] else {
+        unreachable!("op {i} is a conv");
+    };
+    let id = if weight_readers(p, c.weight) > 1 {
+        p.weights.push(weight);
+        p.weights.len() - 1
+    } else {
+        let id = c.weight;
+        p.weights[id] = weight;
+        id
+    };
+    let TcOp::Conv2d(c) = &mut p.ops[i] else {
+        unreachable!("op {i} is a conv");
+    };
+    c.weight = id;
+    c
 }
 
 /// The weight of every unchained `staged` conv that widens 4-bit inputs and weights for an
@@ -2178,17 +2190,8 @@ pub fn widen_staged_weights(p: &mut Program) {
         let Some(stages) = stages else {
             continue;
         };
-        let id = if weight_readers(p, c.weight) > 1 {
-            p.weights.push(widened);
-            p.weights.len() - 1
-        } else {
-            p.weights[c.weight] = widened;
-            c.weight
-        };
-        if let TcOp::Conv2d(c) = &mut p.ops[i] {
-            c.weight = id;
-            c.tiling.stages = c.tiling.stages.min(stages);
-        }
+        let c = give_weight(p, i, widened);
+        c.tiling.stages = c.tiling.stages.min(stages);
     }
 }
 
