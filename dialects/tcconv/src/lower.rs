@@ -2130,8 +2130,8 @@ fn give_weight(p: &mut Program, i: usize, weight: PackedWeight) -> &mut Conv {
 /// 8-bit MMA (sm_90, sm_90a), stored widened ([`PackedWeight::widened`], the order the kernel
 /// widens the input's K into): a stage's B rows are then copied and read as they are, and the
 /// kernel's main loop leaves out the weight's half of the widening (twice the weight's bytes
-/// through L2 and shared memory). Only where the plan keeps its stages and its stream tile
-/// beside the wider B rows. The conv's shortcut keeps its own weight; a weight another op
+/// through L2 and shared memory). Only where the plan keeps its blocks an SM, its stream tile
+/// and at least 3 stages (or all it had) beside the wider B rows, on fewer stages if need be. The conv's shortcut keeps its own weight; a weight another op
 /// reads too is copied.
 pub fn widen_staged_weights(p: &mut Program) {
     for i in 0..p.ops.len() {
@@ -2177,14 +2177,21 @@ pub fn widen_staged_weights(p: &mut Program) {
         let Some((before, blocks)) = plan(&spec, &c.tiling) else {
             continue;
         };
-        // the most stages (no more than before) that keep the blocks an SM and the stream tile
-        let stages = (2..=before.stages).rev().find_map(|st| {
+        // the most stages (no more than before, and at least 3 where it had them) that keep the
+        // blocks an SM and the stream tile: a 2-stage ring of the wider rows (sliced K's long
+        // unrolled loops) is where ptxas spilled (ResNet-50 W4A4 batch 8, stage 4's 3x3 convs)
+        let fewest = before.stages.min(3);
+        let stages = (fewest..=before.stages).rev().find_map(|st| {
             let tiling = Tiling {
                 stages: st,
                 ..c.tiling.clone()
             };
             plan(&wide_spec, &tiling)
-                .filter(|(k, b)| *b >= blocks && k.stream.is_some() == before.stream.is_some())
+                .filter(|(k, b)| {
+                    *b >= blocks
+                        && k.stages >= fewest
+                        && k.stream.is_some() == before.stream.is_some()
+                })
                 .map(|(k, _)| k.stages)
         });
         let Some(stages) = stages else {
