@@ -2131,7 +2131,9 @@ fn give_weight(p: &mut Program, i: usize, weight: PackedWeight) -> &mut Conv {
 /// widens the input's K into): a stage's B rows are then copied and read as they are, and the
 /// kernel's main loop leaves out the weight's half of the widening (twice the weight's bytes
 /// through L2 and shared memory). Only where the plan keeps its blocks an SM, its stream tile
-/// and at least 3 stages (or all it had) beside the wider B rows, on fewer stages if need be. The conv's shortcut keeps its own weight; a weight another op
+/// and at least 3 stages (or all it had) beside the wider B rows, on fewer stages if need be.
+/// Opt-in (`staged-weights=widened`): bit-exact, but on an H100 no faster (ResNet-50 W4A4 b8 /
+/// b64 / b256: -0.1% / -0.2% / +0.5%, `bench/RESULTS.md`). The conv's shortcut keeps its own weight; a weight another op
 /// reads too is copied.
 pub fn widen_staged_weights(p: &mut Program) {
     for i in 0..p.ops.len() {
