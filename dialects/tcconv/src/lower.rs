@@ -2064,29 +2064,15 @@ pub fn widen_wgmma_weights(p: &mut Program, tiles: bool) {
         let TcOp::Conv2d(c) = &p.ops[i] else {
             continue;
         };
-        let w = &p.weights[c.weight];
-        let x = &p.buffers[c.input];
-        if c.family != Family::Wgmma
-            || c.chain.is_some()
-            || c.quantize.is_some()
-            || x.elem.bits() != 4
-            || w.elem.bits() != 4
-            || w.widened
-            || w.space_to_depth.is_some()
-        {
+        let Some(mut widened) = widened_weight(p, c, Family::Wgmma) else {
             continue;
-        }
-        let mut widened = PackedWeight {
-            name: format!("{}_w8", w.name),
-            widened: true,
-            ..w.clone()
         };
         if tiles {
             // tiled where the plan takes it; elsewhere the weight stays as it was (`widened`
             // copies are for `weights=widened` alone)
             let [_, bn, wbk] = c.tiling.block_tile;
             let tiled = PackedWeight {
-                name: format!("{}_w8t", w.name),
+                name: format!("{}_w8t", p.weights[c.weight].name),
                 tiles: Some([bn, wbk]),
                 ..widened.clone()
             };
@@ -2103,6 +2089,26 @@ pub fn widen_wgmma_weights(p: &mut Program, tiles: bool) {
         }
         give_weight(p, i, widened);
     }
+}
+
+/// The widened form of conv `c`'s weight where `c` is an unchained conv of `family` over 4-bit
+/// inputs and an unwidened 4-bit weight that its loader does not quantize for (no
+/// space-to-depth weight).
+fn widened_weight(p: &Program, c: &Conv, family: Family) -> Option<PackedWeight> {
+    let w = &p.weights[c.weight];
+    let x = &p.buffers[c.input];
+    let takes = c.family == family
+        && c.chain.is_none()
+        && c.quantize.is_none()
+        && x.elem.bits() == 4
+        && w.elem.bits() == 4
+        && !w.widened
+        && w.space_to_depth.is_none();
+    takes.then(|| PackedWeight {
+        name: format!("{}_w8", w.name),
+        widened: true,
+        ..w.clone()
+    })
 }
 
 /// Conv `i` reads `weight` instead of its own: in its place, or as a copy where another op
@@ -2140,23 +2146,8 @@ pub fn widen_staged_weights(p: &mut Program) {
         let TcOp::Conv2d(c) = &p.ops[i] else {
             continue;
         };
-        let w = &p.weights[c.weight];
-        let x = &p.buffers[c.input];
-        if c.family != Family::Staged
-            || !c.tiling.widen
-            || c.chain.is_some()
-            || c.quantize.is_some()
-            || x.elem.bits() != 4
-            || w.elem.bits() != 4
-            || w.widened
-            || w.space_to_depth.is_some()
-        {
+        let Some(widened) = widened_weight(p, c, Family::Staged).filter(|_| c.tiling.widen) else {
             continue;
-        }
-        let widened = PackedWeight {
-            name: format!("{}_w8", w.name),
-            widened: true,
-            ..w.clone()
         };
         let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
         let wide_spec = crate::select::ConvSpec {
