@@ -2072,7 +2072,7 @@ pub fn widen_wgmma_weights(p: &mut Program, tiles: bool) {
             // copies are for `weights=widened` alone)
             let [_, bn, wbk] = c.tiling.block_tile;
             let tiled = PackedWeight {
-                name: format!("{}_w8t", p.weights[c.weight].name),
+                name: format!("{}t", widened.name),
                 tiles: Some([bn, wbk]),
                 ..widened.clone()
             };
@@ -2138,9 +2138,9 @@ fn give_weight(p: &mut Program, i: usize, weight: PackedWeight) -> &mut Conv {
 /// kernel's main loop leaves out the weight's half of the widening (twice the weight's bytes
 /// through L2 and shared memory). Only where the plan keeps its blocks an SM, its stream tile
 /// and at least 3 stages (or all it had) beside the wider B rows, on fewer stages if need be.
-/// Opt-in (`staged-weights=widened`): bit-exact, but on an H100 no faster (ResNet-50 W4A4 b8 /
-/// b64 / b256: -0.1% / -0.2% / +0.5%, `bench/RESULTS.md`). The conv's shortcut keeps its own weight; a weight another op
-/// reads too is copied.
+/// The conv's shortcut keeps its own weight; a weight another op reads too is copied. Opt-in
+/// (`staged-weights=widened`): bit-exact, but on an H100 no faster (ResNet-50 W4A4 b8 / b64 /
+/// b256: -0.1% / -0.2% / +0.5%, `bench/RESULTS.md`).
 pub fn widen_staged_weights(p: &mut Program) {
     for i in 0..p.ops.len() {
         let TcOp::Conv2d(c) = &p.ops[i] else {
@@ -2155,17 +2155,13 @@ pub fn widen_staged_weights(p: &mut Program) {
             ..crate::select::ConvSpec::conv(c, &p.buffers, &p.weights)
         };
         // (the plan and the blocks an SM its kernel is built for)
-        let plan = |s: &crate::select::ConvSpec, tiling: &Tiling| match crate::select::realize(
-            c.family, s, tiling, p.target,
-        ) {
-            Ok(k @ crate::select::Kernel::Staged(_)) => {
-                let blocks = k.blocks_per_sm(c.tiling.blocks_per_sm, s, p.target);
-                let crate::select::Kernel::Staged(k) = k else {
-                    unreachable!()
-                };
-                Some((k, blocks))
+        let plan = |s: &crate::select::ConvSpec, tiling: &Tiling| {
+            let k = crate::select::realize(c.family, s, tiling, p.target).ok()?;
+            let blocks = k.blocks_per_sm(c.tiling.blocks_per_sm, s, p.target);
+            match k {
+                crate::select::Kernel::Staged(k) => Some((k, blocks)),
+                _ => None,
             }
-            _ => None,
         };
         let Some((before, blocks)) = plan(&spec, &c.tiling) else {
             continue;

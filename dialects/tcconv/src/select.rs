@@ -138,8 +138,8 @@ impl Kernel {
     /// 64 tiles too, 8 warps):
     /// - no residual: 96 for a 1x1 conv and a direct (HWNC) KxK conv of 4-bit operands, 80 for
     ///   an im2col conv whose tap rows are one 16-byte chunk (the space-to-depth stem) but for a
-    ///   narrow16 output (ResNet-18's stem map: 128), 128 for the other KxK convs (ptxas spills some 8-bit direct 3x3 convs at 96 but not at 80 or
-    ///   128);
+    ///   narrow16 output (ResNet-18's stem map: 128), 128 for the other KxK convs (ptxas spills
+    ///   some 8-bit direct 3x3 convs at 96 but not at 80 or 128);
     /// - a residual in a 16-bit stream tile (4-bit operands, direct): 128; other residuals
     ///   and second outputs: 168.
     ///

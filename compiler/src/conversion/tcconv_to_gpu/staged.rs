@@ -243,6 +243,8 @@ pub fn conv(
             .collect()
     };
 
+    // (a packed weight's addresses here, ahead of the epilogue rows: moving them changed the
+    // instruction order enough for ptxas to spill a ResNet-50 sm_90 kernel)
     let packed_b_addr = b_addr(kb, false);
     let mrows = Axis::tiled(p.m, p.bm);
     let channels = Axis::tiled(s.output.dims[1], p.bn);
@@ -322,7 +324,9 @@ pub fn conv(
             .into_iter()
             .map(|(row, ch, dst)| AChunk::new(kb, gm.s, m0, &mrows, (row, ch, dst, None)))
             .collect();
-        let wide = if gm.wide_b { 2 } else { 1 };
+        // (a shortcut GEMM's weight is never widened: the verifier refuses it)
+        let wide_b = gm.s.weight.widened;
+        let wide = if wide_b { 2 } else { 1 };
         let bload: Vec<BChunk> = chunks(kb, p.bn, wide * cpr)
             .into_iter()
             .map(|(row, ch, dst)| BChunk::new(kb, gm.s, n0, &channels, b_off, (row, ch, dst, None)))
@@ -389,7 +393,7 @@ pub fn conv(
         let zero = kb.i32c(0);
         let accs = vec![zero; 32];
         let (ia, ib) = (gm.s.input.elem.is_signed(), gm.s.weight.elem.is_signed());
-        let b_addrs = if gm.wide_b {
+        let b_addrs = if wide_b {
             b_addr(kb, true)
         } else {
             packed_b_addr.clone()
@@ -414,7 +418,7 @@ pub fn conv(
                 for lm in &b_addrs {
                     let i = kb.add(sbase, lm[ks]);
                     let r = kb.ldmatrix(smem, i, 4);
-                    if gm.wide_b {
+                    if wide_b {
                         bfr.push(r);
                     } else {
                         bfr.push(vec![r[0], r[1]]);
@@ -433,7 +437,7 @@ pub fn conv(
                     let bw: Vec<[(Val, Val); 2]> = bfr
                         .iter()
                         .map(|r| {
-                            if gm.wide_b {
+                            if wide_b {
                                 [(r[0], r[1]), (r[2], r[3])]
                             } else {
                                 [
@@ -523,8 +527,6 @@ pub fn conv(
                 rb: k.rb,
                 scaled_a: k.scaled_a,
                 scaled_b: k.scaled_b,
-                // a shortcut GEMM's weight stays 4-bit
-                wide_b: false,
             };
             let (accs, _) = gemm(kb, &sg, p.shortcut_iters(), None, (false, false));
             // sliced K: the shortcut's slices summed in warp wk = 0 before the conv's stages
@@ -546,7 +548,6 @@ pub fn conv(
         rb: p.rb,
         scaled_a: p.scaled_a,
         scaled_b: p.scaled_b,
-        wide_b: p.wide_b,
     };
     let (accs, prefetched) = gemm(kb, &cg, iters, first_it, (true, prefetches));
     let accs = reduce_slices(kb, accs);
@@ -636,8 +637,6 @@ struct Gemm<'a> {
     rb: i64,
     scaled_a: bool,
     scaled_b: bool,
-    /// The weight is stored widened: B rows of twice the stored input's bytes, not widened.
-    wide_b: bool,
 }
 
 #[cfg(test)]
