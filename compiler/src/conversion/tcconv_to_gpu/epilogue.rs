@@ -11,7 +11,7 @@ use super::layout::{
     act_slot, below, channel_inner, clamp_last, pixel, range, Axis, Buf, IndexMath,
 };
 use nibble_qnn::graph::{ChannelScales, Epilogue, EpilogueKind, RequantizeStep};
-use nibble_qnn::semantics::ElemType;
+use nibble_qnn::semantics::{Dyadic, ElemType};
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 
 /// The per-channel parameters of the fused epilogue at one output channel `cc`: the
@@ -528,30 +528,18 @@ pub fn store_tile(
         }
         Ok((vals, zvals))
     };
-    // a narrow16 residual's group of n-tiles with its sum in i32 where `sum_bound` allows:
-    // the epilogue's values of each n-tile, computed in one branch on whether every residual
-    // value is an i16 (no escape) and every bias within the bound's limit (the i32 sum), or
-    // not (the escapes read, the 64-bit sum saturated)
-    let group_values = |kb: &mut KernelBuilder,
-                        (mt, nt0): (usize, usize),
-                        buf: &Buf,
-                        words: &[Val],
-                        slots: &mut dyn FnMut(&mut KernelBuilder) -> Vec<Val>,
-                        bound: ResidualSumBound|
+    // the epilogue's values of each n-tile `nts[j]` of m-tile `mt` (channels `chans[j]`), in
+    // one branch: where `general` holds, the general sum over the residual values
+    // `general_res` gives; else the i32 sum over `fast_res` (both flat: n-tile, row half,
+    // channel pair)
+    let branch_values = |kb: &mut KernelBuilder,
+                         mt: usize,
+                         nts: &[usize],
+                         chans: &[Vec<Chan>],
+                         general: Val,
+                         general_res: &mut dyn FnMut(&mut KernelBuilder) -> Vec<Val>,
+                         fast_res: &[Val]|
      -> Result<std::collections::VecDeque<Outs>, String> {
-        let nts: Vec<usize> = group_of(nt0).collect();
-        let chans = nts
-            .iter()
-            .map(|&nt| chans_of(kb, nt))
-            .collect::<Result<Vec<_>, String>>()?;
-        let halves = Buf::halves(kb, words);
-        let any = Buf::any_escape(kb, words, &halves);
-        let mut wide_bias = kb.c(Scalar::I1, 0);
-        for b in chans.iter().flatten().filter_map(|c| c.bias) {
-            let far = bound.bias_beyond(kb, b);
-            wide_bias = kb.orb(wide_bias, far);
-        }
-        let general = kb.orb(any, wide_bias);
         let general = kb.unlikely(general);
         // each branch's n-tile lists (their rows and channels are the same: computed before
         // the branch), whose values it yields in order
@@ -580,10 +568,10 @@ pub fn store_tile(
         let out = kb.if_else(
             general,
             |kb| {
-                let r = buf.resolve_escapes(kb, slots, &halves);
+                let r = general_res(kb);
                 flat(kb, &r, false)
             },
-            |kb| flat(kb, &halves, true),
+            |kb| flat(kb, fast_res, true),
         );
         // the lists with the branch's results for their values
         let mut taken = out.into_iter();
@@ -597,6 +585,74 @@ pub fn store_tile(
             .into_iter()
             .map(|(v, z)| (with(v), with(z)))
             .collect())
+    };
+    // whether a bias lies beyond the bound's limit
+    let biases_beyond = |kb: &mut KernelBuilder, chans: &[Vec<Chan>], bound: ResidualSumBound| {
+        let mut far = kb.c(Scalar::I1, 0);
+        for c in chans.iter().flatten() {
+            for b in [c.bias, c.sbias].into_iter().flatten() {
+                let beyond = bound.bias_beyond(kb, b);
+                far = kb.orb(far, beyond);
+            }
+        }
+        far
+    };
+    // a narrow16 residual's group of n-tiles with its sum in i32 where `sum_bound` allows:
+    // the epilogue's values of each n-tile, computed in one branch on whether every residual
+    // value is an i16 (no escape) and every bias within the bound's limit (the i32 sum), or
+    // not (the escapes read, the 64-bit sum saturated)
+    let group_values = |kb: &mut KernelBuilder,
+                        (mt, nt0): (usize, usize),
+                        buf: &Buf,
+                        words: &[Val],
+                        slots: &mut dyn FnMut(&mut KernelBuilder) -> Vec<Val>,
+                        bound: ResidualSumBound|
+     -> Result<std::collections::VecDeque<Outs>, String> {
+        let nts: Vec<usize> = group_of(nt0).collect();
+        let chans = nts
+            .iter()
+            .map(|&nt| chans_of(kb, nt))
+            .collect::<Result<Vec<_>, String>>()?;
+        let halves = Buf::halves(kb, words);
+        let any = Buf::any_escape(kb, words, &halves);
+        let wide_bias = biases_beyond(kb, &chans, bound);
+        let general = kb.orb(any, wide_bias);
+        let mut resolve = |kb: &mut KernelBuilder| buf.resolve_escapes(kb, slots, &halves);
+        branch_values(kb, mt, &nts, &chans, general, &mut resolve, &halves)
+    };
+    // a shortcut GEMM's group of n-tiles with the residual sum in i32 where `shortcut_bound`
+    // allows: one branch on whether every bias and shortcut bias lies within the bound's
+    // limit (the i32 sum) or not (the 64-bit sum saturated)
+    let shortcut_bound = bufs
+        .residual_regs
+        .and_then(|_| ResidualSumBound::of_conv(s));
+    let shortcut_values = |kb: &mut KernelBuilder,
+                           (mt, nt0): (usize, usize),
+                           bound: ResidualSumBound|
+     -> Result<std::collections::VecDeque<Outs>, String> {
+        let (sacc, _) = bufs.residual_regs.expect("a shortcut GEMM's accumulators");
+        let nts: Vec<usize> = group_of(nt0).collect();
+        let chans = nts
+            .iter()
+            .map(|&nt| chans_of(kb, nt))
+            .collect::<Result<Vec<_>, String>>()?;
+        // the shortcut's values of the conv's fragment slots, plus its bias
+        let mut res = vec![];
+        for (j, &nt) in nts.iter().enumerate() {
+            let tile_base = (mt * tile.nt as usize + nt) * per;
+            for rh in 0..rhalves as usize {
+                for ci in 0..2 {
+                    let a = sacc[tile_base + 2 * rh + ci];
+                    res.push(match chans[j][ci].sbias {
+                        Some(b) => kb.add(a, b),
+                        None => a,
+                    });
+                }
+            }
+        }
+        let general = biases_beyond(kb, &chans, bound);
+        let mut same = |_: &mut KernelBuilder| res.clone();
+        branch_values(kb, mt, &nts, &chans, general, &mut same, &res)
     };
     for mt in 0..tile.mt as usize {
         // with whole-row stores: the packed words of each row half, n-tile by n-tile
@@ -627,6 +683,8 @@ pub fn store_tile(
                             narrow_res = buf.pair_values(kb, &mut slots_of, &words).into_iter();
                         }
                     }
+                } else if let Some(bound) = shortcut_bound {
+                    group_outs = shortcut_values(kb, (mt, nt), bound)?;
                 }
             }
             let off = kb.idx(nt as i64 * 8);
@@ -807,11 +865,68 @@ impl ResidualSumBound {
         (limit >= 0 && ymax > 0).then_some(ResidualSumBound { bias_limit: limit })
     }
 
+    /// The bound of a residual epilogue `e` whose residual is a shortcut GEMM's accumulator:
+    /// `conv` and `shortcut` are each GEMM's (products summed, input type, weight type), and
+    /// both biases share the limit (the largest power of two, or 0, for which every channel's
+    /// two terms together stay within i32). None where even zero biases leave i32, or the
+    /// epilogue is not an exact residual sum.
+    pub fn of_shortcut(
+        e: &Epilogue,
+        conv: (i64, ElemType, ElemType),
+        shortcut: (i64, ElemType, ElemType),
+    ) -> Option<Self> {
+        let EpilogueKind::Residual { scales, residual } = &e.kind else {
+            return None;
+        };
+        let n = scales.len().max(residual.len());
+        let whole = |s: &ChannelScales| {
+            !s.is_empty() && s.multiplier.len() == s.shift.len() && (s.len() == 1 || s.len() == n)
+        };
+        if e.rounding.is_f32() || conv.0 < 0 || shortcut.0 < 0 || !whole(scales) || !whole(residual)
+        {
+            return None;
+        }
+        let gemm = |(k, x, w): (i64, ElemType, ElemType)| k as i128 * magnitude(x) * magnitude(w);
+        let (acc, sacc) = (gemm(conv), gemm(shortcut));
+        // |round(v * m / 2^c)| <= |v| |m| / 2^c + 1 for every exact rounding mode
+        let term = |v: i128, d: Dyadic| -> Option<i128> {
+            (0..=62).contains(&d.shift).then(|| {
+                ((v * (d.multiplier as i128).abs() + (1i128 << d.shift) - 1) >> d.shift) + 1
+            })
+        };
+        let fits = |limit: i128| {
+            (0..n).all(|i| {
+                match (
+                    term(acc + limit, scales.get(i)),
+                    term(sacc + limit, residual.get(i)),
+                ) {
+                    (Some(y), Some(ry)) => y + ry <= i32::MAX as i128,
+                    _ => false,
+                }
+            })
+        };
+        let limit = (0..=30)
+            .rev()
+            .map(|j| 1i128 << j)
+            .chain([0])
+            .find(|&l| fits(l))?;
+        Some(ResidualSumBound {
+            bias_limit: limit as i64,
+        })
+    }
+
     /// [`of`](Self::of) for a conv whose kernel reads its residual as [`store_tile`] adds it in
-    /// 32 bits: from a narrow16 stream, a lane's channel pair one word, no shortcut GEMM. The
-    /// limit depends on the values of the epilogue's scales, which an op's kernel signature
-    /// does not hold (`signature.rs` adds it).
+    /// 32 bits: from a narrow16 stream, a lane's channel pair one word; or
+    /// [`of_shortcut`](Self::of_shortcut) for a conv with a shortcut GEMM. The limit depends on
+    /// the values of the epilogue's scales, which an op's kernel signature does not hold
+    /// (`signature.rs` adds it).
     pub fn of_conv(s: &ConvSpec) -> Option<Self> {
+        if let Some(sc) = &s.shortcut {
+            let taps = sc.weight.dims[2].max(1) * sc.weight.dims[3].max(1);
+            let ks = sc.input.dims[1].max(sc.weight.dims[1]).checked_mul(taps)?;
+            let conv = (conv_k(s), s.input.elem, s.weight.elem);
+            return Self::of_shortcut(s.epilogue, conv, (ks, sc.input.elem, sc.weight.elem));
+        }
         let narrow = s
             .residual
             .is_some_and(|ab| ab.storage() == Storage::Narrow16 && channel_pairs(ab));
@@ -1329,7 +1444,7 @@ fn tile_vectors(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nibble_qnn::semantics::{round_shift, Dyadic, Rounding};
+    use nibble_qnn::semantics::{round_shift, Rounding};
 
     /// A small deterministic generator (xorshift64*).
     struct Rng(u64);
@@ -1418,6 +1533,126 @@ mod tests {
             }
         }
         assert!(bounded > 100, "only {bounded} of 400 epilogues bounded");
+    }
+
+    /// Every conv and shortcut accumulator the shortcut bound admits (the extremes and random
+    /// values between, each with a bias up to the shared limit) gives a sum inside i32,
+    /// computed exactly as the reference does; and the next power of two would not hold.
+    #[test]
+    fn shortcut_sums_the_bound_admits_fit_i32() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let types = [ElemType::U4, ElemType::I4, ElemType::U8, ElemType::I8];
+        let mut bounded = 0;
+        for case in 0..400 {
+            let n = rng.range(1, 6) as usize;
+            let conv = if case % 2 == 0 { (20, 40) } else { (0, 62) };
+            // per-tensor or per-channel shortcut scales
+            let sn = if case % 5 == 0 { 1 } else { n };
+            let e = residual(
+                scales(&mut rng, n, conv),
+                scales(&mut rng, sn, (20, 40)),
+                if case % 3 == 0 {
+                    Rounding::HalfUp
+                } else {
+                    Rounding::HalfToEven
+                },
+            );
+            let (x, w) = (types[case % 4], types[(case / 4) % 4]);
+            let (xs, ws) = (types[(case / 2) % 4], types[(case / 8) % 4]);
+            let (k, ks) = (rng.range(1, 4608), rng.range(1, 2048));
+            let Some(b) = ResidualSumBound::of_shortcut(&e, (k, x, w), (ks, xs, ws)) else {
+                continue;
+            };
+            bounded += 1;
+            assert!((0..=1 << 30).contains(&b.bias_limit));
+            assert!(b.bias_limit == 0 || (b.bias_limit as u64).is_power_of_two());
+            let gemm =
+                |k: i64, x: ElemType, w: ElemType| k * magnitude(x) as i64 * magnitude(w) as i64;
+            let amax = (gemm(k, x, w) + b.bias_limit).min(i32::MAX as i64);
+            let samax = (gemm(ks, xs, ws) + b.bias_limit).min(i32::MAX as i64);
+            let EpilogueKind::Residual {
+                scales,
+                residual: rs,
+            } = &e.kind
+            else {
+                unreachable!()
+            };
+            let mut widest = 0i128;
+            for c in 0..n {
+                let (d, rd) = (scales.get(c), rs.get(c));
+                let mut avals = vec![amax, -amax, 0];
+                avals.extend((0..6).map(|_| rng.range(-amax, amax)));
+                let mut svals = vec![samax, -samax, 0];
+                svals.extend((0..6).map(|_| rng.range(-samax, samax)));
+                for &a in &avals {
+                    for &sa in &svals {
+                        let y = round_shift(a * d.multiplier as i64, d.shift, e.rounding);
+                        let ry = round_shift(sa * rd.multiplier as i64, rd.shift, e.rounding);
+                        let sum = y as i128 + ry as i128;
+                        assert!(
+                            i32::try_from(sum).is_ok(),
+                            "case {case} channel {c}: a {a} sa {sa} -> {sum} ({b:?})"
+                        );
+                    }
+                }
+                // the sum's magnitude at twice the limit (or 1 for a limit of 0), both
+                // accumulators at their extremes with the scales' signs
+                let l2 = (2 * b.bias_limit).max(1);
+                let y = (gemm(k, x, w) + l2) as i128 * (d.multiplier as i128).abs() >> d.shift;
+                let ry =
+                    (gemm(ks, xs, ws) + l2) as i128 * (rd.multiplier as i128).abs() >> rd.shift;
+                widest = widest.max(y + ry);
+            }
+            if b.bias_limit < 1 << 30 {
+                // within the bound's slack (+1 a term, the rounding up) of leaving i32
+                assert!(
+                    widest + 4 > i32::MAX as i128,
+                    "case {case}: a limit of {} would hold too ({widest})",
+                    (2 * b.bias_limit).max(1)
+                );
+            }
+        }
+        assert!(bounded > 100, "only {bounded} of 400 epilogues bounded");
+    }
+
+    /// The bound of a ResNet first unit (a 1x1 conv of 64 channels, its shortcut GEMM of 64):
+    /// the largest power of two below the exact limit of both biases.
+    #[test]
+    fn shortcut_bound_of_a_first_unit() {
+        let one = |m: i32, s: i32| {
+            ChannelScales::per_tensor(Dyadic {
+                multiplier: m,
+                shift: s,
+            })
+        };
+        let e = residual(
+            one(1_359_000_000, 24),
+            one(1_500_000_000, 26),
+            Rounding::HalfToEven,
+        );
+        let gemm = (64, ElemType::U4, ElemType::I4);
+        let b = ResidualSumBound::of_shortcut(&e, gemm, gemm).unwrap();
+        let (ys, rs) = (
+            1_359_000_000f64 / 2f64.powi(24),
+            1_500_000_000f64 / 2f64.powi(26),
+        );
+        // (7680 + l) (ys + rs) + 4 <= 2^31 - 1
+        let exact = (i32::MAX as f64 - 4.0) / (ys + rs) - 7680.0;
+        assert!(
+            b.bias_limit as f64 <= exact && 2.0 * b.bias_limit as f64 > exact,
+            "{b:?} against {exact}"
+        );
+        // no bound where a scale leaves no room, nor without per-channel scales that agree
+        let wide = residual(one(1 << 30, 0), one(1, 0), Rounding::HalfToEven);
+        assert_eq!(ResidualSumBound::of_shortcut(&wide, gemm, gemm), None);
+        let mut two = one(1, 10);
+        two.multiplier.push(1);
+        two.shift.push(10);
+        let mut three = two.clone();
+        three.multiplier.push(1);
+        three.shift.push(10);
+        let uneven = residual(two, three, Rounding::HalfToEven);
+        assert_eq!(ResidualSumBound::of_shortcut(&uneven, gemm, gemm), None);
     }
 
     /// The bound where ResNet's stream convs have it: a conv scale of 81 leaves biases up to
