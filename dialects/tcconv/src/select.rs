@@ -141,12 +141,14 @@ impl Kernel {
     ///   narrow16 output (ResNet-18's stem map: 128), 128 for the other KxK convs (ptxas spills
     ///   some 8-bit direct 3x3 convs at 96 but not at 80 or 128);
     /// - a residual in a 16-bit stream tile (4-bit operands, direct): 128; other residuals
-    ///   and second outputs: 168.
+    ///   and second outputs: 168;
+    /// - a shortcut GEMM over 4-bit operands: 168 (three blocks of 128 threads; ptxas took
+    ///   191 for ResNet-50's first units with the residual sum's two branches).
     ///
     /// Measured on an H100 (ResNet-50 W4A4 batch 256, per launch, against one block asked):
     /// the stream convs of stage 3 (3 -> 4 blocks) 15% faster, the 3x3 convs of stage 4 (4 ->
-    /// 5) 10%, the stem (3 -> 6) 2% (7% on an H200). A shortcut GEMM (146-184 registers), sliced K, a
-    /// cluster, a fused pool or input quantize: ptxas decides. The wgmma kernel:
+    /// 5) 10%, the stem (3 -> 6) 2% (7% on an H200). Sliced K, a cluster, a fused pool or input
+    /// quantize: ptxas decides. The wgmma kernel:
     /// [`WgmmaPlan::registers`].
     pub fn registers(&self, s: &ConvSpec, target: Target) -> Option<i64> {
         match self {
@@ -162,14 +164,16 @@ impl Kernel {
                     && p.bn == 64
                     && p.ksplit == 1
                     && p.cluster == 1
-                    && p.shortcut.is_none()
-                    && s.shortcut.is_none()
                     && s.pooled.is_none()
                     && s.quantize.is_none()
                     && s.dequantize.is_none()
                     && !s.chained;
                 if !plain {
                     return None;
+                }
+                if s.shortcut.is_some() || p.shortcut.is_some() {
+                    // (8-bit operands: ptxas decides, it spills them at 168)
+                    return p.widen.then_some(168);
                 }
                 Some(match (s.residual.is_some() || s.second.is_some(), direct) {
                     (false, _) if one_tap => 96,

@@ -623,15 +623,18 @@ pub fn store_tile(
     // a shortcut GEMM's group of n-tiles with the residual sum in i32 where `shortcut_bound`
     // allows: one branch on whether every bias and shortcut bias lies within the bound's
     // limit (the i32 sum) or not (the 64-bit sum saturated)
-    let shortcut_bound = bufs
-        .residual_regs
+    // (`residual_regs` may instead hold a prefetched residual buffer's values, whose bound is
+    // not this one)
+    let shortcut_bound = s
+        .shortcut
+        .and(bufs.residual_regs)
         .and_then(|_| ResidualSumBound::of_conv(s));
     let shortcut_values = |kb: &mut KernelBuilder,
                            (mt, nt0): (usize, usize),
                            bound: ResidualSumBound|
      -> Result<std::collections::VecDeque<Outs>, String> {
         let (sacc, _) = bufs.residual_regs.expect("a shortcut GEMM's accumulators");
-        let nts: Vec<usize> = group_of(nt0).collect();
+        let nts: Vec<usize> = (nt0..(nt0 + SHORTCUT_GROUP).min(tile.nt as usize)).collect();
         let chans = nts
             .iter()
             .map(|&nt| chans_of(kb, nt))
@@ -683,7 +686,10 @@ pub fn store_tile(
                             narrow_res = buf.pair_values(kb, &mut slots_of, &words).into_iter();
                         }
                     }
-                } else if let Some(bound) = shortcut_bound {
+                }
+            }
+            if nt % SHORTCUT_GROUP == 0 {
+                if let Some(bound) = shortcut_bound {
                     group_outs = shortcut_values(kb, (mt, nt), bound)?;
                 }
             }
@@ -964,6 +970,10 @@ fn bias_pair(kb: &mut KernelBuilder, b: Option<&Buf>, oc: Val, channels: i64) ->
 /// one escape branch, and whose narrow16 output escapes it stores behind one branch: more keeps
 /// more values live across the branch (the whole m-tile spilled the 128-register residual convs).
 const NARROW_GROUP: usize = 2;
+
+/// N-tiles whose residual sum [`store_tile`] computes behind one branch on their biases where a
+/// shortcut GEMM gives the residual: one keeps the fewest values live across the branch.
+const SHORTCUT_GROUP: usize = 1;
 
 /// Groups of a narrow16 residual whose words [`store_tile`] has in flight while it stores a
 /// group: a group's branch waits for its words, so the loads of later groups must already be
