@@ -131,13 +131,18 @@ fn weight_memref(w: &PackedWeight) -> String {
 
 fn tiling_attrs(t: &Tiling) -> String {
     format!(
-        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, {}{}mma = {}, stages = {} : i64, {}warp_tile = {}, widen = {}",
+        "a_type = \"{}\", b_type = \"{}\", block_tile = {}, {}{}{}mma = {}, stages = {} : i64, {}warp_tile = {}, widen = {}",
         mma_type_name(t.a_type),
         mma_type_name(t.b_type),
         arr64(&t.block_tile),
         t.blocks_per_sm
             .map(|n| format!("blocks_per_sm = {n} : i64, "))
             .unwrap_or_default(),
+        if t.bounded_sum {
+            "bounded_sum = true, "
+        } else {
+            ""
+        },
         if t.k_cluster > 1 {
             format!("k_cluster = {} : i64, ", t.k_cluster)
         } else {
@@ -664,6 +669,7 @@ fn tiling(op: &OperationRef) -> Result<Tiling, String> {
         k_cluster: opt_int(op, "k_cluster")?.unwrap_or(1),
         tiles_per_block: opt_int(op, "tiles_per_block")?.unwrap_or(1),
         blocks_per_sm: opt_int(op, "blocks_per_sm")?,
+        bounded_sum: opt_int(op, "bounded_sum")?.is_some_and(|v| v != 0),
     };
     // sizes the selection divides by and multiplies: positive and bounded (a kernel's tile is
     // at most a few hundred rows; the checks of the verifier come after)

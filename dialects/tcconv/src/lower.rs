@@ -126,6 +126,9 @@ pub struct LowerOptions {
     /// operands (sm_90, sm_90a) stored in their own width or pre-widened
     /// ([`widen_staged_weights`]).
     pub staged_widened: bool,
+    /// `shortcut-sums=wide|bounded`: a conv with a shortcut GEMM on the staged or wgmma kernel
+    /// adds its residual sum in 32 bits where a bound holds (`Tiling::bounded_sum`).
+    pub bounded_shortcut_sums: bool,
 }
 
 /// `convert-qnn-to-tcconv{weights=...}`: how the wgmma convs' 4-bit weights are stored.
@@ -1028,6 +1031,9 @@ impl<'g> Lowering<'g> {
             )
         };
         conv.family = family;
+        conv.tiling.bounded_sum = self.opts.bounded_shortcut_sums
+            && conv.shortcut.is_some()
+            && matches!(family, Family::Staged | Family::Wgmma);
         conv.tiling.k_cluster = k_cluster;
         conv.tiling.tiles_per_block = tiles_per_block;
         // the wgmma kernel's tile is the op's block tile

@@ -120,6 +120,12 @@ pub struct Tiling {
     /// `convert-qnn-to-tcconv{blocks-per-sm=N}`.
     #[serde(default)]
     pub blocks_per_sm: Option<i64>,
+    /// A conv with a shortcut GEMM adds its residual sum in 32 bits where the epilogue's
+    /// scales, the GEMMs' accumulator ranges and a bias limit bound it, branching an n-tile on
+    /// the biases (the staged and wgmma kernels; IR attribute `bounded_sum`, absent for
+    /// false): `convert-qnn-to-tcconv{shortcut-sums=bounded}`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bounded_sum: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

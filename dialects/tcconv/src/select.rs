@@ -142,13 +142,15 @@ impl Kernel {
     ///   some 8-bit direct 3x3 convs at 96 but not at 80 or 128);
     /// - a residual in a 16-bit stream tile (4-bit operands, direct): 128; other residuals
     ///   and second outputs: 168;
-    /// - a shortcut GEMM over 4-bit operands: 168 (three blocks of 128 threads; ptxas took
-    ///   191 for ResNet-50's first units with the residual sum's two branches).
+    /// - a shortcut GEMM over 4-bit operands whose residual sum is bounded
+    ///   (`Tiling::bounded_sum`): 168, three blocks of 128 threads (ptxas takes 191 for
+    ///   ResNet-50's first units with the sum's two branches; they spill none at 168 at batch
+    ///   8, 16 and 256).
     ///
     /// Measured on an H100 (ResNet-50 W4A4 batch 256, per launch, against one block asked):
     /// the stream convs of stage 3 (3 -> 4 blocks) 15% faster, the 3x3 convs of stage 4 (4 ->
-    /// 5) 10%, the stem (3 -> 6) 2% (7% on an H200). Sliced K, a cluster, a fused pool or input
-    /// quantize: ptxas decides. The wgmma kernel:
+    /// 5) 10%, the stem (3 -> 6) 2% (7% on an H200). Other shortcut GEMMs (146-184 registers),
+    /// sliced K, a cluster, a fused pool or input quantize: ptxas decides. The wgmma kernel:
     /// [`WgmmaPlan::registers`].
     pub fn registers(&self, s: &ConvSpec, target: Target) -> Option<i64> {
         match self {
@@ -171,9 +173,9 @@ impl Kernel {
                 if !plain {
                     return None;
                 }
-                if s.shortcut.is_some() || p.shortcut.is_some() {
-                    // (8-bit operands: ptxas decides, it spills them at 168)
-                    return p.widen.then_some(168);
+                if let Some(sc) = s.shortcut {
+                    // (without the bounded sum, or over 8-bit operands: ptxas decides)
+                    return (sc.bounded_sum && p.widen).then_some(168);
                 }
                 Some(match (s.residual.is_some() || s.second.is_some(), direct) {
                     (false, _) if one_tap => 96,
@@ -346,6 +348,15 @@ pub fn realize(
     }
     if let Some(why) = widened_weight_error(family, s, tiling.widen) {
         return Err(why);
+    }
+    if tiling.bounded_sum && s.shortcut.is_none() {
+        return Err("bounded_sum: the conv has no shortcut GEMM whose sum it bounds".into());
+    }
+    if tiling.bounded_sum && !matches!(family, Family::Staged | Family::Wgmma) {
+        return Err(format!(
+            "bounded_sum: kernel '{}' adds no bounded residual sum (staged and wgmma do)",
+            family.name()
+        ));
     }
     if tiling.tiles_per_block != 1 && family != Family::Wgmma {
         return Err(format!(
@@ -570,6 +581,7 @@ pub fn choose_tiling(
         k_cluster: 1,
         tiles_per_block: 1,
         blocks_per_sm: None,
+        bounded_sum: false,
     }
 }
 
@@ -622,6 +634,8 @@ pub struct ShortcutSpec<'a> {
     pub weight: &'a PackedWeight,
     pub bias: Option<&'a PackedWeight>,
     pub strides: [i64; 2],
+    /// The residual sum in 32 bits where a bound holds (`Tiling::bounded_sum`).
+    pub bounded_sum: bool,
 }
 
 /// The epilogue of a GEMM whose accumulators feed another's epilogue (a shortcut's).
@@ -656,6 +670,7 @@ impl<'a> ConvSpec<'a> {
                 weight: &weights[sc.weight],
                 bias: sc.bias.map(|b| &weights[b]),
                 strides: sc.strides,
+                bounded_sum: c.tiling.bounded_sum,
             }),
             quantize: c.quantize.as_ref().map(|q| QuantizeSpec {
                 source: &bufs[c.input],
@@ -2385,6 +2400,7 @@ mod tests {
                 weight: &swt,
                 bias: None,
                 strides: [2, 2],
+                bounded_sum: false,
             }),
             quantize: None,
             pooled: None,

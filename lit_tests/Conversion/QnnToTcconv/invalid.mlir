@@ -8,6 +8,7 @@
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_80 kernel=wgmma_ws})' 2>&1 | FileCheck %s --check-prefix=WGMMA-WS
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a maps=i8})' 2>&1 | FileCheck %s --check-prefix=MAPS
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 staged-weights=tiles})' 2>&1 | FileCheck %s --check-prefix=STAGED-WEIGHTS
+// RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a shortcut-sums=narrow})' 2>&1 | FileCheck %s --check-prefix=SHORTCUT-SUMS
 
 // TARGET: error: convert-qnn-to-tcconv: unknown target 'sm_91' (known: sm_75, sm_80, sm_86, sm_89, sm_90, sm_90a)
 // MISSING: error: convert-qnn-to-tcconv: missing option target=sm_XX
@@ -17,6 +18,7 @@
 // WGMMA-WS: error: {{.*}}kernel=wgmma_ws needs target=sm_90a (wgmma is an sm_90a instruction), not sm_80
 // MAPS: error: convert-qnn-to-tcconv: maps 'i8' is not auto, i32 or narrow16
 // STAGED-WEIGHTS: error: convert-qnn-to-tcconv: staged-weights 'tiles' is not packed or widened
+// SHORTCUT-SUMS: error: convert-qnn-to-tcconv: shortcut-sums 'narrow' is not wide or bounded
 // VERIFY: invalid.mlir:[[@LINE+3]]:{{[0-9]+}}: error: 'qnn.conv2d' weight has 5 input channels
 func.func @bad(%x: tensor<1x3x8x8xi8>) -> tensor<1x4x6x6xi32> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<4x5x3x3xi8>

@@ -9,6 +9,11 @@
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s --check-prefix=AUTO90A
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcuts=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// With shortcut-sums=bounded, the conv with a shortcut GEMM records that its kernel adds the
+// residual sum in 32 bits where a bound holds (bounded_sum; by default the op has none).
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a shortcut-sums=bounded},tcconv-verify)' | FileCheck %s --check-prefix=BOUNDED
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcut-sums=bounded},tcconv-verify)' | FileCheck %s --check-prefix=BOUNDED
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcut-sums=bounded shortcuts=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
 // The warp-specialized wgmma kernel runs no shortcut: with kernel=wgmma_ws both convs take it apart.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma_ws},tcconv-verify)' | FileCheck %s --check-prefix=WS
 
@@ -19,6 +24,9 @@
 // CHECK-SAME: shortcut_strides = array<i64: 2, 2>
 // CHECK-SAME: (memref<2x5x5x8xi32>, memref<16x1x1x8xi32>, memref<16xi32>, memref<2x5x5x2xi32>, memref<2x10x10x4xi32>, memref<16x1x1x4xi32>, memref<16xi32>) -> ()
 // CHECK-NOT: "tcconv.conv2d"
+// CHECK-NOT: bounded_sum
+// BOUNDED-LABEL: func.func @strided_shortcut
+// BOUNDED: "tcconv.conv2d"{{.*}}block_tile = array<i64: {{[0-9, ]+}}>, {{(blocks_per_sm = [0-9]+ : i64, )?}}bounded_sum = true,{{.*}}shortcut_strides = array<i64: 2, 2>
 // WGMMA-LABEL: func.func @strided_shortcut
 // WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 2, 2>
 // WGMMA-NOT: "tcconv.conv2d"
@@ -30,6 +38,7 @@
 // SEPARATE: "tcconv.conv2d"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>{{.*}}strides = array<i64: 2, 2>
 // SEPARATE-NEXT: "tcconv.conv2d"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0, 0>
 // SEPARATE-NOT: shortcut_strides
+// SEPARATE-NOT: bounded_sum
 func.func @strided_shortcut(%x: tensor<2x64x5x5xui4>, %y: tensor<2x32x10x10xui4>) -> tensor<2x16x5x5xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<16x64x1x1xi4>
   %b = "qnn.weight"() {name = "b"} : () -> tensor<16xi32>

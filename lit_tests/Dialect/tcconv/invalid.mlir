@@ -663,6 +663,27 @@ func.func @tiles_per_block_off_the_wgmma_kernel(%arg0: memref<1x7x7x64xi32> {tcc
 
 // -----
 
+func.func @bounded_sum_without_a_shortcut(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
+  // expected-error @+1 {{bounded_sum: the conv has no shortcut GEMM whose sum it bounds}}
+  "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, bounded_sum = true, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "staged", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}
+
+// -----
+
+func.func @bounded_sum_off_the_shared_memory_kernels(%arg0: memref<2x5x5x8xi32> {tcconv.dims = array<i64: 2, 64, 5, 5>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<2x10x10x4xi32> {tcconv.dims = array<i64: 2, 32, 10, 10>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg2: memref<2x5x5x2xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 16, 64, 1, 1>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<16x1x1x8xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<16xi32>
+  %2 = "tcconv.weight"() {dims = array<i64: 16, 32, 1, 1>, elem = "i4", name = "sw.ohwi", packing = "ohwi", source = "sw", source_layout = "OIHW"} : () -> memref<16x1x1x4xi32>
+  %3 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 1>, elem = "i32", name = "sb.bias", packing = "bias", source = "sb", source_layout = "OIHW"} : () -> memref<16xi32>
+  // expected-error @+1 {{bounded_sum: kernel 'mma' adds no bounded residual sum (staged and wgmma do)}}
+  "tcconv.conv2d"(%arg0, %0, %1, %arg2, %arg1, %2, %3) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, bounded_sum = true, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "mma", kernel = array<i64: 1, 1>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, shortcut_strides = array<i64: 2, 2>, stages = 1 : i64, strategy = "im2col", strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<2x5x5x8xi32>, memref<16x1x1x8xi32>, memref<16xi32>, memref<2x5x5x2xi32>, memref<2x10x10x4xi32>, memref<16x1x1x4xi32>, memref<16xi32>) -> ()
+  return
+}
+
+// -----
+
 func.func @tiles_per_block_of_nine(%arg0: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<1x7x7x64xi32> {tcconv.dims = array<i64: 1, 512, 7, 7>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
   %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
   // expected-error @+1 {{tiles_per_block [9] must hold values in [1, 8]}}

@@ -86,6 +86,18 @@ func.func @shortcut_staged(%arg0: memref<2x5x5x8xi32> {tcconv.dims = array<i64: 
   return
 }
 
+// The same conv whose kernel adds the residual sum in 32 bits where its bound holds.
+// CHECK-LABEL: func.func @shortcut_bounded_sum
+// CHECK: "tcconv.conv2d"{{.*}}bounded_sum = true{{.*}}shortcut_strides = array<i64: 2, 2>
+func.func @shortcut_bounded_sum(%arg0: memref<2x5x5x8xi32> {tcconv.dims = array<i64: 2, 64, 5, 5>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg1: memref<2x10x10x4xi32> {tcconv.dims = array<i64: 2, 32, 10, 10>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}, %arg2: memref<2x5x5x2xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 2 : i64, tcconv.target = "sm_80"} {
+  %0 = "tcconv.weight"() {dims = array<i64: 16, 64, 1, 1>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<16x1x1x8xi32>
+  %1 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 1>, elem = "i32", name = "b.bias", packing = "bias", source = "b", source_layout = "OIHW"} : () -> memref<16xi32>
+  %2 = "tcconv.weight"() {dims = array<i64: 16, 32, 1, 1>, elem = "i4", name = "sw.ohwi", packing = "ohwi", source = "sw", source_layout = "OIHW"} : () -> memref<16x1x1x4xi32>
+  %3 = "tcconv.weight"() {dims = array<i64: 16, 1, 1, 1>, elem = "i32", name = "sb.bias", packing = "bias", source = "sb", source_layout = "OIHW"} : () -> memref<16xi32>
+  "tcconv.conv2d"(%arg0, %0, %1, %arg2, %arg1, %2, %3) {a_type = "u4", b_type = "s4", block_tile = array<i64: 32, 32, 128>, bounded_sum = true, clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", family = "staged", kernel = array<i64: 1, 1>, mma = array<i64: 16, 8, 64>, multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, shortcut_strides = array<i64: 2, 2>, stages = 1 : i64, strategy = "im2col", strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, warp_tile = array<i64: 32, 32, 128>, widen = false, zero_point = 0 : i64} : (memref<2x5x5x8xi32>, memref<16x1x1x8xi32>, memref<16xi32>, memref<2x5x5x2xi32>, memref<2x10x10x4xi32>, memref<16x1x1x4xi32>, memref<16xi32>) -> ()
+  return
+}
+
 // A conv with its input quantize fused (input_* attributes): it reads the f32 input.
 // CHECK-LABEL: func.func @fused_input_quantize
 // CHECK: "tcconv.conv2d"(%arg0, {{.*}}family = "mma", input_elem = "i8", input_layout = "NHWC", input_mode = "divide", input_scale = 2.100000e-02 : f32, input_zero_point = 5 : i64

@@ -923,11 +923,15 @@ impl ResidualSumBound {
 
     /// [`of`](Self::of) for a conv whose kernel reads its residual as [`store_tile`] adds it in
     /// 32 bits: from a narrow16 stream, a lane's channel pair one word; or
-    /// [`of_shortcut`](Self::of_shortcut) for a conv with a shortcut GEMM. The limit depends on
+    /// [`of_shortcut`](Self::of_shortcut) for a conv with a shortcut GEMM whose op asks for it
+    /// (`bounded_sum`). The limit depends on
     /// the values of the epilogue's scales, which an op's kernel signature does not hold
     /// (`signature.rs` adds it).
     pub fn of_conv(s: &ConvSpec) -> Option<Self> {
         if let Some(sc) = &s.shortcut {
+            if !sc.bounded_sum {
+                return None;
+            }
             let taps = sc.weight.dims[2].max(1) * sc.weight.dims[3].max(1);
             let ks = sc.input.dims[1].max(sc.weight.dims[1]).checked_mul(taps)?;
             let conv = (conv_k(s), s.input.elem, s.weight.elem);
