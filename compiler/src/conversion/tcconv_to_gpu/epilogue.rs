@@ -1485,6 +1485,26 @@ mod tests {
         }
     }
 
+    /// A residual epilogue of `n` conv scales and `rn` residual scales (shifts in `rshifts`):
+    /// by `case`, stream-like (a large conv scale, a residual scale near 1) or wide, rounding
+    /// half up or half to even.
+    fn random_residual(
+        rng: &mut Rng,
+        case: usize,
+        n: usize,
+        rn: usize,
+        rshifts: (i64, i64),
+    ) -> Epilogue {
+        let conv = if case % 2 == 0 { (20, 40) } else { (0, 62) };
+        let conv = scales(rng, n, conv);
+        let rounding = if case % 3 == 0 {
+            Rounding::HalfUp
+        } else {
+            Rounding::HalfToEven
+        };
+        residual(conv, scales(rng, rn, rshifts), rounding)
+    }
+
     fn scales(rng: &mut Rng, n: usize, shifts: (i64, i64)) -> ChannelScales {
         ChannelScales {
             multiplier: (0..n)
@@ -1505,17 +1525,7 @@ mod tests {
         let mut bounded = 0;
         for case in 0..400 {
             let n = rng.range(1, 6) as usize;
-            // stream-like epilogues (a large conv scale, a residual scale near 1) and wide ones
-            let conv = if case % 2 == 0 { (20, 40) } else { (0, 62) };
-            let e = residual(
-                scales(&mut rng, n, conv),
-                scales(&mut rng, n, (28, 40)),
-                if case % 3 == 0 {
-                    Rounding::HalfUp
-                } else {
-                    Rounding::HalfToEven
-                },
-            );
+            let e = random_residual(&mut rng, case, n, n, (28, 40));
             let (x, w) = (types[case % 4], types[(case / 4) % 4]);
             let k = rng.range(1, 4608);
             let Some(b) = ResidualSumBound::of(&e, k, x, w) else {
@@ -1559,18 +1569,9 @@ mod tests {
         let mut bounded = 0;
         for case in 0..400 {
             let n = rng.range(1, 6) as usize;
-            let conv = if case % 2 == 0 { (20, 40) } else { (0, 62) };
             // per-tensor or per-channel shortcut scales
             let sn = if case % 5 == 0 { 1 } else { n };
-            let e = residual(
-                scales(&mut rng, n, conv),
-                scales(&mut rng, sn, (20, 40)),
-                if case % 3 == 0 {
-                    Rounding::HalfUp
-                } else {
-                    Rounding::HalfToEven
-                },
-            );
+            let e = random_residual(&mut rng, case, n, sn, (20, 40));
             let (x, w) = (types[case % 4], types[(case / 4) % 4]);
             let (xs, ws) = (types[(case / 2) % 4], types[(case / 8) % 4]);
             let (k, ks) = (rng.range(1, 4608), rng.range(1, 2048));
