@@ -4,7 +4,7 @@
 # (nibble-run --check), compute-sanitizer (memcheck on ResNet-50 batch 8, or SANITIZE), nibble's medians and
 # the PyTorch fp16 baseline in the same call. Results go to $OUT (or ./out) and stdout, and all
 # of them into one archive beside it ($OUT.tgz).
-#   [ONLY=REGEX] [REPEAT=N] [ENVS="label:VAR=value ..."] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels]
+#   [ONLY=REGEX] [REPEAT=N] [ENVS="label:VAR=value ..."] bench/gpu_suite.sh [check] [sanitize] [bench] [torch] [peers] [ncu] [kernels] [profile] [bigbias]
 #   (default: check sanitize bench torch)
 # peers: cuBLASLt int8 and fp8 GEMMs of the same convs (bench/peers.py), in the same run;
 # PEERS_PLANS="artifact ..." times each conv launch of those artifacts as its GEMMs
@@ -15,6 +15,8 @@
 # kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT).
 # profile: per-launch medians (nibble-run --profile, CUDA events) of the artifacts whose names
 # match PROFILE (a regex), one profile-NAME.txt each in $OUT.
+# bigbias: the artifacts named in BIGBIAS checked bit-exact on weights whose i32 biases
+# bench/scale_biases.py pushed past any kernel's bias limit (the general residual sum).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-out}
@@ -158,6 +160,19 @@ fi
 
 if [[ " $steps " == *" torch "* ]]; then
   python3 bench/torch_baseline.py --batches "${TORCH_BATCHES:-1,8,16,64,256}" 2>&1 | tee "$out/torch.txt" | grep -v '^{'
+fi
+
+if [[ " $steps " == *" bigbias "* ]]; then
+  for a in ${BIGBIAS:-}; do
+    line=$(grep "^$a " "$s/manifest.txt") || { echo "bigbias $a: not in the suite"; continue; }
+    f=$(wflag $line)
+    w=${f#--weights }
+    [ "$w" != "$f" ] && [ -f "$w" ] || { echo "bigbias $a: no generated weights"; continue; }
+    python3 bench/scale_biases.py "$w" "$out/bigbias-$a.safetensors" > /dev/null
+    log=$(timeout "${CHECK_TIMEOUT:-90}" $run "$s/art/$a" --weights "$out/bigbias-$a.safetensors" --seed 5 --check 2>&1)
+    echo "bigbias $a (rc $?): $(echo "$log" | grep -m1 -iE 'identical|mismatch|error')"
+    rm -f "$out/bigbias-$a.safetensors"
+  done
 fi
 
 if [[ " $steps " == *" profile "* ]]; then
