@@ -2158,7 +2158,7 @@ pub fn widen_staged_weights(p: &mut Program) {
         let spec = crate::select::ConvSpec::conv(c, &p.buffers, &p.weights);
         let wide_spec = crate::select::ConvSpec {
             weight: &widened,
-            ..crate::select::ConvSpec::conv(c, &p.buffers, &p.weights)
+            ..spec
         };
         // (the plan and the blocks an SM its kernel is built for)
         let plan = |s: &crate::select::ConvSpec, tiling: &Tiling| {

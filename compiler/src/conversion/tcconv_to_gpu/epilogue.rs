@@ -528,6 +528,23 @@ pub fn store_tile(
         }
         Ok((vals, zvals))
     };
+    // the residual's values in the accumulators' fragment slots of row half `rh` of n-tile
+    // `nt` of m-tile `mt`, channels `chans` (a shortcut GEMM's plus its bias, or a prefetched
+    // residual's)
+    let shortcut_pair = |kb: &mut KernelBuilder,
+                         sacc: &[Val],
+                         (mt, nt): (usize, usize),
+                         rh: usize,
+                         chans: &[Chan]| {
+        let tile_base = (mt * tile.nt as usize + nt) * per;
+        [0, 1].map(|ci| {
+            let a = sacc[tile_base + 2 * rh + ci];
+            match chans[ci].sbias {
+                Some(b) => kb.add(a, b),
+                None => a,
+            }
+        })
+    };
     // the epilogue's values of each n-tile `nts[j]` of m-tile `mt` (channels `chans[j]`), in
     // one branch: where `general` holds, the general sum over the residual values
     // `general_res` gives; else the i32 sum over `fast_res` (both flat: n-tile, row half,
@@ -639,18 +656,10 @@ pub fn store_tile(
             .iter()
             .map(|&nt| chans_of(kb, nt))
             .collect::<Result<Vec<_>, String>>()?;
-        // the shortcut's values of the conv's fragment slots, plus its bias
         let mut res = vec![];
         for (j, &nt) in nts.iter().enumerate() {
-            let tile_base = (mt * tile.nt as usize + nt) * per;
             for rh in 0..rhalves as usize {
-                for ci in 0..2 {
-                    let a = sacc[tile_base + 2 * rh + ci];
-                    res.push(match chans[j][ci].sbias {
-                        Some(b) => kb.add(a, b),
-                        None => a,
-                    });
-                }
+                res.extend(shortcut_pair(kb, sacc, (mt, nt), rh, &chans[j]));
             }
         }
         let general = biases_beyond(kb, &chans, bound);
@@ -699,21 +708,12 @@ pub fn store_tile(
                 Some(outs) => outs,
                 None => {
                     let chans = chans_of(kb, nt)?;
-                    let tile_base = (mt * tile.nt as usize + nt) * per;
                     // the residual values of each row half, channels o and o + 1
                     let residual: Vec<Option<[Val; 2]>> = (0..rhalves as usize)
                         .map(|rh| {
                             let (_, _, n, y, x) = rows[mt * rhalves as usize + rh];
                             if let Some((sacc, _)) = bufs.residual_regs {
-                                // the residual's values of the same fragment slots, plus the
-                                // shortcut's bias
-                                return Some([0, 1].map(|ci| {
-                                    let a = sacc[tile_base + 2 * rh + ci];
-                                    match chans[ci].sbias {
-                                        Some(b) => kb.add(a, b),
-                                        None => a,
-                                    }
-                                }));
+                                return Some(shortcut_pair(kb, sacc, (mt, nt), rh, &chans));
                             }
                             match (pair_residual, rb) {
                                 (Some((buf, _)), _) if buf.storage == Storage::Narrow16 => {
@@ -808,6 +808,15 @@ fn conv_k(s: &ConvSpec) -> i64 {
         .unwrap_or(-1)
 }
 
+/// A bound on `|round(v * m / 2^c)|` for `|v| <= v` under every exact rounding mode:
+/// `ceil(v |m| / 2^c) + 1`; None for a shift outside [0, 62].
+fn rounded_bound(v: i128, d: Dyadic) -> Option<i128> {
+    let (m, c) = ((d.multiplier as i128).abs(), d.shift);
+    (0..=62)
+        .contains(&c)
+        .then(|| ((v * m + (1i128 << c) - 1) >> c) + 1)
+}
+
 /// The largest magnitude of an integer element type's values.
 fn magnitude(e: ElemType) -> i128 {
     let (lo, hi) = e.range();
@@ -837,17 +846,8 @@ impl ResidualSumBound {
         if e.rounding.is_f32() || k < 0 || !whole(scales) || !whole(residual) {
             return None;
         }
-        // |round(v * m / 2^c)| <= |v| |m| / 2^c + 1 for every exact rounding mode
-        let term = |v: i128, m: i32, c: i32| -> Option<i128> {
-            (0..=62)
-                .contains(&c)
-                .then(|| ((v * (m as i128).abs() + (1i128 << c) - 1) >> c) + 1)
-        };
         let ry = (0..residual.len())
-            .map(|i| {
-                let d = residual.get(i);
-                term(1 << 15, d.multiplier, d.shift)
-            })
+            .map(|i| rounded_bound(1 << 15, residual.get(i)))
             .try_fold(0i128, |a, t| t.map(|t| a.max(t)))?;
         let ymax = i32::MAX as i128 - ry;
         // the largest |a| each channel's term keeps within ymax: |a| |m| / 2^c + 1 <= ymax
@@ -894,17 +894,11 @@ impl ResidualSumBound {
         }
         let gemm = |(k, x, w): (i64, ElemType, ElemType)| k as i128 * magnitude(x) * magnitude(w);
         let (acc, sacc) = (gemm(conv), gemm(shortcut));
-        // |round(v * m / 2^c)| <= |v| |m| / 2^c + 1 for every exact rounding mode
-        let term = |v: i128, d: Dyadic| -> Option<i128> {
-            (0..=62).contains(&d.shift).then(|| {
-                ((v * (d.multiplier as i128).abs() + (1i128 << d.shift) - 1) >> d.shift) + 1
-            })
-        };
         let fits = |limit: i128| {
             (0..n).all(|i| {
                 match (
-                    term(acc + limit, scales.get(i)),
-                    term(sacc + limit, residual.get(i)),
+                    rounded_bound(acc + limit, scales.get(i)),
+                    rounded_bound(sacc + limit, residual.get(i)),
                 ) {
                     (Some(y), Some(ry)) => y + ry <= i32::MAX as i128,
                     _ => false,
