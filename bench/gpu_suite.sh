@@ -12,7 +12,9 @@
 # ncu: Nsight Compute on the conv kernel of the RFC layers named in NCU_LAYERS (default
 # "rfc0 rfc3 rfc9"; NCU_TARGET, default sm_90, may name a suffixed variant: sm_90a-wg): speed of light, tensor pipe, occupancy, warp stall reasons;
 # or, with NCU_ART=artifact, on the first NCU_COUNT conv launches of that network.
-# kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT).
+# kernels: per-kernel GPU time of the artifacts in KERNEL_ARTS (ncu, one run each; CSV in $OUT),
+# with the ncu metrics in KERNEL_METRICS too (comma-separated; bench/kernel_issue.py reads
+# instructions, issue and DRAM shares launch by launch).
 # profile: per-launch medians (nibble-run --profile, CUDA events) of the artifacts whose names
 # match PROFILE (a regex), one profile-NAME.txt each in $OUT.
 # bigbias: the artifacts named in BIGBIAS checked bit-exact on weights whose i32 biases
@@ -144,7 +146,7 @@ if [[ " $steps " == *" kernels "* ]]; then
     line=$(grep "^$name " "$s/manifest.txt") || continue
     f=$(wflag $line)
     NIBBLE_NO_CUDA_GRAPH=1 ncu --clock-control none --cache-control none \
-      --metrics gpu__time_duration.sum --csv --print-units base \
+      --metrics gpu__time_duration.sum${KERNEL_METRICS:+,$KERNEL_METRICS} --csv --print-units base \
       $run "$s/art/$name" $f --seed 1 > "$out/kernels-$name.csv" 2> "$out/kernels-$name.err"
     echo "kernels $name (rc $?): $(grep -c gpu__time_duration "$out/kernels-$name.csv") launches, total $(
       awk -F'","' '/gpu__time_duration/ { gsub(/[",]/, "", $NF); t += $NF } END { printf "%.1f us", t / 1000 }' "$out/kernels-$name.csv")"
