@@ -12,7 +12,9 @@ use melior::ir::operation::{OperationLike, OperationRef};
 use melior::ir::{Location, Module};
 use melior::Context;
 use nibble_qnn::ir::{graph_of_func, location_from_string};
-use nibble_tcconv::lower::{lower, LowerOptions, StemChoice, StreamChoice, WeightStorage};
+use nibble_tcconv::lower::{
+    lower, LowerOptions, ShortcutSums, StemChoice, StreamChoice, WeightStorage,
+};
 use nibble_tcconv::program::Strategy;
 use nibble_tcconv::select::parse_tile;
 use nibble_tcconv::select::Choice;
@@ -162,10 +164,11 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("widened") => true,
         Some(s) => return Err(format!("staged-weights '{s}' is not packed or widened")),
     };
-    lo.bounded_shortcut_sums = match options.get("shortcut-sums").map(String::as_str) {
-        None | Some("wide") => false,
-        Some("bounded") => true,
-        Some(s) => return Err(format!("shortcut-sums '{s}' is not wide or bounded")),
+    lo.shortcut_sums = match options.get("shortcut-sums").map(String::as_str) {
+        None | Some("wide") => ShortcutSums::Wide,
+        Some("bounded") => ShortcutSums::Bounded,
+        Some("auto") => ShortcutSums::Auto,
+        Some(s) => return Err(format!("shortcut-sums '{s}' is not wide, bounded or auto")),
     };
     lo.tiles_per_block = count_option(
         options,
@@ -236,7 +239,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("tiles-per-block", "1 (default) .. 8: each block of the wgmma kernel over 4-bit operands computes that many output tiles one after another (block b: tiles b, b + G, ... of a grid of G), the first stages of its next tile loaded while the tile before runs its epilogue (tcconv.conv2d {tiles_per_block = N})"),
             ("weights", "tiles (default): as widened, and laid out in the wgmma kernel's stage tiles (tcconv.weight {tiles = [BN, K bytes]}: one bulk copy a stage, completing on the slot's mbarrier) where the kernel computes one tile a block (H100, ResNet-50 W4A4 b256: 4.4% faster than packed) | packed: every weight stored in its own width | widened: the 4-bit weight of each wgmma conv over 4-bit inputs stored one byte a value, in the order the kernel widens the input's K into (tcconv.weight {widened = true}: twice the weight's bytes; the kernel copies its weight tiles with cp.async instead of widening them)"),
             ("staged-weights", "packed (default): the staged convs' 4-bit weights in their own width, widened in the main loop like the input | widened: on sm_90 / sm_90a, the 4-bit weight of each staged conv over 4-bit inputs stored one byte a value in the order the kernel widens the input's K into (tcconv.weight {widened = true}), where the plan keeps its blocks an SM and at least 3 stages: the main loop widens the input only (twice the weight's bytes a stage; H100, ResNet-50 W4A4 b8 / b64 / b256: -0.1% / -0.2% / +0.5%)"),
-            ("shortcut-sums", "wide (default): a conv with a shortcut GEMM (ResNet's first units) sums its two requantized terms in 64 bits and saturates the sum to i32 | bounded: where the epilogue's scales and both GEMMs' accumulator ranges bound the sum within i32 for biases up to a limit, the staged and wgmma kernels add the terms in 32 bits, branching an n-tile on whether its biases lie within the limit (tcconv.conv2d {bounded_sum = true}; ResNet-50 W4A4 batch 256, sm_90a: 5-12% fewer SASS instructions in the first units' kernels; not yet timed on a GPU)"),
+            ("shortcut-sums", "wide (default): a conv with a shortcut GEMM (ResNet's first units) sums its two requantized terms in 64 bits and saturates the sum to i32 | bounded: where the epilogue's scales and both GEMMs' accumulator ranges bound the sum within i32 for biases up to a limit, the staged and wgmma kernels add the terms in 32 bits, branching an n-tile on whether its biases lie within the limit (tcconv.conv2d {bounded_sum = true}; ResNet-50 W4A4 batch 256, sm_90a: 5-12% fewer SASS instructions in the first units' kernels) | auto: bounded on the wgmma kernel and on the staged kernel over 4-bit operands without sliced K, where the branch keeps the kernel's register budget"),
             ("pdl-trigger", "auto (default): with programmatic dependent launch (sm_90 / sm_90a), a tensor-core conv kernel lets its successor launch at its start where the successor's blocks run at most 4 K stages (a 1x1 conv, or no conv), else after its main loop; the other kernels at their start | mainloop: every conv after its main loop | start: every kernel at its start (tcconv.pdl_trigger; on an H100 at batch 1, auto against mainloop: ResNet-50 W4A4 -3.2%, W8A8 -3.8%, ResNet-18 unchanged)"),
             ("chains", "none (default): every conv a kernel of its own | cluster: at batch <= 8, a staged conv and the 1x1 convs after it (stride 1, no padding, each of the output of the one before) run in one kernel over thread-block clusters of up to 8 blocks, a cluster an M tile of every conv: its blocks compute one conv's N tiles, meet at a cluster barrier, then compute the next's (ResNet-50: a unit's 3x3 conv, its residual conv and the next unit's reducing conv; each conv on its narrowest tile, up to 8 N tiles) | wide: the same, each conv on its widest tile (the smallest cluster) | cluster16: as cluster, up to 16 N tiles a conv on clusters of up to 16 blocks (a non-portable size, H100 / H200; ResNet-50's stage 4 too) | pairs: as cluster, two convs a chain at most (all bit-exact, and slower than none on an H100 at batch 1 and 8: bench/RESULTS.md)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM but for 1x1 GEMMs of 256 or more 4-bit channels in, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),

@@ -126,9 +126,42 @@ pub struct LowerOptions {
     /// operands (sm_90, sm_90a) stored in their own width or pre-widened
     /// ([`widen_staged_weights`]).
     pub staged_widened: bool,
-    /// `shortcut-sums=wide|bounded`: a conv with a shortcut GEMM on the staged or wgmma kernel
-    /// adds its residual sum in 32 bits where a bound holds (`Tiling::bounded_sum`).
-    pub bounded_shortcut_sums: bool,
+    /// `shortcut-sums=wide|bounded|auto`: whether a conv with a shortcut GEMM on the staged or
+    /// wgmma kernel adds its residual sum in 32 bits where a bound holds (`Tiling::bounded_sum`).
+    pub shortcut_sums: ShortcutSums,
+}
+
+/// `convert-qnn-to-tcconv{shortcut-sums=...}`: how a conv with a shortcut GEMM adds its two
+/// requantized terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ShortcutSums {
+    /// In 64 bits, saturated to i32.
+    #[default]
+    Wide,
+    /// In 32 bits where the bias bound holds, on every staged and wgmma conv.
+    Bounded,
+    /// Bounded where the kernel keeps its register budget with the bias branch: the wgmma kernel
+    /// over 4-bit operands, and the staged kernel's 64 x 64 tiles over 4-bit operands without
+    /// sliced K or a cluster, which [`Kernel::registers`] builds for 168 registers. Elsewhere
+    /// ptxas decides and takes more: ResNet-18 W4A4's 32 x 32 tiles with K sliced across warps
+    /// spill 124-136 bytes (4-24 without), its 32 x 64 tiles at batch 8 take 185-188 registers
+    /// (144-153), and ResNet-50 W8A8's 8-bit first units 220 (166).
+    Auto,
+}
+
+impl ShortcutSums {
+    /// Whether a conv with a shortcut GEMM on `kernel` takes the bounded sum.
+    pub fn bounded_on(self, kernel: &Kernel) -> bool {
+        match (self, kernel) {
+            (ShortcutSums::Wide, _) => false,
+            (ShortcutSums::Bounded, k) => matches!(k.family(), Family::Staged | Family::Wgmma),
+            (ShortcutSums::Auto, Kernel::Wgmma(p)) => p.widen,
+            (ShortcutSums::Auto, Kernel::Staged(p)) => {
+                p.widen && p.bm == 64 && p.bn == 64 && p.ksplit == 1 && p.cluster == 1
+            }
+            (ShortcutSums::Auto, _) => false,
+        }
+    }
 }
 
 /// `convert-qnn-to-tcconv{weights=...}`: how the wgmma convs' 4-bit weights are stored.
@@ -1005,7 +1038,7 @@ impl<'g> Lowering<'g> {
                 conv.residual = Some(self.buffer(n.operands[n.operands.len() - 1], l));
             }
         }
-        let (family, writes_second, wgmma_tile, k_cluster, tiles_per_block) = {
+        let (family, writes_second, wgmma_tile, k_cluster, tiles_per_block, bounded_sum) = {
             let spec = ConvSpec::conv(&conv, &self.p.buffers, &self.p.weights);
             let k = kernel.unwrap_or_else(|| self.kernel(&conv));
             let wgmma_tile = match &k {
@@ -1028,12 +1061,11 @@ impl<'g> Lowering<'g> {
                 wgmma_tile,
                 k_cluster,
                 tiles_per_block,
+                conv.shortcut.is_some() && self.opts.shortcut_sums.bounded_on(&k),
             )
         };
         conv.family = family;
-        conv.tiling.bounded_sum = self.opts.bounded_shortcut_sums
-            && conv.shortcut.is_some()
-            && matches!(family, Family::Staged | Family::Wgmma);
+        conv.tiling.bounded_sum = bounded_sum;
         conv.tiling.k_cluster = k_cluster;
         conv.tiling.tiles_per_block = tiles_per_block;
         // the wgmma kernel's tile is the op's block tile

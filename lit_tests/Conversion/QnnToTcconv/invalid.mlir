@@ -18,7 +18,7 @@
 // WGMMA-WS: error: {{.*}}kernel=wgmma_ws needs target=sm_90a (wgmma is an sm_90a instruction), not sm_80
 // MAPS: error: convert-qnn-to-tcconv: maps 'i8' is not auto, i32 or narrow16
 // STAGED-WEIGHTS: error: convert-qnn-to-tcconv: staged-weights 'tiles' is not packed or widened
-// SHORTCUT-SUMS: error: convert-qnn-to-tcconv: shortcut-sums 'narrow' is not wide or bounded
+// SHORTCUT-SUMS: error: convert-qnn-to-tcconv: shortcut-sums 'narrow' is not wide, bounded or auto
 // VERIFY: invalid.mlir:[[@LINE+3]]:{{[0-9]+}}: error: 'qnn.conv2d' weight has 5 input channels
 func.func @bad(%x: tensor<1x3x8x8xi8>) -> tensor<1x4x6x6xi32> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<4x5x3x3xi8>

@@ -14,6 +14,9 @@
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a shortcut-sums=bounded},tcconv-verify)' | FileCheck %s --check-prefix=BOUNDED
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcut-sums=bounded},tcconv-verify)' | FileCheck %s --check-prefix=BOUNDED
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcut-sums=bounded shortcuts=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// shortcut-sums=auto takes the bounded sum where the kernel keeps its register budget with the
+// bias branch: the wgmma kernel and the staged kernel over 4-bit operands without sliced K.
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a shortcut-sums=auto},tcconv-verify)' | FileCheck %s --check-prefix=SUMSAUTO
 // The warp-specialized wgmma kernel runs no shortcut: with kernel=wgmma_ws both convs take it apart.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma_ws},tcconv-verify)' | FileCheck %s --check-prefix=WS
 
@@ -26,6 +29,8 @@
 // CHECK-NOT: "tcconv.conv2d"
 // CHECK-NOT: bounded_sum
 // BOUNDED-LABEL: func.func @strided_shortcut
+// SUMSAUTO-LABEL: func.func @strided_shortcut
+// SUMSAUTO: "tcconv.conv2d"{{.*}}bounded_sum = true,{{.*}}family = "wgmma"
 // BOUNDED: "tcconv.conv2d"{{.*}}block_tile = array<i64: {{[0-9, ]+}}>, {{(blocks_per_sm = [0-9]+ : i64, )?}}bounded_sum = true,{{.*}}shortcut_strides = array<i64: 2, 2>
 // WGMMA-LABEL: func.func @strided_shortcut
 // WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 2, 2>
@@ -95,6 +100,11 @@ func.func @shortcut_with_a_3x3_kernel(%x: tensor<2x64x5x5xui4>, %y: tensor<2x32x
 // AUTO90A-COUNT-1: "tcconv.conv2d"
 // AUTO90A-SAME: family = "staged"
 // AUTO90A-SAME: shortcut_strides = array<i64: 2, 2>
+// SUMSAUTO-LABEL: func.func @shortcut_of_a_split_k_conv
+// SUMSAUTO-NOT: bounded_sum
+// SUMSAUTO: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}shortcut_strides
+// SUMSAUTO-NOT: bounded_sum
+// SUMSAUTO-LABEL: func.func @shortcut_of_a_cluster_split_conv
 func.func @shortcut_of_a_split_k_conv(%x: tensor<1x256x7x7xui4>, %y: tensor<1x128x14x14xui4>) -> tensor<1x256x7x7xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<256x256x3x3xi4>
   %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
@@ -117,6 +127,9 @@ func.func @shortcut_of_a_split_k_conv(%x: tensor<1x256x7x7xui4>, %y: tensor<1x12
 // AUTO90A-COUNT-1: "tcconv.conv2d"
 // AUTO90A-SAME: family = "staged"
 // AUTO90A-SAME: shortcut_strides = array<i64: 2, 2>
+// SUMSAUTO: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}shortcut_strides
+// SUMSAUTO-NOT: bounded_sum
+// SUMSAUTO-LABEL: func.func @shortcut_in_one_warpgroup_tiles
 func.func @shortcut_of_a_cluster_split_conv(%x: tensor<1x512x7x7xui4>, %y: tensor<1x256x14x14xui4>) -> tensor<1x512x7x7xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<512x512x3x3xi4>
   %b = "qnn.weight"() {name = "b"} : () -> tensor<512xi32>
@@ -133,6 +146,7 @@ func.func @shortcut_of_a_cluster_split_conv(%x: tensor<1x512x7x7xui4>, %y: tenso
 // AUTO90A-LABEL: func.func @shortcut_in_one_warpgroup_tiles
 // AUTO90A: "tcconv.conv2d"{{.*}}block_tile = array<i64: 64, 64, {{[0-9]+}}>{{.*}}family = "wgmma"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>{{.*}}shortcut_strides = array<i64: 1, 1>
 // AUTO90A-NOT: "tcconv.conv2d"
+// SUMSAUTO: "tcconv.conv2d"{{.*}}bounded_sum = true,{{.*}}family = "wgmma"
 func.func @shortcut_in_one_warpgroup_tiles(%x: tensor<8x64x56x56xui4>, %y: tensor<8x64x56x56xui4>) -> tensor<8x256x56x56xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<256x64x1x1xi4>
   %b = "qnn.weight"() {name = "b"} : () -> tensor<256xi32>
@@ -153,6 +167,8 @@ func.func @shortcut_in_one_warpgroup_tiles(%x: tensor<8x64x56x56xui4>, %y: tenso
 // AUTO90A: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>{{.*}}shortcut_strides = array<i64: 1, 1>
 // AUTO90A-NOT: "tcconv.conv2d"
 // WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 1, 1>
+// SUMSAUTO-LABEL: func.func @shortcut_pinned_to_the_staged_kernel
+// SUMSAUTO: "tcconv.conv2d"{{.*}}bounded_sum = true,{{.*}}family = "staged"
 func.func @shortcut_pinned_to_the_staged_kernel(%x: tensor<16x128x28x28xui4>, %y: tensor<16x128x28x28xui4>) -> tensor<16x512x28x28xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<512x128x1x1xi4>
   %b = "qnn.weight"() {name = "b"} : () -> tensor<512xi32>
@@ -174,6 +190,8 @@ func.func @shortcut_pinned_to_the_staged_kernel(%x: tensor<16x128x28x28xui4>, %y
 // AUTO90A: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1, 1, 1>{{.*}}shortcut_strides = array<i64: 2, 2>
 // AUTO90A-NOT: "tcconv.conv2d"
 // WGMMA: "tcconv.conv2d"{{.*}}family = "wgmma"{{.*}}shortcut_strides = array<i64: 2, 2>
+// SUMSAUTO-LABEL: func.func @wide_shortcut_pins_the_pair_to_the_staged_kernel
+// SUMSAUTO: "tcconv.conv2d"{{.*}}bounded_sum = true,{{.*}}family = "staged"
 func.func @wide_shortcut_pins_the_pair_to_the_staged_kernel(%x: tensor<256x128x28x28xui4>, %y: tensor<256x256x56x56xui4>) -> tensor<256x512x28x28xui4> {
   %w = "qnn.weight"() {name = "w"} : () -> tensor<512x128x1x1xi4>
   %b = "qnn.weight"() {name = "b"} : () -> tensor<512xi32>
@@ -182,4 +200,25 @@ func.func @wide_shortcut_pins_the_pair_to_the_staged_kernel(%x: tensor<256x128x2
   %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<256x256x56x56xui4>, tensor<512x256x1x1xi4>, tensor<512xi32>) -> tensor<256x512x28x28xi32>
   %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 15>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<256x128x28x28xui4>, tensor<512x128x1x1xi4>, tensor<512xi32>, tensor<256x512x28x28xi32>) -> tensor<256x512x28x28xui4>
   return %r : tensor<256x512x28x28xui4>
+}
+
+// Over 8-bit operands the staged kernel with the bias branch leaves ptxas more registers than
+// its budget (ResNet-50 W8A8's stage-3 / 4 first units: 166 -> 220): auto keeps the 64-bit sum.
+// CHECK-LABEL: func.func @shortcut_over_8_bit_operands
+// WGMMA-LABEL: func.func @shortcut_over_8_bit_operands
+// SEPARATE-LABEL: func.func @shortcut_over_8_bit_operands
+// AUTO90A-LABEL: func.func @shortcut_over_8_bit_operands
+// SUMSAUTO-LABEL: func.func @shortcut_over_8_bit_operands
+// SUMSAUTO: "tcconv.conv2d"{{.*}}family = "staged"{{.*}}shortcut_strides = array<i64: 1, 1>
+// SUMSAUTO-NOT: bounded_sum
+// BOUNDED-LABEL: func.func @shortcut_over_8_bit_operands
+// BOUNDED: "tcconv.conv2d"{{.*}}bounded_sum = true,
+func.func @shortcut_over_8_bit_operands(%x: tensor<16x128x28x28xui8>, %y: tensor<16x128x28x28xui8>) -> tensor<16x512x28x28xui8> {
+  %w = "qnn.weight"() {name = "w"} : () -> tensor<512x128x1x1xi8>
+  %b = "qnn.weight"() {name = "b"} : () -> tensor<512xi32>
+  %sw = "qnn.weight"() {name = "sw"} : () -> tensor<512x128x1x1xi8>
+  %sb = "qnn.weight"() {name = "sb"} : () -> tensor<512xi32>
+  %s = "qnn.conv2d"(%y, %sw, %sb) {kernel_layout = "OIHW", layout = "NCHW", padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<16x128x28x28xui8>, tensor<512x128x1x1xi8>, tensor<512xi32>) -> tensor<16x512x28x28xi32>
+  %r = "qnn.conv2d_fused"(%x, %w, %b, %s) {clamp = array<i64: -2147483648, 2147483647>, epilogue = "residual", kernel_layout = "OIHW", layout = "NCHW", multiplier = array<i32: 1207959552>, operandSegmentSizes = array<i32: 1, 1, 1, 1>, padding = array<i64: 0, 0, 0, 0>, relu = true, residual_multiplier = array<i32: 1610612736>, residual_shift = array<i32: 31>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 1, 1>, then_clamp = array<i64: 0, 255>, then_multiplier = array<i32: 1315059792>, then_rounding = "half_to_even", then_shift = array<i32: 36>, then_zero_point = 0 : i64, zero_point = 0 : i64} : (tensor<16x128x28x28xui8>, tensor<512x128x1x1xi8>, tensor<512xi32>, tensor<16x512x28x28xi32>) -> tensor<16x512x28x28xui8>
+  return %r : tensor<16x512x28x28xui8>
 }
