@@ -7,8 +7,9 @@
 use crate::optimized;
 use nibble_models::conv::{conv_network, ConvConfig};
 use nibble_qnn::tensor::{Rng, Tensor};
-use nibble_tcconv::lower::{lower, LowerOptions};
+use nibble_tcconv::lower::{lower, LowerOptions, ShortcutSums};
 use nibble_tcconv::program::TcOp;
+use nibble_tcconv::select::Family;
 use nibble_tcconv::target::Target;
 
 fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
@@ -77,4 +78,63 @@ fn random_shortcut_tails_match_the_reference_on_every_target() {
         }
     }
     assert!(fused > 0, "no tail ran its shortcut in the conv's kernel");
+}
+
+/// The convs with a shortcut GEMM that take the bounded residual sum under `sums`: (index in
+/// `p.ops`, family).
+fn bounded_sums(tail: &ConvConfig, target: Target, sums: ShortcutSums) -> Vec<(usize, Family)> {
+    let (g, _) = conv_network(tail).unwrap();
+    let opts = LowerOptions {
+        shortcut_sums: sums,
+        ..Default::default()
+    };
+    let p = lower(&optimized(&g, target), target, &opts).unwrap();
+    nibble_tcconv::verify::verify_program(&p)
+        .unwrap_or_else(|e| panic!("{tail:?} {target} {sums:?}: {e:?}"));
+    p.ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            TcOp::Conv2d(c) if c.tiling.bounded_sum => {
+                assert!(
+                    c.shortcut.is_some(),
+                    "{tail:?} {target}: bounded without a shortcut"
+                );
+                Some((i, c.family))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn shortcut_sums_mark_only_shortcut_convs_on_the_staged_and_wgmma_kernels() {
+    // the option changes only the flag: the verifier takes every program, `auto` marks a subset
+    // of what `bounded` marks, and only over 4-bit operands
+    let mut rng = Rng(20261208);
+    let (mut bounded, mut auto) = (0, 0);
+    for i in 0..16 {
+        let tail = random_tail(&mut rng, 800 + i);
+        for target in Target::ALL {
+            assert!(bounded_sums(&tail, target, ShortcutSums::Wide).is_empty());
+            let b = bounded_sums(&tail, target, ShortcutSums::Bounded);
+            let a = bounded_sums(&tail, target, ShortcutSums::Auto);
+            for (_, f) in &b {
+                assert!(
+                    matches!(f, Family::Staged | Family::Wgmma),
+                    "{tail:?} {target}: {f:?}"
+                );
+            }
+            assert!(
+                a.iter().all(|x| b.contains(x)),
+                "{tail:?} {target}: {a:?} not in {b:?}"
+            );
+            if tail.bits == 8 {
+                assert!(a.is_empty(), "{tail:?} {target}: auto over 8-bit operands");
+            }
+            bounded += b.len();
+            auto += a.len();
+        }
+    }
+    assert!(auto > 0 && bounded > auto, "bounded {bounded}, auto {auto}");
 }
