@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Random odd-shaped convs through the whole compiler, on every target.
+
+    fuzz/shape_sweep.py [--seed S] [--count N] [--large] [--keep DIR]
+
+Each conv (`nibble-gen conv`: batch, channels, map size, kernel, stride, padding, 4 or 8 bits,
+sometimes depthwise, a residual-unit tail with a shortcut, or a 1x1 conv after it) is lowered with
+`qnn-to-ptx` for every target, and on sm_90a also with `kernel=wgmma`, `shortcut-sums=auto` and
+`chains=cluster`; ptxas must accept each PTX, and the CPU reference must run the artifact. A
+failure is printed with its shape and options; the exit status is 1 if any failed. `--large`
+takes batches 16-100 and maps up to 56 a side (where the narrow16 maps and streams start) and
+skips the CPU reference run. Needs nibble-gen, nibble-opt and nibble-run (on PATH, else
+target/release) and ptxas (scripts/find-ptxas.sh).
+"""
+import argparse
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def tool(name):
+    """A nibble tool: the one on PATH (lit puts the tested build first), else target/release's."""
+    return shutil.which(name) or str(ROOT / "target" / "release" / name)
+
+TARGETS = ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"]
+SM90A_OPTIONS = ["", " kernel=wgmma", " shortcut-sums=auto", " chains=cluster"]
+
+
+def random_conv(rng, large):
+    n = rng.choice([16, 24, 32, 64, 100] if large else [1, 1, 2, 3, 5, 8, 17, 33])
+    c = rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 16, 24, 31, 32, 48, 64, 96, 100, 128, 256])
+    size = rng.choice([3, 7, 14, 15, 28, 29, 56] if large else [1, 2, 3, 4, 5, 7, 9, 13, 14, 17, 28, 31])
+    o = rng.choice([1, 2, 3, 5, 8, 10, 16, 24, 33, 64, 72, 100, 128, 256])
+    k = rng.choice([1, 1, 3, 3, 5, 7, 2, 4])
+    s = rng.choice([1, 1, 2, 3])
+    p = rng.choice([0, k // 2, 1])
+    if size + 2 * p < k:
+        p = (k - size + 1) // 2 + 1
+    bits = rng.choice([4, 8])
+    extra = []
+    r = rng.random()
+    if r < 0.15 and c == o:
+        extra = ["--groups", str(c)]
+    elif r < 0.3 and k == 1 and s == 1:
+        extra = ["--then", str(rng.choice([8, 16, 40, 64]))]
+    elif r < 0.45:
+        extra = ["--shortcut", f"{rng.choice([16, 32, 64])},{rng.choice([1, 2])}"]
+    return f"{n},{c},{size},{o},{k},{s},{p}", bits, extra
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=30)
+    ap.add_argument("--large", action="store_true")
+    ap.add_argument("--keep", help="keep the models and artifacts in this directory")
+    a = ap.parse_args()
+    ptxas = subprocess.run([str(ROOT / "scripts" / "find-ptxas.sh")], capture_output=True, text=True).stdout.strip()
+    if not ptxas:
+        sys.exit("shape_sweep: no ptxas (scripts/setup.sh installs it)")
+    work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="shape-sweep-"))
+    rng = random.Random(a.seed)
+    failed = 0
+
+    def fail(what, shape, bits, extra, detail):
+        nonlocal failed
+        failed += 1
+        print(f"FAIL {what} {shape} {bits}-bit {' '.join(extra)}: {detail.strip()[:400]}", flush=True)
+
+    for i in range(a.count):
+        shape, bits, extra = random_conv(rng, a.large)
+        before = failed
+        d = work / str(i)
+        shutil.rmtree(d, ignore_errors=True)
+        gen = subprocess.run([tool("nibble-gen"), "conv", "--shape", shape, "--bits", str(bits),
+                              "--seed", str(i), "-o", str(d)] + extra, capture_output=True, text=True)
+        if gen.returncode != 0:
+            # a shape nibble-gen rejects (its own checks) is reported, not counted
+            print(f"skip {shape} {bits}-bit {' '.join(extra)}: {gen.stderr.strip()[:200]}")
+            continue
+        for t in TARGETS:
+            for opts in SM90A_OPTIONS if t == "sm_90a" else [""]:
+                art = d / ("art-" + t + opts.replace(" ", "_").replace("=", "-"))
+                r = subprocess.run([tool("nibble-opt"), str(d / "model.mlir"),
+                                    f"--pass-pipeline=builtin.module(qnn-to-ptx{{target={t}{opts}}})",
+                                    "--emit=artifact", "--weights", str(d / "weights.safetensors"), "-o", str(art)],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    fail(f"nibble-opt {t}{opts}", shape, bits, extra, r.stderr)
+                    continue
+                q = subprocess.run([ptxas, f"-arch={t}", str(art / "kernels.ptx"), "-o", "/dev/null"],
+                                   capture_output=True, text=True)
+                if q.returncode != 0:
+                    fail(f"ptxas {t}{opts}", shape, bits, extra, q.stderr)
+        if not a.large:
+            c = subprocess.run([tool("nibble-run"), str(d / "art-sm_90a"), "--cpu", "--seed", "3"],
+                               capture_output=True, text=True)
+            if c.returncode != 0:
+                fail("nibble-run --cpu", shape, bits, extra, c.stderr)
+        if failed == before:
+            print(f"ok {i} {shape} {bits}-bit {' '.join(extra)}", flush=True)
+        if not a.keep:
+            shutil.rmtree(d, ignore_errors=True)
+    print(f"shape_sweep: {a.count} convs, {failed} failures")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+// Random odd-shaped convs (fuzz/shape_sweep.py: batch 1-33, 1-256 channels, 1-31 pixels a side,
+// kernels 1-7, strides 1-3, depthwise, residual-unit tails with a shortcut, conv pairs; 4- and
+// 8-bit) compile with qnn-to-ptx for every target, and on sm_90a also with kernel=wgmma,
+// shortcut-sums=auto and chains=cluster; ptxas accepts every PTX and the CPU reference runs
+// each artifact. The script names each failure's shape and options.
+// REQUIRES: ptxas
+// RUN: %python %S/../../fuzz/shape_sweep.py --seed 7 --count 12 | FileCheck %s
+// CHECK-NOT: FAIL
+// CHECK: shape_sweep: 12 convs, 0 failures
