@@ -105,6 +105,8 @@ def main():
             print(f"ok {i} {shape} {bits}-bit {' '.join(extra)}", flush=True)
         if not a.keep:
             shutil.rmtree(d, ignore_errors=True)
+    if not a.keep:
+        shutil.rmtree(work, ignore_errors=True)
     print(f"shape_sweep: {a.count} convs, {failed} failures")
     sys.exit(1 if failed else 0)
 
