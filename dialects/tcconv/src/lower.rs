@@ -142,10 +142,12 @@ pub enum ShortcutSums {
     Bounded,
     /// Bounded where the kernel keeps its register budget with the bias branch: the wgmma kernel
     /// over 4-bit operands, and the staged kernel's 64 x 64 tiles over 4-bit operands without
-    /// sliced K or a cluster, which [`Kernel::registers`] builds for 168 registers. Elsewhere
-    /// ptxas decides and takes more: ResNet-18 W4A4's 32 x 32 tiles with K sliced across warps
-    /// spill 124-136 bytes (4-24 without), its 32 x 64 tiles at batch 8 take 185-188 registers
-    /// (144-153), and ResNet-50 W8A8's 8-bit first units 220 (166).
+    /// sliced K or a cluster, which [`Kernel::registers`] builds for 168 registers where the
+    /// grid gives an SM several blocks (on a smaller grid ptxas takes what it needs: 185 for
+    /// ResNet-18 W4A4's stage-2 first unit at batch 8, still one wave). Elsewhere ptxas takes
+    /// more with the branch: ResNet-18 W4A4's 32 x 32 tiles with K sliced across warps spill
+    /// 124-136 bytes (4-24 without), its 32 x 64 tile at batch 8 188 registers (153), ResNet-50
+    /// W8A8's 8-bit first units 220 (166).
     Auto,
 }
 
