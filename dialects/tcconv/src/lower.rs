@@ -11,7 +11,7 @@ use crate::buffer::{padded_channels, padded_dims, ActBuffer};
 use crate::program::*;
 use crate::select::{
     choose, fuses_input_quantize, k_cluster, simple_writes_second, staged_plan, Choice, ConvSpec,
-    Family, Kernel,
+    Family, Kernel, ShortcutSpec,
 };
 use crate::target::Target;
 use nibble_qnn::graph::{Epilogue, EpilogueKind, Graph, Op, RequantizeStep, ValueId};
@@ -141,27 +141,39 @@ pub enum ShortcutSums {
     /// In 32 bits where the bias bound holds, on every staged and wgmma conv.
     Bounded,
     /// Bounded where the kernel keeps its register budget with the bias branch: the wgmma kernel
-    /// over 4-bit operands, and the staged kernel's 64 x 64 tiles over 4-bit operands without
-    /// sliced K or a cluster, which [`Kernel::registers`] builds for 168 registers where the
-    /// grid gives an SM several blocks (on a smaller grid ptxas takes what it needs: 185 for
-    /// ResNet-18 W4A4's stage-2 first unit at batch 8, still one wave). Elsewhere ptxas takes
-    /// more with the branch: ResNet-18 W4A4's 32 x 32 tiles with K sliced across warps spill
-    /// 124-136 bytes (4-24 without), its 32 x 64 tile at batch 8 188 registers (153), ResNet-50
-    /// W8A8's 8-bit first units 220 (166).
+    /// over 4-bit operands, and the staged kernels whose registers [`Kernel::registers`] sets
+    /// with the branch (64 x 64 tiles over 4-bit operands without sliced K or a cluster): 168
+    /// where the grid gives an SM several blocks; on a smaller grid ptxas takes what it needs
+    /// (185 for ResNet-18 W4A4's stage-2 first unit at batch 8, still one wave). Elsewhere ptxas
+    /// takes more with the branch: ResNet-18 W4A4's 32 x 32 tiles with K sliced across warps
+    /// spill 124-136 bytes (4-24 without), its 32 x 64 tile at batch 8 188 registers (153),
+    /// ResNet-50 W8A8's 8-bit first units 220 (166).
     Auto,
 }
 
 impl ShortcutSums {
-    /// Whether a conv with a shortcut GEMM on `kernel` takes the bounded sum.
-    pub fn bounded_on(self, kernel: &Kernel) -> bool {
+    /// Whether a conv with a shortcut GEMM (`spec`) on `kernel` takes the bounded sum: only on
+    /// the staged and wgmma kernels, and under `auto` where the branch keeps the kernel's
+    /// register budget: over 4-bit operands on the wgmma kernel, and on a staged kernel whose
+    /// registers [`Kernel::registers`] sets with the branch.
+    pub fn bounded_on(self, kernel: &Kernel, spec: &ConvSpec, target: Target) -> bool {
+        if !matches!(kernel.family(), Family::Staged | Family::Wgmma) {
+            return false;
+        }
         match (self, kernel) {
             (ShortcutSums::Wide, _) => false,
-            (ShortcutSums::Bounded, k) => matches!(k.family(), Family::Staged | Family::Wgmma),
+            (ShortcutSums::Bounded, _) => true,
             (ShortcutSums::Auto, Kernel::Wgmma(p)) => p.widen,
-            (ShortcutSums::Auto, Kernel::Staged(p)) => {
-                p.widen && p.bm == 64 && p.bn == 64 && p.ksplit == 1 && p.cluster == 1
+            (ShortcutSums::Auto, _) => {
+                let bounded = ConvSpec {
+                    shortcut: spec.shortcut.map(|sc| ShortcutSpec {
+                        bounded_sum: true,
+                        ..sc
+                    }),
+                    ..*spec
+                };
+                kernel.registers(&bounded, target).is_some()
             }
-            (ShortcutSums::Auto, _) => false,
         }
     }
 }
@@ -1063,7 +1075,8 @@ impl<'g> Lowering<'g> {
                 wgmma_tile,
                 k_cluster,
                 tiles_per_block,
-                conv.shortcut.is_some() && self.opts.shortcut_sums.bounded_on(&k),
+                conv.shortcut.is_some()
+                    && self.opts.shortcut_sums.bounded_on(&k, &spec, self.target),
             )
         };
         conv.family = family;
