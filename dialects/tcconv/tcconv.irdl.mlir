@@ -126,10 +126,12 @@ irdl.dialect @tcconv {
       "clamp" = %cl, "relu" = %relu }
   }
 
-  // Max or average pooling over a channels-innermost buffer.
+  // Max or average pooling over a channels-innermost buffer; an optional second output holds
+  // the requantize (`second_*` attributes) of the first.
   irdl.operation @pool2d {
     %i = irdl.base "!builtin.memref"
     %o = irdl.base "!builtin.memref"
+    %s = irdl.base "!builtin.memref"
     %k0 = irdl.is "max"
     %k1 = irdl.is "avg"
     %k2 = irdl.is "avg_f32"
@@ -137,7 +139,7 @@ irdl.dialect @tcconv {
     %kernel = irdl.base "#builtin.dense_array"
     %strides = irdl.base "#builtin.dense_array"
     %padding = irdl.base "#builtin.dense_array"
-    irdl.operands(input: %i, output: %o)
+    irdl.operands(input: %i, output: %o, second: optional %s)
     irdl.attributes { "kind" = %kind, "kernel" = %kernel, "strides" = %strides, "padding" = %padding }
   }
 

@@ -26,6 +26,15 @@
 // RUN: nibble-opt %t/r18/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_86 blocks-per-sm=16})' --emit=artifact --weights %t/r18/weights.safetensors -o %t/r18-occupancy > /dev/null
 // RUN: %ptxas -arch=sm_86 --warning-as-error %t/r18-occupancy/kernels.ptx -o %t/r18-occupancy.cubin
 
+// With pool-requantize=second the max pool writes the pooled stem map and its 4-bit requantize
+// (no elementwise kernel left), i16 maps narrow16 on sm_90a at batch 16:
+// RUN: nibble-opt %t/r18/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_90a pool-requantize=second})' --emit=artifact --weights %t/r18/weights.safetensors -o %t/r18-second > /dev/null
+// RUN: not grep -q '_elementwise(' %t/r18-second/kernels.ptx
+// RUN: %ptxas -arch=sm_90a --warning-as-error %t/r18-second/kernels.ptx -o %t/r18-second.cubin
+// RUN: nibble-opt %t/r18b1/model.mlir --pass-pipeline='builtin.module(qnn-to-ptx{target=sm_75 pool-requantize=second})' --emit=artifact --weights %t/r18b1/weights.safetensors -o %t/r18b1-second > /dev/null
+// RUN: not grep -q '_elementwise(' %t/r18b1-second/kernels.ptx
+// RUN: %ptxas -arch=sm_75 --warning-as-error %t/r18b1-second/kernels.ptx -o %t/r18b1-second.cubin
+
 // CHECK: r18 sm_75: ptxas ok, {{[0-9]+}} kernels, {{[0-9]+}} conv kernels spill
 // CHECK: r18 sm_80: ptxas ok
 // CHECK: r18 sm_86: ptxas ok

@@ -148,6 +148,11 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("stem") => lo.fuse_max_pool = true,
         Some(s) => return Err(format!("maxpool '{s}' is not separate or stem")),
     }
+    match options.get("pool-requantize").map(String::as_str) {
+        None | Some("separate") => {}
+        Some("second") => lo.pool_second = true,
+        Some(s) => return Err(format!("pool-requantize '{s}' is not separate or second")),
+    }
     match options.get("split-k").map(String::as_str) {
         None | Some("warps") => {}
         Some("cluster") => lo.k_cluster = true,
@@ -233,6 +238,7 @@ impl NibblePass for ConvertQnnToTcconv {
             ("pads", "quantize (default): a conv padding with a non-zero value (an input zero point) reads its input padded by the quantize that writes it, where that quantize has no other reader (one kernel fewer) | separate: a tcconv.pad kernel pads the input"),
             ("pools", "separate (default): every pool is a kernel of its own | dense: a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer; bit-exact, slower on an H100 at batch 1)"),
             ("maxpool", "separate (default): every max pool is a kernel of its own | stem: a max pool whose input only it reads runs in the kernel of the 3-channel stem conv that writes it (register-MMA, packed 4-bit output of <= 64 channels) at batch <= 8, each block recomputing the conv over its pooled tile's halo (one launch fewer; the conv's map never stored)"),
+            ("pool-requantize", "separate (default): a requantize of a pool's map is a kernel of its own | second: a requantize of a max / average pool's map that other ops read too (ResNet-18's pooled stem map: the first unit's residual reads it as it is, its first conv the 4-bit requantize) runs in the pool's kernel as a second output of the map's layout (tcconv.pool2d with a third operand and second_* attributes; one launch fewer, the map not read back)"),
             ("stem", "auto (default): s2d at batch >= 16 (SPACE_TO_DEPTH_MIN_BATCH), plain below | s2d: a stride-b conv (b >= 2, a kernel of at least b x b) of a quantized image whose pixels are fewer than 16 bytes reads the space-to-depth map the quantize writes (b b times the channels, each pixel a 16-byte row) as a stride-1 conv without padding of a ceil(K / b) kernel, where the staged or wgmma kernel takes it (ResNet's 7x7 / 2 stem over 3 channels: 4x4 over 16 channels) | plain: the conv reads the quantize's map as it is"),
             ("split-k", "warps (default): a staged conv of few tiles and a long K loop slices K across the warps of its blocks | cluster: also across the blocks of a thread-block cluster (sm_90+; tcconv.conv2d {k_cluster = N}): 1.8-6.4% slower at batch 1 on an H100, where its launches cannot be programmatic"),
             ("blocks-per-sm", "each family's rule (default) | 1 .. 16: the staged and wgmma conv kernels built for that many blocks an SM (`.minnctapersm`: ptxas keeps a thread's registers within the SM's share), or for the most their shared memory, threads and registers allow (tcconv.conv2d {blocks_per_sm = N})"),

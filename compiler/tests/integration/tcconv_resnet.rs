@@ -411,3 +411,79 @@ fn resnet18_i16_maps_in_narrow16_storage() {
             .any(|b| b.narrow && b.elem == ElemType::I16));
     }
 }
+
+/// `pool-requantize=second`: ResNet-18's pooled stem map, read by the first unit's residual and
+/// (requantized) by its first conv, is requantized by the max pool's kernel as a second output.
+/// The program has one op fewer, no requantize of the pooled map is left, it verifies and it
+/// still matches the reference (W4A4 and W8A8, exact and inexact tiles, i16 maps in 32-bit words
+/// and in narrow16 storage, sm_90a and sm_80).
+#[test]
+fn resnet18_pooled_map_requantize_as_the_pools_second_output() {
+    use nibble_tcconv::program::Elementwise;
+    for (bits, batch, seed, target, maps) in [
+        (
+            BitConfig::uniform4(Arch::ResNet18),
+            16,
+            21,
+            Target::Sm90a,
+            StreamChoice::Narrow16,
+        ),
+        (
+            BitConfig::uniform4(Arch::ResNet18),
+            3,
+            22,
+            Target::Sm80,
+            StreamChoice::I32,
+        ),
+        (
+            BitConfig::uniform8(Arch::ResNet18),
+            5,
+            23,
+            Target::Sm90a,
+            StreamChoice::I32,
+        ),
+        (
+            BitConfig::uniform8(Arch::ResNet18),
+            16,
+            24,
+            Target::Sm75,
+            StreamChoice::Narrow16,
+        ),
+    ] {
+        let (g, w, x, want) = example(Arch::ResNet18, bits, batch, seed);
+        let opt = optimized(&g, target);
+        let opts = |pool_second| LowerOptions {
+            maps,
+            pool_second,
+            ..Default::default()
+        };
+        let separate = lower(&opt, target, &opts(false)).unwrap();
+        let p = lower(&opt, target, &opts(true)).unwrap();
+        let what = format!(
+            "{target} batch {batch} {:?} maps {maps:?}",
+            p.buffers[0].elem
+        );
+        assert_eq!(p.ops.len() + 1, separate.ops.len(), "{what}");
+        let (map, second) = p
+            .ops
+            .iter()
+            .find_map(|o| match o {
+                TcOp::Pool {
+                    output,
+                    second: Some(s),
+                    ..
+                } => Some((*output, s.output)),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{what}: a pool with a second output"));
+        assert!(
+            !p.ops.iter().any(|o| matches!(o, TcOp::Elementwise {
+                op: Elementwise::Requantize { .. }, inputs, .. } if inputs.contains(&map))),
+            "{what}: the pooled map's requantize is gone"
+        );
+        // the residual conv reads the map, a conv the second output
+        assert!(p.ops.iter().any(|o| o.reads().contains(&map)), "{what}");
+        assert!(p.ops.iter().any(|o| o.reads().contains(&second)), "{what}");
+        interpret_equals(&p, &w, std::slice::from_ref(&x), &want[0], &what);
+    }
+}

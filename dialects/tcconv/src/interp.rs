@@ -145,23 +145,34 @@ pub fn run_buffers(
         })()
         .map_err(|e| format!("@{}: op {k} (tcconv.{}): {e}", p.name, op.mnemonic()))?;
         bufs[out] = Some(res);
-        // a conv's second output is the requantize of its first (`Conv::second_requantize`)
-        if let TcOp::Conv2d(c) = op {
-            match (c.second, c.second_requantize()) {
-                (None, _) => {}
-                (Some(b), Some(rq)) if b < p.buffers.len() => {
-                    let res = cx.exec(&rq, &bufs).map_err(|e| {
-                        format!("@{}: op {k} (tcconv.conv2d) second output: {e}", p.name)
-                    })?;
-                    bufs[b] = Some(res);
+        // a conv's or pool's second output is the requantize of its first (`TcOp::second_op`)
+        if let TcOp::Conv2d(Conv {
+            second: Some(b),
+            epilogue: Epilogue { second: None, .. },
+            ..
+        }) = op
+        {
+            return Err(format!(
+                "@{}: op {k} (tcconv.conv2d): second output buffer {b} needs second_* epilogue attributes",
+                p.name
+            ));
+        }
+        if let Some(rq) = op.second_op() {
+            let b = rq.writes();
+            let res = (|| {
+                if b >= p.buffers.len() {
+                    return Err(format!("writes buffer {b}, which does not exist"));
                 }
-                (Some(b), _) => {
-                    return Err(format!(
-                        "@{}: op {k} (tcconv.conv2d): second output buffer {b} needs second_* epilogue attributes and an existing buffer",
-                        p.name
-                    ))
-                }
-            }
+                cx.exec(&rq, &bufs)
+            })()
+            .map_err(|e| {
+                format!(
+                    "@{}: op {k} (tcconv.{}) second output: {e}",
+                    p.name,
+                    op.mnemonic()
+                )
+            })?;
+            bufs[b] = Some(res);
         }
     }
     bufs.truncate(nbufs);

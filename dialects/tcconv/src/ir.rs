@@ -398,6 +398,7 @@ pub fn build_func<'c>(
                 padding,
                 divisor,
                 requantize,
+                second,
             } => {
                 let name = match kind {
                     PoolKind::Max => "max",
@@ -433,7 +434,13 @@ pub fn build_func<'c>(
                 if let Some(q) = requantize {
                     q.entries("", &mut a);
                 }
-                (vec![bufs[input], bufs[output]], None, dict_text(a))
+                let mut v = vec![bufs[input], bufs[output]];
+                // a second output: its buffer the third operand, its requantize `second_*`
+                if let Some(sec) = second {
+                    sec.requantize.entries("second_", &mut a);
+                    v.push(bufs[&sec.output]);
+                }
+                (v, None, dict_text(a))
             }
             TcOp::Elementwise {
                 op: e,
@@ -1142,6 +1149,29 @@ pub fn program_of_func(func: OperationRef) -> Result<Program, LocatedError> {
                         zero_point: int(&op, "zero_point").map_err(err)?,
                         clamp: i64_array::<2>(&op, "clamp").map_err(err)?,
                     }),
+                },
+                second: {
+                    let step = nibble_qnn::ir::requantize_step(&op, "second").map_err(err)?;
+                    match (op.operand_count(), step) {
+                        (2, None) => None,
+                        (3, Some(requantize)) => Some(PoolSecond {
+                            output: operand(2)?,
+                            requantize,
+                        }),
+                        (3, None) => {
+                            return Err(err(
+                                "a second output operand needs the second_* requantize attributes"
+                                    .into(),
+                            ))
+                        }
+                        (2, Some(_)) => {
+                            return Err(err(
+                                "second_* requantize attributes need a second output operand"
+                                    .into(),
+                            ))
+                        }
+                        (n, _) => return Err(err(format!("expects 2 or 3 operands, got {n}"))),
+                    }
                 },
             }),
             "tcconv.elementwise" => {

@@ -129,6 +129,10 @@ pub struct LowerOptions {
     /// `shortcut-sums=wide|bounded|auto`: whether a conv with a shortcut GEMM on the staged or
     /// wgmma kernel adds its residual sum in 32 bits where a bound holds (`Tiling::bounded_sum`).
     pub shortcut_sums: ShortcutSums,
+    /// `pool-requantize=second`: a requantize of a pool's map that other ops read too runs in
+    /// the pool's kernel as its second output ([`fold_requantizes_into_pools`]: one launch
+    /// fewer, the map not read back). Not by default: not yet measured on a GPU.
+    pub pool_second: bool,
 }
 
 /// `convert-qnn-to-tcconv{shortcut-sums=...}`: how a conv with a shortcut GEMM adds its two
@@ -1342,6 +1346,7 @@ impl<'g> Lowering<'g> {
                         padding: *padding,
                         divisor,
                         requantize,
+                        second: None,
                     });
                 }
                 Op::AvgPool2dF32 {
@@ -1360,6 +1365,7 @@ impl<'g> Lowering<'g> {
                         padding: *padding,
                         divisor: None,
                         requantize: None,
+                        second: None,
                     });
                 }
                 Op::Flatten { .. } => {
@@ -1446,6 +1452,9 @@ impl<'g> Lowering<'g> {
         if self.opts.fuse_max_pool {
             fold_max_pools_into_stems(&mut self.p);
         }
+        if self.opts.pool_second {
+            fold_requantizes_into_pools(&mut self.p);
+        }
         if self.opts.chain >= 2 {
             let tiles = match self.opts.chain_tiles {
                 0 => crate::select::CHAIN_CLUSTER_MAX,
@@ -1527,6 +1536,7 @@ pub fn fold_max_pools_into_stems(p: &mut Program) {
             padding,
             divisor: None,
             requantize: None,
+            second: None,
         } = p.ops[i]
         else {
             return false;
@@ -1569,6 +1579,69 @@ pub fn fold_max_pools_into_stems(p: &mut Program) {
                 true
             }
             None => false,
+        }
+    })
+}
+
+/// A requantize of a max or average pool's map (`TcOp::Pool` without a second output) whose
+/// result has the map's dims, layout (channels innermost) and stored channels becomes the
+/// pool's second output ([`PoolSecond`]): the pool's kernel requantizes each pooled value as
+/// it stores it, so the requantize's launch and its pass over the map go. The requantize moves
+/// up to the pool; no op in between touches its output (only the requantize writes it, and
+/// nothing reads it before it is written). ResNet-18's pooled stem map: the residual of the
+/// first unit reads it as it is, the first conv its 4-bit requantize.
+pub fn fold_requantizes_into_pools(p: &mut Program) {
+    fold_ops(p, |p, i| {
+        let TcOp::Elementwise {
+            op:
+                Elementwise::Requantize {
+                    scales,
+                    rounding,
+                    zero_point,
+                    clamp,
+                    offset,
+                },
+            inputs,
+            output: r,
+        } = &p.ops[i]
+        else {
+            return false;
+        };
+        let (map, r) = match inputs[..] {
+            [m] if offset.is_empty() && *rounding != Rounding::F32Fma => (m, *r),
+            _ => return false,
+        };
+        let step = RequantizeStep {
+            scales: scales.clone(),
+            rounding: *rounding,
+            zero_point: *zero_point,
+            clamp: *clamp,
+        };
+        let Some(j) = (0..i).rev().find(|&j| p.ops[j].writes_all().contains(&map)) else {
+            return false;
+        };
+        let (y, z) = (&p.buffers[map], &p.buffers[r]);
+        let same = z.dims == y.dims
+            && z.layout == y.layout
+            && matches!(z.layout, Layout::NHWC | Layout::HWNC)
+            && z.stored_channels() == y.stored_channels();
+        let untouched = p.ops[j + 1..i]
+            .iter()
+            .all(|op| !op.reads().contains(&r) && !op.writes_all().contains(&r));
+        match &mut p.ops[j] {
+            TcOp::Pool {
+                kind: PoolKind::Max | PoolKind::Avg,
+                output,
+                second: second @ None,
+                ..
+            } if *output == map && same && untouched && r != map => {
+                *second = Some(PoolSecond {
+                    output: r,
+                    requantize: step,
+                });
+                true
+            }
+            _ => false,
         }
     })
 }
@@ -1750,6 +1823,7 @@ pub fn fold_pools_into_dense(p: &mut Program) {
             padding,
             divisor,
             ref requantize,
+            second: None,
             ..
         } = p.ops[i]
         else {

@@ -267,6 +267,13 @@ pub fn channel_scale(scales: &[f32], c: usize) -> f32 {
     }
 }
 
+/// A pool's second output ([`TcOp::Pool`]'s `second`): `output = requantize(pooled map)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoolSecond {
+    pub output: BufId,
+    pub requantize: RequantizeStep,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PoolKind {
     Max,
@@ -364,6 +371,11 @@ pub enum TcOp {
         /// `qnn.requantize` that was the pool's only reader (the pooled i32 map is never stored).
         #[serde(default)]
         requantize: Option<RequantizeStep>,
+        /// A second output written by the same kernel: the requantize of `output` (same dims,
+        /// layout and stored channels), fused from a `qnn.requantize` of the pooled map that
+        /// other ops read too (`convert-qnn-to-tcconv{pool-requantize=second}`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        second: Option<PoolSecond>,
     },
     /// A copy of `input` with `padding` ([top, left, bottom, right]) added around H x W, the
     /// border holding `value`: the explicit form of a conv's `padding_value`.
@@ -440,21 +452,40 @@ impl Conv {
     }
     pub fn second_requantize(&self) -> Option<TcOp> {
         let (b, o) = (self.second?, self.epilogue.second.as_ref()?);
-        Some(TcOp::Elementwise {
-            op: Elementwise::Requantize {
-                scales: o.scales.clone(),
-                rounding: o.rounding,
-                zero_point: o.zero_point,
-                clamp: o.clamp,
-                offset: vec![],
-            },
-            inputs: vec![self.output],
-            output: b,
-        })
+        Some(requantize_op(o, self.output, b))
+    }
+}
+
+/// The elementwise requantize `step` of buffer `input` into `output`: what a second output
+/// stands for.
+fn requantize_op(step: &RequantizeStep, input: BufId, output: BufId) -> TcOp {
+    TcOp::Elementwise {
+        op: Elementwise::Requantize {
+            scales: step.scales.clone(),
+            rounding: step.rounding,
+            zero_point: step.zero_point,
+            clamp: step.clamp,
+            offset: vec![],
+        },
+        inputs: vec![input],
+        output,
     }
 }
 
 impl TcOp {
+    /// What the op writes to its second output, as the elementwise requantize of its first
+    /// output that it stands for (a conv's `second`, a pool's `second`).
+    pub fn second_op(&self) -> Option<TcOp> {
+        match self {
+            TcOp::Conv2d(c) => c.second_requantize(),
+            TcOp::Pool {
+                output,
+                second: Some(s),
+                ..
+            } => Some(requantize_op(&s.requantize, *output, s.output)),
+            _ => None,
+        }
+    }
     pub fn mnemonic(&self) -> &'static str {
         match self {
             TcOp::Quantize { .. } => "quantize",
@@ -542,11 +573,15 @@ impl TcOp {
             _ => vec![],
         }
     }
-    /// Every buffer written: [`writes`](Self::writes), then a conv's second output.
+    /// Every buffer written: [`writes`](Self::writes), then a conv's or a pool's second output.
     pub fn writes_all(&self) -> Vec<BufId> {
         let mut v = vec![self.writes()];
-        if let TcOp::Conv2d(c) = self {
-            v.extend(c.second);
+        match self {
+            TcOp::Conv2d(c) => v.extend(c.second),
+            TcOp::Pool {
+                second: Some(s), ..
+            } => v.push(s.output),
+            _ => {}
         }
         v
     }

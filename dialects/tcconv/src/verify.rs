@@ -134,6 +134,41 @@ fn epilogue(e: &Epilogue, out: &ActBuffer, residual: Option<&ActBuffer>, shortcu
     }
 }
 
+/// A pool's second output: the requantize of its output `y` into a buffer of the same dims,
+/// layout and stored channels, channels innermost (the kernel's thread writes a pixel's
+/// channels to both at the same slots).
+fn pool_second(p: &Program, output: BufId, sec: &PoolSecond) -> R {
+    if sec.output == output {
+        return Err("the second output must be another buffer than the output".into());
+    }
+    let (y, z) = (&p.buffers[output], &p.buffers[sec.output]);
+    let inner = matches!(z.layout, Layout::NHWC | Layout::HWNC);
+    if z.dims != y.dims
+        || z.layout != y.layout
+        || z.stored_channels() != y.stored_channels()
+        || !inner
+        || !z.elem.is_int()
+    {
+        return Err(format!(
+            "the second output must be an integer buffer of the output's dims {:?}, layout {} (channels innermost) and stored channels {}, found {} {:?} {} of {} stored channels",
+            y.dims,
+            y.layout,
+            y.stored_channels(),
+            z.elem,
+            z.dims,
+            z.layout,
+            z.stored_channels()
+        ));
+    }
+    let q = &sec.requantize;
+    if q.rounding == Rounding::F32Fma {
+        return Err("rounding f32_fma is an elementwise add's, not a pool's requantize".into());
+    }
+    scales(&q.scales, y.dims[1], q.rounding, "second")?;
+    nibble_qnn::verify::zero_point_in(q.zero_point, "second_zero_point")?;
+    clamp_fits(q.clamp, z.elem, "second_clamp", "second output")
+}
+
 /// `clamp` (attribute `name`) is non-empty and inside the range of `elem` (of buffer `what`).
 fn clamp_fits(clamp: [i64; 2], elem: ElemType, name: &str, what: &str) -> R {
     let (lo, hi) = elem.range();
@@ -576,6 +611,7 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                     padding,
                     divisor,
                     requantize,
+                    second,
                 } => {
                     let (x, y) = (&p.buffers[*input], &p.buffers[*output]);
                     let window = nibble_qnn::verify::pool_window(
@@ -609,14 +645,19 @@ pub fn verify_program(p: &Program) -> Result<(), Vec<(usize, String)>> {
                             x.elem, y.elem
                         ))
                     } else if let PoolKind::AvgF32(a) = kind {
-                        if divisor.is_some() || requantize.is_some() {
-                            Err("an avg_f32 pool takes no divisor and no requantize".into())
+                        if divisor.is_some() || requantize.is_some() || second.is_some() {
+                            Err("an avg_f32 pool takes no divisor, no requantize and no second output".into())
                         } else {
                             nibble_qnn::verify::avg_pool_f32(a, x.elem, y.elem)
                         }
                     } else {
                         let into = (y.elem, y.dims[1], false);
-                        pooled_values(*kind, requantize.as_ref(), x.elem, into)
+                        pooled_values(*kind, requantize.as_ref(), x.elem, into).and_then(|()| {
+                            match second {
+                                Some(sec) => pool_second(p, *output, sec),
+                                None => Ok(()),
+                            }
+                        })
                     }
                 }
                 TcOp::Elementwise {

@@ -430,7 +430,7 @@ func.func @lookup_entries_fit_the_output(%arg0: memref<2x5x5x1xi32> {tcconv.dims
 // -----
 
 func.func @pool_f32_average_requantized(%arg0: memref<2x9x9x4xi8> {tcconv.dims = array<i64: 2, 4, 9, 9>, tcconv.elem = "ui8", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x4xi8> {tcconv.dims = array<i64: 2, 4, 5, 5>, tcconv.elem = "i8", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
-  // expected-error @+1 {{an avg_f32 pool takes no divisor and no requantize}}
+  // expected-error @+1 {{an avg_f32 pool takes no divisor, no requantize and no second output}}
   "tcconv.pool2d"(%arg0, %arg1) {clamp = array<i64: -128, 127>, input_scale = 2.500000e-02 : f32, input_zero_point = 128 : i64, kernel = array<i64: 3, 3>, kind = "avg_f32", multiplier = array<i32: 1073741824>, output_scale = 1.250000e-02 : f32, output_zero_point = -3 : i64, padding = array<i64: 1, 1, 1, 1>, rounding = "half_to_even", shift = array<i32: 31>, strides = array<i64: 2, 2>, zero_point = 0 : i64} : (memref<2x9x9x4xi8>, memref<2x5x5x4xi8>) -> ()
   return
 }
@@ -778,5 +778,50 @@ func.func @blocks_per_sm_on_the_simple_kernel(%arg0: memref<1x7x7x64xi32> {tccon
   %0 = "tcconv.weight"() {dims = array<i64: 512, 512, 3, 3>, elem = "i4", name = "w.ohwi", packing = "ohwi", source = "w", source_layout = "OIHW"} : () -> memref<512x3x3x64xi32>
   // expected-error @+1 {{blocks_per_sm = 2: kernel 'simple' sets its own occupancy; only 'staged' (without a K cluster) and 'wgmma' take it}}
   "tcconv.conv2d"(%arg0, %0, %arg1) {a_type = "u8", b_type = "s8", block_tile = array<i64: 32, 32, 128>, blocks_per_sm = 2 : i64, clamp = array<i64: 0, 15>, epilogue = "requantize", family = "simple", kernel = array<i64: 3, 3>, mma = array<i64: 16, 8, 32>, multiplier = array<i32: 1073741824>, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1, 1, 1>, relu = false, residual_multiplier = array<i32>, residual_shift = array<i32>, rounding = "half_to_even", shift = array<i32: 34>, stages = 4 : i64, strategy = "im2col", strides = array<i64: 1, 1>, warp_tile = array<i64: 32, 32, 128>, widen = true, zero_point = 0 : i64} : (memref<1x7x7x64xi32>, memref<512x3x3x64xi32>, memref<1x7x7x64xi32>) -> ()
+  return
+}
+
+// -----
+
+// A pool's second output holds the output's slots: same dims (here its H x W differ)
+func.func @pool_second_output_dims(%arg0: memref<2x9x9x16xi32> {tcconv.dims = array<i64: 2, 16, 9, 9>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x16xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg2: memref<2x4x4x2xi32> {tcconv.dims = array<i64: 2, 16, 4, 4>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{the second output must be an integer buffer of the output's dims [2, 16, 5, 5], layout NHWC (channels innermost) and stored channels 16}}
+  "tcconv.pool2d"(%arg0, %arg1, %arg2) {kernel = array<i64: 3, 3>, kind = "max", second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1344146273>, second_rounding = "half_to_even", second_shift = array<i32: 41>, second_zero_point = 0 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<2x9x9x16xi32>, memref<2x5x5x16xi32>, memref<2x4x4x2xi32>) -> ()
+  return
+}
+
+// -----
+
+// and stored channels (20 channels: 4-bit words pad them to 24)
+func.func @pool_second_output_stored_channels(%arg0: memref<2x9x9x20xi32> {tcconv.dims = array<i64: 2, 20, 9, 9>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x20xi32> {tcconv.dims = array<i64: 2, 20, 5, 5>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg2: memref<2x5x5x3xi32> {tcconv.dims = array<i64: 2, 20, 5, 5>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{stored channels 20, found ui4 [2, 20, 5, 5] NHWC of 24 stored channels}}
+  "tcconv.pool2d"(%arg0, %arg1, %arg2) {kernel = array<i64: 3, 3>, kind = "max", second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1344146273>, second_rounding = "half_to_even", second_shift = array<i32: 41>, second_zero_point = 0 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<2x9x9x20xi32>, memref<2x5x5x20xi32>, memref<2x5x5x3xi32>) -> ()
+  return
+}
+
+// -----
+
+// A second output's clamp lies in its type
+func.func @pool_second_clamp_outside(%arg0: memref<2x9x9x16xi32> {tcconv.dims = array<i64: 2, 16, 9, 9>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x16xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg2: memref<2x5x5x2xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{second_clamp [0, 255] is empty or exceeds the second output's ui4 range [0, 15]}}
+  "tcconv.pool2d"(%arg0, %arg1, %arg2) {kernel = array<i64: 3, 3>, kind = "max", second_clamp = array<i64: 0, 255>, second_multiplier = array<i32: 1344146273>, second_rounding = "half_to_even", second_shift = array<i32: 41>, second_zero_point = 0 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<2x9x9x16xi32>, memref<2x5x5x16xi32>, memref<2x5x5x2xi32>) -> ()
+  return
+}
+
+// -----
+
+// A third operand needs the second_* attributes
+func.func @pool_second_without_attributes(%arg0: memref<2x9x9x16xi32> {tcconv.dims = array<i64: 2, 16, 9, 9>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x16xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg2: memref<2x5x5x2xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{a second output operand needs the second_* requantize attributes}}
+  "tcconv.pool2d"(%arg0, %arg1, %arg2) {kernel = array<i64: 3, 3>, kind = "max", padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<2x9x9x16xi32>, memref<2x5x5x16xi32>, memref<2x5x5x2xi32>) -> ()
+  return
+}
+
+// -----
+
+// and the attributes a third operand
+func.func @pool_second_attributes_without_operand(%arg0: memref<2x9x9x16xi32> {tcconv.dims = array<i64: 2, 16, 9, 9>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x16xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "i16", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  // expected-error @+1 {{second_* requantize attributes need a second output operand}}
+  "tcconv.pool2d"(%arg0, %arg1) {kernel = array<i64: 3, 3>, kind = "max", second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1344146273>, second_rounding = "half_to_even", second_shift = array<i32: 41>, second_zero_point = 0 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (memref<2x9x9x16xi32>, memref<2x5x5x16xi32>) -> ()
   return
 }

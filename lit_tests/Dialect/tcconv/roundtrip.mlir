@@ -73,6 +73,15 @@ func.func @pool_requantize(%arg0: memref<5x7x7x3xi32> {tcconv.dims = array<i64: 
   return
 }
 
+// A max pool with a second output: the pooled i16 map, and its requantize to 4 bits (the
+// elementwise requantize's attributes, named second_*) written by the same kernel.
+// CHECK-LABEL: func.func @pool_second_output
+// CHECK: "tcconv.pool2d"(%arg0, %arg1, %arg2) {kernel = array<i64: 3, 3>, kind = "max", padding = array<i64: 1, 1, 1, 1>, second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1344146273>, second_rounding = "half_to_even", second_shift = array<i32: 41>, second_zero_point = 0 : i64, strides = array<i64: 2, 2>} : (memref<2x9x9x16xi32>, memref<2x5x5x16xi32>, memref<2x5x5x2xi32>) -> ()
+func.func @pool_second_output(%arg0: memref<2x9x9x16xi32> {tcconv.dims = array<i64: 2, 16, 9, 9>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg1: memref<2x5x5x16xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "i16", tcconv.layout = "NHWC"}, %arg2: memref<2x5x5x2xi32> {tcconv.dims = array<i64: 2, 16, 5, 5>, tcconv.elem = "ui4", tcconv.layout = "NHWC"}) attributes {tcconv.num_inputs = 1 : i64, tcconv.target = "sm_90"} {
+  "tcconv.pool2d"(%arg0, %arg1, %arg2) {kernel = array<i64: 3, 3>, kind = "max", padding = array<i64: 1, 1, 1, 1>, second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1344146273>, second_rounding = "half_to_even", second_shift = array<i32: 41>, second_zero_point = 0 : i64, strides = array<i64: 2, 2>} : (memref<2x9x9x16xi32>, memref<2x5x5x16xi32>, memref<2x5x5x2xi32>) -> ()
+  return
+}
+
 // A conv with a shortcut: the 1x1 conv of %arg1 (stride 2) is the residual, computed by the
 // same kernel.
 // CHECK-LABEL: func.func @shortcut_staged

@@ -17,23 +17,28 @@
 //! element is read ceil(K/S)^2 times (cached in L1/L2), output written once. Memory bound.
 
 use super::builder::{Cmp, KernelBuilder, Scalar, Val};
-use super::elementwise::{each_group, requantize as requantize_value, subgroups, to_elem};
+use super::elementwise::{each_group, mask, requantize as requantize_value, subgroups, to_elem};
 use super::layout::{act_slot, channel_inner, group, out_plan, read_group, tap, Buf};
 use nibble_qnn::graph::RequantizeStep;
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
 use nibble_tcconv::program::PoolKind;
 
+/// The pool kernel of `TcOp::Pool` (arguments: input, output, and the second output where
+/// `second` names one: its buffer and the requantize of the output it holds). With a second
+/// output, each thread pools the group of the 4-bit one of the two buffers (8 channels, one
+/// packed word; else one element), stores the pooled values to the output and their
+/// requantize to the second output at the same slots (the verifier's rule: same dims, layout
+/// and stored channels), the requantize the one the elementwise kernel computes on the
+/// output's stored values.
 #[allow(clippy::too_many_arguments)]
 pub fn pool(
     kb: &mut KernelBuilder,
     args: &[Val],
     kind: PoolKind,
-    inp: &ActBuffer,
-    out: &ActBuffer,
-    kernel: [i64; 2],
-    strides: [i64; 2],
-    padding: [i64; 4],
+    (inp, out): (&ActBuffer, &ActBuffer),
+    second: Option<(&ActBuffer, &RequantizeStep)>,
+    (kernel, strides, padding): ([i64; 2], [i64; 2], [i64; 4]),
     divisor: Option<i64>,
     requantize: Option<&RequantizeStep>,
 ) -> Result<i64, String> {
@@ -56,7 +61,7 @@ pub fn pool(
         ));
     }
     let (ia, oa) = (args[0], args[1]);
-    if kind == PoolKind::Max && requantize.is_none() && packed_words(inp, out) {
+    if kind == PoolKind::Max && requantize.is_none() && second.is_none() && packed_words(inp, out) {
         return max_pool_packed(kb, args, inp, out, kernel, strides, padding);
     }
     let ocs = out.stored_channels();
@@ -64,10 +69,40 @@ pub fn pool(
     if count < 1 {
         return Err(format!("pool2d divisor {count} must be at least 1"));
     }
+    // with a second output the threads cover the packed one of the two buffers, if any (its
+    // groups are whole words); each_group stores into that one, the closure into the other
+    let seconds = match second {
+        Some((z, q)) => {
+            if matches!(kind, PoolKind::AvgF32(_))
+                || z.dims != out.dims
+                || z.layout != out.layout
+                || !channel_inner(z.layout)
+                || z.stored_channels() != ocs
+                || !z.elem.is_int()
+            {
+                return Err(format!(
+                    "pool2d second output {:?} {} {} must be an integer buffer of the output's dims, layout (channels innermost) and stored channels, of a max or average pool",
+                    z.dims, z.layout, z.elem
+                ));
+            }
+            let za = *args
+                .get(2)
+                .ok_or("pool2d with a second output takes 3 buffers")?;
+            Some((z, q, za))
+        }
+        None => None,
+    };
+    let by_second = seconds.is_some_and(|(z, ..)| {
+        z.storage() == Storage::Packed4 || out.storage() != Storage::Packed4
+    });
+    let (ga, gb) = match seconds {
+        Some((z, _, za)) if by_second => (za, z),
+        _ => (oa, out),
+    };
     each_group(
         kb,
-        oa,
-        out,
+        ga,
+        gb,
         super::elementwise::CHANNELS_PER_THREAD,
         &mut |kb, grp| {
             let ib = Buf::act(kb, ia, inp);
@@ -103,7 +138,25 @@ pub fn pool(
                     vals.push(pool_finish(kb, fin, a, it.cc, ch, out.elem)?);
                 }
             }
-            Ok(vals)
+            let Some((z, q, za)) = seconds else {
+                return Ok(vals);
+            };
+            let ch = out.dims[1];
+            let mut sec = vec![];
+            for (&v, it) in vals.iter().zip(&grp.items) {
+                let (rounding, zp) = (q.rounding, q.zero_point);
+                let r =
+                    requantize_value(kb, v, &q.scales, "sec", it.cc, ch, rounding, zp, q.clamp)?;
+                sec.push(to_elem(kb, r, z.elem));
+            }
+            // the buffer each_group does not store: its padding channels zero, as that one's
+            let (other, other_arg, rest, mine) = match by_second {
+                true => (out, oa, vals, sec),
+                false => (z, za, sec, vals),
+            };
+            let rest = mask(kb, &grp.items, rest, false);
+            Buf::act(kb, other_arg, other).store_slots(kb, grp.base, &rest);
+            Ok(mine)
         },
     )
 }

@@ -212,6 +212,9 @@ pub fn op_table(op: &TcOp, what: &str) -> Option<Vec<i32>> {
             requantize: Some(q),
             ..
         } if prefix.is_empty() => scales(&q.scales),
+        TcOp::Pool {
+            second: Some(s), ..
+        } if prefix == "sec" => scales(&s.requantize.scales),
         _ => None,
     }
 }
