@@ -4,9 +4,11 @@
     fuzz/shape_sweep.py [--seed S] [--count N] [--large] [--keep DIR]
 
 Each conv (`nibble-gen conv`: batch, channels, map size, kernel, stride, padding, 4 or 8 bits,
-sometimes depthwise, a residual-unit tail with a shortcut, or a 1x1 conv after it) is lowered with
-`qnn-to-ptx` for every target, and on sm_90a also with `kernel=wgmma`, `shortcut-sums=auto` and
-`chains=cluster`; ptxas must accept each PTX, and the CPU reference must run the artifact. A
+sometimes depthwise, a residual-unit tail with a shortcut, a 1x1 conv after it, or a stem tail: a
+max pool of its 16-bit map, returned with its requantize) is lowered with `qnn-to-ptx` for every
+target (stem tails also with `pool-requantize=second`), and on sm_90a also with `kernel=wgmma`,
+`shortcut-sums=auto` and `chains=cluster`; ptxas must accept each PTX, and the CPU reference must
+run the artifact. A
 failure is printed with its shape and options; the exit status is 1 if any failed. `--large`
 takes batches 16-100 and maps up to 56 a side (where the narrow16 maps and streams start) and
 skips the CPU reference run. Needs nibble-gen, nibble-opt and nibble-run (on PATH, else
@@ -49,6 +51,9 @@ def random_conv(rng, large):
         extra = ["--then", str(rng.choice([8, 16, 40, 64]))]
     elif r < 0.45:
         extra = ["--shortcut", f"{rng.choice([16, 32, 64])},{rng.choice([1, 2])}"]
+    elif r < 0.55:
+        pk = rng.choice([2, 3])
+        extra = ["--pool", f"{pk},{rng.choice([1, 2])},{rng.randrange(pk)}"]
     return f"{n},{c},{size},{o},{k},{s},{p}", bits, extra
 
 
@@ -82,8 +87,11 @@ def main():
             # a shape nibble-gen rejects (its own checks) is reported, not counted
             print(f"skip {shape} {bits}-bit {' '.join(extra)}: {gen.stderr.strip()[:200]}")
             continue
+        # a stem tail (conv, max pool, requantize of the pooled map) also with the requantize in
+        # the pool's kernel, on every target
+        pooled = [" pool-requantize=second"] if "--pool" in extra else []
         for t in TARGETS:
-            for opts in SM90A_OPTIONS if t == "sm_90a" else [""]:
+            for opts in (SM90A_OPTIONS if t == "sm_90a" else [""]) + pooled:
                 art = d / ("art-" + t + opts.replace(" ", "_").replace("=", "-"))
                 r = subprocess.run([tool("nibble-opt"), str(d / "model.mlir"),
                                     f"--pass-pipeline=builtin.module(qnn-to-ptx{{target={t}{opts}}})",

@@ -4,6 +4,9 @@
 //! With a shortcut, a residual unit's tail: a second input `s` -> 1x1 `qnn.conv2d` (stride) ->
 //! `qnn.add` with the conv (per-channel scales) -> `qnn.relu` -> `qnn.requantize`. With `then`,
 //! a 1x1 conv + bias of that result -> `qnn.requantize` follows (the pair a chain kernel runs).
+//! With `pool`, ResNet-18's stem tail: the requantize writes i16 (16 times the scale, no relu),
+//! a `qnn.max_pool2d` of that map follows, and the network returns the pooled map's
+//! `qnn.requantize` to the activation type and the pooled map itself (read twice).
 
 use nibble_qnn::graph::{ChannelScales, Graph, Op, TensorType};
 use nibble_qnn::semantics::{ElemType, KernelLayout, Layout, Rounding};
@@ -29,6 +32,9 @@ pub struct ConvConfig {
     pub shortcut: Option<(i64, i64)>,
     /// Output channels of a 1x1 conv (stride 1, no padding) of the requantized result.
     pub then: Option<i64>,
+    /// A max pool (kernel, stride, padding) of the conv's result requantized to i16, returned
+    /// requantized to the activation type and as it is (excludes `then`).
+    pub pool: Option<[i64; 3]>,
 }
 
 /// Build the graph and weights of one conv workload.
@@ -186,33 +192,42 @@ pub fn conv_network(c: &ConvConfig) -> Result<(Graph, Weights), String> {
         }
     };
     let rq = requantize_for(k, c.bits, a);
-    let y = g.push(
-        rq,
-        vec![acc],
-        TensorType::new(vec![c.batch, c.out_channels, out, out], a),
-    );
-    let y = match c.then {
-        None => y,
-        Some(o2) => {
-            let acc2_t = TensorType::new(vec![c.batch, o2, out, out], ElemType::I32);
-            let acc2 = conv_1x1(
-                (&mut g, &mut ws, &mut rng),
-                "then",
-                y,
-                c.out_channels,
-                1,
-                acc2_t,
-                (w, lo, hi),
+    g.results = match c.pool {
+        Some(_) if c.then.is_some() => {
+            return Err("a conv network takes a pool or a 1x1 conv after the conv, not both".into())
+        }
+        // no draws from `rng`: the weights are those of the conv without the pool
+        Some(pool) => pool_tail(&mut g, acc, rq, pool, a, c.seed)?,
+        None => {
+            let y = g.push(
+                rq,
+                vec![acc],
+                TensorType::new(vec![c.batch, c.out_channels, out, out], a),
             );
-            let rq2 = requantize_for(c.out_channels as f64, c.bits, a);
-            g.push(
-                rq2,
-                vec![acc2],
-                TensorType::new(vec![c.batch, o2, out, out], a),
-            )
+            let y = match c.then {
+                None => y,
+                Some(o2) => {
+                    let acc2_t = TensorType::new(vec![c.batch, o2, out, out], ElemType::I32);
+                    let acc2 = conv_1x1(
+                        (&mut g, &mut ws, &mut rng),
+                        "then",
+                        y,
+                        c.out_channels,
+                        1,
+                        acc2_t,
+                        (w, lo, hi),
+                    );
+                    let rq2 = requantize_for(c.out_channels as f64, c.bits, a);
+                    g.push(
+                        rq2,
+                        vec![acc2],
+                        TensorType::new(vec![c.batch, o2, out, out], a),
+                    )
+                }
+            };
+            vec![y]
         }
     };
-    g.results = vec![y];
     ws.insert(
         "conv.weight",
         Tensor::int(
@@ -282,6 +297,70 @@ fn conv_1x1(
 /// The requantize of a `k`-term dot product of uniform `bits`-bit inputs and weights to `a`:
 /// the accumulator's spread is about sqrt(K) * std(x) * std(w); two standard deviations map to
 /// the top of the output range.
+/// ResNet-18's stem tail after the conv's accumulator `acc`: `rq` (the requantize to the
+/// activation type `a`) at 16 times the scale into i16 without the clamp to `a`, a max pool
+/// (`[kernel, stride, padding]`) of that map, and the pooled map's requantize to `a` (per-channel
+/// scales in [1/32, 1/16), from `seed`); returns that requantize and the pooled map.
+fn pool_tail(
+    g: &mut Graph,
+    acc: usize,
+    rq: Op,
+    [k, s, p]: [i64; 3],
+    a: ElemType,
+    seed: u64,
+) -> Result<Vec<usize>, String> {
+    let [n, o, h, w] = g.value_type(acc).shape[..] else {
+        return Err("the conv's result is not 4-D".into());
+    };
+    if k <= 0 || s <= 0 || p < 0 || p >= k || h + 2 * p < k {
+        return Err(format!(
+            "bad max pool (kernel, stride, padding) {:?} over a {h} x {w} map",
+            [k, s, p]
+        ));
+    }
+    let Op::Requantize { mut scales, .. } = rq else {
+        return Err("the conv's requantize is not a requantize".into());
+    };
+    scales.shift = scales.shift.iter().map(|&x| (x - 4).max(0)).collect();
+    let wide = Op::Requantize {
+        offset: vec![],
+        scales,
+        rounding: Rounding::HalfToEven,
+        zero_point: 0,
+        clamp: {
+            let (lo, hi) = ElemType::I16.range();
+            [lo, hi]
+        },
+        layout: Layout::NCHW,
+    };
+    let map_t = |e, hw| TensorType::new(vec![n, o, hw, hw], e);
+    let map = g.push(wide, vec![acc], map_t(ElemType::I16, h));
+    let ph = (h + 2 * p - k) / s + 1;
+    let pool = Op::MaxPool2d {
+        kernel: [k, k],
+        strides: [s, s],
+        padding: [p; 4],
+        layout: Layout::NCHW,
+    };
+    let pooled = g.push(pool, vec![map], map_t(ElemType::I16, ph));
+    let mut rng = Rng(seed ^ 0x9001);
+    let requantize = Op::Requantize {
+        offset: vec![],
+        scales: ChannelScales {
+            multiplier: (0..o)
+                .map(|_| rng.int(1 << 30, i32::MAX as i64) as i32)
+                .collect(),
+            shift: vec![35; o as usize],
+        },
+        rounding: Rounding::HalfToEven,
+        zero_point: 0,
+        clamp: [0, a.range().1],
+        layout: Layout::NCHW,
+    };
+    let y = g.push(requantize, vec![pooled], map_t(a, ph));
+    Ok(vec![y, pooled])
+}
+
 fn requantize_for(k: f64, bits: u32, a: ElemType) -> Op {
     let (amax, wmax) = if bits == 4 {
         (15.0, 8.0)
@@ -339,6 +418,7 @@ mod tests {
             groups: 1,
             shortcut: None,
             then: None,
+            pool: None,
         };
         let (g, w) = conv_network(&c).unwrap();
         nibble_qnn::verify::verify_graph(&g).unwrap();

@@ -31,6 +31,7 @@ fn random_pair(rng: &mut Rng, seed: u64) -> ConvConfig {
         groups: 1,
         shortcut: None,
         then: Some(pick(rng, &[8, 40, 64, 136])),
+        pool: None,
     }
 }
 

@@ -7,6 +7,7 @@ mod chains;
 mod concat;
 mod egraph;
 mod onnx;
+mod pool_second;
 mod shortcut;
 mod tcconv_resnet;
 

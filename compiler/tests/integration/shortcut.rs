@@ -31,6 +31,7 @@ fn random_tail(rng: &mut Rng, seed: u64) -> ConvConfig {
         groups: 1,
         shortcut: Some((pick(rng, &[32, 64]), pick(rng, &[1, 2]))),
         then: None,
+        pool: None,
     }
 }
 

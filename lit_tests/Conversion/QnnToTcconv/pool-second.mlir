@@ -11,6 +11,11 @@
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=second})' | mlir-opt-22 --allow-unregistered-dialect | FileCheck %s
 // The printed second output parses back into the same op:
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=second})' | nibble-opt --pass-pipeline='builtin.module(tcconv-verify)' | FileCheck %s
+// Per-channel second scales reach the pool kernel as tables (sec_mul, sec_shift) after its buffers:
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=second},convert-tcconv-to-gpu{target=sm_90})' | FileCheck %s --check-prefix=GPU
+// GPU: gpu.launch_func  @kernels::@map_read_by_an_add_and_a_requantize_0_pool2d {{.*}} args(%arg0 : memref<3x6x6x4xi32>, %{{[0-9]+}} : memref<3x3x3x4xi32>, %arg2 : memref<3x3x3x4xi8>, %{{[0-9]+}} : memref<4xi32>, %{{[0-9]+}} : memref<4xi32>)
+// GPU: memref.global "private" constant @map_read_by_an_add_and_a_requantize_0_pool2d_sec_mul : memref<4xi32> = dense<[1073741824, 1200000000, 1300000000, 1400000000]>
+// GPU: memref.global "private" constant @map_read_by_an_add_and_a_requantize_0_pool2d_sec_shift : memref<4xi32> = dense<[31, 32, 33, 34]>
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=fused})' 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: pool-requantize 'fused' is not separate or second
 

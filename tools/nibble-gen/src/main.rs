@@ -80,6 +80,11 @@ enum Cmd {
         /// the 1x1 conv after it: the pair `convert-qnn-to-tcconv{chains=cluster}` chains)
         #[arg(long)]
         then: Option<i64>,
+        /// kernel,stride,padding: ResNet-18's stem tail: the conv's result requantized to i16,
+        /// a max pool of it, and both the pooled map and its requantize to the activation type
+        /// returned (the pooled map read twice: `convert-qnn-to-tcconv{pool-requantize=second}`)
+        #[arg(long)]
+        pool: Option<String>,
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
     },
@@ -181,6 +186,7 @@ fn run(cli: Cli) -> Result<(), String> {
             groups,
             shortcut,
             then,
+            pool,
             out,
         } => {
             let shortcut = match shortcut.as_deref() {
@@ -192,6 +198,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 {
                     Ok(v) if v.len() == 2 => Some((v[0], v[1])),
                     _ => return Err(format!("--shortcut '{t}' is not channels,stride")),
+                },
+            };
+            let pool = match pool.as_deref() {
+                None => None,
+                Some(t) => match t
+                    .split(',')
+                    .map(|p| p.trim().parse::<i64>())
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(v) if v.len() == 3 => Some([v[0], v[1], v[2]]),
+                    _ => return Err(format!("--pool '{t}' is not kernel,stride,padding")),
                 },
             };
             let v: Vec<i64> = shape
@@ -215,6 +232,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 groups,
                 shortcut,
                 then,
+                pool,
             };
             let (g, w) = nibble_models::conv::conv_network(&cfg)?;
             nibble_models::write_graph(&out, &g, &w)?;

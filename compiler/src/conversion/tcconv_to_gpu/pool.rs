@@ -146,7 +146,7 @@ pub fn pool(
             for (&v, it) in vals.iter().zip(&grp.items) {
                 let (rounding, zp) = (q.rounding, q.zero_point);
                 let r =
-                    requantize_value(kb, v, &q.scales, "sec", it.cc, ch, rounding, zp, q.clamp)?;
+                    requantize_value(kb, v, &q.scales, "sec_", it.cc, ch, rounding, zp, q.clamp)?;
                 sec.push(to_elem(kb, r, z.elem));
             }
             // the buffer each_group does not store: its padding channels zero, as that one's

@@ -514,6 +514,7 @@ fn recorded_wgmma_tiles_realize_for_odd_shapes() {
             groups: 1,
             shortcut: None,
             then: None,
+            pool: None,
         };
         let (g, _) = conv_network(&cfg).unwrap();
         for kernel in ["wgmma", "wgmma_ws"] {
