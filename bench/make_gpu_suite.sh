@@ -8,6 +8,10 @@
 # RANDOM_VARIANTS=1 builds the VARIANTS of the random convs too (`randN-TARGET-label`);
 # RANDOM_CLUSTER=N adds random late-layer convs whose staged kernel splits K across a cluster;
 # RANDOM_POOL=N random convs to 4-bit followed by a max pool (the pool over packed words);
+# RANDOM_POOL_SECOND=N random stem tails (`nibble-gen conv --pool`: a conv to an i16 map, a max
+# pool of it, returned as it is and requantized to 4 or 8 bits) on every target in TARGETS, each
+# also with the requantize in the pool's kernel (`-ps`: pool-requantize=second, the graph
+# lowered without the e-graph);
 # RANDOM_SHORTCUT=N random residual-unit tails (a conv plus a strided 1x1 shortcut conv of a
 # second input), the shortcut run in the conv's kernel (staged; on sm_90a also wgmma);
 # WG_MODELS=1 adds sm_90a model artifacts with convert-qnn-to-tcconv{kernel=wgmma} (`-wg`);
@@ -312,6 +316,28 @@ open(path, "w").write(t)
 PY
   for t in $targets; do
     emit "rpool$i-$t" "$d" "$t"; echo "rpool$i-$t conv $s 4 $((700 + i)) $t" >> "$manifest"
+  done
+done
+# RANDOM_POOL_SECOND=N random stem tails: odd batches, channels (some whose 4-bit copy pads
+# them, so the fold does not apply), map sizes, windows, strides and paddings; weights as the
+# plain conv's (the manifest's `conv` line regenerates them).
+awk -v n="${RANDOM_POOL_SECOND:-0}" 'BEGIN { srand(20261208);
+  split("1 2 3 5 8", B); split("3 16 32 64", C); split("8 12 20 24 64", O); split("1 3 7", K);
+  for (i = 0; i < n; i++) {
+    b = B[int(rand()*5)+1]; c = C[int(rand()*4)+1]; o = O[int(rand()*5)+1]; k = K[int(rand()*3)+1];
+    h = 5 + int(rand()*24); s = int(rand()*2)+1; pk = 2 + int(rand()*2); ps = int(rand()*2)+1;
+    pp = int(rand()*pk); bits = (rand() < 0.5) ? 4 : 8;
+    printf "%d %d,%d,%d,%d,%d,%d,%d %d %d,%d,%d\n", i, b, c, h, o, k, s, int(k/2), bits, pk, ps, pp } }' |
+while read -r i s bits pool; do
+  d=build/suite/rps$i; $gen conv --shape "$s" --bits "$bits" --seed "$((800 + i))" --pool "$pool" -o "$d" > /dev/null
+  for t in $targets; do
+    emit "rps$i-$t" "$d" "$t"; echo "rps$i-$t conv $s $bits $((800 + i)) $t" >> "$manifest"
+    # without the e-graph, which may move the requantize before the pool (the conv's second
+    # output and two pools), so that the pool's kernel writes the second output
+    $opt "$d/model.mlir" --emit=artifact --weights "$d/weights.safetensors" -o "$suite/art/rps$i-$t-ps" \
+      --pass-pipeline="builtin.module(qnn-verify,convert-qnn-to-tcconv{target=$t pool-requantize=second},convert-tcconv-to-gpu{target=$t})" > /dev/null
+    rm -f "$suite/art/rps$i-$t-ps/weights.safetensors" "$suite/art/rps$i-$t-ps/reference/weights.safetensors"
+    echo "rps$i-$t-ps conv $s $bits $((800 + i)) $t" >> "$manifest"
   done
 done
 if [ "${RANDOM_CLUSTER:-0}" -gt 0 ]; then
