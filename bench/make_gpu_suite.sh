@@ -177,7 +177,7 @@ done
 # torch): imported with nibble-gen import, shipped with their weights and a float input .npy;
 # checked as float input -> float logits against the CPU reference. HAWQ="" skips them.
 mkdir -p "$suite/inputs"
-for h in ${HAWQ-resnet18:uniform4 resnet18:mixed resnet50:uniform4 resnet50b:mixed resnet18:pow2 resnet18:wide}; do
+for h in ${HAWQ-resnet18:uniform4 resnet18:mixed resnet50:uniform4 resnet50b:mixed resnet101b:mixed resnet18:pow2 resnet18:wide}; do
   arch=${h%%:*}; kind=${h##*:}
   case $kind in
     mixed) flags="--bits mixed" ;; pow2) flags="--pow2-scales" ;; wide) flags="--wide-residuals" ;; *) flags="" ;;

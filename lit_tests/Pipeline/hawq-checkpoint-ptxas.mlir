@@ -1,8 +1,8 @@
 // HAWQ checkpoints in torch.save's format (written without torch by write_hawq_checkpoint.py:
 // per-channel convbn and per-class fc scales, 'module.' keys, [1]-shaped act scales) import and
 // compile for every target to PTX that ptxas accepts: ResNet-18 uniform 4-bit and mixed 4/8-bit,
-// a narrow pytorchcv resnet50 (bottleneck stride on the 1x1 conv) with a mixed configuration and
-// a resnet50b (stride on the 3x3) uniform 4-bit.
+// a narrow pytorchcv resnet50 (bottleneck stride on the 1x1 conv) with a mixed configuration, a
+// resnet50b (stride on the 3x3) uniform 4-bit and a narrow resnet101b (q_resnet101) mixed.
 // The logits' per-class dequantize runs in the dense kernel: the network ends with it.
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
@@ -14,8 +14,10 @@
 // RUN: nibble-gen import %t/r18m.pth --arch resnet18 --bits %t/r18m.bits.json --batch 1 --image-size 32 -o %t/r18m > /dev/null
 // RUN: %python %hawq_fixtures/write_hawq_checkpoint.py --arch resnet50b --seed 6 -o %t/r50b.pth > /dev/null
 // RUN: nibble-gen import %t/r50b.pth --arch resnet50b --bits uniform4 --batch 3 --image-size 32 -o %t/r50b > /dev/null
+// RUN: %python %hawq_fixtures/write_hawq_checkpoint.py --arch resnet101b --bits mixed --seed 7 -o %t/r101b.pth --bit-config-out %t/r101b.bits.json > /dev/null
+// RUN: nibble-gen import %t/r101b.pth --arch resnet101b --bits %t/r101b.bits.json --batch 2 --image-size 32 -o %t/r101b > /dev/null
 // RUN: FileCheck %s --check-prefix=QNN < %t/r50/model.mlir
-// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r18 r50 r18m r50b sm_75 sm_80 sm_86 sm_89 sm_90 | FileCheck %s
+// RUN: %python %S/Inputs/ptxas_all.py %ptxas %t r18 r50 r18m r50b r101b sm_75 sm_80 sm_86 sm_89 sm_90 | FileCheck %s
 // RUN: FileCheck %s --check-prefix=PLAN < %t/r50-sm_90/plan.json
 
 // IMPORT18: imported resnet18 (20 convs, {{.*}} 10 classes)
@@ -44,6 +46,11 @@
 // CHECK: r50b sm_86: ptxas ok
 // CHECK: r50b sm_89: ptxas ok
 // CHECK: r50b sm_90: ptxas ok
+// CHECK: r101b sm_75: ptxas ok
+// CHECK: r101b sm_80: ptxas ok
+// CHECK: r101b sm_86: ptxas ok
+// CHECK: r101b sm_89: ptxas ok
+// CHECK: r101b sm_90: ptxas ok, {{[0-9]+}} kernels, 0 conv kernels spill
 
 // PLAN: "kernel": "resnet50_hawq_{{[0-9]+}}_dense"
 // PLAN-NOT: dequantize

@@ -53,12 +53,14 @@ use std::collections::BTreeMap;
 // Architecture
 // ---------------------------------------------------------------------------------------------
 
-/// The two HAWQ ResNets: `q_resnet18` (pytorchcv resnet18, basic blocks) and `q_resnet50`
-/// (pytorchcv resnet50b, bottlenecks with the stride on the 3x3 conv).
+/// HAWQ's ResNets: `q_resnet18` (pytorchcv resnet18, basic blocks), `q_resnet50` and
+/// `q_resnet101` (pytorchcv resnet50b / resnet101b, bottlenecks with the stride on the 3x3 conv;
+/// 3, 4, 6, 3 and 3, 4, 23, 3 units a stage).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Arch {
     ResNet18,
     ResNet50,
+    ResNet101,
 }
 
 /// One residual unit (`stageS.unitU`).
@@ -112,6 +114,7 @@ impl Arch {
         match s {
             "resnet18" => Some(Self::ResNet18),
             "resnet50" | "resnet50b" => Some(Self::ResNet50),
+            "resnet101" | "resnet101b" => Some(Self::ResNet101),
             _ => None,
         }
     }
@@ -119,30 +122,32 @@ impl Arch {
         match self {
             Self::ResNet18 => "resnet18",
             Self::ResNet50 => "resnet50",
+            Self::ResNet101 => "resnet101",
         }
     }
     pub fn bottleneck(self) -> bool {
-        self == Self::ResNet50
+        self != Self::ResNet18
     }
     /// Units per stage.
     pub fn units_per_stage(self) -> [usize; 4] {
         match self {
             Self::ResNet18 => [2, 2, 2, 2],
             Self::ResNet50 => [3, 4, 6, 3],
+            Self::ResNet101 => [3, 4, 23, 3],
         }
     }
     /// HAWQ names the stem conv differently in its two classes.
     pub fn stem_conv(self) -> &'static str {
         match self {
             Self::ResNet18 => "quant_init_block_convbn",
-            Self::ResNet50 => "quant_init_convbn",
+            Self::ResNet50 | Self::ResNet101 => "quant_init_convbn",
         }
     }
     /// Channels entering the head (global pool + fc).
     pub fn feature_channels(self) -> i64 {
         match self {
             Self::ResNet18 => 512,
-            Self::ResNet50 => 2048,
+            Self::ResNet50 | Self::ResNet101 => 2048,
         }
     }
     /// Convs per unit (2 for basic blocks, 3 for bottlenecks).
@@ -156,7 +161,7 @@ impl Arch {
     pub fn units(self) -> Vec<UnitSpec> {
         let outs: [i64; 4] = match self {
             Self::ResNet18 => [64, 128, 256, 512],
-            Self::ResNet50 => [256, 512, 1024, 2048],
+            Self::ResNet50 | Self::ResNet101 => [256, 512, 1024, 2048],
         };
         let mut v = vec![];
         let mut in_ch = 64;
@@ -1330,6 +1335,28 @@ mod tests {
         assert!(w
             .get("stage1.unit1.quant_identity_convbn.weight_integer")
             .is_none());
+    }
+
+    /// q_resnet101: ResNet-50's bottlenecks with 23 units in stage 3 (33 units, 99 convs in
+    /// them, 4 identity convs, the stem).
+    #[test]
+    fn resnet101_has_hawq_structure() {
+        let (hg, w, _) = built(Arch::ResNet101, "w4a4", 1);
+        let g = &hg.graph;
+        assert_eq!(Arch::ResNet101.units().len(), 33);
+        assert_eq!(count(g, "conv2d"), 1 + 33 * 3 + 4);
+        assert_eq!(count(g, "add"), 33);
+        assert_eq!(count(g, "requantize"), 1 + 33 * 3 + 1);
+        assert_eq!(hg.sites.len(), 2 + 33 * 4 + 1);
+        assert_eq!(w.tensors.len(), 2 * (1 + 33 * 3 + 4 + 1));
+        assert_eq!(g.value_type(g.results[0]).shape, vec![1, 1000]);
+        assert!(w
+            .get("stage3.unit23.quant_convbn3.weight_integer")
+            .is_some());
+        assert!(w
+            .get("stage3.unit24.quant_convbn3.weight_integer")
+            .is_none());
+        assert_eq!(Arch::parse("resnet101b"), Some(Arch::ResNet101));
     }
 
     #[test]

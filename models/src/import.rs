@@ -316,14 +316,13 @@ pub fn params_from_state_dict(
     }
     let known = known_layers(arch);
     if let Some((layer, key)) = layers.iter().find(|(l, _)| !known.contains(*l)) {
-        let other = match arch {
-            Arch::ResNet18 => Arch::ResNet50,
-            Arch::ResNet50 => Arch::ResNet18,
-        };
-        let hint = if known_layers(other).contains(layer) {
-            format!(" (it is one of {}'s: check --arch)", other.name())
-        } else {
-            String::new()
+        let others = [Arch::ResNet18, Arch::ResNet50, Arch::ResNet101];
+        let hint = match others
+            .into_iter()
+            .find(|&o| o != arch && known_layers(o).contains(layer))
+        {
+            Some(o) => format!(" (it is one of {}'s: check --arch)", o.name()),
+            None => String::new(),
         };
         return Err(format!(
             "layer '{layer}' (key '{key}') is not a layer of HAWQ's q_{}{hint}",
@@ -523,12 +522,15 @@ fn bias(layer: &str, key: &str, t: &TensorData, n: i64) -> Result<Vec<i32>, Stri
 
 /// `--arch` of `nibble-gen import`, in pytorchcv's names (what HAWQ's `--arch` takes and its
 /// checkpoints store as `arch`): (architecture, bottleneck stride on the first 1x1 conv).
-/// `resnet50` strides its bottlenecks in the 1x1 conv, `resnet50b` in the 3x3.
+/// `resnet50` / `resnet101` stride their bottlenecks in the 1x1 conv, `resnet50b` / `resnet101b`
+/// in the 3x3.
 pub fn parse_arch(s: &str) -> Option<(Arch, bool)> {
     match s {
         "resnet18" => Some((Arch::ResNet18, false)),
         "resnet50" => Some((Arch::ResNet50, true)),
         "resnet50b" => Some((Arch::ResNet50, false)),
+        "resnet101" => Some((Arch::ResNet101, true)),
+        "resnet101b" => Some((Arch::ResNet101, false)),
         _ => None,
     }
 }
@@ -589,6 +591,8 @@ pub fn arch_name(opts: &ImportOptions) -> &'static str {
         (Arch::ResNet18, _) => "resnet18",
         (Arch::ResNet50, true) => "resnet50",
         (Arch::ResNet50, false) => "resnet50b",
+        (Arch::ResNet101, true) => "resnet101",
+        (Arch::ResNet101, false) => "resnet101b",
     }
 }
 

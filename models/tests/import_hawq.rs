@@ -332,12 +332,23 @@ fn out_of_range_integers_name_layer_and_key() {
 fn unknown_layers_and_wrong_architectures_are_named() {
     let mut sd = state_dict();
     let t = sd.entries["stage1.unit1.quant_convbn1.weight_integer"].clone();
-    sd.entries
-        .insert("stage1.unit3.quant_convbn1.weight_integer".into(), t);
+    sd.entries.insert(
+        "stage1.unit3.quant_convbn1.weight_integer".into(),
+        t.clone(),
+    );
     let e = import_err(&sd);
     assert!(e.starts_with("layer 'stage1.unit3.quant_convbn1' (key 'module.stage1.unit1.quant_convbn1.weight_integer')") || e.starts_with("layer 'stage1.unit3.quant_convbn1'"), "{e}");
     assert!(
         e.contains("not a layer of HAWQ's q_resnet18") && e.contains("resnet50"),
+        "{e}"
+    );
+    // a layer only ResNet-101 has (stage 3 has 23 units there, 6 in ResNet-50)
+    let mut sd = state_dict();
+    sd.entries
+        .insert("stage3.unit7.quant_convbn3.weight_integer".into(), t);
+    let e = import_err(&sd);
+    assert!(
+        e.contains("not a layer of HAWQ's q_resnet18") && e.contains("one of resnet101's"),
         "{e}"
     );
     // the resnet18 checkpoint imported as resnet50: its 'arch' entry says otherwise, and

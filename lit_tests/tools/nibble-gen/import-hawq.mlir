@@ -39,6 +39,22 @@
 // RUN: %python %hawq_fixtures/hawq_forward.py %t/wide.pth --arch resnet18 --bits uniform4 --input %t/wide.x.npy -o %t/wide.want.npy
 // RUN: nibble-run --cpu %t/wide/model.mlir --input %t/wide.x.npy --check %t/wide.want.npy | FileCheck %s
 
+// mixed narrow ResNet-101 (q_resnet101: 3, 4, 23, 3 units), stride on the bottleneck's 1x1, and
+// a uniform ResNet-101b, stride on the 3x3
+// RUN: %python %hawq_fixtures/write_hawq_checkpoint.py --arch resnet101 --bits mixed --seed 26 -o %t/r101.pth --bit-config-out %t/r101.json --input-out %t/r101.x.npy --batch 2 --image-size 32 > /dev/null
+// RUN: nibble-gen import %t/r101.pth --arch resnet101 --bits %t/r101.json --batch 2 --image-size 32 -o %t/r101 | FileCheck %s --check-prefix=IMPORT101
+// RUN: %python %hawq_fixtures/hawq_forward.py %t/r101.pth --arch resnet101 --bits %t/r101.json --input %t/r101.x.npy -o %t/r101.want.npy
+// RUN: nibble-run --cpu %t/r101/model.mlir --input %t/r101.x.npy --check %t/r101.want.npy | FileCheck %s
+// RUN: %python %hawq_fixtures/write_hawq_checkpoint.py --arch resnet101b --seed 27 -o %t/r101b.pth --input-out %t/r101b.x.npy --batch 2 --image-size 32 > /dev/null
+// RUN: nibble-gen import %t/r101b.pth --arch resnet101b --bits uniform4 --batch 2 --image-size 32 -o %t/r101b > /dev/null
+// RUN: %python %hawq_fixtures/hawq_forward.py %t/r101b.pth --arch resnet101b --bits uniform4 --input %t/r101b.x.npy -o %t/r101b.want.npy
+// RUN: nibble-run --cpu %t/r101b/model.mlir --input %t/r101b.x.npy --check %t/r101b.want.npy | FileCheck %s
+// IMPORT101: imported resnet101 (104 convs,
+// A ResNet-101 checkpoint imported as a ResNet-50 is refused by its own 'arch' entry.
+// RUN: not nibble-gen import %t/r101b.pth --arch resnet50b --bits uniform4 -o %t/bad101 2>&1 | FileCheck %s --check-prefix=ARCH101
+// RUN: test ! -e %t/bad101
+// ARCH101: nibble-gen: error: {{.*}}r101b.pth: the checkpoint was trained as 'resnet101b' (its 'arch' entry) but --arch says resnet50b
+
 // The torch-written fixture (torch.save of a HAWQ state dict, with its own logits).
 // RUN: %python %hawq_fixtures/hawq_forward.py %hawq_fixtures/hawq_resnet18_narrow.pth --arch resnet18 --bits uniform4 --input %hawq_fixtures/input.npy -o %t/torch.want.npy
 // RUN: cmp %t/torch.want.npy %hawq_fixtures/logits.npy

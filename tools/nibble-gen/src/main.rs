@@ -19,7 +19,8 @@ enum Cmd {
     /// Generate a model with deterministic random weights and calibrated activation scales;
     /// writes DIR/model.mlir and DIR/weights.safetensors.
     Example {
-        /// resnet18 or resnet50 (HAWQ's q_resnet18 / q_resnet50 on pytorchcv resnet50b)
+        /// resnet18, resnet50 or resnet101 (HAWQ's q_resnet18 / q_resnet50 / q_resnet101 on
+        /// pytorchcv resnet18 / resnet50b / resnet101b)
         #[arg(long, default_value = "resnet18")]
         arch: String,
         /// w4a4 (HAWQ uniform4: 8-bit input, stem and fc) or w8a8 (HAWQ uniform8)
@@ -90,15 +91,15 @@ enum Cmd {
     },
     /// Import a model, its format detected from the file: an ONNX QDQ model (QuantizeLinear /
     /// DequantizeLinear around float ops, as ONNX Runtime's quantize_static writes), or a HAWQ
-    /// checkpoint (torch.save .pth of q_resnet18 / q_resnet50, read without Python, which needs
+    /// checkpoint (torch.save .pth of q_resnet18 / q_resnet50 / q_resnet101, read without Python, which needs
     /// --arch and --bits); writes DIR/model.mlir and DIR/weights.safetensors.
     Import {
         /// The model: model.onnx, or a checkpoint (a dict with 'state_dict', or a state dict;
         /// keys may carry 'module.')
         checkpoint: PathBuf,
         /// Checkpoints: the pytorchcv architecture HAWQ quantized (its --arch): resnet18,
-        /// resnet50 (bottleneck stride on the 1x1 conv) or resnet50b (stride on the 3x3); a
-        /// checkpoint's own 'arch' entry must agree
+        /// resnet50 / resnet101 (bottleneck stride on the 1x1 conv) or resnet50b / resnet101b
+        /// (stride on the 3x3); a checkpoint's own 'arch' entry must agree
         #[arg(long)]
         arch: Option<String>,
         /// Checkpoints: uniform4 / w4a4, uniform8 / w8a8, or a JSON file with a complete HAWQ
@@ -307,7 +308,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let batch = batch.unwrap_or(1);
             let (arch, conv1_stride) =
                 nibble_models::import::parse_arch(&arch).ok_or_else(|| {
-                    format!("unknown --arch '{arch}' (resnet18, resnet50 or resnet50b)")
+                    format!("unknown --arch '{arch}' (resnet18, resnet50, resnet50b, resnet101 or resnet101b)")
                 })?;
             let mut bc = nibble_models::import::parse_bits(arch, &bits)?;
             if let Some(f) = bit_config {
@@ -373,8 +374,9 @@ fn run(cli: Cli) -> Result<(), String> {
             out,
         } => {
             let t0 = Instant::now();
-            let arch = Arch::parse(&arch)
-                .ok_or_else(|| format!("unknown --arch '{arch}' (resnet18 or resnet50)"))?;
+            let arch = Arch::parse(&arch).ok_or_else(|| {
+                format!("unknown --arch '{arch}' (resnet18, resnet50 or resnet101)")
+            })?;
             let mut bc = BitConfig::preset(arch, &bits)
                 .ok_or_else(|| format!("unknown --bits '{bits}' (w4a4 or w8a8)"))?;
             if let Some(f) = bit_config {
