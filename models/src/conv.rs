@@ -312,7 +312,7 @@ fn pool_tail(
     let [n, o, h, w] = g.value_type(acc).shape[..] else {
         return Err("the conv's result is not 4-D".into());
     };
-    if k <= 0 || s <= 0 || p < 0 || p >= k || h + 2 * p < k {
+    if k <= 0 || s <= 0 || p < 0 || p >= k || k > 1 << 16 || s > 1 << 16 || h + 2 * p < k {
         return Err(format!(
             "bad max pool (kernel, stride, padding) {:?} over a {h} x {w} map",
             [k, s, p]

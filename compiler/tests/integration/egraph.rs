@@ -72,10 +72,7 @@ fn check(arch: Arch, batch: i64, target: &str, downsampling_units: usize) -> Lay
         matches!(o, Op::Conv2dFused { epilogue, .. }
             if matches!(epilogue.kind, EpilogueKind::Residual { .. }) && epilogue.relu)
     });
-    let units = match arch {
-        Arch::ResNet18 => 8,
-        Arch::ResNet50 => 16,
-    };
+    let units = arch.units().len();
     assert_eq!(residual, units, "{}: residual adds not fused", g.name);
     assert_eq!(
         count(&opt, |o| matches!(o, Op::Add { .. } | Op::Relu { .. })),

@@ -178,6 +178,16 @@ fn print_streams(
     Ok(())
 }
 
+/// `N` comma-separated integers.
+fn integers<const N: usize>(t: &str) -> Option<[i64; N]> {
+    let v: Vec<i64> = t
+        .split(',')
+        .map(|p| p.trim().parse::<i64>())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    v.try_into().ok()
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
         Cmd::Conv {
@@ -190,27 +200,17 @@ fn run(cli: Cli) -> Result<(), String> {
             pool,
             out,
         } => {
-            let shortcut = match shortcut.as_deref() {
+            let shortcut = match shortcut.as_deref().map(|t| (t, integers::<2>(t))) {
                 None => None,
-                Some(t) => match t
-                    .split(',')
-                    .map(|p| p.trim().parse::<i64>())
-                    .collect::<Result<Vec<_>, _>>()
-                {
-                    Ok(v) if v.len() == 2 => Some((v[0], v[1])),
-                    _ => return Err(format!("--shortcut '{t}' is not channels,stride")),
-                },
+                Some((_, Some([c, s]))) => Some((c, s)),
+                Some((t, None)) => return Err(format!("--shortcut '{t}' is not channels,stride")),
             };
-            let pool = match pool.as_deref() {
+            let pool = match pool.as_deref().map(|t| (t, integers::<3>(t))) {
                 None => None,
-                Some(t) => match t
-                    .split(',')
-                    .map(|p| p.trim().parse::<i64>())
-                    .collect::<Result<Vec<_>, _>>()
-                {
-                    Ok(v) if v.len() == 3 => Some([v[0], v[1], v[2]]),
-                    _ => return Err(format!("--pool '{t}' is not kernel,stride,padding")),
-                },
+                Some((_, Some(v))) => Some(v),
+                Some((t, None)) => {
+                    return Err(format!("--pool '{t}' is not kernel,stride,padding"))
+                }
             };
             let v: Vec<i64> = shape
                 .split(',')
