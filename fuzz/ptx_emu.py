@@ -1,0 +1,530 @@
+#!/usr/bin/env python3
+"""A PTX interpreter for nibble's CUDA-core kernels (no tensor cores, no shared memory): runs a
+kernel of a `kernels.ptx` thread by thread on the CPU, on byte buffers standing for global
+memory, so that a kernel's PTX can be checked bit for bit without a GPU.
+
+    from ptx_emu import Module
+    m = Module(open("kernels.ptx").read())
+    out = m.launch("name", grid=(g, 1, 1), block=(b, 1, 1), args=[buf0, buf1, ...])
+
+`args` are bytearrays (one per `.param .u64 .ptr` parameter, in order: the bare-pointer
+convention nibble's kernels use) or ints (other parameters); the kernel reads and writes the
+bytearrays in place. Each thread runs from the entry to `ret` / `exit` on its own registers:
+kernels that synchronize a block (`bar`), touch shared memory or issue tensor-core, async-copy or
+atomic instructions are refused (NotImplementedError), as is every opcode or modifier this
+interpreter does not define, so it never passes a kernel it cannot run. Semantics follow the
+PTX ISA: registers hold raw bits, each instruction reads them at its type's width and signedness.
+"""
+import re
+import struct
+
+MASK = {8: 0xFF, 16: 0xFFFF, 32: 0xFFFFFFFF, 64: 0xFFFFFFFFFFFFFFFF}
+BASE = 1 << 40  # buffer i lives at BASE * (i + 1)
+
+
+def width(t):
+    if t == "pred":
+        return 1
+    return int(t[1:])
+
+
+def signed(v, w):
+    v &= MASK[w]
+    return v - (1 << w) if v >> (w - 1) else v
+
+
+def unsigned(v, w):
+    return v & MASK[w]
+
+
+def f32(bits):
+    return struct.unpack("<f", struct.pack("<I", bits & MASK[32]))[0]
+
+
+def f32_bits(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+class Instr:
+    __slots__ = ("pred", "neg", "op", "mods", "args", "text")
+
+    def __init__(self, pred, neg, op, mods, args, text):
+        self.pred, self.neg, self.op, self.mods, self.args, self.text = pred, neg, op, mods, args, text
+
+
+class Kernel:
+    def __init__(self, name, params, body):
+        self.name, self.params = name, params
+        self.instrs, self.labels = [], {}
+        # declared register widths by name prefix (`.reg .b64 %rd<48>`): a load of a narrower
+        # type extends to the register's width
+        self.widths = {}
+        for stmt in body:
+            # scope braces (`{ .reg .b32 tmp; ... }` blocks) only ever open a statement
+            stmt = stmt.strip().lstrip("{}").strip()
+            rm = re.match(r"^\.reg\s+\.(\w+)\s+(%?\w+?)(<\d+>)?$", stmt)
+            if rm:
+                self.widths[rm.group(2)] = 1 if rm.group(1) == "pred" else int(rm.group(1)[1:])
+                continue
+            if not stmt or stmt.startswith("."):
+                continue  # .maxntid / .local declarations
+            m = re.match(r"^(\$?[\w$]+):\s*(.*)$", stmt, re.S)
+            while m and not stmt.startswith("@"):
+                self.labels[m.group(1)] = len(self.instrs)
+                stmt = m.group(2).strip()
+                m = re.match(r"^(\$?[\w$]+):\s*(.*)$", stmt, re.S)
+            if not stmt:
+                continue
+            pred, neg = None, False
+            pm = re.match(r"^@(!?)(%\w+)\s+(.*)$", stmt, re.S)
+            if pm:
+                neg, pred, stmt = pm.group(1) == "!", pm.group(2), pm.group(3)
+            parts = stmt.split(None, 1)
+            opcode = parts[0].split(".")
+            args = split_args(parts[1]) if len(parts) > 1 else []
+            self.instrs.append(Instr(pred, neg, opcode[0], opcode[1:], args, stmt))
+
+
+def split_args(s):
+    out, depth, cur = [], 0, ""
+    for ch in s:
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+class Module:
+    def __init__(self, text):
+        text = strip_comments(text)
+        self.kernels = {}
+        for m in re.finditer(r"\.entry\s+(\w+)\s*\((.*?)\)", text, re.S):
+            name = m.group(1)
+            params = re.findall(r"\.param\s+[^,]*?\b(\w+)\s*(?:,|$)", m.group(2).strip() + ",")
+            # the body: from the first '{' after the parameter list to its matching '}'
+            i = text.index("{", m.end())
+            depth, j = 0, i
+            while True:
+                if text[j] == "{":
+                    depth += 1
+                elif text[j] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            # scope braces (inline-asm blocks) stand alone on their lines; operand braces do not
+            body = re.sub(r"^\s*[{}]\s*$", ";", text[i + 1:j], flags=re.M)
+            self.kernels[name] = Kernel(name, params, body.split(";"))
+
+    def launch(self, name, grid, block, args):
+        k = self.kernels[name]
+        if len(args) != len(k.params):
+            raise ValueError(f"{name} takes {len(k.params)} parameters, got {len(args)}")
+        bufs = [a for a in args if isinstance(a, (bytearray, memoryview))]
+        params, b = {}, 0
+        for p, a in zip(k.params, args):
+            if isinstance(a, (bytearray, memoryview)):
+                params[p] = BASE * (b + 1)
+                b += 1
+            else:
+                params[p] = a
+        mem = Memory(bufs)
+        for bz in range(grid[2]):
+            for by in range(grid[1]):
+                for bx in range(grid[0]):
+                    for tz in range(block[2]):
+                        for ty in range(block[1]):
+                            for tx in range(block[0]):
+                                sreg = {"%tid.x": tx, "%tid.y": ty, "%tid.z": tz,
+                                        "%ntid.x": block[0], "%ntid.y": block[1], "%ntid.z": block[2],
+                                        "%ctaid.x": bx, "%ctaid.y": by, "%ctaid.z": bz,
+                                        "%nctaid.x": grid[0], "%nctaid.y": grid[1], "%nctaid.z": grid[2]}
+                                Thread(k, params, mem, sreg).run()
+
+
+class Memory:
+    def __init__(self, bufs):
+        self.bufs = bufs
+
+    def at(self, addr, n):
+        i, off = addr // BASE - 1, addr % BASE
+        if not (0 <= i < len(self.bufs)) or off + n > len(self.bufs[i]):
+            raise IndexError(f"access of {n} bytes at buffer {i} offset {off} is out of bounds")
+        if off % n:
+            raise IndexError(f"misaligned access of {n} bytes at buffer {i} offset {off}")
+        return self.bufs[i], off
+
+    def load(self, addr, n):
+        b, off = self.at(addr, n)
+        return int.from_bytes(b[off:off + n], "little")
+
+    def store(self, addr, n, v):
+        b, off = self.at(addr, n)
+        b[off:off + n] = (v & MASK[8 * n]).to_bytes(n, "little")
+
+
+CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
+       "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
+       "lo": lambda a, b: a < b, "ls": lambda a, b: a <= b, "hi": lambda a, b: a > b,
+       "hs": lambda a, b: a >= b}
+REFUSED = {"bar", "barrier", "wgmma", "mma", "ldmatrix", "cp", "mbarrier", "atom", "red",
+           "shfl", "vote", "fence", "membar", "tex", "suld", "sust"}
+
+
+class Thread:
+    def __init__(self, k, params, mem, sreg):
+        self.k, self.params, self.mem, self.sreg = k, params, mem, sreg
+        self.r = {}
+
+    # operands ---------------------------------------------------------------------------------
+    def val(self, a, w):
+        """Operand `a` as raw bits of width w."""
+        if a in self.r:
+            return self.r[a] & MASK[w] if w > 1 else self.r[a]
+        if a in self.sreg:
+            return self.sreg[a]
+        if a.startswith("%"):
+            raise KeyError(f"read of unset register {a}")
+        if a.startswith(("0f", "0F")):
+            return int(a[2:], 16)
+        if a.startswith(("0d", "0D")):
+            raise NotImplementedError("f64 immediates")
+        v = int(a, 0)
+        return v & MASK[w] if w > 1 else v
+
+    def s(self, a, t):
+        w = width(t)
+        v = self.val(a, w)
+        return signed(v, w) if t[0] == "s" else v
+
+    def set(self, d, v, w):
+        self.r[d] = v & MASK[w] if w > 1 else int(bool(v))
+
+    def reg_width(self, d):
+        m = re.match(r"^(%?[a-zA-Z_]+)\d*$", d)
+        if not m or m.group(1) not in self.k.widths:
+            raise NotImplementedError(f"register {d} of no declared width")
+        return self.k.widths[m.group(1)]
+
+    def addr(self, a):
+        m = re.match(r"^\[\s*([%\w$.]+)\s*(?:\+\s*(-?\w+))?\s*\]$", a)
+        if not m:
+            raise NotImplementedError(f"address {a}")
+        base = m.group(1)
+        b = self.params[base] if base in self.params else self.val(base, 64)
+        return (b + (int(m.group(2), 0) if m.group(2) else 0)) & MASK[64]
+
+    # execution --------------------------------------------------------------------------------
+    def run(self):
+        pc, n, steps = 0, len(self.k.instrs), 0
+        while pc < n:
+            steps += 1
+            if steps > 10_000_000:
+                raise RuntimeError(f"{self.k.name}: no end after {steps} instructions")
+            ins = self.k.instrs[pc]
+            pc += 1
+            if ins.pred is not None and bool(self.r.get(ins.pred)) == ins.neg:
+                continue
+            if ins.op in ("ret", "exit"):
+                return
+            if ins.op == "bra":
+                pc = self.k.labels[ins.args[0]]
+                continue
+            self.step(ins)
+
+    def step(self, ins):
+        op, m, a = ins.op, ins.mods, ins.args
+        if op in REFUSED:
+            raise NotImplementedError(f"{ins.text}: not a CUDA-core instruction this interpreter runs")
+        t = m[-1] if m else None
+        if op == "griddepcontrol":
+            return
+        if op == "ld":
+            return self.ld(ins, m, a)
+        if op == "st":
+            return self.st(ins, m, a)
+        if op == "cvta":
+            return self.set(a[0], self.val(a[1], 64), 64)
+        if op == "mov":
+            w = width(t)
+            if a[1].startswith("{") or a[0].startswith("{"):
+                return self.mov_vec(a, w)
+            return self.set(a[0], self.val(a[1], w), w)
+        if op == "setp":
+            if len(m) != 2 or len(a) != 3 or "|" in a[0]:
+                raise NotImplementedError(ins.text)
+            cmp, ty = m
+            if ty == "f32":
+                x, y = f32(self.val(a[1], 32)), f32(self.val(a[2], 32))
+                nan = x != x or y != y
+                if cmp in ("equ", "neu", "ltu", "leu", "gtu", "geu"):
+                    r = nan or CMP[cmp[:2]](x, y)
+                elif cmp == "num":
+                    r = not nan
+                elif cmp == "nan":
+                    r = nan
+                elif cmp in ("eq", "ne", "lt", "le", "gt", "ge"):
+                    r = (not nan) and CMP[cmp](x, y)
+                else:
+                    raise NotImplementedError(ins.text)
+            else:
+                r = CMP[cmp](self.s(a[1], ty), self.s(a[2], ty))
+            return self.set(a[0], r, 1)
+        if op == "selp":
+            w = width(t)
+            return self.set(a[0], self.val(a[1], w) if self.r.get(a[3]) else self.val(a[2], w), w)
+        if t == "pred" and op in ("and", "or", "xor", "not"):
+            x = [bool(self.r.get(v)) if v in self.r else bool(int(v, 0)) for v in a[1:]]
+            r = {"and": lambda: x[0] and x[1], "or": lambda: x[0] or x[1],
+                 "xor": lambda: x[0] != x[1], "not": lambda: not x[0]}[op]()
+            return self.set(a[0], r, 1)
+        if op == "cvt":
+            return self.cvt(ins, m, a)
+        if t == "f32":
+            return self.float_op(ins, op, m, a)
+        return self.int_op(ins, op, m, a, t)
+
+    def int_op(self, ins, op, m, a, t):
+        if t in ("s16x2", "u16x2"):
+            if op not in ("min", "max", "add", "sub") or len(m) != 1:
+                raise NotImplementedError(ins.text)
+            x, y = self.val(a[1], 32), self.val(a[2], 32)
+            r = 0
+            for lane in (0, 1):
+                u, v = (x >> (16 * lane)) & 0xFFFF, (y >> (16 * lane)) & 0xFFFF
+                if t[0] == "s":
+                    u, v = signed(u, 16), signed(v, 16)
+                z = {"min": min, "max": max}[op](u, v) if op in ("min", "max") else (
+                    u + v if op == "add" else u - v)
+                r |= (z & 0xFFFF) << (16 * lane)
+            return self.set(a[0], r, 32)
+        w = width(t)
+        s = t[0] == "s"
+        x = [self.s(v, t) for v in a[1:]]
+        if op in ("add", "sub") and len(m) == 1:
+            r = x[0] + x[1] if op == "add" else x[0] - x[1]
+        elif op == "mul" and m[0] in ("lo", "hi", "wide"):
+            p = x[0] * x[1]
+            if m[0] == "lo":
+                r = p
+            elif m[0] == "hi":
+                r = p >> w
+            else:
+                return self.set(a[0], p, 2 * w)
+        elif op == "mad" and m[0] in ("lo", "hi", "wide"):
+            p = x[0] * x[1]
+            if m[0] == "lo":
+                r = p + x[2]
+            elif m[0] == "hi":
+                r = (p >> w) + x[2]
+            else:
+                return self.set(a[0], p + self.s(a[3], ("s" if s else "u") + str(2 * w)), 2 * w)
+        elif op in ("div", "rem") and len(m) == 1:
+            if x[1] == 0:
+                r = MASK[w] if op == "div" else x[0]
+            else:
+                q = abs(x[0]) // abs(x[1])
+                q = -q if (x[0] < 0) != (x[1] < 0) else q
+                r = q if op == "div" else x[0] - q * x[1]
+        elif op in ("min", "max") and len(m) == 1:
+            r = min(x) if op == "min" else max(x)
+        elif op in ("and", "or", "xor") and len(m) == 1:
+            u = [self.val(v, w) for v in a[1:]]
+            r = u[0] & u[1] if op == "and" else u[0] | u[1] if op == "or" else u[0] ^ u[1]
+        elif op == "not" and len(m) == 1:
+            r = ~self.val(a[1], w)
+        elif op == "neg" and len(m) == 1:
+            r = -x[0]
+        elif op == "abs" and len(m) == 1:
+            r = abs(x[0])
+        elif op == "shl" and len(m) == 1:
+            n = self.val(a[2], 32)
+            r = 0 if n >= w else self.val(a[1], w) << n
+        elif op == "shr" and len(m) == 1:
+            n = min(self.val(a[2], 32), w)
+            r = (x[0] >> n) if s else (self.val(a[1], w) >> n)
+        elif op == "shf" and t == "b32" and m[0] in ("l", "r") and m[1] in ("wrap", "clamp"):
+            lo, hi = self.val(a[1], 32), self.val(a[2], 32)
+            n = self.val(a[3], 32)
+            n = n & 31 if m[1] == "wrap" else min(n, 32)
+            v = (hi << 32) | lo
+            r = ((v << n) >> 32) if m[0] == "l" else (v >> n)
+            w = 32
+        elif op == "bfe" and len(m) == 1:
+            v, pos, ln = self.val(a[1], w), self.val(a[2], 32) & 0xFF, self.val(a[3], 32) & 0xFF
+            if ln == 0:
+                r = 0
+            else:
+                field = (v >> pos) & ((1 << ln) - 1) if pos < w else 0
+                sb = (v >> min(pos + ln - 1, w - 1)) & 1 if s else 0
+                r = field | ((~0 << ln) if sb and ln < w else 0)
+        elif op == "prmt" and m == ["b32"]:
+            bs = self.val(a[1], 32) | (self.val(a[2], 32) << 32)
+            c = self.val(a[3], 32)
+            r = 0
+            for i in range(4):
+                sel = (c >> (4 * i)) & 0xF
+                byte = (bs >> (8 * (sel & 7))) & 0xFF
+                if sel & 8:
+                    byte = 0xFF if byte & 0x80 else 0
+                r |= byte << (8 * i)
+        else:
+            raise NotImplementedError(ins.text)
+        self.set(a[0], r, w)
+
+    def float_op(self, ins, op, m, a):
+        x = [f32(self.val(v, 32)) for v in a[1:]]
+        rnd = [v for v in m if v in ("rn", "rz", "rm", "rp")]
+        if rnd not in ([], ["rn"]) or any(v in ("ftz", "sat", "approx", "full") for v in m):
+            raise NotImplementedError(ins.text)
+        import numpy as np
+        f = np.float32
+        with np.errstate(all="ignore"):
+            if op == "add":
+                r = f(x[0]) + f(x[1])
+            elif op == "sub":
+                r = f(x[0]) - f(x[1])
+            elif op == "mul":
+                r = f(x[0]) * f(x[1])
+            elif op == "div":
+                r = f(x[0]) / f(x[1])
+            elif op == "fma":
+                r = f(np.float64(x[0]) * np.float64(x[1]) + np.float64(x[2]))
+                if abs(float(np.float64(x[0]) * np.float64(x[1]))) >= 2.0 ** 53:
+                    raise NotImplementedError(ins.text + " (product beyond exact f64)")
+            elif op in ("min", "max"):
+                r = f(min(x) if op == "min" else max(x))
+            elif op == "neg":
+                r = -f(x[0])
+            elif op == "abs":
+                r = abs(f(x[0]))
+            else:
+                raise NotImplementedError(ins.text)
+        self.set(a[0], f32_bits(float(r)), 32)
+
+    def cvt(self, ins, m, a):
+        mods = [v for v in m if v not in ("rni", "rzi", "rmi", "rpi", "rn", "rz", "sat", "ftz")]
+        rnd = [v for v in m if v in ("rni", "rzi", "rmi", "rpi", "rn", "rz")]
+        sat = "sat" in m
+        if mods[0] == "pack":
+            return self.cvt_pack(ins, m, a)
+        dt, st = mods[0], mods[1]
+        if st == "f32" or dt == "f32":
+            return self.cvt_float(ins, dt, st, rnd, sat, a)
+        v = self.s(a[1], st)
+        dw = width(dt)
+        if sat:
+            lo, hi = (-(1 << (dw - 1)), (1 << (dw - 1)) - 1) if dt[0] == "s" else (0, MASK[dw])
+            v = max(lo, min(hi, v))
+        self.set(a[0], v, dw)
+
+    def cvt_float(self, ins, dt, st, rnd, sat, a):
+        import math
+        if dt == "f32" and st == "f32":
+            x = f32(self.val(a[1], 32))
+            if rnd == ["rni"]:
+                r = float(round(x)) if x == x and abs(x) != math.inf else x  # ties to even
+            elif rnd == ["rzi"]:
+                r = float(math.trunc(x)) if x == x and abs(x) != math.inf else x
+            else:
+                raise NotImplementedError(ins.text)
+            return self.set(a[0], f32_bits(r), 32)
+        if dt == "f32":
+            if rnd not in ([], ["rn"]):
+                raise NotImplementedError(ins.text)
+            import numpy as np
+            v = self.s(a[1], st)
+            return self.set(a[0], f32_bits(float(np.float32(v))), 32)
+        x = f32(self.val(a[1], 32))
+        dw = width(dt)
+        lo, hi = (-(1 << (dw - 1)), (1 << (dw - 1)) - 1) if dt[0] == "s" else (0, MASK[dw])
+        if x != x:
+            v = 0
+        elif rnd == ["rni"]:
+            v = round(x) if abs(x) != math.inf else (hi if x > 0 else lo)
+        elif rnd == ["rzi"]:
+            v = math.trunc(x) if abs(x) != math.inf else (hi if x > 0 else lo)
+        else:
+            raise NotImplementedError(ins.text)
+        self.set(a[0], max(lo, min(hi, v)), dw)
+
+    def cvt_pack(self, ins, m, a):
+        # cvt.pack.sat.{u4,s4,u8,s8,s16,u16}.s32.b32 d, a, b, c: a and b saturated to the type,
+        # b in the low bits, a above it, the result ORed over c shifted left by 2 fields
+        mods = [v for v in m if v not in ("pack", "sat")]
+        dt = mods[0]
+        if "sat" not in m or mods[1] != "s32":
+            raise NotImplementedError(ins.text)
+        fw = width(dt)
+        lo, hi = (-(1 << (fw - 1)), (1 << (fw - 1)) - 1) if dt[0] == "s" else (0, (1 << fw) - 1)
+        va = max(lo, min(hi, self.s(a[1], "s32"))) & ((1 << fw) - 1)
+        vb = max(lo, min(hi, self.s(a[2], "s32"))) & ((1 << fw) - 1)
+        c = self.val(a[3], 32) if len(a) > 3 else 0
+        self.set(a[0], (c << (2 * fw)) | (va << fw) | vb, 32)
+
+    def ld(self, ins, m, a):
+        space = [v for v in m if v in ("global", "param", "shared", "local", "const")]
+        if space == ["param"]:
+            name = a[1].strip("[]")
+            return self.set(a[0], self.params[name], 64)
+        if space != ["global"]:
+            raise NotImplementedError(ins.text)
+        vec = [v for v in m if v in ("v2", "v4")]
+        t = m[-1]
+        w = width(t)
+        n = w // 8
+        addr = self.addr(a[1])
+        if vec:
+            regs = [r.strip() for r in a[0].strip("{}").split(",")]
+            for i, r in enumerate(regs):
+                v = self.mem.load(addr + i * n, n)
+                if r != "_":
+                    self.set(r, signed(v, w) if t[0] == "s" else v, self.reg_width(r))
+            return
+        v = self.mem.load(addr, n)
+        if t[0] == "s":
+            v = signed(v, w)
+        self.set(a[0], v, self.reg_width(a[0]))
+
+    def st(self, ins, m, a):
+        if "global" not in m or any(v in ("shared", "local") for v in m):
+            raise NotImplementedError(ins.text)
+        vec = [v for v in m if v in ("v2", "v4")]
+        t = m[-1]
+        n = width(t) // 8
+        addr = self.addr(a[0])
+        if vec:
+            regs = [r.strip() for r in a[1].strip("{}").split(",")]
+            for i, r in enumerate(regs):
+                self.mem.store(addr + i * n, n, self.val(r, 8 * n))
+            return
+        self.mem.store(addr, n, self.val(a[1], 8 * n))
+
+    def mov_vec(self, a, w):
+        # mov.b64 {lo, hi}, d  /  mov.b64 d, {lo, hi} (halves of w / 2 bits each)
+        h = w // 2
+        if a[0].startswith("{"):
+            regs = [r.strip() for r in a[0].strip("{}").split(",")]
+            v = self.val(a[1], w)
+            for i, r in enumerate(regs):
+                if r != "_":
+                    self.set(r, v >> (i * h), h)
+        else:
+            regs = [r.strip() for r in a[1].strip("{}").split(",")]
+            v = 0
+            for i, r in enumerate(regs):
+                v |= self.val(r, h) << (i * h)
+            self.set(a[0], v, w)
