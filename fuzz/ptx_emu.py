@@ -15,8 +15,10 @@ atomic instructions are refused (NotImplementedError), as is every opcode or mod
 interpreter does not define, so it never passes a kernel it cannot run. Semantics follow the
 PTX ISA: registers hold raw bits, each instruction reads them at its type's width and signedness.
 """
+import math
 import re
 import struct
+from fractions import Fraction
 
 MASK = {8: 0xFF, 16: 0xFFFF, 32: 0xFFFFFFFF, 64: 0xFFFFFFFFFFFFFFFF}
 BASE = 1 << 40  # buffer i lives at BASE * (i + 1)
@@ -35,6 +37,27 @@ def signed(v, w):
 
 def unsigned(v, w):
     return v & MASK[w]
+
+
+def round_f32(v):
+    """The f32 nearest `v` (a float or a Fraction, exact), ties to even."""
+    q = Fraction(v)
+    if q == 0:
+        return 0.0
+    sign, q = (-1.0 if q < 0 else 1.0), abs(q)
+    e = q.numerator.bit_length() - q.denominator.bit_length()
+    if Fraction(2) ** e > q:
+        e -= 1
+    e = max(e, -126)  # subnormals keep the smallest exponent
+    scaled = q / Fraction(2) ** (e - 23)
+    m = scaled.numerator // scaled.denominator
+    rem = scaled - m
+    if rem > Fraction(1, 2) or (rem == Fraction(1, 2) and m & 1):
+        m += 1
+    r = m * 2.0 ** (e - 23)
+    if r >= 2.0 ** 128:
+        return sign * math.inf
+    return sign * r
 
 
 def f32(bits):
@@ -390,30 +413,31 @@ class Thread:
         rnd = [v for v in m if v in ("rn", "rz", "rm", "rp")]
         if rnd not in ([], ["rn"]) or any(v in ("ftz", "sat", "approx", "full") for v in m):
             raise NotImplementedError(ins.text)
-        import numpy as np
-        f = np.float32
-        with np.errstate(all="ignore"):
-            if op == "add":
-                r = f(x[0]) + f(x[1])
-            elif op == "sub":
-                r = f(x[0]) - f(x[1])
-            elif op == "mul":
-                r = f(x[0]) * f(x[1])
-            elif op == "div":
-                r = f(x[0]) / f(x[1])
-            elif op == "fma":
-                r = f(np.float64(x[0]) * np.float64(x[1]) + np.float64(x[2]))
-                if abs(float(np.float64(x[0]) * np.float64(x[1]))) >= 2.0 ** 53:
-                    raise NotImplementedError(ins.text + " (product beyond exact f64)")
-            elif op in ("min", "max"):
-                r = f(min(x) if op == "min" else max(x))
-            elif op == "neg":
-                r = -f(x[0])
-            elif op == "abs":
-                r = abs(f(x[0]))
-            else:
-                raise NotImplementedError(ins.text)
-        self.set(a[0], f32_bits(float(r)), 32)
+        if any(v != v or v in (math.inf, -math.inf) for v in x):
+            raise NotImplementedError(ins.text + " (NaN or infinite operand)")
+        # f32 operands are exact in f64 and in Fraction; +, -, *, / of two of them computed in
+        # f64 and rounded to f32 are correctly rounded, an fma is rounded once from its exact value
+        if op == "add":
+            r = round_f32(x[0] + x[1])
+        elif op == "sub":
+            r = round_f32(x[0] - x[1])
+        elif op == "mul":
+            r = round_f32(x[0] * x[1])
+        elif op == "div":
+            if x[1] == 0:
+                raise NotImplementedError(ins.text + " (division by zero)")
+            r = round_f32(x[0] / x[1])
+        elif op == "fma":
+            r = round_f32(Fraction(x[0]) * Fraction(x[1]) + Fraction(x[2]))
+        elif op in ("min", "max"):
+            r = min(x) if op == "min" else max(x)
+        elif op == "neg":
+            r = -x[0]
+        elif op == "abs":
+            r = abs(x[0])
+        else:
+            raise NotImplementedError(ins.text)
+        self.set(a[0], f32_bits(r), 32)
 
     def cvt(self, ins, m, a):
         mods = [v for v in m if v not in ("rni", "rzi", "rmi", "rpi", "rn", "rz", "sat", "ftz")]
@@ -432,7 +456,6 @@ class Thread:
         self.set(a[0], v, dw)
 
     def cvt_float(self, ins, dt, st, rnd, sat, a):
-        import math
         if dt == "f32" and st == "f32":
             x = f32(self.val(a[1], 32))
             if rnd == ["rni"]:
@@ -445,9 +468,7 @@ class Thread:
         if dt == "f32":
             if rnd not in ([], ["rn"]):
                 raise NotImplementedError(ins.text)
-            import numpy as np
-            v = self.s(a[1], st)
-            return self.set(a[0], f32_bits(float(np.float32(v))), 32)
+            return self.set(a[0], f32_bits(round_f32(self.s(a[1], st))), 32)
         x = f32(self.val(a[1], 32))
         dw = width(dt)
         lo, hi = (-(1 << (dw - 1)), (1 << (dw - 1)) - 1) if dt[0] == "s" else (0, MASK[dw])

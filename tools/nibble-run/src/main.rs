@@ -41,7 +41,8 @@ struct Cli {
     /// from one generator; the same inputs on the CPU and the GPU.
     #[arg(long)]
     seed: Option<u64>,
-    /// Write the (first) output tensor (.npy), atomically.
+    /// Write the output tensor (.npy), atomically; a network of several results writes result k
+    /// (k >= 1) beside it, `.k` before the extension (out.npy, out.1.npy, ...)
     #[arg(short = 'o')]
     output: Option<PathBuf>,
     /// Compare the output bit for bit and exit 1 at the first difference: with FILE against that
@@ -225,11 +226,27 @@ fn compare(y: &Tensor, want: &Tensor, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn write_output(cli: &Cli, y: &Tensor) -> Result<(), String> {
-    match &cli.output {
-        Some(o) => nibble_qnn::write_atomically(o, &y.to_npy()),
-        None => Ok(()),
+/// `-o FILE`: result 0 to FILE, result k >= 1 of a network of several to FILE's name with `.k`
+/// before its extension (`out.npy`, `out.1.npy`, ...).
+fn write_output(cli: &Cli, out: &[Tensor]) -> Result<(), String> {
+    let Some(o) = &cli.output else {
+        return Ok(());
+    };
+    for (k, y) in out.iter().enumerate() {
+        let path = match k {
+            0 => o.clone(),
+            _ => {
+                let stem = o.file_stem().unwrap_or_default().to_string_lossy();
+                let name = match o.extension() {
+                    Some(e) => format!("{stem}.{k}.{}", e.to_string_lossy()),
+                    None => format!("{stem}.{k}"),
+                };
+                o.with_file_name(name)
+            }
+        };
+        nibble_qnn::write_atomically(&path, &y.to_npy())?;
     }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -321,7 +338,7 @@ fn run_cpu(cli: &Cli, is_artifact: bool) -> Result<(), String> {
         y.ty.mlir()
     );
     print!("{}", top5(y));
-    write_output(cli, y)?;
+    write_output(cli, &out)?;
     match &cli.check {
         Some(Some(c)) => compare(y, &read_npy(c)?, &c.display().to_string()),
         Some(None) => Err("--check without a FILE compares a GPU run with the CPU reference; with --cpu give the .npy to compare with".into()),
@@ -404,7 +421,7 @@ fn run_gpu(cli: &Cli) -> Result<(), String> {
         y.ty.mlir()
     );
     print!("{}", top5(y));
-    write_output(cli, y)?;
+    write_output(cli, &out)?;
     match &cli.check {
         Some(Some(c)) => compare(y, &read_npy(c)?, &c.display().to_string())?,
         Some(None) => {

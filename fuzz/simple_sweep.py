@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Small random conv networks run end to end on the CPU in their compiled form and checked
+against the CPU reference, result for result.
+
+    fuzz/simple_sweep.py [--seed S] [--count N] [--target T] [--keep DIR]
+
+Each network (`nibble-gen conv`: odd batches, channels, sizes, kernels, strides and paddings, 4 or
+8 bits; sometimes depthwise, a residual-unit tail, a 1x1 conv after it, or a stem tail with a max
+pool of its 16-bit map, also lowered with `pool-requantize=second` and without the e-graph) is
+lowered with `qnn-to-ptx{kernel=simple}` (every conv on the CUDA-core family), every launch of
+the artifact runs through `fuzz/artifact_emu.py` (the PTX interpreted), and each result must
+equal `nibble-run --cpu`'s on the same random input, file for file. Needs nibble-gen,
+nibble-opt and nibble-run (on PATH, else target/release).
+"""
+import argparse
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import artifact_emu  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tool(name):
+    return shutil.which(name) or str(ROOT / "target" / "release" / name)
+
+
+def random_net(rng):
+    n = rng.choice([1, 1, 2, 3])
+    c = rng.choice([1, 3, 4, 8, 12, 16])
+    size = rng.choice([1, 2, 3, 5, 6, 7])
+    o = rng.choice([1, 3, 8, 10, 16, 24])
+    k = rng.choice([1, 1, 2, 3, 3])
+    s = rng.choice([1, 1, 2])
+    p = rng.choice([0, k // 2, 1])
+    if size + 2 * p < k:
+        p = (k - size + 1) // 2 + 1
+    bits = rng.choice([4, 8])
+    extra, r = [], rng.random()
+    if r < 0.15 and c == o:
+        extra = ["--groups", str(c)]
+    elif r < 0.3 and k == 1 and s == 1:
+        extra = ["--then", str(rng.choice([8, 5, 16]))]
+    elif r < 0.45:
+        extra = ["--shortcut", f"{rng.choice([4, 8, 16])},{rng.choice([1, 2])}"]
+    elif r < 0.7:
+        pk = rng.choice([2, 3])
+        extra = ["--pool", f"{pk},{rng.choice([1, 2])},{rng.randrange(pk)}"]
+    return f"{n},{c},{size},{o},{k},{s},{p}", bits, extra
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=10)
+    ap.add_argument("--target", default="sm_90")
+    ap.add_argument("--keep")
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="simple-sweep-"))
+    failed = runs = 0
+    for i in range(a.count):
+        shape, bits, extra = random_net(rng)
+        d = work / str(i)
+        shutil.rmtree(d, ignore_errors=True)
+        g = subprocess.run([tool("nibble-gen"), "conv", "--shape", shape, "--bits", str(bits), "--seed", str(i),
+                            "-o", str(d)] + extra, capture_output=True, text=True)
+        what = f"{shape} {bits}-bit {' '.join(extra)}"
+        if g.returncode != 0:
+            print(f"skip {what}: {g.stderr.strip()[:160]}")
+            continue
+        # random inputs in each argument's type, and the CPU reference's results
+        before = failed
+        text = (d / "model.mlir").read_text()
+        sig = text[text.index("func.func"):text.index("{", text.index("func.func"))]
+        inputs = []
+        for j, (dims, elem) in enumerate(artifact_emu_args(sig)):
+            lo, hi = {"ui4": (0, 15), "ui8": (0, 255), "i4": (-8, 7), "i8": (-128, 127)}[elem]
+            total = 1
+            for v in dims:
+                total *= v
+            vals = [rng.randint(lo, hi) for _ in range(total)]
+            artifact_emu.write_npy(d / f"x{j}.npy", dims, vals, "<i4")
+            inputs.append(d / f"x{j}.npy")
+        ref = subprocess.run([tool("nibble-run"), "--cpu", str(d / "model.mlir")]
+                             + [f"--input={x}" for x in inputs] + ["-o", str(d / "ref.npy")],
+                             capture_output=True, text=True)
+        if ref.returncode != 0:
+            print(f"FAIL {what}: the CPU reference: {ref.stderr.strip()[:200]}")
+            failed += 1
+            continue
+        pipes = [f"qnn-to-ptx{{target={a.target} kernel=simple}}"]
+        if "--pool" in extra:
+            pipes.append(f"qnn-verify,convert-qnn-to-tcconv{{target={a.target} kernel=simple "
+                         f"pool-requantize=second}},convert-tcconv-to-gpu{{target={a.target}}}")
+        for pj, pipe in enumerate(pipes):
+            runs += 1
+            art = d / f"art{pj}"
+            c = subprocess.run([tool("nibble-opt"), str(d / "model.mlir"), f"--pass-pipeline=builtin.module({pipe})",
+                                "--emit=artifact", "--weights", str(d / "weights.safetensors"), "-o", str(art)],
+                               capture_output=True, text=True)
+            if c.returncode != 0:
+                print(f"FAIL {what} [{pipe}]: nibble-opt: {c.stderr.strip()[:200]}")
+                failed += 1
+                continue
+            try:
+                outs = artifact_emu.run(art, [artifact_emu.read_npy(x) for x in inputs])
+            except Exception as e:  # an instruction the interpreter refuses, an access out of bounds
+                print(f"FAIL {what} [{pipe}]: emulation: {type(e).__name__}: {str(e)[:200]}")
+                failed += 1
+                continue
+            bad = None
+            for k, (shape_k, vals, elem) in enumerate(outs):
+                want = d / ("ref.npy" if k == 0 else f"ref.{k}.npy")
+                got = d / f"emu{pj}.{k}.npy"
+                artifact_emu.write_npy(got, shape_k, vals, "<f4" if elem == "f32" else "<i4")
+                if got.read_bytes() != want.read_bytes():
+                    _, w = artifact_emu.read_npy(want)
+                    e = next((i for i in range(min(len(w), len(vals))) if w[i] != vals[i]), None)
+                    bad = f"result {k}: first difference at {e}: {vals[e] if e is not None else '?'} != {w[e] if e is not None else '?'}"
+                    break
+            if bad:
+                print(f"FAIL {what} [{pipe}]: {bad}")
+                failed += 1
+        if failed == before:
+            print(f"ok {i} {what}", flush=True)
+    if not a.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"simple_sweep: {a.count} networks, {runs} runs on {a.target}, {failed} failures")
+    sys.exit(1 if failed else 0)
+
+
+def artifact_emu_args(sig):
+    """(dims, elem) of each tensor argument of a qnn function signature."""
+    import re
+    head = sig[:sig.index("->")] if "->" in sig else sig
+    return [([int(v) for v in m.group(1).split("x")], m.group(2))
+            for m in re.finditer(r"tensor<((?:\d+x)+\d+)x(\w+)>", head)]
+
+
+if __name__ == "__main__":
+    main()
