@@ -148,7 +148,7 @@ def run(art, inputs):
             raise ValueError(f"weight {w['name']} is not in the artifact's weights.safetensors")
     for la in plan["launches"]:
         args = [bufs[a["Buffer"]] if "Buffer" in a else weights[a["Weight"]] for a in la["args"]]
-        ptx.launch(la["kernel"], tuple(la["grid"]), tuple(la["block"]), args)
+        ptx.launch(la["kernel"], tuple(la["grid"]), tuple(la["block"]), args, la.get("shared_bytes", 0))
     return [(o["shape"], unpack(plan["buffers"][o["buffer"]], o["shape"], bufs[o["buffer"]]),
              plan["buffers"][o["buffer"]]["elem"]) for o in plan["outputs"]]
 

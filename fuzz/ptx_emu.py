@@ -20,8 +20,10 @@ import re
 import struct
 from fractions import Fraction
 
-MASK = {8: 0xFF, 16: 0xFFFF, 32: 0xFFFFFFFF, 64: 0xFFFFFFFFFFFFFFFF}
+MASK = {4: 0xF, 8: 0xFF, 16: 0xFFFF, 32: 0xFFFFFFFF, 64: 0xFFFFFFFFFFFFFFFF}
 BASE = 1 << 40  # buffer i lives at BASE * (i + 1)
+SHARED = 1 << 20  # the shared window's addresses start here (state-space addresses)
+GENERIC_SHARED = 1 << 52  # and its generic addresses here (cvta.shared)
 
 
 def width(t):
@@ -76,28 +78,32 @@ class Instr:
 
 
 class Kernel:
-    def __init__(self, name, params, body):
+    def __init__(self, name, params, body, module_shared=()):
         self.name, self.params = name, params
         self.instrs, self.labels = [], {}
         # declared register widths by name prefix (`.reg .b64 %rd<48>`): a load of a narrower
         # type extends to the register's width
         self.widths = {}
+        # shared-memory symbols: (name, alignment, bytes, dynamic), the module's then the kernel's
+        self.shared = list(module_shared)
         for stmt in body:
-            # scope braces (`{ .reg .b32 tmp; ... }` blocks) only ever open a statement
-            stmt = stmt.strip().lstrip("{}").strip()
+            # labels, then scope braces (`{ .reg .b32 tmp; ... }` blocks), open a statement
+            stmt = stmt.lstrip("{} \t\n").strip()
+            m = re.match(r"^(\$?[\w$]+):\s*(.*)$", stmt, re.S)
+            while m:
+                self.labels[m.group(1)] = len(self.instrs)
+                stmt = m.group(2).lstrip("{} \t\n").strip()
+                m = re.match(r"^(\$?[\w$]+):\s*(.*)$", stmt, re.S)
             rm = re.match(r"^\.reg\s+\.(\w+)\s+(%?\w+?)(<\d+>)?$", stmt)
             if rm:
                 self.widths[rm.group(2)] = 1 if rm.group(1) == "pred" else int(rm.group(1)[1:])
                 continue
+            sm = re.match(r"^(\.extern\s+)?\.shared\s+\.align\s+(\d+)\s+\.b8\s+(\w+)\[(\d*)\]$", stmt)
+            if sm:
+                self.shared.append((sm.group(3), int(sm.group(2)), int(sm.group(4) or 0), bool(sm.group(1))))
+                continue
             if not stmt or stmt.startswith("."):
                 continue  # .maxntid / .local declarations
-            m = re.match(r"^(\$?[\w$]+):\s*(.*)$", stmt, re.S)
-            while m and not stmt.startswith("@"):
-                self.labels[m.group(1)] = len(self.instrs)
-                stmt = m.group(2).strip()
-                m = re.match(r"^(\$?[\w$]+):\s*(.*)$", stmt, re.S)
-            if not stmt:
-                continue
             pred, neg = None, False
             pm = re.match(r"^@(!?)(%\w+)\s+(.*)$", stmt, re.S)
             if pm:
@@ -134,6 +140,9 @@ class Module:
     def __init__(self, text):
         text = strip_comments(text)
         self.kernels = {}
+        head = text[:text.index(".entry")] if ".entry" in text else text
+        module_shared = [(m.group(3), int(m.group(2)), int(m.group(4) or 0), bool(m.group(1)))
+                         for m in re.finditer(r"(\.extern\s+)?\.shared\s+\.align\s+(\d+)\s+\.b8\s+(\w+)\[(\d*)\]", head)]
         for m in re.finditer(r"\.entry\s+(\w+)\s*\((.*?)\)", text, re.S):
             name = m.group(1)
             params = re.findall(r"\.param\s+[^,]*?\b(\w+)\s*(?:,|$)", m.group(2).strip() + ",")
@@ -150,10 +159,16 @@ class Module:
                 j += 1
             # scope braces (inline-asm blocks) stand alone on their lines; operand braces do not
             body = re.sub(r"^\s*[{}]\s*$", ";", text[i + 1:j], flags=re.M)
-            self.kernels[name] = Kernel(name, params, body.split(";"))
+            self.kernels[name] = Kernel(name, params, body.split(";"), module_shared)
 
-    def launch(self, name, grid, block, args):
+    def launch(self, name, grid, block, args, shared_bytes=0):
         k = self.kernels[name]
+        # the block's shared memory: each symbol at its alignment, the dynamic one last
+        syms, off = {}, 0
+        for sym, align, size, dynamic in sorted(k.shared, key=lambda x: x[3]):
+            off = (off + max(align, 16) - 1) // max(align, 16) * max(align, 16)
+            syms[sym] = off
+            off += shared_bytes if dynamic else size
         if len(args) != len(k.params):
             raise ValueError(f"{name} takes {len(k.params)} parameters, got {len(args)}")
         bufs = [a for a in args if isinstance(a, (bytearray, memoryview))]
@@ -168,6 +183,7 @@ class Module:
         for bz in range(grid[2]):
             for by in range(grid[1]):
                 for bx in range(grid[0]):
+                    threads = []
                     for tz in range(block[2]):
                         for ty in range(block[1]):
                             for tx in range(block[0]):
@@ -175,7 +191,147 @@ class Module:
                                         "%ntid.x": block[0], "%ntid.y": block[1], "%ntid.z": block[2],
                                         "%ctaid.x": bx, "%ctaid.y": by, "%ctaid.z": bz,
                                         "%nctaid.x": grid[0], "%nctaid.y": grid[1], "%nctaid.z": grid[2]}
-                                Thread(k, params, mem, sreg).run()
+                                lin = (tz * block[1] + ty) * block[0] + tx
+                                sreg["%laneid"], sreg["%warpid"] = lin % 32, lin // 32
+                                threads.append(Thread(k, params, mem, sreg))
+                    shared = bytearray(off)
+                    for t in threads:
+                        t.shared, t.syms = shared, syms
+                    run_block(k, threads)
+
+
+COLLECTIVE = {"mma", "shfl", "bar", "barrier"}
+
+
+def run_block(k, threads):
+    """Run a block's threads, each until it ends or reaches a collective instruction; a warp's
+    `mma.sync` / `shfl.sync` runs once every live lane of the warp waits at it, a `bar.sync`
+    once every live thread of the block does."""
+    gens = {t: t.run() for t in threads}
+    live, waiting, active = list(threads), {}, list(threads)
+    while live:
+        for t in active:
+            try:
+                waiting[t] = next(gens[t])
+            except StopIteration:
+                live.remove(t)
+        active = []
+        if not live:
+            break
+        warps = {}
+        for t in live:
+            warps.setdefault(t.sreg["%warpid"], []).append(t)
+        for lanes in warps.values():
+            at = [waiting.get(t) for t in lanes]
+            if all(i is not None and i.op in ("mma", "shfl") for i in at) and len({id(i) for i in at}) == 1:
+                warp_collective(at[0], lanes)
+                for t in lanes:
+                    del waiting[t]
+                active += lanes
+        if active:
+            continue
+        if all(waiting.get(t) is not None and waiting[t].op in ("bar", "barrier") for t in live):
+            ins = waiting[live[0]]
+            if not (ins.op == "bar" and ins.mods[:1] in (["sync"], []) and ins.args in (["0"], [])):
+                raise NotImplementedError(ins.text)
+            for t in live:
+                del waiting[t]
+            active = list(live)
+            continue
+        raise RuntimeError(f"{k.name}: threads wait at different collective instructions: "
+                           + "; ".join(sorted({w.text for w in waiting.values()}))[:300])
+
+
+MMA_SHAPES = {  # (m, n, k, element bits): per-thread registers of A, B, C
+    ("m16n8k32", 8): (4, 2, 4), ("m16n8k64", 4): (4, 2, 4),
+    ("m8n8k16", 8): (1, 1, 2), ("m8n8k32", 4): (1, 1, 2),
+}
+
+
+def mma_coords(shape, bits, i, lane, what):
+    """(row, col) of element i of lane's A / B / C fragment (PTX ISA, mma.sync .row.col)."""
+    g, t = lane >> 2, lane % 4
+    e = 32 // bits  # elements a register
+    if shape in ("m16n8k32", "m16n8k64"):
+        half = 4 * e  # K / 2
+        if what == "a":
+            row = g if (i // e) % 2 == 0 else g + 8
+            col = t * e + (i % e) + (half if i >= 2 * e else 0)
+            return row, col
+        if what == "b":
+            return t * e + (i % e) + (half if i >= e else 0), g
+        return (g if i < 2 else g + 8), t * 2 + (i & 1)
+    if what == "a":
+        return g, t * e + i
+    if what == "b":
+        return t * e + i, g
+    return g, t * 2 + i
+
+
+def warp_collective(ins, lanes):
+    if ins.op == "shfl":
+        return shfl(ins, lanes)
+    m = ins.mods
+    if m[:2] != ["sync", "aligned"] or m[3:5] != ["row", "col"] or m[5] != "s32" or m[8] != "s32" or len(m) != 9:
+        raise NotImplementedError(ins.text)
+    shape, ta, tb = m[2], m[6], m[7]
+    bits = width(ta)
+    if width(tb) != bits or (shape, bits) not in MMA_SHAPES or len(lanes) != 32:
+        raise NotImplementedError(ins.text + f" ({len(lanes)} lanes)")
+    na, nb, nc = MMA_SHAPES[shape, bits]
+    e = 32 // bits
+    regs = [[r.strip() for r in a.strip("{}").split(",")] for a in ins.args]
+    mm, nn = (16, 8) if shape.startswith("m16") else (8, 8)
+    kk = int(shape.split("k")[1])
+    A = [[0] * kk for _ in range(mm)]
+    B = [[0] * nn for _ in range(kk)]
+    C = [[0] * nn for _ in range(mm)]
+    for t in lanes:
+        lane = t.sreg["%laneid"]
+        for which, mat, ty, n in (("a", A, ta, na), ("b", B, tb, nb)):
+            src = regs[1] if which == "a" else regs[2]
+            for ri in range(n):
+                word = t.val(src[ri], 32)
+                for j in range(e):
+                    v = (word >> (bits * j)) & ((1 << bits) - 1)
+                    if ty[0] == "s":
+                        v = signed(v, bits)
+                    r, c = mma_coords(shape, bits, ri * e + j, lane, which)
+                    mat[r][c] = v
+        for i in range(nc):
+            r, c = mma_coords(shape, bits, i, lane, "c")
+            C[r][c] = t.s(regs[3][i], "s32")
+    D = [[C[r][c] + sum(A[r][x] * B[x][c] for x in range(kk)) for c in range(nn)] for r in range(mm)]
+    for t in lanes:
+        lane = t.sreg["%laneid"]
+        for i in range(nc):
+            r, c = mma_coords(shape, bits, i, lane, "c")
+            t.set(regs[0][i], D[r][c], 32)
+
+
+def shfl(ins, lanes):
+    m = ins.mods
+    if m[:1] != ["sync"] or m[-1] != "b32" or len(m) != 3 or m[1] not in ("bfly", "idx", "up", "down"):
+        raise NotImplementedError(ins.text)
+    mode = m[1]
+    dst = ins.args[0].split("|")
+    by = {t.sreg["%laneid"]: t for t in lanes}
+    vals = {l: by[l].val(ins.args[1], 32) for l in by}
+    out = {}
+    for lane, t in by.items():
+        if t.val(ins.args[4], 32) & MASK[32] != MASK[32] or len(by) != 32:
+            raise NotImplementedError(ins.text + " (a partial warp)")
+        b, c = t.val(ins.args[2], 32) & 31, t.val(ins.args[3], 32)
+        clamp, seg = c & 31, (c >> 8) & 31
+        lo = lane & seg
+        hi = lo | (clamp & ~seg & 31)
+        j = {"bfly": lane ^ b, "idx": lo | (b & ~seg & 31), "up": lane - b, "down": lane + b}[mode]
+        ok = (j >= lo) if mode == "up" else (j <= hi)
+        out[lane] = (vals[j] if ok else vals[lane], ok)
+    for lane, t in by.items():
+        t.set(dst[0], out[lane][0], 32)
+        if len(dst) > 1:
+            t.set(dst[1], out[lane][1], 1)
 
 
 class Memory:
@@ -203,14 +359,15 @@ CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: 
        "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
        "lo": lambda a, b: a < b, "ls": lambda a, b: a <= b, "hi": lambda a, b: a > b,
        "hs": lambda a, b: a >= b}
-REFUSED = {"bar", "barrier", "wgmma", "mma", "ldmatrix", "cp", "mbarrier", "atom", "red",
-           "shfl", "vote", "fence", "membar", "tex", "suld", "sust"}
+REFUSED = {"wgmma", "ldmatrix", "cp", "mbarrier", "atom", "red", "vote", "fence", "membar", "tex",
+           "suld", "sust", "stmatrix", "elect", "setmaxnreg"}
 
 
 class Thread:
     def __init__(self, k, params, mem, sreg):
         self.k, self.params, self.mem, self.sreg = k, params, mem, sreg
         self.r = {}
+        self.shared, self.syms = bytearray(), {}
 
     # operands ---------------------------------------------------------------------------------
     def val(self, a, w):
@@ -219,13 +376,15 @@ class Thread:
             return self.r[a] & MASK[w] if w > 1 else self.r[a]
         if a in self.sreg:
             return self.sreg[a]
+        if a in self.syms:
+            return SHARED + self.syms[a]
         if a.startswith("%"):
             raise KeyError(f"read of unset register {a}")
         if a.startswith(("0f", "0F")):
             return int(a[2:], 16)
         if a.startswith(("0d", "0D")):
             raise NotImplementedError("f64 immediates")
-        v = int(a, 0)
+        v = int(a.rstrip("Uu"), 0)
         return v & MASK[w] if w > 1 else v
 
     def s(self, a, t):
@@ -247,11 +406,14 @@ class Thread:
         if not m:
             raise NotImplementedError(f"address {a}")
         base = m.group(1)
-        b = self.params[base] if base in self.params else self.val(base, 64)
+        b = self.params[base] if base in self.params else (
+            SHARED + self.syms[base] if base in self.syms else self.val(base, 64))
         return (b + (int(m.group(2), 0) if m.group(2) else 0)) & MASK[64]
 
     # execution --------------------------------------------------------------------------------
     def run(self):
+        """A generator: runs the thread, yielding each collective instruction it reaches (the
+        block driver runs it for the warp or block, then resumes the thread)."""
         pc, n, steps = 0, len(self.k.instrs), 0
         while pc < n:
             steps += 1
@@ -265,6 +427,9 @@ class Thread:
                 return
             if ins.op == "bra":
                 pc = self.k.labels[ins.args[0]]
+                continue
+            if ins.op in COLLECTIVE:
+                yield ins
                 continue
             self.step(ins)
 
@@ -280,7 +445,15 @@ class Thread:
         if op == "st":
             return self.st(ins, m, a)
         if op == "cvta":
-            return self.set(a[0], self.val(a[1], 64), 64)
+            w = width(t)
+            v = self.val(a[1], w)
+            if m[:2] == ["to", "global"] or m[:1] == ["global"]:
+                return self.set(a[0], v, w)
+            if m[:1] == ["shared"]:
+                return self.set(a[0], GENERIC_SHARED + v - SHARED, w)
+            if m[:2] == ["to", "shared"]:
+                return self.set(a[0], SHARED + v - GENERIC_SHARED, w)
+            raise NotImplementedError(ins.text)
         if op == "mov":
             w = width(t)
             if a[1].startswith("{") or a[0].startswith("{"):
@@ -501,38 +674,64 @@ class Thread:
         if space == ["param"]:
             name = a[1].strip("[]")
             return self.set(a[0], self.params[name], 64)
-        if space != ["global"]:
+        if space not in (["global"], ["shared"], []):
             raise NotImplementedError(ins.text)
         vec = [v for v in m if v in ("v2", "v4")]
         t = m[-1]
         w = width(t)
         n = w // 8
         addr = self.addr(a[1])
+        load = self.space(space, addr)[0]
         if vec:
             regs = [r.strip() for r in a[0].strip("{}").split(",")]
             for i, r in enumerate(regs):
-                v = self.mem.load(addr + i * n, n)
+                v = load(addr + i * n, n)
                 if r != "_":
                     self.set(r, signed(v, w) if t[0] == "s" else v, self.reg_width(r))
             return
-        v = self.mem.load(addr, n)
+        v = load(addr, n)
         if t[0] == "s":
             v = signed(v, w)
         self.set(a[0], v, self.reg_width(a[0]))
 
+    def space(self, space, addr):
+        """(load, store) of the state space an access names, or of a generic address."""
+        if space == ["shared"] or (not space and GENERIC_SHARED <= addr < GENERIC_SHARED + (1 << 32)):
+            base = SHARED if space else GENERIC_SHARED
+
+            def at(x, n):
+                off = x - base
+                if not 0 <= off <= len(self.shared) - n:
+                    raise IndexError(f"shared access of {n} bytes at {off} beyond {len(self.shared)} bytes")
+                if off % n:
+                    raise IndexError(f"misaligned shared access of {n} bytes at {off}")
+                return off
+
+            def load(x, n):
+                off = at(x, n)
+                return int.from_bytes(self.shared[off:off + n], "little")
+
+            def store(x, n, v):
+                off = at(x, n)
+                self.shared[off:off + n] = (v & MASK[8 * n]).to_bytes(n, "little")
+            return load, store
+        return self.mem.load, self.mem.store
+
     def st(self, ins, m, a):
-        if "global" not in m or any(v in ("shared", "local") for v in m):
+        space = [v for v in m if v in ("global", "param", "shared", "local", "const")]
+        if space not in (["global"], ["shared"], []):
             raise NotImplementedError(ins.text)
         vec = [v for v in m if v in ("v2", "v4")]
         t = m[-1]
         n = width(t) // 8
         addr = self.addr(a[0])
+        store = self.space(space, addr)[1]
         if vec:
             regs = [r.strip() for r in a[1].strip("{}").split(",")]
             for i, r in enumerate(regs):
-                self.mem.store(addr + i * n, n, self.val(r, 8 * n))
+                store(addr + i * n, n, self.val(r, 8 * n))
             return
-        self.mem.store(addr, n, self.val(a[1], 8 * n))
+        store(addr, n, self.val(a[1], 8 * n))
 
     def mov_vec(self, a, w):
         # mov.b64 {lo, hi}, d  /  mov.b64 d, {lo, hi} (halves of w / 2 bits each)

@@ -2,13 +2,15 @@
 """Small random conv networks run end to end on the CPU in their compiled form and checked
 against the CPU reference, result for result.
 
-    fuzz/simple_sweep.py [--seed S] [--count N] [--target T] [--keep DIR]
+    fuzz/simple_sweep.py [--seed S] [--count N] [--target T] [--kernels simple,mma] [--keep DIR]
 
 Each network (`nibble-gen conv`: odd batches, channels, sizes, kernels, strides and paddings, 4 or
 8 bits; sometimes depthwise, a residual-unit tail, a 1x1 conv after it, or a stem tail with a max
 pool of its 16-bit map, also lowered with `pool-requantize=second` and without the e-graph) is
-lowered with `qnn-to-ptx{kernel=simple}` (every conv on the CUDA-core family), every launch of
-the artifact runs through `fuzz/artifact_emu.py` (the PTX interpreted), and each result must
+lowered with `qnn-to-ptx{kernel=simple}` (every conv on the CUDA-core family) and
+`qnn-to-ptx{kernel=mma}` (the register-only tensor-core family: `mma.sync`, warp shuffles),
+every launch of the artifact runs through `fuzz/artifact_emu.py` (the PTX interpreted, a warp's
+collective instructions once all its lanes reach them), and each result must
 equal `nibble-run --cpu`'s on the same random input, file for file. Needs nibble-gen,
 nibble-opt and nibble-run (on PATH, else target/release).
 """
@@ -59,6 +61,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=10)
     ap.add_argument("--target", default="sm_90")
+    ap.add_argument("--kernels", default="simple,mma",
+                    help="convert-qnn-to-tcconv kernel= choices to compile each network with")
     ap.add_argument("--keep")
     a = ap.parse_args()
     rng = random.Random(a.seed)
@@ -94,7 +98,7 @@ def main():
             print(f"FAIL {what}: the CPU reference: {ref.stderr.strip()[:200]}")
             failed += 1
             continue
-        pipes = [f"qnn-to-ptx{{target={a.target} kernel=simple}}"]
+        pipes = [f"qnn-to-ptx{{target={a.target} kernel={kern}}}" for kern in a.kernels.split(",")]
         if "--pool" in extra:
             pipes.append(f"qnn-verify,convert-qnn-to-tcconv{{target={a.target} kernel=simple "
                          f"pool-requantize=second}},convert-tcconv-to-gpu{{target={a.target}}}")
