@@ -200,7 +200,7 @@ class Module:
                     run_block(k, threads)
 
 
-COLLECTIVE = {"mma", "shfl", "bar", "barrier"}
+COLLECTIVE = {"mma", "shfl", "ldmatrix", "bar", "barrier"}
 
 
 def run_block(k, threads):
@@ -223,7 +223,7 @@ def run_block(k, threads):
             warps.setdefault(t.sreg["%warpid"], []).append(t)
         for lanes in warps.values():
             at = [waiting.get(t) for t in lanes]
-            if all(i is not None and i.op in ("mma", "shfl") for i in at) and len({id(i) for i in at}) == 1:
+            if all(i is not None and i.op in ("mma", "shfl", "ldmatrix") for i in at) and len({id(i) for i in at}) == 1:
                 warp_collective(at[0], lanes)
                 for t in lanes:
                     del waiting[t]
@@ -271,6 +271,8 @@ def mma_coords(shape, bits, i, lane, what):
 def warp_collective(ins, lanes):
     if ins.op == "shfl":
         return shfl(ins, lanes)
+    if ins.op == "ldmatrix":
+        return ldmatrix(ins, lanes)
     m = ins.mods
     if m[:2] != ["sync", "aligned"] or m[3:5] != ["row", "col"] or m[5] != "s32" or m[8] != "s32" or len(m) != 9:
         raise NotImplementedError(ins.text)
@@ -307,6 +309,33 @@ def warp_collective(ins, lanes):
         for i in range(nc):
             r, c = mma_coords(shape, bits, i, lane, "c")
             t.set(regs[0][i], D[r][c], 32)
+
+
+def ldmatrix(ins, lanes):
+    """ldmatrix.sync.aligned.m8n8.{x1,x2,x4}[.trans].shared.b16: lanes 8j..8j+7 give the row
+    addresses of matrix j; lane l receives, of each matrix, row l / 4's 16-bit elements
+    2 (l % 4) and 2 (l % 4) + 1 (with .trans, column l / 4's rows 2 (l % 4) and 2 (l % 4) + 1)."""
+    m = ins.mods
+    count = {"x1": 1, "x2": 2, "x4": 4}.get(next((v for v in m if v in ("x1", "x2", "x4")), ""), 0)
+    trans = "trans" in m
+    if m[:3] != ["sync", "aligned", "m8n8"] or not count or m[-2:] != ["shared", "b16"] or len(lanes) != 32:
+        raise NotImplementedError(ins.text)
+    by = {t.sreg["%laneid"]: t for t in lanes}
+    regs = [r.strip() for r in ins.args[0].strip("{}").split(",")]
+    rows = {}
+    for j in range(count):
+        for r in range(8):
+            t = by[8 * j + r]
+            addr = t.addr(ins.args[1])
+            load = t.space(["shared"], addr)[0]
+            rows[j, r] = [load(addr + 2 * e, 2) for e in range(8)]
+    for lane, t in by.items():
+        for j in range(count):
+            if trans:
+                lo, hi = rows[j, 2 * (lane % 4)][lane // 4], rows[j, 2 * (lane % 4) + 1][lane // 4]
+            else:
+                lo, hi = rows[j, lane // 4][2 * (lane % 4)], rows[j, lane // 4][2 * (lane % 4) + 1]
+            t.set(regs[j], lo | (hi << 16), 32)
 
 
 def shfl(ins, lanes):
@@ -359,8 +388,8 @@ CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: 
        "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
        "lo": lambda a, b: a < b, "ls": lambda a, b: a <= b, "hi": lambda a, b: a > b,
        "hs": lambda a, b: a >= b}
-REFUSED = {"wgmma", "ldmatrix", "cp", "mbarrier", "atom", "red", "vote", "fence", "membar", "tex",
-           "suld", "sust", "stmatrix", "elect", "setmaxnreg"}
+REFUSED = {"wgmma", "mbarrier", "atom", "red", "vote", "fence", "membar", "tex", "suld", "sust",
+           "stmatrix", "elect", "setmaxnreg"}
 
 
 class Thread:
@@ -440,6 +469,8 @@ class Thread:
         t = m[-1] if m else None
         if op == "griddepcontrol":
             return
+        if op == "cp":
+            return self.cp_async(ins, m, a)
         if op == "ld":
             return self.ld(ins, m, a)
         if op == "st":
@@ -693,6 +724,26 @@ class Thread:
         if t[0] == "s":
             v = signed(v, w)
         self.set(a[0], v, self.reg_width(a[0]))
+
+    def cp_async(self, ins, m, a):
+        """cp.async.{ca,cg}.shared.global [dst], [src], n[, src-size]: copied at once (a
+        kernel reads it only after cp.async.wait_group and a barrier); the bytes past src-size
+        are zeros. commit_group / wait_group order nothing more then."""
+        if m[:1] == ["async"] and m[1:] in (["commit_group"], ["wait_group"], ["wait_all"]):
+            return
+        mods = [v for v in m if not v.startswith("L2::")]
+        if mods[:1] != ["async"] or mods[1] not in ("ca", "cg") or mods[2:] != ["shared", "global"]:
+            raise NotImplementedError(ins.text)
+        dst, src = self.addr(a[0]), self.addr(a[1])
+        n = int(a[2], 0)
+        size = self.val(a[3], 32) if len(a) > 3 else n
+        store = self.space(["shared"], dst)[1]
+        for i in range(0, n, 4):
+            word = 0
+            for b in range(4):
+                if i + b < size:
+                    word |= self.mem.load(src + i + b, 1) << (8 * b)
+            store(dst + i, 4, word)
 
     def space(self, space, addr):
         """(load, store) of the state space an access names, or of a generic address."""
