@@ -58,6 +58,15 @@ def random_net(rng):
     return f"{n},{c},{size},{o},{k},{s},{p}", bits, extra
 
 
+def random_tail(rng):
+    """A residual-unit tail the staged kernel runs with its shortcut GEMM: a conv (1x1 or 3x3)
+    plus a 1x1 shortcut conv (stride 1 or 2) of a second input, added, relu, requantize."""
+    k = rng.choice([1, 3])
+    shape = (f"{rng.choice([1, 2, 3, 5])},{rng.choice([32, 64])},{rng.randint(3, 7)},"
+             f"{rng.choice([8, 24, 40, 64, 136])},{k},1,{k // 2}")
+    return shape, rng.choice([4, 8]), ["--shortcut", f"{rng.choice([32, 64])},{rng.choice([1, 2])}"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=1)
@@ -66,12 +75,17 @@ def main():
     ap.add_argument("--kernels", default="simple,mma,auto",
                     help="convert-qnn-to-tcconv kernel= choices to compile each network with")
     ap.add_argument("--keep")
+    ap.add_argument("--tails", action="store_true",
+                    help="only residual-unit tails of the sizes the staged kernel takes with their shortcut")
+    ap.add_argument("--options", default="", help="more qnn-to-ptx options, e.g. shortcut-sums=bounded")
+    ap.add_argument("--bigbias", action="store_true",
+                    help="push the i32 biases past every kernel's bias limit (bench/scale_biases.py)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="simple-sweep-"))
     failed = runs = skipped = 0
     for i in range(a.count):
-        shape, bits, extra = random_net(rng)
+        shape, bits, extra = random_tail(rng) if a.tails else random_net(rng)
         d = work / str(i)
         shutil.rmtree(d, ignore_errors=True)
         g = subprocess.run([tool("nibble-gen"), "conv", "--shape", shape, "--bits", str(bits), "--seed", str(i),
@@ -80,6 +94,11 @@ def main():
         if g.returncode != 0:
             print(f"skip {what}: {g.stderr.strip()[:160]}")
             continue
+        if a.bigbias:
+            w = d / "weights.safetensors"
+            subprocess.run([sys.executable, str(ROOT / "bench" / "scale_biases.py"), str(w), str(d / "big.safetensors")],
+                           check=True, capture_output=True)
+            (d / "big.safetensors").replace(w)
         # random inputs in each argument's type, and the CPU reference's results
         before = failed
         text = (d / "model.mlir").read_text()
@@ -100,7 +119,8 @@ def main():
             print(f"FAIL {what}: the CPU reference: {ref.stderr.strip()[:200]}")
             failed += 1
             continue
-        pipes = [f"qnn-to-ptx{{target={a.target} kernel={kern}}}" for kern in a.kernels.split(",")]
+        opts = f" {a.options}" if a.options else ""
+        pipes = [f"qnn-to-ptx{{target={a.target} kernel={kern}{opts}}}" for kern in a.kernels.split(",")]
         if "--pool" in extra:
             pipes.append(f"qnn-verify,convert-qnn-to-tcconv{{target={a.target} kernel=simple "
                          f"pool-requantize=second}},convert-tcconv-to-gpu{{target={a.target}}}")
