@@ -105,13 +105,34 @@ class Kernel:
             if not stmt or stmt.startswith("."):
                 continue  # .maxntid / .local declarations
             pred, neg = None, False
-            pm = re.match(r"^@(!?)(%\w+)\s+(.*)$", stmt, re.S)
+            pm = re.match(r"^@(!?)(%?\w+)\s+(.*)$", stmt, re.S)
             if pm:
                 neg, pred, stmt = pm.group(1) == "!", pm.group(2), pm.group(3)
             parts = stmt.split(None, 1)
             opcode = parts[0].split(".")
             args = split_args(parts[1]) if len(parts) > 1 else []
             self.instrs.append(Instr(pred, neg, opcode[0], opcode[1:], args, stmt))
+
+
+def scope_labels(body):
+    """Rename the labels defined inside each `{` ... `}` block (lines holding only a brace)
+    apart, with the branches to them in that block."""
+    lines, out, stack, n = body.split("\n"), [], [], 0
+    block = []
+    for line in lines:
+        st = line.strip()
+        if st == "{":
+            stack.append(len(out))
+        out.append(line)
+        if st == "}" and stack:
+            start = stack.pop()
+            if not stack:
+                chunk = "\n".join(out[start:])
+                for lab in set(re.findall(r"^\s*(\w+):", chunk, flags=re.M)):
+                    n += 1
+                    chunk = re.sub(rf"\b{lab}\b", f"{lab}__scope{n}", chunk)
+                out[start:] = chunk.split("\n")
+    return "\n".join(out)
 
 
 def split_args(s):
@@ -140,9 +161,10 @@ class Module:
     def __init__(self, text):
         text = strip_comments(text)
         self.kernels = {}
-        head = text[:text.index(".entry")] if ".entry" in text else text
+        # module-level shared declarations: those outside every kernel's body
+        outside = re.sub(r"\.entry\s+\w+\s*\(.*?\)[^{]*\{.*?\n\}", "", text, flags=re.S)
         module_shared = [(m.group(3), int(m.group(2)), int(m.group(4) or 0), bool(m.group(1)))
-                         for m in re.finditer(r"(\.extern\s+)?\.shared\s+\.align\s+(\d+)\s+\.b8\s+(\w+)\[(\d*)\]", head)]
+                         for m in re.finditer(r"(\.extern\s+)?\.shared\s+\.align\s+(\d+)\s+\.b8\s+(\w+)\[(\d*)\]", outside)]
         for m in re.finditer(r"\.entry\s+(\w+)\s*\((.*?)\)", text, re.S):
             name = m.group(1)
             params = re.findall(r"\.param\s+[^,]*?\b(\w+)\s*(?:,|$)", m.group(2).strip() + ",")
@@ -157,8 +179,10 @@ class Module:
                     if depth == 0:
                         break
                 j += 1
-            # scope braces (inline-asm blocks) stand alone on their lines; operand braces do not
-            body = re.sub(r"^\s*[{}]\s*$", ";", text[i + 1:j], flags=re.M)
+            # scope braces (inline-asm blocks) stand alone on their lines; operand braces do not.
+            # A label defined inside such a block is local to it: renamed apart per block
+            body = scope_labels(text[i + 1:j])
+            body = re.sub(r"^\s*[{}]\s*$", ";", body, flags=re.M)
             self.kernels[name] = Kernel(name, params, body.split(";"), module_shared)
 
     def launch(self, name, grid, block, args, shared_bytes=0):
@@ -194,13 +218,13 @@ class Module:
                                 lin = (tz * block[1] + ty) * block[0] + tx
                                 sreg["%laneid"], sreg["%warpid"] = lin % 32, lin // 32
                                 threads.append(Thread(k, params, mem, sreg))
-                    shared = bytearray(off)
+                    shared, mbar = bytearray(off), {}
                     for t in threads:
-                        t.shared, t.syms = shared, syms
+                        t.shared, t.syms, t.mbar = shared, syms, mbar
                     run_block(k, threads)
 
 
-COLLECTIVE = {"mma", "shfl", "ldmatrix", "bar", "barrier"}
+COLLECTIVE = {"mma", "shfl", "ldmatrix", "bar", "barrier", "wgmma"}
 
 
 def run_block(k, threads):
@@ -218,9 +242,10 @@ def run_block(k, threads):
         active = []
         if not live:
             break
-        warps = {}
+        warps, groups = {}, {}
         for t in live:
             warps.setdefault(t.sreg["%warpid"], []).append(t)
+            groups.setdefault(t.sreg["%warpid"] // 4, []).append(t)
         for lanes in warps.values():
             at = [waiting.get(t) for t in lanes]
             if all(i is not None and i.op in ("mma", "shfl", "ldmatrix") for i in at) and len({id(i) for i in at}) == 1:
@@ -228,8 +253,25 @@ def run_block(k, threads):
                 for t in lanes:
                     del waiting[t]
                 active += lanes
+        for lanes in groups.values():
+            at = [waiting.get(t) for t in lanes]
+            if all(i is not None and i.op == "wgmma" for i in at) and len({id(i) for i in at}) == 1:
+                wgmma(at[0], lanes)
+                for t in lanes:
+                    del waiting[t]
+                active += lanes
         if active:
             continue
+        # threads spinning on an mbarrier phase run again once another thread made progress
+        spinning = [t for t in live if waiting.get(t) is not None and waiting[t].op == "mbarrier"]
+        if spinning:
+            state = tuple(sorted((k2, tuple(v)) for k2, v in threads[0].mbar.items()))
+            if state != getattr(threads[0], "_last_mbar", None):
+                threads[0]._last_mbar = state
+                for t in spinning:
+                    del waiting[t]
+                active = spinning
+                continue
         if all(waiting.get(t) is not None and waiting[t].op in ("bar", "barrier") for t in live):
             ins = waiting[live[0]]
             if not (ins.op == "bar" and ins.mods[:1] in (["sync"], []) and ins.args in (["0"], [])):
@@ -266,6 +308,62 @@ def mma_coords(shape, bits, i, lane, what):
     if what == "b":
         return t * e + i, g
     return g, t * 2 + i
+
+
+def wgmma(ins, lanes):
+    """wgmma.{fence,commit_group,wait_group} (nothing to order: every wgmma completes when
+    issued) and wgmma.mma_async.sync.aligned.m64nNk32.s32.{u8,s8}.{u8,s8} d, a-desc, b-desc,
+    scale-d: A (64 x 32 bytes) and B (N x 32 bytes, K-major) read from shared memory through
+    their matrix descriptors (no-swizzle core-matrix layout), D = A B + (scale-d ? D : 0) in the
+    accumulator layout (warp w rows 16w.., per lane as mma.sync m16n8 over the N / 8 blocks)."""
+    m = ins.mods
+    if m[0] in ("fence", "commit_group", "wait_group") and m[1:] == ["sync", "aligned"]:
+        return
+    if m[:3] != ["mma_async", "sync", "aligned"] or m[4] != "s32" or len(m) != 7 or len(lanes) != 128:
+        raise NotImplementedError(ins.text + f" ({len(lanes)} threads)")
+    shape, ta, tb = m[3], m[5], m[6]
+    sm = re.match(r"^m64n(\d+)k32$", shape)
+    if not sm or ta not in ("u8", "s8") or tb not in ("u8", "s8") or len(ins.args) != 4:
+        raise NotImplementedError(ins.text)
+    n = int(sm.group(1))
+    t0 = lanes[0]
+    da, db = t0.val(ins.args[1], 64), t0.val(ins.args[2], 64)
+    scale = t0.r.get(ins.args[3]) if ins.args[3] in t0.r else int(ins.args[3], 0)
+    for t in lanes:
+        if (t.val(ins.args[1], 64), t.val(ins.args[2], 64)) != (da, db):
+            raise NotImplementedError(ins.text + " (descriptors differ across the warpgroup)")
+
+    def operand(desc, rows, signed_):
+        start = (desc & 0x3FFF) << 4
+        lbo, sbo = ((desc >> 16) & 0x3FFF) << 4, ((desc >> 32) & 0x3FFF) << 4
+        if (desc >> 62) & 3 or (desc >> 49) & 7:
+            raise NotImplementedError(ins.text + " (a swizzled or offset matrix descriptor)")
+        out = []
+        for r in range(rows):
+            row = []
+            for k in range(32):
+                off = start + (r // 8) * sbo + (k // 16) * lbo + (r % 8) * 16 + (k % 16)
+                if not 0 <= off < len(t0.shared):
+                    raise IndexError(f"wgmma operand byte {off} beyond {len(t0.shared)} bytes of shared memory")
+                v = t0.shared[off]
+                row.append(v - 256 if signed_ and v > 127 else v)
+            out.append(row)
+        return out
+    A = operand(da, 64, ta == "s8")
+    B = operand(db, n, tb == "s8")
+    regs = [r.strip() for r in ins.args[0].strip("{}").split(",")]
+    if len(regs) != n // 2:
+        raise NotImplementedError(ins.text)
+    for t in lanes:
+        lane, w = t.sreg["%laneid"], (t.sreg["%warpid"] % 4)
+        g, q = lane >> 2, lane % 4
+        for i, reg in enumerate(regs):
+            row = 16 * w + g + 8 * ((i // 2) % 2)
+            col = (i // 4) * 8 + 2 * q + (i % 2)
+            acc = sum(A[row][k] * B[col][k] for k in range(32))
+            if scale:
+                acc += t.s(reg, "s32")
+            t.set(reg, acc, 32)
 
 
 def warp_collective(ins, lanes):
@@ -388,15 +486,14 @@ CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: 
        "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
        "lo": lambda a, b: a < b, "ls": lambda a, b: a <= b, "hi": lambda a, b: a > b,
        "hs": lambda a, b: a >= b}
-REFUSED = {"wgmma", "mbarrier", "atom", "red", "vote", "fence", "membar", "tex", "suld", "sust",
-           "stmatrix", "elect", "setmaxnreg"}
+REFUSED = {"atom", "red", "vote", "membar", "tex", "suld", "sust", "stmatrix", "elect", "setmaxnreg"}
 
 
 class Thread:
     def __init__(self, k, params, mem, sreg):
         self.k, self.params, self.mem, self.sreg = k, params, mem, sreg
         self.r = {}
-        self.shared, self.syms = bytearray(), {}
+        self.shared, self.syms, self.mbar = bytearray(), {}, {}
 
     # operands ---------------------------------------------------------------------------------
     def val(self, a, w):
@@ -460,7 +557,15 @@ class Thread:
             if ins.op in COLLECTIVE:
                 yield ins
                 continue
-            self.step(ins)
+            if ins.op == "mbarrier" and "try_wait" in ins.mods:
+                while not self.try_wait(ins):
+                    yield ins  # other threads run; the phase may complete meanwhile
+                continue
+            try:
+                self.step(ins)
+            except IndexError as e:
+                raise IndexError(f"{e} ({self.k.name}, instruction {pc - 1}: {ins.text.strip()}; "
+                                 f"block {self.sreg['%ctaid.x']}, thread {self.sreg['%tid.x']})") from None
 
     def step(self, ins):
         op, m, a = ins.op, ins.mods, ins.args
@@ -470,7 +575,13 @@ class Thread:
         if op == "griddepcontrol":
             return
         if op == "cp":
+            if m[:2] == ["async", "bulk"]:
+                return self.cp_bulk(ins, m, a)
             return self.cp_async(ins, m, a)
+        if op == "fence" and (m[:1] in (["proxy"], ["mbarrier_init"]) or m == ["acq_rel", "cta"]):
+            return  # every access is done when issued: nothing to order
+        if op == "mbarrier":
+            return self.mbarrier(ins, m, a)
         if op == "ld":
             return self.ld(ins, m, a)
         if op == "st":
@@ -744,6 +855,61 @@ class Thread:
                 if i + b < size:
                     word |= self.mem.load(src + i + b, 1) << (8 * b)
             store(dst + i, 4, word)
+
+    # mbarriers: {shared offset: [phase, pending arrivals, count, pending tx bytes]}
+    def bar_at(self, a):
+        off = self.addr(a) - SHARED
+        if off not in self.mbar:
+            raise RuntimeError(f"mbarrier at shared offset {off} used before mbarrier.init")
+        return self.mbar[off]
+
+    def complete(self, st):
+        if st[1] == 0 and st[3] == 0:
+            st[0] += 1
+            st[1] = st[2]
+
+    def mbarrier(self, ins, m, a):
+        if m[0] == "init" and m[-1] == "b64":
+            off = self.addr(a[0]) - SHARED
+            cnt = self.val(a[1], 32)
+            self.mbar[off] = [0, cnt, cnt, 0]
+            return
+        if m[0] == "arrive" and m[-1] == "b64":
+            st = self.bar_at(a[1])
+            if "expect_tx" in m:
+                st[3] += self.val(a[2], 32)
+            elif len(a) != 2:
+                raise NotImplementedError(ins.text)
+            st[1] -= 1
+            self.complete(st)
+            if a[0] != "_":
+                self.set(a[0], st[0], 64)
+            return
+        raise NotImplementedError(ins.text)
+
+    def try_wait(self, ins):
+        m, a = ins.mods, ins.args
+        if m[:2] != ["try_wait", "parity"] or m[-1] != "b64" or len(a) != 3:
+            raise NotImplementedError(ins.text)
+        st = self.bar_at(a[1])
+        done = st[0] % 2 != self.val(a[2], 32) % 2
+        self.set(a[0], done, 1)
+        return done
+
+    def cp_bulk(self, ins, m, a):
+        """cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [dst], [src], size,
+        [mbar]: copied at once, then its bytes complete on the mbarrier."""
+        if m[2:] != ["shared::cluster", "global", "mbarrier::complete_tx::bytes"] or len(a) != 4:
+            raise NotImplementedError(ins.text)
+        dst, src, n = self.addr(a[0]), self.addr(a[1]), self.val(a[2], 32)
+        store = self.space(["shared"], dst)[1]
+        if n % 16 or dst % 16 or src % 16:
+            raise IndexError(f"bulk copy of {n} bytes from {src:#x} to {dst:#x}: not 16-byte aligned")
+        for i in range(0, n, 4):
+            store(dst + i, 4, self.mem.load(src + i, 4))
+        st = self.bar_at(a[3])
+        st[3] -= n
+        self.complete(st)
 
     def space(self, space, addr):
         """(load, store) of the state space an access names, or of a generic address."""

@@ -75,6 +75,8 @@ def main():
     ap.add_argument("--kernels", default="simple,mma,auto",
                     help="convert-qnn-to-tcconv kernel= choices to compile each network with")
     ap.add_argument("--keep")
+    ap.add_argument("--net", action="append", default=[], metavar="'SHAPE BITS [nibble-gen conv flags]'",
+                    help="check these networks (one each) instead of random ones")
     ap.add_argument("--tails", action="store_true",
                     help="only residual-unit tails of the sizes the staged kernel takes with their shortcut")
     ap.add_argument("--options", default="", help="more qnn-to-ptx options, e.g. shortcut-sums=bounded")
@@ -84,8 +86,12 @@ def main():
     rng = random.Random(a.seed)
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="simple-sweep-"))
     failed = runs = skipped = 0
-    for i in range(a.count):
-        shape, bits, extra = random_tail(rng) if a.tails else random_net(rng)
+    nets = [(n.split()[0], int(n.split()[1]), n.split()[2:]) for n in a.net]
+    for i in range(len(nets) or a.count):
+        if nets:
+            shape, bits, extra = nets[i]
+        else:
+            shape, bits, extra = random_tail(rng) if a.tails else random_net(rng)
         d = work / str(i)
         shutil.rmtree(d, ignore_errors=True)
         g = subprocess.run([tool("nibble-gen"), "conv", "--shape", shape, "--bits", str(bits), "--seed", str(i),
@@ -161,7 +167,7 @@ def main():
             print(f"ok {i} {what}", flush=True)
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"simple_sweep: {a.count} networks, {runs - skipped} runs on {a.target} ({skipped} not "
+    print(f"simple_sweep: {len(nets) or a.count} networks, {runs - skipped} runs on {a.target} ({skipped} not "
           f"interpreted), {failed} failures")
     sys.exit(1 if failed else 0)
 

@@ -217,11 +217,18 @@ pub fn each_source(
         let kx = kb.remu(tc, kkw);
         (tok, ky, kx, tc, kb.divu(off, k4))
     };
+    // a chunk past its stage (`guard` false: the stage's chunks do not fill every thread's
+    // last turn) reads nothing either: its row may lie past the operand's last one
+    let guarded = |kb: &mut KernelBuilder, v: Val, guard: Option<Val>| match guard {
+        Some(g) => kb.andb(v, g),
+        None => v,
+    };
     for c in a {
         let (tok, ky, kx, _, woff) = tap_of(kb, c.ch);
         let (v, wi) = c.corner.tap(kb, s, st.act, (ky, kx));
         let v = kb.andb(v, tok);
         let v = kb.andb(v, c.ok);
+        let v = guarded(kb, v, c.guard);
         let wi = kb.add(wi, woff);
         let wi = kb.select(v, wi, zero);
         let src = Source {
@@ -237,6 +244,7 @@ pub fn each_source(
     for c in b {
         let (tok, _, _, tc, woff) = tap_of(kb, c.ch);
         let v = kb.andb(tok, c.ok);
+        let v = guarded(kb, v, c.guard);
         let d = kb.madd(tc, st.weight[1], woff);
         let wi = kb.add(c.base, d);
         let wi = kb.select(v, wi, zero);
