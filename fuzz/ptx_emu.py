@@ -486,7 +486,7 @@ CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: 
        "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
        "lo": lambda a, b: a < b, "ls": lambda a, b: a <= b, "hi": lambda a, b: a > b,
        "hs": lambda a, b: a >= b}
-REFUSED = {"atom", "red", "vote", "membar", "tex", "suld", "sust", "stmatrix", "elect", "setmaxnreg"}
+REFUSED = {"atom", "red", "vote", "membar", "tex", "suld", "sust", "stmatrix", "elect"}
 
 
 class Thread:
@@ -572,8 +572,8 @@ class Thread:
         if op in REFUSED:
             raise NotImplementedError(f"{ins.text}: not a CUDA-core instruction this interpreter runs")
         t = m[-1] if m else None
-        if op == "griddepcontrol":
-            return
+        if op in ("griddepcontrol", "setmaxnreg"):
+            return  # launch order and register budgets change no value
         if op == "cp":
             if m[:2] == ["async", "bulk"]:
                 return self.cp_bulk(ins, m, a)
@@ -841,6 +841,15 @@ class Thread:
         kernel reads it only after cp.async.wait_group and a barrier); the bytes past src-size
         are zeros. commit_group / wait_group order nothing more then."""
         if m[:1] == ["async"] and m[1:] in (["commit_group"], ["wait_group"], ["wait_all"]):
+            return
+        if m[:3] == ["async", "mbarrier", "arrive"] and m[-1] == "b64" and len(a) == 1:
+            # the arrive-on an mbarrier when this thread's cp.async copies complete (they
+            # completed when issued); .noinc: it counts against the expected arrivals
+            st = self.bar_at(a[0])
+            if "noinc" not in m:
+                raise NotImplementedError(ins.text)
+            st[1] -= 1
+            self.complete(st)
             return
         mods = [v for v in m if not v.startswith("L2::")]
         if mods[:1] != ["async"] or mods[1] not in ("ca", "cg") or mods[2:] != ["shared", "global"]:
