@@ -2,7 +2,7 @@
 """Small random conv networks run end to end on the CPU in their compiled form and checked
 against the CPU reference, result for result.
 
-    fuzz/simple_sweep.py [--seed S] [--count N] [--target T] [--kernels simple,mma,auto] [--keep DIR]
+    fuzz/emu_sweep.py [--seed S] [--count N] [--target T] [--kernels simple,mma,auto] [--keep DIR]
 
 Each network (`nibble-gen conv`: odd batches, channels, sizes, kernels, strides and paddings, 4 or
 8 bits; sometimes depthwise, a residual-unit tail, a 1x1 conv after it, or a stem tail with a max
@@ -167,7 +167,7 @@ def main():
             print(f"ok {i} {what}", flush=True)
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"simple_sweep: {len(nets) or a.count} networks, {runs - skipped} runs on {a.target} ({skipped} not "
+    print(f"emu_sweep: {len(nets) or a.count} networks, {runs - skipped} runs on {a.target} ({skipped} not "
           f"interpreted), {failed} failures")
     sys.exit(1 if failed else 0)
 

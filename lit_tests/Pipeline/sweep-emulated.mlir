@@ -7,10 +7,10 @@
 // instructions once all its lanes reach them, packed weights and tables as the runtime passes
 // them), each result equal, file for file, to `nibble-run --cpu`'s (which writes result k of
 // several as OUT.k.npy).
-// RUN: %python %S/../../fuzz/simple_sweep.py --seed 3 --count 10 --target sm_90 | FileCheck %s
-// RUN: %python %S/../../fuzz/simple_sweep.py --seed 4 --count 6 --target sm_75 | FileCheck %s --check-prefix=SM75
+// RUN: %python %S/../../fuzz/emu_sweep.py --seed 3 --count 10 --target sm_90 | FileCheck %s
+// RUN: %python %S/../../fuzz/emu_sweep.py --seed 4 --count 6 --target sm_75 | FileCheck %s --check-prefix=SM75
 
 // CHECK-NOT: FAIL
-// CHECK: simple_sweep: 10 networks, {{[0-9]+}} runs on sm_90 (0 not interpreted), 0 failures
+// CHECK: emu_sweep: 10 networks, {{[0-9]+}} runs on sm_90 (0 not interpreted), 0 failures
 // SM75-NOT: FAIL
-// SM75: simple_sweep: 6 networks, {{[0-9]+}} runs on sm_75 (0 not interpreted), 0 failures
+// SM75: emu_sweep: 6 networks, {{[0-9]+}} runs on sm_75 (0 not interpreted), 0 failures
