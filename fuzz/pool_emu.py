@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import artifact_emu  # noqa: E402
 import ptx_emu  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,34 +134,6 @@ def reference(t, x):
     return pooled, second
 
 
-def slots(buf):
-    """Slot index of logical (n, c, y, x) in plan buffer `buf` (`ActBuffer::slot`), and the
-    stored channels."""
-    n, c, h, w = buf["dims"]
-    per = {"ui4": 0.5, "i4": 0.5, "ui8": 1, "i8": 1}.get(buf["elem"], 4)
-    cs = round(buf["bytes"] / per / (n * h * w))
-    if buf["layout"] == "NHWC":
-        return (lambda b, ch, y, x: ((b * h + y) * w + x) * cs + ch), cs
-    if buf["layout"] == "NCHW":
-        return (lambda b, ch, y, x: ((b * cs + ch) * h + y) * w + x), cs
-    raise NotImplementedError(buf["layout"])
-
-
-def pack(buf, vals):
-    """The stored bytes of logical values {(n, c, y, x): v} in plan buffer `buf` (padding 0)."""
-    at, _ = slots(buf)
-    out = bytearray(buf["bytes"])
-    for (b, ch, y, x), v in vals.items():
-        sl = at(b, ch, y, x)
-        if buf["elem"] in ("ui4", "i4"):
-            out[sl // 2] |= (v & 0xF) << (4 * (sl % 2))
-        elif buf["elem"] in ("ui8", "i8"):
-            out[sl] = v & 0xFF
-        else:
-            out[4 * sl:4 * sl + 4] = (v & 0xFFFFFFFF).to_bytes(4, "little")
-    return out
-
-
 def run_case(i, t, work, target, rng):
     d = work / str(i)
     d.mkdir(parents=True, exist_ok=True)
@@ -186,9 +159,8 @@ def run_case(i, t, work, target, rng):
             for _ in range(t["w"])] for _ in range(t["h"])] for _ in range(t["c"])] for _ in range(t["n"])]
     bufs = [bytearray(b["bytes"]) for b in plan["buffers"]]
     inb = plan["inputs"][0]["buffer"]
-    xin = {(b, ch, y, xx): x[b][ch][y][xx] for b in range(t["n"]) for ch in range(t["c"])
-           for y in range(t["h"]) for xx in range(t["w"])}
-    bufs[inb][:] = pack(plan["buffers"][inb], xin)
+    flat = [v for b in x for ch in b for row in ch for v in row]
+    bufs[inb][:] = artifact_emu.pack(plan["buffers"][inb], [t["n"], t["c"], t["h"], t["w"]], flat)
     for la in plan["launches"]:
         args = []
         for a in la["args"]:
@@ -199,9 +171,11 @@ def run_case(i, t, work, target, rng):
                 args.append(bytearray(b"".join((v & 0xFFFFFFFF).to_bytes(4, "little") for v in table)))
         ptx.launch(la["kernel"], tuple(la["grid"]), tuple(la["block"]), args)
     pooled, second = reference(t, x)
+    n, c, oh, ow = t["out"]
     for o, vals in zip(plan["outputs"], [second, pooled]):
         buf = plan["buffers"][o["buffer"]]
-        want = pack(buf, vals)
+        flat = [vals[b, ch, y, xx] for b in range(n) for ch in range(c) for y in range(oh) for xx in range(ow)]
+        want = artifact_emu.pack(buf, t["out"], flat)
         got = bufs[o["buffer"]]
         if got != want:
             k = next(j for j in range(len(want)) if got[j] != want[j])
