@@ -54,16 +54,18 @@ gen=target/release/nibble-gen
 manifest=$suite/manifest.txt
 : > "$manifest"
 
-emit() { # name model_dir target [kernel] [tile] [options]: an artifact without weights
-  # (regenerated on the GPU machine); kernel = auto (qnn-to-ptx) | mma (register-only conv
-  # kernels, for A/B runs) | simple; tile = BMxBNxBK forces convert-qnn-to-tcconv's block tile
-  # (tile-model sweeps); options: more convert-qnn-to-tcconv options (VARIANTS)
+emit() { # name model_dir target [kernel] [tile] [options] [pipeline]: an artifact without
+  # weights (regenerated on the GPU machine); kernel = auto (qnn-to-ptx) | mma (register-only
+  # conv kernels, for A/B runs) | simple; tile = BMxBNxBK forces convert-qnn-to-tcconv's block
+  # tile (tile-model sweeps); options: more convert-qnn-to-tcconv options (VARIANTS); pipeline:
+  # the whole pass pipeline instead
   local pipe="qnn-to-ptx{target=$3}"
   if [ "${4:-auto}" != auto ] || [ -n "${5:-}" ] || [ -n "${6:-}" ]; then
     local kernel=" kernel=${4:-auto}"
     [[ "${6:-}" == *kernel=* ]] && kernel="" # the variant names the kernel
     pipe="qnn-verify,qnn-egraph-optimize{target=$3},convert-qnn-to-tcconv{target=$3$kernel${5:+ tile=$5}${6:+ $6}},convert-tcconv-to-gpu{target=$3}"
   fi
+  pipe=${7:-$pipe}
   $opt "$2/model.mlir" --pass-pipeline="builtin.module($pipe)" --emit=artifact \
     --weights "$2/weights.safetensors" -o "$suite/art/$1" > /dev/null
   rm -f "$suite/art/$1/weights.safetensors" "$suite/art/$1/reference/weights.safetensors"
@@ -334,9 +336,8 @@ while read -r i s bits pool; do
     emit "rps$i-$t" "$d" "$t"; echo "rps$i-$t conv $s $bits $((800 + i)) $t" >> "$manifest"
     # without the e-graph, which may move the requantize before the pool (the conv's second
     # output and two pools), so that the pool's kernel writes the second output
-    $opt "$d/model.mlir" --emit=artifact --weights "$d/weights.safetensors" -o "$suite/art/rps$i-$t-ps" \
-      --pass-pipeline="builtin.module(qnn-verify,convert-qnn-to-tcconv{target=$t pool-requantize=second},convert-tcconv-to-gpu{target=$t})" > /dev/null
-    rm -f "$suite/art/rps$i-$t-ps/weights.safetensors" "$suite/art/rps$i-$t-ps/reference/weights.safetensors"
+    emit "rps$i-$t-ps" "$d" "$t" auto "" "" \
+      "qnn-verify,convert-qnn-to-tcconv{target=$t pool-requantize=second},convert-tcconv-to-gpu{target=$t}"
     echo "rps$i-$t-ps conv $s $bits $((800 + i)) $t" >> "$manifest"
   done
 done

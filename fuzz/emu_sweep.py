@@ -18,6 +18,7 @@ nibble-opt and nibble-run (on PATH, else target/release).
 """
 import argparse
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -26,36 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import artifact_emu  # noqa: E402
+import shape_sweep  # noqa: E402
+from shape_sweep import tool  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def tool(name):
-    return shutil.which(name) or str(ROOT / "target" / "release" / name)
-
-
-def random_net(rng):
-    n = rng.choice([1, 1, 2, 3])
-    c = rng.choice([1, 3, 4, 8, 12, 16, 32, 64])
-    size = rng.choice([1, 2, 3, 5, 6, 7])
-    o = rng.choice([1, 3, 8, 10, 16, 24, 64])
-    k = rng.choice([1, 1, 2, 3, 3])
-    s = rng.choice([1, 1, 2])
-    p = rng.choice([0, k // 2, 1])
-    if size + 2 * p < k:
-        p = (k - size + 1) // 2 + 1
-    bits = rng.choice([4, 8])
-    extra, r = [], rng.random()
-    if r < 0.15 and c == o:
-        extra = ["--groups", str(c)]
-    elif r < 0.3 and k == 1 and s == 1:
-        extra = ["--then", str(rng.choice([8, 5, 16]))]
-    elif r < 0.45:
-        extra = ["--shortcut", f"{rng.choice([4, 8, 16])},{rng.choice([1, 2])}"]
-    elif r < 0.7:
-        pk = rng.choice([2, 3])
-        extra = ["--pool", f"{pk},{rng.choice([1, 2])},{rng.randrange(pk)}"]
-    return f"{n},{c},{size},{o},{k},{s},{p}", bits, extra
+# small enough that every kernel runs through the interpreter in seconds
+SMALL = dict(shape_sweep.SIZES, n=[1, 1, 2, 3], c=[1, 3, 4, 8, 12, 16, 32, 64], size=[1, 2, 3, 5, 6, 7],
+             o=[1, 3, 8, 10, 16, 24, 64], k=[1, 1, 2, 3, 3], s=[1, 1, 2], then=[8, 5, 16],
+             shortcut=[4, 8, 16], pool=0.7)
 
 
 def random_tail(rng):
@@ -91,7 +71,7 @@ def main():
         if nets:
             shape, bits, extra = nets[i]
         else:
-            shape, bits, extra = random_tail(rng) if a.tails else random_net(rng)
+            shape, bits, extra = random_tail(rng) if a.tails else shape_sweep.random_conv(rng, SMALL)
         d = work / str(i)
         shutil.rmtree(d, ignore_errors=True)
         g = subprocess.run([tool("nibble-gen"), "conv", "--shape", shape, "--bits", str(bits), "--seed", str(i),
@@ -174,7 +154,6 @@ def main():
 
 def artifact_emu_args(sig):
     """(dims, elem) of each tensor argument of a qnn function signature."""
-    import re
     head = sig[:sig.index("->")] if "->" in sig else sig
     return [([int(v) for v in m.group(1).split("x")], m.group(2))
             for m in re.finditer(r"tensor<((?:\d+x)+\d+)x(\w+)>", head)]

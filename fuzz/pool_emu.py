@@ -27,14 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import artifact_emu  # noqa: E402
 import ptx_emu  # noqa: E402
+from shape_sweep import tool  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 RANGE = {"ui4": (0, 15), "i4": (-8, 7), "ui8": (0, 255), "i8": (-128, 127), "i16": (-32768, 32767),
          "i32": (-(1 << 31), (1 << 31) - 1)}
-
-
-def tool(name):
-    return shutil.which(name) or str(ROOT / "target" / "release" / name)
 
 
 def round_shift(p, c, mode):

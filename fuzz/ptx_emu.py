@@ -118,7 +118,6 @@ def scope_labels(body):
     """Rename the labels defined inside each `{` ... `}` block (lines holding only a brace)
     apart, with the branches to them in that block."""
     lines, out, stack, n = body.split("\n"), [], [], 0
-    block = []
     for line in lines:
         st = line.strip()
         if st == "{":
@@ -232,6 +231,7 @@ def run_block(k, threads):
     `mma.sync` / `shfl.sync` runs once every live lane of the warp waits at it, a `bar.sync`
     once every live thread of the block does."""
     gens = {t: t.run() for t in threads}
+    last_mbar = None  # the mbarriers' state when spinning threads last ran
     live, waiting, active = list(threads), {}, list(threads)
     while live:
         for t in active:
@@ -266,8 +266,8 @@ def run_block(k, threads):
         spinning = [t for t in live if waiting.get(t) is not None and waiting[t].op == "mbarrier"]
         if spinning:
             state = tuple(sorted((k2, tuple(v)) for k2, v in threads[0].mbar.items()))
-            if state != getattr(threads[0], "_last_mbar", None):
-                threads[0]._last_mbar = state
+            if state != last_mbar:
+                last_mbar = state
                 for t in spinning:
                     del waiting[t]
                 active = spinning

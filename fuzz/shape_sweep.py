@@ -32,13 +32,26 @@ TARGETS = ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"]
 SM90A_OPTIONS = ["", " kernel=wgmma", " shortcut-sums=auto", " chains=cluster"]
 
 
-def random_conv(rng, large):
-    n = rng.choice([16, 24, 32, 64, 100] if large else [1, 1, 2, 3, 5, 8, 17, 33])
-    c = rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 16, 24, 31, 32, 48, 64, 96, 100, 128, 256])
-    size = rng.choice([3, 7, 14, 15, 28, 29, 56] if large else [1, 2, 3, 4, 5, 7, 9, 13, 14, 17, 28, 31])
-    o = rng.choice([1, 2, 3, 5, 8, 10, 16, 24, 33, 64, 72, 100, 128, 256])
-    k = rng.choice([1, 1, 3, 3, 5, 7, 2, 4])
-    s = rng.choice([1, 1, 2, 3])
+# What random_conv draws from: batches, channels in, map sizes, channels out, kernels, strides,
+# the channels of a 1x1 conv after it and of a shortcut, and the share of draws (past the
+# depthwise, pair and shortcut ones) that are stem tails.
+SIZES = dict(n=[1, 1, 2, 3, 5, 8, 17, 33],
+             c=[1, 2, 3, 4, 5, 7, 8, 12, 16, 24, 31, 32, 48, 64, 96, 100, 128, 256],
+             size=[1, 2, 3, 4, 5, 7, 9, 13, 14, 17, 28, 31],
+             o=[1, 2, 3, 5, 8, 10, 16, 24, 33, 64, 72, 100, 128, 256],
+             k=[1, 1, 3, 3, 5, 7, 2, 4], s=[1, 1, 2, 3], then=[8, 16, 40, 64], shortcut=[16, 32, 64],
+             pool=0.55)
+LARGE = dict(SIZES, n=[16, 24, 32, 64, 100], size=[3, 7, 14, 15, 28, 29, 56])
+
+
+def random_conv(rng, sizes=SIZES):
+    """(shape, bits, extra nibble-gen conv flags) of a random conv drawn from `sizes`."""
+    n = rng.choice(sizes["n"])
+    c = rng.choice(sizes["c"])
+    size = rng.choice(sizes["size"])
+    o = rng.choice(sizes["o"])
+    k = rng.choice(sizes["k"])
+    s = rng.choice(sizes["s"])
     p = rng.choice([0, k // 2, 1])
     if size + 2 * p < k:
         p = (k - size + 1) // 2 + 1
@@ -48,10 +61,10 @@ def random_conv(rng, large):
     if r < 0.15 and c == o:
         extra = ["--groups", str(c)]
     elif r < 0.3 and k == 1 and s == 1:
-        extra = ["--then", str(rng.choice([8, 16, 40, 64]))]
+        extra = ["--then", str(rng.choice(sizes["then"]))]
     elif r < 0.45:
-        extra = ["--shortcut", f"{rng.choice([16, 32, 64])},{rng.choice([1, 2])}"]
-    elif r < 0.55:
+        extra = ["--shortcut", f"{rng.choice(sizes['shortcut'])},{rng.choice([1, 2])}"]
+    elif r < sizes["pool"]:
         pk = rng.choice([2, 3])
         extra = ["--pool", f"{pk},{rng.choice([1, 2])},{rng.randrange(pk)}"]
     return f"{n},{c},{size},{o},{k},{s},{p}", bits, extra
@@ -77,7 +90,7 @@ def main():
         print(f"FAIL {what} {shape} {bits}-bit {' '.join(extra)}: {detail.strip()[:400]}", flush=True)
 
     for i in range(a.count):
-        shape, bits, extra = random_conv(rng, a.large)
+        shape, bits, extra = random_conv(rng, LARGE if a.large else SIZES)
         before = failed
         d = work / str(i)
         shutil.rmtree(d, ignore_errors=True)

@@ -1620,11 +1620,7 @@ pub fn fold_requantizes_into_pools(p: &mut Program) {
         let Some(j) = (0..i).rev().find(|&j| p.ops[j].writes_all().contains(&map)) else {
             return false;
         };
-        let (y, z) = (&p.buffers[map], &p.buffers[r]);
-        let same = z.dims == y.dims
-            && z.layout == y.layout
-            && matches!(z.layout, Layout::NHWC | Layout::HWNC)
-            && z.stored_channels() == y.stored_channels();
+        let same = PoolSecond::fits(&p.buffers[map], &p.buffers[r]);
         let untouched = p.ops[j + 1..i]
             .iter()
             .all(|op| !op.reads().contains(&r) && !op.writes_all().contains(&r));

@@ -274,6 +274,20 @@ pub struct PoolSecond {
     pub requantize: RequantizeStep,
 }
 
+impl PoolSecond {
+    /// Whether buffer `z` can hold the second output of a pool writing `out`: an integer buffer
+    /// of `out`'s dims, layout (channels innermost) and stored channels, so that the kernel's
+    /// thread writes a pixel's channels to both at the same slots. The one rule the lowering,
+    /// the verifier and the kernel builder share.
+    pub fn fits(out: &ActBuffer, z: &ActBuffer) -> bool {
+        z.dims == out.dims
+            && z.layout == out.layout
+            && crate::select::channel_inner(z.layout)
+            && z.stored_channels() == out.stored_channels()
+            && z.elem.is_int()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PoolKind {
     Max,

@@ -142,13 +142,7 @@ fn pool_second(p: &Program, output: BufId, sec: &PoolSecond) -> R {
         return Err("the second output must be another buffer than the output".into());
     }
     let (y, z) = (&p.buffers[output], &p.buffers[sec.output]);
-    let inner = matches!(z.layout, Layout::NHWC | Layout::HWNC);
-    if z.dims != y.dims
-        || z.layout != y.layout
-        || z.stored_channels() != y.stored_channels()
-        || !inner
-        || !z.elem.is_int()
-    {
+    if !PoolSecond::fits(y, z) {
         return Err(format!(
             "the second output must be an integer buffer of the output's dims {:?}, layout {} (channels innermost) and stored channels {}, found {} {:?} {} of {} stored channels",
             y.dims,

@@ -22,7 +22,7 @@ use super::layout::{act_slot, channel_inner, group, out_plan, read_group, tap, B
 use nibble_qnn::graph::RequantizeStep;
 use nibble_qnn::semantics::ElemType;
 use nibble_tcconv::buffer::{ActBuffer, Storage};
-use nibble_tcconv::program::PoolKind;
+use nibble_tcconv::program::{PoolKind, PoolSecond};
 
 /// The pool kernel of `TcOp::Pool` (arguments: input, output, and the second output where
 /// `second` names one: its buffer and the requantize of the output it holds). With a second
@@ -73,13 +73,7 @@ pub fn pool(
     // groups are whole words); each_group stores into that one, the closure into the other
     let seconds = match second {
         Some((z, q)) => {
-            if matches!(kind, PoolKind::AvgF32(_))
-                || z.dims != out.dims
-                || z.layout != out.layout
-                || !channel_inner(z.layout)
-                || z.stored_channels() != ocs
-                || !z.elem.is_int()
-            {
+            if matches!(kind, PoolKind::AvgF32(_)) || !PoolSecond::fits(out, z) {
                 return Err(format!(
                     "pool2d second output {:?} {} {} must be an integer buffer of the output's dims, layout (channels innermost) and stored channels, of a max or average pool",
                     z.dims, z.layout, z.elem
