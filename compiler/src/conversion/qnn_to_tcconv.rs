@@ -13,7 +13,7 @@ use melior::ir::{Location, Module};
 use melior::Context;
 use nibble_qnn::ir::{graph_of_func, location_from_string};
 use nibble_tcconv::lower::{
-    lower, LowerOptions, ShortcutSums, StemChoice, StreamChoice, WeightStorage,
+    lower, LowerOptions, PoolRequantize, ShortcutSums, StemChoice, StreamChoice, WeightStorage,
 };
 use nibble_tcconv::program::Strategy;
 use nibble_tcconv::select::parse_tile;
@@ -148,11 +148,12 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some("stem") => lo.fuse_max_pool = true,
         Some(s) => return Err(format!("maxpool '{s}' is not separate or stem")),
     }
-    match options.get("pool-requantize").map(String::as_str) {
-        None | Some("separate") => {}
-        Some("second") => lo.pool_second = true,
-        Some(s) => return Err(format!("pool-requantize '{s}' is not separate or second")),
-    }
+    lo.pool_requantize = match options.get("pool-requantize").map(String::as_str) {
+        None | Some("auto") => PoolRequantize::Auto,
+        Some("separate") => PoolRequantize::Separate,
+        Some("second") => PoolRequantize::Second,
+        Some(s) => return Err(format!("pool-requantize '{s}' is not auto, separate or second")),
+    };
     match options.get("split-k").map(String::as_str) {
         None | Some("warps") => {}
         Some("cluster") => lo.k_cluster = true,
@@ -170,9 +171,9 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         Some(s) => return Err(format!("staged-weights '{s}' is not packed or widened")),
     };
     lo.shortcut_sums = match options.get("shortcut-sums").map(String::as_str) {
-        None | Some("wide") => ShortcutSums::Wide,
+        Some("wide") => ShortcutSums::Wide,
         Some("bounded") => ShortcutSums::Bounded,
-        Some("auto") => ShortcutSums::Auto,
+        None | Some("auto") => ShortcutSums::Auto,
         Some(s) => return Err(format!("shortcut-sums '{s}' is not wide, bounded or auto")),
     };
     lo.tiles_per_block = count_option(
@@ -238,14 +239,14 @@ impl NibblePass for ConvertQnnToTcconv {
             ("pads", "quantize (default): a conv padding with a non-zero value (an input zero point) reads its input padded by the quantize that writes it, where that quantize has no other reader (one kernel fewer) | separate: a tcconv.pad kernel pads the input"),
             ("pools", "separate (default): every pool is a kernel of its own | dense: a global max / average pool whose only reader is a dense layer runs in that layer's kernel at batch <= 8 (one launch fewer; bit-exact, slower on an H100 at batch 1)"),
             ("maxpool", "separate (default): every max pool is a kernel of its own | stem: a max pool whose input only it reads runs in the kernel of the 3-channel stem conv that writes it (register-MMA, packed 4-bit output of <= 64 channels) at batch <= 8, each block recomputing the conv over its pooled tile's halo (one launch fewer; the conv's map never stored)"),
-            ("pool-requantize", "separate (default): a requantize of a pool's map is a kernel of its own | second: a requantize of a max / average pool's map that other ops read too (ResNet-18's pooled stem map: the first unit's residual reads it as it is, its first conv the 4-bit requantize) runs in the pool's kernel as a second output of the map's layout (tcconv.pool2d with a third operand and second_* attributes; one launch fewer, the map not read back)"),
+            ("pool-requantize", "auto (default): second at batch >= 16 (POOL_SECOND_MIN_BATCH), separate below | separate: a requantize of a pool's map is a kernel of its own | second: a requantize of a max / average pool's map that other ops read too (ResNet-18's pooled stem map: the first unit's residual reads it as it is, its first conv the 4-bit requantize) runs in the pool's kernel as a second output of the map's layout (tcconv.pool2d with a third operand and second_* attributes; one launch fewer, the map not read back; H100, ResNet-18 W4A4 sm_90a: batch 1 / 8 3.9% / 4.2% slower, batch 256 5.1% faster)"),
             ("stem", "auto (default): s2d at batch >= 16 (SPACE_TO_DEPTH_MIN_BATCH), plain below | s2d: a stride-b conv (b >= 2, a kernel of at least b x b) of a quantized image whose pixels are fewer than 16 bytes reads the space-to-depth map the quantize writes (b b times the channels, each pixel a 16-byte row) as a stride-1 conv without padding of a ceil(K / b) kernel, where the staged or wgmma kernel takes it (ResNet's 7x7 / 2 stem over 3 channels: 4x4 over 16 channels) | plain: the conv reads the quantize's map as it is"),
             ("split-k", "warps (default): a staged conv of few tiles and a long K loop slices K across the warps of its blocks | cluster: also across the blocks of a thread-block cluster (sm_90+; tcconv.conv2d {k_cluster = N}): 1.8-6.4% slower at batch 1 on an H100, where its launches cannot be programmatic"),
             ("blocks-per-sm", "each family's rule (default) | 1 .. 16: the staged and wgmma conv kernels built for that many blocks an SM (`.minnctapersm`: ptxas keeps a thread's registers within the SM's share), or for the most their shared memory, threads and registers allow (tcconv.conv2d {blocks_per_sm = N})"),
             ("tiles-per-block", "1 (default) .. 8: each block of the wgmma kernel over 4-bit operands computes that many output tiles one after another (block b: tiles b, b + G, ... of a grid of G), the first stages of its next tile loaded while the tile before runs its epilogue (tcconv.conv2d {tiles_per_block = N})"),
             ("weights", "tiles (default): as widened, and laid out in the wgmma kernel's stage tiles (tcconv.weight {tiles = [BN, K bytes]}: one bulk copy a stage, completing on the slot's mbarrier) where the kernel computes one tile a block (H100, ResNet-50 W4A4 b256: 4.4% faster than packed) | packed: every weight stored in its own width | widened: the 4-bit weight of each wgmma conv over 4-bit inputs stored one byte a value, in the order the kernel widens the input's K into (tcconv.weight {widened = true}: twice the weight's bytes; the kernel copies its weight tiles with cp.async instead of widening them)"),
             ("staged-weights", "packed (default): the staged convs' 4-bit weights in their own width, widened in the main loop like the input | widened: on sm_90 / sm_90a, the 4-bit weight of each staged conv over 4-bit inputs stored one byte a value in the order the kernel widens the input's K into (tcconv.weight {widened = true}), where the plan keeps its blocks an SM and at least 3 stages: the main loop widens the input only (twice the weight's bytes a stage; H100, ResNet-50 W4A4 b8 / b64 / b256: -0.1% / -0.2% / +0.5%)"),
-            ("shortcut-sums", "wide (default): a conv with a shortcut GEMM (ResNet's first units) sums its two requantized terms in 64 bits and saturates the sum to i32 | bounded: where the epilogue's scales and both GEMMs' accumulator ranges bound the sum within i32 for biases up to a limit, the staged and wgmma kernels add the terms in 32 bits, branching an n-tile on whether its biases lie within the limit (tcconv.conv2d {bounded_sum = true}; ResNet-50 W4A4 batch 256, sm_90a: 5-12% fewer SASS instructions in the first units' kernels) | auto: bounded on the wgmma kernel and on the staged kernel over 4-bit operands without sliced K, where the branch keeps the kernel's register budget"),
+            ("shortcut-sums", "auto (default): bounded on the wgmma kernel and on the staged kernel over 4-bit operands without sliced K, where the branch keeps the kernel's register budget (H100, ResNet-50 W4A4 sm_90a: batch 8 / 256 0.4% / 0.75% faster than wide) | wide: a conv with a shortcut GEMM (ResNet's first units) sums its two requantized terms in 64 bits and saturates the sum to i32 | bounded: where the epilogue's scales and both GEMMs' accumulator ranges bound the sum within i32 for biases up to a limit, the staged and wgmma kernels add the terms in 32 bits, branching an n-tile on whether its biases lie within the limit (tcconv.conv2d {bounded_sum = true}; ResNet-50 W4A4 batch 256, sm_90a: 5-12% fewer SASS instructions in the first units' kernels)"),
             ("pdl-trigger", "auto (default): with programmatic dependent launch (sm_90 / sm_90a), a tensor-core conv kernel lets its successor launch at its start where the successor's blocks run at most 4 K stages (a 1x1 conv, or no conv), else after its main loop; the other kernels at their start | mainloop: every conv after its main loop | start: every kernel at its start (tcconv.pdl_trigger; on an H100 at batch 1, auto against mainloop: ResNet-50 W4A4 -3.2%, W8A8 -3.8%, ResNet-18 unchanged)"),
             ("chains", "none (default): every conv a kernel of its own | cluster: at batch <= 8, a staged conv and the 1x1 convs after it (stride 1, no padding, each of the output of the one before) run in one kernel over thread-block clusters of up to 8 blocks, a cluster an M tile of every conv: its blocks compute one conv's N tiles, meet at a cluster barrier, then compute the next's (ResNet-50: a unit's 3x3 conv, its residual conv and the next unit's reducing conv; each conv on its narrowest tile, up to 8 N tiles) | wide: the same, each conv on its widest tile (the smallest cluster) | cluster16: as cluster, up to 16 N tiles a conv on clusters of up to 16 blocks (a non-portable size, H100 / H200; ResNet-50's stage 4 too) | pairs: as cluster, two convs a chain at most (all bit-exact, and slower than none on an H100 at batch 1 and 8: bench/RESULTS.md)"),
             ("kernel", "auto (default): the best conv kernel family that takes each conv (wgmma on sm_90a for 4-bit convs on grids of four 128-row tiles an SM but for 1x1 GEMMs of 256 or more 4-bit channels in, staged, else mma, else simple) | wgmma: wgmma wherever it takes the conv (sm_90a) | mma: register-only tensor-core kernels at most | simple: CUDA-core kernels only"),

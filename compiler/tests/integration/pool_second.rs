@@ -1,15 +1,15 @@
 //! Random stem tails (`nibble_models::conv` with `pool`: a conv requantized to i16, a max pool
 //! of odd window, stride and padding, returned as it is and requantized to 4 or 8 bits; odd
 //! batches, sizes and channel counts) through `qnn-egraph-optimize` and `convert-qnn-to-tcconv`
-//! on every target, with the requantize in the pool's kernel (`pool-requantize=second`) and
-//! apart: the tcconv interpreter over the packed buffers equals the qnn reference bit for bit
+//! on every target, with the requantize in the pool's kernel (`pool-requantize=second`),
+//! apart, and by the default's batch rule (`auto`): the tcconv interpreter over the packed buffers equals the qnn reference bit for bit
 //! on both results, and the fold takes every requantize of a pool's map whose buffer stores
 //! its channels as the map's does.
 
 use crate::optimized;
 use nibble_models::conv::{conv_network, ConvConfig};
 use nibble_qnn::tensor::{Rng, Tensor};
-use nibble_tcconv::lower::{lower, LowerOptions};
+use nibble_tcconv::lower::{lower, LowerOptions, PoolRequantize, POOL_SECOND_MIN_BATCH};
 use nibble_tcconv::program::{Elementwise, Program, TcOp};
 use nibble_tcconv::target::Target;
 
@@ -21,7 +21,7 @@ fn random_stem_tail(rng: &mut Rng, seed: u64) -> ConvConfig {
     let kernel = pick(rng, &[1, 3, 7]);
     let pool_kernel = pick(rng, &[2, 3]);
     ConvConfig {
-        batch: pick(rng, &[1, 2, 3, 5]),
+        batch: pick(rng, &[1, 2, 3, 5, POOL_SECOND_MIN_BATCH + 1]),
         in_channels: pick(rng, &[3, 16, 32]),
         size: rng.int(4, 13),
         out_channels: pick(rng, &[8, 12, 20, 24, 64]),
@@ -73,7 +73,7 @@ fn foldable(p: &Program) -> usize {
 #[test]
 fn random_stem_tails_match_the_reference_with_the_pools_second_output() {
     let mut rng = Rng(20261208);
-    let mut folded = 0;
+    let (mut folded, mut folded_by_batch) = (0, 0);
     for i in 0..12 {
         let cfg = random_stem_tail(&mut rng, 900 + i);
         let (g, w) = conv_network(&cfg).unwrap_or_else(|e| panic!("{cfg:?}: {e}"));
@@ -86,22 +86,30 @@ fn random_stem_tails_match_the_reference_with_the_pools_second_output() {
                 ("as generated", g.clone()),
                 ("optimized", optimized(&g, target)),
             ] {
-                let lowered = |pool_second| {
+                let lowered = |pool_requantize| {
                     let opts = LowerOptions {
-                        pool_second,
+                        pool_requantize,
                         ..Default::default()
                     };
                     lower(&graph, target, &opts).unwrap()
                 };
-                let apart = foldable(&lowered(false));
-                for pool_second in [false, true] {
-                    let p = lowered(pool_second);
-                    let what = format!("{cfg:?} {target} {how} pool_second={pool_second}");
+                let apart = foldable(&lowered(PoolRequantize::Separate));
+                let by_batch = if cfg.batch >= POOL_SECOND_MIN_BATCH { apart } else { 0 };
+                for (pr, want_folded) in [
+                    (PoolRequantize::Separate, 0),
+                    (PoolRequantize::Second, apart),
+                    (PoolRequantize::Auto, by_batch),
+                ] {
+                    let p = lowered(pr);
+                    let what = format!("{cfg:?} {target} {how} {pr:?}");
                     nibble_tcconv::verify::verify_program(&p)
                         .unwrap_or_else(|e| panic!("{what}: {e:?}"));
                     let n = seconds(&p);
-                    assert_eq!(n, if pool_second { apart } else { 0 }, "{what}");
+                    assert_eq!(n, want_folded, "{what}");
                     folded += n;
+                    if pr == PoolRequantize::Auto {
+                        folded_by_batch += n;
+                    }
                     let packed = nibble_tcconv::pack::pack_all(&p, &w).unwrap();
                     let got = nibble_tcconv::interp::run(&p, &packed, &inputs).unwrap();
                     assert_eq!(got.len(), 2, "{what}");
@@ -119,4 +127,5 @@ fn random_stem_tails_match_the_reference_with_the_pools_second_output() {
         }
     }
     assert!(folded > 0, "no tail folded its requantize into the pool");
+    assert!(folded_by_batch > 0, "no tail of the default's batch folded");
 }

@@ -10,7 +10,7 @@ use nibble_models::{make_example, ExampleConfig};
 use nibble_qnn::graph::Graph;
 use nibble_qnn::tensor::{Rng, Tensor};
 use nibble_qnn::weights::Weights;
-use nibble_tcconv::lower::{lower, LowerOptions, StreamChoice};
+use nibble_tcconv::lower::{lower, LowerOptions, PoolRequantize, StreamChoice};
 use nibble_tcconv::program::{Strategy, TcOp};
 use nibble_tcconv::target::Target;
 
@@ -452,13 +452,13 @@ fn resnet18_pooled_map_requantize_as_the_pools_second_output() {
     ] {
         let (g, w, x, want) = example(Arch::ResNet18, bits, batch, seed);
         let opt = optimized(&g, target);
-        let opts = |pool_second| LowerOptions {
+        let opts = |pool_requantize| LowerOptions {
             maps,
-            pool_second,
+            pool_requantize,
             ..Default::default()
         };
-        let separate = lower(&opt, target, &opts(false)).unwrap();
-        let p = lower(&opt, target, &opts(true)).unwrap();
+        let separate = lower(&opt, target, &opts(PoolRequantize::Separate)).unwrap();
+        let p = lower(&opt, target, &opts(PoolRequantize::Second)).unwrap();
         let what = format!(
             "{target} batch {batch} {:?} maps {maps:?}",
             p.buffers[0].elem

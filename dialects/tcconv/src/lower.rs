@@ -129,18 +129,37 @@ pub struct LowerOptions {
     /// `shortcut-sums=wide|bounded|auto`: whether a conv with a shortcut GEMM on the staged or
     /// wgmma kernel adds its residual sum in 32 bits where a bound holds (`Tiling::bounded_sum`).
     pub shortcut_sums: ShortcutSums,
-    /// `pool-requantize=second`: a requantize of a pool's map that other ops read too runs in
-    /// the pool's kernel as its second output ([`fold_requantizes_into_pools`]: one launch
-    /// fewer, the map not read back). Not by default: not yet measured on a GPU.
-    pub pool_second: bool,
+    /// `pool-requantize=separate|second|auto`: where a requantize of a pool's map that other
+    /// ops read too runs in the pool's kernel as its second output
+    /// ([`fold_requantizes_into_pools`]: one launch fewer, the map not read back).
+    pub pool_requantize: PoolRequantize,
 }
+
+/// `convert-qnn-to-tcconv{pool-requantize=...}`: where a requantize of a pool's map becomes
+/// the pool's second output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PoolRequantize {
+    /// Every requantize a kernel of its own.
+    Separate,
+    /// At every batch.
+    Second,
+    /// From batch [`POOL_SECOND_MIN_BATCH`].
+    #[default]
+    Auto,
+}
+
+/// The batch from which `pool-requantize=auto` folds a pool map's requantize into the pool.
+/// The fused kernel's threads each pool one packed word of the 4-bit output (8 channels), so
+/// it runs an eighth of the threads the separate pool does: on an H100 (`bench/RESULTS.md`),
+/// ResNet-18 W4A4 sm_90a batch 1 / 8 3.9% / 4.2% slower with it, batch 256 5.1% faster
+/// (W8A8: 2.7% slower at batch 1, 7.5% faster at 256).
+pub const POOL_SECOND_MIN_BATCH: i64 = 16;
 
 /// `convert-qnn-to-tcconv{shortcut-sums=...}`: how a conv with a shortcut GEMM adds its two
 /// requantized terms.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ShortcutSums {
     /// In 64 bits, saturated to i32.
-    #[default]
     Wide,
     /// In 32 bits where the bias bound holds, on every staged and wgmma conv.
     Bounded,
@@ -151,7 +170,9 @@ pub enum ShortcutSums {
     /// (185 for ResNet-18 W4A4's stage-2 first unit at batch 8, still one wave). Elsewhere ptxas
     /// takes more with the branch: ResNet-18 W4A4's 32 x 32 tiles with K sliced across warps
     /// spill 124-136 bytes (4-24 without), its 32 x 64 tile at batch 8 188 registers (153),
-    /// ResNet-50 W8A8's 8-bit first units 220 (166).
+    /// ResNet-50 W8A8's 8-bit first units 220 (166). The default: on an H100, ResNet-50 W4A4
+    /// sm_90a batch 8 / 256 0.4% / 0.75% faster than `Wide`, bit-exact (`bench/RESULTS.md`).
+    #[default]
     Auto,
 }
 
@@ -1452,8 +1473,10 @@ impl<'g> Lowering<'g> {
         if self.opts.fuse_max_pool {
             fold_max_pools_into_stems(&mut self.p);
         }
-        if self.opts.pool_second {
-            fold_requantizes_into_pools(&mut self.p);
+        match self.opts.pool_requantize {
+            PoolRequantize::Separate => {}
+            PoolRequantize::Second => fold_requantizes_into_pools(&mut self.p, 0),
+            PoolRequantize::Auto => fold_requantizes_into_pools(&mut self.p, POOL_SECOND_MIN_BATCH),
         }
         if self.opts.chain >= 2 {
             let tiles = match self.opts.chain_tiles {
@@ -1589,8 +1612,9 @@ pub fn fold_max_pools_into_stems(p: &mut Program) {
 /// it stores it, so the requantize's launch and its pass over the map go. The requantize moves
 /// up to the pool; no op in between touches its output (only the requantize writes it, and
 /// nothing reads it before it is written). ResNet-18's pooled stem map: the residual of the
-/// first unit reads it as it is, the first conv its 4-bit requantize.
-pub fn fold_requantizes_into_pools(p: &mut Program) {
+/// first unit reads it as it is, the first conv its 4-bit requantize. Only maps of
+/// `min_batch` images or more.
+pub fn fold_requantizes_into_pools(p: &mut Program, min_batch: i64) {
     fold_ops(p, |p, i| {
         let TcOp::Elementwise {
             op:
@@ -1620,7 +1644,8 @@ pub fn fold_requantizes_into_pools(p: &mut Program) {
         let Some(j) = (0..i).rev().find(|&j| p.ops[j].writes_all().contains(&map)) else {
             return false;
         };
-        let same = PoolSecond::fits(&p.buffers[map], &p.buffers[r]);
+        let same = PoolSecond::fits(&p.buffers[map], &p.buffers[r])
+            && p.buffers[map].dims[0] >= min_batch;
         let untouched = p.ops[j + 1..i]
             .iter()
             .all(|op| !op.reads().contains(&r) && !op.writes_all().contains(&r));

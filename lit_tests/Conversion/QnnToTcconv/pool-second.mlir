@@ -3,11 +3,13 @@
 // the requantize as its second_* attributes writes the map and its requantize (ResNet-18's pooled
 // stem map: the first unit's residual reads the map, its first conv the 4-bit copy). Only one
 // requantize a map folds; one whose buffer's stored channels differ from the map's (a 4-bit
-// copy of 20 channels pads to 24), a requantize of a function argument and the default
-// (pool-requantize=separate) keep the elementwise kernel (dialects/tcconv/src/lower.rs,
-// fold_requantizes_into_pools).
+// copy of 20 channels pads to 24), a requantize of a function argument and
+// pool-requantize=separate keep the elementwise kernel (dialects/tcconv/src/lower.rs,
+// fold_requantizes_into_pools). The default (auto) folds maps of 16 images or more only.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=second},tcconv-verify)' | FileCheck %s
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90},tcconv-verify)' | FileCheck %s --check-prefix=AUTO
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=auto},tcconv-verify)' | FileCheck %s --check-prefix=AUTO
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=second})' | mlir-opt-22 --allow-unregistered-dialect | FileCheck %s
 // The printed second output parses back into the same op:
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=second})' | nibble-opt --pass-pipeline='builtin.module(tcconv-verify)' | FileCheck %s
@@ -17,7 +19,7 @@
 // GPU: memref.global "private" constant @map_read_by_an_add_and_a_requantize_0_pool2d_sec_mul : memref<4xi32> = dense<[1073741824, 1200000000, 1300000000, 1400000000]>
 // GPU: memref.global "private" constant @map_read_by_an_add_and_a_requantize_0_pool2d_sec_shift : memref<4xi32> = dense<[31, 32, 33, 34]>
 // RUN: not nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90 pool-requantize=fused})' 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: pool-requantize 'fused' is not separate or second
+// BAD: pool-requantize 'fused' is not auto, separate or second
 
 // CHECK-LABEL: func.func @pooled_map_and_its_requantize
 // CHECK: "tcconv.pool2d"(%arg0, %arg1, %arg2) {kernel = array<i64: 3, 3>, kind = "max", padding = array<i64: 1, 1, 1, 1>, second_clamp = array<i64: 0, 15>, second_multiplier = array<i32: 1073741824>, second_rounding = "half_to_even", second_shift = array<i32: 40>, second_zero_point = 0 : i64, strides = array<i64: 2, 2>} : (memref<2x9x9x16xi32>, memref<2x5x5x16xi32>, memref<2x5x5x2xi32>) -> ()
@@ -26,10 +28,30 @@
 // SEPARATE-LABEL: func.func @pooled_map_and_its_requantize
 // SEPARATE: "tcconv.pool2d"(%arg0, %arg1) {kernel
 // SEPARATE-NEXT: "tcconv.elementwise"(%arg1, %arg2) {{{.*}}kind = "requantize"
+// AUTO-LABEL: func.func @pooled_map_and_its_requantize
+// AUTO: "tcconv.pool2d"(%arg0, %arg1) {kernel
+// AUTO-NEXT: "tcconv.elementwise"(%arg1, %arg2) {{{.*}}kind = "requantize"
 func.func @pooled_map_and_its_requantize(%x: tensor<2x16x9x9xi16>) -> (tensor<2x16x5x5xi16>, tensor<2x16x5x5xui4>) {
   %p = "qnn.max_pool2d"(%x) {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW"} : (tensor<2x16x9x9xi16>) -> tensor<2x16x5x5xi16>
   %q = "qnn.requantize"(%p) {multiplier = array<i32: 1073741824>, shift = array<i32: 40>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<2x16x5x5xi16>) -> tensor<2x16x5x5xui4>
   return %p, %q : tensor<2x16x5x5xi16>, tensor<2x16x5x5xui4>
+}
+
+// 16 images: the default folds too.
+// CHECK-LABEL: func.func @pooled_map_of_16_images
+// CHECK: "tcconv.pool2d"(%arg0, %arg1, %arg2) {{{.*}}second_shift = array<i32: 40>
+// CHECK-NOT: tcconv.elementwise
+// AUTO-LABEL: func.func @pooled_map_of_16_images
+// AUTO: "tcconv.pool2d"(%arg0, %arg1, %arg2) {{{.*}}second_shift = array<i32: 40>
+// AUTO-NOT: tcconv.elementwise
+// AUTO: return
+// SEPARATE-LABEL: func.func @pooled_map_of_16_images
+// SEPARATE: "tcconv.pool2d"(%arg0, %arg1) {kernel
+// SEPARATE-NEXT: "tcconv.elementwise"(%arg1, %arg2) {{{.*}}kind = "requantize"
+func.func @pooled_map_of_16_images(%x: tensor<16x16x9x9xi16>) -> (tensor<16x16x5x5xi16>, tensor<16x16x5x5xui4>) {
+  %p = "qnn.max_pool2d"(%x) {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, layout = "NCHW"} : (tensor<16x16x9x9xi16>) -> tensor<16x16x5x5xi16>
+  %q = "qnn.requantize"(%p) {multiplier = array<i32: 1073741824>, shift = array<i32: 40>, clamp = array<i64: 0, 15>, zero_point = 0 : i64, rounding = "half_to_even", layout = "NCHW"} : (tensor<16x16x5x5xi16>) -> tensor<16x16x5x5xui4>
+  return %p, %q : tensor<16x16x5x5xi16>, tensor<16x16x5x5xui4>
 }
 
 // The map read by an add besides its requantize (per-channel scales, a zero point, 8 bits).

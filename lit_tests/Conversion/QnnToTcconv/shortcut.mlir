@@ -4,19 +4,22 @@
 // both GEMMs; the shortcut's i32 map is never stored (dialects/tcconv/src/lower.rs,
 // shortcut_reader). A shortcut that is returned, that is not 1x1, on sm_75 (the register-only
 // family), of a conv whose kernel splits K, or with shortcuts=separate, is a conv of its own.
-// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80},tcconv-verify)' | FileCheck %s
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcut-sums=wide},tcconv-verify)' | FileCheck %s
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma},tcconv-verify)' | FileCheck %s --check-prefix=WGMMA
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_75},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s --check-prefix=AUTO90A
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcuts=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
 // With shortcut-sums=bounded, the conv with a shortcut GEMM records that its kernel adds the
-// residual sum in 32 bits where a bound holds (bounded_sum; by default the op has none).
+// residual sum in 32 bits where a bound holds (bounded_sum; with shortcut-sums=wide the op has
+// none).
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a shortcut-sums=bounded},tcconv-verify)' | FileCheck %s --check-prefix=BOUNDED
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcut-sums=bounded},tcconv-verify)' | FileCheck %s --check-prefix=BOUNDED
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_80 shortcut-sums=bounded shortcuts=separate},tcconv-verify)' | FileCheck %s --check-prefix=SEPARATE
-// shortcut-sums=auto takes the bounded sum where the kernel keeps its register budget with the
-// bias branch: the wgmma kernel and the staged kernel over 4-bit operands without sliced K.
+// shortcut-sums=auto (the default) takes the bounded sum where the kernel keeps its register
+// budget with the bias branch: the wgmma kernel and the staged kernel over 4-bit operands
+// without sliced K.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a shortcut-sums=auto},tcconv-verify)' | FileCheck %s --check-prefix=SUMSAUTO
+// RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a},tcconv-verify)' | FileCheck %s --check-prefix=SUMSAUTO
 // The warp-specialized wgmma kernel runs no shortcut: with kernel=wgmma_ws both convs take it apart.
 // RUN: nibble-opt %s --pass-pipeline='builtin.module(convert-qnn-to-tcconv{target=sm_90a kernel=wgmma_ws},tcconv-verify)' | FileCheck %s --check-prefix=WS
 
