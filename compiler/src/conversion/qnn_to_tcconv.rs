@@ -152,7 +152,11 @@ pub fn lower_options(options: &PassOptions) -> Result<(Target, LowerOptions), St
         None | Some("auto") => PoolRequantize::Auto,
         Some("separate") => PoolRequantize::Separate,
         Some("second") => PoolRequantize::Second,
-        Some(s) => return Err(format!("pool-requantize '{s}' is not auto, separate or second")),
+        Some(s) => {
+            return Err(format!(
+                "pool-requantize '{s}' is not auto, separate or second"
+            ))
+        }
     };
     match options.get("split-k").map(String::as_str) {
         None | Some("warps") => {}

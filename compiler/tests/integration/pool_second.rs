@@ -94,7 +94,11 @@ fn random_stem_tails_match_the_reference_with_the_pools_second_output() {
                     lower(&graph, target, &opts).unwrap()
                 };
                 let apart = foldable(&lowered(PoolRequantize::Separate));
-                let by_batch = if cfg.batch >= POOL_SECOND_MIN_BATCH { apart } else { 0 };
+                let by_batch = if cfg.batch >= POOL_SECOND_MIN_BATCH {
+                    apart
+                } else {
+                    0
+                };
                 for (pr, want_folded) in [
                     (PoolRequantize::Separate, 0),
                     (PoolRequantize::Second, apart),

@@ -1644,8 +1644,8 @@ pub fn fold_requantizes_into_pools(p: &mut Program, min_batch: i64) {
         let Some(j) = (0..i).rev().find(|&j| p.ops[j].writes_all().contains(&map)) else {
             return false;
         };
-        let same = PoolSecond::fits(&p.buffers[map], &p.buffers[r])
-            && p.buffers[map].dims[0] >= min_batch;
+        let same =
+            PoolSecond::fits(&p.buffers[map], &p.buffers[r]) && p.buffers[map].dims[0] >= min_batch;
         let untouched = p.ops[j + 1..i]
             .iter()
             .all(|op| !op.reads().contains(&r) && !op.writes_all().contains(&r));
