@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """SASS instruction counts of an artifact's kernels, optionally against a second artifact.
 
-    python3 bench/sass_count.py ART [BASE] [--arch sm_90a] [--ops N] [--loops] [--tile]
+    python3 bench/sass_count.py ART [BASE] [--arch sm_90a] [--ops N] [--loops] [--tile] [--warps]
 
 ART and BASE are `nibble-opt --emit=artifact` directories (kernels.ptx, plan.json). Each
 kernels.ptx is assembled by ptxas (scripts/find-ptxas.sh) for the artifact's target (or
@@ -15,6 +15,10 @@ body times the trips past the first (K stages a trip: the body's MMAs over one s
 --tile (with BASE) counts the instructions a tile of each kernel that is a loop on one side and
 unrolled on the other: the loop's trips are the unrolled side's MMAs over the body's (the MMAs
 outside the loop the same on both sides), and the total weights each kernel by its launches.
+--warps weights each kernel by the warps its launches run (grid x block / 32) instead: the warp
+instructions of the whole network (static counts: a loop body counts once, a rarely taken
+branch fully), its opcode mix, and the time they take to issue at four a clock on every SM
+(--sms, default 132; --ghz, default 1.98: an H100 / H200 SXM).
 No GPU is needed: this counts the work a kernel issues, not its time.
 """
 
@@ -127,6 +131,28 @@ def per_tile(ops, loops, twin_ops, twin_loops):
     return len(ops) + (trips - 1) * body
 
 
+def warps(p, ops, top, sms, ghz):
+    """Warp instructions of the plan's launches: each kernel's static count x its warps."""
+    per = collections.Counter()
+    mix = collections.Counter()
+    for l in p["launches"]:
+        k = l["kernel"]
+        n = l["grid"][0] * l["grid"][1] * l["grid"][2] * l["block"][0] * l["block"][1] * l["block"][2]
+        w = (n + 31) // 32
+        per[k] += len(ops.get(k, [])) * w
+        for op, m in collections.Counter(ops.get(k, [])).items():
+            mix[op] += m * w
+    total = sum(per.values())
+    width = max(len(k) for k in per) if per else 10
+    print(f"{'kernel':<{width}}  warp instructions")
+    for k, n in per.most_common():
+        print(f"{k:<{width}}  {n / 1e6:>12.1f} M")
+    issue_ms = total / (4 * sms * ghz * 1e9) * 1e3
+    print(f"{len(p['launches'])} launches: {total / 1e9:.3f} G warp instructions, "
+          f"{issue_ms:.2f} ms of issue at 4 a clock on {sms} SMs at {ghz} GHz")
+    print("mix: " + ", ".join(f"{op} {100 * m / max(total, 1):.1f}%" for op, m in mix.most_common(top)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("art")
@@ -135,6 +161,9 @@ def main():
     ap.add_argument("--ops", type=int, default=0, help="show each kernel's N most frequent opcodes")
     ap.add_argument("--loops", action="store_true", help="show each kernel's loops over MMAs")
     ap.add_argument("--tile", action="store_true", help="instructions a tile where one side loops")
+    ap.add_argument("--warps", action="store_true", help="weight each kernel by its launches' warps")
+    ap.add_argument("--sms", type=int, default=132, help="SMs, for --warps' issue time")
+    ap.add_argument("--ghz", type=float, default=1.98, help="SM clock, for --warps' issue time")
     a = ap.parse_args()
     p = plan(a.art)
     arch = a.arch or p["target"]
@@ -157,6 +186,9 @@ def main():
             tot[0] += n * uses.get(k, 0)
             tot[1] += b * uses.get(k, 0)
         print(f"  weighted by launches: {tot[1]:.0f} -> {tot[0]:.0f} ({100 * (tot[0] - tot[1]) / max(tot[1], 1):+.1f}%)")
+        return
+    if a.warps:
+        warps(p, new, a.ops or 12, a.sms, a.ghz)
         return
     uses = collections.Counter(l["kernel"] for l in p["launches"])
     width = max(len(k) for k in new) if new else 10
