@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Random odd-shaped convs through the whole compiler, on every target.
 
-    fuzz/shape_sweep.py [--seed S] [--count N] [--large] [--keep DIR]
+    fuzz/shape_sweep.py [--seed S] [--count N] [--large] [--pools] [--keep DIR]
 
 Each conv (`nibble-gen conv`: batch, channels, map size, kernel, stride, padding, 4 or 8 bits,
 sometimes depthwise, a residual-unit tail with a shortcut, a 1x1 conv after it, or a stem tail: a
 max pool of its 16-bit map, returned with its requantize) is lowered with `qnn-to-ptx` for every
-target (stem tails also with `pool-requantize=second`), and on sm_90a also with `kernel=wgmma`,
-`shortcut-sums=auto` and `chains=cluster`; ptxas must accept each PTX, and the CPU reference must
-run the artifact. A
+target (stem tails also with `pool-requantize=second` and `=separate`: the default folds from
+batch 16), and on sm_90a also with `kernel=wgmma`, `shortcut-sums=wide` and `chains=cluster`;
+ptxas must accept each PTX, and the CPU reference must run the artifact. `--pools` draws stem
+tails only. A
 failure is printed with its shape and options; the exit status is 1 if any failed. `--large`
 takes batches 16-100 and maps up to 56 a side (where the narrow16 maps and streams start) and
 skips the CPU reference run. Needs nibble-gen, nibble-opt and nibble-run (on PATH, else
@@ -29,7 +30,7 @@ def tool(name):
     return shutil.which(name) or str(ROOT / "target" / "release" / name)
 
 TARGETS = ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"]
-SM90A_OPTIONS = ["", " kernel=wgmma", " shortcut-sums=auto", " chains=cluster"]
+SM90A_OPTIONS = ["", " kernel=wgmma", " shortcut-sums=wide", " chains=cluster"]
 
 
 # What random_conv draws from: batches, channels in, map sizes, channels out, kernels, strides,
@@ -44,8 +45,9 @@ SIZES = dict(n=[1, 1, 2, 3, 5, 8, 17, 33],
 LARGE = dict(SIZES, n=[16, 24, 32, 64, 100], size=[3, 7, 14, 15, 28, 29, 56])
 
 
-def random_conv(rng, sizes=SIZES):
-    """(shape, bits, extra nibble-gen conv flags) of a random conv drawn from `sizes`."""
+def random_conv(rng, sizes=SIZES, pools=False):
+    """(shape, bits, extra nibble-gen conv flags) of a random conv drawn from `sizes` (with
+    `pools`, always a stem tail)."""
     n = rng.choice(sizes["n"])
     c = rng.choice(sizes["c"])
     size = rng.choice(sizes["size"])
@@ -58,11 +60,13 @@ def random_conv(rng, sizes=SIZES):
     bits = rng.choice([4, 8])
     extra = []
     r = rng.random()
-    if r < 0.15 and c == o:
+    if pools:
+        r = sizes["pool"] - 1e-9
+    if r < 0.15 and c == o and not pools:
         extra = ["--groups", str(c)]
-    elif r < 0.3 and k == 1 and s == 1:
+    elif r < 0.3 and k == 1 and s == 1 and not pools:
         extra = ["--then", str(rng.choice(sizes["then"]))]
-    elif r < 0.45:
+    elif r < 0.45 and not pools:
         extra = ["--shortcut", f"{rng.choice(sizes['shortcut'])},{rng.choice([1, 2])}"]
     elif r < sizes["pool"]:
         pk = rng.choice([2, 3])
@@ -76,6 +80,7 @@ def main():
     ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--large", action="store_true")
     ap.add_argument("--keep", help="keep the models and artifacts in this directory")
+    ap.add_argument("--pools", action="store_true", help="stem tails only")
     a = ap.parse_args()
     ptxas = subprocess.run([str(ROOT / "scripts" / "find-ptxas.sh")], capture_output=True, text=True).stdout.strip()
     if not ptxas:
@@ -90,7 +95,7 @@ def main():
         print(f"FAIL {what} {shape} {bits}-bit {' '.join(extra)}: {detail.strip()[:400]}", flush=True)
 
     for i in range(a.count):
-        shape, bits, extra = random_conv(rng, LARGE if a.large else SIZES)
+        shape, bits, extra = random_conv(rng, LARGE if a.large else SIZES, a.pools)
         before = failed
         d = work / str(i)
         shutil.rmtree(d, ignore_errors=True)
@@ -101,8 +106,8 @@ def main():
             print(f"skip {shape} {bits}-bit {' '.join(extra)}: {gen.stderr.strip()[:200]}")
             continue
         # a stem tail (conv, max pool, requantize of the pooled map) also with the requantize in
-        # the pool's kernel, on every target
-        pooled = [" pool-requantize=second"] if "--pool" in extra else []
+        # the pool's kernel and apart, on every target (the default decides by the batch)
+        pooled = [" pool-requantize=second", " pool-requantize=separate"] if "--pool" in extra else []
         for t in TARGETS:
             for opts in (SM90A_OPTIONS if t == "sm_90a" else [""]) + pooled:
                 art = d / ("art-" + t + opts.replace(" ", "_").replace("=", "-"))
