@@ -2,9 +2,10 @@
 //! of odd window, stride and padding, returned as it is and requantized to 4 or 8 bits; odd
 //! batches, sizes and channel counts) through `qnn-egraph-optimize` and `convert-qnn-to-tcconv`
 //! on every target, with the requantize in the pool's kernel (`pool-requantize=second`),
-//! apart, and by the default's batch rule (`auto`): the tcconv interpreter over the packed buffers equals the qnn reference bit for bit
-//! on both results, and the fold takes every requantize of a pool's map whose buffer stores
-//! its channels as the map's does.
+//! apart, and by the default's batch rule (`auto`): the tcconv interpreter over the packed
+//! buffers equals the qnn reference bit for bit on both results, and the fold takes every
+//! requantize of a pool's map whose buffer stores its channels as the map's does (by default
+//! only from batch 16).
 
 use crate::optimized;
 use nibble_models::conv::{conv_network, ConvConfig};
