@@ -22,13 +22,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import artifact_emu  # noqa: E402
 import shape_sweep  # noqa: E402
-from shape_sweep import tool  # noqa: E402
+from shape_sweep import finish, tool, workdir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +63,7 @@ def main():
                     help="push the i32 biases past every kernel's bias limit (bench/scale_biases.py)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="simple-sweep-"))
+    work = workdir(a.keep, "emu-sweep-")
     failed = runs = skipped = 0
     nets = [(n.split()[0], int(n.split()[1]), n.split()[2:]) for n in a.net]
     for i in range(len(nets) or a.count):
@@ -145,11 +144,8 @@ def main():
                 failed += 1
         if failed == before:
             print(f"ok {i} {what}", flush=True)
-    if not a.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"emu_sweep: {len(nets) or a.count} networks, {runs - skipped} runs on {a.target} ({skipped} not "
-          f"interpreted), {failed} failures")
-    sys.exit(1 if failed else 0)
+    finish(work, a.keep, f"emu_sweep: {len(nets) or a.count} networks, {runs - skipped} runs on "
+           f"{a.target} ({skipped} not interpreted), {failed} failures", failed)
 
 
 def artifact_emu_args(sig):

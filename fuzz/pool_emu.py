@@ -18,16 +18,14 @@ target/release).
 import argparse
 import json
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import artifact_emu  # noqa: E402
 import ptx_emu  # noqa: E402
-from shape_sweep import tool  # noqa: E402
+from shape_sweep import finish, tool, workdir  # noqa: E402
 
 RANGE = {"ui4": (0, 15), "i4": (-8, 7), "ui8": (0, 255), "i8": (-128, 127), "i16": (-32768, 32767),
          "i32": (-(1 << 31), (1 << 31) - 1)}
@@ -187,7 +185,7 @@ def main():
     ap.add_argument("--keep", help="keep the IR files and artifacts in this directory")
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="pool-emu-"))
+    work = workdir(a.keep, "pool-emu-")
     failed = 0
     for i in range(a.count):
         t = draw(rng)
@@ -200,10 +198,7 @@ def main():
             print(f"FAIL {i} {desc}: {err}", flush=True)
         else:
             print(f"ok {i} {desc}", flush=True)
-    if not a.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"pool_emu: {a.count} pools on {a.target}, {failed} failures")
-    sys.exit(1 if failed else 0)
+    finish(work, a.keep, f"pool_emu: {a.count} pools on {a.target}, {failed} failures", failed)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,20 @@ def tool(name):
     """A nibble tool: the one on PATH (lit puts the tested build first), else target/release's."""
     return shutil.which(name) or str(ROOT / "target" / "release" / name)
 
+def workdir(keep, prefix):
+    """The sweep's working directory: `keep` if given (left in place), else a fresh temporary one."""
+    return Path(keep) if keep else Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def finish(work, keep, summary, failed):
+    """Remove the temporary working directory, print the sweep's summary line and exit 1 if
+    any case failed."""
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print(summary)
+    sys.exit(1 if failed else 0)
+
+
 TARGETS = ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"]
 SM90A_OPTIONS = ["", " kernel=wgmma", " shortcut-sums=wide", " chains=cluster"]
 
@@ -60,17 +74,16 @@ def random_conv(rng, sizes=SIZES, pools=False):
     bits = rng.choice([4, 8])
     extra = []
     r = rng.random()
-    if pools:
-        r = sizes["pool"] - 1e-9
-    if r < 0.15 and c == o and not pools:
-        extra = ["--groups", str(c)]
-    elif r < 0.3 and k == 1 and s == 1 and not pools:
-        extra = ["--then", str(rng.choice(sizes["then"]))]
-    elif r < 0.45 and not pools:
-        extra = ["--shortcut", f"{rng.choice(sizes['shortcut'])},{rng.choice([1, 2])}"]
-    elif r < sizes["pool"]:
+    # the branches below take disjoint ranges of r: stem tails [0.45, pool), or every draw
+    if pools or 0.45 <= r < sizes["pool"]:
         pk = rng.choice([2, 3])
         extra = ["--pool", f"{pk},{rng.choice([1, 2])},{rng.randrange(pk)}"]
+    elif r < 0.15 and c == o:
+        extra = ["--groups", str(c)]
+    elif r < 0.3 and k == 1 and s == 1:
+        extra = ["--then", str(rng.choice(sizes["then"]))]
+    elif r < 0.45:
+        extra = ["--shortcut", f"{rng.choice(sizes['shortcut'])},{rng.choice([1, 2])}"]
     return f"{n},{c},{size},{o},{k},{s},{p}", bits, extra
 
 
@@ -85,7 +98,7 @@ def main():
     ptxas = subprocess.run([str(ROOT / "scripts" / "find-ptxas.sh")], capture_output=True, text=True).stdout.strip()
     if not ptxas:
         sys.exit("shape_sweep: no ptxas (scripts/setup.sh installs it)")
-    work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="shape-sweep-"))
+    work = workdir(a.keep, "shape-sweep-")
     rng = random.Random(a.seed)
     failed = 0
 
@@ -131,10 +144,7 @@ def main():
             print(f"ok {i} {shape} {bits}-bit {' '.join(extra)}", flush=True)
         if not a.keep:
             shutil.rmtree(d, ignore_errors=True)
-    if not a.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"shape_sweep: {a.count} convs, {failed} failures")
-    sys.exit(1 if failed else 0)
+    finish(work, a.keep, f"shape_sweep: {a.count} convs, {failed} failures", failed)
 
 
 if __name__ == "__main__":

@@ -200,18 +200,21 @@ fn run(cli: Cli) -> Result<(), String> {
             pool,
             out,
         } => {
-            let shortcut = match shortcut.as_deref().map(|t| (t, integers::<2>(t))) {
-                None => None,
-                Some((_, Some([c, s]))) => Some((c, s)),
-                Some((t, None)) => return Err(format!("--shortcut '{t}' is not channels,stride")),
-            };
-            let pool = match pool.as_deref().map(|t| (t, integers::<3>(t))) {
-                None => None,
-                Some((_, Some(v))) => Some(v),
-                Some((t, None)) => {
-                    return Err(format!("--pool '{t}' is not kernel,stride,padding"))
-                }
-            };
+            let shortcut = shortcut
+                .as_deref()
+                .map(|t| {
+                    integers::<2>(t)
+                        .map(|[c, s]| (c, s))
+                        .ok_or_else(|| format!("--shortcut '{t}' is not channels,stride"))
+                })
+                .transpose()?;
+            let pool = pool
+                .as_deref()
+                .map(|t| {
+                    integers::<3>(t)
+                        .ok_or_else(|| format!("--pool '{t}' is not kernel,stride,padding"))
+                })
+                .transpose()?;
             let v: Vec<i64> = shape
                 .split(',')
                 .map(|p| p.trim().parse::<i64>())
